@@ -3,4 +3,7 @@
 //! See the README for the module map; each module's docs state its invariants.
 
 pub mod catalog;
+pub mod config;
+pub mod crypto;
 pub mod event;
+pub mod store;

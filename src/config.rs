@@ -1,0 +1,370 @@
+//! Typed kiosk configuration.
+//!
+//! Invariants:
+//! - Every default is defined once, in the `Default` impls below; the shipped
+//!   `firmware-config/kiosk.toml` only documents and overrides them.
+//! - Load order: defaults → TOML file (unknown keys are errors) → `SHELFTALK_*` environment
+//!   (key path in upper snake case, sections joined by `_`, e.g. `SHELFTALK_HQ_URL`) → command-line
+//!   overrides → [`Config::validate`]. A `Config` handed to the rest of the program is validated.
+//! - Errors name the offending key (`kiosk_id`, `copy.threads`) and, for files, the path.
+//! - The config holds no secrets in clear: keys live in `key_dir`, the technician PIN only as a
+//!   PBKDF2 hash.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// Prefix of environment variables that override config keys.
+pub const ENV_PREFIX: &str = "SHELFTALK_";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config file {path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("environment variable {var}: {message}")]
+    Env { var: String, message: String },
+    #[error("config key `{key}`: {reason}")]
+    Invalid { key: &'static str, reason: String },
+}
+
+/// When erasing a shopper rotates the key-encryption key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EraseRotation {
+    /// Rotate at once, inside `shopper erase` (default).
+    Immediate,
+    /// Mark a rotation as due; the retention sweep performs at most one a day.
+    Daily,
+}
+
+/// The kiosk's whole configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Store this kiosk belongs to (`[A-Za-z0-9_-]`, 1-64 chars).
+    pub store_id: String,
+    /// This kiosk's id, unique within the fleet.
+    pub kiosk_id: String,
+    /// Where the database and runtime files live.
+    pub data_dir: PathBuf,
+    /// Where the key files live; defaults to `<data_dir>/keys`.
+    pub key_dir: Option<PathBuf>,
+    /// Shoppers unseen for this many days are erased by the retention sweep.
+    pub retention_days: u32,
+    /// When erasure rotates the key-encryption key.
+    pub erase_rotation: EraseRotation,
+    /// Minimum distinct sessions in a feedback cell before it may leave the kiosk.
+    pub k_anonymity: u32,
+    /// ISO 4217 code of the store's currency (prices in copy must be in it).
+    pub currency: String,
+    /// Importers quarantine prices above this many major units.
+    pub max_price: u64,
+    /// The GGUF model file.
+    pub model_path: PathBuf,
+    /// Base URL of the HQ server.
+    pub hq_url: String,
+    /// Timeout of one HQ request, seconds.
+    pub hq_timeout_secs: u64,
+    /// A shopper session ends after this many seconds without input.
+    pub session_timeout_secs: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            store_id: "store-001".into(),
+            kiosk_id: "kiosk-01".into(),
+            data_dir: PathBuf::from("/var/lib/shelftalk"),
+            key_dir: None,
+            retention_days: 90,
+            erase_rotation: EraseRotation::Immediate,
+            k_anonymity: 5,
+            currency: "USD".into(),
+            max_price: 1_000_000,
+            model_path: PathBuf::from("models/gemma-3-270m-q4_k_m.gguf"),
+            hq_url: "http://127.0.0.1:8787".into(),
+            hq_timeout_secs: 10,
+            session_timeout_secs: 45,
+        }
+    }
+}
+
+impl Config {
+    /// Defaults, then `file` if given, then the environment; validated.
+    pub fn load(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let mut table = match toml::Value::try_from(Config::default()) {
+            Ok(toml::Value::Table(t)) => t,
+            _ => toml::Table::new(),
+        };
+        if let Some(path) = file {
+            let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                path: path.to_path_buf(),
+                source,
+            })?;
+            let overlay: toml::Table = text.parse().map_err(|e: toml::de::Error| ConfigError::Parse {
+                path: path.to_path_buf(),
+                message: e.to_string(),
+            })?;
+            merge(&mut table, overlay);
+            // Deserialise once here so unknown keys and wrong types name the file.
+            Config::deserialize(toml::Value::Table(table.clone())).map_err(|e| {
+                ConfigError::Parse {
+                    path: path.to_path_buf(),
+                    message: e.to_string(),
+                }
+            })?;
+        }
+        apply_env(&mut table, env)?;
+        let config = Config::deserialize(toml::Value::Table(table)).map_err(|e| ConfigError::Env {
+            var: format!("{ENV_PREFIX}*"),
+            message: e.to_string(),
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// The key directory, resolved.
+    pub fn key_dir(&self) -> PathBuf {
+        self.key_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("keys"))
+    }
+
+    /// The SQLite database file.
+    pub fn db_path(&self) -> PathBuf {
+        self.data_dir.join("shelftalk.db")
+    }
+
+    /// Checks every key; the error names the first bad one.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        check_id("store_id", &self.store_id)?;
+        check_id("kiosk_id", &self.kiosk_id)?;
+        if self.data_dir.as_os_str().is_empty() {
+            return invalid("data_dir", "must not be empty");
+        }
+        if self.retention_days == 0 || self.retention_days > 3650 {
+            return invalid("retention_days", "must be between 1 and 3650");
+        }
+        if self.k_anonymity < 2 {
+            return invalid("k_anonymity", "must be at least 2");
+        }
+        if self.currency.len() != 3 || !self.currency.bytes().all(|b| b.is_ascii_uppercase()) {
+            return invalid("currency", "must be a three-letter ISO 4217 code such as USD");
+        }
+        if self.max_price == 0 {
+            return invalid("max_price", "must be positive");
+        }
+        if !(self.hq_url.starts_with("http://") || self.hq_url.starts_with("https://")) {
+            return invalid("hq_url", "must start with http:// or https://");
+        }
+        if self.hq_timeout_secs == 0 || self.hq_timeout_secs > 600 {
+            return invalid("hq_timeout_secs", "must be between 1 and 600");
+        }
+        if self.session_timeout_secs < 5 || self.session_timeout_secs > 3600 {
+            return invalid("session_timeout_secs", "must be between 5 and 3600");
+        }
+        Ok(())
+    }
+}
+
+fn invalid(key: &'static str, reason: &str) -> Result<(), ConfigError> {
+    Err(ConfigError::Invalid {
+        key,
+        reason: reason.into(),
+    })
+}
+
+fn check_id(key: &'static str, value: &str) -> Result<(), ConfigError> {
+    let ok = (1..=64).contains(&value.len())
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if ok {
+        Ok(())
+    } else {
+        invalid(key, "must be 1-64 characters of A-Z, a-z, 0-9, '-' or '_'")
+    }
+}
+
+/// Recursively overlays `overlay` onto `base` (tables merge, other values replace).
+fn merge(base: &mut toml::Table, overlay: toml::Table) {
+    for (key, value) in overlay {
+        match (base.get_mut(&key), value) {
+            (Some(toml::Value::Table(b)), toml::Value::Table(o)) => merge(b, o),
+            (_, v) => {
+                base.insert(key, v);
+            }
+        }
+    }
+}
+
+/// Every config key path as (ENV_NAME, path), for the keys present in `table` plus optional
+/// keys that default to absent.
+fn env_keys(table: &toml::Table, prefix: &str, out: &mut Vec<(String, Vec<String>)>) {
+    for (key, value) in table {
+        let name = format!("{prefix}{}", key.to_ascii_uppercase());
+        match value {
+            toml::Value::Table(inner) => env_keys(inner, &format!("{name}_"), out),
+            _ => out.push((name, vec![key.clone()])),
+        }
+    }
+}
+
+/// Keys whose default is `None` and so are absent from the defaults table.
+const OPTIONAL_KEYS: [&str; 1] = ["key_dir"];
+
+fn apply_env(
+    table: &mut toml::Table,
+    env: impl IntoIterator<Item = (String, String)>,
+) -> Result<(), ConfigError> {
+    let mut known = Vec::new();
+    env_keys(table, ENV_PREFIX, &mut known);
+    for (var, raw) in env {
+        let Some(rest) = var.strip_prefix(ENV_PREFIX) else {
+            continue;
+        };
+        if let Some(key) = OPTIONAL_KEYS
+            .iter()
+            .find(|k| k.to_ascii_uppercase() == rest)
+        {
+            table.insert((*key).to_string(), toml::Value::String(raw));
+            continue;
+        }
+        // Other SHELFTALK_* variables (test switches, paths) are not config keys.
+        if !known.iter().any(|(name, _)| *name == var) {
+            continue;
+        }
+        set_env_value(table, ENV_PREFIX, &var, &raw)?;
+    }
+    Ok(())
+}
+
+/// Finds the key whose env name is `var` under `table` and replaces its value, parsed as the
+/// type the current value has.
+fn set_env_value(
+    table: &mut toml::Table,
+    prefix: &str,
+    var: &str,
+    raw: &str,
+) -> Result<bool, ConfigError> {
+    for (key, value) in table.iter_mut() {
+        let name = format!("{prefix}{}", key.to_ascii_uppercase());
+        if let toml::Value::Table(inner) = value {
+            if set_env_value(inner, &format!("{name}_"), var, raw)? {
+                return Ok(true);
+            }
+            continue;
+        }
+        if name != var {
+            continue;
+        }
+        let bad = |what: &str| ConfigError::Env {
+            var: var.to_string(),
+            message: format!("expected {what}, got {raw:?}"),
+        };
+        *value = match value {
+            toml::Value::Integer(_) => {
+                toml::Value::Integer(raw.trim().parse().map_err(|_| bad("an integer"))?)
+            }
+            toml::Value::Float(_) => {
+                toml::Value::Float(raw.trim().parse().map_err(|_| bad("a number"))?)
+            }
+            toml::Value::Boolean(_) => {
+                toml::Value::Boolean(raw.trim().parse().map_err(|_| bad("true or false"))?)
+            }
+            toml::Value::Array(_) => toml::Value::Array(
+                raw.split(',')
+                    .map(|s| toml::Value::String(s.trim().to_string()))
+                    .filter(|v| v.as_str().is_some_and(|s| !s.is_empty()))
+                    .collect(),
+            ),
+            _ => toml::Value::String(raw.to_string()),
+        };
+        return Ok(true);
+    }
+    Ok(false)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_are_valid() {
+        Config::default().validate().unwrap();
+        assert_eq!(Config::load(None, vec![]).unwrap(), Config::default());
+    }
+
+    #[test]
+    fn shipped_example_parses_and_validates() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("firmware-config/kiosk.toml");
+        let config = Config::load(Some(&path), vec![]).unwrap();
+        assert_eq!(config.k_anonymity, 5);
+        assert_eq!(config.retention_days, 90);
+    }
+
+    #[test]
+    fn env_overrides_file_and_defaults() {
+        let config = Config::load(
+            None,
+            env(&[
+                ("SHELFTALK_HQ_URL", "https://hq.example:8443"),
+                ("SHELFTALK_KIOSK_ID", "k-7"),
+                ("SHELFTALK_RETENTION_DAYS", "30"),
+                ("SHELFTALK_KEY_DIR", "/tmp/keys"),
+                ("SHELFTALK_REAL_DATA", "/not/a/config/key"),
+                ("PATH", "/bin"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(config.hq_url, "https://hq.example:8443");
+        assert_eq!(config.kiosk_id, "k-7");
+        assert_eq!(config.retention_days, 30);
+        assert_eq!(config.key_dir(), PathBuf::from("/tmp/keys"));
+    }
+
+    #[test]
+    fn env_type_errors_name_the_variable() {
+        let err = Config::load(None, env(&[("SHELFTALK_RETENTION_DAYS", "soon")])).unwrap_err();
+        assert!(err.to_string().contains("SHELFTALK_RETENTION_DAYS"), "{err}");
+    }
+
+    #[test]
+    fn validation_names_the_key() {
+        let err = Config::load(None, env(&[("SHELFTALK_KIOSK_ID", "bad id!")])).unwrap_err();
+        assert!(err.to_string().contains("`kiosk_id`"), "{err}");
+        let err = Config::load(None, env(&[("SHELFTALK_K_ANONYMITY", "1")])).unwrap_err();
+        assert!(err.to_string().contains("`k_anonymity`"), "{err}");
+        let err = Config::load(None, env(&[("SHELFTALK_HQ_URL", "ftp://x")])).unwrap_err();
+        assert!(err.to_string().contains("`hq_url`"), "{err}");
+    }
+
+    #[test]
+    fn unknown_file_keys_and_bad_toml_name_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kiosk.toml");
+        std::fs::write(&path, "kiosk_idd = \"x\"\n").unwrap();
+        let err = Config::load(Some(&path), vec![]).unwrap_err();
+        assert!(err.to_string().contains("kiosk.toml"), "{err}");
+        assert!(err.to_string().contains("kiosk_idd"), "{err}");
+        std::fs::write(&path, "retention_days = \"ninety\"\n").unwrap();
+        let err = Config::load(Some(&path), vec![]).unwrap_err();
+        assert!(err.to_string().contains("retention_days"), "{err}");
+    }
+}

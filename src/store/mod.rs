@@ -1,0 +1,277 @@
+//! The kiosk's SQLite database.
+//!
+//! Invariants:
+//! - One file, opened with WAL, foreign keys on, a busy timeout and `secure_delete` (deleted
+//!   content is overwritten, not left in free pages).
+//! - The schema is versioned by `PRAGMA user_version`; [`Store::open`] applies the missing
+//!   migrations in one transaction each and refuses a database written by a newer shelftalk.
+//! - Shopper tables hold only random ids, HMAC tokens, wrapped keys, consent flags, day-level
+//!   timestamps and [`SealedBlob`](crate::crypto::SealedBlob)s: the repository functions in
+//!   [`shoppers`] accept nothing else. Catalog, store statistics and quarantine are plain.
+//! - Repository functions take a `&Connection` so callers can group them in one transaction.
+
+pub mod catalog;
+pub mod quarantine;
+pub mod shoppers;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{Connection, OptionalExtension};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database {path}: {source}")]
+    Open {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+    #[error("cannot create data directory {path}: {source}")]
+    Dir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "database {path} has schema version {found}, newer than this shelftalk knows ({known}); \
+         upgrade shelftalk instead of opening it with an older one"
+    )]
+    TooNew { path: PathBuf, found: i64, known: i64 },
+    #[error("database error (retryable: {retryable}): {source}")]
+    Sql {
+        retryable: bool,
+        source: rusqlite::Error,
+    },
+    #[error("stored value is corrupt: {0}")]
+    Corrupt(String),
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(source: rusqlite::Error) -> Self {
+        let retryable = matches!(
+            source.sqlite_error_code(),
+            Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+        );
+        Self::Sql { retryable, source }
+    }
+}
+
+/// Schema migrations; index `i` moves the database from version `i` to `i + 1`.
+const MIGRATIONS: &[&str] = &[
+    // v1: catalog, store statistics, shoppers and their sealed rows, quarantine, imports, meta.
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
+     CREATE TABLE products (
+        sku TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        brand TEXT,
+        category TEXT NOT NULL,
+        price_minor INTEGER NOT NULL CHECK (price_minor > 0),
+        list_price_minor INTEGER,
+        description TEXT NOT NULL,
+        tags TEXT NOT NULL,
+        origin TEXT NOT NULL CHECK (origin IN ('catalog', 'event')),
+        updated_at INTEGER NOT NULL
+     ) STRICT;
+     CREATE INDEX products_by_brand ON products(brand);
+     CREATE TABLE product_stats (
+        sku TEXT NOT NULL,
+        day INTEGER NOT NULL,
+        views INTEGER NOT NULL DEFAULT 0,
+        carts INTEGER NOT NULL DEFAULT 0,
+        purchases INTEGER NOT NULL DEFAULT 0,
+        returns INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (sku, day)
+     ) STRICT, WITHOUT ROWID;
+     CREATE TABLE shoppers (
+        id BLOB PRIMARY KEY CHECK (length(id) = 16),
+        lookup BLOB NOT NULL UNIQUE CHECK (length(lookup) = 32),
+        wrapped_key BLOB NOT NULL,
+        kek_id INTEGER NOT NULL,
+        consent_personalise INTEGER NOT NULL,
+        consent_analytics INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,
+        last_seen INTEGER NOT NULL
+     ) STRICT;
+     CREATE INDEX shoppers_by_last_seen ON shoppers(last_seen);
+     CREATE TABLE shopper_rows (
+        id INTEGER PRIMARY KEY,
+        shopper_id BLOB NOT NULL REFERENCES shoppers(id) ON DELETE CASCADE,
+        kind INTEGER NOT NULL,
+        fingerprint BLOB UNIQUE,
+        sealed BLOB NOT NULL
+     ) STRICT;
+     CREATE INDEX shopper_rows_by_shopper ON shopper_rows(shopper_id, kind);
+     CREATE TABLE seen_rows (fingerprint BLOB PRIMARY KEY) STRICT, WITHOUT ROWID;
+     CREATE TABLE quarantine (
+        id INTEGER PRIMARY KEY,
+        file TEXT NOT NULL,
+        file_sha256 TEXT NOT NULL,
+        line INTEGER NOT NULL,
+        field TEXT NOT NULL,
+        rule TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        excerpt TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        UNIQUE (file_sha256, line, field, rule)
+     ) STRICT;
+     CREATE TABLE imports (
+        sha256 TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        file TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        report TEXT NOT NULL,
+        PRIMARY KEY (sha256, kind)
+     ) STRICT;",
+];
+
+/// The schema version this build writes.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// An open kiosk database.
+#[derive(Debug)]
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `path` and migrates it.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::Dir {
+                path: dir.to_path_buf(),
+                source,
+            })?;
+        }
+        let open_err = |source| StoreError::Open {
+            path: path.to_path_buf(),
+            source,
+        };
+        let mut conn = Connection::open(path).map_err(open_err)?;
+        conn.busy_timeout(Duration::from_secs(5)).map_err(open_err)?;
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL;
+             PRAGMA synchronous = NORMAL;
+             PRAGMA foreign_keys = ON;
+             PRAGMA secure_delete = ON;",
+        )
+        .map_err(open_err)?;
+        migrate(&mut conn, path)?;
+        Ok(Self {
+            conn,
+            path: path.to_path_buf(),
+        })
+    }
+
+    pub fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    pub fn conn_mut(&mut self) -> &mut Connection {
+        &mut self.conn
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Moves every WAL frame into the main file and truncates the WAL, so erased content does not
+    /// linger in `-wal`.
+    pub fn checkpoint(&self) -> Result<(), StoreError> {
+        self.conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        Ok(())
+    }
+
+    /// A value from the `meta` table.
+    pub fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .conn
+            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+            .optional()?)
+    }
+
+    pub fn set_meta(&self, key: &str, value: &str) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO meta (key, value) VALUES (?1, ?2)
+             ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            [key, value],
+        )?;
+        Ok(())
+    }
+
+    pub fn delete_meta(&self, key: &str) -> Result<(), StoreError> {
+        self.conn.execute("DELETE FROM meta WHERE key = ?1", [key])?;
+        Ok(())
+    }
+}
+
+fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
+    let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if found > SCHEMA_VERSION {
+        return Err(StoreError::TooNew {
+            path: path.to_path_buf(),
+            found,
+            known: SCHEMA_VERSION,
+        });
+    }
+    for (from, sql) in MIGRATIONS.iter().enumerate().skip(found.max(0) as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", from as i64 + 1)?;
+        tx.commit()?;
+        tracing::info!(version = from + 1, "database migrated");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn open_sets_pragmas_and_migrates_idempotently() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/shelftalk.db");
+        let store = Store::open(&path).unwrap();
+        let mode: String = store
+            .conn()
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(mode, "wal");
+        let fk: i64 = store.conn().query_row("PRAGMA foreign_keys", [], |r| r.get(0)).unwrap();
+        assert_eq!(fk, 1);
+        let sd: i64 = store.conn().query_row("PRAGMA secure_delete", [], |r| r.get(0)).unwrap();
+        assert_eq!(sd, 1);
+        drop(store);
+        let store = Store::open(&path).unwrap();
+        let v: i64 = store.conn().query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        assert_eq!(v, SCHEMA_VERSION);
+    }
+
+    #[test]
+    fn refuses_newer_schema() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db");
+        Store::open(&path)
+            .unwrap()
+            .conn()
+            .pragma_update(None, "user_version", SCHEMA_VERSION + 1)
+            .unwrap();
+        let err = Store::open(&path).unwrap_err();
+        assert!(matches!(err, StoreError::TooNew { .. }), "{err}");
+        assert!(err.to_string().contains("newer"));
+    }
+
+    #[test]
+    fn meta_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("db")).unwrap();
+        assert_eq!(store.meta("x").unwrap(), None);
+        store.set_meta("x", "1").unwrap();
+        store.set_meta("x", "2").unwrap();
+        assert_eq!(store.meta("x").unwrap().as_deref(), Some("2"));
+        store.delete_meta("x").unwrap();
+        assert_eq!(store.meta("x").unwrap(), None);
+    }
+}
