@@ -109,10 +109,12 @@ impl Config {
                 path: path.to_path_buf(),
                 source,
             })?;
-            let overlay: toml::Table = text.parse().map_err(|e: toml::de::Error| ConfigError::Parse {
-                path: path.to_path_buf(),
-                message: e.to_string(),
-            })?;
+            let overlay: toml::Table =
+                text.parse()
+                    .map_err(|e: toml::de::Error| ConfigError::Parse {
+                        path: path.to_path_buf(),
+                        message: e.to_string(),
+                    })?;
             merge(&mut table, overlay);
             // Deserialise once here so unknown keys and wrong types name the file.
             Config::deserialize(toml::Value::Table(table.clone())).map_err(|e| {
@@ -123,10 +125,11 @@ impl Config {
             })?;
         }
         apply_env(&mut table, env)?;
-        let config = Config::deserialize(toml::Value::Table(table)).map_err(|e| ConfigError::Env {
-            var: format!("{ENV_PREFIX}*"),
-            message: e.to_string(),
-        })?;
+        let config =
+            Config::deserialize(toml::Value::Table(table)).map_err(|e| ConfigError::Env {
+                var: format!("{ENV_PREFIX}*"),
+                message: e.to_string(),
+            })?;
         config.validate()?;
         Ok(config)
     }
@@ -157,7 +160,10 @@ impl Config {
             return invalid("k_anonymity", "must be at least 2");
         }
         if self.currency.len() != 3 || !self.currency.bytes().all(|b| b.is_ascii_uppercase()) {
-            return invalid("currency", "must be a three-letter ISO 4217 code such as USD");
+            return invalid(
+                "currency",
+                "must be a three-letter ISO 4217 code such as USD",
+            );
         }
         if self.max_price == 0 {
             return invalid("max_price", "must be positive");
@@ -342,7 +348,10 @@ mod tests {
     #[test]
     fn env_type_errors_name_the_variable() {
         let err = Config::load(None, env(&[("SHELFTALK_RETENTION_DAYS", "soon")])).unwrap_err();
-        assert!(err.to_string().contains("SHELFTALK_RETENTION_DAYS"), "{err}");
+        assert!(
+            err.to_string().contains("SHELFTALK_RETENTION_DAYS"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -6,4 +6,5 @@ pub mod catalog;
 pub mod config;
 pub mod crypto;
 pub mod event;
+pub mod profile;
 pub mod store;

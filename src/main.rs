@@ -1,1 +1,306 @@
-fn main() {}
+//! The `shelftalk` command: CLI parsing, tracing set-up, output and exit codes.
+//! This is the only place that prints to stdout or exits.
+#![allow(clippy::print_stdout, clippy::print_stderr, clippy::exit)]
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Parser, Subcommand};
+use serde::Serialize;
+
+use shelftalk::config::Config;
+use shelftalk::crypto::keyfiles::KeyDir;
+use shelftalk::profile::{self, Vault};
+use shelftalk::store::{self, Store};
+
+/// On-device personalised shelf-talker copy for retail kiosks.
+///
+/// shelftalk keeps shopper profiles encrypted in a local SQLite file, writes short marketing copy
+/// with a local language model and syncs only anonymised, aggregated feedback to HQ.
+#[derive(Parser, Debug)]
+#[command(name = "shelftalk", version, propagate_version = true)]
+struct Cli {
+    /// Config file [default: firmware-config/kiosk.toml when present].
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Data directory (database, runtime files; keys under keys/ unless key_dir is set).
+    /// Overrides the config's data_dir.
+    #[arg(long, global = true, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// More log output on stderr (-v info, -vv debug); RUST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Create, show and rotate the kiosk's keys.
+    #[command(subcommand)]
+    Keys(KeysCmd),
+    /// Enrol, inspect and erase shoppers; run the retention sweep.
+    #[command(subcommand)]
+    Shopper(ShopperCmd),
+    /// Print the effective configuration (after file, environment and flags).
+    Config(JsonFlag),
+}
+
+#[derive(Args, Debug, Clone, Copy)]
+struct JsonFlag {
+    /// Print machine-readable JSON instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Subcommand, Debug)]
+enum KeysCmd {
+    /// Create the key-encryption key, the lookup-token pepper and the Ed25519 device key
+    /// (files mode 0600). Refuses to overwrite existing keys.
+    Init(JsonFlag),
+    /// Print the device's Ed25519 public key (hex), as HQ enrolment expects it.
+    ShowPublic(JsonFlag),
+    /// Make a new key-encryption key and re-wrap every shopper data key with it; the old key is
+    /// destroyed. Sealed rows are not rewritten.
+    Rotate(JsonFlag),
+}
+
+#[derive(Subcommand, Debug)]
+enum ShopperCmd {
+    /// Enrol a shopper by loyalty number (stored only as an HMAC token), or update consent.
+    Enroll {
+        /// The loyalty number as scanned.
+        #[arg(long, value_name = "ID")]
+        loyalty: String,
+        /// What the shopper agreed to: personalise, analytics (comma-separated), or none.
+        #[arg(long, default_value = "personalise,analytics")]
+        consent: String,
+        #[command(flatten)]
+        out: JsonFlag,
+    },
+    /// Show a shopper's consent and profile features (never the loyalty number).
+    Show {
+        #[arg(long, value_name = "ID")]
+        loyalty: String,
+        #[command(flatten)]
+        out: JsonFlag,
+    },
+    /// Erase a shopper: delete the wrapped data key and every row, checkpoint the WAL, rotate the
+    /// key-encryption key.
+    Erase {
+        #[arg(long, value_name = "ID")]
+        loyalty: String,
+        #[command(flatten)]
+        out: JsonFlag,
+    },
+    /// Erase every shopper not seen for `retention_days` (and perform a due key rotation).
+    Sweep(JsonFlag),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing(cli.verbose);
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+}
+
+fn load_config(cli: &Cli) -> Result<Config> {
+    let default = Path::new("firmware-config/kiosk.toml");
+    let file = match &cli.config {
+        Some(path) => Some(path.as_path()),
+        None if default.exists() => Some(default),
+        None => None,
+    };
+    let mut config = Config::load(file, std::env::vars())?;
+    if let Some(dir) = &cli.data_dir {
+        config.data_dir = dir.clone();
+    }
+    config.validate()?;
+    Ok(config)
+}
+
+fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// Prints `value` as JSON, or its human rendering.
+fn emit<T: Serialize>(json: bool, value: &T, human: impl FnOnce(&T) -> String) -> Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(value)?);
+    } else {
+        println!("{}", human(value));
+    }
+    Ok(())
+}
+
+fn run(cli: Cli) -> Result<()> {
+    let config = load_config(&cli)?;
+    match cli.command {
+        Command::Config(out) => emit(out.json, &config, |c| {
+            toml::to_string_pretty(c).unwrap_or_else(|e| format!("(cannot render: {e})"))
+        }),
+        Command::Keys(cmd) => keys(&config, cmd),
+        Command::Shopper(cmd) => shopper(&config, cmd),
+    }
+}
+
+fn keys(config: &Config, cmd: KeysCmd) -> Result<()> {
+    let dir = KeyDir::new(config.key_dir());
+    match cmd {
+        KeysCmd::Init(out) => {
+            let ring = dir.init(&shelftalk::crypto::rng())?;
+            #[derive(Serialize)]
+            struct Init {
+                key_dir: PathBuf,
+                kek_id: u32,
+                device_public_key: String,
+            }
+            let v = Init {
+                key_dir: dir.path().to_path_buf(),
+                kek_id: ring.kek.id(),
+                device_public_key: ring.device_public_hex(),
+            };
+            emit(out.json, &v, |v| {
+                format!(
+                    "keys created in {}\ndevice public key: {}",
+                    v.key_dir.display(),
+                    v.device_public_key
+                )
+            })
+        }
+        KeysCmd::ShowPublic(out) => {
+            let ring = dir.load()?;
+            let v = serde_json::json!({ "kiosk_id": config.kiosk_id, "store_id": config.store_id,
+                                        "public_key": ring.device_public_hex() });
+            emit(out.json, &v, |_| ring.device_public_hex())
+        }
+        KeysCmd::Rotate(out) => {
+            let mut vault = Vault::open(config)?;
+            let r = vault.rotate()?;
+            emit(out.json, &r, |r| {
+                format!(
+                    "key-encryption key rotated: {} -> {}; {} data keys re-wrapped; old key destroyed",
+                    r.from_kek, r.to_kek, r.rewrapped
+                )
+            })
+        }
+    }
+}
+
+fn shopper(config: &Config, cmd: ShopperCmd) -> Result<()> {
+    let mut vault = Vault::open(config)?;
+    match cmd {
+        ShopperCmd::Enroll {
+            loyalty,
+            consent,
+            out,
+        } => {
+            let consent = profile::parse_consent(&consent)?;
+            let (id, created) = vault.enroll(&loyalty, consent, now())?;
+            let v = serde_json::json!({ "shopper": id.short(), "created": created, "consent": consent });
+            emit(out.json, &v, |_| {
+                format!(
+                    "{} shopper {} (personalise: {}, analytics: {})",
+                    if created { "enrolled" } else { "updated" },
+                    id.short(),
+                    consent.personalise,
+                    consent.analytics
+                )
+            })
+        }
+        ShopperCmd::Show { loyalty, out } => {
+            let Some(shopper) = vault.find(&loyalty)? else {
+                bail!("no shopper is enrolled with that loyalty number");
+            };
+            let summary = vault.summary(&shopper)?;
+            emit(out.json, &summary, |s| {
+                let list = |v: &[(String, u32)]| {
+                    if v.is_empty() {
+                        "-".to_string()
+                    } else {
+                        v.iter()
+                            .map(|(k, n)| format!("{k} ({n})"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    }
+                };
+                format!(
+                    "shopper {}\n  consent: personalise {}, analytics {}\n  enrolled {}, last seen {}\n  \
+                     events: {} views, {} carts, {} purchases, {} returns\n  top brands: {}\n  top categories: {}",
+                    s.shopper,
+                    s.consent.personalise,
+                    s.consent.analytics,
+                    s.created_day,
+                    s.last_seen_day,
+                    s.events.views,
+                    s.events.carts,
+                    s.events.purchases,
+                    s.events.returns,
+                    list(&s.top_brands),
+                    list(&s.top_categories)
+                )
+            })
+        }
+        ShopperCmd::Erase { loyalty, out } => {
+            let r = vault.erase(&loyalty, now())?;
+            emit(out.json, &r, |r| {
+                let rotation = match (&r.rotation, r.rotation_deferred) {
+                    (Some(rot), _) => format!(
+                        "key-encryption key rotated {} -> {}",
+                        rot.from_kek, rot.to_kek
+                    ),
+                    (None, true) => "key rotation deferred to the daily sweep".to_string(),
+                    (None, false) => "no key rotation".to_string(),
+                };
+                format!(
+                    "erased shopper {} ({} rows); {rotation}",
+                    r.shopper, r.rows_deleted
+                )
+            })
+        }
+        ShopperCmd::Sweep(out) => {
+            let r = vault.sweep(now(), config.retention_days)?;
+            emit(out.json, &r, |r| {
+                format!(
+                    "retention sweep: {} shoppers erased (unseen for {} days){}",
+                    r.erased,
+                    config.retention_days,
+                    r.rotation
+                        .map(|x| format!("; key rotated {} -> {}", x.from_kek, x.to_kek))
+                        .unwrap_or_default()
+                )
+            })
+        }
+    }
+}
+
+#[allow(dead_code)]
+fn open_store(config: &Config) -> Result<Store> {
+    Store::open(&config.db_path())
+        .with_context(|| format!("opening {}", config.db_path().display()))
+}
+
+#[allow(dead_code)]
+const _: i64 = store::SCHEMA_VERSION;

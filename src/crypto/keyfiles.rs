@@ -38,7 +38,9 @@ pub enum KeyError {
     Missing(PathBuf),
     #[error("refusing to overwrite existing key file {0}")]
     Exists(PathBuf),
-    #[error("key file {path} is accessible by group or others (mode {mode:o}); run `chmod 600 {path}`")]
+    #[error(
+        "key file {path} is accessible by group or others (mode {mode:o}); run `chmod 600 {path}`"
+    )]
     Permissions { path: PathBuf, mode: u32 },
     #[error("key file {path}: {reason}")]
     Corrupt { path: PathBuf, reason: String },
@@ -143,12 +145,11 @@ impl KeyDir {
             None
         };
         let pepper_path = self.dir.join(PEPPER_FILE);
-        let pepper = Pepper::from_bytes(&read_secret(&pepper_path)?).map_err(|e| {
-            KeyError::Corrupt {
+        let pepper =
+            Pepper::from_bytes(&read_secret(&pepper_path)?).map_err(|e| KeyError::Corrupt {
                 path: pepper_path.clone(),
                 reason: e.to_string(),
-            }
-        })?;
+            })?;
         let device_path = self.dir.join(DEVICE_FILE);
         let device = Ed25519KeyPair::from_pkcs8(&read_secret(&device_path)?).map_err(|e| {
             KeyError::Corrupt {
@@ -212,7 +213,9 @@ fn read_kek(path: &Path) -> Result<Kek, KeyError> {
         reason: reason.into(),
     };
     if bytes.len() != 6 + 4 + KEY_LEN || &bytes[..6] != KEK_MAGIC {
-        return Err(corrupt("not a shelftalk key-encryption key (bad length or magic)"));
+        return Err(corrupt(
+            "not a shelftalk key-encryption key (bad length or magic)",
+        ));
     }
     let id = u32::from_be_bytes([bytes[6], bytes[7], bytes[8], bytes[9]]);
     Kek::from_bytes(id, &bytes[10..]).map_err(|e| corrupt(&e.to_string()))
@@ -256,9 +259,7 @@ fn write_new(path: &Path, bytes: &[u8]) -> Result<(), KeyError> {
 }
 
 fn sync_dir(dir: &Path) -> Result<(), KeyError> {
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(io(dir))
+    File::open(dir).and_then(|d| d.sync_all()).map_err(io(dir))
 }
 
 #[cfg(test)]
@@ -275,7 +276,10 @@ mod tests {
         assert_eq!(ring.kek.id(), 1);
         assert_eq!(ring.device_public_hex().len(), 64);
         for name in [KEK_FILE, PEPPER_FILE, DEVICE_FILE] {
-            let mode = fs::metadata(dir.path().join(name)).unwrap().permissions().mode();
+            let mode = fs::metadata(dir.path().join(name))
+                .unwrap()
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o777, 0o600, "{name}");
         }
         assert!(matches!(dir.init(&rng()), Err(KeyError::Exists(_))));
@@ -291,7 +295,10 @@ mod tests {
         let pepper = tmp.path().join(PEPPER_FILE);
         fs::set_permissions(&pepper, fs::Permissions::from_mode(0o640)).unwrap();
         let err = dir.load().unwrap_err();
-        assert!(matches!(err, KeyError::Permissions { mode: 0o640, .. }), "{err}");
+        assert!(
+            matches!(err, KeyError::Permissions { mode: 0o640, .. }),
+            "{err}"
+        );
         assert!(err.to_string().contains("pepper.key"));
     }
 

@@ -181,7 +181,11 @@ impl Kek {
     }
 
     /// Unwraps a data key that this KEK wrapped for `owner`.
-    pub fn unwrap_key(&self, owner: &ShopperId, wrapped: &WrappedKey) -> Result<DataKey, CryptoError> {
+    pub fn unwrap_key(
+        &self,
+        owner: &ShopperId,
+        wrapped: &WrappedKey,
+    ) -> Result<DataKey, CryptoError> {
         let kek_id = wrapped.kek_id()?;
         if kek_id != self.id {
             return Err(CryptoError::UnknownKek(kek_id));
@@ -391,10 +395,12 @@ pub struct LookupToken(pub [u8; 32]);
 /// Lower-case hex.
 pub fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write;
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
 }
 
 /// Process-wide secure random source.
@@ -414,7 +420,8 @@ mod tests {
 
     /// Pinned sealed-blob bytes: changing them breaks every kiosk database in the field. Both
     /// goldens were cross-checked against an independent ChaCha20-Poly1305 (Python `cryptography`).
-    const SEALED_GOLDEN: &str = "0142424242424242424242424255500d9ec32fe5f1bc107dc445b541655f388863055bc42c7d9cf9fc";
+    const SEALED_GOLDEN: &str =
+        "0142424242424242424242424255500d9ec32fe5f1bc107dc445b541655f388863055bc42c7d9cf9fc";
     /// Pinned wrapped-key bytes.
     const WRAPPED_GOLDEN: &str = "0100000003242424242424242424242424633dd7c96b6518ede791a3f82784b444b20c4e3845b1a65dbdc894208d9bd1fcc816f7eb76b87f16f161f8776efbef8a";
 
@@ -463,7 +470,10 @@ mod tests {
         let next = Kek::generate(2, &rng).unwrap();
         let wrapped = kek.wrap(&ALICE, &fixed_dek(), &rng).unwrap();
         assert!(kek.unwrap_key(&ALICE, &wrapped).is_ok());
-        assert_eq!(kek.unwrap_key(&BOB, &wrapped).unwrap_err(), CryptoError::Open);
+        assert_eq!(
+            kek.unwrap_key(&BOB, &wrapped).unwrap_err(),
+            CryptoError::Open
+        );
         assert_eq!(
             other_same_id.unwrap_key(&ALICE, &wrapped).unwrap_err(),
             CryptoError::Open

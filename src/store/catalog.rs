@@ -12,7 +12,8 @@ use crate::event::EventKind;
 
 const CATEGORY_SEP: &str = " > ";
 
-const COLUMNS: &str = "sku, name, brand, category, price_minor, list_price_minor, description, tags";
+const COLUMNS: &str =
+    "sku, name, brand, category, price_minor, list_price_minor, description, tags";
 
 fn product(row: &Row<'_>) -> rusqlite::Result<Product> {
     let category: String = row.get(3)?;
@@ -45,7 +46,12 @@ pub enum Origin {
 }
 
 /// Inserts or updates a product. Returns `true` when something changed.
-pub fn upsert(conn: &Connection, p: &Product, origin: Origin, now: i64) -> Result<bool, StoreError> {
+pub fn upsert(
+    conn: &Connection,
+    p: &Product,
+    origin: Origin,
+    now: i64,
+) -> Result<bool, StoreError> {
     let origin_str = match origin {
         Origin::Catalog => "catalog",
         Origin::Event => "event",
@@ -98,7 +104,9 @@ pub fn exists(conn: &Connection, sku: &str) -> Result<bool, StoreError> {
 /// The whole catalog, by sku.
 pub fn all(conn: &Connection) -> Result<Vec<Product>, StoreError> {
     let mut stmt = conn.prepare(&format!("SELECT {COLUMNS} FROM products ORDER BY sku"))?;
-    let products = stmt.query_map([], product)?.collect::<Result<Vec<_>, _>>()?;
+    let products = stmt
+        .query_map([], product)?
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(products)
 }
 
@@ -106,7 +114,9 @@ pub fn all(conn: &Connection) -> Result<Vec<Product>, StoreError> {
 pub fn brands(conn: &Connection) -> Result<Vec<String>, StoreError> {
     let mut stmt =
         conn.prepare("SELECT DISTINCT brand FROM products WHERE brand IS NOT NULL ORDER BY brand")?;
-    let brands = stmt.query_map([], |r| r.get(0))?.collect::<Result<Vec<_>, _>>()?;
+    let brands = stmt
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(brands)
 }
 

@@ -119,12 +119,15 @@ pub fn redact(text: &str) -> String {
     let mut out = String::with_capacity(joined.len());
     let mut i = 0;
     while i < chars.len() {
-        if chars[i].is_ascii_digit() || (chars[i] == '+' && chars.get(i + 1).is_some_and(char::is_ascii_digit)) {
+        if chars[i].is_ascii_digit()
+            || (chars[i] == '+' && chars.get(i + 1).is_some_and(char::is_ascii_digit))
+        {
             let start = i;
             let mut digits = 0;
             let mut end = i;
             while i < chars.len()
-                && (chars[i].is_ascii_digit() || matches!(chars[i], ' ' | '-' | '(' | ')' | '+' | '.'))
+                && (chars[i].is_ascii_digit()
+                    || matches!(chars[i], ' ' | '-' | '(' | ')' | '+' | '.'))
             {
                 if chars[i].is_ascii_digit() {
                     digits += 1;

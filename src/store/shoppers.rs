@@ -38,7 +38,10 @@ fn shopper_id(bytes: Vec<u8>) -> Result<ShopperId, StoreError> {
         .map_err(|_| StoreError::Corrupt("shopper id is not 16 bytes".into()))
 }
 
-fn from_row(row: &Row<'_>) -> rusqlite::Result<(Vec<u8>, Vec<u8>, bool, bool, i64, i64)> {
+/// A `shoppers` row as SQLite returns it, before its blobs are checked.
+type RawShopper = (Vec<u8>, Vec<u8>, bool, bool, i64, i64);
+
+fn from_row(row: &Row<'_>) -> rusqlite::Result<RawShopper> {
     Ok((
         row.get(0)?,
         row.get(1)?,
@@ -49,7 +52,7 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<(Vec<u8>, Vec<u8>, bool, bool, i6
     ))
 }
 
-fn record(raw: (Vec<u8>, Vec<u8>, bool, bool, i64, i64)) -> Result<ShopperRecord, StoreError> {
+fn record(raw: RawShopper) -> Result<ShopperRecord, StoreError> {
     let (id, wrapped, personalise, analytics, created_at, last_seen) = raw;
     Ok(ShopperRecord {
         id: shopper_id(id)?,
@@ -156,7 +159,11 @@ pub fn replace_row(
 }
 
 /// Every sealed row of `kind` of one shopper, oldest first.
-pub fn rows(conn: &Connection, id: &ShopperId, kind: RowKind) -> Result<Vec<SealedBlob>, StoreError> {
+pub fn rows(
+    conn: &Connection,
+    id: &ShopperId,
+    kind: RowKind,
+) -> Result<Vec<SealedBlob>, StoreError> {
     let mut stmt = conn.prepare_cached(
         "SELECT sealed FROM shopper_rows WHERE shopper_id = ?1 AND kind = ?2 ORDER BY id",
     )?;
@@ -178,7 +185,9 @@ pub fn delete(conn: &Connection, id: &ShopperId) -> Result<bool, StoreError> {
 pub fn wrapped_keys(conn: &Connection) -> Result<Vec<(ShopperId, WrappedKey)>, StoreError> {
     let mut stmt = conn.prepare("SELECT id, wrapped_key FROM shoppers")?;
     let raw = stmt
-        .query_map([], |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Vec<u8>>(1)?)))?
+        .query_map([], |r| {
+            Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Vec<u8>>(1)?))
+        })?
         .collect::<Result<Vec<_>, _>>()?;
     raw.into_iter()
         .map(|(id, w)| {

@@ -1,0 +1,480 @@
+//! Shopper profiles: enrolment, consent, opening a shopper's sealed data, erasure by
+//! crypto-shredding, the retention sweep and key-encryption-key rotation.
+//!
+//! Invariants:
+//! - A loyalty number enters this module only to be turned into a [`LookupToken`]; it is never
+//!   stored, logged or returned. Log lines name shoppers by [`ShopperId::short`].
+//! - Plaintext shopper data exists only in memory, after [`open_events`]/[`open_features`].
+//! - Erasure deletes the shopper's wrapped data key and rows in one transaction, checkpoints the
+//!   WAL (with `secure_delete` on, freed pages are zeroed), and then rotates the KEK (at once, or
+//!   once a day with `erase_rotation = "daily"`) so that a copy of the database taken before the
+//!   erasure cannot be opened for that shopper with the key files that remain.
+//! - Rotation re-wraps data keys only, in one transaction; sealed rows are untouched. See
+//!   `crypto::keyfiles` for the file protocol that makes an interrupted rotation harmless.
+
+use ring::rand::SecureRandom;
+use rusqlite::Connection;
+use serde::Serialize;
+
+use crate::config::{Config, EraseRotation};
+use crate::crypto::keyfiles::{KeyDir, KeyError, Keyring};
+use crate::crypto::{self, CryptoError, DataKey, LookupToken, RowKind, ShopperId};
+use crate::event::{Event, EventKind};
+use crate::store::shoppers::{self, Consent, ShopperRecord};
+use crate::store::{Store, StoreError};
+
+const META_ROTATION_DUE: &str = "kek_rotation_due";
+const META_LAST_ROTATION_DAY: &str = "kek_last_rotation_day";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProfileError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Keys(#[from] KeyError),
+    #[error("shopper data: {0}")]
+    Crypto(#[from] CryptoError),
+    #[error("sealed shopper row does not decode: {0}")]
+    Decode(String),
+    #[error("no shopper is enrolled with that loyalty number")]
+    UnknownShopper,
+    #[error("unknown consent {0:?}; expected a comma-separated list of personalise, analytics")]
+    BadConsent(String),
+    #[error("a loyalty number must be 1-64 printable characters")]
+    BadLoyalty,
+}
+
+/// Parses `personalise,analytics` (either, both, or `none`).
+pub fn parse_consent(text: &str) -> Result<Consent, ProfileError> {
+    let mut consent = Consent::default();
+    for part in text.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        match part {
+            "personalise" | "personalize" => consent.personalise = true,
+            "analytics" => consent.analytics = true,
+            "none" => {}
+            other => return Err(ProfileError::BadConsent(other.to_string())),
+        }
+    }
+    Ok(consent)
+}
+
+/// Checks the shape of a loyalty number as scanned or typed.
+pub fn check_loyalty(loyalty: &str) -> Result<&str, ProfileError> {
+    let t = loyalty.trim();
+    if t.is_empty() || t.len() > 64 || t.chars().any(|c| c.is_control()) {
+        return Err(ProfileError::BadLoyalty);
+    }
+    Ok(t)
+}
+
+/// The store together with the keys that open it.
+pub struct Vault {
+    pub store: Store,
+    pub keys: Keyring,
+    key_dir: KeyDir,
+    rng: ring::rand::SystemRandom,
+    erase_rotation: EraseRotation,
+}
+
+/// A shopper whose data key has been unwrapped.
+#[derive(Debug)]
+pub struct OpenShopper {
+    pub record: ShopperRecord,
+    pub key: DataKey,
+}
+
+/// What `shopper show` prints: never the loyalty number or token.
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    pub shopper: String,
+    pub consent: Consent,
+    pub created_day: String,
+    pub last_seen_day: String,
+    pub events: EventCounts,
+    pub top_brands: Vec<(String, u32)>,
+    pub top_categories: Vec<(String, u32)>,
+}
+
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct EventCounts {
+    pub views: u32,
+    pub carts: u32,
+    pub purchases: u32,
+    pub returns: u32,
+}
+
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct RotationReport {
+    pub from_kek: u32,
+    pub to_kek: u32,
+    pub rewrapped: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EraseReport {
+    pub shopper: String,
+    pub rows_deleted: u64,
+    pub rotation: Option<RotationReport>,
+    pub rotation_deferred: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SweepReport {
+    pub erased: usize,
+    pub rotation: Option<RotationReport>,
+}
+
+impl Vault {
+    /// Opens the database and loads the keys named by `config`, settling any interrupted
+    /// rotation.
+    pub fn open(config: &Config) -> Result<Self, ProfileError> {
+        let key_dir = KeyDir::new(config.key_dir());
+        let keys = key_dir.load()?;
+        let store = Store::open(&config.db_path())?;
+        let mut vault = Self {
+            store,
+            keys,
+            key_dir,
+            rng: crypto::rng(),
+            erase_rotation: config.erase_rotation,
+        };
+        vault.settle_rotation()?;
+        Ok(vault)
+    }
+
+    pub fn rng(&self) -> &dyn SecureRandom {
+        &self.rng
+    }
+
+    pub fn token(&self, loyalty: &str) -> LookupToken {
+        self.keys.pepper.loyalty_token(loyalty)
+    }
+
+    /// Enrols a shopper (or updates the consent of an enrolled one). Returns whether it was new.
+    pub fn enroll(
+        &mut self,
+        loyalty: &str,
+        consent: Consent,
+        now: i64,
+    ) -> Result<(ShopperId, bool), ProfileError> {
+        let token = self.token(check_loyalty(loyalty)?);
+        let tx = self
+            .store
+            .conn_mut()
+            .transaction()
+            .map_err(StoreError::from)?;
+        let (open, created) = get_or_create(&tx, &self.keys, &self.rng, &token, consent, now)?;
+        if !created {
+            shoppers::set_consent(&tx, &open.record.id, consent)?;
+            shoppers::touch(&tx, &open.record.id, now)?;
+        }
+        tx.commit().map_err(StoreError::from)?;
+        tracing::info!(shopper = %open.record.id.short(), created, "shopper enrolled");
+        Ok((open.record.id, created))
+    }
+
+    /// Finds and opens a shopper by loyalty number.
+    pub fn find(&self, loyalty: &str) -> Result<Option<OpenShopper>, ProfileError> {
+        let token = self.token(check_loyalty(loyalty)?);
+        let Some(record) = shoppers::find(self.store.conn(), &token)? else {
+            return Ok(None);
+        };
+        let key = unwrap_key(&self.keys, &record)?;
+        Ok(Some(OpenShopper { record, key }))
+    }
+
+    pub fn set_consent(&self, shopper: &OpenShopper, consent: Consent) -> Result<(), ProfileError> {
+        shoppers::set_consent(self.store.conn(), &shopper.record.id, consent)?;
+        Ok(())
+    }
+
+    /// The summary `shopper show` prints; `catalog` resolves brands and categories.
+    pub fn summary(&self, shopper: &OpenShopper) -> Result<Summary, ProfileError> {
+        let events = open_events(self.store.conn(), shopper)?;
+        let mut counts = EventCounts::default();
+        let mut brands = std::collections::HashMap::<String, u32>::new();
+        let mut categories = std::collections::HashMap::<String, u32>::new();
+        for e in &events {
+            match e.kind {
+                EventKind::View => counts.views += 1,
+                EventKind::Cart => counts.carts += 1,
+                EventKind::Purchase => counts.purchases += 1,
+                EventKind::Return => counts.returns += 1,
+            }
+            if let Some(p) = crate::store::catalog::get(self.store.conn(), &e.sku)? {
+                let top = p.top_category().to_string();
+                if let Some(b) = p.brand {
+                    *brands.entry(b).or_default() += 1;
+                }
+                if !top.is_empty() {
+                    *categories.entry(top).or_default() += 1;
+                }
+            }
+        }
+        Ok(Summary {
+            shopper: shopper.record.id.short(),
+            consent: shopper.record.consent,
+            created_day: day_string(shopper.record.created_at),
+            last_seen_day: day_string(shopper.record.last_seen),
+            events: counts,
+            top_brands: top_n(brands, 3),
+            top_categories: top_n(categories, 3),
+        })
+    }
+
+    /// Crypto-shreds the shopper with this loyalty number.
+    pub fn erase(&mut self, loyalty: &str, now: i64) -> Result<EraseReport, ProfileError> {
+        let token = self.token(check_loyalty(loyalty)?);
+        let record =
+            shoppers::find(self.store.conn(), &token)?.ok_or(ProfileError::UnknownShopper)?;
+        let rows_deleted = self.erase_ids(&[record.id])?;
+        let (rotation, rotation_deferred) = self.rotate_after_erase(now)?;
+        tracing::info!(shopper = %record.id.short(), rows_deleted, "shopper erased");
+        Ok(EraseReport {
+            shopper: record.id.short(),
+            rows_deleted,
+            rotation,
+            rotation_deferred,
+        })
+    }
+
+    /// Erases every shopper unseen for `retention_days`, then performs a due KEK rotation.
+    pub fn sweep(&mut self, now: i64, retention_days: u32) -> Result<SweepReport, ProfileError> {
+        let before = now - i64::from(retention_days) * 86_400;
+        let ids = shoppers::unseen_since(self.store.conn(), before)?;
+        if !ids.is_empty() {
+            self.erase_ids(&ids)?;
+        }
+        let (rotation, _) = if ids.is_empty() && self.store.meta(META_ROTATION_DUE)?.is_none() {
+            (None, false)
+        } else {
+            self.rotate_after_erase(now)?
+        };
+        tracing::info!(erased = ids.len(), retention_days, "retention sweep");
+        Ok(SweepReport {
+            erased: ids.len(),
+            rotation,
+        })
+    }
+
+    fn erase_ids(&mut self, ids: &[ShopperId]) -> Result<u64, ProfileError> {
+        let tx = self
+            .store
+            .conn_mut()
+            .transaction()
+            .map_err(StoreError::from)?;
+        let mut rows = 0u64;
+        for id in ids {
+            rows += tx
+                .query_row(
+                    "SELECT count(*) FROM shopper_rows WHERE shopper_id = ?1",
+                    [&id.0[..]],
+                    |r| r.get::<_, u64>(0),
+                )
+                .map_err(StoreError::from)?;
+            shoppers::delete(&tx, id)?;
+        }
+        tx.commit().map_err(StoreError::from)?;
+        self.store.checkpoint()?;
+        Ok(rows)
+    }
+
+    /// Rotates now, or (daily mode) marks a rotation due and performs it if none ran today.
+    fn rotate_after_erase(
+        &mut self,
+        now: i64,
+    ) -> Result<(Option<RotationReport>, bool), ProfileError> {
+        let today = now.div_euclid(86_400);
+        if self.erase_rotation == EraseRotation::Daily {
+            let last: Option<i64> = self
+                .store
+                .meta(META_LAST_ROTATION_DAY)?
+                .and_then(|v| v.parse().ok());
+            if last == Some(today) {
+                self.store.set_meta(META_ROTATION_DUE, "1")?;
+                return Ok((None, true));
+            }
+        }
+        let report = self.rotate()?;
+        self.store
+            .set_meta(META_LAST_ROTATION_DAY, &today.to_string())?;
+        self.store.delete_meta(META_ROTATION_DUE)?;
+        Ok((Some(report), false))
+    }
+
+    /// Makes a new KEK, re-wraps every data key with it in one transaction, then retires the old
+    /// KEK. Sealed rows are not rewritten.
+    pub fn rotate(&mut self) -> Result<RotationReport, ProfileError> {
+        let from_kek = self.keys.kek.id();
+        let next = self.key_dir.begin_rotation(&self.keys.kek, &self.rng)?;
+        let to_kek = next.id();
+        let rewrapped = {
+            let tx = self
+                .store
+                .conn_mut()
+                .transaction()
+                .map_err(StoreError::from)?;
+            let n = rewrap_all(&tx, &self.keys, &next, &self.rng)?;
+            tx.commit().map_err(StoreError::from)?;
+            n
+        };
+        self.store.checkpoint()?;
+        self.key_dir.finish_rotation()?;
+        self.keys = self.key_dir.load()?;
+        tracing::info!(from_kek, to_kek, rewrapped, "key-encryption key rotated");
+        Ok(RotationReport {
+            from_kek,
+            to_kek,
+            rewrapped,
+        })
+    }
+
+    /// Completes or abandons a rotation a crash interrupted (both KEK files present).
+    fn settle_rotation(&mut self) -> Result<(), ProfileError> {
+        let Some(next) = &self.keys.next_kek else {
+            return Ok(());
+        };
+        let conn = self.store.conn();
+        if shoppers::count_by_kek(conn, self.keys.kek.id())? == 0 {
+            tracing::warn!(kek = next.id(), "completing an interrupted key rotation");
+            self.key_dir.finish_rotation()?;
+        } else if shoppers::count_by_kek(conn, next.id())? == 0 {
+            tracing::warn!(kek = next.id(), "abandoning an interrupted key rotation");
+            self.key_dir.abandon_rotation()?;
+        } else {
+            return Ok(()); // Mixed state cannot come from one transaction; keep both keys.
+        }
+        self.keys = self.key_dir.load()?;
+        Ok(())
+    }
+}
+
+/// Re-wraps every data key under `next`; the caller commits.
+pub fn rewrap_all(
+    conn: &Connection,
+    keys: &Keyring,
+    next: &crypto::Kek,
+    rng: &dyn SecureRandom,
+) -> Result<usize, ProfileError> {
+    let all = shoppers::wrapped_keys(conn)?;
+    for (id, wrapped) in &all {
+        let kek = keys
+            .kek_by_id(wrapped.kek_id()?)
+            .or_else(|| (next.id() == wrapped.kek_id().ok()?).then_some(next))
+            .ok_or(CryptoError::UnknownKek(wrapped.kek_id()?))?;
+        let dek = kek.unwrap_key(id, wrapped)?;
+        shoppers::update_wrapped_key(conn, id, &next.wrap(id, &dek, rng)?)?;
+    }
+    Ok(all.len())
+}
+
+/// Finds the shopper with `token` or creates one with a fresh data key.
+pub fn get_or_create(
+    conn: &Connection,
+    keys: &Keyring,
+    rng: &dyn SecureRandom,
+    token: &LookupToken,
+    consent: Consent,
+    now: i64,
+) -> Result<(OpenShopper, bool), ProfileError> {
+    if let Some(record) = shoppers::find(conn, token)? {
+        let key = unwrap_key(keys, &record)?;
+        return Ok((OpenShopper { record, key }, false));
+    }
+    let id = ShopperId::random(rng)?;
+    let key = DataKey::generate(rng)?;
+    let record = ShopperRecord {
+        id,
+        wrapped_key: keys.kek.wrap(&id, &key, rng)?,
+        consent,
+        created_at: now,
+        last_seen: now,
+    };
+    shoppers::insert(conn, token, &record)?;
+    Ok((OpenShopper { record, key }, true))
+}
+
+pub fn unwrap_key(keys: &Keyring, record: &ShopperRecord) -> Result<DataKey, ProfileError> {
+    let kek_id = record.wrapped_key.kek_id()?;
+    let kek = keys
+        .kek_by_id(kek_id)
+        .ok_or(CryptoError::UnknownKek(kek_id))?;
+    Ok(kek.unwrap_key(&record.id, &record.wrapped_key)?)
+}
+
+/// Seals and stores one event of `shopper`; `false` if a row with this fingerprint exists.
+pub fn store_event(
+    conn: &Connection,
+    shopper: &OpenShopper,
+    event: &Event,
+    fingerprint: Option<&[u8; 32]>,
+    rng: &dyn SecureRandom,
+) -> Result<bool, ProfileError> {
+    let json = zeroize::Zeroizing::new(
+        serde_json::to_vec(event).map_err(|e| ProfileError::Decode(e.to_string()))?,
+    );
+    let sealed = crypto::seal(&shopper.key, &shopper.record.id, RowKind::Event, &json, rng)?;
+    Ok(shoppers::insert_row(
+        conn,
+        &shopper.record.id,
+        RowKind::Event,
+        fingerprint,
+        &sealed,
+    )?)
+}
+
+/// Opens every event row of `shopper`, oldest first.
+pub fn open_events(conn: &Connection, shopper: &OpenShopper) -> Result<Vec<Event>, ProfileError> {
+    shoppers::rows(conn, &shopper.record.id, RowKind::Event)?
+        .iter()
+        .map(|blob| {
+            let plain = crypto::open(&shopper.key, &shopper.record.id, RowKind::Event, blob)?;
+            serde_json::from_slice(&plain).map_err(|e| ProfileError::Decode(e.to_string()))
+        })
+        .collect()
+}
+
+fn top_n(counts: std::collections::HashMap<String, u32>, n: usize) -> Vec<(String, u32)> {
+    let mut v: Vec<_> = counts.into_iter().collect();
+    v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    v.truncate(n);
+    v
+}
+
+/// `YYYY-MM-DD` of a unix timestamp (UTC).
+pub fn day_string(at: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(at)
+        .map(|t| t.date().to_string())
+        .unwrap_or_else(|_| "?".into())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn consent_parsing() {
+        assert_eq!(
+            parse_consent("personalise,analytics").unwrap(),
+            Consent {
+                personalise: true,
+                analytics: true
+            }
+        );
+        assert_eq!(parse_consent("none").unwrap(), Consent::default());
+        assert_eq!(parse_consent("").unwrap(), Consent::default());
+        assert!(matches!(
+            parse_consent("marketing"),
+            Err(ProfileError::BadConsent(_))
+        ));
+    }
+
+    #[test]
+    fn loyalty_shape() {
+        assert_eq!(check_loyalty("  LC123 ").unwrap(), "LC123");
+        assert!(check_loyalty("").is_err());
+        assert!(check_loyalty("a\u{7}b").is_err());
+        assert!(check_loyalty(&"9".repeat(65)).is_err());
+    }
+}
