@@ -46,6 +46,21 @@ enum Command {
     Shopper(ShopperCmd),
     /// Print the effective configuration (after file, environment and flags).
     Config(JsonFlag),
+    /// Benchmarks that print each figure beside a baseline measured in the same run.
+    #[command(subcommand)]
+    Bench(BenchCmd),
+}
+
+#[derive(Subcommand, Debug)]
+enum BenchCmd {
+    /// Encrypted profile read+open and write+seal against plaintext rows, on one thread.
+    Store {
+        /// Shoppers to enrol and measure.
+        #[arg(long, default_value_t = 20_000)]
+        shoppers: usize,
+        #[command(flatten)]
+        out: JsonFlag,
+    },
 }
 
 #[derive(Args, Debug, Clone, Copy)]
@@ -163,6 +178,10 @@ fn run(cli: Cli) -> Result<()> {
         }),
         Command::Keys(cmd) => keys(&config, cmd),
         Command::Shopper(cmd) => shopper(&config, cmd),
+        Command::Bench(BenchCmd::Store { shoppers, out }) => {
+            let report = shelftalk::bench::store(shoppers)?;
+            emit(out.json, &report, |r| r.render())
+        }
     }
 }
 
