@@ -46,9 +46,31 @@ enum Command {
     Shopper(ShopperCmd),
     /// Print the effective configuration (after file, environment and flags).
     Config(JsonFlag),
+    /// Summary of the kiosk's database: products, shoppers, sealed rows, quarantine.
+    Status(JsonFlag),
+    /// List rows the importers rejected, with file, line, field and reason.
+    Quarantine {
+        #[command(subcommand)]
+        cmd: QuarantineCmd,
+    },
     /// Benchmarks that print each figure beside a baseline measured in the same run.
     #[command(subcommand)]
     Bench(BenchCmd),
+}
+
+#[derive(Subcommand, Debug)]
+enum QuarantineCmd {
+    /// Quarantined rows, newest import first.
+    List {
+        /// Only rows rejected by this rule (e.g. `bad_price`).
+        #[arg(long)]
+        rule: Option<String>,
+        /// At most this many rows.
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        #[command(flatten)]
+        out: JsonFlag,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -178,6 +200,45 @@ fn run(cli: Cli) -> Result<()> {
         }),
         Command::Keys(cmd) => keys(&config, cmd),
         Command::Shopper(cmd) => shopper(&config, cmd),
+        Command::Status(out) => {
+            let store = open_store(&config)?;
+            let s = store.summary()?;
+            emit(out.json, &s, |s| {
+                format!(
+                    "database {} (schema v{}, {:.1} MB)\n  products: {} ({} created from behaviour events)\n  \
+                     shoppers: {} with {} sealed rows\n  quarantined rows: {} over {} imports",
+                    store.path().display(),
+                    s.schema_version,
+                    s.db_bytes as f64 / 1e6,
+                    s.products,
+                    s.products_from_events,
+                    s.shoppers,
+                    s.sealed_rows,
+                    s.quarantined_rows,
+                    s.imports
+                )
+            })
+        }
+        Command::Quarantine {
+            cmd: QuarantineCmd::List { rule, limit, out },
+        } => {
+            let store = open_store(&config)?;
+            let rows = store::quarantine::list(store.conn(), rule.as_deref(), limit)?;
+            emit(out.json, &rows, |rows| {
+                if rows.is_empty() {
+                    return "no quarantined rows".to_string();
+                }
+                rows.iter()
+                    .map(|q| {
+                        format!(
+                            "{}:{} [{}] {}: {} | {}",
+                            q.file, q.line, q.rule, q.field, q.reason, q.excerpt
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })
+        }
         Command::Bench(BenchCmd::Store { shoppers, out }) => {
             let report = shelftalk::bench::store(shoppers)?;
             emit(out.json, &report, |r| r.render())
@@ -315,11 +376,7 @@ fn shopper(config: &Config, cmd: ShopperCmd) -> Result<()> {
     }
 }
 
-#[allow(dead_code)]
 fn open_store(config: &Config) -> Result<Store> {
     Store::open(&config.db_path())
         .with_context(|| format!("opening {}", config.db_path().display()))
 }
-
-#[allow(dead_code)]
-const _: i64 = store::SCHEMA_VERSION;

@@ -211,6 +211,48 @@ impl Store {
     }
 }
 
+/// Counts and sizes for `shelftalk status` and the console.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Summary {
+    pub schema_version: i64,
+    pub products: u64,
+    pub products_from_events: u64,
+    pub shoppers: u64,
+    pub sealed_rows: u64,
+    pub quarantined_rows: u64,
+    pub imports: u64,
+    pub db_bytes: u64,
+}
+
+impl Store {
+    pub fn summary(&self) -> Result<Summary, StoreError> {
+        let count = |sql: &str| -> Result<u64, StoreError> {
+            Ok(self.conn.query_row(sql, [], |r| r.get(0))?)
+        };
+        let (shoppers, sealed_rows) = shoppers::counts(&self.conn)?;
+        let db_bytes = ["", "-wal", "-shm"]
+            .iter()
+            .filter_map(|suffix| {
+                let mut p = self.path.clone().into_os_string();
+                p.push(suffix);
+                std::fs::metadata(p).ok().map(|m| m.len())
+            })
+            .sum();
+        Ok(Summary {
+            schema_version: self
+                .conn
+                .query_row("PRAGMA user_version", [], |r| r.get(0))?,
+            products: catalog::count(&self.conn)?,
+            products_from_events: count("SELECT count(*) FROM products WHERE origin = 'event'")?,
+            shoppers,
+            sealed_rows,
+            quarantined_rows: quarantine::count(&self.conn)?,
+            imports: count("SELECT count(*) FROM imports")?,
+            db_bytes,
+        })
+    }
+}
+
 fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
     let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     if found > SCHEMA_VERSION {
