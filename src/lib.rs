@@ -2,6 +2,7 @@
 //!
 //! See the README for the module map; each module's docs state its invariants.
 
+pub mod audit;
 pub mod bench;
 pub mod catalog;
 pub mod config;

@@ -10,6 +10,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 use serde::Serialize;
 
+use shelftalk::audit::AuditLog;
 use shelftalk::config::Config;
 use shelftalk::crypto::keyfiles::KeyDir;
 use shelftalk::profile::{self, Vault};
@@ -53,9 +54,20 @@ enum Command {
         #[command(subcommand)]
         cmd: QuarantineCmd,
     },
+    /// Check the technician audit log's hash chain.
+    Audit {
+        #[command(subcommand)]
+        cmd: AuditCmd,
+    },
     /// Benchmarks that print each figure beside a baseline measured in the same run.
     #[command(subcommand)]
     Bench(BenchCmd),
+}
+
+#[derive(Subcommand, Debug)]
+enum AuditCmd {
+    /// Recompute every link of the audit log; fails naming the first broken line.
+    Verify(JsonFlag),
 }
 
 #[derive(Subcommand, Debug)]
@@ -239,6 +251,14 @@ fn run(cli: Cli) -> Result<()> {
                     .join("\n")
             })
         }
+        Command::Audit {
+            cmd: AuditCmd::Verify(out),
+        } => {
+            let v = AuditLog::in_dir(&config.data_dir).verify()?;
+            emit(out.json, &v, |v| {
+                format!("audit log intact: {} entries, head {}", v.entries, v.head)
+            })
+        }
         Command::Bench(BenchCmd::Store { shoppers, out }) => {
             let report = shelftalk::bench::store(shoppers)?;
             emit(out.json, &report, |r| r.render())
@@ -279,6 +299,15 @@ fn keys(config: &Config, cmd: KeysCmd) -> Result<()> {
         KeysCmd::Rotate(out) => {
             let mut vault = Vault::open(config)?;
             let r = vault.rotate()?;
+            AuditLog::in_dir(&config.data_dir).append(
+                now(),
+                "cli",
+                "rotate_keys",
+                &format!(
+                    "kek {} -> {}, {} data keys re-wrapped",
+                    r.from_kek, r.to_kek, r.rewrapped
+                ),
+            )?;
             emit(out.json, &r, |r| {
                 format!(
                     "key-encryption key rotated: {} -> {}; {} data keys re-wrapped; old key destroyed",
@@ -345,6 +374,12 @@ fn shopper(config: &Config, cmd: ShopperCmd) -> Result<()> {
         }
         ShopperCmd::Erase { loyalty, out } => {
             let r = vault.erase(&loyalty, now())?;
+            AuditLog::in_dir(&config.data_dir).append(
+                now(),
+                "cli",
+                "erase_shopper",
+                &format!("shopper {} erased, {} rows", r.shopper, r.rows_deleted),
+            )?;
             emit(out.json, &r, |r| {
                 let rotation = match (&r.rotation, r.rotation_deferred) {
                     (Some(rot), _) => format!(

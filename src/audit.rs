@@ -1,0 +1,282 @@
+//! The technician audit log: append-only JSON lines, each carrying the SHA-256 of the previous
+//! line, so removing, reordering or editing any line breaks the chain.
+//!
+//! Invariants:
+//! - Lines are only ever appended (the file is opened in append mode, each line written with one
+//!   `write` and synced), never rewritten.
+//! - `hash = SHA-256(prev ‖ "\n" ‖ canonical JSON of the entry without its hash)`, hex; the first
+//!   entry's `prev` is 64 zeros. [`verify`] recomputes every link.
+//! - Entries name shoppers only by their short random id, never by loyalty number.
+
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+use ring::digest;
+use serde::{Deserialize, Serialize};
+
+const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuditError {
+    #[error("audit log {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("audit log {path} line {line}: {reason}")]
+    Broken {
+        path: PathBuf,
+        line: u64,
+        reason: String,
+    },
+}
+
+/// One technician action.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    pub seq: u64,
+    /// Unix seconds.
+    pub at: i64,
+    /// Who acted: `console`, `cli`, `daemon`.
+    pub actor: String,
+    /// What was done: `erase_shopper`, `rotate_keys`, `self_test`, ...
+    pub action: String,
+    /// Outcome and parameters, free text without personal data.
+    pub detail: String,
+    pub prev: String,
+    pub hash: String,
+}
+
+#[derive(Serialize)]
+struct Unhashed<'a> {
+    seq: u64,
+    at: i64,
+    actor: &'a str,
+    action: &'a str,
+    detail: &'a str,
+    prev: &'a str,
+}
+
+fn link_hash(e: &Unhashed<'_>) -> String {
+    let body = serde_json::to_string(e).unwrap_or_default();
+    let mut ctx = digest::Context::new(&digest::SHA256);
+    ctx.update(e.prev.as_bytes());
+    ctx.update(b"\n");
+    ctx.update(body.as_bytes());
+    crate::crypto::hex(ctx.finish().as_ref())
+}
+
+/// The audit log file of a data directory.
+#[derive(Debug, Clone)]
+pub struct AuditLog {
+    path: PathBuf,
+}
+
+/// What [`verify`](AuditLog::verify) found.
+#[derive(Debug, Clone, Serialize)]
+pub struct Verified {
+    pub entries: u64,
+    pub head: String,
+}
+
+impl AuditLog {
+    pub fn in_dir(data_dir: &Path) -> Self {
+        Self {
+            path: data_dir.join("audit.log"),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn io(&self) -> impl FnOnce(std::io::Error) -> AuditError + '_ {
+        |source| AuditError::Io {
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    /// Appends an entry after verifying the chain so far (a broken chain is reported, and the
+    /// new entry is still appended after the last line so nothing is lost).
+    pub fn append(
+        &self,
+        at: i64,
+        actor: &str,
+        action: &str,
+        detail: &str,
+    ) -> Result<Entry, AuditError> {
+        let (seq, prev) = match self.last()? {
+            Some(last) => (last.seq + 1, last.hash),
+            None => (1, GENESIS.to_string()),
+        };
+        let unhashed = Unhashed {
+            seq,
+            at,
+            actor,
+            action,
+            detail,
+            prev: &prev,
+        };
+        let hash = link_hash(&unhashed);
+        let entry = Entry {
+            seq,
+            at,
+            actor: actor.into(),
+            action: action.into(),
+            detail: detail.into(),
+            prev,
+            hash,
+        };
+        let mut line = serde_json::to_string(&entry).map_err(|e| AuditError::Broken {
+            path: self.path.clone(),
+            line: seq,
+            reason: e.to_string(),
+        })?;
+        line.push('\n');
+        let mut file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o600)
+            .open(&self.path)
+            .map_err(self.io())?;
+        file.write_all(line.as_bytes()).map_err(self.io())?;
+        file.sync_data().map_err(self.io())?;
+        Ok(entry)
+    }
+
+    fn last(&self) -> Result<Option<Entry>, AuditError> {
+        let file = match File::open(&self.path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(self.io()(e)),
+        };
+        let mut last = None;
+        for line in BufReader::new(file).lines() {
+            let line = line.map_err(self.io())?;
+            if let Ok(e) = serde_json::from_str::<Entry>(&line) {
+                last = Some(e);
+            }
+        }
+        Ok(last)
+    }
+
+    /// Recomputes the whole chain; the error names the first broken line.
+    pub fn verify(&self) -> Result<Verified, AuditError> {
+        let file = match File::open(&self.path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(Verified {
+                    entries: 0,
+                    head: GENESIS.into(),
+                })
+            }
+            Err(e) => return Err(self.io()(e)),
+        };
+        let mut prev = GENESIS.to_string();
+        let mut n = 0u64;
+        for (i, line) in BufReader::new(file).lines().enumerate() {
+            let line_no = i as u64 + 1;
+            let broken = |reason: String| AuditError::Broken {
+                path: self.path.clone(),
+                line: line_no,
+                reason,
+            };
+            let line = line.map_err(self.io())?;
+            let e: Entry = serde_json::from_str(&line)
+                .map_err(|err| broken(format!("not an audit entry: {err}")))?;
+            if e.seq != line_no {
+                return Err(broken(format!(
+                    "sequence {} where {line_no} was expected",
+                    e.seq
+                )));
+            }
+            if e.prev != prev {
+                return Err(broken(
+                    "does not follow the previous line (prev hash differs)".into(),
+                ));
+            }
+            let expect = link_hash(&Unhashed {
+                seq: e.seq,
+                at: e.at,
+                actor: &e.actor,
+                action: &e.action,
+                detail: &e.detail,
+                prev: &e.prev,
+            });
+            if e.hash != expect {
+                return Err(broken("content does not match its hash (edited)".into()));
+            }
+            prev = e.hash;
+            n += 1;
+        }
+        Ok(Verified {
+            entries: n,
+            head: prev,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn log_with(n: usize) -> (tempfile::TempDir, AuditLog) {
+        let dir = tempfile::tempdir().unwrap();
+        let log = AuditLog::in_dir(dir.path());
+        for i in 0..n {
+            log.append(
+                1_000 + i as i64,
+                "console",
+                "rotate_keys",
+                &format!("kek {i} -> {}", i + 1),
+            )
+            .unwrap();
+        }
+        (dir, log)
+    }
+
+    #[test]
+    fn chain_verifies_and_links() {
+        let (_d, log) = log_with(3);
+        let v = log.verify().unwrap();
+        assert_eq!(v.entries, 3);
+        let text = std::fs::read_to_string(log.path()).unwrap();
+        let entries: Vec<Entry> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(entries[0].prev, GENESIS);
+        assert_eq!(entries[1].prev, entries[0].hash);
+        assert_eq!(v.head, entries[2].hash);
+    }
+
+    #[test]
+    fn any_edit_or_removal_breaks_the_chain() {
+        let (_d, log) = log_with(4);
+        let text = std::fs::read_to_string(log.path()).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+
+        let edited = text.replacen("kek 1 -> 2", "kek 1 -> 9", 1);
+        std::fs::write(log.path(), edited).unwrap();
+        let err = log.verify().unwrap_err();
+        assert!(err.to_string().contains("line 2"), "{err}");
+
+        let removed = [lines[0], lines[2], lines[3]].join("\n") + "\n";
+        std::fs::write(log.path(), removed).unwrap();
+        assert!(log.verify().is_err());
+
+        let swapped = [lines[1], lines[0], lines[2], lines[3]].join("\n") + "\n";
+        std::fs::write(log.path(), swapped).unwrap();
+        assert!(log.verify().is_err());
+    }
+
+    #[test]
+    fn empty_log_verifies() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(AuditLog::in_dir(dir.path()).verify().unwrap().entries, 0);
+    }
+}
