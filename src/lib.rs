@@ -9,5 +9,7 @@ pub mod config;
 pub mod control;
 pub mod crypto;
 pub mod event;
+pub mod import;
+pub mod ingest;
 pub mod profile;
 pub mod store;

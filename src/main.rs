@@ -13,6 +13,8 @@ use serde::Serialize;
 use shelftalk::audit::AuditLog;
 use shelftalk::config::Config;
 use shelftalk::crypto::keyfiles::KeyDir;
+use shelftalk::import;
+use shelftalk::ingest::{CatalogFormat, EventFormat, Rules};
 use shelftalk::profile::{self, Vault};
 use shelftalk::store::{self, Store};
 
@@ -47,6 +49,9 @@ enum Command {
     Shopper(ShopperCmd),
     /// Print the effective configuration (after file, environment and flags).
     Config(JsonFlag),
+    /// Import a product catalog or behaviour events, with data-quality checks and quarantine.
+    #[command(subcommand)]
+    Import(ImportCmd),
     /// Summary of the kiosk's database: products, shoppers, sealed rows, quarantine.
     Status(JsonFlag),
     /// List rows the importers rejected, with file, line, field and reason.
@@ -62,6 +67,27 @@ enum Command {
     /// Benchmarks that print each figure beside a baseline measured in the same run.
     #[command(subcommand)]
     Bench(BenchCmd),
+}
+
+#[derive(Subcommand, Debug)]
+enum ImportCmd {
+    /// Import products; rejected rows go to quarantine. Re-importing the same file changes nothing.
+    Catalog {
+        file: PathBuf,
+        #[arg(long, value_enum, default_value = "auto")]
+        format: CatalogFormat,
+        #[command(flatten)]
+        out: JsonFlag,
+    },
+    /// Import behaviour events or point-of-sale lines; identified customers' events are sealed
+    /// into their shopper's rows, store statistics are kept without shopper ids.
+    Events {
+        file: PathBuf,
+        #[arg(long, value_enum, default_value = "auto")]
+        format: EventFormat,
+        #[command(flatten)]
+        out: JsonFlag,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -194,14 +220,18 @@ fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }
 
-/// Prints `value` as JSON, or its human rendering.
+/// Prints `value` as JSON, or its human rendering. A closed pipe (`| head`) is not an error.
 fn emit<T: Serialize>(json: bool, value: &T, human: impl FnOnce(&T) -> String) -> Result<()> {
-    if json {
-        println!("{}", serde_json::to_string_pretty(value)?);
+    use std::io::Write;
+    let text = if json {
+        serde_json::to_string_pretty(value)?
     } else {
-        println!("{}", human(value));
+        human(value)
+    };
+    match writeln!(std::io::stdout().lock(), "{text}") {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(()),
     }
-    Ok(())
 }
 
 fn run(cli: Cli) -> Result<()> {
@@ -212,6 +242,7 @@ fn run(cli: Cli) -> Result<()> {
         }),
         Command::Keys(cmd) => keys(&config, cmd),
         Command::Shopper(cmd) => shopper(&config, cmd),
+        Command::Import(cmd) => import(&config, cmd),
         Command::Status(out) => {
             let store = open_store(&config)?;
             let s = store.summary()?;
@@ -264,6 +295,62 @@ fn run(cli: Cli) -> Result<()> {
             emit(out.json, &report, |r| r.render())
         }
     }
+}
+
+/// A byte progress bar on an interactive stderr, nothing when piped.
+fn progress_bar(path: &Path) -> indicatif::ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(0);
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{msg} [{bar:30}] {bytes}/{total_bytes} ({bytes_per_sec}, {eta})",
+    ) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_message(path.display().to_string());
+    bar
+}
+
+fn import(config: &Config, cmd: ImportCmd) -> Result<()> {
+    let mut vault = Vault::open(config)?;
+    let rules = Rules {
+        max_price: shelftalk::catalog::Minor(
+            config.max_price.saturating_mul(100).min(i64::MAX as u64) as i64,
+        ),
+        now: now(),
+        ..Rules::default()
+    };
+    let (outcome, json) = match cmd {
+        ImportCmd::Catalog { file, format, out } => {
+            let bar = progress_bar(&file);
+            (
+                import::catalog(&mut vault, &file, format, &rules, now(), &bar)?,
+                out.json,
+            )
+        }
+        ImportCmd::Events { file, format, out } => {
+            let bar = progress_bar(&file);
+            (
+                import::events(&mut vault, &file, format, &rules, now(), &bar)?,
+                out.json,
+            )
+        }
+    };
+    emit(json, &outcome, |o| {
+        let head = if o.already_imported {
+            format!(
+                "{}: already imported (same content); nothing changed. Earlier report:",
+                o.file
+            )
+        } else {
+            format!(
+                "{}: {} products written, {} new events, {} new shoppers",
+                o.file, o.products_written, o.events_new, o.shoppers_new
+            )
+        };
+        format!("{head}\ndata quality: {}", o.report.render())
+    })
 }
 
 fn keys(config: &Config, cmd: KeysCmd) -> Result<()> {

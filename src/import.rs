@@ -1,0 +1,352 @@
+//! Applies validated import rows to the store: the I/O half of `shelftalk import`.
+//!
+//! Invariants:
+//! - An import never aborts on a bad row: rejected rows go to quarantine with file, line, field
+//!   and reason (redacted), and the import ends with a data-quality report.
+//! - Re-importing the same content changes nothing: a file whose SHA-256 was imported before is
+//!   skipped as a whole, and every row carries a keyed fingerprint (HMAC under the pepper) so rows
+//!   repeated across files are stored and counted once.
+//! - Events of identified customers are sealed into their shopper's rows (the customer id is
+//!   treated as a loyalty number: only its HMAC token is stored). Store-level statistics are
+//!   counted for every accepted, new event, identified or not.
+//! - Rows are committed in chunks, so a file-level failure half-way (an I/O error) keeps the rows
+//!   already imported intact; they are not imported twice when the file is imported again.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{BufReader, Read};
+use std::path::Path;
+
+use indicatif::ProgressBar;
+use ring::digest;
+use rusqlite::Transaction;
+use serde::Serialize;
+
+use crate::catalog::Product;
+use crate::crypto::LookupToken;
+use crate::event::{ImportedEvent, ProductHint};
+use crate::ingest::{self, CatalogFormat, EventFormat, IngestError, QualityReport, Row, Rules};
+use crate::profile::{self, OpenShopper, ProfileError, Vault};
+use crate::store::catalog::{self as products, Origin};
+use crate::store::quarantine::{self, Entry};
+use crate::store::shoppers::{self, Consent};
+use crate::store::StoreError;
+
+/// Rows per transaction.
+const CHUNK: usize = 5_000;
+
+/// Rule code for events whose product is neither in the catalog nor described by the row.
+pub const RULE_UNKNOWN_PRODUCT: &str = "unknown_product";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error(transparent)]
+    Ingest(#[from] IngestError),
+    #[error(transparent)]
+    Profile(#[from] ProfileError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+impl From<rusqlite::Error> for ImportError {
+    fn from(e: rusqlite::Error) -> Self {
+        Self::Store(e.into())
+    }
+}
+
+/// What an import did.
+#[derive(Debug, Clone, Serialize)]
+pub struct Outcome {
+    pub file: String,
+    pub sha256: String,
+    /// The same content was imported before; nothing changed and `report` is the earlier one.
+    pub already_imported: bool,
+    pub report: QualityReport,
+    /// Products created or updated (catalog) / created from event facts (events).
+    pub products_written: u64,
+    /// Events stored that were not stored before.
+    pub events_new: u64,
+    /// Shoppers created by this import.
+    pub shoppers_new: u64,
+}
+
+/// Consent given to shoppers created from imported history: they are loyalty-programme members
+/// who agreed at sign-up; opting out at the kiosk persists and wins.
+const IMPORTED_CONSENT: Consent = Consent {
+    personalise: true,
+    analytics: true,
+};
+
+fn sha256_file(path: &Path) -> Result<String, ImportError> {
+    let io = |source| ImportError::Io {
+        path: path.display().to_string(),
+        source,
+    };
+    let mut file = BufReader::new(File::open(path).map_err(io)?);
+    let mut ctx = digest::Context::new(&digest::SHA256);
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = file.read(&mut buf).map_err(io)?;
+        if n == 0 {
+            break;
+        }
+        ctx.update(&buf[..n]);
+    }
+    Ok(crate::crypto::hex(ctx.finish().as_ref()))
+}
+
+fn previous(vault: &Vault, sha: &str, kind: &str, file: &str) -> Option<Outcome> {
+    let json = quarantine::previous_import(vault.store.conn(), sha, kind).ok()??;
+    let report: QualityReport = serde_json::from_str(&json).ok()?;
+    Some(Outcome {
+        file: file.to_string(),
+        sha256: sha.to_string(),
+        already_imported: true,
+        report,
+        products_written: 0,
+        events_new: 0,
+        shoppers_new: 0,
+    })
+}
+
+fn quarantine_entry(q: &ingest::Quarantine, file: &str) -> Entry {
+    Entry {
+        file: file.to_string(),
+        line: q.line,
+        field: q.field.clone(),
+        rule: q.rule.to_string(),
+        reason: q.reason.clone(),
+        excerpt: q.excerpt.clone(),
+    }
+}
+
+/// Imports a product catalog.
+pub fn catalog(
+    vault: &mut Vault,
+    path: &Path,
+    format: CatalogFormat,
+    rules: &Rules,
+    now: i64,
+    progress: &ProgressBar,
+) -> Result<Outcome, ImportError> {
+    let file = path.display().to_string();
+    let sha = sha256_file(path)?;
+    if let Some(done) = previous(vault, &sha, "catalog", &file) {
+        return Ok(done);
+    }
+    let source = ingest::open_source(path)?;
+    progress.set_length(source.len);
+    let rows = ingest::read_catalog(progress.wrap_read(source.reader), &file, format, rules)?;
+    let mut report = QualityReport::default();
+    let mut written = 0u64;
+    let mut tx = vault.store.conn_mut().transaction()?;
+    for (i, row) in rows.enumerate() {
+        match row {
+            Row::Accepted { record, .. } => {
+                report.accept();
+                written += u64::from(products::upsert(&tx, &record, Origin::Catalog, now)?);
+            }
+            Row::Quarantined(q) => {
+                quarantine::insert(&tx, &sha, &quarantine_entry(&q, &file), now)?;
+                report.quarantine(q);
+            }
+        }
+        if (i + 1) % CHUNK == 0 {
+            tx.commit()?;
+            tx = vault.store.conn_mut().transaction()?;
+        }
+    }
+    finish(tx, &sha, "catalog", &file, &report, now)?;
+    progress.finish_and_clear();
+    Ok(Outcome {
+        file,
+        sha256: sha,
+        already_imported: false,
+        report,
+        products_written: written,
+        events_new: 0,
+        shoppers_new: 0,
+    })
+}
+
+fn finish(
+    tx: Transaction<'_>,
+    sha: &str,
+    kind: &str,
+    file: &str,
+    report: &QualityReport,
+    now: i64,
+) -> Result<(), ImportError> {
+    let json = serde_json::to_string(report).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    quarantine::record_import(&tx, sha, kind, file, &json, now)?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// A minimal catalog entry from the product facts an event row carried: it needs at least a
+/// price; the name falls back to brand and category, then to the sku.
+fn product_from_hint(sku: &str, hint: &ProductHint) -> Option<Product> {
+    let price = hint.price?;
+    let leaf = hint.category.last();
+    let name = match (&hint.name, &hint.brand, leaf) {
+        (Some(n), _, _) => n.clone(),
+        (None, Some(b), Some(c)) => format!("{b} {c}"),
+        (None, None, Some(c)) => format!("{c} {sku}"),
+        (None, Some(b), None) => format!("{b} item {sku}"),
+        (None, None, None) => format!("Item {sku}"),
+    };
+    Some(Product {
+        sku: sku.to_string(),
+        name,
+        brand: hint.brand.clone(),
+        category: hint.category.clone(),
+        price,
+        list_price: None,
+        description: String::new(),
+        tags: ingest::tags_from(&hint.category),
+    })
+}
+
+/// Imports a behaviour log or point-of-sale lines.
+pub fn events(
+    vault: &mut Vault,
+    path: &Path,
+    format: EventFormat,
+    rules: &Rules,
+    now: i64,
+    progress: &ProgressBar,
+) -> Result<Outcome, ImportError> {
+    let file = path.display().to_string();
+    let sha = sha256_file(path)?;
+    if let Some(done) = previous(vault, &sha, "events", &file) {
+        return Ok(done);
+    }
+    let source = ingest::open_source(path)?;
+    progress.set_length(source.len);
+    let rows = ingest::read_events(progress.wrap_read(source.reader), &file, format, rules)?;
+    let mut report = QualityReport::default();
+    let mut outcome_counts = (0u64, 0u64, 0u64);
+    let mut open: HashMap<LookupToken, OpenShopper> = HashMap::new();
+    let Vault { store, keys, .. } = vault;
+    let rng = crate::crypto::rng();
+    let mut tx = store.conn_mut().transaction()?;
+    for (i, row) in rows.enumerate() {
+        match row {
+            Row::Accepted { line, record } => {
+                match apply_event(&tx, keys, &rng, &mut open, &record, now)? {
+                    Applied::Stored {
+                        product_created,
+                        shopper_created,
+                        new,
+                    } => {
+                        report.accept();
+                        outcome_counts.0 += u64::from(product_created);
+                        outcome_counts.1 += u64::from(new);
+                        outcome_counts.2 += u64::from(shopper_created);
+                    }
+                    Applied::UnknownProduct => {
+                        let q = ingest::Quarantine {
+                            line,
+                            field: "product".into(),
+                            rule: RULE_UNKNOWN_PRODUCT,
+                            reason: format!(
+                                "product {:?} is not in the catalog and the row carries no product facts (not even a price)",
+                                record.event.sku
+                            ),
+                            excerpt: record.event.sku.clone(),
+                        };
+                        quarantine::insert(&tx, &sha, &quarantine_entry(&q, &file), now)?;
+                        report.quarantine(q);
+                    }
+                }
+            }
+            Row::Quarantined(q) => {
+                quarantine::insert(&tx, &sha, &quarantine_entry(&q, &file), now)?;
+                report.quarantine(q);
+            }
+        }
+        if (i + 1) % CHUNK == 0 {
+            tx.commit()?;
+            tx = store.conn_mut().transaction()?;
+        }
+    }
+    finish(tx, &sha, "events", &file, &report, now)?;
+    progress.finish_and_clear();
+    tracing::info!(file = %file, new = outcome_counts.1, shoppers = outcome_counts.2, "events imported");
+    Ok(Outcome {
+        file,
+        sha256: sha,
+        already_imported: false,
+        report,
+        products_written: outcome_counts.0,
+        events_new: outcome_counts.1,
+        shoppers_new: outcome_counts.2,
+    })
+}
+
+enum Applied {
+    Stored {
+        product_created: bool,
+        shopper_created: bool,
+        new: bool,
+    },
+    UnknownProduct,
+}
+
+fn apply_event(
+    tx: &Transaction<'_>,
+    keys: &crate::crypto::keyfiles::Keyring,
+    rng: &dyn ring::rand::SecureRandom,
+    open: &mut HashMap<LookupToken, OpenShopper>,
+    record: &ImportedEvent,
+    now: i64,
+) -> Result<Applied, ImportError> {
+    let event = &record.event;
+    let mut product_created = false;
+    if !products::exists(tx, &event.sku)? {
+        let Some(product) = product_from_hint(&event.sku, &record.hint) else {
+            return Ok(Applied::UnknownProduct);
+        };
+        product_created = products::upsert(tx, &product, Origin::Event, now)?;
+    } else if let Some(product) = product_from_hint(&event.sku, &record.hint) {
+        // Keeps minimal entries made from events up to date; never touches catalog entries.
+        products::upsert(tx, &product, Origin::Event, now)?;
+    }
+    let fingerprint = keys
+        .pepper
+        .fingerprint(b"event", &ingest::canonical_bytes(record));
+    let mut shopper_created = false;
+    let new = match &record.customer {
+        Some(customer) => {
+            let token = keys.pepper.loyalty_token(customer);
+            let shopper = match open.entry(token) {
+                std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    let (shopper, created) =
+                        profile::get_or_create(tx, keys, rng, &token, IMPORTED_CONSENT, now)?;
+                    shopper_created = created;
+                    e.insert(shopper)
+                }
+            };
+            let new = profile::store_event(tx, shopper, event, Some(&fingerprint), rng)?;
+            if new {
+                shoppers::touch(tx, &shopper.record.id, event.at)?;
+            }
+            new
+        }
+        None => shoppers::mark_seen(tx, &fingerprint)?,
+    };
+    if new {
+        products::record_stat(tx, &event.sku, event.at, event.kind, event.quantity)?;
+    }
+    Ok(Applied::Stored {
+        product_created,
+        shopper_created,
+        new,
+    })
+}
