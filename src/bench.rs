@@ -14,7 +14,8 @@ use serde::Serialize;
 
 use crate::crypto::keyfiles::KeyDir;
 use crate::crypto::{self, RowKind};
-use crate::profile::{self, ProfileError};
+use crate::ingest::{self, EventFormat, Rules};
+use crate::profile::{self, ProfileError, Vault};
 use crate::store::shoppers::{self, Consent};
 use crate::store::{Store, StoreError};
 
@@ -55,6 +56,8 @@ pub struct StoreReport {
     pub shoppers: usize,
     pub profile_read_open: Paired,
     pub profile_write_seal: Paired,
+    /// Validated, sealed event import against validation alone (parsing without the store).
+    pub event_import: Paired,
     /// Seal throughput of 256-byte rows: ChaCha20-Poly1305 (used) against AES-256-GCM.
     pub aead_chacha20_per_sec: f64,
     pub aead_aes256gcm_per_sec: f64,
@@ -78,10 +81,11 @@ impl StoreReport {
             )
         };
         format!(
-            "shelftalk bench store ({} shoppers, one thread)\n{}\n{}\n{:<28} chacha20-poly1305 {:.0}/s, aes-256-gcm {:.0}/s (ratio {:.2})",
+            "shelftalk bench store ({} shoppers, one thread)\n{}\n{}\n{}\n{:<28} chacha20-poly1305 {:.0}/s, aes-256-gcm {:.0}/s (ratio {:.2})",
             self.shoppers,
             line(&self.profile_read_open),
             line(&self.profile_write_seal),
+            line(&self.event_import),
             "AEAD seal, 256 B",
             self.aead_chacha20_per_sec,
             self.aead_aes256gcm_per_sec,
@@ -205,6 +209,7 @@ pub fn store(n: usize) -> Result<StoreReport, BenchError> {
     }
     let read_base = rate(n, start);
 
+    let (import_rate, parse_rate) = import_rates(&scratch, &mut store_for_import(&scratch)?, 200_000)?;
     let (chacha, aes) = aead_rates(200_000)?;
     let pair = |name, ops: f64, base: f64, target| Paired {
         name,
@@ -217,9 +222,70 @@ pub fn store(n: usize) -> Result<StoreReport, BenchError> {
         shoppers: n,
         profile_read_open: pair("profile read+open", read, read_base, 5_000.0),
         profile_write_seal: pair("profile write+seal", write, write_base, 1_000.0),
+        event_import: pair("event import (vs parse only)", import_rate, parse_rate, 50_000.0),
         aead_chacha20_per_sec: chacha,
         aead_aes256gcm_per_sec: aes,
     })
+}
+
+fn store_for_import(scratch: &Scratch) -> Result<Vault, BenchError> {
+    let config = crate::config::Config {
+        data_dir: scratch.0.join("import"),
+        ..crate::config::Config::default()
+    };
+    KeyDir::new(config.key_dir())
+        .init(&crypto::rng())
+        .map_err(ProfileError::from)?;
+    Ok(Vault::open(&config)?)
+}
+
+/// Writes a synthetic behaviour log of `n` events (REES46 format: 5,000 customers, 2,000
+/// products), then measures (full validated + sealed import, validation alone) in events/s.
+fn import_rates(scratch: &Scratch, vault: &mut Vault, n: usize) -> Result<(f64, f64), BenchError> {
+    use std::io::Write;
+    let path = scratch.0.join("events.csv");
+    let io = |source| BenchError::Scratch {
+        path: path.clone(),
+        source,
+    };
+    let mut out = std::io::BufWriter::new(std::fs::File::create(&path).map_err(io)?);
+    writeln!(out, "event_time,event_type,product_id,category_id,category_code,brand,price,user_id,user_session").map_err(io)?;
+    let kinds = ["view", "view", "view", "cart", "purchase"];
+    for i in 0..n {
+        let (sec, min, hour, day) = (i % 60, (i / 60) % 60, (i / 3600) % 24, 1 + (i / 86_400) % 28);
+        writeln!(
+            out,
+            "2026-10-{day:02} {hour:02}:{min:02}:{sec:02} UTC,{},{},2053,electronics.audio.headphone,brand{},{}.99,{},s{}",
+            kinds[i % 5],
+            1000 + (i * 7919) % 2000,
+            i % 40,
+            10 + i % 300,
+            500_000 + (i * 104_729) % 5000,
+            i / 8
+        )
+        .map_err(io)?;
+    }
+    out.flush().map_err(io)?;
+    drop(out);
+    let rules = Rules {
+        now: i64::MAX / 4,
+        ..Rules::default()
+    };
+    let start = Instant::now();
+    let source = ingest::open_source(&path).map_err(|e| BenchError::Step(e.to_string()))?;
+    let accepted = ingest::read_events(source.reader, "bench", EventFormat::Rees46, &rules)
+        .map_err(|e| BenchError::Step(e.to_string()))?
+        .filter(|r| matches!(r, ingest::Row::Accepted { .. }))
+        .count();
+    let parse = rate(accepted, start);
+    let start = Instant::now();
+    let outcome = crate::import::events(vault, &path, EventFormat::Rees46, &rules, 0, &indicatif::ProgressBar::hidden())
+        .map_err(|e| BenchError::Step(e.to_string()))?;
+    let full = rate(outcome.events_new as usize, start);
+    if outcome.events_new as usize != n {
+        return Err(BenchError::Step(format!("imported {} of {n} events", outcome.events_new)));
+    }
+    Ok((full, parse))
 }
 
 /// Seals per second of a 256-byte row with each AEAD.

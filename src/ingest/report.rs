@@ -1,7 +1,8 @@
 //! The data-quality report every import ends with.
 //!
 //! Invariant: `accepted + quarantined` equals the number of data rows read; per-rule counts add up
-//! to `quarantined`; at most [`EXAMPLES`] examples are kept per rule, the first ones seen.
+//! to `quarantined`; at most [`EXAMPLES`] examples are kept per rule, the first ones seen, with
+//! their reasons redacted (the report is printed and stored).
 
 use std::collections::BTreeMap;
 
@@ -46,7 +47,7 @@ impl QualityReport {
             entry.examples.push(Example {
                 line: q.line,
                 field: q.field,
-                reason: q.reason,
+                reason: super::redact(&q.reason),
             });
         }
     }

@@ -8,6 +8,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 
 use super::StoreError;
+use crate::ingest::redact;
 
 /// One stored quarantine entry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -99,67 +100,4 @@ pub fn record_import(
         params![sha256, kind, file, now, report_json],
     )?;
     Ok(())
-}
-
-/// Masks what could identify a person in free text: e-mail addresses, and runs of 6 or more
-/// digits (loyalty numbers, phone numbers, card numbers) possibly broken by spaces or dashes.
-pub fn redact(text: &str) -> String {
-    let words: Vec<String> = text
-        .split(' ')
-        .map(|w| {
-            if w.contains('@') && w.contains('.') {
-                "[email]".to_string()
-            } else {
-                w.to_string()
-            }
-        })
-        .collect();
-    let joined = words.join(" ");
-    let chars: Vec<char> = joined.chars().collect();
-    let mut out = String::with_capacity(joined.len());
-    let mut i = 0;
-    while i < chars.len() {
-        if chars[i].is_ascii_digit()
-            || (chars[i] == '+' && chars.get(i + 1).is_some_and(char::is_ascii_digit))
-        {
-            let start = i;
-            let mut digits = 0;
-            let mut end = i;
-            while i < chars.len()
-                && (chars[i].is_ascii_digit()
-                    || matches!(chars[i], ' ' | '-' | '(' | ')' | '+' | '.'))
-            {
-                if chars[i].is_ascii_digit() {
-                    digits += 1;
-                    end = i + 1;
-                }
-                i += 1;
-            }
-            if digits >= 6 {
-                out.push_str("[number]");
-            } else {
-                out.extend(&chars[start..end]);
-            }
-            out.extend(&chars[end..i]);
-        } else {
-            out.push(chars[i]);
-            i += 1;
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used)]
-    use super::*;
-
-    #[test]
-    fn redact_masks_contact_data_and_keeps_small_numbers() {
-        assert_eq!(redact("mail jane.doe@example.com now"), "mail [email] now");
-        assert_eq!(redact("card 4485 1234 5678 9012 ok"), "card [number] ok");
-        assert_eq!(redact("call +44 20-7946-0958."), "call [number].");
-        assert_eq!(redact("LC20261234,view"), "LC[number],view");
-        assert_eq!(redact("price 12.50 qty 3"), "price 12.50 qty 3");
-    }
 }
