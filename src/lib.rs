@@ -7,5 +7,8 @@ pub mod catalog;
 pub mod config;
 pub mod crypto;
 pub mod event;
+pub mod feedback;
+pub mod hq;
 pub mod profile;
 pub mod store;
+pub mod sync;
