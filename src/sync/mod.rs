@@ -190,10 +190,20 @@ pub struct OutboxRow {
     pub maybe_delivered: bool,
 }
 
-fn outbox_rows(conn: &Connection, where_sql: &str) -> Result<Vec<OutboxRow>, SyncError> {
+/// Outbox rows in sequence order: all, or only those never handed to HQ; at most `limit`.
+fn outbox_rows(
+    conn: &Connection,
+    only_rollable: bool,
+    limit: u32,
+) -> Result<Vec<OutboxRow>, SyncError> {
+    let filter = if only_rollable {
+        "WHERE maybe_delivered = 0"
+    } else {
+        ""
+    };
     let mut stmt = conn.prepare(&format!(
         "SELECT seq, batch_id, document, signature, totals, maybe_delivered FROM feedback_outbox
-         {where_sql} ORDER BY seq"
+         {filter} ORDER BY seq LIMIT {limit}"
     ))?;
     let raw = stmt
         .query_map([], |r| {
@@ -289,7 +299,7 @@ fn enforce_bound(
     let per_batch = config.batch_max_cells.max(1) as usize;
     let mut dropped_any = false;
     while outbox_len(conn)? > max {
-        let rollable = outbox_rows(conn, "WHERE maybe_delivered = 0")?;
+        let rollable = outbox_rows(conn, true, u32::MAX)?;
         if rollable.len() >= 2 {
             let mut all = Vec::new();
             for row in &rollable {
@@ -377,7 +387,7 @@ pub struct SyncStatus {
 
 /// Reads the local totals.
 pub fn status(conn: &Connection, config: &Config) -> Result<SyncStatus, SyncError> {
-    let rows = outbox_rows(conn, "")?;
+    let rows = outbox_rows(conn, false, u32::MAX)?;
     let mut outbox = OutboxStatus {
         batches: rows.len() as u64,
         oldest_seq: rows.first().map(|r| r.seq),
@@ -507,7 +517,7 @@ async fn send_all(
     report: &mut SyncReport,
 ) -> Result<(), SyncError> {
     loop {
-        let Some(row) = outbox_rows(store.conn(), "LIMIT 1")?.into_iter().next() else {
+        let Some(row) = outbox_rows(store.conn(), false, 1)?.into_iter().next() else {
             return Ok(());
         };
         store.conn().execute(
