@@ -257,7 +257,7 @@ async fn backlog_stays_bounded_while_hq_is_down_and_drains_when_it_returns() {
     // HQ comes back (at a new address).
     let hq = Hq::start(tmp.path()).await;
     hq.enroll(&config, &keys);
-    let mut config = config;
+
     config.hq_url = hq.url.clone();
     let ctx = context(&config, &keys);
     let r = sync::run_once(&ctx, NOW + 6 * 86_400 + 60).await.unwrap();
