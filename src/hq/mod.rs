@@ -222,11 +222,16 @@ async fn ingest(
             )
         }
     };
-    let Some(signature) = header_str(&headers, SIGNATURE_HEADER).and_then(from_hex) else {
+    let Some(signature) = header_str(&headers, SIGNATURE_HEADER)
+        .and_then(from_hex)
+        .filter(|s| s.len() == 64)
+    else {
         return error(
             StatusCode::UNAUTHORIZED,
             "missing_signature",
-            format!("the {SIGNATURE_HEADER} header must carry the hex Ed25519 signature"),
+            format!(
+                "the {SIGNATURE_HEADER} header must carry the 64-byte Ed25519 signature in hex"
+            ),
         );
     };
     let kiosk_id = doc.kiosk_id.clone();
