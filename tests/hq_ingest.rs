@@ -49,6 +49,9 @@ fn doc(kiosk: &str, seq: u64) -> BatchDocument {
     }
 }
 
+/// (what, body, signature, expected status, expected error code).
+type Case = (&'static str, Vec<u8>, Vec<u8>, u16, &'static str);
+
 struct Sent {
     status: u16,
     code: String,
@@ -122,7 +125,7 @@ async fn ingest_refuses_bad_batches_and_stores_nothing() {
     let good = String::from_utf8(doc("k1", 8).sign(&key).unwrap().0).unwrap();
     let wrong_types = good.replace("\"seq\":8", "\"seq\":[8]");
     let huge = vec![b' '; 50 * 1024 * 1024];
-    let cases: Vec<(&str, Vec<u8>, Vec<u8>, u16, &str)> = vec![
+    let cases: Vec<Case> = vec![
         (
             "unknown kiosk",
             unknown_b,
