@@ -72,6 +72,17 @@ pub struct Config {
     pub hq_timeout_secs: u64,
     /// A shopper session ends after this many seconds without input.
     pub session_timeout_secs: u64,
+    /// The daemon syncs feedback to HQ this often, seconds (with jitter).
+    pub sync_interval_secs: u64,
+    /// A POS purchase counts as a conversion of an impression of the same product shown at most
+    /// this many seconds earlier; a day's feedback cells close this long after midnight UTC.
+    pub conversion_window_secs: u64,
+    /// Laplace noise on the counts of outgoing feedback cells, privacy parameter ε; 0 = off.
+    pub feedback_noise_epsilon: f64,
+    /// Most batches the feedback outbox holds; beyond it the oldest are rolled up (coarser cells).
+    pub outbox_max_batches: u32,
+    /// Most cells in one feedback batch.
+    pub batch_max_cells: u32,
 }
 
 impl Default for Config {
@@ -90,6 +101,11 @@ impl Default for Config {
             hq_url: "http://127.0.0.1:8787".into(),
             hq_timeout_secs: 10,
             session_timeout_secs: 45,
+            sync_interval_secs: 900,
+            conversion_window_secs: 3600,
+            feedback_noise_epsilon: 0.0,
+            outbox_max_batches: 200,
+            batch_max_cells: 1000,
         }
     }
 }
@@ -176,6 +192,24 @@ impl Config {
         }
         if self.session_timeout_secs < 5 || self.session_timeout_secs > 3600 {
             return invalid("session_timeout_secs", "must be between 5 and 3600");
+        }
+        if self.sync_interval_secs < 10 || self.sync_interval_secs > 86_400 {
+            return invalid("sync_interval_secs", "must be between 10 and 86400");
+        }
+        if self.conversion_window_secs > 86_400 {
+            return invalid("conversion_window_secs", "must be at most 86400 (one day)");
+        }
+        if !(self.feedback_noise_epsilon.is_finite() && self.feedback_noise_epsilon >= 0.0) {
+            return invalid(
+                "feedback_noise_epsilon",
+                "must be 0 (off) or a positive number",
+            );
+        }
+        if self.outbox_max_batches < 2 {
+            return invalid("outbox_max_batches", "must be at least 2");
+        }
+        if self.batch_max_cells == 0 || self.batch_max_cells > 10_000 {
+            return invalid("batch_max_cells", "must be between 1 and 10000");
         }
         Ok(())
     }

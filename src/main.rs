@@ -5,6 +5,7 @@
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
@@ -15,8 +16,13 @@ use shelftalk::config::Config;
 use shelftalk::crypto::keyfiles::KeyDir;
 use shelftalk::import;
 use shelftalk::ingest::{CatalogFormat, EventFormat, Rules};
+use shelftalk::feedback::cells::{Counts, Day};
+use shelftalk::feedback::simulate::{self, PopularityPicks, SimOptions};
+use shelftalk::hq;
+use shelftalk::hq::store::{Dim, HqStore, SqliteHq};
 use shelftalk::profile::{self, Vault};
 use shelftalk::store::{self, Store};
+use shelftalk::sync;
 
 /// On-device personalised shelf-talker copy for retail kiosks.
 ///
@@ -67,6 +73,128 @@ enum Command {
     /// Benchmarks that print each figure beside a baseline measured in the same run.
     #[command(subcommand)]
     Bench(BenchCmd),
+    /// Local feedback: simulate shoppers, show totals.
+    #[command(subcommand)]
+    Feedback(FeedbackCmd),
+    /// Send anonymised feedback batches to HQ; pull fleet priors.
+    #[command(subcommand)]
+    Sync(SyncCmd),
+    /// The HQ server and its administration (works on HQ's own database file).
+    #[command(subcommand)]
+    Hq(HqCmd),
+}
+
+#[derive(Subcommand, Debug)]
+enum FeedbackCmd {
+    /// Synthetic shoppers through the kiosk's recording path: picks from the imported catalog,
+    /// styles by the bandit, impressions, interactions and some conversions, on closed days.
+    Simulate {
+        #[arg(long)]
+        sessions: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Spread the sessions over this many closed days.
+        #[arg(long, default_value_t = 7)]
+        days: u32,
+        /// Picks shown per session.
+        #[arg(long, default_value_t = 3)]
+        picks: usize,
+        #[command(flatten)]
+        out: JsonFlag,
+    },
+    /// Local totals: recorded, waiting for the day to close, withheld by k-anonymity, in the
+    /// outbox, acknowledged by HQ, dropped.
+    Status(JsonFlag),
+}
+
+#[derive(Subcommand, Debug)]
+enum SyncCmd {
+    /// Close finished days into cells, batch and sign them, and send the outbox to HQ now.
+    Now(JsonFlag),
+    /// Outbox and sync state.
+    Status(JsonFlag),
+    /// Pull the fleet's Beta priors per segment and style into the local bandit.
+    Priors(JsonFlag),
+}
+
+#[derive(Args, Debug)]
+struct HqDb {
+    /// HQ's SQLite database file (created if missing).
+    #[arg(long, value_name = "FILE")]
+    db: PathBuf,
+}
+
+#[derive(Subcommand, Debug)]
+enum HqCmd {
+    /// Serve the HQ HTTP API and dashboard.
+    Serve {
+        #[arg(long, default_value = "127.0.0.1:8787", value_name = "ADDR")]
+        listen: String,
+        #[command(flatten)]
+        db: HqDb,
+        /// Largest accepted request body, bytes.
+        #[arg(long, default_value_t = shelftalk::hq::DEFAULT_MAX_BODY)]
+        max_body: usize,
+    },
+    /// Enrol (or re-key) a kiosk with the public key `shelftalk keys show-public` prints.
+    Enroll {
+        #[command(flatten)]
+        db: HqDb,
+        #[arg(long, value_name = "ID")]
+        kiosk: String,
+        #[arg(long, value_name = "ID")]
+        store: String,
+        #[arg(long, value_name = "HEX")]
+        pubkey: String,
+        #[command(flatten)]
+        out: JsonFlag,
+    },
+    /// Disable a kiosk: its batches are refused until it is enabled again.
+    Disable {
+        #[command(flatten)]
+        db: HqDb,
+        #[arg(long, value_name = "ID")]
+        kiosk: String,
+    },
+    /// Enable a disabled kiosk.
+    Enable {
+        #[command(flatten)]
+        db: HqDb,
+        #[arg(long, value_name = "ID")]
+        kiosk: String,
+    },
+    /// Analyst bearer tokens (stored hashed).
+    #[command(subcommand)]
+    Token(HqTokenCmd),
+    /// Feedback report from the HQ database (all days unless --from/--to).
+    Report {
+        #[command(flatten)]
+        db: HqDb,
+        /// First day, YYYY-MM-DD.
+        #[arg(long)]
+        from: Option<String>,
+        /// Last day, YYYY-MM-DD.
+        #[arg(long)]
+        to: Option<String>,
+        /// Comma-separated: store, kiosk, sku, style, segment, content_kind, day.
+        #[arg(long, default_value = "style")]
+        group_by: String,
+        #[arg(long, default_value = "csv", value_parser = ["csv", "json"])]
+        format: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum HqTokenCmd {
+    /// Create a token; it is printed once and stored only as a hash.
+    Create {
+        #[command(flatten)]
+        db: HqDb,
+        #[arg(long, default_value = "analyst")]
+        name: String,
+        #[command(flatten)]
+        out: JsonFlag,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -118,6 +246,14 @@ enum BenchCmd {
         /// Shoppers to enrol and measure.
         #[arg(long, default_value_t = 20_000)]
         shoppers: usize,
+        #[command(flatten)]
+        out: JsonFlag,
+    },
+    /// A week offline: aggregate 1,000,000 feedback events and sync them to a local HQ; then HQ
+    /// ingest throughput in batches/s.
+    Sync {
+        #[arg(long, default_value_t = 1_000_000)]
+        events: u64,
         #[command(flatten)]
         out: JsonFlag,
     },
@@ -293,6 +429,217 @@ fn run(cli: Cli) -> Result<()> {
         Command::Bench(BenchCmd::Store { shoppers, out }) => {
             let report = shelftalk::bench::store(shoppers)?;
             emit(out.json, &report, |r| r.render())
+        }
+        Command::Bench(BenchCmd::Sync { events, out }) => {
+            let report = runtime()?.block_on(shelftalk::sync::bench::run(events))?;
+            emit(out.json, &report, |r| r.render())
+        }
+        Command::Feedback(cmd) => feedback(&config, cmd),
+        Command::Sync(cmd) => sync(&config, cmd),
+        Command::Hq(cmd) => hq(cmd),
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
+}
+
+fn render_status(s: &sync::SyncStatus) -> String {
+    let c = |c: &Counts| {
+        format!(
+            "{} impressions, {} taps, {} conversions",
+            c.impressions, c.taps, c.conversions
+        )
+    };
+    let when = |t: Option<i64>| t.map_or("never".to_string(), |t| format!("{t} (unix)"));
+    format!(
+        "kiosk {} (store {}) -> {}\n  recorded      {}\n  pending       {} (days not yet closed)\n  \
+         withheld      {} (below k after roll-up; never sent)\n  outbox        {} batches, {} cells: {}\n  \
+         acknowledged  {} batches: {}\n  dropped       {} batches: {}\n  next seq {}; last attempt {}; \
+         last success {}{}\n  fleet priors: {}",
+        s.kiosk_id,
+        s.store_id,
+        s.hq_url,
+        c(&s.recorded),
+        c(&s.pending),
+        c(&s.withheld),
+        s.outbox.batches,
+        s.outbox.cells,
+        c(&s.outbox.counts),
+        s.acknowledged.batches,
+        c(&s.acknowledged.counts),
+        s.dropped.batches,
+        c(&s.dropped.counts),
+        s.next_seq,
+        when(s.last_attempt),
+        when(s.last_success),
+        s.last_error
+            .as_ref()
+            .map(|e| format!("\n  last error: {e}"))
+            .unwrap_or_default(),
+        s.fleet_priors
+    )
+}
+
+fn feedback(config: &Config, cmd: FeedbackCmd) -> Result<()> {
+    let mut store = open_store(config)?;
+    match cmd {
+        FeedbackCmd::Simulate {
+            sessions,
+            seed,
+            days,
+            picks,
+            out,
+        } => {
+            let mut source = PopularityPicks::load(store.conn(), seed)?;
+            let categories = source.categories();
+            let opts = SimOptions {
+                sessions,
+                seed,
+                now: now(),
+                days,
+                window_secs: config.conversion_window_secs,
+                picks_per_session: picks,
+            };
+            let r = simulate::run(store.conn_mut(), &mut source, &categories, &opts)?;
+            emit(out.json, &r, |r| {
+                format!(
+                    "simulated {} sessions on {}..{}: {} impressions, {} interactions, {} conversions",
+                    r.sessions, r.first_day, r.last_day, r.impressions, r.interactions, r.conversions
+                )
+            })
+        }
+        FeedbackCmd::Status(out) => {
+            let s = sync::status(store.conn(), config)?;
+            emit(out.json, &s, render_status)
+        }
+    }
+}
+
+fn sync_context(config: &Config) -> Result<sync::SyncContext> {
+    let keys = KeyDir::new(config.key_dir()).load()?;
+    Ok(sync::SyncContext::new(config.clone(), Arc::new(keys))?)
+}
+
+fn sync(config: &Config, cmd: SyncCmd) -> Result<()> {
+    match cmd {
+        SyncCmd::Now(out) => {
+            let ctx = sync_context(config)?;
+            let r = runtime()?.block_on(sync::run_once(&ctx, now()))?;
+            emit(out.json, &r, |r| {
+                format!(
+                    "closed {} cells ({} impressions withheld by k-anonymity); wrote {} batches, \
+                     rolled up {}, dropped {}; sent {} batches ({} duplicates): {} impressions; \
+                     {} left in the outbox",
+                    r.prepared.closed_cells,
+                    r.prepared.withheld.impressions,
+                    r.prepared.batches_written,
+                    r.prepared.batches_rolled_up,
+                    r.prepared.batches_dropped,
+                    r.batches_sent,
+                    r.duplicates,
+                    r.sent.impressions,
+                    r.outbox_left
+                )
+            })
+        }
+        SyncCmd::Status(out) => {
+            let store = open_store(config)?;
+            let s = sync::status(store.conn(), config)?;
+            emit(out.json, &s, render_status)
+        }
+        SyncCmd::Priors(out) => {
+            let ctx = sync_context(config)?;
+            let n = runtime()?.block_on(sync::pull_priors(&ctx, now()))?;
+            let v = serde_json::json!({ "priors": n });
+            emit(out.json, &v, |_| format!("{n} fleet priors stored"))
+        }
+    }
+}
+
+fn hq(cmd: HqCmd) -> Result<()> {
+    let open = |db: &HqDb| -> Result<SqliteHq> {
+        SqliteHq::open(&db.db).with_context(|| format!("opening HQ database {}", db.db.display()))
+    };
+    match cmd {
+        HqCmd::Serve {
+            listen,
+            db,
+            max_body,
+        } => {
+            let store: Arc<dyn HqStore> = Arc::new(open(&db)?);
+            runtime()?.block_on(async move {
+                let listener = tokio::net::TcpListener::bind(&listen)
+                    .await
+                    .with_context(|| format!("binding {listen}"))?;
+                eprintln!(
+                    "shelftalk HQ listening on http://{}",
+                    listener.local_addr()?
+                );
+                let opts = hq::ServeOptions {
+                    max_body,
+                    ..hq::ServeOptions::default()
+                };
+                hq::serve(listener, store, opts, async {
+                    let _ = tokio::signal::ctrl_c().await;
+                })
+                .await?;
+                Ok(())
+            })
+        }
+        HqCmd::Enroll {
+            db,
+            kiosk,
+            store,
+            pubkey,
+            out,
+        } => {
+            let key = hq::parse_public_key(&pubkey)?;
+            open(&db)?.enroll(&kiosk, &store, &key, now())?;
+            let v = serde_json::json!({ "kiosk": kiosk, "store": store, "enrolled": true });
+            emit(out.json, &v, |_| {
+                format!("kiosk {kiosk} enrolled for store {store}")
+            })
+        }
+        HqCmd::Disable { db, kiosk } => {
+            open(&db)?.set_enabled(&kiosk, false)?;
+            println!("kiosk {kiosk} disabled");
+            Ok(())
+        }
+        HqCmd::Enable { db, kiosk } => {
+            open(&db)?.set_enabled(&kiosk, true)?;
+            println!("kiosk {kiosk} enabled");
+            Ok(())
+        }
+        HqCmd::Token(HqTokenCmd::Create { db, name, out }) => {
+            let token = hq::create_token(&open(&db)?, &name, now())?;
+            let v = serde_json::json!({ "name": name, "token": token });
+            emit(out.json, &v, |_| token.clone())
+        }
+        HqCmd::Report {
+            db,
+            from,
+            to,
+            group_by,
+            format,
+        } => {
+            let day = |name: &str, v: Option<String>| -> Result<Option<Day>> {
+                v.map(|s| {
+                    Day::parse(&s)
+                        .with_context(|| format!("--{name} must be YYYY-MM-DD, got {s:?}"))
+                })
+                .transpose()
+            };
+            let dims = Dim::parse_list(&group_by)?;
+            let report = hq::report::build(&open(&db)?, day("from", from)?, day("to", to)?, &dims)?;
+            if format == "json" {
+                println!("{}", serde_json::to_string_pretty(&report.to_json())?);
+            } else {
+                print!("{}", report.to_csv()?);
+            }
+            Ok(())
         }
     }
 }

@@ -403,6 +403,19 @@ pub fn hex(bytes: &[u8]) -> String {
         })
 }
 
+/// Parses lower- or upper-case hex; `None` unless every character is a hex digit and the length
+/// is even.
+pub fn from_hex(text: &str) -> Option<Vec<u8>> {
+    let text = text.trim();
+    if text.len() % 2 != 0 {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
 /// Process-wide secure random source.
 pub fn rng() -> SystemRandom {
     SystemRandom::new()
@@ -449,6 +462,18 @@ mod tests {
             .unwrap();
         assert_eq!(wrapped.as_bytes().len(), WRAPPED_LEN);
         assert_eq!(hex(wrapped.as_bytes()), WRAPPED_GOLDEN);
+    }
+
+    #[test]
+    fn hex_round_trip() {
+        assert_eq!(
+            from_hex(&hex(&[0, 1, 0xab, 0xff])).unwrap(),
+            vec![0, 1, 0xab, 0xff]
+        );
+        assert_eq!(from_hex("ABcd").unwrap(), vec![0xab, 0xcd]);
+        assert!(from_hex("abc").is_none());
+        assert!(from_hex("zz").is_none());
+        assert!(from_hex("é1").is_none());
     }
 
     #[test]

@@ -125,6 +125,8 @@ const MIGRATIONS: &[&str] = &[
         report TEXT NOT NULL,
         PRIMARY KEY (sha256, kind)
      ) STRICT;",
+    // Feedback: impressions, ledger, outbox, fleet priors (see `feedback`).
+    crate::feedback::MIGRATION,
 ];
 
 /// The schema version this build writes.
@@ -140,29 +142,8 @@ pub struct Store {
 impl Store {
     /// Opens (creating if needed) the database at `path` and migrates it.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| StoreError::Dir {
-                path: dir.to_path_buf(),
-                source,
-            })?;
-        }
-        let open_err = |source| StoreError::Open {
-            path: path.to_path_buf(),
-            source,
-        };
-        let mut conn = Connection::open(path).map_err(open_err)?;
-        conn.busy_timeout(Duration::from_secs(5))
-            .map_err(open_err)?;
-        conn.execute_batch(
-            "PRAGMA journal_mode = WAL;
-             PRAGMA synchronous = NORMAL;
-             PRAGMA foreign_keys = ON;
-             PRAGMA secure_delete = ON;",
-        )
-        .map_err(open_err)?;
-        migrate(&mut conn, path)?;
         Ok(Self {
-            conn,
+            conn: open_migrated(path, MIGRATIONS)?,
             path: path.to_path_buf(),
         })
     }
@@ -189,19 +170,11 @@ impl Store {
 
     /// A value from the `meta` table.
     pub fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
-        Ok(self
-            .conn
-            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
-            .optional()?)
+        meta_get(&self.conn, key)
     }
 
     pub fn set_meta(&self, key: &str, value: &str) -> Result<(), StoreError> {
-        self.conn.execute(
-            "INSERT INTO meta (key, value) VALUES (?1, ?2)
-             ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-            [key, value],
-        )?;
-        Ok(())
+        meta_set(&self.conn, key, value)
     }
 
     pub fn delete_meta(&self, key: &str) -> Result<(), StoreError> {
@@ -253,16 +226,63 @@ impl Store {
     }
 }
 
-fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
+/// Opens (creating if needed) a SQLite file with the kiosk's pragmas (WAL, foreign keys,
+/// `secure_delete`) and applies `migrations` (index `i` moves version `i` to `i + 1`). Used for the
+/// kiosk database and for HQ's own database.
+pub fn open_migrated(path: &Path, migrations: &[&str]) -> Result<Connection, StoreError> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|source| StoreError::Dir {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+    }
+    let open_err = |source| StoreError::Open {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut conn = Connection::open(path).map_err(open_err)?;
+    conn.busy_timeout(Duration::from_secs(5))
+        .map_err(open_err)?;
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL;
+         PRAGMA synchronous = NORMAL;
+         PRAGMA foreign_keys = ON;
+         PRAGMA secure_delete = ON;",
+    )
+    .map_err(open_err)?;
+    migrate(&mut conn, path, migrations)?;
+    Ok(conn)
+}
+
+/// A value from the `meta` table of the kiosk database.
+pub fn meta_get(conn: &Connection, key: &str) -> Result<Option<String>, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT value FROM meta WHERE key = ?1")?
+        .query_row([key], |r| r.get(0))
+        .optional()?)
+}
+
+/// Sets a value in the `meta` table of the kiosk database.
+pub fn meta_set(conn: &Connection, key: &str, value: &str) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO meta (key, value) VALUES (?1, ?2)
+         ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+    )?
+    .execute([key, value])?;
+    Ok(())
+}
+
+fn migrate(conn: &mut Connection, path: &Path, migrations: &[&str]) -> Result<(), StoreError> {
     let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-    if found > SCHEMA_VERSION {
+    let known = migrations.len() as i64;
+    if found > known {
         return Err(StoreError::TooNew {
             path: path.to_path_buf(),
             found,
-            known: SCHEMA_VERSION,
+            known,
         });
     }
-    for (from, sql) in MIGRATIONS.iter().enumerate().skip(found.max(0) as usize) {
+    for (from, sql) in migrations.iter().enumerate().skip(found.max(0) as usize) {
         let tx = conn.transaction()?;
         tx.execute_batch(sql)?;
         tx.pragma_update(None, "user_version", from as i64 + 1)?;

@@ -1,0 +1,522 @@
+//! The HQ server (axum): kiosk enrolment, batch ingest, reports, fleet status, priors, a
+//! dashboard page and the OpenAPI document.
+//!
+//! Invariants:
+//! - Ingest stores a batch only after its signature verifies against the enrolled key of an
+//!   enabled kiosk and its document validates; every refusal is a 4xx with
+//!   `{"error": {"code", "message"}}` and stores nothing.
+//! - A re-sent batch id is acknowledged (`duplicate`) without being counted again; an old batch
+//!   id (`replay`) or a new id with a sequence number not above the kiosk's last
+//!   (`sequence_regression`) is refused with 409.
+//! - Bodies above `max_body` bytes are refused with 413 before they are buffered whole.
+//! - Analyst endpoints require a bearer token (stored hashed); `/` also accepts `?token=`.
+//!   `/v1/priors` accepts a bearer token or a kiosk-signed request. `/openapi.json` and
+//!   `/healthz` are public.
+//! - The listener and the clock are injected ([`serve`]), so tests bind port 0 and need no sleeps.
+
+// Handlers answer refusals with a ready `Response` as the error value (the axum idiom).
+#![allow(clippy::result_large_err)]
+
+pub mod page;
+pub mod report;
+pub mod store;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::{DefaultBodyLimit, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+
+use crate::crypto::from_hex;
+use crate::feedback::cells::Day;
+use crate::store::StoreError;
+use crate::sync::wire::{
+    self, Ack, ApiError, ApiErrorBody, BatchDocument, WireError, BACKLOG_HEADER, KIOSK_HEADER,
+    MAX_CLOCK_SKEW_SECS, SIGNATURE_HEADER, TIME_HEADER,
+};
+use store::{token_digest, Dim, HqStore, IngestBatch, IngestOutcome};
+
+/// Default largest accepted request body.
+pub const DEFAULT_MAX_BODY: usize = 4 * 1024 * 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum HqError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("unknown kiosk {0:?}")]
+    UnknownKiosk(String),
+    #[error("{0}")]
+    BadQuery(String),
+    #[error("invalid public key: {0}")]
+    BadKey(String),
+    #[error("HQ storage lock poisoned by an earlier panic")]
+    Poisoned,
+    #[error("cannot serve: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl HqError {
+    /// True when the same call may succeed later (database busy).
+    pub fn retryable(&self) -> bool {
+        matches!(
+            self,
+            Self::Store(StoreError::Sql {
+                retryable: true,
+                ..
+            })
+        )
+    }
+}
+
+impl From<rusqlite::Error> for HqError {
+    fn from(e: rusqlite::Error) -> Self {
+        Self::Store(e.into())
+    }
+}
+
+/// Parses an Ed25519 public key as `shelftalk keys show-public` prints it (64 hex characters).
+pub fn parse_public_key(text: &str) -> Result<Vec<u8>, HqError> {
+    match from_hex(text) {
+        Some(bytes) if bytes.len() == 32 => Ok(bytes),
+        _ => Err(HqError::BadKey(
+            "expected 64 hex characters (shelftalk keys show-public)".into(),
+        )),
+    }
+}
+
+/// Creates a bearer token for an analyst; returns the token (shown once, stored hashed).
+pub fn create_token(store: &dyn HqStore, name: &str, now: i64) -> Result<String, HqError> {
+    let mut bytes = [0u8; 24];
+    ring::rand::SecureRandom::fill(&crate::crypto::rng(), &mut bytes)
+        .map_err(|_| HqError::Internal("the system random number generator failed".into()))?;
+    let token = format!("st_{}", crate::crypto::hex(&bytes));
+    store.add_token(name, &token_digest(&token), now)?;
+    Ok(token)
+}
+
+/// The server's clock (Unix seconds).
+pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
+
+#[derive(Clone)]
+struct App {
+    store: Arc<dyn HqStore>,
+    clock: Clock,
+}
+
+/// Server options.
+pub struct ServeOptions {
+    pub max_body: usize,
+    pub clock: Clock,
+}
+
+impl Default for ServeOptions {
+    fn default() -> Self {
+        Self {
+            max_body: DEFAULT_MAX_BODY,
+            clock: Arc::new(|| time::OffsetDateTime::now_utc().unix_timestamp()),
+        }
+    }
+}
+
+/// The HQ router.
+pub fn router(store: Arc<dyn HqStore>, opts: ServeOptions) -> Router {
+    let app = App {
+        store,
+        clock: opts.clock,
+    };
+    Router::new()
+        .route("/", get(dashboard))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/openapi.json", get(|| async { Json(page::openapi()) }))
+        .route("/v1/batches", post(ingest))
+        .route("/v1/reports/feedback", get(feedback_report))
+        .route("/v1/kiosks", get(kiosks))
+        .route("/v1/priors", get(priors))
+        .layer(DefaultBodyLimit::max(opts.max_body))
+        .with_state(app)
+}
+
+/// Serves HQ on `listener` until `shutdown` completes.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    store: Arc<dyn HqStore>,
+    opts: ServeOptions,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), HqError> {
+    crate::sync::client::install_crypto_provider();
+    axum::serve(listener, router(store, opts))
+        .with_graceful_shutdown(shutdown)
+        .await?;
+    Ok(())
+}
+
+fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
+    (
+        status,
+        Json(ApiError {
+            error: ApiErrorBody {
+                code: code.into(),
+                message: message.into(),
+            },
+        }),
+    )
+        .into_response()
+}
+
+fn internal(e: HqError) -> Response {
+    tracing::error!(error = %e, "HQ request failed");
+    let status = if e.retryable() {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        StatusCode::INTERNAL_SERVER_ERROR
+    };
+    error(status, "internal", e.to_string())
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, HqError> + Send + 'static,
+) -> Result<T, Response> {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(internal(e)),
+        Err(e) => Err(internal(HqError::Internal(e.to_string()))),
+    }
+}
+
+fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+async fn ingest(
+    State(app): State<App>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let body = match body {
+        Ok(b) => b,
+        Err(r) if r.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            return error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body_too_large",
+                "the request body exceeds the server's limit",
+            )
+        }
+        Err(r) => return error(StatusCode::BAD_REQUEST, "bad_body", r.body_text()),
+    };
+    let doc = match BatchDocument::parse(&body) {
+        Ok(d) => d,
+        Err(WireError::Malformed(m)) => return error(StatusCode::BAD_REQUEST, "malformed_json", m),
+        Err(e) => {
+            return error(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_document",
+                e.to_string(),
+            )
+        }
+    };
+    let Some(signature) = header_str(&headers, SIGNATURE_HEADER)
+        .and_then(from_hex)
+        .filter(|s| s.len() == 64)
+    else {
+        return error(
+            StatusCode::UNAUTHORIZED,
+            "missing_signature",
+            format!(
+                "the {SIGNATURE_HEADER} header must carry the 64-byte Ed25519 signature in hex"
+            ),
+        );
+    };
+    let kiosk_id = doc.kiosk_id.clone();
+    let store = Arc::clone(&app.store);
+    let kiosk = match blocking(move || store.kiosk(&kiosk_id)).await {
+        Ok(k) => k,
+        Err(r) => return r,
+    };
+    let Some(kiosk) = kiosk else {
+        return error(
+            StatusCode::FORBIDDEN,
+            "unknown_kiosk",
+            format!("kiosk {:?} is not enrolled", doc.kiosk_id),
+        );
+    };
+    if !kiosk.enabled {
+        return error(
+            StatusCode::FORBIDDEN,
+            "kiosk_disabled",
+            format!("kiosk {:?} is disabled", doc.kiosk_id),
+        );
+    }
+    if wire::verify_batch(&kiosk.public_key, &body, &signature).is_err() {
+        return error(
+            StatusCode::UNAUTHORIZED,
+            "bad_signature",
+            "the signature does not verify against the kiosk's enrolled key",
+        );
+    }
+    if kiosk.store_id != doc.store_id {
+        return error(
+            StatusCode::FORBIDDEN,
+            "store_mismatch",
+            format!(
+                "kiosk {:?} is enrolled for store {:?}",
+                doc.kiosk_id, kiosk.store_id
+            ),
+        );
+    }
+    if let Err(e) = doc.validate() {
+        return error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_document",
+            e.to_string(),
+        );
+    }
+    let backlog = header_str(&headers, BACKLOG_HEADER)
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let now = (app.clock)();
+    let store = Arc::clone(&app.store);
+    let (batch_id, seq) = (doc.batch_id.clone(), doc.seq);
+    let outcome = blocking(move || {
+        store.ingest(&IngestBatch {
+            doc: &doc,
+            bytes: &body,
+            signature: &signature,
+            backlog,
+            now,
+        })
+    })
+    .await;
+    let ack = |status: &str| {
+        Json(Ack {
+            status: status.into(),
+            batch_id: batch_id.clone(),
+            seq,
+        })
+        .into_response()
+    };
+    match outcome {
+        Err(r) => r,
+        Ok(IngestOutcome::Accepted) => ack("accepted"),
+        Ok(IngestOutcome::Duplicate) => ack("duplicate"),
+        Ok(IngestOutcome::Replay { last_seq }) => error(
+            StatusCode::CONFLICT,
+            "replay",
+            format!(
+                "batch {batch_id} (seq {seq}) was received before; the kiosk is at seq {last_seq}"
+            ),
+        ),
+        Ok(IngestOutcome::Regression { last_seq }) => error(
+            StatusCode::CONFLICT,
+            "sequence_regression",
+            format!("seq {seq} is not above the kiosk's last seq {last_seq}"),
+        ),
+        Ok(IngestOutcome::Conflict) => error(
+            StatusCode::CONFLICT,
+            "batch_id_conflict",
+            format!("batch {batch_id} was received before with different content"),
+        ),
+    }
+}
+
+async fn analyst(
+    app: &App,
+    headers: &HeaderMap,
+    query_token: Option<&str>,
+) -> Result<(), Response> {
+    let bearer = header_str(headers, header::AUTHORIZATION.as_str())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .or(query_token)
+        .map(str::trim)
+        .map(str::to_string);
+    let Some(token) = bearer else {
+        return Err(error(
+            StatusCode::UNAUTHORIZED,
+            "missing_token",
+            "send Authorization: Bearer <token> (create one with `shelftalk hq token create`)",
+        ));
+    };
+    let store = Arc::clone(&app.store);
+    if blocking(move || store.token_valid(&token_digest(&token))).await? {
+        Ok(())
+    } else {
+        Err(error(
+            StatusCode::UNAUTHORIZED,
+            "bad_token",
+            "unknown bearer token",
+        ))
+    }
+}
+
+/// Query parameters of `/v1/reports/feedback` and `/`.
+#[derive(Debug, Default, Deserialize)]
+pub struct ReportParams {
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub group_by: Option<String>,
+    pub format: Option<String>,
+    pub token: Option<String>,
+}
+
+fn parse_day(name: &str, v: Option<&str>) -> Result<Option<Day>, Response> {
+    match v.filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(s) => Day::parse(s).map(Some).ok_or_else(|| {
+            error(
+                StatusCode::BAD_REQUEST,
+                "bad_query",
+                format!("{name} must be a YYYY-MM-DD day, got {s:?}"),
+            )
+        }),
+    }
+}
+
+async fn feedback_report(
+    State(app): State<App>,
+    headers: HeaderMap,
+    params: Result<Query<ReportParams>, QueryRejection>,
+) -> Response {
+    let Ok(Query(params)) = params else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "bad_query",
+            "cannot parse the query string",
+        );
+    };
+    if let Err(r) = analyst(&app, &headers, None).await {
+        return r;
+    }
+    let (from, to) = match (
+        parse_day("from", params.from.as_deref()),
+        parse_day("to", params.to.as_deref()),
+    ) {
+        (Ok(f), Ok(t)) => (f, t),
+        (Err(r), _) | (_, Err(r)) => return r,
+    };
+    let dims = match Dim::parse_list(params.group_by.as_deref().unwrap_or("style")) {
+        Ok(d) => d,
+        Err(e) => return error(StatusCode::BAD_REQUEST, "bad_query", e.to_string()),
+    };
+    let csv = match params.format.as_deref().unwrap_or("json") {
+        "json" => false,
+        "csv" => true,
+        other => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "bad_query",
+                format!("format must be json or csv, got {other:?}"),
+            )
+        }
+    };
+    let store = Arc::clone(&app.store);
+    let report = match blocking(move || report::build(store.as_ref(), from, to, &dims)).await {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    if csv {
+        match report.to_csv() {
+            Ok(text) => ([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], text).into_response(),
+            Err(e) => internal(e),
+        }
+    } else {
+        Json(report.to_json()).into_response()
+    }
+}
+
+async fn kiosks(State(app): State<App>, headers: HeaderMap) -> Response {
+    if let Err(r) = analyst(&app, &headers, None).await {
+        return r;
+    }
+    let store = Arc::clone(&app.store);
+    let now = (app.clock)();
+    match blocking(move || store.kiosks()).await {
+        Ok(list) => Json(page::fleet_json(&list, now)).into_response(),
+        Err(r) => r,
+    }
+}
+
+async fn priors(State(app): State<App>, headers: HeaderMap) -> Response {
+    let now = (app.clock)();
+    let kiosk_auth = match (
+        header_str(&headers, KIOSK_HEADER),
+        header_str(&headers, TIME_HEADER).and_then(|t| t.parse::<i64>().ok()),
+        header_str(&headers, SIGNATURE_HEADER).and_then(from_hex),
+    ) {
+        (Some(k), Some(t), Some(sig)) => Some((k.to_string(), t, sig)),
+        _ => None,
+    };
+    if let Some((kiosk_id, t, sig)) = kiosk_auth {
+        if (t - now).abs() > MAX_CLOCK_SKEW_SECS {
+            return error(
+                StatusCode::UNAUTHORIZED,
+                "stale_request",
+                format!("request time is more than {MAX_CLOCK_SKEW_SECS} s from HQ's clock"),
+            );
+        }
+        let store = Arc::clone(&app.store);
+        let id = kiosk_id.clone();
+        let kiosk = match blocking(move || store.kiosk(&id)).await {
+            Ok(k) => k,
+            Err(r) => return r,
+        };
+        match kiosk {
+            Some(k) if k.enabled => {
+                if wire::verify_priors_request(&k.public_key, &kiosk_id, t, &sig).is_err() {
+                    return error(
+                        StatusCode::UNAUTHORIZED,
+                        "bad_signature",
+                        "the signature does not verify",
+                    );
+                }
+            }
+            Some(_) => return error(StatusCode::FORBIDDEN, "kiosk_disabled", "kiosk is disabled"),
+            None => {
+                return error(
+                    StatusCode::FORBIDDEN,
+                    "unknown_kiosk",
+                    "kiosk is not enrolled",
+                )
+            }
+        }
+    } else if let Err(r) = analyst(&app, &headers, None).await {
+        return r;
+    }
+    let store = Arc::clone(&app.store);
+    match blocking(move || report::priors(store.as_ref(), Day::of(now))).await {
+        Ok(doc) => Json(doc).into_response(),
+        Err(r) => r,
+    }
+}
+
+async fn dashboard(
+    State(app): State<App>,
+    headers: HeaderMap,
+    params: Result<Query<ReportParams>, QueryRejection>,
+) -> Response {
+    let params = params.map(|Query(p)| p).unwrap_or_default();
+    if let Err(r) = analyst(&app, &headers, params.token.as_deref()).await {
+        return r;
+    }
+    let store = Arc::clone(&app.store);
+    let now = (app.clock)();
+    let built = blocking(move || {
+        let by_style = report::build(store.as_ref(), None, None, &[Dim::Style])?;
+        let by_segment = report::build(store.as_ref(), None, None, &[Dim::Segment, Dim::Style])?;
+        let fleet = store.kiosks()?;
+        Ok((by_style, by_segment, fleet))
+    })
+    .await;
+    match built {
+        Ok((by_style, by_segment, fleet)) => {
+            Html(page::render(&by_style, &by_segment, &fleet, now)).into_response()
+        }
+        Err(r) => r,
+    }
+}

@@ -1,0 +1,499 @@
+//! Feedback reports and fleet priors, computed from the stored cells.
+//!
+//! Rates come with 95 % equal-tailed Beta credible intervals under a uniform prior
+//! (posterior Beta(1 + successes, 1 + failures)). When the report is grouped by style, each row
+//! also carries inverse-propensity estimates of the rate the style would get if it were always
+//! chosen in that context: IPS = Σ(r/p) / N with N the impressions of all styles in the same
+//! group, and the self-normalised SNIPS = Σ(r/p) / Σ(1/p).
+//!
+//! Invariants: pure functions over [`GroupRow`]s apart from [`build`] and [`priors`], which only
+//! read the store.
+
+use serde::Serialize;
+use serde_json::{json, Map, Value};
+
+use super::store::{Dim, GroupRow, HqStore};
+use super::HqError;
+use crate::feedback::cells::{Counts, Day, ALL_SEGMENTS};
+use crate::sync::wire::{FleetPrior, PriorsDocument, PRIORS_VERSION};
+
+fn ln_gamma(x: f64) -> f64 {
+    // Lanczos approximation (g = 7, n = 9).
+    const C: [f64; 9] = [
+        0.999_999_999_999_809_9,
+        676.520_368_121_885_1,
+        -1_259.139_216_722_402_8,
+        771.323_428_777_653_1,
+        -176.615_029_162_140_6,
+        12.507_343_278_686_905,
+        -0.138_571_095_265_720_12,
+        9.984_369_578_019_572e-6,
+        1.505_632_735_149_311_6e-7,
+    ];
+    if x < 0.5 {
+        let pi = std::f64::consts::PI;
+        return (pi / (pi * x).sin()).ln() - ln_gamma(1.0 - x);
+    }
+    let x = x - 1.0;
+    let mut a = C[0];
+    let t = x + 7.5;
+    for (i, c) in C.iter().enumerate().skip(1) {
+        a += c / (x + i as f64);
+    }
+    0.5 * (2.0 * std::f64::consts::PI).ln() + (x + 0.5) * t.ln() - t + a.ln()
+}
+
+/// Continued fraction of the incomplete beta function (modified Lentz).
+fn beta_cf(a: f64, b: f64, x: f64) -> f64 {
+    const TINY: f64 = 1e-300;
+    let (qab, qap, qam) = (a + b, a + 1.0, a - 1.0);
+    let mut c = 1.0;
+    let mut d = 1.0 - qab * x / qap;
+    if d.abs() < TINY {
+        d = TINY;
+    }
+    d = 1.0 / d;
+    let mut h = d;
+    for m in 1..300 {
+        let m = m as f64;
+        let m2 = 2.0 * m;
+        let aa = m * (b - m) * x / ((qam + m2) * (a + m2));
+        d = 1.0 + aa * d;
+        if d.abs() < TINY {
+            d = TINY;
+        }
+        c = 1.0 + aa / c;
+        if c.abs() < TINY {
+            c = TINY;
+        }
+        d = 1.0 / d;
+        h *= d * c;
+        let aa = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2));
+        d = 1.0 + aa * d;
+        if d.abs() < TINY {
+            d = TINY;
+        }
+        c = 1.0 + aa / c;
+        if c.abs() < TINY {
+            c = TINY;
+        }
+        d = 1.0 / d;
+        let del = d * c;
+        h *= del;
+        if (del - 1.0).abs() < 1e-14 {
+            break;
+        }
+    }
+    h
+}
+
+/// The regularized incomplete beta function I_x(a, b): the CDF of Beta(a, b) at `x`.
+pub fn beta_cdf(x: f64, a: f64, b: f64) -> f64 {
+    if x <= 0.0 {
+        return 0.0;
+    }
+    if x >= 1.0 {
+        return 1.0;
+    }
+    let ln_front = ln_gamma(a + b) - ln_gamma(a) - ln_gamma(b) + a * x.ln() + b * (1.0 - x).ln();
+    let front = ln_front.exp();
+    if x < (a + 1.0) / (a + b + 2.0) {
+        front * beta_cf(a, b, x) / a
+    } else {
+        1.0 - front * beta_cf(b, a, 1.0 - x) / b
+    }
+}
+
+/// The `p`-quantile of Beta(a, b), by bisection.
+pub fn beta_quantile(p: f64, a: f64, b: f64) -> f64 {
+    let (mut lo, mut hi) = (0.0f64, 1.0f64);
+    for _ in 0..100 {
+        let mid = 0.5 * (lo + hi);
+        if beta_cdf(mid, a, b) < p {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    0.5 * (lo + hi)
+}
+
+/// A rate with its 95 % credible interval.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Rate {
+    pub rate: f64,
+    pub low: f64,
+    pub high: f64,
+}
+
+/// `successes / trials` with the 95 % interval of Beta(1 + successes, 1 + failures).
+pub fn rate(successes: u64, trials: u64) -> Rate {
+    let s = successes.min(trials) as f64;
+    let (a, b) = (1.0 + s, 1.0 + trials as f64 - s);
+    Rate {
+        rate: if trials == 0 { 0.0 } else { s / trials as f64 },
+        low: beta_quantile(0.025, a, b),
+        high: beta_quantile(0.975, a, b),
+    }
+}
+
+/// Inverse-propensity estimates of one style in one context.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Ips {
+    pub ctr: f64,
+    pub snips_ctr: f64,
+    pub cvr: f64,
+    pub snips_cvr: f64,
+}
+
+/// One report row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReportRow {
+    pub group: GroupRow,
+    pub ctr: Rate,
+    pub cvr: Rate,
+    pub ips: Option<Ips>,
+}
+
+/// A feedback report.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Report {
+    pub from: Option<Day>,
+    pub to: Option<Day>,
+    pub group_by: Vec<Dim>,
+    pub totals: Counts,
+    pub rows: Vec<ReportRow>,
+}
+
+const COUNT_COLUMNS: [&str; 10] = [
+    "sessions",
+    "impressions",
+    "taps",
+    "thumbs_up",
+    "thumbs_down",
+    "whys",
+    "opt_outs",
+    "dwells",
+    "dwell_ms",
+    "conversions",
+];
+const RATE_COLUMNS: [&str; 10] = [
+    "ctr",
+    "ctr_low",
+    "ctr_high",
+    "cvr",
+    "cvr_low",
+    "cvr_high",
+    "ips_ctr",
+    "snips_ctr",
+    "ips_cvr",
+    "snips_cvr",
+];
+
+fn round6(x: f64) -> f64 {
+    (x * 1e6).round() / 1e6
+}
+
+impl ReportRow {
+    fn fields(&self, dims: &[Dim]) -> Vec<(&'static str, Value)> {
+        let mut f: Vec<(&'static str, Value)> = dims
+            .iter()
+            .zip(&self.group.dims)
+            .map(|(d, v)| (d.name(), json!(v)))
+            .collect();
+        let c = &self.group.counts;
+        let counts = [
+            self.group.sessions,
+            c.impressions,
+            c.taps,
+            c.thumbs_up,
+            c.thumbs_down,
+            c.whys,
+            c.opt_outs,
+            c.dwells,
+            c.dwell_ms,
+            c.conversions,
+        ];
+        f.extend(
+            COUNT_COLUMNS
+                .iter()
+                .zip(counts)
+                .map(|(k, v)| (*k, json!(v))),
+        );
+        let ips = |g: fn(&Ips) -> f64| self.ips.as_ref().map(|i| round6(g(i)));
+        let rates = [
+            Some(round6(self.ctr.rate)),
+            Some(round6(self.ctr.low)),
+            Some(round6(self.ctr.high)),
+            Some(round6(self.cvr.rate)),
+            Some(round6(self.cvr.low)),
+            Some(round6(self.cvr.high)),
+            ips(|i| i.ctr),
+            ips(|i| i.snips_ctr),
+            ips(|i| i.cvr),
+            ips(|i| i.snips_cvr),
+        ];
+        f.extend(RATE_COLUMNS.iter().zip(rates).map(|(k, v)| (*k, json!(v))));
+        f
+    }
+}
+
+impl Report {
+    pub fn to_json(&self) -> Value {
+        let rows: Vec<Value> = self
+            .rows
+            .iter()
+            .map(|r| {
+                Value::Object(
+                    r.fields(&self.group_by)
+                        .into_iter()
+                        .map(|(k, v)| (k.to_string(), v))
+                        .collect::<Map<_, _>>(),
+                )
+            })
+            .collect();
+        json!({
+            "from": self.from.map(|d| d.to_string()),
+            "to": self.to.map(|d| d.to_string()),
+            "group_by": self.group_by,
+            "totals": self.totals,
+            "rows": rows,
+        })
+    }
+
+    pub fn to_csv(&self) -> Result<String, HqError> {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        let header: Vec<&str> = self
+            .group_by
+            .iter()
+            .map(|d| d.name())
+            .chain(COUNT_COLUMNS)
+            .chain(RATE_COLUMNS)
+            .collect();
+        let err = |e: csv::Error| HqError::Internal(e.to_string());
+        w.write_record(&header).map_err(err)?;
+        for r in &self.rows {
+            let cells: Vec<String> = r
+                .fields(&self.group_by)
+                .into_iter()
+                .map(|(_, v)| match v {
+                    Value::String(s) => s,
+                    Value::Null => String::new(),
+                    other => other.to_string(),
+                })
+                .collect();
+            w.write_record(&cells).map_err(err)?;
+        }
+        let bytes = w
+            .into_inner()
+            .map_err(|e| HqError::Internal(e.to_string()))?;
+        String::from_utf8(bytes).map_err(|e| HqError::Internal(e.to_string()))
+    }
+}
+
+/// Adds rates, intervals and (when grouped by style) inverse-propensity estimates.
+pub fn rows(group_by: &[Dim], groups: Vec<GroupRow>) -> Vec<ReportRow> {
+    let style_at = group_by.iter().position(|d| *d == Dim::Style);
+    let context = |g: &GroupRow| -> Vec<String> {
+        g.dims
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| Some(*i) != style_at)
+            .map(|(_, v)| v.clone())
+            .collect()
+    };
+    let mut totals: std::collections::HashMap<Vec<String>, u64> = Default::default();
+    if style_at.is_some() {
+        for g in &groups {
+            *totals.entry(context(g)).or_default() += g.counts.impressions;
+        }
+    }
+    groups
+        .into_iter()
+        .map(|g| {
+            let ips = style_at.map(|_| {
+                let n = totals.get(&context(&g)).copied().unwrap_or(0).max(1) as f64;
+                let w = g.ipw.impressions.max(f64::MIN_POSITIVE);
+                Ips {
+                    ctr: g.ipw.taps / n,
+                    snips_ctr: if g.ipw.impressions > 0.0 {
+                        g.ipw.taps / w
+                    } else {
+                        0.0
+                    },
+                    cvr: g.ipw.conversions / n,
+                    snips_cvr: if g.ipw.impressions > 0.0 {
+                        g.ipw.conversions / w
+                    } else {
+                        0.0
+                    },
+                }
+            });
+            ReportRow {
+                ctr: rate(g.counts.taps, g.counts.impressions),
+                cvr: rate(g.counts.conversions, g.counts.impressions),
+                ips,
+                group: g,
+            }
+        })
+        .collect()
+}
+
+/// Builds a report over `from..=to` grouped by `group_by`.
+pub fn build(
+    store: &dyn HqStore,
+    from: Option<Day>,
+    to: Option<Day>,
+    group_by: &[Dim],
+) -> Result<Report, HqError> {
+    let totals = store
+        .grouped(from, to, &[])?
+        .first()
+        .map(|g| g.counts)
+        .unwrap_or_default();
+    let groups = store.grouped(from, to, group_by)?;
+    Ok(Report {
+        from,
+        to,
+        group_by: group_by.to_vec(),
+        totals,
+        rows: rows(group_by, groups),
+    })
+}
+
+/// Pseudo-observations a fleet prior is worth at most, so local evidence can still move it.
+pub const PRIOR_STRENGTH: f64 = 100.0;
+
+/// Fleet priors per segment × style (and per style for segment "all"): the CTR posterior,
+/// shrunk to at most [`PRIOR_STRENGTH`] pseudo-observations.
+pub fn priors(store: &dyn HqStore, today: Day) -> Result<PriorsDocument, HqError> {
+    let mut groups: std::collections::BTreeMap<(String, String), Counts> = Default::default();
+    for g in store.grouped(None, None, &[Dim::Segment, Dim::Style])? {
+        if let [segment, style] = &g.dims[..] {
+            groups.insert((segment.clone(), style.clone()), g.counts);
+        }
+    }
+    // The overall row per style is the "all" segment (it replaces a segment literally so named).
+    for g in store.grouped(None, None, &[Dim::Style])? {
+        if let [style] = &g.dims[..] {
+            groups.insert((ALL_SEGMENTS.to_string(), style.clone()), g.counts);
+        }
+    }
+    let out = groups
+        .into_iter()
+        .map(|((segment, style), c)| {
+            let n = c.impressions as f64;
+            let taps = c.taps.min(c.impressions) as f64;
+            let w = if n > PRIOR_STRENGTH {
+                PRIOR_STRENGTH / n
+            } else {
+                1.0
+            };
+            FleetPrior {
+                segment,
+                style,
+                alpha: 1.0 + taps * w,
+                beta: 1.0 + (n - taps) * w,
+                impressions: c.impressions,
+                taps: c.taps,
+            }
+        })
+        .collect();
+    Ok(PriorsDocument {
+        version: PRIORS_VERSION,
+        generated_day: today,
+        priors: out,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::feedback::cells::Ipw;
+
+    #[test]
+    fn beta_cdf_and_quantiles_match_closed_forms() {
+        for p in [0.025, 0.3, 0.5, 0.975] {
+            assert!((beta_quantile(p, 1.0, 1.0) - p).abs() < 1e-9);
+            // Beta(2, 1): F(x) = x², quantile sqrt(p).
+            assert!((beta_quantile(p, 2.0, 1.0) - p.sqrt()).abs() < 1e-9);
+            // Beta(1, 3): F(x) = 1 - (1 - x)³.
+            let q = 1.0 - (1.0 - p).powf(1.0 / 3.0);
+            assert!((beta_quantile(p, 1.0, 3.0) - q).abs() < 1e-9);
+        }
+        // Symmetry and a large-count case against the normal approximation.
+        assert!((beta_cdf(0.3, 5.0, 9.0) + beta_cdf(0.7, 9.0, 5.0) - 1.0).abs() < 1e-12);
+        let r = rate(500, 10_000);
+        let sd = (0.05f64 * 0.95 / 10_000.0).sqrt();
+        assert!((r.low - (0.05 - 1.96 * sd)).abs() < 0.001, "{r:?}");
+        assert!((r.high - (0.05 + 1.96 * sd)).abs() < 0.001, "{r:?}");
+        let empty = rate(0, 0);
+        assert_eq!(empty.rate, 0.0);
+        assert!((empty.low - 0.025).abs() < 1e-9 && (empty.high - 0.975).abs() < 1e-9);
+    }
+
+    fn g(dims: &[&str], impressions: u64, taps: u64, ipw_imp: f64, ipw_taps: f64) -> GroupRow {
+        GroupRow {
+            dims: dims.iter().map(|s| s.to_string()).collect(),
+            sessions: 10,
+            counts: Counts {
+                impressions,
+                taps,
+                ..Counts::default()
+            },
+            ipw: Ipw {
+                impressions: ipw_imp,
+                taps: ipw_taps,
+                conversions: 0.0,
+            },
+        }
+    }
+
+    #[test]
+    fn ips_uses_all_styles_of_the_context() {
+        // Segment s: 100 impressions, concise chosen with p = 0.5 (50 impressions, 10 taps),
+        // value with p = 0.5 (50 impressions, 5 taps).
+        let rows = rows(
+            &[Dim::Segment, Dim::Style],
+            vec![
+                g(&["s", "concise"], 50, 10, 100.0, 20.0),
+                g(&["s", "value"], 50, 5, 100.0, 10.0),
+            ],
+        );
+        let ips = rows[0].ips.unwrap();
+        assert!((ips.ctr - 0.2).abs() < 1e-12);
+        assert!((ips.snips_ctr - 0.2).abs() < 1e-12);
+        assert!((rows[1].ips.unwrap().ctr - 0.1).abs() < 1e-12);
+        let plain = super::rows(&[Dim::Segment], vec![g(&["s"], 100, 15, 200.0, 30.0)]);
+        assert!(plain[0].ips.is_none());
+        assert!((plain[0].ctr.rate - 0.15).abs() < 1e-12);
+    }
+
+    #[test]
+    fn csv_and_json_have_the_same_columns() {
+        let report = Report {
+            from: None,
+            to: Some(Day(20_000)),
+            group_by: vec![Dim::Style],
+            totals: Counts::default(),
+            rows: rows(&[Dim::Style], vec![g(&["value"], 10, 1, 40.0, 4.0)]),
+        };
+        let csv = report.to_csv().unwrap_or_default();
+        let mut lines = csv.lines();
+        let header = lines.next().unwrap_or_default();
+        assert!(
+            header.starts_with("style,sessions,impressions,taps"),
+            "{header}"
+        );
+        assert!(header.ends_with("ips_ctr,snips_ctr,ips_cvr,snips_cvr"));
+        assert!(lines
+            .next()
+            .unwrap_or_default()
+            .starts_with("value,10,10,1,"));
+        let json = report.to_json();
+        assert_eq!(json["rows"][0]["style"], "value");
+        assert_eq!(json["rows"][0]["ctr"], 0.1);
+        assert_eq!(json["to"], "2024-10-04");
+    }
+}

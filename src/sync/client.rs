@@ -1,0 +1,218 @@
+//! The HQ client: posts signed batches and pulls fleet priors, with exponential backoff and full
+//! jitter on retryable failures.
+//!
+//! Invariants: only connection errors, timeouts, 429 and 5xx are retried; any other answer is
+//! final. An error says whether the request may have reached HQ (`maybe_delivered`), which
+//! decides whether the outbox may still roll that batch up.
+
+use std::time::Duration;
+
+use rand::{Rng, RngExt};
+use ring::signature::Ed25519KeyPair;
+
+use super::wire::{
+    self, Ack, ApiError, PriorsDocument, BACKLOG_HEADER, KIOSK_HEADER, SIGNATURE_HEADER,
+    TIME_HEADER,
+};
+use super::SyncError;
+use crate::crypto::hex;
+
+/// Retry policy.
+#[derive(Debug, Clone, Copy)]
+pub struct Backoff {
+    /// Attempts per request, including the first.
+    pub attempts: u32,
+    pub base: Duration,
+    pub cap: Duration,
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Self {
+            attempts: 5,
+            base: Duration::from_millis(500),
+            cap: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Delay before retry number `retry` (0-based): uniform in `[0, min(cap, base · 2^retry)]`.
+pub fn backoff_delay<R: Rng + ?Sized>(retry: u32, b: &Backoff, rng: &mut R) -> Duration {
+    let ceiling = b
+        .base
+        .saturating_mul(1u32.checked_shl(retry.min(31)).unwrap_or(u32::MAX))
+        .min(b.cap);
+    ceiling.mul_f64(rng.random::<f64>())
+}
+
+/// Installs ring as rustls' process-wide crypto provider (once; later calls are no-ops).
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// An HTTP client for one HQ base URL.
+#[derive(Debug, Clone)]
+pub struct HqClient {
+    http: reqwest::Client,
+    base: String,
+    backoff: Backoff,
+}
+
+impl HqClient {
+    pub fn new(base_url: &str, timeout: Duration, backoff: Backoff) -> Result<Self, SyncError> {
+        install_crypto_provider();
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout.min(Duration::from_secs(5)))
+            .user_agent(concat!("shelftalk/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| SyncError::Client(e.to_string()))?;
+        Ok(Self {
+            http,
+            base: base_url.trim_end_matches('/').to_string(),
+            backoff,
+        })
+    }
+
+    pub fn base_url(&self) -> &str {
+        &self.base
+    }
+
+    fn unreachable(&self, e: &reqwest::Error) -> SyncError {
+        SyncError::Unreachable {
+            url: self.base.clone(),
+            message: e.to_string(),
+            maybe_delivered: !e.is_connect(),
+        }
+    }
+
+    async fn answer_error(status: reqwest::StatusCode, resp: reqwest::Response) -> SyncError {
+        let text = resp.text().await.unwrap_or_default();
+        let (code, message) = match serde_json::from_str::<ApiError>(&text) {
+            Ok(e) => (e.error.code, e.error.message),
+            Err(_) => ("unknown".to_string(), text.chars().take(200).collect()),
+        };
+        if status.is_server_error() || status == reqwest::StatusCode::TOO_MANY_REQUESTS {
+            SyncError::Server {
+                status: status.as_u16(),
+                message: format!("{code}: {message}"),
+            }
+        } else {
+            SyncError::Refused {
+                status: status.as_u16(),
+                code,
+                message,
+            }
+        }
+    }
+
+    /// One attempt at posting a signed batch.
+    pub async fn post_batch_once(
+        &self,
+        document: &[u8],
+        signature: &[u8],
+        backlog: u64,
+    ) -> Result<Ack, SyncError> {
+        let resp = self
+            .http
+            .post(format!("{}/v1/batches", self.base))
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .header(SIGNATURE_HEADER, hex(signature))
+            .header(BACKLOG_HEADER, backlog.to_string())
+            .body(document.to_vec())
+            .send()
+            .await
+            .map_err(|e| self.unreachable(&e))?;
+        let status = resp.status();
+        if !status.is_success() {
+            return Err(Self::answer_error(status, resp).await);
+        }
+        resp.json::<Ack>()
+            .await
+            .map_err(|e| SyncError::Protocol(format!("batch acknowledgement: {e}")))
+    }
+
+    /// Posts a batch, retrying retryable failures with backoff. The error of the last attempt is
+    /// returned, with `maybe_delivered` set if any attempt may have reached HQ.
+    pub async fn post_batch(
+        &self,
+        document: &[u8],
+        signature: &[u8],
+        backlog: u64,
+    ) -> Result<Ack, SyncError> {
+        let mut rng = rand::make_rng::<rand::rngs::StdRng>();
+        let mut maybe = false;
+        let mut retry = 0;
+        loop {
+            match self.post_batch_once(document, signature, backlog).await {
+                Ok(ack) => return Ok(ack),
+                Err(e) => {
+                    maybe |= e.maybe_delivered();
+                    retry += 1;
+                    if !e.retryable() || retry >= self.backoff.attempts {
+                        return Err(e.with_maybe_delivered(maybe));
+                    }
+                    let delay = backoff_delay(retry - 1, &self.backoff, &mut rng);
+                    tracing::info!(error = %e, ?delay, "HQ post failed; retrying");
+                    tokio::time::sleep(delay).await;
+                }
+            }
+        }
+    }
+
+    /// Pulls the fleet priors, authenticated by the device key.
+    pub async fn priors(
+        &self,
+        kiosk: &str,
+        device: &Ed25519KeyPair,
+        now: i64,
+    ) -> Result<PriorsDocument, SyncError> {
+        let sig = wire::sign_priors_request(device, kiosk, now)?;
+        let resp = self
+            .http
+            .get(format!("{}/v1/priors", self.base))
+            .header(KIOSK_HEADER, kiosk)
+            .header(TIME_HEADER, now.to_string())
+            .header(SIGNATURE_HEADER, hex(&sig))
+            .send()
+            .await
+            .map_err(|e| self.unreachable(&e))?;
+        let status = resp.status();
+        if !status.is_success() {
+            return Err(Self::answer_error(status, resp).await);
+        }
+        resp.json::<PriorsDocument>()
+            .await
+            .map_err(|e| SyncError::Protocol(format!("priors: {e}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::rngs::StdRng;
+    use rand::SeedableRng;
+
+    #[test]
+    fn backoff_grows_to_the_cap_with_jitter() {
+        let b = Backoff {
+            attempts: 10,
+            base: Duration::from_millis(100),
+            cap: Duration::from_secs(2),
+        };
+        let mut rng = StdRng::seed_from_u64(3);
+        for retry in 0..40 {
+            let ceiling = Duration::from_millis(100)
+                .saturating_mul(1u32.checked_shl(retry.min(31)).unwrap_or(u32::MAX))
+                .min(b.cap);
+            let draws: Vec<_> = (0..200)
+                .map(|_| backoff_delay(retry, &b, &mut rng))
+                .collect();
+            assert!(draws.iter().all(|d| *d <= ceiling));
+            let distinct: std::collections::HashSet<_> = draws.iter().collect();
+            assert!(distinct.len() > 150, "jittered");
+            let max = draws.iter().max().copied().unwrap_or_default();
+            assert!(max > ceiling.mul_f64(0.9), "reaches near the ceiling");
+        }
+    }
+}

@@ -1,0 +1,609 @@
+//! The feedback outbox and its sender: closed feedback cells become signed batches in
+//! `feedback_outbox`; [`run_once`] sends them to HQ in sequence order.
+//!
+//! Invariants:
+//! - Closing cells, writing their batches and deleting the raw impressions happen in one
+//!   transaction ([`prepare`]): a crash leaves either the raw rows or the batches, never both or
+//!   neither.
+//! - A batch gets a fresh UUID and the next per-kiosk sequence number when it is written; it is
+//!   signed once and re-sent byte for byte until HQ acknowledges it (`accepted` or `duplicate`).
+//!   Only then is the row deleted, together with adding its totals to the `acknowledged` ledger,
+//!   in one transaction. So a crash at any point re-sends at most an already received batch,
+//!   which HQ acknowledges without counting it twice.
+//! - Batches are sent strictly in sequence order and sending stops at the first failure.
+//! - The outbox holds at most `outbox_max_batches` data batches (plus one marker batch after a
+//!   drop). Beyond that, batches that have never been handed to HQ (`maybe_delivered = 0`) are
+//!   rolled up into coarser cells; only if that cannot make room is the oldest such batch dropped,
+//!   its counts added to the `dropped` ledger, which every later batch reports to HQ. A batch
+//!   that may have reached HQ is never rolled up or dropped.
+
+pub mod bench;
+pub mod client;
+pub mod wire;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rand::rngs::StdRng;
+use rand::{Rng, RngExt};
+use ring::signature::Ed25519KeyPair;
+use rusqlite::{params, Connection};
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::crypto::keyfiles::Keyring;
+use crate::feedback::cells::{self, Cell, Counts, Day};
+use crate::feedback::{self, Bucket, FeedbackError};
+use crate::store::{self, Store, StoreError};
+use client::{Backoff, HqClient};
+use wire::{BatchDocument, Dropped, WireError, BATCH_VERSION};
+
+const META_NEXT_SEQ: &str = "feedback_next_seq";
+const META_LAST_ATTEMPT: &str = "sync_last_attempt";
+const META_LAST_SUCCESS: &str = "sync_last_success";
+const META_LAST_ERROR: &str = "sync_last_error";
+const META_PRIORS_PULLED: &str = "sync_priors_pulled";
+
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error(transparent)]
+    Feedback(#[from] FeedbackError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Wire(#[from] WireError),
+    #[error("HQ at {url} is unreachable (retryable): {message}")]
+    Unreachable {
+        url: String,
+        message: String,
+        maybe_delivered: bool,
+    },
+    #[error("HQ answered {status} (retryable): {message}")]
+    Server { status: u16, message: String },
+    #[error("HQ refused the request with {status} {code}: {message}")]
+    Refused {
+        status: u16,
+        code: String,
+        message: String,
+    },
+    #[error("HQ answered with something unexpected: {0}")]
+    Protocol(String),
+    #[error("cannot build the HTTP client: {0}")]
+    Client(String),
+    #[error("outbox row {seq} is corrupt: {reason}")]
+    Corrupt { seq: u64, reason: String },
+    #[error("background task failed: {0}")]
+    Task(String),
+}
+
+impl SyncError {
+    /// True when the same request may succeed later.
+    pub fn retryable(&self) -> bool {
+        match self {
+            Self::Unreachable { .. } | Self::Server { .. } => true,
+            Self::Feedback(e) => e.retryable(),
+            Self::Store(StoreError::Sql { retryable, .. }) => *retryable,
+            _ => false,
+        }
+    }
+
+    /// True unless the request certainly never reached HQ.
+    pub fn maybe_delivered(&self) -> bool {
+        match self {
+            Self::Unreachable {
+                maybe_delivered, ..
+            } => *maybe_delivered,
+            Self::Server { .. } | Self::Refused { .. } | Self::Protocol(_) => true,
+            _ => false,
+        }
+    }
+
+    fn with_maybe_delivered(self, maybe: bool) -> Self {
+        match self {
+            Self::Unreachable { url, message, .. } => Self::Unreachable {
+                url,
+                message,
+                maybe_delivered: maybe,
+            },
+            other => other,
+        }
+    }
+}
+
+impl From<rusqlite::Error> for SyncError {
+    fn from(e: rusqlite::Error) -> Self {
+        Self::Store(e.into())
+    }
+}
+
+/// What [`prepare`] did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Prepared {
+    pub closed_cells: usize,
+    pub withheld: Counts,
+    pub batches_written: u64,
+    pub batches_rolled_up: u64,
+    pub batches_dropped: u64,
+}
+
+fn next_seq(conn: &Connection) -> Result<u64, SyncError> {
+    Ok(store::meta_get(conn, META_NEXT_SEQ)?
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1))
+}
+
+fn write_batch(
+    conn: &Connection,
+    config: &Config,
+    device: &Ed25519KeyPair,
+    cells: Vec<Cell>,
+    now: i64,
+) -> Result<(), SyncError> {
+    let seq = next_seq(conn)?;
+    let (dropped_batches, dropped_counts) = feedback::ledger(conn, Bucket::Dropped)?;
+    let totals = cells::total(&cells);
+    let doc = BatchDocument {
+        version: BATCH_VERSION,
+        batch_id: uuid::Uuid::new_v4().to_string(),
+        kiosk_id: config.kiosk_id.clone(),
+        store_id: config.store_id.clone(),
+        seq,
+        created_day: Day::of(now),
+        software: env!("CARGO_PKG_VERSION").into(),
+        k_anonymity: config.k_anonymity,
+        noise_epsilon: config.feedback_noise_epsilon,
+        dropped: Dropped {
+            batches: dropped_batches,
+            counts: dropped_counts,
+        },
+        cells,
+    };
+    let (bytes, signature) = doc.sign(device)?;
+    let totals_json =
+        serde_json::to_string(&totals).map_err(|e| WireError::Encode(e.to_string()))?;
+    conn.prepare_cached(
+        "INSERT INTO feedback_outbox (seq, batch_id, created_at, document, signature, cells, totals)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?
+    .execute(params![
+        seq,
+        doc.batch_id,
+        now,
+        bytes,
+        &signature[..],
+        doc.cells.len() as u64,
+        totals_json
+    ])?;
+    store::meta_set(conn, META_NEXT_SEQ, &(seq + 1).to_string())?;
+    Ok(())
+}
+
+/// One outbox row.
+#[derive(Debug, Clone)]
+pub struct OutboxRow {
+    pub seq: u64,
+    pub batch_id: String,
+    pub document: Vec<u8>,
+    pub signature: Vec<u8>,
+    pub totals: Counts,
+    pub maybe_delivered: bool,
+}
+
+/// Outbox rows in sequence order: all, or only those never handed to HQ; at most `limit`.
+fn outbox_rows(
+    conn: &Connection,
+    only_rollable: bool,
+    limit: u32,
+) -> Result<Vec<OutboxRow>, SyncError> {
+    let filter = if only_rollable {
+        "WHERE maybe_delivered = 0"
+    } else {
+        ""
+    };
+    let mut stmt = conn.prepare(&format!(
+        "SELECT seq, batch_id, document, signature, totals, maybe_delivered FROM feedback_outbox
+         {filter} ORDER BY seq LIMIT {limit}"
+    ))?;
+    let raw = stmt
+        .query_map([], |r| {
+            Ok((
+                r.get::<_, u64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, Vec<u8>>(2)?,
+                r.get::<_, Vec<u8>>(3)?,
+                r.get::<_, String>(4)?,
+                r.get::<_, bool>(5)?,
+            ))
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    raw.into_iter()
+        .map(
+            |(seq, batch_id, document, signature, totals, maybe_delivered)| {
+                let totals = serde_json::from_str(&totals).map_err(|e| SyncError::Corrupt {
+                    seq,
+                    reason: e.to_string(),
+                })?;
+                Ok(OutboxRow {
+                    seq,
+                    batch_id,
+                    document,
+                    signature,
+                    totals,
+                    maybe_delivered,
+                })
+            },
+        )
+        .collect()
+}
+
+fn outbox_len(conn: &Connection) -> Result<u64, SyncError> {
+    Ok(conn.query_row("SELECT count(*) FROM feedback_outbox", [], |r| r.get(0))?)
+}
+
+/// Closes every closed day into anonymised cells and batches them, then keeps the outbox within
+/// its bound; all in one transaction.
+pub fn prepare<R: Rng + ?Sized>(
+    conn: &mut Connection,
+    config: &Config,
+    device: &Ed25519KeyPair,
+    now: i64,
+    noise: &mut R,
+) -> Result<Prepared, SyncError> {
+    let tx = conn.transaction()?;
+    let open = feedback::first_open_day(now, config.conversion_window_secs);
+    let mut new_cells = Vec::new();
+    let mut withheld = Counts::default();
+    feedback::for_each_closed_day(&tx, open, |_, rows| {
+        let a = cells::anonymise(&rows, config.k_anonymity);
+        withheld += a.withheld;
+        new_cells.extend(a.cells);
+        Ok(())
+    })?;
+    feedback::delete_closed(&tx, open)?;
+    feedback::ledger_add(&tx, Bucket::Withheld, 0, &withheld)?;
+    if config.feedback_noise_epsilon > 0.0 {
+        for c in &mut new_cells {
+            cells::add_noise(c, config.feedback_noise_epsilon, noise);
+        }
+    }
+    let mut report = Prepared {
+        closed_cells: new_cells.len(),
+        withheld,
+        ..Prepared::default()
+    };
+    let per_batch = config.batch_max_cells.max(1) as usize;
+    let mut chunks = Vec::new();
+    let mut rest = new_cells;
+    while !rest.is_empty() {
+        let tail = rest.split_off(per_batch.min(rest.len()));
+        chunks.push(std::mem::replace(&mut rest, tail));
+    }
+    for chunk in chunks {
+        write_batch(&tx, config, device, chunk, now)?;
+        report.batches_written += 1;
+    }
+    enforce_bound(&tx, config, device, now, &mut report)?;
+    tx.commit()?;
+    Ok(report)
+}
+
+fn enforce_bound(
+    conn: &Connection,
+    config: &Config,
+    device: &Ed25519KeyPair,
+    now: i64,
+    report: &mut Prepared,
+) -> Result<(), SyncError> {
+    let max = u64::from(config.outbox_max_batches);
+    let per_batch = config.batch_max_cells.max(1) as usize;
+    let mut dropped_any = false;
+    while outbox_len(conn)? > max {
+        let rollable = outbox_rows(conn, true, u32::MAX)?;
+        if rollable.len() >= 2 {
+            let mut all = Vec::new();
+            for row in &rollable {
+                let doc = BatchDocument::parse(&row.document).map_err(|e| SyncError::Corrupt {
+                    seq: row.seq,
+                    reason: e.to_string(),
+                })?;
+                all.extend(doc.cells);
+            }
+            let coarse = cells::coarsen(all);
+            let needed = coarse.len().div_ceil(per_batch).max(1);
+            if needed < rollable.len() {
+                for row in &rollable {
+                    conn.execute("DELETE FROM feedback_outbox WHERE seq = ?1", [row.seq])?;
+                }
+                for chunk in coarse.chunks(per_batch) {
+                    write_batch(conn, config, device, chunk.to_vec(), now)?;
+                }
+                report.batches_rolled_up += rollable.len() as u64;
+                continue;
+            }
+        }
+        let Some(oldest) = rollable.first() else {
+            // Everything left may already be at HQ: keep it, over the bound, until acknowledged.
+            break;
+        };
+        conn.execute("DELETE FROM feedback_outbox WHERE seq = ?1", [oldest.seq])?;
+        feedback::ledger_add(conn, Bucket::Dropped, 1, &oldest.totals)?;
+        report.batches_dropped += 1;
+        dropped_any = true;
+        tracing::warn!(
+            seq = oldest.seq,
+            "feedback outbox full: dropped the oldest batch"
+        );
+    }
+    if dropped_any {
+        // An empty batch that tells HQ the new cumulative dropped counts.
+        write_batch(conn, config, device, Vec::new(), now)?;
+        report.batches_written += 1;
+    }
+    Ok(())
+}
+
+/// The outbox part of [`SyncStatus`].
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct OutboxStatus {
+    pub batches: u64,
+    pub cells: u64,
+    pub counts: Counts,
+    pub oldest_seq: Option<u64>,
+    pub last_error: Option<String>,
+}
+
+/// A ledger bucket in [`SyncStatus`].
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct BucketStatus {
+    pub batches: u64,
+    pub counts: Counts,
+}
+
+/// Local feedback and sync totals (what `feedback status` and `sync status` print).
+#[derive(Debug, Clone, Serialize)]
+pub struct SyncStatus {
+    pub kiosk_id: String,
+    pub store_id: String,
+    pub hq_url: String,
+    /// Every event recorded since installation.
+    pub recorded: Counts,
+    /// Recorded on days not yet closed (waiting for the day and the conversion window to end).
+    pub pending: Counts,
+    /// Closed, but in cells below k even after roll-up: never sent.
+    pub withheld: Counts,
+    pub outbox: OutboxStatus,
+    /// Acknowledged by HQ.
+    pub acknowledged: BucketStatus,
+    /// Dropped from a full outbox (and reported to HQ as counts).
+    pub dropped: BucketStatus,
+    pub next_seq: u64,
+    pub last_attempt: Option<i64>,
+    pub last_success: Option<i64>,
+    pub last_error: Option<String>,
+    pub fleet_priors: usize,
+    pub priors_pulled: Option<i64>,
+}
+
+/// Reads the local totals.
+pub fn status(conn: &Connection, config: &Config) -> Result<SyncStatus, SyncError> {
+    let rows = outbox_rows(conn, false, u32::MAX)?;
+    let mut outbox = OutboxStatus {
+        batches: rows.len() as u64,
+        oldest_seq: rows.first().map(|r| r.seq),
+        ..OutboxStatus::default()
+    };
+    for r in &rows {
+        outbox.counts += r.totals;
+    }
+    let (cells_n, last_error): (u64, Option<String>) = conn.query_row(
+        "SELECT coalesce(sum(cells), 0),
+                (SELECT last_error FROM feedback_outbox ORDER BY seq LIMIT 1)
+         FROM feedback_outbox",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    outbox.cells = cells_n;
+    outbox.last_error = last_error;
+    let bucket = |b| -> Result<BucketStatus, SyncError> {
+        let (batches, counts) = feedback::ledger(conn, b)?;
+        Ok(BucketStatus { batches, counts })
+    };
+    let meta_i64 = |k| -> Result<Option<i64>, SyncError> {
+        Ok(store::meta_get(conn, k)?.and_then(|v| v.parse().ok()))
+    };
+    Ok(SyncStatus {
+        kiosk_id: config.kiosk_id.clone(),
+        store_id: config.store_id.clone(),
+        hq_url: config.hq_url.clone(),
+        recorded: feedback::ledger(conn, Bucket::Recorded)?.1,
+        pending: feedback::pending(conn)?,
+        withheld: feedback::ledger(conn, Bucket::Withheld)?.1,
+        outbox,
+        acknowledged: bucket(Bucket::Acknowledged)?,
+        dropped: bucket(Bucket::Dropped)?,
+        next_seq: next_seq(conn)?,
+        last_attempt: meta_i64(META_LAST_ATTEMPT)?,
+        last_success: meta_i64(META_LAST_SUCCESS)?,
+        last_error: store::meta_get(conn, META_LAST_ERROR)?,
+        fleet_priors: feedback::priors(conn)?.len(),
+        priors_pulled: meta_i64(META_PRIORS_PULLED)?,
+    })
+}
+
+/// What the kiosk needs to sync: its config, its keys and an HQ client.
+pub struct SyncContext {
+    pub config: Config,
+    pub keys: Arc<Keyring>,
+    pub client: HqClient,
+}
+
+impl SyncContext {
+    /// A context with the default retry policy and the config's HQ URL and timeout.
+    pub fn new(config: Config, keys: Arc<Keyring>) -> Result<Self, SyncError> {
+        Self::with_backoff(config, keys, Backoff::default())
+    }
+
+    pub fn with_backoff(
+        config: Config,
+        keys: Arc<Keyring>,
+        backoff: Backoff,
+    ) -> Result<Self, SyncError> {
+        let client = HqClient::new(
+            &config.hq_url,
+            Duration::from_secs(config.hq_timeout_secs),
+            backoff,
+        )?;
+        Ok(Self {
+            config,
+            keys,
+            client,
+        })
+    }
+}
+
+/// What one [`run_once`] did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SyncReport {
+    pub prepared: Prepared,
+    pub batches_sent: u64,
+    pub duplicates: u64,
+    pub sent: Counts,
+    pub outbox_left: u64,
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, SyncError> + Send + 'static,
+) -> Result<T, SyncError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| SyncError::Task(e.to_string()))?
+}
+
+/// Closes cells into batches, then sends the outbox to HQ in order until it is empty or a send
+/// fails (the error is returned; what was acknowledged stays acknowledged).
+pub async fn run_once(ctx: &SyncContext, now: i64) -> Result<SyncReport, SyncError> {
+    let config = ctx.config.clone();
+    let keys = Arc::clone(&ctx.keys);
+    let (store, prepared) = blocking(move || {
+        let mut store = Store::open(&config.db_path())?;
+        store::meta_set(store.conn(), META_LAST_ATTEMPT, &now.to_string())?;
+        let mut rng = rand::make_rng::<StdRng>();
+        let prepared = prepare(store.conn_mut(), &config, &keys.device, now, &mut rng)?;
+        Ok((store, prepared))
+    })
+    .await?;
+    let mut store = store;
+    let mut report = SyncReport {
+        prepared,
+        ..SyncReport::default()
+    };
+    let result = send_all(ctx, &mut store, &mut report).await;
+    let conn = store.conn();
+    match &result {
+        Ok(()) => {
+            store::meta_set(conn, META_LAST_SUCCESS, &now.to_string())?;
+            conn.execute("DELETE FROM meta WHERE key = ?1", [META_LAST_ERROR])?;
+        }
+        Err(e) => store::meta_set(conn, META_LAST_ERROR, &e.to_string())?,
+    }
+    report.outbox_left = outbox_len(conn)?;
+    result.map(|()| report)
+}
+
+async fn send_all(
+    ctx: &SyncContext,
+    store: &mut Store,
+    report: &mut SyncReport,
+) -> Result<(), SyncError> {
+    loop {
+        let Some(row) = outbox_rows(store.conn(), false, 1)?.into_iter().next() else {
+            return Ok(());
+        };
+        store.conn().execute(
+            "UPDATE feedback_outbox SET maybe_delivered = 1, attempts = attempts + 1
+             WHERE seq = ?1",
+            [row.seq],
+        )?;
+        let backlog = outbox_len(store.conn())?;
+        match ctx
+            .client
+            .post_batch(&row.document, &row.signature, backlog)
+            .await
+        {
+            Ok(ack) => {
+                if ack.batch_id != row.batch_id {
+                    return Err(SyncError::Protocol(format!(
+                        "HQ acknowledged batch {} for {}",
+                        ack.batch_id, row.batch_id
+                    )));
+                }
+                let tx = store.conn_mut().transaction()?;
+                tx.execute("DELETE FROM feedback_outbox WHERE seq = ?1", [row.seq])?;
+                feedback::ledger_add(&tx, Bucket::Acknowledged, 1, &row.totals)?;
+                tx.commit()?;
+                report.batches_sent += 1;
+                report.sent += row.totals;
+                if ack.status == "duplicate" {
+                    report.duplicates += 1;
+                }
+            }
+            Err(e) => {
+                let maybe = row.maybe_delivered || e.maybe_delivered();
+                store.conn().execute(
+                    "UPDATE feedback_outbox SET maybe_delivered = ?2, last_error = ?3
+                     WHERE seq = ?1",
+                    params![row.seq, maybe, e.to_string()],
+                )?;
+                return Err(e);
+            }
+        }
+    }
+}
+
+/// Pulls the fleet priors from HQ into the kiosk's bandit priors; returns how many were stored.
+pub async fn pull_priors(ctx: &SyncContext, now: i64) -> Result<usize, SyncError> {
+    let doc = ctx
+        .client
+        .priors(&ctx.config.kiosk_id, &ctx.keys.device, now)
+        .await?;
+    let priors: Vec<_> = doc.priors.iter().map(|p| p.prior()).collect();
+    let path = ctx.config.db_path();
+    blocking(move || {
+        let store = Store::open(&path)?;
+        let n = feedback::store_priors(store.conn(), &priors, now)?;
+        store::meta_set(store.conn(), META_PRIORS_PULLED, &now.to_string())?;
+        Ok(n)
+    })
+    .await
+}
+
+/// The daemon's sync task: every `sync_interval_secs` (±10 % jitter) runs [`run_once`] and
+/// [`pull_priors`], logging failures, until `shutdown` completes.
+pub async fn run_periodic(
+    ctx: Arc<SyncContext>,
+    clock: impl Fn() -> i64,
+    shutdown: impl Future<Output = ()>,
+) {
+    tokio::pin!(shutdown);
+    let mut rng = rand::make_rng::<StdRng>();
+    loop {
+        let base = ctx.config.sync_interval_secs as f64;
+        let wait = Duration::from_secs_f64(base * rng.random_range(0.9..1.1));
+        tokio::select! {
+            () = &mut shutdown => return,
+            () = tokio::time::sleep(wait) => {}
+        }
+        match run_once(&ctx, clock()).await {
+            Ok(r) => tracing::info!(
+                sent = r.batches_sent,
+                left = r.outbox_left,
+                "feedback synced"
+            ),
+            Err(e) => tracing::warn!(error = %e, retryable = e.retryable(), "feedback sync failed"),
+        }
+        if let Err(e) = pull_priors(&ctx, clock()).await {
+            tracing::warn!(error = %e, "pulling fleet priors failed");
+        }
+    }
+}

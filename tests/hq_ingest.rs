@@ -1,0 +1,311 @@
+//! HQ ingest refusals, idempotent re-send, authentication and the read endpoints, against the
+//! real server on 127.0.0.1 port 0.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod sync_support;
+
+use ring::signature::{Ed25519KeyPair, KeyPair};
+use shelftalk::crypto::hex;
+use shelftalk::feedback::cells::{Cell, Counts, Day, Ipw};
+use shelftalk::hq::store::HqStore;
+use shelftalk::sync::wire::{self, BatchDocument, Dropped, BATCH_VERSION};
+use sync_support::Hq;
+
+fn device() -> Ed25519KeyPair {
+    let pkcs8 = Ed25519KeyPair::generate_pkcs8(&ring::rand::SystemRandom::new()).unwrap();
+    Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).unwrap()
+}
+
+fn doc(kiosk: &str, seq: u64) -> BatchDocument {
+    BatchDocument {
+        version: BATCH_VERSION,
+        batch_id: uuid::Uuid::new_v4().to_string(),
+        kiosk_id: kiosk.into(),
+        store_id: "store-7".into(),
+        seq,
+        created_day: Day(20_000),
+        software: "test".into(),
+        k_anonymity: 5,
+        noise_epsilon: 0.0,
+        dropped: Dropped::default(),
+        cells: vec![Cell {
+            day: Day(19_999),
+            sku: "SKU-1".into(),
+            style: "value".into(),
+            segment: "all".into(),
+            content_kind: "blurb".into(),
+            sessions: 6,
+            counts: Counts {
+                impressions: 10,
+                taps: 2,
+                ..Counts::default()
+            },
+            ipw: Ipw {
+                impressions: 40.0,
+                taps: 8.0,
+                conversions: 0.0,
+            },
+        }],
+    }
+}
+
+/// (what, body, signature, expected status, expected error code).
+type Case = (&'static str, Vec<u8>, Vec<u8>, u16, &'static str);
+
+struct Sent {
+    status: u16,
+    code: String,
+}
+
+async fn post(http: &reqwest::Client, hq: &Hq, body: Vec<u8>, sig: &[u8]) -> Sent {
+    let resp = http
+        .post(format!("{}/v1/batches", hq.url))
+        .header(wire::SIGNATURE_HEADER, hex(sig))
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    let v: serde_json::Value = resp.json().await.unwrap();
+    let code = v["error"]["code"]
+        .as_str()
+        .or(v["status"].as_str())
+        .unwrap_or_default()
+        .to_string();
+    Sent { status, code }
+}
+
+async fn alive(http: &reqwest::Client, hq: &Hq) {
+    let r = http
+        .get(format!("{}/healthz", hq.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ingest_refuses_bad_batches_and_stores_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let hq = Hq::start(tmp.path()).await;
+    let http = reqwest::Client::new();
+    let key = device();
+    hq.store
+        .enroll("k1", "store-7", key.public_key().as_ref(), 0)
+        .unwrap();
+    hq.store
+        .enroll("k-off", "store-7", key.public_key().as_ref(), 0)
+        .unwrap();
+    hq.store.set_enabled("k-off", false).unwrap();
+
+    // A good batch, then the same bytes again: accepted once, acknowledged twice.
+    let first = doc("k1", 5);
+    let (bytes, sig) = first.sign(&key).unwrap();
+    let r = post(&http, &hq, bytes.clone(), &sig).await;
+    assert_eq!((r.status, r.code.as_str()), (200, "accepted"));
+    let r = post(&http, &hq, bytes.clone(), &sig).await;
+    assert_eq!((r.status, r.code.as_str()), (200, "duplicate"));
+    assert_eq!(hq.rows(), (1, 1));
+    assert_eq!(hq.totals().impressions, 10);
+    let (b6, s6) = doc("k1", 6).sign(&key).unwrap();
+    assert_eq!(post(&http, &hq, b6, &s6).await.status, 200);
+    let stored = hq.rows();
+
+    let other = device();
+    let (unknown_b, unknown_s) = doc("nobody", 1).sign(&key).unwrap();
+    let (off_b, off_s) = doc("k-off", 1).sign(&key).unwrap();
+    let (forged_b, forged_s) = doc("k1", 7).sign(&other).unwrap();
+    let (regress_b, regress_s) = doc("k1", 6).sign(&key).unwrap();
+    let mut wrong_store = doc("k1", 8);
+    wrong_store.store_id = "store-9".into();
+    let (ws_b, ws_s) = wrong_store.sign(&key).unwrap();
+    let mut bad_cell = doc("k1", 8);
+    bad_cell.cells[0].counts.taps = 11;
+    let (bc_b, bc_s) = bad_cell.sign(&key).unwrap();
+    let good = String::from_utf8(doc("k1", 8).sign(&key).unwrap().0).unwrap();
+    let wrong_types = good.replace("\"seq\":8", "\"seq\":[8]");
+    let huge = vec![b' '; 50 * 1024 * 1024];
+    let cases: Vec<Case> = vec![
+        (
+            "unknown kiosk",
+            unknown_b,
+            unknown_s.to_vec(),
+            403,
+            "unknown_kiosk",
+        ),
+        (
+            "disabled kiosk",
+            off_b,
+            off_s.to_vec(),
+            403,
+            "kiosk_disabled",
+        ),
+        (
+            "forged signature",
+            forged_b.clone(),
+            forged_s.to_vec(),
+            401,
+            "bad_signature",
+        ),
+        (
+            "missing signature",
+            forged_b,
+            Vec::new(),
+            401,
+            "missing_signature",
+        ),
+        ("replayed batch", bytes.clone(), sig.to_vec(), 409, "replay"),
+        (
+            "sequence regression",
+            regress_b,
+            regress_s.to_vec(),
+            409,
+            "sequence_regression",
+        ),
+        ("store mismatch", ws_b, ws_s.to_vec(), 403, "store_mismatch"),
+        (
+            "taps above impressions",
+            bc_b,
+            bc_s.to_vec(),
+            422,
+            "invalid_document",
+        ),
+        (
+            "truncated JSON",
+            good.as_bytes()[..good.len() / 2].to_vec(),
+            sig.to_vec(),
+            400,
+            "malformed_json",
+        ),
+        (
+            "wrong types",
+            wrong_types.into_bytes(),
+            sig.to_vec(),
+            422,
+            "invalid_document",
+        ),
+        ("50 MB body", huge, sig.to_vec(), 413, "body_too_large"),
+    ];
+    for (what, body, sig, status, code) in cases {
+        let r = post(&http, &hq, body, &sig).await;
+        assert_eq!((r.status, r.code.as_str()), (status, code), "{what}");
+        assert_eq!(hq.rows(), stored, "{what}: nothing stored");
+        alive(&http, &hq).await;
+    }
+    let k1 = hq.store.kiosk("k1").unwrap().unwrap();
+    assert_eq!(k1.last_seq, 6);
+    hq.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn read_endpoints_need_tokens_and_render() {
+    let tmp = tempfile::tempdir().unwrap();
+    let hq = Hq::start(tmp.path()).await;
+    let http = reqwest::Client::new();
+    let key = device();
+    hq.store
+        .enroll("k1", "store-7", key.public_key().as_ref(), 0)
+        .unwrap();
+    let (b, s) = doc("k1", 1).sign(&key).unwrap();
+    assert_eq!(post(&http, &hq, b, &s).await.status, 200);
+
+    for path in ["/v1/reports/feedback", "/v1/kiosks", "/", "/v1/priors"] {
+        let r = http.get(format!("{}{path}", hq.url)).send().await.unwrap();
+        assert_eq!(r.status().as_u16(), 401, "{path}");
+        let r = http
+            .get(format!("{}{path}", hq.url))
+            .bearer_auth("st_wrong")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 401, "{path}");
+    }
+    let get = |path: &str| {
+        http.get(format!("{}{path}", hq.url))
+            .bearer_auth(&hq.token)
+            .send()
+    };
+    let csv = get("/v1/reports/feedback?group_by=store,kiosk,style&format=csv")
+        .await
+        .unwrap();
+    assert_eq!(csv.status().as_u16(), 200);
+    let text = csv.text().await.unwrap();
+    assert!(
+        text.starts_with("store,kiosk,style,sessions,impressions,taps"),
+        "{text}"
+    );
+    assert!(text.contains("store-7,k1,value,6,10,2,"), "{text}");
+    let r = get("/v1/reports/feedback?from=2024-10-05&to=2024-10-06")
+        .await
+        .unwrap();
+    let v: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(
+        v["totals"]["impressions"], 0,
+        "cells of 2024-10-03 are outside"
+    );
+    let r = get("/v1/reports/feedback?group_by=shoe").await.unwrap();
+    assert_eq!(r.status().as_u16(), 400);
+    let r = get("/v1/reports/feedback?from=yesterday").await.unwrap();
+    assert_eq!(r.status().as_u16(), 400);
+
+    let fleet: serde_json::Value = get("/v1/kiosks").await.unwrap().json().await.unwrap();
+    assert_eq!(fleet["kiosks"][0]["kiosk_id"], "k1");
+    assert_eq!(fleet["kiosks"][0]["last_seq"], 1);
+    assert!(fleet["kiosks"][0].get("public_key").is_none());
+
+    let page = get("/").await.unwrap().text().await.unwrap();
+    assert!(page.contains("<svg") && page.contains("CTR by style"));
+    assert!(
+        !page.contains("src=") && !page.contains("href=\"http"),
+        "no external assets"
+    );
+    let page = http
+        .get(format!("{}/?token={}", hq.url, hq.token))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status().as_u16(), 200);
+
+    let api: serde_json::Value = http
+        .get(format!("{}/openapi.json", hq.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    for path in [
+        "/v1/batches",
+        "/v1/reports/feedback",
+        "/v1/kiosks",
+        "/v1/priors",
+        "/",
+    ] {
+        assert!(api["paths"][path].is_object(), "{path}");
+    }
+
+    // Priors: kiosk-signed, fresh requests only.
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let priors = |t: i64, signer: &Ed25519KeyPair| {
+        let sig = wire::sign_priors_request(signer, "k1", t).unwrap();
+        http.get(format!("{}/v1/priors", hq.url))
+            .header(wire::KIOSK_HEADER, "k1")
+            .header(wire::TIME_HEADER, t.to_string())
+            .header(wire::SIGNATURE_HEADER, hex(&sig))
+            .send()
+    };
+    let r = priors(now, &key).await.unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let v: serde_json::Value = r.json().await.unwrap();
+    assert!(v["priors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|p| p["segment"] == "all" && p["style"] == "value"));
+    assert_eq!(
+        priors(now - 3600, &key).await.unwrap().status().as_u16(),
+        401
+    );
+    assert_eq!(priors(now, &device()).await.unwrap().status().as_u16(), 401);
+    hq.stop().await;
+}

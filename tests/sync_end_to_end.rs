@@ -1,0 +1,279 @@
+//! End to end: simulated shoppers on a real kiosk store, synced to the real HQ on loopback.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod sync_support;
+
+use shelftalk::feedback::cells::{Counts, Day};
+use shelftalk::feedback::{self, Impression, SessionToken, Style};
+use shelftalk::store::Store;
+use shelftalk::sync::{self, SyncError};
+use sync_support::{context, kiosk, simulate, status, Hq, NOW};
+
+fn sum(parts: &[&Counts]) -> Counts {
+    let mut t = Counts::default();
+    for p in parts {
+        t += **p;
+    }
+    t
+}
+
+/// Walks a JSON value and fails on anything that looks like shopper, session or time data.
+fn assert_private(v: &serde_json::Value, path: &str) {
+    match v {
+        serde_json::Value::Object(m) => {
+            for (k, v) in m {
+                for banned in [
+                    "session_id",
+                    "shopper",
+                    "loyalty",
+                    "token",
+                    "timestamp",
+                    "at",
+                    "time",
+                ] {
+                    assert_ne!(k.as_str(), banned, "{path}.{k} must not be on the wire");
+                }
+                assert_private(v, &format!("{path}.{k}"));
+            }
+        }
+        serde_json::Value::Array(a) => a.iter().for_each(|v| assert_private(v, path)),
+        serde_json::Value::String(s) => {
+            // Days only: no time of day anywhere.
+            assert!(
+                !s.contains('T') || !s.contains(':') || s.len() > 40,
+                "{path} = {s}"
+            );
+            if path.ends_with("day") {
+                assert_eq!(s.len(), 10, "{path} = {s}");
+            }
+        }
+        serde_json::Value::Number(n) => {
+            if let Some(i) = n.as_u64() {
+                assert!(
+                    !(1_000_000_000..5_000_000_000).contains(&i),
+                    "{path} = {i} looks like a timestamp"
+                );
+            }
+        }
+        _ => {}
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn simulated_shoppers_reach_hq_exactly_and_priors_come_back() {
+    let tmp = tempfile::tempdir().unwrap();
+    let hq = Hq::start(tmp.path()).await;
+    let (config, keys) = kiosk(tmp.path(), "kiosk-e2e", &hq.url);
+    hq.enroll(&config, &keys);
+    simulate(&config, 400, 11, NOW, 5);
+    let before = status(&config);
+    assert!(before.recorded.impressions >= 700, "{:?}", before.recorded);
+    assert_eq!(before.pending, before.recorded, "nothing closed yet");
+
+    let ctx = context(&config, &keys);
+    let report = sync::run_once(&ctx, NOW).await.unwrap();
+    assert!(report.batches_sent >= 1);
+    assert_eq!(report.outbox_left, 0);
+    let after = status(&config);
+    assert_eq!(after.pending, Counts::default());
+    assert_eq!(after.outbox.batches, 0);
+    // Kiosk totals = HQ totals + what k-anonymity withheld.
+    assert_eq!(hq.totals(), after.acknowledged.counts);
+    assert_eq!(
+        after.recorded,
+        sum(&[&after.acknowledged.counts, &after.withheld])
+    );
+    assert!(after.withheld.impressions < after.recorded.impressions / 5);
+
+    // The wire carries days and counts, nothing finer.
+    for doc in hq.wire_documents() {
+        let v: serde_json::Value = serde_json::from_slice(&doc).unwrap();
+        assert_private(&v, "batch");
+        for cell in v["cells"].as_array().unwrap() {
+            assert!(cell["sessions"].as_u64().unwrap() >= u64::from(config.k_anonymity));
+        }
+    }
+
+    // A second sync finds nothing new; HQ is unchanged.
+    let again = sync::run_once(&ctx, NOW + 60).await.unwrap();
+    assert_eq!(again.batches_sent, 0);
+    assert_eq!(hq.totals(), after.acknowledged.counts);
+
+    // Priors pulled from HQ change the kiosk's bandit priors.
+    let store = Store::open(&config.db_path()).unwrap();
+    let segment = "footwear:mid";
+    let uniform = feedback::prior(store.conn(), segment, Style::Value).unwrap();
+    assert_eq!(uniform, (1.0, 1.0));
+    let n = sync::pull_priors(&ctx, time::OffsetDateTime::now_utc().unix_timestamp())
+        .await
+        .unwrap();
+    assert!(n >= 4);
+    let pulled = feedback::prior(store.conn(), segment, Style::Value).unwrap();
+    assert_ne!(pulled, uniform);
+    assert!(pulled.0 > 1.0 && pulled.1 > pulled.0, "{pulled:?}");
+    // ... and the stand-in bandit's choice probabilities follow them.
+    let (_, p) = shelftalk::feedback::simulate::PopularityPicks::load(store.conn(), 1)
+        .unwrap()
+        .choose_style(store.conn(), segment)
+        .unwrap();
+    assert!(p > 0.0 && p <= 1.0);
+
+    // HQ's report API agrees with the kiosk.
+    let http = reqwest::Client::new();
+    let body: serde_json::Value = http
+        .get(format!(
+            "{}/v1/reports/feedback?group_by=segment,style",
+            hq.url
+        ))
+        .bearer_auth(&hq.token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        body["totals"]["impressions"].as_u64().unwrap(),
+        after.acknowledged.counts.impressions
+    );
+    let row = &body["rows"][0];
+    assert!(row["ctr_low"].as_f64().unwrap() <= row["ctr"].as_f64().unwrap());
+    assert!(row["ctr_high"].as_f64().unwrap() >= row["ctr"].as_f64().unwrap());
+    assert!(row["ips_ctr"].is_number());
+    hq.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cell_with_k_minus_one_sessions_never_reaches_the_wire() {
+    let tmp = tempfile::tempdir().unwrap();
+    let hq = Hq::start(tmp.path()).await;
+    let (config, keys) = kiosk(tmp.path(), "kiosk-k", &hq.url);
+    hq.enroll(&config, &keys);
+    let k = config.k_anonymity as usize;
+    let store = Store::open(&config.db_path()).unwrap();
+    let day = Day::of(NOW).0 - 3;
+    let mut tokens = Vec::new();
+    // k - 1 sessions see RARE-SKU on a day nothing else happens in that style/kind; k sessions
+    // see SKU-0 on another day.
+    for (sku, segment, sessions, d) in [
+        ("RARE-SKU", "rare:seg", k - 1, day),
+        ("SKU-0", "footwear:mid", k, day - 1),
+    ] {
+        for s in 0..sessions {
+            let token =
+                SessionToken::from_bytes([(s as u8) + if sku == "SKU-0" { 100 } else { 0 }; 16]);
+            feedback::record_impression(
+                store.conn(),
+                &Impression {
+                    at: Day(d).start() + 3600 + s as i64,
+                    session: &token,
+                    sku,
+                    style: Style::Premium,
+                    style_probability: 0.5,
+                    segment,
+                    content_kind: "blurb",
+                },
+            )
+            .unwrap();
+            tokens.push(token);
+        }
+    }
+    sync::run_once(&context(&config, &keys), NOW).await.unwrap();
+    let wire: Vec<String> = hq
+        .wire_documents()
+        .into_iter()
+        .map(|d| String::from_utf8(d).unwrap())
+        .collect();
+    assert!(!wire.is_empty());
+    for doc in &wire {
+        assert!(!doc.contains("RARE-SKU"), "{doc}");
+        assert!(!doc.contains("rare:seg"), "{doc}");
+        for t in &tokens {
+            assert!(!doc.contains(&shelftalk::crypto::hex(&t.digest())));
+        }
+    }
+    assert!(wire.iter().any(|d| d.contains("SKU-0")));
+    let s = status(&config);
+    assert_eq!(s.withheld.impressions, (k - 1) as u64);
+    assert_eq!(hq.totals().impressions, k as u64);
+    hq.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backlog_stays_bounded_while_hq_is_down_and_drains_when_it_returns() {
+    let tmp = tempfile::tempdir().unwrap();
+    // A port with nobody listening.
+    let dead = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}", l.local_addr().unwrap())
+    };
+    let (mut config, keys) = kiosk(tmp.path(), "kiosk-off", &dead);
+    config.outbox_max_batches = 4;
+    config.batch_max_cells = 5;
+    let bound = u64::from(config.outbox_max_batches) + 1;
+    let ctx = context(&config, &keys);
+    // Three rounds of offline days, each synced against a dead HQ.
+    for (round, now) in [NOW, NOW + 3 * 86_400, NOW + 6 * 86_400]
+        .into_iter()
+        .enumerate()
+    {
+        simulate(&config, 150, round as u64 + 5, now, 3);
+        let err = sync::run_once(&ctx, now).await.unwrap_err();
+        assert!(matches!(err, SyncError::Unreachable { .. }), "{err}");
+        assert!(err.retryable());
+        let s = status(&config);
+        assert!(
+            s.outbox.batches <= bound,
+            "round {round}: {} batches",
+            s.outbox.batches
+        );
+        assert!(s.last_error.is_some());
+        assert_eq!(
+            s.recorded,
+            sum(&[
+                &s.pending,
+                &s.withheld,
+                &s.outbox.counts,
+                &s.acknowledged.counts,
+                &s.dropped.counts
+            ])
+        );
+    }
+    let offline = status(&config);
+    assert!(offline.outbox.counts.impressions > 0);
+    // The bound was kept by rolling batches up into coarser cells (product "*", segment "all").
+    let store = Store::open(&config.db_path()).unwrap();
+    let rolled: i64 = store
+        .conn()
+        .query_row(
+            "SELECT count(*) FROM feedback_outbox WHERE instr(CAST(document AS TEXT), '\"sku\":\"*\"') > 0",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(rolled > 0, "outbox was rolled up");
+    drop(store);
+
+    // HQ comes back (at a new address).
+    let hq = Hq::start(tmp.path()).await;
+    hq.enroll(&config, &keys);
+
+    config.hq_url = hq.url.clone();
+    let ctx = context(&config, &keys);
+    let r = sync::run_once(&ctx, NOW + 6 * 86_400 + 60).await.unwrap();
+    assert_eq!(r.outbox_left, 0);
+    let s = status(&config);
+    assert_eq!(s.outbox.batches, 0);
+    assert_eq!(hq.totals(), s.acknowledged.counts);
+    assert_eq!(
+        s.recorded,
+        sum(&[&s.withheld, &s.acknowledged.counts, &s.dropped.counts])
+    );
+    // Whatever had to be dropped is known at HQ.
+    let kiosk = shelftalk::hq::store::HqStore::kiosk(hq.store.as_ref(), &config.kiosk_id)
+        .unwrap()
+        .unwrap();
+    assert_eq!(kiosk.dropped.batches, s.dropped.batches);
+    assert_eq!(kiosk.dropped.counts, s.dropped.counts);
+    hq.stop().await;
+}

@@ -1,0 +1,181 @@
+//! Shared set-up of the feedback, sync and HQ tests: a real HQ server on 127.0.0.1 port 0 in
+//! this process, and real kiosk stores with real key files.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::Path;
+use std::sync::Arc;
+
+use shelftalk::catalog::{Minor, Product};
+use shelftalk::config::Config;
+use shelftalk::crypto::keyfiles::{KeyDir, Keyring};
+use shelftalk::feedback::simulate::{self, PopularityPicks, SimOptions};
+use shelftalk::hq::store::{HqStore, SqliteHq};
+use shelftalk::hq::{self, ServeOptions};
+use shelftalk::store::{catalog, Store};
+use shelftalk::sync::client::Backoff;
+use shelftalk::sync::SyncContext;
+
+/// A running HQ.
+pub struct Hq {
+    pub store: Arc<SqliteHq>,
+    pub db: std::path::PathBuf,
+    pub url: String,
+    pub token: String,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<Result<(), hq::HqError>>>,
+}
+
+impl Hq {
+    pub async fn start(dir: &Path) -> Hq {
+        Self::start_with(dir, ServeOptions::default()).await
+    }
+
+    pub async fn start_with(dir: &Path, opts: ServeOptions) -> Hq {
+        let db = dir.join("hq.db");
+        let store = Arc::new(SqliteHq::open(&db).unwrap());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let dyn_store: Arc<dyn HqStore> = store.clone();
+        let task = tokio::spawn(hq::serve(listener, dyn_store, opts, async {
+            let _ = stopped.await;
+        }));
+        let token = hq::create_token(store.as_ref(), "test", 0).unwrap();
+        Hq {
+            store,
+            db,
+            url,
+            token,
+            stop: Some(stop),
+            task: Some(task),
+        }
+    }
+
+    pub fn enroll(&self, config: &Config, keys: &Keyring) {
+        let key = shelftalk::hq::parse_public_key(&keys.device_public_hex()).unwrap();
+        self.store
+            .enroll(&config.kiosk_id, &config.store_id, &key, 0)
+            .unwrap();
+    }
+
+    /// The fleet's totals as the HQ report states them.
+    pub fn totals(&self) -> shelftalk::feedback::cells::Counts {
+        hq::report::build(self.store.as_ref(), None, None, &[])
+            .unwrap()
+            .totals
+    }
+
+    /// (batches, cells) rows stored.
+    pub fn rows(&self) -> (u64, u64) {
+        let c = rusqlite::Connection::open(&self.db).unwrap();
+        let b = c
+            .query_row("SELECT count(*) FROM batches", [], |r| r.get(0))
+            .unwrap();
+        let n = c
+            .query_row("SELECT count(*) FROM cells", [], |r| r.get(0))
+            .unwrap();
+        (b, n)
+    }
+
+    /// Every batch document exactly as it arrived on the wire.
+    pub fn wire_documents(&self) -> Vec<Vec<u8>> {
+        let c = rusqlite::Connection::open(&self.db).unwrap();
+        let mut stmt = c
+            .prepare("SELECT document FROM batches ORDER BY rowid")
+            .unwrap();
+        stmt.query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(t) = self.task.take() {
+            t.await.unwrap().unwrap();
+        }
+    }
+}
+
+/// A kiosk data dir with keys and a small catalog; returns its config and keys.
+pub fn kiosk(dir: &Path, id: &str, hq_url: &str) -> (Config, Arc<Keyring>) {
+    let config = Config {
+        data_dir: dir.join(id),
+        kiosk_id: id.into(),
+        store_id: "store-7".into(),
+        hq_url: hq_url.into(),
+        ..Config::default()
+    };
+    let keys = KeyDir::new(config.key_dir())
+        .init(&shelftalk::crypto::rng())
+        .unwrap();
+    let store = Store::open(&config.db_path()).unwrap();
+    for (i, (cat, price)) in [
+        ("Footwear", 4_999),
+        ("Footwear", 12_999),
+        ("Outdoor", 2_499),
+        ("Outdoor", 19_999),
+        ("Kitchen", 899),
+        ("Kitchen", 5_999),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let p = Product {
+            sku: format!("SKU-{i}"),
+            name: format!("Product {i}"),
+            brand: Some("Acme".into()),
+            category: vec![cat.to_string()],
+            price: Minor(*price),
+            list_price: None,
+            description: String::new(),
+            tags: vec![],
+        };
+        catalog::upsert(store.conn(), &p, catalog::Origin::Catalog, 0).unwrap();
+    }
+    (config, Arc::new(keys))
+}
+
+/// Runs simulated sessions on the kiosk's store.
+pub fn simulate(config: &Config, sessions: usize, seed: u64, now: i64, days: u32) {
+    let mut store = Store::open(&config.db_path()).unwrap();
+    let mut source = PopularityPicks::load(store.conn(), seed).unwrap();
+    let categories = source.categories();
+    simulate::run(
+        store.conn_mut(),
+        &mut source,
+        &categories,
+        &SimOptions {
+            sessions,
+            seed,
+            now,
+            days,
+            window_secs: config.conversion_window_secs,
+            picks_per_session: 3,
+        },
+    )
+    .unwrap();
+}
+
+pub fn context(config: &Config, keys: &Arc<Keyring>) -> SyncContext {
+    SyncContext::with_backoff(
+        config.clone(),
+        Arc::clone(keys),
+        Backoff {
+            attempts: 2,
+            base: std::time::Duration::from_millis(5),
+            cap: std::time::Duration::from_millis(20),
+        },
+    )
+    .unwrap()
+}
+
+pub fn status(config: &Config) -> shelftalk::sync::SyncStatus {
+    let store = Store::open(&config.db_path()).unwrap();
+    shelftalk::sync::status(store.conn(), config).unwrap()
+}
+
+/// A fixed "now" well after the simulated days.
+pub const NOW: i64 = 1_790_000_000;
