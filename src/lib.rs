@@ -9,3 +9,4 @@ pub mod crypto;
 pub mod event;
 pub mod profile;
 pub mod store;
+pub mod ui;
