@@ -86,7 +86,10 @@ fn restore() -> io::Result<()> {
     raw.and(screen)
 }
 
-fn install_panic_hook() {
+/// Chains a panic hook that restores the terminal while a [`TerminalGuard::stdout`] is active,
+/// then runs the hook that was installed before. Idempotent; [`TerminalGuard::stdout`] calls it,
+/// and a caller that installs its own hook later should call it first so it is chained.
+pub fn install_panic_hook() {
     static HOOK: Once = Once::new();
     HOOK.call_once(|| {
         let previous = std::panic::take_hook();
