@@ -294,6 +294,17 @@ pub(super) enum View {
     OptedOut,
 }
 
+impl View {
+    /// The view under the why panel.
+    fn under_why(of_scanned: bool) -> View {
+        if of_scanned {
+            View::Product
+        } else {
+            View::Picks
+        }
+    }
+}
+
 #[derive(Debug, PartialEq)]
 pub(super) struct Session {
     pub(super) id: SessionId,
@@ -320,6 +331,16 @@ impl Session {
         self.picks.as_ref().map_or(0, Vec::len)
     }
 
+    fn slot(&self, slot: Slot) -> Option<&Shown> {
+        match slot {
+            Slot::Pick(i) => self.picks.as_ref()?.get(i),
+            Slot::Scanned => match self.scanned.as_ref()? {
+                Scanned::Found(shown) => Some(shown.as_ref()),
+                Scanned::Looking | Scanned::Unknown => None,
+            },
+        }
+    }
+
     fn slot_mut(&mut self, slot: Slot) -> Option<&mut Shown> {
         match slot {
             Slot::Pick(i) => self.picks.as_mut()?.get_mut(i),
@@ -330,30 +351,26 @@ impl Session {
         }
     }
 
-    /// The pick or product that votes and the why panel are about.
-    pub(super) fn focus(&self) -> Option<&Shown> {
-        let scanned = match self.view {
-            View::Product | View::Why { of_scanned: true } => true,
-            View::Picks | View::OptedOut | View::Why { of_scanned: false } => false,
-        };
-        if scanned {
-            match self.scanned.as_ref()? {
-                Scanned::Found(shown) => Some(shown.as_ref()),
-                Scanned::Looking | Scanned::Unknown => None,
-            }
+    /// The screen is about the scanned product (its view, or the why panel over it).
+    pub(super) fn shows_scanned(&self) -> bool {
+        matches!(self.view, View::Product | View::Why { of_scanned: true })
+    }
+
+    /// The slot that votes and the why panel are about.
+    fn focus_slot(&self) -> Slot {
+        if self.shows_scanned() {
+            Slot::Scanned
         } else {
-            self.picks.as_ref()?.get(self.selected)
+            Slot::Pick(self.selected)
         }
     }
 
+    pub(super) fn focus(&self) -> Option<&Shown> {
+        self.slot(self.focus_slot())
+    }
+
     fn focus_mut(&mut self) -> Option<&mut Shown> {
-        let slot = match self.view {
-            View::Product | View::Why { of_scanned: true } => Slot::Scanned,
-            View::Picks | View::OptedOut | View::Why { of_scanned: false } => {
-                Slot::Pick(self.selected)
-            }
-        };
-        self.slot_mut(slot)
+        self.slot_mut(self.focus_slot())
     }
 
     fn interaction(&self, kind: InteractionKind) -> Effect {
@@ -597,24 +614,14 @@ impl State {
                 }
             }
             Key::Char('?') => match s.view {
-                View::Why { of_scanned } => {
-                    s.view = if of_scanned {
-                        View::Product
-                    } else {
-                        View::Picks
-                    };
-                }
+                View::Why { of_scanned } => s.view = View::under_why(of_scanned),
                 View::Picks | View::Product => {
                     let of_scanned = s.view == View::Product;
                     s.view = View::Why { of_scanned };
                     if s.focus().is_some() {
                         out.push(s.interaction(InteractionKind::Why));
                     } else {
-                        s.view = if of_scanned {
-                            View::Product
-                        } else {
-                            View::Picks
-                        };
+                        s.view = View::under_why(of_scanned);
                     }
                 }
                 View::OptedOut => {}
@@ -630,8 +637,8 @@ impl State {
             }
             Key::Char('d') => self.done(out),
             Key::Esc => match s.view {
-                View::Why { of_scanned: true } => s.view = View::Product,
-                View::Why { of_scanned: false } | View::Product => s.view = View::Picks,
+                View::Why { of_scanned } => s.view = View::under_why(of_scanned),
+                View::Product => s.view = View::Picks,
                 View::Picks | View::OptedOut => self.done(out),
             },
             _ => {}

@@ -28,7 +28,7 @@ pub fn draw_console(frame: &mut Frame, state: &State) {
         .enumerate()
         .map(|(i, t)| format!("{} {}", i + 1, t.title()));
     let tabs = Tabs::new(titles)
-        .select(Tab::ALL.iter().position(|t| *t == state.tab))
+        .select(state.tab.index())
         .style(inverse())
         .highlight_style(base())
         .divider("│");

@@ -99,18 +99,15 @@ fn draw_attract(frame: &mut Frame, area: Rect, state: &State) {
 }
 
 fn draw_session(frame: &mut Frame, area: Rect, s: &Session) {
-    match s.view {
-        View::Product | View::Why { of_scanned: true } => {
-            let title = if s.personal() {
-                " About this product, for you "
-            } else {
-                " About this product "
-            };
-            draw_scanned(frame, area, s.scanned.as_ref(), title);
-        }
-        View::Picks | View::OptedOut | View::Why { of_scanned: false } => {
-            draw_picks(frame, area, s);
-        }
+    if s.shows_scanned() {
+        let title = if s.personal() {
+            " About this product, for you "
+        } else {
+            " About this product "
+        };
+        draw_scanned(frame, area, s.scanned.as_ref(), title);
+    } else {
+        draw_picks(frame, area, s);
     }
     match s.view {
         View::Why { .. } => {
