@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use ratatui::backend::TestBackend;
 use shelftalk::ui::kiosk::{
-    update, Effect, EndReason, Input, KioskConfig, PickView, SessionId, Slot, State,
+    update, Effect, EndReason, Input, KioskConfig, PickView, RequestId, SessionId, Slot, State,
 };
 use shelftalk::ui::term::TerminalGuard;
 use shelftalk::ui::Key;
@@ -21,7 +21,6 @@ fn pick(sku: &str, name: &str) -> PickView {
         brand: Some("Northwind".into()),
         price_text: "USD 49".into(),
         copy: String::new(),
-        copy_streaming: false,
         reason_line: "You bought hiking gear last month".into(),
         reasons: vec!["You bought hiking gear last month".into()],
         style: "story".into(),
@@ -84,25 +83,25 @@ fn a_visit_from_scan_to_timeout() {
         session,
         picks: vec![pick("P1", "Trail Boots"), pick("P2", "Rain Shell")],
     });
-    let requested: Vec<Slot> = effects
+    let requested: Vec<(Slot, RequestId)> = effects
         .iter()
         .filter_map(|e| match e {
-            Effect::RequestCopy { slot, .. } => Some(*slot),
+            Effect::RequestCopy { slot, request, .. } => Some((*slot, *request)),
             _ => None,
         })
         .collect();
-    assert_eq!(requested, vec![Slot::Pick(0), Slot::Pick(1)]);
+    let slots: Vec<Slot> = requested.iter().map(|(slot, _)| *slot).collect();
+    assert_eq!(slots, vec![Slot::Pick(0), Slot::Pick(1)]);
+    let (first, second) = (requested[0].1, requested[1].1);
     for token in ["Grippy ", "soles ", "for wet rock."] {
         k.feed(Input::CopyToken {
-            session,
-            slot: Slot::Pick(0),
+            request: first,
             text: token.into(),
         });
     }
     assert!(k.text().contains("Grippy soles for wet rock.▌"));
     k.feed(Input::CopyDone {
-        session,
-        slot: Slot::Pick(0),
+        request: first,
         text: String::new(),
     });
     assert!(k.text().contains("Grippy soles for wet rock. "));
@@ -130,8 +129,7 @@ fn a_visit_from_scan_to_timeout() {
 
     // A late token for the ended session changes nothing.
     k.feed(Input::CopyToken {
-        session,
-        slot: Slot::Pick(1),
+        request: second,
         text: "late".into(),
     });
     assert!(!format!("{:?}", k.state).contains("late"));

@@ -23,8 +23,9 @@
 //!   `session_timeout` without a key. Ending drops every shopper-related field: afterwards the
 //!   state equals a fresh idle one apart from the clock, the attract cursor and the session
 //!   counter.
-//! - Answers tagged with a [`SessionId`] that is not the current session are ignored, so a late
-//!   copy token can never bring a shopper's data back on screen.
+//! - Answers name the session or the request ([`RequestId`], never reused) they answer; answers
+//!   for anything no longer on screen are ignored, so a late copy token or product can never bring
+//!   a shopper's data back, nor land on another pick.
 //! - Every pick or scanned product put on screen is recorded once ([`Effect::RecordImpression`]);
 //!   every shopper key that acts on a pick or the session is recorded
 //!   ([`Effect::RecordInteraction`]), with the style and its selection probability.
@@ -116,11 +117,9 @@ pub struct PickView {
     pub brand: Option<String>,
     /// Price with currency, formatted by the caller (`"USD 19.99"`).
     pub price_text: String,
-    /// Copy so far. Empty means "not written yet": the state machine asks for it
-    /// ([`Effect::RequestCopy`]) and marks `copy_streaming`.
+    /// Copy (a cache hit or generic copy). Empty means "not written yet": the state machine asks
+    /// for it with [`Effect::RequestCopy`] and shows it as it streams in.
     pub copy: String,
-    /// Tokens are still arriving (set by the state machine, not the caller).
-    pub copy_streaming: bool,
     /// One line under the pick: the main reason, in plain words.
     pub reason_line: String,
     /// All reasons, in plain words, for the why panel.
@@ -144,7 +143,11 @@ impl PickView {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct SessionId(pub u64);
 
-/// Where a piece of copy goes.
+/// Names one request to the daemon (a product lookup or a piece of copy); never reused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RequestId(pub u64);
+
+/// Where a pick is on screen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Slot {
     /// A session pick, by index (0-based).
@@ -201,24 +204,22 @@ pub enum Input {
     },
     /// The product asked for by [`Effect::LookupProduct`].
     ProductReady {
-        session: SessionId,
+        request: RequestId,
         product: PickView,
     },
     /// The scanned code is not in the catalog.
     ProductUnknown {
-        session: SessionId,
+        request: RequestId,
     },
-    /// Streamed copy text to append.
+    /// Streamed copy text to append, for an [`Effect::RequestCopy`].
     CopyToken {
-        session: SessionId,
-        slot: Slot,
+        request: RequestId,
         text: String,
     },
     /// Copy finished: `text` is the final copy (after guardrails; it may be the template fallback
     /// and then replaces what was streamed). Empty keeps the streamed text.
     CopyDone {
-        session: SessionId,
-        slot: Slot,
+        request: RequestId,
         text: String,
     },
 }
@@ -233,10 +234,16 @@ pub enum Effect {
         loyalty: Option<Secret>,
     },
     /// Answer with [`Input::ProductReady`] or [`Input::ProductUnknown`].
-    LookupProduct { session: SessionId, sku: String },
-    /// Generate (or fetch) copy; answer with [`Input::CopyToken`]s then [`Input::CopyDone`].
+    LookupProduct {
+        session: SessionId,
+        request: RequestId,
+        sku: String,
+    },
+    /// Generate (or fetch) copy in this style for this session's shopper; answer with
+    /// [`Input::CopyToken`]s then [`Input::CopyDone`].
     RequestCopy {
         session: SessionId,
+        request: RequestId,
         slot: Slot,
         sku: String,
         style: String,
@@ -264,19 +271,14 @@ pub enum Effect {
 pub(super) struct Shown {
     pub(super) view: PickView,
     pub(super) vote: Option<Vote>,
-}
-
-impl Shown {
-    fn new(mut view: PickView) -> Self {
-        view.copy_streaming = view.copy.is_empty();
-        Self { view, vote: None }
-    }
+    /// Copy is streaming in as the answer to this request.
+    pub(super) copy_request: Option<RequestId>,
 }
 
 /// The scanned product's panel.
 #[derive(Debug, Clone, PartialEq)]
 pub(super) enum Scanned {
-    Looking,
+    Looking(RequestId),
     Found(Box<Shown>),
     Unknown,
 }
@@ -336,7 +338,7 @@ impl Session {
             Slot::Pick(i) => self.picks.as_ref()?.get(i),
             Slot::Scanned => match self.scanned.as_ref()? {
                 Scanned::Found(shown) => Some(shown.as_ref()),
-                Scanned::Looking | Scanned::Unknown => None,
+                Scanned::Looking(_) | Scanned::Unknown => None,
             },
         }
     }
@@ -346,9 +348,21 @@ impl Session {
             Slot::Pick(i) => self.picks.as_mut()?.get_mut(i),
             Slot::Scanned => match self.scanned.as_mut()? {
                 Scanned::Found(shown) => Some(shown.as_mut()),
-                Scanned::Looking | Scanned::Unknown => None,
+                Scanned::Looking(_) | Scanned::Unknown => None,
             },
         }
+    }
+
+    /// The pick or product whose copy answers `request`.
+    fn streaming_mut(&mut self, request: RequestId) -> Option<&mut Shown> {
+        let scanned = match self.scanned.as_mut() {
+            Some(Scanned::Found(shown)) => Some(shown.as_mut()),
+            _ => None,
+        };
+        let picks = self.picks.iter_mut().flatten();
+        picks
+            .chain(scanned)
+            .find(|s| s.copy_request == Some(request))
     }
 
     /// The screen is about the scanned product (its view, or the why panel over it).
@@ -405,7 +419,8 @@ pub struct State {
     pub(super) featured: Vec<PickView>,
     pub(super) attract_index: usize,
     attract_since: Instant,
-    next_session: u64,
+    /// Source of session and request ids.
+    next_id: u64,
     scan: ScanBuffer,
     pub(super) screen: Screen,
 }
@@ -419,7 +434,7 @@ impl State {
             featured: Vec::new(),
             attract_index: 0,
             attract_since: now,
-            next_session: 1,
+            next_id: 1,
             scan: ScanBuffer {
                 code: Secret::default(),
                 last_at: now,
@@ -442,6 +457,11 @@ impl State {
         self.scan.code.len()
     }
 
+    fn fresh_id(&mut self) -> u64 {
+        self.next_id += 1;
+        self.next_id - 1
+    }
+
     fn session_mut(&mut self, id: SessionId) -> Option<&mut Session> {
         match &mut self.screen {
             Screen::Session(s) if s.id == id => Some(s),
@@ -451,8 +471,7 @@ impl State {
 
     fn start_session(&mut self, loyalty: Option<Secret>, out: &mut Vec<Effect>) -> SessionId {
         self.end_session(EndReason::NewShopper, out);
-        let id = SessionId(self.next_session);
-        self.next_session += 1;
+        let id = SessionId(self.fresh_id());
         let is_loyalty = loyalty.is_some();
         self.screen = Screen::Session(Box::new(Session {
             id,
@@ -561,22 +580,20 @@ impl State {
             return;
         }
         let sku = code.expose().to_owned();
-        let session = match &mut self.screen {
-            Screen::Session(s) => {
-                s.scanned = Some(Scanned::Looking);
-                s.view = View::Product;
-                s.id
-            }
-            Screen::Attract | Screen::Goodbye { .. } => {
-                let id = self.start_session(None, out);
-                if let Some(s) = self.session_mut(id) {
-                    s.scanned = Some(Scanned::Looking);
-                    s.view = View::Product;
-                }
-                id
-            }
+        let session = match self.session_id() {
+            Some(id) => id,
+            None => self.start_session(None, out),
         };
-        out.push(Effect::LookupProduct { session, sku });
+        let request = RequestId(self.fresh_id());
+        if let Some(s) = self.session_mut(session) {
+            s.scanned = Some(Scanned::Looking(request));
+            s.view = View::Product;
+        }
+        out.push(Effect::LookupProduct {
+            session,
+            request,
+            sku,
+        });
     }
 
     fn on_command(&mut self, key: Key, out: &mut Vec<Effect>) {
@@ -674,61 +691,87 @@ impl State {
         }
     }
 
-    fn on_picks(&mut self, session: SessionId, picks: Vec<PickView>, out: &mut Vec<Effect>) {
-        let Some(s) = self.session_mut(session) else {
-            return;
-        };
-        let shown: Vec<Shown> = picks.into_iter().take(MAX_PICKS).map(Shown::new).collect();
-        for (i, p) in shown.iter().enumerate() {
-            show_effects(session, Slot::Pick(i), p, out);
-        }
-        s.selected = 0;
-        s.digit_selected_from = None;
-        s.picks = Some(shown);
-    }
-
-    fn on_product(&mut self, session: SessionId, product: PickView, out: &mut Vec<Effect>) {
-        let Some(s) = self.session_mut(session) else {
-            return;
-        };
-        let shown = Shown::new(product);
-        show_effects(session, Slot::Scanned, &shown, out);
-        s.scanned = Some(Scanned::Found(Box::new(shown)));
-    }
-
-    fn on_copy(&mut self, session: SessionId, slot: Slot, text: String, done: bool) {
-        let Some(shown) = self.session_mut(session).and_then(|s| s.slot_mut(slot)) else {
-            return;
-        };
-        let copy = &mut shown.view;
-        if !copy.copy_streaming {
-            return;
-        }
-        if done {
-            copy.copy_streaming = false;
-            if !text.is_empty() {
-                copy.copy = text;
-            }
-        } else if copy.copy.chars().count() < MAX_COPY_CHARS {
-            copy.copy.push_str(&text);
-        }
-    }
-}
-
-/// A pick comes on screen: record the impression and ask for copy when there is none yet.
-fn show_effects(session: SessionId, slot: Slot, shown: &Shown, out: &mut Vec<Effect>) {
-    out.push(Effect::RecordImpression {
-        session,
-        slot,
-        target: shown.view.target(),
-    });
-    if shown.view.copy_streaming {
-        out.push(Effect::RequestCopy {
+    /// A pick comes on screen: its impression is recorded, and its copy requested when it has
+    /// none yet.
+    fn show(
+        &mut self,
+        session: SessionId,
+        slot: Slot,
+        view: PickView,
+        out: &mut Vec<Effect>,
+    ) -> Shown {
+        out.push(Effect::RecordImpression {
             session,
             slot,
-            sku: shown.view.sku.clone(),
-            style: shown.view.style.clone(),
+            target: view.target(),
         });
+        let copy_request = view.copy.is_empty().then(|| RequestId(self.fresh_id()));
+        if let Some(request) = copy_request {
+            out.push(Effect::RequestCopy {
+                session,
+                request,
+                slot,
+                sku: view.sku.clone(),
+                style: view.style.clone(),
+            });
+        }
+        Shown {
+            view,
+            vote: None,
+            copy_request,
+        }
+    }
+
+    fn on_picks(&mut self, session: SessionId, picks: Vec<PickView>, out: &mut Vec<Effect>) {
+        if self.session_id() != Some(session) {
+            return;
+        }
+        let shown: Vec<Shown> = picks
+            .into_iter()
+            .take(MAX_PICKS)
+            .enumerate()
+            .map(|(i, view)| self.show(session, Slot::Pick(i), view, out))
+            .collect();
+        if let Some(s) = self.session_mut(session) {
+            s.selected = 0;
+            s.digit_selected_from = None;
+            s.picks = Some(shown);
+        }
+    }
+
+    /// The session whose scanned product is still being looked up by `request`.
+    fn looking_up(&self, request: RequestId) -> Option<SessionId> {
+        match &self.screen {
+            Screen::Session(s) if s.scanned == Some(Scanned::Looking(request)) => Some(s.id),
+            _ => None,
+        }
+    }
+
+    fn on_product(&mut self, request: RequestId, product: PickView, out: &mut Vec<Effect>) {
+        let Some(session) = self.looking_up(request) else {
+            return;
+        };
+        let shown = self.show(session, Slot::Scanned, product, out);
+        if let Some(s) = self.session_mut(session) {
+            s.scanned = Some(Scanned::Found(Box::new(shown)));
+        }
+    }
+
+    fn on_copy(&mut self, request: RequestId, text: String, done: bool) {
+        let Screen::Session(s) = &mut self.screen else {
+            return;
+        };
+        let Some(shown) = s.streaming_mut(request) else {
+            return;
+        };
+        if done {
+            shown.copy_request = None;
+            if !text.is_empty() {
+                shown.view.copy = text;
+            }
+        } else if shown.view.copy.chars().count() < MAX_COPY_CHARS {
+            shown.view.copy.push_str(&text);
+        }
     }
 }
 
@@ -745,22 +788,17 @@ pub fn update(state: &mut State, input: Input) -> Vec<Effect> {
             }
         }
         Input::PicksReady { session, picks } => state.on_picks(session, picks, &mut out),
-        Input::ProductReady { session, product } => state.on_product(session, product, &mut out),
-        Input::ProductUnknown { session } => {
-            if let Some(s) = state.session_mut(session) {
+        Input::ProductReady { request, product } => state.on_product(request, product, &mut out),
+        Input::ProductUnknown { request } => {
+            if let Some(s) = state
+                .looking_up(request)
+                .and_then(|id| state.session_mut(id))
+            {
                 s.scanned = Some(Scanned::Unknown);
             }
         }
-        Input::CopyToken {
-            session,
-            slot,
-            text,
-        } => state.on_copy(session, slot, text, false),
-        Input::CopyDone {
-            session,
-            slot,
-            text,
-        } => state.on_copy(session, slot, text, true),
+        Input::CopyToken { request, text } => state.on_copy(request, text, false),
+        Input::CopyDone { request, text } => state.on_copy(request, text, true),
     }
     out
 }
@@ -779,7 +817,6 @@ pub(super) mod tests {
             brand: Some("Acme".into()),
             price_text: "USD 24.99".into(),
             copy: copy.into(),
-            copy_streaming: false,
             reason_line: format!("Because you bought {name}-like things"),
             reasons: vec![
                 "You often buy from this brand".into(),
@@ -820,6 +857,32 @@ pub(super) mod tests {
             },
         );
         (s, id)
+    }
+
+    /// The request whose copy is streaming into `slot`.
+    pub(in crate::ui) fn copy_request(s: &State, slot: Slot) -> RequestId {
+        let Screen::Session(sess) = &s.screen else {
+            panic!("no session")
+        };
+        sess.slot(slot).and_then(|p| p.copy_request).unwrap()
+    }
+
+    /// The request looking up the scanned product.
+    pub(in crate::ui) fn lookup_request(s: &State) -> RequestId {
+        match &s.screen {
+            Screen::Session(sess) => match sess.scanned {
+                Some(Scanned::Looking(request)) => request,
+                ref other => panic!("{other:?}"),
+            },
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn picks(s: &State) -> &[Shown] {
+        let Screen::Session(sess) = &s.screen else {
+            panic!("no session")
+        };
+        sess.picks.as_deref().unwrap()
     }
 
     fn key(s: &mut State, c: char) -> Vec<Effect> {
@@ -879,14 +942,16 @@ pub(super) mod tests {
                 },
                 Effect::LookupProduct {
                     session: id,
+                    request: lookup_request(&s),
                     sku: "CRNEG7BKMFFYHQ8Z".into()
                 }
             ]
         );
+        let request = lookup_request(&s);
         let fx = update(
             &mut s,
             Input::ProductReady {
-                session: id,
+                request,
                 product: pick("CRNEG7BKMFFYHQ8Z", "Door Curtain", ""),
             },
         );
@@ -941,58 +1006,97 @@ pub(super) mod tests {
     #[test]
     fn streaming_tokens_go_to_the_right_pick() {
         let t0 = Instant::now();
-        let (mut s, id) = with_picks(t0);
+        let (mut s, _) = with_picks(t0);
+        let (second, third) = (
+            copy_request(&s, Slot::Pick(1)),
+            copy_request(&s, Slot::Pick(2)),
+        );
+        assert_ne!(second, third);
         for t in ["Keeps ", "you ", "dry."] {
             update(
                 &mut s,
                 Input::CopyToken {
-                    session: id,
-                    slot: Slot::Pick(1),
+                    request: second,
                     text: t.into(),
                 },
             );
         }
-        let Screen::Session(sess) = &s.screen else {
-            panic!()
-        };
-        let picks = sess.picks.as_ref().unwrap();
-        assert_eq!(picks[1].view.copy, "Keeps you dry.");
-        assert!(picks[1].view.copy_streaming);
-        assert_eq!(picks[0].view.copy, "Light on the trail.");
-        assert_eq!(picks[2].view.copy, "");
+        let p = picks(&s);
+        assert_eq!(p[1].view.copy, "Keeps you dry.");
+        assert_eq!(p[1].copy_request, Some(second));
+        assert_eq!(p[0].view.copy, "Light on the trail.");
+        assert_eq!(p[0].copy_request, None);
+        assert_eq!(p[2].view.copy, "");
 
         update(
             &mut s,
             Input::CopyDone {
-                session: id,
-                slot: Slot::Pick(1),
+                request: second,
                 text: "Stays dry in the rain.".into(),
             },
         );
-        // Late tokens after done, and tokens for another session, change nothing.
+        // Late tokens after done, and tokens for unknown requests, change nothing.
+        for request in [second, RequestId(999)] {
+            update(
+                &mut s,
+                Input::CopyToken {
+                    request,
+                    text: " extra".into(),
+                },
+            );
+        }
+        let p = picks(&s);
+        assert_eq!(p[1].view.copy, "Stays dry in the rain.");
+        assert_eq!(p[1].copy_request, None);
+        assert_eq!(p[2].view.copy, "");
+        assert_eq!(p[2].copy_request, Some(third));
+    }
+
+    #[test]
+    fn a_late_answer_for_an_earlier_scan_is_ignored() {
+        let t0 = Instant::now();
+        let (mut s, _) = with_picks(t0);
+        type_code(&mut s, "FIRST");
+        let first = lookup_request(&s);
+        type_code(&mut s, "SECOND");
+        let second = lookup_request(&s);
+        let fx = update(
+            &mut s,
+            Input::ProductReady {
+                request: first,
+                product: pick("FIRST", "First Thing", ""),
+            },
+        );
+        assert!(fx.is_empty());
+        update(&mut s, Input::ProductUnknown { request: first });
+        assert_eq!(lookup_request(&s), second);
         update(
             &mut s,
-            Input::CopyToken {
-                session: id,
-                slot: Slot::Pick(1),
-                text: " extra".into(),
+            Input::ProductReady {
+                request: second,
+                product: pick("SECOND", "Second Thing", ""),
+            },
+        );
+        let copy = copy_request(&s, Slot::Scanned);
+        assert!(format!("{s:?}").contains("Second Thing"));
+        // Streaming for a replaced scan does not land on the new one.
+        type_code(&mut s, "THIRD");
+        let request = lookup_request(&s);
+        update(
+            &mut s,
+            Input::ProductReady {
+                request,
+                product: pick("THIRD", "Third Thing", ""),
             },
         );
         update(
             &mut s,
             Input::CopyToken {
-                session: SessionId(999),
-                slot: Slot::Pick(2),
-                text: "other".into(),
+                request: copy,
+                text: "for the second".into(),
             },
         );
-        let Screen::Session(sess) = &s.screen else {
-            panic!()
-        };
-        let picks = sess.picks.as_ref().unwrap();
-        assert_eq!(picks[1].view.copy, "Stays dry in the rain.");
-        assert!(!picks[1].view.copy_streaming);
-        assert_eq!(picks[2].view.copy, "");
+        assert!(!format!("{s:?}").contains("for the second"));
     }
 
     #[test]
@@ -1065,6 +1169,7 @@ pub(super) mod tests {
             fx,
             vec![Effect::LookupProduct {
                 session: id,
+                request: lookup_request(&s),
                 sku: "23084".into()
             }]
         );
@@ -1112,10 +1217,11 @@ pub(super) mod tests {
         );
         key(&mut s, '+');
         type_code(&mut s, "SKU9");
+        let request = lookup_request(&s);
         update(
             &mut s,
             Input::ProductReady {
-                session: id,
+                request,
                 product: pick("SKU9", "Scanned Thing", ""),
             },
         );
@@ -1148,7 +1254,7 @@ pub(super) mod tests {
         );
         fresh.attract_since = s.attract_since;
         fresh.attract_index = s.attract_index;
-        fresh.next_session = s.next_session;
+        fresh.next_id = s.next_id;
         fresh.scan.last_at = s.scan.last_at;
         assert_eq!(s, fresh);
         let after = format!("{s:?}");

@@ -10,7 +10,9 @@ use ratatui::Terminal;
 use tracing::Level;
 
 use super::console::{self, ConfigLine, ContentItem, LogLine, StatusView};
-use super::kiosk::tests::{pick, start, type_code, with_picks, LOYALTY};
+use super::kiosk::tests::{
+    copy_request, lookup_request, pick, start, type_code, with_picks, LOYALTY,
+};
 use super::kiosk::{self, Input, Slot};
 use super::{draw_console, draw_kiosk, Key};
 
@@ -86,25 +88,25 @@ fn kiosk_attract() {
 }
 
 /// A session with picks: pick 2 streaming, pick 1 voted up, pick 2 selected, a scan being read.
-fn session() -> (kiosk::State, kiosk::SessionId) {
+fn session() -> kiosk::State {
     let t0 = Instant::now();
-    let (mut s, id) = with_picks(t0);
+    let (mut s, _) = with_picks(t0);
     kiosk::update(&mut s, Input::Key(Key::Char('+')));
     kiosk::update(&mut s, Input::Key(Key::Right));
+    let request = copy_request(&s, Slot::Pick(1));
     kiosk::update(
         &mut s,
         Input::CopyToken {
-            session: id,
-            slot: Slot::Pick(1),
+            request,
             text: "Packs small, keeps you dry on".into(),
         },
     );
-    (s, id)
+    s
 }
 
 #[test]
 fn kiosk_session_with_picks() {
-    let (mut s, _) = session();
+    let mut s = session();
     snap_kiosk("session", &s);
     kiosk::update(&mut s, Input::Key(Key::Char('L')));
     snap_kiosk("session_reading_code", &s);
@@ -119,14 +121,14 @@ fn kiosk_session_loading() {
 
 #[test]
 fn kiosk_why_panel() {
-    let (mut s, _) = session();
+    let mut s = session();
     kiosk::update(&mut s, Input::Key(Key::Char('?')));
     snap_kiosk("why", &s);
 }
 
 #[test]
 fn kiosk_opt_out_confirmation() {
-    let (mut s, _) = session();
+    let mut s = session();
     kiosk::update(&mut s, Input::Key(Key::Char('o')));
     snap_kiosk("opted_out", &s);
     kiosk::update(&mut s, Input::Key(Key::Right));
@@ -135,13 +137,14 @@ fn kiosk_opt_out_confirmation() {
 
 #[test]
 fn kiosk_product_view() {
-    let (mut s, id) = session();
+    let mut s = session();
     type_code(&mut s, "CRNEG7BKMFFYHQ8Z");
     snap_kiosk("product_looking", &s);
+    let request = lookup_request(&s);
     kiosk::update(
         &mut s,
         Input::ProductReady {
-            session: id,
+            request,
             product: kiosk::PickView {
                 brand: None,
                 ..pick(
@@ -154,7 +157,8 @@ fn kiosk_product_view() {
     );
     snap_kiosk("product", &s);
     type_code(&mut s, "NOSUCHCODE");
-    kiosk::update(&mut s, Input::ProductUnknown { session: id });
+    let request = lookup_request(&s);
+    kiosk::update(&mut s, Input::ProductUnknown { request });
     snap_kiosk("product_unknown", &s);
 }
 
@@ -191,10 +195,11 @@ fn hostile_text_and_tiny_terminals_do_not_panic() {
             picks: vec![hostile.clone(); 3],
         },
     );
+    let request = lookup_request(&s);
     kiosk::update(
         &mut s,
         Input::ProductReady {
-            session: id,
+            request,
             product: hostile,
         },
     );

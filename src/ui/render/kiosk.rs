@@ -84,7 +84,12 @@ fn draw_attract(frame: &mut Frame, area: Rect, state: &State) {
     ];
     frame.render_widget(wrapped(welcome).centered(), intro);
     if let Some(item) = state.featured.get(state.attract_index) {
-        draw_card(frame, card, item, None, " Featured ", false);
+        let featured = Card {
+            view: item,
+            vote: None,
+            streaming: false,
+        };
+        draw_card(frame, card, featured, " Featured ", false);
         let marks: Vec<&str> = (0..state.featured.len())
             .map(|i| {
                 if i == state.attract_index {
@@ -147,7 +152,7 @@ fn draw_picks(frame: &mut Frame, area: Rect, s: &Session) {
     };
     for (i, (pick, rect)) in picks.iter().zip(areas.iter()).enumerate() {
         let title = format!(" {} ", i + 1);
-        draw_card(frame, *rect, &pick.view, pick.vote, &title, i == s.selected);
+        draw_card(frame, *rect, pick.into(), &title, i == s.selected);
     }
 }
 
@@ -156,7 +161,7 @@ fn draw_scanned(frame: &mut Frame, area: Rect, scanned: Option<&Scanned>, title:
         Some(Scanned::Found(shown)) => {
             let width = area.width.saturating_sub(2).min(100);
             let rect = area.centered(Constraint::Length(width), Constraint::Max(16));
-            draw_card(frame, rect, &shown.view, shown.vote, title, true);
+            draw_card(frame, rect, shown.as_ref().into(), title, true);
         }
         Some(Scanned::Unknown) => draw_message(
             frame,
@@ -164,19 +169,35 @@ fn draw_scanned(frame: &mut Frame, area: Rect, scanned: Option<&Scanned>, title:
             "Sorry, we don't know that code",
             &["Try scanning another product."],
         ),
-        Some(Scanned::Looking) | None => draw_message(frame, area, "Looking it up…", &[]),
+        Some(Scanned::Looking(_)) | None => draw_message(frame, area, "Looking it up…", &[]),
     }
 }
 
 /// One product: name, brand and price, copy (with a cursor while streaming), reason line.
-fn draw_card(
-    frame: &mut Frame,
-    area: Rect,
-    pick: &PickView,
+/// What a product card shows.
+struct Card<'a> {
+    view: &'a PickView,
     vote: Option<Vote>,
-    title: &str,
-    selected: bool,
-) {
+    /// Copy is still arriving: show a cursor after it.
+    streaming: bool,
+}
+
+impl<'a> From<&'a Shown> for Card<'a> {
+    fn from(shown: &'a Shown) -> Self {
+        Card {
+            view: &shown.view,
+            vote: shown.vote,
+            streaming: shown.copy_request.is_some(),
+        }
+    }
+}
+
+fn draw_card(frame: &mut Frame, area: Rect, card: Card, title: &str, selected: bool) {
+    let Card {
+        view: pick,
+        vote,
+        streaming,
+    } = card;
     let block = bordered(title.to_owned(), selected);
     let inner = block.inner(area);
     frame.render_widget(block, area);
@@ -211,7 +232,7 @@ fn draw_card(
     frame.render_widget(Paragraph::new(price).style(base()), price_area);
 
     let mut copy = sanitize(&pick.copy);
-    if pick.copy_streaming {
+    if streaming {
         copy.push('▌');
     }
     frame.render_widget(wrapped(vec![Line::raw(copy)]), copy_area);
