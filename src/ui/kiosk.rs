@@ -21,8 +21,7 @@
 //!   [`Effect::StartSession`], the one place it leaves this module.
 //! - A session ends on `d`, on Esc from the picks, on a new loyalty scan and after
 //!   `session_timeout` without a key. Ending drops every shopper-related field: afterwards the
-//!   state equals a fresh idle one apart from the clock, the attract cursor and the session
-//!   counter.
+//!   state equals a fresh idle one apart from the clock, the attract cursor and the id counter.
 //! - Answers name the session or the request ([`RequestId`], never reused) they answer; answers
 //!   for anything no longer on screen are ignored, so a late copy token or product can never bring
 //!   a shopper's data back, nor land on another pick.
