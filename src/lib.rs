@@ -16,3 +16,4 @@ pub mod ingest;
 pub mod profile;
 pub mod store;
 pub mod sync;
+pub mod ui;

@@ -1,0 +1,80 @@
+//! Views: read a state, draw a frame. Shared look: bold white on black, one accent colour.
+//!
+//! Invariants: views never mutate state, never panic at any size (a zero-sized area draws
+//! nothing), and put only [`sanitize`](crate::ui::text::sanitize)d text from outside on screen.
+
+mod console;
+mod kiosk;
+
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::Line;
+use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Wrap};
+use ratatui::Frame;
+
+pub use console::draw_console;
+pub use kiosk::draw_kiosk;
+
+/// The one accent colour.
+const ACCENT: Color = Color::Yellow;
+
+fn base() -> Style {
+    Style::new()
+        .fg(Color::White)
+        .bg(Color::Black)
+        .add_modifier(Modifier::BOLD)
+}
+
+fn accent() -> Style {
+    base().fg(ACCENT)
+}
+
+/// Black text on the accent colour, for the selected tab or key hints.
+fn inverse() -> Style {
+    base().fg(Color::Black).bg(ACCENT)
+}
+
+/// Paints the whole area in the base style, draws a one-line header and footer, and returns the
+/// header's and the body's areas.
+fn frame_parts(frame: &mut Frame, header: Line, footer: Line) -> (Rect, Rect) {
+    let area = frame.area();
+    frame.render_widget(Block::new().style(base()), area);
+    let [top, body, bottom] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(0),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    frame.render_widget(Paragraph::new(header).style(inverse()), top);
+    frame.render_widget(Paragraph::new(footer).style(accent()), bottom);
+    (top, body)
+}
+
+/// A bordered box, accent-coloured when `highlight`.
+fn bordered<'a>(title: impl Into<Line<'a>>, highlight: bool) -> Block<'a> {
+    let block = Block::bordered().title(title).style(base());
+    if highlight {
+        block.border_type(BorderType::Thick).border_style(accent())
+    } else {
+        block
+    }
+}
+
+/// A popup of at most `width`×`height` in the middle of `area`, cleared underneath.
+fn popup(frame: &mut Frame, area: Rect, width: u16, height: u16, block: Block) -> Rect {
+    let rect = area.centered(
+        Constraint::Length(width.min(area.width)),
+        Constraint::Length(height.min(area.height)),
+    );
+    frame.render_widget(Clear, rect);
+    let inner = block.inner(rect);
+    frame.render_widget(block, rect);
+    inner
+}
+
+/// Wrapped paragraph of lines.
+fn wrapped<'a>(lines: Vec<Line<'a>>) -> Paragraph<'a> {
+    Paragraph::new(lines)
+        .style(base())
+        .wrap(Wrap { trim: true })
+}

@@ -1,0 +1,261 @@
+//! The terminal edge: a guard that owns a ratatui [`Terminal`] over any [`Backend`], and the
+//! decoding of crossterm events into [`Key`]s.
+//!
+//! Invariants:
+//! - After [`TerminalGuard::stdout`] succeeds, raw mode and the alternate screen are undone when
+//!   the guard drops and, if the process panics first, by the panic hook (installed once per
+//!   process, chained to the hook that was there before, and a no-op while no guard is active).
+//! - A guard made with [`TerminalGuard::headless`] never touches the real terminal.
+//! - Drawing goes through ratatui's double buffer, so only changed cells are written (no flicker);
+//!   a size change is picked up by the next draw, which clears and redraws everything.
+
+use std::io::{self, Stdout};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Once;
+
+use crossterm::cursor::{Hide, Show};
+use crossterm::event::{Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use crossterm::execute;
+use crossterm::terminal::{
+    disable_raw_mode, enable_raw_mode, EnterAlternateScreen, LeaveAlternateScreen,
+};
+use ratatui::backend::{Backend, CrosstermBackend};
+use ratatui::Terminal;
+
+use super::{console, draw_console, draw_kiosk, kiosk, Key};
+
+#[derive(Debug, thiserror::Error)]
+pub enum TermError {
+    #[error("cannot take over the terminal (is standard output a terminal?)")]
+    Setup(#[source] io::Error),
+}
+
+/// A decoded terminal event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TermEvent {
+    Key(Key),
+    /// The terminal changed size: draw again (the draw adapts to the new size).
+    Resize {
+        width: u16,
+        height: u16,
+    },
+}
+
+/// Maps a crossterm event to what the screens understand; `None` for everything they ignore
+/// (key releases, mouse, focus, paste, other control chords).
+pub fn decode(event: &Event) -> Option<TermEvent> {
+    match event {
+        Event::Key(key) => decode_key(key).map(TermEvent::Key),
+        Event::Resize(width, height) => Some(TermEvent::Resize {
+            width: *width,
+            height: *height,
+        }),
+        _ => None,
+    }
+}
+
+fn decode_key(key: &KeyEvent) -> Option<Key> {
+    if key.kind == KeyEventKind::Release {
+        return None;
+    }
+    if key.modifiers.contains(KeyModifiers::CONTROL) {
+        return (key.code == KeyCode::Char('c')).then_some(Key::Interrupt);
+    }
+    Some(match key.code {
+        KeyCode::Char(c) => Key::Char(c),
+        KeyCode::Enter => Key::Enter,
+        KeyCode::Esc => Key::Esc,
+        KeyCode::Backspace => Key::Backspace,
+        KeyCode::Left => Key::Left,
+        KeyCode::Right => Key::Right,
+        KeyCode::Up => Key::Up,
+        KeyCode::Down => Key::Down,
+        KeyCode::Tab => Key::Tab,
+        KeyCode::BackTab => Key::BackTab,
+        _ => return None,
+    })
+}
+
+/// True while a [`TerminalGuard::stdout`] holds the terminal in raw mode.
+static ACTIVE: AtomicBool = AtomicBool::new(false);
+
+/// Undoes raw mode and the alternate screen; tries every step even when one fails.
+fn restore() -> io::Result<()> {
+    let raw = disable_raw_mode();
+    let screen = execute!(io::stdout(), LeaveAlternateScreen, Show);
+    raw.and(screen)
+}
+
+/// Chains a panic hook that restores the terminal while a [`TerminalGuard::stdout`] is active,
+/// then runs the hook that was installed before. Idempotent; [`TerminalGuard::stdout`] calls it,
+/// and a caller that installs its own hook later should call it first so it is chained.
+pub fn install_panic_hook() {
+    static HOOK: Once = Once::new();
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if ACTIVE.swap(false, Ordering::SeqCst) {
+                // Best effort: the panic message below must reach a usable terminal.
+                let _ = restore();
+            }
+            previous(info);
+        }));
+    });
+}
+
+/// Owns the terminal for one screen; restores it on drop.
+pub struct TerminalGuard<B: Backend> {
+    terminal: Terminal<B>,
+    /// This guard switched the real terminal into raw mode and must switch it back.
+    owns_tty: bool,
+}
+
+impl TerminalGuard<CrosstermBackend<Stdout>> {
+    /// Takes over standard output: raw mode, alternate screen, hidden cursor.
+    pub fn stdout() -> Result<Self, TermError> {
+        install_panic_hook();
+        enable_raw_mode().map_err(TermError::Setup)?;
+        ACTIVE.store(true, Ordering::SeqCst);
+        let setup = execute!(io::stdout(), EnterAlternateScreen, Hide)
+            .and_then(|()| Terminal::new(CrosstermBackend::new(io::stdout())));
+        match setup {
+            Ok(terminal) => Ok(Self {
+                terminal,
+                owns_tty: true,
+            }),
+            Err(e) => {
+                ACTIVE.store(false, Ordering::SeqCst);
+                let _ = restore();
+                Err(TermError::Setup(e))
+            }
+        }
+    }
+}
+
+impl<B: Backend> TerminalGuard<B> {
+    /// A guard over a backend that is not the process's terminal (tests: `TestBackend`).
+    pub fn headless(backend: B) -> Result<Self, B::Error> {
+        Ok(Self {
+            terminal: Terminal::new(backend)?,
+            owns_tty: false,
+        })
+    }
+
+    /// Draws the shopper screen (only changed cells reach the terminal).
+    pub fn draw_kiosk(&mut self, state: &kiosk::State) -> Result<(), B::Error> {
+        self.terminal.draw(|f| draw_kiosk(f, state)).map(drop)
+    }
+
+    /// Draws the technician console.
+    pub fn draw_console(&mut self, state: &console::State) -> Result<(), B::Error> {
+        self.terminal.draw(|f| draw_console(f, state)).map(drop)
+    }
+
+    pub fn backend(&self) -> &B {
+        self.terminal.backend()
+    }
+
+    pub fn backend_mut(&mut self) -> &mut B {
+        self.terminal.backend_mut()
+    }
+}
+
+impl<B: Backend> Drop for TerminalGuard<B> {
+    fn drop(&mut self) {
+        if self.owns_tty && ACTIVE.swap(false, Ordering::SeqCst) {
+            // Nothing useful can be done with an error while dropping.
+            let _ = restore();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use std::time::Instant;
+
+    use crossterm::event::{KeyEventState, MouseEvent, MouseEventKind};
+    use ratatui::backend::TestBackend;
+
+    use super::*;
+
+    fn key(code: KeyCode, modifiers: KeyModifiers, kind: KeyEventKind) -> Event {
+        Event::Key(KeyEvent {
+            code,
+            modifiers,
+            kind,
+            state: KeyEventState::NONE,
+        })
+    }
+
+    fn press(code: KeyCode) -> Option<TermEvent> {
+        decode(&key(code, KeyModifiers::NONE, KeyEventKind::Press))
+    }
+
+    #[test]
+    fn decodes_keys() {
+        assert_eq!(
+            press(KeyCode::Char('L')),
+            Some(TermEvent::Key(Key::Char('L')))
+        );
+        assert_eq!(press(KeyCode::Enter), Some(TermEvent::Key(Key::Enter)));
+        assert_eq!(press(KeyCode::Left), Some(TermEvent::Key(Key::Left)));
+        assert_eq!(press(KeyCode::BackTab), Some(TermEvent::Key(Key::BackTab)));
+        assert_eq!(press(KeyCode::F(5)), None);
+        let shifted = key(KeyCode::Char('+'), KeyModifiers::SHIFT, KeyEventKind::Press);
+        assert_eq!(decode(&shifted), Some(TermEvent::Key(Key::Char('+'))));
+        let repeat = key(KeyCode::Right, KeyModifiers::NONE, KeyEventKind::Repeat);
+        assert_eq!(decode(&repeat), Some(TermEvent::Key(Key::Right)));
+        let release = key(
+            KeyCode::Char('a'),
+            KeyModifiers::NONE,
+            KeyEventKind::Release,
+        );
+        assert_eq!(decode(&release), None);
+        let ctrl_c = key(
+            KeyCode::Char('c'),
+            KeyModifiers::CONTROL,
+            KeyEventKind::Press,
+        );
+        assert_eq!(decode(&ctrl_c), Some(TermEvent::Key(Key::Interrupt)));
+        let ctrl_x = key(
+            KeyCode::Char('x'),
+            KeyModifiers::CONTROL,
+            KeyEventKind::Press,
+        );
+        assert_eq!(decode(&ctrl_x), None);
+    }
+
+    #[test]
+    fn decodes_resize_and_ignores_the_rest() {
+        assert_eq!(
+            decode(&Event::Resize(100, 30)),
+            Some(TermEvent::Resize {
+                width: 100,
+                height: 30
+            })
+        );
+        assert_eq!(decode(&Event::FocusGained), None);
+        let mouse = Event::Mouse(MouseEvent {
+            kind: MouseEventKind::Moved,
+            column: 1,
+            row: 1,
+            modifiers: KeyModifiers::NONE,
+        });
+        assert_eq!(decode(&mouse), None);
+    }
+
+    #[test]
+    fn headless_guard_draws_and_follows_resizes() {
+        let state = kiosk::State::new(kiosk::KioskConfig::default(), Instant::now());
+        let mut guard = TerminalGuard::headless(TestBackend::new(80, 24)).unwrap();
+        guard.draw_kiosk(&state).unwrap();
+        guard.backend_mut().resize(160, 48);
+        guard.draw_kiosk(&state).unwrap();
+        let mut fresh = TerminalGuard::headless(TestBackend::new(160, 48)).unwrap();
+        fresh.draw_kiosk(&state).unwrap();
+        assert_eq!(guard.backend().buffer(), fresh.backend().buffer());
+        // Dropping a headless guard leaves the real terminal alone.
+        assert!(!ACTIVE.load(Ordering::SeqCst));
+    }
+}
