@@ -209,7 +209,8 @@ pub fn store(n: usize) -> Result<StoreReport, BenchError> {
     }
     let read_base = rate(n, start);
 
-    let (import_rate, parse_rate) = import_rates(&scratch, &mut store_for_import(&scratch)?, 200_000)?;
+    let (import_rate, parse_rate) =
+        import_rates(&scratch, &mut store_for_import(&scratch)?, 200_000)?;
     let (chacha, aes) = aead_rates(200_000)?;
     let pair = |name, ops: f64, base: f64, target| Paired {
         name,
@@ -222,7 +223,12 @@ pub fn store(n: usize) -> Result<StoreReport, BenchError> {
         shoppers: n,
         profile_read_open: pair("profile read+open", read, read_base, 5_000.0),
         profile_write_seal: pair("profile write+seal", write, write_base, 1_000.0),
-        event_import: pair("event import (vs parse only)", import_rate, parse_rate, 50_000.0),
+        event_import: pair(
+            "event import (vs parse only)",
+            import_rate,
+            parse_rate,
+            50_000.0,
+        ),
         aead_chacha20_per_sec: chacha,
         aead_aes256gcm_per_sec: aes,
     })
@@ -252,7 +258,12 @@ fn import_rates(scratch: &Scratch, vault: &mut Vault, n: usize) -> Result<(f64, 
     writeln!(out, "event_time,event_type,product_id,category_id,category_code,brand,price,user_id,user_session").map_err(io)?;
     let kinds = ["view", "view", "view", "cart", "purchase"];
     for i in 0..n {
-        let (sec, min, hour, day) = (i % 60, (i / 60) % 60, (i / 3600) % 24, 1 + (i / 86_400) % 28);
+        let (sec, min, hour, day) = (
+            i % 60,
+            (i / 60) % 60,
+            (i / 3600) % 24,
+            1 + (i / 86_400) % 28,
+        );
         writeln!(
             out,
             "2026-10-{day:02} {hour:02}:{min:02}:{sec:02} UTC,{},{},2053,electronics.audio.headphone,brand{},{}.99,{},s{}",
@@ -279,11 +290,21 @@ fn import_rates(scratch: &Scratch, vault: &mut Vault, n: usize) -> Result<(f64, 
         .count();
     let parse = rate(accepted, start);
     let start = Instant::now();
-    let outcome = crate::import::events(vault, &path, EventFormat::Rees46, &rules, 0, &indicatif::ProgressBar::hidden())
-        .map_err(|e| BenchError::Step(e.to_string()))?;
+    let outcome = crate::import::events(
+        vault,
+        &path,
+        EventFormat::Rees46,
+        &rules,
+        0,
+        &indicatif::ProgressBar::hidden(),
+    )
+    .map_err(|e| BenchError::Step(e.to_string()))?;
     let full = rate(outcome.events_new as usize, start);
     if outcome.events_new as usize != n {
-        return Err(BenchError::Step(format!("imported {} of {n} events", outcome.events_new)));
+        return Err(BenchError::Step(format!(
+            "imported {} of {n} events",
+            outcome.events_new
+        )));
     }
     Ok((full, parse))
 }

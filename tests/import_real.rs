@@ -1,6 +1,11 @@
 //! Importers against the real files in `../shared/data/`, hostile inputs, and a grep of the raw
 //! database files for planted personal data.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::print_stderr)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stderr
+)]
 
 use std::path::{Path, PathBuf};
 
@@ -23,9 +28,15 @@ fn real_data() -> Option<PathBuf> {
         return Some(dir);
     }
     if std::env::var("SHELFTALK_REQUIRE_REAL_DATA").as_deref() == Ok("1") {
-        panic!("real data required (SHELFTALK_REQUIRE_REAL_DATA=1) but not found in {}", dir.display());
+        panic!(
+            "real data required (SHELFTALK_REQUIRE_REAL_DATA=1) but not found in {}",
+            dir.display()
+        );
     }
-    eprintln!("SKIPPED: real data not found in {} (set SHELFTALK_REAL_DATA)", dir.display());
+    eprintln!(
+        "SKIPPED: real data not found in {} (set SHELFTALK_REAL_DATA)",
+        dir.display()
+    );
     None
 }
 
@@ -34,7 +45,9 @@ fn vault(dir: &Path) -> (Config, Vault) {
         data_dir: dir.join("data"),
         ..Config::default()
     };
-    KeyDir::new(config.key_dir()).init(&shelftalk::crypto::rng()).unwrap();
+    KeyDir::new(config.key_dir())
+        .init(&shelftalk::crypto::rng())
+        .unwrap();
     let v = Vault::open(&config).unwrap();
     (config, v)
 }
@@ -48,15 +61,35 @@ fn rules() -> Rules {
 }
 
 fn events(v: &mut Vault, path: &Path) -> Outcome {
-    import::events(v, path, EventFormat::Auto, &rules(), NOW, &ProgressBar::hidden()).unwrap()
+    import::events(
+        v,
+        path,
+        EventFormat::Auto,
+        &rules(),
+        NOW,
+        &ProgressBar::hidden(),
+    )
+    .unwrap()
 }
 
 fn catalog_import(v: &mut Vault, path: &Path) -> Outcome {
-    import::catalog(v, path, CatalogFormat::Auto, &rules(), NOW, &ProgressBar::hidden()).unwrap()
+    import::catalog(
+        v,
+        path,
+        CatalogFormat::Auto,
+        &rules(),
+        NOW,
+        &ProgressBar::hidden(),
+    )
+    .unwrap()
 }
 
 fn counts(o: &Outcome) -> Vec<(String, u64)> {
-    o.report.rules.iter().map(|(k, v)| (k.clone(), v.count)).collect()
+    o.report
+        .rules
+        .iter()
+        .map(|(k, v)| (k.clone(), v.count))
+        .collect()
 }
 
 #[test]
@@ -66,17 +99,26 @@ fn real_files_import_with_pinned_quality_counts() {
     let (_config, mut v) = vault(tmp.path());
 
     let flipkart = catalog_import(&mut v, &data.join("flipkart_catalog_700.csv"));
-    assert_eq!((flipkart.report.accepted, flipkart.report.quarantined), (699, 1));
+    assert_eq!(
+        (flipkart.report.accepted, flipkart.report.quarantined),
+        (699, 1)
+    );
     assert_eq!(counts(&flipkart), vec![("missing_field".into(), 1)]);
     assert_eq!(catalog::count(v.store.conn()).unwrap(), 699);
 
     let rees = events(&mut v, &data.join("rees46_events_10k.csv"));
     assert_eq!((rees.report.accepted, rees.report.quarantined), (9984, 15));
-    assert_eq!(counts(&rees), vec![("absurd_price".into(), 11), ("duplicate".into(), 4)]);
+    assert_eq!(
+        counts(&rees),
+        vec![("absurd_price".into(), 11), ("duplicate".into(), 4)]
+    );
     assert_eq!(rees.shoppers_new, 2864);
 
     let retail = events(&mut v, &data.join("online_retail_2011-12-05.csv"));
-    assert_eq!((retail.report.accepted, retail.report.quarantined), (5265, 66));
+    assert_eq!(
+        (retail.report.accepted, retail.report.quarantined),
+        (5265, 66)
+    );
     assert_eq!(
         counts(&retail),
         vec![
@@ -93,10 +135,15 @@ fn real_files_import_with_pinned_quality_counts() {
     assert!(listed.iter().all(|q| q.line >= 2));
     assert!(listed
         .iter()
-        .any(|q| q.file.ends_with("online_retail_2011-12-05.csv") && q.line == 167 && q.rule == "non_product_line"));
+        .any(|q| q.file.ends_with("online_retail_2011-12-05.csv")
+            && q.line == 167
+            && q.rule == "non_product_line"));
 
     // Cancellations became returns; the customer's events open again from the sealed rows.
-    let shopper = v.find("14075").unwrap().expect("customer 14075 enrolled by the import");
+    let shopper = v
+        .find("14075")
+        .unwrap()
+        .expect("customer 14075 enrolled by the import");
     let evs = profile::open_events(v.store.conn(), &shopper).unwrap();
     assert!(!evs.is_empty());
 
@@ -108,8 +155,18 @@ fn real_files_import_with_pinned_quality_counts() {
     assert!(catalog_import(&mut v, &data.join("flipkart_catalog_700.csv")).already_imported);
     let after = v.store.summary().unwrap();
     assert_eq!(
-        (before.products, before.shoppers, before.sealed_rows, before.quarantined_rows),
-        (after.products, after.shoppers, after.sealed_rows, after.quarantined_rows)
+        (
+            before.products,
+            before.shoppers,
+            before.sealed_rows,
+            before.quarantined_rows
+        ),
+        (
+            after.products,
+            after.shoppers,
+            after.sealed_rows,
+            after.quarantined_rows
+        )
     );
 }
 
@@ -127,7 +184,10 @@ fn overlapping_files_store_each_event_once() {
     assert_eq!(events(&mut v, &a).events_new, 10);
     let second = events(&mut v, &b);
     assert!(!second.already_imported);
-    assert_eq!(second.events_new, 5, "the 5 shared rows are recognised by fingerprint");
+    assert_eq!(
+        second.events_new, 5,
+        "the 5 shared rows are recognised by fingerprint"
+    );
     let stats = catalog::stats_since(v.store.conn(), i64::MIN).unwrap();
     assert_eq!(stats.iter().map(|(_, s)| s.purchases).sum::<u64>(), 15);
 }
@@ -169,7 +229,10 @@ fn hostile_inputs_are_quarantined_or_refused_and_keep_earlier_rows() {
     let huge = tmp.path().join("huge.csv");
     std::fs::write(&huge, &bytes).unwrap();
     let o = catalog_import(&mut v, &huge);
-    assert_eq!((o.report.accepted, o.report.count("oversized_field")), (1, 1));
+    assert_eq!(
+        (o.report.accepted, o.report.count("oversized_field")),
+        (1, 1)
+    );
 
     // JSON lines with wrong types.
     let json = tmp.path().join("types.jsonl");
@@ -184,10 +247,33 @@ fn hostile_inputs_are_quarantined_or_refused_and_keep_earlier_rows() {
     // Empty file and a directory: clear errors naming the path, nothing changes.
     let empty = tmp.path().join("empty.csv");
     std::fs::write(&empty, "").unwrap();
-    let err = import::catalog(&mut v, &empty, CatalogFormat::Auto, &rules(), NOW, &ProgressBar::hidden()).unwrap_err();
-    assert!(err.to_string().contains("empty.csv") && err.to_string().contains("empty"), "{err}");
-    let err = import::events(&mut v, tmp.path(), EventFormat::Auto, &rules(), NOW, &ProgressBar::hidden()).unwrap_err();
-    assert!(err.to_string().contains("not a regular file") || err.to_string().contains("Is a directory"), "{err}");
+    let err = import::catalog(
+        &mut v,
+        &empty,
+        CatalogFormat::Auto,
+        &rules(),
+        NOW,
+        &ProgressBar::hidden(),
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string().contains("empty.csv") && err.to_string().contains("empty"),
+        "{err}"
+    );
+    let err = import::events(
+        &mut v,
+        tmp.path(),
+        EventFormat::Auto,
+        &rules(),
+        NOW,
+        &ProgressBar::hidden(),
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string().contains("not a regular file")
+            || err.to_string().contains("Is a directory"),
+        "{err}"
+    );
 
     // Everything imported before the hostile files is intact.
     let g1 = catalog::get(v.store.conn(), "G1").unwrap().unwrap();
@@ -225,9 +311,19 @@ fn planted_personal_data_never_reaches_the_database_files() {
     let mut checked = 0;
     for suffix in ["", "-wal", "-shm"] {
         let path = PathBuf::from(format!("{}{suffix}", db.display()));
-        let Ok(bytes) = std::fs::read(&path) else { continue };
+        let Ok(bytes) = std::fs::read(&path) else {
+            continue;
+        };
         checked += 1;
-        for needle in [loyalty, "77112233", email, "jane.planted", phone, "7946 0321", "79460321"] {
+        for needle in [
+            loyalty,
+            "77112233",
+            email,
+            "jane.planted",
+            phone,
+            "7946 0321",
+            "79460321",
+        ] {
             assert!(
                 !bytes.windows(needle.len()).any(|w| w == needle.as_bytes()),
                 "{needle:?} found in {}",
