@@ -3,4 +3,5 @@
 //! See the README for the module map; each module's docs state its invariants.
 
 pub mod catalog;
+pub mod copy;
 pub mod event;
