@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::catalog::Product;
 use crate::copy::engine::{EngineError, GenerationRequest, Timings};
+use crate::copy::guardrails::Verdict;
 use crate::copy::prompt::{PriceBand, Segment, Style};
 use crate::copy::service::{CopyRequest, CopyService, CopySource};
 
@@ -127,6 +128,8 @@ pub fn run(
             seed,
             max_tokens: Some(2),
             prefix_cache: Some(cache),
+            temperature: None,
+            allowed_numbers: None,
         };
         let seed = options.seed.wrapping_add(i as u32);
         uncached.push(
@@ -159,6 +162,8 @@ pub fn run(
                 seed: options.seed,
                 max_tokens: Some(1),
                 prefix_cache: Some(true),
+                temperature: None,
+                allowed_numbers: None,
             })?
             .finish(|_| {})?;
     }
@@ -182,12 +187,11 @@ pub fn run(
         served += usize::from(!outcome.text.is_empty());
         from_model += usize::from(outcome.source == CopySource::Model);
         if let Some(first) = outcome.attempts.first() {
-            if first.verdict.is_pass() {
+            let code = first.verdict.as_ref().map_or("engine_error", Verdict::code);
+            if code == "pass" {
                 first_pass += 1;
             } else {
-                *failures
-                    .entry(first.verdict.code().to_string())
-                    .or_insert(0) += 1;
+                *failures.entry(code.to_string()).or_insert(0) += 1;
             }
         }
         for t in outcome.attempts.iter().filter_map(|a| a.timings) {

@@ -35,6 +35,7 @@ use llama_cpp_2::llama_batch::LlamaBatch;
 use llama_cpp_2::model::params::LlamaModelParams;
 use llama_cpp_2::model::LlamaModel;
 use llama_cpp_2::sampling::LlamaSampler;
+use llama_cpp_2::token::logit_bias::LlamaLogitBias;
 use llama_cpp_2::token::LlamaToken;
 use llama_cpp_2::LogOptions;
 use serde::{Deserialize, Serialize};
@@ -73,6 +74,9 @@ pub struct EngineConfig {
     pub repeat_last_n: i32,
     /// Keep style prefixes decoded between requests.
     pub prefix_cache: bool,
+    /// Tokens containing any of these characters are never sampled (foreign currency symbols:
+    /// the guardrails would reject them anyway). Must not contain the store's own symbol.
+    pub suppressed_chars: String,
 }
 
 impl Default for EngineConfig {
@@ -80,18 +84,19 @@ impl Default for EngineConfig {
         Self {
             threads: 2,
             threads_batch: 2,
-            n_ctx: 1024,
+            n_ctx: 2048,
             n_batch: 512,
             n_ubatch: 512,
             prefix_slots: 4,
             max_tokens: 48,
             budget_ms: 4000,
             seed: 42,
-            top_k: 40,
-            temperature: 0.7,
+            top_k: 20,
+            temperature: 0.5,
             repeat_penalty: 1.15,
             repeat_last_n: 64,
             prefix_cache: true,
+            suppressed_chars: "$€£¥".into(),
         }
     }
 }
@@ -168,6 +173,12 @@ pub struct GenerationRequest {
     pub max_tokens: Option<u32>,
     /// Overrides [`EngineConfig::prefix_cache`].
     pub prefix_cache: Option<bool>,
+    /// Overrides [`EngineConfig::temperature`].
+    pub temperature: Option<f32>,
+    /// When set, generation may only write these numbers (normalised: no thousands separators,
+    /// no trailing decimal zeros): a token that would start or finish any other number is
+    /// resampled. `None` leaves numbers free.
+    pub allowed_numbers: Option<Vec<String>>,
 }
 
 /// Why generation stopped.
@@ -443,8 +454,10 @@ fn worker_main(
             return;
         }
     };
+    let suppressed = suppressed_tokens(&model, &config.suppressed_chars);
     let mut worker = Worker {
         model: &model,
+        suppressed,
         n_ctx: ctx.n_ctx(),
         batch: LlamaBatch::new(config.n_batch as usize, 1),
         ctx,
@@ -461,6 +474,24 @@ fn worker_main(
     }
 }
 
+/// Every token whose text contains one of `chars`, with a bias that rules it out.
+fn suppressed_tokens(model: &LlamaModel, chars: &str) -> Vec<LlamaLogitBias> {
+    if chars.is_empty() {
+        return Vec::new();
+    }
+    let vocab = model.vocab();
+    let mut piece = Vec::new();
+    vocab
+        .tokens()
+        .filter(|token| {
+            piece.clear();
+            vocab.token_to_piece_into(*token, &mut piece, false, None);
+            String::from_utf8_lossy(&piece).contains(|c| chars.contains(c))
+        })
+        .map(|token| LlamaLogitBias::new(token, f32::NEG_INFINITY))
+        .collect()
+}
+
 /// Sequence that requests run in.
 const WORK_SEQ: i32 = 0;
 
@@ -473,6 +504,8 @@ struct Resident {
 
 struct Worker<'m> {
     model: &'m LlamaModel,
+    /// Logit biases of -inf for tokens with suppressed characters.
+    suppressed: Vec<LlamaLogitBias>,
     ctx: LlamaContext<'m>,
     n_ctx: u32,
     batch: LlamaBatch<'static>,
@@ -545,6 +578,7 @@ impl Worker<'_> {
         let prompt_ms = ms(started.elapsed());
 
         let mut sampler = LlamaSampler::chain_simple([
+            LlamaSampler::logit_bias(model.n_vocab(), &self.suppressed),
             LlamaSampler::top_k(self.config.top_k),
             LlamaSampler::penalties(
                 model.n_vocab(),
@@ -553,7 +587,7 @@ impl Worker<'_> {
                 0.0,
                 0.0,
             ),
-            LlamaSampler::temp(self.config.temperature),
+            LlamaSampler::temp(request.temperature.unwrap_or(self.config.temperature)),
             LlamaSampler::dist(request.seed),
         ]);
         let budget = Duration::from_millis(self.config.budget_ms);
@@ -569,7 +603,13 @@ impl Worker<'_> {
             if started.elapsed() >= budget {
                 break StopReason::Budget;
             }
-            let token = sampler.sample(&self.ctx, idx);
+            let token = match &request.allowed_numbers {
+                None => sampler.sample(&self.ctx, idx),
+                Some(allowed) => match self.sample_numbers(&mut sampler, idx, &text, allowed) {
+                    Some(token) => token,
+                    None => break StopReason::EndOfText,
+                },
+            };
             if vocab.is_eog(token) {
                 break StopReason::EndOfText;
             }
@@ -632,6 +672,38 @@ impl Worker<'_> {
                 },
             },
         }))
+    }
+
+    /// Sample a token whose text keeps every number in `text` + token among `allowed` (or a
+    /// prefix of one, for the number being written). Rejected tokens are masked and the chain
+    /// re-applied; `None` when nothing acceptable turns up.
+    fn sample_numbers(
+        &self,
+        sampler: &mut LlamaSampler,
+        idx: i32,
+        text: &str,
+        allowed: &[String],
+    ) -> Option<LlamaToken> {
+        const MAX_REJECTIONS: usize = 16;
+        let vocab = self.model.vocab();
+        let mut logits = self.ctx.token_data_array_ith(idx);
+        let mut piece = Vec::new();
+        for _ in 0..MAX_REJECTIONS {
+            let mut candidates = logits.clone();
+            candidates.apply_sampler(sampler);
+            let token = candidates.selected_token()?;
+            piece.clear();
+            vocab.token_to_piece_into(token, &mut piece, false, None);
+            let candidate = format!("{text}{}", String::from_utf8_lossy(&piece));
+            if numbers_allowed(&candidate, allowed) || vocab.is_eog(token) {
+                sampler.accept(token);
+                return Some(token);
+            }
+            if let Some(d) = logits.data.iter_mut().find(|d| d.id() == token) {
+                d.set_logit(f32::NEG_INFINITY);
+            }
+        }
+        None
     }
 
     /// Decode the whole prompt from an empty KV cache into the working sequence.
@@ -771,6 +843,44 @@ impl Worker<'_> {
     }
 }
 
+/// Whether every finished number in `text` is in `allowed` and a number still being written at
+/// the end is a prefix of one. Numbers are digit runs with `,` (dropped) and `.` separators.
+fn numbers_allowed(text: &str, allowed: &[String]) -> bool {
+    let chars: Vec<char> = text.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        if !chars[i].is_ascii_digit() {
+            i += 1;
+            continue;
+        }
+        let mut number = String::new();
+        while i < chars.len() && (chars[i].is_ascii_digit() || matches!(chars[i], ',' | '.')) {
+            if chars[i] != ',' {
+                number.push(chars[i]);
+            }
+            i += 1;
+        }
+        let at_end = i == chars.len();
+        let trimmed = number.trim_end_matches('.');
+        let complete = |n: &str| {
+            allowed.iter().any(|a| {
+                a == n
+                    || a.strip_prefix(n)
+                        .is_some_and(|rest| rest.trim_start_matches('.').chars().all(|c| c == '0'))
+            })
+        };
+        let ok = if at_end {
+            allowed.iter().any(|a| a.starts_with(trimmed)) || complete(trimmed)
+        } else {
+            complete(trimmed)
+        };
+        if !ok {
+            return false;
+        }
+    }
+    true
+}
+
 /// Take the longest valid UTF-8 prefix of `pending`, leaving an incomplete trailing character
 /// for the next token. Invalid bytes become U+FFFD (which the guardrails reject).
 fn take_utf8(pending: &mut Vec<u8>) -> String {
@@ -822,6 +932,25 @@ mod tests {
         assert!(pending.is_empty());
         let mut bad = vec![0xff, b'a'];
         assert_eq!(take_utf8(&mut bad), "\u{fffd}a");
+    }
+
+    #[test]
+    fn number_constraint() {
+        let allowed = [
+            "899".to_string(),
+            "1899".to_string(),
+            "9.84".to_string(),
+            "53".to_string(),
+        ];
+        assert!(numbers_allowed("Now ₹8", &allowed));
+        assert!(numbers_allowed("Now ₹899", &allowed));
+        assert!(numbers_allowed("Now ₹899.", &allowed));
+        assert!(numbers_allowed("Now ₹1,899, 53% off", &allowed));
+        assert!(numbers_allowed("a 9.84 inch lid", &allowed));
+        assert!(!numbers_allowed("Now ₹45 ", &allowed));
+        assert!(!numbers_allowed("a 98 inch lid", &allowed));
+        assert!(!numbers_allowed("Now ₹7", &allowed));
+        assert!(!numbers_allowed("Now ₹89 ", &allowed));
     }
 
     #[test]

@@ -115,6 +115,8 @@ pub enum Reason {
     UnknownNumber(String),
     ForeignBrand(String),
     BannedPhrase(String),
+    /// Shares no word with the product's name, brand, category or details.
+    OffTopic,
     TooShort,
     TooLong,
     Repetition(String),
@@ -136,6 +138,7 @@ impl Reason {
             Self::UnknownNumber(_) => "unknown_number",
             Self::ForeignBrand(_) => "foreign_brand",
             Self::BannedPhrase(_) => "banned_phrase",
+            Self::OffTopic => "off_topic",
             Self::TooShort => "too_short",
             Self::TooLong => "too_long",
             Self::Repetition(_) => "repetition",
@@ -213,13 +216,13 @@ fn first_failure(
     {
         return Some(Reason::PromptLeak((*m).to_string()));
     }
-    if copy.contains('@') {
+    if has_email(copy) {
         return Some(Reason::Email);
     }
-    if has_url(copy) {
+    let corpus = facts.corpus();
+    if has_url(copy, &corpus) {
         return Some(Reason::Url);
     }
-    let corpus = facts.corpus();
     if let Some(r) = contact_number(copy, &corpus) {
         return Some(r);
     }
@@ -235,9 +238,13 @@ fn first_failure(
     if let Some(p) = config
         .banned_phrases
         .iter()
-        .find(|p| find_word(copy, p, false).is_some())
+        // A phrase that is part of the product's own facts ("Click Connect") is a fact.
+        .find(|p| find_word(copy, p, false).is_some() && find_word(&corpus, p, false).is_none())
     {
         return Some(Reason::BannedPhrase(p.clone()));
+    }
+    if !on_topic(copy, &corpus) {
+        return Some(Reason::OffTopic);
     }
     let (chars, words) = (copy.chars().count(), copy.split_whitespace().count());
     if chars < config.min_chars || words < config.min_words {
@@ -246,7 +253,7 @@ fn first_failure(
     if chars > config.max_chars || words > config.max_words {
         return Some(Reason::TooLong);
     }
-    repetition(copy, config).map(Reason::Repetition)
+    repetition(copy, &corpus, config).map(Reason::Repetition)
 }
 
 fn charset_ok(copy: &str, config: &GuardrailConfig) -> bool {
@@ -265,7 +272,17 @@ fn charset_ok(copy: &str, config: &GuardrailConfig) -> bool {
         && latin as f32 >= config.min_latin_ratio * letters.len() as f32
 }
 
-fn has_url(copy: &str) -> bool {
+/// `name@host`: an `@` between two alphanumeric characters ("@home" the brand is not one).
+fn has_email(copy: &str) -> bool {
+    let chars: Vec<char> = copy.chars().collect();
+    chars
+        .windows(3)
+        .any(|w| w[1] == '@' && w[0].is_alphanumeric() && w[2].is_alphanumeric())
+}
+
+/// URLs and `word.com`-style domains, except a domain-like word that is part of the facts
+/// (brands such as `Eureka.in`).
+fn has_url(copy: &str, corpus: &str) -> bool {
     if ["http:", "https:", "www.", "://"]
         .iter()
         .any(|m| find_ascii_ci(copy, m, 0).is_some())
@@ -278,8 +295,16 @@ fn has_url(copy: &str) -> bool {
         while let Some(i) = find_ascii_ci(copy, suffix, from) {
             let before = copy[..i].chars().next_back();
             let after = copy[i + suffix.len()..].chars().next();
+            let word_start = copy[..i]
+                .rfind(|c: char| c.is_whitespace())
+                .map_or(0, |w| w + 1);
+            let word_end = copy[i..]
+                .find(|c: char| c.is_whitespace())
+                .map_or(copy.len(), |w| i + w);
+            let word = copy[word_start..word_end].trim_matches(|c: char| !c.is_alphanumeric());
             if before.is_some_and(char::is_alphanumeric)
                 && !after.is_some_and(char::is_alphanumeric)
+                && find_ascii_ci(corpus, word, 0).is_none()
             {
                 return true;
             }
@@ -293,8 +318,10 @@ fn has_url(copy: &str) -> bool {
 /// numbers such as `R8851116001`) are allowed.
 fn contact_number(copy: &str, corpus: &str) -> Option<Reason> {
     let fact_digits: Vec<String> = digit_chains(corpus).into_iter().map(|c| c.digits).collect();
+    let in_facts = |digits: &str| fact_digits.iter().any(|d| d.contains(digits));
     for chain in digit_chains(copy) {
-        if fact_digits.iter().any(|d| d.contains(&chain.digits)) {
+        // Numbers of the facts side by side ("R8851116001 2") are facts, not a contact.
+        if in_facts(&chain.digits) || chain.groups.iter().all(|g| in_facts(g)) {
             continue;
         }
         let n = chain.digits.len();
@@ -310,6 +337,8 @@ fn contact_number(copy: &str, corpus: &str) -> Option<Reason> {
 
 struct DigitChain {
     digits: String,
+    /// The digit runs between separators.
+    groups: Vec<String>,
     plus: bool,
     /// Groups joined by `-`, `(`, `)` or a space.
     phone_separators: bool,
@@ -329,6 +358,7 @@ fn digit_chains(text: &str) -> Vec<DigitChain> {
             i > 0 && chars[i - 1] == '+' || i > 1 && chars[i - 2] == '+' && chars[i - 1] == '(';
         let mut chain = DigitChain {
             digits: String::new(),
+            groups: Vec::new(),
             plus,
             phone_separators: i > 0 && chars[i - 1] == '(',
         };
@@ -336,6 +366,10 @@ fn digit_chains(text: &str) -> Vec<DigitChain> {
             let c = chars[i];
             if c.is_ascii_digit() {
                 chain.digits.push(c);
+                match chain.groups.last_mut() {
+                    Some(g) if i > 0 && chars[i - 1].is_ascii_digit() => g.push(c),
+                    _ => chain.groups.push(c.to_string()),
+                }
                 i += 1;
             } else if let Some(len) = separator_len(&chars[i..]) {
                 chain.phone_separators |= chars[i..i + len].iter().any(|c| *c != '.');
@@ -436,16 +470,28 @@ fn normalise_number(raw: &str) -> String {
     }
 }
 
-fn number_failure(copy: &str, facts: &ProductFacts, corpus: &str) -> Option<Reason> {
-    let fact_numbers = numbers(corpus);
-    let mut known: HashSet<String> = fact_numbers.iter().map(|n| n.value.clone()).collect();
-    known.insert(normalise_number(&facts.price.display()));
+/// Every number copy may contain for these facts, normalised (`1,299.00` → `1299`): numbers in
+/// the facts text, price, list price, saving and discount.
+pub fn allowed_numbers(facts: &ProductFacts) -> Vec<String> {
+    let mut known: Vec<String> = numbers(&facts.corpus())
+        .into_iter()
+        .map(|n| n.value)
+        .collect();
+    known.push(normalise_number(&facts.price.display()));
     if let Some(list) = facts.list_price {
-        known.insert(normalise_number(&list.display()));
-        known.insert(normalise_number(
+        known.push(normalise_number(&list.display()));
+        known.push(normalise_number(
             &crate::catalog::Minor(list.0 - facts.price.0).display(),
         ));
     }
+    known.sort();
+    known.dedup();
+    known
+}
+
+fn number_failure(copy: &str, facts: &ProductFacts, corpus: &str) -> Option<Reason> {
+    let fact_numbers = numbers(corpus);
+    let known = allowed_numbers(facts);
     let discount = facts.discount_percent.map(|d| d.to_string());
     for n in numbers(copy) {
         if n.percent {
@@ -516,16 +562,43 @@ fn find_word_from(text: &str, needle: &str, case_sensitive: bool, from: usize) -
     }
 }
 
-fn repetition(copy: &str, config: &GuardrailConfig) -> Option<String> {
-    let words: Vec<String> = copy
-        .split(|c: char| !c.is_alphanumeric() && c != '\'')
+const STOPWORDS: [&str; 16] = [
+    "the", "and", "for", "with", "from", "your", "this", "that", "you", "our", "all", "now",
+    "just", "was", "off", "are",
+];
+
+/// Lower-case words of three letters or more that carry meaning.
+pub(crate) fn content_words(text: &str) -> impl Iterator<Item = String> + '_ {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| w.chars().filter(|c| c.is_alphabetic()).count() >= 3)
+        .map(str::to_lowercase)
+        .filter(|w| !STOPWORDS.contains(&w.as_str()))
+}
+
+/// Copy must be about the product: at least one content word in common with its facts (when
+/// the facts have any).
+fn on_topic(copy: &str, corpus: &str) -> bool {
+    let facts: HashSet<String> = content_words(corpus).collect();
+    facts.is_empty() || content_words(copy).any(|w| facts.contains(&w))
+}
+
+fn words_of(text: &str) -> Vec<String> {
+    text.split(|c: char| !c.is_alphanumeric() && c != '\'')
         .filter(|w| !w.is_empty())
         .map(str::to_lowercase)
-        .collect();
-    if let Some(pair) = words
-        .windows(2)
-        .find(|w| w[0] == w[1] && w[0].chars().any(char::is_alphabetic))
-    {
+        .collect()
+}
+
+/// Repeated words or phrases, except a doubled word the product's own name has ("Times Times_51").
+fn repetition(copy: &str, corpus: &str, config: &GuardrailConfig) -> Option<String> {
+    let words = words_of(copy);
+    let facts = words_of(corpus);
+    let doubled_in_facts = |w: &str| facts.windows(2).any(|p| p[0] == w && p[1] == w);
+    if let Some(pair) = words.windows(2).find(|w| {
+        w[0] == w[1]
+            && w[0].chars().filter(|c| c.is_alphabetic()).count() >= 2
+            && !doubled_in_facts(&w[0])
+    }) {
         return Some(format!("{} {}", pair[0], pair[1]));
     }
     if let Some(w) = words.iter().find(|w| {
@@ -644,6 +717,7 @@ mod tests {
                 "Padded sleeve at ₹349, guaranteed to please",
                 "banned_phrase",
             ),
+            ("Happy birthday, and you're a millionaire!", "off_topic"),
             ("Sleeve ₹349", "too_short"),
             (
                 "Padded sleeve at ₹349 with a lot of words that keep going and going far beyond \

@@ -63,10 +63,10 @@ const INJECTION_CUES: [&str; 10] = [
     "reveal",
 ];
 
-const NAME_CHARS: usize = 90;
+const NAME_CHARS: usize = 70;
 const BRAND_CHARS: usize = 40;
-const CATEGORY_CHARS: usize = 60;
-const DETAILS_CHARS: usize = 140;
+const CATEGORY_CHARS: usize = 40;
+const DETAILS_CHARS: usize = 60;
 const INTEREST_CHARS: usize = 24;
 const MAX_INTERESTS: usize = 4;
 
@@ -223,7 +223,7 @@ impl Segment {
 pub struct ProductFacts {
     pub name: String,
     pub brand: Option<String>,
-    /// Up to the two most specific category levels, `" > "`-joined.
+    /// The most specific category level that is not just the product name.
     pub category: String,
     pub price: Minor,
     pub list_price: Option<Minor>,
@@ -248,10 +248,7 @@ impl ProductFacts {
             .map(|c| sanitize(c, CATEGORY_CHARS))
             .filter(|c| !c.is_empty())
             .collect();
-        let category = cap_chars(
-            &levels[levels.len().saturating_sub(2)..].join(" > "),
-            CATEGORY_CHARS,
-        );
+        let category = levels.last().cloned().unwrap_or_default();
         let details = if looks_like_instructions(&product.description) {
             String::new()
         } else {
@@ -362,6 +359,14 @@ fn remove_ascii_ci(haystack: &str, needle: &str) -> String {
     }
     out.push_str(&haystack[at..]);
     out
+}
+
+fn has_digit_run(text: &str, len: usize) -> bool {
+    let mut run = 0;
+    text.chars().any(|c| {
+        run = if c.is_ascii_digit() { run + 1 } else { 0 };
+        run >= len
+    })
 }
 
 fn looks_like_instructions(text: &str) -> bool {
@@ -566,7 +571,8 @@ fn render_record(facts: &ProductFacts, segment: &Segment) -> String {
         .interests
         .iter()
         .map(|i| sanitize(&i.to_lowercase(), INTEREST_CHARS))
-        .filter(|i| !i.is_empty())
+        // Interest tags are words; a long digit run in one is misplaced data, never sent.
+        .filter(|i| !i.is_empty() && !has_digit_run(i, 5))
         .take(MAX_INTERESTS)
         .collect();
     let likes = if interests.is_empty() {
@@ -629,7 +635,7 @@ mod tests {
             &Currency::default(),
         );
         assert_eq!(f.price_line(), "₹1299 (was ₹1999, 35% off)");
-        assert_eq!(f.category, "Blankets > Throws");
+        assert_eq!(f.category, "Throws");
         assert_eq!(f.details, "Alder: soft linen");
     }
 
@@ -656,6 +662,34 @@ mod tests {
             .suffix
             .contains("Shopper: likes home decor, linen; mid budget; loves this brand\nCopy:"));
         assert!(p.suffix.ends_with("Copy:"));
+    }
+
+    #[test]
+    fn pack_examples_pass_the_guardrails() {
+        use crate::copy::guardrails::{check, BrandList, GuardrailConfig, Verdict};
+        let pack = PromptPack::builtin().unwrap();
+        let currency = Currency::default();
+        for spec in pack.styles.values() {
+            assert!(spec.examples.len() >= 3);
+            for ex in &spec.examples {
+                let product = Product {
+                    sku: String::new(),
+                    name: ex.name.clone(),
+                    brand: ex.brand.clone(),
+                    category: vec![ex.category.clone()],
+                    price: Minor(ex.price),
+                    list_price: ex.list_price.map(Minor),
+                    description: ex.details.clone(),
+                    tags: Vec::new(),
+                };
+                let facts = ProductFacts::new(&product, &currency);
+                let copy = ex.copy.replace("{cur}", &currency.symbol);
+                let brands =
+                    BrandList::new(["Kestrel", "Northloom", "Sonara", "Tilly & Fern", "Trekkle"]);
+                let v = check(&copy, &facts, &brands, &GuardrailConfig::default());
+                assert_eq!(v, Verdict::Pass, "{copy}");
+            }
+        }
     }
 
     #[test]

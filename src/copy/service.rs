@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::catalog::Product;
 use crate::copy::engine::{EngineConfig, EngineError, EngineHandle, GenerationRequest, Timings};
-use crate::copy::guardrails::{check, BrandList, GuardrailConfig, Verdict};
+use crate::copy::guardrails::{allowed_numbers, check, BrandList, GuardrailConfig, Verdict};
 use crate::copy::manifest::Manifest;
 use crate::copy::prompt::{
     Currency, ProductFacts, Prompt, PromptBuilder, PromptPack, Segment, Style,
@@ -24,6 +24,8 @@ use crate::copy::template;
 
 /// Seed offset of the retry attempt.
 const RETRY_SEED_STEP: u32 = 0x9E37_79B9;
+/// The retry samples more conservatively: a cooler model copies facts rather than inventing.
+const RETRY_TEMPERATURE: f32 = 0.2;
 
 /// Where served copy came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -38,7 +40,8 @@ pub enum CopySource {
 pub struct Attempt {
     pub seed: u32,
     pub text: String,
-    pub verdict: Verdict,
+    /// Guardrail verdict; `None` when the engine failed before producing copy.
+    pub verdict: Option<Verdict>,
     pub timings: Option<Timings>,
     /// Engine error of this attempt, if it failed before producing copy.
     pub error: Option<String>,
@@ -183,8 +186,9 @@ impl CopyService {
                     on_progress(CopyProgress::Restart);
                 }
                 let seed = request.seed.wrapping_add(n.wrapping_mul(RETRY_SEED_STEP));
-                let attempt = self.attempt(engine, &prompt, &facts, seed, request, on_progress);
-                let passed = attempt.verdict.is_pass();
+                let attempt =
+                    self.attempt(engine, &prompt, &facts, (seed, n > 0), request, on_progress);
+                let passed = attempt.verdict.as_ref().is_some_and(Verdict::is_pass);
                 let timings = attempt.timings;
                 let text = attempt.text.clone();
                 attempts.push(attempt);
@@ -227,7 +231,7 @@ impl CopyService {
         engine: &EngineHandle,
         prompt: &Prompt,
         facts: &ProductFacts,
-        seed: u32,
+        (seed, retry): (u32, bool),
         request: &CopyRequest<'_>,
         on_progress: &mut dyn FnMut(CopyProgress<'_>),
     ) -> Attempt {
@@ -238,6 +242,8 @@ impl CopyService {
                 seed,
                 max_tokens: None,
                 prefix_cache: request.prefix_cache,
+                temperature: retry.then_some(RETRY_TEMPERATURE),
+                allowed_numbers: Some(allowed_numbers(facts)),
             })
             .and_then(|stream| stream.finish(|t| on_progress(CopyProgress::Token(t))));
         match generated {
@@ -247,7 +253,7 @@ impl CopyService {
                 Attempt {
                     seed,
                     text: g.text,
-                    verdict,
+                    verdict: Some(verdict),
                     timings: Some(g.timings),
                     error: None,
                 }
@@ -257,7 +263,7 @@ impl CopyService {
                 Attempt {
                     seed,
                     text: String::new(),
-                    verdict: Verdict::Fail(crate::copy::guardrails::Reason::Empty),
+                    verdict: None,
                     timings: None,
                     error: Some(e.to_string()),
                 }

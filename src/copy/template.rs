@@ -10,9 +10,13 @@
 //!   words after it (so no fixed word can be mistaken for another brand), and never puts a number
 //!   in parentheses next to another number (so prices never chain into a phone-like number).
 
+use crate::copy::guardrails::content_words;
 use crate::copy::prompt::{sanitize, ProductFacts, Style};
 
 const LABEL_CHARS: usize = 60;
+const DANGLING: [&str; 10] = [
+    "for", "with", "and", "of", "in", "to", "the", "a", "by", "or",
+];
 
 /// The template copy for one product and style.
 pub fn render(facts: &ProductFacts, style: Style) -> String {
@@ -42,7 +46,7 @@ pub fn render(facts: &ProductFacts, style: Style) -> String {
     }
 }
 
-/// Brand and name, capped, without immediately repeated words.
+/// Brand and name, capped, each word once.
 fn label(facts: &ProductFacts) -> String {
     let name = facts.name.trim();
     let full = match &facts.brand {
@@ -53,23 +57,36 @@ fn label(facts: &ProductFacts) -> String {
     };
     let capped = sanitize(&full, LABEL_CHARS);
     let mut words: Vec<&str> = Vec::new();
+    let clean = |s: &str| {
+        s.trim_matches(|c: char| !c.is_alphanumeric())
+            .to_lowercase()
+    };
     for w in capped.split(' ') {
-        let clean = |s: &str| {
-            s.trim_matches(|c: char| !c.is_alphanumeric())
-                .to_lowercase()
-        };
-        if words.last().is_none_or(|last| clean(last) != clean(w)) {
+        // Each word once: names like "Navy, Red, Navy" would otherwise read as repetition.
+        let c = clean(w);
+        if c.is_empty() || !words.iter().any(|l| clean(l) == c) {
             words.push(w);
         }
+    }
+    // A capped name can end mid-phrase ("Watch - For"); drop dangling joiners.
+    while words.last().is_some_and(|w| {
+        let w = clean(w);
+        w.is_empty() || DANGLING.contains(&w.as_str())
+    }) {
+        words.pop();
     }
     let label = words
         .join(" ")
         .trim_end_matches(|c: char| !c.is_alphanumeric() && c != ')')
         .to_string();
-    if label.is_empty() {
-        "This product".to_string()
-    } else {
-        label
+    // A name without a word (only a code or numbers) gets the category, so the copy still says
+    // what the product is.
+    let has_word = content_words(&label).next().is_some();
+    match (has_word, facts.category.is_empty()) {
+        (true, _) => label,
+        (false, false) => format!("{label} {}", facts.category).trim().to_string(),
+        (false, true) if label.is_empty() => "This product".to_string(),
+        (false, true) => label,
     }
 }
 
