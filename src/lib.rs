@@ -7,6 +7,7 @@ pub mod bench;
 pub mod catalog;
 pub mod config;
 pub mod control;
+pub mod copy;
 pub mod crypto;
 pub mod event;
 pub mod feedback;

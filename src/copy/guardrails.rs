@@ -1,0 +1,778 @@
+//! Guardrails: the checks every piece of model copy passes before a shopper sees it.
+//!
+//! Invariants:
+//! - [`check`] is pure: same copy, facts, brand list and config → same [`Verdict`]. No I/O.
+//! - Checks run in a fixed order and the first failure is the reason, so a verdict is stable.
+//! - Copy passes only if every number in it appears in the product's facts, every percentage is
+//!   the product's discount (or a percentage the facts state), only the store's currency is
+//!   named, no other catalog brand is named, and it carries nothing that looks like shopper data
+//!   (URL, e-mail, phone, a digit run long enough to be a loyalty number).
+//! - [`Reason::code`] strings are stable: they are counted, logged and reported to HQ.
+
+use std::collections::HashSet;
+
+use serde::{Deserialize, Serialize};
+
+use crate::catalog::Product;
+use crate::copy::prompt::{find_ascii_ci, ProductFacts, FIELD_LABELS, PROMPT_MARKERS};
+
+/// Tunable limits and phrase list. Defaults are defined here once.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct GuardrailConfig {
+    pub min_chars: usize,
+    pub max_chars: usize,
+    pub min_words: usize,
+    pub max_words: usize,
+    /// A word of four letters or more may occur at most this many times.
+    pub max_word_repeats: usize,
+    /// Minimum share of letters among characters that are neither spaces nor digits.
+    pub min_letter_ratio: f32,
+    /// Minimum share of ASCII (Latin) letters among letters.
+    pub min_latin_ratio: f32,
+    /// Phrases that copy must not contain (case-insensitive, whole words).
+    pub banned_phrases: Vec<String>,
+}
+
+impl Default for GuardrailConfig {
+    fn default() -> Self {
+        Self {
+            min_chars: 20,
+            max_chars: 200,
+            min_words: 4,
+            max_words: 40,
+            max_word_repeats: 3,
+            min_letter_ratio: 0.6,
+            min_latin_ratio: 0.9,
+            banned_phrases: [
+                "guarantee",
+                "guaranteed",
+                "best in the world",
+                "miracle",
+                "cure",
+                "cures",
+                "risk-free",
+                "act now",
+                "limited time",
+                "click",
+                "free gift",
+                "lowest price",
+            ]
+            .into_iter()
+            .map(String::from)
+            .collect(),
+        }
+    }
+}
+
+/// All brands of the catalog; copy may name only the product's own.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BrandList {
+    brands: Vec<String>,
+}
+
+impl BrandList {
+    pub fn new<I: IntoIterator<Item = S>, S: AsRef<str>>(brands: I) -> Self {
+        let mut seen = HashSet::new();
+        let brands = brands
+            .into_iter()
+            .map(|b| b.as_ref().trim().to_string())
+            .filter(|b| b.chars().filter(|c| c.is_alphanumeric()).count() >= 2)
+            .filter(|b| seen.insert(b.to_ascii_lowercase()))
+            .collect();
+        Self { brands }
+    }
+
+    pub fn from_products(products: &[Product]) -> Self {
+        Self::new(products.iter().filter_map(|p| p.brand.as_deref()))
+    }
+
+    pub fn len(&self) -> usize {
+        self.brands.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.brands.is_empty()
+    }
+}
+
+/// Why copy was rejected. Serialises as `{"code": "...", "detail": ...}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "code", content = "detail", rename_all = "snake_case")]
+pub enum Reason {
+    Empty,
+    /// Control characters, replacement characters, too few letters or too few Latin letters.
+    Charset,
+    /// A field label or chat marker of the prompt format leaked into the copy.
+    PromptLeak(String),
+    Url,
+    Email,
+    Phone,
+    /// A run of eight or more digits that is not in the product facts.
+    LoyaltyLikeNumber,
+    ForeignCurrency(String),
+    WrongPercent(String),
+    UnknownNumber(String),
+    ForeignBrand(String),
+    BannedPhrase(String),
+    /// Shares no word with the product's name, brand, category or details.
+    OffTopic,
+    TooShort,
+    TooLong,
+    Repetition(String),
+}
+
+impl Reason {
+    /// Stable code (the serde tag).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Empty => "empty",
+            Self::Charset => "charset",
+            Self::PromptLeak(_) => "prompt_leak",
+            Self::Url => "url",
+            Self::Email => "email",
+            Self::Phone => "phone",
+            Self::LoyaltyLikeNumber => "loyalty_like_number",
+            Self::ForeignCurrency(_) => "foreign_currency",
+            Self::WrongPercent(_) => "wrong_percent",
+            Self::UnknownNumber(_) => "unknown_number",
+            Self::ForeignBrand(_) => "foreign_brand",
+            Self::BannedPhrase(_) => "banned_phrase",
+            Self::OffTopic => "off_topic",
+            Self::TooShort => "too_short",
+            Self::TooLong => "too_long",
+            Self::Repetition(_) => "repetition",
+        }
+    }
+}
+
+/// The outcome of [`check`]. Serialises as `{"verdict": "pass"}` or
+/// `{"verdict": "fail", "reason": {"code": ..., "detail": ...}}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "verdict", content = "reason", rename_all = "snake_case")]
+pub enum Verdict {
+    Pass,
+    Fail(Reason),
+}
+
+impl Verdict {
+    pub fn is_pass(&self) -> bool {
+        matches!(self, Self::Pass)
+    }
+
+    /// `"pass"` or the reason's code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Pass => "pass",
+            Self::Fail(r) => r.code(),
+        }
+    }
+}
+
+const CURRENCY_SYMBOLS: &str = "$€£¥₹₩₽₺₱₫฿₦₴₪¢₡₲₵₸₼₾";
+const CURRENCY_WORDS: [&str; 26] = [
+    "USD", "EUR", "GBP", "INR", "JPY", "CNY", "RMB", "AUD", "CAD", "CHF", "SGD", "AED", "HKD",
+    "NZD", "ZAR", "SEK", "BRL", "MXN", "KRW", "Rs", "dollar", "dollars", "euro", "euros", "rupee",
+    "rupees",
+];
+const URL_SUFFIXES: [&str; 12] = [
+    ".com", ".in", ".net", ".org", ".io", ".co", ".shop", ".store", ".app", ".ly", ".me", ".info",
+];
+
+/// Check one piece of copy against the product's facts.
+pub fn check(
+    copy: &str,
+    facts: &ProductFacts,
+    brands: &BrandList,
+    config: &GuardrailConfig,
+) -> Verdict {
+    match first_failure(copy.trim(), facts, brands, config) {
+        Some(reason) => Verdict::Fail(reason),
+        None => Verdict::Pass,
+    }
+}
+
+fn first_failure(
+    copy: &str,
+    facts: &ProductFacts,
+    brands: &BrandList,
+    config: &GuardrailConfig,
+) -> Option<Reason> {
+    if copy.is_empty() {
+        return Some(Reason::Empty);
+    }
+    if !charset_ok(copy, config) {
+        return Some(Reason::Charset);
+    }
+    // Field labels as the format writes them ("price: just" is fine), markers in any case.
+    if let Some(m) = FIELD_LABELS
+        .iter()
+        .find(|m| copy.contains(**m))
+        .or_else(|| {
+            PROMPT_MARKERS
+                .iter()
+                .find(|m| find_ascii_ci(copy, m, 0).is_some())
+        })
+    {
+        return Some(Reason::PromptLeak((*m).to_string()));
+    }
+    if has_email(copy) {
+        return Some(Reason::Email);
+    }
+    let corpus = facts.corpus();
+    if has_url(copy, &corpus) {
+        return Some(Reason::Url);
+    }
+    if let Some(r) = contact_number(copy, &corpus) {
+        return Some(r);
+    }
+    if let Some(c) = foreign_currency(copy, facts) {
+        return Some(Reason::ForeignCurrency(c));
+    }
+    if let Some(r) = number_failure(copy, facts, &corpus) {
+        return Some(r);
+    }
+    if let Some(b) = foreign_brand(copy, facts, &corpus, brands) {
+        return Some(Reason::ForeignBrand(b));
+    }
+    if let Some(p) = config
+        .banned_phrases
+        .iter()
+        // A phrase that is part of the product's own facts ("Click Connect") is a fact.
+        .find(|p| find_word(copy, p, false).is_some() && find_word(&corpus, p, false).is_none())
+    {
+        return Some(Reason::BannedPhrase(p.clone()));
+    }
+    if !on_topic(copy, &corpus) {
+        return Some(Reason::OffTopic);
+    }
+    let (chars, words) = (copy.chars().count(), copy.split_whitespace().count());
+    if chars < config.min_chars || words < config.min_words {
+        return Some(Reason::TooShort);
+    }
+    if chars > config.max_chars || words > config.max_words {
+        return Some(Reason::TooLong);
+    }
+    repetition(copy, &corpus, config).map(Reason::Repetition)
+}
+
+fn charset_ok(copy: &str, config: &GuardrailConfig) -> bool {
+    if copy.chars().any(|c| c.is_control() || c == '\u{fffd}') {
+        return false;
+    }
+    // Digits are judged by the number checks; here only the rest must be mostly letters.
+    let visible = copy
+        .chars()
+        .filter(|c| !c.is_whitespace() && !c.is_ascii_digit())
+        .count();
+    let letters: Vec<char> = copy.chars().filter(|c| c.is_alphabetic()).collect();
+    let latin = letters.iter().filter(|c| c.is_ascii_alphabetic()).count();
+    !letters.is_empty()
+        && letters.len() as f32 >= config.min_letter_ratio * visible as f32
+        && latin as f32 >= config.min_latin_ratio * letters.len() as f32
+}
+
+/// `name@host`: an `@` between two alphanumeric characters ("@home" the brand is not one).
+fn has_email(copy: &str) -> bool {
+    let chars: Vec<char> = copy.chars().collect();
+    chars
+        .windows(3)
+        .any(|w| w[1] == '@' && w[0].is_alphanumeric() && w[2].is_alphanumeric())
+}
+
+/// URLs and `word.com`-style domains, except a domain-like word that is part of the facts
+/// (brands such as `Eureka.in`).
+fn has_url(copy: &str, corpus: &str) -> bool {
+    if ["http:", "https:", "www.", "://"]
+        .iter()
+        .any(|m| find_ascii_ci(copy, m, 0).is_some())
+    {
+        return true;
+    }
+    // `word.com` style: a suffix glued to a word on its left and ending a word on its right.
+    URL_SUFFIXES.iter().any(|suffix| {
+        let mut from = 0;
+        while let Some(i) = find_ascii_ci(copy, suffix, from) {
+            let before = copy[..i].chars().next_back();
+            let after = copy[i + suffix.len()..].chars().next();
+            let word_start = copy[..i]
+                .rfind(|c: char| c.is_whitespace())
+                .map_or(0, |w| w + 1);
+            let word_end = copy[i..]
+                .find(|c: char| c.is_whitespace())
+                .map_or(copy.len(), |w| i + w);
+            let word = copy[word_start..word_end].trim_matches(|c: char| !c.is_alphanumeric());
+            if before.is_some_and(char::is_alphanumeric)
+                && !after.is_some_and(char::is_alphanumeric)
+                && find_ascii_ci(corpus, word, 0).is_none()
+            {
+                return true;
+            }
+            from = i + 1;
+        }
+        false
+    })
+}
+
+/// Phone numbers and loyalty-like digit runs. Digit sequences that occur in the facts (model
+/// numbers such as `R8851116001`) are allowed.
+fn contact_number(copy: &str, corpus: &str) -> Option<Reason> {
+    let fact_digits: Vec<String> = digit_chains(corpus).into_iter().map(|c| c.digits).collect();
+    let in_facts = |digits: &str| fact_digits.iter().any(|d| d.contains(digits));
+    for chain in digit_chains(copy) {
+        // Numbers of the facts side by side ("R8851116001 2") are facts, not a contact.
+        if in_facts(&chain.digits) || chain.groups.iter().all(|g| in_facts(g)) {
+            continue;
+        }
+        let n = chain.digits.len();
+        if chain.plus || (n >= 7 && chain.phone_separators) {
+            return Some(Reason::Phone);
+        }
+        if n >= 8 {
+            return Some(Reason::LoyaltyLikeNumber);
+        }
+    }
+    None
+}
+
+struct DigitChain {
+    digits: String,
+    /// The digit runs between separators.
+    groups: Vec<String>,
+    plus: bool,
+    /// Groups joined by `-`, `(`, `)` or a space.
+    phone_separators: bool,
+}
+
+/// Maximal runs of digits joined by single separators (`- . ( ) space`), optionally led by `+`.
+fn digit_chains(text: &str) -> Vec<DigitChain> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        if !chars[i].is_ascii_digit() {
+            i += 1;
+            continue;
+        }
+        let plus =
+            i > 0 && chars[i - 1] == '+' || i > 1 && chars[i - 2] == '+' && chars[i - 1] == '(';
+        let mut chain = DigitChain {
+            digits: String::new(),
+            groups: Vec::new(),
+            plus,
+            phone_separators: i > 0 && chars[i - 1] == '(',
+        };
+        while i < chars.len() {
+            let c = chars[i];
+            if c.is_ascii_digit() {
+                chain.digits.push(c);
+                match chain.groups.last_mut() {
+                    Some(g) if i > 0 && chars[i - 1].is_ascii_digit() => g.push(c),
+                    _ => chain.groups.push(c.to_string()),
+                }
+                i += 1;
+            } else if let Some(len) = separator_len(&chars[i..]) {
+                chain.phone_separators |= chars[i..i + len].iter().any(|c| *c != '.');
+                i += len;
+            } else {
+                break;
+            }
+        }
+        out.push(chain);
+    }
+    out
+}
+
+/// Length (1 or 2) of a separator run at the start of `rest` that is followed by a digit.
+fn separator_len(rest: &[char]) -> Option<usize> {
+    let is_sep = |c: &char| matches!(c, '-' | '.' | '(' | ')' | ' ');
+    (1..=2).find(|&n| rest.len() > n && rest[..n].iter().all(is_sep) && rest[n].is_ascii_digit())
+}
+
+fn foreign_currency(copy: &str, facts: &ProductFacts) -> Option<String> {
+    let own = &facts.currency;
+    let allowed = |m: &str| {
+        m == own.symbol
+            || m.eq_ignore_ascii_case(&own.code)
+            || own.aliases.iter().any(|a| a.eq_ignore_ascii_case(m))
+    };
+    if let Some(sym) = copy
+        .chars()
+        .filter(|c| CURRENCY_SYMBOLS.contains(*c))
+        .map(String::from)
+        .find(|s| !allowed(s))
+    {
+        return Some(sym);
+    }
+    CURRENCY_WORDS
+        .iter()
+        .find(|w| {
+            // Codes are matched as written (upper case, `Rs`); currency names in any case.
+            let case_sensitive = w.len() <= 3;
+            !allowed(w) && find_word(copy, w, case_sensitive).is_some()
+        })
+        .map(|w| (*w).to_string())
+}
+
+/// A number as written in text, normalised (`1,299.00` → `1299`).
+#[derive(Debug, PartialEq)]
+struct Number {
+    value: String,
+    percent: bool,
+}
+
+fn numbers(text: &str) -> Vec<Number> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        if !chars[i].is_ascii_digit() {
+            i += 1;
+            continue;
+        }
+        let mut raw = String::new();
+        while i < chars.len() {
+            let c = chars[i];
+            let next_digit = chars.get(i + 1).is_some_and(char::is_ascii_digit);
+            if c.is_ascii_digit() {
+                raw.push(c);
+            } else if c == ',' && next_digit {
+                // thousands separator: dropped
+            } else if c == '.' && next_digit && !raw.contains('.') {
+                raw.push(c);
+            } else {
+                break;
+            }
+            i += 1;
+        }
+        let rest: String = chars[i..].iter().collect();
+        let rest = rest.trim_start();
+        let percent = rest.starts_with('%') || find_ascii_ci(rest, "percent", 0) == Some(0);
+        out.push(Number {
+            value: normalise_number(&raw),
+            percent,
+        });
+    }
+    out
+}
+
+fn normalise_number(raw: &str) -> String {
+    let (int, frac) = match raw.split_once('.') {
+        Some((i, f)) => (i, f.trim_end_matches('0')),
+        None => (raw, ""),
+    };
+    let int = int.trim_start_matches('0');
+    let int = if int.is_empty() { "0" } else { int };
+    if frac.is_empty() {
+        int.to_string()
+    } else {
+        format!("{int}.{frac}")
+    }
+}
+
+/// Every number copy may contain for these facts, normalised (`1,299.00` → `1299`): numbers in
+/// the facts text, price, list price, saving and discount.
+pub fn allowed_numbers(facts: &ProductFacts) -> Vec<String> {
+    let mut known: Vec<String> = numbers(&facts.corpus())
+        .into_iter()
+        .map(|n| n.value)
+        .collect();
+    known.push(normalise_number(&facts.price.display()));
+    if let Some(list) = facts.list_price {
+        known.push(normalise_number(&list.display()));
+        known.push(normalise_number(
+            &crate::catalog::Minor(list.0 - facts.price.0).display(),
+        ));
+    }
+    known.sort();
+    known.dedup();
+    known
+}
+
+fn number_failure(copy: &str, facts: &ProductFacts, corpus: &str) -> Option<Reason> {
+    let fact_numbers = numbers(corpus);
+    let known = allowed_numbers(facts);
+    let discount = facts.discount_percent.map(|d| d.to_string());
+    for n in numbers(copy) {
+        if n.percent {
+            let stated = fact_numbers.iter().any(|f| f.percent && f.value == n.value);
+            if discount.as_deref() != Some(n.value.as_str()) && !stated {
+                return Some(Reason::WrongPercent(format!("{}%", n.value)));
+            }
+        } else if !known.contains(&n.value) {
+            return Some(Reason::UnknownNumber(n.value));
+        }
+    }
+    None
+}
+
+fn foreign_brand(
+    copy: &str,
+    facts: &ProductFacts,
+    corpus: &str,
+    brands: &BrandList,
+) -> Option<String> {
+    brands
+        .brands
+        .iter()
+        .filter(|b| {
+            !facts
+                .brand
+                .as_deref()
+                .is_some_and(|own| own.eq_ignore_ascii_case(b))
+        })
+        // A brand word that is part of this product's own facts is a fact, not another brand.
+        .filter(|b| find_word(corpus, b, false).is_none())
+        .find(|b| {
+            // Proper-noun use only: "Prime" the brand, not "prime quality".
+            let mut from = 0;
+            while let Some(i) = find_word_from(copy, b, false, from) {
+                if copy[i..].chars().next().is_some_and(|c| !c.is_lowercase()) {
+                    return true;
+                }
+                from = i + 1;
+            }
+            false
+        })
+        .cloned()
+}
+
+/// Byte index of `needle` in `text` as a whole word (no alphanumeric neighbour).
+fn find_word(text: &str, needle: &str, case_sensitive: bool) -> Option<usize> {
+    find_word_from(text, needle, case_sensitive, 0)
+}
+
+fn find_word_from(text: &str, needle: &str, case_sensitive: bool, from: usize) -> Option<usize> {
+    let mut from = from;
+    loop {
+        let i = if case_sensitive {
+            text.get(from..)?.find(needle).map(|i| i + from)?
+        } else {
+            find_ascii_ci(text, needle, from)?
+        };
+        let before = text[..i].chars().next_back();
+        let after = text[i + needle.len()..].chars().next();
+        if !before.is_some_and(char::is_alphanumeric) && !after.is_some_and(char::is_alphanumeric) {
+            return Some(i);
+        }
+        from = i + 1;
+        while !text.is_char_boundary(from) {
+            from += 1;
+        }
+    }
+}
+
+const STOPWORDS: [&str; 16] = [
+    "the", "and", "for", "with", "from", "your", "this", "that", "you", "our", "all", "now",
+    "just", "was", "off", "are",
+];
+
+/// Lower-case words of three letters or more that carry meaning.
+pub(crate) fn content_words(text: &str) -> impl Iterator<Item = String> + '_ {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| w.chars().filter(|c| c.is_alphabetic()).count() >= 3)
+        .map(str::to_lowercase)
+        .filter(|w| !STOPWORDS.contains(&w.as_str()))
+}
+
+/// Copy must be about the product: at least one content word in common with its facts (when
+/// the facts have any).
+fn on_topic(copy: &str, corpus: &str) -> bool {
+    let facts: HashSet<String> = content_words(corpus).collect();
+    facts.is_empty() || content_words(copy).any(|w| facts.contains(&w))
+}
+
+fn words_of(text: &str) -> Vec<String> {
+    text.split(|c: char| !c.is_alphanumeric() && c != '\'')
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect()
+}
+
+/// Repeated words or phrases, except a doubled word the product's own name has ("Times Times_51").
+fn repetition(copy: &str, corpus: &str, config: &GuardrailConfig) -> Option<String> {
+    let words = words_of(copy);
+    let facts = words_of(corpus);
+    let doubled_in_facts = |w: &str| facts.windows(2).any(|p| p[0] == w && p[1] == w);
+    if let Some(pair) = words.windows(2).find(|w| {
+        w[0] == w[1]
+            && w[0].chars().filter(|c| c.is_alphabetic()).count() >= 2
+            && !doubled_in_facts(&w[0])
+    }) {
+        return Some(format!("{} {}", pair[0], pair[1]));
+    }
+    if let Some(w) = words.iter().find(|w| {
+        w.chars().count() >= 4 && words.iter().filter(|x| x == w).count() > config.max_word_repeats
+    }) {
+        return Some(w.clone());
+    }
+    let mut trigrams = HashSet::new();
+    words
+        .windows(3)
+        .map(|t| t.join(" "))
+        .find(|t| !trigrams.insert(t.clone()))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::catalog::Minor;
+    use crate::copy::prompt::Currency;
+
+    fn facts() -> ProductFacts {
+        let product = Product {
+            sku: "S1".into(),
+            name: "Aurelia 9.84 inch Laptop Sleeve".into(),
+            brand: Some("Lapguard".into()),
+            category: vec!["Computers".into(), "Laptop Accessories".into()],
+            price: Minor(34900),
+            list_price: Some(Minor(74900)),
+            description: "Padded sleeve, 100% polyester, model LG884213657".into(),
+            tags: vec![],
+        };
+        ProductFacts::new(&product, &Currency::default())
+    }
+
+    fn brands() -> BrandList {
+        BrandList::new(["Lapguard", "Asus", "HP", "Prime", "Tenda"])
+    }
+
+    fn verdict(copy: &str) -> Verdict {
+        check(copy, &facts(), &brands(), &GuardrailConfig::default())
+    }
+
+    fn reason(copy: &str) -> &'static str {
+        verdict(copy).code()
+    }
+
+    #[test]
+    fn good_copy_passes() {
+        for ok in [
+            "Keep your laptop snug in the Lapguard Aurelia sleeve, now ₹349 (53% off).",
+            "Padded 9.84 inch sleeve from Lapguard: just Rs. 349, was ₹749.",
+            "Save ₹400 on a padded Lapguard sleeve in 100% polyester, now ₹349.",
+            "A prime pick for commuters: padded sleeve, only ₹349.",
+        ] {
+            assert_eq!(verdict(ok), Verdict::Pass, "{ok}");
+        }
+    }
+
+    #[test]
+    fn hostile_outputs_fail_for_the_right_reason() {
+        let cases = [
+            ("", "empty"),
+            ("   ", "empty"),
+            ("Great sleeve\u{7} for ₹349 only today", "charset"),
+            ("12345 !!! ??? ### ₹349 ₹349 ₹349", "charset"),
+            ("Отличный чехол для ноутбука всего ₹349", "charset"),
+            ("Padded sleeve for ₹349\nProduct: Asus laptop", "charset"),
+            (
+                "Padded sleeve, only ₹349. Product: another one",
+                "prompt_leak",
+            ),
+            ("Padded sleeve <end_of_turn> only ₹349 today", "prompt_leak"),
+            ("Order the padded sleeve at lapguard.com for ₹349", "url"),
+            ("Padded sleeve for ₹349, see https://x.io/deal now", "url"),
+            ("Padded sleeve ₹349, mail deals@lapguard.in today", "email"),
+            ("Padded sleeve ₹349, call +91 98765 43210 today", "phone"),
+            ("Padded sleeve ₹349, call 555-123-4567 today", "phone"),
+            (
+                "Welcome back member 40012345678, your sleeve is ₹349",
+                "loyalty_like_number",
+            ),
+            (
+                "Padded sleeve for just $349 today, grab it",
+                "foreign_currency",
+            ),
+            (
+                "Padded sleeve for just 349 USD today, grab it",
+                "foreign_currency",
+            ),
+            (
+                "Padded sleeve for just €349 today, grab it",
+                "foreign_currency",
+            ),
+            (
+                "Padded sleeve now 50% off at ₹349, grab it",
+                "wrong_percent",
+            ),
+            (
+                "Padded sleeve, any other ₹30, ₹45 or less",
+                "unknown_number",
+            ),
+            (
+                "Fits every 98 inch laptop, padded sleeve at ₹349",
+                "unknown_number",
+            ),
+            (
+                "Padded sleeve at ₹349, better than Asus or HP",
+                "foreign_brand",
+            ),
+            (
+                "Prime padded sleeve from Lapguard, ₹349 only",
+                "foreign_brand",
+            ),
+            (
+                "Padded sleeve at ₹349, guaranteed to please",
+                "banned_phrase",
+            ),
+            ("Happy birthday, and you're a millionaire!", "off_topic"),
+            ("Sleeve ₹349", "too_short"),
+            (
+                "Padded sleeve at ₹349 with a lot of words that keep going and going far beyond \
+                 what any shelf card could ever hold in its small frame on a busy shelf in a \
+                 busy store on a busy day in a busy town",
+                "too_long",
+            ),
+            ("Padded padded sleeve for work, ₹349 only", "repetition"),
+            (
+                "Soft sleeve soft case, soft sleeve soft case, ₹349",
+                "repetition",
+            ),
+            (
+                "Sleeve, sleeve bag, the sleeve you want, sleeve love, ₹349",
+                "repetition",
+            ),
+        ];
+        for (copy, code) in cases {
+            assert_eq!(reason(copy), code, "{copy:?} -> {:?}", verdict(copy));
+        }
+    }
+
+    #[test]
+    fn model_numbers_in_facts_are_not_loyalty_numbers() {
+        assert_eq!(
+            verdict("The Lapguard LG884213657 padded sleeve, now ₹349."),
+            Verdict::Pass
+        );
+    }
+
+    #[test]
+    fn verdict_serialises_with_stable_codes() {
+        let v = verdict("Padded sleeve now 50% off at ₹349, grab it");
+        let json = serde_json::to_string(&v).unwrap();
+        assert_eq!(
+            json,
+            r#"{"verdict":"fail","reason":{"code":"wrong_percent","detail":"50%"}}"#
+        );
+        assert_eq!(
+            serde_json::to_string(&Verdict::Pass).unwrap(),
+            r#"{"verdict":"pass"}"#
+        );
+        let back: Verdict = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, v);
+        for r in [Reason::Empty, Reason::LoyaltyLikeNumber, Reason::Url] {
+            let j = serde_json::to_value(Verdict::Fail(r.clone())).unwrap();
+            assert_eq!(j["reason"]["code"], r.code());
+        }
+    }
+
+    #[test]
+    fn number_normalisation() {
+        let n = numbers("₹1,299.00 and 12.50 and 007 at 30 %");
+        let v: Vec<&str> = n.iter().map(|n| n.value.as_str()).collect();
+        assert_eq!(v, ["1299", "12.5", "7", "30"]);
+        assert!(n[3].percent);
+    }
+}

