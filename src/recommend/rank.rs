@@ -1,0 +1,209 @@
+//! Fusion, filters, diversity and reasons: from inputs to a short list of explained picks.
+//!
+//! Invariants:
+//! - Candidates are catalog products minus those just purchased and those handled this visit;
+//!   candidates with a fused score of 0 (no evidence at all) are never picked.
+//! - `score = Σ wᵢ·scoreᵢ` over [`Scorer::ALL`], weights from [`RecommendConfig::weights`] or,
+//!   for shoppers without history, [`RecommendConfig::cold_start_weights`].
+//! - Diversity: at most `max_per_leaf` picks per leaf category and `max_per_brand` per brand;
+//!   when that leaves fewer than `n`, the best remaining candidates fill up. Picks come out in
+//!   score order.
+//! - Each pick's reasons come from the scorers with positive contribution, largest first; the
+//!   display reason is the first. Reason texts name only the shopper's coarse preferences, store
+//!   popularity or a product from this visit.
+
+use std::cmp::Ordering;
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::scorers::{self, Anchor, AffinityScorer, CoOccurrenceScorer, Facet};
+use super::{CatalogIndex, CoOccurrence, DiversityConfig, Features, JourneyPolicy, Popularity, RecommendConfig, Scorer, VisitAction};
+use crate::catalog::Product;
+
+/// Everything one ranking needs; all borrowed, nothing mutated.
+#[derive(Debug, Clone, Copy)]
+pub struct Inputs<'a> {
+    pub catalog: &'a CatalogIndex,
+    pub features: &'a Features,
+    pub popularity: &'a Popularity,
+    pub co_occurrence: &'a CoOccurrence,
+    /// The solved journey MDP, when one has been fitted.
+    pub journey: Option<&'a JourneyPolicy>,
+    pub config: &'a RecommendConfig,
+}
+
+/// One scorer's part in a pick's score.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Contribution {
+    pub scorer: Scorer,
+    /// The scorer's value, `0..=1`.
+    pub score: f64,
+    pub weight: f64,
+    /// `weight · score`.
+    pub value: f64,
+}
+
+/// Why a product was picked, as a code for logs and aggregates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReasonCode {
+    LikesBrand,
+    LikesCategory,
+    LikesTag,
+    MatchesInterests,
+    PopularInStore,
+    GoesWithScanned,
+    GoesWithFavourites,
+    PriceRange,
+    CompletesBasket,
+    OnOffer,
+    WorthALook,
+}
+
+/// A reason code with its display line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reason {
+    pub code: ReasonCode,
+    pub text: String,
+}
+
+/// One recommended product.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Pick {
+    pub sku: String,
+    pub score: f64,
+    /// One entry per scorer, in [`Scorer::ALL`] order.
+    pub contributions: Vec<Contribution>,
+    /// Largest contribution first.
+    pub reasons: Vec<Reason>,
+    pub display_reason: String,
+}
+
+/// A scored candidate with what explains each score.
+struct Scored<'a> {
+    product: &'a Product,
+    total: f64,
+    scores: [f64; 5],
+    facet: Option<Facet<'a>>,
+    anchor: Option<Anchor<'a>>,
+    kind: VisitAction,
+}
+
+/// Ranks the catalog for one shopper and returns up to `n` diverse, explained picks.
+pub fn recommend(inputs: &Inputs<'_>, n: usize) -> Vec<Pick> {
+    let Inputs { catalog, features, popularity, co_occurrence, journey, config } = *inputs;
+    if n == 0 {
+        return Vec::new();
+    }
+    let weights = if features.has_history() { config.weights } else { config.cold_start_weights };
+    let w = Scorer::ALL.map(|s| weights.get(s));
+    let affinity = AffinityScorer::new(features, &config.affinity_mix);
+    let cooc = CoOccurrenceScorer::new(features, co_occurrence, &config.co_occurrence);
+    let excluded = |sku: &str| features.just_purchased.contains(sku) || features.session.iter().any(|s| s == sku);
+
+    let mut scored: Vec<Scored<'_>> = catalog
+        .products()
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| !excluded(&p.sku))
+        .map(|(pos, p)| {
+            let (aff, facet) = affinity.score(p);
+            let (co, anchor) = cooc.score(&p.sku);
+            let kind = scorers::content_kind(p, anchor);
+            let scores = [
+                aff,
+                popularity.score(&p.sku),
+                co,
+                scorers::price_fit(features.price_position, catalog.price_percentile_at(pos)),
+                scorers::journey(journey, features.visit_state, kind),
+            ];
+            let total = scores.iter().zip(&w).map(|(s, w)| s * w).sum();
+            Scored { product: p, total, scores, facet, anchor, kind }
+        })
+        .filter(|s| s.total > 0.0)
+        .collect();
+
+    let by_rank = |a: &Scored<'_>, b: &Scored<'_>| -> Ordering { b.total.total_cmp(&a.total).then_with(|| a.product.sku.cmp(&b.product.sku)) };
+    let shortlist = (n * 20).max(50);
+    if scored.len() > shortlist {
+        scored.select_nth_unstable_by(shortlist, by_rank);
+        scored.truncate(shortlist);
+    }
+    scored.sort_by(by_rank);
+
+    let keys: Vec<(&str, Option<&str>)> = scored.iter().map(|s| (s.product.leaf_category(), s.product.brand.as_deref())).collect();
+    diversify(&keys, n, &config.diversity).into_iter().map(|i| pick(&scored[i], &w, catalog)).collect()
+}
+
+/// Chooses up to `n` positions of `ranked` (best first) under the diversity rule, then fills
+/// up with the best remaining when the rule leaves fewer than `n`. Returns positions ascending.
+pub fn diversify(ranked: &[(&str, Option<&str>)], n: usize, cfg: &DiversityConfig) -> Vec<usize> {
+    let mut leaves: HashMap<&str, usize> = HashMap::new();
+    let mut brands: HashMap<&str, usize> = HashMap::new();
+    let mut chosen: Vec<usize> = Vec::with_capacity(n);
+    for (i, &(leaf, brand)) in ranked.iter().enumerate() {
+        if chosen.len() == n {
+            break;
+        }
+        let leaf_ok = leaf.is_empty() || leaves.get(leaf).copied().unwrap_or(0) < cfg.max_per_leaf;
+        let brand_ok = brand.is_none_or(|b| brands.get(b).copied().unwrap_or(0) < cfg.max_per_brand);
+        if leaf_ok && brand_ok {
+            *leaves.entry(leaf).or_default() += 1;
+            if let Some(b) = brand {
+                *brands.entry(b).or_default() += 1;
+            }
+            chosen.push(i);
+        }
+    }
+    for i in 0..ranked.len() {
+        if chosen.len() >= n {
+            break;
+        }
+        if !chosen.contains(&i) {
+            chosen.push(i);
+        }
+    }
+    chosen.sort_unstable();
+    chosen
+}
+
+fn pick(s: &Scored<'_>, w: &[f64; 5], catalog: &CatalogIndex) -> Pick {
+    let contributions: Vec<Contribution> = Scorer::ALL
+        .iter()
+        .enumerate()
+        .map(|(i, &scorer)| Contribution { scorer, score: s.scores[i], weight: w[i], value: s.scores[i] * w[i] })
+        .collect();
+    let mut ranked: Vec<&Contribution> = contributions.iter().filter(|c| c.value > 0.0).collect();
+    ranked.sort_by(|a, b| b.value.total_cmp(&a.value));
+    let reasons: Vec<Reason> = ranked.iter().filter_map(|c| reason(c.scorer, s, catalog)).collect();
+    let display_reason = reasons.first().map_or_else(|| "Picked for you".to_string(), |r| r.text.clone());
+    Pick { sku: s.product.sku.clone(), score: s.total, contributions, reasons, display_reason }
+}
+
+/// The reason a scorer gives for a candidate (see module invariants on what may be named).
+fn reason(scorer: Scorer, s: &Scored<'_>, catalog: &CatalogIndex) -> Option<Reason> {
+    let (code, text) = match scorer {
+        Scorer::Affinity => match s.facet? {
+            Facet::Brand(b) => (ReasonCode::LikesBrand, format!("Because you like {b}")),
+            Facet::Category(c) => (ReasonCode::LikesCategory, format!("Because you like {}", c.to_lowercase())),
+            Facet::Tag(t) => (ReasonCode::LikesTag, format!("Because you're into {t}")),
+            Facet::Item => (ReasonCode::MatchesInterests, "Matches your interests".to_string()),
+        },
+        Scorer::Popularity => (ReasonCode::PopularInStore, "Popular in this store this week".to_string()),
+        Scorer::CoOccurrence => match s.anchor? {
+            Anchor::Session(sku) => {
+                let text = catalog.get(sku).map_or_else(|| "Goes well with what you scanned".to_string(), |p| format!("Goes well with {}", p.name));
+                (ReasonCode::GoesWithScanned, text)
+            }
+            Anchor::History => (ReasonCode::GoesWithFavourites, "Goes well with things you like".to_string()),
+        },
+        Scorer::PriceFit => (ReasonCode::PriceRange, "Matches your usual price range".to_string()),
+        Scorer::Journey => match s.kind {
+            VisitAction::Bundle => (ReasonCode::CompletesBasket, "Completes your basket".to_string()),
+            VisitAction::Offer => (ReasonCode::OnOffer, "On offer right now".to_string()),
+            VisitAction::ProductPick => (ReasonCode::WorthALook, "Worth a look".to_string()),
+        },
+    };
+    Some(Reason { code, text })
+}

@@ -1,0 +1,302 @@
+//! The per-candidate scorers fused by [`super::rank`]. Popularity lives in
+//! [`super::popularity`], co-occurrence fitting in [`super::cooccurrence`].
+//!
+//! Invariants:
+//! - Every scorer returns a value in `0..=1`; each also says *why* (a facet, an anchor, a content
+//!   kind) so the pick can carry a reason from the scorer that contributed most.
+//! - Content affinity normalises each facet by the shopper's strongest entry, so a shopper's
+//!   favourite brand scores 1 whatever their history length.
+//! - A co-occurrence anchor from this visit is named in the reason; an anchor from earlier visits
+//!   never is (no line of history is revealed).
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::{check, ConfigError, CoOccurrence, CoOccurrenceConfig, Features, JourneyPolicy, VisitAction, VisitState};
+use crate::catalog::Product;
+
+/// The scorers fused into a pick's score.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Scorer {
+    Affinity,
+    Popularity,
+    CoOccurrence,
+    PriceFit,
+    Journey,
+}
+
+impl Scorer {
+    pub const ALL: [Scorer; 5] = [Self::Affinity, Self::Popularity, Self::CoOccurrence, Self::PriceFit, Self::Journey];
+}
+
+/// How content affinity mixes its facets (normalised by their sum).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AffinityMix {
+    /// The very product engaged with before (viewed, carted) — retargeting.
+    pub item: f64,
+    pub brand: f64,
+    /// Mean over the candidate's category path levels.
+    pub category: f64,
+    /// Best matching interest tag.
+    pub tag: f64,
+}
+
+impl Default for AffinityMix {
+    fn default() -> Self {
+        Self { item: 0.2, brand: 0.3, category: 0.35, tag: 0.15 }
+    }
+}
+
+impl AffinityMix {
+    pub(crate) fn validate(&self) -> Result<(), ConfigError> {
+        let all = [self.item, self.brand, self.category, self.tag];
+        check(all.iter().all(|w| w.is_finite() && *w >= 0.0), "affinity_mix", "must be finite and >= 0")?;
+        check(all.iter().sum::<f64>() > 0.0, "affinity_mix", "must not all be zero")
+    }
+}
+
+/// The facet of the shopper's own taste that explains an affinity score.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Facet<'a> {
+    Brand(&'a str),
+    Category(&'a str),
+    Tag(&'a str),
+    /// Only the item itself matched; never named in a reason.
+    Item,
+}
+
+/// Content affinity of candidates for one shopper.
+#[derive(Debug)]
+pub struct AffinityScorer<'f> {
+    brands: HashMap<&'f str, f64>,
+    categories: HashMap<&'f str, f64>,
+    tags: HashMap<&'f str, f64>,
+    items: HashMap<&'f str, f64>,
+    mix: AffinityMix,
+}
+
+fn normalised(map: &std::collections::BTreeMap<String, f64>) -> HashMap<&str, f64> {
+    let max = map.values().copied().fold(0.0, f64::max);
+    if max <= 0.0 {
+        return HashMap::new();
+    }
+    map.iter().map(|(k, v)| (k.as_str(), v / max)).collect()
+}
+
+impl<'f> AffinityScorer<'f> {
+    pub fn new(features: &'f Features, mix: &AffinityMix) -> Self {
+        Self {
+            brands: normalised(&features.brands),
+            categories: normalised(&features.categories),
+            tags: normalised(&features.tags),
+            items: normalised(&features.items),
+            mix: *mix,
+        }
+    }
+
+    /// Score in `0..=1` and the facet that explains it best (a named facet whenever one
+    /// matched), or `None` when nothing matched.
+    pub fn score<'p>(&self, p: &'p Product) -> (f64, Option<Facet<'p>>) {
+        let get = |m: &HashMap<&str, f64>, k: &str| m.get(k).copied().unwrap_or(0.0);
+        let brand = p.brand.as_deref().map(|b| (get(&self.brands, b), b));
+        let best_category = p.category.iter().map(|c| (get(&self.categories, c), c.as_str())).fold(None, best);
+        let category_mean = if p.category.is_empty() {
+            0.0
+        } else {
+            p.category.iter().map(|c| get(&self.categories, c)).sum::<f64>() / p.category.len() as f64
+        };
+        let tag = p.tags.iter().map(|t| (get(&self.tags, t), t.as_str())).fold(None, best);
+        let item = get(&self.items, &p.sku);
+
+        let brand_part = self.mix.brand * brand.map_or(0.0, |b| b.0);
+        let category_part = self.mix.category * category_mean;
+        let tag_part = self.mix.tag * tag.map_or(0.0, |t| t.0);
+        let item_part = self.mix.item * item;
+        let total = self.mix.item + self.mix.brand + self.mix.category + self.mix.tag;
+        let value = ((brand_part + category_part + tag_part + item_part) / total).clamp(0.0, 1.0);
+
+        let named = [
+            (brand_part, brand.map(|b| Facet::Brand(b.1))),
+            (category_part, best_category.map(|c| Facet::Category(c.1))),
+            (tag_part, tag.map(|t| Facet::Tag(t.1))),
+        ];
+        let facet = named
+            .into_iter()
+            .filter(|(v, f)| *v > 0.0 && f.is_some())
+            .fold(None::<(f64, Option<Facet<'p>>)>, |acc, x| match acc {
+                Some(a) if a.0 >= x.0 => Some(a),
+                _ => Some(x),
+            })
+            .and_then(|(_, f)| f)
+            .or((item_part > 0.0).then_some(Facet::Item));
+        (value, facet)
+    }
+}
+
+/// Keeps the first of the largest values (so the coarser category level wins ties).
+fn best<'a>(acc: Option<(f64, &'a str)>, x: (f64, &'a str)) -> Option<(f64, &'a str)> {
+    match acc {
+        Some(a) if a.0 >= x.0 => Some(a),
+        _ => Some(x),
+    }
+}
+
+/// How close a candidate's price percentile is to the shopper's usual one:
+/// `1 - |candidate - shopper|`, or 0 when the shopper's price position is unknown.
+pub fn price_fit(shopper: Option<f64>, candidate: f64) -> f64 {
+    shopper.map_or(0.0, |s| (1.0 - (candidate - s).abs()).clamp(0.0, 1.0))
+}
+
+/// What a co-occurrence score is anchored on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Anchor<'a> {
+    /// A SKU from this visit (nameable: the shopper is holding it).
+    Session(&'a str),
+    /// Something from earlier visits (never named).
+    History,
+}
+
+/// Co-occurrence of candidates with this visit's SKUs and the shopper's strongest past items.
+#[derive(Debug)]
+pub struct CoOccurrenceScorer<'a> {
+    best: HashMap<&'a str, (f64, Anchor<'a>)>,
+}
+
+impl<'a> CoOccurrenceScorer<'a> {
+    pub fn new(features: &'a Features, model: &'a CoOccurrence, cfg: &CoOccurrenceConfig) -> Self {
+        let items = normalised(&features.items);
+        let mut history: Vec<(&str, f64)> = items.into_iter().filter(|(sku, _)| !features.session.iter().any(|s| s == sku)).collect();
+        history.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(b.0)));
+        history.truncate(cfg.max_history_anchors);
+        let anchors = features
+            .session
+            .iter()
+            .map(|s| (s.as_str(), 1.0, Anchor::Session(s.as_str())))
+            .chain(history.into_iter().map(|(sku, w)| (sku, w * cfg.history_anchor_weight, Anchor::History)));
+        let mut best: HashMap<&'a str, (f64, Anchor<'a>)> = HashMap::new();
+        for (sku, weight, anchor) in anchors {
+            for (neighbour, sim) in model.neighbours(sku) {
+                let value = weight * sim;
+                let slot = best.entry(neighbour.as_str()).or_insert((0.0, anchor));
+                if value > slot.0 {
+                    *slot = (value, anchor);
+                }
+            }
+        }
+        Self { best }
+    }
+
+    /// Score in `0..=1` and its anchor, or `(0, None)`.
+    pub fn score(&self, sku: &str) -> (f64, Option<Anchor<'a>>) {
+        self.best.get(sku).filter(|(v, _)| *v > 0.0).map_or((0.0, None), |(v, a)| (v.clamp(0.0, 1.0), Some(*a)))
+    }
+}
+
+/// The kind of content a candidate would be shown as: a bundle when it goes with something in
+/// hand this visit, an offer when it is discounted, else a plain product pick.
+pub fn content_kind(p: &Product, anchor: Option<Anchor<'_>>) -> VisitAction {
+    if matches!(anchor, Some(Anchor::Session(_))) {
+        VisitAction::Bundle
+    } else if p.discount_percent().is_some_and(|d| d > 0) {
+        VisitAction::Offer
+    } else {
+        VisitAction::ProductPick
+    }
+}
+
+/// The journey policy's propensity (`0..=1`) for showing content of `kind` in `state`; 0 when no
+/// policy has been fitted.
+pub fn journey(policy: Option<&JourneyPolicy>, state: VisitState, kind: VisitAction) -> f64 {
+    policy.map_or(0.0, |p| p.propensity(state, kind))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use crate::catalog::Minor;
+    use crate::event::{Event, EventKind};
+    use crate::recommend::index::tests::product;
+    use crate::recommend::mdp::N_STATES;
+    use crate::recommend::Session;
+
+    fn features() -> Features {
+        let mut f = Features::default();
+        f.brands.insert("Salomon".into(), 4.0);
+        f.brands.insert("Falke".into(), 1.0);
+        f.categories.insert("Footwear".into(), 5.0);
+        f.categories.insert("Trail".into(), 4.0);
+        f.tags.insert("trail".into(), 2.0);
+        f.items.insert("old".into(), 2.0);
+        f
+    }
+
+    #[test]
+    fn affinity_scores_and_names_the_strongest_facet() {
+        let f = features();
+        let s = AffinityScorer::new(&f, &AffinityMix::default());
+        let shoe = product("x", "Salomon", "Footwear/Trail", 100);
+        let (v, facet) = s.score(&shoe);
+        // brand 1.0·0.3, category mean (1 + 0.8)/2·0.35 = 0.315, tag "trail" 1.0·0.15 (tags are
+        // lower-cased categories: "footwear" 0, "trail" 1) → 0.765 over total 1.0.
+        assert!((v - 0.765).abs() < 1e-12, "{v}");
+        assert_eq!(facet, Some(Facet::Category("Footwear")));
+        let tent = product("y", "Salomon", "Tents", 100);
+        let (v, facet) = s.score(&tent);
+        assert!((v - 0.3).abs() < 1e-12);
+        assert_eq!(facet, Some(Facet::Brand("Salomon")));
+        assert_eq!(s.score(&product("z", "", "Tents", 100)), (0.0, None));
+        let old = product("old", "", "", 100);
+        let (v, facet) = s.score(&old);
+        assert!((v - 0.2).abs() < 1e-12);
+        assert_eq!(facet, Some(Facet::Item), "an item-only match is never named");
+        let empty = Features::default();
+        assert_eq!(AffinityScorer::new(&empty, &AffinityMix::default()).score(&shoe), (0.0, None));
+    }
+
+    #[test]
+    fn price_fit_is_closeness() {
+        assert_eq!(price_fit(None, 0.3), 0.0);
+        assert!((price_fit(Some(0.8), 0.3) - 0.5).abs() < 1e-12);
+        assert_eq!(price_fit(Some(0.5), 0.5), 1.0);
+    }
+
+    #[test]
+    fn co_occurrence_prefers_session_anchors_and_weights_history() {
+        let ev = |s: &str| Event { at: 0, kind: EventKind::Purchase, sku: s.into(), quantity: 1, price: None, session: None };
+        let baskets = [vec![ev("tent"), ev("mat")], vec![ev("old"), ev("lamp")], vec![ev("tent"), ev("lamp")]];
+        let sessions: Vec<Session<'_>> = baskets.iter().map(|b| b.iter().collect()).collect();
+        let model = CoOccurrence::fit(&sessions, &CoOccurrenceConfig::default());
+        let mut f = features();
+        f.session = vec!["tent".into()];
+        let s = CoOccurrenceScorer::new(&f, &model, &CoOccurrenceConfig::default());
+        let (mat, anchor) = s.score("mat");
+        assert!((mat - model.similarity("tent", "mat")).abs() < 1e-12);
+        assert_eq!(anchor, Some(Anchor::Session("tent")));
+        // lamp: via tent (session, 1·sim) vs via old (history, 0.5·1.0·sim): session wins.
+        let (lamp, anchor) = s.score("lamp");
+        assert!((lamp - model.similarity("tent", "lamp")).abs() < 1e-12);
+        assert_eq!(anchor, Some(Anchor::Session("tent")));
+        f.session.clear();
+        let s = CoOccurrenceScorer::new(&f, &model, &CoOccurrenceConfig::default());
+        let (lamp, anchor) = s.score("lamp");
+        assert!((lamp - 0.5 * model.similarity("old", "lamp")).abs() < 1e-12);
+        assert_eq!(anchor, Some(Anchor::History));
+        assert_eq!(s.score("nothing"), (0.0, None));
+    }
+
+    #[test]
+    fn content_kind_and_journey() {
+        let mut p = product("a", "", "", 100);
+        assert_eq!(content_kind(&p, Some(Anchor::Session("x"))), VisitAction::Bundle);
+        assert_eq!(content_kind(&p, Some(Anchor::History)), VisitAction::ProductPick);
+        p.list_price = Some(Minor(200));
+        assert_eq!(content_kind(&p, None), VisitAction::Offer);
+        let policy = JourneyPolicy { values: [0.0; N_STATES], q: [[0.0, 1.0, 0.5]; N_STATES], policy: [VisitAction::Bundle; N_STATES] };
+        assert_eq!(journey(Some(&policy), VisitState::Engaged, VisitAction::Offer), 0.5);
+        assert_eq!(journey(None, VisitState::Engaged, VisitAction::Offer), 0.0);
+    }
+}
