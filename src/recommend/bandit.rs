@@ -34,7 +34,9 @@ pub struct BanditConfig {
 impl Default for BanditConfig {
     fn default() -> Self {
         Self {
-            styles: ["friendly", "expert", "playful", "concise"].map(String::from).to_vec(),
+            styles: ["friendly", "expert", "playful", "concise"]
+                .map(String::from)
+                .to_vec(),
             prior_alpha: 1.0,
             prior_beta: 1.0,
             propensity_draws: 1000,
@@ -44,13 +46,29 @@ impl Default for BanditConfig {
 
 impl BanditConfig {
     pub(crate) fn validate(&self) -> Result<(), ConfigError> {
-        check(!self.styles.is_empty(), "bandit.styles", "must not be empty")?;
+        check(
+            !self.styles.is_empty(),
+            "bandit.styles",
+            "must not be empty",
+        )?;
         let mut unique = self.styles.clone();
         unique.sort();
         unique.dedup();
-        check(unique.len() == self.styles.len(), "bandit.styles", "must be distinct")?;
-        check(valid_prior(self.prior_alpha, self.prior_beta), "bandit.prior_alpha", "priors must be finite and > 0")?;
-        check(self.propensity_draws > 0, "bandit.propensity_draws", "must be > 0")
+        check(
+            unique.len() == self.styles.len(),
+            "bandit.styles",
+            "must be distinct",
+        )?;
+        check(
+            valid_prior(self.prior_alpha, self.prior_beta),
+            "bandit.prior_alpha",
+            "priors must be finite and > 0",
+        )?;
+        check(
+            self.propensity_draws > 0,
+            "bandit.propensity_draws",
+            "must be > 0",
+        )
     }
 }
 
@@ -81,7 +99,10 @@ pub struct Arm {
 
 impl Arm {
     fn posterior(&self) -> (f64, f64) {
-        (self.prior_alpha + self.successes, self.prior_beta + self.failures)
+        (
+            self.prior_alpha + self.successes,
+            self.prior_beta + self.failures,
+        )
     }
 
     /// Posterior mean.
@@ -110,7 +131,10 @@ pub struct StyleBandit {
 impl StyleBandit {
     pub fn new(config: BanditConfig) -> Result<Self, BanditError> {
         config.validate()?;
-        Ok(Self { config, arms: BTreeMap::new() })
+        Ok(Self {
+            config,
+            arms: BTreeMap::new(),
+        })
     }
 
     pub fn styles(&self) -> &[String] {
@@ -120,12 +144,17 @@ impl StyleBandit {
     /// The arm of `style` in `segment` (default prior, no evidence, when never touched).
     pub fn arm(&self, segment: &str, style: &str) -> Result<Arm, BanditError> {
         self.check_style(style)?;
-        Ok(self.arms.get(segment).and_then(|s| s.get(style)).copied().unwrap_or(Arm {
-            prior_alpha: self.config.prior_alpha,
-            prior_beta: self.config.prior_beta,
-            successes: 0.0,
-            failures: 0.0,
-        }))
+        Ok(self
+            .arms
+            .get(segment)
+            .and_then(|s| s.get(style))
+            .copied()
+            .unwrap_or(Arm {
+                prior_alpha: self.config.prior_alpha,
+                prior_beta: self.config.prior_beta,
+                successes: 0.0,
+                failures: 0.0,
+            }))
     }
 
     fn check_style(&self, style: &str) -> Result<(), BanditError> {
@@ -138,11 +167,22 @@ impl StyleBandit {
 
     fn arm_mut(&mut self, segment: &str, style: &str) -> Result<&mut Arm, BanditError> {
         let current = self.arm(segment, style)?;
-        Ok(self.arms.entry(segment.to_string()).or_default().entry(style.to_string()).or_insert(current))
+        Ok(self
+            .arms
+            .entry(segment.to_string())
+            .or_default()
+            .entry(style.to_string())
+            .or_insert(current))
     }
 
     /// Replaces the prior of one arm, keeping its local evidence.
-    pub fn set_prior(&mut self, segment: &str, style: &str, alpha: f64, beta: f64) -> Result<(), BanditError> {
+    pub fn set_prior(
+        &mut self,
+        segment: &str,
+        style: &str,
+        alpha: f64,
+        beta: f64,
+    ) -> Result<(), BanditError> {
         if !valid_prior(alpha, beta) {
             return Err(BanditError::InvalidPrior { alpha, beta });
         }
@@ -188,12 +228,22 @@ impl StyleBandit {
 
     /// Chooses a style for `segment` by Thompson sampling and estimates the probability of that
     /// choice (see module docs).
-    pub fn select<R: Rng + ?Sized>(&self, segment: &str, rng: &mut R) -> Result<StyleChoice, BanditError> {
+    pub fn select<R: Rng + ?Sized>(
+        &self,
+        segment: &str,
+        rng: &mut R,
+    ) -> Result<StyleChoice, BanditError> {
         let samplers = self.samplers(segment)?;
         let chosen = Self::draw(&samplers, rng);
         let draws = self.config.propensity_draws;
-        let wins = 1 + (1..draws).filter(|_| Self::draw(&samplers, rng) == chosen).count();
-        Ok(StyleChoice { style: self.config.styles[chosen].clone(), propensity: wins as f64 / f64::from(draws) })
+        let wins = 1
+            + (1..draws)
+                .filter(|_| Self::draw(&samplers, rng) == chosen)
+                .count();
+        Ok(StyleChoice {
+            style: self.config.styles[chosen].clone(),
+            propensity: wins as f64 / f64::from(draws),
+        })
     }
 }
 
@@ -205,7 +255,11 @@ mod tests {
     use rand::{RngExt, SeedableRng};
 
     fn bandit() -> StyleBandit {
-        StyleBandit::new(BanditConfig { styles: ["a", "b", "c"].map(String::from).to_vec(), ..BanditConfig::default() }).unwrap()
+        StyleBandit::new(BanditConfig {
+            styles: ["a", "b", "c"].map(String::from).to_vec(),
+            ..BanditConfig::default()
+        })
+        .unwrap()
     }
 
     #[test]
@@ -231,7 +285,11 @@ mod tests {
                     late_b += 1;
                 }
             }
-            let reward = if rng.random::<f64>() < click_rate(&choice.style) { 1.0 } else { 0.0 };
+            let reward = if rng.random::<f64>() < click_rate(&choice.style) {
+                1.0
+            } else {
+                0.0
+            };
             b.update("seg", &choice.style, reward).unwrap();
         }
         let share = shown_b as f64 / rounds as f64;
@@ -252,7 +310,10 @@ mod tests {
         for (style, (k, p_sum)) in counts {
             let empirical = k / n as f64;
             let recorded = p_sum / k;
-            assert!((empirical - recorded).abs() < 0.05, "{style}: empirical {empirical} recorded {recorded}");
+            assert!(
+                (empirical - recorded).abs() < 0.05,
+                "{style}: empirical {empirical} recorded {recorded}"
+            );
         }
         // Along the learning run, the mean recorded propensity of b tracks its share too.
         let b_mean_p = propensity_sum["b"] / chosen_count["b"];
@@ -282,7 +343,9 @@ mod tests {
         let b = bandit();
         let run = || {
             let mut rng = Xoshiro256PlusPlus::seed_from_u64(42);
-            (0..20).map(|_| b.select("s", &mut rng).unwrap()).collect::<Vec<_>>()
+            (0..20)
+                .map(|_| b.select("s", &mut rng).unwrap())
+                .collect::<Vec<_>>()
         };
         assert_eq!(run(), run());
     }
@@ -294,13 +357,36 @@ mod tests {
         b.update("s", "a", 0.25).unwrap();
         b.set_prior("s", "a", 3.0, 7.0).unwrap();
         let arm = b.arm("s", "a").unwrap();
-        assert_eq!(arm, Arm { prior_alpha: 3.0, prior_beta: 7.0, successes: 1.25, failures: 0.75 });
+        assert_eq!(
+            arm,
+            Arm {
+                prior_alpha: 3.0,
+                prior_beta: 7.0,
+                successes: 1.25,
+                failures: 0.75
+            }
+        );
         assert!((arm.mean() - 4.25 / 12.0).abs() < 1e-12);
         assert_eq!(b.arm("other", "a").unwrap().mean(), 0.5);
-        assert_eq!(b.update("s", "zzz", 1.0), Err(BanditError::UnknownStyle("zzz".into())));
-        assert_eq!(b.update("s", "a", 1.5), Err(BanditError::InvalidReward(1.5)));
-        assert!(matches!(b.set_prior("s", "a", 0.0, 1.0), Err(BanditError::InvalidPrior { .. })));
-        assert!(matches!(StyleBandit::new(BanditConfig { styles: vec![], ..BanditConfig::default() }), Err(BanditError::Config(_))));
+        assert_eq!(
+            b.update("s", "zzz", 1.0),
+            Err(BanditError::UnknownStyle("zzz".into()))
+        );
+        assert_eq!(
+            b.update("s", "a", 1.5),
+            Err(BanditError::InvalidReward(1.5))
+        );
+        assert!(matches!(
+            b.set_prior("s", "a", 0.0, 1.0),
+            Err(BanditError::InvalidPrior { .. })
+        ));
+        assert!(matches!(
+            StyleBandit::new(BanditConfig {
+                styles: vec![],
+                ..BanditConfig::default()
+            }),
+            Err(BanditError::Config(_))
+        ));
         let json = serde_json::to_string(&b).unwrap();
         assert_eq!(serde_json::from_str::<StyleBandit>(&json).unwrap(), b);
     }

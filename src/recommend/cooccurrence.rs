@@ -31,15 +31,33 @@ pub struct CoOccurrenceConfig {
 
 impl Default for CoOccurrenceConfig {
     fn default() -> Self {
-        Self { max_neighbours: 50, max_basket: 100, shrinkage: 1.0, history_anchor_weight: 0.5, max_history_anchors: 10 }
+        Self {
+            max_neighbours: 50,
+            max_basket: 100,
+            shrinkage: 1.0,
+            history_anchor_weight: 0.5,
+            max_history_anchors: 10,
+        }
     }
 }
 
 impl CoOccurrenceConfig {
     pub(crate) fn validate(&self) -> Result<(), ConfigError> {
-        check(self.max_neighbours > 0, "co_occurrence.max_neighbours", "must be > 0")?;
-        check(self.max_basket >= 2, "co_occurrence.max_basket", "must be >= 2")?;
-        check(self.shrinkage.is_finite() && self.shrinkage >= 0.0, "co_occurrence.shrinkage", "must be >= 0")?;
+        check(
+            self.max_neighbours > 0,
+            "co_occurrence.max_neighbours",
+            "must be > 0",
+        )?;
+        check(
+            self.max_basket >= 2,
+            "co_occurrence.max_basket",
+            "must be >= 2",
+        )?;
+        check(
+            self.shrinkage.is_finite() && self.shrinkage >= 0.0,
+            "co_occurrence.shrinkage",
+            "must be >= 0",
+        )?;
         check(
             (0.0..=1.0).contains(&self.history_anchor_weight),
             "co_occurrence.history_anchor_weight",
@@ -83,7 +101,8 @@ impl CoOccurrence {
         let mut lists: HashMap<u32, Vec<(u32, f64)>> = HashMap::new();
         for (&(a, b), &n_ab) in &pair_count {
             let n_ab = f64::from(n_ab);
-            let cosine = n_ab / (f64::from(item_count[a as usize]) * f64::from(item_count[b as usize])).sqrt();
+            let cosine = n_ab
+                / (f64::from(item_count[a as usize]) * f64::from(item_count[b as usize])).sqrt();
             let sim = cosine * n_ab / (n_ab + cfg.shrinkage);
             lists.entry(a).or_default().push((b, sim));
             lists.entry(b).or_default().push((a, sim));
@@ -91,9 +110,15 @@ impl CoOccurrence {
         let neighbours = lists
             .into_iter()
             .map(|(a, mut list)| {
-                list.sort_by(|x, y| y.1.total_cmp(&x.1).then_with(|| names[x.0 as usize].cmp(names[y.0 as usize])));
+                list.sort_by(|x, y| {
+                    y.1.total_cmp(&x.1)
+                        .then_with(|| names[x.0 as usize].cmp(names[y.0 as usize]))
+                });
                 list.truncate(cfg.max_neighbours);
-                let list = list.into_iter().map(|(b, s)| (names[b as usize].to_string(), s)).collect();
+                let list = list
+                    .into_iter()
+                    .map(|(b, s)| (names[b as usize].to_string(), s))
+                    .collect();
                 (names[a as usize].to_string(), list)
             })
             .collect();
@@ -107,7 +132,10 @@ impl CoOccurrence {
 
     /// Similarity of `b` to `a` (0 when `b` is not among `a`'s neighbours).
     pub fn similarity(&self, a: &str, b: &str) -> f64 {
-        self.neighbours(a).iter().find(|(s, _)| s == b).map_or(0.0, |(_, v)| *v)
+        self.neighbours(a)
+            .iter()
+            .find(|(s, _)| s == b)
+            .map_or(0.0, |(_, v)| *v)
     }
 }
 
@@ -118,12 +146,26 @@ mod tests {
     use crate::event::Event;
 
     fn basket(skus: &[&str]) -> Vec<Event> {
-        skus.iter().map(|s| Event { at: 0, kind: EventKind::Purchase, sku: s.to_string(), quantity: 1, price: None, session: None }).collect()
+        skus.iter()
+            .map(|s| Event {
+                at: 0,
+                kind: EventKind::Purchase,
+                sku: s.to_string(),
+                quantity: 1,
+                price: None,
+                session: None,
+            })
+            .collect()
     }
 
     #[test]
     fn shrunk_cosine_and_ordering() {
-        let raw = [basket(&["tent", "mat", "stove"]), basket(&["tent", "mat"]), basket(&["tent", "tent", "lamp"]), basket(&["mat"])];
+        let raw = [
+            basket(&["tent", "mat", "stove"]),
+            basket(&["tent", "mat"]),
+            basket(&["tent", "tent", "lamp"]),
+            basket(&["mat"]),
+        ];
         let sessions: Vec<Session<'_>> = raw.iter().map(|b| b.iter().collect()).collect();
         let m = CoOccurrence::fit(&sessions, &CoOccurrenceConfig::default());
         // tent in 3 sessions, mat in 3, together in 2: cos = 2/3, shrink 2/3 -> 4/9.
@@ -131,7 +173,11 @@ mod tests {
         assert_eq!(m.similarity("tent", "mat"), m.similarity("mat", "tent"));
         // tent & lamp: 1/sqrt(3*1) * 1/2.
         assert!((m.similarity("tent", "lamp") - 0.5 / 3f64.sqrt()).abs() < 1e-12);
-        let order: Vec<&str> = m.neighbours("tent").iter().map(|(s, _)| s.as_str()).collect();
+        let order: Vec<&str> = m
+            .neighbours("tent")
+            .iter()
+            .map(|(s, _)| s.as_str())
+            .collect();
         assert_eq!(order, ["mat", "lamp", "stove"]);
         assert_eq!(m.similarity("lamp", "mat"), 0.0);
         assert!(m.neighbours("unknown").is_empty());
@@ -142,7 +188,11 @@ mod tests {
         let mut b = basket(&["a", "b", "c", "d"]);
         b[3].kind = EventKind::Return;
         let sessions: Vec<Session<'_>> = vec![b.iter().collect()];
-        let cfg = CoOccurrenceConfig { max_neighbours: 1, max_basket: 2, ..CoOccurrenceConfig::default() };
+        let cfg = CoOccurrenceConfig {
+            max_neighbours: 1,
+            max_basket: 2,
+            ..CoOccurrenceConfig::default()
+        };
         let m = CoOccurrence::fit(&sessions, &cfg);
         assert_eq!(m.neighbours("a").len(), 1);
         assert_eq!(m.similarity("a", "c"), 0.0, "c is beyond max_basket");

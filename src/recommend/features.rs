@@ -59,14 +59,28 @@ impl Default for FeatureConfig {
 
 impl FeatureConfig {
     pub(crate) fn validate(&self) -> Result<(), ConfigError> {
-        check(self.half_life_days.is_finite() && self.half_life_days > 0.0, "features.half_life_days", "must be > 0")?;
         check(
-            0.0 < self.view_weight && self.view_weight <= self.cart_weight && self.cart_weight <= self.purchase_weight,
+            self.half_life_days.is_finite() && self.half_life_days > 0.0,
+            "features.half_life_days",
+            "must be > 0",
+        )?;
+        check(
+            0.0 < self.view_weight
+                && self.view_weight <= self.cart_weight
+                && self.cart_weight <= self.purchase_weight,
             "features.view_weight",
             "must satisfy 0 < view <= cart <= purchase",
         )?;
-        check(self.return_weight.is_finite() && self.return_weight >= 0.0, "features.return_weight", "must be >= 0")?;
-        check(self.just_purchased_days >= 0.0, "features.just_purchased_days", "must be >= 0")?;
+        check(
+            self.return_weight.is_finite() && self.return_weight >= 0.0,
+            "features.return_weight",
+            "must be >= 0",
+        )?;
+        check(
+            self.just_purchased_days >= 0.0,
+            "features.just_purchased_days",
+            "must be >= 0",
+        )?;
         check(self.max_keys > 0, "features.max_keys", "must be > 0")
     }
 
@@ -163,7 +177,12 @@ impl Segment {
 }
 
 /// Extracts features from one shopper's history, decayed to `now`.
-pub fn extract(events: &[Event], catalog: &CatalogIndex, now: i64, cfg: &FeatureConfig) -> Features {
+pub fn extract(
+    events: &[Event],
+    catalog: &CatalogIndex,
+    now: i64,
+    cfg: &FeatureConfig,
+) -> Features {
     let mut acc = Accumulator::default();
     let mut visits = BTreeSet::new();
     let mut bought: BTreeMap<&str, i64> = BTreeMap::new();
@@ -172,7 +191,11 @@ pub fn extract(events: &[Event], catalog: &CatalogIndex, now: i64, cfg: &Feature
         visits.insert(super::session_key(e));
         let w = cfg.kind_weight(e.kind) * cfg.decay(now - e.at);
         if let Some(pos) = catalog.position(&e.sku) {
-            acc.add(&catalog.products()[pos], catalog.price_percentile_at(pos), w);
+            acc.add(
+                &catalog.products()[pos],
+                catalog.price_percentile_at(pos),
+                w,
+            );
         }
         let latest = match e.kind {
             EventKind::Purchase => &mut bought,
@@ -190,9 +213,16 @@ pub fn extract(events: &[Event], catalog: &CatalogIndex, now: i64, cfg: &Feature
         .collect();
     let mut features = Features {
         computed_at: now,
-        recency_days: events.iter().map(|e| e.at).max().map(|last| ((now - last).max(0) as f64) / SECS_PER_DAY),
+        recency_days: events
+            .iter()
+            .map(|e| e.at)
+            .max()
+            .map(|last| ((now - last).max(0) as f64) / SECS_PER_DAY),
         visits: visits.len() as u32,
-        purchases: events.iter().filter(|e| e.kind == EventKind::Purchase).count() as u32,
+        purchases: events
+            .iter()
+            .filter(|e| e.kind == EventKind::Purchase)
+            .count() as u32,
         events: events.len() as u32,
         just_purchased,
         ..Features::default()
@@ -209,11 +239,20 @@ impl Features {
 
     /// Adds the current visit's events (kiosk scans, carts, purchases at the till) at full weight
     /// and records the visit's SKUs and state. Call once per visit, on features without session.
-    pub fn observe_session(&mut self, session: &[Event], catalog: &CatalogIndex, cfg: &FeatureConfig) {
+    pub fn observe_session(
+        &mut self,
+        session: &[Event],
+        catalog: &CatalogIndex,
+        cfg: &FeatureConfig,
+    ) {
         let mut acc = Accumulator::from_features(self);
         for e in session {
             if let Some(pos) = catalog.position(&e.sku) {
-                acc.add(&catalog.products()[pos], catalog.price_percentile_at(pos), cfg.kind_weight(e.kind));
+                acc.add(
+                    &catalog.products()[pos],
+                    catalog.price_percentile_at(pos),
+                    cfg.kind_weight(e.kind),
+                );
             }
             if e.kind == EventKind::Purchase {
                 self.just_purchased.insert(e.sku.clone());
@@ -234,12 +273,21 @@ impl Features {
     /// The coarse segment of this shopper.
     pub fn segment(&self) -> Segment {
         let band = self.price_band();
-        let interests = if self.tags.is_empty() { top(&self.categories, 3) } else { top(&self.tags, 3) };
+        let interests = if self.tags.is_empty() {
+            top(&self.categories, 3)
+        } else {
+            top(&self.tags, 3)
+        };
         let key = match top(&self.departments, 1).first() {
             None => "all".to_string(),
             Some(dept) => format!("{}/{}", slug(dept), band.map_or("any", PriceBand::as_str)),
         };
-        Segment { interests, brands: top(&self.brands, 2), price_band: band, key }
+        Segment {
+            interests,
+            brands: top(&self.brands, 2),
+            price_band: band,
+            key,
+        }
     }
 }
 
@@ -247,12 +295,24 @@ impl Features {
 pub(crate) fn top(map: &BTreeMap<String, f64>, n: usize) -> Vec<String> {
     let mut entries: Vec<(&String, &f64)> = map.iter().collect();
     entries.sort_by(|a, b| b.1.total_cmp(a.1).then_with(|| a.0.cmp(b.0)));
-    entries.into_iter().take(n).map(|(k, _)| k.clone()).collect()
+    entries
+        .into_iter()
+        .take(n)
+        .map(|(k, _)| k.clone())
+        .collect()
 }
 
 fn slug(s: &str) -> String {
-    let lower: String = s.to_lowercase().chars().map(|c| if c.is_alphanumeric() { c } else { '-' }).collect();
-    lower.split('-').filter(|p| !p.is_empty()).collect::<Vec<_>>().join("-")
+    let lower: String = s
+        .to_lowercase()
+        .chars()
+        .map(|c| if c.is_alphanumeric() { c } else { '-' })
+        .collect();
+    lower
+        .split('-')
+        .filter(|p| !p.is_empty())
+        .collect::<Vec<_>>()
+        .join("-")
 }
 
 /// Running sums before trimming; affinities may go negative here.
@@ -283,7 +343,8 @@ impl Accumulator {
     }
 
     fn add(&mut self, p: &Product, price_pct: f64, w: f64) {
-        let bump = |m: &mut HashMap<String, f64>, k: &str| *m.entry(k.to_string()).or_default() += w;
+        let bump =
+            |m: &mut HashMap<String, f64>, k: &str| *m.entry(k.to_string()).or_default() += w;
         if let Some(b) = &p.brand {
             bump(&mut self.brands, b);
         }
@@ -329,7 +390,14 @@ mod tests {
     const DAY: i64 = 86_400;
 
     fn ev(at: i64, kind: EventKind, sku: &str) -> Event {
-        Event { at, kind, sku: sku.into(), quantity: 1, price: None, session: Some(format!("v{}", at / DAY)) }
+        Event {
+            at,
+            kind,
+            sku: sku.into(),
+            quantity: 1,
+            price: None,
+            session: Some(format!("v{}", at / DAY)),
+        }
     }
 
     fn catalog() -> CatalogIndex {
@@ -345,28 +413,44 @@ mod tests {
         let cfg = FeatureConfig::default();
         let now = 100 * DAY;
         let f = extract(
-            &[ev(now, EventKind::View, "sock"), ev(now - 30 * DAY, EventKind::Purchase, "shoe")],
+            &[
+                ev(now, EventKind::View, "sock"),
+                ev(now - 30 * DAY, EventKind::Purchase, "shoe"),
+            ],
             &catalog(),
             now,
             &cfg,
         );
         assert!((f.brands["Falke"] - 1.0).abs() < 1e-12);
-        assert!((f.brands["Salomon"] - 2.5).abs() < 1e-12, "purchase 5 halved after one half-life");
+        assert!(
+            (f.brands["Salomon"] - 2.5).abs() < 1e-12,
+            "purchase 5 halved after one half-life"
+        );
         assert!((f.categories["Footwear"] - 3.5).abs() < 1e-12);
         assert_eq!(f.departments.keys().collect::<Vec<_>>(), ["Footwear"]);
         assert_eq!(f.visits, 2);
         assert_eq!(f.purchases, 1);
         assert_eq!(f.recency_days, Some(0.0));
-        assert!(f.just_purchased.is_empty(), "30 days ago is older than just_purchased_days");
+        assert!(
+            f.just_purchased.is_empty(),
+            "30 days ago is older than just_purchased_days"
+        );
     }
 
     #[test]
     fn returns_subtract_and_cancel_just_purchased() {
         let cfg = FeatureConfig::default();
         let now = 10 * DAY;
-        let events = [ev(now - DAY, EventKind::Purchase, "tent"), ev(now, EventKind::Return, "tent"), ev(now, EventKind::View, "shoe")];
+        let events = [
+            ev(now - DAY, EventKind::Purchase, "tent"),
+            ev(now, EventKind::Return, "tent"),
+            ev(now, EventKind::View, "shoe"),
+        ];
         let f = extract(&events, &catalog(), now, &cfg);
-        assert!(!f.brands.contains_key("MSR"), "net affinity <= 0 is dropped");
+        assert!(
+            !f.brands.contains_key("MSR"),
+            "net affinity <= 0 is dropped"
+        );
         assert!(f.just_purchased.is_empty());
         let f = extract(&events[..1], &catalog(), now, &cfg);
         assert!(f.just_purchased.contains("tent"));
@@ -375,14 +459,19 @@ mod tests {
     #[test]
     fn price_band_and_segment() {
         let cfg = FeatureConfig::default();
-        let products: Vec<Product> = (1..=6).map(|i| product(&format!("p{i}"), "B", "Camping/Tents", i * 1000)).collect();
+        let products: Vec<Product> = (1..=6)
+            .map(|i| product(&format!("p{i}"), "B", "Camping/Tents", i * 1000))
+            .collect();
         let idx = CatalogIndex::new(products);
         let f = extract(&[ev(0, EventKind::Purchase, "p6")], &idx, 0, &cfg);
         assert_eq!(f.price_band(), Some(PriceBand::High));
         let seg = f.segment();
         assert_eq!(seg.key(), "camping/high");
         assert_eq!(seg.brands, vec!["B".to_string()]);
-        assert_eq!(seg.interests, vec!["camping".to_string(), "tents".to_string()]);
+        assert_eq!(
+            seg.interests,
+            vec!["camping".to_string(), "tents".to_string()]
+        );
         assert_eq!(Features::default().segment().key, "all");
         assert_eq!(slug("Home & Garden"), "home-garden");
     }
@@ -391,7 +480,14 @@ mod tests {
     fn session_adds_signals_but_is_not_serialised() {
         let cfg = FeatureConfig::default();
         let mut f = Features::default();
-        f.observe_session(&[ev(0, EventKind::View, "tent"), ev(1, EventKind::Cart, "tent")], &catalog(), &cfg);
+        f.observe_session(
+            &[
+                ev(0, EventKind::View, "tent"),
+                ev(1, EventKind::Cart, "tent"),
+            ],
+            &catalog(),
+            &cfg,
+        );
         assert_eq!(f.session, vec!["tent".to_string()]);
         assert!((f.brands["MSR"] - 4.0).abs() < 1e-12);
         assert_eq!(f.visit_state, VisitState::Intent);
@@ -405,8 +501,19 @@ mod tests {
 
     #[test]
     fn trims_to_max_keys() {
-        let cfg = FeatureConfig { max_keys: 1, ..FeatureConfig::default() };
-        let f = extract(&[ev(0, EventKind::View, "sock"), ev(0, EventKind::Cart, "tent")], &catalog(), 0, &cfg);
+        let cfg = FeatureConfig {
+            max_keys: 1,
+            ..FeatureConfig::default()
+        };
+        let f = extract(
+            &[
+                ev(0, EventKind::View, "sock"),
+                ev(0, EventKind::Cart, "tent"),
+            ],
+            &catalog(),
+            0,
+            &cfg,
+        );
         assert_eq!(f.brands.keys().collect::<Vec<_>>(), ["MSR"]);
     }
 }

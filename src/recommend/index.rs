@@ -39,8 +39,14 @@ impl CatalogIndex {
     fn compute_percentiles(&self) -> Vec<f64> {
         let mut groups: HashMap<(u8, &str), Vec<i64>> = HashMap::new();
         for p in &self.products {
-            groups.entry((0, p.leaf_category())).or_default().push(p.price.0);
-            groups.entry((1, p.top_category())).or_default().push(p.price.0);
+            groups
+                .entry((0, p.leaf_category()))
+                .or_default()
+                .push(p.price.0);
+            groups
+                .entry((1, p.top_category()))
+                .or_default()
+                .push(p.price.0);
             groups.entry((2, "")).or_default().push(p.price.0);
         }
         groups.values_mut().for_each(|v| v.sort_unstable());
@@ -105,7 +111,11 @@ pub(crate) mod tests {
 
     /// A test product; `category` is a `/`-separated path.
     pub(crate) fn product(sku: &str, brand: &str, category: &str, price: i64) -> Product {
-        let category: Vec<String> = category.split('/').filter(|c| !c.is_empty()).map(Into::into).collect();
+        let category: Vec<String> = category
+            .split('/')
+            .filter(|c| !c.is_empty())
+            .map(Into::into)
+            .collect();
         Product {
             sku: sku.into(),
             name: format!("Product {sku}"),
@@ -127,7 +137,9 @@ pub(crate) mod tests {
 
     #[test]
     fn percentiles_use_leaf_then_top_then_global() {
-        let mut products: Vec<Product> = (1..=5).map(|i| product(&format!("s{i}"), "", "Shoes/Trail", i * 100)).collect();
+        let mut products: Vec<Product> = (1..=5)
+            .map(|i| product(&format!("s{i}"), "", "Shoes/Trail", i * 100))
+            .collect();
         // Two bags: too few for their own group, so ranked among all seven products.
         products.push(product("b1", "", "Bags/Tote", 50));
         products.push(product("b2", "", "Bags/Tote", 10_000));

@@ -36,7 +36,9 @@ pub const N_STATES: usize = 5;
 pub const N_ACTIONS: usize = 3;
 
 /// Where a visit stands.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum VisitState {
     #[default]
@@ -48,7 +50,13 @@ pub enum VisitState {
 }
 
 impl VisitState {
-    pub const ALL: [VisitState; N_STATES] = [Self::Browsing, Self::Engaged, Self::Intent, Self::Converted, Self::Left];
+    pub const ALL: [VisitState; N_STATES] = [
+        Self::Browsing,
+        Self::Engaged,
+        Self::Intent,
+        Self::Converted,
+        Self::Left,
+    ];
 
     pub fn index(self) -> usize {
         self as usize
@@ -57,7 +65,9 @@ impl VisitState {
     /// The state after a visit's events so far (see module docs).
     pub fn after<'a>(events: impl IntoIterator<Item = &'a Event>) -> Self {
         let mut tracker = StateTracker::default();
-        events.into_iter().fold(Self::Browsing, |s, e| tracker.step(e).unwrap_or(s))
+        events
+            .into_iter()
+            .fold(Self::Browsing, |s, e| tracker.step(e).unwrap_or(s))
     }
 }
 
@@ -79,7 +89,14 @@ impl StateTracker {
             EventKind::Purchase => self.committed = Some(VisitState::Converted),
             EventKind::Return => return None,
         }
-        Some(self.committed.unwrap_or(if self.views >= ENGAGED_AFTER_VIEWS { VisitState::Engaged } else { VisitState::Browsing }))
+        Some(
+            self.committed
+                .unwrap_or(if self.views >= ENGAGED_AFTER_VIEWS {
+                    VisitState::Engaged
+                } else {
+                    VisitState::Browsing
+                }),
+        )
     }
 }
 
@@ -142,10 +159,26 @@ impl Default for MdpConfig {
 
 impl MdpConfig {
     pub(crate) fn validate(&self) -> Result<(), ConfigError> {
-        check((0.0..1.0).contains(&self.gamma), "mdp.gamma", "must be within 0..1")?;
-        check(self.smoothing.is_finite() && self.smoothing > 0.0, "mdp.smoothing", "must be > 0")?;
-        let rewards = [self.reward_engaged, self.reward_intent, self.reward_converted];
-        check(rewards.iter().all(|r| r.is_finite()), "mdp.reward_*", "must be finite")?;
+        check(
+            (0.0..1.0).contains(&self.gamma),
+            "mdp.gamma",
+            "must be within 0..1",
+        )?;
+        check(
+            self.smoothing.is_finite() && self.smoothing > 0.0,
+            "mdp.smoothing",
+            "must be > 0",
+        )?;
+        let rewards = [
+            self.reward_engaged,
+            self.reward_intent,
+            self.reward_converted,
+        ];
+        check(
+            rewards.iter().all(|r| r.is_finite()),
+            "mdp.reward_*",
+            "must be finite",
+        )?;
         check(self.tolerance > 0.0, "mdp.tolerance", "must be > 0")?;
         check(self.max_iterations > 0, "mdp.max_iterations", "must be > 0")
     }
@@ -187,14 +220,19 @@ impl JourneyModel {
         let mut counts = [[[0.0; N_STATES]; N_ACTIONS]; N_STATES];
         for session in sessions {
             let mut tracker = StateTracker::default();
-            let steps: Vec<(&Event, VisitState)> = session.iter().filter_map(|e| tracker.step(e).map(|s| (*e, s))).collect();
+            let steps: Vec<(&Event, VisitState)> = session
+                .iter()
+                .filter_map(|e| tracker.step(e).map(|s| (*e, s)))
+                .collect();
             for pair in steps.windows(2) {
                 let ((from_e, from_s), (to_e, to_s)) = (pair[0], pair[1]);
-                counts[from_s.index()][VisitAction::inferred(from_e, to_e).index()][to_s.index()] += 1.0;
+                counts[from_s.index()][VisitAction::inferred(from_e, to_e).index()]
+                    [to_s.index()] += 1.0;
             }
             if let Some((_, last)) = steps.last() {
                 for a in VisitAction::ALL {
-                    counts[last.index()][a.index()][VisitState::Left.index()] += 1.0 / N_ACTIONS as f64;
+                    counts[last.index()][a.index()][VisitState::Left.index()] +=
+                        1.0 / N_ACTIONS as f64;
                 }
             }
         }
@@ -216,17 +254,35 @@ impl JourneyModel {
                 for (next, prob) in row.iter_mut().enumerate() {
                     *prob = (n[next] + cfg.smoothing) / total;
                 }
-                r[s.index()][a.index()] = VisitState::ALL.iter().map(|&n| row[n.index()] * cfg.entry_reward(n)).sum();
+                r[s.index()][a.index()] = VisitState::ALL
+                    .iter()
+                    .map(|&n| row[n.index()] * cfg.entry_reward(n))
+                    .sum();
             }
         }
-        Self { counts, p, r, config: *cfg }
+        Self {
+            counts,
+            p,
+            r,
+            config: *cfg,
+        }
     }
 
     /// Value iteration and the greedy policy.
     pub fn solve(&self) -> JourneyPolicy {
-        let p: Vec<Vec<Vec<f64>>> = self.p.iter().map(|s| s.iter().map(|a| a.to_vec()).collect()).collect();
+        let p: Vec<Vec<Vec<f64>>> = self
+            .p
+            .iter()
+            .map(|s| s.iter().map(|a| a.to_vec()).collect())
+            .collect();
         let r: Vec<Vec<f64>> = self.r.iter().map(|s| s.to_vec()).collect();
-        let (v, q) = value_iteration(&p, &r, self.config.gamma, self.config.tolerance, self.config.max_iterations);
+        let (v, q) = value_iteration(
+            &p,
+            &r,
+            self.config.gamma,
+            self.config.tolerance,
+            self.config.max_iterations,
+        );
         let mut values = [0.0; N_STATES];
         let mut qt = [[0.0; N_ACTIONS]; N_STATES];
         let mut policy = [VisitAction::ProductPick; N_STATES];
@@ -235,13 +291,21 @@ impl JourneyModel {
             qt[s].copy_from_slice(&q[s]);
             policy[s] = VisitAction::ALL[argmax(&q[s])];
         }
-        JourneyPolicy { values, q: qt, policy }
+        JourneyPolicy {
+            values,
+            q: qt,
+            policy,
+        }
     }
 }
 
 impl fmt::Display for JourneyModel {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "journey MDP (gamma {}, smoothing {})", self.config.gamma, self.config.smoothing)?;
+        writeln!(
+            f,
+            "journey MDP (gamma {}, smoothing {})",
+            self.config.gamma, self.config.smoothing
+        )?;
         write!(f, "{:<11} {:<13}", "state", "action")?;
         for n in VisitState::ALL {
             write!(f, " {:>9}", format!("{n:?}"))?;
@@ -278,7 +342,11 @@ impl JourneyPolicy {
     /// `0..=1` (1 for the greedy action; 1 for all when all are equal).
     pub fn propensity(&self, s: VisitState, a: VisitAction) -> f64 {
         let q = &self.q[s.index()];
-        let (lo, hi) = q.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &x| (lo.min(x), hi.max(x)));
+        let (lo, hi) = q
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &x| {
+                (lo.min(x), hi.max(x))
+            });
         if hi - lo < 1e-12 {
             1.0
         } else {
@@ -289,7 +357,11 @@ impl JourneyPolicy {
 
 impl fmt::Display for JourneyPolicy {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "{:<11} {:>9} {:>12} {:>12} {:>12}  best", "state", "V", "Q(pick)", "Q(bundle)", "Q(offer)")?;
+        writeln!(
+            f,
+            "{:<11} {:>9} {:>12} {:>12} {:>12}  best",
+            "state", "V", "Q(pick)", "Q(bundle)", "Q(offer)"
+        )?;
         for s in VisitState::ALL {
             let q = &self.q[s.index()];
             writeln!(
@@ -308,21 +380,43 @@ impl fmt::Display for JourneyPolicy {
 }
 
 fn argmax(xs: &[f64]) -> usize {
-    xs.iter().enumerate().fold(0, |best, (i, &x)| if x > xs[best] { i } else { best })
+    xs.iter()
+        .enumerate()
+        .fold(0, |best, (i, &x)| if x > xs[best] { i } else { best })
 }
 
 /// Value iteration over `p[s][a][s']` and `r[s][a]`: returns `(V, Q)`.
-pub fn value_iteration(p: &[Vec<Vec<f64>>], r: &[Vec<f64>], gamma: f64, tolerance: f64, max_iterations: u32) -> (Vec<f64>, Vec<Vec<f64>>) {
+pub fn value_iteration(
+    p: &[Vec<Vec<f64>>],
+    r: &[Vec<f64>],
+    gamma: f64,
+    tolerance: f64,
+    max_iterations: u32,
+) -> (Vec<f64>, Vec<Vec<f64>>) {
     let mut v = vec![0.0; p.len()];
     let q_of = |v: &[f64]| -> Vec<Vec<f64>> {
         p.iter()
             .zip(r)
-            .map(|(ps, rs)| ps.iter().zip(rs).map(|(row, ra)| ra + gamma * row.iter().zip(v).map(|(pr, vn)| pr * vn).sum::<f64>()).collect())
+            .map(|(ps, rs)| {
+                ps.iter()
+                    .zip(rs)
+                    .map(|(row, ra)| {
+                        ra + gamma * row.iter().zip(v).map(|(pr, vn)| pr * vn).sum::<f64>()
+                    })
+                    .collect()
+            })
             .collect()
     };
     for _ in 0..max_iterations {
-        let next: Vec<f64> = q_of(&v).iter().map(|qs| qs.iter().copied().fold(f64::NEG_INFINITY, f64::max)).collect();
-        let delta = next.iter().zip(&v).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+        let next: Vec<f64> = q_of(&v)
+            .iter()
+            .map(|qs| qs.iter().copied().fold(f64::NEG_INFINITY, f64::max))
+            .collect();
+        let delta = next
+            .iter()
+            .zip(&v)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f64::max);
         v = next;
         if delta < tolerance {
             break;
@@ -350,7 +444,10 @@ mod tests {
         // Check s1: go gives 0.9 · V0 = 15.80 < 20, so stay.
         // Q(s0,stay) = 1 + 0.9 V0 = 1 + 15.804878... = 16.804878...
         // Q(s0,go) = V0; Q(s1,stay) = 20; Q(s1,go) = 0.9 V0 = 15.804878...
-        let p = vec![vec![vec![1.0, 0.0], vec![0.2, 0.8]], vec![vec![0.0, 1.0], vec![1.0, 0.0]]];
+        let p = vec![
+            vec![vec![1.0, 0.0], vec![0.2, 0.8]],
+            vec![vec![0.0, 1.0], vec![1.0, 0.0]],
+        ];
         let r = vec![vec![1.0, 0.0], vec![2.0, 0.0]];
         let (v, q) = value_iteration(&p, &r, 0.9, 1e-13, 100_000);
         let v0 = 14.4 / 0.82;
@@ -365,12 +462,24 @@ mod tests {
     }
 
     fn ev(at: i64, kind: EventKind, sku: &str) -> Event {
-        Event { at, kind, sku: sku.into(), quantity: 1, price: None, session: None }
+        Event {
+            at,
+            kind,
+            sku: sku.into(),
+            quantity: 1,
+            price: None,
+            session: None,
+        }
     }
 
     #[test]
     fn rows_sum_to_one_and_unseen_get_smoothing_mass() {
-        let visit = [ev(0, EventKind::View, "a"), ev(1, EventKind::View, "b"), ev(2, EventKind::Cart, "c"), ev(3, EventKind::Purchase, "c")];
+        let visit = [
+            ev(0, EventKind::View, "a"),
+            ev(1, EventKind::View, "b"),
+            ev(2, EventKind::Cart, "c"),
+            ev(3, EventKind::Purchase, "c"),
+        ];
         let sessions: Vec<Session<'_>> = vec![visit.iter().collect()];
         let cfg = MdpConfig::default();
         let m = JourneyModel::fit(&sessions, &cfg).unwrap();
@@ -399,23 +508,49 @@ mod tests {
         let json = serde_json::to_string(&policy).unwrap();
         let back: JourneyPolicy = serde_json::from_str(&json).unwrap();
         assert_eq!(back.policy, policy.policy);
-        assert!(back.values.iter().zip(&policy.values).all(|(a, b)| (a - b).abs() < 1e-12));
+        assert!(back
+            .values
+            .iter()
+            .zip(&policy.values)
+            .all(|(a, b)| (a - b).abs() < 1e-12));
     }
 
     #[test]
     fn propensity_is_normalised_q() {
-        let policy = JourneyPolicy { values: [0.0; N_STATES], q: [[1.0, 3.0, 2.0]; N_STATES], policy: [VisitAction::Bundle; N_STATES] };
-        assert_eq!(policy.propensity(VisitState::Browsing, VisitAction::Bundle), 1.0);
-        assert_eq!(policy.propensity(VisitState::Browsing, VisitAction::ProductPick), 0.0);
-        assert_eq!(policy.propensity(VisitState::Browsing, VisitAction::Offer), 0.5);
-        let flat = JourneyPolicy { q: [[2.0; N_ACTIONS]; N_STATES], ..policy };
+        let policy = JourneyPolicy {
+            values: [0.0; N_STATES],
+            q: [[1.0, 3.0, 2.0]; N_STATES],
+            policy: [VisitAction::Bundle; N_STATES],
+        };
+        assert_eq!(
+            policy.propensity(VisitState::Browsing, VisitAction::Bundle),
+            1.0
+        );
+        assert_eq!(
+            policy.propensity(VisitState::Browsing, VisitAction::ProductPick),
+            0.0
+        );
+        assert_eq!(
+            policy.propensity(VisitState::Browsing, VisitAction::Offer),
+            0.5
+        );
+        let flat = JourneyPolicy {
+            q: [[2.0; N_ACTIONS]; N_STATES],
+            ..policy
+        };
         assert_eq!(flat.propensity(VisitState::Intent, VisitAction::Offer), 1.0);
     }
 
     #[test]
     fn invalid_gamma_is_an_error() {
-        let cfg = MdpConfig { gamma: 1.0, ..MdpConfig::default() };
-        assert!(matches!(JourneyModel::fit(&[], &cfg), Err(MdpError::Config(_))));
+        let cfg = MdpConfig {
+            gamma: 1.0,
+            ..MdpConfig::default()
+        };
+        assert!(matches!(
+            JourneyModel::fit(&[], &cfg),
+            Err(MdpError::Config(_))
+        ));
     }
 
     #[test]

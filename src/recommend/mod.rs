@@ -32,7 +32,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::event::Event;
 
-
 pub use bandit::{BanditConfig, BanditError, StyleBandit, StyleChoice};
 pub use cooccurrence::{CoOccurrence, CoOccurrenceConfig};
 pub use features::{extract, FeatureConfig, Features, PriceBand, Segment};
@@ -50,7 +49,11 @@ pub struct ConfigError {
     pub problem: &'static str,
 }
 
-pub(crate) fn check(ok: bool, field: &'static str, problem: &'static str) -> Result<(), ConfigError> {
+pub(crate) fn check(
+    ok: bool,
+    field: &'static str,
+    problem: &'static str,
+) -> Result<(), ConfigError> {
     if ok {
         Ok(())
     } else {
@@ -72,7 +75,13 @@ pub struct Weights {
 impl Default for Weights {
     /// Weights for a shopper with history.
     fn default() -> Self {
-        Self { affinity: 0.35, popularity: 0.2, co_occurrence: 0.25, price_fit: 0.1, journey: 0.1 }
+        Self {
+            affinity: 0.35,
+            popularity: 0.2,
+            co_occurrence: 0.25,
+            price_fit: 0.1,
+            journey: 0.1,
+        }
     }
 }
 
@@ -80,12 +89,24 @@ impl Weights {
     /// Weights for a shopper without history (new or anonymous): popularity plus what goes with
     /// what they scanned this visit.
     pub fn cold_start() -> Self {
-        Self { affinity: 0.15, popularity: 0.4, co_occurrence: 0.35, price_fit: 0.0, journey: 0.1 }
+        Self {
+            affinity: 0.15,
+            popularity: 0.4,
+            co_occurrence: 0.35,
+            price_fit: 0.0,
+            journey: 0.1,
+        }
     }
 
     /// Only store popularity: the baseline of [`eval`].
     pub fn popularity_only() -> Self {
-        Self { affinity: 0.0, popularity: 1.0, co_occurrence: 0.0, price_fit: 0.0, journey: 0.0 }
+        Self {
+            affinity: 0.0,
+            popularity: 1.0,
+            co_occurrence: 0.0,
+            price_fit: 0.0,
+            journey: 0.0,
+        }
     }
 
     pub fn get(&self, scorer: Scorer) -> f64 {
@@ -100,7 +121,11 @@ impl Weights {
 
     fn validate(&self, field: &'static str) -> Result<(), ConfigError> {
         let all = Scorer::ALL.map(|s| self.get(s));
-        check(all.iter().all(|w| w.is_finite() && *w >= 0.0), field, "must be finite and >= 0")?;
+        check(
+            all.iter().all(|w| w.is_finite() && *w >= 0.0),
+            field,
+            "must be finite and >= 0",
+        )?;
         check(all.iter().sum::<f64>() > 0.0, field, "must not all be zero")
     }
 }
@@ -117,7 +142,10 @@ pub struct DiversityConfig {
 
 impl Default for DiversityConfig {
     fn default() -> Self {
-        Self { max_per_leaf: 1, max_per_brand: 1 }
+        Self {
+            max_per_leaf: 1,
+            max_per_brand: 1,
+        }
     }
 }
 
@@ -190,7 +218,10 @@ where
 {
     let mut by_key: BTreeMap<(&'a str, String), Session<'a>> = BTreeMap::new();
     for (user, event) in events {
-        by_key.entry((user, session_key(event))).or_default().push(event);
+        by_key
+            .entry((user, session_key(event)))
+            .or_default()
+            .push(event);
     }
     by_key
         .into_values()
@@ -216,7 +247,14 @@ mod tests {
     use crate::event::EventKind;
 
     fn ev(at: i64, sku: &str, session: Option<&str>) -> Event {
-        Event { at, kind: EventKind::View, sku: sku.into(), quantity: 1, price: None, session: session.map(Into::into) }
+        Event {
+            at,
+            kind: EventKind::View,
+            sku: sku.into(),
+            quantity: 1,
+            price: None,
+            session: session.map(Into::into),
+        }
     }
 
     #[test]
@@ -236,8 +274,14 @@ mod tests {
         let mut cfg = RecommendConfig::default();
         cfg.weights.popularity = -0.1;
         assert_eq!(cfg.validate().unwrap_err().field, "weights");
-        let mut cfg = RecommendConfig::default();
-        cfg.cold_start_weights = Weights { affinity: 0.0, popularity: 0.0, co_occurrence: 0.0, price_fit: 0.0, journey: 0.0 };
+        let zero = Weights {
+            popularity: 0.0,
+            ..Weights::popularity_only()
+        };
+        let cfg = RecommendConfig {
+            cold_start_weights: zero,
+            ..RecommendConfig::default()
+        };
         assert_eq!(cfg.validate().unwrap_err().field, "cold_start_weights");
     }
 
@@ -248,9 +292,18 @@ mod tests {
         let other_user = ev(15, "c", Some("x"));
         let no_id_day0 = ev(100, "d", None);
         let no_id_day1 = ev(86_400 + 5, "e", None);
-        let input = [("u1", &a2), ("u1", &a1), ("u2", &other_user), ("u1", &no_id_day0), ("u1", &no_id_day1)];
+        let input = [
+            ("u1", &a2),
+            ("u1", &a1),
+            ("u2", &other_user),
+            ("u1", &no_id_day0),
+            ("u1", &no_id_day1),
+        ];
         let sessions = group_sessions(input);
-        let skus: Vec<Vec<&str>> = sessions.iter().map(|s| s.iter().map(|e| e.sku.as_str()).collect()).collect();
+        let skus: Vec<Vec<&str>> = sessions
+            .iter()
+            .map(|s| s.iter().map(|e| e.sku.as_str()).collect())
+            .collect();
         assert_eq!(skus, vec![vec!["d"], vec!["e"], vec!["a", "b"], vec!["c"]]);
     }
 }

@@ -49,14 +49,22 @@ pub struct PopularityConfig {
 
 impl Default for PopularityConfig {
     fn default() -> Self {
-        Self { view: 1.0, cart: 3.0, purchase: 5.0 }
+        Self {
+            view: 1.0,
+            cart: 3.0,
+            purchase: 5.0,
+        }
     }
 }
 
 impl PopularityConfig {
     pub(crate) fn validate(&self) -> Result<(), ConfigError> {
         let all = [self.view, self.cart, self.purchase];
-        check(all.iter().all(|w| w.is_finite() && *w >= 0.0), "popularity", "weights must be finite and >= 0")
+        check(
+            all.iter().all(|w| w.is_finite() && *w >= 0.0),
+            "popularity",
+            "weights must be finite and >= 0",
+        )
     }
 }
 
@@ -68,13 +76,21 @@ pub struct Popularity {
 
 impl Popularity {
     pub fn from_stats(stats: &HashMap<String, SkuStats>, cfg: &PopularityConfig) -> Self {
-        let raw = |s: &SkuStats| cfg.view * s.views as f64 + cfg.cart * s.carts as f64 + cfg.purchase * s.purchases as f64;
+        let raw = |s: &SkuStats| {
+            cfg.view * s.views as f64
+                + cfg.cart * s.carts as f64
+                + cfg.purchase * s.purchases as f64
+        };
         let max = stats.values().map(raw).fold(0.0, f64::max);
         if max <= 0.0 {
             return Self::default();
         }
         let denom = max.ln_1p();
-        let scores = stats.iter().map(|(sku, s)| (sku.clone(), raw(s).ln_1p() / denom)).filter(|(_, v)| *v > 0.0).collect();
+        let scores = stats
+            .iter()
+            .map(|(sku, s)| (sku.clone(), raw(s).ln_1p() / denom))
+            .filter(|(_, v)| *v > 0.0)
+            .collect();
         Self { scores }
     }
 
@@ -92,21 +108,57 @@ mod tests {
     #[test]
     fn log_normalised_scores() {
         let mut stats = HashMap::new();
-        stats.insert("hit".to_string(), SkuStats { views: 10, carts: 5, purchases: 2 }); // raw 35
-        stats.insert("meh".to_string(), SkuStats { views: 2, carts: 0, purchases: 0 }); // raw 2
+        stats.insert(
+            "hit".to_string(),
+            SkuStats {
+                views: 10,
+                carts: 5,
+                purchases: 2,
+            },
+        ); // raw 35
+        stats.insert(
+            "meh".to_string(),
+            SkuStats {
+                views: 2,
+                carts: 0,
+                purchases: 0,
+            },
+        ); // raw 2
         stats.insert("zero".to_string(), SkuStats::default());
         let p = Popularity::from_stats(&stats, &PopularityConfig::default());
         assert_eq!(p.score("hit"), 1.0);
         assert!((p.score("meh") - 3f64.ln() / 36f64.ln()).abs() < 1e-12);
         assert_eq!(p.score("zero"), 0.0);
         assert_eq!(p.score("unknown"), 0.0);
-        assert_eq!(Popularity::from_stats(&HashMap::new(), &PopularityConfig::default()).score("x"), 0.0);
+        assert_eq!(
+            Popularity::from_stats(&HashMap::new(), &PopularityConfig::default()).score("x"),
+            0.0
+        );
     }
 
     #[test]
     fn tally_counts_kinds_and_skips_returns() {
-        let ev = |kind, sku: &str| Event { at: 0, kind, sku: sku.into(), quantity: 1, price: None, session: None };
-        let events = [ev(EventKind::View, "a"), ev(EventKind::Cart, "a"), ev(EventKind::Purchase, "a"), ev(EventKind::Return, "a")];
-        assert_eq!(SkuStats::tally(&events)["a"], SkuStats { views: 1, carts: 1, purchases: 1 });
+        let ev = |kind, sku: &str| Event {
+            at: 0,
+            kind,
+            sku: sku.into(),
+            quantity: 1,
+            price: None,
+            session: None,
+        };
+        let events = [
+            ev(EventKind::View, "a"),
+            ev(EventKind::Cart, "a"),
+            ev(EventKind::Purchase, "a"),
+            ev(EventKind::Return, "a"),
+        ];
+        assert_eq!(
+            SkuStats::tally(&events)["a"],
+            SkuStats {
+                views: 1,
+                carts: 1,
+                purchases: 1
+            }
+        );
     }
 }

@@ -13,7 +13,10 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{check, ConfigError, CoOccurrence, CoOccurrenceConfig, Features, JourneyPolicy, VisitAction, VisitState};
+use super::{
+    check, CoOccurrence, CoOccurrenceConfig, ConfigError, Features, JourneyPolicy, VisitAction,
+    VisitState,
+};
 use crate::catalog::Product;
 
 /// The scorers fused into a pick's score.
@@ -28,7 +31,13 @@ pub enum Scorer {
 }
 
 impl Scorer {
-    pub const ALL: [Scorer; 5] = [Self::Affinity, Self::Popularity, Self::CoOccurrence, Self::PriceFit, Self::Journey];
+    pub const ALL: [Scorer; 5] = [
+        Self::Affinity,
+        Self::Popularity,
+        Self::CoOccurrence,
+        Self::PriceFit,
+        Self::Journey,
+    ];
 }
 
 /// How content affinity mixes its facets (normalised by their sum).
@@ -46,15 +55,28 @@ pub struct AffinityMix {
 
 impl Default for AffinityMix {
     fn default() -> Self {
-        Self { item: 0.2, brand: 0.3, category: 0.35, tag: 0.15 }
+        Self {
+            item: 0.2,
+            brand: 0.3,
+            category: 0.35,
+            tag: 0.15,
+        }
     }
 }
 
 impl AffinityMix {
     pub(crate) fn validate(&self) -> Result<(), ConfigError> {
         let all = [self.item, self.brand, self.category, self.tag];
-        check(all.iter().all(|w| w.is_finite() && *w >= 0.0), "affinity_mix", "must be finite and >= 0")?;
-        check(all.iter().sum::<f64>() > 0.0, "affinity_mix", "must not all be zero")
+        check(
+            all.iter().all(|w| w.is_finite() && *w >= 0.0),
+            "affinity_mix",
+            "must be finite and >= 0",
+        )?;
+        check(
+            all.iter().sum::<f64>() > 0.0,
+            "affinity_mix",
+            "must not all be zero",
+        )
     }
 }
 
@@ -102,13 +124,25 @@ impl<'f> AffinityScorer<'f> {
     pub fn score<'p>(&self, p: &'p Product) -> (f64, Option<Facet<'p>>) {
         let get = |m: &HashMap<&str, f64>, k: &str| m.get(k).copied().unwrap_or(0.0);
         let brand = p.brand.as_deref().map(|b| (get(&self.brands, b), b));
-        let best_category = p.category.iter().map(|c| (get(&self.categories, c), c.as_str())).fold(None, best);
+        let best_category = p
+            .category
+            .iter()
+            .map(|c| (get(&self.categories, c), c.as_str()))
+            .fold(None, best);
         let category_mean = if p.category.is_empty() {
             0.0
         } else {
-            p.category.iter().map(|c| get(&self.categories, c)).sum::<f64>() / p.category.len() as f64
+            p.category
+                .iter()
+                .map(|c| get(&self.categories, c))
+                .sum::<f64>()
+                / p.category.len() as f64
         };
-        let tag = p.tags.iter().map(|t| (get(&self.tags, t), t.as_str())).fold(None, best);
+        let tag = p
+            .tags
+            .iter()
+            .map(|t| (get(&self.tags, t), t.as_str()))
+            .fold(None, best);
         let item = get(&self.items, &p.sku);
 
         let brand_part = self.mix.brand * brand.map_or(0.0, |b| b.0);
@@ -168,14 +202,21 @@ pub struct CoOccurrenceScorer<'a> {
 impl<'a> CoOccurrenceScorer<'a> {
     pub fn new(features: &'a Features, model: &'a CoOccurrence, cfg: &CoOccurrenceConfig) -> Self {
         let items = normalised(&features.items);
-        let mut history: Vec<(&str, f64)> = items.into_iter().filter(|(sku, _)| !features.session.iter().any(|s| s == sku)).collect();
+        let mut history: Vec<(&str, f64)> = items
+            .into_iter()
+            .filter(|(sku, _)| !features.session.iter().any(|s| s == sku))
+            .collect();
         history.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(b.0)));
         history.truncate(cfg.max_history_anchors);
         let anchors = features
             .session
             .iter()
             .map(|s| (s.as_str(), 1.0, Anchor::Session(s.as_str())))
-            .chain(history.into_iter().map(|(sku, w)| (sku, w * cfg.history_anchor_weight, Anchor::History)));
+            .chain(
+                history
+                    .into_iter()
+                    .map(|(sku, w)| (sku, w * cfg.history_anchor_weight, Anchor::History)),
+            );
         let mut best: HashMap<&'a str, (f64, Anchor<'a>)> = HashMap::new();
         for (sku, weight, anchor) in anchors {
             for (neighbour, sim) in model.neighbours(sku) {
@@ -191,7 +232,10 @@ impl<'a> CoOccurrenceScorer<'a> {
 
     /// Score in `0..=1` and its anchor, or `(0, None)`.
     pub fn score(&self, sku: &str) -> (f64, Option<Anchor<'a>>) {
-        self.best.get(sku).filter(|(v, _)| *v > 0.0).map_or((0.0, None), |(v, a)| (v.clamp(0.0, 1.0), Some(*a)))
+        self.best
+            .get(sku)
+            .filter(|(v, _)| *v > 0.0)
+            .map_or((0.0, None), |(v, a)| (v.clamp(0.0, 1.0), Some(*a)))
     }
 }
 
@@ -252,9 +296,16 @@ mod tests {
         let old = product("old", "", "", 100);
         let (v, facet) = s.score(&old);
         assert!((v - 0.2).abs() < 1e-12);
-        assert_eq!(facet, Some(Facet::Item), "an item-only match is never named");
+        assert_eq!(
+            facet,
+            Some(Facet::Item),
+            "an item-only match is never named"
+        );
         let empty = Features::default();
-        assert_eq!(AffinityScorer::new(&empty, &AffinityMix::default()).score(&shoe), (0.0, None));
+        assert_eq!(
+            AffinityScorer::new(&empty, &AffinityMix::default()).score(&shoe),
+            (0.0, None)
+        );
     }
 
     #[test]
@@ -266,8 +317,19 @@ mod tests {
 
     #[test]
     fn co_occurrence_prefers_session_anchors_and_weights_history() {
-        let ev = |s: &str| Event { at: 0, kind: EventKind::Purchase, sku: s.into(), quantity: 1, price: None, session: None };
-        let baskets = [vec![ev("tent"), ev("mat")], vec![ev("old"), ev("lamp")], vec![ev("tent"), ev("lamp")]];
+        let ev = |s: &str| Event {
+            at: 0,
+            kind: EventKind::Purchase,
+            sku: s.into(),
+            quantity: 1,
+            price: None,
+            session: None,
+        };
+        let baskets = [
+            vec![ev("tent"), ev("mat")],
+            vec![ev("old"), ev("lamp")],
+            vec![ev("tent"), ev("lamp")],
+        ];
         let sessions: Vec<Session<'_>> = baskets.iter().map(|b| b.iter().collect()).collect();
         let model = CoOccurrence::fit(&sessions, &CoOccurrenceConfig::default());
         let mut f = features();
@@ -291,12 +353,25 @@ mod tests {
     #[test]
     fn content_kind_and_journey() {
         let mut p = product("a", "", "", 100);
-        assert_eq!(content_kind(&p, Some(Anchor::Session("x"))), VisitAction::Bundle);
-        assert_eq!(content_kind(&p, Some(Anchor::History)), VisitAction::ProductPick);
+        assert_eq!(
+            content_kind(&p, Some(Anchor::Session("x"))),
+            VisitAction::Bundle
+        );
+        assert_eq!(
+            content_kind(&p, Some(Anchor::History)),
+            VisitAction::ProductPick
+        );
         p.list_price = Some(Minor(200));
         assert_eq!(content_kind(&p, None), VisitAction::Offer);
-        let policy = JourneyPolicy { values: [0.0; N_STATES], q: [[0.0, 1.0, 0.5]; N_STATES], policy: [VisitAction::Bundle; N_STATES] };
-        assert_eq!(journey(Some(&policy), VisitState::Engaged, VisitAction::Offer), 0.5);
+        let policy = JourneyPolicy {
+            values: [0.0; N_STATES],
+            q: [[0.0, 1.0, 0.5]; N_STATES],
+            policy: [VisitAction::Bundle; N_STATES],
+        };
+        assert_eq!(
+            journey(Some(&policy), VisitState::Engaged, VisitAction::Offer),
+            0.5
+        );
         assert_eq!(journey(None, VisitState::Engaged, VisitAction::Offer), 0.0);
     }
 }
