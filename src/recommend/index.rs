@@ -7,6 +7,9 @@
 //! - [`CatalogIndex::price_percentile`] is the product's mid-rank percentile (`0..=1`) among the
 //!   prices of its peer group: its leaf category if that holds at least [`MIN_PRICE_GROUP`]
 //!   products, else its top category if that does, else the whole catalog.
+//! - Brands, category names and tags are interned: [`CatalogIndex::facets_at`] gives each product's
+//!   facet ids, dense in `0..vocabulary size`, so per-candidate scoring indexes arrays instead of
+//!   hashing strings.
 
 use std::collections::HashMap;
 
@@ -15,12 +18,44 @@ use crate::catalog::Product;
 /// The smallest category whose own price distribution is trusted for price bands.
 pub const MIN_PRICE_GROUP: usize = 5;
 
-/// Products by SKU with precomputed price percentiles.
+/// Interned facet ids of one product.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FacetIds {
+    pub brand: Option<u32>,
+    /// One per category path level, most general first.
+    pub categories: Vec<u32>,
+    pub tags: Vec<u32>,
+}
+
+/// Name → id for one kind of facet.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Vocabulary(HashMap<String, u32>);
+
+impl Vocabulary {
+    fn intern(&mut self, name: &str) -> u32 {
+        let next = self.0.len() as u32;
+        *self.0.entry(name.to_string()).or_insert(next)
+    }
+
+    pub fn id(&self, name: &str) -> Option<u32> {
+        self.0.get(name).copied()
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+}
+
+/// Products by SKU with precomputed price percentiles and interned facets.
 #[derive(Debug, Clone, Default)]
 pub struct CatalogIndex {
     products: Vec<Product>,
     by_sku: HashMap<String, usize>,
     price_pct: Vec<f64>,
+    facets: Vec<FacetIds>,
+    pub(crate) brands: Vocabulary,
+    pub(crate) categories: Vocabulary,
+    pub(crate) tags: Vocabulary,
 }
 
 impl CatalogIndex {
@@ -33,7 +68,36 @@ impl CatalogIndex {
             }
         }
         index.price_pct = index.compute_percentiles();
-        index
+        let (mut brands, mut categories, mut tags) = (
+            Vocabulary::default(),
+            Vocabulary::default(),
+            Vocabulary::default(),
+        );
+        index.facets = index
+            .products
+            .iter()
+            .map(|p| FacetIds {
+                brand: p.brand.as_deref().map(|b| brands.intern(b)),
+                categories: p.category.iter().map(|c| categories.intern(c)).collect(),
+                tags: p.tags.iter().map(|t| tags.intern(t)).collect(),
+            })
+            .collect();
+        Self {
+            brands,
+            categories,
+            tags,
+            ..index
+        }
+    }
+
+    /// Interned facets of the product at `position` (panic-free: empty when out of range).
+    pub fn facets_at(&self, position: usize) -> &FacetIds {
+        static EMPTY: FacetIds = FacetIds {
+            brand: None,
+            categories: Vec::new(),
+            tags: Vec::new(),
+        };
+        self.facets.get(position).unwrap_or(&EMPTY)
     }
 
     fn compute_percentiles(&self) -> Vec<f64> {
@@ -150,6 +214,33 @@ pub(crate) mod tests {
         assert_eq!(idx.price_percentile("b1"), Some(0.5 / 7.0));
         assert_eq!(idx.price_percentile("b2"), Some(6.5 / 7.0));
         assert_eq!(idx.price_percentile("nope"), None);
+    }
+
+    #[test]
+    fn facets_are_interned() {
+        let idx = CatalogIndex::new([
+            product("a", "X", "Shoes/Trail", 100),
+            product("b", "X", "Shoes/Road", 100),
+        ]);
+        assert_eq!(
+            idx.facets_at(0),
+            &FacetIds {
+                brand: Some(0),
+                categories: vec![0, 1],
+                tags: vec![0, 1]
+            }
+        );
+        assert_eq!(
+            idx.facets_at(1),
+            &FacetIds {
+                brand: Some(0),
+                categories: vec![0, 2],
+                tags: vec![0, 2]
+            }
+        );
+        assert_eq!(idx.categories.id("Road"), Some(2));
+        assert_eq!(idx.brands.len(), 1);
+        assert!(idx.facets_at(9).categories.is_empty());
     }
 
     #[test]

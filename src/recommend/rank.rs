@@ -112,27 +112,32 @@ pub fn recommend(inputs: &Inputs<'_>, n: usize) -> Vec<Pick> {
         config.cold_start_weights
     };
     let w = Scorer::ALL.map(|s| weights.get(s));
-    let affinity = AffinityScorer::new(features, &config.affinity_mix);
-    let cooc = CoOccurrenceScorer::new(features, co_occurrence, &config.co_occurrence);
-    let excluded = |sku: &str| {
-        features.just_purchased.contains(sku) || features.session.iter().any(|s| s == sku)
-    };
+    let affinity = AffinityScorer::new(features, &config.affinity_mix, catalog);
+    let cooc = CoOccurrenceScorer::new(features, co_occurrence, &config.co_occurrence, catalog);
+    let mut excluded = vec![false; catalog.len()];
+    for sku in features.just_purchased.iter().chain(&features.session) {
+        if let Some(i) = catalog.position(sku) {
+            excluded[i] = true;
+        }
+    }
+    let journey_by_kind =
+        VisitAction::ALL.map(|a| scorers::journey(journey, features.visit_state, a));
 
     let mut scored: Vec<Scored<'_>> = catalog
         .products()
         .iter()
         .enumerate()
-        .filter(|(_, p)| !excluded(&p.sku))
+        .filter(|(pos, _)| !excluded[*pos])
         .map(|(pos, p)| {
-            let (aff, facet) = affinity.score(p);
-            let (co, anchor) = cooc.score(&p.sku);
+            let (aff, facet) = affinity.score(pos);
+            let (co, anchor) = cooc.score(pos);
             let kind = scorers::content_kind(p, anchor);
             let scores = [
                 aff,
                 popularity.score(&p.sku),
                 co,
                 scorers::price_fit(features.price_position, catalog.price_percentile_at(pos)),
-                scorers::journey(journey, features.visit_state, kind),
+                journey_by_kind[kind.index()],
             ];
             let total = scores.iter().zip(&w).map(|(s, w)| s * w).sum();
             Scored {
@@ -510,9 +515,11 @@ mod tests {
 
     /// Re-scores one SKU the way [`recommend`] does (test helper for reason checks).
     fn scored_for<'a>(w: &'a World, f: &'a Features, sku: &str) -> Scored<'a> {
-        let product = w.catalog.get(sku).unwrap();
-        let (_, facet) = AffinityScorer::new(f, &w.config.affinity_mix).score(product);
-        let (_, anchor) = CoOccurrenceScorer::new(f, &w.cooc, &w.config.co_occurrence).score(sku);
+        let pos = w.catalog.position(sku).unwrap();
+        let product = &w.catalog.products()[pos];
+        let (_, facet) = AffinityScorer::new(f, &w.config.affinity_mix, &w.catalog).score(pos);
+        let (_, anchor) =
+            CoOccurrenceScorer::new(f, &w.cooc, &w.config.co_occurrence, &w.catalog).score(pos);
         let kind = scorers::content_kind(product, anchor);
         Scored {
             product,

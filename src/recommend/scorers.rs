@@ -9,13 +9,13 @@
 //! - A co-occurrence anchor from this visit is named in the reason; an anchor from earlier visits
 //!   never is (no line of history is revealed).
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
 use super::{
-    check, CoOccurrence, CoOccurrenceConfig, ConfigError, Features, JourneyPolicy, VisitAction,
-    VisitState,
+    check, CatalogIndex, CoOccurrence, CoOccurrenceConfig, ConfigError, Features, JourneyPolicy,
+    VisitAction, VisitState,
 };
 use crate::catalog::Product;
 
@@ -90,60 +90,88 @@ pub enum Facet<'a> {
     Item,
 }
 
-/// Content affinity of candidates for one shopper.
+/// Content affinity of candidates for one shopper, dense over the catalog's facet ids.
 #[derive(Debug)]
-pub struct AffinityScorer<'f> {
-    brands: HashMap<&'f str, f64>,
-    categories: HashMap<&'f str, f64>,
-    tags: HashMap<&'f str, f64>,
-    items: HashMap<&'f str, f64>,
+pub struct AffinityScorer<'c> {
+    catalog: &'c CatalogIndex,
+    brands: Vec<f64>,
+    categories: Vec<f64>,
+    tags: Vec<f64>,
+    items: Vec<f64>,
     mix: AffinityMix,
 }
 
-fn normalised(map: &std::collections::BTreeMap<String, f64>) -> HashMap<&str, f64> {
+/// Affinities divided by the shopper's strongest entry, with their keys.
+fn normalised(map: &BTreeMap<String, f64>) -> impl Iterator<Item = (&str, f64)> {
     let max = map.values().copied().fold(0.0, f64::max);
-    if max <= 0.0 {
-        return HashMap::new();
-    }
-    map.iter().map(|(k, v)| (k.as_str(), v / max)).collect()
+    map.iter()
+        .filter(move |_| max > 0.0)
+        .map(move |(k, v)| (k.as_str(), v / max))
 }
 
-impl<'f> AffinityScorer<'f> {
-    pub fn new(features: &'f Features, mix: &AffinityMix) -> Self {
+/// Dense normalised affinities indexed by `id`; keys without an id are dropped.
+fn dense(map: &BTreeMap<String, f64>, len: usize, id: impl Fn(&str) -> Option<usize>) -> Vec<f64> {
+    let mut out = vec![0.0; len];
+    for (k, v) in normalised(map) {
+        if let Some(i) = id(k) {
+            out[i] = v;
+        }
+    }
+    out
+}
+
+impl<'c> AffinityScorer<'c> {
+    pub fn new(features: &Features, mix: &AffinityMix, catalog: &'c CatalogIndex) -> Self {
+        let id = |v: &'c super::index::Vocabulary| move |k: &str| v.id(k).map(|i| i as usize);
         Self {
-            brands: normalised(&features.brands),
-            categories: normalised(&features.categories),
-            tags: normalised(&features.tags),
-            items: normalised(&features.items),
+            catalog,
+            brands: dense(&features.brands, catalog.brands.len(), id(&catalog.brands)),
+            categories: dense(
+                &features.categories,
+                catalog.categories.len(),
+                id(&catalog.categories),
+            ),
+            tags: dense(&features.tags, catalog.tags.len(), id(&catalog.tags)),
+            items: dense(&features.items, catalog.len(), |k| catalog.position(k)),
             mix: *mix,
         }
     }
 
-    /// Score in `0..=1` and the facet that explains it best (a named facet whenever one
-    /// matched), or `None` when nothing matched.
-    pub fn score<'p>(&self, p: &'p Product) -> (f64, Option<Facet<'p>>) {
-        let get = |m: &HashMap<&str, f64>, k: &str| m.get(k).copied().unwrap_or(0.0);
-        let brand = p.brand.as_deref().map(|b| (get(&self.brands, b), b));
-        let best_category = p
-            .category
+    /// Score in `0..=1` of the product at catalog `position` and the facet that explains it
+    /// best (a named facet whenever one matched), or `None` when nothing matched.
+    pub fn score(&self, position: usize) -> (f64, Option<Facet<'c>>) {
+        let Some(p) = self.catalog.products().get(position) else {
+            return (0.0, None);
+        };
+        let ids = self.catalog.facets_at(position);
+        let get = |v: &[f64], id: u32| v.get(id as usize).copied().unwrap_or(0.0);
+        let brand = ids
+            .brand
+            .zip(p.brand.as_deref())
+            .map(|(id, b)| (get(&self.brands, id), b));
+        let level = |(id, name): (&u32, &'c String)| (get(&self.categories, *id), name.as_str());
+        let best_category = ids
+            .categories
             .iter()
-            .map(|c| (get(&self.categories, c), c.as_str()))
+            .zip(&p.category)
+            .map(level)
             .fold(None, best);
-        let category_mean = if p.category.is_empty() {
+        let category_mean = if ids.categories.is_empty() {
             0.0
         } else {
-            p.category
+            ids.categories
                 .iter()
-                .map(|c| get(&self.categories, c))
+                .map(|id| get(&self.categories, *id))
                 .sum::<f64>()
-                / p.category.len() as f64
+                / ids.categories.len() as f64
         };
-        let tag = p
+        let tag = ids
             .tags
             .iter()
-            .map(|t| (get(&self.tags, t), t.as_str()))
+            .zip(&p.tags)
+            .map(|(id, t)| (get(&self.tags, *id), t.as_str()))
             .fold(None, best);
-        let item = get(&self.items, &p.sku);
+        let item = self.items.get(position).copied().unwrap_or(0.0);
 
         let brand_part = self.mix.brand * brand.map_or(0.0, |b| b.0);
         let category_part = self.mix.category * category_mean;
@@ -160,7 +188,7 @@ impl<'f> AffinityScorer<'f> {
         let facet = named
             .into_iter()
             .filter(|(v, f)| *v > 0.0 && f.is_some())
-            .fold(None::<(f64, Option<Facet<'p>>)>, |acc, x| match acc {
+            .fold(None::<(f64, Option<Facet<'c>>)>, |acc, x| match acc {
                 Some(a) if a.0 >= x.0 => Some(a),
                 _ => Some(x),
             })
@@ -193,17 +221,21 @@ pub enum Anchor<'a> {
     History,
 }
 
-/// Co-occurrence of candidates with this visit's SKUs and the shopper's strongest past items.
+/// Co-occurrence of candidates with this visit's SKUs and the shopper's strongest past items,
+/// dense over catalog positions.
 #[derive(Debug)]
 pub struct CoOccurrenceScorer<'a> {
-    best: HashMap<&'a str, (f64, Anchor<'a>)>,
+    best: Vec<Option<(f64, Anchor<'a>)>>,
 }
 
 impl<'a> CoOccurrenceScorer<'a> {
-    pub fn new(features: &'a Features, model: &'a CoOccurrence, cfg: &CoOccurrenceConfig) -> Self {
-        let items = normalised(&features.items);
-        let mut history: Vec<(&str, f64)> = items
-            .into_iter()
+    pub fn new(
+        features: &'a Features,
+        model: &CoOccurrence,
+        cfg: &CoOccurrenceConfig,
+        catalog: &CatalogIndex,
+    ) -> Self {
+        let mut history: Vec<(&str, f64)> = normalised(&features.items)
             .filter(|(sku, _)| !features.session.iter().any(|s| s == sku))
             .collect();
         history.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(b.0)));
@@ -217,25 +249,27 @@ impl<'a> CoOccurrenceScorer<'a> {
                     .into_iter()
                     .map(|(sku, w)| (sku, w * cfg.history_anchor_weight, Anchor::History)),
             );
-        let mut best: HashMap<&'a str, (f64, Anchor<'a>)> = HashMap::new();
+        let mut best: Vec<Option<(f64, Anchor<'a>)>> = vec![None; catalog.len()];
         for (sku, weight, anchor) in anchors {
             for (neighbour, sim) in model.neighbours(sku) {
                 let value = weight * sim;
-                let slot = best.entry(neighbour.as_str()).or_insert((0.0, anchor));
-                if value > slot.0 {
-                    *slot = (value, anchor);
+                if let Some(slot) = catalog.position(neighbour).and_then(|i| best.get_mut(i)) {
+                    if value > 0.0 && slot.is_none_or(|(v, _)| value > v) {
+                        *slot = Some((value, anchor));
+                    }
                 }
             }
         }
         Self { best }
     }
 
-    /// Score in `0..=1` and its anchor, or `(0, None)`.
-    pub fn score(&self, sku: &str) -> (f64, Option<Anchor<'a>>) {
+    /// Score in `0..=1` of the product at catalog `position` and its anchor, or `(0, None)`.
+    pub fn score(&self, position: usize) -> (f64, Option<Anchor<'a>>) {
         self.best
-            .get(sku)
-            .filter(|(v, _)| *v > 0.0)
-            .map_or((0.0, None), |(v, a)| (v.clamp(0.0, 1.0), Some(*a)))
+            .get(position)
+            .copied()
+            .flatten()
+            .map_or((0.0, None), |(v, a)| (v.clamp(0.0, 1.0), Some(a)))
     }
 }
 
@@ -281,29 +315,33 @@ mod tests {
     #[test]
     fn affinity_scores_and_names_the_strongest_facet() {
         let f = features();
-        let s = AffinityScorer::new(&f, &AffinityMix::default());
-        let shoe = product("x", "Salomon", "Footwear/Trail", 100);
-        let (v, facet) = s.score(&shoe);
+        let catalog = CatalogIndex::new([
+            product("x", "Salomon", "Footwear/Trail", 100),
+            product("y", "Salomon", "Tents", 100),
+            product("z", "", "Tents", 100),
+            product("old", "", "", 100),
+        ]);
+        let s = AffinityScorer::new(&f, &AffinityMix::default(), &catalog);
+        let (v, facet) = s.score(0);
         // brand 1.0·0.3, category mean (1 + 0.8)/2·0.35 = 0.315, tag "trail" 1.0·0.15 (tags are
         // lower-cased categories: "footwear" 0, "trail" 1) → 0.765 over total 1.0.
         assert!((v - 0.765).abs() < 1e-12, "{v}");
         assert_eq!(facet, Some(Facet::Category("Footwear")));
-        let tent = product("y", "Salomon", "Tents", 100);
-        let (v, facet) = s.score(&tent);
+        let (v, facet) = s.score(1);
         assert!((v - 0.3).abs() < 1e-12);
         assert_eq!(facet, Some(Facet::Brand("Salomon")));
-        assert_eq!(s.score(&product("z", "", "Tents", 100)), (0.0, None));
-        let old = product("old", "", "", 100);
-        let (v, facet) = s.score(&old);
+        assert_eq!(s.score(2), (0.0, None));
+        let (v, facet) = s.score(3);
         assert!((v - 0.2).abs() < 1e-12);
         assert_eq!(
             facet,
             Some(Facet::Item),
             "an item-only match is never named"
         );
+        assert_eq!(s.score(99), (0.0, None));
         let empty = Features::default();
         assert_eq!(
-            AffinityScorer::new(&empty, &AffinityMix::default()).score(&shoe),
+            AffinityScorer::new(&empty, &AffinityMix::default(), &catalog).score(0),
             (0.0, None)
         );
     }
@@ -334,20 +372,23 @@ mod tests {
         let model = CoOccurrence::fit(&sessions, &CoOccurrenceConfig::default());
         let mut f = features();
         f.session = vec!["tent".into()];
-        let s = CoOccurrenceScorer::new(&f, &model, &CoOccurrenceConfig::default());
-        let (mat, anchor) = s.score("mat");
+        let catalog = CatalogIndex::new(
+            ["tent", "mat", "old", "lamp", "nothing"].map(|s| product(s, "", "", 100)),
+        );
+        let s = CoOccurrenceScorer::new(&f, &model, &CoOccurrenceConfig::default(), &catalog);
+        let (mat, anchor) = s.score(1);
         assert!((mat - model.similarity("tent", "mat")).abs() < 1e-12);
         assert_eq!(anchor, Some(Anchor::Session("tent")));
         // lamp: via tent (session, 1·sim) vs via old (history, 0.5·1.0·sim): session wins.
-        let (lamp, anchor) = s.score("lamp");
+        let (lamp, anchor) = s.score(3);
         assert!((lamp - model.similarity("tent", "lamp")).abs() < 1e-12);
         assert_eq!(anchor, Some(Anchor::Session("tent")));
         f.session.clear();
-        let s = CoOccurrenceScorer::new(&f, &model, &CoOccurrenceConfig::default());
-        let (lamp, anchor) = s.score("lamp");
+        let s = CoOccurrenceScorer::new(&f, &model, &CoOccurrenceConfig::default(), &catalog);
+        let (lamp, anchor) = s.score(3);
         assert!((lamp - 0.5 * model.similarity("old", "lamp")).abs() < 1e-12);
         assert_eq!(anchor, Some(Anchor::History));
-        assert_eq!(s.score("nothing"), (0.0, None));
+        assert_eq!(s.score(4), (0.0, None));
     }
 
     #[test]
