@@ -15,6 +15,7 @@ pub mod hq;
 pub mod import;
 pub mod ingest;
 pub mod profile;
+pub mod recommend;
 pub mod store;
 pub mod sync;
 pub mod ui;
