@@ -97,18 +97,11 @@ pub fn leave_last_out(
             (t > 0).then(|| (*user, &evs[..t], evs[t]))
         })
         .collect();
-    let held_out_users: std::collections::BTreeSet<&str> = splits.iter().map(|s| s.0).collect();
+    let cut: BTreeMap<&str, usize> = splits.iter().map(|s| (s.0, s.1.len())).collect();
     let training: Vec<(&str, &Event)> = by_user
         .iter()
         .flat_map(|(user, evs)| {
-            let keep = if held_out_users.contains(user) {
-                splits
-                    .iter()
-                    .find(|s| s.0 == *user)
-                    .map_or(0, |s| s.1.len())
-            } else {
-                evs.len()
-            };
+            let keep = cut.get(user).copied().unwrap_or(evs.len());
             evs[..keep].iter().map(move |e| (*user, *e))
         })
         .collect();

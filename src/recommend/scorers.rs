@@ -187,19 +187,18 @@ impl<'c> AffinityScorer<'c> {
         ];
         let facet = named
             .into_iter()
-            .filter(|(v, f)| *v > 0.0 && f.is_some())
-            .fold(None::<(f64, Option<Facet<'c>>)>, |acc, x| match acc {
-                Some(a) if a.0 >= x.0 => Some(a),
-                _ => Some(x),
-            })
-            .and_then(|(_, f)| f)
+            .filter_map(|(v, f)| Some((v, f?)))
+            .filter(|(v, _)| *v > 0.0)
+            .fold(None, best)
+            .map(|(_, f)| f)
             .or((item_part > 0.0).then_some(Facet::Item));
         (value, facet)
     }
 }
 
-/// Keeps the first of the largest values (so the coarser category level wins ties).
-fn best<'a>(acc: Option<(f64, &'a str)>, x: (f64, &'a str)) -> Option<(f64, &'a str)> {
+/// Keeps the first of the largest values (so the coarser category level, and brand over
+/// category over tag, win ties).
+fn best<T>(acc: Option<(f64, T)>, x: (f64, T)) -> Option<(f64, T)> {
     match acc {
         Some(a) if a.0 >= x.0 => Some(a),
         _ => Some(x),
