@@ -34,7 +34,7 @@ pub struct BanditConfig {
 impl Default for BanditConfig {
     fn default() -> Self {
         Self {
-            styles: ["friendly", "expert", "playful", "concise"]
+            styles: ["concise", "playful", "premium", "value"]
                 .map(String::from)
                 .to_vec(),
             prior_alpha: 1.0,
