@@ -133,6 +133,12 @@ fn real_files_import_with_pinned_quality_counts() {
     let listed = quarantine::list(v.store.conn(), None, 1000).unwrap();
     assert_eq!(listed.len(), 1 + 15 + 66);
     assert!(listed.iter().all(|q| q.line >= 2));
+    // Physical lines (Flipkart descriptions span several lines and end in CRLF).
+    assert!(listed
+        .iter()
+        .any(|q| q.file.ends_with("flipkart_catalog_700.csv")
+            && q.line == 4
+            && q.field == "discounted_price"));
     assert!(listed
         .iter()
         .any(|q| q.file.ends_with("online_retail_2011-12-05.csv")

@@ -576,9 +576,12 @@ fn csv_rows<T>(
 where
     T: 'static,
 {
+    // Records end at LF only: with the default CRLF handling the csv crate counts a CRLF as two
+    // line ends and reports lines too early. A trailing CR is trimmed with the field.
     let mut rdr = csv::ReaderBuilder::new()
         .flexible(true)
         .has_headers(true)
+        .terminator(csv::Terminator::Any(b'\n'))
         .from_reader(reader);
     let header = rdr.byte_headers().map_err(|e| IngestError::Read {
         file: file.to_string(),
