@@ -350,3 +350,42 @@ fn apply_event(
         new,
     })
 }
+
+/// Reads a behaviour file without a store, for offline evaluation and model fitting: the
+/// identified customers' events keyed by customer id, and a catalog built from the rows'
+/// product facts. Quarantined rows are counted in the report and left out.
+pub fn read_log(
+    path: &Path,
+    format: EventFormat,
+    rules: &Rules,
+) -> Result<
+    (
+        Vec<(String, crate::event::Event)>,
+        Vec<Product>,
+        QualityReport,
+    ),
+    ImportError,
+> {
+    let file = path.display().to_string();
+    let source = ingest::open_source(path)?;
+    let mut report = QualityReport::default();
+    let mut events = Vec::new();
+    let mut catalog: HashMap<String, Product> = HashMap::new();
+    for row in ingest::read_events(source.reader, &file, format, rules)? {
+        match row {
+            Row::Accepted { record, .. } => {
+                report.accept();
+                if let Some(p) = product_from_hint(&record.event.sku, &record.hint) {
+                    catalog.entry(p.sku.clone()).or_insert(p);
+                }
+                if let Some(customer) = record.customer {
+                    events.push((customer, record.event));
+                }
+            }
+            Row::Quarantined(q) => report.quarantine(q),
+        }
+    }
+    let mut products: Vec<Product> = catalog.into_values().collect();
+    products.sort_by(|a, b| a.sku.cmp(&b.sku));
+    Ok((events, products, report))
+}

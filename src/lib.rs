@@ -14,6 +14,7 @@ pub mod feedback;
 pub mod hq;
 pub mod import;
 pub mod ingest;
+pub mod personalise;
 pub mod profile;
 pub mod recommend;
 pub mod store;
