@@ -351,21 +351,17 @@ fn apply_event(
     })
 }
 
-/// Reads a behaviour file without a store, for offline evaluation and model fitting: the
-/// identified customers' events keyed by customer id, and a catalog built from the rows'
-/// product facts. Quarantined rows are counted in the report and left out.
-pub fn read_log(
-    path: &Path,
-    format: EventFormat,
-    rules: &Rules,
-) -> Result<
-    (
-        Vec<(String, crate::event::Event)>,
-        Vec<Product>,
-        QualityReport,
-    ),
-    ImportError,
-> {
+/// A behaviour log read without a store: identified customers' events keyed by customer id, the
+/// catalog built from the rows' product facts, and the data-quality report.
+pub struct Log {
+    pub events: Vec<(String, crate::event::Event)>,
+    pub products: Vec<Product>,
+    pub report: QualityReport,
+}
+
+/// Reads a behaviour file without a store, for offline evaluation and model fitting.
+/// Quarantined rows are counted in the report and left out.
+pub fn read_log(path: &Path, format: EventFormat, rules: &Rules) -> Result<Log, ImportError> {
     let file = path.display().to_string();
     let source = ingest::open_source(path)?;
     let mut report = QualityReport::default();
@@ -387,5 +383,9 @@ pub fn read_log(
     }
     let mut products: Vec<Product> = catalog.into_values().collect();
     products.sort_by(|a, b| a.sku.cmp(&b.sku));
-    Ok((events, products, report))
+    Ok(Log {
+        events,
+        products,
+        report,
+    })
 }

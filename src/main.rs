@@ -474,10 +474,10 @@ fn run(cli: Cli) -> Result<()> {
                     out,
                 },
         } => {
-            let (log, products, _) = import::read_log(&events, format, &file_rules(&config))?;
-            let catalog = shelftalk::recommend::CatalogIndex::new(products);
+            let log = import::read_log(&events, format, &file_rules(&config))?;
+            let catalog = shelftalk::recommend::CatalogIndex::new(log.products);
             let report = shelftalk::recommend::eval::leave_last_out(
-                &log,
+                &log.events,
                 &catalog,
                 &shelftalk::recommend::RecommendConfig::default(),
                 3,
