@@ -454,9 +454,10 @@ fn run(cli: Cli) -> Result<()> {
                     out,
                 },
         } => {
-            let (log, _, _) = import::read_log(&events, format, &file_rules(&config))?;
-            let sessions =
-                shelftalk::recommend::group_sessions(log.iter().map(|(u, e)| (u.as_str(), e)));
+            let log = import::read_log(&events, format, &file_rules(&config))?;
+            let sessions = shelftalk::recommend::group_sessions(
+                log.events.iter().map(|(u, e)| (u.as_str(), e)),
+            );
             let cfg = shelftalk::recommend::MdpConfig::default();
             let model = shelftalk::recommend::JourneyModel::fit(&sessions, &cfg)?;
             let policy = model.solve();
