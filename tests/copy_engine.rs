@@ -101,7 +101,12 @@ fn build_service(model: PathBuf) -> CopyService {
     CopyService::start(
         &model,
         &Manifest::builtin().unwrap(),
-        EngineConfig::default(),
+        // A generous wall-clock budget: these tests judge copy quality, not speed, and the
+        // machine may be shared with builds.
+        EngineConfig {
+            budget_ms: 30_000,
+            ..EngineConfig::default()
+        },
         &PromptPack::builtin().unwrap(),
         &Currency::default(),
         brands(),

@@ -20,6 +20,10 @@
 //!   position 0, so a fixed seed reproduces the same output.
 //! - Generation stops at the end of the first non-empty line, at end of text, at `max_tokens`,
 //!   or when the wall-clock budget is spent.
+//! - Sampling chain: logit bias (tokens with `suppressed_chars` never sampled) → top-k →
+//!   repetition penalty → temperature → seeded dist. With `allowed_numbers` a token that would
+//!   write a number outside the list is masked and the chain re-applied, so the model cannot
+//!   invent prices or sizes (the guardrails still check every output).
 
 use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
@@ -454,10 +458,15 @@ fn worker_main(
             return;
         }
     };
-    let suppressed = suppressed_tokens(&model, &config.suppressed_chars);
+    let suppressed = tokens_with(&model, &config.suppressed_chars)
+        .into_iter()
+        .map(|token| LlamaLogitBias::new(token, f32::NEG_INFINITY))
+        .collect();
+    let digit_tokens = tokens_with(&model, "0123456789");
     let mut worker = Worker {
         model: &model,
         suppressed,
+        digit_tokens,
         n_ctx: ctx.n_ctx(),
         batch: LlamaBatch::new(config.n_batch as usize, 1),
         ctx,
@@ -474,8 +483,8 @@ fn worker_main(
     }
 }
 
-/// Every token whose text contains one of `chars`, with a bias that rules it out.
-fn suppressed_tokens(model: &LlamaModel, chars: &str) -> Vec<LlamaLogitBias> {
+/// Every token whose text contains one of `chars`.
+fn tokens_with(model: &LlamaModel, chars: &str) -> Vec<LlamaToken> {
     if chars.is_empty() {
         return Vec::new();
     }
@@ -488,7 +497,6 @@ fn suppressed_tokens(model: &LlamaModel, chars: &str) -> Vec<LlamaLogitBias> {
             vocab.token_to_piece_into(*token, &mut piece, false, None);
             String::from_utf8_lossy(&piece).contains(|c| chars.contains(c))
         })
-        .map(|token| LlamaLogitBias::new(token, f32::NEG_INFINITY))
         .collect()
 }
 
@@ -506,6 +514,8 @@ struct Worker<'m> {
     model: &'m LlamaModel,
     /// Logit biases of -inf for tokens with suppressed characters.
     suppressed: Vec<LlamaLogitBias>,
+    /// Tokens whose text has an ASCII digit.
+    digit_tokens: Vec<LlamaToken>,
     ctx: LlamaContext<'m>,
     n_ctx: u32,
     batch: LlamaBatch<'static>,
@@ -684,24 +694,50 @@ impl Worker<'_> {
         text: &str,
         allowed: &[String],
     ) -> Option<LlamaToken> {
-        const MAX_REJECTIONS: usize = 16;
+        const MAX_REJECTIONS: usize = 8;
         let vocab = self.model.vocab();
-        let mut logits = self.ctx.token_data_array_ith(idx);
         let mut piece = Vec::new();
-        for _ in 0..MAX_REJECTIONS {
+        let mut acceptable = |token: LlamaToken| {
+            piece.clear();
+            vocab.token_to_piece_into(token, &mut piece, false, None);
+            vocab.is_eog(token)
+                || numbers_allowed(
+                    &format!("{text}{}", String::from_utf8_lossy(&piece)),
+                    allowed,
+                )
+        };
+        // Fast path: most tokens are words.
+        let token = sampler.sample(&self.ctx, idx);
+        if acceptable(token) {
+            return Some(token);
+        }
+        // Slow path: mask rejected tokens (the array is in token-id order) and re-apply the
+        // chain; in the end mask every token with a digit so the copy goes on in words.
+        let mut logits = self.ctx.token_data_array_ith(idx);
+        let mask = |logits: &mut llama_cpp_2::token::data_array::LlamaTokenDataArray,
+                    token: LlamaToken| {
+            if let Some(d) = usize::try_from(token.0)
+                .ok()
+                .and_then(|i| logits.data.get_mut(i))
+            {
+                d.set_logit(f32::NEG_INFINITY);
+            }
+        };
+        mask(&mut logits, token);
+        for round in 0..=MAX_REJECTIONS {
+            if round == MAX_REJECTIONS {
+                for t in &self.digit_tokens {
+                    mask(&mut logits, *t);
+                }
+            }
             let mut candidates = logits.clone();
             candidates.apply_sampler(sampler);
             let token = candidates.selected_token()?;
-            piece.clear();
-            vocab.token_to_piece_into(token, &mut piece, false, None);
-            let candidate = format!("{text}{}", String::from_utf8_lossy(&piece));
-            if numbers_allowed(&candidate, allowed) || vocab.is_eog(token) {
+            if acceptable(token) {
                 sampler.accept(token);
                 return Some(token);
             }
-            if let Some(d) = logits.data.iter_mut().find(|d| d.id() == token) {
-                d.set_logit(f32::NEG_INFINITY);
-            }
+            mask(&mut logits, token);
         }
         None
     }

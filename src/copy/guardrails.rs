@@ -39,7 +39,7 @@ impl Default for GuardrailConfig {
         Self {
             min_chars: 20,
             max_chars: 200,
-            min_words: 4,
+            min_words: 3,
             max_words: 40,
             max_word_repeats: 3,
             min_letter_ratio: 0.6,

@@ -3,8 +3,10 @@
 //! Invariants:
 //! - [`CopyService::write_copy`] always returns copy: model copy that passed the guardrails, or
 //!   template copy. It never panics and never blocks on a missing model.
-//! - At most two model attempts per request (the second with another seed); every attempt's
-//!   verdict is counted under its stable code.
+//! - At most two model attempts per request (the second with another seed and a lower
+//!   temperature); every attempt's verdict is counted under its stable code.
+//! - Generation is constrained to the numbers of the product's facts
+//!   ([`crate::copy::guardrails::allowed_numbers`]); the guardrails are still the judge.
 //! - The only shopper input is a [`Segment`]; the prompt is built by [`PromptBuilder`].
 
 use std::collections::BTreeMap;
