@@ -14,6 +14,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::copy::{Currency, EngineConfig, GuardrailConfig};
+use crate::recommend::RecommendConfig;
+
 /// Prefix of environment variables that override config keys.
 pub const ENV_PREFIX: &str = "SHELFTALK_";
 
@@ -60,8 +63,16 @@ pub struct Config {
     pub erase_rotation: EraseRotation,
     /// Minimum distinct sessions in a feedback cell before it may leave the kiosk.
     pub k_anonymity: u32,
-    /// ISO 4217 code of the store's currency (prices in copy must be in it).
-    pub currency: String,
+    /// The store's currency: prices in copy must be written in it.
+    pub currency: Currency,
+    /// Generated copy stays in the copy cache this long, seconds.
+    pub copy_cache_ttl_secs: u64,
+    /// The language model engine: threads, context and batch sizes, sampling, limits.
+    pub engine: EngineConfig,
+    /// Guardrails on generated copy (length bounds, banned phrases).
+    pub guardrails: GuardrailConfig,
+    /// Recommender weights and model settings.
+    pub recommend: RecommendConfig,
     /// Importers quarantine prices above this many major units.
     pub max_price: u64,
     /// The GGUF model file.
@@ -95,7 +106,15 @@ impl Default for Config {
             retention_days: 90,
             erase_rotation: EraseRotation::Immediate,
             k_anonymity: 5,
-            currency: "USD".into(),
+            currency: Currency {
+                code: "USD".into(),
+                symbol: "$".into(),
+                aliases: vec!["USD".into(), "dollar".into(), "dollars".into()],
+            },
+            copy_cache_ttl_secs: 7 * 86_400,
+            engine: EngineConfig::default(),
+            guardrails: GuardrailConfig::default(),
+            recommend: RecommendConfig::default(),
             max_price: 1_000_000,
             model_path: PathBuf::from("models/gemma-3-270m-q4_k_m.gguf"),
             hq_url: "http://127.0.0.1:8787".into(),
@@ -175,12 +194,30 @@ impl Config {
         if self.k_anonymity < 2 {
             return invalid("k_anonymity", "must be at least 2");
         }
-        if self.currency.len() != 3 || !self.currency.bytes().all(|b| b.is_ascii_uppercase()) {
+        if self.currency.code.len() != 3
+            || !self.currency.code.bytes().all(|b| b.is_ascii_uppercase())
+        {
             return invalid(
-                "currency",
+                "currency.code",
                 "must be a three-letter ISO 4217 code such as USD",
             );
         }
+        if self.currency.symbol.trim().is_empty() {
+            return invalid("currency.symbol", "must not be empty");
+        }
+        if self.copy_cache_ttl_secs == 0 {
+            return invalid("copy_cache_ttl_secs", "must be positive");
+        }
+        self.engine.validate().map_err(|e| ConfigError::Invalid {
+            key: "engine",
+            reason: e.to_string(),
+        })?;
+        self.recommend
+            .validate()
+            .map_err(|e| ConfigError::Invalid {
+                key: "recommend",
+                reason: e.to_string(),
+            })?;
         if self.max_price == 0 {
             return invalid("max_price", "must be positive");
         }

@@ -20,7 +20,7 @@ use shelftalk::hq;
 use shelftalk::hq::store::{Dim, HqStore, SqliteHq};
 use shelftalk::import;
 use shelftalk::ingest::{CatalogFormat, EventFormat, Rules};
-use shelftalk::personalise::StoreModel;
+use shelftalk::personalise::{self, StoreModel};
 use shelftalk::profile::{self, Vault};
 use shelftalk::store::{self, Store};
 use shelftalk::sync;
@@ -59,6 +59,14 @@ enum Command {
     /// Import a product catalog or behaviour events, with data-quality checks and quarantine.
     #[command(subcommand)]
     Import(ImportCmd),
+    /// Write copy for one product (streamed to the terminal), or pre-generate it (`copy warm`).
+    #[command(args_conflicts_with_subcommands = true)]
+    Copy {
+        #[command(subcommand)]
+        cmd: Option<CopyCmd>,
+        #[command(flatten)]
+        args: CopyArgs,
+    },
     /// Ranked, explained picks for a shopper (or an anonymous visitor with scans).
     Recommend {
         /// The shopper's loyalty number; omit for an anonymous visitor.
@@ -243,6 +251,49 @@ enum ImportCmd {
     },
 }
 
+#[derive(Args, Debug)]
+struct CopyArgs {
+    /// The product.
+    #[arg(long, value_name = "SKU")]
+    sku: Option<String>,
+    /// Write for this shopper's segment.
+    #[arg(long, value_name = "ID", conflicts_with = "segment")]
+    loyalty: Option<String>,
+    /// Write for a segment key such as `footwear/mid` (default: `all`).
+    #[arg(long, value_name = "KEY")]
+    segment: Option<String>,
+    /// Copy style (concise, playful, premium, value); default: chosen by the style bandit.
+    #[arg(long)]
+    style: Option<String>,
+    /// Decode the whole prompt for this request instead of reusing the style's cached prefix
+    /// (reproducible audits with --seed).
+    #[arg(long)]
+    no_prefix_cache: bool,
+    /// Bypass the copy cache (neither read nor written).
+    #[arg(long)]
+    no_cache: bool,
+    /// Sampling seed.
+    #[arg(long, default_value_t = 42)]
+    seed: u32,
+    #[command(flatten)]
+    out: JsonFlag,
+}
+
+#[derive(Subcommand, Debug)]
+enum CopyCmd {
+    /// Pre-generate copy for the most viewed products × the most common segments, every style.
+    Warm {
+        /// Most viewed products to warm.
+        #[arg(long, default_value_t = 10)]
+        top: usize,
+        /// Most common shopper segments to warm (plus `all`).
+        #[arg(long, default_value_t = 2)]
+        segments: usize,
+        #[command(flatten)]
+        out: JsonFlag,
+    },
+}
+
 #[derive(Subcommand, Debug)]
 enum MdpCmd {
     /// Fit P(s'|s,a) and R(s,a) from the log's sessions (with smoothing), solve by value
@@ -389,8 +440,9 @@ fn init_tracing(verbose: u8) {
         1 => "info",
         _ => "debug",
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new(format!("{default},llama-cpp-2=error"))
+    });
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -440,6 +492,11 @@ fn run(cli: Cli) -> Result<()> {
         Command::Keys(cmd) => keys(&config, cmd),
         Command::Shopper(cmd) => shopper(&config, cmd),
         Command::Import(cmd) => import(&config, cmd),
+        Command::Copy {
+            cmd: Some(CopyCmd::Warm { top, segments, out }),
+            ..
+        } => copy_warm(&config, top, segments, out.json),
+        Command::Copy { cmd: None, args } => copy(&config, args),
         Command::Recommend {
             loyalty,
             scans,
@@ -771,6 +828,181 @@ fn progress_bar(path: &Path) -> indicatif::ProgressBar {
     }
     bar.set_message(path.display().to_string());
     bar
+}
+
+fn copy(config: &Config, args: CopyArgs) -> Result<()> {
+    use shelftalk::copy::service::{CopyProgress, CopyRequest, CopySource};
+    use std::io::Write;
+    let Some(sku) = args.sku.as_deref() else {
+        bail!("--sku is required (or use `shelftalk copy warm`)");
+    };
+    let vault = Vault::open(config)?;
+    let conn = vault.store.conn();
+    let product = store::catalog::get(conn, sku)?
+        .with_context(|| format!("no product with sku {sku:?} in the catalog"))?;
+    let segment_key = match (&args.loyalty, &args.segment) {
+        (Some(loyalty), _) => {
+            let shopper = vault
+                .find(loyalty)?
+                .context("no shopper is enrolled with that loyalty number")?;
+            let model = StoreModel::load(&vault, config.recommend.clone(), now())?;
+            model
+                .features(&vault, Some(&shopper), &[], now())?
+                .segment()
+                .key()
+                .to_string()
+        }
+        (None, Some(key)) => key.clone(),
+        (None, None) => "all".to_string(),
+    };
+    let style = match &args.style {
+        Some(s) => s.parse().map_err(|e| anyhow::anyhow!("--style: {e}"))?,
+        None => {
+            let bandit = shelftalk::recommend::StyleBandit::new(config.recommend.bandit.clone())?;
+            let mut rng =
+                <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(u64::from(args.seed));
+            bandit
+                .select(&segment_key, &mut rng)?
+                .style
+                .parse()
+                .map_err(|e| anyhow::anyhow!("bandit style: {e}"))?
+        }
+    };
+    let (service, model_sha) = personalise::start_copy(config, conn)?;
+    if let Some(err) = service.engine_error() {
+        eprintln!("warning: {err}; serving template copy");
+    }
+    let segment = personalise::copy_segment(&segment_key);
+    let request = CopyRequest {
+        product: &product,
+        segment: &segment,
+        style,
+        seed: args.seed,
+        prefix_cache: args.no_prefix_cache.then_some(false),
+    };
+    let stream = !args.out.json && std::io::stdout().is_terminal();
+    let mut on_progress = |p: CopyProgress<'_>| {
+        if stream {
+            let mut out = std::io::stdout().lock();
+            let _ = match p {
+                CopyProgress::Token(t) => write!(out, "{t}"),
+                CopyProgress::Restart => write!(out, "\r\x1b[2K"),
+            };
+            let _ = out.flush();
+        }
+    };
+    let cache_sha = if args.no_cache {
+        None
+    } else {
+        model_sha.as_deref()
+    };
+    let policy = shelftalk::copy::cache::Policy {
+        model_sha256: cache_sha,
+        segment_key: &segment_key,
+        ttl_secs: i64::try_from(config.copy_cache_ttl_secs).unwrap_or(i64::MAX),
+        now: now(),
+    };
+    let outcome =
+        shelftalk::copy::cache::write_cached(conn, &service, &policy, &request, &mut on_progress)?;
+    if stream {
+        println!("\r\x1b[2K");
+    }
+    #[derive(Serialize)]
+    struct Out<'a> {
+        sku: &'a str,
+        segment: &'a str,
+        #[serde(flatten)]
+        outcome: &'a shelftalk::copy::CopyOutcome,
+    }
+    let out = Out {
+        sku,
+        segment: &segment_key,
+        outcome: &outcome,
+    };
+    emit(args.out.json, &out, |o| {
+        let timing = match &o.outcome.timings {
+            Some(t) => format!(
+                "first token {:.0} ms, {:.1} tokens/s, {} prompt tokens ({} from the prefix cache)",
+                t.ttft_ms, t.tokens_per_sec, t.prompt_tokens, t.cached_tokens
+            ),
+            None => format!("{:.1} ms", o.outcome.elapsed_ms),
+        };
+        format!(
+            "{}\n  style {}, segment {}, source {}, verdict {}, {timing}",
+            o.outcome.text,
+            o.outcome.style.as_str(),
+            o.segment,
+            match o.outcome.source {
+                CopySource::Model => "model",
+                CopySource::Template => "template",
+                CopySource::Cache => "cache",
+            },
+            o.outcome.verdict.code()
+        )
+    })
+}
+
+fn copy_warm(config: &Config, top: usize, segments: usize, json: bool) -> Result<()> {
+    use shelftalk::copy::service::CopyRequest;
+    let vault = Vault::open(config)?;
+    let model = StoreModel::load(&vault, config.recommend.clone(), now())?;
+    let plan = personalise::warm_plan(&vault, &model, top, segments, now())?;
+    let (service, model_sha) = personalise::start_copy(config, vault.store.conn())?;
+    let Some(sha) = model_sha else {
+        bail!(
+            "the language model is not available ({}); nothing to warm",
+            service.engine_error().unwrap_or("unknown error")
+        );
+    };
+    let bar = if std::io::stderr().is_terminal() {
+        indicatif::ProgressBar::new(plan.len() as u64)
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let started = std::time::Instant::now();
+    let mut sources = std::collections::BTreeMap::<String, u64>::new();
+    for (sku, segment_key, style) in &plan {
+        let Some(product) = model.product(sku) else {
+            continue;
+        };
+        let segment = personalise::copy_segment(segment_key);
+        let policy = shelftalk::copy::cache::Policy {
+            model_sha256: Some(&sha),
+            segment_key,
+            ttl_secs: i64::try_from(config.copy_cache_ttl_secs).unwrap_or(i64::MAX),
+            now: now(),
+        };
+        let outcome = shelftalk::copy::cache::write_cached(
+            vault.store.conn(),
+            &service,
+            &policy,
+            &CopyRequest {
+                product,
+                segment: &segment,
+                style: *style,
+                seed: 42,
+                prefix_cache: None,
+            },
+            &mut |_| {},
+        )?;
+        *sources
+            .entry(format!("{:?}", outcome.source).to_lowercase())
+            .or_default() += 1;
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    let secs = started.elapsed().as_secs_f64();
+    let v = serde_json::json!({ "requests": plan.len(), "seconds": secs,
+        "blurbs_per_sec": plan.len() as f64 / secs.max(1e-9), "sources": sources });
+    emit(json, &v, |v| {
+        format!(
+            "warmed {} product × segment × style entries in {:.1} s ({:.2} blurbs/s); sources {}",
+            plan.len(),
+            secs,
+            v["blurbs_per_sec"].as_f64().unwrap_or(0.0),
+            v["sources"]
+        )
+    })
 }
 
 /// Validation rules for reading files outside the store.

@@ -11,6 +11,7 @@
 use std::collections::HashMap;
 
 use crate::catalog::Product;
+use crate::config::Config;
 use crate::copy;
 use crate::event::{Event, EventKind};
 use crate::profile::{self, OpenShopper, ProfileError, Vault};
@@ -159,15 +160,115 @@ fn all_histories(vault: &Vault) -> Result<Vec<Vec<Event>>, ProfileError> {
     Ok(out)
 }
 
-/// The copy engine's view of a recommender segment: only coarse interests, brands and band.
-pub fn copy_segment(segment: &recommend::Segment) -> copy::Segment {
+/// The copy engine's view of a coarse segment key (`"footwear/mid"`, `"all"`): the prompt is
+/// built from the key alone, so cached copy depends on nothing finer than the key and never
+/// carries one shopper's preferences to another.
+pub fn copy_segment(key: &str) -> copy::Segment {
+    let (dept, band) = key.split_once('/').unwrap_or((key, "any"));
+    let interests = match dept {
+        "" | "all" => Vec::new(),
+        d => vec![d.replace(['-', '_'], " ")],
+    };
     copy::Segment {
-        interests: segment.interests.clone(),
-        preferred_brands: segment.brands.clone(),
-        price_band: match segment.price_band {
-            Some(recommend::PriceBand::Low) => copy::PriceBand::Low,
-            Some(recommend::PriceBand::High) => copy::PriceBand::High,
+        interests,
+        preferred_brands: Vec::new(),
+        price_band: match band {
+            "low" => copy::PriceBand::Low,
+            "high" => copy::PriceBand::High,
             _ => copy::PriceBand::Mid,
         },
+    }
+}
+
+/// What `copy warm` generates: the `top` most viewed products × the `segments` most common
+/// shopper segments plus `all`, every style; sorted so one style's prefix is reused in a row.
+pub fn warm_plan(
+    vault: &Vault,
+    model: &StoreModel,
+    top: usize,
+    segments: usize,
+    now: i64,
+) -> Result<Vec<(String, String, copy::Style)>, ProfileError> {
+    let conn = vault.store.conn();
+    let mut stats = products::stats_since(conn, i64::MIN)?;
+    stats.sort_by(|a, b| b.1.views.cmp(&a.1.views).then_with(|| a.0.cmp(&b.0)));
+    let skus: Vec<String> = stats
+        .into_iter()
+        .filter(|(sku, _)| model.product(sku).is_some())
+        .take(top)
+        .map(|(sku, _)| sku)
+        .collect();
+    let mut counts: HashMap<String, usize> = HashMap::new();
+    for history in all_histories(vault)? {
+        let f = recommend::extract(&history, &model.catalog, now, &model.config.features);
+        *counts.entry(f.segment().key().to_string()).or_default() += 1;
+    }
+    let mut common: Vec<(String, usize)> = counts.into_iter().filter(|(k, _)| k != "all").collect();
+    common.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    let mut keys: Vec<String> = common.into_iter().take(segments).map(|(k, _)| k).collect();
+    keys.push("all".to_string());
+    let mut plan = Vec::new();
+    for style in copy::Style::ALL {
+        for key in &keys {
+            for sku in &skus {
+                plan.push((sku.clone(), key.clone(), style));
+            }
+        }
+    }
+    Ok(plan)
+}
+
+/// Starts the copy service the way the kiosk runs it: the shipped manifest and prompt pack, the
+/// config's engine, currency and guardrails, and the catalog's brands for the brand check.
+/// Returns the service and the sha256 of the model it loaded (the copy cache's key), `None`
+/// when it serves templates only.
+pub fn start_copy(
+    config: &Config,
+    conn: &rusqlite::Connection,
+) -> Result<(copy::CopyService, Option<String>), CopySetupError> {
+    let manifest = copy::Manifest::builtin()?;
+    let pack = copy::PromptPack::builtin()?;
+    let brands = copy::BrandList::new(products::brands(conn)?);
+    let mut engine = config.engine.clone();
+    // The store's own currency symbol must stay sampleable.
+    engine
+        .suppressed_chars
+        .retain(|c| !config.currency.symbol.contains(c));
+    let service = copy::CopyService::start(
+        &config.model_path,
+        &manifest,
+        engine,
+        &pack,
+        &config.currency,
+        brands,
+        config.guardrails.clone(),
+    );
+    let sha = service.engine().map(|_| manifest.sha256.clone());
+    Ok((service, sha))
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CopySetupError {
+    #[error(transparent)]
+    Manifest(#[from] copy::manifest::ManifestError),
+    #[error(transparent)]
+    Pack(#[from] copy::prompt::PromptError),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn copy_segment_comes_from_the_key_only() {
+        let s = copy_segment("home-kitchen/high");
+        assert_eq!(s.interests, vec!["home kitchen"]);
+        assert!(s.preferred_brands.is_empty());
+        assert_eq!(s.price_band, copy::PriceBand::High);
+        let all = copy_segment("all");
+        assert!(all.interests.is_empty());
+        assert_eq!(all.price_band, copy::PriceBand::Mid);
     }
 }

@@ -14,6 +14,7 @@
 //! - llama.cpp objects live on one worker thread; callers only hold channels.
 
 pub mod bench;
+pub mod cache;
 pub mod engine;
 pub mod guardrails;
 pub mod manifest;

@@ -35,6 +35,8 @@ const RETRY_TEMPERATURE: f32 = 0.2;
 pub enum CopySource {
     Model,
     Template,
+    /// Earlier model copy from `copy::cache`.
+    Cache,
 }
 
 /// One model attempt.

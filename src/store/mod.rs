@@ -127,6 +127,8 @@ const MIGRATIONS: &[&str] = &[
      ) STRICT;",
     // Feedback: impressions, ledger, outbox, fleet priors (see `feedback`).
     crate::feedback::MIGRATION,
+    // Copy cache (see `copy::cache`).
+    crate::copy::cache::MIGRATION,
 ];
 
 /// The schema version this build writes.

@@ -1,0 +1,113 @@
+//! `shelftalk copy` end to end with the real model: fresh copy from the model, then the same
+//! request served from the SQLite copy cache; the prompt never sees the loyalty number.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stderr
+)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn model() -> Option<PathBuf> {
+    let path = std::env::var_os("SHELFTALK_MODEL")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("models/gemma-3-270m-q4_k_m.gguf")
+        });
+    if path.exists() {
+        return Some(path);
+    }
+    if std::env::var("SHELFTALK_REQUIRE_MODEL").as_deref() == Ok("1") {
+        panic!("model required but missing at {}", path.display());
+    }
+    eprintln!(
+        "SKIPPED: model not found at {} (run models/fetch.sh)",
+        path.display()
+    );
+    None
+}
+
+fn shelftalk(data: &Path, model: &Path, args: &[&str]) -> serde_json::Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_shelftalk"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("SHELFTALK_MODEL_PATH", model)
+        .arg("--data-dir")
+        .arg(data)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    if args.contains(&"--json") {
+        serde_json::from_slice(&out.stdout).unwrap()
+    } else {
+        serde_json::Value::Null
+    }
+}
+
+#[test]
+fn copy_comes_from_the_model_then_from_the_cache() {
+    let Some(model) = model() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path();
+    shelftalk(data, &model, &["keys", "init"]);
+    shelftalk(data, &model, &["import", "catalog", "demo/catalog.csv"]);
+    shelftalk(data, &model, &["import", "events", "demo/events.csv"]);
+
+    let args = [
+        "copy",
+        "--sku",
+        "FW-RUN-0001",
+        "--loyalty",
+        "LC86441431",
+        "--style",
+        "concise",
+        "--json",
+    ];
+    let first = shelftalk(data, &model, &args);
+    assert_eq!(first["source"], "model", "{first}");
+    assert_eq!(first["verdict"]["verdict"], "pass");
+    assert!(!first["text"].as_str().unwrap().is_empty());
+    assert!(first["timings"]["ttft_ms"].as_f64().unwrap() > 0.0);
+    let segment = first["segment"].as_str().unwrap().to_string();
+    assert!(!segment.contains("LC86441431"));
+
+    let second = shelftalk(data, &model, &args);
+    assert_eq!(second["source"], "cache", "{second}");
+    assert_eq!(second["text"], first["text"]);
+
+    // Another segment of the same product is not served from that cache entry.
+    let other = shelftalk(
+        data,
+        &model,
+        &[
+            "copy",
+            "--sku",
+            "FW-RUN-0001",
+            "--segment",
+            "kitchen/low",
+            "--style",
+            "concise",
+            "--json",
+        ],
+    );
+    assert_eq!(other["source"], "model");
+
+    let missing = Command::new(env!("CARGO_BIN_EXE_shelftalk"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("SHELFTALK_MODEL_PATH", tmp.path().join("nope.gguf"))
+        .arg("--data-dir")
+        .arg(data)
+        .args(["copy", "--sku", "FW-RUN-0001", "--style", "value", "--json"])
+        .output()
+        .unwrap();
+    assert!(missing.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&missing.stdout).unwrap();
+    assert_eq!(v["source"], "template");
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("warning"));
+}
