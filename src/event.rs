@@ -63,7 +63,10 @@ pub struct ProductHint {
 impl ProductHint {
     /// True when the hint carries nothing to build a catalog entry from.
     pub fn is_empty(&self) -> bool {
-        self.name.is_none() && self.brand.is_none() && self.category.is_empty() && self.price.is_none()
+        self.name.is_none()
+            && self.brand.is_none()
+            && self.category.is_empty()
+            && self.price.is_none()
     }
 }
 
