@@ -67,7 +67,7 @@ impl StoreReport {
     pub fn render(&self) -> String {
         let line = |p: &Paired| {
             format!(
-                "{:<28} {:>10.0}/s   plaintext {:>10.0}/s   ratio {:.2}   target >= {:.0}/s {}",
+                "{:<28} {:>10.0}/s   baseline {:>10.0}/s   ratio {:.2}   target >= {:.0}/s {}",
                 p.name,
                 p.ops_per_sec,
                 p.baseline_ops_per_sec,

@@ -12,7 +12,7 @@
 //! - Rows are committed in chunks, so a file-level failure half-way (an I/O error) keeps the rows
 //!   already imported intact; they are not imported twice when the file is imported again.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::Path;
@@ -23,8 +23,8 @@ use rusqlite::Transaction;
 use serde::Serialize;
 
 use crate::catalog::Product;
-use crate::crypto::LookupToken;
-use crate::event::{ImportedEvent, ProductHint};
+use crate::crypto::{LookupToken, ShopperId};
+use crate::event::{EventKind, ImportedEvent, ProductHint};
 use crate::ingest::{self, CatalogFormat, EventFormat, IngestError, QualityReport, Row, Rules};
 use crate::profile::{self, OpenShopper, ProfileError, Vault};
 use crate::store::catalog::{self as products, Origin};
@@ -231,26 +231,24 @@ pub fn events(
     let rows = ingest::read_events(progress.wrap_read(source.reader), &file, format, rules)?;
     let mut report = QualityReport::default();
     let mut outcome_counts = (0u64, 0u64, 0u64);
-    let mut open: HashMap<LookupToken, OpenShopper> = HashMap::new();
     let Vault { store, keys, .. } = vault;
-    let rng = crate::crypto::rng();
+    let mut writer = EventWriter::new(keys);
     let mut tx = store.conn_mut().transaction()?;
     for (i, row) in rows.enumerate() {
         match row {
-            Row::Accepted { line, record } => {
-                match apply_event(&tx, keys, &rng, &mut open, &record, now)? {
-                    Applied::Stored {
-                        product_created,
-                        shopper_created,
-                        new,
-                    } => {
-                        report.accept();
-                        outcome_counts.0 += u64::from(product_created);
-                        outcome_counts.1 += u64::from(new);
-                        outcome_counts.2 += u64::from(shopper_created);
-                    }
-                    Applied::UnknownProduct => {
-                        let q = ingest::Quarantine {
+            Row::Accepted { line, record } => match writer.apply(&tx, &record, now)? {
+                Applied::Stored {
+                    product_created,
+                    shopper_created,
+                    new,
+                } => {
+                    report.accept();
+                    outcome_counts.0 += u64::from(product_created);
+                    outcome_counts.1 += u64::from(new);
+                    outcome_counts.2 += u64::from(shopper_created);
+                }
+                Applied::UnknownProduct => {
+                    let q = ingest::Quarantine {
                             line,
                             field: "product".into(),
                             rule: RULE_UNKNOWN_PRODUCT,
@@ -260,21 +258,22 @@ pub fn events(
                             ),
                             excerpt: record.event.sku.clone(),
                         };
-                        quarantine::insert(&tx, &sha, &quarantine_entry(&q, &file), now)?;
-                        report.quarantine(q);
-                    }
+                    quarantine::insert(&tx, &sha, &quarantine_entry(&q, &file), now)?;
+                    report.quarantine(q);
                 }
-            }
+            },
             Row::Quarantined(q) => {
                 quarantine::insert(&tx, &sha, &quarantine_entry(&q, &file), now)?;
                 report.quarantine(q);
             }
         }
         if (i + 1) % CHUNK == 0 {
+            writer.flush(&tx)?;
             tx.commit()?;
             tx = store.conn_mut().transaction()?;
         }
     }
+    writer.flush(&tx)?;
     finish(tx, &sha, "events", &file, &report, now)?;
     progress.finish_and_clear();
     tracing::info!(file = %file, new = outcome_counts.1, shoppers = outcome_counts.2, "events imported");
@@ -298,57 +297,118 @@ enum Applied {
     UnknownProduct,
 }
 
-fn apply_event(
-    tx: &Transaction<'_>,
-    keys: &crate::crypto::keyfiles::Keyring,
-    rng: &dyn ring::rand::SecureRandom,
-    open: &mut HashMap<LookupToken, OpenShopper>,
-    record: &ImportedEvent,
-    now: i64,
-) -> Result<Applied, ImportError> {
-    let event = &record.event;
-    let mut product_created = false;
-    if !products::exists(tx, &event.sku)? {
-        let Some(product) = product_from_hint(&event.sku, &record.hint) else {
-            return Ok(Applied::UnknownProduct);
-        };
-        product_created = products::upsert(tx, &product, Origin::Event, now)?;
-    } else if let Some(product) = product_from_hint(&event.sku, &record.hint) {
-        // Keeps minimal entries made from events up to date; never touches catalog entries.
-        products::upsert(tx, &product, Origin::Event, now)?;
-    }
-    let fingerprint = keys
-        .pepper
-        .fingerprint(b"event", &ingest::canonical_bytes(record));
-    let mut shopper_created = false;
-    let new = match &record.customer {
-        Some(customer) => {
-            let token = keys.pepper.loyalty_token(customer);
-            let shopper = match open.entry(token) {
-                std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-                std::collections::hash_map::Entry::Vacant(e) => {
-                    let (shopper, created) =
-                        profile::get_or_create(tx, keys, rng, &token, IMPORTED_CONSENT, now)?;
-                    shopper_created = created;
-                    e.insert(shopper)
-                }
-            };
-            let new = profile::store_event(tx, shopper, event, Some(&fingerprint), rng)?;
-            if new {
-                shoppers::touch(tx, &shopper.record.id, event.at)?;
-            }
-            new
+/// Writes events into one transaction at a time, keeping what repeats across rows in memory:
+/// opened shoppers, products already checked, each shopper's latest event and the statistics
+/// increments, which [`EventWriter::flush`] writes before every commit.
+struct EventWriter<'k> {
+    keys: &'k crate::crypto::keyfiles::Keyring,
+    rng: ring::rand::SystemRandom,
+    open: HashMap<LookupToken, OpenShopper>,
+    /// Customer id → lookup token, so each id is HMACed once per import (memory only).
+    tokens: HashMap<String, LookupToken>,
+    checked_skus: HashSet<String>,
+    last_seen: HashMap<ShopperId, i64>,
+    stats: HashMap<(String, i64, EventKind), u32>,
+}
+
+impl<'k> EventWriter<'k> {
+    fn new(keys: &'k crate::crypto::keyfiles::Keyring) -> Self {
+        Self {
+            keys,
+            rng: crate::crypto::rng(),
+            open: HashMap::new(),
+            tokens: HashMap::new(),
+            checked_skus: HashSet::new(),
+            last_seen: HashMap::new(),
+            stats: HashMap::new(),
         }
-        None => shoppers::mark_seen(tx, &fingerprint)?,
-    };
-    if new {
-        products::record_stat(tx, &event.sku, event.at, event.kind, event.quantity)?;
     }
-    Ok(Applied::Stored {
-        product_created,
-        shopper_created,
-        new,
-    })
+
+    fn apply(
+        &mut self,
+        tx: &Transaction<'_>,
+        record: &ImportedEvent,
+        now: i64,
+    ) -> Result<Applied, ImportError> {
+        let event = &record.event;
+        let mut product_created = false;
+        if !self.checked_skus.contains(&event.sku) {
+            let hinted = product_from_hint(&event.sku, &record.hint);
+            if products::exists(tx, &event.sku)? {
+                // Keeps minimal entries made from events up to date; never touches catalog entries.
+                if let Some(product) = hinted {
+                    products::upsert(tx, &product, Origin::Event, now)?;
+                }
+            } else {
+                let Some(product) = hinted else {
+                    return Ok(Applied::UnknownProduct);
+                };
+                product_created = products::upsert(tx, &product, Origin::Event, now)?;
+            }
+            self.checked_skus.insert(event.sku.clone());
+        }
+        let fingerprint = self
+            .keys
+            .pepper
+            .fingerprint(b"event", &ingest::canonical_bytes(record));
+        let mut shopper_created = false;
+        let new = match &record.customer {
+            Some(customer) => {
+                let token = match self.tokens.get(customer) {
+                    Some(t) => *t,
+                    None => {
+                        let t = self.keys.pepper.loyalty_token(customer);
+                        self.tokens.insert(customer.clone(), t);
+                        t
+                    }
+                };
+                let shopper = match self.open.entry(token) {
+                    std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                    std::collections::hash_map::Entry::Vacant(e) => {
+                        let (shopper, created) = profile::get_or_create(
+                            tx,
+                            self.keys,
+                            &self.rng,
+                            &token,
+                            IMPORTED_CONSENT,
+                            now,
+                        )?;
+                        shopper_created = created;
+                        e.insert(shopper)
+                    }
+                };
+                let new = profile::store_event(tx, shopper, event, Some(&fingerprint), &self.rng)?;
+                if new {
+                    let seen = self.last_seen.entry(shopper.record.id).or_insert(event.at);
+                    *seen = (*seen).max(event.at);
+                }
+                new
+            }
+            None => shoppers::mark_seen(tx, &fingerprint)?,
+        };
+        if new {
+            *self
+                .stats
+                .entry((event.sku.clone(), event.at.div_euclid(86_400), event.kind))
+                .or_default() += event.quantity;
+        }
+        Ok(Applied::Stored {
+            product_created,
+            shopper_created,
+            new,
+        })
+    }
+
+    /// Writes the pending statistics and last-seen times into `tx`.
+    fn flush(&mut self, tx: &Transaction<'_>) -> Result<(), ImportError> {
+        for ((sku, day, kind), n) in self.stats.drain() {
+            products::add_stats(tx, &sku, day, kind, n)?;
+        }
+        for (id, at) in self.last_seen.drain() {
+            shoppers::touch(tx, &id, at)?;
+        }
+        Ok(())
+    }
 }
 
 /// A behaviour log read without a store: identified customers' events keyed by customer id, the

@@ -124,13 +124,13 @@ pub fn count(conn: &Connection) -> Result<u64, StoreError> {
     Ok(conn.query_row("SELECT count(*) FROM products", [], |r| r.get(0))?)
 }
 
-/// Adds one event to the day's statistics of `sku`.
-pub fn record_stat(
+/// Adds `count` events of `kind` to the statistics of `sku` on UTC day `day`.
+pub fn add_stats(
     conn: &Connection,
     sku: &str,
-    at: i64,
+    day: i64,
     kind: EventKind,
-    quantity: u32,
+    count: u32,
 ) -> Result<(), StoreError> {
     let column = match kind {
         EventKind::View => "views",
@@ -142,7 +142,7 @@ pub fn record_stat(
         "INSERT INTO product_stats (sku, day, {column}) VALUES (?1, ?2, ?3)
          ON CONFLICT(sku, day) DO UPDATE SET {column} = {column} + excluded.{column}"
     ))?
-    .execute(params![sku, at.div_euclid(86_400), quantity])?;
+    .execute(params![sku, day, count])?;
     Ok(())
 }
 
