@@ -1319,21 +1319,19 @@ fn shopper(config: &Config, cmd: ShopperCmd) -> Result<()> {
             let Some(shopper) = vault.find(&loyalty)? else {
                 bail!("no shopper is enrolled with that loyalty number");
             };
-            let summary = vault.summary(&shopper)?;
+            let summary = vault.summary(&shopper, now(), &config.recommend.features)?;
             emit(out.json, &summary, |s| {
-                let list = |v: &[(String, u32)]| {
+                let list = |v: &[String]| {
                     if v.is_empty() {
                         "-".to_string()
                     } else {
-                        v.iter()
-                            .map(|(k, n)| format!("{k} ({n})"))
-                            .collect::<Vec<_>>()
-                            .join(", ")
+                        v.join(", ")
                     }
                 };
                 format!(
                     "shopper {}\n  consent: personalise {}, analytics {}\n  enrolled {}, last seen {}\n  \
-                     events: {} views, {} carts, {} purchases, {} returns\n  top brands: {}\n  top categories: {}",
+                     events: {} views, {} carts, {} purchases, {} returns over {} visits\n  \
+                     segment {} (price band {}), interests: {}, brands: {}",
                     s.shopper,
                     s.consent.personalise,
                     s.consent.analytics,
@@ -1343,8 +1341,11 @@ fn shopper(config: &Config, cmd: ShopperCmd) -> Result<()> {
                     s.events.carts,
                     s.events.purchases,
                     s.events.returns,
-                    list(&s.top_brands),
-                    list(&s.top_categories)
+                    s.visits,
+                    s.segment,
+                    s.price_band.as_deref().unwrap_or("unknown"),
+                    list(&s.interests),
+                    list(&s.preferred_brands)
                 )
             })
         }

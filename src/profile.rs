@@ -91,8 +91,13 @@ pub struct Summary {
     pub created_day: String,
     pub last_seen_day: String,
     pub events: EventCounts,
-    pub top_brands: Vec<(String, u32)>,
-    pub top_categories: Vec<(String, u32)>,
+    pub visits: u32,
+    pub recency_days: Option<f64>,
+    /// The coarse segment key used for copy caching and aggregation.
+    pub segment: String,
+    pub interests: Vec<String>,
+    pub preferred_brands: Vec<String>,
+    pub price_band: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Default, Serialize)]
@@ -188,12 +193,16 @@ impl Vault {
         Ok(())
     }
 
-    /// The summary `shopper show` prints; `catalog` resolves brands and categories.
-    pub fn summary(&self, shopper: &OpenShopper) -> Result<Summary, ProfileError> {
+    /// The summary `shopper show` prints: consent, activity counts and the recommender's coarse
+    /// features of this shopper (segment, interests, brands, price band).
+    pub fn summary(
+        &self,
+        shopper: &OpenShopper,
+        now: i64,
+        cfg: &crate::recommend::FeatureConfig,
+    ) -> Result<Summary, ProfileError> {
         let events = open_events(self.store.conn(), shopper)?;
         let mut counts = EventCounts::default();
-        let mut brands = std::collections::HashMap::<String, u32>::new();
-        let mut categories = std::collections::HashMap::<String, u32>::new();
         for e in &events {
             match e.kind {
                 EventKind::View => counts.views += 1,
@@ -201,24 +210,23 @@ impl Vault {
                 EventKind::Purchase => counts.purchases += 1,
                 EventKind::Return => counts.returns += 1,
             }
-            if let Some(p) = crate::store::catalog::get(self.store.conn(), &e.sku)? {
-                let top = p.top_category().to_string();
-                if let Some(b) = p.brand {
-                    *brands.entry(b).or_default() += 1;
-                }
-                if !top.is_empty() {
-                    *categories.entry(top).or_default() += 1;
-                }
-            }
         }
+        let catalog =
+            crate::recommend::CatalogIndex::new(crate::store::catalog::all(self.store.conn())?);
+        let features = crate::recommend::extract(&events, &catalog, now, cfg);
+        let segment = features.segment();
         Ok(Summary {
             shopper: shopper.record.id.short(),
             consent: shopper.record.consent,
             created_day: day_string(shopper.record.created_at),
             last_seen_day: day_string(shopper.record.last_seen),
             events: counts,
-            top_brands: top_n(brands, 3),
-            top_categories: top_n(categories, 3),
+            visits: features.visits,
+            recency_days: features.recency_days,
+            segment: segment.key,
+            interests: segment.interests,
+            preferred_brands: segment.brands,
+            price_band: segment.price_band.map(|b| b.as_str().to_string()),
         })
     }
 
@@ -432,13 +440,6 @@ pub fn open_events(conn: &Connection, shopper: &OpenShopper) -> Result<Vec<Event
             serde_json::from_slice(&plain).map_err(|e| ProfileError::Decode(e.to_string()))
         })
         .collect()
-}
-
-fn top_n(counts: std::collections::HashMap<String, u32>, n: usize) -> Vec<(String, u32)> {
-    let mut v: Vec<_> = counts.into_iter().collect();
-    v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    v.truncate(n);
-    v
 }
 
 /// `YYYY-MM-DD` of a unix timestamp (UTC).
