@@ -249,7 +249,8 @@ pub fn open_migrated(path: &Path, migrations: &[&str]) -> Result<Connection, Sto
         "PRAGMA journal_mode = WAL;
          PRAGMA synchronous = NORMAL;
          PRAGMA foreign_keys = ON;
-         PRAGMA secure_delete = ON;",
+         PRAGMA secure_delete = ON;
+         PRAGMA cache_size = -32768;",
     )
     .map_err(open_err)?;
     migrate(&mut conn, path, migrations)?;
