@@ -202,13 +202,18 @@ fn product_from_hint(sku: &str, hint: &ProductHint) -> Option<Product> {
     };
     Some(Product {
         sku: sku.to_string(),
-        name,
         brand: hint.brand.clone(),
         category: hint.category.clone(),
         price,
         list_price: None,
         description: String::new(),
-        tags: ingest::tags_from(&hint.category),
+        // Without a category (point-of-sale lines) the name's words are the interest tags.
+        tags: if hint.category.is_empty() {
+            ingest::tags_from(std::slice::from_ref(&name))
+        } else {
+            ingest::tags_from(&hint.category)
+        },
+        name,
     })
 }
 
