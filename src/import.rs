@@ -125,6 +125,38 @@ fn quarantine_entry(q: &ingest::Quarantine, file: &str) -> Entry {
     }
 }
 
+/// How an import starts.
+enum Start {
+    /// The same content was imported before: its outcome, nothing to do.
+    Done(Outcome),
+    /// New content: the file name, its SHA-256 and a reader that drives the progress bar.
+    Fresh {
+        file: String,
+        sha: String,
+        reader: Box<dyn Read + Send>,
+    },
+}
+
+fn start(
+    vault: &Vault,
+    path: &Path,
+    kind: &str,
+    progress: &ProgressBar,
+) -> Result<Start, ImportError> {
+    let file = path.display().to_string();
+    let sha = sha256_file(path)?;
+    if let Some(done) = previous(vault, &sha, kind, &file) {
+        return Ok(Start::Done(done));
+    }
+    let source = ingest::open_source(path)?;
+    progress.set_length(source.len);
+    Ok(Start::Fresh {
+        file,
+        sha,
+        reader: Box::new(progress.wrap_read(source.reader)),
+    })
+}
+
 /// Imports a product catalog.
 pub fn catalog(
     vault: &mut Vault,
@@ -134,14 +166,11 @@ pub fn catalog(
     now: i64,
     progress: &ProgressBar,
 ) -> Result<Outcome, ImportError> {
-    let file = path.display().to_string();
-    let sha = sha256_file(path)?;
-    if let Some(done) = previous(vault, &sha, "catalog", &file) {
-        return Ok(done);
-    }
-    let source = ingest::open_source(path)?;
-    progress.set_length(source.len);
-    let rows = ingest::read_catalog(progress.wrap_read(source.reader), &file, format, rules)?;
+    let (file, sha, reader) = match start(vault, path, "catalog", progress)? {
+        Start::Done(outcome) => return Ok(outcome),
+        Start::Fresh { file, sha, reader } => (file, sha, reader),
+    };
+    let rows = ingest::read_catalog(reader, &file, format, rules)?;
     let mut report = QualityReport::default();
     let mut written = 0u64;
     let mut tx = vault.store.conn_mut().transaction()?;
@@ -226,14 +255,11 @@ pub fn events(
     now: i64,
     progress: &ProgressBar,
 ) -> Result<Outcome, ImportError> {
-    let file = path.display().to_string();
-    let sha = sha256_file(path)?;
-    if let Some(done) = previous(vault, &sha, "events", &file) {
-        return Ok(done);
-    }
-    let source = ingest::open_source(path)?;
-    progress.set_length(source.len);
-    let rows = ingest::read_events(progress.wrap_read(source.reader), &file, format, rules)?;
+    let (file, sha, reader) = match start(vault, path, "events", progress)? {
+        Start::Done(outcome) => return Ok(outcome),
+        Start::Fresh { file, sha, reader } => (file, sha, reader),
+    };
+    let rows = ingest::read_events(reader, &file, format, rules)?;
     let mut report = QualityReport::default();
     let mut outcome_counts = (0u64, 0u64, 0u64);
     let Vault { store, keys, .. } = vault;

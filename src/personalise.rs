@@ -41,34 +41,10 @@ impl StoreModel {
         let conn = vault.store.conn();
         let catalog = CatalogIndex::new(products::all(conn)?);
         let since_day = now.div_euclid(86_400) - POPULARITY_DAYS;
-        let mut stats: HashMap<String, SkuStats> = products::stats_since(conn, since_day)?
-            .into_iter()
-            .map(|(sku, s)| {
-                (
-                    sku,
-                    SkuStats {
-                        views: s.views,
-                        carts: s.carts,
-                        purchases: s.purchases,
-                    },
-                )
-            })
-            .collect();
+        let mut stats = sku_stats(conn, since_day)?;
         if stats.is_empty() {
             // Imported history older than a week: fall back to all time rather than nothing.
-            stats = products::stats_since(conn, i64::MIN)?
-                .into_iter()
-                .map(|(sku, s)| {
-                    (
-                        sku,
-                        SkuStats {
-                            views: s.views,
-                            carts: s.carts,
-                            purchases: s.purchases,
-                        },
-                    )
-                })
-                .collect();
+            stats = sku_stats(conn, i64::MIN)?;
         }
         let popularity = Popularity::from_stats(&stats, &config.popularity);
         let histories = all_histories(vault)?;
@@ -139,6 +115,24 @@ impl StoreModel {
     pub fn product(&self, sku: &str) -> Option<&Product> {
         self.catalog.get(sku)
     }
+}
+
+/// Store-level statistics since `since_day` in the recommender's shape.
+fn sku_stats(
+    conn: &rusqlite::Connection,
+    since_day: i64,
+) -> Result<HashMap<String, SkuStats>, ProfileError> {
+    Ok(products::stats_since(conn, since_day)?
+        .into_iter()
+        .map(|(sku, s)| {
+            let stats = SkuStats {
+                views: s.views,
+                carts: s.carts,
+                purchases: s.purchases,
+            };
+            (sku, stats)
+        })
+        .collect())
 }
 
 /// Every enrolled shopper's opened events (in memory only, for fitting store-level models).

@@ -88,6 +88,7 @@ async fn alive(http: &reqwest::Client, hq: &Hq) {
 async fn ingest_refuses_bad_batches_and_stores_nothing() {
     let tmp = tempfile::tempdir().unwrap();
     let hq = Hq::start(tmp.path()).await;
+    shelftalk::sync::client::install_crypto_provider();
     let http = reqwest::Client::new();
     let key = device();
     hq.store
@@ -201,6 +202,7 @@ async fn ingest_refuses_bad_batches_and_stores_nothing() {
 async fn read_endpoints_need_tokens_and_render() {
     let tmp = tempfile::tempdir().unwrap();
     let hq = Hq::start(tmp.path()).await;
+    shelftalk::sync::client::install_crypto_provider();
     let http = reqwest::Client::new();
     let key = device();
     hq.store

@@ -117,32 +117,8 @@ impl From<rusqlite::Error> for FeedbackError {
     }
 }
 
-/// A copy style competing in the bandit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Style {
-    Concise,
-    Playful,
-    Premium,
-    Value,
-}
-
-impl Style {
-    pub const ALL: [Style; 4] = [Self::Concise, Self::Playful, Self::Premium, Self::Value];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Concise => "concise",
-            Self::Playful => "playful",
-            Self::Premium => "premium",
-            Self::Value => "value",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|s| s.as_str() == text)
-    }
-}
+/// A copy style competing in the bandit: the prompt pack's styles.
+pub use crate::copy::Style;
 
 /// A random token per kiosk session. Never stored or sent: only its digest is kept, until the
 /// session's day is closed. Prints as `***`.
@@ -619,7 +595,7 @@ pub fn store_priors(conn: &Connection, priors: &[Prior], now: i64) -> Result<usi
             && p.beta.is_finite()
             && p.alpha > 0.0
             && p.beta > 0.0
-            && Style::parse(&p.style).is_some()
+            && Style::ALL.iter().any(|s| s.as_str() == p.style)
             && check_label("segment", &p.segment, false).is_ok();
         if ok {
             stmt.execute(params![p.segment, p.style, p.alpha, p.beta, now])?;

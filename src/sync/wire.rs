@@ -110,7 +110,7 @@ impl BatchDocument {
             return bad("noise_epsilon must be 0 or positive".into());
         }
         for (i, c) in self.cells.iter().enumerate() {
-            if Style::parse(&c.style).is_none() {
+            if !Style::ALL.iter().any(|s| s.as_str() == c.style) {
                 return bad(format!("cells[{i}].style {:?} is unknown", c.style));
             }
             if let Err(e) = check_cell_labels(&c.sku, &c.segment, &c.content_kind) {
