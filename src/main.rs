@@ -15,7 +15,7 @@ use shelftalk::audit::AuditLog;
 use shelftalk::config::Config;
 use shelftalk::crypto::keyfiles::KeyDir;
 use shelftalk::feedback::cells::{Counts, Day};
-use shelftalk::feedback::simulate::{self, PopularityPicks, SimOptions};
+use shelftalk::feedback::simulate::{self, SimOptions};
 use shelftalk::hq;
 use shelftalk::hq::store::{Dim, HqStore, SqliteHq};
 use shelftalk::import;
@@ -681,7 +681,11 @@ fn feedback(config: &Config, cmd: FeedbackCmd) -> Result<()> {
             picks,
             out,
         } => {
-            let mut source = PopularityPicks::load(store.conn(), seed)?;
+            // The kiosk's own recommender and style bandit pick, as on the shopper screen.
+            let vault = Vault::open(config)?;
+            let model = StoreModel::load(&vault, config.recommend.clone(), now())?;
+            drop(vault);
+            let mut source = personalise::KioskPicks::new(model, store.conn(), seed)?;
             let categories = source.categories();
             let opts = SimOptions {
                 sessions,

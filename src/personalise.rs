@@ -80,21 +80,33 @@ impl StoreModel {
             _ => Vec::new(),
         };
         let mut features = recommend::extract(&history, &self.catalog, now, &self.config.features);
-        if !scanned.is_empty() {
-            let visit: Vec<Event> = scanned
-                .iter()
-                .map(|sku| Event {
-                    at: now,
-                    kind: EventKind::View,
-                    sku: sku.clone(),
-                    quantity: 1,
-                    price: None,
-                    session: None,
-                })
-                .collect();
-            features.observe_session(&visit, &self.catalog, &self.config.features);
-        }
+        self.observe_scans(&mut features, scanned, now);
         Ok(features)
+    }
+
+    /// Features of an anonymous visitor who scanned `scanned` (no history).
+    pub fn visit_features(&self, scanned: &[String], now: i64) -> Features {
+        let mut features = recommend::extract(&[], &self.catalog, now, &self.config.features);
+        self.observe_scans(&mut features, scanned, now);
+        features
+    }
+
+    fn observe_scans(&self, features: &mut Features, scanned: &[String], now: i64) {
+        if scanned.is_empty() {
+            return;
+        }
+        let visit: Vec<Event> = scanned
+            .iter()
+            .map(|sku| Event {
+                at: now,
+                kind: EventKind::View,
+                sku: sku.clone(),
+                quantity: 1,
+                price: None,
+                session: None,
+            })
+            .collect();
+        features.observe_session(&visit, &self.catalog, &self.config.features);
     }
 
     /// Up to `n` explained picks.
@@ -210,6 +222,118 @@ pub fn warm_plan(
         }
     }
     Ok(plan)
+}
+
+/// The kiosk's own picking code as a feedback-simulation source: the fused recommender for an
+/// anonymous visitor who scanned one product of their category, and the style bandit (with the
+/// fleet priors pulled from HQ) choosing each pick's style and recording its probability.
+pub struct KioskPicks {
+    model: StoreModel,
+    bandit: recommend::StyleBandit,
+    rng: rand::rngs::StdRng,
+    by_category: HashMap<String, Vec<String>>,
+}
+
+impl KioskPicks {
+    pub fn new(
+        model: StoreModel,
+        conn: &rusqlite::Connection,
+        seed: u64,
+    ) -> Result<Self, PicksError> {
+        let mut bandit = recommend::StyleBandit::new(model.config.bandit.clone())?;
+        for p in crate::feedback::priors(conn)? {
+            bandit.set_prior(&p.segment, &p.style, p.alpha, p.beta)?;
+        }
+        let mut by_category: HashMap<String, Vec<String>> = HashMap::new();
+        for p in model.catalog.products() {
+            by_category
+                .entry(p.top_category().to_string())
+                .or_default()
+                .push(p.sku.clone());
+        }
+        Ok(Self {
+            model,
+            bandit,
+            rng: rand::SeedableRng::seed_from_u64(seed),
+            by_category,
+        })
+    }
+
+    /// Top-level categories with their product counts (the simulation's shopper mix).
+    pub fn categories(&self) -> Vec<(String, usize)> {
+        let mut v: Vec<(String, usize)> = self
+            .by_category
+            .iter()
+            .map(|(k, skus)| (k.clone(), skus.len()))
+            .collect();
+        v.sort();
+        v
+    }
+}
+
+/// Why the kiosk's pick source could not be built or used.
+#[derive(Debug, thiserror::Error)]
+pub enum PicksError {
+    #[error(transparent)]
+    Bandit(#[from] recommend::BanditError),
+    #[error(transparent)]
+    Feedback(#[from] crate::feedback::FeedbackError),
+}
+
+impl crate::feedback::simulate::PickSource for KioskPicks {
+    fn picks(
+        &mut self,
+        _conn: &rusqlite::Connection,
+        ctx: &crate::feedback::simulate::PickContext<'_>,
+        n: usize,
+    ) -> Result<Vec<crate::feedback::simulate::Pick>, crate::feedback::FeedbackError> {
+        use rand::seq::IndexedRandom;
+        let scanned: Vec<String> = ctx
+            .category
+            .and_then(|c| self.by_category.get(c))
+            .and_then(|skus| skus.choose(&mut self.rng))
+            .cloned()
+            .into_iter()
+            .collect();
+        let features = StoreModel::visit_features(&self.model, &scanned, ctx.at);
+        let segment = features.segment().key().to_string();
+        let mut out = Vec::new();
+        for pick in self.model.recommend(&features, n) {
+            let choice = self
+                .bandit
+                .select(&segment, &mut self.rng)
+                .map_err(|e| invalid(e.to_string()))?;
+            let style = choice
+                .style
+                .parse()
+                .map_err(|e: copy::prompt::PromptError| invalid(e.to_string()))?;
+            out.push(crate::feedback::simulate::Pick {
+                sku: pick.sku,
+                style,
+                style_probability: choice.propensity,
+                segment: segment.clone(),
+                content_kind: "blurb".into(),
+            });
+        }
+        Ok(out)
+    }
+
+    fn observe(&mut self, pick: &crate::feedback::simulate::Pick, tapped: bool) {
+        let reward = if tapped { 1.0 } else { 0.0 };
+        if let Err(e) = self
+            .bandit
+            .update(&pick.segment, pick.style.as_str(), reward)
+        {
+            tracing::warn!(error = %e, "bandit update skipped");
+        }
+    }
+}
+
+fn invalid(reason: String) -> crate::feedback::FeedbackError {
+    crate::feedback::FeedbackError::Invalid {
+        field: "pick",
+        reason,
+    }
 }
 
 /// Starts the copy service the way the kiosk runs it: the shipped manifest and prompt pack, the
