@@ -2,10 +2,11 @@
 //!
 //! A simulated session goes through the same recording calls as the kiosk
 //! ([`record_impression`], [`record_interaction`], [`record_purchase`]); picks and styles come
-//! from a [`PickSource`]. The default, [`PopularityPicks`], ranks the imported catalog by store
-//! statistics and chooses styles with a small Thompson-sampling stand-in seeded by the fleet
-//! priors ([`super::prior`]). The `recommend` module's recommender and bandit implement
-//! [`PickSource`] when they are merged; the simulator then runs the kiosk's real picking code.
+//! from a [`PickSource`]. `shelftalk feedback simulate` uses `personalise::KioskPicks`, the
+//! kiosk's own recommender and style bandit. [`PopularityPicks`] is a light stand-in that needs no
+//! keys or shopper history (it ranks the catalog by store statistics and chooses styles with a
+//! small Thompson sampler seeded by the fleet priors, [`super::prior`]); the sync tests and
+//! `bench sync` use it to generate volume.
 //!
 //! Invariants:
 //! - The same seed, catalog, priors and `now` give the same recorded rows.
