@@ -11,6 +11,7 @@ pub mod copy;
 pub mod crypto;
 pub mod event;
 pub mod feedback;
+pub mod health;
 pub mod hq;
 pub mod import;
 pub mod ingest;

@@ -91,6 +91,9 @@ enum Command {
         #[command(subcommand)]
         cmd: EvalCmd,
     },
+    /// The health gate: keys, database integrity, model hash, a test generation through the
+    /// guardrails, disk space, HQ reachability (warning only). Exit status 0 only when healthy.
+    Selftest(JsonFlag),
     /// Summary of the kiosk's database: products, shoppers, sealed rows, quarantine.
     Status(JsonFlag),
     /// List rows the importers rejected, with file, line, field and reason.
@@ -504,6 +507,14 @@ fn run(cli: Cli) -> Result<()> {
         Command::Keys(cmd) => keys(&config, cmd),
         Command::Shopper(cmd) => shopper(&config, cmd),
         Command::Import(cmd) => import(&config, cmd),
+        Command::Selftest(out) => {
+            let report = shelftalk::health::run(&config);
+            emit(out.json, &report, |r| r.render())?;
+            if !report.healthy {
+                bail!("selftest failed");
+            }
+            Ok(())
+        }
         Command::Copy {
             cmd: Some(CopyCmd::Warm { top, segments, out }),
             ..

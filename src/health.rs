@@ -1,0 +1,258 @@
+//! The health gate: `shelftalk selftest`. Each check is run in turn and reported; the kiosk is
+//! healthy only when none fails (an unreachable HQ is a warning: kiosks work offline).
+//!
+//! Invariants: checks only read (the test generation bypasses the copy cache and writes nothing);
+//! a check that cannot run is a failure with the reason, never a panic.
+
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::copy::service::{CopyRequest, CopySource};
+use crate::copy::{Manifest, Style};
+use crate::crypto::keyfiles::KeyDir;
+use crate::personalise;
+use crate::store::{catalog, Store};
+
+/// Free space below this on the data directory's filesystem fails the gate.
+pub const DISK_FLOOR_BYTES: u64 = 256 * 1024 * 1024;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Ok,
+    Warn,
+    Fail,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Check {
+    pub name: &'static str,
+    pub status: Status,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub healthy: bool,
+    pub checks: Vec<Check>,
+}
+
+impl Report {
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        for c in &self.checks {
+            let mark = match c.status {
+                Status::Ok => "ok  ",
+                Status::Warn => "WARN",
+                Status::Fail => "FAIL",
+            };
+            out.push_str(&format!("{mark} {:<10} {}\n", c.name, c.detail));
+        }
+        out.push_str(if self.healthy {
+            "healthy"
+        } else {
+            "NOT healthy"
+        });
+        out
+    }
+}
+
+fn check(name: &'static str, result: Result<String, String>) -> Check {
+    match result {
+        Ok(detail) => Check {
+            name,
+            status: Status::Ok,
+            detail,
+        },
+        Err(detail) => Check {
+            name,
+            status: Status::Fail,
+            detail,
+        },
+    }
+}
+
+/// The disk decision, apart from measuring.
+pub fn disk_verdict(free_bytes: u64, floor: u64) -> Result<String, String> {
+    let mb = |b: u64| b / (1024 * 1024);
+    if free_bytes >= floor {
+        Ok(format!(
+            "{} MB free (floor {} MB)",
+            mb(free_bytes),
+            mb(floor)
+        ))
+    } else {
+        Err(format!(
+            "only {} MB free, below the {} MB floor",
+            mb(free_bytes),
+            mb(floor)
+        ))
+    }
+}
+
+/// Free bytes for unprivileged users on the filesystem holding `path`.
+pub fn free_bytes(path: &Path) -> Result<u64, String> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(path.as_os_str().as_bytes()).map_err(|e| e.to_string())?;
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: `c` is a valid NUL-terminated path and `st` a properly sized out-parameter.
+    let rc = unsafe { libc::statvfs(c.as_ptr(), &mut st) };
+    if rc != 0 {
+        return Err(format!(
+            "statvfs {}: {}",
+            path.display(),
+            std::io::Error::last_os_error()
+        ));
+    }
+    Ok(u64::from(st.f_bavail).saturating_mul(u64::from(st.f_frsize)))
+}
+
+/// Runs every check against `config`.
+pub fn run(config: &Config) -> Report {
+    let mut checks = Vec::new();
+    checks.push(check(
+        "keys",
+        KeyDir::new(config.key_dir())
+            .load()
+            .map(|k| {
+                format!(
+                    "loaded from {} (KEK {})",
+                    config.key_dir().display(),
+                    k.kek.id()
+                )
+            })
+            .map_err(|e| e.to_string()),
+    ));
+    let store = Store::open(&config.db_path()).map_err(|e| e.to_string());
+    checks.push(check(
+        "database",
+        store.as_ref().map_err(Clone::clone).and_then(|s| {
+            let verdict: String = s
+                .conn()
+                .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+                .map_err(|e| e.to_string())?;
+            if verdict == "ok" {
+                Ok(format!("{} passes integrity_check", s.path().display()))
+            } else {
+                Err(format!("integrity_check: {verdict}"))
+            }
+        }),
+    ));
+    let model = Manifest::builtin()
+        .map_err(|e| e.to_string())
+        .and_then(|m| {
+            m.verify(&config.model_path)
+                .map(|()| m)
+                .map_err(|e| e.to_string())
+        });
+    checks.push(check(
+        "model",
+        model
+            .as_ref()
+            .map(|m| format!("{} sha256 {}", config.model_path.display(), &m.sha256[..12]))
+            .map_err(Clone::clone),
+    ));
+    checks.push(check(
+        "generation",
+        match (&store, &model) {
+            (Ok(store), Ok(_)) => test_generation(config, store),
+            _ => Err("skipped: needs the database and the model".into()),
+        },
+    ));
+    checks.push(check(
+        "disk",
+        free_bytes(&config.data_dir).and_then(|f| disk_verdict(f, DISK_FLOOR_BYTES)),
+    ));
+    let mut hq = check("hq", hq_reachable(&config.hq_url));
+    if hq.status == Status::Fail {
+        hq.status = Status::Warn;
+    }
+    checks.push(hq);
+    Report {
+        healthy: checks.iter().all(|c| c.status != Status::Fail),
+        checks,
+    }
+}
+
+/// One uncached generation that must come from the model and pass the guardrails.
+fn test_generation(config: &Config, store: &Store) -> Result<String, String> {
+    let product = catalog::all(store.conn())
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .next()
+        .ok_or("the catalog is empty; import one first")?;
+    let (service, _) = personalise::start_copy(config, store.conn()).map_err(|e| e.to_string())?;
+    if let Some(err) = service.engine_error() {
+        return Err(err.to_string());
+    }
+    let segment = personalise::copy_segment("all");
+    let outcome = service.write_copy(
+        &CopyRequest {
+            product: &product,
+            segment: &segment,
+            style: Style::Concise,
+            seed: 1,
+            prefix_cache: None,
+        },
+        &mut |_| {},
+    );
+    match (outcome.source, outcome.verdict.is_pass()) {
+        (CopySource::Model, true) => Ok(format!(
+            "model copy for {} passed the guardrails in {:.0} ms",
+            product.sku, outcome.elapsed_ms
+        )),
+        _ => Err(format!(
+            "model copy did not pass the guardrails (served {:?}, verdict {})",
+            outcome.source,
+            outcome.verdict.code()
+        )),
+    }
+}
+
+/// Whether a TCP connection to the HQ URL's host and port opens within 2 s.
+fn hq_reachable(url: &str) -> Result<String, String> {
+    use std::net::ToSocketAddrs;
+    let rest = url
+        .strip_prefix("http://")
+        .map(|r| (r, 80))
+        .or_else(|| url.strip_prefix("https://").map(|r| (r, 443)));
+    let Some((rest, default_port)) = rest else {
+        return Err(format!("{url} is not an http(s) URL"));
+    };
+    let authority = rest.split('/').next().unwrap_or(rest);
+    let target = if authority.contains(':') {
+        authority.to_string()
+    } else {
+        format!("{authority}:{default_port}")
+    };
+    let addr = target
+        .to_socket_addrs()
+        .map_err(|e| format!("{target}: {e}"))?
+        .next()
+        .ok_or_else(|| format!("{target}: no address"))?;
+    std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_secs(2))
+        .map(|_| format!("{url} reachable"))
+        .map_err(|e| format!("{url} unreachable: {e} (kiosk keeps working offline)"))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn disk_floor_decides() {
+        assert!(disk_verdict(300 * 1024 * 1024, DISK_FLOOR_BYTES).is_ok());
+        let err = disk_verdict(10 * 1024 * 1024, DISK_FLOOR_BYTES).unwrap_err();
+        assert!(err.contains("10 MB") && err.contains("256 MB"), "{err}");
+    }
+
+    #[test]
+    fn unreachable_hq_is_reported() {
+        // Port 9 on loopback: nothing listens there.
+        assert!(hq_reachable("http://127.0.0.1:9").is_err());
+        assert!(hq_reachable("ftp://x").is_err());
+    }
+}
