@@ -106,7 +106,10 @@ pub fn free_bytes(path: &Path) -> Result<u64, String> {
             std::io::Error::last_os_error()
         ));
     }
-    Ok(u64::from(st.f_bavail).saturating_mul(u64::from(st.f_frsize)))
+    // The field types differ between targets (u32 on some 32-bit ARM libcs).
+    #[allow(clippy::useless_conversion)]
+    let free = u64::from(st.f_bavail).saturating_mul(u64::from(st.f_frsize));
+    Ok(free)
 }
 
 /// Runs every check against `config`.
