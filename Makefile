@@ -1,7 +1,6 @@
 # The two commands a newcomer needs: `make run` and `make test`. See README.md.
 DATA_DIR ?= .shelftalk
 SHELFTALK := target/debug/shelftalk
-ST := $(SHELFTALK) --data-dir $(DATA_DIR)
 
 .PHONY: run test deps model build
 
@@ -15,13 +14,11 @@ model: deps
 build: deps
 	cargo build
 
-# Main job on the embedded defaults: keys, the project's own demo catalog and behaviour log,
-# the data-quality reports and a summary.
+# Main job on the embedded defaults: the kiosk demo. `shelftalk demo` creates the data dir on first
+# use (keys, the project's own demo catalog and behaviour log, demo console PIN), prints loyalty
+# codes to try, then runs the kiosk on this terminal with the default model.
 run: model build
-	@[ -f $(DATA_DIR)/keys/kek.key ] || $(ST) keys init
-	$(ST) import catalog demo/catalog.csv
-	$(ST) import events demo/events.csv
-	$(ST) status
+	$(SHELFTALK) --data-dir $(DATA_DIR) demo
 
 # The whole test suite (the model is fetched first: generation tests use it).
 test: model

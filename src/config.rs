@@ -94,6 +94,9 @@ pub struct Config {
     pub outbox_max_batches: u32,
     /// Most cells in one feedback batch.
     pub batch_max_cells: u32,
+    /// PBKDF2 hash of the technician console PIN (`shelftalk console set-pin`); `None` = no PIN
+    /// set, the console refuses everyone. Redacted wherever config is shown.
+    pub console_pin_hash: Option<String>,
 }
 
 impl Default for Config {
@@ -125,6 +128,7 @@ impl Default for Config {
             feedback_noise_epsilon: 0.0,
             outbox_max_batches: 200,
             batch_max_cells: 1000,
+            console_pin_hash: None,
         }
     }
 }
@@ -179,6 +183,14 @@ impl Config {
     /// The SQLite database file.
     pub fn db_path(&self) -> PathBuf {
         self.data_dir.join("shelftalk.db")
+    }
+
+    /// The config as it may be shown (console, `shelftalk config`): secrets replaced by `***`.
+    pub fn redacted(&self) -> Config {
+        Config {
+            console_pin_hash: self.console_pin_hash.as_ref().map(|_| "***".to_string()),
+            ..self.clone()
+        }
     }
 
     /// Checks every key; the error names the first bad one.
@@ -296,7 +308,7 @@ fn env_keys(table: &toml::Table, prefix: &str, out: &mut Vec<(String, Vec<String
 }
 
 /// Keys whose default is `None` and so are absent from the defaults table.
-const OPTIONAL_KEYS: [&str; 1] = ["key_dir"];
+const OPTIONAL_KEYS: [&str; 2] = ["key_dir", "console_pin_hash"];
 
 fn apply_env(
     table: &mut toml::Table,
@@ -414,6 +426,23 @@ mod tests {
         assert_eq!(config.kiosk_id, "k-7");
         assert_eq!(config.retention_days, 30);
         assert_eq!(config.key_dir(), PathBuf::from("/tmp/keys"));
+    }
+
+    #[test]
+    fn pin_hash_is_optional_and_redacted() {
+        let config = Config::load(
+            None,
+            env(&[("SHELFTALK_CONSOLE_PIN_HASH", "pbkdf2-sha256$1$00$00")]),
+        )
+        .unwrap();
+        assert_eq!(
+            config.console_pin_hash.as_deref(),
+            Some("pbkdf2-sha256$1$00$00")
+        );
+        let shown = toml::to_string(&config.redacted()).unwrap();
+        assert!(shown.contains("console_pin_hash = \"***\""), "{shown}");
+        assert!(!shown.contains("pbkdf2"));
+        assert_eq!(Config::default().redacted(), Config::default());
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod config;
 pub mod control;
 pub mod copy;
 pub mod crypto;
+pub mod daemon;
 pub mod event;
 pub mod feedback;
 pub mod health;

@@ -48,6 +48,21 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Run the kiosk: the shopper screen on this terminal, the copy engine, the control socket
+    /// for `shelftalk console`, retention sweep and feedback sync. Stops on SIGINT/SIGTERM.
+    Run,
+    /// The technician console: attaches to the running daemon's control socket (PIN required).
+    Console {
+        #[command(subcommand)]
+        cmd: Option<ConsoleCmd>,
+    },
+    /// Set up a demo data dir (keys, demo catalog and behaviour log, console PIN 2468) unless
+    /// present, print loyalty codes to try, then run the kiosk on it.
+    Demo {
+        /// Directory holding the demo's catalog.csv and events.csv.
+        #[arg(long, default_value = "demo", value_name = "DIR")]
+        demo_dir: PathBuf,
+    },
     /// Create, show and rotate the kiosk's keys.
     #[command(subcommand)]
     Keys(KeysCmd),
@@ -118,6 +133,16 @@ enum Command {
     /// The HQ server and its administration (works on HQ's own database file).
     #[command(subcommand)]
     Hq(HqCmd),
+}
+
+#[derive(Subcommand, Debug)]
+enum ConsoleCmd {
+    /// Store the technician PIN (4-12 digits) as a PBKDF2 hash in the config file in use.
+    SetPin {
+        /// Read the PIN from the first line of this file instead of asking.
+        #[arg(long, value_name = "FILE")]
+        pin_file: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -439,7 +464,13 @@ enum ShopperCmd {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_tracing(cli.verbose);
+    match cli.command {
+        // The terminal belongs to a screen: log into the daemon's ring buffer instead.
+        Command::Run | Command::Demo { .. } | Command::Console { cmd: None } => {
+            shelftalk::daemon::logs::install(if cli.verbose > 1 { "debug" } else { "info" });
+        }
+        _ => init_tracing(cli.verbose),
+    }
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
@@ -465,14 +496,19 @@ fn init_tracing(verbose: u8) {
         .init();
 }
 
-fn load_config(cli: &Cli) -> Result<Config> {
+/// The config file in use: `--config`, else `firmware-config/kiosk.toml` when present.
+fn config_file(cli: &Cli) -> Option<PathBuf> {
     let default = Path::new("firmware-config/kiosk.toml");
-    let file = match &cli.config {
-        Some(path) => Some(path.as_path()),
-        None if default.exists() => Some(default),
+    match &cli.config {
+        Some(path) => Some(path.clone()),
+        None if default.exists() => Some(default.to_path_buf()),
         None => None,
-    };
-    let mut config = Config::load(file, std::env::vars())?;
+    }
+}
+
+fn load_config(cli: &Cli) -> Result<Config> {
+    let file = config_file(cli);
+    let mut config = Config::load(file.as_deref(), std::env::vars())?;
     if let Some(dir) = &cli.data_dir {
         config.data_dir = dir.clone();
     }
@@ -499,9 +535,39 @@ fn emit<T: Serialize>(json: bool, value: &T, human: impl FnOnce(&T) -> String) -
 }
 
 fn run(cli: Cli) -> Result<()> {
+    if let Command::Demo { demo_dir } = &cli.command {
+        return demo(&cli, demo_dir);
+    }
     let config = load_config(&cli)?;
+    let file_in_use = config_file(&cli);
     match cli.command {
-        Command::Config(out) => emit(out.json, &config, |c| {
+        Command::Run => Ok(runtime()?.block_on(shelftalk::daemon::run(config, file_in_use))?),
+        Command::Demo { .. } => Ok(()),
+        Command::Console { cmd: None } => {
+            Ok(runtime()?.block_on(shelftalk::daemon::console::run(&config.data_dir))?)
+        }
+        Command::Console {
+            cmd: Some(ConsoleCmd::SetPin { pin_file }),
+        } => {
+            let Some(file) = file_in_use else {
+                bail!(
+                    "no config file in use; pass --config FILE to choose where the PIN hash goes"
+                );
+            };
+            let pin = match pin_file {
+                Some(p) => std::fs::read_to_string(&p)
+                    .with_context(|| format!("reading {}", p.display()))?
+                    .lines()
+                    .next()
+                    .unwrap_or("")
+                    .to_string(),
+                None => read_pin()?,
+            };
+            shelftalk::daemon::console::set_pin(&file, &pin)?;
+            println!("console PIN set in {}", file.display());
+            Ok(())
+        }
+        Command::Config(out) => emit(out.json, &config.redacted(), |c| {
             toml::to_string_pretty(c).unwrap_or_else(|e| format!("(cannot render: {e})"))
         }),
         Command::Keys(cmd) => keys(&config, cmd),
@@ -637,6 +703,84 @@ fn run(cli: Cli) -> Result<()> {
         Command::Sync(cmd) => sync(&config, cmd),
         Command::Hq(cmd) => hq(cmd),
     }
+}
+
+/// Asks for the PIN on the terminal without echo (a line from stdin when it is not a terminal).
+fn read_pin() -> Result<String> {
+    use std::io::BufRead;
+    if !std::io::stdin().is_terminal() {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line)?;
+        return Ok(line.trim().to_string());
+    }
+    eprint!("New technician PIN (4-12 digits): ");
+    crossterm::terminal::enable_raw_mode()?;
+    let mut pin = String::new();
+    let read = (|| -> Result<()> {
+        use crossterm::event::{read, Event, KeyCode, KeyEventKind};
+        loop {
+            if let Event::Key(k) = read()? {
+                if k.kind == KeyEventKind::Release {
+                    continue;
+                }
+                match k.code {
+                    KeyCode::Enter => return Ok(()),
+                    KeyCode::Backspace => {
+                        pin.pop();
+                    }
+                    KeyCode::Char(c) if c.is_ascii_digit() => pin.push(c),
+                    KeyCode::Esc => bail!("cancelled"),
+                    _ => {}
+                }
+            }
+        }
+    })();
+    crossterm::terminal::disable_raw_mode()?;
+    eprintln!();
+    read.map(|()| pin)
+}
+
+/// `shelftalk demo`: set up the demo data dir, say what to type, run the kiosk.
+fn demo(cli: &Cli, demo_dir: &Path) -> Result<()> {
+    use shelftalk::daemon::demo;
+    let data_dir = cli
+        .data_dir
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(".shelftalk"));
+    let mut base = Config::load(None, std::env::vars())?;
+    base.data_dir = data_dir.clone();
+    base.validate()?;
+    let setup = demo::prepare(&base, demo_dir)
+        .with_context(|| format!("setting up the demo in {}", data_dir.display()))?;
+    let mut config = Config::load(Some(&setup.config_file), std::env::vars())?;
+    config.data_dir = data_dir;
+    config.validate()?;
+    println!(
+        "shelftalk demo in {} ({})",
+        config.data_dir.display(),
+        if setup.created { "new" } else { "existing" }
+    );
+    println!("Type one of these loyalty codes and Enter at the kiosk for a personal session:");
+    for code in &setup.loyalty_codes {
+        println!("  {code}");
+    }
+    println!(
+        "Or type a product code such as FW-RUN-0001. Keys: ←/→ choose, + / - vote, ? why, o opt out, d done."
+    );
+    println!(
+        "Technician console, from another terminal: shelftalk --data-dir {} console  (demo PIN {})",
+        config.data_dir.display(),
+        demo::DEMO_PIN
+    );
+    println!(
+        "Stop the kiosk with SIGTERM or Ctrl+\\ from another terminal: kill $(pgrep -n shelftalk)"
+    );
+    if std::io::stdin().is_terminal() {
+        println!("Press Enter to start the kiosk…");
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line)?;
+    }
+    Ok(runtime()?.block_on(shelftalk::daemon::run(config, Some(setup.config_file)))?)
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime> {

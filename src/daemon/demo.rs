@@ -1,0 +1,143 @@
+//! `shelftalk demo`: a ready-to-try data dir from the project's own demo data.
+//!
+//! Invariants:
+//! - A data dir is set up once: when `<data_dir>/kiosk.toml` exists, nothing is re-created or
+//!   re-imported (importers are idempotent anyway), and keys are never overwritten.
+//! - The demo's console PIN [`DEMO_PIN`] is for demo data dirs only; it is stored as a PBKDF2 hash
+//!   in the demo's own config file, never in the shipped `firmware-config/kiosk.toml`.
+//! - The loyalty codes offered are the invented ids of `demo/events.csv`, not real shoppers.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use super::DaemonError;
+use crate::config::Config;
+use crate::crypto::keyfiles::KeyDir;
+use crate::ingest::{CatalogFormat, EventFormat, Rules};
+use crate::profile::Vault;
+
+/// The technician PIN of demo data dirs.
+pub const DEMO_PIN: &str = "2468";
+/// Loyalty codes printed for newcomers.
+const CODES_SHOWN: usize = 3;
+
+/// What `prepare` did.
+#[derive(Debug, Clone)]
+pub struct DemoSetup {
+    /// The data dir was set up by this call.
+    pub created: bool,
+    /// The demo's config file (pass it as `--config` to the console's `set-pin`).
+    pub config_file: PathBuf,
+    /// Loyalty codes with the most history in the demo log.
+    pub loyalty_codes: Vec<String>,
+}
+
+/// The demo's config file in `data_dir`.
+pub fn config_file(data_dir: &Path) -> PathBuf {
+    data_dir.join("kiosk.toml")
+}
+
+/// Sets up `config.data_dir` from `demo_dir` (`catalog.csv`, `events.csv`) unless already done.
+pub fn prepare(config: &Config, demo_dir: &Path) -> Result<DemoSetup, DaemonError> {
+    let data_dir = &config.data_dir;
+    let file = config_file(data_dir);
+    let events_csv = demo_dir.join("events.csv");
+    let loyalty_codes = top_loyalty_codes(&events_csv, CODES_SHOWN)?;
+    if file.exists() {
+        return Ok(DemoSetup {
+            created: false,
+            config_file: file,
+            loyalty_codes,
+        });
+    }
+    std::fs::create_dir_all(data_dir).map_err(|source| DaemonError::Io {
+        what: data_dir.display().to_string(),
+        source,
+    })?;
+    let keys = KeyDir::new(config.key_dir());
+    if keys.load().is_err() {
+        keys.init(&crate::crypto::rng())?;
+    }
+    let mut vault = Vault::open(config)?;
+    let now = super::now_unix();
+    let rules = Rules {
+        max_price: crate::catalog::Minor(
+            config.max_price.saturating_mul(100).min(i64::MAX as u64) as i64
+        ),
+        now,
+        ..Rules::default()
+    };
+    let hidden = indicatif::ProgressBar::hidden();
+    let import_err = |e: crate::import::ImportError| DaemonError::Usage(e.to_string());
+    crate::import::catalog(
+        &mut vault,
+        &demo_dir.join("catalog.csv"),
+        CatalogFormat::Auto,
+        &rules,
+        now,
+        &hidden,
+    )
+    .map_err(import_err)?;
+    crate::import::events(
+        &mut vault,
+        &events_csv,
+        EventFormat::Auto,
+        &rules,
+        now,
+        &hidden,
+    )
+    .map_err(import_err)?;
+    drop(vault);
+    // Last: the config file marks the set-up as complete.
+    super::console::set_pin(&file, DEMO_PIN)?;
+    Ok(DemoSetup {
+        created: true,
+        config_file: file,
+        loyalty_codes,
+    })
+}
+
+/// The `n` loyalty codes (`user_id` column) with the most events in a demo log.
+pub fn top_loyalty_codes(events_csv: &Path, n: usize) -> Result<Vec<String>, DaemonError> {
+    let text = std::fs::read_to_string(events_csv).map_err(|source| DaemonError::Io {
+        what: events_csv.display().to_string(),
+        source,
+    })?;
+    Ok(rank_codes(&text, n))
+}
+
+fn rank_codes(csv_text: &str, n: usize) -> Vec<String> {
+    let mut lines = csv_text.lines();
+    let Some(column) = lines
+        .next()
+        .and_then(|h| h.split(',').position(|c| c.trim() == "user_id"))
+    else {
+        return Vec::new();
+    };
+    let mut counts: HashMap<&str, usize> = HashMap::new();
+    for line in lines {
+        if let Some(id) = line.split(',').nth(column).map(str::trim) {
+            if id.starts_with("LC") {
+                *counts.entry(id).or_default() += 1;
+            }
+        }
+    }
+    let mut v: Vec<(&str, usize)> = counts.into_iter().collect();
+    v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
+    v.into_iter()
+        .take(n)
+        .map(|(id, _)| id.to_string())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_ranked_by_history() {
+        let csv = "event_time,user_id,x\nt,LC2,a\nt,LC1,b\nt,LC2,c\nt,,d\nt,LC3,e\n";
+        assert_eq!(rank_codes(csv, 2), vec!["LC2", "LC1"]);
+        assert!(rank_codes("a,b\n1,2\n", 2).is_empty());
+    }
+}

@@ -1,0 +1,291 @@
+//! The daemon's answers to the technician console ([`control::Handler`]): Status, Logs,
+//! Content, Config and the audited actions.
+//!
+//! Invariants:
+//! - Every action, successful or not, is appended to the audit log as
+//!   `(now, "console", action, detail)`; the detail never contains a loyalty number (an erased
+//!   shopper is named by its random short id).
+//! - The PIN hash is read from the config file in use at every attempt (so `console set-pin`
+//!   takes effect at once) and never leaves the daemon; Config shows `Config::redacted`.
+//! - Bodies are the serde types below; the console maps them to its view types.
+
+use serde::{Deserialize, Serialize};
+
+use super::copier::ContentRecord;
+use super::logs::{self, LogRecord};
+use super::mapping::{parse_df, parse_thermal};
+use super::{now_unix, Daemon};
+use crate::config::Config;
+use crate::control::{Action, Handler, Request, Response};
+use crate::copy::Style;
+use crate::personalise::copy_segment;
+use crate::recommend::Features;
+
+/// Most log lines in one answer.
+const LOG_BATCH: usize = 500;
+
+/// The Status tab's figures, as they travel.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StatusBody {
+    pub model_name: String,
+    pub model_hash: String,
+    pub model_state: String,
+    pub tokens_per_sec: Option<f64>,
+    pub cache_hit_rate: Option<f64>,
+    pub verdicts: Vec<(String, u64)>,
+    pub db_bytes: u64,
+    pub db_counts: Vec<(String, u64)>,
+    pub sync_backlog: Option<u64>,
+    pub disk_free_bytes: Option<u64>,
+    pub uptime_secs: u64,
+    pub cpu_temp_celsius: Option<f64>,
+}
+
+/// An action's outcome.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActionBody {
+    pub ok: bool,
+    pub message: String,
+}
+
+fn ok<T: Serialize>(body: &T) -> Response {
+    match serde_json::to_value(body) {
+        Ok(body) => Response::Ok { body },
+        Err(e) => Response::Error {
+            message: e.to_string(),
+        },
+    }
+}
+
+/// `(key, value)` lines of a config, nested tables as `table.key`.
+pub fn config_lines(config: &Config) -> Vec<(String, String)> {
+    fn walk(prefix: &str, table: &toml::Table, out: &mut Vec<(String, String)>) {
+        for (k, v) in table {
+            let key = if prefix.is_empty() {
+                k.clone()
+            } else {
+                format!("{prefix}.{k}")
+            };
+            match v {
+                toml::Value::Table(t) => walk(&key, t, out),
+                toml::Value::String(s) => out.push((key, s.clone())),
+                other => out.push((key, other.to_string())),
+            }
+        }
+    }
+    let mut out = Vec::new();
+    if let Ok(toml::Value::Table(t)) = toml::Value::try_from(config.redacted()) {
+        walk("", &t, &mut out);
+    }
+    out
+}
+
+impl Daemon {
+    fn status(&self) -> Result<StatusBody, String> {
+        let config = self.config();
+        let vault = self.vault();
+        let summary = vault.store.summary().map_err(|e| e.to_string())?;
+        let backlog = crate::sync::status(vault.store.conn(), &config)
+            .ok()
+            .map(|s| s.outbox.batches);
+        drop(vault);
+        let verdicts = self
+            .copier
+            .counts()
+            .into_iter()
+            .filter(|(k, _)| k.starts_with("attempt.") || k.starts_with("served."))
+            .collect();
+        let disk = std::process::Command::new("df")
+            .arg("-Pk")
+            .arg(&config.data_dir)
+            .output()
+            .ok()
+            .and_then(|o| parse_df(&String::from_utf8_lossy(&o.stdout)));
+        let temp = std::fs::read_to_string("/sys/class/thermal/thermal_zone0/temp")
+            .ok()
+            .and_then(|t| parse_thermal(&t));
+        Ok(StatusBody {
+            model_name: self.manifest.name.clone(),
+            model_hash: self.manifest.sha256.clone(),
+            model_state: self.copier.load_state().describe(),
+            tokens_per_sec: self.copier.tokens_per_sec(),
+            cache_hit_rate: None,
+            verdicts,
+            db_bytes: summary.db_bytes,
+            db_counts: vec![
+                ("products".into(), summary.products),
+                ("shoppers".into(), summary.shoppers),
+                ("sealed rows".into(), summary.sealed_rows),
+                ("quarantined".into(), summary.quarantined_rows),
+            ],
+            sync_backlog: backlog,
+            disk_free_bytes: disk,
+            uptime_secs: self.started.elapsed().as_secs(),
+            cpu_temp_celsius: temp,
+        })
+    }
+
+    /// Runs one action; returns (ok, message for the console, detail for the audit log).
+    fn act(&self, action: &Action) -> (bool, String, String) {
+        let generic = copy_segment(Features::default().segment().key());
+        let first = self
+            .model
+            .recommend(&Features::default(), 1)
+            .first()
+            .and_then(|p| self.model.product(&p.sku).cloned())
+            .or_else(|| self.model.catalog.products().first().cloned());
+        match action {
+            Action::SelfTest => {
+                let integrity: Result<String, _> =
+                    self.vault()
+                        .store
+                        .conn()
+                        .query_row("PRAGMA integrity_check", [], |r| r.get(0));
+                let integrity = integrity.unwrap_or_else(|e| e.to_string());
+                let copy = first.map(|p| self.copier.write_now(&p, &generic, Style::Concise));
+                let copy_ok = copy.as_ref().is_some_and(|c| c.verdict.is_pass());
+                let copy_text = match &copy {
+                    Some(c) => format!(
+                        "copy {} from {:?} in {:.0} ms",
+                        c.verdict.code(),
+                        c.source,
+                        c.elapsed_ms
+                    ),
+                    None => "no product to write copy for".into(),
+                };
+                let ok = integrity == "ok" && copy_ok;
+                let msg = format!("database integrity: {integrity}; {copy_text}");
+                (ok, msg.clone(), msg)
+            }
+            Action::WarmCache => {
+                let Some(p) = first else {
+                    return (false, "catalog is empty".into(), "catalog empty".into());
+                };
+                let served: Vec<String> = Style::ALL
+                    .iter()
+                    .map(|s| format!("{:?}", self.copier.write_now(&p, &generic, *s).source))
+                    .collect();
+                let msg = format!(
+                    "warmed {} style prompts ({})",
+                    served.len(),
+                    served.join(", ")
+                );
+                (true, msg.clone(), msg)
+            }
+            Action::RotateKeys => match self.vault().rotate() {
+                Ok(r) => {
+                    let msg = format!(
+                        "kek {} -> {}, {} data keys re-wrapped",
+                        r.from_kek, r.to_kek, r.rewrapped
+                    );
+                    (true, msg.clone(), msg)
+                }
+                Err(e) => (false, e.to_string(), format!("failed: {e}")),
+            },
+            Action::EraseShopper { loyalty } => match self.vault().erase(loyalty, now_unix()) {
+                Ok(r) => {
+                    let msg = format!("shopper {} erased, {} rows", r.shopper, r.rows_deleted);
+                    (true, msg.clone(), msg)
+                }
+                Err(e) => (false, e.to_string(), format!("failed: {e}")),
+            },
+            Action::ReloadConfig => match self.reload() {
+                Ok(()) => {
+                    let msg = "config reloaded (screen timings and recommender apply at restart)"
+                        .to_string();
+                    (true, msg.clone(), "config reloaded".into())
+                }
+                Err(e) => (false, e, "failed".into()),
+            },
+        }
+    }
+
+    /// The config file in use, loaded as at start (data dir and key dir kept: they cannot move
+    /// under a running daemon).
+    fn load_file_config(&self) -> Result<Config, String> {
+        let current = self.config();
+        let mut fresh = Config::load(self.config_file.as_deref(), std::env::vars())
+            .map_err(|e| e.to_string())?;
+        fresh.data_dir = current.data_dir;
+        fresh.key_dir = current.key_dir;
+        fresh.validate().map_err(|e| e.to_string())?;
+        Ok(fresh)
+    }
+
+    fn reload(&self) -> Result<(), String> {
+        let fresh = self.load_file_config()?;
+        *self
+            .config
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = fresh;
+        Ok(())
+    }
+}
+
+impl Handler for Daemon {
+    fn pin_hash(&self) -> Option<String> {
+        match self.load_file_config() {
+            Ok(c) if c.console_pin_hash.is_some() => c.console_pin_hash,
+            _ => self.config().console_pin_hash,
+        }
+    }
+
+    fn handle(&self, request: Request) -> Response {
+        match request {
+            Request::Pin { .. } => Response::Error {
+                message: "already authenticated".into(),
+            },
+            Request::Status => match self.status() {
+                Ok(s) => ok(&s),
+                Err(message) => Response::Error { message },
+            },
+            Request::Logs { after } => {
+                let lines: Vec<LogRecord> = logs::buffer().after(after, LOG_BATCH);
+                ok(&lines)
+            }
+            Request::Content => {
+                let items: Vec<ContentRecord> = self.copier.content();
+                ok(&items)
+            }
+            Request::Config => ok(&config_lines(&self.config())),
+            Request::Action { action } => {
+                let (success, message, detail) = self.act(&action);
+                tracing::info!(action = action.name(), ok = success, "console action");
+                if let Err(e) = self
+                    .audit
+                    .append(now_unix(), "console", action.name(), &detail)
+                {
+                    tracing::error!(error = %e, "audit log append failed");
+                    return Response::Error {
+                        message: format!("{message}; but the audit log failed: {e}"),
+                    };
+                }
+                ok(&ActionBody {
+                    ok: success,
+                    message,
+                })
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn config_lines_redact_the_pin_hash() {
+        let config = Config {
+            console_pin_hash: Some("pbkdf2-sha256$100000$aa$bb".into()),
+            ..Config::default()
+        };
+        let lines = config_lines(&config);
+        let pin = lines.iter().find(|(k, _)| k == "console_pin_hash").unwrap();
+        assert_eq!(pin.1, "***");
+        assert!(lines.iter().all(|(_, v)| !v.contains("pbkdf2")));
+        assert!(lines
+            .iter()
+            .any(|(k, v)| k == "kiosk_id" && v == "kiosk-01"));
+    }
+}

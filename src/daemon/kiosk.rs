@@ -1,0 +1,421 @@
+//! The shopper screen's effects carried out: sessions opened from the vault, picks from the
+//! recommender, copy requests to the copy worker, impressions and interactions recorded, consent
+//! persisted — and the terminal loop that drives `ui::kiosk`.
+//!
+//! Invariants:
+//! - A loyalty number arrives only inside `Effect::StartSession` as a [`Secret`]; it is used for
+//!   one vault lookup and dropped before the function returns. It is never logged or stored.
+//! - Per session the daemon keeps a [`SessionCtx`]: a random session token, the opened shopper
+//!   (for consent changes) and coarse segments. `EndSession` drops it, data key included.
+//! - A shopper without `personalise` consent, or who opted out in this session, gets picks and
+//!   copy from store popularity and this visit's scans only (generic segment).
+//! - Feedback rows are written before the next input is handled; a failed write is logged and
+//!   never stops the screen.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rand::rngs::StdRng;
+use rand::RngExt;
+use tokio::sync::mpsc::UnboundedReceiver;
+
+use super::input::KeyReader;
+use super::mapping::{
+    bandit_reward, copy_style, feedback_interaction, feedback_segment, opted_out, personalised,
+    pick_view, records_feedback, scanned_view,
+};
+use super::{now_unix, Daemon, DaemonError};
+use crate::copy;
+use crate::feedback::{self, SessionToken};
+use crate::personalise::copy_segment;
+use crate::profile::OpenShopper;
+use crate::recommend::{Features, StyleBandit, StyleChoice};
+use crate::store::shoppers::{self, Consent};
+use crate::ui::kiosk::{self, Effect, Input, SessionId, Target, MAX_PICKS};
+use crate::ui::term::{TermEvent, TerminalGuard};
+use crate::ui::Secret;
+
+/// Featured products in the attract loop.
+const FEATURED: usize = 6;
+/// Screen clock.
+const TICK: Duration = Duration::from_millis(250);
+
+/// What the daemon keeps about the shopper at the screen.
+struct SessionCtx {
+    token: SessionToken,
+    shopper: Option<OpenShopper>,
+    consent: Option<Consent>,
+    opted_out: bool,
+    scanned: Vec<String>,
+    /// Feedback and bandit segment label.
+    segment_key: String,
+    copy_segment: copy::Segment,
+}
+
+/// Carries out the screen's effects.
+pub struct Effects {
+    daemon: Arc<Daemon>,
+    sessions: HashMap<SessionId, SessionCtx>,
+    bandit: StyleBandit,
+    rng: StdRng,
+}
+
+impl Effects {
+    pub fn new(daemon: Arc<Daemon>) -> Result<Self, DaemonError> {
+        let mut bandit = StyleBandit::new(daemon.model.config.bandit.clone())?;
+        {
+            let vault = daemon.vault();
+            for p in feedback::priors(vault.store.conn())? {
+                if let Err(e) = bandit.set_prior(&p.segment, &p.style, p.alpha, p.beta) {
+                    tracing::warn!(error = %e, "fleet prior skipped");
+                }
+            }
+        }
+        Ok(Self {
+            daemon,
+            sessions: HashMap::new(),
+            bandit,
+            rng: rand::make_rng::<StdRng>(),
+        })
+    }
+
+    /// The attract loop's featured products: store favourites with generic template copy.
+    pub fn featured(&mut self) -> Vec<kiosk::PickView> {
+        let features = Features::default();
+        let generic = copy_segment(features.segment().key());
+        let picks = self.daemon.model.recommend(&features, FEATURED);
+        picks
+            .iter()
+            .filter_map(|pick| {
+                let product = self.daemon.model.product(&pick.sku)?;
+                let choice = StyleChoice {
+                    style: copy::Style::Concise.as_str().to_string(),
+                    propensity: 1.0,
+                };
+                let mut view = pick_view(pick, product, &self.daemon.currency, &choice);
+                view.copy = self
+                    .daemon
+                    .copier
+                    .template(product, &generic, copy::Style::Concise);
+                Some(view)
+            })
+            .collect()
+    }
+
+    /// Carries out one effect; returns inputs that answer it at once.
+    pub fn apply(&mut self, effect: Effect) -> Vec<Input> {
+        let now = now_unix();
+        match effect {
+            Effect::StartSession { session, loyalty } => self.start(session, loyalty, now),
+            Effect::LookupProduct {
+                session,
+                request,
+                sku,
+            } => vec![self.lookup(session, request, sku, now)],
+            Effect::RequestCopy {
+                session,
+                request,
+                sku,
+                style,
+                ..
+            } => {
+                self.request_copy(session, request, &sku, &style);
+                Vec::new()
+            }
+            Effect::RecordImpression {
+                session, target, ..
+            } => {
+                self.impression(session, &target, now);
+                Vec::new()
+            }
+            Effect::RecordInteraction {
+                session,
+                kind,
+                target,
+            } => {
+                if let Some(target) = target {
+                    self.interaction(session, kind, &target, now);
+                }
+                Vec::new()
+            }
+            Effect::OptOut { session } => {
+                self.opt_out(session);
+                Vec::new()
+            }
+            Effect::EndSession { session, reason } => {
+                self.sessions.remove(&session);
+                self.daemon.copier.set_session(None);
+                tracing::info!(?reason, "session ended");
+                Vec::new()
+            }
+        }
+    }
+
+    fn start(&mut self, session: SessionId, loyalty: Option<Secret>, now: i64) -> Vec<Input> {
+        // Only one shopper at the screen: any other context goes now.
+        self.sessions.clear();
+        self.daemon.copier.set_session(Some(session));
+        let token = match SessionToken::random(&crate::crypto::rng()) {
+            Ok(t) => t,
+            Err(e) => {
+                tracing::error!(error = %e, "no session token; session not recorded");
+                SessionToken::from_bytes([0; 16])
+            }
+        };
+        let vault = self.daemon.vault();
+        let shopper = loyalty.and_then(|code| {
+            let found = vault.find(code.expose());
+            drop(code);
+            match found {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::warn!(error = %e, "shopper lookup failed; anonymous session");
+                    None
+                }
+            }
+        });
+        if let Some(s) = &shopper {
+            if let Err(e) = shoppers::touch(vault.store.conn(), &s.record.id, now) {
+                tracing::warn!(error = %e, "cannot mark shopper as seen");
+            }
+        }
+        let consent = shopper.as_ref().map(|s| s.record.consent);
+        let personal = personalised(consent, false);
+        let features = match self.daemon.model.features(
+            &vault,
+            shopper.as_ref().filter(|_| personal),
+            &[],
+            now,
+        ) {
+            Ok(f) => f,
+            Err(e) => {
+                tracing::warn!(error = %e, "shopper features unavailable; popular picks");
+                Features::default()
+            }
+        };
+        drop(vault);
+        let segment = features.segment();
+        let segment_key = feedback_segment(segment.key()).to_string();
+        let daemon = Arc::clone(&self.daemon);
+        let picks = daemon.model.recommend(&features, MAX_PICKS);
+        let views = picks
+            .iter()
+            .filter_map(|pick| {
+                let product = daemon.model.product(&pick.sku)?;
+                let choice = self.choose(&segment_key);
+                Some(pick_view(pick, product, &daemon.currency, &choice))
+            })
+            .collect();
+        tracing::info!(known = shopper.is_some(), personal, "session started");
+        self.sessions.insert(
+            session,
+            SessionCtx {
+                token,
+                shopper,
+                consent,
+                opted_out: false,
+                scanned: Vec::new(),
+                segment_key,
+                copy_segment: copy_segment(segment.key()),
+            },
+        );
+        vec![Input::PicksReady {
+            session,
+            picks: views,
+        }]
+    }
+
+    fn choose(&mut self, segment: &str) -> StyleChoice {
+        self.bandit
+            .select(segment, &mut self.rng)
+            .unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "bandit failed; default style");
+                StyleChoice {
+                    style: copy::Style::Concise.as_str().to_string(),
+                    propensity: 1.0,
+                }
+            })
+    }
+
+    fn lookup(
+        &mut self,
+        session: SessionId,
+        request: kiosk::RequestId,
+        sku: String,
+        now: i64,
+    ) -> Input {
+        let daemon = Arc::clone(&self.daemon);
+        let Some(product) = daemon.model.product(&sku) else {
+            return Input::ProductUnknown { request };
+        };
+        let Some(ctx) = self.sessions.get_mut(&session) else {
+            return Input::ProductUnknown { request };
+        };
+        if !ctx.scanned.contains(&sku) {
+            ctx.scanned.push(sku);
+        }
+        if !personalised(ctx.consent, ctx.opted_out) {
+            // The in-visit profile: only what was scanned this visit.
+            let vault = daemon.vault();
+            if let Ok(f) = daemon.model.features(&vault, None, &ctx.scanned, now) {
+                ctx.copy_segment = copy_segment(f.segment().key());
+            }
+        }
+        let segment_key = ctx.segment_key.clone();
+        let choice = self.choose(&segment_key);
+        Input::ProductReady {
+            request,
+            product: scanned_view(product, &daemon.currency, &choice),
+        }
+    }
+
+    fn request_copy(
+        &mut self,
+        session: SessionId,
+        request: kiosk::RequestId,
+        sku: &str,
+        style: &str,
+    ) {
+        let (Some(ctx), Some(product)) =
+            (self.sessions.get(&session), self.daemon.model.product(sku))
+        else {
+            return;
+        };
+        let job = super::copier::Job {
+            session,
+            request,
+            product: product.clone(),
+            segment: ctx.copy_segment.clone(),
+            style: copy_style(style),
+            seed: self.rng.random::<u32>(),
+        };
+        self.daemon.copier.submit(job);
+    }
+
+    fn impression(&mut self, session: SessionId, target: &Target, now: i64) {
+        let Some(ctx) = self.sessions.get(&session) else {
+            return;
+        };
+        let Some(style) = target.style.parse::<feedback::Style>().ok() else {
+            return;
+        };
+        if !records_feedback(ctx.consent) {
+            return;
+        }
+        let vault = self.daemon.vault();
+        let result = feedback::record_impression(
+            vault.store.conn(),
+            &feedback::Impression {
+                at: now,
+                session: &ctx.token,
+                sku: &target.sku,
+                style,
+                style_probability: target.style_probability,
+                segment: &ctx.segment_key,
+                content_kind: "blurb",
+            },
+        );
+        if let Err(e) = result {
+            tracing::warn!(error = %e, "impression not recorded");
+        }
+    }
+
+    fn interaction(
+        &mut self,
+        session: SessionId,
+        kind: kiosk::InteractionKind,
+        target: &Target,
+        now: i64,
+    ) {
+        let Some(ctx) = self.sessions.get(&session) else {
+            return;
+        };
+        if let Some(reward) = bandit_reward(kind) {
+            if let Err(e) = self.bandit.update(&ctx.segment_key, &target.style, reward) {
+                tracing::warn!(error = %e, "bandit not updated");
+            }
+        }
+        let (Some(kind), Some(style)) = (
+            feedback_interaction(kind),
+            target.style.parse::<feedback::Style>().ok(),
+        ) else {
+            return;
+        };
+        if !records_feedback(ctx.consent) {
+            return;
+        }
+        let vault = self.daemon.vault();
+        let result = feedback::record_interaction(
+            vault.store.conn(),
+            &feedback::Interaction {
+                at: now,
+                session: &ctx.token,
+                sku: &target.sku,
+                style,
+                kind,
+            },
+        );
+        if let Err(e) = result {
+            tracing::warn!(error = %e, "interaction not recorded");
+        }
+    }
+
+    fn opt_out(&mut self, session: SessionId) {
+        let Some(ctx) = self.sessions.get_mut(&session) else {
+            return;
+        };
+        ctx.opted_out = true;
+        ctx.copy_segment = copy_segment(Features::default().segment().key());
+        if let (Some(shopper), Some(consent)) = (&ctx.shopper, ctx.consent) {
+            let new = opted_out(consent);
+            match self.daemon.vault().set_consent(shopper, new) {
+                Ok(()) => {
+                    ctx.consent = Some(new);
+                    tracing::info!("a shopper turned personalisation off");
+                }
+                Err(e) => tracing::error!(error = %e, "opt-out not persisted"),
+            }
+        }
+    }
+}
+
+/// Runs the shopper screen on the terminal until `shutdown` resolves.
+pub async fn run_screen(
+    daemon: Arc<Daemon>,
+    mut answers: UnboundedReceiver<Input>,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> Result<(), DaemonError> {
+    let mut effects = Effects::new(Arc::clone(&daemon))?;
+    let config = kiosk::KioskConfig::from_config(&daemon.config());
+    let mut state = kiosk::State::new(config, Instant::now());
+    let featured = effects.featured();
+    kiosk::update(&mut state, Input::Featured(featured));
+    let mut guard = TerminalGuard::stdout()?;
+    let mut keys = KeyReader::start();
+    let mut tick = tokio::time::interval(TICK);
+    tokio::pin!(shutdown);
+    guard.draw_kiosk(&state).map_err(DaemonError::Terminal)?;
+    loop {
+        let input = tokio::select! {
+            () = &mut shutdown => break,
+            event = keys.next() => match event {
+                Some(TermEvent::Key(k)) => Some(Input::Key(k)),
+                Some(TermEvent::Resize { .. }) => None,
+                None => break,
+            },
+            answer = answers.recv() => answer,
+            _ = tick.tick() => Some(Input::Tick(Instant::now())),
+        };
+        let mut pending: VecDeque<Input> = input.into_iter().collect();
+        while let Some(input) = pending.pop_front() {
+            for effect in kiosk::update(&mut state, input) {
+                pending.extend(effects.apply(effect));
+            }
+        }
+        guard.draw_kiosk(&state).map_err(DaemonError::Terminal)?;
+    }
+    keys.stop();
+    drop(guard);
+    Ok(())
+}

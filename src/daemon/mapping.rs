@@ -1,0 +1,328 @@
+//! Pure decisions of the daemon: recommender picks → what the screen shows, screen interactions →
+//! feedback rows, consent → what a session may use, and small parsers of system files.
+//!
+//! Invariants:
+//! - Nothing here does I/O or reads a clock; every function is tested on its own.
+//! - A [`PickView`] carries only catalog facts, the recommender's reason texts (which name only
+//!   the shopper's coarse preferences or store popularity) and the bandit's style choice.
+//! - A feedback label that would not pass `feedback::check_cell_labels` is replaced by the
+//!   catch-all segment rather than dropped, so an impression is never lost to a label.
+
+use crate::catalog::Product;
+use crate::copy::{self, Currency, EngineConfig};
+use crate::feedback;
+use crate::recommend::{Pick, StyleChoice};
+use crate::store::shoppers::Consent;
+use crate::ui::kiosk::{InteractionKind, PickView};
+
+/// The reason line of a product the shopper scanned themselves.
+pub const SCANNED_REASON: &str = "You scanned this";
+
+
+/// Engine settings for a store currency: the store's own symbol is never suppressed.
+pub fn engine_config_for(currency: &Currency) -> EngineConfig {
+    let defaults = EngineConfig::default();
+    let suppressed_chars = defaults
+        .suppressed_chars
+        .chars()
+        .filter(|c| !currency.symbol.contains(*c))
+        .collect();
+    EngineConfig {
+        suppressed_chars,
+        ..defaults
+    }
+}
+
+/// The copy style of a bandit choice; unknown names fall back to the first style.
+pub fn copy_style(name: &str) -> copy::Style {
+    name.parse().unwrap_or(copy::Style::Concise)
+}
+
+/// A recommender pick as the screen shows it. `copy` is left empty: it is requested and streamed.
+pub fn pick_view(
+    pick: &Pick,
+    product: &Product,
+    currency: &Currency,
+    choice: &StyleChoice,
+) -> PickView {
+    PickView {
+        sku: product.sku.clone(),
+        name: product.name.clone(),
+        brand: product.brand.clone(),
+        price_text: price_text(product, currency),
+        copy: String::new(),
+        reason_line: pick.display_reason.clone(),
+        reasons: pick.reasons.iter().map(|r| r.text.clone()).collect(),
+        style: choice.style.clone(),
+        style_probability: choice.propensity,
+    }
+}
+
+/// A scanned product as the screen shows it.
+pub fn scanned_view(product: &Product, currency: &Currency, choice: &StyleChoice) -> PickView {
+    PickView {
+        sku: product.sku.clone(),
+        name: product.name.clone(),
+        brand: product.brand.clone(),
+        price_text: price_text(product, currency),
+        copy: String::new(),
+        reason_line: SCANNED_REASON.to_string(),
+        reasons: vec![SCANNED_REASON.to_string()],
+        style: choice.style.clone(),
+        style_probability: choice.propensity,
+    }
+}
+
+/// `"$19.99"`, or `"$19.99 (was $24.99)"` on offer.
+pub fn price_text(product: &Product, currency: &Currency) -> String {
+    let now = currency.format(product.price);
+    match product.list_price.filter(|l| *l > product.price) {
+        Some(list) => format!("{now} (was {})", currency.format(list)),
+        None => now,
+    }
+}
+
+/// The feedback row a screen interaction becomes; `None` for what is not about a pick.
+pub fn feedback_interaction(kind: InteractionKind) -> Option<feedback::InteractionKind> {
+    Some(match kind {
+        InteractionKind::Select => feedback::InteractionKind::Tap,
+        InteractionKind::ThumbUp => feedback::InteractionKind::ThumbUp,
+        InteractionKind::ThumbDown => feedback::InteractionKind::ThumbDown,
+        InteractionKind::Why => feedback::InteractionKind::Why,
+        InteractionKind::OptOut => feedback::InteractionKind::OptOut,
+        InteractionKind::Done => return None,
+    })
+}
+
+/// The bandit reward of an interaction, if it is evidence about the style.
+pub fn bandit_reward(kind: InteractionKind) -> Option<f64> {
+    match kind {
+        InteractionKind::Select | InteractionKind::ThumbUp => Some(1.0),
+        InteractionKind::ThumbDown => Some(0.0),
+        InteractionKind::Why | InteractionKind::OptOut | InteractionKind::Done => None,
+    }
+}
+
+/// The segment label feedback is recorded under: the recommender's key when HQ would accept it,
+/// else the catch-all segment.
+pub fn feedback_segment(key: &str) -> &str {
+    if feedback::check_cell_labels("SKU", key, "blurb").is_ok() {
+        key
+    } else {
+        feedback::cells::ALL_SEGMENTS
+    }
+}
+
+/// Whether this session's shopper's history may be used: a known shopper who consented and has
+/// not opted out during this session. Anonymous sessions use only their own scans.
+pub fn personalised(consent: Option<Consent>, opted_out: bool) -> bool {
+    consent.is_some_and(|c| c.personalise) && !opted_out
+}
+
+/// Whether this session's interactions are recorded (anonymously): anonymous sessions and known
+/// shoppers who allow analytics.
+pub fn records_feedback(consent: Option<Consent>) -> bool {
+    consent.is_none_or(|c| c.analytics)
+}
+
+/// Consent after the shopper pressed opt out: personalisation off, analytics unchanged.
+pub fn opted_out(consent: Consent) -> Consent {
+    Consent {
+        personalise: false,
+        ..consent
+    }
+}
+
+/// CPU temperature in °C from a `/sys/class/thermal/thermal_zone*/temp` file (millidegrees).
+pub fn parse_thermal(text: &str) -> Option<f64> {
+    let milli: i64 = text.trim().parse().ok()?;
+    let c = milli as f64 / 1000.0;
+    (-50.0..=150.0).contains(&c).then_some(c)
+}
+
+/// Free bytes from `df -Pk DIR` output (POSIX format: the fourth column of the second line, in
+/// KiB).
+pub fn parse_df(output: &str) -> Option<u64> {
+    let line = output.lines().nth(1)?;
+    let avail: u64 = line.split_whitespace().nth(3)?.parse().ok()?;
+    avail.checked_mul(1024)
+}
+
+/// Sets `key = "value"` in TOML text, keeping every other line (and comment) as it is: replaces
+/// an uncommented top-level `key = ...` line, else inserts the line before the first table
+/// header (or at the end). `value` must not contain `"` or `\`.
+pub fn set_toml_string(text: &str, key: &str, value: &str) -> String {
+    let line = format!("{key} = \"{value}\"");
+    let is_key = |l: &str| {
+        l.trim_start()
+            .strip_prefix(key)
+            .is_some_and(|rest| rest.trim_start().starts_with('='))
+    };
+    let mut out: Vec<String> = Vec::new();
+    let mut done = false;
+    let mut in_table = false;
+    for l in text.lines() {
+        if l.trim_start().starts_with('[') {
+            if !done {
+                out.push(line.clone());
+                done = true;
+            }
+            in_table = true;
+        }
+        if !in_table && is_key(l) {
+            if !done {
+                out.push(line.clone());
+                done = true;
+            }
+            continue;
+        }
+        out.push(l.to_string());
+    }
+    if !done {
+        out.push(line);
+    }
+    let mut s = out.join("\n");
+    s.push('\n');
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn usd() -> crate::copy::Currency {
+        crate::config::Config::default().currency
+    }
+    use crate::catalog::Minor;
+    use crate::recommend::{Reason, ReasonCode};
+
+    fn product() -> Product {
+        Product {
+            sku: "FW-RUN-0001".into(),
+            name: "Kite Running Shoe".into(),
+            brand: Some("Northpine".into()),
+            category: vec!["Footwear".into(), "Running Shoes".into()],
+            price: Minor(15299),
+            list_price: Some(Minor(17999)),
+            description: "Light.".into(),
+            tags: vec!["running".into()],
+        }
+    }
+
+    #[test]
+    fn picks_map_to_views_with_style_and_reasons() {
+        let pick = Pick {
+            sku: "FW-RUN-0001".into(),
+            score: 0.7,
+            contributions: Vec::new(),
+            reasons: vec![
+                Reason {
+                    code: ReasonCode::LikesBrand,
+                    text: "Because you like Northpine".into(),
+                },
+                Reason {
+                    code: ReasonCode::PopularInStore,
+                    text: "Popular in this store this week".into(),
+                },
+            ],
+            display_reason: "Because you like Northpine".into(),
+        };
+        let choice = StyleChoice {
+            style: "playful".into(),
+            propensity: 0.4,
+        };
+        let v = pick_view(&pick, &product(), &usd(), &choice);
+        assert_eq!(v.price_text, "$152.99 (was $179.99)");
+        assert_eq!(v.reason_line, "Because you like Northpine");
+        assert_eq!(v.reasons.len(), 2);
+        assert_eq!((v.style.as_str(), v.style_probability), ("playful", 0.4));
+        assert!(v.copy.is_empty(), "copy is requested, never invented here");
+        let s = scanned_view(&product(), &usd(), &choice);
+        assert_eq!(s.reason_line, SCANNED_REASON);
+    }
+
+    #[test]
+    fn currencies_and_engine_suppression() {
+        let usd = usd();
+        assert_eq!(usd.format(Minor(1999)), "$19.99");
+        assert!(!engine_config_for(&usd).suppressed_chars.contains('$'));
+        assert!(engine_config_for(&usd).suppressed_chars.contains('€'));
+        assert_eq!(copy_style("premium"), copy::Style::Premium);
+        assert_eq!(copy_style("nonsense"), copy::Style::Concise);
+    }
+
+    #[test]
+    fn interactions_and_rewards() {
+        use feedback::InteractionKind as F;
+        assert_eq!(feedback_interaction(InteractionKind::Select), Some(F::Tap));
+        assert_eq!(
+            feedback_interaction(InteractionKind::OptOut),
+            Some(F::OptOut)
+        );
+        assert_eq!(feedback_interaction(InteractionKind::Done), None);
+        assert_eq!(bandit_reward(InteractionKind::ThumbUp), Some(1.0));
+        assert_eq!(bandit_reward(InteractionKind::ThumbDown), Some(0.0));
+        assert_eq!(bandit_reward(InteractionKind::Why), None);
+    }
+
+    #[test]
+    fn consent_decisions() {
+        let both = Consent {
+            personalise: true,
+            analytics: true,
+        };
+        assert!(personalised(Some(both), false));
+        assert!(!personalised(Some(both), true));
+        assert!(!personalised(None, false));
+        let after = opted_out(both);
+        assert!(!after.personalise && after.analytics);
+        assert!(!personalised(Some(after), false));
+        assert!(records_feedback(None));
+        assert!(!records_feedback(Some(Consent::default())));
+    }
+
+    #[test]
+    fn segments_that_hq_would_refuse_become_all() {
+        assert_eq!(feedback_segment("footwear/mid"), "footwear/mid");
+        assert_eq!(feedback_segment("all"), "all");
+        assert_eq!(feedback_segment("Café/mid"), "all");
+        assert_eq!(feedback_segment(""), "all");
+    }
+
+    #[test]
+    fn system_file_parsers() {
+        assert_eq!(parse_thermal("45123\n"), Some(45.123));
+        assert_eq!(parse_thermal("junk"), None);
+        assert_eq!(parse_thermal("999999999"), None);
+        let df = "Filesystem 1024-blocks Used Available Capacity Mounted on\n/dev/sda1 100 40 60 40% /\n";
+        assert_eq!(parse_df(df), Some(60 * 1024));
+        assert_eq!(parse_df("nothing"), None);
+    }
+
+    #[test]
+    fn toml_key_is_set_keeping_comments() {
+        let text = "# kiosk\nkiosk_id = \"k\"\n# console_pin_hash = \"x\"\n\n[copy]\nthreads = 2\n";
+        let out = set_toml_string(text, "console_pin_hash", "h1");
+        assert_eq!(
+            out,
+            "# kiosk\nkiosk_id = \"k\"\n# console_pin_hash = \"x\"\n\nconsole_pin_hash = \"h1\"\n[copy]\nthreads = 2\n"
+        );
+        let again = set_toml_string(&out, "console_pin_hash", "h2");
+        assert!(again.contains("console_pin_hash = \"h2\""));
+        assert!(!again.contains("\"h1\""));
+        assert_eq!(
+            again
+                .lines()
+                .filter(|l| l.starts_with("console_pin_hash ="))
+                .count(),
+            1
+        );
+        assert_eq!(
+            set_toml_string("", "console_pin_hash", "h"),
+            "console_pin_hash = \"h\"\n"
+        );
+        let parsed: toml::Table = again.parse().unwrap();
+        assert_eq!(parsed["console_pin_hash"].as_str(), Some("h2"));
+    }
+}

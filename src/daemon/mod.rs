@@ -1,0 +1,280 @@
+//! The composition root: `shelftalk run`, `shelftalk console` and `shelftalk demo`.
+//!
+//! `run` wires the modules together as tokio tasks around one shared [`Daemon`]:
+//! - the shopper screen on the terminal ([`kiosk::run_screen`]), fed by a key reader thread, a
+//!   4 Hz tick and the copy worker's streamed answers;
+//! - the copy worker and the model loader ([`copier`]): template copy until the model is ready;
+//! - the control socket `<data_dir>/control.sock` for the technician console ([`handler`]);
+//! - the retention sweep every [`SWEEP_EVERY`] and the periodic feedback sync (failures are
+//!   logged, never fatal).
+//!
+//! Shutdown order on SIGINT/SIGTERM: the screen loop stops taking input, the terminal is
+//! restored, the control socket and background tasks stop, the copy worker finishes its running
+//! generation (bounded by the engine budget) and stops, the WAL is checkpointed, the socket file
+//! is removed; then `run` returns `Ok` and the process exits 0. A panic restores the terminal
+//! through `ui::term`'s panic hook.
+//!
+//! Invariants:
+//! - Every SQLite access goes through the one [`Vault`] behind a mutex; each effect's writes are
+//!   complete statements, so stopping between two effects leaves the database consistent.
+//! - Nothing here logs or keeps a loyalty number or PIN (see [`kiosk`] and [`handler`]).
+//! - The store-level recommender models are loaded once at start; `reload config` does not
+//!   refit them.
+
+pub mod console;
+pub mod copier;
+pub mod demo;
+pub mod handler;
+mod input;
+pub mod kiosk;
+pub mod logs;
+pub mod mapping;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::time::{Duration, Instant};
+
+use crate::audit::{AuditError, AuditLog};
+use crate::config::{Config, ConfigError};
+use crate::control::{self, ControlError, PinGuard};
+use crate::copy::{BrandList, Currency, GuardrailConfig, Manifest, PromptPack};
+use crate::crypto::keyfiles::KeyError;
+use crate::personalise::StoreModel;
+use crate::profile::{ProfileError, Vault};
+use crate::recommend::{BanditError, RecommendConfig};
+use crate::store::StoreError;
+use crate::ui::term::TermError;
+
+/// How often the retention sweep runs.
+pub const SWEEP_EVERY: Duration = Duration::from_secs(3600);
+/// How long shutdown waits for a running generation.
+const COPY_STOP_WAIT: Duration = Duration::from_secs(10);
+
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Profile(#[from] ProfileError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Keys(#[from] KeyError),
+    #[error(transparent)]
+    Feedback(#[from] crate::feedback::FeedbackError),
+    #[error(transparent)]
+    Control(#[from] ControlError),
+    #[error(transparent)]
+    Audit(#[from] AuditError),
+    #[error("copy setup: {0}")]
+    Copy(String),
+    #[error("style bandit: {0}")]
+    Bandit(#[from] BanditError),
+    #[error(transparent)]
+    TermSetup(#[from] TermError),
+    #[error("terminal: {0}")]
+    Terminal(#[source] std::io::Error),
+    #[error("{what}: {source}")]
+    Io {
+        what: String,
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Usage(String),
+}
+
+/// Seconds since the Unix epoch.
+pub(crate) fn now_unix() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// The control socket of a data dir.
+pub fn socket_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("control.sock")
+}
+
+/// Everything the screen and the console share.
+pub struct Daemon {
+    config: RwLock<Config>,
+    /// The config file in use, re-read for `reload config` and the PIN.
+    config_file: Option<PathBuf>,
+    vault: Mutex<Vault>,
+    pub(crate) model: StoreModel,
+    pub(crate) copier: copier::Copier,
+    pub(crate) manifest: Manifest,
+    pub(crate) currency: Currency,
+    started: Instant,
+    audit: AuditLog,
+}
+
+impl Daemon {
+    /// Opens the vault, loads the recommender's store models and starts the copy worker (the
+    /// model loads in the background). Copy answers for the screen go to `answers`.
+    pub fn open(
+        config: Config,
+        config_file: Option<PathBuf>,
+        answers: tokio::sync::mpsc::UnboundedSender<crate::ui::kiosk::Input>,
+    ) -> Result<Arc<Self>, DaemonError> {
+        let vault = Vault::open(&config)?;
+        let model = StoreModel::load(&vault, RecommendConfig::default(), now_unix())?;
+        let manifest = Manifest::builtin().map_err(|e| DaemonError::Copy(e.to_string()))?;
+        let pack = PromptPack::builtin().map_err(|e| DaemonError::Copy(e.to_string()))?;
+        let currency = config.currency.clone();
+        let spec = copier::ModelSpec {
+            path: config.model_path.clone(),
+            manifest: manifest.clone(),
+            engine: mapping::engine_config_for(&currency),
+            pack,
+            currency: currency.clone(),
+            brands: BrandList::from_products(model.catalog.products()),
+            guardrails: GuardrailConfig::default(),
+        };
+        let copier = copier::Copier::start(spec, answers);
+        tracing::info!(products = model.catalog.len(), "daemon started");
+        Ok(Arc::new(Self {
+            audit: AuditLog::in_dir(&config.data_dir),
+            config: RwLock::new(config),
+            config_file,
+            vault: Mutex::new(vault),
+            model,
+            copier,
+            manifest,
+            currency,
+            started: Instant::now(),
+        }))
+    }
+
+    /// The effective configuration.
+    pub fn config(&self) -> Config {
+        self.config
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    pub(crate) fn vault(&self) -> MutexGuard<'_, Vault> {
+        self.vault
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The copy worker (model load state, counts, recent copy).
+    pub fn copier(&self) -> &copier::Copier {
+        &self.copier
+    }
+
+    /// Serves the control socket until `shutdown` turns true.
+    pub async fn serve_control(
+        self: &Arc<Self>,
+        shutdown: tokio::sync::watch::Receiver<bool>,
+    ) -> Result<(), DaemonError> {
+        let path = socket_path(&self.config().data_dir);
+        let listener = control::bind(&path)?;
+        let handler: Arc<dyn control::Handler> = Arc::clone(self) as Arc<dyn control::Handler>;
+        control::serve(
+            listener,
+            path,
+            handler,
+            Arc::new(Mutex::new(PinGuard::default())),
+            shutdown,
+        )
+        .await;
+        Ok(())
+    }
+
+    /// Stops the copy worker and checkpoints the database.
+    pub fn stop(&self) {
+        self.copier.stop(COPY_STOP_WAIT);
+        if let Err(e) = self.vault().store.checkpoint() {
+            tracing::warn!(error = %e, "checkpoint at shutdown failed");
+        }
+        let _ = std::fs::remove_file(socket_path(&self.config().data_dir));
+    }
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn signalled() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        // Without signal handlers the daemon still stops when killed; wait forever here.
+        std::future::pending::<()>().await;
+        return;
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+}
+
+/// `shelftalk run`: the kiosk until SIGINT/SIGTERM.
+pub async fn run(config: Config, config_file: Option<PathBuf>) -> Result<(), DaemonError> {
+    let (answers_tx, answers_rx) = tokio::sync::mpsc::unbounded_channel();
+    let daemon = Daemon::open(config, config_file, answers_tx)?;
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+
+    let control = {
+        let d = Arc::clone(&daemon);
+        let rx = stop_rx.clone();
+        tokio::spawn(async move {
+            if let Err(e) = d.serve_control(rx).await {
+                tracing::error!(error = %e, "control socket unavailable");
+            }
+        })
+    };
+    let sweep = tokio::spawn(sweep_periodically(Arc::clone(&daemon)));
+    let sync = start_sync(&daemon.config());
+
+    let result = kiosk::run_screen(Arc::clone(&daemon), answers_rx, signalled()).await;
+    tracing::info!("shutting down");
+    let _ = stop_tx.send(true);
+    sweep.abort();
+    if let Some(s) = sync {
+        s.abort();
+    }
+    let _ = control.await;
+    let stopper = Arc::clone(&daemon);
+    let _ = tokio::task::spawn_blocking(move || stopper.stop()).await;
+    result
+}
+
+async fn sweep_periodically(daemon: Arc<Daemon>) {
+    let mut every = tokio::time::interval(SWEEP_EVERY);
+    loop {
+        every.tick().await;
+        let d = Arc::clone(&daemon);
+        let swept = tokio::task::spawn_blocking(move || {
+            let days = d.config().retention_days;
+            d.vault().sweep(now_unix(), days)
+        })
+        .await;
+        match swept {
+            Ok(Ok(r)) => tracing::info!(erased = r.erased, "retention sweep"),
+            Ok(Err(e)) => tracing::warn!(error = %e, "retention sweep failed"),
+            Err(e) => tracing::warn!(error = %e, "retention sweep task failed"),
+        }
+    }
+}
+
+fn start_sync(config: &Config) -> Option<tokio::task::JoinHandle<()>> {
+    let keys = match crate::crypto::keyfiles::KeyDir::new(config.key_dir()).load() {
+        Ok(k) => k,
+        Err(e) => {
+            tracing::warn!(error = %e, "feedback sync off: keys unavailable");
+            return None;
+        }
+    };
+    match crate::sync::SyncContext::new(config.clone(), Arc::new(keys)) {
+        Ok(ctx) => Some(tokio::spawn(crate::sync::run_periodic(
+            Arc::new(ctx),
+            now_unix,
+            std::future::pending::<()>(),
+        ))),
+        Err(e) => {
+            tracing::warn!(error = %e, "feedback sync off");
+            None
+        }
+    }
+}
