@@ -18,7 +18,6 @@ use crate::ui::kiosk::{InteractionKind, PickView};
 /// The reason line of a product the shopper scanned themselves.
 pub const SCANNED_REASON: &str = "You scanned this";
 
-
 /// Engine settings for a store currency: the store's own symbol is never suppressed.
 pub fn engine_config_for(currency: &Currency) -> EngineConfig {
     let defaults = EngineConfig::default();
