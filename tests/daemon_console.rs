@@ -11,9 +11,10 @@ use shelftalk::config::Config;
 use shelftalk::control::{self, Action, Client, Request, Response};
 use shelftalk::copy::Manifest;
 use shelftalk::crypto::keyfiles::KeyDir;
-use shelftalk::daemon::handler::{ActionBody, StatusBody};
+use shelftalk::daemon::handler::ActionBody;
 use shelftalk::daemon::{socket_path, Daemon};
 use shelftalk::profile::{self, Vault};
+use shelftalk::ui::console::StatusView;
 
 const PIN: &str = "2468";
 const LOYALTY: &str = "LC55501234";
@@ -100,7 +101,7 @@ async fn console_pin_status_erase_and_audit() {
         .await
         .unwrap();
     assert!(matches!(ok, Response::Ok { .. }), "{ok:?}");
-    let status: StatusBody = body(client.call(&Request::Status).await.unwrap());
+    let status: StatusView = body(client.call(&Request::Status).await.unwrap());
     let manifest = Manifest::load(&root().join("models/manifest.toml")).unwrap();
     assert_eq!(status.model_hash, manifest.sha256);
     assert_eq!(status.model_name, manifest.name);

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use tracing::Level;
 
 use super::copier::ContentRecord;
-use super::handler::{ActionBody, StatusBody};
+use super::handler::ActionBody;
 use super::input::KeyReader;
 use super::logs::LogRecord;
 use super::mapping::set_toml_string;
@@ -27,23 +27,6 @@ use crate::ui::term::{TermEvent, TerminalGuard};
 
 const POLL_EVERY: Duration = Duration::from_secs(1);
 const TICK: Duration = Duration::from_millis(250);
-
-fn status_view(s: StatusBody) -> StatusView {
-    StatusView {
-        model_name: s.model_name,
-        model_hash: s.model_hash,
-        model_state: s.model_state,
-        tokens_per_sec: s.tokens_per_sec,
-        cache_hit_rate: s.cache_hit_rate,
-        verdicts: s.verdicts,
-        db_bytes: s.db_bytes,
-        db_counts: s.db_counts,
-        sync_backlog: s.sync_backlog,
-        disk_free_bytes: s.disk_free_bytes,
-        uptime: Duration::from_secs(s.uptime_secs),
-        cpu_temp_celsius: s.cpu_temp_celsius,
-    }
-}
 
 fn log_line(r: LogRecord) -> LogLine {
     LogLine {
@@ -94,8 +77,8 @@ async fn poll(
     first: bool,
 ) -> Result<Vec<Input>, DaemonError> {
     let mut out = Vec::new();
-    if let Ok(s) = body::<StatusBody>(client.call(&Request::Status).await?) {
-        out.push(Input::Status(status_view(s)));
+    if let Ok(s) = body::<StatusView>(client.call(&Request::Status).await?) {
+        out.push(Input::Status(s));
     }
     if let Ok(lines) = body::<Vec<LogRecord>>(client.call(&Request::Logs { after: *after }).await?)
     {

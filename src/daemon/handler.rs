@@ -13,33 +13,17 @@ use serde::{Deserialize, Serialize};
 
 use super::copier::ContentRecord;
 use super::logs::{self, LogRecord};
-use super::mapping::{parse_df, parse_thermal};
+use super::mapping::parse_thermal;
 use super::{now_unix, Daemon};
 use crate::config::Config;
 use crate::control::{Action, Handler, Request, Response};
 use crate::copy::Style;
 use crate::personalise::copy_segment;
 use crate::recommend::Features;
+use crate::ui::console::StatusView;
 
 /// Most log lines in one answer.
 const LOG_BATCH: usize = 500;
-
-/// The Status tab's figures, as they travel.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct StatusBody {
-    pub model_name: String,
-    pub model_hash: String,
-    pub model_state: String,
-    pub tokens_per_sec: Option<f64>,
-    pub cache_hit_rate: Option<f64>,
-    pub verdicts: Vec<(String, u64)>,
-    pub db_bytes: u64,
-    pub db_counts: Vec<(String, u64)>,
-    pub sync_backlog: Option<u64>,
-    pub disk_free_bytes: Option<u64>,
-    pub uptime_secs: u64,
-    pub cpu_temp_celsius: Option<f64>,
-}
 
 /// An action's outcome.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -81,7 +65,7 @@ pub fn config_lines(config: &Config) -> Vec<(String, String)> {
 }
 
 impl Daemon {
-    fn status(&self) -> Result<StatusBody, String> {
+    fn status(&self) -> Result<StatusView, String> {
         let config = self.config();
         let vault = self.vault();
         let summary = vault.store.summary().map_err(|e| e.to_string())?;
@@ -95,16 +79,11 @@ impl Daemon {
             .into_iter()
             .filter(|(k, _)| k.starts_with("attempt.") || k.starts_with("served."))
             .collect();
-        let disk = std::process::Command::new("df")
-            .arg("-Pk")
-            .arg(&config.data_dir)
-            .output()
-            .ok()
-            .and_then(|o| parse_df(&String::from_utf8_lossy(&o.stdout)));
+        let disk = crate::health::free_bytes(&config.data_dir).ok();
         let temp = std::fs::read_to_string("/sys/class/thermal/thermal_zone0/temp")
             .ok()
             .and_then(|t| parse_thermal(&t));
-        Ok(StatusBody {
+        Ok(StatusView {
             model_name: self.manifest.name.clone(),
             model_hash: self.manifest.sha256.clone(),
             model_state: self.copier.load_state().describe(),
@@ -120,7 +99,7 @@ impl Daemon {
             ],
             sync_backlog: backlog,
             disk_free_bytes: disk,
-            uptime_secs: self.started.elapsed().as_secs(),
+            uptime: std::time::Duration::from_secs(self.started.elapsed().as_secs()),
             cpu_temp_celsius: temp,
         })
     }

@@ -139,14 +139,6 @@ pub fn parse_thermal(text: &str) -> Option<f64> {
     (-50.0..=150.0).contains(&c).then_some(c)
 }
 
-/// Free bytes from `df -Pk DIR` output (POSIX format: the fourth column of the second line, in
-/// KiB).
-pub fn parse_df(output: &str) -> Option<u64> {
-    let line = output.lines().nth(1)?;
-    let avail: u64 = line.split_whitespace().nth(3)?.parse().ok()?;
-    avail.checked_mul(1024)
-}
-
 /// Sets `key = "value"` in TOML text, keeping every other line (and comment) as it is: replaces
 /// an uncommented top-level `key = ...` line, else inserts the line before the first table
 /// header (or at the end). `value` must not contain `"` or `\`.
@@ -290,13 +282,10 @@ mod tests {
     }
 
     #[test]
-    fn system_file_parsers() {
+    fn thermal_zone_parser() {
         assert_eq!(parse_thermal("45123\n"), Some(45.123));
         assert_eq!(parse_thermal("junk"), None);
         assert_eq!(parse_thermal("999999999"), None);
-        let df = "Filesystem 1024-blocks Used Available Capacity Mounted on\n/dev/sda1 100 40 60 40% /\n";
-        assert_eq!(parse_df(df), Some(60 * 1024));
-        assert_eq!(parse_df("nothing"), None);
     }
 
     #[test]

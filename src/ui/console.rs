@@ -28,8 +28,8 @@ pub const CONTENT_CAPACITY: usize = 200;
 const PIN_DIGITS: std::ops::RangeInclusive<usize> = 4..=12;
 const MAX_LOYALTY_CHARS: usize = 64;
 
-/// Health figures for the Status tab, gathered by the daemon.
-#[derive(Debug, Clone, PartialEq)]
+/// Health figures for the Status tab, gathered by the daemon and sent over the control socket.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct StatusView {
     pub model_name: String,
     /// Full hex sha256; the tab shows a short prefix.
