@@ -839,8 +839,8 @@ fn feedback(config: &Config, cmd: FeedbackCmd) -> Result<()> {
             // The kiosk's own recommender and style bandit pick, as on the shopper screen.
             let vault = Vault::open(config)?;
             let model = StoreModel::load(&vault, config.recommend.clone(), now())?;
+            let mut source = personalise::KioskPicks::new(model, &vault, seed, now())?;
             drop(vault);
-            let mut source = personalise::KioskPicks::new(model, store.conn(), seed)?;
             let categories = source.categories();
             let opts = SimOptions {
                 sessions,

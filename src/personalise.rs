@@ -224,22 +224,33 @@ pub fn warm_plan(
     Ok(plan)
 }
 
-/// The kiosk's own picking code as a feedback-simulation source: the fused recommender for an
-/// anonymous visitor who scanned one product of their category, and the style bandit (with the
-/// fleet priors pulled from HQ) choosing each pick's style and recording its probability.
+/// The kiosk's own picking code as a feedback-simulation source: simulated shoppers are drawn
+/// from the imported shoppers' profiles (features only, in memory) and scan one product of their
+/// category; the fused recommender picks and the style bandit (with the fleet priors pulled from
+/// HQ) chooses each pick's style and records its probability.
 pub struct KioskPicks {
     model: StoreModel,
+    /// Imported shoppers' features by top department (`""` when unknown).
+    profiles: HashMap<String, Vec<Features>>,
     bandit: recommend::StyleBandit,
     rng: rand::rngs::StdRng,
     by_category: HashMap<String, Vec<String>>,
 }
 
 impl KioskPicks {
-    pub fn new(
-        model: StoreModel,
-        conn: &rusqlite::Connection,
-        seed: u64,
-    ) -> Result<Self, PicksError> {
+    pub fn new(model: StoreModel, vault: &Vault, seed: u64, now: i64) -> Result<Self, PicksError> {
+        let conn = vault.store.conn();
+        let mut profiles: HashMap<String, Vec<Features>> = HashMap::new();
+        for history in all_histories(vault)? {
+            let f = recommend::extract(&history, &model.catalog, now, &model.config.features);
+            let dept = f
+                .departments
+                .iter()
+                .max_by(|a, b| a.1.total_cmp(b.1))
+                .map(|(d, _)| d.clone())
+                .unwrap_or_default();
+            profiles.entry(dept).or_default().push(f);
+        }
         let mut bandit = recommend::StyleBandit::new(model.config.bandit.clone())?;
         for p in crate::feedback::priors(conn)? {
             bandit.set_prior(&p.segment, &p.style, p.alpha, p.beta)?;
@@ -253,6 +264,7 @@ impl KioskPicks {
         }
         Ok(Self {
             model,
+            profiles,
             bandit,
             rng: rand::SeedableRng::seed_from_u64(seed),
             by_category,
@@ -278,6 +290,8 @@ pub enum PicksError {
     Bandit(#[from] recommend::BanditError),
     #[error(transparent)]
     Feedback(#[from] crate::feedback::FeedbackError),
+    #[error(transparent)]
+    Profile(#[from] ProfileError),
 }
 
 impl crate::feedback::simulate::PickSource for KioskPicks {
@@ -295,7 +309,23 @@ impl crate::feedback::simulate::PickSource for KioskPicks {
             .cloned()
             .into_iter()
             .collect();
-        let features = StoreModel::visit_features(&self.model, &scanned, ctx.at);
+        // An imported shopper of this category when there is one, else an anonymous visitor.
+        let profile = ctx
+            .category
+            .and_then(|c| {
+                self.profiles
+                    .get(&c.to_lowercase())
+                    .or_else(|| self.profiles.get(c))
+            })
+            .and_then(|v| v.choose(&mut self.rng))
+            .cloned();
+        let features = match profile {
+            Some(mut f) => {
+                self.model.observe_scans(&mut f, &scanned, ctx.at);
+                f
+            }
+            None => self.model.visit_features(&scanned, ctx.at),
+        };
         let segment = features.segment().key().to_string();
         let mut out = Vec::new();
         for pick in self.model.recommend(&features, n) {

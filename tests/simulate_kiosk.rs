@@ -58,7 +58,7 @@ fn simulated_sessions_use_the_recommender_and_the_bandit() {
         .iter()
         .map(|p| p.sku.clone())
         .collect();
-    let mut source = KioskPicks::new(model, vault.store.conn(), 9).unwrap();
+    let mut source = KioskPicks::new(model, &vault, 9, NOW).unwrap();
     let categories = source.categories();
     assert_eq!(categories.len(), 8);
     let opts = SimOptions {
