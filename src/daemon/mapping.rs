@@ -18,18 +18,13 @@ use crate::ui::kiosk::{InteractionKind, PickView};
 /// The reason line of a product the shopper scanned themselves.
 pub const SCANNED_REASON: &str = "You scanned this";
 
-/// Engine settings for a store currency: the store's own symbol is never suppressed.
-pub fn engine_config_for(currency: &Currency) -> EngineConfig {
-    let defaults = EngineConfig::default();
-    let suppressed_chars = defaults
+/// The configured engine settings for a store currency: its own symbol is never suppressed.
+pub fn engine_config_for(engine: &EngineConfig, currency: &Currency) -> EngineConfig {
+    let mut engine = engine.clone();
+    engine
         .suppressed_chars
-        .chars()
-        .filter(|c| !currency.symbol.contains(*c))
-        .collect();
-    EngineConfig {
-        suppressed_chars,
-        ..defaults
-    }
+        .retain(|c| !currency.symbol.contains(c));
+    engine
 }
 
 /// The copy style of a bandit choice; unknown names fall back to the first style.
@@ -237,8 +232,14 @@ mod tests {
     fn currencies_and_engine_suppression() {
         let usd = usd();
         assert_eq!(usd.format(Minor(1999)), "$19.99");
-        assert!(!engine_config_for(&usd).suppressed_chars.contains('$'));
-        assert!(engine_config_for(&usd).suppressed_chars.contains('€'));
+        let engine = EngineConfig {
+            budget_ms: 30_000,
+            ..EngineConfig::default()
+        };
+        let for_usd = engine_config_for(&engine, &usd);
+        assert!(!for_usd.suppressed_chars.contains('$'));
+        assert!(for_usd.suppressed_chars.contains('€'));
+        assert_eq!(for_usd.budget_ms, 30_000, "the configured engine is kept");
         assert_eq!(copy_style("premium"), copy::Style::Premium);
         assert_eq!(copy_style("nonsense"), copy::Style::Concise);
     }

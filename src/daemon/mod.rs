@@ -37,7 +37,7 @@ use std::time::{Duration, Instant};
 use crate::audit::{AuditError, AuditLog};
 use crate::config::{Config, ConfigError};
 use crate::control::{self, ControlError, PinGuard};
-use crate::copy::{BrandList, Currency, GuardrailConfig, Manifest, PromptPack};
+use crate::copy::{BrandList, Currency, Manifest, PromptPack};
 use crate::crypto::keyfiles::KeyError;
 use crate::personalise::StoreModel;
 use crate::profile::{ProfileError, Vault};
@@ -123,11 +123,11 @@ impl Daemon {
         let spec = copier::ModelSpec {
             path: config.model_path.clone(),
             manifest: manifest.clone(),
-            engine: mapping::engine_config_for(&currency),
+            engine: mapping::engine_config_for(&config.engine, &currency),
             pack,
             currency: currency.clone(),
             brands: BrandList::from_products(model.catalog.products()),
-            guardrails: GuardrailConfig::default(),
+            guardrails: config.guardrails.clone(),
         };
         let copier = copier::Copier::start(spec, answers);
         tracing::info!(products = model.catalog.len(), "daemon started");
