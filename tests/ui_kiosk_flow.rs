@@ -82,6 +82,7 @@ fn a_visit_from_scan_to_timeout() {
     let effects = k.feed(Input::PicksReady {
         session,
         picks: vec![pick("P1", "Trail Boots"), pick("P2", "Rain Shell")],
+        personal: true,
     });
     let requested: Vec<(Slot, RequestId)> = effects
         .iter()

@@ -223,6 +223,7 @@ impl Effects {
         vec![Input::PicksReady {
             session,
             picks: views,
+            personal,
         }]
     }
 

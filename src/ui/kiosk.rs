@@ -197,9 +197,12 @@ pub enum Input {
     /// Featured products with generic copy for the attract loop.
     Featured(Vec<PickView>),
     /// Picks for a session (at most [`MAX_PICKS`] are kept). `copy` may be filled (cache hit).
+    /// `personal`: chosen from the shopper's history (a known shopper whose consent allows it);
+    /// otherwise the screen says they are popular picks.
     PicksReady {
         session: SessionId,
         picks: Vec<PickView>,
+        personal: bool,
     },
     /// The product asked for by [`Effect::LookupProduct`].
     ProductReady {
@@ -309,8 +312,8 @@ impl View {
 #[derive(Debug, PartialEq)]
 pub(super) struct Session {
     pub(super) id: SessionId,
-    /// Started by a loyalty code (else anonymous).
-    pub(super) loyalty: bool,
+    /// Personalised: started by a loyalty code, until the daemon's picks say otherwise.
+    pub(super) personalised: bool,
     pub(super) opted_out: bool,
     /// `None` while the daemon is still choosing picks.
     pub(super) picks: Option<Vec<Shown>>,
@@ -325,7 +328,7 @@ pub(super) struct Session {
 impl Session {
     /// Personalised for a known shopper who has not opted out.
     pub(super) fn personal(&self) -> bool {
-        self.loyalty && !self.opted_out
+        self.personalised && !self.opted_out
     }
 
     fn picks_len(&self) -> usize {
@@ -474,7 +477,7 @@ impl State {
         let is_loyalty = loyalty.is_some();
         self.screen = Screen::Session(Box::new(Session {
             id,
-            loyalty: is_loyalty,
+            personalised: is_loyalty,
             opted_out: false,
             picks: None,
             selected: 0,
@@ -721,7 +724,13 @@ impl State {
         }
     }
 
-    fn on_picks(&mut self, session: SessionId, picks: Vec<PickView>, out: &mut Vec<Effect>) {
+    fn on_picks(
+        &mut self,
+        session: SessionId,
+        picks: Vec<PickView>,
+        personal: bool,
+        out: &mut Vec<Effect>,
+    ) {
         if self.session_id() != Some(session) {
             return;
         }
@@ -735,6 +744,7 @@ impl State {
             s.selected = 0;
             s.digit_selected_from = None;
             s.picks = Some(shown);
+            s.personalised = personal;
         }
     }
 
@@ -786,7 +796,11 @@ pub fn update(state: &mut State, input: Input) -> Vec<Effect> {
                 state.attract_index = 0;
             }
         }
-        Input::PicksReady { session, picks } => state.on_picks(session, picks, &mut out),
+        Input::PicksReady {
+            session,
+            picks,
+            personal,
+        } => state.on_picks(session, picks, personal, &mut out),
         Input::ProductReady { request, product } => state.on_product(request, product, &mut out),
         Input::ProductUnknown { request } => {
             if let Some(s) = state
@@ -853,6 +867,7 @@ pub(super) mod tests {
                     pick("SKU-2", "Rain Shell", ""),
                     pick("SKU-3", "Wool Socks", ""),
                 ],
+                personal: true,
             },
         );
         (s, id)
@@ -985,6 +1000,7 @@ pub(super) mod tests {
                     pick("C", "c", ""),
                     pick("D", "d", ""),
                 ],
+                personal: true,
             },
         );
         let impressions = fx
@@ -1000,6 +1016,25 @@ pub(super) mod tests {
             .collect();
         assert_eq!(impressions, 3);
         assert_eq!(requests, vec![Slot::Pick(1), Slot::Pick(2)]);
+    }
+
+    #[test]
+    fn a_loyalty_session_is_personal_only_when_its_picks_are() {
+        let t0 = Instant::now();
+        let mut s = start(t0);
+        type_code(&mut s, LOYALTY);
+        let id = s.session_id().unwrap();
+        let personal = |s: &State| matches!(&s.screen, Screen::Session(x) if x.personal());
+        assert!(personal(&s), "a loyalty scan expects personal picks");
+        update(
+            &mut s,
+            Input::PicksReady {
+                session: id,
+                picks: vec![pick("A", "a", "x")],
+                personal: false,
+            },
+        );
+        assert!(!personal(&s), "no consent (or unknown code): popular picks");
     }
 
     #[test]
@@ -1282,6 +1317,7 @@ pub(super) mod tests {
             Input::PicksReady {
                 session: id,
                 picks: vec![pick("OLD", "old", "x")],
+                personal: true,
             },
         );
         assert!(!format!("{s:?}").contains("OLD"));

@@ -193,6 +193,7 @@ fn hostile_text_and_tiny_terminals_do_not_panic() {
         Input::PicksReady {
             session: id,
             picks: vec![hostile.clone(); 3],
+            personal: true,
         },
     );
     let request = lookup_request(&s);
