@@ -7,27 +7,11 @@
     clippy::print_stderr
 )]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
-fn model() -> Option<PathBuf> {
-    let path = std::env::var_os("SHELFTALK_MODEL")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("models/gemma-3-270m-q4_k_m.gguf")
-        });
-    if path.exists() {
-        return Some(path);
-    }
-    if std::env::var("SHELFTALK_REQUIRE_MODEL").as_deref() == Ok("1") {
-        panic!("model required but missing at {}", path.display());
-    }
-    eprintln!(
-        "SKIPPED: model not found at {} (run models/fetch.sh)",
-        path.display()
-    );
-    None
-}
+mod common;
+use common::model;
 
 fn shelftalk(data: &Path, model: &Path, args: &[&str]) -> serde_json::Value {
     let out = Command::new(env!("CARGO_BIN_EXE_shelftalk"))

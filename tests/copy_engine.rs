@@ -26,15 +26,8 @@ use shelftalk::copy::{
     ProductFacts, PromptPack, Segment, Style,
 };
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn model_path() -> PathBuf {
-    std::env::var_os("SHELFTALK_MODEL")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join("models/gemma-3-270m-q4_k_m.gguf"))
-}
+mod common;
+use common::root;
 
 fn data_dir() -> PathBuf {
     std::env::var_os("SHELFTALK_REAL_DATA")
@@ -119,18 +112,7 @@ fn service() -> Option<&'static CopyService> {
     static SERVICE: OnceLock<Option<CopyService>> = OnceLock::new();
     SERVICE
         .get_or_init(|| {
-            let path = model_path();
-            if !path.exists() {
-                if std::env::var("SHELFTALK_REQUIRE_MODEL").as_deref() == Ok("1") {
-                    panic!(
-                        "model not found at {} and SHELFTALK_REQUIRE_MODEL=1",
-                        path.display()
-                    );
-                }
-                eprintln!("\n*** SKIPPED: model not found at {} ***\n", path.display());
-                return None;
-            }
-            let service = build_service(path);
+            let service = build_service(common::model()?);
             assert_eq!(service.engine_error(), None);
             Some(service)
         })
