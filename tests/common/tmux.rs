@@ -1,0 +1,376 @@
+//! A real terminal for the end-to-end tests and the kiosk latency bench: a private tmux server
+//! whose one pane runs a plain `sh`; `shelftalk run` is typed into that shell on a demo data dir
+//! (set up as `shelftalk demo` does), and the daemon's control socket reports the model's load
+//! state and the content log (which copy came from the model, a template or the cache).
+//!
+//! Include with `mod common;` plus `#[path = "common/tmux.rs"] mod tmux;` (benches: the same
+//! files through `#[path]`); it uses `crate::common`.
+//!
+//! Invariants:
+//! - Every tmux call names the private socket of its [`Tmux`]; the server is killed when the
+//!   guard drops, on success and on panic, which also ends the daemon in its pane.
+//! - Every capture is checked against the forbidden strings ([`Tmux::forbid`], e.g. a loyalty
+//!   code and its digits): a leak fails at the poll that sees it, not only at the end.
+//! - Waits poll with a bound and panic with the last screen when it passes; nothing sleeps a
+//!   fixed time hoping for readiness.
+//! - Card parsing assumes the stacked layout (width below 120 columns, cards under 11 rows):
+//!   name, price line, copy (with `▌` while streaming), reason line starting with `»`.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use shelftalk::config::Config;
+use shelftalk::control::{Client, Request, Response};
+use shelftalk::daemon::copier::ContentRecord;
+use shelftalk::daemon::demo;
+use shelftalk::ui::console::StatusView;
+
+/// The pane's size: stacked cards, as on a portrait kiosk screen.
+pub const WIDTH: u16 = 100;
+pub const HEIGHT: u16 = 30;
+/// Time between two captures.
+const POLL: Duration = Duration::from_millis(10);
+/// Bound for the daemon to start and for the model to load.
+const START_BOUND: Duration = Duration::from_secs(120);
+
+/// A private tmux server with one `sh` pane; killed on drop.
+pub struct Tmux {
+    socket: String,
+    forbidden: Vec<String>,
+}
+
+impl Tmux {
+    /// Starts the server and a detached [`WIDTH`]×[`HEIGHT`] session running `sh` (prompt `$ `)
+    /// in the repository root.
+    pub fn start() -> Self {
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let tmux = Self {
+            socket: format!(
+                "shelftalk-e2e-{}-{}",
+                std::process::id(),
+                NEXT.fetch_add(1, Ordering::SeqCst)
+            ),
+            forbidden: Vec::new(),
+        };
+        let root = crate::common::root();
+        let (w, h) = (WIDTH.to_string(), HEIGHT.to_string());
+        tmux.run(&[
+            "new-session",
+            "-d",
+            "-s",
+            "kiosk",
+            "-x",
+            &w,
+            "-y",
+            &h,
+            "-c",
+            root.to_str().unwrap(),
+            "env",
+            "PS1=$ ",
+            "sh",
+        ]);
+        tmux
+    }
+
+    /// Runs one tmux command on this server; panics when it fails.
+    pub fn run(&self, args: &[&str]) -> String {
+        let out = Command::new("tmux")
+            .args(["-L", &self.socket, "-f", "/dev/null"])
+            .args(args)
+            .output()
+            .expect("tmux is installed");
+        assert!(
+            out.status.success(),
+            "tmux {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// From now on no capture may contain `text`.
+    pub fn forbid(&mut self, text: &str) {
+        self.forbidden.push(text.to_owned());
+    }
+
+    /// What the pane shows now (the alternate screen while one is active).
+    pub fn capture(&self) -> String {
+        let screen = self.run(&["capture-pane", "-p", "-t", "kiosk"]);
+        for f in &self.forbidden {
+            assert!(!screen.contains(f.as_str()), "{f:?} on screen:\n{screen}");
+        }
+        screen
+    }
+
+    /// Types `text` literally (no key names), as a scanner or a person would.
+    pub fn type_text(&self, text: &str) {
+        self.run(&["send-keys", "-t", "kiosk", "-l", text]);
+    }
+
+    /// Presses keys by tmux name (`Enter`, `Right`, `d`, …).
+    pub fn press(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", "kiosk"];
+        args.extend_from_slice(keys);
+        self.run(&args);
+    }
+
+    /// Polls the screen until `found` returns `Some`, for at most `bound`; panics naming `what`
+    /// with the last screen otherwise.
+    pub fn wait_for<T>(
+        &self,
+        what: &str,
+        bound: Duration,
+        mut found: impl FnMut(&str) -> Option<T>,
+    ) -> T {
+        let deadline = Instant::now() + bound;
+        loop {
+            let screen = self.capture();
+            if let Some(t) = found(&screen) {
+                return t;
+            }
+            if Instant::now() >= deadline {
+                panic!("no {what} within {bound:?}; the screen:\n{screen}");
+            }
+            std::thread::sleep(POLL);
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["-L", &self.socket, "kill-server"])
+            .output();
+    }
+}
+
+/// A product card read back from the screen.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Card {
+    /// The border title: `1`-`3` for picks, `Featured` in the attract loop.
+    pub title: String,
+    /// The copy as shown, wrapped lines joined with single spaces, without the cursor.
+    pub copy: String,
+    /// Copy is still streaming in (the `▌` cursor is shown).
+    pub streaming: bool,
+    /// The reason line without its `»`.
+    pub reason: String,
+}
+
+impl Card {
+    /// Copy is fully on screen: some text and no cursor.
+    pub fn complete(&self) -> bool {
+        !self.streaming && !self.copy.is_empty()
+    }
+}
+
+/// Collapses runs of whitespace into one space (wrapped text compares with its source).
+pub fn squash(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The product cards on a screen, top to bottom.
+pub fn cards(screen: &str) -> Vec<Card> {
+    let mut out = Vec::new();
+    let mut open: Option<(String, Vec<String>)> = None;
+    for line in screen.lines().map(str::trim) {
+        let mut chars = line.chars();
+        match chars.next() {
+            Some('┌' | '┏') => {
+                let title = chars
+                    .as_str()
+                    .trim_matches(|c| matches!(c, '─' | '━' | '┐' | '┓'))
+                    .trim();
+                open = Some((title.to_owned(), Vec::new()));
+            }
+            Some('└' | '┗') => {
+                if let Some((title, lines)) = open.take() {
+                    out.push(card(title, &lines));
+                }
+            }
+            Some('│' | '┃') => {
+                if let Some((_, lines)) = open.as_mut() {
+                    let inner = chars.as_str().trim_end_matches(['│', '┃']).trim();
+                    lines.push(inner.to_owned());
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+fn card(title: String, lines: &[String]) -> Card {
+    // lines[0] is the product's name.
+    let price = lines.iter().skip(1).position(|l| l.contains('$'));
+    let body_start = price.map_or(1, |i| i + 2);
+    let reason_at = lines
+        .iter()
+        .position(|l| l.starts_with('»'))
+        .unwrap_or(lines.len())
+        .max(body_start);
+    let body = lines
+        .get(body_start..reason_at)
+        .unwrap_or_default()
+        .join(" ");
+    let reason = lines.get(reason_at..).unwrap_or_default().join(" ");
+    Card {
+        title,
+        streaming: body.contains('▌'),
+        copy: squash(&body.replace('▌', " ")),
+        reason: squash(reason.trim_start_matches('»')),
+    }
+}
+
+/// Quotes `s` for `sh`.
+fn quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+/// `shelftalk run` in a tmux pane on a fresh demo data dir, with a console connection.
+pub struct Kiosk {
+    pub tmux: Tmux,
+    /// The daemon's configuration (data dir, model) as the test sees it.
+    pub config: Config,
+    /// A loyalty code of the demo log with the most history: a personal session.
+    pub loyalty: String,
+    console: Client,
+    rt: tokio::runtime::Runtime,
+    pid_file: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Kiosk {
+    /// Sets up a demo data dir (keys, demo catalog and behaviour log, console PIN), types
+    /// `shelftalk run` into the pane's shell with `env` as extra configuration, and waits for
+    /// the attract loop and for the model to be ready. The loyalty code is forbidden on screen.
+    pub fn start(model: &Path, env: &[(&str, &str)]) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let config = Config {
+            data_dir: dir.path().join("data"),
+            model_path: model.to_path_buf(),
+            ..Config::default()
+        };
+        let setup = demo::prepare(&config, &crate::common::root().join("demo")).unwrap();
+        let loyalty = setup.loyalty_codes.first().cloned().expect("demo codes");
+        let mut tmux = Tmux::start();
+        tmux.forbid(&loyalty);
+        tmux.forbid(loyalty.trim_start_matches(|c: char| c.is_ascii_alphabetic()));
+
+        let pid_file = dir.path().join("daemon.pid");
+        let mut line = format!(
+            "sh -c 'echo $$ > \"$0\"; exec \"$@\"' {} env SHELFTALK_MODEL_PATH={} SHELFTALK_HQ_URL=http://127.0.0.1:9",
+            quote(pid_file.to_str().unwrap()),
+            quote(model.to_str().unwrap()),
+        );
+        for (k, v) in env {
+            line.push_str(&format!(" {k}={}", quote(v)));
+        }
+        line.push_str(&format!(
+            " {} --config {} --data-dir {} run; echo EXIT=$?",
+            quote(env!("CARGO_BIN_EXE_shelftalk")),
+            quote(setup.config_file.to_str().unwrap()),
+            quote(config.data_dir.to_str().unwrap()),
+        ));
+        tmux.wait_for("shell prompt", START_BOUND, |s| {
+            s.contains('$').then_some(())
+        });
+        tmux.type_text(&line);
+        tmux.press(&["Enter"]);
+        tmux.wait_for("attract loop", START_BOUND, |s| {
+            assert!(!s.contains("\nEXIT="), "the daemon did not start:\n{s}");
+            s.contains("shelftalk · Welcome").then_some(())
+        });
+
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let socket = shelftalk::daemon::socket_path(&config.data_dir);
+        let mut console = rt.block_on(async {
+            let deadline = Instant::now() + START_BOUND;
+            loop {
+                match Client::connect(&socket).await {
+                    Ok(c) => break c,
+                    Err(e) if Instant::now() >= deadline => panic!("control socket: {e}"),
+                    Err(_) => tokio::time::sleep(POLL).await,
+                }
+            }
+        });
+        let pin = Request::Pin {
+            pin: demo::DEMO_PIN.into(),
+        };
+        let answer = rt.block_on(console.call(&pin)).unwrap();
+        assert!(matches!(answer, Response::Ok { .. }), "{answer:?}");
+        let mut kiosk = Self {
+            tmux,
+            config,
+            loyalty,
+            console,
+            rt,
+            pid_file,
+            _dir: dir,
+        };
+        kiosk.wait_model_ready();
+        kiosk
+    }
+
+    fn call<T: serde::de::DeserializeOwned>(&mut self, request: &Request) -> T {
+        match self.rt.block_on(self.console.call(request)).unwrap() {
+            Response::Ok { body } => serde_json::from_value(body).unwrap(),
+            other => panic!("{request:?}: {other:?}"),
+        }
+    }
+
+    fn wait_model_ready(&mut self) {
+        let deadline = Instant::now() + START_BOUND;
+        loop {
+            let status: StatusView = self.call(&Request::Status);
+            match status.model_state.as_str() {
+                "ready" => return,
+                s if s.starts_with("failed") => panic!("model: {s}"),
+                s if Instant::now() >= deadline => panic!("model still {s} after {START_BOUND:?}"),
+                _ => std::thread::sleep(POLL),
+            }
+        }
+    }
+
+    /// Where the copy `shown` on screen came from (`model`, `template`, `cache`): the newest
+    /// record of the daemon's content log (the console's Content tab) with that text.
+    pub fn copy_source(&mut self, shown: &str) -> Option<String> {
+        let content: Vec<ContentRecord> = self.call(&Request::Content);
+        content
+            .into_iter()
+            .rev()
+            .find(|r| squash(&r.text) == shown)
+            .map(|r| r.source)
+    }
+
+    /// Types a code like a scanner: the characters, then Enter. Returns when Enter was sent.
+    pub fn scan(&self, code: &str) -> Instant {
+        self.tmux.type_text(code);
+        let enter = Instant::now();
+        self.tmux.press(&["Enter"]);
+        enter
+    }
+
+    /// Sends SIGTERM to the daemon.
+    pub fn terminate(&self) {
+        let pid = std::fs::read_to_string(&self.pid_file).unwrap();
+        let status = Command::new("kill")
+            .args(["-TERM", pid.trim()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    /// Waits for the daemon to exit (the shell prints `EXIT=<status>`) and returns the status.
+    pub fn wait_exit(&self, bound: Duration) -> i32 {
+        self.tmux.wait_for("daemon exit", bound, |s| {
+            s.lines()
+                .find_map(|l| l.trim().strip_prefix("EXIT=")?.parse().ok())
+        })
+    }
+}

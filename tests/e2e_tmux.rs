@@ -1,0 +1,176 @@
+//! The kiosk end to end in a real terminal (issue 5): `shelftalk run` in a private tmux server on
+//! a demo data dir with the real model; the test types at the pane like a scanner and reads the
+//! screen back with `capture-pane`. A loyalty code never appears on screen (checked on every
+//! capture, see `common/tmux.rs`).
+//!
+//! Skipped with a note when the model is missing, unless `SHELFTALK_REQUIRE_MODEL=1`.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stderr
+)]
+
+mod common;
+#[path = "common/tmux.rs"]
+mod tmux;
+
+use std::time::{Duration, Instant};
+
+use shelftalk::profile::Vault;
+use tmux::{cards, Card, Kiosk};
+
+/// Bound for copy to be fully on screen (generation is bounded by the engine budget; the machine
+/// may be busy with builds).
+const COPY_BOUND: Duration = Duration::from_secs(60);
+/// A generous generation budget: these checks are about what reaches the screen, not speed, and
+/// the machine may be busy with builds (over budget, the kiosk falls back to template copy). The
+/// session must not time out while the test waits for copy (the timeout has its own test).
+const UNHURRIED: &[(&str, &str)] = &[
+    ("SHELFTALK_ENGINE_BUDGET_MS", "30000"),
+    ("SHELFTALK_SESSION_TIMEOUT_SECS", "600"),
+];
+/// Reason lines the recommender gives only from a shopper's own history.
+const PERSONAL_REASONS: [&str; 4] = [
+    "Because you",
+    "Matches your interests",
+    "Goes well with things you like",
+    "Matches your usual price range",
+];
+
+fn personal(reason: &str) -> bool {
+    PERSONAL_REASONS.iter().any(|p| reason.contains(p))
+}
+
+/// The session's picks (cards titled 1-3) once at least one is on screen.
+fn picks(screen: &str) -> Option<Vec<Card>> {
+    let picks: Vec<Card> = cards(screen)
+        .into_iter()
+        .filter(|c| matches!(c.title.as_str(), "1" | "2" | "3"))
+        .collect();
+    (!picks.is_empty()).then_some(picks)
+}
+
+#[test]
+fn personal_copy_then_opt_out_then_sigterm_mid_generation() {
+    let Some(model) = common::model() else { return };
+    let mut k = Kiosk::start(&model, UNHURRIED);
+    let loyalty = k.loyalty.clone();
+
+    // 1. A loyalty code starts a personal session; the picks' copy streams in from the model.
+    let enter = k.scan(&loyalty);
+    k.tmux
+        .wait_for("first pick's copy complete", COPY_BOUND, |s| {
+            picks(s).filter(|p| p[0].complete())
+        });
+    eprintln!(
+        "first pick's copy fully on screen {:?} after Enter",
+        enter.elapsed()
+    );
+    let (screen, shown) = k
+        .tmux
+        .wait_for("every pick's copy complete", COPY_BOUND, |s| {
+            picks(s)
+                .filter(|p| p.iter().all(Card::complete))
+                .map(|p| (s.to_owned(), p))
+        });
+    assert!(screen.contains("Picked for you"), "{screen}");
+    assert_eq!(shown.len(), 3, "{screen}");
+    assert!(
+        shown.iter().any(|c| personal(&c.reason)),
+        "no personal reason on a personal session:\n{screen}"
+    );
+    let sources: Vec<Option<String>> = shown.iter().map(|c| k.copy_source(&c.copy)).collect();
+    assert!(
+        sources.iter().all(Option::is_some),
+        "copy on screen not in the content log: {sources:?}\n{screen}"
+    );
+    assert!(
+        sources.iter().any(|s| s.as_deref() == Some("model")),
+        "no model copy on screen: {sources:?}\n{screen}"
+    );
+
+    // 2. Opt out: effective at once, persisted as consent; the next session is not personal.
+    k.tmux.press(&["o"]);
+    k.tmux.wait_for("opt-out notice", COPY_BOUND, |s| {
+        s.contains("Personalisation is off").then_some(())
+    });
+    k.tmux.press(&["d"]);
+    k.tmux.wait_for("goodbye", COPY_BOUND, |s| {
+        s.contains("Thank you for visiting").then_some(())
+    });
+    let shopper = Vault::open(&k.config).unwrap().find(&loyalty).unwrap();
+    assert!(!shopper.expect("still enrolled").record.consent.personalise);
+    k.scan(&loyalty);
+    let (screen, again) = k.tmux.wait_for("picks after opt-out", COPY_BOUND, |s| {
+        picks(s).map(|p| (s.to_owned(), p))
+    });
+    assert!(
+        again.iter().all(|c| !personal(&c.reason)),
+        "personal reasons after opting out:\n{screen}"
+    );
+    assert!(!screen.contains("Picked for you"), "{screen}");
+
+    // 4. SIGTERM while copy is streaming: exit 0, terminal usable, database consistent.
+    k.scan(&loyalty);
+    k.tmux.wait_for("copy streaming", COPY_BOUND, |s| {
+        picks(s).filter(|p| p.iter().any(|c| c.streaming && !c.copy.is_empty()))
+    });
+    k.terminate();
+    let stopped = Instant::now();
+    assert_eq!(k.wait_exit(COPY_BOUND), 0);
+    eprintln!("daemon exited {:?} after SIGTERM", stopped.elapsed());
+    assert_eq!(
+        k.tmux.run(&["display", "-p", "#{alternate_on}"]).trim(),
+        "0"
+    );
+    assert_eq!(k.tmux.run(&["display", "-p", "#{cursor_flag}"]).trim(), "1");
+    // The shell reads a line again: the typed command echoes (echo on, cooked mode) and runs.
+    k.tmux.type_text("echo ok-$((6*7))");
+    k.tmux.press(&["Enter"]);
+    k.tmux.wait_for("shell answer", COPY_BOUND, |s| {
+        let lines: Vec<&str> = s.lines().map(str::trim).collect();
+        (lines.contains(&"$ echo ok-$((6*7))") && lines.contains(&"ok-42")).then_some(())
+    });
+    let db = rusqlite::Connection::open(k.config.db_path()).unwrap();
+    let verdict: String = db
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(verdict, "ok");
+    drop(db);
+    let vault = Vault::open(&k.config).unwrap();
+    assert!(vault.find(&loyalty).unwrap().is_some());
+    assert!(!shelftalk::daemon::socket_path(&k.config.data_dir).exists());
+}
+
+#[test]
+fn an_idle_session_times_out_to_the_attract_loop_without_a_trace() {
+    let Some(model) = common::model() else { return };
+    let k = Kiosk::start(&model, &[("SHELFTALK_SESSION_TIMEOUT_SECS", "5")]);
+
+    // 3. A personal session, then no key: after the timeout the attract loop is back.
+    let enter = k.scan(&k.loyalty);
+    let (session, shown) = k.tmux.wait_for("personal picks", COPY_BOUND, |s| {
+        picks(s)
+            .filter(|p| p.iter().any(|c| personal(&c.reason)))
+            .map(|p| (s.to_owned(), p))
+    });
+    assert!(session.contains("Picked for you"), "{session}");
+    let attract = k.tmux.wait_for("attract loop", COPY_BOUND, |s| {
+        s.contains("shelftalk · Welcome").then(|| s.to_owned())
+    });
+    let idle = enter.elapsed();
+    assert!(idle >= Duration::from_secs(5), "ended after {idle:?}");
+    for c in shown.iter().filter(|c| personal(&c.reason)) {
+        assert!(
+            !attract.contains(&c.reason),
+            "{:?} left:\n{attract}",
+            c.reason
+        );
+    }
+    let featured = cards(&attract);
+    assert_eq!(featured.len(), 1, "{attract}");
+    assert_eq!(featured[0].title, "Featured");
+    assert!(!personal(&featured[0].reason), "{attract}");
+    assert!(!attract.contains("Picked for you"), "{attract}");
+}
