@@ -1,0 +1,129 @@
+//! The kiosk's latency figure (README, issue 5): time from Enter on a loyalty code to the first
+//! pick's copy fully on screen, p50 over [`RUNS`] sessions, fresh generation and cache hit in the
+//! same run, measured in a real terminal through the end-to-end tests' tmux harness.
+//!
+//! - Fresh: a daemon with the copy cache off (`SHELFTALK_COPY_CACHE_TTL_SECS=0`); a run counts
+//!   when the first pick's copy on screen came from the model (per the daemon's content log).
+//! - Hit: a daemon with the cache on, the same shopper again and again. The style of each pick
+//!   is the bandit's choice, so the first sessions prime the cache; a run counts when the first
+//!   pick's copy came from the cache, until [`RUNS`] count or [`MAX_HIT_SESSIONS`] ran.
+//!
+//! Each run waits for every pick's copy before pressing `d`, so no generation of the previous
+//! session is running when the next Enter is timed. `cargo bench --bench kiosk_latency [-- fresh|hit]`.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stdout
+)]
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+#[path = "../tests/common/tmux.rs"]
+mod tmux;
+
+use std::time::Duration;
+
+use tmux::{cards, Card, Kiosk};
+
+/// Counted runs per figure.
+const RUNS: usize = 20;
+/// Sessions the hit figure may take, priming included.
+const MAX_HIT_SESSIONS: usize = 4 * RUNS;
+/// Bound for one session's copy.
+const BOUND: Duration = Duration::from_secs(60);
+
+/// One session: Enter to the first pick's copy complete, and where that copy came from.
+fn session(k: &mut Kiosk) -> (Duration, Option<String>) {
+    let code = k.loyalty.clone();
+    let enter = k.scan(&code);
+    let first = k.tmux.wait_for("first pick's copy", BOUND, |s| {
+        let first = cards(s).into_iter().find(|c| c.title == "1")?;
+        first.complete().then_some(first)
+    });
+    let latency = enter.elapsed();
+    k.tmux.wait_for("every pick's copy", BOUND, |s| {
+        let picks = cards(s);
+        (!picks.is_empty() && picks.iter().all(Card::complete)).then_some(())
+    });
+    k.tmux.press(&["d"]);
+    k.tmux.wait_for("goodbye", BOUND, |s| {
+        s.contains("Thank you for visiting").then_some(())
+    });
+    (latency, k.copy_source(&first.copy))
+}
+
+/// Runs sessions on a fresh daemon until `RUNS` have their first copy from `source`.
+fn measure(
+    model: &std::path::Path,
+    env: &[(&str, &str)],
+    source: &str,
+    max: usize,
+) -> Vec<Duration> {
+    let mut k = Kiosk::start(model, env);
+    println!("  daemon on {} with {env:?}", k.config.model_path.display());
+    let mut counted = Vec::new();
+    let mut sessions = 0;
+    while counted.len() < RUNS && sessions < max {
+        let (latency, from) = session(&mut k);
+        sessions += 1;
+        if from.as_deref() == Some(source) {
+            counted.push(latency);
+        }
+    }
+    println!(
+        "  {source}: {} of {sessions} sessions had the first pick's copy from the {source}",
+        counted.len()
+    );
+    k.terminate();
+    assert_eq!(k.wait_exit(BOUND), 0);
+    counted
+}
+
+fn p50(mut v: Vec<Duration>) -> Option<Duration> {
+    v.sort();
+    let n = v.len();
+    match n {
+        0 => None,
+        _ if n % 2 == 1 => Some(v[n / 2]),
+        _ => Some((v[n / 2 - 1] + v[n / 2]) / 2),
+    }
+}
+
+fn ms(d: Option<Duration>) -> String {
+    d.map_or("n/a".into(), |d| format!("{:.0} ms", d.as_secs_f64() * 1e3))
+}
+
+fn main() {
+    let Some(model) = common::model() else { return };
+    let args: Vec<String> = std::env::args().collect();
+    let only = |what: &str| {
+        !args.iter().any(|a| a == "fresh" || a == "hit") || args.iter().any(|a| a == what)
+    };
+    println!(
+        "kiosk latency: Enter on a loyalty code -> first pick's copy fully on screen ({}x{} tmux, p50 of {RUNS})",
+        tmux::WIDTH,
+        tmux::HEIGHT
+    );
+    let fresh = only("fresh")
+        .then(|| {
+            p50(measure(
+                &model,
+                &[("SHELFTALK_COPY_CACHE_TTL_SECS", "0")],
+                "model",
+                RUNS,
+            ))
+        })
+        .flatten();
+    let hit = only("hit")
+        .then(|| p50(measure(&model, &[], "cache", MAX_HIT_SESSIONS)))
+        .flatten();
+    println!("  p50 fresh generation: {}", ms(fresh));
+    println!("  p50 cache hit:        {}", ms(hit));
+    if let (Some(f), Some(h)) = (fresh, hit) {
+        println!(
+            "  fresh / hit:          {:.1}x",
+            f.as_secs_f64() / h.as_secs_f64()
+        );
+    }
+}
