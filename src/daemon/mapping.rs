@@ -9,7 +9,7 @@
 //!   catch-all segment rather than dropped, so an impression is never lost to a label.
 
 use crate::catalog::Product;
-use crate::copy::{self, Currency, EngineConfig};
+use crate::copy::{self, Currency};
 use crate::feedback;
 use crate::recommend::{Pick, StyleChoice};
 use crate::store::shoppers::Consent;
@@ -17,20 +17,6 @@ use crate::ui::kiosk::{InteractionKind, PickView};
 
 /// The reason line of a product the shopper scanned themselves.
 pub const SCANNED_REASON: &str = "You scanned this";
-
-/// Engine settings for a store currency: the store's own symbol is never suppressed.
-pub fn engine_config_for(currency: &Currency) -> EngineConfig {
-    let defaults = EngineConfig::default();
-    let suppressed_chars = defaults
-        .suppressed_chars
-        .chars()
-        .filter(|c| !currency.symbol.contains(*c))
-        .collect();
-    EngineConfig {
-        suppressed_chars,
-        ..defaults
-    }
-}
 
 /// The copy style of a bandit choice; unknown names fall back to the first style.
 pub fn copy_style(name: &str) -> copy::Style {
@@ -234,11 +220,9 @@ mod tests {
     }
 
     #[test]
-    fn currencies_and_engine_suppression() {
+    fn currencies_and_styles() {
         let usd = usd();
         assert_eq!(usd.format(Minor(1999)), "$19.99");
-        assert!(!engine_config_for(&usd).suppressed_chars.contains('$'));
-        assert!(engine_config_for(&usd).suppressed_chars.contains('€'));
         assert_eq!(copy_style("premium"), copy::Style::Premium);
         assert_eq!(copy_style("nonsense"), copy::Style::Concise);
     }
