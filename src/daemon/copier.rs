@@ -150,6 +150,8 @@ struct Shared {
     current_session: AtomicU64,
     cache_lookups: AtomicU64,
     cache_hits: AtomicU64,
+    /// Warm-up blurbs done (served from the cache, generated or fallen back) since start.
+    warmed: AtomicU64,
     warm_restart: AtomicBool,
 }
 
@@ -261,6 +263,7 @@ impl Copier {
             current_session: AtomicU64::new(NO_SESSION),
             cache_lookups: AtomicU64::new(0),
             cache_hits: AtomicU64::new(0),
+            warmed: AtomicU64::new(0),
             warm_restart: AtomicBool::new(false),
             spec,
         });
@@ -315,6 +318,12 @@ impl Copier {
         let lookups = self.shared.cache_lookups.load(Ordering::Relaxed);
         let hits = self.shared.cache_hits.load(Ordering::Relaxed);
         (lookups > 0).then(|| hits as f64 / lookups as f64)
+    }
+
+    /// Warm-up blurbs done since start (cached, or not cacheable because they fell back to a
+    /// template).
+    pub fn warmed(&self) -> u64 {
+        self.shared.warmed.load(Ordering::Relaxed)
     }
 
     /// Copy right now on the calling thread (self-test), through the same service and content
@@ -570,6 +579,7 @@ fn work(
                 };
                 let started = *warm_started.get_or_insert_with(Instant::now);
                 warm_one(store, &loaded, ttl_secs, &plan[index]);
+                shared.warmed.fetch_add(1, Ordering::Relaxed);
                 if warm.finished_at.is_some() {
                     tracing::info!(
                         entries = plan.len(),
