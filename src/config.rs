@@ -65,8 +65,13 @@ pub struct Config {
     pub k_anonymity: u32,
     /// The store's currency: prices in copy must be written in it.
     pub currency: Currency,
-    /// Generated copy stays in the copy cache this long, seconds.
+    /// Generated copy stays in the copy cache this long, seconds; 0 turns the cache off (every
+    /// blurb is generated fresh, nothing is warmed).
     pub copy_cache_ttl_secs: u64,
+    /// The daemon warms the copy cache while idle for this many most viewed products (0 = off).
+    pub copy_warm_top: u32,
+    /// ... and this many most common shopper segments (plus `all`), every style.
+    pub copy_warm_segments: u32,
     /// The language model engine: threads, context and batch sizes, sampling, limits.
     pub engine: EngineConfig,
     /// Guardrails on generated copy (length bounds, banned phrases).
@@ -115,6 +120,8 @@ impl Default for Config {
                 aliases: vec!["USD".into(), "dollar".into(), "dollars".into()],
             },
             copy_cache_ttl_secs: 7 * 86_400,
+            copy_warm_top: 10,
+            copy_warm_segments: 2,
             engine: EngineConfig::default(),
             guardrails: GuardrailConfig::default(),
             recommend: RecommendConfig::default(),
@@ -180,6 +187,12 @@ impl Config {
             .unwrap_or_else(|| self.data_dir.join("keys"))
     }
 
+    /// How long cached copy lives, seconds; `None` when the copy cache is off.
+    pub fn copy_cache_ttl(&self) -> Option<i64> {
+        (self.copy_cache_ttl_secs > 0)
+            .then(|| i64::try_from(self.copy_cache_ttl_secs).unwrap_or(i64::MAX))
+    }
+
     /// The SQLite database file.
     pub fn db_path(&self) -> PathBuf {
         self.data_dir.join("shelftalk.db")
@@ -216,9 +229,6 @@ impl Config {
         }
         if self.currency.symbol.trim().is_empty() {
             return invalid("currency.symbol", "must not be empty");
-        }
-        if self.copy_cache_ttl_secs == 0 {
-            return invalid("copy_cache_ttl_secs", "must be positive");
         }
         self.engine.validate().map_err(|e| ConfigError::Invalid {
             key: "engine",

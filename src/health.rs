@@ -9,8 +9,9 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::config::Config;
+use crate::content;
 use crate::copy::service::{CopyRequest, CopySource};
-use crate::copy::{Manifest, Style};
+use crate::copy::Style;
 use crate::crypto::keyfiles::KeyDir;
 use crate::personalise;
 use crate::store::{catalog, Store};
@@ -143,24 +144,19 @@ pub fn run(config: &Config) -> Report {
             }
         }),
     ));
-    let model = Manifest::builtin()
-        .map_err(|e| e.to_string())
-        .and_then(|m| {
-            m.verify(&config.model_path)
-                .map(|()| m)
-                .map_err(|e| e.to_string())
-        });
+    let content = content::active(config).map_err(|e| e.to_string());
+    let model = content.and_then(|c| model_check(&c).map(|detail| (c, detail)));
     checks.push(check(
         "model",
         model
             .as_ref()
-            .map(|m| format!("{} sha256 {}", config.model_path.display(), &m.sha256[..12]))
+            .map(|(_, detail)| detail.clone())
             .map_err(Clone::clone),
     ));
     checks.push(check(
         "generation",
         match (&store, &model) {
-            (Ok(store), Ok(_)) => test_generation(config, store),
+            (Ok(store), Ok((content, _))) => test_generation(config, store, content),
             _ => Err("skipped: needs the database and the model".into()),
         },
     ));
@@ -179,14 +175,36 @@ pub fn run(config: &Config) -> Report {
     }
 }
 
-/// One uncached generation that must come from the model and pass the guardrails.
-fn test_generation(config: &Config, store: &Store) -> Result<String, String> {
+/// The content's model file is there with the manifest's size and sha256.
+pub fn model_check(content: &content::Content) -> Result<String, String> {
+    content
+        .manifest
+        .verify(&content.model_path)
+        .map(|()| {
+            format!(
+                "{} ({}) sha256 {}, prompt pack {}",
+                content.manifest.name,
+                content.model_path.display(),
+                &content.manifest.sha256[..12],
+                content.pack.id()
+            )
+        })
+        .map_err(|e| e.to_string())
+}
+
+/// One uncached generation with `content` that must come from the model and pass the guardrails.
+pub fn test_generation(
+    config: &Config,
+    store: &Store,
+    content: &content::Content,
+) -> Result<String, String> {
     let product = catalog::all(store.conn())
         .map_err(|e| e.to_string())?
         .into_iter()
         .next()
         .ok_or("the catalog is empty; import one first")?;
-    let (service, _) = personalise::start_copy(config, store.conn()).map_err(|e| e.to_string())?;
+    let (service, _) =
+        personalise::start_copy_with(config, store.conn(), content).map_err(|e| e.to_string())?;
     if let Some(err) = service.engine_error() {
         return Err(err.to_string());
     }

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod bench;
 pub mod catalog;
 pub mod config;
+pub mod content;
 pub mod control;
 pub mod copy;
 pub mod crypto;

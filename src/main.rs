@@ -109,6 +109,11 @@ enum Command {
     /// The health gate: keys, database integrity, model hash, a test generation through the
     /// guardrails, disk space, HQ reachability (warning only). Exit status 0 only when healthy.
     Selftest(JsonFlag),
+    /// Install a new model or prompt pack beside the active one: verified, checked with a test
+    /// generation through the guardrails, then switched atomically (a running kiosk picks it up
+    /// between sessions). On failure the active content stays.
+    #[command(subcommand)]
+    Update(UpdateCmd),
     /// Summary of the kiosk's database: products, shoppers, sealed rows, quarantine.
     Status(JsonFlag),
     /// List rows the importers rejected, with file, line, field and reason.
@@ -311,12 +316,33 @@ struct CopyArgs {
 enum CopyCmd {
     /// Pre-generate copy for the most viewed products × the most common segments, every style.
     Warm {
-        /// Most viewed products to warm.
-        #[arg(long, default_value_t = 10)]
-        top: usize,
-        /// Most common shopper segments to warm (plus `all`).
-        #[arg(long, default_value_t = 2)]
-        segments: usize,
+        /// Most viewed products to warm [default: config `copy_warm_top`].
+        #[arg(long)]
+        top: Option<usize>,
+        /// Most common shopper segments to warm, plus `all` [default: config
+        /// `copy_warm_segments`].
+        #[arg(long)]
+        segments: Option<usize>,
+        #[command(flatten)]
+        out: JsonFlag,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum UpdateCmd {
+    /// A GGUF model and the manifest describing it (name, size, sha256, prompt format).
+    Model {
+        #[arg(long, value_name = "FILE")]
+        gguf: PathBuf,
+        #[arg(long, value_name = "FILE")]
+        manifest: PathBuf,
+        #[command(flatten)]
+        out: JsonFlag,
+    },
+    /// A prompt pack (TOML, every style with examples).
+    Pack {
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
         #[command(flatten)]
         out: JsonFlag,
     },
@@ -581,6 +607,7 @@ fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
+        Command::Update(cmd) => update(&config, cmd),
         Command::Copy {
             cmd: Some(CopyCmd::Warm { top, segments, out }),
             ..
@@ -1067,15 +1094,11 @@ fn copy(config: &Config, args: CopyArgs) -> Result<()> {
             let _ = out.flush();
         }
     };
-    let cache_sha = if args.no_cache {
-        None
-    } else {
-        model_sha.as_deref()
-    };
+    let ttl = config.copy_cache_ttl().filter(|_| !args.no_cache);
     let policy = shelftalk::copy::cache::Policy {
-        model_sha256: cache_sha,
+        model_sha256: model_sha.as_deref().filter(|_| ttl.is_some()),
         segment_key: &segment_key,
-        ttl_secs: i64::try_from(config.copy_cache_ttl_secs).unwrap_or(i64::MAX),
+        ttl_secs: ttl.unwrap_or(0),
         now: now(),
     };
     let outcome =
@@ -1118,8 +1141,46 @@ fn copy(config: &Config, args: CopyArgs) -> Result<()> {
     })
 }
 
-fn copy_warm(config: &Config, top: usize, segments: usize, json: bool) -> Result<()> {
+fn update(config: &Config, cmd: UpdateCmd) -> Result<()> {
+    use shelftalk::content::{self, Candidate};
+    let (candidate, json) = match cmd {
+        UpdateCmd::Model {
+            gguf,
+            manifest,
+            out,
+        } => (Candidate::Model { gguf, manifest }, out.json),
+        UpdateCmd::Pack { file, out } => (Candidate::Pack(file), out.json),
+    };
+    let store = Store::open(&config.db_path())?;
+    let switched = content::install(config, &candidate, |c| {
+        let model = shelftalk::health::model_check(c)?;
+        let generation = shelftalk::health::test_generation(config, &store, c)?;
+        Ok(format!("{model}; {generation}"))
+    })?;
+    emit(json, &switched, |s| {
+        format!(
+            "switched to content generation {}: model {} (sha256 {}), prompt pack {}\n  check: {}",
+            s.generation,
+            s.model,
+            &s.model_sha256[..12],
+            s.pack,
+            s.check
+        )
+    })
+}
+
+fn copy_warm(
+    config: &Config,
+    top: Option<usize>,
+    segments: Option<usize>,
+    json: bool,
+) -> Result<()> {
     use shelftalk::copy::service::CopyRequest;
+    let Some(ttl_secs) = config.copy_cache_ttl() else {
+        bail!("the copy cache is off (copy_cache_ttl_secs = 0); nothing to warm");
+    };
+    let top = top.unwrap_or(config.copy_warm_top as usize);
+    let segments = segments.unwrap_or(config.copy_warm_segments as usize);
     let vault = Vault::open(config)?;
     let model = StoreModel::load(&vault, config.recommend.clone(), now())?;
     let plan = personalise::warm_plan(&vault, &model, top, segments, now())?;
@@ -1145,7 +1206,7 @@ fn copy_warm(config: &Config, top: usize, segments: usize, json: bool) -> Result
         let policy = shelftalk::copy::cache::Policy {
             model_sha256: Some(&sha),
             segment_key,
-            ttl_secs: i64::try_from(config.copy_cache_ttl_secs).unwrap_or(i64::MAX),
+            ttl_secs,
             now: now(),
         };
         let outcome = shelftalk::copy::cache::write_cached(

@@ -12,6 +12,7 @@ use std::collections::HashMap;
 
 use crate::catalog::Product;
 use crate::config::Config;
+use crate::content;
 use crate::copy;
 use crate::event::{Event, EventKind};
 use crate::profile::{self, OpenShopper, ProfileError, Vault};
@@ -366,41 +367,51 @@ fn invalid(reason: String) -> crate::feedback::FeedbackError {
     }
 }
 
-/// Starts the copy service the way the kiosk runs it: the shipped manifest and prompt pack, the
-/// config's engine, currency and guardrails, and the catalog's brands for the brand check.
-/// Returns the service and the sha256 of the model it loaded (the copy cache's key), `None`
-/// when it serves templates only.
+/// Starts the copy service the way the kiosk runs it: the active content (model, manifest and
+/// prompt pack, [`crate::content`]), the config's engine, currency and guardrails, and the
+/// catalog's brands for the brand check. Returns the service and the sha256 of the model it
+/// loaded (the copy cache's key), `None` when it serves templates only.
 pub fn start_copy(
     config: &Config,
     conn: &rusqlite::Connection,
 ) -> Result<(copy::CopyService, Option<String>), CopySetupError> {
-    let manifest = copy::Manifest::builtin()?;
-    let pack = copy::PromptPack::builtin()?;
+    start_copy_with(config, conn, &content::active(config)?)
+}
+
+/// [`start_copy`] with the given content (an update candidate under check).
+pub fn start_copy_with(
+    config: &Config,
+    conn: &rusqlite::Connection,
+    content: &content::Content,
+) -> Result<(copy::CopyService, Option<String>), CopySetupError> {
     let brands = copy::BrandList::new(products::brands(conn)?);
-    let mut engine = config.engine.clone();
-    // The store's own currency symbol must stay sampleable.
-    engine
-        .suppressed_chars
-        .retain(|c| !config.currency.symbol.contains(c));
     let service = copy::CopyService::start(
-        &config.model_path,
-        &manifest,
-        engine,
-        &pack,
+        &content.model_path,
+        &content.manifest,
+        engine_config(config),
+        &content.pack,
         &config.currency,
         brands,
         config.guardrails.clone(),
     );
-    let sha = service.engine().map(|_| manifest.sha256.clone());
+    let sha = service.engine().map(|_| content.manifest.sha256.clone());
     Ok((service, sha))
+}
+
+/// The config's engine settings, except that the store's own currency symbol stays sampleable
+/// (the engine suppresses currency symbols the guardrails would reject anyway).
+pub fn engine_config(config: &Config) -> copy::EngineConfig {
+    let mut engine = config.engine.clone();
+    engine
+        .suppressed_chars
+        .retain(|c| !config.currency.symbol.contains(c));
+    engine
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum CopySetupError {
     #[error(transparent)]
-    Manifest(#[from] copy::manifest::ManifestError),
-    #[error(transparent)]
-    Pack(#[from] copy::prompt::PromptError),
+    Content(#[from] content::ContentError),
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
 }
@@ -418,5 +429,13 @@ mod tests {
         let all = copy_segment("all");
         assert!(all.interests.is_empty());
         assert_eq!(all.price_band, copy::PriceBand::Mid);
+    }
+
+    #[test]
+    fn the_store_currency_symbol_stays_sampleable() {
+        let mut config = Config::default();
+        config.engine.suppressed_chars = "$€£₹".into();
+        config.currency.symbol = "₹".into();
+        assert_eq!(engine_config(&config).suppressed_chars, "$€£");
     }
 }

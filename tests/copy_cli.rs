@@ -17,6 +17,8 @@ fn shelftalk(data: &Path, model: &Path, args: &[&str]) -> serde_json::Value {
     let out = Command::new(env!("CARGO_BIN_EXE_shelftalk"))
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .env("SHELFTALK_MODEL_PATH", model)
+        // What is served is under test, not speed: no budget stop on a loaded machine.
+        .env("SHELFTALK_ENGINE_BUDGET_MS", "30000")
         .arg("--data-dir")
         .arg(data)
         .args(args)

@@ -1,8 +1,19 @@
 //! The copy worker: one thread that answers the screen's copy requests one at a time, streaming
-//! tokens back as kiosk inputs, and a loader thread that brings up the language model in the
+//! tokens back as kiosk inputs, serving and filling the copy cache, and warming that cache while
+//! no shopper is at the screen; and a loader thread that brings up the language model in the
 //! background.
 //!
 //! Invariants:
+//! - Copy is cached by (model sha256, prompt pack, style, sku, coarse segment key) through
+//!   [`crate::copy::cache`]: only model copy that passed the guardrails is stored, never anything
+//!   finer than the segment key. With `copy_cache_ttl_secs = 0` nothing is read or written.
+//! - The copy content (model + prompt pack, [`crate::content`]) is watched while idle: a new
+//!   generation is loaded in the background and switched in only while no session is on screen,
+//!   so one session's copy always comes from one model and pack. A generation that fails to load
+//!   leaves the serving one in place.
+//! - Warm-up runs only while no session is on screen and the model is ready, one blurb per idle
+//!   poll, so a shopper's request waits for at most one warm blurb. A finished plan runs again
+//!   after [`WARM_EVERY`] (entries still fresh cost one lookup) or when the console asks.
 //! - Until the model is loaded (or when it fails to load) copy comes from a template-only
 //!   [`CopyService`]: the screen never waits for the model. The load state is reported only to
 //!   the console ([`Copier::load_state`]).
@@ -15,9 +26,9 @@
 
 use std::collections::VecDeque;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -25,18 +36,26 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc::UnboundedSender;
 
 use crate::catalog::Product;
+use crate::config::Config;
+use crate::content::{self, Content, ContentError};
+use crate::copy::cache::{self, Policy};
 use crate::copy::engine::EngineError;
 use crate::copy::service::{CopyProgress, CopyRequest};
-use crate::copy::{
-    BrandList, CopyOutcome, CopyService, Currency, EngineConfig, GuardrailConfig, Manifest,
-    PromptPack, Segment, Style,
-};
+use crate::copy::{BrandList, CopyOutcome, CopyService, Segment, Style};
+use crate::personalise::{self, copy_segment};
+use crate::store::Store;
 use crate::ui::kiosk::{Input, RequestId, SessionId};
 
 /// Copy items kept for the console's Content tab.
 pub const CONTENT_CAPACITY: usize = 200;
 /// No session on screen.
 const NO_SESSION: u64 = u64::MAX;
+/// How often an idle worker looks for warm-up work.
+const IDLE_POLL: Duration = Duration::from_millis(500);
+/// A finished warm-up plan runs again after this long.
+pub const WARM_EVERY: Duration = Duration::from_secs(3600);
+/// Sampling seed of warm-up copy (as `shelftalk copy warm`).
+const WARM_SEED: u32 = 42;
 
 /// Where the language model is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -77,86 +96,184 @@ pub struct Job {
     pub session: SessionId,
     pub request: RequestId,
     pub product: Product,
-    pub segment: Segment,
+    /// The recommender's coarse segment key: the prompt and the cache key come from it alone.
+    pub segment_key: String,
     pub style: Style,
     pub seed: u32,
 }
 
-/// What the loader needs to start the model.
+/// One blurb of the idle warm-up plan.
 #[derive(Debug, Clone)]
-pub struct ModelSpec {
-    pub path: PathBuf,
-    pub manifest: Manifest,
-    pub engine: EngineConfig,
-    pub pack: PromptPack,
-    pub currency: Currency,
+pub struct WarmItem {
+    pub product: Product,
+    pub segment_key: String,
+    pub style: Style,
+}
+
+/// Where the copy cache lives and how long entries last (`ttl_secs = None`: cache off).
+#[derive(Debug, Clone)]
+pub struct CacheSpec {
+    pub db_path: PathBuf,
+    pub ttl_secs: Option<i64>,
+}
+
+/// What the copier needs besides its inputs: the config (engine, currency, guardrails, cache,
+/// content pointer) and the catalog's brands for the brand check.
+#[derive(Debug, Clone)]
+pub struct CopierSpec {
+    pub config: Config,
     pub brands: BrandList,
-    pub guardrails: GuardrailConfig,
+}
+
+/// A loaded copy service and the content it serves.
+struct Loaded {
+    service: CopyService,
+    name: String,
+    sha256: String,
+    generation: u64,
 }
 
 struct Shared {
+    spec: CopierSpec,
     template: CopyService,
-    model: OnceLock<Arc<CopyService>>,
+    /// The model serving now (`None`: templates).
+    model: Mutex<Option<Arc<Loaded>>>,
+    /// A newer generation, loaded, waiting for a moment without a session.
+    pending: Mutex<Option<Arc<Loaded>>>,
+    /// The content generation a load was last started for.
+    requested: AtomicU64,
+    /// Name and sha256 of the content chosen at start, shown until a model is loaded.
+    initial: (String, String),
     load: Mutex<LoadState>,
     content: Mutex<VecDeque<ContentRecord>>,
     last_tokens_per_sec: Mutex<Option<f64>>,
     current_session: AtomicU64,
+    cache_lookups: AtomicU64,
+    cache_hits: AtomicU64,
+    /// Warm-up blurbs done (served from the cache, generated or fallen back) since start.
+    warmed: AtomicU64,
+    warm_restart: AtomicBool,
 }
 
 impl Shared {
-    /// The service copy comes from now: the model's once it is ready, else templates.
-    fn service(&self) -> &CopyService {
-        match self.model.get() {
-            Some(m) if m.engine().is_some() => m,
-            _ => &self.template,
+    /// The model serving now, if one is loaded.
+    fn current(&self) -> Option<Arc<Loaded>> {
+        lock(&self.model).clone()
+    }
+
+    /// The service of `loaded`, or templates.
+    fn service<'a>(&'a self, loaded: Option<&'a Arc<Loaded>>) -> &'a CopyService {
+        loaded.map_or(&self.template, |l| &l.service)
+    }
+
+    fn idle(&self) -> bool {
+        self.current_session.load(Ordering::SeqCst) == NO_SESSION
+    }
+}
+
+/// The warm-up plan's cursor: which item is next, and when the last pass finished.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Warm {
+    len: usize,
+    next: usize,
+    finished_at: Option<Instant>,
+}
+
+impl Warm {
+    fn new(len: usize) -> Self {
+        Self {
+            len,
+            next: 0,
+            finished_at: None,
         }
+    }
+
+    /// The plan index to warm now, if any: items in order, then nothing for [`WARM_EVERY`],
+    /// then the plan again.
+    fn take(&mut self, now: Instant) -> Option<usize> {
+        if self.len == 0 {
+            return None;
+        }
+        if let Some(done) = self.finished_at {
+            if now.saturating_duration_since(done) < WARM_EVERY {
+                return None;
+            }
+            self.restart();
+        }
+        let index = self.next;
+        self.next += 1;
+        if self.next == self.len {
+            self.finished_at = Some(now);
+        }
+        Some(index)
+    }
+
+    fn restart(&mut self) {
+        self.next = 0;
+        self.finished_at = None;
     }
 }
 
 /// Handle to the copy worker.
 pub struct Copier {
+    /// Size of the warm-up plan; `None` when the cache is off.
+    warm_entries: Option<usize>,
     jobs: Mutex<Option<mpsc::Sender<Job>>>,
     worker: Mutex<Option<JoinHandle<()>>>,
     shared: Arc<Shared>,
 }
 
 impl Copier {
-    /// Starts the model loader and the worker. Copy is answered into `answers`.
-    pub fn start(spec: ModelSpec, answers: UnboundedSender<Input>) -> Self {
+    /// Starts the model loader and the worker. Copy is answered into `answers`; while idle the
+    /// worker warms the cache with `warm` and watches the content pointer.
+    pub fn start(
+        spec: CopierSpec,
+        warm: Vec<WarmItem>,
+        answers: UnboundedSender<Input>,
+    ) -> Result<Self, ContentError> {
+        let config = &spec.config;
+        let content = content::active(config).or_else(|e| {
+            tracing::error!(error = %e, "content pointer unusable; serving the built-in model and pack");
+            content::resolve(config, &content::Pointer::default())
+        })?;
         let template = CopyService::new(
             Err(EngineError::Backend("the model is still loading".into())),
-            &spec.pack,
-            &spec.currency,
+            &content.pack,
+            &config.currency,
             spec.brands.clone(),
-            spec.guardrails.clone(),
+            config.guardrails.clone(),
+        );
+        let cache = CacheSpec {
+            db_path: config.db_path(),
+            ttl_secs: config.copy_cache_ttl(),
+        };
+        let initial = (
+            content.manifest.name.clone(),
+            content.manifest.sha256.clone(),
         );
         let shared = Arc::new(Shared {
             template,
-            model: OnceLock::new(),
+            model: Mutex::new(None),
+            pending: Mutex::new(None),
+            requested: AtomicU64::new(content.generation),
+            initial,
             load: Mutex::new(LoadState::Loading),
             content: Mutex::new(VecDeque::new()),
             last_tokens_per_sec: Mutex::new(None),
             current_session: AtomicU64::new(NO_SESSION),
+            cache_lookups: AtomicU64::new(0),
+            cache_hits: AtomicU64::new(0),
+            warmed: AtomicU64::new(0),
+            warm_restart: AtomicBool::new(false),
+            spec,
         });
-        let loader = Arc::clone(&shared);
-        let spawned = std::thread::Builder::new()
-            .name("shelftalk-model-load".into())
-            .spawn(move || load_model(&loader, spec));
-        if let Err(e) = spawned {
-            set_load(
-                &shared,
-                LoadState::Failed(format!("cannot spawn loader: {e}")),
-            );
-        }
+        spawn_load(&shared, content);
+        let warm_entries = cache.ttl_secs.map(|_| warm.len());
         let (tx, rx) = mpsc::channel::<Job>();
         let worker_shared = Arc::clone(&shared);
         let worker = std::thread::Builder::new()
             .name("shelftalk-copy".into())
-            .spawn(move || {
-                while let Ok(job) = rx.recv() {
-                    run_job(&worker_shared, job, &answers);
-                }
-            });
+            .spawn(move || work(&worker_shared, &rx, &answers, &cache, &warm));
         let worker = match worker {
             Ok(w) => Some(w),
             Err(e) => {
@@ -164,11 +281,12 @@ impl Copier {
                 None
             }
         };
-        Self {
+        Ok(Self {
+            warm_entries,
             jobs: Mutex::new(Some(tx)),
             worker: Mutex::new(worker),
             shared,
-        }
+        })
     }
 
     /// Queues a copy request.
@@ -188,10 +306,31 @@ impl Copier {
             .store(session.map_or(NO_SESSION, |s| s.0), Ordering::SeqCst);
     }
 
-    /// Copy right now on the calling thread (self-test, warm-up, attract loop), through the same
-    /// service and content log as the screen's requests.
+    /// Runs the warm-up plan again from its start at the next idle moment (entries still fresh
+    /// cost one lookup each). Returns the plan's size, `None` when the cache is off.
+    pub fn warm_again(&self) -> Option<usize> {
+        self.shared.warm_restart.store(true, Ordering::SeqCst);
+        self.warm_entries
+    }
+
+    /// Share of the screen's copy requests answered from the cache, once any were cacheable.
+    pub fn cache_hit_rate(&self) -> Option<f64> {
+        let lookups = self.shared.cache_lookups.load(Ordering::Relaxed);
+        let hits = self.shared.cache_hits.load(Ordering::Relaxed);
+        (lookups > 0).then(|| hits as f64 / lookups as f64)
+    }
+
+    /// Warm-up blurbs done since start (cached, or not cacheable because they fell back to a
+    /// template).
+    pub fn warmed(&self) -> u64 {
+        self.shared.warmed.load(Ordering::Relaxed)
+    }
+
+    /// Copy right now on the calling thread (self-test), through the same service and content
+    /// log as the screen's requests but never the cache: it shows what the model writes now.
     pub fn write_now(&self, product: &Product, segment: &Segment, style: Style) -> CopyOutcome {
-        let outcome = self.shared.service().write_copy(
+        let loaded = self.shared.current();
+        let outcome = self.shared.service(loaded.as_ref()).write_copy(
             &CopyRequest {
                 product,
                 segment,
@@ -226,11 +365,23 @@ impl Copier {
         lock(&self.shared.load).clone()
     }
 
-    /// Verdict and serving counts of the model service (or the template service before it).
+    /// Name and sha256 of the model serving (or, until one is loaded, the one chosen at start),
+    /// and the content generation.
+    pub fn model(&self) -> (String, String, u64) {
+        match self.shared.current() {
+            Some(l) => (l.name.clone(), l.sha256.clone(), l.generation),
+            None => {
+                let (name, sha) = self.shared.initial.clone();
+                (name, sha, self.shared.requested.load(Ordering::SeqCst))
+            }
+        }
+    }
+
+    /// Verdict and serving counts of the templates and the serving model (since it was loaded).
     pub fn counts(&self) -> std::collections::BTreeMap<String, u64> {
         let mut counts = self.shared.template.counts();
-        if let Some(m) = self.shared.model.get() {
-            for (k, v) in m.counts() {
+        if let Some(m) = self.shared.current() {
+            for (k, v) in m.service.counts() {
                 *counts.entry(k).or_insert(0) += v;
             }
         }
@@ -273,30 +424,88 @@ fn set_load(shared: &Shared, state: LoadState) {
     *lock(&shared.load) = state;
 }
 
-fn load_model(shared: &Shared, spec: ModelSpec) {
+/// Loads `content` on a thread of its own. The first model goes straight into service (the
+/// screen has only templates before it); a later generation waits in `pending` for the worker
+/// to switch it in between sessions.
+fn spawn_load(shared: &Arc<Shared>, content: Content) {
+    let loader = Arc::clone(shared);
+    let spawned = std::thread::Builder::new()
+        .name("shelftalk-model-load".into())
+        .spawn(move || load(&loader, content));
+    if let Err(e) = spawned {
+        set_load(
+            shared,
+            LoadState::Failed(format!("cannot spawn loader: {e}")),
+        );
+    }
+}
+
+fn load(shared: &Shared, content: Content) {
     let started = Instant::now();
-    tracing::info!(model = %spec.manifest.name, path = %spec.path.display(), "loading the language model");
+    let config = &shared.spec.config;
+    tracing::info!(model = %content.manifest.name, path = %content.model_path.display(),
+        pack = %content.pack.id(), generation = content.generation, "loading the language model");
     let service = CopyService::start(
-        &spec.path,
-        &spec.manifest,
-        spec.engine,
-        &spec.pack,
-        &spec.currency,
-        spec.brands,
-        spec.guardrails,
+        &content.model_path,
+        &content.manifest,
+        personalise::engine_config(config),
+        &content.pack,
+        &config.currency,
+        shared.spec.brands.clone(),
+        config.guardrails.clone(),
     );
-    let state = match service.engine_error() {
-        Some(e) => LoadState::Failed(e.to_string()),
-        None => {
-            tracing::info!(
-                secs = started.elapsed().as_secs_f64(),
-                "language model ready"
-            );
-            LoadState::Ready
+    if let Some(e) = service.engine_error() {
+        tracing::error!(error = %e, generation = content.generation, "model load failed");
+        if shared.current().is_none() {
+            set_load(shared, LoadState::Failed(e.to_string()));
+        }
+        return;
+    }
+    tracing::info!(
+        secs = started.elapsed().as_secs_f64(),
+        generation = content.generation,
+        "language model ready"
+    );
+    let loaded = Arc::new(Loaded {
+        service,
+        name: content.manifest.name,
+        sha256: content.manifest.sha256,
+        generation: content.generation,
+    });
+    let mut model = lock(&shared.model);
+    if model.is_none() {
+        *model = Some(loaded);
+        set_load(shared, LoadState::Ready);
+    } else {
+        *lock(&shared.pending) = Some(loaded);
+    }
+}
+
+/// While idle: switches in a loaded newer generation, or starts loading one the pointer names.
+fn follow_content(shared: &Arc<Shared>) {
+    if let Some(next) = lock(&shared.pending).take() {
+        tracing::info!(model = %next.name, generation = next.generation, "copy content switched");
+        *lock(&shared.model) = Some(next);
+        set_load(shared, LoadState::Ready);
+        return;
+    }
+    let config = &shared.spec.config;
+    let pointer = match content::pointer(config) {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::debug!(error = %e, "content pointer unreadable; keeping the serving content");
+            return;
         }
     };
-    let _ = shared.model.set(Arc::new(service));
-    set_load(shared, state);
+    if pointer.generation <= shared.requested.load(Ordering::SeqCst) {
+        return;
+    }
+    shared.requested.store(pointer.generation, Ordering::SeqCst);
+    match content::resolve(config, &pointer) {
+        Ok(content) => spawn_load(shared, content),
+        Err(e) => tracing::error!(error = %e, generation = pointer.generation,
+            "new content unusable; keeping the serving content"),
+    }
 }
 
 fn now_hms() -> String {
@@ -328,11 +537,106 @@ fn note(shared: &Shared, product: &Product, outcome: &CopyOutcome) {
     }
 }
 
-fn run_job(shared: &Shared, job: Job, answers: &UnboundedSender<Input>) {
+/// The worker loop: screen jobs as they come, warm-up while idle, until the copier stops.
+fn work(
+    shared: &Arc<Shared>,
+    jobs: &mpsc::Receiver<Job>,
+    answers: &UnboundedSender<Input>,
+    cache: &CacheSpec,
+    plan: &[WarmItem],
+) {
+    let store = match cache
+        .ttl_secs
+        .map(|_| Store::open(&cache.db_path))
+        .transpose()
+    {
+        Ok(store) => store,
+        Err(e) => {
+            tracing::warn!(error = %e, "copy cache unavailable; every blurb is generated fresh");
+            None
+        }
+    };
+    let ttl_secs = cache.ttl_secs.unwrap_or(0);
+    let mut warm = Warm::new(if store.is_some() { plan.len() } else { 0 });
+    let mut warm_started: Option<Instant> = None;
+    loop {
+        match jobs.recv_timeout(IDLE_POLL) {
+            Ok(job) => run_job(shared, store.as_ref(), ttl_secs, job, answers),
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                if shared.warm_restart.swap(false, Ordering::SeqCst) {
+                    warm.restart();
+                }
+                if !shared.idle() {
+                    continue;
+                }
+                follow_content(shared);
+                let (Some(store), Some(loaded)) = (&store, shared.current()) else {
+                    continue;
+                };
+                let Some(index) = warm.take(Instant::now()) else {
+                    continue;
+                };
+                let started = *warm_started.get_or_insert_with(Instant::now);
+                warm_one(store, &loaded, ttl_secs, &plan[index]);
+                shared.warmed.fetch_add(1, Ordering::Relaxed);
+                if warm.finished_at.is_some() {
+                    tracing::info!(
+                        entries = plan.len(),
+                        secs = started.elapsed().as_secs_f64(),
+                        "copy cache warmed"
+                    );
+                    warm_started = None;
+                }
+            }
+        }
+    }
+}
+
+fn warm_one(store: &Store, loaded: &Loaded, ttl_secs: i64, item: &WarmItem) {
+    let segment = copy_segment(&item.segment_key);
+    let written = cache::write_cached(
+        store.conn(),
+        &loaded.service,
+        &Policy {
+            model_sha256: Some(&loaded.sha256),
+            segment_key: &item.segment_key,
+            ttl_secs,
+            now: super::now_unix(),
+        },
+        &CopyRequest {
+            product: &item.product,
+            segment: &segment,
+            style: item.style,
+            seed: WARM_SEED,
+            prefix_cache: None,
+        },
+        &mut |_| {},
+    );
+    if let Err(e) = written {
+        tracing::warn!(error = %e, sku = %item.product.sku, "warm-up blurb not cached");
+    }
+}
+
+fn run_job(
+    shared: &Shared,
+    store: Option<&Store>,
+    ttl_secs: i64,
+    job: Job,
+    answers: &UnboundedSender<Input>,
+) {
     if shared.current_session.load(Ordering::SeqCst) != job.session.0 {
         return;
     }
     let request = job.request;
+    let segment = copy_segment(&job.segment_key);
+    let copy_request = CopyRequest {
+        product: &job.product,
+        segment: &segment,
+        style: job.style,
+        seed: job.seed,
+        prefix_cache: None,
+    };
     let mut restarted = false;
     let mut on_progress = |p: CopyProgress<'_>| match p {
         CopyProgress::Token(t) if !restarted => {
@@ -344,19 +648,70 @@ fn run_job(shared: &Shared, job: Job, answers: &UnboundedSender<Input>) {
         CopyProgress::Token(_) => {}
         CopyProgress::Restart => restarted = true,
     };
-    let outcome = shared.service().write_copy(
-        &CopyRequest {
-            product: &job.product,
-            segment: &job.segment,
-            style: job.style,
-            seed: job.seed,
-            prefix_cache: None,
-        },
-        &mut on_progress,
-    );
+    let loaded = shared.current();
+    let service = shared.service(loaded.as_ref());
+    let outcome = match (store, &loaded) {
+        (Some(store), Some(loaded)) => {
+            shared.cache_lookups.fetch_add(1, Ordering::Relaxed);
+            let policy = Policy {
+                model_sha256: Some(&loaded.sha256),
+                segment_key: &job.segment_key,
+                ttl_secs,
+                now: super::now_unix(),
+            };
+            cache::write_cached(
+                store.conn(),
+                service,
+                &policy,
+                &copy_request,
+                &mut on_progress,
+            )
+            .unwrap_or_else(|e| {
+                // The screen's streamed text, if any, is replaced by `CopyDone`.
+                tracing::warn!(error = %e, "copy cache failed; writing without it");
+                service.write_copy(&copy_request, &mut |_| {})
+            })
+        }
+        _ => service.write_copy(&copy_request, &mut on_progress),
+    };
+    if outcome.source == crate::copy::CopySource::Cache {
+        shared.cache_hits.fetch_add(1, Ordering::Relaxed);
+    }
     note(shared, &job.product, &outcome);
     let _ = answers.send(Input::CopyDone {
         request,
         text: outcome.text,
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn warm_plan_runs_once_then_waits_then_repeats() {
+        let t0 = Instant::now();
+        let mut warm = Warm::new(2);
+        assert_eq!(warm.take(t0), Some(0));
+        assert_eq!(warm.take(t0), Some(1));
+        assert_eq!(warm.take(t0), None, "finished: nothing until WARM_EVERY");
+        assert_eq!(warm.take(t0 + WARM_EVERY / 2), None);
+        assert_eq!(warm.take(t0 + WARM_EVERY), Some(0), "then the plan again");
+        assert_eq!(warm.take(t0 + WARM_EVERY), Some(1));
+        assert_eq!(warm.take(t0 + WARM_EVERY), None);
+    }
+
+    #[test]
+    fn warm_again_and_an_empty_plan() {
+        let t0 = Instant::now();
+        let mut warm = Warm::new(1);
+        assert_eq!(warm.take(t0), Some(0));
+        assert_eq!(warm.take(t0), None);
+        warm.restart();
+        assert_eq!(warm.take(t0), Some(0), "a restart does not wait");
+        let mut empty = Warm::new(0);
+        assert_eq!(empty.take(t0), None);
+        empty.restart();
+        assert_eq!(empty.take(t0 + WARM_EVERY), None);
+    }
 }

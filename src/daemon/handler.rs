@@ -83,12 +83,13 @@ impl Daemon {
         let temp = std::fs::read_to_string("/sys/class/thermal/thermal_zone0/temp")
             .ok()
             .and_then(|t| parse_thermal(&t));
+        let (model_name, model_hash, _) = self.copier.model();
         Ok(StatusView {
-            model_name: self.manifest.name.clone(),
-            model_hash: self.manifest.sha256.clone(),
+            model_name,
+            model_hash,
             model_state: self.copier.load_state().describe(),
             tokens_per_sec: self.copier.tokens_per_sec(),
-            cache_hit_rate: None,
+            cache_hit_rate: self.copier.cache_hit_rate(),
             verdicts,
             db_bytes: summary.db_bytes,
             db_counts: vec![
@@ -106,15 +107,15 @@ impl Daemon {
 
     /// Runs one action; returns (ok, message for the console, detail for the audit log).
     fn act(&self, action: &Action) -> (bool, String, String) {
-        let generic = copy_segment(Features::default().segment().key());
-        let first = self
-            .model
-            .recommend(&Features::default(), 1)
-            .first()
-            .and_then(|p| self.model.product(&p.sku).cloned())
-            .or_else(|| self.model.catalog.products().first().cloned());
         match action {
             Action::SelfTest => {
+                let generic = copy_segment(Features::default().segment().key());
+                let first = self
+                    .model
+                    .recommend(&Features::default(), 1)
+                    .first()
+                    .and_then(|p| self.model.product(&p.sku).cloned())
+                    .or_else(|| self.model.catalog.products().first().cloned());
                 let integrity: Result<String, _> =
                     self.vault()
                         .store
@@ -136,21 +137,19 @@ impl Daemon {
                 let msg = format!("database integrity: {integrity}; {copy_text}");
                 (ok, msg.clone(), msg)
             }
-            Action::WarmCache => {
-                let Some(p) = first else {
-                    return (false, "catalog is empty".into(), "catalog empty".into());
-                };
-                let served: Vec<String> = Style::ALL
-                    .iter()
-                    .map(|s| format!("{:?}", self.copier.write_now(&p, &generic, *s).source))
-                    .collect();
-                let msg = format!(
-                    "warmed {} style prompts ({})",
-                    served.len(),
-                    served.join(", ")
-                );
-                (true, msg.clone(), msg)
-            }
+            Action::WarmCache => match self.copier.warm_again() {
+                Some(entries) => {
+                    let msg = format!(
+                        "cache warm-up restarted: {entries} entries, written while no shopper is \
+                         at the screen"
+                    );
+                    (true, msg.clone(), msg)
+                }
+                None => {
+                    let msg = "the copy cache is off (copy_cache_ttl_secs = 0)".to_string();
+                    (false, msg.clone(), msg)
+                }
+            },
             Action::RotateKeys => match self.vault().rotate() {
                 Ok(r) => {
                     let msg = format!(

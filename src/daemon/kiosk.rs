@@ -50,7 +50,8 @@ struct SessionCtx {
     scanned: Vec<String>,
     /// Feedback and bandit segment label.
     segment_key: String,
-    copy_segment: copy::Segment,
+    /// The coarse segment key copy is written (and cached) for.
+    copy_key: String,
 }
 
 /// Carries out the screen's effects.
@@ -217,7 +218,7 @@ impl Effects {
                 opted_out: false,
                 scanned: Vec::new(),
                 segment_key,
-                copy_segment: copy_segment(segment.key()),
+                copy_key: segment.key().to_string(),
             },
         );
         vec![Input::PicksReady {
@@ -260,7 +261,7 @@ impl Effects {
             // The in-visit profile: only what was scanned this visit.
             let vault = daemon.vault();
             if let Ok(f) = daemon.model.features(&vault, None, &ctx.scanned, now) {
-                ctx.copy_segment = copy_segment(f.segment().key());
+                ctx.copy_key = f.segment().key().to_string();
             }
         }
         let segment_key = ctx.segment_key.clone();
@@ -287,7 +288,7 @@ impl Effects {
             session,
             request,
             product: product.clone(),
-            segment: ctx.copy_segment.clone(),
+            segment_key: ctx.copy_key.clone(),
             style: copy_style(style),
             seed: self.rng.random::<u32>(),
         };
@@ -367,7 +368,7 @@ impl Effects {
             return;
         };
         ctx.opted_out = true;
-        ctx.copy_segment = copy_segment(Features::default().segment().key());
+        ctx.copy_key = Features::default().segment().key().to_string();
         if let (Some(shopper), Some(consent)) = (&ctx.shopper, ctx.consent) {
             let new = opted_out(consent);
             match self.daemon.vault().set_consent(shopper, new) {

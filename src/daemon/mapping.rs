@@ -9,7 +9,7 @@
 //!   catch-all segment rather than dropped, so an impression is never lost to a label.
 
 use crate::catalog::Product;
-use crate::copy::{self, Currency, EngineConfig};
+use crate::copy::{self, Currency};
 use crate::feedback;
 use crate::recommend::{Pick, StyleChoice};
 use crate::store::shoppers::Consent;
@@ -17,15 +17,6 @@ use crate::ui::kiosk::{InteractionKind, PickView};
 
 /// The reason line of a product the shopper scanned themselves.
 pub const SCANNED_REASON: &str = "You scanned this";
-
-/// The configured engine settings for a store currency: its own symbol is never suppressed.
-pub fn engine_config_for(engine: &EngineConfig, currency: &Currency) -> EngineConfig {
-    let mut engine = engine.clone();
-    engine
-        .suppressed_chars
-        .retain(|c| !currency.symbol.contains(c));
-    engine
-}
 
 /// The copy style of a bandit choice; unknown names fall back to the first style.
 pub fn copy_style(name: &str) -> copy::Style {
@@ -229,17 +220,9 @@ mod tests {
     }
 
     #[test]
-    fn currencies_and_engine_suppression() {
+    fn currencies_and_styles() {
         let usd = usd();
         assert_eq!(usd.format(Minor(1999)), "$19.99");
-        let engine = EngineConfig {
-            budget_ms: 30_000,
-            ..EngineConfig::default()
-        };
-        let for_usd = engine_config_for(&engine, &usd);
-        assert!(!for_usd.suppressed_chars.contains('$'));
-        assert!(for_usd.suppressed_chars.contains('€'));
-        assert_eq!(for_usd.budget_ms, 30_000, "the configured engine is kept");
         assert_eq!(copy_style("premium"), copy::Style::Premium);
         assert_eq!(copy_style("nonsense"), copy::Style::Concise);
     }

@@ -37,11 +37,11 @@ use std::time::{Duration, Instant};
 use crate::audit::{AuditError, AuditLog};
 use crate::config::{Config, ConfigError};
 use crate::control::{self, ControlError, PinGuard};
-use crate::copy::{BrandList, Currency, Manifest, PromptPack};
+use crate::copy::{BrandList, Currency};
 use crate::crypto::keyfiles::KeyError;
-use crate::personalise::StoreModel;
+use crate::personalise::{self, StoreModel};
 use crate::profile::{ProfileError, Vault};
-use crate::recommend::{BanditError, RecommendConfig};
+use crate::recommend::BanditError;
 use crate::store::StoreError;
 use crate::ui::term::TermError;
 
@@ -101,7 +101,6 @@ pub struct Daemon {
     vault: Mutex<Vault>,
     pub(crate) model: StoreModel,
     pub(crate) copier: copier::Copier,
-    pub(crate) manifest: Manifest,
     pub(crate) currency: Currency,
     started: Instant,
     audit: AuditLog,
@@ -116,20 +115,15 @@ impl Daemon {
         answers: tokio::sync::mpsc::UnboundedSender<crate::ui::kiosk::Input>,
     ) -> Result<Arc<Self>, DaemonError> {
         let vault = Vault::open(&config)?;
-        let model = StoreModel::load(&vault, RecommendConfig::default(), now_unix())?;
-        let manifest = Manifest::builtin().map_err(|e| DaemonError::Copy(e.to_string()))?;
-        let pack = PromptPack::builtin().map_err(|e| DaemonError::Copy(e.to_string()))?;
+        let model = StoreModel::load(&vault, config.recommend.clone(), now_unix())?;
         let currency = config.currency.clone();
-        let spec = copier::ModelSpec {
-            path: config.model_path.clone(),
-            manifest: manifest.clone(),
-            engine: mapping::engine_config_for(&config.engine, &currency),
-            pack,
-            currency: currency.clone(),
+        let spec = copier::CopierSpec {
+            config: config.clone(),
             brands: BrandList::from_products(model.catalog.products()),
-            guardrails: config.guardrails.clone(),
         };
-        let copier = copier::Copier::start(spec, answers);
+        let warm = warm_items(&vault, &model, &config)?;
+        let copier = copier::Copier::start(spec, warm, answers)
+            .map_err(|e| DaemonError::Copy(e.to_string()))?;
         tracing::info!(products = model.catalog.len(), "daemon started");
         Ok(Arc::new(Self {
             audit: AuditLog::in_dir(&config.data_dir),
@@ -138,7 +132,6 @@ impl Daemon {
             vault: Mutex::new(vault),
             model,
             copier,
-            manifest,
             currency,
             started: Instant::now(),
         }))
@@ -190,6 +183,35 @@ impl Daemon {
         }
         let _ = std::fs::remove_file(socket_path(&self.config().data_dir));
     }
+}
+
+/// The idle warm-up plan: `copy_warm_top` most viewed products × `copy_warm_segments` most
+/// common segments (plus `all`) × every style; empty when the cache is off.
+fn warm_items(
+    vault: &Vault,
+    model: &StoreModel,
+    config: &Config,
+) -> Result<Vec<copier::WarmItem>, DaemonError> {
+    if config.copy_cache_ttl().is_none() || config.copy_warm_top == 0 {
+        return Ok(Vec::new());
+    }
+    let plan = personalise::warm_plan(
+        vault,
+        model,
+        config.copy_warm_top as usize,
+        config.copy_warm_segments as usize,
+        now_unix(),
+    )?;
+    Ok(plan
+        .into_iter()
+        .filter_map(|(sku, segment_key, style)| {
+            Some(copier::WarmItem {
+                product: model.product(&sku)?.clone(),
+                segment_key,
+                style,
+            })
+        })
+        .collect())
 }
 
 /// Resolves on SIGINT or SIGTERM.

@@ -1,0 +1,318 @@
+//! The daemon's copy against the real model, the real binary and a real SQLite file: copy cached
+//! per product × segment × style and warmed while idle; model and prompt-pack updates — a broken
+//! candidate is refused and the old content keeps serving, a good one is switched in atomically
+//! and a running daemon takes it up only between sessions.
+//!
+//! The engine's wall-clock budget is raised here: these tests check what is served, not how fast
+//! (the benchmarks measure that), and must not depend on the machine's load.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stderr
+)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use shelftalk::config::Config;
+use shelftalk::content;
+use shelftalk::copy::Style;
+use shelftalk::copy::{Manifest, PromptPack};
+use shelftalk::daemon::copier::{Job, LoadState};
+use shelftalk::daemon::Daemon;
+use shelftalk::ui::kiosk::{Input, RequestId, SessionId};
+
+fn model() -> Option<PathBuf> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/gemma-3-270m-q4_k_m.gguf");
+    if path.exists() {
+        return Some(path);
+    }
+    if std::env::var("SHELFTALK_REQUIRE_MODEL").as_deref() == Ok("1") {
+        panic!("model required but missing at {}", path.display());
+    }
+    eprintln!("SKIPPED: model not found at {}", path.display());
+    None
+}
+
+fn shelftalk(data: &Path, model: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_shelftalk"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("SHELFTALK_MODEL_PATH", model)
+        .env("SHELFTALK_HQ_URL", "http://127.0.0.1:9")
+        .env("SHELFTALK_ENGINE_BUDGET_MS", BUDGET_MS)
+        .arg("--data-dir")
+        .arg(data)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+const BUDGET_MS: &str = "30000";
+
+/// The config the in-process daemon runs with.
+fn config(data: &Path, model: &Path) -> Config {
+    let mut config = Config {
+        data_dir: data.to_path_buf(),
+        model_path: model.to_path_buf(),
+        hq_url: "http://127.0.0.1:9".into(),
+        ..Config::default()
+    };
+    config.engine.budget_ms = BUDGET_MS.parse().unwrap();
+    config
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    ring::digest::digest(&ring::digest::SHA256, bytes)
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// A manifest for `size`/`sha256` under `name`, otherwise the shipped one.
+fn write_manifest(path: &Path, name: &str, size: u64, sha256: &str) {
+    let mut m = Manifest::builtin().unwrap();
+    m.name = name.into();
+    m.size = size;
+    m.sha256 = sha256.into();
+    std::fs::write(path, toml::to_string(&m).unwrap()).unwrap();
+}
+
+fn installed(data: &Path) -> usize {
+    std::fs::read_dir(data.join("content/models")).map_or(0, |d| d.count())
+}
+
+fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn broken_updates_are_refused_and_good_ones_switch_between_sessions() {
+    let Some(model) = model() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    assert!(shelftalk(&data, &model, &["keys", "init"]).status.success());
+    let imported = shelftalk(&data, &model, &["import", "catalog", "demo/catalog.csv"]);
+    assert!(imported.status.success(), "{}", text(&imported));
+
+    // A truncated model under the real model's manifest: the hash check refuses it.
+    let real = Manifest::builtin().unwrap();
+    let truncated = tmp.path().join("truncated.gguf");
+    std::fs::write(&truncated, &std::fs::read(&model).unwrap()[..1 << 20]).unwrap();
+    let manifest = tmp.path().join("manifest.toml");
+    write_manifest(&manifest, "gemma-truncated", real.size, &real.sha256);
+    let args = |gguf: &Path| {
+        vec![
+            "update".to_string(),
+            "model".into(),
+            "--gguf".into(),
+            gguf.display().to_string(),
+            "--manifest".into(),
+            manifest.display().to_string(),
+        ]
+    };
+    let refused = Command::new(env!("CARGO_BIN_EXE_shelftalk"))
+        .env("SHELFTALK_MODEL_PATH", &model)
+        .env("SHELFTALK_ENGINE_BUDGET_MS", BUDGET_MS)
+        .arg("--data-dir")
+        .arg(&data)
+        .args(args(&truncated))
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(
+        text(&refused).contains("bytes, the manifest says"),
+        "{}",
+        text(&refused)
+    );
+    assert_eq!(installed(&data), 0, "nothing of the candidate is left");
+
+    // Garbage with a matching manifest: verified, but it does not load; refused, nothing kept.
+    let garbage = tmp.path().join("garbage.gguf");
+    let bytes = b"GGUF but not really a model".repeat(1000);
+    std::fs::write(&garbage, &bytes).unwrap();
+    write_manifest(
+        &manifest,
+        "gemma-garbage",
+        bytes.len() as u64,
+        &sha256_hex(&bytes),
+    );
+    let refused = Command::new(env!("CARGO_BIN_EXE_shelftalk"))
+        .env("SHELFTALK_MODEL_PATH", &model)
+        .env("SHELFTALK_ENGINE_BUDGET_MS", BUDGET_MS)
+        .arg("--data-dir")
+        .arg(&data)
+        .args(args(&garbage))
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(
+        text(&refused).contains("update refused, the active content keeps serving"),
+        "{}",
+        text(&refused)
+    );
+    assert_eq!(installed(&data), 0);
+    let config = config(&data, &model);
+    assert_eq!(content::pointer(&config).unwrap().generation, 0);
+    assert!(shelftalk(&data, &model, &["selftest"]).status.success());
+
+    // The real model under a new name: checked, switched, and what selftest now checks.
+    write_manifest(&manifest, "gemma-3-270m-canary", real.size, &real.sha256);
+    let switched = Command::new(env!("CARGO_BIN_EXE_shelftalk"))
+        .env("SHELFTALK_MODEL_PATH", &model)
+        .env("SHELFTALK_ENGINE_BUDGET_MS", BUDGET_MS)
+        .arg("--data-dir")
+        .arg(&data)
+        .args(args(&model))
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert!(switched.status.success(), "{}", text(&switched));
+    let v: serde_json::Value = serde_json::from_slice(&switched.stdout).unwrap();
+    assert_eq!(v["generation"], 1);
+    assert_eq!(v["model"], "gemma-3-270m-canary");
+    let health = shelftalk(&data, &model, &["selftest"]);
+    assert!(health.status.success(), "{}", text(&health));
+    assert!(
+        text(&health).contains("gemma-3-270m-canary"),
+        "{}",
+        text(&health)
+    );
+
+    // A running daemon: a pack update lands only once no session is on screen.
+    let (answers, _screen) = tokio::sync::mpsc::unbounded_channel();
+    let daemon = Daemon::open(config.clone(), None, answers).unwrap();
+    wait_for("the model", || {
+        daemon.copier().load_state() == LoadState::Ready
+    });
+    assert_eq!(daemon.copier().model().2, 1);
+    daemon.copier().set_session(Some(SessionId(7)));
+
+    let mut pack = PromptPack::builtin().unwrap();
+    pack.version = "2026.12.0-canary".into();
+    let pack_file = tmp.path().join("pack.toml");
+    std::fs::write(&pack_file, toml::to_string(&pack).unwrap()).unwrap();
+    let out = shelftalk(
+        &data,
+        &model,
+        &["update", "pack", pack_file.to_str().unwrap()],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(content::pointer(&config).unwrap().generation, 2);
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(
+        daemon.copier().model().2,
+        1,
+        "no switch while a session is on screen"
+    );
+    daemon.copier().set_session(None);
+    wait_for("the switch", || daemon.copier().model().2 == 2);
+    assert_eq!(daemon.copier().model().0, "gemma-3-270m-canary");
+    daemon.stop();
+}
+
+fn copy_done(
+    screen: &mut tokio::sync::mpsc::UnboundedReceiver<Input>,
+    request: RequestId,
+) -> String {
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        assert!(Instant::now() < deadline, "no CopyDone for {request:?}");
+        match screen.try_recv() {
+            Ok(Input::CopyDone { request: r, text }) if r == request => return text,
+            Ok(_) => {}
+            Err(_) => std::thread::sleep(Duration::from_millis(50)),
+        }
+    }
+}
+
+fn cached_rows(data: &Path) -> i64 {
+    let conn = rusqlite::Connection::open(data.join("shelftalk.db")).unwrap();
+    conn.query_row("SELECT count(*) FROM copy_cache", [], |r| r.get(0))
+        .unwrap()
+}
+
+#[test]
+fn the_daemon_caches_copy_and_warms_the_cache_while_idle() {
+    let Some(model) = model() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    assert!(shelftalk(&data, &model, &["keys", "init"]).status.success());
+    for (kind, file) in [
+        ("catalog", "demo/catalog.csv"),
+        ("events", "demo/events.csv"),
+    ] {
+        let out = shelftalk(&data, &model, &["import", kind, file]);
+        assert!(out.status.success(), "{}", text(&out));
+    }
+    let mut config = config(&data, &model);
+    config.copy_warm_top = 1;
+    config.copy_warm_segments = 0;
+
+    let (answers, mut screen) = tokio::sync::mpsc::unbounded_channel();
+    let daemon = Daemon::open(config, None, answers).unwrap();
+    let copier = daemon.copier();
+    wait_for("the model", || copier.load_state() == LoadState::Ready);
+    // Idle: the plan (the most viewed product × `all` × every style) runs; model copy that
+    // passed the guardrails is cached (a blurb that fell back to a template is not).
+    wait_for("the warm-up", || copier.warmed() == 4);
+    let warmed = cached_rows(&data);
+    assert!((1..=4).contains(&warmed), "{warmed} warm entries cached");
+    assert_eq!(copier.warm_again(), Some(4));
+
+    // A session's requests: model copy for a new segment is generated and cached, and the same
+    // request again is a hit.
+    copier.set_session(Some(SessionId(1)));
+    let product = shelftalk::store::catalog::all(
+        &rusqlite::Connection::open(data.join("shelftalk.db")).unwrap(),
+    )
+    .unwrap()
+    .into_iter()
+    .find(|p| p.sku == "FW-RUN-0001")
+    .unwrap();
+    let mut request = 0;
+    let mut ask = |style: Style| {
+        request += 1;
+        copier.submit(Job {
+            session: SessionId(1),
+            request: RequestId(request),
+            product: product.clone(),
+            segment_key: "footwear/high".into(),
+            style,
+            seed: 3,
+        });
+        (
+            copy_done(&mut screen, RequestId(request)),
+            copier.content().last().unwrap().source.clone(),
+        )
+    };
+    let (style, fresh) = Style::ALL
+        .into_iter()
+        .map(|style| (style, ask(style)))
+        .find(|(_, (_, source))| source == "model")
+        .expect("model copy for at least one style");
+    let (hit, source) = ask(style);
+    assert_eq!((hit, source.as_str()), (fresh.0, "cache"));
+    assert_eq!(cached_rows(&data), warmed + 1);
+    let rate = copier.cache_hit_rate().unwrap();
+    assert!(rate > 0.0 && rate <= 0.5, "{rate}");
+    assert!(
+        copier.content().iter().all(|c| c.sku == "FW-RUN-0001"),
+        "warm-up copy is not in the Content log"
+    );
+    daemon.stop();
+}
