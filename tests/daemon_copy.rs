@@ -12,7 +12,7 @@
     clippy::print_stderr
 )]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
@@ -24,17 +24,8 @@ use shelftalk::daemon::copier::{Job, LoadState};
 use shelftalk::daemon::Daemon;
 use shelftalk::ui::kiosk::{Input, RequestId, SessionId};
 
-fn model() -> Option<PathBuf> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/gemma-3-270m-q4_k_m.gguf");
-    if path.exists() {
-        return Some(path);
-    }
-    if std::env::var("SHELFTALK_REQUIRE_MODEL").as_deref() == Ok("1") {
-        panic!("model required but missing at {}", path.display());
-    }
-    eprintln!("SKIPPED: model not found at {}", path.display());
-    None
-}
+mod common;
+use common::model;
 
 fn shelftalk(data: &Path, model: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_shelftalk"))

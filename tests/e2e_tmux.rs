@@ -25,10 +25,12 @@ use tmux::{cards, Card, Kiosk};
 const COPY_BOUND: Duration = Duration::from_secs(60);
 /// A generous generation budget: these checks are about what reaches the screen, not speed, and
 /// the machine may be busy with builds (over budget, the kiosk falls back to template copy). The
-/// session must not time out while the test waits for copy (the timeout has its own test).
+/// session must not time out while the test waits for copy (the timeout has its own test). The
+/// copy cache is off, so every session's copy is generated and streams in.
 const UNHURRIED: &[(&str, &str)] = &[
     ("SHELFTALK_ENGINE_BUDGET_MS", "30000"),
     ("SHELFTALK_SESSION_TIMEOUT_SECS", "600"),
+    ("SHELFTALK_COPY_CACHE_TTL_SECS", "0"),
 ];
 /// Reason lines the recommender gives only from a shopper's own history.
 const PERSONAL_REASONS: [&str; 4] = [
