@@ -7,8 +7,9 @@
 //! files through `#[path]`); it uses `crate::common`.
 //!
 //! Invariants:
-//! - Every tmux call names the private socket of its [`Tmux`]; the server is killed when the
-//!   guard drops, on success and on panic, which also ends the daemon in its pane.
+//! - Every tmux call names the private socket of its [`Tmux`]; the server is killed and its socket
+//!   file removed when the guard drops, on success and on panic, which also ends the daemon in
+//!   its pane.
 //! - Every capture is checked against the forbidden strings ([`Tmux::forbid`], e.g. a loyalty
 //!   code and its digits): a leak fails at the poll that sees it, not only at the end.
 //! - Waits poll with a bound and panic with the last screen when it passes; nothing sleeps a
@@ -39,6 +40,8 @@ const START_BOUND: Duration = Duration::from_secs(120);
 /// A private tmux server with one `sh` pane; killed on drop.
 pub struct Tmux {
     socket: String,
+    /// The socket file, known once the server runs.
+    socket_file: Option<PathBuf>,
     forbidden: Vec<String>,
 }
 
@@ -47,12 +50,13 @@ impl Tmux {
     /// in the repository root.
     pub fn start() -> Self {
         static NEXT: AtomicU32 = AtomicU32::new(0);
-        let tmux = Self {
+        let mut tmux = Self {
             socket: format!(
                 "shelftalk-e2e-{}-{}",
                 std::process::id(),
                 NEXT.fetch_add(1, Ordering::SeqCst)
             ),
+            socket_file: None,
             forbidden: Vec::new(),
         };
         let root = crate::common::root();
@@ -72,6 +76,8 @@ impl Tmux {
             "PS1=$ ",
             "sh",
         ]);
+        let file = tmux.run(&["display", "-p", "#{socket_path}"]);
+        tmux.socket_file = Some(PathBuf::from(file.trim()));
         tmux
     }
 
@@ -143,6 +149,9 @@ impl Drop for Tmux {
         let _ = Command::new("tmux")
             .args(["-L", &self.socket, "kill-server"])
             .output();
+        if let Some(file) = &self.socket_file {
+            let _ = std::fs::remove_file(file);
+        }
     }
 }
 
