@@ -76,8 +76,14 @@ pub struct BenchReport {
     /// Share served at all (model or template; always 1.0).
     pub served_rate: f64,
     pub first_try_failures: BTreeMap<String, u64>,
+    /// The first [`FAILURE_EXAMPLES`] failing first attempts: `sku [verdict detail] text`, for
+    /// whoever tunes the prompt pack.
+    pub first_try_failed: Vec<String>,
     pub peak_rss_mb: Option<f64>,
 }
+
+/// Failing first attempts kept in the report.
+pub const FAILURE_EXAMPLES: usize = 20;
 
 /// The segments paired with each product: fixed shopper archetypes.
 pub fn bench_segments() -> Vec<Segment> {
@@ -171,6 +177,7 @@ pub fn run(
     let (mut first_pass, mut from_model, mut served) = (0usize, 0usize, 0usize);
     let (mut gen_tokens, mut gen_ms) = (0.0, 0.0);
     let mut failures = BTreeMap::new();
+    let mut failed = Vec::new();
     let started = Instant::now();
     for (i, (product, segment, style)) in pairs.iter().enumerate() {
         let outcome = service.write_copy(
@@ -192,6 +199,13 @@ pub fn run(
                 first_pass += 1;
             } else {
                 *failures.entry(code.to_string()).or_insert(0) += 1;
+                if failed.len() < FAILURE_EXAMPLES {
+                    let why = first.verdict.as_ref().map_or_else(
+                        || first.error.clone().unwrap_or_default(),
+                        |v| format!("{v:?}"),
+                    );
+                    failed.push(format!("{} [{why}] {:?}", product.sku, first.text));
+                }
             }
         }
         for t in outcome.attempts.iter().filter_map(|a| a.timings) {
@@ -224,6 +238,7 @@ pub fn run(
         model_served_rate: from_model as f64 / n,
         served_rate: served as f64 / n,
         first_try_failures: failures,
+        first_try_failed: failed,
         peak_rss_mb: peak_rss_mb(),
     })
 }
@@ -298,6 +313,9 @@ impl fmt::Display for BenchReport {
         )?;
         if !self.first_try_failures.is_empty() {
             writeln!(f, "first-try failures {:?}", self.first_try_failures)?;
+        }
+        for example in &self.first_try_failed {
+            writeln!(f, "  failed first: {example}")?;
         }
         write!(f, "peak RSS          {rss}")
     }

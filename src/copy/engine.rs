@@ -700,11 +700,13 @@ impl Worker<'_> {
         let mut acceptable = |token: LlamaToken| {
             piece.clear();
             vocab.token_to_piece_into(token, &mut piece, false, None);
-            vocab.is_eog(token)
-                || numbers_allowed(
-                    &format!("{text}{}", String::from_utf8_lossy(&piece)),
-                    allowed,
-                )
+            // The end of text finishes a number still being written: it must be complete.
+            let next = if vocab.is_eog(token) {
+                " ".into()
+            } else {
+                String::from_utf8_lossy(&piece)
+            };
+            numbers_allowed(&format!("{text}{next}"), allowed)
         };
         // Fast path: most tokens are words.
         let token = sampler.sample(&self.ctx, idx);
@@ -881,6 +883,8 @@ impl Worker<'_> {
 
 /// Whether every finished number in `text` is in `allowed` and a number still being written at
 /// the end is a prefix of one. Numbers are digit runs with `,` (dropped) and `.` separators.
+/// A number followed by `%` must be listed with its `%` (`"53%"`): a price's digits do not make
+/// a discount.
 fn numbers_allowed(text: &str, allowed: &[String]) -> bool {
     let chars: Vec<char> = text.chars().collect();
     let mut i = 0;
@@ -905,8 +909,11 @@ fn numbers_allowed(text: &str, allowed: &[String]) -> bool {
                         .is_some_and(|rest| rest.trim_start_matches('.').chars().all(|c| c == '0'))
             })
         };
+        let percent_sign = chars[i..].iter().find(|c| **c != ' ') == Some(&'%');
         let ok = if at_end {
             allowed.iter().any(|a| a.starts_with(trimmed)) || complete(trimmed)
+        } else if percent_sign {
+            allowed.iter().any(|a| a.strip_suffix('%') == Some(trimmed))
         } else {
             complete(trimmed)
         };
@@ -977,8 +984,15 @@ mod tests {
             "1899".to_string(),
             "9.84".to_string(),
             "53".to_string(),
+            "53%".to_string(),
         ];
         assert!(numbers_allowed("Now ₹8", &allowed));
+        assert!(numbers_allowed("53 %", &allowed));
+        assert!(
+            !numbers_allowed("Now 899% better", &allowed),
+            "a price is no percentage"
+        );
+        assert!(!numbers_allowed("9.84%", &allowed));
         assert!(numbers_allowed("Now ₹899", &allowed));
         assert!(numbers_allowed("Now ₹899.", &allowed));
         assert!(numbers_allowed("Now ₹1,899, 53% off", &allowed));

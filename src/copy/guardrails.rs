@@ -471,12 +471,19 @@ fn normalise_number(raw: &str) -> String {
 }
 
 /// Every number copy may contain for these facts, normalised (`1,299.00` → `1299`): numbers in
-/// the facts text, price, list price, saving and discount.
+/// the facts text, price, list price, saving and discount; and, with a trailing `%`, the
+/// percentages it may state (the discount and percentages the facts state).
 pub fn allowed_numbers(facts: &ProductFacts) -> Vec<String> {
-    let mut known: Vec<String> = numbers(&facts.corpus())
-        .into_iter()
-        .map(|n| n.value)
-        .collect();
+    let mut known: Vec<String> = Vec::new();
+    for n in numbers(&facts.corpus()) {
+        if n.percent {
+            known.push(format!("{}%", n.value));
+        }
+        known.push(n.value);
+    }
+    if let Some(d) = facts.discount_percent {
+        known.push(format!("{d}%"));
+    }
     known.push(normalise_number(&facts.price.display()));
     if let Some(list) = facts.list_price {
         known.push(normalise_number(&list.display()));

@@ -235,7 +235,7 @@ pub struct ProductFacts {
 
 impl ProductFacts {
     pub fn new(product: &Product, currency: &Currency) -> Self {
-        let name = sanitize(&product.name, NAME_CHARS);
+        let name = sanitize(without_audience(&product.name), NAME_CHARS);
         let brand = product
             .brand
             .as_deref()
@@ -291,6 +291,15 @@ impl ProductFacts {
         text.push(' ');
         text.push_str(&self.price_line());
         text
+    }
+}
+
+/// A product name without a trailing audience list (`"Analog Watch - For Men, Boys"` →
+/// `"Analog Watch"`): the model tends to echo such lists back, word for word.
+fn without_audience(name: &str) -> &str {
+    match name.rfind(" - For ") {
+        Some(i) if i > 0 => name[..i].trim_end(),
+        _ => name,
     }
 }
 
@@ -595,6 +604,16 @@ fn render_record(facts: &ProductFacts, segment: &Segment) -> String {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn names_lose_a_trailing_audience_list() {
+        assert_eq!(
+            without_audience("Escort E-1700 Analog Watch  - For Men, Boys"),
+            "Escort E-1700 Analog Watch"
+        );
+        assert_eq!(without_audience("Sport Shoe"), "Sport Shoe");
+        assert_eq!(without_audience(" - For Men"), " - For Men", "never empty");
+    }
 
     fn product(description: &str) -> Product {
         Product {
