@@ -69,66 +69,69 @@ fn provisioned(root: &Path) -> PathBuf {
     config
 }
 
-/// A private tmux server running one command; killed on drop.
+/// A private tmux server running one command under `sh`, which records the command's exit
+/// status in `rc`; killed on drop.
 struct Tmux {
     socket: String,
+    rc: PathBuf,
 }
 
 impl Tmux {
-    fn start(name: &str, command: &str) -> Self {
+    fn start(name: &str, dir: &Path, command: &str) -> Self {
         let socket = format!("shelftalk-notify-{name}-{}", std::process::id());
+        let rc = dir.join("rc");
+        let wrapped = format!("sh -c '{command}; echo $? > {}; sleep 600'", rc.display());
         let status = Command::new("tmux")
-            .args(["-L", &socket, "-f", "/dev/null", "start-server", ";"])
-            .args(["set-option", "-g", "remain-on-exit", "on", ";"])
             .args([
+                "-L",
+                &socket,
+                "-f",
+                "/dev/null",
                 "new-session",
                 "-d",
                 "-s",
                 "k",
-                "-x",
-                "100",
-                "-y",
-                "30",
-                command,
             ])
+            .args(["-x", "100", "-y", "30", &wrapped])
             .status()
             .unwrap();
         assert!(status.success());
-        Self { socket }
+        Self { socket, rc }
     }
 
-    fn pane(&self, format: &str) -> String {
+    /// The daemon's pid: the child of the pane's shell.
+    fn daemon_pid(&self) -> String {
         let out = Command::new("tmux")
-            .args([
-                "-L",
-                &self.socket,
-                "display-message",
-                "-p",
-                "-t",
-                "k",
-                format,
-            ])
+            .args(["-L", &self.socket, "display-message", "-p", "-t", "k"])
+            .arg("#{pane_pid}")
             .output()
             .unwrap();
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
+        let sh = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        let children = std::fs::read_to_string(format!("/proc/{sh}/task/{sh}/children")).unwrap();
+        let pids: Vec<&str> = children.split_whitespace().collect();
+        assert_eq!(pids.len(), 1, "one daemon under the shell: {pids:?}");
+        pids[0].to_string()
     }
 
     /// The exit status once the command has ended.
     fn exit_status(&self) -> i32 {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
-            let s = self.pane("#{pane_dead} #{pane_dead_status}");
-            if let Some(code) = s.strip_prefix("1 ") {
-                return code.parse().unwrap();
+            if let Ok(code) = std::fs::read_to_string(&self.rc) {
+                if let Ok(code) = code.trim().parse() {
+                    return code;
+                }
             }
-            assert!(Instant::now() < deadline, "the daemon did not exit: {s}");
+            assert!(Instant::now() < deadline, "the daemon did not exit");
             std::thread::sleep(Duration::from_millis(50));
         }
     }
 
+    /// The terminal, wrapped lines joined, with its scrollback.
     fn screen(&self) -> String {
         let out = Command::new("tmux")
-            .args(["-L", &self.socket, "capture-pane", "-p", "-t", "k"])
+            .args(["-L", &self.socket, "capture-pane", "-p", "-J", "-S", "-200"])
+            .args(["-t", "k"])
             .output()
             .unwrap();
         String::from_utf8_lossy(&out.stdout).into_owned()
@@ -186,7 +189,7 @@ impl Listener {
 
 fn run_command(config: &Path, model: &Path, notify: &Path, extra_env: &str) -> String {
     format!(
-        "exec env NOTIFY_SOCKET={} SHELFTALK_MODEL_PATH={} SHELFTALK_HQ_URL=http://127.0.0.1:9 {extra_env} {BIN} --config {} run",
+        "env NOTIFY_SOCKET={} SHELFTALK_MODEL_PATH={} SHELFTALK_HQ_URL=http://127.0.0.1:9 {extra_env} {BIN} --config {} run",
         notify.display(),
         model.display(),
         config.display()
@@ -202,15 +205,18 @@ fn ready_after_the_gate_then_watchdog_pings_and_stopping() {
     let started = Instant::now();
     let tmux = Tmux::start(
         "good",
+        tmp.path(),
         &run_command(&config, &model, &listener.path, "WATCHDOG_USEC=1000000"),
     );
     let before = listener.until("READY=1", GATE_WAIT);
     let ready_after = started.elapsed();
     eprintln!("cold start to READY=1 (debug build): {ready_after:?}");
-    let first = before.iter().find(|m| *m != "WATCHDOG=1\n").unwrap();
+    let statuses: Vec<&String> = before.iter().filter(|m| *m != "WATCHDOG=1\n").collect();
     assert!(
-        first.contains("STATUS=starting: health gate running"),
-        "the gate is announced first: {before:?}"
+        statuses.len() == 3
+            && statuses[0] == "STATUS=starting: loading the model\n"
+            && statuses[1] == "STATUS=starting: health gate running\n",
+        "the gate runs before READY=1: {before:?}"
     );
     let ready = before.last().unwrap();
     assert!(
@@ -239,7 +245,7 @@ fn ready_after_the_gate_then_watchdog_pings_and_stopping() {
         );
     }
 
-    let pid = tmux.pane("#{pane_pid}");
+    let pid = tmux.daemon_pid();
     assert!(Command::new("kill")
         .args(["-TERM", &pid])
         .status()
@@ -257,7 +263,11 @@ fn a_broken_model_never_gets_ready_and_exits_saying_why() {
     let fake = tmp.path().join("fake.gguf");
     std::fs::write(&fake, b"GGUF not really a model").unwrap();
     let listener = Listener::bind(tmp.path());
-    let tmux = Tmux::start("broken", &run_command(&config, &fake, &listener.path, ""));
+    let tmux = Tmux::start(
+        "broken",
+        tmp.path(),
+        &run_command(&config, &fake, &listener.path, ""),
+    );
     let mut seen = Vec::new();
     while let Some(m) = listener.next(Duration::from_secs(60)) {
         if m.contains("STOPPING=1") {

@@ -6,8 +6,9 @@
 //! - Only under a service manager (`NOTIFY_SOCKET` set): run from a shell, tmux or `demo`, the
 //!   daemon has nobody to report to or restart it, so there is no gate and a missing model means
 //!   template copy, as before. `shelftalk selftest` checks such a kiosk.
-//! - The gate runs once at start, on its own thread, while the shopper screen already shows
-//!   template copy; it loads its own model instance for the test generation and drops it after.
+//! - The gate runs once at start, on its own thread, after the copy worker's model load finished
+//!   (loaded or failed) — meanwhile the shopper screen already shows template copy; it loads its
+//!   own model instance for the test generation and drops it after.
 //! - Gate passed: `READY=1` and a `STATUS=` line; systemd's start job completes and the watchdog
 //!   counts from here.
 //! - Gate failed: `STATUS=health gate failed: …` naming each failed check, an error in the log,
@@ -19,10 +20,14 @@
 
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::config::Config;
 use crate::health::{self, Report, Status};
 use crate::notify::Notifier;
+
+/// How often the gate looks whether the copy worker's model load has finished.
+const SETTLE_POLL: Duration = Duration::from_millis(100);
 
 /// Why the screen loop was asked to stop.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,9 +82,18 @@ fn send(result: Result<(), crate::notify::NotifyError>) {
     }
 }
 
-/// Runs the health gate on its own thread; notifies `READY=1` when it passes.
-/// Returns the failures when it did not.
-pub async fn gate(config: Config, notifier: Arc<Notifier>) -> Result<(), String> {
+/// Runs the health gate on its own thread once `settled()` says the copy worker's model load has
+/// finished (so the gate's test generation does not compete with it for the cores and its time
+/// budget); notifies `READY=1` when it passes. Returns the failures when it did not.
+pub async fn gate(
+    config: Config,
+    notifier: Arc<Notifier>,
+    settled: impl Fn() -> bool,
+) -> Result<(), String> {
+    send(notifier.status("starting: loading the model"));
+    while !settled() {
+        tokio::time::sleep(SETTLE_POLL).await;
+    }
     send(notifier.status("starting: health gate running"));
     let (tx, rx) = tokio::sync::oneshot::channel();
     let spawned = std::thread::Builder::new()
@@ -112,12 +126,13 @@ pub async fn until_stop(
     config: Config,
     notifier: Arc<Notifier>,
     signal: impl Future<Output = ()>,
+    settled: impl Fn() -> bool,
 ) -> Stop {
     if !notifier.is_enabled() {
         signal.await;
         return Stop::Signal;
     }
-    let gate = gate(config, notifier);
+    let gate = gate(config, notifier, settled);
     tokio::pin!(gate, signal);
     tokio::select! {
         () = &mut signal => Stop::Signal,

@@ -234,7 +234,9 @@ pub async fn run(config: Config, config_file: Option<PathBuf>) -> Result<(), Dae
 
     let notifier = Arc::new(gate::notifier());
     let (why_tx, why_rx) = tokio::sync::oneshot::channel();
-    let until = gate::until_stop(daemon.config(), Arc::clone(&notifier), signalled());
+    let loader = Arc::clone(&daemon);
+    let settled = move || loader.copier().load_state() != copier::LoadState::Loading;
+    let until = gate::until_stop(daemon.config(), Arc::clone(&notifier), signalled(), settled);
     let shutdown = async move {
         let _ = why_tx.send(until.await);
     };
