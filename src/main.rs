@@ -114,6 +114,23 @@ enum Command {
     /// between sessions). On failure the active content stays.
     #[command(subcommand)]
     Update(UpdateCmd),
+    /// Set this kiosk up: data and key dirs (mode 0700), keys, the technician PIN and the
+    /// kiosk's config file (--config, default <data-dir>/kiosk.toml); prints the command that
+    /// enrols it at HQ. Running it again changes nothing; existing keys are never replaced.
+    Provision {
+        #[arg(long = "store", value_name = "ID")]
+        store_id: String,
+        #[arg(long = "kiosk", value_name = "ID")]
+        kiosk_id: String,
+        /// Read the technician PIN from the first line of this file instead of asking.
+        #[arg(long, value_name = "FILE")]
+        pin_file: Option<PathBuf>,
+        /// HQ's database file, as the printed `hq enroll` command names it.
+        #[arg(long, default_value = "hq.db", value_name = "FILE")]
+        hq_db: String,
+        #[command(flatten)]
+        out: JsonFlag,
+    },
     /// Summary of the kiosk's database: products, shoppers, sealed rows, quarantine.
     Status(JsonFlag),
     /// List rows the importers rejected, with file, line, field and reason.
@@ -564,11 +581,28 @@ fn run(cli: Cli) -> Result<()> {
     if let Command::Demo { demo_dir } = &cli.command {
         return demo(&cli, demo_dir);
     }
+    if let Command::Provision {
+        store_id,
+        kiosk_id,
+        pin_file,
+        hq_db,
+        out,
+    } = &cli.command
+    {
+        return provision(
+            &cli,
+            store_id,
+            kiosk_id,
+            pin_file.as_deref(),
+            hq_db,
+            out.json,
+        );
+    }
     let config = load_config(&cli)?;
     let file_in_use = config_file(&cli);
     match cli.command {
         Command::Run => Ok(runtime()?.block_on(shelftalk::daemon::run(config, file_in_use))?),
-        Command::Demo { .. } => Ok(()),
+        Command::Demo { .. } | Command::Provision { .. } => Ok(()),
         Command::Console { cmd: None } => {
             Ok(runtime()?.block_on(shelftalk::daemon::console::run(&config.data_dir))?)
         }
@@ -581,12 +615,7 @@ fn run(cli: Cli) -> Result<()> {
                 );
             };
             let pin = match pin_file {
-                Some(p) => std::fs::read_to_string(&p)
-                    .with_context(|| format!("reading {}", p.display()))?
-                    .lines()
-                    .next()
-                    .unwrap_or("")
-                    .to_string(),
+                Some(p) => pin_from_file(&p)?,
                 None => read_pin()?,
             };
             shelftalk::daemon::console::set_pin(&file, &pin)?;
@@ -730,6 +759,64 @@ fn run(cli: Cli) -> Result<()> {
         Command::Sync(cmd) => sync(&config, cmd),
         Command::Hq(cmd) => hq(cmd),
     }
+}
+
+/// The first line of a PIN file.
+fn pin_from_file(path: &Path) -> Result<String> {
+    Ok(std::fs::read_to_string(path)
+        .with_context(|| format!("reading {}", path.display()))?
+        .lines()
+        .next()
+        .unwrap_or("")
+        .to_string())
+}
+
+/// `shelftalk provision`: observe, plan, ask for the PIN only if the plan needs it, apply.
+fn provision(
+    cli: &Cli,
+    store_id: &str,
+    kiosk_id: &str,
+    pin_file: Option<&Path>,
+    hq_db: &str,
+    json: bool,
+) -> Result<()> {
+    use shelftalk::provision::{self, Request};
+    // The config file may not exist yet: start from it when it does, else from the defaults.
+    let given = |data_dir: &Path| {
+        cli.config
+            .clone()
+            .unwrap_or_else(|| data_dir.join("kiosk.toml"))
+    };
+    let defaults = Config::load(None, std::env::vars())?;
+    let data_dir = cli
+        .data_dir
+        .clone()
+        .unwrap_or_else(|| defaults.data_dir.clone());
+    let data_dir = std::path::absolute(&data_dir)
+        .with_context(|| format!("resolving {}", data_dir.display()))?;
+    let config_file = given(&data_dir);
+    let mut base = if config_file.exists() {
+        Config::load(Some(&config_file), std::env::vars())?
+    } else {
+        defaults
+    };
+    base.data_dir = data_dir.clone();
+    let req = Request {
+        store_id: store_id.to_string(),
+        kiosk_id: kiosk_id.to_string(),
+        key_dir: base.key_dir(),
+        data_dir,
+        config_file,
+    };
+    let seen = provision::observe(&req)?;
+    let file_pin = pin_file.map(pin_from_file).transpose()?;
+    let plan = provision::plan(&req, &seen, file_pin.as_deref())?;
+    let pin = match file_pin {
+        None if plan.needs_pin() => Some(read_pin()?),
+        other => other,
+    };
+    let report = provision::apply(&req, &plan, pin.as_deref(), hq_db)?;
+    emit(json, &report, |r| r.render())
 }
 
 /// Asks for the PIN on the terminal without echo (a line from stdin when it is not a terminal).

@@ -382,11 +382,13 @@ impl Effects {
     }
 }
 
-/// Runs the shopper screen on the terminal until `shutdown` resolves.
+/// Runs the shopper screen on the terminal until `shutdown` resolves. `heartbeat` is called on
+/// every tick of the loop (the systemd watchdog): a stuck loop stops calling it.
 pub async fn run_screen(
     daemon: Arc<Daemon>,
     mut answers: UnboundedReceiver<Input>,
     shutdown: impl std::future::Future<Output = ()>,
+    mut heartbeat: impl FnMut(Instant),
 ) -> Result<(), DaemonError> {
     let mut effects = Effects::new(Arc::clone(&daemon))?;
     let config = kiosk::KioskConfig::from_config(&daemon.config());
@@ -407,7 +409,11 @@ pub async fn run_screen(
                 None => break,
             },
             answer = answers.recv() => answer,
-            _ = tick.tick() => Some(Input::Tick(Instant::now())),
+            _ = tick.tick() => {
+                let now = Instant::now();
+                heartbeat(now);
+                Some(Input::Tick(now))
+            }
         };
         let mut pending: VecDeque<Input> = input.into_iter().collect();
         while let Some(input) = pending.pop_front() {

@@ -6,7 +6,9 @@
 //! - the copy worker and the model loader ([`copier`]): template copy until the model is ready;
 //! - the control socket `<data_dir>/control.sock` for the technician console ([`handler`]);
 //! - the retention sweep every [`SWEEP_EVERY`] and the periodic feedback sync (failures are
-//!   logged, never fatal).
+//!   logged, never fatal);
+//! - systemd readiness ([`gate`]): `READY=1` only after the health gate passed, watchdog pings
+//!   from the screen's tick, `STOPPING=1` at shutdown; a failed gate stops the daemon (non-zero).
 //!
 //! Shutdown order on SIGINT/SIGTERM: the screen loop stops taking input, the terminal is
 //! restored, the control socket and background tasks stop, the copy worker finishes its running
@@ -24,6 +26,7 @@
 pub mod console;
 pub mod copier;
 pub mod demo;
+pub mod gate;
 pub mod handler;
 mod input;
 pub mod kiosk;
@@ -81,6 +84,8 @@ pub enum DaemonError {
     },
     #[error("{0}")]
     Usage(String),
+    #[error("health gate failed: {0}")]
+    Unhealthy(String),
 }
 
 /// Seconds since the Unix epoch.
@@ -249,8 +254,24 @@ pub async fn run(config: Config, config_file: Option<PathBuf>) -> Result<(), Dae
     let sweep = tokio::spawn(sweep_periodically(Arc::clone(&daemon)));
     let sync = start_sync(&daemon.config());
 
-    let result = kiosk::run_screen(Arc::clone(&daemon), answers_rx, signalled()).await;
+    let notifier = Arc::new(gate::notifier());
+    let (why_tx, why_rx) = tokio::sync::oneshot::channel();
+    let loader = Arc::clone(&daemon);
+    let settled = move || loader.copier().load_state() != copier::LoadState::Loading;
+    let until = gate::until_stop(daemon.config(), Arc::clone(&notifier), signalled(), settled);
+    let shutdown = async move {
+        let _ = why_tx.send(until.await);
+    };
+    let watchdog = |now| {
+        if let Err(e) = notifier.watchdog(now) {
+            tracing::warn!(error = %e, "watchdog ping not sent");
+        }
+    };
+    let result = kiosk::run_screen(Arc::clone(&daemon), answers_rx, shutdown, watchdog).await;
     tracing::info!("shutting down");
+    if let Err(e) = notifier.stopping() {
+        tracing::warn!(error = %e, "systemd notification not sent");
+    }
     let _ = stop_tx.send(true);
     sweep.abort();
     if let Some(s) = sync {
@@ -259,7 +280,11 @@ pub async fn run(config: Config, config_file: Option<PathBuf>) -> Result<(), Dae
     let _ = control.await;
     let stopper = Arc::clone(&daemon);
     let _ = tokio::task::spawn_blocking(move || stopper.stop()).await;
-    result
+    result?;
+    match why_rx.await {
+        Ok(gate::Stop::Unhealthy(failed)) => Err(DaemonError::Unhealthy(failed)),
+        _ => Ok(()),
+    }
 }
 
 async fn sweep_periodically(daemon: Arc<Daemon>) {

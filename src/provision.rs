@@ -1,0 +1,501 @@
+//! `shelftalk provision`: turns an empty data dir into this kiosk's — directories with the
+//! appliance's modes, keys, the technician PIN, the kiosk's config file — and gives the command
+//! HQ runs to enrol it.
+//!
+//! Shape: [`observe`] reads what is there, [`plan`] (pure) decides the steps, [`apply`] carries
+//! them out and [`enrol_command`] (pure) renders the enrolment line.
+//!
+//! Invariants:
+//! - Idempotent: on a provisioned dir with the same ids the plan is empty and nothing is written
+//!   (no file's content or mtime changes); the report says so.
+//! - Keys are never overwritten: existing keys are kept (and their public key reported); a partial
+//!   key dir is refused by [`KeyDir::init`].
+//! - A provisioned dir (keys present) whose config file names another store or kiosk is refused
+//!   with an error naming the file, the key and both values. A dir without keys takes the ids
+//!   asked for, whatever a template config file said.
+//! - The PIN is set only when the config file has none; an existing PIN is never replaced here
+//!   (`console set-pin` does that), and a `--pin-file` PIN that does not match it is refused.
+//!   The PIN is neither logged nor printed; only its PBKDF2 hash is stored.
+//! - Directory modes are [`DATA_DIR_MODE`] and [`KEY_DIR_MODE`], those of
+//!   `firmware-config/shelftalk.tmpfiles.conf`.
+
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::config::{Config, ConfigError};
+use crate::control;
+use crate::crypto::keyfiles::{KeyDir, KeyError};
+use crate::daemon::{console, DaemonError};
+
+/// Mode of the data directory (as the tmpfiles.d entry creates it).
+pub const DATA_DIR_MODE: u32 = 0o700;
+/// Mode of the key directory.
+pub const KEY_DIR_MODE: u32 = 0o700;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProvisionError {
+    #[error(
+        "{file} is already provisioned with {key} = {existing:?}; refusing to change it to \
+         {requested:?} (use a fresh data dir, or erase this one deliberately)"
+    )]
+    Conflict {
+        file: PathBuf,
+        key: &'static str,
+        existing: String,
+        requested: String,
+    },
+    #[error(
+        "{0} already holds a different technician PIN; provision never replaces it \
+         (use `shelftalk console set-pin`)"
+    )]
+    PinMismatch(PathBuf),
+    #[error("a technician PIN is needed (prompted, or --pin-file FILE)")]
+    PinRequired,
+    #[error("config file {path}: {message}")]
+    BadFile { path: PathBuf, message: String },
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Keys(#[from] KeyError),
+    #[error(transparent)]
+    Daemon(#[from] DaemonError),
+    #[error(transparent)]
+    Control(#[from] control::ControlError),
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ProvisionError + '_ {
+    move |source| ProvisionError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// What the technician asked for.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub store_id: String,
+    pub kiosk_id: String,
+    /// Absolute data directory.
+    pub data_dir: PathBuf,
+    pub key_dir: PathBuf,
+    pub config_file: PathBuf,
+}
+
+/// What is on disk now.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Observed {
+    /// Permission bits of the data dir, `None` when missing.
+    pub data_dir_mode: Option<u32>,
+    pub key_dir_mode: Option<u32>,
+    /// `kek.key` exists.
+    pub keys: bool,
+    /// Top-level string keys the config file sets explicitly.
+    pub store_id: Option<String>,
+    pub kiosk_id: Option<String>,
+    pub data_dir: Option<String>,
+    pub pin_hash: Option<String>,
+}
+
+/// One change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "step", rename_all = "snake_case")]
+pub enum Step {
+    CreateDir {
+        path: PathBuf,
+        mode: u32,
+    },
+    SetMode {
+        path: PathBuf,
+        from: u32,
+        to: u32,
+    },
+    InitKeys,
+    /// Top-level config keys to write, with the PIN hash when `pin` is true.
+    WriteConfig {
+        set: Vec<(String, String)>,
+        pin: bool,
+    },
+}
+
+impl std::fmt::Display for Step {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Step::CreateDir { path, mode } => {
+                write!(f, "create {} (mode {mode:o})", path.display())
+            }
+            Step::SetMode { path, from, to } => {
+                write!(f, "chmod {} {from:o} -> {to:o}", path.display())
+            }
+            Step::InitKeys => f.write_str("create keys"),
+            Step::WriteConfig { set, pin } => {
+                let mut keys: Vec<&str> = set.iter().map(|(k, _)| k.as_str()).collect();
+                if *pin {
+                    keys.push("console_pin_hash");
+                }
+                write!(f, "write {}", keys.join(", "))
+            }
+        }
+    }
+}
+
+/// The steps, in order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Plan {
+    pub steps: Vec<Step>,
+}
+
+impl Plan {
+    /// True when applying the plan needs the technician PIN.
+    pub fn needs_pin(&self) -> bool {
+        self.steps
+            .iter()
+            .any(|s| matches!(s, Step::WriteConfig { pin: true, .. }))
+    }
+}
+
+/// Reads the state of the dirs, keys and config file of `req`.
+pub fn observe(req: &Request) -> Result<Observed, ProvisionError> {
+    let mode = |p: &Path| -> Result<Option<u32>, ProvisionError> {
+        match std::fs::metadata(p) {
+            Ok(m) => Ok(Some(m.permissions().mode() & 0o7777)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io(p)(e)),
+        }
+    };
+    let mut seen = Observed {
+        data_dir_mode: mode(&req.data_dir)?,
+        key_dir_mode: mode(&req.key_dir)?,
+        keys: KeyDir::new(&req.key_dir).exists(),
+        ..Observed::default()
+    };
+    let text = match std::fs::read_to_string(&req.config_file) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(seen),
+        Err(e) => return Err(io(&req.config_file)(e)),
+    };
+    let table: toml::Table =
+        text.parse()
+            .map_err(|e: toml::de::Error| ProvisionError::BadFile {
+                path: req.config_file.clone(),
+                message: e.to_string(),
+            })?;
+    let get = |key: &str| table.get(key).and_then(|v| v.as_str()).map(str::to_string);
+    seen.store_id = get("store_id");
+    seen.kiosk_id = get("kiosk_id");
+    seen.data_dir = get("data_dir");
+    seen.pin_hash = get("console_pin_hash");
+    Ok(seen)
+}
+
+/// Decides the steps. `pin` is a PIN given up front (`--pin-file`): with a PIN already set it
+/// must match it.
+pub fn plan(req: &Request, seen: &Observed, pin: Option<&str>) -> Result<Plan, ProvisionError> {
+    Config {
+        store_id: req.store_id.clone(),
+        kiosk_id: req.kiosk_id.clone(),
+        data_dir: req.data_dir.clone(),
+        ..Config::default()
+    }
+    .validate()?;
+    let data_dir = req.data_dir.to_string_lossy().into_owned();
+    let wanted = [
+        ("store_id", req.store_id.as_str()),
+        ("kiosk_id", req.kiosk_id.as_str()),
+        ("data_dir", data_dir.as_str()),
+    ];
+    let existing = |key: &str| match key {
+        "store_id" => seen.store_id.as_deref(),
+        "kiosk_id" => seen.kiosk_id.as_deref(),
+        _ => seen.data_dir.as_deref(),
+    };
+    if seen.keys {
+        for (key, value) in wanted {
+            if let Some(have) = existing(key).filter(|have| *have != value) {
+                return Err(ProvisionError::Conflict {
+                    file: req.config_file.clone(),
+                    key,
+                    existing: have.to_string(),
+                    requested: value.to_string(),
+                });
+            }
+        }
+    }
+    if let (Some(hash), Some(pin)) = (&seen.pin_hash, pin) {
+        if !control::verify_pin(hash, pin.trim())? {
+            return Err(ProvisionError::PinMismatch(req.config_file.clone()));
+        }
+    }
+    let mut steps = Vec::new();
+    for (path, mode, have) in [
+        (&req.data_dir, DATA_DIR_MODE, seen.data_dir_mode),
+        (&req.key_dir, KEY_DIR_MODE, seen.key_dir_mode),
+    ] {
+        match have {
+            None => steps.push(Step::CreateDir {
+                path: path.clone(),
+                mode,
+            }),
+            Some(from) if from != mode => steps.push(Step::SetMode {
+                path: path.clone(),
+                from,
+                to: mode,
+            }),
+            Some(_) => {}
+        }
+    }
+    if !seen.keys {
+        steps.push(Step::InitKeys);
+    }
+    let set: Vec<(String, String)> = wanted
+        .iter()
+        .filter(|(key, value)| existing(key) != Some(*value))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let pin_step = seen.pin_hash.is_none();
+    if !set.is_empty() || pin_step {
+        steps.push(Step::WriteConfig { set, pin: pin_step });
+    }
+    Ok(Plan { steps })
+}
+
+/// The command HQ runs to enrol this kiosk.
+pub fn enrol_command(hq_db: &str, kiosk_id: &str, store_id: &str, public_key: &str) -> String {
+    format!("shelftalk hq enroll --db {hq_db} --kiosk {kiosk_id} --store {store_id} --pubkey {public_key}")
+}
+
+/// What `provision` did.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub changed: bool,
+    pub steps: Vec<Step>,
+    pub store_id: String,
+    pub kiosk_id: String,
+    pub data_dir: PathBuf,
+    pub key_dir: PathBuf,
+    pub config_file: PathBuf,
+    pub public_key: String,
+    /// The command to run at HQ.
+    pub enrol: String,
+}
+
+impl Report {
+    pub fn render(&self) -> String {
+        let mut out = if self.changed {
+            let mut s = format!(
+                "provisioned kiosk {} of store {}:\n",
+                self.kiosk_id, self.store_id
+            );
+            for step in &self.steps {
+                s.push_str(&format!("  {step}\n"));
+            }
+            s
+        } else {
+            "already provisioned: nothing changed\n".to_string()
+        };
+        out.push_str(&format!(
+            "data dir {}, keys {}, config {}\ndevice public key: {}\nenrol at HQ with:\n{}",
+            self.data_dir.display(),
+            self.key_dir.display(),
+            self.config_file.display(),
+            self.public_key,
+            self.enrol
+        ));
+        out
+    }
+}
+
+/// Carries out `plan`; `pin` is needed when [`Plan::needs_pin`].
+pub fn apply(
+    req: &Request,
+    plan: &Plan,
+    pin: Option<&str>,
+    hq_db: &str,
+) -> Result<Report, ProvisionError> {
+    // The PIN is checked before anything is written (the ids were, by `plan`).
+    let pin = if plan.needs_pin() {
+        Some(console::check_pin(pin.ok_or(ProvisionError::PinRequired)?)?)
+    } else {
+        None
+    };
+    for step in &plan.steps {
+        match step {
+            Step::CreateDir { path, mode } => std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(*mode)
+                .create(path)
+                .and_then(|()| {
+                    std::fs::set_permissions(path, std::fs::Permissions::from_mode(*mode))
+                })
+                .map_err(io(path))?,
+            Step::SetMode { path, to, .. } => {
+                std::fs::set_permissions(path, std::fs::Permissions::from_mode(*to))
+                    .map_err(io(path))?
+            }
+            Step::InitKeys => {
+                KeyDir::new(&req.key_dir).init(&crate::crypto::rng())?;
+            }
+            Step::WriteConfig { set, pin: with_pin } => {
+                let mut pairs: Vec<(&str, String)> =
+                    set.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
+                if let (true, Some(pin)) = (*with_pin, pin) {
+                    pairs.push((
+                        "console_pin_hash",
+                        control::hash_pin(pin, &crate::crypto::rng())?,
+                    ));
+                }
+                let pairs: Vec<(&str, &str)> =
+                    pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                console::set_config_strings(&req.config_file, &pairs)?;
+            }
+        }
+    }
+    let public_key = KeyDir::new(&req.key_dir).load()?.device_public_hex();
+    tracing::info!(changed = !plan.steps.is_empty(), "provisioned");
+    Ok(Report {
+        changed: !plan.steps.is_empty(),
+        steps: plan.steps.clone(),
+        enrol: enrol_command(hq_db, &req.kiosk_id, &req.store_id, &public_key),
+        store_id: req.store_id.clone(),
+        kiosk_id: req.kiosk_id.clone(),
+        data_dir: req.data_dir.clone(),
+        key_dir: req.key_dir.clone(),
+        config_file: req.config_file.clone(),
+        public_key,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn req() -> Request {
+        Request {
+            store_id: "s1".into(),
+            kiosk_id: "k1".into(),
+            data_dir: PathBuf::from("/d"),
+            key_dir: PathBuf::from("/d/keys"),
+            config_file: PathBuf::from("/d/kiosk.toml"),
+        }
+    }
+
+    fn provisioned() -> Observed {
+        Observed {
+            data_dir_mode: Some(0o700),
+            key_dir_mode: Some(0o700),
+            keys: true,
+            store_id: Some("s1".into()),
+            kiosk_id: Some("k1".into()),
+            data_dir: Some("/d".into()),
+            pin_hash: Some(control::hash_pin("2468", &crate::crypto::rng()).unwrap()),
+        }
+    }
+
+    #[test]
+    fn empty_dir_gets_everything_in_order() {
+        let p = plan(&req(), &Observed::default(), None).unwrap();
+        assert_eq!(
+            p.steps,
+            vec![
+                Step::CreateDir {
+                    path: "/d".into(),
+                    mode: 0o700
+                },
+                Step::CreateDir {
+                    path: "/d/keys".into(),
+                    mode: 0o700
+                },
+                Step::InitKeys,
+                Step::WriteConfig {
+                    set: vec![
+                        ("store_id".into(), "s1".into()),
+                        ("kiosk_id".into(), "k1".into()),
+                        ("data_dir".into(), "/d".into()),
+                    ],
+                    pin: true
+                },
+            ]
+        );
+        assert!(p.needs_pin());
+    }
+
+    #[test]
+    fn provisioned_dir_plans_nothing() {
+        let p = plan(&req(), &provisioned(), None).unwrap();
+        assert!(p.steps.is_empty());
+        assert!(!p.needs_pin());
+        // The same PIN from a file is accepted and still changes nothing.
+        assert!(plan(&req(), &provisioned(), Some("2468\n"))
+            .unwrap()
+            .steps
+            .is_empty());
+    }
+
+    #[test]
+    fn other_ids_on_a_provisioned_dir_are_refused() {
+        let mut r = req();
+        r.kiosk_id = "k2".into();
+        let err = plan(&r, &provisioned(), None).unwrap_err().to_string();
+        assert!(
+            err.contains("kiosk_id") && err.contains("\"k1\"") && err.contains("\"k2\""),
+            "{err}"
+        );
+        // Without keys the dir is not provisioned: a template's ids are replaced.
+        let template = Observed {
+            keys: false,
+            ..provisioned()
+        };
+        let p = plan(&r, &template, None).unwrap();
+        assert!(p.steps.contains(&Step::InitKeys));
+        assert!(p.steps.contains(&Step::WriteConfig {
+            set: vec![("kiosk_id".into(), "k2".into())],
+            pin: false
+        }));
+    }
+
+    #[test]
+    fn a_different_pin_is_refused_and_modes_are_repaired() {
+        assert!(matches!(
+            plan(&req(), &provisioned(), Some("1357")),
+            Err(ProvisionError::PinMismatch(_))
+        ));
+        let loose = Observed {
+            data_dir_mode: Some(0o755),
+            ..provisioned()
+        };
+        assert_eq!(
+            plan(&req(), &loose, None).unwrap().steps,
+            vec![Step::SetMode {
+                path: "/d".into(),
+                from: 0o755,
+                to: 0o700
+            }]
+        );
+    }
+
+    #[test]
+    fn modes_match_the_tmpfiles_entry() {
+        let text = include_str!("../firmware-config/shelftalk.tmpfiles.conf");
+        let modes: Vec<u32> = text
+            .lines()
+            .filter(|l| l.starts_with("d "))
+            .map(|l| u32::from_str_radix(l.split_whitespace().nth(2).unwrap(), 8).unwrap())
+            .collect();
+        assert_eq!(modes, vec![DATA_DIR_MODE, KEY_DIR_MODE]);
+    }
+
+    #[test]
+    fn enrol_line_is_the_hq_command() {
+        assert_eq!(
+            enrol_command("hq.db", "k1", "s1", "ab12"),
+            "shelftalk hq enroll --db hq.db --kiosk k1 --store s1 --pubkey ab12"
+        );
+    }
+}
