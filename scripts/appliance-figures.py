@@ -32,6 +32,8 @@ def wait_for(sock, line, timeout):
     while True:
         sock.settimeout(max(0.01, deadline - time.monotonic()))
         msg = sock.recv(4096).decode()
+        if msg.startswith("STATUS=health gate failed"):
+            sys.exit(msg)
         if line in msg.splitlines():
             return time.monotonic()
 
