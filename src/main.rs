@@ -349,8 +349,10 @@ enum CopyCmd {
 enum UpdateCmd {
     /// A GGUF model and the manifest describing it (name, size, sha256, prompt format).
     Model {
+        /// The model file; copied into `<data_dir>/content/models/` under its sha256.
         #[arg(long, value_name = "FILE")]
         gguf: PathBuf,
+        /// Its manifest (the format of `models/manifest.toml`); size and sha256 must match.
         #[arg(long, value_name = "FILE")]
         manifest: PathBuf,
         #[command(flatten)]
@@ -358,6 +360,7 @@ enum UpdateCmd {
     },
     /// A prompt pack (TOML, every style with examples).
     Pack {
+        /// The pack file (the format of `prompt-packs/default.toml`).
         #[arg(value_name = "FILE")]
         file: PathBuf,
         #[command(flatten)]
