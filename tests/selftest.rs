@@ -12,8 +12,6 @@ fn run(data: &Path, model: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_shelftalk"))
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .env("SHELFTALK_MODEL_PATH", model)
-        // What is served is under test, not speed: no budget stop on a loaded machine.
-        .env("SHELFTALK_ENGINE_BUDGET_MS", "30000")
         .env("SHELFTALK_HQ_URL", "http://127.0.0.1:9")
         .arg("--data-dir")
         .arg(data)
