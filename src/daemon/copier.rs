@@ -11,6 +11,9 @@
 //!   generation is loaded in the background and switched in only while no session is on screen,
 //!   so one session's copy always comes from one model and pack. A generation that fails to load
 //!   leaves the serving one in place.
+//! - A piece of copy is bounded by the engine's budget (two attempts, then a template), so a
+//!   worker busy with one piece for longer than [`Copier::stuck`]'s limit is hung; the daemon
+//!   then stops the systemd watchdog pings and is restarted.
 //! - Warm-up runs only while no session is on screen and the model is ready, one blurb per idle
 //!   poll, so a shopper's request waits for at most one warm blurb. A finished plan runs again
 //!   after [`WARM_EVERY`] (entries still fresh cost one lookup) or when the console asks.
@@ -152,6 +155,8 @@ struct Shared {
     cache_hits: AtomicU64,
     /// Warm-up blurbs done (served from the cache, generated or fallen back) since start.
     warmed: AtomicU64,
+    /// When the worker started the piece of copy it is writing now; `None` between pieces.
+    busy_since: Mutex<Option<Instant>>,
     warm_restart: AtomicBool,
 }
 
@@ -264,6 +269,7 @@ impl Copier {
             cache_lookups: AtomicU64::new(0),
             cache_hits: AtomicU64::new(0),
             warmed: AtomicU64::new(0),
+            busy_since: Mutex::new(None),
             warm_restart: AtomicBool::new(false),
             spec,
         });
@@ -318,6 +324,15 @@ impl Copier {
         let lookups = self.shared.cache_lookups.load(Ordering::Relaxed);
         let hits = self.shared.cache_hits.load(Ordering::Relaxed);
         (lookups > 0).then(|| hits as f64 / lookups as f64)
+    }
+
+    /// Whether the worker has been writing one piece of copy for longer than any healthy
+    /// generation takes: four budgets (two attempts with room to spare), at least a minute.
+    pub fn stuck(&self, now: Instant) -> bool {
+        let budget = Duration::from_millis(self.shared.spec.config.engine.budget_ms);
+        let limit = (budget * 4).max(Duration::from_secs(60));
+        lock(&self.shared.busy_since)
+            .is_some_and(|since| now.saturating_duration_since(since) > limit)
     }
 
     /// Warm-up blurbs done since start (cached, or not cacheable because they fell back to a
@@ -561,7 +576,9 @@ fn work(
     let mut warm_started: Option<Instant> = None;
     loop {
         match jobs.recv_timeout(IDLE_POLL) {
-            Ok(job) => run_job(shared, store.as_ref(), ttl_secs, job, answers),
+            Ok(job) => busy(shared, || {
+                run_job(shared, store.as_ref(), ttl_secs, job, answers);
+            }),
             Err(mpsc::RecvTimeoutError::Disconnected) => break,
             Err(mpsc::RecvTimeoutError::Timeout) => {
                 if shared.warm_restart.swap(false, Ordering::SeqCst) {
@@ -578,7 +595,7 @@ fn work(
                     continue;
                 };
                 let started = *warm_started.get_or_insert_with(Instant::now);
-                warm_one(store, &loaded, ttl_secs, &plan[index]);
+                busy(shared, || warm_one(store, &loaded, ttl_secs, &plan[index]));
                 shared.warmed.fetch_add(1, Ordering::Relaxed);
                 if warm.finished_at.is_some() {
                     tracing::info!(
@@ -591,6 +608,13 @@ fn work(
             }
         }
     }
+}
+
+/// Runs `write` with the worker marked busy (see [`Copier::stuck`]).
+fn busy(shared: &Shared, write: impl FnOnce()) {
+    *lock(&shared.busy_since) = Some(Instant::now());
+    write();
+    *lock(&shared.busy_since) = None;
 }
 
 fn warm_one(store: &Store, loaded: &Loaded, ttl_secs: i64, item: &WarmItem) {
@@ -699,6 +723,28 @@ mod tests {
         assert_eq!(warm.take(t0 + WARM_EVERY), Some(0), "then the plan again");
         assert_eq!(warm.take(t0 + WARM_EVERY), Some(1));
         assert_eq!(warm.take(t0 + WARM_EVERY), None);
+    }
+
+    #[test]
+    fn a_worker_busy_beyond_any_budget_is_stuck() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let config = Config {
+            data_dir: dir.path().to_path_buf(),
+            model_path: dir.path().join("no-model.gguf"),
+            ..Config::default()
+        };
+        let (answers, _screen) = tokio::sync::mpsc::unbounded_channel();
+        let spec = CopierSpec {
+            config,
+            brands: BrandList::new(Vec::<String>::new()),
+        };
+        let copier = Copier::start(spec, Vec::new(), answers).unwrap_or_else(|e| panic!("{e}"));
+        let now = Instant::now();
+        assert!(!copier.stuck(now), "idle is not stuck");
+        *lock(&copier.shared.busy_since) = Some(now);
+        assert!(!copier.stuck(now + Duration::from_secs(59)));
+        assert!(copier.stuck(now + Duration::from_secs(61)));
+        copier.stop(Duration::from_secs(5));
     }
 
     #[test]

@@ -262,8 +262,18 @@ pub async fn run(config: Config, config_file: Option<PathBuf>) -> Result<(), Dae
     let shutdown = async move {
         let _ = why_tx.send(until.await);
     };
-    let watchdog = |now| {
-        if let Err(e) = notifier.watchdog(now) {
+    let (pinger, copier_daemon) = (Arc::clone(&notifier), Arc::clone(&daemon));
+    let mut hung_logged = false;
+    let watchdog = move |now| {
+        // A hung copy worker withholds the ping too: systemd restarts the daemon.
+        if copier_daemon.copier().stuck(now) {
+            if !std::mem::replace(&mut hung_logged, true) {
+                tracing::error!("copy worker hung; withholding the watchdog ping");
+            }
+            return;
+        }
+        hung_logged = false;
+        if let Err(e) = pinger.watchdog(now) {
             tracing::warn!(error = %e, "watchdog ping not sent");
         }
     };
