@@ -710,6 +710,7 @@ fn run_job(
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]
@@ -727,7 +728,7 @@ mod tests {
 
     #[test]
     fn a_worker_busy_beyond_any_budget_is_stuck() {
-        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let dir = tempfile::tempdir().unwrap();
         let config = Config {
             data_dir: dir.path().to_path_buf(),
             model_path: dir.path().join("no-model.gguf"),
@@ -738,7 +739,7 @@ mod tests {
             config,
             brands: BrandList::new(Vec::<String>::new()),
         };
-        let copier = Copier::start(spec, Vec::new(), answers).unwrap_or_else(|e| panic!("{e}"));
+        let copier = Copier::start(spec, Vec::new(), answers).unwrap();
         let now = Instant::now();
         assert!(!copier.stuck(now), "idle is not stuck");
         *lock(&copier.shared.busy_since) = Some(now);
