@@ -58,13 +58,21 @@ struct Sent {
 }
 
 async fn post(http: &reqwest::Client, hq: &Hq, body: Vec<u8>, sig: &[u8]) -> Sent {
+    try_post(http, hq, body, sig).await.unwrap()
+}
+
+async fn try_post(
+    http: &reqwest::Client,
+    hq: &Hq,
+    body: Vec<u8>,
+    sig: &[u8],
+) -> Result<Sent, reqwest::Error> {
     let resp = http
         .post(format!("{}/v1/batches", hq.url))
         .header(wire::SIGNATURE_HEADER, hex(sig))
         .body(body)
         .send()
-        .await
-        .unwrap();
+        .await?;
     let status = resp.status().as_u16();
     let v: serde_json::Value = resp.json().await.unwrap();
     let code = v["error"]["code"]
@@ -72,7 +80,7 @@ async fn post(http: &reqwest::Client, hq: &Hq, body: Vec<u8>, sig: &[u8]) -> Sen
         .or(v["status"].as_str())
         .unwrap_or_default()
         .to_string();
-    Sent { status, code }
+    Ok(Sent { status, code })
 }
 
 async fn alive(http: &reqwest::Client, hq: &Hq) {
@@ -188,8 +196,13 @@ async fn ingest_refuses_bad_batches_and_stores_nothing() {
         ("50 MB body", huge, sig.to_vec(), 413, "body_too_large"),
     ];
     for (what, body, sig, status, code) in cases {
-        let r = post(&http, &hq, body, &sig).await;
-        assert_eq!((r.status, r.code.as_str()), (status, code), "{what}");
+        match try_post(&http, &hq, body, &sig).await {
+            Ok(r) => assert_eq!((r.status, r.code.as_str()), (status, code), "{what}"),
+            // HQ answers 413 after the first 4 MB and may close the connection while the client
+            // is still writing the rest (HTTP allows it): the client then sees the pipe break.
+            Err(e) if status == 413 && e.is_request() => {}
+            Err(e) => panic!("{what}: {e}"),
+        }
         assert_eq!(hq.rows(), stored, "{what}: nothing stored");
         alive(&http, &hq).await;
     }
