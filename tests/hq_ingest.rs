@@ -1,6 +1,6 @@
 //! HQ ingest refusals, idempotent re-send, authentication and the read endpoints, against the
 //! real server on 127.0.0.1 port 0.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod sync_support;
 
