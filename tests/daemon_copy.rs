@@ -106,24 +106,13 @@ fn broken_updates_are_refused_and_good_ones_switch_between_sessions() {
     std::fs::write(&truncated, &std::fs::read(&model).unwrap()[..1 << 20]).unwrap();
     let manifest = tmp.path().join("manifest.toml");
     write_manifest(&manifest, "gemma-truncated", real.size, &real.sha256);
-    let args = |gguf: &Path| {
-        vec![
-            "update".to_string(),
-            "model".into(),
-            "--gguf".into(),
-            gguf.display().to_string(),
-            "--manifest".into(),
-            manifest.display().to_string(),
-        ]
+    let update = |gguf: &Path, extra: &[&str]| {
+        let (gguf, manifest) = (gguf.display().to_string(), manifest.display().to_string());
+        let mut args = vec!["update", "model", "--gguf", &gguf, "--manifest", &manifest];
+        args.extend_from_slice(extra);
+        shelftalk(&data, &model, &args)
     };
-    let refused = Command::new(env!("CARGO_BIN_EXE_shelftalk"))
-        .env("SHELFTALK_MODEL_PATH", &model)
-        .env("SHELFTALK_ENGINE_BUDGET_MS", BUDGET_MS)
-        .arg("--data-dir")
-        .arg(&data)
-        .args(args(&truncated))
-        .output()
-        .unwrap();
+    let refused = update(&truncated, &[]);
     assert!(!refused.status.success());
     assert!(
         text(&refused).contains("bytes, the manifest says"),
@@ -142,14 +131,7 @@ fn broken_updates_are_refused_and_good_ones_switch_between_sessions() {
         bytes.len() as u64,
         &sha256_hex(&bytes),
     );
-    let refused = Command::new(env!("CARGO_BIN_EXE_shelftalk"))
-        .env("SHELFTALK_MODEL_PATH", &model)
-        .env("SHELFTALK_ENGINE_BUDGET_MS", BUDGET_MS)
-        .arg("--data-dir")
-        .arg(&data)
-        .args(args(&garbage))
-        .output()
-        .unwrap();
+    let refused = update(&garbage, &[]);
     assert!(!refused.status.success());
     assert!(
         text(&refused).contains("update refused, the active content keeps serving"),
@@ -163,15 +145,7 @@ fn broken_updates_are_refused_and_good_ones_switch_between_sessions() {
 
     // The real model under a new name: checked, switched, and what selftest now checks.
     write_manifest(&manifest, "gemma-3-270m-canary", real.size, &real.sha256);
-    let switched = Command::new(env!("CARGO_BIN_EXE_shelftalk"))
-        .env("SHELFTALK_MODEL_PATH", &model)
-        .env("SHELFTALK_ENGINE_BUDGET_MS", BUDGET_MS)
-        .arg("--data-dir")
-        .arg(&data)
-        .args(args(&model))
-        .arg("--json")
-        .output()
-        .unwrap();
+    let switched = update(&model, &["--json"]);
     assert!(switched.status.success(), "{}", text(&switched));
     let v: serde_json::Value = serde_json::from_slice(&switched.stdout).unwrap();
     assert_eq!(v["generation"], 1);
