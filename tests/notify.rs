@@ -15,21 +15,12 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+mod common;
+use common::model;
+
 const BIN: &str = env!("CARGO_BIN_EXE_shelftalk");
 /// Generous: the gate loads the model and writes one blurb on a shared, debug-built machine.
 const GATE_WAIT: Duration = Duration::from_secs(180);
-
-fn model() -> Option<PathBuf> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/gemma-3-270m-q4_k_m.gguf");
-    if path.exists() {
-        return Some(path);
-    }
-    if std::env::var("SHELFTALK_REQUIRE_MODEL").as_deref() == Ok("1") {
-        panic!("model required but missing at {}", path.display());
-    }
-    eprintln!("SKIPPED: model not found at {}", path.display());
-    None
-}
 
 fn shelftalk(args: &[&str]) -> std::process::Output {
     Command::new(BIN)
