@@ -96,9 +96,7 @@ fn broken_updates_are_refused_and_good_ones_switch_between_sessions() {
     let Some(model) = model() else { return };
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
-    assert!(shelftalk(&data, &model, &["keys", "init"]).status.success());
-    let imported = shelftalk(&data, &model, &["import", "catalog", "demo/catalog.csv"]);
-    assert!(imported.status.success(), "{}", text(&imported));
+    set_up(&data, &model, &["catalog"]);
 
     // A truncated model under the real model's manifest: the hash check refuses it.
     let real = Manifest::builtin().unwrap();
@@ -205,6 +203,16 @@ fn copy_done(
     }
 }
 
+/// A data dir with keys and the demo `catalog` and/or `events` imported.
+fn set_up(data: &Path, model: &Path, imports: &[&str]) {
+    assert!(shelftalk(data, model, &["keys", "init"]).status.success());
+    for kind in imports {
+        let file = format!("demo/{kind}.csv");
+        let out = shelftalk(data, model, &["import", kind, &file]);
+        assert!(out.status.success(), "{}", text(&out));
+    }
+}
+
 fn cached_rows(data: &Path) -> i64 {
     let conn = rusqlite::Connection::open(data.join("shelftalk.db")).unwrap();
     conn.query_row("SELECT count(*) FROM copy_cache", [], |r| r.get(0))
@@ -216,14 +224,7 @@ fn the_daemon_caches_copy_and_warms_the_cache_while_idle() {
     let Some(model) = model() else { return };
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
-    assert!(shelftalk(&data, &model, &["keys", "init"]).status.success());
-    for (kind, file) in [
-        ("catalog", "demo/catalog.csv"),
-        ("events", "demo/events.csv"),
-    ] {
-        let out = shelftalk(&data, &model, &["import", kind, file]);
-        assert!(out.status.success(), "{}", text(&out));
-    }
+    set_up(&data, &model, &["catalog", "events"]);
     let mut config = config(&data, &model);
     config.copy_warm_top = 1;
     config.copy_warm_segments = 0;
