@@ -94,6 +94,7 @@ fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
 #[test]
 fn broken_updates_are_refused_and_good_ones_switch_between_sessions() {
     let Some(model) = model() else { return };
+    let _one = common::one_model_at_a_time();
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
     set_up(&data, &model, &["catalog"]);
@@ -222,6 +223,7 @@ fn cached_rows(data: &Path) -> i64 {
 #[test]
 fn the_daemon_caches_copy_and_warms_the_cache_while_idle() {
     let Some(model) = model() else { return };
+    let _one = common::one_model_at_a_time();
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
     set_up(&data, &model, &["catalog", "events"]);

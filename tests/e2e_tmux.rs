@@ -56,6 +56,7 @@ fn picks(screen: &str) -> Option<Vec<Card>> {
 #[test]
 fn personal_copy_then_opt_out_then_sigterm_mid_generation() {
     let Some(model) = common::model() else { return };
+    let _one = common::one_model_at_a_time();
     let mut k = Kiosk::start(&model, UNHURRIED);
     let loyalty = k.loyalty.clone();
 
@@ -148,6 +149,7 @@ fn personal_copy_then_opt_out_then_sigterm_mid_generation() {
 #[test]
 fn an_idle_session_times_out_to_the_attract_loop_without_a_trace() {
     let Some(model) = common::model() else { return };
+    let _one = common::one_model_at_a_time();
     let k = Kiosk::start(&model, &[("SHELFTALK_SESSION_TIMEOUT_SECS", "5")]);
 
     // 3. A personal session, then no key: after the timeout the attract loop is back.

@@ -190,6 +190,7 @@ fn run_command(config: &Path, model: &Path, notify: &Path, extra_env: &str) -> S
 #[test]
 fn ready_after_the_gate_then_watchdog_pings_and_stopping() {
     let Some(model) = model() else { return };
+    let _one = common::one_model_at_a_time();
     let tmp = tempfile::tempdir().unwrap();
     let config = provisioned(tmp.path());
     let listener = Listener::bind(tmp.path());

@@ -1,10 +1,12 @@
 //! Helpers shared by the integration tests and benches (`mod common;`, or `#[path]` from a bench).
 //!
 //! Invariant: a test that needs the real model calls [`model`] and returns early on `None`; it
-//! never silently passes when `SHELFTALK_REQUIRE_MODEL=1`.
+//! never silently passes when `SHELFTALK_REQUIRE_MODEL=1`. Tests in one binary that run the model
+//! in a process or daemon of their own hold [`one_model_at_a_time`] while they do.
 #![allow(clippy::panic, clippy::print_stderr)]
 
 use std::path::PathBuf;
+use std::sync::{Mutex, MutexGuard};
 
 /// The repository root.
 pub fn root() -> PathBuf {
@@ -32,4 +34,15 @@ pub fn model() -> Option<PathBuf> {
         path.display()
     );
     None
+}
+
+/// Serialises the model-heavy tests of one test binary (the harness runs tests in parallel;
+/// binaries run one after another). Two llama.cpp runs on a 2-core machine spin-wait against each
+/// other and slow down by far more than 2x, which turns generous test deadlines into flaky ones.
+/// A test that panicked while holding the lock does not block the others.
+#[allow(dead_code)] // Not every binary that includes this module runs a model of its own.
+pub fn one_model_at_a_time() -> MutexGuard<'static, ()> {
+    static LOCK: Mutex<()> = Mutex::new(());
+    LOCK.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }

@@ -289,7 +289,7 @@ impl Kiosk {
         tmux.type_text(&line);
         tmux.press(&["Enter"]);
         tmux.wait_for("attract loop", START_BOUND, |s| {
-            assert!(!s.contains("\nEXIT="), "the daemon did not start:\n{s}");
+            assert!(exit_status(s).is_none(), "the daemon did not start:\n{s}");
             s.contains("shelftalk · Welcome").then_some(())
         });
 
@@ -377,9 +377,14 @@ impl Kiosk {
 
     /// Waits for the daemon to exit (the shell prints `EXIT=<status>`) and returns the status.
     pub fn wait_exit(&self, bound: Duration) -> i32 {
-        self.tmux.wait_for("daemon exit", bound, |s| {
-            s.lines()
-                .find_map(|l| l.trim().strip_prefix("EXIT=")?.parse().ok())
-        })
+        self.tmux.wait_for("daemon exit", bound, exit_status)
     }
+}
+
+/// The status the shell printed after the daemon exited: a line `EXIT=<number>` (the typed
+/// command's own `EXIT=$?` may wrap onto a line of its own, so the number is required).
+fn exit_status(screen: &str) -> Option<i32> {
+    screen
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("EXIT=")?.parse().ok())
 }
