@@ -44,6 +44,7 @@ use llama_cpp_2::token::LlamaToken;
 use llama_cpp_2::LogOptions;
 use serde::{Deserialize, Serialize};
 
+use crate::copy::guardrails::normalise_number;
 use crate::copy::manifest::{Manifest, ManifestError};
 
 /// Engine tuning. Defaults are defined here once; every field may be omitted in config files.
@@ -882,10 +883,14 @@ impl Worker<'_> {
 }
 
 /// Whether every finished number in `text` is in `allowed` and a number still being written at
-/// the end is a prefix of one. Numbers are digit runs with `,` (dropped) and `.` separators.
+/// the end can still become one. Numbers are digit runs with `,` (dropped) and `.` separators,
+/// compared as the guardrails normalise them (`1299.00` is `1299`, but `259` is not `2590`).
 /// A number followed by `%` must be listed with its `%` (`"53%"`): a price's digits do not make
-/// a discount.
+/// a discount. A number in progress may end in `.` only as a listed number ending a sentence
+/// (`₹899.`) or on its way to a listed decimal (`9.` of `9.84`), so a full stop cannot hide an
+/// unfinished number.
 fn numbers_allowed(text: &str, allowed: &[String]) -> bool {
+    let listed = |n: &str| allowed.contains(&normalise_number(n));
     let chars: Vec<char> = text.chars().collect();
     let mut i = 0;
     while i < chars.len() {
@@ -900,22 +905,14 @@ fn numbers_allowed(text: &str, allowed: &[String]) -> bool {
             }
             i += 1;
         }
-        let at_end = i == chars.len();
         let trimmed = number.trim_end_matches('.');
-        let complete = |n: &str| {
-            allowed.iter().any(|a| {
-                a == n
-                    || a.strip_prefix(n)
-                        .is_some_and(|rest| rest.trim_start_matches('.').chars().all(|c| c == '0'))
-            })
-        };
-        let percent_sign = chars[i..].iter().find(|c| **c != ' ') == Some(&'%');
-        let ok = if at_end {
-            allowed.iter().any(|a| a.starts_with(trimmed)) || complete(trimmed)
-        } else if percent_sign {
-            allowed.iter().any(|a| a.strip_suffix('%') == Some(trimmed))
+        let ok = if i == chars.len() {
+            allowed.iter().any(|a| a.starts_with(number.as_str())) || listed(&number)
+        } else if chars[i..].iter().find(|c| **c != ' ') == Some(&'%') {
+            let percent = format!("{}%", normalise_number(trimmed));
+            allowed.contains(&percent)
         } else {
-            complete(trimmed)
+            listed(trimmed)
         };
         if !ok {
             return false;
@@ -1001,6 +998,23 @@ mod tests {
         assert!(!numbers_allowed("a 98 inch lid", &allowed));
         assert!(!numbers_allowed("Now ₹7", &allowed));
         assert!(!numbers_allowed("Now ₹89 ", &allowed));
+        assert!(
+            numbers_allowed("Now ₹1899.0", &allowed),
+            "on its way to 1899.00"
+        );
+        assert!(numbers_allowed("Now ₹1899.00 flat", &allowed));
+        assert!(numbers_allowed("a 9.", &allowed), "on its way to 9.84");
+        assert!(
+            !numbers_allowed("It is a real 8.", &allowed),
+            "8 ends no listed number"
+        );
+        let list_price = ["2590".to_string()];
+        assert!(numbers_allowed("was ₹259", &list_price));
+        assert!(
+            !numbers_allowed("was ₹259.", &list_price),
+            "259 is not 2590"
+        );
+        assert!(!numbers_allowed("was ₹259 ", &list_price));
     }
 
     #[test]

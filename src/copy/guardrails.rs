@@ -456,7 +456,8 @@ fn numbers(text: &str) -> Vec<Number> {
     out
 }
 
-fn normalise_number(raw: &str) -> String {
+/// A number's digits as compared everywhere: no leading zeros, no trailing fractional zeros.
+pub(crate) fn normalise_number(raw: &str) -> String {
     let (int, frac) = match raw.split_once('.') {
         Some((i, f)) => (i, f.trim_end_matches('0')),
         None => (raw, ""),
@@ -613,11 +614,14 @@ fn repetition(copy: &str, corpus: &str, config: &GuardrailConfig) -> Option<Stri
     }) {
         return Some(w.clone());
     }
+    // A phrase the facts themselves repeat (a catalog name listing a variant twice) may be
+    // quoted as written.
+    let repeated_in_facts = |t: &str| facts.windows(3).filter(|f| f.join(" ") == t).count() > 1;
     let mut trigrams = HashSet::new();
     words
         .windows(3)
         .map(|t| t.join(" "))
-        .find(|t| !trigrams.insert(t.clone()))
+        .find(|t| !trigrams.insert(t.clone()) && !repeated_in_facts(t))
 }
 
 #[cfg(test)]
@@ -745,6 +749,30 @@ mod tests {
         for (copy, code) in cases {
             assert_eq!(reason(copy), code, "{copy:?} -> {:?}", verdict(copy));
         }
+    }
+
+    #[test]
+    fn a_phrase_the_name_repeats_may_be_quoted_but_not_repeated_again() {
+        let product = Product {
+            sku: "B1".into(),
+            name: "BFT 6 W LED Bulbs,BFT 6 W LED Bulb (White)".into(),
+            brand: Some("BFT".into()),
+            category: vec!["Lighting".into()],
+            price: Minor(19900),
+            list_price: None,
+            description: "Bright and efficient".into(),
+            tags: vec![],
+        };
+        let facts = ProductFacts::new(&product, &Currency::default());
+        let judge = |copy: &str| check(copy, &facts, &brands(), &GuardrailConfig::default());
+        assert_eq!(
+            judge("BFT 6 W LED Bulbs,BFT 6 W LED Bulb (White), bright for ₹199."),
+            Verdict::Pass
+        );
+        assert_eq!(
+            judge("Bright LED bulbs for ₹199, bright LED bulbs for every room.").code(),
+            "repetition"
+        );
     }
 
     #[test]
