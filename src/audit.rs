@@ -5,7 +5,7 @@
 //! - Lines are only ever appended (the file is opened in append mode, each line written with one
 //!   `write` and synced), never rewritten.
 //! - `hash = SHA-256(prev ‖ "\n" ‖ canonical JSON of the entry without its hash)`, hex; the first
-//!   entry's `prev` is 64 zeros. [`verify`] recomputes every link.
+//!   entry's `prev` is 64 zeros. [`AuditLog::verify`] recomputes every link.
 //! - Entries name shoppers only by their short random id, never by loyalty number.
 
 use std::fs::{File, OpenOptions};

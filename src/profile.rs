@@ -4,7 +4,7 @@
 //! Invariants:
 //! - A loyalty number enters this module only to be turned into a [`LookupToken`]; it is never
 //!   stored, logged or returned. Log lines name shoppers by [`ShopperId::short`].
-//! - Plaintext shopper data exists only in memory, after [`open_events`]/[`open_features`].
+//! - Plaintext shopper data exists only in memory, after [`open_events`] (features are derived from the opened events, in memory).
 //! - Erasure deletes the shopper's wrapped data key and rows in one transaction, checkpoints the
 //!   WAL (with `secure_delete` on, freed pages are zeroed), and then rotates the KEK (at once, or
 //!   once a day with `erase_rotation = "daily"`) so that a copy of the database taken before the

@@ -23,7 +23,10 @@
 //! - Sampling chain: logit bias (tokens with `suppressed_chars` never sampled) → top-k →
 //!   repetition penalty → temperature → seeded dist. With `allowed_numbers` a token that would
 //!   write a number outside the list is masked and the chain re-applied, so the model cannot
-//!   invent prices or sizes (the guardrails still check every output).
+//!   invent prices or sizes (the guardrails still check every output). A number is streamed
+//!   only once it is finished; one that can only end unlisted is taken back (its cells leave the
+//!   KV cache, the token before it is decoded again) and the copy goes on in words from where it
+//!   began, at most `MAX_REWINDS` times per request.
 
 use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
@@ -526,6 +529,17 @@ struct Worker<'m> {
     counters: Arc<Counters>,
 }
 
+/// Dead ends (see [`number_in_progress`]) taken back per request; after that the copy ends there.
+const MAX_REWINDS: u32 = 2;
+
+/// One generated token: what it was, its KV position and where its text starts in the copy.
+#[derive(Debug, Clone, Copy)]
+struct Step {
+    token: LlamaToken,
+    pos: usize,
+    at: usize,
+}
+
 /// Where the prompt left the working sequence.
 struct Prompted {
     next_pos: usize,
@@ -605,6 +619,11 @@ impl Worker<'_> {
         let (mut pos, mut idx) = (prompted.next_pos, prompted.logits_idx);
         let mut pending = Vec::new();
         let mut text = String::new();
+        // Every generated token with its position and where its piece starts in `text`; text
+        // from `streamed` on is held back while it ends in a number in progress.
+        let mut steps: Vec<Step> = Vec::new();
+        let mut streamed = 0;
+        let (mut rewinds, mut words_only) = (0, false);
         let mut generated = 0u32;
         let mut ttft_ms = 0.0;
         let stop = loop {
@@ -616,10 +635,34 @@ impl Worker<'_> {
             }
             let token = match &request.allowed_numbers {
                 None => sampler.sample(&self.ctx, idx),
-                Some(allowed) => match self.sample_numbers(&mut sampler, idx, &text, allowed) {
-                    Some(token) => token,
-                    None => break StopReason::EndOfText,
-                },
+                Some(allowed) => {
+                    let words = std::mem::take(&mut words_only);
+                    match self.sample_numbers(&mut sampler, idx, &text, allowed, words) {
+                        Some(token) => token,
+                        None => {
+                            // A dead end: the number being written can only end unlisted.
+                            // Take it back and write words where it began.
+                            let Some(at) = number_in_progress(&text)
+                                .and_then(|start| steps.iter().rposition(|s| s.at <= start))
+                                .filter(|_| rewinds < MAX_REWINDS)
+                            else {
+                                break StopReason::EndOfText;
+                            };
+                            let step = steps[at];
+                            let before = at
+                                .checked_sub(1)
+                                .map_or(suffix[suffix.len() - 1], |b| steps[b].token);
+                            idx = self.rewind(before, step.pos)?;
+                            pos = step.pos;
+                            steps.truncate(at);
+                            text.truncate(step.at.max(streamed));
+                            pending.clear();
+                            rewinds += 1;
+                            words_only = true;
+                            continue;
+                        }
+                    }
+                }
             };
             if vocab.is_eog(token) {
                 break StopReason::EndOfText;
@@ -628,6 +671,11 @@ impl Worker<'_> {
             if generated == 1 {
                 ttft_ms = ms(started.elapsed());
             }
+            steps.push(Step {
+                token,
+                pos,
+                at: text.len(),
+            });
             vocab.token_to_piece_into(token, &mut pending, false, None);
             let piece = take_utf8(&mut pending);
             let (piece, line_ended) = match piece.split_once('\n') {
@@ -643,11 +691,15 @@ impl Worker<'_> {
             } else {
                 piece
             };
-            if !piece.is_empty() {
-                text.push_str(&piece);
-                if !sink(StreamEvent::Token(piece)) {
+            text.push_str(&piece);
+            let hold = number_in_progress(&text)
+                .and_then(|start| steps.iter().rev().find(|s| s.at <= start))
+                .map_or(text.len(), |s| s.at);
+            if hold > streamed {
+                if !sink(StreamEvent::Token(text[streamed..hold].to_string())) {
                     return Ok(None);
                 }
+                streamed = hold;
             }
             if line_ended {
                 break StopReason::EndOfLine;
@@ -662,6 +714,9 @@ impl Worker<'_> {
             pos += 1;
             idx = 0;
         };
+        if text.len() > streamed && !sink(StreamEvent::Token(text[streamed..].to_string())) {
+            return Ok(None);
+        }
         Counters::bump(&self.counters.generated_tokens, u64::from(generated));
         let total_ms = ms(started.elapsed());
         let gen_ms = total_ms - prompt_ms;
@@ -687,13 +742,15 @@ impl Worker<'_> {
 
     /// Sample a token whose text keeps every number in `text` + token among `allowed` (or a
     /// prefix of one, for the number being written). Rejected tokens are masked and the chain
-    /// re-applied; `None` when nothing acceptable turns up.
+    /// re-applied; `None` when nothing acceptable turns up. With `words_only` no token with a
+    /// digit is considered.
     fn sample_numbers(
         &self,
         sampler: &mut LlamaSampler,
         idx: i32,
         text: &str,
         allowed: &[String],
+        words_only: bool,
     ) -> Option<LlamaToken> {
         const MAX_REJECTIONS: usize = 8;
         let vocab = self.model.vocab();
@@ -710,10 +767,15 @@ impl Worker<'_> {
             numbers_allowed(&format!("{text}{next}"), allowed)
         };
         // Fast path: most tokens are words.
-        let token = sampler.sample(&self.ctx, idx);
-        if acceptable(token) {
-            return Some(token);
-        }
+        let rejected = if words_only {
+            None
+        } else {
+            let token = sampler.sample(&self.ctx, idx);
+            if acceptable(token) {
+                return Some(token);
+            }
+            Some(token)
+        };
         // Slow path: mask rejected tokens (the array is in token-id order) and re-apply the
         // chain; in the end mask every token with a digit so the copy goes on in words.
         let mut logits = self.ctx.token_data_array_ith(idx);
@@ -726,9 +788,11 @@ impl Worker<'_> {
                 d.set_logit(f32::NEG_INFINITY);
             }
         };
-        mask(&mut logits, token);
+        if let Some(token) = rejected {
+            mask(&mut logits, token);
+        }
         for round in 0..=MAX_REJECTIONS {
-            if round == MAX_REJECTIONS {
+            if round == MAX_REJECTIONS || (words_only && round == 0) {
                 for t in &self.digit_tokens {
                     mask(&mut logits, *t);
                 }
@@ -743,6 +807,17 @@ impl Worker<'_> {
             mask(&mut logits, token);
         }
         None
+    }
+
+    /// Take back the working sequence from `pos` on: `before`, the token at `pos - 1`, is decoded
+    /// again so its logits are fresh. Returns their batch index.
+    fn rewind(&mut self, before: LlamaToken, pos: usize) -> Result<i32, EngineError> {
+        let from = pos.checked_sub(1).ok_or(EngineError::EmptyPrompt)?;
+        let from_u32 = u32::try_from(from).map_err(|e| EngineError::Decode(e.to_string()))?;
+        self.ctx
+            .clear_kv_cache_seq(Some(0), Some(from_u32), None)
+            .map_err(|e| EngineError::Decode(e.to_string()))?;
+        self.decode(&[before], from, WORK_SEQ, true)
     }
 
     /// Decode the whole prompt from an empty KV cache into the working sequence.
@@ -882,6 +957,22 @@ impl Worker<'_> {
     }
 }
 
+/// Where a number still open at the end of `text` starts (its first digit): the text ends in a
+/// run of digits, `,` and `.` that holds a digit. Such a number is not shown until it is finished
+/// and is taken back when it cannot end as a listed one.
+fn number_in_progress(text: &str) -> Option<usize> {
+    let tail = text.len()
+        - text
+            .chars()
+            .rev()
+            .take_while(|c| c.is_ascii_digit() || matches!(c, ',' | '.'))
+            .map(char::len_utf8)
+            .sum::<usize>();
+    text[tail..]
+        .find(|c: char| c.is_ascii_digit())
+        .map(|digit| tail + digit)
+}
+
 /// Whether every finished number in `text` is in `allowed` and a number still being written at
 /// the end can still become one. Numbers are digit runs with `,` (dropped) and `.` separators,
 /// compared as the guardrails normalise them (`1299.00` is `1299`, but `259` is not `2590`).
@@ -972,6 +1063,20 @@ mod tests {
         assert!(pending.is_empty());
         let mut bad = vec![0xff, b'a'];
         assert_eq!(take_utf8(&mut bad), "\u{fffd}a");
+    }
+
+    #[test]
+    fn a_number_in_progress_is_found_at_the_end_only() {
+        assert_eq!(
+            number_in_progress("Only ₹680, 21"),
+            Some("Only ₹680, ".len())
+        );
+        assert_eq!(number_in_progress("was ₹1,0"), Some("was ₹".len()));
+        assert_eq!(number_in_progress("a real 9."), Some("a real ".len()));
+        assert_eq!(number_in_progress("now ₹680."), Some("now ₹".len()));
+        assert_eq!(number_in_progress("now ₹680 off"), None);
+        assert_eq!(number_in_progress("the end..."), None);
+        assert_eq!(number_in_progress(""), None);
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! The daemon's answers to the technician console ([`control::Handler`]): Status, Logs,
+//! The daemon's answers to the technician console ([`crate::control::Handler`]): Status, Logs,
 //! Content, Config and the audited actions.
 //!
 //! Invariants:

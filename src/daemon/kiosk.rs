@@ -5,7 +5,7 @@
 //! Invariants:
 //! - A loyalty number arrives only inside `Effect::StartSession` as a [`Secret`]; it is used for
 //!   one vault lookup and dropped before the function returns. It is never logged or stored.
-//! - Per session the daemon keeps a [`SessionCtx`]: a random session token, the opened shopper
+//! - Per session the daemon keeps a `SessionCtx`: a random session token, the opened shopper
 //!   (for consent changes) and coarse segments. `EndSession` drops it, data key included.
 //! - A shopper without `personalise` consent, or who opted out in this session, gets picks and
 //!   copy from store popularity and this visit's scans only (generic segment).

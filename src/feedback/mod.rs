@@ -14,7 +14,7 @@
 //! - A day closes `conversion_window_secs` after its end (UTC); a purchase is attributed to the
 //!   latest unconverted impression of the same product at most that long before it.
 //! - The ledger (`feedback_ledger`) counts every event recorded and where it went; without noise,
-//!   recorded = pending + withheld + outbox + acknowledged + dropped (see [`status`]).
+//!   recorded = pending + withheld + outbox + acknowledged + dropped (see [`crate::sync::status`]).
 //! - Nothing here exposes a timestamp finer than a day outside the kiosk; `at` stays local.
 
 pub mod cells;

@@ -1,7 +1,7 @@
 //! Personalisation core: shopper features, scorers, fusion, diversity, reasons, the journey MDP
 //! and the copy-style bandit. Pure logic, no I/O: callers hand in plaintext events, the catalog,
 //! store-level statistics and a clock reading; nothing here reads files, the database or the
-//! system clock (except [`bench`], which measures itself).
+//! system clock (except [`mod@bench`], which measures itself).
 //!
 //! Invariants:
 //! - Every scorer returns a value in `0..=1` per candidate; the fused score is
