@@ -10,7 +10,8 @@ use serde::Serialize;
 
 use crate::config::Config;
 use crate::content;
-use crate::copy::service::{CopyRequest, CopySource};
+use crate::copy::guardrails::{Reason, Verdict};
+use crate::copy::service::{Attempt, CopyRequest, CopySource};
 use crate::copy::Style;
 use crate::crypto::keyfiles::KeyDir;
 use crate::personalise;
@@ -233,12 +234,45 @@ pub fn test_generation(
             "model copy for {} passed the guardrails in {:.0} ms",
             product.sku, outcome.elapsed_ms
         )),
-        _ => Err(format!(
-            "model copy did not pass the guardrails (served {:?}, verdict {})",
-            outcome.source,
-            outcome.verdict.code()
-        )),
+        _ => {
+            let currency = outcome
+                .attempts
+                .iter()
+                .any(|a| matches!(&a.verdict, Some(Verdict::Fail(Reason::ForeignCurrency(_)))));
+            Err(format!(
+                "model copy for {} did not pass the guardrails ({}){}",
+                product.sku,
+                attempts_said(&outcome.attempts),
+                if currency {
+                    "; does the catalog's currency match [currency] code, symbol and aliases in the \
+                     config?"
+                } else {
+                    ""
+                }
+            ))
+        }
     }
+}
+
+/// Each model attempt's outcome in a few words: `attempt 1: foreign_currency "Rs"; attempt 2: …`.
+fn attempts_said(attempts: &[Attempt]) -> String {
+    if attempts.is_empty() {
+        return "no model attempt was made".into();
+    }
+    attempts
+        .iter()
+        .enumerate()
+        .map(|(i, a)| {
+            let outcome = match (&a.verdict, &a.error) {
+                (Some(Verdict::Fail(reason)), _) => reason.to_string(),
+                (Some(Verdict::Pass), _) => "pass".into(),
+                (None, Some(error)) => error.clone(),
+                (None, None) => "no copy".into(),
+            };
+            format!("attempt {}: {outcome}", i + 1)
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// Whether a TCP connection to the HQ URL's host and port opens within 2 s.
@@ -271,6 +305,31 @@ fn hq_reachable(url: &str) -> Result<String, String> {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn failed_attempts_are_said_with_their_reasons() {
+        let attempt = |verdict, error: Option<&str>| Attempt {
+            seed: 1,
+            text: String::new(),
+            verdict,
+            timings: None,
+            error: error.map(str::to_string),
+        };
+        let said = attempts_said(&[
+            attempt(
+                Some(Verdict::Fail(Reason::ForeignCurrency("Rs".into()))),
+                None,
+            ),
+            attempt(Some(Verdict::Fail(Reason::TooShort)), None),
+            attempt(None, Some("the wall-clock budget was spent")),
+        ]);
+        assert_eq!(
+            said,
+            "attempt 1: foreign_currency \"Rs\"; attempt 2: too_short; \
+             attempt 3: the wall-clock budget was spent"
+        );
+        assert_eq!(attempts_said(&[]), "no model attempt was made");
+    }
 
     #[test]
     fn disk_floor_decides() {

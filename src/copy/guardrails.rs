@@ -144,6 +144,30 @@ impl Reason {
             Self::Repetition(_) => "repetition",
         }
     }
+
+    /// What was found, where the reason names it (the word, number or phrase).
+    pub fn detail(&self) -> Option<&str> {
+        match self {
+            Self::PromptLeak(d)
+            | Self::ForeignCurrency(d)
+            | Self::WrongPercent(d)
+            | Self::UnknownNumber(d)
+            | Self::ForeignBrand(d)
+            | Self::BannedPhrase(d)
+            | Self::Repetition(d) => Some(d),
+            _ => None,
+        }
+    }
+}
+
+/// `code` or `code "detail"`, for messages and logs.
+impl std::fmt::Display for Reason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.detail() {
+            Some(detail) => write!(f, "{} {detail:?}", self.code()),
+            None => f.write_str(self.code()),
+        }
+    }
 }
 
 /// The outcome of [`check`]. Serialises as `{"verdict": "pass"}` or
