@@ -118,8 +118,10 @@ enum Command {
     /// kiosk's config file (--config, default <data-dir>/kiosk.toml); prints the command that
     /// enrols it at HQ. Running it again changes nothing; existing keys are never replaced.
     Provision {
+        /// The store this kiosk stands in, as HQ's reports name it.
         #[arg(long = "store", value_name = "ID")]
         store_id: String,
+        /// This kiosk's id, unique in the fleet (HQ enrols and reports by it).
         #[arg(long = "kiosk", value_name = "ID")]
         kiosk_id: String,
         /// Read the technician PIN from the first line of this file instead of asking.
@@ -172,6 +174,7 @@ enum FeedbackCmd {
     /// Synthetic shoppers through the kiosk's recording path: picks from the imported catalog,
     /// styles by the bandit, impressions, interactions and some conversions, on closed days.
     Simulate {
+        /// Kiosk sessions to simulate.
         #[arg(long)]
         sessions: usize,
         #[arg(long, default_value_t = 1)]
@@ -223,10 +226,13 @@ enum HqCmd {
     Enroll {
         #[command(flatten)]
         db: HqDb,
+        /// The kiosk's id, as its `provision` printed it.
         #[arg(long, value_name = "ID")]
         kiosk: String,
+        /// The store the kiosk stands in.
         #[arg(long, value_name = "ID")]
         store: String,
+        /// The kiosk's Ed25519 public key, hex (`shelftalk keys show-public`).
         #[arg(long, value_name = "HEX")]
         pubkey: String,
         #[command(flatten)]
@@ -236,6 +242,7 @@ enum HqCmd {
     Disable {
         #[command(flatten)]
         db: HqDb,
+        /// The kiosk's id.
         #[arg(long, value_name = "ID")]
         kiosk: String,
     },
@@ -243,6 +250,7 @@ enum HqCmd {
     Enable {
         #[command(flatten)]
         db: HqDb,
+        /// The kiosk's id.
         #[arg(long, value_name = "ID")]
         kiosk: String,
     },
@@ -373,6 +381,7 @@ enum MdpCmd {
     /// Fit P(s'|s,a) and R(s,a) from the log's sessions (with smoothing), solve by value
     /// iteration, print both.
     Fit {
+        /// The behaviour log (REES46 or Online Retail CSV, or shelftalk's JSON lines).
         #[arg(long, value_name = "FILE")]
         events: PathBuf,
         #[arg(long, value_enum, default_value = "auto")]
@@ -387,6 +396,7 @@ enum EvalCmd {
     /// Leave-last-out replay per shopper: hit-rate@3 and NDCG@3 of the fused recommender and of
     /// a popularity-only baseline, in the same run.
     Recommend {
+        /// The behaviour log (REES46 or Online Retail CSV, or shelftalk's JSON lines).
         #[arg(long, value_name = "FILE")]
         events: PathBuf,
         #[arg(long, value_enum, default_value = "auto")]
@@ -491,6 +501,7 @@ enum ShopperCmd {
     },
     /// Show a shopper's consent and profile features (never the loyalty number).
     Show {
+        /// The loyalty number as scanned (looked up by its HMAC token, never printed).
         #[arg(long, value_name = "ID")]
         loyalty: String,
         #[command(flatten)]
@@ -499,6 +510,7 @@ enum ShopperCmd {
     /// Erase a shopper: delete the wrapped data key and every row, checkpoint the WAL, rotate the
     /// key-encryption key.
     Erase {
+        /// The loyalty number as scanned (looked up by its HMAC token).
         #[arg(long, value_name = "ID")]
         loyalty: String,
         #[command(flatten)]
