@@ -47,7 +47,7 @@ use llama_cpp_2::token::LlamaToken;
 use llama_cpp_2::LogOptions;
 use serde::{Deserialize, Serialize};
 
-use crate::copy::guardrails::normalise_number;
+use crate::copy::guardrails::{normalise_number, percent_follows};
 use crate::copy::manifest::{Manifest, ManifestError};
 
 /// Engine tuning. Defaults are defined here once; every field may be omitted in config files.
@@ -636,8 +636,7 @@ impl Worker<'_> {
             let token = match &request.allowed_numbers {
                 None => sampler.sample(&self.ctx, idx),
                 Some(allowed) => {
-                    let words = std::mem::take(&mut words_only);
-                    match self.sample_numbers(&mut sampler, idx, &text, allowed, words) {
+                    match self.sample_numbers(&mut sampler, idx, &text, allowed, words_only) {
                         Some(token) => token,
                         None => {
                             // A dead end: the number being written can only end unlisted.
@@ -652,7 +651,10 @@ impl Worker<'_> {
                             let before = at
                                 .checked_sub(1)
                                 .map_or(suffix[suffix.len() - 1], |b| steps[b].token);
-                            idx = self.rewind(before, step.pos)?;
+                            let Some(fresh) = self.rewind(before, step.pos)? else {
+                                break StopReason::EndOfText;
+                            };
+                            idx = fresh;
                             pos = step.pos;
                             steps.truncate(at);
                             text.truncate(step.at.max(streamed));
@@ -691,6 +693,8 @@ impl Worker<'_> {
             } else {
                 piece
             };
+            // After a rewind, words until a letter is written: not the same number again.
+            words_only &= !piece.chars().any(char::is_alphabetic);
             text.push_str(&piece);
             let hold = number_in_progress(&text)
                 .and_then(|start| steps.iter().rev().find(|s| s.at <= start))
@@ -810,14 +814,19 @@ impl Worker<'_> {
     }
 
     /// Take back the working sequence from `pos` on: `before`, the token at `pos - 1`, is decoded
-    /// again so its logits are fresh. Returns their batch index.
-    fn rewind(&mut self, before: LlamaToken, pos: usize) -> Result<i32, EngineError> {
+    /// again so its logits are fresh. Returns their batch index, or `None` when the model's
+    /// cache cannot drop a tail of positions (recurrent models): then nothing was changed.
+    fn rewind(&mut self, before: LlamaToken, pos: usize) -> Result<Option<i32>, EngineError> {
         let from = pos.checked_sub(1).ok_or(EngineError::EmptyPrompt)?;
         let from_u32 = u32::try_from(from).map_err(|e| EngineError::Decode(e.to_string()))?;
-        self.ctx
+        let removed = self
+            .ctx
             .clear_kv_cache_seq(Some(0), Some(from_u32), None)
             .map_err(|e| EngineError::Decode(e.to_string()))?;
-        self.decode(&[before], from, WORK_SEQ, true)
+        if !removed {
+            return Ok(None);
+        }
+        self.decode(&[before], from, WORK_SEQ, true).map(Some)
     }
 
     /// Decode the whole prompt from an empty KV cache into the working sequence.
@@ -999,7 +1008,7 @@ fn numbers_allowed(text: &str, allowed: &[String]) -> bool {
         let trimmed = number.trim_end_matches('.');
         let ok = if i == chars.len() {
             allowed.iter().any(|a| a.starts_with(number.as_str())) || listed(&number)
-        } else if chars[i..].iter().find(|c| **c != ' ') == Some(&'%') {
+        } else if percent_follows(&chars[i..].iter().collect::<String>()) {
             let percent = format!("{}%", normalise_number(trimmed));
             allowed.contains(&percent)
         } else {
@@ -1120,6 +1129,12 @@ mod tests {
             "259 is not 2590"
         );
         assert!(!numbers_allowed("was ₹259 ", &list_price));
+        let watts = ["25".to_string()];
+        assert!(numbers_allowed("25 W of light", &watts));
+        assert!(
+            !numbers_allowed("25 percent off", &watts),
+            "the word makes a percentage, as in the guardrails"
+        );
     }
 
     #[test]

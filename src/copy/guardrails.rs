@@ -470,14 +470,19 @@ fn numbers(text: &str) -> Vec<Number> {
             i += 1;
         }
         let rest: String = chars[i..].iter().collect();
-        let rest = rest.trim_start();
-        let percent = rest.starts_with('%') || find_ascii_ci(rest, "percent", 0) == Some(0);
+        let percent = percent_follows(&rest);
         out.push(Number {
             value: normalise_number(&raw),
             percent,
         });
     }
     out
+}
+
+/// Whether the text after a number makes it a percentage (`%` or the word, after any spaces).
+pub(crate) fn percent_follows(rest: &str) -> bool {
+    let rest = rest.trim_start();
+    rest.starts_with('%') || find_ascii_ci(rest, "percent", 0) == Some(0)
 }
 
 /// A number's digits as compared everywhere: no leading zeros, no trailing fractional zeros.
@@ -638,14 +643,14 @@ fn repetition(copy: &str, corpus: &str, config: &GuardrailConfig) -> Option<Stri
     }) {
         return Some(w.clone());
     }
-    // A phrase the facts themselves repeat (a catalog name listing a variant twice) may be
-    // quoted as written.
-    let repeated_in_facts = |t: &str| facts.windows(3).filter(|f| f.join(" ") == t).count() > 1;
-    let mut trigrams = HashSet::new();
+    // A phrase may stand as often as the facts have it (a catalog name listing a variant
+    // twice), and at most once otherwise.
+    let uses =
+        |in_words: &[String], t: &str| in_words.windows(3).filter(|w| w.join(" ") == t).count();
     words
         .windows(3)
         .map(|t| t.join(" "))
-        .find(|t| !trigrams.insert(t.clone()) && !repeated_in_facts(t))
+        .find(|t| uses(&words, t) > uses(&facts, t).max(1))
 }
 
 #[cfg(test)]
@@ -796,6 +801,11 @@ mod tests {
         assert_eq!(
             judge("Bright LED bulbs for ₹199, bright LED bulbs for every room.").code(),
             "repetition"
+        );
+        assert_eq!(
+            judge("BFT 6 W LED Bulbs, BFT 6 W LED Bulb, BFT 6 W LED for ₹199.").code(),
+            "repetition",
+            "more often than the name has it"
         );
     }
 
