@@ -770,7 +770,9 @@ impl Worker<'_> {
             };
             numbers_allowed(&format!("{text}{next}"), allowed)
         };
-        // Fast path: most tokens are words.
+        // Fast path: most tokens are words. (`sample` accepts what it returns into the chain's
+        // state, so a rejected token still counts in the repetition penalty's history: a mild
+        // bias, cheaper than building the candidate array in Rust for every token.)
         let rejected = if words_only {
             None
         } else {
