@@ -680,18 +680,16 @@ impl Worker<'_> {
             });
             vocab.token_to_piece_into(token, &mut pending, false, None);
             let piece = take_utf8(&mut pending);
-            let (piece, line_ended) = match piece.split_once('\n') {
-                // A newline before any visible text is skipped, not the end of the copy.
-                Some((head, _)) if !(text.trim().is_empty() && head.trim().is_empty()) => {
-                    (head.to_string(), true)
-                }
-                Some(_) => (String::new(), false),
-                None => (piece, false),
-            };
-            let piece = if text.trim().is_empty() {
+            // Whitespace and newlines before any visible text are skipped; after it, a newline
+            // ends the copy.
+            let piece = if text.is_empty() {
                 piece.trim_start().to_string()
             } else {
                 piece
+            };
+            let (piece, line_ended) = match piece.split_once('\n') {
+                Some((head, _)) => (head.to_string(), true),
+                None => (piece, false),
             };
             // After a rewind, words until a letter is written: not the same number again.
             words_only &= !piece.chars().any(char::is_alphabetic);
