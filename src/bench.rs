@@ -18,6 +18,7 @@ use crate::ingest::{self, EventFormat, Rules};
 use crate::profile::{self, ProfileError, Vault};
 use crate::store::shoppers::{self, Consent};
 use crate::store::{Store, StoreError};
+use crate::vocab::LoyaltyNumber;
 
 #[derive(Debug, thiserror::Error)]
 pub enum BenchError {
@@ -144,13 +145,15 @@ pub fn store(n: usize) -> Result<StoreReport, BenchError> {
         personalise: true,
         analytics: true,
     };
-    let loyalty = |i: usize| format!("LC{i:010}");
+    let number = |i: usize| format!("LC{i:010}");
+    let loyalty =
+        |i: usize| LoyaltyNumber::parse(&number(i)).map_err(|e| BenchError::Step(e.to_string()));
 
     // Enrol everyone once (not measured).
     {
         let tx = store.conn_mut().transaction()?;
         for i in 0..n {
-            let token = keys.pepper.loyalty_token(&loyalty(i));
+            let token = keys.pepper.loyalty_token(&loyalty(i)?);
             profile::get_or_create(&tx, &keys, &rng, &token, consent, 0)?;
         }
         tx.commit()?;
@@ -159,7 +162,7 @@ pub fn store(n: usize) -> Result<StoreReport, BenchError> {
     // Write + seal, one transaction per write, as the kiosk does after a session.
     let start = Instant::now();
     for i in 0..n {
-        let token = keys.pepper.loyalty_token(&loyalty(i));
+        let token = keys.pepper.loyalty_token(&loyalty(i)?);
         let record = shoppers::find(store.conn(), &token)?
             .ok_or_else(|| BenchError::Step("enrolled shopper missing".into()))?;
         let key = profile::unwrap_key(&keys, &record)?;
@@ -176,7 +179,7 @@ pub fn store(n: usize) -> Result<StoreReport, BenchError> {
         tx.prepare_cached(
             "INSERT OR REPLACE INTO plain_profiles (loyalty, features) VALUES (?1, ?2)",
         )?
-        .execute(params![loyalty(i), features_json(i)])?;
+        .execute(params![number(i), features_json(i)])?;
         tx.commit()?;
     }
     let write_base = rate(n, start);
@@ -184,7 +187,7 @@ pub fn store(n: usize) -> Result<StoreReport, BenchError> {
     // Read + open: lookup by token, unwrap the data key, open the features row, parse it.
     let start = Instant::now();
     for i in 0..n {
-        let token = keys.pepper.loyalty_token(&loyalty(i));
+        let token = keys.pepper.loyalty_token(&loyalty(i)?);
         let record = shoppers::find(store.conn(), &token)?
             .ok_or_else(|| BenchError::Step("enrolled shopper missing".into()))?;
         let key = profile::unwrap_key(&keys, &record)?;
@@ -203,7 +206,7 @@ pub fn store(n: usize) -> Result<StoreReport, BenchError> {
         let bytes: Vec<u8> = store
             .conn()
             .prepare_cached("SELECT features FROM plain_profiles WHERE loyalty = ?1")?
-            .query_row([loyalty(i)], |r| r.get(0))?;
+            .query_row([number(i)], |r| r.get(0))?;
         let _: serde_json::Value =
             serde_json::from_slice(&bytes).map_err(|e| BenchError::Step(e.to_string()))?;
     }

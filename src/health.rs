@@ -11,11 +11,11 @@ use serde::Serialize;
 use crate::config::Config;
 use crate::content;
 use crate::copy::guardrails::{Reason, Verdict};
-use crate::copy::service::{Attempt, CopyRequest, CopySource};
-use crate::copy::Style;
+use crate::copy::service::{Attempt, CopyOrder, CopySource};
 use crate::crypto::keyfiles::KeyDir;
 use crate::personalise;
 use crate::store::{catalog, Store};
+use crate::vocab::{SegmentKey, Style};
 
 /// Least wall-clock budget of the test generation.
 pub const CHECK_BUDGET_MS: u64 = 30_000;
@@ -218,17 +218,15 @@ pub fn test_generation(
     if let Some(err) = service.engine_error() {
         return Err(err.to_string());
     }
-    let segment = personalise::copy_segment("all");
-    let outcome = service.write_copy(
-        &CopyRequest {
-            product: &product,
-            segment: &segment,
-            style: Style::Concise,
-            seed: 1,
-            prefix_cache: None,
-        },
-        &mut |_| {},
-    );
+    let order = CopyOrder {
+        product,
+        segment: SegmentKey::all(),
+        brand_fan: false,
+        style: Style::Concise,
+        seed: 1,
+    };
+    let outcome = service.write_copy(&order.request(), &mut |_| {});
+    let product = order.product;
     match (outcome.source, outcome.verdict.is_pass()) {
         (CopySource::Model, true) => Ok(format!(
             "model copy for {} passed the guardrails in {:.0} ms",

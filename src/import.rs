@@ -31,6 +31,7 @@ use crate::store::catalog::{self as products, Origin};
 use crate::store::quarantine::{self, Entry};
 use crate::store::shoppers::{self, Consent};
 use crate::store::StoreError;
+use crate::vocab::LoyaltyNumber;
 
 /// Rows per transaction.
 const CHUNK: usize = 5_000;
@@ -383,13 +384,19 @@ impl<'k> EventWriter<'k> {
             .pepper
             .fingerprint(b"event", &ingest::canonical_bytes(record));
         let mut shopper_created = false;
-        let new = match &record.customer {
-            Some(customer) => {
-                let token = match self.tokens.get(customer) {
+        // A customer id that is no loyalty number (empty, over-long, control characters) leaves
+        // the event anonymous: it still counts for the store, never for a shopper.
+        let number = record
+            .customer
+            .as_deref()
+            .and_then(|c| LoyaltyNumber::parse(c).ok());
+        let new = match number {
+            Some(number) => {
+                let token = match self.tokens.get(number.expose()) {
                     Some(t) => *t,
                     None => {
-                        let t = self.keys.pepper.loyalty_token(customer);
-                        self.tokens.insert(customer.clone(), t);
+                        let t = self.keys.pepper.loyalty_token(&number);
+                        self.tokens.insert(number.expose().to_string(), t);
                         t
                     }
                 };

@@ -25,3 +25,4 @@ pub mod recommend;
 pub mod store;
 pub mod sync;
 pub mod ui;
+pub mod vocab;

@@ -24,6 +24,7 @@ use shelftalk::personalise::{self, StoreModel};
 use shelftalk::profile::{self, Vault};
 use shelftalk::store::{self, Store};
 use shelftalk::sync;
+use shelftalk::vocab::LoyaltyNumber;
 
 /// On-device personalised shelf-talker copy for retail kiosks.
 ///
@@ -84,9 +85,9 @@ enum Command {
     },
     /// Ranked, explained picks for a shopper (or an anonymous visitor with scans).
     Recommend {
-        /// The shopper's loyalty number; omit for an anonymous visitor.
-        #[arg(long, value_name = "ID")]
-        loyalty: Option<String>,
+        /// For a shopper (omit for an anonymous visitor); the number is never an argument.
+        #[command(flatten)]
+        loyalty: LoyaltyInput,
         /// Products scanned in this visit.
         #[arg(long = "scan", value_name = "SKU")]
         scans: Vec<String>,
@@ -314,9 +315,9 @@ struct CopyArgs {
     /// The product.
     #[arg(long, value_name = "SKU")]
     sku: Option<String>,
-    /// Write for this shopper's segment.
-    #[arg(long, value_name = "ID", conflicts_with = "segment")]
-    loyalty: Option<String>,
+    /// Write for a shopper's segment (the number is never an argument).
+    #[command(flatten)]
+    loyalty: LoyaltyInput,
     /// Write for a segment key such as `footwear/mid` (default: `all`).
     #[arg(long, value_name = "KEY")]
     segment: Option<String>,
@@ -490,9 +491,8 @@ enum KeysCmd {
 enum ShopperCmd {
     /// Enrol a shopper by loyalty number (stored only as an HMAC token), or update consent.
     Enroll {
-        /// The loyalty number as scanned.
-        #[arg(long, value_name = "ID")]
-        loyalty: String,
+        #[command(flatten)]
+        loyalty: LoyaltyInput,
         /// What the shopper agreed to: personalise, analytics (comma-separated), or none.
         #[arg(long, default_value = "personalise,analytics")]
         consent: String,
@@ -501,18 +501,18 @@ enum ShopperCmd {
     },
     /// Show a shopper's consent and profile features (never the loyalty number).
     Show {
-        /// The loyalty number as scanned (looked up by its HMAC token, never printed).
-        #[arg(long, value_name = "ID")]
-        loyalty: String,
+        /// Looked up by its HMAC token, never printed.
+        #[command(flatten)]
+        loyalty: LoyaltyInput,
         #[command(flatten)]
         out: JsonFlag,
     },
     /// Erase a shopper: delete the wrapped data key and every row, checkpoint the WAL, rotate the
     /// key-encryption key.
     Erase {
-        /// The loyalty number as scanned (looked up by its HMAC token).
-        #[arg(long, value_name = "ID")]
-        loyalty: String,
+        /// Looked up by its HMAC token.
+        #[command(flatten)]
+        loyalty: LoyaltyInput,
         #[command(flatten)]
         out: JsonFlag,
     },
@@ -662,7 +662,7 @@ fn run(cli: Cli) -> Result<()> {
             scans,
             n,
             out,
-        } => recommend(&config, loyalty.as_deref(), &scans, n, out.json),
+        } => recommend(&config, loyalty.read(false)?.as_ref(), &scans, n, out.json),
         Command::Mdp {
             cmd:
                 MdpCmd::Fit {
@@ -834,17 +834,75 @@ fn provision(
     emit(json, &report, |r| r.render())
 }
 
+/// Where a command reads a shopper's loyalty number: standard input (asked without echo on a
+/// terminal) or the first line of a file, never its own arguments, which show in `ps`, shell
+/// history and sudo's log.
+#[derive(Args, Debug, Default)]
+struct LoyaltyInput {
+    /// Read the shopper's loyalty number from standard input (asked without echo on a terminal).
+    #[arg(long)]
+    loyalty_stdin: bool,
+    /// Read the shopper's loyalty number from the first line of FILE.
+    #[arg(long, value_name = "FILE", conflicts_with = "loyalty_stdin")]
+    loyalty_file: Option<PathBuf>,
+    /// Refused: a number on the command line is visible to every user in `ps`.
+    #[arg(long, hide = true, value_name = "ID")]
+    loyalty: Option<String>,
+}
+
+impl LoyaltyInput {
+    /// The number, if the command was asked for one (`required`: standard input by default).
+    fn read(&self, required: bool) -> Result<Option<LoyaltyNumber>> {
+        if self.loyalty.is_some() {
+            bail!(
+                "a loyalty number on the command line is visible in `ps`, shell history and \
+                 sudo's log; pass --loyalty-stdin (then type it, or pipe it in) or \
+                 --loyalty-file FILE"
+            );
+        }
+        let text = match (&self.loyalty_file, self.loyalty_stdin || required) {
+            (Some(path), _) => {
+                let text =
+                    zeroize::Zeroizing::new(std::fs::read_to_string(path).with_context(|| {
+                        format!("cannot read the loyalty number from {}", path.display())
+                    })?);
+                zeroize::Zeroizing::new(text.lines().next().unwrap_or("").to_string())
+            }
+            (None, true) => read_secret("Loyalty number (not shown): ", |c| !c.is_control())?,
+            (None, false) => return Ok(None),
+        };
+        let number = LoyaltyNumber::parse(&text).map_err(|e| match &self.loyalty_file {
+            Some(path) => anyhow::anyhow!("{e} (first line of {})", path.display()),
+            None => anyhow::anyhow!("{e} (read from standard input)"),
+        })?;
+        Ok(Some(number))
+    }
+}
+
+/// The loyalty number a shopper command needs (standard input unless `--loyalty-file`).
+fn required(input: &LoyaltyInput) -> Result<LoyaltyNumber> {
+    input
+        .read(true)?
+        .context("a loyalty number is needed: pipe it in or pass --loyalty-file FILE")
+}
+
 /// Asks for the PIN on the terminal without echo (a line from stdin when it is not a terminal).
 fn read_pin() -> Result<String> {
+    Ok(read_secret("New technician PIN (4-12 digits): ", |c| c.is_ascii_digit())?.to_string())
+}
+
+/// Asks for a secret on the terminal without echo, keeping the characters `keep` accepts (a line
+/// from stdin when it is not a terminal).
+fn read_secret(prompt: &str, keep: fn(char) -> bool) -> Result<zeroize::Zeroizing<String>> {
     use std::io::BufRead;
     if !std::io::stdin().is_terminal() {
-        let mut line = String::new();
+        let mut line = zeroize::Zeroizing::new(String::new());
         std::io::stdin().lock().read_line(&mut line)?;
-        return Ok(line.trim().to_string());
+        return Ok(zeroize::Zeroizing::new(line.trim().to_string()));
     }
-    eprint!("New technician PIN (4-12 digits): ");
+    eprint!("{prompt}");
     crossterm::terminal::enable_raw_mode()?;
-    let mut pin = String::new();
+    let mut pin = zeroize::Zeroizing::new(String::new());
     let read = (|| -> Result<()> {
         use crossterm::event::{read, Event, KeyCode, KeyEventKind};
         loop {
@@ -857,7 +915,7 @@ fn read_pin() -> Result<String> {
                     KeyCode::Backspace => {
                         pin.pop();
                     }
-                    KeyCode::Char(c) if c.is_ascii_digit() => pin.push(c),
+                    KeyCode::Char(c) if keep(c) => pin.push(c),
                     KeyCode::Esc => bail!("cancelled"),
                     _ => {}
                 }
@@ -1136,7 +1194,8 @@ fn progress_bar(path: &Path) -> indicatif::ProgressBar {
 }
 
 fn copy(config: &Config, args: CopyArgs) -> Result<()> {
-    use shelftalk::copy::service::{CopyProgress, CopyRequest, CopySource};
+    use shelftalk::copy::service::{CopyOrder, CopyProgress};
+    use shelftalk::vocab::SegmentKey;
     use std::io::Write;
     let Some(sku) = args.sku.as_deref() else {
         bail!("--sku is required (or use `shelftalk copy warm`)");
@@ -1145,46 +1204,53 @@ fn copy(config: &Config, args: CopyArgs) -> Result<()> {
     let conn = vault.store.conn();
     let product = store::catalog::get(conn, sku)?
         .with_context(|| format!("no product with sku {sku:?} in the catalog"))?;
-    let segment_key = match (&args.loyalty, &args.segment) {
+    let loyalty = args.loyalty.read(false)?;
+    if loyalty.is_some() && args.segment.is_some() {
+        bail!("--segment and a shopper's loyalty number exclude each other: the shopper's segment is used");
+    }
+    let (segment, brand_fan) = match (&loyalty, &args.segment) {
         (Some(loyalty), _) => {
             let shopper = vault
                 .find(loyalty)?
                 .context("no shopper is enrolled with that loyalty number")?;
             let model = StoreModel::load(&vault, config.recommend.clone(), now())?;
-            model
-                .features(&vault, Some(&shopper), &[], now())?
-                .segment()
-                .key()
-                .to_string()
+            let features = model.features(&vault, Some(&shopper), &[], now())?;
+            let fan =
+                shopper.record.consent.personalise && features.is_fan_of(product.brand.as_deref());
+            (features.segment(), fan)
         }
-        (None, Some(key)) => key.clone(),
-        (None, None) => "all".to_string(),
+        (None, Some(key)) => (
+            key.parse::<SegmentKey>()
+                .map_err(|e| anyhow::anyhow!("--segment: {e}"))?,
+            false,
+        ),
+        (None, None) => (SegmentKey::all(), false),
     };
     let style = match &args.style {
         Some(s) => s.parse().map_err(|e| anyhow::anyhow!("--style: {e}"))?,
         None => {
-            let bandit = shelftalk::recommend::StyleBandit::new(config.recommend.bandit.clone())?;
+            let picker =
+                personalise::Picker::new(&config.recommend, &shelftalk::feedback::priors(conn)?)?;
             let mut rng =
                 <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(u64::from(args.seed));
-            bandit
-                .select(&segment_key, &mut rng)?
-                .style
-                .parse()
-                .map_err(|e| anyhow::anyhow!("bandit style: {e}"))?
+            picker.choose(&segment, &mut rng).style
         }
     };
     let (service, model_sha) = personalise::start_copy(config, conn)?;
     if let Some(err) = service.engine_error() {
         eprintln!("warning: {err}; serving template copy");
     }
-    let segment = personalise::copy_segment(&segment_key);
-    let request = CopyRequest {
-        product: &product,
-        segment: &segment,
+    let order = CopyOrder {
+        product,
+        segment,
+        brand_fan,
         style,
         seed: args.seed,
-        prefix_cache: args.no_prefix_cache.then_some(false),
     };
+    let mut request = order.request();
+    if args.no_prefix_cache {
+        request = request.with_prefix_cache(false);
+    }
     let stream = !args.out.json && std::io::stdout().is_terminal();
     let mut on_progress = |p: CopyProgress<'_>| {
         if stream {
@@ -1199,7 +1265,6 @@ fn copy(config: &Config, args: CopyArgs) -> Result<()> {
     let ttl = config.copy_cache_ttl().filter(|_| !args.no_cache);
     let policy = shelftalk::copy::cache::Policy {
         model_sha256: model_sha.as_deref().filter(|_| ttl.is_some()),
-        segment_key: &segment_key,
         ttl_secs: ttl.unwrap_or(0),
         now: now(),
     };
@@ -1211,13 +1276,13 @@ fn copy(config: &Config, args: CopyArgs) -> Result<()> {
     #[derive(Serialize)]
     struct Out<'a> {
         sku: &'a str,
-        segment: &'a str,
+        segment: &'a SegmentKey,
         #[serde(flatten)]
         outcome: &'a shelftalk::copy::CopyOutcome,
     }
     let out = Out {
         sku,
-        segment: &segment_key,
+        segment: &order.segment,
         outcome: &outcome,
     };
     emit(args.out.json, &out, |o| {
@@ -1233,11 +1298,7 @@ fn copy(config: &Config, args: CopyArgs) -> Result<()> {
             o.outcome.text,
             o.outcome.style.as_str(),
             o.segment,
-            match o.outcome.source {
-                CopySource::Model => "model",
-                CopySource::Template => "template",
-                CopySource::Cache => "cache",
-            },
+            o.outcome.source.as_str(),
             o.outcome.verdict.code()
         )
     })
@@ -1277,7 +1338,6 @@ fn copy_warm(
     segments: Option<usize>,
     json: bool,
 ) -> Result<()> {
-    use shelftalk::copy::service::CopyRequest;
     let Some(ttl_secs) = config.copy_cache_ttl() else {
         bail!("the copy cache is off (copy_cache_ttl_secs = 0); nothing to warm");
     };
@@ -1285,7 +1345,13 @@ fn copy_warm(
     let segments = segments.unwrap_or(config.copy_warm_segments as usize);
     let vault = Vault::open(config)?;
     let model = StoreModel::load(&vault, config.recommend.clone(), now())?;
-    let plan = personalise::warm_plan(&vault, &model, top, segments, now())?;
+    let plan = personalise::warm_plan(
+        &vault,
+        &model,
+        (top, segments),
+        shelftalk::daemon::copier::WARM_SEED,
+        now(),
+    )?;
     let (service, model_sha) = personalise::start_copy(config, vault.store.conn())?;
     let Some(sha) = model_sha else {
         bail!(
@@ -1298,54 +1364,25 @@ fn copy_warm(
     } else {
         indicatif::ProgressBar::hidden()
     };
-    let started = std::time::Instant::now();
-    let mut sources = std::collections::BTreeMap::<String, u64>::new();
-    for (sku, segment_key, style) in &plan {
-        let Some(product) = model.product(sku) else {
-            continue;
-        };
-        let segment = personalise::copy_segment(segment_key);
-        let policy = shelftalk::copy::cache::Policy {
-            model_sha256: Some(&sha),
-            segment_key,
-            ttl_secs,
-            now: now(),
-        };
-        let outcome = shelftalk::copy::cache::write_cached(
-            vault.store.conn(),
-            &service,
-            &policy,
-            &CopyRequest {
-                product,
-                segment: &segment,
-                style: *style,
-                seed: 42,
-                prefix_cache: None,
-            },
-            &mut |_| {},
-        )?;
-        *sources
-            .entry(format!("{:?}", outcome.source).to_lowercase())
-            .or_default() += 1;
-        bar.inc(1);
-    }
+    let policy = shelftalk::copy::cache::Policy {
+        model_sha256: Some(&sha),
+        ttl_secs,
+        now: now(),
+    };
+    let report =
+        shelftalk::copy::cache::warm(vault.store.conn(), &service, &policy, &plan, &mut || {
+            bar.inc(1)
+        })?;
     bar.finish_and_clear();
-    let secs = started.elapsed().as_secs_f64();
-    let v = serde_json::json!({ "requests": plan.len(), "seconds": secs,
-        "blurbs_per_sec": plan.len() as f64 / secs.max(1e-9), "sources": sources });
-    emit(json, &v, |v| {
+    emit(json, &report, |r| {
         format!(
-            "warmed {} product × segment × style entries in {:.1} s ({:.2} blurbs/s); sources {}",
-            plan.len(),
-            secs,
-            v["blurbs_per_sec"].as_f64().unwrap_or(0.0),
-            v["sources"]
+            "warmed {} product × segment × style entries in {:.1} s ({:.2} blurbs/s); sources {:?}",
+            r.requests, r.seconds, r.blurbs_per_sec, r.sources
         )
     })
 }
 
 fn bench_copy(config: &Config, catalog: Option<&Path>, pairs: usize, json: bool) -> Result<()> {
-    use shelftalk::copy::service::CopyRequest;
     let scratch = shelftalk::bench::Scratch::new("copy")?;
     let store = Store::open(&scratch.0.join("bench.db"))?;
     let products = match catalog {
@@ -1387,37 +1424,19 @@ fn bench_copy(config: &Config, catalog: Option<&Path>, pairs: usize, json: bool)
         },
     )?;
     // Cache hits: one entry written, then read back 500 times through the serving path.
-    let segment = personalise::copy_segment("all");
-    let request = CopyRequest {
-        product: &products[0],
-        segment: &segment,
-        style: shelftalk::copy::Style::Concise,
+    let order = shelftalk::copy::service::CopyOrder {
+        product: products[0].clone(),
+        segment: shelftalk::vocab::SegmentKey::all(),
+        brand_fan: false,
+        style: shelftalk::vocab::Style::Concise,
         seed: 1,
-        prefix_cache: None,
     };
     let policy = shelftalk::copy::cache::Policy {
         model_sha256: Some(&sha),
-        segment_key: "all",
         ttl_secs: 3600,
         now: now(),
     };
-    shelftalk::copy::cache::write_cached(store.conn(), &service, &policy, &request, &mut |_| {})?;
-    let mut hits: Vec<f64> = (0..500)
-        .map(|_| {
-            let t = std::time::Instant::now();
-            let r = shelftalk::copy::cache::write_cached(
-                store.conn(),
-                &service,
-                &policy,
-                &request,
-                &mut |_| {},
-            );
-            (t.elapsed().as_secs_f64() * 1e3, r)
-        })
-        .filter(|(_, r)| matches!(r, Ok(o) if o.source == shelftalk::copy::CopySource::Cache))
-        .map(|(ms, _)| ms)
-        .collect();
-    hits.sort_by(f64::total_cmp);
+    let hits = shelftalk::copy::bench::cache_hits(store.conn(), &service, &policy, &order, 500)?;
     let pct = |q: f64| {
         hits.get(((hits.len() as f64 - 1.0) * q).round() as usize)
             .copied()
@@ -1448,16 +1467,17 @@ fn file_rules(config: &Config) -> Rules {
 
 fn recommend(
     config: &Config,
-    loyalty: Option<&str>,
+    loyalty: Option<&LoyaltyNumber>,
     scans: &[String],
     n: usize,
     json: bool,
 ) -> Result<()> {
     let vault = Vault::open(config)?;
-    let model = StoreModel::load(
-        &vault,
-        shelftalk::recommend::RecommendConfig::default(),
-        now(),
+    // The kiosk's own configuration and path: the same picks as the screen for this shopper.
+    let model = StoreModel::load(&vault, config.recommend.clone(), now())?;
+    let picker = personalise::Picker::new(
+        &config.recommend,
+        &shelftalk::feedback::priors(vault.store.conn())?,
     )?;
     let shopper = match loyalty {
         Some(l) => Some(
@@ -1467,23 +1487,27 @@ fn recommend(
         ),
         None => None,
     };
+    let personal = shopper
+        .as_ref()
+        .is_some_and(|s| s.record.consent.personalise);
     let features = model.features(&vault, shopper.as_ref(), scans, now())?;
     let segment = features.segment();
-    let picks = model.recommend(&features, n);
+    let mut rng = rand::make_rng::<rand::rngs::StdRng>();
+    let shelf = picker.picks(&model, &features, n, &mut rng);
+    let picks: Vec<&shelftalk::recommend::Pick> = shelf.iter().map(|p| &p.pick).collect();
     #[derive(Serialize)]
     struct Out<'a> {
-        segment: &'a str,
+        segment: &'a shelftalk::vocab::SegmentKey,
         personalised: bool,
         picks: Vec<serde_json::Value>,
     }
     let out = Out {
-        segment: segment.key(),
-        personalised: shopper
-            .as_ref()
-            .is_some_and(|s| s.record.consent.personalise),
-        picks: picks
+        segment: &segment,
+        personalised: personal,
+        picks: shelf
             .iter()
-            .map(|p| {
+            .map(|s| {
+                let p = &s.pick;
                 let product = model.product(&p.sku);
                 serde_json::json!({
                     "sku": p.sku,
@@ -1494,6 +1518,9 @@ fn recommend(
                     "reason": p.display_reason,
                     "reasons": p.reasons,
                     "contributions": p.contributions,
+                    "style": s.choice.style,
+                    "style_probability": s.choice.propensity,
+                    "brand_fan": s.brand_fan,
                 })
             })
             .collect(),
@@ -1625,6 +1652,7 @@ fn shopper(config: &Config, cmd: ShopperCmd) -> Result<()> {
             out,
         } => {
             let consent = profile::parse_consent(&consent)?;
+            let loyalty = required(&loyalty)?;
             let (id, created) = vault.enroll(&loyalty, consent, now())?;
             let v = serde_json::json!({ "shopper": id.short(), "created": created, "consent": consent });
             emit(out.json, &v, |_| {
@@ -1638,7 +1666,7 @@ fn shopper(config: &Config, cmd: ShopperCmd) -> Result<()> {
             })
         }
         ShopperCmd::Show { loyalty, out } => {
-            let Some(shopper) = vault.find(&loyalty)? else {
+            let Some(shopper) = vault.find(&required(&loyalty)?)? else {
                 bail!("no shopper is enrolled with that loyalty number");
             };
             let summary = vault.summary(&shopper, now(), &config.recommend.features)?;
@@ -1672,7 +1700,7 @@ fn shopper(config: &Config, cmd: ShopperCmd) -> Result<()> {
             })
         }
         ShopperCmd::Erase { loyalty, out } => {
-            let r = vault.erase(&loyalty, now())?;
+            let r = vault.erase(&required(&loyalty)?, now())?;
             AuditLog::in_dir(&config.data_dir).append(
                 now(),
                 "cli",

@@ -14,13 +14,16 @@ use crate::catalog::Product;
 use crate::config::Config;
 use crate::content;
 use crate::copy;
+use crate::copy::service::CopyOrder;
 use crate::event::{Event, EventKind};
+use crate::feedback::Prior;
 use crate::profile::{self, OpenShopper, ProfileError, Vault};
 use crate::recommend::{
-    self, CatalogIndex, CoOccurrence, Features, JourneyModel, JourneyPolicy, Pick, Popularity,
-    RecommendConfig, SkuStats,
+    self, BanditError, CatalogIndex, CoOccurrence, Features, JourneyModel, JourneyPolicy, Pick,
+    Popularity, RecommendConfig, SkuStats, StyleBandit, StyleChoice,
 };
 use crate::store::{catalog as products, shoppers};
+use crate::vocab::{SegmentKey, Style};
 
 /// Days of store statistics behind "popular in this store this week".
 pub const POPULARITY_DAYS: i64 = 7;
@@ -167,35 +170,117 @@ fn all_histories(vault: &Vault) -> Result<Vec<Vec<Event>>, ProfileError> {
     Ok(out)
 }
 
-/// The copy engine's view of a coarse segment key (`"footwear/mid"`, `"all"`): the prompt is
-/// built from the key alone, so cached copy depends on nothing finer than the key and never
-/// carries one shopper's preferences to another.
-pub fn copy_segment(key: &str) -> copy::Segment {
-    let (dept, band) = key.split_once('/').unwrap_or((key, "any"));
-    let interests = match dept {
-        "" | "all" => Vec::new(),
-        d => vec![d.replace(['-', '_'], " ")],
-    };
-    copy::Segment {
-        interests,
-        preferred_brands: Vec::new(),
-        price_band: match band {
-            "low" => copy::PriceBand::Low,
-            "high" => copy::PriceBand::High,
-            _ => copy::PriceBand::Mid,
-        },
+/// One product the shelf shows a shopper: the recommender's pick, the style to write it in with
+/// the probability that style was chosen, the shopper's coarse segment, and whether they buy the
+/// product's brand.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShelfPick {
+    pub pick: Pick,
+    pub choice: StyleChoice,
+    pub segment: SegmentKey,
+    pub brand_fan: bool,
+}
+
+impl ShelfPick {
+    /// The copy order for this pick (the one place a pick becomes a copy request).
+    pub fn order(&self, product: &Product, seed: u32) -> CopyOrder {
+        CopyOrder {
+            product: product.clone(),
+            segment: self.segment.clone(),
+            brand_fan: self.brand_fan,
+            style: self.choice.style,
+            seed,
+        }
+    }
+}
+
+/// The picking half of the shelf: the style bandit with the fleet's priors. The kiosk screen,
+/// `recommend`, and the feedback simulator all pick through it.
+#[derive(Debug, Clone)]
+pub struct Picker {
+    bandit: StyleBandit,
+}
+
+impl Picker {
+    /// A bandit with `config`'s defaults and the fleet priors stored on this kiosk (unknown
+    /// labels are skipped with a warning).
+    pub fn new(config: &RecommendConfig, priors: &[Prior]) -> Result<Self, BanditError> {
+        let mut bandit = StyleBandit::new(config.bandit.clone())?;
+        for p in priors {
+            let Some((segment, style)) = p.typed() else {
+                tracing::warn!(segment = %p.segment, style = %p.style, "fleet prior skipped: unknown label");
+                continue;
+            };
+            if let Err(e) = bandit.set_prior(&segment, style, p.alpha, p.beta) {
+                tracing::warn!(error = %e, "fleet prior skipped");
+            }
+        }
+        Ok(Self { bandit })
+    }
+
+    /// Up to `n` picks for a shopper with `features`, each with its style.
+    pub fn picks<R: rand::Rng + ?Sized>(
+        &self,
+        model: &StoreModel,
+        features: &Features,
+        n: usize,
+        rng: &mut R,
+    ) -> Vec<ShelfPick> {
+        let segment = feedback_segment(&features.segment());
+        model
+            .recommend(features, n)
+            .into_iter()
+            .map(|pick| {
+                let brand = model.product(&pick.sku).and_then(|p| p.brand.as_deref());
+                ShelfPick {
+                    brand_fan: features.is_fan_of(brand),
+                    choice: self.choose(&segment, rng),
+                    segment: segment.clone(),
+                    pick,
+                }
+            })
+            .collect()
+    }
+
+    /// The style for one more product shown to `segment` (a scanned product).
+    pub fn choose<R: rand::Rng + ?Sized>(&self, segment: &SegmentKey, rng: &mut R) -> StyleChoice {
+        self.bandit.select(segment, rng).unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "bandit failed; concise style");
+            StyleChoice {
+                style: Style::Concise,
+                propensity: 1.0,
+            }
+        })
+    }
+
+    /// Feeds the outcome of a shown style back (reward 1 for a tap, 0 for none).
+    pub fn observe(&mut self, segment: &SegmentKey, style: Style, reward: f64) {
+        if let Err(e) = self.bandit.update(segment, style, reward) {
+            tracing::warn!(error = %e, "bandit update skipped");
+        }
+    }
+}
+
+/// The segment feedback and the bandit use: the recommender's when HQ would accept it as a
+/// label, else [`SegmentKey::all`] (an impression is never lost to its label).
+pub fn feedback_segment(segment: &SegmentKey) -> SegmentKey {
+    if crate::feedback::check_cell_labels("SKU", &segment.to_string(), "blurb").is_ok() {
+        segment.clone()
+    } else {
+        SegmentKey::all()
     }
 }
 
 /// What `copy warm` generates: the `top` most viewed products × the `segments` most common
-/// shopper segments plus `all`, every style; sorted so one style's prefix is reused in a row.
+/// shopper segments plus `all`, every style, written with `seed`; sorted so one style's prefix is
+/// reused in a row.
 pub fn warm_plan(
     vault: &Vault,
     model: &StoreModel,
-    top: usize,
-    segments: usize,
+    (top, segments): (usize, usize),
+    seed: u32,
     now: i64,
-) -> Result<Vec<(String, String, copy::Style)>, ProfileError> {
+) -> Result<Vec<CopyOrder>, ProfileError> {
     let conn = vault.store.conn();
     let mut stats = products::stats_since(conn, i64::MIN)?;
     stats.sort_by(|a, b| b.1.views.cmp(&a.1.views).then_with(|| a.0.cmp(&b.0)));
@@ -205,20 +290,27 @@ pub fn warm_plan(
         .take(top)
         .map(|(sku, _)| sku)
         .collect();
-    let mut counts: HashMap<String, usize> = HashMap::new();
+    let mut counts: HashMap<SegmentKey, usize> = HashMap::new();
     for history in all_histories(vault)? {
         let f = recommend::extract(&history, &model.catalog, now, &model.config.features);
-        *counts.entry(f.segment().key().to_string()).or_default() += 1;
+        *counts.entry(f.segment()).or_default() += 1;
     }
-    let mut common: Vec<(String, usize)> = counts.into_iter().filter(|(k, _)| k != "all").collect();
+    let mut common: Vec<(SegmentKey, usize)> =
+        counts.into_iter().filter(|(k, _)| !k.is_all()).collect();
     common.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    let mut keys: Vec<String> = common.into_iter().take(segments).map(|(k, _)| k).collect();
-    keys.push("all".to_string());
+    let mut keys: Vec<SegmentKey> = common.into_iter().take(segments).map(|(k, _)| k).collect();
+    keys.push(SegmentKey::all());
     let mut plan = Vec::new();
-    for style in copy::Style::ALL {
-        for key in &keys {
-            for sku in &skus {
-                plan.push((sku.clone(), key.clone(), style));
+    for style in Style::ALL {
+        for segment in &keys {
+            for product in skus.iter().filter_map(|sku| model.product(sku)) {
+                plan.push(CopyOrder {
+                    product: product.clone(),
+                    segment: segment.clone(),
+                    brand_fan: false,
+                    style,
+                    seed,
+                });
             }
         }
     }
@@ -233,7 +325,7 @@ pub struct KioskPicks {
     model: StoreModel,
     /// Imported shoppers' features by top department (`""` when unknown).
     profiles: HashMap<String, Vec<Features>>,
-    bandit: recommend::StyleBandit,
+    picker: Picker,
     rng: rand::rngs::StdRng,
     by_category: HashMap<String, Vec<String>>,
 }
@@ -252,10 +344,7 @@ impl KioskPicks {
                 .unwrap_or_default();
             profiles.entry(dept).or_default().push(f);
         }
-        let mut bandit = recommend::StyleBandit::new(model.config.bandit.clone())?;
-        for p in crate::feedback::priors(conn)? {
-            bandit.set_prior(&p.segment, &p.style, p.alpha, p.beta)?;
-        }
+        let picker = Picker::new(&model.config, &crate::feedback::priors(conn)?)?;
         let mut by_category: HashMap<String, Vec<String>> = HashMap::new();
         for p in model.catalog.products() {
             by_category
@@ -266,7 +355,7 @@ impl KioskPicks {
         Ok(Self {
             model,
             profiles,
-            bandit,
+            picker,
             rng: rand::SeedableRng::seed_from_u64(seed),
             by_category,
         })
@@ -327,43 +416,27 @@ impl crate::feedback::simulate::PickSource for KioskPicks {
             }
             None => self.model.visit_features(&scanned, ctx.at),
         };
-        let segment = features.segment().key().to_string();
-        let mut out = Vec::new();
-        for pick in self.model.recommend(&features, n) {
-            let choice = self
-                .bandit
-                .select(&segment, &mut self.rng)
-                .map_err(|e| invalid(e.to_string()))?;
-            let style = choice
-                .style
-                .parse()
-                .map_err(|e: copy::prompt::PromptError| invalid(e.to_string()))?;
-            out.push(crate::feedback::simulate::Pick {
-                sku: pick.sku,
-                style,
-                style_probability: choice.propensity,
-                segment: segment.clone(),
+        let picks = self
+            .picker
+            .picks(&self.model, &features, n, &mut self.rng)
+            .into_iter()
+            .map(|p| crate::feedback::simulate::Pick {
+                sku: p.pick.sku,
+                style: p.choice.style,
+                style_probability: p.choice.propensity,
+                segment: p.segment.to_string(),
                 content_kind: "blurb".into(),
-            });
-        }
-        Ok(out)
+            })
+            .collect();
+        Ok(picks)
     }
 
     fn observe(&mut self, pick: &crate::feedback::simulate::Pick, tapped: bool) {
         let reward = if tapped { 1.0 } else { 0.0 };
-        if let Err(e) = self
-            .bandit
-            .update(&pick.segment, pick.style.as_str(), reward)
-        {
-            tracing::warn!(error = %e, "bandit update skipped");
+        match pick.segment.parse::<SegmentKey>() {
+            Ok(segment) => self.picker.observe(&segment, pick.style, reward),
+            Err(e) => tracing::warn!(error = %e, "bandit update skipped"),
         }
-    }
-}
-
-fn invalid(reason: String) -> crate::feedback::FeedbackError {
-    crate::feedback::FeedbackError::Invalid {
-        field: "pick",
-        reason,
     }
 }
 
@@ -421,14 +494,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn copy_segment_comes_from_the_key_only() {
-        let s = copy_segment("home-kitchen/high");
-        assert_eq!(s.interests, vec!["home kitchen"]);
-        assert!(s.preferred_brands.is_empty());
-        assert_eq!(s.price_band, copy::PriceBand::High);
-        let all = copy_segment("all");
-        assert!(all.interests.is_empty());
-        assert_eq!(all.price_band, copy::PriceBand::Mid);
+    fn feedback_segment_keeps_valid_keys() {
+        let k = SegmentKey::new("home kitchen", Some(crate::vocab::PriceBand::High));
+        assert_eq!(feedback_segment(&k), k);
+        assert_eq!(feedback_segment(&SegmentKey::all()), SegmentKey::all());
     }
 
     #[test]

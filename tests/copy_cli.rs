@@ -14,7 +14,19 @@ mod common;
 use common::model;
 
 fn shelftalk(data: &Path, model: &Path, args: &[&str]) -> serde_json::Value {
-    let out = Command::new(env!("CARGO_BIN_EXE_shelftalk"))
+    shelftalk_with_stdin(data, model, args, "")
+}
+
+/// Runs the CLI with `stdin` piped in (loyalty numbers never go on the command line).
+fn shelftalk_with_stdin(
+    data: &Path,
+    model: &Path,
+    args: &[&str],
+    stdin: &str,
+) -> serde_json::Value {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_shelftalk"))
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .env("SHELFTALK_MODEL_PATH", model)
         // What is served is under test, not speed: no budget stop on a loaded machine.
@@ -22,8 +34,18 @@ fn shelftalk(data: &Path, model: &Path, args: &[&str]) -> serde_json::Value {
         .arg("--data-dir")
         .arg(data)
         .args(args)
-        .output()
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
     assert!(
         out.status.success(),
         "{args:?}: {}",
@@ -49,13 +71,13 @@ fn copy_comes_from_the_model_then_from_the_cache() {
         "copy",
         "--sku",
         "FW-RUN-0001",
-        "--loyalty",
-        "LC86441431",
+        "--loyalty-stdin",
         "--style",
         "concise",
         "--json",
     ];
-    let first = shelftalk(data, &model, &args);
+    // Typed in lower case, as a clerk might: the same card.
+    let first = shelftalk_with_stdin(data, &model, &args, "lc86441431\n");
     assert_eq!(first["source"], "model", "{first}");
     assert_eq!(first["verdict"]["verdict"], "pass");
     assert!(!first["text"].as_str().unwrap().is_empty());
@@ -63,7 +85,7 @@ fn copy_comes_from_the_model_then_from_the_cache() {
     let segment = first["segment"].as_str().unwrap().to_string();
     assert!(!segment.contains("LC86441431"));
 
-    let second = shelftalk(data, &model, &args);
+    let second = shelftalk_with_stdin(data, &model, &args, "LC86441431\n");
     assert_eq!(second["source"], "cache", "{second}");
     assert_eq!(second["text"], first["text"]);
 

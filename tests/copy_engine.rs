@@ -22,9 +22,10 @@ use shelftalk::copy::engine::{GenerationRequest, StreamEvent};
 use shelftalk::copy::guardrails::check;
 use shelftalk::copy::service::{CopyRequest, CopySource};
 use shelftalk::copy::{
-    template, BrandList, CopyService, Currency, EngineConfig, GuardrailConfig, Manifest, PriceBand,
-    ProductFacts, PromptPack, Segment, Style,
+    template, Audience, BrandList, CopyService, Currency, EngineConfig, GuardrailConfig, Manifest,
+    ProductFacts, PromptPack,
 };
+use shelftalk::vocab::{PriceBand, SegmentKey, Style};
 
 mod common;
 use common::root;
@@ -119,25 +120,24 @@ fn service() -> Option<&'static CopyService> {
         .as_ref()
 }
 
-fn segments_for(product: &Product) -> [Segment; 3] {
-    let top = product.top_category().to_lowercase();
+/// Three audiences per product: its own department on a low budget, a brand fan in gifts on a
+/// high budget, and fashion on a mid budget.
+fn segments_for(product: &Product) -> [(SegmentKey, bool); 3] {
     [
-        Segment {
-            interests: vec![top.clone(), "bargains".into()],
-            preferred_brands: vec![],
-            price_band: PriceBand::Low,
-        },
-        Segment {
-            interests: vec!["gifts".into(), "family".into()],
-            preferred_brands: product.brand.iter().cloned().collect(),
-            price_band: PriceBand::High,
-        },
-        Segment {
-            interests: vec!["style".into(), "new arrivals".into()],
-            preferred_brands: vec!["Someotherbrand".into()],
-            price_band: PriceBand::Mid,
-        },
+        (
+            SegmentKey::new(product.top_category(), Some(PriceBand::Low)),
+            false,
+        ),
+        (SegmentKey::new("gifts", Some(PriceBand::High)), true),
+        (SegmentKey::new("style", Some(PriceBand::Mid)), false),
     ]
+}
+
+fn aud((segment, brand_fan): &(SegmentKey, bool)) -> Audience<'_> {
+    Audience {
+        segment,
+        brand_fan: *brand_fan,
+    }
 }
 
 #[test]
@@ -164,16 +164,10 @@ fn model_writes_guarded_personalised_copy_for_real_products() {
         let style = Style::ALL[i % Style::ALL.len()];
         let mut texts = HashSet::new();
         // Callers seed per product and segment (so cached copy is reproducible per pair).
-        for (j, segment) in segments_for(product).into_iter().enumerate() {
+        for (j, segment) in segments_for(product).iter().enumerate() {
             let mut streamed = String::new();
             let outcome = service.write_copy(
-                &CopyRequest {
-                    product,
-                    segment: &segment,
-                    style,
-                    seed: 1234 + (i * 3 + j) as u32,
-                    prefix_cache: None,
-                },
+                &CopyRequest::new(product, aud(segment), style, 1234 + (i * 3 + j) as u32),
                 &mut |p| match p {
                     shelftalk::copy::service::CopyProgress::Token(t) => streamed.push_str(t),
                     shelftalk::copy::service::CopyProgress::Restart => streamed.clear(),
@@ -245,7 +239,7 @@ fn prompt_injection_in_catalog_text_reaches_the_prompt_only_as_sanitised_data() 
         GuardrailConfig::default(),
     );
     let segment = segments_for(&hostile_product())[0].clone();
-    let prompt = service.prompt_for(&hostile_product(), &segment, Style::Playful);
+    let prompt = service.prompt_for(&hostile_product(), aud(&segment), Style::Playful);
     let suffix = &prompt.suffix;
     for marker in [
         "<start_of_turn>",
@@ -267,13 +261,7 @@ fn prompt_injection_in_catalog_text_reaches_the_prompt_only_as_sanitised_data() 
         return;
     };
     let outcome = service.write_copy(
-        &CopyRequest {
-            product: &hostile_product(),
-            segment: &segment,
-            style: Style::Playful,
-            seed: 99,
-            prefix_cache: None,
-        },
+        &CopyRequest::new(&hostile_product(), aud(&segment), Style::Playful, 99),
         &mut |_| {},
     );
     println!("{outcome:?}");
@@ -292,14 +280,13 @@ fn planted_loyalty_number_never_reaches_a_prompt() {
         GuardrailConfig::default(),
     );
     let loyalty = "4001234567890";
-    let segment = Segment {
-        interests: vec![loyalty.into(), format!("member {loyalty}"), "tea".into()],
-        preferred_brands: vec![loyalty.into()],
-        price_band: PriceBand::Mid,
-    };
+    let segments = [
+        (SegmentKey::new(loyalty, Some(PriceBand::Mid)), true),
+        (SegmentKey::new(&format!("member {loyalty}"), None), false),
+    ];
     for product in catalog().iter().take(50).chain([&hostile_product()]) {
-        for style in Style::ALL {
-            let prompt = service.prompt_for(product, &segment, style).full();
+        for (style, segment) in Style::ALL.into_iter().zip(segments.iter().cycle()) {
+            let prompt = service.prompt_for(product, aud(segment), style).full();
             assert!(!prompt.contains(loyalty), "{prompt}");
             assert!(!prompt.contains(&product.sku), "sku in prompt");
         }
@@ -311,7 +298,7 @@ fn dropping_the_stream_cancels_and_the_next_request_runs() {
     let Some(service) = service() else { return };
     let engine = service.engine().unwrap();
     let product = &catalog()[5];
-    let prompt = service.prompt_for(product, &segments_for(product)[0], Style::Concise);
+    let prompt = service.prompt_for(product, aud(&segments_for(product)[0]), Style::Concise);
     let request = |seed| GenerationRequest {
         prefix: prompt.prefix.clone(),
         suffix: prompt.suffix.clone(),
@@ -344,7 +331,7 @@ fn fixed_seed_without_prefix_cache_is_reproducible() {
     let Some(service) = service() else { return };
     let engine = service.engine().unwrap();
     let product = &catalog()[40];
-    let prompt = service.prompt_for(product, &segments_for(product)[2], Style::Premium);
+    let prompt = service.prompt_for(product, aud(&segments_for(product)[2]), Style::Premium);
     let run = |cache: bool| {
         let g = engine
             .generate(GenerationRequest {
@@ -400,13 +387,7 @@ fn missing_or_corrupt_model_serves_templates_with_a_clear_error() {
     let product = &catalog()[3];
     for service in [&missing, &corrupt] {
         let outcome = service.write_copy(
-            &CopyRequest {
-                product,
-                segment: &segments_for(product)[0],
-                style: Style::Value,
-                seed: 1,
-                prefix_cache: None,
-            },
+            &CopyRequest::new(product, aud(&segments_for(product)[0]), Style::Value, 1),
             &mut |_| {},
         );
         assert_eq!(outcome.source, CopySource::Template);

@@ -15,6 +15,7 @@ use shelftalk::daemon::handler::ActionBody;
 use shelftalk::daemon::{socket_path, Daemon};
 use shelftalk::profile::{self, Vault};
 use shelftalk::ui::console::StatusView;
+use shelftalk::vocab::LoyaltyNumber;
 
 const PIN: &str = "2468";
 const LOYALTY: &str = "LC55501234";
@@ -56,7 +57,7 @@ async fn console_pin_status_erase_and_audit() {
         let mut vault = Vault::open(&config).unwrap();
         vault
             .enroll(
-                LOYALTY,
+                &LoyaltyNumber::parse(LOYALTY).unwrap(),
                 profile::parse_consent("personalise").unwrap(),
                 1_790_000_000,
             )
@@ -131,7 +132,7 @@ async fn console_pin_status_erase_and_audit() {
     assert!(done.ok, "{}", done.message);
     assert!(Vault::open(&config)
         .unwrap()
-        .find(LOYALTY)
+        .find(&LoyaltyNumber::parse(LOYALTY).unwrap())
         .unwrap()
         .is_none());
     let audit_path = shelftalk::audit::AuditLog::in_dir(dir.path())

@@ -18,11 +18,12 @@ use std::time::{Duration, Instant};
 
 use shelftalk::config::Config;
 use shelftalk::content;
-use shelftalk::copy::Style;
+use shelftalk::copy::service::CopyOrder;
 use shelftalk::copy::{Manifest, PromptPack};
 use shelftalk::daemon::copier::{Job, LoadState};
 use shelftalk::daemon::Daemon;
 use shelftalk::ui::kiosk::{Input, RequestId, SessionId};
+use shelftalk::vocab::{SegmentKey, Style};
 
 mod common;
 use common::model;
@@ -258,10 +259,13 @@ fn the_daemon_caches_copy_and_warms_the_cache_while_idle() {
         copier.submit(Job {
             session: SessionId(1),
             request: RequestId(request),
-            product: product.clone(),
-            segment_key: "footwear/high".into(),
-            style,
-            seed: 3,
+            order: CopyOrder {
+                product: product.clone(),
+                segment: "footwear/high".parse::<SegmentKey>().unwrap(),
+                brand_fan: false,
+                style,
+                seed: 3,
+            },
         });
         (
             copy_done(&mut screen, RequestId(request)),

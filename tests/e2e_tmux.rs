@@ -102,7 +102,10 @@ fn personal_copy_then_opt_out_then_sigterm_mid_generation() {
     k.tmux.wait_for("goodbye", COPY_BOUND, |s| {
         s.contains("Thank you for visiting").then_some(())
     });
-    let shopper = Vault::open(&k.config).unwrap().find(&loyalty).unwrap();
+    let shopper = Vault::open(&k.config)
+        .unwrap()
+        .find(&shelftalk::vocab::LoyaltyNumber::parse(&loyalty).unwrap())
+        .unwrap();
     assert!(!shopper.expect("still enrolled").record.consent.personalise);
     k.scan(&loyalty);
     let (screen, again) = k.tmux.wait_for("picks after opt-out", COPY_BOUND, |s| {
@@ -142,7 +145,10 @@ fn personal_copy_then_opt_out_then_sigterm_mid_generation() {
     assert_eq!(verdict, "ok");
     drop(db);
     let vault = Vault::open(&k.config).unwrap();
-    assert!(vault.find(&loyalty).unwrap().is_some());
+    assert!(vault
+        .find(&shelftalk::vocab::LoyaltyNumber::parse(&loyalty).unwrap())
+        .unwrap()
+        .is_some());
     assert!(!shelftalk::daemon::socket_path(&k.config.data_dir).exists());
 }
 

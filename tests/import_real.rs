@@ -17,6 +17,7 @@ use shelftalk::import::{self, Outcome};
 use shelftalk::ingest::{CatalogFormat, EventFormat, Rules};
 use shelftalk::profile::{self, Vault};
 use shelftalk::store::{catalog, quarantine};
+use shelftalk::vocab::LoyaltyNumber;
 
 const NOW: i64 = 1_795_000_000; // 2026-11-18
 
@@ -147,7 +148,7 @@ fn real_files_import_with_pinned_quality_counts() {
 
     // Cancellations became returns; the customer's events open again from the sealed rows.
     let shopper = v
-        .find("14075")
+        .find(&LoyaltyNumber::parse("14075").unwrap())
         .unwrap()
         .expect("customer 14075 enrolled by the import");
     let evs = profile::open_events(v.store.conn(), &shopper).unwrap();
@@ -310,7 +311,10 @@ fn planted_personal_data_never_reaches_the_database_files() {
     .unwrap();
     let o = events(&mut v, &file);
     assert_eq!(o.shoppers_new, 3);
-    assert!(v.find(loyalty).unwrap().is_some());
+    assert!(v
+        .find(&LoyaltyNumber::parse(loyalty).unwrap())
+        .unwrap()
+        .is_some());
 
     // The connection is still open: -wal and -shm exist and are checked too.
     let db = config.db_path();

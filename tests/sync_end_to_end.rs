@@ -4,9 +4,10 @@
 mod sync_support;
 
 use shelftalk::feedback::cells::{Counts, Day};
-use shelftalk::feedback::{self, Impression, SessionToken, Style};
+use shelftalk::feedback::{self, Impression, SessionToken};
 use shelftalk::store::Store;
 use shelftalk::sync::{self, SyncError};
+use shelftalk::vocab::Style;
 use sync_support::{context, kiosk, simulate, status, Hq, NOW};
 
 fn sum(parts: &[&Counts]) -> Counts {

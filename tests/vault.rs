@@ -10,6 +10,7 @@ use shelftalk::event::{Event, EventKind};
 use shelftalk::profile::{self, ProfileError, Vault};
 use shelftalk::store::shoppers::{self, Consent};
 use shelftalk::store::Store;
+use shelftalk::vocab::LoyaltyNumber;
 
 const NOW: i64 = 1_790_000_000;
 const ALL: Consent = Consent {
@@ -30,9 +31,14 @@ fn setup(dir: &Path, rotation: EraseRotation) -> (Config, Vault) {
     (config, vault)
 }
 
+/// A loyalty number as the scanner reads it.
+fn num(text: &str) -> LoyaltyNumber {
+    LoyaltyNumber::parse(text).unwrap()
+}
+
 fn add_events(vault: &mut Vault, loyalty: &str, n: usize) {
-    vault.enroll(loyalty, ALL, NOW).unwrap();
-    let shopper = vault.find(loyalty).unwrap().unwrap();
+    vault.enroll(&num(loyalty), ALL, NOW).unwrap();
+    let shopper = vault.find(&num(loyalty)).unwrap().unwrap();
     for i in 0..n {
         let e = Event {
             at: NOW - i as i64,
@@ -74,11 +80,11 @@ fn erasure_shreds_the_shopper_and_old_copies_become_useless() {
     let before = tmp.path().join("before");
     copy_db(&config, &before);
 
-    let report = vault.erase("LC-ALICE-1", NOW).unwrap();
+    let report = vault.erase(&num("LC-ALICE-1"), NOW).unwrap();
     assert_eq!(report.rows_deleted, 5);
     assert!(report.rotation.is_some());
-    assert!(vault.find("LC-ALICE-1").unwrap().is_none());
-    let bob = vault.find("LC-BOB-2").unwrap().unwrap();
+    assert!(vault.find(&num("LC-ALICE-1")).unwrap().is_none());
+    let bob = vault.find(&num("LC-BOB-2")).unwrap().unwrap();
     assert_eq!(
         profile::open_events(vault.store.conn(), &bob)
             .unwrap()
@@ -91,14 +97,14 @@ fn erasure_shreds_the_shopper_and_old_copies_become_useless() {
     // The copy taken before erasure still holds Alice's wrapped key and rows, but the key files
     // that remain cannot open them.
     let old = Store::open(&before.join("shelftalk.db")).unwrap();
-    let token = vault.token("LC-ALICE-1");
+    let token = vault.token(&num("LC-ALICE-1"));
     let record = shoppers::find(old.conn(), &token)
         .unwrap()
         .expect("copy still has the row");
     let err = profile::unwrap_key(&vault.keys, &record).unwrap_err();
     assert!(matches!(err, ProfileError::Crypto(_)), "{err}");
     assert!(
-        vault.erase("LC-ALICE-1", NOW).is_err(),
+        vault.erase(&num("LC-ALICE-1"), NOW).is_err(),
         "second erase reports unknown shopper"
     );
 }
@@ -125,7 +131,7 @@ fn rotation_rewraps_every_key_and_retires_the_old_one() {
     let r = vault.rotate().unwrap();
     assert_eq!((r.from_kek, r.to_kek, r.rewrapped), (1, 2, 20));
     for i in 0..20 {
-        let s = vault.find(&format!("LC{i:08}")).unwrap().unwrap();
+        let s = vault.find(&num(&format!("LC{i:08}"))).unwrap().unwrap();
         assert_eq!(
             profile::open_events(vault.store.conn(), &s).unwrap().len(),
             2
@@ -163,7 +169,7 @@ fn interrupted_rotation_leaves_the_store_readable() {
         .unwrap();
     drop(vault);
     let vault = Vault::open(&config).unwrap();
-    assert!(vault.find("LC1").unwrap().is_some());
+    assert!(vault.find(&num("LC1")).unwrap().is_some());
     assert!(vault.keys.next_kek.is_none(), "abandoned on open");
     assert_eq!(vault.keys.kek.id(), 1);
 
@@ -181,8 +187,8 @@ fn interrupted_rotation_leaves_the_store_readable() {
     drop(vault);
     let vault = Vault::open(&config).unwrap();
     assert_eq!(vault.keys.kek.id(), 2, "completed on open");
-    assert!(vault.find("LC1").unwrap().is_some());
-    assert!(vault.find("LC2").unwrap().is_some());
+    assert!(vault.find(&num("LC1")).unwrap().is_some());
+    assert!(vault.find(&num("LC2")).unwrap().is_some());
 }
 
 #[test]
@@ -191,9 +197,9 @@ fn daily_rotation_rotates_once_a_day() {
     let (_config, mut vault) = setup(tmp.path(), EraseRotation::Daily);
     add_events(&mut vault, "LC1", 1);
     add_events(&mut vault, "LC2", 1);
-    let first = vault.erase("LC1", NOW).unwrap();
+    let first = vault.erase(&num("LC1"), NOW).unwrap();
     assert!(first.rotation.is_some());
-    let second = vault.erase("LC2", NOW + 60).unwrap();
+    let second = vault.erase(&num("LC2"), NOW + 60).unwrap();
     assert!(second.rotation.is_none() && second.rotation_deferred);
     // The next day's sweep performs the deferred rotation.
     let sweep = vault.sweep(NOW + 86_400, 90).unwrap();
@@ -204,13 +210,30 @@ fn daily_rotation_rotates_once_a_day() {
 fn sweep_erases_shoppers_unseen_for_the_retention_period() {
     let tmp = tempfile::tempdir().unwrap();
     let (_config, mut vault) = setup(tmp.path(), EraseRotation::Immediate);
-    vault.enroll("LC-OLD", ALL, NOW - 100 * 86_400).unwrap();
-    vault.enroll("LC-NEW", ALL, NOW - 10 * 86_400).unwrap();
+    vault
+        .enroll(&num("LC-OLD"), ALL, NOW - 100 * 86_400)
+        .unwrap();
+    vault
+        .enroll(&num("LC-NEW"), ALL, NOW - 10 * 86_400)
+        .unwrap();
     let r = vault.sweep(NOW, 90).unwrap();
     assert_eq!(r.erased, 1);
-    assert!(vault.find("LC-OLD").unwrap().is_none());
-    assert!(vault.find("LC-NEW").unwrap().is_some());
+    assert!(vault.find(&num("LC-OLD")).unwrap().is_none());
+    assert!(vault.find(&num("LC-NEW")).unwrap().is_some());
     let again = vault.sweep(NOW, 90).unwrap();
     assert_eq!(again.erased, 0);
     assert!(again.rotation.is_none());
+}
+
+#[test]
+fn a_loyalty_code_typed_in_lower_case_finds_its_shopper() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (_config, mut vault) = setup(tmp.path(), EraseRotation::Immediate);
+    vault.enroll(&num("LC24888766"), ALL, NOW).unwrap();
+    let typed = vault.find(&num("  lc24888766\n")).unwrap();
+    assert!(
+        typed.is_some(),
+        "lower case and spaces around find the shopper"
+    );
+    assert!(vault.find(&num("LC24888767")).unwrap().is_none());
 }

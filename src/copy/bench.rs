@@ -16,8 +16,9 @@ use serde::{Deserialize, Serialize};
 use crate::catalog::Product;
 use crate::copy::engine::{EngineError, GenerationRequest, Timings};
 use crate::copy::guardrails::Verdict;
-use crate::copy::prompt::{PriceBand, Segment, Style};
+use crate::copy::prompt::Audience;
 use crate::copy::service::{CopyRequest, CopyService, CopySource};
+use crate::vocab::{PriceBand, SegmentKey, Style};
 
 /// Errors of the bench.
 #[derive(Debug, thiserror::Error)]
@@ -86,18 +87,20 @@ pub struct BenchReport {
 pub const FAILURE_EXAMPLES: usize = 20;
 
 /// The segments paired with each product: fixed shopper archetypes.
-pub fn bench_segments() -> Vec<Segment> {
-    let seg = |interests: &[&str], band| Segment {
-        interests: interests.iter().map(|s| s.to_string()).collect(),
-        preferred_brands: Vec::new(),
-        price_band: band,
-    };
+pub fn bench_segments() -> Vec<SegmentKey> {
     vec![
-        seg(&["home decor", "gifts"], PriceBand::Mid),
-        seg(&["fitness", "outdoors"], PriceBand::Low),
-        seg(&["fashion", "style"], PriceBand::High),
-        seg(&["gadgets", "music"], PriceBand::Mid),
+        SegmentKey::new("home decor", Some(PriceBand::Mid)),
+        SegmentKey::new("fitness", Some(PriceBand::Low)),
+        SegmentKey::new("fashion", Some(PriceBand::High)),
+        SegmentKey::new("gadgets", Some(PriceBand::Mid)),
     ]
+}
+
+fn audience(segment: &SegmentKey) -> Audience<'_> {
+    Audience {
+        segment,
+        brand_fan: false,
+    }
 }
 
 /// Run the bench over `products` (the lead passes the catalog).
@@ -113,7 +116,7 @@ pub fn run(
         return Err(BenchError::NoProducts);
     }
     let segments = bench_segments();
-    let pairs: Vec<(&Product, &Segment, Style)> = (0..options.pairs)
+    let pairs: Vec<(&Product, &SegmentKey, Style)> = (0..options.pairs)
         .map(|i| {
             (
                 &products[i % products.len()],
@@ -127,7 +130,7 @@ pub fn run(
     let (mut uncached, mut cached) = (Vec::new(), Vec::new());
     for (i, (product, segment, style)) in pairs.iter().take(options.ttft_samples.max(1)).enumerate()
     {
-        let prompt = service.prompt_for(product, segment, *style);
+        let prompt = service.prompt_for(product, audience(segment), *style);
         let request = |cache: bool, seed: u32| GenerationRequest {
             prefix: prompt.prefix.clone(),
             suffix: prompt.suffix.clone(),
@@ -160,7 +163,7 @@ pub fn run(
 
     // Fresh blurbs, prefix cache warm for all styles.
     for style in Style::ALL {
-        let prompt = service.prompt_for(pairs[0].0, pairs[0].1, style);
+        let prompt = service.prompt_for(pairs[0].0, audience(pairs[0].1), style);
         engine
             .generate(GenerationRequest {
                 prefix: prompt.prefix,
@@ -181,13 +184,12 @@ pub fn run(
     let started = Instant::now();
     for (i, (product, segment, style)) in pairs.iter().enumerate() {
         let outcome = service.write_copy(
-            &CopyRequest {
+            &CopyRequest::new(
                 product,
-                segment,
-                style: *style,
-                seed: options.seed.wrapping_add(1000 + i as u32),
-                prefix_cache: None,
-            },
+                audience(segment),
+                *style,
+                options.seed.wrapping_add(1000 + i as u32),
+            ),
             &mut |_| {},
         );
         latencies.push(outcome.elapsed_ms);
@@ -259,6 +261,30 @@ fn percentile(mut values: Vec<f64>, q: f64) -> f64 {
     values.sort_by(f64::total_cmp);
     let rank = ((q * values.len() as f64).ceil() as usize).clamp(1, values.len());
     values[rank - 1]
+}
+
+/// Cache hits through the serving path: one entry written for `order`, then read back `n`
+/// times. Returns the latencies in ms of the reads that were hits, sorted.
+pub fn cache_hits(
+    conn: &rusqlite::Connection,
+    service: &CopyService,
+    policy: &crate::copy::cache::Policy<'_>,
+    order: &crate::copy::service::CopyOrder,
+    n: usize,
+) -> Result<Vec<f64>, crate::copy::cache::CacheError> {
+    use crate::copy::cache::write_cached;
+    write_cached(conn, service, policy, &order.request(), &mut |_| {})?;
+    let mut hits: Vec<f64> = (0..n)
+        .map(|_| {
+            let t = Instant::now();
+            let r = write_cached(conn, service, policy, &order.request(), &mut |_| {});
+            (t.elapsed().as_secs_f64() * 1e3, r)
+        })
+        .filter(|(_, r)| matches!(r, Ok(o) if o.source == CopySource::Cache))
+        .map(|(ms, _)| ms)
+        .collect();
+    hits.sort_by(f64::total_cmp);
+    Ok(hits)
 }
 
 /// Peak resident set size of this process (`VmHWM`), in MB; `None` off Linux.

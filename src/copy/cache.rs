@@ -10,8 +10,13 @@
 
 use rusqlite::{params, Connection, OptionalExtension};
 
-use super::service::{CopyOutcome, CopyProgress, CopyRequest, CopyService, CopySource};
-use super::{Style, Verdict};
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::service::{CopyOrder, CopyOutcome, CopyProgress, CopyRequest, CopyService, CopySource};
+use super::Verdict;
+use crate::vocab::Style;
 
 /// Table of cached copy; appended to the store's migrations.
 pub const MIGRATION: &str = "CREATE TABLE copy_cache (
@@ -54,7 +59,7 @@ pub struct Key<'a> {
     pub pack: &'a str,
     pub style: Style,
     pub sku: &'a str,
-    /// The recommender's coarse segment key.
+    /// The audience's cache key ([`crate::copy::Audience::cache_key`]): the coarse segment.
     pub segment: &'a str,
 }
 
@@ -135,8 +140,6 @@ pub fn count(conn: &Connection) -> Result<u64, CacheError> {
 pub struct Policy<'a> {
     /// sha256 of the loaded model; `None` (templates only, or bypass) disables the cache.
     pub model_sha256: Option<&'a str>,
-    /// The recommender's coarse segment key the request was written for.
-    pub segment_key: &'a str,
     pub ttl_secs: i64,
     pub now: i64,
 }
@@ -153,18 +156,18 @@ pub fn write_cached(
 ) -> Result<CopyOutcome, CacheError> {
     let Policy {
         model_sha256,
-        segment_key,
         ttl_secs,
         now,
     } = *policy;
     let started = std::time::Instant::now();
     let pack = service.prompts().pack_id().to_string();
+    let segment_key = request.audience.cache_key();
     let key = model_sha256.map(|model| Key {
         model,
         pack: &pack,
         style: request.style,
         sku: &request.product.sku,
-        segment: segment_key,
+        segment: &segment_key,
     });
     if let Some(key) = &key {
         if let Some(hit) = get(conn, key, now)? {
@@ -193,6 +196,43 @@ pub fn write_cached(
         )?;
     }
     Ok(outcome)
+}
+
+/// What [`warm`] did.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct WarmReport {
+    pub requests: usize,
+    pub seconds: f64,
+    pub blurbs_per_sec: f64,
+    /// Served copy by source (`cache`, `model`, `template`).
+    pub sources: BTreeMap<String, u64>,
+}
+
+/// Writes every order of a warm-up plan through the cache (hits are left as they are); `on_each`
+/// is called after each order (progress bars).
+pub fn warm(
+    conn: &Connection,
+    service: &CopyService,
+    policy: &Policy<'_>,
+    plan: &[CopyOrder],
+    on_each: &mut dyn FnMut(),
+) -> Result<WarmReport, CacheError> {
+    let started = std::time::Instant::now();
+    let mut sources = BTreeMap::<String, u64>::new();
+    for order in plan {
+        let outcome = write_cached(conn, service, policy, &order.request(), &mut |_| {})?;
+        *sources
+            .entry(outcome.source.as_str().to_string())
+            .or_default() += 1;
+        on_each();
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    Ok(WarmReport {
+        requests: plan.len(),
+        seconds,
+        blurbs_per_sec: plan.len() as f64 / seconds.max(1e-9),
+        sources,
+    })
 }
 
 #[cfg(test)]

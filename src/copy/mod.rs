@@ -2,7 +2,7 @@
 //! template fallback.
 //!
 //! Flow: [`service::CopyService::write_copy`] builds a [`prompt::Prompt`] from catalog facts and
-//! a [`prompt::Segment`], streams tokens from the [`engine::EngineHandle`], checks the result with
+//! an [`prompt::Audience`] (the shopper's [`crate::vocab::SegmentKey`]), streams tokens from the [`engine::EngineHandle`], checks the result with
 //! [`guardrails::check`], retries once with another seed, and falls back to
 //! [`template::render`].
 //!
@@ -25,5 +25,5 @@ pub mod template;
 pub use engine::{EngineConfig, EngineHandle};
 pub use guardrails::{BrandList, GuardrailConfig, Reason, Verdict};
 pub use manifest::Manifest;
-pub use prompt::{Currency, PriceBand, ProductFacts, PromptBuilder, PromptPack, Segment, Style};
+pub use prompt::{Audience, Currency, ProductFacts, PromptBuilder, PromptPack};
 pub use service::{CopyOutcome, CopyService, CopySource};

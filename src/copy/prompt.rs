@@ -4,9 +4,10 @@
 //! Invariants:
 //! - A prompt is `prefix + suffix`. The prefix (instructions and few-shot examples of one style)
 //!   depends only on the pack, the style and the store currency, so the engine can keep its KV
-//!   cache; the suffix is built only from [`ProductFacts`] and [`Segment`].
-//! - No shopper identity can reach a prompt: [`Segment`] has no field for a loyalty number, id,
-//!   name, e-mail or phone, and the builder takes nothing else about the shopper.
+//!   cache; the suffix is built only from [`ProductFacts`] and an [`Audience`].
+//! - No shopper identity can reach a prompt: an [`Audience`] is a coarse segment (department and
+//!   price band) and one yes/no (a fan of this product's brand), and the builder takes nothing
+//!   else about the shopper.
 //! - Catalog text is data, never instructions: every catalog string goes through [`sanitize`]
 //!   (no control characters or newlines, no prompt markers or field labels, collapsed whitespace,
 //!   capped length) and a description that reads like instructions to a model is dropped.
@@ -14,14 +15,13 @@
 //!   and requests always have the same shape.
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::{Minor, Product};
+use crate::vocab::{PriceBand, SegmentKey, Style};
 
 /// Field labels of the completion format. Stripped from catalog text; their appearance in model
 /// output means the model started a new record (see `guardrails`).
@@ -87,47 +87,6 @@ pub enum PromptError {
     MissingStyle { path: PathBuf, style: Style },
     #[error("prompt pack {path}, style `{style}`: needs at least one example")]
     NoExamples { path: PathBuf, style: Style },
-    #[error("unknown copy style `{0}` (expected concise, playful, premium or value)")]
-    UnknownStyle(String),
-}
-
-/// A copy style. Every pack defines all of them; the recommender's bandit picks one per impression.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Style {
-    Concise,
-    Playful,
-    Premium,
-    Value,
-}
-
-impl Style {
-    pub const ALL: [Style; 4] = [Self::Concise, Self::Playful, Self::Premium, Self::Value];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Concise => "concise",
-            Self::Playful => "playful",
-            Self::Premium => "premium",
-            Self::Value => "value",
-        }
-    }
-}
-
-impl fmt::Display for Style {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Style {
-    type Err = PromptError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|style| style.as_str().eq_ignore_ascii_case(s.trim()))
-            .ok_or_else(|| PromptError::UnknownStyle(s.to_string()))
-    }
 }
 
 /// The store's currency: how prices are written and which currency markers copy may use.
@@ -159,61 +118,22 @@ impl Currency {
     }
 }
 
-/// How much a shopper usually spends, relative to the category.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PriceBand {
-    Low,
-    Mid,
-    High,
+/// All a prompt knows of the shopper: their coarse segment, and whether they buy this product's
+/// brand (a yes/no about this product, never which brands they buy).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Audience<'a> {
+    pub segment: &'a SegmentKey,
+    pub brand_fan: bool,
 }
 
-impl PriceBand {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Low => "low",
-            Self::Mid => "mid",
-            Self::High => "high",
+impl Audience<'_> {
+    /// The audience's part of a copy cache key: the segment, and `+fan` for a brand fan.
+    pub fn cache_key(&self) -> String {
+        if self.brand_fan {
+            format!("{}+fan", self.segment)
+        } else {
+            self.segment.to_string()
         }
-    }
-}
-
-/// What copy may know about a shopper: coarse, non-identifying segment features.
-///
-/// There is deliberately no field for a loyalty number, shopper id, name, e-mail or phone.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Segment {
-    /// Lower-case interest tags (`"running"`, `"home decor"`), strongest first.
-    pub interests: Vec<String>,
-    /// Brands the shopper buys; only "is this product's brand among them" reaches the prompt.
-    pub preferred_brands: Vec<String>,
-    pub price_band: PriceBand,
-}
-
-impl Segment {
-    /// Stable key of the segment, for caches and aggregates: order- and case-insensitive.
-    pub fn key(&self) -> String {
-        let norm = |v: &[String]| {
-            let mut v: Vec<String> = v.iter().map(|s| s.trim().to_lowercase()).collect();
-            v.sort();
-            v.dedup();
-            v.join(",")
-        };
-        format!(
-            "band={};interests={};brands={}",
-            self.price_band.as_str(),
-            norm(&self.interests),
-            norm(&self.preferred_brands)
-        )
-    }
-
-    /// Whether the shopper prefers this brand.
-    pub fn is_fan_of(&self, brand: Option<&str>) -> bool {
-        brand.is_some_and(|b| {
-            self.preferred_brands
-                .iter()
-                .any(|p| p.trim().eq_ignore_ascii_case(b.trim()))
-        })
     }
 }
 
@@ -515,11 +435,14 @@ impl PromptBuilder {
         &self.currency
     }
 
-    /// The prompt for one product, segment and style.
-    pub fn prompt(&self, facts: &ProductFacts, segment: &Segment, style: Style) -> Prompt {
+    /// The prompt for one product, audience and style.
+    pub fn prompt(&self, facts: &ProductFacts, audience: Audience<'_>, style: Style) -> Prompt {
+        let interests: Vec<String> = audience.segment.department_words().into_iter().collect();
+        // A shopper with no known price band reads as a mid budget.
+        let band = audience.segment.band().unwrap_or(PriceBand::Mid);
         Prompt {
             prefix: self.prefixes.get(&style).cloned().unwrap_or_default(),
-            suffix: render_record(facts, segment),
+            suffix: render_record(facts, &interests, band, audience.brand_fan),
         }
     }
 }
@@ -538,14 +461,11 @@ fn render_prefix(spec: &StyleSpec, currency: &Currency) -> String {
             description: ex.details.clone(),
             tags: Vec::new(),
         };
-        let segment = Segment {
-            interests: ex.interests.clone(),
-            preferred_brands: ex.brand.iter().filter(|_| ex.brand_fan).cloned().collect(),
-            price_band: ex.price_band,
-        };
         out.push_str(&render_record(
             &ProductFacts::new(&product, currency),
-            &segment,
+            &ex.interests,
+            ex.price_band,
+            ex.brand_fan,
         ));
         out.push(' ');
         out.push_str(&sanitize(&ex.copy.replace("{cur}", &currency.symbol), 400));
@@ -564,7 +484,12 @@ fn sanitize_multiline(text: &str) -> String {
 }
 
 /// The record for one product and shopper, ending with the `Copy:` label the model completes.
-fn render_record(facts: &ProductFacts, segment: &Segment) -> String {
+fn render_record(
+    facts: &ProductFacts,
+    interests: &[String],
+    band: PriceBand,
+    brand_fan: bool,
+) -> String {
     let mut out = format!("Product: {}\n", facts.name);
     if let Some(brand) = &facts.brand {
         out.push_str(&format!("Brand: {brand}\n"));
@@ -576,8 +501,7 @@ fn render_record(facts: &ProductFacts, segment: &Segment) -> String {
     if !facts.details.is_empty() {
         out.push_str(&format!("Details: {}\n", facts.details));
     }
-    let interests: Vec<String> = segment
-        .interests
+    let interests: Vec<String> = interests
         .iter()
         .map(|i| sanitize(&i.to_lowercase(), INTEREST_CHARS))
         // Interest tags are words; a long digit run in one is misplaced data, never sent.
@@ -589,13 +513,14 @@ fn render_record(facts: &ProductFacts, segment: &Segment) -> String {
     } else {
         interests.join(", ")
     };
-    let fan = match (&facts.brand, segment.is_fan_of(facts.brand.as_deref())) {
-        (Some(_), true) => "; loves this brand",
-        _ => "",
+    let fan = if facts.brand.is_some() && brand_fan {
+        "; loves this brand"
+    } else {
+        ""
     };
     out.push_str(&format!(
         "Shopper: likes {likes}; {} budget{fan}\nCopy:",
-        segment.price_band.as_str()
+        band.as_str()
     ));
     out
 }
@@ -628,11 +553,14 @@ mod tests {
         }
     }
 
-    fn segment() -> Segment {
-        Segment {
-            interests: vec!["Home Decor".into(), "linen".into()],
-            preferred_brands: vec!["northloom".into()],
-            price_band: PriceBand::Mid,
+    fn segment() -> SegmentKey {
+        SegmentKey::new("Home Decor", Some(PriceBand::Mid))
+    }
+
+    fn fan(segment: &SegmentKey) -> Audience<'_> {
+        Audience {
+            segment,
+            brand_fan: true,
         }
     }
 
@@ -673,13 +601,25 @@ mod tests {
         assert_eq!(pack.id(), format!("default@{}", pack.version));
         let b = PromptBuilder::new(&pack, &Currency::default());
         let f = ProductFacts::new(&product("soft linen"), &Currency::default());
-        let p = b.prompt(&f, &segment(), Style::Playful);
+        let p = b.prompt(&f, fan(&segment()), Style::Playful);
         assert!(p.prefix.contains("Copy:"));
         assert!(!p.prefix.contains("{cur}"));
         assert!(p.suffix.starts_with("Product: Alder Linen Throw\n"));
         assert!(p
             .suffix
-            .contains("Shopper: likes home decor, linen; mid budget; loves this brand\nCopy:"));
+            .contains("Shopper: likes home decor; mid budget; loves this brand\nCopy:"));
+        let all = SegmentKey::all();
+        let p = b.prompt(
+            &f,
+            Audience {
+                segment: &all,
+                brand_fan: false,
+            },
+            Style::Playful,
+        );
+        assert!(p
+            .suffix
+            .ends_with("Shopper: likes browsing; mid budget\nCopy:"));
         assert!(p.suffix.ends_with("Copy:"));
     }
 
@@ -709,22 +649,5 @@ mod tests {
                 assert_eq!(v, Verdict::Pass, "{copy}");
             }
         }
-    }
-
-    #[test]
-    fn segment_key_is_order_and_case_insensitive() {
-        let mut s = segment();
-        let k = s.key();
-        s.interests.reverse();
-        s.interests[0] = s.interests[0].to_uppercase();
-        assert_eq!(s.key(), k);
-    }
-
-    #[test]
-    fn styles_round_trip() {
-        for s in Style::ALL {
-            assert_eq!(s.as_str().parse::<Style>().unwrap(), s);
-        }
-        assert!("loud".parse::<Style>().is_err());
     }
 }

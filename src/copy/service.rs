@@ -7,7 +7,7 @@
 //!   temperature); every attempt's verdict is counted under its stable code.
 //! - Generation is constrained to the numbers of the product's facts
 //!   ([`crate::copy::guardrails::allowed_numbers`]); the guardrails are still the judge.
-//! - The only shopper input is a [`Segment`]; the prompt is built by [`PromptBuilder`].
+//! - The only shopper input is an [`Audience`]; the prompt is built by [`PromptBuilder`].
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -19,10 +19,9 @@ use crate::catalog::Product;
 use crate::copy::engine::{EngineConfig, EngineError, EngineHandle, GenerationRequest, Timings};
 use crate::copy::guardrails::{allowed_numbers, check, BrandList, GuardrailConfig, Verdict};
 use crate::copy::manifest::Manifest;
-use crate::copy::prompt::{
-    Currency, ProductFacts, Prompt, PromptBuilder, PromptPack, Segment, Style,
-};
+use crate::copy::prompt::{Audience, Currency, ProductFacts, Prompt, PromptBuilder, PromptPack};
 use crate::copy::template;
+use crate::vocab::{SegmentKey, Style};
 
 /// Seed offset of the retry attempt.
 const RETRY_SEED_STEP: u32 = 0x9E37_79B9;
@@ -37,6 +36,16 @@ pub enum CopySource {
     Template,
     /// Earlier model copy from `copy::cache`.
     Cache,
+}
+
+impl CopySource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Model => "model",
+            Self::Template => "template",
+            Self::Cache => "cache",
+        }
+    }
 }
 
 /// One model attempt.
@@ -78,15 +87,62 @@ pub enum CopyProgress<'a> {
     Restart,
 }
 
-/// One copy request.
+/// One copy request. Built only by [`CopyRequest::new`] (and [`CopyOrder::request`]), so a
+/// request is assembled in one place.
 #[derive(Debug, Clone, Copy)]
 pub struct CopyRequest<'a> {
     pub product: &'a Product,
-    pub segment: &'a Segment,
+    pub audience: Audience<'a>,
     pub style: Style,
     pub seed: u32,
     /// Overrides the engine's prefix cache setting (benchmarks).
     pub prefix_cache: Option<bool>,
+}
+
+impl<'a> CopyRequest<'a> {
+    pub fn new(product: &'a Product, audience: Audience<'a>, style: Style, seed: u32) -> Self {
+        Self {
+            product,
+            audience,
+            style,
+            seed,
+            prefix_cache: None,
+        }
+    }
+
+    /// The same request with the engine's prefix cache forced on or off (benchmarks).
+    pub fn with_prefix_cache(self, on: bool) -> Self {
+        Self {
+            prefix_cache: Some(on),
+            ..self
+        }
+    }
+}
+
+/// Everything one piece of copy is written from, owned: it crosses threads to the copy worker
+/// and waits in the warm-up plan.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CopyOrder {
+    pub product: Product,
+    pub segment: SegmentKey,
+    /// Whether the shopper buys this product's brand (see [`Audience`]).
+    pub brand_fan: bool,
+    pub style: Style,
+    pub seed: u32,
+}
+
+impl CopyOrder {
+    pub fn request(&self) -> CopyRequest<'_> {
+        CopyRequest::new(
+            &self.product,
+            Audience {
+                segment: &self.segment,
+                brand_fan: self.brand_fan,
+            },
+            self.style,
+            self.seed,
+        )
+    }
 }
 
 /// Builds, generates, checks and falls back. Share it behind an `Arc`.
@@ -151,9 +207,9 @@ impl CopyService {
     }
 
     /// The prompt a request would use (for inspection and tests).
-    pub fn prompt_for(&self, product: &Product, segment: &Segment, style: Style) -> Prompt {
+    pub fn prompt_for(&self, product: &Product, audience: Audience<'_>, style: Style) -> Prompt {
         let facts = ProductFacts::new(product, self.prompts.currency());
-        self.prompts.prompt(&facts, segment, style)
+        self.prompts.prompt(&facts, audience, style)
     }
 
     /// Counts since start: `attempt.<verdict code>`, `served.model`, `served.template`,
@@ -184,7 +240,7 @@ impl CopyService {
         let facts = ProductFacts::new(request.product, self.prompts.currency());
         let mut attempts = Vec::new();
         if let Ok(engine) = &self.engine {
-            let prompt = self.prompts.prompt(&facts, request.segment, request.style);
+            let prompt = self.prompts.prompt(&facts, request.audience, request.style);
             for n in 0..2u32 {
                 if n > 0 {
                     on_progress(CopyProgress::Restart);

@@ -11,7 +11,8 @@
 //!   in parentheses next to another number (so prices never chain into a phone-like number).
 
 use crate::copy::guardrails::content_words;
-use crate::copy::prompt::{sanitize, ProductFacts, Style};
+use crate::copy::prompt::{sanitize, ProductFacts};
+use crate::vocab::Style;
 
 const LABEL_CHARS: usize = 60;
 const DANGLING: [&str; 10] = [

@@ -28,6 +28,8 @@ use ring::hmac;
 use ring::rand::{SecureRandom, SystemRandom};
 use zeroize::Zeroizing;
 
+use crate::vocab::LoyaltyNumber;
+
 /// Length of every symmetric key here.
 pub const KEY_LEN: usize = 32;
 const TAG_LEN: usize = 16;
@@ -363,12 +365,13 @@ impl Pepper {
         Ok(Self(hmac::Key::new(hmac::HMAC_SHA256, bytes)))
     }
 
-    /// The lookup token of a loyalty number: HMAC-SHA256(pepper, "loyalty\0" ‖ trimmed number).
-    /// The number itself is never stored; the token cannot be reversed without the pepper.
-    pub fn loyalty_token(&self, loyalty: &str) -> LookupToken {
+    /// The lookup token of a loyalty number: HMAC-SHA256(pepper, "loyalty\0" ‖ number in its
+    /// normal form, see [`LoyaltyNumber`]). The number itself is never stored; the token cannot
+    /// be reversed without the pepper.
+    pub fn loyalty_token(&self, loyalty: &LoyaltyNumber) -> LookupToken {
         let mut ctx = hmac::Context::with_key(&self.0);
         ctx.update(b"loyalty\0");
-        ctx.update(loyalty.trim().as_bytes());
+        ctx.update(loyalty.expose().as_bytes());
         LookupToken(tag32(ctx.sign()))
     }
 
@@ -510,12 +513,16 @@ mod tests {
     }
 
     #[test]
-    fn loyalty_tokens_are_keyed_and_trimmed() {
+    fn loyalty_tokens_are_keyed_and_normalised() {
         let a = Pepper::from_bytes(&[1; 32]).unwrap();
         let b = Pepper::from_bytes(&[2; 32]).unwrap();
-        assert_eq!(a.loyalty_token("LC1234"), a.loyalty_token(" LC1234\n"));
-        assert_ne!(a.loyalty_token("LC1234"), b.loyalty_token("LC1234"));
-        assert_ne!(a.loyalty_token("LC1234"), a.loyalty_token("LC1235"));
+        let n = |s: &str| LoyaltyNumber::parse(s).unwrap();
+        assert_eq!(
+            a.loyalty_token(&n("LC1234")),
+            a.loyalty_token(&n(" lc1234\n"))
+        );
+        assert_ne!(a.loyalty_token(&n("LC1234")), b.loyalty_token(&n("LC1234")));
+        assert_ne!(a.loyalty_token(&n("LC1234")), a.loyalty_token(&n("LC1235")));
     }
 
     proptest! {

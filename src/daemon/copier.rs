@@ -43,9 +43,9 @@ use crate::config::Config;
 use crate::content::{self, Content, ContentError};
 use crate::copy::cache::{self, Policy};
 use crate::copy::engine::EngineError;
-use crate::copy::service::{CopyProgress, CopyRequest};
-use crate::copy::{BrandList, CopyOutcome, CopyService, Segment, Style};
-use crate::personalise::{self, copy_segment};
+use crate::copy::service::{CopyOrder, CopyProgress};
+use crate::copy::{BrandList, CopyOutcome, CopyService};
+use crate::personalise;
 use crate::store::Store;
 use crate::ui::kiosk::{Input, RequestId, SessionId};
 
@@ -58,7 +58,7 @@ const IDLE_POLL: Duration = Duration::from_millis(500);
 /// A finished warm-up plan runs again after this long.
 pub const WARM_EVERY: Duration = Duration::from_secs(3600);
 /// Sampling seed of warm-up copy (as `shelftalk copy warm`).
-const WARM_SEED: u32 = 42;
+pub const WARM_SEED: u32 = 42;
 
 /// Where the language model is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -98,20 +98,12 @@ pub struct ContentRecord {
 pub struct Job {
     pub session: SessionId,
     pub request: RequestId,
-    pub product: Product,
-    /// The recommender's coarse segment key: the prompt and the cache key come from it alone.
-    pub segment_key: String,
-    pub style: Style,
-    pub seed: u32,
+    /// The prompt and the cache key come from the order alone (coarse segment, brand-fan flag).
+    pub order: CopyOrder,
 }
 
-/// One blurb of the idle warm-up plan.
-#[derive(Debug, Clone)]
-pub struct WarmItem {
-    pub product: Product,
-    pub segment_key: String,
-    pub style: Style,
-}
+/// One blurb of the idle warm-up plan (written with [`WARM_SEED`]).
+pub type WarmItem = CopyOrder;
 
 /// Where the copy cache lives and how long entries last (`ttl_secs = None`: cache off).
 #[derive(Debug, Clone)]
@@ -343,36 +335,21 @@ impl Copier {
 
     /// Copy right now on the calling thread (self-test), through the same service and content
     /// log as the screen's requests but never the cache: it shows what the model writes now.
-    pub fn write_now(&self, product: &Product, segment: &Segment, style: Style) -> CopyOutcome {
+    pub fn write_now(&self, order: &CopyOrder) -> CopyOutcome {
         let loaded = self.shared.current();
-        let outcome = self.shared.service(loaded.as_ref()).write_copy(
-            &CopyRequest {
-                product,
-                segment,
-                style,
-                seed: 7,
-                prefix_cache: None,
-            },
-            &mut |_| {},
-        );
-        note(&self.shared, product, &outcome);
+        let outcome = self
+            .shared
+            .service(loaded.as_ref())
+            .write_copy(&order.request(), &mut |_| {});
+        note(&self.shared, &order.product, &outcome);
         outcome
     }
 
     /// Template copy (attract loop before and after the model: generic and instant).
-    pub fn template(&self, product: &Product, segment: &Segment, style: Style) -> String {
+    pub fn template(&self, order: &CopyOrder) -> String {
         self.shared
             .template
-            .write_copy(
-                &CopyRequest {
-                    product,
-                    segment,
-                    style,
-                    seed: 0,
-                    prefix_cache: None,
-                },
-                &mut |_| {},
-            )
+            .write_copy(&order.request(), &mut |_| {})
             .text
     }
 
@@ -618,23 +595,15 @@ fn busy(shared: &Shared, write: impl FnOnce()) {
 }
 
 fn warm_one(store: &Store, loaded: &Loaded, ttl_secs: i64, item: &WarmItem) {
-    let segment = copy_segment(&item.segment_key);
     let written = cache::write_cached(
         store.conn(),
         &loaded.service,
         &Policy {
             model_sha256: Some(&loaded.sha256),
-            segment_key: &item.segment_key,
             ttl_secs,
             now: super::now_unix(),
         },
-        &CopyRequest {
-            product: &item.product,
-            segment: &segment,
-            style: item.style,
-            seed: WARM_SEED,
-            prefix_cache: None,
-        },
+        &item.request(),
         &mut |_| {},
     );
     if let Err(e) = written {
@@ -653,14 +622,7 @@ fn run_job(
         return;
     }
     let request = job.request;
-    let segment = copy_segment(&job.segment_key);
-    let copy_request = CopyRequest {
-        product: &job.product,
-        segment: &segment,
-        style: job.style,
-        seed: job.seed,
-        prefix_cache: None,
-    };
+    let copy_request = job.order.request();
     let mut restarted = false;
     let mut on_progress = |p: CopyProgress<'_>| match p {
         CopyProgress::Token(t) if !restarted => {
@@ -679,7 +641,6 @@ fn run_job(
             shared.cache_lookups.fetch_add(1, Ordering::Relaxed);
             let policy = Policy {
                 model_sha256: Some(&loaded.sha256),
-                segment_key: &job.segment_key,
                 ttl_secs,
                 now: super::now_unix(),
             };
@@ -701,7 +662,7 @@ fn run_job(
     if outcome.source == crate::copy::CopySource::Cache {
         shared.cache_hits.fetch_add(1, Ordering::Relaxed);
     }
-    note(shared, &job.product, &outcome);
+    note(shared, &job.order.product, &outcome);
     let _ = answers.send(Input::CopyDone {
         request,
         text: outcome.text,

@@ -17,10 +17,10 @@ use super::mapping::parse_thermal;
 use super::{now_unix, Daemon};
 use crate::config::Config;
 use crate::control::{Action, Handler, Request, Response};
-use crate::copy::Style;
-use crate::personalise::copy_segment;
+use crate::copy::service::CopyOrder;
 use crate::recommend::Features;
 use crate::ui::console::StatusView;
+use crate::vocab::{LoyaltyNumber, SegmentKey, Style};
 
 /// Most log lines in one answer.
 const LOG_BATCH: usize = 500;
@@ -109,7 +109,6 @@ impl Daemon {
     fn act(&self, action: &Action) -> (bool, String, String) {
         match action {
             Action::SelfTest => {
-                let generic = copy_segment(Features::default().segment().key());
                 let first = self
                     .model
                     .recommend(&Features::default(), 1)
@@ -122,7 +121,15 @@ impl Daemon {
                         .conn()
                         .query_row("PRAGMA integrity_check", [], |r| r.get(0));
                 let integrity = integrity.unwrap_or_else(|e| e.to_string());
-                let copy = first.map(|p| self.copier.write_now(&p, &generic, Style::Concise));
+                let copy = first.map(|product| {
+                    self.copier.write_now(&CopyOrder {
+                        product,
+                        segment: SegmentKey::all(),
+                        brand_fan: false,
+                        style: Style::Concise,
+                        seed: 7,
+                    })
+                });
                 let copy_ok = copy.as_ref().is_some_and(|c| c.verdict.is_pass());
                 let copy_text = match &copy {
                     Some(c) => format!(
@@ -160,7 +167,13 @@ impl Daemon {
                 }
                 Err(e) => (false, e.to_string(), format!("failed: {e}")),
             },
-            Action::EraseShopper { loyalty } => match self.vault().erase(loyalty, now_unix()) {
+            Action::EraseShopper { loyalty } => match LoyaltyNumber::parse(loyalty)
+                .map_err(|e| e.to_string())
+                .and_then(|n| {
+                    self.vault()
+                        .erase(&n, now_unix())
+                        .map_err(|e| e.to_string())
+                }) {
                 Ok(r) => {
                     let msg = format!("shopper {} erased, {} rows", r.shopper, r.rows_deleted);
                     (true, msg.clone(), msg)

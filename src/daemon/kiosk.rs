@@ -22,19 +22,20 @@ use tokio::sync::mpsc::UnboundedReceiver;
 
 use super::input::KeyReader;
 use super::mapping::{
-    bandit_reward, copy_style, feedback_interaction, feedback_segment, opted_out, personalised,
-    pick_view, records_feedback, scanned_view,
+    bandit_reward, feedback_interaction, opted_out, personalised, pick_view, records_feedback,
+    scanned_view,
 };
 use super::{now_unix, Daemon, DaemonError};
-use crate::copy;
+use crate::copy::service::CopyOrder;
 use crate::feedback::{self, SessionToken};
-use crate::personalise::copy_segment;
+use crate::personalise::{feedback_segment, Picker, ShelfPick};
 use crate::profile::OpenShopper;
-use crate::recommend::{Features, StyleBandit, StyleChoice};
+use crate::recommend::Features;
 use crate::store::shoppers::{self, Consent};
 use crate::ui::kiosk::{self, Effect, Input, SessionId, Target, MAX_PICKS};
 use crate::ui::term::{TermEvent, TerminalGuard};
 use crate::ui::Secret;
+use crate::vocab::{LoyaltyNumber, SegmentKey, Style};
 
 /// Featured products in the attract loop.
 const FEATURED: usize = 6;
@@ -48,57 +49,51 @@ struct SessionCtx {
     consent: Option<Consent>,
     opted_out: bool,
     scanned: Vec<String>,
-    /// Feedback and bandit segment label.
-    segment_key: String,
-    /// The coarse segment key copy is written (and cached) for.
-    copy_key: String,
+    /// Feedback and bandit segment.
+    segment: SegmentKey,
+    /// The coarse segment copy is written (and cached) for.
+    copy_segment: SegmentKey,
+    /// This session's picks: their brand-fan flags go into the copy orders.
+    picks: Vec<ShelfPick>,
 }
 
 /// Carries out the screen's effects.
 pub struct Effects {
     daemon: Arc<Daemon>,
     sessions: HashMap<SessionId, SessionCtx>,
-    bandit: StyleBandit,
+    picker: Picker,
     rng: StdRng,
 }
 
 impl Effects {
     pub fn new(daemon: Arc<Daemon>) -> Result<Self, DaemonError> {
-        let mut bandit = StyleBandit::new(daemon.model.config.bandit.clone())?;
-        {
-            let vault = daemon.vault();
-            for p in feedback::priors(vault.store.conn())? {
-                if let Err(e) = bandit.set_prior(&p.segment, &p.style, p.alpha, p.beta) {
-                    tracing::warn!(error = %e, "fleet prior skipped");
-                }
-            }
-        }
+        let priors = feedback::priors(daemon.vault().store.conn())?;
+        let picker = Picker::new(&daemon.model.config, &priors)?;
         Ok(Self {
             daemon,
             sessions: HashMap::new(),
-            bandit,
+            picker,
             rng: rand::make_rng::<StdRng>(),
         })
     }
 
     /// The attract loop's featured products: store favourites with generic template copy.
     pub fn featured(&mut self) -> Vec<kiosk::PickView> {
-        let features = Features::default();
-        let generic = copy_segment(features.segment().key());
-        let picks = self.daemon.model.recommend(&features, FEATURED);
+        let picks = self.picker.picks(
+            &self.daemon.model,
+            &Features::default(),
+            FEATURED,
+            &mut self.rng,
+        );
         picks
-            .iter()
-            .filter_map(|pick| {
-                let product = self.daemon.model.product(&pick.sku)?;
-                let choice = StyleChoice {
-                    style: copy::Style::Concise.as_str().to_string(),
-                    propensity: 1.0,
-                };
-                let mut view = pick_view(pick, product, &self.daemon.currency, &choice);
-                view.copy = self
-                    .daemon
-                    .copier
-                    .template(product, &generic, copy::Style::Concise);
+            .into_iter()
+            .filter_map(|mut pick| {
+                let product = self.daemon.model.product(&pick.pick.sku)?;
+                // The attract loop is generic: concise template copy, not a bandit choice.
+                pick.choice.style = Style::Concise;
+                pick.choice.propensity = 1.0;
+                let mut view = pick_view(&pick.pick, product, &self.daemon.currency, &pick.choice);
+                view.copy = self.daemon.copier.template(&pick.order(product, 0));
                 Some(view)
             })
             .collect()
@@ -166,8 +161,15 @@ impl Effects {
         };
         let vault = self.daemon.vault();
         let shopper = loyalty.and_then(|code| {
-            let found = vault.find(code.expose());
+            let number = LoyaltyNumber::parse(code.expose());
             drop(code);
+            let found = match number {
+                Ok(number) => vault.find(&number),
+                Err(e) => {
+                    tracing::warn!(error = %e, "scanned code is no loyalty number; anonymous session");
+                    return None;
+                }
+            };
             match found {
                 Ok(s) => s,
                 Err(e) => {
@@ -196,16 +198,17 @@ impl Effects {
             }
         };
         drop(vault);
-        let segment = features.segment();
-        let segment_key = feedback_segment(segment.key()).to_string();
+        let copy_segment = features.segment();
+        let segment = feedback_segment(&copy_segment);
         let daemon = Arc::clone(&self.daemon);
-        let picks = daemon.model.recommend(&features, MAX_PICKS);
+        let picks = self
+            .picker
+            .picks(&daemon.model, &features, MAX_PICKS, &mut self.rng);
         let views = picks
             .iter()
-            .filter_map(|pick| {
-                let product = daemon.model.product(&pick.sku)?;
-                let choice = self.choose(&segment_key);
-                Some(pick_view(pick, product, &daemon.currency, &choice))
+            .filter_map(|p| {
+                let product = daemon.model.product(&p.pick.sku)?;
+                Some(pick_view(&p.pick, product, &daemon.currency, &p.choice))
             })
             .collect();
         tracing::info!(known = shopper.is_some(), personal, "session started");
@@ -217,8 +220,9 @@ impl Effects {
                 consent,
                 opted_out: false,
                 scanned: Vec::new(),
-                segment_key,
-                copy_key: segment.key().to_string(),
+                segment,
+                copy_segment,
+                picks,
             },
         );
         vec![Input::PicksReady {
@@ -226,18 +230,6 @@ impl Effects {
             picks: views,
             personal,
         }]
-    }
-
-    fn choose(&mut self, segment: &str) -> StyleChoice {
-        self.bandit
-            .select(segment, &mut self.rng)
-            .unwrap_or_else(|e| {
-                tracing::warn!(error = %e, "bandit failed; default style");
-                StyleChoice {
-                    style: copy::Style::Concise.as_str().to_string(),
-                    propensity: 1.0,
-                }
-            })
     }
 
     fn lookup(
@@ -261,11 +253,10 @@ impl Effects {
             // The in-visit profile: only what was scanned this visit.
             let vault = daemon.vault();
             if let Ok(f) = daemon.model.features(&vault, None, &ctx.scanned, now) {
-                ctx.copy_key = f.segment().key().to_string();
+                ctx.copy_segment = f.segment();
             }
         }
-        let segment_key = ctx.segment_key.clone();
-        let choice = self.choose(&segment_key);
+        let choice = self.picker.choose(&ctx.segment, &mut self.rng);
         Input::ProductReady {
             request,
             product: scanned_view(product, &daemon.currency, &choice),
@@ -284,13 +275,24 @@ impl Effects {
         else {
             return;
         };
+        let Ok(style) = style.parse::<Style>() else {
+            tracing::warn!(style, "copy for an unknown style not requested");
+            return;
+        };
+        let brand_fan = ctx
+            .picks
+            .iter()
+            .any(|p| p.pick.sku == sku && p.brand_fan && personalised(ctx.consent, ctx.opted_out));
         let job = super::copier::Job {
             session,
             request,
-            product: product.clone(),
-            segment_key: ctx.copy_key.clone(),
-            style: copy_style(style),
-            seed: self.rng.random::<u32>(),
+            order: CopyOrder {
+                product: product.clone(),
+                segment: ctx.copy_segment.clone(),
+                brand_fan,
+                style,
+                seed: self.rng.random::<u32>(),
+            },
         };
         self.daemon.copier.submit(job);
     }
@@ -299,7 +301,7 @@ impl Effects {
         let Some(ctx) = self.sessions.get(&session) else {
             return;
         };
-        let Some(style) = target.style.parse::<feedback::Style>().ok() else {
+        let Some(style) = target.style.parse::<Style>().ok() else {
             return;
         };
         if !records_feedback(ctx.consent) {
@@ -314,7 +316,7 @@ impl Effects {
                 sku: &target.sku,
                 style,
                 style_probability: target.style_probability,
-                segment: &ctx.segment_key,
+                segment: &ctx.segment.to_string(),
                 content_kind: "blurb",
             },
         );
@@ -333,15 +335,11 @@ impl Effects {
         let Some(ctx) = self.sessions.get(&session) else {
             return;
         };
-        if let Some(reward) = bandit_reward(kind) {
-            if let Err(e) = self.bandit.update(&ctx.segment_key, &target.style, reward) {
-                tracing::warn!(error = %e, "bandit not updated");
-            }
+        let style = target.style.parse::<Style>().ok();
+        if let (Some(reward), Some(style)) = (bandit_reward(kind), style) {
+            self.picker.observe(&ctx.segment, style, reward);
         }
-        let (Some(kind), Some(style)) = (
-            feedback_interaction(kind),
-            target.style.parse::<feedback::Style>().ok(),
-        ) else {
+        let (Some(kind), Some(style)) = (feedback_interaction(kind), style) else {
             return;
         };
         if !records_feedback(ctx.consent) {
@@ -368,7 +366,7 @@ impl Effects {
             return;
         };
         ctx.opted_out = true;
-        ctx.copy_key = Features::default().segment().key().to_string();
+        ctx.copy_segment = SegmentKey::all();
         if let (Some(shopper), Some(consent)) = (&ctx.shopper, ctx.consent) {
             let new = opted_out(consent);
             match self.daemon.vault().set_consent(shopper, new) {

@@ -9,7 +9,7 @@
 //!   catch-all segment rather than dropped, so an impression is never lost to a label.
 
 use crate::catalog::Product;
-use crate::copy::{self, Currency};
+use crate::copy::Currency;
 use crate::feedback;
 use crate::recommend::{Pick, StyleChoice};
 use crate::store::shoppers::Consent;
@@ -17,11 +17,6 @@ use crate::ui::kiosk::{InteractionKind, PickView};
 
 /// The reason line of a product the shopper scanned themselves.
 pub const SCANNED_REASON: &str = "You scanned this";
-
-/// The copy style of a bandit choice; unknown names fall back to the first style.
-pub fn copy_style(name: &str) -> copy::Style {
-    name.parse().unwrap_or(copy::Style::Concise)
-}
 
 /// A recommender pick as the screen shows it. `copy` is left empty: it is requested and streamed.
 pub fn pick_view(
@@ -38,7 +33,7 @@ pub fn pick_view(
         copy: String::new(),
         reason_line: pick.display_reason.clone(),
         reasons: pick.reasons.iter().map(|r| r.text.clone()).collect(),
-        style: choice.style.clone(),
+        style: choice.style.as_str().to_string(),
         style_probability: choice.propensity,
     }
 }
@@ -53,7 +48,7 @@ pub fn scanned_view(product: &Product, currency: &Currency, choice: &StyleChoice
         copy: String::new(),
         reason_line: SCANNED_REASON.to_string(),
         reasons: vec![SCANNED_REASON.to_string()],
-        style: choice.style.clone(),
+        style: choice.style.as_str().to_string(),
         style_probability: choice.propensity,
     }
 }
@@ -85,16 +80,6 @@ pub fn bandit_reward(kind: InteractionKind) -> Option<f64> {
         InteractionKind::Select | InteractionKind::ThumbUp => Some(1.0),
         InteractionKind::ThumbDown => Some(0.0),
         InteractionKind::Why | InteractionKind::OptOut | InteractionKind::Done => None,
-    }
-}
-
-/// The segment label feedback is recorded under: the recommender's key when HQ would accept it,
-/// else the catch-all segment.
-pub fn feedback_segment(key: &str) -> &str {
-    if feedback::check_cell_labels("SKU", key, "blurb").is_ok() {
-        key
-    } else {
-        feedback::cells::ALL_SEGMENTS
     }
 }
 
@@ -206,7 +191,7 @@ mod tests {
             display_reason: "Because you like Northpine".into(),
         };
         let choice = StyleChoice {
-            style: "playful".into(),
+            style: crate::vocab::Style::Playful,
             propensity: 0.4,
         };
         let v = pick_view(&pick, &product(), &usd(), &choice);
@@ -223,8 +208,6 @@ mod tests {
     fn currencies_and_styles() {
         let usd = usd();
         assert_eq!(usd.format(Minor(1999)), "$19.99");
-        assert_eq!(copy_style("premium"), copy::Style::Premium);
-        assert_eq!(copy_style("nonsense"), copy::Style::Concise);
     }
 
     #[test]
@@ -255,14 +238,6 @@ mod tests {
         assert!(!personalised(Some(after), false));
         assert!(records_feedback(None));
         assert!(!records_feedback(Some(Consent::default())));
-    }
-
-    #[test]
-    fn segments_that_hq_would_refuse_become_all() {
-        assert_eq!(feedback_segment("footwear/mid"), "footwear/mid");
-        assert_eq!(feedback_segment("all"), "all");
-        assert_eq!(feedback_segment("Café/mid"), "all");
-        assert_eq!(feedback_segment(""), "all");
     }
 
     #[test]

@@ -200,23 +200,16 @@ fn warm_items(
     if config.copy_cache_ttl().is_none() || config.copy_warm_top == 0 {
         return Ok(Vec::new());
     }
-    let plan = personalise::warm_plan(
+    Ok(personalise::warm_plan(
         vault,
         model,
-        config.copy_warm_top as usize,
-        config.copy_warm_segments as usize,
+        (
+            config.copy_warm_top as usize,
+            config.copy_warm_segments as usize,
+        ),
+        copier::WARM_SEED,
         now_unix(),
-    )?;
-    Ok(plan
-        .into_iter()
-        .filter_map(|(sku, segment_key, style)| {
-            Some(copier::WarmItem {
-                product: model.product(&sku)?.clone(),
-                segment_key,
-                style,
-            })
-        })
-        .collect())
+    )?)
 }
 
 /// Resolves on SIGINT or SIGTERM.

@@ -27,6 +27,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::event::{Event, EventKind};
 use crate::store::StoreError;
+use crate::vocab::{SegmentKey, Style};
 use cells::{Counts, Day};
 
 /// The kiosk-side tables of feedback; appended to `store::MIGRATIONS`.
@@ -116,9 +117,6 @@ impl From<rusqlite::Error> for FeedbackError {
         Self::Store(e.into())
     }
 }
-
-/// A copy style competing in the bandit: the prompt pack's styles.
-pub use crate::copy::Style;
 
 /// A random token per kiosk session. Never stored or sent: only its digest is kept, until the
 /// session's day is closed. Prints as `***`.
@@ -579,6 +577,14 @@ pub struct Prior {
     pub style: String,
     pub alpha: f64,
     pub beta: f64,
+}
+
+impl Prior {
+    /// The prior's segment and style in the kiosk's vocabulary; `None` for labels this kiosk
+    /// does not know (a newer HQ's style, a segment it would not form).
+    pub fn typed(&self) -> Option<(SegmentKey, Style)> {
+        Some((self.segment.parse().ok()?, self.style.parse().ok()?))
+    }
 }
 
 /// Replaces the stored fleet priors with `priors` (invalid entries are skipped); returns how many

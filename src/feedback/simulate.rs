@@ -26,10 +26,11 @@ use serde::Serialize;
 use super::cells::Day;
 use super::{
     first_open_day, record_impression, record_interaction, record_purchase, FeedbackError,
-    Impression, Interaction, InteractionKind, SessionToken, Style,
+    Impression, Interaction, InteractionKind, SessionToken,
 };
 use crate::catalog::Product;
 use crate::store::catalog;
+use crate::vocab::Style;
 
 /// What a pick source knows about the shopper in front of the kiosk.
 #[derive(Debug, Clone)]

@@ -18,13 +18,14 @@ use rand_distr::{Beta, Distribution};
 use serde::{Deserialize, Serialize};
 
 use super::{check, ConfigError};
+use crate::vocab::{SegmentKey, Style};
 
 /// Bandit settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct BanditConfig {
     /// Copy styles competing in every segment.
-    pub styles: Vec<String>,
+    pub styles: Vec<Style>,
     pub prior_alpha: f64,
     pub prior_beta: f64,
     /// Posterior draws used to estimate a selection's propensity.
@@ -34,9 +35,7 @@ pub struct BanditConfig {
 impl Default for BanditConfig {
     fn default() -> Self {
         Self {
-            styles: ["concise", "playful", "premium", "value"]
-                .map(String::from)
-                .to_vec(),
+            styles: Style::ALL.to_vec(),
             prior_alpha: 1.0,
             prior_beta: 1.0,
             propensity_draws: 1000,
@@ -80,8 +79,8 @@ fn valid_prior(alpha: f64, beta: f64) -> bool {
 pub enum BanditError {
     #[error(transparent)]
     Config(#[from] ConfigError),
-    #[error("unknown copy style `{0}`")]
-    UnknownStyle(String),
+    #[error("copy style `{0}` is not among the bandit's styles (config `bandit.styles`)")]
+    UnknownStyle(Style),
     #[error("reward {0} is outside 0..=1")]
     InvalidReward(f64),
     #[error("Beta prior ({alpha}, {beta}) must have finite parameters > 0")]
@@ -115,7 +114,7 @@ impl Arm {
 /// The chosen style and the probability with which it was chosen.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StyleChoice {
-    pub style: String,
+    pub style: Style,
     /// In `(0, 1]`.
     pub propensity: f64,
 }
@@ -125,7 +124,7 @@ pub struct StyleChoice {
 pub struct StyleBandit {
     config: BanditConfig,
     /// `segment → style → arm`; arms absent here are at the default prior with no evidence.
-    arms: BTreeMap<String, BTreeMap<String, Arm>>,
+    arms: BTreeMap<SegmentKey, BTreeMap<Style, Arm>>,
 }
 
 impl StyleBandit {
@@ -137,17 +136,17 @@ impl StyleBandit {
         })
     }
 
-    pub fn styles(&self) -> &[String] {
+    pub fn styles(&self) -> &[Style] {
         &self.config.styles
     }
 
     /// The arm of `style` in `segment` (default prior, no evidence, when never touched).
-    pub fn arm(&self, segment: &str, style: &str) -> Result<Arm, BanditError> {
+    pub fn arm(&self, segment: &SegmentKey, style: Style) -> Result<Arm, BanditError> {
         self.check_style(style)?;
         Ok(self
             .arms
             .get(segment)
-            .and_then(|s| s.get(style))
+            .and_then(|s| s.get(&style))
             .copied()
             .unwrap_or(Arm {
                 prior_alpha: self.config.prior_alpha,
@@ -157,29 +156,29 @@ impl StyleBandit {
             }))
     }
 
-    fn check_style(&self, style: &str) -> Result<(), BanditError> {
-        if self.config.styles.iter().any(|s| s == style) {
+    fn check_style(&self, style: Style) -> Result<(), BanditError> {
+        if self.config.styles.contains(&style) {
             Ok(())
         } else {
-            Err(BanditError::UnknownStyle(style.to_string()))
+            Err(BanditError::UnknownStyle(style))
         }
     }
 
-    fn arm_mut(&mut self, segment: &str, style: &str) -> Result<&mut Arm, BanditError> {
+    fn arm_mut(&mut self, segment: &SegmentKey, style: Style) -> Result<&mut Arm, BanditError> {
         let current = self.arm(segment, style)?;
         Ok(self
             .arms
-            .entry(segment.to_string())
+            .entry(segment.clone())
             .or_default()
-            .entry(style.to_string())
+            .entry(style)
             .or_insert(current))
     }
 
     /// Replaces the prior of one arm, keeping its local evidence.
     pub fn set_prior(
         &mut self,
-        segment: &str,
-        style: &str,
+        segment: &SegmentKey,
+        style: Style,
         alpha: f64,
         beta: f64,
     ) -> Result<(), BanditError> {
@@ -193,7 +192,12 @@ impl StyleBandit {
     }
 
     /// Records the outcome of an impression: `reward` 1 for a tap/conversion, 0 for none.
-    pub fn update(&mut self, segment: &str, style: &str, reward: f64) -> Result<(), BanditError> {
+    pub fn update(
+        &mut self,
+        segment: &SegmentKey,
+        style: Style,
+        reward: f64,
+    ) -> Result<(), BanditError> {
         if !(0.0..=1.0).contains(&reward) {
             return Err(BanditError::InvalidReward(reward));
         }
@@ -203,11 +207,11 @@ impl StyleBandit {
         Ok(())
     }
 
-    fn samplers(&self, segment: &str) -> Result<Vec<Beta<f64>>, BanditError> {
+    fn samplers(&self, segment: &SegmentKey) -> Result<Vec<Beta<f64>>, BanditError> {
         self.config
             .styles
             .iter()
-            .map(|style| {
+            .map(|&style| {
                 let (a, b) = self.arm(segment, style)?.posterior();
                 Beta::new(a, b).map_err(|_| BanditError::InvalidPrior { alpha: a, beta: b })
             })
@@ -230,7 +234,7 @@ impl StyleBandit {
     /// choice (see module docs).
     pub fn select<R: Rng + ?Sized>(
         &self,
-        segment: &str,
+        segment: &SegmentKey,
         rng: &mut R,
     ) -> Result<StyleChoice, BanditError> {
         let samplers = self.samplers(segment)?;
@@ -241,7 +245,12 @@ impl StyleBandit {
                 .filter(|_| Self::draw(&samplers, rng) == chosen)
                 .count();
         Ok(StyleChoice {
-            style: self.config.styles[chosen].clone(),
+            style: self
+                .config
+                .styles
+                .get(chosen)
+                .copied()
+                .unwrap_or(Style::Concise),
             propensity: wins as f64 / f64::from(draws),
         })
     }
@@ -251,12 +260,19 @@ impl StyleBandit {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
+    const A: Style = Style::Concise;
+    const B: Style = Style::Playful;
+    const C: Style = Style::Premium;
+
+    fn seg(name: &str) -> SegmentKey {
+        SegmentKey::new(name, None)
+    }
     use rand::rngs::Xoshiro256PlusPlus;
     use rand::{RngExt, SeedableRng};
 
     fn bandit() -> StyleBandit {
         StyleBandit::new(BanditConfig {
-            styles: ["a", "b", "c"].map(String::from).to_vec(),
+            styles: vec![A, B, C],
             ..BanditConfig::default()
         })
         .unwrap()
@@ -266,31 +282,31 @@ mod tests {
     fn better_style_takes_over_and_propensities_are_calibrated() {
         let mut rng = Xoshiro256PlusPlus::seed_from_u64(7);
         let mut b = bandit();
-        let click_rate = |s: &str| match s {
-            "b" => 0.3,
+        let click_rate = |s: Style| match s {
+            B => 0.3,
             _ => 0.1,
         };
         let rounds = 2000;
         let (mut shown_b, mut late_b) = (0, 0);
-        let mut chosen_count: BTreeMap<String, f64> = BTreeMap::new();
-        let mut propensity_sum: BTreeMap<String, f64> = BTreeMap::new();
+        let mut chosen_count: BTreeMap<Style, f64> = BTreeMap::new();
+        let mut propensity_sum: BTreeMap<Style, f64> = BTreeMap::new();
         for round in 0..rounds {
-            let choice = b.select("seg", &mut rng).unwrap();
+            let choice = b.select(&seg("seg"), &mut rng).unwrap();
             assert!(choice.propensity > 0.0 && choice.propensity <= 1.0);
-            *chosen_count.entry(choice.style.clone()).or_default() += 1.0;
-            *propensity_sum.entry(choice.style.clone()).or_default() += choice.propensity;
-            if choice.style == "b" {
+            *chosen_count.entry(choice.style).or_default() += 1.0;
+            *propensity_sum.entry(choice.style).or_default() += choice.propensity;
+            if choice.style == B {
                 shown_b += 1;
                 if round >= rounds - 500 {
                     late_b += 1;
                 }
             }
-            let reward = if rng.random::<f64>() < click_rate(&choice.style) {
+            let reward = if rng.random::<f64>() < click_rate(choice.style) {
                 1.0
             } else {
                 0.0
             };
-            b.update("seg", &choice.style, reward).unwrap();
+            b.update(&seg("seg"), choice.style, reward).unwrap();
         }
         let share = shown_b as f64 / rounds as f64;
         assert!(share > 0.7, "share of the better style {share}");
@@ -299,10 +315,10 @@ mod tests {
         // the empirical frequency with which it was chosen in similar states; test on the
         // frozen final posterior, where the selection probability is constant.
         let frozen = b.clone();
-        let mut counts: BTreeMap<String, (f64, f64)> = BTreeMap::new();
+        let mut counts: BTreeMap<Style, (f64, f64)> = BTreeMap::new();
         let n = 4000;
         for _ in 0..n {
-            let c = frozen.select("seg", &mut rng).unwrap();
+            let c = frozen.select(&seg("seg"), &mut rng).unwrap();
             let e = counts.entry(c.style).or_default();
             e.0 += 1.0;
             e.1 += c.propensity;
@@ -316,7 +332,7 @@ mod tests {
             );
         }
         // Along the learning run, the mean recorded propensity of b tracks its share too.
-        let b_mean_p = propensity_sum["b"] / chosen_count["b"];
+        let b_mean_p = propensity_sum[&B] / chosen_count[&B];
         assert!(b_mean_p > 0.7, "{b_mean_p}");
     }
 
@@ -328,9 +344,9 @@ mod tests {
         let mut a_count = 0.0;
         let mut p_sum = 0.0;
         for _ in 0..n {
-            let c = b.select("new", &mut rng).unwrap();
+            let c = b.select(&seg("new"), &mut rng).unwrap();
             p_sum += c.propensity;
-            if c.style == "a" {
+            if c.style == A {
                 a_count += 1.0;
             }
         }
@@ -344,7 +360,7 @@ mod tests {
         let run = || {
             let mut rng = Xoshiro256PlusPlus::seed_from_u64(42);
             (0..20)
-                .map(|_| b.select("s", &mut rng).unwrap())
+                .map(|_| b.select(&seg("s"), &mut rng).unwrap())
                 .collect::<Vec<_>>()
         };
         assert_eq!(run(), run());
@@ -353,10 +369,10 @@ mod tests {
     #[test]
     fn priors_updates_errors_and_serde() {
         let mut b = bandit();
-        b.update("s", "a", 1.0).unwrap();
-        b.update("s", "a", 0.25).unwrap();
-        b.set_prior("s", "a", 3.0, 7.0).unwrap();
-        let arm = b.arm("s", "a").unwrap();
+        b.update(&seg("s"), A, 1.0).unwrap();
+        b.update(&seg("s"), A, 0.25).unwrap();
+        b.set_prior(&seg("s"), A, 3.0, 7.0).unwrap();
+        let arm = b.arm(&seg("s"), A).unwrap();
         assert_eq!(
             arm,
             Arm {
@@ -367,17 +383,17 @@ mod tests {
             }
         );
         assert!((arm.mean() - 4.25 / 12.0).abs() < 1e-12);
-        assert_eq!(b.arm("other", "a").unwrap().mean(), 0.5);
+        assert_eq!(b.arm(&seg("other"), A).unwrap().mean(), 0.5);
         assert_eq!(
-            b.update("s", "zzz", 1.0),
-            Err(BanditError::UnknownStyle("zzz".into()))
+            b.update(&seg("s"), Style::Value, 1.0),
+            Err(BanditError::UnknownStyle(Style::Value))
         );
         assert_eq!(
-            b.update("s", "a", 1.5),
+            b.update(&seg("s"), A, 1.5),
             Err(BanditError::InvalidReward(1.5))
         );
         assert!(matches!(
-            b.set_prior("s", "a", 0.0, 1.0),
+            b.set_prior(&seg("s"), A, 0.0, 1.0),
             Err(BanditError::InvalidPrior { .. })
         ));
         assert!(matches!(

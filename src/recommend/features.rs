@@ -13,7 +13,7 @@
 //!   positively weighted events; the band is `Low` below 1/3, `High` above 2/3, else `Mid`.
 //! - `session` and `visit_state` describe the current visit only and are never serialised: the
 //!   store seals history-derived features, not what someone is holding right now.
-//! - The [`Segment`] key is coarse on purpose: top department × price band (`"all"` when nothing
+//! - The segment ([`crate::vocab::SegmentKey`]) is coarse on purpose: top department × price band (`"all"` when nothing
 //!   is known), so that every bucket holds many shoppers.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -23,6 +23,7 @@ use serde::{Deserialize, Serialize};
 use super::{check, index::CatalogIndex, ConfigError, VisitState};
 use crate::catalog::Product;
 use crate::event::{Event, EventKind};
+use crate::vocab::{PriceBand, SegmentKey};
 
 const SECS_PER_DAY: f64 = 86_400.0;
 
@@ -98,35 +99,6 @@ impl FeatureConfig {
     }
 }
 
-/// Where a shopper's usual price sits within the categories they shop.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PriceBand {
-    Low,
-    Mid,
-    High,
-}
-
-impl PriceBand {
-    pub fn from_percentile(p: f64) -> Self {
-        if p < 1.0 / 3.0 {
-            Self::Low
-        } else if p > 2.0 / 3.0 {
-            Self::High
-        } else {
-            Self::Mid
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Low => "low",
-            Self::Mid => "mid",
-            Self::High => "high",
-        }
-    }
-}
-
 /// One shopper's features. Serialisable so the store can seal it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -157,23 +129,6 @@ pub struct Features {
     /// Where the current visit stands. Transient.
     #[serde(skip)]
     pub visit_state: VisitState,
-}
-
-/// Coarse view of a shopper for prompts, bandit buckets and aggregates.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Segment {
-    /// Up to three interest tags (or categories when products carry no tags).
-    pub interests: Vec<String>,
-    /// Up to two preferred brands.
-    pub brands: Vec<String>,
-    pub price_band: Option<PriceBand>,
-    pub key: String,
-}
-
-impl Segment {
-    pub fn key(&self) -> &str {
-        &self.key
-    }
 }
 
 /// Extracts features from one shopper's history, decayed to `now`.
@@ -270,24 +225,35 @@ impl Features {
         self.price_position.map(PriceBand::from_percentile)
     }
 
-    /// The coarse segment of this shopper.
-    pub fn segment(&self) -> Segment {
-        let band = self.price_band();
-        let interests = if self.tags.is_empty() {
+    /// The coarse segment of this shopper: strongest department and price band.
+    pub fn segment(&self) -> SegmentKey {
+        match top(&self.departments, 1).first() {
+            None => SegmentKey::all(),
+            Some(dept) => SegmentKey::new(dept, self.price_band()),
+        }
+    }
+
+    /// Up to three interests: tags, or categories when products carry no tags.
+    pub fn interests(&self) -> Vec<String> {
+        if self.tags.is_empty() {
             top(&self.categories, 3)
         } else {
             top(&self.tags, 3)
-        };
-        let key = match top(&self.departments, 1).first() {
-            None => "all".to_string(),
-            Some(dept) => format!("{}/{}", slug(dept), band.map_or("any", PriceBand::as_str)),
-        };
-        Segment {
-            interests,
-            brands: top(&self.brands, 2),
-            price_band: band,
-            key,
         }
+    }
+
+    /// Up to two preferred brands, strongest first.
+    pub fn top_brands(&self) -> Vec<String> {
+        top(&self.brands, 2)
+    }
+
+    /// Whether `brand` is among the shopper's preferred brands (ignoring case and spaces around).
+    pub fn is_fan_of(&self, brand: Option<&str>) -> bool {
+        brand.is_some_and(|b| {
+            self.top_brands()
+                .iter()
+                .any(|p| p.trim().eq_ignore_ascii_case(b.trim()))
+        })
     }
 }
 
@@ -300,19 +266,6 @@ pub(crate) fn top(map: &BTreeMap<String, f64>, n: usize) -> Vec<String> {
         .take(n)
         .map(|(k, _)| k.clone())
         .collect()
-}
-
-fn slug(s: &str) -> String {
-    let lower: String = s
-        .to_lowercase()
-        .chars()
-        .map(|c| if c.is_alphanumeric() { c } else { '-' })
-        .collect();
-    lower
-        .split('-')
-        .filter(|p| !p.is_empty())
-        .collect::<Vec<_>>()
-        .join("-")
 }
 
 /// Running sums before trimming; affinities may go negative here.
@@ -466,14 +419,15 @@ mod tests {
         let f = extract(&[ev(0, EventKind::Purchase, "p6")], &idx, 0, &cfg);
         assert_eq!(f.price_band(), Some(PriceBand::High));
         let seg = f.segment();
-        assert_eq!(seg.key(), "camping/high");
-        assert_eq!(seg.brands, vec!["B".to_string()]);
+        assert_eq!(seg.to_string(), "camping/high");
+        assert_eq!(f.top_brands(), vec!["B".to_string()]);
+        assert!(f.is_fan_of(Some(" b ")) && !f.is_fan_of(Some("C")) && !f.is_fan_of(None));
         assert_eq!(
-            seg.interests,
+            f.interests(),
             vec!["camping".to_string(), "tents".to_string()]
         );
-        assert_eq!(Features::default().segment().key, "all");
-        assert_eq!(slug("Home & Garden"), "home-garden");
+        assert_eq!(Features::default().segment().to_string(), "all");
+        assert_eq!(crate::vocab::slug("Home & Garden"), "home-garden");
     }
 
     #[test]

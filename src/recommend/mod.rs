@@ -34,7 +34,7 @@ use crate::event::Event;
 
 pub use bandit::{BanditConfig, BanditError, StyleBandit, StyleChoice};
 pub use cooccurrence::{CoOccurrence, CoOccurrenceConfig};
-pub use features::{extract, FeatureConfig, Features, PriceBand, Segment};
+pub use features::{extract, FeatureConfig, Features};
 pub use index::CatalogIndex;
 pub use mdp::{JourneyModel, JourneyPolicy, MdpConfig, MdpError, VisitAction, VisitState};
 pub use popularity::{Popularity, PopularityConfig, SkuStats};

@@ -18,12 +18,13 @@ use crate::crypto::keyfiles::KeyDir;
 use crate::feedback::cells::{Cell, Counts, Day, Ipw};
 use crate::feedback::{
     record_impression, record_interaction, record_purchase, Impression, Interaction,
-    InteractionKind, SessionToken, Style,
+    InteractionKind, SessionToken,
 };
 use crate::hq::store::{HqStore, SqliteHq};
 use crate::hq::{self, ServeOptions};
 use crate::store::Store;
 use crate::sync::wire::{BatchDocument, Dropped, BATCH_VERSION};
+use crate::vocab::Style;
 
 /// The figures of one run.
 #[derive(Debug, Clone, Serialize)]

@@ -17,7 +17,8 @@ use ring::signature::{self, Ed25519KeyPair};
 use serde::{Deserialize, Serialize};
 
 use crate::feedback::cells::{Cell, Counts, Day};
-use crate::feedback::{check_cell_labels, Prior, Style};
+use crate::feedback::{check_cell_labels, Prior};
+use crate::vocab::Style;
 
 pub const BATCH_VERSION: u32 = 1;
 pub const PRIORS_VERSION: u32 = 1;

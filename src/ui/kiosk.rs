@@ -36,7 +36,7 @@ use super::{Key, Secret};
 
 /// Most picks a session shows.
 pub const MAX_PICKS: usize = 3;
-/// Longest code the scan buffer accepts (as `profile::check_loyalty`).
+/// Longest code the scan buffer accepts (as `vocab::LoyaltyNumber`).
 const MAX_CODE_CHARS: usize = 64;
 /// Longest copy text kept per pick while streaming.
 const MAX_COPY_CHARS: usize = 1_000;
