@@ -11,6 +11,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use ratatui::backend::Backend;
 use tracing::Level;
 
 use super::copier::ContentRecord;
@@ -23,7 +24,7 @@ use crate::control::{self, Client, Request, Response};
 use crate::ui::console::{
     self, Action, ActionKind, ConfigLine, ContentItem, Effect, Input, LogLine, StatusView,
 };
-use crate::ui::term::{TermEvent, TerminalGuard};
+use crate::ui::term::{backend_error, EventSource, TermEvent, TerminalGuard};
 
 const POLL_EVERY: Duration = Duration::from_secs(1);
 const TICK: Duration = Duration::from_millis(250);
@@ -118,18 +119,34 @@ async fn poll(
 
 /// Runs the console until the technician quits.
 pub async fn run(data_dir: &Path) -> Result<(), DaemonError> {
-    let mut client = Client::connect(&super::socket_path(data_dir)).await?;
+    let client = Client::connect(&super::socket_path(data_dir)).await?;
+    let guard = TerminalGuard::stdout()?;
+    let keys = KeyReader::start();
+    run_on(client, guard, keys).await
+}
+
+/// [`run`] over a connected `client`, on any terminal and source of keys (a test: `TestBackend`
+/// and a channel). Ends when the technician quits or `keys` is gone; then stops reading keys and
+/// gives the terminal back (drops `guard`), in that order.
+pub async fn run_on<B, K>(
+    mut client: Client,
+    mut guard: TerminalGuard<B>,
+    mut keys: K,
+) -> Result<(), DaemonError>
+where
+    B: Backend,
+    B::Error: Send + Sync + 'static,
+    K: EventSource,
+{
     let mut state = console::State::new(Instant::now());
-    let mut guard = TerminalGuard::stdout()?;
-    let mut keys = KeyReader::start();
     let mut tick = tokio::time::interval(TICK);
     let mut last_poll: Option<Instant> = None;
     let mut after = 0u64;
     let mut last_content: Option<ContentRecord> = None;
-    guard.draw_console(&state).map_err(DaemonError::Terminal)?;
+    draw(&mut guard, &state)?;
     'outer: loop {
         let input = tokio::select! {
-            event = keys.next() => match event {
+            event = keys.next_event() => match event {
                 Some(TermEvent::Key(k)) => Some(Input::Key(k)),
                 Some(TermEvent::Resize { .. }) => None,
                 None => break,
@@ -182,10 +199,21 @@ pub async fn run(data_dir: &Path) -> Result<(), DaemonError> {
                 }
             }
         }
-        guard.draw_console(&state).map_err(DaemonError::Terminal)?;
+        draw(&mut guard, &state)?;
     }
-    keys.stop();
+    drop(keys);
+    drop(guard);
     Ok(())
+}
+
+fn draw<B>(guard: &mut TerminalGuard<B>, state: &console::State) -> Result<(), DaemonError>
+where
+    B: Backend,
+    B::Error: Send + Sync + 'static,
+{
+    guard
+        .draw_console(state)
+        .map_err(|e| DaemonError::Terminal(backend_error(e)))
 }
 
 /// Checks a technician PIN's form: 4-12 digits (the console keypad accepts digits only).

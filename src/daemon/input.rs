@@ -4,14 +4,16 @@
 //! Invariants:
 //! - The thread polls with a short timeout, so [`KeyReader::stop`] ends it within one poll.
 //! - Only events [`crate::ui::term::decode`] understands are passed on.
+//! - The screen loops read it as an [`EventSource`], like any other source of keys.
 
+use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::mpsc;
 
-use crate::ui::term::{decode, TermEvent};
+use crate::ui::term::{decode, EventSource, TermEvent};
 
 const POLL: Duration = Duration::from_millis(50);
 
@@ -51,13 +53,15 @@ impl KeyReader {
         Self { rx, stop }
     }
 
-    /// The next event; `None` when the terminal is gone.
-    pub async fn next(&mut self) -> Option<TermEvent> {
-        self.rx.recv().await
-    }
-
     pub fn stop(&self) {
         self.stop.store(true, Ordering::SeqCst);
+    }
+}
+
+impl EventSource for KeyReader {
+    /// The next event; `None` when the terminal is gone.
+    fn next_event(&mut self) -> impl Future<Output = Option<TermEvent>> + Send {
+        self.rx.recv()
     }
 }
 

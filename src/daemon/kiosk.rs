@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use rand::rngs::StdRng;
 use rand::RngExt;
+use ratatui::backend::Backend;
 use tokio::sync::mpsc::UnboundedReceiver;
 
 use super::input::KeyReader;
@@ -33,7 +34,7 @@ use crate::profile::OpenShopper;
 use crate::recommend::Features;
 use crate::store::shoppers::{self, Consent};
 use crate::ui::kiosk::{self, Effect, Input, SessionId, Target, MAX_PICKS};
-use crate::ui::term::{TermEvent, TerminalGuard};
+use crate::ui::term::{backend_error, EventSource, TermEvent, TerminalGuard};
 use crate::ui::Secret;
 use crate::vocab::{LoyaltyNumber, SegmentKey, Style};
 
@@ -384,24 +385,43 @@ impl Effects {
 /// every tick of the loop (the systemd watchdog): a stuck loop stops calling it.
 pub async fn run_screen(
     daemon: Arc<Daemon>,
+    answers: UnboundedReceiver<Input>,
+    shutdown: impl std::future::Future<Output = ()>,
+    heartbeat: impl FnMut(Instant),
+) -> Result<(), DaemonError> {
+    let guard = TerminalGuard::stdout()?;
+    let keys = KeyReader::start();
+    run_screen_on(guard, keys, daemon, answers, shutdown, heartbeat).await
+}
+
+/// [`run_screen`] on any terminal and source of keys (a test: `TestBackend` and a channel). Ends
+/// when `shutdown` resolves or `keys` is gone; then stops reading keys and gives the terminal
+/// back (drops `guard`), in that order.
+pub async fn run_screen_on<B, K>(
+    mut guard: TerminalGuard<B>,
+    mut keys: K,
+    daemon: Arc<Daemon>,
     mut answers: UnboundedReceiver<Input>,
     shutdown: impl std::future::Future<Output = ()>,
     mut heartbeat: impl FnMut(Instant),
-) -> Result<(), DaemonError> {
+) -> Result<(), DaemonError>
+where
+    B: Backend,
+    B::Error: Send + Sync + 'static,
+    K: EventSource,
+{
     let mut effects = Effects::new(Arc::clone(&daemon))?;
     let config = kiosk::KioskConfig::from_config(&daemon.config());
     let mut state = kiosk::State::new(config, Instant::now());
     let featured = effects.featured();
     kiosk::update(&mut state, Input::Featured(featured));
-    let mut guard = TerminalGuard::stdout()?;
-    let mut keys = KeyReader::start();
     let mut tick = tokio::time::interval(TICK);
     tokio::pin!(shutdown);
-    guard.draw_kiosk(&state).map_err(DaemonError::Terminal)?;
+    draw(&mut guard, &state)?;
     loop {
         let input = tokio::select! {
             () = &mut shutdown => break,
-            event = keys.next() => match event {
+            event = keys.next_event() => match event {
                 Some(TermEvent::Key(k)) => Some(Input::Key(k)),
                 Some(TermEvent::Resize { .. }) => None,
                 None => break,
@@ -419,9 +439,19 @@ pub async fn run_screen(
                 pending.extend(effects.apply(effect));
             }
         }
-        guard.draw_kiosk(&state).map_err(DaemonError::Terminal)?;
+        draw(&mut guard, &state)?;
     }
-    keys.stop();
+    drop(keys);
     drop(guard);
     Ok(())
+}
+
+fn draw<B>(guard: &mut TerminalGuard<B>, state: &kiosk::State) -> Result<(), DaemonError>
+where
+    B: Backend,
+    B::Error: Send + Sync + 'static,
+{
+    guard
+        .draw_kiosk(state)
+        .map_err(|e| DaemonError::Terminal(backend_error(e)))
 }

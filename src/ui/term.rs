@@ -8,7 +8,10 @@
 //! - A guard made with [`TerminalGuard::headless`] never touches the real terminal.
 //! - Drawing goes through ratatui's double buffer, so only changed cells are written (no flicker);
 //!   a size change is picked up by the next draw, which clears and redraws everything.
+//! - The screen loops take their terminal as a `TerminalGuard<B>` and their keys from an
+//!   [`EventSource`], so the same loop runs on the real terminal and on a `TestBackend`.
 
+use std::future::Future;
 use std::io::{self, Stdout};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Once;
@@ -74,6 +77,30 @@ fn decode_key(key: &KeyEvent) -> Option<Key> {
         KeyCode::BackTab => Key::BackTab,
         _ => return None,
     })
+}
+
+/// Where a screen loop gets its decoded terminal events: the daemon's crossterm reader thread, or
+/// a channel a test types into.
+pub trait EventSource {
+    /// The next event; `None` when the source is gone (the loop then ends). Cancel safe: a loop
+    /// may drop the future when another input comes first, and no event is lost.
+    fn next_event(&mut self) -> impl Future<Output = Option<TermEvent>> + Send;
+}
+
+impl EventSource for tokio::sync::mpsc::UnboundedReceiver<TermEvent> {
+    fn next_event(&mut self) -> impl Future<Output = Option<TermEvent>> + Send {
+        self.recv()
+    }
+}
+
+/// A backend's error as an I/O error: the terminal's own I/O error as it is, any other backend's
+/// error wrapped.
+pub fn backend_error<E: std::error::Error + Send + Sync + 'static>(e: E) -> io::Error {
+    let boxed: Box<dyn std::error::Error + Send + Sync> = Box::new(e);
+    match boxed.downcast::<io::Error>() {
+        Ok(io) => *io,
+        Err(other) => io::Error::other(other),
+    }
 }
 
 /// True while a [`TerminalGuard::stdout`] holds the terminal in raw mode.
@@ -243,6 +270,17 @@ mod tests {
             modifiers: KeyModifiers::NONE,
         });
         assert_eq!(decode(&mouse), None);
+    }
+
+    #[test]
+    fn backend_errors_become_io_errors() {
+        let denied = io::Error::new(io::ErrorKind::PermissionDenied, "tty gone");
+        let kept = backend_error(denied);
+        assert_eq!(kept.kind(), io::ErrorKind::PermissionDenied);
+        assert_eq!(kept.to_string(), "tty gone");
+        let wrapped = backend_error(std::fmt::Error);
+        assert_eq!(wrapped.kind(), io::ErrorKind::Other);
+        assert_eq!(wrapped.to_string(), std::fmt::Error.to_string());
     }
 
     #[test]

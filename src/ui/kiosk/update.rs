@@ -1,76 +1,23 @@
-//! The shopper screen as a pure state machine: [`update`] turns an [`Input`] into a new [`State`]
-//! and the [`Effect`]s the daemon must carry out. No I/O, no clock: time arrives as
-//! [`Input::Tick`], and key presses are timed by the last tick (tick at 4 Hz or more).
-//!
-//! Screens: the attract loop (idle), a session (picks, a scanned product, the why panel, the
-//! opt-out notice), and a short goodbye.
-//!
-//! Scanner input: barcode scanners type like a keyboard and end with Enter. ASCII letters and
-//! digits collect in a scan buffer; Enter hands the buffer to [`ScanRule::is_loyalty`], which
-//! decides between a loyalty code ([`Effect::StartSession`]) and a product code
-//! ([`Effect::LookupProduct`]). Every other key is a command and acts at once: ←/→ select a pick,
-//! `+`/`-` vote, `?` why, `o` opt out, `d` done, Esc back or done (the lower-case `o` and `d` are
-//! therefore never part of a code: scanners send upper case). Digits `1`-`3` both select a pick
-//! and start the buffer: if more characters follow, it was a scan and the selection is put back;
-//! otherwise the selection stands and is recorded when the next command arrives or `scan_gap`
-//! passes. An unfinished buffer is dropped after `scan_gap`.
+//! The transitions of the shopper screen: [`State`] (the screen as a whole: attract loop, session
+//! or goodbye, the scan buffer, the clock) and [`update`], which applies one [`Input`] and returns
+//! the [`Effect`]s the daemon must carry out, in order.
 //!
 //! Invariants:
-//! - No loyalty number is stored in [`State`]: while it is typed it sits in a [`Secret`] whose
-//!   `Debug` shows only its length, nothing renders it, and Enter moves it into
-//!   [`Effect::StartSession`], the one place it leaves this module.
-//! - A session ends on `d`, on Esc from the picks, on a new loyalty scan and after
-//!   `session_timeout` without a key. Ending drops every shopper-related field: afterwards the
-//!   state equals a fresh idle one apart from the clock, the attract cursor and the id counter.
-//! - Answers name the session or the request ([`RequestId`], never reused) they answer; answers
-//!   for anything no longer on screen are ignored, so a late copy token or product can never bring
-//!   a shopper's data back, nor land on another pick.
-//! - Every pick or scanned product put on screen is recorded once ([`Effect::RecordImpression`]);
-//!   every shopper key that acts on a pick or the session is recorded
-//!   ([`Effect::RecordInteraction`]), with the style and its selection probability.
+//! - [`update`] is the only way the state changes, and it does no I/O: time comes from
+//!   [`Input::Tick`] and keys are timed by the last tick.
+//! - Ending a session replaces [`Screen::Session`] and clears the scan buffer, so nothing about
+//!   the shopper stays; ids come from one counter and are never reused.
+//! - Every answer is checked against the session or request on screen before it changes
+//!   anything.
 
-use std::ops::RangeInclusive;
 use std::time::{Duration, Instant};
 
-use super::{Key, Secret};
-
-/// Most picks a session shows.
-pub const MAX_PICKS: usize = 3;
-/// Longest code the scan buffer accepts (as `vocab::LoyaltyNumber`).
-const MAX_CODE_CHARS: usize = 64;
-/// Longest copy text kept per pick while streaming.
-const MAX_COPY_CHARS: usize = 1_000;
-
-/// How to tell a loyalty code from a product code.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ScanRule {
-    /// Loyalty codes start with this (compared ignoring ASCII case).
-    pub loyalty_prefix: String,
-    /// ...followed by this many ASCII digits and nothing else.
-    pub loyalty_digits: RangeInclusive<usize>,
-}
-
-impl Default for ScanRule {
-    fn default() -> Self {
-        Self {
-            loyalty_prefix: "LC".into(),
-            loyalty_digits: 4..=20,
-        }
-    }
-}
-
-impl ScanRule {
-    /// True when `code` is a loyalty code; anything else scanned is a product code (SKU).
-    pub fn is_loyalty(&self, code: &str) -> bool {
-        let n = self.loyalty_prefix.len();
-        let (Some(prefix), Some(rest)) = (code.get(..n), code.get(n..)) else {
-            return false;
-        };
-        prefix.eq_ignore_ascii_case(&self.loyalty_prefix)
-            && self.loyalty_digits.contains(&rest.len())
-            && rest.bytes().all(|b| b.is_ascii_digit())
-    }
-}
+use super::messages::{
+    Effect, EndReason, Input, InteractionKind, PickView, RequestId, SessionId, Slot, Vote,
+};
+use super::scan::{Pushed, ScanBuffer, ScanRule};
+use super::session::{Scanned, Session, Shown, View, MAX_PICKS};
+use crate::ui::{Key, Secret};
 
 /// Timings and rules of the shopper screen.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -108,323 +55,26 @@ impl KioskConfig {
     }
 }
 
-/// One product as the screen shows it; the daemon maps recommender and copy output to it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PickView {
-    pub sku: String,
-    pub name: String,
-    pub brand: Option<String>,
-    /// Price with currency, formatted by the caller (`"USD 19.99"`).
-    pub price_text: String,
-    /// Copy (a cache hit or generic copy). Empty means "not written yet": the state machine asks
-    /// for it with [`Effect::RequestCopy`] and shows it as it streams in.
-    pub copy: String,
-    /// One line under the pick: the main reason, in plain words.
-    pub reason_line: String,
-    /// All reasons, in plain words, for the why panel.
-    pub reasons: Vec<String>,
-    /// Copy style chosen by the bandit, and the probability with which it was chosen.
-    pub style: String,
-    pub style_probability: f64,
-}
-
-impl PickView {
-    fn target(&self) -> Target {
-        Target {
-            sku: self.sku.clone(),
-            style: self.style.clone(),
-            style_probability: self.style_probability,
-        }
-    }
-}
-
-/// Identifies one shopper session; answers for other sessions are ignored.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct SessionId(pub u64);
-
-/// Names one request to the daemon (a product lookup or a piece of copy); never reused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct RequestId(pub u64);
-
-/// Where a pick is on screen.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Slot {
-    /// A session pick, by index (0-based).
-    Pick(usize),
-    /// The scanned product.
-    Scanned,
-}
-
-/// What an impression or interaction is about.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Target {
-    pub sku: String,
-    pub style: String,
-    pub style_probability: f64,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum InteractionKind {
-    Select,
-    ThumbUp,
-    ThumbDown,
-    /// Opened the why panel.
-    Why,
-    OptOut,
-    Done,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EndReason {
-    Done,
-    Timeout,
-    /// Another loyalty code was scanned.
-    NewShopper,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Vote {
-    Up,
-    Down,
-}
-
-/// What the daemon feeds in.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Input {
-    Key(Key),
-    /// The clock; also ends idle sessions and advances the attract loop.
-    Tick(Instant),
-    /// Featured products with generic copy for the attract loop.
-    Featured(Vec<PickView>),
-    /// Picks for a session (at most [`MAX_PICKS`] are kept). `copy` may be filled (cache hit).
-    /// `personal`: chosen from the shopper's history (a known shopper whose consent allows it);
-    /// otherwise the screen says they are popular picks.
-    PicksReady {
-        session: SessionId,
-        picks: Vec<PickView>,
-        personal: bool,
-    },
-    /// The product asked for by [`Effect::LookupProduct`].
-    ProductReady {
-        request: RequestId,
-        product: PickView,
-    },
-    /// The scanned code is not in the catalog.
-    ProductUnknown {
-        request: RequestId,
-    },
-    /// Streamed copy text to append, for an [`Effect::RequestCopy`].
-    CopyToken {
-        request: RequestId,
-        text: String,
-    },
-    /// Copy finished: `text` is the final copy (after guardrails; it may be the template fallback
-    /// and then replaces what was streamed). Empty keeps the streamed text.
-    CopyDone {
-        request: RequestId,
-        text: String,
-    },
-}
-
-/// What the daemon must do.
+/// What the screen shows.
 #[derive(Debug, PartialEq)]
-pub enum Effect {
-    /// A session starts: with a loyalty code (open that shopper, then send picks), or anonymous
-    /// (a product was scanned first). The loyalty code exists nowhere else.
-    StartSession {
-        session: SessionId,
-        loyalty: Option<Secret>,
-    },
-    /// Answer with [`Input::ProductReady`] or [`Input::ProductUnknown`].
-    LookupProduct {
-        session: SessionId,
-        request: RequestId,
-        sku: String,
-    },
-    /// Generate (or fetch) copy in this style for this session's shopper; answer with
-    /// [`Input::CopyToken`]s then [`Input::CopyDone`].
-    RequestCopy {
-        session: SessionId,
-        request: RequestId,
-        slot: Slot,
-        sku: String,
-        style: String,
-    },
-    RecordImpression {
-        session: SessionId,
-        slot: Slot,
-        target: Target,
-    },
-    RecordInteraction {
-        session: SessionId,
-        kind: InteractionKind,
-        target: Option<Target>,
-    },
-    /// Personalisation off for this session's shopper, persisted as consent.
-    OptOut { session: SessionId },
-    EndSession {
-        session: SessionId,
-        reason: EndReason,
-    },
-}
-
-/// A pick on screen with the shopper's vote.
-#[derive(Debug, Clone, PartialEq)]
-pub(super) struct Shown {
-    pub(super) view: PickView,
-    pub(super) vote: Option<Vote>,
-    /// Copy is streaming in as the answer to this request.
-    pub(super) copy_request: Option<RequestId>,
-}
-
-/// The scanned product's panel.
-#[derive(Debug, Clone, PartialEq)]
-pub(super) enum Scanned {
-    Looking(RequestId),
-    Found(Box<Shown>),
-    Unknown,
-}
-
-/// What a session shows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum View {
-    Picks,
-    Product,
-    /// The why panel, over the product view when `of_scanned`, else over the selected pick.
-    Why {
-        of_scanned: bool,
-    },
-    /// Personalisation was just turned off.
-    OptedOut,
-}
-
-impl View {
-    /// The view under the why panel.
-    fn under_why(of_scanned: bool) -> View {
-        if of_scanned {
-            View::Product
-        } else {
-            View::Picks
-        }
-    }
-}
-
-#[derive(Debug, PartialEq)]
-pub(super) struct Session {
-    pub(super) id: SessionId,
-    /// Personalised: started by a loyalty code, until the daemon's picks say otherwise.
-    pub(super) personalised: bool,
-    pub(super) opted_out: bool,
-    /// `None` while the daemon is still choosing picks.
-    pub(super) picks: Option<Vec<Shown>>,
-    pub(super) selected: usize,
-    pub(super) scanned: Option<Scanned>,
-    pub(super) view: View,
-    last_key: Instant,
-    /// A digit selected a pick and may yet turn out to start a scan: the previous selection.
-    digit_selected_from: Option<usize>,
-}
-
-impl Session {
-    /// Personalised for a known shopper who has not opted out.
-    pub(super) fn personal(&self) -> bool {
-        self.personalised && !self.opted_out
-    }
-
-    fn picks_len(&self) -> usize {
-        self.picks.as_ref().map_or(0, Vec::len)
-    }
-
-    fn slot(&self, slot: Slot) -> Option<&Shown> {
-        match slot {
-            Slot::Pick(i) => self.picks.as_ref()?.get(i),
-            Slot::Scanned => match self.scanned.as_ref()? {
-                Scanned::Found(shown) => Some(shown.as_ref()),
-                Scanned::Looking(_) | Scanned::Unknown => None,
-            },
-        }
-    }
-
-    fn slot_mut(&mut self, slot: Slot) -> Option<&mut Shown> {
-        match slot {
-            Slot::Pick(i) => self.picks.as_mut()?.get_mut(i),
-            Slot::Scanned => match self.scanned.as_mut()? {
-                Scanned::Found(shown) => Some(shown.as_mut()),
-                Scanned::Looking(_) | Scanned::Unknown => None,
-            },
-        }
-    }
-
-    /// The pick or product whose copy answers `request`.
-    fn streaming_mut(&mut self, request: RequestId) -> Option<&mut Shown> {
-        let scanned = match self.scanned.as_mut() {
-            Some(Scanned::Found(shown)) => Some(shown.as_mut()),
-            _ => None,
-        };
-        let picks = self.picks.iter_mut().flatten();
-        picks
-            .chain(scanned)
-            .find(|s| s.copy_request == Some(request))
-    }
-
-    /// The screen is about the scanned product (its view, or the why panel over it).
-    pub(super) fn shows_scanned(&self) -> bool {
-        matches!(self.view, View::Product | View::Why { of_scanned: true })
-    }
-
-    /// The slot that votes and the why panel are about.
-    fn focus_slot(&self) -> Slot {
-        if self.shows_scanned() {
-            Slot::Scanned
-        } else {
-            Slot::Pick(self.selected)
-        }
-    }
-
-    pub(super) fn focus(&self) -> Option<&Shown> {
-        self.slot(self.focus_slot())
-    }
-
-    fn focus_mut(&mut self) -> Option<&mut Shown> {
-        self.slot_mut(self.focus_slot())
-    }
-
-    fn interaction(&self, kind: InteractionKind) -> Effect {
-        Effect::RecordInteraction {
-            session: self.id,
-            kind,
-            target: self.focus().map(|s| s.view.target()),
-        }
-    }
-}
-
-#[derive(Debug, PartialEq)]
-pub(super) enum Screen {
+pub(in crate::ui) enum Screen {
     Attract,
     Session(Box<Session>),
     Goodbye { until: Instant },
-}
-
-/// Characters typed so far by a scanner (or a person), and when the last one came.
-#[derive(Debug, PartialEq)]
-struct ScanBuffer {
-    code: Secret,
-    last_at: Instant,
-    overflow: bool,
 }
 
 /// The whole shopper screen.
 #[derive(Debug, PartialEq)]
 pub struct State {
     config: KioskConfig,
-    pub(super) now: Instant,
-    pub(super) featured: Vec<PickView>,
-    pub(super) attract_index: usize,
+    pub(in crate::ui) now: Instant,
+    pub(in crate::ui) featured: Vec<PickView>,
+    pub(in crate::ui) attract_index: usize,
     attract_since: Instant,
     /// Source of session and request ids.
     next_id: u64,
     scan: ScanBuffer,
-    pub(super) screen: Screen,
+    pub(in crate::ui) screen: Screen,
 }
 
 impl State {
@@ -437,11 +87,7 @@ impl State {
             attract_index: 0,
             attract_since: now,
             next_id: 1,
-            scan: ScanBuffer {
-                code: Secret::default(),
-                last_at: now,
-                overflow: false,
-            },
+            scan: ScanBuffer::new(now),
             screen: Screen::Attract,
         }
     }
@@ -456,7 +102,7 @@ impl State {
 
     /// Characters waiting in the scan buffer (their count only, for a masked indicator).
     pub fn scan_len(&self) -> usize {
-        self.scan.code.len()
+        self.scan.len()
     }
 
     fn fresh_id(&mut self) -> u64 {
@@ -475,17 +121,7 @@ impl State {
         self.end_session(EndReason::NewShopper, out);
         let id = SessionId(self.fresh_id());
         let is_loyalty = loyalty.is_some();
-        self.screen = Screen::Session(Box::new(Session {
-            id,
-            personalised: is_loyalty,
-            opted_out: false,
-            picks: None,
-            selected: 0,
-            scanned: None,
-            view: View::Picks,
-            last_key: self.now,
-            digit_selected_from: None,
-        }));
+        self.screen = Screen::Session(Box::new(Session::new(id, is_loyalty, self.now)));
         out.push(Effect::StartSession {
             session: id,
             loyalty,
@@ -503,18 +139,13 @@ impl State {
             self.screen = Screen::Goodbye {
                 until: self.now + self.config.goodbye_for,
             };
-            self.clear_scan();
+            self.scan.clear();
         }
-    }
-
-    fn clear_scan(&mut self) {
-        self.scan.code = Secret::default();
-        self.scan.overflow = false;
     }
 
     fn on_tick(&mut self, now: Instant, out: &mut Vec<Effect>) {
         self.now = now;
-        if !self.scan.code.is_empty() && now >= self.scan.last_at + self.config.scan_gap {
+        if self.scan.is_stale(now, self.config.scan_gap) {
             self.resolve_lone_key(out);
         }
         match &self.screen {
@@ -538,7 +169,7 @@ impl State {
     /// The buffer did not become a scan: a lone selecting digit stands as a key press (recorded);
     /// anything else is dropped.
     fn resolve_lone_key(&mut self, out: &mut Vec<Effect>) {
-        self.clear_scan();
+        self.scan.clear();
         if let Screen::Session(s) = &mut self.screen {
             if s.digit_selected_from.take().is_some() {
                 out.push(s.interaction(InteractionKind::Select));
@@ -547,13 +178,11 @@ impl State {
     }
 
     fn on_code_char(&mut self, c: char) {
-        if self.scan.code.len() >= MAX_CODE_CHARS {
-            self.scan.overflow = true;
-            return;
-        }
-        let first = self.scan.code.is_empty();
-        self.scan.code.push(c);
-        self.scan.last_at = self.now;
+        let first = match self.scan.push(c, self.now) {
+            Pushed::Overflow => return,
+            Pushed::First => true,
+            Pushed::More => false,
+        };
         let Screen::Session(s) = &mut self.screen else {
             return;
         };
@@ -572,11 +201,11 @@ impl State {
     fn on_enter(&mut self, out: &mut Vec<Effect>) {
         let lone_digit =
             matches!(&self.screen, Screen::Session(s) if s.digit_selected_from.is_some());
-        if lone_digit || self.scan.overflow || self.scan.code.is_empty() {
+        if lone_digit || self.scan.overflowed() || self.scan.is_empty() {
             self.resolve_lone_key(out);
             return;
         }
-        let code = self.scan.code.take();
+        let code = self.scan.take();
         if self.config.scan_rule.is_loyalty(code.expose()) {
             self.start_session(Some(code), out);
             return;
@@ -599,7 +228,7 @@ impl State {
     }
 
     fn on_command(&mut self, key: Key, out: &mut Vec<Effect>) {
-        if !self.scan.code.is_empty() {
+        if !self.scan.is_empty() {
             self.resolve_lone_key(out);
         }
         let Screen::Session(s) = &mut self.screen else {
@@ -681,7 +310,7 @@ impl State {
             }
             Key::Enter => self.on_enter(out),
             Key::Backspace => {
-                self.scan.code.pop();
+                self.scan.pop();
                 if let Screen::Session(s) = &mut self.screen {
                     if let Some(previous) = s.digit_selected_from.take() {
                         s.selected = previous;
@@ -770,16 +399,8 @@ impl State {
         let Screen::Session(s) = &mut self.screen else {
             return;
         };
-        let Some(shown) = s.streaming_mut(request) else {
-            return;
-        };
-        if done {
-            shown.copy_request = None;
-            if !text.is_empty() {
-                shown.view.copy = text;
-            }
-        } else if shown.view.copy.chars().count() < MAX_COPY_CHARS {
-            shown.view.copy.push_str(&text);
+        if let Some(shown) = s.streaming_mut(request) {
+            shown.receive_copy(text, done);
         }
     }
 }
@@ -817,105 +438,14 @@ pub fn update(state: &mut State, input: Input) -> Vec<Effect> {
 }
 
 #[cfg(test)]
-pub(super) mod tests {
+mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+    use std::time::{Duration, Instant};
+
+    use super::super::tests::{
+        copy_request, key, lookup_request, pick, picks, start, type_code, with_picks, LOYALTY,
+    };
     use super::*;
-
-    pub(in crate::ui) const LOYALTY: &str = "LC90417733";
-
-    pub(in crate::ui) fn pick(sku: &str, name: &str, copy: &str) -> PickView {
-        PickView {
-            sku: sku.into(),
-            name: name.into(),
-            brand: Some("Acme".into()),
-            price_text: "USD 24.99".into(),
-            copy: copy.into(),
-            reason_line: format!("Because you bought {name}-like things"),
-            reasons: vec![
-                "You often buy from this brand".into(),
-                "It is in a category you like".into(),
-            ],
-            style: "benefit".into(),
-            style_probability: 0.5,
-        }
-    }
-
-    pub(in crate::ui) fn type_code(state: &mut State, code: &str) -> Vec<Effect> {
-        let mut out = Vec::new();
-        for c in code.chars() {
-            out.extend(update(state, Input::Key(Key::Char(c))));
-        }
-        out.extend(update(state, Input::Key(Key::Enter)));
-        out
-    }
-
-    pub(in crate::ui) fn start(t0: Instant) -> State {
-        State::new(KioskConfig::default(), t0)
-    }
-
-    /// A personal session with three picks, the first with copy, the others streaming.
-    pub(in crate::ui) fn with_picks(t0: Instant) -> (State, SessionId) {
-        let mut s = start(t0);
-        type_code(&mut s, LOYALTY);
-        let id = s.session_id().unwrap();
-        update(
-            &mut s,
-            Input::PicksReady {
-                session: id,
-                picks: vec![
-                    pick("SKU-1", "Trail Runner", "Light on the trail."),
-                    pick("SKU-2", "Rain Shell", ""),
-                    pick("SKU-3", "Wool Socks", ""),
-                ],
-                personal: true,
-            },
-        );
-        (s, id)
-    }
-
-    /// The request whose copy is streaming into `slot`.
-    pub(in crate::ui) fn copy_request(s: &State, slot: Slot) -> RequestId {
-        let Screen::Session(sess) = &s.screen else {
-            panic!("no session")
-        };
-        sess.slot(slot).and_then(|p| p.copy_request).unwrap()
-    }
-
-    /// The request looking up the scanned product.
-    pub(in crate::ui) fn lookup_request(s: &State) -> RequestId {
-        match &s.screen {
-            Screen::Session(sess) => match sess.scanned {
-                Some(Scanned::Looking(request)) => request,
-                ref other => panic!("{other:?}"),
-            },
-            other => panic!("{other:?}"),
-        }
-    }
-
-    fn picks(s: &State) -> &[Shown] {
-        let Screen::Session(sess) = &s.screen else {
-            panic!("no session")
-        };
-        sess.picks.as_deref().unwrap()
-    }
-
-    fn key(s: &mut State, c: char) -> Vec<Effect> {
-        update(s, Input::Key(Key::Char(c)))
-    }
-
-    #[test]
-    fn scan_rule() {
-        let r = ScanRule::default();
-        assert!(r.is_loyalty("LC1234"));
-        assert!(r.is_loyalty("lc12345678901234567890"));
-        assert!(!r.is_loyalty("LC123"));
-        assert!(!r.is_loyalty("LC123456789012345678901"));
-        assert!(!r.is_loyalty("LC12A4"));
-        assert!(!r.is_loyalty("CRNEG7BKMFFYHQ8Z"));
-        assert!(!r.is_loyalty("23084"));
-        assert!(!r.is_loyalty("L"));
-        assert!(!r.is_loyalty("é1234"));
-    }
 
     #[test]
     fn loyalty_scan_starts_a_session_and_the_code_leaves_only_in_the_effect() {
@@ -1365,20 +895,5 @@ pub(super) mod tests {
             assert!(update(&mut s, Input::Key(k)).is_empty());
         }
         assert_eq!(s.session_id(), None);
-    }
-
-    #[test]
-    fn unfinished_and_overlong_scans_are_dropped() {
-        let t0 = Instant::now();
-        let mut s = start(t0);
-        key(&mut s, 'L');
-        key(&mut s, 'C');
-        assert_eq!(s.scan_len(), 2);
-        update(&mut s, Input::Tick(t0 + Duration::from_secs(5)));
-        assert_eq!(s.scan_len(), 0);
-        let fx = type_code(&mut s, &"9".repeat(100));
-        assert!(fx.is_empty());
-        assert_eq!(s.scan_len(), 0);
-        assert!(update(&mut s, Input::Key(Key::Enter)).is_empty());
     }
 }
