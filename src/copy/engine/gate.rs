@@ -1,0 +1,540 @@
+//! The number gate: which numbers generation may write, when finished text may be streamed and
+//! when a number must be taken back. Pure, model-free code over text: the worker asks it about
+//! token pieces and applies its answers to the sampler and the KV cache.
+//!
+//! The gate's answers:
+//! - **allow / mask** ([`judge`]): a candidate token is allowed when every finished number in
+//!   the copy plus the token is listed and a number still being written can still become a
+//!   listed one; otherwise it is masked and the sampling chain re-applied.
+//! - **wait** ([`held_from`]): text from the token where a number in progress begins is held
+//!   back until the number is finished, so nothing unlisted is ever streamed.
+//! - **rewind / stop** ([`NumberGate::dead_end`]): when no token can continue a number, the copy
+//!   goes back to the token where the number began (at most [`MAX_REWINDS`] times per request)
+//!   and continues in words ([`NumberGate::words_only`]) until a letter is written; otherwise
+//!   the copy ends there.
+//!
+//! Invariants:
+//! - Numbers are runs of ASCII digits with `,` (thousands separators, dropped) and `.` between
+//!   them, compared as the guardrails normalise them ([`normalise_number`]: `1,299.00` is `1299`,
+//!   but `259` is not `2590`). A number followed by `%` or the word "percent"
+//!   ([`percent_follows`], the guardrails' own rule) must be listed with its `%`.
+//! - Every function here is total: any string, any byte sequence and any list are valid input;
+//!   nothing panics, and byte offsets returned are `char` boundaries of the text given.
+//! - No llama.cpp type appears here; token steps are known only by where their text starts.
+
+use crate::copy::guardrails::{normalise_number, percent_follows};
+
+/// Dead ends (see [`number_in_progress`]) taken back per request; after that the copy ends there.
+pub(super) const MAX_REWINDS: u32 = 2;
+
+/// What a candidate token would add to the copy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Next<'a> {
+    /// The token's text.
+    Piece(&'a str),
+    /// End of text: it finishes a number still being written, which must then be complete.
+    EndOfText,
+}
+
+/// The gate's word on a candidate token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Candidate {
+    /// Every number stays listed or on its way to a listed one.
+    Allow,
+    /// The token would start or finish an unlisted number: mask it and sample again.
+    Mask,
+}
+
+/// Allow or mask a candidate token after the copy `text`, given the `allowed` numbers.
+pub(super) fn judge(text: &str, next: Next<'_>, allowed: &[String]) -> Candidate {
+    let next = match next {
+        Next::Piece(piece) => piece,
+        Next::EndOfText => " ",
+    };
+    if numbers_allowed(&format!("{text}{next}"), allowed) {
+        Candidate::Allow
+    } else {
+        Candidate::Mask
+    }
+}
+
+/// Where streaming must wait: the start of the step (`starts`: where each generated token's text
+/// begins in `text`, ascending) in which a number still in progress at the end of `text` begins;
+/// `text.len()` when no number is in progress or no step holds its start.
+pub(super) fn held_from(text: &str, starts: impl DoubleEndedIterator<Item = usize>) -> usize {
+    number_in_progress(text)
+        .and_then(|start| starts.rev().find(|at| *at <= start))
+        .unwrap_or(text.len())
+}
+
+/// What to do when no token can continue the copy (every candidate was masked).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum DeadEnd {
+    /// Take back the steps from this index on (the step where the number in progress begins)
+    /// and continue in words from there.
+    Rewind { step: usize },
+    /// End the copy here: no number to take back, or the rewinds are spent.
+    Stop,
+}
+
+/// The gate's state over one request: rewinds taken and whether digits are barred.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(super) struct NumberGate {
+    rewinds: u32,
+    words_only: bool,
+}
+
+impl NumberGate {
+    /// Whether no token with a digit may be sampled (after a rewind, until a letter is written).
+    pub(super) fn words_only(&self) -> bool {
+        self.words_only
+    }
+
+    /// Rewind or stop at a dead end after `text`, whose steps start at `starts` (ascending).
+    pub(super) fn dead_end(
+        &self,
+        text: &str,
+        starts: impl DoubleEndedIterator<Item = usize> + ExactSizeIterator,
+    ) -> DeadEnd {
+        if self.rewinds >= MAX_REWINDS {
+            return DeadEnd::Stop;
+        }
+        let mut starts = starts;
+        number_in_progress(text)
+            .and_then(|start| starts.rposition(|at| at <= start))
+            .map_or(DeadEnd::Stop, |step| DeadEnd::Rewind { step })
+    }
+
+    /// Record a rewind that was carried out: digits are barred until a letter is written.
+    pub(super) fn rewound(&mut self) {
+        self.rewinds += 1;
+        self.words_only = true;
+    }
+
+    /// Record a piece written to the copy: a letter lifts the bar on digits.
+    pub(super) fn wrote(&mut self, piece: &str) {
+        self.words_only &= !piece.chars().any(char::is_alphabetic);
+    }
+}
+
+/// Where a number still open at the end of `text` starts (its first digit): the text ends in a
+/// run of digits, `,` and `.` that holds a digit. Such a number is not shown until it is finished
+/// and is taken back when it cannot end as a listed one.
+pub(super) fn number_in_progress(text: &str) -> Option<usize> {
+    let tail = text.len()
+        - text
+            .chars()
+            .rev()
+            .take_while(|c| c.is_ascii_digit() || matches!(c, ',' | '.'))
+            .map(char::len_utf8)
+            .sum::<usize>();
+    text[tail..]
+        .find(|c: char| c.is_ascii_digit())
+        .map(|digit| tail + digit)
+}
+
+/// Whether every finished number in `text` is in `allowed` and a number still being written at
+/// the end can still become one. Numbers are digit runs with `,` (dropped) and `.` separators,
+/// compared as the guardrails normalise them (`1299.00` is `1299`, but `259` is not `2590`).
+/// A number followed by `%` must be listed with its `%` (`"53%"`): a price's digits do not make
+/// a discount. A number in progress may end in `.` only as a listed number ending a sentence
+/// (`₹899.`) or on its way to a listed decimal (`9.` of `9.84`), so a full stop cannot hide an
+/// unfinished number.
+pub(super) fn numbers_allowed(text: &str, allowed: &[String]) -> bool {
+    let listed = |n: &str| allowed.contains(&normalise_number(n));
+    let chars: Vec<char> = text.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        if !chars[i].is_ascii_digit() {
+            i += 1;
+            continue;
+        }
+        let mut number = String::new();
+        while i < chars.len() && (chars[i].is_ascii_digit() || matches!(chars[i], ',' | '.')) {
+            if chars[i] != ',' {
+                number.push(chars[i]);
+            }
+            i += 1;
+        }
+        let trimmed = number.trim_end_matches('.');
+        let ok = if i == chars.len() {
+            allowed.iter().any(|a| a.starts_with(number.as_str())) || listed(&number)
+        } else if percent_follows(&chars[i..].iter().collect::<String>()) {
+            let percent = format!("{}%", normalise_number(trimmed));
+            allowed.contains(&percent)
+        } else {
+            listed(trimmed)
+        };
+        if !ok {
+            return false;
+        }
+    }
+    true
+}
+
+/// Take the longest valid UTF-8 prefix of `pending`, leaving an incomplete trailing character
+/// for the next token. Invalid bytes become U+FFFD (which the guardrails reject).
+pub(super) fn take_utf8(pending: &mut Vec<u8>) -> String {
+    match std::str::from_utf8(pending) {
+        Ok(s) => {
+            let s = s.to_string();
+            pending.clear();
+            s
+        }
+        Err(e) if e.error_len().is_none() => {
+            let valid = e.valid_up_to();
+            let s = String::from_utf8_lossy(&pending[..valid]).into_owned();
+            pending.drain(..valid);
+            s
+        }
+        Err(_) => {
+            let s = String::from_utf8_lossy(pending).into_owned();
+            pending.clear();
+            s
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use proptest::prelude::*;
+
+    fn list(numbers: &[&str]) -> Vec<String> {
+        numbers.iter().map(|n| (*n).to_string()).collect()
+    }
+
+    fn allows(text: &str, piece: &str, allowed: &[String]) -> bool {
+        judge(text, Next::Piece(piece), allowed) == Candidate::Allow
+    }
+
+    /// Feed `pieces` through the gate as the worker does: each piece judged after the text so
+    /// far and appended when allowed. Returns the first masked piece's index, if any.
+    fn first_masked(pieces: &[&str], allowed: &[String]) -> Option<usize> {
+        let mut text = String::new();
+        for (i, piece) in pieces.iter().enumerate() {
+            if judge(&text, Next::Piece(piece), allowed) == Candidate::Mask {
+                return Some(i);
+            }
+            text.push_str(piece);
+        }
+        None
+    }
+
+    #[test]
+    fn utf8_pieces_are_reassembled() {
+        let rupee = "₹".as_bytes();
+        let mut pending = rupee[..1].to_vec();
+        assert_eq!(take_utf8(&mut pending), "");
+        pending.extend_from_slice(&rupee[1..]);
+        pending.extend_from_slice(b"99");
+        assert_eq!(take_utf8(&mut pending), "₹99");
+        assert!(pending.is_empty());
+        let mut bad = vec![0xff, b'a'];
+        assert_eq!(take_utf8(&mut bad), "\u{fffd}a");
+    }
+
+    #[test]
+    fn utf8_keeps_an_incomplete_tail_after_valid_text() {
+        let mut pending = b"ab".to_vec();
+        pending.extend_from_slice(&"€".as_bytes()[..2]);
+        assert_eq!(take_utf8(&mut pending), "ab");
+        assert_eq!(pending, "€".as_bytes()[..2].to_vec());
+        pending.push("€".as_bytes()[2]);
+        assert_eq!(take_utf8(&mut pending), "€");
+        assert_eq!(take_utf8(&mut Vec::new()), "");
+    }
+
+    #[test]
+    fn a_number_in_progress_is_found_at_the_end_only() {
+        assert_eq!(
+            number_in_progress("Only ₹680, 21"),
+            Some("Only ₹680, ".len())
+        );
+        assert_eq!(number_in_progress("was ₹1,0"), Some("was ₹".len()));
+        assert_eq!(number_in_progress("a real 9."), Some("a real ".len()));
+        assert_eq!(number_in_progress("now ₹680."), Some("now ₹".len()));
+        assert_eq!(number_in_progress("now ₹680 off"), None);
+        assert_eq!(number_in_progress("the end..."), None);
+        assert_eq!(number_in_progress(""), None);
+        assert_eq!(
+            number_in_progress(",.,5"),
+            Some(3),
+            "separators before a digit"
+        );
+        assert_eq!(
+            number_in_progress("٣"),
+            None,
+            "only ASCII digits make numbers"
+        );
+    }
+
+    #[test]
+    fn number_constraint() {
+        let allowed = list(&["899", "1899", "9.84", "53", "53%"]);
+        assert!(numbers_allowed("Now ₹8", &allowed));
+        assert!(numbers_allowed("53 %", &allowed));
+        assert!(
+            !numbers_allowed("Now 899% better", &allowed),
+            "a price is no percentage"
+        );
+        assert!(!numbers_allowed("9.84%", &allowed));
+        assert!(numbers_allowed("Now ₹899", &allowed));
+        assert!(numbers_allowed("Now ₹899.", &allowed));
+        assert!(numbers_allowed("Now ₹1,899, 53% off", &allowed));
+        assert!(numbers_allowed("a 9.84 inch lid", &allowed));
+        assert!(!numbers_allowed("Now ₹45 ", &allowed));
+        assert!(!numbers_allowed("a 98 inch lid", &allowed));
+        assert!(!numbers_allowed("Now ₹7", &allowed));
+        assert!(!numbers_allowed("Now ₹89 ", &allowed));
+        assert!(
+            numbers_allowed("Now ₹1899.0", &allowed),
+            "on its way to 1899.00"
+        );
+        assert!(numbers_allowed("Now ₹1899.00 flat", &allowed));
+        assert!(numbers_allowed("a 9.", &allowed), "on its way to 9.84");
+        assert!(
+            !numbers_allowed("It is a real 8.", &allowed),
+            "8 ends no listed number"
+        );
+        let list_price = list(&["2590"]);
+        assert!(numbers_allowed("was ₹259", &list_price));
+        assert!(
+            !numbers_allowed("was ₹259.", &list_price),
+            "259 is not 2590"
+        );
+        assert!(!numbers_allowed("was ₹259 ", &list_price));
+        let watts = list(&["25"]);
+        assert!(numbers_allowed("25 W of light", &watts));
+        assert!(
+            !numbers_allowed("25 percent off", &watts),
+            "the word makes a percentage, as in the guardrails"
+        );
+    }
+
+    #[test]
+    fn digits_split_across_tokens_are_judged_as_one_number() {
+        let allowed = list(&["1899"]);
+        assert_eq!(
+            first_masked(&["Now ₹", "1", "8", "99", " only"], &allowed),
+            None
+        );
+        assert_eq!(first_masked(&["Now ₹", "18", "9", "8"], &allowed), Some(3));
+        assert_eq!(
+            first_masked(&["Now ₹", "1", ",", "899", "!"], &allowed),
+            None,
+            "a thousands separator inside the run"
+        );
+        assert_eq!(
+            first_masked(&["Now ₹", "189", " off"], &allowed),
+            Some(2),
+            "a prefix of a listed number cannot end there"
+        );
+        assert_eq!(first_masked(&["Now ₹", "7"], &allowed), Some(1));
+    }
+
+    #[test]
+    fn percent_after_a_number_needs_a_listed_percentage() {
+        let allowed = list(&["40", "40%", "1299"]);
+        assert!(allows("Save 40", "%", &allowed));
+        assert!(allows("Save 40", " percent", &allowed));
+        assert!(allows("Save 40", " PERCENT", &allowed));
+        assert!(
+            !allows("Save 1299", "%", &allowed),
+            "a price is no percentage"
+        );
+        assert!(!allows("Save 1,299", " %", &allowed));
+        let no_percent = list(&["40"]);
+        assert!(!allows("Save 40", "%", &no_percent));
+        assert!(allows("Save 40", " pieces", &no_percent));
+        assert!(
+            allows("Save 40", " per pack", &no_percent),
+            "'per' is not 'percent'"
+        );
+    }
+
+    #[test]
+    fn end_of_text_finishes_the_number_in_progress() {
+        let allowed = list(&["2590", "899"]);
+        assert_eq!(
+            judge("was ₹259", Next::EndOfText, &allowed),
+            Candidate::Mask
+        );
+        assert_eq!(
+            judge("was ₹2590", Next::EndOfText, &allowed),
+            Candidate::Allow
+        );
+        assert_eq!(
+            judge("was ₹2,590", Next::EndOfText, &allowed),
+            Candidate::Allow
+        );
+        assert_eq!(
+            judge("now ₹899.", Next::EndOfText, &allowed),
+            Candidate::Allow
+        );
+        assert_eq!(
+            judge("no numbers", Next::EndOfText, &allowed),
+            Candidate::Allow
+        );
+        assert_eq!(judge("", Next::EndOfText, &[]), Candidate::Allow);
+    }
+
+    #[test]
+    fn trailing_zeros_and_decimals_are_normalised() {
+        let allowed = list(&["2590", "1299", "9.5"]);
+        assert!(allows("was ₹259", "0 ", &allowed));
+        assert!(!allows("was ₹259", " ", &allowed), "259 is not 2590");
+        assert!(
+            !allows("was ₹259", ".", &allowed),
+            "nor is 259. on its way anywhere"
+        );
+        assert!(allows("now ₹1299", ".00 ", &allowed), "1299.00 is 1299");
+        assert!(
+            allows("now ₹1,299", ".0", &allowed),
+            "on its way to 1299.00"
+        );
+        assert!(allows("a 9", ".50 m cable", &allowed), "9.50 is 9.5");
+        assert!(
+            allows("a 09", ".5 m cable", &allowed),
+            "leading zeros do not count"
+        );
+        assert!(!allows("a 9", ".55 m", &allowed));
+        assert!(allows("a 9", ".", &allowed), "on its way to 9.5");
+        assert!(!allows("a 9.", " ", &allowed), "9 is not listed");
+    }
+
+    #[test]
+    fn unlisted_numbers_and_any_number_with_an_empty_list_are_masked() {
+        assert!(!allows("Only ", "5", &[]));
+        assert!(allows("Only ", "five", &[]));
+        assert!(allows("", "", &[]));
+        let allowed = list(&["899"]);
+        assert!(!allows("Only ₹899 and ", "1", &allowed));
+        assert!(
+            allows("Only ₹899 and ", "899", &allowed),
+            "a number may repeat"
+        );
+        assert!(
+            !allows("Only ₹8", "98", &allowed),
+            "898 can only end unlisted"
+        );
+    }
+
+    #[test]
+    fn streaming_waits_at_the_step_where_a_number_begins() {
+        // Steps: "Now" at 0, " ₹" at 3, "1" at 7, "8" at 8 ("₹" is three bytes).
+        let text = "Now ₹18";
+        let starts = [0, 3, 7, 8];
+        assert_eq!(held_from(text, starts.iter().copied()), 7);
+        // A piece holding both words and digits is held as a whole.
+        assert_eq!(held_from("Now ₹18", [0, 3].iter().copied()), 3);
+        assert_eq!(
+            held_from("Now ₹18 off", starts.iter().copied()),
+            "Now ₹18 off".len()
+        );
+        assert_eq!(held_from("", std::iter::empty()), 0);
+        assert_eq!(
+            held_from("12", std::iter::empty()),
+            2,
+            "no step: nothing held"
+        );
+    }
+
+    #[test]
+    fn a_dead_end_rewinds_to_the_number_then_stops_when_spent() {
+        let mut gate = NumberGate::default();
+        assert!(!gate.words_only());
+        let starts = [0, 3, 7, 8];
+        assert_eq!(
+            gate.dead_end("Now ₹18", starts.iter().copied()),
+            DeadEnd::Rewind { step: 2 }
+        );
+        assert_eq!(
+            gate.dead_end("Now it", starts.iter().copied()),
+            DeadEnd::Stop,
+            "no number to take back"
+        );
+        gate.rewound();
+        assert!(gate.words_only());
+        gate.wrote(" 12 ");
+        assert!(gate.words_only(), "digits and spaces keep the bar");
+        gate.wrote("just");
+        assert!(!gate.words_only(), "a letter lifts it");
+        gate.rewound();
+        assert_eq!(
+            gate.dead_end("Now ₹18", starts.iter().copied()),
+            DeadEnd::Stop,
+            "at most MAX_REWINDS per request"
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn random_text_never_panics(
+            text in any::<String>(),
+            piece in any::<String>(),
+            allowed in proptest::collection::vec("[0-9.,%]{0,6}|\\PC{0,4}", 0..5),
+            starts in proptest::collection::vec(0usize..64, 0..8),
+            rewinds in 0u32..4,
+        ) {
+            let mut starts = starts;
+            starts.sort_unstable();
+            let _ = judge(&text, Next::Piece(&piece), &allowed);
+            let _ = judge(&text, Next::EndOfText, &allowed);
+            let held = held_from(&text, starts.iter().copied());
+            prop_assert!(held <= text.len());
+            if let Some(start) = number_in_progress(&text) {
+                prop_assert!(text.is_char_boundary(start));
+                prop_assert!(text[start..].starts_with(|c: char| c.is_ascii_digit()));
+            }
+            let mut gate = NumberGate::default();
+            for _ in 0..rewinds {
+                gate.rewound();
+            }
+            gate.wrote(&piece);
+            match gate.dead_end(&text, starts.iter().copied()) {
+                DeadEnd::Rewind { step } => prop_assert!(step < starts.len()),
+                DeadEnd::Stop => {}
+            }
+        }
+
+        #[test]
+        fn numeric_text_never_panics(
+            text in "[0-9.,% a-z₹€]{0,24}",
+            allowed in proptest::collection::vec("[0-9]{1,4}(\\.[0-9]{1,2})?%?", 0..4),
+        ) {
+            let _ = numbers_allowed(&text, &allowed);
+            if let Some(start) = number_in_progress(&text) {
+                prop_assert!(text.is_char_boundary(start));
+            }
+        }
+
+        #[test]
+        fn utf8_split_anywhere_is_reassembled(text in any::<String>(), cuts in proptest::collection::vec(any::<prop::sample::Index>(), 0..6)) {
+            let bytes = text.as_bytes();
+            let mut cuts: Vec<usize> = cuts.iter().map(|c| c.index(bytes.len() + 1)).collect();
+            cuts.sort_unstable();
+            let mut pending = Vec::new();
+            let mut out = String::new();
+            let mut from = 0;
+            for cut in cuts.into_iter().chain([bytes.len()]) {
+                pending.extend_from_slice(&bytes[from..cut]);
+                out.push_str(&take_utf8(&mut pending));
+                from = cut;
+            }
+            prop_assert!(pending.is_empty());
+            prop_assert_eq!(out, text);
+        }
+
+        #[test]
+        fn random_bytes_never_panic(chunks in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..8), 0..8)) {
+            let mut pending = Vec::new();
+            for chunk in chunks {
+                pending.extend_from_slice(&chunk);
+                let _ = take_utf8(&mut pending);
+                prop_assert!(pending.len() < 4, "only an incomplete character is kept");
+            }
+        }
+    }
+}

@@ -1,0 +1,432 @@
+//! The llama.cpp engine: one worker thread owns the backend, the model and one context; callers
+//! hold a cloneable [`EngineHandle`] and receive a stream of [`StreamEvent`]s per request.
+//!
+//! Layout: this file holds the configuration, the request/result types and the handle (the
+//! caller's side of the channels); `worker` runs the worker thread (prompt decoding, sampling,
+//! streaming); `prefix` keeps the books of the resident prompt prefixes (LRU eviction); `gate`
+//! is the number gate, pure text logic deciding which numbers may be written, when text may be
+//! streamed and when a number is taken back.
+//!
+//! Invariants:
+//! - llama.cpp objects never leave the worker thread. The context borrows the model on the
+//!   worker's stack; no lifetime is transmuted. This file uses no llama.cpp type: callers only
+//!   hold channels and counters.
+//! - `LlamaBackend` is initialised once per process (a process-wide `OnceLock`); llama.cpp logs go
+//!   to `tracing`.
+//! - The model file is verified against its manifest (size and sha256) before it is loaded.
+//! - Requests run one at a time in submission order. Every request ends with exactly one `Done`
+//!   or `Error` event, unless the caller dropped its stream: the worker notices at the next token
+//!   it tries to send, stops, frees the working sequence and takes the next request.
+//! - KV cache layout (unified cache, `n_seq_max = prefix_slots + 1`): sequence 0 is the working
+//!   sequence, empty between requests; sequences `1..=prefix_slots` each hold one decoded prompt
+//!   prefix (one per copy style), kept across requests. A request with the prefix cache copies its
+//!   prefix sequence into sequence 0 (`copy_kv_cache_seq`, cells are shared, not duplicated) and
+//!   decodes only its suffix. When prefixes plus the request do not fit `n_ctx`, the least recently
+//!   used prefix is evicted and re-decoded on its next use.
+//! - Without the prefix cache the whole KV cache is cleared and the whole prompt decoded from
+//!   position 0, so a fixed seed reproduces the same output.
+//! - Generation stops at the end of the first non-empty line, at end of text, at `max_tokens`,
+//!   or when the wall-clock budget is spent.
+//! - Sampling chain: logit bias (tokens with `suppressed_chars` never sampled) → top-k →
+//!   repetition penalty → temperature → seeded dist. With `allowed_numbers` a token that would
+//!   write a number outside the list is masked and the chain re-applied, so the model cannot
+//!   invent prices or sizes (the guardrails still check every output). A number is streamed
+//!   only once it is finished; one that can only end unlisted is taken back (its cells leave the
+//!   KV cache, the token before it is decoded again) and the copy goes on in words from where it
+//!   began, at most `gate::MAX_REWINDS` times per request. The gate is model-free and total: no
+//!   text makes it panic.
+//! - The public paths (`crate::copy::engine::{EngineHandle, EngineConfig, EngineError, ...}`)
+//!   are all defined here; the submodules are private.
+
+mod gate;
+mod prefix;
+mod worker;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::Arc;
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+
+use crate::copy::manifest::{Manifest, ManifestError};
+
+/// Engine tuning. Defaults are defined here once; every field may be omitted in config files.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct EngineConfig {
+    /// Threads for generation (one token at a time). Set explicitly: llama.cpp's default
+    /// oversubscribes small kiosks.
+    pub threads: i32,
+    /// Threads for prompt processing (batches).
+    pub threads_batch: i32,
+    /// KV cache size in tokens, shared by all resident prefixes and the running request.
+    /// llama.cpp rounds it up to a multiple of 256.
+    pub n_ctx: u32,
+    /// Logical batch size (tokens per `decode` call).
+    pub n_batch: u32,
+    /// Physical batch size; with `n_ctx` it bounds the compute buffer.
+    pub n_ubatch: u32,
+    /// Prompt prefixes kept decoded at once (one per style).
+    pub prefix_slots: u32,
+    /// Tokens generated at most per request.
+    pub max_tokens: u32,
+    /// Wall-clock budget per request, from the moment the worker starts it.
+    pub budget_ms: u64,
+    /// Default seed when a request does not bring one.
+    pub seed: u32,
+    /// Candidates kept by top-k before anything else (sorting the whole vocabulary is slow).
+    pub top_k: i32,
+    pub temperature: f32,
+    /// Repetition penalty (1.0 = off) over the last `repeat_last_n` generated tokens.
+    pub repeat_penalty: f32,
+    pub repeat_last_n: i32,
+    /// Keep style prefixes decoded between requests.
+    pub prefix_cache: bool,
+    /// Tokens containing any of these characters are never sampled (foreign currency symbols:
+    /// the guardrails would reject them anyway). Must not contain the store's own symbol.
+    pub suppressed_chars: String,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self {
+            threads: 2,
+            threads_batch: 2,
+            n_ctx: 2048,
+            n_batch: 512,
+            n_ubatch: 512,
+            prefix_slots: 4,
+            max_tokens: 48,
+            budget_ms: 4000,
+            seed: 42,
+            top_k: 20,
+            temperature: 0.5,
+            repeat_penalty: 1.15,
+            repeat_last_n: 64,
+            prefix_cache: true,
+            suppressed_chars: "$€£¥".into(),
+        }
+    }
+}
+
+impl EngineConfig {
+    /// Reject values llama.cpp would misbehave on.
+    pub fn validate(&self) -> Result<(), EngineError> {
+        let bad = |what: &str| Err(EngineError::Config(what.to_string()));
+        if self.threads < 1 || self.threads_batch < 1 {
+            return bad("threads and threads_batch must be at least 1");
+        }
+        if self.n_ctx < 256 {
+            return bad("n_ctx must be at least 256");
+        }
+        if self.n_batch == 0 || self.n_ubatch == 0 || self.n_ubatch > self.n_batch {
+            return bad("need 0 < n_ubatch <= n_batch");
+        }
+        if self.prefix_slots == 0 || self.prefix_slots > 64 {
+            return bad("prefix_slots must be between 1 and 64");
+        }
+        if self.max_tokens == 0 || self.top_k < 1 || self.temperature < 0.0 {
+            return bad("need max_tokens >= 1, top_k >= 1, temperature >= 0");
+        }
+        if self.repeat_penalty <= 0.0 {
+            return bad("repeat_penalty must be > 0 (1.0 disables it)");
+        }
+        Ok(())
+    }
+}
+
+/// Errors of the engine.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Model(#[from] ManifestError),
+    #[error("invalid engine config: {0}")]
+    Config(String),
+    #[error("llama.cpp backend: {0}")]
+    Backend(String),
+    #[error("cannot load model {path}: {message}")]
+    Load { path: PathBuf, message: String },
+    #[error("cannot create llama.cpp context: {0}")]
+    Context(String),
+    #[error("request has an empty prompt suffix")]
+    EmptyPrompt,
+    #[error("prompt of {tokens} tokens plus {max_tokens} to generate does not fit the context of {n_ctx} tokens")]
+    PromptTooLong {
+        tokens: usize,
+        max_tokens: u32,
+        n_ctx: u32,
+    },
+    #[error("llama.cpp decode failed: {0} (retryable)")]
+    Decode(String),
+    #[error("the engine worker has stopped (retryable after restarting the engine)")]
+    WorkerGone,
+}
+
+impl EngineError {
+    /// Whether the same request may succeed if sent again.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, Self::Decode(_) | Self::WorkerGone)
+    }
+}
+
+/// One generation request: the shared prefix and the request's own suffix.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GenerationRequest {
+    /// Shared prefix (a style's instructions and examples). Identified by content.
+    pub prefix: Arc<str>,
+    /// The request's own text; must not be empty.
+    pub suffix: String,
+    pub seed: u32,
+    /// Overrides [`EngineConfig::max_tokens`].
+    pub max_tokens: Option<u32>,
+    /// Overrides [`EngineConfig::prefix_cache`].
+    pub prefix_cache: Option<bool>,
+    /// Overrides [`EngineConfig::temperature`].
+    pub temperature: Option<f32>,
+    /// When set, generation may only write these numbers (normalised: no thousands separators,
+    /// no trailing decimal zeros): a token that would start or finish any other number is
+    /// resampled. `None` leaves numbers free.
+    pub allowed_numbers: Option<Vec<String>>,
+}
+
+/// Why generation stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StopReason {
+    EndOfLine,
+    EndOfText,
+    MaxTokens,
+    Budget,
+}
+
+/// Timings of one request, in milliseconds where a unit is not named.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct Timings {
+    /// From submission to the worker starting the request.
+    pub queue_ms: f64,
+    /// Prompt tokens decoded for this request (suffix only when the prefix was resident).
+    pub prompt_tokens: u32,
+    /// Prefix tokens reused from the KV cache.
+    pub cached_tokens: u32,
+    pub prompt_ms: f64,
+    /// From the worker starting the request to the first generated token.
+    pub ttft_ms: f64,
+    pub generated_tokens: u32,
+    pub total_ms: f64,
+    /// Generated tokens per second after the prompt.
+    pub tokens_per_sec: f64,
+}
+
+/// The finished generation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Generation {
+    /// The copy, trimmed. The streamed tokens concatenate to it up to surrounding whitespace.
+    pub text: String,
+    pub stop: StopReason,
+    pub timings: Timings,
+}
+
+/// What a request's stream carries.
+#[derive(Debug)]
+pub enum StreamEvent {
+    Token(String),
+    Done(Generation),
+    Error(EngineError),
+}
+
+/// The events of one request. Iterate (blocking) or call [`GenerationStream::finish`].
+/// Dropping the stream cancels the request.
+#[derive(Debug)]
+pub struct GenerationStream {
+    rx: Receiver<StreamEvent>,
+}
+
+impl Iterator for GenerationStream {
+    type Item = StreamEvent;
+    fn next(&mut self) -> Option<StreamEvent> {
+        self.rx.recv().ok()
+    }
+}
+
+impl GenerationStream {
+    /// Block until the request ends, passing each token to `on_token`.
+    pub fn finish(self, mut on_token: impl FnMut(&str)) -> Result<Generation, EngineError> {
+        for event in self {
+            match event {
+                StreamEvent::Token(t) => on_token(&t),
+                StreamEvent::Done(g) => return Ok(g),
+                StreamEvent::Error(e) => return Err(e),
+            }
+        }
+        Err(EngineError::WorkerGone)
+    }
+}
+
+/// Counters of the engine since start, for the console and benchmarks.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct EngineStats {
+    pub requests: u64,
+    pub completed: u64,
+    pub cancelled: u64,
+    pub failed: u64,
+    pub generated_tokens: u64,
+    /// Prefix decodes (first use of a style, or after eviction or a no-cache request).
+    pub prefix_decodes: u64,
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    requests: AtomicU64,
+    completed: AtomicU64,
+    cancelled: AtomicU64,
+    failed: AtomicU64,
+    generated_tokens: AtomicU64,
+    prefix_decodes: AtomicU64,
+}
+
+impl Counters {
+    fn bump(counter: &AtomicU64, by: u64) {
+        counter.fetch_add(by, Ordering::Relaxed);
+    }
+}
+
+/// What the engine runs, for status screens.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EngineInfo {
+    pub model: String,
+    pub path: PathBuf,
+    /// Context size llama.cpp actually allocated.
+    pub n_ctx: u32,
+    pub config: EngineConfig,
+}
+
+type Sink = Box<dyn FnMut(StreamEvent) -> bool + Send>;
+
+struct Job {
+    request: GenerationRequest,
+    submitted: Instant,
+    sink: Sink,
+}
+
+/// A cloneable handle to the engine worker. The worker stops when the last handle is dropped.
+#[derive(Clone)]
+pub struct EngineHandle {
+    jobs: Sender<Job>,
+    counters: Arc<Counters>,
+    info: Arc<EngineInfo>,
+}
+
+impl std::fmt::Debug for EngineHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EngineHandle")
+            .field("info", &self.info)
+            .finish_non_exhaustive()
+    }
+}
+
+impl EngineHandle {
+    /// Verify the model against the manifest, load it on a new worker thread and wait until the
+    /// worker is ready.
+    pub fn start(
+        model_path: &Path,
+        manifest: &Manifest,
+        config: EngineConfig,
+    ) -> Result<Self, EngineError> {
+        config.validate()?;
+        manifest.verify(model_path)?;
+        let backend = worker::backend()?;
+        let (jobs, job_rx) = mpsc::channel::<Job>();
+        let (ready_tx, ready_rx) = mpsc::channel::<Result<u32, EngineError>>();
+        let counters = Arc::new(Counters::default());
+        let worker_counters = Arc::clone(&counters);
+        let path = model_path.to_path_buf();
+        let worker_config = config.clone();
+        std::thread::Builder::new()
+            .name("shelftalk-llama".into())
+            .spawn(move || {
+                worker::worker_main(
+                    backend,
+                    &path,
+                    worker_config,
+                    job_rx,
+                    ready_tx,
+                    worker_counters,
+                )
+            })
+            .map_err(|e| EngineError::Backend(format!("cannot spawn worker thread: {e}")))?;
+        let n_ctx = ready_rx.recv().map_err(|_| EngineError::WorkerGone)??;
+        Ok(Self {
+            jobs,
+            counters,
+            info: Arc::new(EngineInfo {
+                model: manifest.name.clone(),
+                path: model_path.to_path_buf(),
+                n_ctx,
+                config,
+            }),
+        })
+    }
+
+    pub fn info(&self) -> &EngineInfo {
+        &self.info
+    }
+
+    pub fn stats(&self) -> EngineStats {
+        let c = &self.counters;
+        let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        EngineStats {
+            requests: get(&c.requests),
+            completed: get(&c.completed),
+            cancelled: get(&c.cancelled),
+            failed: get(&c.failed),
+            generated_tokens: get(&c.generated_tokens),
+            prefix_decodes: get(&c.prefix_decodes),
+        }
+    }
+
+    /// Queue a request; events arrive on the returned stream. Drop the stream to cancel.
+    pub fn generate(&self, request: GenerationRequest) -> Result<GenerationStream, EngineError> {
+        let (tx, rx) = mpsc::channel();
+        self.generate_into(request, move |event| tx.send(event).is_ok())?;
+        Ok(GenerationStream { rx })
+    }
+
+    /// Queue a request delivering events to `sink` on the worker thread; the request is
+    /// cancelled as soon as `sink` returns `false`. Bridge to async runtimes with this (e.g. a
+    /// sink that sends into a tokio channel and returns whether the receiver is still there).
+    pub fn generate_into(
+        &self,
+        request: GenerationRequest,
+        sink: impl FnMut(StreamEvent) -> bool + Send + 'static,
+    ) -> Result<(), EngineError> {
+        self.jobs
+            .send(Job {
+                request,
+                submitted: Instant::now(),
+                sink: Box::new(sink),
+            })
+            .map_err(|_| EngineError::WorkerGone)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn config_defaults_and_validation() {
+        let c: EngineConfig = toml::from_str("threads = 4").unwrap();
+        assert_eq!(c.threads, 4);
+        assert_eq!(c.n_ctx, EngineConfig::default().n_ctx);
+        c.validate().unwrap();
+        let bad = EngineConfig {
+            n_ubatch: 1024,
+            n_batch: 512,
+            ..EngineConfig::default()
+        };
+        assert!(matches!(bad.validate(), Err(EngineError::Config(_))));
+    }
+}

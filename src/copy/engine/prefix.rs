@@ -1,0 +1,219 @@
+//! Bookkeeping of the resident prompt prefixes: which prefix lives in which KV sequence, how
+//! many cells it holds and which one to evict next (least recently used). Model-free: the worker
+//! decodes prefixes and clears evicted sequences; this module only decides.
+//!
+//! Invariants:
+//! - Prefix sequences are `1..=slots`; sequence 0 (the working sequence) is never handed out.
+//!   At most `slots` prefixes are resident, each in its own sequence, each text at most once.
+//! - Every request advances the clock once ([`PrefixSlots::tick`]); a prefix found or inserted
+//!   is stamped with it, and eviction takes the smallest stamp, never the sequence to keep.
+//! - A prefix leaves the bookkeeping before the worker clears its cells: if clearing fails the
+//!   request fails, and at worst a sequence holds cells nobody reuses until the next reset.
+//! - The cells counted are the prefixes' token counts; the request's own need (suffix plus
+//!   tokens to generate) is added by the caller.
+
+use std::sync::Arc;
+
+use super::EngineError;
+
+/// One decoded prefix kept in the KV cache.
+#[derive(Debug)]
+struct Resident {
+    text: Arc<str>,
+    seq: i32,
+    len: usize,
+    last_used: u64,
+}
+
+/// The resident prefixes and the LRU clock.
+#[derive(Debug)]
+pub(super) struct PrefixSlots {
+    resident: Vec<Resident>,
+    tick: u64,
+    slots: u32,
+}
+
+impl PrefixSlots {
+    /// No prefix resident; at most `slots` at once.
+    pub(super) fn new(slots: u32) -> Self {
+        Self {
+            resident: Vec::new(),
+            tick: 0,
+            slots,
+        }
+    }
+
+    /// Forget every prefix (the KV cache was emptied).
+    pub(super) fn clear(&mut self) {
+        self.resident.clear();
+    }
+
+    /// Advance the clock: one tick per request using the prefix cache.
+    pub(super) fn tick(&mut self) {
+        self.tick += 1;
+    }
+
+    /// The sequence and length of `text` when it is resident, marking it used now.
+    pub(super) fn touch(&mut self, text: &str) -> Option<(i32, usize)> {
+        let tick = self.tick;
+        self.resident
+            .iter_mut()
+            .find(|r| *r.text == *text)
+            .map(|r| {
+                r.last_used = tick;
+                (r.seq, r.len)
+            })
+    }
+
+    /// The lowest prefix sequence no resident prefix uses.
+    pub(super) fn free_seq(&self) -> Option<i32> {
+        (1..=self.slots as i32).find(|s| self.resident.iter().all(|r| r.seq != *s))
+    }
+
+    /// Record `text` as decoded into `seq` with `len` tokens, used now.
+    pub(super) fn insert(&mut self, text: Arc<str>, seq: i32, len: usize) {
+        self.resident.push(Resident {
+            text,
+            seq,
+            len,
+            last_used: self.tick,
+        });
+    }
+
+    /// The next prefix to evict so that `need` more cells fit in `n_ctx` beside the resident
+    /// prefixes and, for a new prefix (`keep` is `None`), a sequence slot is free. The victim
+    /// (least recently used, never `keep`) leaves the bookkeeping and its sequence is returned
+    /// for the caller to clear; `None` when there is room already. Fails when room is still
+    /// short and nothing can be evicted.
+    pub(super) fn evict_for(
+        &mut self,
+        need: usize,
+        keep: Option<i32>,
+        n_ctx: u32,
+    ) -> Result<Option<i32>, EngineError> {
+        let used: usize = self.resident.iter().map(|r| r.len).sum();
+        let slot_free = keep.is_some() || self.resident.len() < self.slots as usize;
+        if used + need <= n_ctx as usize && slot_free {
+            return Ok(None);
+        }
+        let victim = self
+            .resident
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| Some(r.seq) != keep)
+            .min_by_key(|(_, r)| r.last_used)
+            .map(|(i, _)| i);
+        let Some(i) = victim else {
+            return Err(EngineError::PromptTooLong {
+                tokens: used + need,
+                max_tokens: 0,
+                n_ctx,
+            });
+        };
+        Ok(Some(self.resident.remove(i).seq))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    /// Run a request's bookkeeping as the worker does: tick, touch or make room and insert.
+    /// Returns the sequences evicted and the prefix's sequence.
+    fn request(
+        p: &mut PrefixSlots,
+        text: &str,
+        len: usize,
+        need: usize,
+        n_ctx: u32,
+    ) -> (Vec<i32>, i32) {
+        p.tick();
+        let mut evicted = Vec::new();
+        if let Some((seq, _)) = p.touch(text) {
+            while let Some(s) = p.evict_for(need, Some(seq), n_ctx).unwrap() {
+                evicted.push(s);
+            }
+            return (evicted, seq);
+        }
+        while let Some(s) = p.evict_for(len + need, None, n_ctx).unwrap() {
+            evicted.push(s);
+        }
+        let seq = p.free_seq().unwrap();
+        p.insert(Arc::from(text), seq, len);
+        (evicted, seq)
+    }
+
+    #[test]
+    fn prefixes_take_free_sequences_from_one() {
+        let mut p = PrefixSlots::new(3);
+        assert_eq!(p.free_seq(), Some(1));
+        assert_eq!(request(&mut p, "a", 10, 5, 1000), (vec![], 1));
+        assert_eq!(request(&mut p, "b", 10, 5, 1000), (vec![], 2));
+        assert_eq!(
+            request(&mut p, "a", 10, 5, 1000),
+            (vec![], 1),
+            "resident: reused"
+        );
+        assert_eq!(p.touch("a"), Some((1, 10)));
+        assert_eq!(p.touch("c"), None);
+        assert_eq!(p.free_seq(), Some(3));
+    }
+
+    #[test]
+    fn a_full_set_of_slots_evicts_the_least_recently_used() {
+        let mut p = PrefixSlots::new(2);
+        request(&mut p, "a", 10, 5, 1000);
+        request(&mut p, "b", 10, 5, 1000);
+        request(&mut p, "a", 10, 5, 1000);
+        assert_eq!(
+            request(&mut p, "c", 10, 5, 1000),
+            (vec![2], 2),
+            "b was used last longest ago"
+        );
+        assert_eq!(p.touch("b"), None);
+        assert_eq!(p.touch("a"), Some((1, 10)));
+    }
+
+    #[test]
+    fn a_short_context_evicts_until_the_request_fits_but_never_the_kept_prefix() {
+        let mut p = PrefixSlots::new(4);
+        request(&mut p, "a", 40, 10, 100);
+        request(&mut p, "b", 40, 10, 100);
+        // c needs 40 + 10 beside a and b (80 used): evicting a, the oldest, is enough.
+        assert_eq!(request(&mut p, "c", 40, 10, 100), (vec![1], 1));
+        // b is resident and kept; a request needing 60 more evicts c, not b.
+        assert_eq!(request(&mut p, "b", 40, 60, 100), (vec![1], 2));
+        assert_eq!(p.touch("c"), None);
+    }
+
+    #[test]
+    fn nothing_left_to_evict_is_an_error() {
+        let mut p = PrefixSlots::new(2);
+        request(&mut p, "a", 50, 10, 100);
+        p.tick();
+        assert!(matches!(
+            p.evict_for(60, Some(1), 100),
+            Err(EngineError::PromptTooLong {
+                tokens: 110,
+                max_tokens: 0,
+                n_ctx: 100
+            })
+        ));
+        assert_eq!(p.evict_for(60, None, 100).unwrap(), Some(1));
+        assert!(matches!(
+            p.evict_for(200, None, 100),
+            Err(EngineError::PromptTooLong { tokens: 200, .. })
+        ));
+    }
+
+    #[test]
+    fn clear_forgets_everything() {
+        let mut p = PrefixSlots::new(2);
+        request(&mut p, "a", 10, 5, 100);
+        p.clear();
+        assert_eq!(p.touch("a"), None);
+        assert_eq!(p.free_seq(), Some(1));
+        assert_eq!(p.evict_for(100, None, 100).unwrap(), None);
+    }
+}
