@@ -2,10 +2,12 @@
 
 use std::io::Read;
 
+use super::csv::{csv_rows, Fields};
+use super::jsonl::{jsonl_rows, JsonFields};
+use super::source::peek_first_line;
+use super::text::{clean_text, split_category, tags_from};
 use super::{
-    clean_text, csv_rows, jsonl_rows, peek_first_line, rule, split_category, tags_from,
-    CatalogFormat, Fields, IngestError, JsonFields, Quarantine, Row, Rules, MAX_DESCRIPTION_CHARS,
-    MAX_NAME_CHARS,
+    rule, CatalogFormat, IngestError, Quarantine, Row, Rules, MAX_DESCRIPTION_CHARS, MAX_NAME_CHARS,
 };
 use crate::catalog::{Minor, Product};
 

@@ -1,0 +1,164 @@
+//! Text cleaning: what accepted text looks like, excerpts for quarantine entries, redaction of
+//! personal data, category paths and the interest tags derived from them.
+//!
+//! Invariants:
+//! - [`clean_text`] output is single-line, free of control and bidi/zero-width characters,
+//!   whitespace-collapsed, trimmed and at most `max` chars; it never panics on any input.
+//! - [`redact`] masks e-mail addresses and runs of 6+ digits, and keeps everything else as is.
+//! - Category parts and tags are cleaned text; at most 6 parts and 8 tags are kept.
+
+/// Strips control characters, collapses whitespace (newlines included) and caps to `max` chars.
+pub fn clean_text(raw: &str, max: usize) -> String {
+    let mut out = String::with_capacity(raw.len().min(max * 4));
+    let mut pending_space = false;
+    let mut n = 0;
+    for c in raw.chars() {
+        if c.is_whitespace() {
+            pending_space = !out.is_empty();
+            continue;
+        }
+        if c.is_control()
+            || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}')
+        {
+            continue;
+        }
+        if pending_space {
+            if n + 1 >= max {
+                break;
+            }
+            out.push(' ');
+            n += 1;
+            pending_space = false;
+        }
+        if n >= max {
+            break;
+        }
+        out.push(c);
+        n += 1;
+    }
+    out
+}
+
+/// Masks what could identify a person in free text: e-mail addresses, and runs of 6 or more
+/// digits (loyalty numbers, phone numbers, card numbers) possibly broken by spaces or dashes.
+pub fn redact(text: &str) -> String {
+    let words: Vec<String> = text
+        .split(' ')
+        .map(|w| {
+            if w.contains('@') && w.contains('.') {
+                "[email]".to_string()
+            } else {
+                w.to_string()
+            }
+        })
+        .collect();
+    let joined = words.join(" ");
+    let chars: Vec<char> = joined.chars().collect();
+    let mut out = String::with_capacity(joined.len());
+    let mut i = 0;
+    while i < chars.len() {
+        if chars[i].is_ascii_digit()
+            || (chars[i] == '+' && chars.get(i + 1).is_some_and(char::is_ascii_digit))
+        {
+            let start = i;
+            let mut digits = 0;
+            let mut end = i;
+            while i < chars.len()
+                && (chars[i].is_ascii_digit()
+                    || matches!(chars[i], ' ' | '-' | '(' | ')' | '+' | '.'))
+            {
+                if chars[i].is_ascii_digit() {
+                    digits += 1;
+                    end = i + 1;
+                }
+                i += 1;
+            }
+            if digits >= 6 {
+                out.push_str("[number]");
+            } else {
+                out.extend(&chars[start..end]);
+            }
+            out.extend(&chars[end..i]);
+        } else {
+            out.push(chars[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
+/// A short, sanitised excerpt of a raw value for quarantine entries.
+pub fn excerpt(raw: &[u8]) -> String {
+    clean_text(&String::from_utf8_lossy(&raw[..raw.len().min(400)]), 80)
+}
+
+const STOPWORDS: &[&str] = &[
+    "and",
+    "for",
+    "the",
+    "with",
+    "from",
+    "other",
+    "accessories",
+    "women's",
+    "men's",
+    "kids'",
+];
+
+/// Lower-case interest tags from a category path: its words of 3+ letters, deduplicated.
+pub fn tags_from(category: &[String]) -> Vec<String> {
+    let mut tags: Vec<String> = Vec::new();
+    for part in category {
+        for word in part.split(|c: char| !(c.is_alphanumeric() || c == '\'')) {
+            let w = word.to_lowercase();
+            if w.chars().count() >= 3 && !STOPWORDS.contains(&w.as_str()) && !tags.contains(&w) {
+                tags.push(w);
+            }
+        }
+    }
+    tags.truncate(8);
+    tags
+}
+
+/// Splits a category path on `sep`, cleaning each part and dropping empty ones.
+pub(super) fn split_category(text: &str, sep: &str) -> Vec<String> {
+    text.split(sep)
+        .map(|p| clean_text(p, 60))
+        .filter(|p| !p.is_empty())
+        .take(6)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn redact_masks_contact_data_and_keeps_small_numbers() {
+        assert_eq!(redact("mail jane.doe@example.com now"), "mail [email] now");
+        assert_eq!(redact("card 4485 1234 5678 9012 ok"), "card [number] ok");
+        assert_eq!(redact("call +44 20-7946-0958."), "call [number].");
+        assert_eq!(redact("LC20261234,view"), "LC[number],view");
+        assert_eq!(redact("price 12.50 qty 3"), "price 12.50 qty 3");
+    }
+
+    #[test]
+    fn text_is_cleaned_and_capped() {
+        assert_eq!(clean_text("  a\n\tb\u{7}  c \r\n", 100), "a b c");
+        assert_eq!(clean_text("abcdef", 3), "abc");
+        assert_eq!(clean_text("ab cd", 3), "ab");
+        assert_eq!(clean_text("x\u{202e}y", 10), "xy");
+        assert_eq!(clean_text("日本語テキスト", 3), "日本語");
+    }
+
+    #[test]
+    fn tags_come_from_category_words() {
+        let cat = vec![
+            "Footwear".to_string(),
+            "Women's Footwear".into(),
+            "Sandals & Floaters".into(),
+        ];
+        assert_eq!(tags_from(&cat), vec!["footwear", "sandals", "floaters"]);
+    }
+}
