@@ -767,7 +767,7 @@ fn run(cli: Cli) -> Result<()> {
             emit(out.json, &report, |r| r.render())
         }
         Command::Bench(BenchCmd::Sync { events, out }) => {
-            let report = runtime()?.block_on(shelftalk::sync::bench::run(events))?;
+            let report = runtime()?.block_on(shelftalk::bench::sync::run(events))?;
             emit(out.json, &report, |r| r.render())
         }
         Command::Feedback(cmd) => feedback(&config, cmd),
