@@ -25,7 +25,11 @@
 //!   shopper id, loyalty number, PIN, segment, SKU viewed, consent or copy text. A field not on
 //!   [`ALLOWED_FIELDS`] is dropped, whatever its value; the in-memory ring for the PIN-protected
 //!   console keeps the whole line as before. Span fields are never sent. A new field becomes
-//!   journal-visible only by adding its name here, in review.
+//!   journal-visible only by adding its name here, in review. `error` is allowed because the
+//!   crate's errors name keys, paths and reasons, never a loyalty number or PIN (a bad loyalty
+//!   number's error carries a fixed reason only); an error that would quote shopper data must
+//!   not be logged under `error`. `MESSAGE` is the event's literal text: variable data goes in
+//!   fields, where this rule filters it.
 //! - Logging never stalls the daemon: the socket is non-blocking and a datagram journald cannot
 //!   take at once (full queue, socket gone) is dropped and counted in [`JournalLayer::dropped`];
 //!   the line is still in the ring. Values are cut at [`MAX_VALUE`] bytes.
