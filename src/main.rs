@@ -1461,6 +1461,7 @@ fn file_rules(config: &Config) -> Rules {
             config.max_price.saturating_mul(100).min(i64::MAX as u64) as i64,
         ),
         now: now(),
+        cards: config.scan.cards.clone(),
         ..Rules::default()
     }
 }
@@ -1557,6 +1558,7 @@ fn import(config: &Config, cmd: ImportCmd) -> Result<()> {
             config.max_price.saturating_mul(100).min(i64::MAX as u64) as i64,
         ),
         now: now(),
+        cards: config.scan.cards.clone(),
         ..Rules::default()
     };
     let (outcome, json) = match cmd {
