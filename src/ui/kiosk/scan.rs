@@ -8,6 +8,10 @@
 //!   overflowed and is never handed on.
 //! - A buffer whose last character is `scan_gap` old is stale: the state machine drops it on the
 //!   next tick.
+//! - [`ScanRule::card`] never takes a catalog SKU for a card (the catalog wins over every card
+//!   scheme), tries the schemes in their configured order, and hands a card on only in its
+//!   canonical number ([`LoyaltyNumber::parse_card`]'s form), the form imported customer ids
+//!   have.
 
 use std::collections::BTreeSet;
 use std::fmt;
