@@ -1479,14 +1479,7 @@ fn bench_copy(config: &Config, catalog: Option<&Path>, pairs: usize, json: bool)
 
 /// Validation rules for reading files outside the store.
 fn file_rules(config: &Config) -> Rules {
-    Rules {
-        max_price: shelftalk::catalog::Minor(
-            config.max_price.saturating_mul(100).min(i64::MAX as u64) as i64,
-        ),
-        now: now(),
-        cards: config.scan.cards.clone(),
-        ..Rules::default()
-    }
+    config.rules(now())
 }
 
 fn recommend(
@@ -1608,8 +1601,8 @@ fn import(config: &Config, cmd: ImportCmd) -> Result<()> {
             )
         } else {
             format!(
-                "{}: {} products written, {} new events, {} new shoppers, {} rows of erased shoppers suppressed",
-                o.file, o.products_written, o.events_new, o.shoppers_new, o.suppressed
+                "{}: {} products written, {} new events, {} new shoppers, {} rows of erased shoppers suppressed, {} kiosk impressions converted by purchases",
+                o.file, o.products_written, o.events_new, o.shoppers_new, o.suppressed, o.conversions
             )
         };
         format!("{head}\ndata quality: {}", o.report.render())
