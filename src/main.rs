@@ -24,7 +24,7 @@ use shelftalk::personalise::{self, StoreModel};
 use shelftalk::profile::{self, Vault};
 use shelftalk::store::{self, Store};
 use shelftalk::sync;
-use shelftalk::vocab::LoyaltyNumber;
+use shelftalk::vocab::{CardScheme, LoyaltyNumber};
 
 /// On-device personalised shelf-talker copy for retail kiosks.
 ///
@@ -679,7 +679,13 @@ fn run(cli: Cli) -> Result<()> {
             scans,
             n,
             out,
-        } => recommend(&config, loyalty.read(false)?.as_ref(), &scans, n, out.json),
+        } => recommend(
+            &config,
+            loyalty.read(false, &config.scan.cards)?.as_ref(),
+            &scans,
+            n,
+            out.json,
+        ),
         Command::Mdp {
             cmd:
                 MdpCmd::Fit {
@@ -869,7 +875,7 @@ struct LoyaltyInput {
 
 impl LoyaltyInput {
     /// The number, if the command was asked for one (`required`: standard input by default).
-    fn read(&self, required: bool) -> Result<Option<LoyaltyNumber>> {
+    fn read(&self, required: bool, cards: &[CardScheme]) -> Result<Option<LoyaltyNumber>> {
         if self.loyalty.is_some() {
             bail!(
                 "a loyalty number on the command line is visible in `ps`, shell history and \
@@ -888,18 +894,19 @@ impl LoyaltyInput {
             (None, true) => read_secret("Loyalty number (not shown): ", |c| !c.is_control())?,
             (None, false) => return Ok(None),
         };
-        let number = LoyaltyNumber::parse(&text).map_err(|e| match &self.loyalty_file {
-            Some(path) => anyhow::anyhow!("{e} (first line of {})", path.display()),
-            None => anyhow::anyhow!("{e} (read from standard input)"),
-        })?;
+        let number =
+            LoyaltyNumber::parse_card(&text, cards).map_err(|e| match &self.loyalty_file {
+                Some(path) => anyhow::anyhow!("{e} (first line of {})", path.display()),
+                None => anyhow::anyhow!("{e} (read from standard input)"),
+            })?;
         Ok(Some(number))
     }
 }
 
 /// The loyalty number a shopper command needs (standard input unless `--loyalty-file`).
-fn required(input: &LoyaltyInput) -> Result<LoyaltyNumber> {
+fn required(input: &LoyaltyInput, cards: &[CardScheme]) -> Result<LoyaltyNumber> {
     input
-        .read(true)?
+        .read(true, cards)?
         .context("a loyalty number is needed: pipe it in or pass --loyalty-file FILE")
 }
 
@@ -1221,7 +1228,7 @@ fn copy(config: &Config, args: CopyArgs) -> Result<()> {
     let conn = vault.store.conn();
     let product = store::catalog::get(conn, sku)?
         .with_context(|| format!("no product with sku {sku:?} in the catalog"))?;
-    let loyalty = args.loyalty.read(false)?;
+    let loyalty = args.loyalty.read(false, &config.scan.cards)?;
     if loyalty.is_some() && args.segment.is_some() {
         bail!("--segment and a shopper's loyalty number exclude each other: the shopper's segment is used");
     }
@@ -1568,6 +1575,7 @@ fn import(config: &Config, cmd: ImportCmd) -> Result<()> {
             config.max_price.saturating_mul(100).min(i64::MAX as u64) as i64,
         ),
         now: now(),
+        cards: config.scan.cards.clone(),
         ..Rules::default()
     };
     let (outcome, json) = match cmd {
@@ -1664,7 +1672,7 @@ fn shopper(config: &Config, cmd: ShopperCmd) -> Result<()> {
             out,
         } => {
             let consent = profile::parse_consent(&consent)?;
-            let loyalty = required(&loyalty)?;
+            let loyalty = required(&loyalty, &config.scan.cards)?;
             let (id, created) = vault.enroll(&loyalty, consent, rejoin, now())?;
             let v = serde_json::json!({ "shopper": id.short(), "created": created, "consent": consent });
             emit(out.json, &v, |_| {
@@ -1678,7 +1686,7 @@ fn shopper(config: &Config, cmd: ShopperCmd) -> Result<()> {
             })
         }
         ShopperCmd::Show { loyalty, out } => {
-            let Some(shopper) = vault.find(&required(&loyalty)?)? else {
+            let Some(shopper) = vault.find(&required(&loyalty, &config.scan.cards)?)? else {
                 bail!("no shopper is enrolled with that loyalty number");
             };
             let summary = vault.summary(&shopper, now(), &config.recommend.features)?;
@@ -1712,7 +1720,7 @@ fn shopper(config: &Config, cmd: ShopperCmd) -> Result<()> {
             })
         }
         ShopperCmd::Export { loyalty, out, json } => {
-            let Some(shopper) = vault.find(&required(&loyalty)?)? else {
+            let Some(shopper) = vault.find(&required(&loyalty, &config.scan.cards)?)? else {
                 bail!("no shopper is enrolled with that loyalty number");
             };
             let export = vault.export(&shopper, now(), &config.recommend.features)?;
@@ -1738,7 +1746,7 @@ fn shopper(config: &Config, cmd: ShopperCmd) -> Result<()> {
             })
         }
         ShopperCmd::Erase { loyalty, out } => {
-            let r = vault.erase(&required(&loyalty)?, now())?;
+            let r = vault.erase(&required(&loyalty, &config.scan.cards)?, now())?;
             AuditLog::in_dir(&config.data_dir).append(
                 now(),
                 "cli",
