@@ -206,6 +206,18 @@ impl Config {
         }
     }
 
+    /// Validation rules for reading files outside the store (imports, benchmarks, offline
+    /// evaluation): the config's `max_price` (whole units) and `now`.
+    pub fn ingest_rules(&self, now: i64) -> crate::ingest::Rules {
+        crate::ingest::Rules {
+            max_price: crate::catalog::Minor(
+                self.max_price.saturating_mul(100).min(i64::MAX as u64) as i64,
+            ),
+            now,
+            ..crate::ingest::Rules::default()
+        }
+    }
+
     /// Checks every key; the error names the first bad one.
     pub fn validate(&self) -> Result<(), ConfigError> {
         check_id("store_id", &self.store_id)?;

@@ -876,6 +876,26 @@ fn split_category(text: &str, sep: &str) -> Vec<String> {
         .collect()
 }
 
+/// The accepted products of a catalog file in any format (rejected rows are dropped, not
+/// quarantined): products to benchmark with, outside the store.
+pub fn read_catalog_file(
+    path: &Path,
+    rules: &Rules,
+) -> Result<Vec<crate::catalog::Product>, IngestError> {
+    let src = open_source(path)?;
+    Ok(read_catalog(
+        src.reader,
+        &path.display().to_string(),
+        CatalogFormat::Auto,
+        rules,
+    )?
+    .filter_map(|row| match row {
+        Row::Accepted { record, .. } => Some(record),
+        Row::Quarantined(_) => None,
+    })
+    .collect())
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
