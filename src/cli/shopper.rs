@@ -1,0 +1,150 @@
+//! `shopper`: enrol, inspect and erase shoppers; the retention sweep.
+
+use anyhow::{bail, Result};
+use serde::Serialize;
+
+use shelftalk::audit::AuditLog;
+use shelftalk::config::Config;
+use shelftalk::profile::{self, EraseReport, Summary, SweepReport, Vault};
+use shelftalk::store::shoppers::Consent;
+
+use super::args::ShopperCmd;
+use super::now;
+use super::output::{emit, Render};
+
+#[derive(Serialize)]
+struct Enrolled {
+    shopper: String,
+    created: bool,
+    consent: Consent,
+}
+
+impl Render for Enrolled {
+    fn human(&self) -> String {
+        format!(
+            "{} shopper {} (personalise: {}, analytics: {})",
+            if self.created { "enrolled" } else { "updated" },
+            self.shopper,
+            self.consent.personalise,
+            self.consent.analytics
+        )
+    }
+}
+
+impl Render for Summary {
+    fn human(&self) -> String {
+        let list = |v: &[String]| {
+            if v.is_empty() {
+                "-".to_string()
+            } else {
+                v.join(", ")
+            }
+        };
+        format!(
+            "shopper {}\n  consent: personalise {}, analytics {}\n  enrolled {}, last seen {}\n  \
+             events: {} views, {} carts, {} purchases, {} returns over {} visits\n  \
+             segment {} (price band {}), interests: {}, brands: {}",
+            self.shopper,
+            self.consent.personalise,
+            self.consent.analytics,
+            self.created_day,
+            self.last_seen_day,
+            self.events.views,
+            self.events.carts,
+            self.events.purchases,
+            self.events.returns,
+            self.visits,
+            self.segment,
+            self.price_band.as_deref().unwrap_or("unknown"),
+            list(&self.interests),
+            list(&self.preferred_brands)
+        )
+    }
+}
+
+impl Render for EraseReport {
+    fn human(&self) -> String {
+        let rotation = match (&self.rotation, self.rotation_deferred) {
+            (Some(rot), _) => format!(
+                "key-encryption key rotated {} -> {}",
+                rot.from_kek, rot.to_kek
+            ),
+            (None, true) => "key rotation deferred to the daily sweep".to_string(),
+            (None, false) => "no key rotation".to_string(),
+        };
+        format!(
+            "erased shopper {} ({} rows); {rotation}",
+            self.shopper, self.rows_deleted
+        )
+    }
+}
+
+/// A sweep's report with the retention it applied (for the text only).
+#[derive(Serialize)]
+struct Swept {
+    #[serde(flatten)]
+    report: SweepReport,
+    #[serde(skip)]
+    retention_days: u32,
+}
+
+impl Render for Swept {
+    fn human(&self) -> String {
+        format!(
+            "retention sweep: {} shoppers erased (unseen for {} days){}",
+            self.report.erased,
+            self.retention_days,
+            self.report
+                .rotation
+                .as_ref()
+                .map(|x| format!("; key rotated {} -> {}", x.from_kek, x.to_kek))
+                .unwrap_or_default()
+        )
+    }
+}
+
+pub fn run(config: &Config, cmd: ShopperCmd) -> Result<()> {
+    let mut vault = Vault::open(config)?;
+    match cmd {
+        ShopperCmd::Enroll {
+            loyalty,
+            consent,
+            out,
+        } => {
+            let consent = profile::parse_consent(&consent)?;
+            let loyalty = loyalty.required()?;
+            let (id, created) = vault.enroll(&loyalty, consent, now())?;
+            let enrolled = Enrolled {
+                shopper: id.short(),
+                created,
+                consent,
+            };
+            emit(out.json, &enrolled)
+        }
+        ShopperCmd::Show { loyalty, out } => {
+            let Some(shopper) = vault.find(&loyalty.required()?)? else {
+                bail!("no shopper is enrolled with that loyalty number");
+            };
+            let summary = vault.summary(&shopper, now(), &config.recommend.features)?;
+            emit(out.json, &summary)
+        }
+        ShopperCmd::Erase { loyalty, out } => {
+            let r = vault.erase(&loyalty.required()?, now())?;
+            AuditLog::in_dir(&config.data_dir).append(
+                now(),
+                "cli",
+                "erase_shopper",
+                &format!("shopper {} erased, {} rows", r.shopper, r.rows_deleted),
+            )?;
+            emit(out.json, &r)
+        }
+        ShopperCmd::Sweep(out) => {
+            let report = vault.sweep(now(), config.retention_days)?;
+            let swept = Swept {
+                report,
+                retention_days: config.retention_days,
+            };
+            emit(out.json, &swept)
+        }
+    }
+}
