@@ -33,6 +33,11 @@ pub enum ConfigError {
     Env { var: String, message: String },
     #[error("config key `{key}`: {reason}")]
     Invalid { key: &'static str, reason: String },
+    #[error("cannot write config file {path}: {source}")]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 /// When erasing a shopper rotates the key-encryption key.
@@ -404,6 +409,85 @@ fn set_env_value(
     Ok(false)
 }
 
+/// Sets top-level string keys of `config_file`, keeping every other line. The new text must load
+/// as a config before it replaces the file (by rename); a new file gets mode 0640, an existing
+/// one keeps its mode.
+pub fn set_strings(config_file: &Path, pairs: &[(&str, &str)]) -> Result<(), ConfigError> {
+    use std::io::Write;
+    use std::os::unix::fs::PermissionsExt;
+    let io = |source| ConfigError::Write {
+        path: config_file.to_path_buf(),
+        source,
+    };
+    let (text, mode) = match std::fs::read_to_string(config_file) {
+        Ok(t) => {
+            let mode = std::fs::metadata(config_file)
+                .map_err(io)?
+                .permissions()
+                .mode();
+            (t, mode & 0o7777)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => (String::new(), 0o640),
+        Err(e) => return Err(io(e)),
+    };
+    let updated = pairs
+        .iter()
+        .fold(text, |t, (key, value)| set_toml_string(&t, key, value));
+    let tmp = config_file.with_extension("toml.tmp");
+    let written = std::fs::File::create(&tmp).and_then(|mut f| {
+        f.set_permissions(std::fs::Permissions::from_mode(mode))?;
+        f.write_all(updated.as_bytes())?;
+        f.sync_all()
+    });
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(io(e));
+    }
+    if let Err(e) = Config::load(Some(&tmp), Vec::new()) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
+    std::fs::rename(&tmp, config_file).map_err(io)
+}
+
+/// Sets `key = "value"` in TOML text, keeping every other line (and comment) as it is: replaces
+/// an uncommented top-level `key = ...` line, else inserts the line before the first table
+/// header (or at the end). `value` must not contain `"` or `\`.
+fn set_toml_string(text: &str, key: &str, value: &str) -> String {
+    let line = format!("{key} = \"{value}\"");
+    let is_key = |l: &str| {
+        l.trim_start()
+            .strip_prefix(key)
+            .is_some_and(|rest| rest.trim_start().starts_with('='))
+    };
+    let mut out: Vec<String> = Vec::new();
+    let mut done = false;
+    let mut in_table = false;
+    for l in text.lines() {
+        if l.trim_start().starts_with('[') {
+            if !done {
+                out.push(line.clone());
+                done = true;
+            }
+            in_table = true;
+        }
+        if !in_table && is_key(l) {
+            if !done {
+                out.push(line.clone());
+                done = true;
+            }
+            continue;
+        }
+        out.push(l.to_string());
+    }
+    if !done {
+        out.push(line);
+    }
+    let mut s = out.join("\n");
+    s.push('\n');
+    s
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -497,5 +581,31 @@ mod tests {
         std::fs::write(&path, "retention_days = \"ninety\"\n").unwrap();
         let err = Config::load(Some(&path), vec![]).unwrap_err();
         assert!(err.to_string().contains("retention_days"), "{err}");
+    }
+
+    #[test]
+    fn toml_key_is_set_keeping_comments() {
+        let text = "# kiosk\nkiosk_id = \"k\"\n# console_pin_hash = \"x\"\n\n[copy]\nthreads = 2\n";
+        let out = set_toml_string(text, "console_pin_hash", "h1");
+        assert_eq!(
+            out,
+            "# kiosk\nkiosk_id = \"k\"\n# console_pin_hash = \"x\"\n\nconsole_pin_hash = \"h1\"\n[copy]\nthreads = 2\n"
+        );
+        let again = set_toml_string(&out, "console_pin_hash", "h2");
+        assert!(again.contains("console_pin_hash = \"h2\""));
+        assert!(!again.contains("\"h1\""));
+        assert_eq!(
+            again
+                .lines()
+                .filter(|l| l.starts_with("console_pin_hash ="))
+                .count(),
+            1
+        );
+        assert_eq!(
+            set_toml_string("", "console_pin_hash", "h"),
+            "console_pin_hash = \"h\"\n"
+        );
+        let parsed: toml::Table = again.parse().unwrap();
+        assert_eq!(parsed["console_pin_hash"].as_str(), Some("h2"));
     }
 }

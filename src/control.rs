@@ -53,6 +53,18 @@ pub enum ControlError {
     BadPinHash,
     #[error("the system random number generator failed")]
     Random,
+    #[error("the PIN must be 4-12 digits (the console keypad accepts digits only)")]
+    PinForm,
+}
+
+/// Checks a technician PIN's form: 4-12 digits (the console keypad accepts digits only).
+/// Returns it without surrounding whitespace.
+pub fn check_pin_form(pin: &str) -> Result<&str, ControlError> {
+    let pin = pin.trim();
+    if !(4..=12).contains(&pin.len()) || !pin.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(ControlError::PinForm);
+    }
+    Ok(pin)
 }
 
 /// A console request.

@@ -489,7 +489,7 @@ pub enum CopySetupError {
     Store(#[from] crate::store::StoreError),
 }
 
-/// Why a one-off request (`copy`, `recommend`, `copy warm`, `bench copy`) cannot be served.
+/// Why a one-off request (`copy`, `recommend`, `copy warm`) cannot be served.
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
     #[error("no product with sku {0:?} in the catalog")]
@@ -513,12 +513,6 @@ pub enum ServeError {
     Setup(#[from] CopySetupError),
     #[error(transparent)]
     Cache(#[from] copy::cache::CacheError),
-    #[error(transparent)]
-    Ingest(#[from] crate::ingest::IngestError),
-    #[error(transparent)]
-    Bench(#[from] copy::bench::BenchError),
-    #[error(transparent)]
-    Scratch(#[from] crate::bench::BenchError),
 }
 
 /// `shelftalk copy`: one product's copy, for a shopper's segment, a given segment or `all`.
@@ -709,11 +703,12 @@ pub struct WarmJob {
 }
 
 /// Plans a cache warm-up of the `top` most viewed products × the `segments` most common
-/// segments (config defaults when `None`); refuses when the cache is off or no model loads.
+/// segments (config defaults when `None`), written with `seed`; refuses when the cache is off or
+/// no model loads.
 pub fn warm_job(
     config: &Config,
-    top: Option<usize>,
-    segments: Option<usize>,
+    (top, segments): (Option<usize>, Option<usize>),
+    seed: u32,
     now: i64,
 ) -> Result<WarmJob, ServeError> {
     let Some(ttl_secs) = config.copy_cache_ttl() else {
@@ -725,13 +720,7 @@ pub fn warm_job(
     let segments = segments.unwrap_or(config.copy_warm_segments as usize);
     let vault = Vault::open(config)?;
     let model = StoreModel::load(&vault, config.recommend.clone(), now)?;
-    let plan = warm_plan(
-        &vault,
-        &model,
-        (top, segments),
-        crate::daemon::copier::WARM_SEED,
-        now,
-    )?;
+    let plan = warm_plan(&vault, &model, (top, segments), seed, now)?;
     let (service, model_sha) = start_copy(config, vault.store.conn())?;
     let Some(model_sha) = model_sha else {
         return Err(ServeError::Unavailable(format!(
@@ -788,71 +777,6 @@ pub fn simulate_feedback(
         &categories,
         opts,
     )?)
-}
-
-/// `bench copy`: the copy engine benchmark and the cache-hit latencies.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct CopyBench {
-    pub engine: copy::bench::BenchReport,
-    #[serde(flatten)]
-    pub cache: copy::bench::CacheHitStats,
-}
-
-/// Runs [`copy::bench::run`] on the configured model over `pairs` product × segment pairs drawn
-/// from `catalog` (any catalog format) or this kiosk's catalog, in a scratch store; then one
-/// entry written and read back 500 times through the serving path.
-pub fn bench_copy(
-    config: &Config,
-    catalog: Option<&std::path::Path>,
-    pairs: usize,
-    now: i64,
-) -> Result<CopyBench, ServeError> {
-    let scratch = crate::bench::Scratch::new("copy")?;
-    let store = crate::store::Store::open(&scratch.0.join("bench.db"))?;
-    let list = match catalog {
-        Some(path) => crate::ingest::read_catalog_file(path, &config.ingest_rules(now))?,
-        None => products::all(Vault::open(config)?.store.conn())?,
-    };
-    let Some(first) = list.first().cloned() else {
-        return Err(ServeError::Unavailable(
-            "no products to benchmark with; pass --catalog FILE or import a catalog first".into(),
-        ));
-    };
-    for p in &list {
-        products::upsert(store.conn(), p, products::Origin::Catalog, now)?;
-    }
-    let (service, sha) = start_copy(config, store.conn())?;
-    let Some(sha) = sha else {
-        return Err(ServeError::Unavailable(format!(
-            "the language model is not available: {}",
-            service.engine_error().unwrap_or("unknown error")
-        )));
-    };
-    let engine = copy::bench::run(
-        &service,
-        &list,
-        &copy::bench::BenchOptions {
-            pairs,
-            ..Default::default()
-        },
-    )?;
-    let order = CopyOrder {
-        product: first,
-        segment: SegmentKey::all(),
-        brand_fan: false,
-        style: Style::Concise,
-        seed: 1,
-    };
-    let policy = copy::cache::Policy {
-        model_sha256: Some(&sha),
-        ttl_secs: 3600,
-        now,
-    };
-    let hits = copy::bench::cache_hits(store.conn(), &service, &policy, &order, 500)?;
-    Ok(CopyBench {
-        engine,
-        cache: copy::bench::CacheHitStats::from_sorted(&hits),
-    })
 }
 
 #[cfg(test)]

@@ -27,7 +27,6 @@ use serde::Serialize;
 use crate::config::{Config, ConfigError};
 use crate::control;
 use crate::crypto::keyfiles::{KeyDir, KeyError};
-use crate::daemon::{console, DaemonError};
 
 /// Mode of the data directory (as the tmpfiles.d entry creates it).
 pub const DATA_DIR_MODE: u32 = 0o700;
@@ -64,8 +63,7 @@ pub enum ProvisionError {
     Config(#[from] ConfigError),
     #[error(transparent)]
     Keys(#[from] KeyError),
-    #[error(transparent)]
-    Daemon(#[from] DaemonError),
+
     #[error(transparent)]
     Control(#[from] control::ControlError),
 }
@@ -352,7 +350,9 @@ pub fn apply(
 ) -> Result<Report, ProvisionError> {
     // The PIN is checked before anything is written (the ids were, by `plan`).
     let pin = if plan.needs_pin() {
-        Some(console::check_pin(pin.ok_or(ProvisionError::PinRequired)?)?)
+        Some(crate::control::check_pin_form(
+            pin.ok_or(ProvisionError::PinRequired)?,
+        )?)
     } else {
         None
     };
@@ -384,7 +384,7 @@ pub fn apply(
                 }
                 let pairs: Vec<(&str, &str)> =
                     pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
-                console::set_config_strings(&req.config_file, &pairs)?;
+                crate::config::set_strings(&req.config_file, &pairs)?;
             }
         }
     }

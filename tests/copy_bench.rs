@@ -1,6 +1,9 @@
 //! `copy::bench::run` on the real model: `cargo test --release --test copy_bench -- --ignored --nocapture`.
 //! Ignored by default (it takes minutes); the numbers are reported, not asserted, except that
 //! every pair is served. `SHELFTALK_BENCH_PAIRS` sets the number of pairs (default 100).
+//! It needs the real model and the real catalog sample (`SHELFTALK_REAL_DATA`, default
+//! `../shared/data`); when either is missing it prints "SKIPPED: ..." and passes, unless
+//! `SHELFTALK_REQUIRE_MODEL=1` / `SHELFTALK_REQUIRE_REAL_DATA=1`.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -9,13 +12,15 @@
     clippy::print_stderr
 )]
 
-use std::path::PathBuf;
+use std::path::Path;
 
 use shelftalk::catalog::{Minor, Product};
 use shelftalk::copy::bench::{self, BenchOptions};
 use shelftalk::copy::{
     BrandList, CopyService, Currency, EngineConfig, GuardrailConfig, Manifest, PromptPack,
 };
+
+mod common;
 
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
     std::env::var(name)
@@ -24,12 +29,8 @@ fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
         .unwrap_or(default)
 }
 
-fn products() -> Vec<Product> {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let dir = std::env::var_os("SHELFTALK_REAL_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("../shared/data"));
-    let mut reader = csv::Reader::from_path(dir.join("flipkart_catalog_700.csv")).unwrap();
+fn products(path: &Path) -> Vec<Product> {
+    let mut reader = csv::Reader::from_path(path).unwrap();
     let minor = |s: &str| {
         s.trim()
             .parse::<f64>()
@@ -65,11 +66,11 @@ fn products() -> Vec<Product> {
 #[test]
 #[ignore = "benchmark: minutes on the real model"]
 fn bench_copy() {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let model = std::env::var_os("SHELFTALK_MODEL")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("models/gemma-3-270m-q4_k_m.gguf"));
-    let products = products();
+    let Some(catalog) = common::real_data("flipkart_catalog_700.csv") else {
+        return;
+    };
+    let Some(model) = common::model() else { return };
+    let products = products(&catalog);
     let defaults = EngineConfig::default();
     let config = EngineConfig {
         temperature: env_or("SHELFTALK_TEMPERATURE", defaults.temperature),

@@ -1,5 +1,6 @@
-//! Importers against the real files in `../shared/data/`, hostile inputs, and a grep of the raw
-//! database files for planted personal data.
+//! Importers against the real files in `SHELFTALK_REAL_DATA` (default `../shared/data/`; the
+//! test needing them skips loudly without them, see `common::real_data`), hostile inputs, and a
+//! grep of the raw database files for planted personal data.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -19,26 +20,20 @@ use shelftalk::profile::{self, Vault};
 use shelftalk::store::{catalog, quarantine};
 use shelftalk::vocab::LoyaltyNumber;
 
+mod common;
+
 const NOW: i64 = 1_795_000_000; // 2026-11-18
 
+/// The shared real data directory when all three files are there (see `common::real_data`).
 fn real_data() -> Option<PathBuf> {
-    let dir = std::env::var_os("SHELFTALK_REAL_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data"));
-    if dir.join("rees46_events_10k.csv").exists() {
-        return Some(dir);
+    for file in [
+        "flipkart_catalog_700.csv",
+        "rees46_events_10k.csv",
+        "online_retail_2011-12-05.csv",
+    ] {
+        common::real_data(file)?;
     }
-    if std::env::var("SHELFTALK_REQUIRE_REAL_DATA").as_deref() == Ok("1") {
-        panic!(
-            "real data required (SHELFTALK_REQUIRE_REAL_DATA=1) but not found in {}",
-            dir.display()
-        );
-    }
-    eprintln!(
-        "SKIPPED: real data not found in {} (set SHELFTALK_REAL_DATA)",
-        dir.display()
-    );
-    None
+    Some(common::real_data_dir())
 }
 
 fn vault(dir: &Path) -> (Config, Vault) {

@@ -1,5 +1,7 @@
 //! Leave-last-out replay of the fused recommender against the popularity baseline on the real
-//! behaviour logs in `SHELFTALK_REAL_DATA` (default `../shared/data` from the repo root).
+//! behaviour logs in `SHELFTALK_REAL_DATA` (default `../shared/data` from the repo root). Without
+//! them the tests print "SKIPPED: real data file ... not found" and pass, unless
+//! `SHELFTALK_REQUIRE_REAL_DATA=1` (see `common::real_data`).
 //!
 //! The files are read with the importer's own readers (`import::read_log`).
 #![allow(
@@ -9,8 +11,6 @@
     clippy::panic
 )]
 
-use std::path::PathBuf;
-
 use shelftalk::catalog::Product;
 use shelftalk::event::Event;
 use shelftalk::import::read_log;
@@ -18,26 +18,7 @@ use shelftalk::ingest::{EventFormat, Rules};
 use shelftalk::recommend::eval::{leave_last_out, EvalReport};
 use shelftalk::recommend::{CatalogIndex, RecommendConfig};
 
-fn data_file(name: &str) -> Option<PathBuf> {
-    let dir = std::env::var_os("SHELFTALK_REAL_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data"));
-    let path = dir.join(name);
-    if path.is_file() {
-        return Some(path);
-    }
-    if std::env::var("SHELFTALK_REQUIRE_REAL_DATA").as_deref() == Ok("1") {
-        panic!(
-            "real data file {} is missing and SHELFTALK_REQUIRE_REAL_DATA=1",
-            path.display()
-        );
-    }
-    eprintln!(
-        "SKIPPED: real data file {} not found (set SHELFTALK_REAL_DATA)",
-        path.display()
-    );
-    None
-}
+mod common;
 
 /// The file read by the product's own importer: identified customers' events and a catalog made
 /// from the rows' product facts.
@@ -74,7 +55,7 @@ fn evaluate(
 
 #[test]
 fn fused_beats_popularity_on_rees46() {
-    let Some(path) = data_file("rees46_events_10k.csv") else {
+    let Some(path) = common::real_data("rees46_events_10k.csv") else {
         return;
     };
     evaluate("rees46", read(&path));
@@ -82,7 +63,7 @@ fn fused_beats_popularity_on_rees46() {
 
 #[test]
 fn fused_beats_popularity_on_online_retail() {
-    let Some(path) = data_file("online_retail_2011-12-05.csv") else {
+    let Some(path) = common::real_data("online_retail_2011-12-05.csv") else {
         return;
     };
     evaluate("online retail", read(&path));

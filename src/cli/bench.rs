@@ -2,8 +2,8 @@
 
 use anyhow::Result;
 
+use shelftalk::bench::copy::CopyBench;
 use shelftalk::config::Config;
-use shelftalk::personalise::{self, CopyBench};
 
 use super::args::BenchCmd;
 use super::output::{emit, Render};
@@ -33,7 +33,7 @@ impl Render for shelftalk::bench::StoreReport {
     }
 }
 
-impl Render for shelftalk::sync::bench::SyncBenchReport {
+impl Render for shelftalk::bench::sync::SyncBenchReport {
     fn human(&self) -> String {
         self.render()
     }
@@ -46,7 +46,7 @@ pub fn run(config: &Config, cmd: BenchCmd) -> Result<()> {
             pairs,
             out,
         } => {
-            let report = personalise::bench_copy(config, catalog.as_deref(), pairs, now())?;
+            let report = shelftalk::bench::copy::run(config, catalog.as_deref(), pairs, now())?;
             emit(out.json, &report)
         }
         BenchCmd::Recommend { iterations, out } => {
@@ -59,7 +59,7 @@ pub fn run(config: &Config, cmd: BenchCmd) -> Result<()> {
         }
         BenchCmd::Store { shoppers, out } => emit(out.json, &shelftalk::bench::store(shoppers)?),
         BenchCmd::Sync { events, out } => {
-            let report = runtime()?.block_on(shelftalk::sync::bench::run(events))?;
+            let report = runtime()?.block_on(shelftalk::bench::sync::run(events))?;
             emit(out.json, &report)
         }
     }

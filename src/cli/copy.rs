@@ -108,7 +108,12 @@ fn copy(config: &Config, args: CopyArgs) -> Result<()> {
 }
 
 fn warm(config: &Config, top: Option<usize>, segments: Option<usize>, json: bool) -> Result<()> {
-    let job = personalise::warm_job(config, top, segments, now())?;
+    let job = personalise::warm_job(
+        config,
+        (top, segments),
+        shelftalk::daemon::copier::WARM_SEED,
+        now(),
+    )?;
     let bar = if std::io::stderr().is_terminal() {
         indicatif::ProgressBar::new(job.plan.len() as u64)
     } else {

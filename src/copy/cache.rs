@@ -18,21 +18,6 @@ use super::service::{CopyOrder, CopyOutcome, CopyProgress, CopyRequest, CopyServ
 use super::Verdict;
 use crate::vocab::Style;
 
-/// Table of cached copy; appended to the store's migrations.
-pub const MIGRATION: &str = "CREATE TABLE copy_cache (
-    model TEXT NOT NULL,
-    pack TEXT NOT NULL,
-    style TEXT NOT NULL,
-    sku TEXT NOT NULL,
-    segment TEXT NOT NULL,
-    text TEXT NOT NULL,
-    verdict TEXT NOT NULL,
-    created_at INTEGER NOT NULL,
-    expires_at INTEGER NOT NULL,
-    PRIMARY KEY (model, pack, style, sku, segment)
-) STRICT, WITHOUT ROWID;
-CREATE INDEX copy_cache_by_expiry ON copy_cache(expires_at);";
-
 #[derive(Debug, thiserror::Error)]
 #[error("copy cache (retryable: {retryable}): {source}")]
 pub struct CacheError {
@@ -242,8 +227,9 @@ mod tests {
 
     #[test]
     fn entries_expire_and_keys_separate() {
-        let conn = Connection::open_in_memory().unwrap();
-        conn.execute_batch(MIGRATION).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::store::Store::open(&dir.path().join("c.db")).unwrap();
+        let conn = store.conn();
         let key = Key {
             model: "abc",
             pack: "default@1",
@@ -251,23 +237,23 @@ mod tests {
             sku: "S1",
             segment: "footwear/mid",
         };
-        put(&conn, &key, "Light and quick.", "pass", 100, 50).unwrap();
+        put(conn, &key, "Light and quick.", "pass", 100, 50).unwrap();
         assert_eq!(
-            get(&conn, &key, 120).unwrap().unwrap().text,
+            get(conn, &key, 120).unwrap().unwrap().text,
             "Light and quick."
         );
-        assert!(get(&conn, &key, 150).unwrap().is_none(), "expired");
+        assert!(get(conn, &key, 150).unwrap().is_none(), "expired");
         let other = Key {
             segment: "all",
             ..key
         };
-        assert!(get(&conn, &other, 120).unwrap().is_none());
+        assert!(get(conn, &other, 120).unwrap().is_none());
         let other_model = Key {
             model: "def",
             ..key
         };
-        assert!(get(&conn, &other_model, 120).unwrap().is_none());
-        assert_eq!(purge(&conn, 150).unwrap(), 1);
-        assert_eq!(count(&conn).unwrap(), 0);
+        assert!(get(conn, &other_model, 120).unwrap().is_none());
+        assert_eq!(purge(conn, 150).unwrap(), 1);
+        assert_eq!(count(conn).unwrap(), 0);
     }
 }

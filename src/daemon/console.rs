@@ -18,7 +18,6 @@ use super::copier::ContentRecord;
 use super::handler::ActionBody;
 use super::input::KeyReader;
 use super::logs::LogRecord;
-use super::mapping::set_toml_string;
 use super::DaemonError;
 use crate::control::{self, Client, Request, Response};
 use crate::ui::console::{
@@ -216,66 +215,13 @@ where
         .map_err(|e| DaemonError::Terminal(backend_error(e)))
 }
 
-/// Checks a technician PIN's form: 4-12 digits (the console keypad accepts digits only).
-/// Returns it without surrounding whitespace.
-pub fn check_pin(pin: &str) -> Result<&str, DaemonError> {
-    let pin = pin.trim();
-    if !(4..=12).contains(&pin.len()) || !pin.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(DaemonError::Usage(
-            "the PIN must be 4-12 digits (the console keypad accepts digits only)".into(),
-        ));
-    }
-    Ok(pin)
-}
-
 /// `console set-pin`: hashes `pin` and stores it as `console_pin_hash` in `config_file`.
 pub fn set_pin(config_file: &Path, pin: &str) -> Result<(), DaemonError> {
-    let pin = check_pin(pin)?;
+    let pin = control::check_pin_form(pin)?;
     let hash = control::hash_pin(pin, &crate::crypto::rng())?;
-    set_config_strings(config_file, &[("console_pin_hash", &hash)])?;
+    crate::config::set_strings(config_file, &[("console_pin_hash", &hash)])?;
     tracing::info!("console PIN set");
     Ok(())
-}
-
-/// Sets top-level string keys of `config_file`, keeping every other line. The new text must load
-/// as a config before it replaces the file (by rename); a new file gets mode 0640, an existing
-/// one keeps its mode.
-pub fn set_config_strings(config_file: &Path, pairs: &[(&str, &str)]) -> Result<(), DaemonError> {
-    use std::io::Write;
-    use std::os::unix::fs::PermissionsExt;
-    let io = |source| DaemonError::Io {
-        what: config_file.display().to_string(),
-        source,
-    };
-    let (text, mode) = match std::fs::read_to_string(config_file) {
-        Ok(t) => {
-            let mode = std::fs::metadata(config_file)
-                .map_err(io)?
-                .permissions()
-                .mode();
-            (t, mode & 0o7777)
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => (String::new(), 0o640),
-        Err(e) => return Err(io(e)),
-    };
-    let updated = pairs
-        .iter()
-        .fold(text, |t, (key, value)| set_toml_string(&t, key, value));
-    let tmp = config_file.with_extension("toml.tmp");
-    let written = std::fs::File::create(&tmp).and_then(|mut f| {
-        f.set_permissions(std::fs::Permissions::from_mode(mode))?;
-        f.write_all(updated.as_bytes())?;
-        f.sync_all()
-    });
-    if let Err(e) = written {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(io(e));
-    }
-    if let Err(e) = crate::config::Config::load(Some(&tmp), Vec::new()) {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(e.into());
-    }
-    std::fs::rename(&tmp, config_file).map_err(io)
 }
 
 #[cfg(test)]
@@ -296,8 +242,14 @@ mod tests {
         let config = crate::config::Config::load(Some(&file), Vec::new()).unwrap();
         let hash = config.console_pin_hash.unwrap();
         assert!(control::verify_pin(&hash, "2468").unwrap());
-        assert!(matches!(set_pin(&file, "12a4"), Err(DaemonError::Usage(_))));
-        assert!(matches!(set_pin(&file, "12"), Err(DaemonError::Usage(_))));
+        assert!(matches!(
+            set_pin(&file, "12a4"),
+            Err(DaemonError::Control(control::ControlError::PinForm))
+        ));
+        assert!(matches!(
+            set_pin(&file, "12"),
+            Err(DaemonError::Control(control::ControlError::PinForm))
+        ));
     }
 
     #[test]

@@ -110,44 +110,6 @@ pub fn parse_thermal(text: &str) -> Option<f64> {
     (-50.0..=150.0).contains(&c).then_some(c)
 }
 
-/// Sets `key = "value"` in TOML text, keeping every other line (and comment) as it is: replaces
-/// an uncommented top-level `key = ...` line, else inserts the line before the first table
-/// header (or at the end). `value` must not contain `"` or `\`.
-pub fn set_toml_string(text: &str, key: &str, value: &str) -> String {
-    let line = format!("{key} = \"{value}\"");
-    let is_key = |l: &str| {
-        l.trim_start()
-            .strip_prefix(key)
-            .is_some_and(|rest| rest.trim_start().starts_with('='))
-    };
-    let mut out: Vec<String> = Vec::new();
-    let mut done = false;
-    let mut in_table = false;
-    for l in text.lines() {
-        if l.trim_start().starts_with('[') {
-            if !done {
-                out.push(line.clone());
-                done = true;
-            }
-            in_table = true;
-        }
-        if !in_table && is_key(l) {
-            if !done {
-                out.push(line.clone());
-                done = true;
-            }
-            continue;
-        }
-        out.push(l.to_string());
-    }
-    if !done {
-        out.push(line);
-    }
-    let mut s = out.join("\n");
-    s.push('\n');
-    s
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -245,31 +207,5 @@ mod tests {
         assert_eq!(parse_thermal("45123\n"), Some(45.123));
         assert_eq!(parse_thermal("junk"), None);
         assert_eq!(parse_thermal("999999999"), None);
-    }
-
-    #[test]
-    fn toml_key_is_set_keeping_comments() {
-        let text = "# kiosk\nkiosk_id = \"k\"\n# console_pin_hash = \"x\"\n\n[copy]\nthreads = 2\n";
-        let out = set_toml_string(text, "console_pin_hash", "h1");
-        assert_eq!(
-            out,
-            "# kiosk\nkiosk_id = \"k\"\n# console_pin_hash = \"x\"\n\nconsole_pin_hash = \"h1\"\n[copy]\nthreads = 2\n"
-        );
-        let again = set_toml_string(&out, "console_pin_hash", "h2");
-        assert!(again.contains("console_pin_hash = \"h2\""));
-        assert!(!again.contains("\"h1\""));
-        assert_eq!(
-            again
-                .lines()
-                .filter(|l| l.starts_with("console_pin_hash ="))
-                .count(),
-            1
-        );
-        assert_eq!(
-            set_toml_string("", "console_pin_hash", "h"),
-            "console_pin_hash = \"h\"\n"
-        );
-        let parsed: toml::Table = again.parse().unwrap();
-        assert_eq!(parsed["console_pin_hash"].as_str(), Some("h2"));
     }
 }

@@ -2,10 +2,12 @@
 
 use std::io::Read;
 
+use super::csv::{csv_rows, Fields};
+use super::jsonl::{jsonl_rows, JsonFields};
+use super::source::peek_first_line;
+use super::text::{clean_text, split_category, tags_from};
 use super::{
-    clean_text, csv_rows, jsonl_rows, peek_first_line, rule, split_category, tags_from,
-    CatalogFormat, Fields, IngestError, JsonFields, Quarantine, Row, Rules, MAX_DESCRIPTION_CHARS,
-    MAX_NAME_CHARS,
+    rule, CatalogFormat, IngestError, Quarantine, Row, Rules, MAX_DESCRIPTION_CHARS, MAX_NAME_CHARS,
 };
 use crate::catalog::{Minor, Product};
 
@@ -212,6 +214,26 @@ fn jsonl(j: &JsonFields, rules: &Rules) -> Result<Product, Quarantine> {
         list,
         description.as_deref(),
     ))
+}
+
+/// The accepted products of a catalog file in any format (rejected rows are dropped, not
+/// quarantined): products to benchmark with, outside the store.
+pub fn read_catalog_file(
+    path: &std::path::Path,
+    rules: &Rules,
+) -> Result<Vec<Product>, IngestError> {
+    let src = super::open_source(path)?;
+    Ok(read_catalog(
+        src.reader,
+        &path.display().to_string(),
+        CatalogFormat::Auto,
+        rules,
+    )?
+    .filter_map(|row| match row {
+        Row::Accepted { record, .. } => Some(record),
+        Row::Quarantined(_) => None,
+    })
+    .collect())
 }
 
 #[cfg(test)]

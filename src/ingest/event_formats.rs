@@ -2,10 +2,12 @@
 
 use std::io::Read;
 
-use super::{
-    clean_text, csv_rows, jsonl_rows, parse_time, peek_first_line, rule, split_category,
-    EventFormat, Fields, IngestError, JsonFields, Quarantine, Row, Rules, MAX_NAME_CHARS,
-};
+use super::csv::{csv_rows, Fields};
+use super::jsonl::{jsonl_rows, JsonFields};
+use super::source::peek_first_line;
+use super::text::{clean_text, split_category};
+use super::values::parse_time;
+use super::{rule, EventFormat, IngestError, Quarantine, Row, Rules, MAX_NAME_CHARS};
 use crate::event::{Event, EventKind, ImportedEvent, ProductHint};
 
 const REES46_COLS: &[&str] = &[

@@ -3,6 +3,12 @@
 //! Invariant: a test that needs the real model calls [`model`] and returns early on `None`; it
 //! never silently passes when `SHELFTALK_REQUIRE_MODEL=1`. Tests in one binary that run the model
 //! in a process or daemon of their own hold [`one_model_at_a_time`] while they do.
+//!
+//! Invariant: the shared real data (`SHELFTALK_REAL_DATA`, default `../shared/data`) is optional —
+//! a fresh clone has none. A test that needs it gets the file from [`real_data`] and returns early
+//! on `None` (after a loud "SKIPPED" note), or runs on the project's own `demo/` data instead; it
+//! never reads the shared data unconditionally, and never silently passes when
+//! `SHELFTALK_REQUIRE_REAL_DATA=1`.
 #![allow(clippy::panic, clippy::print_stderr)]
 
 use std::path::PathBuf;
@@ -16,6 +22,7 @@ pub fn root() -> PathBuf {
 /// The real model: `SHELFTALK_MODEL` or `models/gemma-3-270m-q4_k_m.gguf`. When it is missing,
 /// prints "SKIPPED: model not found" and returns `None` — unless `SHELFTALK_REQUIRE_MODEL=1`,
 /// then it panics.
+#[allow(dead_code)] // Not every binary that includes this module runs the model.
 pub fn model() -> Option<PathBuf> {
     let path = std::env::var_os("SHELFTALK_MODEL")
         .map(PathBuf::from)
@@ -31,6 +38,36 @@ pub fn model() -> Option<PathBuf> {
     }
     eprintln!(
         "\n*** SKIPPED: model not found at {} (run models/fetch.sh) ***\n",
+        path.display()
+    );
+    None
+}
+
+/// The shared real data directory: `SHELFTALK_REAL_DATA`, or `../shared/data` from the
+/// repository root.
+#[allow(dead_code)] // Not every binary that includes this module reads the real data.
+pub fn real_data_dir() -> PathBuf {
+    std::env::var_os("SHELFTALK_REAL_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("../shared/data"))
+}
+
+/// `file` in [`real_data_dir`]. When it is missing, prints "SKIPPED: real data file ... not found"
+/// and returns `None` — unless `SHELFTALK_REQUIRE_REAL_DATA=1`, then it panics.
+#[allow(dead_code)] // Not every binary that includes this module reads the real data.
+pub fn real_data(file: &str) -> Option<PathBuf> {
+    let path = real_data_dir().join(file);
+    if path.is_file() {
+        return Some(path);
+    }
+    if std::env::var("SHELFTALK_REQUIRE_REAL_DATA").as_deref() == Ok("1") {
+        panic!(
+            "real data file {} not found and SHELFTALK_REQUIRE_REAL_DATA=1",
+            path.display()
+        );
+    }
+    eprintln!(
+        "\n*** SKIPPED: real data file {} not found (set SHELFTALK_REAL_DATA) ***\n",
         path.display()
     );
     None
