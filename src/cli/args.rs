@@ -516,3 +516,33 @@ pub struct LoyaltyInput {
     #[arg(long, hide = true, value_name = "ID")]
     pub loyalty: Option<String>,
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::{CommandFactory, Parser};
+
+    use super::Cli;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn a_loyalty_argument_parses_only_to_be_refused() {
+        let cli = Cli::try_parse_from(["shelftalk", "shopper", "show", "--loyalty", "LC1"]);
+        let Ok(Cli {
+            command: super::Command::Shopper(super::ShopperCmd::Show { loyalty, .. }),
+            ..
+        }) = cli
+        else {
+            unreachable!("`shopper show --loyalty` parses");
+        };
+        let err = loyalty.read(true).err().map(|e| e.to_string());
+        assert!(
+            err.as_deref()
+                .is_some_and(|e| e.contains("visible in `ps`")),
+            "{err:?}"
+        );
+    }
+}

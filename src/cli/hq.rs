@@ -135,3 +135,21 @@ pub fn run(cmd: HqCmd) -> Result<()> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_report_is_hqs_json_document_or_its_csv_without_a_doubled_newline() {
+        let report = Report {
+            json: serde_json::json!({ "rows": [] }),
+            csv: "style,impressions\nconcise,3\n".to_string(),
+        };
+        assert_eq!(
+            serde_json::to_string(&report).ok().as_deref(),
+            Some(r#"{"rows":[]}"#)
+        );
+        assert_eq!(report.human(), "style,impressions\nconcise,3");
+    }
+}

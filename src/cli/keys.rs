@@ -76,16 +76,8 @@ pub fn run(config: &Config, cmd: KeysCmd) -> Result<()> {
         }
         KeysCmd::Rotate(out) => {
             let mut vault = Vault::open(config)?;
-            let r = vault.rotate()?;
-            AuditLog::in_dir(&config.data_dir).append(
-                now(),
-                "cli",
-                "rotate_keys",
-                &format!(
-                    "kek {} -> {}, {} data keys re-wrapped",
-                    r.from_kek, r.to_kek, r.rewrapped
-                ),
-            )?;
+            let audit = AuditLog::in_dir(&config.data_dir);
+            let r = vault.rotate_audited(&audit, "cli", now())?;
             emit(out.json, &r)
         }
     }

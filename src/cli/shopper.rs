@@ -129,13 +129,8 @@ pub fn run(config: &Config, cmd: ShopperCmd) -> Result<()> {
             emit(out.json, &summary)
         }
         ShopperCmd::Erase { loyalty, out } => {
-            let r = vault.erase(&loyalty.required()?, now())?;
-            AuditLog::in_dir(&config.data_dir).append(
-                now(),
-                "cli",
-                "erase_shopper",
-                &format!("shopper {} erased, {} rows", r.shopper, r.rows_deleted),
-            )?;
+            let audit = AuditLog::in_dir(&config.data_dir);
+            let r = vault.erase_audited(&loyalty.required()?, &audit, "cli", now())?;
             emit(out.json, &r)
         }
         ShopperCmd::Sweep(out) => {
@@ -146,5 +141,30 @@ pub fn run(config: &Config, cmd: ShopperCmd) -> Result<()> {
             };
             emit(out.json, &swept)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_sweep_keeps_its_json_fields_and_says_the_retention_in_text() {
+        let swept = Swept {
+            report: SweepReport {
+                erased: 2,
+                rotation: None,
+            },
+            retention_days: 30,
+        };
+        let json = serde_json::to_value(&swept).ok();
+        assert_eq!(
+            json,
+            Some(serde_json::json!({ "erased": 2, "rotation": null }))
+        );
+        assert_eq!(
+            swept.human(),
+            "retention sweep: 2 shoppers erased (unseen for 30 days)"
+        );
     }
 }
