@@ -477,6 +477,10 @@ pub enum ShopperCmd {
         /// What the shopper agreed to: personalise, analytics (comma-separated), or none.
         #[arg(long, default_value = "personalise,analytics")]
         consent: String,
+        /// The shopper asked to be erased before and now asks to join again: take them off the
+        /// suppression list (without it, an erased shopper is refused).
+        #[arg(long)]
+        rejoin: bool,
         #[command(flatten)]
         out: JsonFlag,
     },
@@ -496,6 +500,18 @@ pub enum ShopperCmd {
         loyalty: LoyaltyInput,
         #[command(flatten)]
         out: JsonFlag,
+    },
+    /// Write everything the kiosk holds about one shopper (consent and its log, profile, every
+    /// event, decrypted) as JSON to a new file readable only by its owner (mode 0600): for
+    /// access and portability requests. Never prints it to the terminal.
+    Export {
+        #[command(flatten)]
+        loyalty: LoyaltyInput,
+        /// The file to create (an existing file is not overwritten).
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        #[command(flatten)]
+        json: JsonFlag,
     },
     /// Erase every shopper not seen for `retention_days` (and perform a due key rotation).
     Sweep(JsonFlag),

@@ -22,8 +22,13 @@ impl Render for Outcome {
             )
         } else {
             format!(
-                "{}: {} products written, {} new events, {} new shoppers",
-                self.file, self.products_written, self.events_new, self.shoppers_new
+                "{}: {} products written, {} new events, {} new shoppers, {} rows of erased \
+                 shoppers suppressed",
+                self.file,
+                self.products_written,
+                self.events_new,
+                self.shoppers_new,
+                self.suppressed
             )
         };
         format!("{head}\ndata quality: {}", self.report.render())

@@ -1,5 +1,7 @@
 //! `shopper`: enrol, inspect and erase shoppers; the retention sweep.
 
+use std::path::PathBuf;
+
 use anyhow::{bail, Result};
 use serde::Serialize;
 
@@ -79,6 +81,25 @@ impl Render for EraseReport {
     }
 }
 
+/// Where `shopper export` wrote a shopper's data (the data itself is never printed).
+#[derive(Serialize)]
+struct Exported {
+    shopper: String,
+    events: usize,
+    file: PathBuf,
+}
+
+impl Render for Exported {
+    fn human(&self) -> String {
+        format!(
+            "exported shopper {} ({} events) to {} (mode 0600)",
+            self.shopper,
+            self.events,
+            self.file.display()
+        )
+    }
+}
+
 /// A sweep's report with the retention it applied (for the text only).
 #[derive(Serialize)]
 struct Swept {
@@ -109,11 +130,12 @@ pub fn run(config: &Config, cmd: ShopperCmd) -> Result<()> {
         ShopperCmd::Enroll {
             loyalty,
             consent,
+            rejoin,
             out,
         } => {
             let consent = profile::parse_consent(&consent)?;
             let loyalty = loyalty.required()?;
-            let (id, created) = vault.enroll(&loyalty, consent, now())?;
+            let (id, created) = vault.enroll(&loyalty, consent, rejoin, now())?;
             let enrolled = Enrolled {
                 shopper: id.short(),
                 created,
@@ -127,6 +149,19 @@ pub fn run(config: &Config, cmd: ShopperCmd) -> Result<()> {
             };
             let summary = vault.summary(&shopper, now(), &config.recommend.features)?;
             emit(out.json, &summary)
+        }
+        ShopperCmd::Export { loyalty, out, json } => {
+            let Some(shopper) = vault.find(&loyalty.required()?)? else {
+                bail!("no shopper is enrolled with that loyalty number");
+            };
+            let export = vault.export(&shopper, now(), &config.recommend.features)?;
+            profile::write_export(&out, &export)?;
+            let written = Exported {
+                shopper: export.shopper,
+                events: export.events.len(),
+                file: out,
+            };
+            emit(json.json, &written)
         }
         ShopperCmd::Erase { loyalty, out } => {
             let audit = AuditLog::in_dir(&config.data_dir);
