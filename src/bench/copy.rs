@@ -59,7 +59,7 @@ pub fn run(
     let scratch = Scratch::new("copy")?;
     let store = Store::open(&scratch.0.join("bench.db"))?;
     let list = match catalog {
-        Some(path) => crate::ingest::read_catalog_file(path, &config.ingest_rules(now))?,
+        Some(path) => crate::ingest::read_catalog_file(path, &config.rules(now))?,
         None => products::all(Vault::open(config)?.store.conn())?,
     };
     let Some(first) = list.first().cloned() else {

@@ -23,12 +23,13 @@ impl Render for Outcome {
         } else {
             format!(
                 "{}: {} products written, {} new events, {} new shoppers, {} rows of erased \
-                 shoppers suppressed",
+                 shoppers suppressed, {} kiosk impressions converted by purchases",
                 self.file,
                 self.products_written,
                 self.events_new,
                 self.shoppers_new,
-                self.suppressed
+                self.suppressed,
+                self.conversions
             )
         };
         format!("{head}\ndata quality: {}", self.report.render())
@@ -52,7 +53,7 @@ fn progress_bar(path: &Path) -> indicatif::ProgressBar {
 
 pub fn run(config: &Config, cmd: ImportCmd) -> Result<()> {
     let mut vault = Vault::open(config)?;
-    let rules = config.ingest_rules(now());
+    let rules = config.rules(now());
     let (outcome, json) = match cmd {
         ImportCmd::Catalog { file, format, out } => {
             let bar = progress_bar(&file);

@@ -75,7 +75,7 @@ pub fn mdp(config: &Config, cmd: MdpCmd) -> Result<()> {
         format,
         out,
     } = cmd;
-    let log = import::read_log(&events, format, &config.ingest_rules(now()))?;
+    let log = import::read_log(&events, format, &config.rules(now()))?;
     let fit = JourneyFit::from_events(&log.events, &MdpConfig::default())?;
     emit(out.json, &fit)
 }
@@ -87,7 +87,7 @@ pub fn eval(config: &Config, cmd: EvalCmd) -> Result<()> {
         format,
         out,
     } = cmd;
-    let log = import::read_log(&events, format, &config.ingest_rules(now()))?;
+    let log = import::read_log(&events, format, &config.rules(now()))?;
     let report = shelftalk::recommend::eval::leave_last_out(
         &log.events,
         &CatalogIndex::new(log.products),

@@ -12,7 +12,12 @@
 //! - Interactions and conversions are stored on the impression they follow, so every cell counts
 //!   taps and conversions of its own impressions (`taps, conversions <= impressions`).
 //! - A day closes `conversion_window_secs` after its end (UTC); a purchase is attributed to the
-//!   latest unconverted impression of the same product at most that long before it.
+//!   latest unconverted impression of the same product at most that long before it — of the same
+//!   shopper when the purchase names one (a till import of a loyalty customer's basket), of
+//!   anyone otherwise. A purchase converts at most one impression per unit bought, and only
+//!   once: the import de-duplicates rows before they get here.
+//! - An impression may carry its shopper's attribution tag (a keyed digest, never the number
+//!   or id) only while its day is open; closing the day deletes the row, erasure clears the tag.
 //! - The ledger (`feedback_ledger`) counts every event recorded and where it went; without noise,
 //!   recorded = pending + withheld + outbox + acknowledged + dropped (see [`crate::sync::status`]).
 //! - Nothing here exposes a timestamp finer than a day outside the kiosk; `at` stays local.
@@ -25,6 +30,7 @@ use ring::rand::SecureRandom;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 
+use crate::crypto::AttributionTag;
 use crate::event::{Event, EventKind};
 use crate::store::StoreError;
 use crate::vocab::{SegmentKey, Style};
@@ -311,6 +317,27 @@ pub fn record_impression(conn: &Connection, imp: &Impression<'_>) -> Result<i64,
     Ok(id)
 }
 
+/// Marks an impression as shown to the shopper with `tag` (a known shopper who allows analytics),
+/// so their till purchases convert it ([`record_purchase_by`]).
+pub fn tag_impression(
+    conn: &Connection,
+    id: i64,
+    tag: &AttributionTag,
+) -> Result<(), FeedbackError> {
+    conn.prepare_cached("UPDATE feedback_impressions SET shopper = ?2 WHERE id = ?1")?
+        .execute(params![id, &tag.0[..]])?;
+    Ok(())
+}
+
+/// Forgets a shopper's tag on every open impression (erasure): the impressions stay, anonymous.
+pub fn forget_shopper(conn: &Connection, tag: &AttributionTag) -> Result<(), FeedbackError> {
+    conn.execute(
+        "UPDATE feedback_impressions SET shopper = NULL WHERE shopper = ?1",
+        [&tag.0[..]],
+    )?;
+    Ok(())
+}
+
 /// Records an interaction on the latest impression of the same session, product and style at or
 /// before `at`. Returns `false` (and records nothing) when there is no such impression — the
 /// session never saw that pick, or its day has already been closed.
@@ -377,14 +404,32 @@ pub fn record_purchase(
     sku: &str,
     window_secs: u64,
 ) -> Result<bool, FeedbackError> {
+    record_purchase_by(conn, at, sku, None, window_secs)
+}
+
+/// [`record_purchase`] for a purchase that names its shopper: only an impression shown to that
+/// shopper converts (a known shopper's purchase never converts someone else's impression).
+pub fn record_purchase_by(
+    conn: &Connection,
+    at: i64,
+    sku: &str,
+    shopper: Option<&AttributionTag>,
+    window_secs: u64,
+) -> Result<bool, FeedbackError> {
     let changed = conn
         .prepare_cached(
             "UPDATE feedback_impressions SET converted = 1 WHERE id = (
                 SELECT id FROM feedback_impressions
                 WHERE sku = ?1 AND at <= ?2 AND at >= ?2 - ?3 AND converted = 0
+                  AND (?4 IS NULL OR shopper = ?4)
                 ORDER BY at DESC, id DESC LIMIT 1)",
         )?
-        .execute(params![sku, at, window_secs as i64])?;
+        .execute(params![
+            sku,
+            at,
+            window_secs as i64,
+            shopper.map(|t| t.0.to_vec())
+        ])?;
     if changed > 0 {
         bump(conn, Column::Conversions, 1, 0)?;
     }
