@@ -77,6 +77,9 @@ pub struct Config {
     /// Consent of shoppers created by `import events` from a feed without a consent column:
     /// what the store's loyalty programme sign-up covers.
     pub import_consent: Consent,
+    /// The store's time zone (IANA name such as `Asia/Shanghai`): when the feedback day closes
+    /// and which date a day is labelled with at HQ. Timestamps stay UTC on disk and on the wire.
+    pub timezone: String,
     /// The version of the terms under which consent is given (stored with every consent).
     pub consent_terms: String,
     /// Minimum distinct sessions in a feedback cell before it may leave the kiosk.
@@ -136,6 +139,7 @@ impl Default for Config {
                 analytics: true,
             },
             consent_terms: "1".into(),
+            timezone: "UTC".into(),
             pos_inbox: None,
             pos_poll_secs: 30,
             k_anonymity: 5,
@@ -232,6 +236,14 @@ impl Config {
     }
 
     /// Checks every key; the error names the first bad one.
+    /// The store's time zone (validated by [`Config::validate`]; UTC if it cannot be loaded).
+    pub fn store_zone(&self) -> jiff::tz::TimeZone {
+        jiff::tz::TimeZone::get(&self.timezone).unwrap_or_else(|e| {
+            tracing::warn!(timezone = %self.timezone, error = %e, "unknown time zone; days in UTC");
+            jiff::tz::TimeZone::UTC
+        })
+    }
+
     /// The validation rules for files read under this config (imports, the POS inbox).
     pub fn rules(&self, now: i64) -> crate::ingest::Rules {
         crate::ingest::Rules {
@@ -256,6 +268,12 @@ impl Config {
             return invalid(
                 "consent_terms",
                 "must be 1-64 characters naming the terms version",
+            );
+        }
+        if let Err(e) = jiff::tz::TimeZone::get(&self.timezone) {
+            return invalid(
+                "timezone",
+                &format!("{e} (expected an IANA name such as Asia/Shanghai or Europe/Berlin)"),
             );
         }
         if self.pos_poll_secs == 0 || self.pos_poll_secs > 3600 {

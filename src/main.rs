@@ -17,7 +17,12 @@ fn main() -> ExitCode {
     match cli.command {
         // The terminal belongs to a screen: log into the daemon's ring buffer instead.
         Command::Run | Command::Demo { .. } | Command::Console { cmd: None } => {
-            shelftalk::daemon::logs::install(if cli.verbose > 1 { "debug" } else { "info" });
+            let run = matches!(cli.command, Command::Run);
+            shelftalk::daemon::logs::install_screen(
+                run,
+                cli.verbose,
+                cli::config_file(&cli).as_deref(),
+            );
         }
         _ => init_tracing(cli.verbose),
     }
