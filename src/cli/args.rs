@@ -554,7 +554,7 @@ mod tests {
         else {
             unreachable!("`shopper show --loyalty` parses");
         };
-        let err = loyalty.read(true).err().map(|e| e.to_string());
+        let err = loyalty.read(true, &[]).err().map(|e| e.to_string());
         assert!(
             err.as_deref()
                 .is_some_and(|e| e.contains("visible in `ps`")),

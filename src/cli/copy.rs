@@ -66,7 +66,7 @@ fn copy(config: &Config, args: CopyArgs) -> Result<()> {
     let Some(sku) = args.sku else {
         bail!("--sku is required (or use `shelftalk copy warm`)");
     };
-    let loyalty = args.loyalty.read(false)?;
+    let loyalty = args.loyalty.read(false, &config.scan.cards)?;
     if loyalty.is_some() && args.segment.is_some() {
         bail!("--segment and a shopper's loyalty number exclude each other: the shopper's segment is used");
     }

@@ -6,14 +6,15 @@ use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 
-use shelftalk::vocab::LoyaltyNumber;
+use shelftalk::vocab::{CardScheme, LoyaltyNumber};
 
 use super::args::LoyaltyInput;
 use super::output;
 
 impl LoyaltyInput {
-    /// The number, if the command was asked for one (`required`: standard input by default).
-    pub fn read(&self, required: bool) -> Result<Option<LoyaltyNumber>> {
+    /// The number, if the command was asked for one (`required`: standard input by default),
+    /// read as the kiosk's scanner reads a card (`cards`: the config's `[[scan.cards]]`).
+    pub fn read(&self, required: bool, cards: &[CardScheme]) -> Result<Option<LoyaltyNumber>> {
         if self.loyalty.is_some() {
             bail!(
                 "a loyalty number on the command line is visible in `ps`, shell history and \
@@ -32,16 +33,17 @@ impl LoyaltyInput {
             (None, true) => read_secret("Loyalty number (not shown): ", |c| !c.is_control())?,
             (None, false) => return Ok(None),
         };
-        let number = LoyaltyNumber::parse(&text).map_err(|e| match &self.loyalty_file {
-            Some(path) => anyhow::anyhow!("{e} (first line of {})", path.display()),
-            None => anyhow::anyhow!("{e} (read from standard input)"),
-        })?;
+        let number =
+            LoyaltyNumber::parse_card(&text, cards).map_err(|e| match &self.loyalty_file {
+                Some(path) => anyhow::anyhow!("{e} (first line of {})", path.display()),
+                None => anyhow::anyhow!("{e} (read from standard input)"),
+            })?;
         Ok(Some(number))
     }
 
     /// The loyalty number a shopper command needs (standard input unless `--loyalty-file`).
-    pub fn required(&self) -> Result<LoyaltyNumber> {
-        self.read(true)?
+    pub fn required(&self, cards: &[CardScheme]) -> Result<LoyaltyNumber> {
+        self.read(true, cards)?
             .context("a loyalty number is needed: pipe it in or pass --loyalty-file FILE")
     }
 }

@@ -63,7 +63,7 @@ pub fn recommend(
     n: usize,
     json: bool,
 ) -> Result<()> {
-    let loyalty = loyalty.read(false)?;
+    let loyalty = loyalty.read(false, &config.scan.cards)?;
     let shelf = personalise::recommend_for(config, loyalty.as_ref(), scans, n, now())?;
     emit(json, &shelf)
 }

@@ -134,7 +134,7 @@ pub fn run(config: &Config, cmd: ShopperCmd) -> Result<()> {
             out,
         } => {
             let consent = profile::parse_consent(&consent)?;
-            let loyalty = loyalty.required()?;
+            let loyalty = loyalty.required(&config.scan.cards)?;
             let (id, created) = vault.enroll(&loyalty, consent, rejoin, now())?;
             let enrolled = Enrolled {
                 shopper: id.short(),
@@ -144,14 +144,14 @@ pub fn run(config: &Config, cmd: ShopperCmd) -> Result<()> {
             emit(out.json, &enrolled)
         }
         ShopperCmd::Show { loyalty, out } => {
-            let Some(shopper) = vault.find(&loyalty.required()?)? else {
+            let Some(shopper) = vault.find(&loyalty.required(&config.scan.cards)?)? else {
                 bail!("no shopper is enrolled with that loyalty number");
             };
             let summary = vault.summary(&shopper, now(), &config.recommend.features)?;
             emit(out.json, &summary)
         }
         ShopperCmd::Export { loyalty, out, json } => {
-            let Some(shopper) = vault.find(&loyalty.required()?)? else {
+            let Some(shopper) = vault.find(&loyalty.required(&config.scan.cards)?)? else {
                 bail!("no shopper is enrolled with that loyalty number");
             };
             let export = vault.export(&shopper, now(), &config.recommend.features)?;
@@ -165,7 +165,12 @@ pub fn run(config: &Config, cmd: ShopperCmd) -> Result<()> {
         }
         ShopperCmd::Erase { loyalty, out } => {
             let audit = AuditLog::in_dir(&config.data_dir);
-            let r = vault.erase_audited(&loyalty.required()?, &audit, "cli", now())?;
+            let r = vault.erase_audited(
+                &loyalty.required(&config.scan.cards)?,
+                &audit,
+                "cli",
+                now(),
+            )?;
             emit(out.json, &r)
         }
         ShopperCmd::Sweep(out) => {

@@ -519,7 +519,15 @@ where
     K: EventSource,
 {
     let mut effects = Effects::new(Arc::clone(&daemon))?;
-    let config = kiosk::KioskConfig::from_config(&daemon.config());
+    let mut config = kiosk::KioskConfig::from_config(&daemon.config());
+    config.scan_rule = config.scan_rule.with_products(
+        daemon
+            .model
+            .catalog
+            .products()
+            .iter()
+            .map(|p| p.sku.as_str()),
+    );
     let mut state = kiosk::State::new(config, Instant::now());
     let featured = effects.featured();
     kiosk::update(&mut state, Input::Featured(featured));

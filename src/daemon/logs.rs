@@ -133,10 +133,25 @@ impl<S: Subscriber> Layer<S> for RingLayer {
     }
 }
 
-/// A log line's time as the console shows it: `YYYY-MM-DD HH:MM:SS`, in UTC. The one place
-/// that formats it (a store time zone will change only this).
+/// The store's time zone for console log times, set once when the daemon opens its config.
+static ZONE: std::sync::OnceLock<jiff::tz::TimeZone> = std::sync::OnceLock::new();
+
+/// Shows log times in the store's time zone from now on (the first call wins).
+pub fn set_zone(tz: jiff::tz::TimeZone) {
+    let _ = ZONE.set(tz);
+}
+
+/// A log line's time as the console shows it: `YYYY-MM-DD HH:MM:SS`, in the store's time zone
+/// ([`set_zone`]; UTC before it is set). The one place that formats it.
 pub fn stamp(at: time::OffsetDateTime) -> String {
-    let at = at.to_offset(time::UtcOffset::UTC);
+    let offset = ZONE
+        .get()
+        .and_then(|tz| {
+            let ts = jiff::Timestamp::from_second(at.unix_timestamp()).ok()?;
+            time::UtcOffset::from_whole_seconds(tz.to_offset(ts).seconds()).ok()
+        })
+        .unwrap_or(time::UtcOffset::UTC);
+    let at = at.to_offset(offset);
     format!(
         "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
         at.year(),

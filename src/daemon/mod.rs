@@ -124,6 +124,7 @@ impl Daemon {
         config_file: Option<PathBuf>,
         answers: tokio::sync::mpsc::UnboundedSender<crate::ui::kiosk::Input>,
     ) -> Result<Arc<Self>, DaemonError> {
+        logs::set_zone(config.store_zone());
         let vault = Vault::open(&config)?;
         let model = StoreModel::load(&vault, config.recommend.clone(), now_unix())?;
         let currency = config.currency.clone();
