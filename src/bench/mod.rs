@@ -20,6 +20,7 @@ use crate::store::shoppers::{self, Consent};
 use crate::store::{Store, StoreError};
 use crate::vocab::LoyaltyNumber;
 
+pub mod copy;
 pub mod sync;
 
 #[derive(Debug, thiserror::Error)]

@@ -48,6 +48,8 @@ pub enum SyncError {
     #[error(transparent)]
     Feedback(#[from] FeedbackError),
     #[error(transparent)]
+    Keys(#[from] crate::crypto::keyfiles::KeyError),
+    #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
     Wire(#[from] WireError),
@@ -438,6 +440,12 @@ pub struct SyncContext {
 }
 
 impl SyncContext {
+    /// A context for `config` with the device keys from its key dir.
+    pub fn from_config(config: &Config) -> Result<Self, SyncError> {
+        let keys = crate::crypto::keyfiles::KeyDir::new(config.key_dir()).load()?;
+        Self::new(config.clone(), Arc::new(keys))
+    }
+
     /// A context with the default retry policy and the config's HQ URL and timeout.
     pub fn new(config: Config, keys: Arc<Keyring>) -> Result<Self, SyncError> {
         Self::with_backoff(config, keys, Backoff::default())
