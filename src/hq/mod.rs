@@ -213,7 +213,9 @@ async fn ingest(
     };
     let doc = match BatchDocument::parse(&body) {
         Ok(d) => d,
-        Err(WireError::Malformed(m)) => return error(StatusCode::BAD_REQUEST, "malformed_json", m),
+        Err(WireError::Malformed(e)) => {
+            return error(StatusCode::BAD_REQUEST, "malformed_json", e.to_string())
+        }
         Err(e) => {
             return error(
                 StatusCode::UNPROCESSABLE_ENTITY,

@@ -61,7 +61,7 @@ impl HqClient {
             .connect_timeout(timeout.min(Duration::from_secs(5)))
             .user_agent(concat!("shelftalk/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|e| SyncError::Client(e.to_string()))?;
+            .map_err(SyncError::Client)?;
         Ok(Self {
             http,
             base: base_url.trim_end_matches('/').to_string(),
@@ -73,11 +73,11 @@ impl HqClient {
         &self.base
     }
 
-    fn unreachable(&self, e: &reqwest::Error) -> SyncError {
+    fn unreachable(&self, source: reqwest::Error) -> SyncError {
         SyncError::Unreachable {
             url: self.base.clone(),
-            message: e.to_string(),
-            maybe_delivered: !e.is_connect(),
+            maybe_delivered: !source.is_connect(),
+            source,
         }
     }
 
@@ -117,14 +117,17 @@ impl HqClient {
             .body(document.to_vec())
             .send()
             .await
-            .map_err(|e| self.unreachable(&e))?;
+            .map_err(|e| self.unreachable(e))?;
         let status = resp.status();
         if !status.is_success() {
             return Err(Self::answer_error(status, resp).await);
         }
         resp.json::<Ack>()
             .await
-            .map_err(|e| SyncError::Protocol(format!("batch acknowledgement: {e}")))
+            .map_err(|source| SyncError::Answer {
+                what: "batch acknowledgement",
+                source,
+            })
     }
 
     /// Posts a batch, retrying retryable failures with backoff. The error of the last attempt is
@@ -171,14 +174,17 @@ impl HqClient {
             .header(SIGNATURE_HEADER, hex(&sig))
             .send()
             .await
-            .map_err(|e| self.unreachable(&e))?;
+            .map_err(|e| self.unreachable(e))?;
         let status = resp.status();
         if !status.is_success() {
             return Err(Self::answer_error(status, resp).await);
         }
         resp.json::<PriorsDocument>()
             .await
-            .map_err(|e| SyncError::Protocol(format!("priors: {e}")))
+            .map_err(|source| SyncError::Answer {
+                what: "priors",
+                source,
+            })
     }
 }
 
