@@ -262,3 +262,25 @@ impl FleetPrior {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use std::error::Error as _;
+
+    #[test]
+    fn parse_errors_keep_the_json_error_as_source() {
+        let err = BatchDocument::parse(b"{\"version\": 1").unwrap_err();
+        assert!(matches!(err, WireError::Malformed(_)), "{err}");
+        let json = err.source().unwrap().downcast_ref::<serde_json::Error>();
+        assert!(json.unwrap().is_eof());
+        assert!(err.to_string().starts_with("malformed JSON: "), "{err}");
+
+        let err = BatchDocument::parse(b"{\"version\": \"one\"}").unwrap_err();
+        assert!(matches!(err, WireError::Invalid(_)), "{err}");
+        let json = err.source().unwrap().downcast_ref::<serde_json::Error>();
+        assert!(json.unwrap().is_data());
+        assert!(err.to_string().starts_with("invalid document: "), "{err}");
+    }
+}

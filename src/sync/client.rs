@@ -190,9 +190,49 @@ impl HqClient {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
     use rand::rngs::StdRng;
     use rand::SeedableRng;
+
+    #[test]
+    fn an_unreachable_hq_keeps_the_transport_error_as_source() {
+        use std::error::Error as _;
+        // A port nothing listens on: bind, note it, close.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let client = HqClient::new(
+            &format!("http://127.0.0.1:{port}"),
+            Duration::from_secs(5),
+            Backoff::default(),
+        )
+        .unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let err = runtime
+            .block_on(client.post_batch_once(b"{}", &[0; 64], 0))
+            .unwrap_err();
+        assert!(matches!(err, SyncError::Unreachable { .. }), "{err}");
+        assert!(err.retryable());
+        assert!(
+            !err.maybe_delivered(),
+            "a refused connection delivered nothing"
+        );
+        let source = err.source().unwrap();
+        assert!(source
+            .downcast_ref::<reqwest::Error>()
+            .unwrap()
+            .is_connect());
+        assert!(
+            err.to_string().contains("is unreachable (retryable)"),
+            "{err}"
+        );
+    }
 
     #[test]
     fn backoff_grows_to_the_cap_with_jitter() {
