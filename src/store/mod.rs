@@ -11,6 +11,7 @@
 //! - Repository functions take a `&Connection` so callers can group them in one transaction.
 
 pub mod catalog;
+pub mod privacy;
 pub mod quarantine;
 pub mod schema;
 pub mod shoppers;

@@ -77,6 +77,8 @@ pub const MIGRATIONS: &[&str] = &[
     FEEDBACK,
     // v3 — the copy cache (see `copy::cache`).
     COPY_CACHE,
+    // v4 — erasure that sticks and consent with its terms (see `store::privacy`).
+    PRIVACY,
 ];
 
 /// v2: the kiosk-side tables of feedback (see `feedback`).
@@ -152,6 +154,23 @@ const COPY_CACHE: &str = "CREATE TABLE copy_cache (
     PRIMARY KEY (model, pack, style, sku, segment)
 ) STRICT, WITHOUT ROWID;
 CREATE INDEX copy_cache_by_expiry ON copy_cache(expires_at);";
+
+/// v4: the suppression list (lookup tokens of erased shoppers, never the number) and the
+/// consent log (when, under which terms, from where; erased with the shopper).
+const PRIVACY: &str = "CREATE TABLE suppressed (
+    lookup BLOB PRIMARY KEY CHECK (length(lookup) = 32),
+    day INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+CREATE TABLE consent_log (
+    id INTEGER PRIMARY KEY,
+    shopper_id BLOB NOT NULL REFERENCES shoppers(id) ON DELETE CASCADE,
+    at INTEGER NOT NULL,
+    terms TEXT NOT NULL,
+    personalise INTEGER NOT NULL,
+    analytics INTEGER NOT NULL,
+    source TEXT NOT NULL CHECK (source IN ('import', 'enrol', 'kiosk'))
+) STRICT;
+CREATE INDEX consent_log_by_shopper ON consent_log(shopper_id, at);";
 
 #[cfg(test)]
 mod tests {
