@@ -81,7 +81,7 @@ pub fn prepare(config: &Config, demo_dir: &Path) -> Result<DemoSetup, DaemonErro
         ..Rules::default()
     };
     let hidden = indicatif::ProgressBar::hidden();
-    let import_err = |e: crate::import::ImportError| DaemonError::Usage(e.to_string());
+    let import_err = DaemonError::Import;
     crate::import::catalog(
         &mut vault,
         &demo_dir.join("catalog.csv"),
