@@ -418,7 +418,10 @@ mod tests {
                 &["Kestrel", " runner", " at", " shop.example.com", " now"],
                 "example",
             ),
-            (&["Kestrel,", " now", " only", " ₹", "999", ".", " Run"], "999"),
+            (
+                &["Kestrel,", " now", " only", " ₹", "999", ".", " Run"],
+                "999",
+            ),
             (
                 &["Call", " +1", " 212", " 555", " 0199.", " Kestrel"],
                 "0199",
