@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::catalog::Product;
 use crate::copy::prompt::{find_ascii_ci, ProductFacts, FIELD_LABELS, PROMPT_MARKERS};
+use crate::numbers::{chains, normalise_number, scan, ChainRule, CURRENCY_SYMBOLS, CURRENCY_WORDS};
 
 /// Tunable limits and phrase list. Defaults are defined here once.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -193,12 +194,6 @@ impl Verdict {
     }
 }
 
-const CURRENCY_SYMBOLS: &str = "$€£¥₹₩₽₺₱₫฿₦₴₪¢₡₲₵₸₼₾";
-const CURRENCY_WORDS: [&str; 26] = [
-    "USD", "EUR", "GBP", "INR", "JPY", "CNY", "RMB", "AUD", "CAD", "CHF", "SGD", "AED", "HKD",
-    "NZD", "ZAR", "SEK", "BRL", "MXN", "KRW", "Rs", "dollar", "dollars", "euro", "euros", "rupee",
-    "rupees",
-];
 const URL_SUFFIXES: [&str; 12] = [
     ".com", ".in", ".net", ".org", ".io", ".co", ".shop", ".store", ".app", ".ly", ".me", ".info",
 ];
@@ -341,9 +336,12 @@ fn has_url(copy: &str, corpus: &str) -> bool {
 /// Phone numbers and loyalty-like digit runs. Digit sequences that occur in the facts (model
 /// numbers such as `R8851116001`) are allowed.
 fn contact_number(copy: &str, corpus: &str) -> Option<Reason> {
-    let fact_digits: Vec<String> = digit_chains(corpus).into_iter().map(|c| c.digits).collect();
+    let fact_digits: Vec<String> = chains(corpus, ChainRule::PHONE)
+        .into_iter()
+        .map(|c| c.digits)
+        .collect();
     let in_facts = |digits: &str| fact_digits.iter().any(|d| d.contains(digits));
-    for chain in digit_chains(copy) {
+    for chain in chains(copy, ChainRule::PHONE) {
         // Numbers of the facts side by side ("R8851116001 2") are facts, not a contact.
         if in_facts(&chain.digits) || chain.groups.iter().all(|g| in_facts(g)) {
             continue;
@@ -357,60 +355,6 @@ fn contact_number(copy: &str, corpus: &str) -> Option<Reason> {
         }
     }
     None
-}
-
-struct DigitChain {
-    digits: String,
-    /// The digit runs between separators.
-    groups: Vec<String>,
-    plus: bool,
-    /// Groups joined by `-`, `(`, `)` or a space.
-    phone_separators: bool,
-}
-
-/// Maximal runs of digits joined by single separators (`- . ( ) space`), optionally led by `+`.
-fn digit_chains(text: &str) -> Vec<DigitChain> {
-    let chars: Vec<char> = text.chars().collect();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < chars.len() {
-        if !chars[i].is_ascii_digit() {
-            i += 1;
-            continue;
-        }
-        let plus =
-            i > 0 && chars[i - 1] == '+' || i > 1 && chars[i - 2] == '+' && chars[i - 1] == '(';
-        let mut chain = DigitChain {
-            digits: String::new(),
-            groups: Vec::new(),
-            plus,
-            phone_separators: i > 0 && chars[i - 1] == '(',
-        };
-        while i < chars.len() {
-            let c = chars[i];
-            if c.is_ascii_digit() {
-                chain.digits.push(c);
-                match chain.groups.last_mut() {
-                    Some(g) if i > 0 && chars[i - 1].is_ascii_digit() => g.push(c),
-                    _ => chain.groups.push(c.to_string()),
-                }
-                i += 1;
-            } else if let Some(len) = separator_len(&chars[i..]) {
-                chain.phone_separators |= chars[i..i + len].iter().any(|c| *c != '.');
-                i += len;
-            } else {
-                break;
-            }
-        }
-        out.push(chain);
-    }
-    out
-}
-
-/// Length (1 or 2) of a separator run at the start of `rest` that is followed by a digit.
-fn separator_len(rest: &[char]) -> Option<usize> {
-    let is_sep = |c: &char| matches!(c, '-' | '.' | '(' | ')' | ' ');
-    (1..=2).find(|&n| rest.len() > n && rest[..n].iter().all(is_sep) && rest[n].is_ascii_digit())
 }
 
 fn foreign_currency(copy: &str, facts: &ProductFacts) -> Option<String> {
@@ -438,74 +382,12 @@ fn foreign_currency(copy: &str, facts: &ProductFacts) -> Option<String> {
         .map(|w| (*w).to_string())
 }
 
-/// A number as written in text, normalised (`1,299.00` → `1299`).
-#[derive(Debug, PartialEq)]
-struct Number {
-    value: String,
-    percent: bool,
-}
-
-fn numbers(text: &str) -> Vec<Number> {
-    let chars: Vec<char> = text.chars().collect();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < chars.len() {
-        if !chars[i].is_ascii_digit() {
-            i += 1;
-            continue;
-        }
-        let mut raw = String::new();
-        while i < chars.len() {
-            let c = chars[i];
-            let next_digit = chars.get(i + 1).is_some_and(char::is_ascii_digit);
-            if c.is_ascii_digit() {
-                raw.push(c);
-            } else if c == ',' && next_digit {
-                // thousands separator: dropped
-            } else if c == '.' && next_digit && !raw.contains('.') {
-                raw.push(c);
-            } else {
-                break;
-            }
-            i += 1;
-        }
-        let rest: String = chars[i..].iter().collect();
-        let percent = percent_follows(&rest);
-        out.push(Number {
-            value: normalise_number(&raw),
-            percent,
-        });
-    }
-    out
-}
-
-/// Whether the text after a number makes it a percentage (`%` or the word, after any spaces).
-pub(crate) fn percent_follows(rest: &str) -> bool {
-    let rest = rest.trim_start();
-    rest.starts_with('%') || find_ascii_ci(rest, "percent", 0) == Some(0)
-}
-
-/// A number's digits as compared everywhere: no leading zeros, no trailing fractional zeros.
-pub(crate) fn normalise_number(raw: &str) -> String {
-    let (int, frac) = match raw.split_once('.') {
-        Some((i, f)) => (i, f.trim_end_matches('0')),
-        None => (raw, ""),
-    };
-    let int = int.trim_start_matches('0');
-    let int = if int.is_empty() { "0" } else { int };
-    if frac.is_empty() {
-        int.to_string()
-    } else {
-        format!("{int}.{frac}")
-    }
-}
-
 /// Every number copy may contain for these facts, normalised (`1,299.00` → `1299`): numbers in
 /// the facts text, price, list price, saving and discount; and, with a trailing `%`, the
 /// percentages it may state (the discount and percentages the facts state).
 pub fn allowed_numbers(facts: &ProductFacts) -> Vec<String> {
     let mut known: Vec<String> = Vec::new();
-    for n in numbers(&facts.corpus()) {
+    for n in scan(&facts.corpus()) {
         if n.percent {
             known.push(format!("{}%", n.value));
         }
@@ -527,10 +409,10 @@ pub fn allowed_numbers(facts: &ProductFacts) -> Vec<String> {
 }
 
 fn number_failure(copy: &str, facts: &ProductFacts, corpus: &str) -> Option<Reason> {
-    let fact_numbers = numbers(corpus);
+    let fact_numbers = scan(corpus);
     let known = allowed_numbers(facts);
     let discount = facts.discount_percent.map(|d| d.to_string());
-    for n in numbers(copy) {
+    for n in scan(copy) {
         if n.percent {
             let stated = fact_numbers.iter().any(|f| f.percent && f.value == n.value);
             if discount.as_deref() != Some(n.value.as_str()) && !stated {
@@ -839,7 +721,7 @@ mod tests {
 
     #[test]
     fn number_normalisation() {
-        let n = numbers("₹1,299.00 and 12.50 and 007 at 30 %");
+        let n = scan("₹1,299.00 and 12.50 and 007 at 30 %");
         let v: Vec<&str> = n.iter().map(|n| n.value.as_str()).collect();
         assert_eq!(v, ["1299", "12.5", "7", "30"]);
         assert!(n[3].percent);

@@ -7,6 +7,8 @@
 //! - [`redact`] masks e-mail addresses and runs of 6+ digits, and keeps everything else as is.
 //! - Category parts and tags are cleaned text; at most 6 parts and 8 tags are kept.
 
+use crate::numbers::{chains, ChainRule};
+
 /// Strips control characters, collapses whitespace (newlines included) and caps to `max` chars.
 pub fn clean_text(raw: &str, max: usize) -> String {
     let mut out = String::with_capacity(raw.len().min(max * 4));
@@ -53,37 +55,18 @@ pub fn redact(text: &str) -> String {
         })
         .collect();
     let joined = words.join(" ");
-    let chars: Vec<char> = joined.chars().collect();
+    // Digit chains as the shared scanner joins them for contact data (any run of
+    // `space - ( ) + .` between digits, a leading `+` included).
     let mut out = String::with_capacity(joined.len());
-    let mut i = 0;
-    while i < chars.len() {
-        if chars[i].is_ascii_digit()
-            || (chars[i] == '+' && chars.get(i + 1).is_some_and(char::is_ascii_digit))
-        {
-            let start = i;
-            let mut digits = 0;
-            let mut end = i;
-            while i < chars.len()
-                && (chars[i].is_ascii_digit()
-                    || matches!(chars[i], ' ' | '-' | '(' | ')' | '+' | '.'))
-            {
-                if chars[i].is_ascii_digit() {
-                    digits += 1;
-                    end = i + 1;
-                }
-                i += 1;
-            }
-            if digits >= 6 {
-                out.push_str("[number]");
-            } else {
-                out.extend(&chars[start..end]);
-            }
-            out.extend(&chars[end..i]);
-        } else {
-            out.push(chars[i]);
-            i += 1;
+    let mut at = 0;
+    for chain in chains(&joined, ChainRule::CONTACT) {
+        if chain.digits.len() >= 6 {
+            out.push_str(&joined[at..chain.span.start]);
+            out.push_str("[number]");
+            at = chain.span.end;
         }
     }
+    out.push_str(&joined[at..]);
     out
 }
 
