@@ -129,6 +129,8 @@ const MIGRATIONS: &[&str] = &[
     crate::feedback::MIGRATION,
     // Copy cache (see `copy::cache`).
     crate::copy::cache::MIGRATION,
+    // Copy cache keyed by the product facts too (see `copy::cache`).
+    crate::copy::cache::MIGRATION_FACTS,
 ];
 
 /// The schema version this build writes.
