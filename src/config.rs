@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::copy::{Currency, EngineConfig, GuardrailConfig};
 use crate::recommend::RecommendConfig;
+use crate::store::shoppers::Consent;
 
 /// Prefix of environment variables that override config keys.
 pub const ENV_PREFIX: &str = "SHELFTALK_";
@@ -66,6 +67,11 @@ pub struct Config {
     pub retention_days: u32,
     /// When erasure rotates the key-encryption key.
     pub erase_rotation: EraseRotation,
+    /// Consent of shoppers created by `import events` from a feed without a consent column:
+    /// what the store's loyalty programme sign-up covers.
+    pub import_consent: Consent,
+    /// The version of the terms under which consent is given (stored with every consent).
+    pub consent_terms: String,
     /// Minimum distinct sessions in a feedback cell before it may leave the kiosk.
     pub k_anonymity: u32,
     /// The store's currency: prices in copy must be written in it.
@@ -118,6 +124,11 @@ impl Default for Config {
             key_dir: None,
             retention_days: 90,
             erase_rotation: EraseRotation::Immediate,
+            import_consent: Consent {
+                personalise: true,
+                analytics: true,
+            },
+            consent_terms: "1".into(),
             k_anonymity: 5,
             currency: Currency {
                 code: "USD".into(),
@@ -220,6 +231,12 @@ impl Config {
         }
         if self.retention_days == 0 || self.retention_days > 3650 {
             return invalid("retention_days", "must be between 1 and 3650");
+        }
+        if self.consent_terms.trim().is_empty() || self.consent_terms.len() > 64 {
+            return invalid(
+                "consent_terms",
+                "must be 1-64 characters naming the terms version",
+            );
         }
         if self.k_anonymity < 2 {
             return invalid("k_anonymity", "must be at least 2");

@@ -28,6 +28,7 @@ use crate::event::{EventKind, ImportedEvent, ProductHint};
 use crate::ingest::{self, CatalogFormat, EventFormat, IngestError, QualityReport, Row, Rules};
 use crate::profile::{self, OpenShopper, ProfileError, Vault};
 use crate::store::catalog::{self as products, Origin};
+use crate::store::privacy::{self, ConsentSource};
 use crate::store::quarantine::{self, Entry};
 use crate::store::shoppers::{self, Consent};
 use crate::store::StoreError;
@@ -74,14 +75,10 @@ pub struct Outcome {
     pub events_new: u64,
     /// Shoppers created by this import.
     pub shoppers_new: u64,
+    /// Rows of erased shoppers (their token is on the suppression list): not stored, not
+    /// counted, and the shopper is not created again.
+    pub suppressed: u64,
 }
-
-/// Consent given to shoppers created from imported history: they are loyalty-programme members
-/// who agreed at sign-up; opting out at the kiosk persists and wins.
-const IMPORTED_CONSENT: Consent = Consent {
-    personalise: true,
-    analytics: true,
-};
 
 fn sha256_file(path: &Path) -> Result<String, ImportError> {
     let io = |source| ImportError::Io {
@@ -112,6 +109,7 @@ fn previous(vault: &Vault, sha: &str, kind: &str, file: &str) -> Option<Outcome>
         products_written: 0,
         events_new: 0,
         shoppers_new: 0,
+        suppressed: 0,
     })
 }
 
@@ -206,6 +204,7 @@ pub fn catalog(
         products_written: written,
         events_new: 0,
         shoppers_new: 0,
+        suppressed: 0,
     })
 }
 
@@ -274,8 +273,10 @@ pub fn events(
     let rows = ingest::read_events(reader, &file, format, rules)?;
     let mut report = QualityReport::default();
     let mut outcome_counts = (0u64, 0u64, 0u64);
+    let mut suppressed = 0u64;
+    let consent = (vault.import_consent, vault.consent_terms().to_string());
     let Vault { store, keys, .. } = vault;
-    let mut writer = EventWriter::new(keys);
+    let mut writer = EventWriter::new(keys, consent);
     let mut tx = store.conn_mut().transaction()?;
     for (i, row) in rows.enumerate() {
         match row {
@@ -289,6 +290,10 @@ pub fn events(
                     outcome_counts.0 += u64::from(product_created);
                     outcome_counts.1 += u64::from(new);
                     outcome_counts.2 += u64::from(shopper_created);
+                }
+                Applied::Suppressed => {
+                    report.accept();
+                    suppressed += 1;
                 }
                 Applied::UnknownProduct => {
                     let q = ingest::Quarantine {
@@ -319,7 +324,7 @@ pub fn events(
     writer.flush(&tx)?;
     finish(tx, &sha, "events", &file, &report, now)?;
     progress.finish_and_clear();
-    tracing::info!(file = %file, new = outcome_counts.1, shoppers = outcome_counts.2, "events imported");
+    tracing::info!(file = %file, new = outcome_counts.1, shoppers = outcome_counts.2, suppressed, "events imported");
     Ok(Outcome {
         file,
         sha256: sha,
@@ -328,6 +333,7 @@ pub fn events(
         products_written: outcome_counts.0,
         events_new: outcome_counts.1,
         shoppers_new: outcome_counts.2,
+        suppressed,
     })
 }
 
@@ -338,6 +344,8 @@ enum Applied {
         new: bool,
     },
     UnknownProduct,
+    /// The row names an erased shopper: nothing of it is stored.
+    Suppressed,
 }
 
 /// Writes events into one transaction at a time, keeping what repeats across rows in memory:
@@ -349,18 +357,24 @@ struct EventWriter<'k> {
     open: HashMap<LookupToken, OpenShopper>,
     /// Customer id → lookup token, so each id is HMACed once per import (memory only).
     tokens: HashMap<String, LookupToken>,
+    /// Tokens found on the suppression list during this import (memory only).
+    suppressed: std::collections::HashSet<LookupToken>,
+    /// Consent of the shoppers this import creates, and its terms version.
+    consent: (Consent, String),
     checked_skus: HashSet<String>,
     last_seen: HashMap<ShopperId, i64>,
     stats: HashMap<(String, i64, EventKind), u32>,
 }
 
 impl<'k> EventWriter<'k> {
-    fn new(keys: &'k crate::crypto::keyfiles::Keyring) -> Self {
+    fn new(keys: &'k crate::crypto::keyfiles::Keyring, consent: (Consent, String)) -> Self {
         Self {
             keys,
             rng: crate::crypto::rng(),
             open: HashMap::new(),
             tokens: HashMap::new(),
+            suppressed: std::collections::HashSet::new(),
+            consent,
             checked_skus: HashSet::new(),
             last_seen: HashMap::new(),
             stats: HashMap::new(),
@@ -416,14 +430,30 @@ impl<'k> EventWriter<'k> {
                 let shopper = match self.open.entry(token) {
                     std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
                     std::collections::hash_map::Entry::Vacant(e) => {
-                        let (shopper, created) = profile::get_or_create(
-                            tx,
-                            self.keys,
-                            &self.rng,
-                            &token,
-                            IMPORTED_CONSENT,
-                            now,
-                        )?;
+                        if self.suppressed.contains(&token) {
+                            return Ok(Applied::Suppressed);
+                        }
+                        let (consent, terms) = &self.consent;
+                        let (shopper, created) = match profile::get_or_create(
+                            tx, self.keys, &self.rng, &token, *consent, now,
+                        ) {
+                            Ok(found) => found,
+                            Err(ProfileError::Suppressed) => {
+                                self.suppressed.insert(token);
+                                return Ok(Applied::Suppressed);
+                            }
+                            Err(e) => return Err(e.into()),
+                        };
+                        if created {
+                            privacy::log_consent(
+                                tx,
+                                &shopper.record.id,
+                                *consent,
+                                terms,
+                                ConsentSource::Import,
+                                now,
+                            )?;
+                        }
                         shopper_created = created;
                         e.insert(shopper)
                     }

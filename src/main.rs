@@ -496,6 +496,10 @@ enum ShopperCmd {
         /// What the shopper agreed to: personalise, analytics (comma-separated), or none.
         #[arg(long, default_value = "personalise,analytics")]
         consent: String,
+        /// The shopper asked to be erased before and now asks to join again: take them off the
+        /// suppression list (without it, an erased shopper is refused).
+        #[arg(long)]
+        rejoin: bool,
         #[command(flatten)]
         out: JsonFlag,
     },
@@ -515,6 +519,18 @@ enum ShopperCmd {
         loyalty: LoyaltyInput,
         #[command(flatten)]
         out: JsonFlag,
+    },
+    /// Write everything the kiosk holds about one shopper (consent and its log, profile, every
+    /// event, decrypted) as JSON to a new file readable only by its owner (mode 0600): for
+    /// access and portability requests. Never prints it to the terminal.
+    Export {
+        #[command(flatten)]
+        loyalty: LoyaltyInput,
+        /// The file to create (an existing file is not overwritten).
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        #[command(flatten)]
+        json: JsonFlag,
     },
     /// Erase every shopper not seen for `retention_days` (and perform a due key rotation).
     Sweep(JsonFlag),
@@ -767,7 +783,7 @@ fn run(cli: Cli) -> Result<()> {
             emit(out.json, &report, |r| r.render())
         }
         Command::Bench(BenchCmd::Sync { events, out }) => {
-            let report = runtime()?.block_on(shelftalk::sync::bench::run(events))?;
+            let report = runtime()?.block_on(shelftalk::bench::sync::run(events))?;
             emit(out.json, &report, |r| r.render())
         }
         Command::Feedback(cmd) => feedback(&config, cmd),
@@ -1583,8 +1599,8 @@ fn import(config: &Config, cmd: ImportCmd) -> Result<()> {
             )
         } else {
             format!(
-                "{}: {} products written, {} new events, {} new shoppers",
-                o.file, o.products_written, o.events_new, o.shoppers_new
+                "{}: {} products written, {} new events, {} new shoppers, {} rows of erased shoppers suppressed",
+                o.file, o.products_written, o.events_new, o.shoppers_new, o.suppressed
             )
         };
         format!("{head}\ndata quality: {}", o.report.render())
@@ -1649,11 +1665,12 @@ fn shopper(config: &Config, cmd: ShopperCmd) -> Result<()> {
         ShopperCmd::Enroll {
             loyalty,
             consent,
+            rejoin,
             out,
         } => {
             let consent = profile::parse_consent(&consent)?;
             let loyalty = required(&loyalty)?;
-            let (id, created) = vault.enroll(&loyalty, consent, now())?;
+            let (id, created) = vault.enroll(&loyalty, consent, rejoin, now())?;
             let v = serde_json::json!({ "shopper": id.short(), "created": created, "consent": consent });
             emit(out.json, &v, |_| {
                 format!(
@@ -1696,6 +1713,32 @@ fn shopper(config: &Config, cmd: ShopperCmd) -> Result<()> {
                     s.price_band.as_deref().unwrap_or("unknown"),
                     list(&s.interests),
                     list(&s.preferred_brands)
+                )
+            })
+        }
+        ShopperCmd::Export { loyalty, out, json } => {
+            let Some(shopper) = vault.find(&required(&loyalty)?)? else {
+                bail!("no shopper is enrolled with that loyalty number");
+            };
+            let export = vault.export(&shopper, now(), &config.recommend.features)?;
+            profile::write_export(&out, &export)?;
+            #[derive(Serialize)]
+            struct Written<'a> {
+                shopper: &'a str,
+                events: usize,
+                file: &'a Path,
+            }
+            let w = Written {
+                shopper: &export.shopper,
+                events: export.events.len(),
+                file: &out,
+            };
+            emit(json.json, &w, |w| {
+                format!(
+                    "exported shopper {} ({} events) to {} (mode 0600)",
+                    w.shopper,
+                    w.events,
+                    w.file.display()
                 )
             })
         }

@@ -20,6 +20,7 @@ use crate::config::{Config, EraseRotation};
 use crate::crypto::keyfiles::{KeyDir, KeyError, Keyring};
 use crate::crypto::{self, CryptoError, DataKey, LookupToken, RowKind, ShopperId};
 use crate::event::{Event, EventKind};
+use crate::store::privacy::{self, ConsentEntry, ConsentSource};
 use crate::store::shoppers::{self, Consent, ShopperRecord};
 use crate::store::{Store, StoreError};
 use crate::vocab::LoyaltyNumber;
@@ -39,6 +40,16 @@ pub enum ProfileError {
     Decode(String),
     #[error("no shopper is enrolled with that loyalty number")]
     UnknownShopper,
+    #[error(
+        "this shopper asked to be erased; they are enrolled again only when they ask to join \
+         again (`shopper enroll --rejoin`)"
+    )]
+    Suppressed,
+    #[error("cannot write the export to {path} (an existing file is never overwritten): {source}")]
+    Export {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
     #[error("unknown consent {0:?}; expected a comma-separated list of personalise, analytics")]
     BadConsent(String),
 }
@@ -64,6 +75,10 @@ pub struct Vault {
     key_dir: KeyDir,
     rng: ring::rand::SystemRandom,
     erase_rotation: EraseRotation,
+    /// The terms version stored with every consent given or changed.
+    consent_terms: String,
+    /// Consent of shoppers an import creates (config `import_consent`).
+    pub import_consent: Consent,
 }
 
 /// A shopper whose data key has been unwrapped.
@@ -96,6 +111,23 @@ pub struct EventCounts {
     pub carts: u32,
     pub purchases: u32,
     pub returns: u32,
+}
+
+/// Everything the kiosk holds about one shopper, opened (access and portability requests):
+/// written by `shopper export` to a file only its owner can read.
+#[derive(Debug, Clone, Serialize)]
+pub struct ShopperExport {
+    /// The shopper's id on this kiosk (short form), never the loyalty number.
+    pub shopper: String,
+    pub consent: Consent,
+    /// Every consent given or changed: when, under which terms, from where.
+    pub consent_log: Vec<ConsentEntry>,
+    pub created_day: String,
+    pub last_seen_day: String,
+    /// The recommender's view of the shopper (as `shopper show` prints it).
+    pub summary: Summary,
+    /// Every behaviour event stored for the shopper, decrypted, oldest first.
+    pub events: Vec<Event>,
 }
 
 #[derive(Debug, Clone, Copy, Serialize)]
@@ -132,6 +164,8 @@ impl Vault {
             key_dir,
             rng: crypto::rng(),
             erase_rotation: config.erase_rotation,
+            consent_terms: config.consent_terms.clone(),
+            import_consent: config.import_consent,
         };
         vault.settle_rotation()?;
         Ok(vault)
@@ -145,11 +179,15 @@ impl Vault {
         self.keys.pepper.loyalty_token(loyalty)
     }
 
-    /// Enrols a shopper (or updates the consent of an enrolled one). Returns whether it was new.
+    /// Enrols a shopper (or updates the consent of an enrolled one), logging the consent with
+    /// the configured terms version. Returns whether it was new. A shopper who asked to be
+    /// erased is refused ([`ProfileError::Suppressed`]) unless `rejoin`: they asked to join
+    /// again, which takes their token off the suppression list.
     pub fn enroll(
         &mut self,
         loyalty: &LoyaltyNumber,
         consent: Consent,
+        rejoin: bool,
         now: i64,
     ) -> Result<(ShopperId, bool), ProfileError> {
         let token = self.token(loyalty);
@@ -158,11 +196,22 @@ impl Vault {
             .conn_mut()
             .transaction()
             .map_err(StoreError::from)?;
+        if rejoin && privacy::lift(&tx, &token)? {
+            tracing::info!("an erased shopper joined again");
+        }
         let (open, created) = get_or_create(&tx, &self.keys, &self.rng, &token, consent, now)?;
         if !created {
             shoppers::set_consent(&tx, &open.record.id, consent)?;
             shoppers::touch(&tx, &open.record.id, now)?;
         }
+        privacy::log_consent(
+            &tx,
+            &open.record.id,
+            consent,
+            &self.consent_terms,
+            ConsentSource::Enrol,
+            now,
+        )?;
         tx.commit().map_err(StoreError::from)?;
         tracing::info!(shopper = %open.record.id.short(), created, "shopper enrolled");
         Ok((open.record.id, created))
@@ -178,9 +227,30 @@ impl Vault {
         Ok(Some(OpenShopper { record, key }))
     }
 
-    pub fn set_consent(&self, shopper: &OpenShopper, consent: Consent) -> Result<(), ProfileError> {
-        shoppers::set_consent(self.store.conn(), &shopper.record.id, consent)?;
+    /// Changes a shopper's consent and logs it (when, terms version, from where).
+    pub fn set_consent(
+        &self,
+        shopper: &OpenShopper,
+        consent: Consent,
+        source: ConsentSource,
+        now: i64,
+    ) -> Result<(), ProfileError> {
+        let conn = self.store.conn();
+        shoppers::set_consent(conn, &shopper.record.id, consent)?;
+        privacy::log_consent(
+            conn,
+            &shopper.record.id,
+            consent,
+            &self.consent_terms,
+            source,
+            now,
+        )?;
         Ok(())
+    }
+
+    /// The terms version consent is given under (config `consent_terms`).
+    pub fn consent_terms(&self) -> &str {
+        &self.consent_terms
     }
 
     /// The summary `shopper show` prints: consent, activity counts and the recommender's coarse
@@ -220,6 +290,27 @@ impl Vault {
         })
     }
 
+    /// Everything this kiosk holds about `shopper`, opened.
+    pub fn export(
+        &self,
+        shopper: &OpenShopper,
+        now: i64,
+        cfg: &crate::recommend::FeatureConfig,
+    ) -> Result<ShopperExport, ProfileError> {
+        let conn = self.store.conn();
+        let mut events = open_events(conn, shopper)?;
+        events.sort_by_key(|e| e.at);
+        Ok(ShopperExport {
+            shopper: shopper.record.id.short(),
+            consent: shopper.record.consent,
+            consent_log: privacy::consent_log(conn, &shopper.record.id)?,
+            created_day: day_string(shopper.record.created_at),
+            last_seen_day: day_string(shopper.record.last_seen),
+            summary: self.summary(shopper, now, cfg)?,
+            events,
+        })
+    }
+
     /// Crypto-shreds the shopper with this loyalty number.
     pub fn erase(
         &mut self,
@@ -229,7 +320,8 @@ impl Vault {
         let token = self.token(loyalty);
         let record =
             shoppers::find(self.store.conn(), &token)?.ok_or(ProfileError::UnknownShopper)?;
-        let rows_deleted = self.erase_ids(&[record.id])?;
+        // The shopper asked to be forgotten: no later import or enrolment brings them back.
+        let rows_deleted = self.erase_ids(&[record.id], Some(&token), now)?;
         let (rotation, rotation_deferred) = self.rotate_after_erase(now)?;
         tracing::info!(shopper = %record.id.short(), rows_deleted, "shopper erased");
         Ok(EraseReport {
@@ -245,7 +337,7 @@ impl Vault {
         let before = now - i64::from(retention_days) * 86_400;
         let ids = shoppers::unseen_since(self.store.conn(), before)?;
         if !ids.is_empty() {
-            self.erase_ids(&ids)?;
+            self.erase_ids(&ids, None, now)?;
         }
         let (rotation, _) = if ids.is_empty() && self.store.meta(META_ROTATION_DUE)?.is_none() {
             (None, false)
@@ -259,12 +351,22 @@ impl Vault {
         })
     }
 
-    fn erase_ids(&mut self, ids: &[ShopperId]) -> Result<u64, ProfileError> {
+    /// Deletes shoppers and their rows; `suppress` goes on the suppression list in the same
+    /// transaction (an erasure request, not the retention sweep).
+    fn erase_ids(
+        &mut self,
+        ids: &[ShopperId],
+        suppress: Option<&LookupToken>,
+        now: i64,
+    ) -> Result<u64, ProfileError> {
         let tx = self
             .store
             .conn_mut()
             .transaction()
             .map_err(StoreError::from)?;
+        if let Some(token) = suppress {
+            privacy::suppress(&tx, token, now)?;
+        }
         let mut rows = 0u64;
         for id in ids {
             rows += tx
@@ -370,7 +472,8 @@ pub fn rewrap_all(
     Ok(all.len())
 }
 
-/// Finds the shopper with `token` or creates one with a fresh data key.
+/// Finds the shopper with `token` or creates one with a fresh data key; a token on the
+/// suppression list (an erased shopper) is never created again: [`ProfileError::Suppressed`].
 pub fn get_or_create(
     conn: &Connection,
     keys: &Keyring,
@@ -382,6 +485,9 @@ pub fn get_or_create(
     if let Some(record) = shoppers::find(conn, token)? {
         let key = unwrap_key(keys, &record)?;
         return Ok((OpenShopper { record, key }, false));
+    }
+    if privacy::is_suppressed(conn, token)? {
+        return Err(ProfileError::Suppressed);
     }
     let id = ShopperId::random(rng)?;
     let key = DataKey::generate(rng)?;
@@ -434,6 +540,28 @@ pub fn open_events(conn: &Connection, shopper: &OpenShopper) -> Result<Vec<Event
             serde_json::from_slice(&plain).map_err(|e| ProfileError::Decode(e.to_string()))
         })
         .collect()
+}
+
+/// Writes an export as JSON to a new file readable by its owner only (mode 0600, created that
+/// way, never widened later); an existing file is not overwritten.
+pub fn write_export(path: &std::path::Path, export: &ShopperExport) -> Result<(), ProfileError> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let json =
+        serde_json::to_vec_pretty(export).map_err(|e| ProfileError::Decode(e.to_string()))?;
+    let io = |source| ProfileError::Export {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(io)?;
+    file.write_all(&json).map_err(io)?;
+    file.write_all(b"\n").map_err(io)?;
+    file.sync_all().map_err(io)
 }
 
 /// `YYYY-MM-DD` of a unix timestamp (UTC).

@@ -59,6 +59,7 @@ async fn console_pin_status_erase_and_audit() {
             .enroll(
                 &LoyaltyNumber::parse(LOYALTY).unwrap(),
                 profile::parse_consent("personalise").unwrap(),
+                false,
                 1_790_000_000,
             )
             .unwrap();

@@ -5,7 +5,7 @@
 use ring::signature::{Ed25519KeyPair, KeyPair};
 use shelftalk::crypto::{from_hex, hex};
 use shelftalk::feedback::cells::{Cell, Counts, Day, Ipw};
-use shelftalk::sync::wire::{self, BatchDocument, Dropped, BATCH_VERSION};
+use shelftalk::wire::{self, BatchDocument, Dropped, BATCH_VERSION};
 
 /// A fixed Ed25519 device key in PKCS#8 v2 (ring's key-file format), for tests only.
 const TEST_PKCS8: &str = "3051020101300506032b657004220420c52b7525083850f75be5d74194a156346d589ddad0027c7a805fff6b3def9900812100df48df7b8d3f8df0e2c77b68e038fb3da9f0ab8568e476323464d2e423f3d213";

@@ -8,7 +8,7 @@ use ring::signature::{Ed25519KeyPair, KeyPair};
 use shelftalk::crypto::hex;
 use shelftalk::feedback::cells::{Cell, Counts, Day, Ipw};
 use shelftalk::hq::store::HqStore;
-use shelftalk::sync::wire::{self, BatchDocument, Dropped, BATCH_VERSION};
+use shelftalk::wire::{self, BatchDocument, Dropped, BATCH_VERSION};
 use sync_support::Hq;
 
 fn device() -> Ed25519KeyPair {
@@ -96,7 +96,7 @@ async fn alive(http: &reqwest::Client, hq: &Hq) {
 async fn ingest_refuses_bad_batches_and_stores_nothing() {
     let tmp = tempfile::tempdir().unwrap();
     let hq = Hq::start(tmp.path()).await;
-    shelftalk::sync::client::install_crypto_provider();
+    shelftalk::crypto::install_tls_provider();
     let http = reqwest::Client::new();
     let key = device();
     hq.store
@@ -215,7 +215,7 @@ async fn ingest_refuses_bad_batches_and_stores_nothing() {
 async fn read_endpoints_need_tokens_and_render() {
     let tmp = tempfile::tempdir().unwrap();
     let hq = Hq::start(tmp.path()).await;
-    shelftalk::sync::client::install_crypto_provider();
+    shelftalk::crypto::install_tls_provider();
     let http = reqwest::Client::new();
     let key = device();
     hq.store

@@ -120,7 +120,7 @@ async fn simulated_shoppers_reach_hq_exactly_and_priors_come_back() {
     assert!(p > 0.0 && p <= 1.0);
 
     // HQ's report API agrees with the kiosk.
-    shelftalk::sync::client::install_crypto_provider();
+    shelftalk::crypto::install_tls_provider();
     let http = reqwest::Client::new();
     let body: serde_json::Value = http
         .get(format!(

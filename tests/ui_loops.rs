@@ -385,3 +385,123 @@ async fn console_loop_locks_unlocks_with_the_demo_pin_and_quits() {
         .await
         .unwrap();
 }
+
+/// `shelftalk recommend` for a shopper, with the same config as the daemon.
+fn recommend_names(
+    data: &Path,
+    config_file: &Path,
+    env: &[(&str, &str)],
+    code: &str,
+) -> Vec<String> {
+    let number = data.join("number.txt");
+    std::fs::write(&number, format!("{code}\n")).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_shelftalk"))
+        .current_dir(root())
+        .envs(env.iter().copied())
+        .arg("--config")
+        .arg(config_file)
+        .arg("--data-dir")
+        .arg(data)
+        .args(["recommend", "--loyalty-file"])
+        .arg(&number)
+        .args(["-n", "3", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    v["picks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// `shelftalk recommend` and the kiosk give the same picks for the same shopper and config —
+/// also a config whose `[recommend]` weights differ from the defaults (the CLI once ranked with
+/// the defaults whatever the config said).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recommend_and_the_kiosk_pick_the_same_for_the_same_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, setup) = demo_dir(dir.path());
+    let code = setup.loyalty_codes.first().cloned().unwrap();
+    // Popularity only: a ranking the default weights do not give this shopper.
+    let env = [
+        ("SHELFTALK_RECOMMEND_WEIGHTS_AFFINITY", "0"),
+        ("SHELFTALK_RECOMMEND_WEIGHTS_POPULARITY", "1"),
+        ("SHELFTALK_RECOMMEND_WEIGHTS_CO_OCCURRENCE", "0"),
+        ("SHELFTALK_RECOMMEND_WEIGHTS_PRICE_FIT", "0"),
+        ("SHELFTALK_RECOMMEND_WEIGHTS_JOURNEY", "0"),
+    ];
+    let cli = recommend_names(dir.path(), &setup.config_file, &env, &code);
+    let cli_default = recommend_names(dir.path(), &setup.config_file, &[], &code);
+    assert_eq!(cli.len(), 3, "{cli:?}");
+    assert_ne!(cli, cli_default, "the config's weights change the picks");
+
+    let mut config = Config::load(
+        Some(&setup.config_file),
+        env.iter().map(|(k, v)| (k.to_string(), v.to_string())),
+    )
+    .unwrap();
+    config.data_dir = dir.path().to_path_buf();
+    config.model_path = dir.path().join("no-model.gguf");
+    config.session_timeout_secs = 600;
+    assert_eq!(config.recommend.weights.popularity, 1.0);
+    let (answers_tx, answers_rx) = mpsc::unbounded_channel();
+    let daemon = Daemon::open(config, Some(setup.config_file.clone()), answers_tx).unwrap();
+    let screen = Screen::new();
+    let guard = TerminalGuard::headless(screen.clone()).unwrap();
+    let (keys, keys_rx) = mpsc::unbounded_channel();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let screen_loop = kiosk::run_screen_on(
+        guard,
+        keys_rx,
+        Arc::clone(&daemon),
+        answers_rx,
+        async move {
+            let _ = stopped.await;
+        },
+        |_| {},
+    );
+    let shopper = async {
+        screen
+            .wait_for(
+                "the attract loop",
+                |_| {},
+                |s| s.contains("Welcome").then_some(()),
+            )
+            .await;
+        type_text(&keys, &code);
+        press(&keys, Key::Enter);
+        let names = screen
+            .wait_for(
+                "the shopper's picks",
+                |_| {},
+                |s| {
+                    let picks = cards(s);
+                    (s.contains("Picked for you") && picks.len() == 3)
+                        .then(|| picks.into_iter().map(|(_, name)| name).collect::<Vec<_>>())
+                },
+            )
+            .await;
+        stop.send(()).unwrap();
+        names
+    };
+    let (result, on_screen) = tokio::join!(screen_loop, shopper);
+    result.unwrap();
+    // Card lines are cut to the card's width: compare each name's start.
+    for (shown, listed) in on_screen.iter().zip(&cli) {
+        assert!(
+            !shown.is_empty() && listed.starts_with(shown.trim_end_matches('…')),
+            "kiosk {on_screen:?} vs recommend {cli:?}"
+        );
+    }
+    let stopper = Arc::clone(&daemon);
+    tokio::task::spawn_blocking(move || stopper.stop())
+        .await
+        .unwrap();
+}

@@ -37,7 +37,7 @@ fn num(text: &str) -> LoyaltyNumber {
 }
 
 fn add_events(vault: &mut Vault, loyalty: &str, n: usize) {
-    vault.enroll(&num(loyalty), ALL, NOW).unwrap();
+    vault.enroll(&num(loyalty), ALL, false, NOW).unwrap();
     let shopper = vault.find(&num(loyalty)).unwrap().unwrap();
     for i in 0..n {
         let e = Event {
@@ -211,10 +211,10 @@ fn sweep_erases_shoppers_unseen_for_the_retention_period() {
     let tmp = tempfile::tempdir().unwrap();
     let (_config, mut vault) = setup(tmp.path(), EraseRotation::Immediate);
     vault
-        .enroll(&num("LC-OLD"), ALL, NOW - 100 * 86_400)
+        .enroll(&num("LC-OLD"), ALL, false, NOW - 100 * 86_400)
         .unwrap();
     vault
-        .enroll(&num("LC-NEW"), ALL, NOW - 10 * 86_400)
+        .enroll(&num("LC-NEW"), ALL, false, NOW - 10 * 86_400)
         .unwrap();
     let r = vault.sweep(NOW, 90).unwrap();
     assert_eq!(r.erased, 1);
@@ -229,7 +229,7 @@ fn sweep_erases_shoppers_unseen_for_the_retention_period() {
 fn a_loyalty_code_typed_in_lower_case_finds_its_shopper() {
     let tmp = tempfile::tempdir().unwrap();
     let (_config, mut vault) = setup(tmp.path(), EraseRotation::Immediate);
-    vault.enroll(&num("LC24888766"), ALL, NOW).unwrap();
+    vault.enroll(&num("LC24888766"), ALL, false, NOW).unwrap();
     let typed = vault.find(&num("  lc24888766\n")).unwrap();
     assert!(
         typed.is_some(),

@@ -24,40 +24,6 @@ use super::service::{CopyOrder, CopyOutcome, CopyProgress, CopyRequest, CopyServ
 use super::Verdict;
 use crate::vocab::Style;
 
-/// Table of cached copy; appended to the store's migrations.
-pub const MIGRATION: &str = "CREATE TABLE copy_cache (
-    model TEXT NOT NULL,
-    pack TEXT NOT NULL,
-    style TEXT NOT NULL,
-    sku TEXT NOT NULL,
-    segment TEXT NOT NULL,
-    text TEXT NOT NULL,
-    verdict TEXT NOT NULL,
-    created_at INTEGER NOT NULL,
-    expires_at INTEGER NOT NULL,
-    PRIMARY KEY (model, pack, style, sku, segment)
-) STRICT, WITHOUT ROWID;
-CREATE INDEX copy_cache_by_expiry ON copy_cache(expires_at);";
-
-/// The facts fingerprint joins the key: entries written before it are dropped (the cache only
-/// ever holds copy that can be written again).
-pub const MIGRATION_FACTS: &str = "DROP TABLE copy_cache;
-CREATE TABLE copy_cache (
-    model TEXT NOT NULL,
-    pack TEXT NOT NULL,
-    style TEXT NOT NULL,
-    sku TEXT NOT NULL,
-    segment TEXT NOT NULL,
-    facts TEXT NOT NULL,
-    text TEXT NOT NULL,
-    verdict TEXT NOT NULL,
-    created_at INTEGER NOT NULL,
-    expires_at INTEGER NOT NULL,
-    PRIMARY KEY (model, pack, style, sku, segment, facts)
-) STRICT, WITHOUT ROWID;
-CREATE INDEX copy_cache_by_expiry ON copy_cache(expires_at);
-CREATE INDEX copy_cache_by_sku ON copy_cache(sku, facts);";
-
 /// Fingerprint of every product fact a prompt uses: hex SHA-256 (first 128 bits) over a
 /// length-prefixed encoding of the [`ProductFacts`] fields, so two different fact sets never
 /// encode alike. Stable across builds: it depends only on the facts.
@@ -372,11 +338,10 @@ mod tests {
     use crate::copy::{BrandList, GuardrailConfig};
     use crate::vocab::SegmentKey;
 
-    fn migrated() -> Connection {
-        let conn = Connection::open_in_memory().unwrap();
-        conn.execute_batch(MIGRATION).unwrap();
-        conn.execute_batch(MIGRATION_FACTS).unwrap();
-        conn
+    fn migrated() -> (tempfile::TempDir, crate::store::Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::store::Store::open(&dir.path().join("c.db")).unwrap();
+        (dir, store)
     }
 
     fn product(price: i64, list: Option<i64>) -> Product {
@@ -402,7 +367,8 @@ mod tests {
 
     #[test]
     fn entries_expire_and_keys_separate() {
-        let conn = migrated();
+        let (_dir, store) = migrated();
+        let conn = store.conn();
         let key = Key {
             model: "abc",
             pack: "default@1",
@@ -411,26 +377,26 @@ mod tests {
             segment: "footwear/mid",
             facts: "f1",
         };
-        put(&conn, &key, "Light and quick.", "pass", 100, 50).unwrap();
+        put(conn, &key, "Light and quick.", "pass", 100, 50).unwrap();
         assert_eq!(
-            get(&conn, &key, 120).unwrap().unwrap().text,
+            get(conn, &key, 120).unwrap().unwrap().text,
             "Light and quick."
         );
-        assert!(get(&conn, &key, 150).unwrap().is_none(), "expired");
+        assert!(get(conn, &key, 150).unwrap().is_none(), "expired");
         let other = Key {
             segment: "all",
             ..key
         };
-        assert!(get(&conn, &other, 120).unwrap().is_none());
+        assert!(get(conn, &other, 120).unwrap().is_none());
         let other_model = Key {
             model: "def",
             ..key
         };
-        assert!(get(&conn, &other_model, 120).unwrap().is_none());
+        assert!(get(conn, &other_model, 120).unwrap().is_none());
         let other_facts = Key { facts: "f2", ..key };
-        assert!(get(&conn, &other_facts, 120).unwrap().is_none());
-        assert_eq!(purge(&conn, 150).unwrap(), 1);
-        assert_eq!(count(&conn).unwrap(), 0);
+        assert!(get(conn, &other_facts, 120).unwrap().is_none());
+        assert_eq!(purge(conn, 150).unwrap(), 1);
+        assert_eq!(count(conn).unwrap(), 0);
     }
 
     #[test]
@@ -483,7 +449,8 @@ mod tests {
 
     #[test]
     fn a_product_s_changed_entries_are_forgotten() {
-        let conn = migrated();
+        let (_dir, store) = migrated();
+        let conn = store.conn();
         let key = |sku, facts| Key {
             model: "m",
             pack: "p",
@@ -492,15 +459,15 @@ mod tests {
             segment: "all",
             facts,
         };
-        put(&conn, &key("A", "old"), "copy", "pass", 0, 100).unwrap();
-        put(&conn, &key("A", "new"), "copy", "pass", 0, 100).unwrap();
-        put(&conn, &key("B", "old"), "copy", "pass", 0, 100).unwrap();
-        assert_eq!(forget_changed(&conn, "A", "new").unwrap(), 1);
-        assert!(get(&conn, &key("A", "new"), 1).unwrap().is_some());
-        assert!(get(&conn, &key("B", "old"), 1).unwrap().is_some());
-        assert_eq!(forget_sku(&conn, "A").unwrap(), 1);
-        assert_eq!(forget(&conn, &key("B", "old")).unwrap(), 1);
-        assert_eq!(count(&conn).unwrap(), 0);
+        put(conn, &key("A", "old"), "copy", "pass", 0, 100).unwrap();
+        put(conn, &key("A", "new"), "copy", "pass", 0, 100).unwrap();
+        put(conn, &key("B", "old"), "copy", "pass", 0, 100).unwrap();
+        assert_eq!(forget_changed(conn, "A", "new").unwrap(), 1);
+        assert!(get(conn, &key("A", "new"), 1).unwrap().is_some());
+        assert!(get(conn, &key("B", "old"), 1).unwrap().is_some());
+        assert_eq!(forget_sku(conn, "A").unwrap(), 1);
+        assert_eq!(forget(conn, &key("B", "old")).unwrap(), 1);
+        assert_eq!(count(conn).unwrap(), 0);
     }
 
     fn template_service(currency: &Currency) -> CopyService {
@@ -517,7 +484,8 @@ mod tests {
     /// longer has is dropped and fresh copy written, whatever the key says.
     #[test]
     fn a_hit_that_fails_the_guardrails_now_is_dropped() {
-        let conn = migrated();
+        let (_dir, store) = migrated();
+        let conn = store.conn();
         let service = template_service(&usd());
         let segment = SegmentKey::all();
         let audience = Audience {
@@ -544,19 +512,19 @@ mod tests {
         };
         // Good copy under the current facts is served from the cache.
         let good = "Northpine Kite running shoe, now $149.99.";
-        put(&conn, &key, good, "pass", 0, 100).unwrap();
-        let hit = write_cached(&conn, &service, &policy, &request, &mut |_| {}).unwrap();
+        put(conn, &key, good, "pass", 0, 100).unwrap();
+        let hit = write_cached(conn, &service, &policy, &request, &mut |_| {}).unwrap();
         assert_eq!((hit.source, hit.text.as_str()), (CopySource::Cache, good));
         // Stale price (or any failing copy) under the same key: dropped, fresh copy served.
         for stale in [
             "Northpine Kite running shoe, now $152.99.",
             "Northpine Kite running shoe, now $149.99 instead of $152.99",
         ] {
-            put(&conn, &key, stale, "pass", 0, 100).unwrap();
-            let out = write_cached(&conn, &service, &policy, &request, &mut |_| {}).unwrap();
+            put(conn, &key, stale, "pass", 0, 100).unwrap();
+            let out = write_cached(conn, &service, &policy, &request, &mut |_| {}).unwrap();
             assert_eq!(out.source, CopySource::Template, "{stale}");
             assert!(out.text.contains("$149.99") && !out.text.contains("152.99"));
-            assert!(get(&conn, &key, 10).unwrap().is_none(), "dropped: {stale}");
+            assert!(get(conn, &key, 10).unwrap().is_none(), "dropped: {stale}");
         }
         // Copy written for the old facts is not even looked up.
         let old_fp = fingerprint(&service.facts(&product(15299, None)));
@@ -565,7 +533,7 @@ mod tests {
             ..key
         };
         put(
-            &conn,
+            conn,
             &old_key,
             "Northpine Kite running shoe, now $152.99.",
             "pass",
@@ -573,7 +541,7 @@ mod tests {
             100,
         )
         .unwrap();
-        let out = write_cached(&conn, &service, &policy, &request, &mut |_| {}).unwrap();
+        let out = write_cached(conn, &service, &policy, &request, &mut |_| {}).unwrap();
         assert_eq!(out.source, CopySource::Template);
     }
 }

@@ -424,6 +424,12 @@ pub fn rng() -> SystemRandom {
     SystemRandom::new()
 }
 
+/// Installs ring as rustls' process-wide crypto provider (once; later calls are no-ops). Every
+/// TLS client and server of the process (HQ sync, HQ itself) uses it.
+pub fn install_tls_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]

@@ -32,6 +32,7 @@ use crate::feedback::{self, SessionToken};
 use crate::personalise::{feedback_segment, Picker, ShelfPick};
 use crate::profile::OpenShopper;
 use crate::recommend::Features;
+use crate::store::privacy::ConsentSource;
 use crate::store::shoppers::{self, Consent};
 use crate::ui::kiosk::{self, Effect, Input, SessionId, Target, MAX_PICKS};
 use crate::ui::term::{backend_error, EventSource, TermEvent, TerminalGuard};
@@ -137,9 +138,10 @@ impl Effects {
                 Vec::new()
             }
             Effect::OptOut { session } => {
-                self.opt_out(session);
+                self.opt_out(session, now);
                 Vec::new()
             }
+            Effect::OptIn { session } => self.opt_in(session, now),
             Effect::EndSession { session, reason } => {
                 self.sessions.remove(&session);
                 self.daemon.copier.set_session(None);
@@ -184,53 +186,95 @@ impl Effects {
                 tracing::warn!(error = %e, "cannot mark shopper as seen");
             }
         }
+        drop(vault);
         let consent = shopper.as_ref().map(|s| s.record.consent);
-        let personal = personalised(consent, false);
-        let features = match self.daemon.model.features(
-            &vault,
-            shopper.as_ref().filter(|_| personal),
-            &[],
-            now,
-        ) {
-            Ok(f) => f,
-            Err(e) => {
-                tracing::warn!(error = %e, "shopper features unavailable; popular picks");
-                Features::default()
+        let known = shopper.is_some();
+        let mut ctx = SessionCtx {
+            token,
+            shopper,
+            consent,
+            opted_out: false,
+            scanned: Vec::new(),
+            segment: SegmentKey::all(),
+            copy_segment: SegmentKey::all(),
+            picks: Vec::new(),
+        };
+        let answer = self.pick_for(session, &mut ctx, now);
+        tracing::info!(
+            known,
+            personal = personalised(consent, false),
+            "session started"
+        );
+        self.sessions.insert(session, ctx);
+        vec![answer]
+    }
+
+    /// Picks for the session's shopper as their consent stands: their history when they allow
+    /// personalisation, else store popularity. Sets the session's segments and picks.
+    fn pick_for(&mut self, session: SessionId, ctx: &mut SessionCtx, now: i64) -> Input {
+        let personal = personalised(ctx.consent, ctx.opted_out);
+        let features = {
+            let vault = self.daemon.vault();
+            let shopper = ctx.shopper.as_ref().filter(|_| personal);
+            match self
+                .daemon
+                .model
+                .features(&vault, shopper, &ctx.scanned, now)
+            {
+                Ok(f) => f,
+                Err(e) => {
+                    tracing::warn!(error = %e, "shopper features unavailable; popular picks");
+                    Features::default()
+                }
             }
         };
-        drop(vault);
-        let copy_segment = features.segment();
-        let segment = feedback_segment(&copy_segment);
+        ctx.copy_segment = features.segment();
+        ctx.segment = feedback_segment(&ctx.copy_segment);
         let daemon = Arc::clone(&self.daemon);
-        let picks = self
+        ctx.picks = self
             .picker
             .picks(&daemon.model, &features, MAX_PICKS, &mut self.rng);
-        let views = picks
+        let views = ctx
+            .picks
             .iter()
             .filter_map(|p| {
                 let product = daemon.model.product(&p.pick.sku)?;
                 Some(pick_view(&p.pick, product, &daemon.currency, &p.choice))
             })
             .collect();
-        tracing::info!(known = shopper.is_some(), personal, "session started");
-        self.sessions.insert(
-            session,
-            SessionCtx {
-                token,
-                shopper,
-                consent,
-                opted_out: false,
-                scanned: Vec::new(),
-                segment,
-                copy_segment,
-                picks,
-            },
-        );
-        vec![Input::PicksReady {
+        Input::PicksReady {
             session,
             picks: views,
             personal,
-        }]
+        }
+    }
+
+    /// The shopper turned personalisation back on: persisted as consent (kiosk), new picks.
+    fn opt_in(&mut self, session: SessionId, now: i64) -> Vec<Input> {
+        let Some(mut ctx) = self.sessions.remove(&session) else {
+            return Vec::new();
+        };
+        ctx.opted_out = false;
+        if let (Some(shopper), Some(consent)) = (&ctx.shopper, ctx.consent) {
+            let new = Consent {
+                personalise: true,
+                ..consent
+            };
+            match self
+                .daemon
+                .vault()
+                .set_consent(shopper, new, ConsentSource::Kiosk, now)
+            {
+                Ok(()) => {
+                    ctx.consent = Some(new);
+                    tracing::info!("a shopper turned personalisation back on");
+                }
+                Err(e) => tracing::error!(error = %e, "opt-in not persisted"),
+            }
+        }
+        let answer = self.pick_for(session, &mut ctx, now);
+        self.sessions.insert(session, ctx);
+        vec![answer]
     }
 
     fn lookup(
@@ -362,7 +406,7 @@ impl Effects {
         }
     }
 
-    fn opt_out(&mut self, session: SessionId) {
+    fn opt_out(&mut self, session: SessionId, now: i64) {
         let Some(ctx) = self.sessions.get_mut(&session) else {
             return;
         };
@@ -370,7 +414,11 @@ impl Effects {
         ctx.copy_segment = SegmentKey::all();
         if let (Some(shopper), Some(consent)) = (&ctx.shopper, ctx.consent) {
             let new = opted_out(consent);
-            match self.daemon.vault().set_consent(shopper, new) {
+            match self
+                .daemon
+                .vault()
+                .set_consent(shopper, new, ConsentSource::Kiosk, now)
+            {
                 Ok(()) => {
                     ctx.consent = Some(new);
                     tracing::info!("a shopper turned personalisation off");

@@ -30,65 +30,6 @@ use crate::store::StoreError;
 use crate::vocab::{SegmentKey, Style};
 use cells::{Counts, Day};
 
-/// The kiosk-side tables of feedback; appended to `store::MIGRATIONS`.
-pub const MIGRATION: &str = "
-CREATE TABLE feedback_impressions (
-    id INTEGER PRIMARY KEY,
-    at INTEGER NOT NULL,
-    session BLOB NOT NULL CHECK (length(session) = 16),
-    sku TEXT NOT NULL,
-    style TEXT NOT NULL,
-    propensity REAL NOT NULL CHECK (propensity > 0 AND propensity <= 1),
-    segment TEXT NOT NULL,
-    content_kind TEXT NOT NULL,
-    tapped INTEGER NOT NULL DEFAULT 0,
-    thumbs_up INTEGER NOT NULL DEFAULT 0,
-    thumbs_down INTEGER NOT NULL DEFAULT 0,
-    whys INTEGER NOT NULL DEFAULT 0,
-    opt_outs INTEGER NOT NULL DEFAULT 0,
-    dwells INTEGER NOT NULL DEFAULT 0,
-    dwell_ms INTEGER NOT NULL DEFAULT 0,
-    converted INTEGER NOT NULL DEFAULT 0
-) STRICT;
-CREATE INDEX feedback_impressions_by_session ON feedback_impressions(session, sku, style, at);
-CREATE INDEX feedback_impressions_by_sku ON feedback_impressions(sku, at);
-CREATE INDEX feedback_impressions_by_at ON feedback_impressions(at);
-CREATE TABLE feedback_ledger (
-    bucket TEXT PRIMARY KEY CHECK (bucket IN ('recorded', 'withheld', 'acknowledged', 'dropped')),
-    batches INTEGER NOT NULL DEFAULT 0,
-    impressions INTEGER NOT NULL DEFAULT 0,
-    taps INTEGER NOT NULL DEFAULT 0,
-    thumbs_up INTEGER NOT NULL DEFAULT 0,
-    thumbs_down INTEGER NOT NULL DEFAULT 0,
-    whys INTEGER NOT NULL DEFAULT 0,
-    opt_outs INTEGER NOT NULL DEFAULT 0,
-    dwells INTEGER NOT NULL DEFAULT 0,
-    dwell_ms INTEGER NOT NULL DEFAULT 0,
-    conversions INTEGER NOT NULL DEFAULT 0
-) STRICT, WITHOUT ROWID;
-INSERT INTO feedback_ledger (bucket) VALUES ('recorded'), ('withheld'), ('acknowledged'), ('dropped');
-CREATE TABLE feedback_outbox (
-    seq INTEGER PRIMARY KEY,
-    batch_id TEXT NOT NULL UNIQUE,
-    created_at INTEGER NOT NULL,
-    document BLOB NOT NULL,
-    signature BLOB NOT NULL CHECK (length(signature) = 64),
-    cells INTEGER NOT NULL,
-    totals TEXT NOT NULL,
-    maybe_delivered INTEGER NOT NULL DEFAULT 0,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    last_error TEXT
-) STRICT;
-CREATE TABLE feedback_priors (
-    segment TEXT NOT NULL,
-    style TEXT NOT NULL,
-    alpha REAL NOT NULL CHECK (alpha > 0),
-    beta REAL NOT NULL CHECK (beta > 0),
-    pulled_at INTEGER NOT NULL,
-    PRIMARY KEY (segment, style)
-) STRICT, WITHOUT ROWID;
-";
-
 #[derive(Debug, thiserror::Error)]
 pub enum FeedbackError {
     #[error(transparent)]

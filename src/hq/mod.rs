@@ -36,7 +36,7 @@ use serde::Deserialize;
 use crate::crypto::from_hex;
 use crate::feedback::cells::Day;
 use crate::store::StoreError;
-use crate::sync::wire::{
+use crate::wire::{
     self, Ack, ApiError, ApiErrorBody, BatchDocument, WireError, BACKLOG_HEADER, KIOSK_HEADER,
     MAX_CLOCK_SKEW_SECS, SIGNATURE_HEADER, TIME_HEADER,
 };
@@ -151,7 +151,7 @@ pub async fn serve(
     opts: ServeOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), HqError> {
-    crate::sync::client::install_crypto_provider();
+    crate::crypto::install_tls_provider();
     axum::serve(listener, router(store, opts))
         .with_graceful_shutdown(shutdown)
         .await?;

@@ -15,7 +15,7 @@ use serde_json::{json, Map, Value};
 use super::store::{Dim, GroupRow, HqStore};
 use super::HqError;
 use crate::feedback::cells::{Counts, Day, ALL_SEGMENTS};
-use crate::sync::wire::{FleetPrior, PriorsDocument, PRIORS_VERSION};
+use crate::wire::{FleetPrior, PriorsDocument, PRIORS_VERSION};
 
 fn ln_gamma(x: f64) -> f64 {
     // Lanczos approximation (g = 7, n = 9).

@@ -17,7 +17,7 @@ use serde::Serialize;
 use super::HqError;
 use crate::feedback::cells::{Counts, Day, Ipw};
 use crate::store::open_migrated;
-use crate::sync::wire::{BatchDocument, Dropped};
+use crate::wire::{BatchDocument, Dropped};
 
 /// HQ's schema, one migration per entry.
 const MIGRATIONS: &[&str] = &["

@@ -38,7 +38,7 @@ pub use dedup::canonical_bytes;
 pub use event_formats::read_events;
 pub use report::QualityReport;
 pub use source::{open_source, Source};
-pub use text::{clean_text, excerpt, redact, tags_from};
+pub use text::{clean_text, excerpt, tags_from};
 pub use values::{parse_minor, parse_time};
 
 use crate::catalog::Minor;

@@ -47,7 +47,7 @@ impl QualityReport {
             entry.examples.push(Example {
                 line: q.line,
                 field: q.field,
-                reason: super::redact(&q.reason),
+                reason: crate::redact::redact(&q.reason),
             });
         }
     }

@@ -4,10 +4,7 @@
 //! Invariants:
 //! - [`clean_text`] output is single-line, free of control and bidi/zero-width characters,
 //!   whitespace-collapsed, trimmed and at most `max` chars; it never panics on any input.
-//! - [`redact`] masks e-mail addresses and runs of 6+ digits, and keeps everything else as is.
 //! - Category parts and tags are cleaned text; at most 6 parts and 8 tags are kept.
-
-use crate::numbers::{chains, ChainRule};
 
 /// Strips control characters, collapses whitespace (newlines included) and caps to `max` chars.
 pub fn clean_text(raw: &str, max: usize) -> String {
@@ -38,35 +35,6 @@ pub fn clean_text(raw: &str, max: usize) -> String {
         out.push(c);
         n += 1;
     }
-    out
-}
-
-/// Masks what could identify a person in free text: e-mail addresses, and runs of 6 or more
-/// digits (loyalty numbers, phone numbers, card numbers) possibly broken by spaces or dashes.
-pub fn redact(text: &str) -> String {
-    let words: Vec<String> = text
-        .split(' ')
-        .map(|w| {
-            if w.contains('@') && w.contains('.') {
-                "[email]".to_string()
-            } else {
-                w.to_string()
-            }
-        })
-        .collect();
-    let joined = words.join(" ");
-    // Digit chains as the shared scanner joins them for contact data (any run of
-    // `space - ( ) + .` between digits, a leading `+` included).
-    let mut out = String::with_capacity(joined.len());
-    let mut at = 0;
-    for chain in chains(&joined, ChainRule::CONTACT) {
-        if chain.digits.len() >= 6 {
-            out.push_str(&joined[at..chain.span.start]);
-            out.push_str("[number]");
-            at = chain.span.end;
-        }
-    }
-    out.push_str(&joined[at..]);
     out
 }
 
@@ -116,15 +84,6 @@ pub(super) fn split_category(text: &str, sep: &str) -> Vec<String> {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-
-    #[test]
-    fn redact_masks_contact_data_and_keeps_small_numbers() {
-        assert_eq!(redact("mail jane.doe@example.com now"), "mail [email] now");
-        assert_eq!(redact("card 4485 1234 5678 9012 ok"), "card [number] ok");
-        assert_eq!(redact("call +44 20-7946-0958."), "call [number].");
-        assert_eq!(redact("LC20261234,view"), "LC[number],view");
-        assert_eq!(redact("price 12.50 qty 3"), "price 12.50 qty 3");
-    }
 
     #[test]
     fn text_is_cleaned_and_capped() {

@@ -11,7 +11,9 @@
 //! - Repository functions take a `&Connection` so callers can group them in one transaction.
 
 pub mod catalog;
+pub mod privacy;
 pub mod quarantine;
+pub mod schema;
 pub mod shoppers;
 
 use std::path::{Path, PathBuf};
@@ -59,82 +61,8 @@ impl From<rusqlite::Error> for StoreError {
     }
 }
 
-/// Schema migrations; index `i` moves the database from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[
-    // v1: catalog, store statistics, shoppers and their sealed rows, quarantine, imports, meta.
-    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
-     CREATE TABLE products (
-        sku TEXT PRIMARY KEY,
-        name TEXT NOT NULL,
-        brand TEXT,
-        category TEXT NOT NULL,
-        price_minor INTEGER NOT NULL CHECK (price_minor > 0),
-        list_price_minor INTEGER,
-        description TEXT NOT NULL,
-        tags TEXT NOT NULL,
-        origin TEXT NOT NULL CHECK (origin IN ('catalog', 'event')),
-        updated_at INTEGER NOT NULL
-     ) STRICT;
-     CREATE INDEX products_by_brand ON products(brand);
-     CREATE TABLE product_stats (
-        sku TEXT NOT NULL,
-        day INTEGER NOT NULL,
-        views INTEGER NOT NULL DEFAULT 0,
-        carts INTEGER NOT NULL DEFAULT 0,
-        purchases INTEGER NOT NULL DEFAULT 0,
-        returns INTEGER NOT NULL DEFAULT 0,
-        PRIMARY KEY (sku, day)
-     ) STRICT, WITHOUT ROWID;
-     CREATE TABLE shoppers (
-        id BLOB PRIMARY KEY CHECK (length(id) = 16),
-        lookup BLOB NOT NULL UNIQUE CHECK (length(lookup) = 32),
-        wrapped_key BLOB NOT NULL,
-        kek_id INTEGER NOT NULL,
-        consent_personalise INTEGER NOT NULL,
-        consent_analytics INTEGER NOT NULL,
-        created_at INTEGER NOT NULL,
-        last_seen INTEGER NOT NULL
-     ) STRICT;
-     CREATE INDEX shoppers_by_last_seen ON shoppers(last_seen);
-     CREATE TABLE shopper_rows (
-        id INTEGER PRIMARY KEY,
-        shopper_id BLOB NOT NULL REFERENCES shoppers(id) ON DELETE CASCADE,
-        kind INTEGER NOT NULL,
-        fingerprint BLOB UNIQUE,
-        sealed BLOB NOT NULL
-     ) STRICT;
-     CREATE INDEX shopper_rows_by_shopper ON shopper_rows(shopper_id, kind);
-     CREATE TABLE seen_rows (fingerprint BLOB PRIMARY KEY) STRICT, WITHOUT ROWID;
-     CREATE TABLE quarantine (
-        id INTEGER PRIMARY KEY,
-        file TEXT NOT NULL,
-        file_sha256 TEXT NOT NULL,
-        line INTEGER NOT NULL,
-        field TEXT NOT NULL,
-        rule TEXT NOT NULL,
-        reason TEXT NOT NULL,
-        excerpt TEXT NOT NULL,
-        at INTEGER NOT NULL,
-        UNIQUE (file_sha256, line, field, rule)
-     ) STRICT;
-     CREATE TABLE imports (
-        sha256 TEXT NOT NULL,
-        kind TEXT NOT NULL,
-        file TEXT NOT NULL,
-        at INTEGER NOT NULL,
-        report TEXT NOT NULL,
-        PRIMARY KEY (sha256, kind)
-     ) STRICT;",
-    // Feedback: impressions, ledger, outbox, fleet priors (see `feedback`).
-    crate::feedback::MIGRATION,
-    // Copy cache (see `copy::cache`).
-    crate::copy::cache::MIGRATION,
-    // Copy cache keyed by the product facts too (see `copy::cache`).
-    crate::copy::cache::MIGRATION_FACTS,
-];
-
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+pub const SCHEMA_VERSION: i64 = schema::MIGRATIONS.len() as i64;
 
 /// An open kiosk database.
 #[derive(Debug)]
@@ -147,7 +75,7 @@ impl Store {
     /// Opens (creating if needed) the database at `path` and migrates it.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         Ok(Self {
-            conn: open_migrated(path, MIGRATIONS)?,
+            conn: open_migrated(path, schema::MIGRATIONS)?,
             path: path.to_path_buf(),
         })
     }

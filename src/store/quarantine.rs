@@ -8,7 +8,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 
 use super::StoreError;
-use crate::ingest::redact;
+use crate::redact::redact;
 
 /// One stored quarantine entry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -10,12 +10,12 @@ use std::time::Duration;
 use rand::{Rng, RngExt};
 use ring::signature::Ed25519KeyPair;
 
-use super::wire::{
+use super::SyncError;
+use crate::crypto::hex;
+use crate::wire::{
     self, Ack, ApiError, PriorsDocument, BACKLOG_HEADER, KIOSK_HEADER, SIGNATURE_HEADER,
     TIME_HEADER,
 };
-use super::SyncError;
-use crate::crypto::hex;
 
 /// Retry policy.
 #[derive(Debug, Clone, Copy)]
@@ -45,11 +45,6 @@ pub fn backoff_delay<R: Rng + ?Sized>(retry: u32, b: &Backoff, rng: &mut R) -> D
     ceiling.mul_f64(rng.random::<f64>())
 }
 
-/// Installs ring as rustls' process-wide crypto provider (once; later calls are no-ops).
-pub fn install_crypto_provider() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-}
-
 /// An HTTP client for one HQ base URL.
 #[derive(Debug, Clone)]
 pub struct HqClient {
@@ -60,7 +55,7 @@ pub struct HqClient {
 
 impl HqClient {
     pub fn new(base_url: &str, timeout: Duration, backoff: Backoff) -> Result<Self, SyncError> {
-        install_crypto_provider();
+        crate::crypto::install_tls_provider();
         let http = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(5)))

@@ -17,9 +17,7 @@
 //!   its counts added to the `dropped` ledger, which every later batch reports to HQ. A batch
 //!   that may have reached HQ is never rolled up or dropped.
 
-pub mod bench;
 pub mod client;
-pub mod wire;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -36,8 +34,8 @@ use crate::crypto::keyfiles::Keyring;
 use crate::feedback::cells::{self, Cell, Counts, Day};
 use crate::feedback::{self, Bucket, FeedbackError};
 use crate::store::{self, Store, StoreError};
+use crate::wire::{BatchDocument, Dropped, WireError, BATCH_VERSION};
 use client::{Backoff, HqClient};
-use wire::{BatchDocument, Dropped, WireError, BATCH_VERSION};
 
 const META_NEXT_SEQ: &str = "feedback_next_seq";
 const META_LAST_ATTEMPT: &str = "sync_last_attempt";

@@ -165,6 +165,9 @@ pub enum Effect {
     },
     /// Personalisation off for this session's shopper, persisted as consent.
     OptOut { session: SessionId },
+    /// The shopper turned personalisation back on (after opting out): persist the consent and
+    /// answer with new picks ([`Input::PicksReady`]).
+    OptIn { session: SessionId },
     EndSession {
         session: SessionId,
         reason: EndReason,

@@ -283,6 +283,16 @@ impl State {
                 s.scanned = None;
                 s.view = View::OptedOut;
             }
+            Key::Char('o') => {
+                // Opted out earlier in this visit: `o` again turns personalisation back on, and
+                // the daemon answers with new picks.
+                out.push(Effect::OptIn { session: s.id });
+                s.opted_out = false;
+                s.picks = None;
+                s.selected = 0;
+                s.scanned = None;
+                s.view = View::Picks;
+            }
             Key::Char('d') => self.done(out),
             Key::Esc => match s.view {
                 View::Why { of_scanned } => s.view = View::under_why(of_scanned),
@@ -766,9 +776,33 @@ mod tests {
         assert!(!sess.personal());
         assert_eq!(sess.picks, Some(Vec::new()));
         assert!(!format!("{s:?}").contains("Trail Runner"));
-        // Effective immediately and only once; any key dismisses the notice.
+        // Effective immediately; any key dismisses the notice.
         assert!(key(&mut s, '?').is_empty());
-        assert!(key(&mut s, 'o').is_empty());
+        // `o` again opts back in: the daemon is asked, and its new picks are personal again.
+        let fx = key(&mut s, 'o');
+        assert!(matches!(fx.as_slice(), [Effect::OptIn { session }] if *session == id));
+        let Screen::Session(sess) = &s.screen else {
+            panic!()
+        };
+        assert!(sess.picks.is_none() && !sess.opted_out);
+        update(
+            &mut s,
+            Input::PicksReady {
+                session: id,
+                picks: vec![pick("A", "a", "")],
+                personal: true,
+            },
+        );
+        let Screen::Session(sess) = &s.screen else {
+            panic!()
+        };
+        assert!(sess.personal());
+        // And out again: opting out works any number of times.
+        let fx = key(&mut s, 'o');
+        assert!(
+            fx.iter().any(|e| matches!(e, Effect::OptOut { .. })),
+            "{fx:?}"
+        );
     }
 
     #[test]

@@ -277,9 +277,10 @@ fn draw_opted_out(frame: &mut Frame, area: Rect) {
         ),
         Line::raw(""),
         Line::raw("You can still scan products to learn about them."),
+        Line::raw("Changed your mind? Press o again to turn it back on."),
     ];
     let width = area.width.saturating_sub(4).min(64);
     let block = bordered(" Done ", true);
-    let inner = popup(frame, area, width, 9, block);
+    let inner = popup(frame, area, width, 10, block);
     frame.render_widget(wrapped(lines).centered(), inner);
 }

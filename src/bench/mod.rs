@@ -20,6 +20,8 @@ use crate::store::shoppers::{self, Consent};
 use crate::store::{Store, StoreError};
 use crate::vocab::LoyaltyNumber;
 
+pub mod sync;
+
 #[derive(Debug, thiserror::Error)]
 pub enum BenchError {
     #[error(transparent)]

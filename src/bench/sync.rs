@@ -11,7 +11,6 @@ use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use serde::Serialize;
 
-use super::{run_once, status, SyncContext, SyncError};
 use crate::bench::{BenchError, Scratch};
 use crate::config::Config;
 use crate::crypto::keyfiles::KeyDir;
@@ -23,8 +22,9 @@ use crate::feedback::{
 use crate::hq::store::{HqStore, SqliteHq};
 use crate::hq::{self, ServeOptions};
 use crate::store::Store;
-use crate::sync::wire::{BatchDocument, Dropped, BATCH_VERSION};
+use crate::sync::{run_once, status, SyncContext, SyncError};
 use crate::vocab::Style;
+use crate::wire::{BatchDocument, Dropped, BATCH_VERSION};
 
 /// The figures of one run.
 #[derive(Debug, Clone, Serialize)]
@@ -294,10 +294,10 @@ async fn ingest_throughput(
         }
         prepared.push(batches);
     }
-    let client = super::client::HqClient::new(
+    let client = crate::sync::client::HqClient::new(
         &format!("http://{addr}"),
         std::time::Duration::from_secs(30),
-        super::client::Backoff::default(),
+        crate::sync::client::Backoff::default(),
     )
     .map_err(step)?;
     let start = Instant::now();
