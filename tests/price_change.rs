@@ -137,3 +137,34 @@ fn a_new_price_is_served_after_the_catalog_changes_it() {
     }
     assert!(stated_new_price, "no served copy stated the new price");
 }
+
+/// Without a model the template states the new price at once: the catalog change reached the
+/// copy path (no model needed, so this runs everywhere).
+#[test]
+fn template_copy_states_the_new_price_after_the_change() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let missing = tmp.path().join("no-model.gguf");
+    shelftalk(&data, &missing, &["keys", "init"]);
+    shelftalk(&data, &missing, &["import", "catalog", "demo/catalog.csv"]);
+    let before = copy(&data, &missing, "value", "42");
+    assert_eq!(before["source"], "template", "{before}");
+    assert!(before["text"].as_str().unwrap().contains("$152.99"));
+    let demo = std::fs::read_to_string(common::root().join("demo/catalog.csv")).unwrap();
+    let changed = tmp.path().join("catalog.csv");
+    std::fs::write(&changed, demo.replace(OLD_ROW, NEW_ROW)).unwrap();
+    shelftalk(
+        &data,
+        &missing,
+        &["import", "catalog", changed.to_str().unwrap()],
+    );
+    for style in ["concise", "playful", "premium", "value"] {
+        let out = copy(&data, &missing, style, "42");
+        let text = out["text"].as_str().unwrap();
+        assert!(
+            text.contains("$139.99") && !text.contains("152.99"),
+            "{out}"
+        );
+        assert_eq!(false_price(text, &product(13999), &usd()), None, "{out}");
+    }
+}
