@@ -67,9 +67,19 @@ pub struct Config {
     pub retention_days: u32,
     /// When erasure rotates the key-encryption key.
     pub erase_rotation: EraseRotation,
+    /// A directory the running daemon watches for till files (REES46-style CSV, Online Retail
+    /// CSV, JSON lines): each is imported as events between sessions — its purchases convert
+    /// kiosk impressions — then moved into `done/` (or `failed/`, with an `.error.txt`).
+    /// Unset: no inbox. Drop files atomically (write elsewhere or as `.tmp`, then rename).
+    pub pos_inbox: Option<PathBuf>,
+    /// How often the daemon looks into `pos_inbox`, seconds.
+    pub pos_poll_secs: u64,
     /// Consent of shoppers created by `import events` from a feed without a consent column:
     /// what the store's loyalty programme sign-up covers.
     pub import_consent: Consent,
+    /// The store's time zone (IANA name such as `Asia/Shanghai`): when the feedback day closes
+    /// and which date a day is labelled with at HQ. Timestamps stay UTC on disk and on the wire.
+    pub timezone: String,
     /// The version of the terms under which consent is given (stored with every consent).
     pub consent_terms: String,
     /// Minimum distinct sessions in a feedback cell before it may leave the kiosk.
@@ -129,6 +139,9 @@ impl Default for Config {
                 analytics: true,
             },
             consent_terms: "1".into(),
+            timezone: "UTC".into(),
+            pos_inbox: None,
+            pos_poll_secs: 30,
             k_anonymity: 5,
             currency: Currency {
                 code: "USD".into(),
@@ -223,6 +236,25 @@ impl Config {
     }
 
     /// Checks every key; the error names the first bad one.
+    /// The store's time zone (validated by [`Config::validate`]; UTC if it cannot be loaded).
+    pub fn store_zone(&self) -> jiff::tz::TimeZone {
+        jiff::tz::TimeZone::get(&self.timezone).unwrap_or_else(|e| {
+            tracing::warn!(timezone = %self.timezone, error = %e, "unknown time zone; days in UTC");
+            jiff::tz::TimeZone::UTC
+        })
+    }
+
+    /// The validation rules for files read under this config (imports, the POS inbox).
+    pub fn rules(&self, now: i64) -> crate::ingest::Rules {
+        crate::ingest::Rules {
+            max_price: crate::catalog::Minor(
+                self.max_price.saturating_mul(100).min(i64::MAX as u64) as i64,
+            ),
+            now,
+            ..crate::ingest::Rules::default()
+        }
+    }
+
     pub fn validate(&self) -> Result<(), ConfigError> {
         check_id("store_id", &self.store_id)?;
         check_id("kiosk_id", &self.kiosk_id)?;
@@ -237,6 +269,15 @@ impl Config {
                 "consent_terms",
                 "must be 1-64 characters naming the terms version",
             );
+        }
+        if let Err(e) = jiff::tz::TimeZone::get(&self.timezone) {
+            return invalid(
+                "timezone",
+                &format!("{e} (expected an IANA name such as Asia/Shanghai or Europe/Berlin)"),
+            );
+        }
+        if self.pos_poll_secs == 0 || self.pos_poll_secs > 3600 {
+            return invalid("pos_poll_secs", "must be between 1 and 3600");
         }
         if self.k_anonymity < 2 {
             return invalid("k_anonymity", "must be at least 2");

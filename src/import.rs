@@ -25,6 +25,7 @@ use serde::Serialize;
 use crate::catalog::Product;
 use crate::crypto::{LookupToken, ShopperId};
 use crate::event::{EventKind, ImportedEvent, ProductHint};
+use crate::feedback;
 use crate::ingest::{self, CatalogFormat, EventFormat, IngestError, QualityReport, Row, Rules};
 use crate::profile::{self, OpenShopper, ProfileError, Vault};
 use crate::store::catalog::{self as products, Origin};
@@ -48,6 +49,8 @@ pub enum ImportError {
     Profile(#[from] ProfileError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error("attributing a purchase: {0}")]
+    Feedback(#[from] crate::feedback::FeedbackError),
     #[error("{path}: {source}")]
     Io {
         path: String,
@@ -78,6 +81,9 @@ pub struct Outcome {
     /// Rows of erased shoppers (their token is on the suppression list): not stored, not
     /// counted, and the shopper is not created again.
     pub suppressed: u64,
+    /// Purchases of this import that converted a kiosk impression (shown in this store within
+    /// `conversion_window_secs` before; the shopper's own when the purchase names a customer).
+    pub conversions: u64,
 }
 
 fn sha256_file(path: &Path) -> Result<String, ImportError> {
@@ -110,6 +116,7 @@ fn previous(vault: &Vault, sha: &str, kind: &str, file: &str) -> Option<Outcome>
         events_new: 0,
         shoppers_new: 0,
         suppressed: 0,
+        conversions: 0,
     })
 }
 
@@ -205,6 +212,7 @@ pub fn catalog(
         events_new: 0,
         shoppers_new: 0,
         suppressed: 0,
+        conversions: 0,
     })
 }
 
@@ -275,8 +283,9 @@ pub fn events(
     let mut outcome_counts = (0u64, 0u64, 0u64);
     let mut suppressed = 0u64;
     let consent = (vault.import_consent, vault.consent_terms().to_string());
+    let window = vault.conversion_window_secs;
     let Vault { store, keys, .. } = vault;
-    let mut writer = EventWriter::new(keys, consent);
+    let mut writer = EventWriter::new(keys, consent, window);
     let mut tx = store.conn_mut().transaction()?;
     for (i, row) in rows.enumerate() {
         match row {
@@ -334,6 +343,7 @@ pub fn events(
         events_new: outcome_counts.1,
         shoppers_new: outcome_counts.2,
         suppressed,
+        conversions: writer.conversions,
     })
 }
 
@@ -361,13 +371,21 @@ struct EventWriter<'k> {
     suppressed: std::collections::HashSet<LookupToken>,
     /// Consent of the shoppers this import creates, and its terms version.
     consent: (Consent, String),
+    /// The conversion window of purchases (seconds).
+    window: u64,
+    /// Purchases that converted a kiosk impression.
+    conversions: u64,
     checked_skus: HashSet<String>,
     last_seen: HashMap<ShopperId, i64>,
     stats: HashMap<(String, i64, EventKind), u32>,
 }
 
 impl<'k> EventWriter<'k> {
-    fn new(keys: &'k crate::crypto::keyfiles::Keyring, consent: (Consent, String)) -> Self {
+    fn new(
+        keys: &'k crate::crypto::keyfiles::Keyring,
+        consent: (Consent, String),
+        window: u64,
+    ) -> Self {
         Self {
             keys,
             rng: crate::crypto::rng(),
@@ -375,6 +393,8 @@ impl<'k> EventWriter<'k> {
             tokens: HashMap::new(),
             suppressed: std::collections::HashSet::new(),
             consent,
+            window,
+            conversions: 0,
             checked_skus: HashSet::new(),
             last_seen: HashMap::new(),
             stats: HashMap::new(),
@@ -462,10 +482,18 @@ impl<'k> EventWriter<'k> {
                 if new {
                     let seen = self.last_seen.entry(shopper.record.id).or_insert(event.at);
                     *seen = (*seen).max(event.at);
+                    let tag = self.keys.pepper.attribution_tag(&shopper.record.id);
+                    self.attribute(tx, event, Some(&tag))?;
                 }
                 new
             }
-            None => shoppers::mark_seen(tx, &fingerprint)?,
+            None => {
+                let new = shoppers::mark_seen(tx, &fingerprint)?;
+                if new {
+                    self.attribute(tx, event, None)?;
+                }
+                new
+            }
         };
         if new {
             *self
@@ -478,6 +506,29 @@ impl<'k> EventWriter<'k> {
             shopper_created,
             new,
         })
+    }
+
+    /// A new purchase row converts kiosk impressions: one per unit bought, the shopper's own
+    /// when the row names a customer. Rows seen before never get here (de-duplicated), so a
+    /// purchase counts once however often its file is imported.
+    fn attribute(
+        &mut self,
+        tx: &rusqlite::Transaction<'_>,
+        event: &crate::event::Event,
+        shopper: Option<&crate::crypto::AttributionTag>,
+    ) -> Result<(), ImportError> {
+        if event.kind != EventKind::Purchase {
+            return Ok(());
+        }
+        for _ in 0..event.quantity.max(1) {
+            let converted =
+                feedback::record_purchase_by(tx, event.at, &event.sku, shopper, self.window)?;
+            if !converted {
+                break;
+            }
+            self.conversions += 1;
+        }
+        Ok(())
     }
 
     /// Writes the pending statistics and last-seen times into `tx`.

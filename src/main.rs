@@ -541,7 +541,8 @@ fn main() -> ExitCode {
     match cli.command {
         // The terminal belongs to a screen: log into the daemon's ring buffer instead.
         Command::Run | Command::Demo { .. } | Command::Console { cmd: None } => {
-            shelftalk::daemon::logs::install(if cli.verbose > 1 { "debug" } else { "info" });
+            let run = matches!(cli.command, Command::Run);
+            shelftalk::daemon::logs::install_screen(run, cli.verbose, config_file(&cli).as_deref());
         }
         _ => init_tracing(cli.verbose),
     }
@@ -1472,13 +1473,7 @@ fn bench_copy(config: &Config, catalog: Option<&Path>, pairs: usize, json: bool)
 
 /// Validation rules for reading files outside the store.
 fn file_rules(config: &Config) -> Rules {
-    Rules {
-        max_price: shelftalk::catalog::Minor(
-            config.max_price.saturating_mul(100).min(i64::MAX as u64) as i64,
-        ),
-        now: now(),
-        ..Rules::default()
-    }
+    config.rules(now())
 }
 
 fn recommend(
@@ -1599,8 +1594,8 @@ fn import(config: &Config, cmd: ImportCmd) -> Result<()> {
             )
         } else {
             format!(
-                "{}: {} products written, {} new events, {} new shoppers, {} rows of erased shoppers suppressed",
-                o.file, o.products_written, o.events_new, o.shoppers_new, o.suppressed
+                "{}: {} products written, {} new events, {} new shoppers, {} rows of erased shoppers suppressed, {} kiosk impressions converted by purchases",
+                o.file, o.products_written, o.events_new, o.shoppers_new, o.suppressed, o.conversions
             )
         };
         format!("{head}\ndata quality: {}", o.report.render())

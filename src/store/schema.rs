@@ -79,7 +79,9 @@ pub const MIGRATIONS: &[&str] = &[
     COPY_CACHE,
     // v4 — erasure that sticks and consent with its terms (see `store::privacy`).
     PRIVACY,
-    // v5 — the copy cache keyed by the product facts too (see `copy::cache`).
+    // v5 — purchases attributed per shopper (see `feedback::record_purchase_by`).
+    ATTRIBUTION,
+    // v6 — the copy cache keyed by the product facts too (see `copy::cache`).
     COPY_CACHE_FACTS,
 ];
 
@@ -157,7 +159,7 @@ const COPY_CACHE: &str = "CREATE TABLE copy_cache (
 ) STRICT, WITHOUT ROWID;
 CREATE INDEX copy_cache_by_expiry ON copy_cache(expires_at);";
 
-/// v5: the copy cache key gains a fingerprint of the product facts the prompt used (see
+/// v6: the copy cache key gains a fingerprint of the product facts the prompt used (see
 /// `copy::cache::fingerprint`), so copy stating an old price is never looked up again. Entries
 /// written before it are dropped: the cache only holds copy that can be written again.
 const COPY_CACHE_FACTS: &str = "DROP TABLE copy_cache;
@@ -193,6 +195,13 @@ CREATE TABLE consent_log (
     source TEXT NOT NULL CHECK (source IN ('import', 'enrol', 'kiosk'))
 ) STRICT;
 CREATE INDEX consent_log_by_shopper ON consent_log(shopper_id, at);";
+
+/// v5: the attribution tag of the shopper an impression was shown to (when known and they allow
+/// analytics); deleted with the impression when its day closes.
+const ATTRIBUTION: &str = "ALTER TABLE feedback_impressions ADD COLUMN shopper BLOB
+    CHECK (shopper IS NULL OR length(shopper) = 16);
+CREATE INDEX feedback_impressions_by_shopper ON feedback_impressions(shopper, sku, at)
+    WHERE shopper IS NOT NULL;";
 
 #[cfg(test)]
 mod tests {
