@@ -68,10 +68,7 @@ pub struct CacheError {
 
 impl From<rusqlite::Error> for CacheError {
     fn from(source: rusqlite::Error) -> Self {
-        let retryable = matches!(
-            source.sqlite_error_code(),
-            Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
-        );
+        let retryable = crate::store::is_retryable(&source);
         Self { retryable, source }
     }
 }
