@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use crate::copy::{Currency, EngineConfig, GuardrailConfig};
 use crate::recommend::RecommendConfig;
 use crate::store::shoppers::Consent;
+use crate::vocab::CardScheme;
 
 /// Prefix of environment variables that override config keys.
 pub const ENV_PREFIX: &str = "SHELFTALK_";
@@ -67,9 +68,19 @@ pub struct Config {
     pub retention_days: u32,
     /// When erasure rotates the key-encryption key.
     pub erase_rotation: EraseRotation,
+    /// A directory the running daemon watches for till files (REES46-style CSV, Online Retail
+    /// CSV, JSON lines): each is imported as events between sessions — its purchases convert
+    /// kiosk impressions — then moved into `done/` (or `failed/`, with an `.error.txt`).
+    /// Unset: no inbox. Drop files atomically (write elsewhere or as `.tmp`, then rename).
+    pub pos_inbox: Option<PathBuf>,
+    /// How often the daemon looks into `pos_inbox`, seconds.
+    pub pos_poll_secs: u64,
     /// Consent of shoppers created by `import events` from a feed without a consent column:
     /// what the store's loyalty programme sign-up covers.
     pub import_consent: Consent,
+    /// The store's time zone (IANA name such as `Asia/Shanghai`): when the feedback day closes
+    /// and which date a day is labelled with at HQ. Timestamps stay UTC on disk and on the wire.
+    pub timezone: String,
     /// The version of the terms under which consent is given (stored with every consent).
     pub consent_terms: String,
     /// Minimum distinct sessions in a feedback cell before it may leave the kiosk.
@@ -110,6 +121,8 @@ pub struct Config {
     pub outbox_max_batches: u32,
     /// Most cells in one feedback batch.
     pub batch_max_cells: u32,
+    /// How the kiosk tells a scanned loyalty card from a product code (`[scan]`).
+    pub scan: ScanConfig,
     /// PBKDF2 hash of the technician console PIN (`shelftalk console set-pin`); `None` = no PIN
     /// set, the console refuses everyone. Redacted wherever config is shown.
     pub console_pin_hash: Option<String>,
@@ -129,6 +142,9 @@ impl Default for Config {
                 analytics: true,
             },
             consent_terms: "1".into(),
+            timezone: "UTC".into(),
+            pos_inbox: None,
+            pos_poll_secs: 30,
             k_anonymity: 5,
             currency: Currency {
                 code: "USD".into(),
@@ -151,8 +167,66 @@ impl Default for Config {
             feedback_noise_epsilon: 0.0,
             outbox_max_batches: 200,
             batch_max_cells: 1000,
+            scan: ScanConfig::default(),
             console_pin_hash: None,
         }
+    }
+}
+
+/// Most card schemes `[scan]` may list.
+pub const MAX_CARD_SCHEMES: usize = 16;
+
+/// The `[scan]` section: the loyalty-card schemes, tried in order (`[[scan.cards]]`, each a
+/// [`CardScheme`]). A scanned code that is a card of a scheme starts a shopper session with the
+/// scheme's canonical number, which is also how imported customer ids are read; a code that is a
+/// catalog SKU stays a product even when a scheme matches it. Listing `[[scan.cards]]` in a file
+/// replaces the default list (keep the `lc` scheme to keep `LC` cards working).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ScanConfig {
+    /// Card schemes, first match wins; empty = no loyalty cards (every session anonymous).
+    pub cards: Vec<CardScheme>,
+}
+
+impl Default for ScanConfig {
+    /// Today's card only: `LC` and 4-20 digits, looked up with its prefix.
+    fn default() -> Self {
+        Self {
+            cards: vec![CardScheme::default()],
+        }
+    }
+}
+
+impl ScanConfig {
+    /// Checks every scheme; the error names the key (`scan.cards.min_digits`) and the scheme.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.cards.len() > MAX_CARD_SCHEMES {
+            return invalid("scan.cards", "at most 16 card schemes");
+        }
+        for (i, scheme) in self.cards.iter().enumerate() {
+            let at = |field: &str| -> &'static str {
+                match field {
+                    "name" => "scan.cards.name",
+                    "prefixes" => "scan.cards.prefixes",
+                    "min_digits" => "scan.cards.min_digits",
+                    "max_digits" => "scan.cards.max_digits",
+                    _ => "scan.cards",
+                }
+            };
+            scheme
+                .validate()
+                .map_err(|(field, reason)| ConfigError::Invalid {
+                    key: at(field),
+                    reason: format!("card scheme {} ({:?}): {reason}", i + 1, scheme.name),
+                })?;
+            if self.cards[..i].iter().any(|s| s.name == scheme.name) {
+                return Err(ConfigError::Invalid {
+                    key: "scan.cards.name",
+                    reason: format!("card scheme {} repeats the name {:?}", i + 1, scheme.name),
+                });
+            }
+        }
+        Ok(())
     }
 }
 
@@ -223,6 +297,26 @@ impl Config {
     }
 
     /// Checks every key; the error names the first bad one.
+    /// The store's time zone (validated by [`Config::validate`]; UTC if it cannot be loaded).
+    pub fn store_zone(&self) -> jiff::tz::TimeZone {
+        jiff::tz::TimeZone::get(&self.timezone).unwrap_or_else(|e| {
+            tracing::warn!(timezone = %self.timezone, error = %e, "unknown time zone; days in UTC");
+            jiff::tz::TimeZone::UTC
+        })
+    }
+
+    /// The validation rules for files read under this config (imports, the POS inbox).
+    pub fn rules(&self, now: i64) -> crate::ingest::Rules {
+        crate::ingest::Rules {
+            max_price: crate::catalog::Minor(
+                self.max_price.saturating_mul(100).min(i64::MAX as u64) as i64,
+            ),
+            now,
+            cards: self.scan.cards.clone(),
+            ..crate::ingest::Rules::default()
+        }
+    }
+
     pub fn validate(&self) -> Result<(), ConfigError> {
         check_id("store_id", &self.store_id)?;
         check_id("kiosk_id", &self.kiosk_id)?;
@@ -237,6 +331,15 @@ impl Config {
                 "consent_terms",
                 "must be 1-64 characters naming the terms version",
             );
+        }
+        if let Err(e) = jiff::tz::TimeZone::get(&self.timezone) {
+            return invalid(
+                "timezone",
+                &format!("{e} (expected an IANA name such as Asia/Shanghai or Europe/Berlin)"),
+            );
+        }
+        if self.pos_poll_secs == 0 || self.pos_poll_secs > 3600 {
+            return invalid("pos_poll_secs", "must be between 1 and 3600");
         }
         if self.k_anonymity < 2 {
             return invalid("k_anonymity", "must be at least 2");
@@ -292,6 +395,7 @@ impl Config {
         if self.batch_max_cells == 0 || self.batch_max_cells > 10_000 {
             return invalid("batch_max_cells", "must be between 1 and 10000");
         }
+        self.scan.validate()?;
         Ok(())
     }
 }
@@ -517,6 +621,65 @@ mod tests {
         let config = Config::load(Some(&path), vec![]).unwrap();
         assert_eq!(config.k_anonymity, 5);
         assert_eq!(config.retention_days, 90);
+        assert_eq!(config.scan, ScanConfig::default());
+    }
+
+    #[test]
+    fn card_schemes_from_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kiosk.toml");
+        let lc = "[[scan.cards]]\nname = \"lc\"\nprefixes = [\"LC\"]\n";
+        let bare = "[[scan.cards]]\nname = \"bare\"\nprefixes = []\nmin_digits = 6\nmax_digits = 12\ncheck_digit = \"luhn\"\ntill_number = \"digits\"\n";
+        std::fs::write(&path, format!("{lc}{bare}")).unwrap();
+        let config = Config::load(Some(&path), vec![]).unwrap();
+        let cards = &config.scan.cards;
+        assert_eq!(cards.len(), 2);
+        assert_eq!(cards[0], CardScheme::default());
+        assert_eq!(cards[1].name, "bare");
+        assert!(cards[1].prefixes.is_empty());
+        assert_eq!((cards[1].min_digits, cards[1].max_digits), (6, 12));
+        assert_eq!(cards[1].check_digit, crate::vocab::CheckDigit::Luhn);
+        assert_eq!(cards[1].till_number, crate::vocab::TillNumber::Digits);
+        // No schemes at all is allowed: no loyalty cards.
+        std::fs::write(&path, "[scan]\ncards = []\n").unwrap();
+        assert!(Config::load(Some(&path), vec![])
+            .unwrap()
+            .scan
+            .cards
+            .is_empty());
+    }
+
+    #[test]
+    fn bad_card_schemes_name_the_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kiosk.toml");
+        let cases = [
+            ("name = \"a b\"", "`scan.cards.name`"),
+            ("prefixes = [\"L-C\"]", "`scan.cards.prefixes`"),
+            ("min_digits = 0", "`scan.cards.min_digits`"),
+            ("min_digits = 9\nmax_digits = 8", "`scan.cards.max_digits`"),
+            ("max_digits = 70", "`scan.cards.max_digits`"),
+            (
+                "min_digits = 1\ncheck_digit = \"luhn\"",
+                "`scan.cards.min_digits`",
+            ),
+            ("check_digit = \"crc\"", "check_digit"),
+            ("till_number = \"raw\"", "till_number"),
+            ("prefix = \"LC\"", "prefix"),
+        ];
+        for (body, key) in cases {
+            std::fs::write(&path, format!("[[scan.cards]]\n{body}\n")).unwrap();
+            let err = Config::load(Some(&path), vec![]).unwrap_err();
+            assert!(err.to_string().contains(key), "{body}: {err}");
+        }
+        std::fs::write(
+            &path,
+            "[[scan.cards]]\nname = \"x\"\n[[scan.cards]]\nname = \"x\"\nprefixes = [\"LY\"]\n",
+        )
+        .unwrap();
+        let err = Config::load(Some(&path), vec![]).unwrap_err();
+        assert!(err.to_string().contains("`scan.cards.name`"), "{err}");
+        assert!(err.to_string().contains("card scheme 2"), "{err}");
     }
 
     #[test]

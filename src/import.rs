@@ -20,7 +20,9 @@
 //!   the B-tree inserts of `shopper_rows_by_shopper` local instead of scattered over the index.
 //! - Whether an event is new (its keyed fingerprint not stored before) is known when its row is
 //!   inserted, so the counts of new events, store statistics and last-seen times are taken at
-//!   that point, still inside the chunk's transaction.
+//!   that point, still inside the chunk's transaction. A purchase converts kiosk impressions
+//!   when its row arrives (file order, as anonymous purchases do): it is new when its fingerprint
+//!   is neither stored nor among the chunk's pending purchases.
 //! - A chunk is [`CHUNK`] rows: every commit rewrites the index pages the chunk dirtied (random
 //!   fingerprints touch most of the fingerprint index), so larger chunks write far less; each
 //!   committed chunk is still complete and consistent on its own.
@@ -38,6 +40,7 @@ use serde::Serialize;
 use crate::catalog::Product;
 use crate::crypto::{LookupToken, RowKind, SealedBlob, ShopperId};
 use crate::event::{EventKind, ImportedEvent, ProductHint};
+use crate::feedback;
 use crate::ingest::{self, CatalogFormat, EventFormat, IngestError, QualityReport, Row, Rules};
 use crate::profile::{self, OpenShopper, ProfileError, Vault};
 use crate::store::catalog::{self as products, Origin};
@@ -61,6 +64,8 @@ pub enum ImportError {
     Profile(#[from] ProfileError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error("attributing a purchase: {0}")]
+    Feedback(#[from] crate::feedback::FeedbackError),
     #[error("{path}: {source}")]
     Io {
         path: String,
@@ -91,6 +96,9 @@ pub struct Outcome {
     /// Rows of erased shoppers (their token is on the suppression list): not stored, not
     /// counted, and the shopper is not created again.
     pub suppressed: u64,
+    /// Purchases of this import that converted a kiosk impression (shown in this store within
+    /// `conversion_window_secs` before; the shopper's own when the purchase names a customer).
+    pub conversions: u64,
 }
 
 fn sha256_file(path: &Path) -> Result<String, ImportError> {
@@ -123,6 +131,7 @@ fn previous(vault: &Vault, sha: &str, kind: &str, file: &str) -> Option<Outcome>
         events_new: 0,
         shoppers_new: 0,
         suppressed: 0,
+        conversions: 0,
     })
 }
 
@@ -213,6 +222,7 @@ pub fn catalog(
         events_new: 0,
         shoppers_new: 0,
         suppressed: 0,
+        conversions: 0,
     })
 }
 
@@ -277,8 +287,9 @@ pub fn events(
     let mut outcome_counts = (0u64, 0u64);
     let mut suppressed = 0u64;
     let consent = (vault.import_consent, vault.consent_terms().to_string());
+    let window = vault.conversion_window_secs;
     let Vault { store, keys, .. } = vault;
-    let mut writer = EventWriter::new(keys, consent);
+    let mut writer = EventWriter::new(keys, consent, window);
     let mut tx = store.conn_mut().transaction()?;
     for (i, row) in rows.enumerate() {
         match row {
@@ -335,6 +346,7 @@ pub fn events(
         events_new,
         shoppers_new: outcome_counts.1,
         suppressed,
+        conversions: writer.conversions,
     })
 }
 
@@ -374,9 +386,15 @@ struct EventWriter<'k> {
     suppressed: std::collections::HashSet<LookupToken>,
     /// Consent of the shoppers this import creates, and its terms version.
     consent: (Consent, String),
+    /// The conversion window of purchases (seconds).
+    window: u64,
+    /// Purchases that converted a kiosk impression.
+    conversions: u64,
     checked_skus: HashSet<String>,
     /// Sealed rows of the current chunk, inserted by [`EventWriter::flush`].
     pending: Vec<PendingRow>,
+    /// Fingerprints of the purchases among them (a repeat within the chunk is not new).
+    pending_purchases: HashSet<[u8; 32]>,
     last_seen: HashMap<ShopperId, i64>,
     stats: HashMap<(String, i64, EventKind), u32>,
     /// Events stored that were not stored before (rows inserted and anonymous rows first seen).
@@ -384,7 +402,11 @@ struct EventWriter<'k> {
 }
 
 impl<'k> EventWriter<'k> {
-    fn new(keys: &'k crate::crypto::keyfiles::Keyring, consent: (Consent, String)) -> Self {
+    fn new(
+        keys: &'k crate::crypto::keyfiles::Keyring,
+        consent: (Consent, String),
+        window: u64,
+    ) -> Self {
         Self {
             keys,
             rng: crate::crypto::rng(),
@@ -392,8 +414,11 @@ impl<'k> EventWriter<'k> {
             tokens: HashMap::new(),
             suppressed: std::collections::HashSet::new(),
             consent,
+            window,
+            conversions: 0,
             checked_skus: HashSet::new(),
             pending: Vec::with_capacity(CHUNK),
+            pending_purchases: HashSet::new(),
             last_seen: HashMap::new(),
             stats: HashMap::new(),
             events_new: 0,
@@ -476,9 +501,20 @@ impl<'k> EventWriter<'k> {
                         e.insert(shopper)
                     }
                 };
+                let id = shopper.record.id;
                 let sealed = profile::seal_event(shopper, event, &self.rng)?;
+                // A new purchase converts impressions now, in file order (an anonymous purchase
+                // later in the file may convert the same impression); new means its fingerprint
+                // is neither stored nor pending in this chunk, exactly as its insert will find.
+                if event.kind == EventKind::Purchase
+                    && self.pending_purchases.insert(fingerprint)
+                    && !shoppers::has_fingerprint(tx, &fingerprint)?
+                {
+                    let tag = self.keys.pepper.attribution_tag(&id);
+                    self.attribute(tx, event, Some(&tag))?;
+                }
                 self.pending.push(PendingRow {
-                    shopper: shopper.record.id,
+                    shopper: id,
                     fingerprint,
                     sealed,
                     sku: event.sku.clone(),
@@ -492,6 +528,7 @@ impl<'k> EventWriter<'k> {
                     self.events_new += 1;
                     let sku = event.sku.clone();
                     count(&mut self.stats, sku, event.at, event.kind, event.quantity);
+                    self.attribute(tx, event, None)?;
                 }
             }
         }
@@ -501,11 +538,35 @@ impl<'k> EventWriter<'k> {
         })
     }
 
+    /// A new purchase row converts kiosk impressions: one per unit bought, the shopper's own
+    /// when the row names a customer. Rows seen before never get here (de-duplicated), so a
+    /// purchase counts once however often its file is imported.
+    fn attribute(
+        &mut self,
+        tx: &rusqlite::Transaction<'_>,
+        event: &crate::event::Event,
+        shopper: Option<&crate::crypto::AttributionTag>,
+    ) -> Result<(), ImportError> {
+        if event.kind != EventKind::Purchase {
+            return Ok(());
+        }
+        for _ in 0..event.quantity.max(1) {
+            let converted =
+                feedback::record_purchase_by(tx, event.at, &event.sku, shopper, self.window)?;
+            if !converted {
+                break;
+            }
+            self.conversions += 1;
+        }
+        Ok(())
+    }
+
     /// Inserts the chunk's sealed rows (grouped by shopper, each shopper's rows in file order),
     /// then writes the statistics and last-seen times of the new ones into `tx`.
     fn flush(&mut self, tx: &Transaction<'_>) -> Result<(), ImportError> {
         // Stable: rows of one shopper (the only ones that can share a fingerprint) keep their order.
         self.pending.sort_by_key(|row| row.shopper.0);
+        self.pending_purchases.clear();
         for row in self.pending.drain(..) {
             let new = shoppers::insert_row(
                 tx,

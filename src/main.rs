@@ -24,7 +24,7 @@ use shelftalk::personalise::{self, StoreModel};
 use shelftalk::profile::{self, Vault};
 use shelftalk::store::{self, Store};
 use shelftalk::sync;
-use shelftalk::vocab::LoyaltyNumber;
+use shelftalk::vocab::{CardScheme, LoyaltyNumber};
 
 /// On-device personalised shelf-talker copy for retail kiosks.
 ///
@@ -541,7 +541,8 @@ fn main() -> ExitCode {
     match cli.command {
         // The terminal belongs to a screen: log into the daemon's ring buffer instead.
         Command::Run | Command::Demo { .. } | Command::Console { cmd: None } => {
-            shelftalk::daemon::logs::install(if cli.verbose > 1 { "debug" } else { "info" });
+            let run = matches!(cli.command, Command::Run);
+            shelftalk::daemon::logs::install_screen(run, cli.verbose, config_file(&cli).as_deref());
         }
         _ => init_tracing(cli.verbose),
     }
@@ -678,7 +679,13 @@ fn run(cli: Cli) -> Result<()> {
             scans,
             n,
             out,
-        } => recommend(&config, loyalty.read(false)?.as_ref(), &scans, n, out.json),
+        } => recommend(
+            &config,
+            loyalty.read(false, &config.scan.cards)?.as_ref(),
+            &scans,
+            n,
+            out.json,
+        ),
         Command::Mdp {
             cmd:
                 MdpCmd::Fit {
@@ -868,7 +875,7 @@ struct LoyaltyInput {
 
 impl LoyaltyInput {
     /// The number, if the command was asked for one (`required`: standard input by default).
-    fn read(&self, required: bool) -> Result<Option<LoyaltyNumber>> {
+    fn read(&self, required: bool, cards: &[CardScheme]) -> Result<Option<LoyaltyNumber>> {
         if self.loyalty.is_some() {
             bail!(
                 "a loyalty number on the command line is visible in `ps`, shell history and \
@@ -887,18 +894,19 @@ impl LoyaltyInput {
             (None, true) => read_secret("Loyalty number (not shown): ", |c| !c.is_control())?,
             (None, false) => return Ok(None),
         };
-        let number = LoyaltyNumber::parse(&text).map_err(|e| match &self.loyalty_file {
-            Some(path) => anyhow::anyhow!("{e} (first line of {})", path.display()),
-            None => anyhow::anyhow!("{e} (read from standard input)"),
-        })?;
+        let number =
+            LoyaltyNumber::parse_card(&text, cards).map_err(|e| match &self.loyalty_file {
+                Some(path) => anyhow::anyhow!("{e} (first line of {})", path.display()),
+                None => anyhow::anyhow!("{e} (read from standard input)"),
+            })?;
         Ok(Some(number))
     }
 }
 
 /// The loyalty number a shopper command needs (standard input unless `--loyalty-file`).
-fn required(input: &LoyaltyInput) -> Result<LoyaltyNumber> {
+fn required(input: &LoyaltyInput, cards: &[CardScheme]) -> Result<LoyaltyNumber> {
     input
-        .read(true)?
+        .read(true, cards)?
         .context("a loyalty number is needed: pipe it in or pass --loyalty-file FILE")
 }
 
@@ -1220,7 +1228,7 @@ fn copy(config: &Config, args: CopyArgs) -> Result<()> {
     let conn = vault.store.conn();
     let product = store::catalog::get(conn, sku)?
         .with_context(|| format!("no product with sku {sku:?} in the catalog"))?;
-    let loyalty = args.loyalty.read(false)?;
+    let loyalty = args.loyalty.read(false, &config.scan.cards)?;
     if loyalty.is_some() && args.segment.is_some() {
         bail!("--segment and a shopper's loyalty number exclude each other: the shopper's segment is used");
     }
@@ -1472,13 +1480,7 @@ fn bench_copy(config: &Config, catalog: Option<&Path>, pairs: usize, json: bool)
 
 /// Validation rules for reading files outside the store.
 fn file_rules(config: &Config) -> Rules {
-    Rules {
-        max_price: shelftalk::catalog::Minor(
-            config.max_price.saturating_mul(100).min(i64::MAX as u64) as i64,
-        ),
-        now: now(),
-        ..Rules::default()
-    }
+    config.rules(now())
 }
 
 fn recommend(
@@ -1573,6 +1575,7 @@ fn import(config: &Config, cmd: ImportCmd) -> Result<()> {
             config.max_price.saturating_mul(100).min(i64::MAX as u64) as i64,
         ),
         now: now(),
+        cards: config.scan.cards.clone(),
         ..Rules::default()
     };
     let (outcome, json) = match cmd {
@@ -1599,8 +1602,8 @@ fn import(config: &Config, cmd: ImportCmd) -> Result<()> {
             )
         } else {
             format!(
-                "{}: {} products written, {} new events, {} new shoppers, {} rows of erased shoppers suppressed",
-                o.file, o.products_written, o.events_new, o.shoppers_new, o.suppressed
+                "{}: {} products written, {} new events, {} new shoppers, {} rows of erased shoppers suppressed, {} kiosk impressions converted by purchases",
+                o.file, o.products_written, o.events_new, o.shoppers_new, o.suppressed, o.conversions
             )
         };
         format!("{head}\ndata quality: {}", o.report.render())
@@ -1669,7 +1672,7 @@ fn shopper(config: &Config, cmd: ShopperCmd) -> Result<()> {
             out,
         } => {
             let consent = profile::parse_consent(&consent)?;
-            let loyalty = required(&loyalty)?;
+            let loyalty = required(&loyalty, &config.scan.cards)?;
             let (id, created) = vault.enroll(&loyalty, consent, rejoin, now())?;
             let v = serde_json::json!({ "shopper": id.short(), "created": created, "consent": consent });
             emit(out.json, &v, |_| {
@@ -1683,7 +1686,7 @@ fn shopper(config: &Config, cmd: ShopperCmd) -> Result<()> {
             })
         }
         ShopperCmd::Show { loyalty, out } => {
-            let Some(shopper) = vault.find(&required(&loyalty)?)? else {
+            let Some(shopper) = vault.find(&required(&loyalty, &config.scan.cards)?)? else {
                 bail!("no shopper is enrolled with that loyalty number");
             };
             let summary = vault.summary(&shopper, now(), &config.recommend.features)?;
@@ -1717,7 +1720,7 @@ fn shopper(config: &Config, cmd: ShopperCmd) -> Result<()> {
             })
         }
         ShopperCmd::Export { loyalty, out, json } => {
-            let Some(shopper) = vault.find(&required(&loyalty)?)? else {
+            let Some(shopper) = vault.find(&required(&loyalty, &config.scan.cards)?)? else {
                 bail!("no shopper is enrolled with that loyalty number");
             };
             let export = vault.export(&shopper, now(), &config.recommend.features)?;
@@ -1743,7 +1746,7 @@ fn shopper(config: &Config, cmd: ShopperCmd) -> Result<()> {
             })
         }
         ShopperCmd::Erase { loyalty, out } => {
-            let r = vault.erase(&required(&loyalty)?, now())?;
+            let r = vault.erase(&required(&loyalty, &config.scan.cards)?, now())?;
             AuditLog::in_dir(&config.data_dir).append(
                 now(),
                 "cli",

@@ -45,6 +45,8 @@ pub enum ProfileError {
          again (`shopper enroll --rejoin`)"
     )]
     Suppressed,
+    #[error("feedback rows: {0}")]
+    Feedback(#[from] crate::feedback::FeedbackError),
     #[error("cannot write the export to {path} (an existing file is never overwritten): {source}")]
     Export {
         path: std::path::PathBuf,
@@ -79,6 +81,8 @@ pub struct Vault {
     consent_terms: String,
     /// Consent of shoppers an import creates (config `import_consent`).
     pub import_consent: Consent,
+    /// How long after an impression a purchase still counts as its conversion.
+    pub conversion_window_secs: u64,
 }
 
 /// A shopper whose data key has been unwrapped.
@@ -166,6 +170,7 @@ impl Vault {
             erase_rotation: config.erase_rotation,
             consent_terms: config.consent_terms.clone(),
             import_consent: config.import_consent,
+            conversion_window_secs: config.conversion_window_secs,
         };
         vault.settle_rotation()?;
         Ok(vault)
@@ -369,6 +374,7 @@ impl Vault {
         }
         let mut rows = 0u64;
         for id in ids {
+            crate::feedback::forget_shopper(&tx, &self.keys.pepper.attribution_tag(id))?;
             rows += tx
                 .query_row(
                     "SELECT count(*) FROM shopper_rows WHERE shopper_id = ?1",

@@ -1,6 +1,6 @@
 //! The vocabulary the whole kiosk flow shares: a shopper's coarse [`SegmentKey`] and its
 //! [`PriceBand`], a copy [`Style`], and a [`LoyaltyNumber`] as the scanner, the CLI and the
-//! importers all read it.
+//! importers all read it, with the [`CardScheme`]s that say which codes are cards.
 //!
 //! This is a leaf module: it imports nothing from the crate, so every layer may use it.
 //!
@@ -12,9 +12,14 @@
 //! - The segment is coarse on purpose: it never names a brand, a product or a shopper.
 //! - [`Style`] has exactly the four styles every prompt pack defines; parsing an unknown name is
 //!   an error, never a silent fallback.
-//! - A [`LoyaltyNumber`] is normalised once, here (trimmed, ASCII upper-case), so the same card
-//!   typed, scanned or imported is the same number; its `Debug` shows only its length and its
-//!   text is wiped on drop.
+//! - A [`LoyaltyNumber`] is normalised once, here, so the same card typed, scanned or imported is
+//!   the same number: trimmed, ASCII upper-case, a float's `.0` dropped from an all-digit id
+//!   ([`LoyaltyNumber::parse`]), then, where card schemes are configured, the canonical form of
+//!   the first [`CardScheme`] it is a card of ([`LoyaltyNumber::parse_card`]). Both steps are
+//!   idempotent, so normalising a normalised number changes nothing. Its `Debug` shows only its
+//!   length and its text is wiped on drop.
+//! - A [`CardScheme`] matches only ASCII: its prefixes are ASCII letters and digits compared
+//!   ignoring case, its digits ASCII digits; matching never panics on any text.
 
 use std::fmt;
 use std::str::FromStr;
@@ -253,14 +258,24 @@ impl FromStr for Style {
 }
 
 /// A loyalty-card number (or an imported customer id, which the till treats as one), in its one
-/// normal form: trimmed, ASCII upper-case. The text is wiped when the value is dropped.
+/// normal form: trimmed, ASCII upper-case, a float's `.0` dropped from an all-digit number
+/// (`"14075.0"` → `"14075"`, as spreadsheets export ids). The text is wiped when the value is
+/// dropped.
+///
+/// [`LoyaltyNumber::parse`] gives this base form; [`LoyaltyNumber::parse_card`] then applies the
+/// first matching [`CardScheme`]'s canonical form, so a card's number is the same whether the till
+/// exported it or the kiosk's scanner read it.
 #[derive(Clone, PartialEq, Eq)]
 pub struct LoyaltyNumber(Zeroizing<String>);
 
 impl LoyaltyNumber {
-    /// Normalises and checks a number as typed, scanned or imported.
+    /// Normalises and checks a number as typed, scanned or imported (the base normal form).
     pub fn parse(raw: &str) -> Result<Self, VocabError> {
         let t = raw.trim();
+        let t = match t.strip_suffix(".0") {
+            Some(int) if !int.is_empty() && int.bytes().all(|b| b.is_ascii_digit()) => int,
+            _ => t,
+        };
         if t.is_empty() {
             return Err(VocabError::BadLoyalty("empty"));
         }
@@ -271,6 +286,14 @@ impl LoyaltyNumber {
             return Err(VocabError::BadLoyalty("contains control characters"));
         }
         Ok(Self(Zeroizing::new(t.to_ascii_uppercase())))
+    }
+
+    /// [`LoyaltyNumber::parse`], then the canonical form of the first scheme in `schemes` the
+    /// number is a card of; a number that is no card of any scheme keeps its base form (the till
+    /// may know customers by ids no card scheme describes).
+    pub fn parse_card(raw: &str, schemes: &[CardScheme]) -> Result<Self, VocabError> {
+        let base = Self::parse(raw)?;
+        Ok(schemes.iter().find_map(|s| s.card(&base)).unwrap_or(base))
     }
 
     /// The normalised number. Only the lookup token may be derived from it; never log or store it.
@@ -289,6 +312,184 @@ impl FromStr for LoyaltyNumber {
     type Err = VocabError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Self::parse(s)
+    }
+}
+
+/// Longest prefix a [`CardScheme`] may name.
+pub const MAX_CARD_PREFIX_CHARS: usize = 16;
+
+/// How the last digit of a card number checks the others.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckDigit {
+    /// No check digit (default).
+    #[default]
+    None,
+    /// Luhn mod 10 (payment and many loyalty cards): from the right, every second digit doubled
+    /// (minus 9 when over 9); the sum is a multiple of 10.
+    Luhn,
+    /// GS1 mod 10 (EAN-8/13, UPC-A, GTIN-14): from the right, excluding the check digit, weights
+    /// 3, 1, 3, …; the check digit brings the sum to a multiple of 10.
+    Gtin,
+}
+
+impl CheckDigit {
+    /// True when the all-digit `digits` passes this check (always for [`CheckDigit::None`]).
+    pub fn verify(self, digits: &str) -> bool {
+        let mut values = digits
+            .bytes()
+            .rev()
+            .map(|b| u32::from(b.wrapping_sub(b'0')));
+        match self {
+            Self::None => true,
+            Self::Luhn => {
+                let mut sum = 0;
+                for (i, d) in values.enumerate() {
+                    let d = if i % 2 == 1 { d * 2 } else { d };
+                    sum += if d > 9 { d - 9 } else { d };
+                }
+                digits.len() >= 2 && sum % 10 == 0
+            }
+            Self::Gtin => {
+                let Some(check) = values.next() else {
+                    return false;
+                };
+                let sum: u32 = values
+                    .enumerate()
+                    .map(|(i, d)| if i % 2 == 0 { d * 3 } else { d })
+                    .sum();
+                digits.len() >= 2 && (10 - sum % 10) % 10 == check
+            }
+        }
+    }
+}
+
+/// Which form of a card's number the till knows, and so the importers read and the kiosk looks
+/// up.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TillNumber {
+    /// The scheme's first prefix, then the digits (`LC0012345`; other prefixes are aliases of the
+    /// first). Default: the kiosk's loyalty cards have always been looked up this way.
+    #[default]
+    Prefixed,
+    /// The digits alone (`0012345`): the till's customer id is the number printed after the
+    /// prefix, or the card has no prefix.
+    Digits,
+}
+
+/// A loyalty-card scheme: which scanned codes are cards of it, and the number the till knows the
+/// card by.
+///
+/// A code is a card of the scheme when, in the base normal form of [`LoyaltyNumber`], it is one
+/// of `prefixes` (compared ignoring ASCII case; none = no prefix) followed by `min_digits..=
+/// max_digits` ASCII digits and nothing else, and the digits pass `check_digit`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CardScheme {
+    /// A name for messages (`lc`, `bare`).
+    pub name: String,
+    /// Accepted prefixes, ASCII letters and digits; empty = cards carry no prefix.
+    pub prefixes: Vec<String>,
+    /// Fewest digits after the prefix.
+    pub min_digits: usize,
+    /// Most digits after the prefix.
+    pub max_digits: usize,
+    /// The check digit the last digit is (`none`, `luhn`, `gtin`).
+    pub check_digit: CheckDigit,
+    /// The number the till knows: `prefixed` or `digits`.
+    pub till_number: TillNumber,
+}
+
+impl Default for CardScheme {
+    /// Today's loyalty card: `LC` and 4-20 digits, looked up with its prefix.
+    fn default() -> Self {
+        Self {
+            name: "lc".into(),
+            prefixes: vec!["LC".into()],
+            min_digits: 4,
+            max_digits: 20,
+            check_digit: CheckDigit::None,
+            till_number: TillNumber::Prefixed,
+        }
+    }
+}
+
+impl CardScheme {
+    /// The canonical number of `number` when it is a card of this scheme.
+    pub fn card(&self, number: &LoyaltyNumber) -> Option<LoyaltyNumber> {
+        let code = number.expose();
+        let no_prefix = [String::new()];
+        let prefixes = if self.prefixes.is_empty() {
+            &no_prefix[..]
+        } else {
+            &self.prefixes[..]
+        };
+        let digits = prefixes.iter().find_map(|p| {
+            let rest = code.get(p.len()..)?;
+            let head = code.get(..p.len())?;
+            let ok = head.eq_ignore_ascii_case(p)
+                && (self.min_digits..=self.max_digits).contains(&rest.len())
+                && rest.bytes().all(|b| b.is_ascii_digit())
+                && self.check_digit.verify(rest);
+            ok.then_some(rest)
+        })?;
+        let mut out = Zeroizing::new(String::with_capacity(code.len()));
+        if self.till_number == TillNumber::Prefixed {
+            if let Some(first) = self.prefixes.first() {
+                out.push_str(&first.to_ascii_uppercase());
+            }
+        }
+        out.push_str(digits);
+        Some(LoyaltyNumber(out))
+    }
+
+    /// Checks the scheme; the error names the field (`min_digits`) and says why.
+    pub fn validate(&self) -> Result<(), (&'static str, String)> {
+        let name_ok = (1..=32).contains(&self.name.len())
+            && self
+                .name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if !name_ok {
+            return Err((
+                "name",
+                "must be 1-32 characters of A-Z, a-z, 0-9, '-' or '_'".into(),
+            ));
+        }
+        for (i, p) in self.prefixes.iter().enumerate() {
+            if p.is_empty()
+                || p.len() > MAX_CARD_PREFIX_CHARS
+                || !p.bytes().all(|b| b.is_ascii_alphanumeric())
+            {
+                return Err((
+                    "prefixes",
+                    format!("prefix {:?} must be 1-16 ASCII letters or digits", p),
+                ));
+            }
+            if self.prefixes[..i].iter().any(|q| q.eq_ignore_ascii_case(p)) {
+                return Err(("prefixes", format!("prefix {p:?} is listed twice")));
+            }
+        }
+        if self.min_digits == 0 {
+            return Err(("min_digits", "must be at least 1".into()));
+        }
+        if self.max_digits < self.min_digits {
+            return Err(("max_digits", "must be at least min_digits".into()));
+        }
+        let longest = self.prefixes.iter().map(String::len).max().unwrap_or(0);
+        if longest + self.max_digits > MAX_LOYALTY_CHARS {
+            return Err((
+                "max_digits",
+                format!(
+                    "the longest prefix and max_digits must fit in {MAX_LOYALTY_CHARS} characters"
+                ),
+            ));
+        }
+        if self.check_digit != CheckDigit::None && self.min_digits < 2 {
+            return Err(("min_digits", "must be at least 2 with a check digit".into()));
+        }
+        Ok(())
     }
 }
 
@@ -359,7 +560,224 @@ mod tests {
         assert!(LoyaltyNumber::parse(&"9".repeat(64)).is_ok());
     }
 
+    fn scheme(
+        prefixes: &[&str],
+        digits: (usize, usize),
+        check: CheckDigit,
+        till: TillNumber,
+    ) -> CardScheme {
+        CardScheme {
+            name: "t".into(),
+            prefixes: prefixes.iter().map(|p| p.to_string()).collect(),
+            min_digits: digits.0,
+            max_digits: digits.1,
+            check_digit: check,
+            till_number: till,
+        }
+    }
+
+    fn card(s: &CardScheme, raw: &str) -> Option<String> {
+        s.card(&LoyaltyNumber::parse(raw).ok()?)
+            .map(|n| n.expose().to_string())
+    }
+
+    #[test]
+    fn customer_ids_lose_a_float_tail() {
+        let n = |s: &str| LoyaltyNumber::parse(s).unwrap().expose().to_string();
+        assert_eq!(n("14075.0"), "14075");
+        assert_eq!(n(" 14075.0 "), "14075");
+        assert_eq!(n("543272936"), "543272936");
+        // Only an all-digit number is a float's text; anything else keeps its dot.
+        assert_eq!(n("AB.0"), "AB.0");
+        assert_eq!(n("14075.5"), "14075.5");
+        assert_eq!(n("14075.00"), "14075.00");
+        assert!(LoyaltyNumber::parse(".0").is_ok());
+        assert_eq!(n(".0"), ".0");
+        // Idempotent.
+        for raw in ["14075.0", " lc12 ", "x.0", "0.0"] {
+            let once = n(raw);
+            assert_eq!(n(&once), once, "{raw}");
+        }
+    }
+
+    #[test]
+    fn the_default_scheme_is_todays_lc_card() {
+        let s = CardScheme::default();
+        assert!(s.validate().is_ok());
+        assert_eq!(card(&s, "LC1234").as_deref(), Some("LC1234"));
+        assert_eq!(
+            card(&s, " lc12345678901234567890").as_deref(),
+            Some("LC12345678901234567890")
+        );
+        assert_eq!(card(&s, "LC123"), None);
+        assert_eq!(card(&s, "LC123456789012345678901"), None);
+        assert_eq!(card(&s, "LC12A4"), None);
+        assert_eq!(card(&s, "23084"), None);
+        assert_eq!(card(&s, "CRNEG7BKMFFYHQ8Z"), None);
+    }
+
+    #[test]
+    fn prefixes_are_stripped_or_kept_consistently() {
+        let kept = scheme(
+            &["LC", "Ly"],
+            (4, 8),
+            CheckDigit::None,
+            TillNumber::Prefixed,
+        );
+        assert_eq!(card(&kept, "ly0012").as_deref(), Some("LC0012"));
+        assert_eq!(card(&kept, "Lc0012").as_deref(), Some("LC0012"));
+        let digits = TillNumber::Digits;
+        let stripped = scheme(&["LC", "LY"], (4, 8), CheckDigit::None, digits);
+        assert_eq!(card(&stripped, "LY0012").as_deref(), Some("0012"));
+        assert_eq!(
+            card(&stripped, "0012"),
+            None,
+            "a prefix is required when listed"
+        );
+        let bare = scheme(&[], (6, 12), CheckDigit::None, TillNumber::Prefixed);
+        assert_eq!(card(&bare, "543272936").as_deref(), Some("543272936"));
+        assert_eq!(card(&bare, "14075.0"), None, "5 digits");
+        assert_eq!(card(&bare, "12345"), None);
+        assert_eq!(card(&bare, "1234567890123"), None);
+        assert_eq!(card(&bare, "LC543272936"), None);
+        // The till's id and the scanned card meet in one form.
+        let schemes = [CardScheme::default(), bare];
+        let till = LoyaltyNumber::parse_card("543272936.0", &schemes).unwrap();
+        let kiosk = LoyaltyNumber::parse_card("543272936", &schemes).unwrap();
+        assert_eq!(till, kiosk);
+        let other = LoyaltyNumber::parse_card("AB-7", &schemes).unwrap();
+        assert_eq!(other.expose(), "AB-7", "no scheme: the base form");
+    }
+
+    #[test]
+    fn luhn_check_digits() {
+        let s = scheme(&[], (2, 19), CheckDigit::Luhn, TillNumber::Digits);
+        for ok in ["79927398713", "4111111111111111", "18", "0000000000"] {
+            assert!(card(&s, ok).is_some(), "{ok}");
+        }
+        for bad in ["79927398710", "79927398714", "4111111111111112", "19"] {
+            assert!(card(&s, bad).is_none(), "{bad}");
+        }
+        assert!(!CheckDigit::Luhn.verify("0"));
+        assert!(!CheckDigit::Luhn.verify(""));
+    }
+
+    #[test]
+    fn gtin_check_digits() {
+        let s = scheme(&["LC"], (8, 14), CheckDigit::Gtin, TillNumber::Digits);
+        // EAN-13, EAN-8, UPC-A, GTIN-14.
+        for ok in [
+            "4006381333931",
+            "96385074",
+            "036000291452",
+            "10614141000415",
+        ] {
+            assert_eq!(card(&s, &format!("lc{ok}")).as_deref(), Some(ok), "{ok}");
+        }
+        for bad in ["4006381333932", "96385075", "036000291453"] {
+            assert!(card(&s, &format!("LC{bad}")).is_none(), "{bad}");
+        }
+        assert!(CheckDigit::Gtin.verify("00"));
+        assert!(!CheckDigit::Gtin.verify("0"));
+        assert!(!CheckDigit::Gtin.verify(""));
+        assert!(CheckDigit::None.verify(""));
+    }
+
+    #[test]
+    fn schemes_are_validated_by_field() {
+        let field = |s: CardScheme| s.validate().unwrap_err().0;
+        let base = CardScheme::default;
+        assert_eq!(
+            field(CardScheme {
+                name: String::new(),
+                ..base()
+            }),
+            "name"
+        );
+        assert_eq!(
+            field(CardScheme {
+                prefixes: vec!["L-C".into()],
+                ..base()
+            }),
+            "prefixes"
+        );
+        assert_eq!(
+            field(CardScheme {
+                prefixes: vec!["É".into()],
+                ..base()
+            }),
+            "prefixes"
+        );
+        assert_eq!(
+            field(CardScheme {
+                prefixes: vec!["LC".into(), "lc".into()],
+                ..base()
+            }),
+            "prefixes"
+        );
+        assert_eq!(
+            field(CardScheme {
+                min_digits: 0,
+                ..base()
+            }),
+            "min_digits"
+        );
+        assert_eq!(
+            field(CardScheme {
+                max_digits: 3,
+                ..base()
+            }),
+            "max_digits"
+        );
+        assert_eq!(
+            field(CardScheme {
+                max_digits: 63,
+                ..base()
+            }),
+            "max_digits"
+        );
+        let one = CardScheme {
+            min_digits: 1,
+            max_digits: 4,
+            check_digit: CheckDigit::Luhn,
+            ..base()
+        };
+        assert_eq!(field(one), "min_digits");
+        assert!(CardScheme {
+            prefixes: vec![],
+            max_digits: 64,
+            ..base()
+        }
+        .validate()
+        .is_ok());
+    }
+
     proptest! {
+        #[test]
+        fn cards_never_panic_and_are_cards(s in "\\PC{0,70}", min in 1usize..10, extra in 0usize..12, check in 0usize..3, till in 0usize..2, prefix in "[A-Za-z0-9]{0,3}") {
+            let scheme = CardScheme {
+                name: "p".into(),
+                prefixes: if prefix.is_empty() { vec![] } else { vec![prefix] },
+                min_digits: min.max(2),
+                max_digits: min.max(2) + extra,
+                check_digit: [CheckDigit::None, CheckDigit::Luhn, CheckDigit::Gtin][check],
+                till_number: [TillNumber::Prefixed, TillNumber::Digits][till],
+            };
+            let _ = CheckDigit::Luhn.verify(&s);
+            let _ = CheckDigit::Gtin.verify(&s);
+            if let Ok(n) = LoyaltyNumber::parse(&s) {
+                prop_assert_eq!(LoyaltyNumber::parse(n.expose()).unwrap(), n.clone());
+                if let Some(c) = scheme.card(&n) {
+                    // A canonical number is a well-formed number, and a prefixed one is again a card.
+                    prop_assert_eq!(LoyaltyNumber::parse(c.expose()).unwrap(), c.clone());
+                    if scheme.till_number == TillNumber::Prefixed {
+                        prop_assert_eq!(scheme.card(&c), Some(c.clone()));
+                    }
+                }
+            }
+            let _ = LoyaltyNumber::parse_card(&s, &[scheme, CardScheme::default()]);
+        }
+
         #[test]
         fn segment_text_round_trips(dept in "\\PC{0,60}", band in 0usize..4) {
             let band = PriceBand::ALL.get(band).copied();

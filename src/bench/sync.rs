@@ -98,7 +98,7 @@ fn record_week(
     window: u64,
 ) -> Result<(u64, u64), BenchError> {
     let mut rng = StdRng::seed_from_u64(42);
-    let last = crate::feedback::first_open_day(now, window).0 - 1;
+    let last = crate::feedback::first_open_day(now, window, &jiff::tz::TimeZone::UTC).0 - 1;
     let tx = store.conn_mut().transaction()?;
     let (mut n, mut impressions) = (0u64, 0u64);
     let skus: Vec<String> = (0..SKUS).map(|i| format!("SKU{i:05}")).collect();

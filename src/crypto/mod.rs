@@ -375,6 +375,19 @@ impl Pepper {
         LookupToken(tag32(ctx.sign()))
     }
 
+    /// The attribution tag of a shopper: a keyed 16-byte digest of their id that links the
+    /// kiosk impressions shown to them with their till purchases while a feedback day is open.
+    /// It never leaves the kiosk and is deleted with the day's rows (or at erasure).
+    pub fn attribution_tag(&self, id: &ShopperId) -> AttributionTag {
+        let mut ctx = hmac::Context::with_key(&self.0);
+        ctx.update(b"attribution\0");
+        ctx.update(&id.0);
+        let tag = ctx.sign();
+        let mut out = [0u8; 16];
+        out.copy_from_slice(&tag.as_ref()[..16]);
+        AttributionTag(out)
+    }
+
     /// A keyed fingerprint of an imported row, for de-duplication without revealing content.
     pub fn fingerprint(&self, domain: &[u8], canonical: &[u8]) -> [u8; 32] {
         let mut ctx = hmac::Context::with_key(&self.0);
@@ -390,6 +403,10 @@ fn tag32(tag: hmac::Tag) -> [u8; 32] {
     out.copy_from_slice(&tag.as_ref()[..32]);
     out
 }
+
+/// A shopper's attribution tag ([`Pepper::attribution_tag`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct AttributionTag(pub [u8; 16]);
 
 /// HMAC token under which a shopper is found by loyalty number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -353,6 +353,11 @@ impl Copier {
             .text
     }
 
+    /// Whether no shopper session is on screen (background work may take the database then).
+    pub fn idle(&self) -> bool {
+        self.shared.idle()
+    }
+
     pub fn load_state(&self) -> LoadState {
         lock(&self.shared.load).clone()
     }

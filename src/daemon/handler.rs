@@ -167,7 +167,8 @@ impl Daemon {
                 }
                 Err(e) => (false, e.to_string(), format!("failed: {e}")),
             },
-            Action::EraseShopper { loyalty } => match LoyaltyNumber::parse(loyalty)
+            Action::EraseShopper { loyalty } => match self
+                .card_number(loyalty)
                 .map_err(|e| e.to_string())
                 .and_then(|n| {
                     self.vault()
@@ -201,6 +202,12 @@ impl Daemon {
         fresh.key_dir = current.key_dir;
         fresh.validate().map_err(|e| e.to_string())?;
         Ok(fresh)
+    }
+
+    /// A number typed at the console, read as the scanner and the importers read it (the
+    /// configured card schemes), so erasing it reaches the same shopper.
+    fn card_number(&self, raw: &str) -> Result<LoyaltyNumber, crate::vocab::VocabError> {
+        LoyaltyNumber::parse_card(raw, &self.config().scan.cards)
     }
 
     fn reload(&self) -> Result<(), String> {

@@ -10,7 +10,10 @@
 //! - A shopper without `personalise` consent, or who opted out in this session, gets picks and
 //!   copy from store popularity and this visit's scans only (generic segment).
 //! - Feedback rows are written before the next input is handled; a failed write is logged and
-//!   never stops the screen.
+//!   never stops the screen. A known shopper who allows analytics has their impressions tagged
+//!   with their attribution tag (never the number or id), so their till purchases convert them.
+//! - A shopper who allows personalisation has what they scan or choose added to their sealed
+//!   profile (a view, once per visit), so their next visit reflects this one.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -28,9 +31,11 @@ use super::mapping::{
 };
 use super::{now_unix, Daemon, DaemonError};
 use crate::copy::service::CopyOrder;
+use crate::crypto::AttributionTag;
+use crate::event::{Event, EventKind};
 use crate::feedback::{self, SessionToken};
 use crate::personalise::{feedback_segment, Picker, ShelfPick};
-use crate::profile::OpenShopper;
+use crate::profile::{self, OpenShopper};
 use crate::recommend::Features;
 use crate::store::privacy::ConsentSource;
 use crate::store::shoppers::{self, Consent};
@@ -57,6 +62,11 @@ struct SessionCtx {
     copy_segment: SegmentKey,
     /// This session's picks: their brand-fan flags go into the copy orders.
     picks: Vec<ShelfPick>,
+    /// The known shopper's attribution tag when they allow analytics: their impressions are
+    /// tagged so their till purchases convert them.
+    tag: Option<AttributionTag>,
+    /// Products already added to the shopper's profile this visit.
+    remembered: Vec<String>,
 }
 
 /// Carries out the screen's effects.
@@ -186,8 +196,12 @@ impl Effects {
                 tracing::warn!(error = %e, "cannot mark shopper as seen");
             }
         }
-        drop(vault);
         let consent = shopper.as_ref().map(|s| s.record.consent);
+        let tag = shopper
+            .as_ref()
+            .filter(|s| s.record.consent.analytics)
+            .map(|s| vault.keys.pepper.attribution_tag(&s.record.id));
+        drop(vault);
         let known = shopper.is_some();
         let mut ctx = SessionCtx {
             token,
@@ -198,6 +212,8 @@ impl Effects {
             segment: SegmentKey::all(),
             copy_segment: SegmentKey::all(),
             picks: Vec::new(),
+            tag,
+            remembered: Vec::new(),
         };
         let answer = self.pick_for(session, &mut ctx, now);
         tracing::info!(
@@ -291,6 +307,7 @@ impl Effects {
         let Some(ctx) = self.sessions.get_mut(&session) else {
             return Input::ProductUnknown { request };
         };
+        remember(&daemon, ctx, &sku, now);
         if !ctx.scanned.contains(&sku) {
             ctx.scanned.push(sku);
         }
@@ -365,7 +382,12 @@ impl Effects {
                 content_kind: "blurb",
             },
         );
-        if let Err(e) = result {
+        let tagged = match (result, &ctx.tag) {
+            (Ok(id), Some(tag)) => feedback::tag_impression(vault.store.conn(), id, tag),
+            (Ok(_), None) => Ok(()),
+            (Err(e), _) => Err(e),
+        };
+        if let Err(e) = tagged {
             tracing::warn!(error = %e, "impression not recorded");
         }
     }
@@ -377,6 +399,14 @@ impl Effects {
         target: &Target,
         now: i64,
     ) {
+        if matches!(
+            kind,
+            kiosk::InteractionKind::Select | kiosk::InteractionKind::ThumbUp
+        ) {
+            if let Some(ctx) = self.sessions.get_mut(&session) {
+                remember(&self.daemon, ctx, &target.sku, now);
+            }
+        }
         let Some(ctx) = self.sessions.get(&session) else {
             return;
         };
@@ -384,6 +414,7 @@ impl Effects {
         if let (Some(reward), Some(style)) = (bandit_reward(kind), style) {
             self.picker.observe(&ctx.segment, style, reward);
         }
+
         let (Some(kind), Some(style)) = (feedback_interaction(kind), style) else {
             return;
         };
@@ -429,6 +460,35 @@ impl Effects {
     }
 }
 
+/// In-session behaviour goes into the shopper's sealed profile when they allow personalisation,
+/// so their next visit reflects this one: a product they scanned or chose is a view, once per
+/// visit.
+fn remember(daemon: &Daemon, ctx: &mut SessionCtx, sku: &str, now: i64) {
+    if ctx.remembered.iter().any(|s| s == sku) {
+        return;
+    }
+    ctx.remembered.push(sku.to_string());
+    let Some(shopper) = ctx
+        .shopper
+        .as_ref()
+        .filter(|_| personalised(ctx.consent, ctx.opted_out))
+    else {
+        return;
+    };
+    let event = Event {
+        at: now,
+        kind: EventKind::View,
+        sku: sku.to_string(),
+        quantity: 1,
+        price: daemon.model.product(sku).map(|p| p.price),
+        session: None,
+    };
+    let vault = daemon.vault();
+    if let Err(e) = profile::store_event(vault.store.conn(), shopper, &event, None, vault.rng()) {
+        tracing::warn!(error = %e, "visit not added to the shopper's profile");
+    }
+}
+
 /// Runs the shopper screen on the terminal until `shutdown` resolves. `heartbeat` is called on
 /// every tick of the loop (the systemd watchdog): a stuck loop stops calling it.
 pub async fn run_screen(
@@ -459,7 +519,15 @@ where
     K: EventSource,
 {
     let mut effects = Effects::new(Arc::clone(&daemon))?;
-    let config = kiosk::KioskConfig::from_config(&daemon.config());
+    let mut config = kiosk::KioskConfig::from_config(&daemon.config());
+    config.scan_rule = config.scan_rule.with_products(
+        daemon
+            .model
+            .catalog
+            .products()
+            .iter()
+            .map(|p| p.sku.as_str()),
+    );
     let mut state = kiosk::State::new(config, Instant::now());
     let featured = effects.featured();
     kiosk::update(&mut state, Input::Featured(featured));

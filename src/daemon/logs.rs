@@ -1,15 +1,22 @@
 //! The daemon's log: tracing events captured into a bounded in-memory ring buffer that the
-//! console's Logs tab tails over the control socket. While the kiosk screen owns the terminal
-//! nothing is written to stdout or stderr.
+//! console's Logs tab tails over the control socket and, for `shelftalk run` under systemd, also
+//! sent to the journal ([`journal`]) so the lines survive a restart. While the kiosk screen owns
+//! the terminal nothing is written to stdout or stderr.
 //!
 //! Invariants:
+//! - A line's time is formatted by [`stamp`] alone (`YYYY-MM-DD HH:MM:SS`, UTC for now), so the
+//!   console shows dates and a time-zone change touches one function.
+//! - One filter (`RUST_LOG`, else the default) decides for the ring and the journal alike.
 //! - At most [`CAPACITY`] lines are kept; the oldest go first. Each line has a sequence number,
 //!   increasing by one per captured event, so a reader asks for "everything after n".
 //! - Only what the code logs is captured. The daemon never logs a loyalty number, a PIN or copy
 //!   text; shoppers appear only as their random short id.
 
+pub mod journal;
+
 use std::collections::VecDeque;
 use std::fmt::Write as _;
+use std::path::Path;
 use std::sync::{Mutex, OnceLock};
 
 use serde::{Deserialize, Serialize};
@@ -25,7 +32,7 @@ pub const CAPACITY: usize = 1_000;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LogRecord {
     pub seq: u64,
-    /// UTC, `HH:MM:SS`.
+    /// When, as [`stamp`] formats it: `YYYY-MM-DD HH:MM:SS` (UTC).
     pub at: String,
     /// `ERROR`, `WARN`, `INFO`, `DEBUG`, `TRACE`.
     pub level: String,
@@ -120,23 +127,150 @@ impl<S: Subscriber> Layer<S> for RingLayer {
     fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
         let mut fields = Fields(String::new());
         event.record(&mut fields);
-        let now = time::OffsetDateTime::now_utc();
-        let at = format!("{:02}:{:02}:{:02}", now.hour(), now.minute(), now.second());
+        let at = stamp(time::OffsetDateTime::now_utc());
         let meta = event.metadata();
         buffer().push(at, meta.level().as_str(), meta.target(), fields.0);
     }
 }
 
+/// The store's time zone for console log times, set once when the daemon opens its config.
+static ZONE: std::sync::OnceLock<jiff::tz::TimeZone> = std::sync::OnceLock::new();
+
+/// Shows log times in the store's time zone from now on (the first call wins).
+pub fn set_zone(tz: jiff::tz::TimeZone) {
+    let _ = ZONE.set(tz);
+}
+
+/// A log line's time as the console shows it: `YYYY-MM-DD HH:MM:SS`, in the store's time zone
+/// ([`set_zone`]; UTC before it is set). The one place that formats it.
+pub fn stamp(at: time::OffsetDateTime) -> String {
+    let offset = ZONE
+        .get()
+        .and_then(|tz| {
+            let ts = jiff::Timestamp::from_second(at.unix_timestamp()).ok()?;
+            time::UtcOffset::from_whole_seconds(tz.to_offset(ts).seconds()).ok()
+        })
+        .unwrap_or(time::UtcOffset::UTC);
+    let at = at.to_offset(offset);
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
+        at.year(),
+        u8::from(at.month()),
+        at.day(),
+        at.hour(),
+        at.minute(),
+        at.second()
+    )
+}
+
+/// How a screen-owning command logs: the filter, and the journal when there is one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogSetup {
+    /// `RUST_LOG`-style directives.
+    pub filter: String,
+    /// Where the journal is, when events also go there.
+    pub journal: Option<journal::JournalTarget>,
+}
+
+impl LogSetup {
+    /// The ring only, with `RUST_LOG` or `default` as filter (`demo`, `console`).
+    pub fn ring(default: &str) -> Self {
+        Self {
+            filter: filter_or(std::env::var("RUST_LOG").ok(), default),
+            journal: None,
+        }
+    }
+
+    /// What `shelftalk run` uses, from the process environment: see [`LogSetup::for_run_from`].
+    pub fn for_run(verbose: u8, config_file: Option<&Path>) -> Self {
+        let env: Vec<(String, String)> = std::env::vars_os()
+            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+            .collect();
+        let socket = journal::socket_path(|k| lookup(&env, k));
+        let present = socket.exists();
+        Self::for_run_from(verbose, config_file, &env, journal::stderr_id(), present)
+    }
+
+    /// `run`'s set-up: `RUST_LOG` or info (debug with `-vv`); the journal when
+    /// [`journal::detected`] says so, at [`journal::socket_path`], with the kiosk id read from
+    /// the config (`config_file` and `SHELFTALK_*` in `env`; none when it does not load — `run`
+    /// reports that error itself).
+    pub fn for_run_from(
+        verbose: u8,
+        config_file: Option<&Path>,
+        env: &[(String, String)],
+        stderr_id: Option<(u64, u64)>,
+        socket_exists: bool,
+    ) -> Self {
+        let default = if verbose > 1 { "debug" } else { "info" };
+        let filter = filter_or(lookup(env, "RUST_LOG"), default);
+        let get = |k: &str| lookup(env, k);
+        let journal = journal::detected(get, stderr_id, socket_exists).then(|| {
+            let kiosk_id = crate::config::Config::load(config_file, env.iter().cloned())
+                .ok()
+                .map(|c| c.kiosk_id);
+            journal::JournalTarget {
+                socket: journal::socket_path(get),
+                kiosk_id,
+            }
+        });
+        Self { filter, journal }
+    }
+
+    /// The subscriber: filter, ring, and the journal layer when set up and its socket opens.
+    pub fn subscriber(&self) -> impl Subscriber + Send + Sync + 'static {
+        let filter = tracing_subscriber::EnvFilter::try_new(&self.filter)
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        let journal = self
+            .journal
+            .as_ref()
+            .and_then(|t| journal::JournalLayer::new(t).ok());
+        tracing_subscriber::registry()
+            .with(filter)
+            .with(RingLayer)
+            .with(journal)
+    }
+
+    /// Installs [`LogSetup::subscriber`] for the process. False when one was already installed.
+    pub fn install(&self) -> bool {
+        let ok = self.subscriber().try_init().is_ok();
+        if ok {
+            if let Some(t) = &self.journal {
+                tracing::info!(path = %t.socket.display(), "logging to the journal too");
+            }
+        }
+        ok
+    }
+}
+
+/// `rust_log` when it parses as a filter, else `default`.
+fn filter_or(rust_log: Option<String>, default: &str) -> String {
+    rust_log
+        .filter(|f| tracing_subscriber::EnvFilter::try_new(f).is_ok())
+        .unwrap_or_else(|| default.to_string())
+}
+
+fn lookup(env: &[(String, String)], key: &str) -> Option<String> {
+    env.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone())
+}
+
+/// Installs the subscriber of a command that owns the terminal: for `run` (`run` true) the
+/// ring and, under systemd, the journal ([`LogSetup::for_run`]); for `demo` and `console` the
+/// ring only. Returns false when a subscriber was already installed.
+pub fn install_screen(run: bool, verbose: u8, config_file: Option<&Path>) -> bool {
+    let default = if verbose > 1 { "debug" } else { "info" };
+    let setup = if run {
+        LogSetup::for_run(verbose, config_file)
+    } else {
+        LogSetup::ring(default)
+    };
+    setup.install()
+}
+
 /// Installs the daemon's subscriber: `RUST_LOG` or `default` as filter, events into the ring
 /// buffer only. Returns false when a subscriber was already installed.
 pub fn install(default: &str) -> bool {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    tracing_subscriber::registry()
-        .with(filter)
-        .with(RingLayer)
-        .try_init()
-        .is_ok()
+    LogSetup::ring(default).install()
 }
 
 #[cfg(test)]
@@ -147,7 +281,12 @@ mod tests {
     fn ring_keeps_the_newest_and_reads_after_a_sequence() {
         let b = LogBuffer::default();
         for i in 0..(CAPACITY + 5) {
-            b.push("00:00:00".into(), "INFO", "t", format!("line {i}"));
+            b.push(
+                "2026-01-01 00:00:00".into(),
+                "INFO",
+                "t",
+                format!("line {i}"),
+            );
         }
         let all = b.after(0, usize::MAX);
         assert_eq!(all.len(), CAPACITY);
@@ -156,6 +295,14 @@ mod tests {
         let tail = b.after(all[CAPACITY - 2].seq, 10);
         assert_eq!(tail.len(), 1);
         assert_eq!(tail[0].message, format!("line {}", CAPACITY + 4));
+    }
+
+    #[test]
+    fn stamp_has_the_date_and_is_utc() {
+        let at = time::macros::datetime!(2026-11-29 23:05:09 +02:00);
+        assert_eq!(stamp(at), "2026-11-29 21:05:09");
+        let at = time::macros::datetime!(2026-01-02 00:00:00 UTC);
+        assert_eq!(stamp(at), "2026-01-02 00:00:00");
     }
 
     #[test]

@@ -5,8 +5,8 @@
 //!   4 Hz tick and the copy worker's streamed answers;
 //! - the copy worker and the model loader ([`copier`]): template copy until the model is ready;
 //! - the control socket `<data_dir>/control.sock` for the technician console ([`handler`]);
-//! - the retention sweep every [`SWEEP_EVERY`] and the periodic feedback sync (failures are
-//!   logged, never fatal);
+//! - the retention sweep every [`SWEEP_EVERY`], the POS inbox ([`inbox`], when configured) and
+//!   the periodic feedback sync (failures are logged, never fatal);
 //! - systemd readiness ([`gate`]): `READY=1` only after the health gate passed, watchdog pings
 //!   from the screen's tick, `STOPPING=1` at shutdown; a failed gate stops the daemon (non-zero).
 //!
@@ -17,8 +17,12 @@
 //! through `ui::term`'s panic hook.
 //!
 //! Invariants:
-//! - Every SQLite access goes through the one [`Vault`] behind a mutex; each effect's writes are
-//!   complete statements, so stopping between two effects leaves the database consistent.
+//! - The screen's effects, the console handler and the background tasks reach SQLite through the
+//!   one [`Vault`] behind a mutex; each effect's writes are complete statements, so stopping
+//!   between two effects leaves the database consistent. The copy worker keeps its own
+//!   connection to the same file for the copy cache only, and the health gate opens one for its
+//!   checks (WAL mode: a reader never waits for the writer; a busy write is logged, and the copy
+//!   is served without the cache).
 //! - Nothing here logs or keeps a loyalty number or PIN (see [`kiosk`] and [`handler`]).
 //! - The store-level recommender models are loaded once at start; `reload config` does not
 //!   refit them.
@@ -28,6 +32,7 @@ pub mod copier;
 pub mod demo;
 pub mod gate;
 pub mod handler;
+pub mod inbox;
 mod input;
 pub mod kiosk;
 pub mod logs;
@@ -119,6 +124,7 @@ impl Daemon {
         config_file: Option<PathBuf>,
         answers: tokio::sync::mpsc::UnboundedSender<crate::ui::kiosk::Input>,
     ) -> Result<Arc<Self>, DaemonError> {
+        logs::set_zone(config.store_zone());
         let vault = Vault::open(&config)?;
         let model = StoreModel::load(&vault, config.recommend.clone(), now_unix())?;
         let currency = config.currency.clone();
@@ -245,6 +251,11 @@ pub async fn run(config: Config, config_file: Option<PathBuf>) -> Result<(), Dae
         })
     };
     let sweep = tokio::spawn(sweep_periodically(Arc::clone(&daemon)));
+    let inbox = daemon.config().pos_inbox.clone().map(|dir| {
+        let every = Duration::from_secs(daemon.config().pos_poll_secs);
+        tracing::info!(inbox = %dir.display(), "watching the POS inbox");
+        tokio::spawn(inbox::watch(Arc::clone(&daemon), dir, every))
+    });
     let sync = start_sync(&daemon.config());
 
     let notifier = Arc::new(gate::notifier());
@@ -277,6 +288,9 @@ pub async fn run(config: Config, config_file: Option<PathBuf>) -> Result<(), Dae
     }
     let _ = stop_tx.send(true);
     sweep.abort();
+    if let Some(i) = inbox {
+        i.abort();
+    }
     if let Some(s) = sync {
         s.abort();
     }

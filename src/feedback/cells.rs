@@ -25,7 +25,9 @@ const SECONDS_PER_DAY: i64 = 86_400;
 /// Julian day number of 1970-01-01.
 const UNIX_EPOCH_JULIAN_DAY: i64 = 2_440_588;
 
-/// A UTC calendar day as days since 1970-01-01; on the wire `"YYYY-MM-DD"`.
+/// A calendar day as days since 1970-01-01; on the wire `"YYYY-MM-DD"`. On the kiosk a day is
+/// the store's local calendar day (config `timezone`): [`Day::of_in`] and [`Day::start_in`];
+/// timestamps stay UTC seconds everywhere.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Day(pub i64);
 
@@ -35,9 +37,43 @@ impl Day {
         Self(at.div_euclid(SECONDS_PER_DAY))
     }
 
-    /// First second of the day.
+    /// First second of the UTC day.
     pub fn start(self) -> i64 {
         self.0 * SECONDS_PER_DAY
+    }
+
+    /// The local calendar day in `tz` of a Unix timestamp (UTC when out of range).
+    pub fn of_in(at: i64, tz: &jiff::tz::TimeZone) -> Self {
+        let Ok(ts) = jiff::Timestamp::from_second(at) else {
+            return Self::of(at);
+        };
+        let date = ts.to_zoned(tz.clone()).date();
+        time::Month::try_from(date.month().unsigned_abs())
+            .ok()
+            .and_then(|m| {
+                time::Date::from_calendar_date(i32::from(date.year()), m, date.day().unsigned_abs())
+                    .ok()
+            })
+            .map_or_else(
+                || Self::of(at),
+                |d| Self(i64::from(d.to_julian_day()) - UNIX_EPOCH_JULIAN_DAY),
+            )
+    }
+
+    /// The first second (UTC) of this local calendar day in `tz`: local midnight, or the first
+    /// instant after it when a time-zone change skips midnight. A day is 23, 24 or 25 hours long.
+    pub fn start_in(self, tz: &jiff::tz::TimeZone) -> i64 {
+        self.date()
+            .and_then(|d| {
+                let (y, m, day) = (
+                    i16::try_from(d.year()).ok()?,
+                    i8::try_from(u8::from(d.month())).ok()?,
+                    i8::try_from(d.day()).ok()?,
+                );
+                let civil = jiff::civil::Date::new(y, m, day).ok()?;
+                civil.to_zoned(tz.clone()).ok()
+            })
+            .map_or_else(|| self.start(), |z| z.timestamp().as_second())
     }
 
     fn date(self) -> Option<time::Date> {

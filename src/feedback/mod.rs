@@ -11,8 +11,14 @@
 //!   cells with at least `k` distinct sessions remain (in the outbox).
 //! - Interactions and conversions are stored on the impression they follow, so every cell counts
 //!   taps and conversions of its own impressions (`taps, conversions <= impressions`).
-//! - A day closes `conversion_window_secs` after its end (UTC); a purchase is attributed to the
-//!   latest unconverted impression of the same product at most that long before it.
+//! - Days are the store's local calendar days (config `timezone`; timestamps stay UTC seconds on
+//!   disk and on the wire). A day closes `conversion_window_secs` after its local end; a purchase is attributed to the
+//!   latest unconverted impression of the same product at most that long before it — of the same
+//!   shopper when the purchase names one (a till import of a loyalty customer's basket), of
+//!   anyone otherwise. A purchase converts at most one impression per unit bought, and only
+//!   once: the import de-duplicates rows before they get here.
+//! - An impression may carry its shopper's attribution tag (a keyed digest, never the number
+//!   or id) only while its day is open; closing the day deletes the row, erasure clears the tag.
 //! - The ledger (`feedback_ledger`) counts every event recorded and where it went; without noise,
 //!   recorded = pending + withheld + outbox + acknowledged + dropped (see [`crate::sync::status`]).
 //! - Nothing here exposes a timestamp finer than a day outside the kiosk; `at` stays local.
@@ -25,6 +31,9 @@ use ring::rand::SecureRandom;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 
+use jiff::tz::TimeZone;
+
+use crate::crypto::AttributionTag;
 use crate::event::{Event, EventKind};
 use crate::store::StoreError;
 use crate::vocab::{SegmentKey, Style};
@@ -311,6 +320,27 @@ pub fn record_impression(conn: &Connection, imp: &Impression<'_>) -> Result<i64,
     Ok(id)
 }
 
+/// Marks an impression as shown to the shopper with `tag` (a known shopper who allows analytics),
+/// so their till purchases convert it ([`record_purchase_by`]).
+pub fn tag_impression(
+    conn: &Connection,
+    id: i64,
+    tag: &AttributionTag,
+) -> Result<(), FeedbackError> {
+    conn.prepare_cached("UPDATE feedback_impressions SET shopper = ?2 WHERE id = ?1")?
+        .execute(params![id, &tag.0[..]])?;
+    Ok(())
+}
+
+/// Forgets a shopper's tag on every open impression (erasure): the impressions stay, anonymous.
+pub fn forget_shopper(conn: &Connection, tag: &AttributionTag) -> Result<(), FeedbackError> {
+    conn.execute(
+        "UPDATE feedback_impressions SET shopper = NULL WHERE shopper = ?1",
+        [&tag.0[..]],
+    )?;
+    Ok(())
+}
+
 /// Records an interaction on the latest impression of the same session, product and style at or
 /// before `at`. Returns `false` (and records nothing) when there is no such impression — the
 /// session never saw that pick, or its day has already been closed.
@@ -377,14 +407,32 @@ pub fn record_purchase(
     sku: &str,
     window_secs: u64,
 ) -> Result<bool, FeedbackError> {
+    record_purchase_by(conn, at, sku, None, window_secs)
+}
+
+/// [`record_purchase`] for a purchase that names its shopper: only an impression shown to that
+/// shopper converts (a known shopper's purchase never converts someone else's impression).
+pub fn record_purchase_by(
+    conn: &Connection,
+    at: i64,
+    sku: &str,
+    shopper: Option<&AttributionTag>,
+    window_secs: u64,
+) -> Result<bool, FeedbackError> {
     let changed = conn
         .prepare_cached(
             "UPDATE feedback_impressions SET converted = 1 WHERE id = (
                 SELECT id FROM feedback_impressions
                 WHERE sku = ?1 AND at <= ?2 AND at >= ?2 - ?3 AND converted = 0
+                  AND (?4 IS NULL OR shopper = ?4)
                 ORDER BY at DESC, id DESC LIMIT 1)",
         )?
-        .execute(params![sku, at, window_secs as i64])?;
+        .execute(params![
+            sku,
+            at,
+            window_secs as i64,
+            shopper.map(|t| t.0.to_vec())
+        ])?;
     if changed > 0 {
         bump(conn, Column::Conversions, 1, 0)?;
     }
@@ -411,23 +459,30 @@ pub fn record_purchases(
     Ok(n)
 }
 
-/// The first day that is still open at `now`: days before it are closed (their conversion window
-/// has passed).
-pub fn first_open_day(now: i64, window_secs: u64) -> Day {
-    Day::of(now - window_secs as i64)
+/// The first store day that is still open at `now`: days before it are closed (their
+/// conversion window has passed). Days are the store's local days in `tz`.
+pub fn first_open_day(now: i64, window_secs: u64, tz: &TimeZone) -> Day {
+    Day::of_in(now - window_secs as i64, tz)
 }
 
-/// Session rows of closed days (before `open_day`), grouped by cell and session, one day at a
-/// time in `f`; the rows are deleted by [`delete_closed`] in the caller's transaction.
+/// Session rows of closed days (before `open_day`), grouped by cell and session, one store day
+/// (local in `tz`) at a time in `f`; the rows are deleted by [`delete_closed`] in the caller's
+/// transaction.
 pub fn for_each_closed_day(
     conn: &Connection,
     open_day: Day,
+    tz: &TimeZone,
     mut f: impl FnMut(Day, Vec<cells::SessionRow>) -> Result<(), FeedbackError>,
 ) -> Result<(), FeedbackError> {
-    let days: Vec<i64> = conn
-        .prepare("SELECT DISTINCT at / 86400 - (at % 86400 < 0) FROM feedback_impressions WHERE at < ?1 ORDER BY 1")?
-        .query_map([open_day.start()], |r| r.get(0))?
-        .collect::<Result<_, _>>()?;
+    let first: Option<i64> = conn.query_row(
+        "SELECT min(at) FROM feedback_impressions WHERE at < ?1",
+        [open_day.start_in(tz)],
+        |r| r.get(0),
+    )?;
+    let days: Vec<i64> = match first {
+        Some(at) => (Day::of_in(at, tz).0..open_day.0).collect(),
+        None => Vec::new(),
+    };
     let mut stmt = conn.prepare(
         "SELECT sku, style, segment, content_kind, session, count(*), sum(tapped),
                 sum(thumbs_up), sum(thumbs_down), sum(whys), sum(opt_outs), sum(dwells),
@@ -439,7 +494,7 @@ pub fn for_each_closed_day(
     for d in days {
         let day = Day(d);
         let rows = stmt
-            .query_map([day.start(), Day(d + 1).start()], |r| {
+            .query_map([day.start_in(tz), Day(d + 1).start_in(tz)], |r| {
                 let session: Vec<u8> = r.get(4)?;
                 let mut s = [0u8; 16];
                 if session.len() == 16 {
@@ -473,16 +528,22 @@ pub fn for_each_closed_day(
                 })
             })?
             .collect::<Result<Vec<_>, _>>()?;
-        f(day, rows)?;
+        if !rows.is_empty() {
+            f(day, rows)?;
+        }
     }
     Ok(())
 }
 
-/// Deletes the impressions of closed days (before `open_day`).
-pub fn delete_closed(conn: &Connection, open_day: Day) -> Result<u64, FeedbackError> {
+/// Deletes the impressions of closed days (before `open_day`, local in `tz`).
+pub fn delete_closed(
+    conn: &Connection,
+    open_day: Day,
+    tz: &TimeZone,
+) -> Result<u64, FeedbackError> {
     Ok(conn.execute(
         "DELETE FROM feedback_impressions WHERE at < ?1",
-        [open_day.start()],
+        [open_day.start_in(tz)],
     )? as u64)
 }
 
@@ -611,6 +672,84 @@ mod tests {
             segment: "footwear:mid",
             content_kind: "blurb",
         }
+    }
+
+    /// `2026-11-29T17:30:00Z` and friends as Unix seconds.
+    fn utc(text: &str) -> i64 {
+        text.parse::<jiff::Timestamp>().unwrap().as_second()
+    }
+
+    /// The store days the closed rows fall into, with their impression counts.
+    fn closed_days(c: &Connection, now: i64, tz: &TimeZone) -> Vec<(String, u64)> {
+        let open = first_open_day(now, 3600, tz);
+        let mut out = Vec::new();
+        for_each_closed_day(c, open, tz, |day, rows| {
+            out.push((
+                day.to_string(),
+                rows.iter().map(|r| r.counts.impressions).sum(),
+            ));
+            Ok(())
+        })
+        .unwrap();
+        out
+    }
+
+    #[test]
+    fn a_shanghai_store_day_runs_from_local_midnight() {
+        let (_d, s) = store();
+        let c = s.conn();
+        let tz = TimeZone::get("Asia/Shanghai").unwrap();
+        let a = SessionToken::from_bytes([1; 16]);
+        // 01:30 on 30 November in Shanghai is still 29 November in UTC.
+        record_impression(c, &imp(&a, utc("2026-11-29T17:30:00Z"), "SKU1")).unwrap();
+        record_impression(c, &imp(&a, utc("2026-11-29T15:30:00Z"), "SKU1")).unwrap();
+        // At 00:30 on 1 December local (+ the 1 h window not yet over) 30 November is open.
+        assert!(closed_days(c, utc("2026-11-30T16:30:00Z"), &tz)
+            .iter()
+            .all(|(d, _)| d != "2026-11-30"));
+        // At 01:30 local it has closed: the late row is labelled 30 November, the early one 29.
+        let days = closed_days(c, utc("2026-11-30T17:30:00Z"), &tz);
+        assert_eq!(
+            days,
+            [("2026-11-29".to_string(), 1), ("2026-11-30".to_string(), 1)]
+        );
+        // The same rows in a UTC store both fall on 29 November.
+        assert_eq!(
+            closed_days(c, utc("2026-12-01T02:00:00Z"), &TimeZone::UTC),
+            [("2026-11-29".to_string(), 2)]
+        );
+        delete_closed(
+            c,
+            first_open_day(utc("2026-11-30T17:30:00Z"), 3600, &tz),
+            &tz,
+        )
+        .unwrap();
+        assert_eq!(pending(c).unwrap().impressions, 0);
+    }
+
+    #[test]
+    fn the_day_daylight_saving_ends_has_25_hours() {
+        let (_d, s) = store();
+        let c = s.conn();
+        let tz = TimeZone::get("America/New_York").unwrap();
+        let day = Day::of_in(utc("2026-11-01T12:00:00Z"), &tz);
+        assert_eq!(day.to_string(), "2026-11-01");
+        assert_eq!(Day(day.0 + 1).start_in(&tz) - day.start_in(&tz), 25 * 3600);
+        assert_eq!(day.start_in(&tz), utc("2026-11-01T04:00:00Z"));
+        let spring = Day::of_in(utc("2026-03-08T12:00:00Z"), &tz);
+        assert_eq!(
+            Day(spring.0 + 1).start_in(&tz) - spring.start_in(&tz),
+            23 * 3600
+        );
+        let a = SessionToken::from_bytes([3; 16]);
+        // 23:30 EST on 1 November (the 25th hour of the day) and 00:30 on 2 November.
+        record_impression(c, &imp(&a, utc("2026-11-02T04:30:00Z"), "SKU1")).unwrap();
+        record_impression(c, &imp(&a, utc("2026-11-02T05:30:00Z"), "SKU1")).unwrap();
+        let days = closed_days(c, utc("2026-11-04T00:00:00Z"), &tz);
+        assert_eq!(
+            days,
+            [("2026-11-01".to_string(), 1), ("2026-11-02".to_string(), 1)]
+        );
     }
 
     #[test]

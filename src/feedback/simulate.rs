@@ -284,7 +284,7 @@ pub fn run(
     opts: &SimOptions,
 ) -> Result<SimReport, FeedbackError> {
     let mut rng = StdRng::seed_from_u64(opts.seed);
-    let last = first_open_day(opts.now, opts.window_secs).0 - 1;
+    let last = first_open_day(opts.now, opts.window_secs, &jiff::tz::TimeZone::UTC).0 - 1;
     let first = last - i64::from(opts.days.max(1)) + 1;
     let total_weight: usize = categories.iter().map(|c| c.1).sum();
     let mut report = SimReport {

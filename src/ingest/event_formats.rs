@@ -1,4 +1,9 @@
 //! Behaviour-event readers: the REES46 log, UCI Online Retail point-of-sale lines, JSON lines.
+//!
+//! Invariant: a customer id leaves here in the one normal form of a loyalty number
+//! ([`LoyaltyNumber::parse_card`] with the configured card schemes, [`Rules::cards`]), the form
+//! the kiosk's scanner reads the same card in; an id that is no loyalty number (over-long,
+//! control characters) leaves the event anonymous.
 
 use std::io::Read;
 
@@ -9,6 +14,7 @@ use super::text::{clean_text, split_category};
 use super::values::parse_time;
 use super::{rule, EventFormat, IngestError, Quarantine, Row, Rules, MAX_NAME_CHARS};
 use crate::event::{Event, EventKind, ImportedEvent, ProductHint};
+use crate::vocab::LoyaltyNumber;
 
 const REES46_COLS: &[&str] = &[
     "event_time",
@@ -132,10 +138,13 @@ fn kind_from(text: &str) -> Option<EventKind> {
     }
 }
 
-/// A customer id as a loyalty number: trimmed, a float's `.0` dropped (`"14075.0"` → `"14075"`).
-fn customer_id(text: &str) -> String {
-    let t = text.trim();
-    t.strip_suffix(".0").unwrap_or(t).to_string()
+/// A customer id as a loyalty number, in its normal form (trimmed, upper-case, a float's `.0`
+/// dropped: `"14075.0"` → `"14075"`, then the first matching card scheme's form); `None` when it
+/// is no loyalty number.
+fn customer_id(text: &str, rules: &Rules) -> Option<String> {
+    LoyaltyNumber::parse_card(text, &rules.cards)
+        .ok()
+        .map(|n| n.expose().to_owned())
 }
 
 fn rees46(f: &Fields<'_>, rules: &Rules) -> Result<ImportedEvent, Quarantine> {
@@ -158,7 +167,7 @@ fn rees46(f: &Fields<'_>, rules: &Rules) -> Result<ImportedEvent, Quarantine> {
         .unwrap_or_default();
     let brand = f.opt(4)?.map(|b| clean_text(b, 60));
     let price = f.price(5, rules)?;
-    let customer = f.opt(6)?.map(customer_id);
+    let customer = f.opt(6)?.and_then(|c| customer_id(c, rules));
     let session = f.opt(7)?.map(|s| clean_text(s, 64));
     Ok(ImportedEvent {
         event: Event {
@@ -235,7 +244,7 @@ fn retail(f: &Fields<'_>, rules: &Rules) -> Result<ImportedEvent, Quarantine> {
         .opt(2)?
         .map(|d| clean_text(d, MAX_NAME_CHARS))
         .filter(|d| !d.is_empty());
-    let customer = f.opt(6)?.map(customer_id);
+    let customer = f.opt(6)?.and_then(|c| customer_id(c, rules));
     Ok(ImportedEvent {
         event: Event {
             at,
@@ -316,7 +325,9 @@ fn jsonl(j: &JsonFields, rules: &Rules) -> Result<ImportedEvent, Quarantine> {
             price,
             session: j.opt_str("session", 256)?.map(|s| clean_text(&s, 64)),
         },
-        customer: j.opt_str("customer", 256)?.map(|c| customer_id(&c)),
+        customer: j
+            .opt_str("customer", 256)?
+            .and_then(|c| customer_id(&c, rules)),
         hint: ProductHint {
             name: j
                 .opt_str("name", max)?

@@ -113,6 +113,9 @@ pub struct Rules {
     pub future_slack_secs: i64,
     /// Any raw field longer than this is quarantined, not loaded.
     pub max_field_bytes: usize,
+    /// The kiosk's card schemes (config `[scan]`): a customer id that is a card of one is read in
+    /// that scheme's canonical form, as the kiosk's scanner reads the card.
+    pub cards: Vec<crate::vocab::CardScheme>,
 }
 
 impl Default for Rules {
@@ -122,6 +125,7 @@ impl Default for Rules {
             now: i64::MAX / 2,
             future_slack_secs: 300,
             max_field_bytes: 32 * 1024,
+            cards: vec![crate::vocab::CardScheme::default()],
         }
     }
 }

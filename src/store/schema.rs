@@ -79,6 +79,8 @@ pub const MIGRATIONS: &[&str] = &[
     COPY_CACHE,
     // v4 — erasure that sticks and consent with its terms (see `store::privacy`).
     PRIVACY,
+    // v5 — purchases attributed per shopper (see `feedback::record_purchase_by`).
+    ATTRIBUTION,
 ];
 
 /// v2: the kiosk-side tables of feedback (see `feedback`).
@@ -171,6 +173,13 @@ CREATE TABLE consent_log (
     source TEXT NOT NULL CHECK (source IN ('import', 'enrol', 'kiosk'))
 ) STRICT;
 CREATE INDEX consent_log_by_shopper ON consent_log(shopper_id, at);";
+
+/// v5: the attribution tag of the shopper an impression was shown to (when known and they allow
+/// analytics); deleted with the impression when its day closes.
+const ATTRIBUTION: &str = "ALTER TABLE feedback_impressions ADD COLUMN shopper BLOB
+    CHECK (shopper IS NULL OR length(shopper) = 16);
+CREATE INDEX feedback_impressions_by_shopper ON feedback_impressions(shopper, sku, at)
+    WHERE shopper IS NOT NULL;";
 
 #[cfg(test)]
 mod tests {

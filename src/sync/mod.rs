@@ -147,7 +147,7 @@ fn write_batch(
         kiosk_id: config.kiosk_id.clone(),
         store_id: config.store_id.clone(),
         seq,
-        created_day: Day::of(now),
+        created_day: Day::of_in(now, &config.store_zone()),
         software: env!("CARGO_PKG_VERSION").into(),
         k_anonymity: config.k_anonymity,
         noise_epsilon: config.feedback_noise_epsilon,
@@ -249,16 +249,17 @@ pub fn prepare<R: Rng + ?Sized>(
     noise: &mut R,
 ) -> Result<Prepared, SyncError> {
     let tx = conn.transaction()?;
-    let open = feedback::first_open_day(now, config.conversion_window_secs);
+    let tz = config.store_zone();
+    let open = feedback::first_open_day(now, config.conversion_window_secs, &tz);
     let mut new_cells = Vec::new();
     let mut withheld = Counts::default();
-    feedback::for_each_closed_day(&tx, open, |_, rows| {
+    feedback::for_each_closed_day(&tx, open, &tz, |_, rows| {
         let a = cells::anonymise(&rows, config.k_anonymity);
         withheld += a.withheld;
         new_cells.extend(a.cells);
         Ok(())
     })?;
-    feedback::delete_closed(&tx, open)?;
+    feedback::delete_closed(&tx, open, &tz)?;
     feedback::ledger_add(&tx, Bucket::Withheld, 0, &withheld)?;
     if config.feedback_noise_epsilon > 0.0 {
         for c in &mut new_cells {

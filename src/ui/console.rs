@@ -54,7 +54,7 @@ pub struct StatusView {
 /// One line of the daemon's log.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LogLine {
-    /// Time as the daemon formatted it.
+    /// Date and time as the daemon formatted it (`YYYY-MM-DD HH:MM:SS`), shown as is.
     pub at: String,
     pub level: Level,
     pub target: String,

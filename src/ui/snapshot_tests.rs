@@ -281,7 +281,7 @@ fn feed_console(c: &mut console::State, text: &str) {
         console::update(
             c,
             console::Input::Log(LogLine {
-                at: format!("12:00:0{i}"),
+                at: format!("2026-11-29 12:00:0{i}"),
                 level,
                 target: "shelftalk::copy".into(),
                 message: format!("{text} #{i}"),

@@ -115,6 +115,28 @@ impl Tmux {
         self.run(&["send-keys", "-t", "kiosk", "-l", text]);
     }
 
+    /// Types `text` literally like [`Tmux::type_text`], but never on a command line: it goes to
+    /// tmux on standard input (`load-buffer -`) and is pasted into the pane (`paste-buffer -d`,
+    /// which deletes the buffer), so no `ps` ever shows it. For loyalty numbers.
+    #[allow(dead_code)] // Not every binary that includes this module types a secret.
+    pub fn type_secret(&self, text: &str) {
+        use std::io::Write;
+        let mut child = Command::new("tmux")
+            .args(["-L", &self.socket, "-f", "/dev/null"])
+            .args(["load-buffer", "-b", "secret", "-"])
+            .stdin(std::process::Stdio::piped())
+            .spawn()
+            .expect("tmux is installed");
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(text.as_bytes())
+            .unwrap();
+        assert!(child.wait().unwrap().success(), "tmux load-buffer");
+        self.run(&["paste-buffer", "-d", "-b", "secret", "-t", "kiosk"]);
+    }
+
     /// Presses keys by tmux name (`Enter`, `Right`, `d`, …).
     pub fn press(&self, keys: &[&str]) {
         let mut args = vec!["send-keys", "-t", "kiosk"];

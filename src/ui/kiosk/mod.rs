@@ -6,9 +6,10 @@
 //! opt-out notice), and a short goodbye.
 //!
 //! Scanner input: barcode scanners type like a keyboard and end with Enter. ASCII letters and
-//! digits collect in a scan buffer; Enter hands the buffer to [`ScanRule::is_loyalty`], which
-//! decides between a loyalty code ([`Effect::StartSession`]) and a product code
-//! ([`Effect::LookupProduct`]). Every other key is a command and acts at once: ←/→ select a pick,
+//! digits collect in a scan buffer; Enter hands the buffer to [`ScanRule::card`], which
+//! decides between a loyalty card ([`Effect::StartSession`], with the card's canonical number)
+//! and a product code ([`Effect::LookupProduct`]); a code that is a catalog SKU is a product even
+//! when a card scheme matches it. Every other key is a command and acts at once: ←/→ select a pick,
 //! `+`/`-` vote, `?` why, `o` opt out, `d` done, Esc back or done (the lower-case `o` and `d` are
 //! therefore never part of a code: scanners send upper case). Digits `1`-`3` both select a pick
 //! and start the buffer: if more characters follow, it was a scan and the selection is put back;

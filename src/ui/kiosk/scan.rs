@@ -8,43 +8,94 @@
 //!   overflowed and is never handed on.
 //! - A buffer whose last character is `scan_gap` old is stale: the state machine drops it on the
 //!   next tick.
+//! - [`ScanRule::card`] never takes a catalog SKU for a card (the catalog wins over every card
+//!   scheme), tries the schemes in their configured order, and hands a card on only in its
+//!   canonical number ([`LoyaltyNumber::parse_card`]'s form), the form imported customer ids
+//!   have.
 
-use std::ops::RangeInclusive;
+use std::collections::BTreeSet;
+use std::fmt;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::ui::Secret;
+use crate::vocab::{CardScheme, LoyaltyNumber};
 
 /// Longest code the scan buffer accepts (as `vocab::LoyaltyNumber`).
 const MAX_CODE_CHARS: usize = crate::vocab::MAX_LOYALTY_CHARS;
 
-/// How to tell a loyalty code from a product code.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// How to tell a loyalty card from a product code: the configured card schemes, tried in order,
+/// and the catalog's codes that a scheme would take for a card.
+///
+/// A scanned code is a card when it is a card of some scheme (see [`CardScheme`]) and is not
+/// exactly the SKU of a product in the catalog: a known product always wins, so a store may add
+/// a "bare number" scheme without losing products whose SKUs are numbers of the same length.
+/// Among schemes, the first that matches gives the card's canonical number. Anything else is a
+/// product code.
+#[derive(Clone, PartialEq, Eq)]
 pub struct ScanRule {
-    /// Loyalty codes start with this (compared ignoring ASCII case).
-    pub loyalty_prefix: String,
-    /// ...followed by this many ASCII digits and nothing else.
-    pub loyalty_digits: RangeInclusive<usize>,
+    schemes: Vec<CardScheme>,
+    /// Catalog SKUs that some scheme matches (only those: the rest cannot be confused).
+    products: Arc<BTreeSet<String>>,
 }
 
 impl Default for ScanRule {
+    /// Today's rule: `LC` and 4-20 digits is a card, anything else a product.
     fn default() -> Self {
-        Self {
-            loyalty_prefix: "LC".into(),
-            loyalty_digits: 4..=20,
-        }
+        Self::new(vec![CardScheme::default()])
+    }
+}
+
+impl fmt::Debug for ScanRule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ScanRule")
+            .field("schemes", &self.schemes)
+            .field("card_like_products", &self.products.len())
+            .finish()
     }
 }
 
 impl ScanRule {
-    /// True when `code` is a loyalty code; anything else scanned is a product code (SKU).
+    /// A rule with these schemes (validated by the config) and no catalog yet.
+    pub fn new(schemes: Vec<CardScheme>) -> Self {
+        Self {
+            schemes,
+            products: Arc::default(),
+        }
+    }
+
+    /// The rule knowing the catalog's SKUs, so that none of them is taken for a card.
+    pub fn with_products<'a>(mut self, skus: impl IntoIterator<Item = &'a str>) -> Self {
+        let card_like: BTreeSet<String> = skus
+            .into_iter()
+            .filter(|sku| self.scheme_card(sku).is_some())
+            .map(str::to_owned)
+            .collect();
+        self.products = Arc::new(card_like);
+        self
+    }
+
+    /// The card schemes, in the order they are tried.
+    pub fn schemes(&self) -> &[CardScheme] {
+        &self.schemes
+    }
+
+    fn scheme_card(&self, code: &str) -> Option<LoyaltyNumber> {
+        let number = LoyaltyNumber::parse(code).ok()?;
+        self.schemes.iter().find_map(|s| s.card(&number))
+    }
+
+    /// The canonical number of the card `code` is, or `None` for a product code.
+    pub fn card(&self, code: &str) -> Option<LoyaltyNumber> {
+        if self.products.contains(code) {
+            return None;
+        }
+        self.scheme_card(code)
+    }
+
+    /// True when `code` is a loyalty card; anything else scanned is a product code (SKU).
     pub fn is_loyalty(&self, code: &str) -> bool {
-        let n = self.loyalty_prefix.len();
-        let (Some(prefix), Some(rest)) = (code.get(..n), code.get(n..)) else {
-            return false;
-        };
-        prefix.eq_ignore_ascii_case(&self.loyalty_prefix)
-            && self.loyalty_digits.contains(&rest.len())
-            && rest.bytes().all(|b| b.is_ascii_digit())
+        self.card(code).is_some()
     }
 }
 
@@ -151,6 +202,58 @@ mod tests {
         assert!(!r.is_loyalty("23084"));
         assert!(!r.is_loyalty("L"));
         assert!(!r.is_loyalty("é1234"));
+        assert_eq!(r.card("lc0042").unwrap().expose(), "LC0042");
+    }
+
+    fn bare() -> CardScheme {
+        CardScheme {
+            name: "bare".into(),
+            prefixes: Vec::new(),
+            min_digits: 6,
+            max_digits: 12,
+            ..CardScheme::default()
+        }
+    }
+
+    #[test]
+    fn a_bare_number_scheme_keeps_cards_and_products_apart() {
+        let r = ScanRule::new(vec![CardScheme::default(), bare()]).with_products([
+            "1004856",
+            "23084",
+            "CRNEG7BKMFFYHQ8Z",
+            "LC9999",
+        ]);
+        assert_eq!(r.card("543272936").unwrap().expose(), "543272936");
+        assert_eq!(r.card("LC1234").unwrap().expose(), "LC1234");
+        // Known products win over a scheme that would match them.
+        assert!(!r.is_loyalty("1004856"));
+        assert!(!r.is_loyalty("LC9999"));
+        // Too short for the bare scheme, not card-like: products.
+        assert!(!r.is_loyalty("23084"));
+        assert!(!r.is_loyalty("CRNEG7BKMFFYHQ8Z"));
+        // Only card-like SKUs are kept.
+        assert!(format!("{r:?}").contains("card_like_products: 2"), "{r:?}");
+        // An unknown code shaped like a product of the catalog is still a card.
+        assert!(r.is_loyalty("1004857"));
+    }
+
+    #[test]
+    fn the_scanned_card_reaches_the_session_in_canonical_form() {
+        let t0 = Instant::now();
+        let config = super::super::KioskConfig {
+            scan_rule: ScanRule::new(vec![CardScheme {
+                till_number: crate::vocab::TillNumber::Digits,
+                ..CardScheme::default()
+            }]),
+            ..super::super::KioskConfig::default()
+        };
+        let mut s = super::super::State::new(config, t0);
+        let fx = type_code(&mut s, "LC00123");
+        let card = fx.iter().find_map(|e| match e {
+            super::super::Effect::StartSession { loyalty, .. } => loyalty.as_ref(),
+            _ => None,
+        });
+        assert_eq!(card.map(Secret::expose), Some("00123"));
     }
 
     #[test]

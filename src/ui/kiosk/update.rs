@@ -46,10 +46,12 @@ impl Default for KioskConfig {
 }
 
 impl KioskConfig {
-    /// The defaults with the session timeout of the kiosk's configuration.
+    /// The defaults with the session timeout and the card schemes of the kiosk's configuration
+    /// (the daemon adds the catalog, [`ScanRule::with_products`]).
     pub fn from_config(config: &crate::config::Config) -> Self {
         Self {
             session_timeout: Duration::from_secs(config.session_timeout_secs),
+            scan_rule: ScanRule::new(config.scan.cards.clone()),
             ..Self::default()
         }
     }
@@ -206,8 +208,9 @@ impl State {
             return;
         }
         let code = self.scan.take();
-        if self.config.scan_rule.is_loyalty(code.expose()) {
-            self.start_session(Some(code), out);
+        if let Some(card) = self.config.scan_rule.card(code.expose()) {
+            drop(code);
+            self.start_session(Some(Secret::new(card.expose().to_owned())), out);
             return;
         }
         let sku = code.expose().to_owned();

@@ -166,6 +166,12 @@ fn level_name(level: Level) -> &'static str {
     }
 }
 
+/// A log line's target without the crate's own prefix (`copy::engine`), leaving room for the
+/// message beside the date; another crate's target stays whole.
+fn log_component(target: &str) -> &str {
+    target.strip_prefix("shelftalk::").unwrap_or(target)
+}
+
 fn draw_logs(frame: &mut Frame, area: Rect, state: &State) {
     let [filter, list] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(area);
     let showing = if state.log_level == Level::TRACE {
@@ -189,7 +195,11 @@ fn draw_logs(frame: &mut Frame, area: Rect, state: &State) {
             Line::from(vec![
                 Span::raw(format!("{} ", sanitize(&l.at))),
                 Span::styled(format!("{:<5} ", level_name(l.level)), style),
-                Span::raw(format!("{}: {}", sanitize(&l.target), sanitize(&l.message))),
+                Span::raw(format!(
+                    "{}: {}",
+                    sanitize(log_component(&l.target)),
+                    sanitize(&l.message)
+                )),
             ])
         })
         .collect();
