@@ -48,7 +48,7 @@ pub enum ControlError {
     #[error("the daemon closed the connection")]
     Closed,
     #[error("malformed message: {0}")]
-    Protocol(String),
+    Protocol(#[source] serde_json::Error),
     #[error("PIN hash in config is malformed; set it again with `shelftalk console set-pin`")]
     BadPinHash,
     #[error("the system random number generator failed")]
@@ -386,8 +386,7 @@ impl Client {
 
     /// Sends one request and waits for its response.
     pub async fn call(&mut self, request: &Request) -> Result<Response, ControlError> {
-        let mut line =
-            serde_json::to_string(request).map_err(|e| ControlError::Protocol(e.to_string()))?;
+        let mut line = serde_json::to_string(request).map_err(ControlError::Protocol)?;
         line.push('\n');
         self.write
             .write_all(line.as_bytes())
@@ -402,7 +401,7 @@ impl Client {
         if n == 0 {
             return Err(ControlError::Closed);
         }
-        serde_json::from_str(buf.trim_end()).map_err(|e| ControlError::Protocol(e.to_string()))
+        serde_json::from_str(buf.trim_end()).map_err(ControlError::Protocol)
     }
 }
 

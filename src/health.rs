@@ -180,6 +180,29 @@ pub fn run(config: &Config) -> Report {
 }
 
 /// The content's model file is there with the manifest's size and sha256.
+/// Why `shelftalk update` did not switch content.
+#[derive(Debug, thiserror::Error)]
+pub enum InstallError {
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error(transparent)]
+    Content(#[from] content::ContentError),
+}
+
+/// Installs `candidate` beside the active content ([`content::install`]) after the gate's model
+/// check and a test generation through the guardrails with it.
+pub fn install_checked(
+    config: &Config,
+    candidate: &content::Candidate,
+) -> Result<content::Switched, InstallError> {
+    let store = Store::open(&config.db_path())?;
+    Ok(content::install(config, candidate, |c| {
+        let model = model_check(c)?;
+        let generation = test_generation(config, &store, c)?;
+        Ok(format!("{model}; {generation}"))
+    })?)
+}
+
 pub fn model_check(content: &content::Content) -> Result<String, String> {
     content
         .manifest

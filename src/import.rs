@@ -234,7 +234,10 @@ fn finish(
     report: &QualityReport,
     now: i64,
 ) -> Result<(), ImportError> {
-    let json = serde_json::to_string(report).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let json = serde_json::to_string(report).map_err(|source| StoreError::Encode {
+        what: "import quality report",
+        source,
+    })?;
     quarantine::record_import(&tx, sha, kind, file, &json, now)?;
     tx.commit()?;
     Ok(())

@@ -489,6 +489,296 @@ pub enum CopySetupError {
     Store(#[from] crate::store::StoreError),
 }
 
+/// Why a one-off request (`copy`, `recommend`, `copy warm`) cannot be served.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("no product with sku {0:?} in the catalog")]
+    NoProduct(String),
+    #[error("no shopper is enrolled with that loyalty number")]
+    NoShopper,
+    /// Nothing to do, with the reason (cache off, no model, no products).
+    #[error("{0}")]
+    Unavailable(String),
+    #[error(transparent)]
+    Profile(#[from] ProfileError),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error(transparent)]
+    Bandit(#[from] recommend::BanditError),
+    #[error(transparent)]
+    Feedback(#[from] crate::feedback::FeedbackError),
+    #[error(transparent)]
+    Picks(#[from] PicksError),
+    #[error(transparent)]
+    Setup(#[from] CopySetupError),
+    #[error(transparent)]
+    Cache(#[from] copy::cache::CacheError),
+}
+
+/// `shelftalk copy`: one product's copy, for a shopper's segment, a given segment or `all`.
+#[derive(Debug, Clone)]
+pub struct CopyJob {
+    pub sku: String,
+    /// Write for this shopper's segment (and brand, with `personalise` consent).
+    pub loyalty: Option<crate::vocab::LoyaltyNumber>,
+    /// Write for this segment (exclusive with `loyalty`); default `all`.
+    pub segment: Option<SegmentKey>,
+    /// Default: chosen by the style bandit, seeded with `seed`.
+    pub style: Option<Style>,
+    pub seed: u32,
+    /// Reuse the style's cached prompt prefix.
+    pub prefix_cache: bool,
+    /// Read and write the copy cache.
+    pub use_cache: bool,
+}
+
+/// A [`CopyJob`] resolved to its order, with the copy service started.
+pub struct PreparedCopy {
+    pub order: CopyOrder,
+    vault: Vault,
+    service: copy::CopyService,
+    model_sha: Option<String>,
+    prefix_cache: bool,
+    ttl: Option<i64>,
+}
+
+/// Resolves a [`CopyJob`] the way the kiosk would (segment, brand fan, bandit style) and starts
+/// the copy service.
+pub fn prepare_copy(config: &Config, job: CopyJob, now: i64) -> Result<PreparedCopy, ServeError> {
+    let vault = Vault::open(config)?;
+    let conn = vault.store.conn();
+    let product =
+        products::get(conn, &job.sku)?.ok_or_else(|| ServeError::NoProduct(job.sku.clone()))?;
+    let (segment, brand_fan) = match (&job.loyalty, job.segment) {
+        (Some(loyalty), _) => {
+            let shopper = vault.find(loyalty)?.ok_or(ServeError::NoShopper)?;
+            let model = StoreModel::load(&vault, config.recommend.clone(), now)?;
+            let features = model.features(&vault, Some(&shopper), &[], now)?;
+            let fan =
+                shopper.record.consent.personalise && features.is_fan_of(product.brand.as_deref());
+            (features.segment(), fan)
+        }
+        (None, Some(key)) => (key, false),
+        (None, None) => (SegmentKey::all(), false),
+    };
+    let style = match job.style {
+        Some(style) => style,
+        None => {
+            let picker = Picker::new(&config.recommend, &crate::feedback::priors(conn)?)?;
+            let mut rng =
+                <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(u64::from(job.seed));
+            picker.choose(&segment, &mut rng).style
+        }
+    };
+    let (service, model_sha) = start_copy(config, conn)?;
+    Ok(PreparedCopy {
+        order: CopyOrder {
+            product,
+            segment,
+            brand_fan,
+            style,
+            seed: job.seed,
+        },
+        vault,
+        service,
+        model_sha,
+        prefix_cache: job.prefix_cache,
+        ttl: config.copy_cache_ttl().filter(|_| job.use_cache),
+    })
+}
+
+impl PreparedCopy {
+    /// Why the service serves template copy only, if it does.
+    pub fn engine_error(&self) -> Option<&str> {
+        self.service.engine_error()
+    }
+
+    /// Writes the copy through the cache, streaming model tokens through `on_progress`.
+    pub fn write(
+        &self,
+        now: i64,
+        on_progress: &mut dyn FnMut(copy::service::CopyProgress<'_>),
+    ) -> Result<copy::CopyOutcome, ServeError> {
+        let mut request = self.order.request();
+        if !self.prefix_cache {
+            request = request.with_prefix_cache(false);
+        }
+        let policy = copy::cache::Policy {
+            model_sha256: self.model_sha.as_deref().filter(|_| self.ttl.is_some()),
+            ttl_secs: self.ttl.unwrap_or(0),
+            now,
+        };
+        Ok(copy::cache::write_cached(
+            self.vault.store.conn(),
+            &self.service,
+            &policy,
+            &request,
+            on_progress,
+        )?)
+    }
+}
+
+/// `shelftalk recommend`: the shopper's (or an anonymous visitor's) shelf, as the kiosk picks it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Recommendation {
+    pub segment: SegmentKey,
+    pub personalised: bool,
+    pub picks: Vec<PickView>,
+}
+
+/// One pick with its product's display facts, explanation and style.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PickView {
+    pub sku: String,
+    pub name: Option<String>,
+    pub brand: Option<String>,
+    pub price: Option<String>,
+    pub score: f64,
+    pub reason: String,
+    pub reasons: Vec<recommend::Reason>,
+    pub contributions: Vec<recommend::Contribution>,
+    pub style: Style,
+    pub style_probability: f64,
+    pub brand_fan: bool,
+}
+
+/// The kiosk's own configuration and path: the same picks as the screen for this shopper (or
+/// an anonymous visitor who scanned `scans`).
+pub fn recommend_for(
+    config: &Config,
+    loyalty: Option<&crate::vocab::LoyaltyNumber>,
+    scans: &[String],
+    n: usize,
+    now: i64,
+) -> Result<Recommendation, ServeError> {
+    let vault = Vault::open(config)?;
+    let model = StoreModel::load(&vault, config.recommend.clone(), now)?;
+    let picker = Picker::new(
+        &config.recommend,
+        &crate::feedback::priors(vault.store.conn())?,
+    )?;
+    let shopper = match loyalty {
+        Some(l) => Some(vault.find(l)?.ok_or(ServeError::NoShopper)?),
+        None => None,
+    };
+    let personalised = shopper
+        .as_ref()
+        .is_some_and(|s| s.record.consent.personalise);
+    let features = model.features(&vault, shopper.as_ref(), scans, now)?;
+    let mut rng = rand::make_rng::<rand::rngs::StdRng>();
+    let picks = picker
+        .picks(&model, &features, n, &mut rng)
+        .into_iter()
+        .map(|s| {
+            let product = model.product(&s.pick.sku);
+            PickView {
+                name: product.map(|p| p.name.clone()),
+                brand: product.and_then(|p| p.brand.clone()),
+                price: product.map(|p| p.price.display()),
+                sku: s.pick.sku,
+                score: s.pick.score,
+                reason: s.pick.display_reason,
+                reasons: s.pick.reasons,
+                contributions: s.pick.contributions,
+                style: s.choice.style,
+                style_probability: s.choice.propensity,
+                brand_fan: s.brand_fan,
+            }
+        })
+        .collect();
+    Ok(Recommendation {
+        segment: features.segment(),
+        personalised,
+        picks,
+    })
+}
+
+/// `copy warm`: the plan ([`warm_plan`]) with the copy service started.
+pub struct WarmJob {
+    pub plan: Vec<CopyOrder>,
+    vault: Vault,
+    service: copy::CopyService,
+    model_sha: String,
+    ttl_secs: i64,
+}
+
+/// Plans a cache warm-up of the `top` most viewed products × the `segments` most common
+/// segments (config defaults when `None`), written with `seed`; refuses when the cache is off or
+/// no model loads.
+pub fn warm_job(
+    config: &Config,
+    (top, segments): (Option<usize>, Option<usize>),
+    seed: u32,
+    now: i64,
+) -> Result<WarmJob, ServeError> {
+    let Some(ttl_secs) = config.copy_cache_ttl() else {
+        return Err(ServeError::Unavailable(
+            "the copy cache is off (copy_cache_ttl_secs = 0); nothing to warm".into(),
+        ));
+    };
+    let top = top.unwrap_or(config.copy_warm_top as usize);
+    let segments = segments.unwrap_or(config.copy_warm_segments as usize);
+    let vault = Vault::open(config)?;
+    let model = StoreModel::load(&vault, config.recommend.clone(), now)?;
+    let plan = warm_plan(&vault, &model, (top, segments), seed, now)?;
+    let (service, model_sha) = start_copy(config, vault.store.conn())?;
+    let Some(model_sha) = model_sha else {
+        return Err(ServeError::Unavailable(format!(
+            "the language model is not available ({}); nothing to warm",
+            service.engine_error().unwrap_or("unknown error")
+        )));
+    };
+    Ok(WarmJob {
+        plan,
+        vault,
+        service,
+        model_sha,
+        ttl_secs,
+    })
+}
+
+impl WarmJob {
+    /// Writes every planned order through the cache; `on_each` after each (progress bars).
+    pub fn run(
+        &self,
+        now: i64,
+        on_each: &mut dyn FnMut(),
+    ) -> Result<copy::cache::WarmReport, ServeError> {
+        let policy = copy::cache::Policy {
+            model_sha256: Some(&self.model_sha),
+            ttl_secs: self.ttl_secs,
+            now,
+        };
+        Ok(copy::cache::warm(
+            self.vault.store.conn(),
+            &self.service,
+            &policy,
+            &self.plan,
+            on_each,
+        )?)
+    }
+}
+
+/// `feedback simulate`: synthetic shoppers picked by the kiosk's own recommender and style
+/// bandit, recorded through the kiosk's recording path.
+pub fn simulate_feedback(
+    config: &Config,
+    conn: &mut rusqlite::Connection,
+    opts: &crate::feedback::simulate::SimOptions,
+) -> Result<crate::feedback::simulate::SimReport, ServeError> {
+    let vault = Vault::open(config)?;
+    let model = StoreModel::load(&vault, config.recommend.clone(), opts.now)?;
+    let mut source = KioskPicks::new(model, &vault, opts.seed, opts.now)?;
+    drop(vault);
+    let categories = source.categories();
+    Ok(crate::feedback::simulate::run(
+        conn,
+        &mut source,
+        &categories,
+        opts,
+    )?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -593,6 +593,56 @@ pub fn day_string(at: i64) -> String {
         .unwrap_or_else(|_| "?".into())
 }
 
+/// Why an audited technician action failed: the action itself, or recording it.
+#[derive(Debug, thiserror::Error)]
+pub enum AuditedError {
+    #[error(transparent)]
+    Profile(#[from] ProfileError),
+    #[error(transparent)]
+    Audit(#[from] crate::audit::AuditError),
+}
+
+impl Vault {
+    /// [`Vault::rotate`], recorded in `audit` as `actor`'s `rotate_keys` (key ids and a count).
+    pub fn rotate_audited(
+        &mut self,
+        audit: &crate::audit::AuditLog,
+        actor: &str,
+        now: i64,
+    ) -> Result<RotationReport, AuditedError> {
+        let r = self.rotate()?;
+        audit.append(
+            now,
+            actor,
+            "rotate_keys",
+            &format!(
+                "kek {} -> {}, {} data keys re-wrapped",
+                r.from_kek, r.to_kek, r.rewrapped
+            ),
+        )?;
+        Ok(r)
+    }
+
+    /// [`Vault::erase`], recorded in `audit` as `actor`'s `erase_shopper` (the short shopper id
+    /// and a row count, never the loyalty number).
+    pub fn erase_audited(
+        &mut self,
+        loyalty: &LoyaltyNumber,
+        audit: &crate::audit::AuditLog,
+        actor: &str,
+        now: i64,
+    ) -> Result<EraseReport, AuditedError> {
+        let r = self.erase(loyalty, now)?;
+        audit.append(
+            now,
+            actor,
+            "erase_shopper",
+            &format!("shopper {} erased, {} rows", r.shopper, r.rows_deleted),
+        )?;
+        Ok(r)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]

@@ -86,6 +86,38 @@ pub struct Request {
     pub config_file: PathBuf,
 }
 
+impl Request {
+    /// The request `provision` makes from its flags: the data dir from `--data-dir` (else the
+    /// defaults'), made absolute; the config file from `--config` (else `<data-dir>/kiosk.toml`),
+    /// which need not exist yet; the key dir as that file (or the defaults) sets it.
+    pub fn resolve(
+        config_flag: Option<&Path>,
+        data_dir_flag: Option<&Path>,
+        store_id: &str,
+        kiosk_id: &str,
+    ) -> Result<Self, ProvisionError> {
+        let defaults = Config::load(None, std::env::vars())?;
+        let data_dir = data_dir_flag.unwrap_or(&defaults.data_dir).to_path_buf();
+        let data_dir = std::path::absolute(&data_dir).map_err(io(&data_dir))?;
+        let config_file = config_flag
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| data_dir.join("kiosk.toml"));
+        let mut base = if config_file.exists() {
+            Config::load(Some(&config_file), std::env::vars())?
+        } else {
+            defaults
+        };
+        base.data_dir = data_dir.clone();
+        Ok(Self {
+            store_id: store_id.to_string(),
+            kiosk_id: kiosk_id.to_string(),
+            key_dir: base.key_dir(),
+            data_dir,
+            config_file,
+        })
+    }
+}
+
 /// What is on disk now.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Observed {

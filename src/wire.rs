@@ -32,14 +32,23 @@ const PRIORS_CONTEXT: &[u8] = b"shelftalk/priors/v1\0";
 
 #[derive(Debug, thiserror::Error)]
 pub enum WireError {
+    /// Not JSON (syntax, truncation).
     #[error("malformed JSON: {0}")]
-    Malformed(String),
+    Malformed(#[source] serde_json::Error),
+    /// JSON of the wrong shape: missing, unknown or mistyped fields.
     #[error("invalid document: {0}")]
-    Invalid(String),
+    Invalid(#[source] serde_json::Error),
+    /// A well-formed document that breaks a rule serde cannot check (see
+    /// [`BatchDocument::validate`]). The text names the field and the rule; it is composed here
+    /// (no underlying error) and sent back to the kiosk as is.
+    #[error("invalid document: {0}")]
+    Rule(String),
     #[error("signature does not verify")]
     BadSignature,
     #[error("cannot encode document: {0}")]
-    Encode(String),
+    Encode(#[source] serde_json::Error),
+    #[error("cannot encode document: signature is not 64 bytes")]
+    SignatureLength(#[source] std::array::TryFromSliceError),
 }
 
 /// What a kiosk dropped from a full outbox, cumulative since it was installed.
@@ -78,14 +87,14 @@ impl BatchDocument {
     /// [`WireError::Invalid`].
     pub fn parse(bytes: &[u8]) -> Result<Self, WireError> {
         serde_json::from_slice(bytes).map_err(|e| match e.classify() {
-            serde_json::error::Category::Data => WireError::Invalid(e.to_string()),
-            _ => WireError::Malformed(e.to_string()),
+            serde_json::error::Category::Data => WireError::Invalid(e),
+            _ => WireError::Malformed(e),
         })
     }
 
     /// Checks what serde cannot: version, ids, labels and count relations.
     pub fn validate(&self) -> Result<(), WireError> {
-        let bad = |m: String| Err(WireError::Invalid(m));
+        let bad = |m: String| Err(WireError::Rule(m));
         if self.version != BATCH_VERSION {
             return bad(format!("unsupported version {}", self.version));
         }
@@ -135,7 +144,7 @@ impl BatchDocument {
 
     /// Serialises and signs the document with the kiosk's device key.
     pub fn sign(&self, key: &Ed25519KeyPair) -> Result<(Vec<u8>, [u8; 64]), WireError> {
-        let bytes = serde_json::to_vec(self).map_err(|e| WireError::Encode(e.to_string()))?;
+        let bytes = serde_json::to_vec(self).map_err(WireError::Encode)?;
         let signature = sign_with_context(key, BATCH_CONTEXT, &bytes)?;
         Ok((bytes, signature))
     }
@@ -152,7 +161,7 @@ fn sign_with_context(
     key.sign(&msg)
         .as_ref()
         .try_into()
-        .map_err(|_| WireError::Encode("signature is not 64 bytes".into()))
+        .map_err(WireError::SignatureLength)
 }
 
 fn verify_with_context(
@@ -251,5 +260,27 @@ impl FleetPrior {
             alpha: self.alpha,
             beta: self.beta,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use std::error::Error as _;
+
+    #[test]
+    fn parse_errors_keep_the_json_error_as_source() {
+        let err = BatchDocument::parse(b"{\"version\": 1").unwrap_err();
+        assert!(matches!(err, WireError::Malformed(_)), "{err}");
+        let json = err.source().unwrap().downcast_ref::<serde_json::Error>();
+        assert!(json.unwrap().is_eof());
+        assert!(err.to_string().starts_with("malformed JSON: "), "{err}");
+
+        let err = BatchDocument::parse(b"{\"version\": \"one\"}").unwrap_err();
+        assert!(matches!(err, WireError::Invalid(_)), "{err}");
+        let json = err.source().unwrap().downcast_ref::<serde_json::Error>();
+        assert!(json.unwrap().is_data());
+        assert!(err.to_string().starts_with("invalid document: "), "{err}");
     }
 }

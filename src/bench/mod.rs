@@ -20,6 +20,7 @@ use crate::store::shoppers::{self, Consent};
 use crate::store::{Store, StoreError};
 use crate::vocab::LoyaltyNumber;
 
+pub mod copy;
 pub mod sync;
 
 #[derive(Debug, thiserror::Error)]
@@ -33,8 +34,22 @@ pub enum BenchError {
         path: PathBuf,
         source: std::io::Error,
     },
+    /// A step failed with another module's error (the benchmarks drive many modules; the source
+    /// is kept, boxed, so `source()` reaches it).
     #[error("benchmark step failed: {0}")]
-    Step(String),
+    Step(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// A step failed without an underlying error (a row that should exist, ring's opaque
+    /// failure).
+    #[error("benchmark step failed: {0}")]
+    Failed(&'static str),
+    /// A measured result disagrees with what the benchmark set up; the text shows both sides.
+    #[error("benchmark step failed: {0}")]
+    Check(String),
+}
+
+/// Wraps another module's error as a failed [`BenchError::Step`].
+pub(crate) fn step(e: impl std::error::Error + Send + Sync + 'static) -> BenchError {
+    BenchError::Step(Box::new(e))
 }
 
 impl From<rusqlite::Error> for BenchError {
@@ -148,8 +163,7 @@ pub fn store(n: usize) -> Result<StoreReport, BenchError> {
         analytics: true,
     };
     let number = |i: usize| format!("LC{i:010}");
-    let loyalty =
-        |i: usize| LoyaltyNumber::parse(&number(i)).map_err(|e| BenchError::Step(e.to_string()));
+    let loyalty = |i: usize| LoyaltyNumber::parse(&number(i)).map_err(step);
 
     // Enrol everyone once (not measured).
     {
@@ -166,7 +180,7 @@ pub fn store(n: usize) -> Result<StoreReport, BenchError> {
     for i in 0..n {
         let token = keys.pepper.loyalty_token(&loyalty(i)?);
         let record = shoppers::find(store.conn(), &token)?
-            .ok_or_else(|| BenchError::Step("enrolled shopper missing".into()))?;
+            .ok_or_else(|| BenchError::Failed("enrolled shopper missing"))?;
         let key = profile::unwrap_key(&keys, &record)?;
         let sealed = crypto::seal(&key, &record.id, RowKind::Features, &features_json(i), &rng)
             .map_err(ProfileError::from)?;
@@ -191,16 +205,15 @@ pub fn store(n: usize) -> Result<StoreReport, BenchError> {
     for i in 0..n {
         let token = keys.pepper.loyalty_token(&loyalty(i)?);
         let record = shoppers::find(store.conn(), &token)?
-            .ok_or_else(|| BenchError::Step("enrolled shopper missing".into()))?;
+            .ok_or_else(|| BenchError::Failed("enrolled shopper missing"))?;
         let key = profile::unwrap_key(&keys, &record)?;
         let rows = shoppers::rows(store.conn(), &record.id, RowKind::Features)?;
         let blob = rows
             .first()
-            .ok_or_else(|| BenchError::Step("features row missing".into()))?;
+            .ok_or_else(|| BenchError::Failed("features row missing"))?;
         let plain =
             crypto::open(&key, &record.id, RowKind::Features, blob).map_err(ProfileError::from)?;
-        let _: serde_json::Value =
-            serde_json::from_slice(&plain).map_err(|e| BenchError::Step(e.to_string()))?;
+        let _: serde_json::Value = serde_json::from_slice(&plain).map_err(step)?;
     }
     let read = rate(n, start);
     let start = Instant::now();
@@ -209,8 +222,7 @@ pub fn store(n: usize) -> Result<StoreReport, BenchError> {
             .conn()
             .prepare_cached("SELECT features FROM plain_profiles WHERE loyalty = ?1")?
             .query_row([number(i)], |r| r.get(0))?;
-        let _: serde_json::Value =
-            serde_json::from_slice(&bytes).map_err(|e| BenchError::Step(e.to_string()))?;
+        let _: serde_json::Value = serde_json::from_slice(&bytes).map_err(step)?;
     }
     let read_base = rate(n, start);
 
@@ -288,9 +300,9 @@ fn import_rates(scratch: &Scratch, vault: &mut Vault, n: usize) -> Result<(f64, 
         ..Rules::default()
     };
     let start = Instant::now();
-    let source = ingest::open_source(&path).map_err(|e| BenchError::Step(e.to_string()))?;
+    let source = ingest::open_source(&path).map_err(step)?;
     let accepted = ingest::read_events(source.reader, "bench", EventFormat::Rees46, &rules)
-        .map_err(|e| BenchError::Step(e.to_string()))?
+        .map_err(step)?
         .filter(|r| matches!(r, ingest::Row::Accepted { .. }))
         .count();
     let parse = rate(accepted, start);
@@ -303,10 +315,10 @@ fn import_rates(scratch: &Scratch, vault: &mut Vault, n: usize) -> Result<(f64, 
         0,
         &indicatif::ProgressBar::hidden(),
     )
-    .map_err(|e| BenchError::Step(e.to_string()))?;
+    .map_err(step)?;
     let full = rate(outcome.events_new as usize, start);
     if outcome.events_new as usize != n {
-        return Err(BenchError::Step(format!(
+        return Err(BenchError::Check(format!(
             "imported {} of {n} events",
             outcome.events_new
         )));
@@ -318,7 +330,7 @@ fn import_rates(scratch: &Scratch, vault: &mut Vault, n: usize) -> Result<(f64, 
 fn aead_rates(n: usize) -> Result<(f64, f64), BenchError> {
     let run = |alg: &'static aead::Algorithm| -> Result<f64, BenchError> {
         let key = LessSafeKey::new(
-            UnboundKey::new(alg, &[7u8; 32]).map_err(|_| BenchError::Step("aead key".into()))?,
+            UnboundKey::new(alg, &[7u8; 32]).map_err(|_| BenchError::Failed("aead key"))?,
         );
         let mut buf = vec![0u8; 256];
         let start = Instant::now();
@@ -331,7 +343,7 @@ fn aead_rates(n: usize) -> Result<(f64, f64), BenchError> {
                 Aad::from(&[1u8; 36]),
                 &mut buf,
             )
-            .map_err(|_| BenchError::Step("seal".into()))?;
+            .map_err(|_| BenchError::Failed("seal"))?;
         }
         Ok(rate(n, start))
     };

@@ -11,7 +11,7 @@ use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use serde::Serialize;
 
-use crate::bench::{BenchError, Scratch};
+use crate::bench::{step, BenchError, Scratch};
 use crate::config::Config;
 use crate::crypto::keyfiles::KeyDir;
 use crate::feedback::cells::{Cell, Counts, Day, Ipw};
@@ -73,10 +73,6 @@ impl SyncBenchReport {
             self.hq_ingest_cells_per_sec,
         )
     }
-}
-
-fn step(e: impl std::fmt::Display) -> BenchError {
-    BenchError::Step(e.to_string())
 }
 
 const SKUS: usize = 300;
@@ -205,7 +201,7 @@ pub async fn run(events: u64) -> Result<SyncBenchReport, BenchError> {
         .map_err(step)?
         .totals;
     if at_hq != local.acknowledged.counts || local.outbox.batches != 0 {
-        return Err(step(format!(
+        return Err(BenchError::Check(format!(
             "HQ totals {at_hq:?} differ from the kiosk's acknowledged {:?}",
             local.acknowledged.counts
         )));

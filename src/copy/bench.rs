@@ -287,6 +287,30 @@ pub fn cache_hits(
     Ok(hits)
 }
 
+/// Cache-hit latency percentiles from [`cache_hits`]' sorted latencies.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CacheHitStats {
+    pub cache_hit_ms_p50: f64,
+    pub cache_hit_ms_p99: f64,
+    pub cache_hits: usize,
+}
+
+impl CacheHitStats {
+    /// `hits` sorted ascending; NaN percentiles when there were none.
+    pub fn from_sorted(hits: &[f64]) -> Self {
+        let pct = |q: f64| {
+            hits.get(((hits.len() as f64 - 1.0) * q).round() as usize)
+                .copied()
+                .unwrap_or(f64::NAN)
+        };
+        Self {
+            cache_hit_ms_p50: pct(0.5),
+            cache_hit_ms_p99: pct(0.99),
+            cache_hits: hits.len(),
+        }
+    }
+}
+
 /// Peak resident set size of this process (`VmHWM`), in MB; `None` off Linux.
 pub fn peak_rss_mb() -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;

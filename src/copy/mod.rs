@@ -19,6 +19,7 @@ pub mod engine;
 pub mod guardrails;
 pub mod manifest;
 pub mod prompt;
+pub mod screen_gate;
 pub mod service;
 pub mod template;
 

@@ -16,10 +16,15 @@ use std::sync::Mutex;
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::Product;
-use crate::copy::engine::{EngineConfig, EngineError, EngineHandle, GenerationRequest, Timings};
-use crate::copy::guardrails::{allowed_numbers, check, BrandList, GuardrailConfig, Verdict};
+use crate::copy::engine::{
+    EngineConfig, EngineError, EngineHandle, Generation, GenerationRequest, StreamEvent, Timings,
+};
+use crate::copy::guardrails::{
+    allowed_numbers, check, BrandList, GuardrailConfig, Reason, Verdict,
+};
 use crate::copy::manifest::Manifest;
 use crate::copy::prompt::{Audience, Currency, ProductFacts, Prompt, PromptBuilder, PromptPack};
+use crate::copy::screen_gate::ScreenGate;
 use crate::copy::template;
 use crate::vocab::{SegmentKey, Style};
 
@@ -27,6 +32,34 @@ use crate::vocab::{SegmentKey, Style};
 const RETRY_SEED_STEP: u32 = 0x9E37_79B9;
 /// The retry samples more conservatively: a cooler model copies facts rather than inventing.
 const RETRY_TEMPERATURE: f32 = 0.2;
+
+/// How a generation ended on its way through the screen gate.
+enum Streamed {
+    Done(Generation),
+    /// The gate found a violation while streaming; the generation was cancelled.
+    Stopped(Reason),
+}
+
+/// Passes a generation's events through the screen gate to `on_progress`: the one path from the
+/// engine to the screen. Returning early drops `events`, which cancels the generation.
+fn through_gate(
+    events: impl IntoIterator<Item = StreamEvent>,
+    gate: &mut ScreenGate<'_>,
+    on_progress: &mut dyn FnMut(CopyProgress<'_>),
+) -> Result<Streamed, EngineError> {
+    for event in events {
+        match event {
+            StreamEvent::Token(t) => match gate.push(&t) {
+                Ok(shown) if !shown.is_empty() => on_progress(CopyProgress::Token(&shown)),
+                Ok(_) => {}
+                Err(reason) => return Ok(Streamed::Stopped(reason)),
+            },
+            StreamEvent::Done(g) => return Ok(Streamed::Done(g)),
+            StreamEvent::Error(e) => return Err(e),
+        }
+    }
+    Err(EngineError::WorkerGone)
+}
 
 /// Where served copy came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -295,6 +328,8 @@ impl CopyService {
         request: &CopyRequest<'_>,
         on_progress: &mut dyn FnMut(CopyProgress<'_>),
     ) -> Attempt {
+        // Tokens reach `on_progress` only through the screen gate: judged while they stream.
+        let mut gate = ScreenGate::new(facts, &self.brands, &self.guardrails);
         let generated = engine
             .generate(GenerationRequest {
                 prefix: prompt.prefix.clone(),
@@ -305,16 +340,32 @@ impl CopyService {
                 temperature: retry.then_some(RETRY_TEMPERATURE),
                 allowed_numbers: Some(allowed_numbers(facts)),
             })
-            .and_then(|stream| stream.finish(|t| on_progress(CopyProgress::Token(t))));
+            .and_then(|stream| through_gate(stream, &mut gate, on_progress));
         match generated {
-            Ok(g) => {
+            Ok(Streamed::Done(g)) => {
                 let verdict = check(&g.text, facts, &self.brands, &self.guardrails);
+                let rest = gate.finish(&verdict);
+                if !rest.is_empty() {
+                    on_progress(CopyProgress::Token(&rest));
+                }
                 self.count(&format!("attempt.{}", verdict.code()));
                 Attempt {
                     seed,
                     text: g.text,
                     verdict: Some(verdict),
                     timings: Some(g.timings),
+                    error: None,
+                }
+            }
+            Ok(Streamed::Stopped(reason)) => {
+                let verdict = Verdict::Fail(reason);
+                self.count(&format!("attempt.{}", verdict.code()));
+                self.count("attempt.stopped_while_streaming");
+                Attempt {
+                    seed,
+                    text: gate.text().to_string(),
+                    verdict: Some(verdict),
+                    timings: None,
                     error: None,
                 }
             }
@@ -328,6 +379,70 @@ impl CopyService {
                     error: Some(e.to_string()),
                 }
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::panic)]
+    use super::*;
+    use crate::catalog::Minor;
+
+    fn product() -> Product {
+        Product {
+            sku: "FW-1".into(),
+            name: "Kestrel Trail Runner".into(),
+            brand: Some("Kestrel".into()),
+            category: vec!["Footwear".into(), "Running".into()],
+            price: Minor(129_900),
+            list_price: Some(Minor(199_900)),
+            description: "Light trail shoe".into(),
+            tags: vec![],
+        }
+    }
+
+    /// Hostile token streams, as the engine would send them, through the path the screen's
+    /// copy takes: nothing of a failing word is ever handed to `on_progress`.
+    #[test]
+    fn hostile_streams_never_reach_the_screen() {
+        let facts = ProductFacts::new(&product(), &Currency::default());
+        let brands = BrandList::new(["Kestrel", "Northloom"]);
+        let config = GuardrailConfig::default();
+        for (pieces, bad) in [
+            (
+                &["Kestrel", " beats", " Northloom", " on", " trails"][..],
+                "Northloom",
+            ),
+            (
+                &["Kestrel", " runner", " at", " shop.example.com", " now"],
+                "example",
+            ),
+            (&["Kestrel,", " now", " only", " ₹", "999", ".", " Run"], "999"),
+            (
+                &["Call", " +1", " 212", " 555", " 0199.", " Kestrel"],
+                "0199",
+            ),
+        ] {
+            let mut gate = ScreenGate::new(&facts, &brands, &config);
+            let mut screen = String::new();
+            let events = pieces
+                .iter()
+                .map(|p| StreamEvent::Token((*p).to_string()))
+                .chain(std::iter::once(StreamEvent::Error(EngineError::WorkerGone)));
+            let ended = through_gate(events, &mut gate, &mut |p| {
+                if let CopyProgress::Token(t) = p {
+                    screen.push_str(t);
+                }
+            });
+            assert!(
+                matches!(ended, Ok(Streamed::Stopped(_))),
+                "{pieces:?} not stopped"
+            );
+            assert!(
+                !screen.contains(bad),
+                "{bad} reached the screen: {screen:?}"
+            );
         }
     }
 }

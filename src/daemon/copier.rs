@@ -234,7 +234,7 @@ impl Copier {
             content::resolve(config, &content::Pointer::default())
         })?;
         let template = CopyService::new(
-            Err(EngineError::Backend("the model is still loading".into())),
+            Err(EngineError::Loading),
             &content.pack,
             &config.currency,
             spec.brands.clone(),

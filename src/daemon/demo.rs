@@ -37,6 +37,19 @@ pub fn config_file(data_dir: &Path) -> PathBuf {
     data_dir.join("kiosk.toml")
 }
 
+/// `shelftalk demo`: sets up `data_dir` from `demo_dir` unless already done ([`prepare`]) and
+/// returns the demo's validated config with what was set up.
+pub fn configure(data_dir: &Path, demo_dir: &Path) -> Result<(Config, DemoSetup), DaemonError> {
+    let mut base = Config::load(None, std::env::vars())?;
+    base.data_dir = data_dir.to_path_buf();
+    base.validate()?;
+    let setup = prepare(&base, demo_dir)?;
+    let mut config = Config::load(Some(&setup.config_file), std::env::vars())?;
+    config.data_dir = data_dir.to_path_buf();
+    config.validate()?;
+    Ok((config, setup))
+}
+
 /// Sets up `config.data_dir` from `demo_dir` (`catalog.csv`, `events.csv`) unless already done.
 pub fn prepare(config: &Config, demo_dir: &Path) -> Result<DemoSetup, DaemonError> {
     let data_dir = &config.data_dir;
@@ -68,7 +81,7 @@ pub fn prepare(config: &Config, demo_dir: &Path) -> Result<DemoSetup, DaemonErro
         ..Rules::default()
     };
     let hidden = indicatif::ProgressBar::hidden();
-    let import_err = |e: crate::import::ImportError| DaemonError::Usage(e.to_string());
+    let import_err = DaemonError::Import;
     crate::import::catalog(
         &mut vault,
         &demo_dir.join("catalog.csv"),

@@ -75,7 +75,7 @@ pub enum DaemonError {
     #[error(transparent)]
     Audit(#[from] AuditError),
     #[error("copy setup: {0}")]
-    Copy(String),
+    Copy(#[source] crate::content::ContentError),
     #[error("style bandit: {0}")]
     Bandit(#[from] BanditError),
     #[error(transparent)]
@@ -87,8 +87,10 @@ pub enum DaemonError {
         what: String,
         source: std::io::Error,
     },
-    #[error("{0}")]
-    Usage(String),
+    #[error(transparent)]
+    Import(#[from] crate::import::ImportError),
+    /// The text names every failed health check with its reason (a summary the gate composes
+    /// from several checks, not one underlying error).
     #[error("health gate failed: {0}")]
     Unhealthy(String),
 }
@@ -133,8 +135,7 @@ impl Daemon {
             brands: BrandList::from_products(model.catalog.products()),
         };
         let warm = warm_items(&vault, &model, &config)?;
-        let copier = copier::Copier::start(spec, warm, answers)
-            .map_err(|e| DaemonError::Copy(e.to_string()))?;
+        let copier = copier::Copier::start(spec, warm, answers).map_err(DaemonError::Copy)?;
         tracing::info!(products = model.catalog.len(), "daemon started");
         Ok(Arc::new(Self {
             audit: AuditLog::in_dir(&config.data_dir),

@@ -49,18 +49,34 @@ pub const DEFAULT_MAX_BODY: usize = 4 * 1024 * 1024;
 pub enum HqError {
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The kiosk id as the request named it.
     #[error("unknown kiosk {0:?}")]
     UnknownKiosk(String),
+    /// A query the analyst sent that cannot be answered; the text (composed here around the
+    /// analyst's own input) says which part and what is accepted.
     #[error("{0}")]
     BadQuery(String),
-    #[error("invalid public key: {0}")]
-    BadKey(String),
+    #[error("invalid public key: expected 64 hex characters (shelftalk keys show-public)")]
+    BadKey,
     #[error("HQ storage lock poisoned by an earlier panic")]
     Poisoned,
     #[error("cannot serve: {0}")]
     Io(#[from] std::io::Error),
-    #[error("internal error: {0}")]
-    Internal(String),
+    /// ring's error carries nothing (and is no `std::error::Error` without ring's `std`).
+    #[error("internal error: the system random number generator failed")]
+    Random,
+    #[error("internal error: background task failed: {0}")]
+    Task(#[from] tokio::task::JoinError),
+    #[error("internal error: cannot encode {what}: {source}")]
+    Encode {
+        what: &'static str,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("internal error: cannot write the CSV report: {0}")]
+    Csv(#[from] csv::Error),
+    #[error("internal error: the CSV report is not UTF-8: {0}")]
+    CsvText(#[source] std::string::FromUtf8Error),
 }
 
 impl HqError {
@@ -86,9 +102,7 @@ impl From<rusqlite::Error> for HqError {
 pub fn parse_public_key(text: &str) -> Result<Vec<u8>, HqError> {
     match from_hex(text) {
         Some(bytes) if bytes.len() == 32 => Ok(bytes),
-        _ => Err(HqError::BadKey(
-            "expected 64 hex characters (shelftalk keys show-public)".into(),
-        )),
+        _ => Err(HqError::BadKey),
     }
 }
 
@@ -96,7 +110,7 @@ pub fn parse_public_key(text: &str) -> Result<Vec<u8>, HqError> {
 pub fn create_token(store: &dyn HqStore, name: &str, now: i64) -> Result<String, HqError> {
     let mut bytes = [0u8; 24];
     ring::rand::SecureRandom::fill(&crate::crypto::rng(), &mut bytes)
-        .map_err(|_| HqError::Internal("the system random number generator failed".into()))?;
+        .map_err(|_| HqError::Random)?;
     let token = format!("st_{}", crate::crypto::hex(&bytes));
     store.add_token(name, &token_digest(&token), now)?;
     Ok(token)
@@ -187,7 +201,7 @@ async fn blocking<T: Send + 'static>(
     match tokio::task::spawn_blocking(f).await {
         Ok(Ok(v)) => Ok(v),
         Ok(Err(e)) => Err(internal(e)),
-        Err(e) => Err(internal(HqError::Internal(e.to_string()))),
+        Err(e) => Err(internal(HqError::Task(e))),
     }
 }
 
@@ -213,7 +227,9 @@ async fn ingest(
     };
     let doc = match BatchDocument::parse(&body) {
         Ok(d) => d,
-        Err(WireError::Malformed(m)) => return error(StatusCode::BAD_REQUEST, "malformed_json", m),
+        Err(WireError::Malformed(e)) => {
+            return error(StatusCode::BAD_REQUEST, "malformed_json", e.to_string())
+        }
         Err(e) => {
             return error(
                 StatusCode::UNPROCESSABLE_ENTITY,

@@ -270,8 +270,7 @@ impl Report {
             .chain(COUNT_COLUMNS)
             .chain(RATE_COLUMNS)
             .collect();
-        let err = |e: csv::Error| HqError::Internal(e.to_string());
-        w.write_record(&header).map_err(err)?;
+        w.write_record(&header)?;
         for r in &self.rows {
             let cells: Vec<String> = r
                 .fields(&self.group_by)
@@ -282,12 +281,12 @@ impl Report {
                     other => other.to_string(),
                 })
                 .collect();
-            w.write_record(&cells).map_err(err)?;
+            w.write_record(&cells)?;
         }
         let bytes = w
             .into_inner()
-            .map_err(|e| HqError::Internal(e.to_string()))?;
-        String::from_utf8(bytes).map_err(|e| HqError::Internal(e.to_string()))
+            .map_err(|e| csv::Error::from(e.into_error()))?;
+        String::from_utf8(bytes).map_err(HqError::CsvText)
     }
 }
 

@@ -385,7 +385,10 @@ impl HqStore for SqliteHq {
                 }
             }
             let dropped = serde_json::to_string(&doc.dropped)
-                .map_err(|e| HqError::Internal(e.to_string()))?;
+                .map_err(|source| HqError::Encode {
+                    what: "dropped counts",
+                    source,
+                })?;
             tx.execute(
                 "UPDATE kiosks SET last_seq = ?2, last_seen = ?3, backlog = ?4, software = ?5,
                     batches = batches + 1, dropped = ?6

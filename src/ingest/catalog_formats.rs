@@ -216,6 +216,26 @@ fn jsonl(j: &JsonFields, rules: &Rules) -> Result<Product, Quarantine> {
     ))
 }
 
+/// The accepted products of a catalog file in any format (rejected rows are dropped, not
+/// quarantined): products to benchmark with, outside the store.
+pub fn read_catalog_file(
+    path: &std::path::Path,
+    rules: &Rules,
+) -> Result<Vec<Product>, IngestError> {
+    let src = super::open_source(path)?;
+    Ok(read_catalog(
+        src.reader,
+        &path.display().to_string(),
+        CatalogFormat::Auto,
+        rules,
+    )?
+    .filter_map(|row| match row {
+        Row::Accepted { record, .. } => Some(record),
+        Row::Quarantined(_) => None,
+    })
+    .collect())
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::panic)]

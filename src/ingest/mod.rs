@@ -33,7 +33,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-pub use catalog_formats::read_catalog;
+pub use catalog_formats::{read_catalog, read_catalog_file};
 pub use dedup::canonical_bytes;
 pub use event_formats::read_events;
 pub use report::QualityReport;

@@ -426,6 +426,28 @@ pub fn value_iteration(
     (v, q)
 }
 
+/// `mdp fit`: the journey MDP estimated from a behaviour log's sessions, and its solution.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct JourneyFit {
+    pub sessions: usize,
+    pub model: JourneyModel,
+    pub policy: JourneyPolicy,
+}
+
+impl JourneyFit {
+    /// Groups `events` (user, event) into sessions, fits the model and solves it.
+    pub fn from_events(events: &[(String, Event)], cfg: &MdpConfig) -> Result<Self, MdpError> {
+        let sessions = super::group_sessions(events.iter().map(|(u, e)| (u.as_str(), e)));
+        let model = JourneyModel::fit(&sessions, cfg)?;
+        let policy = model.solve();
+        Ok(Self {
+            sessions: sessions.len(),
+            model,
+            policy,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]

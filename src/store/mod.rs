@@ -47,17 +47,40 @@ pub enum StoreError {
         retryable: bool,
         source: rusqlite::Error,
     },
+    /// A stored value that cannot be what was written (no underlying error to chain).
     #[error("stored value is corrupt: {0}")]
-    Corrupt(String),
+    Corrupt(&'static str),
+    /// A stored wrapped key or sealed blob that does not parse.
+    #[error("stored value is corrupt: {what}: {source}")]
+    Sealed {
+        what: &'static str,
+        #[source]
+        source: crate::crypto::CryptoError,
+    },
+    /// A value that cannot be encoded for storage.
+    #[error("cannot encode {what} for storage: {source}")]
+    Encode {
+        what: &'static str,
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
+/// True when the same SQLite call may succeed later: the database was busy or locked (another
+/// connection held it past the busy timeout). The one place that classifies rusqlite errors.
+pub fn is_retryable(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
 }
 
 impl From<rusqlite::Error> for StoreError {
     fn from(source: rusqlite::Error) -> Self {
-        let retryable = matches!(
-            source.sqlite_error_code(),
-            Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
-        );
-        Self::Sql { retryable, source }
+        Self::Sql {
+            retryable: is_retryable(&source),
+            source,
+        }
     }
 }
 
@@ -271,6 +294,75 @@ mod tests {
         let err = Store::open(&path).unwrap_err();
         assert!(matches!(err, StoreError::TooNew { .. }), "{err}");
         assert!(err.to_string().contains("newer"));
+    }
+
+    fn sqlite_failure(code: std::os::raw::c_int) -> rusqlite::Error {
+        rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(code), None)
+    }
+
+    #[test]
+    fn busy_and_locked_are_retryable_other_errors_are_not() {
+        assert!(is_retryable(&sqlite_failure(rusqlite::ffi::SQLITE_BUSY)));
+        assert!(is_retryable(&sqlite_failure(rusqlite::ffi::SQLITE_LOCKED)));
+        assert!(!is_retryable(&sqlite_failure(
+            rusqlite::ffi::SQLITE_CONSTRAINT
+        )));
+        assert!(!is_retryable(&sqlite_failure(
+            rusqlite::ffi::SQLITE_CORRUPT
+        )));
+        assert!(!is_retryable(&rusqlite::Error::QueryReturnedNoRows));
+    }
+
+    #[test]
+    fn sql_errors_keep_their_source_and_classification() {
+        use std::error::Error as _;
+        let err = StoreError::from(sqlite_failure(rusqlite::ffi::SQLITE_BUSY));
+        assert!(
+            matches!(
+                err,
+                StoreError::Sql {
+                    retryable: true,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        let source = err.source().unwrap();
+        let sql = source.downcast_ref::<rusqlite::Error>().unwrap();
+        assert_eq!(
+            sql.sqlite_error_code(),
+            Some(rusqlite::ErrorCode::DatabaseBusy)
+        );
+        let err = StoreError::from(rusqlite::Error::QueryReturnedNoRows);
+        assert!(
+            matches!(
+                err,
+                StoreError::Sql {
+                    retryable: false,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_real_lock_conflict_is_retryable() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db");
+        let store = Store::open(&path).unwrap();
+        store.conn().execute_batch("BEGIN IMMEDIATE").unwrap();
+        let other = Connection::open(&path).unwrap();
+        other.busy_timeout(Duration::ZERO).unwrap();
+        let err = other.execute_batch("BEGIN IMMEDIATE; COMMIT;").unwrap_err();
+        assert!(is_retryable(&err), "{err}");
+        assert!(matches!(
+            StoreError::from(err),
+            StoreError::Sql {
+                retryable: true,
+                ..
+            }
+        ));
     }
 
     #[test]

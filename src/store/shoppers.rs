@@ -7,7 +7,7 @@
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use super::StoreError;
-use crate::crypto::{LookupToken, RowKind, SealedBlob, ShopperId, WrappedKey};
+use crate::crypto::{CryptoError, LookupToken, RowKind, SealedBlob, ShopperId, WrappedKey};
 
 /// What a shopper agreed to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
@@ -35,7 +35,12 @@ fn shopper_id(bytes: Vec<u8>) -> Result<ShopperId, StoreError> {
     bytes
         .try_into()
         .map(ShopperId)
-        .map_err(|_| StoreError::Corrupt("shopper id is not 16 bytes".into()))
+        .map_err(|_| StoreError::Corrupt("shopper id is not 16 bytes"))
+}
+
+/// Maps a stored key or blob that does not parse to [`StoreError::Sealed`], keeping the cause.
+fn sealed(what: &'static str) -> impl Fn(CryptoError) -> StoreError {
+    move |source| StoreError::Sealed { what, source }
 }
 
 /// A `shoppers` row as SQLite returns it, before its blobs are checked.
@@ -56,8 +61,7 @@ fn record(raw: RawShopper) -> Result<ShopperRecord, StoreError> {
     let (id, wrapped, personalise, analytics, created_at, last_seen) = raw;
     Ok(ShopperRecord {
         id: shopper_id(id)?,
-        wrapped_key: WrappedKey::from_stored(wrapped)
-            .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        wrapped_key: WrappedKey::from_stored(wrapped).map_err(sealed("wrapped key"))?,
         consent: Consent {
             personalise,
             analytics,
@@ -89,9 +93,7 @@ pub fn insert(
         &rec.id.0[..],
         &token.0[..],
         rec.wrapped_key.as_bytes(),
-        rec.wrapped_key
-            .kek_id()
-            .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        rec.wrapped_key.kek_id().map_err(sealed("wrapped key"))?,
         rec.consent.personalise,
         rec.consent.analytics,
         rec.created_at,
@@ -172,7 +174,7 @@ pub fn rows(
         .collect::<Result<Vec<_>, _>>()?;
     blobs
         .into_iter()
-        .map(|b| SealedBlob::from_stored(b).map_err(|e| StoreError::Corrupt(e.to_string())))
+        .map(|b| SealedBlob::from_stored(b).map_err(sealed("sealed row")))
         .collect()
 }
 
@@ -193,7 +195,7 @@ pub fn wrapped_keys(conn: &Connection) -> Result<Vec<(ShopperId, WrappedKey)>, S
         .map(|(id, w)| {
             Ok((
                 shopper_id(id)?,
-                WrappedKey::from_stored(w).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                WrappedKey::from_stored(w).map_err(sealed("wrapped key"))?,
             ))
         })
         .collect()
@@ -204,9 +206,7 @@ pub fn update_wrapped_key(
     id: &ShopperId,
     wrapped: &WrappedKey,
 ) -> Result<(), StoreError> {
-    let kek_id = wrapped
-        .kek_id()
-        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let kek_id = wrapped.kek_id().map_err(sealed("wrapped key"))?;
     conn.prepare_cached("UPDATE shoppers SET wrapped_key = ?2, kek_id = ?3 WHERE id = ?1")?
         .execute(params![&id.0[..], wrapped.as_bytes(), kek_id])?;
     Ok(())

@@ -61,7 +61,7 @@ impl HqClient {
             .connect_timeout(timeout.min(Duration::from_secs(5)))
             .user_agent(concat!("shelftalk/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|e| SyncError::Client(e.to_string()))?;
+            .map_err(SyncError::Client)?;
         Ok(Self {
             http,
             base: base_url.trim_end_matches('/').to_string(),
@@ -73,11 +73,11 @@ impl HqClient {
         &self.base
     }
 
-    fn unreachable(&self, e: &reqwest::Error) -> SyncError {
+    fn unreachable(&self, source: reqwest::Error) -> SyncError {
         SyncError::Unreachable {
             url: self.base.clone(),
-            message: e.to_string(),
-            maybe_delivered: !e.is_connect(),
+            maybe_delivered: !source.is_connect(),
+            source,
         }
     }
 
@@ -117,14 +117,17 @@ impl HqClient {
             .body(document.to_vec())
             .send()
             .await
-            .map_err(|e| self.unreachable(&e))?;
+            .map_err(|e| self.unreachable(e))?;
         let status = resp.status();
         if !status.is_success() {
             return Err(Self::answer_error(status, resp).await);
         }
         resp.json::<Ack>()
             .await
-            .map_err(|e| SyncError::Protocol(format!("batch acknowledgement: {e}")))
+            .map_err(|source| SyncError::Answer {
+                what: "batch acknowledgement",
+                source,
+            })
     }
 
     /// Posts a batch, retrying retryable failures with backoff. The error of the last attempt is
@@ -171,22 +174,65 @@ impl HqClient {
             .header(SIGNATURE_HEADER, hex(&sig))
             .send()
             .await
-            .map_err(|e| self.unreachable(&e))?;
+            .map_err(|e| self.unreachable(e))?;
         let status = resp.status();
         if !status.is_success() {
             return Err(Self::answer_error(status, resp).await);
         }
         resp.json::<PriorsDocument>()
             .await
-            .map_err(|e| SyncError::Protocol(format!("priors: {e}")))
+            .map_err(|source| SyncError::Answer {
+                what: "priors",
+                source,
+            })
     }
 }
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
     use rand::rngs::StdRng;
     use rand::SeedableRng;
+
+    #[test]
+    fn an_unreachable_hq_keeps_the_transport_error_as_source() {
+        use std::error::Error as _;
+        // A port nothing listens on: bind, note it, close.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let client = HqClient::new(
+            &format!("http://127.0.0.1:{port}"),
+            Duration::from_secs(5),
+            Backoff::default(),
+        )
+        .unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let err = runtime
+            .block_on(client.post_batch_once(b"{}", &[0; 64], 0))
+            .unwrap_err();
+        assert!(matches!(err, SyncError::Unreachable { .. }), "{err}");
+        assert!(err.retryable());
+        assert!(
+            !err.maybe_delivered(),
+            "a refused connection delivered nothing"
+        );
+        let source = err.source().unwrap();
+        assert!(source
+            .downcast_ref::<reqwest::Error>()
+            .unwrap()
+            .is_connect());
+        assert!(
+            err.to_string().contains("is unreachable (retryable)"),
+            "{err}"
+        );
+    }
 
     #[test]
     fn backoff_grows_to_the_cap_with_jitter() {

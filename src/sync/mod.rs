@@ -48,31 +48,54 @@ pub enum SyncError {
     #[error(transparent)]
     Feedback(#[from] FeedbackError),
     #[error(transparent)]
+    Keys(#[from] crate::crypto::keyfiles::KeyError),
+    #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
     Wire(#[from] WireError),
-    #[error("HQ at {url} is unreachable (retryable): {message}")]
+    #[error("HQ at {url} is unreachable (retryable): {source}")]
     Unreachable {
         url: String,
-        message: String,
+        #[source]
+        source: reqwest::Error,
         maybe_delivered: bool,
     },
+    /// `message` is HQ's own text from the answer body (free text from outside).
     #[error("HQ answered {status} (retryable): {message}")]
     Server { status: u16, message: String },
+    /// `code` and `message` are HQ's own texts from the answer body (free text from outside).
     #[error("HQ refused the request with {status} {code}: {message}")]
     Refused {
         status: u16,
         code: String,
         message: String,
     },
-    #[error("HQ answered with something unexpected: {0}")]
-    Protocol(String),
+    /// A success answer whose body does not parse as `what`.
+    #[error("HQ answered with something unexpected: {what}: {source}")]
+    Answer {
+        what: &'static str,
+        #[source]
+        source: reqwest::Error,
+    },
+    /// HQ acknowledged another batch than the one sent (ids as HQ and the outbox hold them).
+    #[error("HQ answered with something unexpected: HQ acknowledged batch {acked} for {sent}")]
+    WrongAck { acked: String, sent: String },
     #[error("cannot build the HTTP client: {0}")]
-    Client(String),
-    #[error("outbox row {seq} is corrupt: {reason}")]
-    Corrupt { seq: u64, reason: String },
+    Client(#[source] reqwest::Error),
+    #[error("outbox row {seq} is corrupt: {source}")]
+    CorruptTotals {
+        seq: u64,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("outbox row {seq} is corrupt: {source}")]
+    CorruptDocument {
+        seq: u64,
+        #[source]
+        source: WireError,
+    },
     #[error("background task failed: {0}")]
-    Task(String),
+    Task(#[from] tokio::task::JoinError),
 }
 
 impl SyncError {
@@ -92,16 +115,19 @@ impl SyncError {
             Self::Unreachable {
                 maybe_delivered, ..
             } => *maybe_delivered,
-            Self::Server { .. } | Self::Refused { .. } | Self::Protocol(_) => true,
+            Self::Server { .. }
+            | Self::Refused { .. }
+            | Self::Answer { .. }
+            | Self::WrongAck { .. } => true,
             _ => false,
         }
     }
 
     fn with_maybe_delivered(self, maybe: bool) -> Self {
         match self {
-            Self::Unreachable { url, message, .. } => Self::Unreachable {
+            Self::Unreachable { url, source, .. } => Self::Unreachable {
                 url,
-                message,
+                source,
                 maybe_delivered: maybe,
             },
             other => other,
@@ -158,8 +184,7 @@ fn write_batch(
         cells,
     };
     let (bytes, signature) = doc.sign(device)?;
-    let totals_json =
-        serde_json::to_string(&totals).map_err(|e| WireError::Encode(e.to_string()))?;
+    let totals_json = serde_json::to_string(&totals).map_err(WireError::Encode)?;
     conn.prepare_cached(
         "INSERT INTO feedback_outbox (seq, batch_id, created_at, document, signature, cells, totals)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -218,10 +243,8 @@ fn outbox_rows(
     raw.into_iter()
         .map(
             |(seq, batch_id, document, signature, totals, maybe_delivered)| {
-                let totals = serde_json::from_str(&totals).map_err(|e| SyncError::Corrupt {
-                    seq,
-                    reason: e.to_string(),
-                })?;
+                let totals = serde_json::from_str(&totals)
+                    .map_err(|source| SyncError::CorruptTotals { seq, source })?;
                 Ok(OutboxRow {
                     seq,
                     batch_id,
@@ -302,9 +325,11 @@ fn enforce_bound(
         if rollable.len() >= 2 {
             let mut all = Vec::new();
             for row in &rollable {
-                let doc = BatchDocument::parse(&row.document).map_err(|e| SyncError::Corrupt {
-                    seq: row.seq,
-                    reason: e.to_string(),
+                let doc = BatchDocument::parse(&row.document).map_err(|source| {
+                    SyncError::CorruptDocument {
+                        seq: row.seq,
+                        source,
+                    }
                 })?;
                 all.extend(doc.cells);
             }
@@ -438,6 +463,12 @@ pub struct SyncContext {
 }
 
 impl SyncContext {
+    /// A context for `config` with the device keys from its key dir.
+    pub fn from_config(config: &Config) -> Result<Self, SyncError> {
+        let keys = crate::crypto::keyfiles::KeyDir::new(config.key_dir()).load()?;
+        Self::new(config.clone(), Arc::new(keys))
+    }
+
     /// A context with the default retry policy and the config's HQ URL and timeout.
     pub fn new(config: Config, keys: Arc<Keyring>) -> Result<Self, SyncError> {
         Self::with_backoff(config, keys, Backoff::default())
@@ -474,9 +505,7 @@ pub struct SyncReport {
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, SyncError> + Send + 'static,
 ) -> Result<T, SyncError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| SyncError::Task(e.to_string()))?
+    tokio::task::spawn_blocking(f).await?
 }
 
 /// Closes cells into batches, then sends the outbox to HQ in order until it is empty or a send
@@ -532,10 +561,10 @@ async fn send_all(
         {
             Ok(ack) => {
                 if ack.batch_id != row.batch_id {
-                    return Err(SyncError::Protocol(format!(
-                        "HQ acknowledged batch {} for {}",
-                        ack.batch_id, row.batch_id
-                    )));
+                    return Err(SyncError::WrongAck {
+                        acked: ack.batch_id,
+                        sent: row.batch_id,
+                    });
                 }
                 let tx = store.conn_mut().transaction()?;
                 tx.execute("DELETE FROM feedback_outbox WHERE seq = ?1", [row.seq])?;

@@ -114,7 +114,7 @@ impl Default for EngineConfig {
 impl EngineConfig {
     /// Reject values llama.cpp would misbehave on.
     pub fn validate(&self) -> Result<(), EngineError> {
-        let bad = |what: &str| Err(EngineError::Config(what.to_string()));
+        let bad = |what: &'static str| Err(EngineError::Config(what));
         if self.threads < 1 || self.threads_batch < 1 {
             return bad("threads and threads_batch must be at least 1");
         }
@@ -143,13 +143,22 @@ pub enum EngineError {
     #[error(transparent)]
     Model(#[from] ManifestError),
     #[error("invalid engine config: {0}")]
-    Config(String),
+    Config(&'static str),
     #[error("llama.cpp backend: {0}")]
-    Backend(String),
-    #[error("cannot load model {path}: {message}")]
-    Load { path: PathBuf, message: String },
+    Backend(#[source] llama_cpp_2::LlamaCppError),
+    #[error("llama.cpp backend: cannot spawn worker thread: {0}")]
+    Spawn(#[source] std::io::Error),
+    /// No engine yet: the model loads in the background.
+    #[error("llama.cpp backend: the model is still loading")]
+    Loading,
+    #[error("cannot load model {path}: {source}")]
+    Load {
+        path: PathBuf,
+        #[source]
+        source: llama_cpp_2::LlamaModelLoadError,
+    },
     #[error("cannot create llama.cpp context: {0}")]
-    Context(String),
+    Context(#[source] llama_cpp_2::LlamaContextLoadError),
     #[error("request has an empty prompt suffix")]
     EmptyPrompt,
     #[error("prompt of {tokens} tokens plus {max_tokens} to generate does not fit the context of {n_ctx} tokens")]
@@ -158,8 +167,14 @@ pub enum EngineError {
         max_tokens: u32,
         n_ctx: u32,
     },
-    #[error("llama.cpp decode failed: {0} (retryable)")]
-    Decode(String),
+    /// llama.cpp refused a step of prompt decoding or generation; the KV cache is reset.
+    #[error("llama.cpp decode failed: {step}: {source} (retryable)")]
+    Decode {
+        /// What the worker was doing.
+        step: &'static str,
+        #[source]
+        source: DecodeFailure,
+    },
     #[error("the engine worker has stopped (retryable after restarting the engine)")]
     WorkerGone,
 }
@@ -167,7 +182,36 @@ pub enum EngineError {
 impl EngineError {
     /// Whether the same request may succeed if sent again.
     pub fn is_retryable(&self) -> bool {
-        matches!(self, Self::Decode(_) | Self::WorkerGone)
+        matches!(self, Self::Decode { .. } | Self::WorkerGone)
+    }
+}
+
+/// What llama.cpp (or a position conversion) refused; the source of [`EngineError::Decode`].
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeFailure {
+    #[error("{0}")]
+    Batch(#[from] llama_cpp_2::llama_batch::BatchAddError),
+    #[error("{0}")]
+    Decode(#[from] llama_cpp_2::DecodeError),
+    #[error("{0}")]
+    KvCache(#[from] llama_cpp_2::context::kv_cache::KvCacheConversionError),
+    #[error("{0}")]
+    Sequence(#[from] std::num::TryFromIntError),
+    #[error("position {pos}: {source}")]
+    Position {
+        pos: usize,
+        #[source]
+        source: std::num::TryFromIntError,
+    },
+}
+
+impl DecodeFailure {
+    /// Wraps the failure as the [`EngineError`] of `step`.
+    pub(crate) fn during<E: Into<Self>>(step: &'static str) -> impl FnOnce(E) -> EngineError {
+        move |e| EngineError::Decode {
+            step,
+            source: e.into(),
+        }
     }
 }
 
@@ -355,7 +399,7 @@ impl EngineHandle {
                     worker_counters,
                 )
             })
-            .map_err(|e| EngineError::Backend(format!("cannot spawn worker thread: {e}")))?;
+            .map_err(EngineError::Spawn)?;
         let n_ctx = ready_rx.recv().map_err(|_| EngineError::WorkerGone)??;
         Ok(Self {
             jobs,
@@ -415,6 +459,38 @@ impl EngineHandle {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn decode_errors_are_retryable_and_chain_llama_cpp_errors() {
+        use std::error::Error as _;
+        let err =
+            DecodeFailure::during("decoding the prompt")(llama_cpp_2::DecodeError::NoKvCacheSlot);
+        assert!(err.is_retryable());
+        let text = err.to_string();
+        assert!(text.contains("decoding the prompt"), "{text}");
+        assert!(text.contains("NoKvCacheSlot"), "{text}");
+        let failure = err.source().unwrap();
+        assert!(failure.downcast_ref::<DecodeFailure>().is_some());
+        let cause = failure.source().unwrap();
+        assert_eq!(
+            cause.downcast_ref::<llama_cpp_2::DecodeError>(),
+            Some(&llama_cpp_2::DecodeError::NoKvCacheSlot)
+        );
+
+        let err = EngineError::Decode {
+            step: "placing a token",
+            source: DecodeFailure::Position {
+                pos: usize::MAX,
+                source: i32::try_from(usize::MAX).unwrap_err(),
+            },
+        };
+        assert!(err.to_string().contains(&usize::MAX.to_string()));
+        let cause = err.source().and_then(|f| f.source()).unwrap();
+        assert!(cause.downcast_ref::<std::num::TryFromIntError>().is_some());
+
+        assert!(!EngineError::Loading.is_retryable());
+        assert!(EngineError::Loading.to_string().contains("still loading"));
+    }
 
     #[test]
     fn config_defaults_and_validation() {

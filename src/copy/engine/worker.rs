@@ -38,8 +38,8 @@ use llama_cpp_2::LogOptions;
 use super::gate::{self, take_utf8, Candidate, DeadEnd, Next, NumberGate};
 use super::prefix::PrefixSlots;
 use super::{
-    Counters, EngineConfig, EngineError, Generation, GenerationRequest, Job, Sink, StopReason,
-    StreamEvent, Timings,
+    Counters, DecodeFailure, EngineConfig, EngineError, Generation, GenerationRequest, Job, Sink,
+    StopReason, StreamEvent, Timings,
 };
 
 static BACKEND: OnceLock<LlamaBackend> = OnceLock::new();
@@ -57,7 +57,7 @@ pub(super) fn backend() -> Result<&'static LlamaBackend, EngineError> {
         return Ok(b);
     }
     llama_cpp_2::send_logs_to_tracing(LogOptions::default());
-    let b = LlamaBackend::init().map_err(|e| EngineError::Backend(e.to_string()))?;
+    let b = LlamaBackend::init().map_err(EngineError::Backend)?;
     Ok(BACKEND.get_or_init(|| b))
 }
 
@@ -76,7 +76,7 @@ pub(super) fn worker_main(
         Err(e) => {
             let _ = ready.send(Err(EngineError::Load {
                 path: path.to_path_buf(),
-                message: e.to_string(),
+                source: e,
             }));
             return;
         }
@@ -93,7 +93,7 @@ pub(super) fn worker_main(
     let ctx = match model.new_context(backend, params) {
         Ok(c) => c,
         Err(e) => {
-            let _ = ready.send(Err(EngineError::Context(e.to_string())));
+            let _ = ready.send(Err(EngineError::Context(e)));
             return;
         }
     };
@@ -190,7 +190,7 @@ impl Worker<'_> {
             Err(e) => {
                 Counters::bump(&self.counters.failed, 1);
                 tracing::warn!(error = %e, "generation failed");
-                if matches!(e, EngineError::Decode(_)) {
+                if matches!(e, EngineError::Decode { .. }) {
                     self.reset();
                 }
                 (job.sink)(StreamEvent::Error(e));
@@ -329,10 +329,10 @@ impl Worker<'_> {
             self.batch.clear();
             self.batch
                 .add(token, to_pos(pos)?, &[WORK_SEQ], true)
-                .map_err(|e| EngineError::Decode(e.to_string()))?;
+                .map_err(DecodeFailure::during("adding a sampled token"))?;
             self.ctx
                 .decode(&mut self.batch)
-                .map_err(|e| EngineError::Decode(e.to_string()))?;
+                .map_err(DecodeFailure::during("decoding a sampled token"))?;
             pos += 1;
             idx = 0;
         };
@@ -438,11 +438,13 @@ impl Worker<'_> {
     /// cache cannot drop a tail of positions (recurrent models): then nothing was changed.
     fn rewind(&mut self, before: LlamaToken, pos: usize) -> Result<Option<i32>, EngineError> {
         let from = pos.checked_sub(1).ok_or(EngineError::EmptyPrompt)?;
-        let from_u32 = u32::try_from(from).map_err(|e| EngineError::Decode(e.to_string()))?;
+        let from_u32 = u32::try_from(from).map_err(|source| {
+            DecodeFailure::during("rewinding")(DecodeFailure::Position { pos: from, source })
+        })?;
         let removed = self
             .ctx
             .clear_kv_cache_seq(Some(0), Some(from_u32), None)
-            .map_err(|e| EngineError::Decode(e.to_string()))?;
+            .map_err(DecodeFailure::during("rewinding the working sequence"))?;
         if !removed {
             return Ok(None);
         }
@@ -506,7 +508,7 @@ impl Worker<'_> {
         };
         self.ctx
             .copy_kv_cache_seq(seq, WORK_SEQ, None, None)
-            .map_err(|e| EngineError::Decode(e.to_string()))?;
+            .map_err(DecodeFailure::during("sharing the prefix"))?;
         let logits_idx = self.decode(suffix, len, WORK_SEQ, true)?;
         Ok(Prompted {
             next_pos: len + suffix.len(),
@@ -520,10 +522,10 @@ impl Worker<'_> {
     /// resident prefixes and, for a new prefix, a sequence slot is free.
     fn make_room(&mut self, need: usize, keep: Option<i32>) -> Result<(), EngineError> {
         while let Some(evicted) = self.prefixes.evict_for(need, keep, self.n_ctx)? {
-            let seq = u32::try_from(evicted).map_err(|e| EngineError::Decode(e.to_string()))?;
+            let seq = u32::try_from(evicted).map_err(DecodeFailure::during("evicting a prefix"))?;
             self.ctx
                 .clear_kv_cache_seq(Some(seq), None, None)
-                .map_err(|e| EngineError::Decode(e.to_string()))?;
+                .map_err(DecodeFailure::during("evicting a prefix"))?;
         }
         Ok(())
     }
@@ -546,11 +548,11 @@ impl Worker<'_> {
                 let logits = logits_last && at + 1 == tokens.len();
                 self.batch
                     .add(*token, to_pos(start + at)?, &[seq], logits)
-                    .map_err(|e| EngineError::Decode(e.to_string()))?;
+                    .map_err(DecodeFailure::during("adding a prompt token"))?;
             }
             self.ctx
                 .decode(&mut self.batch)
-                .map_err(|e| EngineError::Decode(e.to_string()))?;
+                .map_err(DecodeFailure::during("decoding the prompt"))?;
             last_idx = self.batch.n_tokens() - 1;
         }
         Ok(last_idx)
@@ -558,7 +560,9 @@ impl Worker<'_> {
 }
 
 fn to_pos(pos: usize) -> Result<i32, EngineError> {
-    i32::try_from(pos).map_err(|e| EngineError::Decode(format!("position {pos}: {e}")))
+    i32::try_from(pos).map_err(|source| {
+        DecodeFailure::during("placing a token")(DecodeFailure::Position { pos, source })
+    })
 }
 
 fn count(n: usize) -> u32 {

@@ -1,0 +1,66 @@
+//! `bench`: benchmarks that print each figure beside a baseline measured in the same run.
+
+use anyhow::Result;
+
+use shelftalk::bench::copy::CopyBench;
+use shelftalk::config::Config;
+
+use super::args::BenchCmd;
+use super::output::{emit, Render};
+use super::{now, runtime};
+
+impl Render for CopyBench {
+    fn human(&self) -> String {
+        format!(
+            "{}\ncache hit: p50 {:.3} ms, p99 {:.3} ms over {} hits (target p99 < 20 ms)",
+            self.engine,
+            self.cache.cache_hit_ms_p50,
+            self.cache.cache_hit_ms_p99,
+            self.cache.cache_hits
+        )
+    }
+}
+
+impl Render for shelftalk::recommend::bench::BenchReport {
+    fn human(&self) -> String {
+        self.to_string()
+    }
+}
+
+impl Render for shelftalk::bench::StoreReport {
+    fn human(&self) -> String {
+        self.render()
+    }
+}
+
+impl Render for shelftalk::bench::sync::SyncBenchReport {
+    fn human(&self) -> String {
+        self.render()
+    }
+}
+
+pub fn run(config: &Config, cmd: BenchCmd) -> Result<()> {
+    match cmd {
+        BenchCmd::Copy {
+            catalog,
+            pairs,
+            out,
+        } => {
+            let report = shelftalk::bench::copy::run(config, catalog.as_deref(), pairs, now())?;
+            emit(out.json, &report)
+        }
+        BenchCmd::Recommend { iterations, out } => {
+            let report = shelftalk::recommend::bench::run(
+                &shelftalk::recommend::RecommendConfig::default(),
+                iterations,
+                7,
+            )?;
+            emit(out.json, &report)
+        }
+        BenchCmd::Store { shoppers, out } => emit(out.json, &shelftalk::bench::store(shoppers)?),
+        BenchCmd::Sync { events, out } => {
+            let report = runtime()?.block_on(shelftalk::bench::sync::run(events))?;
+            emit(out.json, &report)
+        }
+    }
+}

@@ -1,0 +1,155 @@
+//! `hq`: the HQ server and its administration, on HQ's own database file.
+
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use serde::Serialize;
+
+use shelftalk::feedback::cells::Day;
+use shelftalk::hq::{self, store::Dim, store::HqStore, store::SqliteHq};
+
+use super::args::{HqCmd, HqDb, HqTokenCmd};
+use super::output::{self, emit, Render};
+use super::{now, runtime};
+
+#[derive(Serialize)]
+struct Enrolled {
+    kiosk: String,
+    store: String,
+    enrolled: bool,
+}
+
+impl Render for Enrolled {
+    fn human(&self) -> String {
+        format!("kiosk {} enrolled for store {}", self.kiosk, self.store)
+    }
+}
+
+/// A new analyst token: printed once, stored only as a hash.
+#[derive(Serialize)]
+struct Token {
+    name: String,
+    token: String,
+}
+
+impl Render for Token {
+    fn human(&self) -> String {
+        self.token.clone()
+    }
+}
+
+/// A feedback report: HQ's JSON document, or CSV as the text.
+#[derive(Serialize)]
+#[serde(transparent)]
+struct Report {
+    json: serde_json::Value,
+    #[serde(skip)]
+    csv: String,
+}
+
+impl Render for Report {
+    fn human(&self) -> String {
+        self.csv.strip_suffix('\n').unwrap_or(&self.csv).to_string()
+    }
+}
+
+fn open(db: &HqDb) -> Result<SqliteHq> {
+    SqliteHq::open(&db.db).with_context(|| format!("opening HQ database {}", db.db.display()))
+}
+
+/// A `--from`/`--to` day.
+fn day(name: &str, v: Option<String>) -> Result<Option<Day>> {
+    v.map(|s| Day::parse(&s).with_context(|| format!("--{name} must be YYYY-MM-DD, got {s:?}")))
+        .transpose()
+}
+
+pub fn run(cmd: HqCmd) -> Result<()> {
+    match cmd {
+        HqCmd::Serve {
+            listen,
+            db,
+            max_body,
+        } => {
+            let store: Arc<dyn HqStore> = Arc::new(open(&db)?);
+            runtime()?.block_on(async move {
+                let listener = tokio::net::TcpListener::bind(&listen)
+                    .await
+                    .with_context(|| format!("binding {listen}"))?;
+                output::note(&format!(
+                    "shelftalk HQ listening on http://{}",
+                    listener.local_addr()?
+                ));
+                let opts = hq::ServeOptions {
+                    max_body,
+                    ..hq::ServeOptions::default()
+                };
+                hq::serve(listener, store, opts, async {
+                    let _ = tokio::signal::ctrl_c().await;
+                })
+                .await?;
+                Ok(())
+            })
+        }
+        HqCmd::Enroll {
+            db,
+            kiosk,
+            store,
+            pubkey,
+            out,
+        } => {
+            let key = hq::parse_public_key(&pubkey)?;
+            open(&db)?.enroll(&kiosk, &store, &key, now())?;
+            let enrolled = Enrolled {
+                kiosk,
+                store,
+                enrolled: true,
+            };
+            emit(out.json, &enrolled)
+        }
+        HqCmd::Disable { db, kiosk } => {
+            open(&db)?.set_enabled(&kiosk, false)?;
+            output::line(&format!("kiosk {kiosk} disabled"))
+        }
+        HqCmd::Enable { db, kiosk } => {
+            open(&db)?.set_enabled(&kiosk, true)?;
+            output::line(&format!("kiosk {kiosk} enabled"))
+        }
+        HqCmd::Token(HqTokenCmd::Create { db, name, out }) => {
+            let token = hq::create_token(&open(&db)?, &name, now())?;
+            emit(out.json, &Token { name, token })
+        }
+        HqCmd::Report {
+            db,
+            from,
+            to,
+            group_by,
+            format,
+        } => {
+            let dims = Dim::parse_list(&group_by)?;
+            let report = hq::report::build(&open(&db)?, day("from", from)?, day("to", to)?, &dims)?;
+            let report = Report {
+                json: report.to_json(),
+                csv: report.to_csv()?,
+            };
+            emit(format == "json", &report)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_report_is_hqs_json_document_or_its_csv_without_a_doubled_newline() {
+        let report = Report {
+            json: serde_json::json!({ "rows": [] }),
+            csv: "style,impressions\nconcise,3\n".to_string(),
+        };
+        assert_eq!(
+            serde_json::to_string(&report).ok().as_deref(),
+            Some(r#"{"rows":[]}"#)
+        );
+        assert_eq!(report.human(), "style,impressions\nconcise,3");
+    }
+}

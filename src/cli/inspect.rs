@@ -1,0 +1,126 @@
+//! Read-only looks at the kiosk: `config`, `status`, `quarantine list`, `audit verify`,
+//! `selftest`.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Result};
+use serde::Serialize;
+
+use shelftalk::audit::{AuditLog, Verified};
+use shelftalk::config::Config;
+use shelftalk::store::{self, quarantine::Entry};
+
+use super::args::{AuditCmd, JsonFlag, QuarantineCmd};
+use super::open_store;
+use super::output::{emit, Render};
+
+impl Render for Config {
+    fn human(&self) -> String {
+        toml::to_string_pretty(self).unwrap_or_else(|e| format!("(cannot render: {e})"))
+    }
+}
+
+/// The database summary with the database's path (for the text only).
+#[derive(Serialize)]
+struct Status {
+    #[serde(flatten)]
+    summary: store::Summary,
+    #[serde(skip)]
+    path: PathBuf,
+}
+
+impl Render for Status {
+    fn human(&self) -> String {
+        let s = &self.summary;
+        format!(
+            "database {} (schema v{}, {:.1} MB)\n  products: {} ({} created from behaviour events)\n  \
+             shoppers: {} with {} sealed rows\n  quarantined rows: {} over {} imports",
+            self.path.display(),
+            s.schema_version,
+            s.db_bytes as f64 / 1e6,
+            s.products,
+            s.products_from_events,
+            s.shoppers,
+            s.sealed_rows,
+            s.quarantined_rows,
+            s.imports
+        )
+    }
+}
+
+/// Quarantined rows (a JSON array).
+#[derive(Serialize)]
+#[serde(transparent)]
+struct Quarantined(Vec<Entry>);
+
+impl Render for Quarantined {
+    fn human(&self) -> String {
+        if self.0.is_empty() {
+            return "no quarantined rows".to_string();
+        }
+        self.0
+            .iter()
+            .map(|q| {
+                format!(
+                    "{}:{} [{}] {}: {} | {}",
+                    q.file, q.line, q.rule, q.field, q.reason, q.excerpt
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+impl Render for Verified {
+    fn human(&self) -> String {
+        format!(
+            "audit log intact: {} entries, head {}",
+            self.entries, self.head
+        )
+    }
+}
+
+impl Render for shelftalk::health::Report {
+    fn human(&self) -> String {
+        self.render()
+    }
+}
+
+/// `shelftalk config`: the effective configuration, secrets redacted.
+pub fn config(config: &Config, out: JsonFlag) -> Result<()> {
+    emit(out.json, &config.redacted())
+}
+
+/// `shelftalk status`.
+pub fn status(config: &Config, out: JsonFlag) -> Result<()> {
+    let store = open_store(config)?;
+    let status = Status {
+        summary: store.summary()?,
+        path: store.path().to_path_buf(),
+    };
+    emit(out.json, &status)
+}
+
+/// `shelftalk quarantine list`.
+pub fn quarantine(config: &Config, cmd: QuarantineCmd) -> Result<()> {
+    let QuarantineCmd::List { rule, limit, out } = cmd;
+    let store = open_store(config)?;
+    let rows = store::quarantine::list(store.conn(), rule.as_deref(), limit)?;
+    emit(out.json, &Quarantined(rows))
+}
+
+/// `shelftalk audit verify`.
+pub fn audit(config: &Config, cmd: AuditCmd) -> Result<()> {
+    let AuditCmd::Verify(out) = cmd;
+    emit(out.json, &AuditLog::in_dir(&config.data_dir).verify()?)
+}
+
+/// `shelftalk selftest`: fails unless healthy.
+pub fn selftest(config: &Config, out: JsonFlag) -> Result<()> {
+    let report = shelftalk::health::run(config);
+    emit(out.json, &report)?;
+    if !report.healthy {
+        bail!("selftest failed");
+    }
+    Ok(())
+}

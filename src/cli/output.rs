@@ -1,0 +1,92 @@
+//! The one place the command prints: typed values through [`emit`] (JSON or their human text),
+//! plus the few raw streams a command needs (streamed copy tokens, prompts, warnings, errors).
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+use std::io::{IsTerminal, Write};
+
+use anyhow::Result;
+use serde::Serialize;
+
+/// A command's result: serialised as-is for `--json`, [`Render::human`] otherwise.
+pub trait Render: Serialize {
+    /// The text a person reads (no trailing newline).
+    fn human(&self) -> String;
+}
+
+/// Prints `value` as pretty JSON, or its human rendering. A closed pipe (`| head`) is not an
+/// error.
+pub fn emit(json: bool, value: &impl Render) -> Result<()> {
+    let text = if json {
+        serde_json::to_string_pretty(value)?
+    } else {
+        value.human()
+    };
+    line(&text)
+}
+
+/// One line of text on stdout (a closed pipe is not an error).
+pub fn line(text: &str) -> Result<()> {
+    raw(&format!("{text}\n"))
+}
+
+/// Text on stdout exactly as given (a closed pipe is not an error).
+pub fn raw(text: &str) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(()),
+    }
+}
+
+/// A note for the operator on stderr (warnings, where a server listens).
+pub fn note(text: &str) {
+    eprintln!("{text}");
+}
+
+/// A prompt on stderr, without a newline (the answer is typed after it).
+pub fn prompt(text: &str) {
+    eprint!("{text}");
+    let _ = std::io::stderr().flush();
+}
+
+/// The error a failed command exits with.
+pub fn error(err: &anyhow::Error) {
+    eprintln!("error: {err:#}");
+}
+
+/// Streams generated copy to an interactive stdout token by token (nothing when piped or for
+/// `--json`); [`TokenStream::finish`] clears the streamed line before the result is printed.
+pub struct TokenStream {
+    on: bool,
+}
+
+impl TokenStream {
+    pub fn new(json: bool) -> Self {
+        Self {
+            on: !json && std::io::stdout().is_terminal(),
+        }
+    }
+
+    pub fn token(&self, text: &str) {
+        self.write(text);
+    }
+
+    /// The generation restarted: clear the streamed line.
+    pub fn restart(&self) {
+        self.write("\r\x1b[2K");
+    }
+
+    pub fn finish(&self) {
+        if self.on {
+            println!("\r\x1b[2K");
+        }
+    }
+
+    fn write(&self, text: &str) {
+        if self.on {
+            let mut out = std::io::stdout().lock();
+            let _ = write!(out, "{text}");
+            let _ = out.flush();
+        }
+    }
+}
