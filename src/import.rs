@@ -199,7 +199,12 @@ pub fn catalog(
         match row {
             Row::Accepted { record, .. } => {
                 report.accept();
-                written += u64::from(products::upsert(&tx, &record, Origin::Catalog, now)?);
+                let changed = products::upsert(&tx, &record, Origin::Catalog, now)?;
+                if changed {
+                    // No copy written from the old facts (an old price) is served again.
+                    forget_cached_copy(&tx, &record.sku)?;
+                }
+                written += u64::from(changed);
             }
             Row::Quarantined(q) => {
                 quarantine::insert(&tx, &sha, &quarantine_entry(&q, &file), now)?;
@@ -224,6 +229,12 @@ pub fn catalog(
         suppressed: 0,
         conversions: 0,
     })
+}
+
+/// Drops the copy cache entries of a product whose facts changed.
+fn forget_cached_copy(tx: &Transaction<'_>, sku: &str) -> Result<(), ImportError> {
+    crate::copy::cache::forget_sku(tx, sku).map_err(|e| ImportError::from(e.into_sql()))?;
+    Ok(())
 }
 
 fn finish(
@@ -441,7 +452,9 @@ impl<'k> EventWriter<'k> {
             if products::exists(tx, &event.sku)? {
                 // Keeps minimal entries made from events up to date; never touches catalog entries.
                 if let Some(product) = hinted {
-                    products::upsert(tx, &product, Origin::Event, now)?;
+                    if products::upsert(tx, &product, Origin::Event, now)? {
+                        forget_cached_copy(tx, &product.sku)?;
+                    }
                 }
             } else {
                 let Some(product) = hinted else {

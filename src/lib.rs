@@ -18,6 +18,7 @@ pub mod hq;
 pub mod import;
 pub mod ingest;
 pub mod notify;
+pub mod numbers;
 pub mod personalise;
 pub mod profile;
 pub mod provision;

@@ -1,11 +1,13 @@
 //! Redaction of free text that may carry personal data (quarantine reasons and excerpts, logs).
 //!
-//! A leaf module: it imports nothing from the crate.
+//! Nearly a leaf module: it imports only [`crate::numbers`], the crate's one number scanner.
 //!
 //! Invariants:
 //! - [`redact`] masks e-mail addresses and runs of 6 or more digits (loyalty, phone and card
 //!   numbers, possibly broken by spaces, dashes, dots or brackets), and keeps everything else as
 //!   is; it never panics on any input.
+
+use crate::numbers::{chains, ChainRule};
 
 /// Masks what could identify a person in free text: e-mail addresses, and runs of 6 or more
 /// digits (loyalty numbers, phone numbers, card numbers) possibly broken by spaces or dashes.
@@ -21,37 +23,18 @@ pub fn redact(text: &str) -> String {
         })
         .collect();
     let joined = words.join(" ");
-    let chars: Vec<char> = joined.chars().collect();
+    // Digit chains as the shared scanner joins them for contact data (any run of
+    // `space - ( ) + .` between digits, a leading `+` included).
     let mut out = String::with_capacity(joined.len());
-    let mut i = 0;
-    while i < chars.len() {
-        if chars[i].is_ascii_digit()
-            || (chars[i] == '+' && chars.get(i + 1).is_some_and(char::is_ascii_digit))
-        {
-            let start = i;
-            let mut digits = 0;
-            let mut end = i;
-            while i < chars.len()
-                && (chars[i].is_ascii_digit()
-                    || matches!(chars[i], ' ' | '-' | '(' | ')' | '+' | '.'))
-            {
-                if chars[i].is_ascii_digit() {
-                    digits += 1;
-                    end = i + 1;
-                }
-                i += 1;
-            }
-            if digits >= 6 {
-                out.push_str("[number]");
-            } else {
-                out.extend(&chars[start..end]);
-            }
-            out.extend(&chars[end..i]);
-        } else {
-            out.push(chars[i]);
-            i += 1;
+    let mut at = 0;
+    for chain in chains(&joined, ChainRule::CONTACT) {
+        if chain.digits.len() >= 6 {
+            out.push_str(&joined[at..chain.span.start]);
+            out.push_str("[number]");
+            at = chain.span.end;
         }
     }
+    out.push_str(&joined[at..]);
     out
 }
 

@@ -6,6 +6,12 @@
 //! - Warm throughput is measured sequentially (one request at a time through the single worker);
 //!   batched parallel sequences are not implemented.
 //! - Peak RSS is the process's `VmHWM` (Linux), so it includes everything loaded before the bench.
+//! - Products are a seeded random sample ([`sample`]: ordered by a hash of seed and sku), paired
+//!   with the segments and all four styles in turn; the same seed gives the same pairs.
+//! - The false price rate is judged by [`false_price`], written apart from the guardrails (its
+//!   own amount finder and role words, the catalog's raw prices), so a blind spot of the
+//!   guardrails is not repeated here. It counts served copy (after the guardrails), model or
+//!   template. Target: 0.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -13,10 +19,10 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
-use crate::catalog::Product;
+use crate::catalog::{Minor, Product};
 use crate::copy::engine::{EngineError, GenerationRequest, Timings};
 use crate::copy::guardrails::Verdict;
-use crate::copy::prompt::Audience;
+use crate::copy::prompt::{Audience, Currency};
 use crate::copy::service::{CopyRequest, CopyService, CopySource};
 use crate::vocab::{PriceBand, SegmentKey, Style};
 
@@ -80,6 +86,12 @@ pub struct BenchReport {
     /// The first [`FAILURE_EXAMPLES`] failing first attempts: `sku [verdict detail] text`, for
     /// whoever tunes the prompt pack.
     pub first_try_failed: Vec<String>,
+    /// Share of pairs whose served copy states a false price ([`false_price`]; target 0).
+    #[serde(default)]
+    pub false_price_rate: f64,
+    /// The first [`FAILURE_EXAMPLES`] served texts with a false price: `sku [why] text`.
+    #[serde(default)]
+    pub false_prices: Vec<String>,
     pub peak_rss_mb: Option<f64>,
 }
 
@@ -116,10 +128,11 @@ pub fn run(
         return Err(BenchError::NoProducts);
     }
     let segments = bench_segments();
+    let sampled = sample(products, options.seed);
     let pairs: Vec<(&Product, &SegmentKey, Style)> = (0..options.pairs)
         .map(|i| {
             (
-                &products[i % products.len()],
+                sampled[i % sampled.len()],
                 &segments[i % segments.len()],
                 Style::ALL[i % Style::ALL.len()],
             )
@@ -181,6 +194,9 @@ pub fn run(
     let (mut gen_tokens, mut gen_ms) = (0.0, 0.0);
     let mut failures = BTreeMap::new();
     let mut failed = Vec::new();
+    let mut false_prices = Vec::new();
+    let mut false_count = 0usize;
+    let currency = service.prompts().currency().clone();
     let started = Instant::now();
     for (i, (product, segment, style)) in pairs.iter().enumerate() {
         let outcome = service.write_copy(
@@ -194,6 +210,12 @@ pub fn run(
         );
         latencies.push(outcome.elapsed_ms);
         served += usize::from(!outcome.text.is_empty());
+        if let Some(why) = false_price(&outcome.text, product, &currency) {
+            false_count += 1;
+            if false_prices.len() < FAILURE_EXAMPLES {
+                false_prices.push(format!("{} [{why}] {:?}", product.sku, outcome.text));
+            }
+        }
         from_model += usize::from(outcome.source == CopySource::Model);
         if let Some(first) = outcome.attempts.first() {
             let code = first.verdict.as_ref().map_or("engine_error", Verdict::code);
@@ -241,8 +263,217 @@ pub fn run(
         served_rate: served as f64 / n,
         first_try_failures: failures,
         first_try_failed: failed,
+        false_price_rate: false_count as f64 / n,
+        false_prices,
         peak_rss_mb: peak_rss_mb(),
     })
+}
+
+/// The products in a seeded random order: sorted by an FNV-1a hash of the seed and the sku
+/// (reproducible outside Rust, so another build can be run on the same sample).
+pub fn sample(products: &[Product], seed: u32) -> Vec<&Product> {
+    let hash = |sku: &str| {
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for b in seed.to_le_bytes().iter().chain(sku.as_bytes()) {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        h
+    };
+    let mut out: Vec<&Product> = products.iter().collect();
+    out.sort_by_cached_key(|p| (hash(&p.sku), p.sku.clone()));
+    out
+}
+
+/// The role of an amount in copy, for [`false_price`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Said {
+    Pays,
+    Was,
+    Saves,
+}
+
+/// Role words, by role. Kept apart from the guardrails' lists on purpose.
+const SAID: [(&str, Said); 27] = [
+    ("now", Said::Pays),
+    ("just", Said::Pays),
+    ("only", Said::Pays),
+    ("for", Said::Pays),
+    ("at", Said::Pays),
+    ("costs", Said::Pays),
+    ("cost", Said::Pays),
+    ("price", Said::Pays),
+    ("priced", Said::Pays),
+    ("pay", Said::Pays),
+    ("yours", Said::Pays),
+    ("was", Said::Was),
+    ("instead", Said::Was),
+    ("from", Said::Was),
+    ("reduced", Said::Was),
+    ("originally", Said::Was),
+    ("original", Said::Was),
+    ("mrp", Said::Was),
+    ("usually", Said::Was),
+    ("before", Said::Was),
+    ("save", Said::Saves),
+    ("saves", Said::Saves),
+    ("saving", Said::Saves),
+    ("savings", Said::Saves),
+    ("off", Said::Saves),
+    ("less", Said::Saves),
+    ("discount", Said::Saves),
+];
+
+/// Whether served copy states a false price for `product`, and why: an independent check for
+/// the bench. Every amount in the store currency (symbol, code or alias before the digits, or
+/// code or alias after) takes the role of the nearest role word in its sentence (a word before
+/// wins a tie; none: what the shopper pays) and is compared with the catalog in minor units:
+/// what the shopper pays is the price, a comparison is the list price (above the price), a
+/// saving is list − price. An amount written as a percentage (`₹70%`) is false.
+pub fn false_price(text: &str, product: &Product, currency: &Currency) -> Option<String> {
+    let list = product.list_price.filter(|l| *l > product.price);
+    for (start, end, amount, percent) in currency_amounts(text, currency) {
+        let written = &text[start..end];
+        if percent {
+            return Some(format!("percentage as money {written}%"));
+        }
+        let Some(amount) = amount else {
+            return Some(format!("unreadable amount {written}"));
+        };
+        let role = nearest_role(text, start, end).unwrap_or(Said::Pays);
+        let truth = match role {
+            Said::Pays => Some(product.price),
+            Said::Was => list,
+            Said::Saves => list.map(|l| Minor(l.0 - product.price.0)),
+        };
+        match truth {
+            Some(t) if t == amount => {}
+            Some(t) => {
+                return Some(format!(
+                    "{role:?} {written}, catalog says {}",
+                    currency.format(t)
+                ))
+            }
+            None => return Some(format!("{role:?} {written} without a list price")),
+        }
+    }
+    None
+}
+
+/// Amounts in the store currency: (start, end, value in minor units, written as a percentage).
+fn currency_amounts(text: &str, currency: &Currency) -> Vec<(usize, usize, Option<Minor>, bool)> {
+    let mut marks: Vec<&str> = vec![currency.symbol.as_str(), currency.code.as_str()];
+    marks.extend(currency.aliases.iter().map(String::as_str));
+    marks.retain(|m| !m.is_empty());
+    let bytes = text.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if !bytes[i].is_ascii_digit() {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < bytes.len()
+            && (bytes[i].is_ascii_digit()
+                || (matches!(bytes[i], b',' | b'.')
+                    && bytes.get(i + 1).is_some_and(u8::is_ascii_digit)))
+        {
+            i += 1;
+        }
+        let digits = &text[start..i];
+        let before = text[..start].trim_end();
+        let before = before.strip_suffix('.').unwrap_or(before).trim_end();
+        let after = text[i..].trim_start();
+        let mark_before = marks.iter().find(|m| {
+            before.len() >= m.len()
+                && before.is_char_boundary(before.len() - m.len())
+                && before[before.len() - m.len()..].eq_ignore_ascii_case(m)
+                && !before[..before.len() - m.len()]
+                    .chars()
+                    .next_back()
+                    .is_some_and(|c| c.is_alphanumeric() && m.chars().all(char::is_alphanumeric))
+        });
+        let mark_after = marks.iter().find(|m| {
+            m.chars().all(char::is_alphabetic)
+                && after.len() >= m.len()
+                && after.is_char_boundary(m.len())
+                && after[..m.len()].eq_ignore_ascii_case(m)
+                && !after[m.len()..].starts_with(char::is_alphanumeric)
+        });
+        let span_start = match mark_before {
+            Some(m) => text[..start].rfind(m).unwrap_or(start),
+            None => start,
+        };
+        if mark_before.is_some() || mark_after.is_some() {
+            out.push((span_start, i, parse_minor(digits), after.starts_with('%')));
+        }
+    }
+    out
+}
+
+/// `1,299.5` → 129950 minor units.
+fn parse_minor(digits: &str) -> Option<Minor> {
+    let digits: String = digits.chars().filter(|c| *c != ',').collect();
+    let (units, cents) = digits.split_once('.').unwrap_or((&digits, ""));
+    if cents.len() > 2 {
+        return None;
+    }
+    let units: i64 = units.parse().ok()?;
+    let cents: i64 = format!("{cents:0<2}").parse().ok()?;
+    units.checked_mul(100)?.checked_add(cents).map(Minor)
+}
+
+/// The role of the nearest role word within the clause around `start..end` (clauses end at
+/// `. ! ? ; : , ( )`, a decimal point excepted).
+fn nearest_role(text: &str, start: usize, end: usize) -> Option<Said> {
+    let is_boundary = |i: usize, c: char| {
+        matches!(c, '!' | '?' | ';' | ':' | ',' | '(' | ')')
+            || (c == '.' && !text[i + 1..].starts_with(|d: char| d.is_ascii_digit()))
+    };
+    let sentence_start = text[..start]
+        .char_indices()
+        .rev()
+        .find(|(i, c)| is_boundary(*i, *c))
+        .map_or(0, |(i, c)| i + c.len_utf8());
+    let sentence_end = text[end..]
+        .char_indices()
+        .find(|(i, c)| is_boundary(end + i, *c))
+        .map_or(text.len(), |(i, _)| end + i);
+    let clause = &text[sentence_start..sentence_end];
+    let mut words: Vec<(usize, usize)> = Vec::new();
+    let mut word_start = None;
+    for (i, c) in clause.char_indices() {
+        match (c.is_alphabetic(), word_start) {
+            (true, None) => word_start = Some(i),
+            (false, Some(w)) => {
+                words.push((sentence_start + w, sentence_start + i));
+                word_start = None;
+            }
+            _ => {}
+        }
+    }
+    if let Some(w) = word_start {
+        words.push((sentence_start + w, sentence_end));
+    }
+    let mut best: Option<(usize, u8, Said)> = None;
+    for (ws, we) in words {
+        let lower = text[ws..we].to_lowercase();
+        let Some((_, role)) = SAID.iter().find(|(w, _)| *w == lower) else {
+            continue;
+        };
+        let (distance, side) = if we <= start {
+            (start - we, 0)
+        } else if ws >= end {
+            (ws - end, 1)
+        } else {
+            continue;
+        };
+        if best.is_none_or(|(d, s, _)| (distance, side) < (d, s)) {
+            best = Some((distance, side, *role));
+        }
+    }
+    best.map(|(_, _, role)| role)
 }
 
 fn rate(amount: f64, ms: f64) -> f64 {
@@ -367,13 +598,170 @@ impl fmt::Display for BenchReport {
         for example in &self.first_try_failed {
             writeln!(f, "  failed first: {example}")?;
         }
+        writeln!(
+            f,
+            "false prices      {:.1}% of served copy (target 0%, independent check)",
+            self.false_price_rate * 100.0
+        )?;
+        for example in &self.false_prices {
+            writeln!(f, "  false price: {example}")?;
+        }
         write!(f, "peak RSS          {rss}")
     }
 }
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
+    use proptest::prelude::*;
+
+    fn product(price: i64, list: Option<i64>) -> Product {
+        Product {
+            sku: "P1".into(),
+            name: "Zephyrin Trail Runner".into(),
+            brand: Some("Zephyrin".into()),
+            category: vec!["Footwear".into()],
+            price: Minor(price),
+            list_price: list.map(Minor),
+            description: String::new(),
+            tags: vec![],
+        }
+    }
+
+    fn usd() -> Currency {
+        Currency {
+            code: "USD".into(),
+            symbol: "$".into(),
+            aliases: vec!["dollars".into()],
+        }
+    }
+
+    #[test]
+    fn false_prices_are_found_independently() {
+        let rupee = Currency::default();
+        let usd = usd();
+        let cases: [(&str, Product, &Currency); 6] = [
+            (
+                "Northpine Kite Running Shoe Sand, now $152.99 instead of $152.99",
+                product(15299, None),
+                &usd,
+            ),
+            (
+                "Zephyrin is now $11.99, 29% off",
+                product(849, Some(1199)),
+                &usd,
+            ),
+            (
+                "Road shoe, now only ₹1399",
+                product(69900, Some(139900)),
+                &rupee,
+            ),
+            (
+                "Road shoe for just ₹190",
+                product(120900, Some(139900)),
+                &rupee,
+            ),
+            (
+                "Road shoe, now ₹299 (was ₹70% off)",
+                product(29900, Some(99900)),
+                &rupee,
+            ),
+            ("Road shoe, now Rs. 350", product(34900, None), &rupee),
+        ];
+        for (text, p, cur) in cases {
+            assert!(false_price(text, &p, cur).is_some(), "{text}");
+        }
+        let fine: [(&str, Product, &Currency); 6] = [
+            (
+                "Zephyrin, now $8.49, was $11.99 (29% off).",
+                product(849, Some(1199)),
+                &usd,
+            ),
+            (
+                "Zephyrin for just $8.49 instead of $11.99: save $3.50.",
+                product(849, Some(1199)),
+                &usd,
+            ),
+            (
+                "Road shoe, ₹190 off, just Rs. 1209 (was ₹1,399).",
+                product(120900, Some(139900)),
+                &rupee,
+            ),
+            ("Road shoe for 1209 rupees.", product(120900, None), &rupee),
+            (
+                "Pack of 2, 750 ml, 24 hours cold, ₹599.",
+                product(59900, None),
+                &rupee,
+            ),
+            ("No price at all", product(59900, None), &rupee),
+        ];
+        for (text, p, cur) in fine {
+            assert_eq!(false_price(text, &p, cur), None, "{text}");
+        }
+    }
+
+    #[test]
+    fn template_copy_states_no_false_price() {
+        use crate::copy::prompt::ProductFacts;
+        use crate::copy::template;
+        for cur in [Currency::default(), usd()] {
+            for (price, list) in [
+                (849, Some(1199)),
+                (15299, None),
+                (120900, Some(139900)),
+                (5, Some(7)),
+            ] {
+                let p = product(price, list);
+                let facts = ProductFacts::new(&p, &cur);
+                for style in Style::ALL {
+                    let text = template::render(&facts, style);
+                    assert_eq!(false_price(&text, &p, &cur), None, "{text}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_sample_is_seeded_and_complete() {
+        let products: Vec<Product> = (0..50)
+            .map(|i| Product {
+                sku: format!("S{i}"),
+                ..product(100, None)
+            })
+            .collect();
+        let a: Vec<&str> = sample(&products, 7)
+            .iter()
+            .map(|p| p.sku.as_str())
+            .collect();
+        let b: Vec<&str> = sample(&products, 7)
+            .iter()
+            .map(|p| p.sku.as_str())
+            .collect();
+        let c: Vec<&str> = sample(&products, 8)
+            .iter()
+            .map(|p| p.sku.as_str())
+            .collect();
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+        let mut sorted = a.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(sorted.len(), 50);
+    }
+
+    proptest! {
+        #[test]
+        fn the_false_price_check_never_panics(text in any::<String>(), price in 0i64..1_000_000, list in proptest::option::of(0i64..1_000_000)) {
+            let _ = false_price(&text, &product(price, list), &Currency::default());
+            let _ = false_price(&text, &product(price, list), &usd());
+        }
+
+        #[test]
+        fn price_like_text_never_panics(text in "[0-9.,%₹$Rs a-z]{0,40}") {
+            let _ = false_price(&text, &product(100, Some(200)), &Currency::default());
+        }
+    }
 
     #[test]
     fn percentiles() {

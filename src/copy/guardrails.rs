@@ -7,14 +7,26 @@
 //!   the product's discount (or a percentage the facts state), only the store's currency is
 //!   named, no other catalog brand is named, and it carries nothing that looks like shopper data
 //!   (URL, e-mail, phone, a digit run long enough to be a loyalty number).
+//! - Prices are judged in their role (see `price_claim_failure`): an amount presented as what the
+//!   shopper pays ("now", "just", "only", "for", "at", or on its own) is the selling price; a
+//!   comparison ("was", "instead of", "down from", "reduced from", "originally") is the list price,
+//!   which is above the price; a saving ("save ₹190", "₹190 off") is list − price; a discount
+//!   ("29% off", "save 29%") is the catalog's. A product without a list price makes no comparison
+//!   or discount claim at all ([`Reason::FakeDiscount`]); any other misuse is
+//!   [`Reason::WrongPriceRole`].
+//! - Numbers are found by the crate's one scanner ([`crate::numbers`]), the same the engine's
+//!   number gate uses.
 //! - [`Reason::code`] strings are stable: they are counted, logged and reported to HQ.
 
 use std::collections::HashSet;
 
 use serde::{Deserialize, Serialize};
 
-use crate::catalog::Product;
+use crate::catalog::{Minor, Product};
 use crate::copy::prompt::{find_ascii_ci, ProductFacts, FIELD_LABELS, PROMPT_MARKERS};
+use crate::numbers::{
+    chains, normalise_number, scan, scan_with, ChainRule, CURRENCY_SYMBOLS, CURRENCY_WORDS,
+};
 
 /// Tunable limits and phrase list. Defaults are defined here once.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -113,6 +125,13 @@ pub enum Reason {
     ForeignCurrency(String),
     WrongPercent(String),
     UnknownNumber(String),
+    /// A comparison price or discount claim ("was", "instead of", "save", "% off", "on sale")
+    /// for a product without a list price. Detail: the claim.
+    FakeDiscount(String),
+    /// An amount in the wrong role: what the shopper pays is not the selling price, a comparison
+    /// is not the list price, a saving is not list price − price, a discount is not the
+    /// catalog's, or a percentage is written as money. Detail: the role and the amount.
+    WrongPriceRole(String),
     ForeignBrand(String),
     BannedPhrase(String),
     /// Shares no word with the product's name, brand, category or details.
@@ -136,6 +155,8 @@ impl Reason {
             Self::ForeignCurrency(_) => "foreign_currency",
             Self::WrongPercent(_) => "wrong_percent",
             Self::UnknownNumber(_) => "unknown_number",
+            Self::FakeDiscount(_) => "fake_discount",
+            Self::WrongPriceRole(_) => "wrong_price_role",
             Self::ForeignBrand(_) => "foreign_brand",
             Self::BannedPhrase(_) => "banned_phrase",
             Self::OffTopic => "off_topic",
@@ -152,6 +173,8 @@ impl Reason {
             | Self::ForeignCurrency(d)
             | Self::WrongPercent(d)
             | Self::UnknownNumber(d)
+            | Self::FakeDiscount(d)
+            | Self::WrongPriceRole(d)
             | Self::ForeignBrand(d)
             | Self::BannedPhrase(d)
             | Self::Repetition(d) => Some(d),
@@ -193,12 +216,6 @@ impl Verdict {
     }
 }
 
-const CURRENCY_SYMBOLS: &str = "$€£¥₹₩₽₺₱₫฿₦₴₪¢₡₲₵₸₼₾";
-const CURRENCY_WORDS: [&str; 26] = [
-    "USD", "EUR", "GBP", "INR", "JPY", "CNY", "RMB", "AUD", "CAD", "CHF", "SGD", "AED", "HKD",
-    "NZD", "ZAR", "SEK", "BRL", "MXN", "KRW", "Rs", "dollar", "dollars", "euro", "euros", "rupee",
-    "rupees",
-];
 const URL_SUFFIXES: [&str; 12] = [
     ".com", ".in", ".net", ".org", ".io", ".co", ".shop", ".store", ".app", ".ly", ".me", ".info",
 ];
@@ -254,6 +271,9 @@ fn first_failure(
         return Some(Reason::ForeignCurrency(c));
     }
     if let Some(r) = number_failure(copy, facts, &corpus) {
+        return Some(r);
+    }
+    if let Some(r) = price_claim_failure(copy, facts) {
         return Some(r);
     }
     if let Some(b) = foreign_brand(copy, facts, &corpus, brands) {
@@ -341,9 +361,12 @@ fn has_url(copy: &str, corpus: &str) -> bool {
 /// Phone numbers and loyalty-like digit runs. Digit sequences that occur in the facts (model
 /// numbers such as `R8851116001`) are allowed.
 fn contact_number(copy: &str, corpus: &str) -> Option<Reason> {
-    let fact_digits: Vec<String> = digit_chains(corpus).into_iter().map(|c| c.digits).collect();
+    let fact_digits: Vec<String> = chains(corpus, ChainRule::PHONE)
+        .into_iter()
+        .map(|c| c.digits)
+        .collect();
     let in_facts = |digits: &str| fact_digits.iter().any(|d| d.contains(digits));
-    for chain in digit_chains(copy) {
+    for chain in chains(copy, ChainRule::PHONE) {
         // Numbers of the facts side by side ("R8851116001 2") are facts, not a contact.
         if in_facts(&chain.digits) || chain.groups.iter().all(|g| in_facts(g)) {
             continue;
@@ -357,60 +380,6 @@ fn contact_number(copy: &str, corpus: &str) -> Option<Reason> {
         }
     }
     None
-}
-
-struct DigitChain {
-    digits: String,
-    /// The digit runs between separators.
-    groups: Vec<String>,
-    plus: bool,
-    /// Groups joined by `-`, `(`, `)` or a space.
-    phone_separators: bool,
-}
-
-/// Maximal runs of digits joined by single separators (`- . ( ) space`), optionally led by `+`.
-fn digit_chains(text: &str) -> Vec<DigitChain> {
-    let chars: Vec<char> = text.chars().collect();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < chars.len() {
-        if !chars[i].is_ascii_digit() {
-            i += 1;
-            continue;
-        }
-        let plus =
-            i > 0 && chars[i - 1] == '+' || i > 1 && chars[i - 2] == '+' && chars[i - 1] == '(';
-        let mut chain = DigitChain {
-            digits: String::new(),
-            groups: Vec::new(),
-            plus,
-            phone_separators: i > 0 && chars[i - 1] == '(',
-        };
-        while i < chars.len() {
-            let c = chars[i];
-            if c.is_ascii_digit() {
-                chain.digits.push(c);
-                match chain.groups.last_mut() {
-                    Some(g) if i > 0 && chars[i - 1].is_ascii_digit() => g.push(c),
-                    _ => chain.groups.push(c.to_string()),
-                }
-                i += 1;
-            } else if let Some(len) = separator_len(&chars[i..]) {
-                chain.phone_separators |= chars[i..i + len].iter().any(|c| *c != '.');
-                i += len;
-            } else {
-                break;
-            }
-        }
-        out.push(chain);
-    }
-    out
-}
-
-/// Length (1 or 2) of a separator run at the start of `rest` that is followed by a digit.
-fn separator_len(rest: &[char]) -> Option<usize> {
-    let is_sep = |c: &char| matches!(c, '-' | '.' | '(' | ')' | ' ');
-    (1..=2).find(|&n| rest.len() > n && rest[..n].iter().all(is_sep) && rest[n].is_ascii_digit())
 }
 
 fn foreign_currency(copy: &str, facts: &ProductFacts) -> Option<String> {
@@ -438,74 +407,12 @@ fn foreign_currency(copy: &str, facts: &ProductFacts) -> Option<String> {
         .map(|w| (*w).to_string())
 }
 
-/// A number as written in text, normalised (`1,299.00` → `1299`).
-#[derive(Debug, PartialEq)]
-struct Number {
-    value: String,
-    percent: bool,
-}
-
-fn numbers(text: &str) -> Vec<Number> {
-    let chars: Vec<char> = text.chars().collect();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < chars.len() {
-        if !chars[i].is_ascii_digit() {
-            i += 1;
-            continue;
-        }
-        let mut raw = String::new();
-        while i < chars.len() {
-            let c = chars[i];
-            let next_digit = chars.get(i + 1).is_some_and(char::is_ascii_digit);
-            if c.is_ascii_digit() {
-                raw.push(c);
-            } else if c == ',' && next_digit {
-                // thousands separator: dropped
-            } else if c == '.' && next_digit && !raw.contains('.') {
-                raw.push(c);
-            } else {
-                break;
-            }
-            i += 1;
-        }
-        let rest: String = chars[i..].iter().collect();
-        let percent = percent_follows(&rest);
-        out.push(Number {
-            value: normalise_number(&raw),
-            percent,
-        });
-    }
-    out
-}
-
-/// Whether the text after a number makes it a percentage (`%` or the word, after any spaces).
-pub(crate) fn percent_follows(rest: &str) -> bool {
-    let rest = rest.trim_start();
-    rest.starts_with('%') || find_ascii_ci(rest, "percent", 0) == Some(0)
-}
-
-/// A number's digits as compared everywhere: no leading zeros, no trailing fractional zeros.
-pub(crate) fn normalise_number(raw: &str) -> String {
-    let (int, frac) = match raw.split_once('.') {
-        Some((i, f)) => (i, f.trim_end_matches('0')),
-        None => (raw, ""),
-    };
-    let int = int.trim_start_matches('0');
-    let int = if int.is_empty() { "0" } else { int };
-    if frac.is_empty() {
-        int.to_string()
-    } else {
-        format!("{int}.{frac}")
-    }
-}
-
 /// Every number copy may contain for these facts, normalised (`1,299.00` → `1299`): numbers in
 /// the facts text, price, list price, saving and discount; and, with a trailing `%`, the
 /// percentages it may state (the discount and percentages the facts state).
 pub fn allowed_numbers(facts: &ProductFacts) -> Vec<String> {
     let mut known: Vec<String> = Vec::new();
-    for n in numbers(&facts.corpus()) {
+    for n in scan(&facts.corpus()) {
         if n.percent {
             known.push(format!("{}%", n.value));
         }
@@ -517,9 +424,7 @@ pub fn allowed_numbers(facts: &ProductFacts) -> Vec<String> {
     known.push(normalise_number(&facts.price.display()));
     if let Some(list) = facts.list_price {
         known.push(normalise_number(&list.display()));
-        known.push(normalise_number(
-            &crate::catalog::Minor(list.0 - facts.price.0).display(),
-        ));
+        known.push(normalise_number(&Minor(list.0 - facts.price.0).display()));
     }
     known.sort();
     known.dedup();
@@ -527,10 +432,10 @@ pub fn allowed_numbers(facts: &ProductFacts) -> Vec<String> {
 }
 
 fn number_failure(copy: &str, facts: &ProductFacts, corpus: &str) -> Option<Reason> {
-    let fact_numbers = numbers(corpus);
+    let fact_numbers = scan(corpus);
     let known = allowed_numbers(facts);
     let discount = facts.discount_percent.map(|d| d.to_string());
-    for n in numbers(copy) {
+    for n in scan(copy) {
         if n.percent {
             let stated = fact_numbers.iter().any(|f| f.percent && f.value == n.value);
             if discount.as_deref() != Some(n.value.as_str()) && !stated {
@@ -538,6 +443,256 @@ fn number_failure(copy: &str, facts: &ProductFacts, corpus: &str) -> Option<Reas
             }
         } else if !known.contains(&n.value) {
             return Some(Reason::UnknownNumber(n.value));
+        }
+    }
+    None
+}
+
+/// The role an amount plays in copy, read from the words around it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PriceRole {
+    /// What the shopper pays: "now", "just", "only", "for", "at", or an amount on its own.
+    Price,
+    /// A comparison price: "was", "instead of", "down from", "reduced from", "originally", "MRP".
+    Comparison,
+    /// An amount saved: "save ₹190", "₹190 off".
+    Saving,
+}
+
+impl PriceRole {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Price => "price",
+            Self::Comparison => "comparison",
+            Self::Saving => "saving",
+        }
+    }
+}
+
+/// Two-word phrases (nearest word last) that give the amount after them a role.
+const ROLE_PHRASES: [(&str, &str, PriceRole); 12] = [
+    ("instead", "of", PriceRole::Comparison),
+    ("down", "from", PriceRole::Comparison),
+    ("reduced", "from", PriceRole::Comparison),
+    ("marked", "down", PriceRole::Comparison),
+    ("slashed", "from", PriceRole::Comparison),
+    ("list", "price", PriceRole::Comparison),
+    ("regular", "price", PriceRole::Comparison),
+    ("original", "price", PriceRole::Comparison),
+    ("usual", "price", PriceRole::Comparison),
+    ("saving", "of", PriceRole::Saving),
+    ("savings", "of", PriceRole::Saving),
+    ("discount", "of", PriceRole::Saving),
+];
+
+/// Single words that give the amount after them a role.
+const ROLE_WORDS: [(&str, PriceRole); 25] = [
+    ("was", PriceRole::Comparison),
+    ("were", PriceRole::Comparison),
+    ("originally", PriceRole::Comparison),
+    ("original", PriceRole::Comparison),
+    ("usually", PriceRole::Comparison),
+    ("normally", PriceRole::Comparison),
+    ("regularly", PriceRole::Comparison),
+    ("mrp", PriceRole::Comparison),
+    ("rrp", PriceRole::Comparison),
+    ("save", PriceRole::Saving),
+    ("saves", PriceRole::Saving),
+    ("saving", PriceRole::Saving),
+    ("savings", PriceRole::Saving),
+    ("now", PriceRole::Price),
+    ("just", PriceRole::Price),
+    ("only", PriceRole::Price),
+    ("for", PriceRole::Price),
+    ("at", PriceRole::Price),
+    ("cost", PriceRole::Price),
+    ("costs", PriceRole::Price),
+    ("price", PriceRole::Price),
+    ("priced", PriceRole::Price),
+    ("pay", PriceRole::Price),
+    ("yours", PriceRole::Price),
+    ("get", PriceRole::Price),
+];
+
+/// Words right after an amount that make it a saving (`₹190 off`) or a discount (`29% off`).
+const SAVING_AFTER: [&str; 6] = ["off", "less", "discount", "saving", "savings", "cheaper"];
+
+/// Words or phrases that claim a discount without naming an amount.
+const DISCOUNT_CLAIMS: [&str; 9] = [
+    "discount",
+    "discounted",
+    "originally",
+    "marked down",
+    "price drop",
+    "price cut",
+    "on sale",
+    "sale price",
+    "half price",
+];
+
+/// Words looked at before an amount for its role.
+const ROLE_WINDOW: usize = 4;
+
+/// Lower-case words before byte `at`, nearest first, up to `max`, stopping at a clause boundary
+/// (any character other than letters, apostrophes, spaces and dashes: punctuation, digits,
+/// currency symbols).
+fn words_before(text: &str, at: usize, max: usize) -> Vec<String> {
+    let head = text.get(..at).unwrap_or("");
+    let mut words = Vec::new();
+    let mut word = String::new();
+    for c in head.chars().rev() {
+        if c.is_alphabetic() || c == '\'' {
+            word.insert(0, c);
+            continue;
+        }
+        if !word.is_empty() {
+            words.push(std::mem::take(&mut word).to_lowercase());
+            if words.len() >= max {
+                return words;
+            }
+        }
+        if !(c.is_whitespace() || matches!(c, '-' | '–' | '—' | '"')) {
+            return words;
+        }
+    }
+    if !word.is_empty() && words.len() < max {
+        words.push(word.to_lowercase());
+    }
+    words
+}
+
+/// The first word after byte `at` (after spaces and dashes), lower case; empty at a boundary.
+fn word_after(text: &str, at: usize) -> String {
+    let tail = text.get(at..).unwrap_or("");
+    let tail = tail.trim_start_matches(|c: char| c.is_whitespace() || matches!(c, '-' | '–' | '—'));
+    tail.chars()
+        .take_while(|c| c.is_alphabetic())
+        .collect::<String>()
+        .to_lowercase()
+}
+
+/// The role of a money amount spanning `start..end` (currency marker included).
+fn price_role(copy: &str, start: usize, end: usize) -> PriceRole {
+    let after = word_after(copy, end);
+    if SAVING_AFTER.contains(&after.as_str()) {
+        return PriceRole::Saving;
+    }
+    let before = words_before(copy, start, ROLE_WINDOW);
+    for (j, word) in before.iter().enumerate() {
+        if let Some(role) = before.get(j + 1).and_then(|first| {
+            ROLE_PHRASES
+                .iter()
+                .find(|(a, b, _)| a == first && b == word)
+                .map(|(_, _, r)| *r)
+        }) {
+            return role;
+        }
+        if let Some((_, role)) = ROLE_WORDS.iter().find(|(w, _)| w == word) {
+            return *role;
+        }
+    }
+    match after.as_str() {
+        "before" | "earlier" | "originally" => PriceRole::Comparison,
+        _ => PriceRole::Price,
+    }
+}
+
+/// Role-aware price truth: every amount presented as what the shopper pays is the selling price,
+/// a comparison is the list price (which is above the price), a saving is list − price, a
+/// discount is the catalog's; a product without a list price makes no comparison or discount
+/// claim at all. Amounts the product's own text states with a currency (a "₹500 voucher" in
+/// its name) and bare numbers of its text are facts, not price claims.
+fn price_claim_failure(copy: &str, facts: &ProductFacts) -> Option<Reason> {
+    let cur = &facts.currency;
+    let mut marks: Vec<&str> = vec![cur.symbol.as_str(), cur.code.as_str()];
+    marks.extend(cur.aliases.iter().map(String::as_str));
+    let detail_text = [
+        facts.name.as_str(),
+        facts.brand.as_deref().unwrap_or(""),
+        facts.category.as_str(),
+        facts.details.as_str(),
+    ]
+    .join(" ");
+    let detail_numbers = scan_with(&detail_text, &marks);
+    let price = normalise_number(&facts.price.display());
+    let list = facts.list_price.map(|l| normalise_number(&l.display()));
+    let saving = facts
+        .list_price
+        .map(|l| normalise_number(&Minor(l.0 - facts.price.0).display()));
+    let money = [Some(&price), list.as_ref(), saving.as_ref()];
+    let discount = facts.discount_percent.map(|d| d.to_string());
+    for n in scan_with(copy, &marks) {
+        let written = copy
+            .get(n.start_with_marker()..n.end_with_marker())
+            .unwrap_or("")
+            .to_string();
+        if n.percent {
+            if n.currency.is_some() {
+                return Some(Reason::WrongPriceRole(format!(
+                    "percentage as money {written}%"
+                )));
+            }
+            let rest = copy.get(n.span.end..).unwrap_or("").trim_start();
+            let rest_at = copy.len() - rest.len();
+            let after_percent = if rest.starts_with('%') {
+                rest_at + 1
+            } else {
+                rest_at + "percent".len().min(rest.len())
+            };
+            let after = word_after(copy, after_percent);
+            let claims_discount = SAVING_AFTER.contains(&after.as_str())
+                || words_before(copy, n.span.start, 2)
+                    .iter()
+                    .any(|w| matches!(w.as_str(), "save" | "saving" | "savings" | "discount"));
+            if claims_discount {
+                match &discount {
+                    None => return Some(Reason::FakeDiscount(format!("{written}% {after}"))),
+                    Some(d) if *d != n.value => {
+                        return Some(Reason::WrongPriceRole(format!("discount {written}%")))
+                    }
+                    Some(_) => {}
+                }
+            }
+            continue;
+        }
+        let is_money = match &n.currency {
+            Some(_) => !detail_numbers
+                .iter()
+                .any(|d| d.currency.is_some() && d.value == n.value),
+            None => {
+                money.iter().flatten().any(|m| **m == n.value)
+                    && !detail_numbers.iter().any(|d| d.value == n.value)
+            }
+        };
+        if !is_money {
+            continue;
+        }
+        let role = price_role(copy, n.start_with_marker(), n.end_with_marker());
+        let expected = match role {
+            PriceRole::Price => Some(&price),
+            PriceRole::Comparison => list.as_ref(),
+            PriceRole::Saving => saving.as_ref(),
+        };
+        match expected {
+            None => {
+                return Some(Reason::FakeDiscount(format!("{} {written}", role.as_str())));
+            }
+            Some(e) if *e != n.value => {
+                return Some(Reason::WrongPriceRole(format!(
+                    "{} {written}",
+                    role.as_str()
+                )));
+            }
+            Some(_) => {}
+        }
+    }
+    if facts.list_price.is_none() {
+        let corpus = facts.corpus();
+        if let Some(claim) = DISCOUNT_CLAIMS
+            .iter()
+            .find(|c| find_word(copy, c, false).is_some() && find_word(&corpus, c, false).is_none())
+        {
+            return Some(Reason::FakeDiscount((*claim).to_string()));
         }
     }
     None
@@ -657,7 +812,6 @@ fn repetition(copy: &str, corpus: &str, config: &GuardrailConfig) -> Option<Stri
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use crate::catalog::Minor;
     use crate::copy::prompt::Currency;
 
     fn facts() -> ProductFacts {
@@ -837,9 +991,223 @@ mod tests {
         }
     }
 
+    fn usd() -> Currency {
+        Currency {
+            code: "USD".into(),
+            symbol: "$".into(),
+            aliases: vec!["dollar".into(), "dollars".into()],
+        }
+    }
+
+    fn priced(name: &str, price: i64, list: Option<i64>, currency: &Currency) -> ProductFacts {
+        let product = Product {
+            sku: "P".into(),
+            name: name.into(),
+            brand: name.split(' ').next().map(String::from),
+            category: vec!["Footwear".into(), "Running Shoes".into()],
+            price: Minor(price),
+            list_price: list.map(Minor),
+            description: "Soft cotton, 100% breathable".into(),
+            tags: vec![],
+        };
+        ProductFacts::new(&product, currency)
+    }
+
+    fn judge(copy: &str, facts: &ProductFacts) -> Verdict {
+        check(copy, facts, &brands(), &GuardrailConfig::default())
+    }
+
+    /// Copy the demo and the bench really served, verbatim, and what it must get.
+    #[test]
+    fn real_false_prices_fail() {
+        let no_list = priced("Northpine Kite Running Shoe Sand", 15299, None, &usd());
+        let v = judge(
+            "Northpine Kite Running Shoe Sand, now $152.99 instead of $152.99",
+            &no_list,
+        );
+        assert_eq!(
+            v,
+            Verdict::Fail(Reason::FakeDiscount("comparison $152.99".into()))
+        );
+        let zephyrin = priced("Zephyrin Trail Runner", 849, Some(1199), &usd());
+        assert_eq!(zephyrin.discount_percent, Some(29));
+        assert_eq!(
+            judge("Zephyrin is now $11.99, 29% off", &zephyrin),
+            Verdict::Fail(Reason::WrongPriceRole("price $11.99".into()))
+        );
+        let half = priced(
+            "Kestrel Road Shoe",
+            69900,
+            Some(139900),
+            &Currency::default(),
+        );
+        assert_eq!(
+            judge("Kestrel road shoe, now only ₹1399", &half).code(),
+            "wrong_price_role"
+        );
+        let small_saving = priced(
+            "Kestrel Road Shoe",
+            120900,
+            Some(139900),
+            &Currency::default(),
+        );
+        assert_eq!(
+            judge("Kestrel road shoe for just ₹190", &small_saving),
+            Verdict::Fail(Reason::WrongPriceRole("price ₹190".into()))
+        );
+        let seventy = priced(
+            "Kestrel Road Shoe",
+            29900,
+            Some(99900),
+            &Currency::default(),
+        );
+        assert_eq!(seventy.discount_percent, Some(70));
+        assert_eq!(
+            judge("Kestrel road shoe, now ₹299 (was ₹70% off)", &seventy).code(),
+            "wrong_price_role"
+        );
+    }
+
+    #[test]
+    fn prices_in_their_roles_pass() {
+        let zephyrin = priced("Zephyrin Trail Runner", 849, Some(1199), &usd());
+        for ok in [
+            "Zephyrin trail runner, now $8.49, was $11.99 (29% off).",
+            "Zephyrin trail runner for just $8.49 instead of $11.99: save $3.50.",
+            "Zephyrin trail runner at $8.49, down from $11.99, you save 29%.",
+            "Zephyrin trail runner, $3.50 off: only $8.49.",
+            "Zephyrin trail runner: $8.49, reduced from $11.99.",
+            "Zephyrin trail runner, originally $11.99, now $8.49.",
+        ] {
+            assert_eq!(judge(ok, &zephyrin), Verdict::Pass, "{ok}");
+        }
+        let rupee = priced(
+            "Kestrel Road Shoe",
+            120900,
+            Some(139900),
+            &Currency::default(),
+        );
+        for ok in [
+            "Kestrel road shoe, now ₹1209 instead of ₹1399: save ₹190.",
+            "Kestrel road shoe, ₹190 off, just Rs. 1209 (was ₹1,399).",
+            "Kestrel road shoe for 1209 rupees, MRP ₹1399, 14% off.",
+        ] {
+            assert_eq!(judge(ok, &rupee), Verdict::Pass, "{ok}");
+        }
+        let no_list = priced("Northpine Kite Running Shoe Sand", 15299, None, &usd());
+        for ok in [
+            "Northpine Kite running shoe, now $152.99.",
+            "Northpine Kite in soft cotton, 100% breathable, just $152.99.",
+        ] {
+            assert_eq!(judge(ok, &no_list), Verdict::Pass, "{ok}");
+        }
+    }
+
+    #[test]
+    fn prices_in_the_wrong_role_fail() {
+        let zephyrin = priced("Zephyrin Trail Runner", 849, Some(1199), &usd());
+        let rupee = priced(
+            "Kestrel Road Shoe",
+            120900,
+            Some(139900),
+            &Currency::default(),
+        );
+        let no_list = priced("Northpine Kite Running Shoe Sand", 15299, None, &usd());
+        let cases: [(&str, &ProductFacts, &str); 12] = [
+            (
+                "Zephyrin trail runner, was $8.49, now $11.99.",
+                &zephyrin,
+                "wrong_price_role",
+            ),
+            (
+                "Zephyrin trail runner: save $8.49 today.",
+                &zephyrin,
+                "wrong_price_role",
+            ),
+            (
+                "Zephyrin trail runner, $8.49 off, at $8.49.",
+                &zephyrin,
+                "wrong_price_role",
+            ),
+            (
+                "Zephyrin trail runner, instead of $3.50!",
+                &zephyrin,
+                "wrong_price_role",
+            ),
+            ("Kestrel road shoe, ₹1399 only.", &rupee, "wrong_price_role"),
+            (
+                "Kestrel road shoe, now ₹1209 instead of ₹1209.",
+                &rupee,
+                "wrong_price_role",
+            ),
+            (
+                "Kestrel road shoe, save ₹1399 now.",
+                &rupee,
+                "wrong_price_role",
+            ),
+            (
+                "Northpine Kite shoe, was $152.99, grab it.",
+                &no_list,
+                "fake_discount",
+            ),
+            (
+                "Northpine Kite shoe, save $152.99 today.",
+                &no_list,
+                "fake_discount",
+            ),
+            (
+                "Northpine Kite shoe, 100% off the usual run.",
+                &no_list,
+                "fake_discount",
+            ),
+            (
+                "Northpine Kite shoe on sale at $152.99.",
+                &no_list,
+                "fake_discount",
+            ),
+            (
+                "Northpine Kite shoe, discounted to $152.99.",
+                &no_list,
+                "fake_discount",
+            ),
+        ];
+        for (copy, facts, code) in cases {
+            assert_eq!(
+                judge(copy, facts).code(),
+                code,
+                "{copy}: {:?}",
+                judge(copy, facts)
+            );
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn checks_never_panic_on_arbitrary_text(
+            copy in proptest::prelude::any::<String>(),
+            price in 1i64..10_000_000,
+            list in proptest::option::of(0i64..10_000_000),
+            dollars in proptest::prelude::any::<bool>(),
+        ) {
+            let currency = if dollars { usd() } else { Currency::default() };
+            let facts = priced("Kestrel Road Shoe", price, list.map(|l| price + l), &currency);
+            let _ = judge(&copy, &facts);
+            let _ = price_claim_failure(&copy, &facts);
+        }
+
+        #[test]
+        fn price_like_text_never_panics(
+            copy in "[0-9.,%₹$ a-zA-Z()]{0,40}",
+            price in 1i64..100_000,
+        ) {
+            let facts = priced("Kestrel Road Shoe", price, Some(price * 2), &usd());
+            let _ = judge(&copy, &facts);
+        }
+    }
+
     #[test]
     fn number_normalisation() {
-        let n = numbers("₹1,299.00 and 12.50 and 007 at 30 %");
+        let n = scan("₹1,299.00 and 12.50 and 007 at 30 %");
         let v: Vec<&str> = n.iter().map(|n| n.value.as_str()).collect();
         assert_eq!(v, ["1299", "12.5", "7", "30"]);
         assert!(n[3].percent);

@@ -245,6 +245,17 @@ impl CopyService {
         self.prompts.prompt(&facts, audience, style)
     }
 
+    /// The facts copy for `product` is written from (and judged against).
+    pub fn facts(&self, product: &Product) -> ProductFacts {
+        ProductFacts::new(product, self.prompts.currency())
+    }
+
+    /// The guardrails' verdict on `text` for these facts, with this service's brands and limits
+    /// (cached copy is judged again before it is served).
+    pub fn check(&self, text: &str, facts: &ProductFacts) -> Verdict {
+        check(text, facts, &self.brands, &self.guardrails)
+    }
+
     /// Counts since start: `attempt.<verdict code>`, `served.model`, `served.template`,
     /// `engine.error`.
     pub fn counts(&self) -> BTreeMap<String, u64> {
@@ -418,7 +429,10 @@ mod tests {
                 &["Kestrel", " runner", " at", " shop.example.com", " now"],
                 "example",
             ),
-            (&["Kestrel,", " now", " only", " ₹", "999", ".", " Run"], "999"),
+            (
+                &["Kestrel,", " now", " only", " ₹", "999", ".", " Run"],
+                "999",
+            ),
             (
                 &["Call", " +1", " 212", " 555", " 0199.", " Kestrel"],
                 "0199",

@@ -110,11 +110,11 @@ impl Daemon {
         match action {
             Action::SelfTest => {
                 let first = self
-                    .model
+                    .model()
                     .recommend(&Features::default(), 1)
                     .first()
-                    .and_then(|p| self.model.product(&p.sku).cloned())
-                    .or_else(|| self.model.catalog.products().first().cloned());
+                    .and_then(|p| self.model().product(&p.sku).cloned())
+                    .or_else(|| self.model().catalog.products().first().cloned());
                 let integrity: Result<String, _> =
                     self.vault()
                         .store

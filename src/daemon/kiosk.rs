@@ -80,7 +80,7 @@ pub struct Effects {
 impl Effects {
     pub fn new(daemon: Arc<Daemon>) -> Result<Self, DaemonError> {
         let priors = feedback::priors(daemon.vault().store.conn())?;
-        let picker = Picker::new(&daemon.model.config, &priors)?;
+        let picker = Picker::new(&daemon.model().config, &priors)?;
         Ok(Self {
             daemon,
             sessions: HashMap::new(),
@@ -91,16 +91,14 @@ impl Effects {
 
     /// The attract loop's featured products: store favourites with generic template copy.
     pub fn featured(&mut self) -> Vec<kiosk::PickView> {
-        let picks = self.picker.picks(
-            &self.daemon.model,
-            &Features::default(),
-            FEATURED,
-            &mut self.rng,
-        );
+        let model = self.daemon.model();
+        let picks = self
+            .picker
+            .picks(&model, &Features::default(), FEATURED, &mut self.rng);
         picks
             .into_iter()
             .filter_map(|mut pick| {
-                let product = self.daemon.model.product(&pick.pick.sku)?;
+                let product = model.product(&pick.pick.sku)?;
                 // The attract loop is generic: concise template copy, not a bandit choice.
                 pick.choice.style = Style::Concise;
                 pick.choice.propensity = 1.0;
@@ -234,7 +232,7 @@ impl Effects {
             let shopper = ctx.shopper.as_ref().filter(|_| personal);
             match self
                 .daemon
-                .model
+                .model()
                 .features(&vault, shopper, &ctx.scanned, now)
             {
                 Ok(f) => f,
@@ -247,14 +245,15 @@ impl Effects {
         ctx.copy_segment = features.segment();
         ctx.segment = feedback_segment(&ctx.copy_segment);
         let daemon = Arc::clone(&self.daemon);
+        let model = daemon.model();
         ctx.picks = self
             .picker
-            .picks(&daemon.model, &features, MAX_PICKS, &mut self.rng);
+            .picks(&model, &features, MAX_PICKS, &mut self.rng);
         let views = ctx
             .picks
             .iter()
             .filter_map(|p| {
-                let product = daemon.model.product(&p.pick.sku)?;
+                let product = model.product(&p.pick.sku)?;
                 Some(pick_view(&p.pick, product, &daemon.currency, &p.choice))
             })
             .collect();
@@ -301,7 +300,8 @@ impl Effects {
         now: i64,
     ) -> Input {
         let daemon = Arc::clone(&self.daemon);
-        let Some(product) = daemon.model.product(&sku) else {
+        let model = daemon.model();
+        let Some(product) = model.product(&sku) else {
             return Input::ProductUnknown { request };
         };
         let Some(ctx) = self.sessions.get_mut(&session) else {
@@ -314,7 +314,7 @@ impl Effects {
         if !personalised(ctx.consent, ctx.opted_out) {
             // The in-visit profile: only what was scanned this visit.
             let vault = daemon.vault();
-            if let Ok(f) = daemon.model.features(&vault, None, &ctx.scanned, now) {
+            if let Ok(f) = daemon.model().features(&vault, None, &ctx.scanned, now) {
                 ctx.copy_segment = f.segment();
             }
         }
@@ -332,9 +332,8 @@ impl Effects {
         sku: &str,
         style: &str,
     ) {
-        let (Some(ctx), Some(product)) =
-            (self.sessions.get(&session), self.daemon.model.product(sku))
-        else {
+        let model = self.daemon.model();
+        let (Some(ctx), Some(product)) = (self.sessions.get(&session), model.product(sku)) else {
             return;
         };
         let Ok(style) = style.parse::<Style>() else {
@@ -480,7 +479,7 @@ fn remember(daemon: &Daemon, ctx: &mut SessionCtx, sku: &str, now: i64) {
         kind: EventKind::View,
         sku: sku.to_string(),
         quantity: 1,
-        price: daemon.model.product(sku).map(|p| p.price),
+        price: daemon.model().product(sku).map(|p| p.price),
         session: None,
     };
     let vault = daemon.vault();
@@ -522,7 +521,7 @@ where
     let mut config = kiosk::KioskConfig::from_config(&daemon.config());
     config.scan_rule = config.scan_rule.with_products(
         daemon
-            .model
+            .model()
             .catalog
             .products()
             .iter()

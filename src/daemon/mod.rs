@@ -24,8 +24,9 @@
 //!   checks (WAL mode: a reader never waits for the writer; a busy write is logged, and the copy
 //!   is served without the cache).
 //! - Nothing here logs or keeps a loyalty number or PIN (see [`kiosk`] and [`handler`]).
-//! - The store-level recommender models are loaded once at start; `reload config` does not
-//!   refit them.
+//! - The store-level recommender models are refitted after every import (catalog or till events,
+//!   by the CLI or the POS inbox) while no session is on screen ([`Daemon::refresh_models`],
+//!   checked every [`REFIT_EVERY`]); a session keeps the models it started with.
 
 pub mod console;
 pub mod copier;
@@ -111,7 +112,10 @@ pub struct Daemon {
     /// The config file in use, re-read for `reload config` and the PIN.
     config_file: Option<PathBuf>,
     vault: Mutex<Vault>,
-    pub(crate) model: StoreModel,
+    /// The store models, refitted after an import (catalog, till events) between sessions.
+    model: RwLock<Arc<StoreModel>>,
+    /// The imports the models were fitted after: (count, latest time) of the `imports` table.
+    fitted_after: Mutex<(i64, i64)>,
     pub(crate) copier: copier::Copier,
     pub(crate) currency: Currency,
     started: Instant,
@@ -141,8 +145,9 @@ impl Daemon {
             audit: AuditLog::in_dir(&config.data_dir),
             config: RwLock::new(config),
             config_file,
+            fitted_after: Mutex::new(imports_mark(&vault)),
             vault: Mutex::new(vault),
-            model,
+            model: RwLock::new(Arc::new(model)),
             copier,
             currency,
             started: Instant::now(),
@@ -155,6 +160,50 @@ impl Daemon {
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clone()
+    }
+
+    /// The store models in use (a snapshot: a refit replaces them for later callers).
+    pub fn model(&self) -> Arc<StoreModel> {
+        Arc::clone(
+            &self
+                .model
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        )
+    }
+
+    /// Refits the store models when an import (catalog or till events, by the CLI or the POS
+    /// inbox) happened since the last fit, so new prices, new products and new statistics are
+    /// used without a restart. Call only while no session is on screen. Returns whether it did.
+    pub fn refresh_models(&self) -> Result<bool, DaemonError> {
+        let (mark, model) = {
+            let vault = self.vault();
+            let mark = imports_mark(&vault);
+            if mark
+                == *self
+                    .fitted_after
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+            {
+                return Ok(false);
+            }
+            let config = self.config();
+            (
+                mark,
+                StoreModel::load(&vault, config.recommend.clone(), now_unix())?,
+            )
+        };
+        let products = model.catalog.len();
+        *self
+            .model
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(model);
+        *self
+            .fitted_after
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = mark;
+        tracing::info!(products, "store models refitted after an import");
+        Ok(true)
     }
 
     pub(crate) fn vault(&self) -> MutexGuard<'_, Vault> {
@@ -252,6 +301,7 @@ pub async fn run(config: Config, config_file: Option<PathBuf>) -> Result<(), Dae
         })
     };
     let sweep = tokio::spawn(sweep_periodically(Arc::clone(&daemon)));
+    let refit = tokio::spawn(refit_periodically(Arc::clone(&daemon)));
     let inbox = daemon.config().pos_inbox.clone().map(|dir| {
         let every = Duration::from_secs(daemon.config().pos_poll_secs);
         tracing::info!(inbox = %dir.display(), "watching the POS inbox");
@@ -289,6 +339,7 @@ pub async fn run(config: Config, config_file: Option<PathBuf>) -> Result<(), Dae
     }
     let _ = stop_tx.send(true);
     sweep.abort();
+    refit.abort();
     if let Some(i) = inbox {
         i.abort();
     }
@@ -302,6 +353,39 @@ pub async fn run(config: Config, config_file: Option<PathBuf>) -> Result<(), Dae
     match why_rx.await {
         Ok(gate::Stop::Unhealthy(failed)) => Err(DaemonError::Unhealthy(failed)),
         _ => Ok(()),
+    }
+}
+
+/// The imports so far: how many, and the latest time (changes with every new import).
+fn imports_mark(vault: &Vault) -> (i64, i64) {
+    vault
+        .store
+        .conn()
+        .query_row(
+            "SELECT count(*), coalesce(max(at), 0) FROM imports",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap_or((0, 0))
+}
+
+/// How often the daemon looks for an import to refit its store models after.
+pub const REFIT_EVERY: Duration = Duration::from_secs(15);
+
+/// Refits the store models after imports, between sessions.
+async fn refit_periodically(daemon: Arc<Daemon>) {
+    let mut every = tokio::time::interval(REFIT_EVERY);
+    loop {
+        every.tick().await;
+        if !daemon.copier().idle() {
+            continue;
+        }
+        let d = Arc::clone(&daemon);
+        match tokio::task::spawn_blocking(move || d.refresh_models()).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "store models not refitted"),
+            Err(e) => tracing::warn!(error = %e, "refit task failed"),
+        }
     }
 }
 

@@ -81,6 +81,8 @@ pub const MIGRATIONS: &[&str] = &[
     PRIVACY,
     // v5 — purchases attributed per shopper (see `feedback::record_purchase_by`).
     ATTRIBUTION,
+    // v6 — the copy cache keyed by the product facts too (see `copy::cache`).
+    COPY_CACHE_FACTS,
 ];
 
 /// v2: the kiosk-side tables of feedback (see `feedback`).
@@ -156,6 +158,26 @@ const COPY_CACHE: &str = "CREATE TABLE copy_cache (
     PRIMARY KEY (model, pack, style, sku, segment)
 ) STRICT, WITHOUT ROWID;
 CREATE INDEX copy_cache_by_expiry ON copy_cache(expires_at);";
+
+/// v6: the copy cache key gains a fingerprint of the product facts the prompt used (see
+/// `copy::cache::fingerprint`), so copy stating an old price is never looked up again. Entries
+/// written before it are dropped: the cache only holds copy that can be written again.
+const COPY_CACHE_FACTS: &str = "DROP TABLE copy_cache;
+CREATE TABLE copy_cache (
+    model TEXT NOT NULL,
+    pack TEXT NOT NULL,
+    style TEXT NOT NULL,
+    sku TEXT NOT NULL,
+    segment TEXT NOT NULL,
+    facts TEXT NOT NULL,
+    text TEXT NOT NULL,
+    verdict TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    PRIMARY KEY (model, pack, style, sku, segment, facts)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX copy_cache_by_expiry ON copy_cache(expires_at);
+CREATE INDEX copy_cache_by_sku ON copy_cache(sku, facts);";
 
 /// v4: the suppression list (lookup tokens of erased shoppers, never the number) and the
 /// consent log (when, under which terms, from where; erased with the shopper).

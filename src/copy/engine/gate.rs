@@ -15,14 +15,15 @@
 //!
 //! Invariants:
 //! - Numbers are runs of ASCII digits with `,` (thousands separators, dropped) and `.` between
-//!   them, compared as the guardrails normalise them ([`normalise_number`]: `1,299.00` is `1299`,
+//!   them, found by the shared scanner ([`crate::numbers::scan`]) and compared as the
+//!   guardrails normalise them ([`normalise_number`]: `1,299.00` is `1299`,
 //!   but `259` is not `2590`). A number followed by `%` or the word "percent"
-//!   ([`percent_follows`], the guardrails' own rule) must be listed with its `%`.
+//!   ([`crate::numbers::percent_follows`], the guardrails' own rule) must be listed with its `%`.
 //! - Every function here is total: any string, any byte sequence and any list are valid input;
 //!   nothing panics, and byte offsets returned are `char` boundaries of the text given.
 //! - No llama.cpp type appears here; token steps are known only by where their text starts.
 
-use crate::copy::guardrails::{normalise_number, percent_follows};
+use crate::numbers::{normalise_number, scan};
 
 /// Dead ends (see [`number_in_progress`]) taken back per request; after that the copy ends there.
 pub(super) const MAX_REWINDS: u32 = 2;
@@ -121,55 +122,27 @@ impl NumberGate {
 /// run of digits, `,` and `.` that holds a digit. Such a number is not shown until it is finished
 /// and is taken back when it cannot end as a listed one.
 pub(super) fn number_in_progress(text: &str) -> Option<usize> {
-    let tail = text.len()
-        - text
-            .chars()
-            .rev()
-            .take_while(|c| c.is_ascii_digit() || matches!(c, ',' | '.'))
-            .map(char::len_utf8)
-            .sum::<usize>();
-    text[tail..]
-        .find(|c: char| c.is_ascii_digit())
-        .map(|digit| tail + digit)
+    scan(text).last().filter(|n| n.open).map(|n| n.span.start)
 }
 
 /// Whether every finished number in `text` is in `allowed` and a number still being written at
-/// the end can still become one. Numbers are digit runs with `,` (dropped) and `.` separators,
-/// compared as the guardrails normalise them (`1299.00` is `1299`, but `259` is not `2590`).
-/// A number followed by `%` must be listed with its `%` (`"53%"`): a price's digits do not make
-/// a discount. A number in progress may end in `.` only as a listed number ending a sentence
-/// (`₹899.`) or on its way to a listed decimal (`9.` of `9.84`), so a full stop cannot hide an
-/// unfinished number.
+/// the end can still become one. Numbers are those of [`scan`] (digit runs with `,` dropped and
+/// `.` separators), compared as the guardrails normalise them (`1299.00` is `1299`, but `259` is
+/// not `2590`). A number followed by `%` must be listed with its `%` (`"53%"`): a price's digits
+/// do not make a discount. A number in progress may end in `.` only as a listed number ending a
+/// sentence (`₹899.`) or on its way to a listed decimal (`9.` of `9.84`), so a full stop cannot
+/// hide an unfinished number.
 pub(super) fn numbers_allowed(text: &str, allowed: &[String]) -> bool {
-    let listed = |n: &str| allowed.contains(&normalise_number(n));
-    let chars: Vec<char> = text.chars().collect();
-    let mut i = 0;
-    while i < chars.len() {
-        if !chars[i].is_ascii_digit() {
-            i += 1;
-            continue;
-        }
-        let mut number = String::new();
-        while i < chars.len() && (chars[i].is_ascii_digit() || matches!(chars[i], ',' | '.')) {
-            if chars[i] != ',' {
-                number.push(chars[i]);
-            }
-            i += 1;
-        }
-        let trimmed = number.trim_end_matches('.');
-        let ok = if i == chars.len() {
-            allowed.iter().any(|a| a.starts_with(number.as_str())) || listed(&number)
-        } else if percent_follows(&chars[i..].iter().collect::<String>()) {
-            let percent = format!("{}%", normalise_number(trimmed));
-            allowed.contains(&percent)
+    scan(text).iter().all(|n| {
+        if n.open {
+            allowed.iter().any(|a| a.starts_with(n.run_digits.as_str()))
+                || allowed.contains(&normalise_number(&n.run_digits))
+        } else if n.percent {
+            allowed.contains(&format!("{}%", n.value))
         } else {
-            listed(trimmed)
-        };
-        if !ok {
-            return false;
+            allowed.contains(&n.value)
         }
-    }
-    true
+    })
 }
 
 /// Take the longest valid UTF-8 prefix of `pending`, leaving an incomplete trailing character

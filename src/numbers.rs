@@ -1,0 +1,433 @@
+//! Numbers in text: the one scanner behind the copy guardrails, the engine's number gate and the
+//! import redactor. A leaf module (it uses nothing of the crate), so `ingest` and `copy` can both
+//! depend on it.
+//!
+//! Two views of the same digits, both built on [`digit_runs`]:
+//! - **amounts** ([`scan`]): a run of ASCII digits, `,` and `.` that starts with a digit. Its
+//!   value drops the `,` (thousands separators) and trailing `.`/`,` (sentence punctuation) and
+//!   is normalised ([`normalise_number`]: `1,299.00` → `1299`, `007` → `7`). Each amount knows
+//!   its byte span, whether a percent sign or the word "percent" follows it, the currency marker
+//!   next to it (a symbol, code or name before or after it) and whether it is still open (its
+//!   run reaches the end of the text, as while a model is writing it).
+//! - **chains** ([`chains`]): digit runs joined by short runs of separators (`-`, `.`, `(`, `)`,
+//!   space; the redactor also `+`), as phone, card and loyalty numbers are written.
+//!
+//! Invariants:
+//! - Pure and total: any string is valid input; nothing panics; every span is a `char` boundary
+//!   range of the text given, spans are ascending and do not overlap.
+//! - Only ASCII digits make numbers (`٣` is not one).
+//! - The same text always gives the same numbers, whoever asks: what the gate lets the model
+//!   write is judged by the guardrails on exactly the same terms.
+
+use std::ops::Range;
+
+/// Currency symbols recognised next to a number (and, in copy, as foreign when not the store's).
+pub const CURRENCY_SYMBOLS: &str = "$€£¥₹₩₽₺₱₫฿₦₴₪¢₡₲₵₸₼₾";
+
+/// Currency codes and names recognised as words. Codes (three letters or fewer, and `Rs`) are
+/// matched as written; names in any case.
+pub const CURRENCY_WORDS: [&str; 26] = [
+    "USD", "EUR", "GBP", "INR", "JPY", "CNY", "RMB", "AUD", "CAD", "CHF", "SGD", "AED", "HKD",
+    "NZD", "ZAR", "SEK", "BRL", "MXN", "KRW", "Rs", "dollar", "dollars", "euro", "euros", "rupee",
+    "rupees",
+];
+
+/// One amount as written in text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Number {
+    /// First digit to last digit (trailing `.`/`,` excluded).
+    pub span: Range<usize>,
+    /// Normalised value: no `,`, no leading zeros, no trailing fractional zeros.
+    pub value: String,
+    /// The whole run with `,` dropped and trailing `.` kept, as a number still being written
+    /// reads (`1899.0` on its way to `1899.00`).
+    pub run_digits: String,
+    /// A `%` or the word "percent" follows (after any spaces).
+    pub percent: bool,
+    /// Byte span of the currency marker next to the number (symbol, code or name), if any.
+    pub currency: Option<Range<usize>>,
+    /// The run reaches the end of the text: the number may still grow.
+    pub open: bool,
+}
+
+impl Number {
+    /// The number as written (digits and separators, no trailing punctuation).
+    pub fn as_written<'t>(&self, text: &'t str) -> &'t str {
+        text.get(self.span.clone()).unwrap_or("")
+    }
+
+    /// Where the number with its currency marker begins.
+    pub fn start_with_marker(&self) -> usize {
+        self.currency
+            .as_ref()
+            .map_or(self.span.start, |c| c.start.min(self.span.start))
+    }
+
+    /// Where the number with its currency marker ends.
+    pub fn end_with_marker(&self) -> usize {
+        self.currency
+            .as_ref()
+            .map_or(self.span.end, |c| c.end.max(self.span.end))
+    }
+}
+
+/// Maximal runs of ASCII digits, as byte ranges.
+pub fn digit_runs(text: &str) -> Vec<Range<usize>> {
+    let mut out = Vec::new();
+    let mut start = None;
+    for (i, c) in text.char_indices() {
+        match (c.is_ascii_digit(), start) {
+            (true, None) => start = Some(i),
+            (false, Some(s)) => {
+                out.push(s..i);
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    if let Some(s) = start {
+        out.push(s..text.len());
+    }
+    out
+}
+
+/// Every amount in `text`, with currency markers from the built-in lists.
+pub fn scan(text: &str) -> Vec<Number> {
+    scan_with(text, &[])
+}
+
+/// Every amount in `text`; `own_marks` are further currency markers (a store's symbol, code and
+/// aliases) recognised like the built-in ones.
+pub fn scan_with(text: &str, own_marks: &[&str]) -> Vec<Number> {
+    let runs = digit_runs(text);
+    let bytes = text.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < runs.len() {
+        let start = runs[i].start;
+        let mut last_digit = runs[i].end;
+        let mut run_end = skip_amount_separators(bytes, last_digit);
+        // Join the next digit run when only `,` and `.` lie between.
+        while i + 1 < runs.len() && runs[i + 1].start == run_end {
+            i += 1;
+            last_digit = runs[i].end;
+            run_end = skip_amount_separators(bytes, last_digit);
+        }
+        let run = &text[start..run_end];
+        let run_digits: String = run.chars().filter(|c| *c != ',').collect();
+        let written: String = text[start..last_digit]
+            .chars()
+            .filter(|c| *c != ',')
+            .collect();
+        let percent = percent_follows(&text[run_end..]);
+        out.push(Number {
+            span: start..last_digit,
+            value: normalise_number(&written),
+            run_digits,
+            percent,
+            currency: currency_before(text, start, own_marks)
+                .or_else(|| currency_after(text, last_digit, own_marks)),
+            open: run_end == text.len(),
+        });
+        i += 1;
+    }
+    out
+}
+
+fn skip_amount_separators(bytes: &[u8], mut at: usize) -> usize {
+    while at < bytes.len() && matches!(bytes[at], b',' | b'.') {
+        at += 1;
+    }
+    at
+}
+
+/// Whether the text after a number makes it a percentage (`%` or the word, after any spaces).
+pub fn percent_follows(rest: &str) -> bool {
+    let rest = rest.trim_start();
+    rest.starts_with('%')
+        || rest
+            .get(..7)
+            .is_some_and(|w| w.eq_ignore_ascii_case("percent"))
+}
+
+/// A number's digits as compared everywhere: no leading zeros, no trailing fractional zeros
+/// (`1299.00` → `1299`, `007` → `7`, `12.50` → `12.5`).
+pub fn normalise_number(raw: &str) -> String {
+    let (int, frac) = match raw.split_once('.') {
+        Some((i, f)) => (i, f.trim_end_matches('0')),
+        None => (raw, ""),
+    };
+    let int = int.trim_start_matches('0');
+    let int = if int.is_empty() { "0" } else { int };
+    if frac.is_empty() {
+        int.to_string()
+    } else {
+        format!("{int}.{frac}")
+    }
+}
+
+fn is_mark_word(word: &str, own_marks: &[&str]) -> bool {
+    CURRENCY_WORDS.iter().any(|w| {
+        if w.len() <= 3 {
+            *w == word
+        } else {
+            w.eq_ignore_ascii_case(word)
+        }
+    }) || own_marks
+        .iter()
+        .any(|m| !m.is_empty() && m.eq_ignore_ascii_case(word))
+}
+
+fn is_mark_symbol(sym: &str, own_marks: &[&str]) -> bool {
+    let mut chars = sym.chars();
+    let one_symbol =
+        matches!((chars.next(), chars.next()), (Some(c), None) if CURRENCY_SYMBOLS.contains(c));
+    one_symbol || own_marks.contains(&sym)
+}
+
+/// A currency marker right before byte `at`: a symbol (`₹349`, `$ 5`) or a word, optionally
+/// followed by `.` (`Rs. 349`, `INR 349`).
+fn currency_before(text: &str, at: usize, own_marks: &[&str]) -> Option<Range<usize>> {
+    let head = text.get(..at)?;
+    let trimmed = head.trim_end_matches([' ', '\u{a0}']);
+    if head.len() - trimmed.len() > 2 {
+        return None;
+    }
+    if let Some(c) = trimmed.chars().next_back() {
+        let s = trimmed.len() - c.len_utf8();
+        if is_mark_symbol(&trimmed[s..], own_marks) {
+            return Some(s..trimmed.len());
+        }
+    }
+    // A multi-character own symbol (`Rs.` or `US$`) written as it is.
+    for m in own_marks.iter().filter(|m| !m.is_empty()) {
+        if trimmed.ends_with(m) && !m.chars().all(char::is_alphabetic) {
+            return Some(trimmed.len() - m.len()..trimmed.len());
+        }
+    }
+    let word_end = trimmed.strip_suffix('.').unwrap_or(trimmed);
+    let word_start = word_end
+        .char_indices()
+        .rev()
+        .take_while(|(_, c)| c.is_alphabetic())
+        .last()
+        .map(|(i, _)| i)?;
+    let word = &word_end[word_start..];
+    is_mark_word(word, own_marks).then_some(word_start..trimmed.len())
+}
+
+/// A currency word right after byte `at` (`349 rupees`, `349 USD`). A symbol after a number
+/// belongs to the next amount (`349 ₹749`), so only words count here.
+fn currency_after(text: &str, at: usize, own_marks: &[&str]) -> Option<Range<usize>> {
+    let tail = text.get(at..)?;
+    let trimmed = tail.trim_start_matches([' ', '\u{a0}']);
+    let skipped = tail.len() - trimmed.len();
+    if skipped > 2 {
+        return None;
+    }
+    let start = at + skipped;
+    let len = trimmed
+        .char_indices()
+        .find(|(_, c)| !c.is_alphabetic())
+        .map_or(trimmed.len(), |(i, _)| i);
+    (len > 0 && is_mark_word(&trimmed[..len], own_marks)).then_some(start..start + len)
+}
+
+/// How digit runs are joined into a [`Chain`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChainRule {
+    /// Characters that may join two digit runs.
+    pub separators: &'static [char],
+    /// The longest run of separators that still joins (`usize::MAX`: any).
+    pub max_gap: usize,
+}
+
+impl ChainRule {
+    /// Phone-number style: runs joined by one or two of `- . ( ) space` (the guardrails).
+    pub const PHONE: Self = Self {
+        separators: &['-', '.', '(', ')', ' '],
+        max_gap: 2,
+    };
+    /// Anything that could hide contact data: runs joined by any run of `space - ( ) + .`
+    /// (the import redactor).
+    pub const CONTACT: Self = Self {
+        separators: &[' ', '-', '(', ')', '+', '.'],
+        max_gap: usize::MAX,
+    };
+}
+
+/// Digit runs joined by separators, as phone, card and loyalty numbers are written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Chain {
+    /// First digit (or a `+` right before it) to last digit.
+    pub span: Range<usize>,
+    /// All digits of the chain.
+    pub digits: String,
+    /// The digit runs between separators.
+    pub groups: Vec<String>,
+    /// Led by `+` or `+(`.
+    pub plus: bool,
+    /// Led by `(` or joined by a separator other than `.`.
+    pub phone_separators: bool,
+}
+
+/// Digit chains of `text` under `rule`.
+pub fn chains(text: &str, rule: ChainRule) -> Vec<Chain> {
+    let runs = digit_runs(text);
+    let mut out: Vec<Chain> = Vec::new();
+    let mut previous_end: Option<usize> = None;
+    for run in runs {
+        let gap = previous_end.and_then(|end| text.get(end..run.start));
+        let joins = gap.is_some_and(|g| {
+            let n = g.chars().count();
+            n >= 1 && n <= rule.max_gap && g.chars().all(|c| rule.separators.contains(&c))
+        });
+        let digits = &text[run.clone()];
+        match out.last_mut() {
+            Some(chain) if joins => {
+                chain.phone_separators |= gap.is_some_and(|g| g.chars().any(|c| c != '.'));
+                chain.digits.push_str(digits);
+                chain.groups.push(digits.to_string());
+                chain.span.end = run.end;
+            }
+            _ => {
+                let head = &text[..run.start];
+                let plus = head.ends_with('+') || head.ends_with("+(");
+                let start = if head.ends_with('+') {
+                    run.start - 1
+                } else {
+                    run.start
+                };
+                out.push(Chain {
+                    span: start..run.end,
+                    digits: digits.to_string(),
+                    groups: vec![digits.to_string()],
+                    plus,
+                    phone_separators: head.ends_with('('),
+                });
+            }
+        }
+        previous_end = Some(run.end);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use proptest::prelude::*;
+
+    fn values(text: &str) -> Vec<String> {
+        scan(text).into_iter().map(|n| n.value).collect()
+    }
+
+    #[test]
+    fn amounts_are_normalised() {
+        assert_eq!(
+            values("₹1,299.00 and 12.50 and 007 at 30 %"),
+            ["1299", "12.5", "7", "30"]
+        );
+        let n = scan("₹1,299.00 and 12.50 and 007 at 30 %");
+        assert!(n[3].percent && !n[0].percent);
+        assert_eq!(values("Now ₹1,899, 53% off."), ["1899", "53"]);
+        assert_eq!(values("a 9.84 inch lid."), ["9.84"]);
+        assert_eq!(values("no numbers"), Vec::<String>::new());
+        assert_eq!(values("٣ is not ASCII"), Vec::<String>::new());
+    }
+
+    #[test]
+    fn spans_cover_the_digits_as_written() {
+        let text = "was ₹1,899. now";
+        let n = &scan(text)[0];
+        assert_eq!(n.as_written(text), "1,899");
+        assert_eq!(&text[n.currency.clone().unwrap()], "₹");
+        assert_eq!(&text[n.start_with_marker()..n.span.end], "₹1,899");
+        assert!(!n.open);
+    }
+
+    #[test]
+    fn open_numbers_reach_the_end() {
+        let n = scan("now ₹680.");
+        assert!(n[0].open);
+        assert_eq!(n[0].run_digits, "680.");
+        assert_eq!(n[0].value, "680");
+        assert!(scan("now ₹1,0")[0].open);
+        assert!(!scan("now ₹680 off")[0].open);
+    }
+
+    #[test]
+    fn currency_markers_before_and_after() {
+        let mark = |t: &str| {
+            let n = scan_with(t, &["Rs", "rupees", "$"]);
+            n[0].currency.clone().map(|c| t[c].to_string())
+        };
+        assert_eq!(mark("just Rs. 349"), Some("Rs.".into()));
+        assert_eq!(mark("just Rs.349"), Some("Rs.".into()));
+        assert_eq!(mark("now $152.99"), Some("$".into()));
+        assert_eq!(mark("now $ 152.99"), Some("$".into()));
+        assert_eq!(mark("INR 349 today"), Some("INR".into()));
+        assert_eq!(mark("349 rupees"), Some("rupees".into()));
+        assert_eq!(mark("349 USD"), Some("USD".into()));
+        assert_eq!(mark("9.84 inch"), None);
+        assert_eq!(mark("Pack of 2"), None);
+        assert_eq!(mark("Hrs 2"), None, "a word ending in a code is no marker");
+    }
+
+    #[test]
+    fn percent_after_a_number() {
+        assert!(percent_follows("% off"));
+        assert!(percent_follows(" PERCENT"));
+        assert!(!percent_follows(" per pack"));
+        assert!(!percent_follows(""));
+    }
+
+    #[test]
+    fn chains_join_phone_style_groups() {
+        let c = chains("call +91 98765 43210 today", ChainRule::PHONE);
+        assert_eq!(c.len(), 1);
+        assert_eq!(c[0].digits, "919876543210");
+        assert!(c[0].plus && c[0].phone_separators);
+        let c = chains("₹1,299 and 12.50", ChainRule::PHONE);
+        assert_eq!(
+            c.iter().map(|c| c.digits.as_str()).collect::<Vec<_>>(),
+            ["1", "299", "1250"]
+        );
+        assert!(!c[2].phone_separators, "a dot is no phone separator");
+        let c = chains("98765 - 43210", ChainRule::PHONE);
+        assert_eq!(c.len(), 2, "three separators break a phone chain");
+        let c = chains("98765 - 43210", ChainRule::CONTACT);
+        assert_eq!(c.len(), 1, "but not a contact chain");
+        let text = "call +44 20-7946-0958.";
+        let c = chains(text, ChainRule::CONTACT);
+        assert_eq!(&text[c[0].span.clone()], "+44 20-7946-0958");
+    }
+
+    proptest! {
+        #[test]
+        fn never_panics_and_spans_are_boundaries(text in any::<String>()) {
+            let mut last = 0;
+            for n in scan_with(&text, &["Rs", "₹", "US$"]) {
+                prop_assert!(text.is_char_boundary(n.span.start));
+                prop_assert!(text.is_char_boundary(n.span.end));
+                prop_assert!(n.span.start >= last);
+                last = n.span.end;
+                prop_assert!(text[n.span.clone()].starts_with(|c: char| c.is_ascii_digit()));
+                if let Some(c) = n.currency {
+                    prop_assert!(text.get(c).is_some());
+                }
+            }
+            for rule in [ChainRule::PHONE, ChainRule::CONTACT] {
+                for c in chains(&text, rule) {
+                    prop_assert!(text.get(c.span.clone()).is_some());
+                }
+            }
+        }
+
+        #[test]
+        fn numeric_text_never_panics(text in "[0-9.,% a-z₹$€R+()-]{0,32}") {
+            let _ = scan_with(&text, &["Rs", "rupees"]);
+            let _ = chains(&text, ChainRule::CONTACT);
+        }
+    }
+}
