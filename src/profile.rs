@@ -524,16 +524,32 @@ pub fn store_event(
     fingerprint: Option<&[u8; 32]>,
     rng: &dyn SecureRandom,
 ) -> Result<bool, ProfileError> {
-    let json = zeroize::Zeroizing::new(
-        serde_json::to_vec(event).map_err(|e| ProfileError::Decode(e.to_string()))?,
-    );
-    let sealed = crypto::seal(&shopper.key, &shopper.record.id, RowKind::Event, &json, rng)?;
+    let sealed = seal_event(shopper, event, rng)?;
     Ok(shoppers::insert_row(
         conn,
         &shopper.record.id,
         RowKind::Event,
         fingerprint,
         &sealed,
+    )?)
+}
+
+/// Seals one event of `shopper` (its JSON form, under the shopper's data key with a fresh random
+/// nonce) without storing it: bulk import seals as rows arrive and inserts them per chunk.
+pub fn seal_event(
+    shopper: &OpenShopper,
+    event: &Event,
+    rng: &dyn SecureRandom,
+) -> Result<crypto::SealedBlob, ProfileError> {
+    let json = zeroize::Zeroizing::new(
+        serde_json::to_vec(event).map_err(|e| ProfileError::Decode(e.to_string()))?,
+    );
+    Ok(crypto::seal(
+        &shopper.key,
+        &shopper.record.id,
+        RowKind::Event,
+        &json,
+        rng,
     )?)
 }
 
