@@ -175,7 +175,9 @@ pub fn store(n: usize) -> Result<StoreReport, BenchError> {
         tx.commit()?;
     }
 
-    // Write + seal, one transaction per write, as the kiosk does after a session.
+    // Write + seal, one transaction per write: the write path of one sealed row, as the kiosk
+    // takes it when a consenting shopper's scan or choice goes into their profile (an event row
+    // there, a features row here: the same seal and insert).
     let start = Instant::now();
     for i in 0..n {
         let token = keys.pepper.loyalty_token(&loyalty(i)?);
