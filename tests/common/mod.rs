@@ -11,8 +11,29 @@
 //! `SHELFTALK_REQUIRE_REAL_DATA=1`.
 #![allow(clippy::panic, clippy::print_stderr)]
 
+use std::io::Write;
 use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
 use std::sync::{Mutex, MutexGuard};
+
+/// Runs `cmd` with `stdin` written to its standard input — the way loyalty numbers and PINs
+/// reach the CLI, never as arguments — and returns its output.
+#[allow(clippy::unwrap_used, dead_code)] // Not every binary that includes this module runs the CLI.
+pub fn run_with_stdin(mut cmd: Command, stdin: &str) -> Output {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
 
 /// The repository root.
 pub fn root() -> PathBuf {
