@@ -184,3 +184,71 @@ fn an_idle_session_times_out_to_the_attract_loop_without_a_trace() {
     assert!(!personal(&featured[0].reason), "{attract}");
     assert!(!attract.contains("Picked for you"), "{attract}");
 }
+
+/// No stale price on screen: a scanned product shows its price with its (cached) copy; the store
+/// imports a new price list while the kiosk runs; the next scan — no restart — shows the new
+/// price, and from the import on no capture of the screen ever shows the old one (the harness
+/// checks every capture), neither as the price nor in copy nor in the attract loop.
+#[test]
+fn a_price_change_reaches_the_screen_without_a_restart() {
+    let Some(model) = common::model() else { return };
+    let _one = common::one_model_at_a_time();
+    let mut k = Kiosk::start(
+        &model,
+        &[
+            ("SHELFTALK_ENGINE_BUDGET_MS", "30000"),
+            ("SHELFTALK_SESSION_TIMEOUT_SECS", "600"),
+        ],
+    );
+    let product = |s: &str| {
+        cards(s)
+            .into_iter()
+            .find(|c| c.complete() && s.contains("Northpine Kite Running Shoe Sand"))
+            .map(|c| (s.to_owned(), c))
+    };
+    k.scan("FW-RUN-0001");
+    let (before, _) = k
+        .tmux
+        .wait_for("the scanned product with copy", COPY_BOUND, product);
+    assert!(before.contains("$152.99"), "{before}");
+    k.tmux.press(&["d"]);
+    k.tmux.wait_for("attract loop", COPY_BOUND, |s| {
+        s.contains("shelftalk · Welcome").then_some(())
+    });
+
+    // The store's new price list, imported by the CLI while the kiosk runs.
+    let catalog = std::fs::read_to_string(common::root().join("demo/catalog.csv")).unwrap();
+    let changed = catalog.replace(
+        "152.99,,Essential running shoe",
+        "139.99,,Essential running shoe",
+    );
+    assert_ne!(changed, catalog);
+    let file = k.config.data_dir.join("catalog-new.csv");
+    std::fs::write(&file, changed).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_shelftalk"))
+        .current_dir(common::root())
+        .env("SHELFTALK_MODEL_PATH", &model)
+        .arg("--data-dir")
+        .arg(&k.config.data_dir)
+        .args(["import", "catalog"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    k.tmux.forbid("152.99");
+
+    k.scan("FW-RUN-0001");
+    let (after, card) = k
+        .tmux
+        .wait_for("the new price with copy", COPY_BOUND, product);
+    assert!(after.contains("$139.99"), "{after}");
+    assert!(!card.copy.contains("152.99"), "{}", card.copy);
+    k.tmux.press(&["d"]);
+    k.tmux.wait_for("attract loop", COPY_BOUND, |s| {
+        s.contains("shelftalk · Welcome").then_some(())
+    });
+}

@@ -109,6 +109,11 @@ impl Effects {
             .collect()
     }
 
+    /// Whether a shopper session is open.
+    pub fn in_session(&self) -> bool {
+        !self.sessions.is_empty()
+    }
+
     /// Carries out one effect; returns inputs that answer it at once.
     pub fn apply(&mut self, effect: Effect) -> Vec<Input> {
         let now = now_unix();
@@ -162,6 +167,11 @@ impl Effects {
     fn start(&mut self, session: SessionId, loyalty: Option<Secret>, now: i64) -> Vec<Input> {
         // Only one shopper at the screen: any other context goes now.
         self.sessions.clear();
+        // An import since the last session (new prices, new products) is taken up before this
+        // one picks: no session starts on stale prices.
+        if let Err(e) = self.daemon.refresh_models() {
+            tracing::warn!(error = %e, "store models not refitted");
+        }
         self.daemon.copier.set_session(Some(session));
         let token = match SessionToken::random(&crate::crypto::rng()) {
             Ok(t) => t,
@@ -530,6 +540,9 @@ where
     let mut state = kiosk::State::new(config, Instant::now());
     let featured = effects.featured();
     kiosk::update(&mut state, Input::Featured(featured));
+    // The store models the attract loop's products were picked from: after a refit (an
+    // import), the featured products and their prices are picked again.
+    let mut featured_from = daemon.model();
     let mut tick = tokio::time::interval(TICK);
     tokio::pin!(shutdown);
     draw(&mut guard, &state)?;
@@ -549,6 +562,10 @@ where
             }
         };
         let mut pending: VecDeque<Input> = input.into_iter().collect();
+        if !effects.in_session() && !Arc::ptr_eq(&featured_from, &daemon.model()) {
+            featured_from = daemon.model();
+            pending.push_back(Input::Featured(effects.featured()));
+        }
         while let Some(input) = pending.pop_front() {
             for effect in kiosk::update(&mut state, input) {
                 pending.extend(effects.apply(effect));

@@ -321,6 +321,9 @@ impl State {
             Key::Char(c) if c.is_ascii_alphanumeric() && c != 'o' && c != 'd' => {
                 self.on_code_char(c);
             }
+            // Inside a code being scanned a hyphen is part of it (`FW-RUN-0001`); on its own
+            // it is the thumbs-down key.
+            Key::Char('-') if !self.scan.is_empty() => self.on_code_char('-'),
             Key::Enter => self.on_enter(out),
             Key::Backspace => {
                 self.scan.pop();
@@ -740,6 +743,16 @@ mod tests {
             [Effect::RecordInteraction { kind: InteractionKind::Select, target: Some(t), .. }]
                 if t.sku == "SKU-3"
         ));
+        // A code with hyphens is one product scan, not a vote.
+        let fx = type_code(&mut s, "FW-RUN-0001");
+        assert_eq!(
+            fx,
+            vec![Effect::LookupProduct {
+                session: id,
+                request: lookup_request(&s),
+                sku: "FW-RUN-0001".into()
+            }]
+        );
         // "23084" + Enter: a product scan; the selection goes back to pick 3.
         let fx = type_code(&mut s, "23084");
         assert_eq!(
