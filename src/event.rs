@@ -76,5 +76,9 @@ impl ProductHint {
 pub struct ImportedEvent {
     pub event: Event,
     pub customer: Option<String>,
+    /// What the feed says the customer agreed to, `(personalise, analytics)`, when it has a
+    /// consent column (the JSON-lines format's `consent`); `None`: the config's
+    /// `import_consent` applies.
+    pub consent: Option<(bool, bool)>,
     pub hint: ProductHint,
 }

@@ -492,9 +492,17 @@ impl<'k> EventWriter<'k> {
                         if self.suppressed.contains(&token) {
                             return Ok(Applied::Suppressed);
                         }
-                        let (consent, terms) = &self.consent;
+                        let (default, terms) = &self.consent;
+                        // The feed's own consent column wins over the configured default.
+                        let consent =
+                            record
+                                .consent
+                                .map_or(*default, |(personalise, analytics)| Consent {
+                                    personalise,
+                                    analytics,
+                                });
                         let (shopper, created) = match profile::get_or_create(
-                            tx, self.keys, &self.rng, &token, *consent, now,
+                            tx, self.keys, &self.rng, &token, consent, now,
                         ) {
                             Ok(found) => found,
                             Err(ProfileError::Suppressed) => {
@@ -507,7 +515,7 @@ impl<'k> EventWriter<'k> {
                             privacy::log_consent(
                                 tx,
                                 &shopper.record.id,
-                                *consent,
+                                consent,
                                 terms,
                                 ConsentSource::Import,
                                 now,

@@ -156,3 +156,45 @@ fn erasure_sticks_and_export_holds_one_shopper() {
     );
     assert!(!twice.status.success());
 }
+
+/// Consent for imported shoppers comes from the feed where it has a column (the JSON-lines
+/// `consent`), otherwise from the config's `[import_consent]`; both are logged as `import`.
+#[test]
+fn imported_consent_comes_from_the_feed_column_else_the_config() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path();
+    ok(data, &["keys", "init"], "");
+    ok(data, &["import", "catalog", "demo/catalog.csv"], "");
+    let feed = data.join("till.jsonl");
+    std::fs::write(
+        &feed,
+        "{\"at\":\"2026-10-01T10:00:00Z\",\"kind\":\"view\",\"sku\":\"FW-RUN-0001\",\"customer\":\"LC7100\",\"consent\":{\"personalise\":false,\"analytics\":true}}\n\
+         {\"at\":\"2026-10-01T10:05:00Z\",\"kind\":\"view\",\"sku\":\"FW-RUN-0001\",\"customer\":\"LC7200\"}\n\
+         {\"at\":\"2026-10-01T10:06:00Z\",\"kind\":\"view\",\"sku\":\"FW-RUN-0001\",\"customer\":\"LC7300\",\"consent\":\"yes\"}\n",
+    )
+    .unwrap();
+    let imported = ok(
+        data,
+        &["import", "events", feed.to_str().unwrap(), "--json"],
+        "",
+    );
+    assert_eq!(imported["shoppers_new"], 2, "{imported}");
+    assert_eq!(
+        imported["report"]["quarantined"], 1,
+        "a bad consent value is quarantined"
+    );
+    let from_feed = ok(data, &["shopper", "show", "--json"], "LC7100\n");
+    assert_eq!(from_feed["consent"]["personalise"], false, "{from_feed}");
+    assert_eq!(from_feed["consent"]["analytics"], true, "{from_feed}");
+    let from_config = ok(data, &["shopper", "show", "--json"], "LC7200\n");
+    assert_eq!(from_config["consent"]["personalise"], true, "{from_config}");
+    let file = data.join("lc7100.json");
+    ok(
+        data,
+        &["shopper", "export", "--out", file.to_str().unwrap()],
+        "LC7100\n",
+    );
+    let export: serde_json::Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    assert_eq!(export["consent_log"][0]["source"], "import");
+    assert_eq!(export["consent_log"][0]["consent"]["personalise"], false);
+}

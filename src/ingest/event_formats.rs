@@ -170,6 +170,7 @@ fn rees46(f: &Fields<'_>, rules: &Rules) -> Result<ImportedEvent, Quarantine> {
     let customer = f.opt(6)?.and_then(|c| customer_id(c, rules));
     let session = f.opt(7)?.map(|s| clean_text(s, 64));
     Ok(ImportedEvent {
+        consent: None,
         event: Event {
             at,
             kind,
@@ -246,6 +247,7 @@ fn retail(f: &Fields<'_>, rules: &Rules) -> Result<ImportedEvent, Quarantine> {
         .filter(|d| !d.is_empty());
     let customer = f.opt(6)?.and_then(|c| customer_id(c, rules));
     Ok(ImportedEvent {
+        consent: None,
         event: Event {
             at,
             kind,
@@ -316,7 +318,30 @@ fn jsonl(j: &JsonFields, rules: &Rules) -> Result<ImportedEvent, Quarantine> {
         Some(_) => return Err(j.q("quantity", rule::BAD_TYPE, "expected a number".into())),
     };
     let price = j.opt_price("price", rules)?;
+    let consent = match j.obj.get("consent") {
+        None | Some(serde_json::Value::Null) => None,
+        Some(serde_json::Value::Object(c)) => {
+            let flag = |name: &str| match c.get(name) {
+                Some(serde_json::Value::Bool(b)) => Ok(*b),
+                None => Ok(false),
+                Some(_) => Err(j.q(
+                    "consent",
+                    rule::BAD_TYPE,
+                    format!("consent.{name} must be true or false"),
+                )),
+            };
+            Some((flag("personalise")?, flag("analytics")?))
+        }
+        Some(_) => {
+            return Err(j.q(
+                "consent",
+                rule::BAD_TYPE,
+                "expected {\"personalise\": bool, \"analytics\": bool}".into(),
+            ))
+        }
+    };
     Ok(ImportedEvent {
+        consent,
         event: Event {
             at,
             kind,

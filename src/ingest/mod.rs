@@ -99,7 +99,7 @@ pub enum EventFormat {
     Rees46,
     /// UCI Online Retail point-of-sale lines (`InvoiceNo,StockCode,...`).
     OnlineRetail,
-    /// One JSON object per line: `at, kind, sku, quantity, price, session, customer, brand, category, name`.
+    /// One JSON object per line: `at, kind, sku, quantity, price, session, customer, consent ({"personalise": bool, "analytics": bool}), brand, category, name`.
     Jsonl,
 }
 
