@@ -174,7 +174,7 @@ impl ProductFacts {
         } else {
             let d = product.description.trim_start();
             let d = d.strip_prefix("Key Features of").unwrap_or(d);
-            sanitize(d, DETAILS_CHARS)
+            without_prices(&sanitize(d, DETAILS_CHARS), currency)
         };
         Self {
             name,
@@ -296,6 +296,25 @@ fn has_digit_run(text: &str, len: usize) -> bool {
         run = if c.is_ascii_digit() { run + 1 } else { 0 };
         run >= len
     })
+}
+
+/// A description's own price statements are not facts: listings carry stale ones ("only for
+/// Rs. 2550" beside a price of ₹1367). The details end before the first money amount, so
+/// neither the prompt nor the guardrails take such a price as the product's.
+fn without_prices(details: &str, currency: &Currency) -> String {
+    let mut marks: Vec<&str> = vec![currency.symbol.as_str(), currency.code.as_str()];
+    marks.extend(currency.aliases.iter().map(String::as_str));
+    match crate::numbers::scan_with(details, &marks)
+        .into_iter()
+        .find(|n| n.currency.is_some())
+    {
+        Some(n) => details
+            .get(..n.start_with_marker())
+            .unwrap_or("")
+            .trim_end()
+            .to_string(),
+        None => details.to_string(),
+    }
 }
 
 fn looks_like_instructions(text: &str) -> bool {
@@ -584,6 +603,23 @@ mod tests {
         assert_eq!(f.price_line(), "₹1299 (was ₹1999, 35% off)");
         assert_eq!(f.category, "Throws");
         assert_eq!(f.details, "Alder: soft linen");
+    }
+
+    #[test]
+    fn prices_in_descriptions_are_not_facts() {
+        let mut p = product("Buy Netgear N300 Wireless Router only for Rs. 2550 online");
+        p.price = Minor(136_700);
+        p.list_price = None;
+        let f = ProductFacts::new(&p, &Currency::default());
+        assert_eq!(f.details, "Buy Netgear N300 Wireless Router only for");
+        use crate::copy::guardrails::{check, BrandList, GuardrailConfig};
+        let v = check(
+            "Buy Netgear JWNR2010 N300 Wireless Router only for Rs. 2550",
+            &f,
+            &BrandList::new(["Netgear"]),
+            &GuardrailConfig::default(),
+        );
+        assert!(!v.is_pass(), "{v:?}");
     }
 
     #[test]
