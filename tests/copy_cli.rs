@@ -24,28 +24,15 @@ fn shelftalk_with_stdin(
     args: &[&str],
     stdin: &str,
 ) -> serde_json::Value {
-    use std::io::Write;
-    use std::process::Stdio;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_shelftalk"))
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_shelftalk"));
+    cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
         .env("SHELFTALK_MODEL_PATH", model)
         // What is served is under test, not speed: no budget stop on a loaded machine.
         .env("SHELFTALK_ENGINE_BUDGET_MS", "30000")
         .arg("--data-dir")
         .arg(data)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+        .args(args);
+    let out = common::run_with_stdin(cmd, stdin);
     assert!(
         out.status.success(),
         "{args:?}: {}",
