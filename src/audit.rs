@@ -25,6 +25,11 @@ pub enum AuditError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("audit entry {line} cannot be encoded: {source}")]
+    Encode {
+        line: u64,
+        source: serde_json::Error,
+    },
     #[error("audit log {path} line {line}: {reason}")]
     Broken {
         path: PathBuf,
@@ -130,11 +135,8 @@ impl AuditLog {
             prev,
             hash,
         };
-        let mut line = serde_json::to_string(&entry).map_err(|e| AuditError::Broken {
-            path: self.path.clone(),
-            line: seq,
-            reason: e.to_string(),
-        })?;
+        let mut line = serde_json::to_string(&entry)
+            .map_err(|source| AuditError::Encode { line: seq, source })?;
         line.push('\n');
         let mut file = OpenOptions::new()
             .create(true)

@@ -80,6 +80,16 @@ pub enum ContentError {
     },
     #[error("content pointer {path} is invalid: {reason}")]
     Pointer { path: PathBuf, reason: String },
+    #[error("content pointer {path} is not valid TOML: {source}")]
+    PointerToml {
+        path: PathBuf,
+        source: toml::de::Error,
+    },
+    #[error("content pointer {path} cannot be written: {source}")]
+    PointerWrite {
+        path: PathBuf,
+        source: toml::ser::Error,
+    },
     #[error(transparent)]
     Manifest(#[from] ManifestError),
     #[error(transparent)]
@@ -148,9 +158,9 @@ pub fn pointer(config: &Config) -> Result<Pointer, ContentError> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Pointer::default()),
         Err(e) => return Err(io(&path)(e)),
     };
-    let pointer: Pointer = toml::from_str(&text).map_err(|e| ContentError::Pointer {
+    let pointer: Pointer = toml::from_str(&text).map_err(|source| ContentError::PointerToml {
         path: path.clone(),
-        reason: e.to_string(),
+        source,
     })?;
     validate_pointer(&pointer).map_err(|reason| ContentError::Pointer { path, reason })?;
     Ok(pointer)
@@ -242,9 +252,9 @@ pub fn install(
             return Err(ContentError::CheckFailed(reason));
         }
     };
-    let text = toml::to_string(&next).map_err(|e| ContentError::Pointer {
+    let text = toml::to_string(&next).map_err(|source| ContentError::PointerWrite {
         path: pointer_path(config),
-        reason: e.to_string(),
+        source,
     })?;
     write_atomically(&pointer_path(config), text.as_bytes())?;
     prune(&dir, &next);

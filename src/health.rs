@@ -13,7 +13,7 @@ use crate::content;
 use crate::copy::guardrails::{Reason, Verdict};
 use crate::copy::service::{Attempt, CopyOrder, CopySource};
 use crate::crypto::keyfiles::KeyDir;
-use crate::personalise;
+use crate::personalise::CopyDesk;
 use crate::store::{catalog, Store};
 use crate::vocab::{SegmentKey, Style};
 
@@ -236,11 +236,10 @@ pub fn test_generation(
         .into_iter()
         .next()
         .ok_or("the catalog is empty; import one first")?;
-    let (service, _) =
-        personalise::start_copy_with(config, store.conn(), content).map_err(|e| e.to_string())?;
-    if let Some(err) = service.engine_error() {
-        return Err(err.to_string());
-    }
+    let desk = CopyDesk::open_with(config, store.conn(), content)
+        .map_err(|e| e.to_string())?
+        .require_model()
+        .map_err(|e| e.to_string())?;
     let order = CopyOrder {
         product,
         segment: SegmentKey::all(),
@@ -248,7 +247,7 @@ pub fn test_generation(
         style: Style::Concise,
         seed: 1,
     };
-    let outcome = service.write_copy(&order.request(), &mut |_| {});
+    let outcome = desk.write_uncached(&order, None, &mut |_| {});
     let product = order.product;
     match (outcome.source, outcome.verdict.is_pass()) {
         (CopySource::Model, true) => Ok(format!(

@@ -312,6 +312,217 @@ pub fn chains(text: &str, rule: ChainRule) -> Vec<Chain> {
     out
 }
 
+/// The role an amount plays in copy, read from the words around it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PriceRole {
+    /// What the shopper pays: "now", "just", "only", "for", "at", or an amount on its own.
+    Price,
+    /// A comparison price: "was", "instead of", "down from", "reduced from", "originally", "MRP".
+    Comparison,
+    /// An amount saved: "save ₹190", "₹190 off".
+    Saving,
+}
+
+impl PriceRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Price => "price",
+            Self::Comparison => "comparison",
+            Self::Saving => "saving",
+        }
+    }
+}
+
+/// Two-word phrases (nearest word last) that give the amount after them a role.
+const ROLE_PHRASES: [(&str, &str, PriceRole); 12] = [
+    ("instead", "of", PriceRole::Comparison),
+    ("down", "from", PriceRole::Comparison),
+    ("reduced", "from", PriceRole::Comparison),
+    ("marked", "down", PriceRole::Comparison),
+    ("slashed", "from", PriceRole::Comparison),
+    ("list", "price", PriceRole::Comparison),
+    ("regular", "price", PriceRole::Comparison),
+    ("original", "price", PriceRole::Comparison),
+    ("usual", "price", PriceRole::Comparison),
+    ("saving", "of", PriceRole::Saving),
+    ("savings", "of", PriceRole::Saving),
+    ("discount", "of", PriceRole::Saving),
+];
+
+/// Single words that give the amount after them a role.
+const ROLE_WORDS: [(&str, PriceRole); 25] = [
+    ("was", PriceRole::Comparison),
+    ("were", PriceRole::Comparison),
+    ("originally", PriceRole::Comparison),
+    ("original", PriceRole::Comparison),
+    ("usually", PriceRole::Comparison),
+    ("normally", PriceRole::Comparison),
+    ("regularly", PriceRole::Comparison),
+    ("mrp", PriceRole::Comparison),
+    ("rrp", PriceRole::Comparison),
+    ("save", PriceRole::Saving),
+    ("saves", PriceRole::Saving),
+    ("saving", PriceRole::Saving),
+    ("savings", PriceRole::Saving),
+    ("now", PriceRole::Price),
+    ("just", PriceRole::Price),
+    ("only", PriceRole::Price),
+    ("for", PriceRole::Price),
+    ("at", PriceRole::Price),
+    ("cost", PriceRole::Price),
+    ("costs", PriceRole::Price),
+    ("price", PriceRole::Price),
+    ("priced", PriceRole::Price),
+    ("pay", PriceRole::Price),
+    ("yours", PriceRole::Price),
+    ("get", PriceRole::Price),
+];
+
+/// Words right after an amount that make it a saving (`₹190 off`) or a discount (`29% off`).
+pub const SAVING_AFTER: [&str; 6] = ["off", "less", "discount", "saving", "savings", "cheaper"];
+
+/// Words looked at before an amount for its role.
+const ROLE_WINDOW: usize = 4;
+
+/// Lower-case words before byte `at`, nearest first, up to `max`, stopping at a clause boundary
+/// (any character other than letters, apostrophes, spaces and dashes: punctuation, digits,
+/// currency symbols).
+pub fn words_before(text: &str, at: usize, max: usize) -> Vec<String> {
+    let head = text.get(..at).unwrap_or("");
+    let mut words = Vec::new();
+    let mut word = String::new();
+    for c in head.chars().rev() {
+        if c.is_alphabetic() || c == '\'' {
+            word.insert(0, c);
+            continue;
+        }
+        if !word.is_empty() {
+            words.push(std::mem::take(&mut word).to_lowercase());
+            if words.len() >= max {
+                return words;
+            }
+        }
+        if !(c.is_whitespace() || matches!(c, '-' | '–' | '—' | '"')) {
+            return words;
+        }
+    }
+    if !word.is_empty() && words.len() < max {
+        words.push(word.to_lowercase());
+    }
+    words
+}
+
+/// The first word after byte `at` (after spaces and dashes), lower case; empty at a boundary.
+pub fn word_after(text: &str, at: usize) -> String {
+    let tail = text.get(at..).unwrap_or("");
+    let tail = tail.trim_start_matches(|c: char| c.is_whitespace() || matches!(c, '-' | '–' | '—'));
+    tail.chars()
+        .take_while(|c| c.is_alphabetic())
+        .collect::<String>()
+        .to_lowercase()
+}
+
+/// The role the words right before byte `start` give an amount, if any (`was` → comparison,
+/// `save` → saving, `now` → price). What the generation gate can know before the amount is
+/// written.
+pub fn role_before(text: &str, start: usize) -> Option<PriceRole> {
+    let before = words_before(text, start, ROLE_WINDOW);
+    for (j, word) in before.iter().enumerate() {
+        if let Some(role) = before.get(j + 1).and_then(|first| {
+            ROLE_PHRASES
+                .iter()
+                .find(|(a, b, _)| a == first && b == word)
+                .map(|(_, _, r)| *r)
+        }) {
+            return Some(role);
+        }
+        if let Some((_, role)) = ROLE_WORDS.iter().find(|(w, _)| w == word) {
+            return Some(*role);
+        }
+    }
+    None
+}
+
+/// The role of a money amount spanning `start..end` (currency marker included): a saving when
+/// "off", "less"… follows it, else what the words before it say, else a comparison when
+/// "before"/"earlier" follows, else the price.
+pub fn price_role(text: &str, start: usize, end: usize) -> PriceRole {
+    let after = word_after(text, end);
+    if SAVING_AFTER.contains(&after.as_str()) {
+        return PriceRole::Saving;
+    }
+    if let Some(role) = role_before(text, start) {
+        return role;
+    }
+    match after.as_str() {
+        "before" | "earlier" | "originally" => PriceRole::Comparison,
+        _ => PriceRole::Price,
+    }
+}
+
+/// What each money role may say about one product: the price facts as the guardrails read them
+/// and the generation gate enforces them.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct MoneyRoles {
+    /// The store's currency markers (symbol, code, aliases), recognised with the built-in ones.
+    pub marks: Vec<String>,
+    /// The selling price, normalised (`1367`).
+    pub price: String,
+    /// The list price, when the product has one above the price.
+    pub comparison: Option<String>,
+    /// List price − price, when there is a list price.
+    pub saving: Option<String>,
+    /// Amounts the product's own text states with a currency (a "₹500 voucher" in its name):
+    /// facts, not price claims.
+    pub stated: Vec<String>,
+}
+
+impl MoneyRoles {
+    /// The value an amount in `role` must have; `None` when the product has none (no list price:
+    /// no comparison and no saving may be claimed).
+    pub fn expected(&self, role: PriceRole) -> Option<&str> {
+        match role {
+            PriceRole::Price => Some(self.price.as_str()),
+            PriceRole::Comparison => self.comparison.as_deref(),
+            PriceRole::Saving => self.saving.as_deref(),
+        }
+    }
+
+    /// Whether every amount in `text` written after a currency marker can still be true in the
+    /// role the words before it give it: a finished amount equals that role's value, an amount
+    /// still being written can still become it. An amount in the price role (or with no role
+    /// words) may be the price or the saving, because `now ₹190 off` is read as a saving only
+    /// once `off` is written; the guardrails judge the finished copy with the words after it too
+    /// ([`price_role`]).
+    pub fn admits(&self, text: &str) -> bool {
+        let marks: Vec<&str> = self.marks.iter().map(String::as_str).collect();
+        scan_with(text, &marks).iter().all(|n| {
+            let marked_before = n.currency.as_ref().is_some_and(|c| c.end <= n.span.start);
+            if n.percent || !marked_before || self.stated.contains(&n.value) {
+                return true;
+            }
+            let may_be: Vec<&str> = match role_before(text, n.start_with_marker()) {
+                Some(role @ (PriceRole::Comparison | PriceRole::Saving)) => {
+                    self.expected(role).into_iter().collect()
+                }
+                Some(PriceRole::Price) | None => {
+                    [Some(self.price.as_str()), self.saving.as_deref()]
+                        .into_iter()
+                        .flatten()
+                        .collect()
+                }
+            };
+            may_be.iter().any(|v| {
+                if n.open {
+                    v.starts_with(n.run_digits.as_str()) || **v == normalise_number(&n.run_digits)
+                } else {
+                    **v == n.value
+                }
+            })
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -320,6 +531,70 @@ mod tests {
 
     fn values(text: &str) -> Vec<String> {
         scan(text).into_iter().map(|n| n.value).collect()
+    }
+
+    fn rupee_roles() -> MoneyRoles {
+        MoneyRoles {
+            marks: vec!["₹".into(), "INR".into(), "Rs".into()],
+            price: "1367".into(),
+            comparison: Some("2550".into()),
+            saving: Some("1183".into()),
+            stated: vec!["500".into()],
+        }
+    }
+
+    #[test]
+    fn role_words_before_an_amount_decide_what_it_may_be() {
+        let roles = rupee_roles();
+        // Finished amounts: each role its own value.
+        assert!(roles.admits("Now only ₹1367, was ₹2550. Save ₹1183 today."));
+        assert!(
+            !roles.admits("Now only ₹2550 "),
+            "the list price as the price"
+        );
+        assert!(!roles.admits("Was ₹1367 "), "the price as the comparison");
+        assert!(!roles.admits("Save ₹2550 "), "the list price as the saving");
+        assert!(
+            roles.admits("Get ₹1183 off"),
+            "no role word: price or saving"
+        );
+        assert!(
+            roles.admits("Comes with a ₹500 voucher"),
+            "a stated amount is a fact"
+        );
+        assert!(
+            roles.admits("Pack of 2550 "),
+            "no currency: not a money amount"
+        );
+        // Amounts being written: the role's value must still be reachable.
+        assert!(roles.admits("Now only ₹13"));
+        assert!(roles.admits("Now only ₹1,3"));
+        assert!(!roles.admits("Now only ₹25"));
+        assert!(roles.admits("instead of ₹25"));
+        assert!(!roles.admits("instead of ₹13"));
+        // No list price: no comparison or saving may be claimed at all.
+        let plain = MoneyRoles {
+            comparison: None,
+            saving: None,
+            ..rupee_roles()
+        };
+        assert!(!plain.admits("was ₹2"));
+        assert!(plain.admits("now ₹1367."));
+    }
+
+    #[test]
+    fn roles_read_from_words_before_and_after() {
+        let role = |text: &str| {
+            let n = &scan_with(text, &["₹"])[0];
+            price_role(text, n.start_with_marker(), n.end_with_marker())
+        };
+        assert_eq!(role("now ₹10"), PriceRole::Price);
+        assert_eq!(role("down from ₹10"), PriceRole::Comparison);
+        assert_eq!(role("MRP ₹10"), PriceRole::Comparison);
+        assert_eq!(role("₹10 off"), PriceRole::Saving);
+        assert_eq!(role("₹10 before"), PriceRole::Comparison);
+        assert_eq!(role("a trail shoe ₹10"), PriceRole::Price);
+        assert_eq!(role_before("Save, ₹10", 6), None, "a comma ends the clause");
     }
 
     #[test]

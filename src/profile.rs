@@ -36,8 +36,8 @@ pub enum ProfileError {
     Keys(#[from] KeyError),
     #[error("shopper data: {0}")]
     Crypto(#[from] CryptoError),
-    #[error("sealed shopper row does not decode: {0}")]
-    Decode(String),
+    #[error("shopper data is not the JSON it should be: {0}")]
+    Json(#[from] serde_json::Error),
     #[error("no shopper is enrolled with that loyalty number")]
     UnknownShopper,
     #[error(
@@ -541,9 +541,7 @@ pub fn seal_event(
     event: &Event,
     rng: &dyn SecureRandom,
 ) -> Result<crypto::SealedBlob, ProfileError> {
-    let json = zeroize::Zeroizing::new(
-        serde_json::to_vec(event).map_err(|e| ProfileError::Decode(e.to_string()))?,
-    );
+    let json = zeroize::Zeroizing::new(serde_json::to_vec(event)?);
     Ok(crypto::seal(
         &shopper.key,
         &shopper.record.id,
@@ -559,7 +557,7 @@ pub fn open_events(conn: &Connection, shopper: &OpenShopper) -> Result<Vec<Event
         .iter()
         .map(|blob| {
             let plain = crypto::open(&shopper.key, &shopper.record.id, RowKind::Event, blob)?;
-            serde_json::from_slice(&plain).map_err(|e| ProfileError::Decode(e.to_string()))
+            serde_json::from_slice(&plain).map_err(ProfileError::Json)
         })
         .collect()
 }
@@ -569,8 +567,7 @@ pub fn open_events(conn: &Connection, shopper: &OpenShopper) -> Result<Vec<Event
 pub fn write_export(path: &std::path::Path, export: &ShopperExport) -> Result<(), ProfileError> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
-    let json =
-        serde_json::to_vec_pretty(export).map_err(|e| ProfileError::Decode(e.to_string()))?;
+    let json = serde_json::to_vec_pretty(export)?;
     let io = |source| ProfileError::Export {
         path: path.to_path_buf(),
         source,

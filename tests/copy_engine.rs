@@ -145,7 +145,7 @@ fn service() -> Option<&'static CopyService> {
     SERVICE
         .get_or_init(|| {
             let service = build_service(common::model()?);
-            assert_eq!(service.engine_error(), None);
+            assert!(service.engine_error().is_none());
             Some(service)
         })
         .as_ref()
@@ -347,6 +347,7 @@ fn dropping_the_stream_cancels_and_the_next_request_runs() {
         prefix_cache: None,
         temperature: None,
         allowed_numbers: None,
+        money_roles: None,
     };
     let cancelled_before = engine.stats().cancelled;
     let mut stream = engine.generate(request(1)).unwrap();
@@ -382,6 +383,7 @@ fn fixed_seed_without_prefix_cache_is_reproducible() {
                 prefix_cache: Some(cache),
                 temperature: None,
                 allowed_numbers: None,
+                money_roles: None,
             })
             .unwrap()
             .finish(|_| {})

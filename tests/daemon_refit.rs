@@ -70,7 +70,7 @@ async fn a_catalog_import_reaches_the_running_daemon() {
     // What the screen would be served for the product now states the new price only.
     let product = daemon.model().product("FW-RUN-0001").cloned().unwrap();
     for style in Style::ALL {
-        let text = daemon.copier().template(&CopyOrder {
+        let text = daemon.copier().desk().template(&CopyOrder {
             product: product.clone(),
             segment: SegmentKey::all(),
             brand_fan: false,

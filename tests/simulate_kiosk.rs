@@ -10,7 +10,7 @@ use shelftalk::crypto::keyfiles::KeyDir;
 use shelftalk::feedback::simulate::{self, SimOptions};
 use shelftalk::import;
 use shelftalk::ingest::{CatalogFormat, EventFormat, Rules};
-use shelftalk::personalise::{KioskPicks, StoreModel};
+use shelftalk::personalise::{KioskPicks, Shelf};
 use shelftalk::profile::Vault;
 
 const NOW: i64 = 1_795_824_000; // 2026-11-28
@@ -51,14 +51,15 @@ fn simulated_sessions_use_the_recommender_and_the_bandit() {
     )
     .unwrap();
 
-    let model = StoreModel::load(&vault, config.recommend.clone(), NOW).unwrap();
-    let catalog: std::collections::HashSet<String> = model
+    let shelf = Shelf::load(&vault, &config.recommend, NOW).unwrap();
+    let catalog: std::collections::HashSet<String> = shelf
+        .model()
         .catalog
         .products()
         .iter()
         .map(|p| p.sku.clone())
         .collect();
-    let mut source = KioskPicks::new(model, &vault, 9, NOW).unwrap();
+    let mut source = KioskPicks::new(shelf, &vault, 9, NOW).unwrap();
     let categories = source.categories();
     assert_eq!(categories.len(), 8);
     let opts = SimOptions {

@@ -11,7 +11,7 @@ use serde::Serialize;
 use crate::config::Config;
 use crate::copy;
 use crate::copy::service::CopyOrder;
-use crate::personalise::{self, CopySetupError};
+use crate::personalise::{CopyDesk, CopySetupError};
 use crate::profile::{ProfileError, Vault};
 use crate::store::catalog::{self as products, Origin};
 use crate::store::{Store, StoreError};
@@ -21,9 +21,10 @@ use super::{BenchError, Scratch};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CopyBenchError {
-    /// Nothing to measure, with the reason (no products, no model).
-    #[error("{0}")]
-    Unavailable(String),
+    #[error("no products to benchmark with; pass --catalog FILE or import a catalog first")]
+    NoProducts,
+    #[error("the language model is not available: {0}")]
+    Model(#[source] copy::engine::EngineError),
     #[error(transparent)]
     Scratch(#[from] BenchError),
     #[error(transparent)]
@@ -63,22 +64,21 @@ pub fn run(
         None => products::all(Vault::open(config)?.store.conn())?,
     };
     let Some(first) = list.first().cloned() else {
-        return Err(CopyBenchError::Unavailable(
-            "no products to benchmark with; pass --catalog FILE or import a catalog first".into(),
-        ));
+        return Err(CopyBenchError::NoProducts);
     };
     for p in &list {
         products::upsert(store.conn(), p, Origin::Catalog, now)?;
     }
-    let (service, sha) = personalise::start_copy(config, store.conn())?;
-    let Some(sha) = sha else {
-        return Err(CopyBenchError::Unavailable(format!(
-            "the language model is not available: {}",
-            service.engine_error().unwrap_or("unknown error")
-        )));
+    let desk = CopyDesk::open(config, store.conn())?
+        .require_model()
+        .map_err(CopyBenchError::Model)?
+        .with_cache_ttl(3600);
+    let Some(model) = desk.model() else {
+        return Err(CopyBenchError::Model(copy::engine::EngineError::Loading));
     };
+    let service = &model.service;
     let engine = copy::bench::run(
-        &service,
+        service,
         &list,
         &copy::bench::BenchOptions {
             pairs,
@@ -92,12 +92,7 @@ pub fn run(
         style: Style::Concise,
         seed: 1,
     };
-    let policy = copy::cache::Policy {
-        model_sha256: Some(&sha),
-        ttl_secs: 3600,
-        now,
-    };
-    let hits = copy::bench::cache_hits(store.conn(), &service, &policy, &order, 500)?;
+    let hits = desk.cache_hits(store.conn(), &order, 500, now)?;
     Ok(CopyBench {
         engine,
         cache: copy::bench::CacheHitStats::from_sorted(&hits),

@@ -51,7 +51,24 @@ pub fn prompt(text: &str) {
 
 /// The error a failed command exits with.
 pub fn error(err: &anyhow::Error) {
-    eprintln!("error: {err:#}");
+    eprintln!("error: {}", said(err));
+}
+
+/// The error and its causes joined by `: `, each cause once: a library error that already
+/// quotes its source in its own message does not print it again.
+fn said(err: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if out.contains(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
 }
 
 /// Streams generated copy to an interactive stdout token by token (nothing when piped or for
@@ -88,5 +105,30 @@ impl TokenStream {
             let _ = write!(out, "{text}");
             let _ = out.flush();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("key file /k/pepper.key does not hold a usable key: {source}")]
+    struct Quoting {
+        source: std::io::Error,
+    }
+
+    #[test]
+    fn each_cause_is_said_once() {
+        let quoting = anyhow::Error::new(Quoting {
+            source: std::io::Error::other("wrong length"),
+        })
+        .context("cannot open the vault");
+        assert_eq!(
+            said(&quoting),
+            "cannot open the vault: key file /k/pepper.key does not hold a usable key: wrong length"
+        );
+        let plain = anyhow::anyhow!("disk full").context("import failed");
+        assert_eq!(said(&plain), "import failed: disk full");
     }
 }

@@ -29,8 +29,8 @@ use crate::vocab::{PriceBand, SegmentKey, Style};
 /// Errors of the bench.
 #[derive(Debug, thiserror::Error)]
 pub enum BenchError {
-    #[error("the language model is unavailable: {0}")]
-    EngineUnavailable(String),
+    #[error("the copy service has no language model (it serves templates)")]
+    EngineUnavailable,
     #[error("no products to benchmark with")]
     NoProducts,
     #[error(transparent)]
@@ -121,9 +121,7 @@ pub fn run(
     products: &[Product],
     options: &BenchOptions,
 ) -> Result<BenchReport, BenchError> {
-    let engine = service.engine().ok_or_else(|| {
-        BenchError::EngineUnavailable(service.engine_error().unwrap_or("").into())
-    })?;
+    let engine = service.engine().ok_or(BenchError::EngineUnavailable)?;
     if products.is_empty() {
         return Err(BenchError::NoProducts);
     }
@@ -152,6 +150,7 @@ pub fn run(
             prefix_cache: Some(cache),
             temperature: None,
             allowed_numbers: None,
+            money_roles: None,
         };
         let seed = options.seed.wrapping_add(i as u32);
         uncached.push(
@@ -186,6 +185,7 @@ pub fn run(
                 prefix_cache: Some(true),
                 temperature: None,
                 allowed_numbers: None,
+                money_roles: None,
             })?
             .finish(|_| {})?;
     }
@@ -494,31 +494,7 @@ fn percentile(mut values: Vec<f64>, q: f64) -> f64 {
     values[rank - 1]
 }
 
-/// Cache hits through the serving path: one entry written for `order`, then read back `n`
-/// times. Returns the latencies in ms of the reads that were hits, sorted.
-pub fn cache_hits(
-    conn: &rusqlite::Connection,
-    service: &CopyService,
-    policy: &crate::copy::cache::Policy<'_>,
-    order: &crate::copy::service::CopyOrder,
-    n: usize,
-) -> Result<Vec<f64>, crate::copy::cache::CacheError> {
-    use crate::copy::cache::write_cached;
-    write_cached(conn, service, policy, &order.request(), &mut |_| {})?;
-    let mut hits: Vec<f64> = (0..n)
-        .map(|_| {
-            let t = Instant::now();
-            let r = write_cached(conn, service, policy, &order.request(), &mut |_| {});
-            (t.elapsed().as_secs_f64() * 1e3, r)
-        })
-        .filter(|(_, r)| matches!(r, Ok(o) if o.source == CopySource::Cache))
-        .map(|(ms, _)| ms)
-        .collect();
-    hits.sort_by(f64::total_cmp);
-    Ok(hits)
-}
-
-/// Cache-hit latency percentiles from [`cache_hits`]' sorted latencies.
+/// Cache-hit latency percentiles from sorted latencies (`personalise::CopyDesk::cache_hits`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CacheHitStats {
     pub cache_hit_ms_p50: f64,

@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::prompt::ProductFacts;
-use super::service::{CopyOrder, CopyOutcome, CopyProgress, CopyRequest, CopyService, CopySource};
+use super::service::{CopyOutcome, CopyProgress, CopyRequest, CopyService, CopySource};
 use super::Verdict;
 use crate::vocab::Style;
 
@@ -288,7 +288,7 @@ pub fn write_cached(
     Ok(outcome)
 }
 
-/// What [`warm`] did.
+/// What a cache warm-up (`personalise::CopyDesk::warm`) did.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct WarmReport {
     pub requests: usize,
@@ -298,31 +298,21 @@ pub struct WarmReport {
     pub sources: BTreeMap<String, u64>,
 }
 
-/// Writes every order of a warm-up plan through the cache (hits are left as they are); `on_each`
-/// is called after each order (progress bars).
-pub fn warm(
-    conn: &Connection,
-    service: &CopyService,
-    policy: &Policy<'_>,
-    plan: &[CopyOrder],
-    on_each: &mut dyn FnMut(),
-) -> Result<WarmReport, CacheError> {
-    let started = std::time::Instant::now();
-    let mut sources = BTreeMap::<String, u64>::new();
-    for order in plan {
-        let outcome = write_cached(conn, service, policy, &order.request(), &mut |_| {})?;
-        *sources
-            .entry(outcome.source.as_str().to_string())
-            .or_default() += 1;
-        on_each();
+impl WarmReport {
+    /// The report of `requests` orders written in `elapsed`, by source.
+    pub fn new(
+        requests: usize,
+        elapsed: std::time::Duration,
+        sources: BTreeMap<String, u64>,
+    ) -> Self {
+        let seconds = elapsed.as_secs_f64();
+        Self {
+            requests,
+            seconds,
+            blurbs_per_sec: requests as f64 / seconds.max(1e-9),
+            sources,
+        }
     }
-    let seconds = started.elapsed().as_secs_f64();
-    Ok(WarmReport {
-        requests: plan.len(),
-        seconds,
-        blurbs_per_sec: plan.len() as f64 / seconds.max(1e-9),
-        sources,
-    })
 }
 
 #[cfg(test)]

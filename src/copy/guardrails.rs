@@ -25,7 +25,8 @@ use serde::{Deserialize, Serialize};
 use crate::catalog::{Minor, Product};
 use crate::copy::prompt::{find_ascii_ci, ProductFacts, FIELD_LABELS, PROMPT_MARKERS};
 use crate::numbers::{
-    chains, normalise_number, scan, scan_with, ChainRule, CURRENCY_SYMBOLS, CURRENCY_WORDS,
+    chains, normalise_number, price_role, scan, scan_with, word_after, words_before, ChainRule,
+    MoneyRoles, CURRENCY_SYMBOLS, CURRENCY_WORDS, SAVING_AFTER,
 };
 
 /// Tunable limits and phrase list. Defaults are defined here once.
@@ -448,75 +449,6 @@ fn number_failure(copy: &str, facts: &ProductFacts, corpus: &str) -> Option<Reas
     None
 }
 
-/// The role an amount plays in copy, read from the words around it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum PriceRole {
-    /// What the shopper pays: "now", "just", "only", "for", "at", or an amount on its own.
-    Price,
-    /// A comparison price: "was", "instead of", "down from", "reduced from", "originally", "MRP".
-    Comparison,
-    /// An amount saved: "save ₹190", "₹190 off".
-    Saving,
-}
-
-impl PriceRole {
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::Price => "price",
-            Self::Comparison => "comparison",
-            Self::Saving => "saving",
-        }
-    }
-}
-
-/// Two-word phrases (nearest word last) that give the amount after them a role.
-const ROLE_PHRASES: [(&str, &str, PriceRole); 12] = [
-    ("instead", "of", PriceRole::Comparison),
-    ("down", "from", PriceRole::Comparison),
-    ("reduced", "from", PriceRole::Comparison),
-    ("marked", "down", PriceRole::Comparison),
-    ("slashed", "from", PriceRole::Comparison),
-    ("list", "price", PriceRole::Comparison),
-    ("regular", "price", PriceRole::Comparison),
-    ("original", "price", PriceRole::Comparison),
-    ("usual", "price", PriceRole::Comparison),
-    ("saving", "of", PriceRole::Saving),
-    ("savings", "of", PriceRole::Saving),
-    ("discount", "of", PriceRole::Saving),
-];
-
-/// Single words that give the amount after them a role.
-const ROLE_WORDS: [(&str, PriceRole); 25] = [
-    ("was", PriceRole::Comparison),
-    ("were", PriceRole::Comparison),
-    ("originally", PriceRole::Comparison),
-    ("original", PriceRole::Comparison),
-    ("usually", PriceRole::Comparison),
-    ("normally", PriceRole::Comparison),
-    ("regularly", PriceRole::Comparison),
-    ("mrp", PriceRole::Comparison),
-    ("rrp", PriceRole::Comparison),
-    ("save", PriceRole::Saving),
-    ("saves", PriceRole::Saving),
-    ("saving", PriceRole::Saving),
-    ("savings", PriceRole::Saving),
-    ("now", PriceRole::Price),
-    ("just", PriceRole::Price),
-    ("only", PriceRole::Price),
-    ("for", PriceRole::Price),
-    ("at", PriceRole::Price),
-    ("cost", PriceRole::Price),
-    ("costs", PriceRole::Price),
-    ("price", PriceRole::Price),
-    ("priced", PriceRole::Price),
-    ("pay", PriceRole::Price),
-    ("yours", PriceRole::Price),
-    ("get", PriceRole::Price),
-];
-
-/// Words right after an amount that make it a saving (`₹190 off`) or a discount (`29% off`).
-const SAVING_AFTER: [&str; 6] = ["off", "less", "discount", "saving", "savings", "cheaper"];
-
 /// Words or phrases that claim a discount without naming an amount.
 const DISCOUNT_CLAIMS: [&str; 9] = [
     "discount",
@@ -530,71 +462,38 @@ const DISCOUNT_CLAIMS: [&str; 9] = [
     "half price",
 ];
 
-/// Words looked at before an amount for its role.
-const ROLE_WINDOW: usize = 4;
-
-/// Lower-case words before byte `at`, nearest first, up to `max`, stopping at a clause boundary
-/// (any character other than letters, apostrophes, spaces and dashes: punctuation, digits,
-/// currency symbols).
-fn words_before(text: &str, at: usize, max: usize) -> Vec<String> {
-    let head = text.get(..at).unwrap_or("");
-    let mut words = Vec::new();
-    let mut word = String::new();
-    for c in head.chars().rev() {
-        if c.is_alphabetic() || c == '\'' {
-            word.insert(0, c);
-            continue;
-        }
-        if !word.is_empty() {
-            words.push(std::mem::take(&mut word).to_lowercase());
-            if words.len() >= max {
-                return words;
-            }
-        }
-        if !(c.is_whitespace() || matches!(c, '-' | '–' | '—' | '"')) {
-            return words;
-        }
+/// The product's price facts by role, normalised: what the guardrails check money amounts
+/// against and what the engine's number gate enforces while the copy is written.
+pub fn money_roles(facts: &ProductFacts) -> MoneyRoles {
+    let cur = &facts.currency;
+    let mut marks = vec![cur.symbol.clone(), cur.code.clone()];
+    marks.extend(cur.aliases.iter().cloned());
+    let mark_refs: Vec<&str> = marks.iter().map(String::as_str).collect();
+    let stated = scan_with(&detail_text(facts), &mark_refs)
+        .into_iter()
+        .filter(|d| d.currency.is_some())
+        .map(|d| d.value)
+        .collect();
+    MoneyRoles {
+        price: normalise_number(&facts.price.display()),
+        comparison: facts.list_price.map(|l| normalise_number(&l.display())),
+        saving: facts
+            .list_price
+            .map(|l| normalise_number(&Minor(l.0 - facts.price.0).display())),
+        stated,
+        marks,
     }
-    if !word.is_empty() && words.len() < max {
-        words.push(word.to_lowercase());
-    }
-    words
 }
 
-/// The first word after byte `at` (after spaces and dashes), lower case; empty at a boundary.
-fn word_after(text: &str, at: usize) -> String {
-    let tail = text.get(at..).unwrap_or("");
-    let tail = tail.trim_start_matches(|c: char| c.is_whitespace() || matches!(c, '-' | '–' | '—'));
-    tail.chars()
-        .take_while(|c| c.is_alphabetic())
-        .collect::<String>()
-        .to_lowercase()
-}
-
-/// The role of a money amount spanning `start..end` (currency marker included).
-fn price_role(copy: &str, start: usize, end: usize) -> PriceRole {
-    let after = word_after(copy, end);
-    if SAVING_AFTER.contains(&after.as_str()) {
-        return PriceRole::Saving;
-    }
-    let before = words_before(copy, start, ROLE_WINDOW);
-    for (j, word) in before.iter().enumerate() {
-        if let Some(role) = before.get(j + 1).and_then(|first| {
-            ROLE_PHRASES
-                .iter()
-                .find(|(a, b, _)| a == first && b == word)
-                .map(|(_, _, r)| *r)
-        }) {
-            return role;
-        }
-        if let Some((_, role)) = ROLE_WORDS.iter().find(|(w, _)| w == word) {
-            return *role;
-        }
-    }
-    match after.as_str() {
-        "before" | "earlier" | "originally" => PriceRole::Comparison,
-        _ => PriceRole::Price,
-    }
+/// The product's own words (name, brand, category, details): numbers there are facts.
+fn detail_text(facts: &ProductFacts) -> String {
+    [
+        facts.name.as_str(),
+        facts.brand.as_deref().unwrap_or(""),
+        facts.category.as_str(),
+        facts.details.as_str(),
+    ]
+    .join(" ")
 }
 
 /// Role-aware price truth: every amount presented as what the shopper pays is the selling price,
@@ -603,23 +502,14 @@ fn price_role(copy: &str, start: usize, end: usize) -> PriceRole {
 /// claim at all. Amounts the product's own text states with a currency (a "₹500 voucher" in
 /// its name) and bare numbers of its text are facts, not price claims.
 fn price_claim_failure(copy: &str, facts: &ProductFacts) -> Option<Reason> {
-    let cur = &facts.currency;
-    let mut marks: Vec<&str> = vec![cur.symbol.as_str(), cur.code.as_str()];
-    marks.extend(cur.aliases.iter().map(String::as_str));
-    let detail_text = [
-        facts.name.as_str(),
-        facts.brand.as_deref().unwrap_or(""),
-        facts.category.as_str(),
-        facts.details.as_str(),
-    ]
-    .join(" ");
-    let detail_numbers = scan_with(&detail_text, &marks);
-    let price = normalise_number(&facts.price.display());
-    let list = facts.list_price.map(|l| normalise_number(&l.display()));
-    let saving = facts
-        .list_price
-        .map(|l| normalise_number(&Minor(l.0 - facts.price.0).display()));
-    let money = [Some(&price), list.as_ref(), saving.as_ref()];
+    let roles = money_roles(facts);
+    let marks: Vec<&str> = roles.marks.iter().map(String::as_str).collect();
+    let detail_numbers = scan_with(&detail_text(facts), &marks);
+    let money = [
+        Some(&roles.price),
+        roles.comparison.as_ref(),
+        roles.saving.as_ref(),
+    ];
     let discount = facts.discount_percent.map(|d| d.to_string());
     for n in scan_with(copy, &marks) {
         let written = copy
@@ -656,9 +546,7 @@ fn price_claim_failure(copy: &str, facts: &ProductFacts) -> Option<Reason> {
             continue;
         }
         let is_money = match &n.currency {
-            Some(_) => !detail_numbers
-                .iter()
-                .any(|d| d.currency.is_some() && d.value == n.value),
+            Some(_) => !roles.stated.contains(&n.value),
             None => {
                 money.iter().flatten().any(|m| **m == n.value)
                     && !detail_numbers.iter().any(|d| d.value == n.value)
@@ -668,12 +556,7 @@ fn price_claim_failure(copy: &str, facts: &ProductFacts) -> Option<Reason> {
             continue;
         }
         let role = price_role(copy, n.start_with_marker(), n.end_with_marker());
-        let expected = match role {
-            PriceRole::Price => Some(&price),
-            PriceRole::Comparison => list.as_ref(),
-            PriceRole::Saving => saving.as_ref(),
-        };
-        match expected {
+        match roles.expected(role) {
             None => {
                 return Some(Reason::FakeDiscount(format!("{} {written}", role.as_str())));
             }

@@ -20,7 +20,7 @@ use crate::copy::engine::{
     EngineConfig, EngineError, EngineHandle, Generation, GenerationRequest, StreamEvent, Timings,
 };
 use crate::copy::guardrails::{
-    allowed_numbers, check, BrandList, GuardrailConfig, Reason, Verdict,
+    allowed_numbers, check, money_roles, BrandList, GuardrailConfig, Reason, Verdict,
 };
 use crate::copy::manifest::Manifest;
 use crate::copy::prompt::{Audience, Currency, ProductFacts, Prompt, PromptBuilder, PromptPack};
@@ -181,7 +181,7 @@ impl CopyOrder {
 /// Builds, generates, checks and falls back. Share it behind an `Arc`.
 #[derive(Debug)]
 pub struct CopyService {
-    engine: Result<EngineHandle, String>,
+    engine: Result<EngineHandle, EngineError>,
     prompts: PromptBuilder,
     brands: BrandList,
     guardrails: GuardrailConfig,
@@ -198,10 +198,11 @@ impl CopyService {
         brands: BrandList,
         guardrails: GuardrailConfig,
     ) -> Self {
-        let engine = engine.map_err(|e| {
-            tracing::error!(error = %e, "language model unavailable; serving template copy");
-            e.to_string()
-        });
+        if let Err(e) = &engine {
+            if !matches!(e, EngineError::Loading) {
+                tracing::error!(error = %e, "language model unavailable; serving template copy");
+            }
+        }
         Self {
             engine,
             prompts: PromptBuilder::new(pack, currency),
@@ -231,8 +232,8 @@ impl CopyService {
     }
 
     /// Why the model is not used, if it is not.
-    pub fn engine_error(&self) -> Option<&str> {
-        self.engine.as_ref().err().map(String::as_str)
+    pub fn engine_error(&self) -> Option<&EngineError> {
+        self.engine.as_ref().err()
     }
 
     pub fn prompts(&self) -> &PromptBuilder {
@@ -326,7 +327,7 @@ impl CopyService {
             attempts,
             timings: None,
             elapsed_ms: started.elapsed().as_secs_f64() * 1000.0,
-            engine_error: self.engine_error().map(String::from),
+            engine_error: self.engine_error().map(ToString::to_string),
         }
     }
 
@@ -350,6 +351,7 @@ impl CopyService {
                 prefix_cache: request.prefix_cache,
                 temperature: retry.then_some(RETRY_TEMPERATURE),
                 allowed_numbers: Some(allowed_numbers(facts)),
+                money_roles: Some(money_roles(facts)),
             })
             .and_then(|stream| through_gate(stream, &mut gate, on_progress));
         match generated {

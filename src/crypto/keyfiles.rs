@@ -44,6 +44,13 @@ pub enum KeyError {
     Permissions { path: PathBuf, mode: u32 },
     #[error("key file {path}: {reason}")]
     Corrupt { path: PathBuf, reason: String },
+    #[error("key file {path} does not hold a usable key: {source}")]
+    Unusable { path: PathBuf, source: CryptoError },
+    #[error("key file {path} is not an Ed25519 PKCS#8 key: {source}")]
+    NotDeviceKey {
+        path: PathBuf,
+        source: ring::error::KeyRejected,
+    },
     #[error("key file {path}: {source}")]
     Io {
         path: PathBuf,
@@ -145,16 +152,17 @@ impl KeyDir {
             None
         };
         let pepper_path = self.dir.join(PEPPER_FILE);
-        let pepper =
-            Pepper::from_bytes(&read_secret(&pepper_path)?).map_err(|e| KeyError::Corrupt {
+        let pepper = Pepper::from_bytes(&read_secret(&pepper_path)?).map_err(|source| {
+            KeyError::Unusable {
                 path: pepper_path.clone(),
-                reason: e.to_string(),
-            })?;
+                source,
+            }
+        })?;
         let device_path = self.dir.join(DEVICE_FILE);
-        let device = Ed25519KeyPair::from_pkcs8(&read_secret(&device_path)?).map_err(|e| {
-            KeyError::Corrupt {
+        let device = Ed25519KeyPair::from_pkcs8(&read_secret(&device_path)?).map_err(|source| {
+            KeyError::NotDeviceKey {
                 path: device_path.clone(),
-                reason: format!("not an Ed25519 PKCS#8 key ({e})"),
+                source,
             }
         })?;
         Ok(Keyring {
@@ -218,7 +226,10 @@ fn read_kek(path: &Path) -> Result<Kek, KeyError> {
         ));
     }
     let id = u32::from_be_bytes([bytes[6], bytes[7], bytes[8], bytes[9]]);
-    Kek::from_bytes(id, &bytes[10..]).map_err(|e| corrupt(&e.to_string()))
+    Kek::from_bytes(id, &bytes[10..]).map_err(|source| KeyError::Unusable {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 /// Reads a key file after checking that only its owner can access it.

@@ -41,11 +41,9 @@ use tokio::sync::mpsc::UnboundedSender;
 use crate::catalog::Product;
 use crate::config::Config;
 use crate::content::{self, Content, ContentError};
-use crate::copy::cache::{self, Policy};
-use crate::copy::engine::EngineError;
 use crate::copy::service::{CopyOrder, CopyProgress};
-use crate::copy::{BrandList, CopyOutcome, CopyService};
-use crate::personalise;
+use crate::copy::{BrandList, CopyOutcome};
+use crate::personalise::{CopyDesk, LoadedModel};
 use crate::store::Store;
 use crate::ui::kiosk::{Input, RequestId, SessionId};
 
@@ -105,11 +103,10 @@ pub struct Job {
 /// One blurb of the idle warm-up plan (written with [`WARM_SEED`]).
 pub type WarmItem = CopyOrder;
 
-/// Where the copy cache lives and how long entries last (`ttl_secs = None`: cache off).
+/// Where the copy cache lives (`None`: the cache is off).
 #[derive(Debug, Clone)]
 pub struct CacheSpec {
-    pub db_path: PathBuf,
-    pub ttl_secs: Option<i64>,
+    pub db_path: Option<PathBuf>,
 }
 
 /// What the copier needs besides its inputs: the config (engine, currency, guardrails, cache,
@@ -120,21 +117,12 @@ pub struct CopierSpec {
     pub brands: BrandList,
 }
 
-/// A loaded copy service and the content it serves.
-struct Loaded {
-    service: CopyService,
-    name: String,
-    sha256: String,
-    generation: u64,
-}
-
 struct Shared {
     spec: CopierSpec,
-    template: CopyService,
-    /// The model serving now (`None`: templates).
-    model: Mutex<Option<Arc<Loaded>>>,
+    /// Templates and the model serving now; the shelf's desk.
+    desk: Arc<CopyDesk>,
     /// A newer generation, loaded, waiting for a moment without a session.
-    pending: Mutex<Option<Arc<Loaded>>>,
+    pending: Mutex<Option<Arc<LoadedModel>>>,
     /// The content generation a load was last started for.
     requested: AtomicU64,
     /// Name and sha256 of the content chosen at start, shown until a model is loaded.
@@ -153,16 +141,6 @@ struct Shared {
 }
 
 impl Shared {
-    /// The model serving now, if one is loaded.
-    fn current(&self) -> Option<Arc<Loaded>> {
-        lock(&self.model).clone()
-    }
-
-    /// The service of `loaded`, or templates.
-    fn service<'a>(&'a self, loaded: Option<&'a Arc<Loaded>>) -> &'a CopyService {
-        loaded.map_or(&self.template, |l| &l.service)
-    }
-
     fn idle(&self) -> bool {
         self.current_session.load(Ordering::SeqCst) == NO_SESSION
     }
@@ -233,24 +211,16 @@ impl Copier {
             tracing::error!(error = %e, "content pointer unusable; serving the built-in model and pack");
             content::resolve(config, &content::Pointer::default())
         })?;
-        let template = CopyService::new(
-            Err(EngineError::Loading),
-            &content.pack,
-            &config.currency,
-            spec.brands.clone(),
-            config.guardrails.clone(),
-        );
+        let desk = Arc::new(CopyDesk::templates(config, &content, spec.brands.clone()));
         let cache = CacheSpec {
-            db_path: config.db_path(),
-            ttl_secs: config.copy_cache_ttl(),
+            db_path: config.copy_cache_ttl().map(|_| config.db_path()),
         };
         let initial = (
             content.manifest.name.clone(),
             content.manifest.sha256.clone(),
         );
         let shared = Arc::new(Shared {
-            template,
-            model: Mutex::new(None),
+            desk,
             pending: Mutex::new(None),
             requested: AtomicU64::new(content.generation),
             initial,
@@ -266,7 +236,7 @@ impl Copier {
             spec,
         });
         spawn_load(&shared, content);
-        let warm_entries = cache.ttl_secs.map(|_| warm.len());
+        let warm_entries = cache.db_path.as_ref().map(|_| warm.len());
         let (tx, rx) = mpsc::channel::<Job>();
         let worker_shared = Arc::clone(&shared);
         let worker = std::thread::Builder::new()
@@ -336,21 +306,14 @@ impl Copier {
     /// Copy right now on the calling thread (self-test), through the same service and content
     /// log as the screen's requests but never the cache: it shows what the model writes now.
     pub fn write_now(&self, order: &CopyOrder) -> CopyOutcome {
-        let loaded = self.shared.current();
-        let outcome = self
-            .shared
-            .service(loaded.as_ref())
-            .write_copy(&order.request(), &mut |_| {});
+        let outcome = self.shared.desk.write_uncached(order, None, &mut |_| {});
         note(&self.shared, &order.product, &outcome);
         outcome
     }
 
-    /// Template copy (attract loop before and after the model: generic and instant).
-    pub fn template(&self, order: &CopyOrder) -> String {
-        self.shared
-            .template
-            .write_copy(&order.request(), &mut |_| {})
-            .text
+    /// The copy desk the worker writes at (the shelf's desk: templates for the attract loop).
+    pub fn desk(&self) -> Arc<CopyDesk> {
+        Arc::clone(&self.shared.desk)
     }
 
     /// Whether no shopper session is on screen (background work may take the database then).
@@ -365,7 +328,7 @@ impl Copier {
     /// Name and sha256 of the model serving (or, until one is loaded, the one chosen at start),
     /// and the content generation.
     pub fn model(&self) -> (String, String, u64) {
-        match self.shared.current() {
+        match self.shared.desk.model() {
             Some(l) => (l.name.clone(), l.sha256.clone(), l.generation),
             None => {
                 let (name, sha) = self.shared.initial.clone();
@@ -376,13 +339,7 @@ impl Copier {
 
     /// Verdict and serving counts of the templates and the serving model (since it was loaded).
     pub fn counts(&self) -> std::collections::BTreeMap<String, u64> {
-        let mut counts = self.shared.template.counts();
-        if let Some(m) = self.shared.current() {
-            for (k, v) in m.service.counts() {
-                *counts.entry(k).or_insert(0) += v;
-            }
-        }
-        counts
+        self.shared.desk.counts()
     }
 
     /// Generation speed of the latest model copy.
@@ -439,42 +396,31 @@ fn spawn_load(shared: &Arc<Shared>, content: Content) {
 
 fn load(shared: &Shared, content: Content) {
     let started = Instant::now();
-    let config = &shared.spec.config;
     tracing::info!(model = %content.manifest.name, path = %content.model_path.display(),
         pack = %content.pack.id(), generation = content.generation, "loading the language model");
-    let service = CopyService::start(
-        &content.model_path,
-        &content.manifest,
-        personalise::engine_config(config),
-        &content.pack,
-        &config.currency,
-        shared.spec.brands.clone(),
-        config.guardrails.clone(),
-    );
-    if let Some(e) = service.engine_error() {
-        tracing::error!(error = %e, generation = content.generation, "model load failed");
-        if shared.current().is_none() {
-            set_load(shared, LoadState::Failed(e.to_string()));
+    let loaded = match LoadedModel::load(&shared.spec.config, shared.spec.brands.clone(), &content)
+    {
+        Ok(loaded) => Arc::new(loaded),
+        Err(e) => {
+            tracing::error!(error = %e, generation = content.generation, "model load failed");
+            if shared.desk.model().is_none() {
+                set_load(shared, LoadState::Failed(e.to_string()));
+            }
+            return;
         }
-        return;
-    }
+    };
     tracing::info!(
         secs = started.elapsed().as_secs_f64(),
         generation = content.generation,
         "language model ready"
     );
-    let loaded = Arc::new(Loaded {
-        service,
-        name: content.manifest.name,
-        sha256: content.manifest.sha256,
-        generation: content.generation,
-    });
-    let mut model = lock(&shared.model);
-    if model.is_none() {
-        *model = Some(loaded);
+    // The first model goes straight into service; a later one waits for an idle moment.
+    let mut pending = lock(&shared.pending);
+    if shared.desk.model().is_none() {
+        shared.desk.serve(loaded);
         set_load(shared, LoadState::Ready);
     } else {
-        *lock(&shared.pending) = Some(loaded);
+        *pending = Some(loaded);
     }
 }
 
@@ -482,7 +428,7 @@ fn load(shared: &Shared, content: Content) {
 fn follow_content(shared: &Arc<Shared>) {
     if let Some(next) = lock(&shared.pending).take() {
         tracing::info!(model = %next.name, generation = next.generation, "copy content switched");
-        *lock(&shared.model) = Some(next);
+        shared.desk.serve(next);
         set_load(shared, LoadState::Ready);
         return;
     }
@@ -542,24 +488,19 @@ fn work(
     cache: &CacheSpec,
     plan: &[WarmItem],
 ) {
-    let store = match cache
-        .ttl_secs
-        .map(|_| Store::open(&cache.db_path))
-        .transpose()
-    {
+    let store = match cache.db_path.as_deref().map(Store::open).transpose() {
         Ok(store) => store,
         Err(e) => {
             tracing::warn!(error = %e, "copy cache unavailable; every blurb is generated fresh");
             None
         }
     };
-    let ttl_secs = cache.ttl_secs.unwrap_or(0);
     let mut warm = Warm::new(if store.is_some() { plan.len() } else { 0 });
     let mut warm_started: Option<Instant> = None;
     loop {
         match jobs.recv_timeout(IDLE_POLL) {
             Ok(job) => busy(shared, || {
-                run_job(shared, store.as_ref(), ttl_secs, job, answers);
+                run_job(shared, store.as_ref(), job, answers);
             }),
             Err(mpsc::RecvTimeoutError::Disconnected) => break,
             Err(mpsc::RecvTimeoutError::Timeout) => {
@@ -570,14 +511,14 @@ fn work(
                     continue;
                 }
                 follow_content(shared);
-                let (Some(store), Some(loaded)) = (&store, shared.current()) else {
+                let Some(store) = store.as_ref().filter(|_| shared.desk.caches()) else {
                     continue;
                 };
                 let Some(index) = warm.take(Instant::now()) else {
                     continue;
                 };
                 let started = *warm_started.get_or_insert_with(Instant::now);
-                busy(shared, || warm_one(store, &loaded, ttl_secs, &plan[index]));
+                busy(shared, || warm_one(&shared.desk, store, &plan[index]));
                 shared.warmed.fetch_add(1, Ordering::Relaxed);
                 if warm.finished_at.is_some() {
                     tracing::info!(
@@ -599,35 +540,18 @@ fn busy(shared: &Shared, write: impl FnOnce()) {
     *lock(&shared.busy_since) = None;
 }
 
-fn warm_one(store: &Store, loaded: &Loaded, ttl_secs: i64, item: &WarmItem) {
-    let written = cache::write_cached(
-        store.conn(),
-        &loaded.service,
-        &Policy {
-            model_sha256: Some(&loaded.sha256),
-            ttl_secs,
-            now: super::now_unix(),
-        },
-        &item.request(),
-        &mut |_| {},
-    );
+fn warm_one(desk: &CopyDesk, store: &Store, item: &WarmItem) {
+    let written = desk.write(store.conn(), item, None, super::now_unix(), &mut |_| {});
     if let Err(e) = written {
         tracing::warn!(error = %e, sku = %item.product.sku, "warm-up blurb not cached");
     }
 }
 
-fn run_job(
-    shared: &Shared,
-    store: Option<&Store>,
-    ttl_secs: i64,
-    job: Job,
-    answers: &UnboundedSender<Input>,
-) {
+fn run_job(shared: &Shared, store: Option<&Store>, job: Job, answers: &UnboundedSender<Input>) {
     if shared.current_session.load(Ordering::SeqCst) != job.session.0 {
         return;
     }
     let request = job.request;
-    let copy_request = job.order.request();
     let mut restarted = false;
     let mut on_progress = |p: CopyProgress<'_>| match p {
         CopyProgress::Token(t) if !restarted => {
@@ -639,30 +563,24 @@ fn run_job(
         CopyProgress::Token(_) => {}
         CopyProgress::Restart => restarted = true,
     };
-    let loaded = shared.current();
-    let service = shared.service(loaded.as_ref());
-    let outcome = match (store, &loaded) {
-        (Some(store), Some(loaded)) => {
+    let desk = &shared.desk;
+    let outcome = match store.filter(|_| desk.caches()) {
+        Some(store) => {
             shared.cache_lookups.fetch_add(1, Ordering::Relaxed);
-            let policy = Policy {
-                model_sha256: Some(&loaded.sha256),
-                ttl_secs,
-                now: super::now_unix(),
-            };
-            cache::write_cached(
+            desk.write(
                 store.conn(),
-                service,
-                &policy,
-                &copy_request,
+                &job.order,
+                None,
+                super::now_unix(),
                 &mut on_progress,
             )
             .unwrap_or_else(|e| {
                 // The screen's streamed text, if any, is replaced by `CopyDone`.
                 tracing::warn!(error = %e, "copy cache failed; writing without it");
-                service.write_copy(&copy_request, &mut |_| {})
+                desk.write_uncached(&job.order, None, &mut |_| {})
             })
         }
-        _ => service.write_copy(&copy_request, &mut on_progress),
+        None => desk.write_uncached(&job.order, None, &mut on_progress),
     };
     if outcome.source == crate::copy::CopySource::Cache {
         shared.cache_hits.fetch_add(1, Ordering::Relaxed);

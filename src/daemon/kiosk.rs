@@ -34,7 +34,7 @@ use crate::copy::service::CopyOrder;
 use crate::crypto::AttributionTag;
 use crate::event::{Event, EventKind};
 use crate::feedback::{self, SessionToken};
-use crate::personalise::{feedback_segment, Picker, ShelfPick};
+use crate::personalise::{feedback_segment, Shelf, ShelfPick};
 use crate::profile::{self, OpenShopper};
 use crate::recommend::Features;
 use crate::store::privacy::ConsentSource;
@@ -73,28 +73,30 @@ struct SessionCtx {
 pub struct Effects {
     daemon: Arc<Daemon>,
     sessions: HashMap<SessionId, SessionCtx>,
-    picker: Picker,
+    /// The shelf the screen picks from; its desk is the copy worker's.
+    shelf: Shelf,
     rng: StdRng,
 }
 
 impl Effects {
     pub fn new(daemon: Arc<Daemon>) -> Result<Self, DaemonError> {
         let priors = feedback::priors(daemon.vault().store.conn())?;
-        let picker = Picker::new(&daemon.model().config, &priors)?;
+        let shelf = Shelf::new(daemon.model(), &priors)?.with_desk(daemon.copier.desk());
         Ok(Self {
             daemon,
             sessions: HashMap::new(),
-            picker,
+            shelf,
             rng: rand::make_rng::<StdRng>(),
         })
     }
 
     /// The attract loop's featured products: store favourites with generic template copy.
     pub fn featured(&mut self) -> Vec<kiosk::PickView> {
-        let model = self.daemon.model();
+        self.shelf.set_model(self.daemon.model());
+        let model = Arc::clone(self.shelf.model());
         let picks = self
-            .picker
-            .picks(&model, &Features::default(), FEATURED, &mut self.rng);
+            .shelf
+            .picks(&Features::default(), FEATURED, &mut self.rng);
         picks
             .into_iter()
             .filter_map(|mut pick| {
@@ -103,7 +105,7 @@ impl Effects {
                 pick.choice.style = Style::Concise;
                 pick.choice.propensity = 1.0;
                 let mut view = pick_view(&pick.pick, product, &self.daemon.currency, &pick.choice);
-                view.copy = self.daemon.copier.template(&pick.order(product, 0));
+                view.copy = self.daemon.copier.desk().template(&pick.order(product, 0));
                 Some(view)
             })
             .collect()
@@ -255,10 +257,9 @@ impl Effects {
         ctx.copy_segment = features.segment();
         ctx.segment = feedback_segment(&ctx.copy_segment);
         let daemon = Arc::clone(&self.daemon);
-        let model = daemon.model();
-        ctx.picks = self
-            .picker
-            .picks(&model, &features, MAX_PICKS, &mut self.rng);
+        self.shelf.set_model(daemon.model());
+        let model = Arc::clone(self.shelf.model());
+        ctx.picks = self.shelf.picks(&features, MAX_PICKS, &mut self.rng);
         let views = ctx
             .picks
             .iter()
@@ -328,7 +329,7 @@ impl Effects {
                 ctx.copy_segment = f.segment();
             }
         }
-        let choice = self.picker.choose(&ctx.segment, &mut self.rng);
+        let choice = self.shelf.choose(&ctx.segment, &mut self.rng);
         Input::ProductReady {
             request,
             product: scanned_view(product, &daemon.currency, &choice),
@@ -421,7 +422,7 @@ impl Effects {
         };
         let style = target.style.parse::<Style>().ok();
         if let (Some(reward), Some(style)) = (bandit_reward(kind), style) {
-            self.picker.observe(&ctx.segment, style, reward);
+            self.shelf.observe(&ctx.segment, style, reward);
         }
 
         let (Some(kind), Some(style)) = (feedback_interaction(kind), style) else {

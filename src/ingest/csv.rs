@@ -166,10 +166,12 @@ where
         .has_headers(true)
         .terminator(csv::Terminator::Any(b'\n'))
         .from_reader(reader);
-    let header = rdr.byte_headers().map_err(|e| IngestError::Read {
-        file: file.to_string(),
-        source: std::io::Error::other(e.to_string()),
-    })?;
+    let header = rdr
+        .byte_headers()
+        .map_err(|source| IngestError::CsvHeader {
+            file: file.to_string(),
+            source,
+        })?;
     if header.iter().all(|h| h.is_empty()) {
         return Err(IngestError::Empty {
             file: file.to_string(),

@@ -68,6 +68,8 @@ pub enum IngestError {
     },
     #[error("{file}: cannot tell the format from the first line; pass --format")]
     UnknownFormat { file: String },
+    #[error("{file}: line 1: the header does not read as CSV: {source}")]
+    CsvHeader { file: String, source: ::csv::Error },
     #[error("{file}: {source}")]
     Read {
         file: String,

@@ -23,7 +23,7 @@
 //!   nothing panics, and byte offsets returned are `char` boundaries of the text given.
 //! - No llama.cpp type appears here; token steps are known only by where their text starts.
 
-use crate::numbers::{normalise_number, scan};
+use crate::numbers::{normalise_number, scan, MoneyRoles};
 
 /// Dead ends (see [`number_in_progress`]) taken back per request; after that the copy ends there.
 pub(super) const MAX_REWINDS: u32 = 2;
@@ -46,13 +46,20 @@ pub(super) enum Candidate {
     Mask,
 }
 
-/// Allow or mask a candidate token after the copy `text`, given the `allowed` numbers.
-pub(super) fn judge(text: &str, next: Next<'_>, allowed: &[String]) -> Candidate {
+/// Allow or mask a candidate token after the copy `text`, given the `allowed` numbers and, when
+/// given, the product's `money` roles (a money amount must be true in the role its words give).
+pub(super) fn judge(
+    text: &str,
+    next: Next<'_>,
+    allowed: &[String],
+    money: Option<&MoneyRoles>,
+) -> Candidate {
     let next = match next {
         Next::Piece(piece) => piece,
         Next::EndOfText => " ",
     };
-    if numbers_allowed(&format!("{text}{next}"), allowed) {
+    let copy = format!("{text}{next}");
+    if numbers_allowed(&copy, allowed) && money.is_none_or(|m| m.admits(&copy)) {
         Candidate::Allow
     } else {
         Candidate::Mask
@@ -179,7 +186,7 @@ mod tests {
     }
 
     fn allows(text: &str, piece: &str, allowed: &[String]) -> bool {
-        judge(text, Next::Piece(piece), allowed) == Candidate::Allow
+        judge(text, Next::Piece(piece), allowed, None) == Candidate::Allow
     }
 
     /// Feed `pieces` through the gate as the worker does: each piece judged after the text so
@@ -187,7 +194,7 @@ mod tests {
     fn first_masked(pieces: &[&str], allowed: &[String]) -> Option<usize> {
         let mut text = String::new();
         for (i, piece) in pieces.iter().enumerate() {
-            if judge(&text, Next::Piece(piece), allowed) == Candidate::Mask {
+            if judge(&text, Next::Piece(piece), allowed, None) == Candidate::Mask {
                 return Some(i);
             }
             text.push_str(piece);
@@ -331,26 +338,51 @@ mod tests {
     fn end_of_text_finishes_the_number_in_progress() {
         let allowed = list(&["2590", "899"]);
         assert_eq!(
-            judge("was ₹259", Next::EndOfText, &allowed),
+            judge("was ₹259", Next::EndOfText, &allowed, None),
             Candidate::Mask
         );
         assert_eq!(
-            judge("was ₹2590", Next::EndOfText, &allowed),
+            judge("was ₹2590", Next::EndOfText, &allowed, None),
             Candidate::Allow
         );
         assert_eq!(
-            judge("was ₹2,590", Next::EndOfText, &allowed),
+            judge("was ₹2,590", Next::EndOfText, &allowed, None),
             Candidate::Allow
         );
         assert_eq!(
-            judge("now ₹899.", Next::EndOfText, &allowed),
+            judge("now ₹899.", Next::EndOfText, &allowed, None),
             Candidate::Allow
         );
         assert_eq!(
-            judge("no numbers", Next::EndOfText, &allowed),
+            judge("no numbers", Next::EndOfText, &allowed, None),
             Candidate::Allow
         );
-        assert_eq!(judge("", Next::EndOfText, &[]), Candidate::Allow);
+        assert_eq!(judge("", Next::EndOfText, &[], None), Candidate::Allow);
+    }
+
+    #[test]
+    fn a_money_amount_must_be_true_in_its_role_while_it_is_written() {
+        let allowed = list(&["1367", "2550", "1183", "46"]);
+        let money = MoneyRoles {
+            marks: vec!["₹".into()],
+            price: "1367".into(),
+            comparison: Some("2550".into()),
+            saving: Some("1183".into()),
+            stated: Vec::new(),
+        };
+        let judge_with =
+            |text: &str, piece: &str| judge(text, Next::Piece(piece), &allowed, Some(&money));
+        // The list price is listed, but not as what the shopper pays now.
+        assert_eq!(judge_with("Now only ₹", "25"), Candidate::Mask);
+        assert_eq!(judge_with("Now only ₹", "13"), Candidate::Allow);
+        assert_eq!(judge_with("Now only ₹13", "67"), Candidate::Allow);
+        assert_eq!(judge_with("Was ₹", "13"), Candidate::Mask);
+        assert_eq!(judge_with("Was ₹", "25"), Candidate::Allow);
+        // Without roles the gate only asks whether the number is listed.
+        assert_eq!(
+            judge("Now only ₹", Next::Piece("25"), &allowed, None),
+            Candidate::Allow
+        );
     }
 
     #[test]
@@ -453,8 +485,8 @@ mod tests {
         ) {
             let mut starts = starts;
             starts.sort_unstable();
-            let _ = judge(&text, Next::Piece(&piece), &allowed);
-            let _ = judge(&text, Next::EndOfText, &allowed);
+            let _ = judge(&text, Next::Piece(&piece), &allowed, None);
+            let _ = judge(&text, Next::EndOfText, &allowed, None);
             let held = held_from(&text, starts.iter().copied());
             prop_assert!(held <= text.len());
             if let Some(start) = number_in_progress(&text) {

@@ -233,6 +233,9 @@ pub struct GenerationRequest {
     /// no trailing decimal zeros): a token that would start or finish any other number is
     /// resampled. `None` leaves numbers free.
     pub allowed_numbers: Option<Vec<String>>,
+    /// With `allowed_numbers`: money amounts must also be true in the role the words before
+    /// them give (`now ₹…` the price, `was ₹…` the list price, `save ₹…` the saving).
+    pub money_roles: Option<crate::numbers::MoneyRoles>,
 }
 
 /// Why generation stopped.

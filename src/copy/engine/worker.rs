@@ -41,6 +41,7 @@ use super::{
     Counters, DecodeFailure, EngineConfig, EngineError, Generation, GenerationRequest, Job, Sink,
     StopReason, StreamEvent, Timings,
 };
+use crate::numbers::MoneyRoles;
 
 static BACKEND: OnceLock<LlamaBackend> = OnceLock::new();
 static BACKEND_INIT: Mutex<()> = Mutex::new(());
@@ -259,8 +260,8 @@ impl Worker<'_> {
             let token = match &request.allowed_numbers {
                 None => sampler.sample(&self.ctx, idx),
                 Some(allowed) => {
-                    match self.sample_numbers(&mut sampler, idx, &text, allowed, gate.words_only())
-                    {
+                    let rules = (allowed.as_slice(), request.money_roles.as_ref());
+                    match self.sample_numbers(&mut sampler, idx, &text, rules, gate.words_only()) {
                         Some(token) => token,
                         None => {
                             // A dead end: the number being written can only end unlisted.
@@ -371,7 +372,7 @@ impl Worker<'_> {
         sampler: &mut LlamaSampler,
         idx: i32,
         text: &str,
-        allowed: &[String],
+        (allowed, money): (&[String], Option<&MoneyRoles>),
         words_only: bool,
     ) -> Option<LlamaToken> {
         const MAX_REJECTIONS: usize = 8;
@@ -382,9 +383,10 @@ impl Worker<'_> {
             vocab.token_to_piece_into(token, &mut piece, false, None);
             // The end of text finishes a number still being written: it must be complete.
             let verdict = if vocab.is_eog(token) {
-                gate::judge(text, Next::EndOfText, allowed)
+                gate::judge(text, Next::EndOfText, allowed, money)
             } else {
-                gate::judge(text, Next::Piece(&String::from_utf8_lossy(&piece)), allowed)
+                let piece = String::from_utf8_lossy(&piece);
+                gate::judge(text, Next::Piece(&piece), allowed, money)
             };
             verdict == Candidate::Allow
         };
