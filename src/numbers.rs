@@ -11,13 +11,16 @@
 //!   run reaches the end of the text, as while a model is writing it).
 //! - **chains** ([`chains`]): digit runs joined by short runs of separators (`-`, `.`, `(`, `)`,
 //!   space; the redactor also `+`), as phone, card and loyalty numbers are written.
+//! - **roles** ([`price_role`], [`MoneyRoles`]): what a money amount claims to be, read from
+//!   the words around it (`now`/`only` the price, `was`/`MRP`/`down from` a comparison,
+//!   `save`/`… off` a saving), and whether it is true in that role for one product.
 //!
 //! Invariants:
 //! - Pure and total: any string is valid input; nothing panics; every span is a `char` boundary
 //!   range of the text given, spans are ascending and do not overlap.
 //! - Only ASCII digits make numbers (`٣` is not one).
-//! - The same text always gives the same numbers, whoever asks: what the gate lets the model
-//!   write is judged by the guardrails on exactly the same terms.
+//! - The same text always gives the same numbers and roles, whoever asks: what the gate lets the
+//!   model write is judged by the guardrails on exactly the same terms.
 
 use std::ops::Range;
 

@@ -49,12 +49,12 @@ pub struct CopyBench {
     pub cache: copy::bench::CacheHitStats,
 }
 
-/// `pairs` product × segment pairs drawn from `catalog` (any catalog format) or this kiosk's
-/// catalog; then one entry written and read back 500 times through the serving path.
+/// `pairs` product × segment pairs drawn with `seed` from `catalog` (any catalog format) or
+/// this kiosk's catalog; then one entry written and read back 500 times through the serving path.
 pub fn run(
     config: &Config,
     catalog: Option<&Path>,
-    pairs: usize,
+    (pairs, seed): (usize, u32),
     now: i64,
 ) -> Result<CopyBench, CopyBenchError> {
     let scratch = Scratch::new("copy")?;
@@ -82,6 +82,7 @@ pub fn run(
         &list,
         &copy::bench::BenchOptions {
             pairs,
+            seed,
             ..Default::default()
         },
     )?;

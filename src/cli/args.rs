@@ -420,6 +420,10 @@ pub enum BenchCmd {
         /// Product × segment pairs.
         #[arg(long, default_value_t = 100)]
         pairs: usize,
+        /// Seed of the product sample and of sampling (7 is the sample the prompts were tuned
+        /// on; report figures on another).
+        #[arg(long, default_value_t = 7)]
+        seed: u32,
         #[command(flatten)]
         out: JsonFlag,
     },

@@ -44,17 +44,15 @@ pub fn run(config: &Config, cmd: BenchCmd) -> Result<()> {
         BenchCmd::Copy {
             catalog,
             pairs,
+            seed,
             out,
         } => {
-            let report = shelftalk::bench::copy::run(config, catalog.as_deref(), pairs, now())?;
+            let report =
+                shelftalk::bench::copy::run(config, catalog.as_deref(), (pairs, seed), now())?;
             emit(out.json, &report)
         }
         BenchCmd::Recommend { iterations, out } => {
-            let report = shelftalk::recommend::bench::run(
-                &shelftalk::recommend::RecommendConfig::default(),
-                iterations,
-                7,
-            )?;
+            let report = shelftalk::recommend::bench::run(&config.recommend, iterations, 7)?;
             emit(out.json, &report)
         }
         BenchCmd::Store { shoppers, out } => emit(out.json, &shelftalk::bench::store(shoppers)?),

@@ -5,7 +5,9 @@
 //! The gate's answers:
 //! - **allow / mask** ([`judge`]): a candidate token is allowed when every finished number in
 //!   the copy plus the token is listed and a number still being written can still become a
-//!   listed one; otherwise it is masked and the sampling chain re-applied.
+//!   listed one, and every money amount can still be true in the role its words give it
+//!   ([`MoneyRoles::admits`]: after `now ₹` only the price, after `was ₹` only the list price);
+//!   otherwise it is masked and the sampling chain re-applied.
 //! - **wait** ([`held_from`]): text from the token where a number in progress begins is held
 //!   back until the number is finished, so nothing unlisted is ever streamed.
 //! - **rewind / stop** ([`NumberGate::dead_end`]): when no token can continue a number, the copy
