@@ -337,7 +337,11 @@ impl PriceRole {
 }
 
 /// Two-word phrases (nearest word last) that give the amount after them a role.
-const ROLE_PHRASES: [(&str, &str, PriceRole); 12] = [
+const ROLE_PHRASES: [(&str, &str, PriceRole); 15] = [
+    // "for less than ₹2550": a bound, true only of an amount above the price (the list price).
+    ("less", "than", PriceRole::Comparison),
+    ("cheaper", "than", PriceRole::Comparison),
+    ("lower", "than", PriceRole::Comparison),
     ("instead", "of", PriceRole::Comparison),
     ("down", "from", PriceRole::Comparison),
     ("reduced", "from", PriceRole::Comparison),
@@ -353,7 +357,9 @@ const ROLE_PHRASES: [(&str, &str, PriceRole); 12] = [
 ];
 
 /// Single words that give the amount after them a role.
-const ROLE_WORDS: [(&str, PriceRole); 25] = [
+const ROLE_WORDS: [(&str, PriceRole); 27] = [
+    ("under", PriceRole::Comparison),
+    ("below", PriceRole::Comparison),
     ("was", PriceRole::Comparison),
     ("were", PriceRole::Comparison),
     ("originally", PriceRole::Comparison),
@@ -594,6 +600,8 @@ mod tests {
         assert_eq!(role("now ₹10"), PriceRole::Price);
         assert_eq!(role("down from ₹10"), PriceRole::Comparison);
         assert_eq!(role("MRP ₹10"), PriceRole::Comparison);
+        assert_eq!(role("for less than ₹10"), PriceRole::Comparison);
+        assert_eq!(role("yours for under ₹10"), PriceRole::Comparison);
         assert_eq!(role("₹10 off"), PriceRole::Saving);
         assert_eq!(role("₹10 before"), PriceRole::Comparison);
         assert_eq!(role("a trail shoe ₹10"), PriceRole::Price);

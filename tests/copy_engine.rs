@@ -348,6 +348,7 @@ fn dropping_the_stream_cancels_and_the_next_request_runs() {
         temperature: None,
         allowed_numbers: None,
         money_roles: None,
+        min_length: (0, 0),
     };
     let cancelled_before = engine.stats().cancelled;
     let mut stream = engine.generate(request(1)).unwrap();
@@ -384,6 +385,7 @@ fn fixed_seed_without_prefix_cache_is_reproducible() {
                 temperature: None,
                 allowed_numbers: None,
                 money_roles: None,
+                min_length: (0, 0),
             })
             .unwrap()
             .finish(|_| {})

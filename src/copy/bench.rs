@@ -151,6 +151,7 @@ pub fn run(
             temperature: None,
             allowed_numbers: None,
             money_roles: None,
+            min_length: (0, 0),
         };
         let seed = options.seed.wrapping_add(i as u32);
         uncached.push(
@@ -186,6 +187,7 @@ pub fn run(
                 temperature: None,
                 allowed_numbers: None,
                 money_roles: None,
+                min_length: (0, 0),
             })?
             .finish(|_| {})?;
     }
@@ -294,7 +296,7 @@ enum Said {
 }
 
 /// Role words, by role. Kept apart from the guardrails' lists on purpose.
-const SAID: [(&str, Said); 27] = [
+const SAID: [(&str, Said); 28] = [
     ("now", Said::Pays),
     ("just", Said::Pays),
     ("only", Said::Pays),
@@ -315,6 +317,8 @@ const SAID: [(&str, Said); 27] = [
     ("mrp", Said::Was),
     ("usually", Said::Was),
     ("before", Said::Was),
+    // "less than ₹2550", "lower than ₹2550": the amount is what the price is compared with.
+    ("than", Said::Was),
     ("save", Said::Saves),
     ("saves", Said::Saves),
     ("saving", Said::Saves),
@@ -323,6 +327,9 @@ const SAID: [(&str, Said); 27] = [
     ("less", Said::Saves),
     ("discount", Said::Saves),
 ];
+
+/// Words that make the "price" after them a comparison price.
+const PRICE_BEFORE_WAS: [&str; 6] = ["original", "regular", "list", "usual", "old", "retail"];
 
 /// Whether served copy states a false price for `product`, and why: an independent check for
 /// the bench. Every amount in the store currency (symbol, code or alias before the digits, or
@@ -457,11 +464,17 @@ fn nearest_role(text: &str, start: usize, end: usize) -> Option<Said> {
         words.push((sentence_start + w, sentence_end));
     }
     let mut best: Option<(usize, u8, Said)> = None;
+    let mut previous = String::new();
     for (ws, we) in words {
         let lower = text[ws..we].to_lowercase();
-        let Some((_, role)) = SAID.iter().find(|(w, _)| *w == lower) else {
+        let qualified = std::mem::replace(&mut previous, lower.clone());
+        let Some((_, mut role)) = SAID.iter().find(|(w, _)| *w == lower).copied() else {
             continue;
         };
+        // "the original price of ₹1800" names the list price, not what the shopper pays.
+        if lower == "price" && PRICE_BEFORE_WAS.contains(&qualified.as_str()) {
+            role = Said::Was;
+        }
         let (distance, side) = if we <= start {
             (start - we, 0)
         } else if ws >= end {
@@ -470,7 +483,7 @@ fn nearest_role(text: &str, start: usize, end: usize) -> Option<Said> {
             continue;
         };
         if best.is_none_or(|(d, s, _)| (distance, side) < (d, s)) {
-            best = Some((distance, side, *role));
+            best = Some((distance, side, role));
         }
     }
     best.map(|(_, _, role)| role)
@@ -617,7 +630,7 @@ mod tests {
     fn false_prices_are_found_independently() {
         let rupee = Currency::default();
         let usd = usd();
-        let cases: [(&str, Product, &Currency); 6] = [
+        let cases: [(&str, Product, &Currency); 7] = [
             (
                 "Northpine Kite Running Shoe Sand, now $152.99 instead of $152.99",
                 product(15299, None),
@@ -644,11 +657,26 @@ mod tests {
                 &rupee,
             ),
             ("Road shoe, now Rs. 350", product(34900, None), &rupee),
+            (
+                "A dress for less than ₹1800.",
+                product(180000, None),
+                &rupee,
+            ),
         ];
         for (text, p, cur) in cases {
             assert!(false_price(text, &p, cur).is_some(), "{text}");
         }
-        let fine: [(&str, Product, &Currency); 6] = [
+        let fine: [(&str, Product, &Currency); 8] = [
+            (
+                "Tenda A6, 22% off. The price is lower than the original price of ₹1800.",
+                product(139900, Some(180000)),
+                &rupee,
+            ),
+            (
+                "Tenda A6 for less than ₹1,800: just ₹1399.",
+                product(139900, Some(180000)),
+                &rupee,
+            ),
             (
                 "Zephyrin, now $8.49, was $11.99 (29% off).",
                 product(849, Some(1199)),

@@ -352,6 +352,7 @@ impl CopyService {
                 temperature: retry.then_some(RETRY_TEMPERATURE),
                 allowed_numbers: Some(allowed_numbers(facts)),
                 money_roles: Some(money_roles(facts)),
+                min_length: (self.guardrails.min_chars, self.guardrails.min_words),
             })
             .and_then(|stream| through_gate(stream, &mut gate, on_progress));
         match generated {

@@ -48,6 +48,15 @@ pub(super) enum Candidate {
     Mask,
 }
 
+/// What one request's generation must respect: the numbers it may write, the money roles, and
+/// the length before which it may not end.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Rules<'a> {
+    pub allowed: &'a [String],
+    pub money: Option<&'a MoneyRoles>,
+    pub min_length: (usize, usize),
+}
+
 /// Allow or mask a candidate token after the copy `text`, given the `allowed` numbers and, when
 /// given, the product's `money` roles (a money amount must be true in the role its words give).
 pub(super) fn judge(
@@ -66,6 +75,13 @@ pub(super) fn judge(
     } else {
         Candidate::Mask
     }
+}
+
+/// Whether the copy may end after `text` (end of text, or a newline after it): only once it has
+/// `min_chars` characters and `min_words` words, counted as the guardrails count them, so
+/// generation does not stop short of the guardrails' minimum length.
+pub(super) fn may_end(text: &str, (min_chars, min_words): (usize, usize)) -> bool {
+    text.trim().chars().count() >= min_chars && text.split_whitespace().count() >= min_words
 }
 
 /// Where streaming must wait: the start of the step (`starts`: where each generated token's text
@@ -385,6 +401,15 @@ mod tests {
             judge("Now only ₹", Next::Piece("25"), &allowed, None),
             Candidate::Allow
         );
+    }
+
+    #[test]
+    fn the_copy_may_not_end_short_of_the_minimum_length() {
+        assert!(!may_end("Ceramic mug, ₹199.", (20, 3)), "18 characters");
+        assert!(!may_end("A ceramic mug for tea", (20, 6)), "5 words");
+        assert!(may_end("A ceramic mug for tea, ₹199.", (20, 3)));
+        assert!(may_end("", (0, 0)));
+        assert!(!may_end("   ", (1, 0)));
     }
 
     #[test]

@@ -236,6 +236,10 @@ pub struct GenerationRequest {
     /// With `allowed_numbers`: money amounts must also be true in the role the words before
     /// them give (`now ₹…` the price, `was ₹…` the list price, `save ₹…` the saving).
     pub money_roles: Option<crate::numbers::MoneyRoles>,
+    /// With `allowed_numbers`: the copy may not end (end of text or a newline) before it has
+    /// this many characters and words (the guardrails' minimum length); `(0, 0)` lets it end
+    /// anywhere.
+    pub min_length: (usize, usize),
 }
 
 /// Why generation stopped.

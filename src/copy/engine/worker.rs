@@ -41,7 +41,6 @@ use super::{
     Counters, DecodeFailure, EngineConfig, EngineError, Generation, GenerationRequest, Job, Sink,
     StopReason, StreamEvent, Timings,
 };
-use crate::numbers::MoneyRoles;
 
 static BACKEND: OnceLock<LlamaBackend> = OnceLock::new();
 static BACKEND_INIT: Mutex<()> = Mutex::new(());
@@ -260,7 +259,11 @@ impl Worker<'_> {
             let token = match &request.allowed_numbers {
                 None => sampler.sample(&self.ctx, idx),
                 Some(allowed) => {
-                    let rules = (allowed.as_slice(), request.money_roles.as_ref());
+                    let rules = gate::Rules {
+                        allowed,
+                        money: request.money_roles.as_ref(),
+                        min_length: request.min_length,
+                    };
                     match self.sample_numbers(&mut sampler, idx, &text, rules, gate.words_only()) {
                         Some(token) => token,
                         None => {
@@ -372,7 +375,7 @@ impl Worker<'_> {
         sampler: &mut LlamaSampler,
         idx: i32,
         text: &str,
-        (allowed, money): (&[String], Option<&MoneyRoles>),
+        rules: gate::Rules<'_>,
         words_only: bool,
     ) -> Option<LlamaToken> {
         const MAX_REJECTIONS: usize = 8;
@@ -382,13 +385,20 @@ impl Worker<'_> {
             piece.clear();
             vocab.token_to_piece_into(token, &mut piece, false, None);
             // The end of text finishes a number still being written: it must be complete.
-            let verdict = if vocab.is_eog(token) {
-                gate::judge(text, Next::EndOfText, allowed, money)
-            } else {
-                let piece = String::from_utf8_lossy(&piece);
-                gate::judge(text, Next::Piece(&piece), allowed, money)
-            };
-            verdict == Candidate::Allow
+            let (allowed, money) = (rules.allowed, rules.money);
+            if vocab.is_eog(token) {
+                return gate::may_end(text, rules.min_length)
+                    && gate::judge(text, Next::EndOfText, allowed, money) == Candidate::Allow;
+            }
+            let piece = String::from_utf8_lossy(&piece);
+            if let Some((head, _)) = piece.split_once('\n') {
+                // A newline ends the copy (unless nothing visible was written yet).
+                let copy = format!("{text}{head}");
+                if !copy.trim().is_empty() && !gate::may_end(&copy, rules.min_length) {
+                    return false;
+                }
+            }
+            gate::judge(text, Next::Piece(&piece), allowed, money) == Candidate::Allow
         };
         // Fast path: most tokens are words. (`sample` accepts what it returns into the chain's
         // state, so a rejected token still counts in the repetition penalty's history: a mild
