@@ -91,9 +91,10 @@ pub enum Command {
     /// The health gate: keys, database integrity, model hash, a test generation through the
     /// guardrails, disk space, HQ reachability (warning only). Exit status 0 only when healthy.
     Selftest(JsonFlag),
-    /// Install a new model or prompt pack beside the active one: verified, checked with a test
-    /// generation through the guardrails, then switched atomically (a running kiosk picks it up
-    /// between sessions). On failure the active content stays.
+    /// Install a new model or prompt pack beside the active one: its release signature verified
+    /// under the config's `release_keys` first, then the file verified, checked with a test
+    /// generation through the guardrails and switched atomically (a running kiosk picks it up
+    /// between sessions). On any failure the active content stays.
     #[command(subcommand)]
     Update(UpdateCmd),
     /// Set this kiosk up: data and key dirs (mode 0700), keys, the technician PIN and the
@@ -345,6 +346,9 @@ pub enum UpdateCmd {
         /// Its manifest (the format of `models/manifest.toml`); size and sha256 must match.
         #[arg(long, value_name = "FILE")]
         manifest: PathBuf,
+        /// The manifest's release signature [default: the manifest's path + `.sig`].
+        #[arg(long, value_name = "FILE")]
+        sig: Option<PathBuf>,
         #[command(flatten)]
         out: JsonFlag,
     },
@@ -353,6 +357,9 @@ pub enum UpdateCmd {
         /// The pack file (the format of `prompt-packs/default.toml`).
         #[arg(value_name = "FILE")]
         file: PathBuf,
+        /// The pack's release signature [default: FILE.sig].
+        #[arg(long, value_name = "FILE")]
+        sig: Option<PathBuf>,
         #[command(flatten)]
         out: JsonFlag,
     },
