@@ -70,12 +70,13 @@ fn run(cli: Cli) -> Result<()> {
                 out.json,
             )
         }
+        Command::Release(cmd) => return cli::release::run(cmd),
         _ => {}
     }
     let config = cli::load_config(&cli)?;
     let file_in_use = cli::config_file(&cli);
     match cli.command {
-        Command::Demo { .. } | Command::Provision { .. } => Ok(()),
+        Command::Demo { .. } | Command::Provision { .. } | Command::Release(_) => Ok(()),
         Command::Run => cli::daemon::run(config, file_in_use),
         Command::Console { cmd } => cli::daemon::console(&config, file_in_use, cmd),
         Command::Config(out) => cli::inspect::config(&config, out),

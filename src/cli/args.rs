@@ -97,6 +97,10 @@ pub enum Command {
     /// between sessions). On any failure the active content stays.
     #[command(subcommand)]
     Update(UpdateCmd),
+    /// The publisher's side of signed content: make a release key pair, sign a model or prompt
+    /// pack for kiosks that trust the key.
+    #[command(subcommand)]
+    Release(ReleaseCmd),
     /// Set this kiosk up: data and key dirs (mode 0700), keys, the technician PIN and the
     /// kiosk's config file (--config, default <data-dir>/kiosk.toml); prints the command that
     /// enrols it at HQ. Running it again changes nothing; existing keys are never replaced.
@@ -362,6 +366,45 @@ pub enum UpdateCmd {
         sig: Option<PathBuf>,
         #[command(flatten)]
         out: JsonFlag,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ReleaseCmd {
+    /// Create a release key pair in DIR: release.pk8 (private, mode 0600, never overwritten;
+    /// keep it off the kiosks) and release.pub; prints the public key for the kiosks'
+    /// `release_keys`.
+    Keygen {
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// Sign a model (its manifest, after checking it describes the GGUF) or a prompt pack; writes
+    /// the detached signature next to the signed file (`<manifest>.sig`, `<pack>.sig`).
+    Sign {
+        /// The private release key (`release keygen`'s release.pk8).
+        #[arg(long, value_name = "FILE")]
+        key: PathBuf,
+        /// The model file; its manifest's size and sha256 must match it.
+        #[arg(long, value_name = "FILE", requires = "manifest")]
+        gguf: Option<PathBuf>,
+        /// The model's manifest: the file that is signed.
+        #[arg(long, value_name = "FILE", requires = "gguf")]
+        manifest: Option<PathBuf>,
+        /// A prompt pack file.
+        #[arg(
+            long,
+            value_name = "FILE",
+            conflicts_with_all = ["gguf", "manifest"],
+            required_unless_present_any = ["gguf", "manifest"]
+        )]
+        pack: Option<PathBuf>,
+        /// Where to write the signature [default: the signed file's path + `.sig`].
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        #[command(flatten)]
+        json: JsonFlag,
     },
 }
 
