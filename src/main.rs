@@ -60,6 +60,7 @@ fn run(cli: Cli) -> Result<()> {
             kiosk_id,
             pin_file,
             hq_db,
+            release_keys,
             out,
         } => {
             return cli::provision::run(
@@ -67,6 +68,7 @@ fn run(cli: Cli) -> Result<()> {
                 (store_id, kiosk_id),
                 pin_file.as_deref(),
                 hq_db,
+                release_keys,
                 out.json,
             )
         }

@@ -117,6 +117,10 @@ pub enum Command {
         /// HQ's database file, as the printed `hq enroll` command names it.
         #[arg(long, default_value = "hq.db", value_name = "FILE")]
         hq_db: String,
+        /// Trust this release public key for updates (64 hex digits, or a file holding it such
+        /// as `release keygen`'s release.pub); repeatable; added to the config's `release_keys`.
+        #[arg(long = "release-key", value_name = "FILE|KEY")]
+        release_keys: Vec<String>,
         #[command(flatten)]
         out: JsonFlag,
     },
