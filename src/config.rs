@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::copy::{Currency, EngineConfig, GuardrailConfig};
+use crate::crypto::release::ReleasePublicKey;
 use crate::recommend::RecommendConfig;
 use crate::store::shoppers::Consent;
 use crate::vocab::CardScheme;
@@ -126,6 +127,10 @@ pub struct Config {
     /// PBKDF2 hash of the technician console PIN (`shelftalk console set-pin`); `None` = no PIN
     /// set, the console refuses everyone. Redacted wherever config is shown.
     pub console_pin_hash: Option<String>,
+    /// Release public keys (64 hex digits each, `shelftalk release keygen` prints one) whose
+    /// signature a model or prompt-pack update must carry. Several = key rotation at the
+    /// publisher. Empty (default) = every update is refused; the built-ins keep serving.
+    pub release_keys: Vec<String>,
 }
 
 impl Default for Config {
@@ -169,6 +174,7 @@ impl Default for Config {
             batch_max_cells: 1000,
             scan: ScanConfig::default(),
             console_pin_hash: None,
+            release_keys: Vec::new(),
         }
     }
 }
@@ -281,6 +287,15 @@ impl Config {
     pub fn copy_cache_ttl(&self) -> Option<i64> {
         (self.copy_cache_ttl_secs > 0)
             .then(|| i64::try_from(self.copy_cache_ttl_secs).unwrap_or(i64::MAX))
+    }
+
+    /// The release public keys updates must be signed with (validated by [`Config::validate`];
+    /// an entry that does not parse is left out, so it trusts nothing).
+    pub fn trusted_release_keys(&self) -> Vec<ReleasePublicKey> {
+        self.release_keys
+            .iter()
+            .filter_map(|k| ReleasePublicKey::parse(k).ok())
+            .collect()
     }
 
     /// The SQLite database file.
@@ -396,6 +411,11 @@ impl Config {
             return invalid("batch_max_cells", "must be between 1 and 10000");
         }
         self.scan.validate()?;
+        for (i, key) in self.release_keys.iter().enumerate() {
+            if let Err(e) = ReleasePublicKey::parse(key) {
+                return invalid("release_keys", &format!("entry {}: {e}", i + 1));
+            }
+        }
         Ok(())
     }
 }
@@ -522,6 +542,26 @@ fn set_env_value(
 /// as a config before it replaces the file (by rename); a new file gets mode 0640, an existing
 /// one keeps its mode.
 pub fn set_strings(config_file: &Path, pairs: &[(&str, &str)]) -> Result<(), ConfigError> {
+    let lines: Vec<(&str, String)> = pairs
+        .iter()
+        .map(|(key, value)| (*key, format!("\"{value}\"")))
+        .collect();
+    set_values(config_file, &lines)
+}
+
+/// Sets a top-level key of `config_file` to a list of strings (one line, `key = ["a", "b"]`), as
+/// [`set_strings`] does. The values must not contain `"` or `\`.
+pub fn set_string_list(
+    config_file: &Path,
+    key: &str,
+    values: &[String],
+) -> Result<(), ConfigError> {
+    let quoted: Vec<String> = values.iter().map(|v| format!("\"{v}\"")).collect();
+    set_values(config_file, &[(key, format!("[{}]", quoted.join(", ")))])
+}
+
+/// Sets each top-level `key = <TOML value text>` of `pairs` (see [`set_strings`]).
+fn set_values(config_file: &Path, pairs: &[(&str, String)]) -> Result<(), ConfigError> {
     use std::io::Write;
     use std::os::unix::fs::PermissionsExt;
     let io = |source| ConfigError::Write {
@@ -541,7 +581,7 @@ pub fn set_strings(config_file: &Path, pairs: &[(&str, &str)]) -> Result<(), Con
     };
     let updated = pairs
         .iter()
-        .fold(text, |t, (key, value)| set_toml_string(&t, key, value));
+        .fold(text, |t, (key, value)| set_toml_line(&t, key, value));
     let tmp = config_file.with_extension("toml.tmp");
     let written = std::fs::File::create(&tmp).and_then(|mut f| {
         f.set_permissions(std::fs::Permissions::from_mode(mode))?;
@@ -559,11 +599,12 @@ pub fn set_strings(config_file: &Path, pairs: &[(&str, &str)]) -> Result<(), Con
     std::fs::rename(&tmp, config_file).map_err(io)
 }
 
-/// Sets `key = "value"` in TOML text, keeping every other line (and comment) as it is: replaces
-/// an uncommented top-level `key = ...` line, else inserts the line before the first table
-/// header (or at the end). `value` must not contain `"` or `\`.
-fn set_toml_string(text: &str, key: &str, value: &str) -> String {
-    let line = format!("{key} = \"{value}\"");
+/// Sets `key = <value>` in TOML text (`value`: a TOML value on one line, a string without `"`
+/// or `\` inside), keeping every other line (and comment) as it is: replaces an uncommented
+/// top-level `key = ...` line, else inserts the line before the first table header (or at the
+/// end).
+fn set_toml_line(text: &str, key: &str, value: &str) -> String {
+    let line = format!("{key} = {value}");
     let is_key = |l: &str| {
         l.trim_start()
             .strip_prefix(key)
@@ -749,6 +790,59 @@ mod tests {
         std::fs::write(&path, "retention_days = \"ninety\"\n").unwrap();
         let err = Config::load(Some(&path), vec![]).unwrap_err();
         assert!(err.to_string().contains("retention_days"), "{err}");
+    }
+
+    #[test]
+    fn release_keys_are_validated_naming_the_key() {
+        let good = "8146640f02493af4fbc54fe33388e75dc2c937ae0b7727cc2b2afb1b75199a3e";
+        let other = "AB".repeat(32);
+        let config = Config::load(
+            None,
+            env(&[("SHELFTALK_RELEASE_KEYS", &format!("{good}, {other}"))]),
+        )
+        .unwrap();
+        assert_eq!(config.release_keys.len(), 2);
+        assert_eq!(config.trusted_release_keys().len(), 2);
+        assert_eq!(config.trusted_release_keys()[0].to_string(), good);
+        assert!(Config::default().trusted_release_keys().is_empty());
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kiosk.toml");
+        std::fs::write(
+            &path,
+            format!("release_keys = [\"{good}\", \"{good}00\"]\n"),
+        )
+        .unwrap();
+        let err = Config::load(Some(&path), vec![]).unwrap_err().to_string();
+        assert!(
+            err.contains("`release_keys`") && err.contains("entry 2"),
+            "{err}"
+        );
+        std::fs::write(&path, format!("release_keys = \"{good}\"\n")).unwrap();
+        let err = Config::load(Some(&path), vec![]).unwrap_err().to_string();
+        assert!(err.contains("release_keys"), "{err}");
+    }
+
+    #[test]
+    fn a_string_list_is_set_on_one_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kiosk.toml");
+        std::fs::write(&path, "kiosk_id = \"k\"\n[engine]\nthreads = 2\n").unwrap();
+        let keys = vec!["ab".repeat(32), "cd".repeat(32)];
+        set_string_list(&path, "release_keys", &keys).unwrap();
+        let config = Config::load(Some(&path), vec![]).unwrap();
+        assert_eq!(config.release_keys, keys);
+        assert_eq!(config.kiosk_id, "k");
+        let err = set_string_list(&path, "release_keys", &["x".into()]).unwrap_err();
+        assert!(err.to_string().contains("`release_keys`"), "{err}");
+        assert_eq!(
+            Config::load(Some(&path), vec![]).unwrap().release_keys,
+            keys
+        );
+    }
+
+    fn set_toml_string(text: &str, key: &str, value: &str) -> String {
+        set_toml_line(text, key, &format!("\"{value}\""))
     }
 
     #[test]

@@ -189,14 +189,16 @@ pub enum InstallError {
     Content(#[from] content::ContentError),
 }
 
-/// Installs `candidate` beside the active content ([`content::install`]) after the gate's model
-/// check and a test generation through the guardrails with it.
+/// Installs `candidate` beside the active content ([`content::install`]: only with a valid
+/// release signature in `signature`) after the gate's model check and a test generation through
+/// the guardrails with it.
 pub fn install_checked(
     config: &Config,
     candidate: &content::Candidate,
+    signature: &Path,
 ) -> Result<content::Switched, InstallError> {
     let store = Store::open(&config.db_path())?;
-    Ok(content::install(config, candidate, |c| {
+    Ok(content::install(config, candidate, signature, |c| {
         let model = model_check(c)?;
         let generation = test_generation(config, &store, c)?;
         Ok(format!("{model}; {generation}"))

@@ -60,6 +60,7 @@ fn run(cli: Cli) -> Result<()> {
             kiosk_id,
             pin_file,
             hq_db,
+            release_keys,
             out,
         } => {
             return cli::provision::run(
@@ -67,15 +68,17 @@ fn run(cli: Cli) -> Result<()> {
                 (store_id, kiosk_id),
                 pin_file.as_deref(),
                 hq_db,
+                release_keys,
                 out.json,
             )
         }
+        Command::Release(cmd) => return cli::release::run(cmd),
         _ => {}
     }
     let config = cli::load_config(&cli)?;
     let file_in_use = cli::config_file(&cli);
     match cli.command {
-        Command::Demo { .. } | Command::Provision { .. } => Ok(()),
+        Command::Demo { .. } | Command::Provision { .. } | Command::Release(_) => Ok(()),
         Command::Run => cli::daemon::run(config, file_in_use),
         Command::Console { cmd } => cli::daemon::console(&config, file_in_use, cmd),
         Command::Config(out) => cli::inspect::config(&config, out),

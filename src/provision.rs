@@ -18,6 +18,8 @@
 //!   The PIN is neither logged nor printed; only its PBKDF2 hash is stored.
 //! - Directory modes are [`DATA_DIR_MODE`] and [`KEY_DIR_MODE`], those of
 //!   `firmware-config/shelftalk.tmpfiles.conf`.
+//! - Release keys asked for (`--release-key`) are added to the config's `release_keys`; keys
+//!   already trusted stay, none is removed here.
 
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -27,6 +29,7 @@ use serde::Serialize;
 use crate::config::{Config, ConfigError};
 use crate::control;
 use crate::crypto::keyfiles::{KeyDir, KeyError};
+use crate::crypto::release::ReleasePublicKey;
 
 /// Mode of the data directory (as the tmpfiles.d entry creates it).
 pub const DATA_DIR_MODE: u32 = 0o700;
@@ -84,6 +87,8 @@ pub struct Request {
     pub data_dir: PathBuf,
     pub key_dir: PathBuf,
     pub config_file: PathBuf,
+    /// Release public keys to trust for updates (added to `release_keys`).
+    pub release_keys: Vec<ReleasePublicKey>,
 }
 
 impl Request {
@@ -114,6 +119,7 @@ impl Request {
             key_dir: base.key_dir(),
             data_dir,
             config_file,
+            release_keys: Vec::new(),
         })
     }
 }
@@ -131,6 +137,8 @@ pub struct Observed {
     pub kiosk_id: Option<String>,
     pub data_dir: Option<String>,
     pub pin_hash: Option<String>,
+    /// `release_keys` as the config file sets them.
+    pub release_keys: Vec<String>,
 }
 
 /// One change.
@@ -152,6 +160,10 @@ pub enum Step {
         set: Vec<(String, String)>,
         pin: bool,
     },
+    /// `release_keys` to write: the keys trusted before, then the new ones.
+    TrustReleaseKeys {
+        release_keys: Vec<String>,
+    },
 }
 
 impl std::fmt::Display for Step {
@@ -170,6 +182,9 @@ impl std::fmt::Display for Step {
                     keys.push("console_pin_hash");
                 }
                 write!(f, "write {}", keys.join(", "))
+            }
+            Step::TrustReleaseKeys { release_keys } => {
+                write!(f, "write release_keys ({})", release_keys.join(", "))
             }
         }
     }
@@ -221,6 +236,15 @@ pub fn observe(req: &Request) -> Result<Observed, ProvisionError> {
     seen.kiosk_id = get("kiosk_id");
     seen.data_dir = get("data_dir");
     seen.pin_hash = get("console_pin_hash");
+    seen.release_keys = table
+        .get("release_keys")
+        .and_then(|v| v.as_array())
+        .map(|keys| {
+            keys.iter()
+                .filter_map(|k| k.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
     Ok(seen)
 }
 
@@ -291,6 +315,21 @@ pub fn plan(req: &Request, seen: &Observed, pin: Option<&str>) -> Result<Plan, P
     let pin_step = seen.pin_hash.is_none();
     if !set.is_empty() || pin_step {
         steps.push(Step::WriteConfig { set, pin: pin_step });
+    }
+    let trusted: Vec<ReleasePublicKey> = seen
+        .release_keys
+        .iter()
+        .filter_map(|k| ReleasePublicKey::parse(k).ok())
+        .collect();
+    let mut release_keys = seen.release_keys.clone();
+    for key in &req.release_keys {
+        let hex = key.to_string();
+        if !trusted.contains(key) && !release_keys.contains(&hex) {
+            release_keys.push(hex);
+        }
+    }
+    if release_keys.len() > seen.release_keys.len() {
+        steps.push(Step::TrustReleaseKeys { release_keys });
     }
     Ok(Plan { steps })
 }
@@ -386,6 +425,9 @@ pub fn apply(
                     pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
                 crate::config::set_strings(&req.config_file, &pairs)?;
             }
+            Step::TrustReleaseKeys { release_keys } => {
+                crate::config::set_string_list(&req.config_file, "release_keys", release_keys)?;
+            }
         }
     }
     let public_key = KeyDir::new(&req.key_dir).load()?.device_public_hex();
@@ -415,6 +457,7 @@ mod tests {
             data_dir: PathBuf::from("/d"),
             key_dir: PathBuf::from("/d/keys"),
             config_file: PathBuf::from("/d/kiosk.toml"),
+            release_keys: Vec::new(),
         }
     }
 
@@ -427,6 +470,7 @@ mod tests {
             kiosk_id: Some("k1".into()),
             data_dir: Some("/d".into()),
             pin_hash: Some(control::hash_pin("2468", &crate::crypto::rng()).unwrap()),
+            release_keys: Vec::new(),
         }
     }
 
@@ -510,6 +554,30 @@ mod tests {
                 to: 0o700
             }]
         );
+    }
+
+    #[test]
+    fn release_keys_are_added_once() {
+        let a = ReleasePublicKey::parse(&"ab".repeat(32)).unwrap();
+        let b = ReleasePublicKey::parse(&"cd".repeat(32)).unwrap();
+        let r = Request {
+            release_keys: vec![a, b, a],
+            ..req()
+        };
+        let mut seen = Observed {
+            release_keys: vec!["AB".repeat(32)],
+            ..provisioned()
+        };
+        let p = plan(&r, &seen, None).unwrap();
+        assert_eq!(
+            p.steps,
+            vec![Step::TrustReleaseKeys {
+                release_keys: vec!["AB".repeat(32), "cd".repeat(32)]
+            }]
+        );
+        assert!(!p.needs_pin());
+        seen.release_keys.push("cd".repeat(32));
+        assert!(plan(&r, &seen, None).unwrap().steps.is_empty());
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! The daemon's copy against the real model, the real binary and a real SQLite file: copy cached
 //! per product × segment × style and warmed while idle; model and prompt-pack updates — a broken
 //! candidate is refused and the old content keeps serving, a good one is switched in atomically
-//! and a running daemon takes it up only between sessions.
+//! and a running daemon takes it up only between sessions. Every update here is release-signed
+//! (`tests/signed_content.rs` covers the refusals of unsigned and wrongly signed ones).
 //!
 //! The engine's wall-clock budget is raised here: these tests check what is served, not how fast
 //! (the benchmarks measure that), and must not depend on the machine's load.
@@ -12,14 +13,16 @@
     clippy::print_stderr
 )]
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use shelftalk::config::Config;
-use shelftalk::content;
+use shelftalk::content::{self, signed};
 use shelftalk::copy::service::CopyOrder;
 use shelftalk::copy::{Manifest, PromptPack};
+use shelftalk::crypto::release::ReleaseKey;
 use shelftalk::daemon::copier::{Job, LoadState};
 use shelftalk::daemon::Daemon;
 use shelftalk::ui::kiosk::{Input, RequestId, SessionId};
@@ -28,10 +31,29 @@ use shelftalk::vocab::{SegmentKey, Style};
 mod common;
 use common::model;
 
+/// This binary's release key pair: the private key file and the public key (hex), which every
+/// kiosk here trusts.
+fn release() -> &'static (PathBuf, String) {
+    static KEY: OnceLock<(PathBuf, String)> = OnceLock::new();
+    KEY.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap().keep();
+        let made = ReleaseKey::generate(&dir.join("release"), &shelftalk::crypto::rng()).unwrap();
+        (made.private_file, made.public_key)
+    })
+}
+
+/// Signs `file` (of `kind`) with [`release`]'s key into `<file>.sig`.
+fn sign(file: &Path, kind: signed::Kind) {
+    let key = ReleaseKey::load(&release().0).unwrap();
+    let sig = signed::sign(&key, kind, &std::fs::read(file).unwrap());
+    std::fs::write(signed::signature_path(file), sig.render()).unwrap();
+}
+
 fn shelftalk(data: &Path, model: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_shelftalk"))
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .env("SHELFTALK_MODEL_PATH", model)
+        .env("SHELFTALK_RELEASE_KEYS", &release().1)
         .env("SHELFTALK_HQ_URL", "http://127.0.0.1:9")
         .env("SHELFTALK_ENGINE_BUDGET_MS", BUDGET_MS)
         .arg("--data-dir")
@@ -49,6 +71,7 @@ fn config(data: &Path, model: &Path) -> Config {
         data_dir: data.to_path_buf(),
         model_path: model.to_path_buf(),
         hq_url: "http://127.0.0.1:9".into(),
+        release_keys: vec![release().1.clone()],
         ..Config::default()
     };
     config.engine.budget_ms = BUDGET_MS.parse().unwrap();
@@ -106,6 +129,7 @@ fn broken_updates_are_refused_and_good_ones_switch_between_sessions() {
     std::fs::write(&truncated, &std::fs::read(&model).unwrap()[..1 << 20]).unwrap();
     let manifest = tmp.path().join("manifest.toml");
     write_manifest(&manifest, "gemma-truncated", real.size, &real.sha256);
+    sign(&manifest, signed::Kind::Model);
     let update = |gguf: &Path, extra: &[&str]| {
         let (gguf, manifest) = (gguf.display().to_string(), manifest.display().to_string());
         let mut args = vec!["update", "model", "--gguf", &gguf, "--manifest", &manifest];
@@ -131,6 +155,7 @@ fn broken_updates_are_refused_and_good_ones_switch_between_sessions() {
         bytes.len() as u64,
         &sha256_hex(&bytes),
     );
+    sign(&manifest, signed::Kind::Model);
     let refused = update(&garbage, &[]);
     assert!(!refused.status.success());
     assert!(
@@ -145,6 +170,7 @@ fn broken_updates_are_refused_and_good_ones_switch_between_sessions() {
 
     // The real model under a new name: checked, switched, and what selftest now checks.
     write_manifest(&manifest, "gemma-3-270m-canary", real.size, &real.sha256);
+    sign(&manifest, signed::Kind::Model);
     let switched = update(&model, &["--json"]);
     assert!(switched.status.success(), "{}", text(&switched));
     let v: serde_json::Value = serde_json::from_slice(&switched.stdout).unwrap();
@@ -171,6 +197,7 @@ fn broken_updates_are_refused_and_good_ones_switch_between_sessions() {
     pack.version = "2026.12.0-canary".into();
     let pack_file = tmp.path().join("pack.toml");
     std::fs::write(&pack_file, toml::to_string(&pack).unwrap()).unwrap();
+    sign(&pack_file, signed::Kind::Pack);
     let out = shelftalk(
         &data,
         &model,

@@ -91,11 +91,16 @@ pub enum Command {
     /// The health gate: keys, database integrity, model hash, a test generation through the
     /// guardrails, disk space, HQ reachability (warning only). Exit status 0 only when healthy.
     Selftest(JsonFlag),
-    /// Install a new model or prompt pack beside the active one: verified, checked with a test
-    /// generation through the guardrails, then switched atomically (a running kiosk picks it up
-    /// between sessions). On failure the active content stays.
+    /// Install a new model or prompt pack beside the active one: its release signature verified
+    /// under the config's `release_keys` first, then the file verified, checked with a test
+    /// generation through the guardrails and switched atomically (a running kiosk picks it up
+    /// between sessions). On any failure the active content stays.
     #[command(subcommand)]
     Update(UpdateCmd),
+    /// The publisher's side of signed content: make a release key pair, sign a model or prompt
+    /// pack for kiosks that trust the key.
+    #[command(subcommand)]
+    Release(ReleaseCmd),
     /// Set this kiosk up: data and key dirs (mode 0700), keys, the technician PIN and the
     /// kiosk's config file (--config, default <data-dir>/kiosk.toml); prints the command that
     /// enrols it at HQ. Running it again changes nothing; existing keys are never replaced.
@@ -112,6 +117,10 @@ pub enum Command {
         /// HQ's database file, as the printed `hq enroll` command names it.
         #[arg(long, default_value = "hq.db", value_name = "FILE")]
         hq_db: String,
+        /// Trust this release public key for updates (64 hex digits, or a file holding it such
+        /// as `release keygen`'s release.pub); repeatable; added to the config's `release_keys`.
+        #[arg(long = "release-key", value_name = "FILE|KEY")]
+        release_keys: Vec<String>,
         #[command(flatten)]
         out: JsonFlag,
     },
@@ -345,6 +354,9 @@ pub enum UpdateCmd {
         /// Its manifest (the format of `models/manifest.toml`); size and sha256 must match.
         #[arg(long, value_name = "FILE")]
         manifest: PathBuf,
+        /// The manifest's release signature [default: the manifest's path + `.sig`].
+        #[arg(long, value_name = "FILE")]
+        sig: Option<PathBuf>,
         #[command(flatten)]
         out: JsonFlag,
     },
@@ -353,8 +365,50 @@ pub enum UpdateCmd {
         /// The pack file (the format of `prompt-packs/default.toml`).
         #[arg(value_name = "FILE")]
         file: PathBuf,
+        /// The pack's release signature [default: FILE.sig].
+        #[arg(long, value_name = "FILE")]
+        sig: Option<PathBuf>,
         #[command(flatten)]
         out: JsonFlag,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ReleaseCmd {
+    /// Create a release key pair in DIR: release.pk8 (private, mode 0600, never overwritten;
+    /// keep it off the kiosks) and release.pub; prints the public key for the kiosks'
+    /// `release_keys`.
+    Keygen {
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// Sign a model (its manifest, after checking it describes the GGUF) or a prompt pack; writes
+    /// the detached signature next to the signed file (`<manifest>.sig`, `<pack>.sig`).
+    Sign {
+        /// The private release key (`release keygen`'s release.pk8).
+        #[arg(long, value_name = "FILE")]
+        key: PathBuf,
+        /// The model file; its manifest's size and sha256 must match it.
+        #[arg(long, value_name = "FILE", requires = "manifest")]
+        gguf: Option<PathBuf>,
+        /// The model's manifest: the file that is signed.
+        #[arg(long, value_name = "FILE", requires = "gguf")]
+        manifest: Option<PathBuf>,
+        /// A prompt pack file.
+        #[arg(
+            long,
+            value_name = "FILE",
+            conflicts_with_all = ["gguf", "manifest"],
+            required_unless_present_any = ["gguf", "manifest"]
+        )]
+        pack: Option<PathBuf>,
+        /// Where to write the signature [default: the signed file's path + `.sig`].
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        #[command(flatten)]
+        json: JsonFlag,
     },
 }
 

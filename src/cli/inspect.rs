@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use shelftalk::audit::{AuditLog, Verified};
 use shelftalk::config::Config;
+use shelftalk::content;
 use shelftalk::store::{self, quarantine::Entry};
 
 use super::args::{AuditCmd, JsonFlag, QuarantineCmd};
@@ -20,13 +21,71 @@ impl Render for Config {
     }
 }
 
-/// The database summary with the database's path (for the text only).
+/// The database summary with the database's path (for the text only) and the content served.
 #[derive(Serialize)]
 struct Status {
     #[serde(flatten)]
     summary: store::Summary,
     #[serde(skip)]
     path: PathBuf,
+    content: ContentStatus,
+}
+
+/// The content the kiosk serves (`content/active.toml`), or why it cannot be served.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum ContentStatus {
+    Serving {
+        generation: u64,
+        model: String,
+        pack: String,
+        /// The release key (hex) that signed the installed model / pack; `None` = built in.
+        model_signed_by: Option<String>,
+        pack_signed_by: Option<String>,
+    },
+    Unusable {
+        error: String,
+    },
+}
+
+impl ContentStatus {
+    fn of(config: &Config) -> Self {
+        match content::active(config) {
+            Ok(c) => Self::Serving {
+                generation: c.generation,
+                model: c.manifest.name,
+                pack: c.pack.id(),
+                model_signed_by: c.model_signed_by.map(|k| k.to_string()),
+                pack_signed_by: c.pack_signed_by.map(|k| k.to_string()),
+            },
+            Err(e) => Self::Unusable {
+                error: e.to_string(),
+            },
+        }
+    }
+
+    fn human(&self) -> String {
+        match self {
+            Self::Serving {
+                generation,
+                model,
+                pack,
+                model_signed_by,
+                pack_signed_by,
+            } => {
+                let by = |key: &Option<String>| match key {
+                    Some(k) => format!("signed by release key {k}"),
+                    None => "built in".to_string(),
+                };
+                format!(
+                    "content generation {generation}:\n    model {model} ({})\n    prompt pack {pack} ({})",
+                    by(model_signed_by),
+                    by(pack_signed_by)
+                )
+            }
+            Self::Unusable { error } => format!("content unusable: {error}"),
+        }
+    }
 }
 
 impl Render for Status {
@@ -34,7 +93,7 @@ impl Render for Status {
         let s = &self.summary;
         format!(
             "database {} (schema v{}, {:.1} MB)\n  products: {} ({} created from behaviour events)\n  \
-             shoppers: {} with {} sealed rows\n  quarantined rows: {} over {} imports",
+             shoppers: {} with {} sealed rows\n  quarantined rows: {} over {} imports\n{}",
             self.path.display(),
             s.schema_version,
             s.db_bytes as f64 / 1e6,
@@ -43,7 +102,8 @@ impl Render for Status {
             s.shoppers,
             s.sealed_rows,
             s.quarantined_rows,
-            s.imports
+            s.imports,
+            self.content.human()
         )
     }
 }
@@ -97,6 +157,7 @@ pub fn status(config: &Config, out: JsonFlag) -> Result<()> {
     let status = Status {
         summary: store.summary()?,
         path: store.path().to_path_buf(),
+        content: ContentStatus::of(config),
     };
     emit(out.json, &status)
 }

@@ -15,6 +15,7 @@ pub mod keys;
 pub mod output;
 pub mod provision;
 pub mod recommend;
+pub mod release;
 pub mod shopper;
 pub mod sync;
 pub mod update;

@@ -4,6 +4,7 @@ use std::path::Path;
 
 use anyhow::Result;
 
+use shelftalk::crypto::release::ReleasePublicKey;
 use shelftalk::provision::{self, Report, Request};
 
 use super::args::Cli;
@@ -22,14 +23,19 @@ pub fn run(
     (store_id, kiosk_id): (&str, &str),
     pin_file: Option<&Path>,
     hq_db: &str,
+    release_keys: &[String],
     json: bool,
 ) -> Result<()> {
-    let req = Request::resolve(
+    let mut req = Request::resolve(
         cli.config.as_deref(),
         cli.data_dir.as_deref(),
         store_id,
         kiosk_id,
     )?;
+    req.release_keys = release_keys
+        .iter()
+        .map(|arg| ReleasePublicKey::from_key_or_file(arg))
+        .collect::<Result<_, _>>()?;
     let seen = provision::observe(&req)?;
     let file_pin = pin_file.map(input::pin_from_file).transpose()?;
     let plan = provision::plan(&req, &seen, file_pin.as_deref())?;

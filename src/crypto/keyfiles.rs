@@ -233,7 +233,7 @@ fn read_kek(path: &Path) -> Result<Kek, KeyError> {
 }
 
 /// Reads a key file after checking that only its owner can access it.
-fn read_secret(path: &Path) -> Result<Zeroizing<Vec<u8>>, KeyError> {
+pub(crate) fn read_secret(path: &Path) -> Result<Zeroizing<Vec<u8>>, KeyError> {
     let meta = fs::metadata(path).map_err(io(path))?;
     if !meta.is_file() {
         return Err(KeyError::Corrupt {
@@ -252,7 +252,7 @@ fn read_secret(path: &Path) -> Result<Zeroizing<Vec<u8>>, KeyError> {
 }
 
 /// Creates `path` with mode 0600, failing if it exists; writes and fsyncs.
-fn write_new(path: &Path, bytes: &[u8]) -> Result<(), KeyError> {
+pub(crate) fn write_new(path: &Path, bytes: &[u8]) -> Result<(), KeyError> {
     let mut file = OpenOptions::new()
         .write(true)
         .create_new(true)

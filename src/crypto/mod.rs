@@ -20,8 +20,12 @@
 //! - Formats are versioned by their first byte and pinned by golden tests:
 //!   sealed blob = `01 | nonce(12) | ciphertext | tag(16)`;
 //!   wrapped key = `01 | kek_id (u32 BE) | nonce(12) | ciphertext(32) | tag(16)` (65 bytes).
+//!
+//! Submodules: [`keyfiles`], the kiosk's key directory; [`release`], the publisher's Ed25519
+//! release key and the release public keys a kiosk trusts for content updates.
 
 pub mod keyfiles;
+pub mod release;
 
 use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, CHACHA20_POLY1305, NONCE_LEN};
 use ring::hmac;
