@@ -21,10 +21,14 @@
 //!   [`Vault::keys_for_wrapping`]) holds the shared lock from a check of the KEK ids on disk
 //!   (two header reads; a reload when they differ) until its transaction committed, so no key is
 //!   wrapped under a KEK a rotation already retired, and a rotation waits for that commit and
-//!   re-wraps the new key too. *Unwrapping* ([`Vault::unwrap_key`]) reloads under the shared lock
-//!   when a stored key names a KEK the vault has not loaded: ids only grow and are never reused, so
-//!   an unknown id means exactly that someone rotated since the vault loaded its keys. The happy
-//!   path costs nothing; a long-running daemon keeps serving shoppers across a CLI rotation.
+//!   re-wraps the new key too. *Unwrapping* ([`Vault::unwrap_key`]) that meets a KEK id the vault
+//!   has not loaded — ids only grow and are never reused, so someone rotated since the vault
+//!   loaded its keys or since the row was read — takes the shared lock, under which no rotation
+//!   is under way anywhere and the key files and stored wrapped keys agree, reloads the keyring
+//!   if its ids differ from the files' and unwraps the key as stored now. The happy path costs
+//!   nothing; a long-running daemon keeps serving shoppers across a CLI rotation.
+//! - Write transactions that read first begin `IMMEDIATE` (enrolment, rotation), so a concurrent
+//!   writer makes them wait for the busy timeout instead of failing at once.
 //! - The key lock is always taken before a database transaction begins, never inside one, so the
 //!   lock and SQLite's write lock cannot wait for each other.
 
@@ -233,31 +237,41 @@ impl Vault {
     /// waits for it and then re-wraps those keys too. Take it before the transaction begins.
     pub fn keys_for_wrapping(&self) -> Result<(SharedLock, Arc<Keyring>), ProfileError> {
         let lock = self.key_dir.lock_shared()?;
+        let keys = self.current_keys(&lock)?;
+        Ok((lock, keys))
+    }
+
+    /// The keyring as the key files hold it, reloaded when its KEK ids differ from theirs.
+    fn current_keys(&self, lock: &SharedLock) -> Result<Arc<Keyring>, ProfileError> {
         let keys = self.keys();
-        if keys.kek_ids() == self.key_dir.kek_ids(&lock)? {
-            return Ok((lock, keys));
+        if keys.kek_ids() == self.key_dir.kek_ids(lock)? {
+            return Ok(keys);
         }
         tracing::info!("key files changed by another process; keyring reloaded");
-        self.set_keys(self.key_dir.load_locked(&lock)?);
-        Ok((lock, self.keys()))
+        self.set_keys(self.key_dir.load_locked(lock)?);
+        Ok(self.keys())
     }
 
     /// Unwraps a shopper's data key. A key wrapped under a KEK this vault has not loaded means
-    /// another process rotated since: the keyring is reloaded (under the shared lock) and the
-    /// unwrap tried once more.
+    /// someone rotated since the vault loaded its keys, or since `record` was read: then, under
+    /// the shared lock — no rotation is under way anywhere, so the key files and the stored
+    /// wrapped keys agree — the keyring is brought up to date and the key unwrapped as stored
+    /// now (re-wrapping never changes the data key itself).
     pub fn unwrap_key(&self, record: &ShopperRecord) -> Result<DataKey, ProfileError> {
-        let keys = self.keys();
-        match unwrap_key(&keys, record) {
+        match unwrap_key(&self.keys(), record) {
             Err(ProfileError::Crypto(CryptoError::UnknownKek(_))) => {}
             done => return done,
         }
-        let fresh = self.key_dir.load()?;
-        if fresh.kek_ids() == keys.kek_ids() {
-            return unwrap_key(&keys, record);
-        }
-        tracing::info!("key files changed by another process; keyring reloaded");
-        self.set_keys(fresh);
-        unwrap_key(&self.keys(), record)
+        let lock = self.key_dir.lock_shared()?;
+        let keys = self.current_keys(&lock)?;
+        let wrapped = shoppers::wrapped_key(self.store.conn(), &record.id)?
+            .ok_or(ProfileError::UnknownShopper)?;
+        drop(lock);
+        let kek_id = wrapped.kek_id()?;
+        let kek = keys
+            .kek_by_id(kek_id)
+            .ok_or(CryptoError::UnknownKek(kek_id))?;
+        Ok(kek.unwrap_key(&record.id, &wrapped)?)
     }
 
     /// Enrols a shopper (or updates the consent of an enrolled one), logging the consent with
@@ -274,11 +288,7 @@ impl Vault {
         // Held until the commit: a new shopper's data key is wrapped under the current KEK.
         let (_held, keys) = self.keys_for_wrapping()?;
         let token = keys.pepper.loyalty_token(loyalty);
-        let tx = self
-            .store
-            .conn_mut()
-            .transaction()
-            .map_err(StoreError::from)?;
+        let tx = write_transaction(&mut self.store)?;
         if rejoin && privacy::lift(&tx, &token)? {
             tracing::info!("an erased shopper joined again");
         }
@@ -515,11 +525,7 @@ impl Vault {
             return Err(ProfileError::DuplicateKekId { id: to_kek });
         }
         let rewrapped = {
-            let tx = self
-                .store
-                .conn_mut()
-                .transaction()
-                .map_err(StoreError::from)?;
+            let tx = write_transaction(&mut self.store)?;
             let n = rewrap_all(&tx, &keys, &next, &self.rng)?;
             tx.commit().map_err(StoreError::from)?;
             n
@@ -565,6 +571,17 @@ impl Vault {
         self.set_keys(self.key_dir.load_locked(lock)?);
         Ok(())
     }
+}
+
+/// A transaction that reads before it writes, begun `IMMEDIATE`: it takes SQLite's write lock at
+/// once, waiting (busy timeout) while another connection — the daemon's, another process's —
+/// writes. A deferred one would hold a read snapshot and then fail at once with `SQLITE_BUSY` on
+/// its first write, since waiting could not make that snapshot current.
+fn write_transaction(store: &mut Store) -> Result<rusqlite::Transaction<'_>, ProfileError> {
+    Ok(store
+        .conn_mut()
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .map_err(StoreError::from)?)
 }
 
 /// Re-wraps every data key under `next`; the caller commits.
