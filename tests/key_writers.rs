@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use shelftalk::audit::AuditLog;
 use shelftalk::config::Config;
+use shelftalk::control::{Request, Response};
 use shelftalk::crypto::keyfiles::{KeyDir, KeyError};
 use shelftalk::daemon::kiosk::Effects;
 use shelftalk::daemon::{demo, socket_path, Daemon};
@@ -414,6 +415,52 @@ async fn a_running_daemon_keeps_serving_shoppers_through_cli_and_concurrent_rota
         "{}",
         String::from_utf8_lossy(&twice.stderr)
     );
+
+    // A shell without this kiosk's keys (another key dir) is refused, and does not fall back to
+    // rotating by itself: nothing changes.
+    let before = KeyDir::new(config.key_dir()).load().unwrap().kek_ids();
+    let other = tmp.path().join("other-keys");
+    KeyDir::new(&other).init(&shelftalk::crypto::rng()).unwrap();
+    let out = tokio::task::spawn_blocking({
+        let mut cmd = cli(&data, Some(&config_file), &["keys", "rotate"]);
+        cmd.env("SHELFTALK_KEY_DIR", &other);
+        move || cmd.output().unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("does not match this kiosk's keys"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        KeyDir::new(config.key_dir()).load().unwrap().kek_ids(),
+        before
+    );
+    assert_eq!(KeyDir::new(&other).load().unwrap().kek.id(), 1);
+
+    // The console still needs its PIN; a key proof without a challenge proves nothing.
+    let mut console = shelftalk::control::Client::connect(&sock).await.unwrap();
+    let denied = |r: Response| matches!(r, Response::Denied { .. });
+    assert!(denied(console.call(&Request::Status).await.unwrap()));
+    let proof = Request::KeyProof {
+        proof: "00".repeat(32),
+    };
+    assert!(denied(console.call(&proof).await.unwrap()));
+    assert!(denied(console.call(&Request::Status).await.unwrap()));
+    let pin = Request::Pin {
+        pin: demo::DEMO_PIN.into(),
+    };
+    assert!(matches!(
+        console.call(&pin).await.unwrap(),
+        Response::Ok { .. }
+    ));
+    assert!(matches!(
+        console.call(&Request::Status).await.unwrap(),
+        Response::Ok { .. }
+    ));
+    drop(console);
 
     // The daemon audited every change as the shell's, the chain holds, no number in it.
     let audit = AuditLog::in_dir(&data);
