@@ -217,14 +217,27 @@ impl KeyDir {
             Err(source) => return Err(io(&self.dir)(source)),
         };
         let path = self.dir.join(LOCK_FILE);
-        let file = OpenOptions::new()
+        let file = match OpenOptions::new()
             .read(true)
             .write(true)
             .create(true)
             .truncate(false)
             .mode(0o600)
             .open(&path)
-            .map_err(io(&path))?;
+        {
+            Ok(file) => file,
+            // A key dir this process may read but not write (a read-only mount): an existing lock
+            // file still locks when opened for reading.
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::ReadOnlyFilesystem | std::io::ErrorKind::PermissionDenied
+                ) =>
+            {
+                File::open(&path).map_err(|_| io(&path)(e))?
+            }
+            Err(e) => return Err(io(&path)(e)),
+        };
         let meta = file.metadata().map_err(io(&path))?;
         if meta.uid() != dir_meta.uid() {
             if let Err(e) =
@@ -240,7 +253,6 @@ impl KeyDir {
     /// exists.
     pub fn init(&self, rng: &dyn SecureRandom) -> Result<Keyring, KeyError> {
         fs::create_dir_all(&self.dir).map_err(io(&self.dir))?;
-        fs::set_permissions(&self.dir, fs::Permissions::from_mode(0o700)).map_err(io(&self.dir))?;
         let lock = self.lock_exclusive()?;
         for name in [KEK_FILE, KEK_NEXT_FILE, PEPPER_FILE, DEVICE_FILE] {
             let path = self.dir.join(name);
@@ -248,6 +260,7 @@ impl KeyDir {
                 return Err(KeyError::Exists(path));
             }
         }
+        fs::set_permissions(&self.dir, fs::Permissions::from_mode(0o700)).map_err(io(&self.dir))?;
         let kek = Kek::generate(1, rng)?;
         let mut pepper = Zeroizing::new([0u8; KEY_LEN]);
         rng.fill(pepper.as_mut()).map_err(|_| CryptoError::Random)?;
