@@ -4,6 +4,9 @@
 //! Invariants:
 //! - Lines are only ever appended (the file is opened in append mode, each line written with one
 //!   `write` and synced), never rewritten.
+//! - One appender at a time: [`AuditLog::append`] holds an exclusive `flock` on the file from
+//!   reading the last entry until its own line is synced, so appenders in several threads or
+//!   processes (the daemon's console and shell actions, a CLI) never fork the chain.
 //! - `hash = SHA-256(prev ‖ "\n" ‖ canonical JSON of the entry without its hash)`, hex; the first
 //!   entry's `prev` is 64 zeros. [`AuditLog::verify`] recomputes every link.
 //! - Entries name shoppers only by their short random id, never by loyalty number.
@@ -15,6 +18,17 @@ use std::path::{Path, PathBuf};
 
 use ring::digest;
 use serde::{Deserialize, Serialize};
+
+/// Waits for the exclusive `flock` on `file` (released when it is closed).
+fn lock_exclusive(file: &File) -> std::io::Result<()> {
+    loop {
+        match rustix::fs::flock(file, rustix::fs::FlockOperation::LockExclusive) {
+            Ok(()) => return Ok(()),
+            Err(rustix::io::Errno::INTR) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
 
 const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
@@ -113,6 +127,13 @@ impl AuditLog {
         action: &str,
         detail: &str,
     ) -> Result<Entry, AuditError> {
+        let mut file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o600)
+            .open(&self.path)
+            .map_err(self.io())?;
+        lock_exclusive(&file).map_err(self.io())?;
         let (seq, prev) = match self.last()? {
             Some(last) => (last.seq + 1, last.hash),
             None => (1, GENESIS.to_string()),
@@ -138,17 +159,12 @@ impl AuditLog {
         let mut line = serde_json::to_string(&entry)
             .map_err(|source| AuditError::Encode { line: seq, source })?;
         line.push('\n');
-        let mut file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .mode(0o600)
-            .open(&self.path)
-            .map_err(self.io())?;
         file.write_all(line.as_bytes()).map_err(self.io())?;
         file.sync_data().map_err(self.io())?;
         Ok(entry)
     }
 
+    /// The last entry; call with the append lock held.
     fn last(&self) -> Result<Option<Entry>, AuditError> {
         let file = match File::open(&self.path) {
             Ok(f) => f,

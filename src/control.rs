@@ -1,8 +1,10 @@
 //! The daemon's control socket, the technician PIN and the console's wire protocol.
 //!
-//! Protocol: JSON lines over a Unix socket in the data dir. The first request of a connection
-//! must be [`Request::Pin`]; until it succeeds every other request is refused. Each request gets
-//! exactly one [`Response`] line.
+//! Protocol: JSON lines over a Unix socket in the data dir. A connection authenticates first —
+//! the console with [`Request::Pin`], a shell command with [`Request::Challenge`] then
+//! [`Request::KeyProof`] — and until it has, every other request is refused. Each request gets
+//! exactly one [`Response`] line. The daemon audits each action under the [`Actor`] the
+//! connection authenticated as.
 //!
 //! Invariants:
 //! - The socket file is mode 0600 and a connection is accepted only from the user that owns it
@@ -11,8 +13,16 @@
 //! - The PIN is stored only as a PBKDF2-HMAC-SHA256 hash (`pbkdf2-sha256$iterations$salt$hash`);
 //!   after [`MAX_FAILURES`] wrong PINs in a row the console is locked for [`LOCKOUT_SECS`], for
 //!   every connection (the guard is shared).
-//! - Loyalty numbers typed into the console travel only over this socket, are never logged and
-//!   never echoed back.
+//! - Loyalty numbers typed into the console (or read by `shopper erase` from its standard input
+//!   or file) travel only over this socket, are never logged and never echoed back.
+//! - Why a shell command needs no PIN: whoever passes the peer check is the daemon's user or
+//!   root, who can read the key directory and the database, which is all `keys rotate` needs
+//!   when no daemon runs. The PIN guards the console, a screen a technician (or whoever stands
+//!   at the kiosk) types into; a shell command instead proves what its authority rests on, that
+//!   it holds *this kiosk's* keys: it answers a fresh random 32-byte challenge with
+//!   HMAC-SHA256(pepper, "control-cli\0" ‖ challenge) ([`key_proof`]). Nothing secret crosses
+//!   the socket, a proof is good for one challenge only, and a peer without the key files still
+//!   needs the PIN.
 
 use std::num::NonZeroU32;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
@@ -67,11 +77,14 @@ pub fn check_pin_form(pin: &str) -> Result<&str, ControlError> {
     Ok(pin)
 }
 
-/// A console request.
+/// A console request. A shell command authenticates with `Challenge` (answered with
+/// `{"challenge": hex}`) and then `KeyProof`, its [`key_proof`] of that challenge as hex.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum Request {
     Pin { pin: String },
+    Challenge,
+    KeyProof { proof: String },
     Status,
     Logs { after: u64 },
     Content,
@@ -100,6 +113,35 @@ impl Action {
             Self::ReloadConfig => "reload_config",
         }
     }
+}
+
+/// Who an authenticated connection speaks for, as the audit log names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Actor {
+    /// The technician console, after the PIN.
+    Console,
+    /// A shell command (`keys rotate`, `shopper erase`), after its key proof.
+    Cli,
+}
+
+impl Actor {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Console => "console",
+            Self::Cli => "cli",
+        }
+    }
+}
+
+/// A shell command's answer to `challenge`: HMAC-SHA256(pepper, "control-cli\0" ‖ challenge),
+/// as hex.
+pub fn key_proof(pepper: &crate::crypto::Pepper, challenge: &[u8]) -> String {
+    crate::crypto::hex(&pepper.control_proof(challenge))
+}
+
+/// Whether `proof` (hex) answers `challenge` under `pepper` (constant time).
+pub fn key_proof_ok(pepper: &crate::crypto::Pepper, challenge: &[u8], proof: &str) -> bool {
+    crate::crypto::from_hex(proof).is_some_and(|p| pepper.verify_control_proof(challenge, &p))
 }
 
 /// The daemon's answer.
@@ -221,8 +263,14 @@ impl PinGuard {
 pub trait Handler: Send + Sync + 'static {
     /// The configured PIN hash, if a PIN is set.
     fn pin_hash(&self) -> Option<String>;
-    /// Answers an authenticated request (never `Pin`). May block briefly (SQLite).
-    fn handle(&self, request: Request) -> Response;
+    /// Whether `proof` answers `challenge` with this kiosk's keys ([`key_proof_ok`]). May block
+    /// briefly. Without keys nothing is proven.
+    fn key_proof_ok(&self, _challenge: &[u8], _proof: &str) -> bool {
+        false
+    }
+    /// Answers an authenticated request (never `Pin`, `Challenge` or `KeyProof`) for `actor`.
+    /// May block briefly (SQLite).
+    fn handle(&self, actor: Actor, request: Request) -> Response;
 }
 
 /// Binds the control socket at `path` (replacing a stale one) with mode 0600.
@@ -274,7 +322,8 @@ pub async fn serve(
 async fn connection(stream: UnixStream, handler: Arc<dyn Handler>, guard: Arc<Mutex<PinGuard>>) {
     let (read, mut write) = stream.into_split();
     let mut lines = BufReader::new(read);
-    let mut authenticated = false;
+    let mut actor: Option<Actor> = None;
+    let mut challenge: Option<[u8; 32]> = None;
     let mut buf = String::new();
     loop {
         buf.clear();
@@ -288,16 +337,38 @@ async fn connection(stream: UnixStream, handler: Arc<dyn Handler>, guard: Arc<Mu
             },
             Ok(Request::Pin { pin }) => {
                 let (r, ok) = check_pin(&*handler, &guard, &pin);
-                authenticated = ok;
+                actor = ok.then_some(Actor::Console);
                 r
             }
-            Ok(_) if !authenticated => Response::Denied {
+            Ok(Request::Challenge) => {
+                challenge = new_challenge();
+                match &challenge {
+                    Some(c) => Response::Ok {
+                        body: serde_json::json!({ "challenge": crate::crypto::hex(c) }),
+                    },
+                    None => Response::Error {
+                        message: "the system random number generator failed".into(),
+                    },
+                }
+            }
+            Ok(Request::KeyProof { proof }) => {
+                let (h, asked) = (handler.clone(), challenge.take());
+                let proven = match asked {
+                    Some(c) => tokio::task::spawn_blocking(move || h.key_proof_ok(&c, &proof))
+                        .await
+                        .unwrap_or(false),
+                    None => false,
+                };
+                actor = proven.then_some(Actor::Cli);
+                key_proof_response(proven)
+            }
+            Ok(_) if actor.is_none() => Response::Denied {
                 reason: "enter the technician PIN first".into(),
                 locked_for_secs: None,
             },
             Ok(request) => {
-                let h = handler.clone();
-                tokio::task::spawn_blocking(move || h.handle(request))
+                let (h, a) = (handler.clone(), actor.unwrap_or(Actor::Console));
+                tokio::task::spawn_blocking(move || h.handle(a, request))
                     .await
                     .unwrap_or_else(|e| Response::Error {
                         message: format!("request failed: {e}"),
@@ -311,6 +382,25 @@ async fn connection(stream: UnixStream, handler: Arc<dyn Handler>, guard: Arc<Mu
         if write.write_all(line.as_bytes()).await.is_err() {
             return;
         }
+    }
+}
+
+/// A fresh random challenge for [`Request::Challenge`]; `None` if the generator failed.
+fn new_challenge() -> Option<[u8; 32]> {
+    let mut c = [0u8; 32];
+    crate::crypto::rng().fill(&mut c).ok().map(|()| c)
+}
+
+fn key_proof_response(proven: bool) -> Response {
+    if proven {
+        return Response::Ok {
+            body: serde_json::json!({ "authenticated": true }),
+        };
+    }
+    tracing::warn!("control socket: a key proof did not match this kiosk's keys");
+    Response::Denied {
+        reason: "the key proof does not match this kiosk's keys (or no challenge was asked)".into(),
+        locked_for_secs: None,
     }
 }
 
@@ -453,6 +543,31 @@ mod tests {
         assert_eq!(
             g.attempt(100 + LOCKOUT_SECS, || false),
             PinDecision::Wrong { tries_left: 4 }
+        );
+    }
+
+    #[test]
+    fn a_key_proof_answers_one_challenge_under_one_pepper() {
+        let pepper = crate::crypto::Pepper::from_bytes(&[7; 32]).unwrap();
+        let other = crate::crypto::Pepper::from_bytes(&[8; 32]).unwrap();
+        let (challenge, second) = ([1u8; 32], [2u8; 32]);
+        let proof = key_proof(&pepper, &challenge);
+        assert_eq!(proof.len(), 64);
+        assert!(key_proof_ok(&pepper, &challenge, &proof));
+        assert!(!key_proof_ok(&pepper, &second, &proof), "another challenge");
+        assert!(
+            !key_proof_ok(&other, &challenge, &proof),
+            "another kiosk's keys"
+        );
+        assert!(!key_proof_ok(&pepper, &challenge, "not hex"));
+        assert!(!key_proof_ok(&pepper, &challenge, &proof[..62]));
+        assert_eq!(
+            serde_json::to_string(&Request::KeyProof { proof: "ab".into() }).unwrap(),
+            r#"{"op":"key_proof","proof":"ab"}"#
+        );
+        assert_eq!(
+            serde_json::to_string(&Request::Challenge).unwrap(),
+            r#"{"op":"challenge"}"#
         );
     }
 

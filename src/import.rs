@@ -302,8 +302,10 @@ pub fn events(
     let mut suppressed = 0u64;
     let consent = (vault.import_consent, vault.consent_terms().to_string());
     let window = vault.conversion_window_secs;
-    let Vault { store, keys, .. } = vault;
-    let mut writer = EventWriter::new(keys, consent, window);
+    // Held until the import committed: new shoppers' data keys are wrapped under the current KEK.
+    let (_held, keys) = vault.keys_for_wrapping()?;
+    let mut writer = EventWriter::new(&keys, consent, window);
+    let store = &mut vault.store;
     let mut tx = store.conn_mut().transaction()?;
     for (i, row) in rows.enumerate() {
         match row {

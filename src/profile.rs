@@ -11,13 +11,35 @@
 //!   erasure cannot be opened for that shopper with the key files that remain.
 //! - Rotation re-wraps data keys only, in one transaction; sealed rows are untouched. See
 //!   `crypto::keyfiles` for the file protocol that makes an interrupted rotation harmless.
+//! - One writer of keys at a time, in any process: rotation (also erasure's and the sweep's) and
+//!   settling an interrupted rotation hold the key directory's exclusive lock from before they
+//!   re-read the keyring from disk until the new KEK file is in place, so a second writer works
+//!   on the first one's result. A new KEK's id must be unused by the key files and by every
+//!   stored wrapped key ([`ProfileError::DuplicateKekId`]).
+//! - A vault's keyring is never used stale, though other processes rotate (the CLI, another
+//!   vault): *wrapping* a new data key ([`Vault::enroll`], imports via
+//!   [`Vault::keys_for_wrapping`]) holds the shared lock from a check of the KEK ids on disk
+//!   (two header reads; a reload when they differ) until its transaction committed, so no key is
+//!   wrapped under a KEK a rotation already retired, and a rotation waits for that commit and
+//!   re-wraps the new key too. *Unwrapping* ([`Vault::unwrap_key`]) that meets a KEK id the vault
+//!   has not loaded — ids only grow and are never reused, so someone rotated since the vault
+//!   loaded its keys or since the row was read — takes the shared lock, under which no rotation
+//!   is under way anywhere and the key files and stored wrapped keys agree, reloads the keyring
+//!   if its ids differ from the files' and unwraps the key as stored now. The happy path costs
+//!   nothing; a long-running daemon keeps serving shoppers across a CLI rotation.
+//! - Write transactions that read first begin `IMMEDIATE` (enrolment, rotation), so a concurrent
+//!   writer makes them wait for the busy timeout instead of failing at once.
+//! - The key lock is always taken before a database transaction begins, never inside one, so the
+//!   lock and SQLite's write lock cannot wait for each other.
+
+use std::sync::{Arc, Mutex};
 
 use ring::rand::SecureRandom;
 use rusqlite::Connection;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::config::{Config, EraseRotation};
-use crate::crypto::keyfiles::{KeyDir, KeyError, Keyring};
+use crate::crypto::keyfiles::{ExclusiveLock, KeyDir, KeyError, Keyring, SharedLock};
 use crate::crypto::{self, CryptoError, DataKey, LookupToken, RowKind, ShopperId};
 use crate::event::{Event, EventKind};
 use crate::store::privacy::{self, ConsentEntry, ConsentSource};
@@ -54,6 +76,11 @@ pub enum ProfileError {
     },
     #[error("unknown consent {0:?}; expected a comma-separated list of personalise, analytics")]
     BadConsent(String),
+    #[error(
+        "refusing to rotate to key-encryption key {id}: data keys in the store are wrapped under a \
+         key with that id already (were the key files restored from an older copy?)"
+    )]
+    DuplicateKekId { id: u32 },
 }
 
 /// Parses `personalise,analytics` (either, both, or `none`).
@@ -73,7 +100,8 @@ pub fn parse_consent(text: &str) -> Result<Consent, ProfileError> {
 /// The store together with the keys that open it.
 pub struct Vault {
     pub store: Store,
-    pub keys: Keyring,
+    /// The keyring as last loaded; replaced (never changed in place) when it turns out stale.
+    keys: Mutex<Arc<Keyring>>,
     key_dir: KeyDir,
     rng: ring::rand::SystemRandom,
     erase_rotation: EraseRotation,
@@ -134,14 +162,14 @@ pub struct ShopperExport {
     pub events: Vec<Event>,
 }
 
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 pub struct RotationReport {
     pub from_kek: u32,
     pub to_kek: u32,
     pub rewrapped: usize,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct EraseReport {
     pub shopper: String,
     pub rows_deleted: u64,
@@ -164,7 +192,7 @@ impl Vault {
         let store = Store::open(&config.db_path())?;
         let mut vault = Self {
             store,
-            keys,
+            keys: Mutex::new(Arc::new(keys)),
             key_dir,
             rng: crypto::rng(),
             erase_rotation: config.erase_rotation,
@@ -181,7 +209,69 @@ impl Vault {
     }
 
     pub fn token(&self, loyalty: &LoyaltyNumber) -> LookupToken {
-        self.keys.pepper.loyalty_token(loyalty)
+        self.keys().pepper.loyalty_token(loyalty)
+    }
+
+    /// The keyring as loaded: the pepper and device key (which never change) and the KEKs as
+    /// they were at the last load. To wrap a data key use [`Vault::keys_for_wrapping`]; to
+    /// unwrap one, [`Vault::unwrap_key`].
+    pub fn keys(&self) -> Arc<Keyring> {
+        Arc::clone(
+            &self
+                .keys
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        )
+    }
+
+    fn set_keys(&self, keys: Keyring) {
+        *self
+            .keys
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(keys);
+    }
+
+    /// The current keyring for wrapping new data keys, with the key directory's shared lock: the
+    /// KEK ids on disk are checked (and the keyring reloaded if another process rotated). Keep
+    /// the lock until the transaction that stores the wrapped keys has committed — a rotation
+    /// waits for it and then re-wraps those keys too. Take it before the transaction begins.
+    pub fn keys_for_wrapping(&self) -> Result<(SharedLock, Arc<Keyring>), ProfileError> {
+        let lock = self.key_dir.lock_shared()?;
+        let keys = self.current_keys(&lock)?;
+        Ok((lock, keys))
+    }
+
+    /// The keyring as the key files hold it, reloaded when its KEK ids differ from theirs.
+    fn current_keys(&self, lock: &SharedLock) -> Result<Arc<Keyring>, ProfileError> {
+        let keys = self.keys();
+        if keys.kek_ids() == self.key_dir.kek_ids(lock)? {
+            return Ok(keys);
+        }
+        tracing::info!("key files changed by another process; keyring reloaded");
+        self.set_keys(self.key_dir.load_locked(lock)?);
+        Ok(self.keys())
+    }
+
+    /// Unwraps a shopper's data key. A key wrapped under a KEK this vault has not loaded means
+    /// someone rotated since the vault loaded its keys, or since `record` was read: then, under
+    /// the shared lock — no rotation is under way anywhere, so the key files and the stored
+    /// wrapped keys agree — the keyring is brought up to date and the key unwrapped as stored
+    /// now (re-wrapping never changes the data key itself).
+    pub fn unwrap_key(&self, record: &ShopperRecord) -> Result<DataKey, ProfileError> {
+        match unwrap_key(&self.keys(), record) {
+            Err(ProfileError::Crypto(CryptoError::UnknownKek(_))) => {}
+            done => return done,
+        }
+        let lock = self.key_dir.lock_shared()?;
+        let keys = self.current_keys(&lock)?;
+        let wrapped = shoppers::wrapped_key(self.store.conn(), &record.id)?
+            .ok_or(ProfileError::UnknownShopper)?;
+        drop(lock);
+        let kek_id = wrapped.kek_id()?;
+        let kek = keys
+            .kek_by_id(kek_id)
+            .ok_or(CryptoError::UnknownKek(kek_id))?;
+        Ok(kek.unwrap_key(&record.id, &wrapped)?)
     }
 
     /// Enrols a shopper (or updates the consent of an enrolled one), logging the consent with
@@ -195,16 +285,14 @@ impl Vault {
         rejoin: bool,
         now: i64,
     ) -> Result<(ShopperId, bool), ProfileError> {
-        let token = self.token(loyalty);
-        let tx = self
-            .store
-            .conn_mut()
-            .transaction()
-            .map_err(StoreError::from)?;
+        // Held until the commit: a new shopper's data key is wrapped under the current KEK.
+        let (_held, keys) = self.keys_for_wrapping()?;
+        let token = keys.pepper.loyalty_token(loyalty);
+        let tx = write_transaction(&mut self.store)?;
         if rejoin && privacy::lift(&tx, &token)? {
             tracing::info!("an erased shopper joined again");
         }
-        let (open, created) = get_or_create(&tx, &self.keys, &self.rng, &token, consent, now)?;
+        let (open, created) = get_or_create(&tx, &keys, &self.rng, &token, consent, now)?;
         if !created {
             shoppers::set_consent(&tx, &open.record.id, consent)?;
             shoppers::touch(&tx, &open.record.id, now)?;
@@ -228,7 +316,7 @@ impl Vault {
         let Some(record) = shoppers::find(self.store.conn(), &token)? else {
             return Ok(None);
         };
-        let key = unwrap_key(&self.keys, &record)?;
+        let key = self.unwrap_key(&record)?;
         Ok(Some(OpenShopper { record, key }))
     }
 
@@ -364,6 +452,7 @@ impl Vault {
         suppress: Option<&LookupToken>,
         now: i64,
     ) -> Result<u64, ProfileError> {
+        let keys = self.keys();
         let tx = self
             .store
             .conn_mut()
@@ -374,7 +463,7 @@ impl Vault {
         }
         let mut rows = 0u64;
         for id in ids {
-            crate::feedback::forget_shopper(&tx, &self.keys.pepper.attribution_tag(id))?;
+            crate::feedback::forget_shopper(&tx, &keys.pepper.attribution_tag(id))?;
             rows += tx
                 .query_row(
                     "SELECT count(*) FROM shopper_rows WHERE shopper_id = ?1",
@@ -389,11 +478,13 @@ impl Vault {
         Ok(rows)
     }
 
-    /// Rotates now, or (daily mode) marks a rotation due and performs it if none ran today.
+    /// Rotates now, or (daily mode) marks a rotation due and performs it if none ran today. The
+    /// decision is taken under the exclusive key lock, so two erasures decide one after the other.
     fn rotate_after_erase(
         &mut self,
         now: i64,
     ) -> Result<(Option<RotationReport>, bool), ProfileError> {
+        let lock = self.key_dir.lock_exclusive()?;
         let today = now.div_euclid(86_400);
         if self.erase_rotation == EraseRotation::Daily {
             let last: Option<i64> = self
@@ -405,7 +496,7 @@ impl Vault {
                 return Ok((None, true));
             }
         }
-        let report = self.rotate()?;
+        let report = self.rotate_locked(&lock)?;
         self.store
             .set_meta(META_LAST_ROTATION_DAY, &today.to_string())?;
         self.store.delete_meta(META_ROTATION_DUE)?;
@@ -413,24 +504,35 @@ impl Vault {
     }
 
     /// Makes a new KEK, re-wraps every data key with it in one transaction, then retires the old
-    /// KEK. Sealed rows are not rewritten.
+    /// KEK. Sealed rows are not rewritten. Holds the key directory's exclusive lock throughout and
+    /// works on the keyring as the files hold it then (another process may have rotated since
+    /// this vault loaded its keys).
     pub fn rotate(&mut self) -> Result<RotationReport, ProfileError> {
-        let from_kek = self.keys.kek.id();
-        let next = self.key_dir.begin_rotation(&self.keys.kek, &self.rng)?;
+        let lock = self.key_dir.lock_exclusive()?;
+        self.rotate_locked(&lock)
+    }
+
+    fn rotate_locked(&mut self, lock: &ExclusiveLock) -> Result<RotationReport, ProfileError> {
+        self.settle_locked(lock)?;
+        let keys = self.keys();
+        let from_kek = keys.kek.id();
+        let resumed = keys.next_kek.is_some();
+        let next = self.key_dir.begin_rotation(lock, &keys.kek, &self.rng)?;
         let to_kek = next.id();
+        // A fresh KEK's id names no stored key: else two keys would answer to one id.
+        if !resumed && shoppers::count_by_kek(self.store.conn(), to_kek)? > 0 {
+            self.key_dir.abandon_rotation(lock)?;
+            return Err(ProfileError::DuplicateKekId { id: to_kek });
+        }
         let rewrapped = {
-            let tx = self
-                .store
-                .conn_mut()
-                .transaction()
-                .map_err(StoreError::from)?;
-            let n = rewrap_all(&tx, &self.keys, &next, &self.rng)?;
+            let tx = write_transaction(&mut self.store)?;
+            let n = rewrap_all(&tx, &keys, &next, &self.rng)?;
             tx.commit().map_err(StoreError::from)?;
             n
         };
         self.store.checkpoint()?;
-        self.key_dir.finish_rotation()?;
-        self.keys = self.key_dir.load()?;
+        self.key_dir.finish_rotation(lock)?;
+        self.set_keys(self.key_dir.load_locked(lock)?);
         tracing::info!(from_kek, to_kek, rewrapped, "key-encryption key rotated");
         Ok(RotationReport {
             from_kek,
@@ -439,24 +541,47 @@ impl Vault {
         })
     }
 
-    /// Completes or abandons a rotation a crash interrupted (both KEK files present).
+    /// Completes or abandons a rotation a crash interrupted (both KEK files present), under the
+    /// exclusive lock: a rotation under way in another process is never mistaken for one.
     fn settle_rotation(&mut self) -> Result<(), ProfileError> {
-        let Some(next) = &self.keys.next_kek else {
+        if self.keys().next_kek.is_none() {
+            return Ok(());
+        }
+        let lock = self.key_dir.lock_exclusive()?;
+        self.settle_locked(&lock)
+    }
+
+    /// [`Vault::settle_rotation`] with the lock held; reloads the keyring from disk first.
+    fn settle_locked(&mut self, lock: &ExclusiveLock) -> Result<(), ProfileError> {
+        self.set_keys(self.key_dir.load_locked(lock)?);
+        let keys = self.keys();
+        let Some(next) = &keys.next_kek else {
             return Ok(());
         };
         let conn = self.store.conn();
-        if shoppers::count_by_kek(conn, self.keys.kek.id())? == 0 {
+        if shoppers::count_by_kek(conn, keys.kek.id())? == 0 {
             tracing::warn!(kek = next.id(), "completing an interrupted key rotation");
-            self.key_dir.finish_rotation()?;
+            self.key_dir.finish_rotation(lock)?;
         } else if shoppers::count_by_kek(conn, next.id())? == 0 {
             tracing::warn!(kek = next.id(), "abandoning an interrupted key rotation");
-            self.key_dir.abandon_rotation()?;
+            self.key_dir.abandon_rotation(lock)?;
         } else {
             return Ok(()); // Mixed state cannot come from one transaction; keep both keys.
         }
-        self.keys = self.key_dir.load()?;
+        self.set_keys(self.key_dir.load_locked(lock)?);
         Ok(())
     }
+}
+
+/// A transaction that reads before it writes, begun `IMMEDIATE`: it takes SQLite's write lock at
+/// once, waiting (busy timeout) while another connection — the daemon's, another process's —
+/// writes. A deferred one would hold a read snapshot and then fail at once with `SQLITE_BUSY` on
+/// its first write, since waiting could not make that snapshot current.
+fn write_transaction(store: &mut Store) -> Result<rusqlite::Transaction<'_>, ProfileError> {
+    Ok(store
+        .conn_mut()
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .map_err(StoreError::from)?)
 }
 
 /// Re-wraps every data key under `next`; the caller commits.

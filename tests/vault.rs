@@ -101,7 +101,7 @@ fn erasure_shreds_the_shopper_and_old_copies_become_useless() {
     let record = shoppers::find(old.conn(), &token)
         .unwrap()
         .expect("copy still has the row");
-    let err = profile::unwrap_key(&vault.keys, &record).unwrap_err();
+    let err = profile::unwrap_key(&vault.keys(), &record).unwrap_err();
     assert!(matches!(err, ProfileError::Crypto(_)), "{err}");
     assert!(
         vault.erase(&num("LC-ALICE-1"), NOW).is_err(),
@@ -164,29 +164,32 @@ fn interrupted_rotation_leaves_the_store_readable() {
     let key_dir = KeyDir::new(config.key_dir());
 
     // Crash after writing kek-next.key, before the re-wrap transaction.
+    let lock = key_dir.lock_exclusive().unwrap();
     key_dir
-        .begin_rotation(&vault.keys.kek, vault.rng())
+        .begin_rotation(&lock, &vault.keys().kek, vault.rng())
         .unwrap();
-    drop(vault);
+    drop((lock, vault));
     let vault = Vault::open(&config).unwrap();
     assert!(vault.find(&num("LC1")).unwrap().is_some());
-    assert!(vault.keys.next_kek.is_none(), "abandoned on open");
-    assert_eq!(vault.keys.kek.id(), 1);
+    assert!(vault.keys().next_kek.is_none(), "abandoned on open");
+    assert_eq!(vault.keys().kek.id(), 1);
 
     // Crash after the re-wrap committed, before kek-next.key replaced kek.key.
+    let lock = key_dir.lock_exclusive().unwrap();
     let next = key_dir
-        .begin_rotation(&vault.keys.kek, vault.rng())
+        .begin_rotation(&lock, &vault.keys().kek, vault.rng())
         .unwrap();
     let mut vault = vault;
     {
         let rng = shelftalk::crypto::rng();
+        let keys = vault.keys();
         let tx = vault.store.conn_mut().transaction().unwrap();
-        profile::rewrap_all(&tx, &vault.keys, &next, &rng).unwrap();
+        profile::rewrap_all(&tx, &keys, &next, &rng).unwrap();
         tx.commit().unwrap();
     }
-    drop(vault);
+    drop((lock, vault));
     let vault = Vault::open(&config).unwrap();
-    assert_eq!(vault.keys.kek.id(), 2, "completed on open");
+    assert_eq!(vault.keys().kek.id(), 2, "completed on open");
     assert!(vault.find(&num("LC1")).unwrap().is_some());
     assert!(vault.find(&num("LC2")).unwrap().is_some());
 }

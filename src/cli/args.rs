@@ -522,7 +522,8 @@ pub enum KeysCmd {
     /// Print the device's Ed25519 public key (hex), as HQ enrolment expects it.
     ShowPublic(JsonFlag),
     /// Make a new key-encryption key and re-wrap every shopper data key with it; the old key is
-    /// destroyed. Sealed rows are not rewritten.
+    /// destroyed. Sealed rows are not rewritten. When a daemon runs for the data dir, it rotates
+    /// (through its control socket) and audits it; either way under the key directory's lock.
     Rotate(JsonFlag),
 }
 
@@ -551,7 +552,8 @@ pub enum ShopperCmd {
         out: JsonFlag,
     },
     /// Erase a shopper: delete the wrapped data key and every row, checkpoint the WAL, rotate the
-    /// key-encryption key.
+    /// key-encryption key. When a daemon runs for the data dir, it does the erasure (the number
+    /// goes to it over the control socket) and audits it.
     Erase {
         /// Looked up by its HMAC token.
         #[command(flatten)]

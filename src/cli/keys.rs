@@ -7,12 +7,14 @@ use serde::Serialize;
 
 use shelftalk::audit::AuditLog;
 use shelftalk::config::Config;
+use shelftalk::control::Action;
 use shelftalk::crypto::keyfiles::KeyDir;
+use shelftalk::daemon::shell;
 use shelftalk::profile::{RotationReport, Vault};
 
 use super::args::KeysCmd;
-use super::now;
-use super::output::{emit, Render};
+use super::output::{emit, DoneBy, Render};
+use super::{now, runtime};
 
 #[derive(Serialize)]
 struct Init {
@@ -75,10 +77,16 @@ pub fn run(config: &Config, cmd: KeysCmd) -> Result<()> {
             emit(out.json, &key)
         }
         KeysCmd::Rotate(out) => {
+            // A running daemon rotates with its own vault (and audits it); else this command
+            // does, under the same exclusive key lock, and a daemon started meanwhile reloads.
+            if let Some(done) = runtime()?.block_on(shell::act(config, Action::RotateKeys))? {
+                let r: RotationReport = shell::report(&done)?;
+                return emit(out.json, &DoneBy::daemon(r));
+            }
             let mut vault = Vault::open(config)?;
             let audit = AuditLog::in_dir(&config.data_dir);
             let r = vault.rotate_audited(&audit, "cli", now())?;
-            emit(out.json, &r)
+            emit(out.json, &DoneBy::here(r))
         }
     }
 }

@@ -24,6 +24,47 @@ pub fn emit(json: bool, value: &impl Render) -> Result<()> {
     line(&text)
 }
 
+/// Who carried out a key change: this command, or the running daemon it asked (`done_by` in
+/// JSON, beside the report's own fields).
+#[derive(Serialize)]
+pub struct DoneBy<T> {
+    pub done_by: &'static str,
+    #[serde(flatten)]
+    pub report: T,
+}
+
+impl<T: Render> DoneBy<T> {
+    /// Done by this command.
+    pub fn here(report: T) -> Self {
+        Self {
+            done_by: "cli",
+            report,
+        }
+    }
+
+    /// Done by the running daemon, which the command asked over its control socket.
+    pub fn daemon(report: T) -> Self {
+        Self {
+            done_by: "daemon",
+            report,
+        }
+    }
+}
+
+impl<T: Render> Render for DoneBy<T> {
+    fn human(&self) -> String {
+        match self.done_by {
+            "daemon" => format!(
+                "{}
+(done by the running daemon, through its control socket; recorded in its \
+                 audit log as `cli`)",
+                self.report.human()
+            ),
+            _ => self.report.human(),
+        }
+    }
+}
+
 /// One line of text on stdout (a closed pipe is not an error).
 pub fn line(text: &str) -> Result<()> {
     raw(&format!("{text}\n"))

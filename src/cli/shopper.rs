@@ -7,12 +7,14 @@ use serde::Serialize;
 
 use shelftalk::audit::AuditLog;
 use shelftalk::config::Config;
+use shelftalk::control::Action;
+use shelftalk::daemon::shell;
 use shelftalk::profile::{self, EraseReport, Summary, SweepReport, Vault};
 use shelftalk::store::shoppers::Consent;
 
 use super::args::ShopperCmd;
-use super::now;
-use super::output::{emit, Render};
+use super::output::{emit, DoneBy, Render};
+use super::{now, runtime};
 
 #[derive(Serialize)]
 struct Enrolled {
@@ -125,7 +127,7 @@ impl Render for Swept {
 }
 
 pub fn run(config: &Config, cmd: ShopperCmd) -> Result<()> {
-    let mut vault = Vault::open(config)?;
+    let open = || Vault::open(config);
     match cmd {
         ShopperCmd::Enroll {
             loyalty,
@@ -133,6 +135,7 @@ pub fn run(config: &Config, cmd: ShopperCmd) -> Result<()> {
             rejoin,
             out,
         } => {
+            let mut vault = open()?;
             let consent = profile::parse_consent(&consent)?;
             let loyalty = loyalty.required(&config.scan.cards)?;
             let (id, created) = vault.enroll(&loyalty, consent, rejoin, now())?;
@@ -144,6 +147,7 @@ pub fn run(config: &Config, cmd: ShopperCmd) -> Result<()> {
             emit(out.json, &enrolled)
         }
         ShopperCmd::Show { loyalty, out } => {
+            let vault = open()?;
             let Some(shopper) = vault.find(&loyalty.required(&config.scan.cards)?)? else {
                 bail!("no shopper is enrolled with that loyalty number");
             };
@@ -151,6 +155,7 @@ pub fn run(config: &Config, cmd: ShopperCmd) -> Result<()> {
             emit(out.json, &summary)
         }
         ShopperCmd::Export { loyalty, out, json } => {
+            let vault = open()?;
             let Some(shopper) = vault.find(&loyalty.required(&config.scan.cards)?)? else {
                 bail!("no shopper is enrolled with that loyalty number");
             };
@@ -164,17 +169,23 @@ pub fn run(config: &Config, cmd: ShopperCmd) -> Result<()> {
             emit(json.json, &written)
         }
         ShopperCmd::Erase { loyalty, out } => {
+            // A running daemon erases (and rotates, and audits) itself: the number goes to it
+            // over the control socket, as the console's erase sends it; else this command
+            // erases, under the same exclusive key lock for the rotation.
+            let number = loyalty.required(&config.scan.cards)?;
+            let action = Action::EraseShopper {
+                loyalty: number.expose().to_string(),
+            };
+            if let Some(done) = runtime()?.block_on(shell::act(config, action))? {
+                let r: EraseReport = shell::report(&done)?;
+                return emit(out.json, &DoneBy::daemon(r));
+            }
             let audit = AuditLog::in_dir(&config.data_dir);
-            let r = vault.erase_audited(
-                &loyalty.required(&config.scan.cards)?,
-                &audit,
-                "cli",
-                now(),
-            )?;
-            emit(out.json, &r)
+            let r = open()?.erase_audited(&number, &audit, "cli", now())?;
+            emit(out.json, &DoneBy::here(r))
         }
         ShopperCmd::Sweep(out) => {
-            let report = vault.sweep(now(), config.retention_days)?;
+            let report = open()?.sweep(now(), config.retention_days)?;
             let swept = Swept {
                 report,
                 retention_days: config.retention_days,

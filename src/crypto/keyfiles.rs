@@ -5,10 +5,22 @@
 //! - `kek-next.key`: present only while a rotation is under way (same format, id + 1).
 //! - `pepper.key`: 32 bytes, the HMAC pepper for lookup tokens and fingerprints.
 //! - `device.pk8`: the Ed25519 device identity, PKCS#8 v2 (ring's format).
+//! - `keys.lock`: empty; the advisory lock (`flock`) every process takes on this directory.
 //!
 //! Invariants:
 //! - `init` never overwrites an existing key file; loading refuses any key file that group or
 //!   others can read or write.
+//! - One writer of keys at a time: every change of a key file (`init`, the three rotation steps)
+//!   happens under the directory's exclusive lock ([`KeyDir::lock_exclusive`]); the functions that
+//!   change files take the [`ExclusiveLock`] as an argument, so they cannot be called without it.
+//!   Readers take the shared lock ([`KeyDir::load`] does), so nobody reads a rotation half done.
+//!   Locks are `flock`s on `keys.lock`: per open file, released when the holder exits or crashes;
+//!   a thread must not ask for the exclusive lock while it holds the shared one.
+//! - KEK ids only grow: a rotation's new KEK has the id after the current one, and
+//!   [`KeyDir::begin_rotation`] refuses ([`KeyError::DuplicateKekId`]) when the key files already
+//!   hold that id or a later one — the mark of a writer working from a keyring loaded before
+//!   another rotation. So one id never names two keys, and a loaded keyring is current exactly
+//!   when its ids ([`Keyring::kek_ids`]) equal the files' ([`KeyDir::kek_ids`]).
 //! - Rotation is crash-safe: the new KEK is written and synced as `kek-next.key` *before* the store
 //!   re-wraps data keys in one transaction, and promoted to `kek.key` by an atomic rename only
 //!   after that transaction committed. While both files exist both keys are loaded, so every
@@ -30,7 +42,10 @@ const KEK_FILE: &str = "kek.key";
 const KEK_NEXT_FILE: &str = "kek-next.key";
 const PEPPER_FILE: &str = "pepper.key";
 const DEVICE_FILE: &str = "device.pk8";
+const LOCK_FILE: &str = "keys.lock";
 const KEK_MAGIC: &[u8; 6] = b"STKEK1";
+/// Magic and id: what [`KeyDir::kek_ids`] reads of a KEK file.
+const KEK_HEADER_LEN: usize = 6 + 4;
 
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
@@ -56,6 +71,18 @@ pub enum KeyError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("key directory {path}: cannot take its lock: {source}")]
+    Lock {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "refusing to create key-encryption key {id}: the key directory already holds key {existing} \
+         (ids only grow; this keyring was loaded before another rotation)"
+    )]
+    DuplicateKekId { id: u32, existing: u32 },
+    #[error("key-encryption key ids are exhausted (the current one is {0})")]
+    KekIdsExhausted(u32),
     #[error(transparent)]
     Crypto(#[from] CryptoError),
 }
@@ -95,7 +122,54 @@ impl Keyring {
     pub fn device_public_hex(&self) -> String {
         hex(self.device.public_key().as_ref())
     }
+
+    /// The ids of the loaded KEKs: equal to [`KeyDir::kek_ids`] exactly when this keyring is
+    /// current (ids only grow).
+    pub fn kek_ids(&self) -> KekIds {
+        KekIds {
+            current: self.kek.id(),
+            next: self.next_kek.as_ref().map(Kek::id),
+        }
+    }
 }
+
+/// The ids of the KEKs in a key directory or a keyring: the current one and, while a rotation is
+/// under way (or was interrupted), the next one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KekIds {
+    pub current: u32,
+    pub next: Option<u32>,
+}
+
+impl KekIds {
+    fn highest(self) -> u32 {
+        self.next.map_or(self.current, |n| n.max(self.current))
+    }
+}
+
+/// The key directory's shared lock: while it is held no key file changes. Released on drop.
+#[derive(Debug)]
+pub struct SharedLock {
+    _file: File,
+}
+
+/// The key directory's exclusive lock: its holder is the one writer of key files. Released on
+/// drop.
+#[derive(Debug)]
+pub struct ExclusiveLock {
+    _file: File,
+}
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for super::SharedLock {}
+    impl Sealed for super::ExclusiveLock {}
+}
+
+/// Proof that the caller holds the key directory's lock, shared or exclusive.
+pub trait HeldLock: sealed::Sealed {}
+impl HeldLock for SharedLock {}
+impl HeldLock for ExclusiveLock {}
 
 /// A key directory on disk.
 #[derive(Debug, Clone)]
@@ -117,15 +191,75 @@ impl KeyDir {
         self.dir.join(KEK_FILE).exists()
     }
 
-    /// Creates the KEK, pepper and device key. Refuses if any of them exists.
+    /// Takes the shared lock (waits while a writer holds the exclusive one).
+    pub fn lock_shared(&self) -> Result<SharedLock, KeyError> {
+        let file = self.lock_file()?;
+        flock(&file, &self.dir, rustix::fs::FlockOperation::LockShared)?;
+        Ok(SharedLock { _file: file })
+    }
+
+    /// Takes the exclusive lock (waits while anyone holds the lock): the one writer of keys.
+    pub fn lock_exclusive(&self) -> Result<ExclusiveLock, KeyError> {
+        let file = self.lock_file()?;
+        flock(&file, &self.dir, rustix::fs::FlockOperation::LockExclusive)?;
+        Ok(ExclusiveLock { _file: file })
+    }
+
+    /// Opens (creating it 0600 if needed) the lock file. A lock file another user created (root
+    /// running a key command) is handed to the directory's owner, so the daemon can still lock.
+    fn lock_file(&self) -> Result<File, KeyError> {
+        use std::os::unix::fs::MetadataExt;
+        let dir_meta = match fs::metadata(&self.dir) {
+            Ok(meta) => meta,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(KeyError::Missing(self.dir.clone()))
+            }
+            Err(source) => return Err(io(&self.dir)(source)),
+        };
+        let path = self.dir.join(LOCK_FILE);
+        let file = match OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(&path)
+        {
+            Ok(file) => file,
+            // A key dir this process may read but not write (a read-only mount): an existing lock
+            // file still locks when opened for reading.
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::ReadOnlyFilesystem | std::io::ErrorKind::PermissionDenied
+                ) =>
+            {
+                File::open(&path).map_err(|_| io(&path)(e))?
+            }
+            Err(e) => return Err(io(&path)(e)),
+        };
+        let meta = file.metadata().map_err(io(&path))?;
+        if meta.uid() != dir_meta.uid() {
+            if let Err(e) =
+                std::os::unix::fs::fchown(&file, Some(dir_meta.uid()), Some(dir_meta.gid()))
+            {
+                tracing::debug!(error = %e, "key lock file left with its creator");
+            }
+        }
+        Ok(file)
+    }
+
+    /// Creates the KEK, pepper and device key, under the exclusive lock. Refuses if any of them
+    /// exists.
     pub fn init(&self, rng: &dyn SecureRandom) -> Result<Keyring, KeyError> {
+        fs::create_dir_all(&self.dir).map_err(io(&self.dir))?;
+        let lock = self.lock_exclusive()?;
         for name in [KEK_FILE, KEK_NEXT_FILE, PEPPER_FILE, DEVICE_FILE] {
             let path = self.dir.join(name);
             if path.exists() {
                 return Err(KeyError::Exists(path));
             }
         }
-        fs::create_dir_all(&self.dir).map_err(io(&self.dir))?;
         fs::set_permissions(&self.dir, fs::Permissions::from_mode(0o700)).map_err(io(&self.dir))?;
         let kek = Kek::generate(1, rng)?;
         let mut pepper = Zeroizing::new([0u8; KEY_LEN]);
@@ -135,11 +269,20 @@ impl KeyDir {
         write_new(&self.dir.join(DEVICE_FILE), pkcs8.as_ref())?;
         write_new(&self.dir.join(KEK_FILE), &kek_file_bytes(&kek))?;
         sync_dir(&self.dir)?;
-        self.load()
+        self.load_locked(&lock)
     }
 
-    /// Loads every key, checking permissions first.
+    /// Loads every key under the shared lock, checking permissions first.
     pub fn load(&self) -> Result<Keyring, KeyError> {
+        if !self.exists() {
+            return Err(KeyError::Missing(self.dir.clone()));
+        }
+        let lock = self.lock_shared()?;
+        self.load_locked(&lock)
+    }
+
+    /// Loads every key while the caller holds the lock (shared or exclusive).
+    pub fn load_locked(&self, _held: &impl HeldLock) -> Result<Keyring, KeyError> {
         let kek_path = self.dir.join(KEK_FILE);
         if !kek_path.exists() {
             return Err(KeyError::Missing(self.dir.clone()));
@@ -173,14 +316,50 @@ impl KeyDir {
         })
     }
 
-    /// Step 1 of a rotation: writes and syncs `kek-next.key` with id = current id + 1 and returns
-    /// it. An existing `kek-next.key` (from an interrupted rotation) is reused.
-    pub fn begin_rotation(&self, current: &Kek, rng: &dyn SecureRandom) -> Result<Kek, KeyError> {
+    /// The ids of the KEK files, read from their headers only (the key bytes stay on disk): the
+    /// cheap check whether a loaded keyring is still current. Call under the lock.
+    pub fn kek_ids(&self, _held: &impl HeldLock) -> Result<KekIds, KeyError> {
+        let kek_path = self.dir.join(KEK_FILE);
+        if !kek_path.exists() {
+            return Err(KeyError::Missing(self.dir.clone()));
+        }
         let next_path = self.dir.join(KEK_NEXT_FILE);
-        if next_path.exists() {
+        Ok(KekIds {
+            current: read_kek_id(&kek_path)?,
+            next: if next_path.exists() {
+                Some(read_kek_id(&next_path)?)
+            } else {
+                None
+            },
+        })
+    }
+
+    /// Step 1 of a rotation: writes and syncs `kek-next.key` with id = current id + 1 and returns
+    /// it. An existing `kek-next.key` with that id beside `current` (an interrupted rotation) is
+    /// reused. Refused with [`KeyError::DuplicateKekId`] when the files already hold that id or a
+    /// later one: `current` is not the current KEK on disk.
+    pub fn begin_rotation(
+        &self,
+        lock: &ExclusiveLock,
+        current: &Kek,
+        rng: &dyn SecureRandom,
+    ) -> Result<Kek, KeyError> {
+        let id = current
+            .id()
+            .checked_add(1)
+            .ok_or(KeyError::KekIdsExhausted(current.id()))?;
+        let on_disk = self.kek_ids(lock)?;
+        let next_path = self.dir.join(KEK_NEXT_FILE);
+        if on_disk.current == current.id() && on_disk.next == Some(id) {
             return read_kek(&next_path);
         }
-        let next = Kek::generate(current.id().wrapping_add(1), rng)?;
+        if on_disk.highest() >= id {
+            return Err(KeyError::DuplicateKekId {
+                id,
+                existing: on_disk.highest(),
+            });
+        }
+        let next = Kek::generate(id, rng)?;
         write_new(&next_path, &kek_file_bytes(&next))?;
         sync_dir(&self.dir)?;
         Ok(next)
@@ -188,7 +367,7 @@ impl KeyDir {
 
     /// Final step of a rotation, after the store committed the re-wrap: `kek-next.key` replaces
     /// `kek.key` atomically, destroying the old key.
-    pub fn finish_rotation(&self) -> Result<(), KeyError> {
+    pub fn finish_rotation(&self, _lock: &ExclusiveLock) -> Result<(), KeyError> {
         let next_path = self.dir.join(KEK_NEXT_FILE);
         let kek_path = self.dir.join(KEK_FILE);
         fs::rename(&next_path, &kek_path).map_err(io(&next_path))?;
@@ -196,13 +375,29 @@ impl KeyDir {
     }
 
     /// Undoes step 1 when the store still uses the current KEK only (crash before the commit).
-    pub fn abandon_rotation(&self) -> Result<(), KeyError> {
+    pub fn abandon_rotation(&self, _lock: &ExclusiveLock) -> Result<(), KeyError> {
         let next_path = self.dir.join(KEK_NEXT_FILE);
         if next_path.exists() {
             fs::remove_file(&next_path).map_err(io(&next_path))?;
             sync_dir(&self.dir)?;
         }
         Ok(())
+    }
+}
+
+/// Takes `op` on `file`, retrying when a signal interrupts the wait.
+fn flock(file: &File, dir: &Path, op: rustix::fs::FlockOperation) -> Result<(), KeyError> {
+    loop {
+        match rustix::fs::flock(file, op) {
+            Ok(()) => return Ok(()),
+            Err(rustix::io::Errno::INTR) => continue,
+            Err(e) => {
+                return Err(KeyError::Lock {
+                    path: dir.to_path_buf(),
+                    source: e.into(),
+                })
+            }
+        }
     }
 }
 
@@ -232,8 +427,33 @@ fn read_kek(path: &Path) -> Result<Kek, KeyError> {
     })
 }
 
+/// The id in a KEK file's header (magic checked; the key bytes are not read).
+fn read_kek_id(path: &Path) -> Result<u32, KeyError> {
+    use std::io::Read;
+    check_private(path)?;
+    let mut header = [0u8; KEK_HEADER_LEN];
+    File::open(path)
+        .and_then(|mut f| f.read_exact(&mut header))
+        .map_err(io(path))?;
+    if &header[..6] != KEK_MAGIC {
+        return Err(KeyError::Corrupt {
+            path: path.to_path_buf(),
+            reason: "not a shelftalk key-encryption key (bad magic)".into(),
+        });
+    }
+    Ok(u32::from_be_bytes([
+        header[6], header[7], header[8], header[9],
+    ]))
+}
+
 /// Reads a key file after checking that only its owner can access it.
 pub(crate) fn read_secret(path: &Path) -> Result<Zeroizing<Vec<u8>>, KeyError> {
+    check_private(path)?;
+    fs::read(path).map(Zeroizing::new).map_err(io(path))
+}
+
+/// Refuses anything but a regular file only its owner can access.
+fn check_private(path: &Path) -> Result<(), KeyError> {
     let meta = fs::metadata(path).map_err(io(path))?;
     if !meta.is_file() {
         return Err(KeyError::Corrupt {
@@ -248,7 +468,7 @@ pub(crate) fn read_secret(path: &Path) -> Result<Zeroizing<Vec<u8>>, KeyError> {
             mode,
         });
     }
-    fs::read(path).map(Zeroizing::new).map_err(io(path))
+    Ok(())
 }
 
 /// Creates `path` with mode 0600, failing if it exists; writes and fsyncs.
@@ -334,18 +554,66 @@ mod tests {
             .kek
             .wrap(&owner, &DataKey::generate(&rng()).unwrap(), &rng())
             .unwrap();
-        let next = dir.begin_rotation(&ring.kek, &rng()).unwrap();
+        let lock = dir.lock_exclusive().unwrap();
+        let next = dir.begin_rotation(&lock, &ring.kek, &rng()).unwrap();
         assert_eq!(next.id(), 2);
-        let during = dir.load().unwrap();
+        let during = dir.load_locked(&lock).unwrap();
         assert!(during.kek_by_id(1).is_some() && during.kek_by_id(2).is_some());
-        dir.abandon_rotation().unwrap();
-        assert!(dir.load().unwrap().next_kek.is_none());
-        dir.begin_rotation(&ring.kek, &rng()).unwrap();
-        dir.finish_rotation().unwrap();
+        assert_eq!(
+            dir.kek_ids(&lock).unwrap(),
+            KekIds {
+                current: 1,
+                next: Some(2)
+            }
+        );
+        assert_eq!(during.kek_ids(), dir.kek_ids(&lock).unwrap());
+        // Resuming the interrupted rotation reuses its key.
+        let again = dir.begin_rotation(&lock, &ring.kek, &rng()).unwrap();
+        assert_eq!(again.bytes(), next.bytes());
+        dir.abandon_rotation(&lock).unwrap();
+        assert!(dir.load_locked(&lock).unwrap().next_kek.is_none());
+        dir.begin_rotation(&lock, &ring.kek, &rng()).unwrap();
+        dir.finish_rotation(&lock).unwrap();
+        drop(lock);
         let after = dir.load().unwrap();
         assert_eq!(after.kek.id(), 2);
         assert!(after.next_kek.is_none());
         assert!(after.kek_by_id(1).is_none());
         assert!(after.kek.unwrap_key(&owner, &wrapped_old).is_err());
+    }
+
+    #[test]
+    fn a_stale_keyring_cannot_make_a_second_key_with_one_id() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = KeyDir::new(tmp.path());
+        let stale = dir.init(&rng()).unwrap();
+        let lock = dir.lock_exclusive().unwrap();
+        dir.begin_rotation(&lock, &stale.kek, &rng()).unwrap();
+        dir.finish_rotation(&lock).unwrap();
+        let err = dir.begin_rotation(&lock, &stale.kek, &rng()).unwrap_err();
+        assert!(
+            matches!(err, KeyError::DuplicateKekId { id: 2, existing: 2 }),
+            "{err}"
+        );
+        assert!(!tmp.path().join(KEK_NEXT_FILE).exists());
+        assert_ne!(stale.kek_ids(), dir.kek_ids(&lock).unwrap());
+    }
+
+    #[test]
+    fn the_lock_file_is_private_and_a_missing_dir_is_missing_keys() {
+        let tmp = tempfile::tempdir().unwrap();
+        let missing = KeyDir::new(tmp.path().join("none"));
+        assert!(matches!(missing.lock_shared(), Err(KeyError::Missing(_))));
+        let dir = KeyDir::new(tmp.path().join("keys"));
+        dir.init(&rng()).unwrap();
+        let mode = fs::metadata(dir.path().join(LOCK_FILE))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+        // Shared locks coexist, in one process as across processes.
+        let (a, b) = (dir.lock_shared().unwrap(), dir.lock_shared().unwrap());
+        drop((a, b));
+        drop(dir.lock_exclusive().unwrap());
     }
 }

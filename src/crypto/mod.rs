@@ -392,6 +392,22 @@ impl Pepper {
         AttributionTag(out)
     }
 
+    /// Proof that its holder can read this kiosk's key directory, answering a control-socket
+    /// challenge: HMAC-SHA256(pepper, "control-cli\0" ‖ challenge). Never stored.
+    pub fn control_proof(&self, challenge: &[u8]) -> [u8; 32] {
+        let mut ctx = hmac::Context::with_key(&self.0);
+        ctx.update(b"control-cli\0");
+        ctx.update(challenge);
+        tag32(ctx.sign())
+    }
+
+    /// Checks a [`Pepper::control_proof`] in constant time.
+    pub fn verify_control_proof(&self, challenge: &[u8], proof: &[u8]) -> bool {
+        let mut message = b"control-cli\0".to_vec();
+        message.extend_from_slice(challenge);
+        hmac::verify(&self.0, &message, proof).is_ok()
+    }
+
     /// A keyed fingerprint of an imported row, for de-duplication without revealing content.
     pub fn fingerprint(&self, domain: &[u8], canonical: &[u8]) -> [u8; 32] {
         let mut ctx = hmac::Context::with_key(&self.0);

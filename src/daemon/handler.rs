@@ -3,8 +3,13 @@
 //!
 //! Invariants:
 //! - Every action, successful or not, is appended to the audit log as
-//!   `(now, "console", action, detail)`; the detail never contains a loyalty number (an erased
-//!   shopper is named by its random short id).
+//!   `(now, actor, action, detail)` — actor `console` after the PIN, `cli` for a shell command
+//!   that proved it holds the kiosk's keys (`keys rotate`, `shopper erase` while the daemon
+//!   runs); the detail never contains a loyalty number (an erased shopper is named by its random
+//!   short id).
+//! - Key changes asked over the socket are made by the daemon's own vault, under the key
+//!   directory's exclusive lock like every key change (`profile`), so the daemon's keyring is
+//!   current the moment the change is done.
 //! - The PIN hash is read from the config file in use at every attempt (so `console set-pin`
 //!   takes effect at once) and never leaves the daemon; Config shows `Config::redacted`.
 //! - Bodies are the serde types below; the console maps them to its view types.
@@ -16,7 +21,7 @@ use super::logs::{self, LogRecord};
 use super::mapping::parse_thermal;
 use super::{now_unix, Daemon};
 use crate::config::Config;
-use crate::control::{Action, Handler, Request, Response};
+use crate::control::{self, Action, Actor, Handler, Request, Response};
 use crate::copy::service::CopyOrder;
 use crate::recommend::Features;
 use crate::ui::console::StatusView;
@@ -26,10 +31,46 @@ use crate::vocab::{LoyaltyNumber, SegmentKey, Style};
 const LOG_BATCH: usize = 500;
 
 /// An action's outcome.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ActionBody {
     pub ok: bool,
     pub message: String,
+    /// The action's report for a shell command to print (`RotationReport`, `EraseReport`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub report: Option<serde_json::Value>,
+}
+
+/// What [`Daemon::act`] did: success, the console's message, the audit detail, the report.
+struct Outcome {
+    ok: bool,
+    message: String,
+    detail: String,
+    report: Option<serde_json::Value>,
+}
+
+impl Outcome {
+    fn done(message: String) -> Self {
+        Self {
+            ok: true,
+            detail: message.clone(),
+            message,
+            report: None,
+        }
+    }
+
+    fn failed(message: String, detail: String) -> Self {
+        Self {
+            ok: false,
+            message,
+            detail,
+            report: None,
+        }
+    }
+
+    fn with_report(mut self, report: &impl Serialize) -> Self {
+        self.report = serde_json::to_value(report).ok();
+        self
+    }
 }
 
 fn ok<T: Serialize>(body: &T) -> Response {
@@ -105,8 +146,8 @@ impl Daemon {
         })
     }
 
-    /// Runs one action; returns (ok, message for the console, detail for the audit log).
-    fn act(&self, action: &Action) -> (bool, String, String) {
+    /// Runs one action.
+    fn act(&self, action: &Action) -> Outcome {
         match action {
             Action::SelfTest => {
                 let first = self
@@ -140,32 +181,30 @@ impl Daemon {
                     ),
                     None => "no product to write copy for".into(),
                 };
-                let ok = integrity == "ok" && copy_ok;
                 let msg = format!("database integrity: {integrity}; {copy_text}");
-                (ok, msg.clone(), msg)
+                if integrity == "ok" && copy_ok {
+                    Outcome::done(msg)
+                } else {
+                    Outcome::failed(msg.clone(), msg)
+                }
             }
             Action::WarmCache => match self.copier.warm_again() {
-                Some(entries) => {
-                    let msg = format!(
-                        "cache warm-up restarted: {entries} entries, written while no shopper is \
-                         at the screen"
-                    );
-                    (true, msg.clone(), msg)
-                }
+                Some(entries) => Outcome::done(format!(
+                    "cache warm-up restarted: {entries} entries, written while no shopper is at \
+                     the screen"
+                )),
                 None => {
                     let msg = "the copy cache is off (copy_cache_ttl_secs = 0)".to_string();
-                    (false, msg.clone(), msg)
+                    Outcome::failed(msg.clone(), msg)
                 }
             },
             Action::RotateKeys => match self.vault().rotate() {
-                Ok(r) => {
-                    let msg = format!(
-                        "kek {} -> {}, {} data keys re-wrapped",
-                        r.from_kek, r.to_kek, r.rewrapped
-                    );
-                    (true, msg.clone(), msg)
-                }
-                Err(e) => (false, e.to_string(), format!("failed: {e}")),
+                Ok(r) => Outcome::done(format!(
+                    "kek {} -> {}, {} data keys re-wrapped",
+                    r.from_kek, r.to_kek, r.rewrapped
+                ))
+                .with_report(&r),
+                Err(e) => Outcome::failed(e.to_string(), format!("failed: {e}")),
             },
             Action::EraseShopper { loyalty } => match self
                 .card_number(loyalty)
@@ -175,19 +214,21 @@ impl Daemon {
                         .erase(&n, now_unix())
                         .map_err(|e| e.to_string())
                 }) {
-                Ok(r) => {
-                    let msg = format!("shopper {} erased, {} rows", r.shopper, r.rows_deleted);
-                    (true, msg.clone(), msg)
-                }
-                Err(e) => (false, e.to_string(), format!("failed: {e}")),
+                Ok(r) => Outcome::done(format!(
+                    "shopper {} erased, {} rows",
+                    r.shopper, r.rows_deleted
+                ))
+                .with_report(&r),
+                Err(e) => Outcome::failed(e.to_string(), format!("failed: {e}")),
             },
             Action::ReloadConfig => match self.reload() {
-                Ok(()) => {
-                    let msg = "config reloaded (screen timings and recommender apply at restart)"
-                        .to_string();
-                    (true, msg.clone(), "config reloaded".into())
-                }
-                Err(e) => (false, e, "failed".into()),
+                Ok(()) => Outcome {
+                    detail: "config reloaded".into(),
+                    ..Outcome::done(
+                        "config reloaded (screen timings and recommender apply at restart)".into(),
+                    )
+                },
+                Err(e) => Outcome::failed(e, "failed".into()),
             },
         }
     }
@@ -228,11 +269,17 @@ impl Handler for Daemon {
         }
     }
 
-    fn handle(&self, request: Request) -> Response {
+    fn key_proof_ok(&self, challenge: &[u8], proof: &str) -> bool {
+        control::key_proof_ok(&self.vault().keys().pepper, challenge, proof)
+    }
+
+    fn handle(&self, actor: Actor, request: Request) -> Response {
         match request {
-            Request::Pin { .. } => Response::Error {
-                message: "already authenticated".into(),
-            },
+            Request::Pin { .. } | Request::Challenge | Request::KeyProof { .. } => {
+                Response::Error {
+                    message: "already authenticated".into(),
+                }
+            }
             Request::Status => match self.status() {
                 Ok(s) => ok(&s),
                 Err(message) => Response::Error { message },
@@ -247,20 +294,26 @@ impl Handler for Daemon {
             }
             Request::Config => ok(&config_lines(&self.config())),
             Request::Action { action } => {
-                let (success, message, detail) = self.act(&action);
-                tracing::info!(action = action.name(), ok = success, "console action");
-                if let Err(e) = self
-                    .audit
-                    .append(now_unix(), "console", action.name(), &detail)
+                let done = self.act(&action);
+                tracing::info!(
+                    action = action.name(),
+                    actor = actor.name(),
+                    ok = done.ok,
+                    "control action"
+                );
+                if let Err(e) =
+                    self.audit
+                        .append(now_unix(), actor.name(), action.name(), &done.detail)
                 {
                     tracing::error!(error = %e, "audit log append failed");
                     return Response::Error {
-                        message: format!("{message}; but the audit log failed: {e}"),
+                        message: format!("{}; but the audit log failed: {e}", done.message),
                     };
                 }
                 ok(&ActionBody {
-                    ok: success,
-                    message,
+                    ok: done.ok,
+                    message: done.message,
+                    report: done.report,
                 })
             }
         }

@@ -210,7 +210,7 @@ impl Effects {
         let tag = shopper
             .as_ref()
             .filter(|s| s.record.consent.analytics)
-            .map(|s| vault.keys.pepper.attribution_tag(&s.record.id));
+            .map(|s| vault.keys().pepper.attribution_tag(&s.record.id));
         drop(vault);
         let known = shopper.is_some();
         let mut ctx = SessionCtx {

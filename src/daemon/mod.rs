@@ -1,5 +1,7 @@
 //! The composition root: `shelftalk run`, `shelftalk console` and `shelftalk demo`.
 //!
+//! [`shell`] hands `keys rotate` and `shopper erase` from a shell to the running daemon.
+//!
 //! `run` wires the modules together as tokio tasks around one shared [`Daemon`]:
 //! - the shopper screen on the terminal ([`kiosk::run_screen`]), fed by a key reader thread, a
 //!   4 Hz tick and the copy worker's streamed answers;
@@ -38,6 +40,7 @@ mod input;
 pub mod kiosk;
 pub mod logs;
 pub mod mapping;
+pub mod shell;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
@@ -90,6 +93,8 @@ pub enum DaemonError {
     },
     #[error(transparent)]
     Import(#[from] crate::import::ImportError),
+    #[error(transparent)]
+    Shell(#[from] shell::ShellError),
     /// The text names every failed health check with its reason (a summary the gate composes
     /// from several checks, not one underlying error).
     #[error("health gate failed: {0}")]

@@ -171,7 +171,7 @@ fn all_histories(vault: &Vault) -> Result<Vec<Vec<Event>>, ProfileError> {
             created_at: 0,
             last_seen: 0,
         };
-        let key = profile::unwrap_key(&vault.keys, &record)?;
+        let key = vault.unwrap_key(&record)?;
         let shopper = OpenShopper { record, key };
         out.push(profile::open_events(conn, &shopper)?);
     }

@@ -201,6 +201,16 @@ pub fn wrapped_keys(conn: &Connection) -> Result<Vec<(ShopperId, WrappedKey)>, S
         .collect()
 }
 
+/// One shopper's wrapped key as stored now (`None` once they are erased).
+pub fn wrapped_key(conn: &Connection, id: &ShopperId) -> Result<Option<WrappedKey>, StoreError> {
+    let raw: Option<Vec<u8>> = conn
+        .prepare_cached("SELECT wrapped_key FROM shoppers WHERE id = ?1")?
+        .query_row([&id.0[..]], |r| r.get(0))
+        .optional()?;
+    raw.map(|w| WrappedKey::from_stored(w).map_err(sealed("wrapped key")))
+        .transpose()
+}
+
 pub fn update_wrapped_key(
     conn: &Connection,
     id: &ShopperId,
