@@ -38,7 +38,7 @@ pub enum Command {
         #[command(subcommand)]
         cmd: Option<ConsoleCmd>,
     },
-    /// Set up a demo data dir (keys, demo catalog and behaviour log, console PIN 2468) unless
+    /// Set up a demo data dir (keys, demo catalog and behaviour log, console PIN 246810) unless
     /// present, print loyalty codes to try, then run the kiosk on it.
     Demo {
         /// Directory holding the demo's catalog.csv and events.csv.
@@ -143,7 +143,7 @@ pub enum Command {
 
 #[derive(Subcommand, Debug)]
 pub enum ConsoleCmd {
-    /// Store the technician PIN (4-12 digits) as a PBKDF2 hash in the config file in use.
+    /// Store the technician PIN (6-12 digits) as a PBKDF2 hash in the config file in use.
     SetPin {
         /// Read the PIN from the first line of this file instead of asking.
         #[arg(long, value_name = "FILE")]
