@@ -219,6 +219,19 @@ impl AuditLog {
         })
     }
 
+    /// Whether the log still holds `head` — a head HQ recorded from this kiosk, as `/v1/kiosks`
+    /// shows it: its entry `seq` has hash `hash` (seq 0 is the empty log's [`GENESIS`]). A log
+    /// rewritten after HQ saw the head no longer holds it, even when it has grown past it since.
+    /// Checks only that entry: run [`verify`](Self::verify) for the chain.
+    pub fn holds(&self, seq: u64, hash: &str) -> Result<bool, AuditError> {
+        if seq == 0 {
+            return Ok(hash == GENESIS);
+        }
+        let mut found = false;
+        self.for_each(|e| found |= e.seq == seq && e.hash == hash)?;
+        Ok(found)
+    }
+
     /// Recomputes the whole chain; the error names the first broken line.
     pub fn verify(&self) -> Result<Verified, AuditError> {
         let file = match File::open(&self.path) {
@@ -352,6 +365,31 @@ mod tests {
         std::fs::write(log.path(), text.replacen("kek 0 -> 1", "kek 0 -> 7", 1)).unwrap();
         let broken = log.head().unwrap();
         assert_eq!((broken.seq, broken.intact), (3, false));
+    }
+
+    #[test]
+    fn a_log_holds_the_heads_it_had_unless_rewritten() {
+        let (_d, log) = log_with(4);
+        let entries = log.entries().unwrap();
+        assert!(log.holds(0, GENESIS).unwrap());
+        assert!(log.holds(2, &entries[1].hash).unwrap());
+        assert!(log.holds(4, &entries[3].hash).unwrap());
+        assert!(!log.holds(2, &entries[2].hash).unwrap());
+        assert!(!log.holds(5, &entries[3].hash).unwrap());
+        // Rewritten from line 2 on and grown past the head: the head is gone.
+        let other = tempfile::tempdir().unwrap();
+        let rewritten = AuditLog::in_dir(other.path());
+        rewritten
+            .append(1_000, "console", "rotate_keys", "kek 0 -> 1")
+            .unwrap();
+        for i in 0..5 {
+            rewritten
+                .append(2_000 + i, "cli", "self_test", "ok")
+                .unwrap();
+        }
+        assert!(rewritten.holds(1, &entries[0].hash).unwrap());
+        assert!(!rewritten.holds(2, &entries[1].hash).unwrap());
+        assert!(rewritten.verify().is_ok());
     }
 
     #[test]

@@ -55,6 +55,17 @@ fn verdict_of(report: &SyncReport) -> AuditVerdict {
     report.audit_head.as_ref().expect("head reported").verdict
 }
 
+/// `shelftalk audit verify --head SEQ:HASH` on a data dir (the real binary).
+fn audit_verify(data_dir: &std::path::Path, head: &str) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_shelftalk"))
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(["audit", "verify", "--head", head])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap()
+}
+
 /// Posts raw bytes as an audit head report; returns (status, body).
 async fn post_head(hq: &Hq, bytes: Vec<u8>, sig: &[u8]) -> (u16, Value) {
     let resp = http()
@@ -104,6 +115,14 @@ async fn hq_records_signed_audit_heads_and_flags_a_rewritten_log() {
     assert_eq!(verdict_of(&r), AuditVerdict::Advanced);
     assert_eq!(r.audit_head.as_ref().unwrap().head_seq, 5);
     let honest = std::fs::read_to_string(log.path()).unwrap();
+    // The head HQ recorded, as an auditor reads it from /v1/kiosks, checks out on the kiosk.
+    let k = fleet_entry(&hq, "kiosk-audit").await;
+    let hq_head = format!(
+        "{}:{}",
+        k["audit"]["head_seq"],
+        k["audit"]["head_hash"].as_str().unwrap()
+    );
+    assert!(audit_verify(&config.data_dir, &hq_head).status.success());
 
     // Someone drops the last three lines (the chain that is left verifies): backwards.
     let first_two: String = honest.lines().take(2).map(|l| format!("{l}\n")).collect();
@@ -124,6 +143,17 @@ async fn hq_records_signed_audit_heads_and_flags_a_rewritten_log() {
     std::fs::copy(AuditLog::in_dir(other.path()).path(), log.path()).unwrap();
     let r = sync::run_once(&ctx, NOW + 240).await.unwrap();
     assert_eq!(verdict_of(&r), AuditVerdict::Forked);
+
+    // Grown past the head HQ saw before the rewrite, the forged log looks like progress to HQ,
+    // but the kiosk's log no longer holds that head: `audit verify --head` says so.
+    append(&AuditLog::in_dir(other.path()), 4, "self_test");
+    std::fs::copy(AuditLog::in_dir(other.path()).path(), log.path()).unwrap();
+    let r = sync::run_once(&ctx, NOW + 270).await.unwrap();
+    assert_eq!(verdict_of(&r), AuditVerdict::Advanced);
+    let out = audit_verify(&config.data_dir, &hq_head);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("was rewritten"), "{stderr}");
 
     // Editing a line in place breaks the chain, which the kiosk reports itself.
     let forged = std::fs::read_to_string(log.path()).unwrap();
@@ -159,7 +189,7 @@ async fn hq_records_signed_audit_heads_and_flags_a_rewritten_log() {
         .unwrap();
     assert_eq!(
         reports.iter().map(|r| r.0).collect::<Vec<_>>(),
-        vec![1, 3, 4, 5, 6],
+        vec![1, 3, 4, 5, 6, 7],
         "every report but the unchanged one"
     );
     for (_, doc, _) in &reports {
@@ -174,7 +204,7 @@ async fn hq_records_signed_audit_heads_and_flags_a_rewritten_log() {
     let (status, body) = post_head(&hq, old_doc, &old_sig).await;
     assert_eq!(status, 409, "{body}");
     assert_eq!(body["error"]["code"], "stale_report");
-    let (last_doc, last_sig) = (reports[4].1.clone(), reports[4].2.clone());
+    let (last_doc, last_sig) = (reports[5].1.clone(), reports[5].2.clone());
     let (status, body) = post_head(&hq, last_doc, &last_sig).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["status"], "duplicate");
@@ -203,7 +233,7 @@ async fn hq_records_signed_audit_heads_and_flags_a_rewritten_log() {
     let (bytes, sig) = unknown.sign(&keys.device).unwrap();
     assert_eq!(post_head(&hq, bytes, &sig).await.0, 403);
     let k = fleet_entry(&hq, "kiosk-audit").await;
-    assert_eq!(k["audit"]["report_seq"], 6, "nothing refused was recorded");
+    assert_eq!(k["audit"]["report_seq"], 7, "nothing refused was recorded");
 
     // The quiet kiosk's batches are still taken without any audit head.
     assert!(fleet_entry(&hq, "kiosk-quiet").await["audit"].is_null());

@@ -391,7 +391,14 @@ pub enum EvalCmd {
 #[derive(Subcommand, Debug)]
 pub enum AuditCmd {
     /// Recompute every link of the audit log; fails naming the first broken line.
-    Verify(JsonFlag),
+    Verify {
+        /// Also check that the log still holds this head, as HQ recorded it from this kiosk
+        /// (`audit.head_seq:audit.head_hash` in HQ's /v1/kiosks): a log rewritten since fails.
+        #[arg(long, value_name = "SEQ:HASH")]
+        head: Option<String>,
+        #[command(flatten)]
+        out: JsonFlag,
+    },
 }
 
 #[derive(Subcommand, Debug)]
