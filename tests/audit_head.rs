@@ -163,6 +163,7 @@ async fn hq_records_signed_audit_heads_and_flags_a_rewritten_log() {
     assert!(!r.audit_head.as_ref().unwrap().chain_intact);
     let k = fleet_entry(&hq, "kiosk-audit").await;
     assert_eq!(k["audit"]["alarms"], 3);
+    assert_eq!(k["audit"]["open_alarms"], 3);
     assert_eq!(k["audit"]["chain_intact"], false);
     assert_eq!(k["audit"]["last_alarm"]["verdict"], "broken");
 
@@ -235,7 +236,28 @@ async fn hq_records_signed_audit_heads_and_flags_a_rewritten_log() {
     let k = fleet_entry(&hq, "kiosk-audit").await;
     assert_eq!(k["audit"]["report_seq"], 7, "nothing refused was recorded");
 
-    // The quiet kiosk's batches are still taken without any audit head.
+    // Looked into and acknowledged at HQ (the real binary on HQ's database): on record still,
+    // the kiosk's health is back.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_shelftalk"))
+        .args(["hq", "audit-ack", "--db", hq.db.to_str().unwrap()])
+        .args(["--kiosk", "kiosk-audit"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("3 audit alarm(s) acknowledged"));
+    let k = fleet_entry(&hq, "kiosk-audit").await;
+    assert_eq!(
+        (
+            k["audit"]["alarms"].as_u64(),
+            k["audit"]["open_alarms"].as_u64()
+        ),
+        (Some(3), Some(0))
+    );
+    assert_ne!(k["health"], "audit_alarm");
     assert!(fleet_entry(&hq, "kiosk-quiet").await["audit"].is_null());
     hq.stop().await;
 }

@@ -236,6 +236,15 @@ pub enum HqCmd {
         #[arg(long, value_name = "ID")]
         kiosk: String,
     },
+    /// Acknowledge a kiosk's audit alarms (its audit log was found rewritten) once looked into:
+    /// they stay on record, the kiosk's health is no longer `audit_alarm`.
+    AuditAck {
+        #[command(flatten)]
+        db: HqDb,
+        /// The kiosk's id.
+        #[arg(long, value_name = "ID")]
+        kiosk: String,
+    },
     /// Analyst bearer tokens (stored hashed).
     #[command(subcommand)]
     Token(HqTokenCmd),

@@ -13,7 +13,7 @@
 //!   the head recorded before ([`store::judge`]); a report number not above the last is refused
 //!   with 409 `stale_report` unless it is the same report again. A head that went backwards,
 //!   changed at the same seq or whose chain the kiosk finds broken is logged as a warning and
-//!   shown in `/v1/kiosks` and on the dashboard.
+//!   shown in `/v1/kiosks` and on the dashboard (health `audit_alarm` until `hq audit-ack`).
 //! - Bodies above `max_body` bytes are refused with 413 before they are buffered whole.
 //! - Analyst endpoints require a bearer token (stored hashed); `/` also accepts `?token=`.
 //!   `/v1/priors` accepts a bearer token or a kiosk-signed request. `/openapi.json` and

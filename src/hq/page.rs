@@ -16,8 +16,9 @@ pub const BACKLOGGED_ABOVE: u64 = 10;
 fn health(k: &KioskRecord, now: i64) -> &'static str {
     if !k.enabled {
         "disabled"
-    } else if k.audit.as_ref().is_some_and(|a| a.alarms > 0) {
-        // Its technician audit log was rewritten: that outranks being quiet or behind.
+    } else if k.audit.as_ref().is_some_and(|a| a.open_alarms > 0) {
+        // Its technician audit log was rewritten (and nobody has acknowledged it yet): that
+        // outranks being quiet or behind.
         "audit_alarm"
     } else if k.last_seen.is_none_or(|t| now - t > SILENT_AFTER_SECS) {
         "silent"
@@ -116,8 +117,9 @@ fn audit_cell(k: &KioskRecord, now: i64) -> String {
     }
     if let Some(last) = &a.last_alarm {
         text.push_str(&format!(
-            "; {} alarm(s), last: {} at report {} (seq {} after {})",
+            "; {} alarm(s) ({} open), last: {} at report {} (seq {} after {})",
             a.alarms,
+            a.open_alarms,
             last.verdict.as_str(),
             last.report_seq,
             last.head_seq,

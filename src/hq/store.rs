@@ -97,6 +97,7 @@ CREATE TABLE audit_reports (
     verdict TEXT NOT NULL,
     previous_seq INTEGER,
     previous_hash TEXT,
+    acknowledged_at INTEGER,
     sha256 BLOB NOT NULL,
     document BLOB NOT NULL,
     signature BLOB NOT NULL,
@@ -138,6 +139,9 @@ pub struct KioskAudit {
     pub received_at: i64,
     /// Reports that showed the log rewritten (regressed, forked, broken), ever.
     pub alarms: u64,
+    /// Of those, the ones nobody has acknowledged yet (`hq audit-ack`): the kiosk's health is
+    /// `audit_alarm` while there are any.
+    pub open_alarms: u64,
     pub last_alarm: Option<AuditAlarm>,
 }
 
@@ -152,6 +156,8 @@ pub struct AuditAlarm {
     /// The head recorded before it.
     pub previous_seq: Option<u64>,
     pub previous_hash: Option<String>,
+    /// When it was acknowledged (`hq audit-ack`), if it was.
+    pub acknowledged_at: Option<i64>,
 }
 
 /// A verified audit head report, ready to record.
@@ -329,6 +335,9 @@ pub trait HqStore: Send + Sync {
     fn token_valid(&self, digest: &[u8; 32]) -> Result<bool, HqError>;
     /// Records a kiosk's verified audit head report (see [`AuditHeadOutcome`]).
     fn record_audit_head(&self, report: &AuditHeadReport<'_>) -> Result<AuditHeadOutcome, HqError>;
+    /// Marks a kiosk's open audit alarms as looked into (they stay on record); returns how many.
+    /// An unknown kiosk is an error.
+    fn acknowledge_audit_alarms(&self, kiosk: &str, now: i64) -> Result<u64, HqError>;
 }
 
 /// SHA-256 of a bearer token (what is stored).
@@ -380,6 +389,7 @@ fn kiosk_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<KioskRecord> {
                 verdict: AuditVerdict::parse(&verdict).unwrap_or(AuditVerdict::Broken),
                 received_at: at,
                 alarms: 0,
+                open_alarms: 0,
                 last_alarm: None,
             })
         }
@@ -403,14 +413,17 @@ fn kiosk_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<KioskRecord> {
     })
 }
 
-/// The alarm count and the latest alarm of every kiosk that has one (of `kiosk` only, if given).
+/// What [`alarms`] finds per kiosk: (alarms, open alarms, the latest alarm).
+type AlarmSummary = (u64, u64, AuditAlarm);
+
+/// The alarm counts and the latest alarm of every kiosk that has one (of `kiosk` only, if given).
 fn alarms(
     c: &Connection,
     kiosk: Option<&str>,
-) -> Result<std::collections::HashMap<String, (u64, AuditAlarm)>, HqError> {
+) -> Result<std::collections::HashMap<String, AlarmSummary>, HqError> {
     let mut stmt = c.prepare_cached(
         "SELECT kiosk_id, verdict, received_at, report_seq, head_seq, head_hash, previous_seq,
-                previous_hash
+                previous_hash, acknowledged_at
          FROM audit_reports
          WHERE verdict IN ('regressed', 'forked', 'broken') AND (?1 IS NULL OR kiosk_id = ?1)
          ORDER BY kiosk_id, report_seq",
@@ -427,14 +440,16 @@ fn alarms(
                 head_hash: r.get(5)?,
                 previous_seq: r.get(6)?,
                 previous_hash: r.get(7)?,
+                acknowledged_at: r.get(8)?,
             },
         ))
     })?;
-    let mut out: std::collections::HashMap<String, (u64, AuditAlarm)> = Default::default();
+    let mut out: std::collections::HashMap<String, AlarmSummary> = Default::default();
     for row in rows {
         let (kiosk, alarm) = row?;
-        let n = out.get(&kiosk).map_or(0, |(n, _)| *n);
-        out.insert(kiosk, (n + 1, alarm));
+        let (n, open) = out.get(&kiosk).map_or((0, 0), |(n, open, _)| (*n, *open));
+        let open = open + u64::from(alarm.acknowledged_at.is_none());
+        out.insert(kiosk, (n + 1, open, alarm));
     }
     Ok(out)
 }
@@ -442,11 +457,13 @@ fn alarms(
 /// Adds the alarm counts and latest alarms to kiosk records.
 fn with_alarms(
     mut kiosks: Vec<KioskRecord>,
-    mut found: std::collections::HashMap<String, (u64, AuditAlarm)>,
+    mut found: std::collections::HashMap<String, AlarmSummary>,
 ) -> Vec<KioskRecord> {
     for k in &mut kiosks {
-        if let (Some(audit), Some((n, last))) = (k.audit.as_mut(), found.remove(&k.kiosk_id)) {
+        if let (Some(audit), Some((n, open, last))) = (k.audit.as_mut(), found.remove(&k.kiosk_id))
+        {
             audit.alarms = n;
+            audit.open_alarms = open;
             audit.last_alarm = Some(last);
         }
     }
@@ -777,6 +794,26 @@ impl HqStore for SqliteHq {
             Ok(AuditHeadOutcome::Recorded { verdict, previous })
         })
     }
+
+    fn acknowledge_audit_alarms(&self, kiosk: &str, now: i64) -> Result<u64, HqError> {
+        self.with(|c| {
+            let tx = c.transaction()?;
+            let known = tx
+                .prepare_cached("SELECT 1 FROM kiosks WHERE kiosk_id = ?1")?
+                .exists([kiosk])?;
+            if !known {
+                return Err(HqError::UnknownKiosk(kiosk.to_string()));
+            }
+            let n = tx.execute(
+                "UPDATE audit_reports SET acknowledged_at = ?2
+                 WHERE kiosk_id = ?1 AND acknowledged_at IS NULL
+                   AND verdict IN ('regressed', 'forked', 'broken')",
+                params![kiosk, now],
+            )?;
+            tx.commit()?;
+            Ok(n as u64)
+        })
+    }
 }
 
 #[cfg(test)]
@@ -887,16 +924,29 @@ mod tests {
         assert_eq!((audit.report_seq, audit.head_seq), (4, 2));
         assert_eq!(audit.head_hash, "d".repeat(64));
         assert_eq!(audit.verdict, AuditVerdict::Forked);
-        assert_eq!(audit.alarms, 2);
+        assert_eq!((audit.alarms, audit.open_alarms), (2, 2));
         let last = audit.last_alarm.unwrap();
         assert_eq!((last.verdict, last.report_seq), (AuditVerdict::Forked, 4));
         assert_eq!(last.previous_seq, Some(2));
         assert_eq!(store.kiosks().unwrap()[0].audit.as_ref().unwrap().alarms, 2);
+        // Acknowledged: on record still, no longer open; a later alarm is open again.
+        assert_eq!(store.acknowledge_audit_alarms("k1", 20).unwrap(), 2);
+        assert_eq!(store.acknowledge_audit_alarms("k1", 21).unwrap(), 0);
+        assert!(matches!(
+            store.acknowledge_audit_alarms("nobody", 21),
+            Err(HqError::UnknownKiosk(_))
+        ));
+        let audit = store.kiosk("k1").unwrap().unwrap().audit.unwrap();
+        assert_eq!((audit.alarms, audit.open_alarms), (2, 0));
+        assert_eq!(audit.last_alarm.unwrap().acknowledged_at, Some(20));
+        report(&store, &doc(5, 1, 'e', true), 22);
+        let audit = store.kiosk("k1").unwrap().unwrap().audit.unwrap();
+        assert_eq!((audit.alarms, audit.open_alarms), (3, 1));
         // Evidence: every report but the unchanged one, with its signed bytes.
         let conn = Connection::open(dir.path().join("hq.db")).unwrap();
         let kept: u64 = conn
             .query_row("SELECT count(*) FROM audit_reports", [], |r| r.get(0))
             .unwrap();
-        assert_eq!(kept, 3);
+        assert_eq!(kept, 4);
     }
 }
