@@ -457,7 +457,8 @@ fn check_pin(handler: &dyn Handler, gate: &Mutex<PinGate>, pin: &str) -> (Respon
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let decision = match gate.lock() {
         Ok(mut g) => {
-            if g.guard().locked_for(now).is_none() && check_pin_form(pin).is_err() {
+            let form = check_pin_form(pin);
+            if g.guard().locked_for(now).is_none() && form.is_err() {
                 // Not checked, so not counted: it tells nothing about the PIN.
                 tracing::warn!("console: a PIN of the wrong form was refused");
                 return (
@@ -472,6 +473,8 @@ fn check_pin(handler: &dyn Handler, gate: &Mutex<PinGate>, pin: &str) -> (Respon
                     false,
                 );
             }
+            // Checked as `set-pin` stored it: without surrounding whitespace.
+            let pin = form.unwrap_or(pin);
             g.attempt(now, || verify_pin(&hash, pin).unwrap_or(false))
         }
         Err(_) => PinDecision::Locked {
