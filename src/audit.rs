@@ -9,7 +9,12 @@
 //!   processes (the daemon's console and shell actions, a CLI) never fork the chain.
 //! - `hash = SHA-256(prev ‖ "\n" ‖ canonical JSON of the entry without its hash)`, hex; the first
 //!   entry's `prev` is 64 zeros. [`AuditLog::verify`] recomputes every link.
-//! - Entries name shoppers only by their short random id, never by loyalty number.
+//! - Entries name shoppers only by their short random id, never by loyalty number, and never
+//!   carry a PIN (PIN attempts are logged as `pin_accepted`, `pin_wrong`, `pin_lockout`).
+//! - The [`Head`] (last seq and hash, and whether the chain verifies) is what the kiosk signs and
+//!   reports to HQ with every sync: HQ keeps the heads it was shown, so a log rewritten here (lines
+//!   removed, edited, or the file replaced) shows up there as a head that went backwards or
+//!   changed at the same seq.
 
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
@@ -30,7 +35,8 @@ fn lock_exclusive(file: &File) -> std::io::Result<()> {
     }
 }
 
-const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+/// The `prev` of the first entry, and the head of an empty log.
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 #[derive(Debug, thiserror::Error)]
 pub enum AuditError {
@@ -91,6 +97,17 @@ fn link_hash(e: &Unhashed<'_>) -> String {
 #[derive(Debug, Clone)]
 pub struct AuditLog {
     path: PathBuf,
+}
+
+/// Where the log ends, as [`AuditLog::head`] reads it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Head {
+    /// The last entry's sequence number; 0 for an empty log.
+    pub seq: u64,
+    /// The last entry's hash (hex); [`GENESIS`] for an empty log.
+    pub hash: String,
+    /// Whether every link of the chain verifies.
+    pub intact: bool,
 }
 
 /// What [`verify`](AuditLog::verify) found.
@@ -164,21 +181,71 @@ impl AuditLog {
         Ok(entry)
     }
 
-    /// The last entry; call with the append lock held.
-    fn last(&self) -> Result<Option<Entry>, AuditError> {
+    /// Calls `f` with every line that parses as an entry, in file order (lines that do not are
+    /// skipped: [`verify`](Self::verify) reports them).
+    fn for_each(&self, mut f: impl FnMut(Entry)) -> Result<(), AuditError> {
         let file = match File::open(&self.path) {
             Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
             Err(e) => return Err(self.io()(e)),
         };
-        let mut last = None;
         for line in BufReader::new(file).lines() {
             let line = line.map_err(self.io())?;
             if let Ok(e) = serde_json::from_str::<Entry>(&line) {
-                last = Some(e);
+                f(e);
             }
         }
+        Ok(())
+    }
+
+    /// The last entry (appends call it with the append lock held).
+    fn last(&self) -> Result<Option<Entry>, AuditError> {
+        let mut last = None;
+        self.for_each(|e| last = Some(e))?;
         Ok(last)
+    }
+
+    /// Every entry, in file order (lines that are not entries are skipped).
+    pub fn entries(&self) -> Result<Vec<Entry>, AuditError> {
+        let mut all = Vec::new();
+        self.for_each(|e| all.push(e))?;
+        Ok(all)
+    }
+
+    /// The log's head: the last entry's seq and hash ([`GENESIS`] and 0 for an empty log), and
+    /// whether the whole chain verifies.
+    pub fn head(&self) -> Result<Head, AuditError> {
+        let last = self.last()?;
+        let intact = match self.verify() {
+            Ok(_) => true,
+            Err(AuditError::Broken { .. }) => false,
+            Err(e) => return Err(e),
+        };
+        Ok(match last {
+            Some(e) => Head {
+                seq: e.seq,
+                hash: e.hash,
+                intact,
+            },
+            None => Head {
+                seq: 0,
+                hash: GENESIS.into(),
+                intact,
+            },
+        })
+    }
+
+    /// Whether the log still holds `head` — a head HQ recorded from this kiosk, as `/v1/kiosks`
+    /// shows it: its entry `seq` has hash `hash` (seq 0 is the empty log's [`GENESIS`]). A log
+    /// rewritten after HQ saw the head no longer holds it, even when it has grown past it since.
+    /// Checks only that entry: run [`verify`](Self::verify) for the chain.
+    pub fn holds(&self, seq: u64, hash: &str) -> Result<bool, AuditError> {
+        if seq == 0 {
+            return Ok(hash == GENESIS);
+        }
+        let mut found = false;
+        self.for_each(|e| found |= e.seq == seq && e.hash == hash)?;
+        Ok(found)
     }
 
     /// Recomputes the whole chain; the error names the first broken line.
@@ -290,6 +357,55 @@ mod tests {
         let swapped = [lines[1], lines[0], lines[2], lines[3]].join("\n") + "\n";
         std::fs::write(log.path(), swapped).unwrap();
         assert!(log.verify().is_err());
+    }
+
+    #[test]
+    fn the_head_is_the_last_entry_and_says_whether_the_chain_holds() {
+        let dir = tempfile::tempdir().unwrap();
+        let empty = AuditLog::in_dir(dir.path()).head().unwrap();
+        assert_eq!(
+            empty,
+            Head {
+                seq: 0,
+                hash: GENESIS.into(),
+                intact: true
+            }
+        );
+        let (_d, log) = log_with(3);
+        let head = log.head().unwrap();
+        assert_eq!((head.seq, head.intact), (3, true));
+        assert_eq!(head.hash, log.verify().unwrap().head);
+        assert_eq!(log.entries().unwrap().len(), 3);
+
+        let text = std::fs::read_to_string(log.path()).unwrap();
+        std::fs::write(log.path(), text.replacen("kek 0 -> 1", "kek 0 -> 7", 1)).unwrap();
+        let broken = log.head().unwrap();
+        assert_eq!((broken.seq, broken.intact), (3, false));
+    }
+
+    #[test]
+    fn a_log_holds_the_heads_it_had_unless_rewritten() {
+        let (_d, log) = log_with(4);
+        let entries = log.entries().unwrap();
+        assert!(log.holds(0, GENESIS).unwrap());
+        assert!(log.holds(2, &entries[1].hash).unwrap());
+        assert!(log.holds(4, &entries[3].hash).unwrap());
+        assert!(!log.holds(2, &entries[2].hash).unwrap());
+        assert!(!log.holds(5, &entries[3].hash).unwrap());
+        // Rewritten from line 2 on and grown past the head: the head is gone.
+        let other = tempfile::tempdir().unwrap();
+        let rewritten = AuditLog::in_dir(other.path());
+        rewritten
+            .append(1_000, "console", "rotate_keys", "kek 0 -> 1")
+            .unwrap();
+        for i in 0..5 {
+            rewritten
+                .append(2_000 + i, "cli", "self_test", "ok")
+                .unwrap();
+        }
+        assert!(rewritten.holds(1, &entries[0].hash).unwrap());
+        assert!(!rewritten.holds(2, &entries[1].hash).unwrap());
+        assert!(rewritten.verify().is_ok());
     }
 
     #[test]

@@ -10,9 +10,16 @@
 //! - The socket file is mode 0600 and a connection is accepted only from the user that owns it
 //!   (the daemon's user) or root: the peer's uid is read with `SO_PEERCRED` and compared with the
 //!   socket file's owner — file permissions alone are not trusted.
-//! - The PIN is stored only as a PBKDF2-HMAC-SHA256 hash (`pbkdf2-sha256$iterations$salt$hash`);
-//!   after [`MAX_FAILURES`] wrong PINs in a row the console is locked for [`LOCKOUT_SECS`], for
-//!   every connection (the guard is shared).
+//! - The PIN is [`PIN_DIGITS`] digits, stored only as a PBKDF2-HMAC-SHA256 hash
+//!   (`pbkdf2-sha256$iterations$salt$hash`). A PIN of another form is refused unchecked and
+//!   uncounted (a shorter PIN set before the 6-digit rule must be set again).
+//! - After [`MAX_FAILURES`] wrong PINs in a row the console is locked for [`LOCKOUT_BASE_SECS`];
+//!   every further wrong PIN (one try after each lockout) doubles it, up to [`LOCKOUT_MAX_SECS`];
+//!   the right PIN resets the count. The lock holds for every connection (the guard is shared)
+//!   and survives a restart: every checked attempt is appended to the audit log (`pin_accepted`,
+//!   `pin_wrong`, `pin_lockout`; never the PIN) before it is answered, and [`PinGate::open`]
+//!   rebuilds the guard by replaying those entries. The audit log is hash-chained and its head is
+//!   reported to HQ, so removing the failures to lift a lock is a detectable rewrite.
 //! - Loyalty numbers typed into the console (or read by `shopper erase` from its standard input
 //!   or file) travel only over this socket, are never logged and never echoed back.
 //! - Why a shell command needs no PIN: whoever passes the peer check is the daemon's user or
@@ -35,10 +42,20 @@ use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 
+use crate::audit::{AuditError, AuditLog, Entry};
+
+/// How many digits a technician PIN has (the console keypad accepts digits only).
+pub const PIN_DIGITS: std::ops::RangeInclusive<usize> = 6..=12;
 /// Wrong PINs in a row before the console locks.
 pub const MAX_FAILURES: u32 = 5;
-/// How long the console stays locked.
-pub const LOCKOUT_SECS: i64 = 300;
+/// The first lockout; each further wrong PIN in a row doubles it.
+pub const LOCKOUT_BASE_SECS: i64 = 300;
+/// The longest lockout.
+pub const LOCKOUT_MAX_SECS: i64 = 3600;
+/// Audit actions of PIN attempts (actor `console`); the guard is rebuilt from them.
+pub const AUDIT_PIN_ACCEPTED: &str = "pin_accepted";
+pub const AUDIT_PIN_WRONG: &str = "pin_wrong";
+pub const AUDIT_PIN_LOCKOUT: &str = "pin_lockout";
 const PBKDF2_ITERATIONS: u32 = 100_000;
 /// Longest request line accepted.
 const MAX_LINE: usize = 64 * 1024;
@@ -63,15 +80,15 @@ pub enum ControlError {
     BadPinHash,
     #[error("the system random number generator failed")]
     Random,
-    #[error("the PIN must be 4-12 digits (the console keypad accepts digits only)")]
+    #[error("the PIN must be 6-12 digits (the console keypad accepts digits only)")]
     PinForm,
 }
 
-/// Checks a technician PIN's form: 4-12 digits (the console keypad accepts digits only).
-/// Returns it without surrounding whitespace.
+/// Checks a technician PIN's form: [`PIN_DIGITS`] digits (the console keypad accepts digits
+/// only). Returns it without surrounding whitespace.
 pub fn check_pin_form(pin: &str) -> Result<&str, ControlError> {
     let pin = pin.trim();
-    if !(4..=12).contains(&pin.len()) || !pin.bytes().all(|b| b.is_ascii_digit()) {
+    if !PIN_DIGITS.contains(&pin.len()) || !pin.bytes().all(|b| b.is_ascii_digit()) {
         return Err(ControlError::PinForm);
     }
     Ok(pin)
@@ -215,9 +232,24 @@ pub fn verify_pin(hash: &str, pin: &str) -> Result<bool, ControlError> {
     .is_ok())
 }
 
-/// Counts wrong PINs and locks the console after [`MAX_FAILURES`]. Pure: the caller passes time.
+/// How long the console locks after `failures` wrong PINs in a row: nothing below
+/// [`MAX_FAILURES`], then [`LOCKOUT_BASE_SECS`] doubled for every further one, at most
+/// [`LOCKOUT_MAX_SECS`].
+pub fn lockout_secs(failures: u32) -> Option<i64> {
+    let over = failures.checked_sub(MAX_FAILURES)?;
+    let factor = 1i64.checked_shl(over.min(62)).unwrap_or(i64::MAX);
+    Some(
+        LOCKOUT_BASE_SECS
+            .saturating_mul(factor)
+            .min(LOCKOUT_MAX_SECS),
+    )
+}
+
+/// Counts wrong PINs in a row and locks the console after [`MAX_FAILURES`], with exponential
+/// back-off ([`lockout_secs`]). Pure: the caller passes time; [`PinGate`] persists it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PinGuard {
+    /// Wrong PINs since the last right one.
     failures: u32,
     locked_until: Option<i64>,
 }
@@ -226,36 +258,127 @@ pub struct PinGuard {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PinDecision {
     Accepted,
-    Wrong { tries_left: u32 },
-    Locked { for_secs: i64 },
+    Wrong {
+        tries_left: u32,
+    },
+    /// This wrong PIN (the `failures`-th in a row) locked the console for `for_secs`.
+    LockedOut {
+        failures: u32,
+        for_secs: i64,
+    },
+    /// Locked by earlier wrong PINs: this PIN was not checked.
+    Locked {
+        for_secs: i64,
+    },
 }
 
 impl PinGuard {
-    /// Whether the console is locked at `now`, and for how long.
+    /// Wrong PINs since the last right one.
+    pub fn failures(&self) -> u32 {
+        self.failures
+    }
+
+    /// Whether the console is locked at `now`, and for how long (never more than
+    /// [`LOCKOUT_MAX_SECS`], even when the clock was set back since the lock began).
     pub fn locked_for(&self, now: i64) -> Option<i64> {
-        self.locked_until.filter(|&t| t > now).map(|t| t - now)
+        self.locked_until
+            .filter(|&t| t > now)
+            .map(|t| (t - now).min(LOCKOUT_MAX_SECS))
     }
 
     /// Records an attempt whose correctness is `correct`. While locked nothing is checked.
     pub fn attempt(&mut self, now: i64, correct: impl FnOnce() -> bool) -> PinDecision {
         if let Some(for_secs) = self.locked_for(now) {
+            // A clock set back must not stretch the lock beyond the longest lockout.
+            self.locked_until = Some(now + for_secs);
             return PinDecision::Locked { for_secs };
         }
-        if correct() {
+        self.record(now, correct())
+    }
+
+    /// Records a checked attempt at `now` (no lock check: [`attempt`](Self::attempt) does that).
+    fn record(&mut self, now: i64, correct: bool) -> PinDecision {
+        if correct {
             *self = Self::default();
             return PinDecision::Accepted;
         }
-        self.failures += 1;
-        if self.failures >= MAX_FAILURES {
-            self.failures = 0;
-            self.locked_until = Some(now + LOCKOUT_SECS);
-            return PinDecision::Locked {
-                for_secs: LOCKOUT_SECS,
-            };
+        self.failures = self.failures.saturating_add(1);
+        match lockout_secs(self.failures) {
+            Some(for_secs) => {
+                self.locked_until = Some(now.saturating_add(for_secs));
+                PinDecision::LockedOut {
+                    failures: self.failures,
+                    for_secs,
+                }
+            }
+            None => PinDecision::Wrong {
+                tries_left: MAX_FAILURES - self.failures,
+            },
         }
-        PinDecision::Wrong {
-            tries_left: MAX_FAILURES - self.failures,
+    }
+
+    /// The guard as the PIN entries of an audit log left it: every `pin_wrong` and
+    /// `pin_lockout` entry is a wrong PIN at its time, every `pin_accepted` a right one.
+    pub fn replay<'a>(entries: impl IntoIterator<Item = &'a Entry>) -> Self {
+        let mut guard = Self::default();
+        for e in entries {
+            match e.action.as_str() {
+                AUDIT_PIN_ACCEPTED => {
+                    guard.record(e.at, true);
+                }
+                AUDIT_PIN_WRONG | AUDIT_PIN_LOCKOUT => {
+                    guard.record(e.at, false);
+                }
+                _ => {}
+            }
         }
+        guard
+    }
+}
+
+/// The [`PinGuard`] with its memory in the audit log: each checked attempt is appended (without
+/// the PIN) before it is answered, and [`open`](Self::open) replays the log, so a restart does not
+/// lift a lock or reset the count.
+#[derive(Debug)]
+pub struct PinGate {
+    guard: PinGuard,
+    audit: AuditLog,
+}
+
+impl PinGate {
+    /// Rebuilds the guard from `audit`'s PIN entries.
+    pub fn open(audit: AuditLog) -> Result<Self, AuditError> {
+        let guard = PinGuard::replay(&audit.entries()?);
+        Ok(Self { guard, audit })
+    }
+
+    pub fn guard(&self) -> &PinGuard {
+        &self.guard
+    }
+
+    /// [`PinGuard::attempt`], with the outcome of a checked attempt appended to the audit log.
+    /// A failed append is logged; the decision stands (held in memory until a restart).
+    pub fn attempt(&mut self, now: i64, correct: impl FnOnce() -> bool) -> PinDecision {
+        let decision = self.guard.attempt(now, correct);
+        let (action, detail) = match decision {
+            PinDecision::Accepted => (AUDIT_PIN_ACCEPTED, "console unlocked".to_string()),
+            PinDecision::Wrong { tries_left } => (
+                AUDIT_PIN_WRONG,
+                format!(
+                    "wrong PIN, {} in a row; {tries_left} more before the console locks",
+                    self.guard.failures
+                ),
+            ),
+            PinDecision::LockedOut { failures, for_secs } => (
+                AUDIT_PIN_LOCKOUT,
+                format!("wrong PIN, {failures} in a row; console locked for {for_secs} s"),
+            ),
+            PinDecision::Locked { .. } => return decision,
+        };
+        if let Err(e) = self.audit.append(now, "console", action, &detail) {
+            tracing::error!(error = %e, action, "PIN attempt not written to the audit log");
+        }
+        decision
     }
 }
 
@@ -300,7 +423,7 @@ pub async fn serve(
     listener: UnixListener,
     path: PathBuf,
     handler: Arc<dyn Handler>,
-    guard: Arc<Mutex<PinGuard>>,
+    guard: Arc<Mutex<PinGate>>,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) {
     loop {
@@ -319,7 +442,7 @@ pub async fn serve(
     }
 }
 
-async fn connection(stream: UnixStream, handler: Arc<dyn Handler>, guard: Arc<Mutex<PinGuard>>) {
+async fn connection(stream: UnixStream, handler: Arc<dyn Handler>, guard: Arc<Mutex<PinGate>>) {
     let (read, mut write) = stream.into_split();
     let mut lines = BufReader::new(read);
     let mut actor: Option<Actor> = None;
@@ -336,7 +459,14 @@ async fn connection(stream: UnixStream, handler: Arc<dyn Handler>, guard: Arc<Mu
                 message: format!("malformed request: {e}"),
             },
             Ok(Request::Pin { pin }) => {
-                let (r, ok) = check_pin(&*handler, &guard, &pin);
+                // PBKDF2 and the audit log's fsync block: off the async workers.
+                let (h, g) = (handler.clone(), guard.clone());
+                let (r, ok) = tokio::task::spawn_blocking(move || check_pin(&*h, &g, &pin))
+                    .await
+                    .unwrap_or_else(|e| {
+                        let message = format!("PIN check failed: {e}");
+                        (Response::Error { message }, false)
+                    });
                 actor = ok.then_some(Actor::Console);
                 r
             }
@@ -404,7 +534,7 @@ fn key_proof_response(proven: bool) -> Response {
     }
 }
 
-fn check_pin(handler: &dyn Handler, guard: &Mutex<PinGuard>, pin: &str) -> (Response, bool) {
+fn check_pin(handler: &dyn Handler, gate: &Mutex<PinGate>, pin: &str) -> (Response, bool) {
     let Some(hash) = handler.pin_hash() else {
         return (
             Response::Denied {
@@ -415,10 +545,30 @@ fn check_pin(handler: &dyn Handler, guard: &Mutex<PinGuard>, pin: &str) -> (Resp
         );
     };
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    let decision = match guard.lock() {
-        Ok(mut g) => g.attempt(now, || verify_pin(&hash, pin).unwrap_or(false)),
+    let decision = match gate.lock() {
+        Ok(mut g) => {
+            let form = check_pin_form(pin);
+            if g.guard().locked_for(now).is_none() && form.is_err() {
+                // Not checked, so not counted: it tells nothing about the PIN.
+                tracing::warn!("console: a PIN of the wrong form was refused");
+                return (
+                    Response::Denied {
+                        reason: format!(
+                            "{}; a shorter PIN set earlier must be set again with `shelftalk \
+                             console set-pin`",
+                            ControlError::PinForm
+                        ),
+                        locked_for_secs: None,
+                    },
+                    false,
+                );
+            }
+            // Checked as `set-pin` stored it: without surrounding whitespace.
+            let pin = form.unwrap_or(pin);
+            g.attempt(now, || verify_pin(&hash, pin).unwrap_or(false))
+        }
         Err(_) => PinDecision::Locked {
-            for_secs: LOCKOUT_SECS,
+            for_secs: LOCKOUT_BASE_SECS,
         },
     };
     match decision {
@@ -438,18 +588,29 @@ fn check_pin(handler: &dyn Handler, guard: &Mutex<PinGuard>, pin: &str) -> (Resp
                 false,
             )
         }
-        PinDecision::Locked { for_secs } => {
-            tracing::warn!(for_secs, "console: locked after repeated wrong PINs");
+        PinDecision::LockedOut { failures, for_secs } => {
+            tracing::warn!(
+                failures,
+                for_secs,
+                "console: locked after repeated wrong PINs"
+            );
             (
                 Response::Denied {
                     reason: format!(
-                        "console locked for {for_secs} s after {MAX_FAILURES} wrong PINs"
+                        "console locked for {for_secs} s after {failures} wrong PINs in a row"
                     ),
                     locked_for_secs: Some(for_secs),
                 },
                 false,
             )
         }
+        PinDecision::Locked { for_secs } => (
+            Response::Denied {
+                reason: format!("console locked for {for_secs} s after repeated wrong PINs"),
+                locked_for_secs: Some(for_secs),
+            },
+            false,
+        ),
     }
 }
 
@@ -502,12 +663,12 @@ mod tests {
 
     #[test]
     fn pin_hash_round_trip() {
-        let hash = hash_pin("2468", &crate::crypto::rng()).unwrap();
+        let hash = hash_pin("246810", &crate::crypto::rng()).unwrap();
         assert!(hash.starts_with("pbkdf2-sha256$100000$"));
         // The PIN is no field of the stored form (its digits may occur in the hex by chance).
-        assert!(hash.split('$').all(|field| field != "2468"));
-        assert!(verify_pin(&hash, "2468").unwrap());
-        assert!(!verify_pin(&hash, "2469").unwrap());
+        assert!(hash.split('$').all(|field| field != "246810"));
+        assert!(verify_pin(&hash, "246810").unwrap());
+        assert!(!verify_pin(&hash, "246811").unwrap());
         assert!(matches!(
             verify_pin("nonsense", "1"),
             Err(ControlError::BadPinHash)
@@ -515,7 +676,41 @@ mod tests {
     }
 
     #[test]
-    fn five_wrong_pins_lock_the_console() {
+    fn a_pin_has_six_to_twelve_digits() {
+        assert_eq!(check_pin_form(" 123456\n").unwrap(), "123456");
+        assert!(check_pin_form("123456789012").is_ok());
+        for bad in [
+            "",
+            "2468",
+            "12345",
+            "1234567890123",
+            "12345a",
+            "123 456",
+            "１２３４５６",
+        ] {
+            assert!(
+                matches!(check_pin_form(bad), Err(ControlError::PinForm)),
+                "{bad:?}"
+            );
+        }
+        let text = ControlError::PinForm.to_string();
+        let range = format!("{}-{} digits", PIN_DIGITS.start(), PIN_DIGITS.end());
+        assert!(text.contains(&range), "{text}");
+    }
+
+    #[test]
+    fn lockouts_double_from_the_fifth_wrong_pin_up_to_the_cap() {
+        assert_eq!(lockout_secs(0), None);
+        assert_eq!(lockout_secs(MAX_FAILURES - 1), None);
+        assert_eq!(lockout_secs(MAX_FAILURES), Some(LOCKOUT_BASE_SECS));
+        assert_eq!(lockout_secs(MAX_FAILURES + 1), Some(2 * LOCKOUT_BASE_SECS));
+        assert_eq!(lockout_secs(MAX_FAILURES + 2), Some(4 * LOCKOUT_BASE_SECS));
+        assert_eq!(lockout_secs(MAX_FAILURES + 4), Some(LOCKOUT_MAX_SECS));
+        assert_eq!(lockout_secs(u32::MAX), Some(LOCKOUT_MAX_SECS));
+    }
+
+    #[test]
+    fn five_wrong_pins_lock_the_console_and_each_further_one_doubles_the_lock() {
         let mut g = PinGuard::default();
         for left in (1..MAX_FAILURES).rev() {
             assert_eq!(
@@ -525,24 +720,127 @@ mod tests {
         }
         assert_eq!(
             g.attempt(100, || false),
-            PinDecision::Locked {
-                for_secs: LOCKOUT_SECS
+            PinDecision::LockedOut {
+                failures: MAX_FAILURES,
+                for_secs: LOCKOUT_BASE_SECS
             }
         );
         // While locked even the right PIN is refused, without being checked.
         assert_eq!(
             g.attempt(160, || unreachable!()),
             PinDecision::Locked {
-                for_secs: LOCKOUT_SECS - 60
+                for_secs: LOCKOUT_BASE_SECS - 60
             }
         );
+        // After the lock: one try, and a wrong one locks twice as long.
+        let t = 100 + LOCKOUT_BASE_SECS;
         assert_eq!(
-            g.attempt(100 + LOCKOUT_SECS, || true),
-            PinDecision::Accepted
+            g.attempt(t, || false),
+            PinDecision::LockedOut {
+                failures: MAX_FAILURES + 1,
+                for_secs: 2 * LOCKOUT_BASE_SECS
+            }
         );
+        let t = t + 2 * LOCKOUT_BASE_SECS;
         assert_eq!(
-            g.attempt(100 + LOCKOUT_SECS, || false),
-            PinDecision::Wrong { tries_left: 4 }
+            g.attempt(t, || false),
+            PinDecision::LockedOut {
+                failures: MAX_FAILURES + 2,
+                for_secs: 4 * LOCKOUT_BASE_SECS
+            }
+        );
+        // The right PIN after the lock resets everything.
+        let t = t + 4 * LOCKOUT_BASE_SECS;
+        assert_eq!(g.attempt(t, || true), PinDecision::Accepted);
+        assert_eq!(g, PinGuard::default());
+        assert_eq!(
+            g.attempt(t, || false),
+            PinDecision::Wrong {
+                tries_left: MAX_FAILURES - 1
+            }
+        );
+    }
+
+    #[test]
+    fn a_clock_set_back_does_not_stretch_a_lock() {
+        let mut g = PinGuard::default();
+        for _ in 0..MAX_FAILURES {
+            g.attempt(1_000_000, || false);
+        }
+        // The clock jumps a day back: still locked, but for no more than the longest lockout,
+        // and that bound then runs down.
+        let back = 1_000_000 - 86_400;
+        assert_eq!(
+            g.attempt(back, || unreachable!()),
+            PinDecision::Locked {
+                for_secs: LOCKOUT_MAX_SECS
+            }
+        );
+        assert_eq!(g.locked_for(back + LOCKOUT_MAX_SECS), None);
+    }
+
+    fn entry(at: i64, action: &str) -> Entry {
+        Entry {
+            seq: 0,
+            at,
+            actor: "console".into(),
+            action: action.into(),
+            detail: String::new(),
+            prev: String::new(),
+            hash: String::new(),
+        }
+    }
+
+    #[test]
+    fn replaying_the_audit_entries_rebuilds_the_guard() {
+        let mut live = PinGuard::default();
+        let mut entries = Vec::new();
+        let mut t = 1_000;
+        let outcomes = [false, true, false, false, false, false, false, false];
+        for ok in outcomes {
+            let action = match live.attempt(t, || ok) {
+                PinDecision::Accepted => AUDIT_PIN_ACCEPTED,
+                PinDecision::Wrong { .. } => AUDIT_PIN_WRONG,
+                PinDecision::LockedOut { .. } => AUDIT_PIN_LOCKOUT,
+                PinDecision::Locked { .. } => unreachable!("attempts are spaced past locks"),
+            };
+            entries.push(entry(t, action));
+            entries.push(entry(t, "rotate_keys"));
+            t += live.locked_for(t).unwrap_or(0) + 1;
+        }
+        assert_eq!(live.failures(), 6);
+        assert_eq!(PinGuard::replay(&entries), live);
+        assert_eq!(PinGuard::replay(&[]), PinGuard::default());
+    }
+
+    #[test]
+    fn the_gate_audits_attempts_without_the_pin_and_a_reopened_gate_is_still_locked() {
+        let dir = tempfile::tempdir().unwrap();
+        let audit = AuditLog::in_dir(dir.path());
+        let mut gate = PinGate::open(audit.clone()).unwrap();
+        assert_eq!(gate.attempt(50, || true), PinDecision::Accepted);
+        for _ in 0..MAX_FAILURES {
+            gate.attempt(100, || false);
+        }
+        assert_eq!(gate.guard().locked_for(100), Some(LOCKOUT_BASE_SECS));
+        // Attempts while locked are not checked and not written.
+        assert!(matches!(
+            gate.attempt(101, || unreachable!()),
+            PinDecision::Locked { .. }
+        ));
+        let v = audit.verify().unwrap();
+        assert_eq!(v.entries, 1 + u64::from(MAX_FAILURES));
+        let text = std::fs::read_to_string(audit.path()).unwrap();
+        assert_eq!(text.matches(AUDIT_PIN_WRONG).count(), 4);
+        assert_eq!(text.matches(AUDIT_PIN_LOCKOUT).count(), 1);
+        assert!(text.contains("console locked for 300 s"), "{text}");
+
+        // A restart: the gate read back from the log is just as locked.
+        let reopened = PinGate::open(audit.clone()).unwrap();
+        assert_eq!(reopened.guard(), gate.guard());
+        assert_eq!(
+            reopened.guard().locked_for(160),
+            Some(LOCKOUT_BASE_SECS - 60)
         );
     }
 

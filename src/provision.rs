@@ -469,7 +469,7 @@ mod tests {
             store_id: Some("s1".into()),
             kiosk_id: Some("k1".into()),
             data_dir: Some("/d".into()),
-            pin_hash: Some(control::hash_pin("2468", &crate::crypto::rng()).unwrap()),
+            pin_hash: Some(control::hash_pin("246810", &crate::crypto::rng()).unwrap()),
             release_keys: Vec::new(),
         }
     }
@@ -508,7 +508,7 @@ mod tests {
         assert!(p.steps.is_empty());
         assert!(!p.needs_pin());
         // The same PIN from a file is accepted and still changes nothing.
-        assert!(plan(&req(), &provisioned(), Some("2468\n"))
+        assert!(plan(&req(), &provisioned(), Some("246810\n"))
             .unwrap()
             .steps
             .is_empty());
@@ -539,7 +539,7 @@ mod tests {
     #[test]
     fn a_different_pin_is_refused_and_modes_are_repaired() {
         assert!(matches!(
-            plan(&req(), &provisioned(), Some("1357")),
+            plan(&req(), &provisioned(), Some("135790")),
             Err(ProvisionError::PinMismatch(_))
         ));
         let loose = Observed {

@@ -7,11 +7,16 @@
 //! - A kiosk pulls `GET /v1/priors` signed: [`KIOSK_HEADER`], [`TIME_HEADER`] (Unix seconds, at
 //!   most [`MAX_CLOCK_SKEW_SECS`] from HQ's clock) and the signature of
 //!   `"shelftalk/priors/v1\0" ‖ kiosk ‖ "\0" ‖ time`.
+//! - With every sync a kiosk posts its technician audit log's head as an [`AuditHeadDocument`]
+//!   (version [`AUDIT_HEAD_VERSION`]) to `POST /v1/audit-heads`, the exact signed bytes as the
+//!   body and the signature in [`SIGNATURE_HEADER`]; the signature covers
+//!   `"shelftalk/audit-head/v1\0" ‖ document bytes`. HQ answers with an [`AuditHeadAck`].
 //! - Errors are `{"error": {"code": "...", "message": "..."}}` ([`ApiError`]).
 //!
-//! Invariants: a document carries days, never times; no session, shopper or loyalty data; every
-//! field is pinned by the golden test in `tests/feedback_wire.rs`. Changing the format means a
-//! new version number.
+//! Invariants: a document carries days, never times; no session, shopper or loyalty data (an
+//! audit head is a sequence number and a hash); every field is pinned by the golden tests in
+//! `tests/feedback_wire.rs`. Changing a format means a new version number. The signing contexts
+//! differ per message, so no signed document can be passed off as another kind.
 
 use ring::signature::{self, Ed25519KeyPair};
 use serde::{Deserialize, Serialize};
@@ -22,6 +27,7 @@ use crate::vocab::Style;
 
 pub const BATCH_VERSION: u32 = 1;
 pub const PRIORS_VERSION: u32 = 1;
+pub const AUDIT_HEAD_VERSION: u32 = 1;
 pub const SIGNATURE_HEADER: &str = "x-shelftalk-signature";
 pub const BACKLOG_HEADER: &str = "x-shelftalk-backlog";
 pub const KIOSK_HEADER: &str = "x-shelftalk-kiosk";
@@ -29,6 +35,7 @@ pub const TIME_HEADER: &str = "x-shelftalk-time";
 pub const MAX_CLOCK_SKEW_SECS: i64 = 300;
 const BATCH_CONTEXT: &[u8] = b"shelftalk/batch/v1\0";
 const PRIORS_CONTEXT: &[u8] = b"shelftalk/priors/v1\0";
+const AUDIT_HEAD_CONTEXT: &[u8] = b"shelftalk/audit-head/v1\0";
 
 #[derive(Debug, thiserror::Error)]
 pub enum WireError {
@@ -82,14 +89,36 @@ pub struct BatchDocument {
 /// The most cells HQ accepts in one batch.
 pub const MAX_CELLS: usize = 10_000;
 
+/// Parses a document: syntax errors are [`WireError::Malformed`], wrong fields or types
+/// [`WireError::Invalid`].
+fn parse_document<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, WireError> {
+    serde_json::from_slice(bytes).map_err(|e| match e.classify() {
+        serde_json::error::Category::Data => WireError::Invalid(e),
+        _ => WireError::Malformed(e),
+    })
+}
+
+/// Checks the kiosk and store ids of a document: 1-64 characters of `A-Z a-z 0-9 - _`.
+fn check_ids(kiosk_id: &str, store_id: &str) -> Result<(), WireError> {
+    for (name, id) in [("kiosk_id", kiosk_id), ("store_id", store_id)] {
+        let ok = (1..=64).contains(&id.len())
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if !ok {
+            return Err(WireError::Rule(format!(
+                "{name} is not 1-64 characters of A-Z a-z 0-9 - _"
+            )));
+        }
+    }
+    Ok(())
+}
+
 impl BatchDocument {
     /// Parses a document: syntax errors are [`WireError::Malformed`], wrong fields or types
     /// [`WireError::Invalid`].
     pub fn parse(bytes: &[u8]) -> Result<Self, WireError> {
-        serde_json::from_slice(bytes).map_err(|e| match e.classify() {
-            serde_json::error::Category::Data => WireError::Invalid(e),
-            _ => WireError::Malformed(e),
-        })
+        parse_document(bytes)
     }
 
     /// Checks what serde cannot: version, ids, labels and count relations.
@@ -101,15 +130,7 @@ impl BatchDocument {
         if uuid::Uuid::parse_str(&self.batch_id).is_err() {
             return bad("batch_id is not a UUID".into());
         }
-        for (name, id) in [("kiosk_id", &self.kiosk_id), ("store_id", &self.store_id)] {
-            let ok = (1..=64).contains(&id.len())
-                && id
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-            if !ok {
-                return bad(format!("{name} is not 1-64 characters of A-Z a-z 0-9 - _"));
-            }
-        }
+        check_ids(&self.kiosk_id, &self.store_id)?;
         if self.seq == 0 {
             return bad("seq starts at 1".into());
         }
@@ -209,6 +230,126 @@ pub fn verify_priors_request(
         &priors_message(kiosk, time),
         sig,
     )
+}
+
+/// The head of a kiosk's technician audit log, signed with its device key and posted with every
+/// sync, so HQ can tell when the log was rewritten.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditHeadDocument {
+    pub version: u32,
+    pub kiosk_id: String,
+    pub store_id: String,
+    /// Per-kiosk number of this report, strictly increasing over the kiosk's reports: HQ refuses
+    /// a report not above the last one it recorded (unless it is that same report again), so a
+    /// captured old report cannot be played back to HQ.
+    pub report_seq: u64,
+    /// The audit log's last entry: its sequence number (0 for an empty log) and hash (lower-case
+    /// hex SHA-256; 64 zeros for an empty log).
+    pub head_seq: u64,
+    pub head_hash: String,
+    /// Whether the kiosk's own check of every link of the chain passed.
+    pub chain_intact: bool,
+}
+
+impl AuditHeadDocument {
+    /// Parses a document: syntax errors are [`WireError::Malformed`], wrong fields or types
+    /// [`WireError::Invalid`].
+    pub fn parse(bytes: &[u8]) -> Result<Self, WireError> {
+        parse_document(bytes)
+    }
+
+    /// Checks what serde cannot: version, ids, the report number and the hash's form.
+    pub fn validate(&self) -> Result<(), WireError> {
+        if self.version != AUDIT_HEAD_VERSION {
+            return Err(WireError::Rule(format!(
+                "unsupported version {}",
+                self.version
+            )));
+        }
+        check_ids(&self.kiosk_id, &self.store_id)?;
+        if self.report_seq == 0 {
+            return Err(WireError::Rule("report_seq starts at 1".into()));
+        }
+        let hex = self.head_hash.len() == 64
+            && self
+                .head_hash
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        if !hex {
+            return Err(WireError::Rule(
+                "head_hash is not 64 lower-case hex characters".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Serialises and signs the document with the kiosk's device key.
+    pub fn sign(&self, key: &Ed25519KeyPair) -> Result<(Vec<u8>, [u8; 64]), WireError> {
+        let bytes = serde_json::to_vec(self).map_err(WireError::Encode)?;
+        let signature = sign_with_context(key, AUDIT_HEAD_CONTEXT, &bytes)?;
+        Ok((bytes, signature))
+    }
+}
+
+/// Verifies an audit head signature against an enrolled public key.
+pub fn verify_audit_head(public_key: &[u8], document: &[u8], sig: &[u8]) -> Result<(), WireError> {
+    verify_with_context(public_key, AUDIT_HEAD_CONTEXT, document, sig)
+}
+
+/// How a reported audit head relates to the one HQ recorded before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuditVerdict {
+    /// The first head HQ hears of, or one further along the log.
+    Advanced,
+    /// The same head as before.
+    Unchanged,
+    /// A lower sequence number than before: entries were removed (or the log replaced).
+    Regressed,
+    /// The same sequence number with another hash: entries were edited or replaced.
+    Forked,
+    /// The kiosk's own check of the chain fails (a line edited or removed in place).
+    Broken,
+}
+
+impl AuditVerdict {
+    /// The verdicts that mean the kiosk's log was rewritten.
+    pub fn is_alarm(self) -> bool {
+        matches!(self, Self::Regressed | Self::Forked | Self::Broken)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Advanced => "advanced",
+            Self::Unchanged => "unchanged",
+            Self::Regressed => "regressed",
+            Self::Forked => "forked",
+            Self::Broken => "broken",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        [
+            Self::Advanced,
+            Self::Unchanged,
+            Self::Regressed,
+            Self::Forked,
+            Self::Broken,
+        ]
+        .into_iter()
+        .find(|v| v.as_str() == text)
+    }
+}
+
+/// HQ's answer to an audit head report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditHeadAck {
+    /// `recorded`, or `duplicate` for the same report again (a re-send after a lost answer).
+    pub status: String,
+    pub report_seq: u64,
+    /// What HQ made of the head (for a duplicate, what it made of it the first time).
+    pub verdict: AuditVerdict,
 }
 
 /// HQ's answer to an accepted (or already received) batch.

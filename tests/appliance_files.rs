@@ -104,6 +104,9 @@ fn systemd_unit_has_the_hardening_and_watchdog_the_appliance_needs() {
     assert_eq!(one("ProtectSystem"), Some("strict"));
     assert_eq!(one("ReadWritePaths"), Some("/var/lib/shelftalk"));
     assert!(one("MemoryMax").is_some());
+    // Private files whatever the umask, and no core dump holding keys, rows or a typed PIN.
+    assert_eq!(one("UMask"), Some("0077"));
+    assert_eq!(one("LimitCORE"), Some("0"));
     assert_eq!(one("TTYPath"), Some("/dev/tty1"));
     assert!(
         one("ExecStart").unwrap().contains("shelftalk")
@@ -140,6 +143,7 @@ fn systemd_unit_has_the_hardening_and_watchdog_the_appliance_needs() {
         "LockPersonality",
         "MemoryMax",
         "UMask",
+        "LimitCORE",
     ];
     for key in service.keys() {
         assert!(

@@ -17,7 +17,7 @@ use shelftalk::profile::{self, Vault};
 use shelftalk::ui::console::StatusView;
 use shelftalk::vocab::LoyaltyNumber;
 
-const PIN: &str = "2468";
+const PIN: &str = "246810";
 const LOYALTY: &str = "LC55501234";
 
 fn root() -> PathBuf {
@@ -88,7 +88,9 @@ async fn console_pin_status_erase_and_audit() {
         Response::Denied { .. }
     ));
     let wrong = client
-        .call(&Request::Pin { pin: "1357".into() })
+        .call(&Request::Pin {
+            pin: "135790".into(),
+        })
         .await
         .unwrap();
     assert!(matches!(wrong, Response::Denied { .. }), "{wrong:?}");

@@ -1,11 +1,14 @@
-//! Golden tests of the batch document and its signature: changing either breaks every kiosk in
-//! the field against every HQ, so both are pinned byte for byte.
+//! Golden tests of the batch document, the audit head report and their signatures: changing
+//! any of them breaks every kiosk in the field against every HQ, so all are pinned byte for byte.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use ring::signature::{Ed25519KeyPair, KeyPair};
 use shelftalk::crypto::{from_hex, hex};
 use shelftalk::feedback::cells::{Cell, Counts, Day, Ipw};
-use shelftalk::wire::{self, BatchDocument, Dropped, BATCH_VERSION};
+use shelftalk::wire::{
+    self, AuditHeadDocument, AuditVerdict, BatchDocument, Dropped, AUDIT_HEAD_VERSION,
+    BATCH_VERSION,
+};
 
 /// A fixed Ed25519 device key in PKCS#8 v2 (ring's key-file format), for tests only.
 const TEST_PKCS8: &str = "3051020101300506032b657004220420c52b7525083850f75be5d74194a156346d589ddad0027c7a805fff6b3def9900812100df48df7b8d3f8df0e2c77b68e038fb3da9f0ab8568e476323464d2e423f3d213";
@@ -116,4 +119,86 @@ fn documents_with_wrong_fields_are_invalid_not_malformed() {
     let mut doc = document();
     doc.cells[0].style = "shouty".into();
     assert!(doc.validate().is_err());
+}
+
+fn audit_head() -> AuditHeadDocument {
+    AuditHeadDocument {
+        version: AUDIT_HEAD_VERSION,
+        kiosk_id: "kiosk-01".into(),
+        store_id: "store-001".into(),
+        report_seq: 7,
+        head_seq: 12,
+        head_hash: "3a1c64871a08e513a76fc0d10a629c5778df0523514926c7ea897d318a490069".into(),
+        chain_intact: true,
+    }
+}
+
+const AUDIT_HEAD_GOLDEN: &str = r#"{"version":1,"kiosk_id":"kiosk-01","store_id":"store-001","report_seq":7,"head_seq":12,"head_hash":"3a1c64871a08e513a76fc0d10a629c5778df0523514926c7ea897d318a490069","chain_intact":true}"#;
+
+/// Cross-checked against an independent Ed25519 (Python `cryptography`) over
+/// `"shelftalk/audit-head/v1\0" ‖ AUDIT_HEAD_GOLDEN` with the same seed.
+const AUDIT_HEAD_SIGNATURE_GOLDEN: &str = "19cc6fb0056ca196c22e8b7fe2dce0274dc48ea2768f0efa914d1d1029904bae6bf050fbb1a674c7ec198ac78245c9231ea5bd1986838ce3d733d006bbbea504";
+
+#[test]
+fn audit_head_report_and_signature_are_pinned() {
+    let (bytes, sig) = audit_head().sign(&key()).unwrap();
+    assert_eq!(String::from_utf8(bytes.clone()).unwrap(), AUDIT_HEAD_GOLDEN);
+    assert_eq!(hex(&sig), AUDIT_HEAD_SIGNATURE_GOLDEN);
+    let public = key().public_key().as_ref().to_vec();
+    wire::verify_audit_head(&public, &bytes, &sig).unwrap();
+    let parsed = AuditHeadDocument::parse(&bytes).unwrap();
+    assert_eq!(parsed, audit_head());
+    parsed.validate().unwrap();
+    // HQ's verdicts are lower-case words on the wire.
+    assert_eq!(
+        serde_json::to_string(&AuditVerdict::Regressed).unwrap(),
+        "\"regressed\""
+    );
+}
+
+#[test]
+fn an_audit_head_signature_is_no_batch_signature_and_bad_heads_are_refused() {
+    let (bytes, sig) = audit_head().sign(&key()).unwrap();
+    let public = key().public_key().as_ref().to_vec();
+    // Domain separation: neither signature verifies as the other kind.
+    assert!(wire::verify_batch(&public, &bytes, &sig).is_err());
+    let (batch, batch_sig) = document().sign(&key()).unwrap();
+    assert!(wire::verify_audit_head(&public, &batch, &batch_sig).is_err());
+    let mut altered = bytes.clone();
+    let at = AUDIT_HEAD_GOLDEN.find("\"head_seq\":12").unwrap() + 11;
+    altered[at] = b'3';
+    assert!(wire::verify_audit_head(&public, &altered, &sig).is_err());
+
+    let extra = AUDIT_HEAD_GOLDEN.replace("\"chain_intact\"", "\"entries\":[],\"chain_intact\"");
+    assert!(matches!(
+        AuditHeadDocument::parse(extra.as_bytes()),
+        Err(wire::WireError::Invalid(_))
+    ));
+    for bad in [
+        AuditHeadDocument {
+            report_seq: 0,
+            ..audit_head()
+        },
+        AuditHeadDocument {
+            head_hash: "3A1C".repeat(16),
+            ..audit_head()
+        },
+        AuditHeadDocument {
+            head_hash: "ab".into(),
+            ..audit_head()
+        },
+        AuditHeadDocument {
+            kiosk_id: "kiosk 01".into(),
+            ..audit_head()
+        },
+        AuditHeadDocument {
+            version: 2,
+            ..audit_head()
+        },
+    ] {
+        assert!(
+            matches!(bad.validate(), Err(wire::WireError::Rule(_))),
+            "{bad:?}"
+        );
+    }
 }

@@ -34,7 +34,7 @@ fn shelftalk(args: &[&str]) -> std::process::Output {
 fn provisioned(root: &Path) -> PathBuf {
     let data = root.join("data");
     let pin = root.join("pin");
-    std::fs::write(&pin, "2468\n").unwrap();
+    std::fs::write(&pin, "246810\n").unwrap();
     let d = data.to_str().unwrap();
     let out = shelftalk(&[
         "--data-dir",

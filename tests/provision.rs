@@ -73,7 +73,7 @@ fn provision_sets_up_once_enrols_at_hq_and_then_changes_nothing() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
     let pin = tmp.path().join("pin");
-    std::fs::write(&pin, "97531\n").unwrap();
+    std::fs::write(&pin, "975310\n").unwrap();
     let pin_arg = ["--pin-file", pin.to_str().unwrap()];
 
     let out = provision(
@@ -162,7 +162,7 @@ fn provision_sets_up_once_enrols_at_hq_and_then_changes_nothing() {
     );
     let other = provision(&data, "store-8", "kiosk-3", &pin_arg, "");
     assert!(text(&other.stderr).contains("store_id"), "{other:?}");
-    std::fs::write(&pin, "1111\n").unwrap();
+    std::fs::write(&pin, "111111\n").unwrap();
     let wrong_pin = provision(&data, "store-7", "kiosk-3", &pin_arg, "");
     assert!(!wrong_pin.status.success());
     assert!(
@@ -172,7 +172,7 @@ fn provision_sets_up_once_enrols_at_hq_and_then_changes_nothing() {
     assert_eq!(snapshot(&data), before);
 
     // Never a PIN, loyalty number or secret on stdout.
-    assert!(!human.contains("97531"));
+    assert!(!human.contains("975310"));
 }
 
 #[test]
@@ -194,7 +194,7 @@ fn existing_keys_are_kept_and_partial_ones_refused() {
     let init: serde_json::Value = serde_json::from_slice(&init.stdout).unwrap();
     let kek = std::fs::read(data.join("keys/kek.key")).unwrap();
     // The PIN from stdin when it is not a terminal.
-    let out = provision(&data, "s1", "k1", &["--json"], "2468\n");
+    let out = provision(&data, "s1", "k1", &["--json"], "246810\n");
     assert!(out.status.success(), "{}", text(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["public_key"], init["device_public_key"]);
@@ -209,7 +209,7 @@ fn existing_keys_are_kept_and_partial_ones_refused() {
     let partial = tmp.path().join("partial");
     std::fs::create_dir_all(partial.join("keys")).unwrap();
     std::fs::write(partial.join("keys/pepper.key"), [7u8; 32]).unwrap();
-    let out = provision(&partial, "s1", "k1", &[], "2468\n");
+    let out = provision(&partial, "s1", "k1", &[], "246810\n");
     assert!(!out.status.success());
     assert!(
         text(&out.stderr).contains("refusing to overwrite existing key file"),
@@ -223,9 +223,9 @@ fn existing_keys_are_kept_and_partial_ones_refused() {
 
     // A bad PIN or id is refused before anything is created.
     let fresh = tmp.path().join("fresh");
-    let out = provision(&fresh, "s1", "k1", &[], "12\n");
-    assert!(text(&out.stderr).contains("4-12 digits"), "{out:?}");
-    let out = provision(&fresh, "s 1", "k1", &[], "2468\n");
+    let out = provision(&fresh, "s1", "k1", &[], "2468\n");
+    assert!(text(&out.stderr).contains("6-12 digits"), "{out:?}");
+    let out = provision(&fresh, "s 1", "k1", &[], "246810\n");
     assert!(text(&out.stderr).contains("store_id"), "{out:?}");
     assert!(!fresh.exists());
 }
@@ -245,7 +245,7 @@ fn selftest_passes_on_a_provisioned_dir() {
     }
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
-    let out = provision(&data, "s1", "k1", &[], "2468\n");
+    let out = provision(&data, "s1", "k1", &[], "246810\n");
     assert!(out.status.success(), "{}", text(&out.stderr));
     let config = data.join("kiosk.toml");
     let c = config.to_str().unwrap();

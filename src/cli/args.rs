@@ -38,7 +38,7 @@ pub enum Command {
         #[command(subcommand)]
         cmd: Option<ConsoleCmd>,
     },
-    /// Set up a demo data dir (keys, demo catalog and behaviour log, console PIN 2468) unless
+    /// Set up a demo data dir (keys, demo catalog and behaviour log, console PIN 246810) unless
     /// present, print loyalty codes to try, then run the kiosk on it.
     Demo {
         /// Directory holding the demo's catalog.csv and events.csv.
@@ -152,7 +152,7 @@ pub enum Command {
 
 #[derive(Subcommand, Debug)]
 pub enum ConsoleCmd {
-    /// Store the technician PIN (4-12 digits) as a PBKDF2 hash in the config file in use.
+    /// Store the technician PIN (6-12 digits) as a PBKDF2 hash in the config file in use.
     SetPin {
         /// Read the PIN from the first line of this file instead of asking.
         #[arg(long, value_name = "FILE")]
@@ -239,6 +239,15 @@ pub enum HqCmd {
     },
     /// Enable a disabled kiosk.
     Enable {
+        #[command(flatten)]
+        db: HqDb,
+        /// The kiosk's id.
+        #[arg(long, value_name = "ID")]
+        kiosk: String,
+    },
+    /// Acknowledge a kiosk's audit alarms (its audit log was found rewritten) once looked into:
+    /// they stay on record, the kiosk's health is no longer `audit_alarm`.
+    AuditAck {
         #[command(flatten)]
         db: HqDb,
         /// The kiosk's id.
@@ -445,7 +454,14 @@ pub enum EvalCmd {
 #[derive(Subcommand, Debug)]
 pub enum AuditCmd {
     /// Recompute every link of the audit log; fails naming the first broken line.
-    Verify(JsonFlag),
+    Verify {
+        /// Also check that the log still holds this head, as HQ recorded it from this kiosk
+        /// (`audit.head_seq:audit.head_hash` in HQ's /v1/kiosks): a log rewritten since fails.
+        #[arg(long, value_name = "SEQ:HASH")]
+        head: Option<String>,
+        #[command(flatten)]
+        out: JsonFlag,
+    },
 }
 
 #[derive(Subcommand, Debug)]

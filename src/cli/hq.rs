@@ -114,6 +114,10 @@ pub fn run(cmd: HqCmd) -> Result<()> {
             open(&db)?.set_enabled(&kiosk, true)?;
             output::line(&format!("kiosk {kiosk} enabled"))
         }
+        HqCmd::AuditAck { db, kiosk } => {
+            let n = open(&db)?.acknowledge_audit_alarms(&kiosk, now())?;
+            output::line(&format!("kiosk {kiosk}: {n} audit alarm(s) acknowledged"))
+        }
         HqCmd::Token(HqTokenCmd::Create { db, name, out }) => {
             let token = hq::create_token(&open(&db)?, &name, now())?;
             emit(out.json, &Token { name, token })

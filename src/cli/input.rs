@@ -60,7 +60,13 @@ pub fn pin_from_file(path: &Path) -> Result<String> {
 
 /// Asks for the PIN on the terminal without echo (a line from stdin when it is not a terminal).
 pub fn read_pin() -> Result<String> {
-    Ok(read_secret("New technician PIN (4-12 digits): ", |c| c.is_ascii_digit())?.to_string())
+    let digits = shelftalk::control::PIN_DIGITS;
+    let prompt = format!(
+        "New technician PIN ({}-{} digits): ",
+        digits.start(),
+        digits.end()
+    );
+    Ok(read_secret(&prompt, |c| c.is_ascii_digit())?.to_string())
 }
 
 /// Asks for a secret on the terminal without echo, keeping the characters `keep` accepts (a line

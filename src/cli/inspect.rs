@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use serde::Serialize;
 
 use shelftalk::audit::{AuditLog, Verified};
@@ -170,10 +170,25 @@ pub fn quarantine(config: &Config, cmd: QuarantineCmd) -> Result<()> {
     emit(out.json, &Quarantined(rows))
 }
 
-/// `shelftalk audit verify`.
+/// `shelftalk audit verify [--head SEQ:HASH]`.
 pub fn audit(config: &Config, cmd: AuditCmd) -> Result<()> {
-    let AuditCmd::Verify(out) = cmd;
-    emit(out.json, &AuditLog::in_dir(&config.data_dir).verify()?)
+    let AuditCmd::Verify { head, out } = cmd;
+    let log = AuditLog::in_dir(&config.data_dir);
+    let verified = log.verify()?;
+    if let Some(head) = head {
+        let (seq, hash) = head
+            .split_once(':')
+            .and_then(|(s, h)| Some((s.trim().parse::<u64>().ok()?, h.trim())))
+            .with_context(|| format!("--head must be SEQ:HASH, got {head:?}"))?;
+        if !log.holds(seq, hash)? {
+            bail!(
+                "audit log {} does not hold the head seq {seq} ({hash}): it was rewritten after \
+                 that head was reported",
+                log.path().display()
+            );
+        }
+    }
+    emit(out.json, &verified)
 }
 
 /// `shelftalk selftest`: fails unless healthy.

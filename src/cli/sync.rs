@@ -54,10 +54,19 @@ impl Render for SyncStatus {
 impl Render for SyncReport {
     fn human(&self) -> String {
         let r = self;
+        let audit = match &r.audit_head {
+            Some(h) => format!(
+                "; audit log head seq {} reported ({}{})",
+                h.head_seq,
+                h.verdict.as_str(),
+                if h.chain_intact { "" } else { ", chain broken" }
+            ),
+            None => "; audit log head not reported".to_string(),
+        };
         format!(
             "closed {} cells ({} impressions withheld by k-anonymity); wrote {} batches, \
              rolled up {}, dropped {}; sent {} batches ({} duplicates): {} impressions; \
-             {} left in the outbox",
+             {} left in the outbox{audit}",
             r.prepared.closed_cells,
             r.prepared.withheld.impressions,
             r.prepared.batches_written,

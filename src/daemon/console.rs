@@ -235,15 +235,19 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("kiosk.toml");
         std::fs::write(&file, "# mine\nkiosk_id = \"k-9\"\n").unwrap();
-        set_pin(&file, "2468").unwrap();
+        set_pin(&file, "246810").unwrap();
         let text = std::fs::read_to_string(&file).unwrap();
         assert!(text.starts_with("# mine\nkiosk_id = \"k-9\"\n"));
-        assert!(!text.contains("2468"));
+        assert!(!text.contains("246810"));
         let config = crate::config::Config::load(Some(&file), Vec::new()).unwrap();
         let hash = config.console_pin_hash.unwrap();
-        assert!(control::verify_pin(&hash, "2468").unwrap());
+        assert!(control::verify_pin(&hash, "246810").unwrap());
         assert!(matches!(
-            set_pin(&file, "12a4"),
+            set_pin(&file, "2468"),
+            Err(DaemonError::Control(control::ControlError::PinForm))
+        ));
+        assert!(matches!(
+            set_pin(&file, "12a456"),
             Err(DaemonError::Control(control::ControlError::PinForm))
         ));
         assert!(matches!(

@@ -17,7 +17,9 @@ use crate::ingest::{CatalogFormat, EventFormat, Rules};
 use crate::profile::Vault;
 
 /// The technician PIN of demo data dirs.
-pub const DEMO_PIN: &str = "2468";
+pub const DEMO_PIN: &str = "246810";
+/// The demo PIN before PINs had at least 6 digits: a demo dir still on it gets [`DEMO_PIN`].
+const OLD_DEMO_PIN: &str = "2468";
 /// Loyalty codes printed for newcomers.
 const CODES_SHOWN: usize = 3;
 
@@ -57,6 +59,7 @@ pub fn prepare(config: &Config, demo_dir: &Path) -> Result<DemoSetup, DaemonErro
     let events_csv = demo_dir.join("events.csv");
     let loyalty_codes = top_loyalty_codes(&events_csv, CODES_SHOWN)?;
     if file.exists() {
+        renew_old_demo_pin(&file)?;
         return Ok(DemoSetup {
             created: false,
             config_file: file,
@@ -110,6 +113,21 @@ pub fn prepare(config: &Config, demo_dir: &Path) -> Result<DemoSetup, DaemonErro
     })
 }
 
+/// Replaces the 4-digit PIN of a demo dir set up before PINs had at least 6 digits (the daemon
+/// refuses a PIN that short) with [`DEMO_PIN`]; any other PIN is left alone.
+fn renew_old_demo_pin(file: &Path) -> Result<(), DaemonError> {
+    let config = Config::load(Some(file), Vec::<(String, String)>::new())?;
+    let old = config
+        .console_pin_hash
+        .as_deref()
+        .is_some_and(|hash| crate::control::verify_pin(hash, OLD_DEMO_PIN).unwrap_or(false));
+    if old {
+        super::console::set_pin(file, DEMO_PIN)?;
+        tracing::info!("demo console PIN renewed: PINs have at least 6 digits now");
+    }
+    Ok(())
+}
+
 /// The `n` loyalty codes (`user_id` column) with the most events in a demo log.
 pub fn top_loyalty_codes(events_csv: &Path, n: usize) -> Result<Vec<String>, DaemonError> {
     let text = std::fs::read_to_string(events_csv).map_err(|source| DaemonError::Io {
@@ -145,7 +163,34 @@ fn rank_codes(csv_text: &str, n: usize) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn a_demo_dir_on_the_old_short_pin_gets_the_new_one_and_no_other_pin_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("kiosk.toml");
+        let hash = |pin: &str| crate::control::hash_pin(pin, &crate::crypto::rng()).unwrap();
+        let stored = || {
+            Config::load(Some(&file), Vec::<(String, String)>::new())
+                .unwrap()
+                .console_pin_hash
+                .unwrap()
+        };
+        std::fs::write(
+            &file,
+            format!("console_pin_hash = \"{}\"\n", hash(OLD_DEMO_PIN)),
+        )
+        .unwrap();
+        renew_old_demo_pin(&file).unwrap();
+        assert!(crate::control::verify_pin(&stored(), DEMO_PIN).unwrap());
+
+        let own = format!("console_pin_hash = \"{}\"\n", hash("97531086"));
+        std::fs::write(&file, &own).unwrap();
+        renew_old_demo_pin(&file).unwrap();
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), own);
+        assert!(crate::control::check_pin_form(DEMO_PIN).is_ok());
+    }
 
     #[test]
     fn codes_are_ranked_by_history() {

@@ -26,6 +26,8 @@
 //!   checks (WAL mode: a reader never waits for the writer; a busy write is logged, and the copy
 //!   is served without the cache).
 //! - Nothing here logs or keeps a loyalty number or PIN (see [`kiosk`] and [`handler`]).
+//! - The console's PIN lockout is rebuilt from the audit log when the control socket starts
+//!   ([`control::PinGate`]), so restarting the daemon does not lift it.
 //! - The store-level recommender models are refitted after every import (catalog or till events,
 //!   by the CLI or the POS inbox) while no session is on screen ([`Daemon::refresh_models`],
 //!   checked every [`REFIT_EVERY`]); a session keeps the models it started with.
@@ -48,7 +50,7 @@ use std::time::{Duration, Instant};
 
 use crate::audit::{AuditError, AuditLog};
 use crate::config::{Config, ConfigError};
-use crate::control::{self, ControlError, PinGuard};
+use crate::control::{self, ControlError, PinGate};
 use crate::copy::{BrandList, Currency};
 use crate::crypto::keyfiles::KeyError;
 use crate::personalise::{self, StoreModel};
@@ -228,13 +230,18 @@ impl Daemon {
         shutdown: tokio::sync::watch::Receiver<bool>,
     ) -> Result<(), DaemonError> {
         let path = socket_path(&self.config().data_dir);
+        // The PIN guard as the audit log left it: a restart does not lift a lockout.
+        let gate = PinGate::open(self.audit.clone())?;
+        if let Some(for_secs) = gate.guard().locked_for(now_unix()) {
+            tracing::warn!(for_secs, "console still locked after repeated wrong PINs");
+        }
         let listener = control::bind(&path)?;
         let handler: Arc<dyn control::Handler> = Arc::clone(self) as Arc<dyn control::Handler>;
         control::serve(
             listener,
             path,
             handler,
-            Arc::new(Mutex::new(PinGuard::default())),
+            Arc::new(Mutex::new(gate)),
             shutdown,
         )
         .await;

@@ -8,6 +8,12 @@
 //! - A re-sent batch id is acknowledged (`duplicate`) without being counted again; an old batch
 //!   id (`replay`) or a new id with a sequence number not above the kiosk's last
 //!   (`sequence_regression`) is refused with 409.
+//! - An audit head report (`POST /v1/audit-heads`) is authenticated like a batch (enrolled,
+//!   enabled kiosk; signature over the exact body; its store) and recorded with a verdict against
+//!   the head recorded before ([`store::judge`]); a report number not above the last is refused
+//!   with 409 `stale_report` unless it is the same report again. A head that went backwards,
+//!   changed at the same seq or whose chain the kiosk finds broken is logged as a warning and
+//!   shown in `/v1/kiosks` and on the dashboard (health `audit_alarm` until `hq audit-ack`).
 //! - Bodies above `max_body` bytes are refused with 413 before they are buffered whole.
 //! - Analyst endpoints require a bearer token (stored hashed); `/` also accepts `?token=`.
 //!   `/v1/priors` accepts a bearer token or a kiosk-signed request. `/openapi.json` and
@@ -37,10 +43,12 @@ use crate::crypto::from_hex;
 use crate::feedback::cells::Day;
 use crate::store::StoreError;
 use crate::wire::{
-    self, Ack, ApiError, ApiErrorBody, BatchDocument, WireError, BACKLOG_HEADER, KIOSK_HEADER,
-    MAX_CLOCK_SKEW_SECS, SIGNATURE_HEADER, TIME_HEADER,
+    self, Ack, ApiError, ApiErrorBody, AuditHeadAck, AuditHeadDocument, BatchDocument, WireError,
+    BACKLOG_HEADER, KIOSK_HEADER, MAX_CLOCK_SKEW_SECS, SIGNATURE_HEADER, TIME_HEADER,
 };
-use store::{token_digest, Dim, HqStore, IngestBatch, IngestOutcome};
+use store::{
+    token_digest, AuditHeadOutcome, AuditHeadReport, Dim, HqStore, IngestBatch, IngestOutcome,
+};
 
 /// Default largest accepted request body.
 pub const DEFAULT_MAX_BODY: usize = 4 * 1024 * 1024;
@@ -151,6 +159,7 @@ pub fn router(store: Arc<dyn HqStore>, opts: ServeOptions) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/openapi.json", get(|| async { Json(page::openapi()) }))
         .route("/v1/batches", post(ingest))
+        .route("/v1/audit-heads", post(audit_head))
         .route("/v1/reports/feedback", get(feedback_report))
         .route("/v1/kiosks", get(kiosks))
         .route("/v1/priors", get(priors))
@@ -209,84 +218,110 @@ fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
-async fn ingest(
-    State(app): State<App>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    let body = match body {
-        Ok(b) => b,
-        Err(r) if r.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            return error(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "body_too_large",
-                "the request body exceeds the server's limit",
-            )
-        }
-        Err(r) => return error(StatusCode::BAD_REQUEST, "bad_body", r.body_text()),
-    };
-    let doc = match BatchDocument::parse(&body) {
-        Ok(d) => d,
-        Err(WireError::Malformed(e)) => {
-            return error(StatusCode::BAD_REQUEST, "malformed_json", e.to_string())
-        }
-        Err(e) => {
-            return error(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid_document",
-                e.to_string(),
-            )
-        }
-    };
-    let Some(signature) = header_str(&headers, SIGNATURE_HEADER)
+/// The request body, or the refusal: 413 above the limit, 400 otherwise.
+fn body_bytes(body: Result<Bytes, BytesRejection>) -> Result<Bytes, Response> {
+    match body {
+        Ok(b) => Ok(b),
+        Err(r) if r.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            "the request body exceeds the server's limit",
+        )),
+        Err(r) => Err(error(StatusCode::BAD_REQUEST, "bad_body", r.body_text())),
+    }
+}
+
+/// A parsed document, or the refusal: 400 for malformed JSON, 422 for wrong fields.
+fn parsed<T>(result: Result<T, WireError>) -> Result<T, Response> {
+    result.map_err(|e| match e {
+        WireError::Malformed(e) => error(StatusCode::BAD_REQUEST, "malformed_json", e.to_string()),
+        e => error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_document",
+            e.to_string(),
+        ),
+    })
+}
+
+/// A wire signature check: (public key, document bytes, signature).
+type VerifySignature = fn(&[u8], &[u8], &[u8]) -> Result<(), WireError>;
+
+/// Checks that a signed document comes from `kiosk_id`, enrolled for `store_id` and enabled:
+/// the signature header (401 when missing), the kiosk (403 unknown or disabled), the signature
+/// over `body` by its enrolled key (401), its store (403). Returns the signature.
+async fn signed_by_kiosk(
+    app: &App,
+    headers: &HeaderMap,
+    body: &[u8],
+    (kiosk_id, store_id): (&str, &str),
+    verify: VerifySignature,
+) -> Result<Vec<u8>, Response> {
+    let Some(signature) = header_str(headers, SIGNATURE_HEADER)
         .and_then(from_hex)
         .filter(|s| s.len() == 64)
     else {
-        return error(
+        return Err(error(
             StatusCode::UNAUTHORIZED,
             "missing_signature",
             format!(
                 "the {SIGNATURE_HEADER} header must carry the 64-byte Ed25519 signature in hex"
             ),
-        );
+        ));
     };
-    let kiosk_id = doc.kiosk_id.clone();
     let store = Arc::clone(&app.store);
-    let kiosk = match blocking(move || store.kiosk(&kiosk_id)).await {
-        Ok(k) => k,
-        Err(r) => return r,
-    };
-    let Some(kiosk) = kiosk else {
-        return error(
+    let id = kiosk_id.to_string();
+    let Some(kiosk) = blocking(move || store.kiosk(&id)).await? else {
+        return Err(error(
             StatusCode::FORBIDDEN,
             "unknown_kiosk",
-            format!("kiosk {:?} is not enrolled", doc.kiosk_id),
-        );
+            format!("kiosk {kiosk_id:?} is not enrolled"),
+        ));
     };
     if !kiosk.enabled {
-        return error(
+        return Err(error(
             StatusCode::FORBIDDEN,
             "kiosk_disabled",
-            format!("kiosk {:?} is disabled", doc.kiosk_id),
-        );
+            format!("kiosk {kiosk_id:?} is disabled"),
+        ));
     }
-    if wire::verify_batch(&kiosk.public_key, &body, &signature).is_err() {
-        return error(
+    if verify(&kiosk.public_key, body, &signature).is_err() {
+        return Err(error(
             StatusCode::UNAUTHORIZED,
             "bad_signature",
             "the signature does not verify against the kiosk's enrolled key",
-        );
+        ));
     }
-    if kiosk.store_id != doc.store_id {
-        return error(
+    if kiosk.store_id != store_id {
+        return Err(error(
             StatusCode::FORBIDDEN,
             "store_mismatch",
             format!(
-                "kiosk {:?} is enrolled for store {:?}",
-                doc.kiosk_id, kiosk.store_id
+                "kiosk {kiosk_id:?} is enrolled for store {:?}",
+                kiosk.store_id
             ),
-        );
+        ));
     }
+    Ok(signature)
+}
+
+async fn ingest(
+    State(app): State<App>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let body = match body_bytes(body) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let doc = match parsed(BatchDocument::parse(&body)) {
+        Ok(d) => d,
+        Err(r) => return r,
+    };
+    let ids = (doc.kiosk_id.as_str(), doc.store_id.as_str());
+    let signature = match signed_by_kiosk(&app, &headers, &body, ids, wire::verify_batch).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
     if let Err(e) = doc.validate() {
         return error(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -338,6 +373,88 @@ async fn ingest(
             StatusCode::CONFLICT,
             "batch_id_conflict",
             format!("batch {batch_id} was received before with different content"),
+        ),
+    }
+}
+
+async fn audit_head(
+    State(app): State<App>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let body = match body_bytes(body) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let doc = match parsed(AuditHeadDocument::parse(&body)) {
+        Ok(d) => d,
+        Err(r) => return r,
+    };
+    let ids = (doc.kiosk_id.as_str(), doc.store_id.as_str());
+    let signed = signed_by_kiosk(&app, &headers, &body, ids, wire::verify_audit_head).await;
+    let signature = match signed {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    if let Err(e) = doc.validate() {
+        return error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_document",
+            e.to_string(),
+        );
+    }
+    let now = (app.clock)();
+    let store = Arc::clone(&app.store);
+    let recorded = {
+        let doc = doc.clone();
+        blocking(move || {
+            store.record_audit_head(&AuditHeadReport {
+                doc: &doc,
+                bytes: &body,
+                signature: &signature,
+                now,
+            })
+        })
+        .await
+    };
+    let ack = |status: &str, verdict| {
+        Json(AuditHeadAck {
+            status: status.into(),
+            report_seq: doc.report_seq,
+            verdict,
+        })
+        .into_response()
+    };
+    match recorded {
+        Err(r) => r,
+        Ok(AuditHeadOutcome::Recorded { verdict, previous }) => {
+            if verdict.is_alarm() {
+                tracing::warn!(
+                    kiosk = %doc.kiosk_id,
+                    store = %doc.store_id,
+                    verdict = verdict.as_str(),
+                    head_seq = doc.head_seq,
+                    head_hash = %doc.head_hash,
+                    previous_seq = previous.as_ref().map(|p| p.0),
+                    previous_hash = previous.as_ref().map(|p| p.1.as_str()),
+                    "kiosk audit log rewritten: its signed head {}",
+                    match verdict {
+                        wire::AuditVerdict::Regressed => "went backwards",
+                        wire::AuditVerdict::Forked => "changed at the same seq",
+                        _ => "belongs to a chain the kiosk finds broken",
+                    }
+                );
+            }
+            ack("recorded", verdict)
+        }
+        Ok(AuditHeadOutcome::Duplicate { verdict }) => ack("duplicate", verdict),
+        Ok(AuditHeadOutcome::Stale { last_report_seq }) => error(
+            StatusCode::CONFLICT,
+            "stale_report",
+            format!(
+                "audit head report {} is not above the kiosk's last report {last_report_seq}",
+                doc.report_seq
+            ),
         ),
     }
 }

@@ -16,6 +16,10 @@ pub const BACKLOGGED_ABOVE: u64 = 10;
 fn health(k: &KioskRecord, now: i64) -> &'static str {
     if !k.enabled {
         "disabled"
+    } else if k.audit.as_ref().is_some_and(|a| a.open_alarms > 0) {
+        // Its technician audit log was rewritten (and nobody has acknowledged it yet): that
+        // outranks being quiet or behind.
+        "audit_alarm"
     } else if k.last_seen.is_none_or(|t| now - t > SILENT_AFTER_SECS) {
         "silent"
     } else if k.backlog > BACKLOGGED_ABOVE {
@@ -96,6 +100,36 @@ fn ctr_chart(title: &str, rows: &[(String, &ReportRow)]) -> String {
     s
 }
 
+/// The fleet table's audit column: the last head, and the latest alarm if any.
+fn audit_cell(k: &KioskRecord, now: i64) -> String {
+    let Some(a) = &k.audit else {
+        return "no head reported".into();
+    };
+    let short = |h: &str| h.get(..12).unwrap_or(h).to_string();
+    let mut text = format!(
+        "seq {} ({}), {} min ago",
+        a.head_seq,
+        short(&a.head_hash),
+        (now - a.received_at).max(0) / 60
+    );
+    if !a.chain_intact {
+        text.push_str("; chain broken on the kiosk");
+    }
+    if let Some(last) = &a.last_alarm {
+        text.push_str(&format!(
+            "; {} alarm(s) ({} open), last: {} at report {} (seq {} after {})",
+            a.alarms,
+            a.open_alarms,
+            last.verdict.as_str(),
+            last.report_seq,
+            last.head_seq,
+            last.previous_seq
+                .map_or_else(|| "none".to_string(), |s| s.to_string()),
+        ));
+    }
+    text
+}
+
 /// The dashboard page.
 pub fn render(
     by_style: &Report,
@@ -116,7 +150,8 @@ pub fn render(
     let mut fleet_rows = String::new();
     for k in fleet {
         fleet_rows.push_str(&format!(
-            "<tr class=\"{h}\"><td>{store}</td><td>{kiosk}</td><td>{h}</td><td>{seen}</td><td>{seq}</td><td>{backlog}</td><td>{dropped}</td><td>{ver}</td></tr>",
+            "<tr class=\"{h}\"><td>{store}</td><td>{kiosk}</td><td>{h}</td><td>{seen}</td><td>{seq}</td><td>{backlog}</td><td>{dropped}</td><td>{audit}</td><td>{ver}</td></tr>",
+            audit = esc(&audit_cell(k, now)),
             h = health(k, now),
             store = esc(&k.store_id),
             kiosk = esc(&k.kiosk_id),
@@ -137,7 +172,7 @@ pub fn render(
 <style>
 body {{ font-family: system-ui, sans-serif; margin: 2em; color: #222; }}
 table {{ border-collapse: collapse; }} td, th {{ border: 1px solid #ccc; padding: 4px 8px; }}
-tr.silent td, tr.disabled td {{ background: #fde2e2; }} tr.backlogged td {{ background: #fff3cd; }}
+tr.silent td, tr.disabled td, tr.audit_alarm td {{ background: #fde2e2; }} tr.backlogged td {{ background: #fff3cd; }}
 </style></head>
 <body>
 <h1>shelftalk HQ</h1>
@@ -148,7 +183,7 @@ whiskers: 95&nbsp;% credible interval (Beta posterior).</p>
 <h2>CTR by segment and style</h2>
 {c2}
 <h2>Fleet</h2>
-<table><tr><th>store</th><th>kiosk</th><th>health</th><th>last seen</th><th>last seq</th><th>backlog</th><th>dropped batches</th><th>version</th></tr>
+<table><tr><th>store</th><th>kiosk</th><th>health</th><th>last seen</th><th>last seq</th><th>backlog</th><th>dropped batches</th><th>audit log head</th><th>version</th></tr>
 {fleet_rows}</table>
 <p>API: <a href="/openapi.json">/openapi.json</a></p>
 </body></html>
@@ -197,6 +232,14 @@ pub fn openapi() -> Value {
                     "sessions": { "type": "integer" }, "counts": { "$ref": "#/components/schemas/Counts" },
                     "ipw": { "type": "object", "properties": { "impressions": { "type": "number" },
                         "taps": { "type": "number" }, "conversions": { "type": "number" } } } } },
+                "AuditHead": { "type": "object", "description": "Version 1 audit head report; the body bytes are what is signed.",
+                    "properties": { "version": { "type": "integer", "enum": [1] }, "kiosk_id": { "type": "string" },
+                        "store_id": { "type": "string" }, "report_seq": { "type": "integer", "description": "strictly increasing per kiosk" },
+                        "head_seq": { "type": "integer" }, "head_hash": { "type": "string", "description": "64 lower-case hex" },
+                        "chain_intact": { "type": "boolean" } } },
+                "AuditHeadAck": { "type": "object", "properties": {
+                    "status": { "type": "string", "enum": ["recorded", "duplicate"] }, "report_seq": { "type": "integer" },
+                    "verdict": { "type": "string", "enum": ["advanced", "unchanged", "regressed", "forked", "broken"] } } },
                 "Batch": { "type": "object", "description": "Version 1 batch document; the body bytes are what is signed.",
                     "properties": { "version": { "type": "integer", "enum": [1] }, "batch_id": { "type": "string", "format": "uuid" },
                         "kiosk_id": { "type": "string" }, "store_id": { "type": "string" }, "seq": { "type": "integer" },
@@ -217,6 +260,15 @@ pub fn openapi() -> Value {
                     "400": err("malformed JSON"), "401": err("missing or bad signature"),
                     "403": err("unknown or disabled kiosk, store mismatch"), "409": err("replay, sequence regression or batch id conflict"),
                     "413": err("body too large"), "422": err("document fields invalid") } } },
+            "/v1/audit-heads": { "post": {
+                "summary": "Record a kiosk's signed technician audit-log head; a head that went backwards, changed at the same seq or whose chain the kiosk finds broken raises an alarm on the kiosk",
+                "security": [{ "kioskSignature": [] }],
+                "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/AuditHead" } } } },
+                "responses": {
+                    "200": { "description": "recorded with a verdict, or duplicate of the last report", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/AuditHeadAck" } } } },
+                    "400": err("malformed JSON"), "401": err("missing or bad signature"),
+                    "403": err("unknown or disabled kiosk, store mismatch"), "409": err("stale report (number not above the last)"),
+                    "413": err("body too large"), "422": err("document fields invalid") } } },
             "/v1/reports/feedback": { "get": {
                 "summary": "Feedback report with rates, 95% Beta credible intervals and inverse-propensity estimates per style",
                 "security": bearer,
@@ -226,7 +278,7 @@ pub fn openapi() -> Value {
                     { "name": "group_by", "in": "query", "description": "comma-separated: store, kiosk, sku, style, segment, content_kind, day (default style)", "schema": { "type": "string" } },
                     { "name": "format", "in": "query", "schema": { "type": "string", "enum": ["json", "csv"] } } ],
                 "responses": { "200": { "description": "the report (JSON or CSV)" }, "400": err("bad query"), "401": err("missing or bad token") } } },
-            "/v1/kiosks": { "get": { "summary": "Fleet status: last seen, last sequence, reported backlog, version, health",
+            "/v1/kiosks": { "get": { "summary": "Fleet status: last seen, last sequence, reported backlog, version, audit-log head and alarms, health",
                 "security": bearer, "responses": { "200": { "description": "fleet" }, "401": err("missing or bad token") } } },
             "/v1/priors": { "get": { "summary": "Beta priors per segment × style from fleet data, for kiosk bandits",
                 "security": [{ "kioskSignature": [] }, { "bearer": [] }],

@@ -6,6 +6,10 @@
 //!   inside the same transaction.
 //! - A batch id is stored once; its cells are counted once.
 //! - Bearer tokens are stored only as SHA-256 digests.
+//! - [`HqStore::record_audit_head`] is atomic too: the report-number check (duplicate / stale),
+//!   the verdict against the head recorded before ([`judge`]) and the new head are decided and
+//!   stored in one transaction. The kiosk row keeps the latest head; every report that moved the
+//!   head or raised an alarm is kept in `audit_reports` with its signed bytes, as evidence.
 
 use std::path::Path;
 use std::sync::Mutex;
@@ -17,10 +21,11 @@ use serde::Serialize;
 use super::HqError;
 use crate::feedback::cells::{Counts, Day, Ipw};
 use crate::store::open_migrated;
-use crate::wire::{BatchDocument, Dropped};
+use crate::wire::{AuditHeadDocument, AuditVerdict, BatchDocument, Dropped};
 
 /// HQ's schema, one migration per entry.
-const MIGRATIONS: &[&str] = &["
+const MIGRATIONS: &[&str] = &[
+    "
 CREATE TABLE kiosks (
     kiosk_id TEXT PRIMARY KEY,
     store_id TEXT NOT NULL,
@@ -72,7 +77,34 @@ CREATE TABLE tokens (
     name TEXT NOT NULL,
     created_at INTEGER NOT NULL
 ) STRICT;
-"];
+",
+    // v2: the kiosks' signed audit-log heads.
+    "
+ALTER TABLE kiosks ADD COLUMN audit_report_seq INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE kiosks ADD COLUMN audit_report_sha BLOB;
+ALTER TABLE kiosks ADD COLUMN audit_head_seq INTEGER;
+ALTER TABLE kiosks ADD COLUMN audit_head_hash TEXT;
+ALTER TABLE kiosks ADD COLUMN audit_chain_intact INTEGER;
+ALTER TABLE kiosks ADD COLUMN audit_verdict TEXT;
+ALTER TABLE kiosks ADD COLUMN audit_received_at INTEGER;
+CREATE TABLE audit_reports (
+    kiosk_id TEXT NOT NULL REFERENCES kiosks(kiosk_id),
+    report_seq INTEGER NOT NULL,
+    received_at INTEGER NOT NULL,
+    head_seq INTEGER NOT NULL,
+    head_hash TEXT NOT NULL,
+    chain_intact INTEGER NOT NULL,
+    verdict TEXT NOT NULL,
+    previous_seq INTEGER,
+    previous_hash TEXT,
+    acknowledged_at INTEGER,
+    sha256 BLOB NOT NULL,
+    document BLOB NOT NULL,
+    signature BLOB NOT NULL,
+    PRIMARY KEY (kiosk_id, report_seq)
+) STRICT;
+",
+];
 
 /// An enrolled kiosk and its fleet status.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -90,6 +122,94 @@ pub struct KioskRecord {
     pub software: Option<String>,
     pub batches: u64,
     pub dropped: Dropped,
+    /// The kiosk's audit-log head as last reported; `None` until it reports one (kiosks older
+    /// than the audit head never do).
+    pub audit: Option<KioskAudit>,
+}
+
+/// A kiosk's audit-log head as HQ last recorded it, with the alarms raised so far.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct KioskAudit {
+    pub report_seq: u64,
+    pub head_seq: u64,
+    pub head_hash: String,
+    pub chain_intact: bool,
+    /// What HQ made of the last report.
+    pub verdict: AuditVerdict,
+    pub received_at: i64,
+    /// Reports that showed the log rewritten (regressed, forked, broken), ever.
+    pub alarms: u64,
+    /// Of those, the ones nobody has acknowledged yet (`hq audit-ack`): the kiosk's health is
+    /// `audit_alarm` while there are any.
+    pub open_alarms: u64,
+    pub last_alarm: Option<AuditAlarm>,
+}
+
+/// One report that showed a kiosk's audit log rewritten.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AuditAlarm {
+    pub verdict: AuditVerdict,
+    pub received_at: i64,
+    pub report_seq: u64,
+    pub head_seq: u64,
+    pub head_hash: String,
+    /// The head recorded before it.
+    pub previous_seq: Option<u64>,
+    pub previous_hash: Option<String>,
+    /// When it was acknowledged (`hq audit-ack`), if it was.
+    pub acknowledged_at: Option<i64>,
+}
+
+/// A verified audit head report, ready to record.
+#[derive(Debug)]
+pub struct AuditHeadReport<'a> {
+    pub doc: &'a AuditHeadDocument,
+    pub bytes: &'a [u8],
+    pub signature: &'a [u8],
+    pub now: i64,
+}
+
+/// How HQ answered an audit head report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuditHeadOutcome {
+    /// Recorded as the kiosk's latest head; `previous` is the head recorded before it.
+    Recorded {
+        verdict: AuditVerdict,
+        previous: Option<(u64, String)>,
+    },
+    /// The same report again (a re-send after a lost answer): nothing changes.
+    Duplicate { verdict: AuditVerdict },
+    /// A report number not above the last recorded one (a played-back report): refused.
+    Stale { last_report_seq: u64 },
+}
+
+/// The head HQ recorded last for a kiosk, as [`judge`] compares against it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedHead {
+    pub seq: u64,
+    pub hash: String,
+    pub chain_intact: bool,
+}
+
+/// What a reported head says about the kiosk's audit log, given the head recorded before it:
+/// a lower seq is [`Regressed`](AuditVerdict::Regressed), the same seq with another hash
+/// [`Forked`](AuditVerdict::Forked); otherwise a chain the kiosk itself finds broken is
+/// [`Broken`](AuditVerdict::Broken) when it was intact before (while it stays broken, the head's
+/// relation is reported and `chain_intact` stays false in the record).
+pub fn judge(previous: Option<&RecordedHead>, doc: &AuditHeadDocument) -> AuditVerdict {
+    let relation = match previous {
+        None => AuditVerdict::Advanced,
+        Some(p) if doc.head_seq < p.seq => AuditVerdict::Regressed,
+        Some(p) if doc.head_seq == p.seq && doc.head_hash != p.hash => AuditVerdict::Forked,
+        Some(p) if doc.head_seq == p.seq => AuditVerdict::Unchanged,
+        Some(_) => AuditVerdict::Advanced,
+    };
+    let newly_broken = !doc.chain_intact && previous.is_none_or(|p| p.chain_intact);
+    if newly_broken && !relation.is_alarm() {
+        AuditVerdict::Broken
+    } else {
+        relation
+    }
 }
 
 /// A verified batch, ready to store.
@@ -213,6 +333,11 @@ pub trait HqStore: Send + Sync {
     ) -> Result<Vec<GroupRow>, HqError>;
     fn add_token(&self, name: &str, digest: &[u8; 32], now: i64) -> Result<(), HqError>;
     fn token_valid(&self, digest: &[u8; 32]) -> Result<bool, HqError>;
+    /// Records a kiosk's verified audit head report (see [`AuditHeadOutcome`]).
+    fn record_audit_head(&self, report: &AuditHeadReport<'_>) -> Result<AuditHeadOutcome, HqError>;
+    /// Marks a kiosk's open audit alarms as looked into (they stay on record); returns how many.
+    /// An unknown kiosk is an error.
+    fn acknowledge_audit_alarms(&self, kiosk: &str, now: i64) -> Result<u64, HqError>;
 }
 
 /// SHA-256 of a bearer token (what is stored).
@@ -242,10 +367,34 @@ impl SqliteHq {
 }
 
 const KIOSK_COLUMNS: &str = "kiosk_id, store_id, public_key, enabled, enrolled_at, last_seen, \
-                             last_seq, backlog, software, batches, dropped";
+                             last_seq, backlog, software, batches, dropped, audit_report_seq, \
+                             audit_head_seq, audit_head_hash, audit_chain_intact, audit_verdict, \
+                             audit_received_at";
 
 fn kiosk_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<KioskRecord> {
     let dropped: Option<String> = r.get(10)?;
+    let audit = match (
+        r.get::<_, Option<u64>>(12)?,
+        r.get::<_, Option<String>>(13)?,
+        r.get::<_, Option<bool>>(14)?,
+        r.get::<_, Option<String>>(15)?,
+        r.get::<_, Option<i64>>(16)?,
+    ) {
+        (Some(head_seq), Some(head_hash), Some(chain_intact), Some(verdict), Some(at)) => {
+            Some(KioskAudit {
+                report_seq: r.get(11)?,
+                head_seq,
+                head_hash,
+                chain_intact,
+                verdict: AuditVerdict::parse(&verdict).unwrap_or(AuditVerdict::Broken),
+                received_at: at,
+                alarms: 0,
+                open_alarms: 0,
+                last_alarm: None,
+            })
+        }
+        _ => None,
+    };
     Ok(KioskRecord {
         kiosk_id: r.get(0)?,
         store_id: r.get(1)?,
@@ -260,7 +409,65 @@ fn kiosk_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<KioskRecord> {
         dropped: dropped
             .and_then(|d| serde_json::from_str(&d).ok())
             .unwrap_or_default(),
+        audit,
     })
+}
+
+/// What [`alarms`] finds per kiosk: (alarms, open alarms, the latest alarm).
+type AlarmSummary = (u64, u64, AuditAlarm);
+
+/// The alarm counts and the latest alarm of every kiosk that has one (of `kiosk` only, if given).
+fn alarms(
+    c: &Connection,
+    kiosk: Option<&str>,
+) -> Result<std::collections::HashMap<String, AlarmSummary>, HqError> {
+    let mut stmt = c.prepare_cached(
+        "SELECT kiosk_id, verdict, received_at, report_seq, head_seq, head_hash, previous_seq,
+                previous_hash, acknowledged_at
+         FROM audit_reports
+         WHERE verdict IN ('regressed', 'forked', 'broken') AND (?1 IS NULL OR kiosk_id = ?1)
+         ORDER BY kiosk_id, report_seq",
+    )?;
+    let rows = stmt.query_map([kiosk], |r| {
+        let verdict: String = r.get(1)?;
+        Ok((
+            r.get::<_, String>(0)?,
+            AuditAlarm {
+                verdict: AuditVerdict::parse(&verdict).unwrap_or(AuditVerdict::Broken),
+                received_at: r.get(2)?,
+                report_seq: r.get(3)?,
+                head_seq: r.get(4)?,
+                head_hash: r.get(5)?,
+                previous_seq: r.get(6)?,
+                previous_hash: r.get(7)?,
+                acknowledged_at: r.get(8)?,
+            },
+        ))
+    })?;
+    let mut out: std::collections::HashMap<String, AlarmSummary> = Default::default();
+    for row in rows {
+        let (kiosk, alarm) = row?;
+        let (n, open) = out.get(&kiosk).map_or((0, 0), |(n, open, _)| (*n, *open));
+        let open = open + u64::from(alarm.acknowledged_at.is_none());
+        out.insert(kiosk, (n + 1, open, alarm));
+    }
+    Ok(out)
+}
+
+/// Adds the alarm counts and latest alarms to kiosk records.
+fn with_alarms(
+    mut kiosks: Vec<KioskRecord>,
+    mut found: std::collections::HashMap<String, AlarmSummary>,
+) -> Vec<KioskRecord> {
+    for k in &mut kiosks {
+        if let (Some(audit), Some((n, open, last))) = (k.audit.as_mut(), found.remove(&k.kiosk_id))
+        {
+            audit.alarms = n;
+            audit.open_alarms = open;
+            audit.last_alarm = Some(last);
+        }
+    }
+    kiosks
 }
 
 impl HqStore for SqliteHq {
@@ -291,11 +498,14 @@ impl HqStore for SqliteHq {
 
     fn kiosk(&self, kiosk: &str) -> Result<Option<KioskRecord>, HqError> {
         self.with(|c| {
-            Ok(c.prepare_cached(&format!(
-                "SELECT {KIOSK_COLUMNS} FROM kiosks WHERE kiosk_id = ?1"
-            ))?
-            .query_row([kiosk], kiosk_row)
-            .optional()?)
+            let record = c
+                .prepare_cached(&format!(
+                    "SELECT {KIOSK_COLUMNS} FROM kiosks WHERE kiosk_id = ?1"
+                ))?
+                .query_row([kiosk], kiosk_row)
+                .optional()?;
+            let found = alarms(c, Some(kiosk))?;
+            Ok(with_alarms(record.into_iter().collect(), found).pop())
         })
     }
 
@@ -307,7 +517,7 @@ impl HqStore for SqliteHq {
             let rows = stmt
                 .query_map([], kiosk_row)?
                 .collect::<Result<Vec<_>, _>>()?;
-            Ok(rows)
+            Ok(with_alarms(rows, alarms(c, None)?))
         })
     }
 
@@ -487,5 +697,256 @@ impl HqStore for SqliteHq {
             Ok(c.prepare_cached("SELECT 1 FROM tokens WHERE hash = ?1")?
                 .exists([&digest[..]])?)
         })
+    }
+
+    fn record_audit_head(&self, report: &AuditHeadReport<'_>) -> Result<AuditHeadOutcome, HqError> {
+        let doc = report.doc;
+        let sha = digest::digest(&digest::SHA256, report.bytes);
+        self.with(|c| {
+            let tx = c.transaction()?;
+            type Last = (
+                u64,
+                Option<Vec<u8>>,
+                Option<u64>,
+                Option<String>,
+                Option<bool>,
+                Option<String>,
+            );
+            let last: Last = tx
+                .query_row(
+                    "SELECT audit_report_seq, audit_report_sha, audit_head_seq, audit_head_hash,
+                        audit_chain_intact, audit_verdict
+                     FROM kiosks WHERE kiosk_id = ?1",
+                    [&doc.kiosk_id],
+                    |r| {
+                        Ok((
+                            r.get(0)?,
+                            r.get(1)?,
+                            r.get(2)?,
+                            r.get(3)?,
+                            r.get(4)?,
+                            r.get(5)?,
+                        ))
+                    },
+                )
+                .optional()?
+                .ok_or_else(|| HqError::UnknownKiosk(doc.kiosk_id.clone()))?;
+            let (last_report_seq, last_sha, head_seq, head_hash, intact, verdict) = last;
+            if doc.report_seq <= last_report_seq {
+                if doc.report_seq == last_report_seq && last_sha.as_deref() == Some(sha.as_ref()) {
+                    let verdict = verdict
+                        .as_deref()
+                        .and_then(AuditVerdict::parse)
+                        .unwrap_or(AuditVerdict::Unchanged);
+                    return Ok(AuditHeadOutcome::Duplicate { verdict });
+                }
+                return Ok(AuditHeadOutcome::Stale { last_report_seq });
+            }
+            let previous = match (head_seq, head_hash, intact) {
+                (Some(seq), Some(hash), Some(chain_intact)) => Some(RecordedHead {
+                    seq,
+                    hash,
+                    chain_intact,
+                }),
+                _ => None,
+            };
+            let verdict = judge(previous.as_ref(), doc);
+            let previous = previous.map(|p| (p.seq, p.hash));
+            if verdict != AuditVerdict::Unchanged {
+                tx.execute(
+                    "INSERT INTO audit_reports (kiosk_id, report_seq, received_at, head_seq,
+                        head_hash, chain_intact, verdict, previous_seq, previous_hash, sha256,
+                        document, signature)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                    params![
+                        doc.kiosk_id,
+                        doc.report_seq,
+                        report.now,
+                        doc.head_seq,
+                        doc.head_hash,
+                        doc.chain_intact,
+                        verdict.as_str(),
+                        previous.as_ref().map(|p| p.0),
+                        previous.as_ref().map(|p| p.1.as_str()),
+                        sha.as_ref(),
+                        report.bytes,
+                        report.signature
+                    ],
+                )?;
+            }
+            tx.execute(
+                "UPDATE kiosks SET audit_report_seq = ?2, audit_report_sha = ?3,
+                    audit_head_seq = ?4, audit_head_hash = ?5, audit_chain_intact = ?6,
+                    audit_verdict = ?7, audit_received_at = ?8
+                 WHERE kiosk_id = ?1",
+                params![
+                    doc.kiosk_id,
+                    doc.report_seq,
+                    sha.as_ref(),
+                    doc.head_seq,
+                    doc.head_hash,
+                    doc.chain_intact,
+                    verdict.as_str(),
+                    report.now
+                ],
+            )?;
+            tx.commit()?;
+            Ok(AuditHeadOutcome::Recorded { verdict, previous })
+        })
+    }
+
+    fn acknowledge_audit_alarms(&self, kiosk: &str, now: i64) -> Result<u64, HqError> {
+        self.with(|c| {
+            let tx = c.transaction()?;
+            let known = tx
+                .prepare_cached("SELECT 1 FROM kiosks WHERE kiosk_id = ?1")?
+                .exists([kiosk])?;
+            if !known {
+                return Err(HqError::UnknownKiosk(kiosk.to_string()));
+            }
+            let n = tx.execute(
+                "UPDATE audit_reports SET acknowledged_at = ?2
+                 WHERE kiosk_id = ?1 AND acknowledged_at IS NULL
+                   AND verdict IN ('regressed', 'forked', 'broken')",
+                params![kiosk, now],
+            )?;
+            tx.commit()?;
+            Ok(n as u64)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn doc(report_seq: u64, head_seq: u64, hash: char, chain_intact: bool) -> AuditHeadDocument {
+        AuditHeadDocument {
+            version: crate::wire::AUDIT_HEAD_VERSION,
+            kiosk_id: "k1".into(),
+            store_id: "s1".into(),
+            report_seq,
+            head_seq,
+            head_hash: hash.to_string().repeat(64),
+            chain_intact,
+        }
+    }
+
+    fn head(seq: u64, hash: char, chain_intact: bool) -> RecordedHead {
+        RecordedHead {
+            seq,
+            hash: hash.to_string().repeat(64),
+            chain_intact,
+        }
+    }
+
+    #[test]
+    fn judge_reads_the_head_against_the_one_before() {
+        use AuditVerdict::*;
+        let before = head(5, 'a', true);
+        assert_eq!(judge(None, &doc(1, 0, '0', true)), Advanced);
+        assert_eq!(judge(Some(&before), &doc(2, 6, 'b', true)), Advanced);
+        assert_eq!(judge(Some(&before), &doc(2, 5, 'a', true)), Unchanged);
+        assert_eq!(judge(Some(&before), &doc(2, 4, 'c', true)), Regressed);
+        assert_eq!(judge(Some(&before), &doc(2, 5, 'c', true)), Forked);
+        // A chain the kiosk finds broken: an alarm when it breaks, not at every report after.
+        assert_eq!(judge(Some(&before), &doc(2, 5, 'a', false)), Broken);
+        assert_eq!(judge(None, &doc(1, 5, 'a', false)), Broken);
+        let broken = head(5, 'a', false);
+        assert_eq!(judge(Some(&broken), &doc(3, 5, 'a', false)), Unchanged);
+        assert_eq!(judge(Some(&broken), &doc(3, 6, 'b', false)), Advanced);
+        // Going backwards outranks a broken chain.
+        assert_eq!(judge(Some(&before), &doc(2, 3, 'c', false)), Regressed);
+    }
+
+    fn report(store: &SqliteHq, d: &AuditHeadDocument, now: i64) -> AuditHeadOutcome {
+        let bytes = serde_json::to_vec(d).unwrap();
+        store
+            .record_audit_head(&AuditHeadReport {
+                doc: d,
+                bytes: &bytes,
+                signature: &[0; 64],
+                now,
+            })
+            .unwrap()
+    }
+
+    #[test]
+    fn heads_are_recorded_replays_refused_and_alarms_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteHq::open(&dir.path().join("hq.db")).unwrap();
+        store.enroll("k1", "s1", &[7; 32], 0).unwrap();
+        assert_eq!(store.kiosk("k1").unwrap().unwrap().audit, None);
+
+        let first = doc(1, 3, 'a', true);
+        assert_eq!(
+            report(&store, &first, 10),
+            AuditHeadOutcome::Recorded {
+                verdict: AuditVerdict::Advanced,
+                previous: None
+            }
+        );
+        // The same report again is a duplicate; another one with its number is stale.
+        assert_eq!(
+            report(&store, &first, 11),
+            AuditHeadOutcome::Duplicate {
+                verdict: AuditVerdict::Advanced
+            }
+        );
+        assert_eq!(
+            report(&store, &doc(1, 9, 'b', true), 11),
+            AuditHeadOutcome::Stale { last_report_seq: 1 }
+        );
+        assert!(matches!(
+            report(&store, &doc(2, 3, 'a', true), 12),
+            AuditHeadOutcome::Recorded {
+                verdict: AuditVerdict::Unchanged,
+                ..
+            }
+        ));
+        assert_eq!(
+            report(&store, &doc(3, 2, 'c', true), 13),
+            AuditHeadOutcome::Recorded {
+                verdict: AuditVerdict::Regressed,
+                previous: Some((3, "a".repeat(64)))
+            }
+        );
+        assert!(matches!(
+            report(&store, &doc(4, 2, 'd', true), 14),
+            AuditHeadOutcome::Recorded {
+                verdict: AuditVerdict::Forked,
+                ..
+            }
+        ));
+        let k = store.kiosk("k1").unwrap().unwrap();
+        let audit = k.audit.unwrap();
+        assert_eq!((audit.report_seq, audit.head_seq), (4, 2));
+        assert_eq!(audit.head_hash, "d".repeat(64));
+        assert_eq!(audit.verdict, AuditVerdict::Forked);
+        assert_eq!((audit.alarms, audit.open_alarms), (2, 2));
+        let last = audit.last_alarm.unwrap();
+        assert_eq!((last.verdict, last.report_seq), (AuditVerdict::Forked, 4));
+        assert_eq!(last.previous_seq, Some(2));
+        assert_eq!(store.kiosks().unwrap()[0].audit.as_ref().unwrap().alarms, 2);
+        // Acknowledged: on record still, no longer open; a later alarm is open again.
+        assert_eq!(store.acknowledge_audit_alarms("k1", 20).unwrap(), 2);
+        assert_eq!(store.acknowledge_audit_alarms("k1", 21).unwrap(), 0);
+        assert!(matches!(
+            store.acknowledge_audit_alarms("nobody", 21),
+            Err(HqError::UnknownKiosk(_))
+        ));
+        let audit = store.kiosk("k1").unwrap().unwrap().audit.unwrap();
+        assert_eq!((audit.alarms, audit.open_alarms), (2, 0));
+        assert_eq!(audit.last_alarm.unwrap().acknowledged_at, Some(20));
+        report(&store, &doc(5, 1, 'e', true), 22);
+        let audit = store.kiosk("k1").unwrap().unwrap().audit.unwrap();
+        assert_eq!((audit.alarms, audit.open_alarms), (3, 1));
+        // Evidence: every report but the unchanged one, with its signed bytes.
+        let conn = Connection::open(dir.path().join("hq.db")).unwrap();
+        let kept: u64 = conn
+            .query_row("SELECT count(*) FROM audit_reports", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(kept, 4);
     }
 }

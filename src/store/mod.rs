@@ -9,6 +9,9 @@
 //!   timestamps and [`SealedBlob`](crate::crypto::SealedBlob)s: the repository functions in
 //!   [`shoppers`] accept nothing else. Catalog, store statistics and quarantine are plain.
 //! - Repository functions take a `&Connection` so callers can group them in one transaction.
+//! - Database files are mode 0600 whatever the umask ([`open_migrated`], for the kiosk's and HQ's
+//!   databases): the file is created 0600 before SQLite opens it (SQLite gives `-wal` and `-shm`
+//!   the main file's mode), and a file or side file found with other modes is set to 0600.
 
 pub mod catalog;
 pub mod privacy;
@@ -30,6 +33,11 @@ pub enum StoreError {
     },
     #[error("cannot create data directory {path}: {source}")]
     Dir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot make database file {path} private (mode 0600): {source}")]
+    Mode {
         path: PathBuf,
         source: std::io::Error,
     },
@@ -161,9 +169,9 @@ impl Store {
         let db_bytes = ["", "-wal", "-shm"]
             .iter()
             .filter_map(|suffix| {
-                let mut p = self.path.clone().into_os_string();
-                p.push(suffix);
-                std::fs::metadata(p).ok().map(|m| m.len())
+                std::fs::metadata(side_file(&self.path, suffix))
+                    .ok()
+                    .map(|m| m.len())
             })
             .sum();
         Ok(Summary {
@@ -195,6 +203,7 @@ pub fn open_migrated(path: &Path, migrations: &[&str]) -> Result<Connection, Sto
         path: path.to_path_buf(),
         source,
     };
+    make_private(path)?;
     let mut conn = Connection::open(path).map_err(open_err)?;
     conn.busy_timeout(Duration::from_secs(5))
         .map_err(open_err)?;
@@ -207,7 +216,53 @@ pub fn open_migrated(path: &Path, migrations: &[&str]) -> Result<Connection, Sto
     )
     .map_err(open_err)?;
     migrate(&mut conn, path, migrations)?;
+    // The WAL and shared-memory files exist now; SQLite created them with the main file's mode.
+    make_private(path)?;
     Ok(conn)
+}
+
+/// What SQLite keeps beside a database file.
+pub const SIDE_FILES: [&str; 3] = ["-wal", "-shm", "-journal"];
+
+/// A database file's side file (`-wal`, `-shm`, `-journal`).
+pub fn side_file(path: &Path, suffix: &str) -> PathBuf {
+    let mut p = path.as_os_str().to_os_string();
+    p.push(suffix);
+    PathBuf::from(p)
+}
+
+/// Creates the database file with mode 0600 if it is missing (so neither the umask nor SQLite's
+/// default 0644 decides), and sets the file and its side files to 0600 where they are not.
+fn make_private(path: &Path) -> Result<(), StoreError> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let mode_err = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| StoreError::Mode { path, source }
+    };
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(mode_err(path)(e)),
+    }
+    let files = std::iter::once(path.to_path_buf())
+        .chain(SIDE_FILES.iter().map(|suffix| side_file(path, suffix)));
+    for file in files {
+        let meta = match std::fs::metadata(&file) {
+            Ok(m) => m,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(mode_err(&file)(e)),
+        };
+        if meta.permissions().mode() & 0o777 != 0o600 {
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))
+                .map_err(mode_err(&file))?;
+        }
+    }
+    Ok(())
 }
 
 /// A value from the `meta` table of the kiosk database.
@@ -280,6 +335,31 @@ mod tests {
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .unwrap();
         assert_eq!(v, SCHEMA_VERSION);
+    }
+
+    fn mode(path: &Path) -> u32 {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+    }
+
+    #[test]
+    fn files_found_with_loose_modes_are_made_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        drop(Store::open(&path).unwrap());
+        // As an older shelftalk (or a copy) may have left them.
+        let wal = side_file(&path, "-wal");
+        std::fs::write(&wal, b"").unwrap();
+        for p in [&path, &wal] {
+            std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o644)).unwrap();
+        }
+        let store = Store::open(&path).unwrap();
+        store.set_meta("k", "v").unwrap();
+        assert_eq!(mode(&path), 0o600);
+        for suffix in ["-wal", "-shm"] {
+            assert_eq!(mode(&side_file(&path, suffix)), 0o600, "{suffix}");
+        }
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! The HQ client: posts signed batches and pulls fleet priors, with exponential backoff and full
-//! jitter on retryable failures.
+//! The HQ client: posts signed batches and audit head reports and pulls fleet priors, with
+//! exponential backoff and full jitter on retryable failures.
 //!
 //! Invariants: only connection errors, timeouts, 429 and 5xx are retried; any other answer is
 //! final. An error says whether the request may have reached HQ (`maybe_delivered`), which
@@ -13,8 +13,8 @@ use ring::signature::Ed25519KeyPair;
 use super::SyncError;
 use crate::crypto::hex;
 use crate::wire::{
-    self, Ack, ApiError, PriorsDocument, BACKLOG_HEADER, KIOSK_HEADER, SIGNATURE_HEADER,
-    TIME_HEADER,
+    self, Ack, ApiError, AuditHeadAck, PriorsDocument, BACKLOG_HEADER, KIOSK_HEADER,
+    SIGNATURE_HEADER, TIME_HEADER,
 };
 
 /// Retry policy.
@@ -101,19 +101,25 @@ impl HqClient {
         }
     }
 
-    /// One attempt at posting a signed batch.
-    pub async fn post_batch_once(
+    /// One attempt at posting signed document bytes to `path`; the answer parsed as `T`
+    /// (`what` names it in an error).
+    async fn post_signed_once<T: serde::de::DeserializeOwned>(
         &self,
+        path: &str,
         document: &[u8],
         signature: &[u8],
-        backlog: u64,
-    ) -> Result<Ack, SyncError> {
-        let resp = self
+        backlog: Option<u64>,
+        what: &'static str,
+    ) -> Result<T, SyncError> {
+        let mut request = self
             .http
-            .post(format!("{}/v1/batches", self.base))
+            .post(format!("{}{path}", self.base))
             .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .header(SIGNATURE_HEADER, hex(signature))
-            .header(BACKLOG_HEADER, backlog.to_string())
+            .header(SIGNATURE_HEADER, hex(signature));
+        if let Some(backlog) = backlog {
+            request = request.header(BACKLOG_HEADER, backlog.to_string());
+        }
+        let resp = request
             .body(document.to_vec())
             .send()
             .await
@@ -122,28 +128,30 @@ impl HqClient {
         if !status.is_success() {
             return Err(Self::answer_error(status, resp).await);
         }
-        resp.json::<Ack>()
+        resp.json::<T>()
             .await
-            .map_err(|source| SyncError::Answer {
-                what: "batch acknowledgement",
-                source,
-            })
+            .map_err(|source| SyncError::Answer { what, source })
     }
 
-    /// Posts a batch, retrying retryable failures with backoff. The error of the last attempt is
-    /// returned, with `maybe_delivered` set if any attempt may have reached HQ.
-    pub async fn post_batch(
+    /// Posts signed document bytes, retrying retryable failures with backoff. The error of the
+    /// last attempt is returned, with `maybe_delivered` set if any attempt may have reached HQ.
+    async fn post_signed<T: serde::de::DeserializeOwned>(
         &self,
+        path: &str,
         document: &[u8],
         signature: &[u8],
-        backlog: u64,
-    ) -> Result<Ack, SyncError> {
+        backlog: Option<u64>,
+        what: &'static str,
+    ) -> Result<T, SyncError> {
         let mut rng = rand::make_rng::<rand::rngs::StdRng>();
         let mut maybe = false;
         let mut retry = 0;
         loop {
-            match self.post_batch_once(document, signature, backlog).await {
-                Ok(ack) => return Ok(ack),
+            match self
+                .post_signed_once(path, document, signature, backlog, what)
+                .await
+            {
+                Ok(answer) => return Ok(answer),
                 Err(e) => {
                     maybe |= e.maybe_delivered();
                     retry += 1;
@@ -156,6 +164,57 @@ impl HqClient {
                 }
             }
         }
+    }
+
+    /// One attempt at posting a signed batch.
+    pub async fn post_batch_once(
+        &self,
+        document: &[u8],
+        signature: &[u8],
+        backlog: u64,
+    ) -> Result<Ack, SyncError> {
+        self.post_signed_once(
+            "/v1/batches",
+            document,
+            signature,
+            Some(backlog),
+            "batch acknowledgement",
+        )
+        .await
+    }
+
+    /// Posts a batch, retrying retryable failures with backoff. The error of the last attempt is
+    /// returned, with `maybe_delivered` set if any attempt may have reached HQ.
+    pub async fn post_batch(
+        &self,
+        document: &[u8],
+        signature: &[u8],
+        backlog: u64,
+    ) -> Result<Ack, SyncError> {
+        self.post_signed(
+            "/v1/batches",
+            document,
+            signature,
+            Some(backlog),
+            "batch acknowledgement",
+        )
+        .await
+    }
+
+    /// Posts a signed audit head report, retrying like [`post_batch`](Self::post_batch).
+    pub async fn post_audit_head(
+        &self,
+        document: &[u8],
+        signature: &[u8],
+    ) -> Result<AuditHeadAck, SyncError> {
+        self.post_signed(
+            "/v1/audit-heads",
+            document,
+            signature,
+            None,
+            "audit head acknowledgement",
+        )
+        .await
     }
 
     /// Pulls the fleet priors, authenticated by the device key.

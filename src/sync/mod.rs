@@ -16,6 +16,12 @@
 //!   rolled up into coarser cells; only if that cannot make room is the oldest such batch dropped,
 //!   its counts added to the `dropped` ledger, which every later batch reports to HQ. A batch
 //!   that may have reached HQ is never rolled up or dropped.
+//! - Every sync that reaches HQ also reports the technician audit log's head ([`run_once`]): a
+//!   fresh [`AuditHeadDocument`] with the next report number (taken before sending, so never
+//!   used twice), signed with the device key. HQ compares it with the head it recorded before, so
+//!   a log rewritten here (lines removed, edited, the file replaced) is seen there. While HQ is
+//!   unreachable the report waits for the next sync; an HQ without the endpoint (404, older than
+//!   the kiosk) is logged and the batches still count as sent.
 
 pub mod client;
 
@@ -29,12 +35,16 @@ use ring::signature::Ed25519KeyPair;
 use rusqlite::{params, Connection};
 use serde::Serialize;
 
+use crate::audit::{AuditError, AuditLog};
 use crate::config::Config;
 use crate::crypto::keyfiles::Keyring;
 use crate::feedback::cells::{self, Cell, Counts, Day};
 use crate::feedback::{self, Bucket, FeedbackError};
 use crate::store::{self, Store, StoreError};
-use crate::wire::{BatchDocument, Dropped, WireError, BATCH_VERSION};
+use crate::wire::{
+    AuditHeadDocument, AuditVerdict, BatchDocument, Dropped, WireError, AUDIT_HEAD_VERSION,
+    BATCH_VERSION,
+};
 use client::{Backoff, HqClient};
 
 const META_NEXT_SEQ: &str = "feedback_next_seq";
@@ -42,6 +52,7 @@ const META_LAST_ATTEMPT: &str = "sync_last_attempt";
 const META_LAST_SUCCESS: &str = "sync_last_success";
 const META_LAST_ERROR: &str = "sync_last_error";
 const META_PRIORS_PULLED: &str = "sync_priors_pulled";
+const META_AUDIT_REPORT_SEQ: &str = "audit_head_report_seq";
 
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
@@ -53,6 +64,8 @@ pub enum SyncError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Wire(#[from] WireError),
+    #[error(transparent)]
+    Audit(#[from] AuditError),
     #[error("HQ at {url} is unreachable (retryable): {source}")]
     Unreachable {
         url: String,
@@ -80,6 +93,11 @@ pub enum SyncError {
     /// HQ acknowledged another batch than the one sent (ids as HQ and the outbox hold them).
     #[error("HQ answered with something unexpected: HQ acknowledged batch {acked} for {sent}")]
     WrongAck { acked: String, sent: String },
+    #[error(
+        "HQ answered with something unexpected: HQ acknowledged audit head report {acked} for \
+         {sent}"
+    )]
+    WrongAuditAck { acked: u64, sent: u64 },
     #[error("cannot build the HTTP client: {0}")]
     Client(#[source] reqwest::Error),
     #[error("outbox row {seq} is corrupt: {source}")]
@@ -118,7 +136,8 @@ impl SyncError {
             Self::Server { .. }
             | Self::Refused { .. }
             | Self::Answer { .. }
-            | Self::WrongAck { .. } => true,
+            | Self::WrongAck { .. }
+            | Self::WrongAuditAck { .. } => true,
             _ => false,
         }
     }
@@ -500,6 +519,18 @@ pub struct SyncReport {
     pub duplicates: u64,
     pub sent: Counts,
     pub outbox_left: u64,
+    /// The audit head reported to HQ; `None` when it was not (HQ unreachable, or without the
+    /// endpoint).
+    pub audit_head: Option<AuditHeadSent>,
+}
+
+/// The audit head a sync reported to HQ, and what HQ made of it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AuditHeadSent {
+    pub report_seq: u64,
+    pub head_seq: u64,
+    pub chain_intact: bool,
+    pub verdict: AuditVerdict,
 }
 
 async fn blocking<T: Send + 'static>(
@@ -526,7 +557,19 @@ pub async fn run_once(ctx: &SyncContext, now: i64) -> Result<SyncReport, SyncErr
         prepared,
         ..SyncReport::default()
     };
-    let result = send_all(ctx, &mut store, &mut report).await;
+    let sent = send_all(ctx, &mut store, &mut report).await;
+    // The audit head goes with every sync that reached HQ; while HQ is unreachable or failing
+    // it waits for the next. The batches' error, if any, is the one returned.
+    let result = match sent {
+        Err(e) if e.retryable() => Err(e),
+        sent => match send_audit_head(ctx, &mut store).await {
+            Ok(head) => {
+                report.audit_head = head;
+                sent
+            }
+            Err(e) => sent.and(Err(e)),
+        },
+    };
     let conn = store.conn();
     match &result {
         Ok(()) => {
@@ -587,6 +630,60 @@ async fn send_all(
             }
         }
     }
+}
+
+/// Signs the audit log's head with the next report number and posts it to HQ. `None` when HQ
+/// has no audit head endpoint (an HQ older than the kiosk).
+async fn send_audit_head(
+    ctx: &SyncContext,
+    store: &mut Store,
+) -> Result<Option<AuditHeadSent>, SyncError> {
+    let audit = AuditLog::in_dir(&ctx.config.data_dir);
+    let head = blocking(move || Ok(audit.head()?)).await?;
+    let conn = store.conn();
+    let report_seq = store::meta_get(conn, META_AUDIT_REPORT_SEQ)?
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(0)
+        + 1;
+    // Taken before sending: a number is never used for two different reports.
+    store::meta_set(conn, META_AUDIT_REPORT_SEQ, &report_seq.to_string())?;
+    let doc = AuditHeadDocument {
+        version: AUDIT_HEAD_VERSION,
+        kiosk_id: ctx.config.kiosk_id.clone(),
+        store_id: ctx.config.store_id.clone(),
+        report_seq,
+        head_seq: head.seq,
+        head_hash: head.hash,
+        chain_intact: head.intact,
+    };
+    let (bytes, signature) = doc.sign(&ctx.keys.device)?;
+    let ack = match ctx.client.post_audit_head(&bytes, &signature).await {
+        Ok(ack) => ack,
+        Err(SyncError::Refused { status: 404, .. }) => {
+            tracing::warn!("HQ takes no audit heads (older than this kiosk): head not reported");
+            return Ok(None);
+        }
+        Err(e) => return Err(e),
+    };
+    if ack.report_seq != report_seq {
+        return Err(SyncError::WrongAuditAck {
+            acked: ack.report_seq,
+            sent: report_seq,
+        });
+    }
+    if ack.verdict.is_alarm() {
+        tracing::warn!(
+            verdict = ack.verdict.as_str(),
+            head_seq = doc.head_seq,
+            "HQ finds this kiosk's audit log rewritten"
+        );
+    }
+    Ok(Some(AuditHeadSent {
+        report_seq,
+        head_seq: doc.head_seq,
+        chain_intact: doc.chain_intact,
+        verdict: ack.verdict,
+    }))
 }
 
 /// Pulls the fleet priors from HQ into the kiosk's bandit priors; returns how many were stored.

@@ -20,12 +20,12 @@ use std::time::{Duration, Instant};
 use tracing::Level;
 
 use super::{Key, Secret};
+use crate::control::PIN_DIGITS;
 
 /// Log lines kept for the Logs tab.
 pub const LOG_CAPACITY: usize = 1_000;
 /// Copy items kept for the Content tab.
 pub const CONTENT_CAPACITY: usize = 200;
-const PIN_DIGITS: std::ops::RangeInclusive<usize> = 4..=12;
 const MAX_LOYALTY_CHARS: usize = 64;
 
 /// Health figures for the Status tab, gathered by the daemon and sent over the control socket.
@@ -508,12 +508,12 @@ pub(super) mod tests {
     #[test]
     fn pin_goes_only_into_the_check_effect() {
         let mut s = State::new(Instant::now());
-        keys(&mut s, "12x3");
-        assert!(press(&mut s, Key::Enter).is_empty(), "3 digits are too few");
-        keys(&mut s, "4");
-        assert!(!format!("{s:?}").contains("1234"));
+        keys(&mut s, "12x345");
+        assert!(press(&mut s, Key::Enter).is_empty(), "5 digits are too few");
+        keys(&mut s, "6");
+        assert!(!format!("{s:?}").contains("123456"));
         let fx = press(&mut s, Key::Enter);
-        assert!(matches!(fx.as_slice(), [Effect::CheckPin { pin }] if pin.expose() == "1234"));
+        assert!(matches!(fx.as_slice(), [Effect::CheckPin { pin }] if pin.expose() == "123456"));
         assert_eq!(s.auth, Auth::Checking);
         // Keys while checking do nothing.
         assert!(keys(&mut s, "99").is_empty());
@@ -536,7 +536,7 @@ pub(super) mod tests {
         let t0 = Instant::now();
         let mut s = State::new(t0);
         for attempt in 1..=5 {
-            keys(&mut s, "0000");
+            keys(&mut s, "000000");
             press(&mut s, Key::Enter);
             let locked_until = (attempt == 5).then(|| t0 + Duration::from_secs(300));
             update(

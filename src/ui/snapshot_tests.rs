@@ -330,7 +330,7 @@ fn console_pin_screens() {
     let mut c = console::State::new(t0);
     console::tests::keys(&mut c, "48");
     snap_console("pin_entry", &c);
-    console::tests::keys(&mut c, "29");
+    console::tests::keys(&mut c, "2913");
     console::tests::press(&mut c, Key::Enter);
     console::update(
         &mut c,
@@ -347,7 +347,7 @@ fn console_lockout_after_five_wrong_tries_is_displayed() {
     let t0 = Instant::now();
     let mut c = console::State::new(t0);
     for attempt in 1..=5 {
-        console::tests::keys(&mut c, "0000");
+        console::tests::keys(&mut c, "000000");
         console::tests::press(&mut c, Key::Enter);
         console::update(
             &mut c,

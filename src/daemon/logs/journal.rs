@@ -67,8 +67,11 @@ pub const ALLOWED_FIELDS: &[&str] = &[
     "erased",
     "error",
     "failed",
+    "failures",
     "file",
+    "for_secs",
     "generation",
+    "head_seq",
     "kek",
     "left",
     "model",
@@ -83,6 +86,8 @@ pub const ALLOWED_FIELDS: &[&str] = &[
     "sent",
     "seq",
     "status",
+    "tries_left",
+    "verdict",
     "version",
 ];
 
