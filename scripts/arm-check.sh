@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# The appliance on ARM, built and run here: cross-compiles the release binary (llama.cpp included)
+# with Debian's Rust (`rustc-web`, `cargo-web`, the target's `libstd-rust-web-dev`) and gcc cross
+# toolchains, then runs it under qemu-user:
+#   1. `selftest` with the default model (keys, integrity, model hash and load, a test generation),
+#   2. `copy --json` for a demo product: the copy must come from the model and pass the guardrails,
+#   3. `bench store` (sealing, opening, import on the emulated CPU),
+#   4. the unit tests of the pure modules (crypto golden vectors, guardrails, numbers, ingest,
+#      recommend, the wire format), so a byte-order or word-size bug shows.
+#
+# Usage: scripts/arm-check.sh [TARGET ...]
+#   TARGET: aarch64 (default) and/or armv7. `ARM_CHECK_INSTALL=0` skips the apt-get step.
+# Prints each step's wall time and, for the README, the binary size, `selftest` wall time and the
+# generation speed under emulation beside the native x86 figures of the same run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+targets=("${@:-aarch64}")
+
+say() { printf '\n== %s\n' "$*"; }
+secs() { date +%s.%N; }
+took() { awk -v a="$1" -v b="$(secs)" 'BEGIN { printf "%.1f s", b - a }'; }
+
+declare -A TRIPLE=([aarch64]=aarch64-unknown-linux-gnu [armv7]=armv7-unknown-linux-gnueabihf)
+declare -A GNU=([aarch64]=aarch64-linux-gnu [armv7]=arm-linux-gnueabihf)
+declare -A DEBARCH=([aarch64]=arm64 [armv7]=armhf)
+declare -A QEMU=([aarch64]=qemu-aarch64 [armv7]=qemu-arm)
+
+for t in "${targets[@]}"; do
+    [[ -n "${TRIPLE[$t]:-}" ]] || { echo "unknown target '$t' (aarch64 or armv7)" >&2; exit 2; }
+done
+
+if [[ "${ARM_CHECK_INSTALL:-1}" == 1 ]]; then
+    say "installing the cross toolchains (Debian packages)"
+    packages=(rustc-web cargo-web qemu-user cmake libclang-dev)
+    for t in "${targets[@]}"; do
+        a=${DEBARCH[$t]} g=${GNU[$t]}
+        dpkg --add-architecture "$a"
+        packages+=("libstd-rust-web-dev:$a" "gcc-$g" "g++-$g" "libc6:$a")
+    done
+    export DEBIAN_FRONTEND=noninteractive
+    # A mirror caught mid-sync for one architecture fails `update` for all; the index files that
+    # did arrive are used and a missing package fails the install below, which names it.
+    apt-get update -qq || echo "apt-get update reported errors; going on with the indexes it has"
+    apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
+fi
+
+# Debian's cargo and rustc (they carry the ARM standard libraries); rustup's come first in PATH.
+export PATH="/usr/bin:$PATH" RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc
+export CARGO_TARGET_DIR="$ROOT/target/arm"
+export CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)}"
+cargo --version
+
+MODEL="$ROOT/models/gemma-3-270m-q4_k_m.gguf"
+[[ -f "$MODEL" ]] || models/fetch.sh
+
+native="$ROOT/target/release/shelftalk"
+for t in "${targets[@]}"; do
+    triple=${TRIPLE[$t]} gnu=${GNU[$t]}
+    upper=$(echo "$triple" | tr 'a-z-' 'A-Z_')
+    lower=${triple//-/_}
+    export "CARGO_TARGET_${upper}_LINKER=$gnu-gcc"
+    export "CARGO_TARGET_${upper}_RUNNER=${QEMU[$t]} -L /usr/$gnu"
+    export "CC_${lower}=$gnu-gcc" "CXX_${lower}=$gnu-g++" "AR_${lower}=$gnu-ar"
+    export "BINDGEN_EXTRA_CLANG_ARGS_${lower}=--sysroot=/usr/$gnu"
+    run=("${QEMU[$t]}" -L "/usr/$gnu")
+
+    say "$t: release build ($triple)"
+    start=$(secs)
+    cargo build --release --locked --target "$triple" --bin shelftalk
+    bin="$CARGO_TARGET_DIR/$triple/release/shelftalk"
+    echo "built in $(took "$start"); binary $(du -h "$bin" | cut -f1) ($(stat -c %s "$bin") bytes)"
+    file "$bin" 2>/dev/null || true
+
+    data=$(mktemp -d)
+    trap 'rm -rf "$data"' EXIT
+    export SHELFTALK_DATA_DIR="$data" SHELFTALK_MODEL_PATH="$MODEL"
+    # Emulation runs the model 10-40x slower than the board would: give generation room.
+    export SHELFTALK_ENGINE_BUDGET_MS=120000
+
+    say "$t: keys, demo catalog"
+    "${run[@]}" "$bin" keys init >/dev/null
+    "${run[@]}" "$bin" import catalog demo/catalog.csv >/dev/null
+
+    say "$t: selftest under qemu"
+    start=$(secs)
+    "${run[@]}" "$bin" selftest
+    echo "selftest under qemu: $(took "$start")"
+    if [[ -x "$native" ]]; then
+        start=$(secs)
+        "$native" selftest >/dev/null
+        echo "selftest native x86 (same data dir): $(took "$start")"
+    fi
+
+    say "$t: copy --json from the model"
+    sku=$(awk -F, 'NR == 2 { print $1 }' demo/catalog.csv)
+    copy=$("${run[@]}" "$bin" copy --sku "$sku" --seed 3 --no-cache --json)
+    echo "$copy"
+    python3 - "$copy" <<'EOF'
+import json, sys
+out = json.loads(sys.argv[1])
+source, verdict = out.get("source"), (out.get("verdict") or {}).get("verdict")
+timings = out.get("timings") or {}
+print(f"source {source}, verdict {verdict}, generation {timings.get('tokens_per_sec', 0):.1f} tok/s")
+if source != "model" or verdict != "pass":
+    sys.exit("copy under qemu did not come from the model through the guardrails")
+EOF
+    if [[ -x "$native" ]]; then
+        "$native" copy --sku "$sku" --seed 3 --no-cache --json | python3 -c '
+import json, sys
+t = json.load(sys.stdin).get("timings") or {}
+print(f"native x86 generation (same request): {t.get(\"tokens_per_sec\", 0):.1f} tok/s")'
+    fi
+
+    say "$t: bench store under qemu"
+    start=$(secs)
+    "${run[@]}" "$bin" bench store
+    echo "bench store under qemu: $(took "$start")"
+    rm -rf "$data"
+    trap - EXIT
+    unset SHELFTALK_DATA_DIR SHELFTALK_MODEL_PATH SHELFTALK_ENGINE_BUDGET_MS
+
+    say "$t: unit tests of the pure modules under qemu"
+    start=$(secs)
+    cargo test --release --locked --target "$triple" --lib -- \
+        crypto:: copy::guardrails:: numbers:: ingest:: recommend:: wire:: vocab:: redact::
+    echo "unit tests under qemu: $(took "$start")"
+done
+say "ARM check passed: ${targets[*]}"
