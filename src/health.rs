@@ -365,6 +365,33 @@ mod tests {
     use super::*;
 
     #[test]
+    fn plain_keys_warn_and_sealed_keys_without_their_credential_fail() {
+        let tmp = tempfile::tempdir().unwrap();
+        let keys = tmp.path().join("keys");
+        KeyDir::with_credentials(&keys, None)
+            .init(&crate::crypto::rng())
+            .unwrap();
+        let plain = key_protection(&KeyDir::with_credentials(&keys, None));
+        assert_eq!(plain.status, Status::Warn);
+        assert_eq!(plain.detail, PLAIN_KEYS_WARNING);
+        let sealed = tmp.path().join("sealed");
+        let creds = tmp.path().join("creds");
+        std::fs::create_dir_all(&creds).unwrap();
+        KeyDir::with_credentials(&sealed, None)
+            .init_sealed(&crate::crypto::rng(), &|key, out| {
+                std::fs::write(out, b"encrypted elsewhere").unwrap();
+                std::fs::write(creds.join("shelftalk-keys"), key.bytes()).unwrap();
+                Ok(())
+            })
+            .unwrap();
+        let missing = key_protection(&KeyDir::with_credentials(&sealed, None));
+        assert_eq!(missing.status, Status::Fail);
+        assert!(missing.detail.contains("CREDENTIALS_DIRECTORY"));
+        let ok = key_protection(&KeyDir::with_credentials(&sealed, Some(creds)));
+        assert_eq!(ok.status, Status::Ok, "{}", ok.detail);
+    }
+
+    #[test]
     fn failed_attempts_are_said_with_their_reasons() {
         let attempt = |verdict, error: Option<&str>| Attempt {
             seed: 1,
