@@ -12,7 +12,7 @@ use crate::config::Config;
 use crate::content;
 use crate::copy::guardrails::{Reason, Verdict};
 use crate::copy::service::{Attempt, CopyOrder, CopySource};
-use crate::crypto::keyfiles::KeyDir;
+use crate::crypto::keyfiles::{KeyDir, KeySource};
 use crate::personalise::CopyDesk;
 use crate::store::{catalog, Store};
 use crate::vocab::{SegmentKey, Style};
@@ -61,6 +61,41 @@ impl Report {
             "NOT healthy"
         });
         out
+    }
+}
+
+/// The warning for a key directory of plain files.
+pub const PLAIN_KEYS_WARNING: &str = "keys are plain files beside the data: a copied card gives \
+     them away; provision with systemd-creds";
+
+/// Where the keys come from: sealed credentials pass, plain files warn (development).
+pub fn key_protection(keys: &KeyDir) -> Check {
+    match keys.source() {
+        KeySource::PlainFiles => Check {
+            name: "key protection",
+            status: Status::Warn,
+            detail: PLAIN_KEYS_WARNING.to_string(),
+        },
+        KeySource::Sealed {
+            credential,
+            credentials_dir,
+        } => check(
+            "key protection",
+            match credentials_dir {
+                Some(dir) => Ok(format!(
+                    "keys sealed by {}, opened from the service credentials in {}",
+                    credential.display(),
+                    dir.display()
+                )),
+                None => Err(format!(
+                    "keys sealed by {} but ${} holds no {}: run under the shelftalk unit with \
+                     its credentials drop-in",
+                    credential.display(),
+                    crate::crypto::keyfiles::CREDENTIALS_ENV,
+                    crate::crypto::keyfiles::SEALING_CREDENTIAL
+                )),
+            },
+        ),
     }
 }
 
@@ -133,6 +168,7 @@ pub fn run(config: &Config) -> Report {
             })
             .map_err(|e| e.to_string()),
     ));
+    checks.push(key_protection(&KeyDir::new(config.key_dir())));
     let store = Store::open(&config.db_path()).map_err(|e| e.to_string());
     checks.push(check(
         "database",
@@ -327,6 +363,33 @@ fn hq_reachable(url: &str) -> Result<String, String> {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn plain_keys_warn_and_sealed_keys_without_their_credential_fail() {
+        let tmp = tempfile::tempdir().unwrap();
+        let keys = tmp.path().join("keys");
+        KeyDir::with_credentials(&keys, None)
+            .init(&crate::crypto::rng())
+            .unwrap();
+        let plain = key_protection(&KeyDir::with_credentials(&keys, None));
+        assert_eq!(plain.status, Status::Warn);
+        assert_eq!(plain.detail, PLAIN_KEYS_WARNING);
+        let sealed = tmp.path().join("sealed");
+        let creds = tmp.path().join("creds");
+        std::fs::create_dir_all(&creds).unwrap();
+        KeyDir::with_credentials(&sealed, None)
+            .init_sealed(&crate::crypto::rng(), &|key, out| {
+                std::fs::write(out, b"encrypted elsewhere").unwrap();
+                std::fs::write(creds.join("shelftalk-keys"), key.bytes()).unwrap();
+                Ok(())
+            })
+            .unwrap();
+        let missing = key_protection(&KeyDir::with_credentials(&sealed, None));
+        assert_eq!(missing.status, Status::Fail);
+        assert!(missing.detail.contains("CREDENTIALS_DIRECTORY"));
+        let ok = key_protection(&KeyDir::with_credentials(&sealed, Some(creds)));
+        assert_eq!(ok.status, Status::Ok, "{}", ok.detail);
+    }
 
     #[test]
     fn failed_attempts_are_said_with_their_reasons() {

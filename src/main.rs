@@ -61,12 +61,14 @@ fn run(cli: Cli) -> Result<()> {
             pin_file,
             hq_db,
             release_keys,
+            plain_keys,
             out,
         } => {
             return cli::provision::run(
                 &cli,
                 (store_id, kiosk_id),
                 pin_file.as_deref(),
+                *plain_keys,
                 hq_db,
                 release_keys,
                 out.json,

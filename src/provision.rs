@@ -18,6 +18,13 @@
 //!   The PIN is neither logged nor printed; only its PBKDF2 hash is stored.
 //! - Directory modes are [`DATA_DIR_MODE`] and [`KEY_DIR_MODE`], those of
 //!   `firmware-config/shelftalk.tmpfiles.conf`.
+//! - Keys are sealed when `systemd-creds` runs here ([`Request::seal_keys`]): the key directory's
+//!   sealing key goes into `<key_dir>/creds/shelftalk-keys.cred` (`systemd-creds encrypt
+//!   --with-key=auto`, the secret on stdin) and no plain key file is ever written; the unit
+//!   drop-in that loads it (`LoadCredentialEncrypted=`) is written to
+//!   `<data_dir>/shelftalk.service.d/credentials.conf` (never overwritten) for the technician to
+//!   install. Without `systemd-creds` (or with `--plain-keys`) the keys are plain files, as in
+//!   development, and `selftest` warns.
 //! - Release keys asked for (`--release-key`) are added to the config's `release_keys`; keys
 //!   already trusted stay, none is removed here.
 
@@ -66,6 +73,8 @@ pub enum ProvisionError {
     Config(#[from] ConfigError),
     #[error(transparent)]
     Keys(#[from] KeyError),
+    #[error("{path} exists and differs from the drop-in this kiosk needs:\n{wanted}")]
+    DropInConflict { path: PathBuf, wanted: String },
 
     #[error(transparent)]
     Control(#[from] control::ControlError),
@@ -89,6 +98,8 @@ pub struct Request {
     pub config_file: PathBuf,
     /// Release public keys to trust for updates (added to `release_keys`).
     pub release_keys: Vec<ReleasePublicKey>,
+    /// New keys are sealed with `systemd-creds` (see the module docs).
+    pub seal_keys: bool,
 }
 
 impl Request {
@@ -120,6 +131,7 @@ impl Request {
             data_dir,
             config_file,
             release_keys: Vec::new(),
+            seal_keys: crate::crypto::creds::available(),
         })
     }
 }
@@ -349,6 +361,10 @@ pub struct Report {
     pub data_dir: PathBuf,
     pub key_dir: PathBuf,
     pub config_file: PathBuf,
+    /// `sealed` (systemd credentials) or `plain` (key files, development).
+    pub key_source: &'static str,
+    /// The unit drop-in to install, for sealed keys.
+    pub drop_in: Option<PathBuf>,
     pub public_key: String,
     /// The command to run at HQ.
     pub enrol: String,
@@ -368,6 +384,16 @@ impl Report {
         } else {
             "already provisioned: nothing changed\n".to_string()
         };
+        let keys = match &self.drop_in {
+            Some(drop_in) => format!(
+                "keys sealed with systemd-creds; install {} as \
+                 /etc/systemd/system/shelftalk.service.d/credentials.conf\n",
+                drop_in.display()
+            ),
+            None => "keys are plain files (no systemd-creds): a copied card gives them away\n"
+                .to_string(),
+        };
+        out.push_str(&keys);
         out.push_str(&format!(
             "data dir {}, keys {}, config {}\ndevice public key: {}\nenrol at HQ with:\n{}",
             self.data_dir.display(),
@@ -395,6 +421,7 @@ pub fn apply(
     } else {
         None
     };
+    let mut created = None;
     for step in &plan.steps {
         match step {
             Step::CreateDir { path, mode } => std::fs::DirBuilder::new()
@@ -409,8 +436,13 @@ pub fn apply(
                 std::fs::set_permissions(path, std::fs::Permissions::from_mode(*to))
                     .map_err(io(path))?
             }
+            Step::InitKeys if req.seal_keys => {
+                let (ring, _) = KeyDir::new(&req.key_dir)
+                    .init_sealed(&crate::crypto::rng(), &crate::crypto::creds::encrypt)?;
+                created = Some(ring);
+            }
             Step::InitKeys => {
-                KeyDir::new(&req.key_dir).init(&crate::crypto::rng())?;
+                created = Some(KeyDir::new(&req.key_dir).init(&crate::crypto::rng())?);
             }
             Step::WriteConfig { set, pin: with_pin } => {
                 let mut pairs: Vec<(&str, String)> =
@@ -430,7 +462,25 @@ pub fn apply(
             }
         }
     }
-    let public_key = KeyDir::new(&req.key_dir).load()?.device_public_hex();
+    let keys = KeyDir::new(&req.key_dir);
+    let sealed = keys.credential_path().exists();
+    let public_key = match created {
+        Some(ring) => ring.device_public_hex(),
+        None => match keys.load() {
+            Ok(ring) => ring.device_public_hex(),
+            // Run outside the service: read the sealing key back as systemd would.
+            Err(KeyError::Sealed { credential, .. }) => keys
+                .with_sealing_key(crate::crypto::creds::decrypt(&credential)?)
+                .load()?
+                .device_public_hex(),
+            Err(e) => return Err(e.into()),
+        },
+    };
+    let drop_in = if sealed {
+        Some(write_drop_in(req)?)
+    } else {
+        None
+    };
     tracing::info!(changed = !plan.steps.is_empty(), "provisioned");
     Ok(Report {
         changed: !plan.steps.is_empty(),
@@ -441,8 +491,33 @@ pub fn apply(
         data_dir: req.data_dir.clone(),
         key_dir: req.key_dir.clone(),
         config_file: req.config_file.clone(),
+        key_source: if sealed { "sealed" } else { "plain" },
+        drop_in,
         public_key,
     })
+}
+
+/// Writes the unit drop-in for the sealed keys of `req` unless it is there already; a different
+/// file there is refused, never overwritten.
+fn write_drop_in(req: &Request) -> Result<PathBuf, ProvisionError> {
+    let cred = KeyDir::new(&req.key_dir).credential_path();
+    let wanted = crate::crypto::creds::unit_drop_in(&cred);
+    let path = crate::crypto::creds::drop_in_path(&req.data_dir);
+    match std::fs::read_to_string(&path) {
+        Ok(have) if have == wanted => return Ok(path),
+        Ok(_) => return Err(ProvisionError::DropInConflict { path, wanted }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(io(&path)(e)),
+    }
+    if let Some(dir) = path.parent() {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(DATA_DIR_MODE)
+            .create(dir)
+            .map_err(io(dir))?;
+    }
+    std::fs::write(&path, wanted).map_err(io(&path))?;
+    Ok(path)
 }
 
 #[cfg(test)]
@@ -458,6 +533,7 @@ mod tests {
             key_dir: PathBuf::from("/d/keys"),
             config_file: PathBuf::from("/d/kiosk.toml"),
             release_keys: Vec::new(),
+            seal_keys: false,
         }
     }
 

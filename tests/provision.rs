@@ -22,6 +22,8 @@ fn shelftalk(args: &[&str], stdin: &str) -> Output {
     let mut cmd = Command::new(BIN);
     cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
         .env("SHELFTALK_HQ_URL", "http://127.0.0.1:9")
+        // Plain key files here; tests/sealed_keys.rs provisions with systemd-creds.
+        .env("SHELFTALK_NO_SYSTEMD_CREDS", "1")
         .args(args);
     common::run_with_stdin(cmd, stdin)
 }

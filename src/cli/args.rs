@@ -121,6 +121,10 @@ pub enum Command {
         /// as `release keygen`'s release.pub); repeatable; added to the config's `release_keys`.
         #[arg(long = "release-key", value_name = "FILE|KEY")]
         release_keys: Vec<String>,
+        /// Write the keys as plain files even when `systemd-creds` could seal them
+        /// (development only: a copied card gives plain keys away).
+        #[arg(long)]
+        plain_keys: bool,
         #[command(flatten)]
         out: JsonFlag,
     },

@@ -22,6 +22,7 @@ pub fn run(
     cli: &Cli,
     (store_id, kiosk_id): (&str, &str),
     pin_file: Option<&Path>,
+    plain_keys: bool,
     hq_db: &str,
     release_keys: &[String],
     json: bool,
@@ -36,6 +37,7 @@ pub fn run(
         .iter()
         .map(|arg| ReleasePublicKey::from_key_or_file(arg))
         .collect::<Result<_, _>>()?;
+    req.seal_keys &= !plain_keys;
     let seen = provision::observe(&req)?;
     let file_pin = pin_file.map(input::pin_from_file).transpose()?;
     let plan = provision::plan(&req, &seen, file_pin.as_deref())?;

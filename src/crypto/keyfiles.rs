@@ -6,8 +6,24 @@
 //! - `pepper.key`: 32 bytes, the HMAC pepper for lookup tokens and fingerprints.
 //! - `device.pk8`: the Ed25519 device identity, PKCS#8 v2 (ring's format).
 //! - `keys.lock`: empty; the advisory lock (`flock`) every process takes on this directory.
+//! - `creds/shelftalk-keys.cred`: present only in a *sealed* key directory (see below).
+//!
+//! Key sources ([`KeySource`]): a key directory is either
+//! - *plain* (development): the key files above hold the secrets as they are, so a copy of the
+//!   card gives them away (`selftest` warns); or
+//! - *sealed* (a provisioned kiosk, `provision` with `systemd-creds`): `creds/shelftalk-keys.cred`
+//!   exists — a 32-byte *sealing key* encrypted by `systemd-creds` to the TPM2 or the host key —
+//!   and every key file is `"STSEAL01" | nonce (12) | ChaCha20-Poly1305(file bytes)` under it, with
+//!   the file's role (`kek`, `pepper`, `device`) as associated data. The sealing key is read only
+//!   from `$CREDENTIALS_DIRECTORY/shelftalk-keys`, where systemd puts it, decrypted, for the
+//!   service that has `LoadCredentialEncrypted=shelftalk-keys:…` (or from a key handed to
+//!   [`KeyDir::with_sealing_key`]). Without it a sealed directory opens nothing
+//!   ([`KeyError::Sealed`]). The rotation protocol below is the same in both: a rotation writes
+//!   its files sealed, so it needs no `systemd-creds` and works in the unprivileged daemon.
 //!
 //! Invariants:
+//! - A directory is sealed exactly when its credential file exists; then every key file is read
+//!   and written sealed (a plain key file there is refused as corrupt), in a plain one never.
 //! - `init` never overwrites an existing key file; loading refuses any key file that group or
 //!   others can read or write.
 //! - One writer of keys at a time: every change of a key file (`init`, the three rotation steps)
@@ -29,7 +45,7 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use ring::rand::SecureRandom;
@@ -43,6 +59,14 @@ const KEK_NEXT_FILE: &str = "kek-next.key";
 const PEPPER_FILE: &str = "pepper.key";
 const DEVICE_FILE: &str = "device.pk8";
 const LOCK_FILE: &str = "keys.lock";
+/// Subdirectory of a sealed key directory that holds the encrypted credential.
+pub const CREDS_DIR: &str = "creds";
+/// The credential's name (`LoadCredentialEncrypted=` and the file name in
+/// `$CREDENTIALS_DIRECTORY`).
+pub const SEALING_CREDENTIAL: &str = "shelftalk-keys";
+/// The environment variable systemd sets to the directory of the service's decrypted credentials.
+pub const CREDENTIALS_ENV: &str = "CREDENTIALS_DIRECTORY";
+const SEALED_MAGIC: &[u8; 8] = b"STSEAL01";
 const KEK_MAGIC: &[u8; 6] = b"STKEK1";
 /// Magic and id: what [`KeyDir::kek_ids`] reads of a KEK file.
 const KEK_HEADER_LEN: usize = 6 + 4;
@@ -83,6 +107,18 @@ pub enum KeyError {
     DuplicateKekId { id: u32, existing: u32 },
     #[error("key-encryption key ids are exhausted (the current one is {0})")]
     KekIdsExhausted(u32),
+    #[error(
+        "key directory {dir} is sealed to this kiosk ({credential}) and the sealing key is not \
+         available: {reason}; sealed keys open only in the shelftalk service \
+         (LoadCredentialEncrypted={SEALING_CREDENTIAL}:…), not from a copy of the card"
+    )]
+    Sealed {
+        dir: PathBuf,
+        credential: PathBuf,
+        reason: String,
+    },
+    #[error("key file {path} does not open with this kiosk's sealing key (wrong key or tampered)")]
+    SealBroken { path: PathBuf },
     #[error(transparent)]
     Crypto(#[from] CryptoError),
 }
@@ -171,15 +207,189 @@ pub trait HeldLock: sealed::Sealed {}
 impl HeldLock for SharedLock {}
 impl HeldLock for ExclusiveLock {}
 
+/// The 32-byte key that seals the key files of a sealed key directory. Zeroised on drop.
+#[derive(Clone)]
+pub struct SealingKey(Zeroizing<[u8; KEY_LEN]>);
+
+impl std::fmt::Debug for SealingKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SealingKey(***)")
+    }
+}
+
+impl SealingKey {
+    /// A fresh random key.
+    pub fn generate(rng: &dyn SecureRandom) -> Result<Self, CryptoError> {
+        let mut key = Zeroizing::new([0u8; KEY_LEN]);
+        rng.fill(key.as_mut()).map_err(|_| CryptoError::Random)?;
+        Ok(Self(key))
+    }
+
+    /// From the credential's bytes (exactly 32).
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, CryptoError> {
+        let key: [u8; KEY_LEN] = bytes
+            .try_into()
+            .map_err(|_| CryptoError::BadKey("sealing key length"))?;
+        Ok(Self(Zeroizing::new(key)))
+    }
+
+    /// The secret, to hand to `systemd-creds encrypt` (on its stdin, never argv).
+    pub fn bytes(&self) -> &[u8] {
+        self.0.as_ref()
+    }
+
+    fn seal(&self, role: &str, plain: &[u8], rng: &dyn SecureRandom) -> Result<Vec<u8>, KeyError> {
+        use ring::aead::{Aad, Nonce, NONCE_LEN};
+        let mut nonce = [0u8; NONCE_LEN];
+        rng.fill(&mut nonce).map_err(|_| CryptoError::Random)?;
+        let mut out = Vec::with_capacity(SEALED_MAGIC.len() + NONCE_LEN + plain.len() + 16);
+        out.extend_from_slice(SEALED_MAGIC);
+        out.extend_from_slice(&nonce);
+        let mut body = Zeroizing::new(plain.to_vec());
+        let tag = super::aead_key(self.bytes())?
+            .seal_in_place_separate_tag(
+                Nonce::assume_unique_for_key(nonce),
+                Aad::from(role.as_bytes()),
+                body.as_mut_slice(),
+            )
+            .map_err(|_| CryptoError::Open)?;
+        out.extend_from_slice(&body);
+        out.extend_from_slice(tag.as_ref());
+        Ok(out)
+    }
+
+    fn open(&self, path: &Path, role: &str, sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>, KeyError> {
+        use ring::aead::{Aad, Nonce, NONCE_LEN};
+        let head = SEALED_MAGIC.len() + NONCE_LEN;
+        if sealed.len() < head + 16 || &sealed[..SEALED_MAGIC.len()] != SEALED_MAGIC {
+            return Err(KeyError::Corrupt {
+                path: path.to_path_buf(),
+                reason: "a plain key file in a sealed key directory (bad magic or length)".into(),
+            });
+        }
+        let nonce: [u8; NONCE_LEN] = sealed[SEALED_MAGIC.len()..head]
+            .try_into()
+            .map_err(|_| CryptoError::Malformed("nonce"))?;
+        let mut body = Zeroizing::new(sealed[head..].to_vec());
+        let len = super::aead_key(self.bytes())?
+            .open_in_place(
+                Nonce::assume_unique_for_key(nonce),
+                Aad::from(role.as_bytes()),
+                body.as_mut_slice(),
+            )
+            .map_err(|_| KeyError::SealBroken {
+                path: path.to_path_buf(),
+            })?
+            .len();
+        body.truncate(len);
+        Ok(body)
+    }
+}
+
+/// Where a key directory's secrets come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeySource {
+    /// Plain key files (development): a copy of the card gives them away.
+    PlainFiles,
+    /// Key files sealed under the credential `credential`; the sealing key comes from
+    /// `credentials_dir` (`$CREDENTIALS_DIRECTORY`), `None` when it is not available.
+    Sealed {
+        credential: PathBuf,
+        credentials_dir: Option<PathBuf>,
+    },
+}
+
+impl KeySource {
+    /// The source for `key_dir`: sealed when its credential file exists; `credentials_dir` counts
+    /// only when it holds [`SEALING_CREDENTIAL`].
+    pub fn select(key_dir: &Path, credentials_dir: Option<&Path>) -> Self {
+        let credential = key_dir
+            .join(CREDS_DIR)
+            .join(format!("{SEALING_CREDENTIAL}.cred"));
+        if !credential.exists() {
+            return Self::PlainFiles;
+        }
+        Self::Sealed {
+            credential,
+            credentials_dir: credentials_dir
+                .filter(|d| d.join(SEALING_CREDENTIAL).is_file())
+                .map(Path::to_path_buf),
+        }
+    }
+}
+
 /// A key directory on disk.
 #[derive(Debug, Clone)]
 pub struct KeyDir {
     dir: PathBuf,
+    /// `$CREDENTIALS_DIRECTORY` when this value was made.
+    credentials_dir: Option<PathBuf>,
+    /// A sealing key given directly (provisioning, tests); wins over `credentials_dir`.
+    sealing_key: Option<SealingKey>,
 }
 
 impl KeyDir {
+    /// The key directory `dir`, with the credentials systemd passes the service
+    /// (`$CREDENTIALS_DIRECTORY`), if any.
     pub fn new(dir: impl Into<PathBuf>) -> Self {
-        Self { dir: dir.into() }
+        Self::with_credentials(dir, std::env::var_os(CREDENTIALS_ENV).map(PathBuf::from))
+    }
+
+    /// The key directory `dir` with the credentials directory `credentials_dir` (not the
+    /// environment's).
+    pub fn with_credentials(dir: impl Into<PathBuf>, credentials_dir: Option<PathBuf>) -> Self {
+        Self {
+            dir: dir.into(),
+            credentials_dir,
+            sealing_key: None,
+        }
+    }
+
+    /// This key directory opened with `key` as its sealing key (what `provision` decrypted with
+    /// `systemd-creds`).
+    pub fn with_sealing_key(mut self, key: SealingKey) -> Self {
+        self.sealing_key = Some(key);
+        self
+    }
+
+    /// Where the secrets come from.
+    pub fn source(&self) -> KeySource {
+        KeySource::select(&self.dir, self.credentials_dir.as_deref())
+    }
+
+    /// The path of the sealing credential (whether or not it exists).
+    pub fn credential_path(&self) -> PathBuf {
+        self.dir
+            .join(CREDS_DIR)
+            .join(format!("{SEALING_CREDENTIAL}.cred"))
+    }
+
+    /// The sealing key of a sealed directory; `None` for a plain one.
+    fn sealer(&self) -> Result<Option<SealingKey>, KeyError> {
+        match self.source() {
+            KeySource::PlainFiles => Ok(None),
+            KeySource::Sealed { .. } if self.sealing_key.is_some() => Ok(self.sealing_key.clone()),
+            KeySource::Sealed {
+                credential,
+                credentials_dir,
+            } => {
+                let sealed = |reason: String| KeyError::Sealed {
+                    dir: self.dir.clone(),
+                    credential: credential.clone(),
+                    reason,
+                };
+                let Some(creds) = credentials_dir else {
+                    return Err(sealed(match &self.credentials_dir {
+                        None => format!("${CREDENTIALS_ENV} is not set"),
+                        Some(d) => format!("{} holds no {SEALING_CREDENTIAL}", d.display()),
+                    }));
+                };
+                let bytes = read_secret(&creds.join(SEALING_CREDENTIAL))?;
+                SealingKey::from_bytes(&bytes)
+                    .map(Some)
+                    .map_err(|e| sealed(e.to_string()))
+            }
+        }
     }
 
     pub fn path(&self) -> &Path {
@@ -252,24 +462,91 @@ impl KeyDir {
     /// Creates the KEK, pepper and device key, under the exclusive lock. Refuses if any of them
     /// exists.
     pub fn init(&self, rng: &dyn SecureRandom) -> Result<Keyring, KeyError> {
+        self.init_with(rng, None)
+    }
+
+    /// Creates a *sealed* key directory: a fresh sealing key, handed to `write_credential`
+    /// (which must write it, encrypted, to the path it is given: `systemd-creds encrypt`), then
+    /// the KEK, pepper and device key sealed under it — all under the exclusive lock. Refuses if
+    /// any key file or the credential exists. Returns the keyring and the sealing key.
+    pub fn init_sealed(
+        &self,
+        rng: &dyn SecureRandom,
+        write_credential: &dyn Fn(&SealingKey, &Path) -> Result<(), KeyError>,
+    ) -> Result<(Keyring, SealingKey), KeyError> {
+        let key = SealingKey::generate(rng)?;
+        let ring = self.init_with(rng, Some((&key, write_credential)))?;
+        Ok((ring, key))
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn init_with(
+        &self,
+        rng: &dyn SecureRandom,
+        sealed: Option<(
+            &SealingKey,
+            &dyn Fn(&SealingKey, &Path) -> Result<(), KeyError>,
+        )>,
+    ) -> Result<Keyring, KeyError> {
         fs::create_dir_all(&self.dir).map_err(io(&self.dir))?;
         let lock = self.lock_exclusive()?;
-        for name in [KEK_FILE, KEK_NEXT_FILE, PEPPER_FILE, DEVICE_FILE] {
-            let path = self.dir.join(name);
+        let credential = self.credential_path();
+        for path in [KEK_FILE, KEK_NEXT_FILE, PEPPER_FILE, DEVICE_FILE]
+            .map(|name| self.dir.join(name))
+            .into_iter()
+            .chain(sealed.is_some().then(|| credential.clone()))
+        {
             if path.exists() {
                 return Err(KeyError::Exists(path));
             }
         }
         fs::set_permissions(&self.dir, fs::Permissions::from_mode(0o700)).map_err(io(&self.dir))?;
+        let mut sealer = self.sealer()?;
+        if let Some((key, write_credential)) = sealed {
+            let creds = self.dir.join(CREDS_DIR);
+            fs::DirBuilder::new()
+                .mode(0o700)
+                .recursive(true)
+                .create(&creds)
+                .map_err(io(&creds))?;
+            write_credential(key, &credential)?;
+            if !credential.is_file() {
+                return Err(KeyError::Io {
+                    path: credential,
+                    source: std::io::Error::other("the credential was not written"),
+                });
+            }
+            sync_dir(&creds)?;
+            sealer = Some(key.clone());
+        }
         let kek = Kek::generate(1, rng)?;
         let mut pepper = Zeroizing::new([0u8; KEY_LEN]);
         rng.fill(pepper.as_mut()).map_err(|_| CryptoError::Random)?;
         let pkcs8 = Ed25519KeyPair::generate_pkcs8(rng).map_err(|_| CryptoError::Random)?;
-        write_new(&self.dir.join(PEPPER_FILE), pepper.as_ref())?;
-        write_new(&self.dir.join(DEVICE_FILE), pkcs8.as_ref())?;
-        write_new(&self.dir.join(KEK_FILE), &kek_file_bytes(&kek))?;
+        let s = sealer.as_ref();
+        write_key(
+            &self.dir.join(PEPPER_FILE),
+            ROLE_PEPPER,
+            pepper.as_ref(),
+            s,
+            rng,
+        )?;
+        write_key(
+            &self.dir.join(DEVICE_FILE),
+            ROLE_DEVICE,
+            pkcs8.as_ref(),
+            s,
+            rng,
+        )?;
+        write_key(
+            &self.dir.join(KEK_FILE),
+            ROLE_KEK,
+            &kek_file_bytes(&kek),
+            s,
+            rng,
+        )?;
         sync_dir(&self.dir)?;
-        self.load_locked(&lock)
+        self.load_sealed(&lock, s)
     }
 
     /// Loads every key under the shared lock, checking permissions first.
@@ -282,32 +559,43 @@ impl KeyDir {
     }
 
     /// Loads every key while the caller holds the lock (shared or exclusive).
-    pub fn load_locked(&self, _held: &impl HeldLock) -> Result<Keyring, KeyError> {
+    pub fn load_locked(&self, held: &impl HeldLock) -> Result<Keyring, KeyError> {
+        if !self.exists() {
+            return Err(KeyError::Missing(self.dir.clone()));
+        }
+        let sealer = self.sealer()?;
+        self.load_sealed(held, sealer.as_ref())
+    }
+
+    fn load_sealed(
+        &self,
+        _held: &impl HeldLock,
+        sealer: Option<&SealingKey>,
+    ) -> Result<Keyring, KeyError> {
         let kek_path = self.dir.join(KEK_FILE);
         if !kek_path.exists() {
             return Err(KeyError::Missing(self.dir.clone()));
         }
-        let kek = read_kek(&kek_path)?;
+        let kek = read_kek(&kek_path, sealer)?;
         let next_path = self.dir.join(KEK_NEXT_FILE);
         let next_kek = if next_path.exists() {
-            Some(read_kek(&next_path)?)
+            Some(read_kek(&next_path, sealer)?)
         } else {
             None
         };
         let pepper_path = self.dir.join(PEPPER_FILE);
-        let pepper = Pepper::from_bytes(&read_secret(&pepper_path)?).map_err(|source| {
-            KeyError::Unusable {
+        let pepper = Pepper::from_bytes(&read_key(&pepper_path, ROLE_PEPPER, sealer)?).map_err(
+            |source| KeyError::Unusable {
                 path: pepper_path.clone(),
                 source,
-            }
-        })?;
+            },
+        )?;
         let device_path = self.dir.join(DEVICE_FILE);
-        let device = Ed25519KeyPair::from_pkcs8(&read_secret(&device_path)?).map_err(|source| {
-            KeyError::NotDeviceKey {
+        let device = Ed25519KeyPair::from_pkcs8(&read_key(&device_path, ROLE_DEVICE, sealer)?)
+            .map_err(|source| KeyError::NotDeviceKey {
                 path: device_path.clone(),
                 source,
-            }
-        })?;
+            })?;
         Ok(Keyring {
             kek,
             next_kek,
@@ -324,10 +612,16 @@ impl KeyDir {
             return Err(KeyError::Missing(self.dir.clone()));
         }
         let next_path = self.dir.join(KEK_NEXT_FILE);
+        // A sealed file's id is inside the seal: the whole key is opened (and dropped).
+        let sealer = self.sealer()?;
+        let id = |path: &Path| match &sealer {
+            None => read_kek_id(path),
+            Some(key) => read_kek(path, Some(key)).map(|k| k.id()),
+        };
         Ok(KekIds {
-            current: read_kek_id(&kek_path)?,
+            current: id(&kek_path)?,
             next: if next_path.exists() {
-                Some(read_kek_id(&next_path)?)
+                Some(id(&next_path)?)
             } else {
                 None
             },
@@ -350,8 +644,9 @@ impl KeyDir {
             .ok_or(KeyError::KekIdsExhausted(current.id()))?;
         let on_disk = self.kek_ids(lock)?;
         let next_path = self.dir.join(KEK_NEXT_FILE);
+        let sealer = self.sealer()?;
         if on_disk.current == current.id() && on_disk.next == Some(id) {
-            return read_kek(&next_path);
+            return read_kek(&next_path, sealer.as_ref());
         }
         if on_disk.highest() >= id {
             return Err(KeyError::DuplicateKekId {
@@ -360,7 +655,13 @@ impl KeyDir {
             });
         }
         let next = Kek::generate(id, rng)?;
-        write_new(&next_path, &kek_file_bytes(&next))?;
+        write_key(
+            &next_path,
+            ROLE_KEK,
+            &kek_file_bytes(&next),
+            sealer.as_ref(),
+            rng,
+        )?;
         sync_dir(&self.dir)?;
         Ok(next)
     }
@@ -409,8 +710,41 @@ fn kek_file_bytes(kek: &Kek) -> Zeroizing<Vec<u8>> {
     out
 }
 
-fn read_kek(path: &Path) -> Result<Kek, KeyError> {
+/// Associated data of a sealed key file: its role (both KEK files are `kek`, so a rotation's
+/// rename keeps the seal valid).
+const ROLE_KEK: &str = "shelftalk/key/kek";
+const ROLE_PEPPER: &str = "shelftalk/key/pepper";
+const ROLE_DEVICE: &str = "shelftalk/key/device";
+
+/// Reads a key file, opening its seal when the directory is sealed.
+fn read_key(
+    path: &Path,
+    role: &str,
+    sealer: Option<&SealingKey>,
+) -> Result<Zeroizing<Vec<u8>>, KeyError> {
     let bytes = read_secret(path)?;
+    match sealer {
+        None => Ok(bytes),
+        Some(key) => key.open(path, role, &bytes),
+    }
+}
+
+/// Creates a key file (see [`write_new`]), sealed when the directory is.
+fn write_key(
+    path: &Path,
+    role: &str,
+    plain: &[u8],
+    sealer: Option<&SealingKey>,
+    rng: &dyn SecureRandom,
+) -> Result<(), KeyError> {
+    match sealer {
+        None => write_new(path, plain),
+        Some(key) => write_new(path, &key.seal(role, plain, rng)?),
+    }
+}
+
+fn read_kek(path: &Path, sealer: Option<&SealingKey>) -> Result<Kek, KeyError> {
+    let bytes = read_key(path, ROLE_KEK, sealer)?;
     let corrupt = |reason: &str| KeyError::Corrupt {
         path: path.to_path_buf(),
         reason: reason.into(),
@@ -615,5 +949,84 @@ mod tests {
         let (a, b) = (dir.lock_shared().unwrap(), dir.lock_shared().unwrap());
         drop((a, b));
         drop(dir.lock_exclusive().unwrap());
+    }
+
+    #[test]
+    fn the_source_is_sealed_exactly_when_the_credential_exists() {
+        let tmp = tempfile::tempdir().unwrap();
+        let keys = tmp.path().join("keys");
+        let creds = tmp.path().join("creds");
+        fs::create_dir_all(&creds).unwrap();
+        assert_eq!(
+            KeySource::select(&keys, Some(&creds)),
+            KeySource::PlainFiles
+        );
+        let cred = keys.join(CREDS_DIR).join("shelftalk-keys.cred");
+        fs::create_dir_all(cred.parent().unwrap()).unwrap();
+        fs::write(&cred, b"sealed").unwrap();
+        let sealed = |dir: Option<&Path>| KeySource::Sealed {
+            credential: cred.clone(),
+            credentials_dir: dir.map(Path::to_path_buf),
+        };
+        assert_eq!(KeySource::select(&keys, None), sealed(None));
+        // A credentials dir counts only when it holds the credential.
+        assert_eq!(KeySource::select(&keys, Some(&creds)), sealed(None));
+        fs::write(creds.join(SEALING_CREDENTIAL), [7u8; KEY_LEN]).unwrap();
+        assert_eq!(KeySource::select(&keys, Some(&creds)), sealed(Some(&creds)));
+    }
+
+    #[test]
+    fn a_sealed_dir_opens_only_with_its_sealing_key_and_rotates() {
+        let tmp = tempfile::tempdir().unwrap();
+        let creds = tmp.path().join("creds");
+        fs::create_dir_all(&creds).unwrap();
+        let dir = KeyDir::with_credentials(tmp.path().join("keys"), None);
+        // A stand-in for `systemd-creds encrypt`: the test keeps the key where systemd would
+        // put it once decrypted.
+        let (ring, key) = dir
+            .init_sealed(&rng(), &|key, out| {
+                fs::write(out, b"encrypted elsewhere").unwrap();
+                write_new(&creds.join(SEALING_CREDENTIAL), key.bytes())
+            })
+            .unwrap();
+        // No key file holds its key in the clear.
+        let plain_kek = kek_file_bytes(&ring.kek);
+        for name in [KEK_FILE, PEPPER_FILE, DEVICE_FILE] {
+            let bytes = fs::read(dir.path().join(name)).unwrap();
+            assert!(bytes.starts_with(SEALED_MAGIC), "{name}");
+            assert!(!bytes.windows(KEY_LEN).any(|w| w == &plain_kek[10..]));
+        }
+        // Without the credential: sealed, nothing opens.
+        let err = dir.load().unwrap_err();
+        assert!(matches!(err, KeyError::Sealed { .. }), "{err}");
+        assert!(err.to_string().contains("CREDENTIALS_DIRECTORY"), "{err}");
+        // With a wrong key: refused.
+        let wrong = KeyDir::with_credentials(dir.path(), None)
+            .with_sealing_key(SealingKey::from_bytes(&[1; KEY_LEN]).unwrap());
+        assert!(matches!(wrong.load(), Err(KeyError::SealBroken { .. })));
+        // With the credentials directory systemd provides: the same keys.
+        let service = KeyDir::with_credentials(dir.path(), Some(creds.clone()));
+        let opened = service.load().unwrap();
+        assert_eq!(opened.device_public_hex(), ring.device_public_hex());
+        assert_eq!(opened.kek.bytes(), ring.kek.bytes());
+        let by_key = KeyDir::with_credentials(dir.path(), None).with_sealing_key(key);
+        assert_eq!(by_key.load().unwrap().kek.bytes(), ring.kek.bytes());
+        // Rotation works sealed, with no systemd-creds.
+        let lock = service.lock_exclusive().unwrap();
+        let next = service.begin_rotation(&lock, &opened.kek, &rng()).unwrap();
+        assert!(fs::read(dir.path().join(KEK_NEXT_FILE))
+            .unwrap()
+            .starts_with(SEALED_MAGIC));
+        assert_eq!(
+            service.kek_ids(&lock).unwrap(),
+            KekIds {
+                current: 1,
+                next: Some(2)
+            }
+        );
+        service.finish_rotation(&lock).unwrap();
+        drop(lock);
+        assert_eq!(service.load().unwrap().kek.bytes(), next.bytes());
+        assert!(matches!(dir.load(), Err(KeyError::Sealed { .. })));
     }
 }

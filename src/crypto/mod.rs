@@ -24,6 +24,7 @@
 //! Submodules: [`keyfiles`], the kiosk's key directory; [`release`], the publisher's Ed25519
 //! release key and the release public keys a kiosk trusts for content updates.
 
+pub mod creds;
 pub mod keyfiles;
 pub mod release;
 
