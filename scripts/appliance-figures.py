@@ -41,7 +41,7 @@ def wait_for(sock, line, timeout):
 def one_run(i, measure_rss):
     with tempfile.TemporaryDirectory() as tmp:
         data = os.path.join(tmp, "data")
-        sh(BIN, "--data-dir", data, "provision", "--store", "s1", "--kiosk", "k1", stdin="246810\n")
+        sh(BIN, "--data-dir", data, "provision", "--plain-keys", "--store", "s1", "--kiosk", "k1", stdin="246810\n")
         config = os.path.join(data, "kiosk.toml")
         sh(BIN, "--config", config, "import", "catalog", "demo/catalog.csv")
         path = os.path.join(tmp, "notify.sock")

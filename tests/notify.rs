@@ -40,6 +40,7 @@ fn provisioned(root: &Path) -> PathBuf {
         "--data-dir",
         d,
         "provision",
+        "--plain-keys",
         "--store",
         "s1",
         "--kiosk",
