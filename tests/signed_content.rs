@@ -80,7 +80,7 @@ impl Kiosk {
     fn provision(tmp: &Path, release_pub: &Path) -> Self {
         let data = tmp.join("data");
         let pin = tmp.join("pin");
-        std::fs::write(&pin, "24680\n").unwrap();
+        std::fs::write(&pin, "246810\n").unwrap();
         ok(run(
             &[
                 "--data-dir",
