@@ -360,4 +360,38 @@ mod tests {
         .unwrap();
         assert!(matches!(err, IngestError::UnknownFormat { .. }));
     }
+
+    /// Found by the `catalog_csv` and `catalog_jsonl` fuzz targets: a name or sku of nothing but
+    /// control, zero-width or bidi characters was accepted and cleaned to an empty string.
+    #[test]
+    fn invisible_required_values_are_missing_not_empty() {
+        let csv = read(
+            "sku,name,brand,category,price,list_price,description\n\
+             S1,\u{7f}\u{202e}\u{200b},B,Footwear,12.50,,\n\
+             \u{1},Shoe,B,Footwear,12.50,,\n\
+             S2,Shoe,\u{7},Footwear,12.50,,\n",
+            CatalogFormat::Csv,
+        );
+        let jsonl = read(
+            "{\"sku\":\"J-1\",\"name\":\"\\u007f\\r\",\"price\":\"24.99\"}\n\
+             {\"sku\":\"\\u200b\",\"name\":\"Shoe\",\"price\":1}\n",
+            CatalogFormat::Jsonl,
+        );
+        for (rows, fields) in [(&csv[..2], ["name", "sku"]), (&jsonl[..], ["name", "sku"])] {
+            for (row, field) in rows.iter().zip(fields) {
+                let Row::Quarantined(q) = row else {
+                    panic!("accepted: {row:?}")
+                };
+                assert_eq!((q.rule, q.field.as_str()), (rule::MISSING_FIELD, field));
+            }
+        }
+        // An optional value of invisible characters is simply absent.
+        let Row::Accepted { record, .. } = &csv[2] else {
+            panic!("{:?}", csv[2])
+        };
+        assert_eq!(
+            (record.name.as_str(), record.brand.as_deref()),
+            ("Shoe", None)
+        );
+    }
 }

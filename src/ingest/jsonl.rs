@@ -11,7 +11,7 @@
 use std::io::{BufReader, Read};
 
 use super::dedup::Seen;
-use super::text::{clean_text, excerpt, split_category};
+use super::text::{clean_text, excerpt, is_blank, split_category};
 use super::values::check_price;
 use super::{rule, Quarantine, Row, Rules};
 use crate::catalog::Minor;
@@ -148,7 +148,7 @@ impl JsonFields {
             )),
             Some(serde_json::Value::String(s)) => {
                 let t = s.trim();
-                Ok((!t.is_empty()).then(|| t.to_string()))
+                Ok((!is_blank(t)).then(|| t.to_string()))
             }
             Some(serde_json::Value::Number(n)) => Ok(Some(n.to_string())),
             Some(other) => Err(self.q(

@@ -38,6 +38,13 @@ pub fn clean_text(raw: &str, max: usize) -> String {
     out
 }
 
+/// True when nothing of `raw` is left once cleaned: only whitespace, control, zero-width and
+/// bidi characters. Such a value counts as blank, so a required field made of them is missing
+/// (never accepted as an empty name or sku).
+pub(super) fn is_blank(raw: &str) -> bool {
+    clean_text(raw, 1).is_empty()
+}
+
 /// A short, sanitised excerpt of a raw value for quarantine entries.
 pub fn excerpt(raw: &[u8]) -> String {
     clean_text(&String::from_utf8_lossy(&raw[..raw.len().min(400)]), 80)
@@ -92,6 +99,12 @@ mod tests {
         assert_eq!(clean_text("ab cd", 3), "ab");
         assert_eq!(clean_text("x\u{202e}y", 10), "xy");
         assert_eq!(clean_text("日本語テキスト", 3), "日本語");
+    }
+
+    #[test]
+    fn text_of_invisible_characters_is_blank() {
+        assert!(is_blank(" \u{7f}\r\u{202e}\u{200b}\t"));
+        assert!(!is_blank(" \u{7f}x "));
     }
 
     #[test]
