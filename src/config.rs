@@ -611,16 +611,20 @@ fn set_values(config_file: &Path, pairs: &[(&str, String)]) -> Result<(), Config
 /// Checks that `updated` is `original` with exactly the `pairs` set, read as TOML: the line
 /// editor below does not parse the file, so a line inside a multi-line string that looks like
 /// `key = ...` or a table header would otherwise be edited, changing the string and not the key
-/// (found by the `config` fuzz target). A file that is not TOML is left to the load check.
+/// (found by the `config` fuzz target). A file that is not TOML is refused: what its keys are
+/// is unknown, and the line editor could make it TOML of another meaning (it drops a bare CR).
 fn check_line_edit(
     config_file: &Path,
     original: &str,
     updated: &str,
     pairs: &[(&str, String)],
 ) -> Result<(), ConfigError> {
-    let Ok(mut expected) = original.parse::<toml::Table>() else {
-        return Ok(());
-    };
+    let mut expected = original
+        .parse::<toml::Table>()
+        .map_err(|e: toml::de::Error| ConfigError::Parse {
+            path: config_file.to_path_buf(),
+            message: format!("not TOML, so it is not edited: {e}"),
+        })?;
     let refuse = |key: &str, reason| ConfigError::Edit {
         path: config_file.to_path_buf(),
         key: key.to_string(),
@@ -931,6 +935,17 @@ mod tests {
             "file changed"
         );
         assert!(!path.with_extension("toml.tmp").exists());
+        // Nor is a file that is not TOML edited (here a bare CR, which the line editor drops:
+        // the string swallowed the key as above, and the result would load).
+        let text = "consent_terms=\"\"\"\n[\"\"\"\n[currency]\ns=\"\"\r";
+        std::fs::write(&path, text).unwrap();
+        let err = set_strings(&path, &[("kiosk_id", "kiosk-02")]).unwrap_err();
+        assert!(matches!(err, ConfigError::Parse { .. }), "{err}");
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            text,
+            "file changed"
+        );
         // A multi-line string without such lines is no obstacle.
         let text = "consent_terms = \"\"\"\nv2\n\"\"\"\n[currency]\ncode = \"INR\"\n";
         std::fs::write(&path, text).unwrap();
