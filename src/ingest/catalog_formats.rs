@@ -394,4 +394,28 @@ mod tests {
             ("Shoe", None)
         );
     }
+
+    /// Caught by the `import_catalog` and `catalog_jsonl` fuzz targets' invariants: a category
+    /// part holding `>` was stored as two parts (the store joins parts with `" > "`), and a JSON
+    /// array category was not capped at 6 parts.
+    #[test]
+    fn category_parts_never_hold_the_store_separator() {
+        let rows = read(
+            "uniq_id,product_name,product_category_tree,pid,retail_price,discounted_price,description,brand\n\
+             1,Lamp,\"[\"\"A > B >> C\"\"]\",P1,10,5,d,b\n",
+            CatalogFormat::Flipkart,
+        );
+        let Row::Accepted { record, .. } = &rows[0] else {
+            panic!("{:?}", rows[0])
+        };
+        assert_eq!(record.category, vec!["A", "B", "C"]);
+        let rows = read(
+            "{\"sku\":\"J\",\"name\":\"N\",\"category\":[\"a > b\",\"c\",\"d\",\"e\",\"f\",\"g\",\"h\"],\"price\":1}\n",
+            CatalogFormat::Jsonl,
+        );
+        let Row::Accepted { record, .. } = &rows[0] else {
+            panic!("{:?}", rows[0])
+        };
+        assert_eq!(record.category, vec!["a", "b", "c", "d", "e", "f"]);
+    }
 }
