@@ -106,8 +106,8 @@ for t in "${targets[@]}"; do
             fi
         done
     fi
-    in="$out/$t/in"
-    rm -rf "${out:?}/$t"
+    in="$out/$t.in"
+    rm -rf "${out:?}/$t" "$in"
     mkdir -p "$in"
     cp "fuzz/seeds/$t"/* "$in/"
     [ -d "fuzz/regressions/$t" ] && cp "fuzz/regressions/$t"/* "$in/" 2>/dev/null || true
