@@ -2,7 +2,7 @@
 DATA_DIR ?= .shelftalk
 SHELFTALK := target/debug/shelftalk
 
-.PHONY: run test deps model build
+.PHONY: run test deps model build fuzz
 
 deps:
 	scripts/install-deps.sh
@@ -23,3 +23,9 @@ run: model build
 # The whole test suite (the model is fetched first: generation tests use it).
 test: model
 	cargo test --all-targets -- --test-threads 2
+
+# Coverage-guided fuzzing of every parser input reaches (AFL++ through cargo-afl, installed when
+# missing): FUZZ_SECS seconds per target, 14 targets. Fails on a crash or hang. README § Fuzzing.
+FUZZ_SECS ?= 300
+fuzz: deps
+	FUZZ_SECS=$(FUZZ_SECS) scripts/fuzz.sh

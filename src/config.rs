@@ -41,6 +41,14 @@ pub enum ConfigError {
         path: PathBuf,
         source: std::io::Error,
     },
+    /// An in-place edit that would change more than the keys it sets (a line inside a
+    /// multi-line string that looks like a key or a table header); the file is left as it was.
+    #[error("cannot set `{key}` in config file {path} in place: {reason}; edit the file by hand")]
+    Edit {
+        path: PathBuf,
+        key: String,
+        reason: &'static str,
+    },
 }
 
 /// When erasing a shopper rotates the key-encryption key.
@@ -579,9 +587,10 @@ fn set_values(config_file: &Path, pairs: &[(&str, String)]) -> Result<(), Config
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => (String::new(), 0o640),
         Err(e) => return Err(io(e)),
     };
-    let updated = pairs
-        .iter()
-        .fold(text, |t, (key, value)| set_toml_line(&t, key, value));
+    let updated = pairs.iter().fold(text.clone(), |t, (key, value)| {
+        set_toml_line(&t, key, value)
+    });
+    check_line_edit(config_file, &text, &updated, pairs)?;
     let tmp = config_file.with_extension("toml.tmp");
     let written = std::fs::File::create(&tmp).and_then(|mut f| {
         f.set_permissions(std::fs::Permissions::from_mode(mode))?;
@@ -597,6 +606,43 @@ fn set_values(config_file: &Path, pairs: &[(&str, String)]) -> Result<(), Config
         return Err(e);
     }
     std::fs::rename(&tmp, config_file).map_err(io)
+}
+
+/// Checks that `updated` is `original` with exactly the `pairs` set, read as TOML: the line
+/// editor below does not parse the file, so a line inside a multi-line string that looks like
+/// `key = ...` or a table header would otherwise be edited, changing the string and not the key
+/// (found by the `config` fuzz target). A file that is not TOML is refused: what its keys are
+/// is unknown, and the line editor could make it TOML of another meaning (it drops a bare CR).
+fn check_line_edit(
+    config_file: &Path,
+    original: &str,
+    updated: &str,
+    pairs: &[(&str, String)],
+) -> Result<(), ConfigError> {
+    let mut expected = original
+        .parse::<toml::Table>()
+        .map_err(|e: toml::de::Error| ConfigError::Parse {
+            path: config_file.to_path_buf(),
+            message: format!("not TOML, so it is not edited: {e}"),
+        })?;
+    let refuse = |key: &str, reason| ConfigError::Edit {
+        path: config_file.to_path_buf(),
+        key: key.to_string(),
+        reason,
+    };
+    for (key, value) in pairs {
+        let line: toml::Table = format!("{key} = {value}")
+            .parse()
+            .map_err(|_| refuse(key, "the new value is not a TOML value"))?;
+        expected.extend(line);
+    }
+    match updated.parse::<toml::Table>() {
+        Ok(got) if got == expected => Ok(()),
+        _ => Err(refuse(
+            pairs.first().map_or("", |(key, _)| key),
+            "the file's layout (a multi-line string?) would change other keys",
+        )),
+    }
 }
 
 /// Sets `key = <value>` in TOML text (`value`: a TOML value on one line, a string without `"`
@@ -869,5 +915,45 @@ mod tests {
         );
         let parsed: toml::Table = again.parse().unwrap();
         assert_eq!(parsed["console_pin_hash"].as_str(), Some("h2"));
+    }
+
+    /// Found by the `config` fuzz target: a line inside a multi-line string that looks like a
+    /// table header (or a key) was edited, so `set_strings` put `kiosk_id = ...` into the string,
+    /// changed `consent_terms` and reported success without setting the key.
+    #[test]
+    fn an_edit_inside_a_multi_line_string_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kiosk.toml");
+        let text = "# comment\nconsent_terms = \"\"\"\nv2\n[currency]\ncode = \"INR\"\nsymbol\n\"\"\"\n\n[currency]\ncode = \"INR\"\nsymbol = \"Rs\"\n";
+        std::fs::write(&path, text).unwrap();
+        let err = set_strings(&path, &[("kiosk_id", "kiosk-02")]).unwrap_err();
+        assert!(matches!(err, ConfigError::Edit { .. }), "{err}");
+        assert!(err.to_string().contains("`kiosk_id`"), "{err}");
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            text,
+            "file changed"
+        );
+        assert!(!path.with_extension("toml.tmp").exists());
+        // Nor is a file that is not TOML edited (here a bare CR, which the line editor drops:
+        // the string swallowed the key as above, and the result would load).
+        let text = "consent_terms=\"\"\"\n[\"\"\"\n[currency]\ns=\"\"\r";
+        std::fs::write(&path, text).unwrap();
+        let err = set_strings(&path, &[("kiosk_id", "kiosk-02")]).unwrap_err();
+        assert!(matches!(err, ConfigError::Parse { .. }), "{err}");
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            text,
+            "file changed"
+        );
+        // A multi-line string without such lines is no obstacle.
+        let text = "consent_terms = \"\"\"\nv2\n\"\"\"\n[currency]\ncode = \"INR\"\n";
+        std::fs::write(&path, text).unwrap();
+        set_strings(&path, &[("kiosk_id", "kiosk-02")]).unwrap();
+        let config = Config::load(Some(&path), vec![]).unwrap();
+        assert_eq!(
+            (config.kiosk_id.as_str(), config.consent_terms.as_str()),
+            ("kiosk-02", "v2\n")
+        );
     }
 }

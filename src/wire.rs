@@ -89,6 +89,11 @@ pub struct BatchDocument {
 /// The most cells HQ accepts in one batch.
 pub const MAX_CELLS: usize = 10_000;
 
+/// The largest sequence number or count a document may carry: HQ stores them as SQLite
+/// integers, which are signed 64-bit (a larger one made HQ answer 500; caught by the
+/// `hq_ingest` fuzz target's invariant).
+pub const MAX_NUMBER: u64 = i64::MAX as u64;
+
 /// Parses a document: syntax errors are [`WireError::Malformed`], wrong fields or types
 /// [`WireError::Invalid`].
 fn parse_document<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, WireError> {
@@ -134,6 +139,9 @@ impl BatchDocument {
         if self.seq == 0 {
             return bad("seq starts at 1".into());
         }
+        if self.seq > MAX_NUMBER {
+            return bad(format!("seq is above {MAX_NUMBER}"));
+        }
         if self.cells.len() > MAX_CELLS {
             return bad(format!("more than {MAX_CELLS} cells"));
         }
@@ -148,6 +156,21 @@ impl BatchDocument {
                 return bad(format!("cells[{i}]: {e}"));
             }
             let n = &c.counts;
+            let numbers = [
+                c.sessions,
+                n.impressions,
+                n.taps,
+                n.thumbs_up,
+                n.thumbs_down,
+                n.whys,
+                n.opt_outs,
+                n.dwells,
+                n.dwell_ms,
+                n.conversions,
+            ];
+            if numbers.iter().any(|&x| x > MAX_NUMBER) {
+                return bad(format!("cells[{i}]: a count is above {MAX_NUMBER}"));
+            }
             if n.taps > n.impressions || n.conversions > n.impressions {
                 return bad(format!(
                     "cells[{i}]: taps and conversions exceed impressions"
@@ -270,6 +293,11 @@ impl AuditHeadDocument {
         check_ids(&self.kiosk_id, &self.store_id)?;
         if self.report_seq == 0 {
             return Err(WireError::Rule("report_seq starts at 1".into()));
+        }
+        if self.report_seq > MAX_NUMBER || self.head_seq > MAX_NUMBER {
+            return Err(WireError::Rule(format!(
+                "report_seq and head_seq may not be above {MAX_NUMBER}"
+            )));
         }
         let hex = self.head_hash.len() == 64
             && self

@@ -338,3 +338,25 @@ fn planted_personal_data_never_reaches_the_database_files() {
     }
     assert!(checked >= 2, "database and WAL were grepped");
 }
+
+/// The `import_catalog` fuzz target's invariant (`fuzz/`): a product reads back from the store
+/// as it was accepted, also when a category part held `>` (the store's path separator) or the
+/// name was nothing but invisible characters (then it is quarantined, not stored nameless).
+#[test]
+fn accepted_products_read_back_from_the_store_as_accepted() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (_config, mut v) = vault(tmp.path());
+    let file = tmp.path().join("flipkart.csv");
+    std::fs::write(
+        &file,
+        "uniq_id,product_name,product_category_tree,pid,retail_price,discounted_price,description,brand\n\
+         1,Lamp,\"[\"\"A > B >> C\"\"]\",P1,10,5,d,b\n\
+         2,\u{7f}\u{200b},\"[\"\"A\"\"]\",P2,10,5,d,b\n",
+    )
+    .unwrap();
+    let o = catalog_import(&mut v, &file);
+    assert_eq!((o.report.accepted, o.report.count("missing_field")), (1, 1));
+    let stored = catalog::get(v.store.conn(), "P1").unwrap().unwrap();
+    assert_eq!(stored.category, vec!["A", "B", "C"]);
+    assert!(catalog::get(v.store.conn(), "P2").unwrap().is_none());
+}

@@ -87,6 +87,15 @@ pub enum PromptError {
     MissingStyle { path: PathBuf, style: Style },
     #[error("prompt pack {path}, style `{style}`: needs at least one example")]
     NoExamples { path: PathBuf, style: Style },
+    /// An example's price (minor units) that no catalog product can have.
+    #[error("prompt pack {path}, style `{style}`, example {number}: {reason}")]
+    BadExample {
+        path: PathBuf,
+        style: Style,
+        /// 1-based, in the pack's order.
+        number: usize,
+        reason: &'static str,
+    },
 }
 
 /// The store's currency: how prices are written and which currency markers copy may use.
@@ -394,7 +403,7 @@ impl PromptPack {
     }
 
     /// Parse pack text; `path` only names the source in errors. Every style must be present
-    /// with at least one example.
+    /// with at least one example, and every example's prices must be positive.
     pub fn parse(text: &str, path: &Path) -> Result<Self, PromptError> {
         let pack: PromptPack = toml::from_str(text).map_err(|e| PromptError::Parse {
             path: path.to_path_buf(),
@@ -412,6 +421,23 @@ impl PromptPack {
                 return Err(PromptError::NoExamples {
                     path: path.to_path_buf(),
                     style,
+                });
+            }
+            // Examples become products as the catalog's are: positive prices only (a negative
+            // one overflowed the discount; caught by the `prompt_pack` fuzz target's invariant).
+            for (i, ex) in spec.examples.iter().enumerate() {
+                let reason = if ex.price <= 0 {
+                    "`price` must be positive (minor units)"
+                } else if ex.list_price.is_some_and(|l| l <= 0) {
+                    "`list_price` must be positive (minor units)"
+                } else {
+                    continue;
+                };
+                return Err(PromptError::BadExample {
+                    path: path.to_path_buf(),
+                    style,
+                    number: i + 1,
+                    reason,
                 });
             }
         }
@@ -684,6 +710,28 @@ mod tests {
                 let v = check(&copy, &facts, &brands, &GuardrailConfig::default());
                 assert_eq!(v, Verdict::Pass, "{copy}");
             }
+        }
+    }
+
+    /// Caught by the `prompt_pack` fuzz target's invariant: an example price of
+    /// `-9223372036854775808` with a list price overflowed `Product::discount_percent` while
+    /// the prompt prefix was built. Such a pack is refused when parsed, naming the example.
+    #[test]
+    fn example_prices_must_be_positive() {
+        let builtin = include_str!("../../prompt-packs/default.toml");
+        for (good, bad, field) in [
+            ("price = 249900", "price = -9223372036854775808", "`price`"),
+            ("price = 249900", "price = 0", "`price`"),
+            ("list_price = 399900", "list_price = -1", "`list_price`"),
+        ] {
+            assert!(builtin.contains(good));
+            let text = builtin.replacen(good, bad, 1);
+            let err = PromptPack::parse(&text, Path::new("p.toml")).unwrap_err();
+            assert!(
+                matches!(err, PromptError::BadExample { number: 1, .. }),
+                "{err}"
+            );
+            assert!(err.to_string().contains(field), "{err}");
         }
     }
 }

@@ -329,9 +329,10 @@ async fn ingest(
             e.to_string(),
         );
     }
+    // Informational: beyond what HQ stores (a signed 64-bit integer) it is read as the most.
     let backlog = header_str(&headers, BACKLOG_HEADER)
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
+        .and_then(|v| v.parse::<u64>().ok())
+        .map_or(0, |b| b.min(wire::MAX_NUMBER));
     let now = (app.clock)();
     let store = Arc::clone(&app.store);
     let (batch_id, seq) = (doc.batch_id.clone(), doc.seq);

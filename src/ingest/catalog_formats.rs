@@ -360,4 +360,62 @@ mod tests {
         .unwrap();
         assert!(matches!(err, IngestError::UnknownFormat { .. }));
     }
+
+    /// Found by the `catalog_csv` and `catalog_jsonl` fuzz targets: a name or sku of nothing but
+    /// control, zero-width or bidi characters was accepted and cleaned to an empty string.
+    #[test]
+    fn invisible_required_values_are_missing_not_empty() {
+        let csv = read(
+            "sku,name,brand,category,price,list_price,description\n\
+             S1,\u{7f}\u{202e}\u{200b},B,Footwear,12.50,,\n\
+             \u{1},Shoe,B,Footwear,12.50,,\n\
+             S2,Shoe,\u{7},Footwear,12.50,,\n",
+            CatalogFormat::Csv,
+        );
+        let jsonl = read(
+            "{\"sku\":\"J-1\",\"name\":\"\\u007f\\r\",\"price\":\"24.99\"}\n\
+             {\"sku\":\"\\u200b\",\"name\":\"Shoe\",\"price\":1}\n",
+            CatalogFormat::Jsonl,
+        );
+        for (rows, fields) in [(&csv[..2], ["name", "sku"]), (&jsonl[..], ["name", "sku"])] {
+            for (row, field) in rows.iter().zip(fields) {
+                let Row::Quarantined(q) = row else {
+                    panic!("accepted: {row:?}")
+                };
+                assert_eq!((q.rule, q.field.as_str()), (rule::MISSING_FIELD, field));
+            }
+        }
+        // An optional value of invisible characters is simply absent.
+        let Row::Accepted { record, .. } = &csv[2] else {
+            panic!("{:?}", csv[2])
+        };
+        assert_eq!(
+            (record.name.as_str(), record.brand.as_deref()),
+            ("Shoe", None)
+        );
+    }
+
+    /// Caught by the `import_catalog` and `catalog_jsonl` fuzz targets' invariants: a category
+    /// part holding `>` was stored as two parts (the store joins parts with `" > "`), and a JSON
+    /// array category was not capped at 6 parts.
+    #[test]
+    fn category_parts_never_hold_the_store_separator() {
+        let rows = read(
+            "uniq_id,product_name,product_category_tree,pid,retail_price,discounted_price,description,brand\n\
+             1,Lamp,\"[\"\"A > B >> C\"\"]\",P1,10,5,d,b\n",
+            CatalogFormat::Flipkart,
+        );
+        let Row::Accepted { record, .. } = &rows[0] else {
+            panic!("{:?}", rows[0])
+        };
+        assert_eq!(record.category, vec!["A", "B", "C"]);
+        let rows = read(
+            "{\"sku\":\"J\",\"name\":\"N\",\"category\":[\"a > b\",\"c\",\"d\",\"e\",\"f\",\"g\",\"h\"],\"price\":1}\n",
+            CatalogFormat::Jsonl,
+        );
+        let Row::Accepted { record, .. } = &rows[0] else {
+            panic!("{:?}", rows[0])
+        };
+        assert_eq!(record.category, vec!["a", "b", "c", "d", "e", "f"]);
+    }
 }

@@ -12,7 +12,7 @@
 use std::io::Read;
 
 use super::dedup::Seen;
-use super::text::excerpt;
+use super::text::{excerpt, is_blank};
 use super::values::check_price;
 use super::{rule, IngestError, Quarantine, Row, Rules};
 use crate::catalog::Minor;
@@ -92,7 +92,8 @@ impl<'a> Fields<'a> {
         }
     }
 
-    /// The raw text of column `i` (index into `names`), `None` when absent or blank.
+    /// The raw text of column `i` (index into `names`), `None` when absent or blank (nothing
+    /// left once cleaned, see `is_blank`).
     pub(super) fn opt(&self, i: usize) -> Result<Option<&'a str>, Quarantine> {
         let name = self.names[i];
         let Some(col) = self.cols.idx[i] else {
@@ -122,7 +123,7 @@ impl<'a> Fields<'a> {
             )
         })?;
         let text = text.trim();
-        Ok((!text.is_empty()).then_some(text))
+        Ok((!is_blank(text)).then_some(text))
     }
 
     pub(super) fn req(&self, i: usize) -> Result<&'a str, Quarantine> {

@@ -473,4 +473,27 @@ mod tests {
         };
         assert_eq!(record.event.sku, "42");
     }
+
+    /// Like the catalogs' (found by the fuzz targets): a product id of invisible characters is a
+    /// missing product id, not an event of the product "".
+    #[test]
+    fn invisible_product_ids_are_missing() {
+        let rows = read(
+            "event_time,event_type,product_id,category_id,category_code,brand,price,user_id,user_session\n\
+             2019-10-01 00:00:04 UTC,view,\u{7f}\u{200b},2053,,,1.00,5,s\n\
+             {\"at\":1,\"kind\":\"view\",\"sku\":\"\\u0007\"}\n",
+        );
+        let Row::Quarantined(q) = &rows[0] else {
+            panic!("{:?}", rows[0])
+        };
+        assert_eq!(
+            (q.rule, q.field.as_str()),
+            (rule::MISSING_FIELD, "product_id")
+        );
+        let rows = read("{\"at\":1,\"kind\":\"view\",\"sku\":\"\\u0007\"}\n");
+        let Row::Quarantined(q) = &rows[0] else {
+            panic!("{:?}", rows[0])
+        };
+        assert_eq!((q.rule, q.field.as_str()), (rule::MISSING_FIELD, "sku"));
+    }
 }

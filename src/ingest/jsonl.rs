@@ -11,7 +11,7 @@
 use std::io::{BufReader, Read};
 
 use super::dedup::Seen;
-use super::text::{clean_text, excerpt, split_category};
+use super::text::{category_parts, excerpt, is_blank, split_category};
 use super::values::check_price;
 use super::{rule, Quarantine, Row, Rules};
 use crate::catalog::Minor;
@@ -148,7 +148,7 @@ impl JsonFields {
             )),
             Some(serde_json::Value::String(s)) => {
                 let t = s.trim();
-                Ok((!t.is_empty()).then(|| t.to_string()))
+                Ok((!is_blank(t)).then(|| t.to_string()))
             }
             Some(serde_json::Value::Number(n)) => Ok(Some(n.to_string())),
             Some(other) => Err(self.q(
@@ -196,19 +196,23 @@ impl JsonFields {
         match self.obj.get(field) {
             None | Some(serde_json::Value::Null) => Ok(Vec::new()),
             Some(serde_json::Value::String(s)) => Ok(split_category(s, ">")),
-            Some(serde_json::Value::Array(items)) => items
-                .iter()
-                .map(|v| {
-                    v.as_str().map(|s| clean_text(s, 60)).ok_or_else(|| {
-                        self.q(
-                            field,
-                            rule::BAD_TYPE,
-                            "category items must be strings".into(),
-                        )
+            Some(serde_json::Value::Array(items)) => {
+                // Like a string path: split at `>`, at most 6 parts (an array was not capped;
+                // caught by the `catalog_jsonl` fuzz target's invariant).
+                let parts = items
+                    .iter()
+                    .map(|v| {
+                        v.as_str().ok_or_else(|| {
+                            self.q(
+                                field,
+                                rule::BAD_TYPE,
+                                "category items must be strings".into(),
+                            )
+                        })
                     })
-                })
-                .filter(|r| r.as_ref().map_or(true, |s| !s.is_empty()))
-                .collect(),
+                    .collect::<Result<Vec<&str>, Quarantine>>()?;
+                Ok(category_parts(parts))
+            }
             Some(other) => Err(self.q(
                 field,
                 rule::BAD_TYPE,

@@ -4,7 +4,7 @@
 //! Invariants:
 //! - [`clean_text`] output is single-line, free of control and bidi/zero-width characters,
 //!   whitespace-collapsed, trimmed and at most `max` chars; it never panics on any input.
-//! - Category parts and tags are cleaned text; at most 6 parts and 8 tags are kept.
+//! - Category parts and tags are cleaned text without `>`; at most 6 parts and 8 tags are kept.
 
 /// Strips control characters, collapses whitespace (newlines included) and caps to `max` chars.
 pub fn clean_text(raw: &str, max: usize) -> String {
@@ -36,6 +36,13 @@ pub fn clean_text(raw: &str, max: usize) -> String {
         n += 1;
     }
     out
+}
+
+/// True when nothing of `raw` is left once cleaned: only whitespace, control, zero-width and
+/// bidi characters. Such a value counts as blank, so a required field made of them is missing
+/// (never accepted as an empty name or sku).
+pub(super) fn is_blank(raw: &str) -> bool {
+    clean_text(raw, 1).is_empty()
 }
 
 /// A short, sanitised excerpt of a raw value for quarantine entries.
@@ -73,7 +80,17 @@ pub fn tags_from(category: &[String]) -> Vec<String> {
 
 /// Splits a category path on `sep`, cleaning each part and dropping empty ones.
 pub(super) fn split_category(text: &str, sep: &str) -> Vec<String> {
-    text.split(sep)
+    category_parts(text.split(sep))
+}
+
+/// A category path from its parts: each also split at `>`, cleaned, empty ones dropped, at most
+/// 6. No part contains `>`: the store writes a path as its parts joined by `" > "` and splits it
+/// there when reading, so a part `"A > B"` would come back as two (caught by the `import_catalog`
+/// fuzz target's invariant, with a Flipkart tree `A > B >> C`).
+pub(super) fn category_parts<'a>(parts: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+    parts
+        .into_iter()
+        .flat_map(|p| p.split('>'))
         .map(|p| clean_text(p, 60))
         .filter(|p| !p.is_empty())
         .take(6)
@@ -92,6 +109,12 @@ mod tests {
         assert_eq!(clean_text("ab cd", 3), "ab");
         assert_eq!(clean_text("x\u{202e}y", 10), "xy");
         assert_eq!(clean_text("日本語テキスト", 3), "日本語");
+    }
+
+    #[test]
+    fn text_of_invisible_characters_is_blank() {
+        assert!(is_blank(" \u{7f}\r\u{202e}\u{200b}\t"));
+        assert!(!is_blank(" \u{7f}x "));
     }
 
     #[test]
