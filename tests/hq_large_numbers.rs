@@ -110,7 +110,14 @@ async fn numbers_above_what_hq_stores_are_refused_not_a_server_error() {
     // The backlog header is informational: a huge one is read as the most HQ stores.
     let doc = batch(i64::MAX as u64, 1);
     let big = u64::MAX.to_string();
-    let sent = post(&http, &hq, "/v1/batches", doc.sign(&key).unwrap(), Some(&big)).await;
+    let sent = post(
+        &http,
+        &hq,
+        "/v1/batches",
+        doc.sign(&key).unwrap(),
+        Some(&big),
+    )
+    .await;
     assert_eq!(sent, (200, "accepted".to_string()));
     let kiosk = hq.store.kiosk("kiosk-9").unwrap().unwrap();
     assert_eq!(
