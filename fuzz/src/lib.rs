@@ -9,12 +9,14 @@
 //! - imports (`import`): against a real SQLite store, an import of readable input never fails,
 //!   every row read is stored or quarantined with a reason (counts add up; stored rows read back
 //!   as read);
-//! - HQ (`hq`): a batch posted to the real router is stored whole (its cells, sequence number) or
-//!   nothing changes, and a refusal is a 4xx, never a 5xx;
-//! - control socket (`control`): one answer per request line, and nothing but the PIN is served
-//!   before the right PIN;
+//! - HQ (`hq`): a signed batch or audit head posted to the real router is stored whole or
+//!   nothing changes, a refusal is a 4xx, never a 5xx, and a good document is not refused;
+//! - control socket (`control`): one answer per request line, as a model of the protocol
+//!   predicts: nothing served before the right PIN or key proof, lockout, audit replay;
 //! - config (`config`), prompt pack and model manifest (`content`): a file that loads is valid and
-//!   loads the same again after being written out; an in-place edit changes only its key.
+//!   loads the same again after being written out; an in-place edit changes only its key; a
+//!   prompt pack cannot change a prompt's shape; a release signature file verifies only when it
+//!   is the one valid signature.
 //!
 //! Harness code: panicking is its purpose, so `assert!`, `expect` and `unwrap` are used freely.
 
