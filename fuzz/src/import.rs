@@ -300,6 +300,10 @@ pub fn check_catalog_import(kiosk: &Kiosk, data: &[u8]) {
     assert_reimport_changes_nothing(&mut vault, kiosk, &outcome, true);
 }
 
+/// A customer as the rows give it: the consent of their first stored row, their distinct events
+/// in file order.
+type Customer = (Option<(bool, bool)>, Vec<Event>);
+
 /// The events import target.
 pub fn check_events_import(kiosk: &Kiosk, data: &[u8]) {
     let rules = crate::rules();
@@ -347,8 +351,7 @@ pub fn check_events_import(kiosk: &Kiosk, data: &[u8]) {
     let mut created: HashSet<String> = HashSet::new();
     let mut fingerprints: HashSet<[u8; 32]> = HashSet::new();
     let mut anonymous: Vec<[u8; 32]> = Vec::new();
-    // Customer → (consent of their first row, their distinct events in file order).
-    let mut customers: HashMap<String, (Option<(bool, bool)>, Vec<Event>)> = HashMap::new();
+    let mut customers: HashMap<String, Customer> = HashMap::new();
     let mut purchase_units = 0u64;
     for row in &rows {
         let record = match row {
