@@ -8,8 +8,10 @@
 //!   ([`message`]) are pure; the only I/O is the datagram sent by [`Notifier`].
 //! - `NOTIFY_SOCKET` is a filesystem path (`/run/systemd/notify`) or, starting with `@`, a Linux
 //!   abstract socket name; anything else is a clear error, never a panic.
-//! - Watchdog pings are sent at most once per half of `WATCHDOG_USEC` (systemd's advice), however
-//!   often [`Notifier::watchdog`] is called. `WATCHDOG_PID`, when set, must be this process's id;
+//! - Watchdog pings are sent about once per half of `WATCHDOG_USEC` (systemd's advice), however
+//!   often [`Notifier::watchdog`] is called: a ping is due once nine tenths of that half passed,
+//!   so a caller on a timer of its own (the screen's 250 ms tick, whose wake-ups jitter) pings
+//!   every period rather than every other tick past it, and never closer than 0.45 × `WATCHDOG_USEC`. `WATCHDOG_PID`, when set, must be this process's id;
 //!   otherwise the watchdog was meant for another process and no pings are sent.
 //! - A status line never carries a newline (it would start a new `KEY=VALUE` assignment).
 
@@ -108,9 +110,10 @@ pub fn message(states: &[State<'_>]) -> String {
     out
 }
 
-/// Whether a watchdog ping is due at `now`.
+/// Whether a watchdog ping is due at `now`: nine tenths of `every` passed since the last one
+/// (the slack absorbs the jitter of the caller's own timer; see the module's invariants).
 pub fn ping_due(last: Option<Instant>, now: Instant, every: Duration) -> bool {
-    last.is_none_or(|last| now.saturating_duration_since(last) >= every)
+    last.is_none_or(|last| now.saturating_duration_since(last) >= every.mul_f64(0.9))
 }
 
 struct Channel {
@@ -319,7 +322,9 @@ mod tests {
         let t0 = Instant::now();
         let every = Duration::from_millis(500);
         assert!(ping_due(None, t0, every));
-        assert!(!ping_due(Some(t0), t0 + Duration::from_millis(499), every));
+        assert!(!ping_due(Some(t0), t0 + Duration::from_millis(449), every));
+        // A tick that wakes a little early still pings (the timer's jitter).
+        assert!(ping_due(Some(t0), t0 + Duration::from_millis(450), every));
         assert!(ping_due(Some(t0), t0 + every, every));
         // A clock that seems to go backwards never pings early.
         assert!(!ping_due(Some(t0 + every), t0, every));
