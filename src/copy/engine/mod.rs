@@ -38,8 +38,12 @@
 //! - The public paths (`crate::copy::engine::{EngineHandle, EngineConfig, EngineError, ...}`)
 //!   are all defined here; the submodules are private.
 
+// Without the `llama` feature the gate and the prefix books have no user but their tests.
+#[cfg_attr(not(feature = "llama"), allow(dead_code))]
 mod gate;
+#[cfg_attr(not(feature = "llama"), allow(dead_code))]
 mod prefix;
+#[cfg(feature = "llama")]
 mod worker;
 
 use std::path::{Path, PathBuf};
@@ -144,19 +148,25 @@ pub enum EngineError {
     Model(#[from] ManifestError),
     #[error("invalid engine config: {0}")]
     Config(&'static str),
+    #[cfg(feature = "llama")]
     #[error("llama.cpp backend: {0}")]
     Backend(#[source] llama_cpp_2::LlamaCppError),
+    /// This build has no copy engine (the crate's `llama` feature was off).
+    #[error("this shelftalk was built without the copy engine (cargo feature `llama`)")]
+    NotBuilt,
     #[error("llama.cpp backend: cannot spawn worker thread: {0}")]
     Spawn(#[source] std::io::Error),
     /// No engine yet: the model loads in the background.
     #[error("llama.cpp backend: the model is still loading")]
     Loading,
+    #[cfg(feature = "llama")]
     #[error("cannot load model {path}: {source}")]
     Load {
         path: PathBuf,
         #[source]
         source: llama_cpp_2::LlamaModelLoadError,
     },
+    #[cfg(feature = "llama")]
     #[error("cannot create llama.cpp context: {0}")]
     Context(#[source] llama_cpp_2::LlamaContextLoadError),
     #[error("request has an empty prompt suffix")]
@@ -189,10 +199,13 @@ impl EngineError {
 /// What llama.cpp (or a position conversion) refused; the source of [`EngineError::Decode`].
 #[derive(Debug, thiserror::Error)]
 pub enum DecodeFailure {
+    #[cfg(feature = "llama")]
     #[error("{0}")]
     Batch(#[from] llama_cpp_2::llama_batch::BatchAddError),
+    #[cfg(feature = "llama")]
     #[error("{0}")]
     Decode(#[from] llama_cpp_2::DecodeError),
+    #[cfg(feature = "llama")]
     #[error("{0}")]
     KvCache(#[from] llama_cpp_2::context::kv_cache::KvCacheConversionError),
     #[error("{0}")]
@@ -207,6 +220,7 @@ pub enum DecodeFailure {
 
 impl DecodeFailure {
     /// Wraps the failure as the [`EngineError`] of `step`.
+    #[cfg_attr(not(feature = "llama"), allow(dead_code))]
     pub(crate) fn during<E: Into<Self>>(step: &'static str) -> impl FnOnce(E) -> EngineError {
         move |e| EngineError::Decode {
             step,
@@ -338,6 +352,7 @@ struct Counters {
 }
 
 impl Counters {
+    #[cfg_attr(not(feature = "llama"), allow(dead_code))]
     fn bump(counter: &AtomicU64, by: u64) {
         counter.fetch_add(by, Ordering::Relaxed);
     }
@@ -355,6 +370,7 @@ pub struct EngineInfo {
 
 type Sink = Box<dyn FnMut(StreamEvent) -> bool + Send>;
 
+#[cfg_attr(not(feature = "llama"), allow(dead_code))]
 struct Job {
     request: GenerationRequest,
     submitted: Instant,
@@ -387,6 +403,20 @@ impl EngineHandle {
     ) -> Result<Self, EngineError> {
         config.validate()?;
         manifest.verify(model_path)?;
+        Self::spawn_worker(model_path, manifest, config)
+    }
+
+    #[cfg(not(feature = "llama"))]
+    fn spawn_worker(_: &Path, _: &Manifest, _: EngineConfig) -> Result<Self, EngineError> {
+        Err(EngineError::NotBuilt)
+    }
+
+    #[cfg(feature = "llama")]
+    fn spawn_worker(
+        model_path: &Path,
+        manifest: &Manifest,
+        config: EngineConfig,
+    ) -> Result<Self, EngineError> {
         let backend = worker::backend()?;
         let (jobs, job_rx) = mpsc::channel::<Job>();
         let (ready_tx, ready_rx) = mpsc::channel::<Result<u32, EngineError>>();
@@ -467,6 +497,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
+    #[cfg(feature = "llama")]
     #[test]
     fn decode_errors_are_retryable_and_chain_llama_cpp_errors() {
         use std::error::Error as _;
