@@ -16,6 +16,14 @@
 //!   rolled up into coarser cells; only if that cannot make room is the oldest such batch dropped,
 //!   its counts added to the `dropped` ledger, which every later batch reports to HQ. A batch
 //!   that may have reached HQ is never rolled up or dropped.
+//! - The bound on disk: at most `outbox_max_batches` + 1 batches of at most `batch_max_cells`
+//!   cells, a cell at most [`MAX_CELL_BYTES`] on the wire (labels of 64 characters, every count
+//!   at its largest), so the outbox's documents never exceed (`outbox_max_batches` + 1) ×
+//!   `batch_max_cells` × [`MAX_CELL_BYTES`] bytes (defaults: 201 × 1000 × 900 B ≈ 172 MiB at
+//!   worst; a week of HQ away at 1,500 sessions a day measured 170 KB, `tests/hq_away.rs`).
+//!   Roll-up keeps totals exact and its coarsest cell is one per day, style and content kind,
+//!   so nothing is dropped while fewer than `outbox_max_batches` × `batch_max_cells` /
+//!   (styles × content kinds) days wait (defaults: 200,000 / (4 × 3) ≈ 16,000 days).
 //! - Every sync that reaches HQ also reports the technician audit log's head ([`run_once`]): a
 //!   fresh [`AuditHeadDocument`] with the next report number (taken before sending, so never
 //!   used twice), signed with the device key. HQ compares it with the head it recorded before, so
@@ -46,6 +54,9 @@ use crate::wire::{
     BATCH_VERSION,
 };
 use client::{Backoff, HqClient};
+
+/// The most one cell takes in a batch document (see the module docs' bound on disk).
+pub const MAX_CELL_BYTES: u64 = 900;
 
 const META_NEXT_SEQ: &str = "feedback_next_seq";
 const META_LAST_ATTEMPT: &str = "sync_last_attempt";
@@ -787,6 +798,39 @@ mod tests {
         }
         // A zero interval never makes a tight loop.
         assert!(next_sync_wait(0, 0, &mut rng) >= Duration::from_millis(900));
+    }
+
+    #[test]
+    fn the_largest_cell_fits_max_cell_bytes() {
+        let label = "x".repeat(64);
+        let big = i64::MAX as u64;
+        let cell = Cell {
+            day: Day(20_000),
+            sku: label.to_uppercase(),
+            style: "concise".into(),
+            segment: label.clone(),
+            content_kind: label,
+            sessions: big,
+            counts: Counts {
+                impressions: big,
+                taps: big,
+                thumbs_up: big,
+                thumbs_down: big,
+                whys: big,
+                opt_outs: big,
+                dwells: big,
+                dwell_ms: big,
+                conversions: big,
+            },
+            ipw: cells::Ipw {
+                impressions: -f64::MAX,
+                taps: -f64::MAX,
+                conversions: -f64::MAX,
+            },
+        };
+        let one = serde_json::to_vec(&cell).unwrap().len() as u64;
+        // Less than the bound: the comma between cells in the document's array fits too.
+        assert!(one < MAX_CELL_BYTES, "{one} bytes");
     }
 
     /// The README's figure: a week without HQ, counted on the schedule the daemon uses.
