@@ -114,9 +114,24 @@ fn check(name: &'static str, result: Result<String, String>) -> Check {
     }
 }
 
-/// The disk decision, apart from measuring.
-pub fn disk_verdict(free_bytes: u64, floor: u64) -> Result<String, String> {
+/// Free space below this is a full disk: SQLite's next write that needs a page fails with
+/// `SQLITE_FULL`.
+pub const DISK_FULL_BYTES: u64 = 1024 * 1024;
+
+/// What a full disk means for the kiosk, in the words selftest and the console use.
+pub const DISK_FULL_MEANING: &str = "database writes fail (SQLITE_FULL); the kiosk keeps \
+     serving from what is stored, keeps new feedback in memory and writes it when space returns";
+
+/// The disk decision, apart from measuring. `dir` names the data directory in the answer.
+pub fn disk_verdict(dir: &Path, free_bytes: u64, floor: u64) -> Result<String, String> {
     let mb = |b: u64| b / (1024 * 1024);
+    if free_bytes < DISK_FULL_BYTES {
+        return Err(format!(
+            "disk full: the filesystem of {} has {} KB free; {DISK_FULL_MEANING}",
+            dir.display(),
+            free_bytes / 1024
+        ));
+    }
     if free_bytes >= floor {
         Ok(format!(
             "{} MB free (floor {} MB)",
@@ -130,6 +145,39 @@ pub fn disk_verdict(free_bytes: u64, floor: u64) -> Result<String, String> {
             mb(floor)
         ))
     }
+}
+
+/// The console's storage alarm: `None` while the disk has room and feedback is written; else
+/// what is wrong and what the kiosk does about it. `spool` is the daemon's memory spool.
+pub fn storage_alarm(
+    dir: &Path,
+    free: Option<u64>,
+    spool: &crate::feedback::spool::SpoolCounts,
+) -> Option<String> {
+    let full = free.is_some_and(|f| f < DISK_FULL_BYTES) || spool.disk_full;
+    let mut parts = Vec::new();
+    if full {
+        parts.push(format!(
+            "disk full at {}: serving from what is stored",
+            dir.display()
+        ));
+    }
+    if spool.waiting > 0 {
+        parts.push(format!(
+            "{} feedback events held in memory, written when the database takes writes again",
+            spool.waiting
+        ));
+        if let Some(e) = &spool.last_error {
+            parts.push(format!("last write error: {e}"));
+        }
+    }
+    if spool.dropped > 0 {
+        parts.push(format!(
+            "{} feedback events dropped (memory spool full)",
+            spool.dropped
+        ));
+    }
+    (!parts.is_empty()).then(|| parts.join("; "))
 }
 
 /// Free bytes for unprivileged users on the filesystem holding `path`.
@@ -202,7 +250,8 @@ pub fn run(config: &Config) -> Report {
     ));
     checks.push(check(
         "disk",
-        free_bytes(&config.data_dir).and_then(|f| disk_verdict(f, DISK_FLOOR_BYTES)),
+        free_bytes(&config.data_dir)
+            .and_then(|f| disk_verdict(&config.data_dir, f, DISK_FLOOR_BYTES)),
     ));
     let mut hq = check("hq", hq_reachable(&config.hq_url));
     if hq.status == Status::Fail {
@@ -418,9 +467,40 @@ mod tests {
 
     #[test]
     fn disk_floor_decides() {
-        assert!(disk_verdict(300 * 1024 * 1024, DISK_FLOOR_BYTES).is_ok());
-        let err = disk_verdict(10 * 1024 * 1024, DISK_FLOOR_BYTES).unwrap_err();
+        let dir = Path::new("/var/lib/shelftalk");
+        assert!(disk_verdict(dir, 300 * 1024 * 1024, DISK_FLOOR_BYTES).is_ok());
+        let err = disk_verdict(dir, 10 * 1024 * 1024, DISK_FLOOR_BYTES).unwrap_err();
         assert!(err.contains("10 MB") && err.contains("256 MB"), "{err}");
+        assert!(!err.contains("full"), "{err}");
+        let err = disk_verdict(dir, 12 * 1024, DISK_FLOOR_BYTES).unwrap_err();
+        assert!(err.starts_with("disk full"), "{err}");
+        assert!(
+            err.contains("/var/lib/shelftalk") && err.contains("12 KB"),
+            "{err}"
+        );
+        assert!(err.contains("SQLITE_FULL"), "{err}");
+    }
+
+    #[test]
+    fn the_storage_alarm_says_what_waits_and_what_was_dropped() {
+        use crate::feedback::spool::SpoolCounts;
+        let dir = Path::new("/data");
+        let fine = SpoolCounts::default();
+        assert_eq!(storage_alarm(dir, Some(500 << 20), &fine), None);
+        assert_eq!(storage_alarm(dir, None, &fine), None);
+        let full = storage_alarm(dir, Some(0), &fine).unwrap();
+        assert!(full.starts_with("disk full at /data"), "{full}");
+        let waiting = SpoolCounts {
+            waiting: 12,
+            dropped: 3,
+            disk_full: true,
+            last_error: Some("database or disk is full".into()),
+            ..SpoolCounts::default()
+        };
+        let text = storage_alarm(dir, Some(500 << 20), &waiting).unwrap();
+        assert!(text.contains("disk full at /data"), "{text}");
+        assert!(text.contains("12 feedback events held in memory"), "{text}");
+        assert!(text.contains("3 feedback events dropped"), "{text}");
     }
 
     #[test]

@@ -121,6 +121,8 @@ impl Daemon {
             .filter(|(k, _)| k.starts_with("attempt.") || k.starts_with("served."))
             .collect();
         let disk = crate::health::free_bytes(&config.data_dir).ok();
+        let spool = self.feedback_counts();
+        let storage_alarm = crate::health::storage_alarm(&config.data_dir, disk, &spool);
         let temp = std::fs::read_to_string("/sys/class/thermal/thermal_zone0/temp")
             .ok()
             .and_then(|t| parse_thermal(&t));
@@ -141,6 +143,9 @@ impl Daemon {
             ],
             sync_backlog: backlog,
             disk_free_bytes: disk,
+            storage_alarm,
+            feedback_waiting: spool.waiting,
+            feedback_dropped: spool.dropped,
             uptime: std::time::Duration::from_secs(self.started.elapsed().as_secs()),
             cpu_temp_celsius: temp,
         })

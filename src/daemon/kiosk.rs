@@ -9,9 +9,11 @@
 //!   (for consent changes) and coarse segments. `EndSession` drops it, data key included.
 //! - A shopper without `personalise` consent, or who opted out in this session, gets picks and
 //!   copy from store popularity and this visit's scans only (generic segment).
-//! - Feedback rows are written before the next input is handled; a failed write is logged and
-//!   never stops the screen. A known shopper who allows analytics has their impressions tagged
-//!   with their attribution tag (never the number or id), so their till purchases convert them.
+//! - Feedback rows are written before the next input is handled; a write the database does not
+//!   take (a full disk) waits in the daemon's memory spool and is retried, in order, with the
+//!   next event and on ticks ([`Daemon::record_feedback`]); it never stops the screen. A known
+//!   shopper who allows analytics has their impressions tagged with their attribution tag (never
+//!   the number or id), so their till purchases convert them.
 //! - A shopper who allows personalisation has what they scan or choose added to their sealed
 //!   profile (a view, once per visit), so their next visit reflects this one.
 
@@ -33,7 +35,7 @@ use super::{now_unix, Daemon, DaemonError};
 use crate::copy::service::CopyOrder;
 use crate::crypto::AttributionTag;
 use crate::event::{Event, EventKind};
-use crate::feedback::{self, SessionToken};
+use crate::feedback::{self, spool, SessionToken};
 use crate::personalise::{feedback_segment, Shelf, ShelfPick};
 use crate::profile::{self, OpenShopper};
 use crate::recommend::Features;
@@ -379,27 +381,16 @@ impl Effects {
         if !records_feedback(ctx.consent) {
             return;
         }
-        let vault = self.daemon.vault();
-        let result = feedback::record_impression(
-            vault.store.conn(),
-            &feedback::Impression {
-                at: now,
-                session: &ctx.token,
-                sku: &target.sku,
-                style,
-                style_probability: target.style_probability,
-                segment: &ctx.segment.to_string(),
-                content_kind: "blurb",
-            },
-        );
-        let tagged = match (result, &ctx.tag) {
-            (Ok(id), Some(tag)) => feedback::tag_impression(vault.store.conn(), id, tag),
-            (Ok(_), None) => Ok(()),
-            (Err(e), _) => Err(e),
-        };
-        if let Err(e) = tagged {
-            tracing::warn!(error = %e, "impression not recorded");
-        }
+        self.daemon.record_feedback(spool::Event::Impression {
+            at: now,
+            session: ctx.token.clone(),
+            sku: target.sku.clone(),
+            style,
+            style_probability: target.style_probability,
+            segment: ctx.segment.to_string(),
+            content_kind: "blurb".into(),
+            tag: ctx.tag,
+        });
     }
 
     fn interaction(
@@ -431,20 +422,13 @@ impl Effects {
         if !records_feedback(ctx.consent) {
             return;
         }
-        let vault = self.daemon.vault();
-        let result = feedback::record_interaction(
-            vault.store.conn(),
-            &feedback::Interaction {
-                at: now,
-                session: &ctx.token,
-                sku: &target.sku,
-                style,
-                kind,
-            },
-        );
-        if let Err(e) = result {
-            tracing::warn!(error = %e, "interaction not recorded");
-        }
+        self.daemon.record_feedback(spool::Event::Interaction {
+            at: now,
+            session: ctx.token.clone(),
+            sku: target.sku.clone(),
+            style,
+            kind,
+        });
     }
 
     fn opt_out(&mut self, session: SessionId, now: i64) {
@@ -559,6 +543,7 @@ where
             _ = tick.tick() => {
                 let now = Instant::now();
                 heartbeat(now);
+                daemon.retry_feedback(now);
                 Some(Input::Tick(now))
             }
         };

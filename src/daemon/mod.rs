@@ -25,6 +25,11 @@
 //!   connection to the same file for the copy cache only, and the health gate opens one for its
 //!   checks (WAL mode: a reader never waits for the writer; a busy write is logged, and the copy
 //!   is served without the cache).
+//! - Feedback the database does not take (a full disk, a failing card) waits in memory in the
+//!   daemon's [`Spool`] and is written, in order, with the next event or on a screen tick every
+//!   [`crate::feedback::spool::RETRY_EVERY`]; the console's Status tab shows what waits, what was
+//!   dropped (the spool full) and the storage alarm. At shutdown a last try is made and anything
+//!   still unwritten is logged as lost, with its count.
 //! - Nothing here logs or keeps a loyalty number or PIN (see [`kiosk`] and [`handler`]).
 //! - The console's PIN lockout is rebuilt from the audit log when the control socket starts
 //!   ([`control::PinGate`]), so restarting the daemon does not lift it.
@@ -53,6 +58,7 @@ use crate::config::{Config, ConfigError};
 use crate::control::{self, ControlError, PinGate};
 use crate::copy::{BrandList, Currency};
 use crate::crypto::keyfiles::KeyError;
+use crate::feedback::spool::{self, Spool, SpoolCounts};
 use crate::personalise::{self, StoreModel};
 use crate::profile::{ProfileError, Vault};
 use crate::recommend::BanditError;
@@ -127,6 +133,8 @@ pub struct Daemon {
     pub(crate) currency: Currency,
     started: Instant,
     audit: AuditLog,
+    /// Feedback not written yet (see the module docs).
+    feedback: Mutex<Spool>,
 }
 
 impl Daemon {
@@ -158,6 +166,7 @@ impl Daemon {
             copier,
             currency,
             started: Instant::now(),
+            feedback: Mutex::new(Spool::default()),
         }))
     }
 
@@ -219,6 +228,34 @@ impl Daemon {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
+    fn spool(&self) -> MutexGuard<'_, Spool> {
+        self.feedback
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Records a feedback event after whatever waits in memory; a database that takes no
+    /// writes (a full disk) leaves it waiting (see the module docs).
+    pub fn record_feedback(&self, event: spool::Event) {
+        let vault = self.vault();
+        self.spool()
+            .record(event, Instant::now(), |e| e.write(vault.store.conn()));
+    }
+
+    /// Writes waiting feedback if a retry is due at `now` (the screen's tick).
+    pub fn retry_feedback(&self, now: Instant) {
+        if !self.spool().retry_due(now) {
+            return;
+        }
+        let vault = self.vault();
+        self.spool().flush(now, |e| e.write(vault.store.conn()));
+    }
+
+    /// What waits in memory, what was dropped or refused.
+    pub fn feedback_counts(&self) -> SpoolCounts {
+        self.spool().counts()
+    }
+
     /// The copy worker (model load state, counts, recent copy).
     pub fn copier(&self) -> &copier::Copier {
         &self.copier
@@ -251,6 +288,19 @@ impl Daemon {
     /// Stops the copy worker and checkpoints the database.
     pub fn stop(&self) {
         self.copier.stop(COPY_STOP_WAIT);
+        {
+            let vault = self.vault();
+            let mut spool = self.spool();
+            spool.flush(Instant::now(), |e| e.write(vault.store.conn()));
+            let c = spool.counts();
+            if c.waiting > 0 {
+                tracing::error!(
+                    lost = c.waiting,
+                    error = c.last_error.as_deref().unwrap_or(""),
+                    "feedback events still in memory at shutdown could not be written and are lost"
+                );
+            }
+        }
         if let Err(e) = self.vault().store.checkpoint() {
             tracing::warn!(error = %e, "checkpoint at shutdown failed");
         }

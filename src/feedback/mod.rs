@@ -25,6 +25,7 @@
 
 pub mod cells;
 pub mod simulate;
+pub mod spool;
 
 use ring::digest;
 use ring::rand::SecureRandom;
@@ -236,6 +237,37 @@ fn bump(conn: &Connection, column: Column, by: u64, dwell_ms: u64) -> Result<(),
     Ok(())
 }
 
+/// Runs `f` inside a savepoint: all of its statements are written or none (a full disk between
+/// the row and its ledger count must not leave one without the other). Works inside and outside
+/// a caller's transaction.
+fn atomically<T>(
+    conn: &Connection,
+    f: impl FnOnce(&Connection) -> Result<T, FeedbackError>,
+) -> Result<T, FeedbackError> {
+    let outermost = conn.is_autocommit();
+    conn.execute_batch("SAVEPOINT feedback_record")?;
+    match f(conn).and_then(|v| {
+        conn.execute_batch("RELEASE feedback_record")?;
+        Ok(v)
+    }) {
+        Ok(v) => Ok(v),
+        Err(e) => {
+            // SQLite may already have rolled the whole transaction back (SQLITE_FULL); then
+            // there is nothing left to undo. A transaction this call began is ended here in any
+            // case (a failed commit must not leave the connection inside it).
+            if !conn.is_autocommit() {
+                let undo = if outermost {
+                    "ROLLBACK"
+                } else {
+                    "ROLLBACK TO feedback_record; RELEASE feedback_record"
+                };
+                let _ = conn.execute_batch(undo);
+            }
+            Err(e)
+        }
+    }
+}
+
 /// Adds `batches` and `counts` to a ledger bucket.
 pub fn ledger_add(
     conn: &Connection,
@@ -293,6 +325,16 @@ pub fn ledger(conn: &Connection, bucket: Bucket) -> Result<(u64, Counts), Feedba
 
 /// Records a pick shown to a shopper; returns the impression's local id.
 pub fn record_impression(conn: &Connection, imp: &Impression<'_>) -> Result<i64, FeedbackError> {
+    record_impression_tagged(conn, imp, None)
+}
+
+/// [`record_impression`] and, for a known shopper who allows analytics, [`tag_impression`] in
+/// one step: both are written or neither.
+pub fn record_impression_tagged(
+    conn: &Connection,
+    imp: &Impression<'_>,
+    tag: Option<&AttributionTag>,
+) -> Result<i64, FeedbackError> {
     check_label("sku", imp.sku, true)?;
     check_cell_labels(imp.sku, imp.segment, imp.content_kind)?;
     let p = imp.style_probability;
@@ -302,22 +344,28 @@ pub fn record_impression(conn: &Connection, imp: &Impression<'_>) -> Result<i64,
             reason: format!("{p} is not in (0, 1]"),
         });
     }
-    conn.prepare_cached(
-        "INSERT INTO feedback_impressions (at, session, sku, style, propensity, segment, content_kind)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    )?
-    .execute(params![
-        imp.at,
-        &imp.session.digest()[..],
-        imp.sku,
-        imp.style.as_str(),
-        p,
-        imp.segment,
-        imp.content_kind
-    ])?;
-    let id = conn.last_insert_rowid();
-    bump(conn, Column::Impressions, 1, 0)?;
-    Ok(id)
+    atomically(conn, |conn| {
+        conn.prepare_cached(
+            "INSERT INTO feedback_impressions
+                (at, session, sku, style, propensity, segment, content_kind)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?
+        .execute(params![
+            imp.at,
+            &imp.session.digest()[..],
+            imp.sku,
+            imp.style.as_str(),
+            p,
+            imp.segment,
+            imp.content_kind
+        ])?;
+        let id = conn.last_insert_rowid();
+        bump(conn, Column::Impressions, 1, 0)?;
+        if let Some(tag) = tag {
+            tag_impression(conn, id, tag)?;
+        }
+        Ok(id)
+    })
 }
 
 /// Marks an impression as shown to the shopper with `tag` (a known shopper who allows analytics),
@@ -345,6 +393,10 @@ pub fn forget_shopper(conn: &Connection, tag: &AttributionTag) -> Result<(), Fee
 /// before `at`. Returns `false` (and records nothing) when there is no such impression — the
 /// session never saw that pick, or its day has already been closed.
 pub fn record_interaction(conn: &Connection, it: &Interaction<'_>) -> Result<bool, FeedbackError> {
+    atomically(conn, |conn| record_interaction_in(conn, it))
+}
+
+fn record_interaction_in(conn: &Connection, it: &Interaction<'_>) -> Result<bool, FeedbackError> {
     let id: Option<i64> = conn
         .prepare_cached(
             "SELECT id FROM feedback_impressions
@@ -413,6 +465,18 @@ pub fn record_purchase(
 /// [`record_purchase`] for a purchase that names its shopper: only an impression shown to that
 /// shopper converts (a known shopper's purchase never converts someone else's impression).
 pub fn record_purchase_by(
+    conn: &Connection,
+    at: i64,
+    sku: &str,
+    shopper: Option<&AttributionTag>,
+    window_secs: u64,
+) -> Result<bool, FeedbackError> {
+    atomically(conn, |conn| {
+        record_purchase_in(conn, at, sku, shopper, window_secs)
+    })
+}
+
+fn record_purchase_in(
     conn: &Connection,
     at: i64,
     sku: &str,

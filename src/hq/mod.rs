@@ -14,6 +14,9 @@
 //!   with 409 `stale_report` unless it is the same report again. A head that went backwards,
 //!   changed at the same seq or whose chain the kiosk finds broken is logged as a warning and
 //!   shown in `/v1/kiosks` and on the dashboard (health `audit_alarm` until `hq audit-ack`).
+//! - A full disk under HQ's database (`SQLITE_FULL`) rolls the request's transaction back and
+//!   answers 503 `storage_full` (retryable): the kiosk keeps the batch and sends it again; it is
+//!   stored once when space returns.
 //! - Bodies above `max_body` bytes are refused with 413 before they are buffered whole.
 //! - Analyst endpoints require a bearer token (stored hashed); `/` also accepts `?token=`.
 //!   `/v1/priors` accepts a bearer token or a kiosk-signed request. `/openapi.json` and
@@ -66,6 +69,13 @@ pub enum HqError {
     BadQuery(String),
     #[error("invalid public key: expected 64 hex characters (shelftalk keys show-public)")]
     BadKey,
+    /// HQ's database is on a full disk: the request's transaction was rolled back.
+    #[error("HQ database {path} is on a full disk; nothing of this request was stored: {source}")]
+    StorageFull {
+        path: std::path::PathBuf,
+        #[source]
+        source: StoreError,
+    },
     #[error("HQ storage lock poisoned by an earlier panic")]
     Poisoned,
     #[error("cannot serve: {0}")]
@@ -88,14 +98,14 @@ pub enum HqError {
 }
 
 impl HqError {
-    /// True when the same call may succeed later (database busy).
+    /// True when the same call may succeed later (database busy, disk full).
     pub fn retryable(&self) -> bool {
         matches!(
             self,
             Self::Store(StoreError::Sql {
                 retryable: true,
                 ..
-            })
+            }) | Self::StorageFull { .. }
         )
     }
 }
@@ -196,6 +206,14 @@ fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Response
 
 fn internal(e: HqError) -> Response {
     tracing::error!(error = %e, "HQ request failed");
+    if let HqError::StorageFull { .. } = e {
+        // The kiosk keeps the batch in its outbox and sends it again (503 is retryable).
+        return error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "storage_full",
+            "HQ's database disk is full; nothing of this request was stored; send it again later",
+        );
+    }
     let status = if e.retryable() {
         StatusCode::SERVICE_UNAVAILABLE
     } else {

@@ -351,18 +351,28 @@ pub fn token_digest(token: &str) -> [u8; 32] {
 /// The SQLite implementation.
 pub struct SqliteHq {
     conn: Mutex<Connection>,
+    path: std::path::PathBuf,
 }
 
 impl SqliteHq {
     pub fn open(path: &Path) -> Result<Self, HqError> {
         Ok(Self {
             conn: Mutex::new(open_migrated(path, MIGRATIONS)?),
+            path: path.to_path_buf(),
         })
     }
 
+    /// Runs `f` on the connection. A full disk (`SQLITE_FULL`: the transaction was rolled back,
+    /// nothing of it stored) becomes [`HqError::StorageFull`] naming this database.
     fn with<T>(&self, f: impl FnOnce(&mut Connection) -> Result<T, HqError>) -> Result<T, HqError> {
         let mut guard = self.conn.lock().map_err(|_| HqError::Poisoned)?;
-        f(&mut guard)
+        f(&mut guard).map_err(|e| match e {
+            HqError::Store(s) if s.is_disk_full() => HqError::StorageFull {
+                path: self.path.clone(),
+                source: s,
+            },
+            other => other,
+        })
     }
 }
 

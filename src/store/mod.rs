@@ -75,12 +75,30 @@ pub enum StoreError {
 }
 
 /// True when the same SQLite call may succeed later: the database was busy or locked (another
-/// connection held it past the busy timeout). The one place that classifies rusqlite errors.
+/// connection held it past the busy timeout), or the disk was full (space may come back). The
+/// one place that classifies rusqlite errors.
 pub fn is_retryable(e: &rusqlite::Error) -> bool {
     matches!(
         e.sqlite_error_code(),
-        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+        Some(
+            rusqlite::ErrorCode::DatabaseBusy
+                | rusqlite::ErrorCode::DatabaseLocked
+                | rusqlite::ErrorCode::DiskFull
+        )
     )
+}
+
+/// True when SQLite failed because the disk (or the database's size limit) is full
+/// (`SQLITE_FULL`).
+pub fn is_disk_full(e: &rusqlite::Error) -> bool {
+    e.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull)
+}
+
+impl StoreError {
+    /// True when this is SQLite's `SQLITE_FULL`: nothing of the failed statement was written.
+    pub fn is_disk_full(&self) -> bool {
+        matches!(self, Self::Sql { source, .. } | Self::Open { source, .. } if is_disk_full(source))
+    }
 }
 
 impl From<rusqlite::Error> for StoreError {
@@ -381,9 +399,13 @@ mod tests {
     }
 
     #[test]
-    fn busy_and_locked_are_retryable_other_errors_are_not() {
+    fn busy_locked_and_full_are_retryable_other_errors_are_not() {
         assert!(is_retryable(&sqlite_failure(rusqlite::ffi::SQLITE_BUSY)));
         assert!(is_retryable(&sqlite_failure(rusqlite::ffi::SQLITE_LOCKED)));
+        assert!(is_retryable(&sqlite_failure(rusqlite::ffi::SQLITE_FULL)));
+        assert!(is_disk_full(&sqlite_failure(rusqlite::ffi::SQLITE_FULL)));
+        assert!(StoreError::from(sqlite_failure(rusqlite::ffi::SQLITE_FULL)).is_disk_full());
+        assert!(!is_disk_full(&sqlite_failure(rusqlite::ffi::SQLITE_BUSY)));
         assert!(!is_retryable(&sqlite_failure(
             rusqlite::ffi::SQLITE_CONSTRAINT
         )));

@@ -16,6 +16,14 @@
 //!   rolled up into coarser cells; only if that cannot make room is the oldest such batch dropped,
 //!   its counts added to the `dropped` ledger, which every later batch reports to HQ. A batch
 //!   that may have reached HQ is never rolled up or dropped.
+//! - The bound on disk: at most `outbox_max_batches` + 1 batches of at most `batch_max_cells`
+//!   cells, a cell at most [`MAX_CELL_BYTES`] on the wire (labels of 64 characters, every count
+//!   at its largest), so the outbox's documents never exceed (`outbox_max_batches` + 1) ×
+//!   `batch_max_cells` × [`MAX_CELL_BYTES`] bytes (defaults: 201 × 1000 × 900 B ≈ 172 MiB at
+//!   worst; a week of HQ away at 1,500 sessions a day measured 170 KB, `tests/hq_away.rs`).
+//!   Roll-up keeps totals exact and its coarsest cell is one per day, style and content kind,
+//!   so nothing is dropped while fewer than `outbox_max_batches` × `batch_max_cells` /
+//!   (styles × content kinds) days wait (defaults: 200,000 / (4 × 3) ≈ 16,000 days).
 //! - Every sync that reaches HQ also reports the technician audit log's head ([`run_once`]): a
 //!   fresh [`AuditHeadDocument`] with the next report number (taken before sending, so never
 //!   used twice), signed with the device key. HQ compares it with the head it recorded before, so
@@ -46,6 +54,9 @@ use crate::wire::{
     BATCH_VERSION,
 };
 use client::{Backoff, HqClient};
+
+/// The most one cell takes in a batch document (see the module docs' bound on disk).
+pub const MAX_CELL_BYTES: u64 = 900;
 
 const META_NEXT_SEQ: &str = "feedback_next_seq";
 const META_LAST_ATTEMPT: &str = "sync_last_attempt";
@@ -703,8 +714,27 @@ pub async fn pull_priors(ctx: &SyncContext, now: i64) -> Result<usize, SyncError
     .await
 }
 
-/// The daemon's sync task: every `sync_interval_secs` (±10 % jitter) runs [`run_once`] and
-/// [`pull_priors`], logging failures, until `shutdown` completes.
+/// The most a run of failed syncs stretches the sync interval (×2 per failure: 1, 2, 4).
+pub const MAX_FAILURE_STRETCH: u64 = 4;
+
+/// The wait before the next periodic sync after `failures` consecutive syncs that failed with a
+/// retryable error (HQ away, answering 5xx or timing out): `sync_interval_secs` ×
+/// min(2^failures, [`MAX_FAILURE_STRETCH`]), with ±10 % jitter so a fleet does not come back in
+/// step. With the defaults (900 s, 5 attempts per batch) a week without HQ costs at most about
+/// 7 × 24 × 1.1 syncs ≈ 185 syncs of ≤ 5 batch attempts each, and the outbox reaches HQ at most
+/// 4 × 900 × 1.1 s ≈ 66 min after it returns.
+pub fn next_sync_wait<R: Rng + ?Sized>(interval_secs: u64, failures: u32, rng: &mut R) -> Duration {
+    let stretch = 1u64
+        .checked_shl(failures.min(16))
+        .unwrap_or(u64::MAX)
+        .min(MAX_FAILURE_STRETCH);
+    let base = interval_secs.max(1) as f64 * stretch as f64;
+    Duration::from_secs_f64(base * rng.random_range(0.9..1.1))
+}
+
+/// The daemon's sync task: runs [`run_once`] and [`pull_priors`] after each
+/// [`next_sync_wait`], logging failures, until `shutdown` completes. While HQ is away (a
+/// retryable failure) the priors are not asked for and the wait stretches.
 pub async fn run_periodic(
     ctx: Arc<SyncContext>,
     clock: impl Fn() -> i64,
@@ -712,23 +742,114 @@ pub async fn run_periodic(
 ) {
     tokio::pin!(shutdown);
     let mut rng = rand::make_rng::<StdRng>();
+    let mut failures = 0u32;
     loop {
-        let base = ctx.config.sync_interval_secs as f64;
-        let wait = Duration::from_secs_f64(base * rng.random_range(0.9..1.1));
+        let wait = next_sync_wait(ctx.config.sync_interval_secs, failures, &mut rng);
         tokio::select! {
             () = &mut shutdown => return,
             () = tokio::time::sleep(wait) => {}
         }
         match run_once(&ctx, clock()).await {
-            Ok(r) => tracing::info!(
-                sent = r.batches_sent,
-                left = r.outbox_left,
-                "feedback synced"
-            ),
-            Err(e) => tracing::warn!(error = %e, retryable = e.retryable(), "feedback sync failed"),
+            Ok(r) => {
+                failures = 0;
+                tracing::info!(
+                    sent = r.batches_sent,
+                    left = r.outbox_left,
+                    "feedback synced"
+                );
+            }
+            Err(e) => {
+                let retryable = e.retryable();
+                failures = if retryable {
+                    failures.saturating_add(1)
+                } else {
+                    0
+                };
+                tracing::warn!(error = %e, retryable, failures, "feedback sync failed");
+                if retryable {
+                    continue;
+                }
+            }
         }
         if let Err(e) = pull_priors(&ctx, clock()).await {
             tracing::warn!(error = %e, "pulling fleet priors failed");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use rand::SeedableRng;
+
+    #[test]
+    fn failed_syncs_stretch_the_interval_with_jitter_up_to_a_cap() {
+        let mut rng = StdRng::seed_from_u64(9);
+        for (failures, stretch) in [(0, 1.0), (1, 2.0), (2, 4.0), (3, 4.0), (40, 4.0)] {
+            let waits: Vec<f64> = (0..500)
+                .map(|_| next_sync_wait(900, failures, &mut rng).as_secs_f64())
+                .collect();
+            let (lo, hi) = (900.0 * stretch * 0.9, 900.0 * stretch * 1.1);
+            assert!(waits.iter().all(|w| (lo..hi).contains(w)), "{failures}");
+            let distinct: std::collections::HashSet<u64> =
+                waits.iter().map(|w| w.to_bits()).collect();
+            assert!(distinct.len() > 450, "jittered");
+        }
+        // A zero interval never makes a tight loop.
+        assert!(next_sync_wait(0, 0, &mut rng) >= Duration::from_millis(900));
+    }
+
+    #[test]
+    fn the_largest_cell_fits_max_cell_bytes() {
+        let label = "x".repeat(64);
+        let big = i64::MAX as u64;
+        let cell = Cell {
+            day: Day(20_000),
+            sku: label.to_uppercase(),
+            style: "concise".into(),
+            segment: label.clone(),
+            content_kind: label,
+            sessions: big,
+            counts: Counts {
+                impressions: big,
+                taps: big,
+                thumbs_up: big,
+                thumbs_down: big,
+                whys: big,
+                opt_outs: big,
+                dwells: big,
+                dwell_ms: big,
+                conversions: big,
+            },
+            ipw: cells::Ipw {
+                impressions: -f64::MAX,
+                taps: -f64::MAX,
+                conversions: -f64::MAX,
+            },
+        };
+        let one = serde_json::to_vec(&cell).unwrap().len() as u64;
+        // Less than the bound: the comma between cells in the document's array fits too.
+        assert!(one < MAX_CELL_BYTES, "{one} bytes");
+    }
+
+    /// The README's figure: a week without HQ, counted on the schedule the daemon uses.
+    #[test]
+    fn a_week_without_hq_costs_a_bounded_number_of_attempts() {
+        let mut rng = StdRng::seed_from_u64(1);
+        let week = 7.0 * 86_400.0;
+        let per_sync = u64::from(Backoff::default().attempts);
+        let (mut t, mut syncs, mut failures) = (0.0, 0u64, 0u32);
+        loop {
+            t += next_sync_wait(900, failures, &mut rng).as_secs_f64();
+            if t > week {
+                break;
+            }
+            syncs += 1;
+            failures += 1;
+        }
+        let attempts = syncs * per_sync;
+        assert!((150..=190).contains(&syncs), "{syncs} syncs");
+        assert!(attempts <= 950, "{attempts} attempts");
     }
 }

@@ -47,6 +47,15 @@ pub struct StatusView {
     /// Outbox batches not yet acknowledged by HQ.
     pub sync_backlog: Option<u64>,
     pub disk_free_bytes: Option<u64>,
+    /// Storage trouble in plain words (a full disk, feedback held in memory); `None` when fine.
+    #[serde(default)]
+    pub storage_alarm: Option<String>,
+    /// Feedback events held in memory because the database took no writes.
+    #[serde(default)]
+    pub feedback_waiting: u64,
+    /// Feedback events dropped since the daemon started (the memory spool was full).
+    #[serde(default)]
+    pub feedback_dropped: u64,
     pub uptime: Duration,
     pub cpu_temp_celsius: Option<f64>,
 }

@@ -263,6 +263,9 @@ fn status() -> StatusView {
         ],
         sync_backlog: Some(3),
         disk_free_bytes: Some(5_400_000_000),
+        storage_alarm: None,
+        feedback_waiting: 0,
+        feedback_dropped: 0,
         uptime: Duration::from_secs(93_784),
         cpu_temp_celsius: None,
     }

@@ -143,6 +143,19 @@ fn draw_status(frame: &mut Frame, area: Rect, status: Option<&StatusView>) {
             or_dash(s.sync_backlog.map(|b| format!("{b} batches"))),
         ),
         ("Disk free", or_dash(s.disk_free_bytes.map(bytes))),
+        (
+            "Storage",
+            s.storage_alarm
+                .as_deref()
+                .map_or_else(|| "ok".to_owned(), sanitize),
+        ),
+        (
+            "Feedback in memory",
+            format!(
+                "{} waiting · {} dropped",
+                s.feedback_waiting, s.feedback_dropped
+            ),
+        ),
         ("Uptime", long_duration(s.uptime)),
         (
             "CPU temperature",
