@@ -41,17 +41,30 @@ struct Pause {
     hits: AtomicU64,
 }
 
+/// `<point>[@<n>]` as (point, n); `None` when `n` is not a positive integer or the point is empty.
+fn parse(spec: &str) -> Option<(String, u64)> {
+    let (point, nth) = match spec.split_once('@') {
+        Some((p, n)) => (p, n.trim().parse().ok().filter(|n| *n > 0)?),
+        None => (spec, 1),
+    };
+    let point = point.trim();
+    (!point.is_empty()).then(|| (point.to_string(), nth))
+}
+
 fn configured() -> Option<&'static Pause> {
     static PAUSE: OnceLock<Option<Pause>> = OnceLock::new();
     PAUSE
         .get_or_init(|| {
             let spec = std::env::var(FAULT_PAUSE_ENV).ok()?;
-            let (point, nth) = match spec.split_once('@') {
-                Some((p, n)) => (p, n.trim().parse().ok().filter(|n| *n > 0)?),
-                None => (spec.as_str(), 1),
+            let Some((point, nth)) = parse(&spec) else {
+                tracing::warn!(
+                    variable = FAULT_PAUSE_ENV,
+                    "not <point>[@<n>] with n >= 1: no fault pause"
+                );
+                return None;
             };
             Some(Pause {
-                point: point.trim().to_string(),
+                point,
                 nth,
                 hits: AtomicU64::new(0),
             })
@@ -80,5 +93,31 @@ pub fn point(point: &'static str) {
     drop(err);
     loop {
         std::thread::park();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_spec_names_a_point_and_which_time_it_is_reached() {
+        assert_eq!(parse("sync.acked"), Some(("sync.acked".into(), 1)));
+        assert_eq!(parse("import.row@250"), Some(("import.row".into(), 250)));
+        assert_eq!(
+            parse(" rotate.begun @ 2 "),
+            Some(("rotate.begun".into(), 2))
+        );
+        for bad in ["", "@3", "sync.upload@0", "sync.upload@-1", "sync.upload@x"] {
+            assert_eq!(parse(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn unset_a_point_returns_at_once() {
+        // The test process has no SHELFTALK_FAULT_PAUSE (cargo does not set it).
+        if std::env::var_os(FAULT_PAUSE_ENV).is_none() {
+            point("sync.acked");
+        }
     }
 }
