@@ -20,9 +20,11 @@
 //! | `rotate.committed` | key rotation: re-wrap committed, `kek-next.key` not yet renamed over `kek.key` |
 //!
 //! Invariants:
-//! - Off unless the variable is set (read once per process); a point then costs one atomic load.
-//!   A process with the variable set and the point reached never continues past it.
-//! - Every point, paused or not, is a `tracing` debug event `fault point` with the point's name.
+//! - Off unless the variable is set (read once per process): unset, a point costs a disabled
+//!   trace event and one load. A process whose variable names a point never continues past that
+//!   point's `n`th pass; every other point, and other passes, go on as usual.
+//! - Every point, paused or not, is a `tracing` trace event `fault point` with the point's name
+//!   (trace, not debug: `import.row` is reached once per row).
 //! - The announcement names the point and the count only: no data, no identifiers.
 
 use std::io::Write;
@@ -75,7 +77,7 @@ fn configured() -> Option<&'static Pause> {
 /// Marks `point`; pauses the process there for good when `SHELFTALK_FAULT_PAUSE` asks for it
 /// (see the module docs).
 pub fn point(point: &'static str) {
-    tracing::debug!(point, "fault point");
+    tracing::trace!(point, "fault point");
     let Some(pause) = configured() else {
         return;
     };
