@@ -15,7 +15,9 @@
 //!   (`tests/store_crash.rs`) kills the binary at the pause points `import.row`, `import.commit`
 //!   and `import.committed` (`store::fault`) and checks exactly that. A writer in another
 //!   process waits for the import's commit (up to the busy timeout; then its write fails and is
-//!   logged).
+//!   logged). Memory stays bounded by SQLite's page cache (dirty pages beyond it spill into the
+//!   WAL), so the WAL grows to about the size of the import's changes until the commit and the
+//!   checkpoint after it: disk space for one import is needed once more while it runs.
 //!
 //! Bulk event import (the nightly import must keep up; `shelftalk bench store` measures it):
 //! - Each event is sealed as its row arrives (its own fresh nonce from the system CSPRNG, as for
