@@ -16,8 +16,9 @@
 //!   and `import.committed` (`store::fault`) and checks exactly that. A writer in another
 //!   process waits for the import's commit (up to the busy timeout; then its write fails and is
 //!   logged). Memory stays bounded by SQLite's page cache (dirty pages beyond it spill into the
-//!   WAL), so the WAL grows to about the size of the import's changes until the commit and the
-//!   checkpoint after it: disk space for one import is needed once more while it runs.
+//!   WAL), so the WAL grows to about the size of the import's changes: disk space for one import
+//!   is needed once more while it runs. The checkpoint after the commit empties the WAL; its
+//!   file keeps that size until the last connection closes (no `journal_size_limit` is set).
 //!
 //! Bulk event import (the nightly import must keep up; `shelftalk bench store` measures it):
 //! - Each event is sealed as its row arrives (its own fresh nonce from the system CSPRNG, as for
