@@ -491,7 +491,8 @@ fn apply_env(
             table.insert((*key).to_string(), toml::Value::String(raw));
             continue;
         }
-        // Other SHELFTALK_* variables (test switches, paths) are not config keys.
+        // Other SHELFTALK_* variables (test switches such as SHELFTALK_FAULT_PAUSE, paths) are
+        // not config keys.
         if !known.iter().any(|(name, _)| *name == var) {
             continue;
         }

@@ -10,7 +10,9 @@
 //!   once a day with `erase_rotation = "daily"`) so that a copy of the database taken before the
 //!   erasure cannot be opened for that shopper with the key files that remain.
 //! - Rotation re-wraps data keys only, in one transaction; sealed rows are untouched. See
-//!   `crypto::keyfiles` for the file protocol that makes an interrupted rotation harmless.
+//!   `crypto::keyfiles` for the file protocol that makes an interrupted rotation harmless;
+//!   `tests/store_crash.rs` kills `keys rotate` at each step (`rotate.*` in `store::fault`) and
+//!   opens every profile with the key files left on disk.
 //! - One writer of keys at a time, in any process: rotation (also erasure's and the sweep's) and
 //!   settling an interrupted rotation hold the key directory's exclusive lock from before they
 //!   re-read the keyring from disk until the new KEK file is in place, so a second writer works
@@ -44,7 +46,7 @@ use crate::crypto::{self, CryptoError, DataKey, LookupToken, RowKind, ShopperId}
 use crate::event::{Event, EventKind};
 use crate::store::privacy::{self, ConsentEntry, ConsentSource};
 use crate::store::shoppers::{self, Consent, ShopperRecord};
-use crate::store::{Store, StoreError};
+use crate::store::{fault, Store, StoreError};
 use crate::vocab::LoyaltyNumber;
 
 const META_ROTATION_DUE: &str = "kek_rotation_due";
@@ -524,13 +526,16 @@ impl Vault {
             self.key_dir.abandon_rotation(lock)?;
             return Err(ProfileError::DuplicateKekId { id: to_kek });
         }
+        fault::point("rotate.begun");
         let rewrapped = {
             let tx = write_transaction(&mut self.store)?;
             let n = rewrap_all(&tx, &keys, &next, &self.rng)?;
+            fault::point("rotate.rewrapped");
             tx.commit().map_err(StoreError::from)?;
             n
         };
         self.store.checkpoint()?;
+        fault::point("rotate.committed");
         self.key_dir.finish_rotation(lock)?;
         self.set_keys(self.key_dir.load_locked(lock)?);
         tracing::info!(from_kek, to_kek, rewrapped, "key-encryption key rotated");

@@ -12,8 +12,11 @@
 //! - Database files are mode 0600 whatever the umask ([`open_migrated`], for the kiosk's and HQ's
 //!   databases): the file is created 0600 before SQLite opens it (SQLite gives `-wal` and `-shm`
 //!   the main file's mode), and a file or side file found with other modes is set to 0600.
+//! - [`fault`]: named pause points in the write sequences of the store's users, off unless the
+//!   test-only `SHELFTALK_FAULT_PAUSE` names one (the crash tests kill the binary there).
 
 pub mod catalog;
+pub mod fault;
 pub mod privacy;
 pub mod quarantine;
 pub mod schema;

@@ -11,6 +11,11 @@
 //!   in one transaction. So a crash at any point re-sends at most an already received batch,
 //!   which HQ acknowledges without counting it twice.
 //! - Batches are sent strictly in sequence order and sending stops at the first failure.
+//! - The crash test (`tests/sync_crash.rs`) kills the sender at the pause points
+//!   `sync.aggregate`, `sync.upload` and `sync.acked` (`store::fault`) and checks each of the
+//!   above: a kill in aggregation leaves the raw rows and the outbox as they were; a kill during
+//!   upload leaves the batch in the outbox, marked as maybe delivered; a kill after HQ committed
+//!   leaves it in the outbox too, and the re-send is acknowledged as a duplicate, counted once.
 //! - The outbox holds at most `outbox_max_batches` data batches (plus one marker batch after a
 //!   drop). Beyond that, batches that have never been handed to HQ (`maybe_delivered = 0`) are
 //!   rolled up into coarser cells; only if that cannot make room is the oldest such batch dropped,
@@ -48,7 +53,7 @@ use crate::config::Config;
 use crate::crypto::keyfiles::Keyring;
 use crate::feedback::cells::{self, Cell, Counts, Day};
 use crate::feedback::{self, Bucket, FeedbackError};
-use crate::store::{self, Store, StoreError};
+use crate::store::{self, fault, Store, StoreError};
 use crate::wire::{
     AuditHeadDocument, AuditVerdict, BatchDocument, Dropped, WireError, AUDIT_HEAD_VERSION,
     BATCH_VERSION,
@@ -334,6 +339,7 @@ pub fn prepare<R: Rng + ?Sized>(
     for chunk in chunks {
         write_batch(&tx, config, device, chunk, now)?;
         report.batches_written += 1;
+        fault::point("sync.aggregate");
     }
     enforce_bound(&tx, config, device, now, &mut report)?;
     tx.commit()?;
@@ -608,6 +614,7 @@ async fn send_all(
             [row.seq],
         )?;
         let backlog = outbox_len(store.conn())?;
+        fault::point("sync.upload");
         match ctx
             .client
             .post_batch(&row.document, &row.signature, backlog)
@@ -620,6 +627,7 @@ async fn send_all(
                         sent: row.batch_id,
                     });
                 }
+                fault::point("sync.acked");
                 let tx = store.conn_mut().transaction()?;
                 tx.execute("DELETE FROM feedback_outbox WHERE seq = ?1", [row.seq])?;
                 feedback::ledger_add(&tx, Bucket::Acknowledged, 1, &row.totals)?;
