@@ -399,6 +399,7 @@ mod tests {
             verdict,
             timings: None,
             error: error.map(str::to_string),
+            out_of_time: false,
         };
         let said = attempts_said(&[
             attempt(

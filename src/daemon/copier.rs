@@ -20,8 +20,16 @@
 //! - Until the model is loaded (or when it fails to load) copy comes from a template-only
 //!   [`CopyService`]: the screen never waits for the model. The load state is reported only to
 //!   the console ([`Copier::load_state`]).
-//! - Jobs run in submission order on one thread; a job whose session is no longer on screen is
+//! - Jobs run in submission order on one thread; a job whose session is no longer on screen, or
+//!   whose deadline has passed before it starts (the screen has put up the template itself), is
 //!   skipped, and every job that runs ends with exactly one `CopyDone`.
+//! - A job is due by its deadline (the request's moment plus the engine's budget): the worker
+//!   never sends model copy completed after it, and copy cut short by it (tokens may have
+//!   streamed) is answered at once with the template, flagged [`FellBack::Budget`] so the screen
+//!   reports it. Each template the screen puts up for lack of time is counted once, by reason
+//!   ([`Copier::fell_back`], [`Copier::fallbacks`]).
+//! - The latencies of the last [`LATENCY_SAMPLES`] screen jobs (request to `CopyDone`) are kept
+//!   for the console and the soak ([`Copier::latency`]).
 //! - After a guardrail restart the streamed text of the failed attempt is not extended; the final
 //!   `CopyDone` replaces it with served copy.
 //! - The content log keeps at most [`CONTENT_CAPACITY`] items and holds catalog-derived copy only
@@ -41,14 +49,17 @@ use tokio::sync::mpsc::UnboundedSender;
 use crate::catalog::Product;
 use crate::config::Config;
 use crate::content::{self, Content, ContentError};
-use crate::copy::service::{CopyOrder, CopyProgress};
+use crate::copy::service::{CopyOrder, CopyProgress, Fallback};
 use crate::copy::{BrandList, CopyOutcome};
 use crate::personalise::{CopyDesk, LoadedModel};
 use crate::store::Store;
-use crate::ui::kiosk::{Input, RequestId, SessionId};
+use crate::ui::console::CopyLatency as Latency;
+use crate::ui::kiosk::{FellBack, Input, RequestId, SessionId};
 
 /// Copy items kept for the console's Content tab.
 pub const CONTENT_CAPACITY: usize = 200;
+/// Screen jobs whose latency is kept.
+pub const LATENCY_SAMPLES: usize = 1_000;
 /// No session on screen.
 const NO_SESSION: u64 = u64::MAX;
 /// How often an idle worker looks for warm-up work.
@@ -98,6 +109,10 @@ pub struct Job {
     pub request: RequestId,
     /// The prompt and the cache key come from the order alone (coarse segment, brand-fan flag).
     pub order: CopyOrder,
+    /// When the screen asked, and when the copy is due (the screen falls back to the template
+    /// then); `None`: only the engine's budget bounds it.
+    pub asked: Instant,
+    pub deadline: Option<Instant>,
 }
 
 /// One blurb of the idle warm-up plan (written with [`WARM_SEED`]).
@@ -138,6 +153,10 @@ struct Shared {
     /// When the worker started the piece of copy it is writing now; `None` between pieces.
     busy_since: Mutex<Option<Instant>>,
     warm_restart: AtomicBool,
+    fell_back_budget: AtomicU64,
+    fell_back_deadline: AtomicU64,
+    /// Latencies of the latest screen jobs, in milliseconds, and how many were answered.
+    latencies: Mutex<(VecDeque<f64>, u64)>,
 }
 
 impl Shared {
@@ -233,6 +252,9 @@ impl Copier {
             warmed: AtomicU64::new(0),
             busy_since: Mutex::new(None),
             warm_restart: AtomicBool::new(false),
+            fell_back_budget: AtomicU64::new(0),
+            fell_back_deadline: AtomicU64::new(0),
+            latencies: Mutex::new((VecDeque::new(), 0)),
             spec,
         });
         spawn_load(&shared, content);
@@ -295,6 +317,44 @@ impl Copier {
         let limit = (budget * 4).max(Duration::from_secs(60));
         lock(&self.shared.busy_since)
             .is_some_and(|since| now.saturating_duration_since(since) > limit)
+    }
+
+    /// Counts a template the screen put up for lack of time (once per piece of copy).
+    pub fn fell_back(&self, reason: FellBack) {
+        let counter = match reason {
+            FellBack::Budget => &self.shared.fell_back_budget,
+            FellBack::Deadline => &self.shared.fell_back_deadline,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Templates put up for lack of time since start, by reason (`budget`, `deadline`).
+    pub fn fallbacks(&self) -> Vec<(String, u64)> {
+        [
+            (FellBack::Budget, &self.shared.fell_back_budget),
+            (FellBack::Deadline, &self.shared.fell_back_deadline),
+        ]
+        .into_iter()
+        .map(|(r, n)| (r.as_str().to_string(), n.load(Ordering::Relaxed)))
+        .collect()
+    }
+
+    /// Latency of the latest screen jobs (`None` before the first).
+    pub fn latency(&self) -> Option<Latency> {
+        let (recent, answered) = &*lock(&self.shared.latencies);
+        let mut sorted: Vec<f64> = recent.iter().copied().collect();
+        sorted.sort_by(f64::total_cmp);
+        let at = |q: f64| {
+            let i = ((sorted.len() as f64 - 1.0) * q).round() as usize;
+            sorted.get(i).copied().unwrap_or(0.0)
+        };
+        (!sorted.is_empty()).then(|| Latency {
+            answered: *answered,
+            samples: sorted.len(),
+            p50_ms: at(0.5),
+            p99_ms: at(0.99),
+            max_ms: sorted.last().copied().unwrap_or(0.0),
+        })
     }
 
     /// Warm-up blurbs done since start (cached, or not cacheable because they fell back to a
@@ -551,6 +611,12 @@ fn run_job(shared: &Shared, store: Option<&Store>, job: Job, answers: &Unbounded
     if shared.current_session.load(Ordering::SeqCst) != job.session.0 {
         return;
     }
+    if job.deadline.is_some_and(|d| Instant::now() >= d) {
+        // The screen stops waiting at the deadline and puts up the template itself.
+        tracing::debug!("copy job past its deadline before it started; skipped");
+        return;
+    }
+    let deadline = job.deadline;
     let request = job.request;
     let mut restarted = false;
     let mut on_progress = |p: CopyProgress<'_>| match p {
@@ -567,21 +633,25 @@ fn run_job(shared: &Shared, store: Option<&Store>, job: Job, answers: &Unbounded
     let outcome = match store.filter(|_| desk.caches()) {
         Some(store) => {
             shared.cache_lookups.fetch_add(1, Ordering::Relaxed);
-            desk.write(
+            desk.write_until(
                 store.conn(),
                 &job.order,
-                None,
+                deadline,
                 super::now_unix(),
                 &mut on_progress,
             )
             .unwrap_or_else(|e| {
                 // The screen's streamed text, if any, is replaced by `CopyDone`.
                 tracing::warn!(error = %e, "copy cache failed; writing without it");
-                desk.write_uncached(&job.order, None, &mut |_| {})
+                desk.write_uncached_until(&job.order, (None, deadline), &mut |_| {})
             })
         }
-        None => desk.write_uncached(&job.order, None, &mut on_progress),
+        None => desk.write_uncached_until(&job.order, (None, deadline), &mut on_progress),
     };
+    let fell_back = (outcome.fallback == Some(Fallback::Budget)).then_some(FellBack::Budget);
+    if fell_back.is_some() {
+        tracing::info!(sku = %job.order.product.sku, "copy out of time; the template is served");
+    }
     if outcome.source == crate::copy::CopySource::Cache {
         shared.cache_hits.fetch_add(1, Ordering::Relaxed);
     }
@@ -589,7 +659,16 @@ fn run_job(shared: &Shared, store: Option<&Store>, job: Job, answers: &Unbounded
     let _ = answers.send(Input::CopyDone {
         request,
         text: outcome.text,
+        fell_back,
     });
+    let mut latencies = lock(&shared.latencies);
+    latencies
+        .0
+        .push_back(job.asked.elapsed().as_secs_f64() * 1e3);
+    latencies.1 += 1;
+    while latencies.0.len() > LATENCY_SAMPLES {
+        latencies.0.pop_front();
+    }
 }
 
 #[cfg(test)]

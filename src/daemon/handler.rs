@@ -143,6 +143,8 @@ impl Daemon {
             disk_free_bytes: disk,
             uptime: std::time::Duration::from_secs(self.started.elapsed().as_secs()),
             cpu_temp_celsius: temp,
+            copy_fallbacks: self.copier.fallbacks(),
+            copy_latency: self.copier.latency(),
         })
     }
 

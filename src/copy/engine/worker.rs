@@ -213,6 +213,14 @@ impl Worker<'_> {
     ) -> Result<Option<Generation>, EngineError> {
         let model = self.model;
         let vocab = model.vocab();
+        if request.deadline.is_some_and(|d| Instant::now() >= d) {
+            // Too late to write anything: decode nothing, end as the budget does.
+            return Ok(Some(Generation {
+                text: String::new(),
+                stop: StopReason::Budget,
+                timings: Timings::default(),
+            }));
+        }
         let max_tokens = request.max_tokens.unwrap_or(self.config.max_tokens).max(1);
         let suffix = vocab.tokenize(request.suffix.as_bytes(), false, false);
         if suffix.is_empty() {
@@ -253,7 +261,8 @@ impl Worker<'_> {
             if generated >= max_tokens {
                 break StopReason::MaxTokens;
             }
-            if started.elapsed() >= budget {
+            if started.elapsed() >= budget || request.deadline.is_some_and(|d| Instant::now() >= d)
+            {
                 break StopReason::Budget;
             }
             let token = match &request.allowed_numbers {
@@ -337,6 +346,10 @@ impl Worker<'_> {
             self.ctx
                 .decode(&mut self.batch)
                 .map_err(DecodeFailure::during("decoding a sampled token"))?;
+            if self.config.step_delay_ms > 0 {
+                // The test and drill knob: a starved engine, for real (see `EngineConfig`).
+                std::thread::sleep(Duration::from_millis(self.config.step_delay_ms));
+            }
             pos += 1;
             idx = 0;
         };
