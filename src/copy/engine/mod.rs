@@ -78,9 +78,10 @@ pub struct EngineConfig {
     pub max_tokens: u32,
     /// Wall-clock budget per request, from the moment the worker starts it.
     pub budget_ms: u64,
-    /// Test and drill knob, 0 in production: the worker sleeps this long after decoding each
-    /// generated token, so an engine starved of CPU (another build on the same cores) can be
-    /// reproduced for real (`tests/copy_stall.rs`). Budgets and deadlines still apply.
+    /// Test and drill knob, 0 in production: the worker sleeps this long after decoding the
+    /// prompt and after decoding each generated token, so an engine starved of CPU (another
+    /// build on the same cores) can be reproduced for real (`tests/copy_stall.rs`). Budgets and
+    /// deadlines still apply.
     pub step_delay_ms: u64,
     /// Default seed when a request does not bring one.
     pub seed: u32,

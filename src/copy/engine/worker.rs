@@ -198,6 +198,14 @@ impl Worker<'_> {
         }
     }
 
+    /// The test and drill knob (`EngineConfig::step_delay_ms`): after the prompt's decode and
+    /// after each generated token's, the worker sleeps, as an engine starved of CPU stalls.
+    fn starve(&self) {
+        if self.config.step_delay_ms > 0 {
+            std::thread::sleep(Duration::from_millis(self.config.step_delay_ms));
+        }
+    }
+
     /// Forget every resident prefix and empty the KV cache.
     fn reset(&mut self) {
         self.ctx.clear_kv_cache();
@@ -231,6 +239,7 @@ impl Worker<'_> {
         } else {
             self.prompt_plain(&request.prefix, &suffix, max_tokens)?
         };
+        self.starve();
         let prompt_ms = ms(started.elapsed());
 
         let mut sampler = LlamaSampler::chain_simple([
@@ -346,10 +355,7 @@ impl Worker<'_> {
             self.ctx
                 .decode(&mut self.batch)
                 .map_err(DecodeFailure::during("decoding a sampled token"))?;
-            if self.config.step_delay_ms > 0 {
-                // The test and drill knob: a starved engine, for real (see `EngineConfig`).
-                std::thread::sleep(Duration::from_millis(self.config.step_delay_ms));
-            }
+            self.starve();
             pos += 1;
             idx = 0;
         };
