@@ -266,6 +266,7 @@ pub struct Kiosk {
     /// The daemon's configuration (data dir, model) as the test sees it.
     pub config: Config,
     /// A loyalty code of the demo log with the most history: a personal session.
+    #[allow(dead_code)] // Not every binary that includes this module uses the demo's code.
     pub loyalty: String,
     console: Client,
     rt: tokio::runtime::Runtime,
@@ -277,6 +278,7 @@ impl Kiosk {
     /// Sets up a demo data dir (keys, demo catalog and behaviour log, console PIN), types
     /// `shelftalk run` into the pane's shell with `env` as extra configuration, and waits for
     /// the attract loop and for the model to be ready. The loyalty code is forbidden on screen.
+    #[allow(dead_code)] // Not every binary that includes this module keeps standard error.
     pub fn start(model: &Path, env: &[(&str, &str)]) -> Self {
         Self::start_with_stderr(model, env, None)
     }
@@ -396,6 +398,7 @@ impl Kiosk {
 
     /// Where the copy `shown` on screen came from (`model`, `template`, `cache`): the newest
     /// record of the daemon's content log (the console's Content tab) with that text.
+    #[allow(dead_code)] // Not every binary that includes this module reads the content log.
     pub fn copy_source(&mut self, shown: &str) -> Option<String> {
         let content: Vec<ContentRecord> = self.call(&Request::Content);
         content
