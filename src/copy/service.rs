@@ -434,7 +434,9 @@ impl CopyService {
                 text,
                 verdict: None,
                 timings,
-                error: Some(EngineError::OutOfTime.to_string()),
+                error: Some(
+                    "the budget or the deadline ran out before the copy was complete".into(),
+                ),
                 out_of_time: true,
             }
         };
