@@ -673,7 +673,7 @@ fn run_job(shared: &Shared, store: Option<&Store>, job: Job, answers: &Unbounded
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
+    #![allow(clippy::unwrap_used, clippy::panic)]
     use super::*;
 
     #[test]
@@ -687,6 +687,89 @@ mod tests {
         assert_eq!(warm.take(t0 + WARM_EVERY), Some(0), "then the plan again");
         assert_eq!(warm.take(t0 + WARM_EVERY), Some(1));
         assert_eq!(warm.take(t0 + WARM_EVERY), None);
+    }
+
+    /// Through the public API of a copier serving templates (no model): a job whose deadline
+    /// passed before the worker took it is skipped (the screen puts up the template itself), a
+    /// job in time is answered once with the template; fallbacks are counted by reason.
+    #[test]
+    fn a_job_past_its_deadline_is_skipped_and_fallbacks_are_counted() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = Config {
+            data_dir: dir.path().to_path_buf(),
+            model_path: dir.path().join("no-model.gguf"),
+            ..Config::default()
+        };
+        let (answers, mut screen) = tokio::sync::mpsc::unbounded_channel();
+        let spec = CopierSpec {
+            config,
+            brands: BrandList::new(Vec::<String>::new()),
+        };
+        let copier = Copier::start(spec, Vec::new(), answers).unwrap();
+        let session = SessionId(1);
+        copier.set_session(Some(session));
+        let order = CopyOrder {
+            product: Product {
+                sku: "FW-RUN-0001".into(),
+                name: "Northpine Kite Running Shoe".into(),
+                brand: Some("Northpine".into()),
+                category: vec!["Footwear".into()],
+                price: crate::catalog::Minor(15_299),
+                list_price: None,
+                description: String::new(),
+                tags: vec![],
+            },
+            segment: crate::vocab::SegmentKey::all(),
+            brand_fan: false,
+            style: crate::vocab::Style::Concise,
+            seed: 1,
+        };
+        let now = Instant::now();
+        copier.submit(Job {
+            session,
+            request: RequestId(1),
+            order: order.clone(),
+            asked: now,
+            deadline: Some(now),
+        });
+        copier.submit(Job {
+            session,
+            request: RequestId(2),
+            order: order.clone(),
+            asked: now,
+            deadline: Some(now + Duration::from_secs(60)),
+        });
+        let answer = screen.blocking_recv().unwrap();
+        match answer {
+            Input::CopyDone {
+                request,
+                text,
+                fell_back,
+            } => {
+                assert_eq!(
+                    request,
+                    RequestId(2),
+                    "the job past its deadline was skipped"
+                );
+                assert_eq!(text, copier.desk().template(&order));
+                assert_eq!(fell_back, None, "no model is not a lack of time");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            copier.latency().map(|l| (l.answered, l.samples)),
+            Some((1, 1))
+        );
+
+        copier.fell_back(FellBack::Budget);
+        copier.fell_back(FellBack::Budget);
+        copier.fell_back(FellBack::Deadline);
+        assert_eq!(
+            copier.fallbacks(),
+            vec![("budget".to_string(), 2), ("deadline".to_string(), 1)]
+        );
+        copier.stop(Duration::from_secs(5));
+        assert!(screen.try_recv().is_err(), "nothing else was answered");
     }
 
     #[test]
