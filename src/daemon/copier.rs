@@ -33,7 +33,9 @@
 //! - After a guardrail restart the streamed text of the failed attempt is not extended; the final
 //!   `CopyDone` replaces it with served copy.
 //! - The content log keeps at most [`CONTENT_CAPACITY`] items and holds catalog-derived copy only
-//!   (no shopper data reaches a prompt, so none reaches the copy).
+//!   (no shopper data reaches a prompt, so none reaches the copy). It holds every piece of copy a
+//!   screen request ended with: the worker's answer, or the template the screen put up by itself
+//!   when the worker never answered ([`Copier::note_shown_template`]).
 
 use std::collections::VecDeque;
 use std::path::PathBuf;
@@ -328,6 +330,25 @@ impl Copier {
         counter.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Logs a template the screen put up by itself (the worker never answered that request) in
+    /// the content log, so the Content tab holds every piece of copy the shopper saw.
+    pub fn note_shown_template(&self, sku: &str, style: &str, text: String) {
+        let waited = self.shared.spec.config.engine.budget_ms as f64
+            + crate::ui::kiosk::COPY_GRACE.as_secs_f64() * 1e3;
+        push_content(
+            &self.shared,
+            ContentRecord {
+                at: now_hms(),
+                sku: sku.to_string(),
+                style: style.to_string(),
+                source: "template".into(),
+                verdict: "pass".into(),
+                text,
+                elapsed_ms: waited,
+            },
+        );
+    }
+
     /// Templates put up for lack of time since start, by reason (`budget`, `deadline`).
     pub fn fallbacks(&self) -> Vec<(String, u64)> {
         [
@@ -525,16 +546,23 @@ fn note(shared: &Shared, product: &Product, outcome: &CopyOutcome) {
         crate::copy::CopySource::Template => "template",
         crate::copy::CopySource::Cache => "cache",
     };
+    push_content(
+        shared,
+        ContentRecord {
+            at: now_hms(),
+            sku: product.sku.clone(),
+            style: outcome.style.as_str().to_string(),
+            source: source.to_string(),
+            verdict: outcome.verdict.code().to_string(),
+            text: outcome.text.clone(),
+            elapsed_ms: outcome.elapsed_ms,
+        },
+    );
+}
+
+fn push_content(shared: &Shared, record: ContentRecord) {
     let mut content = lock(&shared.content);
-    content.push_back(ContentRecord {
-        at: now_hms(),
-        sku: product.sku.clone(),
-        style: outcome.style.as_str().to_string(),
-        source: source.to_string(),
-        verdict: outcome.verdict.code().to_string(),
-        text: outcome.text.clone(),
-        elapsed_ms: outcome.elapsed_ms,
-    });
+    content.push_back(record);
     while content.len() > CONTENT_CAPACITY {
         content.pop_front();
     }

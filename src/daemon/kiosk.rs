@@ -43,7 +43,7 @@ use crate::profile::{self, OpenShopper};
 use crate::recommend::Features;
 use crate::store::privacy::ConsentSource;
 use crate::store::shoppers::{self, Consent};
-use crate::ui::kiosk::{self, Effect, Input, SessionId, Target, MAX_PICKS};
+use crate::ui::kiosk::{self, Effect, FellBack, Input, SessionId, Target, MAX_PICKS};
 use crate::ui::term::{backend_error, EventSource, TermEvent, TerminalGuard};
 use crate::ui::Secret;
 use crate::vocab::{LoyaltyNumber, SegmentKey, Style};
@@ -162,8 +162,19 @@ impl Effects {
                 Vec::new()
             }
             Effect::OptIn { session } => self.opt_in(session, now),
-            Effect::CopyFellBack { reason, .. } => {
+            Effect::CopyFellBack {
+                reason,
+                target,
+                text,
+                ..
+            } => {
                 self.daemon.copier.fell_back(reason);
+                if reason == FellBack::Deadline {
+                    // The worker never answered this one: the screen's template is logged here.
+                    self.daemon
+                        .copier
+                        .note_shown_template(&target.sku, &target.style, text);
+                }
                 tracing::info!(reason = reason.as_str(), "copy fell back to template");
                 Vec::new()
             }

@@ -199,10 +199,13 @@ pub enum Effect {
         reason: EndReason,
     },
     /// A pick's copy was replaced by its template for `reason` (count it: the console shows
-    /// how often copy fell back).
+    /// how often copy fell back; a `Deadline` template was put up by the screen alone, so it
+    /// belongs in the content log too). `text` is the copy now on screen.
     CopyFellBack {
         session: SessionId,
         request: RequestId,
         reason: FellBack,
+        target: Target,
+        text: String,
     },
 }

@@ -171,6 +171,8 @@ impl State {
                         session,
                         request,
                         reason: FellBack::Deadline,
+                        target: shown.view.target(),
+                        text: shown.view.copy.clone(),
                     });
                 }
             }
@@ -455,6 +457,8 @@ impl State {
                     session,
                     request,
                     reason,
+                    target: shown.view.target(),
+                    text: shown.view.copy.clone(),
                 });
             }
         }
@@ -793,22 +797,15 @@ mod tests {
         assert_eq!(picks(&s)[1].copy_request, Some(second));
 
         let fx = update(&mut s, Input::Tick(t0 + wait));
-        assert_eq!(
-            fx,
-            vec![
-                Effect::CopyFellBack {
-                    session: id,
-                    request: second,
-                    reason: FellBack::Deadline
-                },
-                Effect::CopyFellBack {
-                    session: id,
-                    request: third,
-                    reason: FellBack::Deadline
-                },
-            ]
-        );
         let p = picks(&s);
+        let fell_back = |request, pick: &Shown| Effect::CopyFellBack {
+            session: id,
+            request,
+            reason: FellBack::Deadline,
+            target: pick.view.target(),
+            text: pick.view.template.clone(),
+        };
+        assert_eq!(fx, vec![fell_back(second, &p[1]), fell_back(third, &p[2])]);
         assert_eq!(p[1].view.copy, p[1].view.template);
         assert!(p[1].view.copy.starts_with("Rain Shell, now just USD 24.99"));
         assert_eq!(p[2].view.copy, p[2].view.template);
@@ -870,7 +867,9 @@ mod tests {
             vec![Effect::CopyFellBack {
                 session: id,
                 request: second,
-                reason: FellBack::Budget
+                reason: FellBack::Budget,
+                target: picks(&s)[1].view.target(),
+                text: template.clone(),
             }]
         );
         assert_eq!(picks(&s)[1].view.copy, template);
