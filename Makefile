@@ -29,3 +29,11 @@ test: model
 FUZZ_SECS ?= 300
 fuzz: deps
 	FUZZ_SECS=$(FUZZ_SECS) scripts/fuzz.sh
+
+# The long soak: the real daemon driven by simulated shoppers for SOAK_SECS (default 1200), RSS,
+# file descriptors, database size and copy latency sampled; fails beyond the bounds documented in
+# tests/soak.rs. Its short version runs with `make test`.
+.PHONY: soak
+SOAK_SECS ?= 1200
+soak: model build
+	SOAK_SECS=$(SOAK_SECS) scripts/soak.sh

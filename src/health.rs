@@ -11,7 +11,7 @@ use serde::Serialize;
 use crate::config::Config;
 use crate::content;
 use crate::copy::guardrails::{Reason, Verdict};
-use crate::copy::service::{Attempt, CopyOrder, CopySource};
+use crate::copy::service::{Attempt, CopyOrder, CopySource, Fallback};
 use crate::crypto::keyfiles::{KeyDir, KeySource};
 use crate::personalise::CopyDesk;
 use crate::store::{catalog, Store};
@@ -309,7 +309,8 @@ pub fn model_check(content: &content::Content) -> Result<String, String> {
 /// One uncached generation with `content` that must come from the model and pass the guardrails.
 /// It runs with at least [`CHECK_BUDGET_MS`] of wall-clock budget: the check is whether the model
 /// works, and a busy board (a build, the screen's own generation) must not fail the gate and send
-/// a healthy kiosk into a restart loop. Speed is what the benchmarks measure.
+/// a healthy kiosk into a restart loop. Speed is what the benchmarks measure: copy the budget cut
+/// short (never served) passes when what was written is clean, if too short.
 pub fn test_generation(
     config: &Config,
     store: &Store,
@@ -336,10 +337,29 @@ pub fn test_generation(
     };
     let outcome = desk.write_uncached(&order, None, &mut |_| {});
     let product = order.product;
+    // A board too busy to finish the copy within the budget is not a broken model: the copy it
+    // wrote before the budget ran out (never served) must be clean, if short.
+    let slow_but_clean = outcome.fallback == Some(Fallback::Budget)
+        && desk.model().is_some_and(|m| {
+            let facts = m.service.facts(&product);
+            outcome.attempts.iter().any(|a| {
+                a.out_of_time
+                    && !a.text.is_empty()
+                    && matches!(
+                        m.service.check(&a.text, &facts),
+                        Verdict::Pass | Verdict::Fail(Reason::TooShort)
+                    )
+            })
+        });
     match (outcome.source, outcome.verdict.is_pass()) {
         (CopySource::Model, true) => Ok(format!(
             "model copy for {} passed the guardrails in {:.0} ms",
             product.sku, outcome.elapsed_ms
+        )),
+        _ if slow_but_clean => Ok(format!(
+            "model copy for {} was clean but not finished within the {} ms budget (a busy \
+             board; the screen serves templates meanwhile)",
+            product.sku, config.engine.budget_ms
         )),
         _ => {
             let currency = outcome
@@ -448,6 +468,7 @@ mod tests {
             verdict,
             timings: None,
             error: error.map(str::to_string),
+            out_of_time: false,
         };
         let said = attempts_said(&[
             attempt(

@@ -349,6 +349,7 @@ fn dropping_the_stream_cancels_and_the_next_request_runs() {
         allowed_numbers: None,
         money_roles: None,
         min_length: (0, 0),
+        deadline: None,
     };
     let cancelled_before = engine.stats().cancelled;
     let mut stream = engine.generate(request(1)).unwrap();
@@ -386,6 +387,7 @@ fn fixed_seed_without_prefix_cache_is_reproducible() {
                 allowed_numbers: None,
                 money_roles: None,
                 min_length: (0, 0),
+                deadline: None,
             })
             .unwrap()
             .finish(|_| {})

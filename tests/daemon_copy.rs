@@ -225,7 +225,9 @@ fn copy_done(
     loop {
         assert!(Instant::now() < deadline, "no CopyDone for {request:?}");
         match screen.try_recv() {
-            Ok(Input::CopyDone { request: r, text }) if r == request => return text,
+            Ok(Input::CopyDone {
+                request: r, text, ..
+            }) if r == request => return text,
             Ok(_) => {}
             Err(_) => std::thread::sleep(Duration::from_millis(50)),
         }
@@ -293,6 +295,8 @@ fn the_daemon_caches_copy_and_warms_the_cache_while_idle() {
                 style,
                 seed: 3,
             },
+            asked: Instant::now(),
+            deadline: None,
         });
         (
             copy_done(&mut screen, RequestId(request)),

@@ -21,6 +21,7 @@ fn pick(sku: &str, name: &str) -> PickView {
         brand: Some("Northwind".into()),
         price_text: "USD 49".into(),
         copy: String::new(),
+        template: format!("{name} at a fair price, just USD 49."),
         reason_line: "You bought hiking gear last month".into(),
         reasons: vec!["You bought hiking gear last month".into()],
         style: "story".into(),
@@ -104,6 +105,7 @@ fn a_visit_from_scan_to_timeout() {
     k.feed(Input::CopyDone {
         request: first,
         text: String::new(),
+        fell_back: None,
     });
     assert!(k.text().contains("Grippy soles for wet rock. "));
     assert!(k.text().contains("Trail Boots") && k.text().contains("USD 49"));
@@ -131,8 +133,8 @@ fn a_visit_from_scan_to_timeout() {
     // A late token for the ended session changes nothing.
     k.feed(Input::CopyToken {
         request: second,
-        text: "late".into(),
+        text: "tardy-token".into(),
     });
-    assert!(!format!("{:?}", k.state).contains("late"));
+    assert!(!format!("{:?}", k.state).contains("tardy-token"));
     assert_eq!(k.state.session_id(), None);
 }

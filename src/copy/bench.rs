@@ -152,6 +152,7 @@ pub fn run(
             allowed_numbers: None,
             money_roles: None,
             min_length: (0, 0),
+            deadline: None,
         };
         let seed = options.seed.wrapping_add(i as u32);
         uncached.push(
@@ -188,6 +189,7 @@ pub fn run(
                 allowed_numbers: None,
                 money_roles: None,
                 min_length: (0, 0),
+                deadline: None,
             })?
             .finish(|_| {})?;
     }

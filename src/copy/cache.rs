@@ -266,6 +266,7 @@ pub fn write_cached(
                 timings: None,
                 elapsed_ms: started.elapsed().as_secs_f64() * 1e3,
                 engine_error: None,
+                fallback: None,
             });
         }
     }

@@ -5,6 +5,10 @@
 //!   template copy. It never panics and never blocks on a missing model.
 //! - At most two model attempts per request (the second with another seed and a lower
 //!   temperature); every attempt's verdict is counted under its stable code.
+//! - Copy the engine's budget (or the request's deadline) cut short is never served, however
+//!   it reads: it is counted as `attempt.budget`, no second attempt follows, and the template is
+//!   served at once ([`Fallback::Budget`]). With a deadline, `write_copy` returns by it even
+//!   when the engine has not produced a token (it stops waiting and cancels the request).
 //! - Generation is constrained to the numbers of the product's facts
 //!   ([`crate::copy::guardrails::allowed_numbers`]); the guardrails are still the judge.
 //! - The only shopper input is an [`Audience`]; the prompt is built by [`PromptBuilder`].
@@ -12,12 +16,14 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Mutex;
+use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::Product;
 use crate::copy::engine::{
-    EngineConfig, EngineError, EngineHandle, Generation, GenerationRequest, StreamEvent, Timings,
+    EngineConfig, EngineError, EngineHandle, Generation, GenerationRequest, StopReason,
+    StreamEvent, Timings,
 };
 use crate::copy::guardrails::{
     allowed_numbers, check, money_roles, BrandList, GuardrailConfig, Reason, Verdict,
@@ -91,6 +97,9 @@ pub struct Attempt {
     pub timings: Option<Timings>,
     /// Engine error of this attempt, if it failed before producing copy.
     pub error: Option<String>,
+    /// The budget or the deadline cut this attempt short; its text is not served.
+    #[serde(default)]
+    pub out_of_time: bool,
 }
 
 /// The copy served for one request and how it came about.
@@ -109,6 +118,34 @@ pub struct CopyOutcome {
     pub elapsed_ms: f64,
     /// Why the model could not be used at all (missing or corrupt model).
     pub engine_error: Option<String>,
+    /// Why template copy was served; `None` for model or cached copy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fallback: Option<Fallback>,
+}
+
+/// Why a request was answered with template copy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Fallback {
+    /// The engine's budget or the request's deadline ran out before copy was complete.
+    Budget,
+    /// Both attempts failed the guardrails.
+    Guardrails,
+    /// The engine failed (decode error, worker gone).
+    Engine,
+    /// No model serves (still loading, or it failed to load).
+    NoModel,
+}
+
+impl Fallback {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Budget => "budget",
+            Self::Guardrails => "guardrails",
+            Self::Engine => "engine",
+            Self::NoModel => "no_model",
+        }
+    }
 }
 
 /// Progress of [`CopyService::write_copy`] for a screen that shows copy as it is written.
@@ -130,6 +167,9 @@ pub struct CopyRequest<'a> {
     pub seed: u32,
     /// Overrides the engine's prefix cache setting (benchmarks).
     pub prefix_cache: Option<bool>,
+    /// The copy is due by then (the screen's deadline): model copy not complete by then is
+    /// dropped for the template.
+    pub deadline: Option<Instant>,
 }
 
 impl<'a> CopyRequest<'a> {
@@ -140,7 +180,13 @@ impl<'a> CopyRequest<'a> {
             style,
             seed,
             prefix_cache: None,
+            deadline: None,
         }
+    }
+
+    /// The same request due by `deadline` (`None`: only the engine's budget bounds it).
+    pub fn with_deadline(self, deadline: Option<Instant>) -> Self {
+        Self { deadline, ..self }
     }
 
     /// The same request with the engine's prefix cache forced on or off (benchmarks).
@@ -284,15 +330,27 @@ impl CopyService {
         let started = std::time::Instant::now();
         let facts = ProductFacts::new(request.product, self.prompts.currency());
         let mut attempts = Vec::new();
+        let mut out_of_time = false;
         if let Ok(engine) = &self.engine {
             let prompt = self.prompts.prompt(&facts, request.audience, request.style);
             for n in 0..2u32 {
                 if n > 0 {
                     on_progress(CopyProgress::Restart);
                 }
+                if request.deadline.is_some_and(|d| Instant::now() >= d) {
+                    self.count("attempt.budget");
+                    out_of_time = true;
+                    break;
+                }
                 let seed = request.seed.wrapping_add(n.wrapping_mul(RETRY_SEED_STEP));
                 let attempt =
                     self.attempt(engine, &prompt, &facts, (seed, n > 0), request, on_progress);
+                if attempt.out_of_time {
+                    // Cut short: never served, and a second attempt would be cut short too.
+                    attempts.push(attempt);
+                    out_of_time = true;
+                    break;
+                }
                 let passed = attempt.verdict.as_ref().is_some_and(Verdict::is_pass);
                 let timings = attempt.timings;
                 let text = attempt.text.clone();
@@ -308,6 +366,7 @@ impl CopyService {
                         timings,
                         elapsed_ms: started.elapsed().as_secs_f64() * 1000.0,
                         engine_error: None,
+                        fallback: None,
                     };
                 }
             }
@@ -319,6 +378,15 @@ impl CopyService {
             tracing::warn!(code = verdict.code(), "template copy failed the guardrails");
         }
         self.count("served.template");
+        let fallback = if out_of_time {
+            Fallback::Budget
+        } else if self.engine.is_err() {
+            Fallback::NoModel
+        } else if attempts.iter().any(|a| a.verdict.is_some()) {
+            Fallback::Guardrails
+        } else {
+            Fallback::Engine
+        };
         CopyOutcome {
             text,
             style: request.style,
@@ -328,6 +396,7 @@ impl CopyService {
             timings: None,
             elapsed_ms: started.elapsed().as_secs_f64() * 1000.0,
             engine_error: self.engine_error().map(ToString::to_string),
+            fallback: Some(fallback),
         }
     }
 
@@ -353,9 +422,29 @@ impl CopyService {
                 allowed_numbers: Some(allowed_numbers(facts)),
                 money_roles: Some(money_roles(facts)),
                 min_length: (self.guardrails.min_chars, self.guardrails.min_words),
+                deadline: request.deadline,
             })
-            .and_then(|stream| through_gate(stream, &mut gate, on_progress));
+            .and_then(|stream| {
+                through_gate(stream.until(request.deadline), &mut gate, on_progress)
+            });
+        let budget = |text: String, timings: Option<Timings>| {
+            self.count("attempt.budget");
+            Attempt {
+                seed,
+                text,
+                verdict: None,
+                timings,
+                error: Some(
+                    "the budget or the deadline ran out before the copy was complete".into(),
+                ),
+                out_of_time: true,
+            }
+        };
         match generated {
+            Ok(Streamed::Done(g)) if g.stop == StopReason::Budget => {
+                budget(g.text, Some(g.timings))
+            }
+            Err(EngineError::OutOfTime) => budget(gate.text().to_string(), None),
             Ok(Streamed::Done(g)) => {
                 let verdict = check(&g.text, facts, &self.brands, &self.guardrails);
                 let rest = gate.finish(&verdict);
@@ -369,6 +458,7 @@ impl CopyService {
                     verdict: Some(verdict),
                     timings: Some(g.timings),
                     error: None,
+                    out_of_time: false,
                 }
             }
             Ok(Streamed::Stopped(reason)) => {
@@ -381,6 +471,7 @@ impl CopyService {
                     verdict: Some(verdict),
                     timings: None,
                     error: None,
+                    out_of_time: false,
                 }
             }
             Err(e) => {
@@ -391,6 +482,7 @@ impl CopyService {
                     verdict: None,
                     timings: None,
                     error: Some(e.to_string()),
+                    out_of_time: false,
                 }
             }
         }

@@ -20,12 +20,22 @@
 //! - Until the model is loaded (or when it fails to load) copy comes from a template-only
 //!   [`CopyService`]: the screen never waits for the model. The load state is reported only to
 //!   the console ([`Copier::load_state`]).
-//! - Jobs run in submission order on one thread; a job whose session is no longer on screen is
+//! - Jobs run in submission order on one thread; a job whose session is no longer on screen, or
+//!   whose deadline has passed before it starts (the screen has put up the template itself), is
 //!   skipped, and every job that runs ends with exactly one `CopyDone`.
+//! - A job is due by its deadline (the request's moment plus the engine's budget): the worker
+//!   never sends model copy completed after it, and copy cut short by it (tokens may have
+//!   streamed) is answered at once with the template, flagged [`FellBack::Budget`] so the screen
+//!   reports it. Each template the screen puts up for lack of time is counted once, by reason
+//!   ([`Copier::fell_back`], [`Copier::fallbacks`]).
+//! - The latencies of the last [`LATENCY_SAMPLES`] screen jobs (request to `CopyDone`) are kept
+//!   for the console and the soak ([`Copier::latency`]).
 //! - After a guardrail restart the streamed text of the failed attempt is not extended; the final
 //!   `CopyDone` replaces it with served copy.
 //! - The content log keeps at most [`CONTENT_CAPACITY`] items and holds catalog-derived copy only
-//!   (no shopper data reaches a prompt, so none reaches the copy).
+//!   (no shopper data reaches a prompt, so none reaches the copy). It holds every piece of copy a
+//!   screen request ended with: the worker's answer, or the template the screen put up by itself
+//!   when the worker never answered ([`Copier::note_shown_template`]).
 
 use std::collections::VecDeque;
 use std::path::PathBuf;
@@ -41,14 +51,17 @@ use tokio::sync::mpsc::UnboundedSender;
 use crate::catalog::Product;
 use crate::config::Config;
 use crate::content::{self, Content, ContentError};
-use crate::copy::service::{CopyOrder, CopyProgress};
+use crate::copy::service::{CopyOrder, CopyProgress, Fallback};
 use crate::copy::{BrandList, CopyOutcome};
 use crate::personalise::{CopyDesk, LoadedModel};
 use crate::store::Store;
-use crate::ui::kiosk::{Input, RequestId, SessionId};
+use crate::ui::console::CopyLatency as Latency;
+use crate::ui::kiosk::{FellBack, Input, RequestId, SessionId};
 
 /// Copy items kept for the console's Content tab.
 pub const CONTENT_CAPACITY: usize = 200;
+/// Screen jobs whose latency is kept.
+pub const LATENCY_SAMPLES: usize = 1_000;
 /// No session on screen.
 const NO_SESSION: u64 = u64::MAX;
 /// How often an idle worker looks for warm-up work.
@@ -98,6 +111,10 @@ pub struct Job {
     pub request: RequestId,
     /// The prompt and the cache key come from the order alone (coarse segment, brand-fan flag).
     pub order: CopyOrder,
+    /// When the screen asked, and when the copy is due (the screen falls back to the template
+    /// then); `None`: only the engine's budget bounds it.
+    pub asked: Instant,
+    pub deadline: Option<Instant>,
 }
 
 /// One blurb of the idle warm-up plan (written with [`WARM_SEED`]).
@@ -138,6 +155,10 @@ struct Shared {
     /// When the worker started the piece of copy it is writing now; `None` between pieces.
     busy_since: Mutex<Option<Instant>>,
     warm_restart: AtomicBool,
+    fell_back_budget: AtomicU64,
+    fell_back_deadline: AtomicU64,
+    /// Latencies of the latest screen jobs, in milliseconds, and how many were answered.
+    latencies: Mutex<(VecDeque<f64>, u64)>,
 }
 
 impl Shared {
@@ -233,6 +254,9 @@ impl Copier {
             warmed: AtomicU64::new(0),
             busy_since: Mutex::new(None),
             warm_restart: AtomicBool::new(false),
+            fell_back_budget: AtomicU64::new(0),
+            fell_back_deadline: AtomicU64::new(0),
+            latencies: Mutex::new((VecDeque::new(), 0)),
             spec,
         });
         spawn_load(&shared, content);
@@ -295,6 +319,63 @@ impl Copier {
         let limit = (budget * 4).max(Duration::from_secs(60));
         lock(&self.shared.busy_since)
             .is_some_and(|since| now.saturating_duration_since(since) > limit)
+    }
+
+    /// Counts a template the screen put up for lack of time (once per piece of copy).
+    pub fn fell_back(&self, reason: FellBack) {
+        let counter = match reason {
+            FellBack::Budget => &self.shared.fell_back_budget,
+            FellBack::Deadline => &self.shared.fell_back_deadline,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Logs a template the screen put up by itself (the worker never answered that request) in
+    /// the content log, so the Content tab holds every piece of copy the shopper saw.
+    pub fn note_shown_template(&self, sku: &str, style: &str, text: String) {
+        let waited = self.shared.spec.config.engine.budget_ms as f64
+            + crate::ui::kiosk::COPY_GRACE.as_secs_f64() * 1e3;
+        push_content(
+            &self.shared,
+            ContentRecord {
+                at: now_hms(),
+                sku: sku.to_string(),
+                style: style.to_string(),
+                source: "template".into(),
+                verdict: "pass".into(),
+                text,
+                elapsed_ms: waited,
+            },
+        );
+    }
+
+    /// Templates put up for lack of time since start, by reason (`budget`, `deadline`).
+    pub fn fallbacks(&self) -> Vec<(String, u64)> {
+        [
+            (FellBack::Budget, &self.shared.fell_back_budget),
+            (FellBack::Deadline, &self.shared.fell_back_deadline),
+        ]
+        .into_iter()
+        .map(|(r, n)| (r.as_str().to_string(), n.load(Ordering::Relaxed)))
+        .collect()
+    }
+
+    /// Latency of the latest screen jobs (`None` before the first).
+    pub fn latency(&self) -> Option<Latency> {
+        let (recent, answered) = &*lock(&self.shared.latencies);
+        let mut sorted: Vec<f64> = recent.iter().copied().collect();
+        sorted.sort_by(f64::total_cmp);
+        let at = |q: f64| {
+            let i = ((sorted.len() as f64 - 1.0) * q).round() as usize;
+            sorted.get(i).copied().unwrap_or(0.0)
+        };
+        (!sorted.is_empty()).then(|| Latency {
+            answered: *answered,
+            samples: sorted.len(),
+            p50_ms: at(0.5),
+            p99_ms: at(0.99),
+            max_ms: sorted.last().copied().unwrap_or(0.0),
+        })
     }
 
     /// Warm-up blurbs done since start (cached, or not cacheable because they fell back to a
@@ -465,16 +546,23 @@ fn note(shared: &Shared, product: &Product, outcome: &CopyOutcome) {
         crate::copy::CopySource::Template => "template",
         crate::copy::CopySource::Cache => "cache",
     };
+    push_content(
+        shared,
+        ContentRecord {
+            at: now_hms(),
+            sku: product.sku.clone(),
+            style: outcome.style.as_str().to_string(),
+            source: source.to_string(),
+            verdict: outcome.verdict.code().to_string(),
+            text: outcome.text.clone(),
+            elapsed_ms: outcome.elapsed_ms,
+        },
+    );
+}
+
+fn push_content(shared: &Shared, record: ContentRecord) {
     let mut content = lock(&shared.content);
-    content.push_back(ContentRecord {
-        at: now_hms(),
-        sku: product.sku.clone(),
-        style: outcome.style.as_str().to_string(),
-        source: source.to_string(),
-        verdict: outcome.verdict.code().to_string(),
-        text: outcome.text.clone(),
-        elapsed_ms: outcome.elapsed_ms,
-    });
+    content.push_back(record);
     while content.len() > CONTENT_CAPACITY {
         content.pop_front();
     }
@@ -551,6 +639,12 @@ fn run_job(shared: &Shared, store: Option<&Store>, job: Job, answers: &Unbounded
     if shared.current_session.load(Ordering::SeqCst) != job.session.0 {
         return;
     }
+    if job.deadline.is_some_and(|d| Instant::now() >= d) {
+        // The screen stops waiting at the deadline and puts up the template itself.
+        tracing::debug!("copy job past its deadline before it started; skipped");
+        return;
+    }
+    let deadline = job.deadline;
     let request = job.request;
     let mut restarted = false;
     let mut on_progress = |p: CopyProgress<'_>| match p {
@@ -567,21 +661,25 @@ fn run_job(shared: &Shared, store: Option<&Store>, job: Job, answers: &Unbounded
     let outcome = match store.filter(|_| desk.caches()) {
         Some(store) => {
             shared.cache_lookups.fetch_add(1, Ordering::Relaxed);
-            desk.write(
+            desk.write_until(
                 store.conn(),
                 &job.order,
-                None,
+                deadline,
                 super::now_unix(),
                 &mut on_progress,
             )
             .unwrap_or_else(|e| {
                 // The screen's streamed text, if any, is replaced by `CopyDone`.
                 tracing::warn!(error = %e, "copy cache failed; writing without it");
-                desk.write_uncached(&job.order, None, &mut |_| {})
+                desk.write_uncached_until(&job.order, (None, deadline), &mut |_| {})
             })
         }
-        None => desk.write_uncached(&job.order, None, &mut on_progress),
+        None => desk.write_uncached_until(&job.order, (None, deadline), &mut on_progress),
     };
+    let fell_back = (outcome.fallback == Some(Fallback::Budget)).then_some(FellBack::Budget);
+    if fell_back.is_some() {
+        tracing::info!(sku = %job.order.product.sku, "copy out of time; the template is served");
+    }
     if outcome.source == crate::copy::CopySource::Cache {
         shared.cache_hits.fetch_add(1, Ordering::Relaxed);
     }
@@ -589,12 +687,21 @@ fn run_job(shared: &Shared, store: Option<&Store>, job: Job, answers: &Unbounded
     let _ = answers.send(Input::CopyDone {
         request,
         text: outcome.text,
+        fell_back,
     });
+    let mut latencies = lock(&shared.latencies);
+    latencies
+        .0
+        .push_back(job.asked.elapsed().as_secs_f64() * 1e3);
+    latencies.1 += 1;
+    while latencies.0.len() > LATENCY_SAMPLES {
+        latencies.0.pop_front();
+    }
 }
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
+    #![allow(clippy::unwrap_used, clippy::panic)]
     use super::*;
 
     #[test]
@@ -608,6 +715,89 @@ mod tests {
         assert_eq!(warm.take(t0 + WARM_EVERY), Some(0), "then the plan again");
         assert_eq!(warm.take(t0 + WARM_EVERY), Some(1));
         assert_eq!(warm.take(t0 + WARM_EVERY), None);
+    }
+
+    /// Through the public API of a copier serving templates (no model): a job whose deadline
+    /// passed before the worker took it is skipped (the screen puts up the template itself), a
+    /// job in time is answered once with the template; fallbacks are counted by reason.
+    #[test]
+    fn a_job_past_its_deadline_is_skipped_and_fallbacks_are_counted() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = Config {
+            data_dir: dir.path().to_path_buf(),
+            model_path: dir.path().join("no-model.gguf"),
+            ..Config::default()
+        };
+        let (answers, mut screen) = tokio::sync::mpsc::unbounded_channel();
+        let spec = CopierSpec {
+            config,
+            brands: BrandList::new(Vec::<String>::new()),
+        };
+        let copier = Copier::start(spec, Vec::new(), answers).unwrap();
+        let session = SessionId(1);
+        copier.set_session(Some(session));
+        let order = CopyOrder {
+            product: Product {
+                sku: "FW-RUN-0001".into(),
+                name: "Northpine Kite Running Shoe".into(),
+                brand: Some("Northpine".into()),
+                category: vec!["Footwear".into()],
+                price: crate::catalog::Minor(15_299),
+                list_price: None,
+                description: String::new(),
+                tags: vec![],
+            },
+            segment: crate::vocab::SegmentKey::all(),
+            brand_fan: false,
+            style: crate::vocab::Style::Concise,
+            seed: 1,
+        };
+        let now = Instant::now();
+        copier.submit(Job {
+            session,
+            request: RequestId(1),
+            order: order.clone(),
+            asked: now,
+            deadline: Some(now),
+        });
+        copier.submit(Job {
+            session,
+            request: RequestId(2),
+            order: order.clone(),
+            asked: now,
+            deadline: Some(now + Duration::from_secs(60)),
+        });
+        let answer = screen.blocking_recv().unwrap();
+        match answer {
+            Input::CopyDone {
+                request,
+                text,
+                fell_back,
+            } => {
+                assert_eq!(
+                    request,
+                    RequestId(2),
+                    "the job past its deadline was skipped"
+                );
+                assert_eq!(text, copier.desk().template(&order));
+                assert_eq!(fell_back, None, "no model is not a lack of time");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            copier.latency().map(|l| (l.answered, l.samples)),
+            Some((1, 1))
+        );
+
+        copier.fell_back(FellBack::Budget);
+        copier.fell_back(FellBack::Budget);
+        copier.fell_back(FellBack::Deadline);
+        assert_eq!(
+            copier.fallbacks(),
+            vec![("budget".to_string(), 2), ("deadline".to_string(), 1)]
+        );
+        copier.stop(Duration::from_secs(5));
+        assert!(screen.try_recv().is_err(), "nothing else was answered");
     }
 
     #[test]

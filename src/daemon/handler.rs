@@ -148,6 +148,8 @@ impl Daemon {
             feedback_dropped: spool.dropped,
             uptime: std::time::Duration::from_secs(self.started.elapsed().as_secs()),
             cpu_temp_celsius: temp,
+            copy_fallbacks: self.copier.fallbacks(),
+            copy_latency: self.copier.latency(),
         })
     }
 

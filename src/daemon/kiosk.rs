@@ -16,6 +16,10 @@
 //!   the number or id), so their till purchases convert them.
 //! - A shopper who allows personalisation has what they scan or choose added to their sealed
 //!   profile (a view, once per visit), so their next visit reflects this one.
+//! - Every pick and scanned product goes to the screen with its complete template copy
+//!   (`PickView::template`), and every copy request is due one engine budget after it is made:
+//!   the worker answers by then and the screen stops waiting shortly after, so no half-written
+//!   copy stays on screen; each template put up for lack of time is counted at the copier.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -41,7 +45,7 @@ use crate::profile::{self, OpenShopper};
 use crate::recommend::Features;
 use crate::store::privacy::ConsentSource;
 use crate::store::shoppers::{self, Consent};
-use crate::ui::kiosk::{self, Effect, Input, SessionId, Target, MAX_PICKS};
+use crate::ui::kiosk::{self, Effect, FellBack, Input, SessionId, Target, MAX_PICKS};
 use crate::ui::term::{backend_error, EventSource, TermEvent, TerminalGuard};
 use crate::ui::Secret;
 use crate::vocab::{LoyaltyNumber, SegmentKey, Style};
@@ -108,6 +112,7 @@ impl Effects {
                 pick.choice.propensity = 1.0;
                 let mut view = pick_view(&pick.pick, product, &self.daemon.currency, &pick.choice);
                 view.copy = self.daemon.copier.desk().template(&pick.order(product, 0));
+                view.template = view.copy.clone();
                 Some(view)
             })
             .collect()
@@ -159,6 +164,22 @@ impl Effects {
                 Vec::new()
             }
             Effect::OptIn { session } => self.opt_in(session, now),
+            Effect::CopyFellBack {
+                reason,
+                target,
+                text,
+                ..
+            } => {
+                self.daemon.copier.fell_back(reason);
+                if reason == FellBack::Deadline {
+                    // The worker never answered this one: the screen's template is logged here.
+                    self.daemon
+                        .copier
+                        .note_shown_template(&target.sku, &target.style, text);
+                }
+                tracing::info!(reason = reason.as_str(), "copy fell back to template");
+                Vec::new()
+            }
             Effect::EndSession { session, reason } => {
                 self.sessions.remove(&session);
                 self.daemon.copier.set_session(None);
@@ -262,12 +283,15 @@ impl Effects {
         self.shelf.set_model(daemon.model());
         let model = Arc::clone(self.shelf.model());
         ctx.picks = self.shelf.picks(&features, MAX_PICKS, &mut self.rng);
+        let desk = daemon.copier.desk();
         let views = ctx
             .picks
             .iter()
             .filter_map(|p| {
                 let product = model.product(&p.pick.sku)?;
-                Some(pick_view(&p.pick, product, &daemon.currency, &p.choice))
+                let mut view = pick_view(&p.pick, product, &daemon.currency, &p.choice);
+                view.template = desk.template(&p.order(product, 0));
+                Some(view)
             })
             .collect();
         Input::PicksReady {
@@ -332,9 +356,17 @@ impl Effects {
             }
         }
         let choice = self.shelf.choose(&ctx.segment, &mut self.rng);
+        let mut view = scanned_view(product, &daemon.currency, &choice);
+        view.template = daemon.copier.desk().template(&CopyOrder {
+            product: product.clone(),
+            segment: ctx.copy_segment.clone(),
+            brand_fan: false,
+            style: choice.style,
+            seed: 0,
+        });
         Input::ProductReady {
             request,
-            product: scanned_view(product, &daemon.currency, &choice),
+            product: view,
         }
     }
 
@@ -357,9 +389,13 @@ impl Effects {
             .picks
             .iter()
             .any(|p| p.pick.sku == sku && p.brand_fan && personalised(ctx.consent, ctx.opted_out));
+        let asked = Instant::now();
+        let budget = Duration::from_millis(self.daemon.config().engine.budget_ms);
         let job = super::copier::Job {
             session,
             request,
+            asked,
+            deadline: Some(asked + budget),
             order: CopyOrder {
                 product: product.clone(),
                 segment: ctx.copy_segment.clone(),

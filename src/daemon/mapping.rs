@@ -18,7 +18,8 @@ use crate::ui::kiosk::{InteractionKind, PickView};
 /// The reason line of a product the shopper scanned themselves.
 pub const SCANNED_REASON: &str = "You scanned this";
 
-/// A recommender pick as the screen shows it. `copy` is left empty: it is requested and streamed.
+/// A recommender pick as the screen shows it. `copy` is left empty: it is requested and streamed;
+/// `template` is left empty for the daemon to fill from its copy desk.
 pub fn pick_view(
     pick: &Pick,
     product: &Product,
@@ -31,6 +32,7 @@ pub fn pick_view(
         brand: product.brand.clone(),
         price_text: price_text(product, currency),
         copy: String::new(),
+        template: String::new(),
         reason_line: pick.display_reason.clone(),
         reasons: pick.reasons.iter().map(|r| r.text.clone()).collect(),
         style: choice.style.as_str().to_string(),
@@ -38,7 +40,7 @@ pub fn pick_view(
     }
 }
 
-/// A scanned product as the screen shows it.
+/// A scanned product as the screen shows it (`copy` and `template` empty, as [`pick_view`]).
 pub fn scanned_view(product: &Product, currency: &Currency, choice: &StyleChoice) -> PickView {
     PickView {
         sku: product.sku.clone(),
@@ -46,6 +48,7 @@ pub fn scanned_view(product: &Product, currency: &Currency, choice: &StyleChoice
         brand: product.brand.clone(),
         price_text: price_text(product, currency),
         copy: String::new(),
+        template: String::new(),
         reason_line: SCANNED_REASON.to_string(),
         reasons: vec![SCANNED_REASON.to_string()],
         style: choice.style.as_str().to_string(),

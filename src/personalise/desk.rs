@@ -12,6 +12,7 @@
 //!   it started with.
 
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use rusqlite::Connection;
 
@@ -170,15 +171,39 @@ impl CopyDesk {
         now: i64,
         on_progress: &mut dyn FnMut(CopyProgress<'_>),
     ) -> Result<CopyOutcome, CacheError> {
+        self.write_with(cache, order, (prefix_cache, None), now, on_progress)
+    }
+
+    /// [`CopyDesk::write`] due by `deadline` (the screen's): model copy not complete by then is
+    /// replaced by the template at once ([`crate::copy::service::Fallback::Budget`]).
+    pub fn write_until(
+        &self,
+        cache: &Connection,
+        order: &CopyOrder,
+        deadline: Option<Instant>,
+        now: i64,
+        on_progress: &mut dyn FnMut(CopyProgress<'_>),
+    ) -> Result<CopyOutcome, CacheError> {
+        self.write_with(cache, order, (None, deadline), now, on_progress)
+    }
+
+    fn write_with(
+        &self,
+        cache: &Connection,
+        order: &CopyOrder,
+        (prefix_cache, deadline): (Option<bool>, Option<Instant>),
+        now: i64,
+        on_progress: &mut dyn FnMut(CopyProgress<'_>),
+    ) -> Result<CopyOutcome, CacheError> {
         let (Some(model), Some(ttl_secs)) = (self.model(), self.ttl_secs) else {
-            return Ok(self.write_uncached(order, prefix_cache, on_progress));
+            return Ok(self.write_uncached_until(order, (prefix_cache, deadline), on_progress));
         };
         let policy = Policy {
             model_sha256: Some(&model.sha256),
             ttl_secs,
             now,
         };
-        let request = request(order, prefix_cache);
+        let request = request(order, prefix_cache).with_deadline(deadline);
         cache::write_cached(cache, &model.service, &policy, &request, on_progress)
     }
 
@@ -189,9 +214,22 @@ impl CopyDesk {
         prefix_cache: Option<bool>,
         on_progress: &mut dyn FnMut(CopyProgress<'_>),
     ) -> CopyOutcome {
+        self.write_uncached_until(order, (prefix_cache, None), on_progress)
+    }
+
+    /// [`CopyDesk::write_uncached`] due by a deadline (see [`CopyDesk::write_until`]).
+    pub fn write_uncached_until(
+        &self,
+        order: &CopyOrder,
+        (prefix_cache, deadline): (Option<bool>, Option<Instant>),
+        on_progress: &mut dyn FnMut(CopyProgress<'_>),
+    ) -> CopyOutcome {
         let model = self.model();
         let service = model.as_ref().map_or(&self.templates, |m| &m.service);
-        service.write_copy(&request(order, prefix_cache), on_progress)
+        service.write_copy(
+            &request(order, prefix_cache).with_deadline(deadline),
+            on_progress,
+        )
     }
 
     /// Template copy for `order` (generic and instant: the attract loop, fallbacks).

@@ -58,6 +58,25 @@ pub struct StatusView {
     pub feedback_dropped: u64,
     pub uptime: Duration,
     pub cpu_temp_celsius: Option<f64>,
+    /// Copy the screen replaced by its template for lack of time since start, by reason
+    /// (`budget`: the worker's budget ran out; `deadline`: the screen stopped waiting).
+    #[serde(default)]
+    pub copy_fallbacks: Vec<(String, u64)>,
+    /// The copy worker's latency over its latest screen jobs.
+    #[serde(default)]
+    pub copy_latency: Option<CopyLatency>,
+}
+
+/// Latency of the copy worker over its recent screen jobs (request to answer).
+#[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+pub struct CopyLatency {
+    /// Jobs answered since start.
+    pub answered: u64,
+    /// The latest jobs the percentiles are taken over.
+    pub samples: usize,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub max_ms: f64,
 }
 
 /// One line of the daemon's log.

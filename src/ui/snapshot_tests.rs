@@ -268,6 +268,14 @@ fn status() -> StatusView {
         feedback_dropped: 0,
         uptime: Duration::from_secs(93_784),
         cpu_temp_celsius: None,
+        copy_fallbacks: vec![("budget".into(), 3), ("deadline".into(), 1)],
+        copy_latency: Some(console::CopyLatency {
+            answered: 1_204,
+            samples: 1_000,
+            p50_ms: 1_840.0,
+            p99_ms: 4_020.0,
+            max_ms: 4_480.0,
+        }),
     }
 }
 

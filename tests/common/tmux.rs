@@ -266,6 +266,7 @@ pub struct Kiosk {
     /// The daemon's configuration (data dir, model) as the test sees it.
     pub config: Config,
     /// A loyalty code of the demo log with the most history: a personal session.
+    #[allow(dead_code)] // Not every binary that includes this module uses the demo's code.
     pub loyalty: String,
     console: Client,
     rt: tokio::runtime::Runtime,
@@ -277,7 +278,14 @@ impl Kiosk {
     /// Sets up a demo data dir (keys, demo catalog and behaviour log, console PIN), types
     /// `shelftalk run` into the pane's shell with `env` as extra configuration, and waits for
     /// the attract loop and for the model to be ready. The loyalty code is forbidden on screen.
+    #[allow(dead_code)] // Not every binary that includes this module keeps standard error.
     pub fn start(model: &Path, env: &[(&str, &str)]) -> Self {
+        Self::start_with_stderr(model, env, None)
+    }
+
+    /// [`Kiosk::start`] with the daemon's standard error appended to `stderr` (a panic's message
+    /// lands there; the screen owns standard output).
+    pub fn start_with_stderr(model: &Path, env: &[(&str, &str)], stderr: Option<&Path>) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let config = Config {
             data_dir: dir.path().join("data"),
@@ -300,11 +308,15 @@ impl Kiosk {
             line.push_str(&format!(" {k}={}", quote(v)));
         }
         line.push_str(&format!(
-            " {} --config {} --data-dir {} run; echo EXIT=$?",
+            " {} --config {} --data-dir {} run",
             quote(env!("CARGO_BIN_EXE_shelftalk")),
             quote(setup.config_file.to_str().unwrap()),
             quote(config.data_dir.to_str().unwrap()),
         ));
+        if let Some(file) = stderr {
+            line.push_str(&format!(" 2>>{}", quote(file.to_str().unwrap())));
+        }
+        line.push_str("; echo EXIT=$?");
         tmux.wait_for("shell prompt", START_BOUND, |s| {
             s.contains('$').then_some(())
         });
@@ -368,8 +380,25 @@ impl Kiosk {
         }
     }
 
+    /// The console's Status tab as data.
+    #[allow(dead_code)] // Not every binary that includes this module reads the status.
+    pub fn status(&mut self) -> StatusView {
+        self.call(&Request::Status)
+    }
+
+    /// The daemon's process id.
+    #[allow(dead_code)] // Not every binary that includes this module reads /proc.
+    pub fn pid(&self) -> u32 {
+        std::fs::read_to_string(&self.pid_file)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap()
+    }
+
     /// Where the copy `shown` on screen came from (`model`, `template`, `cache`): the newest
     /// record of the daemon's content log (the console's Content tab) with that text.
+    #[allow(dead_code)] // Not every binary that includes this module reads the content log.
     pub fn copy_source(&mut self, shown: &str) -> Option<String> {
         let content: Vec<ContentRecord> = self.call(&Request::Content);
         content
@@ -388,6 +417,7 @@ impl Kiosk {
     }
 
     /// Sends SIGTERM to the daemon.
+    #[allow(dead_code)] // Not every binary that includes this module stops the daemon.
     pub fn terminate(&self) {
         let pid = std::fs::read_to_string(&self.pid_file).unwrap();
         let status = Command::new("kill")
@@ -398,6 +428,7 @@ impl Kiosk {
     }
 
     /// Waits for the daemon to exit (the shell prints `EXIT=<status>`) and returns the status.
+    #[allow(dead_code)] // Not every binary that includes this module stops the daemon.
     pub fn wait_exit(&self, bound: Duration) -> i32 {
         self.tmux.wait_for("daemon exit", bound, exit_status)
     }

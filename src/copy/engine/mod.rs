@@ -26,7 +26,11 @@
 //! - Without the prefix cache the whole KV cache is cleared and the whole prompt decoded from
 //!   position 0, so a fixed seed reproduces the same output.
 //! - Generation stops at the end of the first non-empty line, at end of text, at `max_tokens`,
-//!   or when the wall-clock budget is spent.
+//!   or when the wall-clock budget is spent or the request's deadline has passed (both
+//!   [`StopReason::Budget`]); a request started after its deadline decodes nothing.
+//! - A caller that waits with [`GenerationStream::until`] never waits past its deadline, even
+//!   while the worker is inside one long decode: it gets [`EngineError::OutOfTime`] and drops the
+//!   stream, which cancels the request.
 //! - Sampling chain: logit bias (tokens with `suppressed_chars` never sampled) → top-k →
 //!   repetition penalty → temperature → seeded dist. With `allowed_numbers` a token that would
 //!   write a number outside the list is masked and the chain re-applied, so the model cannot
@@ -78,6 +82,11 @@ pub struct EngineConfig {
     pub max_tokens: u32,
     /// Wall-clock budget per request, from the moment the worker starts it.
     pub budget_ms: u64,
+    /// Test and drill knob, 0 in production: the worker sleeps this long after decoding the
+    /// prompt and after decoding each generated token, so an engine starved of CPU (another
+    /// build on the same cores) can be reproduced for real (`tests/copy_stall.rs`). Budgets and
+    /// deadlines still apply.
+    pub step_delay_ms: u64,
     /// Default seed when a request does not bring one.
     pub seed: u32,
     /// Candidates kept by top-k before anything else (sorting the whole vocabulary is slow).
@@ -104,6 +113,7 @@ impl Default for EngineConfig {
             prefix_slots: 4,
             max_tokens: 48,
             budget_ms: 4000,
+            step_delay_ms: 0,
             seed: 42,
             top_k: 20,
             temperature: 0.5,
@@ -187,6 +197,10 @@ pub enum EngineError {
     },
     #[error("the engine worker has stopped (retryable after restarting the engine)")]
     WorkerGone,
+    /// The request's deadline passed before the engine finished (or started) it; the caller
+    /// stopped waiting, which cancels the request.
+    #[error("the copy's deadline passed before the engine answered")]
+    OutOfTime,
 }
 
 impl EngineError {
@@ -254,6 +268,10 @@ pub struct GenerationRequest {
     /// this many characters and words (the guardrails' minimum length); `(0, 0)` lets it end
     /// anywhere.
     pub min_length: (usize, usize),
+    /// The whole piece of copy is due by then (the screen's deadline, queueing included):
+    /// generation stops there as at the budget ([`StopReason::Budget`]), and a request that
+    /// starts after it decodes nothing.
+    pub deadline: Option<Instant>,
 }
 
 /// Why generation stopped.
@@ -316,6 +334,30 @@ impl Iterator for GenerationStream {
 }
 
 impl GenerationStream {
+    /// The events that arrive before `deadline` (all of them when `None`); when it passes first,
+    /// one [`EngineError::OutOfTime`] ends the iteration. Dropping the iterator cancels the
+    /// request.
+    pub fn until(self, deadline: Option<Instant>) -> impl Iterator<Item = StreamEvent> {
+        let mut over = false;
+        std::iter::from_fn(move || {
+            if over {
+                return None;
+            }
+            let Some(deadline) = deadline else {
+                return self.rx.recv().ok();
+            };
+            let wait = deadline.saturating_duration_since(Instant::now());
+            match self.rx.recv_timeout(wait) {
+                Ok(event) => Some(event),
+                Err(mpsc::RecvTimeoutError::Disconnected) => None,
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    over = true;
+                    Some(StreamEvent::Error(EngineError::OutOfTime))
+                }
+            }
+        })
+    }
+
     /// Block until the request ends, passing each token to `on_token`.
     pub fn finish(self, mut on_token: impl FnMut(&str)) -> Result<Generation, EngineError> {
         for event in self {

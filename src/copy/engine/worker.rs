@@ -198,6 +198,14 @@ impl Worker<'_> {
         }
     }
 
+    /// The test and drill knob (`EngineConfig::step_delay_ms`): after the prompt's decode and
+    /// after each generated token's, the worker sleeps, as an engine starved of CPU stalls.
+    fn starve(&self) {
+        if self.config.step_delay_ms > 0 {
+            std::thread::sleep(Duration::from_millis(self.config.step_delay_ms));
+        }
+    }
+
     /// Forget every resident prefix and empty the KV cache.
     fn reset(&mut self) {
         self.ctx.clear_kv_cache();
@@ -213,6 +221,14 @@ impl Worker<'_> {
     ) -> Result<Option<Generation>, EngineError> {
         let model = self.model;
         let vocab = model.vocab();
+        if request.deadline.is_some_and(|d| Instant::now() >= d) {
+            // Too late to write anything: decode nothing, end as the budget does.
+            return Ok(Some(Generation {
+                text: String::new(),
+                stop: StopReason::Budget,
+                timings: Timings::default(),
+            }));
+        }
         let max_tokens = request.max_tokens.unwrap_or(self.config.max_tokens).max(1);
         let suffix = vocab.tokenize(request.suffix.as_bytes(), false, false);
         if suffix.is_empty() {
@@ -223,6 +239,7 @@ impl Worker<'_> {
         } else {
             self.prompt_plain(&request.prefix, &suffix, max_tokens)?
         };
+        self.starve();
         let prompt_ms = ms(started.elapsed());
 
         let mut sampler = LlamaSampler::chain_simple([
@@ -253,7 +270,8 @@ impl Worker<'_> {
             if generated >= max_tokens {
                 break StopReason::MaxTokens;
             }
-            if started.elapsed() >= budget {
+            if started.elapsed() >= budget || request.deadline.is_some_and(|d| Instant::now() >= d)
+            {
                 break StopReason::Budget;
             }
             let token = match &request.allowed_numbers {
@@ -337,6 +355,7 @@ impl Worker<'_> {
             self.ctx
                 .decode(&mut self.batch)
                 .map_err(DecodeFailure::during("decoding a sampled token"))?;
+            self.starve();
             pos += 1;
             idx = 0;
         };

@@ -22,6 +22,10 @@ pub struct PickView {
     /// Copy (a cache hit or generic copy). Empty means "not written yet": the state machine asks
     /// for it with [`Effect::RequestCopy`] and shows it as it streams in.
     pub copy: String,
+    /// Complete copy to show instead when the requested copy is not done by the copy deadline
+    /// ([`KioskConfig::copy_wait`](super::KioskConfig::copy_wait)): the template for this product
+    /// and style, with its true prices. The daemon always fills it.
+    pub template: String,
     /// One line under the pick: the main reason, in plain words.
     pub reason_line: String,
     /// All reasons, in plain words, for the why panel.
@@ -122,11 +126,33 @@ pub enum Input {
         text: String,
     },
     /// Copy finished: `text` is the final copy (after guardrails; it may be the template fallback
-    /// and then replaces what was streamed). Empty keeps the streamed text.
+    /// and then replaces what was streamed). Empty keeps the streamed text. `fell_back`: the
+    /// worker ran out of time and `text` is the template.
     CopyDone {
         request: RequestId,
         text: String,
+        fell_back: Option<FellBack>,
     },
+}
+
+/// Why a piece of copy on screen is the template rather than the model copy it waited for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FellBack {
+    /// The copy worker's budget ran out while it wrote (tokens may have streamed): it answered
+    /// with the template.
+    Budget,
+    /// Nothing complete came by the screen's own deadline (the worker was busy or starved): the
+    /// screen put up the template itself.
+    Deadline,
+}
+
+impl FellBack {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Budget => "budget",
+            Self::Deadline => "deadline",
+        }
+    }
 }
 
 /// What the daemon must do.
@@ -171,5 +197,15 @@ pub enum Effect {
     EndSession {
         session: SessionId,
         reason: EndReason,
+    },
+    /// A pick's copy was replaced by its template for `reason` (count it: the console shows
+    /// how often copy fell back; a `Deadline` template was put up by the screen alone, so it
+    /// belongs in the content log too). `text` is the copy now on screen.
+    CopyFellBack {
+        session: SessionId,
+        request: RequestId,
+        reason: FellBack,
+        target: Target,
+        text: String,
     },
 }

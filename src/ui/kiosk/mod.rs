@@ -37,6 +37,9 @@
 //! - Every pick or scanned product put on screen is recorded once ([`Effect::RecordImpression`]);
 //!   every shopper key that acts on a pick or the session is recorded
 //!   ([`Effect::RecordInteraction`]), with the style and its selection probability.
+//! - Copy never stays on screen half-written: a pick waiting for copy longer than
+//!   [`KioskConfig::copy_wait`] shows its complete template instead ([`PickView::template`]),
+//!   and every such replacement is reported once ([`Effect::CopyFellBack`]).
 //!
 //! [`Secret`]: crate::ui::Secret
 
@@ -46,11 +49,12 @@ mod session;
 mod update;
 
 pub use messages::{
-    Effect, EndReason, Input, InteractionKind, PickView, RequestId, SessionId, Slot, Target, Vote,
+    Effect, EndReason, FellBack, Input, InteractionKind, PickView, RequestId, SessionId, Slot,
+    Target, Vote,
 };
 pub use scan::ScanRule;
 pub use session::MAX_PICKS;
-pub use update::{update, KioskConfig, State};
+pub use update::{update, KioskConfig, State, COPY_GRACE};
 
 pub(in crate::ui) use session::{Scanned, Session, Shown, View};
 pub(in crate::ui) use update::Screen;
@@ -73,6 +77,7 @@ pub(in crate::ui) mod tests {
             brand: Some("Acme".into()),
             price_text: "USD 24.99".into(),
             copy: copy.into(),
+            template: format!("{name}, now just USD 24.99, worth a look."),
             reason_line: format!("Because you bought {name}-like things"),
             reasons: vec![
                 "You often buy from this brand".into(),

@@ -8,6 +8,9 @@
 //!   `MAX_COPY_CHARS` characters.
 //! - A [`Shown`] takes copy only for the request it is waiting on (`copy_request`); when the copy
 //!   is done it waits on none, so late tokens are dropped.
+//! - A [`Shown`] waiting on copy has a deadline (`copy_due`); past it the streamed text is
+//!   replaced by the pick's template at once ([`Shown::fall_back`]) and nothing later of that
+//!   request is taken, so a half-written sentence never stays on screen.
 
 use std::time::Instant;
 
@@ -25,6 +28,8 @@ pub(in crate::ui) struct Shown {
     pub(in crate::ui) vote: Option<Vote>,
     /// Copy is streaming in as the answer to this request.
     pub(in crate::ui) copy_request: Option<RequestId>,
+    /// When the screen stops waiting for that request and shows the template.
+    pub(in crate::ui) copy_due: Option<Instant>,
 }
 
 impl Shown {
@@ -33,12 +38,31 @@ impl Shown {
     pub(super) fn receive_copy(&mut self, text: String, done: bool) {
         if done {
             self.copy_request = None;
+            self.copy_due = None;
             if !text.is_empty() {
                 self.view.copy = text;
             }
         } else if self.view.copy.chars().count() < MAX_COPY_CHARS {
             self.view.copy.push_str(&text);
         }
+    }
+}
+
+impl Shown {
+    /// Whether the copy it waits for is overdue at `now`.
+    pub(super) fn overdue(&self, now: Instant) -> bool {
+        self.copy_request.is_some() && self.copy_due.is_some_and(|due| now >= due)
+    }
+
+    /// Stops waiting for copy and shows the template (what streamed is dropped whole); returns
+    /// the request it waited on.
+    pub(super) fn fall_back(&mut self) -> Option<RequestId> {
+        let request = self.copy_request.take()?;
+        self.copy_due = None;
+        if !self.view.template.is_empty() {
+            self.view.copy = self.view.template.clone();
+        }
+        Some(request)
     }
 }
 
@@ -145,6 +169,15 @@ impl Session {
         picks
             .chain(scanned)
             .find(|s| s.copy_request == Some(request))
+    }
+
+    /// Every pick and the scanned product, for the copy deadline.
+    pub(super) fn shown_mut(&mut self) -> impl Iterator<Item = &mut Shown> {
+        let scanned = match self.scanned.as_mut() {
+            Some(Scanned::Found(shown)) => Some(shown.as_mut()),
+            _ => None,
+        };
+        self.picks.iter_mut().flatten().chain(scanned)
     }
 
     /// The screen is about the scanned product (its view, or the why panel over it).

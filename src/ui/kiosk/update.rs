@@ -9,11 +9,14 @@
 //!   the shopper stays; ids come from one counter and are never reused.
 //! - Every answer is checked against the session or request on screen before it changes
 //!   anything.
+//! - Copy asked for at `now` is complete on screen by `now + copy_wait` plus one tick: model
+//!   copy, the worker's template, or — when nothing complete came — the pick's template put up
+//!   by the tick ([`Effect::CopyFellBack`] tells the daemon either way).
 
 use std::time::{Duration, Instant};
 
 use super::messages::{
-    Effect, EndReason, Input, InteractionKind, PickView, RequestId, SessionId, Slot, Vote,
+    Effect, EndReason, FellBack, Input, InteractionKind, PickView, RequestId, SessionId, Slot, Vote,
 };
 use super::scan::{Pushed, ScanBuffer, ScanRule};
 use super::session::{Scanned, Session, Shown, View, MAX_PICKS};
@@ -30,8 +33,15 @@ pub struct KioskConfig {
     pub goodbye_for: Duration,
     /// An unfinished scan is dropped (and a lone digit taken as a key) after this long.
     pub scan_gap: Duration,
+    /// Copy not complete this long after it was asked for is replaced by the pick's template
+    /// (the engine's budget plus [`COPY_GRACE`]).
+    pub copy_wait: Duration,
     pub scan_rule: ScanRule,
 }
+
+/// Beyond the engine's budget the screen waits this long for the worker's own answer (its
+/// template, sent when the budget runs out) before it puts up the template itself.
+pub const COPY_GRACE: Duration = Duration::from_millis(500);
 
 impl Default for KioskConfig {
     fn default() -> Self {
@@ -40,6 +50,8 @@ impl Default for KioskConfig {
             attract_every: Duration::from_secs(6),
             goodbye_for: Duration::from_secs(3),
             scan_gap: Duration::from_secs(5),
+            // The engine's default budget (`engine.budget_ms`) plus the grace.
+            copy_wait: Duration::from_secs(4) + COPY_GRACE,
             scan_rule: ScanRule::default(),
         }
     }
@@ -51,6 +63,7 @@ impl KioskConfig {
     pub fn from_config(config: &crate::config::Config) -> Self {
         Self {
             session_timeout: Duration::from_secs(config.session_timeout_secs),
+            copy_wait: Duration::from_millis(config.engine.budget_ms) + COPY_GRACE,
             scan_rule: ScanRule::new(config.scan.cards.clone()),
             ..Self::default()
         }
@@ -149,6 +162,20 @@ impl State {
         self.now = now;
         if self.scan.is_stale(now, self.config.scan_gap) {
             self.resolve_lone_key(out);
+        }
+        if let Screen::Session(s) = &mut self.screen {
+            let session = s.id;
+            for shown in s.shown_mut().filter(|shown| shown.overdue(now)) {
+                if let Some(request) = shown.fall_back() {
+                    out.push(Effect::CopyFellBack {
+                        session,
+                        request,
+                        reason: FellBack::Deadline,
+                        target: shown.view.target(),
+                        text: shown.view.copy.clone(),
+                    });
+                }
+            }
         }
         match &self.screen {
             Screen::Session(s) if now >= s.last_key + self.config.session_timeout => {
@@ -365,6 +392,7 @@ impl State {
         Shown {
             view,
             vote: None,
+            copy_due: copy_request.map(|_| self.now + self.config.copy_wait),
             copy_request,
         }
     }
@@ -411,12 +439,28 @@ impl State {
         }
     }
 
-    fn on_copy(&mut self, request: RequestId, text: String, done: bool) {
+    fn on_copy(
+        &mut self,
+        request: RequestId,
+        text: String,
+        done: Option<Option<FellBack>>,
+        out: &mut Vec<Effect>,
+    ) {
         let Screen::Session(s) = &mut self.screen else {
             return;
         };
+        let session = s.id;
         if let Some(shown) = s.streaming_mut(request) {
-            shown.receive_copy(text, done);
+            shown.receive_copy(text, done.is_some());
+            if let Some(Some(reason)) = done {
+                out.push(Effect::CopyFellBack {
+                    session,
+                    request,
+                    reason,
+                    target: shown.view.target(),
+                    text: shown.view.copy.clone(),
+                });
+            }
         }
     }
 }
@@ -447,8 +491,12 @@ pub fn update(state: &mut State, input: Input) -> Vec<Effect> {
                 s.scanned = Some(Scanned::Unknown);
             }
         }
-        Input::CopyToken { request, text } => state.on_copy(request, text, false),
-        Input::CopyDone { request, text } => state.on_copy(request, text, true),
+        Input::CopyToken { request, text } => state.on_copy(request, text, None, &mut out),
+        Input::CopyDone {
+            request,
+            text,
+            fell_back,
+        } => state.on_copy(request, text, Some(fell_back), &mut out),
     }
     out
 }
@@ -613,6 +661,7 @@ mod tests {
             Input::CopyDone {
                 request: second,
                 text: "Stays dry in the rain.".into(),
+                fell_back: None,
             },
         );
         // Late tokens after done, and tokens for unknown requests, change nothing.
@@ -721,6 +770,117 @@ mod tests {
         assert!(matches!(&s.screen, Screen::Session(x) if x.view == View::Picks));
     }
 
+    /// A stalled copy never stays on screen half-written: at the deadline the streamed words
+    /// give way to the pick's complete template at once, each pick is reported once, and
+    /// nothing later of those requests lands.
+    #[test]
+    fn copy_not_done_by_its_deadline_is_replaced_by_the_template_at_once() {
+        let t0 = Instant::now();
+        let (mut s, id) = with_picks(t0);
+        let (second, third) = (
+            copy_request(&s, Slot::Pick(1)),
+            copy_request(&s, Slot::Pick(2)),
+        );
+        for t in ["A ", "shell ", "that ", "keeps"] {
+            update(
+                &mut s,
+                Input::CopyToken {
+                    request: second,
+                    text: t.into(),
+                },
+            );
+        }
+        let wait = KioskConfig::default().copy_wait;
+        let fx = update(&mut s, Input::Tick(t0 + wait - Duration::from_millis(1)));
+        assert!(fx.is_empty(), "{fx:?}");
+        assert_eq!(picks(&s)[1].view.copy, "A shell that keeps");
+        assert_eq!(picks(&s)[1].copy_request, Some(second));
+
+        let fx = update(&mut s, Input::Tick(t0 + wait));
+        let p = picks(&s);
+        let fell_back = |request, pick: &Shown| Effect::CopyFellBack {
+            session: id,
+            request,
+            reason: FellBack::Deadline,
+            target: pick.view.target(),
+            text: pick.view.template.clone(),
+        };
+        assert_eq!(fx, vec![fell_back(second, &p[1]), fell_back(third, &p[2])]);
+        assert_eq!(p[1].view.copy, p[1].view.template);
+        assert!(p[1].view.copy.starts_with("Rain Shell, now just USD 24.99"));
+        assert_eq!(p[2].view.copy, p[2].view.template);
+        assert!(p
+            .iter()
+            .all(|p| p.copy_request.is_none() && p.copy_due.is_none()));
+        assert_eq!(p[0].view.copy, "Light on the trail.", "done copy stays");
+
+        // Nothing later of those requests lands, and nothing is reported twice.
+        for request in [second, third] {
+            update(
+                &mut s,
+                Input::CopyToken {
+                    request,
+                    text: " warm".into(),
+                },
+            );
+            let fx = update(
+                &mut s,
+                Input::CopyDone {
+                    request,
+                    text: "Late model copy.".into(),
+                    fell_back: None,
+                },
+            );
+            assert!(fx.is_empty());
+        }
+        assert!(update(&mut s, Input::Tick(t0 + wait * 2)).is_empty());
+        let p = picks(&s);
+        assert_eq!(p[1].view.copy, p[1].view.template);
+        assert_eq!(p[2].view.copy, p[2].view.template);
+    }
+
+    /// The worker's own template (its budget ran out mid-copy) replaces what streamed and is
+    /// reported once, as `Budget`; the screen's deadline then has nothing left to do.
+    #[test]
+    fn the_workers_budget_template_replaces_the_streamed_words_and_is_reported() {
+        let t0 = Instant::now();
+        let (mut s, id) = with_picks(t0);
+        let second = copy_request(&s, Slot::Pick(1));
+        update(
+            &mut s,
+            Input::CopyToken {
+                request: second,
+                text: "A sleeping bag that keeps".into(),
+            },
+        );
+        let template = picks(&s)[1].view.template.clone();
+        let fx = update(
+            &mut s,
+            Input::CopyDone {
+                request: second,
+                text: template.clone(),
+                fell_back: Some(FellBack::Budget),
+            },
+        );
+        assert_eq!(
+            fx,
+            vec![Effect::CopyFellBack {
+                session: id,
+                request: second,
+                reason: FellBack::Budget,
+                target: picks(&s)[1].view.target(),
+                text: template.clone(),
+            }]
+        );
+        assert_eq!(picks(&s)[1].view.copy, template);
+        let fx = update(&mut s, Input::Tick(t0 + KioskConfig::default().copy_wait));
+        assert!(
+            fx.iter()
+                .all(|e| !matches!(e, Effect::CopyFellBack { request, .. } if *request == second)),
+            "{fx:?}"
+        );
+    }
+
     #[test]
     fn a_lone_digit_selects_but_a_numeric_code_is_a_scan() {
         let t0 = Instant::now();
@@ -735,9 +895,13 @@ mod tests {
                 Effect::RecordInteraction { kind: InteractionKind::ThumbUp, target: Some(b), .. },
             ] if a.sku == "SKU-2" && b.sku == "SKU-2"
         ));
-        // "3" alone, resolved by the scan gap.
+        // "3" alone, resolved by the scan gap (the copy deadline of the picks still streaming
+        // passes on the same tick; its effects are tested on their own).
         key(&mut s, '3');
-        let fx = update(&mut s, Input::Tick(t0 + Duration::from_secs(6)));
+        let fx: Vec<Effect> = update(&mut s, Input::Tick(t0 + Duration::from_secs(6)))
+            .into_iter()
+            .filter(|e| !matches!(e, Effect::CopyFellBack { .. }))
+            .collect();
         assert!(matches!(
             fx.as_slice(),
             [Effect::RecordInteraction { kind: InteractionKind::Select, target: Some(t), .. }]

@@ -122,6 +122,14 @@ fn draw_status(frame: &mut Frame, area: Rect, status: Option<&StatusView>) {
             parts.join(" · ")
         }
     };
+    // "to template: 3 (budget) · 1 (deadline)".
+    let fell_back = |pairs: &[(String, u64)]| {
+        let parts: Vec<String> = pairs
+            .iter()
+            .map(|(k, v)| format!("{v} ({})", sanitize(k)))
+            .collect();
+        format!("to template: {}", parts.join(" · "))
+    };
     let hash: String = sanitize(&s.model_hash).chars().take(12).collect();
     let rows = [
         ("Model", sanitize(&s.model_name)),
@@ -136,6 +144,16 @@ fn draw_status(frame: &mut Frame, area: Rect, status: Option<&StatusView>) {
             or_dash(s.cache_hit_rate.map(|r| format!("{:.1} %", r * 100.0))),
         ),
         ("Guardrail verdicts", joined(&s.verdicts)),
+        ("Copy fell back", fell_back(&s.copy_fallbacks)),
+        (
+            "Copy latency",
+            or_dash(s.copy_latency.map(|l| {
+                format!(
+                    "p50 {:.0} ms · p99 {:.0} ms (last {} of {})",
+                    l.p50_ms, l.p99_ms, l.samples, l.answered
+                )
+            })),
+        ),
         ("Database size", bytes(s.db_bytes)),
         ("Database rows", joined(&s.db_counts)),
         (
