@@ -59,11 +59,18 @@ for t in "${targets[@]}"; do
     triple=${TRIPLE[$t]} gnu=${GNU[$t]}
     upper=$(echo "$triple" | tr 'a-z-' 'A-Z_')
     lower=${triple//-/_}
+    # qemu's -L prefix is only tried first: a path missing under it falls back to the host's. The
+    # cross ld.so (libc6-<arch>-cross, /usr/$gnu/lib) reads the host's /etc/ld.so.cache, which lists
+    # the multiarch /lib/$gnu/libc.so.6 of `libc6:<arch>` (another Debian build of glibc), so the
+    # program ran with a dynamic loader and a libc from two builds. Their private ABI differs
+    # (`_rtld_global`'s layout): the first pthread_create walked a list that is not one and spun
+    # forever, before its clone. LD_LIBRARY_PATH comes before the cache: every library now comes
+    # from the same sysroot as the loader, the one the binary was linked against.
     export "CARGO_TARGET_${upper}_LINKER=$gnu-gcc"
-    export "CARGO_TARGET_${upper}_RUNNER=${QEMU[$t]} -L /usr/$gnu"
+    export "CARGO_TARGET_${upper}_RUNNER=${QEMU[$t]} -L /usr/$gnu -E LD_LIBRARY_PATH=/usr/$gnu/lib"
     export "CC_${lower}=$gnu-gcc" "CXX_${lower}=$gnu-g++" "AR_${lower}=$gnu-ar"
     export "BINDGEN_EXTRA_CLANG_ARGS_${lower}=--sysroot=/usr/$gnu"
-    run=("${QEMU[$t]}" -L "/usr/$gnu")
+    run=("${QEMU[$t]}" -L "/usr/$gnu" -E "LD_LIBRARY_PATH=/usr/$gnu/lib")
 
     say "$t: release build ($triple)"
     start=$(secs)
