@@ -2,7 +2,7 @@
 DATA_DIR ?= .shelftalk
 SHELFTALK := target/debug/shelftalk
 
-.PHONY: run test deps model build fuzz
+.PHONY: run test deps model build fuzz arm-check
 
 deps:
 	scripts/install-deps.sh
@@ -29,3 +29,9 @@ test: model
 FUZZ_SECS ?= 300
 fuzz: deps
 	FUZZ_SECS=$(FUZZ_SECS) scripts/fuzz.sh
+
+# The release binary cross-built for ARM with Debian's Rust and run under qemu-user: selftest, copy
+# from the model, bench store, the pure modules' unit tests. ARM_TARGETS: aarch64 and/or armv7.
+ARM_TARGETS ?= aarch64
+arm-check: model
+	scripts/arm-check.sh $(ARM_TARGETS)
