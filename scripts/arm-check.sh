@@ -121,7 +121,8 @@ EOF
         "$native" copy --sku "$sku" --seed 3 --no-cache --json | python3 -c '
 import json, sys
 t = json.load(sys.stdin).get("timings") or {}
-print(f"native x86 generation (same request): {t.get(\"tokens_per_sec\", 0):.1f} tok/s")'
+rate = t.get("tokens_per_sec", 0)
+print(f"native x86 generation (same request): {rate:.1f} tok/s")'
     fi
 
     say "$t: bench store under qemu"
