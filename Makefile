@@ -2,7 +2,7 @@
 DATA_DIR ?= .shelftalk
 SHELFTALK := target/debug/shelftalk
 
-.PHONY: run test deps model build fuzz
+.PHONY: run test deps model build fuzz arm-check
 
 deps:
 	scripts/install-deps.sh
@@ -37,3 +37,9 @@ fuzz: deps
 SOAK_SECS ?= 1200
 soak: model build
 	SOAK_SECS=$(SOAK_SECS) scripts/soak.sh
+
+# The release binary cross-built for ARM with Debian's Rust and run under qemu-user: selftest, copy
+# from the model, bench store, the pure modules' unit tests. ARM_TARGETS: aarch64 and/or armv7.
+ARM_TARGETS ?= aarch64
+arm-check: model
+	scripts/arm-check.sh $(ARM_TARGETS)
