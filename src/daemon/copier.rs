@@ -684,19 +684,22 @@ fn run_job(shared: &Shared, store: Option<&Store>, job: Job, answers: &Unbounded
         shared.cache_hits.fetch_add(1, Ordering::Relaxed);
     }
     note(shared, &job.order.product, &outcome);
+    // Counted before the answer goes out: whoever sees the answer sees it counted.
+    {
+        let mut latencies = lock(&shared.latencies);
+        latencies
+            .0
+            .push_back(job.asked.elapsed().as_secs_f64() * 1e3);
+        latencies.1 += 1;
+        while latencies.0.len() > LATENCY_SAMPLES {
+            latencies.0.pop_front();
+        }
+    }
     let _ = answers.send(Input::CopyDone {
         request,
         text: outcome.text,
         fell_back,
     });
-    let mut latencies = lock(&shared.latencies);
-    latencies
-        .0
-        .push_back(job.asked.elapsed().as_secs_f64() * 1e3);
-    latencies.1 += 1;
-    while latencies.0.len() > LATENCY_SAMPLES {
-        latencies.0.pop_front();
-    }
 }
 
 #[cfg(test)]
