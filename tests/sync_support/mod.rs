@@ -167,6 +167,46 @@ impl Hq {
             .unwrap()
     }
 
+    /// Command-line arguments naming this HQ's database (`--db FILE` or `--database-url URL`).
+    pub fn db_args(&self) -> Vec<String> {
+        match &self.pg {
+            Some(pg) => vec!["--database-url".into(), pg.url()],
+            None => vec!["--db".into(), self.db.to_str().unwrap().into()],
+        }
+    }
+
+    /// (report_seq, document, signature) of every audit report HQ kept, in report order, read
+    /// straight from the database.
+    pub fn audit_reports(&self) -> Vec<(u64, Vec<u8>, Vec<u8>)> {
+        if let Some(pg) = &self.pg {
+            let out = pg.psql(
+                "SELECT report_seq || '|' || encode(document, 'hex') || '|' || \
+                 encode(signature, 'hex') FROM audit_reports ORDER BY report_seq",
+            );
+            return out
+                .lines()
+                .filter(|l| !l.is_empty())
+                .map(|l| {
+                    let mut parts = l.split('|');
+                    let seq = parts.next().unwrap().parse().unwrap();
+                    let mut hex = || shelftalk::crypto::from_hex(parts.next().unwrap()).unwrap();
+                    let doc = hex();
+                    (seq, doc, hex())
+                })
+                .collect();
+        }
+        let c = rusqlite::Connection::open(&self.db).unwrap();
+        let mut stmt = c
+            .prepare(
+                "SELECT report_seq, document, signature FROM audit_reports ORDER BY report_seq",
+            )
+            .unwrap();
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    }
+
     pub async fn stop(mut self) {
         if let Some(s) = self.stop.take() {
             let _ = s.send(());

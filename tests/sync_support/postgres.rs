@@ -13,6 +13,7 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 #![allow(clippy::print_stderr)]
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -73,13 +74,16 @@ impl PgCluster {
     /// is not installed and not required.
     pub fn start(test: &str) -> Option<PgCluster> {
         let Some(bin) = bindir() else {
-            let why = "PostgreSQL binaries not found (no SHELFTALK_PG_BINDIR, no \
-                       /usr/lib/postgresql/*/bin, no initdb on PATH); install Debian's \
+            let why = "PostgreSQL binaries not found (SHELFTALK_PG_BINDIR, else \
+                       /usr/lib/postgresql/*/bin, else PATH: no initdb); install Debian's \
                        `postgresql` (scripts/install-deps.sh)";
             if required() {
                 panic!("{test}: SHELFTALK_REQUIRE_POSTGRES=1 but {why}");
             }
-            eprintln!(
+            // Straight to stderr, past the test harness's capture (which hides a passing test's
+            // output): a skip must be seen.
+            let _ = writeln!(
+                std::io::stderr(),
                 "\n!!! SKIPPED {test} on PostgreSQL: {why}. Set SHELFTALK_REQUIRE_POSTGRES=1 to \
                  make this a failure.\n"
             );
