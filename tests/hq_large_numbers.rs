@@ -4,14 +4,14 @@
 //! with `seq` or a count above `i64::MAX`, to such an audit head, and to such a backlog header.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[macro_use]
 mod sync_support;
 
 use ring::signature::{Ed25519KeyPair, KeyPair};
 use shelftalk::crypto::hex;
 use shelftalk::feedback::cells::{Cell, Counts, Day, Ipw};
-use shelftalk::hq::store::HqStore;
 use shelftalk::wire::{self, AuditHeadDocument, BatchDocument, Dropped, BATCH_VERSION};
-use sync_support::Hq;
+use sync_support::{Backend, Hq};
 
 const TOO_BIG: u64 = i64::MAX as u64 + 1;
 
@@ -86,10 +86,13 @@ async fn post(
     (status, code.unwrap_or_default().to_string())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn numbers_above_what_hq_stores_are_refused_not_a_server_error() {
+on_both_backends!(numbers_above_what_hq_stores_are_refused_not_a_server_error);
+
+async fn numbers_above_what_hq_stores_are_refused_not_a_server_error(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
-    let hq = Hq::start(dir.path()).await;
+    let Some(hq) = Hq::start_on(backend, dir.path(), module_path!()).await else {
+        return;
+    };
     let key = device();
     hq.store
         .enroll("kiosk-9", "store-9", key.public_key().as_ref(), 0)

@@ -1,6 +1,7 @@
 //! End to end: simulated shoppers on a real kiosk store, synced to the real HQ on loopback.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[macro_use]
 mod sync_support;
 
 use shelftalk::feedback::cells::{Counts, Day};
@@ -8,7 +9,7 @@ use shelftalk::feedback::{self, Impression, SessionToken};
 use shelftalk::store::Store;
 use shelftalk::sync::{self, SyncError};
 use shelftalk::vocab::Style;
-use sync_support::{context, kiosk, simulate, status, Hq, NOW};
+use sync_support::{context, kiosk, simulate, status, Backend, Hq, NOW};
 
 fn sum(parts: &[&Counts]) -> Counts {
     let mut t = Counts::default();
@@ -60,10 +61,13 @@ fn assert_private(v: &serde_json::Value, path: &str) {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn simulated_shoppers_reach_hq_exactly_and_priors_come_back() {
+on_both_backends!(simulated_shoppers_reach_hq_exactly_and_priors_come_back);
+
+async fn simulated_shoppers_reach_hq_exactly_and_priors_come_back(backend: Backend) {
     let tmp = tempfile::tempdir().unwrap();
-    let hq = Hq::start(tmp.path()).await;
+    let Some(hq) = Hq::start_on(backend, tmp.path(), module_path!()).await else {
+        return;
+    };
     let (config, keys) = kiosk(tmp.path(), "kiosk-e2e", &hq.url);
     hq.enroll(&config, &keys);
     simulate(&config, 400, 11, NOW, 5);
@@ -145,10 +149,13 @@ async fn simulated_shoppers_reach_hq_exactly_and_priors_come_back() {
     hq.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_cell_with_k_minus_one_sessions_never_reaches_the_wire() {
+on_both_backends!(a_cell_with_k_minus_one_sessions_never_reaches_the_wire);
+
+async fn a_cell_with_k_minus_one_sessions_never_reaches_the_wire(backend: Backend) {
     let tmp = tempfile::tempdir().unwrap();
-    let hq = Hq::start(tmp.path()).await;
+    let Some(hq) = Hq::start_on(backend, tmp.path(), module_path!()).await else {
+        return;
+    };
     let (config, keys) = kiosk(tmp.path(), "kiosk-k", &hq.url);
     hq.enroll(&config, &keys);
     let k = config.k_anonymity as usize;
@@ -201,8 +208,9 @@ async fn a_cell_with_k_minus_one_sessions_never_reaches_the_wire() {
     hq.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn backlog_stays_bounded_while_hq_is_down_and_drains_when_it_returns() {
+on_both_backends!(backlog_stays_bounded_while_hq_is_down_and_drains_when_it_returns);
+
+async fn backlog_stays_bounded_while_hq_is_down_and_drains_when_it_returns(backend: Backend) {
     let tmp = tempfile::tempdir().unwrap();
     // A port with nobody listening.
     let dead = {
@@ -257,7 +265,9 @@ async fn backlog_stays_bounded_while_hq_is_down_and_drains_when_it_returns() {
     drop(store);
 
     // HQ comes back (at a new address).
-    let hq = Hq::start(tmp.path()).await;
+    let Some(hq) = Hq::start_on(backend, tmp.path(), module_path!()).await else {
+        return;
+    };
     hq.enroll(&config, &keys);
 
     config.hq_url = hq.url.clone();

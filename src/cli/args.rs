@@ -200,9 +200,18 @@ pub enum SyncCmd {
 
 #[derive(Args, Debug)]
 pub struct HqDb {
-    /// HQ's SQLite database file (created if missing).
+    /// HQ's SQLite database file (created if missing): the embedded default.
     #[arg(long, value_name = "FILE")]
-    pub db: PathBuf,
+    pub db: Option<PathBuf>,
+    /// HQ's PostgreSQL database instead (`postgres://USER:PASSWORD@HOST:PORT/DB`, or
+    /// `host=/run/postgresql dbname=hq`); migrated on start. Exactly one of --db and this.
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "SHELFTALK_HQ_DATABASE_URL",
+        hide_env_values = true
+    )]
+    pub database_url: Option<String>,
 }
 
 #[derive(Subcommand, Debug)]

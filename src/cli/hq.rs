@@ -6,7 +6,8 @@ use anyhow::{Context, Result};
 use serde::Serialize;
 
 use shelftalk::feedback::cells::Day;
-use shelftalk::hq::{self, store::Dim, store::HqStore, store::SqliteHq};
+use shelftalk::hq;
+use shelftalk::hq::store::{self, Dim, HqDatabase, HqStore};
 
 use super::args::{HqCmd, HqDb, HqTokenCmd};
 use super::output::{self, emit, Render};
@@ -53,8 +54,28 @@ impl Render for Report {
     }
 }
 
-fn open(db: &HqDb) -> Result<SqliteHq> {
-    SqliteHq::open(&db.db).with_context(|| format!("opening HQ database {}", db.db.display()))
+/// The database `--db` or `--database-url` (or `SHELFTALK_HQ_DATABASE_URL`) names: exactly one.
+fn database(db: &HqDb) -> Result<HqDatabase> {
+    match (&db.db, &db.database_url) {
+        (Some(path), None) => Ok(HqDatabase::Sqlite(path.clone())),
+        (None, Some(url)) => Ok(HqDatabase::Postgres(url.clone())),
+        (Some(_), Some(_)) => anyhow::bail!(
+            "both --db FILE and --database-url (or SHELFTALK_HQ_DATABASE_URL) are set; HQ uses \
+             one database: give one of them"
+        ),
+        (None, None) => anyhow::bail!(
+            "HQ needs a database: --db FILE (SQLite) or --database-url postgres://… (or \
+             SHELFTALK_HQ_DATABASE_URL)"
+        ),
+    }
+}
+
+fn open(db: &HqDb) -> Result<Arc<dyn HqStore>> {
+    let which = database(db)?;
+    store::open(&which).with_context(|| match &which {
+        HqDatabase::Sqlite(path) => format!("opening HQ database {}", path.display()),
+        HqDatabase::Postgres(_) => "opening HQ's PostgreSQL database".to_string(),
+    })
 }
 
 /// A `--from`/`--to` day.
@@ -70,7 +91,7 @@ pub fn run(cmd: HqCmd) -> Result<()> {
             db,
             max_body,
         } => {
-            let store: Arc<dyn HqStore> = Arc::new(open(&db)?);
+            let store = open(&db)?;
             runtime()?.block_on(async move {
                 let listener = tokio::net::TcpListener::bind(&listen)
                     .await
@@ -119,7 +140,7 @@ pub fn run(cmd: HqCmd) -> Result<()> {
             output::line(&format!("kiosk {kiosk}: {n} audit alarm(s) acknowledged"))
         }
         HqCmd::Token(HqTokenCmd::Create { db, name, out }) => {
-            let token = hq::create_token(&open(&db)?, &name, now())?;
+            let token = hq::create_token(open(&db)?.as_ref(), &name, now())?;
             emit(out.json, &Token { name, token })
         }
         HqCmd::Report {
@@ -130,7 +151,12 @@ pub fn run(cmd: HqCmd) -> Result<()> {
             format,
         } => {
             let dims = Dim::parse_list(&group_by)?;
-            let report = hq::report::build(&open(&db)?, day("from", from)?, day("to", to)?, &dims)?;
+            let report = hq::report::build(
+                open(&db)?.as_ref(),
+                day("from", from)?,
+                day("to", to)?,
+                &dims,
+            )?;
             let report = Report {
                 json: report.to_json(),
                 csv: report.to_csv()?,

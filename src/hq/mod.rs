@@ -27,6 +27,7 @@
 #![allow(clippy::result_large_err)]
 
 pub mod page;
+pub mod pg;
 pub mod report;
 pub mod store;
 
@@ -78,6 +79,37 @@ pub enum HqError {
     },
     #[error("HQ storage lock poisoned by an earlier panic")]
     Poisoned,
+    /// A PostgreSQL statement failed; `target` names the database (never its password), `what`
+    /// the step.
+    #[error("HQ PostgreSQL database {target}: {what}: {source}")]
+    Postgres {
+        target: String,
+        what: &'static str,
+        #[source]
+        source: tokio_postgres::Error,
+    },
+    /// No connection to HQ's PostgreSQL database could be had from the pool.
+    #[error("HQ PostgreSQL database {target}: no connection: {source}")]
+    PostgresPool {
+        target: String,
+        #[source]
+        source: deadpool_postgres::PoolError,
+    },
+    /// HQ's PostgreSQL database URL or pool settings cannot be used.
+    #[error("HQ PostgreSQL database: {0}")]
+    PostgresConfig(String),
+    /// The database was migrated by a newer HQ than this one.
+    #[error(
+        "HQ PostgreSQL database {target} has schema version {found}; this HQ knows up to {known}"
+    )]
+    SchemaTooNew {
+        target: String,
+        found: i64,
+        known: i64,
+    },
+    /// A number HQ stores as a signed 64-bit integer is out of that range.
+    #[error("internal error: {what} {value} does not fit HQ's database integer")]
+    Number { what: &'static str, value: String },
     #[error("cannot serve: {0}")]
     Io(#[from] std::io::Error),
     /// ring's error carries nothing (and is no `std::error::Error` without ring's `std`).
@@ -100,13 +132,12 @@ pub enum HqError {
 impl HqError {
     /// True when the same call may succeed later (database busy, disk full).
     pub fn retryable(&self) -> bool {
-        matches!(
-            self,
-            Self::Store(StoreError::Sql {
-                retryable: true,
-                ..
-            }) | Self::StorageFull { .. }
-        )
+        match self {
+            Self::Store(StoreError::Sql { retryable, .. }) => *retryable,
+            Self::StorageFull { .. } | Self::PostgresPool { .. } => true,
+            Self::Postgres { source, .. } => pg::retryable(source),
+            _ => false,
+        }
     }
 }
 

@@ -1,4 +1,7 @@
-//! HQ storage behind a trait; SQLite ([`SqliteHq`]) is the embedded default.
+//! HQ storage behind one trait, [`HqStore`], with two backends: SQLite ([`SqliteHq`], the
+//! embedded default, `hq serve --db FILE`) and PostgreSQL ([`PgHq`](super::pg::PgHq), what a
+//! fleet runs, `hq serve --database-url postgres://…`). [`open`] picks one from [`HqDatabase`].
+//! Both pass the same HQ test suite (`tests/hq_*.rs`, each test run once per backend).
 //!
 //! Invariants:
 //! - [`HqStore::ingest`] is atomic: a batch's row, its cells and the kiosk's sequence number are
@@ -276,7 +279,7 @@ impl Dim {
         }
     }
 
-    fn column(self) -> &'static str {
+    pub(crate) fn column(self) -> &'static str {
         match self {
             Self::Store => "store_id",
             Self::Kiosk => "kiosk_id",
@@ -338,6 +341,26 @@ pub trait HqStore: Send + Sync {
     /// Marks a kiosk's open audit alarms as looked into (they stay on record); returns how many.
     /// An unknown kiosk is an error.
     fn acknowledge_audit_alarms(&self, kiosk: &str, now: i64) -> Result<u64, HqError>;
+}
+
+/// Which database HQ keeps its data in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HqDatabase {
+    /// An SQLite file (created if missing).
+    Sqlite(std::path::PathBuf),
+    /// A PostgreSQL URL (`postgres://USER:PASSWORD@HOST:PORT/DB`, or `host=… dbname=…`).
+    Postgres(String),
+}
+
+/// Opens (and migrates) HQ's database.
+pub fn open(db: &HqDatabase) -> Result<std::sync::Arc<dyn HqStore>, HqError> {
+    Ok(match db {
+        HqDatabase::Sqlite(path) => std::sync::Arc::new(SqliteHq::open(path)?),
+        HqDatabase::Postgres(url) => std::sync::Arc::new(super::pg::PgHq::connect(
+            url,
+            &super::pg::PgOptions::default(),
+        )?),
+    })
 }
 
 /// SHA-256 of a bearer token (what is stored).

@@ -2,6 +2,8 @@
 //! this process, and real kiosk stores with real key files.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod postgres;
+
 use std::path::Path;
 use std::sync::Arc;
 
@@ -9,20 +11,49 @@ use shelftalk::catalog::{Minor, Product};
 use shelftalk::config::Config;
 use shelftalk::crypto::keyfiles::{KeyDir, Keyring};
 use shelftalk::feedback::simulate::{self, PopularityPicks, SimOptions};
+use shelftalk::hq::pg::{PgHq, PgOptions};
 use shelftalk::hq::store::{HqStore, SqliteHq};
 use shelftalk::hq::{self, ServeOptions};
 use shelftalk::store::{catalog, Store};
 use shelftalk::sync::client::Backoff;
 use shelftalk::sync::SyncContext;
 
+/// Which database a test's HQ keeps its data in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    /// A throwaway cluster started for the test ([`postgres::PgCluster`]).
+    Postgres,
+}
+
+/// Runs an `async fn(Backend)` test once per backend: `name::sqlite` and `name::postgres`.
+#[allow(unused_macros)]
+macro_rules! on_both_backends {
+    ($name:ident) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name(super::sync_support::Backend::Sqlite).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                super::$name(super::sync_support::Backend::Postgres).await
+            }
+        }
+    };
+}
+
 /// A running HQ.
 pub struct Hq {
-    pub store: Arc<SqliteHq>,
+    pub store: Arc<dyn HqStore>,
+    /// The SQLite file (unused on PostgreSQL).
     pub db: std::path::PathBuf,
     pub url: String,
     pub token: String,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<Result<(), hq::HqError>>>,
+    /// Declared last: dropped (stopped, removed) after the store's connections.
+    pub pg: Option<postgres::PgCluster>,
 }
 
 impl Hq {
@@ -33,11 +64,43 @@ impl Hq {
     pub async fn start_with(dir: &Path, opts: ServeOptions) -> Hq {
         let db = dir.join("hq.db");
         let store = Arc::new(SqliteHq::open(&db).unwrap());
+        Self::serve(store, db, None, opts).await
+    }
+
+    /// HQ on `backend`; `None` when it is PostgreSQL and PostgreSQL is not installed (the skip is
+    /// said on stderr; `SHELFTALK_REQUIRE_POSTGRES=1` makes it a failure).
+    pub async fn start_on(backend: Backend, dir: &Path, test: &str) -> Option<Hq> {
+        Self::start_on_with(backend, dir, test, ServeOptions::default()).await
+    }
+
+    pub async fn start_on_with(
+        backend: Backend,
+        dir: &Path,
+        test: &str,
+        opts: ServeOptions,
+    ) -> Option<Hq> {
+        match backend {
+            Backend::Sqlite => Some(Self::start_with(dir, opts).await),
+            Backend::Postgres => {
+                let cluster = postgres::PgCluster::start(test)?;
+                let store = Arc::new(PgHq::connect(&cluster.url(), &PgOptions::default()).unwrap());
+                Some(Self::serve(store, dir.join("hq.db"), Some(cluster), opts).await)
+            }
+        }
+    }
+
+    async fn serve(
+        store: Arc<dyn HqStore>,
+        db: std::path::PathBuf,
+        pg: Option<postgres::PgCluster>,
+        opts: ServeOptions,
+    ) -> Hq {
+        // Before any test builds its HTTP client (hq::serve installs it too, but in its task).
+        shelftalk::crypto::install_tls_provider();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let dyn_store: Arc<dyn HqStore> = store.clone();
-        let task = tokio::spawn(hq::serve(listener, dyn_store, opts, async {
+        let task = tokio::spawn(hq::serve(listener, Arc::clone(&store), opts, async {
             let _ = stopped.await;
         }));
         let token = hq::create_token(store.as_ref(), "test", 0).unwrap();
@@ -48,6 +111,7 @@ impl Hq {
             token,
             stop: Some(stop),
             task: Some(task),
+            pg,
         }
     }
 
@@ -65,8 +129,14 @@ impl Hq {
             .totals
     }
 
-    /// (batches, cells) rows stored.
+    /// (batches, cells) rows stored, read straight from the database (SQLite file or `psql`).
     pub fn rows(&self) -> (u64, u64) {
+        if let Some(pg) = &self.pg {
+            let out =
+                pg.psql("SELECT (SELECT count(*) FROM batches), (SELECT count(*) FROM cells)");
+            let (b, n) = out.trim().split_once('|').unwrap();
+            return (b.parse().unwrap(), n.parse().unwrap());
+        }
         let c = rusqlite::Connection::open(&self.db).unwrap();
         let b = c
             .query_row("SELECT count(*) FROM batches", [], |r| r.get(0))
@@ -79,11 +149,59 @@ impl Hq {
 
     /// Every batch document exactly as it arrived on the wire.
     pub fn wire_documents(&self) -> Vec<Vec<u8>> {
+        if let Some(pg) = &self.pg {
+            let out = pg.psql("SELECT encode(document, 'hex') FROM batches ORDER BY arrival");
+            return out
+                .lines()
+                .filter(|l| !l.is_empty())
+                .map(|l| shelftalk::crypto::from_hex(l).unwrap())
+                .collect();
+        }
         let c = rusqlite::Connection::open(&self.db).unwrap();
         let mut stmt = c
             .prepare("SELECT document FROM batches ORDER BY rowid")
             .unwrap();
         stmt.query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    }
+
+    /// Command-line arguments naming this HQ's database (`--db FILE` or `--database-url URL`).
+    pub fn db_args(&self) -> Vec<String> {
+        match &self.pg {
+            Some(pg) => vec!["--database-url".into(), pg.url()],
+            None => vec!["--db".into(), self.db.to_str().unwrap().into()],
+        }
+    }
+
+    /// (report_seq, document, signature) of every audit report HQ kept, in report order, read
+    /// straight from the database.
+    pub fn audit_reports(&self) -> Vec<(u64, Vec<u8>, Vec<u8>)> {
+        if let Some(pg) = &self.pg {
+            let out = pg.psql(
+                "SELECT report_seq || '|' || encode(document, 'hex') || '|' || \
+                 encode(signature, 'hex') FROM audit_reports ORDER BY report_seq",
+            );
+            return out
+                .lines()
+                .filter(|l| !l.is_empty())
+                .map(|l| {
+                    let mut parts = l.split('|');
+                    let seq = parts.next().unwrap().parse().unwrap();
+                    let mut hex = || shelftalk::crypto::from_hex(parts.next().unwrap()).unwrap();
+                    let doc = hex();
+                    (seq, doc, hex())
+                })
+                .collect();
+        }
+        let c = rusqlite::Connection::open(&self.db).unwrap();
+        let mut stmt = c
+            .prepare(
+                "SELECT report_seq, document, signature FROM audit_reports ORDER BY report_seq",
+            )
+            .unwrap();
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
             .unwrap()
             .collect::<Result<_, _>>()
             .unwrap()
