@@ -95,10 +95,15 @@ for t in "${targets[@]}"; do
     start=$(secs)
     "${run[@]}" "$bin" selftest
     echo "selftest under qemu: $(took "$start")"
+    # The native figures are for comparison only: a native binary older than this checkout (it
+    # is not rebuilt here) is reported and skipped, never fails the check.
     if [[ -x "$native" ]]; then
         start=$(secs)
-        "$native" selftest >/dev/null
-        echo "selftest native x86 (same data dir): $(took "$start")"
+        if "$native" selftest >/dev/null 2>&1; then
+            echo "selftest native x86 (same data dir): $(took "$start")"
+        else
+            echo "native x86 selftest skipped: $native failed (stale? cargo build --release first)"
+        fi
     fi
 
     say "$t: copy --json from the model"
@@ -118,11 +123,13 @@ if source != "model" or verdict != "pass":
     sys.exit("copy under qemu did not come from the model through the guardrails")
 EOF
     if [[ -x "$native" ]]; then
-        "$native" copy --sku "$sku" --seed 3 --no-cache --json | python3 -c '
+        if ! "$native" copy --sku "$sku" --seed 3 --no-cache --json 2>/dev/null | python3 -c '
 import json, sys
 t = json.load(sys.stdin).get("timings") or {}
 rate = t.get("tokens_per_sec", 0)
-print(f"native x86 generation (same request): {rate:.1f} tok/s")'
+print(f"native x86 generation (same request): {rate:.1f} tok/s")'; then
+            echo "native x86 copy skipped: $native failed (stale? cargo build --release first)"
+        fi
     fi
 
     say "$t: bench store under qemu"
