@@ -155,22 +155,10 @@ impl BatchDocument {
             if let Err(e) = check_cell_labels(&c.sku, &c.segment, &c.content_kind) {
                 return bad(format!("cells[{i}]: {e}"));
             }
-            let n = &c.counts;
-            let numbers = [
-                c.sessions,
-                n.impressions,
-                n.taps,
-                n.thumbs_up,
-                n.thumbs_down,
-                n.whys,
-                n.opt_outs,
-                n.dwells,
-                n.dwell_ms,
-                n.conversions,
-            ];
-            if numbers.iter().any(|&x| x > MAX_NUMBER) {
+            if c.numbers().iter().any(|&x| x > MAX_NUMBER) {
                 return bad(format!("cells[{i}]: a count is above {MAX_NUMBER}"));
             }
+            let n = &c.counts;
             if n.taps > n.impressions || n.conversions > n.impressions {
                 return bad(format!(
                     "cells[{i}]: taps and conversions exceed impressions"

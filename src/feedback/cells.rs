@@ -223,6 +223,23 @@ pub struct Cell {
 }
 
 impl Cell {
+    /// The whole numbers of the cell, in wire and column order: sessions, then the counts.
+    pub fn numbers(&self) -> [u64; 10] {
+        let n = &self.counts;
+        [
+            self.sessions,
+            n.impressions,
+            n.taps,
+            n.thumbs_up,
+            n.thumbs_down,
+            n.whys,
+            n.opt_outs,
+            n.dwells,
+            n.dwell_ms,
+            n.conversions,
+        ]
+    }
+
     pub fn key(&self) -> CellKey {
         CellKey {
             day: self.day,

@@ -502,25 +502,12 @@ impl CellColumns {
     fn of(doc: &crate::wire::BatchDocument) -> Result<Self, HqError> {
         let mut c = Self::default();
         for cell in &doc.cells {
-            let n = &cell.counts;
             c.day.push(cell.day.0);
             c.sku.push(cell.sku.clone());
             c.style.push(cell.style.clone());
             c.segment.push(cell.segment.clone());
             c.content_kind.push(cell.content_kind.clone());
-            let ints = [
-                cell.sessions,
-                n.impressions,
-                n.taps,
-                n.thumbs_up,
-                n.thumbs_down,
-                n.whys,
-                n.opt_outs,
-                n.dwells,
-                n.dwell_ms,
-                n.conversions,
-            ];
-            for (col, v) in c.ints.iter_mut().zip(ints) {
+            for (col, v) in c.ints.iter_mut().zip(cell.numbers()) {
                 col.push(int("a cell count", v)?);
             }
             let ipw = [cell.ipw.impressions, cell.ipw.taps, cell.ipw.conversions];
