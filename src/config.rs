@@ -364,8 +364,14 @@ impl Config {
         if self.pos_poll_secs == 0 || self.pos_poll_secs > 3600 {
             return invalid("pos_poll_secs", "must be between 1 and 3600");
         }
-        if self.k_anonymity < 2 {
-            return invalid("k_anonymity", "must be at least 2");
+        if self.k_anonymity < crate::wire::MIN_K_ANONYMITY {
+            return invalid(
+                "k_anonymity",
+                &format!(
+                    "must be at least {} (HQ refuses cells from fewer people)",
+                    crate::wire::MIN_K_ANONYMITY
+                ),
+            );
         }
         if self.currency.code.len() != 3
             || !self.currency.code.bytes().all(|b| b.is_ascii_uppercase())
@@ -822,6 +828,10 @@ mod tests {
         assert!(err.to_string().contains("`kiosk_id`"), "{err}");
         let err = Config::load(None, env(&[("SHELFTALK_K_ANONYMITY", "1")])).unwrap_err();
         assert!(err.to_string().contains("`k_anonymity`"), "{err}");
+        // Below what HQ accepts: refused at the kiosk, not discovered at the first sync.
+        let err = Config::load(None, env(&[("SHELFTALK_K_ANONYMITY", "4")])).unwrap_err();
+        assert!(err.to_string().contains("at least 5"), "{err}");
+        assert!(Config::load(None, env(&[("SHELFTALK_K_ANONYMITY", "5")])).is_ok());
         let err = Config::load(None, env(&[("SHELFTALK_HQ_URL", "ftp://x")])).unwrap_err();
         assert!(err.to_string().contains("`hq_url`"), "{err}");
     }

@@ -94,6 +94,23 @@ pub const MAX_CELLS: usize = 10_000;
 /// `hq_ingest` fuzz target's invariant).
 pub const MAX_NUMBER: u64 = i64::MAX as u64;
 
+/// The least `k` HQ accepts (and a kiosk may be configured with): every cell must come from at
+/// least this many distinct people.
+pub const MIN_K_ANONYMITY: u32 = 5;
+
+/// The most a cell may count of its contributors and of each event count but `dwell_ms`. A cell
+/// is one kiosk's day of one product, style, segment and content kind: one impression every
+/// second of the day is 86,400, so a million is generous; a coarsened cell (a full outbox, one
+/// per day, style and kind) stays far below it too.
+pub const MAX_CELL_COUNT: u64 = 1_000_000;
+
+/// The most total dwell a cell may carry, in milliseconds: [`MAX_CELL_COUNT`] dwells of 10 s.
+///
+/// With both ceilings, HQ's signed 64-bit sums cannot overflow before a report group holds
+/// 922 million maximal cells (dwell) or 9.2 trillion (the counts): more than a fleet of ten
+/// thousand kiosks sends in a century at the [`MAX_CELLS`] a batch carries.
+pub const MAX_CELL_DWELL_MS: u64 = MAX_CELL_COUNT * 10_000;
+
 /// Parses a document: syntax errors are [`WireError::Malformed`], wrong fields or types
 /// [`WireError::Invalid`].
 fn parse_document<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, WireError> {
@@ -148,6 +165,12 @@ impl BatchDocument {
         if !(self.noise_epsilon.is_finite() && self.noise_epsilon >= 0.0) {
             return bad("noise_epsilon must be 0 or positive".into());
         }
+        if self.k_anonymity < MIN_K_ANONYMITY {
+            return bad(format!(
+                "k_anonymity {} is below the least HQ accepts, {MIN_K_ANONYMITY}",
+                self.k_anonymity
+            ));
+        }
         for (i, c) in self.cells.iter().enumerate() {
             if !Style::ALL.iter().any(|s| s.as_str() == c.style) {
                 return bad(format!("cells[{i}].style {:?} is unknown", c.style));
@@ -155,10 +178,30 @@ impl BatchDocument {
             if let Err(e) = check_cell_labels(&c.sku, &c.segment, &c.content_kind) {
                 return bad(format!("cells[{i}]: {e}"));
             }
-            if c.numbers().iter().any(|&x| x > MAX_NUMBER) {
-                return bad(format!("cells[{i}]: a count is above {MAX_NUMBER}"));
-            }
             let n = &c.counts;
+            let over = c
+                .numbers()
+                .into_iter()
+                .zip(Cell::NUMBER_NAMES)
+                .find(|&(x, name)| {
+                    x > if name == "counts.dwell_ms" {
+                        MAX_CELL_DWELL_MS
+                    } else {
+                        MAX_CELL_COUNT
+                    }
+                });
+            if let Some((x, name)) = over {
+                return bad(format!(
+                    "cells[{i}].{name} is {x}, above the per-cell ceiling (MAX_CELL_COUNT \
+                     {MAX_CELL_COUNT}, MAX_CELL_DWELL_MS {MAX_CELL_DWELL_MS} for dwell_ms)"
+                ));
+            }
+            if c.sessions < u64::from(self.k_anonymity) {
+                return bad(format!(
+                    "cells[{i}].sessions is {}, below the batch's k_anonymity {}",
+                    c.sessions, self.k_anonymity
+                ));
+            }
             if n.taps > n.impressions || n.conversions > n.impressions {
                 return bad(format!(
                     "cells[{i}]: taps and conversions exceed impressions"
@@ -177,9 +220,15 @@ impl BatchDocument {
     /// Serialises and signs the document with the kiosk's device key.
     pub fn sign(&self, key: &Ed25519KeyPair) -> Result<(Vec<u8>, [u8; 64]), WireError> {
         let bytes = serde_json::to_vec(self).map_err(WireError::Encode)?;
-        let signature = sign_with_context(key, BATCH_CONTEXT, &bytes)?;
+        let signature = sign_batch_bytes(key, &bytes)?;
         Ok((bytes, signature))
     }
+}
+
+/// Signs bytes as a batch document (what [`BatchDocument::sign`] does after serialising; HQ
+/// verifies the signature before it decodes the bytes, see [`verify_batch`]).
+pub fn sign_batch_bytes(key: &Ed25519KeyPair, bytes: &[u8]) -> Result<[u8; 64], WireError> {
+    sign_with_context(key, BATCH_CONTEXT, bytes)
 }
 
 fn sign_with_context(

@@ -68,10 +68,16 @@ fn audit_verify(data_dir: &std::path::Path, head: &str) -> std::process::Output 
 }
 
 /// Posts raw bytes as an audit head report; returns (status, body).
+/// Posts a signed head as its kiosk does: the kiosk it names in the kiosk header.
 async fn post_head(hq: &Hq, bytes: Vec<u8>, sig: &[u8]) -> (u16, Value) {
+    let doc: Value = serde_json::from_slice(&bytes).unwrap();
     let resp = http()
         .post(format!("{}/v1/audit-heads", hq.url))
         .header("content-type", "application/json")
+        .header(
+            shelftalk::wire::KIOSK_HEADER,
+            doc["kiosk_id"].as_str().unwrap(),
+        )
         .header(SIGNATURE_HEADER, hex(sig))
         .body(bytes)
         .send()
@@ -223,13 +229,18 @@ async fn hq_records_signed_audit_heads_and_flags_a_rewritten_log(backend: Backen
     let (bytes, sig) = forged.sign(&stranger).unwrap();
     let (status, body) = post_head(&hq, bytes, &sig).await;
     assert_eq!(status, 401, "{body}");
-    assert_eq!(body["error"]["code"], "bad_signature");
+    assert_eq!(body["error"]["code"], "unauthenticated");
     let unknown = AuditHeadDocument {
         kiosk_id: "kiosk-nobody".into(),
         ..forged.clone()
     };
     let (bytes, sig) = unknown.sign(&keys.device).unwrap();
-    assert_eq!(post_head(&hq, bytes, &sig).await.0, 403);
+    let (status, unknown_body) = post_head(&hq, bytes, &sig).await;
+    assert_eq!(status, 401, "{unknown_body}");
+    assert_eq!(
+        unknown_body, body,
+        "an unknown kiosk is answered as a bad signature"
+    );
     let k = fleet_entry(&hq, "kiosk-audit").await;
     assert_eq!(k["audit"]["report_seq"], 7, "nothing refused was recorded");
 

@@ -49,8 +49,15 @@ fn doc(kiosk: &str, seq: u64) -> BatchDocument {
     }
 }
 
-/// (what, body, signature, expected status, expected error code).
-type Case = (&'static str, Vec<u8>, Vec<u8>, u16, &'static str);
+/// (what, kiosk header, body, signature, expected status, expected error code).
+type Case = (
+    &'static str,
+    &'static str,
+    Vec<u8>,
+    Vec<u8>,
+    u16,
+    &'static str,
+);
 
 struct Sent {
     status: u16,
@@ -58,17 +65,19 @@ struct Sent {
 }
 
 async fn post(http: &reqwest::Client, hq: &Hq, body: Vec<u8>, sig: &[u8]) -> Sent {
-    try_post(http, hq, body, sig).await.unwrap()
+    try_post(http, hq, "k1", body, sig).await.unwrap()
 }
 
 async fn try_post(
     http: &reqwest::Client,
     hq: &Hq,
+    kiosk: &str,
     body: Vec<u8>,
     sig: &[u8],
 ) -> Result<Sent, reqwest::Error> {
     let resp = http
         .post(format!("{}/v1/batches", hq.url))
+        .header(wire::KIOSK_HEADER, kiosk)
         .header(wire::SIGNATURE_HEADER, hex(sig))
         .body(body)
         .send()
@@ -131,75 +140,188 @@ async fn ingest_refuses_bad_batches_and_stores_nothing(backend: Backend) {
     let mut wrong_store = doc("k1", 8);
     wrong_store.store_id = "store-9".into();
     let (ws_b, ws_s) = wrong_store.sign(&key).unwrap();
-    let mut bad_cell = doc("k1", 8);
-    bad_cell.cells[0].counts.taps = 11;
-    let (bc_b, bc_s) = bad_cell.sign(&key).unwrap();
+    // Hostile documents, each signed by the enrolled key: only validation stands in the way.
+    let hostile = |f: &dyn Fn(&mut BatchDocument)| {
+        let mut d = doc("k1", 8);
+        f(&mut d);
+        let (b, s) = d.sign(&key).unwrap();
+        (b, s.to_vec())
+    };
+    let (bc_b, bc_s) = hostile(&|d| d.cells[0].counts.taps = 11);
+    let (conv_b, conv_s) = hostile(&|d| d.cells[0].counts.conversions = 11);
+    let (huge_b, huge_s) = hostile(&|d| {
+        d.cells[0].counts.impressions = i64::MAX as u64;
+        d.cells[0].counts.taps = 2;
+    });
+    let (ceil_b, ceil_s) = hostile(&|d| d.cells[0].counts.impressions = wire::MAX_CELL_COUNT + 1);
+    let (dwell_b, dwell_s) = hostile(&|d| d.cells[0].counts.dwell_ms = wire::MAX_CELL_DWELL_MS + 1);
+    let (few_b, few_s) = hostile(&|d| d.cells[0].sessions = 4);
+    let (k2_b, k2_s) = hostile(&|d| {
+        d.k_anonymity = 2;
+        d.cells[0].sessions = 2;
+    });
+    let (other_kiosk_b, other_kiosk_s) = {
+        let (b, s) = doc("k-off", 8).sign(&key).unwrap();
+        (b, s.to_vec())
+    };
     let good = String::from_utf8(doc("k1", 8).sign(&key).unwrap().0).unwrap();
     let wrong_types = good.replace("\"seq\":8", "\"seq\":[8]");
+    let (wt_s, trunc_s) = (
+        wire::sign_batch_bytes(&key, wrong_types.as_bytes()).unwrap(),
+        wire::sign_batch_bytes(&key, &good.as_bytes()[..good.len() / 2]).unwrap(),
+    );
     let huge = vec![b' '; 50 * 1024 * 1024];
+    // An unknown kiosk, a disabled one, a forged and a missing signature get one answer.
+    let who = (401, "unauthenticated");
     let cases: Vec<Case> = vec![
         (
             "unknown kiosk",
+            "nobody",
             unknown_b,
             unknown_s.to_vec(),
-            403,
-            "unknown_kiosk",
+            who.0,
+            who.1,
         ),
         (
             "disabled kiosk",
+            "k-off",
             off_b,
             off_s.to_vec(),
-            403,
-            "kiosk_disabled",
+            who.0,
+            who.1,
         ),
         (
             "forged signature",
+            "k1",
             forged_b.clone(),
             forged_s.to_vec(),
-            401,
-            "bad_signature",
+            who.0,
+            who.1,
         ),
         (
             "missing signature",
-            forged_b,
+            "k1",
+            forged_b.clone(),
             Vec::new(),
-            401,
-            "missing_signature",
+            who.0,
+            who.1,
         ),
-        ("replayed batch", bytes.clone(), sig.to_vec(), 409, "replay"),
+        (
+            "no kiosk header",
+            "",
+            forged_b,
+            forged_s.to_vec(),
+            who.0,
+            who.1,
+        ),
+        (
+            "replayed batch",
+            "k1",
+            bytes.clone(),
+            sig.to_vec(),
+            409,
+            "replay",
+        ),
         (
             "sequence regression",
+            "k1",
             regress_b,
             regress_s.to_vec(),
             409,
             "sequence_regression",
         ),
-        ("store mismatch", ws_b, ws_s.to_vec(), 403, "store_mismatch"),
         (
-            "taps above impressions",
-            bc_b,
-            bc_s.to_vec(),
+            "store mismatch",
+            "k1",
+            ws_b,
+            ws_s.to_vec(),
+            403,
+            "store_mismatch",
+        ),
+        (
+            "document names another kiosk",
+            "k1",
+            other_kiosk_b,
+            other_kiosk_s,
             422,
             "invalid_document",
         ),
         (
+            "taps above impressions",
+            "k1",
+            bc_b,
+            bc_s,
+            422,
+            "invalid_document",
+        ),
+        (
+            "conversions above impressions",
+            "k1",
+            conv_b,
+            conv_s,
+            422,
+            "invalid_document",
+        ),
+        (
+            "a count of i64::MAX",
+            "k1",
+            huge_b,
+            huge_s,
+            422,
+            "invalid_document",
+        ),
+        (
+            "a count above the ceiling",
+            "k1",
+            ceil_b,
+            ceil_s,
+            422,
+            "invalid_document",
+        ),
+        (
+            "dwell above the ceiling",
+            "k1",
+            dwell_b,
+            dwell_s,
+            422,
+            "invalid_document",
+        ),
+        (
+            "sessions below k",
+            "k1",
+            few_b,
+            few_s,
+            422,
+            "invalid_document",
+        ),
+        ("k = 2", "k1", k2_b, k2_s, 422, "invalid_document"),
+        (
             "truncated JSON",
+            "k1",
             good.as_bytes()[..good.len() / 2].to_vec(),
-            sig.to_vec(),
+            trunc_s.to_vec(),
             400,
             "malformed_json",
         ),
         (
             "wrong types",
+            "k1",
             wrong_types.into_bytes(),
-            sig.to_vec(),
+            wt_s.to_vec(),
             422,
             "invalid_document",
         ),
-        ("50 MB body", huge, sig.to_vec(), 413, "body_too_large"),
+        (
+            "50 MB body",
+            "k1",
+            huge,
+            sig.to_vec(),
+            413,
+            "body_too_large",
+        ),
     ];
-    for (what, body, sig, status, code) in cases {
-        match try_post(&http, &hq, body, &sig).await {
+    for (what, kiosk, body, sig, status, code) in cases {
+        match try_post(&http, &hq, kiosk, body, &sig).await {
             Ok(r) => assert_eq!((r.status, r.code.as_str()), (status, code), "{what}"),
             // HQ answers 413 after the first 4 MB and may close the connection while the client
             // is still writing the rest (HTTP allows it): the client then sees the pipe break.
@@ -209,6 +331,17 @@ async fn ingest_refuses_bad_batches_and_stores_nothing(backend: Backend) {
         assert_eq!(hq.rows(), stored, "{what}: nothing stored");
         alive(&http, &hq).await;
     }
+    // Reports still work after the hostile batches, with what was accepted only.
+    assert_eq!(hq.totals().impressions, 20);
+    let r = http
+        .get(format!("{}/v1/reports/feedback?group_by=store", hq.url))
+        .bearer_auth(&hq.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let text = r.text().await.unwrap();
+    assert!(text.contains("\"impressions\":20"), "{text}");
     let k1 = hq.store.kiosk("k1").unwrap().unwrap();
     assert_eq!(k1.last_seq, 6);
     hq.stop().await;
@@ -328,5 +461,55 @@ async fn read_endpoints_need_tokens_and_render(backend: Backend) {
         401
     );
     assert_eq!(priors(now, &device()).await.unwrap().status().as_u16(), 401);
+    hq.stop().await;
+}
+
+/// The per-kiosk rate limit: a burst, then 429 with Retry-After; requests that fail to
+/// authenticate are not charged to the kiosk they name, and other kiosks are not slowed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kiosk_over_its_rate_waits_and_forgeries_cost_it_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let opts = shelftalk::hq::ServeOptions {
+        clock: std::sync::Arc::new(|| 1_000_000),
+        kiosk_rate: Some(shelftalk::hq::limit::RateLimit {
+            per_minute: 6,
+            burst: 2,
+        }),
+        ..shelftalk::hq::ServeOptions::default()
+    };
+    let hq = Hq::start_with(tmp.path(), opts).await;
+    let http = reqwest::Client::new();
+    let (key, other) = (device(), device());
+    for kiosk in ["k1", "k2"] {
+        hq.store
+            .enroll(kiosk, "store-7", key.public_key().as_ref(), 0)
+            .unwrap();
+    }
+    for seq in 1..=5 {
+        let (b, s) = doc("k1", seq).sign(&other).unwrap();
+        let r = try_post(&http, &hq, "k1", b, &s).await.unwrap();
+        assert_eq!((r.status, r.code.as_str()), (401, "unauthenticated"));
+    }
+    for seq in 1..=2 {
+        let (b, s) = doc("k1", seq).sign(&key).unwrap();
+        assert_eq!(post(&http, &hq, b, &s).await.code, "accepted", "seq {seq}");
+    }
+    let (b, s) = doc("k1", 3).sign(&key).unwrap();
+    let resp = http
+        .post(format!("{}/v1/batches", hq.url))
+        .header(wire::KIOSK_HEADER, "k1")
+        .header(wire::SIGNATURE_HEADER, hex(&s))
+        .body(b)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 429);
+    assert_eq!(resp.headers()["retry-after"], "10");
+    let v: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(v["error"]["code"], "rate_limited");
+    let (b, s) = doc("k2", 1).sign(&key).unwrap();
+    let r = try_post(&http, &hq, "k2", b, &s).await.unwrap();
+    assert_eq!(r.code, "accepted", "another kiosk is not slowed");
+    assert_eq!(hq.store.kiosk("k1").unwrap().unwrap().last_seq, 2);
     hq.stop().await;
 }

@@ -74,6 +74,7 @@ async fn post(
 ) -> (u16, String) {
     let mut req = http
         .post(format!("{}{path}", hq.url))
+        .header(wire::KIOSK_HEADER, "kiosk-9")
         .header(wire::SIGNATURE_HEADER, hex(&sig))
         .body(body);
     if let Some(b) = backlog {

@@ -68,7 +68,12 @@ fn kiosk_rows(db: &std::path::Path) -> (u64, Option<(bool, u64)>) {
 async fn sigkill_in_every_phase_loses_nothing_and_counts_nothing_twice() {
     let started = Instant::now();
     let tmp = tempfile::tempdir().unwrap();
-    let hq = Hq::start(tmp.path()).await;
+    // Hundreds of one-cell batches at once: HQ's per-kiosk rate limit is not what this tests.
+    let opts = shelftalk::hq::ServeOptions {
+        kiosk_rate: None,
+        ..shelftalk::hq::ServeOptions::default()
+    };
+    let hq = Hq::start_with(tmp.path(), opts).await;
     let (config, keys) = kiosk(tmp.path(), "kiosk-crash", &hq.url);
     hq.enroll(&config, &keys);
     // The child uses the real clock, so the simulated days are closed before the real now.
@@ -79,7 +84,7 @@ async fn sigkill_in_every_phase_loses_nothing_and_counts_nothing_twice() {
         &cfg,
         format!(
             "store_id = \"{}\"\nkiosk_id = \"{}\"\ndata_dir = \"{}\"\nhq_url = \"{}\"\n\
-             batch_max_cells = 1\noutbox_max_batches = 100000\nk_anonymity = 2\n",
+             batch_max_cells = 1\noutbox_max_batches = 100000\nk_anonymity = 5\n",
             config.store_id,
             config.kiosk_id,
             config.data_dir.display(),

@@ -4,6 +4,7 @@
 #[macro_use]
 mod sync_support;
 
+use shelftalk::crypto::AttributionTag;
 use shelftalk::feedback::cells::{Counts, Day};
 use shelftalk::feedback::{self, Impression, SessionToken};
 use shelftalk::store::Store;
@@ -205,6 +206,76 @@ async fn a_cell_with_k_minus_one_sessions_never_reaches_the_wire(backend: Backen
     let s = status(&config);
     assert_eq!(s.withheld.impressions, (k - 1) as u64);
     assert_eq!(hq.totals().impressions, k as u64);
+    hq.stop().await;
+}
+
+on_both_backends!(one_shopper_in_two_sessions_counts_once_towards_k);
+
+/// k counts people: a known shopper's two sessions of a day are one contributor. Checked on the
+/// bytes HQ received.
+async fn one_shopper_in_two_sessions_counts_once_towards_k(backend: Backend) {
+    let tmp = tempfile::tempdir().unwrap();
+    let Some(hq) = Hq::start_on(backend, tmp.path(), module_path!()).await else {
+        return;
+    };
+    let (config, keys) = kiosk(tmp.path(), "kiosk-people", &hq.url);
+    hq.enroll(&config, &keys);
+    let k = config.k_anonymity as usize;
+    let store = Store::open(&config.db_path()).unwrap();
+    let day = Day::of(NOW).0 - 3;
+    // Day A: one shopper in two sessions and k - 2 anonymous sessions: k sessions, k - 1 people.
+    // Day B: another shopper in two sessions and k - 1 anonymous ones: k + 1 sessions, k people.
+    let mut next = 0u8;
+    for (sku, d, shopper, anonymous) in [("SKU-A", day, 1u8, k - 2), ("SKU-B", day - 1, 2, k - 1)] {
+        let tag = AttributionTag([shopper; 16]);
+        let tags = [Some(&tag), Some(&tag)]
+            .into_iter()
+            .chain(std::iter::repeat_n(None, anonymous));
+        for (i, tag) in tags.enumerate() {
+            next += 1;
+            let token = SessionToken::from_bytes([next; 16]);
+            feedback::record_impression_tagged(
+                store.conn(),
+                &Impression {
+                    at: Day(d).start() + 3600 + i as i64,
+                    session: &token,
+                    sku,
+                    style: Style::Premium,
+                    style_probability: 0.5,
+                    segment: "footwear:mid",
+                    content_kind: "blurb",
+                },
+                tag,
+            )
+            .unwrap();
+        }
+    }
+    sync::run_once(&context(&config, &keys), NOW).await.unwrap();
+    let wire: Vec<String> = hq
+        .wire_documents()
+        .into_iter()
+        .map(|d| String::from_utf8(d).unwrap())
+        .collect();
+    let cells: Vec<serde_json::Value> = wire
+        .iter()
+        .flat_map(|d| {
+            let v: serde_json::Value = serde_json::from_str(d).unwrap();
+            v["cells"].as_array().unwrap().clone()
+        })
+        .collect();
+    assert!(!wire.iter().any(|d| d.contains("SKU-A")), "{wire:?}");
+    assert_eq!(cells.len(), 1, "{cells:?}");
+    assert_eq!(cells[0]["sku"], "SKU-B");
+    assert_eq!(
+        cells[0]["sessions"].as_u64().unwrap(),
+        k as u64,
+        "people, not sessions"
+    );
+    assert_eq!(
+        cells[0]["counts"]["impressions"].as_u64().unwrap(),
+        k as u64 + 1
+    );
+    assert_eq!(status(&config).withheld.impressions, k as u64);
     hq.stop().await;
 }
 

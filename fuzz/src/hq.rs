@@ -1,6 +1,6 @@
 //! HQ's ingest of the two documents kiosks sign, through the real router
-//! (`shelftalk::hq::router`) on a real SQLite store: signature first, then the JSON document,
-//! then the store. `POST /v1/batches` (feedback batches) and `POST /v1/audit-heads` (the head of
+//! (`shelftalk::hq::router`) on a real SQLite store: signature first (by the kiosk the request's
+//! kiosk header names, always `kiosk-01` here), then the JSON document, then the store. `POST /v1/batches` (feedback batches) and `POST /v1/audit-heads` (the head of
 //! a kiosk's audit log).
 //!
 //! Input: the first byte chooses how the request is made, the rest is the body (the document):
@@ -35,7 +35,8 @@ use shelftalk::crypto::{from_hex, hex};
 use shelftalk::hq::store::{AuditHeadReport, HqStore, IngestBatch, SqliteHq};
 use shelftalk::hq::{router, ServeOptions};
 use shelftalk::wire::{
-    Ack, ApiError, AuditHeadAck, AuditHeadDocument, BatchDocument, BACKLOG_HEADER, SIGNATURE_HEADER,
+    Ack, ApiError, AuditHeadAck, AuditHeadDocument, BatchDocument, BACKLOG_HEADER, KIOSK_HEADER,
+    SIGNATURE_HEADER,
 };
 use tower::ServiceExt;
 
@@ -238,9 +239,13 @@ pub fn check_request(hq: &Hq, data: &[u8]) {
         ServeOptions {
             max_body: 64 * 1024,
             clock: Arc::new(|| NOW + 60),
+            kiosk_rate: None,
         },
     );
-    let mut request = Request::post(endpoint.path()).header("content-type", "application/json");
+    // Every request names `kiosk-01`, whose key signs: HQ verifies before it decodes.
+    let mut request = Request::post(endpoint.path())
+        .header("content-type", "application/json")
+        .header(KIOSK_HEADER, "kiosk-01");
     if let Some(sig) = &signature {
         request = request.header(SIGNATURE_HEADER, hex(sig));
     }

@@ -225,6 +225,13 @@ pub enum HqCmd {
         /// Largest accepted request body, bytes.
         #[arg(long, default_value_t = shelftalk::hq::DEFAULT_MAX_BODY)]
         max_body: usize,
+        /// Signed requests a kiosk may send per minute (per HQ process); more answer 429 with
+        /// Retry-After. 0 turns the limit off.
+        #[arg(long, value_name = "N", default_value_t = shelftalk::hq::limit::RateLimit::default().per_minute)]
+        kiosk_rate: u32,
+        /// Signed requests a kiosk may send at once before the rate applies.
+        #[arg(long, value_name = "N", default_value_t = shelftalk::hq::limit::RateLimit::default().burst)]
+        kiosk_burst: u32,
     },
     /// Enrol (or re-key) a kiosk with the public key `shelftalk keys show-public` prints.
     Enroll {

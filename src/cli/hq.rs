@@ -90,6 +90,8 @@ pub fn run(cmd: HqCmd) -> Result<()> {
             listen,
             db,
             max_body,
+            kiosk_rate,
+            kiosk_burst,
         } => {
             let store = open(&db)?;
             runtime()?.block_on(async move {
@@ -102,6 +104,10 @@ pub fn run(cmd: HqCmd) -> Result<()> {
                 ));
                 let opts = hq::ServeOptions {
                     max_body,
+                    kiosk_rate: (kiosk_rate > 0).then_some(hq::limit::RateLimit {
+                        per_minute: kiosk_rate,
+                        burst: kiosk_burst,
+                    }),
                     ..hq::ServeOptions::default()
                 };
                 hq::serve(listener, store, opts, async {

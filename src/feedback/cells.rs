@@ -3,8 +3,9 @@
 //!
 //! Invariants:
 //! - Everything here is a pure function of its inputs (randomness is passed in); no I/O.
-//! - [`anonymise`] never emits a cell with fewer than `k` distinct sessions. A cell below `k` is
-//!   rolled up: first its segment becomes [`ALL_SEGMENTS`], then its product becomes
+//! - `k` counts people, not sessions: [`anonymise`] never emits a cell with fewer than `k`
+//!   distinct contributors, where a contributor is a known shopper (all their sessions of the day
+//!   count once) or one anonymous session. A cell below `k` is rolled up: first its segment becomes [`ALL_SEGMENTS`], then its product becomes
 //!   [`ALL_PRODUCTS`]; what is still below `k` after that is withheld (counted, never emitted).
 //! - Roll-ups only ever merge rows of the same day, style and content kind, and sums are exact:
 //!   emitted counts + withheld counts = input counts (before noise).
@@ -216,13 +217,29 @@ pub struct Cell {
     pub style: String,
     pub segment: String,
     pub content_kind: String,
-    /// Distinct sessions (for a coarsened cell: the sum over the merged cells, an upper bound).
+    /// Distinct contributors of the day: each known shopper once however many sessions they had,
+    /// each anonymous session once (for a coarsened cell: the sum over the merged cells, an upper
+    /// bound). The wire keeps the name `sessions`; HQ refuses a cell where it is below `k`.
     pub sessions: u64,
     pub counts: Counts,
     pub ipw: Ipw,
 }
 
 impl Cell {
+    /// The names of [`Cell::numbers`], in the same order, as the wire document spells them.
+    pub const NUMBER_NAMES: [&'static str; 10] = [
+        "sessions",
+        "counts.impressions",
+        "counts.taps",
+        "counts.thumbs_up",
+        "counts.thumbs_down",
+        "counts.whys",
+        "counts.opt_outs",
+        "counts.dwells",
+        "counts.dwell_ms",
+        "counts.conversions",
+    ];
+
     /// The whole numbers of the cell, in wire and column order: sessions, then the counts.
     pub fn numbers(&self) -> [u64; 10] {
         let n = &self.counts;
@@ -264,12 +281,13 @@ impl Cell {
     }
 }
 
-/// One session's contribution to one exact cell.
+/// One contributor's contribution to one exact cell.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SessionRow {
     pub key: CellKey,
-    /// The hashed session token (never leaves the kiosk).
-    pub session: [u8; 16],
+    /// Who contributed, as `k` counts them: a known shopper's attribution tag (the same for all
+    /// their sessions), else the session's hashed token. Never leaves the kiosk.
+    pub person: [u8; 16],
     pub counts: Counts,
     pub ipw: Ipw,
 }
@@ -277,13 +295,13 @@ pub struct SessionRow {
 /// What [`anonymise`] returns.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Anonymised {
-    /// Cells with at least `k` distinct sessions, by key.
+    /// Cells with at least `k` distinct contributors, by key.
     pub cells: Vec<Cell>,
     /// Counts of rows that reached no cell with `k` sessions.
     pub withheld: Counts,
 }
 
-/// Groups session rows into cells with at least `k` distinct sessions, rolling small cells up
+/// Groups session rows into cells with at least `k` distinct contributors (people), rolling small cells up
 /// (segment → "all", then product → "*") and withholding what stays below `k`.
 pub fn anonymise(rows: &[SessionRow], k: u32) -> Anonymised {
     let k = k as usize;
@@ -295,15 +313,15 @@ pub fn anonymise(rows: &[SessionRow], k: u32) -> Anonymised {
             groups.entry(row.key.rolled(level)).or_default().push(row);
         }
         for (key, members) in groups {
-            let sessions: HashSet<&[u8; 16]> = members.iter().map(|r| &r.session).collect();
-            if sessions.len() < k {
+            let people: HashSet<&[u8; 16]> = members.iter().map(|r| &r.person).collect();
+            if people.len() < k {
                 remaining.extend(members);
                 continue;
             }
             let cell = out
                 .entry(key.clone())
                 .or_insert_with(|| Cell::from_key(key));
-            cell.sessions += sessions.len() as u64;
+            cell.sessions += people.len() as u64;
             for r in members {
                 cell.counts += r.counts;
                 cell.ipw += r.ipw;
@@ -410,7 +428,7 @@ mod tests {
     fn row(sku: &str, segment: &str, session: u8) -> SessionRow {
         SessionRow {
             key: key(sku, segment),
-            session: [session; 16],
+            person: [session; 16],
             counts: Counts {
                 impressions: 1,
                 taps: 1,

@@ -8,7 +8,9 @@
 //! Invariants:
 //! - The session token never reaches the database: rows keep a 16-byte SHA-256 digest of it
 //!   (domain-separated), only until the row's day is closed; then the rows are deleted and only
-//!   cells with at least `k` distinct sessions remain (in the outbox).
+//!   cells with at least `k` distinct people remain (in the outbox): a known shopper counts once
+//!   however many sessions they had that day (by their attribution tag), an anonymous session
+//!   once. A shopper erased before the day closes counts per session again (their tag is gone).
 //! - Interactions and conversions are stored on the impression they follow, so every cell counts
 //!   taps and conversions of its own impressions (`taps, conversions <= impressions`).
 //! - Days are the store's local calendar days (config `timezone`; timestamps stay UTC seconds on
@@ -548,21 +550,25 @@ pub fn for_each_closed_day(
         None => Vec::new(),
     };
     let mut stmt = conn.prepare(
-        "SELECT sku, style, segment, content_kind, session, count(*), sum(tapped),
+        // The contributor k counts: a known shopper's attribution tag (every shopper whose
+        // impressions are recorded at all has one: feedback is recorded only with analytics
+        // consent), else the session. Both are 16-byte keyed digests of different domains.
+        "SELECT sku, style, segment, content_kind, coalesce(shopper, session) AS person,
+                count(*), sum(tapped),
                 sum(thumbs_up), sum(thumbs_down), sum(whys), sum(opt_outs), sum(dwells),
                 sum(dwell_ms), sum(converted), sum(1.0 / propensity),
                 sum(tapped / propensity), sum(converted / propensity)
          FROM feedback_impressions WHERE at >= ?1 AND at < ?2
-         GROUP BY sku, style, segment, content_kind, session",
+         GROUP BY sku, style, segment, content_kind, person",
     )?;
     for d in days {
         let day = Day(d);
         let rows = stmt
             .query_map([day.start_in(tz), Day(d + 1).start_in(tz)], |r| {
-                let session: Vec<u8> = r.get(4)?;
-                let mut s = [0u8; 16];
-                if session.len() == 16 {
-                    s.copy_from_slice(&session);
+                let person: Vec<u8> = r.get(4)?;
+                let mut p = [0u8; 16];
+                if person.len() == 16 {
+                    p.copy_from_slice(&person);
                 }
                 Ok(cells::SessionRow {
                     key: cells::CellKey {
@@ -572,7 +578,7 @@ pub fn for_each_closed_day(
                         segment: r.get(2)?,
                         content_kind: r.get(3)?,
                     },
-                    session: s,
+                    person: p,
                     counts: Counts {
                         impressions: r.get(5)?,
                         taps: r.get(6)?,

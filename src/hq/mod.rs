@@ -26,6 +26,7 @@
 // Handlers answer refusals with a ready `Response` as the error value (the axum idiom).
 #![allow(clippy::result_large_err)]
 
+pub mod limit;
 pub mod page;
 pub mod pg;
 pub mod report;
@@ -172,12 +173,16 @@ pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
 struct App {
     store: Arc<dyn HqStore>,
     clock: Clock,
+    /// `None`: no rate limit (benchmarks of HQ's own throughput).
+    limiter: Option<Arc<limit::Limiter>>,
 }
 
 /// Server options.
 pub struct ServeOptions {
     pub max_body: usize,
     pub clock: Clock,
+    /// Per-kiosk limit on signed requests; `None` turns it off.
+    pub kiosk_rate: Option<limit::RateLimit>,
 }
 
 impl Default for ServeOptions {
@@ -185,6 +190,7 @@ impl Default for ServeOptions {
         Self {
             max_body: DEFAULT_MAX_BODY,
             clock: Arc::new(|| time::OffsetDateTime::now_utc().unix_timestamp()),
+            kiosk_rate: Some(limit::RateLimit::default()),
         }
     }
 }
@@ -194,6 +200,7 @@ pub fn router(store: Arc<dyn HqStore>, opts: ServeOptions) -> Router {
     let app = App {
         store,
         clock: opts.clock,
+        limiter: opts.kiosk_rate.map(|r| Arc::new(limit::Limiter::new(r))),
     };
     Router::new()
         .route("/", get(dashboard))
@@ -235,8 +242,12 @@ fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Response
         .into_response()
 }
 
+/// The answer to a failure of HQ itself: logged in full with a reference, answered with the
+/// reference only (the error's text can name files, databases and queries).
 fn internal(e: HqError) -> Response {
-    tracing::error!(error = %e, "HQ request failed");
+    let reference = uuid::Uuid::new_v4().simple().to_string();
+    let reference = &reference[..12];
+    tracing::error!(error = %e, reference, "HQ request failed");
     if let HqError::StorageFull { .. } = e {
         // The kiosk keeps the batch in its outbox and sends it again (503 is retryable).
         return error(
@@ -250,7 +261,13 @@ fn internal(e: HqError) -> Response {
     } else {
         StatusCode::INTERNAL_SERVER_ERROR
     };
-    error(status, "internal", e.to_string())
+    error(
+        status,
+        "internal",
+        format!(
+            "HQ could not answer this request; its log has the details under reference {reference}"
+        ),
+    )
 }
 
 async fn blocking<T: Send + 'static>(
@@ -295,62 +312,88 @@ fn parsed<T>(result: Result<T, WireError>) -> Result<T, Response> {
 /// A wire signature check: (public key, document bytes, signature).
 type VerifySignature = fn(&[u8], &[u8], &[u8]) -> Result<(), WireError>;
 
-/// Checks that a signed document comes from `kiosk_id`, enrolled for `store_id` and enabled:
-/// the signature header (401 when missing), the kiosk (403 unknown or disabled), the signature
-/// over `body` by its enrolled key (401), its store (403). Returns the signature.
+/// The answer to a request not signed by an enrolled, enabled kiosk: the same for an unknown
+/// kiosk, a disabled one and a bad signature, so it tells a prober nothing about which ids are
+/// enrolled.
+fn unauthenticated() -> Response {
+    error(
+        StatusCode::UNAUTHORIZED,
+        "unauthenticated",
+        format!(
+            "the request is not signed by an enrolled, enabled kiosk: {KIOSK_HEADER} must name \
+             the kiosk and {SIGNATURE_HEADER} carry its Ed25519 signature over the exact body, \
+             in hex"
+        ),
+    )
+}
+
+/// A key no kiosk has: an unknown kiosk's signature is checked against it, so that answer takes
+/// as long as a bad signature's.
+const NO_KIOSK_KEY: [u8; 32] = [0x5a; 32];
+
+/// Authenticates a signed kiosk request before its body is decoded: the kiosk named by
+/// [`KIOSK_HEADER`], enrolled and enabled, must have signed `body` ([`SIGNATURE_HEADER`]);
+/// anything else is [`unauthenticated`]. Then charges the kiosk's rate limit (429 with
+/// `Retry-After`). Returns the kiosk's record and the signature.
 async fn signed_by_kiosk(
     app: &App,
     headers: &HeaderMap,
     body: &[u8],
-    (kiosk_id, store_id): (&str, &str),
     verify: VerifySignature,
-) -> Result<Vec<u8>, Response> {
-    let Some(signature) = header_str(headers, SIGNATURE_HEADER)
+) -> Result<(store::KioskRecord, Vec<u8>), Response> {
+    let signature = header_str(headers, SIGNATURE_HEADER)
         .and_then(from_hex)
-        .filter(|s| s.len() == 64)
-    else {
-        return Err(error(
-            StatusCode::UNAUTHORIZED,
-            "missing_signature",
-            format!(
-                "the {SIGNATURE_HEADER} header must carry the 64-byte Ed25519 signature in hex"
-            ),
-        ));
+        .filter(|s| s.len() == 64);
+    let kiosk_id = header_str(headers, KIOSK_HEADER).filter(|id| (1..=64).contains(&id.len()));
+    let (Some(signature), Some(kiosk_id)) = (signature, kiosk_id) else {
+        return Err(unauthenticated());
     };
     let store = Arc::clone(&app.store);
     let id = kiosk_id.to_string();
-    let Some(kiosk) = blocking(move || store.kiosk(&id)).await? else {
-        return Err(error(
-            StatusCode::FORBIDDEN,
-            "unknown_kiosk",
-            format!("kiosk {kiosk_id:?} is not enrolled"),
-        ));
+    let kiosk = blocking(move || store.kiosk(&id)).await?;
+    let key = kiosk
+        .as_ref()
+        .map_or(&NO_KIOSK_KEY[..], |k| &k.public_key[..]);
+    let verified = verify(key, body, &signature).is_ok();
+    let kiosk = match kiosk {
+        Some(k) if verified && k.enabled => k,
+        _ => return Err(unauthenticated()),
     };
-    if !kiosk.enabled {
+    if let Some(limiter) = &app.limiter {
+        if let Err(wait) = limiter.admit(&kiosk.kiosk_id, (app.clock)()) {
+            let mut r = error(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                format!("too many requests from this kiosk; try again in {wait} s"),
+            );
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from(wait));
+            return Err(r);
+        }
+    }
+    Ok((kiosk, signature))
+}
+
+/// Checks that a verified document names the kiosk that signed it and that kiosk's store.
+fn names_its_kiosk(
+    kiosk: &store::KioskRecord,
+    (kiosk_id, store_id): (&str, &str),
+) -> Result<(), Response> {
+    if kiosk_id != kiosk.kiosk_id {
         return Err(error(
-            StatusCode::FORBIDDEN,
-            "kiosk_disabled",
-            format!("kiosk {kiosk_id:?} is disabled"),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_document",
+            format!("the document names kiosk {kiosk_id:?}, not the kiosk that signed it"),
         ));
     }
-    if verify(&kiosk.public_key, body, &signature).is_err() {
-        return Err(error(
-            StatusCode::UNAUTHORIZED,
-            "bad_signature",
-            "the signature does not verify against the kiosk's enrolled key",
-        ));
-    }
-    if kiosk.store_id != store_id {
+    if store_id != kiosk.store_id {
         return Err(error(
             StatusCode::FORBIDDEN,
             "store_mismatch",
-            format!(
-                "kiosk {kiosk_id:?} is enrolled for store {:?}",
-                kiosk.store_id
-            ),
+            format!("this kiosk is enrolled for store {:?}", kiosk.store_id),
         ));
     }
-    Ok(signature)
+    Ok(())
 }
 
 async fn ingest(
@@ -362,15 +405,18 @@ async fn ingest(
         Ok(b) => b,
         Err(r) => return r,
     };
+    let (kiosk, signature) = match signed_by_kiosk(&app, &headers, &body, wire::verify_batch).await
+    {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
     let doc = match parsed(BatchDocument::parse(&body)) {
         Ok(d) => d,
         Err(r) => return r,
     };
-    let ids = (doc.kiosk_id.as_str(), doc.store_id.as_str());
-    let signature = match signed_by_kiosk(&app, &headers, &body, ids, wire::verify_batch).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
+    if let Err(r) = names_its_kiosk(&kiosk, (&doc.kiosk_id, &doc.store_id)) {
+        return r;
+    }
     if let Err(e) = doc.validate() {
         return error(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -436,16 +482,18 @@ async fn audit_head(
         Ok(b) => b,
         Err(r) => return r,
     };
+    let signed = signed_by_kiosk(&app, &headers, &body, wire::verify_audit_head).await;
+    let (kiosk, signature) = match signed {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
     let doc = match parsed(AuditHeadDocument::parse(&body)) {
         Ok(d) => d,
         Err(r) => return r,
     };
-    let ids = (doc.kiosk_id.as_str(), doc.store_id.as_str());
-    let signed = signed_by_kiosk(&app, &headers, &body, ids, wire::verify_audit_head).await;
-    let signature = match signed {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
+    if let Err(r) = names_its_kiosk(&kiosk, (&doc.kiosk_id, &doc.store_id)) {
+        return r;
+    }
     if let Err(e) = doc.validate() {
         return error(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -701,5 +749,31 @@ async fn dashboard(
             Html(page::render(&by_style, &by_segment, &fleet, now)).into_response()
         }
         Err(r) => r,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[tokio::test]
+    async fn an_internal_error_is_logged_not_echoed() {
+        let e = HqError::BadQuery("postgres://analyst:hunter2@db.internal/hq".into());
+        let r = internal(e);
+        assert_eq!(r.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body = axum::body::to_bytes(r.into_body(), 1 << 16).await.unwrap();
+        let body: ApiError = serde_json::from_slice(&body).unwrap();
+        assert_eq!(body.error.code, "internal");
+        assert!(
+            !body.error.message.contains("hunter2"),
+            "{}",
+            body.error.message
+        );
+        assert!(
+            body.error.message.contains("reference"),
+            "{}",
+            body.error.message
+        );
     }
 }

@@ -106,6 +106,7 @@ impl HqClient {
     async fn post_signed_once<T: serde::de::DeserializeOwned>(
         &self,
         path: &str,
+        kiosk: &str,
         document: &[u8],
         signature: &[u8],
         backlog: Option<u64>,
@@ -115,6 +116,7 @@ impl HqClient {
             .http
             .post(format!("{}{path}", self.base))
             .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .header(KIOSK_HEADER, kiosk)
             .header(SIGNATURE_HEADER, hex(signature));
         if let Some(backlog) = backlog {
             request = request.header(BACKLOG_HEADER, backlog.to_string());
@@ -138,6 +140,7 @@ impl HqClient {
     async fn post_signed<T: serde::de::DeserializeOwned>(
         &self,
         path: &str,
+        kiosk: &str,
         document: &[u8],
         signature: &[u8],
         backlog: Option<u64>,
@@ -148,7 +151,7 @@ impl HqClient {
         let mut retry = 0;
         loop {
             match self
-                .post_signed_once(path, document, signature, backlog, what)
+                .post_signed_once(path, kiosk, document, signature, backlog, what)
                 .await
             {
                 Ok(answer) => return Ok(answer),
@@ -169,12 +172,14 @@ impl HqClient {
     /// One attempt at posting a signed batch.
     pub async fn post_batch_once(
         &self,
+        kiosk: &str,
         document: &[u8],
         signature: &[u8],
         backlog: u64,
     ) -> Result<Ack, SyncError> {
         self.post_signed_once(
             "/v1/batches",
+            kiosk,
             document,
             signature,
             Some(backlog),
@@ -187,12 +192,14 @@ impl HqClient {
     /// returned, with `maybe_delivered` set if any attempt may have reached HQ.
     pub async fn post_batch(
         &self,
+        kiosk: &str,
         document: &[u8],
         signature: &[u8],
         backlog: u64,
     ) -> Result<Ack, SyncError> {
         self.post_signed(
             "/v1/batches",
+            kiosk,
             document,
             signature,
             Some(backlog),
@@ -204,11 +211,13 @@ impl HqClient {
     /// Posts a signed audit head report, retrying like [`post_batch`](Self::post_batch).
     pub async fn post_audit_head(
         &self,
+        kiosk: &str,
         document: &[u8],
         signature: &[u8],
     ) -> Result<AuditHeadAck, SyncError> {
         self.post_signed(
             "/v1/audit-heads",
+            kiosk,
             document,
             signature,
             None,
@@ -274,7 +283,7 @@ mod tests {
             .build()
             .unwrap();
         let err = runtime
-            .block_on(client.post_batch_once(b"{}", &[0; 64], 0))
+            .block_on(client.post_batch_once("kiosk-1", b"{}", &[0; 64], 0))
             .unwrap_err();
         assert!(matches!(err, SyncError::Unreachable { .. }), "{err}");
         assert!(err.retryable());

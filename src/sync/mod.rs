@@ -617,7 +617,7 @@ async fn send_all(
         fault::point("sync.upload");
         match ctx
             .client
-            .post_batch(&row.document, &row.signature, backlog)
+            .post_batch(&ctx.config.kiosk_id, &row.document, &row.signature, backlog)
             .await
         {
             Ok(ack) => {
@@ -676,7 +676,11 @@ async fn send_audit_head(
         chain_intact: head.intact,
     };
     let (bytes, signature) = doc.sign(&ctx.keys.device)?;
-    let ack = match ctx.client.post_audit_head(&bytes, &signature).await {
+    let ack = match ctx
+        .client
+        .post_audit_head(&ctx.config.kiosk_id, &bytes, &signature)
+        .await
+    {
         Ok(ack) => ack,
         Err(SyncError::Refused { status: 404, .. }) => {
             tracing::warn!("HQ takes no audit heads (older than this kiosk): head not reported");
