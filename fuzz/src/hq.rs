@@ -33,6 +33,7 @@ use axum::http::{Request, StatusCode};
 use ring::signature::{Ed25519KeyPair, KeyPair};
 use shelftalk::crypto::{from_hex, hex};
 use shelftalk::hq::store::{AuditHeadReport, HqStore, IngestBatch, SqliteHq};
+use shelftalk::hq::key::HqKey;
 use shelftalk::hq::{router, ServeOptions};
 use shelftalk::wire::{
     Ack, ApiError, AuditHeadAck, AuditHeadDocument, BatchDocument, BACKLOG_HEADER, SIGNATURE_HEADER,
@@ -91,6 +92,8 @@ pub struct Hq {
     db: PathBuf,
     template: Vec<u8>,
     key: Ed25519KeyPair,
+    /// HQ's own key, which signs its acknowledgements.
+    answer_key: Arc<HqKey>,
     runtime: tokio::runtime::Runtime,
 }
 
@@ -182,6 +185,7 @@ impl Hq {
             db,
             template,
             key,
+            answer_key: Arc::new(HqKey::ephemeral(&shelftalk::crypto::rng()).expect("HQ key")),
             runtime,
         }
     }
@@ -238,6 +242,8 @@ pub fn check_request(hq: &Hq, data: &[u8]) {
         ServeOptions {
             max_body: 64 * 1024,
             clock: Arc::new(|| NOW + 60),
+            answer_key: Some(Arc::clone(&hq.answer_key)),
+            ..ServeOptions::default()
         },
     );
     let mut request = Request::post(endpoint.path()).header("content-type", "application/json");
