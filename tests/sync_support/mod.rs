@@ -109,10 +109,20 @@ impl Hq {
     /// `dir/hq-tls` ([`tls::TestPki`]); its URL is `https://127.0.0.1:PORT` and
     /// [`Hq::ca_file`] the CA to pin.
     pub async fn start_tls_on(backend: Backend, dir: &Path, test: &str) -> Option<Hq> {
+        Self::start_tls_on_with(backend, dir, test, ServeOptions::default()).await
+    }
+
+    /// [`Hq::start_tls_on`] with options (their `tls` is replaced).
+    pub async fn start_tls_on_with(
+        backend: Backend,
+        dir: &Path,
+        test: &str,
+        opts: ServeOptions,
+    ) -> Option<Hq> {
         let pki = tls::TestPki::generate(&dir.join("hq-tls"), "HQ");
         let opts = ServeOptions {
             tls: Some(shelftalk::hq::tls::server_config(&pki.cert_file, &pki.key_file).unwrap()),
-            ..ServeOptions::default()
+            ..opts
         };
         let mut hq = Self::start_on_with(backend, dir, test, opts).await?;
         hq.ca_file = Some(pki.ca_file);
