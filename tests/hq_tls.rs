@@ -108,6 +108,27 @@ async fn a_kiosk_pinned_to_another_ca_refuses_and_hq_survives_bad_handshakes() {
     hq.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_self_signed_hq_certificate_can_be_pinned_itself() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pki = TestPki::self_signed(&tmp.path().join("self"));
+    let opts = ServeOptions {
+        tls: Some(shelftalk::hq::tls::server_config(&pki.cert_file, &pki.key_file).unwrap()),
+        ..ServeOptions::default()
+    };
+    let hq = Hq::start_on_with(Backend::Sqlite, tmp.path(), module_path!(), opts)
+        .await
+        .unwrap();
+    let (mut config, keys) = kiosk_for(tmp.path(), "kiosk-self", &hq);
+    config.hq_ca_file = Some(pki.ca_file.clone());
+    hq.enroll(&config, &keys);
+    simulate(&config, 120, 4, NOW, 2);
+    let report = sync::run_once(&context(&config, &keys), NOW).await.unwrap();
+    assert_eq!(report.outbox_left, 0);
+    assert_eq!(hq.totals(), status(&config).acknowledged.counts);
+    hq.stop().await;
+}
+
 #[tokio::test]
 async fn plain_http_is_refused_unless_hq_is_loopback_and_https_needs_a_pinned_ca() {
     // The config check names the key and says what to do.

@@ -16,6 +16,22 @@ pub struct TestPki {
 
 impl TestPki {
     /// A fresh CA named `name` and a server certificate for 127.0.0.1 and localhost, in `dir`.
+    /// A self-signed server certificate for 127.0.0.1 and localhost, in `dir`; `ca_file` is that
+    /// certificate itself (what a kiosk pins when HQ's certificate is its own CA).
+    pub fn self_signed(dir: &Path) -> TestPki {
+        std::fs::create_dir_all(dir).unwrap();
+        let made = rcgen::generate_simple_self_signed(vec!["127.0.0.1".into(), "localhost".into()])
+            .unwrap();
+        let pki = TestPki {
+            ca_file: dir.join("cert.pem"),
+            cert_file: dir.join("cert.pem"),
+            key_file: dir.join("key.pem"),
+        };
+        std::fs::write(&pki.cert_file, made.cert.pem()).unwrap();
+        std::fs::write(&pki.key_file, made.signing_key.serialize_pem()).unwrap();
+        pki
+    }
+
     pub fn generate(dir: &Path, name: &str) -> TestPki {
         std::fs::create_dir_all(dir).unwrap();
         let ca_key = KeyPair::generate().unwrap();
