@@ -303,3 +303,91 @@ fn hq_keys_init_once_and_serve_refuses_unusable_tls_files_naming_them() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--tls-key"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hq_serve_over_tls_with_its_key_file_serves_a_pinned_kiosk() {
+    use std::io::BufRead;
+
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let key_file = dir.join("hq.pk8");
+    let init = shelftalk(&[
+        "hq",
+        "keys",
+        "init",
+        "--key-file",
+        key_file.to_str().unwrap(),
+    ]);
+    assert!(init.status.success(), "{init:?}");
+    let public = String::from_utf8(
+        shelftalk(&[
+            "hq",
+            "keys",
+            "show-public",
+            "--key-file",
+            key_file.to_str().unwrap(),
+        ])
+        .stdout,
+    )
+    .unwrap()
+    .trim()
+    .to_string();
+    let pki = TestPki::generate(&dir.join("tls"), "HQ");
+    let db = dir.join("hq.db");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_shelftalk"))
+        .args(["hq", "serve", "--listen", "127.0.0.1:0", "--db"])
+        .arg(&db)
+        .arg("--key-file")
+        .arg(&key_file)
+        .arg("--tls-cert")
+        .arg(&pki.cert_file)
+        .arg("--tls-key")
+        .arg(&pki.key_file)
+        .env_remove("SHELFTALK_HQ_DATABASE_URL")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // HQ says where it listens once it does.
+    let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let line = lines
+        .find_map(|l| l.ok().filter(|l| l.contains("listening on")))
+        .unwrap();
+    assert!(line.contains(&public), "{line}");
+    let url = line
+        .split_whitespace()
+        .find(|w| w.starts_with("https://"))
+        .unwrap()
+        .to_string();
+
+    // The kiosk: enrolled with the CLI, pinned to the CA, trusting the key file's public key.
+    let (mut config, keys) = kiosk(dir, "kiosk-cli", &url);
+    config.hq_ca_file = Some(pki.ca_file.clone());
+    config.hq_public_key = Some(public);
+    let enrolled = shelftalk(&[
+        "hq",
+        "enroll",
+        "--db",
+        db.to_str().unwrap(),
+        "--kiosk",
+        "kiosk-cli",
+        "--store",
+        &config.store_id,
+        "--pubkey",
+        &keys.device_public_hex(),
+    ]);
+    assert!(enrolled.status.success(), "{enrolled:?}");
+    // The real clock: HQ's clock checks the priors request's time.
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    simulate(&config, 150, 9, now, 2);
+    let ctx = context(&config, &keys);
+    let report = sync::run_once(&ctx, now).await;
+    let priors = sync::pull_priors(&ctx, now).await;
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let report = report.unwrap();
+    assert!(
+        report.batches_sent >= 1 && report.outbox_left == 0,
+        "{report:?}"
+    );
+    assert!(priors.unwrap() > 0);
+}
