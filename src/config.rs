@@ -113,8 +113,16 @@ pub struct Config {
     pub max_price: u64,
     /// The GGUF model file.
     pub model_path: PathBuf,
-    /// Base URL of the HQ server.
+    /// Base URL of the HQ server: `https://…`, or `http://…` only to a loopback HQ
+    /// (127.0.0.0/8, ::1, localhost).
     pub hq_url: String,
+    /// PEM file with the CA certificate HQ's certificate must chain to (or HQ's own
+    /// self-signed certificate): the only trust root for an `https://` HQ. Sync over https
+    /// refuses to run without it (the system's roots are never trusted for HQ).
+    pub hq_ca_file: Option<PathBuf>,
+    /// HQ's public key (64 hex digits, `shelftalk hq keys show-public`): every acknowledgement
+    /// and priors document must carry HQ's signature under it. Sync refuses to run without it.
+    pub hq_public_key: Option<String>,
     /// Timeout of one HQ request, seconds.
     pub hq_timeout_secs: u64,
     /// A shopper session ends after this many seconds without input.
@@ -173,6 +181,8 @@ impl Default for Config {
             max_price: 1_000_000,
             model_path: PathBuf::from("models/gemma-3-270m-q4_k_m.gguf"),
             hq_url: "http://127.0.0.1:8787".into(),
+            hq_ca_file: None,
+            hq_public_key: None,
             hq_timeout_secs: 10,
             session_timeout_secs: 45,
             sync_interval_secs: 900,
@@ -306,6 +316,11 @@ impl Config {
             .collect()
     }
 
+    /// HQ's public key (validated by [`Config::validate`]); `None` when not provisioned.
+    pub fn hq_public_key(&self) -> Option<[u8; 32]> {
+        self.hq_public_key.as_deref().and_then(parse_hq_public_key)
+    }
+
     /// The SQLite database file.
     pub fn db_path(&self) -> PathBuf {
         self.data_dir.join("shelftalk.db")
@@ -397,8 +412,16 @@ impl Config {
         if self.max_price == 0 {
             return invalid("max_price", "must be positive");
         }
-        if !(self.hq_url.starts_with("http://") || self.hq_url.starts_with("https://")) {
-            return invalid("hq_url", "must start with http:// or https://");
+        if let Err(reason) = check_hq_url(&self.hq_url) {
+            return invalid("hq_url", &reason);
+        }
+        if let Some(key) = &self.hq_public_key {
+            if parse_hq_public_key(key).is_none() {
+                return invalid(
+                    "hq_public_key",
+                    "must be 64 hex digits (`shelftalk hq keys show-public` at HQ)",
+                );
+            }
         }
         if self.hq_timeout_secs == 0 || self.hq_timeout_secs > 600 {
             return invalid("hq_timeout_secs", "must be between 1 and 600");
@@ -431,6 +454,39 @@ impl Config {
             }
         }
         Ok(())
+    }
+}
+
+/// HQ's public key from its text form: 64 hex digits.
+fn parse_hq_public_key(text: &str) -> Option<[u8; 32]> {
+    crate::crypto::from_hex(text)?.try_into().ok()
+}
+
+/// Checks an HQ base URL: `https://HOST…`, or `http://` only when the host is loopback
+/// (127.0.0.0/8, ::1, `localhost`), where nothing crosses a network. The reason names what is
+/// wrong; the kiosk's config check and its HQ client both use it.
+pub fn check_hq_url(url: &str) -> Result<(), String> {
+    let parsed = reqwest::Url::parse(url)
+        .map_err(|e| format!("{url:?} is not a URL ({e}); expected https://HOST[:PORT]"))?;
+    let Some(host) = parsed.host_str().filter(|h| !h.is_empty()) else {
+        return Err(format!("{url:?} names no host"));
+    };
+    // An IPv6 host comes in brackets.
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    let loopback = match bare.parse::<std::net::IpAddr>() {
+        Ok(ip) => ip.is_loopback(),
+        Err(_) => bare.eq_ignore_ascii_case("localhost"),
+    };
+    match parsed.scheme() {
+        "https" => Ok(()),
+        "http" if loopback => Ok(()),
+        "http" => Err(format!(
+            "{url:?} is plain http:// to a host that is not loopback; HQ must be reached over \
+             https:// (with hq_ca_file), http:// only on 127.0.0.0/8, ::1 or localhost"
+        )),
+        other => Err(format!(
+            "{url:?} has scheme {other:?}; expected https:// (or http:// to a loopback HQ)"
+        )),
     }
 }
 
@@ -478,7 +534,7 @@ fn env_keys(table: &toml::Table, prefix: &str, out: &mut Vec<(String, Vec<String
 }
 
 /// Keys whose default is `None` and so are absent from the defaults table.
-const OPTIONAL_KEYS: [&str; 2] = ["key_dir", "console_pin_hash"];
+const OPTIONAL_KEYS: [&str; 4] = ["key_dir", "console_pin_hash", "hq_ca_file", "hq_public_key"];
 
 fn apply_env(
     table: &mut toml::Table,
@@ -794,6 +850,59 @@ mod tests {
         assert_eq!(config.kiosk_id, "k-7");
         assert_eq!(config.retention_days, 30);
         assert_eq!(config.key_dir(), PathBuf::from("/tmp/keys"));
+    }
+
+    #[test]
+    fn hq_url_is_https_or_loopback_http_and_hq_settings_are_checked() {
+        for ok in [
+            "https://hq.example:8443",
+            "https://10.0.0.5",
+            "http://127.0.0.1:8787",
+            "http://127.8.9.10",
+            "http://[::1]:8787/",
+            "http://localhost:8787",
+            "http://LOCALHOST",
+        ] {
+            assert!(check_hq_url(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "http://hq.example:8787",
+            "http://10.0.0.5",
+            "http://[::2]:80",
+            "http://localhost.evil.example",
+            "ftp://127.0.0.1",
+            "hq.example",
+            "",
+        ] {
+            assert!(check_hq_url(bad).is_err(), "{bad}");
+        }
+        let err = Config::load(None, env(&[("SHELFTALK_HQ_URL", "http://hq.example")]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("`hq_url`") && err.contains("not loopback") && err.contains("https://"),
+            "{err}"
+        );
+
+        let key = "ab".repeat(32);
+        let config = Config::load(
+            None,
+            env(&[
+                ("SHELFTALK_HQ_PUBLIC_KEY", &key),
+                ("SHELFTALK_HQ_CA_FILE", "/etc/shelftalk/hq-ca.pem"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(config.hq_public_key(), Some([0xab; 32]));
+        assert_eq!(
+            config.hq_ca_file,
+            Some(PathBuf::from("/etc/shelftalk/hq-ca.pem"))
+        );
+        assert_eq!(Config::default().hq_public_key(), None);
+        let err = Config::load(None, env(&[("SHELFTALK_HQ_PUBLIC_KEY", "abcd")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("`hq_public_key`"), "{err}");
     }
 
     #[test]

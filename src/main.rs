@@ -61,6 +61,7 @@ fn run(cli: Cli) -> Result<()> {
             pin_file,
             hq_db,
             release_keys,
+            hq_public_key,
             plain_keys,
             out,
         } => {
@@ -70,7 +71,7 @@ fn run(cli: Cli) -> Result<()> {
                 pin_file.as_deref(),
                 *plain_keys,
                 hq_db,
-                release_keys,
+                (release_keys, hq_public_key.as_deref()),
                 out.json,
             )
         }

@@ -27,6 +27,8 @@
 //!   development, and `selftest` warns.
 //! - Release keys asked for (`--release-key`) are added to the config's `release_keys`; keys
 //!   already trusted stay, none is removed here.
+//! - HQ's public key asked for (`--hq-public-key`) is written to `hq_public_key` (lower-case
+//!   hex) when the file holds another or none; without the flag the file's is kept.
 
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -98,6 +100,8 @@ pub struct Request {
     pub config_file: PathBuf,
     /// Release public keys to trust for updates (added to `release_keys`).
     pub release_keys: Vec<ReleasePublicKey>,
+    /// HQ's public key to write to `hq_public_key` (checked by [`plan`]).
+    pub hq_public_key: Option<String>,
     /// New keys are sealed with `systemd-creds` (see the module docs).
     pub seal_keys: bool,
 }
@@ -131,6 +135,7 @@ impl Request {
             data_dir,
             config_file,
             release_keys: Vec::new(),
+            hq_public_key: None,
             seal_keys: crate::crypto::creds::available(),
         })
     }
@@ -149,6 +154,7 @@ pub struct Observed {
     pub kiosk_id: Option<String>,
     pub data_dir: Option<String>,
     pub pin_hash: Option<String>,
+    pub hq_public_key: Option<String>,
     /// `release_keys` as the config file sets them.
     pub release_keys: Vec<String>,
 }
@@ -248,6 +254,7 @@ pub fn observe(req: &Request) -> Result<Observed, ProvisionError> {
     seen.kiosk_id = get("kiosk_id");
     seen.data_dir = get("data_dir");
     seen.pin_hash = get("console_pin_hash");
+    seen.hq_public_key = get("hq_public_key");
     seen.release_keys = table
         .get("release_keys")
         .and_then(|v| v.as_array())
@@ -267,9 +274,12 @@ pub fn plan(req: &Request, seen: &Observed, pin: Option<&str>) -> Result<Plan, P
         store_id: req.store_id.clone(),
         kiosk_id: req.kiosk_id.clone(),
         data_dir: req.data_dir.clone(),
+        hq_public_key: req.hq_public_key.clone(),
         ..Config::default()
     }
     .validate()?;
+    // One spelling in the file: lower-case hex (validated just above).
+    let hq_public_key = req.hq_public_key.as_deref().map(str::to_ascii_lowercase);
     let data_dir = req.data_dir.to_string_lossy().into_owned();
     let wanted = [
         ("store_id", req.store_id.as_str()),
@@ -319,11 +329,14 @@ pub fn plan(req: &Request, seen: &Observed, pin: Option<&str>) -> Result<Plan, P
     if !seen.keys {
         steps.push(Step::InitKeys);
     }
-    let set: Vec<(String, String)> = wanted
+    let mut set: Vec<(String, String)> = wanted
         .iter()
         .filter(|(key, value)| existing(key) != Some(*value))
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
+    if let Some(key) = hq_public_key.filter(|k| seen.hq_public_key.as_ref() != Some(k)) {
+        set.push(("hq_public_key".into(), key));
+    }
     let pin_step = seen.pin_hash.is_none();
     if !set.is_empty() || pin_step {
         steps.push(Step::WriteConfig { set, pin: pin_step });
@@ -533,6 +546,7 @@ mod tests {
             key_dir: PathBuf::from("/d/keys"),
             config_file: PathBuf::from("/d/kiosk.toml"),
             release_keys: Vec::new(),
+            hq_public_key: None,
             seal_keys: false,
         }
     }
@@ -546,6 +560,7 @@ mod tests {
             kiosk_id: Some("k1".into()),
             data_dir: Some("/d".into()),
             pin_hash: Some(control::hash_pin("246810", &crate::crypto::rng()).unwrap()),
+            hq_public_key: None,
             release_keys: Vec::new(),
         }
     }
@@ -654,6 +669,39 @@ mod tests {
         assert!(!p.needs_pin());
         seen.release_keys.push("cd".repeat(32));
         assert!(plan(&r, &seen, None).unwrap().steps.is_empty());
+    }
+
+    #[test]
+    fn hq_public_key_is_written_lower_case_when_new_or_different_and_checked() {
+        let r = Request {
+            hq_public_key: Some("AB".repeat(32)),
+            ..req()
+        };
+        let write = |key: String| {
+            vec![Step::WriteConfig {
+                set: vec![("hq_public_key".into(), key)],
+                pin: false,
+            }]
+        };
+        assert_eq!(
+            plan(&r, &provisioned(), None).unwrap().steps,
+            write("ab".repeat(32))
+        );
+        let mut seen = Observed {
+            hq_public_key: Some("cd".repeat(32)),
+            ..provisioned()
+        };
+        assert_eq!(plan(&r, &seen, None).unwrap().steps, write("ab".repeat(32)));
+        seen.hq_public_key = Some("ab".repeat(32));
+        assert!(plan(&r, &seen, None).unwrap().steps.is_empty());
+        // Without the flag the file's key stays.
+        assert!(plan(&req(), &seen, None).unwrap().steps.is_empty());
+        let bad = Request {
+            hq_public_key: Some("abc".into()),
+            ..req()
+        };
+        let err = plan(&bad, &provisioned(), None).unwrap_err().to_string();
+        assert!(err.contains("hq_public_key"), "{err}");
     }
 
     #[test]

@@ -12,11 +12,22 @@
 //!   body and the signature in [`SIGNATURE_HEADER`]; the signature covers
 //!   `"shelftalk/audit-head/v1\0" ‖ document bytes`. HQ answers with an [`AuditHeadAck`].
 //! - Errors are `{"error": {"code": "...", "message": "..."}}` ([`ApiError`]).
+//! - HQ signs every answer a kiosk acts on with its own Ed25519 key (`hq keys init`), the
+//!   signature (hex) in [`HQ_SIGNATURE_HEADER`] over the exact response body:
+//!   an [`Ack`] of a batch over `"shelftalk/hq-ack/v1\0" ‖ body`, an [`AuditHeadAck`] over
+//!   `"shelftalk/hq-audit-head-ack/v1\0" ‖ body`, and a [`PriorsDocument`] over
+//!   `"shelftalk/hq-priors/v1\0" ‖ kiosk ‖ "\0" ‖ time ‖ "\0" ‖ body`, where kiosk and time
+//!   are those of the signed request it answers ([`PriorsRequest`]). An ack names the kiosk and
+//!   what it acknowledges (kiosk, batch id, seq, status; kiosk and report number), so it cannot
+//!   be replayed for another batch or kiosk, and stale priors cannot be replayed to a later
+//!   request. A kiosk verifies the signature before it parses the body ([`Ack::open`],
+//!   [`AuditHeadAck::open`], [`PriorsDocument::open`]).
 //!
 //! Invariants: a document carries days, never times; no session, shopper or loyalty data (an
 //! audit head is a sequence number and a hash); every field is pinned by the golden tests in
-//! `tests/feedback_wire.rs`. Changing a format means a new version number. The signing contexts
-//! differ per message, so no signed document can be passed off as another kind.
+//! `tests/feedback_wire.rs` and `tests/hq_answers_wire.rs`. Changing a format means a new version
+//! number. The signing contexts differ per message and per signer (`shelftalk/…` by kiosks,
+//! `shelftalk/hq-…` by HQ), so no signed document can be passed off as another kind.
 
 use ring::signature::{self, Ed25519KeyPair};
 use serde::{Deserialize, Serialize};
@@ -33,9 +44,14 @@ pub const BACKLOG_HEADER: &str = "x-shelftalk-backlog";
 pub const KIOSK_HEADER: &str = "x-shelftalk-kiosk";
 pub const TIME_HEADER: &str = "x-shelftalk-time";
 pub const MAX_CLOCK_SKEW_SECS: i64 = 300;
+/// The response header carrying HQ's signature of the answer body (hex).
+pub const HQ_SIGNATURE_HEADER: &str = "x-shelftalk-hq-signature";
 const BATCH_CONTEXT: &[u8] = b"shelftalk/batch/v1\0";
 const PRIORS_CONTEXT: &[u8] = b"shelftalk/priors/v1\0";
 const AUDIT_HEAD_CONTEXT: &[u8] = b"shelftalk/audit-head/v1\0";
+const ACK_CONTEXT: &[u8] = b"shelftalk/hq-ack/v1\0";
+const AUDIT_HEAD_ACK_CONTEXT: &[u8] = b"shelftalk/hq-audit-head-ack/v1\0";
+const PRIORS_ANSWER_CONTEXT: &[u8] = b"shelftalk/hq-priors/v1\0";
 
 #[derive(Debug, thiserror::Error)]
 pub enum WireError {
@@ -219,9 +235,7 @@ impl BatchDocument {
 
     /// Serialises and signs the document with the kiosk's device key.
     pub fn sign(&self, key: &Ed25519KeyPair) -> Result<(Vec<u8>, [u8; 64]), WireError> {
-        let bytes = serde_json::to_vec(self).map_err(WireError::Encode)?;
-        let signature = sign_batch_bytes(key, &bytes)?;
-        Ok((bytes, signature))
+        sign_document(self, key, BATCH_CONTEXT, b"")
     }
 }
 
@@ -229,6 +243,31 @@ impl BatchDocument {
 /// verifies the signature before it decodes the bytes, see [`verify_batch`]).
 pub fn sign_batch_bytes(key: &Ed25519KeyPair, bytes: &[u8]) -> Result<[u8; 64], WireError> {
     sign_with_context(key, BATCH_CONTEXT, bytes)
+}
+
+/// Serialises `value` and signs `context ‖ binding ‖ bytes`; returns the bytes and signature.
+fn sign_document<T: Serialize>(
+    value: &T,
+    key: &Ed25519KeyPair,
+    context: &[u8],
+    binding: &[u8],
+) -> Result<(Vec<u8>, [u8; 64]), WireError> {
+    let bytes = serde_json::to_vec(value).map_err(WireError::Encode)?;
+    let signature = sign_with_context(key, &[context, binding].concat(), &bytes)?;
+    Ok((bytes, signature))
+}
+
+/// Verifies a signature of `context ‖ binding ‖ bytes` by `public_key`, and only then parses
+/// `bytes`.
+fn open_document<T: serde::de::DeserializeOwned>(
+    public_key: &[u8],
+    context: &[u8],
+    binding: &[u8],
+    bytes: &[u8],
+    sig: &[u8],
+) -> Result<T, WireError> {
+    verify_with_context(public_key, &[context, binding].concat(), bytes, sig)?;
+    parse_document(bytes)
 }
 
 fn sign_with_context(
@@ -351,9 +390,7 @@ impl AuditHeadDocument {
 
     /// Serialises and signs the document with the kiosk's device key.
     pub fn sign(&self, key: &Ed25519KeyPair) -> Result<(Vec<u8>, [u8; 64]), WireError> {
-        let bytes = serde_json::to_vec(self).map_err(WireError::Encode)?;
-        let signature = sign_with_context(key, AUDIT_HEAD_CONTEXT, &bytes)?;
-        Ok((bytes, signature))
+        sign_document(self, key, AUDIT_HEAD_CONTEXT, b"")
     }
 }
 
@@ -407,23 +444,68 @@ impl AuditVerdict {
     }
 }
 
-/// HQ's answer to an audit head report.
+/// HQ's answer to an audit head report, signed by HQ ([`AuditHeadAck::sign`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditHeadAck {
     /// `recorded`, or `duplicate` for the same report again (a re-send after a lost answer).
     pub status: String,
+    /// The kiosk whose report this answers.
+    pub kiosk_id: String,
     pub report_seq: u64,
     /// What HQ made of the head (for a duplicate, what it made of it the first time).
     pub verdict: AuditVerdict,
 }
 
-/// HQ's answer to an accepted (or already received) batch.
+impl AuditHeadAck {
+    /// Serialises and signs the answer with HQ's key: the body and the [`HQ_SIGNATURE_HEADER`].
+    pub fn sign(&self, hq_key: &Ed25519KeyPair) -> Result<(Vec<u8>, [u8; 64]), WireError> {
+        sign_document(self, hq_key, AUDIT_HEAD_ACK_CONTEXT, b"")
+    }
+
+    /// Verifies HQ's signature over the answer `bytes`, then parses them.
+    pub fn open(hq_public_key: &[u8], bytes: &[u8], sig: &[u8]) -> Result<Self, WireError> {
+        open_document(hq_public_key, AUDIT_HEAD_ACK_CONTEXT, b"", bytes, sig)
+    }
+
+    /// True when this answers report `report_seq` of `kiosk_id` (`recorded` or `duplicate`).
+    pub fn answers(&self, kiosk_id: &str, report_seq: u64) -> bool {
+        self.kiosk_id == kiosk_id
+            && self.report_seq == report_seq
+            && matches!(self.status.as_str(), "recorded" | "duplicate")
+    }
+}
+
+/// HQ's answer to an accepted (or already received) batch, signed by HQ ([`Ack::sign`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Ack {
     /// `accepted` or `duplicate`.
     pub status: String,
+    /// The kiosk whose batch this acknowledges.
+    pub kiosk_id: String,
     pub batch_id: String,
     pub seq: u64,
+}
+
+impl Ack {
+    /// Serialises and signs the acknowledgement with HQ's key: the body and the
+    /// [`HQ_SIGNATURE_HEADER`].
+    pub fn sign(&self, hq_key: &Ed25519KeyPair) -> Result<(Vec<u8>, [u8; 64]), WireError> {
+        sign_document(self, hq_key, ACK_CONTEXT, b"")
+    }
+
+    /// Verifies HQ's signature over the acknowledgement `bytes`, then parses them.
+    pub fn open(hq_public_key: &[u8], bytes: &[u8], sig: &[u8]) -> Result<Self, WireError> {
+        open_document(hq_public_key, ACK_CONTEXT, b"", bytes, sig)
+    }
+
+    /// True when this acknowledges exactly batch `batch_id` (`seq`) of `kiosk_id`, as received
+    /// (`accepted` or `duplicate`).
+    pub fn acknowledges(&self, kiosk_id: &str, batch_id: &str, seq: u64) -> bool {
+        self.kiosk_id == kiosk_id
+            && self.batch_id == batch_id
+            && self.seq == seq
+            && matches!(self.status.as_str(), "accepted" | "duplicate")
+    }
 }
 
 /// The body of every error answer.
@@ -438,12 +520,57 @@ pub struct ApiErrorBody {
     pub message: String,
 }
 
-/// Fleet priors as HQ serves them.
+/// Fleet priors as HQ serves them, signed by HQ for the request they answer
+/// ([`PriorsDocument::sign`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PriorsDocument {
     pub version: u32,
     pub generated_day: Day,
     pub priors: Vec<FleetPrior>,
+}
+
+/// The request a priors answer is bound to: the kiosk and time of its signed request. An
+/// analyst's request (bearer token) is answered bound to [`PriorsRequest::ANALYST`], whose empty
+/// kiosk id no kiosk has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PriorsRequest<'a> {
+    pub kiosk: &'a str,
+    pub time: i64,
+}
+
+impl PriorsRequest<'_> {
+    pub const ANALYST: PriorsRequest<'static> = PriorsRequest { kiosk: "", time: 0 };
+
+    fn binding(&self) -> Vec<u8> {
+        format!("{}\0{}\0", self.kiosk, self.time).into_bytes()
+    }
+}
+
+impl PriorsDocument {
+    /// Serialises and signs the document with HQ's key for `request`.
+    pub fn sign(
+        &self,
+        hq_key: &Ed25519KeyPair,
+        request: PriorsRequest<'_>,
+    ) -> Result<(Vec<u8>, [u8; 64]), WireError> {
+        sign_document(self, hq_key, PRIORS_ANSWER_CONTEXT, &request.binding())
+    }
+
+    /// Verifies HQ's signature over `bytes` as the answer to `request`, then parses them.
+    pub fn open(
+        hq_public_key: &[u8],
+        request: PriorsRequest<'_>,
+        bytes: &[u8],
+        sig: &[u8],
+    ) -> Result<Self, WireError> {
+        open_document(
+            hq_public_key,
+            PRIORS_ANSWER_CONTEXT,
+            &request.binding(),
+            bytes,
+            sig,
+        )
+    }
 }
 
 /// One segment × style prior with the evidence behind it.

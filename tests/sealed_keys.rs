@@ -85,6 +85,7 @@ fn a_copied_data_dir_without_the_credentials_opens_no_profile() {
         key_dir: data.join("keys"),
         config_file: data.join("kiosk.toml"),
         release_keys: Vec::new(),
+        hq_public_key: None,
         seal_keys: true,
     };
     let seen = provision::observe(&req).unwrap();

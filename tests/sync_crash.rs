@@ -84,11 +84,13 @@ async fn sigkill_in_every_phase_loses_nothing_and_counts_nothing_twice() {
         &cfg,
         format!(
             "store_id = \"{}\"\nkiosk_id = \"{}\"\ndata_dir = \"{}\"\nhq_url = \"{}\"\n\
-             batch_max_cells = 1\noutbox_max_batches = 100000\nk_anonymity = 5\n",
+             hq_public_key = \"{}\"\nbatch_max_cells = 1\noutbox_max_batches = 100000\n\
+             k_anonymity = 5\n",
             config.store_id,
             config.kiosk_id,
             config.data_dir.display(),
-            hq.url
+            hq.url,
+            hq.public_key
         ),
     )
     .unwrap();

@@ -33,6 +33,7 @@ use axum::http::{Request, StatusCode};
 use ring::signature::{Ed25519KeyPair, KeyPair};
 use shelftalk::crypto::{from_hex, hex};
 use shelftalk::hq::store::{AuditHeadReport, HqStore, IngestBatch, SqliteHq};
+use shelftalk::hq::key::HqKey;
 use shelftalk::hq::{router, ServeOptions};
 use shelftalk::wire::{
     Ack, ApiError, AuditHeadAck, AuditHeadDocument, BatchDocument, BACKLOG_HEADER, KIOSK_HEADER,
@@ -92,6 +93,8 @@ pub struct Hq {
     db: PathBuf,
     template: Vec<u8>,
     key: Ed25519KeyPair,
+    /// HQ's own key, which signs its acknowledgements.
+    answer_key: Arc<HqKey>,
     runtime: tokio::runtime::Runtime,
 }
 
@@ -183,6 +186,7 @@ impl Hq {
             db,
             template,
             key,
+            answer_key: Arc::new(HqKey::ephemeral(&shelftalk::crypto::rng()).expect("HQ key")),
             runtime,
         }
     }
@@ -240,6 +244,8 @@ pub fn check_request(hq: &Hq, data: &[u8]) {
             max_body: 64 * 1024,
             clock: Arc::new(|| NOW + 60),
             kiosk_rate: None,
+            answer_key: Some(Arc::clone(&hq.answer_key)),
+            ..ServeOptions::default()
         },
     );
     // Every request names `kiosk-01`, whose key signs: HQ verifies before it decodes.

@@ -19,9 +19,11 @@ use crate::feedback::{
     record_impression, record_interaction, record_purchase, Impression, Interaction,
     InteractionKind, SessionToken,
 };
+use crate::hq::key::HqKey;
 use crate::hq::store::{HqStore, SqliteHq};
 use crate::hq::{self, ServeOptions};
 use crate::store::Store;
+use crate::sync::client::HqTrust;
 use crate::sync::{run_once, status, SyncContext, SyncError};
 use crate::vocab::Style;
 use crate::wire::{BatchDocument, Dropped, BATCH_VERSION};
@@ -156,6 +158,13 @@ pub async fn run(events: u64) -> Result<SyncBenchReport, BenchError> {
         .map_err(step)?;
     let addr = listener.local_addr().map_err(step)?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    // HQ's answer key lives only as long as this run.
+    let answer_key = HqKey::ephemeral(&crate::crypto::rng()).map_err(step)?;
+    let hq_trust = HqTrust {
+        url: format!("http://{addr}"),
+        ca_file: None,
+        public_key: answer_key.public_key(),
+    };
     let server = tokio::spawn(hq::serve(
         listener,
         Arc::clone(&hq_store),
@@ -163,6 +172,7 @@ pub async fn run(events: u64) -> Result<SyncBenchReport, BenchError> {
         // otherwise be held to the per-kiosk rate limit.
         ServeOptions {
             kiosk_rate: None,
+            answer_key: Some(Arc::new(answer_key)),
             ..ServeOptions::default()
         },
         async {
@@ -174,7 +184,8 @@ pub async fn run(events: u64) -> Result<SyncBenchReport, BenchError> {
         data_dir: scratch.0.join("kiosk"),
         kiosk_id: "bench-kiosk".into(),
         store_id: "bench-store".into(),
-        hq_url: format!("http://{addr}"),
+        hq_url: hq_trust.url.clone(),
+        hq_public_key: Some(crate::crypto::hex(&hq_trust.public_key)),
         outbox_max_batches: 100_000,
         ..Config::default()
     };
@@ -213,7 +224,7 @@ pub async fn run(events: u64) -> Result<SyncBenchReport, BenchError> {
     }
 
     let (batches, per_batch, ingest_secs) =
-        ingest_throughput(&hq_store, &scratch, &addr.to_string(), now).await?;
+        ingest_throughput(&hq_store, &scratch, &hq_trust, now).await?;
     let _ = stop.send(());
     let _ = server.await;
     Ok(SyncBenchReport {
@@ -237,7 +248,7 @@ pub async fn run(events: u64) -> Result<SyncBenchReport, BenchError> {
 async fn ingest_throughput(
     hq_store: &Arc<dyn HqStore>,
     scratch: &Scratch,
-    addr: &str,
+    hq: &HqTrust,
     now: i64,
 ) -> Result<(u64, usize, f64), BenchError> {
     const KIOSKS: usize = 4;
@@ -296,7 +307,7 @@ async fn ingest_throughput(
         prepared.push((kiosk, batches));
     }
     let client = crate::sync::client::HqClient::new(
-        &format!("http://{addr}"),
+        hq,
         std::time::Duration::from_secs(30),
         crate::sync::client::Backoff::default(),
     )

@@ -121,6 +121,11 @@ pub enum Command {
         /// as `release keygen`'s release.pub); repeatable; added to the config's `release_keys`.
         #[arg(long = "release-key", value_name = "FILE|KEY")]
         release_keys: Vec<String>,
+        /// HQ's public key (64 hex digits, `shelftalk hq keys show-public` at HQ), written to the
+        /// config's hq_public_key: sync acts only on answers HQ signed with it. An existing,
+        /// different key is replaced only by naming the new one here.
+        #[arg(long, value_name = "HEX")]
+        hq_public_key: Option<String>,
         /// Write the keys as plain files even when `systemd-creds` could seal them
         /// (development only: a copied card gives plain keys away).
         #[arg(long)]
@@ -216,7 +221,8 @@ pub struct HqDb {
 
 #[derive(Subcommand, Debug)]
 pub enum HqCmd {
-    /// Serve the HQ HTTP API and dashboard.
+    /// Serve the HQ HTTP API and dashboard (HTTPS with --tls-cert and --tls-key). Every
+    /// acknowledgement and priors document is signed with HQ's key (--key-file).
     Serve {
         #[arg(long, default_value = "127.0.0.1:8787", value_name = "ADDR")]
         listen: String,
@@ -232,7 +238,22 @@ pub enum HqCmd {
         /// Signed requests a kiosk may send at once before the rate applies.
         #[arg(long, value_name = "N", default_value_t = shelftalk::hq::limit::RateLimit::default().burst)]
         kiosk_burst: u32,
+        /// HQ's signing key (`hq keys init --key-file FILE`); kiosks verify every answer against
+        /// its public key (their hq_public_key).
+        #[arg(long, value_name = "FILE", env = "SHELFTALK_HQ_KEY_FILE")]
+        key_file: PathBuf,
+        /// Serve HTTPS with this certificate (PEM: HQ's certificate, then any intermediates).
+        /// Kiosks reach a non-loopback HQ only over https://, trusting the CA in their
+        /// hq_ca_file.
+        #[arg(long, value_name = "FILE", requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// The certificate's private key (PEM: PKCS#8, PKCS#1 or SEC1).
+        #[arg(long, value_name = "FILE", requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
     },
+    /// HQ's own Ed25519 key, which signs acknowledgements and fleet priors.
+    #[command(subcommand)]
+    Keys(HqKeysCmd),
     /// Enrol (or re-key) a kiosk with the public key `shelftalk keys show-public` prints.
     Enroll {
         #[command(flatten)]
@@ -292,6 +313,26 @@ pub enum HqCmd {
         group_by: String,
         #[arg(long, default_value = "csv", value_parser = ["csv", "json"])]
         format: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum HqKeysCmd {
+    /// Create HQ's signing key (PKCS#8, mode 0600; an existing file is never overwritten) and
+    /// print its public key, which every kiosk is provisioned with (`provision
+    /// --hq-public-key`).
+    Init {
+        #[arg(long, value_name = "FILE", env = "SHELFTALK_HQ_KEY_FILE")]
+        key_file: PathBuf,
+        #[command(flatten)]
+        out: JsonFlag,
+    },
+    /// Print the public key of HQ's signing key (64 hex digits).
+    ShowPublic {
+        #[arg(long, value_name = "FILE", env = "SHELFTALK_HQ_KEY_FILE")]
+        key_file: PathBuf,
+        #[command(flatten)]
+        out: JsonFlag,
     },
 }
 

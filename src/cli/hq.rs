@@ -7,9 +7,10 @@ use serde::Serialize;
 
 use shelftalk::feedback::cells::Day;
 use shelftalk::hq;
+use shelftalk::hq::key::HqKey;
 use shelftalk::hq::store::{self, Dim, HqDatabase, HqStore};
 
-use super::args::{HqCmd, HqDb, HqTokenCmd};
+use super::args::{HqCmd, HqDb, HqKeysCmd, HqTokenCmd};
 use super::output::{self, emit, Render};
 use super::{now, runtime};
 
@@ -36,6 +37,30 @@ struct Token {
 impl Render for Token {
     fn human(&self) -> String {
         self.token.clone()
+    }
+}
+
+/// HQ's signing key: where it is and its public key, which kiosks are provisioned with.
+#[derive(Serialize)]
+struct HqPublicKey {
+    key_file: std::path::PathBuf,
+    public_key: String,
+    #[serde(skip)]
+    created: bool,
+}
+
+impl Render for HqPublicKey {
+    fn human(&self) -> String {
+        if self.created {
+            format!(
+                "HQ signing key created in {}\npublic key (provision kiosks with \
+                 --hq-public-key): {}",
+                self.key_file.display(),
+                self.public_key
+            )
+        } else {
+            self.public_key.clone()
+        }
     }
 }
 
@@ -92,15 +117,25 @@ pub fn run(cmd: HqCmd) -> Result<()> {
             max_body,
             kiosk_rate,
             kiosk_burst,
+            key_file,
+            tls_cert,
+            tls_key,
         } => {
+            let answer_key = HqKey::load(&key_file).context("loading HQ's signing key")?;
+            let tls = match (&tls_cert, &tls_key) {
+                (Some(cert), Some(key)) => Some(hq::tls::server_config(cert, key)?),
+                _ => None,
+            };
             let store = open(&db)?;
             runtime()?.block_on(async move {
                 let listener = tokio::net::TcpListener::bind(&listen)
                     .await
                     .with_context(|| format!("binding {listen}"))?;
                 output::note(&format!(
-                    "shelftalk HQ listening on http://{}",
-                    listener.local_addr()?
+                    "shelftalk HQ listening on {}://{} (answers signed by {})",
+                    if tls.is_some() { "https" } else { "http" },
+                    listener.local_addr()?,
+                    answer_key.public_hex()
                 ));
                 let opts = hq::ServeOptions {
                     max_body,
@@ -108,6 +143,8 @@ pub fn run(cmd: HqCmd) -> Result<()> {
                         per_minute: kiosk_rate,
                         burst: kiosk_burst,
                     }),
+                    answer_key: Some(Arc::new(answer_key)),
+                    tls,
                     ..hq::ServeOptions::default()
                 };
                 hq::serve(listener, store, opts, async {
@@ -116,6 +153,24 @@ pub fn run(cmd: HqCmd) -> Result<()> {
                 .await?;
                 Ok(())
             })
+        }
+        HqCmd::Keys(HqKeysCmd::Init { key_file, out }) => {
+            let key = HqKey::create(&key_file, &shelftalk::crypto::rng())?;
+            let shown = HqPublicKey {
+                public_key: key.public_hex(),
+                key_file,
+                created: true,
+            };
+            emit(out.json, &shown)
+        }
+        HqCmd::Keys(HqKeysCmd::ShowPublic { key_file, out }) => {
+            let key = HqKey::load(&key_file)?;
+            let shown = HqPublicKey {
+                public_key: key.public_hex(),
+                key_file,
+                created: false,
+            };
+            emit(out.json, &shown)
         }
         HqCmd::Enroll {
             db,

@@ -24,7 +24,7 @@ pub fn run(
     pin_file: Option<&Path>,
     plain_keys: bool,
     hq_db: &str,
-    release_keys: &[String],
+    (release_keys, hq_public_key): (&[String], Option<&str>),
     json: bool,
 ) -> Result<()> {
     let mut req = Request::resolve(
@@ -37,6 +37,7 @@ pub fn run(
         .iter()
         .map(|arg| ReleasePublicKey::from_key_or_file(arg))
         .collect::<Result<_, _>>()?;
+    req.hq_public_key = hq_public_key.map(|k| k.trim().to_string());
     req.seal_keys &= !plain_keys;
     let seen = provision::observe(&req)?;
     let file_pin = pin_file.map(input::pin_from_file).transpose()?;

@@ -591,11 +591,8 @@ impl KeyDir {
             },
         )?;
         let device_path = self.dir.join(DEVICE_FILE);
-        let device = Ed25519KeyPair::from_pkcs8(&read_key(&device_path, ROLE_DEVICE, sealer)?)
-            .map_err(|source| KeyError::NotDeviceKey {
-                path: device_path.clone(),
-                source,
-            })?;
+        let device =
+            ed25519_from_pkcs8(&device_path, &read_key(&device_path, ROLE_DEVICE, sealer)?)?;
         Ok(Keyring {
             kek,
             next_kek,
@@ -803,6 +800,30 @@ fn check_private(path: &Path) -> Result<(), KeyError> {
         });
     }
     Ok(())
+}
+
+/// Creates a new Ed25519 key file at `path` — PKCS#8 v2 (ring's format, as `device.pk8`), mode
+/// 0600, written only if nothing is there ([`KeyError::Exists`] otherwise) — and returns the key.
+pub(crate) fn create_ed25519(
+    path: &Path,
+    rng: &dyn SecureRandom,
+) -> Result<Ed25519KeyPair, KeyError> {
+    let pkcs8 = Ed25519KeyPair::generate_pkcs8(rng).map_err(|_| CryptoError::Random)?;
+    let pair = ed25519_from_pkcs8(path, pkcs8.as_ref())?;
+    write_new(path, pkcs8.as_ref())?;
+    Ok(pair)
+}
+
+/// Loads an Ed25519 PKCS#8 key file written by [`create_ed25519`] (permissions checked first).
+pub(crate) fn load_ed25519(path: &Path) -> Result<Ed25519KeyPair, KeyError> {
+    ed25519_from_pkcs8(path, &read_secret(path)?)
+}
+
+fn ed25519_from_pkcs8(path: &Path, pkcs8: &[u8]) -> Result<Ed25519KeyPair, KeyError> {
+    Ed25519KeyPair::from_pkcs8(pkcs8).map_err(|source| KeyError::NotDeviceKey {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 /// Creates `path` with mode 0600, failing if it exists; writes and fsyncs.

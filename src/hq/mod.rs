@@ -21,16 +21,25 @@
 //! - Analyst endpoints require a bearer token (stored hashed); `/` also accepts `?token=`.
 //!   `/v1/priors` accepts a bearer token or a kiosk-signed request. `/openapi.json` and
 //!   `/healthz` are public.
+//! - Every answer a kiosk acts on is signed with HQ's own key ([`key::HqKey`], `hq keys init`):
+//!   the acknowledgements of `POST /v1/batches` and `POST /v1/audit-heads` and the
+//!   `GET /v1/priors` document carry [`wire::HQ_SIGNATURE_HEADER`] over the exact body (formats
+//!   in [`crate::wire`]). [`serve`] refuses to start without the key; a router built without one
+//!   answers those requests 500 rather than unsigned.
+//! - With a TLS config ([`ServeOptions::tls`], `hq serve --tls-cert --tls-key`) every connection
+//!   is TLS ([`tls`]); one client's failed handshake never stops the server.
 //! - The listener and the clock are injected ([`serve`]), so tests bind port 0 and need no sleeps.
 
 // Handlers answer refusals with a ready `Response` as the error value (the axum idiom).
 #![allow(clippy::result_large_err)]
 
+pub mod key;
 pub mod limit;
 pub mod page;
 pub mod pg;
 pub mod report;
 pub mod store;
+pub mod tls;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -44,13 +53,15 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 
-use crate::crypto::from_hex;
+use crate::crypto::{from_hex, hex};
 use crate::feedback::cells::Day;
 use crate::store::StoreError;
 use crate::wire::{
-    self, Ack, ApiError, ApiErrorBody, AuditHeadAck, AuditHeadDocument, BatchDocument, WireError,
-    BACKLOG_HEADER, KIOSK_HEADER, MAX_CLOCK_SKEW_SECS, SIGNATURE_HEADER, TIME_HEADER,
+    self, Ack, ApiError, ApiErrorBody, AuditHeadAck, AuditHeadDocument, BatchDocument,
+    PriorsRequest, WireError, BACKLOG_HEADER, HQ_SIGNATURE_HEADER, KIOSK_HEADER,
+    MAX_CLOCK_SKEW_SECS, SIGNATURE_HEADER, TIME_HEADER,
 };
+use key::HqKey;
 use store::{
     token_digest, AuditHeadOutcome, AuditHeadReport, Dim, HqStore, IngestBatch, IngestOutcome,
 };
@@ -126,6 +137,16 @@ pub enum HqError {
     },
     #[error("internal error: cannot write the CSV report: {0}")]
     Csv(#[from] csv::Error),
+    /// HQ was asked to serve without its answer-signing key.
+    #[error(
+        "HQ has no signing key for its answers: create one with `shelftalk hq keys init \
+         --key-file FILE` and serve with --key-file FILE"
+    )]
+    NoAnswerKey,
+    #[error("internal error: cannot sign the answer: {0}")]
+    Sign(#[source] WireError),
+    #[error(transparent)]
+    Tls(#[from] tls::TlsError),
     #[error("internal error: the CSV report is not UTF-8: {0}")]
     CsvText(#[source] std::string::FromUtf8Error),
 }
@@ -175,6 +196,7 @@ struct App {
     clock: Clock,
     /// `None`: no rate limit (benchmarks of HQ's own throughput).
     limiter: Option<Arc<limit::Limiter>>,
+    answer_key: Option<Arc<HqKey>>,
 }
 
 /// Server options.
@@ -183,6 +205,10 @@ pub struct ServeOptions {
     pub clock: Clock,
     /// Per-kiosk limit on signed requests; `None` turns it off.
     pub kiosk_rate: Option<limit::RateLimit>,
+    /// HQ's key that signs acknowledgements and priors; [`serve`] refuses to start without it.
+    pub answer_key: Option<Arc<HqKey>>,
+    /// Serve TLS with this config ([`tls::server_config`]); `None` serves plain HTTP.
+    pub tls: Option<Arc<rustls::ServerConfig>>,
 }
 
 impl Default for ServeOptions {
@@ -191,6 +217,8 @@ impl Default for ServeOptions {
             max_body: DEFAULT_MAX_BODY,
             clock: Arc::new(|| time::OffsetDateTime::now_utc().unix_timestamp()),
             kiosk_rate: Some(limit::RateLimit::default()),
+            answer_key: None,
+            tls: None,
         }
     }
 }
@@ -201,6 +229,7 @@ pub fn router(store: Arc<dyn HqStore>, opts: ServeOptions) -> Router {
         store,
         clock: opts.clock,
         limiter: opts.kiosk_rate.map(|r| Arc::new(limit::Limiter::new(r))),
+        answer_key: opts.answer_key,
     };
     Router::new()
         .route("/", get(dashboard))
@@ -215,7 +244,8 @@ pub fn router(store: Arc<dyn HqStore>, opts: ServeOptions) -> Router {
         .with_state(app)
 }
 
-/// Serves HQ on `listener` until `shutdown` completes.
+/// Serves HQ on `listener` (TLS when `opts.tls` is set) until `shutdown` completes. Refuses
+/// ([`HqError::NoAnswerKey`]) without `opts.answer_key`.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     store: Arc<dyn HqStore>,
@@ -223,10 +253,49 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), HqError> {
     crate::crypto::install_tls_provider();
-    axum::serve(listener, router(store, opts))
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    if opts.answer_key.is_none() {
+        return Err(HqError::NoAnswerKey);
+    }
+    match opts.tls.clone() {
+        Some(config) => {
+            let listener = tls::TlsListener::new(listener, config)?;
+            axum::serve(listener, router(store, opts))
+                .with_graceful_shutdown(shutdown)
+                .await?;
+        }
+        None => {
+            axum::serve(listener, router(store, opts))
+                .with_graceful_shutdown(shutdown)
+                .await?;
+        }
+    }
     Ok(())
+}
+
+/// A JSON answer signed by HQ: the exact signed bytes as the body, the signature in
+/// [`HQ_SIGNATURE_HEADER`]. `sign` gets HQ's key; without one the answer is a 500, never
+/// unsigned.
+fn signed_answer(
+    app: &App,
+    sign: impl FnOnce(&HqKey) -> Result<(Vec<u8>, [u8; 64]), WireError>,
+) -> Response {
+    let Some(key) = app.answer_key.as_deref() else {
+        return internal(HqError::NoAnswerKey);
+    };
+    match sign(key) {
+        Ok((body, signature)) => (
+            [
+                (header::CONTENT_TYPE, "application/json".to_string()),
+                (
+                    header::HeaderName::from_static(HQ_SIGNATURE_HEADER),
+                    hex(&signature),
+                ),
+            ],
+            body,
+        )
+            .into_response(),
+        Err(e) => internal(HqError::Sign(e)),
+    }
 }
 
 fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
@@ -430,7 +499,7 @@ async fn ingest(
         .map_or(0, |b| b.min(wire::MAX_NUMBER));
     let now = (app.clock)();
     let store = Arc::clone(&app.store);
-    let (batch_id, seq) = (doc.batch_id.clone(), doc.seq);
+    let (kiosk_id, batch_id, seq) = (doc.kiosk_id.clone(), doc.batch_id.clone(), doc.seq);
     let outcome = blocking(move || {
         store.ingest(&IngestBatch {
             doc: &doc,
@@ -442,12 +511,13 @@ async fn ingest(
     })
     .await;
     let ack = |status: &str| {
-        Json(Ack {
+        let ack = Ack {
             status: status.into(),
+            kiosk_id: kiosk_id.clone(),
             batch_id: batch_id.clone(),
             seq,
-        })
-        .into_response()
+        };
+        signed_answer(&app, |key| ack.sign(key.signer()))
     };
     match outcome {
         Err(r) => r,
@@ -516,12 +586,13 @@ async fn audit_head(
         .await
     };
     let ack = |status: &str, verdict| {
-        Json(AuditHeadAck {
+        let ack = AuditHeadAck {
             status: status.into(),
+            kiosk_id: doc.kiosk_id.clone(),
             report_seq: doc.report_seq,
             verdict,
-        })
-        .into_response()
+        };
+        signed_answer(&app, |key| ack.sign(key.signer()))
     };
     match recorded {
         Err(r) => r,
@@ -683,6 +754,7 @@ async fn priors(State(app): State<App>, headers: HeaderMap) -> Response {
         (Some(k), Some(t), Some(sig)) => Some((k.to_string(), t, sig)),
         _ => None,
     };
+    let request = kiosk_auth.as_ref().map(|(k, t, _)| (k.clone(), *t));
     if let Some((kiosk_id, t, sig)) = kiosk_auth {
         if (t - now).abs() > MAX_CLOCK_SKEW_SECS {
             return error(
@@ -721,7 +793,13 @@ async fn priors(State(app): State<App>, headers: HeaderMap) -> Response {
     }
     let store = Arc::clone(&app.store);
     match blocking(move || report::priors(store.as_ref(), Day::of(now))).await {
-        Ok(doc) => Json(doc).into_response(),
+        Ok(doc) => signed_answer(&app, |key| {
+            let request = match &request {
+                Some((kiosk, time)) => PriorsRequest { kiosk, time: *time },
+                None => PriorsRequest::ANALYST,
+            };
+            doc.sign(key.signer(), request)
+        }),
         Err(r) => r,
     }
 }

@@ -216,8 +216,8 @@ pub fn openapi() -> Value {
                 "Error": { "type": "object", "required": ["error"], "properties": { "error": {
                     "type": "object", "required": ["code", "message"],
                     "properties": { "code": { "type": "string" }, "message": { "type": "string" } } } } },
-                "Ack": { "type": "object", "properties": {
-                    "status": { "type": "string", "enum": ["accepted", "duplicate"] },
+                "Ack": { "type": "object", "description": "Signed by HQ's key: X-Shelftalk-Hq-Signature over the exact body (see README).", "properties": {
+                    "status": { "type": "string", "enum": ["accepted", "duplicate"] }, "kiosk_id": { "type": "string" },
                     "batch_id": { "type": "string" }, "seq": { "type": "integer" } } },
                 "Counts": { "type": "object", "properties": {
                     "impressions": { "type": "integer" }, "taps": { "type": "integer" },
@@ -237,8 +237,8 @@ pub fn openapi() -> Value {
                         "store_id": { "type": "string" }, "report_seq": { "type": "integer", "description": "strictly increasing per kiosk" },
                         "head_seq": { "type": "integer" }, "head_hash": { "type": "string", "description": "64 lower-case hex" },
                         "chain_intact": { "type": "boolean" } } },
-                "AuditHeadAck": { "type": "object", "properties": {
-                    "status": { "type": "string", "enum": ["recorded", "duplicate"] }, "report_seq": { "type": "integer" },
+                "AuditHeadAck": { "type": "object", "description": "Signed by HQ's key: X-Shelftalk-Hq-Signature over the exact body (see README).", "properties": {
+                    "status": { "type": "string", "enum": ["recorded", "duplicate"] }, "kiosk_id": { "type": "string" }, "report_seq": { "type": "integer" },
                     "verdict": { "type": "string", "enum": ["advanced", "unchanged", "regressed", "forked", "broken"] } } },
                 "Batch": { "type": "object", "description": "Version 1 batch document; the body bytes are what is signed.",
                     "properties": { "version": { "type": "integer", "enum": [1] }, "batch_id": { "type": "string", "format": "uuid" },

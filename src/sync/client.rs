@@ -1,21 +1,55 @@
 //! The HQ client: posts signed batches and audit head reports and pulls fleet priors, with
 //! exponential backoff and full jitter on retryable failures.
 //!
-//! Invariants: only connection errors, timeouts, 429 and 5xx are retried; any other answer is
-//! final. An error says whether the request may have reached HQ (`maybe_delivered`), which
-//! decides whether the outbox may still roll that batch up.
+//! Invariants:
+//! - Only connection errors, timeouts, 429 and 5xx are retried; any other answer is final. An
+//!   error says whether the request may have reached HQ (`maybe_delivered`), which decides
+//!   whether the outbox may still roll that batch up.
+//! - HQ is who the kiosk was provisioned to trust ([`HqTrust`]): an `https://` URL whose
+//!   certificate chains to `hq_ca_file` and nothing else (no system roots), or `http://` to a
+//!   loopback address only; redirects are never followed.
+//! - Every answer acted on (batch and audit head acknowledgements, priors) is returned only after
+//!   HQ's signature over its exact bytes verified under `hq_public_key`
+//!   ([`SyncError::Forged`] otherwise; never retried, nothing of it is used).
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use rand::{Rng, RngExt};
 use ring::signature::Ed25519KeyPair;
 
 use super::SyncError;
-use crate::crypto::hex;
+use crate::config::{check_hq_url, Config};
+use crate::crypto::{from_hex, hex};
 use crate::wire::{
-    self, Ack, ApiError, AuditHeadAck, PriorsDocument, BACKLOG_HEADER, KIOSK_HEADER,
-    SIGNATURE_HEADER, TIME_HEADER,
+    self, Ack, ApiError, AuditHeadAck, PriorsDocument, PriorsRequest, WireError, BACKLOG_HEADER,
+    HQ_SIGNATURE_HEADER, KIOSK_HEADER, SIGNATURE_HEADER, TIME_HEADER,
 };
+
+/// Who the kiosk trusts as HQ.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HqTrust {
+    /// HQ's base URL (`hq_url`).
+    pub url: String,
+    /// The only trust root of an `https://` HQ (`hq_ca_file`, PEM).
+    pub ca_file: Option<PathBuf>,
+    /// The key HQ signs its answers with (`hq_public_key`).
+    pub public_key: [u8; 32],
+}
+
+impl HqTrust {
+    /// HQ as the kiosk's config names it; refuses without `hq_public_key`.
+    pub fn from_config(config: &Config) -> Result<Self, SyncError> {
+        Ok(Self {
+            url: config.hq_url.clone(),
+            ca_file: config.hq_ca_file.clone(),
+            public_key: config.hq_public_key().ok_or(SyncError::NoHqPublicKey)?,
+        })
+    }
+}
+
+/// Reads the opener of a signed answer: (HQ public key, body, signature) → the document.
+type Opener<T> = fn(&[u8], &[u8], &[u8]) -> Result<T, WireError>;
 
 /// Retry policy.
 #[derive(Debug, Clone, Copy)]
@@ -45,26 +79,50 @@ pub fn backoff_delay<R: Rng + ?Sized>(retry: u32, b: &Backoff, rng: &mut R) -> D
     ceiling.mul_f64(rng.random::<f64>())
 }
 
-/// An HTTP client for one HQ base URL.
+/// An HTTP client for one HQ.
 #[derive(Debug, Clone)]
 pub struct HqClient {
     http: reqwest::Client,
     base: String,
+    hq_key: [u8; 32],
     backoff: Backoff,
 }
 
 impl HqClient {
-    pub fn new(base_url: &str, timeout: Duration, backoff: Backoff) -> Result<Self, SyncError> {
+    /// A client for `hq`: refuses an `http://` URL that is not loopback
+    /// ([`SyncError::HqUrl`]) and an `https://` one without a readable CA file
+    /// ([`SyncError::NoHqCa`], [`SyncError::HqCa`]).
+    pub fn new(hq: &HqTrust, timeout: Duration, backoff: Backoff) -> Result<Self, SyncError> {
         crate::crypto::install_tls_provider();
-        let http = reqwest::Client::builder()
+        check_hq_url(&hq.url).map_err(|reason| SyncError::HqUrl { reason })?;
+        let mut builder = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(5)))
-            .user_agent(concat!("shelftalk/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(SyncError::Client)?;
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("shelftalk/", env!("CARGO_PKG_VERSION")));
+        if hq.url.starts_with("https://") {
+            let path = hq.ca_file.as_ref().ok_or_else(|| SyncError::NoHqCa {
+                url: hq.url.clone(),
+            })?;
+            let bad = |reason: String| SyncError::HqCa {
+                path: path.clone(),
+                reason,
+            };
+            let pem = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
+            let roots = reqwest::Certificate::from_pem_bundle(&pem)
+                .map_err(|e| bad(format!("not PEM certificates: {e}")))?;
+            if roots.is_empty() {
+                return Err(bad(
+                    "holds no PEM certificate (-----BEGIN CERTIFICATE-----)".into(),
+                ));
+            }
+            builder = builder.https_only(true).tls_certs_only(roots);
+        }
+        let http = builder.build().map_err(SyncError::Client)?;
         Ok(Self {
             http,
-            base: base_url.trim_end_matches('/').to_string(),
+            base: hq.url.trim_end_matches('/').to_string(),
+            hq_key: hq.public_key,
             backoff,
         })
     }
@@ -101,16 +159,47 @@ impl HqClient {
         }
     }
 
-    /// One attempt at posting signed document bytes to `path`; the answer parsed as `T`
-    /// (`what` names it in an error).
-    async fn post_signed_once<T: serde::de::DeserializeOwned>(
+    /// A success answer's body, returned by `open` only once HQ's signature of it verified.
+    async fn verified<T>(
+        &self,
+        resp: reqwest::Response,
+        what: &'static str,
+        open: impl FnOnce(&[u8], &[u8], &[u8]) -> Result<T, WireError>,
+    ) -> Result<T, SyncError> {
+        let signature = resp
+            .headers()
+            .get(HQ_SIGNATURE_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(from_hex);
+        let body = resp
+            .bytes()
+            .await
+            .map_err(|source| SyncError::Answer { what, source })?;
+        let Some(signature) = signature else {
+            return Err(SyncError::Forged {
+                what,
+                reason: "it carries no signature",
+            });
+        };
+        open(&self.hq_key, &body, &signature).map_err(|e| match e {
+            WireError::BadSignature => SyncError::Forged {
+                what,
+                reason: "its signature does not verify",
+            },
+            source => SyncError::BadAnswer { what, source },
+        })
+    }
+
+    /// One attempt at posting signed document bytes to `path`; the answer verified and opened
+    /// by `open` (`what` names it in an error).
+    async fn post_signed_once<T>(
         &self,
         path: &str,
         kiosk: &str,
         document: &[u8],
         signature: &[u8],
         backlog: Option<u64>,
-        what: &'static str,
+        (what, open): (&'static str, Opener<T>),
     ) -> Result<T, SyncError> {
         let mut request = self
             .http
@@ -130,28 +219,26 @@ impl HqClient {
         if !status.is_success() {
             return Err(Self::answer_error(status, resp).await);
         }
-        resp.json::<T>()
-            .await
-            .map_err(|source| SyncError::Answer { what, source })
+        self.verified(resp, what, open).await
     }
 
     /// Posts signed document bytes, retrying retryable failures with backoff. The error of the
     /// last attempt is returned, with `maybe_delivered` set if any attempt may have reached HQ.
-    async fn post_signed<T: serde::de::DeserializeOwned>(
+    async fn post_signed<T>(
         &self,
         path: &str,
         kiosk: &str,
         document: &[u8],
         signature: &[u8],
         backlog: Option<u64>,
-        what: &'static str,
+        answer: (&'static str, Opener<T>),
     ) -> Result<T, SyncError> {
         let mut rng = rand::make_rng::<rand::rngs::StdRng>();
         let mut maybe = false;
         let mut retry = 0;
         loop {
             match self
-                .post_signed_once(path, kiosk, document, signature, backlog, what)
+                .post_signed_once(path, kiosk, document, signature, backlog, answer)
                 .await
             {
                 Ok(answer) => return Ok(answer),
@@ -183,7 +270,7 @@ impl HqClient {
             document,
             signature,
             Some(backlog),
-            "batch acknowledgement",
+            ("batch acknowledgement", Ack::open),
         )
         .await
     }
@@ -203,7 +290,7 @@ impl HqClient {
             document,
             signature,
             Some(backlog),
-            "batch acknowledgement",
+            ("batch acknowledgement", Ack::open),
         )
         .await
     }
@@ -221,12 +308,13 @@ impl HqClient {
             document,
             signature,
             None,
-            "audit head acknowledgement",
+            ("audit head acknowledgement", AuditHeadAck::open),
         )
         .await
     }
 
-    /// Pulls the fleet priors, authenticated by the device key.
+    /// Pulls the fleet priors, authenticated by the device key; returned only when HQ signed
+    /// them for this request.
     pub async fn priors(
         &self,
         kiosk: &str,
@@ -247,12 +335,11 @@ impl HqClient {
         if !status.is_success() {
             return Err(Self::answer_error(status, resp).await);
         }
-        resp.json::<PriorsDocument>()
-            .await
-            .map_err(|source| SyncError::Answer {
-                what: "priors",
-                source,
-            })
+        let request = PriorsRequest { kiosk, time: now };
+        self.verified(resp, "priors", |key, body, sig| {
+            PriorsDocument::open(key, request, body, sig)
+        })
+        .await
     }
 }
 
@@ -273,7 +360,11 @@ mod tests {
             .unwrap()
             .port();
         let client = HqClient::new(
-            &format!("http://127.0.0.1:{port}"),
+            &HqTrust {
+                url: format!("http://127.0.0.1:{port}"),
+                ca_file: None,
+                public_key: [0; 32],
+            },
             Duration::from_secs(5),
             Backoff::default(),
         )

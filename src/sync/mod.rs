@@ -6,8 +6,9 @@
 //!   transaction ([`prepare`]): a crash leaves either the raw rows or the batches, never both or
 //!   neither.
 //! - A batch gets a fresh UUID and the next per-kiosk sequence number when it is written; it is
-//!   signed once and re-sent byte for byte until HQ acknowledges it (`accepted` or `duplicate`).
-//!   Only then is the row deleted, together with adding its totals to the `acknowledged` ledger,
+//!   signed once and re-sent byte for byte until HQ acknowledges it (`accepted` or `duplicate`)
+//!   with an acknowledgement signed by HQ's key (`hq_public_key`) that names this kiosk, this
+//!   batch id and this seq. Only then is the row deleted, together with adding its totals to the `acknowledged` ledger,
 //!   in one transaction. So a crash at any point re-sends at most an already received batch,
 //!   which HQ acknowledges without counting it twice.
 //! - Batches are sent strictly in sequence order and sending stops at the first failure.
@@ -35,10 +36,15 @@
 //!   a log rewritten here (lines removed, edited, the file replaced) is seen there. While HQ is
 //!   unreachable the report waits for the next sync; an HQ without the endpoint (404, older than
 //!   the kiosk) is logged and the batches still count as sent.
+//! - Nothing HQ answers is acted on unless HQ signed it ([`client`]): a forged, unsigned or
+//!   mismatched acknowledgement leaves the batch in the outbox (marked maybe delivered, sent
+//!   again next time) and forged priors never reach the bandit. Without `hq_public_key` a
+//!   [`SyncContext`] cannot be made ([`SyncError::NoHqPublicKey`]).
 
 pub mod client;
 
 use std::future::Future;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -58,7 +64,7 @@ use crate::wire::{
     AuditHeadDocument, AuditVerdict, BatchDocument, Dropped, WireError, AUDIT_HEAD_VERSION,
     BATCH_VERSION,
 };
-use client::{Backoff, HqClient};
+use client::{Backoff, HqClient, HqTrust};
 
 /// The most one cell takes in a batch document (see the module docs' bound on disk).
 pub const MAX_CELL_BYTES: u64 = 900;
@@ -106,9 +112,43 @@ pub enum SyncError {
         #[source]
         source: reqwest::Error,
     },
-    /// HQ acknowledged another batch than the one sent (ids as HQ and the outbox hold them).
-    #[error("HQ answered with something unexpected: HQ acknowledged batch {acked} for {sent}")]
+    /// A signed answer that does not parse as `what`.
+    #[error("HQ answered with something unexpected: {what}: {source}")]
+    BadAnswer {
+        what: &'static str,
+        #[source]
+        source: WireError,
+    },
+    /// An answer without a valid signature by `hq_public_key`: an impostor, or an HQ serving
+    /// with another key. Nothing of it was acted on.
+    #[error(
+        "HQ's {what} is refused: {reason} under hq_public_key (an impostor, or HQ serving with \
+         another key); nothing of it was used"
+    )]
+    Forged {
+        what: &'static str,
+        reason: &'static str,
+    },
+    /// HQ acknowledged something else than the batch sent (as HQ's ack and the outbox hold
+    /// them: status, kiosk, batch id, seq).
+    #[error("HQ answered with something unexpected: HQ acknowledged {acked} for {sent}")]
     WrongAck { acked: String, sent: String },
+    #[error(
+        "sync needs HQ's public key: set hq_public_key in the kiosk config (`shelftalk \
+         provision --hq-public-key HEX` with the key `shelftalk hq keys show-public` prints at \
+         HQ)"
+    )]
+    NoHqPublicKey,
+    /// `reason` (from [`crate::config::check_hq_url`]) names the URL.
+    #[error("config key `hq_url`: {reason}")]
+    HqUrl { reason: String },
+    #[error(
+        "hq_url {url} is https:// but hq_ca_file is not set: the kiosk trusts only the CA \
+         certificate it is provisioned with (hq_ca_file = \"/path/to/hq-ca.pem\")"
+    )]
+    NoHqCa { url: String },
+    #[error("hq_ca_file {path}: {reason}")]
+    HqCa { path: PathBuf, reason: String },
     #[error(
         "HQ answered with something unexpected: HQ acknowledged audit head report {acked} for \
          {sent}"
@@ -152,6 +192,8 @@ impl SyncError {
             Self::Server { .. }
             | Self::Refused { .. }
             | Self::Answer { .. }
+            | Self::BadAnswer { .. }
+            | Self::Forged { .. }
             | Self::WrongAck { .. }
             | Self::WrongAuditAck { .. } => true,
             _ => false,
@@ -510,13 +552,15 @@ impl SyncContext {
         Self::with_backoff(config, keys, Backoff::default())
     }
 
+    /// Refuses without `hq_public_key`, and for an HQ URL or CA file the client refuses
+    /// ([`HqClient::new`]).
     pub fn with_backoff(
         config: Config,
         keys: Arc<Keyring>,
         backoff: Backoff,
     ) -> Result<Self, SyncError> {
         let client = HqClient::new(
-            &config.hq_url,
+            &HqTrust::from_config(&config)?,
             Duration::from_secs(config.hq_timeout_secs),
             backoff,
         )?;
@@ -620,13 +664,21 @@ async fn send_all(
             .post_batch(&ctx.config.kiosk_id, &row.document, &row.signature, backlog)
             .await
         {
+            Ok(ack) if !ack.acknowledges(&ctx.config.kiosk_id, &row.batch_id, row.seq) => {
+                let e = SyncError::WrongAck {
+                    acked: format!(
+                        "{} of batch {} seq {} of kiosk {:?}",
+                        ack.status, ack.batch_id, ack.seq, ack.kiosk_id
+                    ),
+                    sent: format!("batch {} seq {}", row.batch_id, row.seq),
+                };
+                store.conn().execute(
+                    "UPDATE feedback_outbox SET last_error = ?2 WHERE seq = ?1",
+                    params![row.seq, e.to_string()],
+                )?;
+                return Err(e);
+            }
             Ok(ack) => {
-                if ack.batch_id != row.batch_id {
-                    return Err(SyncError::WrongAck {
-                        acked: ack.batch_id,
-                        sent: row.batch_id,
-                    });
-                }
                 fault::point("sync.acked");
                 let tx = store.conn_mut().transaction()?;
                 tx.execute("DELETE FROM feedback_outbox WHERE seq = ?1", [row.seq])?;
@@ -688,7 +740,7 @@ async fn send_audit_head(
         }
         Err(e) => return Err(e),
     };
-    if ack.report_seq != report_seq {
+    if !ack.answers(&ctx.config.kiosk_id, report_seq) {
         return Err(SyncError::WrongAuditAck {
             acked: ack.report_seq,
             sent: report_seq,

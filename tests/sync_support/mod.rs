@@ -1,16 +1,22 @@
 //! Shared set-up of the feedback, sync and HQ tests: a real HQ server on 127.0.0.1 port 0 in
-//! this process, and real kiosk stores with real key files.
+//! this process (plain HTTP, or TLS with a certificate generated for the test), and real kiosk
+//! stores with real key files.
+//!
+//! Every test HQ signs its answers; unless its options name another key it signs with this
+//! process's test HQ key ([`hq_key`]), which every kiosk made by [`kiosk`] trusts.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 pub mod postgres;
+pub mod tls;
 
-use std::path::Path;
-use std::sync::Arc;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
 
 use shelftalk::catalog::{Minor, Product};
 use shelftalk::config::Config;
 use shelftalk::crypto::keyfiles::{KeyDir, Keyring};
 use shelftalk::feedback::simulate::{self, PopularityPicks, SimOptions};
+use shelftalk::hq::key::HqKey;
 use shelftalk::hq::pg::{PgHq, PgOptions};
 use shelftalk::hq::store::{HqStore, SqliteHq};
 use shelftalk::hq::{self, ServeOptions};
@@ -43,6 +49,12 @@ macro_rules! on_both_backends {
     };
 }
 
+/// This process's test HQ key: generated once, in memory.
+pub fn hq_key() -> Arc<HqKey> {
+    static KEY: OnceLock<Arc<HqKey>> = OnceLock::new();
+    Arc::clone(KEY.get_or_init(|| Arc::new(HqKey::ephemeral(&shelftalk::crypto::rng()).unwrap())))
+}
+
 /// A running HQ.
 pub struct Hq {
     pub store: Arc<dyn HqStore>,
@@ -50,6 +62,10 @@ pub struct Hq {
     pub db: std::path::PathBuf,
     pub url: String,
     pub token: String,
+    /// The public key (hex) HQ signs its answers with.
+    pub public_key: String,
+    /// With TLS: the test CA's certificate (PEM), which kiosks pin as `hq_ca_file`.
+    pub ca_file: Option<PathBuf>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<Result<(), hq::HqError>>>,
     /// Declared last: dropped (stopped, removed) after the store's connections.
@@ -89,16 +105,42 @@ impl Hq {
         }
     }
 
+    /// HQ on `backend` over TLS, with a CA and a certificate for 127.0.0.1 generated into
+    /// `dir/hq-tls` ([`tls::TestPki`]); its URL is `https://127.0.0.1:PORT` and
+    /// [`Hq::ca_file`] the CA to pin.
+    pub async fn start_tls_on(backend: Backend, dir: &Path, test: &str) -> Option<Hq> {
+        Self::start_tls_on_with(backend, dir, test, ServeOptions::default()).await
+    }
+
+    /// [`Hq::start_tls_on`] with options (their `tls` is replaced).
+    pub async fn start_tls_on_with(
+        backend: Backend,
+        dir: &Path,
+        test: &str,
+        opts: ServeOptions,
+    ) -> Option<Hq> {
+        let pki = tls::TestPki::generate(&dir.join("hq-tls"), "HQ");
+        let opts = ServeOptions {
+            tls: Some(shelftalk::hq::tls::server_config(&pki.cert_file, &pki.key_file).unwrap()),
+            ..opts
+        };
+        let mut hq = Self::start_on_with(backend, dir, test, opts).await?;
+        hq.ca_file = Some(pki.ca_file);
+        Some(hq)
+    }
+
     async fn serve(
         store: Arc<dyn HqStore>,
         db: std::path::PathBuf,
         pg: Option<postgres::PgCluster>,
-        opts: ServeOptions,
+        mut opts: ServeOptions,
     ) -> Hq {
         // Before any test builds its HTTP client (hq::serve installs it too, but in its task).
         shelftalk::crypto::install_tls_provider();
+        let public_key = opts.answer_key.get_or_insert_with(hq_key).public_hex();
+        let scheme = if opts.tls.is_some() { "https" } else { "http" };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
+        let url = format!("{scheme}://{}", listener.local_addr().unwrap());
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(hq::serve(listener, Arc::clone(&store), opts, async {
             let _ = stopped.await;
@@ -109,6 +151,8 @@ impl Hq {
             db,
             url,
             token,
+            public_key,
+            ca_file: None,
             stop: Some(stop),
             task: Some(task),
             pg,
@@ -217,13 +261,24 @@ impl Hq {
     }
 }
 
-/// A kiosk data dir with keys and a small catalog; returns its config and keys.
+/// A kiosk of `hq`: [`kiosk`] with HQ's URL, its CA pinned when it serves TLS and its answer
+/// key trusted.
+pub fn kiosk_for(dir: &Path, id: &str, hq: &Hq) -> (Config, Arc<Keyring>) {
+    let (mut config, keys) = kiosk(dir, id, &hq.url);
+    config.hq_ca_file = hq.ca_file.clone();
+    config.hq_public_key = Some(hq.public_key.clone());
+    (config, keys)
+}
+
+/// A kiosk data dir with keys and a small catalog; returns its config (trusting the test HQ key,
+/// [`hq_key`]) and keys.
 pub fn kiosk(dir: &Path, id: &str, hq_url: &str) -> (Config, Arc<Keyring>) {
     let config = Config {
         data_dir: dir.join(id),
         kiosk_id: id.into(),
         store_id: "store-7".into(),
         hq_url: hq_url.into(),
+        hq_public_key: Some(hq_key().public_hex()),
         ..Config::default()
     };
     let keys = KeyDir::new(config.key_dir())
