@@ -253,11 +253,16 @@ pub fn run(config: &Config) -> Report {
         free_bytes(&config.data_dir)
             .and_then(|f| disk_verdict(&config.data_dir, f, DISK_FLOOR_BYTES)),
     ));
-    let mut hq = check("hq", hq_reachable(&config.hq_url));
-    if hq.status == Status::Fail {
-        hq.status = Status::Warn;
+    for mut c in [
+        check("hq", hq_reachable(&config.hq_url)),
+        check("hq_trust", hq_trust(config)),
+    ] {
+        // Both only stop feedback sync; the kiosk serves shoppers without HQ.
+        if c.status == Status::Fail {
+            c.status = Status::Warn;
+        }
+        checks.push(c);
     }
-    checks.push(hq);
     Report {
         healthy: checks.iter().all(|c| c.status != Status::Fail),
         checks,
@@ -402,6 +407,24 @@ fn attempts_said(attempts: &[Attempt]) -> String {
         .join("; ")
 }
 
+/// Whether the kiosk can trust HQ's answers: its public key provisioned, and for `https://` the
+/// pinned CA or certificate (`hq_ca_file`). Without them sync is off.
+fn hq_trust(config: &Config) -> Result<String, String> {
+    if config.hq_public_key().is_none() {
+        return Err(
+            "hq_public_key is not set: feedback sync is off until the kiosk is provisioned with \
+             HQ's key (provision --hq-public-key HEX, from hq keys show-public)"
+                .into(),
+        );
+    }
+    if config.hq_url.starts_with("https://") && config.hq_ca_file.is_none() {
+        return Err(
+            "hq_url is https:// but hq_ca_file is not set: sync refuses an HQ it cannot pin".into(),
+        );
+    }
+    Ok("HQ's key provisioned; its answers are verified".into())
+}
+
 /// Whether a TCP connection to the HQ URL's host and port opens within 2 s.
 fn hq_reachable(url: &str) -> Result<String, String> {
     use std::net::ToSocketAddrs;
@@ -522,6 +545,18 @@ mod tests {
         assert!(text.contains("disk full at /data"), "{text}");
         assert!(text.contains("12 feedback events held in memory"), "{text}");
         assert!(text.contains("3 feedback events dropped"), "{text}");
+    }
+
+    #[test]
+    fn an_unprovisioned_hq_key_or_unpinned_https_is_reported() {
+        let mut config = Config::default();
+        assert!(hq_trust(&config).unwrap_err().contains("hq_public_key"));
+        config.hq_public_key = Some("ab".repeat(32));
+        assert!(hq_trust(&config).is_ok());
+        config.hq_url = "https://hq.example:8443".into();
+        assert!(hq_trust(&config).unwrap_err().contains("hq_ca_file"));
+        config.hq_ca_file = Some("/etc/shelftalk/hq-ca.pem".into());
+        assert!(hq_trust(&config).is_ok());
     }
 
     #[test]
