@@ -238,6 +238,7 @@ pub fn check_request(hq: &Hq, data: &[u8]) {
         ServeOptions {
             max_body: 64 * 1024,
             clock: Arc::new(|| NOW + 60),
+            ..ServeOptions::default()
         },
     );
     let mut request = Request::post(endpoint.path()).header("content-type", "application/json");

@@ -99,11 +99,12 @@ impl Hq {
         shelftalk::crypto::install_tls_provider();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
+        let now = (opts.clock)();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(hq::serve(listener, Arc::clone(&store), opts, async {
             let _ = stopped.await;
         }));
-        let token = hq::create_token(store.as_ref(), "test", 0).unwrap();
+        let token = hq::create_token(store.as_ref(), "test", now, 3650).unwrap();
         Hq {
             store,
             db,
