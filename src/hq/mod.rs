@@ -729,6 +729,7 @@ pub struct ReportParams {
     #[param(value_type = Option<Vec<Dim>>, style = Form, explode = false)]
     pub group_by: Option<GroupBy>,
     /// `json` (default) or `csv`.
+    #[param(inline)]
     pub format: Option<ReportFormat>,
 }
 
