@@ -115,7 +115,11 @@ async fn tokens_expire_and_are_revoked(backend: Backend) {
         .args(hq.db_args())
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8(out.stdout).unwrap();
     let v: serde_json::Value = serde_json::from_str(&text).unwrap();
     assert_eq!(v["tokens"].as_array().unwrap().len(), 4);
@@ -132,7 +136,11 @@ async fn tokens_expire_and_are_revoked(backend: Backend) {
             .unwrap()
     };
     let out = revoke("short");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(status(&http, &hq, "/v1/kiosks", &again).await, 401);
     let out = revoke("nobody");
     assert!(!out.status.success());
@@ -183,7 +191,10 @@ async fn dashboard_signs_in_with_a_session_cookie(backend: Backend) {
         let r = http.get(format!("{}{path}", hq.url)).send().await.unwrap();
         assert_eq!(r.status().as_u16(), 401, "{path}");
         let page = r.text().await.unwrap();
-        assert!(page.contains("<form method=\"post\" action=\"/login\">"), "{page}");
+        assert!(
+            page.contains("<form method=\"post\" action=\"/login\">"),
+            "{page}"
+        );
         assert!(page.contains("type=\"password\" name=\"token\""), "{page}");
     }
 
@@ -191,7 +202,11 @@ async fn dashboard_signs_in_with_a_session_cookie(backend: Backend) {
     let r = login("token=st_wrong".into(), None).await.unwrap();
     assert_eq!(r.status().as_u16(), 401);
     assert!(r.headers().get(reqwest::header::SET_COOKIE).is_none());
-    assert!(r.text().await.unwrap().contains("Unknown, expired or revoked token."));
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("Unknown, expired or revoked token."));
 
     // From another site: refused before the token is looked at.
     let host = hq.url.strip_prefix("http://").unwrap();
@@ -202,9 +217,12 @@ async fn dashboard_signs_in_with_a_session_cookie(backend: Backend) {
     assert!(r.headers().get(reqwest::header::SET_COOKIE).is_none());
 
     // The right token from HQ's own page: a session cookie with the right attributes.
-    let r = login(format!("token={}", hq.token), Some(&format!("http://{host}")))
-        .await
-        .unwrap();
+    let r = login(
+        format!("token={}", hq.token),
+        Some(&format!("http://{host}")),
+    )
+    .await
+    .unwrap();
     assert_eq!(r.status().as_u16(), 303);
     assert_eq!(r.headers()["location"], "/");
     let (set, session) = cookie(&r);
@@ -218,7 +236,10 @@ async fn dashboard_signs_in_with_a_session_cookie(backend: Backend) {
         "{set}"
     );
     assert_eq!(session.len(), 64, "{set}");
-    assert!(!set.contains(&hq.token), "the cookie is a session, not the token");
+    assert!(
+        !set.contains(&hq.token),
+        "the cookie is a session, not the token"
+    );
 
     // The session opens the dashboard and the analyst GET endpoints.
     let with_cookie = |path: &str| {
@@ -227,7 +248,11 @@ async fn dashboard_signs_in_with_a_session_cookie(backend: Backend) {
             .send()
     };
     for path in ["/", "/v1/kiosks", "/v1/reports/feedback", "/v1/priors"] {
-        assert_eq!(with_cookie(path).await.unwrap().status().as_u16(), 200, "{path}");
+        assert_eq!(
+            with_cookie(path).await.unwrap().status().as_u16(),
+            200,
+            "{path}"
+        );
     }
     let page = with_cookie("/").await.unwrap().text().await.unwrap();
     assert!(page.contains("CTR by style"), "{page}");
@@ -249,8 +274,14 @@ async fn dashboard_signs_in_with_a_session_cookie(backend: Backend) {
         .unwrap();
     assert_eq!(r.status().as_u16(), 303);
     let (cleared, value) = cookie(&r);
-    assert!(value.is_empty() && cleared.contains("Max-Age=0"), "{cleared}");
-    assert_eq!(with_cookie("/v1/kiosks").await.unwrap().status().as_u16(), 401);
+    assert!(
+        value.is_empty() && cleared.contains("Max-Age=0"),
+        "{cleared}"
+    );
+    assert_eq!(
+        with_cookie("/v1/kiosks").await.unwrap().status().as_u16(),
+        401
+    );
 
     // A new session ends with its token's revocation.
     let r = login(format!("token={}", hq.token), None).await.unwrap();

@@ -177,7 +177,10 @@ async fn contract(backend: Backend) {
     let Some(st) = schemathesis() else {
         let why = "schemathesis not found (SHELFTALK_SCHEMATHESIS, the virtualenv \
                    scripts/install-deps.sh makes, PATH)";
-        assert!(!required(), "{why}; SHELFTALK_REQUIRE_SCHEMATHESIS=1 requires it");
+        assert!(
+            !required(),
+            "{why}; SHELFTALK_REQUIRE_SCHEMATHESIS=1 requires it"
+        );
         eprintln!("SKIPPED hq_contract ({backend:?}): {why}");
         return;
     };
@@ -197,7 +200,10 @@ async fn contract(backend: Backend) {
             if ok { "no failure" } else { "FAILED" },
             started.elapsed().as_secs_f64()
         );
-        assert!(ok, "schemathesis {who} on {backend:?} found failures:\n{output}");
+        assert!(
+            ok,
+            "schemathesis {who} on {backend:?} found failures:\n{output}"
+        );
         // The run did test something: every operation, without errors of its own.
         assert!(output.contains("passed"), "{output}");
     }

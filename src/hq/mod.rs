@@ -58,13 +58,13 @@ use utoipa_axum::routes;
 use crate::crypto::from_hex;
 use crate::feedback::cells::Day;
 use crate::store::StoreError;
-use page::SecuritySchemes;
-use report::ReportDocument;
 use crate::wire::{
     self, Ack, ApiError, ApiErrorBody, AuditHeadAck, AuditHeadDocument, BatchDocument,
-    PriorsDocument, WireError, BACKLOG_HEADER, KIOSK_HEADER, MAX_CLOCK_SKEW_SECS,
-    SIGNATURE_HEADER, TIME_HEADER,
+    PriorsDocument, WireError, BACKLOG_HEADER, KIOSK_HEADER, MAX_CLOCK_SKEW_SECS, SIGNATURE_HEADER,
+    TIME_HEADER,
 };
+use page::SecuritySchemes;
+use report::ReportDocument;
 use store::{
     token_digest, AuditHeadOutcome, AuditHeadReport, Dim, HqStore, IngestBatch, IngestOutcome,
     SESSION_SECS,
@@ -191,7 +191,12 @@ pub fn create_token(
     valid_days: u32,
 ) -> Result<String, HqError> {
     let token = format!("st_{}", random_hex::<24>()?);
-    store.add_token(name, &token_digest(&token), now, token_expiry(now, valid_days))?;
+    store.add_token(
+        name,
+        &token_digest(&token),
+        now,
+        token_expiry(now, valid_days),
+    )?;
     Ok(token)
 }
 

@@ -377,13 +377,21 @@ mod tests {
             for (method, op) in item.as_object().into_iter().flatten() {
                 let security = op["security"].as_array().cloned().unwrap_or_default();
                 for requirement in &security {
-                    for name in requirement.as_object().into_iter().flatten().map(|(k, _)| k) {
+                    for name in requirement
+                        .as_object()
+                        .into_iter()
+                        .flatten()
+                        .map(|(k, _)| k)
+                    {
                         assert!(schemes.contains_key(name), "{method} {path}: {name}");
                     }
                 }
                 let responses = op["responses"].as_object().cloned().unwrap_or_default();
                 if !security.is_empty() {
-                    assert!(responses.contains_key("401"), "{method} {path} documents 401");
+                    assert!(
+                        responses.contains_key("401"),
+                        "{method} {path} documents 401"
+                    );
                 }
                 if op.get("parameters").is_some() || op.get("requestBody").is_some() {
                     assert!(
@@ -402,8 +410,8 @@ mod tests {
             .cloned()
             .unwrap_or_default();
         assert_eq!(group_by["explode"], false);
-        let dims = serde_json::to_string(&doc["components"]["schemas"]["Dim"]["enum"])
-            .unwrap_or_default();
+        let dims =
+            serde_json::to_string(&doc["components"]["schemas"]["Dim"]["enum"]).unwrap_or_default();
         assert_eq!(
             dims,
             r#"["store","kiosk","sku","style","segment","content_kind","day"]"#

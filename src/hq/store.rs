@@ -434,23 +434,20 @@ pub fn token_digest(token: &str) -> [u8; 32] {
 
 // The token and session statements (the PostgreSQL store has its own, with typed parameters).
 /// Adds a token unless a live one has its name (no row inserted then).
-const SQL_ADD_TOKEN: &str =
-    "INSERT INTO tokens (hash, name, created_at, expires_at)
+const SQL_ADD_TOKEN: &str = "INSERT INTO tokens (hash, name, created_at, expires_at)
      SELECT ?1, ?2, ?3, ?4
      WHERE NOT EXISTS (SELECT 1 FROM tokens
                        WHERE name = ?2 AND revoked_at IS NULL AND expires_at > ?3)";
 /// Marks a live token used: one row when it is valid.
 const SQL_USE_TOKEN: &str = "UPDATE tokens SET last_used_at = ?2
      WHERE hash = ?1 AND revoked_at IS NULL AND expires_at > ?2";
-const SQL_TOKENS: &str =
-    "SELECT name, created_at, expires_at, revoked_at, last_used_at FROM tokens
+const SQL_TOKENS: &str = "SELECT name, created_at, expires_at, revoked_at, last_used_at FROM tokens
      ORDER BY name, created_at";
 const SQL_REVOKE_TOKEN: &str = "UPDATE tokens SET revoked_at = ?2
      WHERE name = ?1 AND revoked_at IS NULL AND expires_at > ?2";
 const SQL_PURGE_SESSIONS: &str = "DELETE FROM sessions WHERE expires_at <= ?1";
 /// Opens a session for a live token: one row when the token is valid.
-const SQL_START_SESSION: &str =
-    "INSERT INTO sessions (hash, token_hash, created_at, expires_at)
+const SQL_START_SESSION: &str = "INSERT INTO sessions (hash, token_hash, created_at, expires_at)
      SELECT ?1, hash, ?3, CASE WHEN expires_at < ?4 THEN expires_at ELSE ?4 END FROM tokens
      WHERE hash = ?2 AND revoked_at IS NULL AND expires_at > ?3";
 /// Marks the token of a live session used: one row when the session (and its token) is valid.
@@ -810,7 +807,8 @@ impl HqStore for SqliteHq {
         now: i64,
         expires_at: i64,
     ) -> Result<(), HqError> {
-        let added = self.with(|c| Ok(c.execute(SQL_ADD_TOKEN, params![&digest[..], name, now, expires_at])?))?;
+        let added = self
+            .with(|c| Ok(c.execute(SQL_ADD_TOKEN, params![&digest[..], name, now, expires_at])?))?;
         if added == 0 {
             return Err(HqError::TokenNameTaken(name.to_string()));
         }
