@@ -216,7 +216,8 @@ pub struct HqDb {
 
 #[derive(Subcommand, Debug)]
 pub enum HqCmd {
-    /// Serve the HQ HTTP API and dashboard.
+    /// Serve the HQ HTTP API (described at /openapi.json) and the dashboard at / (sign in there
+    /// with an analyst token: `hq token create`).
     Serve {
         #[arg(long, default_value = "127.0.0.1:8787", value_name = "ADDR")]
         listen: String,
