@@ -6,7 +6,13 @@
 #   postgresql                HQ's PostgreSQL backend tests start a throwaway cluster with its
 #                             binaries (initdb, pg_ctl, pg_isready, psql; the packaged cluster is
 #                             not used)
+#   python3-venv              the virtualenv schemathesis is installed into
+# and, from PyPI, schemathesis (pinned, SCHEMATHESIS_VERSION) in its own virtualenv under
+# ${XDG_CACHE_HOME:-~/.cache}/shelftalk/schemathesis: the contract-testing client
+# tests/hq_contract.rs runs against HQ's /openapi.json (it finds it there).
 set -euo pipefail
+
+SCHEMATHESIS_VERSION=4.32.5
 
 need=()
 command -v cmake >/dev/null 2>&1 || need+=(cmake)
@@ -17,15 +23,32 @@ command -v python3 >/dev/null 2>&1 || need+=(python3)
 python3 -m pip --version >/dev/null 2>&1 || need+=(python3-pip)
 dpkg -s libclang-dev >/dev/null 2>&1 || need+=(libclang-dev)
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need+=(postgresql)
+python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || need+=(python3-venv)
 
-if [ ${#need[@]} -eq 0 ]; then
-  exit 0
+if [ ${#need[@]} -gt 0 ]; then
+  echo "installing Debian packages: ${need[*]}" >&2
+  sudo_cmd=()
+  [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+  "${sudo_cmd[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq "${need[@]}" >/dev/null
 fi
-echo "installing Debian packages: ${need[*]}" >&2
-sudo_cmd=()
-[ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
-"${sudo_cmd[@]}" apt-get update -qq
-DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq "${need[@]}" >/dev/null
+
+# schemathesis in a virtualenv of its own (no root needed, nothing installed system-wide); made
+# again when the pinned version changes. A failed install leaves no half virtualenv behind.
+venv="${XDG_CACHE_HOME:-$HOME/.cache}/shelftalk/schemathesis"
+if ! "$venv/bin/st" --version 2>/dev/null | grep -qF "$SCHEMATHESIS_VERSION"; then
+  echo "installing schemathesis $SCHEMATHESIS_VERSION into $venv" >&2
+  rm -rf "$venv"
+  mkdir -p "$(dirname "$venv")"
+  if ! { python3 -m venv "$venv" &&
+         "$venv/bin/python" -m pip install -q --disable-pip-version-check \
+           "schemathesis==$SCHEMATHESIS_VERSION"; }; then
+    rm -rf "$venv"
+    echo "error: cannot install schemathesis $SCHEMATHESIS_VERSION from PyPI" >&2
+    exit 1
+  fi
+fi
+
 if ! command -v cargo >/dev/null 2>&1; then
   echo "error: cargo is missing; install a Rust toolchain (1.85 or newer) first" >&2
   exit 1

@@ -219,7 +219,19 @@ impl<'de> Deserialize<'de> for SegmentKey {
 }
 
 /// A copy style. Every pack defines all of them; the style bandit picks one per impression.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Style {
     Concise,

@@ -31,6 +31,7 @@
 
 use ring::signature::{self, Ed25519KeyPair};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::feedback::cells::{Cell, Counts, Day};
 use crate::feedback::{check_cell_labels, Prior};
@@ -75,30 +76,43 @@ pub enum WireError {
 }
 
 /// What a kiosk dropped from a full outbox, cumulative since it was installed.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Dropped {
+    #[schema(maximum = 9223372036854775807_i64)]
     pub batches: u64,
     pub counts: Counts,
 }
 
-/// One batch of closed feedback cells from one kiosk.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// One batch of closed feedback cells from one kiosk. The request body is the exact bytes the
+/// kiosk signed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BatchDocument {
+    /// Always 1 (`BATCH_VERSION`).
+    #[schema(minimum = 1, maximum = 1)]
     pub version: u32,
+    #[schema(format = Uuid)]
     pub batch_id: String,
+    #[schema(pattern = r"^[A-Za-z0-9_-]{1,64}$")]
     pub kiosk_id: String,
+    #[schema(pattern = r"^[A-Za-z0-9_-]{1,64}$")]
     pub store_id: String,
     /// Per-kiosk sequence number, strictly increasing over the kiosk's batches.
+    #[schema(minimum = 1, maximum = 9223372036854775807_i64)]
     pub seq: u64,
     pub created_day: Day,
     /// shelftalk version of the kiosk.
     pub software: String,
+    /// The least number of distinct people behind every cell; HQ refuses below 5
+    /// (`MIN_K_ANONYMITY`).
+    #[schema(minimum = 5, maximum = 4294967295_u32)]
     pub k_anonymity: u32,
     /// Laplace noise parameter applied to the counts; 0 = none.
+    #[schema(minimum = 0)]
     pub noise_epsilon: f64,
     pub dropped: Dropped,
+    #[schema(max_items = 10000)]
     pub cells: Vec<Cell>,
 }
 
@@ -332,20 +346,28 @@ pub fn verify_priors_request(
 }
 
 /// The head of a kiosk's technician audit log, signed with its device key and posted with every
-/// sync, so HQ can tell when the log was rewritten.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// sync, so HQ can tell when the log was rewritten. The request body is the exact bytes the kiosk
+/// signed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AuditHeadDocument {
+    /// Always 1 (`AUDIT_HEAD_VERSION`).
+    #[schema(minimum = 1, maximum = 1)]
     pub version: u32,
+    #[schema(pattern = r"^[A-Za-z0-9_-]{1,64}$")]
     pub kiosk_id: String,
+    #[schema(pattern = r"^[A-Za-z0-9_-]{1,64}$")]
     pub store_id: String,
     /// Per-kiosk number of this report, strictly increasing over the kiosk's reports: HQ refuses
     /// a report not above the last one it recorded (unless it is that same report again), so a
     /// captured old report cannot be played back to HQ.
+    #[schema(minimum = 1, maximum = 9223372036854775807_i64)]
     pub report_seq: u64,
     /// The audit log's last entry: its sequence number (0 for an empty log) and hash (lower-case
     /// hex SHA-256; 64 zeros for an empty log).
+    #[schema(maximum = 9223372036854775807_i64)]
     pub head_seq: u64,
+    #[schema(pattern = "^[0-9a-f]{64}$")]
     pub head_hash: String,
     /// Whether the kiosk's own check of every link of the chain passed.
     pub chain_intact: bool,
@@ -400,7 +422,7 @@ pub fn verify_audit_head(public_key: &[u8], document: &[u8], sig: &[u8]) -> Resu
 }
 
 /// How a reported audit head relates to the one HQ recorded before it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AuditVerdict {
     /// The first head HQ hears of, or one further along the log.
@@ -444,10 +466,11 @@ impl AuditVerdict {
     }
 }
 
-/// HQ's answer to an audit head report, signed by HQ ([`AuditHeadAck::sign`]).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// HQ's answer to an audit head report, signed with HQ's key (`AuditHeadAck::sign`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct AuditHeadAck {
     /// `recorded`, or `duplicate` for the same report again (a re-send after a lost answer).
+    #[schema(value_type = String, pattern = "^(recorded|duplicate)$")]
     pub status: String,
     /// The kiosk whose report this answers.
     pub kiosk_id: String,
@@ -475,10 +498,11 @@ impl AuditHeadAck {
     }
 }
 
-/// HQ's answer to an accepted (or already received) batch, signed by HQ ([`Ack::sign`]).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// HQ's answer to an accepted (or already received) batch, signed with HQ's key (`Ack::sign`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Ack {
     /// `accepted` or `duplicate`.
+    #[schema(value_type = String, pattern = "^(accepted|duplicate)$")]
     pub status: String,
     /// The kiosk whose batch this acknowledges.
     pub kiosk_id: String,
@@ -509,20 +533,22 @@ impl Ack {
 }
 
 /// The body of every error answer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ApiError {
     pub error: ApiErrorBody,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ApiErrorBody {
+    /// A stable machine-readable code (`unauthenticated`, `replay`, `bad_query`, …).
     pub code: String,
+    /// What was wrong, for a person.
     pub message: String,
 }
 
-/// Fleet priors as HQ serves them, signed by HQ for the request they answer
-/// ([`PriorsDocument::sign`]).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// Fleet priors as HQ serves them, signed with HQ's key for the request they answer
+/// (`PriorsDocument::sign`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct PriorsDocument {
     pub version: u32,
     pub generated_day: Day,
@@ -574,9 +600,10 @@ impl PriorsDocument {
 }
 
 /// One segment × style prior with the evidence behind it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct FleetPrior {
     pub segment: String,
+    #[schema(value_type = Style)]
     pub style: String,
     pub alpha: f64,
     pub beta: f64,

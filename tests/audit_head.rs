@@ -179,7 +179,8 @@ async fn hq_records_signed_audit_heads_and_flags_a_rewritten_log(backend: Backen
 
     // The dashboard shows the alarm.
     let page = http()
-        .get(format!("{}/?token={}", hq.url, hq.token))
+        .get(format!("{}/", hq.url))
+        .bearer_auth(&hq.token)
         .send()
         .await
         .unwrap()

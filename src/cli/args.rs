@@ -221,7 +221,8 @@ pub struct HqDb {
 
 #[derive(Subcommand, Debug)]
 pub enum HqCmd {
-    /// Serve the HQ HTTP API and dashboard (HTTPS with --tls-cert and --tls-key). Every
+    /// Serve the HQ HTTP API (described at /openapi.json) and the dashboard at / (sign in there
+    /// with an analyst token: `hq token create`). HTTPS with --tls-cert and --tls-key; every
     /// acknowledgement and priors document is signed with HQ's key (--key-file).
     Serve {
         #[arg(long, default_value = "127.0.0.1:8787", value_name = "ADDR")]
@@ -295,7 +296,8 @@ pub enum HqCmd {
         #[arg(long, value_name = "ID")]
         kiosk: String,
     },
-    /// Analyst bearer tokens (stored hashed).
+    /// Analyst bearer tokens (stored hashed, expiring, revocable); they also sign in to the
+    /// dashboard.
     #[command(subcommand)]
     Token(HqTokenCmd),
     /// Feedback report from the HQ database (all days unless --from/--to).
@@ -338,14 +340,34 @@ pub enum HqKeysCmd {
 
 #[derive(Subcommand, Debug)]
 pub enum HqTokenCmd {
-    /// Create a token; it is printed once and stored only as a hash.
+    /// Create a token; it is printed once and stored only as a hash. Refused while a live token
+    /// has the name.
     Create {
         #[command(flatten)]
         db: HqDb,
+        /// The token's name (`hq token list`, `hq token revoke`).
         #[arg(long, default_value = "analyst")]
         name: String,
+        /// Days until it expires; then it is refused like an unknown token.
+        #[arg(long, value_name = "DAYS", default_value_t = shelftalk::hq::store::DEFAULT_TOKEN_DAYS,
+              value_parser = clap::value_parser!(u32).range(1..=3650))]
+        expires_in_days: u32,
         #[command(flatten)]
         out: JsonFlag,
+    },
+    /// List tokens: name, created, expires, revoked, last used (never the token or its hash).
+    List {
+        #[command(flatten)]
+        db: HqDb,
+        #[command(flatten)]
+        out: JsonFlag,
+    },
+    /// Revoke the live token with this name: refused from now on, its dashboard sessions end.
+    Revoke {
+        #[command(flatten)]
+        db: HqDb,
+        /// The token's name.
+        name: String,
     },
 }
 

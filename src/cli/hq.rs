@@ -32,6 +32,7 @@ impl Render for Enrolled {
 struct Token {
     name: String,
     token: String,
+    expires_at: i64,
 }
 
 impl Render for Token {
@@ -61,6 +62,51 @@ impl Render for HqPublicKey {
         } else {
             self.public_key.clone()
         }
+    }
+}
+
+/// A Unix time as `YYYY-MM-DD HH:MM UTC` (the number itself when out of range).
+fn when(at: i64) -> String {
+    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
+    time::OffsetDateTime::from_unix_timestamp(at)
+        .ok()
+        .and_then(|t| t.format(format).ok())
+        .unwrap_or_else(|| at.to_string())
+}
+
+/// `hq token list`: names and dates, never a token or its hash.
+#[derive(Serialize)]
+struct Tokens {
+    tokens: Vec<store::TokenInfo>,
+    #[serde(skip)]
+    now: i64,
+}
+
+impl Render for Tokens {
+    fn human(&self) -> String {
+        if self.tokens.is_empty() {
+            return "no tokens (hq token create --name NAME)".into();
+        }
+        let mut out = format!(
+            "{:<20} {:<20} {:<20} {:<28} last used",
+            "name", "created", "expires", "state"
+        );
+        for t in &self.tokens {
+            let state = match t.revoked_at {
+                Some(at) => format!("revoked {}", when(at)),
+                None if t.expires_at <= self.now => "expired".into(),
+                None => "live".into(),
+            };
+            out.push_str(&format!(
+                "\n{:<20} {:<20} {:<20} {:<28} {}",
+                t.name,
+                when(t.created_at),
+                when(t.expires_at),
+                state,
+                t.last_used_at.map_or_else(|| "never".into(), when)
+            ));
+        }
+        out
     }
 }
 
@@ -144,6 +190,8 @@ pub fn run(cmd: HqCmd) -> Result<()> {
                         burst: kiosk_burst,
                     }),
                     answer_key: Some(Arc::new(answer_key)),
+                    // Over TLS the dashboard's session cookie is never sent in clear.
+                    secure_cookies: tls.is_some(),
                     tls,
                     ..hq::ServeOptions::default()
                 };
@@ -200,9 +248,37 @@ pub fn run(cmd: HqCmd) -> Result<()> {
             let n = open(&db)?.acknowledge_audit_alarms(&kiosk, now())?;
             output::line(&format!("kiosk {kiosk}: {n} audit alarm(s) acknowledged"))
         }
-        HqCmd::Token(HqTokenCmd::Create { db, name, out }) => {
-            let token = hq::create_token(open(&db)?.as_ref(), &name, now())?;
-            emit(out.json, &Token { name, token })
+        HqCmd::Token(HqTokenCmd::Create {
+            db,
+            name,
+            expires_in_days,
+            out,
+        }) => {
+            let now = now();
+            let token = hq::create_token(open(&db)?.as_ref(), &name, now, expires_in_days)?;
+            let expires_at = hq::token_expiry(now, expires_in_days);
+            output::note(&format!(
+                "token {name:?} expires {}; it is shown only now",
+                when(expires_at)
+            ));
+            emit(
+                out.json,
+                &Token {
+                    name,
+                    token,
+                    expires_at,
+                },
+            )
+        }
+        HqCmd::Token(HqTokenCmd::List { db, out }) => {
+            let tokens = open(&db)?.tokens()?;
+            emit(out.json, &Tokens { tokens, now: now() })
+        }
+        HqCmd::Token(HqTokenCmd::Revoke { db, name }) => {
+            match open(&db)?.revoke_token(&name, now())? {
+                0 => anyhow::bail!("no live token named {name:?} (hq token list)"),
+                n => output::line(&format!("token {name:?} revoked ({n})")),
+            }
         }
         HqCmd::Report {
             db,

@@ -102,6 +102,20 @@ impl std::fmt::Display for Day {
     }
 }
 
+/// On the wire and in the OpenAPI document: a `YYYY-MM-DD` string (`format: date`).
+impl utoipa::PartialSchema for Day {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Date)))
+            .description(Some("A calendar day, YYYY-MM-DD."))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Day {}
+
 impl Serialize for Day {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.collect_str(self)
@@ -118,21 +132,30 @@ impl<'de> Deserialize<'de> for Day {
 }
 
 /// Event counts of a cell (or of a ledger bucket).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Counts {
+    #[schema(maximum = 9223372036854775807_i64)]
     pub impressions: u64,
     /// Impressions tapped at least once (so `taps <= impressions`).
+    #[schema(maximum = 9223372036854775807_i64)]
     pub taps: u64,
+    #[schema(maximum = 9223372036854775807_i64)]
     pub thumbs_up: u64,
+    #[schema(maximum = 9223372036854775807_i64)]
     pub thumbs_down: u64,
     /// "Why this pick?" requests.
+    #[schema(maximum = 9223372036854775807_i64)]
     pub whys: u64,
+    #[schema(maximum = 9223372036854775807_i64)]
     pub opt_outs: u64,
     /// Dwell measurements and their total in milliseconds.
+    #[schema(maximum = 9223372036854775807_i64)]
     pub dwells: u64,
+    #[schema(maximum = 9223372036854775807_i64)]
     pub dwell_ms: u64,
     /// Impressions followed by a POS purchase of the product within the window.
+    #[schema(maximum = 9223372036854775807_i64)]
     pub conversions: u64,
 }
 
@@ -169,11 +192,14 @@ impl Counts {
 
 /// Inverse-propensity sums: Σ 1/p over impressions, and over tapped and converted impressions,
 /// where p is the probability with which the impression's style was chosen.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Ipw {
+    #[schema(minimum = 0)]
     pub impressions: f64,
+    #[schema(minimum = 0)]
     pub taps: f64,
+    #[schema(minimum = 0)]
     pub conversions: f64,
 }
 
@@ -209,17 +235,19 @@ impl CellKey {
 }
 
 /// One aggregate cell, as it leaves the kiosk.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Cell {
     pub day: Day,
     pub sku: String,
+    #[schema(value_type = crate::vocab::Style)]
     pub style: String,
     pub segment: String,
     pub content_kind: String,
     /// Distinct contributors of the day: each known shopper once however many sessions they had,
     /// each anonymous session once (for a coarsened cell: the sum over the merged cells, an upper
     /// bound). The wire keeps the name `sessions`; HQ refuses a cell where it is below `k`.
+    #[schema(maximum = 1_000_000)]
     pub sessions: u64,
     pub counts: Counts,
     pub ipw: Ipw,

@@ -18,8 +18,15 @@
 //!   answers 503 `storage_full` (retryable): the kiosk keeps the batch and sends it again; it is
 //!   stored once when space returns.
 //! - Bodies above `max_body` bytes are refused with 413 before they are buffered whole.
-//! - Analyst endpoints require a bearer token (stored hashed); `/` also accepts `?token=`.
-//!   `/v1/priors` accepts a bearer token or a kiosk-signed request. `/openapi.json` and
+//! - Analyst endpoints (and the dashboard `/`) require a bearer token or a dashboard session
+//!   cookie; `/v1/priors` also accepts a kiosk-signed request. Tokens are stored as SHA-256
+//!   digests, expire, and can be revoked; an expired or revoked one is answered like an unknown
+//!   one (401). A token never travels in a URL: `/` without a session answers 401 with a login
+//!   form, whose `POST /login` opens a server-side session (its id stored hashed in the HQ store,
+//!   so every HQ process sharing the database knows it; at most [`store::SESSION_SECS`], never
+//!   past its token's expiry or revocation) and sets it as an `HttpOnly; SameSite=Strict; Path=/`
+//!   cookie (`Secure` with [`ServeOptions::secure_cookies`]). `POST /login` and `POST /logout`
+//!   refuse cross-origin requests (`Origin` / `Sec-Fetch-Site`) with 403. `/openapi.json` and
 //!   `/healthz` are public.
 //! - Every answer a kiosk acts on is signed with HQ's own key ([`key::HqKey`], `hq keys init`):
 //!   the acknowledgements of `POST /v1/batches` and `POST /v1/audit-heads` and the
@@ -28,6 +35,9 @@
 //!   answers those requests 500 rather than unsigned.
 //! - With a TLS config ([`ServeOptions::tls`], `hq serve --tls-cert --tls-key`) every connection
 //!   is TLS ([`tls`]); one client's failed handshake never stops the server.
+//! - The OpenAPI document (`/openapi.json`) is generated from the handlers' own types: each
+//!   handler carries its `#[utoipa::path]` (parameters, security, every answer it gives) and the
+//!   router is built from the same list ([`openapi`]), so a route cannot exist undocumented.
 //! - The listener and the clock are injected ([`serve`]), so tests bind port 0 and need no sleeps.
 
 // Handlers answer refusals with a ready `Response` as the error value (the axum idiom).
@@ -45,25 +55,30 @@ use std::future::Future;
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::rejection::{BytesRejection, FormRejection, QueryRejection};
 use axum::extract::{DefaultBodyLimit, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::{Form, Json, Router};
 use serde::Deserialize;
+use utoipa::{IntoParams, OpenApi, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::crypto::{from_hex, hex};
 use crate::feedback::cells::Day;
 use crate::store::StoreError;
 use crate::wire::{
     self, Ack, ApiError, ApiErrorBody, AuditHeadAck, AuditHeadDocument, BatchDocument,
-    PriorsRequest, WireError, BACKLOG_HEADER, HQ_SIGNATURE_HEADER, KIOSK_HEADER,
+    PriorsDocument, PriorsRequest, WireError, BACKLOG_HEADER, HQ_SIGNATURE_HEADER, KIOSK_HEADER,
     MAX_CLOCK_SKEW_SECS, SIGNATURE_HEADER, TIME_HEADER,
 };
 use key::HqKey;
+use page::SecuritySchemes;
+use report::ReportDocument;
 use store::{
     token_digest, AuditHeadOutcome, AuditHeadReport, Dim, HqStore, IngestBatch, IngestOutcome,
+    SESSION_SECS,
 };
 
 /// Default largest accepted request body.
@@ -80,6 +95,9 @@ pub enum HqError {
     /// analyst's own input) says which part and what is accepted.
     #[error("{0}")]
     BadQuery(String),
+    /// `hq token create` with the name of a live token.
+    #[error("a live token named {0:?} exists; revoke it first (hq token revoke {0})")]
+    TokenNameTaken(String),
     #[error("invalid public key: expected 64 hex characters (shelftalk keys show-public)")]
     BadKey,
     /// HQ's database is on a full disk: the request's transaction was rolled back.
@@ -177,15 +195,39 @@ pub fn parse_public_key(text: &str) -> Result<Vec<u8>, HqError> {
     }
 }
 
-/// Creates a bearer token for an analyst; returns the token (shown once, stored hashed).
-pub fn create_token(store: &dyn HqStore, name: &str, now: i64) -> Result<String, HqError> {
-    let mut bytes = [0u8; 24];
+/// `n` random bytes in hex (tokens and session ids).
+fn random_hex<const N: usize>() -> Result<String, HqError> {
+    let mut bytes = [0u8; N];
     ring::rand::SecureRandom::fill(&crate::crypto::rng(), &mut bytes)
         .map_err(|_| HqError::Random)?;
-    let token = format!("st_{}", crate::crypto::hex(&bytes));
-    store.add_token(name, &token_digest(&token), now)?;
+    Ok(crate::crypto::hex(&bytes))
+}
+
+/// Creates a bearer token for an analyst, valid for `valid_days` days from `now`; returns the
+/// token (shown once, stored hashed).
+pub fn create_token(
+    store: &dyn HqStore,
+    name: &str,
+    now: i64,
+    valid_days: u32,
+) -> Result<String, HqError> {
+    let token = format!("st_{}", random_hex::<24>()?);
+    store.add_token(
+        name,
+        &token_digest(&token),
+        now,
+        token_expiry(now, valid_days),
+    )?;
     Ok(token)
 }
+
+/// When a token made at `now` for `valid_days` days expires.
+pub fn token_expiry(now: i64, valid_days: u32) -> i64 {
+    now.saturating_add(i64::from(valid_days) * 86_400)
+}
+
+/// The dashboard session cookie's name.
+pub const SESSION_COOKIE: &str = "shelftalk_session";
 
 /// The server's clock (Unix seconds).
 pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
@@ -197,6 +239,9 @@ struct App {
     /// `None`: no rate limit (benchmarks of HQ's own throughput).
     limiter: Option<Arc<limit::Limiter>>,
     answer_key: Option<Arc<HqKey>>,
+    secure_cookies: bool,
+    /// The OpenAPI document, rendered once.
+    openapi: Arc<serde_json::Value>,
 }
 
 /// Server options.
@@ -209,6 +254,8 @@ pub struct ServeOptions {
     pub answer_key: Option<Arc<HqKey>>,
     /// Serve TLS with this config ([`tls::server_config`]); `None` serves plain HTTP.
     pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// Mark the session cookie `Secure` (HQ is served over TLS).
+    pub secure_cookies: bool,
 }
 
 impl Default for ServeOptions {
@@ -219,27 +266,60 @@ impl Default for ServeOptions {
             kiosk_rate: Some(limit::RateLimit::default()),
             answer_key: None,
             tls: None,
+            secure_cookies: false,
         }
     }
 }
 
+/// The title, description and security schemes of the OpenAPI document; the paths come from
+/// the handlers ([`api`]).
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "shelftalk HQ",
+        description = "Anonymised, aggregated kiosk feedback: signed ingest from kiosks; reports, \
+                       fleet status and priors for analysts (bearer token or dashboard session)."
+    ),
+    modifiers(&SecuritySchemes)
+)]
+struct ApiDoc;
+
+/// Every route with its documentation: the one list both the router and the document come from.
+fn api() -> OpenApiRouter<App> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(dashboard))
+        .routes(routes!(login))
+        .routes(routes!(logout))
+        .routes(routes!(healthz))
+        .routes(routes!(openapi_json))
+        .routes(routes!(ingest))
+        .routes(routes!(audit_head))
+        .routes(routes!(feedback_report))
+        .routes(routes!(kiosks))
+        .routes(routes!(priors))
+}
+
+/// The OpenAPI document HQ serves at `/openapi.json`.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api().into_openapi()
+}
+
 /// The HQ router.
 pub fn router(store: Arc<dyn HqStore>, opts: ServeOptions) -> Router {
+    // The document is the same for every router of this build: rendered once per process.
+    static DOC: std::sync::OnceLock<Arc<serde_json::Value>> = std::sync::OnceLock::new();
+    let (router, doc) = api().split_for_parts();
     let app = App {
         store,
         clock: opts.clock,
         limiter: opts.kiosk_rate.map(|r| Arc::new(limit::Limiter::new(r))),
         answer_key: opts.answer_key,
+        secure_cookies: opts.secure_cookies,
+        openapi: Arc::clone(
+            DOC.get_or_init(|| Arc::new(serde_json::to_value(&doc).unwrap_or_default())),
+        ),
     };
-    Router::new()
-        .route("/", get(dashboard))
-        .route("/healthz", get(|| async { "ok" }))
-        .route("/openapi.json", get(|| async { Json(page::openapi()) }))
-        .route("/v1/batches", post(ingest))
-        .route("/v1/audit-heads", post(audit_head))
-        .route("/v1/reports/feedback", get(feedback_report))
-        .route("/v1/kiosks", get(kiosks))
-        .route("/v1/priors", get(priors))
+    router
         .layer(DefaultBodyLimit::max(opts.max_body))
         .with_state(app)
 }
@@ -465,6 +545,42 @@ fn names_its_kiosk(
     Ok(())
 }
 
+/// Ingest a signed feedback batch from a kiosk.
+#[utoipa::path(
+    post,
+    path = "/v1/batches",
+    tag = "kiosk",
+    request_body(
+        content = BatchDocument,
+        description = "The exact bytes the kiosk signed (`shelftalk/batch/v1` context)."
+    ),
+    params(
+        ("x-shelftalk-backlog" = Option<u64>, Header,
+         description = "The kiosk's outbox size (informational).")
+    ),
+    security(("kiosk_signature" = [], "kiosk_id" = [])),
+    responses(
+        (status = 200, description = "Accepted, or a duplicate of a batch received before. Signed by HQ's key.",
+         body = Ack,
+         headers(("x-shelftalk-hq-signature" = String,
+                  description = "HQ's Ed25519 signature over the exact body, hex (README: signed answers)."))),
+        (status = 400, description = "Not JSON.", body = ApiError),
+        (status = 401, description = "Not signed by an enrolled, enabled kiosk: one answer \
+                                        (`unauthenticated`) for an unknown or disabled kiosk and a \
+                                        missing or bad signature.", body = ApiError),
+        (status = 403, description = "Signed, but the document names another store.",
+         body = ApiError),
+        (status = 409, description = "Replay, sequence regression or batch id conflict.",
+         body = ApiError),
+        (status = 413, description = "Body above the server's limit.", body = ApiError),
+        (status = 429, description = "Over the kiosk's rate limit; try again after Retry-After.",
+         body = ApiError,
+         headers(("retry-after" = u64, description = "Seconds to wait."))),
+        (status = 422, description = "Fields missing, unknown or invalid.", body = ApiError),
+        (status = 503, description = "Storage busy or full; nothing stored; send again later.",
+         body = ApiError),
+    )
+)]
 async fn ingest(
     State(app): State<App>,
     headers: HeaderMap,
@@ -543,6 +659,38 @@ async fn ingest(
     }
 }
 
+/// Record a kiosk's signed technician audit-log head; a head that went backwards, changed at the
+/// same seq or whose chain the kiosk finds broken raises an alarm.
+#[utoipa::path(
+    post,
+    path = "/v1/audit-heads",
+    tag = "kiosk",
+    request_body(
+        content = AuditHeadDocument,
+        description = "The exact bytes the kiosk signed (`shelftalk/audit-head/v1` context)."
+    ),
+    security(("kiosk_signature" = [], "kiosk_id" = [])),
+    responses(
+        (status = 200, description = "Recorded with a verdict, or a duplicate of the last report. Signed by HQ's key.",
+         body = AuditHeadAck,
+         headers(("x-shelftalk-hq-signature" = String,
+                  description = "HQ's Ed25519 signature over the exact body, hex (README: signed answers)."))),
+        (status = 400, description = "Not JSON.", body = ApiError),
+        (status = 401, description = "Not signed by an enrolled, enabled kiosk: one answer \
+                                        (`unauthenticated`) for an unknown or disabled kiosk and a \
+                                        missing or bad signature.", body = ApiError),
+        (status = 403, description = "Signed, but the document names another store.",
+         body = ApiError),
+        (status = 409, description = "Stale report (number not above the last).", body = ApiError),
+        (status = 413, description = "Body above the server's limit.", body = ApiError),
+        (status = 429, description = "Over the kiosk's rate limit; try again after Retry-After.",
+         body = ApiError,
+         headers(("retry-after" = u64, description = "Seconds to wait."))),
+        (status = 422, description = "Fields missing, unknown or invalid.", body = ApiError),
+        (status = 503, description = "Storage busy or full; nothing stored; send again later.",
+         body = ApiError),
+    )
+)]
 async fn audit_head(
     State(app): State<App>,
     headers: HeaderMap,
@@ -628,122 +776,191 @@ async fn audit_head(
     }
 }
 
-async fn analyst(
-    app: &App,
-    headers: &HeaderMap,
-    query_token: Option<&str>,
-) -> Result<(), Response> {
+/// The value of the session cookie, if the request has one.
+fn session_cookie(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == SESSION_COOKIE)
+        .map(|(_, value)| value)
+        .filter(|v| !v.is_empty())
+}
+
+/// A credential an analyst request carries.
+enum Credential {
+    Token([u8; 32]),
+    Session([u8; 32]),
+}
+
+/// Checks an analyst request: a bearer token, else the dashboard session cookie (401 when
+/// neither is there, or it is unknown, expired or revoked: one answer for all three).
+async fn analyst(app: &App, headers: &HeaderMap) -> Result<(), Response> {
     let bearer = header_str(headers, header::AUTHORIZATION.as_str())
         .and_then(|v| v.strip_prefix("Bearer "))
-        .or(query_token)
-        .map(str::trim)
-        .map(str::to_string);
-    let Some(token) = bearer else {
-        return Err(error(
-            StatusCode::UNAUTHORIZED,
-            "missing_token",
-            "send Authorization: Bearer <token> (create one with `shelftalk hq token create`)",
-        ));
+        .map(str::trim);
+    let credential = match (bearer, session_cookie(headers)) {
+        (Some(token), _) => Credential::Token(token_digest(token)),
+        (None, Some(session)) => Credential::Session(token_digest(session)),
+        (None, None) => {
+            return Err(error(
+                StatusCode::UNAUTHORIZED,
+                "missing_token",
+                "send Authorization: Bearer <token> (create one with `shelftalk hq token \
+                 create`), or sign in at /",
+            ))
+        }
     };
     let store = Arc::clone(&app.store);
-    if blocking(move || store.token_valid(&token_digest(&token))).await? {
+    let now = (app.clock)();
+    let valid = blocking(move || match credential {
+        Credential::Token(digest) => store.token_valid(&digest, now),
+        Credential::Session(digest) => store.session_valid(&digest, now),
+    })
+    .await?;
+    if valid {
         Ok(())
     } else {
         Err(error(
             StatusCode::UNAUTHORIZED,
             "bad_token",
-            "unknown bearer token",
+            "unknown, expired or revoked token or session",
         ))
     }
 }
 
-/// Query parameters of `/v1/reports/feedback` and `/`.
-#[derive(Debug, Default, Deserialize)]
-pub struct ReportParams {
-    pub from: Option<String>,
-    pub to: Option<String>,
-    pub group_by: Option<String>,
-    pub format: Option<String>,
-    pub token: Option<String>,
-}
+/// `group_by`: comma-separated [`Dim`]s; empty groups everything.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupBy(pub Vec<Dim>);
 
-fn parse_day(name: &str, v: Option<&str>) -> Result<Option<Day>, Response> {
-    match v.filter(|s| !s.is_empty()) {
-        None => Ok(None),
-        Some(s) => Day::parse(s).map(Some).ok_or_else(|| {
-            error(
-                StatusCode::BAD_REQUEST,
-                "bad_query",
-                format!("{name} must be a YYYY-MM-DD day, got {s:?}"),
-            )
-        }),
+impl<'de> Deserialize<'de> for GroupBy {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        Dim::parse_list(&text)
+            .map(GroupBy)
+            .map_err(serde::de::Error::custom)
     }
 }
 
+/// `format` of a report.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ReportFormat {
+    #[default]
+    Json,
+    Csv,
+}
+
+/// Query parameters of `/v1/reports/feedback`. A parameter given empty (`to=`) is refused like
+/// any other malformed value: it is not "no filter".
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ReportParams {
+    /// First day included (all days when absent).
+    pub from: Option<Day>,
+    /// Last day included (all days when absent).
+    pub to: Option<Day>,
+    /// Dimensions to group by, comma-separated (default `style`; empty groups everything).
+    #[param(value_type = Option<Vec<Dim>>, style = Form, explode = false)]
+    pub group_by: Option<GroupBy>,
+    /// `json` (default) or `csv`.
+    #[param(inline)]
+    pub format: Option<ReportFormat>,
+}
+
+/// Feedback report with rates, 95 % Beta credible intervals and inverse-propensity estimates per
+/// style.
+#[utoipa::path(
+    get,
+    path = "/v1/reports/feedback",
+    tag = "analyst",
+    params(ReportParams),
+    security(("bearer" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "The report.", content(
+            (ReportDocument = "application/json"),
+            (String = "text/csv"),
+        )),
+        (status = 400, description = "A parameter is malformed (an empty one too).",
+         body = ApiError),
+        (status = 401, description = "No valid token or session.", body = ApiError),
+        (status = 503, description = "Storage busy; try again.", body = ApiError),
+    )
+)]
 async fn feedback_report(
     State(app): State<App>,
     headers: HeaderMap,
     params: Result<Query<ReportParams>, QueryRejection>,
 ) -> Response {
-    let Ok(Query(params)) = params else {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "bad_query",
-            "cannot parse the query string",
-        );
-    };
-    if let Err(r) = analyst(&app, &headers, None).await {
+    if let Err(r) = analyst(&app, &headers).await {
         return r;
     }
-    let (from, to) = match (
-        parse_day("from", params.from.as_deref()),
-        parse_day("to", params.to.as_deref()),
-    ) {
-        (Ok(f), Ok(t)) => (f, t),
-        (Err(r), _) | (_, Err(r)) => return r,
+    let params = match params {
+        Ok(Query(p)) => p,
+        Err(r) => return error(StatusCode::BAD_REQUEST, "bad_query", r.body_text()),
     };
-    let dims = match Dim::parse_list(params.group_by.as_deref().unwrap_or("style")) {
-        Ok(d) => d,
-        Err(e) => return error(StatusCode::BAD_REQUEST, "bad_query", e.to_string()),
-    };
-    let csv = match params.format.as_deref().unwrap_or("json") {
-        "json" => false,
-        "csv" => true,
-        other => {
-            return error(
-                StatusCode::BAD_REQUEST,
-                "bad_query",
-                format!("format must be json or csv, got {other:?}"),
-            )
-        }
-    };
+    let dims = params.group_by.map_or_else(|| vec![Dim::Style], |g| g.0);
+    let (from, to) = (params.from, params.to);
     let store = Arc::clone(&app.store);
     let report = match blocking(move || report::build(store.as_ref(), from, to, &dims)).await {
         Ok(r) => r,
         Err(r) => return r,
     };
-    if csv {
-        match report.to_csv() {
+    match params.format.unwrap_or_default() {
+        ReportFormat::Csv => match report.to_csv() {
             Ok(text) => ([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], text).into_response(),
             Err(e) => internal(e),
-        }
-    } else {
-        Json(report.to_json()).into_response()
+        },
+        ReportFormat::Json => Json(report.document()).into_response(),
     }
 }
 
+/// Fleet status: last seen, last sequence, reported backlog, version, audit-log head and alarms,
+/// health.
+#[utoipa::path(
+    get,
+    path = "/v1/kiosks",
+    tag = "analyst",
+    security(("bearer" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "The fleet.", body = page::FleetDocument),
+        (status = 401, description = "No valid token or session.", body = ApiError),
+        (status = 503, description = "Storage busy; try again.", body = ApiError),
+    )
+)]
 async fn kiosks(State(app): State<App>, headers: HeaderMap) -> Response {
-    if let Err(r) = analyst(&app, &headers, None).await {
+    if let Err(r) = analyst(&app, &headers).await {
         return r;
     }
     let store = Arc::clone(&app.store);
     let now = (app.clock)();
     match blocking(move || store.kiosks()).await {
-        Ok(list) => Json(page::fleet_json(&list, now)).into_response(),
+        Ok(list) => Json(page::fleet(list, now)).into_response(),
         Err(r) => r,
     }
 }
 
+/// Beta priors per segment × style from fleet data, for kiosk bandits: a kiosk-signed request
+/// (all three kiosk headers), or an analyst's.
+#[utoipa::path(
+    get,
+    path = "/v1/priors",
+    tag = "kiosk",
+    security(
+        ("kiosk_id" = [], "kiosk_time" = [], "kiosk_signature" = []),
+        ("bearer" = []),
+        ("session" = []),
+    ),
+    responses(
+        (status = 200, description = "The priors.", body = PriorsDocument),
+        (status = 401, description = "Bad or stale signature; no valid token or session.",
+         body = ApiError),
+        (status = 403, description = "Unknown or disabled kiosk.", body = ApiError),
+        (status = 503, description = "Storage busy; try again.", body = ApiError),
+    )
+)]
 async fn priors(State(app): State<App>, headers: HeaderMap) -> Response {
     let now = (app.clock)();
     let kiosk_auth = match (
@@ -788,7 +1005,7 @@ async fn priors(State(app): State<App>, headers: HeaderMap) -> Response {
                 )
             }
         }
-    } else if let Err(r) = analyst(&app, &headers, None).await {
+    } else if let Err(r) = analyst(&app, &headers).await {
         return r;
     }
     let store = Arc::clone(&app.store);
@@ -804,14 +1021,23 @@ async fn priors(State(app): State<App>, headers: HeaderMap) -> Response {
     }
 }
 
-async fn dashboard(
-    State(app): State<App>,
-    headers: HeaderMap,
-    params: Result<Query<ReportParams>, QueryRejection>,
-) -> Response {
-    let params = params.map(|Query(p)| p).unwrap_or_default();
-    if let Err(r) = analyst(&app, &headers, params.token.as_deref()).await {
-        return r;
+/// The dashboard (HTML, inline SVG charts); without a valid session or bearer token, the login
+/// form (401).
+#[utoipa::path(
+    get,
+    path = "/",
+    tag = "analyst",
+    security(("session" = []), ("bearer" = [])),
+    responses(
+        (status = 200, description = "The dashboard.", body = String, content_type = "text/html"),
+        (status = 401, description = "No valid session or token: the login form.", body = String,
+         content_type = "text/html"),
+        (status = 503, description = "Storage busy; try again.", body = ApiError),
+    )
+)]
+async fn dashboard(State(app): State<App>, headers: HeaderMap) -> Response {
+    if analyst(&app, &headers).await.is_err() {
+        return (StatusCode::UNAUTHORIZED, Html(page::login(None))).into_response();
     }
     let store = Arc::clone(&app.store);
     let now = (app.clock)();
@@ -828,6 +1054,174 @@ async fn dashboard(
         }
         Err(r) => r,
     }
+}
+
+/// True when a browser says the request comes from another site: `Sec-Fetch-Site` other than
+/// `same-origin`/`none`, or an `Origin` that is not this host. Requests without either (curl,
+/// scripts) are not cross-origin.
+fn cross_origin(headers: &HeaderMap) -> bool {
+    if let Some(site) = headers.get("sec-fetch-site") {
+        if !matches!(site.to_str(), Ok("same-origin" | "none")) {
+            return true;
+        }
+    }
+    let Some(origin) = headers.get(header::ORIGIN) else {
+        return false;
+    };
+    let host = header_str(headers, header::HOST.as_str());
+    let origin_host = origin.to_str().ok().and_then(|o| {
+        o.strip_prefix("https://")
+            .or_else(|| o.strip_prefix("http://"))
+    });
+    !matches!((origin_host, host), (Some(o), Some(h)) if o == h)
+}
+
+fn cross_origin_refusal() -> Response {
+    error(
+        StatusCode::FORBIDDEN,
+        "cross_origin",
+        "sign-in and sign-out are accepted only from HQ's own pages",
+    )
+}
+
+/// The login form's fields.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct LoginForm {
+    /// An analyst token (`shelftalk hq token create`).
+    pub token: String,
+}
+
+fn session_cookie_header(value: &str, max_age: i64, secure: bool) -> String {
+    format!(
+        "{SESSION_COOKIE}={value}; HttpOnly; SameSite=Strict; Path=/; Max-Age={max_age}{}",
+        if secure { "; Secure" } else { "" }
+    )
+}
+
+/// Sign in to the dashboard with an analyst token: opens a session and sets its cookie.
+#[utoipa::path(
+    post,
+    path = "/login",
+    tag = "analyst",
+    request_body(content = LoginForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 303, description = "Signed in: the session cookie is set; on to `/`.",
+         headers(
+            ("set-cookie" = String, description = "The session cookie (HttpOnly, SameSite=Strict)."),
+            ("location" = String, description = "`/`."),
+         )),
+        (status = 400, description = "Not a login form.", body = ApiError),
+        (status = 401, description = "Unknown, expired or revoked token: the form again.",
+         body = String, content_type = "text/html"),
+        (status = 403, description = "A cross-origin request.", body = ApiError),
+        (status = 415, description = "Not form-encoded.", body = ApiError),
+        (status = 503, description = "Storage busy; try again.", body = ApiError),
+    )
+)]
+async fn login(
+    State(app): State<App>,
+    headers: HeaderMap,
+    form: Result<Form<LoginForm>, FormRejection>,
+) -> Response {
+    if cross_origin(&headers) {
+        return cross_origin_refusal();
+    }
+    let form = match form {
+        Ok(Form(f)) => f,
+        Err(r) if r.status() == StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+            return error(r.status(), "bad_form", r.body_text())
+        }
+        Err(r) => return error(StatusCode::BAD_REQUEST, "bad_form", r.body_text()),
+    };
+    let session = match random_hex::<32>() {
+        Ok(s) => s,
+        Err(e) => return internal(e),
+    };
+    let (store, now) = (Arc::clone(&app.store), (app.clock)());
+    let (session_digest, token_digest) = (token_digest(&session), token_digest(form.token.trim()));
+    let started = blocking(move || {
+        store.start_session(&session_digest, &token_digest, now, now + SESSION_SECS)
+    })
+    .await;
+    match started {
+        Ok(true) => (
+            StatusCode::SEE_OTHER,
+            [
+                (
+                    header::SET_COOKIE,
+                    session_cookie_header(&session, SESSION_SECS, app.secure_cookies),
+                ),
+                (header::LOCATION, "/".to_string()),
+            ],
+        )
+            .into_response(),
+        Ok(false) => (
+            StatusCode::UNAUTHORIZED,
+            Html(page::login(Some("Unknown, expired or revoked token."))),
+        )
+            .into_response(),
+        Err(r) => r,
+    }
+}
+
+/// Sign out: ends the session (if any) and clears its cookie.
+#[utoipa::path(
+    post,
+    path = "/logout",
+    tag = "analyst",
+    responses(
+        (status = 303, description = "Signed out: the cookie is cleared; on to `/`.",
+         headers(
+            ("set-cookie" = String, description = "The session cookie, expired."),
+            ("location" = String, description = "`/`."),
+         )),
+        (status = 403, description = "A cross-origin request.", body = ApiError),
+        (status = 503, description = "Storage busy; try again.", body = ApiError),
+    )
+)]
+async fn logout(State(app): State<App>, headers: HeaderMap) -> Response {
+    if cross_origin(&headers) {
+        return cross_origin_refusal();
+    }
+    if let Some(session) = session_cookie(&headers) {
+        let (store, digest) = (Arc::clone(&app.store), token_digest(session));
+        if let Err(r) = blocking(move || store.end_session(&digest)).await {
+            return r;
+        }
+    }
+    (
+        StatusCode::SEE_OTHER,
+        [
+            (
+                header::SET_COOKIE,
+                session_cookie_header("", 0, app.secure_cookies),
+            ),
+            (header::LOCATION, "/".to_string()),
+        ],
+    )
+        .into_response()
+}
+
+/// Liveness.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "public",
+    responses((status = 200, description = "`ok`.", body = String, content_type = "text/plain"))
+)]
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// This document (OpenAPI 3.1), generated from the handlers.
+#[utoipa::path(
+    get,
+    path = "/openapi.json",
+    tag = "public",
+    responses((status = 200, description = "The OpenAPI document.", body = Object))
+)]
+async fn openapi_json(State(app): State<App>) -> Json<serde_json::Value> {
+    Json(app.openapi.as_ref().clone())
 }
 
 #[cfg(test)]

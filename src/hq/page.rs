@@ -1,9 +1,15 @@
-//! The dashboard page (server-rendered HTML with inline SVG charts, no external assets), the
-//! fleet status document and the OpenAPI description.
+//! The dashboard page (server-rendered HTML with inline SVG charts, no external assets), its
+//! login form, the fleet status document and the parts of the OpenAPI document that belong to
+//! no handler (title, security schemes).
 //!
-//! Invariants: every value from the database is HTML-escaped; the page loads nothing else.
+//! Invariants: every value from the database is HTML-escaped; the pages load nothing else. The
+//! OpenAPI document is generated from the handlers' own types (`#[utoipa::path]` on each handler
+//! in [`super`], `ToSchema` on every body type); nothing here describes a path or a body by
+//! hand.
 
-use serde_json::{json, Value};
+use serde::Serialize;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::ToSchema;
 
 use super::report::{Report, ReportRow};
 use super::store::KioskRecord;
@@ -13,35 +19,74 @@ pub const SILENT_AFTER_SECS: i64 = 24 * 3600;
 /// A kiosk is backlogged when it reported more outbox batches than this.
 pub const BACKLOGGED_ABOVE: u64 = 10;
 
-fn health(k: &KioskRecord, now: i64) -> &'static str {
-    if !k.enabled {
-        "disabled"
-    } else if k.audit.as_ref().is_some_and(|a| a.open_alarms > 0) {
-        // Its technician audit log was rewritten (and nobody has acknowledged it yet): that
-        // outranks being quiet or behind.
-        "audit_alarm"
-    } else if k.last_seen.is_none_or(|t| now - t > SILENT_AFTER_SECS) {
-        "silent"
-    } else if k.backlog > BACKLOGGED_ABOVE {
-        "backlogged"
-    } else {
-        "ok"
+/// A kiosk's health as the fleet list and the dashboard show it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Health {
+    Ok,
+    /// Not heard from for [`SILENT_AFTER_SECS`].
+    Silent,
+    /// Reported more than [`BACKLOGGED_ABOVE`] batches waiting in its outbox.
+    Backlogged,
+    Disabled,
+    /// Its technician audit log was found rewritten and nobody has acknowledged it yet.
+    AuditAlarm,
+}
+
+impl Health {
+    pub fn of(k: &KioskRecord, now: i64) -> Self {
+        if !k.enabled {
+            Self::Disabled
+        } else if k.audit.as_ref().is_some_and(|a| a.open_alarms > 0) {
+            // Its technician audit log was rewritten (and nobody has acknowledged it yet): that
+            // outranks being quiet or behind.
+            Self::AuditAlarm
+        } else if k.last_seen.is_none_or(|t| now - t > SILENT_AFTER_SECS) {
+            Self::Silent
+        } else if k.backlog > BACKLOGGED_ABOVE {
+            Self::Backlogged
+        } else {
+            Self::Ok
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Ok => "ok",
+            Self::Silent => "silent",
+            Self::Backlogged => "backlogged",
+            Self::Disabled => "disabled",
+            Self::AuditAlarm => "audit_alarm",
+        }
     }
 }
 
-/// `GET /v1/kiosks`.
-pub fn fleet_json(kiosks: &[KioskRecord], now: i64) -> Value {
-    let list: Vec<Value> = kiosks
-        .iter()
-        .map(|k| {
-            let mut v = serde_json::to_value(k).unwrap_or(Value::Null);
-            if let Value::Object(m) = &mut v {
-                m.insert("health".into(), json!(health(k, now)));
-            }
-            v
-        })
-        .collect();
-    json!({ "now": now, "kiosks": list })
+/// `GET /v1/kiosks`: every enrolled kiosk with its health at `now` (HQ's clock, Unix seconds).
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct FleetDocument {
+    pub now: i64,
+    pub kiosks: Vec<FleetKiosk>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct FleetKiosk {
+    #[serde(flatten)]
+    pub kiosk: KioskRecord,
+    pub health: Health,
+}
+
+/// The fleet document of `kiosks` at `now`.
+pub fn fleet(kiosks: Vec<KioskRecord>, now: i64) -> FleetDocument {
+    FleetDocument {
+        now,
+        kiosks: kiosks
+            .into_iter()
+            .map(|kiosk| FleetKiosk {
+                health: Health::of(&kiosk, now),
+                kiosk,
+            })
+            .collect(),
+    }
 }
 
 fn esc(s: &str) -> String {
@@ -152,7 +197,7 @@ pub fn render(
         fleet_rows.push_str(&format!(
             "<tr class=\"{h}\"><td>{store}</td><td>{kiosk}</td><td>{h}</td><td>{seen}</td><td>{seq}</td><td>{backlog}</td><td>{dropped}</td><td>{audit}</td><td>{ver}</td></tr>",
             audit = esc(&audit_cell(k, now)),
-            h = health(k, now),
+            h = Health::of(k, now).as_str(),
             store = esc(&k.store_id),
             kiosk = esc(&k.kiosk_id),
             seen = k
@@ -197,98 +242,93 @@ whiskers: 95&nbsp;% credible interval (Beta posterior).</p>
     )
 }
 
-/// `GET /openapi.json`.
-pub fn openapi() -> Value {
-    let error = json!({ "$ref": "#/components/schemas/Error" });
-    let err = |d: &str| json!({ "description": d, "content": { "application/json": { "schema": error } } });
-    let bearer = json!([{ "bearer": [] }]);
-    json!({
-        "openapi": "3.0.3",
-        "info": { "title": "shelftalk HQ", "version": env!("CARGO_PKG_VERSION"),
-                  "description": "Anonymised, aggregated kiosk feedback: ingest, reports, fleet status and priors." },
-        "components": {
-            "securitySchemes": {
-                "bearer": { "type": "http", "scheme": "bearer", "description": "Analyst token from `shelftalk hq token create`." },
-                "kioskSignature": { "type": "apiKey", "in": "header", "name": "X-Shelftalk-Signature",
-                    "description": "Hex Ed25519 signature by the kiosk's enrolled device key (with X-Shelftalk-Kiosk and X-Shelftalk-Time for /v1/priors)." }
-            },
-            "schemas": {
-                "Error": { "type": "object", "required": ["error"], "properties": { "error": {
-                    "type": "object", "required": ["code", "message"],
-                    "properties": { "code": { "type": "string" }, "message": { "type": "string" } } } } },
-                "Ack": { "type": "object", "description": "Signed by HQ's key: X-Shelftalk-Hq-Signature over the exact body (see README).", "properties": {
-                    "status": { "type": "string", "enum": ["accepted", "duplicate"] }, "kiosk_id": { "type": "string" },
-                    "batch_id": { "type": "string" }, "seq": { "type": "integer" } } },
-                "Counts": { "type": "object", "properties": {
-                    "impressions": { "type": "integer" }, "taps": { "type": "integer" },
-                    "thumbs_up": { "type": "integer" }, "thumbs_down": { "type": "integer" },
-                    "whys": { "type": "integer" }, "opt_outs": { "type": "integer" },
-                    "dwells": { "type": "integer" }, "dwell_ms": { "type": "integer" },
-                    "conversions": { "type": "integer" } } },
-                "Cell": { "type": "object", "properties": {
-                    "day": { "type": "string", "format": "date" }, "sku": { "type": "string" },
-                    "style": { "type": "string", "enum": ["concise", "playful", "premium", "value"] },
-                    "segment": { "type": "string" }, "content_kind": { "type": "string" },
-                    "sessions": { "type": "integer" }, "counts": { "$ref": "#/components/schemas/Counts" },
-                    "ipw": { "type": "object", "properties": { "impressions": { "type": "number" },
-                        "taps": { "type": "number" }, "conversions": { "type": "number" } } } } },
-                "AuditHead": { "type": "object", "description": "Version 1 audit head report; the body bytes are what is signed.",
-                    "properties": { "version": { "type": "integer", "enum": [1] }, "kiosk_id": { "type": "string" },
-                        "store_id": { "type": "string" }, "report_seq": { "type": "integer", "description": "strictly increasing per kiosk" },
-                        "head_seq": { "type": "integer" }, "head_hash": { "type": "string", "description": "64 lower-case hex" },
-                        "chain_intact": { "type": "boolean" } } },
-                "AuditHeadAck": { "type": "object", "description": "Signed by HQ's key: X-Shelftalk-Hq-Signature over the exact body (see README).", "properties": {
-                    "status": { "type": "string", "enum": ["recorded", "duplicate"] }, "kiosk_id": { "type": "string" }, "report_seq": { "type": "integer" },
-                    "verdict": { "type": "string", "enum": ["advanced", "unchanged", "regressed", "forked", "broken"] } } },
-                "Batch": { "type": "object", "description": "Version 1 batch document; the body bytes are what is signed.",
-                    "properties": { "version": { "type": "integer", "enum": [1] }, "batch_id": { "type": "string", "format": "uuid" },
-                        "kiosk_id": { "type": "string" }, "store_id": { "type": "string" }, "seq": { "type": "integer" },
-                        "created_day": { "type": "string", "format": "date" }, "software": { "type": "string" },
-                        "k_anonymity": { "type": "integer" }, "noise_epsilon": { "type": "number" },
-                        "dropped": { "type": "object" },
-                        "cells": { "type": "array", "items": { "$ref": "#/components/schemas/Cell" } } } }
-            }
-        },
-        "paths": {
-            "/v1/batches": { "post": {
-                "summary": "Ingest a signed feedback batch from a kiosk",
-                "security": [{ "kioskSignature": [] }],
-                "parameters": [{ "name": "X-Shelftalk-Backlog", "in": "header", "schema": { "type": "integer" } }],
-                "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Batch" } } } },
-                "responses": {
-                    "200": { "description": "accepted, or duplicate of a batch already received", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Ack" } } } },
-                    "400": err("malformed JSON"), "401": err("missing or bad signature"),
-                    "403": err("unknown or disabled kiosk, store mismatch"), "409": err("replay, sequence regression or batch id conflict"),
-                    "413": err("body too large"), "422": err("document fields invalid") } } },
-            "/v1/audit-heads": { "post": {
-                "summary": "Record a kiosk's signed technician audit-log head; a head that went backwards, changed at the same seq or whose chain the kiosk finds broken raises an alarm on the kiosk",
-                "security": [{ "kioskSignature": [] }],
-                "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/AuditHead" } } } },
-                "responses": {
-                    "200": { "description": "recorded with a verdict, or duplicate of the last report", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/AuditHeadAck" } } } },
-                    "400": err("malformed JSON"), "401": err("missing or bad signature"),
-                    "403": err("unknown or disabled kiosk, store mismatch"), "409": err("stale report (number not above the last)"),
-                    "413": err("body too large"), "422": err("document fields invalid") } } },
-            "/v1/reports/feedback": { "get": {
-                "summary": "Feedback report with rates, 95% Beta credible intervals and inverse-propensity estimates per style",
-                "security": bearer,
-                "parameters": [
-                    { "name": "from", "in": "query", "schema": { "type": "string", "format": "date" } },
-                    { "name": "to", "in": "query", "schema": { "type": "string", "format": "date" } },
-                    { "name": "group_by", "in": "query", "description": "comma-separated: store, kiosk, sku, style, segment, content_kind, day (default style)", "schema": { "type": "string" } },
-                    { "name": "format", "in": "query", "schema": { "type": "string", "enum": ["json", "csv"] } } ],
-                "responses": { "200": { "description": "the report (JSON or CSV)" }, "400": err("bad query"), "401": err("missing or bad token") } } },
-            "/v1/kiosks": { "get": { "summary": "Fleet status: last seen, last sequence, reported backlog, version, audit-log head and alarms, health",
-                "security": bearer, "responses": { "200": { "description": "fleet" }, "401": err("missing or bad token") } } },
-            "/v1/priors": { "get": { "summary": "Beta priors per segment × style from fleet data, for kiosk bandits",
-                "security": [{ "kioskSignature": [] }, { "bearer": [] }],
-                "responses": { "200": { "description": "priors" }, "401": err("bad signature or token"), "403": err("unknown or disabled kiosk") } } },
-            "/": { "get": { "summary": "Dashboard (HTML with inline SVG charts); token via bearer or ?token=", "security": bearer,
-                "responses": { "200": { "description": "HTML page" } } } },
-            "/openapi.json": { "get": { "summary": "This document", "responses": { "200": { "description": "OpenAPI 3" } } } },
-            "/healthz": { "get": { "summary": "Liveness", "responses": { "200": { "description": "ok" } } } }
-        }
-    })
+/// The login form `/` shows without a session; `message` (our own text) says why when a login
+/// failed.
+pub fn login(message: Option<&str>) -> String {
+    let message = message
+        .map(|m| format!("<p class=\"error\">{}</p>\n", esc(m)))
+        .unwrap_or_default();
+    format!(
+        r#"<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>shelftalk HQ: sign in</title>
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 2em; color: #222; }}
+.error {{ color: #b00020; }} input {{ width: 32em; }}
+</style></head>
+<body>
+<h1>shelftalk HQ</h1>
+{message}<form method="post" action="/login">
+<label>Analyst token (<code>shelftalk hq token create</code>)<br>
+<input type="password" name="token" autocomplete="current-password" required autofocus></label>
+<p><button type="submit">Sign in</button></p>
+</form>
+</body></html>
+"#
+    )
+}
+
+/// The security schemes every operation's `security` names: [`BEARER`], [`SESSION`], and the
+/// kiosk's signed-request headers [`KIOSK_SIGNATURE`], [`KIOSK_ID`], [`KIOSK_TIME`].
+pub struct SecuritySchemes;
+
+pub const BEARER: &str = "bearer";
+pub const SESSION: &str = "session";
+pub const KIOSK_SIGNATURE: &str = "kiosk_signature";
+pub const KIOSK_ID: &str = "kiosk_id";
+pub const KIOSK_TIME: &str = "kiosk_time";
+
+impl utoipa::Modify for SecuritySchemes {
+    fn modify(&self, api: &mut utoipa::openapi::OpenApi) {
+        use crate::wire::{KIOSK_HEADER, MAX_CLOCK_SKEW_SECS, SIGNATURE_HEADER, TIME_HEADER};
+        let header = |name: &str, description: &str| {
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                name,
+                description,
+            )))
+        };
+        let components = api.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            BEARER,
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "An analyst token from `shelftalk hq token create` (expires; \
+                         `hq token revoke` ends it).",
+                    ))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            SESSION,
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+                super::SESSION_COOKIE,
+                "The dashboard session `POST /login` sets (HttpOnly, SameSite=Strict).",
+            ))),
+        );
+        components.add_security_scheme(
+            KIOSK_SIGNATURE,
+            header(
+                SIGNATURE_HEADER,
+                "Hex Ed25519 signature by the kiosk's enrolled device key: over the body for \
+                 POST requests, over the kiosk id and time for GET /v1/priors.",
+            ),
+        );
+        components.add_security_scheme(
+            KIOSK_ID,
+            header(KIOSK_HEADER, "The signing kiosk's id (GET /v1/priors)."),
+        );
+        components.add_security_scheme(
+            KIOSK_TIME,
+            header(
+                TIME_HEADER,
+                &format!(
+                    "The request's time, Unix seconds, within {MAX_CLOCK_SKEW_SECS} s of HQ's \
+                     clock (GET /v1/priors)."
+                ),
+            ),
+        );
+    }
 }
 
 #[cfg(test)]
@@ -298,5 +338,83 @@ mod tests {
     #[test]
     fn escapes_markup() {
         assert_eq!(esc("<a href='x'>&"), "&lt;a href=&#39;x&#39;&gt;&amp;");
+    }
+
+    fn document() -> serde_json::Value {
+        serde_json::to_value(super::super::openapi()).unwrap_or_default()
+    }
+
+    /// The whole generated document, pinned: a change to a handler's parameters, answers or body
+    /// types shows here.
+    #[test]
+    fn openapi_document_is_pinned() {
+        insta::assert_json_snapshot!("openapi", document());
+    }
+
+    #[test]
+    fn every_operation_names_known_schemes_and_documents_its_refusals() {
+        let doc = document();
+        let schemes = doc["components"]["securitySchemes"]
+            .as_object()
+            .cloned()
+            .unwrap_or_default();
+        let paths = doc["paths"].as_object().cloned().unwrap_or_default();
+        for path in [
+            "/",
+            "/login",
+            "/logout",
+            "/healthz",
+            "/openapi.json",
+            "/v1/batches",
+            "/v1/audit-heads",
+            "/v1/reports/feedback",
+            "/v1/kiosks",
+            "/v1/priors",
+        ] {
+            assert!(paths.contains_key(path), "{path} is documented");
+        }
+        for (path, item) in &paths {
+            for (method, op) in item.as_object().into_iter().flatten() {
+                let security = op["security"].as_array().cloned().unwrap_or_default();
+                for requirement in &security {
+                    for name in requirement
+                        .as_object()
+                        .into_iter()
+                        .flatten()
+                        .map(|(k, _)| k)
+                    {
+                        assert!(schemes.contains_key(name), "{method} {path}: {name}");
+                    }
+                }
+                let responses = op["responses"].as_object().cloned().unwrap_or_default();
+                if !security.is_empty() {
+                    assert!(
+                        responses.contains_key("401"),
+                        "{method} {path} documents 401"
+                    );
+                }
+                if op.get("parameters").is_some() || op.get("requestBody").is_some() {
+                    assert!(
+                        responses.contains_key("400") || responses.contains_key("422"),
+                        "{method} {path} documents how it refuses malformed input"
+                    );
+                }
+            }
+        }
+        let report = &paths["/v1/reports/feedback"]["get"];
+        let group_by = report["parameters"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|p| p["name"] == "group_by")
+            .cloned()
+            .unwrap_or_default();
+        assert_eq!(group_by["explode"], false);
+        let dims =
+            serde_json::to_string(&doc["components"]["schemas"]["Dim"]["enum"]).unwrap_or_default();
+        assert_eq!(
+            dims,
+            r#"["store","kiosk","sku","style","segment","content_kind","day"]"#
+        );
     }
 }

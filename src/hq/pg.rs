@@ -39,7 +39,7 @@ use tokio_postgres::{NoTls, Row};
 
 use super::store::{
     judge, AuditAlarm, AuditHeadOutcome, AuditHeadReport, Dim, GroupRow, HqStore, IngestBatch,
-    IngestOutcome, KioskAudit, KioskRecord, RecordedHead,
+    IngestOutcome, KioskAudit, KioskRecord, RecordedHead, TokenInfo,
 };
 use super::HqError;
 use crate::feedback::cells::{Counts, Day, Ipw};
@@ -127,6 +127,22 @@ CREATE TABLE audit_reports (
     document BYTEA NOT NULL,
     signature BYTEA NOT NULL,
     PRIMARY KEY (kiosk_id, report_seq)
+);
+"#,
+    // v3: analyst tokens expire and can be revoked; dashboard sessions. Tokens made before this
+    // version expire DEFAULT_TOKEN_DAYS (90) after the upgrade.
+    r#"
+ALTER TABLE tokens ADD COLUMN expires_at BIGINT NOT NULL DEFAULT 0;
+UPDATE tokens SET expires_at = extract(epoch FROM now())::bigint + 90 * 86400;
+ALTER TABLE tokens ALTER COLUMN expires_at DROP DEFAULT;
+ALTER TABLE tokens ADD COLUMN revoked_at BIGINT;
+ALTER TABLE tokens ADD COLUMN last_used_at BIGINT;
+CREATE INDEX tokens_by_name ON tokens(name);
+CREATE TABLE sessions (
+    hash BYTEA PRIMARY KEY,
+    token_hash BYTEA NOT NULL REFERENCES tokens(hash),
+    created_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL
 );
 "#,
 ];
@@ -798,30 +814,143 @@ impl HqStore for PgHq {
             .collect())
     }
 
-    fn add_token(&self, name: &str, digest: &[u8; 32], now: i64) -> Result<(), HqError> {
-        self.run(async {
+    fn add_token(
+        &self,
+        name: &str,
+        digest: &[u8; 32],
+        now: i64,
+        expires_at: i64,
+    ) -> Result<(), HqError> {
+        let added = self.run(async {
             let c = self.client().await?;
             c.execute(
-                "INSERT INTO tokens (hash, name, created_at) VALUES ($1, $2, $3)",
-                &[&&digest[..], &name, &now],
+                "INSERT INTO tokens (hash, name, created_at, expires_at)
+                 SELECT $1::bytea, $2::text, $3::bigint, $4::bigint
+                 WHERE NOT EXISTS (SELECT 1 FROM tokens
+                                   WHERE name = $2 AND revoked_at IS NULL AND expires_at > $3)",
+                &[&&digest[..], &name, &now, &expires_at],
             )
             .await
-            .map_err(self.err("storing a token"))?;
-            Ok(())
-        })
+            .map_err(self.err("storing a token"))
+        })?;
+        if added == 0 {
+            return Err(HqError::TokenNameTaken(name.to_string()));
+        }
+        Ok(())
     }
 
-    fn token_valid(&self, digest: &[u8; 32]) -> Result<bool, HqError> {
+    fn token_valid(&self, digest: &[u8; 32], now: i64) -> Result<bool, HqError> {
         self.run(async {
             let c = self.client().await?;
             let stmt = c
-                .prepare_cached("SELECT 1 FROM tokens WHERE hash = $1")
+                .prepare_cached(
+                    "UPDATE tokens SET last_used_at = $2
+                     WHERE hash = $1 AND revoked_at IS NULL AND expires_at > $2",
+                )
                 .await
                 .map_err(self.err("preparing the token query"))?;
-            Ok(c.query_opt(&stmt, &[&&digest[..]])
+            Ok(c.execute(&stmt, &[&&digest[..], &now])
                 .await
                 .map_err(self.err("checking a token"))?
-                .is_some())
+                == 1)
+        })
+    }
+
+    fn tokens(&self) -> Result<Vec<TokenInfo>, HqError> {
+        let rows = self.run(async {
+            let c = self.client().await?;
+            c.query(
+                "SELECT name, created_at, expires_at, revoked_at, last_used_at FROM tokens
+                 ORDER BY name COLLATE \"C\", created_at",
+                &[],
+            )
+            .await
+            .map_err(self.err("listing tokens"))
+        })?;
+        Ok(rows
+            .iter()
+            .map(|r| TokenInfo {
+                name: r.get(0),
+                created_at: r.get(1),
+                expires_at: r.get(2),
+                revoked_at: r.get(3),
+                last_used_at: r.get(4),
+            })
+            .collect())
+    }
+
+    fn revoke_token(&self, name: &str, now: i64) -> Result<u64, HqError> {
+        self.run(async {
+            let c = self.client().await?;
+            c.execute(
+                "UPDATE tokens SET revoked_at = $2
+                 WHERE name = $1 AND revoked_at IS NULL AND expires_at > $2",
+                &[&name, &now],
+            )
+            .await
+            .map_err(self.err("revoking a token"))
+        })
+    }
+
+    fn start_session(
+        &self,
+        session: &[u8; 32],
+        token: &[u8; 32],
+        now: i64,
+        expires_at: i64,
+    ) -> Result<bool, HqError> {
+        self.run(async {
+            let mut c = self.client().await?;
+            let tx = c
+                .transaction()
+                .await
+                .map_err(self.err("starting the session transaction"))?;
+            tx.execute("DELETE FROM sessions WHERE expires_at <= $1", &[&now])
+                .await
+                .map_err(self.err("removing expired sessions"))?;
+            let n = tx
+                .execute(
+                    "INSERT INTO sessions (hash, token_hash, created_at, expires_at)
+                     SELECT $1::bytea, hash, $3::bigint, LEAST($4::bigint, expires_at)
+                     FROM tokens
+                     WHERE hash = $2 AND revoked_at IS NULL AND expires_at > $3",
+                    &[&&session[..], &&token[..], &now, &expires_at],
+                )
+                .await
+                .map_err(self.err("storing a session"))?;
+            tx.commit()
+                .await
+                .map_err(self.err("committing the session"))?;
+            Ok(n == 1)
+        })
+    }
+
+    fn session_valid(&self, session: &[u8; 32], now: i64) -> Result<bool, HqError> {
+        self.run(async {
+            let c = self.client().await?;
+            let stmt = c
+                .prepare_cached(
+                    "UPDATE tokens SET last_used_at = $2
+                     WHERE hash = (SELECT token_hash FROM sessions
+                                   WHERE hash = $1 AND expires_at > $2)
+                       AND revoked_at IS NULL AND expires_at > $2",
+                )
+                .await
+                .map_err(self.err("preparing the session query"))?;
+            Ok(c.execute(&stmt, &[&&session[..], &now])
+                .await
+                .map_err(self.err("checking a session"))?
+                == 1)
+        })
+    }
+
+    fn end_session(&self, session: &[u8; 32]) -> Result<(), HqError> {
+        self.run(async {
+            let c = self.client().await?;
+            c.execute("DELETE FROM sessions WHERE hash = $1", &[&&session[..]])
+                .await
+                .map_err(self.err("ending a session"))?;
+            Ok(())
         })
     }
 

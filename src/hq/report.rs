@@ -10,7 +10,8 @@
 //! read the store.
 
 use serde::Serialize;
-use serde_json::{json, Map, Value};
+use serde_json::Value;
+use utoipa::ToSchema;
 
 use super::store::{Dim, GroupRow, HqStore};
 use super::HqError;
@@ -165,7 +166,9 @@ pub struct Report {
     pub rows: Vec<ReportRow>,
 }
 
-const COUNT_COLUMNS: [&str; 10] = [
+/// The CSV columns after the grouped dimensions, in order: named as [`ReportRowDocument`]'s
+/// fields (a unit test checks every one is there).
+const COLUMNS: [&str; 20] = [
     "sessions",
     "impressions",
     "taps",
@@ -176,8 +179,6 @@ const COUNT_COLUMNS: [&str; 10] = [
     "dwells",
     "dwell_ms",
     "conversions",
-];
-const RATE_COLUMNS: [&str; 10] = [
     "ctr",
     "ctr_low",
     "ctr_high",
@@ -194,91 +195,140 @@ fn round6(x: f64) -> f64 {
     (x * 1e6).round() / 1e6
 }
 
+/// `GET /v1/reports/feedback` as JSON (and `hq report --format json`).
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct ReportDocument {
+    pub from: Option<Day>,
+    pub to: Option<Day>,
+    pub group_by: Vec<Dim>,
+    pub totals: Counts,
+    pub rows: Vec<ReportRowDocument>,
+}
+
+/// One report row: the values of the grouped dimensions (only those), the sums, the rates with
+/// their 95 % credible intervals (rounded to 6 places) and, when grouped by style, the
+/// inverse-propensity estimates (null otherwise).
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct ReportRowDocument {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub store: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kiosk: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sku: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub style: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub segment: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub content_kind: Option<String>,
+    /// YYYY-MM-DD.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub day: Option<String>,
+    pub sessions: u64,
+    pub impressions: u64,
+    pub taps: u64,
+    pub thumbs_up: u64,
+    pub thumbs_down: u64,
+    pub whys: u64,
+    pub opt_outs: u64,
+    pub dwells: u64,
+    pub dwell_ms: u64,
+    pub conversions: u64,
+    pub ctr: f64,
+    pub ctr_low: f64,
+    pub ctr_high: f64,
+    pub cvr: f64,
+    pub cvr_low: f64,
+    pub cvr_high: f64,
+    pub ips_ctr: Option<f64>,
+    pub snips_ctr: Option<f64>,
+    pub ips_cvr: Option<f64>,
+    pub snips_cvr: Option<f64>,
+}
+
 impl ReportRow {
-    fn fields(&self, dims: &[Dim]) -> Vec<(&'static str, Value)> {
-        let mut f: Vec<(&'static str, Value)> = dims
-            .iter()
-            .zip(&self.group.dims)
-            .map(|(d, v)| (d.name(), json!(v)))
-            .collect();
+    fn document(&self, dims: &[Dim]) -> ReportRowDocument {
+        let value = |dim: Dim| {
+            dims.iter()
+                .position(|d| *d == dim)
+                .and_then(|i| self.group.dims.get(i).cloned())
+        };
         let c = &self.group.counts;
-        let counts = [
-            self.group.sessions,
-            c.impressions,
-            c.taps,
-            c.thumbs_up,
-            c.thumbs_down,
-            c.whys,
-            c.opt_outs,
-            c.dwells,
-            c.dwell_ms,
-            c.conversions,
-        ];
-        f.extend(
-            COUNT_COLUMNS
-                .iter()
-                .zip(counts)
-                .map(|(k, v)| (*k, json!(v))),
-        );
         let ips = |g: fn(&Ips) -> f64| self.ips.as_ref().map(|i| round6(g(i)));
-        let rates = [
-            Some(round6(self.ctr.rate)),
-            Some(round6(self.ctr.low)),
-            Some(round6(self.ctr.high)),
-            Some(round6(self.cvr.rate)),
-            Some(round6(self.cvr.low)),
-            Some(round6(self.cvr.high)),
-            ips(|i| i.ctr),
-            ips(|i| i.snips_ctr),
-            ips(|i| i.cvr),
-            ips(|i| i.snips_cvr),
-        ];
-        f.extend(RATE_COLUMNS.iter().zip(rates).map(|(k, v)| (*k, json!(v))));
-        f
+        ReportRowDocument {
+            store: value(Dim::Store),
+            kiosk: value(Dim::Kiosk),
+            sku: value(Dim::Sku),
+            style: value(Dim::Style),
+            segment: value(Dim::Segment),
+            content_kind: value(Dim::ContentKind),
+            day: value(Dim::Day),
+            sessions: self.group.sessions,
+            impressions: c.impressions,
+            taps: c.taps,
+            thumbs_up: c.thumbs_up,
+            thumbs_down: c.thumbs_down,
+            whys: c.whys,
+            opt_outs: c.opt_outs,
+            dwells: c.dwells,
+            dwell_ms: c.dwell_ms,
+            conversions: c.conversions,
+            ctr: round6(self.ctr.rate),
+            ctr_low: round6(self.ctr.low),
+            ctr_high: round6(self.ctr.high),
+            cvr: round6(self.cvr.rate),
+            cvr_low: round6(self.cvr.low),
+            cvr_high: round6(self.cvr.high),
+            ips_ctr: ips(|i| i.ctr),
+            snips_ctr: ips(|i| i.snips_ctr),
+            ips_cvr: ips(|i| i.cvr),
+            snips_cvr: ips(|i| i.snips_cvr),
+        }
     }
 }
 
 impl Report {
-    pub fn to_json(&self) -> Value {
-        let rows: Vec<Value> = self
-            .rows
-            .iter()
-            .map(|r| {
-                Value::Object(
-                    r.fields(&self.group_by)
-                        .into_iter()
-                        .map(|(k, v)| (k.to_string(), v))
-                        .collect::<Map<_, _>>(),
-                )
-            })
-            .collect();
-        json!({
-            "from": self.from.map(|d| d.to_string()),
-            "to": self.to.map(|d| d.to_string()),
-            "group_by": self.group_by,
-            "totals": self.totals,
-            "rows": rows,
-        })
+    pub fn document(&self) -> ReportDocument {
+        ReportDocument {
+            from: self.from,
+            to: self.to,
+            group_by: self.group_by.clone(),
+            totals: self.totals,
+            rows: self
+                .rows
+                .iter()
+                .map(|r| r.document(&self.group_by))
+                .collect(),
+        }
     }
 
+    /// The document as a JSON value (keys in sorted order).
+    pub fn to_json(&self) -> Value {
+        serde_json::to_value(self.document()).unwrap_or(Value::Null)
+    }
+
+    /// The grouped dimensions, then [`COLUMNS`]: the JSON rows' fields, in that order.
     pub fn to_csv(&self) -> Result<String, HqError> {
         let mut w = csv::Writer::from_writer(Vec::new());
         let header: Vec<&str> = self
             .group_by
             .iter()
             .map(|d| d.name())
-            .chain(COUNT_COLUMNS)
-            .chain(RATE_COLUMNS)
+            .chain(COLUMNS)
             .collect();
         w.write_record(&header)?;
-        for r in &self.rows {
-            let cells: Vec<String> = r
-                .fields(&self.group_by)
-                .into_iter()
-                .map(|(_, v)| match v {
-                    Value::String(s) => s,
-                    Value::Null => String::new(),
-                    other => other.to_string(),
+        for row in self.document().rows {
+            let fields = serde_json::to_value(row).map_err(|source| HqError::Encode {
+                what: "a report row",
+                source,
+            })?;
+            let cells: Vec<String> = header
+                .iter()
+                .map(|k| match fields.get(k) {
+                    Some(Value::String(s)) => s.clone(),
+                    None | Some(Value::Null) => String::new(),
+                    Some(other) => other.to_string(),
                 })
                 .collect();
             w.write_record(&cells)?;
@@ -494,5 +544,11 @@ mod tests {
         assert_eq!(json["rows"][0]["style"], "value");
         assert_eq!(json["rows"][0]["ctr"], 0.1);
         assert_eq!(json["to"], "2024-10-04");
+        // Every CSV column is a field of the JSON row.
+        let row = json["rows"][0].as_object().unwrap();
+        for column in header.split(',') {
+            assert!(row.contains_key(column), "{column}");
+        }
+        assert_eq!(row.len(), header.split(',').count());
     }
 }

@@ -20,6 +20,7 @@ use std::sync::Mutex;
 use ring::digest;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::HqError;
 use crate::feedback::cells::{Counts, Day, Ipw};
@@ -107,10 +108,41 @@ CREATE TABLE audit_reports (
     PRIMARY KEY (kiosk_id, report_seq)
 ) STRICT;
 ",
+    // v3: analyst tokens expire and can be revoked; dashboard sessions. Tokens made before this
+    // version expire DEFAULT_TOKEN_DAYS (90) after the upgrade.
+    "
+ALTER TABLE tokens ADD COLUMN expires_at INTEGER NOT NULL DEFAULT 0;
+UPDATE tokens SET expires_at = CAST(strftime('%s', 'now') AS INTEGER) + 90 * 86400;
+ALTER TABLE tokens ADD COLUMN revoked_at INTEGER;
+ALTER TABLE tokens ADD COLUMN last_used_at INTEGER;
+CREATE INDEX tokens_by_name ON tokens(name);
+CREATE TABLE sessions (
+    hash BLOB PRIMARY KEY,
+    token_hash BLOB NOT NULL REFERENCES tokens(hash),
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+) STRICT;
+",
 ];
 
+/// How long an analyst token lives unless `hq token create --expires-in-days` says otherwise.
+pub const DEFAULT_TOKEN_DAYS: u32 = 90;
+/// How long a dashboard session lives at most (never past its token's expiry).
+pub const SESSION_SECS: i64 = 12 * 3600;
+
+/// An analyst token as `hq token list` shows it: never the token or its hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TokenInfo {
+    pub name: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub revoked_at: Option<i64>,
+    /// The last request it (or a dashboard session opened with it) authenticated.
+    pub last_used_at: Option<i64>,
+}
+
 /// An enrolled kiosk and its fleet status.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct KioskRecord {
     pub kiosk_id: String,
     pub store_id: String,
@@ -131,7 +163,7 @@ pub struct KioskRecord {
 }
 
 /// A kiosk's audit-log head as HQ last recorded it, with the alarms raised so far.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct KioskAudit {
     pub report_seq: u64,
     pub head_seq: u64,
@@ -149,7 +181,7 @@ pub struct KioskAudit {
 }
 
 /// One report that showed a kiosk's audit log rewritten.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct AuditAlarm {
     pub verdict: AuditVerdict,
     pub received_at: i64,
@@ -243,8 +275,8 @@ pub enum IngestOutcome {
     Conflict,
 }
 
-/// A report dimension.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// A report dimension (`group_by`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Dim {
     Store,
@@ -334,8 +366,37 @@ pub trait HqStore: Send + Sync {
         to: Option<Day>,
         dims: &[Dim],
     ) -> Result<Vec<GroupRow>, HqError>;
-    fn add_token(&self, name: &str, digest: &[u8; 32], now: i64) -> Result<(), HqError>;
-    fn token_valid(&self, digest: &[u8; 32]) -> Result<bool, HqError>;
+    /// Stores an analyst token's digest under `name`, valid until `expires_at`; refused
+    /// ([`HqError::TokenNameTaken`]) while a live (unrevoked, unexpired) token has that name.
+    fn add_token(
+        &self,
+        name: &str,
+        digest: &[u8; 32],
+        now: i64,
+        expires_at: i64,
+    ) -> Result<(), HqError>;
+    /// True when the token is known, not revoked and not expired at `now`; records `now` as its
+    /// last use.
+    fn token_valid(&self, digest: &[u8; 32], now: i64) -> Result<bool, HqError>;
+    /// Every token ever made (revoked and expired ones too), by name then creation.
+    fn tokens(&self) -> Result<Vec<TokenInfo>, HqError>;
+    /// Revokes the live tokens named `name` (their sessions end with them); returns how many.
+    fn revoke_token(&self, name: &str, now: i64) -> Result<u64, HqError>;
+    /// Opens a dashboard session (its digest) for a valid token, until `expires_at` or the
+    /// token's expiry, whichever comes first; false (nothing stored) when the token is not valid.
+    /// Sessions expired by `now` are removed.
+    fn start_session(
+        &self,
+        session: &[u8; 32],
+        token: &[u8; 32],
+        now: i64,
+        expires_at: i64,
+    ) -> Result<bool, HqError>;
+    /// True when the session is known and unexpired and its token still valid (records `now` as
+    /// the token's last use).
+    fn session_valid(&self, session: &[u8; 32], now: i64) -> Result<bool, HqError>;
+    /// Ends a session (logout); an unknown one is no error.
+    fn end_session(&self, session: &[u8; 32]) -> Result<(), HqError>;
     /// Records a kiosk's verified audit head report (see [`AuditHeadOutcome`]).
     fn record_audit_head(&self, report: &AuditHeadReport<'_>) -> Result<AuditHeadOutcome, HqError>;
     /// Marks a kiosk's open audit alarms as looked into (they stay on record); returns how many.
@@ -370,6 +431,30 @@ pub fn token_digest(token: &str) -> [u8; 32] {
     out.copy_from_slice(d.as_ref());
     out
 }
+
+// The token and session statements (the PostgreSQL store has its own, with typed parameters).
+/// Adds a token unless a live one has its name (no row inserted then).
+const SQL_ADD_TOKEN: &str = "INSERT INTO tokens (hash, name, created_at, expires_at)
+     SELECT ?1, ?2, ?3, ?4
+     WHERE NOT EXISTS (SELECT 1 FROM tokens
+                       WHERE name = ?2 AND revoked_at IS NULL AND expires_at > ?3)";
+/// Marks a live token used: one row when it is valid.
+const SQL_USE_TOKEN: &str = "UPDATE tokens SET last_used_at = ?2
+     WHERE hash = ?1 AND revoked_at IS NULL AND expires_at > ?2";
+const SQL_TOKENS: &str = "SELECT name, created_at, expires_at, revoked_at, last_used_at FROM tokens
+     ORDER BY name, created_at";
+const SQL_REVOKE_TOKEN: &str = "UPDATE tokens SET revoked_at = ?2
+     WHERE name = ?1 AND revoked_at IS NULL AND expires_at > ?2";
+const SQL_PURGE_SESSIONS: &str = "DELETE FROM sessions WHERE expires_at <= ?1";
+/// Opens a session for a live token: one row when the token is valid.
+const SQL_START_SESSION: &str = "INSERT INTO sessions (hash, token_hash, created_at, expires_at)
+     SELECT ?1, hash, ?3, CASE WHEN expires_at < ?4 THEN expires_at ELSE ?4 END FROM tokens
+     WHERE hash = ?2 AND revoked_at IS NULL AND expires_at > ?3";
+/// Marks the token of a live session used: one row when the session (and its token) is valid.
+const SQL_USE_SESSION: &str = "UPDATE tokens SET last_used_at = ?2
+     WHERE hash = (SELECT token_hash FROM sessions WHERE hash = ?1 AND expires_at > ?2)
+       AND revoked_at IS NULL AND expires_at > ?2";
+const SQL_END_SESSION: &str = "DELETE FROM sessions WHERE hash = ?1";
 
 /// The SQLite implementation.
 pub struct SqliteHq {
@@ -715,20 +800,82 @@ impl HqStore for SqliteHq {
         })
     }
 
-    fn add_token(&self, name: &str, digest: &[u8; 32], now: i64) -> Result<(), HqError> {
+    fn add_token(
+        &self,
+        name: &str,
+        digest: &[u8; 32],
+        now: i64,
+        expires_at: i64,
+    ) -> Result<(), HqError> {
+        let added = self
+            .with(|c| Ok(c.execute(SQL_ADD_TOKEN, params![&digest[..], name, now, expires_at])?))?;
+        if added == 0 {
+            return Err(HqError::TokenNameTaken(name.to_string()));
+        }
+        Ok(())
+    }
+
+    fn token_valid(&self, digest: &[u8; 32], now: i64) -> Result<bool, HqError> {
         self.with(|c| {
-            c.execute(
-                "INSERT INTO tokens (hash, name, created_at) VALUES (?1, ?2, ?3)",
-                params![&digest[..], name, now],
-            )?;
-            Ok(())
+            Ok(c.prepare_cached(SQL_USE_TOKEN)?
+                .execute(params![&digest[..], now])?
+                == 1)
         })
     }
 
-    fn token_valid(&self, digest: &[u8; 32]) -> Result<bool, HqError> {
+    fn tokens(&self) -> Result<Vec<TokenInfo>, HqError> {
         self.with(|c| {
-            Ok(c.prepare_cached("SELECT 1 FROM tokens WHERE hash = ?1")?
-                .exists([&digest[..]])?)
+            let mut stmt = c.prepare(SQL_TOKENS)?;
+            let rows = stmt
+                .query_map([], |r| {
+                    Ok(TokenInfo {
+                        name: r.get(0)?,
+                        created_at: r.get(1)?,
+                        expires_at: r.get(2)?,
+                        revoked_at: r.get(3)?,
+                        last_used_at: r.get(4)?,
+                    })
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(rows)
+        })
+    }
+
+    fn revoke_token(&self, name: &str, now: i64) -> Result<u64, HqError> {
+        self.with(|c| Ok(c.execute(SQL_REVOKE_TOKEN, params![name, now])? as u64))
+    }
+
+    fn start_session(
+        &self,
+        session: &[u8; 32],
+        token: &[u8; 32],
+        now: i64,
+        expires_at: i64,
+    ) -> Result<bool, HqError> {
+        self.with(|c| {
+            let tx = c.transaction()?;
+            tx.execute(SQL_PURGE_SESSIONS, [now])?;
+            let n = tx.execute(
+                SQL_START_SESSION,
+                params![&session[..], &token[..], now, expires_at],
+            )?;
+            tx.commit()?;
+            Ok(n == 1)
+        })
+    }
+
+    fn session_valid(&self, session: &[u8; 32], now: i64) -> Result<bool, HqError> {
+        self.with(|c| {
+            Ok(c.prepare_cached(SQL_USE_SESSION)?
+                .execute(params![&session[..], now])?
+                == 1)
+        })
+    }
+
+    fn end_session(&self, session: &[u8; 32]) -> Result<(), HqError> {
+        self.with(|c| {
+            c.execute(SQL_END_SESSION, [&session[..]])?;
+            Ok(())
         })
     }
 

@@ -141,11 +141,12 @@ impl Hq {
         let scheme = if opts.tls.is_some() { "https" } else { "http" };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("{scheme}://{}", listener.local_addr().unwrap());
+        let now = (opts.clock)();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(hq::serve(listener, Arc::clone(&store), opts, async {
             let _ = stopped.await;
         }));
-        let token = hq::create_token(store.as_ref(), "test", 0).unwrap();
+        let token = hq::create_token(store.as_ref(), "test", now, 3650).unwrap();
         Hq {
             store,
             db,
