@@ -225,6 +225,18 @@ pub enum HqCmd {
         /// Largest accepted request body, bytes.
         #[arg(long, default_value_t = shelftalk::hq::DEFAULT_MAX_BODY)]
         max_body: usize,
+        /// Days a batch's signed document and raw cells are kept after HQ received it; then an
+        /// hourly sweep (and one at start) deletes them. Reports, priors and the dashboard read
+        /// the per-day roll-up and do not change; replays are still refused.
+        #[arg(
+            long,
+            value_name = "DAYS",
+            env = "SHELFTALK_HQ_RAW_RETENTION_DAYS",
+            default_value_t = shelftalk::hq::retention::DEFAULT_RAW_RETENTION_DAYS,
+            value_parser = clap::value_parser!(u32)
+                .range(1..=i64::from(shelftalk::hq::retention::MAX_RAW_RETENTION_DAYS))
+        )]
+        raw_retention_days: u32,
     },
     /// Enrol (or re-key) a kiosk with the public key `shelftalk keys show-public` prints.
     Enroll {

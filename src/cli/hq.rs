@@ -90,6 +90,7 @@ pub fn run(cmd: HqCmd) -> Result<()> {
             listen,
             db,
             max_body,
+            raw_retention_days,
         } => {
             let store = open(&db)?;
             runtime()?.block_on(async move {
@@ -104,10 +105,23 @@ pub fn run(cmd: HqCmd) -> Result<()> {
                     max_body,
                     ..hq::ServeOptions::default()
                 };
-                hq::serve(listener, store, opts, async {
+                let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+                let sweeper = tokio::spawn(hq::retention::run(
+                    Arc::clone(&store),
+                    raw_retention_days,
+                    Arc::clone(&opts.clock),
+                    hq::retention::SWEEP_EVERY,
+                    async {
+                        let _ = stopped.await;
+                    },
+                ));
+                let served = hq::serve(listener, store, opts, async {
                     let _ = tokio::signal::ctrl_c().await;
                 })
-                .await?;
+                .await;
+                let _ = stop.send(());
+                let _ = sweeper.await;
+                served?;
                 Ok(())
             })
         }

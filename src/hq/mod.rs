@@ -29,6 +29,8 @@
 pub mod page;
 pub mod pg;
 pub mod report;
+pub mod retention;
+pub mod rollup;
 pub mod store;
 
 use std::future::Future;

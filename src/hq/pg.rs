@@ -16,8 +16,13 @@
 //! - Text columns use the `"C"` collation, so reports and fleet lists order byte-wise exactly as
 //!   on SQLite whatever the cluster's locale.
 //! - Numbers HQ receives are at most `i64::MAX` (the wire validates that); they are stored as
-//!   `BIGINT`. Report sums are computed as `numeric` and cast back to `BIGINT`: a sum that does not
-//!   fit is an error (as on SQLite), never a wrapped number.
+//!   `BIGINT`. The roll-up's sums ([`super::rollup`]) are added as `BIGINT` (out of range is an
+//!   error) and report sums are computed as `numeric` and cast back to `BIGINT`: a sum that does
+//!   not fit is an error (as on SQLite), never a wrapped number.
+//! - The roll-up is updated in the ingest transaction, after the kiosk row is locked; store-day
+//!   rows shared by a store's kiosks are upserted in key order, so concurrent ingests cannot
+//!   deadlock on them. The retention sweep skips batch rows another process holds
+//!   (`FOR UPDATE SKIP LOCKED`).
 //! - HQ processes keep no state besides the pool: everything lives in the database.
 //!
 //! The [`HqStore`] trait is synchronous (HQ's handlers call it on tokio's blocking pool). This
@@ -37,9 +42,10 @@ use tokio_postgres::config::Host;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::{NoTls, Row};
 
+use super::rollup::{self, Level};
 use super::store::{
     judge, AuditAlarm, AuditHeadOutcome, AuditHeadReport, Dim, GroupRow, HqStore, IngestBatch,
-    IngestOutcome, KioskAudit, KioskRecord, RecordedHead,
+    IngestOutcome, KioskAudit, KioskRecord, RecordedHead, Swept,
 };
 use super::HqError;
 use crate::feedback::cells::{Counts, Day, Ipw};
@@ -128,6 +134,67 @@ CREATE TABLE audit_reports (
     signature BYTEA NOT NULL,
     PRIMARY KEY (kiosk_id, report_seq)
 );
+"#,
+    // v3: the per-day roll-up reports read (`super::rollup`), filled from the cells stored so
+    // far; raw batch documents can be swept after the retention (`super::retention`).
+    r#"
+CREATE TABLE rollup_kiosk_day (
+    day BIGINT NOT NULL,
+    store_id TEXT COLLATE "C" NOT NULL,
+    kiosk_id TEXT COLLATE "C" NOT NULL,
+    sku TEXT COLLATE "C" NOT NULL,
+    style TEXT COLLATE "C" NOT NULL,
+    segment TEXT COLLATE "C" NOT NULL,
+    content_kind TEXT COLLATE "C" NOT NULL,
+    sessions BIGINT NOT NULL,
+    impressions BIGINT NOT NULL,
+    taps BIGINT NOT NULL,
+    thumbs_up BIGINT NOT NULL,
+    thumbs_down BIGINT NOT NULL,
+    whys BIGINT NOT NULL,
+    opt_outs BIGINT NOT NULL,
+    dwells BIGINT NOT NULL,
+    dwell_ms BIGINT NOT NULL,
+    conversions BIGINT NOT NULL,
+    ipw_impressions DOUBLE PRECISION NOT NULL,
+    ipw_taps DOUBLE PRECISION NOT NULL,
+    ipw_conversions DOUBLE PRECISION NOT NULL,
+    PRIMARY KEY (day, store_id, kiosk_id, sku, style, segment, content_kind)
+);
+CREATE TABLE rollup_store_day (
+    day BIGINT NOT NULL,
+    store_id TEXT COLLATE "C" NOT NULL,
+    style TEXT COLLATE "C" NOT NULL,
+    segment TEXT COLLATE "C" NOT NULL,
+    content_kind TEXT COLLATE "C" NOT NULL,
+    sessions BIGINT NOT NULL,
+    impressions BIGINT NOT NULL,
+    taps BIGINT NOT NULL,
+    thumbs_up BIGINT NOT NULL,
+    thumbs_down BIGINT NOT NULL,
+    whys BIGINT NOT NULL,
+    opt_outs BIGINT NOT NULL,
+    dwells BIGINT NOT NULL,
+    dwell_ms BIGINT NOT NULL,
+    conversions BIGINT NOT NULL,
+    ipw_impressions DOUBLE PRECISION NOT NULL,
+    ipw_taps DOUBLE PRECISION NOT NULL,
+    ipw_conversions DOUBLE PRECISION NOT NULL,
+    PRIMARY KEY (day, store_id, style, segment, content_kind)
+);
+INSERT INTO rollup_kiosk_day
+SELECT day, store_id, kiosk_id, sku, style, segment, content_kind, sum(sessions),
+    sum(impressions), sum(taps), sum(thumbs_up), sum(thumbs_down), sum(whys), sum(opt_outs),
+    sum(dwells), sum(dwell_ms), sum(conversions), sum(ipw_impressions), sum(ipw_taps),
+    sum(ipw_conversions)
+FROM cells GROUP BY day, store_id, kiosk_id, sku, style, segment, content_kind;
+INSERT INTO rollup_store_day
+SELECT day, store_id, style, segment, content_kind, sum(sessions), sum(impressions), sum(taps),
+    sum(thumbs_up), sum(thumbs_down), sum(whys), sum(opt_outs), sum(dwells), sum(dwell_ms),
+    sum(conversions), sum(ipw_impressions), sum(ipw_taps), sum(ipw_conversions)
+FROM cells GROUP BY day, store_id, style, segment, content_kind;
+ALTER TABLE batches ADD COLUMN raw_swept_at BIGINT;
+CREATE INDEX batches_raw_by_received ON batches(received_at) WHERE raw_swept_at IS NULL;
 "#,
 ];
 
@@ -707,6 +774,15 @@ impl HqStore for PgHq {
             )
             .await
             .map_err(self.err("storing the batch's cells"))?;
+            for level in Level::ALL {
+                let stmt = tx
+                    .prepare_cached(&level.add_batch_sql())
+                    .await
+                    .map_err(self.err("preparing the roll-up update"))?;
+                tx.execute(&stmt, &[&doc.batch_id])
+                    .await
+                    .map_err(self.err("adding the batch to the roll-up"))?;
+            }
             tx.execute(
                 "UPDATE kiosks SET last_seq = $2, last_seen = $3, backlog = $4, software = $5,
                     batches = batches + 1, dropped = $6
@@ -728,36 +804,19 @@ impl HqStore for PgHq {
         to: Option<Day>,
         dims: &[Dim],
     ) -> Result<Vec<GroupRow>, HqError> {
-        let cols: Vec<&str> = dims.iter().map(|d| d.column()).collect();
-        let select = if cols.is_empty() {
-            String::new()
-        } else {
-            format!("{}, ", cols.join(", "))
-        };
-        let group = if cols.is_empty() {
-            String::new()
-        } else {
-            format!("GROUP BY {0} ORDER BY {0}", cols.join(", "))
-        };
-        let sql = format!(
-            "SELECT {select} coalesce(sum(sessions), 0)::bigint,
-                coalesce(sum(impressions), 0)::bigint, coalesce(sum(taps), 0)::bigint,
-                coalesce(sum(thumbs_up), 0)::bigint, coalesce(sum(thumbs_down), 0)::bigint,
-                coalesce(sum(whys), 0)::bigint, coalesce(sum(opt_outs), 0)::bigint,
-                coalesce(sum(dwells), 0)::bigint, coalesce(sum(dwell_ms), 0)::bigint,
-                coalesce(sum(conversions), 0)::bigint,
-                coalesce(sum(ipw_impressions), 0)::float8, coalesce(sum(ipw_taps), 0)::float8,
-                coalesce(sum(ipw_conversions), 0)::float8
-             FROM cells WHERE day >= $1 AND day <= $2 {group}"
-        );
+        let sql = rollup::grouped_sql(dims);
         let n = dims.len();
         let from = from.map_or(i64::MIN, |d| d.0);
         let to = to.map_or(i64::MAX, |d| d.0);
         let rows = self.run(async {
             let c = self.client().await?;
-            c.query(&sql, &[&from, &to])
+            let stmt = c
+                .prepare_cached(&sql)
                 .await
-                .map_err(self.err("summing cells for a report"))
+                .map_err(self.err("preparing a report query"))?;
+            c.query(&stmt, &[&from, &to])
+                .await
+                .map_err(self.err("summing the roll-up for a report"))
         })?;
         let count = |r: &Row, i: usize| uint("a report sum", r.get(i));
         let mut out = Vec::with_capacity(rows.len());
@@ -953,6 +1012,47 @@ impl HqStore for PgHq {
                 .await
                 .map_err(self.err("committing the acknowledgement"))?;
             Ok(n)
+        })
+    }
+
+    fn sweep_raw(&self, before: i64, now: i64, limit: u32) -> Result<Swept, HqError> {
+        let limit = i64::from(limit);
+        self.run(async {
+            let mut c = self.client().await?;
+            let tx = c
+                .transaction()
+                .await
+                .map_err(self.err("starting the retention sweep"))?;
+            // Rows another HQ process is sweeping right now are skipped, not waited for.
+            let ids: Vec<String> = tx
+                .query(
+                    "SELECT batch_id FROM batches
+                     WHERE raw_swept_at IS NULL AND received_at < $1
+                     ORDER BY received_at LIMIT $2 FOR UPDATE SKIP LOCKED",
+                    &[&before, &limit],
+                )
+                .await
+                .map_err(self.err("finding batches past the retention"))?
+                .iter()
+                .map(|r| r.get(0))
+                .collect();
+            let cells = tx
+                .execute("DELETE FROM cells WHERE batch_id = ANY($1)", &[&ids])
+                .await
+                .map_err(self.err("deleting raw cells past the retention"))?;
+            let batches = tx
+                .execute(
+                    "UPDATE batches SET document = ''::bytea, signature = ''::bytea,
+                        raw_swept_at = $2
+                     WHERE batch_id = ANY($1)",
+                    &[&ids, &now],
+                )
+                .await
+                .map_err(self.err("emptying batch documents past the retention"))?;
+            tx.commit()
+                .await
+                .map_err(self.err("committing the retention sweep"))?;
+            Ok(Swept { batches, cells })
         })
     }
 }
