@@ -546,6 +546,38 @@ pub enum BenchCmd {
         #[command(flatten)]
         out: JsonFlag,
     },
+    /// HQ at fleet scale on SQLite and PostgreSQL in one run: simulated kiosks (own Ed25519
+    /// keys) post signed batches over concurrent HTTP connections (batches/s, p50/p99 latency;
+    /// fails unless every batch is accepted and HQ's totals equal what the kiosks were
+    /// acknowledged), the store × day report, then the roll-up grown to --report-cells cells and
+    /// the report timed again (target < 1 s). PostgreSQL: a throwaway cluster (Debian's
+    /// `postgresql`) unless --database-url.
+    Hq {
+        /// Simulated kiosks (10 per store).
+        #[arg(long, default_value_t = 1_000)]
+        kiosks: usize,
+        /// Batches posted over HTTP in all, per backend.
+        #[arg(long, default_value_t = 20_000)]
+        batches: u64,
+        /// Cells per batch (one kiosk-day).
+        #[arg(long, default_value_t = 100)]
+        cells: usize,
+        /// Concurrent HTTP connections.
+        #[arg(long, default_value_t = 32)]
+        connections: usize,
+        /// Cells the roll-up holds when the large report is timed.
+        #[arg(long, default_value_t = 10_000_000)]
+        report_cells: u64,
+        /// Runs of each report timing (the p50 is shown).
+        #[arg(long, default_value_t = 11)]
+        report_runs: usize,
+        /// An empty PostgreSQL database to use instead of a throwaway cluster (no HQ kiosks in
+        /// it: the bench writes millions of cells there and leaves them).
+        #[arg(long, value_name = "URL")]
+        database_url: Option<String>,
+        #[command(flatten)]
+        out: JsonFlag,
+    },
 }
 
 #[derive(Args, Debug, Clone, Copy)]

@@ -28,6 +28,7 @@
 
 pub mod page;
 pub mod pg;
+pub mod pg_cluster;
 pub mod report;
 pub mod retention;
 pub mod rollup;
