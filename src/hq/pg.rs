@@ -198,6 +198,29 @@ CREATE INDEX batches_raw_by_received ON batches(received_at) WHERE raw_swept_at 
 "#,
 ];
 
+/// Stores a batch's cells (`$1` batch id, `$2` kiosk, `$3` store, `$4…$21` the cell columns as
+/// arrays, one `unnest`) and adds them to both roll-up tables ([`super::rollup`]), in one
+/// statement: the roll-up sums what the insert returns.
+static INGEST_CELLS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "WITH c AS (
+            INSERT INTO cells (batch_id, kiosk_id, store_id, day, sku, style, segment,
+                content_kind, sessions, impressions, taps, thumbs_up, thumbs_down, whys,
+                opt_outs, dwells, dwell_ms, conversions, ipw_impressions, ipw_taps,
+                ipw_conversions)
+            SELECT $1, $2, $3, u.* FROM unnest($4::bigint[], $5::text[], $6::text[],
+                $7::text[], $8::text[], $9::bigint[], $10::bigint[], $11::bigint[],
+                $12::bigint[], $13::bigint[], $14::bigint[], $15::bigint[],
+                $16::bigint[], $17::bigint[], $18::bigint[], $19::float8[],
+                $20::float8[], $21::float8[]) AS u
+            RETURNING *
+         ), k AS ({})
+         {}",
+        Level::KioskDay.add_sql("c"),
+        Level::StoreDay.add_sql("c")
+    )
+});
+
 /// Key of the advisory lock held while migrating (any constant unique to HQ's schema).
 const MIGRATION_LOCK: i64 = 0x5348_454c_4654_4851; // "SHELFTHQ"
 
@@ -733,17 +756,7 @@ impl HqStore for PgHq {
                 &cells.ints;
             let [ipw_impressions, ipw_taps, ipw_conversions] = &cells.ipw;
             let stmt = tx
-                .prepare_cached(
-                    "INSERT INTO cells (batch_id, kiosk_id, store_id, day, sku, style, segment,
-                        content_kind, sessions, impressions, taps, thumbs_up, thumbs_down, whys,
-                        opt_outs, dwells, dwell_ms, conversions, ipw_impressions, ipw_taps,
-                        ipw_conversions)
-                     SELECT $1, $2, $3, u.* FROM unnest($4::bigint[], $5::text[], $6::text[],
-                        $7::text[], $8::text[], $9::bigint[], $10::bigint[], $11::bigint[],
-                        $12::bigint[], $13::bigint[], $14::bigint[], $15::bigint[],
-                        $16::bigint[], $17::bigint[], $18::bigint[], $19::float8[],
-                        $20::float8[], $21::float8[]) AS u",
-                )
+                .prepare_cached(&INGEST_CELLS)
                 .await
                 .map_err(self.err("preparing the cell insert"))?;
             tx.execute(
@@ -773,16 +786,7 @@ impl HqStore for PgHq {
                 ],
             )
             .await
-            .map_err(self.err("storing the batch's cells"))?;
-            for level in Level::ALL {
-                let stmt = tx
-                    .prepare_cached(&level.add_batch_sql())
-                    .await
-                    .map_err(self.err("preparing the roll-up update"))?;
-                tx.execute(&stmt, &[&doc.batch_id])
-                    .await
-                    .map_err(self.err("adding the batch to the roll-up"))?;
-            }
+            .map_err(self.err("storing the batch's cells and adding them to the roll-up"))?;
             tx.execute(
                 "UPDATE kiosks SET last_seq = $2, last_seen = $3, backlog = $4, software = $5,
                     batches = batches + 1, dropped = $6

@@ -16,8 +16,9 @@
 //!
 //! Invariants:
 //! - Both levels are updated in the ingest transaction, from the cells just stored for the batch
-//!   ([`Level::add_batch_sql`]: `INSERT … SELECT … GROUP BY … ON CONFLICT DO UPDATE` adding to the
-//!   stored sums). A batch's cells are stored once (its id is deduplicated in the same
+//!   ([`Level::add_sql`]: `INSERT … SELECT … GROUP BY … ON CONFLICT DO UPDATE` adding to the
+//!   stored sums; SQLite reads them back from `cells`, PostgreSQL takes them from the cell
+//!   insert's `RETURNING` in the same statement). A batch's cells are stored once (its id is deduplicated in the same
 //!   transaction), so each is added to the roll-up exactly once; a refused or rolled-back batch
 //!   adds nothing. Upserts visit keys in key order, so concurrent ingests on PostgreSQL that touch
 //!   the same store-day rows lock them in one order and cannot deadlock on each other.
@@ -109,6 +110,12 @@ impl Level {
 
     /// Adds the cells of batch `$1` (already in `cells`) to this table's sums.
     pub fn add_batch_sql(self) -> String {
+        self.add_sql("cells WHERE batch_id = $1")
+    }
+
+    /// Adds the cells `from` yields (a table with the `cells` columns and its filter, or a
+    /// common table expression) to this table's sums.
+    pub fn add_sql(self, from: &str) -> String {
         let key = self.key().join(", ");
         let sums: Vec<String> = SUM_COLUMNS.iter().map(|c| format!("sum({c})")).collect();
         let add: Vec<String> = SUM_COLUMNS
@@ -117,7 +124,7 @@ impl Level {
             .collect();
         format!(
             "INSERT INTO {table} AS r ({key}, {cols})
-             SELECT {key}, {sums} FROM cells WHERE batch_id = $1
+             SELECT {key}, {sums} FROM {from}
              GROUP BY {key} ORDER BY {key}
              ON CONFLICT ({key}) DO UPDATE SET {add}",
             table = self.table(),

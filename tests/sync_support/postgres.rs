@@ -17,7 +17,8 @@ pub use shelftalk::hq::pg_cluster::DB;
 
 pub struct PgCluster(pg_cluster::PgCluster);
 
-fn required() -> bool {
+/// True when `SHELFTALK_REQUIRE_POSTGRES=1`: a missing PostgreSQL fails the test.
+pub fn required() -> bool {
     std::env::var("SHELFTALK_REQUIRE_POSTGRES").is_ok_and(|v| v == "1")
 }
 
