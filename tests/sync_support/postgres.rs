@@ -13,8 +13,6 @@ use std::path::Path;
 
 use shelftalk::hq::pg_cluster::{self, ClusterError, Durability};
 
-pub use shelftalk::hq::pg_cluster::DB;
-
 pub struct PgCluster(pg_cluster::PgCluster);
 
 /// True when `SHELFTALK_REQUIRE_POSTGRES=1`: a missing PostgreSQL fails the test.
@@ -23,7 +21,7 @@ pub fn required() -> bool {
 }
 
 impl PgCluster {
-    /// Starts a cluster with an empty database [`DB`], or `None` (said on stderr) when PostgreSQL
+    /// Starts a cluster with an empty database (`shelftalk_hq`), or `None` (said on stderr) when PostgreSQL
     /// is not installed and not required.
     pub fn start(test: &str) -> Option<PgCluster> {
         match pg_cluster::PgCluster::start(test, Durability::Throwaway) {
