@@ -698,23 +698,54 @@ impl HqStore for PgHq {
                 .transaction()
                 .await
                 .map_err(self.err("starting the ingest transaction"))?;
-            let last_seq: i64 = tx
-                .query_opt(
+            // Statements are prepared once per connection (cached), and the independent ones of
+            // each step are sent together (tokio-postgres pipelines them; the server runs them
+            // in order): four round trips per batch with BEGIN and COMMIT.
+            let prepare = |sql: &'static str, what| {
+                let tx = &tx;
+                async move { tx.prepare_cached(sql).await.map_err(self.err(what)) }
+            };
+            let (lock, find, store_batch, store_cells, advance) = tokio::try_join!(
+                prepare(
                     "SELECT last_seq FROM kiosks WHERE kiosk_id = $1 FOR UPDATE",
-                    &[&doc.kiosk_id],
-                )
-                .await
-                .map_err(self.err("locking the kiosk row"))?
+                    "preparing the kiosk lock"
+                ),
+                prepare(
+                    "SELECT sha256, seq FROM batches WHERE batch_id = $1",
+                    "preparing the batch look-up"
+                ),
+                prepare(
+                    "INSERT INTO batches (batch_id, kiosk_id, seq, received_at, sha256, document,
+                        signature)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)
+                     ON CONFLICT (batch_id) DO NOTHING",
+                    "preparing the batch insert"
+                ),
+                prepare(&INGEST_CELLS, "preparing the cell insert"),
+                prepare(
+                    "UPDATE kiosks SET last_seq = $2, last_seen = $3, backlog = $4, software = $5,
+                        batches = batches + 1, dropped = $6
+                     WHERE kiosk_id = $1",
+                    "preparing the sequence update"
+                ),
+            )?;
+            // The look-up runs after the lock is granted (same session, in order).
+            let (locked, known) = tokio::try_join!(
+                async {
+                    tx.query_opt(&lock, &[&doc.kiosk_id])
+                        .await
+                        .map_err(self.err("locking the kiosk row"))
+                },
+                async {
+                    tx.query_opt(&find, &[&doc.batch_id])
+                        .await
+                        .map_err(self.err("looking up the batch id"))
+                },
+            )?;
+            let last_seq: i64 = locked
                 .ok_or_else(|| HqError::UnknownKiosk(doc.kiosk_id.clone()))?
                 .get(0);
             let last = uint("last seq", last_seq)?;
-            let known = tx
-                .query_opt(
-                    "SELECT sha256, seq FROM batches WHERE batch_id = $1",
-                    &[&doc.batch_id],
-                )
-                .await
-                .map_err(self.err("looking up the batch id"))?;
             if let Some(row) = known {
                 let stored_sha: Vec<u8> = row.get(0);
                 let stored_seq: i64 = row.get(1);
@@ -729,72 +760,70 @@ impl HqStore for PgHq {
             if seq <= last_seq {
                 return Ok(IngestOutcome::Regression { last_seq: last });
             }
-            let inserted = tx
-                .execute(
-                    "INSERT INTO batches (batch_id, kiosk_id, seq, received_at, sha256, document,
-                        signature)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7)
-                     ON CONFLICT (batch_id) DO NOTHING",
-                    &[
-                        &doc.batch_id,
-                        &doc.kiosk_id,
-                        &seq,
-                        &b.now,
-                        &sha.as_ref(),
-                        &b.bytes,
-                        &b.signature,
-                    ],
-                )
-                .await
-                .map_err(self.err("storing the batch"))?;
-            if inserted == 0 {
-                // Taken since the look-up, by a batch of another kiosk (ours is locked): the
-                // transaction is dropped, so rolled back.
-                return Ok(IngestOutcome::Conflict);
-            }
             let [sessions, impressions, taps, thumbs_up, thumbs_down, whys, opt_outs, dwells, dwell_ms, conversions] =
                 &cells.ints;
             let [ipw_impressions, ipw_taps, ipw_conversions] = &cells.ipw;
-            let stmt = tx
-                .prepare_cached(&INGEST_CELLS)
-                .await
-                .map_err(self.err("preparing the cell insert"))?;
-            tx.execute(
-                &stmt,
-                &[
-                    &doc.batch_id,
-                    &doc.kiosk_id,
-                    &doc.store_id,
-                    &cells.day,
-                    &cells.sku,
-                    &cells.style,
-                    &cells.segment,
-                    &cells.content_kind,
-                    sessions,
-                    impressions,
-                    taps,
-                    thumbs_up,
-                    thumbs_down,
-                    whys,
-                    opt_outs,
-                    dwells,
-                    dwell_ms,
-                    conversions,
-                    ipw_impressions,
-                    ipw_taps,
-                    ipw_conversions,
-                ],
-            )
-            .await
-            .map_err(self.err("storing the batch's cells and adding them to the roll-up"))?;
-            tx.execute(
-                "UPDATE kiosks SET last_seq = $2, last_seen = $3, backlog = $4, software = $5,
-                    batches = batches + 1, dropped = $6
-                 WHERE kiosk_id = $1",
-                &[&doc.kiosk_id, &seq, &b.now, &backlog, &doc.software, &dropped],
-            )
-            .await
-            .map_err(self.err("advancing the kiosk's sequence"))?;
+            let (inserted, _, _) = tokio::try_join!(
+                async {
+                    tx.execute(
+                        &store_batch,
+                        &[
+                            &doc.batch_id,
+                            &doc.kiosk_id,
+                            &seq,
+                            &b.now,
+                            &sha.as_ref(),
+                            &b.bytes,
+                            &b.signature,
+                        ],
+                    )
+                    .await
+                    .map_err(self.err("storing the batch"))
+                },
+                async {
+                    tx.execute(
+                        &store_cells,
+                        &[
+                            &doc.batch_id,
+                            &doc.kiosk_id,
+                            &doc.store_id,
+                            &cells.day,
+                            &cells.sku,
+                            &cells.style,
+                            &cells.segment,
+                            &cells.content_kind,
+                            sessions,
+                            impressions,
+                            taps,
+                            thumbs_up,
+                            thumbs_down,
+                            whys,
+                            opt_outs,
+                            dwells,
+                            dwell_ms,
+                            conversions,
+                            ipw_impressions,
+                            ipw_taps,
+                            ipw_conversions,
+                        ],
+                    )
+                    .await
+                    .map_err(self.err("storing the batch's cells and adding them to the roll-up"))
+                },
+                async {
+                    tx.execute(
+                        &advance,
+                        &[&doc.kiosk_id, &seq, &b.now, &backlog, &doc.software, &dropped],
+                    )
+                    .await
+                    .map_err(self.err("advancing the kiosk's sequence"))
+                },
+            )?;
+            if inserted == 0 {
+                // Taken since the look-up, by a batch of another kiosk (ours is locked): the
+                // transaction is dropped, so rolled back, cells and sequence with it.
+                return Ok(IngestOutcome::Conflict);
+            }
             tx.commit()
                 .await
                 .map_err(self.err("committing the batch"))?;
