@@ -5,7 +5,8 @@
 //!   equal a recomputation from the raw cells, read straight from the database;
 //! - a database with cells from before the roll-up is back-filled by the migration;
 //! - the retention sweep (injected clock) deletes old raw documents and cells only: reports stay
-//!   byte-identical, a re-sent batch is still a duplicate, an old one still a replay.
+//!   byte-identical, a re-sent batch is still a duplicate, an old one still a replay;
+//! - a roll-up sum past `i64::MAX` fails its batch (nothing stored), it never wraps.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 #[macro_use]
@@ -400,5 +401,46 @@ async fn the_retention_sweep_keeps_reports_and_refuses_replays(backend: Backend)
     let next = doc("k-1", "store-a", 13, vec![random_cell(&mut rng)]);
     assert_eq!(ingest(store, &next, t0), IngestOutcome::Accepted);
     assert_ne!(reports(store), before);
+    hq.stop().await;
+}
+
+on_both_backends!(a_roll_up_sum_that_would_overflow_fails_the_batch_and_stores_nothing);
+
+/// The store takes any count the wire allows (up to `i64::MAX`; HQ's ingest validation caps cells
+/// far lower before they reach it): a sum past `i64::MAX` is refused by the database, never
+/// wrapped, and the batch is stored not at all.
+async fn a_roll_up_sum_that_would_overflow_fails_the_batch_and_stores_nothing(backend: Backend) {
+    let tmp = tempfile::tempdir().unwrap();
+    let Some(hq) = Hq::start_on(backend, tmp.path(), module_path!()).await else {
+        return;
+    };
+    let store = hq.store.as_ref();
+    store.enroll("k-1", "store-a", &[7; 32], 0).unwrap();
+    let mut rng = StdRng::seed_from_u64(1);
+    let mut huge = random_cell(&mut rng);
+    huge.counts.impressions = i64::MAX as u64;
+    let mut one = huge.clone();
+    one.counts.impressions = 1;
+    let first = doc("k-1", "store-a", 1, vec![huge]);
+    assert_eq!(ingest(store, &first, 1), IngestOutcome::Accepted);
+    let before = report::build(store, None, None, &[Dim::Store, Dim::Day]).unwrap();
+    let second = doc("k-1", "store-a", 2, vec![one]);
+    let bytes = serde_json::to_vec(&second).unwrap();
+    let refused = store.ingest(&IngestBatch {
+        doc: &second,
+        bytes: &bytes,
+        signature: &[1; 64],
+        backlog: 0,
+        now: 2,
+    });
+    assert!(refused.is_err(), "{refused:?}");
+    assert_eq!(hq.rows(), (1, 1), "nothing of the refused batch stored");
+    assert_eq!(store.kiosk("k-1").unwrap().unwrap().last_seq, 1);
+    let after = report::build(store, None, None, &[Dim::Store, Dim::Day]).unwrap();
+    assert_eq!(after, before);
+    assert_eq!(after.totals.impressions, i64::MAX as u64);
+    for level in Level::ALL {
+        assert_eq!(stored(&hq, level), recomputed(&hq, level), "{level:?}");
+    }
     hq.stop().await;
 }
