@@ -43,3 +43,11 @@ soak: model build
 ARM_TARGETS ?= aarch64
 arm-check: model
 	scripts/arm-check.sh $(ARM_TARGETS)
+
+# HQ at fleet scale on SQLite and PostgreSQL in one run (`shelftalk bench hq`, README § Measured
+# figures): release build without the copy engine (HQ does not use it); PostgreSQL is a throwaway
+# cluster of Debian's `postgresql` (installed by `make deps`). BENCH_HQ_ARGS adds flags.
+.PHONY: bench-hq
+BENCH_HQ_ARGS ?=
+bench-hq: deps
+	cargo run --release --no-default-features -- bench hq $(BENCH_HQ_ARGS)

@@ -379,12 +379,12 @@ impl Config {
         if self.pos_poll_secs == 0 || self.pos_poll_secs > 3600 {
             return invalid("pos_poll_secs", "must be between 1 and 3600");
         }
-        if self.k_anonymity < crate::wire::MIN_K_ANONYMITY {
+        if self.k_anonymity < crate::vocab::MIN_K_ANONYMITY {
             return invalid(
                 "k_anonymity",
                 &format!(
                     "must be at least {} (HQ refuses cells from fewer people)",
-                    crate::wire::MIN_K_ANONYMITY
+                    crate::vocab::MIN_K_ANONYMITY
                 ),
             );
         }

@@ -505,6 +505,10 @@ impl CardScheme {
     }
 }
 
+/// The least `k` of k-anonymity: every feedback cell that leaves a kiosk must come from at least
+/// this many distinct people. The kiosk's config refuses less and HQ refuses cells below it.
+pub const MIN_K_ANONYMITY: u32 = 5;
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {

@@ -124,9 +124,8 @@ pub const MAX_CELLS: usize = 10_000;
 /// `hq_ingest` fuzz target's invariant).
 pub const MAX_NUMBER: u64 = i64::MAX as u64;
 
-/// The least `k` HQ accepts (and a kiosk may be configured with): every cell must come from at
-/// least this many distinct people.
-pub const MIN_K_ANONYMITY: u32 = 5;
+/// The least `k` HQ accepts (defined in [`crate::vocab`], where the kiosk's config checks it too).
+pub use crate::vocab::MIN_K_ANONYMITY;
 
 /// The most a cell may count of its contributors and of each event count but `dwell_ms`. A cell
 /// is one kiosk's day of one product, style, segment and content kind: one impression every

@@ -141,13 +141,13 @@ fn postgres_hq_processes_share_one_database_and_count_each_batch_once() {
             .collect();
         started.into_iter().map(|h| h.join().unwrap()).collect()
     });
+    let every_version: Vec<String> = (1..=shelftalk::hq::pg::MIGRATIONS.len())
+        .map(|v| v.to_string())
+        .collect();
     assert_eq!(
         pg.psql("SELECT string_agg(version::text, ',' ORDER BY version) FROM hq_schema_version")
             .trim(),
-        (1..=shelftalk::hq::pg::MIGRATIONS.len())
-            .map(|v| v.to_string())
-            .collect::<Vec<_>>()
-            .join(",")
+        every_version.join(",")
     );
     stores[0].enroll("k1", "s1", &[7; 32], 0).unwrap();
 

@@ -21,6 +21,7 @@ use crate::store::{Store, StoreError};
 use crate::vocab::LoyaltyNumber;
 
 pub mod copy;
+pub mod hq;
 pub mod sync;
 
 #[derive(Debug, thiserror::Error)]

@@ -251,6 +251,18 @@ pub enum HqCmd {
         /// The certificate's private key (PEM: PKCS#8, PKCS#1 or SEC1).
         #[arg(long, value_name = "FILE", requires = "tls_cert")]
         tls_key: Option<PathBuf>,
+        /// Days a batch's signed document and raw cells are kept after HQ received it; then an
+        /// hourly sweep (and one at start) deletes them. Reports, priors and the dashboard read
+        /// the per-day roll-up and do not change; replays are still refused.
+        #[arg(
+            long,
+            value_name = "DAYS",
+            env = "SHELFTALK_HQ_RAW_RETENTION_DAYS",
+            default_value_t = shelftalk::hq::retention::DEFAULT_RAW_RETENTION_DAYS,
+            value_parser = clap::value_parser!(u32)
+                .range(1..=i64::from(shelftalk::hq::retention::MAX_RAW_RETENTION_DAYS))
+        )]
+        raw_retention_days: u32,
     },
     /// HQ's own Ed25519 key, which signs acknowledgements and fleet priors.
     #[command(subcommand)]
@@ -601,6 +613,38 @@ pub enum BenchCmd {
     Sync {
         #[arg(long, default_value_t = 1_000_000)]
         events: u64,
+        #[command(flatten)]
+        out: JsonFlag,
+    },
+    /// HQ at fleet scale on SQLite and PostgreSQL in one run: simulated kiosks (own Ed25519
+    /// keys) post signed batches over concurrent HTTP connections (batches/s, p50/p99 latency;
+    /// fails unless every batch is accepted and HQ's totals equal what the kiosks were
+    /// acknowledged), the store × day report, then the roll-up grown to --report-cells cells and
+    /// the report timed again (target < 1 s). PostgreSQL: a throwaway cluster (Debian's
+    /// `postgresql`) unless --database-url.
+    Hq {
+        /// Simulated kiosks (10 per store).
+        #[arg(long, default_value_t = 1_000)]
+        kiosks: usize,
+        /// Batches posted over HTTP in all, per backend.
+        #[arg(long, default_value_t = 20_000)]
+        batches: u64,
+        /// Cells per batch (one kiosk-day).
+        #[arg(long, default_value_t = 100)]
+        cells: usize,
+        /// Concurrent HTTP connections.
+        #[arg(long, default_value_t = 32)]
+        connections: usize,
+        /// Cells the roll-up holds when the large report is timed.
+        #[arg(long, default_value_t = 10_000_000)]
+        report_cells: u64,
+        /// Runs of each report timing (the p50 is shown).
+        #[arg(long, default_value_t = 11)]
+        report_runs: usize,
+        /// An empty PostgreSQL database to use instead of a throwaway cluster (no HQ kiosks in
+        /// it: the bench writes millions of cells there and leaves them).
+        #[arg(long, value_name = "URL")]
+        database_url: Option<String>,
         #[command(flatten)]
         out: JsonFlag,
     },

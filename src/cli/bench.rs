@@ -1,5 +1,7 @@
 //! `bench`: benchmarks that print each figure beside a baseline measured in the same run.
 
+use std::io::IsTerminal;
+
 use anyhow::Result;
 
 use shelftalk::bench::copy::CopyBench;
@@ -33,6 +35,12 @@ impl Render for shelftalk::bench::StoreReport {
     }
 }
 
+impl Render for shelftalk::bench::hq::HqBenchReport {
+    fn human(&self) -> String {
+        self.render()
+    }
+}
+
 impl Render for shelftalk::bench::sync::SyncBenchReport {
     fn human(&self) -> String {
         self.render()
@@ -58,6 +66,29 @@ pub fn run(config: &Config, cmd: BenchCmd) -> Result<()> {
         BenchCmd::Store { shoppers, out } => emit(out.json, &shelftalk::bench::store(shoppers)?),
         BenchCmd::Sync { events, out } => {
             let report = runtime()?.block_on(shelftalk::bench::sync::run(events))?;
+            emit(out.json, &report)
+        }
+        BenchCmd::Hq {
+            kiosks,
+            batches,
+            cells,
+            connections,
+            report_cells,
+            report_runs,
+            database_url,
+            out,
+        } => {
+            let opts = shelftalk::bench::hq::HqBenchOptions {
+                kiosks,
+                batches,
+                cells,
+                connections,
+                report_cells,
+                report_runs,
+                database_url,
+                progress: !out.json && std::io::stderr().is_terminal(),
+            };
+            let report = runtime()?.block_on(shelftalk::bench::hq::run(&opts))?;
             emit(out.json, &report)
         }
     }

@@ -166,6 +166,7 @@ pub fn run(cmd: HqCmd) -> Result<()> {
             key_file,
             tls_cert,
             tls_key,
+            raw_retention_days,
         } => {
             let answer_key = HqKey::load(&key_file).context("loading HQ's signing key")?;
             let tls = match (&tls_cert, &tls_key) {
@@ -195,10 +196,23 @@ pub fn run(cmd: HqCmd) -> Result<()> {
                     tls,
                     ..hq::ServeOptions::default()
                 };
-                hq::serve(listener, store, opts, async {
+                let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+                let sweeper = tokio::spawn(hq::retention::run(
+                    Arc::clone(&store),
+                    raw_retention_days,
+                    Arc::clone(&opts.clock),
+                    hq::retention::SWEEP_EVERY,
+                    async {
+                        let _ = stopped.await;
+                    },
+                ));
+                let served = hq::serve(listener, store, opts, async {
                     let _ = tokio::signal::ctrl_c().await;
                 })
-                .await?;
+                .await;
+                let _ = stop.send(());
+                let _ = sweeper.await;
+                served?;
                 Ok(())
             })
         }

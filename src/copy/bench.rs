@@ -500,7 +500,7 @@ fn rate(amount: f64, ms: f64) -> f64 {
 }
 
 /// Nearest-rank percentile; 0 for no samples.
-fn percentile(mut values: Vec<f64>, q: f64) -> f64 {
+pub fn percentile(mut values: Vec<f64>, q: f64) -> f64 {
     if values.is_empty() {
         return 0.0;
     }

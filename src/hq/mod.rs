@@ -47,7 +47,10 @@ pub mod key;
 pub mod limit;
 pub mod page;
 pub mod pg;
+pub mod pg_cluster;
 pub mod report;
+pub mod retention;
+pub mod rollup;
 pub mod store;
 pub mod tls;
 

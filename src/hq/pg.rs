@@ -16,8 +16,13 @@
 //! - Text columns use the `"C"` collation, so reports and fleet lists order byte-wise exactly as
 //!   on SQLite whatever the cluster's locale.
 //! - Numbers HQ receives are at most `i64::MAX` (the wire validates that); they are stored as
-//!   `BIGINT`. Report sums are computed as `numeric` and cast back to `BIGINT`: a sum that does not
-//!   fit is an error (as on SQLite), never a wrapped number.
+//!   `BIGINT`. The roll-up's sums ([`super::rollup`]) are added as `BIGINT` (out of range is an
+//!   error) and report sums are computed as `numeric` and cast back to `BIGINT`: a sum that does
+//!   not fit is an error (as on SQLite), never a wrapped number.
+//! - The roll-up is updated in the ingest transaction, after the kiosk row is locked; store-day
+//!   rows shared by a store's kiosks are upserted in key order, so concurrent ingests cannot
+//!   deadlock on them. The retention sweep skips batch rows another process holds
+//!   (`FOR UPDATE SKIP LOCKED`).
 //! - HQ processes keep no state besides the pool: everything lives in the database.
 //!
 //! The [`HqStore`] trait is synchronous (HQ's handlers call it on tokio's blocking pool). This
@@ -37,9 +42,10 @@ use tokio_postgres::config::Host;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::{NoTls, Row};
 
+use super::rollup::{self, Level};
 use super::store::{
     judge, AuditAlarm, AuditHeadOutcome, AuditHeadReport, Dim, GroupRow, HqStore, IngestBatch,
-    IngestOutcome, KioskAudit, KioskRecord, RecordedHead, TokenInfo,
+    IngestOutcome, KioskAudit, KioskRecord, RecordedHead, Swept, TokenInfo,
 };
 use super::HqError;
 use crate::feedback::cells::{Counts, Day, Ipw};
@@ -145,7 +151,91 @@ CREATE TABLE sessions (
     expires_at BIGINT NOT NULL
 );
 "#,
+    // v4: the per-day roll-up reports read (`super::rollup`), filled from the cells stored so
+    // far; raw batch documents can be swept after the retention (`super::retention`).
+    r#"
+CREATE TABLE rollup_kiosk_day (
+    day BIGINT NOT NULL,
+    store_id TEXT COLLATE "C" NOT NULL,
+    kiosk_id TEXT COLLATE "C" NOT NULL,
+    sku TEXT COLLATE "C" NOT NULL,
+    style TEXT COLLATE "C" NOT NULL,
+    segment TEXT COLLATE "C" NOT NULL,
+    content_kind TEXT COLLATE "C" NOT NULL,
+    sessions BIGINT NOT NULL,
+    impressions BIGINT NOT NULL,
+    taps BIGINT NOT NULL,
+    thumbs_up BIGINT NOT NULL,
+    thumbs_down BIGINT NOT NULL,
+    whys BIGINT NOT NULL,
+    opt_outs BIGINT NOT NULL,
+    dwells BIGINT NOT NULL,
+    dwell_ms BIGINT NOT NULL,
+    conversions BIGINT NOT NULL,
+    ipw_impressions DOUBLE PRECISION NOT NULL,
+    ipw_taps DOUBLE PRECISION NOT NULL,
+    ipw_conversions DOUBLE PRECISION NOT NULL,
+    PRIMARY KEY (day, store_id, kiosk_id, sku, style, segment, content_kind)
+);
+CREATE TABLE rollup_store_day (
+    day BIGINT NOT NULL,
+    store_id TEXT COLLATE "C" NOT NULL,
+    style TEXT COLLATE "C" NOT NULL,
+    segment TEXT COLLATE "C" NOT NULL,
+    content_kind TEXT COLLATE "C" NOT NULL,
+    sessions BIGINT NOT NULL,
+    impressions BIGINT NOT NULL,
+    taps BIGINT NOT NULL,
+    thumbs_up BIGINT NOT NULL,
+    thumbs_down BIGINT NOT NULL,
+    whys BIGINT NOT NULL,
+    opt_outs BIGINT NOT NULL,
+    dwells BIGINT NOT NULL,
+    dwell_ms BIGINT NOT NULL,
+    conversions BIGINT NOT NULL,
+    ipw_impressions DOUBLE PRECISION NOT NULL,
+    ipw_taps DOUBLE PRECISION NOT NULL,
+    ipw_conversions DOUBLE PRECISION NOT NULL,
+    PRIMARY KEY (day, store_id, style, segment, content_kind)
+);
+INSERT INTO rollup_kiosk_day
+SELECT day, store_id, kiosk_id, sku, style, segment, content_kind, sum(sessions),
+    sum(impressions), sum(taps), sum(thumbs_up), sum(thumbs_down), sum(whys), sum(opt_outs),
+    sum(dwells), sum(dwell_ms), sum(conversions), sum(ipw_impressions), sum(ipw_taps),
+    sum(ipw_conversions)
+FROM cells GROUP BY day, store_id, kiosk_id, sku, style, segment, content_kind;
+INSERT INTO rollup_store_day
+SELECT day, store_id, style, segment, content_kind, sum(sessions), sum(impressions), sum(taps),
+    sum(thumbs_up), sum(thumbs_down), sum(whys), sum(opt_outs), sum(dwells), sum(dwell_ms),
+    sum(conversions), sum(ipw_impressions), sum(ipw_taps), sum(ipw_conversions)
+FROM cells GROUP BY day, store_id, style, segment, content_kind;
+ALTER TABLE batches ADD COLUMN raw_swept_at BIGINT;
+CREATE INDEX batches_raw_by_received ON batches(received_at) WHERE raw_swept_at IS NULL;
+"#,
 ];
+
+/// Stores a batch's cells (`$1` batch id, `$2` kiosk, `$3` store, `$4…$21` the cell columns as
+/// arrays, one `unnest`) and adds them to both roll-up tables ([`super::rollup`]), in one
+/// statement: the roll-up sums what the insert returns.
+static INGEST_CELLS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "WITH c AS (
+            INSERT INTO cells (batch_id, kiosk_id, store_id, day, sku, style, segment,
+                content_kind, sessions, impressions, taps, thumbs_up, thumbs_down, whys,
+                opt_outs, dwells, dwell_ms, conversions, ipw_impressions, ipw_taps,
+                ipw_conversions)
+            SELECT $1, $2, $3, u.* FROM unnest($4::bigint[], $5::text[], $6::text[],
+                $7::text[], $8::text[], $9::bigint[], $10::bigint[], $11::bigint[],
+                $12::bigint[], $13::bigint[], $14::bigint[], $15::bigint[],
+                $16::bigint[], $17::bigint[], $18::bigint[], $19::float8[],
+                $20::float8[], $21::float8[]) AS u
+            RETURNING *
+         ), k AS ({})
+         {}",
+        Level::KioskDay.add_sql("c"),
+        Level::StoreDay.add_sql("c")
+    )
+});
 
 /// Key of the advisory lock held while migrating (any constant unique to HQ's schema).
 const MIGRATION_LOCK: i64 = 0x5348_454c_4654_4851; // "SHELFTHQ"
@@ -624,23 +714,54 @@ impl HqStore for PgHq {
                 .transaction()
                 .await
                 .map_err(self.err("starting the ingest transaction"))?;
-            let last_seq: i64 = tx
-                .query_opt(
+            // Statements are prepared once per connection (cached), and the independent ones of
+            // each step are sent together (tokio-postgres pipelines them; the server runs them
+            // in order): four round trips per batch with BEGIN and COMMIT.
+            let prepare = |sql: &'static str, what| {
+                let tx = &tx;
+                async move { tx.prepare_cached(sql).await.map_err(self.err(what)) }
+            };
+            let (lock, find, store_batch, store_cells, advance) = tokio::try_join!(
+                prepare(
                     "SELECT last_seq FROM kiosks WHERE kiosk_id = $1 FOR UPDATE",
-                    &[&doc.kiosk_id],
-                )
-                .await
-                .map_err(self.err("locking the kiosk row"))?
+                    "preparing the kiosk lock"
+                ),
+                prepare(
+                    "SELECT sha256, seq FROM batches WHERE batch_id = $1",
+                    "preparing the batch look-up"
+                ),
+                prepare(
+                    "INSERT INTO batches (batch_id, kiosk_id, seq, received_at, sha256, document,
+                        signature)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)
+                     ON CONFLICT (batch_id) DO NOTHING",
+                    "preparing the batch insert"
+                ),
+                prepare(&INGEST_CELLS, "preparing the cell insert"),
+                prepare(
+                    "UPDATE kiosks SET last_seq = $2, last_seen = $3, backlog = $4, software = $5,
+                        batches = batches + 1, dropped = $6
+                     WHERE kiosk_id = $1",
+                    "preparing the sequence update"
+                ),
+            )?;
+            // The look-up runs after the lock is granted (same session, in order).
+            let (locked, known) = tokio::try_join!(
+                async {
+                    tx.query_opt(&lock, &[&doc.kiosk_id])
+                        .await
+                        .map_err(self.err("locking the kiosk row"))
+                },
+                async {
+                    tx.query_opt(&find, &[&doc.batch_id])
+                        .await
+                        .map_err(self.err("looking up the batch id"))
+                },
+            )?;
+            let last_seq: i64 = locked
                 .ok_or_else(|| HqError::UnknownKiosk(doc.kiosk_id.clone()))?
                 .get(0);
             let last = uint("last seq", last_seq)?;
-            let known = tx
-                .query_opt(
-                    "SELECT sha256, seq FROM batches WHERE batch_id = $1",
-                    &[&doc.batch_id],
-                )
-                .await
-                .map_err(self.err("looking up the batch id"))?;
             if let Some(row) = known {
                 let stored_sha: Vec<u8> = row.get(0);
                 let stored_seq: i64 = row.get(1);
@@ -655,82 +776,70 @@ impl HqStore for PgHq {
             if seq <= last_seq {
                 return Ok(IngestOutcome::Regression { last_seq: last });
             }
-            let inserted = tx
-                .execute(
-                    "INSERT INTO batches (batch_id, kiosk_id, seq, received_at, sha256, document,
-                        signature)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7)
-                     ON CONFLICT (batch_id) DO NOTHING",
-                    &[
-                        &doc.batch_id,
-                        &doc.kiosk_id,
-                        &seq,
-                        &b.now,
-                        &sha.as_ref(),
-                        &b.bytes,
-                        &b.signature,
-                    ],
-                )
-                .await
-                .map_err(self.err("storing the batch"))?;
-            if inserted == 0 {
-                // Taken since the look-up, by a batch of another kiosk (ours is locked): the
-                // transaction is dropped, so rolled back.
-                return Ok(IngestOutcome::Conflict);
-            }
             let [sessions, impressions, taps, thumbs_up, thumbs_down, whys, opt_outs, dwells, dwell_ms, conversions] =
                 &cells.ints;
             let [ipw_impressions, ipw_taps, ipw_conversions] = &cells.ipw;
-            let stmt = tx
-                .prepare_cached(
-                    "INSERT INTO cells (batch_id, kiosk_id, store_id, day, sku, style, segment,
-                        content_kind, sessions, impressions, taps, thumbs_up, thumbs_down, whys,
-                        opt_outs, dwells, dwell_ms, conversions, ipw_impressions, ipw_taps,
-                        ipw_conversions)
-                     SELECT $1, $2, $3, u.* FROM unnest($4::bigint[], $5::text[], $6::text[],
-                        $7::text[], $8::text[], $9::bigint[], $10::bigint[], $11::bigint[],
-                        $12::bigint[], $13::bigint[], $14::bigint[], $15::bigint[],
-                        $16::bigint[], $17::bigint[], $18::bigint[], $19::float8[],
-                        $20::float8[], $21::float8[]) AS u",
-                )
-                .await
-                .map_err(self.err("preparing the cell insert"))?;
-            tx.execute(
-                &stmt,
-                &[
-                    &doc.batch_id,
-                    &doc.kiosk_id,
-                    &doc.store_id,
-                    &cells.day,
-                    &cells.sku,
-                    &cells.style,
-                    &cells.segment,
-                    &cells.content_kind,
-                    sessions,
-                    impressions,
-                    taps,
-                    thumbs_up,
-                    thumbs_down,
-                    whys,
-                    opt_outs,
-                    dwells,
-                    dwell_ms,
-                    conversions,
-                    ipw_impressions,
-                    ipw_taps,
-                    ipw_conversions,
-                ],
-            )
-            .await
-            .map_err(self.err("storing the batch's cells"))?;
-            tx.execute(
-                "UPDATE kiosks SET last_seq = $2, last_seen = $3, backlog = $4, software = $5,
-                    batches = batches + 1, dropped = $6
-                 WHERE kiosk_id = $1",
-                &[&doc.kiosk_id, &seq, &b.now, &backlog, &doc.software, &dropped],
-            )
-            .await
-            .map_err(self.err("advancing the kiosk's sequence"))?;
+            let (inserted, _, _) = tokio::try_join!(
+                async {
+                    tx.execute(
+                        &store_batch,
+                        &[
+                            &doc.batch_id,
+                            &doc.kiosk_id,
+                            &seq,
+                            &b.now,
+                            &sha.as_ref(),
+                            &b.bytes,
+                            &b.signature,
+                        ],
+                    )
+                    .await
+                    .map_err(self.err("storing the batch"))
+                },
+                async {
+                    tx.execute(
+                        &store_cells,
+                        &[
+                            &doc.batch_id,
+                            &doc.kiosk_id,
+                            &doc.store_id,
+                            &cells.day,
+                            &cells.sku,
+                            &cells.style,
+                            &cells.segment,
+                            &cells.content_kind,
+                            sessions,
+                            impressions,
+                            taps,
+                            thumbs_up,
+                            thumbs_down,
+                            whys,
+                            opt_outs,
+                            dwells,
+                            dwell_ms,
+                            conversions,
+                            ipw_impressions,
+                            ipw_taps,
+                            ipw_conversions,
+                        ],
+                    )
+                    .await
+                    .map_err(self.err("storing the batch's cells and adding them to the roll-up"))
+                },
+                async {
+                    tx.execute(
+                        &advance,
+                        &[&doc.kiosk_id, &seq, &b.now, &backlog, &doc.software, &dropped],
+                    )
+                    .await
+                    .map_err(self.err("advancing the kiosk's sequence"))
+                },
+            )?;
+            if inserted == 0 {
+                // Taken since the look-up, by a batch of another kiosk (ours is locked): the
+                // transaction is dropped, so rolled back, cells and sequence with it.
+                return Ok(IngestOutcome::Conflict);
+            }
             tx.commit()
                 .await
                 .map_err(self.err("committing the batch"))?;
@@ -744,36 +853,19 @@ impl HqStore for PgHq {
         to: Option<Day>,
         dims: &[Dim],
     ) -> Result<Vec<GroupRow>, HqError> {
-        let cols: Vec<&str> = dims.iter().map(|d| d.column()).collect();
-        let select = if cols.is_empty() {
-            String::new()
-        } else {
-            format!("{}, ", cols.join(", "))
-        };
-        let group = if cols.is_empty() {
-            String::new()
-        } else {
-            format!("GROUP BY {0} ORDER BY {0}", cols.join(", "))
-        };
-        let sql = format!(
-            "SELECT {select} coalesce(sum(sessions), 0)::bigint,
-                coalesce(sum(impressions), 0)::bigint, coalesce(sum(taps), 0)::bigint,
-                coalesce(sum(thumbs_up), 0)::bigint, coalesce(sum(thumbs_down), 0)::bigint,
-                coalesce(sum(whys), 0)::bigint, coalesce(sum(opt_outs), 0)::bigint,
-                coalesce(sum(dwells), 0)::bigint, coalesce(sum(dwell_ms), 0)::bigint,
-                coalesce(sum(conversions), 0)::bigint,
-                coalesce(sum(ipw_impressions), 0)::float8, coalesce(sum(ipw_taps), 0)::float8,
-                coalesce(sum(ipw_conversions), 0)::float8
-             FROM cells WHERE day >= $1 AND day <= $2 {group}"
-        );
+        let sql = rollup::grouped_sql(dims);
         let n = dims.len();
         let from = from.map_or(i64::MIN, |d| d.0);
         let to = to.map_or(i64::MAX, |d| d.0);
         let rows = self.run(async {
             let c = self.client().await?;
-            c.query(&sql, &[&from, &to])
+            let stmt = c
+                .prepare_cached(&sql)
                 .await
-                .map_err(self.err("summing cells for a report"))
+                .map_err(self.err("preparing a report query"))?;
+            c.query(&stmt, &[&from, &to])
+                .await
+                .map_err(self.err("summing the roll-up for a report"))
         })?;
         let count = |r: &Row, i: usize| uint("a report sum", r.get(i));
         let mut out = Vec::with_capacity(rows.len());
@@ -1082,6 +1174,47 @@ impl HqStore for PgHq {
                 .await
                 .map_err(self.err("committing the acknowledgement"))?;
             Ok(n)
+        })
+    }
+
+    fn sweep_raw(&self, before: i64, now: i64, limit: u32) -> Result<Swept, HqError> {
+        let limit = i64::from(limit);
+        self.run(async {
+            let mut c = self.client().await?;
+            let tx = c
+                .transaction()
+                .await
+                .map_err(self.err("starting the retention sweep"))?;
+            // Rows another HQ process is sweeping right now are skipped, not waited for.
+            let ids: Vec<String> = tx
+                .query(
+                    "SELECT batch_id FROM batches
+                     WHERE raw_swept_at IS NULL AND received_at < $1
+                     ORDER BY received_at LIMIT $2 FOR UPDATE SKIP LOCKED",
+                    &[&before, &limit],
+                )
+                .await
+                .map_err(self.err("finding batches past the retention"))?
+                .iter()
+                .map(|r| r.get(0))
+                .collect();
+            let cells = tx
+                .execute("DELETE FROM cells WHERE batch_id = ANY($1)", &[&ids])
+                .await
+                .map_err(self.err("deleting raw cells past the retention"))?;
+            let batches = tx
+                .execute(
+                    "UPDATE batches SET document = ''::bytea, signature = ''::bytea,
+                        raw_swept_at = $2
+                     WHERE batch_id = ANY($1)",
+                    &[&ids, &now],
+                )
+                .await
+                .map_err(self.err("emptying batch documents past the retention"))?;
+            tx.commit()
+                .await
+                .map_err(self.err("committing the retention sweep"))?;
+            Ok(Swept { batches, cells })
         })
     }
 }

@@ -7,7 +7,11 @@
 //! - [`HqStore::ingest`] is atomic: a batch's row, its cells and the kiosk's sequence number are
 //!   stored together or not at all, and the duplicate / replay / regression decision is taken
 //!   inside the same transaction.
-//! - A batch id is stored once; its cells are counted once.
+//! - A batch id is stored once; its cells are counted once: they are added to the per-day
+//!   roll-up ([`super::rollup`]) in the ingest transaction, and every report, the priors and the
+//!   dashboard read only the roll-up ([`HqStore::grouped`]), never raw cells.
+//! - Raw batch documents and cells are deleted after the retention ([`HqStore::sweep_raw`],
+//!   [`super::retention`]); the batch row (id, kiosk, seq, digest) and the roll-up stay.
 //! - Bearer tokens are stored only as SHA-256 digests.
 //! - [`HqStore::record_audit_head`] is atomic too: the report-number check (duplicate / stale),
 //!   the verdict against the head recorded before ([`judge`]) and the new head are decided and
@@ -22,13 +26,14 @@ use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::rollup::{self, Level};
 use super::HqError;
 use crate::feedback::cells::{Counts, Day, Ipw};
 use crate::store::open_migrated;
 use crate::wire::{AuditHeadDocument, AuditVerdict, BatchDocument, Dropped};
 
 /// HQ's schema, one migration per entry.
-const MIGRATIONS: &[&str] = &[
+pub const MIGRATIONS: &[&str] = &[
     "
 CREATE TABLE kiosks (
     kiosk_id TEXT PRIMARY KEY,
@@ -122,6 +127,69 @@ CREATE TABLE sessions (
     created_at INTEGER NOT NULL,
     expires_at INTEGER NOT NULL
 ) STRICT;
+",
+    // v4: the per-day roll-up reports read (`super::rollup`), filled from the cells stored so
+    // far; raw batch documents can be swept after the retention (`super::retention`), keeping
+    // the batch row (id, kiosk, seq, digest) so a replay is still refused.
+    "
+CREATE TABLE rollup_kiosk_day (
+    day INTEGER NOT NULL,
+    store_id TEXT NOT NULL,
+    kiosk_id TEXT NOT NULL,
+    sku TEXT NOT NULL,
+    style TEXT NOT NULL,
+    segment TEXT NOT NULL,
+    content_kind TEXT NOT NULL,
+    sessions INTEGER NOT NULL,
+    impressions INTEGER NOT NULL,
+    taps INTEGER NOT NULL,
+    thumbs_up INTEGER NOT NULL,
+    thumbs_down INTEGER NOT NULL,
+    whys INTEGER NOT NULL,
+    opt_outs INTEGER NOT NULL,
+    dwells INTEGER NOT NULL,
+    dwell_ms INTEGER NOT NULL,
+    conversions INTEGER NOT NULL,
+    ipw_impressions REAL NOT NULL,
+    ipw_taps REAL NOT NULL,
+    ipw_conversions REAL NOT NULL,
+    PRIMARY KEY (day, store_id, kiosk_id, sku, style, segment, content_kind)
+) STRICT, WITHOUT ROWID;
+CREATE TABLE rollup_store_day (
+    day INTEGER NOT NULL,
+    store_id TEXT NOT NULL,
+    style TEXT NOT NULL,
+    segment TEXT NOT NULL,
+    content_kind TEXT NOT NULL,
+    sessions INTEGER NOT NULL,
+    impressions INTEGER NOT NULL,
+    taps INTEGER NOT NULL,
+    thumbs_up INTEGER NOT NULL,
+    thumbs_down INTEGER NOT NULL,
+    whys INTEGER NOT NULL,
+    opt_outs INTEGER NOT NULL,
+    dwells INTEGER NOT NULL,
+    dwell_ms INTEGER NOT NULL,
+    conversions INTEGER NOT NULL,
+    ipw_impressions REAL NOT NULL,
+    ipw_taps REAL NOT NULL,
+    ipw_conversions REAL NOT NULL,
+    PRIMARY KEY (day, store_id, style, segment, content_kind)
+) STRICT, WITHOUT ROWID;
+INSERT INTO rollup_kiosk_day
+SELECT day, store_id, kiosk_id, sku, style, segment, content_kind, sum(sessions),
+    sum(impressions), sum(taps), sum(thumbs_up), sum(thumbs_down), sum(whys), sum(opt_outs),
+    sum(dwells), sum(dwell_ms), sum(conversions), sum(ipw_impressions), sum(ipw_taps),
+    sum(ipw_conversions)
+FROM cells GROUP BY day, store_id, kiosk_id, sku, style, segment, content_kind;
+INSERT INTO rollup_store_day
+SELECT day, store_id, style, segment, content_kind, sum(sessions), sum(impressions), sum(taps),
+    sum(thumbs_up), sum(thumbs_down), sum(whys), sum(opt_outs), sum(dwells), sum(dwell_ms),
+    sum(conversions), sum(ipw_impressions), sum(ipw_taps), sum(ipw_conversions)
+FROM cells GROUP BY day, store_id, style, segment, content_kind;
+CREATE INDEX cells_by_batch ON cells(batch_id);
+ALTER TABLE batches ADD COLUMN raw_swept_at INTEGER;
+CREATE INDEX batches_raw_by_received ON batches(received_at) WHERE raw_swept_at IS NULL;
 ",
 ];
 
@@ -359,7 +427,7 @@ pub trait HqStore: Send + Sync {
     fn kiosk(&self, kiosk: &str) -> Result<Option<KioskRecord>, HqError>;
     fn kiosks(&self) -> Result<Vec<KioskRecord>, HqError>;
     fn ingest(&self, batch: &IngestBatch<'_>) -> Result<IngestOutcome, HqError>;
-    /// Sums cells with `from <= day <= to`, grouped by `dims`.
+    /// Sums cells with `from <= day <= to`, grouped by `dims`, from the per-day roll-up.
     fn grouped(
         &self,
         from: Option<Day>,
@@ -402,6 +470,19 @@ pub trait HqStore: Send + Sync {
     /// Marks a kiosk's open audit alarms as looked into (they stay on record); returns how many.
     /// An unknown kiosk is an error.
     fn acknowledge_audit_alarms(&self, kiosk: &str, now: i64) -> Result<u64, HqError>;
+    /// Deletes the raw cells and empties the signed document of at most `limit` batches received
+    /// before `before` (oldest first), in one transaction; `now` is recorded as when. The batch
+    /// rows stay (id, kiosk, seq, digest: a replay is still refused, a re-send still recognised)
+    /// and so does the roll-up (reports do not change). See [`super::retention`].
+    fn sweep_raw(&self, before: i64, now: i64, limit: u32) -> Result<Swept, HqError>;
+}
+
+/// What one [`HqStore::sweep_raw`] call removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Swept {
+    /// Batches whose document and cells were deleted.
+    pub batches: u64,
+    pub cells: u64,
 }
 
 /// Which database HQ keeps its data in.
@@ -712,6 +793,10 @@ impl HqStore for SqliteHq {
                     ])?;
                 }
             }
+            for level in Level::ALL {
+                tx.prepare_cached(&level.add_batch_sql())?
+                    .execute([&doc.batch_id])?;
+            }
             let dropped = serde_json::to_string(&doc.dropped)
                 .map_err(|source| HqError::Encode {
                     what: "dropped counts",
@@ -734,29 +819,10 @@ impl HqStore for SqliteHq {
         to: Option<Day>,
         dims: &[Dim],
     ) -> Result<Vec<GroupRow>, HqError> {
-        let cols: Vec<&str> = dims.iter().map(|d| d.column()).collect();
-        let select = if cols.is_empty() {
-            String::new()
-        } else {
-            format!("{}, ", cols.join(", "))
-        };
-        let group = if cols.is_empty() {
-            String::new()
-        } else {
-            format!("GROUP BY {0} ORDER BY {0}", cols.join(", "))
-        };
-        let sql = format!(
-            "SELECT {select} coalesce(sum(sessions), 0), coalesce(sum(impressions), 0),
-                coalesce(sum(taps), 0), coalesce(sum(thumbs_up), 0), coalesce(sum(thumbs_down), 0),
-                coalesce(sum(whys), 0), coalesce(sum(opt_outs), 0), coalesce(sum(dwells), 0),
-                coalesce(sum(dwell_ms), 0), coalesce(sum(conversions), 0),
-                coalesce(sum(ipw_impressions), 0.0), coalesce(sum(ipw_taps), 0.0),
-                coalesce(sum(ipw_conversions), 0.0)
-             FROM cells WHERE day >= ?1 AND day <= ?2 {group}"
-        );
+        let sql = rollup::grouped_sql(dims);
         let n = dims.len();
         self.with(|c| {
-            let mut stmt = c.prepare(&sql)?;
+            let mut stmt = c.prepare_cached(&sql)?;
             let rows = stmt
                 .query_map(
                     params![from.map_or(i64::MIN, |d| d.0), to.map_or(i64::MAX, |d| d.0)],
@@ -992,6 +1058,34 @@ impl HqStore for SqliteHq {
             )?;
             tx.commit()?;
             Ok(n as u64)
+        })
+    }
+
+    fn sweep_raw(&self, before: i64, now: i64, limit: u32) -> Result<Swept, HqError> {
+        self.with(|c| {
+            let tx = c.transaction()?;
+            let ids: Vec<String> = tx
+                .prepare_cached(
+                    "SELECT batch_id FROM batches
+                     WHERE raw_swept_at IS NULL AND received_at < ?1
+                     ORDER BY received_at LIMIT ?2",
+                )?
+                .query_map(params![before, limit], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            let mut swept = Swept::default();
+            for id in &ids {
+                swept.cells += tx
+                    .prepare_cached("DELETE FROM cells WHERE batch_id = ?1")?
+                    .execute([id])? as u64;
+                swept.batches += tx
+                    .prepare_cached(
+                        "UPDATE batches SET document = x'', signature = x'', raw_swept_at = ?2
+                         WHERE batch_id = ?1",
+                    )?
+                    .execute(params![id, now])? as u64;
+            }
+            tx.commit()?;
+            Ok(swept)
         })
     }
 }
