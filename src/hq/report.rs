@@ -105,24 +105,42 @@ pub fn beta_cdf(x: f64, a: f64, b: f64) -> f64 {
     }
 }
 
-/// The `p`-quantile of Beta(a, b), by bisection (at most 100 halvings).
+/// The `p`-quantile of Beta(a, b): Newton's method on the CDF from the mean, kept inside a
+/// bracket that every step narrows; a step that would leave the bracket (or is not finite) is a
+/// bisection instead, so it always converges. It stops when a step no longer moves the answer
+/// beyond the CDF's own precision (about 1e-14): 5 to 10 CDF evaluations where bisection takes
+/// about 55, and four quantiles per row are most of a large report's time. The answer agrees
+/// with bisection to 1e-12 (tested); reports publish 6 decimals.
 pub fn beta_quantile(p: f64, a: f64, b: f64) -> f64 {
+    if p <= 0.0 {
+        return 0.0;
+    }
+    if p >= 1.0 {
+        return 1.0;
+    }
+    let ln_beta = ln_gamma(a) + ln_gamma(b) - ln_gamma(a + b);
     let (mut lo, mut hi) = (0.0f64, 1.0f64);
-    for _ in 0..100 {
-        let mid = 0.5 * (lo + hi);
-        if mid == lo || mid == hi {
-            // No float lies between them: every further halving would keep them as they are
-            // (the same answer as all 100, in about 55 halvings instead; a report of thousands of
-            // rows computes four quantiles per row).
+    let mut x = a / (a + b);
+    for _ in 0..200 {
+        let f = beta_cdf(x, a, b) - p;
+        if f < 0.0 {
+            lo = x;
+        } else {
+            hi = x;
+        }
+        let pdf = (-ln_beta + (a - 1.0) * x.ln() + (b - 1.0) * (1.0 - x).ln()).exp();
+        let mut next = x - f / pdf;
+        if !(next.is_finite() && next > lo && next < hi) {
+            next = 0.5 * (lo + hi);
+        }
+        let settled =
+            (next - x).abs() <= 1e-15 * x.max(f64::MIN_POSITIVE) || next == lo || next == hi;
+        x = next;
+        if settled {
             break;
         }
-        if beta_cdf(mid, a, b) < p {
-            lo = mid;
-        } else {
-            hi = mid;
-        }
     }
-    0.5 * (lo + hi)
+    x
 }
 
 /// A rate with its 95 % credible interval.
@@ -543,7 +561,7 @@ mod tests {
     }
 
     #[test]
-    fn quantiles_stop_early_with_the_answer_of_all_hundred_halvings() {
+    fn newton_quantiles_agree_with_a_hundred_halvings() {
         let full = |p: f64, a: f64, b: f64| {
             let (mut lo, mut hi) = (0.0f64, 1.0f64);
             for _ in 0..100 {
@@ -556,7 +574,7 @@ mod tests {
             }
             0.5 * (lo + hi)
         };
-        for (s, n) in [
+        let mut cases = vec![
             (0, 0),
             (0, 1),
             (1, 1),
@@ -564,14 +582,32 @@ mod tests {
             (0, 5_000),
             (17, 20_000),
             (999, 1_000),
-        ] {
+            (1_000_000, 1_000_000),
+            (3, 1_000_000),
+        ];
+        // And a spread of report-like rows (seeded, no randomness crate needed).
+        let mut z = 0x2545_f491_4f6c_dd1d_u64;
+        for _ in 0..300 {
+            z ^= z << 13;
+            z ^= z >> 7;
+            z ^= z << 17;
+            let n = z % 50_000;
+            let s = if n == 0 {
+                0
+            } else {
+                (z >> 20) % (n + 1) / ((z >> 40) % 20 + 1)
+            };
+            cases.push((s, n));
+        }
+        for (s, n) in cases {
             let (a, b) = (1.0 + s as f64, 1.0 + (n - s) as f64);
             for p in [0.025, 0.5, 0.975] {
-                assert_eq!(
-                    beta_quantile(p, a, b).to_bits(),
-                    full(p, a, b).to_bits(),
-                    "{s}/{n} at {p}"
+                let (newton, halved) = (beta_quantile(p, a, b), full(p, a, b));
+                assert!(
+                    (newton - halved).abs() <= 1e-12,
+                    "{s}/{n} at {p}: {newton} vs {halved}"
                 );
+                assert_eq!(round6(newton), round6(halved), "{s}/{n} at {p}");
             }
         }
     }
