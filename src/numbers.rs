@@ -775,7 +775,7 @@ const ZH_ROLE_WINDOW: usize = 6;
 /// are skipped): of the cues in the last [`ZH_ROLE_WINDOW`] CJK characters, the one ending
 /// nearest the amount, the longest of those (`优惠价` the price, not `优惠` a saving; `原价为`
 /// a comparison; `原价只要` the price).
-fn cjk_role_before(text: &str, start: usize) -> Option<PriceRole> {
+pub fn cjk_role_before(text: &str, start: usize) -> Option<PriceRole> {
     let head = text.get(..start)?.trim_end_matches([' ', '\u{a0}', ':']);
     let mut run: Vec<char> = head
         .chars()

@@ -21,6 +21,8 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::{Minor, Product};
+use crate::locale::Locale;
+use crate::numbers::{fold, zhe_figures};
 use crate::vocab::{PriceBand, SegmentKey, Style};
 
 /// Field labels of the completion format. Stripped from catalog text; their appearance in model
@@ -121,6 +123,16 @@ impl Default for Currency {
 }
 
 impl Currency {
+    /// Chinese yuan, as a `zh-CN` store writes it: `¥`, also `元`, `RMB`, `人民币` (`￥` folds to
+    /// `¥`).
+    pub fn cny() -> Self {
+        Self {
+            code: "CNY".into(),
+            symbol: "¥".into(),
+            aliases: vec!["元".into(), "RMB".into(), "人民币".into()],
+        }
+    }
+
     /// `Minor(89900)` → `"₹899"`.
     pub fn format(&self, amount: Minor) -> String {
         format!("{}{}", self.symbol, amount.display())
@@ -160,28 +172,42 @@ pub struct ProductFacts {
     /// Trimmed description; empty when the source had none or it read like instructions.
     pub details: String,
     pub currency: Currency,
+    /// The locale copy for these facts is written in: how the price line reads, which templates
+    /// serve.
+    #[serde(default)]
+    pub locale: Locale,
 }
 
 impl ProductFacts {
+    /// Facts for English copy.
     pub fn new(product: &Product, currency: &Currency) -> Self {
-        let name = sanitize(without_audience(&product.name), NAME_CHARS);
+        Self::localised(product, currency, Locale::En)
+    }
+
+    /// Facts for copy in `locale`. Catalog text is folded ([`crate::numbers::fold`]: full-width
+    /// letters and digits read as ASCII) before it is sanitised, so the prompt, the guardrails
+    /// and the templates see the same text.
+    pub fn localised(product: &Product, currency: &Currency, locale: Locale) -> Self {
+        let folded = |s: &str| fold(s).text;
+        let name = sanitize(without_audience(&folded(&product.name)), NAME_CHARS);
         let brand = product
             .brand
             .as_deref()
-            .map(|b| sanitize(b, BRAND_CHARS))
+            .map(|b| sanitize(&folded(b), BRAND_CHARS))
             .filter(|b| !b.is_empty());
         let levels: Vec<String> = product
             .category
             .iter()
             .filter(|c| !c.trim_end().ends_with("...") && !product.name.contains(c.trim()))
-            .map(|c| sanitize(c, CATEGORY_CHARS))
+            .map(|c| sanitize(&folded(c), CATEGORY_CHARS))
             .filter(|c| !c.is_empty())
             .collect();
         let category = levels.last().cloned().unwrap_or_default();
         let details = if looks_like_instructions(&product.description) {
             String::new()
         } else {
-            let d = product.description.trim_start();
+            let d = folded(&product.description);
+            let d = d.trim_start();
             let d = d.strip_prefix("Key Features of").unwrap_or(d);
             without_prices(&sanitize(d, DETAILS_CHARS), currency)
         };
@@ -194,15 +220,23 @@ impl ProductFacts {
             discount_percent: product.discount_percent(),
             details,
             currency: currency.clone(),
+            locale,
         }
     }
 
-    /// `"₹899 (was ₹1899, 53% off)"`.
+    /// `"₹899 (was ₹1899, 53% off)"`; in `zh-CN` `"¥459（原价¥599，7.7折）"`.
     pub fn price_line(&self) -> String {
         let now = self.currency.format(self.price);
-        match (self.list_price, self.discount_percent) {
-            (Some(list), Some(pct)) => {
+        match (self.list_price, self.discount_percent, self.locale) {
+            (Some(list), Some(pct), Locale::En) => {
                 format!("{now} (was {}, {pct}% off)", self.currency.format(list))
+            }
+            (Some(list), Some(pct), Locale::ZhCn) => {
+                let was = self.currency.format(list);
+                match zhe_figures(pct).first() {
+                    Some(zhe) => format!("{now}（原价{was}，{zhe}折）"),
+                    None => format!("{now}（原价{was}）"),
+                }
             }
             _ => now,
         }

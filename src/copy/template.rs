@@ -82,7 +82,7 @@ fn label(facts: &ProductFacts) -> String {
         .to_string();
     // A name without a word (only a code or numbers) gets the category, so the copy still says
     // what the product is.
-    let has_word = content_words(&label).next().is_some();
+    let has_word = !content_words(&label).is_empty();
     match (has_word, facts.category.is_empty()) {
         (true, _) => label,
         (false, false) => format!("{label} {}", facts.category).trim().to_string(),
