@@ -245,13 +245,22 @@ pub fn scan_with(text: &str, own_marks: &[&str]) -> Vec<Number> {
         }
         let percent = end == last_digit && percent_follows(&text[run_end..])
             || text[..start].ends_with("百分之");
+        // Digits glued to a letter (`Air3 元气`, `X9`) are a model number: only a marker before
+        // them makes them money (`Rs349`).
+        let glued = text[..start]
+            .chars()
+            .next_back()
+            .is_some_and(|c| c.is_alphabetic() && !is_cjk(c));
         out.push(Number {
             span: start..end,
             value,
             run_digits,
             percent,
-            currency: currency_before(text, start, own_marks)
-                .or_else(|| currency_after(text, end, own_marks)),
+            currency: currency_before(text, start, own_marks).or_else(|| {
+                (!glued)
+                    .then(|| currency_after(text, end, own_marks))
+                    .flatten()
+            }),
             open: run_end == text.len(),
             zhe: zhe_follows(&text[end..]),
             hanzi: false,

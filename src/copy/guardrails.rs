@@ -454,9 +454,13 @@ fn charset_ok(copy: &str, config: &GuardrailConfig) -> bool {
         return false;
     }
     // Digits are judged by the number checks; here only the rest must be mostly letters.
+    // Chinese copy is dense with punctuation (`，。：`, a price's `¥` and `.`): there only what
+    // is neither punctuation nor a currency sign counts against the letters.
+    let unspaced = config.locale.unspaced();
     let visible = copy
         .chars()
         .filter(|c| !c.is_whitespace() && !c.is_ascii_digit())
+        .filter(|c| !(unspaced && (is_punctuation(*c) || CURRENCY_SYMBOLS.contains(*c))))
         .count();
     let letters: Vec<char> = copy.chars().filter(|c| c.is_alphabetic()).collect();
     let latin = letters
@@ -466,6 +470,12 @@ fn charset_ok(copy: &str, config: &GuardrailConfig) -> bool {
     !letters.is_empty()
         && letters.len() as f32 >= config.min_letter_ratio * visible as f32
         && latin as f32 >= config.min_latin_ratio * letters.len() as f32
+}
+
+/// ASCII punctuation and the CJK symbols and punctuation block (`。、「」`), and `，`.
+fn is_punctuation(c: char) -> bool {
+    c.is_ascii_punctuation()
+        || matches!(c, '\u{3000}'..='\u{303f}' | '\u{ff0c}' | '\u{2018}'..='\u{201f}')
 }
 
 /// `name@host`: an `@` between two alphanumeric characters ("@home" the brand is not one).
