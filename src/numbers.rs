@@ -809,6 +809,41 @@ pub fn cjk_role_before(text: &str, start: usize) -> Option<PriceRole> {
     best.map(|(_, _, role)| role)
 }
 
+/// Chinese cues that make a bare number (no currency mark) right after them money for the
+/// generation gate (`仅需549`): price words that say nothing else.
+const ZH_MONEY_CUES: [&str; 19] = [
+    "现价",
+    "只要",
+    "只需",
+    "仅需",
+    "仅售",
+    "售价",
+    "到手价",
+    "特价",
+    "优惠价",
+    "活动价",
+    "折后价",
+    "原价",
+    "原来",
+    "立省",
+    "省",
+    "省下",
+    "节省",
+    "立减",
+    "直降",
+];
+
+/// The role of a bare number written right after a Chinese money cue ([`ZH_MONEY_CUES`], spaces
+/// and `:` between): `仅需549` is a price, `原价599` a comparison. `None` otherwise.
+pub fn cjk_money_cue_before(text: &str, start: usize) -> Option<PriceRole> {
+    let head = text.get(..start)?.trim_end_matches([' ', '\u{a0}', ':']);
+    ZH_MONEY_CUES
+        .iter()
+        .any(|cue| head.ends_with(cue))
+        .then(|| cjk_role_before(text, start))
+        .flatten()
+}
+
 /// Words right after an amount that make it a saving (`₹190 off`) or a discount (`29% off`).
 pub const SAVING_AFTER: [&str; 6] = ["off", "less", "discount", "saving", "savings", "cheaper"];
 
@@ -936,7 +971,11 @@ impl MoneyRoles {
             // one with its marker after it (`459元`), whose role the words before it give.
             let marked_before = n.currency.as_ref().is_some_and(|c| c.end <= n.span.start);
             let marked_after = n.currency.as_ref().is_some_and(|c| c.start >= n.span.end);
-            let judged = marked_before || (marked_after && !n.open);
+            // A bare number right after a Chinese price word (`仅需549`) is money too.
+            let cued = n.currency.is_none()
+                && !n.hanzi
+                && cjk_money_cue_before(text, n.span.start).is_some();
+            let judged = marked_before || (marked_after && !n.open) || cued;
             if n.percent || n.zhe || !judged || self.stated.contains(&n.value) {
                 return true;
             }
@@ -1260,6 +1299,14 @@ mod tests {
             "numerals are judged once finished"
         );
         assert!(roles.admits("全场八折"), "a discount is no money amount");
+        assert!(
+            !roles.admits("仅需599 "),
+            "a bare number after a price word"
+        );
+        assert!(!roles.admits("仅需59"));
+        assert!(roles.admits("仅需45"));
+        assert!(roles.admits("原价599，"));
+        assert!(roles.admits("续航12小时"), "no price word");
     }
 
     proptest! {

@@ -169,6 +169,7 @@ pub(super) fn number_in_progress(text: &str) -> Option<usize> {
 /// do not make a discount. A number in progress may end in `.` only as a listed number ending a
 /// sentence (`₹899.`) or on its way to a listed decimal (`9.` of `9.84`), so a full stop cannot
 /// hide an unfinished number.
+#[cfg(test)]
 pub(super) fn numbers_allowed(text: &str, allowed: &[String]) -> bool {
     folded_numbers_allowed(&fold(text).text, allowed)
 }
