@@ -224,11 +224,19 @@ pub fn scan_with(text: &str, own_marks: &[&str]) -> Vec<Number> {
         let start = runs[i].start;
         let mut last_digit = runs[i].end;
         let mut run_end = skip_amount_separators(bytes, last_digit);
-        // Join the next digit run when only `,` and `.` lie between.
-        while i + 1 < runs.len() && runs[i + 1].start == run_end {
+        // Join the next digit run when only `,` and `.` lie between; a lone `,` only as a
+        // thousands (or lakh) separator.
+        while i + 1 < runs.len()
+            && runs[i + 1].start == run_end
+            && (&text[last_digit..run_end] != "," || groups_thousands(text, &runs[i + 1]))
+        {
             i += 1;
             last_digit = runs[i].end;
             run_end = skip_amount_separators(bytes, last_digit);
+        }
+        if &text[last_digit..run_end] == "," && run_end < text.len() {
+            // A comma that separates no group is punctuation, not part of the amount.
+            run_end = last_digit;
         }
         let run = &text[start..run_end];
         let run_digits: String = run.chars().filter(|c| *c != ',').collect();
@@ -237,6 +245,20 @@ pub fn scan_with(text: &str, own_marks: &[&str]) -> Vec<Number> {
             .filter(|c| *c != ',')
             .collect();
         let mut value = normalise_number(&written);
+        let mut currency = currency_before(text, start, own_marks);
+        // `¥.59`: a point right after a currency sign leads the number.
+        if let Some(head) = text[..start].strip_suffix('.') {
+            if let Some(sign) = head
+                .chars()
+                .next_back()
+                .filter(|c| CURRENCY_SYMBOLS.contains(*c))
+            {
+                if !written.contains('.') {
+                    value = normalise_number(&format!("0.{written}"));
+                    currency = Some(head.len() - sign.len_utf8()..head.len());
+                }
+            }
+        }
         let mut end = last_digit;
         // `1.2万`: ten thousands.
         if run_end == last_digit && text[last_digit..].starts_with('万') {
@@ -256,7 +278,7 @@ pub fn scan_with(text: &str, own_marks: &[&str]) -> Vec<Number> {
             value,
             run_digits,
             percent,
-            currency: currency_before(text, start, own_marks).or_else(|| {
+            currency: currency.or_else(|| {
                 (!glued)
                     .then(|| currency_after(text, end, own_marks))
                     .flatten()
@@ -457,6 +479,19 @@ pub fn zhe_figures(percent: u32) -> Vec<String> {
     } else {
         vec![format!("{}.{}", paid / 10, paid % 10), paid.to_string()]
     }
+}
+
+/// Whether the digit run `next`, after a lone `,`, is a group of a grouped number: three digits,
+/// two followed by another `,` and a digit (`1,00,000`), or up to three still being written at
+/// the end of the text. `2,00.` and `7,9` are two numbers.
+fn groups_thousands(text: &str, next: &Range<usize>) -> bool {
+    let len = next.len();
+    let rest = &text[next.end..];
+    len == 3
+        || (len == 2
+            && rest.starts_with(',')
+            && rest[1..].starts_with(|c: char| c.is_ascii_digit()))
+        || (len < 3 && next.end == text.len())
 }
 
 fn skip_amount_separators(bytes: &[u8], mut at: usize) -> usize {
@@ -1090,6 +1125,11 @@ mod tests {
         let n = scan("₹1,299.00 and 12.50 and 007 at 30 %");
         assert!(n[3].percent && !n[0].percent);
         assert_eq!(values("Now ₹1,899, 53% off."), ["1899", "53"]);
+        assert_eq!(values("save ₹2,00."), ["2", "0"], "no thousands group");
+        assert_eq!(values("7,9 and 1,00,000"), ["7", "9", "100000"]);
+        assert_eq!(values("now ¥.59"), ["0.59"]);
+        assert!(scan("now ₹1,2")[0].open, "a group still being written");
+        assert_eq!(values("now ₹1,2"), ["12"]);
         assert_eq!(values("a 9.84 inch lid."), ["9.84"]);
         assert_eq!(values("no numbers"), Vec::<String>::new());
         assert_eq!(values("٣ is not ASCII"), Vec::<String>::new());
