@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::copy::{Currency, EngineConfig, GuardrailConfig};
 use crate::crypto::release::ReleasePublicKey;
+use crate::locale::Locale;
 use crate::recommend::RecommendConfig;
 use crate::store::shoppers::Consent;
 use crate::vocab::CardScheme;
@@ -94,6 +95,12 @@ pub struct Config {
     pub consent_terms: String,
     /// Minimum distinct sessions in a feedback cell before it may leave the kiosk.
     pub k_anonymity: u32,
+    /// The kiosk's locale, `en` (default) or `zh-CN`: selects the built-in prompt pack, the
+    /// template fallbacks and the guardrail rules of copy (for `zh-CN`: lengths in characters,
+    /// Chinese prices and `折`, the advertising-law absolute-claim list on by default), and how
+    /// prices and counts are written. An installed prompt pack must be of this locale. A `zh-CN`
+    /// store prices in yuan: set `[currency]` to `CNY`, `¥`, aliases `元`, `RMB`, `人民币`.
+    pub locale: Locale,
     /// The store's currency: prices in copy must be written in it.
     pub currency: Currency,
     /// Generated copy stays in the copy cache this long, seconds; 0 turns the cache off (every
@@ -167,6 +174,7 @@ impl Default for Config {
             pos_inbox: None,
             pos_poll_secs: 30,
             k_anonymity: 5,
+            locale: Locale::En,
             currency: Currency {
                 code: "USD".into(),
                 symbol: "$".into(),
@@ -956,6 +964,26 @@ mod tests {
         std::fs::write(&path, "retention_days = \"ninety\"\n").unwrap();
         let err = Config::load(Some(&path), vec![]).unwrap_err();
         assert!(err.to_string().contains("retention_days"), "{err}");
+    }
+
+    #[test]
+    fn locale_is_validated_naming_the_key() {
+        assert_eq!(Config::default().locale, Locale::En);
+        let config = Config::load(None, env(&[("SHELFTALK_LOCALE", "zh-CN")])).unwrap();
+        assert_eq!(config.locale, Locale::ZhCn);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kiosk.toml");
+        std::fs::write(&path, "locale = \"zh-CN\"\n[currency]\ncode = \"CNY\"\nsymbol = \"¥\"\naliases = [\"元\", \"RMB\", \"人民币\"]\n").unwrap();
+        let config = Config::load(Some(&path), vec![]).unwrap();
+        assert_eq!(config.locale, Locale::ZhCn);
+        assert_eq!(config.currency, crate::copy::Currency::cny());
+        std::fs::write(&path, "locale = \"fr\"\n").unwrap();
+        let err = Config::load(Some(&path), vec![]).unwrap_err().to_string();
+        assert!(err.contains("locale") && err.contains("zh-CN"), "{err}");
+        let err = Config::load(None, env(&[("SHELFTALK_LOCALE", "zh-TW")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("zh-CN"), "{err}");
     }
 
     #[test]

@@ -10,8 +10,12 @@
 //!
 //! Invariants:
 //! - Without a pointer the kiosk serves the built-ins: `config.model_path` with the compiled-in
-//!   manifest (`models/manifest.toml`) and prompt pack (`prompt-packs/default.toml`). They are
-//!   trusted as built in; everything else is release-signed ([`signed`]).
+//!   manifest (`models/manifest.toml`) and the prompt pack of the config's `locale`
+//!   (`prompt-packs/default.toml`, `prompt-packs/zh-CN.toml`). They are trusted as built in;
+//!   everything else is release-signed ([`signed`]).
+//! - An installed pack is served only when it is written for the config's `locale`
+//!   ([`ContentError::Locale`]); a candidate of another locale fails its check and is not
+//!   installed.
 //! - A candidate's signature is verified under the config's `release_keys` before anything of it
 //!   is parsed, copied or loaded: unsigned, wrongly signed, signed by an untrusted key or altered
 //!   after signing, it is refused ([`ContentError::Refused`]) and nothing is written. No trusted
@@ -40,6 +44,7 @@ use crate::copy::manifest::ManifestError;
 use crate::copy::prompt::PromptError;
 use crate::copy::{Manifest, PromptPack};
 use crate::crypto::release::ReleasePublicKey;
+use crate::locale::Locale;
 use signed::{Kind, SignatureError};
 
 /// What `active.toml` holds.
@@ -149,6 +154,13 @@ pub enum ContentError {
     Refused(#[source] SignatureError),
     #[error("update refused, the active content keeps serving: {0}")]
     CheckFailed(String),
+    /// A prompt pack written for another locale than the kiosk's `locale`.
+    #[error("prompt pack {path} is written for {pack}, this kiosk's locale is {kiosk}")]
+    Locale {
+        path: PathBuf,
+        pack: Locale,
+        kiosk: Locale,
+    },
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ContentError + '_ {
@@ -237,12 +249,20 @@ pub fn resolve(config: &Config, pointer: &Pointer) -> Result<Content, ContentErr
         }
     };
     let (pack, pack_signed_by) = match &pointer.pack {
-        None => (PromptPack::builtin()?, None),
+        None => (PromptPack::builtin_for(config.locale)?, None),
         Some(file) => {
             let path = dir.join("packs").join(file);
             let (text, verified) =
                 read_signed(&trusted, Kind::Pack, &path, &signed::signature_path(&path))?;
-            (PromptPack::parse(&text, &path)?, Some(verified.key))
+            let pack = PromptPack::parse(&text, &path)?;
+            if pack.locale != config.locale {
+                return Err(ContentError::Locale {
+                    path,
+                    pack: pack.locale,
+                    kiosk: config.locale,
+                });
+            }
+            (pack, Some(verified.key))
         }
     };
     Ok(Content {
@@ -654,6 +674,29 @@ mod tests {
         // Re-installing the same signed pack restores its signature beside the active file.
         install(&config, &candidate, &sig, |_| Ok("passed".into())).unwrap();
         assert_eq!(active(&config).unwrap().pack.version, "3.0.0");
+    }
+
+    #[test]
+    fn the_pack_follows_the_kiosk_locale() {
+        let dir = tempfile::tempdir().unwrap();
+        let zh = Config {
+            locale: Locale::ZhCn,
+            ..kiosk(dir.path())
+        };
+        assert_eq!(active(&zh).unwrap().pack.locale, Locale::ZhCn);
+        assert_eq!(active(&kiosk(dir.path())).unwrap().pack.locale, Locale::En);
+        // An English pack is refused on a zh-CN kiosk: the built-in zh pack keeps serving.
+        let candidate = signed_pack(dir.path(), "en.toml", "9.0.0", &publisher());
+        let sig = candidate.default_signature();
+        let err = install(&zh, &candidate, &sig, |_| Ok("passed".into()))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("written for en") && err.contains("zh-CN"),
+            "{err}"
+        );
+        assert_eq!(pointer(&zh).unwrap(), Pointer::default());
+        assert_eq!(active(&zh).unwrap().pack.locale, Locale::ZhCn);
     }
 
     #[test]

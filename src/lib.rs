@@ -17,6 +17,7 @@ pub mod health;
 pub mod hq;
 pub mod import;
 pub mod ingest;
+pub mod locale;
 pub mod notify;
 pub mod numbers;
 pub mod personalise;

@@ -2,30 +2,138 @@
 //! import redactor. A leaf module (it uses nothing of the crate), so `ingest` and `copy` can both
 //! depend on it.
 //!
-//! Two views of the same digits, both built on [`digit_runs`]:
+//! Text is first **folded** ([`fold`]): each character NFKC-normalised on its own, so full-width
+//! digits, letters and signs read as ASCII (`４５９` → `459`, `￥` → `¥`, `％` → `%`). The
+//! full-width comma `，` is kept: Chinese copy puts no space after it, and as `,` it would join
+//! `¥459，12` into one number. The guardrails and the gate fold before they scan; spans are spans
+//! of the folded text ([`Folded::original`] maps them back).
+//!
+//! Views of the same digits, built on [`digit_runs`]:
 //! - **amounts** ([`scan`]): a run of ASCII digits, `,` and `.` that starts with a digit. Its
 //!   value drops the `,` (thousands separators) and trailing `.`/`,` (sentence punctuation) and
-//!   is normalised ([`normalise_number`]: `1,299.00` → `1299`, `007` → `7`). Each amount knows
-//!   its byte span, whether a percent sign or the word "percent" follows it, the currency marker
-//!   next to it (a symbol, code or name before or after it) and whether it is still open (its
-//!   run reaches the end of the text, as while a model is writing it).
+//!   is normalised ([`normalise_number`]: `1,299.00` → `1299`, `007` → `7`); a `万` right after
+//!   the digits multiplies it by 10 000 (`1.2万` → `12000`). Each amount knows its byte span,
+//!   whether it is a percentage (`%`, the word "percent", or `百分之` before it), whether it is a
+//!   `折` figure (`8折`, `8.5折`: the share paid, see [`zhe_discount`]), the currency marker next to
+//!   it (a symbol, code or name before or after it; Chinese marks such as `元` and `人民币` need
+//!   no space) and whether it is still open (its run reaches the end of the text, as while a
+//!   model is writing it).
+//! - **Chinese numerals** ([`parse_hanzi`]): a run of `零〇一二两三四五六七八九十百千万` (with
+//!   `点` inside) is an amount only in a money or discount context — a currency marker before or
+//!   after it (`四百五十九元`, `¥四百`), `折` after it (`八折`) or `百分之` before it — so words
+//!   such as `一款`, `三星` or `万能` are never numbers. Numerals that do not parse keep their
+//!   text as value, which no fact ever equals: they are refused, never guessed.
 //! - **chains** ([`chains`]): digit runs joined by short runs of separators (`-`, `.`, `(`, `)`,
 //!   space; the redactor also `+`), as phone, card and loyalty numbers are written.
 //! - **roles** ([`price_role`], [`MoneyRoles`]): what a money amount claims to be, read from
-//!   the words around it (`now`/`only` the price, `was`/`MRP`/`down from` a comparison,
-//!   `save`/`… off` a saving), and whether it is true in that role for one product.
+//!   the words around it (`now`/`only`/`只要`/`现价` the price, `was`/`MRP`/`down from`/`原价` a
+//!   comparison, `save`/`… off`/`省`/`立减` a saving), and whether it is true in that role for
+//!   one product.
 //!
 //! Invariants:
 //! - Pure and total: any string is valid input; nothing panics; every span is a `char` boundary
 //!   range of the text given, spans are ascending and do not overlap.
-//! - Only ASCII digits make numbers (`٣` is not one).
+//! - Only ASCII digits (after folding) and Chinese numerals in a money or discount context make
+//!   numbers (`٣` is not one).
 //! - The same text always gives the same numbers and roles, whoever asks: what the gate lets the
 //!   model write is judged by the guardrails on exactly the same terms.
 
 use std::ops::Range;
 
+use unicode_normalization::UnicodeNormalization;
+
 /// Currency symbols recognised next to a number (and, in copy, as foreign when not the store's).
 pub const CURRENCY_SYMBOLS: &str = "$€£¥₹₩₽₺₱₫฿₦₴₪¢₡₲₵₸₼₾";
+
+/// Currency words of scripts written without spaces, recognised right before or after an amount
+/// without a word boundary (`459元`, `人民币459`) and found anywhere in copy. Longer words first,
+/// so `美元` is not read as `元`.
+pub const CJK_CURRENCY_WORDS: [&str; 14] = [
+    "新台币",
+    "人民币",
+    "美元",
+    "欧元",
+    "日元",
+    "港元",
+    "港币",
+    "英镑",
+    "卢比",
+    "美金",
+    "韩元",
+    "澳元",
+    "加元",
+    "元",
+];
+
+/// Han ideographs (unified, extensions, compatibility) and kana: scripts written without spaces
+/// between words.
+pub fn is_cjk(c: char) -> bool {
+    matches!(
+        c as u32,
+        0x3040..=0x30FF | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF | 0x20000..=0x3134F
+    )
+}
+
+/// A letter or digit of a script that separates words with spaces (Latin, Cyrillic, digits):
+/// where a whole-word match needs a boundary.
+pub fn is_word_char(c: char) -> bool {
+    c.is_alphanumeric() && !is_cjk(c)
+}
+
+/// Text as the checks read it (see the module docs): each character NFKC-normalised on its own,
+/// `，` kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Folded {
+    pub text: String,
+    /// (folded byte offset, original byte offset) where each original character starts; empty
+    /// when folding changed nothing.
+    starts: Vec<(usize, usize)>,
+    original_len: usize,
+}
+
+impl Folded {
+    /// The original byte offset that folded byte `at` comes from: the start of the original
+    /// character it was folded from (the original's end at or past the folded end).
+    pub fn original(&self, at: usize) -> usize {
+        if at >= self.text.len() {
+            return self.original_len;
+        }
+        if self.starts.is_empty() {
+            return at;
+        }
+        let i = self.starts.partition_point(|(folded, _)| *folded <= at);
+        self.starts
+            .get(i.saturating_sub(1))
+            .map_or(0, |(_, original)| *original)
+    }
+}
+
+/// Fold `text` for scanning and checking (see the module docs).
+pub fn fold(text: &str) -> Folded {
+    let unchanged = |c: char| c.is_ascii() || c == '\u{ff0c}';
+    if text.chars().all(unchanged) {
+        return Folded {
+            text: text.to_string(),
+            starts: Vec::new(),
+            original_len: text.len(),
+        };
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut starts = Vec::with_capacity(text.len());
+    for (i, c) in text.char_indices() {
+        starts.push((out.len(), i));
+        if unchanged(c) {
+            out.push(c);
+        } else {
+            out.extend(std::iter::once(c).nfkc());
+        }
+    }
+    Folded {
+        text: out,
+        starts,
+        original_len: text.len(),
+    }
+}
 
 /// Currency codes and names recognised as words. Codes (three letters or fewer, and `Rs`) are
 /// matched as written; names in any case.
@@ -51,6 +159,12 @@ pub struct Number {
     pub currency: Option<Range<usize>>,
     /// The run reaches the end of the text: the number may still grow.
     pub open: bool,
+    /// A `折` follows: the share paid in tenths (`8折`, `8.5折`) or percent (`85折`); see
+    /// [`zhe_discount`].
+    pub zhe: bool,
+    /// Written in Chinese numerals (`四百五十九`); `value` is their value ([`parse_hanzi`]), or
+    /// the numerals as written when they do not parse.
+    pub hanzi: bool,
 }
 
 impl Number {
@@ -99,8 +213,8 @@ pub fn scan(text: &str) -> Vec<Number> {
     scan_with(text, &[])
 }
 
-/// Every amount in `text`; `own_marks` are further currency markers (a store's symbol, code and
-/// aliases) recognised like the built-in ones.
+/// Every amount in `text` (folded, see [`fold`]); `own_marks` are further currency markers (a
+/// store's symbol, code and aliases) recognised like the built-in ones.
 pub fn scan_with(text: &str, own_marks: &[&str]) -> Vec<Number> {
     let runs = digit_runs(text);
     let bytes = text.as_bytes();
@@ -110,11 +224,19 @@ pub fn scan_with(text: &str, own_marks: &[&str]) -> Vec<Number> {
         let start = runs[i].start;
         let mut last_digit = runs[i].end;
         let mut run_end = skip_amount_separators(bytes, last_digit);
-        // Join the next digit run when only `,` and `.` lie between.
-        while i + 1 < runs.len() && runs[i + 1].start == run_end {
+        // Join the next digit run when only `,` and `.` lie between; a lone `,` only as a
+        // thousands (or lakh) separator.
+        while i + 1 < runs.len()
+            && runs[i + 1].start == run_end
+            && (&text[last_digit..run_end] != "," || groups_thousands(text, &runs[i + 1]))
+        {
             i += 1;
             last_digit = runs[i].end;
             run_end = skip_amount_separators(bytes, last_digit);
+        }
+        if &text[last_digit..run_end] == "," && run_end < text.len() {
+            // A comma that separates no group is punctuation, not part of the amount.
+            run_end = last_digit;
         }
         let run = &text[start..run_end];
         let run_digits: String = run.chars().filter(|c| *c != ',').collect();
@@ -122,19 +244,254 @@ pub fn scan_with(text: &str, own_marks: &[&str]) -> Vec<Number> {
             .chars()
             .filter(|c| *c != ',')
             .collect();
-        let percent = percent_follows(&text[run_end..]);
+        let mut value = normalise_number(&written);
+        let mut currency = currency_before(text, start, own_marks);
+        // `¥.59`: a point right after a currency sign leads the number.
+        if let Some(head) = text[..start].strip_suffix('.') {
+            if let Some(sign) = head
+                .chars()
+                .next_back()
+                .filter(|c| CURRENCY_SYMBOLS.contains(*c))
+            {
+                if !written.contains('.') {
+                    value = normalise_number(&format!("0.{written}"));
+                    currency = Some(head.len() - sign.len_utf8()..head.len());
+                }
+            }
+        }
+        let mut end = last_digit;
+        // `1.2万`: ten thousands.
+        if run_end == last_digit && text[last_digit..].starts_with('万') {
+            value = normalise_number(&shift_decimal(&written, 4));
+            end = last_digit + '万'.len_utf8();
+        }
+        let percent = end == last_digit && percent_follows(&text[run_end..])
+            || text[..start].ends_with("百分之");
+        // Digits glued to a letter (`Air3 元气`, `X9`) are a model number: only a marker before
+        // them makes them money (`Rs349`).
+        let glued = text[..start]
+            .chars()
+            .next_back()
+            .is_some_and(|c| c.is_alphabetic() && !is_cjk(c));
         out.push(Number {
-            span: start..last_digit,
-            value: normalise_number(&written),
+            span: start..end,
+            value,
             run_digits,
             percent,
-            currency: currency_before(text, start, own_marks)
-                .or_else(|| currency_after(text, last_digit, own_marks)),
+            currency: currency.or_else(|| {
+                (!glued)
+                    .then(|| currency_after(text, end, own_marks))
+                    .flatten()
+            }),
             open: run_end == text.len(),
+            zhe: zhe_follows(&text[end..]),
+            hanzi: false,
         });
         i += 1;
     }
+    let hanzi = hanzi_numbers(text, own_marks);
+    if !hanzi.is_empty() {
+        out.extend(hanzi);
+        out.sort_by_key(|n| n.span.start);
+    }
     out
+}
+
+/// `1.2` shifted `places` to the left of the point (`1.2`, 4 → `12000`).
+fn shift_decimal(number: &str, places: usize) -> String {
+    let (int, frac) = number.split_once('.').unwrap_or((number, ""));
+    let mut frac: String = frac.to_string();
+    while frac.len() < places {
+        frac.push('0');
+    }
+    let (moved, rest) = frac.split_at(places);
+    if rest.is_empty() {
+        format!("{int}{moved}")
+    } else {
+        format!("{int}{moved}.{rest}")
+    }
+}
+
+/// Whether `折` follows (after at most two spaces).
+fn zhe_follows(rest: &str) -> bool {
+    let trimmed = rest.trim_start_matches([' ', '\u{a0}']);
+    rest.len() - trimmed.len() <= 2 && trimmed.starts_with('折')
+}
+
+const HANZI_DIGITS: [(char, u64); 12] = [
+    ('零', 0),
+    ('〇', 0),
+    ('一', 1),
+    ('二', 2),
+    ('两', 2),
+    ('三', 3),
+    ('四', 4),
+    ('五', 5),
+    ('六', 6),
+    ('七', 7),
+    ('八', 8),
+    ('九', 9),
+];
+const HANZI_UNITS: [(char, u64); 3] = [('十', 10), ('百', 100), ('千', 1000)];
+
+fn hanzi_digit(c: char) -> Option<u64> {
+    HANZI_DIGITS.iter().find(|(d, _)| *d == c).map(|(_, v)| *v)
+}
+
+fn hanzi_unit(c: char) -> Option<u64> {
+    HANZI_UNITS.iter().find(|(d, _)| *d == c).map(|(_, v)| *v)
+}
+
+fn is_hanzi_numeral(c: char) -> bool {
+    hanzi_digit(c).is_some() || hanzi_unit(c).is_some() || c == '万' || c == '点'
+}
+
+/// The value of Chinese numerals, normalised as [`normalise_number`] does: `四百五十九` → `459`,
+/// `十五` → `15`, `四百零五` → `405`, `两万三千` → `23000`, `八点五` → `8.5`, `二〇二四` → `2024`
+/// (digit by digit). `None` for numerals that are no well-formed number (`四四百`, `点五`).
+pub fn parse_hanzi(numerals: &str) -> Option<String> {
+    let (int, frac) = match numerals.split_once('点') {
+        Some((i, f)) => (i, Some(f)),
+        None => (numerals, None),
+    };
+    if int.is_empty() {
+        return None;
+    }
+    let int_value = if int.chars().any(|c| hanzi_unit(c).is_some() || c == '万') {
+        let (mut total, mut section, mut digit): (u64, u64, Option<u64>) = (0, 0, None);
+        let mut last_unit = u64::MAX;
+        for c in int.chars() {
+            if let Some(d) = hanzi_digit(c) {
+                if digit.is_some_and(|x| x != 0) {
+                    return None;
+                }
+                digit = Some(d);
+            } else if let Some(u) = hanzi_unit(c) {
+                if u >= last_unit {
+                    return None;
+                }
+                last_unit = u;
+                section = section.checked_add(digit.unwrap_or(1).checked_mul(u)?)?;
+                digit = None;
+            } else if c == '万' {
+                let whole = section.checked_add(digit.unwrap_or(0))?;
+                let whole = if whole == 0 && total == 0 { 1 } else { whole };
+                total = total.checked_add(whole)?.checked_mul(10_000)?;
+                section = 0;
+                digit = None;
+                last_unit = u64::MAX;
+            } else {
+                return None;
+            }
+        }
+        total
+            .checked_add(section)?
+            .checked_add(digit.unwrap_or(0))?
+            .to_string()
+    } else {
+        int.chars()
+            .map(|c| hanzi_digit(c).map(|d| char::from(b'0' + d as u8)))
+            .collect::<Option<String>>()?
+    };
+    match frac {
+        None => Some(normalise_number(&int_value)),
+        Some(f) => {
+            let f: String = f
+                .chars()
+                .map(|c| hanzi_digit(c).map(|d| char::from(b'0' + d as u8)))
+                .collect::<Option<String>>()?;
+            (!f.is_empty()).then(|| normalise_number(&format!("{int_value}.{f}")))
+        }
+    }
+}
+
+/// Chinese-numeral amounts in a money or discount context (see the module docs).
+fn hanzi_numbers(text: &str, own_marks: &[&str]) -> Vec<Number> {
+    let mut out = Vec::new();
+    let mut chars = text.char_indices().peekable();
+    while let Some((start, c)) = chars.next() {
+        if !is_hanzi_numeral(c) || c == '点' {
+            continue;
+        }
+        let mut end = start + c.len_utf8();
+        while let Some((i, d)) = chars.peek().copied() {
+            if !is_hanzi_numeral(d) {
+                break;
+            }
+            end = i + d.len_utf8();
+            chars.next();
+        }
+        // A trailing `点` is no decimal point (`八点` is eight o'clock).
+        let run = text[start..end].trim_end_matches('点');
+        let end = start + run.len();
+        // The `万` of `1.2万` belongs to the digits.
+        if text[..start].ends_with(|d: char| d.is_ascii_digit()) {
+            continue;
+        }
+        let zhe = zhe_follows(&text[end..]);
+        let percent = text[..start].ends_with("百分之");
+        let currency = currency_before(text, start, own_marks)
+            .or_else(|| currency_after(text, end, own_marks));
+        if !(zhe || percent || currency.is_some()) {
+            continue;
+        }
+        let value = parse_hanzi(run).unwrap_or_else(|| run.to_string());
+        out.push(Number {
+            span: start..end,
+            run_digits: value.clone(),
+            value,
+            percent,
+            currency,
+            open: end == text.len(),
+            zhe,
+            hanzi: true,
+        });
+    }
+    out
+}
+
+/// The discount in percent a `折` figure states: `8` → 20, `8.5` → 15, `85` → 15, `9` → 10.
+/// `None` for figures that are no discount (0, 10 and above 10 with a decimal, 100 and more,
+/// or finer than a whole percent).
+pub fn zhe_discount(value: &str) -> Option<u32> {
+    let (int, frac) = value.split_once('.').unwrap_or((value, ""));
+    let int: u32 = int.parse().ok()?;
+    let paid = match (int, frac.len()) {
+        (1..=9, 0) => int * 10,
+        (0..=9, 1) => int * 10 + frac.parse::<u32>().ok()?,
+        (10..=99, 0) if int % 10 != 0 => int,
+        _ => return None,
+    };
+    (1..100).contains(&paid).then(|| 100 - paid)
+}
+
+/// How a discount of `percent` is written with `折` (normalised figures, as [`scan`] reads
+/// them): 20 → `["8"]`, 15 → `["8.5", "85"]`, 23 → `["7.7", "77"]`.
+pub fn zhe_figures(percent: u32) -> Vec<String> {
+    if percent == 0 || percent >= 100 {
+        return Vec::new();
+    }
+    let paid = 100 - percent;
+    if paid % 10 == 0 {
+        vec![(paid / 10).to_string()]
+    } else if paid < 10 {
+        vec![format!("0.{paid}")]
+    } else {
+        vec![format!("{}.{}", paid / 10, paid % 10), paid.to_string()]
+    }
+}
+
+/// Whether the digit run `next`, after a lone `,`, is a group of a grouped number: three digits,
+/// two followed by another `,` and a digit (`1,00,000`), or up to three still being written at
+/// the end of the text. `2,00.` and `7,9` are two numbers.
+fn groups_thousands(text: &str, next: &Range<usize>) -> bool {
+    let len = next.len();
+    let rest = &text[next.end..];
+    len == 3
+        || (len == 2
+            && rest.starts_with(',')
+            && rest[1..].starts_with(|c: char| c.is_ascii_digit()))
+        || (len < 3 && next.end == text.len())
 }
 
 fn skip_amount_separators(bytes: &[u8], mut at: usize) -> usize {
@@ -188,8 +545,16 @@ fn is_mark_symbol(sym: &str, own_marks: &[&str]) -> bool {
     one_symbol || own_marks.contains(&sym)
 }
 
-/// A currency marker right before byte `at`: a symbol (`₹349`, `$ 5`) or a word, optionally
-/// followed by `.` (`Rs. 349`, `INR 349`).
+/// The CJK currency words (built-in and the store's own), longest first.
+fn cjk_marks<'a>(own_marks: &[&'a str]) -> Vec<&'a str> {
+    let mut marks: Vec<&str> = CJK_CURRENCY_WORDS.to_vec();
+    marks.extend(own_marks.iter().filter(|m| m.chars().any(is_cjk)).copied());
+    marks.sort_by_key(|m| std::cmp::Reverse(m.len()));
+    marks
+}
+
+/// A currency marker right before byte `at`: a symbol (`₹349`, `$ 5`), a CJK currency word
+/// (`人民币459`) or a word, optionally followed by `.` (`Rs. 349`, `INR 349`).
 fn currency_before(text: &str, at: usize, own_marks: &[&str]) -> Option<Range<usize>> {
     let head = text.get(..at)?;
     let trimmed = head.trim_end_matches([' ', '\u{a0}']);
@@ -208,19 +573,25 @@ fn currency_before(text: &str, at: usize, own_marks: &[&str]) -> Option<Range<us
             return Some(trimmed.len() - m.len()..trimmed.len());
         }
     }
+    if let Some(m) = cjk_marks(own_marks)
+        .into_iter()
+        .find(|m| trimmed.ends_with(m))
+    {
+        return Some(trimmed.len() - m.len()..trimmed.len());
+    }
     let word_end = trimmed.strip_suffix('.').unwrap_or(trimmed);
     let word_start = word_end
         .char_indices()
         .rev()
-        .take_while(|(_, c)| c.is_alphabetic())
+        .take_while(|(_, c)| c.is_alphabetic() && !is_cjk(*c))
         .last()
         .map(|(i, _)| i)?;
     let word = &word_end[word_start..];
     is_mark_word(word, own_marks).then_some(word_start..trimmed.len())
 }
 
-/// A currency word right after byte `at` (`349 rupees`, `349 USD`). A symbol after a number
-/// belongs to the next amount (`349 ₹749`), so only words count here.
+/// A currency word right after byte `at` (`349 rupees`, `349 USD`, `459元`). A symbol after a
+/// number belongs to the next amount (`349 ₹749`), so only words count here.
 fn currency_after(text: &str, at: usize, own_marks: &[&str]) -> Option<Range<usize>> {
     let tail = text.get(at..)?;
     let trimmed = tail.trim_start_matches([' ', '\u{a0}']);
@@ -229,9 +600,15 @@ fn currency_after(text: &str, at: usize, own_marks: &[&str]) -> Option<Range<usi
         return None;
     }
     let start = at + skipped;
+    if let Some(m) = cjk_marks(own_marks)
+        .into_iter()
+        .find(|m| trimmed.starts_with(m))
+    {
+        return Some(start..start + m.len());
+    }
     let len = trimmed
         .char_indices()
-        .find(|(_, c)| !c.is_alphabetic())
+        .find(|(_, c)| !c.is_alphabetic() || is_cjk(*c))
         .map_or(trimmed.len(), |(i, _)| i);
     (len > 0 && is_mark_word(&trimmed[..len], own_marks)).then_some(start..start + len)
 }
@@ -387,6 +764,121 @@ const ROLE_WORDS: [(&str, PriceRole); 27] = [
     ("get", PriceRole::Price),
 ];
 
+/// Chinese words before an amount that give it a role, matched without word boundaries.
+const ZH_ROLE_CUES: [(&str, PriceRole); 44] = [
+    ("原价", PriceRole::Comparison),
+    ("原来", PriceRole::Comparison),
+    ("原先", PriceRole::Comparison),
+    ("原本", PriceRole::Comparison),
+    ("之前", PriceRole::Comparison),
+    ("以前", PriceRole::Comparison),
+    ("平时", PriceRole::Comparison),
+    ("平常", PriceRole::Comparison),
+    ("日常价", PriceRole::Comparison),
+    ("吊牌价", PriceRole::Comparison),
+    ("零售价", PriceRole::Comparison),
+    ("市场价", PriceRole::Comparison),
+    ("划线价", PriceRole::Comparison),
+    ("专柜价", PriceRole::Comparison),
+    ("不到", PriceRole::Comparison),
+    ("低于", PriceRole::Comparison),
+    ("省", PriceRole::Saving),
+    ("省下", PriceRole::Saving),
+    ("立省", PriceRole::Saving),
+    ("节省", PriceRole::Saving),
+    ("减", PriceRole::Saving),
+    ("立减", PriceRole::Saving),
+    ("直降", PriceRole::Saving),
+    ("降价", PriceRole::Saving),
+    ("便宜", PriceRole::Saving),
+    ("优惠", PriceRole::Saving),
+    ("少花", PriceRole::Saving),
+    ("现价", PriceRole::Price),
+    ("现在", PriceRole::Price),
+    ("只要", PriceRole::Price),
+    ("只需", PriceRole::Price),
+    ("仅需", PriceRole::Price),
+    ("仅售", PriceRole::Price),
+    ("仅", PriceRole::Price),
+    ("才", PriceRole::Price),
+    ("售价", PriceRole::Price),
+    ("价格", PriceRole::Price),
+    ("到手价", PriceRole::Price),
+    ("特价", PriceRole::Price),
+    ("优惠价", PriceRole::Price),
+    ("活动价", PriceRole::Price),
+    ("折后价", PriceRole::Price),
+    ("降价后", PriceRole::Price),
+    ("卖", PriceRole::Price),
+];
+
+/// CJK characters before an amount looked at for a cue.
+const ZH_ROLE_WINDOW: usize = 6;
+
+/// The role the Chinese words right before byte `start` give an amount (spaces and `:` between
+/// are skipped): of the cues in the last [`ZH_ROLE_WINDOW`] CJK characters, the one ending
+/// nearest the amount, the longest of those (`优惠价` the price, not `优惠` a saving; `原价为`
+/// a comparison; `原价只要` the price).
+pub fn cjk_role_before(text: &str, start: usize) -> Option<PriceRole> {
+    let head = text.get(..start)?.trim_end_matches([' ', '\u{a0}', ':']);
+    let mut run: Vec<char> = head
+        .chars()
+        .rev()
+        .take_while(|c| is_cjk(*c))
+        .take(ZH_ROLE_WINDOW)
+        .collect();
+    if run.is_empty() {
+        return None;
+    }
+    run.reverse();
+    let run: String = run.into_iter().collect();
+    let mut best: Option<(usize, usize, PriceRole)> = None;
+    for (cue, role) in ZH_ROLE_CUES {
+        for (i, _) in run.match_indices(cue) {
+            let key = (i + cue.len(), cue.len());
+            if best.is_none_or(|(end, len, _)| key > (end, len)) {
+                best = Some((key.0, key.1, role));
+            }
+        }
+    }
+    best.map(|(_, _, role)| role)
+}
+
+/// Chinese cues that make a bare number (no currency mark) right after them money for the
+/// generation gate (`仅需549`): price words that say nothing else.
+const ZH_MONEY_CUES: [&str; 19] = [
+    "现价",
+    "只要",
+    "只需",
+    "仅需",
+    "仅售",
+    "售价",
+    "到手价",
+    "特价",
+    "优惠价",
+    "活动价",
+    "折后价",
+    "原价",
+    "原来",
+    "立省",
+    "省",
+    "省下",
+    "节省",
+    "立减",
+    "直降",
+];
+
+/// The role of a bare number written right after a Chinese money cue ([`ZH_MONEY_CUES`], spaces
+/// and `:` between): `仅需549` is a price, `原价599` a comparison. `None` otherwise.
+pub fn cjk_money_cue_before(text: &str, start: usize) -> Option<PriceRole> {
+    let head = text.get(..start)?.trim_end_matches([' ', '\u{a0}', ':']);
+    ZH_MONEY_CUES
+        .iter()
+        .any(|cue| head.ends_with(cue))
+        .then(|| cjk_role_before(text, start))
+        .flatten()
+}
+
 /// Words right after an amount that make it a saving (`₹190 off`) or a discount (`29% off`).
 pub const SAVING_AFTER: [&str; 6] = ["off", "less", "discount", "saving", "savings", "cheaper"];
 
@@ -435,6 +927,9 @@ pub fn word_after(text: &str, at: usize) -> String {
 /// `save` → saving, `now` → price). What the generation gate can know before the amount is
 /// written.
 pub fn role_before(text: &str, start: usize) -> Option<PriceRole> {
+    if let Some(role) = cjk_role_before(text, start) {
+        return Some(role);
+    }
     let before = words_before(text, start, ROLE_WINDOW);
     for (j, word) in before.iter().enumerate() {
         if let Some(role) = before.get(j + 1).and_then(|first| {
@@ -497,17 +992,30 @@ impl MoneyRoles {
         }
     }
 
-    /// Whether every amount in `text` written after a currency marker can still be true in the
-    /// role the words before it give it: a finished amount equals that role's value, an amount
-    /// still being written can still become it. An amount in the price role (or with no role
+    /// Whether every amount in `text` written after a currency marker (or finished with one
+    /// after it: `459元`) can still be true in the role the words before it give it: a finished
+    /// amount equals that role's value, an amount still being written can still become it
+    /// (Chinese numerals are judged once finished). An amount in the price role (or with no role
     /// words) may be the price or the saving, because `now ₹190 off` is read as a saving only
     /// once `off` is written; the guardrails judge the finished copy with the words after it too
     /// ([`price_role`]).
     pub fn admits(&self, text: &str) -> bool {
         let marks: Vec<&str> = self.marks.iter().map(String::as_str).collect();
         scan_with(text, &marks).iter().all(|n| {
+            // Judged while written: an amount after its marker (`now ₹13…`); once finished also
+            // one with its marker after it (`459元`), whose role the words before it give.
             let marked_before = n.currency.as_ref().is_some_and(|c| c.end <= n.span.start);
-            if n.percent || !marked_before || self.stated.contains(&n.value) {
+            let marked_after = n.currency.as_ref().is_some_and(|c| c.start >= n.span.end);
+            // A bare number right after a Chinese price word (`仅需549`) is money too.
+            let cued = n.currency.is_none()
+                && !n.hanzi
+                && cjk_money_cue_before(text, n.span.start).is_some();
+            let judged = marked_before || (marked_after && !n.open) || cued;
+            if n.percent || n.zhe || !judged || self.stated.contains(&n.value) {
+                return true;
+            }
+            if n.hanzi && n.open {
+                // `¥四百` may still become `¥四百五十九`: judged once finished.
                 return true;
             }
             let may_be: Vec<&str> = match role_before(text, n.start_with_marker()) {
@@ -617,6 +1125,11 @@ mod tests {
         let n = scan("₹1,299.00 and 12.50 and 007 at 30 %");
         assert!(n[3].percent && !n[0].percent);
         assert_eq!(values("Now ₹1,899, 53% off."), ["1899", "53"]);
+        assert_eq!(values("save ₹2,00."), ["2", "0"], "no thousands group");
+        assert_eq!(values("7,9 and 1,00,000"), ["7", "9", "100000"]);
+        assert_eq!(values("now ¥.59"), ["0.59"]);
+        assert!(scan("now ₹1,2")[0].open, "a group still being written");
+        assert_eq!(values("now ₹1,2"), ["12"]);
         assert_eq!(values("a 9.84 inch lid."), ["9.84"]);
         assert_eq!(values("no numbers"), Vec::<String>::new());
         assert_eq!(values("٣ is not ASCII"), Vec::<String>::new());
@@ -689,7 +1202,165 @@ mod tests {
         assert_eq!(&text[c[0].span.clone()], "+44 20-7946-0958");
     }
 
+    fn cny_roles() -> MoneyRoles {
+        MoneyRoles {
+            marks: vec![
+                "¥".into(),
+                "CNY".into(),
+                "元".into(),
+                "RMB".into(),
+                "人民币".into(),
+            ],
+            price: "459".into(),
+            comparison: Some("599".into()),
+            saving: Some("140".into()),
+            stated: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn folding_reads_full_width_as_ascii_and_keeps_the_chinese_comma() {
+        let f = fold("现价￥４５９，１２小时续航");
+        assert_eq!(f.text, "现价¥459，12小时续航");
+        assert_eq!(values(&f.text), ["459", "12"]);
+        let i = f.text.find("459").unwrap();
+        assert_eq!(f.original(i), "现价￥".len());
+        assert_eq!(f.original(f.text.len()), "现价￥４５９，１２小时续航".len());
+        let ascii = fold("now ₹349");
+        assert_eq!(ascii.text, "now ₹349");
+        assert_eq!(ascii.original(4), 4);
+        assert_eq!(fold("１００％").text, "100%");
+    }
+
+    #[test]
+    fn chinese_prices_and_markers() {
+        let marks = ["¥", "元", "人民币"];
+        let mark = |t: &str| {
+            let n = scan_with(t, &marks);
+            n[0].currency.clone().map(|c| t[c].to_string())
+        };
+        assert_eq!(mark("现在只要459元。"), Some("元".into()));
+        assert_eq!(mark("现在只要 459 元"), Some("元".into()));
+        assert_eq!(mark("只要¥459"), Some("¥".into()));
+        assert_eq!(mark("只要人民币459"), Some("人民币".into()));
+        assert_eq!(mark("只要RMB459"), Some("RMB".into()));
+        assert_eq!(mark("只要459美元"), Some("美元".into()));
+        assert_eq!(mark("12小时续航"), None);
+        assert_eq!(values("1.2万元"), ["12000"]);
+        assert_eq!(values("¥3万"), ["30000"]);
+    }
+
+    #[test]
+    fn chinese_numerals_count_only_as_amounts() {
+        assert_eq!(parse_hanzi("四百五十九").as_deref(), Some("459"));
+        assert_eq!(parse_hanzi("十五").as_deref(), Some("15"));
+        assert_eq!(parse_hanzi("四百零五").as_deref(), Some("405"));
+        assert_eq!(parse_hanzi("两万三千").as_deref(), Some("23000"));
+        assert_eq!(parse_hanzi("八点五").as_deref(), Some("8.5"));
+        assert_eq!(parse_hanzi("二〇二四").as_deref(), Some("2024"));
+        assert_eq!(parse_hanzi("一百一十").as_deref(), Some("110"));
+        assert_eq!(parse_hanzi("万").as_deref(), Some("10000"));
+        assert_eq!(parse_hanzi("四四百"), None);
+        assert_eq!(parse_hanzi("百千"), None);
+        let n = scan("李宁跑鞋，现在只要四百五十九元");
+        assert_eq!(n.len(), 1);
+        assert!(n[0].hanzi && n[0].currency.is_some());
+        assert_eq!(n[0].value, "459");
+        assert!(scan("一款三星万能的九阳").is_empty(), "words, not amounts");
+        let n = scan("全场八折");
+        assert!(n[0].zhe && n[0].hanzi);
+        assert_eq!(n[0].value, "8");
+        let n = scan("百分之二十的优惠");
+        assert!(n[0].percent);
+        assert_eq!(n[0].value, "20");
+        let n = scan("只要¥四百");
+        assert!(n[0].open && n[0].hanzi);
+        let n = scan("只要四四百元");
+        assert_eq!(n[0].value, "四四百", "unparsed numerals keep their text");
+    }
+
+    #[test]
+    fn zhe_figures_are_discounts() {
+        assert_eq!(zhe_discount("8"), Some(20));
+        assert_eq!(zhe_discount("8.5"), Some(15));
+        assert_eq!(zhe_discount("85"), Some(15));
+        assert_eq!(zhe_discount("9"), Some(10));
+        assert_eq!(zhe_discount("0"), None);
+        assert_eq!(zhe_discount("80"), None, "8折 is written 8折");
+        assert_eq!(zhe_discount("8.55"), None);
+        assert_eq!(zhe_discount("100"), None);
+        assert_eq!(zhe_figures(20), ["8"]);
+        assert_eq!(zhe_figures(15), ["8.5", "85"]);
+        assert_eq!(zhe_figures(0), Vec::<String>::new());
+        for d in 1..100 {
+            for f in zhe_figures(d) {
+                assert_eq!(zhe_discount(&f), Some(d), "{f}");
+            }
+        }
+        let n = scan("现在8.5折");
+        assert!(n[0].zhe && !n[0].percent);
+        assert_eq!(n[0].value, "8.5");
+    }
+
+    #[test]
+    fn chinese_role_words() {
+        let role = |text: &str| {
+            let text = fold(text).text;
+            let n = &scan_with(&text, &["¥", "元"])[0];
+            price_role(&text, n.start_with_marker(), n.end_with_marker())
+        };
+        assert_eq!(role("现在只要¥459"), PriceRole::Price);
+        assert_eq!(role("现价459元"), PriceRole::Price);
+        assert_eq!(role("原价599元"), PriceRole::Comparison);
+        assert_eq!(role("原价：¥599"), PriceRole::Comparison);
+        assert_eq!(role("原价为 599 元"), PriceRole::Comparison);
+        assert_eq!(role("立省140元"), PriceRole::Saving);
+        assert_eq!(role("优惠价¥459"), PriceRole::Price);
+        assert_eq!(role("跑鞋¥459"), PriceRole::Price);
+        assert_eq!(role("原价只要¥459"), PriceRole::Price);
+    }
+
+    #[test]
+    fn money_roles_judge_chinese_amounts() {
+        let roles = cny_roles();
+        assert!(roles.admits("现在只要459元，原价599元，立省140元"));
+        assert!(
+            !roles.admits("现在只要599元"),
+            "the list price as the price"
+        );
+        assert!(!roles.admits("原价459元"), "the price as the comparison");
+        assert!(roles.admits("现在只要45"), "no marker yet");
+        assert!(roles.admits("现在只要¥45"));
+        assert!(!roles.admits("现在只要¥59"));
+        assert!(roles.admits("现在只要四百五十九元"));
+        assert!(!roles.admits("现在只要五百九十九元"));
+        assert!(
+            roles.admits("现在只要¥五百"),
+            "numerals are judged once finished"
+        );
+        assert!(roles.admits("全场八折"), "a discount is no money amount");
+        assert!(
+            !roles.admits("仅需599 "),
+            "a bare number after a price word"
+        );
+        assert!(!roles.admits("仅需59"));
+        assert!(roles.admits("仅需45"));
+        assert!(roles.admits("原价599，"));
+        assert!(roles.admits("续航12小时"), "no price word");
+    }
+
     proptest! {
+        #[test]
+        fn chinese_text_never_panics(text in "[0-9.,%¥￥元折百分之点零一二两三四五六七八九十百千万现价原省 ，]{0,32}") {
+            let folded = fold(&text);
+            for n in scan_with(&folded.text, &["¥", "元"]) {
+                prop_assert!(folded.text.get(n.span.clone()).is_some());
+                prop_assert!(folded.original(n.span.start) <= text.len());
+                prop_assert!(text.is_char_boundary(folded.original(n.span.start)));
+            }
+            let _ = cny_roles().admits(&folded.text);
+        }
+
         #[test]
         fn never_panics_and_spans_are_boundaries(text in any::<String>()) {
             let mut last = 0;
@@ -698,7 +1369,7 @@ mod tests {
                 prop_assert!(text.is_char_boundary(n.span.end));
                 prop_assert!(n.span.start >= last);
                 last = n.span.end;
-                prop_assert!(text[n.span.clone()].starts_with(|c: char| c.is_ascii_digit()));
+                prop_assert!(n.hanzi || text[n.span.clone()].starts_with(|c: char| c.is_ascii_digit()));
                 if let Some(c) = n.currency {
                     prop_assert!(text.get(c).is_some());
                 }

@@ -97,3 +97,88 @@ fn bench_copy() {
     println!("{}", serde_json::to_string_pretty(&report).unwrap());
     assert_eq!(report.served_rate, 1.0);
 }
+
+/// One service per locale, built as the kiosk builds it: the locale's built-in pack, the store
+/// currency, the catalog's brands, default guardrails (judged in the pack's locale).
+fn service_for(
+    model: &Path,
+    locale: shelftalk::locale::Locale,
+    currency: &Currency,
+    products: &[Product],
+) -> CopyService {
+    let defaults = EngineConfig::default();
+    let engine = EngineConfig {
+        budget_ms: env_or("SHELFTALK_BUDGET_MS", defaults.budget_ms),
+        ..defaults
+    };
+    CopyService::start(
+        model,
+        &Manifest::builtin().unwrap(),
+        engine,
+        &PromptPack::builtin_for(locale).unwrap(),
+        currency,
+        BrandList::from_products(products),
+        GuardrailConfig::default(),
+    )
+}
+
+/// zh-CN on the zh fixture catalog (`tests/fixtures/zh_catalog.csv`, CNY) and en on the demo
+/// catalog (`demo/catalog.csv`, USD), in the same run, one after the other:
+/// `cargo test --test copy_bench -- --ignored --nocapture bench_copy_zh_and_en`
+/// (`SHELFTALK_BENCH_PAIRS`, default 100 per locale; `SHELFTALK_BENCH_SEED`, default 7;
+/// `SHELFTALK_BENCH_LOCALES`, default `zh-CN,en`; `SHELFTALK_BUDGET_MS`, the engine's budget
+/// per blurb, default the engine's: raise it on a loaded machine to measure the guardrails
+/// rather than the CPU).
+#[test]
+#[ignore = "benchmark: minutes on the real model"]
+fn bench_copy_zh_and_en() {
+    use shelftalk::ingest::{read_catalog_file, Rules};
+    use shelftalk::locale::Locale;
+    let Some(model) = common::model() else { return };
+    let options = BenchOptions {
+        pairs: env_or("SHELFTALK_BENCH_PAIRS", 100),
+        seed: env_or("SHELFTALK_BENCH_SEED", 7),
+        ..BenchOptions::default()
+    };
+    let usd = Currency {
+        code: "USD".into(),
+        symbol: "$".into(),
+        aliases: vec!["USD".into(), "dollar".into(), "dollars".into()],
+    };
+    let runs = [
+        (
+            Locale::ZhCn,
+            "tests/fixtures/zh_catalog.csv",
+            Currency::cny(),
+        ),
+        (Locale::En, "demo/catalog.csv", usd),
+    ];
+    let wanted: String = env_or("SHELFTALK_BENCH_LOCALES", "zh-CN,en".to_string());
+    let wanted: Vec<Locale> = wanted.split(',').filter_map(|l| l.parse().ok()).collect();
+    let mut summary = Vec::new();
+    for (locale, catalog, currency) in runs {
+        if !wanted.contains(&locale) {
+            continue;
+        }
+        let products = read_catalog_file(&common::root().join(catalog), &Rules::default()).unwrap();
+        let service = service_for(&model, locale, &currency, &products);
+        let report = bench::run(&service, &products, &options).unwrap();
+        println!(
+            "== {locale} on {catalog} ({} products)\n{report}\n",
+            products.len()
+        );
+        assert_eq!(report.served_rate, 1.0);
+        summary.push(format!(
+            "{locale}: first try {:.1} %, from the model {:.1} %, false prices {:.1} %, fresh blurb p50 {:.0} ms ({} pairs, seed {})",
+            report.first_try_pass_rate * 100.0,
+            report.model_served_rate * 100.0,
+            report.false_price_rate * 100.0,
+            report.blurb_ms_p50,
+            report.pairs,
+            options.seed,
+        ));
+    }
+    for line in summary {
+        println!("{line}");
+    }
+}

@@ -9,9 +9,11 @@
 //! - Products are a seeded random sample ([`sample`]: ordered by a hash of seed and sku), paired
 //!   with the segments and all four styles in turn; the same seed gives the same pairs.
 //! - The false price rate is judged by [`false_price`], written apart from the guardrails (its
-//!   own amount finder and role words, the catalog's raw prices), so a blind spot of the
-//!   guardrails is not repeated here. It counts served copy (after the guardrails), model or
-//!   template. Target: 0.
+//!   own amount finder and role words, English and Chinese, the catalog's raw prices), so a
+//!   blind spot of the guardrails is not repeated here. It counts served copy (after the
+//!   guardrails), model or template. Target: 0. It reads amounts in digits (full-width too);
+//!   Chinese numerals are left to the guardrails.
+//! - The pairs' segments are shopper archetypes in the service's locale ([`bench_segments`]).
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -24,6 +26,7 @@ use crate::copy::engine::{EngineError, GenerationRequest, Timings};
 use crate::copy::guardrails::Verdict;
 use crate::copy::prompt::{Audience, Currency};
 use crate::copy::service::{CopyRequest, CopyService, CopySource};
+use crate::locale::Locale;
 use crate::vocab::{PriceBand, SegmentKey, Style};
 
 /// Errors of the bench.
@@ -98,14 +101,23 @@ pub struct BenchReport {
 /// Failing first attempts kept in the report.
 pub const FAILURE_EXAMPLES: usize = 20;
 
-/// The segments paired with each product: fixed shopper archetypes.
-pub fn bench_segments() -> Vec<SegmentKey> {
-    vec![
-        SegmentKey::new("home decor", Some(PriceBand::Mid)),
-        SegmentKey::new("fitness", Some(PriceBand::Low)),
-        SegmentKey::new("fashion", Some(PriceBand::High)),
-        SegmentKey::new("gadgets", Some(PriceBand::Mid)),
-    ]
+/// The segments paired with each product: fixed shopper archetypes, in the copy's locale.
+pub fn bench_segments(locale: Locale) -> Vec<SegmentKey> {
+    let departments = match locale {
+        Locale::En => ["home decor", "fitness", "fashion", "gadgets"],
+        Locale::ZhCn => ["家居", "运动健身", "时尚", "数码"],
+    };
+    let bands = [
+        PriceBand::Mid,
+        PriceBand::Low,
+        PriceBand::High,
+        PriceBand::Mid,
+    ];
+    departments
+        .into_iter()
+        .zip(bands)
+        .map(|(d, b)| SegmentKey::new(d, Some(b)))
+        .collect()
 }
 
 fn audience(segment: &SegmentKey) -> Audience<'_> {
@@ -125,7 +137,7 @@ pub fn run(
     if products.is_empty() {
         return Err(BenchError::NoProducts);
     }
-    let segments = bench_segments();
+    let segments = bench_segments(service.prompts().locale());
     let sampled = sample(products, options.seed);
     let pairs: Vec<(&Product, &SegmentKey, Style)> = (0..options.pairs)
         .map(|i| {
@@ -330,6 +342,35 @@ const SAID: [(&str, Said); 28] = [
     ("discount", Said::Saves),
 ];
 
+/// Chinese role words, by role, found as written (no spaces in Chinese). Kept apart from the
+/// guardrails' lists on purpose.
+const SAID_ZH: [(&str, Said); 24] = [
+    ("现价", Said::Pays),
+    ("只要", Said::Pays),
+    ("只需", Said::Pays),
+    ("仅需", Said::Pays),
+    ("仅售", Said::Pays),
+    ("售价", Said::Pays),
+    ("到手", Said::Pays),
+    ("特价", Said::Pays),
+    ("优惠价", Said::Pays),
+    ("现在", Said::Pays),
+    ("才", Said::Pays),
+    ("原价", Said::Was),
+    ("原来", Said::Was),
+    ("之前", Said::Was),
+    ("以前", Said::Was),
+    ("平时", Said::Was),
+    ("吊牌价", Said::Was),
+    ("市场价", Said::Was),
+    ("不到", Said::Was),
+    ("省", Said::Saves),
+    ("立减", Said::Saves),
+    ("直降", Said::Saves),
+    ("便宜", Said::Saves),
+    ("优惠", Said::Saves),
+];
+
 /// Words that make the "price" after them a comparison price.
 const PRICE_BEFORE_WAS: [&str; 6] = ["original", "regular", "list", "usual", "old", "retail"];
 
@@ -340,6 +381,10 @@ const PRICE_BEFORE_WAS: [&str; 6] = ["original", "regular", "list", "usual", "ol
 /// what the shopper pays is the price, a comparison is the list price (above the price), a
 /// saving is list − price. An amount written as a percentage (`₹70%`) is false.
 pub fn false_price(text: &str, product: &Product, currency: &Currency) -> Option<String> {
+    use unicode_normalization::UnicodeNormalization;
+    // Full-width digits and signs as ASCII (standard NFKC of the whole text).
+    let text: String = text.nfkc().collect();
+    let text = text.as_str();
     let list = product.list_price.filter(|l| *l > product.price);
     for (start, end, amount, percent) in currency_amounts(text, currency) {
         let written = &text[start..end];
@@ -383,10 +428,18 @@ fn currency_amounts(text: &str, currency: &Currency) -> Vec<(usize, usize, Optio
             continue;
         }
         let start = i;
+        // A `,` joins thousands only (three digits after it): Chinese copy writes `¥459,12小时`
+        // (its `，` folded) with no space.
+        let thousands = |at: usize| {
+            bytes
+                .get(at + 1..at + 4)
+                .is_some_and(|d| d.iter().all(u8::is_ascii_digit))
+                && !bytes.get(at + 4).is_some_and(u8::is_ascii_digit)
+        };
         while i < bytes.len()
             && (bytes[i].is_ascii_digit()
-                || (matches!(bytes[i], b',' | b'.')
-                    && bytes.get(i + 1).is_some_and(u8::is_ascii_digit)))
+                || (bytes[i] == b'.' && bytes.get(i + 1).is_some_and(u8::is_ascii_digit))
+                || (bytes[i] == b',' && thousands(i)))
         {
             i += 1;
         }
@@ -394,6 +447,8 @@ fn currency_amounts(text: &str, currency: &Currency) -> Vec<(usize, usize, Optio
         let before = text[..start].trim_end();
         let before = before.strip_suffix('.').unwrap_or(before).trim_end();
         let after = text[i..].trim_start();
+        // A Latin mark is a word of its own; a Chinese one (`元`, `人民币`) needs no space.
+        let latin = |m: &str| m.chars().all(|c| c.is_ascii_alphanumeric());
         let mark_before = marks.iter().find(|m| {
             before.len() >= m.len()
                 && before.is_char_boundary(before.len() - m.len())
@@ -401,14 +456,14 @@ fn currency_amounts(text: &str, currency: &Currency) -> Vec<(usize, usize, Optio
                 && !before[..before.len() - m.len()]
                     .chars()
                     .next_back()
-                    .is_some_and(|c| c.is_alphanumeric() && m.chars().all(char::is_alphanumeric))
+                    .is_some_and(|c| c.is_alphanumeric() && latin(m))
         });
         let mark_after = marks.iter().find(|m| {
             m.chars().all(char::is_alphabetic)
                 && after.len() >= m.len()
                 && after.is_char_boundary(m.len())
                 && after[..m.len()].eq_ignore_ascii_case(m)
-                && !after[m.len()..].starts_with(char::is_alphanumeric)
+                && !(latin(m) && after[m.len()..].starts_with(char::is_alphanumeric))
         });
         let span_start = match mark_before {
             Some(m) => text[..start].rfind(m).unwrap_or(start),
@@ -437,7 +492,7 @@ fn parse_minor(digits: &str) -> Option<Minor> {
 /// `. ! ? ; : , ( )`, a decimal point excepted).
 fn nearest_role(text: &str, start: usize, end: usize) -> Option<Said> {
     let is_boundary = |i: usize, c: char| {
-        matches!(c, '!' | '?' | ';' | ':' | ',' | '(' | ')')
+        matches!(c, '!' | '?' | ';' | ':' | ',' | '(' | ')' | '。' | '、')
             || (c == '.' && !text[i + 1..].starts_with(|d: char| d.is_ascii_digit()))
     };
     let sentence_start = text[..start]
@@ -466,6 +521,34 @@ fn nearest_role(text: &str, start: usize, end: usize) -> Option<Said> {
         words.push((sentence_start + w, sentence_end));
     }
     let mut best: Option<(usize, u8, Said)> = None;
+    let mut consider = |ws: usize, we: usize, role: Said| {
+        let (distance, side) = if we <= start {
+            (start - we, 0)
+        } else if ws >= end {
+            (ws - end, 1)
+        } else {
+            return;
+        };
+        if best.is_none_or(|(d, s, _)| (distance, side) < (d, s)) {
+            best = Some((distance, side, role));
+        }
+    };
+    // Chinese role words, found as written; of overlapping ones the longer (`优惠价` is what
+    // the shopper pays, `优惠` alone a saving).
+    let mut zh: Vec<(usize, usize, Said)> = Vec::new();
+    for (cue, role) in SAID_ZH {
+        for (i, _) in clause.match_indices(cue) {
+            zh.push((sentence_start + i, sentence_start + i + cue.len(), role));
+        }
+    }
+    for &(ws, we, role) in &zh {
+        let covered = zh
+            .iter()
+            .any(|&(s2, e2, _)| s2 <= ws && we <= e2 && e2 - s2 > we - ws);
+        if !covered {
+            consider(ws, we, role);
+        }
+    }
     let mut previous = String::new();
     for (ws, we) in words {
         let lower = text[ws..we].to_lowercase();
@@ -477,16 +560,7 @@ fn nearest_role(text: &str, start: usize, end: usize) -> Option<Said> {
         if lower == "price" && PRICE_BEFORE_WAS.contains(&qualified.as_str()) {
             role = Said::Was;
         }
-        let (distance, side) = if we <= start {
-            (start - we, 0)
-        } else if ws >= end {
-            (ws - end, 1)
-        } else {
-            continue;
-        };
-        if best.is_none_or(|(d, s, _)| (distance, side) < (d, s)) {
-            best = Some((distance, side, role));
-        }
+        consider(ws, we, role);
     }
     best.map(|(_, _, role)| role)
 }
@@ -708,6 +782,32 @@ mod tests {
     }
 
     #[test]
+    fn false_chinese_prices_are_found_independently() {
+        let cny = Currency::cny();
+        let shoe = || product(45900, Some(59900));
+        for text in [
+            "跑鞋现在只要599元",
+            "跑鞋原价459元，现在更便宜",
+            "跑鞋只要￥３９９",
+            "跑鞋立省100元",
+            "跑鞋现价人民币599",
+        ] {
+            assert!(false_price(text, &shoe(), &cny).is_some(), "{text}");
+        }
+        for text in [
+            "跑鞋现在只要459元，原价599元，立省140元。",
+            "跑鞋现价￥４５９，12小时发货",
+            "跑鞋优惠价¥459，7.7折",
+            "跑鞋，¥459",
+        ] {
+            assert_eq!(false_price(text, &shoe(), &cny), None, "{text}");
+        }
+        let segments = bench_segments(Locale::ZhCn);
+        assert_eq!(segments.len(), 4);
+        assert_eq!(segments[0].department_words().as_deref(), Some("家居"));
+    }
+
+    #[test]
     fn template_copy_states_no_false_price() {
         use crate::copy::prompt::ProductFacts;
         use crate::copy::template;
@@ -720,9 +820,12 @@ mod tests {
             ] {
                 let p = product(price, list);
                 let facts = ProductFacts::new(&p, &cur);
+                let zh = ProductFacts::localised(&p, &Currency::cny(), Locale::ZhCn);
                 for style in Style::ALL {
                     let text = template::render(&facts, style);
                     assert_eq!(false_price(&text, &p, &cur), None, "{text}");
+                    let text = template::render(&zh, style);
+                    assert_eq!(false_price(&text, &p, &Currency::cny()), None, "{text}");
                 }
             }
         }

@@ -15,18 +15,43 @@
 //!   or discount claim at all ([`Reason::FakeDiscount`]); any other misuse is
 //!   [`Reason::WrongPriceRole`].
 //! - Numbers are found by the crate's one scanner ([`crate::numbers`]), the same the engine's
-//!   number gate uses.
+//!   number gate uses, on the same folded text (NFKC per character: `４５９` is `459`, `￥` is
+//!   `¥`).
 //! - [`Reason::code`] strings are stable: they are counted, logged and reported to HQ.
+//!
+//! Chinese copy (`locale = "zh-CN"`, [`GuardrailConfig::locale`]):
+//! - Length is counted in characters (grapheme clusters, `zh_min_chars`..=`zh_max_chars`), not
+//!   words; Han letters count as the locale's script (no `min_latin_ratio` rejection).
+//! - On topic by shared character bigrams with the product's name, brand, category and details;
+//!   repetition by character n-grams (`超轻超轻`, a bigram more than `zh_max_bigram_repeats`
+//!   times, a four-character phrase twice).
+//! - Brands, banned phrases and absolute claims match without spaces inside CJK text; a Latin
+//!   part of a mixed name (`OPPO Enco Air3`, `小米 14 Pro`) still needs whole-word boundaries
+//!   against Latin letters and digits.
+//! - Prices as Chinese copy writes them: `¥`/`￥`, `元`, `RMB`, `人民币`, full-width digits, in their
+//!   role (现价/只要/仅售 the price, 原价/原来 the list price, 省/立减 the saving). Chinese numerals
+//!   are **parsed and checked** where they are an amount (`四百五十九元` must be the price like
+//!   `459元`); numerals that do not parse are refused as [`Reason::UnknownNumber`]. `8折`, `八折`,
+//!   `8.5折`, `85折` are discounts (20 %, 20 %, 15 %, 15 %) that must be the catalog's
+//!   ([`Reason::WrongPercent`]; none at all without a list price, [`Reason::FakeDiscount`]).
+//! - Phone numbers include mainland mobiles (`1[3-9]` and nine more digits, no separators needed);
+//!   `.cn` domains are URLs.
+//! - The absolute-claim rule set (最佳, 最高级, 国家级, 第一, 顶级, 极品, 绝对, 100%…,
+//!   [`ZH_ABSOLUTE_CLAIMS`]) is on by default ([`Reason::AbsoluteClaim`]).
 
 use std::collections::HashSet;
 
 use serde::{Deserialize, Serialize};
 
+use unicode_segmentation::UnicodeSegmentation;
+
 use crate::catalog::{Minor, Product};
 use crate::copy::prompt::{find_ascii_ci, ProductFacts, FIELD_LABELS, PROMPT_MARKERS};
+use crate::locale::Locale;
 use crate::numbers::{
-    chains, normalise_number, price_role, scan, scan_with, word_after, words_before, ChainRule,
-    MoneyRoles, CURRENCY_SYMBOLS, CURRENCY_WORDS, SAVING_AFTER,
+    chains, cjk_role_before, fold, is_cjk, normalise_number, price_role, scan, scan_with,
+    word_after, words_before, zhe_discount, zhe_figures, ChainRule, MoneyRoles, PriceRole,
+    CJK_CURRENCY_WORDS, CURRENCY_SYMBOLS, CURRENCY_WORDS, SAVING_AFTER,
 };
 
 /// Tunable limits and phrase list. Defaults are defined here once.
@@ -43,9 +68,68 @@ pub struct GuardrailConfig {
     pub min_letter_ratio: f32,
     /// Minimum share of ASCII (Latin) letters among letters.
     pub min_latin_ratio: f32,
-    /// Phrases that copy must not contain (case-insensitive, whole words).
+    /// Phrases that copy must not contain (case-insensitive, whole words; Chinese as written).
     pub banned_phrases: Vec<String>,
+    /// `zh-CN`: the shortest copy, in characters (grapheme clusters); words are not counted.
+    pub zh_min_chars: usize,
+    /// `zh-CN`: the longest copy, in characters (grapheme clusters).
+    pub zh_max_chars: usize,
+    /// `zh-CN`: a character bigram may occur at most this many times (more often only as often
+    /// as the facts have it).
+    pub zh_max_bigram_repeats: usize,
+    /// The absolute-claim rule set (China's Advertising Law, art. 9: 最佳, 国家级, 第一…):
+    /// unset = on for `zh-CN`, off for `en`.
+    pub absolute_claims: Option<bool>,
+    /// Absolute claims copy must not make (Chinese as written, Latin terms as whole words); a
+    /// term the product's own facts contain (a name such as `万能充电器`) is a fact.
+    pub absolute_claim_terms: Vec<String>,
+    /// The locale copy is judged in: the kiosk's `locale` (set by the copy service from its
+    /// prompt pack), not a key of this table.
+    #[serde(skip)]
+    pub locale: Locale,
 }
+
+/// The absolute claims of [`GuardrailConfig::absolute_claim_terms`] by default.
+pub const ZH_ABSOLUTE_CLAIMS: [&str; 38] = [
+    "最佳",
+    "最好",
+    "最高级",
+    "最高档",
+    "最优",
+    "最低价",
+    "最便宜",
+    "最先进",
+    "最强",
+    "最大",
+    "最高",
+    "最低",
+    "最受欢迎",
+    "最畅销",
+    "最新技术",
+    "第一",
+    "唯一",
+    "首个",
+    "首选",
+    "顶级",
+    "顶尖",
+    "极品",
+    "极致",
+    "绝对",
+    "国家级",
+    "世界级",
+    "全球领先",
+    "全网最低",
+    "独一无二",
+    "史上",
+    "万能",
+    "永久",
+    "无敌",
+    "王牌",
+    "冠军",
+    "遥遥领先",
+    "领导品牌",
+    "100%",
+];
 
 impl Default for GuardrailConfig {
     fn default() -> Self {
@@ -74,6 +158,34 @@ impl Default for GuardrailConfig {
             .into_iter()
             .map(String::from)
             .collect(),
+            zh_min_chars: 8,
+            zh_max_chars: 60,
+            zh_max_bigram_repeats: 3,
+            absolute_claims: None,
+            absolute_claim_terms: ZH_ABSOLUTE_CLAIMS.into_iter().map(String::from).collect(),
+            locale: Locale::En,
+        }
+    }
+}
+
+impl GuardrailConfig {
+    /// These limits for copy in `locale`.
+    pub fn for_locale(self, locale: Locale) -> Self {
+        Self { locale, ..self }
+    }
+
+    /// Whether the absolute-claim rule set applies (see [`GuardrailConfig::absolute_claims`]).
+    pub fn absolute_claims_on(&self) -> bool {
+        self.absolute_claims.unwrap_or(self.locale == Locale::ZhCn)
+    }
+
+    /// The shortest copy generation may end with, as the engine's gate counts it: (characters,
+    /// words). `zh-CN` copy counts no words.
+    pub fn min_length(&self) -> (usize, usize) {
+        if self.locale.unspaced() {
+            (self.zh_min_chars, 0)
+        } else {
+            (self.min_chars, self.min_words)
         }
     }
 }
@@ -135,6 +247,8 @@ pub enum Reason {
     WrongPriceRole(String),
     ForeignBrand(String),
     BannedPhrase(String),
+    /// An absolute claim China's advertising law forbids (最佳, 国家级, 第一…). Detail: the term.
+    AbsoluteClaim(String),
     /// Shares no word with the product's name, brand, category or details.
     OffTopic,
     TooShort,
@@ -160,6 +274,7 @@ impl Reason {
             Self::WrongPriceRole(_) => "wrong_price_role",
             Self::ForeignBrand(_) => "foreign_brand",
             Self::BannedPhrase(_) => "banned_phrase",
+            Self::AbsoluteClaim(_) => "absolute_claim",
             Self::OffTopic => "off_topic",
             Self::TooShort => "too_short",
             Self::TooLong => "too_long",
@@ -178,6 +293,7 @@ impl Reason {
             | Self::WrongPriceRole(d)
             | Self::ForeignBrand(d)
             | Self::BannedPhrase(d)
+            | Self::AbsoluteClaim(d)
             | Self::Repetition(d) => Some(d),
             _ => None,
         }
@@ -217,18 +333,22 @@ impl Verdict {
     }
 }
 
-const URL_SUFFIXES: [&str; 12] = [
+const URL_SUFFIXES: [&str; 13] = [
     ".com", ".in", ".net", ".org", ".io", ".co", ".shop", ".store", ".app", ".ly", ".me", ".info",
+    ".cn",
 ];
 
-/// Check one piece of copy against the product's facts.
+/// Check one piece of copy against the product's facts. The copy is folded first
+/// ([`crate::numbers::fold`]: full-width digits, letters and signs read as ASCII), as the
+/// engine's number gate reads it.
 pub fn check(
     copy: &str,
     facts: &ProductFacts,
     brands: &BrandList,
     config: &GuardrailConfig,
 ) -> Verdict {
-    match first_failure(copy.trim(), facts, brands, config) {
+    let folded = fold(copy.trim());
+    match first_failure(folded.text.trim(), facts, brands, config) {
         Some(reason) => Verdict::Fail(reason),
         None => Verdict::Pass,
     }
@@ -280,25 +400,53 @@ fn first_failure(
     if let Some(b) = foreign_brand(copy, facts, &corpus, brands) {
         return Some(Reason::ForeignBrand(b));
     }
-    if let Some(p) = config
-        .banned_phrases
-        .iter()
-        // A phrase that is part of the product's own facts ("Click Connect") is a fact.
-        .find(|p| find_word(copy, p, false).is_some() && find_word(&corpus, p, false).is_none())
-    {
+    // A phrase or claim that is part of the product's own facts ("Click Connect") is a fact.
+    let unfounded =
+        |p: &&String| find_word(copy, p, false).is_some() && find_word(&corpus, p, false).is_none();
+    if let Some(p) = config.banned_phrases.iter().find(unfounded) {
         return Some(Reason::BannedPhrase(p.clone()));
+    }
+    if config.absolute_claims_on() {
+        if let Some(p) = config.absolute_claim_terms.iter().find(unfounded) {
+            return Some(Reason::AbsoluteClaim(p.clone()));
+        }
     }
     if !on_topic(copy, &corpus) {
         return Some(Reason::OffTopic);
     }
-    let (chars, words) = (copy.chars().count(), copy.split_whitespace().count());
-    if chars < config.min_chars || words < config.min_words {
-        return Some(Reason::TooShort);
+    if config.locale.unspaced() {
+        // Characters as a reader counts them: grapheme clusters; no spaces to count words by.
+        let chars = copy.graphemes(true).count();
+        if chars < config.zh_min_chars {
+            return Some(Reason::TooShort);
+        }
+        if chars > config.zh_max_chars {
+            return Some(Reason::TooLong);
+        }
+    } else {
+        let (chars, words) = (copy.chars().count(), copy.split_whitespace().count());
+        if chars < config.min_chars || words < config.min_words {
+            return Some(Reason::TooShort);
+        }
+        if chars > config.max_chars || words > config.max_words {
+            return Some(Reason::TooLong);
+        }
     }
-    if chars > config.max_chars || words > config.max_words {
-        return Some(Reason::TooLong);
-    }
-    repetition(copy, &corpus, config).map(Reason::Repetition)
+    repetition(copy, &corpus, config)
+        .or_else(|| {
+            config
+                .locale
+                .unspaced()
+                .then(|| bigram_repetition(copy, &corpus, config))
+                .flatten()
+        })
+        .map(Reason::Repetition)
+}
+
+/// Whether a letter is of the locale's scripts: Latin (ASCII) letters, and for `zh-CN` also
+/// Han and kana.
+fn in_locale_script(c: char, locale: Locale) -> bool {
+    c.is_ascii_alphabetic() || (locale.unspaced() && is_cjk(c))
 }
 
 fn charset_ok(copy: &str, config: &GuardrailConfig) -> bool {
@@ -306,15 +454,28 @@ fn charset_ok(copy: &str, config: &GuardrailConfig) -> bool {
         return false;
     }
     // Digits are judged by the number checks; here only the rest must be mostly letters.
+    // Chinese copy is dense with punctuation (`，。：`, a price's `¥` and `.`): there only what
+    // is neither punctuation nor a currency sign counts against the letters.
+    let unspaced = config.locale.unspaced();
     let visible = copy
         .chars()
         .filter(|c| !c.is_whitespace() && !c.is_ascii_digit())
+        .filter(|c| !(unspaced && (is_punctuation(*c) || CURRENCY_SYMBOLS.contains(*c))))
         .count();
     let letters: Vec<char> = copy.chars().filter(|c| c.is_alphabetic()).collect();
-    let latin = letters.iter().filter(|c| c.is_ascii_alphabetic()).count();
+    let latin = letters
+        .iter()
+        .filter(|c| in_locale_script(**c, config.locale))
+        .count();
     !letters.is_empty()
         && letters.len() as f32 >= config.min_letter_ratio * visible as f32
         && latin as f32 >= config.min_latin_ratio * letters.len() as f32
+}
+
+/// ASCII punctuation and the CJK symbols and punctuation block (`。、「」`), and `，`.
+fn is_punctuation(c: char) -> bool {
+    c.is_ascii_punctuation()
+        || matches!(c, '\u{3000}'..='\u{303f}' | '\u{ff0c}' | '\u{2018}'..='\u{201f}')
 }
 
 /// `name@host`: an `@` between two alphanumeric characters ("@home" the brand is not one).
@@ -340,15 +501,15 @@ fn has_url(copy: &str, corpus: &str) -> bool {
         while let Some(i) = find_ascii_ci(copy, suffix, from) {
             let before = copy[..i].chars().next_back();
             let after = copy[i + suffix.len()..].chars().next();
-            let word_start = copy[..i]
-                .rfind(|c: char| c.is_whitespace())
-                .map_or(0, |w| w + 1);
-            let word_end = copy[i..]
-                .find(|c: char| c.is_whitespace())
-                .map_or(copy.len(), |w| i + w);
+            // Words end at spaces and at CJK text (`访问xiaomi.com购买`).
+            let ends_word = |c: char| c.is_whitespace() || is_cjk(c);
+            let word_start = copy[..i].rfind(ends_word).map_or(0, |w| {
+                w + copy[w..].chars().next().map_or(1, char::len_utf8)
+            });
+            let word_end = copy[i..].find(ends_word).map_or(copy.len(), |w| i + w);
             let word = copy[word_start..word_end].trim_matches(|c: char| !c.is_alphanumeric());
-            if before.is_some_and(char::is_alphanumeric)
-                && !after.is_some_and(char::is_alphanumeric)
+            if before.is_some_and(|c| c.is_alphanumeric() && !is_cjk(c))
+                && !after.is_some_and(|c| c.is_alphanumeric() && !is_cjk(c))
                 && find_ascii_ci(corpus, word, 0).is_none()
             {
                 return true;
@@ -373,7 +534,7 @@ fn contact_number(copy: &str, corpus: &str) -> Option<Reason> {
             continue;
         }
         let n = chain.digits.len();
-        if chain.plus || (n >= 7 && chain.phone_separators) {
+        if chain.plus || (n >= 7 && chain.phone_separators) || chinese_mobile(&chain.digits) {
             return Some(Reason::Phone);
         }
         if n >= 8 {
@@ -381,6 +542,12 @@ fn contact_number(copy: &str, corpus: &str) -> Option<Reason> {
         }
     }
     None
+}
+
+/// A mainland Chinese mobile number: eleven digits, `1[3-9]…`.
+fn chinese_mobile(digits: &str) -> bool {
+    let b = digits.as_bytes();
+    b.len() == 11 && b[0] == b'1' && (b'3'..=b'9').contains(&b[1])
 }
 
 fn foreign_currency(copy: &str, facts: &ProductFacts) -> Option<String> {
@@ -398,14 +565,25 @@ fn foreign_currency(copy: &str, facts: &ProductFacts) -> Option<String> {
     {
         return Some(sym);
     }
-    CURRENCY_WORDS
-        .iter()
-        .find(|w| {
-            // Codes are matched as written (upper case, `Rs`); currency names in any case.
-            let case_sensitive = w.len() <= 3;
-            !allowed(w) && find_word(copy, w, case_sensitive).is_some()
-        })
-        .map(|w| (*w).to_string())
+    if let Some(w) = CURRENCY_WORDS.iter().find(|w| {
+        // Codes are matched as written (upper case, `Rs`); currency names in any case.
+        let case_sensitive = w.len() <= 3;
+        !allowed(w) && find_word(copy, w, case_sensitive).is_some()
+    }) {
+        return Some((*w).to_string());
+    }
+    // Chinese currency words, longest first; each found one is blanked, so the `元` of `美元`
+    // is not read again.
+    let mut rest = copy.to_string();
+    for w in CJK_CURRENCY_WORDS {
+        if rest.contains(w) {
+            if !allowed(w) {
+                return Some(w.to_string());
+            }
+            rest = rest.replace(w, " ");
+        }
+    }
+    None
 }
 
 /// Every number copy may contain for these facts, normalised (`1,299.00` → `1299`): numbers in
@@ -421,6 +599,7 @@ pub fn allowed_numbers(facts: &ProductFacts) -> Vec<String> {
     }
     if let Some(d) = facts.discount_percent {
         known.push(format!("{d}%"));
+        known.extend(zhe_figures(d).into_iter().map(|f| format!("{f}折")));
     }
     known.push(normalise_number(&facts.price.display()));
     if let Some(list) = facts.list_price {
@@ -437,6 +616,15 @@ fn number_failure(copy: &str, facts: &ProductFacts, corpus: &str) -> Option<Reas
     let known = allowed_numbers(facts);
     let discount = facts.discount_percent.map(|d| d.to_string());
     for n in scan(copy) {
+        if n.zhe {
+            // `8折`, `八折`: a discount, the catalog's or none.
+            let written = format!("{}折", n.value);
+            match (facts.discount_percent, zhe_discount(&n.value)) {
+                (None, _) => return Some(Reason::FakeDiscount(written)),
+                (Some(d), Some(z)) if d == z => continue,
+                _ => return Some(Reason::WrongPercent(written)),
+            }
+        }
         if n.percent {
             let stated = fact_numbers.iter().any(|f| f.percent && f.value == n.value);
             if discount.as_deref() != Some(n.value.as_str()) && !stated {
@@ -450,7 +638,7 @@ fn number_failure(copy: &str, facts: &ProductFacts, corpus: &str) -> Option<Reas
 }
 
 /// Words or phrases that claim a discount without naming an amount.
-const DISCOUNT_CLAIMS: [&str; 9] = [
+const DISCOUNT_CLAIMS: [&str; 21] = [
     "discount",
     "discounted",
     "originally",
@@ -460,7 +648,22 @@ const DISCOUNT_CLAIMS: [&str; 9] = [
     "on sale",
     "sale price",
     "half price",
+    "原价",
+    "打折",
+    "折扣",
+    "特价",
+    "降价",
+    "直降",
+    "立减",
+    "半价",
+    "优惠价",
+    "促销价",
+    "清仓",
+    "限时折",
 ];
+
+/// Chinese words right after a percentage that make it a discount (`20%优惠`).
+const ZH_DISCOUNT_AFTER: [&str; 4] = ["优惠", "折扣", "的优惠", "的折扣"];
 
 /// The product's price facts by role, normalised: what the guardrails check money amounts
 /// against and what the engine's number gate enforces while the copy is written.
@@ -516,6 +719,10 @@ fn price_claim_failure(copy: &str, facts: &ProductFacts) -> Option<Reason> {
             .get(n.start_with_marker()..n.end_with_marker())
             .unwrap_or("")
             .to_string();
+        if n.zhe {
+            // Judged with the numbers (`number_failure`).
+            continue;
+        }
         if n.percent {
             if n.currency.is_some() {
                 return Some(Reason::WrongPriceRole(format!(
@@ -533,7 +740,12 @@ fn price_claim_failure(copy: &str, facts: &ProductFacts) -> Option<Reason> {
             let claims_discount = SAVING_AFTER.contains(&after.as_str())
                 || words_before(copy, n.span.start, 2)
                     .iter()
-                    .any(|w| matches!(w.as_str(), "save" | "saving" | "savings" | "discount"));
+                    .any(|w| matches!(w.as_str(), "save" | "saving" | "savings" | "discount"))
+                || cjk_role_before(copy, n.span.start) == Some(PriceRole::Saving)
+                || ZH_DISCOUNT_AFTER.iter().any(|w| {
+                    copy.get(after_percent..)
+                        .is_some_and(|rest| rest.trim_start().starts_with(w))
+                });
             if claims_discount {
                 match &discount {
                     None => return Some(Reason::FakeDiscount(format!("{written}% {after}"))),
@@ -627,7 +839,13 @@ fn find_word_from(text: &str, needle: &str, case_sensitive: bool, from: usize) -
         };
         let before = text[..i].chars().next_back();
         let after = text[i + needle.len()..].chars().next();
-        if !before.is_some_and(char::is_alphanumeric) && !after.is_some_and(char::is_alphanumeric) {
+        // A boundary is needed only between two characters of spaced scripts: CJK text has no
+        // spaces (`这款OPPO耳机`, `买小米手机`), Latin parts of mixed names keep whole words.
+        let glued = |edge: Option<char>, neighbour: Option<char>| {
+            neighbour.is_some_and(|c| c.is_alphanumeric() && !is_cjk(c))
+                && !edge.is_some_and(is_cjk)
+        };
+        if !glued(needle.chars().next(), before) && !glued(needle.chars().next_back(), after) {
             return Some(i);
         }
         from = i + 1;
@@ -642,19 +860,103 @@ const STOPWORDS: [&str; 16] = [
     "just", "was", "off", "are",
 ];
 
-/// Lower-case words of three letters or more that carry meaning.
-pub(crate) fn content_words(text: &str) -> impl Iterator<Item = String> + '_ {
-    text.split(|c: char| !c.is_alphanumeric())
-        .filter(|w| w.chars().filter(|c| c.is_alphabetic()).count() >= 3)
-        .map(str::to_lowercase)
-        .filter(|w| !STOPWORDS.contains(&w.as_str()))
+/// Chinese bigrams that say nothing about a product (price words, "this one", "now").
+const ZH_STOP_BIGRAMS: [&str; 14] = [
+    "原价", "现价", "现在", "只要", "仅售", "立省", "这款", "一款", "优惠", "价格", "喜欢", "预算",
+    "品牌", "适合",
+];
+
+/// What copy and facts are compared by: lower-case words of three letters or more that carry
+/// meaning, and for CJK text (no spaces) its character bigrams (a lone character on its own).
+pub(crate) fn content_words(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for token in text.split(|c: char| !c.is_alphanumeric()) {
+        for (cjk, run) in script_runs(token) {
+            if cjk {
+                let chars: Vec<char> = run.chars().collect();
+                if chars.len() == 1 {
+                    out.push(run.to_string());
+                }
+                out.extend(
+                    chars
+                        .windows(2)
+                        .map(|w| w.iter().collect::<String>())
+                        .filter(|b| !ZH_STOP_BIGRAMS.contains(&b.as_str())),
+                );
+            } else if run.chars().filter(|c| c.is_alphabetic()).count() >= 3 {
+                let w = run.to_lowercase();
+                if !STOPWORDS.contains(&w.as_str()) {
+                    out.push(w);
+                }
+            }
+        }
+    }
+    out
 }
 
-/// Copy must be about the product: at least one content word in common with its facts (when
-/// the facts have any).
+/// `token` cut where it changes between CJK and other characters: (is CJK, run).
+fn script_runs(token: &str) -> Vec<(bool, &str)> {
+    let mut out: Vec<(bool, &str)> = Vec::new();
+    let mut start = 0;
+    let mut current: Option<bool> = None;
+    for (i, c) in token.char_indices() {
+        let cjk = is_cjk(c);
+        if current.is_some_and(|k| k != cjk) {
+            out.push((current.unwrap_or(false), &token[start..i]));
+            start = i;
+        }
+        current = Some(cjk);
+    }
+    if let Some(k) = current {
+        out.push((k, &token[start..]));
+    }
+    out
+}
+
+/// Copy must be about the product: at least one content word (or, in CJK text, character
+/// bigram) in common with its facts (when the facts have any).
 fn on_topic(copy: &str, corpus: &str) -> bool {
-    let facts: HashSet<String> = content_words(corpus).collect();
-    facts.is_empty() || content_words(copy).any(|w| facts.contains(&w))
+    let facts: HashSet<String> = content_words(corpus).into_iter().collect();
+    facts.is_empty() || content_words(copy).iter().any(|w| facts.contains(w))
+}
+
+/// Repetition in CJK text, by character n-grams within runs of CJK characters: a bigram said
+/// twice in a row (`超轻超轻`), a bigram more often than `zh_max_bigram_repeats` (and than the
+/// facts have it), or a four-character phrase more often than the facts have it (at most once
+/// otherwise).
+fn bigram_repetition(copy: &str, corpus: &str, config: &GuardrailConfig) -> Option<String> {
+    let grams = |text: &str, n: usize| -> Vec<String> {
+        let mut out = Vec::new();
+        for token in text.split(|c: char| !c.is_alphanumeric()) {
+            for (cjk, run) in script_runs(token) {
+                let chars: Vec<char> = run.chars().collect();
+                if cjk && chars.len() >= n {
+                    out.extend(chars.windows(n).map(|w| w.iter().collect::<String>()));
+                }
+            }
+        }
+        out
+    };
+    let count = |list: &[String], g: &str| list.iter().filter(|x| *x == g).count();
+    let (copy2, facts2) = (grams(copy, 2), grams(corpus, 2));
+    let doubled = |text: &str, g: &str| text.contains(&format!("{g}{g}"));
+    if let Some(g) = copy2
+        .iter()
+        .find(|g| doubled(copy, g) && !doubled(corpus, g))
+    {
+        return Some(format!("{g}{g}"));
+    }
+    if let Some(g) = copy2.iter().find(|g| {
+        let n = count(&copy2, g);
+        n > config.zh_max_bigram_repeats && n > count(&facts2, g)
+    }) {
+        return Some(g.clone());
+    }
+    let (copy4, facts4) = (grams(copy, 4), grams(corpus, 4));
+    copy4
+        .iter()
+        .find(|g| count(&copy4, g) > count(&facts4, g).max(1))
+        .cloned()
 }
 
 fn words_of(text: &str) -> Vec<String> {
@@ -1064,7 +1366,215 @@ mod tests {
         }
     }
 
+    fn zh_config() -> GuardrailConfig {
+        GuardrailConfig::default().for_locale(Locale::ZhCn)
+    }
+
+    fn zh_brands() -> BrandList {
+        BrandList::new(["李宁", "安踏", "OPPO", "小米", "华为", "Enco"])
+    }
+
+    /// 李宁 running shoe: ¥459, was ¥599 (23 % off, 7.7折).
+    fn zh_shoe() -> ProductFacts {
+        zh_facts(
+            "李宁 超轻跑步鞋 赤兔6",
+            "李宁",
+            "跑步鞋",
+            45900,
+            Some(59900),
+            "轻量中底，透气网面",
+        )
+    }
+
+    fn zh_facts(
+        name: &str,
+        brand: &str,
+        category: &str,
+        price: i64,
+        list: Option<i64>,
+        description: &str,
+    ) -> ProductFacts {
+        let product = Product {
+            sku: "ZH".into(),
+            name: name.into(),
+            brand: Some(brand.into()),
+            category: vec!["运动户外".into(), category.into()],
+            price: Minor(price),
+            list_price: list.map(Minor),
+            description: description.into(),
+            tags: vec![],
+        };
+        ProductFacts::localised(&product, &Currency::cny(), Locale::ZhCn)
+    }
+
+    fn zh_judge(copy: &str, facts: &ProductFacts) -> Verdict {
+        check(copy, facts, &zh_brands(), &zh_config())
+    }
+
+    #[test]
+    fn good_chinese_copy_passes() {
+        let shoe = zh_shoe();
+        assert_eq!(shoe.discount_percent, Some(23));
+        for ok in [
+            "李宁超轻跑步鞋，透气网面，现在只要459元，原价599元。",
+            "赤兔6跑步鞋轻量中底，仅售¥459，7.7折。",
+            "跑步爱好者看过来：李宁超轻跑步鞋，立省140元，到手价￥４５９。",
+            "李宁超轻跑步鞋，现价四百五十九元，轻松跑得更远。",
+            "透气网面的李宁跑步鞋，只要 459 元，原价 599 元。",
+            "时尚科技的运动鞋，李宁 超轻跑步鞋，现在只要 459 元。",
+            "李宁赤兔6，77折入手，现价RMB459。",
+        ] {
+            assert_eq!(zh_judge(ok, &shoe), Verdict::Pass, "{ok}");
+        }
+        let buds = zh_facts(
+            "OPPO Enco Air3 蓝牙耳机",
+            "OPPO",
+            "耳机",
+            23900,
+            Some(29900),
+            "",
+        );
+        assert_eq!(buds.discount_percent, Some(20));
+        for ok in [
+            "OPPO Enco Air3 蓝牙耳机，现在8折，只要239元。",
+            "通勤路上听歌，OPPO Enco Air3 八折入手，仅需¥239。",
+            "这款OPPO耳机音质清晰，原价¥299，立省¥60。",
+        ] {
+            assert_eq!(zh_judge(ok, &buds), Verdict::Pass, "{ok}");
+        }
+        let phone = zh_facts(
+            "小米 14 Pro 手机",
+            "小米",
+            "手机",
+            399900,
+            None,
+            "徕卡光学镜头",
+        );
+        for ok in [
+            "小米 14 Pro 手机，徕卡光学镜头，只要¥3999。",
+            "拍照爱好者的新选择：小米14 Pro，售价3999元。",
+        ] {
+            assert_eq!(zh_judge(ok, &phone), Verdict::Pass, "{ok}");
+        }
+    }
+
+    #[test]
+    fn chinese_copy_fails_for_the_right_reason() {
+        let shoe = zh_shoe();
+        let no_list = zh_facts("李宁 超轻跑步鞋 赤兔6", "李宁", "跑步鞋", 45900, None, "");
+        let cases: [(&str, &ProductFacts, &str); 24] = [
+            ("李宁超轻跑步鞋，现在只要399元，快来试穿。", &shoe, "unknown_number"),
+            ("李宁超轻跑步鞋，现在只要599元，快来试穿。", &shoe, "wrong_price_role"),
+            ("李宁超轻跑步鞋，原价459元，现在更划算。", &shoe, "wrong_price_role"),
+            ("李宁超轻跑步鞋，现在只要三百九十九元。", &shoe, "unknown_number"),
+            ("李宁超轻跑步鞋，现在只要五百九十九元。", &shoe, "wrong_price_role"),
+            ("李宁超轻跑步鞋，现在只要四四百元。", &shoe, "unknown_number"),
+            ("李宁超轻跑步鞋，现在8折，只要459元。", &shoe, "wrong_percent"),
+            ("李宁超轻跑步鞋，全场八折，只要459元。", &shoe, "wrong_percent"),
+            ("李宁超轻跑步鞋，限时8折，只要459元。", &no_list, "fake_discount"),
+            ("李宁超轻跑步鞋特价促销，只要459元。", &no_list, "fake_discount"),
+            ("李宁超轻跑步鞋，现在优惠50%，只要459元。", &shoe, "wrong_percent"),
+            ("李宁超轻跑步鞋，比安踏更轻，只要459元。", &shoe, "foreign_brand"),
+            ("李宁超轻跑步鞋只要459元，详见lining.com购买", &shoe, "url"),
+            ("李宁超轻跑步鞋只要459元，官网www.lining.cn", &shoe, "url"),
+            ("李宁超轻跑步鞋只要459元，咨询13812345678", &shoe, "phone"),
+            ("李宁超轻跑步鞋只要459元，电话010-62345678", &shoe, "phone"),
+            ("李宁超轻跑步鞋只要459元，联系shop@lining.cn", &shoe, "email"),
+            ("李宁超轻跑步鞋只要459美元，快来试穿。", &shoe, "foreign_currency"),
+            ("李宁超轻跑步鞋，国家级品质，只要459元。", &shoe, "absolute_claim"),
+            ("最好的李宁跑步鞋，只要459元，快来试穿。", &shoe, "absolute_claim"),
+            ("祝你生日快乐，天天开心，万事如意！", &shoe, "off_topic"),
+            ("跑步鞋459元", &shoe, "too_short"),
+            (
+                "李宁超轻跑步鞋，轻量中底，透气网面，上脚轻盈舒适，适合日常慢跑、健身房训练和周末郊游，\
+                 搭配运动服或休闲装都很好看，现在只要459元。",
+                &shoe,
+                "too_long",
+            ),
+            ("李宁跑步鞋，超轻超轻，只要459元，快来试穿。", &shoe, "repetition"),
+        ];
+        for (copy, facts, code) in cases {
+            let v = zh_judge(copy, facts);
+            assert_eq!(v.code(), code, "{copy}: {v:?}");
+        }
+        // Served once by the bench before the scanner knew a thousands group and `¥.59`.
+        let racer = zh_facts(
+            "迅羚 竞速跑鞋 X9",
+            "迅羚",
+            "跑步鞋",
+            89900,
+            Some(109900),
+            "",
+        );
+        let v = zh_judge("迅羚竞速跑鞋现价￥899，原价￥1099，省下￥2,00.", &racer);
+        assert!(!v.is_pass(), "{v:?}");
+        let v = zh_judge("李宁超轻跑步鞋，现在￥459，省下￥.59。", &shoe);
+        assert_eq!(v.code(), "unknown_number", "{v:?}");
+        for (copy, code) in [
+            ("轻便透气，轻便透气，李宁跑步鞋只要459元。", "repetition"),
+            (
+                "跑鞋跑步，跑鞋轻便，跑鞋透气，跑鞋舒适，李宁只要459元。",
+                "repetition",
+            ),
+        ] {
+            assert_eq!(zh_judge(copy, &shoe).code(), code, "{copy}");
+        }
+        assert_eq!(
+            zh_judge("李宁超轻跑步鞋，国家级品质，只要459元。", &shoe),
+            Verdict::Fail(Reason::AbsoluteClaim("国家级".into()))
+        );
+        assert_eq!(
+            zh_judge("李宁超轻跑步鞋，现在8折，只要459元。", &shoe),
+            Verdict::Fail(Reason::WrongPercent("8折".into()))
+        );
+    }
+
+    #[test]
+    fn absolute_claims_follow_the_locale_unless_set() {
+        let shoe = zh_shoe();
+        let copy = "李宁超轻跑步鞋，顶级缓震，只要459元。";
+        assert_eq!(zh_judge(copy, &shoe).code(), "absolute_claim");
+        let off = GuardrailConfig {
+            absolute_claims: Some(false),
+            ..zh_config()
+        };
+        assert_eq!(check(copy, &shoe, &zh_brands(), &off), Verdict::Pass);
+        // A term the product's own name has is a fact.
+        let charger = zh_facts("小米 万能充电器", "小米", "充电器", 9900, None, "");
+        assert_eq!(
+            zh_judge("小米万能充电器，出门只带一个，只要99元。", &charger),
+            Verdict::Pass
+        );
+        // English kiosks: off unless switched on.
+        assert!(!GuardrailConfig::default().absolute_claims_on());
+    }
+
+    #[test]
+    fn english_rules_refuse_chinese_copy() {
+        let v = check(
+            "李宁超轻跑步鞋，现在只要459元，原价599元。",
+            &zh_shoe(),
+            &zh_brands(),
+            &GuardrailConfig::default(),
+        );
+        assert_eq!(v.code(), "charset");
+        assert_eq!(
+            zh_judge("Отличные кроссовки Li-Ning всего 459元", &zh_shoe()).code(),
+            "charset"
+        );
+    }
+
     proptest::proptest! {
+        #[test]
+        fn chinese_checks_never_panic(
+            copy in "[0-9０-９.,%¥￥元折点零一二两三四五六七八九十百千万现价原省只要李宁跑步鞋OPPO ，。：a-z@]{0,48}",
+            price in 1i64..10_000_000,
+            list in proptest::option::of(0i64..10_000_000),
+        ) {
+            let facts = zh_facts("李宁 超轻跑步鞋", "李宁", "跑步鞋", price, list.map(|l| price + l), "");
+            let _ = zh_judge(&copy, &facts);
+        }
+
         #[test]
         fn checks_never_panic_on_arbitrary_text(
             copy in proptest::prelude::any::<String>(),

@@ -21,6 +21,8 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::{Minor, Product};
+use crate::locale::Locale;
+use crate::numbers::{fold, zhe_figures};
 use crate::vocab::{PriceBand, SegmentKey, Style};
 
 /// Field labels of the completion format. Stripped from catalog text; their appearance in model
@@ -121,6 +123,16 @@ impl Default for Currency {
 }
 
 impl Currency {
+    /// Chinese yuan, as a `zh-CN` store writes it: `¥`, also `元`, `RMB`, `人民币` (`￥` folds to
+    /// `¥`).
+    pub fn cny() -> Self {
+        Self {
+            code: "CNY".into(),
+            symbol: "¥".into(),
+            aliases: vec!["元".into(), "RMB".into(), "人民币".into()],
+        }
+    }
+
     /// `Minor(89900)` → `"₹899"`.
     pub fn format(&self, amount: Minor) -> String {
         format!("{}{}", self.symbol, amount.display())
@@ -160,28 +172,42 @@ pub struct ProductFacts {
     /// Trimmed description; empty when the source had none or it read like instructions.
     pub details: String,
     pub currency: Currency,
+    /// The locale copy for these facts is written in: how the price line reads, which templates
+    /// serve.
+    #[serde(default)]
+    pub locale: Locale,
 }
 
 impl ProductFacts {
+    /// Facts for English copy.
     pub fn new(product: &Product, currency: &Currency) -> Self {
-        let name = sanitize(without_audience(&product.name), NAME_CHARS);
+        Self::localised(product, currency, Locale::En)
+    }
+
+    /// Facts for copy in `locale`. Catalog text is folded ([`crate::numbers::fold`]: full-width
+    /// letters and digits read as ASCII) before it is sanitised, so the prompt, the guardrails
+    /// and the templates see the same text.
+    pub fn localised(product: &Product, currency: &Currency, locale: Locale) -> Self {
+        let folded = |s: &str| fold(s).text;
+        let name = sanitize(without_audience(&folded(&product.name)), NAME_CHARS);
         let brand = product
             .brand
             .as_deref()
-            .map(|b| sanitize(b, BRAND_CHARS))
+            .map(|b| sanitize(&folded(b), BRAND_CHARS))
             .filter(|b| !b.is_empty());
         let levels: Vec<String> = product
             .category
             .iter()
             .filter(|c| !c.trim_end().ends_with("...") && !product.name.contains(c.trim()))
-            .map(|c| sanitize(c, CATEGORY_CHARS))
+            .map(|c| sanitize(&folded(c), CATEGORY_CHARS))
             .filter(|c| !c.is_empty())
             .collect();
         let category = levels.last().cloned().unwrap_or_default();
         let details = if looks_like_instructions(&product.description) {
             String::new()
         } else {
-            let d = product.description.trim_start();
+            let d = folded(&product.description);
+            let d = d.trim_start();
             let d = d.strip_prefix("Key Features of").unwrap_or(d);
             without_prices(&sanitize(d, DETAILS_CHARS), currency)
         };
@@ -194,15 +220,23 @@ impl ProductFacts {
             discount_percent: product.discount_percent(),
             details,
             currency: currency.clone(),
+            locale,
         }
     }
 
-    /// `"₹899 (was ₹1899, 53% off)"`.
+    /// `"₹899 (was ₹1899, 53% off)"`; in `zh-CN` `"¥459（原价¥599，7.7折）"`.
     pub fn price_line(&self) -> String {
         let now = self.currency.format(self.price);
-        match (self.list_price, self.discount_percent) {
-            (Some(list), Some(pct)) => {
+        match (self.list_price, self.discount_percent, self.locale) {
+            (Some(list), Some(pct), Locale::En) => {
                 format!("{now} (was {}, {pct}% off)", self.currency.format(list))
+            }
+            (Some(list), Some(pct), Locale::ZhCn) => {
+                let was = self.currency.format(list);
+                match zhe_figures(pct).first() {
+                    Some(zhe) => format!("{now}（原价{was}，{zhe}折）"),
+                    None => format!("{now}（原价{was}）"),
+                }
             }
             _ => now,
         }
@@ -382,16 +416,33 @@ pub struct StyleSpec {
 pub struct PromptPack {
     pub name: String,
     pub version: String,
+    /// The locale its instructions and examples are written for (`en` when absent); a kiosk
+    /// serves only a pack of its own `locale`.
+    #[serde(default)]
+    pub locale: Locale,
     pub styles: BTreeMap<Style, StyleSpec>,
 }
 
 impl PromptPack {
-    /// The default pack (`prompt-packs/default.toml`), compiled in.
+    /// The default English pack (`prompt-packs/default.toml`), compiled in.
     pub fn builtin() -> Result<Self, PromptError> {
-        Self::parse(
-            include_str!("../../prompt-packs/default.toml"),
-            Path::new("prompt-packs/default.toml"),
-        )
+        Self::builtin_for(Locale::En)
+    }
+
+    /// The compiled-in pack of `locale`: `prompt-packs/default.toml` (`en`),
+    /// `prompt-packs/zh-CN.toml` (`zh-CN`).
+    pub fn builtin_for(locale: Locale) -> Result<Self, PromptError> {
+        let (text, path) = match locale {
+            Locale::En => (
+                include_str!("../../prompt-packs/default.toml"),
+                "prompt-packs/default.toml",
+            ),
+            Locale::ZhCn => (
+                include_str!("../../prompt-packs/zh-CN.toml"),
+                "prompt-packs/zh-CN.toml",
+            ),
+        };
+        Self::parse(text, Path::new(path))
     }
 
     pub fn load(path: &Path) -> Result<Self, PromptError> {
@@ -455,6 +506,7 @@ impl PromptPack {
 pub struct PromptBuilder {
     pack_id: String,
     currency: Currency,
+    locale: Locale,
     prefixes: BTreeMap<Style, Arc<str>>,
 }
 
@@ -463,11 +515,17 @@ impl PromptBuilder {
         let prefixes = pack
             .styles
             .iter()
-            .map(|(style, spec)| (*style, Arc::from(render_prefix(spec, currency))))
+            .map(|(style, spec)| {
+                (
+                    *style,
+                    Arc::from(render_prefix(spec, currency, pack.locale)),
+                )
+            })
             .collect();
         Self {
             pack_id: pack.id(),
             currency: currency.clone(),
+            locale: pack.locale,
             prefixes,
         }
     }
@@ -478,6 +536,16 @@ impl PromptBuilder {
 
     pub fn currency(&self) -> &Currency {
         &self.currency
+    }
+
+    /// The pack's locale: the facts, templates and guardrails of its copy.
+    pub fn locale(&self) -> Locale {
+        self.locale
+    }
+
+    /// The facts for `product` in this builder's currency and locale.
+    pub fn facts(&self, product: &Product) -> ProductFacts {
+        ProductFacts::localised(product, &self.currency, self.locale)
     }
 
     /// The prompt for one product, audience and style.
@@ -492,7 +560,7 @@ impl PromptBuilder {
     }
 }
 
-fn render_prefix(spec: &StyleSpec, currency: &Currency) -> String {
+fn render_prefix(spec: &StyleSpec, currency: &Currency, locale: Locale) -> String {
     let mut out = sanitize_multiline(&spec.instructions);
     out.push_str("\n\n");
     for ex in &spec.examples {
@@ -507,7 +575,7 @@ fn render_prefix(spec: &StyleSpec, currency: &Currency) -> String {
             tags: Vec::new(),
         };
         out.push_str(&render_record(
-            &ProductFacts::new(&product, currency),
+            &ProductFacts::localised(&product, currency, locale),
             &ex.interests,
             ex.price_band,
             ex.brand_fan,
@@ -553,20 +621,35 @@ fn render_record(
         .filter(|i| !i.is_empty() && !has_digit_run(i, 5))
         .take(MAX_INTERESTS)
         .collect();
-    let likes = if interests.is_empty() {
-        "browsing".to_string()
-    } else {
-        interests.join(", ")
-    };
-    let fan = if facts.brand.is_some() && brand_fan {
-        "; loves this brand"
-    } else {
-        ""
-    };
-    out.push_str(&format!(
-        "Shopper: likes {likes}; {} budget{fan}\nCopy:",
-        band.as_str()
-    ));
+    let fan = facts.brand.is_some() && brand_fan;
+    match facts.locale {
+        Locale::En => {
+            let likes = if interests.is_empty() {
+                "browsing".to_string()
+            } else {
+                interests.join(", ")
+            };
+            let fan = if fan { "; loves this brand" } else { "" };
+            out.push_str(&format!(
+                "Shopper: likes {likes}; {} budget{fan}\nCopy:",
+                band.as_str()
+            ));
+        }
+        Locale::ZhCn => {
+            let likes = if interests.is_empty() {
+                "随便看看".to_string()
+            } else {
+                format!("喜欢{}", interests.join("、"))
+            };
+            let band = match band {
+                PriceBand::Low => "预算不高",
+                PriceBand::Mid => "预算适中",
+                PriceBand::High => "预算充足",
+            };
+            let fan = if fan { "；喜欢这个品牌" } else { "" };
+            out.push_str(&format!("Shopper: {likes}；{band}{fan}\nCopy:"));
+        }
+    }
     out
 }
 
@@ -709,6 +792,82 @@ mod tests {
                     BrandList::new(["Kestrel", "Northloom", "Sonara", "Tilly & Fern", "Trekkle"]);
                 let v = check(&copy, &facts, &brands, &GuardrailConfig::default());
                 assert_eq!(v, Verdict::Pass, "{copy}");
+            }
+        }
+    }
+
+    #[test]
+    fn builtin_packs_declare_their_locale() {
+        for locale in Locale::ALL {
+            let pack = PromptPack::builtin_for(locale).unwrap();
+            assert_eq!(pack.locale, locale);
+        }
+        assert_eq!(PromptPack::builtin().unwrap().locale, Locale::En);
+        assert_ne!(
+            PromptPack::builtin_for(Locale::ZhCn).unwrap().id(),
+            PromptPack::builtin().unwrap().id(),
+            "caches and reports tell the packs apart"
+        );
+    }
+
+    #[test]
+    fn zh_prompts_have_chinese_facts_and_shopper() {
+        let pack = PromptPack::builtin_for(Locale::ZhCn).unwrap();
+        let b = PromptBuilder::new(&pack, &Currency::cny());
+        let p = Product {
+            sku: "ZH".into(),
+            name: "岚跑 超轻跑步鞋 赤风６".into(),
+            brand: Some("岚跑".into()),
+            category: vec!["运动户外".into(), "跑步鞋".into()],
+            price: Minor(45900),
+            list_price: Some(Minor(59900)),
+            description: "轻量中底，透气网面".into(),
+            tags: vec![],
+        };
+        let facts = b.facts(&p);
+        assert_eq!(facts.locale, Locale::ZhCn);
+        assert_eq!(facts.name, "岚跑 超轻跑步鞋 赤风6", "folded");
+        assert_eq!(facts.price_line(), "¥459（原价¥599，7.7折）");
+        let segment = SegmentKey::new("运动户外", Some(PriceBand::Low));
+        let prompt = b.prompt(&facts, fan(&segment), Style::Value);
+        assert!(prompt.prefix.starts_with("货架文案"), "{}", prompt.prefix);
+        assert!(!prompt.prefix.contains("{cur}"));
+        assert!(
+            prompt
+                .suffix
+                .ends_with("Price: ¥459（原价¥599，7.7折）\nDetails: 轻量中底，透气网面\nShopper: 喜欢运动户外；预算不高；喜欢这个品牌\nCopy:"),
+            "{}",
+            prompt.suffix
+        );
+    }
+
+    #[test]
+    fn zh_pack_examples_pass_the_zh_guardrails() {
+        use crate::copy::guardrails::{check, BrandList, GuardrailConfig, Verdict};
+        let pack = PromptPack::builtin_for(Locale::ZhCn).unwrap();
+        let currency = Currency::cny();
+        let config = GuardrailConfig::default().for_locale(Locale::ZhCn);
+        let brands = BrandList::new(["跃岭", "木语", "途可", "声澜", "茶语", "岚跑", "ORIO"]);
+        for spec in pack.styles.values() {
+            assert!(spec.examples.len() >= 3);
+            for ex in &spec.examples {
+                let product = Product {
+                    sku: String::new(),
+                    name: ex.name.clone(),
+                    brand: ex.brand.clone(),
+                    category: vec![ex.category.clone()],
+                    price: Minor(ex.price),
+                    list_price: ex.list_price.map(Minor),
+                    description: ex.details.clone(),
+                    tags: Vec::new(),
+                };
+                let facts = ProductFacts::localised(&product, &currency, Locale::ZhCn);
+                let copy = ex.copy.replace("{cur}", &currency.symbol);
+                assert_eq!(
+                    check(&copy, &facts, &brands, &config),
+                    Verdict::Pass,
+                    "{copy}"
+                );
             }
         }
     }

@@ -3,7 +3,8 @@
 //!
 //! Generated text is released in pieces: up to the end of the last finished word, or — when the
 //! unreleased text holds a digit or a currency sign, whose role a later word may decide ("₹1299,
-//! was ₹1999") — up to the end of the last finished clause. Before a piece is released, the whole
+//! was ₹1999") — up to the end of the last finished clause. Chinese text (no spaces) is released
+//! clause by clause, at `，。！？；：、`. Before a piece is released, the whole
 //! text up to its end goes through [`guardrails::check`]; the reasons that only the finished
 //! copy can have (too short, off topic, an empty or letter-poor start) wait for the end, every
 //! other reason stops the attempt at once.
@@ -94,11 +95,19 @@ impl<'a> ScreenGate<'a> {
                 if !holds_amount || ends_clause {
                     best = self.released + i + c.len_utf8();
                 }
+            } else if is_cjk_clause_end(c) {
+                // Chinese copy has no spaces: its clauses end at `，。！？；：、`.
+                best = self.released + i + c.len_utf8();
             }
             prev = Some(c);
         }
         best
     }
+}
+
+/// Full-width clause punctuation of Chinese text.
+fn is_cjk_clause_end(c: char) -> bool {
+    matches!(c, '，' | '。' | '！' | '？' | '；' | '：' | '、')
 }
 
 fn is_currency_sign(c: char) -> bool {
@@ -251,6 +260,37 @@ mod tests {
             gate.push("(was ₹1999), ").unwrap(),
             "now ₹1299 (was ₹1999), "
         );
+    }
+
+    #[test]
+    fn chinese_copy_streams_clause_by_clause_and_stops_before_another_brand() {
+        use crate::locale::Locale;
+        let f = ProductFacts::localised(
+            &Product {
+                sku: "ZH".into(),
+                name: "李宁 超轻跑步鞋".into(),
+                brand: Some("李宁".into()),
+                category: vec!["跑步鞋".into()],
+                price: Minor(45_900),
+                list_price: None,
+                description: String::new(),
+                tags: vec![],
+            },
+            &Currency::cny(),
+            Locale::ZhCn,
+        );
+        let b = BrandList::new(["李宁", "安踏"]);
+        let c = GuardrailConfig::default().for_locale(Locale::ZhCn);
+        let mut gate = ScreenGate::new(&f, &b, &c);
+        assert_eq!(gate.push("李宁超轻").unwrap(), "");
+        assert_eq!(gate.push("跑步鞋，比").unwrap(), "李宁超轻跑步鞋，");
+        assert!(gate.push("安踏更轻，").is_err(), "another brand");
+        let mut gate = ScreenGate::new(&f, &b, &c);
+        assert_eq!(
+            gate.push("李宁跑步鞋，现在只要459元").unwrap(),
+            "李宁跑步鞋，"
+        );
+        assert!(gate.push("，原价599元。").is_err(), "no list price");
     }
 
     #[test]

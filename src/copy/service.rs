@@ -253,7 +253,9 @@ impl CopyService {
             engine,
             prompts: PromptBuilder::new(pack, currency),
             brands,
-            guardrails,
+            // Copy is judged in the pack's locale (the content layer serves only a pack of the
+            // kiosk's `locale`).
+            guardrails: guardrails.for_locale(pack.locale),
             counts: Mutex::new(BTreeMap::new()),
         }
     }
@@ -288,13 +290,13 @@ impl CopyService {
 
     /// The prompt a request would use (for inspection and tests).
     pub fn prompt_for(&self, product: &Product, audience: Audience<'_>, style: Style) -> Prompt {
-        let facts = ProductFacts::new(product, self.prompts.currency());
+        let facts = self.prompts.facts(product);
         self.prompts.prompt(&facts, audience, style)
     }
 
     /// The facts copy for `product` is written from (and judged against).
     pub fn facts(&self, product: &Product) -> ProductFacts {
-        ProductFacts::new(product, self.prompts.currency())
+        self.prompts.facts(product)
     }
 
     /// The guardrails' verdict on `text` for these facts, with this service's brands and limits
@@ -328,7 +330,7 @@ impl CopyService {
         on_progress: &mut dyn FnMut(CopyProgress<'_>),
     ) -> CopyOutcome {
         let started = std::time::Instant::now();
-        let facts = ProductFacts::new(request.product, self.prompts.currency());
+        let facts = self.prompts.facts(request.product);
         let mut attempts = Vec::new();
         let mut out_of_time = false;
         if let Ok(engine) = &self.engine {
@@ -421,7 +423,7 @@ impl CopyService {
                 temperature: retry.then_some(RETRY_TEMPERATURE),
                 allowed_numbers: Some(allowed_numbers(facts)),
                 money_roles: Some(money_roles(facts)),
-                min_length: (self.guardrails.min_chars, self.guardrails.min_words),
+                min_length: self.guardrails.min_length(),
                 deadline: request.deadline,
             })
             .and_then(|stream| {

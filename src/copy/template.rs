@@ -9,19 +9,32 @@
 //!   the real catalog): every template starts with the product label, uses only lower-case fixed
 //!   words after it (so no fixed word can be mistaken for another brand), and never puts a number
 //!   in parentheses next to another number (so prices never chain into a phone-like number).
+//! - `zh-CN` facts get Chinese templates ([`ProductFacts::locale`]) that pass the `zh-CN`
+//!   guardrails (tested over generated products and the zh fixture catalog): the label is capped
+//!   at [`ZH_LABEL_CHARS`] so the longest template stays within `zh_max_chars`, a `，` follows the
+//!   label (its digits never join a price), prices carry their role word (现价, 只要, 售价, 原价),
+//!   a discount is written as the catalog's `折`, and the fixed words hold no absolute claim and
+//!   no number in a money context.
 
 use crate::copy::guardrails::content_words;
 use crate::copy::prompt::{sanitize, ProductFacts};
+use crate::locale::Locale;
+use crate::numbers::{is_word_char, zhe_figures};
 use crate::vocab::Style;
 
 const LABEL_CHARS: usize = 60;
+/// The label's cap in `zh-CN` templates, in characters.
+pub const ZH_LABEL_CHARS: usize = 20;
 const DANGLING: [&str; 10] = [
     "for", "with", "and", "of", "in", "to", "the", "a", "by", "or",
 ];
 
-/// The template copy for one product and style.
+/// The template copy for one product and style, in the facts' locale.
 pub fn render(facts: &ProductFacts, style: Style) -> String {
-    let label = label(facts);
+    if facts.locale == Locale::ZhCn {
+        return render_zh(facts, style);
+    }
+    let label = label(facts, LABEL_CHARS);
     let cur = &facts.currency;
     let price = cur.format(facts.price);
     let saving = match (facts.list_price, facts.discount_percent) {
@@ -47,8 +60,35 @@ pub fn render(facts: &ProductFacts, style: Style) -> String {
     }
 }
 
-/// Brand and name, capped, each word once.
-fn label(facts: &ProductFacts) -> String {
+/// The `zh-CN` template copy.
+fn render_zh(facts: &ProductFacts, style: Style) -> String {
+    let label = label(facts, ZH_LABEL_CHARS);
+    let cur = &facts.currency;
+    let price = cur.format(facts.price);
+    let discount = match (facts.list_price, facts.discount_percent) {
+        (Some(list), Some(pct)) => zhe_figures(pct)
+            .into_iter()
+            .next()
+            .map(|zhe| (cur.format(list), zhe)),
+        _ => None,
+    };
+    match (style, discount) {
+        (Style::Concise, Some((_, zhe))) => format!("{label}，现价{price}，{zhe}折，值得一看。"),
+        (Style::Concise, None) => format!("{label}，现价{price}，值得一看。"),
+        (Style::Playful, Some((_, zhe))) => {
+            format!("{label}，等你带回家：现在只要{price}，{zhe}折！")
+        }
+        (Style::Playful, None) => format!("{label}，等你带回家：现在只要{price}！"),
+        (Style::Premium, _) => format!("{label}，用心之作，简约耐看，售价{price}。"),
+        (Style::Value, Some((list, zhe))) => {
+            format!("{label}，现价{price}，原价{list}，{zhe}折入手。")
+        }
+        (Style::Value, None) => format!("{label}，价格实在，只要{price}。"),
+    }
+}
+
+/// Brand and name, capped at `max_chars`, each word once.
+fn label(facts: &ProductFacts, max_chars: usize) -> String {
     let name = facts.name.trim();
     let full = match &facts.brand {
         Some(brand) if !name.to_lowercase().starts_with(&brand.to_lowercase()) => {
@@ -56,16 +96,32 @@ fn label(facts: &ProductFacts) -> String {
         }
         _ => name.to_string(),
     };
-    let capped = sanitize(&full, LABEL_CHARS);
+    let capped = sanitize(&full, max_chars);
+    // A cap inside a model number (`R885111600` of `R8851116001`) would make a number the facts
+    // do not have: the cut token goes.
+    let whole = sanitize(&full, usize::MAX);
+    let cut_inside = whole
+        .get(capped.len()..)
+        .is_some_and(|rest| rest.starts_with(is_word_char))
+        && whole.starts_with(&capped)
+        && capped.ends_with(is_word_char);
+    let shortened = capped.trim_end_matches(is_word_char);
+    let capped = if cut_inside && shortened.chars().any(char::is_alphanumeric) {
+        shortened.to_string()
+    } else {
+        capped
+    };
     let mut words: Vec<&str> = Vec::new();
     let clean = |s: &str| {
         s.trim_matches(|c: char| !c.is_alphanumeric())
             .to_lowercase()
     };
     for w in capped.split(' ') {
-        // Each word once: names like "Navy, Red, Navy" would otherwise read as repetition.
+        // Each word once: names like "Navy, Red, Navy" would otherwise read as repetition. Not
+        // in `zh-CN`: there a dropped word could bring a number next to a currency word
+        // (`一百 Max 元气` → `一百 元气`); the guardrails there allow what the name repeats.
         let c = clean(w);
-        if c.is_empty() || !words.iter().any(|l| clean(l) == c) {
+        if c.is_empty() || facts.locale == Locale::ZhCn || !words.iter().any(|l| clean(l) == c) {
             words.push(w);
         }
     }
@@ -82,7 +138,7 @@ fn label(facts: &ProductFacts) -> String {
         .to_string();
     // A name without a word (only a code or numbers) gets the category, so the copy still says
     // what the product is.
-    let has_word = content_words(&label).next().is_some();
+    let has_word = !content_words(&label).is_empty();
     match (has_word, facts.category.is_empty()) {
         (true, _) => label,
         (false, false) => format!("{label} {}", facts.category).trim().to_string(),
@@ -98,6 +154,7 @@ mod tests {
     use crate::catalog::{Minor, Product};
     use crate::copy::guardrails::{check, BrandList, GuardrailConfig, Verdict};
     use crate::copy::prompt::Currency;
+    use crate::locale::Locale;
     use proptest::prelude::*;
 
     fn product(name: &str, brand: Option<&str>, price: i64, list: Option<i64>) -> Product {
@@ -152,7 +209,71 @@ mod tests {
         "R8851116001",
     ];
 
+    fn zh_config() -> GuardrailConfig {
+        GuardrailConfig::default().for_locale(Locale::ZhCn)
+    }
+
+    #[test]
+    fn zh_templates_pass_the_zh_guardrails_over_the_fixture_catalog() {
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/zh_catalog.csv");
+        let products =
+            crate::ingest::read_catalog_file(&path, &crate::ingest::Rules::default()).unwrap();
+        assert!(products.len() >= 30, "{}", products.len());
+        let brands = BrandList::from_products(&products);
+        for p in &products {
+            let f = ProductFacts::localised(p, &Currency::cny(), Locale::ZhCn);
+            for style in Style::ALL {
+                let copy = render(&f, style);
+                let v = check(&copy, &f, &brands, &zh_config());
+                assert_eq!(v, Verdict::Pass, "{copy}");
+            }
+        }
+        let shoe = products.iter().find(|p| p.sku == "ZH-RUN-001").unwrap();
+        let f = ProductFacts::localised(shoe, &Currency::cny(), Locale::ZhCn);
+        assert_eq!(
+            render(&f, Style::Value),
+            "岚跑 超轻跑步鞋 赤风6，现价¥459，原价¥599，7.7折入手。"
+        );
+    }
+
+    const ZH_WORDS: [&str; 16] = [
+        "超轻",
+        "跑步鞋",
+        "Pro",
+        "14",
+        "蓝牙耳机",
+        "Air3",
+        "500ml",
+        "三件套",
+        "(白色)",
+        "第一代",
+        "-",
+        "万能",
+        "一百",
+        "元气",
+        "Max",
+        "R8851116001",
+    ];
+
     proptest! {
+        #[test]
+        fn zh_templates_pass_zh_guardrails_for_any_product(
+            name_words in proptest::collection::vec(0..ZH_WORDS.len(), 1..10),
+            brand in proptest::option::of("[青木岚声茶][米语跑澜]|[A-Z]{3,5}"),
+            price in 1i64..10_000_000,
+            markup in proptest::option::of(0i64..5_000_000),
+            style in 0usize..4,
+        ) {
+            let name: Vec<&str> = name_words.iter().map(|i| ZH_WORDS[*i]).collect();
+            let p = product(&name.join(" "), brand.as_deref(), price, markup.map(|m| price + m));
+            let f = ProductFacts::localised(&p, &Currency::cny(), Locale::ZhCn);
+            let brands = BrandList::new(["青米", "ORIO", "声澜", "安踏", "Max"]);
+            let copy = render(&f, Style::ALL[style]);
+            let v = check(&copy, &f, &brands, &zh_config());
+            prop_assert_eq!(v, Verdict::Pass, "{}", copy);
+        }
+
         #[test]
         fn templates_pass_guardrails_for_any_product(
             name_words in proptest::collection::vec(0..WORDS.len(), 1..14),

@@ -16,16 +16,24 @@
 //!   the copy ends there.
 //!
 //! Invariants:
-//! - Numbers are runs of ASCII digits with `,` (thousands separators, dropped) and `.` between
-//!   them, found by the shared scanner ([`crate::numbers::scan`]) and compared as the
-//!   guardrails normalise them ([`normalise_number`]: `1,299.00` is `1299`,
-//!   but `259` is not `2590`). A number followed by `%` or the word "percent"
-//!   ([`crate::numbers::percent_follows`], the guardrails' own rule) must be listed with its `%`.
+//! - The copy is folded as the guardrails fold it ([`crate::numbers::fold`]: full-width digits
+//!   are digits) and scanned by the shared scanner ([`crate::numbers::scan`]): numbers are runs
+//!   of ASCII digits with `,` (thousands separators, dropped) and `.` between them, compared as
+//!   the guardrails normalise them ([`normalise_number`]: `1,299.00` is `1299`, but `259` is not
+//!   `2590`), and Chinese numerals where they are an amount (`四百五十九元`, `八折`). A number
+//!   followed by `%` or the word "percent" ([`crate::numbers::percent_follows`], the guardrails'
+//!   own rule) must be listed with its `%`, one followed by `折` with its `折` (`8折`: the
+//!   catalog's discount, see [`crate::copy::guardrails::allowed_numbers`]). Money amounts
+//!   marked after them (`599元`) are judged in their role once the mark is written.
+//! - Chinese numerals are judged once finished (the token after them): a wrong `元` amount or
+//!   `折` in numerals is masked at its mark; rewinds take back digit numbers only.
 //! - Every function here is total: any string, any byte sequence and any list are valid input;
 //!   nothing panics, and byte offsets returned are `char` boundaries of the text given.
 //! - No llama.cpp type appears here; token steps are known only by where their text starts.
 
-use crate::numbers::{normalise_number, scan, MoneyRoles};
+use unicode_segmentation::UnicodeSegmentation;
+
+use crate::numbers::{fold, normalise_number, scan, MoneyRoles};
 
 /// Dead ends (see [`number_in_progress`]) taken back per request; after that the copy ends there.
 pub(super) const MAX_REWINDS: u32 = 2;
@@ -69,8 +77,8 @@ pub(super) fn judge(
         Next::Piece(piece) => piece,
         Next::EndOfText => " ",
     };
-    let copy = format!("{text}{next}");
-    if numbers_allowed(&copy, allowed) && money.is_none_or(|m| m.admits(&copy)) {
+    let copy = fold(&format!("{text}{next}")).text;
+    if folded_numbers_allowed(&copy, allowed) && money.is_none_or(|m| m.admits(&copy)) {
         Candidate::Allow
     } else {
         Candidate::Mask
@@ -78,10 +86,10 @@ pub(super) fn judge(
 }
 
 /// Whether the copy may end after `text` (end of text, or a newline after it): only once it has
-/// `min_chars` characters and `min_words` words, counted as the guardrails count them, so
-/// generation does not stop short of the guardrails' minimum length.
+/// `min_chars` characters (grapheme clusters) and `min_words` words, counted as the guardrails
+/// count them, so generation does not stop short of the guardrails' minimum length.
 pub(super) fn may_end(text: &str, (min_chars, min_words): (usize, usize)) -> bool {
-    text.trim().chars().count() >= min_chars && text.split_whitespace().count() >= min_words
+    text.trim().graphemes(true).count() >= min_chars && text.split_whitespace().count() >= min_words
 }
 
 /// Where streaming must wait: the start of the step (`starts`: where each generated token's text
@@ -147,7 +155,11 @@ impl NumberGate {
 /// run of digits, `,` and `.` that holds a digit. Such a number is not shown until it is finished
 /// and is taken back when it cannot end as a listed one.
 pub(super) fn number_in_progress(text: &str) -> Option<usize> {
-    scan(text).last().filter(|n| n.open).map(|n| n.span.start)
+    let folded = fold(text);
+    scan(&folded.text)
+        .last()
+        .filter(|n| n.open && !n.hanzi)
+        .map(|n| folded.original(n.span.start))
 }
 
 /// Whether every finished number in `text` is in `allowed` and a number still being written at
@@ -157,11 +169,22 @@ pub(super) fn number_in_progress(text: &str) -> Option<usize> {
 /// do not make a discount. A number in progress may end in `.` only as a listed number ending a
 /// sentence (`₹899.`) or on its way to a listed decimal (`9.` of `9.84`), so a full stop cannot
 /// hide an unfinished number.
+#[cfg(test)]
 pub(super) fn numbers_allowed(text: &str, allowed: &[String]) -> bool {
+    folded_numbers_allowed(&fold(text).text, allowed)
+}
+
+/// [`numbers_allowed`] of text already folded.
+fn folded_numbers_allowed(text: &str, allowed: &[String]) -> bool {
     scan(text).iter().all(|n| {
-        if n.open {
+        if n.open && n.hanzi {
+            // `¥四百` may still become `¥四百五十九`.
+            true
+        } else if n.open {
             allowed.iter().any(|a| a.starts_with(n.run_digits.as_str()))
                 || allowed.contains(&normalise_number(&n.run_digits))
+        } else if n.zhe {
+            allowed.contains(&format!("{}折", n.value))
         } else if n.percent {
             allowed.contains(&format!("{}%", n.value))
         } else {
@@ -501,7 +524,89 @@ mod tests {
         );
     }
 
+    fn cny_money() -> MoneyRoles {
+        MoneyRoles {
+            marks: vec!["¥".into(), "CNY".into(), "元".into(), "人民币".into()],
+            price: "459".into(),
+            comparison: Some("599".into()),
+            saving: Some("140".into()),
+            stated: Vec::new(),
+        }
+    }
+
+    /// The numbers `allowed_numbers` lists for ¥459, was ¥599 (23 %: 7.7折).
+    fn cny_allowed() -> Vec<String> {
+        list(&["459", "599", "140", "23", "23%", "7.7折", "77折"])
+    }
+
+    #[test]
+    fn chinese_prices_are_gated_as_they_are_written() {
+        let (allowed, money) = (cny_allowed(), cny_money());
+        let judge_zh =
+            |text: &str, piece: &str| judge(text, Next::Piece(piece), &allowed, Some(&money));
+        // A wrong 元 price is masked when its 元 is written, in its role.
+        assert_eq!(judge_zh("现在只要399", "元"), Candidate::Mask, "unlisted");
+        assert_eq!(
+            judge_zh("现在只要599", "元"),
+            Candidate::Mask,
+            "the list price as the price"
+        );
+        assert_eq!(judge_zh("现在只要459", "元"), Candidate::Allow);
+        assert_eq!(judge_zh("原价599", "元"), Candidate::Allow);
+        assert_eq!(judge_zh("原价459", "元"), Candidate::Mask);
+        // After ¥ the digits are gated as they come, full-width too.
+        assert_eq!(judge_zh("现在只要¥", "59"), Candidate::Mask);
+        assert_eq!(judge_zh("现在只要￥", "４５"), Candidate::Allow);
+        assert_eq!(judge_zh("现在只要￥", "５９"), Candidate::Mask);
+        // 折: the catalog's discount only.
+        assert_eq!(judge_zh("现在", "8折"), Candidate::Mask);
+        assert_eq!(judge_zh("现在8", "折"), Candidate::Mask);
+        assert_eq!(judge_zh("现在7.7", "折"), Candidate::Allow);
+        assert_eq!(judge_zh("现在77", "折"), Candidate::Allow);
+        assert_eq!(judge_zh("全场八", "折"), Candidate::Mask);
+        assert_eq!(judge_zh("全场七七", "折"), Candidate::Allow);
+        // Chinese numerals: judged at their mark.
+        assert_eq!(judge_zh("现在只要四百五十九", "元"), Candidate::Allow);
+        assert_eq!(judge_zh("现在只要三百九十九", "元"), Candidate::Mask);
+        assert_eq!(judge_zh("现在只要五百九十九", "元"), Candidate::Mask);
+        assert_eq!(
+            judge_zh("现在只要¥", "四百"),
+            Candidate::Allow,
+            "not finished"
+        );
+        // Words are not numbers.
+        assert_eq!(judge_zh("一款三星", "的"), Candidate::Allow);
+    }
+
+    #[test]
+    fn a_full_width_number_in_progress_maps_back_to_the_raw_text() {
+        let text = "现在只要￥４５";
+        assert_eq!(number_in_progress(text), Some("现在只要￥".len()));
+        assert_eq!(
+            number_in_progress("现在只要¥四百"),
+            None,
+            "numerals are not rewound"
+        );
+        assert!(may_end("李宁超轻跑步鞋只要459元", (8, 0)));
+        assert!(!may_end("跑鞋459元", (8, 0)));
+    }
+
     proptest! {
+        #[test]
+        fn chinese_text_never_panics_in_the_gate(
+            text in "[0-9０-９.,%¥￥元折点零一二三四五六七八九十百千万现价原省只要 ，]{0,24}",
+            piece in "[0-9０-９元折四百 ]{0,3}",
+            starts in proptest::collection::vec(0usize..64, 0..8),
+        ) {
+            let mut starts = starts;
+            starts.sort_unstable();
+            let _ = judge(&text, Next::Piece(&piece), &cny_allowed(), Some(&cny_money()));
+            if let Some(start) = number_in_progress(&text) {
+                prop_assert!(text.is_char_boundary(start));
+            }
+            prop_assert!(held_from(&text, starts.iter().copied()) <= text.len());
+        }
+
         #[test]
         fn random_text_never_panics(
             text in any::<String>(),
@@ -518,7 +623,8 @@ mod tests {
             prop_assert!(held <= text.len());
             if let Some(start) = number_in_progress(&text) {
                 prop_assert!(text.is_char_boundary(start));
-                prop_assert!(text[start..].starts_with(|c: char| c.is_ascii_digit()));
+                // A digit as folded (`²`, `４` are digits).
+                prop_assert!(fold(&text[start..]).text.starts_with(|c: char| c.is_ascii_digit()));
             }
             let mut gate = NumberGate::default();
             for _ in 0..rewinds {

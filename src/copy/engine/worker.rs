@@ -101,7 +101,7 @@ pub(super) fn worker_main(
         .into_iter()
         .map(|token| LlamaLogitBias::new(token, f32::NEG_INFINITY))
         .collect();
-    let digit_tokens = tokens_with(&model, "0123456789");
+    let digit_tokens = tokens_with(&model, "0123456789０１２３４５６７８９");
     let mut worker = Worker {
         model: &model,
         suppressed,
@@ -145,7 +145,7 @@ struct Worker<'m> {
     model: &'m LlamaModel,
     /// Logit biases of -inf for tokens with suppressed characters.
     suppressed: Vec<LlamaLogitBias>,
-    /// Tokens whose text has an ASCII digit.
+    /// Tokens whose text has a digit (ASCII or full-width).
     digit_tokens: Vec<LlamaToken>,
     ctx: LlamaContext<'m>,
     n_ctx: u32,
