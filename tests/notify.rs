@@ -213,8 +213,11 @@ fn ready_after_the_gate_then_watchdog_pings_and_stopping() {
     );
     let ready = before.last().unwrap();
     assert!(
-        // Plain key files (provisioned with --plain-keys) are a warning, as is an absent HQ.
-        ready.contains("STATUS=serving; health gate passed (warnings: key protection, hq)"),
+        // Plain key files (provisioned with --plain-keys) are a warning, as are an absent HQ and
+        // HQ's key not provisioned (sync off).
+        ready.contains(
+            "STATUS=serving; health gate passed (warnings: key protection, hq, hq_trust)"
+        ),
         "{ready}"
     );
     // The screen is up and shows no identifier.
