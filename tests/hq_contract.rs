@@ -22,9 +22,8 @@ mod sync_support;
 use std::path::PathBuf;
 
 use ring::signature::{Ed25519KeyPair, KeyPair};
-use shelftalk::feedback::cells::{Cell, Counts, Day, Ipw};
+use shelftalk::feedback::cells::{Counts, Ipw};
 use shelftalk::hq::store::IngestBatch;
-use shelftalk::wire::{BatchDocument, Dropped, BATCH_VERSION};
 use sync_support::{Backend, Hq};
 
 /// The pinned version lives in scripts/install-deps.sh; this test takes whichever `st` it finds
@@ -73,8 +72,7 @@ const MAX_EXAMPLES: &str = "30";
 const SEED: &str = "15";
 
 fn device() -> Ed25519KeyPair {
-    let pkcs8 = Ed25519KeyPair::generate_pkcs8(&ring::rand::SystemRandom::new()).unwrap();
-    Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).unwrap()
+    sync_support::device_key()
 }
 
 /// One enrolled kiosk with one stored batch, so reports, the fleet list and priors have rows
@@ -84,37 +82,18 @@ fn seed(hq: &Hq) {
     hq.store
         .enroll("k1", "store-7", key.public_key().as_ref(), 0)
         .unwrap();
-    let doc = BatchDocument {
-        version: BATCH_VERSION,
-        batch_id: uuid::Uuid::new_v4().to_string(),
-        kiosk_id: "k1".into(),
-        store_id: "store-7".into(),
-        seq: 1,
-        created_day: Day(20_000),
-        software: "test".into(),
-        k_anonymity: 5,
-        noise_epsilon: 0.0,
-        dropped: Dropped::default(),
-        cells: vec![Cell {
-            day: Day(19_999),
-            sku: "SKU-1".into(),
-            style: "value".into(),
-            segment: "all".into(),
-            content_kind: "blurb".into(),
-            sessions: 6,
-            counts: Counts {
-                impressions: 10,
-                taps: 2,
-                conversions: 1,
-                ..Counts::default()
-            },
-            ipw: Ipw {
-                impressions: 40.0,
-                taps: 8.0,
-                conversions: 4.0,
-            },
-        }],
+    let counts = Counts {
+        impressions: 10,
+        taps: 2,
+        conversions: 1,
+        ..Counts::default()
     };
+    let ipw = Ipw {
+        impressions: 40.0,
+        taps: 8.0,
+        conversions: 4.0,
+    };
+    let doc = sync_support::one_cell_batch(("k1", "store-7"), 1, counts, ipw);
     let (bytes, signature) = doc.sign(&key).unwrap();
     hq.store
         .ingest(&IngestBatch {

@@ -7,46 +7,26 @@ mod sync_support;
 
 use ring::signature::{Ed25519KeyPair, KeyPair};
 use shelftalk::crypto::hex;
-use shelftalk::feedback::cells::{Cell, Counts, Day, Ipw};
-use shelftalk::wire::{self, BatchDocument, Dropped, BATCH_VERSION};
+use shelftalk::feedback::cells::{Counts, Ipw};
+use shelftalk::wire::{self, BatchDocument};
 use sync_support::{Backend, Hq};
 
 fn device() -> Ed25519KeyPair {
-    let pkcs8 = Ed25519KeyPair::generate_pkcs8(&ring::rand::SystemRandom::new()).unwrap();
-    Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).unwrap()
+    sync_support::device_key()
 }
 
 fn doc(kiosk: &str, seq: u64) -> BatchDocument {
-    BatchDocument {
-        version: BATCH_VERSION,
-        batch_id: uuid::Uuid::new_v4().to_string(),
-        kiosk_id: kiosk.into(),
-        store_id: "store-7".into(),
-        seq,
-        created_day: Day(20_000),
-        software: "test".into(),
-        k_anonymity: 5,
-        noise_epsilon: 0.0,
-        dropped: Dropped::default(),
-        cells: vec![Cell {
-            day: Day(19_999),
-            sku: "SKU-1".into(),
-            style: "value".into(),
-            segment: "all".into(),
-            content_kind: "blurb".into(),
-            sessions: 6,
-            counts: Counts {
-                impressions: 10,
-                taps: 2,
-                ..Counts::default()
-            },
-            ipw: Ipw {
-                impressions: 40.0,
-                taps: 8.0,
-                conversions: 0.0,
-            },
-        }],
-    }
+    let counts = Counts {
+        impressions: 10,
+        taps: 2,
+        ..Counts::default()
+    };
+    let ipw = Ipw {
+        impressions: 40.0,
+        taps: 8.0,
+        conversions: 0.0,
+    };
+    sync_support::one_cell_batch((kiosk, "store-7"), seq, counts, ipw)
 }
 
 /// (what, kiosk header, body, signature, expected status, expected error code).

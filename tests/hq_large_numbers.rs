@@ -9,47 +9,27 @@ mod sync_support;
 
 use ring::signature::{Ed25519KeyPair, KeyPair};
 use shelftalk::crypto::hex;
-use shelftalk::feedback::cells::{Cell, Counts, Day, Ipw};
-use shelftalk::wire::{self, AuditHeadDocument, BatchDocument, Dropped, BATCH_VERSION};
+use shelftalk::feedback::cells::{Counts, Ipw};
+use shelftalk::wire::{self, AuditHeadDocument, BatchDocument};
 use sync_support::{Backend, Hq};
 
 const TOO_BIG: u64 = i64::MAX as u64 + 1;
 
 fn device() -> Ed25519KeyPair {
-    let pkcs8 = Ed25519KeyPair::generate_pkcs8(&ring::rand::SystemRandom::new()).unwrap();
-    Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).unwrap()
+    sync_support::device_key()
 }
 
 fn batch(seq: u64, impressions: u64) -> BatchDocument {
-    BatchDocument {
-        version: BATCH_VERSION,
-        batch_id: uuid::Uuid::new_v4().to_string(),
-        kiosk_id: "kiosk-9".into(),
-        store_id: "store-9".into(),
-        seq,
-        created_day: Day(20_000),
-        software: "test".into(),
-        k_anonymity: 5,
-        noise_epsilon: 0.0,
-        dropped: Dropped::default(),
-        cells: vec![Cell {
-            day: Day(19_999),
-            sku: "SKU-1".into(),
-            style: "value".into(),
-            segment: "all".into(),
-            content_kind: "blurb".into(),
-            sessions: 6,
-            counts: Counts {
-                impressions,
-                ..Counts::default()
-            },
-            ipw: Ipw {
-                impressions: 1.0,
-                taps: 0.0,
-                conversions: 0.0,
-            },
-        }],
-    }
+    let counts = Counts {
+        impressions,
+        ..Counts::default()
+    };
+    let ipw = Ipw {
+        impressions: 1.0,
+        taps: 0.0,
+        conversions: 0.0,
+    };
+    sync_support::one_cell_batch(("kiosk-9", "store-9"), seq, counts, ipw)
 }
 
 fn audit_head(report_seq: u64, head_seq: u64) -> AuditHeadDocument {

@@ -353,3 +353,43 @@ pub fn status(config: &Config) -> shelftalk::sync::SyncStatus {
 
 /// A fixed "now" well after the simulated days.
 pub const NOW: i64 = 1_790_000_000;
+
+/// A fresh Ed25519 device key, as a kiosk's `keys init` makes.
+pub fn device_key() -> ring::signature::Ed25519KeyPair {
+    let pkcs8 =
+        ring::signature::Ed25519KeyPair::generate_pkcs8(&ring::rand::SystemRandom::new()).unwrap();
+    ring::signature::Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).unwrap()
+}
+
+/// A version-1 batch of `kiosk` in `store` with one cell (yesterday of day 20,000, `SKU-1`,
+/// style `value`, segment `all`, 6 people, k = 5) carrying `counts` and `ipw`.
+pub fn one_cell_batch(
+    (kiosk, store): (&str, &str),
+    seq: u64,
+    counts: shelftalk::feedback::cells::Counts,
+    ipw: shelftalk::feedback::cells::Ipw,
+) -> shelftalk::wire::BatchDocument {
+    use shelftalk::feedback::cells::{Cell, Day};
+    shelftalk::wire::BatchDocument {
+        version: shelftalk::wire::BATCH_VERSION,
+        batch_id: uuid::Uuid::new_v4().to_string(),
+        kiosk_id: kiosk.into(),
+        store_id: store.into(),
+        seq,
+        created_day: Day(20_000),
+        software: "test".into(),
+        k_anonymity: 5,
+        noise_epsilon: 0.0,
+        dropped: shelftalk::wire::Dropped::default(),
+        cells: vec![Cell {
+            day: Day(19_999),
+            sku: "SKU-1".into(),
+            style: "value".into(),
+            segment: "all".into(),
+            content_kind: "blurb".into(),
+            sessions: 6,
+            counts,
+            ipw,
+        }],
+    }
+}
