@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::copy::{Currency, EngineConfig, GuardrailConfig};
 use crate::crypto::release::ReleasePublicKey;
+use crate::experiment::ExperimentConfig;
 use crate::locale::Locale;
 use crate::recommend::RecommendConfig;
 use crate::store::shoppers::Consent;
@@ -116,6 +117,10 @@ pub struct Config {
     pub guardrails: GuardrailConfig,
     /// Recommender weights and model settings.
     pub recommend: RecommendConfig,
+    /// The holdout arm (share of sessions shown the store's popular picks with template copy, to
+    /// measure what personalisation adds) and an optional A/B test between recommender
+    /// weightings (see `experiment`).
+    pub experiment: ExperimentConfig,
     /// Importers quarantine prices above this many major units.
     pub max_price: u64,
     /// The GGUF model file.
@@ -186,6 +191,7 @@ impl Default for Config {
             engine: EngineConfig::default(),
             guardrails: GuardrailConfig::default(),
             recommend: RecommendConfig::default(),
+            experiment: ExperimentConfig::default(),
             max_price: 1_000_000,
             model_path: PathBuf::from("models/gemma-3-270m-q4_k_m.gguf"),
             hq_url: "http://127.0.0.1:8787".into(),
@@ -415,6 +421,12 @@ impl Config {
             .validate()
             .map_err(|e| ConfigError::Invalid {
                 key: "recommend",
+                reason: e.to_string(),
+            })?;
+        self.experiment
+            .validate()
+            .map_err(|e| ConfigError::Invalid {
+                key: "experiment",
                 reason: e.to_string(),
             })?;
         if self.max_price == 0 {

@@ -12,6 +12,7 @@ pub mod copy;
 pub mod crypto;
 pub mod daemon;
 pub mod event;
+pub mod experiment;
 pub mod feedback;
 pub mod health;
 pub mod hq;

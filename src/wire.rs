@@ -207,6 +207,12 @@ impl BatchDocument {
             if let Err(e) = check_cell_labels(&c.sku, &c.segment, &c.content_kind) {
                 return bad(format!("cells[{i}]: {e}"));
             }
+            if !crate::experiment::is_arm_label(&c.arm) {
+                return bad(format!(
+                    "cells[{i}].arm {:?} is not an arm label (name or experiment:arm, a-z 0-9 _ -)",
+                    c.arm
+                ));
+            }
             let n = &c.counts;
             let over = c
                 .numbers()

@@ -90,6 +90,8 @@ async fn till_purchases_convert_impressions_once_and_reach_hq() {
                     style_probability: 0.5,
                     segment: "all",
                     content_kind: "blurb",
+                    arm: "personalised",
+                    arm_propensity: 0.9,
                 },
             )
             .unwrap();
@@ -176,6 +178,8 @@ async fn the_daemon_imports_dropped_till_files() {
                 style_probability: 0.25,
                 segment: "all",
                 content_kind: "blurb",
+                arm: "personalised",
+                arm_propensity: 0.9,
             },
         )
         .unwrap();

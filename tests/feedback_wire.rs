@@ -35,6 +35,7 @@ fn document() -> BatchDocument {
             style: "playful".into(),
             segment: "footwear:mid".into(),
             content_kind: "blurb".into(),
+            arm: "holdout".into(),
             sessions: 7,
             counts: Counts {
                 impressions: 12,
@@ -56,11 +57,11 @@ fn document() -> BatchDocument {
     }
 }
 
-const DOCUMENT_GOLDEN: &str = r#"{"version":1,"batch_id":"0b7f4c2e-5d0a-4f7e-9a51-3c2d1e0f9a8b","kiosk_id":"kiosk-01","store_id":"store-001","seq":42,"created_day":"2026-09-21","software":"0.1.0","k_anonymity":5,"noise_epsilon":0.0,"dropped":{"batches":0,"counts":{"impressions":0,"taps":0,"thumbs_up":0,"thumbs_down":0,"whys":0,"opt_outs":0,"dwells":0,"dwell_ms":0,"conversions":0}},"cells":[{"day":"2026-09-20","sku":"SKU-1","style":"playful","segment":"footwear:mid","content_kind":"blurb","sessions":7,"counts":{"impressions":12,"taps":3,"thumbs_up":1,"thumbs_down":0,"whys":1,"opt_outs":0,"dwells":9,"dwell_ms":21500,"conversions":1},"ipw":{"impressions":48.0,"taps":12.0,"conversions":4.0}}]}"#;
+const DOCUMENT_GOLDEN: &str = r#"{"version":1,"batch_id":"0b7f4c2e-5d0a-4f7e-9a51-3c2d1e0f9a8b","kiosk_id":"kiosk-01","store_id":"store-001","seq":42,"created_day":"2026-09-21","software":"0.1.0","k_anonymity":5,"noise_epsilon":0.0,"dropped":{"batches":0,"counts":{"impressions":0,"taps":0,"thumbs_up":0,"thumbs_down":0,"whys":0,"opt_outs":0,"dwells":0,"dwell_ms":0,"conversions":0}},"cells":[{"day":"2026-09-20","sku":"SKU-1","style":"playful","segment":"footwear:mid","content_kind":"blurb","arm":"holdout","sessions":7,"counts":{"impressions":12,"taps":3,"thumbs_up":1,"thumbs_down":0,"whys":1,"opt_outs":0,"dwells":9,"dwell_ms":21500,"conversions":1},"ipw":{"impressions":48.0,"taps":12.0,"conversions":4.0}}]}"#;
 
 /// Cross-checked against an independent Ed25519 (Python `cryptography`) over
 /// `"shelftalk/batch/v1\0" ‖ DOCUMENT_GOLDEN` with the same seed.
-const SIGNATURE_GOLDEN: &str = "217f3c2898de8c160634bc693e1580eaac37ef31f3531ed566b105f763d0b6664ea55be5d9fc888c3525a9e8d15b74eb70560e395fc92b51a2c4ef002529390f";
+const SIGNATURE_GOLDEN: &str = "f80517751c5a71d9bc4084a831ee9d30d290a5d4d6680808706c21f0f3185d0faac176aea31e566c6b3c66ef246890e971ced35e088e84dbcf03c0707a3a0008";
 
 #[test]
 fn batch_document_and_signature_are_pinned() {
@@ -119,6 +120,20 @@ fn documents_with_wrong_fields_are_invalid_not_malformed() {
     let mut doc = document();
     doc.cells[0].style = "shouty".into();
     assert!(doc.validate().is_err());
+    let mut doc = document();
+    doc.cells[0].arm = "Holdout:x:y".into();
+    assert!(doc.validate().is_err());
+}
+
+/// A batch from a kiosk older than experiment arms (its cells have no `arm`) still parses, and
+/// its cells are personalised: everything before arms was.
+#[test]
+fn a_cell_without_an_arm_is_personalised() {
+    let old = DOCUMENT_GOLDEN.replace("\"arm\":\"holdout\",", "");
+    assert_ne!(old, DOCUMENT_GOLDEN);
+    let parsed = BatchDocument::parse(old.as_bytes()).unwrap();
+    parsed.validate().unwrap();
+    assert_eq!(parsed.cells[0].arm, "personalised");
 }
 
 fn audit_head() -> AuditHeadDocument {

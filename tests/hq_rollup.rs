@@ -62,6 +62,7 @@ fn random_cell(rng: &mut StdRng) -> Cell {
         style: ["value", "concise", "premium"][rng.random_range(0..3)].into(),
         segment: ["all", "footwear:mid", "Loyal"][rng.random_range(0..3)].into(),
         content_kind: ["blurb", "why"][rng.random_range(0..2)].into(),
+        arm: ["personalised", "holdout", "weights:b"][rng.random_range(0..3)].into(),
         sessions: rng.random_range(5..50),
         counts: Counts {
             impressions,
@@ -338,6 +339,7 @@ async fn the_retention_sweep_keeps_reports_and_refuses_replays(backend: Backend)
             vec![],
             vec![Dim::Store, Dim::Day],
             vec![Dim::Segment, Dim::Style],
+            vec![Dim::Arm, Dim::Day],
         ];
         groupings.push(vec![Dim::Kiosk, Dim::Sku, Dim::Day]);
         for dims in groupings {

@@ -25,6 +25,7 @@ fn cell(sku: &str) -> Cell {
         style: "value".into(),
         segment: "all".into(),
         content_kind: "blurb".into(),
+        arm: "personalised".into(),
         sessions: 6,
         counts: Counts {
             impressions: 10,

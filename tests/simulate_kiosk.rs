@@ -69,26 +69,57 @@ fn simulated_sessions_use_the_recommender_and_the_bandit() {
         days: 5,
         window_secs: 3600,
         picks_per_session: 3,
+        holdout_share: 0.1,
     };
     let report = simulate::run(vault.store.conn_mut(), &mut source, &categories, &opts).unwrap();
     assert_eq!(report.impressions, 600);
 
     let conn = vault.store.conn();
     let mut stmt = conn
-        .prepare("SELECT sku, style, propensity, segment FROM feedback_impressions")
+        .prepare(
+            "SELECT sku, style, propensity, segment, arm, arm_propensity, content_kind
+             FROM feedback_impressions",
+        )
         .unwrap();
-    let rows: Vec<(String, String, f64, String)> = stmt
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+    type Row = (String, String, f64, String, String, f64, String);
+    let rows: Vec<Row> = stmt
+        .query_map([], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                r.get(6)?,
+            ))
+        })
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap();
     assert_eq!(rows.len(), 600);
     let styles: std::collections::BTreeSet<&str> = rows.iter().map(|r| r.1.as_str()).collect();
     assert!(styles.len() >= 2, "the bandit explores: {styles:?}");
-    for (sku, _, p, segment) in &rows {
+    let holdout = rows.iter().filter(|r| r.4 == "holdout").count();
+    // 10 % of 200 sessions, three picks each: 60 expected; binomial sd about 13.
+    assert!(
+        (20..=110).contains(&holdout),
+        "{holdout} holdout impressions"
+    );
+    for (sku, _, p, segment, arm, arm_p, kind) in &rows {
         assert!(catalog.contains(sku));
         assert!(*p > 0.0 && *p <= 1.0);
-        // Recommender segment keys: department/band.
-        assert!(segment.contains('/'), "{segment}");
+        if arm == "holdout" {
+            // The holdout reads nothing of the shopper: store popularity, template copy.
+            assert_eq!(
+                (segment.as_str(), *arm_p, kind.as_str()),
+                ("all", 0.1, "template")
+            );
+        } else {
+            assert_eq!((arm.as_str(), kind.as_str()), ("personalised", "blurb"));
+            assert!((arm_p - 0.9).abs() < 1e-12);
+            // Recommender segment keys: department/band.
+            assert!(segment.contains('/'), "{segment}");
+        }
     }
 }

@@ -182,6 +182,8 @@ async fn a_cell_with_k_minus_one_sessions_never_reaches_the_wire(backend: Backen
                     style_probability: 0.5,
                     segment,
                     content_kind: "blurb",
+                    arm: "personalised",
+                    arm_propensity: 0.9,
                 },
             )
             .unwrap();
@@ -244,6 +246,8 @@ async fn one_shopper_in_two_sessions_counts_once_towards_k(backend: Backend) {
                     style_probability: 0.5,
                     segment: "footwear:mid",
                     content_kind: "blurb",
+                    arm: "personalised",
+                    arm_propensity: 0.9,
                 },
                 tag,
             )
@@ -276,6 +280,97 @@ async fn one_shopper_in_two_sessions_counts_once_towards_k(backend: Backend) {
         k as u64 + 1
     );
     assert_eq!(status(&config).withheld.impressions, k as u64);
+    hq.stop().await;
+}
+
+on_both_backends!(experiment_arms_stay_k_anonymous_on_the_wire);
+
+/// The arm is one more cell dimension: on the bytes HQ received, every cell (holdout ones too)
+/// has at least k people of its own arm; an arm with fewer is withheld, never merged into
+/// another arm's cell; and HQ reports the arm as it was sent.
+async fn experiment_arms_stay_k_anonymous_on_the_wire(backend: Backend) {
+    let tmp = tempfile::tempdir().unwrap();
+    let Some(hq) = Hq::start_on(backend, tmp.path(), module_path!()).await else {
+        return;
+    };
+    let (config, keys) = kiosk(tmp.path(), "kiosk-arms", &hq.url);
+    hq.enroll(&config, &keys);
+    let k = config.k_anonymity as usize;
+    let store = Store::open(&config.db_path()).unwrap();
+    let day = Day::of(NOW).0 - 2;
+    // SKU-A: k personalised people and k holdout people; SKU-B: k + 1 personalised people and
+    // k - 1 holdout people.
+    let mut next = 0u8;
+    for (sku, personalised, holdout) in [("SKU-A", k, k), ("SKU-B", k + 1, k - 1)] {
+        let arms = std::iter::repeat_n(("personalised", 0.9, "blurb"), personalised)
+            .chain(std::iter::repeat_n(("holdout", 0.1, "template"), holdout));
+        for (i, (arm, arm_propensity, content_kind)) in arms.enumerate() {
+            next += 1;
+            let token = SessionToken::from_bytes([next; 16]);
+            feedback::record_impression_tagged(
+                store.conn(),
+                &Impression {
+                    at: Day(day).start() + 3600 + i as i64,
+                    session: &token,
+                    sku,
+                    style: Style::Value,
+                    style_probability: 0.5,
+                    segment: "footwear:mid",
+                    content_kind,
+                    arm,
+                    arm_propensity,
+                },
+                None,
+            )
+            .unwrap();
+        }
+    }
+    sync::run_once(&context(&config, &keys), NOW).await.unwrap();
+    let mut cells: Vec<(String, String, u64, u64)> = hq
+        .wire_documents()
+        .into_iter()
+        .flat_map(|d| {
+            let v: serde_json::Value = serde_json::from_slice(&d).unwrap();
+            v["cells"].as_array().unwrap().clone()
+        })
+        .map(|c| {
+            (
+                c["sku"].as_str().unwrap().to_string(),
+                c["arm"].as_str().unwrap().to_string(),
+                c["sessions"].as_u64().unwrap(),
+                c["counts"]["impressions"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    cells.sort();
+    let k = k as u64;
+    assert_eq!(
+        cells,
+        vec![
+            ("SKU-A".into(), "holdout".into(), k, k),
+            ("SKU-A".into(), "personalised".into(), k, k),
+            ("SKU-B".into(), "personalised".into(), k + 1, k + 1),
+        ],
+        "SKU-B's {} holdout people are withheld, not merged",
+        k - 1
+    );
+    assert_eq!(status(&config).withheld.impressions, k - 1);
+    let report = shelftalk::hq::report::build(
+        hq.store.as_ref(),
+        None,
+        None,
+        &[shelftalk::hq::store::Dim::Arm],
+    )
+    .unwrap();
+    let arms: Vec<(String, u64)> = report
+        .rows
+        .iter()
+        .map(|r| (r.group.dims[0].clone(), r.group.counts.impressions))
+        .collect();
+    assert_eq!(
+        arms,
+        vec![("holdout".into(), k), ("personalised".into(), 2 * k + 1)]
+    );
     hq.stop().await;
 }
 

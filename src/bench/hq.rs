@@ -229,6 +229,13 @@ fn cell(k: usize, day: Day, i: usize) -> Cell {
         style: Style::ALL[i % 4].as_str().into(),
         segment: SEGMENTS[(i / 4) % 6].into(),
         content_kind: ["blurb", "why"][(i / 24) % 2].into(),
+        // One cell in ten from the holdout, as with the default `experiment.holdout_share`.
+        arm: if i % 10 == 9 {
+            crate::experiment::HOLDOUT
+        } else {
+            crate::experiment::PERSONALISED
+        }
+        .into(),
         sessions: 5 + v % 7,
         counts: Counts {
             impressions,

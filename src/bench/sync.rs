@@ -118,6 +118,8 @@ fn record_week(
                     style_probability: 0.25,
                     segment,
                     content_kind: "blurb",
+                    arm: crate::experiment::PERSONALISED,
+                    arm_propensity: 1.0,
                 },
             )
             .map_err(step)?;
@@ -276,6 +278,7 @@ async fn ingest_throughput(
                     style: Style::ALL[i % 4].as_str().into(),
                     segment: "footwear:mid".into(),
                     content_kind: "blurb".into(),
+                    arm: crate::experiment::PERSONALISED.into(),
                     sessions: 5,
                     counts: Counts {
                         impressions: 10,

@@ -42,6 +42,7 @@ pub fn run(config: &Config, cmd: FeedbackCmd) -> Result<()> {
                 days,
                 window_secs: config.conversion_window_secs,
                 picks_per_session: picks,
+                holdout_share: config.experiment.holdout_share,
             };
             let report = personalise::simulate_feedback(config, store.conn_mut(), &opts)?;
             emit(out.json, &report)

@@ -39,6 +39,7 @@ use super::{now_unix, Daemon, DaemonError};
 use crate::copy::service::CopyOrder;
 use crate::crypto::AttributionTag;
 use crate::event::{Event, EventKind};
+use crate::experiment::{self, Assignment};
 use crate::feedback::{self, spool, SessionToken};
 use crate::personalise::{feedback_segment, Shelf, ShelfPick};
 use crate::profile::{self, OpenShopper};
@@ -73,6 +74,8 @@ struct SessionCtx {
     tag: Option<AttributionTag>,
     /// Products already added to the shopper's profile this visit.
     remembered: Vec<String>,
+    /// The session's experiment arm (the holdout: popular picks, template copy).
+    arm: Assignment,
 }
 
 /// Carries out the screen's effects.
@@ -234,6 +237,7 @@ impl Effects {
             .as_ref()
             .filter(|s| s.record.consent.analytics)
             .map(|s| vault.keys().pepper.attribution_tag(&s.record.id));
+        let arm = assign(&self.daemon, &vault, tag.as_ref(), &token, now);
         drop(vault);
         let known = shopper.is_some();
         let mut ctx = SessionCtx {
@@ -247,11 +251,14 @@ impl Effects {
             picks: Vec::new(),
             tag,
             remembered: Vec::new(),
+            arm,
         };
         let answer = self.pick_for(session, &mut ctx, now);
         tracing::info!(
             known,
             personal = personalised(consent, false),
+            arm = %ctx.arm.arm,
+            arm_propensity = ctx.arm.propensity,
             "session started"
         );
         self.sessions.insert(session, ctx);
@@ -262,7 +269,10 @@ impl Effects {
     /// personalisation, else store popularity. Sets the session's segments and picks.
     fn pick_for(&mut self, session: SessionId, ctx: &mut SessionCtx, now: i64) -> Input {
         let personal = personalised(ctx.consent, ctx.opted_out);
-        let features = {
+        let features = if ctx.arm.holdout {
+            // The holdout reads nothing of the shopper: the store's popular picks.
+            Features::default()
+        } else {
             let vault = self.daemon.vault();
             let shopper = ctx.shopper.as_ref().filter(|_| personal);
             match self
@@ -282,8 +292,15 @@ impl Effects {
         let daemon = Arc::clone(&self.daemon);
         self.shelf.set_model(daemon.model());
         let model = Arc::clone(self.shelf.model());
-        ctx.picks = self.shelf.picks(&features, MAX_PICKS, &mut self.rng);
+        let config = daemon
+            .config()
+            .experiment
+            .recommend_config(&ctx.arm, &model.config);
+        ctx.picks = self
+            .shelf
+            .picks_with(&features, MAX_PICKS, &config, &mut self.rng);
         let desk = daemon.copier.desk();
+        let holdout = ctx.arm.holdout;
         let views = ctx
             .picks
             .iter()
@@ -291,13 +308,18 @@ impl Effects {
                 let product = model.product(&p.pick.sku)?;
                 let mut view = pick_view(&p.pick, product, &daemon.currency, &p.choice);
                 view.template = desk.template(&p.order(product, 0));
+                if holdout {
+                    // Template copy, complete at once: the screen asks the engine for nothing.
+                    view.copy = view.template.clone();
+                }
                 Some(view)
             })
             .collect();
         Input::PicksReady {
             session,
             picks: views,
-            personal,
+            // The holdout's picks are the store's favourites, and the screen says so.
+            personal: personal && !holdout,
         }
     }
 
@@ -364,6 +386,9 @@ impl Effects {
             style: choice.style,
             seed: 0,
         });
+        if ctx.arm.holdout {
+            view.copy = view.template.clone();
+        }
         Input::ProductReady {
             request,
             product: view,
@@ -424,7 +449,9 @@ impl Effects {
             style,
             style_probability: target.style_probability,
             segment: ctx.segment.to_string(),
-            content_kind: "blurb".into(),
+            content_kind: if ctx.arm.holdout { "template" } else { "blurb" }.into(),
+            arm: ctx.arm.arm.clone(),
+            arm_propensity: ctx.arm.propensity,
             tag: ctx.tag,
         });
     }
@@ -448,7 +475,8 @@ impl Effects {
             return;
         };
         let style = target.style.parse::<Style>().ok();
-        if let (Some(reward), Some(style)) = (bandit_reward(kind), style) {
+        if let (Some(reward), Some(style), false) = (bandit_reward(kind), style, ctx.arm.holdout) {
+            // The holdout's template copy says nothing about the styles of model copy.
             self.shelf.observe(&ctx.segment, style, reward);
         }
 
@@ -488,6 +516,27 @@ impl Effects {
             }
         }
     }
+}
+
+/// The session's experiment arm: a keyed draw of the person `k` counts (the known shopper's
+/// attribution tag, else the session) on the store day, under the kiosk's pepper.
+fn assign(
+    daemon: &Daemon,
+    vault: &profile::Vault,
+    tag: Option<&AttributionTag>,
+    token: &SessionToken,
+    now: i64,
+) -> Assignment {
+    let config = daemon.config();
+    let experiment = &config.experiment;
+    let day = feedback::cells::Day::of_in(now, &config.store_zone());
+    let unit = tag.map_or_else(|| token.digest(), |t| t.0);
+    experiment.assign(experiment::draw(
+        &vault.keys().pepper,
+        &experiment.name,
+        day.0,
+        &unit,
+    ))
 }
 
 /// In-session behaviour goes into the shopper's sealed profile when they allow personalisation,

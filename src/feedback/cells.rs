@@ -7,7 +7,8 @@
 //!   distinct contributors, where a contributor is a known shopper (all their sessions of the day
 //!   count once) or one anonymous session. A cell below `k` is rolled up: first its segment becomes [`ALL_SEGMENTS`], then its product becomes
 //!   [`ALL_PRODUCTS`]; what is still below `k` after that is withheld (counted, never emitted).
-//! - Roll-ups only ever merge rows of the same day, style and content kind, and sums are exact:
+//! - Roll-ups only ever merge rows of the same day, style, content kind and experiment arm, and
+//!   sums are exact:
 //!   emitted counts + withheld counts = input counts (before noise).
 //! - A [`Cell`] carries no session, shopper or time finer than a [`Day`].
 
@@ -211,6 +212,10 @@ impl AddAssign for Ipw {
     }
 }
 
+fn default_arm() -> String {
+    crate::experiment::DEFAULT_ARM.into()
+}
+
 /// The key of a cell.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct CellKey {
@@ -219,6 +224,8 @@ pub struct CellKey {
     pub style: String,
     pub segment: String,
     pub content_kind: String,
+    /// The experiment arm ([`crate::experiment`]); never rolled up.
+    pub arm: String,
 }
 
 impl CellKey {
@@ -244,6 +251,14 @@ pub struct Cell {
     pub style: String,
     pub segment: String,
     pub content_kind: String,
+    /// The experiment arm the impressions were shown in: `holdout`, `personalised` or
+    /// `experiment:arm` (a cell without one, from a kiosk older than arms, is `personalised`).
+    #[serde(default = "default_arm")]
+    #[schema(
+        default = "personalised",
+        pattern = r"^[a-z0-9_-]{1,24}(:[a-z0-9_-]{1,24})?$"
+    )]
+    pub arm: String,
     /// Distinct contributors of the day: each known shopper once however many sessions they had,
     /// each anonymous session once (for a coarsened cell: the sum over the merged cells, an upper
     /// bound). The wire keeps the name `sessions`; HQ refuses a cell where it is below `k`.
@@ -292,6 +307,7 @@ impl Cell {
             style: self.style.clone(),
             segment: self.segment.clone(),
             content_kind: self.content_kind.clone(),
+            arm: self.arm.clone(),
         }
     }
 
@@ -302,6 +318,7 @@ impl Cell {
             style: key.style,
             segment: key.segment,
             content_kind: key.content_kind,
+            arm: key.arm,
             sessions: 0,
             counts: Counts::default(),
             ipw: Ipw::default(),
@@ -366,8 +383,8 @@ pub fn anonymise(rows: &[SessionRow], k: u32) -> Anonymised {
     }
 }
 
-/// Merges cells into the coarsest level (segment "all", product "*") per day, style and content
-/// kind. Counts are summed exactly; `sessions` becomes the sum (an upper bound).
+/// Merges cells into the coarsest level (segment "all", product "*") per day, style, content
+/// kind and arm. Counts are summed exactly; `sessions` becomes the sum (an upper bound).
 pub fn coarsen(cells: impl IntoIterator<Item = Cell>) -> Vec<Cell> {
     let mut out: BTreeMap<CellKey, Cell> = BTreeMap::new();
     for c in cells {
@@ -450,6 +467,7 @@ mod tests {
             style: "concise".into(),
             segment: segment.into(),
             content_kind: "blurb".into(),
+            arm: crate::experiment::PERSONALISED.into(),
         }
     }
 
@@ -492,6 +510,29 @@ mod tests {
         assert_eq!(c.counts.impressions, 5);
         assert_eq!(c.ipw.impressions, 20.0);
         assert_eq!(a.withheld, Counts::default());
+    }
+
+    #[test]
+    fn arms_are_never_merged_a_small_arm_is_withheld() {
+        // 6 people in the personalised arm, 4 in the holdout: the holdout's 4 never join the
+        // others' cell at any roll-up level, so they are withheld, and every emitted cell still
+        // has k people of its own arm.
+        let mut rows: Vec<_> = (0..6).map(|s| row("A", "footwear:mid", s)).collect();
+        for s in 10..14 {
+            let mut r = row("A", "footwear:mid", s);
+            r.key.arm = crate::experiment::HOLDOUT.into();
+            rows.push(r);
+        }
+        let a = anonymise(&rows, 5);
+        assert_eq!(a.cells.len(), 1);
+        assert_eq!(a.cells[0].arm, crate::experiment::PERSONALISED);
+        assert_eq!(a.cells[0].sessions, 6);
+        assert_eq!(a.withheld.impressions, 4);
+        let coarse = coarsen(a.cells.iter().cloned().chain([Cell {
+            arm: crate::experiment::HOLDOUT.into(),
+            ..a.cells[0].clone()
+        }]));
+        assert_eq!(coarse.len(), 2, "coarsening keeps arms apart");
     }
 
     #[test]

@@ -124,6 +124,9 @@ pub struct Impression<'a> {
     pub segment: &'a str,
     /// What was shown, e.g. `blurb`, `template`, `reason`.
     pub content_kind: &'a str,
+    /// The session's experiment arm ([`crate::experiment`]) and its probability, in (0, 1].
+    pub arm: &'a str,
+    pub arm_propensity: f64,
 }
 
 /// What a shopper did with a pick.
@@ -339,18 +342,29 @@ pub fn record_impression_tagged(
 ) -> Result<i64, FeedbackError> {
     check_label("sku", imp.sku, true)?;
     check_cell_labels(imp.sku, imp.segment, imp.content_kind)?;
-    let p = imp.style_probability;
-    if !(p > 0.0 && p <= 1.0) {
+    if !crate::experiment::is_arm_label(imp.arm) {
         return Err(FeedbackError::Invalid {
-            field: "style_probability",
-            reason: format!("{p} is not in (0, 1]"),
+            field: "arm",
+            reason: format!("{:?} is not an arm label", imp.arm),
         });
+    }
+    let p = imp.style_probability;
+    for (field, p) in [
+        ("style_probability", p),
+        ("arm_propensity", imp.arm_propensity),
+    ] {
+        if !(p > 0.0 && p <= 1.0) {
+            return Err(FeedbackError::Invalid {
+                field,
+                reason: format!("{p} is not in (0, 1]"),
+            });
+        }
     }
     atomically(conn, |conn| {
         conn.prepare_cached(
             "INSERT INTO feedback_impressions
-                (at, session, sku, style, propensity, segment, content_kind)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                (at, session, sku, style, propensity, segment, content_kind, arm, arm_propensity)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         )?
         .execute(params![
             imp.at,
@@ -359,7 +373,9 @@ pub fn record_impression_tagged(
             imp.style.as_str(),
             p,
             imp.segment,
-            imp.content_kind
+            imp.content_kind,
+            imp.arm,
+            imp.arm_propensity
         ])?;
         let id = conn.last_insert_rowid();
         bump(conn, Column::Impressions, 1, 0)?;
@@ -557,9 +573,9 @@ pub fn for_each_closed_day(
                 count(*), sum(tapped),
                 sum(thumbs_up), sum(thumbs_down), sum(whys), sum(opt_outs), sum(dwells),
                 sum(dwell_ms), sum(converted), sum(1.0 / propensity),
-                sum(tapped / propensity), sum(converted / propensity)
+                sum(tapped / propensity), sum(converted / propensity), arm
          FROM feedback_impressions WHERE at >= ?1 AND at < ?2
-         GROUP BY sku, style, segment, content_kind, person",
+         GROUP BY sku, style, segment, content_kind, arm, person",
     )?;
     for d in days {
         let day = Day(d);
@@ -577,6 +593,7 @@ pub fn for_each_closed_day(
                         style: r.get(1)?,
                         segment: r.get(2)?,
                         content_kind: r.get(3)?,
+                        arm: r.get(17)?,
                     },
                     person: p,
                     counts: Counts {
@@ -741,6 +758,8 @@ mod tests {
             style_probability: 0.25,
             segment: "footwear:mid",
             content_kind: "blurb",
+            arm: crate::experiment::PERSONALISED,
+            arm_propensity: 0.9,
         }
     }
 

@@ -29,6 +29,7 @@ use super::{
     Impression, Interaction, InteractionKind, SessionToken,
 };
 use crate::catalog::Product;
+use crate::experiment::{HOLDOUT, PERSONALISED};
 use crate::store::catalog;
 use crate::vocab::Style;
 
@@ -40,6 +41,8 @@ pub struct PickContext<'a> {
     pub segment: &'a str,
     /// The shopper's preferred top-level category, if known.
     pub category: Option<&'a str>,
+    /// The session is in the holdout arm: the store's popular picks with template copy.
+    pub holdout: bool,
 }
 
 /// One pick to show, with the style to write it in and the probability of that style.
@@ -64,6 +67,15 @@ pub trait PickSource {
 
     /// What the shopper did with a pick (the bandit's reward).
     fn observe(&mut self, pick: &Pick, tapped: bool);
+}
+
+/// What a session's picks show: model copy (`blurb`), or template copy in the holdout.
+pub fn content_kind(ctx: &PickContext<'_>) -> &'static str {
+    if ctx.holdout {
+        "template"
+    } else {
+        "blurb"
+    }
 }
 
 /// Exploration share of the stand-in bandit: this fraction of styles is chosen uniformly.
@@ -200,7 +212,7 @@ impl PickSource for PopularityPicks {
                 style,
                 style_probability: p,
                 segment: ctx.segment.to_string(),
-                content_kind: "blurb".into(),
+                content_kind: content_kind(ctx).into(),
             });
         }
         Ok(out)
@@ -230,6 +242,9 @@ pub struct SimOptions {
     pub window_secs: u64,
     /// Picks shown per session.
     pub picks_per_session: usize,
+    /// Share of sessions in the holdout arm (the kiosk's `experiment.holdout_share`); the others
+    /// are `personalised`.
+    pub holdout_share: f64,
 }
 
 /// What a simulation recorded.
@@ -275,6 +290,11 @@ fn true_ctr(style: Style, band: &str) -> f64 {
     0.06 + lift
 }
 
+/// How much less the simulated shoppers tap (and so buy) the holdout's popular picks with
+/// template copy than personalised picks: the simulation's true lift of personalisation is
+/// `1 / HOLDOUT_TAP_FACTOR - 1` in click-through (+25 %).
+pub const HOLDOUT_TAP_FACTOR: f64 = 0.8;
+
 /// Runs `opts.sessions` synthetic sessions through `source` and the recording API, in one
 /// transaction.
 pub fn run(
@@ -309,10 +329,17 @@ pub fn run(
             "{}:{band}",
             slug(category.map(|c| c.0.as_str()).unwrap_or("all"))
         );
+        let holdout = rng.random_bool(opts.holdout_share.clamp(0.0, 1.0));
+        let (arm, arm_propensity) = if holdout {
+            (HOLDOUT, opts.holdout_share)
+        } else {
+            (PERSONALISED, 1.0 - opts.holdout_share)
+        };
         let ctx = PickContext {
             at,
             segment: &segment,
             category: category.map(|c| c.0.as_str()),
+            holdout,
         };
         let picks = source.picks(&tx, &ctx, opts.picks_per_session)?;
         for pick in &picks {
@@ -326,14 +353,20 @@ pub fn run(
                     style_probability: pick.style_probability,
                     segment: &pick.segment,
                     content_kind: &pick.content_kind,
+                    arm,
+                    arm_propensity,
                 },
             )?;
             report.impressions += 1;
         }
         let mut opted_out = false;
         for pick in &picks {
-            let tapped = rng.random_bool(true_ctr(pick.style, band));
-            source.observe(pick, tapped);
+            let factor = if holdout { HOLDOUT_TAP_FACTOR } else { 1.0 };
+            let tapped = rng.random_bool(true_ctr(pick.style, band) * factor);
+            if !holdout {
+                // The holdout's outcomes say nothing about the styles of model copy.
+                source.observe(pick, tapped);
+            }
             let mut kinds = vec![InteractionKind::Dwell {
                 ms: rng.random_range(800..6000),
             }];

@@ -45,6 +45,9 @@ pub enum Event {
         style_probability: f64,
         segment: String,
         content_kind: String,
+        /// The session's experiment arm and its probability.
+        arm: String,
+        arm_propensity: f64,
         tag: Option<AttributionTag>,
     },
     Interaction {
@@ -68,6 +71,8 @@ impl Event {
                 style_probability,
                 segment,
                 content_kind,
+                arm,
+                arm_propensity,
                 tag,
             } => record_impression_tagged(
                 conn,
@@ -79,6 +84,8 @@ impl Event {
                     style_probability: *style_probability,
                     segment,
                     content_kind,
+                    arm,
+                    arm_propensity: *arm_propensity,
                 },
                 tag.as_ref(),
             )

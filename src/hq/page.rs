@@ -414,7 +414,7 @@ mod tests {
             serde_json::to_string(&doc["components"]["schemas"]["Dim"]["enum"]).unwrap_or_default();
         assert_eq!(
             dims,
-            r#"["store","kiosk","sku","style","segment","content_kind","day"]"#
+            r#"["store","kiosk","sku","style","segment","content_kind","day","arm"]"#
         );
     }
 }

@@ -212,6 +212,17 @@ FROM cells GROUP BY day, store_id, style, segment, content_kind;
 ALTER TABLE batches ADD COLUMN raw_swept_at BIGINT;
 CREATE INDEX batches_raw_by_received ON batches(received_at) WHERE raw_swept_at IS NULL;
 "#,
+    // v5: the experiment arm is a dimension of cells and both roll-ups (`crate::experiment`);
+    // everything stored before was personalised.
+    r#"
+ALTER TABLE cells ADD COLUMN arm TEXT COLLATE "C" NOT NULL DEFAULT 'personalised';
+ALTER TABLE rollup_kiosk_day ADD COLUMN arm TEXT COLLATE "C" NOT NULL DEFAULT 'personalised';
+ALTER TABLE rollup_kiosk_day DROP CONSTRAINT rollup_kiosk_day_pkey,
+    ADD PRIMARY KEY (day, store_id, kiosk_id, sku, style, segment, content_kind, arm);
+ALTER TABLE rollup_store_day ADD COLUMN arm TEXT COLLATE "C" NOT NULL DEFAULT 'personalised';
+ALTER TABLE rollup_store_day DROP CONSTRAINT rollup_store_day_pkey,
+    ADD PRIMARY KEY (day, store_id, style, segment, content_kind, arm);
+"#,
 ];
 
 /// Stores a batch's cells (`$1` batch id, `$2` kiosk, `$3` store, `$4…$21` the cell columns as
@@ -223,12 +234,12 @@ static INGEST_CELLS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
             INSERT INTO cells (batch_id, kiosk_id, store_id, day, sku, style, segment,
                 content_kind, sessions, impressions, taps, thumbs_up, thumbs_down, whys,
                 opt_outs, dwells, dwell_ms, conversions, ipw_impressions, ipw_taps,
-                ipw_conversions)
+                ipw_conversions, arm)
             SELECT $1, $2, $3, u.* FROM unnest($4::bigint[], $5::text[], $6::text[],
                 $7::text[], $8::text[], $9::bigint[], $10::bigint[], $11::bigint[],
                 $12::bigint[], $13::bigint[], $14::bigint[], $15::bigint[],
                 $16::bigint[], $17::bigint[], $18::bigint[], $19::float8[],
-                $20::float8[], $21::float8[]) AS u
+                $20::float8[], $21::float8[], $22::text[]) AS u
             RETURNING *
          ), k AS ({})
          {}",
@@ -598,6 +609,7 @@ struct CellColumns {
     style: Vec<String>,
     segment: Vec<String>,
     content_kind: Vec<String>,
+    arm: Vec<String>,
     /// sessions, impressions, taps, thumbs_up, thumbs_down, whys, opt_outs, dwells, dwell_ms,
     /// conversions.
     ints: [Vec<i64>; 10],
@@ -613,6 +625,7 @@ impl CellColumns {
             c.style.push(cell.style.clone());
             c.segment.push(cell.segment.clone());
             c.content_kind.push(cell.content_kind.clone());
+            c.arm.push(cell.arm.clone());
             for (col, v) in c.ints.iter_mut().zip(cell.numbers()) {
                 col.push(int("a cell count", v)?);
             }
@@ -821,6 +834,7 @@ impl HqStore for PgHq {
                             ipw_impressions,
                             ipw_taps,
                             ipw_conversions,
+                            &cells.arm,
                         ],
                     )
                     .await

@@ -249,6 +249,8 @@ pub struct ReportRowDocument {
     /// YYYY-MM-DD.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub day: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub arm: Option<String>,
     pub sessions: u64,
     pub impressions: u64,
     pub taps: u64,
@@ -288,6 +290,7 @@ impl ReportRow {
             segment: value(Dim::Segment),
             content_kind: value(Dim::ContentKind),
             day: value(Dim::Day),
+            arm: value(Dim::Arm),
             sessions: self.group.sessions,
             impressions: c.impressions,
             taps: c.taps,

@@ -4,11 +4,11 @@
 //! SQL below is the dialect both accept (`$n` parameters, `CAST`, `INSERT … AS r … ON CONFLICT`).
 //!
 //! Two levels, both keyed by day:
-//! - `rollup_kiosk_day`: (day, store, kiosk, sku, style, segment, content kind) — every dimension
+//! - `rollup_kiosk_day`: (day, store, kiosk, sku, style, segment, content kind, arm) — every dimension
 //!   a report can group by, so it answers any report. It is the permanent record of what was
 //!   counted: raw cells are deleted after the raw-batch retention (see [`super::retention`]), the
 //!   roll-up never.
-//! - `rollup_store_day`: (day, store, style, segment, content kind) — the same sums without
+//! - `rollup_store_day`: (day, store, style, segment, content kind, arm) — the same sums without
 //!   kiosk and SKU, a few hundred times smaller for a fleet (a store's kiosks and products fold
 //!   into one row per day and context). Every report that groups by neither kiosk nor SKU reads
 //!   it ([`Level::for_dims`]): totals, store × day, style, segment × style, the priors, the
@@ -91,8 +91,9 @@ impl Level {
                 "style",
                 "segment",
                 "content_kind",
+                "arm",
             ],
-            Self::StoreDay => &["day", "store_id", "style", "segment", "content_kind"],
+            Self::StoreDay => &["day", "store_id", "style", "segment", "content_kind", "arm"],
         }
     }
 

@@ -191,6 +191,72 @@ CREATE INDEX cells_by_batch ON cells(batch_id);
 ALTER TABLE batches ADD COLUMN raw_swept_at INTEGER;
 CREATE INDEX batches_raw_by_received ON batches(received_at) WHERE raw_swept_at IS NULL;
 ",
+    // v5: the experiment arm is a dimension of cells and both roll-ups (`crate::experiment`);
+    // everything stored before was personalised. SQLite cannot change a primary key in place, so
+    // the roll-ups are rebuilt with the arm in theirs.
+    "
+ALTER TABLE cells ADD COLUMN arm TEXT NOT NULL DEFAULT 'personalised';
+CREATE TABLE rollup_kiosk_day_v5 (
+    day INTEGER NOT NULL,
+    store_id TEXT NOT NULL,
+    kiosk_id TEXT NOT NULL,
+    sku TEXT NOT NULL,
+    style TEXT NOT NULL,
+    segment TEXT NOT NULL,
+    content_kind TEXT NOT NULL,
+    arm TEXT NOT NULL,
+    sessions INTEGER NOT NULL,
+    impressions INTEGER NOT NULL,
+    taps INTEGER NOT NULL,
+    thumbs_up INTEGER NOT NULL,
+    thumbs_down INTEGER NOT NULL,
+    whys INTEGER NOT NULL,
+    opt_outs INTEGER NOT NULL,
+    dwells INTEGER NOT NULL,
+    dwell_ms INTEGER NOT NULL,
+    conversions INTEGER NOT NULL,
+    ipw_impressions REAL NOT NULL,
+    ipw_taps REAL NOT NULL,
+    ipw_conversions REAL NOT NULL,
+    PRIMARY KEY (day, store_id, kiosk_id, sku, style, segment, content_kind, arm)
+) STRICT, WITHOUT ROWID;
+INSERT INTO rollup_kiosk_day_v5
+SELECT day, store_id, kiosk_id, sku, style, segment, content_kind, 'personalised',
+    sessions, impressions, taps, thumbs_up, thumbs_down, whys, opt_outs, dwells, dwell_ms,
+    conversions, ipw_impressions, ipw_taps, ipw_conversions
+FROM rollup_kiosk_day;
+DROP TABLE rollup_kiosk_day;
+ALTER TABLE rollup_kiosk_day_v5 RENAME TO rollup_kiosk_day;
+CREATE TABLE rollup_store_day_v5 (
+    day INTEGER NOT NULL,
+    store_id TEXT NOT NULL,
+    style TEXT NOT NULL,
+    segment TEXT NOT NULL,
+    content_kind TEXT NOT NULL,
+    arm TEXT NOT NULL,
+    sessions INTEGER NOT NULL,
+    impressions INTEGER NOT NULL,
+    taps INTEGER NOT NULL,
+    thumbs_up INTEGER NOT NULL,
+    thumbs_down INTEGER NOT NULL,
+    whys INTEGER NOT NULL,
+    opt_outs INTEGER NOT NULL,
+    dwells INTEGER NOT NULL,
+    dwell_ms INTEGER NOT NULL,
+    conversions INTEGER NOT NULL,
+    ipw_impressions REAL NOT NULL,
+    ipw_taps REAL NOT NULL,
+    ipw_conversions REAL NOT NULL,
+    PRIMARY KEY (day, store_id, style, segment, content_kind, arm)
+) STRICT, WITHOUT ROWID;
+INSERT INTO rollup_store_day_v5
+SELECT day, store_id, style, segment, content_kind, 'personalised',
+    sessions, impressions, taps, thumbs_up, thumbs_down, whys, opt_outs, dwells, dwell_ms,
+    conversions, ipw_impressions, ipw_taps, ipw_conversions
+FROM rollup_store_day;
+DROP TABLE rollup_store_day;
+ALTER TABLE rollup_store_day_v5 RENAME TO rollup_store_day;
+",
 ];
 
 /// How long an analyst token lives unless `hq token create --expires-in-days` says otherwise.
@@ -354,10 +420,12 @@ pub enum Dim {
     Segment,
     ContentKind,
     Day,
+    /// The experiment arm (`holdout`, `personalised`, `experiment:arm`).
+    Arm,
 }
 
 impl Dim {
-    pub const ALL: [Dim; 7] = [
+    pub const ALL: [Dim; 8] = [
         Self::Store,
         Self::Kiosk,
         Self::Sku,
@@ -365,6 +433,7 @@ impl Dim {
         Self::Segment,
         Self::ContentKind,
         Self::Day,
+        Self::Arm,
     ];
 
     pub fn name(self) -> &'static str {
@@ -376,6 +445,7 @@ impl Dim {
             Self::Segment => "segment",
             Self::ContentKind => "content_kind",
             Self::Day => "day",
+            Self::Arm => "arm",
         }
     }
 
@@ -388,6 +458,7 @@ impl Dim {
             Self::Segment => "segment",
             Self::ContentKind => "content_kind",
             Self::Day => "day",
+            Self::Arm => "arm",
         }
     }
 
@@ -399,7 +470,7 @@ impl Dim {
                 .into_iter()
                 .find(|d| d.name() == part)
                 .ok_or_else(|| HqError::BadQuery(format!(
-                    "unknown group_by {part:?}; expected store, kiosk, sku, style, segment, content_kind, day"
+                    "unknown group_by {part:?}; expected store, kiosk, sku, style, segment, content_kind, day, arm"
                 )))?;
             if !out.contains(&d) {
                 out.push(d);
@@ -762,9 +833,9 @@ impl HqStore for SqliteHq {
                     "INSERT INTO cells (batch_id, kiosk_id, store_id, day, sku, style, segment,
                         content_kind, sessions, impressions, taps, thumbs_up, thumbs_down, whys,
                         opt_outs, dwells, dwell_ms, conversions, ipw_impressions, ipw_taps,
-                        ipw_conversions)
+                        ipw_conversions, arm)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
-                        ?17, ?18, ?19, ?20, ?21)",
+                        ?17, ?18, ?19, ?20, ?21, ?22)",
                 )?;
                 for cell in &doc.cells {
                     let n = &cell.counts;
@@ -789,7 +860,8 @@ impl HqStore for SqliteHq {
                         n.conversions,
                         cell.ipw.impressions,
                         cell.ipw.taps,
-                        cell.ipw.conversions
+                        cell.ipw.conversions,
+                        cell.arm
                     ])?;
                 }
             }

@@ -308,22 +308,29 @@ impl crate::feedback::simulate::PickSource for KioskPicks {
             .cloned();
         let model = self.shelf.model();
         let features = match profile {
+            // The holdout: the store's popular picks, nothing of the shopper.
+            _ if ctx.holdout => Features::default(),
             Some(mut f) => {
                 model.observe_scans(&mut f, &scanned, ctx.at);
                 f
             }
             None => model.visit_features(&scanned, ctx.at),
         };
+        let config = if ctx.holdout {
+            model.config.popularity_only()
+        } else {
+            model.config.clone()
+        };
         let picks = self
             .shelf
-            .picks(&features, n, &mut self.rng)
+            .picks_with(&features, n, &config, &mut self.rng)
             .into_iter()
             .map(|p| crate::feedback::simulate::Pick {
                 sku: p.pick.sku,
                 style: p.choice.style,
                 style_probability: p.choice.propensity,
                 segment: p.segment.to_string(),
-                content_kind: "blurb".into(),
+                content_kind: crate::feedback::simulate::content_kind(ctx).into(),
             })
             .collect();
         Ok(picks)

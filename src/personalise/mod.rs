@@ -123,6 +123,17 @@ impl StoreModel {
 
     /// Up to `n` explained picks.
     pub fn recommend(&self, features: &Features, n: usize) -> Vec<Pick> {
+        self.recommend_with(features, n, &self.config)
+    }
+
+    /// [`StoreModel::recommend`] with another `[recommend]` config (weights of an experiment arm;
+    /// the fitted statistics stay the model's).
+    pub fn recommend_with(
+        &self,
+        features: &Features,
+        n: usize,
+        config: &RecommendConfig,
+    ) -> Vec<Pick> {
         recommend::recommend(
             &recommend::Inputs {
                 catalog: &self.catalog,
@@ -130,7 +141,7 @@ impl StoreModel {
                 popularity: &self.popularity,
                 co_occurrence: &self.co_occurrence,
                 journey: self.journey.as_ref(),
-                config: &self.config,
+                config,
             },
             n,
         )

@@ -105,9 +105,21 @@ impl Shelf {
         n: usize,
         rng: &mut R,
     ) -> Vec<ShelfPick> {
+        self.picks_with(features, n, &self.model.config, rng)
+    }
+
+    /// [`Shelf::picks`] ranked with `config` instead of the store model's own (an experiment
+    /// arm's weights, the holdout's popularity: `experiment::ExperimentConfig::recommend_config`).
+    pub fn picks_with<R: rand::Rng + ?Sized>(
+        &self,
+        features: &Features,
+        n: usize,
+        config: &RecommendConfig,
+        rng: &mut R,
+    ) -> Vec<ShelfPick> {
         let segment = feedback_segment(&features.segment());
         self.model
-            .recommend(features, n)
+            .recommend_with(features, n, config)
             .into_iter()
             .map(|pick| {
                 let brand = self

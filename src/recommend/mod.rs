@@ -119,7 +119,8 @@ impl Weights {
         }
     }
 
-    fn validate(&self, field: &'static str) -> Result<(), ConfigError> {
+    /// Checks every weight is finite and non-negative and not all are zero; errors name `field`.
+    pub fn validate(&self, field: &'static str) -> Result<(), ConfigError> {
         let all = Scorer::ALL.map(|s| self.get(s));
         check(
             all.iter().all(|w| w.is_finite() && *w >= 0.0),

@@ -83,6 +83,8 @@ pub const MIGRATIONS: &[&str] = &[
     ATTRIBUTION,
     // v6 — the copy cache keyed by the product facts too (see `copy::cache`).
     COPY_CACHE_FACTS,
+    // v7 — the experiment arm of every impression and its probability (see `experiment`).
+    ARMS,
 ];
 
 /// v2: the kiosk-side tables of feedback (see `feedback`).
@@ -202,6 +204,14 @@ const ATTRIBUTION: &str = "ALTER TABLE feedback_impressions ADD COLUMN shopper B
     CHECK (shopper IS NULL OR length(shopper) = 16);
 CREATE INDEX feedback_impressions_by_shopper ON feedback_impressions(shopper, sku, at)
     WHERE shopper IS NOT NULL;";
+
+/// v7: the experiment arm an impression was shown in (`holdout`, `personalised` or
+/// `experiment:arm`) and the probability of that arm; impressions before arms existed were all
+/// personalised.
+const ARMS: &str =
+    "ALTER TABLE feedback_impressions ADD COLUMN arm TEXT NOT NULL DEFAULT 'personalised';
+ALTER TABLE feedback_impressions ADD COLUMN arm_propensity REAL NOT NULL DEFAULT 1.0
+    CHECK (arm_propensity > 0 AND arm_propensity <= 1);";
 
 #[cfg(test)]
 mod tests {

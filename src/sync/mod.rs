@@ -874,6 +874,7 @@ mod tests {
             style: "concise".into(),
             segment: label.clone(),
             content_kind: label,
+            arm: format!("{}:{}", "a".repeat(24), "b".repeat(24)),
             sessions: big,
             counts: Counts {
                 impressions: big,

@@ -328,6 +328,7 @@ pub fn simulate(config: &Config, sessions: usize, seed: u64, now: i64, days: u32
             days,
             window_secs: config.conversion_window_secs,
             picks_per_session: 3,
+            holdout_share: config.experiment.holdout_share,
         },
     )
     .unwrap();
@@ -387,6 +388,7 @@ pub fn one_cell_batch(
             style: "value".into(),
             segment: "all".into(),
             content_kind: "blurb".into(),
+            arm: "personalised".into(),
             sessions: 6,
             counts,
             ipw,
