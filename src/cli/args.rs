@@ -312,7 +312,8 @@ pub enum HqCmd {
     /// dashboard.
     #[command(subcommand)]
     Token(HqTokenCmd),
-    /// Feedback report from the HQ database (all days unless --from/--to).
+    /// Feedback report from the HQ database (all days unless --from/--to); with --lift, the lift
+    /// of personalisation over the holdout and of experiment arms over their control.
     Report {
         #[command(flatten)]
         db: HqDb,
@@ -322,9 +323,14 @@ pub enum HqCmd {
         /// Last day, YYYY-MM-DD.
         #[arg(long)]
         to: Option<String>,
-        /// Comma-separated: store, kiosk, sku, style, segment, content_kind, day.
+        /// Comma-separated: store, kiosk, sku, style, segment, content_kind, day, arm.
         #[arg(long, default_value = "style")]
         group_by: String,
+        /// Lift with 95 % intervals per comparison instead of the grouped report: for the whole
+        /// fleet, per store or per day.
+        #[arg(long, value_name = "BY", num_args = 0..=1, default_missing_value = "fleet",
+              value_parser = ["fleet", "store", "day"], conflicts_with = "group_by")]
+        lift: Option<String>,
         #[arg(long, default_value = "csv", value_parser = ["csv", "json"])]
         format: String,
     },

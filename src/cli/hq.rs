@@ -298,8 +298,25 @@ pub fn run(cmd: HqCmd) -> Result<()> {
             db,
             from,
             to,
+            lift: Some(by),
+            format,
+            ..
+        } => {
+            let by = hq::lift::LiftBy::parse(&by).unwrap_or_default();
+            let doc = hq::lift::build(open(&db)?.as_ref(), day("from", from)?, day("to", to)?, by)?;
+            let report = Report {
+                json: serde_json::to_value(&doc)?,
+                csv: hq::lift::to_csv(&doc)?,
+            };
+            emit(format == "json", &report)
+        }
+        HqCmd::Report {
+            db,
+            from,
+            to,
             group_by,
             format,
+            lift: None,
         } => {
             let dims = Dim::parse_list(&group_by)?;
             let report = hq::report::build(

@@ -44,6 +44,7 @@
 #![allow(clippy::result_large_err)]
 
 pub mod key;
+pub mod lift;
 pub mod limit;
 pub mod page;
 pub mod pg;
@@ -298,6 +299,7 @@ fn api() -> OpenApiRouter<App> {
         .routes(routes!(ingest))
         .routes(routes!(audit_head))
         .routes(routes!(feedback_report))
+        .routes(routes!(lift_report))
         .routes(routes!(kiosks))
         .routes(routes!(priors))
 }
@@ -917,6 +919,69 @@ async fn feedback_report(
             Err(e) => internal(e),
         },
         ReportFormat::Json => Json(report.document()).into_response(),
+    }
+}
+
+/// Query parameters of `/v1/reports/lift`. Empty values are refused, as for the feedback report.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct LiftParams {
+    /// First day included (all days when absent).
+    pub from: Option<Day>,
+    /// Last day included (all days when absent).
+    pub to: Option<Day>,
+    /// `fleet` (default), `store` or `day`: one comparison per group.
+    #[param(inline)]
+    pub by: Option<lift::LiftBy>,
+    /// `json` (default) or `csv`.
+    #[param(inline)]
+    pub format: Option<ReportFormat>,
+}
+
+/// Lift of personalisation over the holdout, and of each experiment arm over its control:
+/// click-through and conversion per side with 95 % Wilson intervals, absolute lift (Newcombe)
+/// and relative lift (Katz), sample sizes and a verdict.
+#[utoipa::path(
+    get,
+    path = "/v1/reports/lift",
+    tag = "analyst",
+    params(LiftParams),
+    security(("bearer" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "The lift report.", content(
+            (lift::LiftDocument = "application/json"),
+            (String = "text/csv"),
+        )),
+        (status = 400, description = "A parameter is malformed (an empty one too).",
+         body = ApiError),
+        (status = 401, description = "No valid token or session.", body = ApiError),
+        (status = 503, description = "Storage busy; try again.", body = ApiError),
+    )
+)]
+async fn lift_report(
+    State(app): State<App>,
+    headers: HeaderMap,
+    params: Result<Query<LiftParams>, QueryRejection>,
+) -> Response {
+    if let Err(r) = analyst(&app, &headers).await {
+        return r;
+    }
+    let params = match params {
+        Ok(Query(p)) => p,
+        Err(r) => return error(StatusCode::BAD_REQUEST, "bad_query", r.body_text()),
+    };
+    let (from, to, by) = (params.from, params.to, params.by.unwrap_or_default());
+    let store = Arc::clone(&app.store);
+    let doc = match blocking(move || lift::build(store.as_ref(), from, to, by)).await {
+        Ok(d) => d,
+        Err(r) => return r,
+    };
+    match params.format.unwrap_or_default() {
+        ReportFormat::Csv => match lift::to_csv(&doc) {
+            Ok(text) => ([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], text).into_response(),
+            Err(e) => internal(e),
+        },
+        ReportFormat::Json => Json(doc).into_response(),
     }
 }
 

@@ -368,6 +368,7 @@ mod tests {
             "/v1/batches",
             "/v1/audit-heads",
             "/v1/reports/feedback",
+            "/v1/reports/lift",
             "/v1/kiosks",
             "/v1/priors",
         ] {
