@@ -182,7 +182,7 @@ pub struct Side {
 }
 
 impl Side {
-    fn of<'a>(arms: impl IntoIterator<Item = (&'a String, &'a (u64, Counts))>) -> Self {
+    fn of<'a>(arms: impl IntoIterator<Item = ArmRef<'a>>) -> Self {
         let mut side = Side {
             arms: Vec::new(),
             people: 0,
@@ -266,9 +266,14 @@ const METHOD: &str = "95 % intervals: Wilson score per arm; absolute lift by New
     score interval; relative lift by the Katz log interval (delta method); impressions as the \
     unit, assumed independent";
 
-/// The comparisons of one group's arms (arm → (people, counts)).
+/// One group's arms: arm → (people, counts).
+type Arms = BTreeMap<String, (u64, Counts)>;
+/// An arm of [`Arms`], borrowed.
+type ArmRef<'a> = (&'a String, &'a (u64, Counts));
+
+/// The comparisons of one group's arms.
 fn compare(
-    arms: &BTreeMap<String, (u64, Counts)>,
+    arms: &Arms,
     store: Option<&str>,
     day: Option<&str>,
 ) -> Vec<Comparison> {
@@ -302,7 +307,7 @@ fn compare(
             ));
         }
     }
-    let mut experiments: BTreeMap<&str, Vec<(&String, &(u64, Counts))>> = BTreeMap::new();
+    let mut experiments: BTreeMap<&str, Vec<ArmRef<'_>>> = BTreeMap::new();
     for (arm, v) in arms {
         if let Some((experiment, _)) = arm.split_once(':') {
             experiments.entry(experiment).or_default().push((arm, v));
@@ -339,7 +344,7 @@ pub fn from_rows(
     from: Option<Day>,
     to: Option<Day>,
 ) -> LiftDocument {
-    let mut groups: BTreeMap<Option<String>, BTreeMap<String, (u64, Counts)>> = BTreeMap::new();
+    let mut groups: BTreeMap<Option<String>, Arms> = BTreeMap::new();
     let grouped = by.dim().is_some();
     for r in rows {
         let (group, arm) = match (grouped, r.dims.as_slice()) {
