@@ -272,11 +272,7 @@ type Arms = BTreeMap<String, (u64, Counts)>;
 type ArmRef<'a> = (&'a String, &'a (u64, Counts));
 
 /// The comparisons of one group's arms.
-fn compare(
-    arms: &Arms,
-    store: Option<&str>,
-    day: Option<&str>,
-) -> Vec<Comparison> {
+fn compare(arms: &Arms, store: Option<&str>, day: Option<&str>) -> Vec<Comparison> {
     let mut out = Vec::new();
     let row = |name: &str, treatment: Side, control: Side| Comparison {
         name: name.to_string(),

@@ -43,6 +43,7 @@
 // Handlers answer refusals with a ready `Response` as the error value (the axum idiom).
 #![allow(clippy::result_large_err)]
 
+pub mod dashboard;
 pub mod key;
 pub mod lift;
 pub mod limit;
@@ -1089,36 +1090,79 @@ async fn priors(State(app): State<App>, headers: HeaderMap) -> Response {
     }
 }
 
-/// The dashboard (HTML, inline SVG charts); without a valid session or bearer token, the login
-/// form (401).
+/// Query parameters of the dashboard: the date range its form sends. Either may be empty (the
+/// form's empty field); a malformed or reversed range shows the default with a notice.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DashboardParams {
+    /// First day shown, YYYY-MM-DD (default: 27 days before `to`).
+    pub from: Option<String>,
+    /// Last day shown, YYYY-MM-DD (default: today, HQ's clock, UTC).
+    pub to: Option<String>,
+}
+
+/// The dashboard (HTML, inline SVG charts) for a date range; without a valid session or bearer
+/// token, the login form (401).
 #[utoipa::path(
     get,
     path = "/",
     tag = "analyst",
+    params(DashboardParams),
     security(("session" = []), ("bearer" = [])),
     responses(
         (status = 200, description = "The dashboard.", body = String, content_type = "text/html"),
+        (status = 400, description = "The query string is not `from`/`to` text.", body = ApiError),
         (status = 401, description = "No valid session or token: the login form.", body = String,
          content_type = "text/html"),
         (status = 503, description = "Storage busy; try again.", body = ApiError),
     )
 )]
-async fn dashboard(State(app): State<App>, headers: HeaderMap) -> Response {
+async fn dashboard(
+    State(app): State<App>,
+    headers: HeaderMap,
+    params: Result<Query<DashboardParams>, QueryRejection>,
+) -> Response {
     if analyst(&app, &headers).await.is_err() {
         return (StatusCode::UNAUTHORIZED, Html(page::login(None))).into_response();
     }
+    let params = match params {
+        Ok(Query(p)) => p,
+        Err(r) => return error(StatusCode::BAD_REQUEST, "bad_query", r.body_text()),
+    };
     let store = Arc::clone(&app.store);
     let now = (app.clock)();
+    let (from, to, notice) =
+        dashboard::range(params.from.as_deref(), params.to.as_deref(), Day::of(now));
     let built = blocking(move || {
-        let by_style = report::build(store.as_ref(), None, None, &[Dim::Style])?;
-        let by_segment = report::build(store.as_ref(), None, None, &[Dim::Segment, Dim::Style])?;
-        let fleet = store.kiosks()?;
-        Ok((by_style, by_segment, fleet))
+        let (f, t) = (Some(from), Some(to));
+        let s = store.as_ref();
+        Ok((
+            report::build(s, f, t, &[Dim::Day, Dim::Arm])?,
+            report::build(s, f, t, &[Dim::Store])?,
+            report::build(s, f, t, &[Dim::Style])?,
+            report::build(s, f, t, &[Dim::Segment, Dim::Style])?,
+            lift::build(s, f, t, lift::LiftBy::Fleet)?,
+            lift::build(s, f, t, lift::LiftBy::Store)?,
+            s.kiosks()?,
+        ))
     })
     .await;
     match built {
-        Ok((by_style, by_segment, fleet)) => {
-            Html(page::render(&by_style, &by_segment, &fleet, now)).into_response()
+        Ok((by_day_arm, by_store, by_style, by_segment_style, lift, lift_by_store, fleet)) => {
+            Html(dashboard::render(&dashboard::Dashboard {
+                from,
+                to,
+                notice,
+                by_day_arm: &by_day_arm,
+                by_store: &by_store,
+                by_style: &by_style,
+                by_segment_style: &by_segment_style,
+                lift: &lift,
+                lift_by_store: &lift_by_store,
+                fleet: &fleet,
+                now,
+            }))
+            .into_response()
         }
         Err(r) => r,
     }

@@ -1,5 +1,4 @@
-//! The dashboard page (server-rendered HTML with inline SVG charts, no external assets), its
-//! login form, the fleet status document and the parts of the OpenAPI document that belong to
+//! The dashboard's login form, the fleet status document and the parts of the OpenAPI document that belong to
 //! no handler (title, security schemes).
 //!
 //! Invariants: every value from the database is HTML-escaped; the pages load nothing else. The
@@ -11,7 +10,6 @@ use serde::Serialize;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::ToSchema;
 
-use super::report::{Report, ReportRow};
 use super::store::KioskRecord;
 
 /// A kiosk is silent when HQ has not heard from it for this long.
@@ -89,157 +87,13 @@ pub fn fleet(kiosks: Vec<KioskRecord>, now: i64) -> FleetDocument {
     }
 }
 
-fn esc(s: &str) -> String {
+/// HTML-escapes text (element content and quoted attribute values).
+pub(super) fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
         .replace('\'', "&#39;")
-}
-
-const PALETTE: [&str; 4] = ["#4e79a7", "#f28e2b", "#59a14f", "#e15759"];
-
-/// A horizontal bar chart of CTR with credible-interval whiskers.
-fn ctr_chart(title: &str, rows: &[(String, &ReportRow)]) -> String {
-    let bar_h = 18.0;
-    let gap = 6.0;
-    let left = 220.0;
-    let width = 460.0;
-    let top = 28.0;
-    let max = rows
-        .iter()
-        .map(|(_, r)| r.ctr.high)
-        .fold(0.01f64, f64::max)
-        .min(1.0);
-    let height = top + rows.len() as f64 * (bar_h + gap) + 24.0;
-    let x = |v: f64| left + v / max * width;
-    let mut s = format!(
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{height}" role="img" aria-label="{t}">
-<text x="4" y="16" font-weight="bold">{t}</text>"#,
-        w = left + width + 80.0,
-        t = esc(title)
-    );
-    for (i, (label, r)) in rows.iter().enumerate() {
-        let y = top + i as f64 * (bar_h + gap);
-        let color = PALETTE[i % PALETTE.len()];
-        s.push_str(&format!(
-            r##"<text x="{lx}" y="{ty}" text-anchor="end" font-size="12">{label}</text>
-<rect x="{left}" y="{y}" width="{bw:.1}" height="{bar_h}" fill="{color}"><title>{label}: CTR {ctr:.3} [{lo:.3}, {hi:.3}], {imp} impressions</title></rect>
-<line x1="{x1:.1}" x2="{x2:.1}" y1="{my}" y2="{my}" stroke="#222" stroke-width="1.5"/>
-<text x="{tx:.1}" y="{ty}" font-size="11">{ctr:.3}</text>"##,
-            lx = left - 6.0,
-            ty = y + 13.0,
-            label = esc(label),
-            bw = x(r.ctr.rate) - left,
-            ctr = r.ctr.rate,
-            lo = r.ctr.low,
-            hi = r.ctr.high,
-            imp = r.group.counts.impressions,
-            x1 = x(r.ctr.low),
-            x2 = x(r.ctr.high),
-            my = y + bar_h / 2.0,
-            tx = x(r.ctr.high) + 4.0,
-        ));
-    }
-    s.push_str("</svg>");
-    s
-}
-
-/// The fleet table's audit column: the last head, and the latest alarm if any.
-fn audit_cell(k: &KioskRecord, now: i64) -> String {
-    let Some(a) = &k.audit else {
-        return "no head reported".into();
-    };
-    let short = |h: &str| h.get(..12).unwrap_or(h).to_string();
-    let mut text = format!(
-        "seq {} ({}), {} min ago",
-        a.head_seq,
-        short(&a.head_hash),
-        (now - a.received_at).max(0) / 60
-    );
-    if !a.chain_intact {
-        text.push_str("; chain broken on the kiosk");
-    }
-    if let Some(last) = &a.last_alarm {
-        text.push_str(&format!(
-            "; {} alarm(s) ({} open), last: {} at report {} (seq {} after {})",
-            a.alarms,
-            a.open_alarms,
-            last.verdict.as_str(),
-            last.report_seq,
-            last.head_seq,
-            last.previous_seq
-                .map_or_else(|| "none".to_string(), |s| s.to_string()),
-        ));
-    }
-    text
-}
-
-/// The dashboard page.
-pub fn render(
-    by_style: &Report,
-    by_segment_style: &Report,
-    fleet: &[KioskRecord],
-    now: i64,
-) -> String {
-    let style_rows: Vec<(String, &ReportRow)> = by_style
-        .rows
-        .iter()
-        .map(|r| (r.group.dims.join(" "), r))
-        .collect();
-    let seg_rows: Vec<(String, &ReportRow)> = by_segment_style
-        .rows
-        .iter()
-        .map(|r| (r.group.dims.join(" · "), r))
-        .collect();
-    let mut fleet_rows = String::new();
-    for k in fleet {
-        fleet_rows.push_str(&format!(
-            "<tr class=\"{h}\"><td>{store}</td><td>{kiosk}</td><td>{h}</td><td>{seen}</td><td>{seq}</td><td>{backlog}</td><td>{dropped}</td><td>{audit}</td><td>{ver}</td></tr>",
-            audit = esc(&audit_cell(k, now)),
-            h = Health::of(k, now).as_str(),
-            store = esc(&k.store_id),
-            kiosk = esc(&k.kiosk_id),
-            seen = k
-                .last_seen
-                .map(|t| format!("{} min ago", (now - t).max(0) / 60))
-                .unwrap_or_else(|| "never".into()),
-            seq = k.last_seq,
-            backlog = k.backlog,
-            dropped = k.dropped.batches,
-            ver = esc(k.software.as_deref().unwrap_or("-")),
-        ));
-    }
-    let t = &by_style.totals;
-    format!(
-        r#"<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>shelftalk HQ</title>
-<style>
-body {{ font-family: system-ui, sans-serif; margin: 2em; color: #222; }}
-table {{ border-collapse: collapse; }} td, th {{ border: 1px solid #ccc; padding: 4px 8px; }}
-tr.silent td, tr.disabled td, tr.audit_alarm td {{ background: #fde2e2; }} tr.backlogged td {{ background: #fff3cd; }}
-</style></head>
-<body>
-<h1>shelftalk HQ</h1>
-<p>{imp} impressions, {taps} taps, {conv} conversions from {kiosks} kiosks. Bars: click-through rate;
-whiskers: 95&nbsp;% credible interval (Beta posterior).</p>
-<h2>CTR by style</h2>
-{c1}
-<h2>CTR by segment and style</h2>
-{c2}
-<h2>Fleet</h2>
-<table><tr><th>store</th><th>kiosk</th><th>health</th><th>last seen</th><th>last seq</th><th>backlog</th><th>dropped batches</th><th>audit log head</th><th>version</th></tr>
-{fleet_rows}</table>
-<p>API: <a href="/openapi.json">/openapi.json</a></p>
-</body></html>
-"#,
-        imp = t.impressions,
-        taps = t.taps,
-        conv = t.conversions,
-        kiosks = fleet.len(),
-        c1 = ctr_chart("CTR by style", &style_rows),
-        c2 = ctr_chart("CTR by segment · style", &seg_rows),
-    )
 }
 
 /// The login form `/` shows without a session; `message` (our own text) says why when a login
