@@ -6,6 +6,7 @@
 //! process's test HQ key ([`hq_key`]), which every kiosk made by [`kiosk`] trusts.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod fleet;
 pub mod postgres;
 pub mod tls;
 
