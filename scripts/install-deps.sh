@@ -7,6 +7,7 @@
 #                             binaries (initdb, pg_ctl, pg_isready, psql; the packaged cluster is
 #                             not used)
 #   python3-venv              the virtualenv schemathesis is installed into
+#   chromium                  the dashboard test opens HQ's dashboard in headless Chromium
 # and, from PyPI, schemathesis (pinned, SCHEMATHESIS_VERSION) in its own virtualenv under
 # ${XDG_CACHE_HOME:-~/.cache}/shelftalk/schemathesis: the contract-testing client
 # tests/hq_contract.rs runs against HQ's /openapi.json (it finds it there).
@@ -24,6 +25,7 @@ python3 -m pip --version >/dev/null 2>&1 || need+=(python3-pip)
 dpkg -s libclang-dev >/dev/null 2>&1 || need+=(libclang-dev)
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need+=(postgresql)
 python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || need+=(python3-venv)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
 
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing Debian packages: ${need[*]}" >&2

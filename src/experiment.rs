@@ -132,6 +132,14 @@ pub struct Assignment {
 }
 
 impl ExperimentConfig {
+    /// No holdout and no experiment: every session personalised (tests of the personalised path).
+    pub fn off() -> Self {
+        Self {
+            holdout_share: 0.0,
+            ..Self::default()
+        }
+    }
+
     /// Checks the section; errors name the key (`experiment.arms[1].share`).
     pub fn validate(&self) -> Result<(), ExperimentError> {
         let h = self.holdout_share;

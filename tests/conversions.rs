@@ -149,6 +149,8 @@ async fn the_daemon_imports_dropped_till_files() {
     let data = tmp.path().join("kiosk");
     let base = Config {
         data_dir: data.clone(),
+        experiment: shelftalk::experiment::ExperimentConfig::off(),
+
         ..Config::default()
     };
     let setup = demo::prepare(

@@ -48,6 +48,8 @@ async fn console_pin_status_erase_and_audit() {
         data_dir: dir.path().to_path_buf(),
         model_path: root().join("models/gemma-3-270m-q4_k_m.gguf"),
         console_pin_hash: Some(control::hash_pin(PIN, &shelftalk::crypto::rng()).unwrap()),
+        experiment: shelftalk::experiment::ExperimentConfig::off(),
+
         ..Config::default()
     };
     KeyDir::new(config.key_dir())

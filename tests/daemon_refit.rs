@@ -20,6 +20,8 @@ async fn a_catalog_import_reaches_the_running_daemon() {
     let data = tmp.path().join("kiosk");
     let base = Config {
         data_dir: data.clone(),
+        experiment: shelftalk::experiment::ExperimentConfig::off(),
+
         ..Config::default()
     };
     let setup = demo::prepare(&base, &root.join("demo")).unwrap();

@@ -131,6 +131,8 @@ fn till_customers_get_personal_picks_by_their_bare_number() {
         hq_url: "http://127.0.0.1:9".into(),
         session_timeout_secs: 600,
         scan: ScanConfig { cards: schemes() },
+        experiment: shelftalk::experiment::ExperimentConfig::off(),
+
         ..Config::default()
     };
     // The logs are years old (REES46 2019, Online Retail 2011): with the default 30-day half-life

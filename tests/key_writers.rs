@@ -106,6 +106,8 @@ fn assert_every_key_opens(config: &Config, kek: u32, loyalty: &[(String, usize)]
 fn setup(dir: &Path, shoppers: usize) -> (Config, Vec<(String, usize)>) {
     let config = Config {
         data_dir: dir.join("data"),
+        experiment: shelftalk::experiment::ExperimentConfig::off(),
+
         ..Config::default()
     };
     KeyDir::new(config.key_dir())
@@ -275,6 +277,8 @@ async fn a_running_daemon_keeps_serving_shoppers_through_cli_and_concurrent_rota
     let data = tmp.path().join("kiosk");
     let base = Config {
         data_dir: data.clone(),
+        experiment: shelftalk::experiment::ExperimentConfig::off(),
+
         ..Config::default()
     };
     let setup = demo::prepare(&base, &root().join("demo")).unwrap();

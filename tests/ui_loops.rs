@@ -154,6 +154,8 @@ fn root() -> PathBuf {
 fn demo_dir(data: &Path) -> (Config, demo::DemoSetup) {
     let base = Config {
         data_dir: data.to_path_buf(),
+        experiment: shelftalk::experiment::ExperimentConfig::off(),
+
         ..Config::default()
     };
     let setup = demo::prepare(&base, &root().join("demo")).unwrap();

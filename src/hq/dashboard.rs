@@ -63,7 +63,7 @@ fn line_chart(
     series: &[(String, Vec<Option<f64>>)],
     rate: bool,
 ) -> String {
-    let (left, top, width, height) = (56.0, 26.0, 520.0, 150.0);
+    let (left, top, width, height) = (44.0, 26.0, 250.0, 120.0);
     let max = series
         .iter()
         .flat_map(|(_, v)| v.iter().flatten())
@@ -84,8 +84,8 @@ fn line_chart(
 <line x1="{left}" x2="{right}" y1="{base}" y2="{base}" stroke="#999"/>
 <text x="{lx}" y="{ty}" text-anchor="end" font-size="11">{top_label}</text>
 <text x="{lx}" y="{base}" text-anchor="end" font-size="11">0</text>"##,
-        w = left + width + 150.0,
-        h = top + height + 40.0,
+        w = left + width + 110.0,
+        h = top + height + 24.0,
         t = esc(title),
         right = left + width,
         base = top + height,
@@ -432,7 +432,7 @@ pub fn render(d: &Dashboard<'_>) -> String {
 body {{ font-family: system-ui, sans-serif; margin: 1em auto; max-width: 72em; padding: 0 1em; color: #222; }}
 table {{ border-collapse: collapse; font-size: 0.9em; }} td, th {{ border: 1px solid #ccc; padding: 4px 8px; text-align: left; }}
 .scroll {{ overflow-x: auto; }} svg {{ max-width: 100%; height: auto; }}
-.charts {{ display: flex; flex-wrap: wrap; gap: 1em; }} .charts svg {{ flex: 1 1 22em; max-width: 36em; }}
+.charts {{ display: flex; flex-wrap: wrap; gap: 1em; }} .charts svg {{ flex: 1 1 18em; max-width: 30em; }}
 tr.silent td, tr.disabled td, tr.audit_alarm td {{ background: #fde2e2; }} tr.backlogged td {{ background: #fff3cd; }}
 .error {{ color: #b00020; }} small {{ color: #555; }} form {{ margin: 1em 0; }} input {{ font: inherit; }}
 </style></head>
@@ -477,7 +477,8 @@ picks with template copy), and each experiment arm against its control. {method}
 <p>Health: <span data-metric="health">{health}</span>. Versions: {versions}. <a href="/v1/kiosks">JSON</a></p>
 <div class="scroll"><table><tr><th>store</th><th>kiosk</th><th>health</th><th>last seen</th><th>last seq</th><th>backlog</th><th>dropped batches</th><th>audit log head</th><th>version</th></tr>
 {fleet_rows}</table></div>
-<p>API: <a href="/openapi.json">/openapi.json</a> · <form method="post" action="/logout" style="display:inline"><button type="submit">Sign out</button></form></p>
+<p>API: <a href="/openapi.json">/openapi.json</a></p>
+<form method="post" action="/logout"><button type="submit">Sign out</button></form>
 </body></html>
 "#,
         from = d.from,

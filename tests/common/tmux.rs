@@ -300,7 +300,7 @@ impl Kiosk {
 
         let pid_file = dir.path().join("daemon.pid");
         let mut line = format!(
-            "sh -c 'echo $$ > \"$0\"; exec \"$@\"' {} env SHELFTALK_MODEL_PATH={} SHELFTALK_HQ_URL=http://127.0.0.1:9",
+            "sh -c 'echo $$ > \"$0\"; exec \"$@\"' {} env SHELFTALK_MODEL_PATH={} SHELFTALK_HQ_URL=http://127.0.0.1:9 SHELFTALK_EXPERIMENT_HOLDOUT_SHARE=0",
             quote(pid_file.to_str().unwrap()),
             quote(model.to_str().unwrap()),
         );
