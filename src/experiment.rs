@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use crate::crypto::Pepper;
 use crate::recommend::{RecommendConfig, Weights};
 
-/// The control arm: the store's popular picks with template copy.
+/// The control arm: the store's favourites (nothing of the shopper) with template copy.
 pub const HOLDOUT: &str = "holdout";
 /// Every personalised session when no experiment runs.
 pub const PERSONALISED: &str = "personalised";
@@ -32,8 +32,9 @@ pub const PERSONALISED: &str = "personalised";
 pub const DEFAULT_ARM: &str = PERSONALISED;
 /// The default share of sessions in the holdout.
 pub const DEFAULT_HOLDOUT_SHARE: f64 = 0.10;
-/// The largest holdout share a config may set.
-pub const MAX_HOLDOUT_SHARE: f64 = 0.5;
+/// The largest holdout share a config may set: 1 makes every session of the kiosk the holdout
+/// (personalisation off, while still recording the control arm).
+pub const MAX_HOLDOUT_SHARE: f64 = 1.0;
 
 /// What went wrong in `[experiment]`: the key and why.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -54,7 +55,7 @@ fn err(key: impl Into<String>, reason: impl Into<String>) -> ExperimentError {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ExperimentConfig {
-    /// Share of sessions in the holdout arm (0 to 0.5; default 0.10).
+    /// Share of sessions in the holdout arm (0 to 1; default 0.10).
     pub holdout_share: f64,
     /// Name of an A/B test among the personalised sessions (`a-z 0-9 _ -`, 1-24 characters);
     /// empty: no test.
@@ -240,12 +241,11 @@ impl ExperimentConfig {
         }
     }
 
-    /// The recommender config an assignment ranks with: store popularity for the holdout, the
-    /// arm's weights where it sets them, else `base` as it is.
+    /// The recommender config an assignment ranks with: the arm's weights where it sets them,
+    /// else `base` as it is. (The holdout ranks with `base` too, for a shopper it knows nothing
+    /// of: the store's favourites, as the attract loop shows them, which exist from the first
+    /// catalog import on, before the store has sales statistics.)
     pub fn recommend_config(&self, a: &Assignment, base: &RecommendConfig) -> RecommendConfig {
-        if a.holdout {
-            return base.popularity_only();
-        }
         let Some(arm) = a.index.and_then(|i| self.arms.get(i)) else {
             return base.clone();
         };
@@ -373,11 +373,10 @@ mod tests {
     }
 
     #[test]
-    fn the_holdout_ranks_by_popularity_and_arms_by_their_weights() {
+    fn arms_rank_by_their_weights_and_the_holdout_by_the_stores() {
         let config = ab();
         let base = RecommendConfig::default();
-        let holdout = config.recommend_config(&config.assign(0.0), &base);
-        assert_eq!(holdout.weights, Weights::popularity_only());
+        assert_eq!(config.recommend_config(&config.assign(0.0), &base), base);
         let popular = config.recommend_config(&config.assign(0.99), &base);
         assert_eq!(popular.weights, Weights::popularity_only());
         assert_eq!(popular.cold_start_weights, base.cold_start_weights);
@@ -402,7 +401,8 @@ mod tests {
             f(&mut c);
             c.validate().expect_err("invalid").key
         };
-        assert_eq!(bad(&|c| c.holdout_share = 0.6), "experiment.holdout_share");
+        assert_eq!(bad(&|c| c.holdout_share = 1.5), "experiment.holdout_share");
+        assert_eq!(bad(&|c| c.holdout_share = -0.1), "experiment.holdout_share");
         assert_eq!(
             bad(&|c| c.holdout_share = f64::NAN),
             "experiment.holdout_share"

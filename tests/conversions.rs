@@ -149,8 +149,6 @@ async fn the_daemon_imports_dropped_till_files() {
     let data = tmp.path().join("kiosk");
     let base = Config {
         data_dir: data.clone(),
-        experiment: shelftalk::experiment::ExperimentConfig::off(),
-
         ..Config::default()
     };
     let setup = demo::prepare(
@@ -159,6 +157,8 @@ async fn the_daemon_imports_dropped_till_files() {
     )
     .unwrap();
     let mut config = Config::load(Some(&setup.config_file), Vec::new()).unwrap();
+    // These tests check the personalised path: no holdout.
+    config.experiment = shelftalk::experiment::ExperimentConfig::off();
     config.data_dir = data.clone();
     config.model_path = data.join("no-model.gguf");
     let dir = tmp.path().join("pos-inbox");

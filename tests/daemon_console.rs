@@ -49,7 +49,6 @@ async fn console_pin_status_erase_and_audit() {
         model_path: root().join("models/gemma-3-270m-q4_k_m.gguf"),
         console_pin_hash: Some(control::hash_pin(PIN, &shelftalk::crypto::rng()).unwrap()),
         experiment: shelftalk::experiment::ExperimentConfig::off(),
-
         ..Config::default()
     };
     KeyDir::new(config.key_dir())

@@ -73,7 +73,6 @@ fn config(data: &Path, model: &Path) -> Config {
         hq_url: "http://127.0.0.1:9".into(),
         release_keys: vec![release().1.clone()],
         experiment: shelftalk::experiment::ExperimentConfig::off(),
-
         ..Config::default()
     };
     config.engine.budget_ms = BUDGET_MS.parse().unwrap();

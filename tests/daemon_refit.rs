@@ -20,12 +20,12 @@ async fn a_catalog_import_reaches_the_running_daemon() {
     let data = tmp.path().join("kiosk");
     let base = Config {
         data_dir: data.clone(),
-        experiment: shelftalk::experiment::ExperimentConfig::off(),
-
         ..Config::default()
     };
     let setup = demo::prepare(&base, &root.join("demo")).unwrap();
     let mut config = Config::load(Some(&setup.config_file), Vec::new()).unwrap();
+    // These tests check the personalised path: no holdout.
+    config.experiment = shelftalk::experiment::ExperimentConfig::off();
     config.data_dir = data.clone();
     config.model_path = data.join("no-model.gguf");
     let (answers, _rx) = tokio::sync::mpsc::unbounded_channel();

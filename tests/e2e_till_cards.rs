@@ -132,7 +132,6 @@ fn till_customers_get_personal_picks_by_their_bare_number() {
         session_timeout_secs: 600,
         scan: ScanConfig { cards: schemes() },
         experiment: shelftalk::experiment::ExperimentConfig::off(),
-
         ..Config::default()
     };
     // The logs are years old (REES46 2019, Online Retail 2011): with the default 30-day half-life

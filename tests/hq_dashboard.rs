@@ -9,7 +9,12 @@
 //!
 //! Needs `chromium` (Debian; installed by `scripts/install-deps.sh`): the test is skipped without
 //! it unless `SHELFTALK_REQUIRE_BROWSER=1` (CI sets it), when it fails.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::print_stderr)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stderr
+)]
 
 #[macro_use]
 mod sync_support;

@@ -107,7 +107,6 @@ fn setup(dir: &Path, shoppers: usize) -> (Config, Vec<(String, usize)>) {
     let config = Config {
         data_dir: dir.join("data"),
         experiment: shelftalk::experiment::ExperimentConfig::off(),
-
         ..Config::default()
     };
     KeyDir::new(config.key_dir())
@@ -277,13 +276,13 @@ async fn a_running_daemon_keeps_serving_shoppers_through_cli_and_concurrent_rota
     let data = tmp.path().join("kiosk");
     let base = Config {
         data_dir: data.clone(),
-        experiment: shelftalk::experiment::ExperimentConfig::off(),
-
         ..Config::default()
     };
     let setup = demo::prepare(&base, &root().join("demo")).unwrap();
     let config_file = setup.config_file.clone();
     let mut config = Config::load(Some(&config_file), Vec::new()).unwrap();
+    // These tests check the personalised path: no holdout.
+    config.experiment = shelftalk::experiment::ExperimentConfig::off();
     config.data_dir = data.clone();
     config.model_path = data.join("no-model.gguf");
     let code = setup.loyalty_codes[0].clone();

@@ -154,13 +154,13 @@ fn root() -> PathBuf {
 fn demo_dir(data: &Path) -> (Config, demo::DemoSetup) {
     let base = Config {
         data_dir: data.to_path_buf(),
-        experiment: shelftalk::experiment::ExperimentConfig::off(),
-
         ..Config::default()
     };
     let setup = demo::prepare(&base, &root().join("demo")).unwrap();
     assert!(setup.created);
     let mut config = Config::load(Some(&setup.config_file), Vec::new()).unwrap();
+    // These tests check the personalised path: no holdout.
+    config.experiment = shelftalk::experiment::ExperimentConfig::off();
     config.data_dir = data.to_path_buf();
     config.model_path = data.join("no-model.gguf");
     config.session_timeout_secs = 600;
@@ -452,6 +452,8 @@ async fn recommend_and_the_kiosk_pick_the_same_for_the_same_config() {
     config.data_dir = dir.path().to_path_buf();
     config.model_path = dir.path().join("no-model.gguf");
     config.session_timeout_secs = 600;
+    // The personalised path (the CLI has no session, so no arm).
+    config.experiment = shelftalk::experiment::ExperimentConfig::off();
     assert_eq!(config.recommend.weights.popularity, 1.0);
     let (answers_tx, answers_rx) = mpsc::unbounded_channel();
     let daemon = Daemon::open(config, Some(setup.config_file.clone()), answers_tx).unwrap();
@@ -506,4 +508,89 @@ async fn recommend_and_the_kiosk_pick_the_same_for_the_same_config() {
     tokio::task::spawn_blocking(move || stopper.stop())
         .await
         .unwrap();
+}
+
+/// A session in the holdout (here every session: `holdout_share = 1`) gets the store's popular
+/// picks with template copy at once, the screen does not call them personal, and its impressions
+/// are recorded in the holdout arm with its probability and as template copy.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_holdout_session_shows_popular_picks_with_template_copy_and_records_its_arm() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut config, setup) = demo_dir(dir.path());
+    config.experiment.holdout_share = 1.0;
+    let code = setup.loyalty_codes.first().cloned().unwrap();
+    let db = config.db_path();
+    let (answers_tx, answers_rx) = mpsc::unbounded_channel();
+    let daemon = Daemon::open(config, Some(setup.config_file.clone()), answers_tx).unwrap();
+    let screen = Screen::new();
+    let guard = TerminalGuard::headless(screen.clone()).unwrap();
+    let (keys, keys_rx) = mpsc::unbounded_channel();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let screen_loop = kiosk::run_screen_on(
+        guard,
+        keys_rx,
+        Arc::clone(&daemon),
+        answers_rx,
+        async move {
+            let _ = stopped.await;
+        },
+        |_| {},
+    );
+    let shopper = async {
+        screen
+            .wait_for(
+                "the attract loop",
+                |_| {},
+                |s| s.contains("Welcome").then_some(()),
+            )
+            .await;
+        type_text(&keys, &code);
+        press(&keys, Key::Enter);
+        screen
+            .wait_for(
+                "the holdout's popular picks with their copy",
+                |s| {
+                    assert!(
+                        !s.contains("Picked for you"),
+                        "holdout called personal:\n{s}"
+                    )
+                },
+                |s| {
+                    (s.contains("Popular picks") && cards(s).len() == 3 && !s.contains('▌'))
+                        .then_some(())
+                },
+            )
+            .await;
+        type_text(&keys, "d");
+        screen
+            .wait_for(
+                "the goodbye screen",
+                |_| {},
+                |s| s.contains("Thank you for visiting!").then_some(()),
+            )
+            .await;
+        stop.send(()).unwrap();
+    };
+    let ((), result) = tokio::join!(shopper, screen_loop);
+    result.unwrap();
+    let stopper = Arc::clone(&daemon);
+    tokio::task::spawn_blocking(move || stopper.stop())
+        .await
+        .unwrap();
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let rows: Vec<(String, f64, String, String)> = conn
+        .prepare("SELECT arm, arm_propensity, content_kind, segment FROM feedback_impressions")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(rows.len(), 3, "{rows:?}");
+    for row in rows {
+        assert_eq!(
+            row,
+            ("holdout".into(), 1.0, "template".into(), "all".into()),
+            "the holdout reads nothing of the shopper"
+        );
+    }
 }

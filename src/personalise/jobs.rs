@@ -308,7 +308,7 @@ impl crate::feedback::simulate::PickSource for KioskPicks {
             .cloned();
         let model = self.shelf.model();
         let features = match profile {
-            // The holdout: the store's popular picks, nothing of the shopper.
+            // The holdout: the store's favourites, nothing of the shopper.
             _ if ctx.holdout => Features::default(),
             Some(mut f) => {
                 model.observe_scans(&mut f, &scanned, ctx.at);
@@ -316,14 +316,9 @@ impl crate::feedback::simulate::PickSource for KioskPicks {
             }
             None => model.visit_features(&scanned, ctx.at),
         };
-        let config = if ctx.holdout {
-            model.config.popularity_only()
-        } else {
-            model.config.clone()
-        };
         let picks = self
             .shelf
-            .picks_with(&features, n, &config, &mut self.rng)
+            .picks(&features, n, &mut self.rng)
             .into_iter()
             .map(|p| crate::feedback::simulate::Pick {
                 sku: p.pick.sku,
