@@ -15,6 +15,7 @@ pub mod event;
 pub mod feedback;
 pub mod health;
 pub mod hq;
+pub mod i18n;
 pub mod import;
 pub mod ingest;
 pub mod locale;

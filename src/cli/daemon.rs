@@ -23,7 +23,10 @@ pub fn console(
     cmd: Option<ConsoleCmd>,
 ) -> Result<()> {
     match cmd {
-        None => Ok(runtime()?.block_on(shelftalk::daemon::console::run(&config.data_dir))?),
+        None => Ok(runtime()?.block_on(shelftalk::daemon::console::run(
+            &config.data_dir,
+            config.locale,
+        ))?),
         Some(ConsoleCmd::SetPin { pin_file }) => {
             let Some(file) = file_in_use else {
                 bail!(

@@ -131,6 +131,8 @@ pub struct Daemon {
     fitted_after: Mutex<(i64, i64)>,
     pub(crate) copier: copier::Copier,
     pub(crate) currency: Currency,
+    /// The screen's and console's words: the catalog of the configured `locale`.
+    pub(crate) messages: &'static crate::i18n::Messages,
     started: Instant,
     audit: AuditLog,
     /// Feedback not written yet (see the module docs).
@@ -149,6 +151,7 @@ impl Daemon {
         let vault = Vault::open(&config)?;
         let model = StoreModel::load(&vault, config.recommend.clone(), now_unix())?;
         let currency = config.currency.clone();
+        let messages = crate::i18n::messages(config.locale);
         let spec = copier::CopierSpec {
             config: config.clone(),
             brands: BrandList::from_products(model.catalog.products()),
@@ -165,6 +168,7 @@ impl Daemon {
             model: RwLock::new(Arc::new(model)),
             copier,
             currency,
+            messages,
             started: Instant::now(),
             feedback: Mutex::new(Spool::default()),
         }))

@@ -24,7 +24,7 @@ mod snapshot_tests;
 
 use zeroize::Zeroizing;
 
-pub use render::{draw_console, draw_kiosk};
+pub use render::{draw_console, draw_kiosk, pick_at};
 
 /// A key as the screens understand it, decoded from a terminal event by [`term::decode`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

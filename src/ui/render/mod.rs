@@ -13,7 +13,7 @@ use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Wrap};
 use ratatui::Frame;
 
 pub use console::draw_console;
-pub use kiosk::draw_kiosk;
+pub use kiosk::{draw_kiosk, pick_at};
 
 /// The one accent colour.
 const ACCENT: Color = Color::Yellow;
@@ -34,17 +34,28 @@ fn inverse() -> Style {
     base().fg(Color::Black).bg(ACCENT)
 }
 
+/// A screen's one-line header, body and one-line footer.
+fn screen_rows(area: Rect) -> [Rect; 3] {
+    Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(0),
+        Constraint::Length(1),
+    ])
+    .areas(area)
+}
+
+/// The body of a screen of `area` (what [`frame_parts`] returns).
+fn body_area(area: Rect) -> Rect {
+    let [_, body, _] = screen_rows(area);
+    body
+}
+
 /// Paints the whole area in the base style, draws a one-line header and footer, and returns the
 /// header's and the body's areas.
 fn frame_parts(frame: &mut Frame, header: Line, footer: Line) -> (Rect, Rect) {
     let area = frame.area();
     frame.render_widget(Block::new().style(base()), area);
-    let [top, body, bottom] = Layout::vertical([
-        Constraint::Length(1),
-        Constraint::Min(0),
-        Constraint::Length(1),
-    ])
-    .areas(area);
+    let [top, body, bottom] = screen_rows(area);
     frame.render_widget(Paragraph::new(header).style(inverse()), top);
     frame.render_widget(Paragraph::new(footer).style(accent()), bottom);
     (top, body)
