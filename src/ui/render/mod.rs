@@ -2,15 +2,20 @@
 //!
 //! Invariants: views never mutate state, never panic at any size (a zero-sized area draws
 //! nothing), and put only [`sanitize`](crate::ui::text::sanitize)d text from outside on screen.
+//! Boxes stay closed with wide characters: ratatui lays text out in display columns, and a popup
+//! cuts a wide character that would straddle its left border.
 
 mod console;
 mod kiosk;
 
+use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::Line;
 use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Wrap};
 use ratatui::Frame;
+
+use crate::ui::text::width;
 
 pub use console::draw_console;
 pub use kiosk::{draw_kiosk, pick_at};
@@ -78,9 +83,25 @@ fn popup(frame: &mut Frame, area: Rect, width: u16, height: u16, block: Block) -
         Constraint::Length(height.min(area.height)),
     );
     frame.render_widget(Clear, rect);
+    cut_wide_at_left_edge(frame.buffer_mut(), rect);
     let inner = block.inner(rect);
     frame.render_widget(block, rect);
     inner
+}
+
+/// A wide (CJK) character just left of `rect` whose second half lies under `rect` would still be
+/// drawn whole by the terminal, over the popup's left border: it becomes a space.
+fn cut_wide_at_left_edge(buffer: &mut Buffer, rect: Rect) {
+    let Some(x) = rect.x.checked_sub(1) else {
+        return;
+    };
+    for y in rect.top()..rect.bottom() {
+        if let Some(cell) = buffer.cell_mut((x, y)) {
+            if width(cell.symbol()) > 1 {
+                cell.set_symbol(" ");
+            }
+        }
+    }
 }
 
 /// Wrapped paragraph of lines.
