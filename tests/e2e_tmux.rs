@@ -3,6 +3,9 @@
 //! screen back with `capture-pane`. A loyalty code never appears on screen (checked on every
 //! capture, see `common/tmux.rs`).
 //!
+//! The zh-CN demo end to end as well: Chinese screen words, picks and copy, borders intact with
+//! wide characters.
+//!
 //! Skipped with a note when the model is missing, unless `SHELFTALK_REQUIRE_MODEL=1`.
 #![allow(
     clippy::unwrap_used,
@@ -17,8 +20,10 @@ mod tmux;
 
 use std::time::{Duration, Instant};
 
+use shelftalk::locale::Locale;
 use shelftalk::profile::Vault;
 use tmux::{cards, Card, Kiosk};
+use unicode_width::UnicodeWidthStr;
 
 /// Bound for copy to be fully on screen (generation is bounded by the engine budget; the machine
 /// may be busy with builds).
@@ -51,6 +56,69 @@ fn picks(screen: &str) -> Option<Vec<Card>> {
         .filter(|c| matches!(c.title.as_str(), "1" | "2" | "3"))
         .collect();
     (!picks.is_empty()).then_some(picks)
+}
+
+/// Chinese characters in `text`.
+fn han(text: &str) -> usize {
+    text.chars()
+        .filter(|c| ('\u{4e00}'..='\u{9fff}').contains(c))
+        .count()
+}
+
+/// Every line of a box (starting with a border character) spans the pane exactly: wide
+/// characters took two columns each and none pushed a border out or left a gap.
+fn borders_intact(screen: &str) -> Result<(), String> {
+    for line in screen.lines() {
+        if line.starts_with(['│', '┃', '┌', '┏', '└', '┗']) {
+            let width = line.trim_end().width();
+            if width != usize::from(tmux::WIDTH) {
+                return Err(format!("{width} columns: {line:?}"));
+            }
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn zh_cn_demo_scan_shows_three_picks_with_chinese_copy_and_intact_borders() {
+    let Some(model) = common::model() else { return };
+    let _one = common::one_model_at_a_time();
+    let mut k = Kiosk::start_in(&model, UNHURRIED, None, Locale::ZhCn);
+    let loyalty = k.loyalty.clone();
+    // The code goes to the pane by paste, never on a command line.
+    k.tmux.type_secret(&loyalty);
+    k.tmux.press(&["Enter"]);
+    let (screen, shown) = k
+        .tmux
+        .wait_for("every pick's copy complete", COPY_BOUND, |s| {
+            picks(s)
+                .filter(|p| p.len() == 3 && p.iter().all(Card::complete))
+                .map(|p| (s.to_owned(), p))
+        });
+    eprintln!("{screen}");
+    assert!(screen.contains("shelftalk · 为你挑选"), "{screen}");
+    assert!(screen.contains("¥"), "prices in yuan:\n{screen}");
+    for card in &shown {
+        assert!(han(&card.copy) >= 4, "copy not in Chinese: {card:?}");
+        assert!(han(&card.reason) >= 2, "reason not in Chinese: {card:?}");
+    }
+    borders_intact(&screen).unwrap_or_else(|e| panic!("{e}\n{screen}"));
+    let sources: Vec<Option<String>> = shown.iter().map(|c| k.copy_source(&c.copy)).collect();
+    assert!(
+        sources.iter().all(Option::is_some),
+        "copy on screen not in the content log: {sources:?}\n{screen}"
+    );
+    // The why panel over the picks: Chinese reasons, borders still whole.
+    k.tmux.press(&["?"]);
+    let screen = k.tmux.wait_for("why panel", COPY_BOUND, |s| {
+        s.contains("为什么向我推荐这些").then(|| s.to_owned())
+    });
+    assert!(screen.contains("根据你在本店的购物记录挑选"), "{screen}");
+    borders_intact(&screen).unwrap_or_else(|e| panic!("{e}\n{screen}"));
+    k.tmux.press(&["d"]);
+    k.tmux.wait_for("goodbye", COPY_BOUND, |s| {
+        s.contains("感谢光临").then_some(())
+    });
 }
 
 #[test]

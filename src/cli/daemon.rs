@@ -7,6 +7,7 @@ use anyhow::{bail, Context, Result};
 
 use shelftalk::config::Config;
 use shelftalk::daemon::demo;
+use shelftalk::locale::Locale;
 
 use super::args::ConsoleCmd;
 use super::{input, output, runtime};
@@ -44,12 +45,13 @@ pub fn console(
 }
 
 /// `shelftalk demo`: set up the demo data dir, say what to type, run the kiosk.
-pub fn demo(data_dir: Option<&Path>, demo_dir: &Path) -> Result<()> {
-    let data_dir = data_dir.unwrap_or(Path::new(".shelftalk"));
-    let (config, setup) = demo::configure(data_dir, demo_dir)
+pub fn demo(data_dir: Option<&Path>, demo_dir: &Path, locale: Locale) -> Result<()> {
+    let default = demo::default_data_dir(locale);
+    let data_dir = data_dir.unwrap_or(&default);
+    let (config, setup) = demo::configure(data_dir, demo_dir, locale)
         .with_context(|| format!("setting up the demo in {}", data_dir.display()))?;
     let mut text = format!(
-        "shelftalk demo in {} ({})\n\
+        "shelftalk demo ({locale}) in {} ({})\n\
          Type one of these loyalty codes and Enter at the kiosk for a personal session:",
         config.data_dir.display(),
         if setup.created { "new" } else { "existing" }

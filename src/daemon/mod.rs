@@ -105,6 +105,17 @@ pub enum DaemonError {
     Shell(#[from] shell::ShellError),
     /// The text names every failed health check with its reason (a summary the gate composes
     /// from several checks, not one underlying error).
+    #[error(
+        "{} holds the {set_up_for} demo; for the {asked} demo pass another --data-dir \
+         (default {})",
+        data_dir.display(),
+        demo::default_data_dir(*asked).display()
+    )]
+    DemoLocale {
+        data_dir: PathBuf,
+        set_up_for: crate::locale::Locale,
+        asked: crate::locale::Locale,
+    },
     #[error("health gate failed: {0}")]
     Unhealthy(String),
 }

@@ -15,7 +15,9 @@
 //! - Waits poll with a bound and panic with the last screen when it passes; nothing sleeps a
 //!   fixed time hoping for readiness.
 //! - Card parsing assumes the stacked layout (width below 120 columns, cards under 11 rows):
-//!   name, price line, copy (with `▌` while streaming), reason line starting with `»`.
+//!   name, price line (with `$` or `¥`), copy (with `▌` while streaming), reason line starting
+//!   with `»`.
+//! - A [`Kiosk`] runs in one locale ([`Kiosk::start_in`]); it waits for that locale's words.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::{Path, PathBuf};
@@ -27,6 +29,7 @@ use shelftalk::config::Config;
 use shelftalk::control::{Client, Request, Response};
 use shelftalk::daemon::copier::ContentRecord;
 use shelftalk::daemon::demo;
+use shelftalk::locale::Locale;
 use shelftalk::ui::console::StatusView;
 
 /// The pane's size: stacked cards, as on a portrait kiosk screen.
@@ -79,6 +82,23 @@ impl Tmux {
         let file = tmux.run(&["display", "-p", "#{socket_path}"]);
         tmux.socket_file = Some(PathBuf::from(file.trim()));
         tmux
+    }
+
+    /// The command that attaches a terminal to this server's session (a `foot` window, say).
+    #[allow(dead_code)] // Not every binary that includes this module shows the pane elsewhere.
+    pub fn attach_command(&self) -> Vec<String> {
+        [
+            "tmux",
+            "-L",
+            &self.socket,
+            "-f",
+            "/dev/null",
+            "attach",
+            "-t",
+            "kiosk",
+        ]
+        .map(str::to_owned)
+        .to_vec()
     }
 
     /// Runs one tmux command on this server; panics when it fails.
@@ -235,7 +255,10 @@ pub fn cards(screen: &str) -> Vec<Card> {
 
 fn card(title: String, lines: &[String]) -> Card {
     // lines[0] is the product's name.
-    let price = lines.iter().skip(1).position(|l| l.contains('$'));
+    let price = lines
+        .iter()
+        .skip(1)
+        .position(|l| l.contains('$') || l.contains('¥'));
     let body_start = price.map_or(1, |i| i + 2);
     let reason_at = lines
         .iter()
@@ -286,13 +309,26 @@ impl Kiosk {
     /// [`Kiosk::start`] with the daemon's standard error appended to `stderr` (a panic's message
     /// lands there; the screen owns standard output).
     pub fn start_with_stderr(model: &Path, env: &[(&str, &str)], stderr: Option<&Path>) -> Self {
+        Self::start_in(model, env, stderr, Locale::En)
+    }
+
+    /// [`Kiosk::start_with_stderr`] on the demo data of `locale` (`shelftalk demo --locale`'s
+    /// set-up: its catalog, log and config file with the locale and its currency).
+    pub fn start_in(
+        model: &Path,
+        env: &[(&str, &str)],
+        stderr: Option<&Path>,
+        locale: Locale,
+    ) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let config = Config {
             data_dir: dir.path().join("data"),
             model_path: model.to_path_buf(),
+            locale,
             ..Config::default()
         };
-        let setup = demo::prepare(&config, &crate::common::root().join("demo")).unwrap();
+        let demo_dir = demo::source_dir(&crate::common::root().join("demo"), locale);
+        let setup = demo::prepare(&config, &demo_dir).unwrap();
         let loyalty = setup.loyalty_codes.first().cloned().expect("demo codes");
         let mut tmux = Tmux::start();
         tmux.forbid(&loyalty);
@@ -322,9 +358,14 @@ impl Kiosk {
         });
         tmux.type_text(&line);
         tmux.press(&["Enter"]);
+        let words = shelftalk::i18n::messages(locale);
+        let welcome = words.with(
+            "kiosk-header",
+            &[("title", (&words.get("kiosk-title-attract")).into())],
+        );
         tmux.wait_for("attract loop", START_BOUND, |s| {
             assert!(exit_status(s).is_none(), "the daemon did not start:\n{s}");
-            s.contains("shelftalk · Welcome").then_some(())
+            s.contains(&welcome).then_some(())
         });
 
         let rt = tokio::runtime::Builder::new_current_thread()
