@@ -29,5 +29,6 @@ pub mod redact;
 pub mod store;
 pub mod sync;
 pub mod ui;
+pub mod unprivileged;
 pub mod vocab;
 pub mod wire;

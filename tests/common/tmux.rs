@@ -31,6 +31,7 @@ use shelftalk::daemon::copier::ContentRecord;
 use shelftalk::daemon::demo;
 use shelftalk::locale::Locale;
 use shelftalk::ui::console::StatusView;
+use shelftalk::unprivileged::User;
 
 /// The pane's size: stacked cards, as on a portrait kiosk screen.
 pub const WIDTH: u16 = 100;
@@ -46,12 +47,22 @@ pub struct Tmux {
     /// The socket file, known once the server runs.
     socket_file: Option<PathBuf>,
     forbidden: Vec<String>,
+    /// Who the server (and so the pane's shell) runs as, and its home and socket directory; the
+    /// current user with its own when `None`.
+    unprivileged: Option<(User, PathBuf)>,
 }
 
 impl Tmux {
     /// Starts the server and a detached [`WIDTH`]×[`HEIGHT`] session running `sh` (prompt `$ `)
     /// in the repository root.
+    #[allow(dead_code)] // Not every binary that includes this module starts a bare server.
     pub fn start() -> Self {
+        Self::start_as(None)
+    }
+
+    /// [`Tmux::start`] with the server running as `user`, `HOME` and `TMUX_TMPDIR` in `dir`
+    /// (which `user` owns): a terminal running as that user can attach.
+    pub fn start_as(unprivileged: Option<(User, PathBuf)>) -> Self {
         static NEXT: AtomicU32 = AtomicU32::new(0);
         let mut tmux = Self {
             socket: format!(
@@ -61,6 +72,7 @@ impl Tmux {
             ),
             socket_file: None,
             forbidden: Vec::new(),
+            unprivileged,
         };
         let root = crate::common::root();
         let (w, h) = (WIDTH.to_string(), HEIGHT.to_string());
@@ -101,10 +113,21 @@ impl Tmux {
         .to_vec()
     }
 
+    /// A tmux client of this server, as the server's user.
+    fn client(&self) -> Command {
+        let user = self.unprivileged.as_ref().map(|(user, _)| *user);
+        let mut cmd = User::command(user, "tmux");
+        if let Some((_, dir)) = &self.unprivileged {
+            cmd.env("HOME", dir).env("TMUX_TMPDIR", dir);
+        }
+        cmd.args(["-L", &self.socket, "-f", "/dev/null"]);
+        cmd
+    }
+
     /// Runs one tmux command on this server; panics when it fails.
     pub fn run(&self, args: &[&str]) -> String {
-        let out = Command::new("tmux")
-            .args(["-L", &self.socket, "-f", "/dev/null"])
+        let out = self
+            .client()
             .args(args)
             .output()
             .expect("tmux is installed");
@@ -141,8 +164,8 @@ impl Tmux {
     #[allow(dead_code)] // Not every binary that includes this module types a secret.
     pub fn type_secret(&self, text: &str) {
         use std::io::Write;
-        let mut child = Command::new("tmux")
-            .args(["-L", &self.socket, "-f", "/dev/null"])
+        let mut child = self
+            .client()
             .args(["load-buffer", "-b", "secret", "-"])
             .stdin(std::process::Stdio::piped())
             .spawn()
@@ -188,9 +211,7 @@ impl Tmux {
 
 impl Drop for Tmux {
     fn drop(&mut self) {
-        let _ = Command::new("tmux")
-            .args(["-L", &self.socket, "kill-server"])
-            .output();
+        let _ = self.client().arg("kill-server").output();
         if let Some(file) = &self.socket_file {
             let _ = std::fs::remove_file(file);
         }
@@ -278,6 +299,16 @@ fn card(title: String, lines: &[String]) -> Card {
     }
 }
 
+/// Hands `path` and everything under it to `user`.
+fn chown_tree(path: &Path, user: User) {
+    std::os::unix::fs::lchown(path, Some(user.uid), Some(user.gid)).unwrap();
+    if path.is_dir() && !path.is_symlink() {
+        for entry in std::fs::read_dir(path).unwrap() {
+            chown_tree(&entry.unwrap().path(), user);
+        }
+    }
+}
+
 /// Quotes `s` for `sh`.
 fn quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
@@ -287,6 +318,7 @@ fn quote(s: &str) -> String {
 pub struct Kiosk {
     pub tmux: Tmux,
     /// The daemon's configuration (data dir, model) as the test sees it.
+    #[allow(dead_code)] // Not every binary that includes this module reads the config.
     pub config: Config,
     /// A loyalty code of the demo log with the most history: a personal session.
     #[allow(dead_code)] // Not every binary that includes this module uses the demo's code.
@@ -320,6 +352,19 @@ impl Kiosk {
         stderr: Option<&Path>,
         locale: Locale,
     ) -> Self {
+        Self::start_as(model, env, stderr, locale, None)
+    }
+
+    /// [`Kiosk::start_in`] with the tmux server and the daemon running as `user` (home and tmux
+    /// sockets in `dir`, which `user` owns), the demo data dir handed to `user`: a compositor
+    /// and terminal running as `user` can attach to the pane ([`Tmux::attach_command`]).
+    pub fn start_as(
+        model: &Path,
+        env: &[(&str, &str)],
+        stderr: Option<&Path>,
+        locale: Locale,
+        unprivileged: Option<(User, PathBuf)>,
+    ) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let config = Config {
             data_dir: dir.path().join("data"),
@@ -330,7 +375,10 @@ impl Kiosk {
         let demo_dir = demo::source_dir(&crate::common::root().join("demo"), locale);
         let setup = demo::prepare(&config, &demo_dir).unwrap();
         let loyalty = setup.loyalty_codes.first().cloned().expect("demo codes");
-        let mut tmux = Tmux::start();
+        if let Some((user, _)) = &unprivileged {
+            chown_tree(dir.path(), *user);
+        }
+        let mut tmux = Tmux::start_as(unprivileged);
         tmux.forbid(&loyalty);
         tmux.forbid(loyalty.trim_start_matches(|c: char| c.is_ascii_alphabetic()));
 
@@ -450,6 +498,7 @@ impl Kiosk {
     }
 
     /// Types a code like a scanner: the characters, then Enter. Returns when Enter was sent.
+    #[allow(dead_code)] // Not every binary that includes this module scans by typing.
     pub fn scan(&self, code: &str) -> Instant {
         self.tmux.type_text(code);
         let enter = Instant::now();
