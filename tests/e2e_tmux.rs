@@ -108,6 +108,25 @@ fn zh_cn_demo_scan_shows_three_picks_with_chinese_copy_and_intact_borders() {
         sources.iter().all(Option::is_some),
         "copy on screen not in the content log: {sources:?}\n{screen}"
     );
+    // A tap on pick 3 (a touch screen's tap arrives as a mouse click: an SGR mouse report, as the
+    // terminal would send it, typed into the pane) selects it: its border turns thick.
+    let row = screen
+        .lines()
+        .position(|l| l.starts_with("┌ 3"))
+        .expect("pick 3 not selected yet")
+        + 2;
+    k.tmux
+        .type_text(&format!("\x1b[<0;6;{row}M\x1b[<0;6;{row}m"));
+    let screen = k
+        .tmux
+        .wait_for("pick 3 selected by a tap", COPY_BOUND, |s| {
+            s.lines()
+                .any(|l| l.starts_with("┏ 3"))
+                .then(|| s.to_owned())
+        });
+    assert!(screen.lines().any(|l| l.starts_with("┌ 1")), "{screen}");
+    borders_intact(&screen).unwrap_or_else(|e| panic!("{e}\n{screen}"));
+
     // The why panel over the picks: Chinese reasons, borders still whole.
     k.tmux.press(&["?"]);
     let screen = k.tmux.wait_for("why panel", COPY_BOUND, |s| {
