@@ -38,19 +38,13 @@ use std::time::{Duration, Instant};
 
 use shelftalk::locale::Locale;
 use shelftalk::unprivileged::User;
-use tmux::{cards, Card, Kiosk};
+use tmux::{cards, Card, Kiosk, UNHURRIED};
 
 /// Bound for each wait: the compositor, the terminal, copy, a good screenshot.
 const BOUND: Duration = Duration::from_secs(90);
 const POLL: Duration = Duration::from_millis(50);
 /// The headless output's size (wlroots' default for a headless output).
 const OUTPUT: (u32, u32) = (1280, 720);
-/// As in `e2e_tmux.rs`: unhurried copy, no cache, no session timeout while the test waits.
-const UNHURRIED: &[(&str, &str)] = &[
-    ("SHELFTALK_ENGINE_BUDGET_MS", "30000"),
-    ("SHELFTALK_SESSION_TIMEOUT_SECS", "600"),
-    ("SHELFTALK_COPY_CACHE_TTL_SECS", "0"),
-];
 
 /// The programs the test needs, those missing.
 fn missing_tools() -> Vec<&'static str> {

@@ -22,21 +22,12 @@ use std::time::{Duration, Instant};
 
 use shelftalk::locale::Locale;
 use shelftalk::profile::Vault;
-use tmux::{cards, Card, Kiosk};
+use tmux::{cards, Card, Kiosk, UNHURRIED};
 use unicode_width::UnicodeWidthStr;
 
 /// Bound for copy to be fully on screen (generation is bounded by the engine budget; the machine
 /// may be busy with builds).
 const COPY_BOUND: Duration = Duration::from_secs(60);
-/// A generous generation budget: these checks are about what reaches the screen, not speed, and
-/// the machine may be busy with builds (over budget, the kiosk falls back to template copy). The
-/// session must not time out while the test waits for copy (the timeout has its own test). The
-/// copy cache is off, so every session's copy is generated and streams in.
-const UNHURRIED: &[(&str, &str)] = &[
-    ("SHELFTALK_ENGINE_BUDGET_MS", "30000"),
-    ("SHELFTALK_SESSION_TIMEOUT_SECS", "600"),
-    ("SHELFTALK_COPY_CACHE_TTL_SECS", "0"),
-];
 /// Reason lines the recommender gives only from a shopper's own history.
 const PERSONAL_REASONS: [&str; 4] = [
     "Because you",

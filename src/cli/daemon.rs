@@ -60,10 +60,12 @@ pub fn demo(data_dir: Option<&Path>, demo_dir: &Path, locale: Locale) -> Result<
         text.push_str(&format!("\n  {code}"));
     }
     text.push_str(&format!(
-        "\nOr type a product code such as FW-RUN-0001. Keys: ←/→ choose, + / - vote, ? why, o opt \
-         out, d done.\n\
-         Technician console, from another terminal: shelftalk --data-dir {} console  (demo PIN {})\n\
+        "\nOr type a product code such as FW-RUN-0001. Keys: ←/→ or a tap choose, + / - vote, ? \
+         why, o opt out, d done.\n\
+         Technician console, from another terminal: shelftalk --config {} --data-dir {} console  \
+         (demo PIN {})\n\
          Stop the kiosk with SIGTERM or Ctrl+\\ from another terminal: kill $(pgrep -n shelftalk)",
+        setup.config_file.display(),
         config.data_dir.display(),
         demo::DEMO_PIN
     ));

@@ -36,6 +36,16 @@ use shelftalk::unprivileged::User;
 /// The pane's size: stacked cards, as on a portrait kiosk screen.
 pub const WIDTH: u16 = 100;
 pub const HEIGHT: u16 = 30;
+/// A generous generation budget for tests about what reaches the screen, not speed, on a machine
+/// that may be busy with builds (over budget, the kiosk falls back to template copy); no session
+/// timeout while a test waits for copy; the copy cache off, so every session's copy is generated
+/// and streams in.
+#[allow(dead_code)] // Not every binary that includes this module waits for model copy.
+pub const UNHURRIED: &[(&str, &str)] = &[
+    ("SHELFTALK_ENGINE_BUDGET_MS", "30000"),
+    ("SHELFTALK_SESSION_TIMEOUT_SECS", "600"),
+    ("SHELFTALK_COPY_CACHE_TTL_SECS", "0"),
+];
 /// Time between two captures.
 const POLL: Duration = Duration::from_millis(10);
 /// Bound for the daemon to start and for the model to load.
