@@ -80,16 +80,12 @@ impl From<u64> for Arg<'_> {
 /// The messages of `locale` (built once per process).
 pub fn messages(locale: Locale) -> &'static Messages {
     static ALL: OnceLock<Vec<Messages>> = OnceLock::new();
+    // Never used: every locale is in `Locale::ALL`; it keeps this function total.
+    static EN: OnceLock<Messages> = OnceLock::new();
     let all = ALL.get_or_init(|| Locale::ALL.iter().map(|l| Messages::build(*l)).collect());
     all.iter()
         .find(|m| m.locale == locale)
-        .or_else(|| all.first())
-        .unwrap_or_else(|| unreachable_messages())
-}
-
-/// Never reached ([`Locale::ALL`] is not empty); a leaked empty catalog keeps [`messages`] total.
-fn unreachable_messages() -> &'static Messages {
-    Box::leak(Box::new(Messages::build(Locale::En)))
+        .unwrap_or_else(|| EN.get_or_init(|| Messages::build(Locale::En)))
 }
 
 /// The catalog text of `locale` (empty when it has none: every id then shows as itself).

@@ -37,17 +37,6 @@ impl User {
         Ok(User { uid, gid })
     }
 
-    /// The user this process runs as.
-    pub fn current() -> User {
-        // SAFETY: getuid and getgid have no preconditions.
-        unsafe {
-            User {
-                uid: libc::getuid(),
-                gid: libc::getgid(),
-            }
-        }
-    }
-
     /// `nobody` when this process is root, else `None` (programs run as the current user).
     pub fn when_root() -> Result<Option<User>, NoNobody> {
         // SAFETY: geteuid has no preconditions.

@@ -17,7 +17,8 @@
 //! a 0700 directory `nobody` owns. Readiness is polled: the Wayland socket, the terminal attached
 //! to tmux, the picks on screen, a screenshot that passes the checks; nothing sleeps a fixed time.
 //!
-//! Skipped with a note when `cage`, `foot`, `grim` or `tmux` is missing — unless
+//! Skipped with a note when `cage`, `foot`, `grim`, `tmux` or the fonts (`fonts-noto-cjk`,
+//! `fonts-noto-color-emoji`, seen by `fc-list`) are missing — unless
 //! `SHELFTALK_REQUIRE_DISPLAY=1` (`.ci/run` sets it; `scripts/install-deps.sh` installs them),
 //! then it fails. Needs the model like the other end-to-end tests (`SHELFTALK_REQUIRE_MODEL`).
 #![allow(
@@ -38,7 +39,7 @@ use std::time::{Duration, Instant};
 
 use shelftalk::locale::Locale;
 use shelftalk::unprivileged::User;
-use tmux::{cards, Card, Kiosk, UNHURRIED};
+use tmux::{cards, Card, Kiosk, RunAs, UNHURRIED};
 
 /// Bound for each wait: the compositor, the terminal, copy, a good screenshot.
 const BOUND: Duration = Duration::from_secs(90);
@@ -46,16 +47,32 @@ const POLL: Duration = Duration::from_millis(50);
 /// The headless output's size (wlroots' default for a headless output).
 const OUTPUT: (u32, u32) = (1280, 720);
 
-/// The programs the test needs, those missing.
+/// The programs and fonts the test needs, those missing.
 fn missing_tools() -> Vec<&'static str> {
-    ["cage", "foot", "grim", "tmux"]
+    let mut missing: Vec<&str> = ["cage", "foot", "grim", "tmux", "fc-list"]
         .into_iter()
         .filter(|tool| {
             !std::env::var_os("PATH").is_some_and(|path| {
                 std::env::split_paths(&path).any(|dir| dir.join(tool).is_file())
             })
         })
-        .collect()
+        .collect();
+    if !missing.contains(&"fc-list") {
+        // The fonts foot.ini names for Chinese and the vote marks.
+        for (family, package) in [
+            ("Noto Sans Mono CJK SC", "fonts-noto-cjk"),
+            ("Noto Color Emoji", "fonts-noto-color-emoji"),
+        ] {
+            let found = Command::new("fc-list")
+                .arg(format!(":family={family}"))
+                .output()
+                .is_ok_and(|o| !o.stdout.trim_ascii().is_empty());
+            if !found {
+                missing.push(package);
+            }
+        }
+    }
+    missing
 }
 
 /// The compositor with its terminal; killed (and reaped) on drop.
@@ -194,35 +211,34 @@ fn cage_foot_and_the_zh_cn_kiosk_screenshot_shows_the_picks() {
             "SHELFTALK_REQUIRE_DISPLAY is set but {missing:?} missing (scripts/install-deps.sh)"
         );
         eprintln!(
-            "\n*** SKIPPED: {missing:?} not installed (scripts/install-deps.sh installs cage, \
-             foot, grim, fonts-noto-cjk); the display test did not run ***\n"
+            "\n*** SKIPPED: {missing:?} not installed (scripts/install-deps.sh installs them); \
+             the display test did not run ***\n"
         );
         return;
     }
     let Some(model) = common::model() else { return };
     let _one = common::one_model_at_a_time();
 
-    // The display side's user and its 0700 runtime directory.
-    let user = User::when_root().unwrap().unwrap_or_else(User::current);
+    // The display side's user (`nobody` as root, else ours) and its 0700 runtime directory.
+    let user = User::when_root().unwrap();
     let runtime = tempfile::Builder::new()
         .prefix("shelftalk-display-")
         .tempdir()
         .unwrap();
     let dir = runtime.path().to_path_buf();
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
-    std::os::unix::fs::chown(&dir, Some(user.uid), Some(user.gid)).unwrap();
-
-    let k = Kiosk::start_as(
-        &model,
-        UNHURRIED,
-        None,
-        Locale::ZhCn,
-        Some((user, dir.clone())),
-    );
+    if let Some(u) = user {
+        std::os::unix::fs::chown(&dir, Some(u.uid), Some(u.gid)).unwrap();
+    }
+    let run_as = RunAs {
+        user,
+        dir: dir.clone(),
+    };
+    let k = Kiosk::start_as(&model, UNHURRIED, None, Locale::ZhCn, Some(run_as));
 
     // cage -s -- foot <attach to the kiosk's tmux pane>; the pane alone fills the terminal.
     k.tmux.run(&["set", "-g", "status", "off"]);
-    let mut cage = display_env(User::command(Some(user), "cage"), &dir);
+    let mut cage = display_env(User::command(user, "cage"), &dir);
     let foot_ini = common::root().join("firmware-config/foot.ini");
     cage.args(["-s", "--", "foot", "--config"])
         .arg(&foot_ini)
@@ -263,7 +279,7 @@ fn cage_foot_and_the_zh_cn_kiosk_screenshot_shows_the_picks() {
     let mut last = String::new();
     let mut previous: Option<Vec<u8>> = None;
     let png = wait("a settled screenshot of the picks", || {
-        let mut grim = display_env(User::command(Some(user), "grim"), &dir);
+        let mut grim = display_env(User::command(user, "grim"), &dir);
         let ok = grim.arg(&shot_file).status().is_ok_and(|s| s.success());
         let bytes = ok.then(|| std::fs::read(&shot_file).ok()).flatten()?;
         match Shot::decode(&bytes).map(|s| s.problem()) {

@@ -59,7 +59,15 @@ pub struct Tmux {
     forbidden: Vec<String>,
     /// Who the server (and so the pane's shell) runs as, and its home and socket directory; the
     /// current user with its own when `None`.
-    unprivileged: Option<(User, PathBuf)>,
+    run_as: Option<RunAs>,
+}
+
+/// Where a tmux server (and the daemon in its pane) runs: as `user` (`None`: this process's
+/// user), with `HOME` and `TMUX_TMPDIR` in `dir`, which that user owns.
+#[derive(Debug, Clone)]
+pub struct RunAs {
+    pub user: Option<User>,
+    pub dir: PathBuf,
 }
 
 impl Tmux {
@@ -70,9 +78,9 @@ impl Tmux {
         Self::start_as(None)
     }
 
-    /// [`Tmux::start`] with the server running as `user`, `HOME` and `TMUX_TMPDIR` in `dir`
-    /// (which `user` owns): a terminal running as that user can attach.
-    pub fn start_as(unprivileged: Option<(User, PathBuf)>) -> Self {
+    /// [`Tmux::start`] with the server running as [`RunAs`] says: a terminal running as that
+    /// user with the same `TMUX_TMPDIR` can attach.
+    pub fn start_as(run_as: Option<RunAs>) -> Self {
         static NEXT: AtomicU32 = AtomicU32::new(0);
         let mut tmux = Self {
             socket: format!(
@@ -82,7 +90,7 @@ impl Tmux {
             ),
             socket_file: None,
             forbidden: Vec::new(),
-            unprivileged,
+            run_as,
         };
         let root = crate::common::root();
         let (w, h) = (WIDTH.to_string(), HEIGHT.to_string());
@@ -125,9 +133,9 @@ impl Tmux {
 
     /// A tmux client of this server, as the server's user.
     fn client(&self) -> Command {
-        let user = self.unprivileged.as_ref().map(|(user, _)| *user);
+        let user = self.run_as.as_ref().and_then(|r| r.user);
         let mut cmd = User::command(user, "tmux");
-        if let Some((_, dir)) = &self.unprivileged {
+        if let Some(RunAs { dir, .. }) = &self.run_as {
             cmd.env("HOME", dir).env("TMUX_TMPDIR", dir);
         }
         cmd.args(["-L", &self.socket, "-f", "/dev/null"]);
@@ -365,15 +373,15 @@ impl Kiosk {
         Self::start_as(model, env, stderr, locale, None)
     }
 
-    /// [`Kiosk::start_in`] with the tmux server and the daemon running as `user` (home and tmux
-    /// sockets in `dir`, which `user` owns), the demo data dir handed to `user`: a compositor
-    /// and terminal running as `user` can attach to the pane ([`Tmux::attach_command`]).
+    /// [`Kiosk::start_in`] with the tmux server and the daemon running as [`RunAs`] says, the
+    /// demo data dir handed to its user: a compositor and terminal running as that user can
+    /// attach to the pane ([`Tmux::attach_command`]).
     pub fn start_as(
         model: &Path,
         env: &[(&str, &str)],
         stderr: Option<&Path>,
         locale: Locale,
-        unprivileged: Option<(User, PathBuf)>,
+        run_as: Option<RunAs>,
     ) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let config = Config {
@@ -385,10 +393,10 @@ impl Kiosk {
         let demo_dir = demo::source_dir(&crate::common::root().join("demo"), locale);
         let setup = demo::prepare(&config, &demo_dir).unwrap();
         let loyalty = setup.loyalty_codes.first().cloned().expect("demo codes");
-        if let Some((user, _)) = &unprivileged {
-            chown_tree(dir.path(), *user);
+        if let Some(user) = run_as.as_ref().and_then(|r| r.user) {
+            chown_tree(dir.path(), user);
         }
-        let mut tmux = Tmux::start_as(unprivileged);
+        let mut tmux = Tmux::start_as(run_as);
         tmux.forbid(&loyalty);
         tmux.forbid(loyalty.trim_start_matches(|c: char| c.is_ascii_alphabetic()));
 
