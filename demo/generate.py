@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Writes shelftalk's own demo data: demo/catalog.csv and demo/events.csv.
+"""Writes shelftalk's own demo data: demo/catalog.csv and demo/events.csv (en, prices in USD),
+and demo/zh-CN/catalog.csv and demo/zh-CN/events.csv (zh-CN, prices in CNY).
 
 Everything here is invented by the team: brands, product names, descriptions, shoppers. No
 real brand, no copied text. The output is deterministic (fixed seed, no set iteration, no
@@ -16,6 +17,12 @@ Shoppers have structure: one or two preferred categories, one or two preferred b
 price band, and complementary purchases (running shoes -> socks, coffee maker -> coffee beans,
 tent -> sleeping bag, ...). Timestamps fall within 2026-10-01 .. 2026-11-27 (UTC).
 
+The zh-CN data has its own invented Chinese brands, product names and descriptions, whole-yuan
+prices ending in 9, the same categories (same codes, so the same REES46 category ids), the same
+kind of shopper structure and loyalty codes, from its own seed (ZH_SEED), so adding it left the en
+files unchanged. No brand name uses an absolute claim (最, 第一, 顶级, ...) China's advertising
+law forbids: the kiosk's zh guardrails would refuse copy naming it.
+
 Usage: python3 demo/generate.py [--out DIR]     (default: the directory of this script)
 """
 
@@ -26,6 +33,7 @@ import os
 import random
 
 SEED = 20261128
+ZH_SEED = 20261130
 PRODUCTS_PER_SUBCATEGORY = 15
 SHOPPERS = 400
 FIRST_DAY = datetime.datetime(2026, 10, 1, tzinfo=datetime.timezone.utc)
@@ -149,6 +157,112 @@ MODEL_WORDS = [
 COLOURS = ["Slate", "Sand", "Forest", "Ocean", "Berry", "Charcoal", "Sky", "Clay", "Mint", "Ivory"]
 ADJECTIVES = ["Everyday", "Classic", "Lightweight", "Premium", "Compact", "Essential", "Deluxe", "Trail"]
 
+# zh-CN: (top category, code, [(subcategory, code, noun, price band in fen, features, benefits)]),
+# the same codes as CATEGORIES.
+ZH_CATEGORIES = [
+    ("鞋履", "FW", [
+        ("跑步鞋", "RUN", "跑步鞋", (29900, 89900),
+         ["缓震泡棉中底", "透气针织鞋面", "防滑橡胶大底", "反光鞋跟"],
+         ["每天跑步都合适。", "轻快好穿，适合晨跑。", "落地柔软，路面再硬也不怕。"]),
+        ("凉鞋", "SAN", "凉鞋", (9900, 39900),
+         ["可调节绑带", "软木贴合鞋床", "速干内衬", "防滑鞋底"],
+         ["夏天午后正合适。", "穿脱方便。", "海边街头都舒服。"]),
+        ("靴子", "BOO", "短靴", (39900, 129900),
+         ["防水内膜", "加厚鞋口", "深齿大底", "保暖抓绒内里"],
+         ["雨天山路也放心。", "一整天保持双脚干爽。", "崎岖路面支撑稳。"]),
+    ]),
+    ("服饰", "AP", [
+        ("袜子", "SOC", "袜子三双装", (1900, 8900),
+         ["加厚袜底", "吸湿排汗纱线", "无缝袜头", "足弓支撑"],
+         ["一包三双。", "长跑不滑落。", "多次洗涤依然柔软。"]),
+        ("T恤", "TEE", "T恤", (4900, 19900),
+         ["有机棉", "宽松版型", "平缝接缝", "速干面料"],
+         ["日常百搭。", "外套里面叠穿正好。", "洗后不变形。"]),
+        ("外套", "JAC", "外套", (29900, 99900),
+         ["防泼水面料", "可收纳兜帽", "拉链口袋", "轻薄保暖内胆"],
+         ["天气多变也从容。", "可收进自己的口袋。", "保暖又不臃肿。"]),
+    ]),
+    ("家居厨房", "HK", [
+        ("咖啡机", "COF", "咖啡机", (19900, 129900),
+         ["定时预约", "保温壶", "可重复使用滤网", "单杯模式"],
+         ["起床就有新鲜咖啡。", "几分钟煮好一壶。", "清洗简单。"]),
+        ("马克杯", "MUG", "马克杯", (2900, 12900),
+         ["双层杯身", "陶瓷釉面", "舒适把手", "防溢杯盖"],
+         ["饮品保温更久。", "可以放进洗碗机。", "开启愉快的一天。"]),
+        ("锅具", "COO", "平底锅", (9900, 49900),
+         ["不粘涂层", "均匀导热锅底", "防烫手柄", "可进烤箱"],
+         ["各种灶具都能用。", "工作日做饭更轻松。", "几秒就能洗干净。"]),
+    ]),
+    ("食品", "GR", [
+        ("咖啡豆", "BEA", "咖啡豆", (3900, 15900),
+         ["中度烘焙", "可可与榛果风味", "单一产区", "可重复密封袋"],
+         ["小批量烘焙。", "手冲意式都合适。", "口感顺滑饱满。"]),
+        ("茶叶", "TEA", "茶", (1900, 9900),
+         ["原叶拼配", "可降解三角茶包", "舒缓花草配方", "清新柑橘香"],
+         ["每盒二十包。", "下午提提神。", "三分钟就能泡好。"]),
+        ("零食", "SNA", "什锦零食", (900, 3900),
+         ["烘烤坚果", "果干", "淡海盐调味", "不含人工色素"],
+         ["适合分享。", "随时补充能量。", "小包装方便带走。"]),
+    ]),
+    ("美妆个护", "BE", [
+        ("洗发水", "SHA", "洗发水", (2900, 12900),
+         ["温和日常配方", "植物清洁成分", "清新薄荷香", "无硫酸盐"],
+         ["洗后头发柔软轻盈。", "对头皮温和。", "在家也有沙龙感。"]),
+        ("护发素", "CON", "护发素", (2900, 12900),
+         ["轻盈乳霜", "摩洛哥坚果油", "顺滑配方", "丝蛋白"],
+         ["顺滑不厚重。", "洗后梳理不打结。", "头发更有光泽。"]),
+        ("面霜", "FAC", "面霜", (6900, 39900),
+         ["玻尿酸", "清爽不油腻", "SPF20 防晒", "无香精配方"],
+         ["全天保湿。", "上妆服帖。", "敏感肌也适用。"]),
+    ]),
+    ("数码电子", "EL", [
+        ("耳机", "HEA", "耳机", (19900, 199900),
+         ["主动降噪", "30 小时续航", "记忆棉耳罩", "可折叠机身"],
+         ["通勤路上安静专注。", "音量大小音质都好。", "长时间佩戴也舒适。"]),
+        ("手机壳", "CAS", "手机壳", (3900, 19900),
+         ["镜头加高边框", "防摔边框", "轻薄磨砂质感", "卡槽设计"],
+         ["保护周全又轻薄。", "握感好不打滑。", "支持无线充电。"]),
+        ("充电器", "CHA", "充电器", (4900, 29900),
+         ["双口快充", "折叠插脚", "编织数据线", "过热保护"],
+         ["一小时内充满手机。", "出门轻便。", "一个充电器搞定所有设备。"]),
+    ]),
+    ("玩具游戏", "TG", [
+        ("桌游", "BOA", "桌游", (9900, 39900),
+         ["一局三十分钟", "二到六人", "插画卡牌", "规则简单"],
+         ["适合家庭聚会。", "上手容易，越玩越有趣。", "和朋友一起玩正好。"]),
+        ("拼图", "PUZ", "拼图", (4900, 19900),
+         ["一千片加厚拼块", "附参考海报", "哑光防反光", "结实收纳盒"],
+         ["安静的夜晚小项目。", "拼完很有成就感。", "送礼也合适。"]),
+        ("积木", "BUI", "积木套装", (12900, 69900),
+         ["五百多块积木", "分步说明书", "可动结构", "展示底座"],
+         ["玩上好几个小时。", "可以反复拼搭。", "适合八岁以上。"]),
+    ]),
+    ("户外", "OU", [
+        ("帐篷", "TEN", "帐篷", (49900, 259900),
+         ["双人设计", "彩色标记帐杆", "全覆盖外帐", "门厅可放装备"],
+         ["十分钟就能搭好。", "风雨中依然稳固。", "轻便好背。"]),
+        ("睡袋", "SLE", "睡袋", (19900, 99900),
+         ["三季适用", "防风领口", "压缩袋", "柔软磨毛内里"],
+         ["星空下睡得暖。", "收纳体积小。", "肩部空间宽松。"]),
+        ("水杯", "WAT", "水杯", (4900, 19900),
+         ["防漏杯盖", "真空保温杯身", "宽口设计", "提环"],
+         ["冷饮保冷一整天。", "放得进大多数杯架。", "每次出行都能带上。"]),
+    ]),
+]
+
+# Invented Chinese brands, each at home in one or two top categories (by code).
+ZH_BRANDS = [
+    ("山岚", ["FW", "OU"]), ("步云", ["FW"]), ("远足客", ["FW", "OU"]), ("云岫", ["AP", "OU"]),
+    ("棉语", ["AP"]), ("暖禾", ["AP", "HK"]), ("木野", ["HK", "OU"]), ("拾光", ["HK"]),
+    ("谷语", ["GR"]), ("青柚", ["GR", "BE"]), ("禾匠", ["GR"]), ("素颜坊", ["BE"]),
+    ("花间集", ["BE"]), ("声屿", ["EL"]), ("星轨", ["EL"]), ("电小满", ["EL", "TG"]),
+    ("童趣岛", ["TG"]), ("方块熊", ["TG"]),
+]
+
+ZH_MODEL_WORDS = ["疾风", "晨曦", "远山", "流云", "微光", "青石", "松涛", "星河", "晴川", "朗月", "秋水", "听雨"]
+ZH_COLOURS = ["沙色", "石板灰", "森林绿", "海蓝", "莓红", "炭黑", "天蓝", "陶土色", "薄荷绿", "象牙白"]
+ZH_ADJECTIVES = ["日常", "经典", "轻量", "便携", "基础", "舒适", "户外", "简约"]
+
 
 def money(cents):
     return "%d.%02d" % (cents // 100, cents % 100)
@@ -160,26 +274,64 @@ def shelf_price(rng, low, high):
     return whole * 100 + rng.choice([99, 99, 49])
 
 
-def build_catalog(rng):
+def list_price_of(price, factor):
+    """A list price `factor` % of `price`, ending in .99."""
+    return (price * factor // 100) // 100 * 100 + 99
+
+
+def zh_shelf_price(rng, low, high):
+    """A whole-yuan price inside the band that ends in 9 (or 5), as Chinese shelves price."""
+    whole = rng.randint(low // 100, high // 100)
+    return (whole // 10 * 10 + rng.choice([9, 9, 5])) * 100
+
+
+def zh_list_price_of(price, factor):
+    """A whole-yuan list price `factor` % of `price`, ending in 9."""
+    return (price * factor // 100) // 1000 * 1000 + 900
+
+
+def en_description(adjective, noun, feature_a, feature_b, benefit):
+    return "%s %s with %s and %s. %s" % (adjective, noun.lower(), feature_a, feature_b, benefit)
+
+
+def zh_description(adjective, noun, feature_a, feature_b, benefit):
+    return "%s%s，%s，%s。%s" % (adjective, noun, feature_a, feature_b, benefit)
+
+
+# What differs between the locales' demo data.
+EN = {
+    "categories": CATEGORIES, "brands": BRANDS, "model_words": MODEL_WORDS, "colours": COLOURS,
+    "adjectives": ADJECTIVES, "name": "%s %s %s %s", "description": en_description,
+    "shelf_price": shelf_price, "list_price": list_price_of,
+}
+ZH = {
+    "categories": ZH_CATEGORIES, "brands": ZH_BRANDS, "model_words": ZH_MODEL_WORDS,
+    "colours": ZH_COLOURS, "adjectives": ZH_ADJECTIVES, "name": "%s %s%s %s",
+    "description": zh_description, "shelf_price": zh_shelf_price, "list_price": zh_list_price_of,
+}
+
+
+def build_catalog(rng, spec):
     products = []
-    for top, top_code, subs in CATEGORIES:
-        brands = [name for name, homes in BRANDS if top_code in homes]
+    for top, top_code, subs in spec["categories"]:
+        brands = [name for name, homes in spec["brands"] if top_code in homes]
         for sub, sub_code, noun, (low, high), features, benefits in subs:
             names_used = []
             for n in range(1, PRODUCTS_PER_SUBCATEGORY + 1):
                 brand = brands[(n - 1) % len(brands)] if n <= len(brands) else rng.choice(brands)
                 while True:
-                    name = "%s %s %s %s" % (brand, rng.choice(MODEL_WORDS), noun, rng.choice(COLOURS))
+                    name = spec["name"] % (
+                        brand, rng.choice(spec["model_words"]), noun, rng.choice(spec["colours"]))
                     if name not in names_used:
                         names_used.append(name)
                         break
-                price = shelf_price(rng, low, high)
+                price = spec["shelf_price"](rng, low, high)
                 list_price = ""
                 if rng.random() < 0.3:
-                    list_price = money((price * rng.choice([115, 120, 125, 133, 150]) // 100) // 100 * 100 + 99)
+                    list_price = money(spec["list_price"](price, rng.choice([115, 120, 125, 133, 150])))
                 feature_a, feature_b = rng.sample(features, 2)
-                description = "%s %s with %s and %s. %s" % (
-                    rng.choice(ADJECTIVES), noun.lower(), feature_a, feature_b, rng.choice(benefits))
+                description = spec["description"](
+                    rng.choice(spec["adjectives"]), noun, feature_a, feature_b, rng.choice(benefits))
                 products.append({
                     "sku": "%s-%s-%04d" % (top_code, sub_code, n),
                     "name": name,
@@ -204,7 +356,7 @@ def write_catalog(path, products):
                         money(p["price"]), p["list_price"], p["description"]])
 
 
-def build_events(rng, products):
+def build_events(rng, products, spec):
     by_sub = {}
     for p in products:
         by_sub.setdefault(p["sub_code"], []).append(p)
@@ -215,14 +367,15 @@ def build_events(rng, products):
         for i, p in enumerate(ordered):
             rank[p["sku"]] = i / (len(ordered) - 1)
     subs_of_top = {}
-    for top, top_code, subs in CATEGORIES:
+    for top, top_code, subs in spec["categories"]:
         subs_of_top[top_code] = [s[1] for s in subs]
+    # Category ids and codes from the English names in every locale (same codes, same ids).
     sub_ids = {}
     for top, top_code, subs in CATEGORIES:
         for s in subs:
             sub_ids[s[1]] = (2090001000 + len(sub_ids), "%s.%s" % (
                 top.lower().replace(" & ", "_").replace(" ", "_"), s[0].lower().replace(" ", "_").replace("-", "")))
-    top_codes = [c[1] for c in CATEGORIES]
+    top_codes = [c[1] for c in spec["categories"]]
     bands = [(0.0, 0.45), (0.3, 0.75), (0.6, 1.0)]
 
     used_ids = []
@@ -234,7 +387,7 @@ def build_events(rng, products):
                 used_ids.append(card)
                 break
         tops = rng.sample(top_codes, rng.choice([1, 1, 2]))
-        home_brands = [b for b, homes in BRANDS if any(t in homes for t in tops)]
+        home_brands = [b for b, homes in spec["brands"] if any(t in homes for t in tops)]
         shoppers.append({
             "card": card,
             "tops": tops,
@@ -322,16 +475,21 @@ def write_events(path, rows, sub_ids):
                         money(p["price"]), card, session])
 
 
+def write_locale(out, seed, spec):
+    rng = random.Random(seed)
+    products = build_catalog(rng, spec)
+    rows, sub_ids = build_events(rng, products, spec)
+    os.makedirs(out, exist_ok=True)
+    write_catalog(os.path.join(out, "catalog.csv"), products)
+    write_events(os.path.join(out, "events.csv"), rows, sub_ids)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=os.path.dirname(os.path.abspath(__file__)))
     args = parser.parse_args()
-    rng = random.Random(SEED)
-    products = build_catalog(rng)
-    rows, sub_ids = build_events(rng, products)
-    os.makedirs(args.out, exist_ok=True)
-    write_catalog(os.path.join(args.out, "catalog.csv"), products)
-    write_events(os.path.join(args.out, "events.csv"), rows, sub_ids)
+    write_locale(args.out, SEED, EN)
+    write_locale(os.path.join(args.out, "zh-CN"), ZH_SEED, ZH)
 
 
 if __name__ == "__main__":

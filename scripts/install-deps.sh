@@ -8,6 +8,10 @@
 #                             not used)
 #   python3-venv              the virtualenv schemathesis is installed into
 #   chromium                  the dashboard test opens HQ's dashboard in headless Chromium
+#   cage, foot, grim,         the appliance's display stack and its headless test
+#   fonts-noto-cjk,           (tests/display_screenshot.rs): the Wayland kiosk compositor, the
+#   fonts-noto-color-emoji,   terminal, the screenshot tool, the fonts for Chinese and the
+#   xwayland                  screen's 👍/👎, and cage's X11 dependency
 # and, from PyPI, schemathesis (pinned, SCHEMATHESIS_VERSION) in its own virtualenv under
 # ${XDG_CACHE_HOME:-~/.cache}/shelftalk/schemathesis: the contract-testing client
 # tests/hq_contract.rs runs against HQ's /openapi.json (it finds it there).
@@ -26,6 +30,12 @@ dpkg -s libclang-dev >/dev/null 2>&1 || need+=(libclang-dev)
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need+=(postgresql)
 python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || need+=(python3-venv)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v cage >/dev/null 2>&1 || need+=(cage)
+command -v foot >/dev/null 2>&1 || need+=(foot)
+command -v grim >/dev/null 2>&1 || need+=(grim)
+command -v Xwayland >/dev/null 2>&1 || need+=(xwayland)
+dpkg -s fonts-noto-cjk >/dev/null 2>&1 || need+=(fonts-noto-cjk)
+dpkg -s fonts-noto-color-emoji >/dev/null 2>&1 || need+=(fonts-noto-color-emoji)
 
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing Debian packages: ${need[*]}" >&2

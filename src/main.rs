@@ -54,7 +54,9 @@ fn init_tracing(verbose: u8) {
 /// Dispatch: commands that set up their own config first, then the rest on the effective one.
 fn run(cli: Cli) -> Result<()> {
     match &cli.command {
-        Command::Demo { demo_dir } => return cli::daemon::demo(cli.data_dir.as_deref(), demo_dir),
+        Command::Demo { demo_dir, locale } => {
+            return cli::daemon::demo(cli.data_dir.as_deref(), demo_dir, *locale)
+        }
         Command::Provision {
             store_id,
             kiosk_id,

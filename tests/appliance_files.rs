@@ -1,5 +1,6 @@
 //! The appliance's configuration files parse and carry what the kiosk depends on: the ARM cross
-//! builds, the release profile, the systemd unit and the tmpfiles entry.
+//! builds, the release profile, the systemd unit (the daemon in foot inside the cage kiosk
+//! compositor, hardened), foot's config (a CJK font) and the tmpfiles entry.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::HashMap;
@@ -104,16 +105,24 @@ fn systemd_unit_has_the_hardening_and_watchdog_the_appliance_needs() {
     assert_eq!(one("NoNewPrivileges"), Some("yes"));
     assert_eq!(one("PrivateTmp"), Some("yes"));
     assert_eq!(one("ProtectSystem"), Some("strict"));
-    assert_eq!(one("ReadWritePaths"), Some("/var/lib/shelftalk"));
+    assert_eq!(
+        service["ReadWritePaths"],
+        vec!["/var/lib/shelftalk", "-/run/user/%U"]
+    );
     assert!(one("MemoryMax").is_some());
     // Private files whatever the umask, and no core dump holding keys, rows or a typed PIN.
     assert_eq!(one("UMask"), Some("0077"));
     assert_eq!(one("LimitCORE"), Some("0"));
     assert_eq!(one("TTYPath"), Some("/dev/tty1"));
+    // The daemon in foot in cage, on a login session's seat; it reports to systemd itself.
+    let exec = one("ExecStart").unwrap();
+    assert!(exec.starts_with("/usr/bin/cage -- /usr/bin/foot --config=/etc/shelftalk/foot.ini --"));
     assert!(
-        one("ExecStart").unwrap().contains("shelftalk")
-            && one("ExecStart").unwrap().ends_with(" run")
+        exec.contains("env -u WATCHDOG_PID /usr/local/bin/shelftalk") && exec.ends_with(" run")
     );
+    assert_eq!(one("NotifyAccess"), Some("all"));
+    assert_eq!(one("PAMName"), Some("login"));
+    assert_eq!(unit["Unit"]["Conflicts"], vec!["getty@tty1.service"]);
     assert_eq!(unit["Install"]["WantedBy"], vec!["multi-user.target"]);
     let known = [
         "Type",
@@ -133,6 +142,9 @@ fn systemd_unit_has_the_hardening_and_watchdog_the_appliance_needs() {
         "TTYPath",
         "TTYReset",
         "TTYVHangup",
+        "TTYVTDisallocate",
+        "PAMName",
+        "UtmpIdentifier",
         "NoNewPrivileges",
         "PrivateTmp",
         "ProtectSystem",
@@ -153,6 +165,19 @@ fn systemd_unit_has_the_hardening_and_watchdog_the_appliance_needs() {
             "unexpected [Service] key {key}"
         );
     }
+}
+
+#[test]
+fn foot_draws_chinese_on_the_kiosk_display() {
+    let text = read("firmware-config/foot.ini");
+    let font = text
+        .lines()
+        .find_map(|l| l.strip_prefix("font="))
+        .expect("a font line");
+    assert!(font.starts_with("DejaVu Sans Mono:"), "{font}");
+    assert!(font.contains("Noto Sans Mono CJK SC"), "{font}");
+    assert!(font.contains("Noto Color Emoji"), "{font}");
+    assert!(text.contains("[main]") && text.contains("lines=0"));
 }
 
 #[test]

@@ -1,5 +1,6 @@
-//! The project's own demo data (`demo/`): it parses cleanly, has the intended structure, and the
-//! generator reproduces it byte for byte.
+//! The project's own demo data (`demo/`, and the zh-CN demo's `demo/zh-CN/`): it parses cleanly,
+//! has the intended structure, the generator reproduces it byte for byte, and the zh-CN demo's
+//! loyalty codes are shoppers with personal picks once `shelftalk demo --locale zh-CN` set it up.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -12,10 +13,17 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use shelftalk::catalog::Product;
+use shelftalk::daemon::demo;
 use shelftalk::event::{EventKind, ImportedEvent};
+use shelftalk::i18n;
 use shelftalk::ingest::{
     open_source, read_catalog, read_events, CatalogFormat, EventFormat, Row, Rules,
 };
+use shelftalk::locale::Locale;
+use shelftalk::personalise::StoreModel;
+use shelftalk::profile::Vault;
+use shelftalk::recommend::display_reason;
+use shelftalk::vocab::LoyaltyNumber;
 
 /// 2026-11-28 00:00:00 UTC: every demo event lies before it.
 const NOW: i64 = 1_795_824_000;
@@ -42,15 +50,31 @@ fn all_accepted<T: std::fmt::Debug>(rows: impl Iterator<Item = Row<T>>) -> Vec<T
 }
 
 fn catalog() -> Vec<Product> {
-    let src = open_source(&demo().join("catalog.csv")).unwrap();
+    catalog_in(&demo())
+}
+
+fn catalog_in(dir: &Path) -> Vec<Product> {
+    let src = open_source(&dir.join("catalog.csv")).unwrap();
     let rows = read_catalog(src.reader, "catalog.csv", CatalogFormat::Csv, &rules()).unwrap();
     all_accepted(rows)
 }
 
 fn events() -> Vec<ImportedEvent> {
-    let src = open_source(&demo().join("events.csv")).unwrap();
+    events_in(&demo())
+}
+
+fn events_in(dir: &Path) -> Vec<ImportedEvent> {
+    let src = open_source(&dir.join("events.csv")).unwrap();
     let rows = read_events(src.reader, "events.csv", EventFormat::Rees46, &rules()).unwrap();
     all_accepted(rows)
+}
+
+fn zh_demo() -> PathBuf {
+    demo::source_dir(&demo(), Locale::ZhCn)
+}
+
+fn han(text: &str) -> bool {
+    text.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c))
 }
 
 #[test]
@@ -147,7 +171,12 @@ fn generator_reproduces_the_committed_files() {
         .status()
         .unwrap();
     assert!(status.success());
-    for file in ["catalog.csv", "events.csv"] {
+    for file in [
+        "catalog.csv",
+        "events.csv",
+        "zh-CN/catalog.csv",
+        "zh-CN/events.csv",
+    ] {
         let fresh = std::fs::read(out.path().join(file)).unwrap();
         let committed = std::fs::read(demo().join(file)).unwrap();
         assert!(
@@ -155,4 +184,80 @@ fn generator_reproduces_the_committed_files() {
             "demo/{file} differs from a fresh `python3 demo/generate.py`"
         );
     }
+}
+
+#[test]
+fn zh_demo_catalog_and_events_are_clean_chinese_and_in_yuan() {
+    let products = catalog_in(&zh_demo());
+    assert_eq!(products.len(), 360);
+    let brands: BTreeSet<&str> = products.iter().filter_map(|p| p.brand.as_deref()).collect();
+    assert_eq!(brands.len(), 18, "{brands:?}");
+    assert!(brands.iter().all(|b| han(b)));
+    for p in &products {
+        assert!(han(&p.name) && han(&p.description) && p.category.iter().all(|c| han(c)));
+        // Whole yuan, ending in 9 or 5, as Chinese shelves price.
+        assert_eq!(p.price.0 % 100, 0, "{p:?}");
+        assert!(matches!(p.price.0 / 100 % 10, 9 | 5), "{p:?}");
+        // No absolute claim China's advertising law forbids in the data the copy is written from.
+        for claim in ["最", "第一", "顶级", "极品", "国家级", "绝对"] {
+            assert!(
+                !p.name.contains(claim) && !p.description.contains(claim),
+                "{p:?}"
+            );
+        }
+    }
+    let by_sku: HashMap<&str, &Product> = products.iter().map(|p| (p.sku.as_str(), p)).collect();
+    let events = events_in(&zh_demo());
+    assert!(events.len() > 5_000, "{}", events.len());
+    let mut shoppers = BTreeSet::new();
+    for e in &events {
+        let p = by_sku[e.event.sku.as_str()];
+        assert_eq!(e.event.price, Some(p.price));
+        assert_eq!(e.hint.brand, p.brand);
+        shoppers.insert(e.customer.as_deref().unwrap());
+    }
+    assert_eq!(shoppers.len(), 400);
+}
+
+/// `shelftalk demo --locale zh-CN`'s set-up: the zh catalog and log import with nothing
+/// quarantined, the config says zh-CN and yuan, and each loyalty code the demo prints is an
+/// enrolled shopper with three personal picks whose reasons read in Chinese.
+#[test]
+fn zh_demo_sets_up_and_its_loyalty_codes_get_personal_picks() {
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().join("data");
+    let (config, setup) = demo::configure(&data_dir, &demo(), Locale::ZhCn).unwrap();
+    assert!(setup.created);
+    assert_eq!(config.locale, Locale::ZhCn);
+    assert_eq!(config.currency.code, "CNY");
+    assert_eq!(setup.loyalty_codes.len(), 3);
+    let vault = Vault::open(&config).unwrap();
+    let quarantined: i64 = vault
+        .store
+        .conn()
+        .query_row("SELECT COUNT(*) FROM quarantine", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(quarantined, 0);
+    let model = StoreModel::load(&vault, config.recommend.clone(), NOW).unwrap();
+    assert_eq!(model.catalog.len(), 360);
+    let zh = i18n::messages(Locale::ZhCn);
+    for code in &setup.loyalty_codes {
+        let shopper = vault
+            .find(&LoyaltyNumber::parse(code).unwrap())
+            .unwrap()
+            .unwrap_or_else(|| panic!("{code} is no shopper"));
+        let features = model.features(&vault, Some(&shopper), &[], NOW).unwrap();
+        assert!(features.has_history());
+        let picks = model.recommend(&features, 3);
+        assert_eq!(picks.len(), 3);
+        for pick in &picks {
+            let line = display_reason(&pick.reasons, zh);
+            assert!(han(&line), "{line}");
+        }
+    }
+    // The data dir is the zh demo's: set up again it stays; the en demo is refused there.
+    let (_, again) = demo::configure(&data_dir, &demo(), Locale::ZhCn).unwrap();
+    assert!(!again.created);
+    let refused = demo::configure(&data_dir, &demo(), Locale::En).unwrap_err();
+    assert!(refused.to_string().contains("zh-CN"), "{refused}");
 }

@@ -3,6 +3,9 @@
 //! screen back with `capture-pane`. A loyalty code never appears on screen (checked on every
 //! capture, see `common/tmux.rs`).
 //!
+//! The zh-CN demo end to end as well: Chinese screen words, picks and copy, borders intact with
+//! wide characters.
+//!
 //! Skipped with a note when the model is missing, unless `SHELFTALK_REQUIRE_MODEL=1`.
 #![allow(
     clippy::unwrap_used,
@@ -17,21 +20,14 @@ mod tmux;
 
 use std::time::{Duration, Instant};
 
+use shelftalk::locale::Locale;
 use shelftalk::profile::Vault;
-use tmux::{cards, Card, Kiosk};
+use tmux::{cards, Card, Kiosk, UNHURRIED};
+use unicode_width::UnicodeWidthStr;
 
 /// Bound for copy to be fully on screen (generation is bounded by the engine budget; the machine
 /// may be busy with builds).
 const COPY_BOUND: Duration = Duration::from_secs(60);
-/// A generous generation budget: these checks are about what reaches the screen, not speed, and
-/// the machine may be busy with builds (over budget, the kiosk falls back to template copy). The
-/// session must not time out while the test waits for copy (the timeout has its own test). The
-/// copy cache is off, so every session's copy is generated and streams in.
-const UNHURRIED: &[(&str, &str)] = &[
-    ("SHELFTALK_ENGINE_BUDGET_MS", "30000"),
-    ("SHELFTALK_SESSION_TIMEOUT_SECS", "600"),
-    ("SHELFTALK_COPY_CACHE_TTL_SECS", "0"),
-];
 /// Reason lines the recommender gives only from a shopper's own history.
 const PERSONAL_REASONS: [&str; 4] = [
     "Because you",
@@ -51,6 +47,88 @@ fn picks(screen: &str) -> Option<Vec<Card>> {
         .filter(|c| matches!(c.title.as_str(), "1" | "2" | "3"))
         .collect();
     (!picks.is_empty()).then_some(picks)
+}
+
+/// Chinese characters in `text`.
+fn han(text: &str) -> usize {
+    text.chars()
+        .filter(|c| ('\u{4e00}'..='\u{9fff}').contains(c))
+        .count()
+}
+
+/// Every line of a box (starting with a border character) spans the pane exactly: wide
+/// characters took two columns each and none pushed a border out or left a gap.
+fn borders_intact(screen: &str) -> Result<(), String> {
+    for line in screen.lines() {
+        if line.starts_with(['│', '┃', '┌', '┏', '└', '┗']) {
+            let width = line.trim_end().width();
+            if width != usize::from(tmux::WIDTH) {
+                return Err(format!("{width} columns: {line:?}"));
+            }
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn zh_cn_demo_scan_shows_three_picks_with_chinese_copy_and_intact_borders() {
+    let Some(model) = common::model() else { return };
+    let _one = common::one_model_at_a_time();
+    let mut k = Kiosk::start_in(&model, UNHURRIED, None, Locale::ZhCn);
+    let loyalty = k.loyalty.clone();
+    // The code goes to the pane by paste, never on a command line.
+    k.tmux.type_secret(&loyalty);
+    k.tmux.press(&["Enter"]);
+    let (screen, shown) = k
+        .tmux
+        .wait_for("every pick's copy complete", COPY_BOUND, |s| {
+            picks(s)
+                .filter(|p| p.len() == 3 && p.iter().all(Card::complete))
+                .map(|p| (s.to_owned(), p))
+        });
+    eprintln!("{screen}");
+    assert!(screen.contains("shelftalk · 为你挑选"), "{screen}");
+    assert!(screen.contains("¥"), "prices in yuan:\n{screen}");
+    for card in &shown {
+        assert!(han(&card.copy) >= 4, "copy not in Chinese: {card:?}");
+        assert!(han(&card.reason) >= 2, "reason not in Chinese: {card:?}");
+    }
+    borders_intact(&screen).unwrap_or_else(|e| panic!("{e}\n{screen}"));
+    let sources: Vec<Option<String>> = shown.iter().map(|c| k.copy_source(&c.copy)).collect();
+    assert!(
+        sources.iter().all(Option::is_some),
+        "copy on screen not in the content log: {sources:?}\n{screen}"
+    );
+    // A tap on pick 3 (a touch screen's tap arrives as a mouse click: an SGR mouse report, as the
+    // terminal would send it, typed into the pane) selects it: its border turns thick.
+    let row = screen
+        .lines()
+        .position(|l| l.starts_with("┌ 3"))
+        .expect("pick 3 not selected yet")
+        + 2;
+    k.tmux
+        .type_text(&format!("\x1b[<0;6;{row}M\x1b[<0;6;{row}m"));
+    let screen = k
+        .tmux
+        .wait_for("pick 3 selected by a tap", COPY_BOUND, |s| {
+            s.lines()
+                .any(|l| l.starts_with("┏ 3"))
+                .then(|| s.to_owned())
+        });
+    assert!(screen.lines().any(|l| l.starts_with("┌ 1")), "{screen}");
+    borders_intact(&screen).unwrap_or_else(|e| panic!("{e}\n{screen}"));
+
+    // The why panel over the picks: Chinese reasons, borders still whole.
+    k.tmux.press(&["?"]);
+    let screen = k.tmux.wait_for("why panel", COPY_BOUND, |s| {
+        s.contains("为什么向我推荐这些").then(|| s.to_owned())
+    });
+    assert!(screen.contains("根据你在本店的购物记录挑选"), "{screen}");
+    borders_intact(&screen).unwrap_or_else(|e| panic!("{e}\n{screen}"));
+    k.tmux.press(&["d"]);
+    k.tmux.wait_for("goodbye", COPY_BOUND, |s| {
+        s.contains("感谢光临").then_some(())
+    });
 }
 
 #[test]

@@ -20,6 +20,7 @@ use ratatui::layout::{Position, Size};
 use shelftalk::config::Config;
 use shelftalk::control::Client;
 use shelftalk::daemon::{console, demo, kiosk, socket_path, Daemon};
+use shelftalk::locale::Locale;
 use shelftalk::ui::term::{TermEvent, TerminalGuard};
 use shelftalk::ui::Key;
 use tokio::sync::{mpsc, oneshot, watch};
@@ -316,6 +317,7 @@ async fn console_loop_locks_unlocks_with_the_demo_pin_and_quits() {
         connect().await,
         TerminalGuard::headless(screen.clone()).unwrap(),
         keys_rx,
+        Locale::En,
     );
     let technician = async {
         screen
@@ -340,6 +342,7 @@ async fn console_loop_locks_unlocks_with_the_demo_pin_and_quits() {
         connect().await,
         TerminalGuard::headless(screen.clone()).unwrap(),
         keys_rx,
+        Locale::En,
     );
     let technician = async {
         screen

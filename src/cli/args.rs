@@ -41,9 +41,14 @@ pub enum Command {
     /// Set up a demo data dir (keys, demo catalog and behaviour log, console PIN 246810) unless
     /// present, print loyalty codes to try, then run the kiosk on it.
     Demo {
-        /// Directory holding the demo's catalog.csv and events.csv.
+        /// Directory holding the demo's catalog.csv and events.csv (a zh-CN demo's are in its
+        /// zh-CN/ subdirectory).
         #[arg(long, default_value = "demo", value_name = "DIR")]
         demo_dir: PathBuf,
+        /// The demo's language and data: en (demo/, prices in USD) or zh-CN (demo/zh-CN/,
+        /// Chinese screen and copy, prices in CNY; default data dir .shelftalk-zh-CN).
+        #[arg(long, default_value = "en", value_name = "LOCALE")]
+        locale: shelftalk::locale::Locale,
     },
     /// Create, show and rotate the kiosk's keys.
     #[command(subcommand)]

@@ -7,6 +7,7 @@ use anyhow::{bail, Context, Result};
 
 use shelftalk::config::Config;
 use shelftalk::daemon::demo;
+use shelftalk::locale::Locale;
 
 use super::args::ConsoleCmd;
 use super::{input, output, runtime};
@@ -23,7 +24,10 @@ pub fn console(
     cmd: Option<ConsoleCmd>,
 ) -> Result<()> {
     match cmd {
-        None => Ok(runtime()?.block_on(shelftalk::daemon::console::run(&config.data_dir))?),
+        None => Ok(runtime()?.block_on(shelftalk::daemon::console::run(
+            &config.data_dir,
+            config.locale,
+        ))?),
         Some(ConsoleCmd::SetPin { pin_file }) => {
             let Some(file) = file_in_use else {
                 bail!(
@@ -41,12 +45,13 @@ pub fn console(
 }
 
 /// `shelftalk demo`: set up the demo data dir, say what to type, run the kiosk.
-pub fn demo(data_dir: Option<&Path>, demo_dir: &Path) -> Result<()> {
-    let data_dir = data_dir.unwrap_or(Path::new(".shelftalk"));
-    let (config, setup) = demo::configure(data_dir, demo_dir)
+pub fn demo(data_dir: Option<&Path>, demo_dir: &Path, locale: Locale) -> Result<()> {
+    let default = demo::default_data_dir(locale);
+    let data_dir = data_dir.unwrap_or(&default);
+    let (config, setup) = demo::configure(data_dir, demo_dir, locale)
         .with_context(|| format!("setting up the demo in {}", data_dir.display()))?;
     let mut text = format!(
-        "shelftalk demo in {} ({})\n\
+        "shelftalk demo ({locale}) in {} ({})\n\
          Type one of these loyalty codes and Enter at the kiosk for a personal session:",
         config.data_dir.display(),
         if setup.created { "new" } else { "existing" }
@@ -55,10 +60,12 @@ pub fn demo(data_dir: Option<&Path>, demo_dir: &Path) -> Result<()> {
         text.push_str(&format!("\n  {code}"));
     }
     text.push_str(&format!(
-        "\nOr type a product code such as FW-RUN-0001. Keys: ←/→ choose, + / - vote, ? why, o opt \
-         out, d done.\n\
-         Technician console, from another terminal: shelftalk --data-dir {} console  (demo PIN {})\n\
+        "\nOr type a product code such as FW-RUN-0001. Keys: ←/→ or a tap choose, + / - vote, ? \
+         why, o opt out, d done.\n\
+         Technician console, from another terminal: shelftalk --config {} --data-dir {} console  \
+         (demo PIN {})\n\
          Stop the kiosk with SIGTERM or Ctrl+\\ from another terminal: kill $(pgrep -n shelftalk)",
+        setup.config_file.display(),
         config.data_dir.display(),
         demo::DEMO_PIN
     ));

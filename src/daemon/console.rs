@@ -20,6 +20,7 @@ use super::input::KeyReader;
 use super::logs::LogRecord;
 use super::DaemonError;
 use crate::control::{self, Client, Request, Response};
+use crate::locale::Locale;
 use crate::ui::console::{
     self, Action, ActionKind, ConfigLine, ContentItem, Effect, Input, LogLine, StatusView,
 };
@@ -116,12 +117,12 @@ async fn poll(
     Ok(out)
 }
 
-/// Runs the console until the technician quits.
-pub async fn run(data_dir: &Path) -> Result<(), DaemonError> {
+/// Runs the console until the technician quits, in the words of `locale`.
+pub async fn run(data_dir: &Path, locale: Locale) -> Result<(), DaemonError> {
     let client = Client::connect(&super::socket_path(data_dir)).await?;
     let guard = TerminalGuard::stdout()?;
     let keys = KeyReader::start();
-    run_on(client, guard, keys).await
+    run_on(client, guard, keys, locale).await
 }
 
 /// [`run`] over a connected `client`, on any terminal and source of keys (a test: `TestBackend`
@@ -131,13 +132,14 @@ pub async fn run_on<B, K>(
     mut client: Client,
     mut guard: TerminalGuard<B>,
     mut keys: K,
+    locale: Locale,
 ) -> Result<(), DaemonError>
 where
     B: Backend,
     B::Error: Send + Sync + 'static,
     K: EventSource,
 {
-    let mut state = console::State::new(Instant::now());
+    let mut state = console::State::new(Instant::now()).with_locale(locale);
     let mut tick = tokio::time::interval(TICK);
     let mut last_poll: Option<Instant> = None;
     let mut after = 0u64;
@@ -147,7 +149,7 @@ where
         let input = tokio::select! {
             event = keys.next_event() => match event {
                 Some(TermEvent::Key(k)) => Some(Input::Key(k)),
-                Some(TermEvent::Resize { .. }) => None,
+                Some(TermEvent::Resize { .. } | TermEvent::Tap { .. }) => None,
                 None => break,
             },
             _ = tick.tick() => Some(Input::Tick(Instant::now())),

@@ -6,6 +6,10 @@
 //! - The demo's console PIN [`DEMO_PIN`] is for demo data dirs only; it is stored as a PBKDF2 hash
 //!   in the demo's own config file, never in the shipped `firmware-config/kiosk.toml`.
 //! - The loyalty codes offered are the invented ids of `demo/events.csv`, not real shoppers.
+//! - Each locale has its own demo data ([`source_dir`]: `demo/` for `en`, `demo/zh-CN/` for
+//!   `zh-CN`) and its own default data dir ([`default_data_dir`]); a data dir set up for one
+//!   locale is refused for another ([`DaemonError::DemoLocale`]). A `zh-CN` demo's config file says
+//!   so and prices in yuan ([`locale_settings`]).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -14,6 +18,7 @@ use super::DaemonError;
 use crate::config::Config;
 use crate::crypto::keyfiles::KeyDir;
 use crate::ingest::{CatalogFormat, EventFormat, Rules};
+use crate::locale::Locale;
 use crate::profile::Vault;
 
 /// The technician PIN of demo data dirs.
@@ -39,26 +44,75 @@ pub fn config_file(data_dir: &Path) -> PathBuf {
     data_dir.join("kiosk.toml")
 }
 
-/// `shelftalk demo`: sets up `data_dir` from `demo_dir` unless already done ([`prepare`]) and
-/// returns the demo's validated config with what was set up.
-pub fn configure(data_dir: &Path, demo_dir: &Path) -> Result<(Config, DemoSetup), DaemonError> {
+/// Where the demo data (`catalog.csv`, `events.csv`) of `locale` is under the project's demo
+/// directory: the directory itself for `en`, its `zh-CN/` for `zh-CN`.
+pub fn source_dir(demo_dir: &Path, locale: Locale) -> PathBuf {
+    match locale {
+        Locale::En => demo_dir.to_path_buf(),
+        other => demo_dir.join(other.as_str()),
+    }
+}
+
+/// The data dir a locale's demo uses unless told otherwise: `.shelftalk` for `en`,
+/// `.shelftalk-zh-CN` for `zh-CN` (one data dir holds one locale's catalog).
+pub fn default_data_dir(locale: Locale) -> PathBuf {
+    match locale {
+        Locale::En => PathBuf::from(".shelftalk"),
+        other => PathBuf::from(format!(".shelftalk-{}", other.as_str())),
+    }
+}
+
+/// The config lines a demo of `locale` starts its config file with: none for `en` (the
+/// defaults), the locale and the yuan for `zh-CN` (as `firmware-config/kiosk.toml` describes).
+pub fn locale_settings(locale: Locale) -> &'static str {
+    match locale {
+        Locale::En => "",
+        Locale::ZhCn => concat!(
+            "locale = \"zh-CN\"\n",
+            "\n",
+            "[currency]\n",
+            "code = \"CNY\"\n",
+            "symbol = \"¥\"\n",
+            "aliases = [\"元\", \"RMB\", \"人民币\"]\n",
+        ),
+    }
+}
+
+/// `shelftalk demo [--locale L]`: sets up `data_dir` from `locale`'s demo data under `demo_dir`
+/// unless already done ([`prepare`]) and returns the demo's validated config with what was set
+/// up.
+pub fn configure(
+    data_dir: &Path,
+    demo_dir: &Path,
+    locale: Locale,
+) -> Result<(Config, DemoSetup), DaemonError> {
     let mut base = Config::load(None, std::env::vars())?;
     base.data_dir = data_dir.to_path_buf();
+    base.locale = locale;
     base.validate()?;
-    let setup = prepare(&base, demo_dir)?;
+    let setup = prepare(&base, &source_dir(demo_dir, locale))?;
     let mut config = Config::load(Some(&setup.config_file), std::env::vars())?;
     config.data_dir = data_dir.to_path_buf();
     config.validate()?;
     Ok((config, setup))
 }
 
-/// Sets up `config.data_dir` from `demo_dir` (`catalog.csv`, `events.csv`) unless already done.
+/// Sets up `config.data_dir` from `demo_dir` (`catalog.csv`, `events.csv`: the data of
+/// `config.locale`, see [`source_dir`]) unless already done.
 pub fn prepare(config: &Config, demo_dir: &Path) -> Result<DemoSetup, DaemonError> {
     let data_dir = &config.data_dir;
     let file = config_file(data_dir);
     let events_csv = demo_dir.join("events.csv");
     let loyalty_codes = top_loyalty_codes(&events_csv, CODES_SHOWN)?;
     if file.exists() {
+        let set_up_for = Config::load(Some(&file), Vec::<(String, String)>::new())?.locale;
+        if set_up_for != config.locale {
+            return Err(DaemonError::DemoLocale {
+                data_dir: data_dir.clone(),
+                set_up_for,
+                asked: config.locale,
+            });
+        }
         renew_old_demo_pin(&file)?;
         return Ok(DemoSetup {
             created: false,
@@ -104,8 +158,15 @@ pub fn prepare(config: &Config, demo_dir: &Path) -> Result<DemoSetup, DaemonErro
     )
     .map_err(import_err)?;
     drop(vault);
-    // Last: the config file marks the set-up as complete.
-    super::console::set_pin(&file, DEMO_PIN)?;
+    // Last: the config file marks the set-up as complete; it appears whole (by rename).
+    let part = data_dir.join("kiosk.toml.part");
+    let io = |source| DaemonError::Io {
+        what: part.display().to_string(),
+        source,
+    };
+    std::fs::write(&part, locale_settings(config.locale)).map_err(io)?;
+    super::console::set_pin(&part, DEMO_PIN)?;
+    std::fs::rename(&part, &file).map_err(io)?;
     Ok(DemoSetup {
         created: true,
         config_file: file,
@@ -190,6 +251,32 @@ mod tests {
         renew_old_demo_pin(&file).unwrap();
         assert_eq!(std::fs::read_to_string(&file).unwrap(), own);
         assert!(crate::control::check_pin_form(DEMO_PIN).is_ok());
+    }
+
+    #[test]
+    fn each_locale_has_its_data_dir_and_settings() {
+        assert_eq!(source_dir(Path::new("demo"), Locale::En), Path::new("demo"));
+        assert_eq!(
+            source_dir(Path::new("demo"), Locale::ZhCn),
+            Path::new("demo/zh-CN")
+        );
+        assert_ne!(default_data_dir(Locale::En), default_data_dir(Locale::ZhCn));
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("kiosk.toml");
+        for locale in Locale::ALL {
+            std::fs::write(&file, locale_settings(locale)).unwrap();
+            super::super::console::set_pin(&file, DEMO_PIN).unwrap();
+            let config = Config::load(Some(&file), Vec::<(String, String)>::new()).unwrap();
+            config.validate().unwrap();
+            assert_eq!(config.locale, locale);
+            assert!(config.console_pin_hash.is_some());
+        }
+        let zh = Config::load(Some(&file), Vec::<(String, String)>::new()).unwrap();
+        assert_eq!(
+            (zh.currency.code.as_str(), zh.currency.symbol.as_str()),
+            ("CNY", "¥")
+        );
+        assert_eq!(zh.currency.aliases, ["元", "RMB", "人民币"]);
     }
 
     #[test]

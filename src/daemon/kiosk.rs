@@ -113,7 +113,13 @@ impl Effects {
                 // The attract loop is generic: concise template copy, not a bandit choice.
                 pick.choice.style = Style::Concise;
                 pick.choice.propensity = 1.0;
-                let mut view = pick_view(&pick.pick, product, &self.daemon.currency, &pick.choice);
+                let mut view = pick_view(
+                    &pick.pick,
+                    product,
+                    &self.daemon.currency,
+                    &pick.choice,
+                    self.daemon.messages,
+                );
                 view.copy = self.daemon.copier.desk().template(&pick.order(product, 0));
                 view.template = view.copy.clone();
                 Some(view)
@@ -306,7 +312,13 @@ impl Effects {
             .iter()
             .filter_map(|p| {
                 let product = model.product(&p.pick.sku)?;
-                let mut view = pick_view(&p.pick, product, &daemon.currency, &p.choice);
+                let mut view = pick_view(
+                    &p.pick,
+                    product,
+                    &daemon.currency,
+                    &p.choice,
+                    daemon.messages,
+                );
                 view.template = desk.template(&p.order(product, 0));
                 if holdout {
                     // Template copy, complete at once: the screen asks the engine for nothing.
@@ -378,7 +390,7 @@ impl Effects {
             }
         }
         let choice = self.shelf.choose(&ctx.segment, &mut self.rng);
-        let mut view = scanned_view(product, &daemon.currency, &choice);
+        let mut view = scanned_view(product, &daemon.currency, &choice, daemon.messages);
         view.template = daemon.copier.desk().template(&CopyOrder {
             product: product.clone(),
             segment: ctx.copy_segment.clone(),
@@ -576,7 +588,10 @@ pub async fn run_screen(
     shutdown: impl std::future::Future<Output = ()>,
     heartbeat: impl FnMut(Instant),
 ) -> Result<(), DaemonError> {
-    let guard = TerminalGuard::stdout()?;
+    let mut guard = TerminalGuard::stdout()?;
+    if let Err(e) = guard.capture_mouse() {
+        tracing::warn!(error = %e, "no mouse reports from this terminal: taps will not choose picks");
+    }
     let keys = KeyReader::start();
     run_screen_on(guard, keys, daemon, answers, shutdown, heartbeat).await
 }
@@ -621,6 +636,9 @@ where
             () = &mut shutdown => break,
             event = keys.next_event() => match event {
                 Some(TermEvent::Key(k)) => Some(Input::Key(k)),
+                Some(TermEvent::Tap { column, row }) => {
+                    crate::ui::pick_at(&state, guard.area(), column, row).map(Input::TapPick)
+                }
                 Some(TermEvent::Resize { .. }) => None,
                 None => break,
             },

@@ -3,64 +3,77 @@
 //!
 //! Invariants:
 //! - Nothing here does I/O or reads a clock; every function is tested on its own.
-//! - A [`PickView`] carries only catalog facts, the recommender's reason texts (which name only
-//!   the shopper's coarse preferences or store popularity) and the bandit's style choice.
+//! - A [`PickView`] carries only catalog facts, the recommender's reasons (which name only the
+//!   shopper's coarse preferences or store popularity) in the words of the kiosk's message
+//!   catalog, and the bandit's style choice.
 //! - A feedback label that would not pass `feedback::check_cell_labels` is replaced by the
 //!   catch-all segment rather than dropped, so an impression is never lost to a label.
 
 use crate::catalog::Product;
 use crate::copy::Currency;
 use crate::feedback;
-use crate::recommend::{Pick, StyleChoice};
+use crate::i18n::Messages;
+use crate::recommend::{display_reason, Pick, StyleChoice};
 use crate::store::shoppers::Consent;
 use crate::ui::kiosk::{InteractionKind, PickView};
 
-/// The reason line of a product the shopper scanned themselves.
-pub const SCANNED_REASON: &str = "You scanned this";
-
-/// A recommender pick as the screen shows it. `copy` is left empty: it is requested and streamed;
-/// `template` is left empty for the daemon to fill from its copy desk.
+/// A recommender pick as the screen shows it, its words from `messages`. `copy` is left empty:
+/// it is requested and streamed; `template` is left empty for the daemon to fill from its copy
+/// desk.
 pub fn pick_view(
     pick: &Pick,
     product: &Product,
     currency: &Currency,
     choice: &StyleChoice,
+    messages: &Messages,
 ) -> PickView {
     PickView {
         sku: product.sku.clone(),
         name: product.name.clone(),
         brand: product.brand.clone(),
-        price_text: price_text(product, currency),
+        price_text: price_text(product, currency, messages),
         copy: String::new(),
         template: String::new(),
-        reason_line: pick.display_reason.clone(),
-        reasons: pick.reasons.iter().map(|r| r.text.clone()).collect(),
+        reason_line: display_reason(&pick.reasons, messages),
+        reasons: pick.reasons.iter().map(|r| r.text_in(messages)).collect(),
         style: choice.style.as_str().to_string(),
         style_probability: choice.propensity,
     }
 }
 
 /// A scanned product as the screen shows it (`copy` and `template` empty, as [`pick_view`]).
-pub fn scanned_view(product: &Product, currency: &Currency, choice: &StyleChoice) -> PickView {
+pub fn scanned_view(
+    product: &Product,
+    currency: &Currency,
+    choice: &StyleChoice,
+    messages: &Messages,
+) -> PickView {
+    let scanned = messages.get("reason-scanned");
     PickView {
         sku: product.sku.clone(),
         name: product.name.clone(),
         brand: product.brand.clone(),
-        price_text: price_text(product, currency),
+        price_text: price_text(product, currency, messages),
         copy: String::new(),
         template: String::new(),
-        reason_line: SCANNED_REASON.to_string(),
-        reasons: vec![SCANNED_REASON.to_string()],
+        reason_line: scanned.clone(),
+        reasons: vec![scanned],
         style: choice.style.as_str().to_string(),
         style_probability: choice.propensity,
     }
 }
 
-/// `"$19.99"`, or `"$19.99 (was $24.99)"` on offer.
-pub fn price_text(product: &Product, currency: &Currency) -> String {
+/// `"$19.99"`, or `"$19.99 (was $24.99)"` on offer (`"¥459（原价 ¥599）"` in zh-CN).
+pub fn price_text(product: &Product, currency: &Currency, messages: &Messages) -> String {
     let now = currency.format(product.price);
     match product.list_price.filter(|l| *l > product.price) {
-        Some(list) => format!("{now} (was {})", currency.format(list)),
+        Some(list) => messages.with(
+            "price-was",
+            &[
+                ("now", (&now).into()),
+                ("list", (&currency.format(list)).into()),
+            ],
+        ),
         None => now,
     }
 }
@@ -122,6 +135,8 @@ mod tests {
         crate::config::Config::default().currency
     }
     use crate::catalog::Minor;
+    use crate::i18n::messages;
+    use crate::locale::Locale;
     use crate::recommend::{Reason, ReasonCode};
 
     fn product() -> Product {
@@ -144,14 +159,8 @@ mod tests {
             score: 0.7,
             contributions: Vec::new(),
             reasons: vec![
-                Reason {
-                    code: ReasonCode::LikesBrand,
-                    text: "Because you like Northpine".into(),
-                },
-                Reason {
-                    code: ReasonCode::PopularInStore,
-                    text: "Popular in this store this week".into(),
-                },
+                Reason::new(ReasonCode::LikesBrand, Some("Northpine".into())),
+                Reason::new(ReasonCode::PopularInStore, None),
             ],
             display_reason: "Because you like Northpine".into(),
         };
@@ -159,14 +168,30 @@ mod tests {
             style: crate::vocab::Style::Playful,
             propensity: 0.4,
         };
-        let v = pick_view(&pick, &product(), &usd(), &choice);
+        let en = messages(Locale::En);
+        let v = pick_view(&pick, &product(), &usd(), &choice, en);
         assert_eq!(v.price_text, "$152.99 (was $179.99)");
         assert_eq!(v.reason_line, "Because you like Northpine");
         assert_eq!(v.reasons.len(), 2);
         assert_eq!((v.style.as_str(), v.style_probability), ("playful", 0.4));
         assert!(v.copy.is_empty(), "copy is requested, never invented here");
-        let s = scanned_view(&product(), &usd(), &choice);
-        assert_eq!(s.reason_line, SCANNED_REASON);
+        let s = scanned_view(&product(), &usd(), &choice, en);
+        assert_eq!(s.reason_line, "You scanned this");
+        // The same pick on a zh-CN kiosk: reasons and the price line from the zh catalog.
+        let zh = messages(Locale::ZhCn);
+        let cny = crate::copy::Currency {
+            code: "CNY".into(),
+            symbol: "¥".into(),
+            ..usd()
+        };
+        let v = pick_view(&pick, &product(), &cny, &choice, zh);
+        assert_eq!(v.price_text, "¥152.99（原价 ¥179.99）");
+        assert_eq!(v.reason_line, "因为你喜欢Northpine");
+        assert_eq!(v.reasons[1], "本周店内热卖");
+        assert_eq!(
+            scanned_view(&product(), &cny, &choice, zh).reasons,
+            ["你扫描了这件商品"]
+        );
     }
 
     #[test]

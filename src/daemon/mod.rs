@@ -105,6 +105,17 @@ pub enum DaemonError {
     Shell(#[from] shell::ShellError),
     /// The text names every failed health check with its reason (a summary the gate composes
     /// from several checks, not one underlying error).
+    #[error(
+        "{} holds the {set_up_for} demo; for the {asked} demo pass another --data-dir \
+         (default {})",
+        data_dir.display(),
+        demo::default_data_dir(*asked).display()
+    )]
+    DemoLocale {
+        data_dir: PathBuf,
+        set_up_for: crate::locale::Locale,
+        asked: crate::locale::Locale,
+    },
     #[error("health gate failed: {0}")]
     Unhealthy(String),
 }
@@ -131,6 +142,8 @@ pub struct Daemon {
     fitted_after: Mutex<(i64, i64)>,
     pub(crate) copier: copier::Copier,
     pub(crate) currency: Currency,
+    /// The screen's and console's words: the catalog of the configured `locale`.
+    pub(crate) messages: &'static crate::i18n::Messages,
     started: Instant,
     audit: AuditLog,
     /// Feedback not written yet (see the module docs).
@@ -149,6 +162,7 @@ impl Daemon {
         let vault = Vault::open(&config)?;
         let model = StoreModel::load(&vault, config.recommend.clone(), now_unix())?;
         let currency = config.currency.clone();
+        let messages = crate::i18n::messages(config.locale);
         let spec = copier::CopierSpec {
             config: config.clone(),
             brands: BrandList::from_products(model.catalog.products()),
@@ -165,6 +179,7 @@ impl Daemon {
             model: RwLock::new(Arc::new(model)),
             copier,
             currency,
+            messages,
             started: Instant::now(),
             feedback: Mutex::new(Spool::default()),
         }))

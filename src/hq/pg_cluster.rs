@@ -4,7 +4,7 @@
 //! never meet), stopped (`pg_ctl stop -m immediate`) and the directory removed on drop.
 //!
 //! PostgreSQL refuses to run as root: as root, the directory is handed to `nobody` and every
-//! PostgreSQL program runs as `nobody` (through `setpriv`); otherwise as the current user.
+//! PostgreSQL program runs as `nobody` ([`crate::unprivileged`]); otherwise as the current user.
 //! Readiness is `pg_ctl start -w` confirmed by polling `pg_isready`; no fixed sleep.
 //!
 //! The binaries are found in `SHELFTALK_PG_BINDIR`, else the newest `/usr/lib/postgresql/*/bin`
@@ -18,6 +18,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
+
+use crate::unprivileged::User;
 
 /// The database each cluster gets.
 pub const DB: &str = "shelftalk_hq";
@@ -74,8 +76,8 @@ pub struct PgCluster {
     dir: PathBuf,
     bin: PathBuf,
     data: PathBuf,
-    /// (uid, gid) the programs run as, when this process is root.
-    run_as: Option<(u32, u32)>,
+    /// The user the programs run as, when this process is root.
+    run_as: Option<User>,
     stopped: bool,
 }
 
@@ -106,18 +108,6 @@ fn bindir() -> Option<PathBuf> {
 /// True when PostgreSQL's programs can be found.
 pub fn installed() -> bool {
     bindir().is_some()
-}
-
-/// `nobody`'s uid and gid.
-fn nobody() -> Result<(u32, u32), ClusterError> {
-    let name = c"nobody";
-    // SAFETY: getpwnam with a valid C string; the record is read at once, before any other call.
-    let pw = unsafe { libc::getpwnam(name.as_ptr()) };
-    if pw.is_null() {
-        return Err(ClusterError::NoNobody);
-    }
-    // SAFETY: checked non-null above.
-    Ok(unsafe { ((*pw).pw_uid, (*pw).pw_gid) })
 }
 
 fn text(out: &Output) -> String {
@@ -154,11 +144,9 @@ impl PgCluster {
             run_as: None,
             stopped: true,
         };
-        // SAFETY: geteuid has no preconditions.
-        if unsafe { libc::geteuid() } == 0 {
-            let (uid, gid) = nobody()?;
-            std::os::unix::fs::chown(&dir, Some(uid), Some(gid)).map_err(io)?;
-            cluster.run_as = Some((uid, gid));
+        if let Some(user) = User::when_root().map_err(|_| ClusterError::NoNobody)? {
+            std::os::unix::fs::chown(&dir, Some(user.uid), Some(user.gid)).map_err(io)?;
+            cluster.run_as = Some(user);
         }
         let data = cluster.data.to_string_lossy().into_owned();
         cluster.must(
@@ -265,19 +253,7 @@ impl PgCluster {
     }
 
     fn command(&self, program: &str) -> Command {
-        let path = self.bin.join(program);
-        let mut cmd = match self.run_as {
-            Some((uid, gid)) => {
-                let mut c = Command::new("setpriv");
-                c.arg(format!("--reuid={uid}"))
-                    .arg(format!("--regid={gid}"))
-                    .arg("--clear-groups")
-                    .arg("--")
-                    .arg(path);
-                c
-            }
-            None => Command::new(path),
-        };
+        let mut cmd = User::command(self.run_as, self.bin.join(program));
         cmd.current_dir(&self.dir)
             .env_remove("PGHOST")
             .env_remove("PGPORT")

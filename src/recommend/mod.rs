@@ -38,7 +38,7 @@ pub use features::{extract, FeatureConfig, Features};
 pub use index::CatalogIndex;
 pub use mdp::{JourneyModel, JourneyPolicy, MdpConfig, MdpError, VisitAction, VisitState};
 pub use popularity::{Popularity, PopularityConfig, SkuStats};
-pub use rank::{recommend, Contribution, Inputs, Pick, Reason, ReasonCode};
+pub use rank::{display_reason, recommend, Contribution, Inputs, Pick, Reason, ReasonCode};
 pub use scorers::{AffinityMix, Scorer};
 
 /// A configuration value outside its allowed range.

@@ -9,7 +9,8 @@
 //!   when that leaves fewer than `n`, the best remaining candidates fill up. Picks come out in
 //!   score order.
 //! - Each pick's reasons come from the scorers with positive contribution, largest first; the
-//!   display reason is the first. Reason texts name only the shopper's coarse preferences, store
+//!   display reason is the first. A reason is a code and what it names ([`Reason::subject`]); its
+//!   words come from the message catalog ([`Reason::text_in`]). Reason texts name only the shopper's coarse preferences, store
 //!   popularity or a product from this visit.
 
 use std::cmp::Ordering;
@@ -23,6 +24,8 @@ use super::{
     RecommendConfig, Scorer, VisitAction,
 };
 use crate::catalog::Product;
+use crate::i18n::{self, Messages};
+use crate::locale::Locale;
 
 /// Everything one ranking needs; all borrowed, nothing mutated.
 #[derive(Debug, Clone, Copy)]
@@ -64,11 +67,61 @@ pub enum ReasonCode {
     WorthALook,
 }
 
-/// A reason code with its display line.
+/// A reason code with what it names, and its display line in English (for logs and the CLI; the
+/// screen shows [`Reason::text_in`] the kiosk's locale).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Reason {
     pub code: ReasonCode,
     pub text: String,
+    /// The brand, category, tag or product the reason names, when it names one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+}
+
+impl Reason {
+    /// A reason naming `subject` (or nothing), its `text` in English.
+    pub fn new(code: ReasonCode, subject: Option<String>) -> Self {
+        let mut reason = Reason {
+            code,
+            text: String::new(),
+            subject,
+        };
+        reason.text = reason.text_in(i18n::messages(Locale::En));
+        reason
+    }
+
+    /// The reason in the words of a message catalog (`reason-…` ids).
+    pub fn text_in(&self, messages: &Messages) -> String {
+        let subject = self.subject.as_deref();
+        let naming = |id: &str, arg: &str| match subject {
+            Some(s) => messages.with(id, &[(arg, s.into())]),
+            None => messages.get("reason-matches-interests"),
+        };
+        match self.code {
+            ReasonCode::LikesBrand => naming("reason-likes-brand", "brand"),
+            ReasonCode::LikesCategory => naming("reason-likes-category", "category"),
+            ReasonCode::LikesTag => naming("reason-likes-tag", "tag"),
+            ReasonCode::MatchesInterests => messages.get("reason-matches-interests"),
+            ReasonCode::PopularInStore => messages.get("reason-popular-in-store"),
+            ReasonCode::GoesWithScanned => match subject {
+                Some(s) => messages.with("reason-goes-with-scanned", &[("product", s.into())]),
+                None => messages.get("reason-goes-with-scanned-unknown"),
+            },
+            ReasonCode::GoesWithFavourites => messages.get("reason-goes-with-favourites"),
+            ReasonCode::PriceRange => messages.get("reason-price-range"),
+            ReasonCode::CompletesBasket => messages.get("reason-completes-basket"),
+            ReasonCode::OnOffer => messages.get("reason-on-offer"),
+            ReasonCode::WorthALook => messages.get("reason-worth-a-look"),
+        }
+    }
+}
+
+/// The line under a pick: its first reason, or a plain "picked for you", in `messages`' words.
+pub fn display_reason(reasons: &[Reason], messages: &Messages) -> String {
+    reasons.first().map_or_else(
+        || messages.get("reason-picked-for-you"),
+        |r| r.text_in(messages),
+    )
 }
 
 /// One recommended product.
@@ -224,9 +277,7 @@ fn pick(s: &Scored<'_>, w: &[f64; 5], catalog: &CatalogIndex) -> Pick {
         .iter()
         .filter_map(|c| reason(c.scorer, s, catalog))
         .collect();
-    let display_reason = reasons
-        .first()
-        .map_or_else(|| "Picked for you".to_string(), |r| r.text.clone());
+    let display_reason = display_reason(&reasons, i18n::messages(Locale::En));
     Pick {
         sku: s.product.sku.clone(),
         score: s.total,
@@ -238,50 +289,29 @@ fn pick(s: &Scored<'_>, w: &[f64; 5], catalog: &CatalogIndex) -> Pick {
 
 /// The reason a scorer gives for a candidate (see module invariants on what may be named).
 fn reason(scorer: Scorer, s: &Scored<'_>, catalog: &CatalogIndex) -> Option<Reason> {
-    let (code, text) = match scorer {
+    let (code, subject) = match scorer {
         Scorer::Affinity => match s.facet? {
-            Facet::Brand(b) => (ReasonCode::LikesBrand, format!("Because you like {b}")),
-            Facet::Category(c) => (
-                ReasonCode::LikesCategory,
-                format!("Because you like {}", c.to_lowercase()),
-            ),
-            Facet::Tag(t) => (ReasonCode::LikesTag, format!("Because you're into {t}")),
-            Facet::Item => (
-                ReasonCode::MatchesInterests,
-                "Matches your interests".to_string(),
-            ),
+            Facet::Brand(b) => (ReasonCode::LikesBrand, Some(b.to_string())),
+            Facet::Category(c) => (ReasonCode::LikesCategory, Some(c.to_lowercase())),
+            Facet::Tag(t) => (ReasonCode::LikesTag, Some(t.to_string())),
+            Facet::Item => (ReasonCode::MatchesInterests, None),
         },
-        Scorer::Popularity => (
-            ReasonCode::PopularInStore,
-            "Popular in this store this week".to_string(),
-        ),
+        Scorer::Popularity => (ReasonCode::PopularInStore, None),
         Scorer::CoOccurrence => match s.anchor? {
-            Anchor::Session(sku) => {
-                let text = catalog.get(sku).map_or_else(
-                    || "Goes well with what you scanned".to_string(),
-                    |p| format!("Goes well with {}", p.name),
-                );
-                (ReasonCode::GoesWithScanned, text)
-            }
-            Anchor::History => (
-                ReasonCode::GoesWithFavourites,
-                "Goes well with things you like".to_string(),
+            Anchor::Session(sku) => (
+                ReasonCode::GoesWithScanned,
+                catalog.get(sku).map(|p| p.name.clone()),
             ),
+            Anchor::History => (ReasonCode::GoesWithFavourites, None),
         },
-        Scorer::PriceFit => (
-            ReasonCode::PriceRange,
-            "Matches your usual price range".to_string(),
-        ),
+        Scorer::PriceFit => (ReasonCode::PriceRange, None),
         Scorer::Journey => match s.kind {
-            VisitAction::Bundle => (
-                ReasonCode::CompletesBasket,
-                "Completes your basket".to_string(),
-            ),
-            VisitAction::Offer => (ReasonCode::OnOffer, "On offer right now".to_string()),
-            VisitAction::ProductPick => (ReasonCode::WorthALook, "Worth a look".to_string()),
+            VisitAction::Bundle => (ReasonCode::CompletesBasket, None),
+            VisitAction::Offer => (ReasonCode::OnOffer, None),
+            VisitAction::ProductPick => (ReasonCode::WorthALook, None),
         },
     };
-    Some(Reason { code, text })
+    Some(Reason::new(code, subject))
 }
 
 #[cfg(test)]

@@ -21,6 +21,7 @@ use tracing::Level;
 
 use super::{Key, Secret};
 use crate::control::PIN_DIGITS;
+use crate::locale::Locale;
 
 /// Log lines kept for the Logs tab.
 pub const LOG_CAPACITY: usize = 1_000;
@@ -127,13 +128,14 @@ impl Tab {
         Tab::Config,
     ];
 
-    pub fn title(self) -> &'static str {
+    /// The message id of the tab's title.
+    pub fn title_id(self) -> &'static str {
         match self {
-            Tab::Status => "Status",
-            Tab::Logs => "Logs",
-            Tab::Content => "Content",
-            Tab::Actions => "Actions",
-            Tab::Config => "Config",
+            Tab::Status => "console-tab-status",
+            Tab::Logs => "console-tab-logs",
+            Tab::Content => "console-tab-content",
+            Tab::Actions => "console-tab-actions",
+            Tab::Config => "console-tab-config",
         }
     }
 
@@ -167,13 +169,14 @@ impl ActionKind {
         ActionKind::ReloadConfig,
     ];
 
-    pub fn title(self) -> &'static str {
+    /// The message id of the action's title.
+    pub fn title_id(self) -> &'static str {
         match self {
-            ActionKind::SelfTest => "Run self-test",
-            ActionKind::WarmCache => "Warm copy cache",
-            ActionKind::RotateKeys => "Rotate keys",
-            ActionKind::EraseShopper => "Erase a shopper",
-            ActionKind::ReloadConfig => "Reload config",
+            ActionKind::SelfTest => "console-action-self-test",
+            ActionKind::WarmCache => "console-action-warm-cache",
+            ActionKind::RotateKeys => "console-action-rotate-keys",
+            ActionKind::EraseShopper => "console-action-erase",
+            ActionKind::ReloadConfig => "console-action-reload",
         }
     }
 }
@@ -273,12 +276,15 @@ pub struct State {
     pub(super) action_selected: usize,
     pub(super) action_step: ActionStep,
     pub(super) last_outcome: Option<Outcome>,
+    /// The language of the console's words (its message catalog).
+    pub(super) locale: Locale,
 }
 
 impl State {
-    /// Locked, asking for the PIN.
+    /// Locked, asking for the PIN, in English ([`State::with_locale`] for another language).
     pub fn new(now: Instant) -> Self {
         Self {
+            locale: Locale::default(),
             now,
             auth: Auth::Entering {
                 pin: Secret::default(),
@@ -295,6 +301,12 @@ impl State {
             action_step: ActionStep::Choosing,
             last_outcome: None,
         }
+    }
+
+    /// The same console in `locale`'s words.
+    pub fn with_locale(mut self, locale: Locale) -> Self {
+        self.locale = locale;
+        self
     }
 
     pub fn is_unlocked(&self) -> bool {

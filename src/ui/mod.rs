@@ -11,6 +11,11 @@
 //!   completing key moves it into an effect.
 //! - Views take `&State` only, sanitise every piece of text they did not write themselves
 //!   ([`text::sanitize`]) and render at any terminal size without panicking.
+//! - Every word a view writes comes from the message catalog of the screen's locale
+//!   ([`crate::i18n`]); layout by hand counts display columns ([`text::width`]), so wide (CJK)
+//!   characters keep borders closed.
+//! - A tap (a mouse click) is hit-tested against the layout the view draws ([`pick_at`]), never a
+//!   copy of it.
 //! - The terminal is restored on drop of [`term::TerminalGuard`] and from the panic hook.
 
 pub mod console;
@@ -24,7 +29,7 @@ mod snapshot_tests;
 
 use zeroize::Zeroizing;
 
-pub use render::{draw_console, draw_kiosk};
+pub use render::{draw_console, draw_kiosk, pick_at};
 
 /// A key as the screens understand it, decoded from a terminal event by [`term::decode`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

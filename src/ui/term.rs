@@ -17,7 +17,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Once;
 
 use crossterm::cursor::{Hide, Show};
-use crossterm::event::{Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use crossterm::event::{
+    DisableMouseCapture, EnableMouseCapture, Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers,
+    MouseButton, MouseEvent, MouseEventKind,
+};
 use crossterm::execute;
 use crossterm::terminal::{
     disable_raw_mode, enable_raw_mode, EnterAlternateScreen, LeaveAlternateScreen,
@@ -37,6 +40,13 @@ pub enum TermError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TermEvent {
     Key(Key),
+    /// A tap or left click at a cell (0-based column and row from the top left). Touch screens
+    /// under a Wayland compositor and a terminal such as `foot` deliver taps this way once the
+    /// screen asked for mouse reports ([`TerminalGuard::capture_mouse`]).
+    Tap {
+        column: u16,
+        row: u16,
+    },
     /// The terminal changed size: draw again (the draw adapts to the new size).
     Resize {
         width: u16,
@@ -45,10 +55,20 @@ pub enum TermEvent {
 }
 
 /// Maps a crossterm event to what the screens understand; `None` for everything they ignore
-/// (key releases, mouse, focus, paste, other control chords).
+/// (key releases, mouse moves, drags, releases and other buttons, focus, paste, other control
+/// chords).
 pub fn decode(event: &Event) -> Option<TermEvent> {
     match event {
         Event::Key(key) => decode_key(key).map(TermEvent::Key),
+        Event::Mouse(MouseEvent {
+            kind: MouseEventKind::Down(MouseButton::Left),
+            column,
+            row,
+            ..
+        }) => Some(TermEvent::Tap {
+            column: *column,
+            row: *row,
+        }),
         Event::Resize(width, height) => Some(TermEvent::Resize {
             width: *width,
             height: *height,
@@ -106,10 +126,15 @@ pub fn backend_error<E: std::error::Error + Send + Sync + 'static>(e: E) -> io::
 /// True while a [`TerminalGuard::stdout`] holds the terminal in raw mode.
 static ACTIVE: AtomicBool = AtomicBool::new(false);
 
-/// Undoes raw mode and the alternate screen; tries every step even when one fails.
+/// Undoes raw mode, mouse reports and the alternate screen; tries every step even when one fails.
 fn restore() -> io::Result<()> {
     let raw = disable_raw_mode();
-    let screen = execute!(io::stdout(), LeaveAlternateScreen, Show);
+    let screen = execute!(
+        io::stdout(),
+        DisableMouseCapture,
+        LeaveAlternateScreen,
+        Show
+    );
     raw.and(screen)
 }
 
@@ -160,6 +185,22 @@ impl TerminalGuard<CrosstermBackend<Stdout>> {
 }
 
 impl<B: Backend> TerminalGuard<B> {
+    /// Asks the terminal for mouse reports, so taps arrive as [`TermEvent::Tap`] (the shopper
+    /// screen; undone with the rest when the guard drops). A headless guard has no terminal to
+    /// ask.
+    pub fn capture_mouse(&mut self) -> io::Result<()> {
+        if self.owns_tty {
+            execute!(io::stdout(), EnableMouseCapture)?;
+        }
+        Ok(())
+    }
+
+    /// The size of the screen as last drawn, for hit tests of taps.
+    pub fn area(&self) -> ratatui::layout::Rect {
+        let size = self.terminal.backend().size().unwrap_or_default();
+        ratatui::layout::Rect::new(0, 0, size.width, size.height)
+    }
+
     /// A guard over a backend that is not the process's terminal (tests: `TestBackend`).
     pub fn headless(backend: B) -> Result<Self, B::Error> {
         Ok(Self {
@@ -201,7 +242,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use std::time::Instant;
 
-    use crossterm::event::{KeyEventState, MouseEvent, MouseEventKind};
+    use crossterm::event::KeyEventState;
     use ratatui::backend::TestBackend;
 
     use super::*;
@@ -263,13 +304,28 @@ mod tests {
             })
         );
         assert_eq!(decode(&Event::FocusGained), None);
-        let mouse = Event::Mouse(MouseEvent {
-            kind: MouseEventKind::Moved,
-            column: 1,
-            row: 1,
-            modifiers: KeyModifiers::NONE,
-        });
-        assert_eq!(decode(&mouse), None);
+        let mouse = |kind| {
+            Event::Mouse(MouseEvent {
+                kind,
+                column: 7,
+                row: 3,
+                modifiers: KeyModifiers::NONE,
+            })
+        };
+        assert_eq!(decode(&mouse(MouseEventKind::Moved)), None);
+        assert_eq!(decode(&mouse(MouseEventKind::Up(MouseButton::Left))), None);
+        assert_eq!(
+            decode(&mouse(MouseEventKind::Down(MouseButton::Right))),
+            None
+        );
+        assert_eq!(
+            decode(&mouse(MouseEventKind::Drag(MouseButton::Left))),
+            None
+        );
+        assert_eq!(
+            decode(&mouse(MouseEventKind::Down(MouseButton::Left))),
+            Some(TermEvent::Tap { column: 7, row: 3 })
+        );
     }
 
     #[test]

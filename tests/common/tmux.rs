@@ -15,7 +15,9 @@
 //! - Waits poll with a bound and panic with the last screen when it passes; nothing sleeps a
 //!   fixed time hoping for readiness.
 //! - Card parsing assumes the stacked layout (width below 120 columns, cards under 11 rows):
-//!   name, price line, copy (with `▌` while streaming), reason line starting with `»`.
+//!   name, price line (with `$` or `¥`), copy (with `▌` while streaming), reason line starting
+//!   with `»`.
+//! - A [`Kiosk`] runs in one locale ([`Kiosk::start_in`]); it waits for that locale's words.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::{Path, PathBuf};
@@ -27,11 +29,23 @@ use shelftalk::config::Config;
 use shelftalk::control::{Client, Request, Response};
 use shelftalk::daemon::copier::ContentRecord;
 use shelftalk::daemon::demo;
+use shelftalk::locale::Locale;
 use shelftalk::ui::console::StatusView;
+use shelftalk::unprivileged::User;
 
 /// The pane's size: stacked cards, as on a portrait kiosk screen.
 pub const WIDTH: u16 = 100;
 pub const HEIGHT: u16 = 30;
+/// A generous generation budget for tests about what reaches the screen, not speed, on a machine
+/// that may be busy with builds (over budget, the kiosk falls back to template copy); no session
+/// timeout while a test waits for copy; the copy cache off, so every session's copy is generated
+/// and streams in.
+#[allow(dead_code)] // Not every binary that includes this module waits for model copy.
+pub const UNHURRIED: &[(&str, &str)] = &[
+    ("SHELFTALK_ENGINE_BUDGET_MS", "30000"),
+    ("SHELFTALK_SESSION_TIMEOUT_SECS", "600"),
+    ("SHELFTALK_COPY_CACHE_TTL_SECS", "0"),
+];
 /// Time between two captures.
 const POLL: Duration = Duration::from_millis(10);
 /// Bound for the daemon to start and for the model to load.
@@ -43,12 +57,30 @@ pub struct Tmux {
     /// The socket file, known once the server runs.
     socket_file: Option<PathBuf>,
     forbidden: Vec<String>,
+    /// Who the server (and so the pane's shell) runs as, and its home and socket directory; the
+    /// current user with its own when `None`.
+    run_as: Option<RunAs>,
+}
+
+/// Where a tmux server (and the daemon in its pane) runs: as `user` (`None`: this process's
+/// user), with `HOME` and `TMUX_TMPDIR` in `dir`, which that user owns.
+#[derive(Debug, Clone)]
+pub struct RunAs {
+    pub user: Option<User>,
+    pub dir: PathBuf,
 }
 
 impl Tmux {
     /// Starts the server and a detached [`WIDTH`]×[`HEIGHT`] session running `sh` (prompt `$ `)
     /// in the repository root.
+    #[allow(dead_code)] // Not every binary that includes this module starts a bare server.
     pub fn start() -> Self {
+        Self::start_as(None)
+    }
+
+    /// [`Tmux::start`] with the server running as [`RunAs`] says: a terminal running as that
+    /// user with the same `TMUX_TMPDIR` can attach.
+    pub fn start_as(run_as: Option<RunAs>) -> Self {
         static NEXT: AtomicU32 = AtomicU32::new(0);
         let mut tmux = Self {
             socket: format!(
@@ -58,6 +90,7 @@ impl Tmux {
             ),
             socket_file: None,
             forbidden: Vec::new(),
+            run_as,
         };
         let root = crate::common::root();
         let (w, h) = (WIDTH.to_string(), HEIGHT.to_string());
@@ -81,10 +114,38 @@ impl Tmux {
         tmux
     }
 
+    /// The command that attaches a terminal to this server's session (a `foot` window, say).
+    #[allow(dead_code)] // Not every binary that includes this module shows the pane elsewhere.
+    pub fn attach_command(&self) -> Vec<String> {
+        [
+            "tmux",
+            "-L",
+            &self.socket,
+            "-f",
+            "/dev/null",
+            "attach",
+            "-t",
+            "kiosk",
+        ]
+        .map(str::to_owned)
+        .to_vec()
+    }
+
+    /// A tmux client of this server, as the server's user.
+    fn client(&self) -> Command {
+        let user = self.run_as.as_ref().and_then(|r| r.user);
+        let mut cmd = User::command(user, "tmux");
+        if let Some(RunAs { dir, .. }) = &self.run_as {
+            cmd.env("HOME", dir).env("TMUX_TMPDIR", dir);
+        }
+        cmd.args(["-L", &self.socket, "-f", "/dev/null"]);
+        cmd
+    }
+
     /// Runs one tmux command on this server; panics when it fails.
     pub fn run(&self, args: &[&str]) -> String {
-        let out = Command::new("tmux")
-            .args(["-L", &self.socket, "-f", "/dev/null"])
+        let out = self
+            .client()
             .args(args)
             .output()
             .expect("tmux is installed");
@@ -121,8 +182,8 @@ impl Tmux {
     #[allow(dead_code)] // Not every binary that includes this module types a secret.
     pub fn type_secret(&self, text: &str) {
         use std::io::Write;
-        let mut child = Command::new("tmux")
-            .args(["-L", &self.socket, "-f", "/dev/null"])
+        let mut child = self
+            .client()
             .args(["load-buffer", "-b", "secret", "-"])
             .stdin(std::process::Stdio::piped())
             .spawn()
@@ -168,9 +229,7 @@ impl Tmux {
 
 impl Drop for Tmux {
     fn drop(&mut self) {
-        let _ = Command::new("tmux")
-            .args(["-L", &self.socket, "kill-server"])
-            .output();
+        let _ = self.client().arg("kill-server").output();
         if let Some(file) = &self.socket_file {
             let _ = std::fs::remove_file(file);
         }
@@ -235,7 +294,10 @@ pub fn cards(screen: &str) -> Vec<Card> {
 
 fn card(title: String, lines: &[String]) -> Card {
     // lines[0] is the product's name.
-    let price = lines.iter().skip(1).position(|l| l.contains('$'));
+    let price = lines
+        .iter()
+        .skip(1)
+        .position(|l| l.contains('$') || l.contains('¥'));
     let body_start = price.map_or(1, |i| i + 2);
     let reason_at = lines
         .iter()
@@ -255,6 +317,16 @@ fn card(title: String, lines: &[String]) -> Card {
     }
 }
 
+/// Hands `path` and everything under it to `user`.
+fn chown_tree(path: &Path, user: User) {
+    std::os::unix::fs::lchown(path, Some(user.uid), Some(user.gid)).unwrap();
+    if path.is_dir() && !path.is_symlink() {
+        for entry in std::fs::read_dir(path).unwrap() {
+            chown_tree(&entry.unwrap().path(), user);
+        }
+    }
+}
+
 /// Quotes `s` for `sh`.
 fn quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
@@ -264,6 +336,7 @@ fn quote(s: &str) -> String {
 pub struct Kiosk {
     pub tmux: Tmux,
     /// The daemon's configuration (data dir, model) as the test sees it.
+    #[allow(dead_code)] // Not every binary that includes this module reads the config.
     pub config: Config,
     /// A loyalty code of the demo log with the most history: a personal session.
     #[allow(dead_code)] // Not every binary that includes this module uses the demo's code.
@@ -286,15 +359,44 @@ impl Kiosk {
     /// [`Kiosk::start`] with the daemon's standard error appended to `stderr` (a panic's message
     /// lands there; the screen owns standard output).
     pub fn start_with_stderr(model: &Path, env: &[(&str, &str)], stderr: Option<&Path>) -> Self {
+        Self::start_in(model, env, stderr, Locale::En)
+    }
+
+    /// [`Kiosk::start_with_stderr`] on the demo data of `locale` (`shelftalk demo --locale`'s
+    /// set-up: its catalog, log and config file with the locale and its currency).
+    pub fn start_in(
+        model: &Path,
+        env: &[(&str, &str)],
+        stderr: Option<&Path>,
+        locale: Locale,
+    ) -> Self {
+        Self::start_as(model, env, stderr, locale, None)
+    }
+
+    /// [`Kiosk::start_in`] with the tmux server and the daemon running as [`RunAs`] says, the
+    /// demo data dir handed to its user: a compositor and terminal running as that user can
+    /// attach to the pane ([`Tmux::attach_command`]).
+    pub fn start_as(
+        model: &Path,
+        env: &[(&str, &str)],
+        stderr: Option<&Path>,
+        locale: Locale,
+        run_as: Option<RunAs>,
+    ) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let config = Config {
             data_dir: dir.path().join("data"),
             model_path: model.to_path_buf(),
+            locale,
             ..Config::default()
         };
-        let setup = demo::prepare(&config, &crate::common::root().join("demo")).unwrap();
+        let demo_dir = demo::source_dir(&crate::common::root().join("demo"), locale);
+        let setup = demo::prepare(&config, &demo_dir).unwrap();
         let loyalty = setup.loyalty_codes.first().cloned().expect("demo codes");
-        let mut tmux = Tmux::start();
+        if let Some(user) = run_as.as_ref().and_then(|r| r.user) {
+            chown_tree(dir.path(), user);
+        }
+        let mut tmux = Tmux::start_as(run_as);
         tmux.forbid(&loyalty);
         tmux.forbid(loyalty.trim_start_matches(|c: char| c.is_ascii_alphabetic()));
 
@@ -322,9 +424,14 @@ impl Kiosk {
         });
         tmux.type_text(&line);
         tmux.press(&["Enter"]);
+        let words = shelftalk::i18n::messages(locale);
+        let welcome = words.with(
+            "kiosk-header",
+            &[("title", (&words.get("kiosk-title-attract")).into())],
+        );
         tmux.wait_for("attract loop", START_BOUND, |s| {
             assert!(exit_status(s).is_none(), "the daemon did not start:\n{s}");
-            s.contains("shelftalk · Welcome").then_some(())
+            s.contains(&welcome).then_some(())
         });
 
         let rt = tokio::runtime::Builder::new_current_thread()
@@ -409,6 +516,7 @@ impl Kiosk {
     }
 
     /// Types a code like a scanner: the characters, then Enter. Returns when Enter was sent.
+    #[allow(dead_code)] // Not every binary that includes this module scans by typing.
     pub fn scan(&self, code: &str) -> Instant {
         self.tmux.type_text(code);
         let enter = Instant::now();

@@ -99,6 +99,9 @@ pub enum Vote {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Input {
     Key(Key),
+    /// The shopper tapped pick `index` (0-based) on a touch screen; the daemon finds it with
+    /// [`crate::ui::pick_at`]. Selects it, as ←/→ would.
+    TapPick(usize),
     /// The clock; also ends idle sessions and advances the attract loop.
     Tick(Instant),
     /// Featured products with generic copy for the attract loop.

@@ -14,7 +14,8 @@
 //! therefore never part of a code: scanners send upper case). Digits `1`-`3` both select a pick
 //! and start the buffer: if more characters follow, it was a scan and the selection is put back;
 //! otherwise the selection stands and is recorded when the next command arrives or `scan_gap`
-//! passes. An unfinished buffer is dropped after `scan_gap`.
+//! passes. An unfinished buffer is dropped after `scan_gap`. A tap on a pick
+//! ([`Input::TapPick`], found by [`crate::ui::pick_at`]) selects it at once.
 //!
 //! The module is split along its seams; every item is re-exported here, so paths stay
 //! `crate::ui::kiosk::X`:

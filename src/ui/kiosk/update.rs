@@ -20,6 +20,7 @@ use super::messages::{
 };
 use super::scan::{Pushed, ScanBuffer, ScanRule};
 use super::session::{Scanned, Session, Shown, View, MAX_PICKS};
+use crate::locale::Locale;
 use crate::ui::{Key, Secret};
 
 /// Timings and rules of the shopper screen.
@@ -37,6 +38,8 @@ pub struct KioskConfig {
     /// (the engine's budget plus [`COPY_GRACE`]).
     pub copy_wait: Duration,
     pub scan_rule: ScanRule,
+    /// The language of the screen's words (its message catalog).
+    pub locale: Locale,
 }
 
 /// Beyond the engine's budget the screen waits this long for the worker's own answer (its
@@ -53,6 +56,7 @@ impl Default for KioskConfig {
             // The engine's default budget (`engine.budget_ms`) plus the grace.
             copy_wait: Duration::from_secs(4) + COPY_GRACE,
             scan_rule: ScanRule::default(),
+            locale: Locale::default(),
         }
     }
 }
@@ -65,6 +69,7 @@ impl KioskConfig {
             session_timeout: Duration::from_secs(config.session_timeout_secs),
             copy_wait: Duration::from_millis(config.engine.budget_ms) + COPY_GRACE,
             scan_rule: ScanRule::new(config.scan.cards.clone()),
+            locale: config.locale,
             ..Self::default()
         }
     }
@@ -113,6 +118,11 @@ impl State {
             Screen::Session(s) => Some(s.id),
             Screen::Attract | Screen::Goodbye { .. } => None,
         }
+    }
+
+    /// The language the screen is shown in.
+    pub fn locale(&self) -> Locale {
+        self.config.locale
     }
 
     /// Characters waiting in the scan buffer (their count only, for a masked indicator).
@@ -365,6 +375,21 @@ impl State {
         }
     }
 
+    /// A tap on pick `index` (found by [`crate::ui::pick_at`]): selects it like ←/→ would.
+    fn on_tap(&mut self, index: usize, out: &mut Vec<Effect>) {
+        if !self.scan.is_empty() {
+            self.resolve_lone_key(out);
+        }
+        let Screen::Session(s) = &mut self.screen else {
+            return;
+        };
+        s.last_key = self.now;
+        if s.view == View::Picks && index < s.picks_len() {
+            s.selected = index;
+            out.push(s.interaction(InteractionKind::Select));
+        }
+    }
+
     /// A pick comes on screen: its impression is recorded, and its copy requested when it has
     /// none yet.
     fn show(
@@ -470,6 +495,7 @@ pub fn update(state: &mut State, input: Input) -> Vec<Effect> {
     let mut out = Vec::new();
     match input {
         Input::Key(key) => state.on_key(key, &mut out),
+        Input::TapPick(index) => state.on_tap(index, &mut out),
         Input::Tick(now) => state.on_tick(now, &mut out),
         Input::Featured(featured) => {
             state.featured = featured;

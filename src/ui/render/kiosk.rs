@@ -1,13 +1,17 @@
-//! The shopper screen's view. Invariant: shows nothing of the scan buffer but the fact that a
-//! code is being read, so a loyalty number is never on screen.
+//! The shopper screen's view, in the words of the kiosk's locale ([`crate::i18n`]). Invariant:
+//! shows nothing of the scan buffer but the fact that a code is being read, so a loyalty number is
+//! never on screen.
 
-use ratatui::layout::{Constraint, Layout, Rect};
+use std::rc::Rc;
+
+use ratatui::layout::{Constraint, Layout, Position, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 use ratatui::Frame;
 
-use super::{accent, base, bordered, frame_parts, popup, wrapped};
-use crate::ui::kiosk::{PickView, Scanned, Screen, Session, Shown, State, View, Vote};
+use super::{accent, base, body_area, bordered, frame_parts, popup, wrapped};
+use crate::i18n::{messages, Messages};
+use crate::ui::kiosk::{PickView, Scanned, Screen, Session, Shown, State, View, Vote, MAX_PICKS};
 use crate::ui::text::sanitize;
 
 /// Width from which picks stand side by side instead of stacked.
@@ -15,61 +19,63 @@ const WIDE: u16 = 120;
 
 /// Draws the shopper screen.
 pub fn draw_kiosk(frame: &mut Frame, state: &State) {
+    let t = messages(state.locale());
     let (title, hints) = match &state.screen {
-        Screen::Attract => ("Welcome", "Scan your loyalty card or any product barcode"),
-        Screen::Goodbye { .. } => ("Thank you", ""),
-        Screen::Session(s) => (session_title(s), session_hints(s.view)),
+        Screen::Attract => ("kiosk-title-attract", Some("kiosk-hint-attract")),
+        Screen::Goodbye { .. } => ("kiosk-title-goodbye", None),
+        Screen::Session(s) => (session_title(s), Some(session_hints(s.view))),
     };
+    let hints = hints.map(|id| t.get(id)).unwrap_or_default();
     let mut footer = vec![Span::raw(format!(" {hints}"))];
     if state.scan_len() > 0 {
-        footer.push(Span::raw("   Reading code…"));
+        footer.push(Span::raw(format!("   {}", t.get("kiosk-reading-code"))));
     }
-    let (_, body) = frame_parts(
-        frame,
-        Line::from(format!(" shelftalk · {title}")),
-        Line::from(footer),
-    );
+    let header = t.with("kiosk-header", &[("title", (&t.get(title)).into())]);
+    let (_, body) = frame_parts(frame, Line::from(format!(" {header}")), Line::from(footer));
     match &state.screen {
-        Screen::Attract => draw_attract(frame, body, state),
+        Screen::Attract => draw_attract(frame, body, state, t),
         Screen::Goodbye { .. } => draw_message(
             frame,
             body,
-            "Thank you for visiting!",
-            &["Your session has ended. Nothing about you stays on this screen."],
+            t,
+            "kiosk-goodbye-heading",
+            &["kiosk-goodbye-body"],
         ),
-        Screen::Session(s) => draw_session(frame, body, s),
+        Screen::Session(s) => draw_session(frame, body, s, t),
     }
 }
 
+/// The message id of a session's title.
 fn session_title(s: &Session) -> &'static str {
     if s.personal() {
-        "Picked for you"
+        "kiosk-title-personal"
     } else if s.opted_out {
-        "Personalisation off"
+        "kiosk-title-opted-out"
     } else {
-        "Popular picks"
+        "kiosk-title-popular"
     }
 }
 
+/// The message id of a view's key hints.
 fn session_hints(view: View) -> &'static str {
     match view {
-        View::Picks => "←/→ or 1-3 choose · 👍 + · 👎 - · ? why · o opt out · d done",
-        View::Product => "👍 + · 👎 - · ? why · Esc back · o opt out · d done",
-        View::Why { .. } => "? or Esc close · o opt out · d done",
-        View::OptedOut => "any key to continue · d done",
+        View::Picks => "kiosk-hint-picks",
+        View::Product => "kiosk-hint-product",
+        View::Why { .. } => "kiosk-hint-why",
+        View::OptedOut => "kiosk-hint-opted-out",
     }
 }
 
-/// Centred lines: a bold accent heading, then plain lines.
-fn draw_message(frame: &mut Frame, area: Rect, heading: &str, lines: &[&str]) {
-    let mut text = vec![Line::styled(heading.to_owned(), accent()), Line::raw("")];
-    text.extend(lines.iter().map(|l| Line::raw(*l)));
+/// Centred lines: a bold accent heading, then plain lines (message ids).
+fn draw_message(frame: &mut Frame, area: Rect, t: &Messages, heading: &str, lines: &[&str]) {
+    let mut text = vec![Line::styled(t.get(heading), accent()), Line::raw("")];
+    text.extend(lines.iter().map(|l| Line::raw(t.get(l))));
     let height = (text.len() as u16 + 2).min(area.height);
     let rect = area.centered_vertically(Constraint::Length(height));
     frame.render_widget(wrapped(text).centered(), rect);
 }
 
-fn draw_attract(frame: &mut Frame, area: Rect, state: &State) {
+fn draw_attract(frame: &mut Frame, area: Rect, state: &State, t: &Messages) {
     let width = area.width.saturating_sub(4).min(76);
     let rect = area.centered(Constraint::Length(width), Constraint::Length(16));
     let [intro, card, dots] = Layout::vertical([
@@ -79,8 +85,8 @@ fn draw_attract(frame: &mut Frame, area: Rect, state: &State) {
     ])
     .areas(rect);
     let welcome = vec![
-        Line::styled("Scan your loyalty card for picks chosen for you", accent()),
-        Line::raw("or scan any product to learn more about it"),
+        Line::styled(t.get("kiosk-welcome-heading"), accent()),
+        Line::raw(t.get("kiosk-welcome-body")),
     ];
     frame.render_widget(wrapped(welcome).centered(), intro);
     if let Some(item) = state.featured.get(state.attract_index) {
@@ -89,7 +95,8 @@ fn draw_attract(frame: &mut Frame, area: Rect, state: &State) {
             vote: None,
             streaming: false,
         };
-        draw_card(frame, card, featured, " Featured ", false);
+        let title = format!(" {} ", t.get("kiosk-featured"));
+        draw_card(frame, card, featured, &title, false);
         let marks: Vec<&str> = (0..state.featured.len())
             .map(|i| {
                 if i == state.attract_index {
@@ -103,45 +110,55 @@ fn draw_attract(frame: &mut Frame, area: Rect, state: &State) {
     }
 }
 
-fn draw_session(frame: &mut Frame, area: Rect, s: &Session) {
+fn draw_session(frame: &mut Frame, area: Rect, s: &Session, t: &Messages) {
     if s.shows_scanned() {
-        let title = if s.personal() {
-            " About this product, for you "
+        let title = t.get(if s.personal() {
+            "kiosk-about-for-you"
         } else {
-            " About this product "
-        };
-        draw_scanned(frame, area, s.scanned.as_ref(), title);
+            "kiosk-about"
+        });
+        draw_scanned(frame, area, s.scanned.as_ref(), &format!(" {title} "), t);
     } else {
-        draw_picks(frame, area, s);
+        draw_picks(frame, area, s, t);
     }
     match s.view {
         View::Why { .. } => {
             if let Some(focus) = s.focus() {
-                draw_why(frame, area, focus, s);
+                draw_why(frame, area, focus, s, t);
             }
         }
-        View::OptedOut => draw_opted_out(frame, area),
+        View::OptedOut => draw_opted_out(frame, area, t),
         View::Picks | View::Product => {}
     }
 }
 
-fn draw_picks(frame: &mut Frame, area: Rect, s: &Session) {
+fn draw_picks(frame: &mut Frame, area: Rect, s: &Session, t: &Messages) {
     let picks = match &s.picks {
         None => {
-            return draw_message(frame, area, "Finding picks for you…", &[]);
+            return draw_message(frame, area, t, "kiosk-finding-picks", &[]);
         }
         Some(p) if p.is_empty() => {
             return draw_message(
                 frame,
                 area,
-                "Scan any product to learn more about it",
-                &["Or press d when you are done."],
+                t,
+                "kiosk-no-picks-heading",
+                &["kiosk-no-picks-body"],
             );
         }
         Some(p) => p,
     };
-    let n = picks.len() as u32;
-    let areas = if area.width >= WIDE {
+    let areas = pick_areas(area, picks.len());
+    for (i, (pick, rect)) in picks.iter().zip(areas.iter()).enumerate() {
+        let title = format!(" {} ", i + 1);
+        draw_card(frame, *rect, pick.into(), &title, i == s.selected);
+    }
+}
+
+/// The cards of `n` picks in the body `area`: side by side from [`WIDE`] columns, else stacked.
+fn pick_areas(area: Rect, n: usize) -> Rc<[Rect]> {
+    let n = u32::try_from(n.clamp(1, MAX_PICKS)).unwrap_or(1);
+    if area.width >= WIDE {
         let rect = area.centered_vertically(Constraint::Max(24));
         Layout::horizontal((0..n).map(|_| Constraint::Ratio(1, n)))
             .spacing(1)
@@ -149,14 +166,35 @@ fn draw_picks(frame: &mut Frame, area: Rect, s: &Session) {
     } else {
         let rect = area.centered_vertically(Constraint::Max(10 * n as u16));
         Layout::vertical((0..n).map(|_| Constraint::Ratio(1, n))).split(rect)
-    };
-    for (i, (pick, rect)) in picks.iter().zip(areas.iter()).enumerate() {
-        let title = format!(" {} ", i + 1);
-        draw_card(frame, *rect, pick.into(), &title, i == s.selected);
     }
 }
 
-fn draw_scanned(frame: &mut Frame, area: Rect, scanned: Option<&Scanned>, title: &str) {
+/// The pick drawn at cell (`column`, `row`) of a screen of `screen`'s size showing `state`: the
+/// hit test of a tap (touch screens send taps as mouse clicks). `None` off the cards, and
+/// whenever the picks are not what is on screen (attract loop, goodbye, a scanned product, the
+/// why panel or the opt-out notice over them), so a tap there chooses nothing.
+pub fn pick_at(state: &State, screen: Rect, column: u16, row: u16) -> Option<usize> {
+    let Screen::Session(s) = &state.screen else {
+        return None;
+    };
+    let picks = s.picks.as_ref().filter(|p| !p.is_empty())?;
+    if s.view != View::Picks {
+        return None;
+    }
+    let at = Position::new(column, row);
+    pick_areas(body_area(screen), picks.len())
+        .iter()
+        .take(picks.len())
+        .position(|rect| rect.contains(at))
+}
+
+fn draw_scanned(
+    frame: &mut Frame,
+    area: Rect,
+    scanned: Option<&Scanned>,
+    title: &str,
+    t: &Messages,
+) {
     match scanned {
         Some(Scanned::Found(shown)) => {
             let width = area.width.saturating_sub(2).min(100);
@@ -166,10 +204,11 @@ fn draw_scanned(frame: &mut Frame, area: Rect, scanned: Option<&Scanned>, title:
         Some(Scanned::Unknown) => draw_message(
             frame,
             area,
-            "Sorry, we don't know that code",
-            &["Try scanning another product."],
+            t,
+            "kiosk-unknown-heading",
+            &["kiosk-unknown-body"],
         ),
-        Some(Scanned::Looking(_)) | None => draw_message(frame, area, "Looking it up…", &[]),
+        Some(Scanned::Looking(_)) | None => draw_message(frame, area, t, "kiosk-looking-up", &[]),
     }
 }
 
@@ -243,7 +282,7 @@ fn draw_card(frame: &mut Frame, area: Rect, card: Card, title: &str, selected: b
     }
 }
 
-fn draw_why(frame: &mut Frame, area: Rect, focus: &Shown, s: &Session) {
+fn draw_why(frame: &mut Frame, area: Rect, focus: &Shown, s: &Session, t: &Messages) {
     let mut lines = vec![
         Line::styled(sanitize(&focus.view.name), accent()),
         Line::raw(""),
@@ -256,31 +295,29 @@ fn draw_why(frame: &mut Frame, area: Rect, focus: &Shown, s: &Session) {
             .map(|r| Line::raw(format!("• {}", sanitize(r)))),
     );
     lines.push(Line::raw(""));
-    lines.push(Line::raw(if s.personal() {
-        "Chosen from your past shopping with us. Press o to turn this off."
+    lines.push(Line::raw(t.get(if s.personal() {
+        "kiosk-why-personal"
     } else {
-        "Chosen from what is popular and what you looked at in this visit only."
-    }));
+        "kiosk-why-popular"
+    })));
     let height = lines.len() as u16 + 3;
     let width = area.width.saturating_sub(4).min(72);
-    let block = bordered(" Why am I seeing this? ", true);
+    let block = bordered(format!(" {} ", t.get("kiosk-why-title")), true);
     let inner = popup(frame, area, width, height, block);
     frame.render_widget(wrapped(lines), inner);
 }
 
-fn draw_opted_out(frame: &mut Frame, area: Rect) {
+fn draw_opted_out(frame: &mut Frame, area: Rect, t: &Messages) {
     let lines = vec![
-        Line::styled("Personalisation is off", accent()),
+        Line::styled(t.get("kiosk-opted-out-heading"), accent()),
         Line::raw(""),
-        Line::raw(
-            "From now on this kiosk will not use your shopping history, starting with this visit.",
-        ),
+        Line::raw(t.get("kiosk-opted-out-body")),
         Line::raw(""),
-        Line::raw("You can still scan products to learn about them."),
-        Line::raw("Changed your mind? Press o again to turn it back on."),
+        Line::raw(t.get("kiosk-opted-out-scan")),
+        Line::raw(t.get("kiosk-opted-out-undo")),
     ];
     let width = area.width.saturating_sub(4).min(64);
-    let block = bordered(" Done ", true);
+    let block = bordered(format!(" {} ", t.get("kiosk-opted-out-title")), true);
     let inner = popup(frame, area, width, 10, block);
     frame.render_widget(wrapped(lines).centered(), inner);
 }

@@ -2,18 +2,23 @@
 //!
 //! Invariants: views never mutate state, never panic at any size (a zero-sized area draws
 //! nothing), and put only [`sanitize`](crate::ui::text::sanitize)d text from outside on screen.
+//! Boxes stay closed with wide characters: ratatui lays text out in display columns, and a popup
+//! cuts a wide character that would straddle its left border.
 
 mod console;
 mod kiosk;
 
+use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::Line;
 use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Wrap};
 use ratatui::Frame;
 
+use crate::ui::text::width;
+
 pub use console::draw_console;
-pub use kiosk::draw_kiosk;
+pub use kiosk::{draw_kiosk, pick_at};
 
 /// The one accent colour.
 const ACCENT: Color = Color::Yellow;
@@ -34,17 +39,28 @@ fn inverse() -> Style {
     base().fg(Color::Black).bg(ACCENT)
 }
 
+/// A screen's one-line header, body and one-line footer.
+fn screen_rows(area: Rect) -> [Rect; 3] {
+    Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(0),
+        Constraint::Length(1),
+    ])
+    .areas(area)
+}
+
+/// The body of a screen of `area` (what [`frame_parts`] returns).
+fn body_area(area: Rect) -> Rect {
+    let [_, body, _] = screen_rows(area);
+    body
+}
+
 /// Paints the whole area in the base style, draws a one-line header and footer, and returns the
 /// header's and the body's areas.
 fn frame_parts(frame: &mut Frame, header: Line, footer: Line) -> (Rect, Rect) {
     let area = frame.area();
     frame.render_widget(Block::new().style(base()), area);
-    let [top, body, bottom] = Layout::vertical([
-        Constraint::Length(1),
-        Constraint::Min(0),
-        Constraint::Length(1),
-    ])
-    .areas(area);
+    let [top, body, bottom] = screen_rows(area);
     frame.render_widget(Paragraph::new(header).style(inverse()), top);
     frame.render_widget(Paragraph::new(footer).style(accent()), bottom);
     (top, body)
@@ -67,9 +83,25 @@ fn popup(frame: &mut Frame, area: Rect, width: u16, height: u16, block: Block) -
         Constraint::Length(height.min(area.height)),
     );
     frame.render_widget(Clear, rect);
+    cut_wide_at_left_edge(frame.buffer_mut(), rect);
     let inner = block.inner(rect);
     frame.render_widget(block, rect);
     inner
+}
+
+/// A wide (CJK) character just left of `rect` whose second half lies under `rect` would still be
+/// drawn whole by the terminal, over the popup's left border: it becomes a space.
+fn cut_wide_at_left_edge(buffer: &mut Buffer, rect: Rect) {
+    let Some(x) = rect.x.checked_sub(1) else {
+        return;
+    };
+    for y in rect.top()..rect.bottom() {
+        if let Some(cell) = buffer.cell_mut((x, y)) {
+            if width(cell.symbol()) > 1 {
+                cell.set_symbol(" ");
+            }
+        }
+    }
 }
 
 /// Wrapped paragraph of lines.
