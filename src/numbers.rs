@@ -979,6 +979,10 @@ pub struct MoneyRoles {
     /// Amounts the product's own text states with a currency (a "₹500 voucher" in its name):
     /// facts, not price claims.
     pub stated: Vec<String>,
+    /// Words claiming a discount this product cannot claim (it has no list price, and its own
+    /// text does not use them: `原价`, `on sale`): the guardrails refuse them (`fake_discount`)
+    /// and the generation gate masks the token that would complete one.
+    pub forbidden_claims: Vec<String>,
 }
 
 impl MoneyRoles {
@@ -1057,6 +1061,7 @@ mod tests {
             comparison: Some("2550".into()),
             saving: Some("1183".into()),
             stated: vec!["500".into()],
+            forbidden_claims: Vec::new(),
         }
     }
 
@@ -1215,6 +1220,7 @@ mod tests {
             comparison: Some("599".into()),
             saving: Some("140".into()),
             stated: Vec::new(),
+            forbidden_claims: Vec::new(),
         }
     }
 

@@ -685,6 +685,16 @@ pub fn money_roles(facts: &ProductFacts) -> MoneyRoles {
             .map(|l| normalise_number(&Minor(l.0 - facts.price.0).display())),
         stated,
         marks,
+        forbidden_claims: if facts.list_price.is_none() {
+            let corpus = facts.corpus();
+            DISCOUNT_CLAIMS
+                .iter()
+                .filter(|c| find_word(&corpus, c, false).is_none())
+                .map(|c| (*c).to_string())
+                .collect()
+        } else {
+            Vec::new()
+        },
     }
 }
 
@@ -781,14 +791,12 @@ fn price_claim_failure(copy: &str, facts: &ProductFacts) -> Option<Reason> {
             Some(_) => {}
         }
     }
-    if facts.list_price.is_none() {
-        let corpus = facts.corpus();
-        if let Some(claim) = DISCOUNT_CLAIMS
-            .iter()
-            .find(|c| find_word(copy, c, false).is_some() && find_word(&corpus, c, false).is_none())
-        {
-            return Some(Reason::FakeDiscount((*claim).to_string()));
-        }
+    if let Some(claim) = roles
+        .forbidden_claims
+        .iter()
+        .find(|c| find_word(copy, c, false).is_some())
+    {
+        return Some(Reason::FakeDiscount(claim.clone()));
     }
     None
 }
@@ -825,7 +833,7 @@ fn foreign_brand(
 }
 
 /// Byte index of `needle` in `text` as a whole word (no alphanumeric neighbour).
-fn find_word(text: &str, needle: &str, case_sensitive: bool) -> Option<usize> {
+pub(crate) fn find_word(text: &str, needle: &str, case_sensitive: bool) -> Option<usize> {
     find_word_from(text, needle, case_sensitive, 0)
 }
 

@@ -33,6 +33,7 @@
 
 use unicode_segmentation::UnicodeSegmentation;
 
+use crate::copy::guardrails;
 use crate::numbers::{fold, normalise_number, scan, MoneyRoles};
 
 /// Dead ends (see [`number_in_progress`]) taken back per request; after that the copy ends there.
@@ -78,7 +79,13 @@ pub(super) fn judge(
         Next::EndOfText => " ",
     };
     let copy = fold(&format!("{text}{next}")).text;
-    if folded_numbers_allowed(&copy, allowed) && money.is_none_or(|m| m.admits(&copy)) {
+    let claims = |m: &MoneyRoles| {
+        m.forbidden_claims
+            .iter()
+            .any(|c| guardrails::find_word(&copy, c, false).is_some())
+    };
+    if folded_numbers_allowed(&copy, allowed) && money.is_none_or(|m| m.admits(&copy) && !claims(m))
+    {
         Candidate::Allow
     } else {
         Candidate::Mask
@@ -410,6 +417,7 @@ mod tests {
             comparison: Some("2550".into()),
             saving: Some("1183".into()),
             stated: Vec::new(),
+            forbidden_claims: Vec::new(),
         };
         let judge_with =
             |text: &str, piece: &str| judge(text, Next::Piece(piece), &allowed, Some(&money));
@@ -524,6 +532,32 @@ mod tests {
         );
     }
 
+    /// A product without a list price: the token that would complete a discount claim is masked
+    /// while it is written (the guardrails would refuse the copy as `fake_discount`).
+    #[test]
+    fn a_discount_claim_without_a_list_price_is_masked_as_it_is_written() {
+        let money = MoneyRoles {
+            marks: vec!["¥".into(), "元".into()],
+            price: "459".into(),
+            comparison: None,
+            saving: None,
+            stated: Vec::new(),
+            forbidden_claims: vec!["原价".into(), "on sale".into()],
+        };
+        let allowed = list(&["459"]);
+        let judge_with =
+            |text: &str, piece: &str| judge(text, Next::Piece(piece), &allowed, Some(&money));
+        assert_eq!(judge_with("超轻跑步鞋，原", "价"), Candidate::Mask);
+        assert_eq!(judge_with("超轻跑步鞋，", "原价"), Candidate::Mask);
+        assert_eq!(judge_with("超轻跑步鞋，", "现价"), Candidate::Allow);
+        assert_eq!(judge_with("超轻跑步鞋，现价", "459元"), Candidate::Allow);
+        assert_eq!(judge_with("Light shoes now on", " sale"), Candidate::Mask);
+        assert_eq!(
+            judge_with("Light shoes now on", " the shelf"),
+            Candidate::Allow
+        );
+    }
+
     fn cny_money() -> MoneyRoles {
         MoneyRoles {
             marks: vec!["¥".into(), "CNY".into(), "元".into(), "人民币".into()],
@@ -531,6 +565,7 @@ mod tests {
             comparison: Some("599".into()),
             saving: Some("140".into()),
             stated: Vec::new(),
+            forbidden_claims: Vec::new(),
         }
     }
 
