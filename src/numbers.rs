@@ -5,8 +5,9 @@
 //! Text is first **folded** ([`fold`]): each character NFKC-normalised on its own, so full-width
 //! digits, letters and signs read as ASCII (`４５９` → `459`, `￥` → `¥`, `％` → `%`). The
 //! full-width comma `，` is kept: Chinese copy puts no space after it, and as `,` it would join
-//! `¥459，12` into one number. The guardrails and the gate fold before they scan; spans are spans
-//! of the folded text ([`Folded::original`] maps them back).
+//! `¥459，12` into one number. The traditional forms of the characters prices are claimed with
+//! read as simplified (`原價` → `原价`). The guardrails and the gate fold before they scan; spans
+//! are spans of the folded text ([`Folded::original`] maps them back).
 //!
 //! Views of the same digits, built on [`digit_runs`]:
 //! - **amounts** ([`scan`]): a run of ASCII digits, `,` and `.` that starts with a digit. Its
@@ -108,6 +109,43 @@ impl Folded {
     }
 }
 
+/// Traditional characters of the words prices and discounts are claimed with, and their
+/// simplified forms: copy in a simplified-Chinese store that slips into `原價` or `現價` is read
+/// as `原价` and `现价` (each a character for a character, so spans keep their length).
+const TRADITIONAL: [(char, char); 19] = [
+    ('價', '价'),
+    ('現', '现'),
+    ('來', '来'),
+    ('節', '节'),
+    ('減', '减'),
+    ('優', '优'),
+    ('劃', '划'),
+    ('線', '线'),
+    ('專', '专'),
+    ('櫃', '柜'),
+    ('賣', '卖'),
+    ('買', '买'),
+    ('僅', '仅'),
+    ('隻', '只'),
+    ('為', '为'),
+    ('後', '后'),
+    ('點', '点'),
+    ('動', '动'),
+    ('場', '场'),
+];
+
+/// Marks that end a clause: a price word before one does not reach past it.
+fn is_clause_mark(c: char) -> bool {
+    matches!(
+        c,
+        ',' | '.' | ';' | '!' | '?' | '，' | '。' | '；' | '！' | '？' | '、' | '\n'
+    )
+}
+
+fn simplified(c: char) -> Option<char> {
+    TRADITIONAL.iter().find(|(t, _)| *t == c).map(|(_, s)| *s)
+}
+
 /// Fold `text` for scanning and checking (see the module docs).
 pub fn fold(text: &str) -> Folded {
     let unchanged = |c: char| c.is_ascii() || c == '\u{ff0c}';
@@ -124,6 +162,8 @@ pub fn fold(text: &str) -> Folded {
         starts.push((out.len(), i));
         if unchanged(c) {
             out.push(c);
+        } else if let Some(simplified) = simplified(c) {
+            out.push(simplified);
         } else {
             out.extend(std::iter::once(c).nfkc());
         }
@@ -820,7 +860,12 @@ const ZH_ROLE_WINDOW: usize = 6;
 /// nearest the amount, the longest of those (`优惠价` the price, not `优惠` a saving; `原价为`
 /// a comparison; `原价只要` the price).
 pub fn cjk_role_before(text: &str, start: usize) -> Option<PriceRole> {
-    let head = text.get(..start)?.trim_end_matches([' ', '\u{a0}', ':']);
+    // Spaces, `:` and symbols between the cue and the amount (`省下¥~¥209`) are skipped; a
+    // clause mark is not (`原价599，现价` ends the comparison's clause).
+    let head = text.get(..start)?.trim_end_matches(|c: char| {
+        matches!(c, ' ' | '\u{a0}' | ':')
+            || (!c.is_alphanumeric() && !is_cjk(c) && !is_clause_mark(c) && !c.is_whitespace())
+    });
     let mut run: Vec<char> = head
         .chars()
         .rev()
@@ -1318,6 +1363,23 @@ mod tests {
         assert_eq!(role("现在只要¥459"), PriceRole::Price);
         assert_eq!(role("现价459元"), PriceRole::Price);
         assert_eq!(role("原价599元"), PriceRole::Comparison);
+        assert_eq!(
+            role("省下¥~¥209"),
+            PriceRole::Saving,
+            "symbols between cue and amount"
+        );
+        assert_eq!(
+            role("原價¥209"),
+            PriceRole::Comparison,
+            "traditional characters fold"
+        );
+        let text = fold("原价599，¥459").text;
+        let n = &scan_with(&text, &["¥", "元"])[1];
+        assert_eq!(
+            price_role(&text, n.start_with_marker(), n.end_with_marker()),
+            PriceRole::Price,
+            "a clause mark ends the cue"
+        );
         assert_eq!(role("原价：¥599"), PriceRole::Comparison);
         assert_eq!(role("原价为 599 元"), PriceRole::Comparison);
         assert_eq!(role("立省140元"), PriceRole::Saving);

@@ -1518,6 +1518,18 @@ mod tests {
         assert!(!v.is_pass(), "{v:?}");
         let v = zh_judge("李宁超轻跑步鞋，现在￥459，省下￥.59。", &shoe);
         assert_eq!(v.code(), "unknown_number", "{v:?}");
+        // Served by the bench on the zh demo catalog before traditional characters folded and
+        // a saving cue reached past `¥~`: no list price, so no comparison and no saving.
+        let bag = zh_facts("远足客 流云睡袋", "远足客", "睡袋", 20900, None, "");
+        for copy in [
+            "远足客 流云睡袋，现价￥209，原價￥209，省下￥~￥209，每天睡得舒服。",
+            "远足客 流云睡袋，现价￥209，省下￥~￥209，每天睡得舒服。",
+            "远足客 流云睡袋，現價￥209，原價更高，每天睡得舒服。",
+        ] {
+            let v = zh_judge(copy, &bag);
+            assert_eq!(v.code(), "fake_discount", "{copy}: {v:?}");
+        }
+        assert!(zh_judge("远足客 流云睡袋，現價￥209，每天睡得舒服。", &bag).is_pass());
         for (copy, code) in [
             ("轻便透气，轻便透气，李宁跑步鞋只要459元。", "repetition"),
             (
