@@ -369,6 +369,67 @@ fn dropping_the_stream_cancels_and_the_next_request_runs() {
     assert!(engine.stats().cancelled > cancelled_before);
 }
 
+/// Four requests in flight at once (four styles, four products, the number gate on): each runs in
+/// its own sequence of the shared batches and ends with its own guarded copy; a fifth waits for a
+/// free sequence and joins; one dropped mid-way is cancelled without disturbing the others.
+#[test]
+fn requests_in_flight_together_each_write_their_own_copy() {
+    let Some(service) = service() else { return };
+    let engine = service.engine().unwrap();
+    let before = engine.stats();
+    let products: Vec<&Product> = catalog().iter().skip(10).step_by(7).take(5).collect();
+    let styles = [
+        Style::Concise,
+        Style::Playful,
+        Style::Premium,
+        Style::Value,
+        Style::Concise,
+    ];
+    let mut streams = Vec::new();
+    for (i, (product, style)) in products.iter().zip(styles).enumerate() {
+        let facts = service.facts(product);
+        let prompt = service.prompt_for(product, aud(&segments_for(product)[i % 3]), style);
+        let stream = engine
+            .generate(GenerationRequest {
+                prefix: prompt.prefix.clone(),
+                suffix: prompt.suffix.clone(),
+                seed: 100 + i as u32,
+                max_tokens: Some(40),
+                prefix_cache: None,
+                temperature: None,
+                allowed_numbers: Some(shelftalk::copy::guardrails::allowed_numbers(&facts)),
+                money_roles: None,
+                min_length: (0, 0),
+                deadline: None,
+            })
+            .unwrap();
+        streams.push((facts, stream));
+    }
+    // The second request's caller goes away after its first token.
+    let (_, mut dropped) = streams.remove(1);
+    assert!(matches!(dropped.next(), Some(StreamEvent::Token(_))));
+    drop(dropped);
+    for (facts, stream) in streams {
+        let mut streamed = String::new();
+        let g = stream.finish(|t| streamed.push_str(t)).unwrap();
+        assert!(!g.text.is_empty(), "{g:?}");
+        assert_eq!(streamed.trim(), g.text, "the stream is the copy");
+        for n in shelftalk::numbers::scan(&g.text) {
+            assert!(
+                shelftalk::copy::guardrails::allowed_numbers(&facts).contains(&n.value),
+                "{:?} writes {} not in the facts",
+                g.text,
+                n.value
+            );
+        }
+    }
+    // Other tests share the engine: its counters only grow by at least ours.
+    let after = engine.stats();
+    assert!(after.requests - before.requests >= 5);
+    assert!(after.completed - before.completed >= 4);
+    assert!(after.cancelled > before.cancelled);
+}
+
 #[test]
 fn fixed_seed_without_prefix_cache_is_reproducible() {
     let Some(service) = service() else { return };

@@ -48,6 +48,8 @@ pub struct BenchOptions {
     pub pairs: usize,
     /// Requests for the time-to-first-token comparison.
     pub ttft_samples: usize,
+    /// Kiosk sessions of three picks timed grouped and one after another.
+    pub sessions: usize,
     pub seed: u32,
 }
 
@@ -56,6 +58,7 @@ impl Default for BenchOptions {
         Self {
             pairs: 100,
             ttft_samples: 8,
+            sessions: 12,
             seed: 7,
         }
     }
@@ -79,6 +82,27 @@ pub struct BenchReport {
     pub blurb_ms_p99: f64,
     pub warm_blurbs_per_sec: f64,
     pub warm_mode: String,
+    /// Requests the engine decodes together (`engine.parallel`).
+    #[serde(default)]
+    pub parallel: u32,
+    /// The same pairs again with `parallel` blurbs in flight (as `copy warm` and the idle
+    /// warm-up write them): blurbs per second, and the first-try pass rate of those blurbs.
+    #[serde(default)]
+    pub warm_grouped_blurbs_per_sec: f64,
+    #[serde(default)]
+    pub grouped_first_try_pass_rate: f64,
+    /// Kiosk sessions of three picks (`sessions` of them): time until all three copies are
+    /// complete, written together as the screen asks for them, and one after another.
+    #[serde(default)]
+    pub sessions: usize,
+    #[serde(default)]
+    pub session_grouped_ms_p50: f64,
+    #[serde(default)]
+    pub session_sequential_ms_p50: f64,
+    /// The three picks together with a fourth blurb in flight (a warm-up blurb filling the
+    /// batch): time until the three picks are complete.
+    #[serde(default)]
+    pub session_with_fourth_ms_p50: f64,
     /// Share of pairs whose first model attempt passed the guardrails (target ≥ 0.9).
     pub first_try_pass_rate: f64,
     /// Share served from the model after the retry.
@@ -256,6 +280,101 @@ pub fn run(
     let wall = started.elapsed().as_secs_f64();
     let n = pairs.len().max(1) as f64;
     let info = engine.info();
+    let parallel = info.config.parallel.max(1);
+
+    // The same pairs with `parallel` blurbs in flight: each thread takes the next pair.
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let grouped_pass = std::sync::atomic::AtomicUsize::new(0);
+    let started = Instant::now();
+    std::thread::scope(|scope| {
+        for _ in 0..parallel {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some((product, segment, style)) = pairs.get(i) else {
+                    break;
+                };
+                let outcome = service.write_copy(
+                    &CopyRequest::new(
+                        product,
+                        audience(segment),
+                        *style,
+                        options.seed.wrapping_add(1000 + i as u32),
+                    ),
+                    &mut |_| {},
+                );
+                let passed = outcome
+                    .attempts
+                    .first()
+                    .and_then(|a| a.verdict.as_ref())
+                    .is_some_and(|v| v.code() == "pass");
+                if passed {
+                    grouped_pass.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+            });
+        }
+    });
+    let grouped_wall = started.elapsed().as_secs_f64();
+
+    // Kiosk sessions: three picks (consecutive pairs, so three styles) written together and
+    // one after another, alternating which goes first.
+    let (mut grouped, mut sequential, mut with_fourth) = (Vec::new(), Vec::new(), Vec::new());
+    for s in 0..options.sessions {
+        let picks: Vec<_> = (0..3).map(|j| pairs[(3 * s + j) % pairs.len()]).collect();
+        let fourth = pairs[(3 * s + 3) % pairs.len()];
+        let write = |j: usize, (product, segment, style): (&Product, &SegmentKey, Style)| {
+            service.write_copy(
+                &CopyRequest::new(
+                    product,
+                    audience(segment),
+                    style,
+                    options.seed.wrapping_add(5000 + (3 * s + j) as u32),
+                ),
+                &mut |_| {},
+            );
+        };
+        let together = || {
+            let t = Instant::now();
+            std::thread::scope(|scope| {
+                for (j, pick) in picks.iter().enumerate() {
+                    scope.spawn(move || write(j, *pick));
+                }
+            });
+            t.elapsed().as_secs_f64() * 1e3
+        };
+        let in_turn = || {
+            let t = Instant::now();
+            for (j, pick) in picks.iter().enumerate() {
+                write(j, *pick);
+            }
+            t.elapsed().as_secs_f64() * 1e3
+        };
+        let together_with_fourth = || {
+            let t = Instant::now();
+            std::thread::scope(|scope| {
+                let filler = scope.spawn(move || write(3, fourth));
+                let picks: Vec<_> = picks
+                    .iter()
+                    .enumerate()
+                    .map(|(j, pick)| scope.spawn(move || write(j, *pick)))
+                    .collect();
+                for p in picks {
+                    let _ = p.join();
+                }
+                let done = t.elapsed().as_secs_f64() * 1e3;
+                let _ = filler.join();
+                done
+            })
+        };
+        if s % 2 == 0 {
+            grouped.push(together());
+            sequential.push(in_turn());
+            with_fourth.push(together_with_fourth());
+        } else {
+            with_fourth.push(together_with_fourth());
+            sequential.push(in_turn());
+            grouped.push(together());
+        }
+    }
     Ok(BenchReport {
         model: info.model.clone(),
         threads: info.config.threads,
@@ -274,6 +393,17 @@ pub fn run(
         blurb_ms_p99: percentile(latencies, 0.99),
         warm_blurbs_per_sec: if wall > 0.0 { n / wall } else { 0.0 },
         warm_mode: "sequential".into(),
+        parallel,
+        warm_grouped_blurbs_per_sec: if grouped_wall > 0.0 {
+            n / grouped_wall
+        } else {
+            0.0
+        },
+        grouped_first_try_pass_rate: grouped_pass.into_inner() as f64 / n,
+        sessions: options.sessions,
+        session_grouped_ms_p50: percentile(grouped, 0.5),
+        session_sequential_ms_p50: percentile(sequential, 0.5),
+        session_with_fourth_ms_p50: percentile(with_fourth, 0.5),
         first_try_pass_rate: first_pass as f64 / n,
         model_served_rate: from_model as f64 / n,
         served_rate: served as f64 / n,
@@ -647,8 +777,25 @@ impl fmt::Display for BenchReport {
         )?;
         writeln!(
             f,
-            "warm throughput   {:>8.2} blurbs/s ({})",
-            self.warm_blurbs_per_sec, self.warm_mode
+            "warm throughput   {:>8.2} blurbs/s ({}); {:.2} blurbs/s with {} in flight (first try {:.1}%)",
+            self.warm_blurbs_per_sec,
+            self.warm_mode,
+            self.warm_grouped_blurbs_per_sec,
+            self.parallel,
+            self.grouped_first_try_pass_rate * 100.0
+        )?;
+        writeln!(
+            f,
+            "session of 3     p50 {:.0} ms together, {:.0} ms with a 4th in flight, {:.0} ms one after another ({} sessions; together {:.2}x one fresh blurb)",
+            self.session_grouped_ms_p50,
+            self.session_with_fourth_ms_p50,
+            self.session_sequential_ms_p50,
+            self.sessions,
+            if self.blurb_ms_p50 > 0.0 {
+                self.session_grouped_ms_p50 / self.blurb_ms_p50
+            } else {
+                0.0
+            }
         )?;
         writeln!(
             f,

@@ -3,8 +3,9 @@
 //! decodes prefixes and clears evicted sequences; this module only decides.
 //!
 //! Invariants:
-//! - Prefix sequences are `1..=slots`; sequence 0 (the working sequence) is never handed out.
-//!   At most `slots` prefixes are resident, each in its own sequence, each text at most once.
+//! - Prefix sequences are `first..first + slots`; the sequences below `first` (the working
+//!   sequences, one per request in flight) are never handed out. At most `slots` prefixes are
+//!   resident, each in its own sequence, each text at most once.
 //! - Every request advances the clock once ([`PrefixSlots::tick`]); a prefix found or inserted
 //!   is stamped with it, and eviction takes the smallest stamp, never the sequence to keep.
 //! - A prefix leaves the bookkeeping before the worker clears its cells: if clearing fails the
@@ -31,15 +32,17 @@ pub(super) struct PrefixSlots {
     resident: Vec<Resident>,
     tick: u64,
     slots: u32,
+    first: i32,
 }
 
 impl PrefixSlots {
-    /// No prefix resident; at most `slots` at once.
-    pub(super) fn new(slots: u32) -> Self {
+    /// No prefix resident; at most `slots` at once, in sequences `first..first + slots`.
+    pub(super) fn new(slots: u32, first: i32) -> Self {
         Self {
             resident: Vec::new(),
             tick: 0,
             slots,
+            first,
         }
     }
 
@@ -67,7 +70,8 @@ impl PrefixSlots {
 
     /// The lowest prefix sequence no resident prefix uses.
     pub(super) fn free_seq(&self) -> Option<i32> {
-        (1..=self.slots as i32).find(|s| self.resident.iter().all(|r| r.seq != *s))
+        (self.first..self.first + self.slots as i32)
+            .find(|s| self.resident.iter().all(|r| r.seq != *s))
     }
 
     /// Record `text` as decoded into `seq` with `len` tokens, used now.
@@ -82,13 +86,15 @@ impl PrefixSlots {
 
     /// The next prefix to evict so that `need` more cells fit in `n_ctx` beside the resident
     /// prefixes and, for a new prefix (`keep` is `None`), a sequence slot is free. The victim
-    /// (least recently used, never `keep`) leaves the bookkeeping and its sequence is returned
-    /// for the caller to clear; `None` when there is room already. Fails when room is still
-    /// short and nothing can be evicted.
+    /// (least recently used, never `keep` nor one of `pinned`: the prefixes of requests in
+    /// flight, whose cells stay taken by the requests' own sequences) leaves the bookkeeping and
+    /// its sequence is returned for the caller to clear; `None` when there is room already.
+    /// Fails when room is still short and nothing can be evicted.
     pub(super) fn evict_for(
         &mut self,
         need: usize,
         keep: Option<i32>,
+        pinned: &[i32],
         n_ctx: u32,
     ) -> Result<Option<i32>, EngineError> {
         let used: usize = self.resident.iter().map(|r| r.len).sum();
@@ -100,7 +106,7 @@ impl PrefixSlots {
             .resident
             .iter()
             .enumerate()
-            .filter(|(_, r)| Some(r.seq) != keep)
+            .filter(|(_, r)| Some(r.seq) != keep && !pinned.contains(&r.seq))
             .min_by_key(|(_, r)| r.last_used)
             .map(|(i, _)| i);
         let Some(i) = victim else {
@@ -131,12 +137,12 @@ mod tests {
         p.tick();
         let mut evicted = Vec::new();
         if let Some((seq, _)) = p.touch(text) {
-            while let Some(s) = p.evict_for(need, Some(seq), n_ctx).unwrap() {
+            while let Some(s) = p.evict_for(need, Some(seq), &[], n_ctx).unwrap() {
                 evicted.push(s);
             }
             return (evicted, seq);
         }
-        while let Some(s) = p.evict_for(len + need, None, n_ctx).unwrap() {
+        while let Some(s) = p.evict_for(len + need, None, &[], n_ctx).unwrap() {
             evicted.push(s);
         }
         let seq = p.free_seq().unwrap();
@@ -146,7 +152,7 @@ mod tests {
 
     #[test]
     fn prefixes_take_free_sequences_from_one() {
-        let mut p = PrefixSlots::new(3);
+        let mut p = PrefixSlots::new(3, 1);
         assert_eq!(p.free_seq(), Some(1));
         assert_eq!(request(&mut p, "a", 10, 5, 1000), (vec![], 1));
         assert_eq!(request(&mut p, "b", 10, 5, 1000), (vec![], 2));
@@ -162,7 +168,7 @@ mod tests {
 
     #[test]
     fn a_full_set_of_slots_evicts_the_least_recently_used() {
-        let mut p = PrefixSlots::new(2);
+        let mut p = PrefixSlots::new(2, 1);
         request(&mut p, "a", 10, 5, 1000);
         request(&mut p, "b", 10, 5, 1000);
         request(&mut p, "a", 10, 5, 1000);
@@ -177,7 +183,7 @@ mod tests {
 
     #[test]
     fn a_short_context_evicts_until_the_request_fits_but_never_the_kept_prefix() {
-        let mut p = PrefixSlots::new(4);
+        let mut p = PrefixSlots::new(4, 1);
         request(&mut p, "a", 40, 10, 100);
         request(&mut p, "b", 40, 10, 100);
         // c needs 40 + 10 beside a and b (80 used): evicting a, the oldest, is enough.
@@ -189,31 +195,50 @@ mod tests {
 
     #[test]
     fn nothing_left_to_evict_is_an_error() {
-        let mut p = PrefixSlots::new(2);
+        let mut p = PrefixSlots::new(2, 1);
         request(&mut p, "a", 50, 10, 100);
         p.tick();
         assert!(matches!(
-            p.evict_for(60, Some(1), 100),
+            p.evict_for(60, Some(1), &[], 100),
             Err(EngineError::PromptTooLong {
                 tokens: 110,
                 max_tokens: 0,
                 n_ctx: 100
             })
         ));
-        assert_eq!(p.evict_for(60, None, 100).unwrap(), Some(1));
+        assert_eq!(p.evict_for(60, None, &[], 100).unwrap(), Some(1));
         assert!(matches!(
-            p.evict_for(200, None, 100),
+            p.evict_for(200, None, &[], 100),
             Err(EngineError::PromptTooLong { tokens: 200, .. })
         ));
     }
 
     #[test]
+    fn the_prefix_of_a_request_in_flight_is_never_evicted() {
+        let mut p = PrefixSlots::new(3, 1);
+        request(&mut p, "a", 40, 10, 100);
+        request(&mut p, "b", 40, 10, 100);
+        p.tick();
+        // a is the oldest but pinned: b goes; then nothing is left to evict.
+        assert_eq!(p.evict_for(30, None, &[1], 100).unwrap(), Some(2));
+        assert!(p.evict_for(70, None, &[1], 100).is_err());
+    }
+
+    #[test]
+    fn prefix_sequences_start_after_the_working_ones() {
+        let mut p = PrefixSlots::new(2, 4);
+        assert_eq!(request(&mut p, "a", 10, 5, 1000), (vec![], 4));
+        assert_eq!(request(&mut p, "b", 10, 5, 1000), (vec![], 5));
+        assert_eq!(p.free_seq(), None);
+    }
+
+    #[test]
     fn clear_forgets_everything() {
-        let mut p = PrefixSlots::new(2);
+        let mut p = PrefixSlots::new(2, 1);
         request(&mut p, "a", 10, 5, 100);
         p.clear();
         assert_eq!(p.touch("a"), None);
         assert_eq!(p.free_seq(), Some(1));
-        assert_eq!(p.evict_for(100, None, 100).unwrap(), None);
+        assert_eq!(p.evict_for(100, None, &[], 100).unwrap(), None);
     }
 }

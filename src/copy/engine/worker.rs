@@ -1,23 +1,31 @@
 //! The worker thread: owns the llama.cpp backend reference, the model, the context and the batch,
-//! and runs requests one at a time (prompt, sampling, decoding, streaming).
+//! and runs up to `parallel` requests at once (prompts, sampling, decoding, streaming): every
+//! step samples one token for each request in flight and decodes all of them in one
+//! `llama_decode`, and a waiting request joins at the next step.
 //!
 //! Invariants:
-//! - Every llama.cpp object (model, context, batch, sampler) is created, used and dropped on this
-//!   thread; the context borrows the model on `worker_main`'s stack and no lifetime is
+//! - Every llama.cpp object (model, context, batch, samplers) is created, used and dropped on
+//!   this thread; the context borrows the model on `worker_main`'s stack and no lifetime is
 //!   transmuted. Only the process-wide backend (a `'static` reference) and channels cross
 //!   threads.
-//! - Sequence 0 ([`WORK_SEQ`]) is the working sequence: it is emptied after every request (or
-//!   the whole KV cache is reset when that fails, and after any decode error). Prefix sequences
-//!   are handed out by [`PrefixSlots`]; this module decodes and clears them.
+//! - Sequences `0..parallel` are the working sequences, one per request in flight, emptied when
+//!   it ends; prefix sequences (above them) are handed out by [`PrefixSlots`]; this module
+//!   decodes and clears them. A request without the prefix cache runs alone on an emptied cache.
+//! - After every decode each request in flight has exactly one row of logits (its last token's);
+//!   every request's step samples from it before anything else is decoded, and the tokens whose
+//!   logits are wanted are all in the last `decode` of a step (chunks are cut from the end).
 //! - Each request ends in exactly one `Done` or `Error` sent to its sink, unless the sink
-//!   refused a token (the caller is gone): then nothing more is sent.
+//!   refused a token (the caller is gone): then nothing more is sent. A failed decode of a
+//!   shared batch fails every request in it and resets the KV cache.
 //! - Text is streamed only up to [`gate::held_from`]: a number in progress is never shown
 //!   before it is finished. With `allowed_numbers` every sampled token passes [`gate::judge`];
-//!   at a dead end the gate decides between a rewind (the KV cache drops the number's cells and
-//!   the token before it is decoded again) and the end of the copy.
+//!   at a dead end the gate decides between a rewind (the request's sequence drops the number's
+//!   cells and the token before it is decoded again, in the next shared batch) and the end of
+//!   the copy.
 //! - Token pieces are reassembled into UTF-8 with [`gate::take_utf8`], so a character split
 //!   across tokens is never broken.
 
+use std::collections::VecDeque;
 use std::num::NonZeroU32;
 use std::path::Path;
 use std::sync::mpsc::{Receiver, Sender};
@@ -38,8 +46,8 @@ use llama_cpp_2::LogOptions;
 use super::gate::{self, take_utf8, Candidate, DeadEnd, Next, NumberGate};
 use super::prefix::PrefixSlots;
 use super::{
-    Counters, DecodeFailure, EngineConfig, EngineError, Generation, GenerationRequest, Job, Sink,
-    StopReason, StreamEvent, Timings,
+    Counters, DecodeFailure, EngineConfig, EngineError, Generation, Job, StopReason, StreamEvent,
+    Timings,
 };
 
 static BACKEND: OnceLock<LlamaBackend> = OnceLock::new();
@@ -85,7 +93,7 @@ pub(super) fn worker_main(
         .with_n_ctx(NonZeroU32::new(config.n_ctx))
         .with_n_batch(config.n_batch)
         .with_n_ubatch(config.n_ubatch)
-        .with_n_seq_max(config.prefix_slots + 1)
+        .with_n_seq_max(config.prefix_slots + config.parallel)
         .with_n_threads(config.threads)
         .with_n_threads_batch(config.threads_batch)
         .with_kv_unified(true)
@@ -109,16 +117,14 @@ pub(super) fn worker_main(
         n_ctx: ctx.n_ctx(),
         batch: LlamaBatch::new(config.n_batch as usize, 1),
         ctx,
-        prefixes: PrefixSlots::new(config.prefix_slots),
+        prefixes: PrefixSlots::new(config.prefix_slots, config.parallel as i32),
         config,
         counters,
     };
     if ready.send(Ok(worker.n_ctx)).is_err() {
         return;
     }
-    while let Ok(job) = jobs.recv() {
-        worker.run(job);
-    }
+    worker.serve(&jobs);
 }
 
 /// Every token whose text contains one of `chars`.
@@ -137,9 +143,6 @@ fn tokens_with(model: &LlamaModel, chars: &str) -> Vec<LlamaToken> {
         })
         .collect()
 }
-
-/// Sequence that requests run in.
-const WORK_SEQ: i32 = 0;
 
 struct Worker<'m> {
     model: &'m LlamaModel,
@@ -163,43 +166,230 @@ struct Step {
     at: usize,
 }
 
-/// Where the prompt left the working sequence.
-struct Prompted {
-    next_pos: usize,
-    logits_idx: i32,
-    decoded: usize,
-    cached: usize,
+/// One token for the next `decode`: of which working sequence, where, and whether its logits are
+/// wanted (the last token each live request adds).
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    seq: i32,
+    token: LlamaToken,
+    pos: usize,
+    logits: bool,
+}
+
+/// A request in flight: its working sequence and everything its generation loop keeps.
+struct Live {
+    job: Job,
+    seq: i32,
+    started: Instant,
+    sampler: LlamaSampler,
+    max_tokens: u32,
+    /// The suffix's last token (decoded again when a rewind takes back the first token).
+    suffix_last: LlamaToken,
+    /// Where the next token goes, and the batch index of this request's logits after a decode.
+    pos: usize,
+    idx: i32,
+    pending: Vec<u8>,
+    text: String,
+    /// Every generated token with its position and where its piece starts in `text`; text from
+    /// `streamed` on is held back while it ends in a number in progress.
+    steps: Vec<Step>,
+    streamed: usize,
+    gate: NumberGate,
+    generated: u32,
+    ttft_ms: f64,
+    /// Set by the first decode that held the request's prompt.
+    prompt_ms: Option<f64>,
+    prompt_tokens: usize,
+    cached_tokens: usize,
+    /// Cells this request may still need (suffix and tokens to generate), for room-making.
+    reserve: usize,
+    /// The prefix sequence it shares cells with (pinned: not evicted while it runs).
+    prefix_seq: Option<i32>,
+    /// Runs alone on an emptied cache (no prefix cache): nothing joins it.
+    alone: bool,
+}
+
+/// What one step of a live request does.
+enum Advance {
+    /// Decode this token next (a sampled token, or the token before a rewound number).
+    Decode(Entry),
+    Finished(StopReason),
+    /// The caller went away.
+    Cancelled,
 }
 
 impl Worker<'_> {
-    fn run(&mut self, mut job: Job) {
-        let started = Instant::now();
-        Counters::bump(&self.counters.requests, 1);
-        let result = self.generate(&job.request, started, &mut job.sink);
-        if let Err(e) = self.ctx.clear_kv_cache_seq(Some(0), None, None) {
-            tracing::warn!(error = %e, "cannot clear the working sequence; resetting the KV cache");
-            self.reset();
-        }
-        match result {
-            Ok(Some(mut generation)) => {
-                generation.timings.queue_ms = ms(started.duration_since(job.submitted));
-                Counters::bump(&self.counters.completed, 1);
-                (job.sink)(StreamEvent::Done(generation));
+    /// The working sequences: `0..parallel`; prefixes live above them.
+    fn work_seqs(&self) -> i32 {
+        self.config.parallel as i32
+    }
+
+    /// Runs jobs until every handle is gone: up to `parallel` requests at once, each in its own
+    /// working sequence, one token of every live request per `decode`. A request waiting in the
+    /// channel joins at the next step.
+    fn serve(&mut self, jobs: &Receiver<Job>) {
+        let mut live: Vec<Live> = Vec::new();
+        let mut queue: VecDeque<Job> = VecDeque::new();
+        loop {
+            if live.is_empty() && queue.is_empty() {
+                match jobs.recv() {
+                    Ok(job) => queue.push_back(job),
+                    Err(_) => return,
+                }
             }
-            Ok(None) => Counters::bump(&self.counters.cancelled, 1),
-            Err(e) => {
-                Counters::bump(&self.counters.failed, 1);
-                tracing::warn!(error = %e, "generation failed");
-                if matches!(e, EngineError::Decode { .. }) {
+            while let Ok(job) = jobs.try_recv() {
+                queue.push_back(job);
+            }
+            let mut entries: Vec<Entry> = Vec::new();
+            // Every live request has fresh logits from the last decode: one step each.
+            let mut i = 0;
+            while i < live.len() {
+                match self.advance(&mut live[i]) {
+                    Ok(Advance::Decode(entry)) => {
+                        entries.push(entry);
+                        i += 1;
+                    }
+                    Ok(Advance::Finished(stop)) => {
+                        let l = live.swap_remove(i);
+                        self.finish(l, Ok(Some(stop)));
+                    }
+                    Ok(Advance::Cancelled) => {
+                        let l = live.swap_remove(i);
+                        self.finish(l, Ok(None));
+                    }
+                    Err(e) => {
+                        let l = live.swap_remove(i);
+                        self.finish(l, Err(e));
+                    }
+                }
+            }
+            // Waiting requests take the free working sequences. A request without the prefix
+            // cache runs alone on an emptied cache (so a fixed seed gives the same copy).
+            while live.len() < self.config.parallel as usize {
+                let Some(job) = queue.front() else { break };
+                let alone = !job.request.prefix_cache.unwrap_or(self.config.prefix_cache);
+                if live.iter().any(|l| l.alone) || (alone && !live.is_empty()) {
+                    break;
+                }
+                let Some(job) = queue.pop_front() else { break };
+                let Some(seq) = (0..self.work_seqs()).find(|s| live.iter().all(|l| l.seq != *s))
+                else {
+                    queue.push_front(job);
+                    break;
+                };
+                match self.admit(job, seq, &live) {
+                    Admitted::Live(l, mut prompt) => {
+                        entries.append(&mut prompt);
+                        live.push(*l);
+                    }
+                    Admitted::Done => {}
+                    Admitted::Wait(job) => {
+                        queue.push_front(*job);
+                        break;
+                    }
+                    Admitted::Failed(failed) => {
+                        let (job, e) = *failed;
+                        self.fail(job, e);
+                    }
+                }
+                if alone {
+                    break;
+                }
+            }
+            if entries.is_empty() {
+                continue;
+            }
+            match self.decode_entries(&entries) {
+                Ok(indices) => {
+                    for (seq, idx) in indices {
+                        if let Some(l) = live.iter_mut().find(|l| l.seq == seq) {
+                            l.idx = idx;
+                            if l.prompt_ms.is_none() {
+                                l.prompt_ms = Some(ms(l.started.elapsed()));
+                            }
+                        }
+                    }
+                    self.starve();
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, requests = live.len(), "decode failed; every request in flight fails");
+                    for l in live.drain(..) {
+                        let job = l.job;
+                        Counters::bump(&self.counters.failed, 1);
+                        let mut sink = job.sink;
+                        sink(StreamEvent::Error(EngineError::Decode {
+                            step: "decoding a shared batch",
+                            source: DecodeFailure::Shared(e.to_string()),
+                        }));
+                    }
                     self.reset();
                 }
-                (job.sink)(StreamEvent::Error(e));
             }
         }
     }
 
-    /// The test and drill knob (`EngineConfig::step_delay_ms`): after the prompt's decode and
-    /// after each generated token's, the worker sleeps, as an engine starved of CPU stalls.
+    /// Ends a request: its last text and `Done`, or the error; frees its working sequence.
+    fn finish(&mut self, l: Live, result: Result<Option<StopReason>, EngineError>) {
+        if let Err(e) = self.ctx.clear_kv_cache_seq(Some(l.seq as u32), None, None) {
+            tracing::warn!(error = %e, "cannot clear a working sequence");
+        }
+        let Live {
+            mut job,
+            started,
+            text,
+            streamed,
+            generated,
+            ttft_ms,
+            prompt_ms,
+            prompt_tokens,
+            cached_tokens,
+            ..
+        } = l;
+        match result {
+            Ok(Some(stop)) => {
+                if text.len() > streamed
+                    && !(job.sink)(StreamEvent::Token(text[streamed..].to_string()))
+                {
+                    Counters::bump(&self.counters.cancelled, 1);
+                    return;
+                }
+                Counters::bump(&self.counters.generated_tokens, u64::from(generated));
+                Counters::bump(&self.counters.completed, 1);
+                let total_ms = ms(started.elapsed());
+                let prompt_ms = prompt_ms.unwrap_or(total_ms);
+                let gen_ms = total_ms - prompt_ms;
+                (job.sink)(StreamEvent::Done(Generation {
+                    text: text.trim().to_string(),
+                    stop,
+                    timings: Timings {
+                        queue_ms: ms(started.duration_since(job.submitted)),
+                        prompt_tokens: count(prompt_tokens),
+                        cached_tokens: count(cached_tokens),
+                        prompt_ms,
+                        ttft_ms,
+                        generated_tokens: generated,
+                        total_ms,
+                        tokens_per_sec: if gen_ms > 0.0 {
+                            f64::from(generated) * 1000.0 / gen_ms
+                        } else {
+                            0.0
+                        },
+                    },
+                }));
+            }
+            Ok(None) => Counters::bump(&self.counters.cancelled, 1),
+            Err(e) => self.fail(job, e),
+        }
+    }
+
+    fn fail(&mut self, mut job: Job, e: EngineError) {
+        Counters::bump(&self.counters.failed, 1);
+        tracing::warn!(error = %e, "generation failed");
+        (job.sink)(StreamEvent::Error(e));
+    }
+
+    /// The test and drill knob (`EngineConfig::step_delay_ms`): after each decode the worker
+    /// sleeps, as an engine starved of CPU stalls.
     fn starve(&self) {
         if self.config.step_delay_ms > 0 {
             std::thread::sleep(Duration::from_millis(self.config.step_delay_ms));
@@ -212,37 +402,66 @@ impl Worker<'_> {
         self.prefixes.clear();
     }
 
-    /// Run one request. `Ok(None)` means the caller went away.
-    fn generate(
-        &mut self,
-        request: &GenerationRequest,
-        started: Instant,
-        sink: &mut Sink,
-    ) -> Result<Option<Generation>, EngineError> {
-        let model = self.model;
-        let vocab = model.vocab();
-        if request.deadline.is_some_and(|d| Instant::now() >= d) {
+    /// Starts a request in working sequence `seq`: its prompt's tokens for the next decode; or it
+    /// is done at once (its deadline passed), waits for room, or failed (the job handed back).
+    fn admit(&mut self, mut job: Job, seq: i32, live: &[Live]) -> Admitted {
+        let started = Instant::now();
+        let request = &job.request;
+        if request.deadline.is_some_and(|d| started >= d) {
             // Too late to write anything: decode nothing, end as the budget does.
-            return Ok(Some(Generation {
+            Counters::bump(&self.counters.requests, 1);
+            Counters::bump(&self.counters.completed, 1);
+            (job.sink)(StreamEvent::Done(Generation {
                 text: String::new(),
                 stop: StopReason::Budget,
-                timings: Timings::default(),
+                timings: Timings {
+                    queue_ms: ms(started.duration_since(job.submitted)),
+                    ..Timings::default()
+                },
             }));
+            return Admitted::Done;
         }
         let max_tokens = request.max_tokens.unwrap_or(self.config.max_tokens).max(1);
-        let suffix = vocab.tokenize(request.suffix.as_bytes(), false, false);
-        if suffix.is_empty() {
-            return Err(EngineError::EmptyPrompt);
-        }
-        let prompted = if request.prefix_cache.unwrap_or(self.config.prefix_cache) {
-            self.prompt_cached(&request.prefix, &suffix, max_tokens)?
-        } else {
-            self.prompt_plain(&request.prefix, &suffix, max_tokens)?
+        let suffix = self
+            .model
+            .vocab()
+            .tokenize(request.suffix.as_bytes(), false, false);
+        let Some(&suffix_last) = suffix.last() else {
+            Counters::bump(&self.counters.requests, 1);
+            return Admitted::Failed(Box::new((job, EngineError::EmptyPrompt)));
         };
-        self.starve();
-        let prompt_ms = ms(started.elapsed());
-
-        let mut sampler = LlamaSampler::chain_simple([
+        // Cells the requests in flight may still need; their prefixes stay resident.
+        let in_flight: usize = live.iter().map(|l| l.reserve).sum();
+        let pinned: Vec<i32> = live.iter().filter_map(|l| l.prefix_seq).collect();
+        let alone = !request.prefix_cache.unwrap_or(self.config.prefix_cache);
+        let prompted = if !alone {
+            self.prompt_cached(
+                &request.prefix,
+                &suffix,
+                max_tokens,
+                seq,
+                (in_flight, &pinned),
+            )
+        } else {
+            self.prompt_plain(&request.prefix, &suffix, max_tokens, seq)
+        };
+        let (entries, next_pos, prompt_tokens, cached_tokens, prefix_seq) = match prompted {
+            Ok(p) => p,
+            Err(EngineError::PromptTooLong { .. }) if !live.is_empty() => {
+                // No room beside the requests in flight: wait for one to end.
+                return Admitted::Wait(Box::new(job));
+            }
+            Err(e) => {
+                Counters::bump(&self.counters.requests, 1);
+                if matches!(e, EngineError::Decode { .. }) && live.is_empty() {
+                    self.reset();
+                }
+                return Admitted::Failed(Box::new((job, e)));
+            }
+        };
+        Counters::bump(&self.counters.requests, 1);
+        let model = self.model;
+        let sampler = LlamaSampler::chain_simple([
             LlamaSampler::logit_bias(model.n_vocab(), &self.suppressed),
             LlamaSampler::top_k(self.config.top_k),
             LlamaSampler::penalties(
@@ -255,134 +474,145 @@ impl Worker<'_> {
             LlamaSampler::temp(request.temperature.unwrap_or(self.config.temperature)),
             LlamaSampler::dist(request.seed),
         ]);
+        Admitted::Live(
+            Box::new(Live {
+                reserve: suffix.len() + max_tokens as usize,
+                alone,
+                prefix_seq,
+                job,
+                seq,
+                started,
+                sampler,
+                max_tokens,
+                suffix_last,
+                pos: next_pos,
+                idx: 0,
+                pending: Vec::new(),
+                text: String::new(),
+                steps: Vec::new(),
+                streamed: 0,
+                gate: NumberGate::default(),
+                generated: 0,
+                ttft_ms: 0.0,
+                prompt_ms: None,
+                prompt_tokens,
+                cached_tokens,
+            }),
+            entries,
+        )
+    }
+
+    /// One step of a live request from its fresh logits: sample (through the number gate),
+    /// stream what may be shown, and say what to decode next or why it ended.
+    fn advance(&mut self, l: &mut Live) -> Result<Advance, EngineError> {
+        let vocab = self.model.vocab();
+        let request = &l.job.request;
+        if l.generated >= l.max_tokens {
+            return Ok(Advance::Finished(StopReason::MaxTokens));
+        }
         let budget = Duration::from_millis(self.config.budget_ms);
-        let (mut pos, mut idx) = (prompted.next_pos, prompted.logits_idx);
-        let mut pending = Vec::new();
-        let mut text = String::new();
-        // Every generated token with its position and where its piece starts in `text`; text
-        // from `streamed` on is held back while it ends in a number in progress.
-        let mut steps: Vec<Step> = Vec::new();
-        let mut streamed = 0;
-        let mut gate = NumberGate::default();
-        let mut generated = 0u32;
-        let mut ttft_ms = 0.0;
-        let stop = loop {
-            if generated >= max_tokens {
-                break StopReason::MaxTokens;
-            }
-            if started.elapsed() >= budget || request.deadline.is_some_and(|d| Instant::now() >= d)
-            {
-                break StopReason::Budget;
-            }
-            let token = match &request.allowed_numbers {
-                None => sampler.sample(&self.ctx, idx),
-                Some(allowed) => {
-                    let rules = gate::Rules {
-                        allowed,
-                        money: request.money_roles.as_ref(),
-                        min_length: request.min_length,
-                    };
-                    match self.sample_numbers(&mut sampler, idx, &text, rules, gate.words_only()) {
-                        Some(token) => token,
-                        None => {
-                            // A dead end: the number being written can only end unlisted.
-                            // Take it back and write words where it began.
-                            let DeadEnd::Rewind { step: at } =
-                                gate.dead_end(&text, steps.iter().map(|s| s.at))
-                            else {
-                                break StopReason::EndOfText;
-                            };
-                            let step = steps[at];
-                            let before = at
-                                .checked_sub(1)
-                                .map_or(suffix[suffix.len() - 1], |b| steps[b].token);
-                            let Some(fresh) = self.rewind(before, step.pos)? else {
-                                break StopReason::EndOfText;
-                            };
-                            idx = fresh;
-                            pos = step.pos;
-                            steps.truncate(at);
-                            text.truncate(step.at.max(streamed));
-                            pending.clear();
-                            gate.rewound();
-                            continue;
+        if l.started.elapsed() >= budget || request.deadline.is_some_and(|d| Instant::now() >= d) {
+            return Ok(Advance::Finished(StopReason::Budget));
+        }
+        let token = match &request.allowed_numbers {
+            None => l.sampler.sample(&self.ctx, l.idx),
+            Some(allowed) => {
+                let rules = gate::Rules {
+                    allowed,
+                    money: request.money_roles.as_ref(),
+                    min_length: request.min_length,
+                };
+                let words_only = l.gate.words_only();
+                match self.sample_numbers(&mut l.sampler, l.idx, &l.text, rules, words_only) {
+                    Some(token) => token,
+                    None => {
+                        // A dead end: the number being written can only end unlisted. Take it
+                        // back and write words where it began.
+                        let DeadEnd::Rewind { step: at } =
+                            l.gate.dead_end(&l.text, l.steps.iter().map(|s| s.at))
+                        else {
+                            return Ok(Advance::Finished(StopReason::EndOfText));
+                        };
+                        let step = l.steps[at];
+                        let before = at
+                            .checked_sub(1)
+                            .map_or(l.suffix_last, |b| l.steps[b].token);
+                        let from = step.pos.checked_sub(1).ok_or(EngineError::EmptyPrompt)?;
+                        let from_u32 = u32::try_from(from).map_err(|source| {
+                            DecodeFailure::during("rewinding")(DecodeFailure::Position {
+                                pos: from,
+                                source,
+                            })
+                        })?;
+                        let removed = self
+                            .ctx
+                            .clear_kv_cache_seq(Some(l.seq as u32), Some(from_u32), None)
+                            .map_err(DecodeFailure::during("rewinding a working sequence"))?;
+                        if !removed {
+                            // The model's cache cannot drop a tail (recurrent models).
+                            return Ok(Advance::Finished(StopReason::EndOfText));
                         }
+                        l.pos = step.pos;
+                        l.steps.truncate(at);
+                        l.text.truncate(step.at.max(l.streamed));
+                        l.pending.clear();
+                        l.gate.rewound();
+                        return Ok(Advance::Decode(Entry {
+                            seq: l.seq,
+                            token: before,
+                            pos: from,
+                            logits: true,
+                        }));
                     }
                 }
-            };
-            if vocab.is_eog(token) {
-                break StopReason::EndOfText;
             }
-            generated += 1;
-            if generated == 1 {
-                ttft_ms = ms(started.elapsed());
-            }
-            steps.push(Step {
-                token,
-                pos,
-                at: text.len(),
-            });
-            vocab.token_to_piece_into(token, &mut pending, false, None);
-            let piece = take_utf8(&mut pending);
-            // Whitespace and newlines before any visible text are skipped; after it, a newline
-            // ends the copy.
-            let piece = if text.is_empty() {
-                piece.trim_start().to_string()
-            } else {
-                piece
-            };
-            let (piece, line_ended) = match piece.split_once('\n') {
-                Some((head, _)) => (head.to_string(), true),
-                None => (piece, false),
-            };
-            // After a rewind, words until a letter is written: not the same number again.
-            gate.wrote(&piece);
-            text.push_str(&piece);
-            let hold = gate::held_from(&text, steps.iter().map(|s| s.at));
-            if hold > streamed {
-                if !sink(StreamEvent::Token(text[streamed..hold].to_string())) {
-                    return Ok(None);
-                }
-                streamed = hold;
-            }
-            if line_ended {
-                break StopReason::EndOfLine;
-            }
-            self.batch.clear();
-            self.batch
-                .add(token, to_pos(pos)?, &[WORK_SEQ], true)
-                .map_err(DecodeFailure::during("adding a sampled token"))?;
-            self.ctx
-                .decode(&mut self.batch)
-                .map_err(DecodeFailure::during("decoding a sampled token"))?;
-            self.starve();
-            pos += 1;
-            idx = 0;
         };
-        if text.len() > streamed && !sink(StreamEvent::Token(text[streamed..].to_string())) {
-            return Ok(None);
+        if vocab.is_eog(token) {
+            return Ok(Advance::Finished(StopReason::EndOfText));
         }
-        Counters::bump(&self.counters.generated_tokens, u64::from(generated));
-        let total_ms = ms(started.elapsed());
-        let gen_ms = total_ms - prompt_ms;
-        Ok(Some(Generation {
-            text: text.trim().to_string(),
-            stop,
-            timings: Timings {
-                queue_ms: 0.0,
-                prompt_tokens: count(prompted.decoded),
-                cached_tokens: count(prompted.cached),
-                prompt_ms,
-                ttft_ms,
-                generated_tokens: generated,
-                total_ms,
-                tokens_per_sec: if gen_ms > 0.0 {
-                    f64::from(generated) * 1000.0 / gen_ms
-                } else {
-                    0.0
-                },
-            },
-        }))
+        l.generated += 1;
+        if l.generated == 1 {
+            l.ttft_ms = ms(l.started.elapsed());
+        }
+        l.steps.push(Step {
+            token,
+            pos: l.pos,
+            at: l.text.len(),
+        });
+        vocab.token_to_piece_into(token, &mut l.pending, false, None);
+        let piece = take_utf8(&mut l.pending);
+        // Whitespace and newlines before any visible text are skipped; after it, a newline
+        // ends the copy.
+        let piece = if l.text.is_empty() {
+            piece.trim_start().to_string()
+        } else {
+            piece
+        };
+        let (piece, line_ended) = match piece.split_once('\n') {
+            Some((head, _)) => (head.to_string(), true),
+            None => (piece, false),
+        };
+        // After a rewind, words until a letter is written: not the same number again.
+        l.gate.wrote(&piece);
+        l.text.push_str(&piece);
+        let hold = gate::held_from(&l.text, l.steps.iter().map(|s| s.at));
+        if hold > l.streamed {
+            if !(l.job.sink)(StreamEvent::Token(l.text[l.streamed..hold].to_string())) {
+                return Ok(Advance::Cancelled);
+            }
+            l.streamed = hold;
+        }
+        if line_ended {
+            return Ok(Advance::Finished(StopReason::EndOfLine));
+        }
+        let entry = Entry {
+            seq: l.seq,
+            token,
+            pos: l.pos,
+            logits: true,
+        };
+        l.pos += 1;
+        Ok(Advance::Decode(entry))
     }
 
     /// Sample a token whose text keeps every number in `text` + token among `allowed` (or a
@@ -464,31 +694,16 @@ impl Worker<'_> {
         None
     }
 
-    /// Take back the working sequence from `pos` on: `before`, the token at `pos - 1`, is decoded
-    /// again so its logits are fresh. Returns their batch index, or `None` when the model's
-    /// cache cannot drop a tail of positions (recurrent models): then nothing was changed.
-    fn rewind(&mut self, before: LlamaToken, pos: usize) -> Result<Option<i32>, EngineError> {
-        let from = pos.checked_sub(1).ok_or(EngineError::EmptyPrompt)?;
-        let from_u32 = u32::try_from(from).map_err(|source| {
-            DecodeFailure::during("rewinding")(DecodeFailure::Position { pos: from, source })
-        })?;
-        let removed = self
-            .ctx
-            .clear_kv_cache_seq(Some(0), Some(from_u32), None)
-            .map_err(DecodeFailure::during("rewinding the working sequence"))?;
-        if !removed {
-            return Ok(None);
-        }
-        self.decode(&[before], from, WORK_SEQ, true).map(Some)
-    }
-
-    /// Decode the whole prompt from an empty KV cache into the working sequence.
+    /// The whole prompt from an emptied KV cache into working sequence `seq` (the request runs
+    /// alone): its tokens for the next decode, the position after them, tokens decoded and
+    /// cached.
     fn prompt_plain(
         &mut self,
         prefix: &str,
         suffix: &[LlamaToken],
         max_tokens: u32,
-    ) -> Result<Prompted, EngineError> {
+        seq: i32,
+    ) -> Result<Prompt, EngineError> {
         self.reset();
         let mut tokens = self.model.vocab().tokenize(prefix.as_bytes(), true, false);
         tokens.extend_from_slice(suffix);
@@ -499,60 +714,64 @@ impl Worker<'_> {
                 n_ctx: self.n_ctx,
             });
         }
-        let logits_idx = self.decode(&tokens, 0, WORK_SEQ, true)?;
-        Ok(Prompted {
-            next_pos: tokens.len(),
-            logits_idx,
-            decoded: tokens.len(),
-            cached: 0,
-        })
+        let n = tokens.len();
+        Ok((entries_for(seq, &tokens, 0), n, n, 0, None))
     }
 
-    /// Make the prefix resident (decoding it if needed), share it into the working sequence and
-    /// decode the suffix after it.
+    /// Makes the prefix resident (decoding it if needed) and shares it into working sequence
+    /// `seq`; the suffix's tokens after it are for the next decode. `in_flight`: cells the
+    /// requests already running may still need, and their prefix sequences (never evicted).
     fn prompt_cached(
         &mut self,
         prefix: &Arc<str>,
         suffix: &[LlamaToken],
         max_tokens: u32,
-    ) -> Result<Prompted, EngineError> {
+        seq: i32,
+        (in_flight, pinned): (usize, &[i32]),
+    ) -> Result<Prompt, EngineError> {
         self.prefixes.tick();
-        let reserve = suffix.len() + max_tokens as usize;
-        let (seq, len, fresh) = match self.prefixes.touch(prefix) {
-            Some((seq, len)) => {
-                self.make_room(reserve, Some(seq))?;
-                (seq, len, 0)
+        let reserve = suffix.len() + max_tokens as usize + in_flight;
+        let (prefix_seq, len, fresh) = match self.prefixes.touch(prefix) {
+            Some((prefix_seq, len)) => {
+                self.make_room(reserve, Some(prefix_seq), pinned)?;
+                (prefix_seq, len, 0)
             }
             None => {
                 let tokens = self.model.vocab().tokenize(prefix.as_bytes(), true, false);
-                self.make_room(tokens.len() + reserve, None)?;
-                let seq = self.prefixes.free_seq().ok_or(EngineError::PromptTooLong {
+                self.make_room(tokens.len() + reserve, None, pinned)?;
+                let prefix_seq = self.prefixes.free_seq().ok_or(EngineError::PromptTooLong {
                     tokens: tokens.len(),
                     max_tokens,
                     n_ctx: self.n_ctx,
                 })?;
-                self.decode(&tokens, 0, seq, false)?;
+                self.decode_prefix(&tokens, prefix_seq)?;
                 Counters::bump(&self.counters.prefix_decodes, 1);
-                self.prefixes.insert(Arc::clone(prefix), seq, tokens.len());
-                (seq, tokens.len(), tokens.len())
+                self.prefixes
+                    .insert(Arc::clone(prefix), prefix_seq, tokens.len());
+                (prefix_seq, tokens.len(), tokens.len())
             }
         };
         self.ctx
-            .copy_kv_cache_seq(seq, WORK_SEQ, None, None)
+            .copy_kv_cache_seq(prefix_seq, seq, None, None)
             .map_err(DecodeFailure::during("sharing the prefix"))?;
-        let logits_idx = self.decode(suffix, len, WORK_SEQ, true)?;
-        Ok(Prompted {
-            next_pos: len + suffix.len(),
-            logits_idx,
-            decoded: fresh + suffix.len(),
-            cached: len - fresh,
-        })
+        Ok((
+            entries_for(seq, suffix, len),
+            len + suffix.len(),
+            fresh + suffix.len(),
+            len - fresh,
+            Some(prefix_seq),
+        ))
     }
 
     /// Evict least recently used prefixes (never `keep`) until `need` more cells fit beside the
     /// resident prefixes and, for a new prefix, a sequence slot is free.
-    fn make_room(&mut self, need: usize, keep: Option<i32>) -> Result<(), EngineError> {
-        while let Some(evicted) = self.prefixes.evict_for(need, keep, self.n_ctx)? {
+    fn make_room(
+        &mut self,
+        need: usize,
+        keep: Option<i32>,
+        pinned: &[i32],
+    ) -> Result<(), EngineError> {
+        while let Some(evicted) = self.prefixes.evict_for(need, keep, pinned, self.n_ctx)? {
             let seq = u32::try_from(evicted).map_err(DecodeFailure::during("evicting a prefix"))?;
             self.ctx
                 .clear_kv_cache_seq(Some(seq), None, None)
@@ -561,33 +780,87 @@ impl Worker<'_> {
         Ok(())
     }
 
-    /// Decode `tokens` at positions `start..` of `seq`, in `n_batch` chunks. Returns the batch
-    /// index of the last token, whose logits are requested when `logits_last`.
-    fn decode(
-        &mut self,
-        tokens: &[LlamaToken],
-        start: usize,
-        seq: i32,
-        logits_last: bool,
-    ) -> Result<i32, EngineError> {
+    /// Decodes a prefix into its own sequence, in `n_batch` chunks, without logits.
+    fn decode_prefix(&mut self, tokens: &[LlamaToken], seq: i32) -> Result<(), EngineError> {
         let chunk_len = self.config.n_batch as usize;
-        let mut last_idx = 0;
         for (c, chunk) in tokens.chunks(chunk_len).enumerate() {
             self.batch.clear();
             for (j, token) in chunk.iter().enumerate() {
-                let at = c * chunk_len + j;
-                let logits = logits_last && at + 1 == tokens.len();
                 self.batch
-                    .add(*token, to_pos(start + at)?, &[seq], logits)
-                    .map_err(DecodeFailure::during("adding a prompt token"))?;
+                    .add(*token, to_pos(c * chunk_len + j)?, &[seq], false)
+                    .map_err(DecodeFailure::during("adding a prefix token"))?;
             }
             self.ctx
                 .decode(&mut self.batch)
-                .map_err(DecodeFailure::during("decoding the prompt"))?;
-            last_idx = self.batch.n_tokens() - 1;
+                .map_err(DecodeFailure::during("decoding a prefix"))?;
         }
-        Ok(last_idx)
+        Ok(())
     }
+
+    /// Decodes `entries` (every live request's next tokens) in `n_batch` chunks cut from the
+    /// end, so the tokens whose logits are wanted (each request's last) are all in the last
+    /// decode, whose logits llama.cpp keeps. Returns each such sequence's batch index.
+    fn decode_entries(&mut self, entries: &[Entry]) -> Result<Vec<(i32, i32)>, EngineError> {
+        // Tokens without logits first, each sequence's in order; then the one with logits of
+        // each sequence, which is its last.
+        let ordered: Vec<Entry> = entries
+            .iter()
+            .filter(|e| !e.logits)
+            .chain(entries.iter().filter(|e| e.logits))
+            .copied()
+            .collect();
+        let chunk_len = self.config.n_batch as usize;
+        let first = ordered.len() % chunk_len;
+        let mut chunks: Vec<&[Entry]> = Vec::new();
+        if first > 0 {
+            chunks.push(&ordered[..first]);
+        }
+        chunks.extend(ordered[first..].chunks(chunk_len));
+        let mut indices = Vec::new();
+        for chunk in chunks {
+            self.batch.clear();
+            indices.clear();
+            for (i, e) in chunk.iter().enumerate() {
+                self.batch
+                    .add(e.token, to_pos(e.pos)?, &[e.seq], e.logits)
+                    .map_err(DecodeFailure::during("adding a token"))?;
+                if e.logits {
+                    indices.push((e.seq, i as i32));
+                }
+            }
+            self.ctx
+                .decode(&mut self.batch)
+                .map_err(DecodeFailure::during("decoding a batch"))?;
+        }
+        Ok(indices)
+    }
+}
+
+/// A request admitted: live with its prompt tokens, done at once, or waiting (the cache has no
+/// room for it beside the requests in flight until one of them ends).
+enum Admitted {
+    Live(Box<Live>, Vec<Entry>),
+    Done,
+    Wait(Box<Job>),
+    Failed(Box<(Job, EngineError)>),
+}
+
+/// A request's prompt for the next decode: its tokens, the position after them, tokens decoded
+/// and reused, and the prefix sequence it shares.
+type Prompt = (Vec<Entry>, usize, usize, usize, Option<i32>);
+
+/// `tokens` for sequence `seq` from position `start`, logits on the last.
+fn entries_for(seq: i32, tokens: &[LlamaToken], start: usize) -> Vec<Entry> {
+    tokens
+        .iter()
+        .enumerate()
+        .map(|(i, &token)| Entry {
+            seq,
+            token,
+            pos: start + i,
+            logits: i + 1 == tokens.len(),
+        })
+        .collect()
 }
 
 fn to_pos(pos: usize) -> Result<i32, EngineError> {
