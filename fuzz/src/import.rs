@@ -118,6 +118,8 @@ impl Kiosk {
                             style_probability: 0.5,
                             segment: "all",
                             content_kind: "blurb",
+                            arm: shelftalk::experiment::PERSONALISED,
+                            arm_propensity: 0.9,
                         },
                     )
                     .expect("impression");
