@@ -17,7 +17,8 @@
 //!   propensities of all arms sum to 1.
 //! - Arm labels are feedback-cell labels (`a-z 0-9 _ -` and one `:`, at most 49 characters):
 //!   [`HOLDOUT`], [`PERSONALISED`] or `experiment:arm`. HQ compares [`HOLDOUT`] with every other
-//!   arm (personalised vs not), and the arms of one experiment with its first arm.
+//!   arm (personalised vs not), and the arms of one experiment with its `control` or `base` arm
+//!   (else the alphabetically first).
 
 use serde::{Deserialize, Serialize};
 
@@ -60,8 +61,8 @@ pub struct ExperimentConfig {
     /// Name of an A/B test among the personalised sessions (`a-z 0-9 _ -`, 1-24 characters);
     /// empty: no test.
     pub name: String,
-    /// The test's arms (two or more when `name` is set); the first is the baseline HQ compares
-    /// the others with.
+    /// The test's arms (two or more when `name` is set). HQ compares each with the arm named
+    /// `control` or `base` (else the alphabetically first).
     pub arms: Vec<ArmConfig>,
 }
 
