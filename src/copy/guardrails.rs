@@ -378,6 +378,12 @@ fn first_failure(
     {
         return Some(Reason::PromptLeak((*m).to_string()));
     }
+    // Markup: a shelf talker is plain text (the model sometimes wraps a name in
+    // `<strong>…</strong>`, which a terminal shows as written). After the prompt markers, so a
+    // leaked `<end_of_turn>` is named as the leak it is.
+    if copy.contains(['<', '>', '＜', '＞']) {
+        return Some(Reason::Charset);
+    }
     if has_email(copy) {
         return Some(Reason::Email);
     }
@@ -1054,6 +1060,10 @@ mod tests {
             ("12345 !!! ??? ### ₹349 ₹349 ₹349", "charset"),
             ("Отличный чехол для ноутбука всего ₹349", "charset"),
             ("Padded sleeve for ₹349\nProduct: Asus laptop", "charset"),
+            (
+                "$30.49, <strong>Northpine Summit Water Bottle</strong>",
+                "charset",
+            ),
             (
                 "Padded sleeve, only ₹349. Product: another one",
                 "prompt_leak",
