@@ -126,3 +126,38 @@ async fn the_interval_contains_the_true_lift_and_zero_without_one(backend: Backe
     }
     hq.stop().await;
 }
+
+/// `hq report --lift` prints the same document as the API, as JSON and as CSV, from an HQ
+/// database file; a range narrows it, and `--lift` with `--group-by` is refused.
+#[test]
+fn hq_report_lift_prints_the_apis_document() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("hq.db");
+    let store = shelftalk::hq::store::SqliteHq::open(&db).unwrap();
+    fleet::seed(&store, &FleetSpec::with_lift(last_day()));
+    let report = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_shelftalk"))
+            .args(["hq", "report", "--db"])
+            .arg(&db)
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8(out.stdout).unwrap(),
+            String::from_utf8(out.stderr).unwrap(),
+        )
+    };
+    let (ok, json, err) = report(&["--lift", "store", "--format", "json"]);
+    assert!(ok, "{err}");
+    let printed: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let built = lift::build(&store, None, None, LiftBy::Store).unwrap();
+    assert_eq!(printed, serde_json::to_value(&built).unwrap());
+    let (ok, csv, err) = report(&["--lift", "--from", "2025-11-04"]);
+    assert!(ok, "{err}");
+    assert!(csv.starts_with("comparison,store,day,metric,"), "{csv}");
+    assert_eq!(csv.lines().count(), 3, "fleet: one comparison, two metrics");
+    let (ok, _, err) = report(&["--lift", "--group-by", "store"]);
+    assert!(!ok, "--lift and --group-by together are refused");
+    assert!(err.contains("--group-by"), "{err}");
+}
