@@ -109,8 +109,10 @@ pub struct EngineConfig {
     pub repeat_last_n: i32,
     /// Keep style prefixes decoded between requests.
     pub prefix_cache: bool,
-    /// Tokens containing any of these characters are never sampled (foreign currency symbols:
-    /// the guardrails would reject them anyway). Must not contain the store's own symbol.
+    /// Tokens containing any of these characters are never sampled (foreign currency symbols
+    /// and markup's angle brackets: the guardrails would reject them anyway). The store's own
+    /// symbol is taken out of the list (`personalise::engine_config`). Control tokens such as
+    /// the end of turn are matched by their text, which is empty, so they stay sampleable.
     pub suppressed_chars: String,
 }
 
@@ -133,7 +135,7 @@ impl Default for EngineConfig {
             repeat_penalty: 1.15,
             repeat_last_n: 64,
             prefix_cache: true,
-            suppressed_chars: "$€£¥".into(),
+            suppressed_chars: "$€£¥<>".into(),
         }
     }
 }
