@@ -900,12 +900,9 @@ async fn feedback_report(
     headers: HeaderMap,
     params: Result<Query<ReportParams>, QueryRejection>,
 ) -> Response {
-    if let Err(r) = analyst(&app, &headers).await {
-        return r;
-    }
-    let params = match params {
-        Ok(Query(p)) => p,
-        Err(r) => return error(StatusCode::BAD_REQUEST, "bad_query", r.body_text()),
+    let params = match analyst_query(&app, &headers, params).await {
+        Ok(p) => p,
+        Err(r) => return r,
     };
     let dims = params.group_by.map_or_else(|| vec![Dim::Style], |g| g.0);
     let (from, to) = (params.from, params.to);
@@ -914,12 +911,34 @@ async fn feedback_report(
         Ok(r) => r,
         Err(r) => return r,
     };
-    match params.format.unwrap_or_default() {
-        ReportFormat::Csv => match report.to_csv() {
+    answer_in(params.format, || report.to_csv(), || report.document())
+}
+
+/// The query of an analyst's request: 401 without a valid token or session, 400 when it does
+/// not parse (an empty value too).
+async fn analyst_query<P>(
+    app: &App,
+    headers: &HeaderMap,
+    params: Result<Query<P>, QueryRejection>,
+) -> Result<P, Response> {
+    analyst(app, headers).await?;
+    params
+        .map(|Query(p)| p)
+        .map_err(|r| error(StatusCode::BAD_REQUEST, "bad_query", r.body_text()))
+}
+
+/// A report in the `format` asked for: CSV text, or the JSON document (the default).
+fn answer_in<T: serde::Serialize>(
+    format: Option<ReportFormat>,
+    csv: impl FnOnce() -> Result<String, HqError>,
+    json: impl FnOnce() -> T,
+) -> Response {
+    match format.unwrap_or_default() {
+        ReportFormat::Csv => match csv() {
             Ok(text) => ([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], text).into_response(),
             Err(e) => internal(e),
         },
-        ReportFormat::Json => Json(report.document()).into_response(),
+        ReportFormat::Json => Json(json()).into_response(),
     }
 }
 
@@ -964,12 +983,9 @@ async fn lift_report(
     headers: HeaderMap,
     params: Result<Query<LiftParams>, QueryRejection>,
 ) -> Response {
-    if let Err(r) = analyst(&app, &headers).await {
-        return r;
-    }
-    let params = match params {
-        Ok(Query(p)) => p,
-        Err(r) => return error(StatusCode::BAD_REQUEST, "bad_query", r.body_text()),
+    let params = match analyst_query(&app, &headers, params).await {
+        Ok(p) => p,
+        Err(r) => return r,
     };
     let (from, to, by) = (params.from, params.to, params.by.unwrap_or_default());
     let store = Arc::clone(&app.store);
@@ -977,13 +993,7 @@ async fn lift_report(
         Ok(d) => d,
         Err(r) => return r,
     };
-    match params.format.unwrap_or_default() {
-        ReportFormat::Csv => match lift::to_csv(&doc) {
-            Ok(text) => ([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], text).into_response(),
-            Err(e) => internal(e),
-        },
-        ReportFormat::Json => Json(doc).into_response(),
-    }
+    answer_in(params.format, || lift::to_csv(&doc), || &doc)
 }
 
 /// Fleet status: last seen, last sequence, reported backlog, version, audit-log head and alarms,
