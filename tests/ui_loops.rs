@@ -168,6 +168,39 @@ fn demo_dir(data: &Path) -> (Config, demo::DemoSetup) {
     (config, setup)
 }
 
+/// A daemon on `config` and its kiosk loop on a `TestBackend`: the daemon, the screen, the key
+/// sender, the stop signal and the loop's future (to be awaited beside the shopper's). A tuple,
+/// not a struct: the future is an unnamed type the caller awaits by value.
+#[allow(clippy::type_complexity)]
+fn kiosk_loop(
+    config: Config,
+    config_file: &Path,
+) -> (
+    Arc<Daemon>,
+    Screen,
+    mpsc::UnboundedSender<TermEvent>,
+    oneshot::Sender<()>,
+    impl std::future::Future<Output = Result<(), shelftalk::daemon::DaemonError>>,
+) {
+    let (answers_tx, answers_rx) = mpsc::unbounded_channel();
+    let daemon = Daemon::open(config, Some(config_file.to_path_buf()), answers_tx).unwrap();
+    let screen = Screen::new();
+    let guard = TerminalGuard::headless(screen.clone()).unwrap();
+    let (keys, keys_rx) = mpsc::unbounded_channel();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let screen_loop = kiosk::run_screen_on(
+        guard,
+        keys_rx,
+        Arc::clone(&daemon),
+        answers_rx,
+        async move {
+            let _ = stopped.await;
+        },
+        |_| {},
+    );
+    (daemon, screen, keys, stop, screen_loop)
+}
+
 fn type_text(keys: &mpsc::UnboundedSender<TermEvent>, text: &str) {
     for c in text.chars() {
         keys.send(TermEvent::Key(Key::Char(c))).unwrap();
@@ -458,22 +491,7 @@ async fn recommend_and_the_kiosk_pick_the_same_for_the_same_config() {
     // The personalised path (the CLI has no session, so no arm).
     config.experiment = shelftalk::experiment::ExperimentConfig::off();
     assert_eq!(config.recommend.weights.popularity, 1.0);
-    let (answers_tx, answers_rx) = mpsc::unbounded_channel();
-    let daemon = Daemon::open(config, Some(setup.config_file.clone()), answers_tx).unwrap();
-    let screen = Screen::new();
-    let guard = TerminalGuard::headless(screen.clone()).unwrap();
-    let (keys, keys_rx) = mpsc::unbounded_channel();
-    let (stop, stopped) = oneshot::channel::<()>();
-    let screen_loop = kiosk::run_screen_on(
-        guard,
-        keys_rx,
-        Arc::clone(&daemon),
-        answers_rx,
-        async move {
-            let _ = stopped.await;
-        },
-        |_| {},
-    );
+    let (daemon, screen, keys, stop, screen_loop) = kiosk_loop(config, &setup.config_file);
     let shopper = async {
         screen
             .wait_for(
@@ -523,22 +541,7 @@ async fn a_holdout_session_shows_popular_picks_with_template_copy_and_records_it
     config.experiment.holdout_share = 1.0;
     let code = setup.loyalty_codes.first().cloned().unwrap();
     let db = config.db_path();
-    let (answers_tx, answers_rx) = mpsc::unbounded_channel();
-    let daemon = Daemon::open(config, Some(setup.config_file.clone()), answers_tx).unwrap();
-    let screen = Screen::new();
-    let guard = TerminalGuard::headless(screen.clone()).unwrap();
-    let (keys, keys_rx) = mpsc::unbounded_channel();
-    let (stop, stopped) = oneshot::channel::<()>();
-    let screen_loop = kiosk::run_screen_on(
-        guard,
-        keys_rx,
-        Arc::clone(&daemon),
-        answers_rx,
-        async move {
-            let _ = stopped.await;
-        },
-        |_| {},
-    );
+    let (daemon, screen, keys, stop, screen_loop) = kiosk_loop(config, &setup.config_file);
     let shopper = async {
         screen
             .wait_for(
