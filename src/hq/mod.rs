@@ -489,13 +489,13 @@ const NO_KIOSK_KEY: [u8; 32] = [0x5a; 32];
 /// Authenticates a signed kiosk request before its body is decoded: the kiosk named by
 /// [`KIOSK_HEADER`], enrolled and enabled, must have signed `body` ([`SIGNATURE_HEADER`]);
 /// anything else is [`unauthenticated`]. Then charges the kiosk's rate limit (429 with
-/// `Retry-After`). Returns the kiosk's record and the signature.
+/// `Retry-After`). Returns the kiosk's credentials and the signature.
 async fn signed_by_kiosk(
     app: &App,
     headers: &HeaderMap,
     body: &[u8],
     verify: VerifySignature,
-) -> Result<(store::KioskRecord, Vec<u8>), Response> {
+) -> Result<(store::KioskCredentials, Vec<u8>), Response> {
     let signature = header_str(headers, SIGNATURE_HEADER)
         .and_then(from_hex)
         .filter(|s| s.len() == 64);
@@ -505,7 +505,7 @@ async fn signed_by_kiosk(
     };
     let store = Arc::clone(&app.store);
     let id = kiosk_id.to_string();
-    let kiosk = blocking(move || store.kiosk(&id)).await?;
+    let kiosk = blocking(move || store.credentials(&id)).await?;
     let key = kiosk
         .as_ref()
         .map_or(&NO_KIOSK_KEY[..], |k| &k.public_key[..]);
@@ -531,7 +531,7 @@ async fn signed_by_kiosk(
 
 /// Checks that a verified document names the kiosk that signed it and that kiosk's store.
 fn names_its_kiosk(
-    kiosk: &store::KioskRecord,
+    kiosk: &store::KioskCredentials,
     (kiosk_id, store_id): (&str, &str),
 ) -> Result<(), Response> {
     if kiosk_id != kiosk.kiosk_id {
@@ -1061,7 +1061,7 @@ async fn priors(State(app): State<App>, headers: HeaderMap) -> Response {
         }
         let store = Arc::clone(&app.store);
         let id = kiosk_id.clone();
-        let kiosk = match blocking(move || store.kiosk(&id)).await {
+        let kiosk = match blocking(move || store.credentials(&id)).await {
             Ok(k) => k,
             Err(r) => return r,
         };

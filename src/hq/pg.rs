@@ -1,10 +1,11 @@
 //! HQ storage on PostgreSQL ([`PgHq`]): what a fleet runs (`hq serve --database-url postgres://…`).
 //!
 //! Invariants (the same as [`SqliteHq`](super::store::SqliteHq)'s, see [`super::store`]):
-//! - [`HqStore::ingest`] is one transaction: the kiosk row is locked (`SELECT … FOR UPDATE`), the
-//!   duplicate / replay / regression / conflict decision is taken under that lock, and the batch
-//!   row, its cells (one `INSERT … SELECT FROM unnest(…)`) and the kiosk's new sequence number are
-//!   committed together or not at all. Two HQ processes ingesting for the same kiosk serialise on
+//! - [`HqStore::ingest`] is one call of the `hq_ingest` function, so one transaction and one
+//!   round trip: the kiosk row is locked (`SELECT … FOR UPDATE`), the duplicate / replay /
+//!   regression / conflict decision is taken under that lock, and the batch row, its cells (one
+//!   `INSERT … SELECT FROM unnest(…)`) and the kiosk's new sequence number are committed together
+//!   or not at all. Two HQ processes ingesting for the same kiosk serialise on
 //!   its row; a batch id already taken (by another kiosk, concurrently) is answered `Conflict` and
 //!   stores nothing.
 //! - [`HqStore::record_audit_head`] locks the kiosk row the same way, so report-number checks and
@@ -45,7 +46,8 @@ use tokio_postgres::{NoTls, Row};
 use super::rollup::{self, Level};
 use super::store::{
     judge, AuditAlarm, AuditHeadOutcome, AuditHeadReport, Dim, GroupRow, HqStore, IngestBatch,
-    IngestOutcome, KioskAudit, KioskRecord, RecordedHead, Swept, TokenInfo,
+    IngestOutcome, KioskAudit, KioskCredentials, KioskRecord, RecordedHead, Swept, TokenInfo,
+    CREDENTIALS_QUERY,
 };
 use super::HqError;
 use crate::feedback::cells::{Counts, Day, Ipw};
@@ -223,28 +225,91 @@ ALTER TABLE rollup_store_day ADD COLUMN arm TEXT COLLATE "C" NOT NULL DEFAULT 'p
 ALTER TABLE rollup_store_day DROP CONSTRAINT rollup_store_day_pkey,
     ADD PRIMARY KEY (day, store_id, style, segment, content_kind, arm);
 "#,
+    // v6: ingest does less per cell. Reports read the roll-up, so nothing reads cells by day;
+    // the cells' foreign key to their batch cost a trigger query per cell on PostgreSQL (SQLite
+    // never enforced it), and ingest inserts a batch's cells only with their batch, in one call
+    // (`hq_ingest`). Batch documents are stored uncompressed: compressing each one cost more
+    // than the disk it saved, and the retention sweep empties them after a few months.
+    r#"
+DROP INDEX cells_by_day;
+ALTER TABLE cells DROP CONSTRAINT IF EXISTS cells_batch_id_fkey;
+ALTER TABLE batches ALTER COLUMN document SET STORAGE EXTERNAL;
+"#,
 ];
 
-/// Stores a batch's cells (`$1` batch id, `$2` kiosk, `$3` store, `$4…$21` the cell columns as
-/// arrays, one `unnest`) and adds them to both roll-up tables ([`super::rollup`]), in one
-/// statement: the roll-up sums what the insert returns.
-static INGEST_CELLS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+/// The ingest function ([`HqStore::ingest`] in one round trip): locks the kiosk row, takes the
+/// duplicate / replay / regression / conflict decision under the lock, then stores the batch row,
+/// its cells (one `INSERT … SELECT FROM unnest(…)` of the column arrays) with their roll-up sums
+/// ([`super::rollup`]: the roll-up adds what the insert returns, in the same statement) and the
+/// kiosk's new sequence. Called as one statement, it is one transaction: all or nothing. Each
+/// statement inside takes a fresh snapshot (PL/pgSQL under READ COMMITTED), so the batch look-up
+/// after the lock sees a batch committed while this call waited for it — as the transaction it
+/// replaces did.
+///
+/// It is code, not schema: [`PgHq::migrate`] (re)creates it after the migrations, under their
+/// lock, from the roll-up's one definition. Parameters are `p_`-prefixed and results `o_`-prefixed
+/// so that none shadows a column. Returns the outcome (`unknown_kiosk`, `conflict`, `replay`,
+/// `duplicate`, `regression`, `accepted`) and the kiosk's last seq before this batch.
+static INGEST_FUNCTION: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     format!(
-        "WITH c AS (
-            INSERT INTO cells (batch_id, kiosk_id, store_id, day, sku, style, segment,
-                content_kind, sessions, impressions, taps, thumbs_up, thumbs_down, whys,
-                opt_outs, dwells, dwell_ms, conversions, ipw_impressions, ipw_taps,
-                ipw_conversions, arm)
-            SELECT $1, $2, $3, u.* FROM unnest($4::bigint[], $5::text[], $6::text[],
-                $7::text[], $8::text[], $9::bigint[], $10::bigint[], $11::bigint[],
-                $12::bigint[], $13::bigint[], $14::bigint[], $15::bigint[],
-                $16::bigint[], $17::bigint[], $18::bigint[], $19::float8[],
-                $20::float8[], $21::float8[], $22::text[]) AS u
-            RETURNING *
-         ), k AS ({})
-         {}",
-        Level::KioskDay.add_sql("c"),
-        Level::StoreDay.add_sql("c")
+        r#"CREATE OR REPLACE FUNCTION hq_ingest(
+    p_batch_id text, p_kiosk_id text, p_store_id text, p_seq bigint, p_now bigint,
+    p_sha256 bytea, p_document bytea, p_signature bytea, p_backlog bigint, p_software text,
+    p_dropped text, p_day bigint[], p_sku text[], p_style text[], p_segment text[],
+    p_content_kind text[], p_sessions bigint[], p_impressions bigint[], p_taps bigint[],
+    p_thumbs_up bigint[], p_thumbs_down bigint[], p_whys bigint[], p_opt_outs bigint[],
+    p_dwells bigint[], p_dwell_ms bigint[], p_conversions bigint[],
+    p_ipw_impressions float8[], p_ipw_taps float8[], p_ipw_conversions float8[], p_arm text[],
+    OUT o_outcome text, OUT o_last_seq bigint)
+LANGUAGE plpgsql AS $fn$
+DECLARE
+    v_sha bytea;
+    v_seq bigint;
+BEGIN
+    SELECT k.last_seq INTO o_last_seq FROM kiosks k WHERE k.kiosk_id = p_kiosk_id FOR UPDATE;
+    IF NOT FOUND THEN
+        o_outcome := 'unknown_kiosk';
+        RETURN;
+    END IF;
+    SELECT b.sha256, b.seq INTO v_sha, v_seq FROM batches b WHERE b.batch_id = p_batch_id;
+    IF FOUND THEN
+        o_outcome := CASE WHEN v_sha <> p_sha256 THEN 'conflict'
+                          WHEN v_seq < o_last_seq THEN 'replay'
+                          ELSE 'duplicate' END;
+        RETURN;
+    END IF;
+    IF p_seq <= o_last_seq THEN
+        o_outcome := 'regression';
+        RETURN;
+    END IF;
+    INSERT INTO batches (batch_id, kiosk_id, seq, received_at, sha256, document, signature)
+    VALUES (p_batch_id, p_kiosk_id, p_seq, p_now, p_sha256, p_document, p_signature)
+    ON CONFLICT (batch_id) DO NOTHING;
+    IF NOT FOUND THEN
+        -- Taken since the look-up by a batch of another kiosk (ours is locked).
+        o_outcome := 'conflict';
+        RETURN;
+    END IF;
+    WITH c AS (
+        INSERT INTO cells (batch_id, kiosk_id, store_id, day, sku, style, segment,
+            content_kind, sessions, impressions, taps, thumbs_up, thumbs_down, whys,
+            opt_outs, dwells, dwell_ms, conversions, ipw_impressions, ipw_taps,
+            ipw_conversions, arm)
+        SELECT p_batch_id, p_kiosk_id, p_store_id, u.* FROM unnest(p_day, p_sku, p_style,
+            p_segment, p_content_kind, p_sessions, p_impressions, p_taps, p_thumbs_up,
+            p_thumbs_down, p_whys, p_opt_outs, p_dwells, p_dwell_ms, p_conversions,
+            p_ipw_impressions, p_ipw_taps, p_ipw_conversions, p_arm) AS u
+        RETURNING *
+    ), k AS ({kiosk_day})
+    {store_day};
+    UPDATE kiosks SET last_seq = p_seq, last_seen = p_now, backlog = p_backlog,
+        software = p_software, batches = batches + 1, dropped = p_dropped
+    WHERE kiosk_id = p_kiosk_id;
+    o_outcome := 'accepted';
+END
+$fn$"#,
+        kiosk_day = Level::KioskDay.add_sql("c"),
+        store_day = Level::StoreDay.add_sql("c"),
     )
 });
 
@@ -495,6 +560,9 @@ impl PgHq {
             .map_err(self.err("recording the schema version"))?;
             tracing::info!(version, "HQ PostgreSQL schema migrated");
         }
+        tx.batch_execute(&INGEST_FUNCTION)
+            .await
+            .map_err(self.err("creating the ingest function"))?;
         tx.commit()
             .await
             .map_err(self.err("committing the migration"))?;
@@ -693,6 +761,26 @@ impl HqStore for PgHq {
         })
     }
 
+    fn credentials(&self, kiosk: &str) -> Result<Option<KioskCredentials>, HqError> {
+        self.run(async {
+            let c = self.client().await?;
+            let stmt = c
+                .prepare_cached(CREDENTIALS_QUERY)
+                .await
+                .map_err(self.err("preparing the credentials query"))?;
+            let row = c
+                .query_opt(&stmt, &[&kiosk])
+                .await
+                .map_err(self.err("reading a kiosk's credentials"))?;
+            Ok(row.map(|r| KioskCredentials {
+                kiosk_id: r.get(0),
+                store_id: r.get(1),
+                public_key: r.get(2),
+                enabled: r.get(3),
+            }))
+        })
+    }
+
     fn kiosks(&self) -> Result<Vec<KioskRecord>, HqError> {
         self.run(async {
             let c = self.client().await?;
@@ -721,143 +809,72 @@ impl HqStore for PgHq {
             what: "dropped counts",
             source,
         })?;
-        self.run(async {
-            let mut c = self.client().await?;
-            let tx = c
-                .transaction()
+        let [sessions, impressions, taps, thumbs_up, thumbs_down, whys, opt_outs, dwells, dwell_ms, conversions] =
+            &cells.ints;
+        let [ipw_impressions, ipw_taps, ipw_conversions] = &cells.ipw;
+        let row = self.run(async {
+            let c = self.client().await?;
+            let stmt = c
+                .prepare_cached(
+                    "SELECT o_outcome, o_last_seq FROM hq_ingest($1, $2, $3, $4, $5, $6, $7, $8,
+                        $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23,
+                        $24, $25, $26, $27, $28, $29, $30)",
+                )
                 .await
-                .map_err(self.err("starting the ingest transaction"))?;
-            // Statements are prepared once per connection (cached), and the independent ones of
-            // each step are sent together (tokio-postgres pipelines them; the server runs them
-            // in order): four round trips per batch with BEGIN and COMMIT.
-            let prepare = |sql: &'static str, what| {
-                let tx = &tx;
-                async move { tx.prepare_cached(sql).await.map_err(self.err(what)) }
-            };
-            let (lock, find, store_batch, store_cells, advance) = tokio::try_join!(
-                prepare(
-                    "SELECT last_seq FROM kiosks WHERE kiosk_id = $1 FOR UPDATE",
-                    "preparing the kiosk lock"
-                ),
-                prepare(
-                    "SELECT sha256, seq FROM batches WHERE batch_id = $1",
-                    "preparing the batch look-up"
-                ),
-                prepare(
-                    "INSERT INTO batches (batch_id, kiosk_id, seq, received_at, sha256, document,
-                        signature)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7)
-                     ON CONFLICT (batch_id) DO NOTHING",
-                    "preparing the batch insert"
-                ),
-                prepare(&INGEST_CELLS, "preparing the cell insert"),
-                prepare(
-                    "UPDATE kiosks SET last_seq = $2, last_seen = $3, backlog = $4, software = $5,
-                        batches = batches + 1, dropped = $6
-                     WHERE kiosk_id = $1",
-                    "preparing the sequence update"
-                ),
-            )?;
-            // The look-up runs after the lock is granted (same session, in order).
-            let (locked, known) = tokio::try_join!(
-                async {
-                    tx.query_opt(&lock, &[&doc.kiosk_id])
-                        .await
-                        .map_err(self.err("locking the kiosk row"))
-                },
-                async {
-                    tx.query_opt(&find, &[&doc.batch_id])
-                        .await
-                        .map_err(self.err("looking up the batch id"))
-                },
-            )?;
-            let last_seq: i64 = locked
-                .ok_or_else(|| HqError::UnknownKiosk(doc.kiosk_id.clone()))?
-                .get(0);
-            let last = uint("last seq", last_seq)?;
-            if let Some(row) = known {
-                let stored_sha: Vec<u8> = row.get(0);
-                let stored_seq: i64 = row.get(1);
-                return Ok(if stored_sha != sha.as_ref() {
-                    IngestOutcome::Conflict
-                } else if stored_seq < last_seq {
-                    IngestOutcome::Replay { last_seq: last }
-                } else {
-                    IngestOutcome::Duplicate
-                });
+                .map_err(self.err("preparing the ingest call"))?;
+            c.query_one(
+                &stmt,
+                &[
+                    &doc.batch_id,
+                    &doc.kiosk_id,
+                    &doc.store_id,
+                    &seq,
+                    &b.now,
+                    &sha.as_ref(),
+                    &b.bytes,
+                    &b.signature,
+                    &backlog,
+                    &doc.software,
+                    &dropped,
+                    &cells.day,
+                    &cells.sku,
+                    &cells.style,
+                    &cells.segment,
+                    &cells.content_kind,
+                    sessions,
+                    impressions,
+                    taps,
+                    thumbs_up,
+                    thumbs_down,
+                    whys,
+                    opt_outs,
+                    dwells,
+                    dwell_ms,
+                    conversions,
+                    ipw_impressions,
+                    ipw_taps,
+                    ipw_conversions,
+                    &cells.arm,
+                ],
+            )
+            .await
+            .map_err(self.err("storing the batch, its cells and their roll-up sums"))
+        })?;
+        let outcome: &str = row.get(0);
+        let last_seq: Option<i64> = row.get(1);
+        let last = || uint("last seq", last_seq.unwrap_or(0));
+        Ok(match outcome {
+            "accepted" => IngestOutcome::Accepted,
+            "duplicate" => IngestOutcome::Duplicate,
+            "conflict" => IngestOutcome::Conflict,
+            "replay" => IngestOutcome::Replay { last_seq: last()? },
+            "regression" => IngestOutcome::Regression { last_seq: last()? },
+            "unknown_kiosk" => return Err(HqError::UnknownKiosk(doc.kiosk_id.clone())),
+            other => {
+                return Err(HqError::PostgresConfig(format!(
+                    "the ingest function answered {other:?}, which this HQ does not know"
+                )))
             }
-            if seq <= last_seq {
-                return Ok(IngestOutcome::Regression { last_seq: last });
-            }
-            let [sessions, impressions, taps, thumbs_up, thumbs_down, whys, opt_outs, dwells, dwell_ms, conversions] =
-                &cells.ints;
-            let [ipw_impressions, ipw_taps, ipw_conversions] = &cells.ipw;
-            let (inserted, _, _) = tokio::try_join!(
-                async {
-                    tx.execute(
-                        &store_batch,
-                        &[
-                            &doc.batch_id,
-                            &doc.kiosk_id,
-                            &seq,
-                            &b.now,
-                            &sha.as_ref(),
-                            &b.bytes,
-                            &b.signature,
-                        ],
-                    )
-                    .await
-                    .map_err(self.err("storing the batch"))
-                },
-                async {
-                    tx.execute(
-                        &store_cells,
-                        &[
-                            &doc.batch_id,
-                            &doc.kiosk_id,
-                            &doc.store_id,
-                            &cells.day,
-                            &cells.sku,
-                            &cells.style,
-                            &cells.segment,
-                            &cells.content_kind,
-                            sessions,
-                            impressions,
-                            taps,
-                            thumbs_up,
-                            thumbs_down,
-                            whys,
-                            opt_outs,
-                            dwells,
-                            dwell_ms,
-                            conversions,
-                            ipw_impressions,
-                            ipw_taps,
-                            ipw_conversions,
-                            &cells.arm,
-                        ],
-                    )
-                    .await
-                    .map_err(self.err("storing the batch's cells and adding them to the roll-up"))
-                },
-                async {
-                    tx.execute(
-                        &advance,
-                        &[&doc.kiosk_id, &seq, &b.now, &backlog, &doc.software, &dropped],
-                    )
-                    .await
-                    .map_err(self.err("advancing the kiosk's sequence"))
-                },
-            )?;
-            if inserted == 0 {
-                // Taken since the look-up, by a batch of another kiosk (ours is locked): the
-                // transaction is dropped, so rolled back, cells and sequence with it.
-                return Ok(IngestOutcome::Conflict);
-            }
-            tx.commit()
-                .await
-                .map_err(self.err("committing the batch"))?;
-            Ok(IngestOutcome::Accepted)
         })
     }
 

@@ -257,6 +257,8 @@ FROM rollup_store_day;
 DROP TABLE rollup_store_day;
 ALTER TABLE rollup_store_day_v5 RENAME TO rollup_store_day;
 ",
+    // v6: reports read the roll-up, so nothing reads cells by day.
+    "DROP INDEX cells_by_day;",
 ];
 
 /// How long an analyst token lives unless `hq token create --expires-in-days` says otherwise.
@@ -294,6 +296,16 @@ pub struct KioskRecord {
     /// The kiosk's audit-log head as last reported; `None` until it reports one (kiosks older
     /// than the audit head never do).
     pub audit: Option<KioskAudit>,
+}
+
+/// What HQ checks a kiosk's signed request against: its key, whether it may send, and the store
+/// it is enrolled for. The part of [`KioskRecord`] authentication needs, read on every request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KioskCredentials {
+    pub kiosk_id: String,
+    pub store_id: String,
+    pub public_key: Vec<u8>,
+    pub enabled: bool,
 }
 
 /// A kiosk's audit-log head as HQ last recorded it, with the alarms raised so far.
@@ -496,6 +508,9 @@ pub trait HqStore: Send + Sync {
     /// Enables or disables a kiosk; an unknown kiosk is an error.
     fn set_enabled(&self, kiosk: &str, enabled: bool) -> Result<(), HqError>;
     fn kiosk(&self, kiosk: &str) -> Result<Option<KioskRecord>, HqError>;
+    /// What a signed kiosk request is checked against (one row, nothing else read): every kiosk
+    /// request asks for it before its body is decoded.
+    fn credentials(&self, kiosk: &str) -> Result<Option<KioskCredentials>, HqError>;
     fn kiosks(&self) -> Result<Vec<KioskRecord>, HqError>;
     fn ingest(&self, batch: &IngestBatch<'_>) -> Result<IngestOutcome, HqError>;
     /// Sums cells with `from <= day <= to`, grouped by `dims`, from the per-day roll-up.
@@ -635,6 +650,10 @@ impl SqliteHq {
         })
     }
 }
+
+/// [`HqStore::credentials`]'s query, the same text on both backends (`$1`).
+pub(crate) const CREDENTIALS_QUERY: &str =
+    "SELECT kiosk_id, store_id, public_key, enabled FROM kiosks WHERE kiosk_id = $1";
 
 const KIOSK_COLUMNS: &str = "kiosk_id, store_id, public_key, enabled, enrolled_at, last_seen, \
                              last_seq, backlog, software, batches, dropped, audit_report_seq, \
@@ -776,6 +795,21 @@ impl HqStore for SqliteHq {
                 .optional()?;
             let found = alarms(c, Some(kiosk))?;
             Ok(with_alarms(record.into_iter().collect(), found).pop())
+        })
+    }
+
+    fn credentials(&self, kiosk: &str) -> Result<Option<KioskCredentials>, HqError> {
+        self.with(|c| {
+            Ok(c.prepare_cached(CREDENTIALS_QUERY)?
+                .query_row([kiosk], |r| {
+                    Ok(KioskCredentials {
+                        kiosk_id: r.get(0)?,
+                        store_id: r.get(1)?,
+                        public_key: r.get(2)?,
+                        enabled: r.get(3)?,
+                    })
+                })
+                .optional()?)
         })
     }
 
