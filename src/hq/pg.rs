@@ -324,6 +324,11 @@ pub struct PgOptions {
     /// How long a request waits for a connection (and for one to be opened) before it is
     /// answered 503.
     pub connect_timeout: Duration,
+    /// `work_mem` of HQ's connections, unless the URL's `options` set it: what one sort or hash
+    /// of a report may use before spilling to disk. At PostgreSQL's default (4 MB) the store ×
+    /// day report over 480,000 store-day rows sorted through 30 MB of temporary files; with 64 MB
+    /// it sums in memory, in half the time.
+    pub work_mem: &'static str,
 }
 
 impl Default for PgOptions {
@@ -331,6 +336,7 @@ impl Default for PgOptions {
         Self {
             max_connections: 16,
             connect_timeout: Duration::from_secs(10),
+            work_mem: "64MB",
         }
     }
 }
@@ -438,6 +444,11 @@ impl PgHq {
         }
         if config.get_application_name().is_none() {
             config.application_name("shelftalk-hq");
+        }
+        let options = config.get_options().unwrap_or_default();
+        if !options.contains("work_mem") {
+            let with = format!("{options} -c work_mem={}", opts.work_mem);
+            config.options(with.trim());
         }
         let target = describe(&config);
         let rt = tokio::runtime::Builder::new_multi_thread()

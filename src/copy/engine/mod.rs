@@ -319,6 +319,11 @@ pub struct Timings {
     /// From the worker starting the request to the first generated token.
     pub ttft_ms: f64,
     pub generated_tokens: u32,
+    /// Time in `llama_decode` for the generated tokens, the rest of generation being sampling,
+    /// the number gate and streaming: the decode limit of the same steps. A decode shared with
+    /// other requests counts whole.
+    #[serde(default)]
+    pub decode_ms: f64,
     pub total_ms: f64,
     /// Generated tokens per second after the prompt.
     pub tokens_per_sec: f64,

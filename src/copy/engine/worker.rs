@@ -199,6 +199,9 @@ struct Live {
     ttft_ms: f64,
     /// Set by the first decode that held the request's prompt.
     prompt_ms: Option<f64>,
+    /// Time in `llama_decode` for the decodes that held this request's generated tokens (a
+    /// shared decode counts whole for each request in it).
+    decode_ms: f64,
     prompt_tokens: usize,
     cached_tokens: usize,
     /// Cells this request may still need (suffix and tokens to generate), for room-making.
@@ -299,13 +302,17 @@ impl Worker<'_> {
             if entries.is_empty() {
                 continue;
             }
+            let decoding = Instant::now();
             match self.decode_entries(&entries) {
                 Ok(indices) => {
+                    let decode_ms = ms(decoding.elapsed());
                     for (seq, idx) in indices {
                         if let Some(l) = live.iter_mut().find(|l| l.seq == seq) {
                             l.idx = idx;
                             if l.prompt_ms.is_none() {
                                 l.prompt_ms = Some(ms(l.started.elapsed()));
+                            } else {
+                                l.decode_ms += decode_ms;
                             }
                         }
                     }
@@ -341,6 +348,7 @@ impl Worker<'_> {
             generated,
             ttft_ms,
             prompt_ms,
+            decode_ms,
             prompt_tokens,
             cached_tokens,
             ..
@@ -368,6 +376,7 @@ impl Worker<'_> {
                         prompt_ms,
                         ttft_ms,
                         generated_tokens: generated,
+                        decode_ms,
                         total_ms,
                         tokens_per_sec: if gen_ms > 0.0 {
                             f64::from(generated) * 1000.0 / gen_ms
@@ -495,6 +504,7 @@ impl Worker<'_> {
                 generated: 0,
                 ttft_ms: 0.0,
                 prompt_ms: None,
+                decode_ms: 0.0,
                 prompt_tokens,
                 cached_tokens,
             }),
