@@ -804,7 +804,33 @@ fn price_claim_failure(copy: &str, facts: &ProductFacts) -> Option<Reason> {
     {
         return Some(Reason::FakeDiscount(claim.clone()));
     }
-    None
+    dangling_price_sign(copy, &facts.currency.symbol, &marks)
+}
+
+/// A currency sign with no amount: copy cut off in the middle of a price (`$352.99 (was $`, seen
+/// on the demo's screen for a product without a list price). A shopper reads a price claim with
+/// no number; no role check can judge it, so it is refused as a price in no role.
+fn dangling_price_sign(copy: &str, symbol: &str, marks: &[&str]) -> Option<Reason> {
+    if symbol.is_empty() {
+        return None;
+    }
+    let priced: Vec<std::ops::Range<usize>> = scan_with(copy, marks)
+        .iter()
+        .map(|n| n.start_with_marker()..n.end_with_marker())
+        .collect();
+    copy.match_indices(symbol)
+        .find(|(at, _)| !priced.iter().any(|r| r.contains(at)))
+        .map(|(at, _)| {
+            let from = copy[..at]
+                .char_indices()
+                .rev()
+                .nth(11)
+                .map_or(0, |(i, _)| i);
+            Reason::WrongPriceRole(format!(
+                "a price sign without an amount: {}",
+                copy[from..].trim()
+            ))
+        })
 }
 
 fn foreign_brand(
@@ -1221,6 +1247,28 @@ mod tests {
     }
 
     /// Copy the demo and the bench really served, verbatim, and what it must get.
+    #[test]
+    fn a_price_sign_without_an_amount_fails() {
+        let no_list = priced("Kestrelle Willow Tent Slate", 35299, None, &usd());
+        let v = judge("Kestrelle Willow Tent, $352.99 (was $", &no_list);
+        assert_eq!(v.code(), "wrong_price_role", "{v:?}");
+        assert!(format!("{v:?}").contains("without an amount"), "{v:?}");
+        assert_eq!(
+            judge(
+                "Kestrelle Willow Tent, a roomy tent for $ savings",
+                &no_list
+            )
+            .code(),
+            "wrong_price_role"
+        );
+        // Every sign with its amount passes.
+        assert!(judge(
+            "Kestrelle Willow Tent, roomy and light, now just $352.99",
+            &no_list
+        )
+        .is_pass());
+    }
+
     #[test]
     fn real_false_prices_fail() {
         let no_list = priced("Northpine Kite Running Shoe Sand", 15299, None, &usd());
