@@ -428,18 +428,11 @@ pub fn draw_pairs<'a>(
 ) -> Vec<(&'a Product, &'a SegmentKey, Style)> {
     let sampled = sample(products, options.seed);
     let draw = |i: usize, what: &str, n: usize| {
-        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-        let i = i as u64;
-        for b in options
-            .seed
-            .to_le_bytes()
-            .iter()
-            .chain(&i.to_le_bytes())
-            .chain(what.as_bytes())
-        {
-            h ^= u64::from(*b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
+        let mut h = fnv1a(&[
+            &options.seed.to_le_bytes(),
+            &(i as u64).to_le_bytes(),
+            what.as_bytes(),
+        ]);
         // FNV-1a's low bits follow the input's low bits alone (two draws of one pair would be
         // tied): the splitmix64 finaliser spreads every bit over the ones `%` keeps.
         h = (h ^ (h >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
@@ -458,17 +451,20 @@ pub fn draw_pairs<'a>(
         .collect()
 }
 
+/// FNV-1a over the parts in order (reproducible outside Rust).
+fn fnv1a(parts: &[&[u8]]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in parts.iter().flat_map(|p| p.iter()) {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
 /// The products in a seeded random order: sorted by an FNV-1a hash of the seed and the sku
 /// (reproducible outside Rust, so another build can be run on the same sample).
 pub fn sample(products: &[Product], seed: u32) -> Vec<&Product> {
-    let hash = |sku: &str| {
-        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-        for b in seed.to_le_bytes().iter().chain(sku.as_bytes()) {
-            h ^= u64::from(*b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
-        h
-    };
+    let hash = |sku: &str| fnv1a(&[&seed.to_le_bytes(), sku.as_bytes()]);
     let mut out: Vec<&Product> = products.iter().collect();
     out.sort_by_cached_key(|p| (hash(&p.sku), p.sku.clone()));
     out
@@ -1028,14 +1024,19 @@ mod tests {
         }
     }
 
-    #[test]
-    fn the_sample_is_seeded_and_complete() {
-        let products: Vec<Product> = (0..50)
+    /// `n` products S0, S1, … at $1.00.
+    fn numbered(n: usize) -> Vec<Product> {
+        (0..n)
             .map(|i| Product {
                 sku: format!("S{i}"),
                 ..product(100, None)
             })
-            .collect();
+            .collect()
+    }
+
+    #[test]
+    fn the_sample_is_seeded_and_complete() {
+        let products = numbered(50);
         let a: Vec<&str> = sample(&products, 7)
             .iter()
             .map(|p| p.sku.as_str())
@@ -1058,12 +1059,7 @@ mod tests {
 
     #[test]
     fn pairs_cover_every_segment_and_style_at_random() {
-        let products: Vec<Product> = (0..400)
-            .map(|i| Product {
-                sku: format!("S{i}"),
-                ..product(100, None)
-            })
-            .collect();
+        let products = numbered(400);
         let segments = bench_segments(Locale::En);
         let options = BenchOptions {
             pairs: 400,
