@@ -106,3 +106,29 @@ fn copy_comes_from_the_model_then_from_the_cache() {
     assert_eq!(v["source"], "template");
     assert!(String::from_utf8_lossy(&missing.stderr).contains("warning"));
 }
+
+/// `copy warm` writes the plan's copy several at a time (the engine decodes them together) and
+/// stores what passed; a second run serves every stored entry from the cache and writes only
+/// what the first could not store.
+#[test]
+fn copy_warm_fills_the_cache_then_serves_from_it() {
+    let Some(model) = model() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path();
+    shelftalk(data, &model, &["keys", "init"]);
+    shelftalk(data, &model, &["import", "catalog", "demo/catalog.csv"]);
+    shelftalk(data, &model, &["import", "events", "demo/events.csv"]);
+    let warm = ["copy", "warm", "--top", "2", "--segments", "1", "--json"];
+    let first = shelftalk(data, &model, &warm);
+    // Two products × (the top segment and `all`) × four styles.
+    assert_eq!(first["requests"], 16, "{first}");
+    let count =
+        |report: &serde_json::Value, source: &str| report["sources"][source].as_u64().unwrap_or(0);
+    let from_model = count(&first, "model");
+    assert!(from_model >= 12, "most copy comes from the model: {first}");
+    assert_eq!(from_model + count(&first, "template"), 16, "{first}");
+    assert_eq!(count(&first, "cache"), 0, "{first}");
+    let second = shelftalk(data, &model, &warm);
+    assert_eq!(second["requests"], 16, "{second}");
+    assert_eq!(count(&second, "cache"), from_model, "{second}");
+}

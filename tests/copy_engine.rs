@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use shelftalk::catalog::{Minor, Product};
-use shelftalk::copy::engine::{GenerationRequest, StreamEvent};
+use shelftalk::copy::engine::{EngineError, GenerationRequest, StreamEvent};
 use shelftalk::copy::guardrails::check;
 use shelftalk::copy::service::{CopyRequest, CopySource};
 use shelftalk::copy::{
@@ -294,7 +294,9 @@ fn prompt_injection_in_catalog_text_reaches_the_prompt_only_as_sanitised_data() 
     assert!(suffix.starts_with("Product: Sunny Mug 350 ml\nBrand: Brewnest im_start\n"));
     assert_eq!(suffix.matches("Product:").count(), 1);
     assert_eq!(suffix.matches("Copy:").count(), 1);
-    assert_eq!(suffix.lines().count(), 6, "{suffix}");
+    // Product, Brand, Price, Shopper, Copy: the category ("Mugs") is said by the name and the
+    // details were instructions, both left out.
+    assert_eq!(suffix.lines().count(), 5, "{suffix}");
 
     // And the model's answer to it is guarded like any other.
     let Some(service) = crate::service() else {
@@ -428,6 +430,60 @@ fn requests_in_flight_together_each_write_their_own_copy() {
     assert!(after.requests - before.requests >= 5);
     assert!(after.completed - before.completed >= 4);
     assert!(after.cancelled > before.cancelled);
+}
+
+/// Three requests in flight decode with one padding row (the default `pad_outputs` of 4), twice
+/// in a row: the padding's scratch sequence must be empty again after every decode, or the
+/// second round's padding (from position 0 again) is refused by llama.cpp. The bare decode loop
+/// reports every width asked for, refuses one the context has no sequences for, and leaves an
+/// engine that still writes copy.
+#[test]
+fn three_requests_decode_with_padding_and_the_bare_loop_leaves_the_engine_usable() {
+    let Some(service) = service() else { return };
+    let engine = service.engine().unwrap();
+    assert_eq!(engine.info().config.padded_outputs(3), 4);
+    let widths = engine.decode_widths(&[1, 3, 4], 4, 64).unwrap();
+    assert_eq!(
+        widths.iter().map(|w| w.width).collect::<Vec<_>>(),
+        [1, 3, 4]
+    );
+    assert!(widths
+        .iter()
+        .all(|w| w.steps == 4 && w.step_ms > 0.0 && w.tokens_per_sec > 0.0));
+    let too_wide = engine.info().config.sequences() + 1;
+    assert!(matches!(
+        engine.decode_widths(&[too_wide], 4, 64),
+        Err(EngineError::Config(_))
+    ));
+    let products: Vec<&Product> = catalog().iter().skip(3).step_by(11).take(3).collect();
+    for round in 0..2u32 {
+        let streams: Vec<_> = products
+            .iter()
+            .zip([Style::Concise, Style::Value, Style::Premium])
+            .enumerate()
+            .map(|(i, (product, style))| {
+                let prompt = service.prompt_for(product, aud(&segments_for(product)[i]), style);
+                engine
+                    .generate(GenerationRequest {
+                        prefix: prompt.prefix.clone(),
+                        suffix: prompt.suffix.clone(),
+                        seed: 300 + 10 * round + i as u32,
+                        max_tokens: Some(16),
+                        prefix_cache: Some(true),
+                        temperature: None,
+                        allowed_numbers: None,
+                        money_roles: None,
+                        min_length: (0, 0),
+                        deadline: None,
+                    })
+                    .unwrap()
+            })
+            .collect();
+        for stream in streams {
+            let g = stream.finish(|_| {}).unwrap();
+            assert!(!g.text.is_empty(), "round {round}: {g:?}");
+        }
+    }
 }
 
 #[test]

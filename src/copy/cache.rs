@@ -216,6 +216,114 @@ pub struct Policy<'a> {
     pub now: i64,
 }
 
+/// A request's cache entry, its key's parts owned (they outlive the lookup: a warm-up writes
+/// the copy on another thread and stores it afterwards).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    model: String,
+    pack: String,
+    style: Style,
+    sku: String,
+    segment: String,
+    facts: String,
+}
+
+impl Entry {
+    pub fn key(&self) -> Key<'_> {
+        Key {
+            model: &self.model,
+            pack: &self.pack,
+            style: self.style,
+            sku: &self.sku,
+            segment: &self.segment,
+            facts: &self.facts,
+        }
+    }
+}
+
+/// What the cache holds for a request before any copy is written.
+#[derive(Debug)]
+pub enum Lookup {
+    /// Served from the cache (it passed the guardrails against the current facts).
+    Hit(CopyOutcome),
+    /// Copy must be written; [`keep`] it under this entry afterwards (`None`: not cached, as
+    /// without a loaded model).
+    Miss(Option<Entry>),
+}
+
+/// The first half of [`write_cached`]: a hit that still passes the guardrails against the
+/// product's current facts, or the entry fresh copy goes under (a failing hit is deleted).
+pub fn lookup(
+    conn: &Connection,
+    service: &CopyService,
+    policy: &Policy<'_>,
+    request: &CopyRequest<'_>,
+) -> Result<Lookup, CacheError> {
+    let started = std::time::Instant::now();
+    let Some(model) = policy.model_sha256 else {
+        return Ok(Lookup::Miss(None));
+    };
+    let facts = service.facts(request.product);
+    let entry = Entry {
+        model: model.to_string(),
+        pack: service.prompts().pack_id().to_string(),
+        style: request.style,
+        sku: request.product.sku.clone(),
+        segment: request.audience.cache_key(),
+        facts: fingerprint(&facts),
+    };
+    let key = entry.key();
+    if let Some(hit) = get(conn, &key, policy.now)?.filter(|hit| {
+        let verdict = service.check(&hit.text, &facts);
+        if !verdict.is_pass() {
+            tracing::warn!(
+                sku = key.sku,
+                code = verdict.code(),
+                "cached copy fails the guardrails now; dropped"
+            );
+        }
+        verdict.is_pass()
+    }) {
+        return Ok(Lookup::Hit(CopyOutcome {
+            text: hit.text,
+            style: request.style,
+            source: CopySource::Cache,
+            verdict: Verdict::Pass,
+            attempts: Vec::new(),
+            timings: None,
+            elapsed_ms: started.elapsed().as_secs_f64() * 1e3,
+            engine_error: None,
+            fallback: None,
+        }));
+    }
+    // A failing hit (or nothing) is gone before fresh copy is written.
+    forget(conn, &key)?;
+    Ok(Lookup::Miss(Some(entry)))
+}
+
+/// The second half of [`write_cached`]: stores `outcome` under `entry` when it is model copy
+/// that passed the guardrails.
+pub fn keep(
+    conn: &Connection,
+    entry: Option<&Entry>,
+    outcome: &CopyOutcome,
+    policy: &Policy<'_>,
+) -> Result<(), CacheError> {
+    if let (Some(entry), CopySource::Model, true) =
+        (entry, outcome.source, outcome.verdict.is_pass())
+    {
+        put(
+            conn,
+            &entry.key(),
+            &outcome.text,
+            outcome.verdict.code(),
+            policy.now,
+            policy.ttl_secs,
+        )?;
+    }
+    Ok(())
+}
+
 /// Serves copy from the cache when it holds it for this key (product facts included) and it
 /// still passes the guardrails against the product's current facts; otherwise writes it with
 /// the service (streaming through `on_progress`) and caches passing model copy. A hit that fails
@@ -227,66 +335,14 @@ pub fn write_cached(
     request: &CopyRequest<'_>,
     on_progress: &mut dyn FnMut(CopyProgress<'_>),
 ) -> Result<CopyOutcome, CacheError> {
-    let Policy {
-        model_sha256,
-        ttl_secs,
-        now,
-    } = *policy;
-    let started = std::time::Instant::now();
-    let pack = service.prompts().pack_id().to_string();
-    let segment_key = request.audience.cache_key();
-    let facts = service.facts(request.product);
-    let facts_key = fingerprint(&facts);
-    let key = model_sha256.map(|model| Key {
-        model,
-        pack: &pack,
-        style: request.style,
-        sku: &request.product.sku,
-        segment: &segment_key,
-        facts: &facts_key,
-    });
-    if let Some(key) = &key {
-        if let Some(hit) = get(conn, key, now)?.filter(|hit| {
-            let verdict = service.check(&hit.text, &facts);
-            if !verdict.is_pass() {
-                tracing::warn!(
-                    sku = key.sku,
-                    code = verdict.code(),
-                    "cached copy fails the guardrails now; dropped"
-                );
-            }
-            verdict.is_pass()
-        }) {
-            return Ok(CopyOutcome {
-                text: hit.text,
-                style: request.style,
-                source: CopySource::Cache,
-                verdict: Verdict::Pass,
-                attempts: Vec::new(),
-                timings: None,
-                elapsed_ms: started.elapsed().as_secs_f64() * 1e3,
-                engine_error: None,
-                fallback: None,
-            });
+    match lookup(conn, service, policy, request)? {
+        Lookup::Hit(outcome) => Ok(outcome),
+        Lookup::Miss(entry) => {
+            let outcome = service.write_copy(request, on_progress);
+            keep(conn, entry.as_ref(), &outcome, policy)?;
+            Ok(outcome)
         }
     }
-    if let Some(key) = &key {
-        // A failing hit (or nothing) is gone before fresh copy is written.
-        forget(conn, key)?;
-    }
-    let outcome = service.write_copy(request, on_progress);
-    if let (Some(key), CopySource::Model, true) = (&key, outcome.source, outcome.verdict.is_pass())
-    {
-        put(
-            conn,
-            key,
-            &outcome.text,
-            outcome.verdict.code(),
-            now,
-            ttl_secs,
-        )?;
-    }
-    Ok(outcome)
 }
 
 /// What a cache warm-up (`personalise::CopyDesk::warm`) did.

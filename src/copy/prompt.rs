@@ -596,6 +596,45 @@ fn sanitize_multiline(text: &str) -> String {
         .join("\n")
 }
 
+/// Whether `name` already says `field` (ignoring case; an English plural is read as its
+/// singular: "Running Shoes" in "Kite Running Shoe"). Such a line is left out of the record: the
+/// suffix is decoded before the first word of copy, and every token of it is waited for.
+fn said_by(name: &str, field: &str) -> bool {
+    let (name, field) = (name.to_lowercase(), field.to_lowercase());
+    let singular = field.strip_suffix('s').filter(|f| f.chars().count() >= 3);
+    !field.is_empty() && (name.contains(&field) || singular.is_some_and(|f| name.contains(f)))
+}
+
+/// Words a cut phrase must not end on ("… heel tabs and a").
+const DANGLING: &[&str] = &[
+    "a", "an", "and", "as", "at", "by", "for", "from", "in", "of", "on", "or", "the", "to", "with",
+];
+
+/// The details the prompt shows: the first sentence (or clause list) only, and a phrase cut by
+/// the length cap does not end on a connective. The facts keep the whole text for the checks.
+fn first_sentence(details: &str) -> String {
+    let end = details
+        .char_indices()
+        .find(|&(i, c)| {
+            matches!(c, '。' | '！' | '？' | '；' | '!' | '?' | ';')
+                || (c == '.' && details[i + 1..].starts_with(' '))
+        })
+        .map_or(details.len(), |(i, c)| i + c.len_utf8());
+    let mut words: Vec<&str> = details[..end].split(' ').collect();
+    while words.len() > 1
+        && words
+            .last()
+            .map(|w| {
+                w.trim_end_matches(['.', ',', '!', '?', ';'])
+                    .to_ascii_lowercase()
+            })
+            .is_some_and(|w| DANGLING.contains(&w.as_str()))
+    {
+        words.pop();
+    }
+    words.join(" ").trim().to_string()
+}
+
 /// The record for one product and shopper, ending with the `Copy:` label the model completes.
 fn render_record(
     facts: &ProductFacts,
@@ -604,15 +643,16 @@ fn render_record(
     brand_fan: bool,
 ) -> String {
     let mut out = format!("Product: {}\n", facts.name);
-    if let Some(brand) = &facts.brand {
+    if let Some(brand) = facts.brand.as_deref().filter(|b| !said_by(&facts.name, b)) {
         out.push_str(&format!("Brand: {brand}\n"));
     }
-    if !facts.category.is_empty() {
+    if !facts.category.is_empty() && !said_by(&facts.name, &facts.category) {
         out.push_str(&format!("Category: {}\n", facts.category));
     }
     out.push_str(&format!("Price: {}\n", facts.price_line()));
-    if !facts.details.is_empty() {
-        out.push_str(&format!("Details: {}\n", facts.details));
+    let details = first_sentence(&facts.details);
+    if !details.is_empty() {
+        out.push_str(&format!("Details: {details}\n"));
     }
     let interests: Vec<String> = interests
         .iter()
@@ -892,5 +932,62 @@ mod tests {
             );
             assert!(err.to_string().contains(field), "{err}");
         }
+    }
+
+    #[test]
+    fn the_record_leaves_out_what_the_name_says() {
+        assert!(said_by("Northpine Kite Running Shoe Sand", "Northpine"));
+        assert!(said_by("Northpine Kite Running Shoe Sand", "Running Shoes"));
+        assert!(said_by("山岚 远山跑步鞋 象牙白", "山岚"));
+        assert!(!said_by("Alder Linen Throw", "Northloom"));
+        assert!(!said_by("Alder Linen Throw", "Blankets"));
+        assert!(!said_by("Alder Linen Throw", ""));
+        assert!(!said_by("Kite", "Ss"), "a two-letter singular is no word");
+        let facts = ProductFacts::new(
+            &Product {
+                name: "Northloom Alder Linen Throw".into(),
+                category: vec!["Throws".into()],
+                ..product("Soft linen throw with tassels and a. Machine washable.")
+            },
+            &Currency::default(),
+        );
+        let record = render_record(&facts, &[], PriceBand::Mid, false);
+        assert!(!record.contains("Brand:"), "{record}");
+        assert!(!record.contains("Category:"), "{record}");
+        assert!(
+            record.contains("Details: Soft linen throw with tassels\n"),
+            "{record}"
+        );
+        assert!(
+            facts.details.contains("Machine washable"),
+            "the facts keep it all"
+        );
+    }
+
+    #[test]
+    fn details_are_cut_at_the_first_sentence_never_on_a_connective() {
+        assert_eq!(
+            first_sentence("Trail shoe with a knit upper. Light enough for race day."),
+            "Trail shoe with a knit upper."
+        );
+        assert_eq!(
+            first_sentence("Essential running shoe with reflective heel tabs and a"),
+            "Essential running shoe with reflective heel tabs"
+        );
+        assert_eq!(
+            first_sentence("轻量跑步鞋，防滑橡胶大底。轻快好穿，适合晨跑。"),
+            "轻量跑步鞋，防滑橡胶大底。"
+        );
+        assert_eq!(
+            first_sentence("2.5 L bottle"),
+            "2.5 L bottle",
+            "a decimal point is no end"
+        );
+        assert_eq!(
+            first_sentence("and"),
+            "and",
+            "never empty when there was text"
+        );
+        assert_eq!(first_sentence(""), "");
     }
 }

@@ -1,7 +1,9 @@
 //! The copy desk: the copy service serving now (a loaded model, or templates until one loads)
 //! with the copy-cache policy. Every caller that writes copy — the kiosk's copy worker, `copy`,
 //! `copy warm`, `selftest`, `update`'s check and `bench copy` — writes it through
-//! [`CopyDesk::write`].
+//! [`CopyDesk::write`], or for a warm-up plan through [`CopyDesk::warm`], which takes the same
+//! two cache steps ([`cache::lookup`], then [`cache::keep`]) around model writes run several at
+//! once; the cache is only touched on the caller's thread.
 //!
 //! Invariants:
 //! - Templates are always at hand ([`CopyDesk::template`]): the screen never waits for a model.
@@ -11,14 +13,15 @@
 //! - A model is switched in whole ([`CopyDesk::serve`]); a request runs start to end on the model
 //!   it started with.
 
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
 use std::time::Instant;
 
 use rusqlite::Connection;
 
 use crate::config::Config;
 use crate::content::{self, Content};
-use crate::copy::cache::{self, CacheError, Policy, WarmReport};
+use crate::copy::cache::{self, CacheError, Lookup, Policy, WarmReport};
 use crate::copy::engine::EngineError;
 use crate::copy::service::{CopyOrder, CopyOutcome, CopyProgress};
 use crate::copy::{self as copywriting, BrandList, CopyService, CopySource, EngineHandle};
@@ -240,7 +243,9 @@ impl CopyDesk {
     }
 
     /// Writes every order of a warm-up plan through the cache (fresh entries are left as they
-    /// are); `on_each` after each order (progress bars).
+    /// are); `on_each` after each order (progress bars). With a model and the cache on, the
+    /// orders the cache lacks are written `engine.parallel` at a time (the engine decodes them
+    /// together) and stored on this thread as they complete.
     pub fn warm(
         &self,
         conn: &Connection,
@@ -250,13 +255,56 @@ impl CopyDesk {
     ) -> Result<WarmReport, CacheError> {
         let started = std::time::Instant::now();
         let mut sources = std::collections::BTreeMap::<String, u64>::new();
-        for order in plan {
-            let outcome = self.write(conn, order, None, now, &mut |_| {})?;
-            *sources
-                .entry(outcome.source.as_str().to_string())
-                .or_default() += 1;
+        let mut served = |source: CopySource| {
+            *sources.entry(source.as_str().to_string()).or_default() += 1;
             on_each();
+        };
+        let (Some(model), Some(ttl_secs)) = (self.model(), self.ttl_secs) else {
+            for order in plan {
+                served(self.write(conn, order, None, now, &mut |_| {})?.source);
+            }
+            return Ok(WarmReport::new(plan.len(), started.elapsed(), sources));
+        };
+        let policy = Policy {
+            model_sha256: Some(&model.sha256),
+            ttl_secs,
+            now,
+        };
+        let requests: Vec<_> = plan.iter().map(CopyOrder::request).collect();
+        let mut misses = Vec::new();
+        for (i, request) in requests.iter().enumerate() {
+            match cache::lookup(conn, &model.service, &policy, request)? {
+                Lookup::Hit(outcome) => served(outcome.source),
+                Lookup::Miss(entry) => misses.push((i, entry)),
+            }
         }
+        let in_flight = model
+            .service
+            .engine()
+            .map_or(1, |e| e.info().config.parallel as usize);
+        let next = AtomicUsize::new(0);
+        let (done, written) = mpsc::channel();
+        std::thread::scope(|scope| {
+            for _ in 0..in_flight.min(misses.len()) {
+                let done = done.clone();
+                let (next, misses, requests, service) = (&next, &misses, &requests, &model.service);
+                scope.spawn(move || loop {
+                    let j = next.fetch_add(1, Ordering::Relaxed);
+                    let Some((i, _)) = misses.get(j) else { break };
+                    let outcome = service.write_copy(&requests[*i], &mut |_| {});
+                    // The receiver is gone only when storing failed: stop writing.
+                    if done.send((j, outcome)).is_err() {
+                        break;
+                    }
+                });
+            }
+            drop(done);
+            for (j, outcome) in written {
+                cache::keep(conn, misses[j].1.as_ref(), &outcome, &policy)?;
+                served(outcome.source);
+            }
+            Ok::<(), CacheError>(())
+        })?;
         Ok(WarmReport::new(plan.len(), started.elapsed(), sources))
     }
 

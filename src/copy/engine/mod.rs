@@ -19,13 +19,18 @@
 //!   the next step. Every request ends with exactly one `Done` or `Error` event, unless the
 //!   caller dropped its stream: the worker notices at the next token it tries to send, stops,
 //!   frees its working sequence and takes the next request.
-//! - KV cache layout (unified cache, `n_seq_max = parallel + prefix_slots`): sequences
+//! - KV cache layout (unified cache, `n_seq_max = parallel + prefix_slots + 1`): sequences
 //!   `0..parallel` are the working sequences, one per request in flight, empty between
 //!   requests; the `prefix_slots` sequences after them each hold one decoded prompt prefix (one
-//!   per copy style), kept across requests. A request with the prefix cache copies its prefix
-//!   sequence into its working sequence (`copy_kv_cache_seq`, cells are shared, not
-//!   duplicated) and decodes only its suffix. When prefixes plus the request do not fit `n_ctx`, the least recently
-//!   used prefix is evicted and re-decoded on its next use.
+//!   per copy style), kept across requests; the last is the scratch sequence of padding rows
+//!   ([`EngineConfig::pad_outputs`]), empty outside a decode. A request with the prefix cache
+//!   copies its prefix sequence into its working sequence (`copy_kv_cache_seq`, cells are
+//!   shared, not duplicated) and decodes only its suffix. When prefixes plus the request do not
+//!   fit `n_ctx`, the least recently used prefix is evicted and re-decoded on its next use.
+//! - Padding rows never reach a request: their logits are not sampled and their cells are
+//!   cleared right after the decode.
+//! - The bare decode loop ([`EngineHandle::decode_widths`]) runs only while no request is in
+//!   flight (requests wait for it), and leaves the KV cache empty.
 //! - Without the prefix cache the whole KV cache is cleared and the whole prompt decoded from
 //!   position 0, so a fixed seed reproduces the same output.
 //! - Generation stops at the end of the first non-empty line, at end of text, at `max_tokens`,
@@ -74,14 +79,23 @@ pub struct EngineConfig {
     pub threads_batch: i32,
     /// KV cache size in tokens, shared by all resident prefixes and the requests in flight:
     /// room for `prefix_slots` prefixes and `parallel` requests (suffix and `max_tokens`). The
-    /// default fits the built-in packs: four zh-CN prefixes of about 400 tokens and four
-    /// requests of about 200 (the en ones are shorter). A request that does not fit beside the
-    /// requests in flight waits; prefixes in use are never evicted. llama.cpp rounds it up to a
-    /// multiple of 256.
+    /// default fits the built-in packs with room to spare: the four zh-CN prefixes take 1,670
+    /// tokens (en 1,566) and four requests at most about 4 × (84 suffix + 48 generated) more. A
+    /// request that does not fit beside the requests in flight waits; prefixes in use are never
+    /// evicted. llama.cpp rounds it up to a multiple of 256.
     pub n_ctx: u32,
+    /// Element type of the KV cache. `q8_0` holds half the bytes of `f16` (about 9 KB per
+    /// token of the default model instead of 18) and turns flash attention on, which llama.cpp
+    /// needs for a quantized V cache.
+    pub kv_cache: KvCache,
+    /// Map the model file instead of reading it into memory. Off by default: llama.cpp copies
+    /// the weights it repacks for the CPU's matrix kernels, and with the file mapped the
+    /// originals stay resident beside the copies (13 MB of the default model).
+    pub mmap: bool,
     /// Logical batch size (tokens per `decode` call).
     pub n_batch: u32,
-    /// Physical batch size; with `n_ctx` it bounds the compute buffer.
+    /// Physical batch size; with `n_ctx` it bounds the compute buffer (a row of logits is 1 MB
+    /// with the default model's vocabulary, and the buffer is sized for a whole batch of them).
     pub n_ubatch: u32,
     /// Prompt prefixes kept decoded at once (one per style).
     pub prefix_slots: u32,
@@ -90,6 +104,12 @@ pub struct EngineConfig {
     /// 1.7 times the tokens per second of one, three hardly more than one). Requests beyond it
     /// wait for a sequence to finish.
     pub parallel: u32,
+    /// With more than two requests in flight, each decode computes logits for a multiple of
+    /// this many rows, the extra rows being a throwaway token in a scratch sequence: llama.cpp's
+    /// x86 matrix kernels take longer for 3, 5 or 7 rows of logits than for 4 or 8 (the 262,144
+    /// × 640 output matrix of the default model dominates a step; `bench copy` prints the bare
+    /// decode loop by width). 0 or 1: no padding.
+    pub pad_outputs: u32,
     /// Tokens generated at most per request.
     pub max_tokens: u32,
     /// Wall-clock budget per request, from the moment the worker starts it.
@@ -121,11 +141,14 @@ impl Default for EngineConfig {
         Self {
             threads: 2,
             threads_batch: 2,
-            n_ctx: 3072,
+            n_ctx: 2304,
+            kv_cache: KvCache::Q8_0,
+            mmap: false,
             n_batch: 512,
-            n_ubatch: 512,
+            n_ubatch: 128,
             prefix_slots: 4,
             parallel: 4,
+            pad_outputs: 4,
             max_tokens: 48,
             budget_ms: 4000,
             step_delay_ms: 0,
@@ -159,6 +182,9 @@ impl EngineConfig {
         if self.parallel == 0 || self.parallel > 16 {
             return bad("parallel must be between 1 and 16");
         }
+        if self.pad_outputs > 16 {
+            return bad("pad_outputs must be between 0 and 16");
+        }
         if self.max_tokens == 0 || self.top_k < 1 || self.temperature < 0.0 {
             return bad("need max_tokens >= 1, top_k >= 1, temperature >= 0");
         }
@@ -166,6 +192,34 @@ impl EngineConfig {
             return bad("repeat_penalty must be > 0 (1.0 disables it)");
         }
         Ok(())
+    }
+}
+
+/// Element type of the KV cache ([`EngineConfig::kv_cache`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KvCache {
+    F16,
+    Q8_0,
+}
+
+impl EngineConfig {
+    /// Rows of logits a decode computes for `outputs` requests in flight: `outputs` itself when
+    /// padding is off or at most two requests run, else rounded up to a multiple of
+    /// [`EngineConfig::pad_outputs`].
+    pub fn padded_outputs(&self, outputs: usize) -> usize {
+        let multiple = self.pad_outputs as usize;
+        if multiple <= 1 || outputs <= 2 {
+            outputs
+        } else {
+            outputs.div_ceil(multiple) * multiple
+        }
+    }
+
+    /// Sequences the context holds: the working ones, the prefixes and the scratch sequence of
+    /// padding rows.
+    pub fn sequences(&self) -> u32 {
+        self.parallel + self.prefix_slots + 1
     }
 }
 
@@ -446,10 +500,36 @@ struct Job {
     sink: Sink,
 }
 
+/// One width of the bare decode loop ([`EngineHandle::decode_widths`]).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct WidthFigure {
+    /// Sequences decoded together: one token of each per step, logits for every one.
+    pub width: u32,
+    /// Steps timed (one `llama_decode` each).
+    pub steps: u32,
+    /// Time per step, p50 over the steps.
+    pub step_ms: f64,
+    /// Tokens per second over all sequences, from the p50 step.
+    pub tokens_per_sec: f64,
+}
+
+/// What the worker is asked to do.
+#[cfg_attr(not(feature = "llama"), allow(dead_code))]
+enum Work {
+    Generate(Box<Job>),
+    /// The bare decode loop at each width, over a shared context of `context` tokens.
+    Widths {
+        widths: Vec<u32>,
+        steps: u32,
+        context: u32,
+        reply: Sender<Result<Vec<WidthFigure>, EngineError>>,
+    },
+}
+
 /// A cloneable handle to the engine worker. The worker stops when the last handle is dropped.
 #[derive(Clone)]
 pub struct EngineHandle {
-    jobs: Sender<Job>,
+    jobs: Sender<Work>,
     counters: Arc<Counters>,
     info: Arc<EngineInfo>,
 }
@@ -487,7 +567,7 @@ impl EngineHandle {
         config: EngineConfig,
     ) -> Result<Self, EngineError> {
         let backend = worker::backend()?;
-        let (jobs, job_rx) = mpsc::channel::<Job>();
+        let (jobs, job_rx) = mpsc::channel::<Work>();
         let (ready_tx, ready_rx) = mpsc::channel::<Result<u32, EngineError>>();
         let counters = Arc::new(Counters::default());
         let worker_counters = Arc::clone(&counters);
@@ -552,12 +632,35 @@ impl EngineHandle {
         sink: impl FnMut(StreamEvent) -> bool + Send + 'static,
     ) -> Result<(), EngineError> {
         self.jobs
-            .send(Job {
+            .send(Work::Generate(Box::new(Job {
                 request,
                 submitted: Instant::now(),
                 sink: Box::new(sink),
-            })
+            })))
             .map_err(|_| EngineError::WorkerGone)
+    }
+
+    /// The bare decode loop, the limit generation is measured against: for each width, that many
+    /// sequences share a context of `context` tokens, then `steps` decodes each add one token to
+    /// every sequence with logits for all (no sampling, no gate). Runs once no request is in
+    /// flight; requests submitted meanwhile wait for it. The KV cache is emptied (prefixes are
+    /// decoded again on their next use). A width above the context's sequences is refused.
+    pub fn decode_widths(
+        &self,
+        widths: &[u32],
+        steps: u32,
+        context: u32,
+    ) -> Result<Vec<WidthFigure>, EngineError> {
+        let (reply, answer) = mpsc::channel();
+        self.jobs
+            .send(Work::Widths {
+                widths: widths.to_vec(),
+                steps,
+                context,
+                reply,
+            })
+            .map_err(|_| EngineError::WorkerGone)?;
+        answer.recv().map_err(|_| EngineError::WorkerGone)?
     }
 }
 
@@ -597,6 +700,24 @@ mod tests {
 
         assert!(!EngineError::Loading.is_retryable());
         assert!(EngineError::Loading.to_string().contains("still loading"));
+    }
+
+    #[test]
+    fn outputs_are_padded_only_above_two() {
+        let c = EngineConfig::default();
+        let padded: Vec<usize> = (0..=9).map(|n| c.padded_outputs(n)).collect();
+        assert_eq!(padded, [0, 1, 2, 4, 4, 8, 8, 8, 8, 12]);
+        let off = EngineConfig {
+            pad_outputs: 1,
+            ..EngineConfig::default()
+        };
+        assert!((0..=9).all(|n| off.padded_outputs(n) == n));
+        assert_eq!(off.sequences(), off.parallel + off.prefix_slots + 1);
+        let too_many = EngineConfig {
+            pad_outputs: 17,
+            ..EngineConfig::default()
+        };
+        assert!(too_many.validate().is_err());
     }
 
     #[test]

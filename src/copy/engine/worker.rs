@@ -32,7 +32,7 @@ use std::sync::mpsc::{Receiver, Sender};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use llama_cpp_2::context::params::LlamaContextParams;
+use llama_cpp_2::context::params::{KvCacheType, LlamaContextParams};
 use llama_cpp_2::context::LlamaContext;
 use llama_cpp_2::llama_backend::LlamaBackend;
 use llama_cpp_2::llama_batch::LlamaBatch;
@@ -46,9 +46,12 @@ use llama_cpp_2::LogOptions;
 use super::gate::{self, take_utf8, Candidate, DeadEnd, Next, NumberGate};
 use super::prefix::PrefixSlots;
 use super::{
-    Counters, DecodeFailure, EngineConfig, EngineError, Generation, Job, StopReason, StreamEvent,
-    Timings,
+    Counters, DecodeFailure, EngineConfig, EngineError, Generation, Job, KvCache, StopReason,
+    StreamEvent, Timings, WidthFigure, Work,
 };
+
+/// llama.cpp's `LLAMA_FLASH_ATTN_TYPE_ENABLED` (the crate does not re-export the constant).
+const FLASH_ATTENTION_ON: i32 = 1;
 
 static BACKEND: OnceLock<LlamaBackend> = OnceLock::new();
 static BACKEND_INIT: Mutex<()> = Mutex::new(());
@@ -75,11 +78,12 @@ pub(super) fn worker_main(
     backend: &'static LlamaBackend,
     path: &Path,
     config: EngineConfig,
-    jobs: Receiver<Job>,
+    jobs: Receiver<Work>,
     ready: Sender<Result<u32, EngineError>>,
     counters: Arc<Counters>,
 ) {
-    let model = match LlamaModel::load_from_file(backend, path, &LlamaModelParams::default()) {
+    let model_params = LlamaModelParams::default().with_use_mmap(config.mmap);
+    let model = match LlamaModel::load_from_file(backend, path, &model_params) {
         Ok(m) => m,
         Err(e) => {
             let _ = ready.send(Err(EngineError::Load {
@@ -93,11 +97,18 @@ pub(super) fn worker_main(
         .with_n_ctx(NonZeroU32::new(config.n_ctx))
         .with_n_batch(config.n_batch)
         .with_n_ubatch(config.n_ubatch)
-        .with_n_seq_max(config.prefix_slots + config.parallel)
+        .with_n_seq_max(config.sequences())
         .with_n_threads(config.threads)
         .with_n_threads_batch(config.threads_batch)
         .with_kv_unified(true)
         .with_swa_full(true);
+    let params = match config.kv_cache {
+        KvCache::F16 => params,
+        KvCache::Q8_0 => params
+            .with_type_k(KvCacheType::Q8_0)
+            .with_type_v(KvCacheType::Q8_0)
+            .with_flash_attention_policy(FLASH_ATTENTION_ON),
+    };
     let ctx = match model.new_context(backend, params) {
         Ok(c) => c,
         Err(e) => {
@@ -227,21 +238,133 @@ impl Worker<'_> {
         self.config.parallel as i32
     }
 
+    /// The scratch sequence of padding rows, the last one.
+    fn scratch_seq(&self) -> i32 {
+        self.config.sequences() as i32 - 1
+    }
+
+    /// Cells padding rows take during a decode.
+    fn pad_cells(&self) -> usize {
+        (self.config.pad_outputs as usize).saturating_sub(1)
+    }
+
+    /// The bare decode loop ([`super::EngineHandle::decode_widths`]) on an emptied cache.
+    fn decode_widths(
+        &mut self,
+        widths: &[u32],
+        steps: u32,
+        context: u32,
+    ) -> Result<Vec<WidthFigure>, EngineError> {
+        self.reset();
+        let result = self.time_widths(widths, steps, context);
+        self.reset();
+        result
+    }
+
+    fn time_widths(
+        &mut self,
+        widths: &[u32],
+        steps: u32,
+        context: u32,
+    ) -> Result<Vec<WidthFigure>, EngineError> {
+        let max_width = self.config.sequences();
+        let n_ctx = self.n_ctx;
+        let too_long = |tokens: usize| EngineError::PromptTooLong {
+            tokens,
+            max_tokens: steps,
+            n_ctx,
+        };
+        let text = "Fresh linen for the summer, soft and light, now in the store. ";
+        let pool = self.model.vocab().tokenize(text.as_bytes(), false, false);
+        if pool.is_empty() {
+            return Err(EngineError::EmptyPrompt);
+        }
+        let tokens: Vec<LlamaToken> = (0..context.max(1) as usize)
+            .map(|i| pool[i % pool.len()])
+            .collect();
+        let mut figures = Vec::new();
+        for &width in widths {
+            if width == 0 || width > max_width {
+                return Err(EngineError::Config(
+                    "a decode width must be between 1 and the context's sequences",
+                ));
+            }
+            let cells = tokens.len() + (width * steps) as usize;
+            if cells > self.n_ctx as usize {
+                return Err(too_long(cells));
+            }
+            self.decode_prefix(&tokens, 0)?;
+            for seq in 1..width as i32 {
+                self.ctx
+                    .copy_kv_cache_seq(0, seq, None, None)
+                    .map_err(DecodeFailure::during("sharing the context"))?;
+            }
+            let mut times = Vec::with_capacity(steps as usize);
+            for step in 0..steps as usize {
+                self.batch.clear();
+                for seq in 0..width as i32 {
+                    let token = pool[(step + seq as usize) % pool.len()];
+                    self.batch
+                        .add(token, to_pos(tokens.len() + step)?, &[seq], true)
+                        .map_err(DecodeFailure::during("adding a token"))?;
+                }
+                let started = Instant::now();
+                self.ctx
+                    .decode(&mut self.batch)
+                    .map_err(DecodeFailure::during("decoding a batch"))?;
+                times.push(ms(started.elapsed()));
+            }
+            self.ctx.clear_kv_cache();
+            times.sort_by(f64::total_cmp);
+            let step_ms = times.get(times.len() / 2).copied().unwrap_or(0.0);
+            figures.push(WidthFigure {
+                width,
+                steps,
+                step_ms,
+                tokens_per_sec: if step_ms > 0.0 {
+                    f64::from(width) * 1000.0 / step_ms
+                } else {
+                    0.0
+                },
+            });
+        }
+        Ok(figures)
+    }
+
     /// Runs jobs until every handle is gone: up to `parallel` requests at once, each in its own
     /// working sequence, one token of every live request per `decode`. A request waiting in the
     /// channel joins at the next step.
-    fn serve(&mut self, jobs: &Receiver<Job>) {
+    fn serve(&mut self, jobs: &Receiver<Work>) {
         let mut live: Vec<Live> = Vec::new();
         let mut queue: VecDeque<Job> = VecDeque::new();
+        let mut probes: Vec<Work> = Vec::new();
         loop {
-            if live.is_empty() && queue.is_empty() {
+            if live.is_empty() && queue.is_empty() && probes.is_empty() {
                 match jobs.recv() {
-                    Ok(job) => queue.push_back(job),
+                    Ok(Work::Generate(job)) => queue.push_back(*job),
+                    Ok(probe) => probes.push(probe),
                     Err(_) => return,
                 }
             }
-            while let Ok(job) = jobs.try_recv() {
-                queue.push_back(job);
+            while let Ok(work) = jobs.try_recv() {
+                match work {
+                    Work::Generate(job) => queue.push_back(*job),
+                    probe => probes.push(probe),
+                }
+            }
+            // The bare decode loop runs between requests: waiting ones start after it.
+            if live.is_empty() {
+                for probe in probes.drain(..) {
+                    if let Work::Widths {
+                        widths,
+                        steps,
+                        context,
+                        reply,
+                    } = probe
+                    {
+                        let _ = reply.send(self.decode_widths(&widths, steps, context));
+                    }
+                }
             }
             let mut entries: Vec<Entry> = Vec::new();
             // Every live request has fresh logits from the last decode: one step each.
@@ -268,7 +391,7 @@ impl Worker<'_> {
             }
             // Waiting requests take the free working sequences. A request without the prefix
             // cache runs alone on an emptied cache (so a fixed seed gives the same copy).
-            while live.len() < self.config.parallel as usize {
+            while live.len() < self.config.parallel as usize && probes.is_empty() {
                 let Some(job) = queue.front() else { break };
                 let alone = !job.request.prefix_cache.unwrap_or(self.config.prefix_cache);
                 if live.iter().any(|l| l.alone) || (alone && !live.is_empty()) {
@@ -740,7 +863,7 @@ impl Worker<'_> {
         (in_flight, pinned): (usize, &[i32]),
     ) -> Result<Prompt, EngineError> {
         self.prefixes.tick();
-        let reserve = suffix.len() + max_tokens as usize + in_flight;
+        let reserve = suffix.len() + max_tokens as usize + in_flight + self.pad_cells();
         let (prefix_seq, len, fresh) = match self.prefixes.touch(prefix) {
             Some((prefix_seq, len)) => {
                 self.make_room(reserve, Some(prefix_seq), pinned)?;
@@ -809,16 +932,29 @@ impl Worker<'_> {
 
     /// Decodes `entries` (every live request's next tokens) in `n_batch` chunks cut from the
     /// end, so the tokens whose logits are wanted (each request's last) are all in the last
-    /// decode, whose logits llama.cpp keeps. Returns each such sequence's batch index.
+    /// decode, whose logits llama.cpp keeps. Returns each such sequence's batch index. Padding
+    /// rows (in the scratch sequence) round the rows of logits up as the config says; their
+    /// cells are cleared after the decode and their indices are not returned.
     fn decode_entries(&mut self, entries: &[Entry]) -> Result<Vec<(i32, i32)>, EngineError> {
         // Tokens without logits first, each sequence's in order; then the one with logits of
-        // each sequence, which is its last.
-        let ordered: Vec<Entry> = entries
+        // each sequence, which is its last; then the padding rows.
+        let mut ordered: Vec<Entry> = entries
             .iter()
             .filter(|e| !e.logits)
             .chain(entries.iter().filter(|e| e.logits))
             .copied()
             .collect();
+        let outputs = entries.iter().filter(|e| e.logits).count();
+        let pads = self.config.padded_outputs(outputs) - outputs;
+        let scratch = self.scratch_seq();
+        if let Some(last) = ordered.last().copied() {
+            ordered.extend((0..pads).map(|pos| Entry {
+                seq: scratch,
+                token: last.token,
+                pos,
+                logits: true,
+            }));
+        }
         let chunk_len = self.config.n_batch as usize;
         let first = ordered.len() % chunk_len;
         let mut chunks: Vec<&[Entry]> = Vec::new();
@@ -834,13 +970,19 @@ impl Worker<'_> {
                 self.batch
                     .add(e.token, to_pos(e.pos)?, &[e.seq], e.logits)
                     .map_err(DecodeFailure::during("adding a token"))?;
-                if e.logits {
+                if e.logits && e.seq != scratch {
                     indices.push((e.seq, i as i32));
                 }
             }
             self.ctx
                 .decode(&mut self.batch)
                 .map_err(DecodeFailure::during("decoding a batch"))?;
+        }
+        if pads > 0 {
+            let scratch = u32::try_from(scratch).map_err(DecodeFailure::during("padding"))?;
+            self.ctx
+                .clear_kv_cache_seq(Some(scratch), None, None)
+                .map_err(DecodeFailure::during("clearing the padding rows"))?;
         }
         Ok(indices)
     }
