@@ -111,6 +111,7 @@ fn service_for(
         budget_ms: env_or("SHELFTALK_BUDGET_MS", defaults.budget_ms),
         parallel: env_or("SHELFTALK_BENCH_PARALLEL", defaults.parallel),
         pad_outputs: env_or("SHELFTALK_BENCH_PAD_OUTPUTS", defaults.pad_outputs),
+        n_ctx: env_or("SHELFTALK_BENCH_N_CTX", defaults.n_ctx),
         ..defaults
     };
     CopyService::start(
@@ -130,7 +131,8 @@ fn service_for(
 /// (`SHELFTALK_BENCH_PAIRS`, default 100 per locale; `SHELFTALK_BENCH_SEED`, default 7;
 /// `SHELFTALK_BENCH_LOCALES`, default `zh-CN,en`; `SHELFTALK_BENCH_PARALLEL`, the engine's
 /// `parallel`, default the engine's; `SHELFTALK_BENCH_PAD_OUTPUTS`, the engine's `pad_outputs`
-/// (1: no padding), default the engine's; `SHELFTALK_BUDGET_MS`, the engine's budget
+/// (1: no padding), default the engine's; `SHELFTALK_BENCH_N_CTX`, the engine's `n_ctx`;
+/// `SHELFTALK_BUDGET_MS`, the engine's budget
 /// per blurb, default the engine's: raise it on a loaded machine to measure the guardrails
 /// rather than the CPU).
 #[test]

@@ -208,7 +208,10 @@ pub fn warm_job(
     let vault = Vault::open(config)?;
     let model = StoreModel::load(&vault, config.recommend.clone(), now)?;
     let plan = warm_plan(&vault, &model, (top, segments), seed, now)?;
-    let desk = CopyDesk::open(config, vault.store.conn())?
+    // The warm-up's own engine: `engine.warm_parallel` blurbs decoded together.
+    let mut warm_config = config.clone();
+    warm_config.engine = config.engine.for_warm_up();
+    let desk = CopyDesk::open(&warm_config, vault.store.conn())?
         .require_model()
         .map_err(ServeError::Model)?;
     Ok(WarmJob { plan, vault, desk })

@@ -99,11 +99,16 @@ pub struct EngineConfig {
     pub n_ubatch: u32,
     /// Prompt prefixes kept decoded at once (one per style).
     pub prefix_slots: u32,
-    /// Requests decoded together, one sequence each, one token of every one per `decode` (a
-    /// kiosk session's three picks and one more: on a 2-core CPU four sequences decode about
-    /// 1.7 times the tokens per second of one, three hardly more than one). Requests beyond it
-    /// wait for a sequence to finish.
+    /// Requests decoded together, one sequence each, one token of every one per `decode`.
+    /// Requests beyond it wait for a sequence to finish. On a 2-core x86 CPU with the default
+    /// model four sequences decode about 1.5 times the tokens per second of one, three no more
+    /// than one (hence `pad_outputs`); the screen asks for one pick at a time.
     pub parallel: u32,
+    /// Requests `copy warm` decodes together (a process of its own: the kiosk's screen asks for
+    /// one pick at a time and its idle warm-up writes one blurb at a time). Its context grows by
+    /// [`REQUEST_CELLS`] for each request beyond `parallel` ([`EngineConfig::for_warm_up`]). On a
+    /// 2-core x86 CPU eight in flight write about 1.5 times the blurbs per second of one at a time.
+    pub warm_parallel: u32,
     /// With more than two requests in flight, each decode computes logits for a multiple of
     /// this many rows, the extra rows being a throwaway token in a scratch sequence: llama.cpp's
     /// x86 matrix kernels take longer for 3, 5 or 7 rows of logits than for 4 or 8 (the 262,144
@@ -148,6 +153,7 @@ impl Default for EngineConfig {
             n_ubatch: 128,
             prefix_slots: 4,
             parallel: 4,
+            warm_parallel: 8,
             pad_outputs: 4,
             max_tokens: 48,
             budget_ms: 4000,
@@ -182,6 +188,9 @@ impl EngineConfig {
         if self.parallel == 0 || self.parallel > 16 {
             return bad("parallel must be between 1 and 16");
         }
+        if self.warm_parallel == 0 || self.warm_parallel > 16 {
+            return bad("warm_parallel must be between 1 and 16");
+        }
         if self.pad_outputs > 16 {
             return bad("pad_outputs must be between 0 and 16");
         }
@@ -194,6 +203,10 @@ impl EngineConfig {
         Ok(())
     }
 }
+
+/// Cells a request's suffix takes at most with the built-in prompt packs (their longest is 73
+/// tokens, zh-CN), beside its `max_tokens`: what [`EngineConfig::for_warm_up`] adds per request.
+pub const REQUEST_CELLS: u32 = 96;
 
 /// Element type of the KV cache ([`EngineConfig::kv_cache`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -213,6 +226,20 @@ impl EngineConfig {
             outputs
         } else {
             outputs.div_ceil(multiple) * multiple
+        }
+    }
+
+    /// The engine of `copy warm`: `warm_parallel` requests in flight (never fewer than
+    /// `parallel`), the context grown by [`REQUEST_CELLS`] for each one added.
+    pub fn for_warm_up(&self) -> Self {
+        let parallel = self.parallel.max(self.warm_parallel);
+        let added = parallel - self.parallel;
+        Self {
+            parallel,
+            n_ctx: self
+                .n_ctx
+                .saturating_add(added.saturating_mul(REQUEST_CELLS + self.max_tokens)),
+            ..self.clone()
         }
     }
 
@@ -713,6 +740,17 @@ mod tests {
         };
         assert!((0..=9).all(|n| off.padded_outputs(n) == n));
         assert_eq!(off.sequences(), off.parallel + off.prefix_slots + 1);
+        let warm = c.for_warm_up();
+        assert_eq!(warm.parallel, c.warm_parallel);
+        assert_eq!(
+            warm.n_ctx,
+            c.n_ctx + (c.warm_parallel - c.parallel) * (REQUEST_CELLS + c.max_tokens)
+        );
+        let narrow = EngineConfig {
+            warm_parallel: 1,
+            ..EngineConfig::default()
+        };
+        assert_eq!(narrow.for_warm_up(), narrow, "never fewer than parallel");
         let too_many = EngineConfig {
             pad_outputs: 17,
             ..EngineConfig::default()
