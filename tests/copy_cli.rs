@@ -48,6 +48,7 @@ fn shelftalk_with_stdin(
 #[test]
 fn copy_comes_from_the_model_then_from_the_cache() {
     let Some(model) = model() else { return };
+    let _one = common::one_model_at_a_time();
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path();
     shelftalk(data, &model, &["keys", "init"]);
@@ -113,6 +114,7 @@ fn copy_comes_from_the_model_then_from_the_cache() {
 #[test]
 fn copy_warm_fills_the_cache_then_serves_from_it() {
     let Some(model) = model() else { return };
+    let _one = common::one_model_at_a_time();
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path();
     shelftalk(data, &model, &["keys", "init"]);

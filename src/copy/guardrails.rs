@@ -254,6 +254,9 @@ pub enum Reason {
     TooShort,
     TooLong,
     Repetition(String),
+    /// Spaced locales: the copy stops mid-phrase, on a word that cannot end one ("… a
+    /// lightweight boot with"). Detail: the word.
+    Unfinished(String),
 }
 
 impl Reason {
@@ -279,6 +282,7 @@ impl Reason {
             Self::TooShort => "too_short",
             Self::TooLong => "too_long",
             Self::Repetition(_) => "repetition",
+            Self::Unfinished(_) => "unfinished",
         }
     }
 
@@ -294,7 +298,8 @@ impl Reason {
             | Self::ForeignBrand(d)
             | Self::BannedPhrase(d)
             | Self::AbsoluteClaim(d)
-            | Self::Repetition(d) => Some(d),
+            | Self::Repetition(d)
+            | Self::Unfinished(d) => Some(d),
             _ => None,
         }
     }
@@ -437,6 +442,9 @@ fn first_failure(
         if chars > config.max_chars || words > config.max_words {
             return Some(Reason::TooLong);
         }
+        if let Some(word) = unfinished_ending(copy) {
+            return Some(Reason::Unfinished(word.to_string()));
+        }
     }
     repetition(copy, &corpus, config)
         .or_else(|| {
@@ -447,6 +455,27 @@ fn first_failure(
                 .flatten()
         })
         .map(Reason::Repetition)
+}
+
+/// Words a finished English phrase does not end on: articles, conjunctions, possessives and
+/// the prepositions that always take an object ("with", "of", "from"). Not "on", "in", "to",
+/// "for", "by": "slip it on", "look forward to", "what you came for" and "stop by" are
+/// finished.
+const UNFINISHED_ENDINGS: &[&str] = &[
+    "a", "an", "and", "as", "but", "from", "of", "or", "the", "with", "your", "our", "its", "their",
+];
+
+/// The last word of `copy` when it is one of [`UNFINISHED_ENDINGS`] (its trailing punctuation
+/// aside): the copy stopped mid-phrase.
+fn unfinished_ending(copy: &str) -> Option<&str> {
+    let last = copy
+        .split_whitespace()
+        .next_back()?
+        .trim_end_matches(|c: char| c.is_ascii_punctuation() || c == '…');
+    UNFINISHED_ENDINGS
+        .iter()
+        .any(|w| w.eq_ignore_ascii_case(last))
+        .then_some(last)
 }
 
 /// Whether a letter is of the locale's scripts: Latin (ASCII) letters, and for `zh-CN` also
@@ -1267,6 +1296,37 @@ mod tests {
             &no_list
         )
         .is_pass());
+    }
+
+    #[test]
+    fn copy_that_stops_mid_phrase_fails() {
+        let boot = priced("Quillby Kite Boot Charcoal", 16399, Some(21899), &usd());
+        // Served in a demo session before this check existed.
+        let v = judge(
+            "$163.99, 25% off: Quillby Kite Boot Charcoal, a lightweight boot with",
+            &boot,
+        );
+        assert_eq!(v, Verdict::Fail(Reason::Unfinished("with".into())));
+        assert_eq!(
+            judge("Quillby Kite Boot Charcoal for the trail and the", &boot).code(),
+            "unfinished"
+        );
+        // Finished phrases, punctuation aside, pass; so do phrasal endings.
+        for copy in [
+            "Quillby Kite Boot Charcoal, a lightweight boot, now $163.99.",
+            "Quillby Kite Boot Charcoal: lace it up and slip it on",
+            "Quillby Kite Boot Charcoal, the boot you came for",
+        ] {
+            assert!(
+                judge(copy, &boot).is_pass(),
+                "{copy}: {:?}",
+                judge(copy, &boot)
+            );
+        }
+        assert_eq!(unfinished_ending("boots with…"), Some("with"));
+        assert_eq!(unfinished_ending("The"), Some("The"));
+        assert_eq!(unfinished_ending(""), None);
+        assert_eq!(unfinished_ending("with love"), None);
     }
 
     #[test]

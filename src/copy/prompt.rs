@@ -605,9 +605,10 @@ fn said_by(name: &str, field: &str) -> bool {
     !field.is_empty() && (name.contains(&field) || singular.is_some_and(|f| name.contains(f)))
 }
 
-/// Words a cut phrase must not end on ("… heel tabs and a").
-const DANGLING: &[&str] = &[
-    "a", "an", "and", "as", "at", "by", "for", "from", "in", "of", "on", "or", "the", "to", "with",
+/// Words a capped English phrase must not end on ("Watch - For", "… heel tabs and a"): the
+/// prompt's details and the templates' labels drop them.
+pub(crate) const JOINERS: [&str; 10] = [
+    "for", "with", "and", "of", "in", "to", "the", "a", "by", "or",
 ];
 
 /// The details the prompt shows: the first sentence (or clause list) only, and a phrase cut by
@@ -622,13 +623,12 @@ fn first_sentence(details: &str) -> String {
         .map_or(details.len(), |(i, c)| i + c.len_utf8());
     let mut words: Vec<&str> = details[..end].split(' ').collect();
     while words.len() > 1
-        && words
-            .last()
-            .map(|w| {
-                w.trim_end_matches(['.', ',', '!', '?', ';'])
-                    .to_ascii_lowercase()
-            })
-            .is_some_and(|w| DANGLING.contains(&w.as_str()))
+        && words.last().is_some_and(|w| {
+            let w = w
+                .trim_end_matches(['.', ',', '!', '?', ';'])
+                .to_ascii_lowercase();
+            JOINERS.contains(&w.as_str())
+        })
     {
         words.pop();
     }

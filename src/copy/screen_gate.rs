@@ -114,12 +114,16 @@ fn is_currency_sign(c: char) -> bool {
     matches!(c, '$' | '€' | '£' | '¥' | '₹' | '元' | '%')
 }
 
-/// Reasons only the finished copy can be judged on: a prefix may be short, not yet on topic, or
-/// start with a symbol.
+/// Reasons only the finished copy can be judged on: a prefix may be short, not yet on topic,
+/// start with a symbol, or stop where the phrase goes on.
 fn waits_for_the_end(reason: &Reason) -> bool {
     matches!(
         reason,
-        Reason::Empty | Reason::Charset | Reason::TooShort | Reason::OffTopic
+        Reason::Empty
+            | Reason::Charset
+            | Reason::TooShort
+            | Reason::OffTopic
+            | Reason::Unfinished(_)
     )
 }
 

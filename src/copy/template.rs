@@ -17,7 +17,7 @@
 //!   no number in a money context.
 
 use crate::copy::guardrails::content_words;
-use crate::copy::prompt::{sanitize, ProductFacts};
+use crate::copy::prompt::{sanitize, ProductFacts, JOINERS};
 use crate::locale::Locale;
 use crate::numbers::{is_word_char, zhe_figures};
 use crate::vocab::Style;
@@ -25,9 +25,6 @@ use crate::vocab::Style;
 const LABEL_CHARS: usize = 60;
 /// The label's cap in `zh-CN` templates, in characters.
 pub const ZH_LABEL_CHARS: usize = 20;
-const DANGLING: [&str; 10] = [
-    "for", "with", "and", "of", "in", "to", "the", "a", "by", "or",
-];
 
 /// The template copy for one product and style, in the facts' locale.
 pub fn render(facts: &ProductFacts, style: Style) -> String {
@@ -128,7 +125,7 @@ fn label(facts: &ProductFacts, max_chars: usize) -> String {
     // A capped name can end mid-phrase ("Watch - For"); drop dangling joiners.
     while words.last().is_some_and(|w| {
         let w = clean(w);
-        w.is_empty() || DANGLING.contains(&w.as_str())
+        w.is_empty() || JOINERS.contains(&w.as_str())
     }) {
         words.pop();
     }

@@ -18,7 +18,7 @@
 //!   poll, so a shopper's request waits for at most one warm blurb. A finished plan runs again
 //!   after [`WARM_EVERY`] (entries still fresh cost one lookup) or when the console asks.
 //! - Until the model is loaded (or when it fails to load) copy comes from a template-only
-//!   [`CopyService`]: the screen never waits for the model. The load state is reported only to
+//!   [`CopyService`](crate::copy::CopyService): the screen never waits for the model. The load state is reported only to
 //!   the console ([`Copier::load_state`]).
 //! - Jobs run in submission order on one thread; a job whose session is no longer on screen, or
 //!   whose deadline has passed before it starts (the screen has put up the template itself), is

@@ -11,6 +11,9 @@
 //! - Sequences `0..parallel` are the working sequences, one per request in flight, emptied when
 //!   it ends; prefix sequences (above them) are handed out by [`PrefixSlots`]; this module
 //!   decodes and clears them. A request without the prefix cache runs alone on an emptied cache.
+//! - The last sequence is scratch: padding rows ([`EngineConfig::padded_outputs`]) are decoded
+//!   in it at positions from 0 and cleared right after their decode, so it is empty between
+//!   decodes; their logits are never sampled.
 //! - After every decode each request in flight has exactly one row of logits (its last token's);
 //!   every request's step samples from it before anything else is decoded, and the tokens whose
 //!   logits are wanted are all in the last `decode` of a step (chunks are cut from the end).
