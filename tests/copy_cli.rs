@@ -45,15 +45,22 @@ fn shelftalk_with_stdin(
     }
 }
 
+/// A data dir with keys and the demo catalog and behaviour log imported.
+fn demo_data_dir(model: &Path) -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path();
+    shelftalk(data, model, &["keys", "init"]);
+    shelftalk(data, model, &["import", "catalog", "demo/catalog.csv"]);
+    shelftalk(data, model, &["import", "events", "demo/events.csv"]);
+    tmp
+}
+
 #[test]
 fn copy_comes_from_the_model_then_from_the_cache() {
     let Some(model) = model() else { return };
     let _one = common::one_model_at_a_time();
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = demo_data_dir(&model);
     let data = tmp.path();
-    shelftalk(data, &model, &["keys", "init"]);
-    shelftalk(data, &model, &["import", "catalog", "demo/catalog.csv"]);
-    shelftalk(data, &model, &["import", "events", "demo/events.csv"]);
 
     let args = [
         "copy",
@@ -115,11 +122,8 @@ fn copy_comes_from_the_model_then_from_the_cache() {
 fn copy_warm_fills_the_cache_then_serves_from_it() {
     let Some(model) = model() else { return };
     let _one = common::one_model_at_a_time();
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = demo_data_dir(&model);
     let data = tmp.path();
-    shelftalk(data, &model, &["keys", "init"]);
-    shelftalk(data, &model, &["import", "catalog", "demo/catalog.csv"]);
-    shelftalk(data, &model, &["import", "events", "demo/events.csv"]);
     let warm = ["copy", "warm", "--top", "2", "--segments", "1", "--json"];
     let first = shelftalk(data, &model, &warm);
     // Two products × (the top segment and `all`) × four styles.

@@ -324,11 +324,7 @@ impl Worker<'_> {
                 width,
                 steps,
                 step_ms,
-                tokens_per_sec: if step_ms > 0.0 {
-                    f64::from(width) * 1000.0 / step_ms
-                } else {
-                    0.0
-                },
+                tokens_per_sec: per_sec(width, step_ms),
             });
         }
         Ok(figures)
@@ -504,11 +500,7 @@ impl Worker<'_> {
                         generated_tokens: generated,
                         decode_ms,
                         total_ms,
-                        tokens_per_sec: if gen_ms > 0.0 {
-                            f64::from(generated) * 1000.0 / gen_ms
-                        } else {
-                            0.0
-                        },
+                        tokens_per_sec: per_sec(generated, gen_ms),
                     },
                 }));
             }
@@ -1026,6 +1018,15 @@ fn to_pos(pos: usize) -> Result<i32, EngineError> {
 
 fn count(n: usize) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+/// `n` per second over `ms` milliseconds (0 over no time).
+fn per_sec(n: u32, ms: f64) -> f64 {
+    if ms > 0.0 {
+        f64::from(n) * 1000.0 / ms
+    } else {
+        0.0
+    }
 }
 
 fn ms(d: Duration) -> f64 {
