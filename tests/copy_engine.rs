@@ -342,16 +342,8 @@ fn dropping_the_stream_cancels_and_the_next_request_runs() {
     let product = &catalog()[5];
     let prompt = service.prompt_for(product, aud(&segments_for(product)[0]), Style::Concise);
     let request = |seed| GenerationRequest {
-        prefix: prompt.prefix.clone(),
-        suffix: prompt.suffix.clone(),
-        seed,
         max_tokens: Some(40),
-        prefix_cache: None,
-        temperature: None,
-        allowed_numbers: None,
-        money_roles: None,
-        min_length: (0, 0),
-        deadline: None,
+        ..GenerationRequest::new(prompt.prefix.clone(), prompt.suffix.clone(), seed)
     };
     let cancelled_before = engine.stats().cancelled;
     let mut stream = engine.generate(request(1)).unwrap();
@@ -393,16 +385,13 @@ fn requests_in_flight_together_each_write_their_own_copy() {
         let prompt = service.prompt_for(product, aud(&segments_for(product)[i % 3]), style);
         let stream = engine
             .generate(GenerationRequest {
-                prefix: prompt.prefix.clone(),
-                suffix: prompt.suffix.clone(),
-                seed: 100 + i as u32,
                 max_tokens: Some(40),
-                prefix_cache: None,
-                temperature: None,
                 allowed_numbers: Some(shelftalk::copy::guardrails::allowed_numbers(&facts)),
-                money_roles: None,
-                min_length: (0, 0),
-                deadline: None,
+                ..GenerationRequest::new(
+                    prompt.prefix.clone(),
+                    prompt.suffix.clone(),
+                    100 + i as u32,
+                )
             })
             .unwrap();
         streams.push((facts, stream));
@@ -465,16 +454,13 @@ fn three_requests_decode_with_padding_and_the_bare_loop_leaves_the_engine_usable
                 let prompt = service.prompt_for(product, aud(&segments_for(product)[i]), style);
                 engine
                     .generate(GenerationRequest {
-                        prefix: prompt.prefix.clone(),
-                        suffix: prompt.suffix.clone(),
-                        seed: 300 + 10 * round + i as u32,
                         max_tokens: Some(16),
                         prefix_cache: Some(true),
-                        temperature: None,
-                        allowed_numbers: None,
-                        money_roles: None,
-                        min_length: (0, 0),
-                        deadline: None,
+                        ..GenerationRequest::new(
+                            prompt.prefix.clone(),
+                            prompt.suffix.clone(),
+                            300 + 10 * round + i as u32,
+                        )
                     })
                     .unwrap()
             })
@@ -495,16 +481,8 @@ fn fixed_seed_without_prefix_cache_is_reproducible() {
     let run = |cache: bool| {
         let g = engine
             .generate(GenerationRequest {
-                prefix: prompt.prefix.clone(),
-                suffix: prompt.suffix.clone(),
-                seed: 77,
-                max_tokens: None,
                 prefix_cache: Some(cache),
-                temperature: None,
-                allowed_numbers: None,
-                money_roles: None,
-                min_length: (0, 0),
-                deadline: None,
+                ..GenerationRequest::new(prompt.prefix.clone(), prompt.suffix.clone(), 77)
             })
             .unwrap()
             .finish(|_| {})

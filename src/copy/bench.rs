@@ -207,16 +207,9 @@ pub fn run(
     {
         let prompt = service.prompt_for(product, audience(segment), *style);
         let request = |cache: bool, seed: u32| GenerationRequest {
-            prefix: prompt.prefix.clone(),
-            suffix: prompt.suffix.clone(),
-            seed,
             max_tokens: Some(2),
             prefix_cache: Some(cache),
-            temperature: None,
-            allowed_numbers: None,
-            money_roles: None,
-            min_length: (0, 0),
-            deadline: None,
+            ..GenerationRequest::new(prompt.prefix.clone(), prompt.suffix.clone(), seed)
         };
         let seed = options.seed.wrapping_add(i as u32);
         uncached.push(
@@ -249,16 +242,9 @@ pub fn run(
             let prompt = service.prompt_for(pairs[0].0, audience(pairs[0].1), style);
             engine
                 .generate(GenerationRequest {
-                    prefix: prompt.prefix,
-                    suffix: prompt.suffix,
-                    seed: options.seed,
                     max_tokens: Some(1),
                     prefix_cache: Some(true),
-                    temperature: None,
-                    allowed_numbers: None,
-                    money_roles: None,
-                    min_length: (0, 0),
-                    deadline: None,
+                    ..GenerationRequest::new(prompt.prefix, prompt.suffix, options.seed)
                 })?
                 .finish(|_| {})?;
         }

@@ -377,6 +377,25 @@ pub struct GenerationRequest {
     pub deadline: Option<Instant>,
 }
 
+impl GenerationRequest {
+    /// A request for `prefix` + `suffix` with `seed` and the engine's defaults for the rest: its
+    /// `max_tokens`, prefix cache and temperature, numbers free, no deadline.
+    pub fn new(prefix: Arc<str>, suffix: String, seed: u32) -> Self {
+        Self {
+            prefix,
+            suffix,
+            seed,
+            max_tokens: None,
+            prefix_cache: None,
+            temperature: None,
+            allowed_numbers: None,
+            money_roles: None,
+            min_length: (0, 0),
+            deadline: None,
+        }
+    }
+}
+
 /// Why generation stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
