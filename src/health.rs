@@ -492,6 +492,7 @@ mod tests {
             timings: None,
             error: error.map(str::to_string),
             out_of_time: false,
+            cut: None,
         };
         let said = attempts_said(&[
             attempt(

@@ -805,8 +805,11 @@ const ROLE_WORDS: [(&str, PriceRole); 27] = [
 ];
 
 /// Chinese words before an amount that give it a role, matched without word boundaries.
-const ZH_ROLE_CUES: [(&str, PriceRole); 44] = [
+const ZH_ROLE_CUES: [(&str, PriceRole); 46] = [
     ("原价", PriceRole::Comparison),
+    // Seen in `bench copy`: "现在￥95，原钱￥95" for a product with no list price.
+    ("原钱", PriceRole::Comparison),
+    ("原售价", PriceRole::Comparison),
     ("原来", PriceRole::Comparison),
     ("原先", PriceRole::Comparison),
     ("原本", PriceRole::Comparison),
@@ -891,7 +894,7 @@ pub fn cjk_role_before(text: &str, start: usize) -> Option<PriceRole> {
 
 /// Chinese cues that make a bare number (no currency mark) right after them money for the
 /// generation gate (`仅需549`): price words that say nothing else.
-const ZH_MONEY_CUES: [&str; 19] = [
+const ZH_MONEY_CUES: [&str; 21] = [
     "现价",
     "只要",
     "只需",
@@ -904,6 +907,8 @@ const ZH_MONEY_CUES: [&str; 19] = [
     "活动价",
     "折后价",
     "原价",
+    "原钱",
+    "原售价",
     "原来",
     "立省",
     "省",
@@ -912,6 +917,27 @@ const ZH_MONEY_CUES: [&str; 19] = [
     "立减",
     "直降",
 ];
+
+/// The Chinese money cue (or `现在`, "now") that `text` ends on, trailing punctuation and spaces
+/// aside: copy that stops where its amount should follow (`…，省下`).
+pub fn cjk_money_cue_at_end(text: &str) -> Option<&'static str> {
+    let head = text.trim_end_matches(|c: char| {
+        c.is_whitespace() || c.is_ascii_punctuation() || is_cjk_punct(c)
+    });
+    ZH_MONEY_CUES
+        .iter()
+        .chain(&["现在"])
+        .find(|cue| head.ends_with(**cue))
+        .copied()
+}
+
+/// Full-width punctuation of Chinese text.
+fn is_cjk_punct(c: char) -> bool {
+    matches!(
+        c,
+        '，' | '。' | '！' | '？' | '；' | '：' | '、' | '…' | '～'
+    )
+}
 
 /// The role of a bare number written right after a Chinese money cue ([`ZH_MONEY_CUES`], spaces
 /// and `:` between): `仅需549` is a price, `原价599` a comparison. `None` otherwise.

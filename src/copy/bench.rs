@@ -142,6 +142,13 @@ pub struct BenchReport {
     /// The first [`FAILURE_EXAMPLES`] failing first attempts: `sku [verdict detail] text`, for
     /// whoever tunes the prompt pack.
     pub first_try_failed: Vec<String>,
+    /// First attempts that passed only ended at their last whole clause, by the whole text's
+    /// failure (counted in the pass rate: that copy is what the shopper is served).
+    #[serde(default)]
+    pub first_try_cuts: BTreeMap<String, u64>,
+    /// The first [`FAILURE_EXAMPLES`] of them: `sku [reason] served | dropped`.
+    #[serde(default)]
+    pub first_try_cut: Vec<String>,
     /// Share of pairs whose served copy states a false price ([`false_price`]; target 0).
     #[serde(default)]
     pub false_price_rate: f64,
@@ -256,6 +263,8 @@ pub fn run(
     let (mut gen_tokens, mut gen_ms, mut decode_ms) = (0.0, 0.0, 0.0);
     let mut failures = BTreeMap::new();
     let mut failed = Vec::new();
+    let mut cuts = BTreeMap::new();
+    let mut cut_examples = Vec::new();
     let mut false_prices = Vec::new();
     let mut false_count = 0usize;
     let currency = service.prompts().currency().clone();
@@ -280,6 +289,15 @@ pub fn run(
         from_model += usize::from(outcome.source == CopySource::Model);
         if let Some(first) = outcome.attempts.first() {
             let code = first.verdict.as_ref().map_or("engine_error", Verdict::code);
+            if let Some(cut) = &first.cut {
+                *cuts.entry(cut.reason.code().to_string()).or_insert(0) += 1;
+                if cut_examples.len() < FAILURE_EXAMPLES {
+                    cut_examples.push(format!(
+                        "{} [{}] {:?} | {:?}",
+                        product.sku, cut.reason, first.text, cut.dropped
+                    ));
+                }
+            }
             if code == "pass" {
                 first_pass += 1;
             } else {
@@ -443,6 +461,8 @@ pub fn run(
         model_served_rate: from_model as f64 / n,
         first_try_failures: failures,
         first_try_failed: failed,
+        first_try_cuts: cuts,
+        first_try_cut: cut_examples,
         false_price_rate: false_count as f64 / n,
         false_prices,
         peak_rss_mb: peak_rss_mb(),
@@ -545,7 +565,7 @@ const SAID: [(&str, Said); 28] = [
 
 /// Chinese role words, by role, found as written (no spaces in Chinese). Kept apart from the
 /// guardrails' lists on purpose.
-const SAID_ZH: [(&str, Said); 24] = [
+const SAID_ZH: [(&str, Said); 25] = [
     ("现价", Said::Pays),
     ("只要", Said::Pays),
     ("只需", Said::Pays),
@@ -558,6 +578,7 @@ const SAID_ZH: [(&str, Said); 24] = [
     ("现在", Said::Pays),
     ("才", Said::Pays),
     ("原价", Said::Was),
+    ("原钱", Said::Was),
     ("原来", Said::Was),
     ("之前", Said::Was),
     ("以前", Said::Was),
@@ -930,6 +951,16 @@ impl fmt::Display for BenchReport {
         }
         for example in &self.first_try_failed {
             writeln!(f, "  failed first: {example}")?;
+        }
+        if !self.first_try_cuts.is_empty() {
+            writeln!(
+                f,
+                "first tries ended at a whole clause {:?}",
+                self.first_try_cuts
+            )?;
+        }
+        for example in &self.first_try_cut {
+            writeln!(f, "  ended at a clause: {example}")?;
         }
         writeln!(
             f,

@@ -254,8 +254,8 @@ pub enum Reason {
     TooShort,
     TooLong,
     Repetition(String),
-    /// Spaced locales: the copy stops mid-phrase, on a word that cannot end one ("… a
-    /// lightweight boot with"). Detail: the word.
+    /// The copy stops mid-phrase: on a word that cannot end one ("… a lightweight boot with"),
+    /// or in Chinese on a money cue whose amount never came ("…，省下"). Detail: the word.
     Unfinished(String),
 }
 
@@ -433,6 +433,9 @@ fn first_failure(
         }
         if chars > config.zh_max_chars {
             return Some(Reason::TooLong);
+        }
+        if let Some(cue) = crate::numbers::cjk_money_cue_at_end(copy) {
+            return Some(Reason::Unfinished(cue.to_string()));
         }
     } else {
         let (chars, words) = (copy.chars().count(), copy.split_whitespace().count());
@@ -673,7 +676,7 @@ fn number_failure(copy: &str, facts: &ProductFacts, corpus: &str) -> Option<Reas
 }
 
 /// Words or phrases that claim a discount without naming an amount.
-const DISCOUNT_CLAIMS: [&str; 21] = [
+const DISCOUNT_CLAIMS: [&str; 23] = [
     "discount",
     "discounted",
     "originally",
@@ -684,6 +687,8 @@ const DISCOUNT_CLAIMS: [&str; 21] = [
     "sale price",
     "half price",
     "原价",
+    "原钱",
+    "原售价",
     "打折",
     "折扣",
     "特价",
@@ -1535,6 +1540,35 @@ mod tests {
 
     fn zh_judge(copy: &str, facts: &ProductFacts) -> Verdict {
         check(copy, facts, &zh_brands(), &zh_config())
+    }
+
+    /// Seen in `bench copy` (zh-CN demo, seed 37): "…现在￥95，原钱￥95" and "…原钱729，省下" for
+    /// products without a list price.
+    #[test]
+    fn chinese_copy_that_stops_on_a_money_cue_or_claims_an_original_price_fails() {
+        let plain = zh_facts("李宁 超轻跑步鞋", "李宁", "跑步鞋", 45900, None, "透气网面");
+        for (copy, code) in [
+            (
+                "李宁超轻跑步鞋，透气网面，现在只要459元，省下",
+                "unfinished",
+            ),
+            ("李宁超轻跑步鞋，透气网面，仅需：", "unfinished"),
+            ("李宁超轻跑步鞋，透气网面，现在", "unfinished"),
+            ("李宁超轻跑步鞋，现在￥459，原钱￥459", "fake_discount"),
+            ("李宁超轻跑步鞋，原售价459元，透气网面", "fake_discount"),
+        ] {
+            assert_eq!(zh_judge(copy, &plain).code(), code, "{copy}");
+        }
+        let shoe = zh_shoe();
+        assert_eq!(
+            zh_judge("李宁超轻跑步鞋，现在只要459元，原钱459元。", &shoe).code(),
+            "wrong_price_role",
+            "原钱 is a comparison: it must be the list price"
+        );
+        assert_eq!(
+            zh_judge("李宁超轻跑步鞋，现在只要459元，原钱599元。", &shoe),
+            Verdict::Pass
+        );
     }
 
     #[test]

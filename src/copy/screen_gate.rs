@@ -15,6 +15,11 @@
 //!   number, a banned phrase, a foreign currency or a number not in the facts never reaches the
 //!   screen, not even for a moment.
 //! - The rest is released by [`ScreenGate::finish`] only when the final verdict passes.
+//! - Copy that fails as a whole may still end at its last whole clause
+//!   ([`ScreenGate::end_at_whole_clause`]): the longest prefix that ends a clause, keeps at least
+//!   half of the text, says more than the product's name and passes every guardrail on its own.
+//!   A price sign with no amount after it (`…，省下￥`) or a phrase cut off mid-way is dropped
+//!   with its clause; nothing is ever added, so every word served was generated and judged.
 //! - Pure: no I/O, no clock; it never panics on any input.
 
 use crate::copy::guardrails::{self, BrandList, GuardrailConfig, Reason, Verdict};
@@ -80,6 +85,34 @@ impl<'a> ScreenGate<'a> {
         out
     }
 
+    /// Ends the copy at its last whole clause, for copy that failed as a whole (see the module
+    /// doc): `None` when no clause end keeps half the text and passes. What the screen shows
+    /// next is in [`ClauseEnd::show`]; afterwards the gate has released exactly the served text.
+    pub fn end_at_whole_clause(&mut self) -> Option<ClauseEnd> {
+        let whole = self.text.trim_end().chars().count();
+        let cut = clause_ends(&self.text)
+            .into_iter()
+            .rev()
+            .map(|end| {
+                self.text[..end]
+                    .trim_end_matches(is_clause_joint)
+                    .trim_end()
+            })
+            .filter(|kept| kept.chars().count() * 2 >= whole)
+            .filter(|kept| says_more_than(kept, &self.facts.name))
+            .find(|kept| guardrails::check(kept, self.facts, self.brands, self.config).is_pass())?
+            .len();
+        let served = self.text[..cut].to_string();
+        let show = if cut >= self.released {
+            Show::More(self.text[self.released..cut].to_string())
+        } else {
+            Show::Again(served.clone())
+        };
+        self.released = cut;
+        self.text.truncate(cut);
+        Some(ClauseEnd { served, show })
+    }
+
     /// Where the next release may end (a char boundary, never before `released`).
     fn release_point(&self) -> usize {
         let pending = &self.text[self.released..];
@@ -103,6 +136,59 @@ impl<'a> ScreenGate<'a> {
         }
         best
     }
+}
+
+/// Copy ended at its last whole clause ([`ScreenGate::end_at_whole_clause`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClauseEnd {
+    /// The copy served: a prefix of the generated text that passed the guardrails.
+    pub served: String,
+    /// What the screen does to show exactly `served`.
+    pub show: Show,
+}
+
+/// How the screen gets from what it shows to the served copy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Show {
+    /// Append this (the screen shows a prefix of the served copy).
+    More(String),
+    /// Discard what is shown, then show this (the screen shows more than is served).
+    Again(String),
+}
+
+/// Byte offsets just after each clause end of `text` (not its very end): `.!?;:,` before
+/// whitespace (so `5.99` is one number) and Chinese `，。！？；：、`.
+fn clause_ends(text: &str) -> Vec<usize> {
+    let mut ends = Vec::new();
+    let mut chars = text.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        let end = i + c.len_utf8();
+        let next_is_space = chars.peek().is_some_and(|(_, n)| n.is_whitespace());
+        let ends_clause = is_cjk_clause_end(c)
+            || (matches!(c, '.' | '!' | '?' | ';' | ':' | ',') && next_is_space);
+        if ends_clause && !text[end..].trim().is_empty() {
+            ends.push(end);
+        }
+    }
+    ends
+}
+
+/// Whether `kept` says something besides the product's name (and an article): a shelf talker
+/// that only names the product is not copy worth serving in place of a retry.
+fn says_more_than(kept: &str, name: &str) -> bool {
+    let lower = kept.to_lowercase();
+    let rest = lower.replacen(&name.to_lowercase(), " ", 1);
+    let words = rest
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty() && !matches!(*w, "a" | "an" | "the"))
+        .map(|w| w.chars().count())
+        .sum::<usize>();
+    words >= 4
+}
+
+/// Punctuation that joins a clause to the next one: dropped where the copy ends.
+fn is_clause_joint(c: char) -> bool {
+    matches!(c, ',' | ';' | ':' | '，' | '；' | '：' | '、')
 }
 
 /// Full-width clause punctuation of Chinese text.
@@ -305,6 +391,87 @@ mod tests {
         assert_eq!(gate.finish(&Verdict::Fail(Reason::TooShort)), "");
     }
 
+    fn li_ning() -> (ProductFacts, BrandList, GuardrailConfig) {
+        use crate::locale::Locale;
+        let f = ProductFacts::localised(
+            &Product {
+                sku: "ZH".into(),
+                name: "李宁 超轻跑步鞋".into(),
+                brand: Some("李宁".into()),
+                category: vec!["跑步鞋".into()],
+                price: Minor(45_900),
+                list_price: None,
+                description: String::new(),
+                tags: vec![],
+            },
+            &Currency::cny(),
+            Locale::ZhCn,
+        );
+        let c = GuardrailConfig::default().for_locale(Locale::ZhCn);
+        (f, BrandList::new(["李宁", "安踏"]), c)
+    }
+
+    /// Seen in `bench copy` (zh-CN demo, EL-CAS-0015): "电小满 晴川手机壳，现在价115，省下￥" for a
+    /// product with no list price. The saving is refused, the clauses before it are true.
+    #[test]
+    fn a_dangling_saving_is_dropped_with_its_clause() {
+        let (f, b, c) = li_ning();
+        let mut gate = ScreenGate::new(&f, &b, &c);
+        let mut shown = String::new();
+        for piece in ["李宁超轻跑步鞋，", "现在只要459元，", "省下￥"] {
+            shown.push_str(&gate.push(piece).unwrap());
+        }
+        assert_eq!(shown, "李宁超轻跑步鞋，现在只要459元，");
+        assert!(!guardrails::check(gate.text(), &f, &b, &c).is_pass());
+        let end = gate.end_at_whole_clause().unwrap();
+        assert_eq!(end.served, "李宁超轻跑步鞋，现在只要459元");
+        // The screen showed the clause's comma too: it shows the served copy again.
+        assert_eq!(end.show, Show::Again(end.served.clone()));
+        assert!(guardrails::check(&end.served, &f, &b, &c).is_pass());
+    }
+
+    #[test]
+    fn copy_cut_off_mid_phrase_ends_at_its_last_sentence() {
+        let (f, b, c) = (facts(), brands(), GuardrailConfig::default());
+        let mut gate = ScreenGate::new(&f, &b, &c);
+        for piece in [
+            "Kestrel Trail Runner, now ₹1299.",
+            " Light on the",
+            " trail and",
+        ] {
+            gate.push(piece).unwrap();
+        }
+        assert_eq!(
+            guardrails::check(gate.text(), &f, &b, &c),
+            Verdict::Fail(Reason::Unfinished("and".into()))
+        );
+        let end = gate.end_at_whole_clause().unwrap();
+        assert_eq!(end.served, "Kestrel Trail Runner, now ₹1299.");
+        assert_eq!(gate.text(), end.served, "the gate holds what is served");
+    }
+
+    #[test]
+    fn no_clause_end_that_keeps_less_than_half_or_fails_itself() {
+        let (f, b, c) = (facts(), brands(), GuardrailConfig::default());
+        // The only passing clause end keeps less than half of the text.
+        let mut gate = ScreenGate::new(&f, &b, &c);
+        gate.push("Kestrel Trail Runner, light and quick on every kind of trail with")
+            .unwrap();
+        assert_eq!(gate.end_at_whole_clause(), None);
+        // The clause before the end holds a price that is not the product's.
+        let mut gate = ScreenGate::new(&f, &b, &c);
+        gate.text
+            .push_str("Kestrel Trail Runner now only ₹999, light and");
+        assert_eq!(gate.end_at_whole_clause(), None);
+        // What is left names only the product.
+        let mut gate = ScreenGate::new(&f, &b, &c);
+        gate.text
+            .push_str("The Kestrel Trail Runner, now ₹1299 instead of ₹99");
+        assert_eq!(gate.end_at_whole_clause(), None);
+        // A decimal point ends no clause.
+        assert!(clause_ends("now ₹12.99 only").is_empty());
+    }
+
     proptest! {
         #[test]
         fn released_text_is_a_prefix_and_nothing_panics(pieces in proptest::collection::vec("\\PC{0,12}", 0..20)) {
@@ -318,6 +485,27 @@ mod tests {
                 }
             }
             prop_assert!(pieces.concat().starts_with(&shown));
+        }
+
+        #[test]
+        fn a_clause_end_is_a_passing_prefix_and_shows_exactly_it(
+            good in proptest::bool::ANY,
+            tail in "[\\PC ]{0,40}",
+        ) {
+            // After a passing sentence the tail is often dropped; after nothing, rarely.
+            let text = if good { format!("Kestrel Trail Runner, now ₹1299. {tail}") } else { tail };
+            let (f, b, c) = (facts(), brands(), GuardrailConfig::default());
+            let mut gate = ScreenGate::new(&f, &b, &c);
+            let shown = gate.push(&text).unwrap_or_default();
+            if let Some(end) = gate.end_at_whole_clause() {
+                prop_assert!(text.starts_with(&end.served));
+                prop_assert!(guardrails::check(&end.served, &f, &b, &c).is_pass());
+                let screen = match end.show {
+                    Show::More(more) => shown + &more,
+                    Show::Again(all) => all,
+                };
+                prop_assert_eq!(screen, end.served);
+            }
         }
     }
 }

@@ -9,6 +9,10 @@
 //!   it reads: it is counted as `attempt.budget`, no second attempt follows, and the template is
 //!   served at once ([`Fallback::Budget`]). With a deadline, `write_copy` returns by it even
 //!   when the engine has not produced a token (it stops waiting and cancels the request).
+//! - Copy that fails as a whole but whose last whole clause passes on its own (and keeps half
+//!   the text) is served ended there ([`ScreenGate::end_at_whole_clause`]); the attempt records
+//!   the reason and the dropped tail ([`Cut`]) and counts as `attempt.pass` and
+//!   `attempt.cut.<reason>`.
 //! - Generation is constrained to the numbers of the product's facts
 //!   ([`crate::copy::guardrails::allowed_numbers`]); the guardrails are still the judge.
 //! - The only shopper input is an [`Audience`]; the prompt is built by [`PromptBuilder`].
@@ -30,7 +34,7 @@ use crate::copy::guardrails::{
 };
 use crate::copy::manifest::Manifest;
 use crate::copy::prompt::{Audience, Currency, ProductFacts, Prompt, PromptBuilder, PromptPack};
-use crate::copy::screen_gate::ScreenGate;
+use crate::copy::screen_gate::{ScreenGate, Show};
 use crate::copy::template;
 use crate::vocab::{SegmentKey, Style};
 
@@ -100,6 +104,18 @@ pub struct Attempt {
     /// The budget or the deadline cut this attempt short; its text is not served.
     #[serde(default)]
     pub out_of_time: bool,
+    /// The whole generated text failed, and `text` is it ended at its last whole clause.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cut: Option<Cut>,
+}
+
+/// Why and where an attempt's copy was ended at its last whole clause.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cut {
+    /// Why the whole text failed.
+    pub reason: Reason,
+    /// What followed the served clause (not served).
+    pub dropped: String,
 }
 
 /// The copy served for one request and how it came about.
@@ -440,6 +456,7 @@ impl CopyService {
                     "the budget or the deadline ran out before the copy was complete".into(),
                 ),
                 out_of_time: true,
+                cut: None,
             }
         };
         match generated {
@@ -449,6 +466,15 @@ impl CopyService {
             Err(EngineError::OutOfTime) => budget(gate.text().to_string(), None),
             Ok(Streamed::Done(g)) => {
                 let verdict = check(&g.text, facts, &self.brands, &self.guardrails);
+                if let Verdict::Fail(reason) = verdict {
+                    return self.end_at_whole_clause(
+                        gate,
+                        reason,
+                        seed,
+                        Some(g.timings),
+                        on_progress,
+                    );
+                }
                 let rest = gate.finish(&verdict);
                 if !rest.is_empty() {
                     on_progress(CopyProgress::Token(&rest));
@@ -461,20 +487,12 @@ impl CopyService {
                     timings: Some(g.timings),
                     error: None,
                     out_of_time: false,
+                    cut: None,
                 }
             }
             Ok(Streamed::Stopped(reason)) => {
-                let verdict = Verdict::Fail(reason);
-                self.count(&format!("attempt.{}", verdict.code()));
                 self.count("attempt.stopped_while_streaming");
-                Attempt {
-                    seed,
-                    text: gate.text().to_string(),
-                    verdict: Some(verdict),
-                    timings: None,
-                    error: None,
-                    out_of_time: false,
-                }
+                self.end_at_whole_clause(gate, reason, seed, None, on_progress)
             }
             Err(e) => {
                 self.count("engine.error");
@@ -485,8 +503,56 @@ impl CopyService {
                     timings: None,
                     error: Some(e.to_string()),
                     out_of_time: false,
+                    cut: None,
                 }
             }
+        }
+    }
+    /// An attempt whose whole text failed for `reason`: served ended at its last whole clause
+    /// when that passes, else failed for `reason`.
+    fn end_at_whole_clause(
+        &self,
+        mut gate: ScreenGate<'_>,
+        reason: Reason,
+        seed: u32,
+        timings: Option<Timings>,
+        on_progress: &mut dyn FnMut(CopyProgress<'_>),
+    ) -> Attempt {
+        let whole = gate.text().to_string();
+        let Some(end) = gate.end_at_whole_clause() else {
+            let verdict = Verdict::Fail(reason);
+            self.count(&format!("attempt.{}", verdict.code()));
+            return Attempt {
+                seed,
+                text: whole.trim().to_string(),
+                verdict: Some(verdict),
+                timings,
+                error: None,
+                out_of_time: false,
+                cut: None,
+            };
+        };
+        match &end.show {
+            Show::More(more) if more.is_empty() => {}
+            Show::More(more) => on_progress(CopyProgress::Token(more)),
+            Show::Again(all) => {
+                on_progress(CopyProgress::Restart);
+                on_progress(CopyProgress::Token(all));
+            }
+        }
+        self.count("attempt.pass");
+        self.count(&format!("attempt.cut.{}", reason.code()));
+        Attempt {
+            seed,
+            text: end.served.trim().to_string(),
+            verdict: Some(Verdict::Pass),
+            timings,
+            error: None,
+            out_of_time: false,
+            cut: Some(Cut {
+                reason,
+                dropped: whole[end.served.len()..].trim().to_string(),
+            }),
         }
     }
 }
@@ -555,5 +621,60 @@ mod tests {
                 "{bad} reached the screen: {screen:?}"
             );
         }
+    }
+
+    /// A stream stopped at a wrong price is served ended at its last whole clause when that
+    /// keeps half the copy; the screen ends up showing exactly the served copy, and the
+    /// attempt says what was dropped and why.
+    #[test]
+    fn a_stopped_stream_is_served_up_to_its_last_whole_clause() {
+        let facts = ProductFacts::new(&product(), &Currency::default());
+        let service = CopyService::new(
+            Err(EngineError::WorkerGone),
+            &PromptPack::builtin().unwrap(),
+            &Currency::default(),
+            BrandList::new(["Kestrel", "Northloom"]),
+            GuardrailConfig::default(),
+        );
+        let mut gate = ScreenGate::new(&facts, &service.brands, &service.guardrails);
+        let mut screen = String::new();
+        let mut on_progress = |p: CopyProgress<'_>| match p {
+            CopyProgress::Token(t) => screen.push_str(t),
+            CopyProgress::Restart => screen.clear(),
+        };
+        let pieces = [
+            "Kestrel Trail Runner:",
+            " light trail shoe,",
+            " now ₹1299.",
+            " Was",
+            " ₹999.",
+            " Run",
+        ];
+        let events = pieces
+            .iter()
+            .map(|p| StreamEvent::Token((*p).to_string()))
+            .chain(std::iter::once(StreamEvent::Error(EngineError::WorkerGone)));
+        let Ok(Streamed::Stopped(reason)) = through_gate(events, &mut gate, &mut on_progress)
+        else {
+            panic!("the wrong was-price was not stopped");
+        };
+        let attempt = service.end_at_whole_clause(gate, reason.clone(), 7, None, &mut on_progress);
+        assert_eq!(
+            attempt.text,
+            "Kestrel Trail Runner: light trail shoe, now ₹1299."
+        );
+        assert_eq!(attempt.verdict, Some(Verdict::Pass));
+        assert_eq!(screen, attempt.text);
+        let cut = attempt.cut.unwrap();
+        assert_eq!(
+            (cut.reason, cut.dropped.as_str()),
+            (reason.clone(), "Was ₹999. Run")
+        );
+        let counts = service.counts();
+        assert_eq!(counts.get("attempt.pass"), Some(&1));
+        assert_eq!(
+            counts.get(&format!("attempt.cut.{}", reason.code())),
+            Some(&1)
+        );
     }
 }
