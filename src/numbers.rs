@@ -805,8 +805,11 @@ const ROLE_WORDS: [(&str, PriceRole); 27] = [
 ];
 
 /// Chinese words before an amount that give it a role, matched without word boundaries.
-const ZH_ROLE_CUES: [(&str, PriceRole); 46] = [
+const ZH_ROLE_CUES: [(&str, PriceRole); 47] = [
     ("原价", PriceRole::Comparison),
+    // "原￥359" (seen in `bench copy`): 原 right before an amount is its original price; a
+    // longer cue ending nearer the amount still wins (`原来只要` is the price).
+    ("原", PriceRole::Comparison),
     // Seen in `bench copy`: "现在￥95，原钱￥95" for a product with no list price.
     ("原钱", PriceRole::Comparison),
     ("原售价", PriceRole::Comparison),
@@ -869,9 +872,11 @@ pub fn cjk_role_before(text: &str, start: usize) -> Option<PriceRole> {
         matches!(c, ' ' | '\u{a0}' | ':')
             || (!c.is_alphanumeric() && !is_cjk(c) && !is_clause_mark(c) && !c.is_whitespace())
     });
+    // Spaces inside the run are read through (`原 价 89` is `原价89`, seen in `bench copy`).
     let mut run: Vec<char> = head
         .chars()
         .rev()
+        .filter(|c| !matches!(c, ' ' | '\u{a0}'))
         .take_while(|c| is_cjk(*c))
         .take(ZH_ROLE_WINDOW)
         .collect();

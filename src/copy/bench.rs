@@ -565,7 +565,7 @@ const SAID: [(&str, Said); 28] = [
 
 /// Chinese role words, by role, found as written (no spaces in Chinese). Kept apart from the
 /// guardrails' lists on purpose.
-const SAID_ZH: [(&str, Said); 25] = [
+const SAID_ZH: [(&str, Said); 26] = [
     ("现价", Said::Pays),
     ("只要", Said::Pays),
     ("只需", Said::Pays),
@@ -579,6 +579,7 @@ const SAID_ZH: [(&str, Said); 25] = [
     ("才", Said::Pays),
     ("原价", Said::Was),
     ("原钱", Said::Was),
+    ("原", Said::Was),
     ("原来", Said::Was),
     ("之前", Said::Was),
     ("以前", Said::Was),
@@ -1090,6 +1091,8 @@ mod tests {
             "跑鞋只要￥３９９",
             "跑鞋立省100元",
             "跑鞋现价人民币599",
+            "跑鞋现价￥459，原￥459",
+            "跑鞋现价￥459，原 价￥459",
         ] {
             assert!(false_price(text, &shoe(), &cny).is_some(), "{text}");
         }
@@ -1098,6 +1101,7 @@ mod tests {
             "跑鞋现价￥４５９，12小时发货",
             "跑鞋优惠价¥459，7.7折",
             "跑鞋，¥459",
+            "跑鞋现价￥459，原￥599",
         ] {
             assert_eq!(false_price(text, &shoe(), &cny), None, "{text}");
         }

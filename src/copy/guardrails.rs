@@ -1556,6 +1556,10 @@ mod tests {
             ("李宁超轻跑步鞋，透气网面，现在", "unfinished"),
             ("李宁超轻跑步鞋，现在￥459，原钱￥459", "fake_discount"),
             ("李宁超轻跑步鞋，原售价459元，透气网面", "fake_discount"),
+            // Seen in `bench copy` seed 41: 原 alone, and 原 价 with a space.
+            ("李宁超轻跑步鞋现价￥459，原￥459", "fake_discount"),
+            ("李宁超轻跑步鞋现价￥459，原 价￥459", "fake_discount"),
+            ("李宁超轻跑步鞋现在价459，原 价 459", "fake_discount"),
         ] {
             assert_eq!(zh_judge(copy, &plain).code(), code, "{copy}");
         }
