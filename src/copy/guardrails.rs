@@ -226,7 +226,8 @@ impl BrandList {
 #[serde(tag = "code", content = "detail", rename_all = "snake_case")]
 pub enum Reason {
     Empty,
-    /// Control characters, replacement characters, too few letters or too few Latin letters.
+    /// Control characters, replacement characters, too few letters or too few Latin letters;
+    /// in Chinese copy, a Latin word that is not in the product's facts.
     Charset,
     /// A field label or chat marker of the prompt format leaked into the copy.
     PromptLeak(String),
@@ -411,6 +412,9 @@ fn first_failure(
     if let Some(b) = foreign_brand(copy, facts, &corpus, brands) {
         return Some(Reason::ForeignBrand(b));
     }
+    if config.locale.unspaced() && stray_latin_word(copy, &corpus, facts).is_some() {
+        return Some(Reason::Charset);
+    }
     // A phrase or claim that is part of the product's own facts ("Click Connect") is a fact.
     let unfounded =
         |p: &&String| find_word(copy, p, false).is_some() && find_word(&corpus, p, false).is_none();
@@ -508,6 +512,23 @@ fn charset_ok(copy: &str, config: &GuardrailConfig) -> bool {
     !letters.is_empty()
         && letters.len() as f32 >= config.min_letter_ratio * visible as f32
         && latin as f32 >= config.min_latin_ratio * letters.len() as f32
+}
+
+/// Chinese copy: the first Latin word (two letters or more) that is neither in the product's
+/// facts (`OPPO Enco Air3`) nor a name of the currency (`RMB`). The model code-switches
+/// (`现价￥359，原price￥359`: "price" hid the comparison cue 原) and a Chinese shopper reads
+/// such a word as noise.
+fn stray_latin_word<'c>(copy: &'c str, corpus: &str, facts: &ProductFacts) -> Option<&'c str> {
+    let corpus = corpus.to_lowercase();
+    let currency = &facts.currency;
+    copy.split(|c: char| !c.is_ascii_alphabetic())
+        .filter(|w| w.len() >= 2)
+        .find(|w| {
+            let lower = w.to_lowercase();
+            !corpus.contains(&lower)
+                && !currency.code.eq_ignore_ascii_case(w)
+                && !currency.aliases.iter().any(|a| a.eq_ignore_ascii_case(w))
+        })
 }
 
 /// ASCII punctuation and the CJK symbols and punctuation block (`。、「」`), and `，`.
@@ -1560,6 +1581,8 @@ mod tests {
             ("李宁超轻跑步鞋现价￥459，原￥459", "fake_discount"),
             ("李宁超轻跑步鞋现价￥459，原 价￥459", "fake_discount"),
             ("李宁超轻跑步鞋现在价459，原 价 459", "fake_discount"),
+            // Seen in `bench copy` seed 43 (served, caught by its independent check).
+            ("李宁超轻跑步鞋现价￥459，原price￥459。", "charset"),
         ] {
             assert_eq!(zh_judge(copy, &plain).code(), code, "{copy}");
         }
