@@ -354,23 +354,7 @@ mod tests {
 
     #[test]
     fn chinese_copy_streams_clause_by_clause_and_stops_before_another_brand() {
-        use crate::locale::Locale;
-        let f = ProductFacts::localised(
-            &Product {
-                sku: "ZH".into(),
-                name: "李宁 超轻跑步鞋".into(),
-                brand: Some("李宁".into()),
-                category: vec!["跑步鞋".into()],
-                price: Minor(45_900),
-                list_price: None,
-                description: String::new(),
-                tags: vec![],
-            },
-            &Currency::cny(),
-            Locale::ZhCn,
-        );
-        let b = BrandList::new(["李宁", "安踏"]);
-        let c = GuardrailConfig::default().for_locale(Locale::ZhCn);
+        let (f, b, c) = li_ning();
         let mut gate = ScreenGate::new(&f, &b, &c);
         assert_eq!(gate.push("李宁超轻").unwrap(), "");
         assert_eq!(gate.push("跑步鞋，比").unwrap(), "李宁超轻跑步鞋，");
