@@ -923,25 +923,15 @@ const ZH_MONEY_CUES: [&str; 21] = [
     "直降",
 ];
 
-/// The Chinese money cue (or `现在`, "now") that `text` ends on, trailing punctuation and spaces
+/// The Chinese money cue (or `现在`, "now") that `text` ends on, whatever is not a letter or digit
 /// aside: copy that stops where its amount should follow (`…，省下`).
 pub fn cjk_money_cue_at_end(text: &str) -> Option<&'static str> {
-    let head = text.trim_end_matches(|c: char| {
-        c.is_whitespace() || c.is_ascii_punctuation() || is_cjk_punct(c)
-    });
+    let head = text.trim_end_matches(|c: char| !c.is_alphanumeric());
     ZH_MONEY_CUES
         .iter()
         .chain(&["现在"])
         .find(|cue| head.ends_with(**cue))
         .copied()
-}
-
-/// Full-width punctuation of Chinese text.
-fn is_cjk_punct(c: char) -> bool {
-    matches!(
-        c,
-        '，' | '。' | '！' | '？' | '；' | '：' | '、' | '…' | '～'
-    )
 }
 
 /// The role of a bare number written right after a Chinese money cue ([`ZH_MONEY_CUES`], spaces

@@ -519,13 +519,11 @@ fn charset_ok(copy: &str, config: &GuardrailConfig) -> bool {
 /// (`现价￥359，原price￥359`: "price" hid the comparison cue 原) and a Chinese shopper reads
 /// such a word as noise.
 fn stray_latin_word<'c>(copy: &'c str, corpus: &str, facts: &ProductFacts) -> Option<&'c str> {
-    let corpus = corpus.to_lowercase();
     let currency = &facts.currency;
     copy.split(|c: char| !c.is_ascii_alphabetic())
         .filter(|w| w.len() >= 2)
         .find(|w| {
-            let lower = w.to_lowercase();
-            !corpus.contains(&lower)
+            find_ascii_ci(corpus, w, 0).is_none()
                 && !currency.code.eq_ignore_ascii_case(w)
                 && !currency.aliases.iter().any(|a| a.eq_ignore_ascii_case(w))
         })
