@@ -81,10 +81,8 @@ fn zh_cn_demo_scan_shows_three_picks_with_chinese_copy_and_intact_borders() {
     k.tmux.press(&["Enter"]);
     let (screen, shown) = k
         .tmux
-        .wait_for("every pick's copy complete", COPY_BOUND, |s| {
-            picks(s)
-                .filter(|p| p.len() == 3 && p.iter().all(Card::complete))
-                .map(|p| (s.to_owned(), p))
+        .wait_settled("every pick's copy complete", COPY_BOUND, |s| {
+            picks(s).filter(|p| p.len() == 3 && p.iter().all(Card::complete))
         });
     eprintln!("{screen}");
     assert!(screen.contains("shelftalk · 为你挑选"), "{screen}");
@@ -108,20 +106,18 @@ fn zh_cn_demo_scan_shows_three_picks_with_chinese_copy_and_intact_borders() {
         + 2;
     k.tmux
         .type_text(&format!("\x1b[<0;6;{row}M\x1b[<0;6;{row}m"));
-    let screen = k
+    let (screen, ()) = k
         .tmux
-        .wait_for("pick 3 selected by a tap", COPY_BOUND, |s| {
-            s.lines()
-                .any(|l| l.starts_with("┏ 3"))
-                .then(|| s.to_owned())
+        .wait_settled("pick 3 selected by a tap", COPY_BOUND, |s| {
+            s.lines().any(|l| l.starts_with("┏ 3")).then_some(())
         });
     assert!(screen.lines().any(|l| l.starts_with("┌ 1")), "{screen}");
     borders_intact(&screen).unwrap_or_else(|e| panic!("{e}\n{screen}"));
 
     // The why panel over the picks: Chinese reasons, borders still whole.
     k.tmux.press(&["?"]);
-    let screen = k.tmux.wait_for("why panel", COPY_BOUND, |s| {
-        s.contains("为什么向我推荐这些").then(|| s.to_owned())
+    let (screen, ()) = k.tmux.wait_settled("why panel", COPY_BOUND, |s| {
+        s.contains("为什么向我推荐这些").then_some(())
     });
     assert!(screen.contains("根据你在本店的购物记录挑选"), "{screen}");
     borders_intact(&screen).unwrap_or_else(|e| panic!("{e}\n{screen}"));
@@ -244,8 +240,8 @@ fn an_idle_session_times_out_to_the_attract_loop_without_a_trace() {
             .map(|p| (s.to_owned(), p))
     });
     assert!(session.contains("Picked for you"), "{session}");
-    let attract = k.tmux.wait_for("attract loop", COPY_BOUND, |s| {
-        s.contains("shelftalk · Welcome").then(|| s.to_owned())
+    let (attract, ()) = k.tmux.wait_settled("attract loop", COPY_BOUND, |s| {
+        s.contains("shelftalk · Welcome").then_some(())
     });
     let idle = enter.elapsed();
     assert!(idle >= Duration::from_secs(5), "ended after {idle:?}");

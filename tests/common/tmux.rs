@@ -225,6 +225,29 @@ impl Tmux {
             std::thread::sleep(POLL);
         }
     }
+
+    /// Like [`Tmux::wait_for`], but `found` must hold on two captures in a row that are the same
+    /// screen: a whole frame, not one caught while the terminal was still drawing it (tmux can be
+    /// captured between the chunks of one frame's output, showing a box without its bottom
+    /// border). For assertions about everything on screen.
+    #[allow(dead_code)] // Not every binary that includes this module needs a settled screen.
+    pub fn wait_settled<T>(
+        &self,
+        what: &str,
+        bound: Duration,
+        mut found: impl FnMut(&str) -> Option<T>,
+    ) -> (String, T) {
+        let mut last = String::new();
+        self.wait_for(what, bound, |screen| {
+            let settled = screen == last;
+            last = screen.to_owned();
+            if settled {
+                found(screen).map(|t| (screen.to_owned(), t))
+            } else {
+                None
+            }
+        })
+    }
 }
 
 impl Drop for Tmux {
