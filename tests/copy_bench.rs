@@ -112,6 +112,7 @@ fn service_for(
         parallel: env_or("SHELFTALK_BENCH_PARALLEL", defaults.parallel),
         pad_outputs: env_or("SHELFTALK_BENCH_PAD_OUTPUTS", defaults.pad_outputs),
         n_ctx: env_or("SHELFTALK_BENCH_N_CTX", defaults.n_ctx),
+        n_ubatch: env_or("SHELFTALK_BENCH_N_UBATCH", defaults.n_ubatch),
         ..defaults
     };
     CopyService::start(
@@ -132,6 +133,7 @@ fn service_for(
 /// `SHELFTALK_BENCH_LOCALES`, default `zh-CN,en`; `SHELFTALK_BENCH_PARALLEL`, the engine's
 /// `parallel`, default the engine's; `SHELFTALK_BENCH_PAD_OUTPUTS`, the engine's `pad_outputs`
 /// (1: no padding), default the engine's; `SHELFTALK_BENCH_N_CTX`, the engine's `n_ctx`;
+/// `SHELFTALK_BENCH_N_UBATCH`, the engine's `n_ubatch`;
 /// `SHELFTALK_BUDGET_MS`, the engine's budget
 /// per blurb, default the engine's: raise it on a loaded machine to measure the guardrails
 /// rather than the CPU).

@@ -71,8 +71,25 @@ pub(super) fn backend() -> Result<&'static LlamaBackend, EngineError> {
         return Ok(b);
     }
     llama_cpp_2::send_logs_to_tracing(LogOptions::default());
+    return_large_blocks_to_the_system();
     let b = LlamaBackend::init().map_err(EngineError::Backend)?;
     Ok(BACKEND.get_or_init(|| b))
+}
+
+/// Fixes glibc's mmap threshold at its default (128 KiB) for the process, so that every block
+/// that large is mapped on its own and unmapped when freed. Left dynamic, glibc raises the
+/// threshold to the size of each mapped block freed; afterwards the worker's per-step buffers of a
+/// megabyte or more (logits rows over the 262,144-token vocabulary, the sampler's candidate
+/// array) come from the heap and stay resident after they are freed. Measured with `bench copy`
+/// (en, 24 pairs, seed 29): peak RSS 359 → 352 MB, decode speed unchanged. Process-wide, like the
+/// log routing above; glibc targets only (the appliance's Debian on x86-64 and ARM).
+fn return_large_blocks_to_the_system() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets an allocator parameter; it is called before the worker
+    // allocates, and glibc serialises it with allocation anyway.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 128 * 1024);
+    }
 }
 
 /// The worker thread: load the model, create the context, report readiness (the context size
