@@ -227,7 +227,8 @@ impl BrandList {
 pub enum Reason {
     Empty,
     /// Control characters, replacement characters, too few letters or too few Latin letters;
-    /// in Chinese copy, a Latin word that is not in the product's facts.
+    /// in Chinese copy, a Latin word that is neither in the product's facts nor a name of the
+    /// currency.
     Charset,
     /// A field label or chat marker of the prompt format leaked into the copy.
     PromptLeak(String),
@@ -519,14 +520,9 @@ fn charset_ok(copy: &str, config: &GuardrailConfig) -> bool {
 /// (`现价￥359，原price￥359`: "price" hid the comparison cue 原) and a Chinese shopper reads
 /// such a word as noise.
 fn stray_latin_word<'c>(copy: &'c str, corpus: &str, facts: &ProductFacts) -> Option<&'c str> {
-    let currency = &facts.currency;
     copy.split(|c: char| !c.is_ascii_alphabetic())
         .filter(|w| w.len() >= 2)
-        .find(|w| {
-            find_ascii_ci(corpus, w, 0).is_none()
-                && !currency.code.eq_ignore_ascii_case(w)
-                && !currency.aliases.iter().any(|a| a.eq_ignore_ascii_case(w))
-        })
+        .find(|w| find_ascii_ci(corpus, w, 0).is_none() && !facts.currency.is_named_by(w))
 }
 
 /// ASCII punctuation and the CJK symbols and punctuation block (`。、「」`), and `，`.
@@ -608,12 +604,7 @@ fn chinese_mobile(digits: &str) -> bool {
 }
 
 fn foreign_currency(copy: &str, facts: &ProductFacts) -> Option<String> {
-    let own = &facts.currency;
-    let allowed = |m: &str| {
-        m == own.symbol
-            || m.eq_ignore_ascii_case(&own.code)
-            || own.aliases.iter().any(|a| a.eq_ignore_ascii_case(m))
-    };
+    let allowed = |m: &str| facts.currency.is_named_by(m);
     if let Some(sym) = copy
         .chars()
         .filter(|c| CURRENCY_SYMBOLS.contains(*c))

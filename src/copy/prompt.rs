@@ -133,6 +133,14 @@ impl Currency {
         }
     }
 
+    /// True when `marker` names this currency: its symbol, or its code or an alias in any case
+    /// (`rmb`, `Rupees`).
+    pub fn is_named_by(&self, marker: &str) -> bool {
+        marker == self.symbol
+            || marker.eq_ignore_ascii_case(&self.code)
+            || self.aliases.iter().any(|a| a.eq_ignore_ascii_case(marker))
+    }
+
     /// `Minor(89900)` → `"₹899"`.
     pub fn format(&self, amount: Minor) -> String {
         format!("{}{}", self.symbol, amount.display())
@@ -697,6 +705,17 @@ fn render_record(
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn a_currency_is_named_by_its_symbol_code_and_aliases_in_any_case() {
+        let cny = Currency::cny();
+        for name in ["¥", "CNY", "cny", "RMB", "rmb", "元", "人民币"] {
+            assert!(cny.is_named_by(name), "{name}");
+        }
+        for other in ["$", "USD", "price", "￥", "元元"] {
+            assert!(!cny.is_named_by(other), "{other}");
+        }
+    }
 
     #[test]
     fn names_lose_a_trailing_audience_list() {
