@@ -12,6 +12,10 @@
 #   fonts-noto-cjk,           (tests/display_screenshot.rs): the Wayland kiosk compositor, the
 #   fonts-noto-color-emoji,   terminal, the screenshot tool, the fonts for Chinese and the
 #   xwayland                  screen's 👍/👎, and cage's X11 dependency
+#   qemu-system-x86,          the touch test (tests/display_touch.rs): a VM under software
+#   busybox-static, udev,     emulation with a uinput touch screen (python3-evdev), udev and
+#   seatd, python3-evdev,     seatd for the compositor's input, a busybox initramfs; curl and
+#   curl, xz-utils            xz fetch Debian 13's foot for it (scripts/touch-vm.sh, run below)
 # and, from PyPI, schemathesis (pinned, SCHEMATHESIS_VERSION) in its own virtualenv under
 # ${XDG_CACHE_HOME:-~/.cache}/shelftalk/schemathesis: the contract-testing client
 # tests/hq_contract.rs runs against HQ's /openapi.json (it finds it there).
@@ -36,6 +40,15 @@ command -v grim >/dev/null 2>&1 || need+=(grim)
 command -v Xwayland >/dev/null 2>&1 || need+=(xwayland)
 dpkg -s fonts-noto-cjk >/dev/null 2>&1 || need+=(fonts-noto-cjk)
 dpkg -s fonts-noto-color-emoji >/dev/null 2>&1 || need+=(fonts-noto-color-emoji)
+if [ "$(uname -m)" = x86_64 ]; then
+  command -v qemu-system-x86_64 >/dev/null 2>&1 || need+=(qemu-system-x86)
+  dpkg -s busybox-static >/dev/null 2>&1 || need+=(busybox-static)
+  [ -x /lib/systemd/systemd-udevd ] || need+=(udev)
+  command -v seatd >/dev/null 2>&1 || need+=(seatd)
+  /usr/bin/python3 -c 'import evdev' >/dev/null 2>&1 || need+=(python3-evdev)
+  command -v curl >/dev/null 2>&1 || need+=(curl)
+  command -v xz >/dev/null 2>&1 || need+=(xz-utils)
+fi
 
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing Debian packages: ${need[*]}" >&2
@@ -60,6 +73,10 @@ if ! "$venv/bin/st" --version 2>/dev/null | grep -qF "$SCHEMATHESIS_VERSION"; th
     exit 1
   fi
 fi
+
+# The touch test's VM: Debian's kernel with a busybox initramfs, and Debian 13's foot (once; again
+# when either changes). Downloads go to target/touch-vm, not the system.
+"$(dirname "$0")/touch-vm.sh"
 
 if ! command -v cargo >/dev/null 2>&1; then
   echo "error: cargo is missing; install a Rust toolchain (1.85 or newer) first" >&2

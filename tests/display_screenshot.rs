@@ -29,6 +29,8 @@
 )]
 
 mod common;
+#[path = "common/screenshot.rs"]
+mod screenshot;
 #[path = "common/tmux.rs"]
 mod tmux;
 
@@ -37,6 +39,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use screenshot::{missing_tools, Shot};
 use shelftalk::locale::Locale;
 use shelftalk::unprivileged::User;
 use tmux::{cards, Card, Kiosk, RunAs, UNHURRIED};
@@ -44,36 +47,6 @@ use tmux::{cards, Card, Kiosk, RunAs, UNHURRIED};
 /// Bound for each wait: the compositor, the terminal, copy, a good screenshot.
 const BOUND: Duration = Duration::from_secs(90);
 const POLL: Duration = Duration::from_millis(50);
-/// The headless output's size (wlroots' default for a headless output).
-const OUTPUT: (u32, u32) = (1280, 720);
-
-/// The programs and fonts the test needs, those missing.
-fn missing_tools() -> Vec<&'static str> {
-    let mut missing: Vec<&str> = ["cage", "foot", "grim", "tmux", "fc-list"]
-        .into_iter()
-        .filter(|tool| {
-            !std::env::var_os("PATH").is_some_and(|path| {
-                std::env::split_paths(&path).any(|dir| dir.join(tool).is_file())
-            })
-        })
-        .collect();
-    if !missing.contains(&"fc-list") {
-        // The fonts foot.ini names for Chinese and the vote marks.
-        for (family, package) in [
-            ("Noto Sans Mono CJK SC", "fonts-noto-cjk"),
-            ("Noto Color Emoji", "fonts-noto-color-emoji"),
-        ] {
-            let found = Command::new("fc-list")
-                .arg(format!(":family={family}"))
-                .output()
-                .is_ok_and(|o| !o.stdout.trim_ascii().is_empty());
-            if !found {
-                missing.push(package);
-            }
-        }
-    }
-    missing
-}
 
 /// The compositor with its terminal; killed (and reaped) on drop.
 struct Compositor {
@@ -113,98 +86,9 @@ fn wait<T>(what: &str, mut ready: impl FnMut() -> Option<T>) -> T {
     }
 }
 
-/// A decoded RGB(A) screenshot.
-struct Shot {
-    width: usize,
-    height: usize,
-    /// RGB per pixel.
-    pixels: Vec<[u8; 3]>,
-}
-
-impl Shot {
-    fn decode(bytes: &[u8]) -> Result<Shot, String> {
-        let decoder = png::Decoder::new(std::io::Cursor::new(bytes));
-        let mut reader = decoder.read_info().map_err(|e| e.to_string())?;
-        let mut buf = vec![0; reader.output_buffer_size().ok_or("image too large")?];
-        let info = reader.next_frame(&mut buf).map_err(|e| e.to_string())?;
-        let channels = match info.color_type {
-            png::ColorType::Rgb => 3,
-            png::ColorType::Rgba => 4,
-            other => return Err(format!("colour type {other:?}")),
-        };
-        if info.bit_depth != png::BitDepth::Eight {
-            return Err(format!("bit depth {:?}", info.bit_depth));
-        }
-        let pixels = buf[..info.buffer_size()]
-            .chunks_exact(channels)
-            .map(|p| [p[0], p[1], p[2]])
-            .collect();
-        Ok(Shot {
-            width: info.width as usize,
-            height: info.height as usize,
-            pixels,
-        })
-    }
-
-    /// The most common colour: the background.
-    fn background(&self) -> [u8; 3] {
-        let mut counts = std::collections::HashMap::new();
-        for p in &self.pixels {
-            *counts.entry(*p).or_insert(0usize) += 1;
-        }
-        counts
-            .into_iter()
-            .max_by_key(|(_, n)| *n)
-            .map(|(c, _)| c)
-            .unwrap_or_default()
-    }
-
-    /// The share of each pixel row that is not background.
-    fn row_ink(&self) -> Vec<f64> {
-        let bg = self.background();
-        self.pixels
-            .chunks_exact(self.width)
-            .map(|row| row.iter().filter(|p| **p != bg).count() as f64 / self.width as f64)
-            .collect()
-    }
-
-    /// What is wrong with the screenshot of the kiosk showing three stacked picks, if anything.
-    fn problem(&self) -> Option<String> {
-        if (self.width as u32, self.height as u32) != OUTPUT {
-            return Some(format!("{}x{}", self.width, self.height));
-        }
-        let ink = self.row_ink();
-        let total = ink.iter().sum::<f64>() / ink.len() as f64;
-        if total < 0.05 {
-            return Some(format!("nearly blank: {:.1} % ink", total * 100.0));
-        }
-        // The header: an inverse (accent) bar across the top rows.
-        let header = ink.iter().take(8).filter(|i| **i > 0.9).count();
-        if header < 4 {
-            return Some(format!("no header bar (top rows {:?})", &ink[..8]));
-        }
-        // Box borders: runs of rows that are mostly ink below the header.
-        let mut rules = 0;
-        let mut in_rule = false;
-        for i in ink.iter().skip(20) {
-            let rule = *i > 0.9;
-            if rule && !in_rule {
-                rules += 1;
-            }
-            in_rule = rule;
-        }
-        if rules < 6 {
-            return Some(format!(
-                "{rules} horizontal rules, want the 6 borders of 3 cards"
-            ));
-        }
-        None
-    }
-}
-
 #[test]
 fn cage_foot_and_the_zh_cn_kiosk_screenshot_shows_the_picks() {
-    let missing = missing_tools();
+    let missing = missing_tools(&["cage", "foot", "grim", "tmux"]);
     if !missing.is_empty() {
         assert!(
             std::env::var_os("SHELFTALK_REQUIRE_DISPLAY").is_none(),
