@@ -39,7 +39,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use screenshot::{missing_tools, Shot};
+use screenshot::{missing_tools, Settle};
 use shelftalk::locale::Locale;
 use shelftalk::unprivileged::User;
 use tmux::{cards, Card, Kiosk, RunAs, UNHURRIED};
@@ -160,25 +160,18 @@ fn cage_foot_and_the_zh_cn_kiosk_screenshot_shows_the_picks() {
     // Screenshots until one shows the picks drawn and the next is the same (foot draws a moment
     // after tmux has the text; a shot taken mid-redraw is not kept).
     let shot_file = dir.join("shot.png");
-    let mut last = String::new();
-    let mut previous: Option<Vec<u8>> = None;
+    let mut settle = Settle::default();
     let png = wait("a settled screenshot of the picks", || {
         let mut grim = display_env(User::command(user, "grim"), &dir);
         let ok = grim.arg(&shot_file).status().is_ok_and(|s| s.success());
-        let bytes = ok.then(|| std::fs::read(&shot_file).ok()).flatten()?;
-        match Shot::decode(&bytes).map(|s| s.problem()) {
-            Ok(None) if previous.as_ref() == Some(&bytes) => Some(bytes),
-            Ok(None) => {
-                previous = Some(bytes);
-                None
-            }
-            Ok(Some(problem)) | Err(problem) => {
-                last = problem;
-                previous = None;
-                None
-            }
-        }
+        let shot = if ok {
+            std::fs::read(&shot_file).map_err(|e| e.to_string())
+        } else {
+            Err("grim failed".to_owned())
+        };
+        settle.offer(shot)
     });
+    let last = settle.last;
     eprintln!("screenshot checks passed (last rejected: {last:?})");
     let keep: PathBuf = Path::new(env!("CARGO_TARGET_TMPDIR")).join("zh-CN-kiosk.png");
     std::fs::write(&keep, &png).unwrap();

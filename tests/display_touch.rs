@@ -49,7 +49,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use screenshot::{missing_tools, Shot, OUTPUT};
+use screenshot::{missing_tools, Settle, Shot, OUTPUT};
 use shelftalk::locale::Locale;
 use tmux::{cards, Card, Kiosk, Tmux, UNHURRIED};
 
@@ -386,30 +386,21 @@ impl Drop for Client {
 /// Screenshots until one passes the display checks and the next is the same picture; the
 /// client's terminal follows foot's size meanwhile.
 fn settled_shot(vm: &mut Vm, client: &Client, name: &str) -> Vec<u8> {
-    let mut previous: Option<Vec<u8>> = None;
-    let mut last = String::new();
+    let mut settle = Settle::default();
     let mut size = None;
     let deadline = Instant::now() + BOUND;
     loop {
-        let now = vm.size();
-        if let Some(new) = now.filter(|n| Some(*n) != size) {
-            client.resize(new);
-            size = Some(new);
+        if let Some(now) = vm.size().filter(|now| Some(*now) != size) {
+            client.resize(now);
+            size = Some(now);
         }
-        match vm
-            .shot(name)
-            .and_then(|b| Shot::decode(&b).map(|s| (s.problem(), b)))
-        {
-            Ok((None, bytes)) if previous.as_ref() == Some(&bytes) => return bytes,
-            Ok((None, bytes)) => previous = Some(bytes),
-            Ok((Some(problem), _)) | Err(problem) => {
-                last = problem;
-                previous = None;
-            }
+        if let Some(png) = settle.offer(vm.shot(name)) {
+            return png;
         }
         assert!(
             Instant::now() < deadline,
-            "no settled screenshot {name} within {BOUND:?} (last: {last}):\n{}",
+            "no settled screenshot {name} within {BOUND:?} (last: {}):\n{}",
+            settle.last,
             vm.logs()
         );
         std::thread::sleep(POLL);

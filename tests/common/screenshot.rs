@@ -147,3 +147,31 @@ impl Shot {
         Some((top, left))
     }
 }
+
+/// Screenshots until one passes [`Shot::problem`] and the next is the same picture: a frame
+/// drawn whole, not one caught mid-redraw (a terminal draws a moment after tmux has the text).
+#[derive(Default)]
+pub struct Settle {
+    previous: Option<Vec<u8>>,
+    /// Why the last screenshot rejected was, for a failure's message.
+    pub last: String,
+}
+
+impl Settle {
+    /// Looks at one more screenshot (its PNG, or why there is none): the settled PNG when this
+    /// is it.
+    pub fn offer(&mut self, shot: Result<Vec<u8>, String>) -> Option<Vec<u8>> {
+        match shot.and_then(|b| Shot::decode(&b).map(|s| (s.problem(), b))) {
+            Ok((None, bytes)) if self.previous.as_ref() == Some(&bytes) => Some(bytes),
+            Ok((None, bytes)) => {
+                self.previous = Some(bytes);
+                None
+            }
+            Ok((Some(problem), _)) | Err(problem) => {
+                self.last = problem;
+                self.previous = None;
+                None
+            }
+        }
+    }
+}
