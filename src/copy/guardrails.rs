@@ -145,6 +145,7 @@ impl Default for GuardrailConfig {
                 "guarantee",
                 "guaranteed",
                 "best in the world",
+                "best of the best",
                 "miracle",
                 "cure",
                 "cures",
@@ -1182,6 +1183,10 @@ mod tests {
             ),
             (
                 "Padded sleeve at ₹349, guaranteed to please",
+                "banned_phrase",
+            ),
+            (
+                "The best of the best! A padded sleeve for ₹349",
                 "banned_phrase",
             ),
             ("Happy birthday, and you're a millionaire!", "off_topic"),
