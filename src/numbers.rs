@@ -1065,15 +1065,6 @@ impl MoneyRoles {
         }
     }
 
-    /// The first currency sign in `text` that is not one of this store's marks (`₱` in a
-    /// dollar store's copy): the guardrails refuse it (`foreign_currency`), and the generation
-    /// gate masks the token that would write it.
-    pub fn foreign_sign(&self, text: &str) -> Option<char> {
-        text.chars().find(|c| {
-            CURRENCY_SYMBOLS.contains(*c) && !self.marks.iter().any(|m| m.chars().eq([*c]))
-        })
-    }
-
     /// Whether every amount in `text` written after a currency marker (or finished with one
     /// after it: `459元`, or with no marker at all but the value of a money role and not a
     /// number of the product's own text, as the guardrails read it: `now only 39.99`) can still

@@ -6,9 +6,8 @@
 //! - **allow / mask** ([`judge`]): a candidate token is allowed when every finished number in
 //!   the copy plus the token is listed and a number still being written can still become a
 //!   listed one, and every money amount can still be true in the role its words give it
-//!   ([`MoneyRoles::admits`]: after `now ₹` only the price, after `was ₹` only the list price),
-//!   and no currency sign but the store's is written ([`MoneyRoles::foreign_sign`]); otherwise
-//!   it is masked and the sampling chain re-applied.
+//!   ([`MoneyRoles::admits`]: after `now ₹` only the price, after `was ₹` only the list price);
+//!   otherwise it is masked and the sampling chain re-applied.
 //! - **wait** ([`held_from`]): text from the token where a number in progress begins is held
 //!   back until the number is finished, so nothing unlisted is ever streamed.
 //! - **rewind / stop** ([`NumberGate::dead_end`]): when no token can continue a number, the copy
@@ -85,9 +84,8 @@ pub(super) fn judge(
             .iter()
             .any(|c| guardrails::find_word(&copy, c, false).is_some())
     };
-    let money_true =
-        |m: &MoneyRoles| m.admits(&copy) && !claims(m) && m.foreign_sign(&copy).is_none();
-    if folded_numbers_allowed(&copy, allowed) && money.is_none_or(money_true) {
+    if folded_numbers_allowed(&copy, allowed) && money.is_none_or(|m| m.admits(&copy) && !claims(m))
+    {
         Candidate::Allow
     } else {
         Candidate::Mask
@@ -441,10 +439,6 @@ mod tests {
         assert_eq!(judge_with("Now only 2550", " "), Candidate::Mask);
         assert_eq!(judge_with("Now only 1367", "!"), Candidate::Allow);
         assert_eq!(judge_with("Was 2550", ","), Candidate::Allow);
-        // Only the store's currency sign (`now at only ₱` was refused as foreign_currency).
-        assert_eq!(judge_with("Now at only ", "₱"), Candidate::Mask);
-        assert_eq!(judge_with("Now at only ", " $"), Candidate::Mask);
-        assert_eq!(judge_with("Now at only ", "₹"), Candidate::Allow);
         // Without roles the gate only asks whether the number is listed.
         assert_eq!(
             judge("Now only ₹", Next::Piece("25"), &allowed, None),
