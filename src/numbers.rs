@@ -1045,9 +1045,6 @@ pub struct MoneyRoles {
     /// Amounts the product's own text states with a currency (a "₹500 voucher" in its name):
     /// facts, not price claims.
     pub stated: Vec<String>,
-    /// Every number the product's own text states (name, brand, category, details), with a
-    /// currency or without: a bare number there is a fact, never read as a money amount.
-    pub fact_numbers: Vec<String>,
     /// Words claiming a discount this product cannot claim (it has no list price, and its own
     /// text does not use them: `原价`, `on sale`): the guardrails refuse them (`fake_discount`)
     /// and the generation gate masks the token that would complete one.
@@ -1066,9 +1063,7 @@ impl MoneyRoles {
     }
 
     /// Whether every amount in `text` written after a currency marker (or finished with one
-    /// after it: `459元`, or with no marker at all but the value of a money role and not a
-    /// number of the product's own text, as the guardrails read it: `now only 39.99`) can still
-    /// be true in the role the words before it give it: a finished
+    /// after it: `459元`) can still be true in the role the words before it give it: a finished
     /// amount equals that role's value, an amount still being written can still become it
     /// (Chinese numerals are judged once finished). An amount in the price role (or with no role
     /// words) may be the price or the saving, because `now ₹190 off` is read as a saving only
@@ -1085,21 +1080,7 @@ impl MoneyRoles {
             let cued = n.currency.is_none()
                 && !n.hanzi
                 && cjk_money_cue_before(text, n.span.start).is_some();
-            // A finished bare number with a money value is money (the guardrails' reading),
-            // unless the product's own text states it.
-            let bare_money = n.currency.is_none()
-                && !n.hanzi
-                && !n.open
-                && !self.fact_numbers.contains(&n.value)
-                && [
-                    Some(&self.price),
-                    self.comparison.as_ref(),
-                    self.saving.as_ref(),
-                ]
-                .into_iter()
-                .flatten()
-                .any(|m| *m == n.value);
-            let judged = marked_before || (marked_after && !n.open) || cued || bare_money;
+            let judged = marked_before || (marked_after && !n.open) || cued;
             if n.percent || n.zhe || !judged || self.stated.contains(&n.value) {
                 return true;
             }
@@ -1146,7 +1127,6 @@ mod tests {
             comparison: Some("2550".into()),
             saving: Some("1183".into()),
             stated: vec!["500".into()],
-            fact_numbers: vec!["500".into(), "2".into()],
             forbidden_claims: Vec::new(),
         }
     }
@@ -1170,32 +1150,9 @@ mod tests {
             roles.admits("Comes with a ₹500 voucher"),
             "a stated amount is a fact"
         );
-        // A bare number with a money value is money once finished, as the guardrails read it;
-        // one the product's own text states is a fact.
         assert!(
-            !roles.admits("Now only 2550 "),
-            "the bare list price as the price"
-        );
-        assert!(
-            roles.admits("Now only 1367!"),
-            "the bare price as the price"
-        );
-        assert!(
-            roles.admits("Was 2550."),
-            "the bare list price as the comparison"
-        );
-        assert!(
-            roles.admits("Now only 2550"),
-            "still being written: not judged yet"
-        );
-        assert!(roles.admits("Pack of 2 "), "a number of the product's text");
-        let stated_list = MoneyRoles {
-            fact_numbers: vec!["2550".into()],
-            ..rupee_roles()
-        };
-        assert!(
-            stated_list.admits("Pack of 2550 "),
-            "the product's text states it: a fact"
+            roles.admits("Pack of 2550 "),
+            "no currency: not a money amount"
         );
         // Amounts being written: the role's value must still be reachable.
         assert!(roles.admits("Now only ₹13"));
@@ -1329,7 +1286,6 @@ mod tests {
             comparison: Some("599".into()),
             saving: Some("140".into()),
             stated: Vec::new(),
-            fact_numbers: Vec::new(),
             forbidden_claims: Vec::new(),
         }
     }

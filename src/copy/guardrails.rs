@@ -723,11 +723,10 @@ pub fn money_roles(facts: &ProductFacts) -> MoneyRoles {
     let mut marks = vec![cur.symbol.clone(), cur.code.clone()];
     marks.extend(cur.aliases.iter().cloned());
     let mark_refs: Vec<&str> = marks.iter().map(String::as_str).collect();
-    let fact_numbers = scan_with(&detail_text(facts), &mark_refs);
-    let stated = fact_numbers
-        .iter()
+    let stated = scan_with(&detail_text(facts), &mark_refs)
+        .into_iter()
         .filter(|d| d.currency.is_some())
-        .map(|d| d.value.clone())
+        .map(|d| d.value)
         .collect();
     MoneyRoles {
         price: normalise_number(&facts.price.display()),
@@ -736,7 +735,6 @@ pub fn money_roles(facts: &ProductFacts) -> MoneyRoles {
             .list_price
             .map(|l| normalise_number(&Minor(l.0 - facts.price.0).display())),
         stated,
-        fact_numbers: fact_numbers.into_iter().map(|d| d.value).collect(),
         marks,
         forbidden_claims: if facts.list_price.is_none() {
             let corpus = facts.corpus();
@@ -770,6 +768,7 @@ fn detail_text(facts: &ProductFacts) -> String {
 fn price_claim_failure(copy: &str, facts: &ProductFacts) -> Option<Reason> {
     let roles = money_roles(facts);
     let marks: Vec<&str> = roles.marks.iter().map(String::as_str).collect();
+    let detail_numbers = scan_with(&detail_text(facts), &marks);
     let money = [
         Some(&roles.price),
         roles.comparison.as_ref(),
@@ -823,7 +822,7 @@ fn price_claim_failure(copy: &str, facts: &ProductFacts) -> Option<Reason> {
             Some(_) => !roles.stated.contains(&n.value),
             None => {
                 money.iter().flatten().any(|m| **m == n.value)
-                    && !roles.fact_numbers.contains(&n.value)
+                    && !detail_numbers.iter().any(|d| d.value == n.value)
             }
         };
         if !is_money {

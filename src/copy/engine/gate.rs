@@ -417,7 +417,6 @@ mod tests {
             comparison: Some("2550".into()),
             saving: Some("1183".into()),
             stated: Vec::new(),
-            fact_numbers: Vec::new(),
             forbidden_claims: Vec::new(),
         };
         let judge_with =
@@ -428,17 +427,6 @@ mod tests {
         assert_eq!(judge_with("Now only ₹13", "67"), Candidate::Allow);
         assert_eq!(judge_with("Was ₹", "13"), Candidate::Mask);
         assert_eq!(judge_with("Was ₹", "25"), Candidate::Allow);
-        // A bare amount is judged once finished, as the guardrails read it (`now only 2550!`,
-        // the list price as the price, was the commonest wrong price role in English copy).
-        assert_eq!(
-            judge_with("Now only 2550", "0"),
-            Candidate::Mask,
-            "unlisted"
-        );
-        assert_eq!(judge_with("Now only 2550", "!"), Candidate::Mask);
-        assert_eq!(judge_with("Now only 2550", " "), Candidate::Mask);
-        assert_eq!(judge_with("Now only 1367", "!"), Candidate::Allow);
-        assert_eq!(judge_with("Was 2550", ","), Candidate::Allow);
         // Without roles the gate only asks whether the number is listed.
         assert_eq!(
             judge("Now only ₹", Next::Piece("25"), &allowed, None),
@@ -554,7 +542,6 @@ mod tests {
             comparison: None,
             saving: None,
             stated: Vec::new(),
-            fact_numbers: Vec::new(),
             forbidden_claims: vec!["原价".into(), "on sale".into()],
         };
         let allowed = list(&["459"]);
@@ -578,7 +565,6 @@ mod tests {
             comparison: Some("599".into()),
             saving: Some("140".into()),
             stated: Vec::new(),
-            fact_numbers: Vec::new(),
             forbidden_claims: Vec::new(),
         }
     }
