@@ -39,7 +39,14 @@ mkdir -p "$out"
 # The kernel and the modules, from the package apt downloads and verifies.
 sandbox=()
 [ "$(id -u)" -ne 0 ] || sandbox=(-o APT::Sandbox::User=root) # root's temporary directory is 0700
-(cd "$work" && apt-get download -qq "${sandbox[@]}" "$kernel" >/dev/null)
+# A stale package list names a kernel the mirror no longer has: refresh it once and ask again.
+if ! (cd "$work" && apt-get download -qq "${sandbox[@]}" "$kernel" >/dev/null); then
+  sudo_cmd=()
+  [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+  "${sudo_cmd[@]}" apt-get update -qq
+  kernel=$(apt-cache depends linux-image-amd64 | awk '/Depends: linux-image-[0-9]/ { print $2; exit }')
+  (cd "$work" && apt-get download -qq "${sandbox[@]}" "$kernel" >/dev/null)
+fi
 mkdir "$work/kernel"
 patterns=("./boot/vmlinuz-*")
 for m in "${modules[@]}"; do patterns+=("*/$m.ko"); done
