@@ -94,6 +94,17 @@ struct Size {
     ypixel: u16,
 }
 
+impl Size {
+    fn winsize(self) -> libc::winsize {
+        libc::winsize {
+            ws_row: self.rows,
+            ws_col: self.cols,
+            ws_xpixel: self.xpixel,
+            ws_ypixel: self.ypixel,
+        }
+    }
+}
+
 /// The touch VM: qemu, its two serial lines (the terminal, the control line) and its share.
 struct Vm {
     qemu: Child,
@@ -184,6 +195,8 @@ impl Vm {
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
             .stderr(log);
+        // The VM exists (and is stopped on drop) before the lines connect; the control line is a
+        // stand-in until then.
         let mut vm = Vm {
             qemu: qemu.spawn().expect("qemu-system-x86_64 starts"),
             control: BufReader::new(UnixStream::pair().unwrap().0),
@@ -313,12 +326,7 @@ struct Client {
 impl Client {
     fn attach(tmux: &Tmux, line: UnixStream, size: Size) -> Client {
         let (mut master, mut slave) = (0, 0);
-        let winsize = libc::winsize {
-            ws_row: size.rows,
-            ws_col: size.cols,
-            ws_xpixel: size.xpixel,
-            ws_ypixel: size.ypixel,
-        };
+        let winsize = size.winsize();
         // SAFETY: openpty writes two descriptors into the integers given; the name buffer is
         // null (not wanted), the termios null (defaults) and the window size a valid struct.
         let made = unsafe {
@@ -363,12 +371,7 @@ impl Client {
 
     /// Gives the client's terminal `size` (foot's, when foot has been resized since).
     fn resize(&self, size: Size) {
-        let winsize = libc::winsize {
-            ws_row: size.rows,
-            ws_col: size.cols,
-            ws_xpixel: size.xpixel,
-            ws_ypixel: size.ypixel,
-        };
+        let winsize = size.winsize();
         use std::os::fd::AsRawFd;
         // SAFETY: TIOCSWINSZ reads one winsize from the pointer, which is valid for the call.
         let done = unsafe { libc::ioctl(self.master.as_raw_fd(), libc::TIOCSWINSZ, &winsize) };
