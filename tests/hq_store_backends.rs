@@ -80,16 +80,17 @@ async fn ingest_is_one_transaction(backend: Backend) {
         ingest(hq.store.as_ref(), &doc(1, &["A"])).unwrap(),
         IngestOutcome::Accepted
     );
-    // The database refuses the batch's last cell, after its batch row and first cell went in.
+    // The database refuses the batch's last kiosk-day row (byte order: "A" < "B" < "POISON"),
+    // after its batch row and first rows went in.
     match &hq.pg {
         Some(pg) => {
-            pg.psql("ALTER TABLE cells ADD CONSTRAINT poison CHECK (sku <> 'POISON')");
+            pg.psql("ALTER TABLE rollup_kiosk_day ADD CONSTRAINT poison CHECK (sku <> 'POISON')");
         }
         None => rusqlite::Connection::open(&hq.db)
             .unwrap()
             .execute_batch(
-                "CREATE TRIGGER poison BEFORE INSERT ON cells WHEN NEW.sku = 'POISON'
-                 BEGIN SELECT RAISE(ABORT, 'poison'); END;",
+                "CREATE TRIGGER poison BEFORE INSERT ON rollup_kiosk_day
+                 WHEN NEW.sku = 'POISON' BEGIN SELECT RAISE(ABORT, 'poison'); END;",
             )
             .unwrap(),
     }
@@ -102,7 +103,7 @@ async fn ingest_is_one_transaction(backend: Backend) {
     // The same seq goes through once the database takes it again.
     match &hq.pg {
         Some(pg) => {
-            pg.psql("ALTER TABLE cells DROP CONSTRAINT poison");
+            pg.psql("ALTER TABLE rollup_kiosk_day DROP CONSTRAINT poison");
         }
         None => rusqlite::Connection::open(&hq.db)
             .unwrap()
@@ -113,7 +114,8 @@ async fn ingest_is_one_transaction(backend: Backend) {
         ingest(hq.store.as_ref(), &poisoned).unwrap(),
         IngestOutcome::Accepted
     );
-    assert_eq!(hq.rows(), (2, 4));
+    // Four cells in three kiosk-day rows: both batches' "A" cells share one.
+    assert_eq!(hq.rows(), (2, 3));
     assert_eq!(hq.totals().impressions, 40);
     hq.stop().await;
 }
@@ -203,8 +205,9 @@ fn postgres_hq_processes_share_one_database_and_count_each_batch_once() {
     assert_eq!(k.last_seq, *won.iter().max().unwrap());
     let stored = pg.psql("SELECT count(*) FROM batches");
     assert_eq!(stored.trim(), (1 + won.len()).to_string());
-    let cells = pg.psql("SELECT count(*) FROM cells");
-    assert_eq!(cells.trim(), (2 + won.len()).to_string());
+    // Every accepted batch's cells counted once (10 impressions a cell).
+    let counted = pg.psql("SELECT sum(impressions) FROM rollup_kiosk_day");
+    assert_eq!(counted.trim(), (10 * (2 + won.len())).to_string());
     drop(stores);
 
     // A database migrated by a newer HQ is refused, naming the database.

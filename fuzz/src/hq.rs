@@ -17,8 +17,8 @@
 //! audit head report of it (report 5).
 //!
 //! Invariants:
-//! - HQ stores the whole document or nothing: an accepted batch is in the store with exactly its
-//!   cells and the kiosk's new sequence number; a recorded audit head changes the store; any
+//! - HQ stores the whole document or nothing: an accepted batch is in the store with its cells
+//!   counted once in the roll-up and the kiosk's new sequence number; a recorded audit head changes the store; any
 //!   other answer (a duplicate, every refusal) leaves every table as it was, row for row;
 //! - a refusal is a 4xx with `{"error": {"code", "message"}}`, never a 5xx;
 //! - nothing unsigned is stored, and a well-signed, valid document of `kiosk-01` for its store
@@ -32,8 +32,8 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use ring::signature::{Ed25519KeyPair, KeyPair};
 use shelftalk::crypto::{from_hex, hex};
-use shelftalk::hq::store::{AuditHeadReport, HqStore, IngestBatch, SqliteHq};
 use shelftalk::hq::key::HqKey;
+use shelftalk::hq::store::{AuditHeadReport, HqStore, IngestBatch, SqliteHq};
 use shelftalk::hq::{router, ServeOptions};
 use shelftalk::wire::{
     Ack, ApiError, AuditHeadAck, AuditHeadDocument, BatchDocument, BACKLOG_HEADER, KIOSK_HEADER,
@@ -330,19 +330,31 @@ fn check_batch(
     );
     match ack.status.as_str() {
         "accepted" => {
-            let cells = |batch: &str| {
+            // Its cells are in the roll-up beside the earlier batch's (12 impressions), each
+            // counted once.
+            let counted = |column: &str| {
                 query_i64(
                     &hq.db,
-                    "SELECT count(*) FROM cells WHERE batch_id = ?1",
-                    [batch],
+                    &format!("SELECT coalesce(sum({column}), 0) FROM rollup_kiosk_day"),
+                    [],
                 )
             };
+            let sent = |f: fn(&shelftalk::feedback::cells::Cell) -> u64| {
+                doc.cells
+                    .iter()
+                    .map(f)
+                    .fold(0i64, |a, v| a.saturating_add(v as i64))
+            };
             assert_eq!(
-                cells(&doc.batch_id),
-                doc.cells.len() as i64,
-                "stored cells vs the batch's"
+                counted("impressions"),
+                12 + sent(|c| c.counts.impressions),
+                "roll-up impressions vs the batch's"
             );
-            assert_eq!(cells(GOLDEN_BATCH_ID), 1, "the earlier batch's cells");
+            assert_eq!(
+                counted("sessions"),
+                7 + sent(|c| c.sessions),
+                "roll-up sessions vs the batch's"
+            );
             let stored = query_i64(
                 &hq.db,
                 "SELECT count(*) FROM batches WHERE batch_id = ?1 AND seq = ?2",

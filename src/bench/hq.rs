@@ -17,7 +17,7 @@
 //!    `report_runs`.
 //! 3. Scale: cells are added until the roll-up holds `report_cells` cells, through
 //!    [`HqStore::ingest`] itself (batches of up to [`MAX_CELLS`] cells, two threads, received
-//!    past the raw-batch retention; the retention sweep deletes their raw cells as loading goes,
+//!    past the raw-batch retention; the retention sweep empties their documents as loading goes,
 //!    as it does for a fleet's older months), the totals are checked again, then the store × day
 //!    query ([`HqStore::grouped`]) and the whole report over HTTP are timed (p50 of
 //!    `report_runs`; target < 1 s). On PostgreSQL the roll-up is vacuumed and analysed first
@@ -676,7 +676,7 @@ async fn backend(
         report_runs: opts.report_runs,
         loaded_cells: to_load,
         load_method: "HqStore::ingest, batches of up to 10,000 cells on 2 threads, received past \
-                      the retention; the retention sweep deleted their raw cells as loading went",
+                      the retention; the retention sweep emptied their documents as loading went",
         load_secs,
         load_cells_per_sec: to_load as f64 / load_secs.max(1e-9),
         large_report_cells: ingested + to_load,

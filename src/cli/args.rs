@@ -256,8 +256,8 @@ pub enum HqCmd {
         /// The certificate's private key (PEM: PKCS#8, PKCS#1 or SEC1).
         #[arg(long, value_name = "FILE", requires = "tls_cert")]
         tls_key: Option<PathBuf>,
-        /// Days a batch's signed document and raw cells are kept after HQ received it; then an
-        /// hourly sweep (and one at start) deletes them. Reports, priors and the dashboard read
+        /// Days a batch's signed document is kept after HQ received it; then an hourly sweep
+        /// (and one at start) empties it. Reports, priors and the dashboard read
         /// the per-day roll-up and do not change; replays are still refused.
         #[arg(
             long,

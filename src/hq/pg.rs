@@ -3,9 +3,9 @@
 //! Invariants (the same as [`SqliteHq`](super::store::SqliteHq)'s, see [`super::store`]):
 //! - [`HqStore::ingest`] is one call of the `hq_ingest` function, so one transaction and one
 //!   round trip: the kiosk row is locked (`SELECT … FOR UPDATE`), the duplicate / replay /
-//!   regression / conflict decision is taken under that lock, and the batch row, its cells (one
-//!   `INSERT … SELECT FROM unnest(…)`) and the kiosk's new sequence number are committed together
-//!   or not at all. Two HQ processes ingesting for the same kiosk serialise on
+//!   regression / conflict decision is taken under that lock, and the batch row, its roll-up
+//!   rows (one `INSERT … SELECT FROM unnest(…)` per level) and the kiosk's new sequence number
+//!   are committed together or not at all. Two HQ processes ingesting for the same kiosk serialise on
 //!   its row; a batch id already taken (by another kiosk, concurrently) is answered `Conflict` and
 //!   stores nothing.
 //! - [`HqStore::record_audit_head`] locks the kiosk row the same way, so report-number checks and
@@ -235,31 +235,70 @@ DROP INDEX cells_by_day;
 ALTER TABLE cells DROP CONSTRAINT IF EXISTS cells_batch_id_fkey;
 ALTER TABLE batches ALTER COLUMN document SET STORAGE EXTERNAL;
 "#,
+    // v7: no raw cells table. Nothing read it: reports read the roll-up, whose kiosk-day level
+    // keeps every dimension of a cell, and the signed batch document is the raw evidence (kept
+    // for the retention). Ingest adds a batch's rows, summed by HQ ([`rollup::Level::batch_rows`]),
+    // to the roll-up instead of writing each cell twice. The ingest function's arguments change
+    // with it, so the old one goes (it is created anew after the migrations).
+    r#"
+DROP FUNCTION IF EXISTS hq_ingest;
+DROP TABLE cells;
+"#,
 ];
 
 /// The ingest function ([`HqStore::ingest`] in one round trip): locks the kiosk row, takes the
 /// duplicate / replay / regression / conflict decision under the lock, then stores the batch row,
-/// its cells (one `INSERT … SELECT FROM unnest(…)` of the column arrays) with their roll-up sums
-/// ([`super::rollup`]: the roll-up adds what the insert returns, in the same statement) and the
-/// kiosk's new sequence. Called as one statement, it is one transaction: all or nothing. Each
-/// statement inside takes a fresh snapshot (PL/pgSQL under READ COMMITTED), so the batch look-up
-/// after the lock sees a batch committed while this call waited for it — as the transaction it
-/// replaces did.
+/// adds the batch's roll-up rows ([`rollup::Level::batch_rows`], summed by HQ and passed as one
+/// array per column, in key order) to both levels (`INSERT … SELECT FROM unnest(…) ON CONFLICT
+/// DO UPDATE`, taking the rows in array order) and records the kiosk's new sequence. Called as
+/// one statement, it is one transaction: all or nothing. Each statement inside takes a fresh
+/// snapshot (PL/pgSQL under READ COMMITTED), so the batch look-up after the lock sees a batch
+/// committed while this call waited for it — as the transaction it replaces did.
 ///
 /// It is code, not schema: [`PgHq::migrate`] (re)creates it after the migrations, under their
 /// lock, from the roll-up's one definition. Parameters are `p_`-prefixed and results `o_`-prefixed
-/// so that none shadows a column. Returns the outcome (`unknown_kiosk`, `conflict`, `replay`,
+/// so that none shadows a column; a level's arrays are `p_<level>_<column>`
+/// ([`level_params`]). Returns the outcome (`unknown_kiosk`, `conflict`, `replay`,
 /// `duplicate`, `regression`, `accepted`) and the kiosk's last seq before this batch.
 static INGEST_FUNCTION: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    let mut params = Vec::new();
+    let mut adds = Vec::new();
+    for level in Level::ALL {
+        let cols = level_params(level);
+        params.extend(cols.iter().map(|(name, ty)| format!("{name} {ty}[]")));
+        let short: Vec<&str> = level.batch_key().chain(rollup::SUM_COLUMNS).collect();
+        let select: Vec<String> = level
+            .key()
+            .iter()
+            .map(|c| match *c {
+                "store_id" => "p_store_id".to_string(),
+                "kiosk_id" => "p_kiosk_id".to_string(),
+                c => format!("u.{c}"),
+            })
+            .chain(rollup::SUM_COLUMNS.iter().map(|c| format!("u.{c}")))
+            .collect();
+        adds.push(format!(
+            "INSERT INTO {table} AS r ({key}, {sums})
+    SELECT {select} FROM unnest({arrays}) AS u({short})
+    {add};",
+            table = level.table(),
+            key = level.key().join(", "),
+            sums = rollup::SUM_COLUMNS.join(", "),
+            select = select.join(", "),
+            arrays = cols
+                .iter()
+                .map(|(n, _)| n.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            short = short.join(", "),
+            add = level.on_conflict_add(),
+        ));
+    }
     format!(
         r#"CREATE OR REPLACE FUNCTION hq_ingest(
     p_batch_id text, p_kiosk_id text, p_store_id text, p_seq bigint, p_now bigint,
     p_sha256 bytea, p_document bytea, p_signature bytea, p_backlog bigint, p_software text,
-    p_dropped text, p_day bigint[], p_sku text[], p_style text[], p_segment text[],
-    p_content_kind text[], p_sessions bigint[], p_impressions bigint[], p_taps bigint[],
-    p_thumbs_up bigint[], p_thumbs_down bigint[], p_whys bigint[], p_opt_outs bigint[],
-    p_dwells bigint[], p_dwell_ms bigint[], p_conversions bigint[],
-    p_ipw_impressions float8[], p_ipw_taps float8[], p_ipw_conversions float8[], p_arm text[],
+    p_dropped text, {params},
     OUT o_outcome text, OUT o_last_seq bigint)
 LANGUAGE plpgsql AS $fn$
 DECLARE
@@ -290,26 +329,54 @@ BEGIN
         o_outcome := 'conflict';
         RETURN;
     END IF;
-    WITH c AS (
-        INSERT INTO cells (batch_id, kiosk_id, store_id, day, sku, style, segment,
-            content_kind, sessions, impressions, taps, thumbs_up, thumbs_down, whys,
-            opt_outs, dwells, dwell_ms, conversions, ipw_impressions, ipw_taps,
-            ipw_conversions, arm)
-        SELECT p_batch_id, p_kiosk_id, p_store_id, u.* FROM unnest(p_day, p_sku, p_style,
-            p_segment, p_content_kind, p_sessions, p_impressions, p_taps, p_thumbs_up,
-            p_thumbs_down, p_whys, p_opt_outs, p_dwells, p_dwell_ms, p_conversions,
-            p_ipw_impressions, p_ipw_taps, p_ipw_conversions, p_arm) AS u
-        RETURNING *
-    ), k AS ({kiosk_day})
-    {store_day};
+    {adds}
     UPDATE kiosks SET last_seq = p_seq, last_seen = p_now, backlog = p_backlog,
         software = p_software, batches = batches + 1, dropped = p_dropped
     WHERE kiosk_id = p_kiosk_id;
     o_outcome := 'accepted';
 END
 $fn$"#,
-        kiosk_day = Level::KioskDay.add_sql("c"),
-        store_day = Level::StoreDay.add_sql("c"),
+        params = params.join(", "),
+        adds = adds.join("\n    "),
+    )
+});
+
+/// The ingest function's array parameters for one roll-up level, in the order
+/// [`RowColumns::params`] binds them: the level's batch key ([`rollup::Level::batch_key`]),
+/// then [`rollup::SUM_COLUMNS`]; each with its element type.
+fn level_params(level: Level) -> Vec<(String, &'static str)> {
+    let prefix = match level {
+        Level::KioskDay => "kd",
+        Level::StoreDay => "sd",
+    };
+    level
+        .batch_key()
+        .map(|c| (c, if c == "day" { "bigint" } else { "text" }))
+        .chain(rollup::SUM_COLUMNS.iter().enumerate().map(|(i, c)| {
+            (
+                *c,
+                if i < rollup::WHOLE_COLUMNS {
+                    "bigint"
+                } else {
+                    "float8"
+                },
+            )
+        }))
+        .map(|(c, ty)| (format!("p_{prefix}_{c}"), ty))
+        .collect()
+}
+
+/// The call of [`INGEST_FUNCTION`]: its 11 scalar parameters, then every level's arrays.
+static INGEST_CALL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    let n = 11
+        + Level::ALL
+            .iter()
+            .map(|l| level_params(*l).len())
+            .sum::<usize>();
+    let params: Vec<String> = (1..=n).map(|i| format!("${i}")).collect();
+    format!(
+        "SELECT o_outcome, o_last_seq FROM hq_ingest({})",
+        params.join(", ")
     )
 });
 
@@ -680,40 +747,45 @@ impl PgHq {
     }
 }
 
-/// The cells of a batch as column arrays, for one `INSERT … SELECT FROM unnest(…)`.
+/// One roll-up level's rows of a batch as column arrays, bound to the ingest function's
+/// `p_<level>_<column>` parameters ([`level_params`]).
 #[derive(Default)]
-struct CellColumns {
+struct RowColumns<'a> {
     day: Vec<i64>,
-    sku: Vec<String>,
-    style: Vec<String>,
-    segment: Vec<String>,
-    content_kind: Vec<String>,
-    arm: Vec<String>,
-    /// sessions, impressions, taps, thumbs_up, thumbs_down, whys, opt_outs, dwells, dwell_ms,
-    /// conversions.
-    ints: [Vec<i64>; 10],
+    /// One array per text column of the level's batch key, in its order.
+    text: Vec<Vec<&'a str>>,
+    whole: [Vec<i64>; rollup::WHOLE_COLUMNS],
     ipw: [Vec<f64>; 3],
 }
 
-impl CellColumns {
-    fn of(doc: &crate::wire::BatchDocument) -> Result<Self, HqError> {
-        let mut c = Self::default();
-        for cell in &doc.cells {
-            c.day.push(cell.day.0);
-            c.sku.push(cell.sku.clone());
-            c.style.push(cell.style.clone());
-            c.segment.push(cell.segment.clone());
-            c.content_kind.push(cell.content_kind.clone());
-            c.arm.push(cell.arm.clone());
-            for (col, v) in c.ints.iter_mut().zip(cell.numbers()) {
-                col.push(int("a cell count", v)?);
+impl<'a> RowColumns<'a> {
+    fn of(level: Level, cells: &'a [crate::feedback::cells::Cell]) -> Result<Self, HqError> {
+        let texts: Vec<&str> = level.batch_key().filter(|c| *c != "day").collect();
+        let mut c = Self {
+            text: vec![Vec::new(); texts.len()],
+            ..Self::default()
+        };
+        for (key, sums) in level.batch_rows(cells)? {
+            c.day.push(key.day);
+            for (col, name) in c.text.iter_mut().zip(&texts) {
+                col.push(key.text(name));
             }
-            let ipw = [cell.ipw.impressions, cell.ipw.taps, cell.ipw.conversions];
-            for (col, v) in c.ipw.iter_mut().zip(ipw) {
+            for (col, v) in c.whole.iter_mut().zip(sums.whole) {
+                col.push(v);
+            }
+            for (col, v) in c.ipw.iter_mut().zip(sums.ipw) {
                 col.push(v);
             }
         }
         Ok(c)
+    }
+
+    /// The parameters, in [`level_params`] order.
+    fn params(&self) -> impl Iterator<Item = &(dyn tokio_postgres::types::ToSql + Sync)> {
+        std::iter::once(&self.day as &(dyn tokio_postgres::types::ToSql + Sync))
+            .chain(self.text.iter().map(|v| v as _))
+            .chain(self.whole.iter().map(|v| v as _))
+            .chain(self.ipw.iter().map(|v| v as _))
     }
 }
 
@@ -815,61 +887,40 @@ impl HqStore for PgHq {
         let sha = digest::digest(&digest::SHA256, b.bytes);
         let seq = int("batch seq", doc.seq)?;
         let backlog = int("backlog", b.backlog)?;
-        let cells = CellColumns::of(doc)?;
+        let levels = [
+            RowColumns::of(Level::KioskDay, &doc.cells)?,
+            RowColumns::of(Level::StoreDay, &doc.cells)?,
+        ];
         let dropped = serde_json::to_string(&doc.dropped).map_err(|source| HqError::Encode {
             what: "dropped counts",
             source,
         })?;
-        let [sessions, impressions, taps, thumbs_up, thumbs_down, whys, opt_outs, dwells, dwell_ms, conversions] =
-            &cells.ints;
-        let [ipw_impressions, ipw_taps, ipw_conversions] = &cells.ipw;
+        let sha = sha.as_ref();
+        let mut params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = vec![
+            &doc.batch_id,
+            &doc.kiosk_id,
+            &doc.store_id,
+            &seq,
+            &b.now,
+            &sha,
+            &b.bytes,
+            &b.signature,
+            &backlog,
+            &doc.software,
+            &dropped,
+        ];
+        for level in &levels {
+            params.extend(level.params());
+        }
         let row = self.run(async {
             let c = self.client().await?;
             let stmt = c
-                .prepare_cached(
-                    "SELECT o_outcome, o_last_seq FROM hq_ingest($1, $2, $3, $4, $5, $6, $7, $8,
-                        $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23,
-                        $24, $25, $26, $27, $28, $29, $30)",
-                )
+                .prepare_cached(&INGEST_CALL)
                 .await
                 .map_err(self.err("preparing the ingest call"))?;
-            c.query_one(
-                &stmt,
-                &[
-                    &doc.batch_id,
-                    &doc.kiosk_id,
-                    &doc.store_id,
-                    &seq,
-                    &b.now,
-                    &sha.as_ref(),
-                    &b.bytes,
-                    &b.signature,
-                    &backlog,
-                    &doc.software,
-                    &dropped,
-                    &cells.day,
-                    &cells.sku,
-                    &cells.style,
-                    &cells.segment,
-                    &cells.content_kind,
-                    sessions,
-                    impressions,
-                    taps,
-                    thumbs_up,
-                    thumbs_down,
-                    whys,
-                    opt_outs,
-                    dwells,
-                    dwell_ms,
-                    conversions,
-                    ipw_impressions,
-                    ipw_taps,
-                    ipw_conversions,
-                    &cells.arm,
-                ],
-            )
-            .await
-            .map_err(self.err("storing the batch, its cells and their roll-up sums"))
+            c.query_one(&stmt, &params)
+                .await
+                .map_err(self.err("storing the batch and its roll-up sums"))
         })?;
         let outcome: &str = row.get(0);
         let last_seq: Option<i64> = row.get(1);
@@ -1240,10 +1291,6 @@ impl HqStore for PgHq {
                 .iter()
                 .map(|r| r.get(0))
                 .collect();
-            let cells = tx
-                .execute("DELETE FROM cells WHERE batch_id = ANY($1)", &[&ids])
-                .await
-                .map_err(self.err("deleting raw cells past the retention"))?;
             let batches = tx
                 .execute(
                     "UPDATE batches SET document = ''::bytea, signature = ''::bytea,
@@ -1256,7 +1303,7 @@ impl HqStore for PgHq {
             tx.commit()
                 .await
                 .map_err(self.err("committing the retention sweep"))?;
-            Ok(Swept { batches, cells })
+            Ok(Swept { batches })
         })
     }
 }

@@ -1,13 +1,13 @@
 //! Retention of raw batch documents: `hq serve --raw-retention-days N` (default
-//! [`DEFAULT_RAW_RETENTION_DAYS`]). A batch's signed document and its raw cells are kept for `N`
-//! days after HQ received it, as evidence of what the kiosk sent; then a sweep deletes them.
+//! [`DEFAULT_RAW_RETENTION_DAYS`]). A batch's signed document is kept for `N` days after HQ
+//! received it, as evidence of what the kiosk sent; then a sweep empties it.
 //!
 //! Invariants:
 //! - What a sweep keeps: the per-day roll-up (every report, the priors and the dashboard read only
 //!   it, so they do not change), and each batch's row with its id, kiosk, seq and SHA-256 (so a
 //!   re-sent batch is still answered `duplicate`, a played-back one still refused as a replay, and
 //!   a different document under a known id still a conflict).
-//! - What it deletes: the raw cells and the document and signature bytes of batches received more
+//! - What it deletes: the document and signature bytes of batches received more
 //!   than `N` days before the sweep's clock, oldest first, [`CHUNK`] batches per transaction (so
 //!   ingest waits for one chunk at most, never for a whole sweep).
 //! - [`run`] sweeps once at start and then every [`SWEEP_EVERY`], on the injected clock; a failed
@@ -33,7 +33,7 @@ pub const SWEEP_EVERY: Duration = Duration::from_secs(3600);
 /// Batches swept per transaction.
 pub const CHUNK: u32 = 500;
 
-/// Deletes the raw documents and cells of every batch received more than `days` days before
+/// Empties the raw documents of every batch received more than `days` days before
 /// `now`, in transactions of [`CHUNK`] batches; returns what went.
 pub fn sweep(store: &dyn HqStore, days: u32, now: i64) -> Result<Swept, HqError> {
     let before = now.saturating_sub(i64::from(days) * 86_400);
@@ -41,7 +41,6 @@ pub fn sweep(store: &dyn HqStore, days: u32, now: i64) -> Result<Swept, HqError>
     loop {
         let swept = store.sweep_raw(before, now, CHUNK)?;
         total.batches += swept.batches;
-        total.cells += swept.cells;
         if swept.batches < u64::from(CHUNK) {
             return Ok(total);
         }
@@ -66,7 +65,6 @@ pub async fn run(
         match tokio::task::spawn_blocking(move || sweep(swept.as_ref(), days, now)).await {
             Ok(Ok(s)) if s.batches > 0 => tracing::info!(
                 batches = s.batches,
-                cells = s.cells,
                 days,
                 "raw batch documents past the retention deleted"
             ),

@@ -4,13 +4,15 @@
 //! Both pass the same HQ test suite (`tests/hq_*.rs`, each test run once per backend).
 //!
 //! Invariants:
-//! - [`HqStore::ingest`] is atomic: a batch's row, its cells and the kiosk's sequence number are
-//!   stored together or not at all, and the duplicate / replay / regression decision is taken
-//!   inside the same transaction.
+//! - [`HqStore::ingest`] is atomic: a batch's row (with its signed document), its roll-up sums
+//!   and the kiosk's sequence number are stored together or not at all, and the duplicate /
+//!   replay / regression decision is taken inside the same transaction.
 //! - A batch id is stored once; its cells are counted once: they are added to the per-day
 //!   roll-up ([`super::rollup`]) in the ingest transaction, and every report, the priors and the
-//!   dashboard read only the roll-up ([`HqStore::grouped`]), never raw cells.
-//! - Raw batch documents and cells are deleted after the retention ([`HqStore::sweep_raw`],
+//!   dashboard read only the roll-up ([`HqStore::grouped`]). Cells are not stored apart from
+//!   the document they came in (schema version 7 dropped the raw `cells` table): the kiosk-day
+//!   roll-up keeps every dimension of a cell.
+//! - Raw batch documents are emptied after the retention ([`HqStore::sweep_raw`],
 //!   [`super::retention`]); the batch row (id, kiosk, seq, digest) and the roll-up stay.
 //! - Bearer tokens are stored only as SHA-256 digests.
 //! - [`HqStore::record_audit_head`] is atomic too: the report-number check (duplicate / stale),
@@ -259,6 +261,11 @@ ALTER TABLE rollup_store_day_v5 RENAME TO rollup_store_day;
 ",
     // v6: reports read the roll-up, so nothing reads cells by day.
     "DROP INDEX cells_by_day;",
+    // v7: no raw cells table. Nothing read it: reports read the roll-up, whose kiosk-day level
+    // keeps every dimension of a cell, and the signed batch document is the raw evidence (kept
+    // for the retention). Ingest adds a batch's rows, summed by HQ (`rollup::Level::batch_rows`),
+    // to the roll-up instead of writing each cell twice.
+    "DROP TABLE cells;",
 ];
 
 /// How long an analyst token lives unless `hq token create --expires-in-days` says otherwise.
@@ -556,7 +563,7 @@ pub trait HqStore: Send + Sync {
     /// Marks a kiosk's open audit alarms as looked into (they stay on record); returns how many.
     /// An unknown kiosk is an error.
     fn acknowledge_audit_alarms(&self, kiosk: &str, now: i64) -> Result<u64, HqError>;
-    /// Deletes the raw cells and empties the signed document of at most `limit` batches received
+    /// Empties the signed document of at most `limit` batches received
     /// before `before` (oldest first), in one transaction; `now` is recorded as when. The batch
     /// rows stay (id, kiosk, seq, digest: a replay is still refused, a re-send still recognised)
     /// and so does the roll-up (reports do not change). See [`super::retention`].
@@ -566,9 +573,8 @@ pub trait HqStore: Send + Sync {
 /// What one [`HqStore::sweep_raw`] call removed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Swept {
-    /// Batches whose document and cells were deleted.
+    /// Batches whose signed document was emptied.
     pub batches: u64,
-    pub cells: u64,
 }
 
 /// Which database HQ keeps its data in.
@@ -862,46 +868,26 @@ impl HqStore for SqliteHq {
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                 params![doc.batch_id, doc.kiosk_id, doc.seq, b.now, sha.as_ref(), b.bytes, b.signature],
             )?;
-            {
-                let mut stmt = tx.prepare_cached(
-                    "INSERT INTO cells (batch_id, kiosk_id, store_id, day, sku, style, segment,
-                        content_kind, sessions, impressions, taps, thumbs_up, thumbs_down, whys,
-                        opt_outs, dwells, dwell_ms, conversions, ipw_impressions, ipw_taps,
-                        ipw_conversions, arm)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
-                        ?17, ?18, ?19, ?20, ?21, ?22)",
-                )?;
-                for cell in &doc.cells {
-                    let n = &cell.counts;
-                    stmt.execute(params![
-                        doc.batch_id,
-                        doc.kiosk_id,
-                        doc.store_id,
-                        cell.day.0,
-                        cell.sku,
-                        cell.style,
-                        cell.segment,
-                        cell.content_kind,
-                        cell.sessions,
-                        n.impressions,
-                        n.taps,
-                        n.thumbs_up,
-                        n.thumbs_down,
-                        n.whys,
-                        n.opt_outs,
-                        n.dwells,
-                        n.dwell_ms,
-                        n.conversions,
-                        cell.ipw.impressions,
-                        cell.ipw.taps,
-                        cell.ipw.conversions,
-                        cell.arm
-                    ])?;
-                }
-            }
             for level in Level::ALL {
-                tx.prepare_cached(&level.add_batch_sql())?
-                    .execute([&doc.batch_id])?;
+                let mut stmt = tx.prepare_cached(&level.upsert_sql())?;
+                for (key, sums) in level.batch_rows(&doc.cells)? {
+                    let texts: Vec<&str> = level
+                        .key()
+                        .iter()
+                        .map(|c| match *c {
+                            "store_id" => doc.store_id.as_str(),
+                            "kiosk_id" => doc.kiosk_id.as_str(),
+                            c => key.text(c),
+                        })
+                        .collect();
+                    let mut values: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(21);
+                    for (column, text) in level.key().iter().zip(&texts) {
+                        values.push(if *column == "day" { &key.day } else { text });
+                    }
+                    values.extend(sums.whole.iter().map(|v| v as &dyn rusqlite::ToSql));
+                    values.extend(sums.ipw.iter().map(|v| v as &dyn rusqlite::ToSql));
+                    stmt.execute(values.as_slice())?;
+                }
             }
             let dropped = serde_json::to_string(&doc.dropped)
                 .map_err(|source| HqError::Encode {
@@ -1180,9 +1166,6 @@ impl HqStore for SqliteHq {
                 .collect::<Result<_, _>>()?;
             let mut swept = Swept::default();
             for id in &ids {
-                swept.cells += tx
-                    .prepare_cached("DELETE FROM cells WHERE batch_id = ?1")?
-                    .execute([id])? as u64;
                 swept.batches += tx
                     .prepare_cached(
                         "UPDATE batches SET document = x'', signature = x'', raw_swept_at = ?2

@@ -175,11 +175,13 @@ impl Hq {
             .totals
     }
 
-    /// (batches, cells) rows stored, read straight from the database (SQLite file or `psql`).
+    /// (batches, kiosk-day roll-up rows) stored, read straight from the database (SQLite file or
+    /// `psql`): what a batch leaves behind.
     pub fn rows(&self) -> (u64, u64) {
         if let Some(pg) = &self.pg {
-            let out =
-                pg.psql("SELECT (SELECT count(*) FROM batches), (SELECT count(*) FROM cells)");
+            let out = pg.psql(
+                "SELECT (SELECT count(*) FROM batches), (SELECT count(*) FROM rollup_kiosk_day)",
+            );
             let (b, n) = out.trim().split_once('|').unwrap();
             return (b.parse().unwrap(), n.parse().unwrap());
         }
@@ -188,7 +190,7 @@ impl Hq {
             .query_row("SELECT count(*) FROM batches", [], |r| r.get(0))
             .unwrap();
         let n = c
-            .query_row("SELECT count(*) FROM cells", [], |r| r.get(0))
+            .query_row("SELECT count(*) FROM rollup_kiosk_day", [], |r| r.get(0))
             .unwrap();
         (b, n)
     }
