@@ -457,19 +457,16 @@ fn rates(groups: &[GroupRow]) -> Vec<(Rate, Rate)> {
     })
 }
 
-/// Builds a report over `from..=to` grouped by `group_by`.
+/// Builds a report over `from..=to` grouped by `group_by`: one pass over the roll-up, whose
+/// groups also give the totals ([`totals_of`]).
 pub fn build(
     store: &dyn HqStore,
     from: Option<Day>,
     to: Option<Day>,
     group_by: &[Dim],
 ) -> Result<Report, HqError> {
-    let totals = store
-        .grouped(from, to, &[])?
-        .first()
-        .map(|g| g.counts)
-        .unwrap_or_default();
     let groups = store.grouped(from, to, group_by)?;
+    let totals = totals_of(&groups)?;
     Ok(Report {
         from,
         to,
@@ -477,6 +474,36 @@ pub fn build(
         totals,
         rows: rows(group_by, groups),
     })
+}
+
+/// The counts of `groups` added up: a report's totals, since its groups partition the roll-up
+/// rows of its day range (whole counts, so exactly the database's own sum). A total past
+/// `i64::MAX` is an error, as the database's sum is.
+fn totals_of(groups: &[GroupRow]) -> Result<Counts, HqError> {
+    let mut t = Counts::default();
+    for g in groups {
+        let c = &g.counts;
+        for (sum, v) in [
+            (&mut t.impressions, c.impressions),
+            (&mut t.taps, c.taps),
+            (&mut t.thumbs_up, c.thumbs_up),
+            (&mut t.thumbs_down, c.thumbs_down),
+            (&mut t.whys, c.whys),
+            (&mut t.opt_outs, c.opt_outs),
+            (&mut t.dwells, c.dwells),
+            (&mut t.dwell_ms, c.dwell_ms),
+            (&mut t.conversions, c.conversions),
+        ] {
+            *sum = sum
+                .checked_add(v)
+                .filter(|s| i64::try_from(*s).is_ok())
+                .ok_or_else(|| HqError::Number {
+                    what: "a report total",
+                    value: format!("{sum} + {v}"),
+                })?;
+        }
+    }
+    Ok(t)
 }
 
 /// Pseudo-observations a fleet prior is worth at most, so local evidence can still move it.
@@ -630,6 +657,23 @@ mod tests {
                 conversions: 0.0,
             },
         }
+    }
+
+    #[test]
+    fn totals_are_the_groups_added_up_and_never_wrap() {
+        let groups = [g(&["a"], 10, 3, 0.0, 0.0), g(&["b"], 5, 1, 0.0, 0.0)];
+        let t = totals_of(&groups).unwrap();
+        assert_eq!((t.impressions, t.taps, t.conversions), (15, 4, 0));
+        assert_eq!(totals_of(&[]).unwrap(), Counts::default());
+        let max = i64::MAX as u64;
+        assert_eq!(
+            totals_of(&[g(&["a"], max, 0, 0.0, 0.0)])
+                .unwrap()
+                .impressions,
+            max
+        );
+        let past = [g(&["a"], max, 0, 0.0, 0.0), g(&["b"], 1, 0, 0.0, 0.0)];
+        assert!(matches!(totals_of(&past), Err(HqError::Number { .. })));
     }
 
     #[test]
