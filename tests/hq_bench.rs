@@ -52,12 +52,23 @@ async fn the_hq_bench_runs_on_both_backends() {
         assert!(b.large_query_ms_p50 > 0.0 && b.large_report_ms_p50 > 0.0);
     }
     assert!(report.postgres_over_sqlite_ingest > 0.0);
+    // 5 batches per kiosk in 6 rounds: the first is empty, each other takes one sequence
+    // number, and both backends took every round.
+    assert_eq!(report.round_ratios.len(), 5, "{report:?}");
+    assert!(report.round_ratios.iter().all(|r| *r > 0.0));
+    for b in &report.backends {
+        assert_eq!(b.round_batches_per_sec.len(), 5, "{b:?}");
+    }
     let text = report.render();
     assert!(
         text.contains("12 kiosks in 2 stores, 60 signed batches of 10 cells"),
         "{text}"
     );
     assert!(text.contains("(n = 60)"), "{text}");
+    assert!(
+        text.contains("round by round, turns alternating: "),
+        "{text}"
+    );
     assert!(text.contains("report over 4000 cells"), "{text}");
     let json = serde_json::to_value(&report).unwrap();
     for key in [

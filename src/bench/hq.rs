@@ -8,9 +8,13 @@
 //! 1. Ingest: `kiosks` simulated kiosks, each with its own Ed25519 key, enrolled; a real HQ
 //!    server on 127.0.0.1 port 0; `connections` concurrent senders (one HTTP connection each,
 //!    through the kiosk's own [`HqClient`]) post `batches` signed batches of `cells` cells in
-//!    all, each kiosk's in sequence order (one batch = one closed day of the kiosk). Figures:
-//!    accepted batches/s over the whole phase (signing on the kiosk side included: it shares the
-//!    machine), p50/p99 latency of one POST (n stated). Every batch must be answered `accepted`,
+//!    all, each kiosk's in sequence order (one batch = one closed day of the kiosk). Both
+//!    backends' HQ run from the start, and the ingest goes in [`ROUNDS`] rounds per backend
+//!    (a share of every kiosk's sequence numbers each), the backends taking turns A B B A A B,
+//!    so that a machine whose speed drifts during the run (shared hosts do, by tens of per cent
+//!    within minutes) weighs on both alike. Figures: accepted batches/s over all rounds and
+//!    round by round (signing on the kiosk side included: it shares the machine), p50/p99
+//!    latency of one POST (n stated). Every batch must be answered `accepted`,
 //!    and HQ's totals must equal the sum of what the kiosks were acknowledged: otherwise the run
 //!    fails.
 //! 2. The store × day report over HTTP (`/v1/reports/feedback?group_by=store,day`), p50 of
@@ -86,6 +90,8 @@ const KIOSKS_PER_STORE: usize = 10;
 const TARGET_REPORT_MS: f64 = 1_000.0;
 /// Loading threads of the scale phase.
 const LOADERS: usize = 2;
+/// Ingest rounds per backend (the kiosks' sequence numbers split evenly), taken in turns.
+const ROUNDS: u64 = 6;
 
 /// The figures of one backend.
 #[derive(Debug, Clone, Serialize)]
@@ -97,6 +103,8 @@ pub struct BackendFigures {
     pub failed_batches: u64,
     pub ingest_secs: f64,
     pub accepted_batches_per_sec: f64,
+    /// Accepted batches/s of each ingest round, in round order.
+    pub round_batches_per_sec: Vec<f64>,
     pub ingest_cells_per_sec: f64,
     pub ingest_ms_p50: f64,
     pub ingest_ms_p99: f64,
@@ -133,8 +141,10 @@ pub struct HqBenchReport {
     pub cells_per_batch: usize,
     pub connections: usize,
     pub backends: Vec<BackendFigures>,
-    /// PostgreSQL's accepted batches/s over SQLite's, this run (target >= 1).
+    /// PostgreSQL's accepted batches/s over SQLite's, this run, over all rounds (target >= 1).
     pub postgres_over_sqlite_ingest: f64,
+    /// The same ratio round by round (each pair of turns taken back to back).
+    pub round_ratios: Vec<f64>,
 }
 
 impl HqBenchReport {
@@ -180,10 +190,17 @@ impl HqBenchReport {
                 verdict(b.large_report_ms_p50 < b.target_report_ms),
             ));
         }
+        let rounds: Vec<String> = self
+            .round_ratios
+            .iter()
+            .map(|r| format!("{r:.2}"))
+            .collect();
         out.push_str(&format!(
-            "\nPostgreSQL / SQLite accepted batches/s: {:.2} (target >= 1: {})",
+            "\nPostgreSQL / SQLite accepted batches/s: {:.2} (target >= 1: {}); round by round, \
+             turns alternating: {}",
             self.postgres_over_sqlite_ingest,
-            verdict(self.postgres_over_sqlite_ingest >= 1.0)
+            verdict(self.postgres_over_sqlite_ingest >= 1.0),
+            rounds.join(", ")
         ));
         out
     }
@@ -295,7 +312,8 @@ fn bar(progress: bool, len: u64, what: &str) -> indicatif::ProgressBar {
     bar
 }
 
-/// Runs the benchmark: SQLite, then PostgreSQL.
+/// Runs the benchmark: both backends' HQ up, the ingest rounds in turns, then SQLite's report
+/// and scale phases, then PostgreSQL's.
 pub async fn run(opts: &HqBenchOptions) -> Result<HqBenchReport, BenchError> {
     if opts.kiosks == 0 || opts.cells == 0 || opts.connections == 0 || opts.report_runs == 0 {
         return Err(BenchError::Check(
@@ -326,21 +344,18 @@ pub async fn run(opts: &HqBenchOptions) -> Result<HqBenchReport, BenchError> {
     let kiosks = Arc::new(kiosks);
     let scratch = Scratch::new("hq")?;
 
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let today = Day::of(now);
     let sqlite: Arc<dyn HqStore> =
         Arc::new(SqliteHq::open(&scratch.0.join("hq.db")).map_err(step)?);
-    let mut backends = vec![
-        backend(
-            ("sqlite", "a temporary SQLite file".into(), None),
-            sqlite,
-            &kiosks,
-            opts,
-        )
-        .await?,
-    ];
-    // Its connection is closed: the file's gigabytes go before PostgreSQL's arrive.
-    for side in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(scratch.0.join(format!("hq.db{side}")));
-    }
+    let sqlite = Side::start(
+        ("sqlite", "a temporary SQLite file".into(), None),
+        sqlite,
+        &kiosks,
+        opts,
+        now,
+    )
+    .await?;
 
     let (cluster, url, database) = match &opts.database_url {
         Some(url) => (
@@ -382,20 +397,47 @@ pub async fn run(opts: &HqBenchOptions) -> Result<HqBenchReport, BenchError> {
                 .into(),
         ));
     }
-    backends.push(
-        backend(
-            ("postgres", database, Some(vacuum_url)),
-            Arc::clone(&pg),
-            &kiosks,
-            opts,
-        )
-        .await?,
-    );
+    let postgres = Side::start(
+        ("postgres", database, Some(vacuum_url)),
+        Arc::clone(&pg),
+        &kiosks,
+        opts,
+        now,
+    )
+    .await?;
+
+    // 1. Ingest in rounds, the backends' turns alternating A B B A A B …, so that a machine
+    // whose speed drifts during the run weighs on both alike.
+    let mut sides = [sqlite, postgres];
+    let most = kiosks.iter().map(|k| k.batches).max().unwrap_or(0);
+    for r in 0..ROUNDS {
+        let seqs = round_seqs(r, most);
+        if seqs.is_empty() {
+            continue;
+        }
+        let order = if r % 2 == 0 { [0, 1] } else { [1, 0] };
+        for i in order {
+            sides[i].ingest(&kiosks, opts, seqs.clone(), today).await?;
+        }
+    }
+    let [sqlite, postgres] = sides;
+    let mut backends = vec![sqlite.finish(&kiosks, opts, now).await?];
+    // Its connection is closed: the file's gigabytes go before PostgreSQL's arrive.
+    for side in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(scratch.0.join(format!("hq.db{side}")));
+    }
+    backends.push(postgres.finish(&kiosks, opts, now).await?);
     // The store's connections go before the cluster they connect to.
     drop(pg);
     drop(cluster);
 
     let ratio = backends[1].accepted_batches_per_sec / backends[0].accepted_batches_per_sec;
+    let round_ratios = backends[1]
+        .round_batches_per_sec
+        .iter()
+        .zip(&backends[0].round_batches_per_sec)
+        .map(|(p, s)| p / s)
+        .collect();
     Ok(HqBenchReport {
         kiosks: opts.kiosks,
         stores: opts.kiosks.div_ceil(KIOSKS_PER_STORE),
@@ -404,6 +446,7 @@ pub async fn run(opts: &HqBenchOptions) -> Result<HqBenchReport, BenchError> {
         connections: opts.connections,
         backends,
         postgres_over_sqlite_ingest: ratio,
+        round_ratios,
     })
 }
 
@@ -475,216 +518,304 @@ async fn time_report(
     Ok((percentile(times, 0.5), rows))
 }
 
-async fn backend(
-    (name, database, vacuum_url): (&'static str, String, Option<String>),
+/// One backend while the bench runs: its store, its HQ server and what its senders measured.
+struct Side {
+    name: &'static str,
+    database: String,
+    vacuum_url: Option<String>,
     store: Arc<dyn HqStore>,
-    kiosks: &Arc<Vec<SimKiosk>>,
-    opts: &HqBenchOptions,
-) -> Result<BackendFigures, BenchError> {
-    let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    let today = Day::of(now);
-    {
-        let (store, kiosks) = (Arc::clone(&store), Arc::clone(kiosks));
-        blocking(move || {
-            for k in kiosks.iter() {
-                store
-                    .enroll(&k.id, &k.store, k.key.public_key().as_ref(), now)
-                    .map_err(step)?;
-            }
-            Ok(())
-        })
-        .await?;
-    }
-    let token = {
-        let store = Arc::clone(&store);
-        blocking(move || hq::create_token(store.as_ref(), "bench", now, 1).map_err(step)).await?
-    };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .map_err(step)?;
-    let url = format!("http://{}", listener.local_addr().map_err(step)?);
-    let answer_key = HqKey::ephemeral(&crate::crypto::rng()).map_err(step)?;
-    let trust = HqTrust {
-        url: url.clone(),
-        ca_file: None,
-        public_key: answer_key.public_key(),
-    };
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    // HQ as it serves a fleet: signed answers (each verified by the sending kiosk's client) and
-    // the default per-kiosk rate limit, which a kiosk's share of the batches stays within.
-    let server = tokio::spawn(hq::serve(
-        listener,
-        Arc::clone(&store),
-        ServeOptions {
-            answer_key: Some(Arc::new(answer_key)),
-            ..ServeOptions::default()
-        },
-        async {
-            let _ = stopped.await;
-        },
-    ));
+    url: String,
+    token: String,
+    client: HqClient,
+    stop: tokio::sync::oneshot::Sender<()>,
+    server: tokio::task::JoinHandle<Result<(), crate::hq::HqError>>,
+    progress: indicatif::ProgressBar,
+    sent: Sent,
+    ingest_secs: f64,
+    /// Accepted batches/s of each ingest round.
+    rounds: Vec<f64>,
+}
 
-    // 1. Ingest over HTTP: sender w of W posts for kiosks w, w + W, …, each kiosk's batches in
-    // sequence order, one day per batch ending yesterday.
-    let client = HqClient::new(
-        &trust,
-        std::time::Duration::from_secs(60),
-        Backoff::default(),
-    )
-    .map_err(step)?;
-    let progress = bar(
-        opts.progress,
-        opts.batches,
-        &format!("{name}: ingest over HTTP"),
-    );
-    let senders = opts.connections.min(kiosks.len());
-    let most = kiosks.iter().map(|k| k.batches).max().unwrap_or(0);
-    let start = Instant::now();
-    let mut tasks = Vec::with_capacity(senders);
-    for w in 0..senders {
-        let (client, kiosks, progress) = (client.clone(), Arc::clone(kiosks), progress.clone());
-        let cells = opts.cells;
-        tasks.push(tokio::spawn(async move {
-            let mut mine = Sent::default();
-            for seq in 1..=most {
-                let day = Day(today.0 - 1 - (most - seq) as i64);
-                for (k, kiosk) in kiosks.iter().enumerate().skip(w).step_by(senders) {
-                    if seq > kiosk.batches {
-                        continue;
-                    }
-                    let doc = batch(
-                        kiosk,
-                        seq,
-                        (0..cells).map(|i| cell(k, day, i)).collect(),
-                        today,
-                    );
-                    let (bytes, signature) = doc.sign(&kiosk.key).map_err(step)?;
-                    let posted = Instant::now();
-                    let answer = client
-                        .post_batch_once(&kiosk.id, &bytes, &signature, 0)
-                        .await;
-                    mine.latencies_ms.push(posted.elapsed().as_secs_f64() * 1e3);
-                    match answer {
-                        Ok(ack) if ack.status == "accepted" && ack.batch_id == doc.batch_id => {
-                            mine.accepted += 1;
-                            mine.acknowledged += sum_cells(&doc.cells);
-                        }
-                        Ok(ack) => {
-                            mine.failed += 1;
-                            mine.first_failure
-                                .get_or_insert(format!("answered {:?}", ack.status));
-                        }
-                        Err(e) => {
-                            mine.failed += 1;
-                            mine.first_failure.get_or_insert(e.to_string());
-                        }
-                    }
-                    progress.inc(1);
+impl Side {
+    /// Enrols the kiosks and starts HQ on the store.
+    async fn start(
+        (name, database, vacuum_url): (&'static str, String, Option<String>),
+        store: Arc<dyn HqStore>,
+        kiosks: &Arc<Vec<SimKiosk>>,
+        opts: &HqBenchOptions,
+        now: i64,
+    ) -> Result<Self, BenchError> {
+        {
+            let (store, kiosks) = (Arc::clone(&store), Arc::clone(kiosks));
+            blocking(move || {
+                for k in kiosks.iter() {
+                    store
+                        .enroll(&k.id, &k.store, k.key.public_key().as_ref(), now)
+                        .map_err(step)?;
                 }
-            }
-            Ok::<Sent, BenchError>(mine)
-        }));
-    }
-    let mut sent = Sent::default();
-    for t in tasks {
-        let mine = t.await.map_err(step)??;
-        sent.latencies_ms.extend(mine.latencies_ms);
-        sent.accepted += mine.accepted;
-        sent.failed += mine.failed;
-        sent.acknowledged += mine.acknowledged;
-        if sent.first_failure.is_none() {
-            sent.first_failure = mine.first_failure;
+                Ok(())
+            })
+            .await?;
         }
-    }
-    let ingest_secs = start.elapsed().as_secs_f64().max(1e-9);
-    progress.finish_and_clear();
-    if sent.failed > 0 || sent.accepted != opts.batches {
-        return Err(BenchError::Check(format!(
-            "{name}: {} of {} batches failed (first: {})",
-            sent.failed,
-            opts.batches,
-            sent.first_failure.as_deref().unwrap_or("none")
-        )));
-    }
-    check_totals(&store, sent.acknowledged, name).await?;
-    let stored_batches = {
-        let store = Arc::clone(&store);
-        blocking(move || {
-            Ok(store
-                .kiosks()
-                .map_err(step)?
-                .iter()
-                .map(|k| k.batches)
-                .sum::<u64>())
+        let token = {
+            let store = Arc::clone(&store);
+            blocking(move || hq::create_token(store.as_ref(), "bench", now, 1).map_err(step))
+                .await?
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .map_err(step)?;
+        let url = format!("http://{}", listener.local_addr().map_err(step)?);
+        let answer_key = HqKey::ephemeral(&crate::crypto::rng()).map_err(step)?;
+        let trust = HqTrust {
+            url: url.clone(),
+            ca_file: None,
+            public_key: answer_key.public_key(),
+        };
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        // HQ as it serves a fleet: signed answers (each verified by the sending kiosk's client)
+        // and the default per-kiosk rate limit, which a kiosk's share of the batches stays
+        // within.
+        let server = tokio::spawn(hq::serve(
+            listener,
+            Arc::clone(&store),
+            ServeOptions {
+                answer_key: Some(Arc::new(answer_key)),
+                ..ServeOptions::default()
+            },
+            async {
+                let _ = stopped.await;
+            },
+        ));
+        let client = HqClient::new(
+            &trust,
+            std::time::Duration::from_secs(60),
+            Backoff::default(),
+        )
+        .map_err(step)?;
+        Ok(Self {
+            name,
+            database,
+            vacuum_url,
+            store,
+            url,
+            token,
+            client,
+            stop,
+            server,
+            progress: bar(
+                opts.progress,
+                opts.batches,
+                &format!("{name}: ingest over HTTP"),
+            ),
+            sent: Sent::default(),
+            ingest_secs: 0.0,
+            rounds: Vec::new(),
         })
-        .await?
-    };
-    if stored_batches != sent.accepted {
-        return Err(BenchError::Check(format!(
-            "{name}: HQ counts {stored_batches} batches, the kiosks were acknowledged {}",
-            sent.accepted
-        )));
     }
 
-    // 2. The store × day report over what was ingested.
-    let http = reqwest::Client::new();
-    let (report_ms_p50, report_rows) = time_report(&http, &url, &token, opts.report_runs).await?;
-
-    // 3. Scale: the roll-up grows to `report_cells` cells through the store's own ingest.
-    let ingested = opts.batches * opts.cells as u64;
-    let to_load = opts.report_cells.saturating_sub(ingested);
-    let (loaded, load_secs) = load(&store, kiosks, opts, to_load, now, name).await?;
-    let mut expected = sent.acknowledged;
-    expected += loaded;
-    check_totals(&store, expected, name).await?;
-    if let Some(url) = vacuum_url {
-        settle(&url).await?;
-    }
-    let large_query_ms_p50 = {
-        let (store, runs) = (Arc::clone(&store), opts.report_runs);
-        blocking(move || {
-            let mut times = Vec::with_capacity(runs);
-            for _ in 0..runs {
-                let start = Instant::now();
-                store
-                    .grouped(None, None, &[Dim::Store, Dim::Day])
-                    .map_err(step)?;
-                times.push(start.elapsed().as_secs_f64() * 1e3);
+    /// One ingest round over HTTP: sender w of W posts the batches with a sequence number in
+    /// `seqs` for kiosks w, w + W, …, each kiosk's in sequence order, one day per batch ending
+    /// yesterday.
+    async fn ingest(
+        &mut self,
+        kiosks: &Arc<Vec<SimKiosk>>,
+        opts: &HqBenchOptions,
+        seqs: std::ops::RangeInclusive<u64>,
+        today: Day,
+    ) -> Result<(), BenchError> {
+        let senders = opts.connections.min(kiosks.len());
+        let most = kiosks.iter().map(|k| k.batches).max().unwrap_or(0);
+        let start = Instant::now();
+        let mut tasks = Vec::with_capacity(senders);
+        for w in 0..senders {
+            let (client, kiosks, progress) = (
+                self.client.clone(),
+                Arc::clone(kiosks),
+                self.progress.clone(),
+            );
+            let (cells, seqs) = (opts.cells, seqs.clone());
+            tasks.push(tokio::spawn(async move {
+                let mut mine = Sent::default();
+                for seq in seqs {
+                    let day = Day(today.0 - 1 - (most - seq) as i64);
+                    for (k, kiosk) in kiosks.iter().enumerate().skip(w).step_by(senders) {
+                        if seq > kiosk.batches {
+                            continue;
+                        }
+                        let doc = batch(
+                            kiosk,
+                            seq,
+                            (0..cells).map(|i| cell(k, day, i)).collect(),
+                            today,
+                        );
+                        let (bytes, signature) = doc.sign(&kiosk.key).map_err(step)?;
+                        let posted = Instant::now();
+                        let answer = client
+                            .post_batch_once(&kiosk.id, &bytes, &signature, 0)
+                            .await;
+                        mine.latencies_ms.push(posted.elapsed().as_secs_f64() * 1e3);
+                        match answer {
+                            Ok(ack) if ack.status == "accepted" && ack.batch_id == doc.batch_id => {
+                                mine.accepted += 1;
+                                mine.acknowledged += sum_cells(&doc.cells);
+                            }
+                            Ok(ack) => {
+                                mine.failed += 1;
+                                mine.first_failure
+                                    .get_or_insert(format!("answered {:?}", ack.status));
+                            }
+                            Err(e) => {
+                                mine.failed += 1;
+                                mine.first_failure.get_or_insert(e.to_string());
+                            }
+                        }
+                        progress.inc(1);
+                    }
+                }
+                Ok::<Sent, BenchError>(mine)
+            }));
+        }
+        let mut accepted = 0;
+        for t in tasks {
+            let mine = t.await.map_err(step)??;
+            self.sent.latencies_ms.extend(mine.latencies_ms);
+            accepted += mine.accepted;
+            self.sent.accepted += mine.accepted;
+            self.sent.failed += mine.failed;
+            self.sent.acknowledged += mine.acknowledged;
+            if self.sent.first_failure.is_none() {
+                self.sent.first_failure = mine.first_failure;
             }
-            Ok(percentile(times, 0.5))
+        }
+        let secs = start.elapsed().as_secs_f64().max(1e-9);
+        self.ingest_secs += secs;
+        self.rounds.push(accepted as f64 / secs);
+        Ok(())
+    }
+
+    /// After the ingest rounds: the checks, the store × day report, the scale phase and the
+    /// large report; stops HQ.
+    async fn finish(
+        self,
+        kiosks: &Arc<Vec<SimKiosk>>,
+        opts: &HqBenchOptions,
+        now: i64,
+    ) -> Result<BackendFigures, BenchError> {
+        let Side {
+            name,
+            database,
+            vacuum_url,
+            store,
+            url,
+            token,
+            stop,
+            server,
+            progress,
+            sent,
+            ingest_secs,
+            rounds,
+            ..
+        } = self;
+        progress.finish_and_clear();
+        if sent.failed > 0 || sent.accepted != opts.batches {
+            return Err(BenchError::Check(format!(
+                "{name}: {} of {} batches failed (first: {})",
+                sent.failed,
+                opts.batches,
+                sent.first_failure.as_deref().unwrap_or("none")
+            )));
+        }
+        check_totals(&store, sent.acknowledged, name).await?;
+        let stored_batches = {
+            let store = Arc::clone(&store);
+            blocking(move || {
+                Ok(store
+                    .kiosks()
+                    .map_err(step)?
+                    .iter()
+                    .map(|k| k.batches)
+                    .sum::<u64>())
+            })
+            .await?
+        };
+        if stored_batches != sent.accepted {
+            return Err(BenchError::Check(format!(
+                "{name}: HQ counts {stored_batches} batches, the kiosks were acknowledged {}",
+                sent.accepted
+            )));
+        }
+
+        // 2. The store × day report over what was ingested.
+        let http = reqwest::Client::new();
+        let (report_ms_p50, report_rows) =
+            time_report(&http, &url, &token, opts.report_runs).await?;
+
+        // 3. Scale: the roll-up grows to `report_cells` cells through the store's own ingest.
+        let ingested = opts.batches * opts.cells as u64;
+        let to_load = opts.report_cells.saturating_sub(ingested);
+        let (loaded, load_secs) = load(&store, kiosks, opts, to_load, now, name).await?;
+        let mut expected = sent.acknowledged;
+        expected += loaded;
+        check_totals(&store, expected, name).await?;
+        if let Some(url) = vacuum_url {
+            settle(&url).await?;
+        }
+        let large_query_ms_p50 = {
+            let (store, runs) = (Arc::clone(&store), opts.report_runs);
+            blocking(move || {
+                let mut times = Vec::with_capacity(runs);
+                for _ in 0..runs {
+                    let start = Instant::now();
+                    store
+                        .grouped(None, None, &[Dim::Store, Dim::Day])
+                        .map_err(step)?;
+                    times.push(start.elapsed().as_secs_f64() * 1e3);
+                }
+                Ok(percentile(times, 0.5))
+            })
+            .await?
+        };
+        let (large_report_ms_p50, large_report_rows) =
+            time_report(&http, &url, &token, opts.report_runs).await?;
+        let _ = stop.send(());
+        server.await.map_err(step)?.map_err(step)?;
+        let ingest_secs = ingest_secs.max(1e-9);
+        Ok(BackendFigures {
+            backend: name,
+            database,
+            accepted_batches: sent.accepted,
+            failed_batches: sent.failed,
+            ingest_secs,
+            accepted_batches_per_sec: sent.accepted as f64 / ingest_secs,
+            round_batches_per_sec: rounds,
+            ingest_cells_per_sec: ingested as f64 / ingest_secs,
+            ingest_ms_p50: percentile(sent.latencies_ms.clone(), 0.5),
+            ingest_ms_p99: percentile(sent.latencies_ms.clone(), 0.99),
+            ingest_samples: sent.latencies_ms.len(),
+            totals_match: true,
+            report_ms_p50,
+            report_rows,
+            report_runs: opts.report_runs,
+            loaded_cells: to_load,
+            load_method: "HqStore::ingest, batches of up to 10,000 cells on 2 threads, received \
+                          past the retention; the retention sweep emptied their documents as \
+                          loading went",
+            load_secs,
+            load_cells_per_sec: to_load as f64 / load_secs.max(1e-9),
+            large_report_cells: ingested + to_load,
+            large_query_ms_p50,
+            large_report_ms_p50,
+            large_report_rows,
+            target_report_ms: TARGET_REPORT_MS,
         })
-        .await?
-    };
-    let (large_report_ms_p50, large_report_rows) =
-        time_report(&http, &url, &token, opts.report_runs).await?;
-    let _ = stop.send(());
-    server.await.map_err(step)?.map_err(step)?;
-    Ok(BackendFigures {
-        backend: name,
-        database,
-        accepted_batches: sent.accepted,
-        failed_batches: sent.failed,
-        ingest_secs,
-        accepted_batches_per_sec: sent.accepted as f64 / ingest_secs,
-        ingest_cells_per_sec: ingested as f64 / ingest_secs,
-        ingest_ms_p50: percentile(sent.latencies_ms.clone(), 0.5),
-        ingest_ms_p99: percentile(sent.latencies_ms.clone(), 0.99),
-        ingest_samples: sent.latencies_ms.len(),
-        totals_match: true,
-        report_ms_p50,
-        report_rows,
-        report_runs: opts.report_runs,
-        loaded_cells: to_load,
-        load_method: "HqStore::ingest, batches of up to 10,000 cells on 2 threads, received past \
-                      the retention; the retention sweep emptied their documents as loading went",
-        load_secs,
-        load_cells_per_sec: to_load as f64 / load_secs.max(1e-9),
-        large_report_cells: ingested + to_load,
-        large_query_ms_p50,
-        large_report_ms_p50,
-        large_report_rows,
-        target_report_ms: TARGET_REPORT_MS,
-    })
+    }
+}
+
+/// The sequence numbers of ingest round `r` of [`ROUNDS`] when each kiosk sends at most `most`
+/// batches (empty for a round with none).
+fn round_seqs(r: u64, most: u64) -> std::ops::RangeInclusive<u64> {
+    (r * most / ROUNDS + 1)..=((r + 1) * most / ROUNDS)
 }
 
 /// Adds `cells` cells through [`HqStore::ingest`] (see the module docs); returns their counts
