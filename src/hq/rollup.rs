@@ -143,8 +143,18 @@ impl Level {
     }
 
     /// Adds one row (parameters: the key columns in key order, then [`SUM_COLUMNS`]) to this
-    /// table's sums.
-    pub fn upsert_sql(self) -> String {
+    /// table's sums. Built once per level (every ingest asks for it).
+    pub fn upsert_sql(self) -> &'static str {
+        static SQL: std::sync::LazyLock<[String; 2]> = std::sync::LazyLock::new(|| {
+            [
+                Level::KioskDay.build_upsert_sql(),
+                Level::StoreDay.build_upsert_sql(),
+            ]
+        });
+        &SQL[self as usize]
+    }
+
+    fn build_upsert_sql(self) -> String {
         let params: Vec<String> = (1..=self.key().len() + SUM_COLUMNS.len())
             .map(|i| format!("${i}"))
             .collect();

@@ -869,7 +869,7 @@ impl HqStore for SqliteHq {
                 params![doc.batch_id, doc.kiosk_id, doc.seq, b.now, sha.as_ref(), b.bytes, b.signature],
             )?;
             for level in Level::ALL {
-                let mut stmt = tx.prepare_cached(&level.upsert_sql())?;
+                let mut stmt = tx.prepare_cached(level.upsert_sql())?;
                 for (key, sums) in level.batch_rows(&doc.cells)? {
                     let texts: Vec<&str> = level
                         .key()
