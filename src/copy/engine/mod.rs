@@ -39,14 +39,15 @@
 //! - A caller that waits with [`GenerationStream::until`] never waits past its deadline, even
 //!   while the worker is inside one long decode: it gets [`EngineError::OutOfTime`] and drops the
 //!   stream, which cancels the request.
-//! - Sampling chain: logit bias (tokens with `suppressed_chars` never sampled) → top-k →
-//!   repetition penalty → temperature → seeded dist. With `allowed_numbers` a token that would
-//!   write a number outside the list is masked and the chain re-applied, so the model cannot
-//!   invent prices or sizes (the guardrails still check every output). A number is streamed
-//!   only once it is finished; one that can only end unlisted is taken back (its cells leave the
-//!   KV cache, the token before it is decoded again) and the copy goes on in words from where it
-//!   began, at most `gate::MAX_REWINDS` times per request. The gate is model-free and total: no
-//!   text makes it panic.
+//! - Sampling: the top-k of the row without the tokens with `suppressed_chars` (never sampled),
+//!   found in Rust (`shortlist`), then the request's chain: repetition penalty → temperature →
+//!   seeded dist. With `allowed_numbers` a token that would write a number outside the list is
+//!   left out and the shortlist drawn again, so the model cannot invent prices or sizes (the
+//!   guardrails still check every output). A number is streamed only once it is finished; one
+//!   that can only end unlisted is taken back (its cells leave the KV cache, the token before it
+//!   is decoded again) and the copy goes on in words from where it began, at most
+//!   `gate::MAX_REWINDS` times per request. The gate is model-free and total: no text makes it
+//!   panic.
 //! - The public paths (`crate::copy::engine::{EngineHandle, EngineConfig, EngineError, ...}`)
 //!   are all defined here; the submodules are private.
 
@@ -55,6 +56,8 @@
 mod gate;
 #[cfg_attr(not(feature = "llama"), allow(dead_code))]
 mod prefix;
+#[cfg_attr(not(feature = "llama"), allow(dead_code))]
+mod shortlist;
 #[cfg(feature = "llama")]
 mod worker;
 

@@ -42,12 +42,14 @@ use llama_cpp_2::llama_batch::LlamaBatch;
 use llama_cpp_2::model::params::LlamaModelParams;
 use llama_cpp_2::model::LlamaModel;
 use llama_cpp_2::sampling::LlamaSampler;
-use llama_cpp_2::token::logit_bias::LlamaLogitBias;
+use llama_cpp_2::token::data::LlamaTokenData;
+use llama_cpp_2::token::data_array::LlamaTokenDataArray;
 use llama_cpp_2::token::LlamaToken;
 use llama_cpp_2::LogOptions;
 
 use super::gate::{self, take_utf8, Candidate, DeadEnd, Next, NumberGate};
 use super::prefix::PrefixSlots;
+use super::shortlist::{self, TokenSet};
 use super::{
     Counters, DecodeFailure, EngineConfig, EngineError, Generation, Job, KvCache, StopReason,
     StreamEvent, Timings, WidthFigure, Work,
@@ -136,15 +138,16 @@ pub(super) fn worker_main(
             return;
         }
     };
-    let suppressed = tokens_with(&model, &config.suppressed_chars)
-        .into_iter()
-        .map(|token| LlamaLogitBias::new(token, f32::NEG_INFINITY))
-        .collect();
-    let digit_tokens = tokens_with(&model, "0123456789０１２３４５６７８９");
+    let sampling = Sampling {
+        suppressed: tokens_with(&model, &config.suppressed_chars),
+        digits: tokens_with(&model, "0123456789０１２３４５６７８９"),
+        top_k: usize::try_from(config.top_k).unwrap_or(1),
+        shortlist: Vec::new(),
+        candidates: LlamaTokenDataArray::new(Vec::new(), false),
+    };
     let mut worker = Worker {
         model: &model,
-        suppressed,
-        digit_tokens,
+        sampling,
         n_ctx: ctx.n_ctx(),
         batch: LlamaBatch::new(config.n_batch as usize, 1),
         ctx,
@@ -159,28 +162,74 @@ pub(super) fn worker_main(
 }
 
 /// Every token whose text contains one of `chars`.
-fn tokens_with(model: &LlamaModel, chars: &str) -> Vec<LlamaToken> {
+fn tokens_with(model: &LlamaModel, chars: &str) -> TokenSet {
     if chars.is_empty() {
-        return Vec::new();
+        return TokenSet::default();
     }
     let vocab = model.vocab();
     let mut piece = Vec::new();
-    vocab
-        .tokens()
-        .filter(|token| {
-            piece.clear();
-            vocab.token_to_piece_into(*token, &mut piece, false, None);
-            String::from_utf8_lossy(&piece).contains(|c| chars.contains(c))
-        })
-        .collect()
+    TokenSet::of(
+        vocab
+            .tokens()
+            .filter(|token| {
+                piece.clear();
+                vocab.token_to_piece_into(*token, &mut piece, false, None);
+                String::from_utf8_lossy(&piece).contains(|c| chars.contains(c))
+            })
+            .map(|token| token.0),
+    )
+}
+
+/// What every request samples with besides its own chain: the tokens never written, the
+/// digit tokens, and the reused buffers of the shortlist ([`shortlist::top_k`]) the chain runs on.
+struct Sampling {
+    /// Tokens with suppressed characters: never sampled.
+    suppressed: TokenSet,
+    /// Tokens whose text has a digit (ASCII or full-width).
+    digits: TokenSet,
+    top_k: usize,
+    shortlist: Vec<(i32, f32)>,
+    candidates: LlamaTokenDataArray,
+}
+
+impl Sampling {
+    /// A token drawn by `sampler`'s chain from the top-k of `logits` without the suppressed
+    /// tokens, `rejected` and (with `no_digits`) the digit tokens; `None` when none is left. The
+    /// token is not accepted into the chain's state: the caller does that for the one it keeps.
+    fn pick(
+        &mut self,
+        logits: &[f32],
+        sampler: &mut LlamaSampler,
+        rejected: &[LlamaToken],
+        no_digits: bool,
+    ) -> Option<LlamaToken> {
+        let (suppressed, digits) = (&self.suppressed, &self.digits);
+        let excluded = |id: i32| {
+            suppressed.contains(id)
+                || (no_digits && digits.contains(id))
+                || rejected.iter().any(|t| t.0 == id)
+        };
+        shortlist::top_k(logits, self.top_k, excluded, &mut self.shortlist);
+        if self.shortlist.is_empty() {
+            return None;
+        }
+        let candidates = &mut self.candidates;
+        candidates.data.clear();
+        candidates.data.extend(
+            self.shortlist
+                .iter()
+                .map(|&(id, logit)| LlamaTokenData::new(LlamaToken(id), logit, 0.0)),
+        );
+        candidates.selected = None;
+        candidates.sorted = true;
+        candidates.apply_sampler(sampler);
+        candidates.selected_token()
+    }
 }
 
 struct Worker<'m> {
     model: &'m LlamaModel,
-    /// Logit biases of -inf for tokens with suppressed characters.
-    suppressed: Vec<LlamaLogitBias>,
-    /// Tokens whose text has a digit (ASCII or full-width).
-    digit_tokens: Vec<LlamaToken>,
+    sampling: Sampling,
     ctx: LlamaContext<'m>,
     n_ctx: u32,
     batch: LlamaBatch<'static>,
@@ -606,8 +655,6 @@ impl Worker<'_> {
         Counters::bump(&self.counters.requests, 1);
         let model = self.model;
         let sampler = LlamaSampler::chain_simple([
-            LlamaSampler::logit_bias(model.n_vocab(), &self.suppressed),
-            LlamaSampler::top_k(self.config.top_k),
             LlamaSampler::penalties(
                 model.n_vocab(),
                 self.config.repeat_last_n,
@@ -660,7 +707,14 @@ impl Worker<'_> {
             return Ok(Advance::Finished(StopReason::Budget));
         }
         let token = match &request.allowed_numbers {
-            None => l.sampler.sample(&self.ctx, l.idx),
+            None => {
+                let logits = self.ctx.get_logits_ith(l.idx);
+                let Some(token) = self.sampling.pick(logits, &mut l.sampler, &[], false) else {
+                    return Ok(Advance::Finished(StopReason::EndOfText));
+                };
+                l.sampler.accept(token);
+                token
+            }
             Some(allowed) => {
                 let rules = gate::Rules {
                     allowed,
@@ -761,11 +815,13 @@ impl Worker<'_> {
     }
 
     /// Sample a token whose text keeps every number in `text` + token among `allowed` (or a
-    /// prefix of one, for the number being written). Rejected tokens are masked and the chain
-    /// re-applied; `None` when nothing acceptable turns up. With `words_only` no token with a
-    /// digit is considered.
+    /// prefix of one, for the number being written). A rejected token is left out and the
+    /// shortlist drawn again; the last try, and every try with `words_only`, leaves out every
+    /// token with a digit so the copy goes on in words. `None` when nothing acceptable turns up.
+    /// Only the token returned is accepted into the chain's state (the repetition penalty's
+    /// history).
     fn sample_numbers(
-        &self,
+        &mut self,
         sampler: &mut LlamaSampler,
         idx: i32,
         text: &str,
@@ -794,47 +850,16 @@ impl Worker<'_> {
             }
             gate::judge(text, Next::Piece(&piece), allowed, money) == Candidate::Allow
         };
-        // Fast path: most tokens are words. (`sample` accepts what it returns into the chain's
-        // state, so a rejected token still counts in the repetition penalty's history: a mild
-        // bias, cheaper than building the candidate array in Rust for every token.)
-        let rejected = if words_only {
-            None
-        } else {
-            let token = sampler.sample(&self.ctx, idx);
-            if acceptable(token) {
-                return Some(token);
-            }
-            Some(token)
-        };
-        // Slow path: mask rejected tokens (the array is in token-id order) and re-apply the
-        // chain; in the end mask every token with a digit so the copy goes on in words.
-        let mut logits = self.ctx.token_data_array_ith(idx);
-        let mask = |logits: &mut llama_cpp_2::token::data_array::LlamaTokenDataArray,
-                    token: LlamaToken| {
-            if let Some(d) = usize::try_from(token.0)
-                .ok()
-                .and_then(|i| logits.data.get_mut(i))
-            {
-                d.set_logit(f32::NEG_INFINITY);
-            }
-        };
-        if let Some(token) = rejected {
-            mask(&mut logits, token);
-        }
-        for round in 0..=MAX_REJECTIONS {
-            if round == MAX_REJECTIONS || (words_only && round == 0) {
-                for t in &self.digit_tokens {
-                    mask(&mut logits, *t);
-                }
-            }
-            let mut candidates = logits.clone();
-            candidates.apply_sampler(sampler);
-            let token = candidates.selected_token()?;
+        let logits = self.ctx.get_logits_ith(idx);
+        let mut rejected = Vec::new();
+        for attempt in 0..=MAX_REJECTIONS {
+            let no_digits = words_only || attempt == MAX_REJECTIONS;
+            let token = self.sampling.pick(logits, sampler, &rejected, no_digits)?;
             if acceptable(token) {
                 sampler.accept(token);
                 return Some(token);
             }
-            mask(&mut logits, token);
+            rejected.push(token);
         }
         None
     }
