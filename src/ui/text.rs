@@ -5,16 +5,15 @@
 //!   bidirectional overrides or isolates, so catalog or model text can neither move the cursor,
 //!   change colours nor reorder what the screen shows; it is at most [`MAX_CHARS`] characters
 //!   long.
-//! - In [`sanitize`] output every grapheme is as wide as its characters added up. ratatui lays a
-//!   grapheme out by its width as a whole, while terminals (tmux, and the VT emulators a kiosk
-//!   runs) advance the cursor character by character: an emoji with a presentation selector
-//!   (`✔️`), an emoji with a skin tone or a soft hyphen is one width to one and another to the
-//!   other (a joined family too, on a terminal that does not join it), and everything after it
-//!   on that row is drawn columns off. ratatui then repaints only the cells it thinks changed,
-//!   so stale cells stay on the shopper's screen (a streaming cursor `▌` left in the middle of
-//!   finished copy). The characters that make the difference (variation selectors, the
-//!   zero-width joiner, skin-tone modifiers, tag characters and the soft hyphen) carry no text
-//!   and are dropped; the emoji stay.
+//! - In [`sanitize`] output every grapheme is as wide as its characters added up, which is how
+//!   terminals (tmux, and the VT emulators a kiosk runs) advance the cursor; ratatui lays a
+//!   grapheme out by its width as a whole. Where the two differ, the screen shows something else
+//!   than ratatui's buffer: `✔️` (with its presentation selector) is two columns to ratatui and
+//!   one to tmux, so the second column is never written and keeps what an earlier frame left
+//!   there (a space, or a streaming cursor `▌`); `👍🏻` (with a skin tone) is two to ratatui and
+//!   four to tmux and draws over its neighbour; a soft hyphen is none and one. The characters that
+//!   make the difference (variation selectors, the zero-width joiner, skin-tone modifiers, tag
+//!   characters and the soft hyphen) carry no text and are dropped; the emoji stay.
 //! - Layout by hand (padding a label to a column) counts display columns ([`width`]: a CJK
 //!   character or an emoji is two, a combining mark none), never bytes or characters, so wide
 //!   text keeps columns and borders where they belong. Wrapping and borders are ratatui's, which
