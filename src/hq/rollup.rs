@@ -145,12 +145,9 @@ impl Level {
     /// Adds one row (parameters: the key columns in key order, then [`SUM_COLUMNS`]) to this
     /// table's sums. Built once per level (every ingest asks for it).
     pub fn upsert_sql(self) -> &'static str {
-        static SQL: std::sync::LazyLock<[String; 2]> = std::sync::LazyLock::new(|| {
-            [
-                Level::KioskDay.build_upsert_sql(),
-                Level::StoreDay.build_upsert_sql(),
-            ]
-        });
+        // `ALL` is in declaration order, so a level's discriminant is its place in it.
+        static SQL: std::sync::LazyLock<[String; 2]> =
+            std::sync::LazyLock::new(|| Level::ALL.map(Level::build_upsert_sql));
         &SQL[self as usize]
     }
 
@@ -287,6 +284,19 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
     use crate::feedback::cells::{Counts, Day, Ipw};
+
+    #[test]
+    fn each_level_upserts_into_its_own_table() {
+        for (i, level) in Level::ALL.into_iter().enumerate() {
+            assert_eq!(level as usize, i);
+            let sql = level.upsert_sql();
+            assert!(
+                sql.contains(&format!("INSERT INTO {} ", level.table())),
+                "{sql}"
+            );
+            assert_eq!(sql, level.build_upsert_sql());
+        }
+    }
 
     fn cell(day: i64, sku: &str, style: &str, impressions: u64) -> Cell {
         Cell {
