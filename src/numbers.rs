@@ -551,8 +551,10 @@ pub fn percent_follows(rest: &str) -> bool {
 }
 
 /// A number's digits as compared everywhere: no leading zeros, no trailing fractional zeros
-/// (`1299.00` → `1299`, `007` → `7`, `12.50` → `12.5`).
+/// (`1299.00` → `1299`, `007` → `7`, `12.50` → `12.5`), and no point ending it (`54.99.`, a
+/// number still being written that a full stop may end, is `54.99`).
 pub fn normalise_number(raw: &str) -> String {
+    let raw = raw.strip_suffix('.').unwrap_or(raw);
     let (int, frac) = match raw.split_once('.') {
         Some((i, f)) => (i, f.trim_end_matches('0')),
         None => (raw, ""),
@@ -1045,6 +1047,9 @@ pub struct MoneyRoles {
     /// Amounts the product's own text states with a currency (a "₹500 voucher" in its name):
     /// facts, not price claims.
     pub stated: Vec<String>,
+    /// Every number of the product's own text, with or without a currency (`2-pack`, `16.99
+    /// oz`): written bare in copy, such a number is a fact even when it equals an amount above.
+    pub text_numbers: Vec<String>,
     /// Words claiming a discount this product cannot claim (it has no list price, and its own
     /// text does not use them: `原价`, `on sale`): the guardrails refuse them (`fake_discount`)
     /// and the generation gate masks the token that would complete one.
@@ -1062,10 +1067,32 @@ impl MoneyRoles {
         }
     }
 
+    /// Whether `n`, a number of copy about this product, is a money amount: one with a currency
+    /// marker unless the product's own text states it ([`Self::stated`]); one without when it is
+    /// the price, the list price or the saving and the product's own text has no such number
+    /// ([`Self::text_numbers`]), since a shopper reads `was 54.99` as a price claim all the same.
+    pub fn is_money(&self, n: &Number) -> bool {
+        match n.currency {
+            Some(_) => !self.stated.contains(&n.value),
+            None => {
+                [
+                    Some(&self.price),
+                    self.comparison.as_ref(),
+                    self.saving.as_ref(),
+                ]
+                .into_iter()
+                .flatten()
+                .any(|m| *m == n.value)
+                    && !self.text_numbers.contains(&n.value)
+            }
+        }
+    }
+
     /// Whether every amount in `text` written after a currency marker (or finished with one
-    /// after it: `459元`) can still be true in the role the words before it give it: a finished
+    /// after it: `459元`), and every finished bare number that is money ([`Self::is_money`]:
+    /// `under 40.99`), can still be true in the role the words before it give it: a finished
     /// amount equals that role's value, an amount still being written can still become it
-    /// (Chinese numerals are judged once finished). An amount in the price role (or with no role
+    /// (Chinese numerals and bare numbers are judged once finished). An amount in the price role (or with no role
     /// words) may be the price or the saving, because `now ₹190 off` is read as a saving only
     /// once `off` is written; the guardrails judge the finished copy with the words after it too
     /// ([`price_role`]).
@@ -1080,7 +1107,10 @@ impl MoneyRoles {
             let cued = n.currency.is_none()
                 && !n.hanzi
                 && cjk_money_cue_before(text, n.span.start).is_some();
-            let judged = marked_before || (marked_after && !n.open) || cued;
+            // A finished bare number equal to a money amount is read as one, as the guardrails
+            // read it (`for under 40.99`).
+            let bare_money = n.currency.is_none() && !n.hanzi && !n.open && self.is_money(n);
+            let judged = marked_before || (marked_after && !n.open) || cued || bare_money;
             if n.percent || n.zhe || !judged || self.stated.contains(&n.value) {
                 return true;
             }
@@ -1127,6 +1157,7 @@ mod tests {
             comparison: Some("2550".into()),
             saving: Some("1183".into()),
             stated: vec!["500".into()],
+            text_numbers: vec!["500".into()],
             forbidden_claims: Vec::new(),
         }
     }
@@ -1150,9 +1181,24 @@ mod tests {
             roles.admits("Comes with a ₹500 voucher"),
             "a stated amount is a fact"
         );
+        // Bare numbers: money when they equal an amount the product's own text does not have,
+        // judged once finished (the guardrails read `under 2550` as a comparison all the same).
         assert!(
-            roles.admits("Pack of 2550 "),
-            "no currency: not a money amount"
+            !roles.admits("Pack of 2550 "),
+            "the list price, bare, where the price belongs"
+        );
+        assert!(roles.admits("Pack of 2550"), "still being written");
+        assert!(roles.admits("was 2550, now 1367."));
+        assert!(!roles.admits("now 2550 "), "the list price as the price");
+        assert!(!roles.admits("under 1367 "), "the price as the comparison");
+        assert!(roles.admits("Pack of 25 "), "no money amount");
+        let pack = MoneyRoles {
+            text_numbers: vec!["2550".into()],
+            ..rupee_roles()
+        };
+        assert!(
+            pack.admits("Pack of 2550 "),
+            "a number of the product's own text is a fact"
         );
         // Amounts being written: the role's value must still be reachable.
         assert!(roles.admits("Now only ₹13"));
@@ -1204,6 +1250,9 @@ mod tests {
         assert_eq!(values("a 9.84 inch lid."), ["9.84"]);
         assert_eq!(values("no numbers"), Vec::<String>::new());
         assert_eq!(values("٣ is not ASCII"), Vec::<String>::new());
+        assert_eq!(normalise_number("54.99."), "54.99", "a full stop after it");
+        assert_eq!(normalise_number("899."), "899");
+        assert_eq!(normalise_number("9."), "9");
     }
 
     #[test]
@@ -1286,6 +1335,7 @@ mod tests {
             comparison: Some("599".into()),
             saving: Some("140".into()),
             stated: Vec::new(),
+            text_numbers: Vec::new(),
             forbidden_claims: Vec::new(),
         }
     }

@@ -180,6 +180,29 @@ impl GuardrailConfig {
         self.absolute_claims.unwrap_or(self.locale == Locale::ZhCn)
     }
 
+    /// The phrases copy about `facts` may not contain: the banned phrases and, where the rule
+    /// set is on, the absolute claims, less those the product's own facts contain ("Click
+    /// Connect" in a name is a fact). The guardrails refuse copy with one (`banned_phrase`,
+    /// `absolute_claim`); the engine's number gate masks the token that would complete one.
+    pub fn barred_phrases(&self, facts: &ProductFacts) -> Vec<String> {
+        self.barred_beside(&facts.corpus())
+    }
+
+    /// [`Self::barred_phrases`] for the facts' words `corpus` ([`ProductFacts::corpus`]).
+    fn barred_beside(&self, corpus: &str) -> Vec<String> {
+        let absolute: &[String] = if self.absolute_claims_on() {
+            &self.absolute_claim_terms
+        } else {
+            &[]
+        };
+        self.banned_phrases
+            .iter()
+            .chain(absolute)
+            .filter(|p| find_word(corpus, p, false).is_none())
+            .cloned()
+            .collect()
+    }
+
     /// The shortest copy generation may end with, as the engine's gate counts it: (characters,
     /// words). `zh-CN` copy counts no words.
     pub fn min_length(&self) -> (usize, usize) {
@@ -418,17 +441,18 @@ fn first_failure(
         return Some(Reason::Charset);
     }
     // A phrase or claim that is part of the product's own facts ("Click Connect") is a fact.
-    let unfounded =
-        |p: &&String| find_word(copy, p, false).is_some() && find_word(&corpus, p, false).is_none();
-    if let Some(p) = config.banned_phrases.iter().find(unfounded) {
-        return Some(Reason::BannedPhrase(p.clone()));
+    if let Some(p) = config
+        .barred_beside(&corpus)
+        .into_iter()
+        .find(|p| find_word(copy, p, false).is_some())
+    {
+        return Some(if config.banned_phrases.contains(&p) {
+            Reason::BannedPhrase(p)
+        } else {
+            Reason::AbsoluteClaim(p)
+        });
     }
-    if config.absolute_claims_on() {
-        if let Some(p) = config.absolute_claim_terms.iter().find(unfounded) {
-            return Some(Reason::AbsoluteClaim(p.clone()));
-        }
-    }
-    if !on_topic(copy, &corpus) {
+    if !on_topic(copy, &topic_words_of(&corpus)) {
         return Some(Reason::OffTopic);
     }
     if config.locale.unspaced() {
@@ -723,10 +747,11 @@ pub fn money_roles(facts: &ProductFacts) -> MoneyRoles {
     let mut marks = vec![cur.symbol.clone(), cur.code.clone()];
     marks.extend(cur.aliases.iter().cloned());
     let mark_refs: Vec<&str> = marks.iter().map(String::as_str).collect();
-    let stated = scan_with(&detail_text(facts), &mark_refs)
-        .into_iter()
+    let text_numbers = scan_with(&detail_text(facts), &mark_refs);
+    let stated = text_numbers
+        .iter()
         .filter(|d| d.currency.is_some())
-        .map(|d| d.value)
+        .map(|d| d.value.clone())
         .collect();
     MoneyRoles {
         price: normalise_number(&facts.price.display()),
@@ -735,6 +760,7 @@ pub fn money_roles(facts: &ProductFacts) -> MoneyRoles {
             .list_price
             .map(|l| normalise_number(&Minor(l.0 - facts.price.0).display())),
         stated,
+        text_numbers: text_numbers.into_iter().map(|d| d.value).collect(),
         marks,
         forbidden_claims: if facts.list_price.is_none() {
             let corpus = facts.corpus();
@@ -768,12 +794,6 @@ fn detail_text(facts: &ProductFacts) -> String {
 fn price_claim_failure(copy: &str, facts: &ProductFacts) -> Option<Reason> {
     let roles = money_roles(facts);
     let marks: Vec<&str> = roles.marks.iter().map(String::as_str).collect();
-    let detail_numbers = scan_with(&detail_text(facts), &marks);
-    let money = [
-        Some(&roles.price),
-        roles.comparison.as_ref(),
-        roles.saving.as_ref(),
-    ];
     let discount = facts.discount_percent.map(|d| d.to_string());
     for n in scan_with(copy, &marks) {
         let written = copy
@@ -818,14 +838,7 @@ fn price_claim_failure(copy: &str, facts: &ProductFacts) -> Option<Reason> {
             }
             continue;
         }
-        let is_money = match &n.currency {
-            Some(_) => !roles.stated.contains(&n.value),
-            None => {
-                money.iter().flatten().any(|m| **m == n.value)
-                    && !detail_numbers.iter().any(|d| d.value == n.value)
-            }
-        };
-        if !is_money {
+        if !roles.is_money(&n) {
             continue;
         }
         let role = price_role(copy, n.start_with_marker(), n.end_with_marker());
@@ -998,11 +1011,27 @@ fn script_runs(token: &str) -> Vec<(bool, &str)> {
     out
 }
 
+/// The content words of a product's facts ([`content_words`] of [`ProductFacts::corpus`]),
+/// sorted, each once: what copy about it must share one of to be on topic ([`on_topic`]).
+pub fn topic_words(facts: &ProductFacts) -> Vec<String> {
+    topic_words_of(&facts.corpus())
+}
+
+fn topic_words_of(corpus: &str) -> Vec<String> {
+    let mut words = content_words(corpus);
+    words.sort_unstable();
+    words.dedup();
+    words
+}
+
 /// Copy must be about the product: at least one content word (or, in CJK text, character
-/// bigram) in common with its facts (when the facts have any).
-fn on_topic(copy: &str, corpus: &str) -> bool {
-    let facts: HashSet<String> = content_words(corpus).into_iter().collect();
-    facts.is_empty() || content_words(copy).iter().any(|w| facts.contains(w))
+/// bigram) in common with its facts' `topic` words ([`topic_words`]), when they have any. The
+/// engine's number gate lets copy end only once it is.
+pub fn on_topic(copy: &str, topic: &[String]) -> bool {
+    topic.is_empty()
+        || content_words(copy)
+            .iter()
+            .any(|w| topic.binary_search(w).is_ok())
 }
 
 /// Repetition in CJK text, by character n-grams within runs of CJK characters: a bigram said
@@ -1108,6 +1137,50 @@ mod tests {
 
     fn reason(copy: &str) -> &'static str {
         verdict(copy).code()
+    }
+
+    #[test]
+    fn barred_phrases_are_the_banned_and_absolute_ones_the_facts_do_not_use() {
+        let en = GuardrailConfig::default();
+        let barred = en.barred_phrases(&facts());
+        assert!(barred.contains(&"lowest price".to_string()));
+        for p in &barred {
+            let copy = format!("A padded Lapguard sleeve, {p}, now ₹349.");
+            assert!(
+                matches!(verdict(&copy), Verdict::Fail(Reason::BannedPhrase(_))),
+                "{copy}"
+            );
+        }
+        assert!(
+            !barred.iter().any(|p| p == "最低价"),
+            "no absolute-claim rule set in en"
+        );
+        let mut clicky = facts();
+        clicky.name = "Click Connect laptop sleeve".into();
+        assert!(
+            !en.barred_phrases(&clicky).contains(&"click".to_string()),
+            "a phrase of the product's own name is a fact"
+        );
+        let zh = GuardrailConfig::default().for_locale(Locale::ZhCn);
+        let charger = zh_facts("万能充电器", "星轨", "充电器", 9900, None, "快充");
+        let zh_barred = zh.barred_phrases(&charger);
+        assert!(zh_barred.contains(&"最低价".to_string()));
+        assert!(
+            !zh_barred.contains(&"万能".to_string()),
+            "the name's own word"
+        );
+        // What the gate bars is what the guardrails refuse (Latin words in Chinese copy fail
+        // earlier, as `charset`).
+        for p in zh_barred.iter().filter(|p| p.chars().any(is_cjk)) {
+            let copy = format!("星轨万能充电器现价￥99，{p}，快充好用");
+            assert!(
+                matches!(
+                    check(&copy, &charger, &zh_brands(), &zh),
+                    Verdict::Fail(Reason::BannedPhrase(_) | Reason::AbsoluteClaim(_))
+                ),
+                "{copy}"
+            );
+        }
     }
 
     #[test]

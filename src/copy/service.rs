@@ -30,7 +30,7 @@ use crate::copy::engine::{
     StreamEvent, Timings,
 };
 use crate::copy::guardrails::{
-    allowed_numbers, check, money_roles, BrandList, GuardrailConfig, Reason, Verdict,
+    allowed_numbers, check, money_roles, topic_words, BrandList, GuardrailConfig, Reason, Verdict,
 };
 use crate::copy::manifest::Manifest;
 use crate::copy::prompt::{Audience, Currency, ProductFacts, Prompt, PromptBuilder, PromptPack};
@@ -439,6 +439,8 @@ impl CopyService {
                 temperature: retry.then_some(RETRY_TEMPERATURE),
                 allowed_numbers: Some(allowed_numbers(facts)),
                 money_roles: Some(money_roles(facts)),
+                barred_phrases: self.guardrails.barred_phrases(facts),
+                topic_words: topic_words(facts),
                 min_length: self.guardrails.min_length(),
                 deadline: request.deadline,
             })

@@ -6,8 +6,12 @@
 //! - **allow / mask** ([`judge`]): a candidate token is allowed when every finished number in
 //!   the copy plus the token is listed and a number still being written can still become a
 //!   listed one, and every money amount can still be true in the role its words give it
-//!   ([`MoneyRoles::admits`]: after `now ₹` only the price, after `was ₹` only the list price);
+//!   ([`MoneyRoles::admits`]: after `now ₹` only the price, after `was ₹` only the list price;
+//!   a bare number that is the price, list price or saving is judged so once finished), and
+//!   the token completes no phrase the guardrails refuse (banned phrases, absolute claims);
 //!   otherwise it is masked and the sampling chain re-applied.
+//! - **may end** ([`may_end`]): the end of text or a newline only once the copy has the
+//!   guardrails' minimum length and names the product (their on-topic rule).
 //! - **wait** ([`held_from`]): text from the token where a number in progress begins is held
 //!   back until the number is finished, so nothing unlisted is ever streamed.
 //! - **rewind / stop** ([`NumberGate::dead_end`]): when no token can continue a number, the copy
@@ -57,34 +61,41 @@ pub(super) enum Candidate {
     Mask,
 }
 
-/// What one request's generation must respect: the numbers it may write, the money roles, and
-/// the length before which it may not end.
+/// What one request's generation must respect: the numbers it may write, the money roles, the
+/// phrases it may not write, and the length before which it may not end.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Rules<'a> {
     pub allowed: &'a [String],
     pub money: Option<&'a MoneyRoles>,
+    /// Phrases the guardrails refuse (banned phrases, absolute claims): never completed.
+    pub barred: &'a [String],
+    /// The product's content words, sorted: the copy may not end before it has one.
+    pub topic: &'a [String],
+    /// The copy may not end before it has this many characters and words.
     pub min_length: (usize, usize),
 }
 
-/// Allow or mask a candidate token after the copy `text`, given the `allowed` numbers and, when
-/// given, the product's `money` roles (a money amount must be true in the role its words give).
-pub(super) fn judge(
-    text: &str,
-    next: Next<'_>,
-    allowed: &[String],
-    money: Option<&MoneyRoles>,
-) -> Candidate {
+/// Allow or mask a candidate token after the copy `text`: every number must be among
+/// `rules.allowed` (or on its way to one); with `rules.money`, every money amount must be true in
+/// the role its words give and no discount the product cannot claim may be written; and no
+/// phrase of `rules.barred` may be completed. Phrases are found as the guardrails find them
+/// (whole words, any case; Chinese as written).
+pub(super) fn judge(text: &str, next: Next<'_>, rules: &Rules<'_>) -> Candidate {
     let next = match next {
         Next::Piece(piece) => piece,
         Next::EndOfText => " ",
     };
     let copy = fold(&format!("{text}{next}")).text;
-    let claims = |m: &MoneyRoles| {
-        m.forbidden_claims
+    let says = |phrases: &[String]| {
+        phrases
             .iter()
             .any(|c| guardrails::find_word(&copy, c, false).is_some())
     };
-    if folded_numbers_allowed(&copy, allowed) && money.is_none_or(|m| m.admits(&copy) && !claims(m))
+    if folded_numbers_allowed(&copy, rules.allowed)
+        && rules
+            .money
+            .is_none_or(|m| m.admits(&copy) && !says(&m.forbidden_claims))
+        && !says(rules.barred)
     {
         Candidate::Allow
     } else {
@@ -93,10 +104,14 @@ pub(super) fn judge(
 }
 
 /// Whether the copy may end after `text` (end of text, or a newline after it): only once it has
-/// `min_chars` characters (grapheme clusters) and `min_words` words, counted as the guardrails
-/// count them, so generation does not stop short of the guardrails' minimum length.
-pub(super) fn may_end(text: &str, (min_chars, min_words): (usize, usize)) -> bool {
-    text.trim().graphemes(true).count() >= min_chars && text.split_whitespace().count() >= min_words
+/// `rules.min_length`'s characters (grapheme clusters) and words, counted as the guardrails count
+/// them, and names the product (one of `rules.topic`, the guardrails' on-topic rule), so
+/// generation does not stop short of what the guardrails pass.
+pub(super) fn may_end(text: &str, rules: &Rules<'_>) -> bool {
+    let (min_chars, min_words) = rules.min_length;
+    text.trim().graphemes(true).count() >= min_chars
+        && text.split_whitespace().count() >= min_words
+        && guardrails::on_topic(&fold(text).text, rules.topic)
 }
 
 /// Where streaming must wait: the start of the step (`starts`: where each generated token's text
@@ -229,12 +244,29 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    fn rules<'a>(allowed: &'a [String], money: Option<&'a MoneyRoles>) -> Rules<'a> {
+        Rules {
+            allowed,
+            money,
+            barred: &[],
+            topic: &[],
+            min_length: (0, 0),
+        }
+    }
+
+    fn at_least(min_length: (usize, usize)) -> Rules<'static> {
+        Rules {
+            min_length,
+            ..rules(&[], None)
+        }
+    }
+
     fn list(numbers: &[&str]) -> Vec<String> {
         numbers.iter().map(|n| (*n).to_string()).collect()
     }
 
     fn allows(text: &str, piece: &str, allowed: &[String]) -> bool {
-        judge(text, Next::Piece(piece), allowed, None) == Candidate::Allow
+        judge(text, Next::Piece(piece), &rules(allowed, None)) == Candidate::Allow
     }
 
     /// Feed `pieces` through the gate as the worker does: each piece judged after the text so
@@ -242,7 +274,7 @@ mod tests {
     fn first_masked(pieces: &[&str], allowed: &[String]) -> Option<usize> {
         let mut text = String::new();
         for (i, piece) in pieces.iter().enumerate() {
-            if judge(&text, Next::Piece(piece), allowed, None) == Candidate::Mask {
+            if judge(&text, Next::Piece(piece), &rules(allowed, None)) == Candidate::Mask {
                 return Some(i);
             }
             text.push_str(piece);
@@ -323,6 +355,11 @@ mod tests {
         assert!(numbers_allowed("Now ₹1899.00 flat", &allowed));
         assert!(numbers_allowed("a 9.", &allowed), "on its way to 9.84");
         assert!(
+            numbers_allowed("Now only 9.84.", &allowed),
+            "a listed decimal ending a sentence"
+        );
+        assert!(!numbers_allowed("Now only 9.8.", &allowed));
+        assert!(
             !numbers_allowed("It is a real 8.", &allowed),
             "8 ends no listed number"
         );
@@ -386,26 +423,29 @@ mod tests {
     fn end_of_text_finishes_the_number_in_progress() {
         let allowed = list(&["2590", "899"]);
         assert_eq!(
-            judge("was ₹259", Next::EndOfText, &allowed, None),
+            judge("was ₹259", Next::EndOfText, &rules(&allowed, None)),
             Candidate::Mask
         );
         assert_eq!(
-            judge("was ₹2590", Next::EndOfText, &allowed, None),
+            judge("was ₹2590", Next::EndOfText, &rules(&allowed, None)),
             Candidate::Allow
         );
         assert_eq!(
-            judge("was ₹2,590", Next::EndOfText, &allowed, None),
+            judge("was ₹2,590", Next::EndOfText, &rules(&allowed, None)),
             Candidate::Allow
         );
         assert_eq!(
-            judge("now ₹899.", Next::EndOfText, &allowed, None),
+            judge("now ₹899.", Next::EndOfText, &rules(&allowed, None)),
             Candidate::Allow
         );
         assert_eq!(
-            judge("no numbers", Next::EndOfText, &allowed, None),
+            judge("no numbers", Next::EndOfText, &rules(&allowed, None)),
             Candidate::Allow
         );
-        assert_eq!(judge("", Next::EndOfText, &[], None), Candidate::Allow);
+        assert_eq!(
+            judge("", Next::EndOfText, &rules(&[], None)),
+            Candidate::Allow
+        );
     }
 
     #[test]
@@ -417,10 +457,12 @@ mod tests {
             comparison: Some("2550".into()),
             saving: Some("1183".into()),
             stated: Vec::new(),
+            text_numbers: Vec::new(),
             forbidden_claims: Vec::new(),
         };
-        let judge_with =
-            |text: &str, piece: &str| judge(text, Next::Piece(piece), &allowed, Some(&money));
+        let judge_with = |text: &str, piece: &str| {
+            judge(text, Next::Piece(piece), &rules(&allowed, Some(&money)))
+        };
         // The list price is listed, but not as what the shopper pays now.
         assert_eq!(judge_with("Now only ₹", "25"), Candidate::Mask);
         assert_eq!(judge_with("Now only ₹", "13"), Candidate::Allow);
@@ -429,18 +471,127 @@ mod tests {
         assert_eq!(judge_with("Was ₹", "25"), Candidate::Allow);
         // Without roles the gate only asks whether the number is listed.
         assert_eq!(
-            judge("Now only ₹", Next::Piece("25"), &allowed, None),
+            judge("Now only ₹", Next::Piece("25"), &rules(&allowed, None)),
             Candidate::Allow
         );
     }
 
     #[test]
+    fn a_barred_phrase_is_never_completed() {
+        let barred = list(&["lowest price", "最低价"]);
+        let rules = Rules {
+            barred: &barred,
+            ..rules(&[], None)
+        };
+        let allows =
+            |text: &str, piece: &str| judge(text, Next::Piece(piece), &rules) == Candidate::Allow;
+        // Seen in held-out copy: `17% off, now at the lowest price ever`.
+        assert!(!allows("now at the lowest", " price"));
+        assert!(!allows("now at the Lowest", " PRICE!"), "any case");
+        assert!(
+            allows("now at the lowest", " prices"),
+            "whole words, as the guardrails read them"
+        );
+        assert!(allows("the low", " price"));
+        assert!(!allows("这款耳机", "最低价"), "Chinese as written");
+        assert_eq!(
+            judge("at the lowest price", Next::EndOfText, &rules),
+            Candidate::Mask
+        );
+    }
+
+    #[test]
+    fn a_bare_money_amount_is_judged_in_its_role_once_finished() {
+        let allowed = list(&["40.99", "54.99", "14", "2"]);
+        let money = MoneyRoles {
+            marks: vec!["$".into()],
+            price: "40.99".into(),
+            comparison: Some("54.99".into()),
+            saving: Some("14".into()),
+            stated: Vec::new(),
+            text_numbers: vec!["2".into()],
+            forbidden_claims: Vec::new(),
+        };
+        let masked = |pieces: &[&str]| {
+            let mut text = String::new();
+            for (i, piece) in pieces.iter().enumerate() {
+                if judge(&text, Next::Piece(piece), &rules(&allowed, Some(&money)))
+                    == Candidate::Mask
+                {
+                    return Some(i);
+                }
+                text.push_str(piece);
+            }
+            None
+        };
+        // Seen in held-out copy: `A coffee maker for under 40.99, now`.
+        assert_eq!(
+            masked(&["for under ", "40", ".", "99", ", now"]),
+            Some(4),
+            "the price as the comparison is masked where it is finished"
+        );
+        assert_eq!(
+            masked(&["now ", "40", ".", "99", ", was ", "54.99", "."]),
+            None
+        );
+        assert_eq!(masked(&["Save ", "14", " today"]), None);
+        assert_eq!(masked(&["Save ", "54.99", ":"]), Some(2));
+        assert_eq!(
+            masked(&["A ", "2", "-pack, now ", "40.99"]),
+            None,
+            "a number of the product's own text is a fact"
+        );
+        assert_eq!(
+            judge(
+                "for under 40.99",
+                Next::EndOfText,
+                &rules(&allowed, Some(&money))
+            ),
+            Candidate::Mask,
+            "the end of the text finishes it too"
+        );
+    }
+
+    #[test]
     fn the_copy_may_not_end_short_of_the_minimum_length() {
-        assert!(!may_end("Ceramic mug, ₹199.", (20, 3)), "18 characters");
-        assert!(!may_end("A ceramic mug for tea", (20, 6)), "5 words");
-        assert!(may_end("A ceramic mug for tea, ₹199.", (20, 3)));
-        assert!(may_end("", (0, 0)));
-        assert!(!may_end("   ", (1, 0)));
+        assert!(
+            !may_end("Ceramic mug, ₹199.", &at_least((20, 3))),
+            "18 characters"
+        );
+        assert!(
+            !may_end("A ceramic mug for tea", &at_least((20, 6))),
+            "5 words"
+        );
+        assert!(may_end("A ceramic mug for tea, ₹199.", &at_least((20, 3))));
+        assert!(may_end("", &at_least((0, 0))));
+        assert!(!may_end("   ", &at_least((1, 0))));
+    }
+
+    #[test]
+    fn the_copy_may_not_end_before_it_names_the_product() {
+        // Seen in held-out copy: `The best of both worlds!` for a snack mix.
+        let topic = list(&["breeze", "fennimore", "mix", "snack"]);
+        let rules = Rules {
+            topic: &topic,
+            ..at_least((0, 0))
+        };
+        assert!(!may_end("The best of both worlds!", &rules));
+        assert!(may_end(
+            "The best of both worlds: a Fennimore snack",
+            &rules
+        ));
+        assert!(
+            may_end("SNACK time", &rules),
+            "as the guardrails count words"
+        );
+        let mut zh = list(&["跑步", "步鞋", "李宁"]);
+        zh.sort();
+        let rules = Rules {
+            topic: &zh,
+            ..at_least((0, 0))
+        };
+        assert!(!may_end("冬天来了，快来看看", &rules));
+        assert!(may_end("李宁新款，快来看看", &rules));
     }
 
     #[test]
@@ -542,11 +693,13 @@ mod tests {
             comparison: None,
             saving: None,
             stated: Vec::new(),
+            text_numbers: Vec::new(),
             forbidden_claims: vec!["原价".into(), "on sale".into()],
         };
         let allowed = list(&["459"]);
-        let judge_with =
-            |text: &str, piece: &str| judge(text, Next::Piece(piece), &allowed, Some(&money));
+        let judge_with = |text: &str, piece: &str| {
+            judge(text, Next::Piece(piece), &rules(&allowed, Some(&money)))
+        };
         assert_eq!(judge_with("超轻跑步鞋，原", "价"), Candidate::Mask);
         assert_eq!(judge_with("超轻跑步鞋，", "原价"), Candidate::Mask);
         assert_eq!(judge_with("超轻跑步鞋，", "现价"), Candidate::Allow);
@@ -565,6 +718,7 @@ mod tests {
             comparison: Some("599".into()),
             saving: Some("140".into()),
             stated: Vec::new(),
+            text_numbers: Vec::new(),
             forbidden_claims: Vec::new(),
         }
     }
@@ -577,8 +731,9 @@ mod tests {
     #[test]
     fn chinese_prices_are_gated_as_they_are_written() {
         let (allowed, money) = (cny_allowed(), cny_money());
-        let judge_zh =
-            |text: &str, piece: &str| judge(text, Next::Piece(piece), &allowed, Some(&money));
+        let judge_zh = |text: &str, piece: &str| {
+            judge(text, Next::Piece(piece), &rules(&allowed, Some(&money)))
+        };
         // A wrong 元 price is masked when its 元 is written, in its role.
         assert_eq!(judge_zh("现在只要399", "元"), Candidate::Mask, "unlisted");
         assert_eq!(
@@ -622,8 +777,8 @@ mod tests {
             None,
             "numerals are not rewound"
         );
-        assert!(may_end("李宁超轻跑步鞋只要459元", (8, 0)));
-        assert!(!may_end("跑鞋459元", (8, 0)));
+        assert!(may_end("李宁超轻跑步鞋只要459元", &at_least((8, 0))));
+        assert!(!may_end("跑鞋459元", &at_least((8, 0))));
     }
 
     proptest! {
@@ -635,7 +790,7 @@ mod tests {
         ) {
             let mut starts = starts;
             starts.sort_unstable();
-            let _ = judge(&text, Next::Piece(&piece), &cny_allowed(), Some(&cny_money()));
+            let _ = judge(&text, Next::Piece(&piece), &rules(&cny_allowed(), Some(&cny_money())));
             if let Some(start) = number_in_progress(&text) {
                 prop_assert!(text.is_char_boundary(start));
             }
@@ -652,8 +807,8 @@ mod tests {
         ) {
             let mut starts = starts;
             starts.sort_unstable();
-            let _ = judge(&text, Next::Piece(&piece), &allowed, None);
-            let _ = judge(&text, Next::EndOfText, &allowed, None);
+            let _ = judge(&text, Next::Piece(&piece), &rules(&allowed, None));
+            let _ = judge(&text, Next::EndOfText, &rules(&allowed, None));
             let held = held_from(&text, starts.iter().copied());
             prop_assert!(held <= text.len());
             if let Some(start) = number_in_progress(&text) {

@@ -370,6 +370,14 @@ pub struct GenerationRequest {
     /// With `allowed_numbers`: money amounts must also be true in the role the words before
     /// them give (`now ₹…` the price, `was ₹…` the list price, `save ₹…` the saving).
     pub money_roles: Option<crate::numbers::MoneyRoles>,
+    /// With `allowed_numbers`: phrases the copy may not contain (whole words, any case; Chinese
+    /// as written): the token that would complete one is resampled (the guardrails' banned
+    /// phrases and absolute claims, [`crate::copy::guardrails::GuardrailConfig::barred_phrases`]).
+    pub barred_phrases: Vec<String>,
+    /// With `allowed_numbers`: the copy may not end (end of text or a newline) before it has one
+    /// of these words (the product's content words, sorted: the guardrails' on-topic rule,
+    /// [`crate::copy::guardrails::topic_words`]); empty lets it end off topic.
+    pub topic_words: Vec<String>,
     /// With `allowed_numbers`: the copy may not end (end of text or a newline) before it has
     /// this many characters and words (the guardrails' minimum length); `(0, 0)` lets it end
     /// anywhere.
@@ -393,6 +401,8 @@ impl GenerationRequest {
             temperature: None,
             allowed_numbers: None,
             money_roles: None,
+            barred_phrases: Vec::new(),
+            topic_words: Vec::new(),
             min_length: (0, 0),
             deadline: None,
         }

@@ -719,6 +719,8 @@ impl Worker<'_> {
                 let rules = gate::Rules {
                     allowed,
                     money: request.money_roles.as_ref(),
+                    barred: &request.barred_phrases,
+                    topic: &request.topic_words,
                     min_length: request.min_length,
                 };
                 let words_only = l.gate.words_only();
@@ -835,20 +837,19 @@ impl Worker<'_> {
             piece.clear();
             vocab.token_to_piece_into(token, &mut piece, false, None);
             // The end of text finishes a number still being written: it must be complete.
-            let (allowed, money) = (rules.allowed, rules.money);
             if vocab.is_eog(token) {
-                return gate::may_end(text, rules.min_length)
-                    && gate::judge(text, Next::EndOfText, allowed, money) == Candidate::Allow;
+                return gate::may_end(text, &rules)
+                    && gate::judge(text, Next::EndOfText, &rules) == Candidate::Allow;
             }
             let piece = String::from_utf8_lossy(&piece);
             if let Some((head, _)) = piece.split_once('\n') {
                 // A newline ends the copy (unless nothing visible was written yet).
                 let copy = format!("{text}{head}");
-                if !copy.trim().is_empty() && !gate::may_end(&copy, rules.min_length) {
+                if !copy.trim().is_empty() && !gate::may_end(&copy, &rules) {
                     return false;
                 }
             }
-            gate::judge(text, Next::Piece(&piece), allowed, money) == Candidate::Allow
+            gate::judge(text, Next::Piece(&piece), &rules) == Candidate::Allow
         };
         let logits = self.ctx.get_logits_ith(idx);
         let mut rejected = Vec::new();
