@@ -40,9 +40,11 @@ soak: model build
 
 # The release binary cross-built for ARM with Debian's Rust and run under qemu-user: selftest, copy
 # from the model, bench store, the pure modules' unit tests. ARM_TARGETS: aarch64 and/or armv7.
+# ARM_PROFILE: the cargo profile, `release` (what ships) or `arm-ci` (CI's: no fat LTO).
 ARM_TARGETS ?= aarch64
+ARM_PROFILE ?= release
 arm-check: model
-	scripts/arm-check.sh $(ARM_TARGETS)
+	ARM_PROFILE=$(ARM_PROFILE) scripts/arm-check.sh $(ARM_TARGETS)
 
 # HQ at fleet scale on SQLite and PostgreSQL in one run (`shelftalk bench hq`, README § Measured
 # figures): release build without the copy engine (HQ does not use it); PostgreSQL is a throwaway

@@ -10,12 +10,15 @@
 #
 # Usage: scripts/arm-check.sh [TARGET ...]
 #   TARGET: aarch64 (default) and/or armv7. `ARM_CHECK_INSTALL=0` skips the apt-get step.
+#   `ARM_PROFILE=arm-ci` builds with CI's profile (Cargo.toml: the release profile without fat
+#   LTO and with parallel codegen) instead of the shipped `release`.
 # Prints each step's wall time and, for the README, the binary size, `selftest` wall time and the
 # generation speed under emulation beside the native x86 figures of the same run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 targets=("${@:-aarch64}")
+profile=${ARM_PROFILE:-release}
 
 say() { printf '\n== %s\n' "$*"; }
 secs() { date +%s.%N; }
@@ -72,10 +75,10 @@ for t in "${targets[@]}"; do
     export "BINDGEN_EXTRA_CLANG_ARGS_${lower}=--sysroot=/usr/$gnu"
     run=("${QEMU[$t]}" -L "/usr/$gnu" -E "LD_LIBRARY_PATH=/usr/$gnu/lib")
 
-    say "$t: release build ($triple)"
+    say "$t: $profile build ($triple)"
     start=$(secs)
-    cargo build --release --locked --target "$triple" --bin shelftalk
-    bin="$CARGO_TARGET_DIR/$triple/release/shelftalk"
+    cargo build --profile "$profile" --locked --target "$triple" --bin shelftalk
+    bin="$CARGO_TARGET_DIR/$triple/$profile/shelftalk"
     echo "built in $(took "$start"); binary $(du -h "$bin" | cut -f1) ($(stat -c %s "$bin") bytes)"
     file "$bin" 2>/dev/null || true
 
@@ -142,7 +145,8 @@ print(f"native x86 generation (same request): {rate:.1f} tok/s")'; then
 
     say "$t: unit tests of the pure modules under qemu"
     start=$(secs)
-    cargo test --release --locked --target "$triple" --lib -- \
+    # The same profile as the binary: the dependencies built for it are reused.
+    cargo test --profile "$profile" --locked --target "$triple" --lib -- \
         crypto:: copy::guardrails:: numbers:: ingest:: recommend:: wire:: vocab:: redact::
     echo "unit tests under qemu: $(took "$start")"
 done
