@@ -46,6 +46,15 @@ use unicode_normalization::UnicodeNormalization;
 /// Currency symbols recognised next to a number (and, in copy, as foreign when not the store's).
 pub const CURRENCY_SYMBOLS: &str = "$€£¥₹₩₽₺₱₫฿₦₴₪¢₡₲₵₸₼₾";
 
+/// The first currency symbol of `text` ([`CURRENCY_SYMBOLS`]) that is not the store's: `own`
+/// says whether a marker names the store's currency. The guardrails refuse copy with one
+/// (`foreign_currency`); the generation gate masks the token that would write one.
+pub fn foreign_symbol(text: &str, own: impl Fn(&str) -> bool) -> Option<char> {
+    text.chars()
+        .filter(|c| CURRENCY_SYMBOLS.contains(*c))
+        .find(|c| !own(c.encode_utf8(&mut [0; 4])))
+}
+
 /// Currency words of scripts written without spaces, recognised right before or after an amount
 /// without a word boundary (`459元`, `人民币459`) and found anywhere in copy. Longer words first,
 /// so `美元` is not read as `元`.
@@ -1065,6 +1074,12 @@ impl MoneyRoles {
             PriceRole::Comparison => self.comparison.as_deref(),
             PriceRole::Saving => self.saving.as_deref(),
         }
+    }
+
+    /// Whether `marker` (a symbol, code or alias) names the store's currency, as
+    /// [`crate::copy::prompt::Currency::is_named_by`] reads it from the markers it was given.
+    pub fn is_own_mark(&self, marker: &str) -> bool {
+        self.marks.iter().any(|m| m.eq_ignore_ascii_case(marker))
     }
 
     /// Whether `n`, a number of copy about this product, is a money amount: one with a currency

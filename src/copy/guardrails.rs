@@ -49,9 +49,9 @@ use crate::catalog::{Minor, Product};
 use crate::copy::prompt::{find_ascii_ci, ProductFacts, FIELD_LABELS, PROMPT_MARKERS};
 use crate::locale::Locale;
 use crate::numbers::{
-    chains, cjk_role_before, fold, is_cjk, normalise_number, price_role, scan, scan_with,
-    word_after, words_before, zhe_discount, zhe_figures, ChainRule, MoneyRoles, PriceRole,
-    CJK_CURRENCY_WORDS, CURRENCY_SYMBOLS, CURRENCY_WORDS, SAVING_AFTER,
+    chains, cjk_role_before, fold, foreign_symbol, is_cjk, normalise_number, price_role, scan,
+    scan_with, word_after, words_before, zhe_discount, zhe_figures, ChainRule, MoneyRoles,
+    PriceRole, CJK_CURRENCY_WORDS, CURRENCY_SYMBOLS, CURRENCY_WORDS, SAVING_AFTER,
 };
 
 /// Tunable limits and phrase list. Defaults are defined here once.
@@ -630,13 +630,8 @@ fn chinese_mobile(digits: &str) -> bool {
 
 fn foreign_currency(copy: &str, facts: &ProductFacts) -> Option<String> {
     let allowed = |m: &str| facts.currency.is_named_by(m);
-    if let Some(sym) = copy
-        .chars()
-        .filter(|c| CURRENCY_SYMBOLS.contains(*c))
-        .map(String::from)
-        .find(|s| !allowed(s))
-    {
-        return Some(sym);
+    if let Some(sym) = foreign_symbol(copy, allowed) {
+        return Some(sym.to_string());
     }
     if let Some(w) = CURRENCY_WORDS.iter().find(|w| {
         // Codes are matched as written (upper case, `Rs`); currency names in any case.

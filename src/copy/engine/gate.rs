@@ -8,7 +8,8 @@
 //!   listed one, and every money amount can still be true in the role its words give it
 //!   ([`MoneyRoles::admits`]: after `now ₹` only the price, after `was ₹` only the list price;
 //!   a bare number that is the price, list price or saving is judged so once finished), and
-//!   the token completes no phrase the guardrails refuse (banned phrases, absolute claims);
+//!   the token writes no other currency's sign and completes no phrase the guardrails refuse
+//!   (banned phrases, absolute claims);
 //!   otherwise it is masked and the sampling chain re-applied.
 //! - **may end** ([`may_end`]): the end of text or a newline only once the copy has the
 //!   guardrails' minimum length and names the product (their on-topic rule).
@@ -38,7 +39,7 @@
 use unicode_segmentation::UnicodeSegmentation;
 
 use crate::copy::guardrails;
-use crate::numbers::{fold, normalise_number, scan, MoneyRoles};
+use crate::numbers::{fold, foreign_symbol, normalise_number, scan, MoneyRoles};
 
 /// Dead ends (see [`number_in_progress`]) taken back per request; after that the copy ends there.
 pub(super) const MAX_REWINDS: u32 = 2;
@@ -92,9 +93,11 @@ pub(super) fn judge(text: &str, next: Next<'_>, rules: &Rules<'_>) -> Candidate 
             .any(|c| guardrails::find_word(&copy, c, false).is_some())
     };
     if folded_numbers_allowed(&copy, rules.allowed)
-        && rules
-            .money
-            .is_none_or(|m| m.admits(&copy) && !says(&m.forbidden_claims))
+        && rules.money.is_none_or(|m| {
+            m.admits(&copy)
+                && !says(&m.forbidden_claims)
+                && foreign_symbol(&copy, |s| m.is_own_mark(s)).is_none()
+        })
         && !says(rules.barred)
     {
         Candidate::Allow
@@ -271,10 +274,10 @@ mod tests {
 
     /// Feed `pieces` through the gate as the worker does: each piece judged after the text so
     /// far and appended when allowed. Returns the first masked piece's index, if any.
-    fn first_masked(pieces: &[&str], allowed: &[String]) -> Option<usize> {
+    fn first_masked(pieces: &[&str], rules: &Rules<'_>) -> Option<usize> {
         let mut text = String::new();
         for (i, piece) in pieces.iter().enumerate() {
-            if judge(&text, Next::Piece(piece), &rules(allowed, None)) == Candidate::Mask {
+            if judge(&text, Next::Piece(piece), rules) == Candidate::Mask {
                 return Some(i);
             }
             text.push_str(piece);
@@ -382,21 +385,27 @@ mod tests {
     fn digits_split_across_tokens_are_judged_as_one_number() {
         let allowed = list(&["1899"]);
         assert_eq!(
-            first_masked(&["Now ₹", "1", "8", "99", " only"], &allowed),
+            first_masked(&["Now ₹", "1", "8", "99", " only"], &rules(&allowed, None)),
             None
         );
-        assert_eq!(first_masked(&["Now ₹", "18", "9", "8"], &allowed), Some(3));
         assert_eq!(
-            first_masked(&["Now ₹", "1", ",", "899", "!"], &allowed),
+            first_masked(&["Now ₹", "18", "9", "8"], &rules(&allowed, None)),
+            Some(3)
+        );
+        assert_eq!(
+            first_masked(&["Now ₹", "1", ",", "899", "!"], &rules(&allowed, None)),
             None,
             "a thousands separator inside the run"
         );
         assert_eq!(
-            first_masked(&["Now ₹", "189", " off"], &allowed),
+            first_masked(&["Now ₹", "189", " off"], &rules(&allowed, None)),
             Some(2),
             "a prefix of a listed number cannot end there"
         );
-        assert_eq!(first_masked(&["Now ₹", "7"], &allowed), Some(1));
+        assert_eq!(
+            first_masked(&["Now ₹", "7"], &rules(&allowed, None)),
+            Some(1)
+        );
     }
 
     #[test]
@@ -512,18 +521,7 @@ mod tests {
             text_numbers: vec!["2".into()],
             forbidden_claims: Vec::new(),
         };
-        let masked = |pieces: &[&str]| {
-            let mut text = String::new();
-            for (i, piece) in pieces.iter().enumerate() {
-                if judge(&text, Next::Piece(piece), &rules(&allowed, Some(&money)))
-                    == Candidate::Mask
-                {
-                    return Some(i);
-                }
-                text.push_str(piece);
-            }
-            None
-        };
+        let masked = |pieces: &[&str]| first_masked(pieces, &rules(&allowed, Some(&money)));
         // Seen in held-out copy: `A coffee maker for under 40.99, now`.
         assert_eq!(
             masked(&["for under ", "40", ".", "99", ", now"]),
@@ -540,6 +538,15 @@ mod tests {
             masked(&["A ", "2", "-pack, now ", "40.99"]),
             None,
             "a number of the product's own text is a fact"
+        );
+        assert_eq!(
+            judge("Only ", Next::Piece("₱"), &rules(&allowed, Some(&money))),
+            Candidate::Mask,
+            "another currency's sign (seen held out: `Only ₱`)"
+        );
+        assert_eq!(
+            judge("Only ", Next::Piece("$"), &rules(&allowed, Some(&money))),
+            Candidate::Allow
         );
         assert_eq!(
             judge(
