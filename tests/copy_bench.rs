@@ -90,6 +90,7 @@ fn bench_copy() {
     let sample: Vec<Product> = products.iter().step_by(7).cloned().collect();
     let options = BenchOptions {
         pairs: env_or("SHELFTALK_BENCH_PAIRS", 100),
+        seed: env_or("SHELFTALK_BENCH_SEED", BenchOptions::default().seed),
         ..BenchOptions::default()
     };
     let report = bench::run(&service, &sample, &options).unwrap();
