@@ -46,6 +46,15 @@ use unicode_normalization::UnicodeNormalization;
 /// Currency symbols recognised next to a number (and, in copy, as foreign when not the store's).
 pub const CURRENCY_SYMBOLS: &str = "$€£¥₹₩₽₺₱₫฿₦₴₪¢₡₲₵₸₼₾";
 
+/// Whether `marker` (a symbol, code or alias as written in copy) is one of a currency's `marks`:
+/// any case, never an empty mark. The one reading of "names the store's currency" for the
+/// scanner, the guardrails and the generation gate.
+pub fn names_currency<'a>(marks: impl IntoIterator<Item = &'a str>, marker: &str) -> bool {
+    marks
+        .into_iter()
+        .any(|m| !m.is_empty() && m.eq_ignore_ascii_case(marker))
+}
+
 /// The first currency symbol of `text` ([`CURRENCY_SYMBOLS`]) that is not the store's: `own`
 /// says whether a marker names the store's currency. The guardrails refuse copy with one
 /// (`foreign_currency`); the generation gate masks the token that would write one.
@@ -584,9 +593,7 @@ fn is_mark_word(word: &str, own_marks: &[&str]) -> bool {
         } else {
             w.eq_ignore_ascii_case(word)
         }
-    }) || own_marks
-        .iter()
-        .any(|m| !m.is_empty() && m.eq_ignore_ascii_case(word))
+    }) || names_currency(own_marks.iter().copied(), word)
 }
 
 fn is_mark_symbol(sym: &str, own_marks: &[&str]) -> bool {
@@ -1076,10 +1083,9 @@ impl MoneyRoles {
         }
     }
 
-    /// Whether `marker` (a symbol, code or alias) names the store's currency, as
-    /// [`crate::copy::prompt::Currency::is_named_by`] reads it from the markers it was given.
+    /// Whether `marker` (a symbol, code or alias) names the store's currency ([`names_currency`]).
     pub fn is_own_mark(&self, marker: &str) -> bool {
-        self.marks.iter().any(|m| m.eq_ignore_ascii_case(marker))
+        names_currency(self.marks.iter().map(String::as_str), marker)
     }
 
     /// Whether `n`, a number of copy about this product, is a money amount: one with a currency

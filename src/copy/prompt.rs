@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::catalog::{Minor, Product};
 use crate::locale::Locale;
-use crate::numbers::{fold, zhe_figures};
+use crate::numbers::{fold, names_currency, zhe_figures};
 use crate::vocab::{PriceBand, SegmentKey, Style};
 
 /// Field labels of the completion format. Stripped from catalog text; their appearance in model
@@ -136,9 +136,13 @@ impl Currency {
     /// True when `marker` names this currency: its symbol, or its code or an alias in any case
     /// (`rmb`, `Rupees`).
     pub fn is_named_by(&self, marker: &str) -> bool {
-        marker == self.symbol
-            || marker.eq_ignore_ascii_case(&self.code)
-            || self.aliases.iter().any(|a| a.eq_ignore_ascii_case(marker))
+        let marks = [self.symbol.as_str(), self.code.as_str()];
+        names_currency(
+            marks
+                .into_iter()
+                .chain(self.aliases.iter().map(String::as_str)),
+            marker,
+        )
     }
 
     /// `Minor(89900)` → `"₹899"`.

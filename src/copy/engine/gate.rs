@@ -465,9 +465,7 @@ mod tests {
             price: "1367".into(),
             comparison: Some("2550".into()),
             saving: Some("1183".into()),
-            stated: Vec::new(),
-            text_numbers: Vec::new(),
-            forbidden_claims: Vec::new(),
+            ..MoneyRoles::default()
         };
         let judge_with = |text: &str, piece: &str| {
             judge(text, Next::Piece(piece), &rules(&allowed, Some(&money)))
@@ -517,9 +515,8 @@ mod tests {
             price: "40.99".into(),
             comparison: Some("54.99".into()),
             saving: Some("14".into()),
-            stated: Vec::new(),
             text_numbers: vec!["2".into()],
-            forbidden_claims: Vec::new(),
+            ..MoneyRoles::default()
         };
         let masked = |pieces: &[&str]| first_masked(pieces, &rules(&allowed, Some(&money)));
         // Seen in held-out copy: `A coffee maker for under 40.99, now`.
@@ -699,9 +696,8 @@ mod tests {
             price: "459".into(),
             comparison: None,
             saving: None,
-            stated: Vec::new(),
-            text_numbers: Vec::new(),
             forbidden_claims: vec!["原价".into(), "on sale".into()],
+            ..MoneyRoles::default()
         };
         let allowed = list(&["459"]);
         let judge_with = |text: &str, piece: &str| {
@@ -724,9 +720,7 @@ mod tests {
             price: "459".into(),
             comparison: Some("599".into()),
             saving: Some("140".into()),
-            stated: Vec::new(),
-            text_numbers: Vec::new(),
-            forbidden_claims: Vec::new(),
+            ..MoneyRoles::default()
         }
     }
 
