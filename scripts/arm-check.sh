@@ -54,7 +54,7 @@ export CARGO_TARGET_DIR="$ROOT/target/arm"
 export CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)}"
 cargo --version
 
-MODEL="$ROOT/models/gemma-3-270m-q4_k_m.gguf"
+MODEL="$ROOT/models/gemma-3-270m-q4_k_m-en-zh.gguf"
 [[ -f "$MODEL" ]] || models/fetch.sh
 
 native="$ROOT/target/release/shelftalk"

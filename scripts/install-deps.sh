@@ -6,7 +6,8 @@
 #   postgresql                HQ's PostgreSQL backend tests start a throwaway cluster with its
 #                             binaries (initdb, pg_ctl, pg_isready, psql; the packaged cluster is
 #                             not used)
-#   python3-venv              the virtualenv schemathesis is installed into
+#   python3-venv              the virtualenvs schemathesis and the model's vocabulary trim
+#                             (models/fetch.sh) run in
 #   chromium                  the dashboard test opens HQ's dashboard in headless Chromium
 #   cage, foot, grim,         the appliance's display stack and its headless test
 #   fonts-noto-cjk,           (tests/display_screenshot.rs): the Wayland kiosk compositor, the

@@ -193,7 +193,7 @@ impl Default for Config {
             recommend: RecommendConfig::default(),
             experiment: ExperimentConfig::default(),
             max_price: 1_000_000,
-            model_path: PathBuf::from("models/gemma-3-270m-q4_k_m.gguf"),
+            model_path: PathBuf::from("models/gemma-3-270m-q4_k_m-en-zh.gguf"),
             hq_url: "http://127.0.0.1:8787".into(),
             hq_ca_file: None,
             hq_public_key: None,

@@ -1,6 +1,6 @@
 //! The copy pipeline against the real model and the real catalog sample.
 //!
-//! The model is found at `SHELFTALK_MODEL` or `models/gemma-3-270m-q4_k_m.gguf`. When it is
+//! The model is found at `SHELFTALK_MODEL` or `models/gemma-3-270m-q4_k_m-en-zh.gguf`. When it is
 //! missing, model tests print "SKIPPED: model not found" and pass, unless
 //! `SHELFTALK_REQUIRE_MODEL=1`, then they fail. The real catalog sample (Flipkart) is read from
 //! `SHELFTALK_REAL_DATA` or `../shared/data` relative to the repository root; a fresh clone has

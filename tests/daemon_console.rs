@@ -46,7 +46,7 @@ async fn console_pin_status_erase_and_audit() {
     let dir = tempfile::tempdir().unwrap();
     let config = Config {
         data_dir: dir.path().to_path_buf(),
-        model_path: root().join("models/gemma-3-270m-q4_k_m.gguf"),
+        model_path: root().join("models/gemma-3-270m-q4_k_m-en-zh.gguf"),
         console_pin_hash: Some(control::hash_pin(PIN, &shelftalk::crypto::rng()).unwrap()),
         experiment: shelftalk::experiment::ExperimentConfig::off(),
         ..Config::default()

@@ -234,7 +234,7 @@ fn existing_keys_are_kept_and_partial_ones_refused() {
 
 #[test]
 fn selftest_passes_on_a_provisioned_dir() {
-    let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/gemma-3-270m-q4_k_m.gguf");
+    let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/gemma-3-270m-q4_k_m-en-zh.gguf");
     if !model.exists() {
         assert_ne!(
             std::env::var("SHELFTALK_REQUIRE_MODEL").as_deref(),

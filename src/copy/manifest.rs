@@ -30,6 +30,25 @@ pub struct SourcePart {
     pub path: String,
 }
 
+/// The model file as published, which the parts concatenate to (`[source.published]`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Published {
+    pub file: String,
+    pub size: u64,
+    /// Lower-case hex sha256 of the published file.
+    pub sha256: String,
+}
+
+/// How the published file becomes the one the manifest names (`[source.trim]`): a script run
+/// with exact package versions, so it writes the same bytes every time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Trim {
+    /// Path of the script, relative to the source tree (`models/trim_vocab.py`).
+    pub script: String,
+    /// `name==version` of every package the script runs with.
+    pub packages: Vec<String>,
+}
+
 /// Where `models/fetch.sh` gets the model from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Source {
@@ -38,6 +57,12 @@ pub struct Source {
     pub version: String,
     /// Chunks in concatenation order.
     pub parts: Vec<SourcePart>,
+    /// The file the parts make; absent when it is the manifest's own file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub published: Option<Published>,
+    /// What turns the published file into the manifest's; absent when nothing does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trim: Option<Trim>,
 }
 
 /// The parsed `models/manifest.toml`.
@@ -189,9 +214,29 @@ mod tests {
     #[test]
     fn builtin_manifest_parses() {
         let m = Manifest::builtin().unwrap();
-        assert_eq!(m.file, "gemma-3-270m-q4_k_m.gguf");
-        assert_eq!(m.size, 253_113_024);
+        assert_eq!(m.file, "gemma-3-270m-q4_k_m-en-zh.gguf");
+        assert_eq!(m.size, 196_817_312);
         assert_eq!(m.prompt_format, PromptFormat::Completion);
+        assert_eq!(m.source.parts.len(), 4);
+        let published = m.source.published.unwrap();
+        assert_eq!(published.file, "gemma-3-270m-q4_k_m.gguf");
+        assert_eq!(published.size, 253_113_024);
+        let trim = m.source.trim.unwrap();
+        assert_eq!(trim.script, "models/trim_vocab.py");
+        assert!(trim.packages.iter().all(|p| p.contains("==")));
+    }
+
+    /// A manifest of a file published as it is loaded (an update's, or one written before the
+    /// trim) has neither table and still parses.
+    #[test]
+    fn manifest_without_trim_parses() {
+        let text = include_str!("../../models/manifest.toml");
+        let start = text.find("# What the parts concatenate to").unwrap();
+        let end = text.find("[[source.parts]]").unwrap();
+        let plain = format!("{}{}", &text[..start], &text[end..]);
+        let m = Manifest::parse(&plain, Path::new("x.toml")).unwrap();
+        assert_eq!(m.source.published, None);
+        assert_eq!(m.source.trim, None);
         assert_eq!(m.source.parts.len(), 4);
     }
 
@@ -232,7 +277,7 @@ mod tests {
         let err = Manifest::parse("name = 1", Path::new("x.toml")).unwrap_err();
         assert!(err.to_string().contains("x.toml"));
         let text = include_str!("../../models/manifest.toml").replace(
-            "a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818",
+            "9ddfa0891eda28ef43a73ee343e2b1a33962b43075ad9fff7a2957f33da64729",
             "abc",
         );
         assert!(matches!(

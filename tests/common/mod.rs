@@ -40,14 +40,14 @@ pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// The real model: `SHELFTALK_MODEL` or `models/gemma-3-270m-q4_k_m.gguf`. When it is missing,
+/// The real model: `SHELFTALK_MODEL` or `models/gemma-3-270m-q4_k_m-en-zh.gguf`. When it is missing,
 /// prints "SKIPPED: model not found" and returns `None` — unless `SHELFTALK_REQUIRE_MODEL=1`,
 /// then it panics.
 #[allow(dead_code)] // Not every binary that includes this module runs the model.
 pub fn model() -> Option<PathBuf> {
     let path = std::env::var_os("SHELFTALK_MODEL")
         .map(PathBuf::from)
-        .unwrap_or_else(|| root().join("models/gemma-3-270m-q4_k_m.gguf"));
+        .unwrap_or_else(|| root().join("models/gemma-3-270m-q4_k_m-en-zh.gguf"));
     if path.exists() {
         return Some(path);
     }
