@@ -1087,8 +1087,11 @@ fn repetition(copy: &str, corpus: &str, config: &GuardrailConfig) -> Option<Stri
     }) {
         return Some(format!("{} {}", pair[0], pair[1]));
     }
+    // A word may stand as often as the facts have it (a catalog name saying it four times) and
+    // `max_word_repeats` times otherwise.
+    let count = |in_words: &[String], w: &str| in_words.iter().filter(|x| *x == w).count();
     if let Some(w) = words.iter().find(|w| {
-        w.chars().count() >= 4 && words.iter().filter(|x| x == w).count() > config.max_word_repeats
+        w.chars().count() >= 4 && count(&words, w) > count(&facts, w).max(config.max_word_repeats)
     }) {
         return Some(w.clone());
     }
@@ -1306,6 +1309,49 @@ mod tests {
             judge("BFT 6 W LED Bulbs, BFT 6 W LED Bulb, BFT 6 W LED for ₹199.").code(),
             "repetition",
             "more often than the name has it"
+        );
+    }
+
+    /// Found by the template property test: a catalog name saying one word four times. The
+    /// name may be quoted; the word may not be said more often than the facts say it.
+    #[test]
+    fn a_word_the_name_repeats_may_be_quoted_but_not_said_more_often() {
+        let product = Product {
+            sku: "E1".into(),
+            name: "Earbuds Earbuds Earbuds Earbuds".into(),
+            brand: None,
+            category: vec!["Audio".into()],
+            price: Minor(19900),
+            list_price: None,
+            description: "Wireless".into(),
+            tags: vec![],
+        };
+        let facts = ProductFacts::new(&product, &Currency::default());
+        let judge = |copy: &str| check(copy, &facts, &brands(), &GuardrailConfig::default());
+        assert_eq!(
+            judge("Earbuds Earbuds Earbuds Earbuds, now ₹199."),
+            Verdict::Pass
+        );
+        assert_eq!(
+            judge("Earbuds Earbuds Earbuds Earbuds, now ₹199, earbuds for all.").code(),
+            "repetition"
+        );
+        let plain = ProductFacts::new(
+            &Product {
+                name: "Wireless Earbuds".into(),
+                ..product
+            },
+            &Currency::default(),
+        );
+        assert_eq!(
+            check(
+                "Earbuds for the gym, earbuds for work, earbuds for home and earbuds for all.",
+                &plain,
+                &brands(),
+                &GuardrailConfig::default()
+            )
+            .code(),
+            "repetition"
         );
     }
 
