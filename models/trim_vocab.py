@@ -88,6 +88,13 @@ def main() -> int:
     src, dst = sys.argv[1], sys.argv[2]
     reader = gguf.GGUFReader(src)
     fields = reader.fields
+    # SentencePiece vocabularies only: a BPE vocabulary's merges name tokens by their text, and
+    # a merge whose result is cut would change how kept text tokenizes.
+    model = fields.get("tokenizer.ggml.model")
+    if model is None or model.contents() != "llama" or "tokenizer.ggml.merges" in fields:
+        print("trim_vocab: only SentencePiece vocabularies (tokenizer.ggml.model = llama)",
+              file=sys.stderr)
+        return 1
     tokens = field_array(fields["tokenizer.ggml.tokens"], lambda p: bytes(p).decode("utf-8"))
     scores = field_array(fields["tokenizer.ggml.scores"], lambda p: float(p[0]))
     kinds = field_array(fields["tokenizer.ggml.token_type"], lambda p: int(p[0]))
