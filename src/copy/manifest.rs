@@ -4,6 +4,8 @@
 //! - A model file is handed to llama.cpp only after [`Manifest::verify`] succeeded: right size and
 //!   right sha256, computed by streaming the file (never read whole into memory).
 //! - Every failure is a typed [`ManifestError`] naming the path; none panics.
+//! - Both hashes a manifest may carry (the file's and, with `[source.published]`, the published
+//!   file's that `models/fetch.sh` trims) are 64 hex digits, or it does not parse.
 
 use std::fs::File;
 use std::io::Read;
@@ -95,7 +97,7 @@ pub enum ManifestError {
         path: PathBuf,
         source: Box<toml::de::Error>,
     },
-    #[error("invalid model manifest {path}: field `sha256` must be 64 hex digits")]
+    #[error("invalid model manifest {path}: field `sha256` (and `source.published.sha256`) must be 64 hex digits")]
     BadHash { path: PathBuf },
     #[error("model file {path} is missing (run models/fetch.sh)")]
     Missing { path: PathBuf },
@@ -142,7 +144,9 @@ impl Manifest {
             path: path.to_path_buf(),
             source: Box::new(e),
         })?;
-        if manifest.sha256.len() != 64 || !manifest.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+        let hex64 = |h: &str| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit());
+        let published = manifest.source.published.as_ref();
+        if !hex64(&manifest.sha256) || published.is_some_and(|p| !hex64(&p.sha256)) {
             return Err(ManifestError::BadHash {
                 path: path.to_path_buf(),
             });
@@ -279,6 +283,14 @@ mod tests {
         let text = include_str!("../../models/manifest.toml").replace(
             "9ddfa0891eda28ef43a73ee343e2b1a33962b43075ad9fff7a2957f33da64729",
             "abc",
+        );
+        assert!(matches!(
+            Manifest::parse(&text, Path::new("x.toml")),
+            Err(ManifestError::BadHash { .. })
+        ));
+        let text = include_str!("../../models/manifest.toml").replace(
+            "a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818",
+            "a5fd",
         );
         assert!(matches!(
             Manifest::parse(&text, Path::new("x.toml")),
