@@ -358,8 +358,17 @@ pub fn test_generation(
         });
     match (outcome.source, outcome.verdict.is_pass()) {
         (CopySource::Model, true) => Ok(format!(
-            "model copy for {} passed the guardrails in {:.0} ms",
-            product.sku, outcome.elapsed_ms
+            "model copy for {} passed the guardrails in {:.0} ms{}",
+            product.sku,
+            outcome.elapsed_ms,
+            outcome
+                .attempts
+                .last()
+                .and_then(|a| a.timings.as_ref())
+                .map_or(String::new(), |t| format!(
+                    " ({} tokens at {:.1} tok/s)",
+                    t.generated_tokens, t.tokens_per_sec
+                ))
         )),
         _ if slow_but_clean => Ok(format!(
             "model copy for {} was clean but not finished within the {} ms budget (a busy \
