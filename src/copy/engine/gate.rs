@@ -9,7 +9,8 @@
 //!   ([`MoneyRoles::admits`]: after `now ₹` only the price, after `was ₹` only the list price;
 //!   a bare number that is the price, list price or saving is judged so once finished), and
 //!   the token writes no other currency's sign and completes no phrase the guardrails refuse
-//!   (banned phrases, absolute claims);
+//!   (banned phrases, absolute claims, the record's field labels: nor may the copy open with
+//!   a label's word, the model starting the next record);
 //!   otherwise it is masked and the sampling chain re-applied.
 //! - **may end** ([`may_end`]): the end of text or a newline only once the copy has the
 //!   guardrails' minimum length and names the product (their on-topic rule).
@@ -39,6 +40,7 @@
 use unicode_segmentation::UnicodeSegmentation;
 
 use crate::copy::guardrails;
+use crate::copy::prompt::FIELD_LABELS;
 use crate::numbers::{fold, foreign_symbol, normalise_number, scan, MoneyRoles};
 
 /// Dead ends (see [`number_in_progress`]) taken back per request; after that the copy ends there.
@@ -92,7 +94,8 @@ pub(super) fn judge(text: &str, next: Next<'_>, rules: &Rules<'_>) -> Candidate 
             .iter()
             .any(|c| guardrails::find_word(&copy, c, false).is_some())
     };
-    if folded_numbers_allowed(&copy, rules.allowed)
+    if !starts_a_record(&copy)
+        && folded_numbers_allowed(&copy, rules.allowed)
         && rules.money.is_none_or(|m| {
             m.admits(&copy)
                 && !says(&m.forbidden_claims)
@@ -104,6 +107,17 @@ pub(super) fn judge(text: &str, next: Next<'_>, rules: &Rules<'_>) -> Candidate 
     } else {
         Candidate::Mask
     }
+}
+
+/// Whether `copy` writes a field label of the prompt's record (`Shopper:`, which the guardrails
+/// refuse as a prompt leak) or opens with a label's word (`Shopper`, `Brand`): the model
+/// starting the next record instead of the copy, which a masked colon alone would leave
+/// derailed (`Shopper likes tea…`). Labels are matched as the record writes them, in their case.
+fn starts_a_record(copy: &str) -> bool {
+    let head = copy.trim_start();
+    FIELD_LABELS
+        .iter()
+        .any(|label| copy.contains(label) || label.strip_suffix(':') == Some(head.trim_end()))
 }
 
 /// Whether the copy may end after `text` (end of text, or a newline after it): only once it has
@@ -505,6 +519,35 @@ mod tests {
             judge("at the lowest price", Next::EndOfText, &rules),
             Candidate::Mask
         );
+    }
+
+    #[test]
+    fn the_copy_neither_opens_with_nor_writes_a_field_label() {
+        let rules = rules(&[], None);
+        let allows =
+            |text: &str, piece: &str| judge(text, Next::Piece(piece), &rules) == Candidate::Allow;
+        // Seen in first tries of random pairs (seed 103, en): `Shopper: likes`, `Brand: Bram`,
+        // `Product: Copper` — the model starting the next record.
+        for word in [
+            " Shopper",
+            " Brand",
+            " Product",
+            "Price",
+            " Details",
+            " Category",
+            " Copy",
+        ] {
+            assert!(!allows("", word), "{word:?} opens a record");
+        }
+        assert!(!allows(" Sh", "opper"), "a label's word in two pieces");
+        assert!(!allows("Great tea, Shopper", ":"));
+        assert!(!allows("Great tea", "\nPrice:"));
+        // The words themselves are copy anywhere else, and a longer word may open it.
+        assert!(allows("", " Shoppers"));
+        assert!(allows("", " Pricey"));
+        assert!(allows("A fair", " price"));
+        assert!(allows("Our best", " Brand"));
+        assert!(allows("price:", " just"), "the labels in their case only");
     }
 
     #[test]
