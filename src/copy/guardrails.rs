@@ -500,7 +500,7 @@ const UNFINISHED_ENDINGS: &[&str] = &[
 
 /// The last word of `copy` when it is one of [`UNFINISHED_ENDINGS`] (its trailing punctuation
 /// aside): the copy stopped mid-phrase.
-fn unfinished_ending(copy: &str) -> Option<&str> {
+pub(crate) fn unfinished_ending(copy: &str) -> Option<&str> {
     let last = copy
         .split_whitespace()
         .next_back()?
