@@ -13,7 +13,8 @@
 //!   a label's word, the model starting the next record);
 //!   otherwise it is masked and the sampling chain re-applied.
 //! - **may end** ([`may_end`]): the end of text or a newline only once the copy has the
-//!   guardrails' minimum length and names the product (their on-topic rule).
+//!   guardrails' minimum length, names the product (their on-topic rule) and does not end on a
+//!   connective (their unfinished rule).
 //! - **wait** ([`held_from`]): text from the token where a number in progress begins is held
 //!   back until the number is finished, so nothing unlisted is ever streamed.
 //! - **rewind / stop** ([`NumberGate::dead_end`]): when no token can continue a number, the copy
