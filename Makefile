@@ -2,6 +2,12 @@
 DATA_DIR ?= .shelftalk
 SHELFTALK := target/debug/shelftalk
 
+# llama.cpp's CPU kernels for this machine, for every build below: AVX-512 and VNNI where the CPU
+# has them (scripts/ggml-kernels.sh prints the options; README § The copy engine's kernels). Plain
+# `cargo` builds the AVX2 kernels every x86-64-v3 CPU runs; run `export $$(scripts/ggml-kernels.sh)`
+# first to share make's build instead of rebuilding llama.cpp.
+$(foreach option,$(shell scripts/ggml-kernels.sh),$(eval export $(option)))
+
 .PHONY: run test deps model build fuzz arm-check
 
 deps:
@@ -45,7 +51,7 @@ soak: model build
 ARM_TARGETS ?= aarch64
 ARM_PROFILE ?= release
 arm-check: model
-	ARM_PROFILE=$(ARM_PROFILE) scripts/arm-check.sh $(ARM_TARGETS)
+	env -u GGML_AVX512 -u GGML_AVX512_VNNI ARM_PROFILE=$(ARM_PROFILE) scripts/arm-check.sh $(ARM_TARGETS)
 
 # HQ at fleet scale on SQLite and PostgreSQL in one run (`shelftalk bench hq`, README § Measured
 # figures): release build without the copy engine (HQ does not use it); PostgreSQL is a throwaway

@@ -75,6 +75,8 @@ pub struct BenchReport {
     pub model: String,
     pub threads: i32,
     pub n_ctx: u32,
+    /// The CPU kernels llama.cpp was compiled with (`EngineInfo::kernels`).
+    pub kernels: String,
     pub prompt_tokens_per_sec: f64,
     pub generation_tokens_per_sec: f64,
     /// The decode limit of the same steps: the tokens generated in the one-at-a-time run over
@@ -424,6 +426,7 @@ pub fn run(
         model: info.model.clone(),
         threads: info.config.threads,
         n_ctx: info.n_ctx,
+        kernels: info.kernels.clone(),
         prompt_tokens_per_sec: rate(prompt_tokens, prompt_ms),
         generation_tokens_per_sec: rate(gen_tokens, gen_ms),
         decode_limit_tokens_per_sec: rate(gen_tokens, decode_ms),
@@ -868,8 +871,8 @@ impl fmt::Display for BenchReport {
             .map_or("n/a".to_string(), |m| format!("{m:.0} MB"));
         writeln!(
             f,
-            "model {} ({} threads, n_ctx {})",
-            self.model, self.threads, self.n_ctx
+            "model {} ({} threads, n_ctx {}, llama.cpp kernels {})",
+            self.model, self.threads, self.n_ctx, self.kernels
         )?;
         writeln!(
             f,

@@ -493,6 +493,10 @@ fn load(shared: &Shared, content: Content) {
     tracing::info!(
         secs = started.elapsed().as_secs_f64(),
         generation = content.generation,
+        kernels = loaded
+            .service
+            .engine()
+            .map_or("", |e| e.info().kernels.as_str()),
         "language model ready"
     );
     // The first model goes straight into service; a later one waits for an idle moment.

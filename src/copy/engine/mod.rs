@@ -5,7 +5,8 @@
 //! caller's side of the channels); `worker` runs the worker thread (prompt decoding, sampling,
 //! streaming); `prefix` keeps the books of the resident prompt prefixes (LRU eviction); `gate`
 //! is the number gate, pure text logic deciding which numbers may be written, when text may be
-//! streamed and when a number is taken back.
+//! streamed and when a number is taken back; `kernels` knows which CPU kernels llama.cpp was
+//! compiled with and whether this CPU has them.
 //!
 //! Invariants:
 //! - llama.cpp objects never leave the worker thread. The context borrows the model on the
@@ -14,6 +15,8 @@
 //! - `LlamaBackend` is initialised once per process (a process-wide `OnceLock`); llama.cpp logs go
 //!   to `tracing`.
 //! - The model file is verified against its manifest (size and sha256) before it is loaded.
+//! - The engine does not start on a CPU that lacks an instruction set llama.cpp was compiled
+//!   with ([`EngineError::Kernels`]).
 //! - Up to `parallel` requests run at once, started in submission order; each step decodes one
 //!   token of every request in flight in one batch, and a request submitted meanwhile joins at
 //!   the next step. Every request ends with exactly one `Done` or `Error` event, unless the
@@ -54,6 +57,8 @@
 // Without the `llama` feature the gate and the prefix books have no user but their tests.
 #[cfg_attr(not(feature = "llama"), allow(dead_code))]
 mod gate;
+#[cfg_attr(not(feature = "llama"), allow(dead_code))]
+mod kernels;
 #[cfg_attr(not(feature = "llama"), allow(dead_code))]
 mod prefix;
 #[cfg_attr(not(feature = "llama"), allow(dead_code))]
@@ -266,6 +271,10 @@ pub enum EngineError {
     /// This build has no copy engine (the crate's `llama` feature was off).
     #[error("this shelftalk was built without the copy engine (cargo feature `llama`)")]
     NotBuilt,
+    /// llama.cpp in this binary was compiled with instructions this CPU lacks
+    /// ([`kernels`](self) module): started anyway, it would die of an illegal instruction.
+    #[error("llama.cpp in this binary was compiled with {kernels} kernels, but this CPU lacks {missing}: build shelftalk on this machine (`make build` picks its kernels) or, for any x86-64-v3 CPU, with `cargo build` and no GGML_AVX512* variables set")]
+    Kernels { kernels: String, missing: String },
     #[error("llama.cpp backend: cannot spawn worker thread: {0}")]
     Spawn(#[source] std::io::Error),
     /// No engine yet: the model loads in the background.
@@ -548,6 +557,8 @@ pub struct EngineInfo {
     /// Context size llama.cpp actually allocated.
     pub n_ctx: u32,
     pub config: EngineConfig,
+    /// The CPU kernels llama.cpp was compiled with, e.g. `AVX2 + AVX-512 + VNNI`.
+    pub kernels: String,
 }
 
 type Sink = Box<dyn FnMut(StreamEvent) -> bool + Send>;
@@ -625,6 +636,13 @@ impl EngineHandle {
         manifest: &Manifest,
         config: EngineConfig,
     ) -> Result<Self, EngineError> {
+        let missing = kernels::missing();
+        if !missing.is_empty() {
+            return Err(EngineError::Kernels {
+                kernels: kernels::description(),
+                missing: missing.join(", "),
+            });
+        }
         let backend = worker::backend()?;
         let (jobs, job_rx) = mpsc::channel::<Work>();
         let (ready_tx, ready_rx) = mpsc::channel::<Result<u32, EngineError>>();
@@ -654,6 +672,7 @@ impl EngineHandle {
                 path: model_path.to_path_buf(),
                 n_ctx,
                 config,
+                kernels: kernels::description(),
             }),
         })
     }
