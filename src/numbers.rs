@@ -823,8 +823,26 @@ const ROLE_WORDS: [(&str, PriceRole); 27] = [
 ];
 
 /// Chinese words before an amount that give it a role, matched without word boundaries.
-const ZH_ROLE_CUES: [(&str, PriceRole); 47] = [
+const ZH_ROLE_CUES: [(&str, PriceRole); 61] = [
     ("原价", PriceRole::Comparison),
+    // A comparison word before the neutral 价格 ("price") keeps its role: the nearest cue alone
+    // would read `原定价格105元` as the price. Seen in `bench copy` (zh-CN, seed 137, served and
+    // caught by its independent check): "…现价105元，原定价格105元。" for a product with no list
+    // price.
+    ("原价格", PriceRole::Comparison),
+    ("原定价", PriceRole::Comparison),
+    ("原定价格", PriceRole::Comparison),
+    ("原来价格", PriceRole::Comparison),
+    ("原来的价格", PriceRole::Comparison),
+    ("原本价格", PriceRole::Comparison),
+    ("原本的价格", PriceRole::Comparison),
+    ("原先价格", PriceRole::Comparison),
+    ("之前价格", PriceRole::Comparison),
+    ("之前的价格", PriceRole::Comparison),
+    ("以前价格", PriceRole::Comparison),
+    ("以前的价格", PriceRole::Comparison),
+    ("平时价格", PriceRole::Comparison),
+    ("平时的价格", PriceRole::Comparison),
     // "原￥359" (seen in `bench copy`): 原 right before an amount is its original price; a
     // longer cue ending nearer the amount still wins (`原来只要` is the price).
     ("原", PriceRole::Comparison),
@@ -1478,6 +1496,16 @@ mod tests {
         assert_eq!(role("优惠价¥459"), PriceRole::Price);
         assert_eq!(role("跑鞋¥459"), PriceRole::Price);
         assert_eq!(role("原价只要¥459"), PriceRole::Price);
+        for was in [
+            "原定价格105元",
+            "原价格105元",
+            "原来的价格105元",
+            "之前的价格105元",
+        ] {
+            assert_eq!(role(was), PriceRole::Comparison, "{was}");
+        }
+        assert_eq!(role("价格105元"), PriceRole::Price);
+        assert_eq!(role("现在的价格105元"), PriceRole::Price);
     }
 
     #[test]

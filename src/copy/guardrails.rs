@@ -1688,6 +1688,15 @@ mod tests {
             // Seen in `bench copy` seed 41: 原 alone, and 原 价 with a space.
             ("李宁超轻跑步鞋现价￥459，原￥459", "fake_discount"),
             ("李宁超轻跑步鞋现价￥459，原 价￥459", "fake_discount"),
+            // Seen in `bench copy` seed 137 (served, caught by its independent check).
+            (
+                "李宁超轻跑步鞋，现价459元，原定价格459元。",
+                "fake_discount",
+            ),
+            (
+                "李宁超轻跑步鞋，现价459元，原来的价格459元。",
+                "fake_discount",
+            ),
             ("李宁超轻跑步鞋现在价459，原 价 459", "fake_discount"),
             // Seen in `bench copy` seed 43 (served, caught by its independent check).
             ("李宁超轻跑步鞋现价￥459，原price￥459。", "charset"),
