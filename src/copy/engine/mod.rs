@@ -111,8 +111,10 @@ pub struct EngineConfig {
     pub prefix_slots: u32,
     /// Requests decoded together, one sequence each, one token of every one per `decode`.
     /// Requests beyond it wait for a sequence to finish. On a 2-core x86 CPU with the default
-    /// model four sequences decode about 1.5 times the tokens per second of one, three no more
-    /// than one (hence `pad_outputs`); the screen asks for one pick at a time.
+    /// model and llama.cpp's AVX2 kernels four sequences decode about 1.5 times the tokens per
+    /// second of one, three no more than one (hence `pad_outputs`); with its AVX-512 kernels
+    /// (`kernels`) three decode twice the tokens per second of one, four 2.5 times. The screen
+    /// asks for one pick at a time.
     pub parallel: u32,
     /// Requests `copy warm` decodes together (a process of its own: the kiosk's screen asks for
     /// one pick at a time and its idle warm-up writes one blurb at a time). Its context grows by
@@ -121,7 +123,7 @@ pub struct EngineConfig {
     pub warm_parallel: u32,
     /// With more than two requests in flight, each decode computes logits for a multiple of
     /// this many rows, the extra rows being a throwaway token in a scratch sequence: llama.cpp's
-    /// x86 matrix kernels take longer for 3, 5 or 7 rows of logits than for 4 or 8 (the 262,144
+    /// x86 AVX2 matrix kernels take longer for 3, 5 or 7 rows of logits than for 4 or 8 (the 262,144
     /// × 640 output matrix of the default model dominates a step; `bench copy` prints the bare
     /// decode loop by width). 0 or 1: no padding.
     pub pad_outputs: u32,
