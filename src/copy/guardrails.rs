@@ -656,14 +656,17 @@ fn foreign_currency(copy: &str, facts: &ProductFacts) -> Option<String> {
 
 /// Every number copy may contain for these facts, normalised (`1,299.00` → `1299`): numbers in
 /// the facts text, price, list price, saving and discount; and, with a trailing `%`, the
-/// percentages it may state (the discount and percentages the facts state).
+/// percentages it may state (the discount and percentages the facts state). A percentage of the
+/// facts is listed only with its `%`: its bare figure is no fact (`20% off` does not make "20
+/// inches of space" true; seen on the demo kiosk's screen, 2026-12-02).
 pub fn allowed_numbers(facts: &ProductFacts) -> Vec<String> {
     let mut known: Vec<String> = Vec::new();
     for n in scan(&facts.corpus()) {
         if n.percent {
             known.push(format!("{}%", n.value));
+        } else {
+            known.push(n.value);
         }
-        known.push(n.value);
     }
     if let Some(d) = facts.discount_percent {
         known.push(format!("{d}%"));
@@ -1135,6 +1138,35 @@ mod tests {
 
     fn reason(copy: &str) -> &'static str {
         verdict(copy).code()
+    }
+
+    /// Seen on the demo kiosk (2026-12-02): "…has 20 inches of space…" for a sleeping bag 20 %
+    /// off, which the bare 20 of its `20% off` let through.
+    #[test]
+    fn a_percentage_of_the_facts_is_no_bare_figure() {
+        let known = allowed_numbers(&facts());
+        assert!(known.contains(&"100%".to_string()), "{known:?}");
+        assert!(!known.contains(&"100".to_string()), "{known:?}");
+        let discount = facts().discount_percent.unwrap();
+        assert!(known.contains(&format!("{discount}%")), "{known:?}");
+        assert!(!known.contains(&discount.to_string()), "{known:?}");
+        let cur = Currency::default().symbol;
+        for (copy, code) in [
+            (
+                format!("Aurelia laptop sleeve with 100 pockets, now just {cur}349."),
+                "unknown_number",
+            ),
+            (
+                format!("Aurelia laptop sleeve with {discount} pockets, now just {cur}349."),
+                "unknown_number",
+            ),
+            (
+                format!("Aurelia laptop sleeve in 100% polyester, now just {cur}349."),
+                "pass",
+            ),
+        ] {
+            assert_eq!(reason(&copy), code, "{copy}");
+        }
     }
 
     #[test]
