@@ -226,6 +226,19 @@ pub struct Number {
 }
 
 impl Number {
+    /// The number as a list of allowed numbers names it: `53%` for a percentage, `8折` for a
+    /// share paid, the bare value otherwise. A percentage's or a `折`'s figure is not the bare
+    /// figure: `20` of `20% off` does not allow "20 inches".
+    pub fn listed(&self) -> String {
+        if self.zhe {
+            format!("{}折", self.value)
+        } else if self.percent {
+            format!("{}%", self.value)
+        } else {
+            self.value.clone()
+        }
+    }
+
     /// The number as written (digits and separators, no trailing punctuation).
     pub fn as_written<'t>(&self, text: &'t str) -> &'t str {
         text.get(self.span.clone()).unwrap_or("")

@@ -50,7 +50,7 @@ use crate::copy::prompt::{find_ascii_ci, ProductFacts, FIELD_LABELS, PROMPT_MARK
 use crate::locale::Locale;
 use crate::numbers::{
     chains, cjk_role_before, fold, foreign_symbol, is_cjk, normalise_number, price_role, scan,
-    scan_with, word_after, words_before, zhe_discount, zhe_figures, ChainRule, MoneyRoles,
+    scan_with, word_after, words_before, zhe_discount, zhe_figures, ChainRule, MoneyRoles, Number,
     PriceRole, CJK_CURRENCY_WORDS, CURRENCY_SYMBOLS, CURRENCY_WORDS, SAVING_AFTER,
 };
 
@@ -661,13 +661,7 @@ fn foreign_currency(copy: &str, facts: &ProductFacts) -> Option<String> {
 /// inches of space" true; seen on the demo kiosk's screen, 2026-12-02).
 pub fn allowed_numbers(facts: &ProductFacts) -> Vec<String> {
     let mut known: Vec<String> = Vec::new();
-    for n in scan(&facts.corpus()) {
-        if n.percent {
-            known.push(format!("{}%", n.value));
-        } else {
-            known.push(n.value);
-        }
-    }
+    known.extend(scan(&facts.corpus()).iter().map(Number::listed));
     if let Some(d) = facts.discount_percent {
         known.push(format!("{d}%"));
         known.extend(zhe_figures(d).into_iter().map(|f| format!("{f}折")));
@@ -689,7 +683,7 @@ fn number_failure(copy: &str, facts: &ProductFacts, corpus: &str) -> Option<Reas
     for n in scan(copy) {
         if n.zhe {
             // `8折`, `八折`: a discount, the catalog's or none.
-            let written = format!("{}折", n.value);
+            let written = n.listed();
             match (facts.discount_percent, zhe_discount(&n.value)) {
                 (None, _) => return Some(Reason::FakeDiscount(written)),
                 (Some(d), Some(z)) if d == z => continue,
@@ -699,7 +693,7 @@ fn number_failure(copy: &str, facts: &ProductFacts, corpus: &str) -> Option<Reas
         if n.percent {
             let stated = fact_numbers.iter().any(|f| f.percent && f.value == n.value);
             if discount.as_deref() != Some(n.value.as_str()) && !stated {
-                return Some(Reason::WrongPercent(format!("{}%", n.value)));
+                return Some(Reason::WrongPercent(n.listed()));
             }
         } else if !known.contains(&n.value) {
             return Some(Reason::UnknownNumber(n.value));

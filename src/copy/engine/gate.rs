@@ -226,12 +226,8 @@ fn folded_numbers_allowed(text: &str, allowed: &[String]) -> bool {
         } else if n.open {
             allowed.iter().any(|a| a.starts_with(n.run_digits.as_str()))
                 || allowed.contains(&normalise_number(&n.run_digits))
-        } else if n.zhe {
-            allowed.contains(&format!("{}折", n.value))
-        } else if n.percent {
-            allowed.contains(&format!("{}%", n.value))
         } else {
-            allowed.contains(&n.value)
+            allowed.contains(&n.listed())
         }
     })
 }
