@@ -286,7 +286,7 @@ fn the_daemon_caches_copy_and_warms_the_cache_while_idle() {
     let mut request = 0;
     let mut ask = |style: Style| {
         request += 1;
-        copier.submit(Job {
+        copier.submit(vec![Job {
             session: SessionId(1),
             request: RequestId(request),
             order: CopyOrder {
@@ -298,7 +298,7 @@ fn the_daemon_caches_copy_and_warms_the_cache_while_idle() {
             },
             asked: Instant::now(),
             deadline: None,
-        });
+        }]);
         (
             copy_done(&mut screen, RequestId(request)),
             copier.content().last().unwrap().source.clone(),
@@ -318,5 +318,77 @@ fn the_daemon_caches_copy_and_warms_the_cache_while_idle() {
         copier.content().iter().all(|c| c.sku == "FW-RUN-0001"),
         "warm-up copy is not in the Content log"
     );
+    daemon.stop();
+}
+
+/// A session's three picks sent as one group are written together: all three stream before the
+/// first is complete (one batch for the engine, not one after another), and each ends with
+/// exactly one `CopyDone`.
+#[test]
+fn a_sessions_picks_stream_together() {
+    let Some(model) = model() else { return };
+    let _one = common::one_model_at_a_time();
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    set_up(&data, &model, &["catalog"]);
+    let mut config = config(&data, &model);
+    config.copy_cache_ttl_secs = 0;
+    let (answers, mut screen) = tokio::sync::mpsc::unbounded_channel();
+    let daemon = Daemon::open(config, None, answers).unwrap();
+    let copier = daemon.copier();
+    wait_for("the model", || copier.load_state() == LoadState::Ready);
+    let products = shelftalk::store::catalog::all(
+        &rusqlite::Connection::open(data.join("shelftalk.db")).unwrap(),
+    )
+    .unwrap();
+    let session = SessionId(7);
+    copier.set_session(Some(session));
+    let asked = Instant::now();
+    let group: Vec<Job> = [Style::Concise, Style::Playful, Style::Value]
+        .into_iter()
+        .zip(products.iter().step_by(5))
+        .enumerate()
+        .map(|(i, (style, product))| Job {
+            session,
+            request: RequestId(100 + i as u64),
+            order: CopyOrder {
+                product: product.clone(),
+                segment: SegmentKey::all(),
+                brand_fan: false,
+                style,
+                seed: 11,
+            },
+            asked,
+            deadline: None,
+        })
+        .collect();
+    let requests: Vec<RequestId> = group.iter().map(|j| j.request).collect();
+    copier.submit(group);
+
+    let mut streamed_before_first_done = std::collections::HashSet::new();
+    let mut done = std::collections::HashMap::new();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while done.len() < requests.len() {
+        assert!(Instant::now() < deadline, "answered only {done:?}");
+        match screen.try_recv() {
+            Ok(Input::CopyToken { request, .. }) if done.is_empty() => {
+                streamed_before_first_done.insert(request);
+            }
+            Ok(Input::CopyDone { request, text, .. }) => {
+                assert!(done.insert(request, text).is_none(), "{request:?} twice");
+            }
+            Ok(_) => {}
+            Err(_) => std::thread::sleep(Duration::from_millis(20)),
+        }
+    }
+    assert_eq!(
+        streamed_before_first_done,
+        requests.iter().copied().collect(),
+        "every pick streams before the first is complete"
+    );
+    assert!(done.values().all(|t| !t.is_empty()));
+    let content = copier.content();
+    assert_eq!(content.len(), 3);
+    assert!(content.iter().all(|c| c.source == "model"), "{content:?}");
     daemon.stop();
 }

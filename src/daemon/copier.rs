@@ -1,5 +1,6 @@
-//! The copy worker: one thread that answers the screen's copy requests one at a time, streaming
-//! tokens back as kiosk inputs, serving and filling the copy cache, and warming that cache while
+//! The copy worker: one thread that answers the screen's copy requests a group at a time (a
+//! session's picks, written together: the engine decodes them in one batch), streaming tokens
+//! back as kiosk inputs, serving and filling the copy cache, and warming that cache while
 //! no shopper is at the screen; and a loader thread that brings up the language model in the
 //! background.
 //!
@@ -20,9 +21,11 @@
 //! - Until the model is loaded (or when it fails to load) copy comes from a template-only
 //!   [`CopyService`](crate::copy::CopyService): the screen never waits for the model. The load state is reported only to
 //!   the console ([`Copier::load_state`]).
-//! - Jobs run in submission order on one thread; a job whose session is no longer on screen, or
-//!   whose deadline has passed before it starts (the screen has put up the template itself), is
-//!   skipped, and every job that runs ends with exactly one `CopyDone`.
+//! - Groups run in submission order, one at a time; the jobs of a group are written together
+//!   ([`CopyDesk::write_together`]: cache lookups and stores on the worker thread, model writes
+//!   on scoped threads). A job whose session is no longer on screen, or whose deadline has passed
+//!   before its group starts (the screen has put up the template itself), is skipped, and every
+//!   job that runs ends with exactly one `CopyDone`.
 //! - A job is due by its deadline (the request's moment plus the engine's budget): the worker
 //!   never sends model copy completed after it, and copy cut short by it (tokens may have
 //!   streamed) is answered at once with the template, flagged [`FellBack::Budget`] so the screen
@@ -214,7 +217,7 @@ impl Warm {
 pub struct Copier {
     /// Size of the warm-up plan; `None` when the cache is off.
     warm_entries: Option<usize>,
-    jobs: Mutex<Option<mpsc::Sender<Job>>>,
+    jobs: Mutex<Option<mpsc::Sender<Vec<Job>>>>,
     worker: Mutex<Option<JoinHandle<()>>>,
     shared: Arc<Shared>,
 }
@@ -261,7 +264,7 @@ impl Copier {
         });
         spawn_load(&shared, content);
         let warm_entries = cache.db_path.as_ref().map(|_| warm.len());
-        let (tx, rx) = mpsc::channel::<Job>();
+        let (tx, rx) = mpsc::channel::<Vec<Job>>();
         let worker_shared = Arc::clone(&shared);
         let worker = std::thread::Builder::new()
             .name("shelftalk-copy".into())
@@ -281,11 +284,15 @@ impl Copier {
         })
     }
 
-    /// Queues a copy request.
-    pub fn submit(&self, job: Job) {
+    /// Queues copy requests to be written together (a session's picks: the engine decodes them
+    /// in one batch, so all of them stream at once).
+    pub fn submit(&self, group: Vec<Job>) {
+        if group.is_empty() {
+            return;
+        }
         let jobs = lock(&self.jobs);
         if let Some(tx) = jobs.as_ref() {
-            if tx.send(job).is_err() {
+            if tx.send(group).is_err() {
                 tracing::warn!("copy worker gone; request dropped");
             }
         }
@@ -575,7 +582,7 @@ fn push_content(shared: &Shared, record: ContentRecord) {
 /// The worker loop: screen jobs as they come, warm-up while idle, until the copier stops.
 fn work(
     shared: &Arc<Shared>,
-    jobs: &mpsc::Receiver<Job>,
+    jobs: &mpsc::Receiver<Vec<Job>>,
     answers: &UnboundedSender<Input>,
     cache: &CacheSpec,
     plan: &[WarmItem],
@@ -591,8 +598,8 @@ fn work(
     let mut warm_started: Option<Instant> = None;
     loop {
         match jobs.recv_timeout(IDLE_POLL) {
-            Ok(job) => busy(shared, || {
-                run_job(shared, store.as_ref(), job, answers);
+            Ok(group) => busy(shared, || {
+                run_group(shared, store.as_ref(), group, answers);
             }),
             Err(mpsc::RecvTimeoutError::Disconnected) => break,
             Err(mpsc::RecvTimeoutError::Timeout) => {
@@ -639,47 +646,72 @@ fn warm_one(desk: &CopyDesk, store: &Store, item: &WarmItem) {
     }
 }
 
-fn run_job(shared: &Shared, store: Option<&Store>, job: Job, answers: &UnboundedSender<Input>) {
+/// Whether `job` is still wanted: its session is on screen and its deadline has not passed
+/// (at the deadline the screen stops waiting and puts up the template itself).
+fn wanted(shared: &Shared, job: &Job) -> bool {
     if shared.current_session.load(Ordering::SeqCst) != job.session.0 {
-        return;
+        return false;
     }
     if job.deadline.is_some_and(|d| Instant::now() >= d) {
-        // The screen stops waiting at the deadline and puts up the template itself.
         tracing::debug!("copy job past its deadline before it started; skipped");
+        return false;
+    }
+    true
+}
+
+/// Writes a group of screen jobs together (a session's picks: one batch for the engine),
+/// streaming each one's tokens and answering each with one `CopyDone` as it completes.
+fn run_group(
+    shared: &Shared,
+    store: Option<&Store>,
+    group: Vec<Job>,
+    answers: &UnboundedSender<Input>,
+) {
+    let jobs: Vec<Job> = group.into_iter().filter(|j| wanted(shared, j)).collect();
+    if jobs.is_empty() {
         return;
     }
-    let deadline = job.deadline;
-    let request = job.request;
-    let mut restarted = false;
-    let mut on_progress = |p: CopyProgress<'_>| match p {
-        CopyProgress::Token(t) if !restarted => {
+    // After a guardrail restart a job's streamed text is not extended (`CopyDone` replaces it).
+    let restarted: Vec<AtomicBool> = jobs.iter().map(|_| AtomicBool::new(false)).collect();
+    let on_progress = |i: usize, p: CopyProgress<'_>| match p {
+        CopyProgress::Token(t) if !restarted[i].load(Ordering::Relaxed) => {
             let _ = answers.send(Input::CopyToken {
-                request,
+                request: jobs[i].request,
                 text: t.to_string(),
             });
         }
         CopyProgress::Token(_) => {}
-        CopyProgress::Restart => restarted = true,
+        CopyProgress::Restart => restarted[i].store(true, Ordering::Relaxed),
     };
+    let answered = std::cell::Cell::new(false);
+    let mut on_done = |i: usize, outcome: CopyOutcome| {
+        answered.set(true);
+        answer(shared, &jobs[i], outcome, answers);
+    };
+    let orders: Vec<(&CopyOrder, Option<Instant>)> =
+        jobs.iter().map(|j| (&j.order, j.deadline)).collect();
     let desk = &shared.desk;
-    let outcome = match store.filter(|_| desk.caches()) {
-        Some(store) => {
-            shared.cache_lookups.fetch_add(1, Ordering::Relaxed);
-            desk.write_until(
-                store.conn(),
-                &job.order,
-                deadline,
-                super::now_unix(),
-                &mut on_progress,
-            )
-            .unwrap_or_else(|e| {
-                // The screen's streamed text, if any, is replaced by `CopyDone`.
-                tracing::warn!(error = %e, "copy cache failed; writing without it");
-                desk.write_uncached_until(&job.order, (None, deadline), &mut |_| {})
-            })
-        }
-        None => desk.write_uncached_until(&job.order, (None, deadline), &mut on_progress),
+    let cache = store.filter(|_| desk.caches()).map(Store::conn);
+    if cache.is_some() {
+        shared
+            .cache_lookups
+            .fetch_add(jobs.len() as u64, Ordering::Relaxed);
+    }
+    let now = super::now_unix();
+    let Err(e) = desk.write_together(cache, &orders, now, &on_progress, &mut on_done) else {
+        return;
     };
+    if answered.get() {
+        tracing::warn!(error = %e, "copy cache failed; the copy was served but not stored");
+        return;
+    }
+    // Nothing streamed yet: the same jobs without the cache.
+    tracing::warn!(error = %e, "copy cache failed; writing without it");
+    let _ = desk.write_together(None, &orders, now, &on_progress, &mut on_done);
+}
+
+/// Answers `job` with `outcome`: the content log, the latency sample, then `CopyDone`.
+fn answer(shared: &Shared, job: &Job, outcome: CopyOutcome, answers: &UnboundedSender<Input>) {
     let fell_back = (outcome.fallback == Some(Fallback::Budget)).then_some(FellBack::Budget);
     if fell_back.is_some() {
         tracing::info!(sku = %job.order.product.sku, "copy out of time; the template is served");
@@ -700,7 +732,7 @@ fn run_job(shared: &Shared, store: Option<&Store>, job: Job, answers: &Unbounded
         }
     }
     let _ = answers.send(Input::CopyDone {
-        request,
+        request: job.request,
         text: outcome.text,
         fell_back,
     });
@@ -760,20 +792,23 @@ mod tests {
             seed: 1,
         };
         let now = Instant::now();
-        copier.submit(Job {
-            session,
-            request: RequestId(1),
-            order: order.clone(),
-            asked: now,
-            deadline: Some(now),
-        });
-        copier.submit(Job {
-            session,
-            request: RequestId(2),
-            order: order.clone(),
-            asked: now,
-            deadline: Some(now + Duration::from_secs(60)),
-        });
+        // One group: the job past its deadline is dropped from it, the other is written.
+        copier.submit(vec![
+            Job {
+                session,
+                request: RequestId(1),
+                order: order.clone(),
+                asked: now,
+                deadline: Some(now),
+            },
+            Job {
+                session,
+                request: RequestId(2),
+                order: order.clone(),
+                asked: now,
+                deadline: Some(now + Duration::from_secs(60)),
+            },
+        ]);
         let answer = screen.blocking_recv().unwrap();
         match answer {
             Input::CopyDone {

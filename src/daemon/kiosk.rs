@@ -20,6 +20,8 @@
 //!   (`PickView::template`), and every copy request is due one engine budget after it is made:
 //!   the worker answers by then and the screen stops waiting shortly after, so no half-written
 //!   copy stays on screen; each template put up for lack of time is counted at the copier.
+//! - The copy requests one input makes (a session's picks) go to the copy worker as one group
+//!   ([`Effects::send_copy_requests`], after the input's effects): it writes them together.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -85,6 +87,9 @@ pub struct Effects {
     /// The shelf the screen picks from; its desk is the copy worker's.
     shelf: Shelf,
     rng: StdRng,
+    /// Copy requests of the input being handled, sent to the copy worker together by
+    /// [`Effects::send_copy_requests`].
+    copy_requests: Vec<super::copier::Job>,
 }
 
 impl Effects {
@@ -96,7 +101,16 @@ impl Effects {
             sessions: HashMap::new(),
             shelf,
             rng: rand::make_rng::<StdRng>(),
+            copy_requests: Vec::new(),
         })
+    }
+
+    /// Sends the copy requests made since the last call to the copy worker as one group: a
+    /// session's picks are written together (one batch for the engine) and stream in at once.
+    pub fn send_copy_requests(&mut self) {
+        self.daemon
+            .copier
+            .submit(std::mem::take(&mut self.copy_requests));
     }
 
     /// The attract loop's featured products: store favourites with generic template copy.
@@ -441,7 +455,7 @@ impl Effects {
                 seed: self.rng.random::<u32>(),
             },
         };
-        self.daemon.copier.submit(job);
+        self.copy_requests.push(job);
     }
 
     fn impression(&mut self, session: SessionId, target: &Target, now: i64) {
@@ -660,6 +674,7 @@ where
                 pending.extend(effects.apply(effect));
             }
         }
+        effects.send_copy_requests();
         draw(&mut guard, &state)?;
     }
     drop(keys);

@@ -1,9 +1,10 @@
 //! The copy desk: the copy service serving now (a loaded model, or templates until one loads)
 //! with the copy-cache policy. Every caller that writes copy — the kiosk's copy worker, `copy`,
 //! `copy warm`, `selftest`, `update`'s check and `bench copy` — writes it through
-//! [`CopyDesk::write`], or for a warm-up plan through [`CopyDesk::warm`], which takes the same
-//! two cache steps ([`cache::lookup`], then [`cache::keep`]) around model writes run several at
-//! once; the cache is only touched on the caller's thread.
+//! [`CopyDesk::write`], or for several orders at once (a session's picks, a warm-up plan) through
+//! [`CopyDesk::write_together`], which takes the same two cache steps ([`cache::lookup`], then
+//! [`cache::keep`]) around model writes run several at once; the cache is only touched on the
+//! caller's thread.
 //!
 //! Invariants:
 //! - Templates are always at hand ([`CopyDesk::template`]): the screen never waits for a model.
@@ -245,7 +246,7 @@ impl CopyDesk {
     /// Writes every order of a warm-up plan through the cache (fresh entries are left as they
     /// are); `on_each` after each order (progress bars). With a model and the cache on, the
     /// orders the cache lacks are written `engine.parallel` at a time (the engine decodes them
-    /// together) and stored on this thread as they complete.
+    /// together) and stored on this thread as they complete ([`CopyDesk::write_together`]).
     pub fn warm(
         &self,
         conn: &Connection,
@@ -255,44 +256,82 @@ impl CopyDesk {
     ) -> Result<WarmReport, CacheError> {
         let started = std::time::Instant::now();
         let mut sources = std::collections::BTreeMap::<String, u64>::new();
-        let mut served = |source: CopySource| {
-            *sources.entry(source.as_str().to_string()).or_default() += 1;
+        let orders: Vec<(&CopyOrder, Option<Instant>)> = plan.iter().map(|o| (o, None)).collect();
+        self.write_together(Some(conn), &orders, now, &|_, _| {}, &mut |_, outcome| {
+            *sources
+                .entry(outcome.source.as_str().to_string())
+                .or_default() += 1;
             on_each();
+        })?;
+        Ok(WarmReport::new(plan.len(), started.elapsed(), sources))
+    }
+
+    /// Writes several orders at once, each due by its own deadline (see
+    /// [`CopyDesk::write_until`]): a kiosk session's picks, or a warm-up plan.
+    ///
+    /// With `cache` (and a model serving, the cache on) every order is looked up first, on this
+    /// thread; the hits are answered at once. The rest are written by up to `engine.parallel`
+    /// threads, each taking the next order as it finishes one (the engine decodes the orders in
+    /// flight in one batch), and each is stored and answered on this thread as it completes.
+    /// `on_progress(i, p)` streams order `i`'s tokens from the writing threads; `on_done(i,
+    /// outcome)` answers order `i`, exactly once each, in completion order.
+    ///
+    /// Errors: a failed lookup is returned before any order is answered or written; a failed
+    /// store does not stop the others (its copy is still answered) and the first is returned
+    /// once every order is answered.
+    pub fn write_together(
+        &self,
+        cache: Option<&Connection>,
+        orders: &[(&CopyOrder, Option<Instant>)],
+        now: i64,
+        on_progress: &(dyn Fn(usize, CopyProgress<'_>) + Sync),
+        on_done: &mut dyn FnMut(usize, CopyOutcome),
+    ) -> Result<(), CacheError> {
+        let model = self.model();
+        let service = model.as_ref().map_or(&self.templates, |m| &m.service);
+        let policy = match (&model, self.ttl_secs, cache) {
+            (Some(model), Some(ttl_secs), Some(conn)) => Some((
+                conn,
+                Policy {
+                    model_sha256: Some(&model.sha256),
+                    ttl_secs,
+                    now,
+                },
+            )),
+            _ => None,
         };
-        let (Some(model), Some(ttl_secs)) = (self.model(), self.ttl_secs) else {
-            for order in plan {
-                served(self.write(conn, order, None, now, &mut |_| {})?.source);
-            }
-            return Ok(WarmReport::new(plan.len(), started.elapsed(), sources));
-        };
-        let policy = Policy {
-            model_sha256: Some(&model.sha256),
-            ttl_secs,
-            now,
-        };
-        let requests: Vec<_> = plan.iter().map(CopyOrder::request).collect();
+        let requests: Vec<_> = orders
+            .iter()
+            .map(|(order, deadline)| request(order, None).with_deadline(*deadline))
+            .collect();
+        let mut hits = Vec::new();
         let mut misses = Vec::new();
         for (i, request) in requests.iter().enumerate() {
-            match cache::lookup(conn, &model.service, &policy, request)? {
-                Lookup::Hit(outcome) => served(outcome.source),
-                Lookup::Miss(entry) => misses.push((i, entry)),
+            match &policy {
+                Some((conn, policy)) => match cache::lookup(conn, service, policy, request)? {
+                    Lookup::Hit(outcome) => hits.push((i, outcome)),
+                    Lookup::Miss(entry) => misses.push((i, entry)),
+                },
+                None => misses.push((i, None)),
             }
         }
-        let in_flight = model
-            .service
+        for (i, outcome) in hits {
+            on_done(i, outcome);
+        }
+        let in_flight = service
             .engine()
             .map_or(1, |e| e.info().config.parallel as usize);
         let next = AtomicUsize::new(0);
         let (done, written) = mpsc::channel();
+        let mut first_error = None;
         std::thread::scope(|scope| {
             for _ in 0..in_flight.min(misses.len()) {
                 let done = done.clone();
-                let (next, misses, requests, service) = (&next, &misses, &requests, &model.service);
+                let (next, misses, requests) = (&next, &misses, &requests);
                 scope.spawn(move || loop {
                     let j = next.fetch_add(1, Ordering::Relaxed);
                     let Some((i, _)) = misses.get(j) else { break };
-                    let outcome = service.write_copy(&requests[*i], &mut |_| {});
-                    // The receiver is gone only when storing failed: stop writing.
+                    let outcome = service.write_copy(&requests[*i], &mut |p| on_progress(*i, p));
                     if done.send((j, outcome)).is_err() {
                         break;
                     }
@@ -300,12 +339,16 @@ impl CopyDesk {
             }
             drop(done);
             for (j, outcome) in written {
-                cache::keep(conn, misses[j].1.as_ref(), &outcome, &policy)?;
-                served(outcome.source);
+                let (i, entry) = &misses[j];
+                if let Some((conn, policy)) = &policy {
+                    if let Err(e) = cache::keep(conn, entry.as_ref(), &outcome, policy) {
+                        first_error.get_or_insert(e);
+                    }
+                }
+                on_done(*i, outcome);
             }
-            Ok::<(), CacheError>(())
-        })?;
-        Ok(WarmReport::new(plan.len(), started.elapsed(), sources))
+        });
+        first_error.map_or(Ok(()), Err)
     }
 
     /// `n` cache hits of `order` through [`CopyDesk::write`], after one write that stores it:

@@ -17,6 +17,8 @@
 //! - Card parsing assumes the stacked layout (width below 120 columns, cards under 11 rows):
 //!   name, price line (with `$` or `¥`), copy (with `▌` while streaming), reason line starting
 //!   with `»`.
+//! - The pane runs this build's `shelftalk`, or the one `SHELFTALK_BENCH_BINARY` names (a
+//!   before/after run of a bench against another build).
 //! - A [`Kiosk`] runs in one locale ([`Kiosk::start_in`]); it waits for that locale's words.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -220,10 +222,45 @@ impl Tmux {
                 return t;
             }
             if Instant::now() >= deadline {
-                panic!("no {what} within {bound:?}; the screen:\n{screen}");
+                let repainted = self.repainted();
+                let verdict = if repainted == screen {
+                    "unchanged"
+                } else {
+                    "changed (unless the screen was animating, the terminal had kept cells the \
+                     app drew over)"
+                };
+                panic!(
+                    "no {what} within {bound:?}; the screen:\n{screen}\n\
+                     {verdict} by a full repaint (the window one column wider and back):\n\
+                     {repainted}"
+                );
             }
             std::thread::sleep(POLL);
         }
+    }
+
+    /// The screen after the app has drawn it whole again: the window is made one column wider
+    /// and then its own width again, each a resize the app answers with a clear and a full
+    /// draw. For a failure's report: a stale cell (one the terminal kept though the app drew
+    /// over it) shows as a difference from the screen before.
+    fn repainted(&self) -> String {
+        let widest = |screen: &str| screen.lines().map(|l| l.chars().count()).max().unwrap_or(0);
+        let settle = |width: u16| {
+            self.run(&["resize-window", "-t", "kiosk", "-x", &width.to_string()]);
+            let deadline = Instant::now() + Duration::from_secs(10);
+            let mut last = String::new();
+            loop {
+                let screen = self.capture();
+                let drawn = widest(&screen) == usize::from(width) && screen == last;
+                if drawn || Instant::now() >= deadline {
+                    return screen;
+                }
+                last = screen;
+                std::thread::sleep(POLL);
+            }
+        };
+        settle(WIDTH + 1);
+        settle(WIDTH)
     }
 
     /// Like [`Tmux::wait_for`], but `found` must hold on two captures in a row that are the same
@@ -340,6 +377,15 @@ fn card(title: String, lines: &[String]) -> Card {
     }
 }
 
+/// The `shelftalk` the pane runs: this build's, or `SHELFTALK_BENCH_BINARY` (another build's,
+/// for a before/after run of the same bench).
+fn binary() -> PathBuf {
+    std::env::var_os("SHELFTALK_BENCH_BINARY").map_or_else(
+        || PathBuf::from(env!("CARGO_BIN_EXE_shelftalk")),
+        PathBuf::from,
+    )
+}
+
 /// Hands `path` and everything under it to `user`.
 fn chown_tree(path: &Path, user: User) {
     std::os::unix::fs::lchown(path, Some(user.uid), Some(user.gid)).unwrap();
@@ -434,7 +480,7 @@ impl Kiosk {
         }
         line.push_str(&format!(
             " {} --config {} --data-dir {} run",
-            quote(env!("CARGO_BIN_EXE_shelftalk")),
+            quote(binary().to_str().unwrap()),
             quote(setup.config_file.to_str().unwrap()),
             quote(config.data_dir.to_str().unwrap()),
         ));
