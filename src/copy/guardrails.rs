@@ -517,8 +517,20 @@ fn in_locale_script(c: char, locale: Locale) -> bool {
     c.is_ascii_alphabetic() || (locale.unspaced() && is_cjk(c))
 }
 
+/// The characters a terminal screen draws itself with: box drawing (U+2500–U+257F: the cards'
+/// frames) and block elements (U+2580–U+259F: the streaming cursor `▌`). In copy one would read
+/// as part of the screen (a shopper, or the end-to-end harness, would take a `▌` for copy still
+/// being written), so copy never has one: the engine never samples a token with one and the
+/// guardrails reject copy with one.
+pub fn is_screen_drawing(c: char) -> bool {
+    matches!(c, '\u{2500}'..='\u{259F}')
+}
+
 fn charset_ok(copy: &str, config: &GuardrailConfig) -> bool {
-    if copy.chars().any(|c| c.is_control() || c == '\u{fffd}') {
+    if copy
+        .chars()
+        .any(|c| c.is_control() || c == '\u{fffd}' || is_screen_drawing(c))
+    {
         return false;
     }
     // Digits are judged by the number checks; here only the rest must be mostly letters.
@@ -1889,6 +1901,20 @@ mod tests {
         );
         // English kiosks: off unless switched on.
         assert!(!GuardrailConfig::default().absolute_claims_on());
+    }
+
+    /// The screen's own drawing characters: a `▌` in finished copy reads as copy still being
+    /// written (the end-to-end tests waited on one for minutes), a `│` as a card's border.
+    #[test]
+    fn screen_drawing_characters_are_refused() {
+        let clean = "Aurelia laptop sleeve, now ₹349, was ₹749: a padded home for your laptop.";
+        assert!(verdict(clean).is_pass(), "{:?}", verdict(clean));
+        for c in ['▌', '█', '│', '┃', '═', '░'] {
+            let copy = clean.replacen(" a ", &format!(" {c}a "), 1);
+            assert_eq!(reason(&copy), "charset", "{copy}");
+        }
+        assert!(is_screen_drawing('\u{2500}') && is_screen_drawing('\u{259F}'));
+        assert!(!is_screen_drawing('\u{24FF}') && !is_screen_drawing('\u{25A0}'));
     }
 
     #[test]

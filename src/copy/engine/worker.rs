@@ -47,6 +47,8 @@ use llama_cpp_2::token::data_array::LlamaTokenDataArray;
 use llama_cpp_2::token::LlamaToken;
 use llama_cpp_2::LogOptions;
 
+use crate::copy::guardrails;
+
 use super::gate::{self, take_utf8, Candidate, DeadEnd, Next, NumberGate};
 use super::prefix::PrefixSlots;
 use super::shortlist::{self, TokenSet};
@@ -139,8 +141,10 @@ pub(super) fn worker_main(
         }
     };
     let sampling = Sampling {
-        suppressed: tokens_with(&model, &config.suppressed_chars),
-        digits: tokens_with(&model, "0123456789０１２３４５６７８９"),
+        suppressed: tokens_with(&model, |c| {
+            config.suppressed_chars.contains(c) || guardrails::is_screen_drawing(c)
+        }),
+        digits: tokens_with(&model, |c| "0123456789０１２３４５６７８９".contains(c)),
         top_k: usize::try_from(config.top_k).unwrap_or(1),
         shortlist: Vec::new(),
         candidates: LlamaTokenDataArray::new(Vec::new(), false),
@@ -161,11 +165,8 @@ pub(super) fn worker_main(
     worker.serve(&jobs);
 }
 
-/// Every token whose text contains one of `chars`.
-fn tokens_with(model: &LlamaModel, chars: &str) -> TokenSet {
-    if chars.is_empty() {
-        return TokenSet::default();
-    }
+/// Every token whose text has a character for which `chars` holds.
+fn tokens_with(model: &LlamaModel, chars: impl Fn(char) -> bool) -> TokenSet {
     let vocab = model.vocab();
     let mut piece = Vec::new();
     TokenSet::of(
@@ -174,7 +175,7 @@ fn tokens_with(model: &LlamaModel, chars: &str) -> TokenSet {
             .filter(|token| {
                 piece.clear();
                 vocab.token_to_piece_into(*token, &mut piece, false, None);
-                String::from_utf8_lossy(&piece).contains(|c| chars.contains(c))
+                String::from_utf8_lossy(&piece).contains(&chars)
             })
             .map(|token| token.0),
     )
