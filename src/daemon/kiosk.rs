@@ -22,6 +22,8 @@
 //!   copy stays on screen; each template put up for lack of time is counted at the copier.
 //! - The copy requests one input makes (a session's picks) go to the copy worker as one group
 //!   ([`Effects::send_copy_requests`], after the input's effects): it writes them together.
+//! - The screen is drawn once per turn of its loop, after the input that woke it and every
+//!   answer (streamed copy) already waiting, so a burst of tokens costs one frame.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -665,6 +667,11 @@ where
             }
         };
         let mut pending: VecDeque<Input> = input.into_iter().collect();
+        // Every answer already waiting is taken before the next frame: three picks streaming
+        // at once send a token each per engine step, and one frame shows them all.
+        while let Ok(answer) = answers.try_recv() {
+            pending.push_back(answer);
+        }
         if !effects.in_session() && !Arc::ptr_eq(&featured_from, &daemon.model()) {
             featured_from = daemon.model();
             pending.push_back(Input::Featured(effects.featured()));
