@@ -175,40 +175,20 @@ impl CopyDesk {
         now: i64,
         on_progress: &mut dyn FnMut(CopyProgress<'_>),
     ) -> Result<CopyOutcome, CacheError> {
-        self.write_with(cache, order, (prefix_cache, None), now, on_progress)
-    }
-
-    /// [`CopyDesk::write`] due by `deadline` (the screen's): model copy not complete by then is
-    /// replaced by the template at once ([`crate::copy::service::Fallback::Budget`]).
-    pub fn write_until(
-        &self,
-        cache: &Connection,
-        order: &CopyOrder,
-        deadline: Option<Instant>,
-        now: i64,
-        on_progress: &mut dyn FnMut(CopyProgress<'_>),
-    ) -> Result<CopyOutcome, CacheError> {
-        self.write_with(cache, order, (None, deadline), now, on_progress)
-    }
-
-    fn write_with(
-        &self,
-        cache: &Connection,
-        order: &CopyOrder,
-        (prefix_cache, deadline): (Option<bool>, Option<Instant>),
-        now: i64,
-        on_progress: &mut dyn FnMut(CopyProgress<'_>),
-    ) -> Result<CopyOutcome, CacheError> {
-        let (Some(model), Some(ttl_secs)) = (self.model(), self.ttl_secs) else {
-            return Ok(self.write_uncached_until(order, (prefix_cache, deadline), on_progress));
+        let model = self.model();
+        let Some((model, policy)) = model
+            .as_deref()
+            .and_then(|m| Some((m, self.cache_policy(m, now)?)))
+        else {
+            return Ok(self.write_uncached(order, prefix_cache, on_progress));
         };
-        let policy = Policy {
-            model_sha256: Some(&model.sha256),
-            ttl_secs,
-            now,
-        };
-        let request = request(order, prefix_cache).with_deadline(deadline);
-        cache::write_cached(cache, &model.service, &policy, &request, on_progress)
+        cache::write_cached(
+            cache,
+            &model.service,
+            &policy,
+            &request(order, prefix_cache),
+            on_progress,
+        )
     }
 
     /// [`CopyDesk::write`] without the cache: what the model (or the template) writes now.
@@ -218,22 +198,18 @@ impl CopyDesk {
         prefix_cache: Option<bool>,
         on_progress: &mut dyn FnMut(CopyProgress<'_>),
     ) -> CopyOutcome {
-        self.write_uncached_until(order, (prefix_cache, None), on_progress)
-    }
-
-    /// [`CopyDesk::write_uncached`] due by a deadline (see [`CopyDesk::write_until`]).
-    pub fn write_uncached_until(
-        &self,
-        order: &CopyOrder,
-        (prefix_cache, deadline): (Option<bool>, Option<Instant>),
-        on_progress: &mut dyn FnMut(CopyProgress<'_>),
-    ) -> CopyOutcome {
         let model = self.model();
         let service = model.as_ref().map_or(&self.templates, |m| &m.service);
-        service.write_copy(
-            &request(order, prefix_cache).with_deadline(deadline),
-            on_progress,
-        )
+        service.write_copy(&request(order, prefix_cache), on_progress)
+    }
+
+    /// The cache's policy for copy of `model` written at `now`; `None` when the cache is off.
+    fn cache_policy<'m>(&self, model: &'m LoadedModel, now: i64) -> Option<Policy<'m>> {
+        Some(Policy {
+            model_sha256: Some(&model.sha256),
+            ttl_secs: self.ttl_secs?,
+            now,
+        })
     }
 
     /// Template copy for `order` (generic and instant: the attract loop, fallbacks).
@@ -266,8 +242,9 @@ impl CopyDesk {
         Ok(WarmReport::new(plan.len(), started.elapsed(), sources))
     }
 
-    /// Writes several orders at once, each due by its own deadline (see
-    /// [`CopyDesk::write_until`]): a kiosk session's picks, or a warm-up plan.
+    /// Writes several orders at once, each due by its own deadline (model copy not complete by
+    /// then is replaced by the template at once, [`crate::copy::service::Fallback::Budget`]): a
+    /// kiosk session's picks, or a warm-up plan.
     ///
     /// With `cache` (and a model serving, the cache on) every order is looked up first, on this
     /// thread; the hits are answered at once. The rest are written by up to `engine.parallel`
@@ -289,17 +266,7 @@ impl CopyDesk {
     ) -> Result<(), CacheError> {
         let model = self.model();
         let service = model.as_ref().map_or(&self.templates, |m| &m.service);
-        let policy = match (&model, self.ttl_secs, cache) {
-            (Some(model), Some(ttl_secs), Some(conn)) => Some((
-                conn,
-                Policy {
-                    model_sha256: Some(&model.sha256),
-                    ttl_secs,
-                    now,
-                },
-            )),
-            _ => None,
-        };
+        let policy = cache.zip(model.as_deref().and_then(|m| self.cache_policy(m, now)));
         let requests: Vec<_> = orders
             .iter()
             .map(|(order, deadline)| request(order, None).with_deadline(*deadline))
