@@ -1,7 +1,9 @@
 //! The daemon's copy against the real model, the real binary and a real SQLite file: copy cached
 //! per product × segment × style and warmed while idle; model and prompt-pack updates — a broken
 //! candidate is refused and the old content keeps serving, a good one is switched in atomically
-//! and a running daemon takes it up only between sessions. Every update here is release-signed
+//! and a running daemon takes it up only between sessions; copy nobody waits for any more (a
+//! session that left the screen, warm-up when a shopper arrives) is cancelled in flight. Every
+//! update here is release-signed
 //! (`tests/signed_content.rs` covers the refusals of unsigned and wrongly signed ones).
 //!
 //! The engine's wall-clock budget is raised here: these tests check what is served, not how fast
@@ -118,11 +120,11 @@ fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
 
 #[test]
 fn broken_updates_are_refused_and_good_ones_switch_between_sessions() {
-    let Some(model) = model() else { return };
-    let _one = common::one_model_at_a_time();
-    let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("data");
-    set_up(&data, &model, &["catalog"]);
+    let Some(fixture) = Fixture::new(&["catalog"]) else {
+        return;
+    };
+    let tmp = &fixture.tmp;
+    let (data, model) = (fixture.data.clone(), fixture.model.clone());
 
     // A truncated model under the real model's manifest: the hash check refuses it.
     let real = Manifest::builtin().unwrap();
@@ -245,6 +247,31 @@ fn set_up(data: &Path, model: &Path, imports: &[&str]) {
     }
 }
 
+/// A fresh data dir with the demo `imports` done ([`set_up`]), the model, and this binary's
+/// one-model-at-a-time lock; `None` without the model.
+struct Fixture {
+    tmp: tempfile::TempDir,
+    data: PathBuf,
+    model: PathBuf,
+    _one: std::sync::MutexGuard<'static, ()>,
+}
+
+impl Fixture {
+    fn new(imports: &[&str]) -> Option<Self> {
+        let model = model()?;
+        let one = common::one_model_at_a_time();
+        let tmp = tempfile::tempdir().unwrap();
+        let data = tmp.path().join("data");
+        set_up(&data, &model, imports);
+        Some(Self {
+            tmp,
+            data,
+            model,
+            _one: one,
+        })
+    }
+}
+
 fn cached_rows(data: &Path) -> i64 {
     let conn = rusqlite::Connection::open(data.join("shelftalk.db")).unwrap();
     conn.query_row("SELECT count(*) FROM copy_cache", [], |r| r.get(0))
@@ -253,19 +280,16 @@ fn cached_rows(data: &Path) -> i64 {
 
 #[test]
 fn the_daemon_caches_copy_and_warms_the_cache_while_idle() {
-    let Some(model) = model() else { return };
-    let _one = common::one_model_at_a_time();
-    let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("data");
-    set_up(&data, &model, &["catalog", "events"]);
+    let Some(fixture) = Fixture::new(&["catalog", "events"]) else {
+        return;
+    };
+    let (data, model) = (fixture.data.clone(), fixture.model.clone());
     let mut config = config(&data, &model);
     config.copy_warm_top = 1;
     config.copy_warm_segments = 0;
 
-    let (answers, mut screen) = tokio::sync::mpsc::unbounded_channel();
-    let daemon = Daemon::open(config, None, answers).unwrap();
+    let (daemon, mut screen) = ready_daemon(config);
     let copier = daemon.copier();
-    wait_for("the model", || copier.load_state() == LoadState::Ready);
     // Idle: the plan (the most viewed product × `all` × every style) runs; model copy that
     // passed the guardrails is cached (a blurb that fell back to a template is not).
     wait_for("the warm-up", || copier.warmed() == 4);
@@ -276,29 +300,22 @@ fn the_daemon_caches_copy_and_warms_the_cache_while_idle() {
     // A session's requests: model copy for a new segment is generated and cached, and the same
     // request again is a hit.
     copier.set_session(Some(SessionId(1)));
-    let product = shelftalk::store::catalog::all(
-        &rusqlite::Connection::open(data.join("shelftalk.db")).unwrap(),
-    )
-    .unwrap()
-    .into_iter()
-    .find(|p| p.sku == "FW-RUN-0001")
-    .unwrap();
+    let product = products(&data)
+        .into_iter()
+        .find(|p| p.sku == "FW-RUN-0001")
+        .unwrap();
     let mut request = 0;
     let mut ask = |style: Style| {
         request += 1;
-        copier.submit(vec![Job {
-            session: SessionId(1),
-            request: RequestId(request),
-            order: CopyOrder {
-                product: product.clone(),
-                segment: "footwear/high".parse::<SegmentKey>().unwrap(),
-                brand_fan: false,
-                style,
-                seed: 3,
-            },
-            asked: Instant::now(),
-            deadline: None,
-        }]);
+        let segment = "footwear/high".parse().unwrap();
+        copier.submit(vec![job(
+            SessionId(1),
+            request,
+            &product,
+            segment,
+            style,
+            3,
+        )]);
         (
             copy_done(&mut screen, RequestId(request)),
             copier.content().last().unwrap().source.clone(),
@@ -321,26 +338,71 @@ fn the_daemon_caches_copy_and_warms_the_cache_while_idle() {
     daemon.stop();
 }
 
+/// A daemon on `config` with its model loaded, and the screen's end of its answers.
+fn ready_daemon(
+    config: Config,
+) -> (
+    std::sync::Arc<Daemon>,
+    tokio::sync::mpsc::UnboundedReceiver<Input>,
+) {
+    let (answers, screen) = tokio::sync::mpsc::unbounded_channel();
+    let daemon = Daemon::open(config, None, answers).unwrap();
+    wait_for("the model", || {
+        daemon.copier().load_state() == LoadState::Ready
+    });
+    (daemon, screen)
+}
+
+/// The catalog imported into `data`.
+fn products(data: &Path) -> Vec<shelftalk::catalog::Product> {
+    shelftalk::store::catalog::all(&rusqlite::Connection::open(data.join("shelftalk.db")).unwrap())
+        .unwrap()
+}
+
+/// A screen job for `product`, asked now, with no deadline, for a shopper who is no brand fan.
+fn job(
+    session: SessionId,
+    request: u64,
+    product: &shelftalk::catalog::Product,
+    segment: SegmentKey,
+    style: Style,
+    seed: u32,
+) -> Job {
+    Job {
+        session,
+        request: RequestId(request),
+        order: CopyOrder {
+            product: product.clone(),
+            segment,
+            brand_fan: false,
+            style,
+            seed,
+        },
+        asked: Instant::now(),
+        deadline: None,
+    }
+}
+
+/// The serving engine's counters.
+fn engine_stats(daemon: &Daemon) -> shelftalk::copy::engine::EngineStats {
+    let model = daemon.copier().desk().model().unwrap();
+    model.service.engine().unwrap().stats()
+}
+
 /// A session's three picks sent as one group are written together: all three stream before the
 /// first is complete (one batch for the engine, not one after another), and each ends with
 /// exactly one `CopyDone`.
 #[test]
 fn a_sessions_picks_stream_together() {
-    let Some(model) = model() else { return };
-    let _one = common::one_model_at_a_time();
-    let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("data");
-    set_up(&data, &model, &["catalog"]);
+    let Some(fixture) = Fixture::new(&["catalog"]) else {
+        return;
+    };
+    let (data, model) = (fixture.data.clone(), fixture.model.clone());
     let mut config = config(&data, &model);
     config.copy_cache_ttl_secs = 0;
-    let (answers, mut screen) = tokio::sync::mpsc::unbounded_channel();
-    let daemon = Daemon::open(config, None, answers).unwrap();
+    let (daemon, mut screen) = ready_daemon(config);
     let copier = daemon.copier();
-    wait_for("the model", || copier.load_state() == LoadState::Ready);
-    let products = shelftalk::store::catalog::all(
-        &rusqlite::Connection::open(data.join("shelftalk.db")).unwrap(),
-    )
-    .unwrap();
+    let products = products(&data);
     let session = SessionId(7);
     copier.set_session(Some(session));
     let asked = Instant::now();
@@ -349,17 +411,15 @@ fn a_sessions_picks_stream_together() {
         .zip(products.iter().step_by(5))
         .enumerate()
         .map(|(i, (style, product))| Job {
-            session,
-            request: RequestId(100 + i as u64),
-            order: CopyOrder {
-                product: product.clone(),
-                segment: SegmentKey::all(),
-                brand_fan: false,
-                style,
-                seed: 11,
-            },
             asked,
-            deadline: None,
+            ..job(
+                session,
+                100 + i as u64,
+                product,
+                SegmentKey::all(),
+                style,
+                11,
+            )
         })
         .collect();
     let requests: Vec<RequestId> = group.iter().map(|j| j.request).collect();
@@ -390,5 +450,147 @@ fn a_sessions_picks_stream_together() {
     let content = copier.content();
     assert_eq!(content.len(), 3);
     assert!(content.iter().all(|c| c.source == "model"), "{content:?}");
+    daemon.stop();
+}
+
+/// A shopper who leaves while their picks are being written costs the next shopper nothing: the
+/// moment the screen's session changes, the group in flight is cancelled at its next token (the
+/// engine counts three cancelled requests), none of its jobs is answered, nothing of it is
+/// logged or cached, and the next session's copy is written.
+#[test]
+fn a_group_whose_session_leaves_the_screen_is_cancelled() {
+    let Some(fixture) = Fixture::new(&["catalog"]) else {
+        return;
+    };
+    let (data, model) = (fixture.data.clone(), fixture.model.clone());
+    let mut config = config(&data, &model);
+    // No warm-up: every engine request and cache row here is the screen's.
+    config.copy_warm_top = 0;
+    let (daemon, mut screen) = ready_daemon(config);
+    let copier = daemon.copier();
+    let products = products(&data);
+    let job = |session, request, product| {
+        job(
+            session,
+            request,
+            product,
+            SegmentKey::all(),
+            Style::Playful,
+            5,
+        )
+    };
+    let engine = || engine_stats(&daemon);
+    let (first, second) = (SessionId(21), SessionId(22));
+    copier.set_session(Some(first));
+    let before = engine();
+    let rows_before = cached_rows(&data);
+    copier.submit(
+        products
+            .iter()
+            .step_by(7)
+            .take(3)
+            .enumerate()
+            .map(|(i, p)| job(first, 200 + i as u64, p))
+            .collect(),
+    );
+    // The first session's copy is streaming: the shopper walks away, the next one scans.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        assert!(
+            Instant::now() < deadline,
+            "the first session's copy never streamed"
+        );
+        match screen.try_recv() {
+            Ok(Input::CopyToken { .. }) => break,
+            Ok(Input::CopyDone { request, .. }) => panic!("{request:?} complete before a token"),
+            Ok(_) => {}
+            Err(_) => std::thread::sleep(Duration::from_millis(5)),
+        }
+    }
+    copier.set_session(Some(second));
+    copier.submit(vec![job(second, 300, &products[1])]);
+    let text = copy_done(&mut screen, RequestId(300));
+    assert!(!text.is_empty());
+
+    assert_eq!(
+        copier.withdrawn(),
+        3,
+        "all three of the first session's jobs"
+    );
+    wait_for("the engine to end the three sequences", || {
+        engine().cancelled - before.cancelled == 3
+    });
+    let after = engine();
+    // The second session's one job: one attempt, or two after a guardrail retry.
+    let completed = after.completed - before.completed;
+    assert!((1..=2).contains(&completed), "{after:?}");
+    while let Ok(input) = screen.try_recv() {
+        if let Input::CopyDone { request, .. } = input {
+            panic!("{request:?} of the session that left was answered");
+        }
+    }
+    let content = copier.content();
+    assert_eq!(
+        content.len(),
+        1,
+        "only the second session's copy: {content:?}"
+    );
+    assert_eq!(content[0].sku, products[1].sku);
+    let cached = cached_rows(&data) - rows_before;
+    let from_model = i64::from(content[0].source == "model");
+    assert_eq!(
+        cached, from_model,
+        "only the second session's model copy is cached"
+    );
+    daemon.stop();
+}
+
+/// A shopper who arrives while the idle worker warms the cache does not wait for the warm-up
+/// blurb: it is cancelled at its next token, not cached, and the shopper's copy is written.
+#[test]
+fn a_shopper_arriving_cancels_the_warm_up_blurb_in_flight() {
+    let Some(fixture) = Fixture::new(&["catalog", "events"]) else {
+        return;
+    };
+    let (data, model) = (fixture.data.clone(), fixture.model.clone());
+    let mut config = config(&data, &model);
+    config.copy_warm_top = 1;
+    config.copy_warm_segments = 0;
+    let (daemon, mut screen) = ready_daemon(config);
+    let copier = daemon.copier();
+    let engine = || engine_stats(&daemon);
+    // The first warm-up blurb has reached the engine (its suffix takes a few hundred ms to
+    // decode, its copy a second or more): a shopper scans.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while engine().requests == 0 {
+        assert!(Instant::now() < deadline, "no warm-up began");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let session = SessionId(31);
+    copier.set_session(Some(session));
+    let product = products(&data).swap_remove(3);
+    let segment = "footwear/high".parse().unwrap();
+    copier.submit(vec![job(
+        session,
+        400,
+        &product,
+        segment,
+        Style::Concise,
+        9,
+    )]);
+    assert!(!copy_done(&mut screen, RequestId(400)).is_empty());
+    wait_for("the engine to end the warm-up blurb", || {
+        engine().cancelled == 1
+    });
+    let stats = engine();
+    assert_eq!(stats.cancelled, 1, "the warm-up blurb only: {stats:?}");
+    assert_eq!(copier.warmed(), 1, "one warm-up blurb began");
+    let content = copier.content();
+    assert_eq!(content.len(), 1, "{content:?}");
+    assert_eq!(
+        cached_rows(&data),
+        i64::from(content[0].source == "model"),
+        "the cancelled blurb was not cached"
+    );
     daemon.stop();
 }

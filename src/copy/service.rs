@@ -16,6 +16,10 @@
 //! - Generation is constrained to the numbers of the product's facts
 //!   ([`crate::copy::guardrails::allowed_numbers`]); the guardrails are still the judge.
 //! - The only shopper input is an [`Audience`]; the prompt is built by [`PromptBuilder`].
+//! - A request whose [`Withdrawn`] check says it is no longer wanted (its session left the
+//!   screen) is not begun, or is cancelled at the next token it streams: it is answered with
+//!   template copy flagged [`Fallback::Withdrawn`], at once, and counted as
+//!   `attempt.withdrawn`. Nothing is shown or stored for it.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -48,6 +52,8 @@ enum Streamed {
     Done(Generation),
     /// The gate found a violation while streaming; the generation was cancelled.
     Stopped(Reason),
+    /// The request was withdrawn while streaming; the generation was cancelled.
+    Withdrawn,
 }
 
 /// Passes a generation's events through the screen gate to `on_progress`: the one path from the
@@ -55,9 +61,13 @@ enum Streamed {
 fn through_gate(
     events: impl IntoIterator<Item = StreamEvent>,
     gate: &mut ScreenGate<'_>,
+    withdrawn: Option<Withdrawn<'_>>,
     on_progress: &mut dyn FnMut(CopyProgress<'_>),
 ) -> Result<Streamed, EngineError> {
     for event in events {
+        if withdrawn.is_some_and(|w| w.now()) {
+            return Ok(Streamed::Withdrawn);
+        }
         match event {
             StreamEvent::Token(t) => match gate.push(&t) {
                 Ok(shown) if !shown.is_empty() => on_progress(CopyProgress::Token(&shown)),
@@ -151,6 +161,8 @@ pub enum Fallback {
     Engine,
     /// No model serves (still loading, or it failed to load).
     NoModel,
+    /// The request was withdrawn (its session left the screen): nobody reads this copy.
+    Withdrawn,
 }
 
 impl Fallback {
@@ -160,6 +172,7 @@ impl Fallback {
             Self::Guardrails => "guardrails",
             Self::Engine => "engine",
             Self::NoModel => "no_model",
+            Self::Withdrawn => "withdrawn",
         }
     }
 }
@@ -171,6 +184,24 @@ pub enum CopyProgress<'a> {
     Token(&'a str),
     /// Discard what was shown: that attempt failed the guardrails; more copy follows.
     Restart,
+}
+
+/// Says whether a request is no longer wanted (its session left the screen). Asked before each
+/// attempt and at every token streamed; once it says yes it must keep saying so.
+#[derive(Clone, Copy)]
+pub struct Withdrawn<'a>(pub &'a (dyn Fn() -> bool + Sync));
+
+impl Withdrawn<'_> {
+    /// Whether the request is withdrawn now.
+    pub fn now(self) -> bool {
+        (self.0)()
+    }
+}
+
+impl std::fmt::Debug for Withdrawn<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Withdrawn(..)")
+    }
 }
 
 /// One copy request. Built only by [`CopyRequest::new`] (and [`CopyOrder::request`]), so a
@@ -186,6 +217,8 @@ pub struct CopyRequest<'a> {
     /// The copy is due by then (the screen's deadline): model copy not complete by then is
     /// dropped for the template.
     pub deadline: Option<Instant>,
+    /// When set, the request is dropped as soon as this says nobody waits for it any more.
+    pub withdrawn: Option<Withdrawn<'a>>,
 }
 
 impl<'a> CopyRequest<'a> {
@@ -197,12 +230,21 @@ impl<'a> CopyRequest<'a> {
             seed,
             prefix_cache: None,
             deadline: None,
+            withdrawn: None,
         }
     }
 
     /// The same request due by `deadline` (`None`: only the engine's budget bounds it).
     pub fn with_deadline(self, deadline: Option<Instant>) -> Self {
         Self { deadline, ..self }
+    }
+
+    /// The same request, dropped once `withdrawn` says nobody waits for it any more.
+    pub fn with_withdrawn(self, withdrawn: Withdrawn<'a>) -> Self {
+        Self {
+            withdrawn: Some(withdrawn),
+            ..self
+        }
     }
 
     /// The same request with the engine's prefix cache forced on or off (benchmarks).
@@ -349,11 +391,16 @@ impl CopyService {
         let facts = self.prompts.facts(request.product);
         let mut attempts = Vec::new();
         let mut out_of_time = false;
+        let mut withdrawn = false;
         if let Ok(engine) = &self.engine {
             let prompt = self.prompts.prompt(&facts, request.audience, request.style);
             for n in 0..2u32 {
                 if n > 0 {
                     on_progress(CopyProgress::Restart);
+                }
+                if request.withdrawn.is_some_and(Withdrawn::now) {
+                    withdrawn = true;
+                    break;
                 }
                 if request.deadline.is_some_and(|d| Instant::now() >= d) {
                     self.count("attempt.budget");
@@ -361,8 +408,12 @@ impl CopyService {
                     break;
                 }
                 let seed = request.seed.wrapping_add(n.wrapping_mul(RETRY_SEED_STEP));
-                let attempt =
-                    self.attempt(engine, &prompt, &facts, (seed, n > 0), request, on_progress);
+                let Some(attempt) =
+                    self.attempt(engine, &prompt, &facts, (seed, n > 0), request, on_progress)
+                else {
+                    withdrawn = true;
+                    break;
+                };
                 if attempt.out_of_time {
                     // Cut short: never served, and a second attempt would be cut short too.
                     attempts.push(attempt);
@@ -390,13 +441,18 @@ impl CopyService {
             }
             on_progress(CopyProgress::Restart);
         }
+        if withdrawn {
+            self.count("attempt.withdrawn");
+        }
         let text = template::render(&facts, request.style);
         let verdict = check(&text, &facts, &self.brands, &self.guardrails);
         if !verdict.is_pass() {
             tracing::warn!(code = verdict.code(), "template copy failed the guardrails");
         }
         self.count("served.template");
-        let fallback = if out_of_time {
+        let fallback = if withdrawn {
+            Fallback::Withdrawn
+        } else if out_of_time {
             Fallback::Budget
         } else if self.engine.is_err() {
             Fallback::NoModel
@@ -418,6 +474,8 @@ impl CopyService {
         }
     }
 
+    /// One model attempt; `None` when the request was withdrawn while it ran (the generation is
+    /// cancelled and nothing is recorded: nobody waits for it).
     fn attempt(
         &self,
         engine: &EngineHandle,
@@ -426,7 +484,7 @@ impl CopyService {
         (seed, retry): (u32, bool),
         request: &CopyRequest<'_>,
         on_progress: &mut dyn FnMut(CopyProgress<'_>),
-    ) -> Attempt {
+    ) -> Option<Attempt> {
         // Tokens reach `on_progress` only through the screen gate: judged while they stream.
         let mut gate = ScreenGate::new(facts, &self.brands, &self.guardrails);
         let generated = engine
@@ -445,7 +503,12 @@ impl CopyService {
                 deadline: request.deadline,
             })
             .and_then(|stream| {
-                through_gate(stream.until(request.deadline), &mut gate, on_progress)
+                through_gate(
+                    stream.until(request.deadline),
+                    &mut gate,
+                    request.withdrawn,
+                    on_progress,
+                )
             });
         let budget = |text: String, timings: Option<Timings>| {
             self.count("attempt.budget");
@@ -461,7 +524,8 @@ impl CopyService {
                 cut: None,
             }
         };
-        match generated {
+        let attempt = match generated {
+            Ok(Streamed::Withdrawn) => return None,
             Ok(Streamed::Done(g)) if g.stop == StopReason::Budget => {
                 budget(g.text, Some(g.timings))
             }
@@ -469,13 +533,13 @@ impl CopyService {
             Ok(Streamed::Done(g)) => {
                 let verdict = check(&g.text, facts, &self.brands, &self.guardrails);
                 if let Verdict::Fail(reason) = verdict {
-                    return self.end_at_whole_clause(
+                    return Some(self.end_at_whole_clause(
                         gate,
                         reason,
                         seed,
                         Some(g.timings),
                         on_progress,
-                    );
+                    ));
                 }
                 let rest = gate.finish(&verdict);
                 if !rest.is_empty() {
@@ -508,8 +572,10 @@ impl CopyService {
                     cut: None,
                 }
             }
-        }
+        };
+        Some(attempt)
     }
+
     /// An attempt whose whole text failed for `reason`: served ended at its last whole clause
     /// when that passes, else failed for `reason`.
     fn end_at_whole_clause(
@@ -609,7 +675,7 @@ mod tests {
                 .iter()
                 .map(|p| StreamEvent::Token((*p).to_string()))
                 .chain(std::iter::once(StreamEvent::Error(EngineError::WorkerGone)));
-            let ended = through_gate(events, &mut gate, &mut |p| {
+            let ended = through_gate(events, &mut gate, None, &mut |p| {
                 if let CopyProgress::Token(t) = p {
                     screen.push_str(t);
                 }
@@ -623,6 +689,34 @@ mod tests {
                 "{bad} reached the screen: {screen:?}"
             );
         }
+    }
+
+    /// A withdrawn request's stream ends at the next token, before it reaches the screen: the
+    /// pieces shown are those streamed while the request was still wanted.
+    #[test]
+    fn a_withdrawn_request_stops_streaming_at_the_next_token() {
+        let facts = ProductFacts::new(&product(), &Currency::default());
+        let (brands, config) = (BrandList::new(["Kestrel"]), GuardrailConfig::default());
+        let mut gate = ScreenGate::new(&facts, &brands, &config);
+        let seen = std::sync::atomic::AtomicUsize::new(0);
+        let gone = || seen.load(std::sync::atomic::Ordering::SeqCst) >= 2;
+        let events = ["Kestrel", " runner,", " light", " and", " quick."]
+            .iter()
+            .map(|p| {
+                seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                StreamEvent::Token((*p).to_string())
+            });
+        let mut screen = String::new();
+        let ended = through_gate(events, &mut gate, Some(Withdrawn(&gone)), &mut |p| {
+            if let CopyProgress::Token(t) = p {
+                screen.push_str(t);
+            }
+        });
+        assert!(matches!(ended, Ok(Streamed::Withdrawn)));
+        assert!(
+            !screen.contains("runner"),
+            "a token after the withdrawal was shown: {screen:?}"
+        );
     }
 
     /// A stream stopped at a wrong price is served ended at its last whole clause when that
@@ -656,7 +750,7 @@ mod tests {
             .iter()
             .map(|p| StreamEvent::Token((*p).to_string()))
             .chain(std::iter::once(StreamEvent::Error(EngineError::WorkerGone)));
-        let Ok(Streamed::Stopped(reason)) = through_gate(events, &mut gate, &mut on_progress)
+        let Ok(Streamed::Stopped(reason)) = through_gate(events, &mut gate, None, &mut on_progress)
         else {
             panic!("the wrong was-price was not stopped");
         };

@@ -16,7 +16,8 @@
 //!   worker busy with one piece for longer than [`Copier::stuck`]'s limit is hung; the daemon
 //!   then stops the systemd watchdog pings and is restarted.
 //! - Warm-up runs only while no session is on screen and the model is ready, one blurb per idle
-//!   poll, so a shopper's request waits for at most one warm blurb. A finished plan runs again
+//!   poll; a session that begins cancels the blurb in flight at its next token, so a shopper's
+//!   request waits for at most one token of warm-up. A finished plan runs again
 //!   after [`WARM_EVERY`] (entries still fresh cost one lookup) or when the console asks.
 //! - Until the model is loaded (or when it fails to load) copy comes from a template-only
 //!   [`CopyService`](crate::copy::CopyService): the screen never waits for the model. The load state is reported only to
@@ -24,8 +25,10 @@
 //! - Groups run in submission order, one at a time; the jobs of a group are written together
 //!   ([`CopyDesk::write_together`]: cache lookups and stores on the worker thread, model writes
 //!   on scoped threads). A job whose session is no longer on screen, or whose deadline has passed
-//!   before its group starts (the screen has put up the template itself), is skipped, and every
-//!   job that runs ends with exactly one `CopyDone`.
+//!   before its group starts (the screen has put up the template itself), is skipped; a job
+//!   whose session leaves the screen while its group runs is cancelled at its next token and
+//!   dropped ([`Copier::withdrawn`]), so the next shopper waits for no copy of the last. Every
+//!   other job that runs ends with exactly one `CopyDone`.
 //! - A job is due by its deadline (the request's moment plus the engine's budget): the worker
 //!   never sends model copy completed after it, and copy cut short by it (tokens may have
 //!   streamed) is answered at once with the template, flagged [`FellBack::Budget`] so the screen
@@ -160,6 +163,8 @@ struct Shared {
     warm_restart: AtomicBool,
     fell_back_budget: AtomicU64,
     fell_back_deadline: AtomicU64,
+    /// Screen jobs dropped while their group ran because their session left the screen.
+    withdrawn: AtomicU64,
     /// Latencies of the latest screen jobs, in milliseconds, and how many were answered.
     latencies: Mutex<(VecDeque<f64>, u64)>,
 }
@@ -259,6 +264,7 @@ impl Copier {
             warm_restart: AtomicBool::new(false),
             fell_back_budget: AtomicU64::new(0),
             fell_back_deadline: AtomicU64::new(0),
+            withdrawn: AtomicU64::new(0),
             latencies: Mutex::new((VecDeque::new(), 0)),
             spec,
         });
@@ -365,6 +371,12 @@ impl Copier {
         .into_iter()
         .map(|(r, n)| (r.as_str().to_string(), n.load(Ordering::Relaxed)))
         .collect()
+    }
+
+    /// Screen jobs cancelled since start because their session left the screen while their
+    /// group was being written.
+    pub fn withdrawn(&self) -> u64 {
+        self.shared.withdrawn.load(Ordering::Relaxed)
     }
 
     /// Latency of the latest screen jobs (`None` before the first).
@@ -617,7 +629,7 @@ fn work(
                     continue;
                 };
                 let started = *warm_started.get_or_insert_with(Instant::now);
-                busy(shared, || warm_one(&shared.desk, store, &plan[index]));
+                busy(shared, || warm_one(shared, store, &plan[index]));
                 shared.warmed.fetch_add(1, Ordering::Relaxed);
                 if warm.finished_at.is_some() {
                     tracing::info!(
@@ -639,8 +651,18 @@ fn busy(shared: &Shared, write: impl FnOnce()) {
     *lock(&shared.busy_since) = None;
 }
 
-fn warm_one(desk: &CopyDesk, store: &Store, item: &WarmItem) {
-    let written = desk.write(store.conn(), item, None, super::now_unix(), &mut |_| {});
+/// Writes one warm-up blurb through the cache; a shopper arriving cancels it at its next token
+/// (it is written again on the plan's next pass).
+fn warm_one(shared: &Shared, store: &Store, item: &WarmItem) {
+    let shopper_arrived = |_: usize| !shared.idle();
+    let written = shared.desk.write_together(
+        Some(store.conn()),
+        &[(item, None)],
+        super::now_unix(),
+        &shopper_arrived,
+        &|_, _| {},
+        &mut |_, _| {},
+    );
     if let Err(e) = written {
         tracing::warn!(error = %e, sku = %item.product.sku, "warm-up blurb not cached");
     }
@@ -683,9 +705,16 @@ fn run_group(
         CopyProgress::Token(_) => {}
         CopyProgress::Restart => restarted[i].store(true, Ordering::Relaxed),
     };
+    // A job whose session left the screen while its group ran is dropped at its next token.
+    let withdrawn = |i: usize| shared.current_session.load(Ordering::SeqCst) != jobs[i].session.0;
     let answered = std::cell::Cell::new(false);
     let mut on_done = |i: usize, outcome: CopyOutcome| {
         answered.set(true);
+        if outcome.fallback == Some(Fallback::Withdrawn) {
+            tracing::debug!("copy withdrawn: its session left the screen");
+            shared.withdrawn.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
         answer(shared, &jobs[i], outcome, answers);
     };
     let orders: Vec<(&CopyOrder, Option<Instant>)> =
@@ -698,7 +727,8 @@ fn run_group(
             .fetch_add(jobs.len() as u64, Ordering::Relaxed);
     }
     let now = super::now_unix();
-    let Err(e) = desk.write_together(cache, &orders, now, &on_progress, &mut on_done) else {
+    let Err(e) = desk.write_together(cache, &orders, now, &withdrawn, &on_progress, &mut on_done)
+    else {
         return;
     };
     if answered.get() {
@@ -707,7 +737,7 @@ fn run_group(
     }
     // Nothing streamed yet: the same jobs without the cache.
     tracing::warn!(error = %e, "copy cache failed; writing without it");
-    let _ = desk.write_together(None, &orders, now, &on_progress, &mut on_done);
+    let _ = desk.write_together(None, &orders, now, &withdrawn, &on_progress, &mut on_done);
 }
 
 /// Answers `job` with `outcome`: the content log, the latency sample, then `CopyDone`.

@@ -24,7 +24,7 @@ use crate::config::Config;
 use crate::content::{self, Content};
 use crate::copy::cache::{self, CacheError, Lookup, Policy, WarmReport};
 use crate::copy::engine::EngineError;
-use crate::copy::service::{CopyOrder, CopyOutcome, CopyProgress};
+use crate::copy::service::{CopyOrder, CopyOutcome, CopyProgress, Withdrawn};
 use crate::copy::{self as copywriting, BrandList, CopyService, CopySource, EngineHandle};
 use crate::store::catalog as products;
 
@@ -233,12 +233,21 @@ impl CopyDesk {
         let started = std::time::Instant::now();
         let mut sources = std::collections::BTreeMap::<String, u64>::new();
         let orders: Vec<(&CopyOrder, Option<Instant>)> = plan.iter().map(|o| (o, None)).collect();
-        self.write_together(Some(conn), &orders, now, &|_, _| {}, &mut |_, outcome| {
-            *sources
-                .entry(outcome.source.as_str().to_string())
-                .or_default() += 1;
-            on_each();
-        })?;
+        let wanted = |_: usize| false;
+        let progress = |_: usize, _: CopyProgress<'_>| {};
+        self.write_together(
+            Some(conn),
+            &orders,
+            now,
+            &wanted,
+            &progress,
+            &mut |_, outcome| {
+                *sources
+                    .entry(outcome.source.as_str().to_string())
+                    .or_default() += 1;
+                on_each();
+            },
+        )?;
         Ok(WarmReport::new(plan.len(), started.elapsed(), sources))
     }
 
@@ -250,6 +259,9 @@ impl CopyDesk {
     /// thread; the hits are answered at once. The rest are written by up to `engine.parallel`
     /// threads, each taking the next order as it finishes one (the engine decodes the orders in
     /// flight in one batch), and each is stored and answered on this thread as it completes.
+    /// `withdrawn(i)` says order `i` is no longer wanted (its session left the screen): it is
+    /// not begun, or is cancelled at its next token, and answered with template copy flagged
+    /// [`crate::copy::service::Fallback::Withdrawn`] (never stored).
     /// `on_progress(i, p)` streams order `i`'s tokens from the writing threads; `on_done(i,
     /// outcome)` answers order `i`, exactly once each, in completion order.
     ///
@@ -261,15 +273,22 @@ impl CopyDesk {
         cache: Option<&Connection>,
         orders: &[(&CopyOrder, Option<Instant>)],
         now: i64,
+        withdrawn: &(dyn Fn(usize) -> bool + Sync),
         on_progress: &(dyn Fn(usize, CopyProgress<'_>) + Sync),
         on_done: &mut dyn FnMut(usize, CopyOutcome),
     ) -> Result<(), CacheError> {
         let model = self.model();
         let service = model.as_ref().map_or(&self.templates, |m| &m.service);
         let policy = cache.zip(model.as_deref().and_then(|m| self.cache_policy(m, now)));
+        let checks: Vec<_> = (0..orders.len()).map(|i| move || withdrawn(i)).collect();
         let requests: Vec<_> = orders
             .iter()
-            .map(|(order, deadline)| request(order, None).with_deadline(*deadline))
+            .zip(&checks)
+            .map(|((order, deadline), check)| {
+                request(order, None)
+                    .with_deadline(*deadline)
+                    .with_withdrawn(Withdrawn(check))
+            })
             .collect();
         let mut hits = Vec::new();
         let mut misses = Vec::new();
