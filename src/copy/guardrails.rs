@@ -498,16 +498,71 @@ const UNFINISHED_ENDINGS: &[&str] = &[
     "a", "an", "and", "as", "but", "from", "of", "or", "the", "with", "your", "our", "its", "their",
 ];
 
-/// The last word of `copy` when it is one of [`UNFINISHED_ENDINGS`] (its trailing punctuation
-/// aside): the copy stopped mid-phrase.
+/// Words that wait for a noun when an article or possessive comes right before them: "…and a
+/// warm", "your new". Adjectives of product copy that are not also nouns ("a classic", "an
+/// essential", "a light", "your favourite" are finished).
+const DANGLING_ADJECTIVES: &[&str] = &[
+    "affordable",
+    "beautiful",
+    "breathable",
+    "bright",
+    "comfortable",
+    "compact",
+    "cosy",
+    "cozy",
+    "crisp",
+    "delicious",
+    "durable",
+    "elegant",
+    "fresh",
+    "gorgeous",
+    "great",
+    "handy",
+    "lightweight",
+    "luxurious",
+    "modern",
+    "new",
+    "perfect",
+    "portable",
+    "practical",
+    "real",
+    "reliable",
+    "sleek",
+    "smooth",
+    "soft",
+    "stylish",
+    "sturdy",
+    "timeless",
+    "true",
+    "versatile",
+    "vibrant",
+    "warm",
+    "waterproof",
+];
+
+/// Words before which a dangling adjective leaves the phrase open.
+const DETERMINERS: &[&str] = &["a", "an", "the", "your", "our", "its", "their", "this"];
+
+/// Intensifiers that never end a phrase: "…made to feel very".
+const INTENSIFIERS: &[&str] = &["very", "truly", "really"];
+
+/// The last word of `copy` (its trailing punctuation aside) when the copy stopped mid-phrase:
+/// one of [`UNFINISHED_ENDINGS`] or [`INTENSIFIERS`], or a [`DANGLING_ADJECTIVES`] word right
+/// after one of [`DETERMINERS`].
 pub(crate) fn unfinished_ending(copy: &str) -> Option<&str> {
-    let last = copy
-        .split_whitespace()
-        .next_back()?
-        .trim_end_matches(|c: char| c.is_ascii_punctuation() || c == '…');
-    UNFINISHED_ENDINGS
-        .iter()
-        .any(|w| w.eq_ignore_ascii_case(last))
+    let bare = |w: &'_ str| -> String {
+        w.trim_matches(|c: char| c.is_ascii_punctuation() || c == '…')
+            .to_ascii_lowercase()
+    };
+    let mut words = copy.split_whitespace().rev();
+    let last_word = words.next()?;
+    let last = last_word.trim_end_matches(|c: char| c.is_ascii_punctuation() || c == '…');
+    let word = bare(last);
+    if UNFINISHED_ENDINGS.contains(&word.as_str()) || INTENSIFIERS.contains(&word.as_str()) {
+        return Some(last);
+    }
+    let before = words.next().map(bare).unwrap_or_default();
+    (DANGLING_ADJECTIVES.contains(&word.as_str()) && DETERMINERS.contains(&before.as_str()))
         .then_some(last)
 }
 
@@ -1499,6 +1554,30 @@ mod tests {
         assert_eq!(unfinished_ending("The"), Some("The"));
         assert_eq!(unfinished_ending(""), None);
         assert_eq!(unfinished_ending("with love"), None);
+        // An adjective left waiting for its noun, or an intensifier, is unfinished too.
+        assert_eq!(
+            judge(
+                "Quillby Kite Boot Charcoal, for long walks and a warm",
+                &boot
+            )
+            .code(),
+            "unfinished"
+        );
+        assert_eq!(unfinished_ending("step into your new"), Some("new"));
+        assert_eq!(unfinished_ending("made to feel very"), Some("very"));
+        assert_eq!(unfinished_ending("a boot that is truly."), Some("truly"));
+        // The same words end a phrase as nouns, or after a noun.
+        for finished in [
+            "a true classic",
+            "boots that keep you warm",
+            "your new favourite",
+            "an essential",
+            "the real deal",
+            "soft and warm",
+            "stay cosy, stay warm.",
+        ] {
+            assert_eq!(unfinished_ending(finished), None, "{finished}");
+        }
     }
 
     #[test]
