@@ -792,6 +792,9 @@ mod tests {
         assert_eq!(config.k_anonymity, 5);
         assert_eq!(config.retention_days, 90);
         assert_eq!(config.scan, ScanConfig::default());
+        // The engine section documents the defaults: a value left behind when a default changed
+        // ran the appliance on the 8-bit KV cache after f16 had been measured faster.
+        assert_eq!(config.engine, crate::copy::EngineConfig::default());
     }
 
     #[test]
