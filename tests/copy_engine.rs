@@ -130,6 +130,8 @@ fn build_service(model: PathBuf) -> CopyService {
         // machine may be shared with builds.
         EngineConfig {
             budget_ms: 30_000,
+            // Padding rows are exercised on every build, whatever its kernels' default.
+            pad_outputs: 4,
             ..EngineConfig::default()
         },
         &PromptPack::builtin().unwrap(),
@@ -422,7 +424,7 @@ fn requests_in_flight_together_each_write_their_own_copy() {
     assert!(after.cancelled > before.cancelled);
 }
 
-/// Three requests in flight decode with one padding row (the default `pad_outputs` of 4), twice
+/// Three requests in flight decode with one padding row (`pad_outputs` 4, as on AVX2), twice
 /// in a row: the padding's scratch sequence must be empty again after every decode, or the
 /// second round's padding (from position 0 again) is refused by llama.cpp. The bare decode loop
 /// reports every width asked for, refuses one the context has no sequences for, and leaves an

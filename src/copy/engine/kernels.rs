@@ -65,6 +65,23 @@ pub fn description() -> String {
     parts.join(" + ")
 }
 
+/// The engine's default `pad_outputs` for this binary's kernels: 4 with llama.cpp's AVX2
+/// kernels, where three rows of logits take longer than four; 1 (no padding) with its AVX-512
+/// kernels, where three take less than four (README § The copy engine's kernels has the widths
+/// and the A/B of a session's three picks).
+pub fn default_pad_outputs() -> u32 {
+    pad_outputs_for(&compiled())
+}
+
+/// [`default_pad_outputs`] for the sets in `compiled`.
+fn pad_outputs_for(compiled: &[&str]) -> u32 {
+    if compiled.contains(&"avx512f") {
+        1
+    } else {
+        4
+    }
+}
+
 /// The instruction sets llama.cpp in this binary needs that this CPU lacks.
 pub fn missing() -> Vec<&'static str> {
     missing_of(&compiled(), cpu_has)
@@ -110,6 +127,12 @@ mod tests {
         assert_eq!(missing_of(&OPTIONAL, none), OPTIONAL);
         assert_eq!(missing_of(&OPTIONAL, |s| s != "avx512vnni"), ["avx512vnni"]);
         assert!(missing_of(&OPTIONAL, |_| true).is_empty());
+    }
+
+    #[test]
+    fn rows_are_padded_only_for_the_avx2_kernels() {
+        assert_eq!(pad_outputs_for(&[]), 4);
+        assert_eq!(pad_outputs_for(&["avx512f", "avx512vnni"]), 1);
     }
 
     #[test]

@@ -126,7 +126,8 @@ pub struct EngineConfig {
     /// this many rows, the extra rows being a throwaway token in a scratch sequence: llama.cpp's
     /// x86 AVX2 matrix kernels take longer for 3, 5 or 7 rows of logits than for 4 or 8 (the 262,144
     /// × 640 output matrix of the default model dominates a step; `bench copy` prints the bare
-    /// decode loop by width). 0 or 1: no padding.
+    /// decode loop by width). 0 or 1: no padding. Default: 4 with the AVX2 kernels, 1 with the
+    /// AVX-512 ones, where three rows are cheaper than four ([`kernels::default_pad_outputs`]).
     pub pad_outputs: u32,
     /// Tokens generated at most per request.
     pub max_tokens: u32,
@@ -167,7 +168,7 @@ impl Default for EngineConfig {
             prefix_slots: 4,
             parallel: 4,
             warm_parallel: 8,
-            pad_outputs: 4,
+            pad_outputs: kernels::default_pad_outputs(),
             max_tokens: 48,
             budget_ms: 4000,
             step_delay_ms: 0,
@@ -787,7 +788,10 @@ mod tests {
 
     #[test]
     fn outputs_are_padded_only_above_two() {
-        let c = EngineConfig::default();
+        let c = EngineConfig {
+            pad_outputs: 4,
+            ..EngineConfig::default()
+        };
         let padded: Vec<usize> = (0..=9).map(|n| c.padded_outputs(n)).collect();
         assert_eq!(padded, [0, 1, 2, 4, 4, 8, 8, 8, 8, 12]);
         let off = EngineConfig {
