@@ -257,6 +257,20 @@ struct Fixture {
 }
 
 impl Fixture {
+    /// A daemon on this data dir and model, its config first changed by `set`, with its model
+    /// loaded ([`ready_daemon`]).
+    fn daemon(
+        &self,
+        set: impl FnOnce(&mut Config),
+    ) -> (
+        std::sync::Arc<Daemon>,
+        tokio::sync::mpsc::UnboundedReceiver<Input>,
+    ) {
+        let mut config = config(&self.data, &self.model);
+        set(&mut config);
+        ready_daemon(config)
+    }
+
     fn new(imports: &[&str]) -> Option<Self> {
         let model = model()?;
         let one = common::one_model_at_a_time();
@@ -283,12 +297,11 @@ fn the_daemon_caches_copy_and_warms_the_cache_while_idle() {
     let Some(fixture) = Fixture::new(&["catalog", "events"]) else {
         return;
     };
-    let (data, model) = (fixture.data.clone(), fixture.model.clone());
-    let mut config = config(&data, &model);
-    config.copy_warm_top = 1;
-    config.copy_warm_segments = 0;
-
-    let (daemon, mut screen) = ready_daemon(config);
+    let data = fixture.data.clone();
+    let (daemon, mut screen) = fixture.daemon(|c| {
+        c.copy_warm_top = 1;
+        c.copy_warm_segments = 0;
+    });
     let copier = daemon.copier();
     // Idle: the plan (the most viewed product × `all` × every style) runs; model copy that
     // passed the guardrails is cached (a blurb that fell back to a template is not).
@@ -397,10 +410,10 @@ fn a_sessions_picks_stream_together() {
     let Some(fixture) = Fixture::new(&["catalog"]) else {
         return;
     };
-    let (data, model) = (fixture.data.clone(), fixture.model.clone());
-    let mut config = config(&data, &model);
-    config.copy_cache_ttl_secs = 0;
-    let (daemon, mut screen) = ready_daemon(config);
+    let data = fixture.data.clone();
+    let (daemon, mut screen) = fixture.daemon(|c| {
+        c.copy_cache_ttl_secs = 0;
+    });
     let copier = daemon.copier();
     let products = products(&data);
     let session = SessionId(7);
@@ -462,11 +475,11 @@ fn a_group_whose_session_leaves_the_screen_is_cancelled() {
     let Some(fixture) = Fixture::new(&["catalog"]) else {
         return;
     };
-    let (data, model) = (fixture.data.clone(), fixture.model.clone());
-    let mut config = config(&data, &model);
-    // No warm-up: every engine request and cache row here is the screen's.
-    config.copy_warm_top = 0;
-    let (daemon, mut screen) = ready_daemon(config);
+    let data = fixture.data.clone();
+    let (daemon, mut screen) = fixture.daemon(|c| {
+        // No warm-up: every engine request and cache row here is the screen's.
+        c.copy_warm_top = 0;
+    });
     let copier = daemon.copier();
     let products = products(&data);
     let job = |session, request, product| {
@@ -552,11 +565,11 @@ fn a_shopper_arriving_cancels_the_warm_up_blurb_in_flight() {
     let Some(fixture) = Fixture::new(&["catalog", "events"]) else {
         return;
     };
-    let (data, model) = (fixture.data.clone(), fixture.model.clone());
-    let mut config = config(&data, &model);
-    config.copy_warm_top = 1;
-    config.copy_warm_segments = 0;
-    let (daemon, mut screen) = ready_daemon(config);
+    let data = fixture.data.clone();
+    let (daemon, mut screen) = fixture.daemon(|c| {
+        c.copy_warm_top = 1;
+        c.copy_warm_segments = 0;
+    });
     let copier = daemon.copier();
     let engine = || engine_stats(&daemon);
     // The first warm-up blurb has reached the engine (its suffix takes a few hundred ms to
