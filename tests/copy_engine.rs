@@ -424,6 +424,64 @@ fn requests_in_flight_together_each_write_their_own_copy() {
     assert!(after.cancelled > before.cancelled);
 }
 
+/// One product's record for several shoppers, as `copy warm` plans it: requests with the same
+/// prefix whose suffixes begin alike decode their common first tokens once. Three submitted
+/// together share them (as entries of the same decode, or as cells when the first was admitted a
+/// step earlier); a fourth submitted after the first has streamed takes cells already in the
+/// cache, from a request that may itself have taken them from another. Every request writes its
+/// own guarded copy, and none fails (a token missing from a sequence fails the shared decode).
+#[test]
+fn requests_for_one_product_decode_its_record_once() {
+    let Some(service) = service() else { return };
+    let engine = service.engine().unwrap();
+    let product = &catalog()[5];
+    let facts = service.facts(product);
+    let [low, gifts, style] = segments_for(product);
+    let fan = (low.0.clone(), true);
+    let prompts: Vec<_> = [&low, &gifts, &style, &fan]
+        .into_iter()
+        .map(|audience| service.prompt_for(product, aud(audience), Style::Value))
+        .collect();
+    let record = prompts[0].suffix.split("Shopper:").next().unwrap();
+    assert!(record.len() > 20 && prompts.iter().all(|p| p.suffix.starts_with(record)));
+    let allowed = shelftalk::copy::guardrails::allowed_numbers(&facts);
+    let submit = |i: usize| {
+        engine
+            .generate(GenerationRequest {
+                max_tokens: Some(24),
+                prefix_cache: Some(true),
+                allowed_numbers: Some(allowed.clone()),
+                ..GenerationRequest::new(
+                    prompts[i].prefix.clone(),
+                    prompts[i].suffix.clone(),
+                    500 + i as u32,
+                )
+            })
+            .unwrap()
+    };
+    let before = engine.stats();
+    let mut streams: Vec<_> = (0..3).map(submit).collect();
+    let first = streams[0].next();
+    assert!(matches!(first, Some(StreamEvent::Token(_))), "{first:?}");
+    streams.push(submit(3));
+    for stream in streams {
+        let g = stream.finish(|_| {}).unwrap();
+        assert!(!g.text.is_empty(), "{g:?}");
+        for n in shelftalk::numbers::scan(&g.text) {
+            assert!(
+                allowed.contains(&n.listed()),
+                "{:?} writes {}",
+                g.text,
+                n.listed()
+            );
+        }
+    }
+    // The record ("Product: …", its price and details) is more than ten tokens; three of the
+    // four requests take it from another. Other tests share the engine: counters only grow.
+    let shared = engine.stats().shared_tokens - before.shared_tokens;
+    assert!(shared >= 30, "shared {shared} tokens");
+}
+
 /// Three requests in flight decode with one padding row (`pad_outputs` 4, as on AVX2), twice
 /// in a row: the padding's scratch sequence must be empty again after every decode, or the
 /// second round's padding (from position 0 again) is refused by llama.cpp. The bare decode loop

@@ -200,8 +200,10 @@ pub fn feedback_segment(segment: &SegmentKey) -> SegmentKey {
 }
 
 /// What `copy warm` generates: the `top` most viewed products × the `segments` most common
-/// shopper segments plus `all`, every style, written with `seed`; sorted so one style's prefix is
-/// reused in a row.
+/// shopper segments plus `all`, every style, written with `seed`; sorted by style, then product,
+/// then segment, so one style's prefix is reused in a row and one product's orders (the same
+/// record for every segment) are in flight together: the engine decodes their common tokens
+/// once.
 pub fn warm_plan(
     vault: &Vault,
     model: &StoreModel,
@@ -230,8 +232,8 @@ pub fn warm_plan(
     keys.push(SegmentKey::all());
     let mut plan = Vec::new();
     for style in Style::ALL {
-        for segment in &keys {
-            for product in skus.iter().filter_map(|sku| model.product(sku)) {
+        for product in skus.iter().filter_map(|sku| model.product(sku)) {
+            for segment in &keys {
                 plan.push(CopyOrder {
                     product: product.clone(),
                     segment: segment.clone(),

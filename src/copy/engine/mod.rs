@@ -28,7 +28,9 @@
 //!   per copy style), kept across requests; the last is the scratch sequence of padding rows
 //!   ([`EngineConfig::pad_outputs`]), empty outside a decode. A request with the prefix cache
 //!   copies its prefix sequence into its working sequence (`copy_kv_cache_seq`, cells are
-//!   shared, not duplicated) and decodes only its suffix. When prefixes plus the request do not
+//!   shared, not duplicated) and decodes only its suffix, less the first tokens a request in
+//!   flight with the same prefix has in common with it (shared the same way: one product's
+//!   record for several shoppers is decoded once). When prefixes plus the request do not
 //!   fit `n_ctx`, the least recently used prefix is evicted and re-decoded on its next use.
 //! - Padding rows never reach a request: their logits are not sampled and their cells are
 //!   cleared right after the decode.
@@ -244,7 +246,11 @@ impl EngineConfig {
     }
 
     /// The engine of `copy warm`: `warm_parallel` requests in flight (never fewer than
-    /// `parallel`), the context grown by [`REQUEST_CELLS`] for each one added.
+    /// `parallel`), the context grown by [`REQUEST_CELLS`] for each one added, and the budget
+    /// grown in proportion to the requests in flight: each request has the share of the steps it
+    /// would have at the kiosk (nobody waits for warm-up copy; copy cut by the budget is never
+    /// stored, and the kiosk's budget with twice the requests in flight cut a third of a
+    /// warm-up to templates on a slow day).
     pub fn for_warm_up(&self) -> Self {
         let parallel = self.parallel.max(self.warm_parallel);
         let added = parallel - self.parallel;
@@ -253,6 +259,10 @@ impl EngineConfig {
             n_ctx: self
                 .n_ctx
                 .saturating_add(added.saturating_mul(REQUEST_CELLS + self.max_tokens)),
+            budget_ms: self
+                .budget_ms
+                .saturating_mul(u64::from(parallel))
+                .div_ceil(u64::from(self.parallel.max(1))),
             ..self.clone()
         }
     }
@@ -536,6 +546,10 @@ pub struct EngineStats {
     pub generated_tokens: u64,
     /// Prefix decodes (first use of a style, or after eviction or a no-cache request).
     pub prefix_decodes: u64,
+    /// Suffix tokens a request took from another in flight with the same prefix and the same
+    /// first suffix tokens (one product's record for several shoppers): decoded once for both.
+    #[serde(default)]
+    pub shared_tokens: u64,
 }
 
 #[derive(Debug, Default)]
@@ -546,6 +560,7 @@ struct Counters {
     failed: AtomicU64,
     generated_tokens: AtomicU64,
     prefix_decodes: AtomicU64,
+    shared_tokens: AtomicU64,
 }
 
 impl Counters {
@@ -697,6 +712,7 @@ impl EngineHandle {
             failed: get(&c.failed),
             generated_tokens: get(&c.generated_tokens),
             prefix_decodes: get(&c.prefix_decodes),
+            shared_tokens: get(&c.shared_tokens),
         }
     }
 
@@ -806,6 +822,12 @@ mod tests {
             warm.n_ctx,
             c.n_ctx + (c.warm_parallel - c.parallel) * (REQUEST_CELLS + c.max_tokens)
         );
+        // Eight in flight where the kiosk has four: twice the kiosk's budget.
+        assert_eq!(
+            warm.budget_ms,
+            c.budget_ms * u64::from(c.warm_parallel) / u64::from(c.parallel)
+        );
+        assert_eq!((c.parallel, c.warm_parallel, warm.budget_ms), (4, 8, 8000));
         let narrow = EngineConfig {
             warm_parallel: 1,
             ..EngineConfig::default()

@@ -14,6 +14,12 @@
 //! - The last sequence is scratch: padding rows ([`EngineConfig::padded_outputs`]) are decoded
 //!   in it at positions from 0 and cleared right after their decode, so it is empty between
 //!   decodes; their logits are never sampled.
+//! - A request whose prefix and first suffix tokens are those of a request in flight takes them
+//!   from it ([`Share`]; one product's record for several shoppers, as `copy warm` plans it):
+//!   the cells already decoded are shared by `copy_kv_cache_seq`, and tokens still in the coming
+//!   decode carry both sequences. Never either's last suffix token (each request's logits come
+//!   from its own; a rewind may take back the other's). A cell depends only on the tokens up to
+//!   it, so the request reads what it would have decoded itself.
 //! - After every decode each request in flight has exactly one row of logits (its last token's);
 //!   every request's step samples from it before anything else is decoded, and the tokens whose
 //!   logits are wanted are all in the last `decode` of a step (chunks are cut from the end).
@@ -153,7 +159,7 @@ pub(super) fn worker_main(
         model: &model,
         sampling,
         n_ctx: ctx.n_ctx(),
-        batch: LlamaBatch::new(config.n_batch as usize, 1),
+        batch: LlamaBatch::new(config.n_batch as usize, config.parallel as i32),
         ctx,
         prefixes: PrefixSlots::new(config.prefix_slots, config.parallel as i32),
         config,
@@ -248,13 +254,27 @@ struct Step {
 }
 
 /// One token for the next `decode`: of which working sequence, where, and whether its logits are
-/// wanted (the last token each live request adds).
+/// wanted (the last token each live request adds). `shared`: the other working sequences whose
+/// prompt has the same token here (bit `s` for sequence `s`); the token is decoded once, into a
+/// cell all of them read.
 #[derive(Debug, Clone, Copy)]
 struct Entry {
     seq: i32,
     token: LlamaToken,
     pos: usize,
     logits: bool,
+    shared: u32,
+}
+
+/// A new request's suffix tokens that another request in flight (with the same prefix) has at the
+/// same positions: its first `tokens` are taken from working sequence `from` instead of decoded
+/// again. Those `from` has in the cache are shared at admission (`copy_kv_cache_seq`); those
+/// still to be decoded in the coming step (`from` was admitted in it, or took them from a third
+/// request admitted in it) are entries the new sequence is added to.
+#[derive(Debug, Clone, Copy)]
+struct Share {
+    from: i32,
+    tokens: usize,
 }
 
 /// A request in flight: its working sequence and everything its generation loop keeps.
@@ -264,8 +284,10 @@ struct Live {
     started: Instant,
     sampler: LlamaSampler,
     max_tokens: u32,
-    /// The suffix's last token (decoded again when a rewind takes back the first token).
-    suffix_last: LlamaToken,
+    /// The suffix's tokens; a request with the same prefix admitted while this one runs takes
+    /// their common first tokens from this sequence ([`Share`]). The last is decoded again
+    /// when a rewind takes back the first generated token.
+    suffix: Vec<LlamaToken>,
     /// Where the next token goes, and the batch index of this request's logits after a decode.
     pos: usize,
     idx: i32,
@@ -470,7 +492,19 @@ impl Worker<'_> {
                     break;
                 };
                 match self.admit(job, seq, &live) {
-                    Admitted::Live(l, mut prompt) => {
+                    Admitted::Live(l, mut prompt, share) => {
+                        if let Some(share) = share {
+                            // Those of the tokens it takes that are still to be decoded for
+                            // `share.from`: decoded once, for both.
+                            let start = l.pos - l.suffix.len();
+                            let taken = start..start + share.tokens;
+                            for e in entries.iter_mut().filter(|e| {
+                                (e.seq == share.from || e.shared & (1 << share.from) != 0)
+                                    && taken.contains(&e.pos)
+                            }) {
+                                e.shared |= 1 << l.seq;
+                            }
+                        }
                         entries.append(&mut prompt);
                         live.push(*l);
                     }
@@ -620,18 +654,23 @@ impl Worker<'_> {
             .model
             .vocab()
             .tokenize(request.suffix.as_bytes(), false, false);
-        let Some(&suffix_last) = suffix.last() else {
+        if suffix.is_empty() {
             Counters::bump(&self.counters.requests, 1);
             return Admitted::Failed(Box::new((job, EngineError::EmptyPrompt)));
-        };
+        }
         // Cells the requests in flight may still need; their prefixes stay resident.
         let in_flight: usize = live.iter().map(|l| l.reserve).sum();
         let pinned: Vec<i32> = live.iter().filter_map(|l| l.prefix_seq).collect();
         let alone = !request.prefix_cache.unwrap_or(self.config.prefix_cache);
+        let share = if alone {
+            None
+        } else {
+            share_for(&request.prefix, &suffix, live)
+        };
         let prompted = if !alone {
             self.prompt_cached(
                 &request.prefix,
-                &suffix,
+                (&suffix, share),
                 max_tokens,
                 seq,
                 (in_flight, &pinned),
@@ -654,6 +693,9 @@ impl Worker<'_> {
             }
         };
         Counters::bump(&self.counters.requests, 1);
+        if let Some(share) = share {
+            Counters::bump(&self.counters.shared_tokens, share.tokens as u64);
+        }
         let model = self.model;
         let sampler = LlamaSampler::chain_simple([
             LlamaSampler::penalties(
@@ -676,7 +718,7 @@ impl Worker<'_> {
                 started,
                 sampler,
                 max_tokens,
-                suffix_last,
+                suffix,
                 pos: next_pos,
                 idx: 0,
                 pending: Vec::new(),
@@ -692,6 +734,7 @@ impl Worker<'_> {
                 cached_tokens,
             }),
             entries,
+            share,
         )
     }
 
@@ -738,7 +781,8 @@ impl Worker<'_> {
                         let step = l.steps[at];
                         let before = at
                             .checked_sub(1)
-                            .map_or(l.suffix_last, |b| l.steps[b].token);
+                            .map_or(l.suffix.last().copied(), |b| Some(l.steps[b].token))
+                            .ok_or(EngineError::EmptyPrompt)?;
                         let from = step.pos.checked_sub(1).ok_or(EngineError::EmptyPrompt)?;
                         let from_u32 = u32::try_from(from).map_err(|source| {
                             DecodeFailure::during("rewinding")(DecodeFailure::Position {
@@ -764,6 +808,7 @@ impl Worker<'_> {
                             token: before,
                             pos: from,
                             logits: true,
+                            shared: 0,
                         }));
                     }
                 }
@@ -812,6 +857,7 @@ impl Worker<'_> {
             token,
             pos: l.pos,
             logits: true,
+            shared: 0,
         };
         l.pos += 1;
         Ok(Advance::Decode(entry))
@@ -896,7 +942,7 @@ impl Worker<'_> {
     fn prompt_cached(
         &mut self,
         prefix: &Arc<str>,
-        suffix: &[LlamaToken],
+        (suffix, share): (&[LlamaToken], Option<Share>),
         max_tokens: u32,
         seq: i32,
         (in_flight, pinned): (usize, &[i32]),
@@ -926,11 +972,25 @@ impl Worker<'_> {
         self.ctx
             .copy_kv_cache_seq(prefix_seq, seq, None, None)
             .map_err(DecodeFailure::during("sharing the prefix"))?;
+        let taken = share.map_or(0, |s| s.tokens);
+        if let Some(share) = share {
+            let cell = |pos: usize| {
+                u32::try_from(pos).map_err(|source| {
+                    DecodeFailure::during("sharing a suffix")(DecodeFailure::Position {
+                        pos,
+                        source,
+                    })
+                })
+            };
+            self.ctx
+                .copy_kv_cache_seq(share.from, seq, Some(cell(len)?), Some(cell(len + taken)?))
+                .map_err(DecodeFailure::during("sharing a suffix"))?;
+        }
         Ok((
-            entries_for(seq, suffix, len),
+            entries_for(seq, &suffix[taken..], len + taken),
             len + suffix.len(),
-            fresh + suffix.len(),
-            len - fresh,
+            fresh + suffix.len() - taken,
+            len - fresh + taken,
             Some(prefix_seq),
         ))
     }
@@ -992,6 +1052,7 @@ impl Worker<'_> {
                 token: last.token,
                 pos,
                 logits: true,
+                shared: 0,
             }));
         }
         let chunk_len = self.config.n_batch as usize;
@@ -1002,12 +1063,16 @@ impl Worker<'_> {
         }
         chunks.extend(ordered[first..].chunks(chunk_len));
         let mut indices = Vec::new();
+        let mut seqs: Vec<i32> = Vec::with_capacity(self.config.parallel as usize);
         for chunk in chunks {
             self.batch.clear();
             indices.clear();
             for (i, e) in chunk.iter().enumerate() {
+                seqs.clear();
+                seqs.push(e.seq);
+                seqs.extend((0..32).filter(|s| e.shared & (1 << s) != 0));
                 self.batch
-                    .add(e.token, to_pos(e.pos)?, &[e.seq], e.logits)
+                    .add(e.token, to_pos(e.pos)?, &seqs, e.logits)
                     .map_err(DecodeFailure::during("adding a token"))?;
                 if e.logits && e.seq != scratch {
                     indices.push((e.seq, i as i32));
@@ -1030,7 +1095,7 @@ impl Worker<'_> {
 /// A request admitted: live with its prompt tokens, done at once, or waiting (the cache has no
 /// room for it beside the requests in flight until one of them ends).
 enum Admitted {
-    Live(Box<Live>, Vec<Entry>),
+    Live(Box<Live>, Vec<Entry>, Option<Share>),
     Done,
     Wait(Box<Job>),
     Failed(Box<(Job, EngineError)>),
@@ -1050,8 +1115,31 @@ fn entries_for(seq: i32, tokens: &[LlamaToken], start: usize) -> Vec<Entry> {
             token,
             pos: start + i,
             logits: i + 1 == tokens.len(),
+            shared: 0,
         })
         .collect()
+}
+
+/// What a new request with `prefix` and `suffix` takes from a request in flight: the most first
+/// suffix tokens any of them with the same prefix has in common with it, never either's last
+/// (the new request's logits come from its own last token; a rewind may take back the other's
+/// last cell). `None` when no request in flight shares a first token.
+fn share_for(prefix: &str, suffix: &[LlamaToken], live: &[Live]) -> Option<Share> {
+    live.iter()
+        .filter(|l| !l.alone && *l.job.request.prefix == *prefix)
+        .map(|l| Share {
+            from: l.seq,
+            tokens: common_start(&l.suffix, suffix)
+                .min(l.suffix.len().saturating_sub(1))
+                .min(suffix.len().saturating_sub(1)),
+        })
+        .filter(|s| s.tokens > 0)
+        .max_by_key(|s| s.tokens)
+}
+
+/// How many first tokens `a` and `b` have in common.
+fn common_start(a: &[LlamaToken], b: &[LlamaToken]) -> usize {
+    a.iter().zip(b).take_while(|(x, y)| x == y).count()
 }
 
 fn to_pos(pos: usize) -> Result<i32, EngineError> {
