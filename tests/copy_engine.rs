@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use shelftalk::catalog::{Minor, Product};
-use shelftalk::copy::engine::{EngineError, GenerationRequest, StreamEvent};
+use shelftalk::copy::engine::{EngineError, GenerationRequest, StopReason, StreamEvent};
 use shelftalk::copy::guardrails::check;
 use shelftalk::copy::service::{CopyRequest, CopySource};
 use shelftalk::copy::{
@@ -448,7 +448,7 @@ fn requests_for_one_product_decode_its_record_once() {
     let submit = |i: usize| {
         engine
             .generate(GenerationRequest {
-                max_tokens: Some(24),
+                max_tokens: Some(40),
                 prefix_cache: Some(true),
                 allowed_numbers: Some(allowed.clone()),
                 ..GenerationRequest::new(
@@ -467,6 +467,9 @@ fn requests_for_one_product_decode_its_record_once() {
     for stream in streams {
         let g = stream.finish(|_| {}).unwrap();
         assert!(!g.text.is_empty(), "{g:?}");
+        if g.stop == StopReason::MaxTokens {
+            continue; // may end inside a number (`₹10` of `₹1099`): the service refuses such copy
+        }
         for n in shelftalk::numbers::scan(&g.text) {
             assert!(
                 allowed.contains(&n.listed()),

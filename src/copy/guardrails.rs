@@ -695,15 +695,22 @@ fn chinese_mobile(digits: &str) -> bool {
     b.len() == 11 && b[0] == b'1' && (b'3'..=b'9').contains(&b[1])
 }
 
+/// Another currency's sign, code or name in `copy`. A Latin code or name that the product's own
+/// name or brand has as a word is the product speaking (a brand `SEK`, a "Euro Plug Adapter"), not
+/// a price: copy may quote it. Signs and Chinese currency words (written without word breaks:
+/// `元` is in `元气`) are never taken as the product's.
 fn foreign_currency(copy: &str, facts: &ProductFacts) -> Option<String> {
     let allowed = |m: &str| facts.currency.is_named_by(m);
     if let Some(sym) = foreign_symbol(copy, allowed) {
         return Some(sym.to_string());
     }
+    let own = format!("{} {}", facts.name, facts.brand.as_deref().unwrap_or(""));
     if let Some(w) = CURRENCY_WORDS.iter().find(|w| {
         // Codes are matched as written (upper case, `Rs`); currency names in any case.
         let case_sensitive = w.len() <= 3;
-        !allowed(w) && find_word(copy, w, case_sensitive).is_some()
+        !allowed(w)
+            && find_word(&own, w, case_sensitive).is_none()
+            && find_word(copy, w, case_sensitive).is_some()
     }) {
         return Some((*w).to_string());
     }
@@ -1199,6 +1206,38 @@ mod tests {
 
     fn reason(copy: &str) -> &'static str {
         verdict(copy).code()
+    }
+
+    /// A currency code or name that is the product's own brand or name word is quoted, not a
+    /// price (found by the zh template property test: a brand `SEK`); another currency still is
+    /// foreign, and so is the product's word when it is not the product's (another product).
+    #[test]
+    fn a_currency_word_the_product_is_named_by_is_no_foreign_currency() {
+        let cur = Currency::default().symbol;
+        let named = |name: &str, brand: Option<&str>| {
+            let mut p = facts();
+            p.name = name.into();
+            p.brand = brand.map(Into::into);
+            p
+        };
+        let brands = BrandList::new(["SEK", "Lapguard"]);
+        let config = GuardrailConfig::default();
+        let code = |copy: &str, f: &ProductFacts| check(copy, f, &brands, &config).code();
+        let sek = named("Padded Laptop Sleeve", Some("SEK"));
+        assert_eq!(
+            code(&format!("SEK padded laptop sleeve, now {cur}349."), &sek),
+            "pass"
+        );
+        let euro = named("Euro Plug Laptop Sleeve", Some("Lapguard"));
+        let copy = format!("Lapguard Euro Plug laptop sleeve, now {cur}349.");
+        assert_eq!(code(&copy, &euro), "pass");
+        let dollars = "Lapguard Euro Plug laptop sleeve, now 349 USD.";
+        assert_eq!(code(dollars, &euro), "foreign_currency");
+        assert_eq!(
+            code(&copy, &facts()),
+            "foreign_currency",
+            "not this product's word"
+        );
     }
 
     /// Seen on the demo kiosk (2026-12-02): "…has 20 inches of space…" for a sleeping bag 20 %

@@ -255,8 +255,9 @@ struct Step {
 
 /// One token for the next `decode`: of which working sequence, where, and whether its logits are
 /// wanted (the last token each live request adds). `shared`: the other working sequences whose
-/// prompt has the same token here (bit `s` for sequence `s`); the token is decoded once, into a
-/// cell all of them read.
+/// prompt has the same token here (bit `s` for sequence `s`: working sequences are fewer than
+/// 32, `EngineConfig::validate` caps `parallel` at 16); the token is decoded once, into a cell
+/// all of them read.
 #[derive(Debug, Clone, Copy)]
 struct Entry {
     seq: i32,
