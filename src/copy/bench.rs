@@ -124,6 +124,16 @@ pub struct BenchReport {
     pub warm_grouped_blurbs_per_sec: f64,
     #[serde(default)]
     pub grouped_first_try_pass_rate: f64,
+    /// A warm-up plan's shape ([`WARM_PLAN_PRODUCTS`] of the pairs' products × the first
+    /// [`WARM_PLAN_SEGMENTS`] bench segments × every style) with `parallel` in flight: blurbs
+    /// per second in `copy warm`'s order (style, product, segment), and the same blurbs in the
+    /// order before it (style, segment, product).
+    #[serde(default)]
+    pub warm_plan_blurbs: usize,
+    #[serde(default)]
+    pub warm_plan_blurbs_per_sec: f64,
+    #[serde(default)]
+    pub warm_plan_mixed_blurbs_per_sec: f64,
     /// Kiosk sessions of three picks (`sessions` of them): time until all three copies are
     /// complete, written together as the screen asks for them, and one after another.
     #[serde(default)]
@@ -192,6 +202,83 @@ fn audience(segment: &SegmentKey) -> Audience<'_> {
         segment,
         brand_fan: false,
     }
+}
+
+/// Products and segments of the warm-plan figure ([`BenchReport::warm_plan_blurbs_per_sec`]).
+pub const WARM_PLAN_PRODUCTS: usize = 6;
+pub const WARM_PLAN_SEGMENTS: usize = 3;
+
+/// One blurb to write: product, segment, style and seed.
+type Order<'a> = (&'a Product, &'a SegmentKey, Style, u32);
+
+/// The warm-plan sample in `copy warm`'s order (style, product, segment): the first
+/// [`WARM_PLAN_PRODUCTS`] distinct products of `pairs` × the first [`WARM_PLAN_SEGMENTS`]
+/// `segments` × every style, each with its own seed.
+fn warm_plan_sample<'a>(
+    pairs: &[(&'a Product, &'a SegmentKey, Style)],
+    segments: &'a [SegmentKey],
+    seed: u32,
+) -> Vec<Order<'a>> {
+    let mut products: Vec<&Product> = Vec::new();
+    for (p, _, _) in pairs {
+        if products.len() < WARM_PLAN_PRODUCTS && !products.iter().any(|q| q.sku == p.sku) {
+            products.push(p);
+        }
+    }
+    let mut plan = Vec::new();
+    for style in Style::ALL {
+        for product in &products {
+            for segment in segments.iter().take(WARM_PLAN_SEGMENTS) {
+                let i = plan.len() as u32;
+                plan.push((*product, segment, style, seed.wrapping_add(9000 + i)));
+            }
+        }
+    }
+    plan
+}
+
+fn style_rank(style: Style) -> usize {
+    Style::ALL.iter().position(|s| *s == style).unwrap_or(0)
+}
+
+fn rate_per_sec(n: usize, secs: f64) -> f64 {
+    if secs > 0.0 {
+        n as f64 / secs
+    } else {
+        0.0
+    }
+}
+
+/// Writes `orders` with `parallel` in flight, each thread taking the next: the wall time in
+/// seconds and how many passed the guardrails on their first try.
+fn write_grouped(service: &CopyService, orders: &[Order<'_>], parallel: u32) -> (f64, usize) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let next = AtomicUsize::new(0);
+    let passed = AtomicUsize::new(0);
+    let started = Instant::now();
+    std::thread::scope(|scope| {
+        for _ in 0..parallel.max(1) {
+            scope.spawn(|| {
+                while let Some(&(product, segment, style, seed)) =
+                    orders.get(next.fetch_add(1, Ordering::Relaxed))
+                {
+                    let outcome = service.write_copy(
+                        &CopyRequest::new(product, audience(segment), style, seed),
+                        &mut |_| {},
+                    );
+                    let pass = outcome
+                        .attempts
+                        .first()
+                        .and_then(|a| a.verdict.as_ref())
+                        .is_some_and(|v| v.code() == "pass");
+                    if pass {
+                        passed.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            });
+        }
+    });
+    (started.elapsed().as_secs_f64(), passed.into_inner())
 }
 
 /// Run the bench over `products` (the lead passes the catalog).
@@ -329,38 +416,29 @@ pub fn run(
     let info = engine.info();
     let parallel = info.config.parallel.max(1);
 
-    // The same pairs with `parallel` blurbs in flight: each thread takes the next pair.
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let grouped_pass = std::sync::atomic::AtomicUsize::new(0);
-    let started = Instant::now();
-    std::thread::scope(|scope| {
-        for _ in 0..parallel {
-            scope.spawn(|| loop {
-                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                let Some((product, segment, style)) = pairs.get(i) else {
-                    break;
-                };
-                let outcome = service.write_copy(
-                    &CopyRequest::new(
-                        product,
-                        audience(segment),
-                        *style,
-                        options.seed.wrapping_add(1000 + i as u32),
-                    ),
-                    &mut |_| {},
-                );
-                let passed = outcome
-                    .attempts
-                    .first()
-                    .and_then(|a| a.verdict.as_ref())
-                    .is_some_and(|v| v.code() == "pass");
-                if passed {
-                    grouped_pass.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                }
-            });
-        }
+    // The same pairs with `parallel` blurbs in flight.
+    let seeded: Vec<_> = pairs
+        .iter()
+        .enumerate()
+        .map(|(i, &(p, g, s))| (p, g, s, options.seed.wrapping_add(1000 + i as u32)))
+        .collect();
+    let (grouped_wall, grouped_pass) = write_grouped(service, &seeded, parallel);
+
+    // A warm-up plan's shape: a few of the pairs' products for the first segments in every
+    // style, each blurb with its own seed; written as `copy warm` orders them (style, product,
+    // segment: one product's record in flight for its segments) and, the same blurbs, in the
+    // order before (style, segment, product).
+    let plan = warm_plan_sample(&pairs, &segments, options.seed);
+    let mut mixed = plan.clone();
+    mixed.sort_by_key(|&(p, g, s, _)| {
+        (
+            style_rank(s),
+            segments.iter().position(|x| x == g),
+            p.sku.clone(),
+        )
     });
-    let grouped_wall = started.elapsed().as_secs_f64();
+    let (mixed_wall, _) = write_grouped(service, &mixed, parallel);
+    let (plan_wall, _) = write_grouped(service, &plan, parallel);
 
     // Kiosk sessions: three picks (consecutive pairs, so three styles) written together and
     // one after another, alternating which goes first.
@@ -455,7 +533,10 @@ pub fn run(
         } else {
             0.0
         },
-        grouped_first_try_pass_rate: grouped_pass.into_inner() as f64 / n,
+        grouped_first_try_pass_rate: grouped_pass as f64 / n,
+        warm_plan_blurbs: plan.len(),
+        warm_plan_blurbs_per_sec: rate_per_sec(plan.len(), plan_wall),
+        warm_plan_mixed_blurbs_per_sec: rate_per_sec(plan.len(), mixed_wall),
         sessions: options.sessions,
         session_grouped_ms_p50: percentile(grouped, 0.5),
         session_sequential_ms_p50: percentile(sequential, 0.5),
@@ -932,6 +1013,14 @@ impl fmt::Display for BenchReport {
             self.warm_grouped_blurbs_per_sec,
             self.parallel,
             self.grouped_first_try_pass_rate * 100.0
+        )?;
+        writeln!(
+            f,
+            "warm plan         {:>8.2} blurbs/s in copy warm's order (style, product, segment), {:.2} in the order before (style, segment, product) ({} blurbs, {} in flight)",
+            self.warm_plan_blurbs_per_sec,
+            self.warm_plan_mixed_blurbs_per_sec,
+            self.warm_plan_blurbs,
+            self.parallel
         )?;
         writeln!(
             f,
