@@ -1071,7 +1071,11 @@ impl Worker<'_> {
             for (i, e) in chunk.iter().enumerate() {
                 seqs.clear();
                 seqs.push(e.seq);
-                seqs.extend((0..32).filter(|s| e.shared & (1 << s) != 0));
+                let mut shared = e.shared;
+                while shared != 0 {
+                    seqs.push(shared.trailing_zeros() as i32);
+                    shared &= shared - 1;
+                }
                 self.batch
                     .add(e.token, to_pos(e.pos)?, &seqs, e.logits)
                     .map_err(DecodeFailure::during("adding a token"))?;
