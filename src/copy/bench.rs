@@ -5,7 +5,9 @@
 //! - The bench only reads: it uses the service's engine and prompts, and touches no store.
 //! - The decode limit is the engine's bare decode loop ([`EngineHandle::decode_widths`]: no
 //!   sampling, no gate) on the same model, threads and context, run in the same bench; its width
-//!   table shows what decoding several sequences together buys on this machine.
+//!   table shows what decoding several sequences together buys on this machine. Its context is the
+//!   pairs' own prompt length (p50 of the uncached requests' prompts: prefix and suffix), so its
+//!   steps attend over as many cells as the requests' first generated tokens do.
 //! - Warm throughput is measured twice over the same pairs: one request at a time, and with
 //!   `engine.parallel` requests in flight (decoded together by the worker).
 //!
@@ -87,10 +89,13 @@ pub struct BenchReport {
     #[serde(default)]
     pub generated_tokens: u64,
     /// The bare decode loop (no sampling, no gate) by number of sequences decoded together,
-    /// over a shared context of [`WIDTH_CONTEXT`] tokens; width 1 is the limit generation is
-    /// compared with.
+    /// over a shared context of [`BenchReport::width_context`] tokens; width 1 is the limit
+    /// generation is compared with.
     #[serde(default)]
     pub decode_widths: Vec<WidthFigure>,
+    /// The bare loop's context: the p50 prompt (prefix and suffix) of the uncached requests.
+    #[serde(default)]
+    pub width_context: u32,
     /// The bare loop with one sequence again, right after the one-at-a-time pairs.
     #[serde(default)]
     pub bare_after: Option<WidthFigure>,
@@ -170,8 +175,6 @@ pub struct BenchReport {
     pub peak_rss_mb: Option<f64>,
 }
 
-/// Shared context of the bare decode loop (about a style prefix and a suffix).
-pub const WIDTH_CONTEXT: u32 = 320;
 /// Steps timed per width of the bare decode loop.
 pub const WIDTH_STEPS: u32 = 24;
 
@@ -293,10 +296,6 @@ pub fn run(
     }
     let segments = bench_segments(service.prompts().locale());
     let pairs = draw_pairs(products, &segments, options);
-    let max_width = engine.info().config.sequences().min(8);
-    let widths: Vec<u32> = (1..=max_width).collect();
-    let decode_widths = engine.decode_widths(&widths, WIDTH_STEPS, WIDTH_CONTEXT)?;
-
     // Time to first token, without and with the prefix cache (prefix warm).
     let (mut uncached, mut cached) = (Vec::new(), Vec::new());
     for (i, (product, segment, style)) in pairs.iter().take(options.ttft_samples.max(1)).enumerate()
@@ -331,6 +330,12 @@ pub fn run(
     let first_sample_ms_p50 = p50(&cached, |t| t.ttft_ms - t.prompt_ms);
     let prompt_tokens: f64 = uncached.iter().map(|t| f64::from(t.prompt_tokens)).sum();
     let prompt_ms: f64 = uncached.iter().map(|t| t.prompt_ms).sum();
+
+    // The bare decode loop at the pairs' own prompt length.
+    let width_context = p50(&uncached, |t| f64::from(t.prompt_tokens)).round() as u32;
+    let max_width = engine.info().config.sequences().min(8);
+    let widths: Vec<u32> = (1..=max_width).collect();
+    let decode_widths = engine.decode_widths(&widths, WIDTH_STEPS, width_context)?;
 
     // Fresh blurbs, prefix cache warm for all styles.
     let warm_prefixes = || -> Result<(), EngineError> {
@@ -409,7 +414,7 @@ pub fn run(
     let wall = started.elapsed().as_secs_f64();
     // The bare loop again right after the pairs: the limit is the mean of the two, so a machine
     // whose speed drifts during the run moves both sides of the ratio alike.
-    let bare_after = engine.decode_widths(&[1], WIDTH_STEPS, WIDTH_CONTEXT)?;
+    let bare_after = engine.decode_widths(&[1], WIDTH_STEPS, width_context)?;
     // The loop emptied the cache: the prefixes again, outside the timings that follow.
     warm_prefixes()?;
     let n = pairs.len().max(1) as f64;
@@ -510,6 +515,7 @@ pub fn run(
         decode_limit_tokens_per_sec: rate(gen_tokens, decode_ms),
         generated_tokens: gen_tokens as u64,
         decode_widths,
+        width_context,
         bare_after: bare_after.first().copied(),
         suffix_tokens_p50,
         suffix_ms_p50,
@@ -985,8 +991,9 @@ impl fmt::Display for BenchReport {
                 .collect();
             writeln!(
                 f,
-                "bare decode loop  by sequences decoded together, p50 step over {} steps, context {WIDTH_CONTEXT}: {}",
+                "bare decode loop  by sequences decoded together, p50 step over {} steps, context {} (the pairs' p50 prompt): {}",
                 self.decode_widths[0].steps,
+                self.width_context,
                 widths.join(", ")
             )?;
         }
