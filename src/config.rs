@@ -795,6 +795,12 @@ mod tests {
         // The engine section documents the defaults: a value left behind when a default changed
         // ran the appliance on the 8-bit KV cache after f16 had been measured faster.
         assert_eq!(config.engine, crate::copy::EngineConfig::default());
+        // And the guardrails: `banned_phrases = []` shipped here once emptied the built-in list
+        // on every kiosk that used this file.
+        assert_eq!(
+            config.guardrails,
+            crate::copy::guardrails::GuardrailConfig::default()
+        );
     }
 
     #[test]

@@ -221,7 +221,15 @@ impl ProductFacts {
             let d = folded(&product.description);
             let d = d.trim_start();
             let d = d.strip_prefix("Key Features of").unwrap_or(d);
-            without_prices(&sanitize(d, DETAILS_CHARS), currency)
+            let d = sanitize(d, DETAILS_CHARS);
+            // A marketplace's boilerplate ("Flipkart.com: Buy … online") says where else to
+            // buy, not what the product is: prompted with it, the model sends the shopper
+            // there, and in the facts it would make the address a fact the guardrails let pass.
+            if names_a_website(&d) {
+                String::new()
+            } else {
+                without_prices(&d, currency)
+            }
         };
         Self {
             name,
@@ -322,6 +330,50 @@ fn cap_chars(s: &str, max: usize) -> String {
     };
     cut.trim_end_matches([',', ';', ':', '-', ' ', '(', '.'])
         .to_string()
+}
+
+/// The endings that make a word glued to them a web address (`flipkart.com`, `xiaomi.cn`).
+const URL_SUFFIXES: [&str; 13] = [
+    ".com", ".in", ".net", ".org", ".io", ".co", ".shop", ".store", ".app", ".ly", ".me", ".info",
+    ".cn",
+];
+
+/// Whether `text` has a scheme or `www.` in it (`https://…`, `www.deals.example`).
+pub(crate) fn has_web_marker(text: &str) -> bool {
+    ["http:", "https:", "www.", "://"]
+        .iter()
+        .any(|m| find_ascii_ci(text, m, 0).is_some())
+}
+
+/// The words of `text` that end in a web suffix glued to a letter or digit on its left and end a
+/// word on its right (`Flipkart.com`, `访问xiaomi.com购买` → `xiaomi.com`), trimmed of punctuation.
+/// Words end at spaces and at CJK text.
+pub(crate) fn web_address_words(text: &str) -> Vec<&str> {
+    let ends_word = |c: char| c.is_whitespace() || is_cjk(c);
+    let latin_alnum = |c: char| c.is_alphanumeric() && !is_cjk(c);
+    let mut words = Vec::new();
+    for suffix in URL_SUFFIXES {
+        let mut from = 0;
+        while let Some(i) = find_ascii_ci(text, suffix, from) {
+            let before = text[..i].chars().next_back();
+            let after = text[i + suffix.len()..].chars().next();
+            if before.is_some_and(latin_alnum) && !after.is_some_and(latin_alnum) {
+                let start = text[..i].rfind(ends_word).map_or(0, |w| {
+                    w + text[w..].chars().next().map_or(1, char::len_utf8)
+                });
+                let end = text[i..].find(ends_word).map_or(text.len(), |w| i + w);
+                words.push(text[start..end].trim_matches(|c: char| !c.is_alphanumeric()));
+            }
+            from = i + 1;
+        }
+    }
+    words
+}
+
+/// Whether `text` names a web address: a marketplace's boilerplate ("Flipkart.com: Buy … online",
+/// "… from Flipkart.com. Only Genuine Products."), never a fact of the product.
+fn names_a_website(text: &str) -> bool {
+    has_web_marker(text) || !web_address_words(text).is_empty()
 }
 
 /// Byte index of the first ASCII-case-insensitive occurrence of the ASCII `needle` at or after `from`.
@@ -789,6 +841,30 @@ mod tests {
             segment,
             brand_fan: true,
         }
+    }
+
+    /// 107 of the 700 products of Flipkart's export (`../shared/data`) open their description
+    /// with the marketplace's own boilerplate.
+    #[test]
+    fn details_that_name_a_website_are_not_facts() {
+        for description in [
+            "Flipkart.com: Buy Alder Linen Throw online at best prices",
+            "Buy Alder Linen Throw only for Rs. 1299 from Flipkart.com. Only Genuine Products.",
+            "Flipkart.com is offering Alder Linen Throw",
+            "Soft linen, see www.northloom.example for care",
+            "Soft linen, https://northloom.example",
+            "柔软亚麻，访问northloom.cn了解更多",
+        ] {
+            let f = ProductFacts::new(&product(description), &Currency::default());
+            assert_eq!(f.details, "", "{description}");
+            assert!(find_ascii_ci(&f.corpus(), "flipkart", 0).is_none());
+        }
+        let kept = ProductFacts::new(&product("Soft linen. 1.5 m wide"), &Currency::default());
+        assert_eq!(kept.details, "Soft linen. 1.5 m wide");
+        assert_eq!(
+            web_address_words("访问xiaomi.com购买, or Flipkart.com. A .com alone."),
+            ["xiaomi.com", "Flipkart.com"]
+        );
     }
 
     #[test]
