@@ -20,6 +20,9 @@
 //!   blind spot of the guardrails is not repeated here. It counts served copy (after the
 //!   guardrails), model or template. Target: 0. It reads amounts in digits (full-width too);
 //!   Chinese numerals are left to the guardrails.
+//! - Copy that sends the shopper elsewhere is judged by [`sends_elsewhere`], also written apart
+//!   from the guardrails (another retailer's name from [`OTHER_RETAILERS`] as a word, a web
+//!   address). It counts served copy. Target: 0.
 //! - The pairs' segments are shopper archetypes in the service's locale ([`bench_segments`]).
 
 use std::collections::BTreeMap;
@@ -30,7 +33,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::catalog::{Minor, Product};
 use crate::copy::engine::{EngineError, GenerationRequest, Timings, WidthFigure};
-use crate::copy::guardrails::Verdict;
+use crate::copy::guardrails::{Verdict, OTHER_RETAILERS};
 use crate::copy::prompt::{Audience, Currency};
 use crate::copy::service::{CopyRequest, CopyService, CopySource};
 use crate::locale::Locale;
@@ -172,6 +175,13 @@ pub struct BenchReport {
     /// The first [`FAILURE_EXAMPLES`] served texts with a false price: `sku [why] text`.
     #[serde(default)]
     pub false_prices: Vec<String>,
+    /// Share of pairs whose served copy names another retailer or a web address
+    /// ([`sends_elsewhere`]; target 0).
+    #[serde(default)]
+    pub elsewhere_rate: f64,
+    /// The first [`FAILURE_EXAMPLES`] of them: `sku [what] text`.
+    #[serde(default)]
+    pub elsewhere: Vec<String>,
     pub peak_rss_mb: Option<f64>,
 }
 
@@ -361,6 +371,8 @@ pub fn run(
     let mut cut_examples = Vec::new();
     let mut false_prices = Vec::new();
     let mut false_count = 0usize;
+    let mut elsewhere = Vec::new();
+    let mut elsewhere_count = 0usize;
     let currency = service.prompts().currency().clone();
     let started = Instant::now();
     for (i, (product, segment, style)) in pairs.iter().enumerate() {
@@ -378,6 +390,12 @@ pub fn run(
             false_count += 1;
             if false_prices.len() < FAILURE_EXAMPLES {
                 false_prices.push(format!("{} [{why}] {:?}", product.sku, outcome.text));
+            }
+        }
+        if let Some(what) = sends_elsewhere(&outcome.text, product) {
+            elsewhere_count += 1;
+            if elsewhere.len() < FAILURE_EXAMPLES {
+                elsewhere.push(format!("{} [{what}] {:?}", product.sku, outcome.text));
             }
         }
         from_model += usize::from(outcome.source == CopySource::Model);
@@ -555,6 +573,8 @@ pub fn run(
         first_try_cut: cut_examples,
         false_price_rate: false_count as f64 / n,
         false_prices,
+        elsewhere_rate: elsewhere_count as f64 / n,
+        elsewhere,
         peak_rss_mb: peak_rss_mb(),
     })
 }
@@ -689,6 +709,62 @@ const SAID_ZH: [(&str, Said); 26] = [
 
 /// Words that make the "price" after them a comparison price.
 const PRICE_BEFORE_WAS: [&str; 6] = ["original", "regular", "list", "usual", "old", "retail"];
+
+/// Whether served copy sends the shopper to another shop, and where: an independent check for
+/// the bench. Words are runs of ASCII letters, digits, `.`, `'`, `:` and `/`, lower-cased (a CJK
+/// retailer is found anywhere in the text). The words of a retailer of [`OTHER_RETAILERS`] in
+/// a row (`amazon`, `amazon's`, `amazon.in`; not `amazonite`) that the product's name and brand
+/// do not have, a word with `www.` or `://`, or a word with a letter before its last `.` and a
+/// common top-level domain after it (`flipkart.com`, `jd.com`; not `109.49`) counts.
+pub fn sends_elsewhere(text: &str, product: &Product) -> Option<String> {
+    let lower = text.to_lowercase();
+    let own = format!(
+        "{} {}",
+        product.name.to_lowercase(),
+        product.brand.as_deref().unwrap_or("").to_lowercase()
+    );
+    let words: Vec<&str> = lower
+        .split(|c: char| {
+            !(c.is_ascii_alphanumeric() || c == '.' || c == '\'' || c == ':' || c == '/')
+        })
+        .map(|w| w.trim_matches(|c: char| matches!(c, '.' | '\'' | ':' | '/')))
+        .filter(|w| !w.is_empty())
+        .collect();
+    for retailer in OTHER_RETAILERS {
+        let r = retailer.to_lowercase();
+        if own.contains(&r) {
+            continue;
+        }
+        let named = if r.is_ascii() {
+            // Word by word; the last may carry `'s` or a domain (`amazon's`, `amazon.in`).
+            let parts: Vec<&str> = r.split(' ').collect();
+            words.windows(parts.len()).any(|window| {
+                window.iter().zip(&parts).enumerate().all(|(i, (w, part))| {
+                    *w == *part
+                        || (i + 1 == parts.len()
+                            && w.strip_prefix(part)
+                                .is_some_and(|rest| rest.starts_with(['\'', '.'])))
+                })
+            })
+        } else {
+            lower.contains(&r)
+        };
+        if named {
+            return Some(retailer.to_string());
+        }
+    }
+    const TLDS: [&str; 7] = ["com", "cn", "in", "net", "org", "co", "shop"];
+    words
+        .iter()
+        .find(|w| {
+            w.contains("www.")
+                || w.contains("://")
+                || w.rsplit_once('.').is_some_and(|(name, tld)| {
+                    TLDS.contains(&tld) && name.chars().any(|c| c.is_ascii_alphabetic())
+                })
+        })
+        .map(|w| w.to_string())
+}
 
 /// Whether served copy states a false price for `product`, and why: an independent check for
 /// the bench. Every amount in the store currency (symbol, code or alias before the digits, or
@@ -1073,6 +1149,14 @@ impl fmt::Display for BenchReport {
         for example in &self.false_prices {
             writeln!(f, "  false price: {example}")?;
         }
+        writeln!(
+            f,
+            "sends elsewhere   {:.1}% of served copy (another retailer or a web address; target 0%, independent check)",
+            self.elsewhere_rate * 100.0
+        )?;
+        for example in &self.elsewhere {
+            writeln!(f, "  sends elsewhere: {example}")?;
+        }
         write!(f, "peak RSS          {rss}")
     }
 }
@@ -1102,6 +1186,46 @@ mod tests {
             symbol: "$".into(),
             aliases: vec!["dollars".into()],
         }
+    }
+
+    #[test]
+    fn copy_sending_the_shopper_elsewhere_is_found_independently() {
+        let p = product(10949, Some(13699));
+        for (text, what) in [
+            (
+                "$109.49, 20% off: a sleeping bag at the lowest prices on Amazon.",
+                "Amazon",
+            ),
+            ("A sleeping bag, as on Amazon's own shelves.", "Amazon"),
+            ("A sleeping bag for less than at Best Buy.", "Best Buy"),
+            ("Buy it at Flipkart.com: $109.49.", "Flipkart"),
+            (
+                "A sleeping bag, see deals.example.com today.",
+                "deals.example.com",
+            ),
+            (
+                "A sleeping bag, see www.deals.example today.",
+                "www.deals.example",
+            ),
+            ("睡袋，比淘宝还便宜。", "淘宝"),
+        ] {
+            assert_eq!(sends_elsewhere(text, &p).as_deref(), Some(what), "{text}");
+        }
+        for text in [
+            "$109.49 (was $136.99): an amazonite-grey sleeping bag, e.g. for camping.",
+            "The best buys of the season: a sleeping bag for $109.49.",
+            "",
+        ] {
+            assert_eq!(sends_elsewhere(text, &p), None, "{text}");
+        }
+        let kindle = Product {
+            name: "Amazon Kindle Paperwhite".into(),
+            ..p
+        };
+        assert_eq!(
+            sends_elsewhere("The Amazon Kindle reads like paper.", &kindle),
+            None
+        );
     }
 
     #[test]
@@ -1333,6 +1457,7 @@ mod tests {
         #[test]
         fn the_false_price_check_never_panics(text in any::<String>(), price in 0i64..1_000_000, list in proptest::option::of(0i64..1_000_000)) {
             let _ = false_price(&text, &product(price, list), &Currency::default());
+            let _ = sends_elsewhere(&text, &product(price, list));
             let _ = false_price(&text, &product(price, list), &usd());
         }
 
