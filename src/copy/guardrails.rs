@@ -3,7 +3,8 @@
 //! Invariants:
 //! - [`check`] is pure: same copy, facts, brand list and config → same [`Verdict`]. No I/O.
 //! - Checks run in a fixed order and the first failure is the reason, so a verdict is stable.
-//! - Copy passes only if every number in it appears in the product's facts, every percentage is
+//! - Copy passes only if every number in it appears in the product's facts (in English copy also
+//!   a number written as a word, `two days`: [`NUMBER_WORDS`]), every percentage is
 //!   the product's discount (or a percentage the facts state), only the store's currency is
 //!   named, no other catalog brand is named, and it carries nothing that looks like shopper data
 //!   (URL, e-mail, phone, a digit run long enough to be a loyalty number).
@@ -180,6 +181,72 @@ pub const OTHER_RETAILERS: [&str; 32] = [
     "沃尔玛",
 ];
 
+/// English number words and their values: copy may write one only where the product's facts
+/// have that number, in words or in digits (the demo kiosk once said a double-wall mug "keeps my
+/// coffee hot for two days"). Not "one" (a pronoun: "this one"); the plurals have no value and
+/// pass only as words of the facts ("thousands of happy customers" never does).
+const NUMBER_WORDS: [(&str, Option<u32>); 40] = [
+    ("zero", Some(0)),
+    ("two", Some(2)),
+    ("three", Some(3)),
+    ("four", Some(4)),
+    ("five", Some(5)),
+    ("six", Some(6)),
+    ("seven", Some(7)),
+    ("eight", Some(8)),
+    ("nine", Some(9)),
+    ("ten", Some(10)),
+    ("eleven", Some(11)),
+    ("twelve", Some(12)),
+    ("dozen", Some(12)),
+    ("thirteen", Some(13)),
+    ("fourteen", Some(14)),
+    ("fifteen", Some(15)),
+    ("sixteen", Some(16)),
+    ("seventeen", Some(17)),
+    ("eighteen", Some(18)),
+    ("nineteen", Some(19)),
+    ("twenty", Some(20)),
+    ("thirty", Some(30)),
+    ("forty", Some(40)),
+    ("fifty", Some(50)),
+    ("sixty", Some(60)),
+    ("seventy", Some(70)),
+    ("eighty", Some(80)),
+    ("ninety", Some(90)),
+    ("hundred", Some(100)),
+    ("thousand", Some(1000)),
+    ("million", Some(1_000_000)),
+    ("billion", Some(1_000_000_000)),
+    ("dozens", None),
+    ("hundreds", None),
+    ("thousands", None),
+    ("millions", None),
+    ("billions", None),
+    ("twice", Some(2)),
+    ("thrice", Some(3)),
+    ("triple", Some(3)),
+];
+
+/// The number words of [`NUMBER_WORDS`] copy about `facts` may not write: those whose number the
+/// facts have neither as the word nor in digits. English copy only: Chinese numerals are read
+/// by the number scanner where they are amounts.
+fn unlisted_number_words(facts: &ProductFacts) -> Vec<String> {
+    if facts.locale.unspaced() {
+        return Vec::new();
+    }
+    let corpus = facts.corpus();
+    let known = allowed_numbers(facts);
+    NUMBER_WORDS
+        .iter()
+        .filter(|(word, value)| {
+            find_word(&corpus, word, false).is_none()
+                && value.is_none_or(|v| !known.contains(&v.to_string()))
+        })
+        .map(|(word, _)| word.to_string())
+        .collect()
+}
+
 impl Default for GuardrailConfig {
     fn default() -> Self {
         Self {
@@ -233,11 +300,14 @@ impl GuardrailConfig {
 
     /// The phrases copy about `facts` may not contain: the banned phrases, the other retailers
     /// and, where the rule set is on, the absolute claims, less those the product's own facts
-    /// contain ("Click Connect" in a name is a fact). The guardrails refuse copy with one
-    /// (`banned_phrase`, `other_retailer`, `absolute_claim`); the engine's number gate masks the
-    /// token that would complete one.
+    /// contain ("Click Connect" in a name is a fact), and the number words whose number the facts
+    /// do not have. The guardrails refuse copy with one (`banned_phrase`, `other_retailer`,
+    /// `absolute_claim`, `unknown_number`); the engine's number gate masks the token that would
+    /// complete one.
     pub fn barred_phrases(&self, facts: &ProductFacts) -> Vec<String> {
-        self.barred_beside(&facts.corpus())
+        let mut barred = self.barred_beside(&facts.corpus());
+        barred.extend(unlisted_number_words(facts));
+        barred
     }
 
     /// [`Self::barred_phrases`] for the facts' words `corpus` ([`ProductFacts::corpus`]).
@@ -483,6 +553,12 @@ fn first_failure(
     }
     if let Some(r) = number_failure(copy, facts, &corpus) {
         return Some(r);
+    }
+    if let Some(word) = unlisted_number_words(facts)
+        .into_iter()
+        .find(|w| find_word(copy, w, false).is_some())
+    {
+        return Some(Reason::UnknownNumber(word));
     }
     if let Some(r) = price_claim_failure(copy, facts) {
         return Some(r);
@@ -1313,7 +1389,11 @@ mod tests {
             assert!(
                 matches!(
                     verdict(&copy),
-                    Verdict::Fail(Reason::BannedPhrase(_) | Reason::OtherRetailer(_))
+                    Verdict::Fail(
+                        Reason::BannedPhrase(_)
+                            | Reason::OtherRetailer(_)
+                            | Reason::UnknownNumber(_)
+                    )
                 ),
                 "{copy}"
             );
@@ -1352,6 +1432,69 @@ mod tests {
                 "{copy}"
             );
         }
+    }
+
+    /// Seen on the demo kiosk (en, the third pick for LC24888766): a double-wall mug.
+    #[test]
+    fn a_number_in_words_must_be_a_number_of_the_facts() {
+        let product = Product {
+            sku: "HK-MUG-0012".into(),
+            name: "Copperlake Tide Mug Berry".into(),
+            brand: Some("Copperlake".into()),
+            category: vec!["Home & Kitchen".into(), "Mugs".into()],
+            price: Minor(1199),
+            list_price: Some(Minor(1399)),
+            description: "Everyday mug with a double-wall body and a comfortable handle, set of 2."
+                .into(),
+            tags: vec![],
+        };
+        let mug = ProductFacts::new(&product, &usd());
+        let seen = "14% off! It's only $11.99, but it keeps my coffee hot for two days in a Copperlake Tide mug";
+        assert!(judge(seen, &mug).is_pass(), "two: the set of 2");
+        for (copy, word) in [
+            (
+                "Only $11.99: the Copperlake Tide mug keeps coffee hot for three days.",
+                "three",
+            ),
+            (
+                "Only $11.99: the Copperlake Tide mug, loved by thousands of coffee fans.",
+                "thousands",
+            ),
+            (
+                "Only $11.99: the Copperlake Tide mug keeps coffee hot thrice as long.",
+                "thrice",
+            ),
+            (
+                "The Copperlake Tide mug: Ten-hour warmth, now $11.99.",
+                "ten",
+            ),
+        ] {
+            assert_eq!(
+                judge(copy, &mug),
+                Verdict::Fail(Reason::UnknownNumber(word.into())),
+                "{copy}"
+            );
+        }
+        for fine in [
+            "This one is the Copperlake Tide mug, a tender berry colour for $11.99.",
+            "The Copperlake Tide mug is often the one coffee fans pick, now $11.99.",
+        ] {
+            assert!(judge(fine, &mug).is_pass(), "{fine}");
+        }
+        let barred = GuardrailConfig::default().barred_phrases(&mug);
+        assert!(barred.contains(&"three".to_string()) && !barred.contains(&"two".to_string()));
+        assert!(
+            barred.contains(&"fourteen".to_string()),
+            "a percentage is written with its %, as the number gate checks it"
+        );
+        let zh = zh_facts("李宁 超轻跑步鞋", "李宁", "跑步鞋", 45900, None, "透气网面");
+        assert!(
+            !GuardrailConfig::default()
+                .for_locale(Locale::ZhCn)
+                .barred_phrases(&zh)
+                .contains(&"two".to_string()),
+            "English words only"
+        );
     }
 
     /// Seen on the demo kiosk (en, the first pick for LC24888766): every number true, and the
