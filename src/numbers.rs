@@ -20,9 +20,11 @@
 //!   no space) and whether it is still open (its run reaches the end of the text, as while a
 //!   model is writing it).
 //! - **Chinese numerals** ([`parse_hanzi`]): a run of `零〇一二两三四五六七八九十百千万` (with
-//!   `点` inside) is an amount only in a money or discount context — a currency marker before or
-//!   after it (`四百五十九元`, `¥四百`), `折` after it (`八折`) or `百分之` before it — so words
-//!   such as `一款`, `三星` or `万能` are never numbers. Numerals that do not parse keep their
+//!   `点` inside) is a number only in a money, discount or measure context — a currency marker
+//!   before or after it (`四百五十九元`, `¥四百`), `折` after it (`八折`), `百分之` before it, or a
+//!   unit of time, quantity or size after it (`两天`, `三年`, `十倍`, `五公斤`: [`MEASURE_UNITS`];
+//!   not after a lone `一`, the article of `一年四季`) — so words such as `一款`, `三星` or `万能`
+//!   are never numbers. Numerals that do not parse keep their
 //!   text as value, which no fact ever equals: they are refused, never guessed.
 //! - **chains** ([`chains`]): digit runs joined by short runs of separators (`-`, `.`, `(`, `)`,
 //!   space; the redactor also `+`), as phone, card and loyalty numbers are written.
@@ -34,7 +36,7 @@
 //! Invariants:
 //! - Pure and total: any string is valid input; nothing panics; every span is a `char` boundary
 //!   range of the text given, spans are ascending and do not overlap.
-//! - Only ASCII digits (after folding) and Chinese numerals in a money or discount context make
+//! - Only ASCII digits (after folding) and Chinese numerals in a money, discount or measure context make
 //!   numbers (`٣` is not one).
 //! - The same text always gives the same numbers and roles, whoever asks: what the gate lets the
 //!   model write is judged by the guardrails on exactly the same terms.
@@ -389,6 +391,41 @@ fn zhe_follows(rest: &str) -> bool {
     rest.len() - trimmed.len() <= 2 && trimmed.starts_with('折')
 }
 
+/// Units after Chinese numerals that make them a number (a claim about the product: `保温两天`,
+/// `三年质保`, `七天无理由退货`), longest first.
+pub const MEASURE_UNITS: [&str; 24] = [
+    "个小时",
+    "个星期",
+    "个月",
+    "小时",
+    "星期",
+    "分钟",
+    "公斤",
+    "千克",
+    "厘米",
+    "毫米",
+    "公里",
+    "毫升",
+    "英寸",
+    "天",
+    "年",
+    "周",
+    "倍",
+    "秒",
+    "斤",
+    "克",
+    "米",
+    "升",
+    "瓦",
+    "层",
+];
+
+/// Whether a unit of [`MEASURE_UNITS`] follows (after at most two bytes of spaces).
+fn measure_follows(rest: &str) -> bool {
+    let trimmed = rest.trim_start_matches([' ', '\u{a0}']);
+    rest.len() - trimmed.len() <= 2 && MEASURE_UNITS.iter().any(|u| trimmed.starts_with(u))
+}
+
 const HANZI_DIGITS: [(char, u64); 12] = [
     ('零', 0),
     ('〇', 0),
@@ -476,7 +513,7 @@ pub fn parse_hanzi(numerals: &str) -> Option<String> {
     }
 }
 
-/// Chinese-numeral amounts in a money or discount context (see the module docs).
+/// Chinese-numeral numbers in a money, discount or measure context (see the module docs).
 fn hanzi_numbers(text: &str, own_marks: &[&str]) -> Vec<Number> {
     let mut out = Vec::new();
     let mut chars = text.char_indices().peekable();
@@ -503,7 +540,8 @@ fn hanzi_numbers(text: &str, own_marks: &[&str]) -> Vec<Number> {
         let percent = text[..start].ends_with("百分之");
         let currency = currency_before(text, start, own_marks)
             .or_else(|| currency_after(text, end, own_marks));
-        if !(zhe || percent || currency.is_some()) {
+        let measure = run != "一" && measure_follows(&text[end..]);
+        if !(zhe || percent || measure || currency.is_some()) {
             continue;
         }
         let value = parse_hanzi(run).unwrap_or_else(|| run.to_string());
@@ -1441,6 +1479,28 @@ mod tests {
         assert!(n[0].hanzi && n[0].currency.is_some());
         assert_eq!(n[0].value, "459");
         assert!(scan("一款三星万能的九阳").is_empty(), "words, not amounts");
+        // A unit of time, quantity or size after them makes them a number (a claim).
+        for (text, value) in [
+            ("保温两天", "2"),
+            ("三年质保", "3"),
+            ("七天无理由退货", "7"),
+            ("续航十二个小时", "12"),
+            ("轻了两 倍", "2"),
+        ] {
+            let n = scan(text);
+            assert_eq!(n.len(), 1, "{text}");
+            assert!(n[0].hanzi && n[0].currency.is_none(), "{text}");
+            assert_eq!(n[0].value, value, "{text}");
+        }
+        for words in [
+            "一年四季都能穿",
+            "一天到晚",
+            "十分舒适",
+            "三星手机",
+            "两用背包",
+        ] {
+            assert!(scan(words).is_empty(), "{words}");
+        }
         let n = scan("全场八折");
         assert!(n[0].zhe && n[0].hanzi);
         assert_eq!(n[0].value, "8");

@@ -185,7 +185,7 @@ pub const OTHER_RETAILERS: [&str; 32] = [
 /// have that number, in words or in digits (the demo kiosk once said a double-wall mug "keeps my
 /// coffee hot for two days"). Not "one" (a pronoun: "this one"); the plurals have no value and
 /// pass only as words of the facts ("thousands of happy customers" never does).
-const NUMBER_WORDS: [(&str, Option<u32>); 40] = [
+pub const NUMBER_WORDS: [(&str, Option<u32>); 40] = [
     ("zero", Some(0)),
     ("two", Some(2)),
     ("three", Some(3)),
@@ -1488,6 +1488,18 @@ mod tests {
             "a percentage is written with its %, as the number gate checks it"
         );
         let zh = zh_facts("李宁 超轻跑步鞋", "李宁", "跑步鞋", 45900, None, "透气网面");
+        // Chinese numerals with a unit are numbers the scanner reads (`numbers::MEASURE_UNITS`).
+        for (copy, value) in [
+            ("李宁超轻跑步鞋，透气网面，穿三年不变形，只要459元。", "3"),
+            ("李宁超轻跑步鞋只要459元，七天无理由退货。", "7"),
+        ] {
+            assert_eq!(
+                zh_judge(copy, &zh),
+                Verdict::Fail(Reason::UnknownNumber(value.into())),
+                "{copy}"
+            );
+        }
+        assert!(zh_judge("李宁超轻跑步鞋，透气网面，一年四季都能穿，只要459元。", &zh).is_pass());
         assert!(
             !GuardrailConfig::default()
                 .for_locale(Locale::ZhCn)
