@@ -40,6 +40,9 @@
 //! - The absolute-claim rule set (最佳, 最高级, 国家级, 第一, 顶级, 极品, 绝对, 100%…,
 //!   [`ZH_ABSOLUTE_CLAIMS`]) is on by default ([`Reason::AbsoluteClaim`]).
 //!
+//! English copy speaks in the store's voice, never as a customer: no first-person singular
+//! ([`FIRST_PERSON`], [`Reason::Testimonial`]).
+//!
 //! Every locale: copy on a shelf talker sells what this store sells at this store's price, so it
 //! names no other retailer (Amazon, Walmart, Flipkart, 淘宝, 京东…, [`OTHER_RETAILERS`],
 //! [`Reason::OtherRetailer`]), as it names no URL; a retailer the product's own facts name is a
@@ -181,6 +184,12 @@ pub const OTHER_RETAILERS: [&str; 32] = [
     "沃尔玛",
 ];
 
+/// First-person singular words: English copy that speaks as a customer ("it keeps my coffee hot",
+/// "I love this one!") is a testimonial nobody gave, which consumer law treats as a fake review.
+/// The store's voice is "we" and "you". Refused as [`Reason::Testimonial`], barred while the
+/// model writes; a word the product's own facts have is a fact (a book titled "Me Before You").
+pub const FIRST_PERSON: [&str; 5] = ["I", "me", "my", "mine", "myself"];
+
 /// English number words and their values: copy may write one only where the product's facts
 /// have that number, in words or in digits (the demo kiosk once said a double-wall mug "keeps my
 /// coffee hot for two days"). Not "one" (a pronoun: "this one"); the plurals have no value and
@@ -298,12 +307,12 @@ impl GuardrailConfig {
         self.absolute_claims.unwrap_or(self.locale == Locale::ZhCn)
     }
 
-    /// The phrases copy about `facts` may not contain: the banned phrases, the other retailers
-    /// and, where the rule set is on, the absolute claims, less those the product's own facts
-    /// contain ("Click Connect" in a name is a fact), and the number words whose number the facts
-    /// do not have. The guardrails refuse copy with one (`banned_phrase`, `other_retailer`,
-    /// `absolute_claim`, `unknown_number`); the engine's number gate masks the token that would
-    /// complete one.
+    /// The phrases copy about `facts` may not contain: the banned phrases, the other retailers,
+    /// in English the first-person words and, where the rule set is on, the absolute claims,
+    /// less those the product's own facts contain ("Click Connect" in a name is a fact), and the
+    /// number words whose number the facts do not have. The guardrails refuse copy with one
+    /// (`banned_phrase`, `other_retailer`, `testimonial`, `absolute_claim`, `unknown_number`);
+    /// the engine's number gate masks the token that would complete one.
     pub fn barred_phrases(&self, facts: &ProductFacts) -> Vec<String> {
         let mut barred = self.barred_beside(&facts.corpus());
         barred.extend(unlisted_number_words(facts));
@@ -317,12 +326,18 @@ impl GuardrailConfig {
         } else {
             &[]
         };
+        let first_person: &[&str] = if self.locale.unspaced() {
+            &[]
+        } else {
+            &FIRST_PERSON
+        };
         self.banned_phrases
             .iter()
             .chain(&self.other_retailers)
             .chain(absolute)
-            .filter(|p| find_word(corpus, p, false).is_none())
             .cloned()
+            .chain(first_person.iter().map(|w| w.to_string()))
+            .filter(|p| find_word(corpus, p, false).is_none())
             .collect()
     }
 
@@ -399,6 +414,9 @@ pub enum Reason {
     /// Another retailer named (Amazon, 淘宝…, [`GuardrailConfig::other_retailers`]). Detail: the
     /// name.
     OtherRetailer(String),
+    /// English copy speaking as a customer ("my coffee", [`FIRST_PERSON`]): a testimonial
+    /// nobody gave. Detail: the word.
+    Testimonial(String),
     /// An absolute claim China's advertising law forbids (最佳, 国家级, 第一…). Detail: the term.
     AbsoluteClaim(String),
     /// Shares no word with the product's name, brand, category or details.
@@ -430,6 +448,7 @@ impl Reason {
             Self::ForeignBrand(_) => "foreign_brand",
             Self::BannedPhrase(_) => "banned_phrase",
             Self::OtherRetailer(_) => "other_retailer",
+            Self::Testimonial(_) => "testimonial",
             Self::AbsoluteClaim(_) => "absolute_claim",
             Self::OffTopic => "off_topic",
             Self::TooShort => "too_short",
@@ -451,6 +470,7 @@ impl Reason {
             | Self::ForeignBrand(d)
             | Self::BannedPhrase(d)
             | Self::OtherRetailer(d)
+            | Self::Testimonial(d)
             | Self::AbsoluteClaim(d)
             | Self::Repetition(d)
             | Self::Unfinished(d) => Some(d),
@@ -579,6 +599,8 @@ fn first_failure(
             Reason::BannedPhrase(p)
         } else if config.other_retailers.contains(&p) {
             Reason::OtherRetailer(p)
+        } else if FIRST_PERSON.contains(&p.as_str()) {
+            Reason::Testimonial(p)
         } else {
             Reason::AbsoluteClaim(p)
         });
@@ -1392,6 +1414,7 @@ mod tests {
                     Verdict::Fail(
                         Reason::BannedPhrase(_)
                             | Reason::OtherRetailer(_)
+                            | Reason::Testimonial(_)
                             | Reason::UnknownNumber(_)
                     )
                 ),
@@ -1450,7 +1473,29 @@ mod tests {
         };
         let mug = ProductFacts::new(&product, &usd());
         let seen = "14% off! It's only $11.99, but it keeps my coffee hot for two days in a Copperlake Tide mug";
-        assert!(judge(seen, &mug).is_pass(), "two: the set of 2");
+        assert_eq!(
+            judge(seen, &mug),
+            Verdict::Fail(Reason::Testimonial("my".into())),
+            "a customer's voice"
+        );
+        let told = "14% off! It's only $11.99, and it keeps your coffee hot for two days in a Copperlake Tide mug";
+        assert!(judge(told, &mug).is_pass(), "two: the set of 2");
+        for (copy, word) in [
+            ("I love this Copperlake Tide mug, now $11.99!", "I"),
+            ("I'm sold on the Copperlake Tide mug at $11.99.", "I"),
+            ("The Copperlake Tide mug made me smile, $11.99.", "me"),
+        ] {
+            assert_eq!(
+                judge(copy, &mug),
+                Verdict::Fail(Reason::Testimonial(word.into())),
+                "{copy}"
+            );
+        }
+        assert!(judge(
+            "We picked the Copperlake Tide mug for you: $11.99, 14% off.",
+            &mug
+        )
+        .is_pass());
         for (copy, word) in [
             (
                 "Only $11.99: the Copperlake Tide mug keeps coffee hot for three days.",
