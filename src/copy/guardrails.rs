@@ -632,6 +632,9 @@ fn first_failure(
             return Some(Reason::Unfinished(word.to_string()));
         }
     }
+    if let Some(mark) = open_ending(copy).or_else(|| unclosed_bracket(copy, &corpus)) {
+        return Some(Reason::Unfinished(mark.to_string()));
+    }
     repetition(copy, &corpus, config)
         .or_else(|| {
             config
@@ -641,6 +644,37 @@ fn first_failure(
                 .flatten()
         })
         .map(Reason::Repetition)
+}
+
+/// Marks no finished copy ends on: a clause, list or aside still open (`,` `;` `:` `(` `-` `–`
+/// `—` `/` `&`, and Chinese `，` `、` `；` `：` `（`).
+const OPEN_MARKS: &[char] = &[
+    ',', ';', ':', '(', '[', '-', '–', '—', '/', '&', '，', '、', '；', '：', '（',
+];
+
+/// The mark copy was left open at, in any locale: its last character is one of [`OPEN_MARKS`].
+/// What generation cut by `max_tokens` looks like: the demo kiosk served "…now on sale for 20%
+/// off, only $109.49 (was $136.99,".
+pub(crate) fn open_ending(copy: &str) -> Option<&str> {
+    let text = copy.trim_end();
+    let last = text.chars().next_back()?;
+    OPEN_MARKS
+        .contains(&last)
+        .then(|| &text[text.len() - last.len_utf8()..])
+}
+
+/// A bracket `copy` opens more often than it closes, beyond what the product's facts `corpus`
+/// leave open (a catalog name cut to length, `Tee (Pack of 2`, is a fact).
+fn unclosed_bracket<'c>(copy: &'c str, corpus: &str) -> Option<&'c str> {
+    let open_beyond = |text: &str, open: char, close: char| {
+        text.matches(open).count() as i64 - text.matches(close).count() as i64
+    };
+    [('(', ')'), ('（', '）'), ('[', ']')]
+        .into_iter()
+        .find(|(open, close)| {
+            open_beyond(copy, *open, *close) > open_beyond(corpus, *open, *close).max(0)
+        })
+        .and_then(|(open, _)| copy.rfind(open).map(|i| &copy[i..i + open.len_utf8()]))
 }
 
 /// Words a finished English phrase does not end on: articles, conjunctions, possessives and
@@ -1455,6 +1489,63 @@ mod tests {
                 "{copy}"
             );
         }
+    }
+
+    /// Seen on the demo kiosk (en, the first pick for LC24888766, generation cut by `max_tokens`).
+    #[test]
+    fn copy_left_open_is_unfinished() {
+        let bag = priced(
+            "Bramblewood Ivy sleeping bag Charcoal",
+            10949,
+            Some(13699),
+            &usd(),
+        );
+        let seen = "The Bramblewood Ivy sleeping bag Charcoal is $109.49 now on sale for 20% off, only $109.49 (was $136.99,";
+        assert_eq!(
+            judge(seen, &bag),
+            Verdict::Fail(Reason::Unfinished(",".into()))
+        );
+        for (copy, mark) in [
+            (
+                "The Bramblewood Ivy sleeping bag Charcoal, now $109.49 (was $136.99",
+                "(",
+            ),
+            (
+                "The Bramblewood Ivy sleeping bag Charcoal for campers: warm -",
+                "-",
+            ),
+            (
+                "Our pick for campers, the Bramblewood Ivy sleeping bag Charcoal:",
+                ":",
+            ),
+        ] {
+            assert_eq!(
+                judge(copy, &bag),
+                Verdict::Fail(Reason::Unfinished(mark.into())),
+                "{copy}"
+            );
+        }
+        assert!(judge(
+            "The Bramblewood Ivy sleeping bag Charcoal, now $109.49 (was $136.99).",
+            &bag
+        )
+        .is_pass());
+        let shoe = zh_facts("李宁 超轻跑步鞋", "李宁", "跑步鞋", 45900, None, "透气网面");
+        assert_eq!(
+            zh_judge("李宁超轻跑步鞋，透气网面，只要459元（", &shoe).code(),
+            "unfinished"
+        );
+        assert_eq!(
+            zh_judge("李宁超轻跑步鞋，透气网面，只要459元，", &shoe).code(),
+            "unfinished"
+        );
+        assert_eq!(open_ending(""), None);
+        assert_eq!(unclosed_bracket("a (b) c", ""), None);
+        assert_eq!(unclosed_bracket("a (b c", ""), Some("("));
+        assert_eq!(
+            unclosed_bracket("Tee (Pack of 2, now", "Tee (Pack of 2"),
+            None
+        );
     }
 
     /// Seen on the demo kiosk (en, the third pick for LC24888766): a double-wall mug.

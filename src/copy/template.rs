@@ -129,10 +129,11 @@ fn label(facts: &ProductFacts, max_chars: usize) -> String {
     }) {
         words.pop();
     }
-    let label = words
-        .join(" ")
-        .trim_end_matches(|c: char| !c.is_alphanumeric() && c != ')')
-        .to_string();
+    let label = without_open_brackets(
+        words
+            .join(" ")
+            .trim_end_matches(|c: char| !c.is_alphanumeric() && c != ')'),
+    );
     // A name without a word (only a code or numbers) gets the category, so the copy still says
     // what the product is.
     let has_word = !content_words(&label).is_empty();
@@ -142,6 +143,24 @@ fn label(facts: &ProductFacts, max_chars: usize) -> String {
         (false, true) if label.is_empty() => "This product".to_string(),
         (false, true) => label,
     }
+}
+
+/// `label` without the opening brackets a cap left unclosed (`Cotton (213` of `Cotton (213 cm)`):
+/// the guardrails refuse copy with an aside left open. The rightmost go; the words stay.
+fn without_open_brackets(label: &str) -> String {
+    let mut label = label.to_string();
+    for (open, close) in [('(', ')'), ('（', '）'), ('[', ']')] {
+        let excess = label
+            .matches(open)
+            .count()
+            .saturating_sub(label.matches(close).count());
+        for _ in 0..excess {
+            if let Some(i) = label.rfind(open) {
+                label.remove(i);
+            }
+        }
+    }
+    label.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 #[cfg(test)]

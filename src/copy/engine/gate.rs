@@ -125,14 +125,15 @@ fn starts_a_record(copy: &str) -> bool {
 /// `rules.min_length`'s characters (grapheme clusters) and words, counted as the guardrails count
 /// them, names the product (one of `rules.topic`, the guardrails' on-topic rule) and does not
 /// stop mid-phrase on a connective (`…instead of`, `…light and`: the guardrails'
-/// `unfinished` rule for English), so generation does not stop short of what the guardrails
-/// pass.
+/// `unfinished` rule for English) or with a clause or bracket open (`…20% off,`, `…(was $136.99`:
+/// `guardrails::open_ending`), so generation does not stop short of what the guardrails pass.
 pub(super) fn may_end(text: &str, rules: &Rules<'_>) -> bool {
     let (min_chars, min_words) = rules.min_length;
     text.trim().graphemes(true).count() >= min_chars
         && text.split_whitespace().count() >= min_words
         && guardrails::on_topic(&fold(text).text, rules.topic)
         && guardrails::unfinished_ending(text).is_none()
+        && guardrails::open_ending(text).is_none()
 }
 
 /// Where streaming must wait: the start of the step (`starts`: where each generated token's text
