@@ -40,6 +40,9 @@
 //! - The absolute-claim rule set (最佳, 最高级, 国家级, 第一, 顶级, 极品, 绝对, 100%…,
 //!   [`ZH_ABSOLUTE_CLAIMS`]) is on by default ([`Reason::AbsoluteClaim`]).
 //!
+//! Finished copy is not left open in any locale: no trailing comma, colon, dash or `，`, no aside
+//! opened and never closed beyond what the facts leave open ([`Reason::Unfinished`]).
+//!
 //! English copy speaks in the store's voice, never as a customer: no first-person singular
 //! ([`FIRST_PERSON`], [`Reason::Testimonial`]).
 //!
