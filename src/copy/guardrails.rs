@@ -242,17 +242,16 @@ pub const NUMBER_WORDS: [(&str, Option<u32>); 40] = [
 
 /// The number words of [`NUMBER_WORDS`] copy about `facts` may not write: those whose number the
 /// facts have neither as the word nor in digits. English copy only: Chinese numerals are read
-/// by the number scanner where they are amounts.
-fn unlisted_number_words(facts: &ProductFacts) -> Vec<String> {
+/// by the number scanner where they are amounts. `corpus` is the facts' [`ProductFacts::corpus`].
+fn unlisted_number_words(facts: &ProductFacts, corpus: &str) -> Vec<String> {
     if facts.locale.unspaced() {
         return Vec::new();
     }
-    let corpus = facts.corpus();
     let known = allowed_numbers(facts);
     NUMBER_WORDS
         .iter()
         .filter(|(word, value)| {
-            find_word(&corpus, word, false).is_none()
+            find_word(corpus, word, false).is_none()
                 && value.is_none_or(|v| !known.contains(&v.to_string()))
         })
         .map(|(word, _)| word.to_string())
@@ -317,8 +316,9 @@ impl GuardrailConfig {
     /// (`banned_phrase`, `other_retailer`, `testimonial`, `absolute_claim`, `unknown_number`);
     /// the engine's number gate masks the token that would complete one.
     pub fn barred_phrases(&self, facts: &ProductFacts) -> Vec<String> {
-        let mut barred = self.barred_beside(&facts.corpus());
-        barred.extend(unlisted_number_words(facts));
+        let corpus = facts.corpus();
+        let mut barred = self.barred_beside(&corpus);
+        barred.extend(unlisted_number_words(facts, &corpus));
         barred
     }
 
@@ -577,7 +577,7 @@ fn first_failure(
     if let Some(r) = number_failure(copy, facts, &corpus) {
         return Some(r);
     }
-    if let Some(word) = unlisted_number_words(facts)
+    if let Some(word) = unlisted_number_words(facts, &corpus)
         .into_iter()
         .find(|w| find_word(copy, w, false).is_some())
     {
