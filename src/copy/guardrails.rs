@@ -596,7 +596,7 @@ fn first_failure(
     if let Some(p) = config
         .barred_beside(&corpus)
         .into_iter()
-        .find(|p| find_word(copy, p, false).is_some())
+        .find(|p| says_phrase(copy, p))
     {
         return Some(if config.banned_phrases.contains(&p) {
             Reason::BannedPhrase(p)
@@ -1157,6 +1157,24 @@ fn foreign_brand(
 }
 
 /// Byte index of `needle` in `text` as a whole word (no alphanumeric neighbour).
+/// Whether `text` says the barred `phrase` ([`GuardrailConfig::barred_phrases`]): as a whole word,
+/// in any case (Chinese as written), except the pronoun `I`, which is found only as written and
+/// not as the first letter of `i.e.` (a lower-case `i` is no pronoun, and "i.e." is no testimonial).
+pub(crate) fn says_phrase(text: &str, phrase: &str) -> bool {
+    if phrase != "I" {
+        return find_word(text, phrase, false).is_some();
+    }
+    let mut from = 0;
+    while let Some(i) = find_word_from(text, "I", true, from) {
+        let mut after = text[i + 1..].chars();
+        if !(after.next() == Some('.') && after.next().is_some_and(char::is_alphabetic)) {
+            return true;
+        }
+        from = i + 1;
+    }
+    false
+}
+
 pub(crate) fn find_word(text: &str, needle: &str, case_sensitive: bool) -> Option<usize> {
     find_word_from(text, needle, case_sensitive, 0)
 }
@@ -1578,6 +1596,7 @@ mod tests {
             ("I love this Copperlake Tide mug, now $11.99!", "I"),
             ("I'm sold on the Copperlake Tide mug at $11.99.", "I"),
             ("The Copperlake Tide mug made me smile, $11.99.", "me"),
+            ("Copperlake Tide mug: $11.99, just what I needed.", "I"),
         ] {
             assert_eq!(
                 judge(copy, &mug),
@@ -1590,6 +1609,13 @@ mod tests {
             &mug
         )
         .is_pass());
+        // Not the pronoun: an abbreviation, a lower-case letter.
+        for copy in [
+            "A double-wall Copperlake Tide mug, i.e. hot coffee for longer: $11.99.",
+            "A double-wall Copperlake Tide mug, I.e. hot coffee for longer: $11.99.",
+        ] {
+            assert!(judge(copy, &mug).is_pass(), "{copy}");
+        }
         for (copy, word) in [
             (
                 "Only $11.99: the Copperlake Tide mug keeps coffee hot for three days.",

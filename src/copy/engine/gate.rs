@@ -83,18 +83,14 @@ pub(super) struct Rules<'a> {
 /// `rules.allowed` (or on its way to one); with `rules.money`, every money amount must be true in
 /// the role its words give and no discount the product cannot claim may be written; and no
 /// phrase of `rules.barred` may be completed. Phrases are found as the guardrails find them
-/// (whole words, any case; Chinese as written).
+/// ([`guardrails::says_phrase`]: whole words, any case but the pronoun `I`'s; Chinese as written).
 pub(super) fn judge(text: &str, next: Next<'_>, rules: &Rules<'_>) -> Candidate {
     let next = match next {
         Next::Piece(piece) => piece,
         Next::EndOfText => " ",
     };
     let copy = fold(&format!("{text}{next}")).text;
-    let says = |phrases: &[String]| {
-        phrases
-            .iter()
-            .any(|c| guardrails::find_word(&copy, c, false).is_some())
-    };
+    let says = |phrases: &[String]| phrases.iter().any(|c| guardrails::says_phrase(&copy, c));
     if !starts_a_record(&copy)
         && folded_numbers_allowed(&copy, rules.allowed)
         && rules.money.is_none_or(|m| {
