@@ -46,6 +46,12 @@
 //! English copy speaks in the store's voice, never as a customer: no first-person singular
 //! ([`FIRST_PERSON`], [`Reason::Testimonial`]).
 //!
+//! Copy never repeats its prompt: no run of the prompt pack's instructions and no price band of
+//! the shopper line (`mid budget`, `预算适中`: what the kiosk made of the shopper), unless the
+//! product's facts have it ([`PromptEcho`], [`Reason::PromptLeak`]; the copy service sets it
+//! from its pack with [`GuardrailConfig::for_pack`]). Checked on the finished copy only: the
+//! number gate does not bar it while the model writes.
+//!
 //! Every locale: copy on a shelf talker sells what this store sells at this store's price, so it
 //! names no other retailer (Amazon, Walmart, Flipkart, 淘宝, 京东…, [`OTHER_RETAILERS`],
 //! [`Reason::OtherRetailer`]), as it names no URL; a retailer the product's own facts name is a
@@ -60,7 +66,8 @@ use unicode_segmentation::UnicodeSegmentation;
 
 use crate::catalog::{Minor, Product};
 use crate::copy::prompt::{
-    find_ascii_ci, has_web_marker, web_address_words, ProductFacts, FIELD_LABELS, PROMPT_MARKERS,
+    band_phrase, find_ascii_ci, has_web_marker, web_address_words, ProductFacts, PromptPack,
+    FIELD_LABELS, PROMPT_MARKERS,
 };
 use crate::locale::Locale;
 use crate::numbers::{
@@ -68,6 +75,7 @@ use crate::numbers::{
     scan_with, word_after, words_before, zhe_discount, zhe_figures, ChainRule, MoneyRoles, Number,
     PriceRole, CJK_CURRENCY_WORDS, CURRENCY_SYMBOLS, CURRENCY_WORDS, SAVING_AFTER,
 };
+use crate::vocab::PriceBand;
 
 /// Tunable limits and phrase list. Defaults are defined here once.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -105,6 +113,10 @@ pub struct GuardrailConfig {
     /// prompt pack), not a key of this table.
     #[serde(skip)]
     pub locale: Locale,
+    /// What copy may not repeat of the prompt (set by the copy service from its prompt pack,
+    /// [`GuardrailConfig::for_pack`]), not a key of this table.
+    #[serde(skip)]
+    pub prompt_echo: PromptEcho,
 }
 
 /// The absolute claims of [`GuardrailConfig::absolute_claim_terms`] by default.
@@ -294,6 +306,7 @@ impl Default for GuardrailConfig {
             absolute_claim_terms: ZH_ABSOLUTE_CLAIMS.into_iter().map(String::from).collect(),
             other_retailers: OTHER_RETAILERS.into_iter().map(String::from).collect(),
             locale: Locale::En,
+            prompt_echo: PromptEcho::default(),
         }
     }
 }
@@ -302,6 +315,16 @@ impl GuardrailConfig {
     /// These limits for copy in `locale`.
     pub fn for_locale(self, locale: Locale) -> Self {
         Self { locale, ..self }
+    }
+
+    /// These limits for copy written from `pack`: judged in its locale, never repeating its
+    /// instructions or its shopper line's price bands ([`PromptEcho`]).
+    pub fn for_pack(self, pack: &PromptPack) -> Self {
+        Self {
+            locale: pack.locale,
+            prompt_echo: PromptEcho::of(pack),
+            ..self
+        }
     }
 
     /// Whether the absolute-claim rule set applies (see [`GuardrailConfig::absolute_claims`]).
@@ -515,6 +538,97 @@ impl Verdict {
     }
 }
 
+/// Words of one run of the instructions copy may not repeat, in English.
+const ECHO_WORDS: usize = 5;
+/// Characters of one run of the instructions copy may not repeat, in Chinese.
+const ECHO_CHARS: usize = 5;
+
+/// What copy must never repeat of its prompt (the guardrails' `prompt_leak`): a run of
+/// [`ECHO_WORDS`] words (English) or [`ECHO_CHARS`] characters (Chinese) of one clause of the
+/// pack's instructions — the model once served `禾匠咖啡豆石板灰，一到两个短句` ("…one or two short
+/// sentences"), a style's instruction as copy — and the shopper line's price band (`mid budget`,
+/// `预算适中`), which would tell the shopper what the kiosk made of them (`…价格便宜；预算适中。`
+/// was served too).
+///
+/// Invariants: built from the pack alone (the instructions of every style, the bands of the
+/// shopper line in the pack's locale); a run or band the product's own facts contain is a fact,
+/// not an echo.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PromptEcho {
+    /// Runs of the instructions, as [`echo_runs`] writes them, and the clause each is of.
+    runs: std::collections::BTreeMap<String, String>,
+    /// The shopper line's band phrases.
+    bands: Vec<String>,
+}
+
+impl PromptEcho {
+    /// The runs of every style's instructions in `pack`, and the band phrases of its shopper line.
+    pub fn of(pack: &PromptPack) -> Self {
+        let runs = pack
+            .styles
+            .values()
+            .flat_map(|spec| {
+                spec.instructions
+                    .split(|c: char| c == '\n' || ".,:;!?()\"“”，。：；！？（）".contains(c))
+                    .flat_map(|clause| {
+                        let clause = clause.trim();
+                        echo_runs(clause)
+                            .into_iter()
+                            .map(move |run| (run, clause.to_string()))
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        let bands = [PriceBand::Low, PriceBand::Mid, PriceBand::High]
+            .into_iter()
+            .map(|band| band_phrase(band, pack.locale))
+            .collect();
+        Self { runs, bands }
+    }
+
+    /// The instructions' clause or the band phrase `copy` repeats (a run of it) that `corpus`
+    /// (the product's facts, [`ProductFacts::corpus`]) does not have.
+    pub fn find(&self, copy: &str, corpus: &str) -> Option<String> {
+        let fact = |phrase: &str| find_word(corpus, phrase, false).is_some();
+        if let Some(band) = self
+            .bands
+            .iter()
+            .find(|b| find_word(copy, b, false).is_some() && !fact(b))
+        {
+            return Some(band.clone());
+        }
+        if self.runs.is_empty() {
+            return None;
+        }
+        echo_runs(copy)
+            .into_iter()
+            .find(|run| self.runs.contains_key(run) && !fact(run))
+            .and_then(|run| self.runs.get(&run).cloned())
+    }
+}
+
+/// The runs of `text` an echo is looked for in: every [`ECHO_CHARS`] characters (spaces left
+/// out) of text with Chinese in it, every [`ECHO_WORDS`] words (lower case, without the
+/// punctuation around them) of other text.
+fn echo_runs(text: &str) -> Vec<String> {
+    if text.chars().any(is_cjk) {
+        let chars: Vec<char> = text.chars().filter(|c| !c.is_whitespace()).collect();
+        return chars
+            .windows(ECHO_CHARS)
+            .map(|w| w.iter().collect())
+            .collect();
+    }
+    let words: Vec<String> = text
+        .split_whitespace()
+        .map(|w| {
+            w.trim_matches(|c: char| !c.is_alphanumeric())
+                .to_lowercase()
+        })
+        .filter(|w| !w.is_empty())
+        .collect();
+    words.windows(ECHO_WORDS).map(|w| w.join(" ")).collect()
+}
+
 /// Check one piece of copy against the product's facts. The copy is folded first
 /// ([`crate::numbers::fold`]: full-width digits, letters and signs read as ASCII), as the
 /// engine's number gate reads it.
@@ -555,6 +669,10 @@ fn first_failure(
     {
         return Some(Reason::PromptLeak((*m).to_string()));
     }
+    let corpus = facts.corpus();
+    if let Some(echo) = config.prompt_echo.find(copy, &corpus) {
+        return Some(Reason::PromptLeak(echo));
+    }
     // Markup: a shelf talker is plain text (the model sometimes wraps a name in
     // `<strong>…</strong>`, which a terminal shows as written). After the prompt markers, so a
     // leaked `<end_of_turn>` is named as the leak it is.
@@ -564,7 +682,6 @@ fn first_failure(
     if has_email(copy) {
         return Some(Reason::Email);
     }
-    let corpus = facts.corpus();
     if has_url(copy, &corpus) {
         return Some(Reason::Url);
     }
@@ -1570,6 +1687,95 @@ mod tests {
     }
 
     /// Seen on the demo kiosk (en, the third pick for LC24888766): a double-wall mug.
+    /// Copy repeating its prompt's instructions or the shopper line's price band: both served by
+    /// the zh-CN demo's `copy warm` before the rule (`一到两个短句`, `预算适中`).
+    #[test]
+    fn copy_never_repeats_the_instructions_or_the_shoppers_budget() {
+        use crate::copy::prompt::{Currency, PromptPack};
+        let zh_pack = PromptPack::builtin_for(Locale::ZhCn).unwrap();
+        let zh = GuardrailConfig::default().for_pack(&zh_pack);
+        let beans = |name: &str, price: i64| Product {
+            sku: "HK-COF-0003".into(),
+            name: name.into(),
+            brand: Some("禾匠".into()),
+            category: vec!["食品饮料".into(), "咖啡豆".into()],
+            price: Minor(price),
+            list_price: None,
+            description: "单一产区，可重复密封袋".into(),
+            tags: vec![],
+        };
+        let facts = ProductFacts::localised(
+            &beans("禾匠 青石咖啡豆 石板灰", 9900),
+            &Currency::cny(),
+            Locale::ZhCn,
+        );
+        let brands = BrandList::new(["禾匠"]);
+        let judge_zh = |copy: &str| check(copy, &facts, &brands, &zh);
+        assert_eq!(
+            judge_zh("禾匠咖啡豆石板灰，一到两个短句"),
+            Verdict::Fail(Reason::PromptLeak("一到两个短句".into()))
+        );
+        assert_eq!(
+            judge_zh("禾匠青石咖啡豆石板灰，单一产区，价格实在；预算适中。"),
+            Verdict::Fail(Reason::PromptLeak("预算适中".into()))
+        );
+        assert!(judge_zh("禾匠青石咖啡豆石板灰，单一产区，¥99。").is_pass());
+        // Without the pack (a config never given one) nothing is an echo.
+        let bare = GuardrailConfig::default().for_locale(Locale::ZhCn);
+        assert!(check(
+            "禾匠青石咖啡豆石板灰，单一产区，一到两个短句。",
+            &facts,
+            &brands,
+            &bare
+        )
+        .is_pass());
+
+        let en = GuardrailConfig::default().for_pack(&PromptPack::builtin().unwrap());
+        let throw = Product {
+            sku: "HK-THR-0002".into(),
+            name: "Northloom Alder throw".into(),
+            brand: Some("Northloom".into()),
+            category: vec!["Home".into(), "Throws".into()],
+            price: Minor(1299),
+            list_price: None,
+            description: "Stonewashed linen.".into(),
+            tags: vec![],
+        };
+        let facts = ProductFacts::new(&throw, &usd());
+        let brands = BrandList::new(["Northloom"]);
+        let judge_en = |copy: &str| check(copy, &facts, &brands, &en);
+        assert_eq!(
+            judge_en(
+                "Shelf talkers: one line of store copy for the Northloom Alder throw, $12.99."
+            ),
+            Verdict::Fail(Reason::PromptLeak(
+                "one line of store copy per product".into()
+            ))
+        );
+        assert_eq!(
+            judge_en("Stonewashed linen on a mid budget: the Northloom Alder throw, $12.99."),
+            Verdict::Fail(Reason::PromptLeak("mid budget".into()))
+        );
+        // Four words of a clause are words, not an echo.
+        assert!(
+            judge_en("It is all about quality and craft: the Northloom Alder throw, $12.99.")
+                .is_pass()
+        );
+        // A band phrase the facts have is a fact.
+        let budget = Product {
+            description: "A mid budget linen throw.".into(),
+            ..throw.clone()
+        };
+        let facts = ProductFacts::new(&budget, &usd());
+        assert!(check(
+            "Stonewashed linen on a mid budget: the Northloom Alder throw, $12.99.",
+            &facts,
+            &brands,
+            &en
+        )
+        .is_pass());
+    }
+
     #[test]
     fn a_number_in_words_must_be_a_number_of_the_facts() {
         let product = Product {

@@ -735,6 +735,16 @@ fn first_clauses(sentence: &str, max: usize) -> String {
     out
 }
 
+/// How the shopper line says a price band: `mid budget`, `预算适中`.
+pub(crate) fn band_phrase(band: PriceBand, locale: Locale) -> String {
+    match (locale, band) {
+        (Locale::En, band) => format!("{} budget", band.as_str()),
+        (Locale::ZhCn, PriceBand::Low) => "预算不高".into(),
+        (Locale::ZhCn, PriceBand::Mid) => "预算适中".into(),
+        (Locale::ZhCn, PriceBand::High) => "预算充足".into(),
+    }
+}
+
 /// The record for one product and shopper, ending with the `Copy:` label the model completes.
 fn render_record(
     facts: &ProductFacts,
@@ -770,10 +780,8 @@ fn render_record(
                 interests.join(", ")
             };
             let fan = if fan { "; loves this brand" } else { "" };
-            out.push_str(&format!(
-                "Shopper: likes {likes}; {} budget{fan}\nCopy:",
-                band.as_str()
-            ));
+            let band = band_phrase(band, Locale::En);
+            out.push_str(&format!("Shopper: likes {likes}; {band}{fan}\nCopy:"));
         }
         Locale::ZhCn => {
             let likes = if interests.is_empty() {
@@ -781,11 +789,7 @@ fn render_record(
             } else {
                 format!("喜欢{}", interests.join("、"))
             };
-            let band = match band {
-                PriceBand::Low => "预算不高",
-                PriceBand::Mid => "预算适中",
-                PriceBand::High => "预算充足",
-            };
+            let band = band_phrase(band, Locale::ZhCn);
             let fan = if fan { "；喜欢这个品牌" } else { "" };
             out.push_str(&format!("Shopper: {likes}；{band}{fan}\nCopy:"));
         }
@@ -965,7 +969,8 @@ mod tests {
                 let copy = ex.copy.replace("{cur}", &currency.symbol);
                 let brands =
                     BrandList::new(["Kestrel", "Northloom", "Sonara", "Tilly & Fern", "Trekkle"]);
-                let v = check(&copy, &facts, &brands, &GuardrailConfig::default());
+                let config = GuardrailConfig::default().for_pack(&pack);
+                let v = check(&copy, &facts, &brands, &config);
                 assert_eq!(v, Verdict::Pass, "{copy}");
             }
         }
@@ -1021,7 +1026,7 @@ mod tests {
         use crate::copy::guardrails::{check, BrandList, GuardrailConfig, Verdict};
         let pack = PromptPack::builtin_for(Locale::ZhCn).unwrap();
         let currency = Currency::cny();
-        let config = GuardrailConfig::default().for_locale(Locale::ZhCn);
+        let config = GuardrailConfig::default().for_pack(&pack);
         let brands = BrandList::new(["跃岭", "木语", "途可", "声澜", "茶语", "岚跑", "ORIO"]);
         for spec in pack.styles.values() {
             assert!(spec.examples.len() >= 3);

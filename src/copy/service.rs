@@ -312,8 +312,8 @@ impl CopyService {
             prompts: PromptBuilder::new(pack, currency),
             brands,
             // Copy is judged in the pack's locale (the content layer serves only a pack of the
-            // kiosk's `locale`).
-            guardrails: guardrails.for_locale(pack.locale),
+            // kiosk's `locale`) and may not repeat its instructions.
+            guardrails: guardrails.for_pack(pack),
             counts: Mutex::new(BTreeMap::new()),
         }
     }
