@@ -49,8 +49,8 @@
 //! Copy never repeats its prompt: no run of the prompt pack's instructions and no price band of
 //! the shopper line (`mid budget`, `预算适中`: what the kiosk made of the shopper), unless the
 //! product's facts have it ([`PromptEcho`], [`Reason::PromptLeak`]; the copy service sets it
-//! from its pack with [`GuardrailConfig::for_pack`]). Checked on the finished copy only: the
-//! number gate does not bar it while the model writes.
+//! from its pack with [`GuardrailConfig::for_pack`]). The price bands are barred while the model
+//! writes too (three phrases); the instructions' runs, hundreds of them, only in finished copy.
 //!
 //! Every locale: copy on a shelf talker sells what this store sells at this store's price, so it
 //! names no other retailer (Amazon, Walmart, Flipkart, 淘宝, 京东…, [`OTHER_RETAILERS`],
@@ -333,11 +333,12 @@ impl GuardrailConfig {
     }
 
     /// The phrases copy about `facts` may not contain: the banned phrases, the other retailers,
-    /// in English the first-person words and, where the rule set is on, the absolute claims,
-    /// less those the product's own facts contain ("Click Connect" in a name is a fact), and the
-    /// number words whose number the facts do not have. The guardrails refuse copy with one
-    /// (`banned_phrase`, `other_retailer`, `testimonial`, `absolute_claim`, `unknown_number`);
-    /// the engine's number gate masks the token that would complete one.
+    /// the shopper line's price bands ([`PromptEcho`]), in English the first-person words and,
+    /// where the rule set is on, the absolute claims, less those the product's own facts contain
+    /// ("Click Connect" in a name is a fact), and the number words whose number the facts do not
+    /// have. The guardrails refuse copy with one (`banned_phrase`, `other_retailer`,
+    /// `prompt_leak`, `testimonial`, `absolute_claim`, `unknown_number`); the engine's number
+    /// gate masks the token that would complete one.
     pub fn barred_phrases(&self, facts: &ProductFacts) -> Vec<String> {
         let corpus = facts.corpus();
         let mut barred = self.barred_beside(&corpus);
@@ -361,6 +362,7 @@ impl GuardrailConfig {
             .iter()
             .chain(&self.other_retailers)
             .chain(absolute)
+            .chain(&self.prompt_echo.bands)
             .cloned()
             .chain(first_person.iter().map(|w| w.to_string()))
             .filter(|p| find_word(corpus, p, false).is_none())
@@ -721,6 +723,8 @@ fn first_failure(
             Reason::OtherRetailer(p)
         } else if FIRST_PERSON.contains(&p.as_str()) {
             Reason::Testimonial(p)
+        } else if config.prompt_echo.bands.contains(&p) {
+            Reason::PromptLeak(p)
         } else {
             Reason::AbsoluteClaim(p)
         });
@@ -1756,6 +1760,12 @@ mod tests {
             judge_en("Stonewashed linen on a mid budget: the Northloom Alder throw, $12.99."),
             Verdict::Fail(Reason::PromptLeak("mid budget".into()))
         );
+        // The bands are barred while the model writes too; the instructions' runs are not.
+        let barred = en.barred_phrases(&facts);
+        assert!(["low budget", "mid budget", "high budget"]
+            .iter()
+            .all(|b| barred.contains(&b.to_string())));
+        assert!(!barred.iter().any(|p| p.contains("store copy")));
         // Four words of a clause are words, not an echo.
         assert!(
             judge_en("It is all about quality and craft: the Northloom Alder throw, $12.99.")
@@ -1767,6 +1777,9 @@ mod tests {
             ..throw.clone()
         };
         let facts = ProductFacts::new(&budget, &usd());
+        assert!(!en
+            .barred_phrases(&facts)
+            .contains(&"mid budget".to_string()));
         assert!(check(
             "Stonewashed linen on a mid budget: the Northloom Alder throw, $12.99.",
             &facts,
