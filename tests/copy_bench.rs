@@ -99,6 +99,7 @@ fn bench_copy() {
     println!("{}", serde_json::to_string_pretty(&report).unwrap());
     assert_eq!(report.false_price_rate, 0.0, "{report}");
     assert_eq!(report.elsewhere_rate, 0.0, "{report}");
+    assert_eq!(report.prompt_echo_rate, 0.0, "{report}");
 }
 
 /// One service per locale, built as the kiosk builds it: the locale's built-in pack, the store
@@ -188,6 +189,7 @@ fn bench_copy_zh_and_en() {
         );
         assert_eq!(report.false_price_rate, 0.0, "{report}");
         assert_eq!(report.elsewhere_rate, 0.0, "{report}");
+        assert_eq!(report.prompt_echo_rate, 0.0, "{report}");
         summary.push(format!(
             "{locale}: first try {:.1} %, from the model {:.1} %, false prices {:.1} %, fresh blurb p50 {:.0} ms ({} pairs, seed {})",
             report.first_try_pass_rate * 100.0,

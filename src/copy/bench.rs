@@ -23,6 +23,9 @@
 //! - Copy that sends the shopper elsewhere is judged by [`sends_elsewhere`], also written apart
 //!   from the guardrails (another retailer's name from [`OTHER_RETAILERS`] as a word, a web
 //!   address). It counts served copy. Target: 0.
+//! - Copy that repeats its prompt is judged by [`repeats_the_prompt`], also written apart from
+//!   the guardrails (the shopper's budget named, the words of a copywriting brief). It counts
+//!   served copy. Target: 0.
 //! - The pairs' segments are shopper archetypes in the service's locale ([`bench_segments`]).
 
 use std::collections::BTreeMap;
@@ -182,6 +185,12 @@ pub struct BenchReport {
     /// The first [`FAILURE_EXAMPLES`] of them: `sku [what] text`.
     #[serde(default)]
     pub elsewhere: Vec<String>,
+    /// Share of pairs whose served copy repeats its prompt ([`repeats_the_prompt`]; target 0).
+    #[serde(default)]
+    pub prompt_echo_rate: f64,
+    /// The first [`FAILURE_EXAMPLES`] of them: `sku [what] text`.
+    #[serde(default)]
+    pub prompt_echoes: Vec<String>,
     pub peak_rss_mb: Option<f64>,
 }
 
@@ -373,6 +382,8 @@ pub fn run(
     let mut false_count = 0usize;
     let mut elsewhere = Vec::new();
     let mut elsewhere_count = 0usize;
+    let mut echoes = Vec::new();
+    let mut echo_count = 0usize;
     let currency = service.prompts().currency().clone();
     let started = Instant::now();
     for (i, (product, segment, style)) in pairs.iter().enumerate() {
@@ -396,6 +407,12 @@ pub fn run(
             elsewhere_count += 1;
             if elsewhere.len() < FAILURE_EXAMPLES {
                 elsewhere.push(format!("{} [{what}] {:?}", product.sku, outcome.text));
+            }
+        }
+        if let Some(what) = repeats_the_prompt(&outcome.text, product) {
+            echo_count += 1;
+            if echoes.len() < FAILURE_EXAMPLES {
+                echoes.push(format!("{} [{what}] {:?}", product.sku, outcome.text));
             }
         }
         from_model += usize::from(outcome.source == CopySource::Model);
@@ -575,6 +592,8 @@ pub fn run(
         false_prices,
         elsewhere_rate: elsewhere_count as f64 / n,
         elsewhere,
+        prompt_echo_rate: echo_count as f64 / n,
+        prompt_echoes: echoes,
         peak_rss_mb: peak_rss_mb(),
     })
 }
@@ -763,6 +782,54 @@ pub fn sends_elsewhere(text: &str, product: &Product) -> Option<String> {
                     TLDS.contains(&tld) && name.chars().any(|c| c.is_ascii_alphabetic())
                 })
         })
+        .map(|w| w.to_string())
+}
+
+/// Words before `budget` that make it the shopper's (`low budget`, `your budget`).
+const BUDGET_OF: [&str; 11] = [
+    "low", "mid", "medium", "high", "tight", "small", "big", "limited", "modest", "your", "any",
+];
+
+/// Words of a copywriting brief, which copy on a shelf never says (English lower case).
+const BRIEF_WORDS: [&str; 10] = [
+    "shelf talker",
+    "store copy",
+    "short sentence",
+    "one line of",
+    "shopper described",
+    "quote prices",
+    "文案",
+    "短句",
+    "货架",
+    "顾客写",
+];
+
+/// Whether served copy repeats what the prompt told the model, and what: an independent check
+/// for the bench. The shopper's budget named (`budget` after one of [`BUDGET_OF`] as whole
+/// words, lower-cased; in Chinese `预算` anywhere), which tells the shopper what the kiosk made
+/// of them, or a word of the brief ([`BRIEF_WORDS`]). Not when the product's name or
+/// description has it.
+pub fn repeats_the_prompt(text: &str, product: &Product) -> Option<String> {
+    let lower = text.to_lowercase();
+    let own = format!("{} {}", product.name, product.description).to_lowercase();
+    let words: Vec<&str> = lower
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
+    if let Some(pair) = words
+        .windows(2)
+        .find(|w| w[1] == "budget" && BUDGET_OF.contains(&w[0]))
+        .map(|w| format!("{} {}", w[0], w[1]))
+        .filter(|pair| !own.contains(pair.as_str()))
+    {
+        return Some(pair);
+    }
+    if lower.contains("预算") && !own.contains("预算") {
+        return Some("预算".into());
+    }
+    BRIEF_WORDS
+        .iter()
+        .find(|w| lower.contains(*w) && !own.contains(*w))
         .map(|w| w.to_string())
 }
 
@@ -1157,6 +1224,14 @@ impl fmt::Display for BenchReport {
         for example in &self.elsewhere {
             writeln!(f, "  sends elsewhere: {example}")?;
         }
+        writeln!(
+            f,
+            "repeats prompt    {:.1}% of served copy (the shopper's budget, the brief's words; target 0%, independent check)",
+            self.prompt_echo_rate * 100.0
+        )?;
+        for example in &self.prompt_echoes {
+            writeln!(f, "  repeats prompt: {example}")?;
+        }
         write!(f, "peak RSS          {rss}")
     }
 }
@@ -1224,6 +1299,39 @@ mod tests {
         };
         assert_eq!(
             sends_elsewhere("The Amazon Kindle reads like paper.", &kindle),
+            None
+        );
+    }
+
+    #[test]
+    fn copy_repeating_its_prompt_is_found_independently() {
+        let p = product(10949, Some(13699));
+        for (text, what) in [
+            ("Shampoo for the low budget! Mint", "low budget"),
+            ("A sleeping bag on your budget: $109.49.", "your budget"),
+            ("Shelf talkers: one line of store copy per", "shelf talker"),
+            ("禾匠咖啡豆石板灰，一到两个短句", "短句"),
+            ("青柚 远山面霜 莓红，价格便宜；预算适中。", "预算"),
+        ] {
+            assert_eq!(
+                repeats_the_prompt(text, &p).as_deref(),
+                Some(what),
+                "{text}"
+            );
+        }
+        for text in [
+            "A budget-friendly sleeping bag: $109.49 (was $136.99).",
+            "Budget tip: $109.49 for a sleeping bag.",
+            "",
+        ] {
+            assert_eq!(repeats_the_prompt(text, &p), None, "{text}");
+        }
+        let planner = Product {
+            name: "Low Budget Meal Planner".into(),
+            ..p
+        };
+        assert_eq!(
+            repeats_the_prompt("The Low Budget Meal Planner, $109.49.", &planner),
             None
         );
     }
