@@ -581,9 +581,18 @@ impl PromptEcho {
                     .collect::<Vec<_>>()
             })
             .collect();
+        // As the shopper line writes them, and hyphenated as an adjective (`a low-budget pick`).
         let bands = [PriceBand::Low, PriceBand::Mid, PriceBand::High]
             .into_iter()
             .map(|band| band_phrase(band, pack.locale))
+            .flat_map(|phrase| {
+                let hyphenated = phrase.replace(' ', "-");
+                if hyphenated == phrase {
+                    vec![phrase]
+                } else {
+                    vec![phrase, hyphenated]
+                }
+            })
             .collect();
         Self { runs, bands }
     }
@@ -1759,6 +1768,11 @@ mod tests {
         assert_eq!(
             judge_en("Stonewashed linen on a mid budget: the Northloom Alder throw, $12.99."),
             Verdict::Fail(Reason::PromptLeak("mid budget".into()))
+        );
+        // Seen before the rule: "Low-budget coffee? A new one to look forward to!"
+        assert_eq!(
+            judge_en("Low-budget linen? The Northloom Alder throw, $12.99."),
+            Verdict::Fail(Reason::PromptLeak("low-budget".into()))
         );
         // The bands are barred while the model writes too; the instructions' runs are not.
         let barred = en.barred_phrases(&facts);
