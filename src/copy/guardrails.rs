@@ -47,10 +47,11 @@
 //! ([`FIRST_PERSON`], [`Reason::Testimonial`]).
 //!
 //! Copy never repeats its prompt: no run of the prompt pack's instructions and no price band of
-//! the shopper line (`mid budget`, `预算适中`: what the kiosk made of the shopper), unless the
+//! the shopper line (`mid budget`, `low-budget`; in Chinese any `预算`: what the kiosk made of
+//! the shopper), unless the
 //! product's facts have it ([`PromptEcho`], [`Reason::PromptLeak`]; the copy service sets it
 //! from its pack with [`GuardrailConfig::for_pack`]). The price bands are barred while the model
-//! writes too (three phrases); the instructions' runs, hundreds of them, only in finished copy.
+//! writes too (a few phrases); the instructions' runs, hundreds of them, only in finished copy.
 //!
 //! Every locale: copy on a shelf talker sells what this store sells at this store's price, so it
 //! names no other retailer (Amazon, Walmart, Flipkart, 淘宝, 京东…, [`OTHER_RETAILERS`],
@@ -67,7 +68,7 @@ use unicode_segmentation::UnicodeSegmentation;
 use crate::catalog::{Minor, Product};
 use crate::copy::prompt::{
     band_phrase, find_ascii_ci, has_web_marker, web_address_words, ProductFacts, PromptPack,
-    FIELD_LABELS, PROMPT_MARKERS,
+    FIELD_LABELS, PROMPT_MARKERS, ZH_BUDGET,
 };
 use crate::locale::Locale;
 use crate::numbers::{
@@ -549,8 +550,8 @@ const ECHO_CHARS: usize = 5;
 /// [`ECHO_WORDS`] words (English) or [`ECHO_CHARS`] characters (Chinese) of one clause of the
 /// pack's instructions — the model once served `禾匠咖啡豆石板灰，一到两个短句` ("…one or two short
 /// sentences"), a style's instruction as copy — and the shopper line's price band (`mid budget`,
-/// `预算适中`), which would tell the shopper what the kiosk made of them (`…价格便宜；预算适中。`
-/// was served too).
+/// `low-budget`; in Chinese the word `预算` the bands share), which would tell the shopper what
+/// the kiosk made of them (`…价格便宜；预算适中。` was served too).
 ///
 /// Invariants: built from the pack alone (the instructions of every style, the bands of the
 /// shopper line in the pack's locale); a run or band the product's own facts contain is a fact,
@@ -581,19 +582,17 @@ impl PromptEcho {
                     .collect::<Vec<_>>()
             })
             .collect();
-        // As the shopper line writes them, and hyphenated as an adjective (`a low-budget pick`).
-        let bands = [PriceBand::Low, PriceBand::Mid, PriceBand::High]
-            .into_iter()
-            .map(|band| band_phrase(band, pack.locale))
-            .flat_map(|phrase| {
-                let hyphenated = phrase.replace(' ', "-");
-                if hyphenated == phrase {
-                    vec![phrase]
-                } else {
-                    vec![phrase, hyphenated]
-                }
-            })
-            .collect();
+        // In English as the shopper line writes them, and hyphenated as an adjective (`a
+        // low-budget pick`); in Chinese the word they share, 预算, anywhere: with the band's
+        // last character masked the model served `…低调；预算适`.
+        let bands = match pack.locale {
+            Locale::ZhCn => vec![ZH_BUDGET.to_string()],
+            Locale::En => [PriceBand::Low, PriceBand::Mid, PriceBand::High]
+                .into_iter()
+                .map(|band| band_phrase(band, pack.locale))
+                .flat_map(|phrase| [phrase.replace(' ', "-"), phrase])
+                .collect(),
+        };
         Self { runs, bands }
     }
 
@@ -1730,7 +1729,12 @@ mod tests {
         );
         assert_eq!(
             judge_zh("禾匠青石咖啡豆石板灰，单一产区，价格实在；预算适中。"),
-            Verdict::Fail(Reason::PromptLeak("预算适中".into()))
+            Verdict::Fail(Reason::PromptLeak("预算".into()))
+        );
+        // Served when the gate masked only the band's last character.
+        assert_eq!(
+            judge_zh("禾匠青石咖啡豆石板灰，单一产区，低调；预算适"),
+            Verdict::Fail(Reason::PromptLeak("预算".into()))
         );
         assert!(judge_zh("禾匠青石咖啡豆石板灰，单一产区，¥99。").is_pass());
         // Without the pack (a config never given one) nothing is an echo.

@@ -735,13 +735,16 @@ fn first_clauses(sentence: &str, max: usize) -> String {
     out
 }
 
+/// The word every Chinese price band of the shopper line starts with ("budget").
+pub(crate) const ZH_BUDGET: &str = "预算";
+
 /// How the shopper line says a price band: `mid budget`, `预算适中`.
 pub(crate) fn band_phrase(band: PriceBand, locale: Locale) -> String {
     match (locale, band) {
         (Locale::En, band) => format!("{} budget", band.as_str()),
-        (Locale::ZhCn, PriceBand::Low) => "预算不高".into(),
-        (Locale::ZhCn, PriceBand::Mid) => "预算适中".into(),
-        (Locale::ZhCn, PriceBand::High) => "预算充足".into(),
+        (Locale::ZhCn, PriceBand::Low) => format!("{ZH_BUDGET}不高"),
+        (Locale::ZhCn, PriceBand::Mid) => format!("{ZH_BUDGET}适中"),
+        (Locale::ZhCn, PriceBand::High) => format!("{ZH_BUDGET}充足"),
     }
 }
 
