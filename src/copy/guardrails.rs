@@ -612,8 +612,7 @@ impl PromptEcho {
         }
         echo_runs(copy)
             .into_iter()
-            .find(|run| self.runs.contains_key(run) && !fact(run))
-            .and_then(|run| self.runs.get(&run).cloned())
+            .find_map(|run| self.runs.get(&run).filter(|_| !fact(&run)).cloned())
     }
 }
 
