@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use shelftalk::catalog::{Minor, Product};
-use shelftalk::copy::engine::{EngineError, GenerationRequest, StopReason, StreamEvent};
+use shelftalk::copy::engine::{EngineError, GenerationRequest, KvLayout, StopReason, StreamEvent};
 use shelftalk::copy::guardrails::check;
 use shelftalk::copy::service::{CopyRequest, CopySource};
 use shelftalk::copy::{
@@ -123,6 +123,10 @@ fn brands() -> BrandList {
 }
 
 fn build_service(model: PathBuf) -> CopyService {
+    build_service_with(model, EngineConfig::default().kv_layout)
+}
+
+fn build_service_with(model: PathBuf, kv_layout: KvLayout) -> CopyService {
     CopyService::start(
         &model,
         &Manifest::builtin().unwrap(),
@@ -132,6 +136,7 @@ fn build_service(model: PathBuf) -> CopyService {
             budget_ms: 30_000,
             // Padding rows are exercised on every build, whatever its kernels' default.
             pad_outputs: 4,
+            kv_layout,
             ..EngineConfig::default()
         },
         &PromptPack::builtin().unwrap(),
@@ -424,7 +429,8 @@ fn requests_in_flight_together_each_write_their_own_copy() {
     assert!(after.cancelled > before.cancelled);
 }
 
-/// One product's record for several shoppers, as `copy warm` plans it: requests with the same
+/// One product's record for several shoppers, as `copy warm` plans it: with the unified KV
+/// layout (the split one has no cells to share across sequences), requests with the same
 /// prefix whose suffixes begin alike decode their common first tokens once. Three submitted
 /// together share them (as entries of the same decode, or as cells when the first was admitted a
 /// step earlier); a fourth submitted after the first has streamed takes cells already in the
@@ -432,7 +438,9 @@ fn requests_in_flight_together_each_write_their_own_copy() {
 /// own guarded copy, and none fails (a token missing from a sequence fails the shared decode).
 #[test]
 fn requests_for_one_product_decode_its_record_once() {
-    let Some(service) = service() else { return };
+    let Some(model) = common::model() else { return };
+    let _one = common::one_model_at_a_time();
+    let service = build_service_with(model, KvLayout::Unified);
     let engine = service.engine().unwrap();
     let product = &catalog()[5];
     let facts = service.facts(product);
@@ -483,6 +491,47 @@ fn requests_for_one_product_decode_its_record_once() {
     // four requests take it from another. Other tests share the engine: counters only grow.
     let shared = engine.stats().shared_tokens - before.shared_tokens;
     assert!(shared >= 30, "shared {shared} tokens");
+}
+
+/// The split KV layout: a working sequence keeps its request's prefix, and the prefix's cells are
+/// saved when it is decoded; a sequence that does not hold a request's prefix restores them. Two
+/// requests with the same prompt and seed submitted together on a fresh engine, one in the
+/// sequence that decoded the prefix and one in a sequence that restored it, decode side by side
+/// in the same batches: any cell the restore got wrong would part their copy.
+#[test]
+fn a_restored_prefix_writes_what_the_decoded_one_writes() {
+    let Some(model) = common::model() else { return };
+    let _one = common::one_model_at_a_time();
+    let service = build_service_with(model, KvLayout::Split);
+    let engine = service.engine().unwrap();
+    let product = &catalog()[17];
+    let prompt = service.prompt_for(product, aud(&segments_for(product)[0]), Style::Playful);
+    let request = |max_tokens: u32| GenerationRequest {
+        max_tokens: Some(max_tokens),
+        prefix_cache: Some(true),
+        ..GenerationRequest::new(prompt.prefix.clone(), prompt.suffix.clone(), 91)
+    };
+    engine.generate(request(1)).unwrap().finish(|_| {}).unwrap();
+    let before = engine.stats();
+    assert_eq!((before.prefix_decodes, before.prefix_restores), (1, 0));
+    let pair: Vec<_> = (0..2)
+        .map(|_| engine.generate(request(24)).unwrap())
+        .collect();
+    let texts: Vec<(String, u32)> = pair
+        .into_iter()
+        .map(|s| {
+            let g = s.finish(|_| {}).unwrap();
+            (g.text, g.timings.cached_tokens)
+        })
+        .collect();
+    let after = engine.stats();
+    assert_eq!(
+        (after.prefix_decodes, after.prefix_restores),
+        (1, 1),
+        "{texts:?}"
+    );
+    assert!(!texts[0].0.is_empty() && texts[0].1 > 100, "{texts:?}");
+    assert_eq!(texts[0], texts[1]);
 }
 
 /// Three requests in flight decode with one padding row (`pad_outputs` 4, as on AVX2), twice

@@ -22,16 +22,25 @@
 //!   the next step. Every request ends with exactly one `Done` or `Error` event, unless the
 //!   caller dropped its stream: the worker notices at the next token it tries to send, stops,
 //!   frees its working sequence and takes the next request.
-//! - KV cache layout (unified cache, `n_seq_max = parallel + prefix_slots + 1`): sequences
-//!   `0..parallel` are the working sequences, one per request in flight, empty between
-//!   requests; the `prefix_slots` sequences after them each hold one decoded prompt prefix (one
-//!   per copy style), kept across requests; the last is the scratch sequence of padding rows
-//!   ([`EngineConfig::pad_outputs`]), empty outside a decode. A request with the prefix cache
-//!   copies its prefix sequence into its working sequence (`copy_kv_cache_seq`, cells are
-//!   shared, not duplicated) and decodes only its suffix, less the first tokens a request in
-//!   flight with the same prefix has in common with it (shared the same way: one product's
-//!   record for several shoppers is decoded once). When prefixes plus the request do not
-//!   fit `n_ctx`, the least recently used prefix is evicted and re-decoded on its next use.
+//! - KV cache layout ([`KvLayout`]). Sequences `0..parallel` are the working sequences, one per
+//!   request in flight. The last sequence is the scratch sequence of padding rows
+//!   ([`EngineConfig::pad_outputs`]), empty outside a decode.
+//!   - `unified` (the default; `n_seq_max = parallel + prefix_slots + 1`, one cache of `n_ctx`
+//!     cells): the `prefix_slots` sequences after the working ones each hold one decoded prompt
+//!     prefix (one per copy style), kept across requests. A request copies its prefix sequence
+//!     into its working sequence (`copy_kv_cache_seq`, cells are shared, not duplicated) and
+//!     decodes only its suffix, less the first tokens a request in flight with the same prefix
+//!     has in common with it (shared the same way: one product's record for several shoppers is
+//!     decoded once). When prefixes plus the request do not fit `n_ctx`, the least recently
+//!     used prefix is evicted and re-decoded on its next use.
+//!   - `split` (llama.cpp's non-unified cache, `n_seq_max = parallel`, plus the scratch
+//!     sequence when padding): every sequence has a cache of its own of `seq_ctx` cells, and a
+//!     token's attention reads only its own sequence's cells. A working sequence keeps the
+//!     prefix of its last request (its request's own cells are cleared when it ends). A decoded
+//!     prefix's cells are also saved in memory (`prefix_slots` of them, least recently used out
+//!     first). A request runs in a free sequence holding its prefix when there is one, else its
+//!     sequence restores the saved cells (`state_seq_set`), else decodes the prefix. Nothing is
+//!     shared between sequences: a request decodes its whole suffix.
 //! - Padding rows never reach a request: their logits are not sampled and their cells are
 //!   cleared right after the decode.
 //! - The bare decode loop ([`EngineHandle::decode_widths`]) runs only while no request is in
@@ -95,6 +104,17 @@ pub struct EngineConfig {
     /// request that does not fit beside the requests in flight waits; prefixes in use are never
     /// evicted. llama.cpp rounds it up to a multiple of 256.
     pub n_ctx: u32,
+    /// How the KV cache is laid out ([`KvLayout`]). `unified`, the default, is one cache of
+    /// `n_ctx` cells for the prefixes and the requests in flight. `split` gives every working
+    /// sequence a cache of its own (`seq_ctx` cells): a token attends only to its own request's
+    /// cells, and attention runs as matrix products (flash attention off with `f16`): a single
+    /// request's first token comes sooner, but its later steps and several requests together are
+    /// slower.
+    pub kv_layout: KvLayout,
+    /// With the `split` layout, the cells of each working sequence: its prefix, suffix and
+    /// `max_tokens` (the longest built-in prefix is 445 tokens, zh-CN; a suffix at most about
+    /// 84). A multiple of 256 (llama.cpp rounds each sequence's cache up to one).
+    pub seq_ctx: u32,
     /// Element type of the KV cache. `f16` (the default) is the faster on a 2-core x86 CPU: time
     /// to first token 112 → 96 ms and a decode step 17.4 → 15.6 ms against `q8_0` in one
     /// sitting (README § Measured figures), for 18 KB a token of the default model instead of 9
@@ -163,6 +183,8 @@ impl Default for EngineConfig {
             threads: 2,
             threads_batch: 2,
             n_ctx: 2304,
+            kv_layout: KvLayout::Unified,
+            seq_ctx: 768,
             kv_cache: KvCache::F16,
             mmap: false,
             n_batch: 512,
@@ -195,6 +217,9 @@ impl EngineConfig {
         if self.n_ctx < 256 {
             return bad("n_ctx must be at least 256");
         }
+        if self.seq_ctx < 256 || self.seq_ctx % 256 != 0 {
+            return bad("seq_ctx must be a multiple of 256");
+        }
         if self.n_batch == 0 || self.n_ubatch == 0 || self.n_ubatch > self.n_batch {
             return bad("need 0 < n_ubatch <= n_batch");
         }
@@ -224,6 +249,32 @@ impl EngineConfig {
 /// tokens, zh-CN), beside its `max_tokens`: what [`EngineConfig::for_warm_up`] adds per request.
 pub const REQUEST_CELLS: u32 = 96;
 
+/// Layout of the KV cache ([`EngineConfig::kv_layout`]).
+///
+/// llama.cpp's attention reads every cell of a cache up to the last one in use, whichever
+/// sequence owns it: in one cache shared by four resident prefixes (about 1,700 cells) and the
+/// requests in flight, a request's tokens are multiplied by the other prefixes' cells too and
+/// masked out afterwards (flash attention skips masked cells, but takes a suffix's query rows one
+/// at a time). With a cache per sequence a token reads only its own request's cells (about 500),
+/// which lets attention run as matrix products: on a 2-core x86 CPU with AVX-512 a cached
+/// prompt's suffix decoded about a third faster (README § Measured figures). But a decoding step
+/// without flash attention is slower (a step of one sequence 14.9 against 10.8 ms, of three 27.8
+/// against 24.4, in one sitting), so a whole blurb takes as long and a session's three picks
+/// longer: `unified` stays the default. The split layout also costs memory: every working
+/// sequence holds a copy of its prefix instead of sharing one (and the saved prefixes are a copy
+/// more), and a request's first tokens are never shared with another's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KvLayout {
+    /// A cache of `seq_ctx` cells per working sequence (llama.cpp's non-unified KV cache); each
+    /// keeps the prefix of its last request, and up to `prefix_slots` decoded prefixes are kept
+    /// as saved cells in memory, restored into a sequence that needs one it does not hold.
+    Split,
+    /// One cache of `n_ctx` cells: prefixes in sequences of their own, shared into the working
+    /// sequences cell for cell.
+    Unified,
+}
+
 /// Element type of the KV cache ([`EngineConfig::kv_cache`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -246,7 +297,8 @@ impl EngineConfig {
     }
 
     /// The engine of `copy warm`: `warm_parallel` requests in flight (never fewer than
-    /// `parallel`), the context grown by [`REQUEST_CELLS`] for each one added, and the budget
+    /// `parallel`), the unified layout's context grown by [`REQUEST_CELLS`] for each one added
+    /// (with the split layout each has its own `seq_ctx` cells), and the budget
     /// grown in proportion to the requests in flight: each request has the share of the steps it
     /// would have at the kiosk (nobody waits for warm-up copy; copy cut by the budget is never
     /// stored, and the kiosk's budget with twice the requests in flight cut a third of a
@@ -267,10 +319,23 @@ impl EngineConfig {
         }
     }
 
-    /// Sequences the context holds: the working ones, the prefixes and the scratch sequence of
-    /// padding rows.
+    /// Sequences the context holds: the working ones and the scratch sequence of padding rows,
+    /// and with the unified layout the prefixes' (the split layout keeps them in the working
+    /// sequences, and has no scratch sequence without padding).
     pub fn sequences(&self) -> u32 {
-        self.parallel + self.prefix_slots + 1
+        match self.kv_layout {
+            KvLayout::Unified => self.parallel + self.prefix_slots + 1,
+            KvLayout::Split => self.parallel + u32::from(self.pad_outputs > 1),
+        }
+    }
+
+    /// The KV cells the context is created with: `n_ctx` for the unified layout, `seq_ctx` for
+    /// each sequence for the split one.
+    pub fn context_cells(&self) -> u32 {
+        match self.kv_layout {
+            KvLayout::Unified => self.n_ctx,
+            KvLayout::Split => self.seq_ctx.saturating_mul(self.sequences()),
+        }
     }
 }
 
@@ -351,6 +416,9 @@ pub enum DecodeFailure {
     KvCache(#[from] llama_cpp_2::context::kv_cache::KvCacheConversionError),
     #[error("{0}")]
     Sequence(#[from] std::num::TryFromIntError),
+    #[cfg(feature = "llama")]
+    #[error("{0}")]
+    State(#[from] llama_cpp_2::StateSeqError),
     /// The decode of a batch this request shared with others failed (the message of the
     /// failure, given to every request in the batch).
     #[error("{0}")]
@@ -550,6 +618,10 @@ pub struct EngineStats {
     /// first suffix tokens (one product's record for several shoppers): decoded once for both.
     #[serde(default)]
     pub shared_tokens: u64,
+    /// Prefixes restored from their saved cells into a working sequence that did not hold them
+    /// (split layout, [`KvLayout`]).
+    #[serde(default)]
+    pub prefix_restores: u64,
 }
 
 #[derive(Debug, Default)]
@@ -561,6 +633,7 @@ struct Counters {
     generated_tokens: AtomicU64,
     prefix_decodes: AtomicU64,
     shared_tokens: AtomicU64,
+    prefix_restores: AtomicU64,
 }
 
 impl Counters {
@@ -713,6 +786,7 @@ impl EngineHandle {
             generated_tokens: get(&c.generated_tokens),
             prefix_decodes: get(&c.prefix_decodes),
             shared_tokens: get(&c.shared_tokens),
+            prefix_restores: get(&c.prefix_restores),
         }
     }
 
@@ -815,7 +889,23 @@ mod tests {
             ..EngineConfig::default()
         };
         assert!((0..=9).all(|n| off.padded_outputs(n) == n));
-        assert_eq!(off.sequences(), off.parallel + off.prefix_slots + 1);
+        let unified = |c: &EngineConfig| EngineConfig {
+            kv_layout: KvLayout::Unified,
+            ..c.clone()
+        };
+        assert_eq!(
+            unified(&off).sequences(),
+            off.parallel + off.prefix_slots + 1
+        );
+        assert_eq!(unified(&off).context_cells(), off.n_ctx);
+        // Split: a cache per working sequence, plus the scratch one only when padding.
+        let split = |c: &EngineConfig| EngineConfig {
+            kv_layout: KvLayout::Split,
+            ..c.clone()
+        };
+        assert_eq!(split(&off).sequences(), off.parallel);
+        assert_eq!(split(&c).sequences(), c.parallel + 1);
+        assert_eq!(split(&off).context_cells(), off.seq_ctx * off.parallel);
         let warm = c.for_warm_up();
         assert_eq!(warm.parallel, c.warm_parallel);
         assert_eq!(
@@ -852,5 +942,15 @@ mod tests {
             ..EngineConfig::default()
         };
         assert!(matches!(bad.validate(), Err(EngineError::Config(_))));
+        let c: EngineConfig = toml::from_str("kv_layout = \"unified\"\nseq_ctx = 1024").unwrap();
+        assert_eq!((c.kv_layout, c.seq_ctx), (KvLayout::Unified, 1024));
+        assert_eq!(EngineConfig::default().kv_layout, KvLayout::Unified);
+        for seq_ctx in [0, 255, 700] {
+            let bad = EngineConfig {
+                seq_ctx,
+                ..EngineConfig::default()
+            };
+            assert!(bad.validate().is_err(), "{seq_ctx}");
+        }
     }
 }

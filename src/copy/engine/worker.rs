@@ -8,18 +8,26 @@
 //!   this thread; the context borrows the model on `worker_main`'s stack and no lifetime is
 //!   transmuted. Only the process-wide backend (a `'static` reference) and channels cross
 //!   threads.
-//! - Sequences `0..parallel` are the working sequences, one per request in flight, emptied when
-//!   it ends; prefix sequences (above them) are handed out by [`PrefixSlots`]; this module
-//!   decodes and clears them. A request without the prefix cache runs alone on an emptied cache.
+//! - Sequences `0..parallel` are the working sequences, one per request in flight. With the
+//!   unified layout a sequence is emptied when its request ends and prefix sequences (above
+//!   them) are handed out by [`PrefixSlots`]; with the split layout a sequence keeps its
+//!   request's prefix ([`HeldPrefixes`]) and only the request's own cells are cleared. This module
+//!   decodes, copies and clears them. A request without the prefix cache runs alone on an
+//!   emptied cache.
 //! - The last sequence is scratch: padding rows ([`EngineConfig::padded_outputs`]) are decoded
 //!   in it at positions from 0 and cleared right after their decode, so it is empty between
 //!   decodes; their logits are never sampled.
-//! - A request whose prefix and first suffix tokens are those of a request in flight takes them
-//!   from it ([`Share`]; one product's record for several shoppers, as `copy warm` plans it):
-//!   the cells already decoded are shared by `copy_kv_cache_seq`, and tokens still in the coming
-//!   decode carry both sequences. Never either's last suffix token (each request's logits come
-//!   from its own; a rewind may take back the other's). A cell depends only on the tokens up to
-//!   it, so the request reads what it would have decoded itself.
+//! - Unified layout only: a request whose prefix and first suffix tokens are those of a request
+//!   in flight takes them from it ([`Share`]; one product's record for several shoppers, as
+//!   `copy warm` plans it): the cells already decoded are shared by `copy_kv_cache_seq`, and
+//!   tokens still in the coming decode carry both sequences. Never either's last suffix token
+//!   (each request's logits come from its own; a rewind may take back the other's). A cell
+//!   depends only on the tokens up to it, so the request reads what it would have decoded
+//!   itself.
+//! - Split layout: a prefix's cells are saved right after it was decoded alone into an emptied
+//!   sequence, so a sequence that restores them holds exactly the prefix. Saved cells are
+//!   copies in memory: emptying the KV cache leaves them valid. The bare decode loop copies
+//!   sequences only whole (llama.cpp's rule across caches).
 //! - After every decode each request in flight has exactly one row of logits (its last token's);
 //!   every request's step samples from it before anything else is decoded, and the tokens whose
 //!   logits are wanted are all in the last `decode` of a step (chunks are cut from the end).
@@ -51,20 +59,22 @@ use llama_cpp_2::sampling::LlamaSampler;
 use llama_cpp_2::token::data::LlamaTokenData;
 use llama_cpp_2::token::data_array::LlamaTokenDataArray;
 use llama_cpp_2::token::LlamaToken;
-use llama_cpp_2::LogOptions;
+use llama_cpp_2::{LlamaStateSeqFlags, LogOptions, SeqState};
 
 use crate::copy::guardrails;
 
 use super::gate::{self, take_utf8, Candidate, DeadEnd, Next, NumberGate};
-use super::prefix::PrefixSlots;
+use super::prefix::{HeldPrefixes, PrefixSlots, Source};
 use super::shortlist::{self, TokenSet};
 use super::{
-    Counters, DecodeFailure, EngineConfig, EngineError, Generation, Job, KvCache, StopReason,
-    StreamEvent, Timings, WidthFigure, Work,
+    Counters, DecodeFailure, EngineConfig, EngineError, Generation, Job, KvCache, KvLayout,
+    StopReason, StreamEvent, Timings, WidthFigure, Work,
 };
 
 /// llama.cpp's `LLAMA_FLASH_ATTN_TYPE_ENABLED` (the crate does not re-export the constant).
 const FLASH_ATTENTION_ON: i32 = 1;
+/// llama.cpp's `LLAMA_FLASH_ATTN_TYPE_DISABLED`.
+const FLASH_ATTENTION_OFF: i32 = 0;
 
 static BACKEND: OnceLock<LlamaBackend> = OnceLock::new();
 static BACKEND_INIT: Mutex<()> = Mutex::new(());
@@ -123,16 +133,20 @@ pub(super) fn worker_main(
             return;
         }
     };
+    let split = config.kv_layout == KvLayout::Split;
     let params = LlamaContextParams::default()
-        .with_n_ctx(NonZeroU32::new(config.n_ctx))
+        .with_n_ctx(NonZeroU32::new(config.context_cells()))
         .with_n_batch(config.n_batch)
         .with_n_ubatch(config.n_ubatch)
         .with_n_seq_max(config.sequences())
         .with_n_threads(config.threads)
         .with_n_threads_batch(config.threads_batch)
-        .with_kv_unified(true)
+        .with_kv_unified(!split)
         .with_swa_full(true);
     let params = match config.kv_cache {
+        // A cache per sequence holds only the request's own cells, which matrix products read
+        // faster than flash attention's row-at-a-time kernel (`KvLayout`).
+        KvCache::F16 if split => params.with_flash_attention_policy(FLASH_ATTENTION_OFF),
         KvCache::F16 => params,
         KvCache::Q8_0 => params
             .with_type_k(KvCacheType::Q8_0)
@@ -161,7 +175,15 @@ pub(super) fn worker_main(
         n_ctx: ctx.n_ctx(),
         batch: LlamaBatch::new(config.n_batch as usize, config.parallel as i32),
         ctx,
-        prefixes: PrefixSlots::new(config.prefix_slots, config.parallel as i32),
+        books: if split {
+            Books::Split(HeldPrefixes::new(config.parallel, config.prefix_slots))
+        } else {
+            Books::Unified(PrefixSlots::new(
+                config.prefix_slots,
+                config.parallel as i32,
+            ))
+        },
+        saved: (0..config.prefix_slots).map(|_| None).collect(),
         config,
         counters,
     };
@@ -241,8 +263,26 @@ struct Worker<'m> {
     n_ctx: u32,
     batch: LlamaBatch<'static>,
     config: EngineConfig,
-    prefixes: PrefixSlots,
+    books: Books,
+    /// The split layout's saved prefixes, by the slot [`HeldPrefixes::store`] gave each.
+    saved: Vec<Option<SeqState>>,
     counters: Arc<Counters>,
+}
+
+/// The prefix books of the cache's layout ([`KvLayout`]).
+enum Books {
+    Unified(PrefixSlots),
+    Split(HeldPrefixes),
+}
+
+impl Books {
+    /// The unified layout's books.
+    fn slots(&mut self) -> Option<&mut PrefixSlots> {
+        match self {
+            Books::Unified(slots) => Some(slots),
+            Books::Split(_) => None,
+        }
+    }
 }
 
 /// One generated token: what it was, its KV position and where its text starts in the copy.
@@ -331,9 +371,28 @@ impl Worker<'_> {
         self.config.parallel as i32
     }
 
-    /// The scratch sequence of padding rows, the last one.
+    /// The scratch sequence of padding rows, the last one (with the split layout it exists only
+    /// when outputs are padded).
     fn scratch_seq(&self) -> i32 {
         self.config.sequences() as i32 - 1
+    }
+
+    /// Cells one sequence may fill: the whole cache, or with the split layout its own.
+    fn seq_cells(&self) -> u32 {
+        match self.books {
+            Books::Unified(_) => self.n_ctx,
+            Books::Split(_) => self.n_ctx / self.config.sequences().max(1),
+        }
+    }
+
+    /// The working sequence for `job`: the lowest free one, or with the split layout the one
+    /// its books choose (where the prefix is held, if free). `None` when all are busy.
+    fn free_seq(&self, job: &Job, live: &[Live]) -> Option<i32> {
+        let busy: Vec<i32> = live.iter().map(|l| l.seq).collect();
+        match &self.books {
+            Books::Split(held) => held.choose(&job.request.prefix, &busy),
+            Books::Unified(_) => (0..self.work_seqs()).find(|s| !busy.contains(s)),
+        }
     }
 
     /// Cells padding rows take during a decode.
@@ -383,7 +442,7 @@ impl Worker<'_> {
                 ));
             }
             let cells = tokens.len() + (width * steps) as usize;
-            if cells > self.n_ctx as usize {
+            if cells > self.seq_cells() as usize {
                 return Err(too_long(cells));
             }
             self.decode_prefix(&tokens, 0)?;
@@ -487,8 +546,7 @@ impl Worker<'_> {
                     break;
                 }
                 let Some(job) = queue.pop_front() else { break };
-                let Some(seq) = (0..self.work_seqs()).find(|s| live.iter().all(|l| l.seq != *s))
-                else {
+                let Some(seq) = self.free_seq(&job, &live) else {
                     queue.push_front(job);
                     break;
                 };
@@ -560,9 +618,22 @@ impl Worker<'_> {
     }
 
     /// Ends a request: its last text and `Done`, or the error; frees its working sequence.
+    /// With the split layout the sequence keeps its prefix for the next request.
     fn finish(&mut self, l: Live, result: Result<Option<StopReason>, EngineError>) {
-        if let Err(e) = self.ctx.clear_kv_cache_seq(Some(l.seq as u32), None, None) {
+        let kept = match &mut self.books {
+            Books::Split(held) if !l.alone => held.len_of(l.seq),
+            Books::Split(held) => {
+                held.forget(l.seq);
+                None
+            }
+            Books::Unified(_) => None,
+        };
+        let from = kept.and_then(|len| u32::try_from(len).ok());
+        if let Err(e) = self.ctx.clear_kv_cache_seq(Some(l.seq as u32), from, None) {
             tracing::warn!(error = %e, "cannot clear a working sequence");
+            if let Books::Split(held) = &mut self.books {
+                held.forget(l.seq);
+            }
         }
         let Live {
             mut job,
@@ -628,7 +699,10 @@ impl Worker<'_> {
     /// Forget every resident prefix and empty the KV cache.
     fn reset(&mut self) {
         self.ctx.clear_kv_cache();
-        self.prefixes.clear();
+        match &mut self.books {
+            Books::Unified(slots) => slots.clear(),
+            Books::Split(held) => held.clear(),
+        }
     }
 
     /// Starts a request in working sequence `seq`: its prompt's tokens for the next decode; or it
@@ -663,12 +737,16 @@ impl Worker<'_> {
         let in_flight: usize = live.iter().map(|l| l.reserve).sum();
         let pinned: Vec<i32> = live.iter().filter_map(|l| l.prefix_seq).collect();
         let alone = !request.prefix_cache.unwrap_or(self.config.prefix_cache);
-        let share = if alone {
+        let share = if alone || matches!(self.books, Books::Split(_)) {
             None
         } else {
             share_for(&request.prefix, &suffix, live)
         };
-        let prompted = if !alone {
+        let prompted = if alone {
+            self.prompt_plain(&request.prefix, &suffix, max_tokens, seq)
+        } else if matches!(self.books, Books::Split(_)) {
+            self.prompt_held(&request.prefix, &suffix, max_tokens, seq)
+        } else {
             self.prompt_cached(
                 &request.prefix,
                 (&suffix, share),
@@ -676,8 +754,6 @@ impl Worker<'_> {
                 seq,
                 (in_flight, &pinned),
             )
-        } else {
-            self.prompt_plain(&request.prefix, &suffix, max_tokens, seq)
         };
         let (entries, next_pos, prompt_tokens, cached_tokens, prefix_seq) = match prompted {
             Ok(p) => p,
@@ -926,11 +1002,11 @@ impl Worker<'_> {
         self.reset();
         let mut tokens = self.model.vocab().tokenize(prefix.as_bytes(), true, false);
         tokens.extend_from_slice(suffix);
-        if tokens.len() + max_tokens as usize > self.n_ctx as usize {
+        if tokens.len() + max_tokens as usize > self.seq_cells() as usize {
             return Err(EngineError::PromptTooLong {
                 tokens: tokens.len(),
                 max_tokens,
-                n_ctx: self.n_ctx,
+                n_ctx: self.seq_cells(),
             });
         }
         let n = tokens.len();
@@ -948,9 +1024,13 @@ impl Worker<'_> {
         seq: i32,
         (in_flight, pinned): (usize, &[i32]),
     ) -> Result<Prompt, EngineError> {
-        self.prefixes.tick();
+        let Some(prefixes) = self.books.slots() else {
+            return self.prompt_held(prefix, suffix, max_tokens, seq);
+        };
+        prefixes.tick();
+        let touched = prefixes.touch(prefix);
         let reserve = suffix.len() + max_tokens as usize + in_flight + self.pad_cells();
-        let (prefix_seq, len, fresh) = match self.prefixes.touch(prefix) {
+        let (prefix_seq, len, fresh) = match touched {
             Some((prefix_seq, len)) => {
                 self.make_room(reserve, Some(prefix_seq), pinned)?;
                 (prefix_seq, len, 0)
@@ -958,14 +1038,17 @@ impl Worker<'_> {
             None => {
                 let tokens = self.model.vocab().tokenize(prefix.as_bytes(), true, false);
                 self.make_room(tokens.len() + reserve, None, pinned)?;
-                let prefix_seq = self.prefixes.free_seq().ok_or(EngineError::PromptTooLong {
+                let free = self.books.slots().and_then(|p| p.free_seq());
+                let prefix_seq = free.ok_or(EngineError::PromptTooLong {
                     tokens: tokens.len(),
                     max_tokens,
                     n_ctx: self.n_ctx,
                 })?;
                 self.decode_prefix(&tokens, prefix_seq)?;
                 Counters::bump(&self.counters.prefix_decodes, 1);
-                self.prefixes
+                self.books
+                    .slots()
+                    .ok_or(EngineError::Config("prefix books of another layout"))?
                     .insert(Arc::clone(prefix), prefix_seq, tokens.len());
                 (prefix_seq, tokens.len(), tokens.len())
             }
@@ -996,6 +1079,99 @@ impl Worker<'_> {
         ))
     }
 
+    /// The split layout's prompt: working sequence `seq` gets the prefix (it holds it already,
+    /// restores its saved cells, or decodes and saves it) and keeps it after the request; the
+    /// suffix's tokens after it are for the next decode.
+    fn prompt_held(
+        &mut self,
+        prefix: &Arc<str>,
+        suffix: &[LlamaToken],
+        max_tokens: u32,
+        seq: i32,
+    ) -> Result<Prompt, EngineError> {
+        let cells = self.seq_cells() as usize;
+        let Books::Split(held) = &mut self.books else {
+            return Err(EngineError::Config("prefix books of another layout"));
+        };
+        let mut source = held.source(seq, prefix);
+        if !matches!(source, Source::Held(_)) {
+            held.forget(seq);
+        }
+        if let Source::Stored { slot, .. } = source {
+            if self.saved.get(slot).is_none_or(Option::is_none) {
+                source = Source::Decode; // never saved (its save failed): decode it
+            }
+        }
+        let too_long = |len: usize| EngineError::PromptTooLong {
+            tokens: len + suffix.len(),
+            max_tokens,
+            n_ctx: cells as u32,
+        };
+        let fits = |len: usize| len + suffix.len() + max_tokens as usize <= cells;
+        let (len, fresh) = match source {
+            Source::Held(len) => (len, 0),
+            Source::Stored { slot, len } => {
+                if !fits(len) {
+                    return Err(too_long(len));
+                }
+                self.ctx
+                    .clear_kv_cache_seq(Some(seq as u32), None, None)
+                    .map_err(DecodeFailure::during("clearing a sequence"))?;
+                if let Some(state) = self.saved.get(slot).and_then(Option::as_ref) {
+                    self.ctx
+                        .state_seq_set(state, seq)
+                        .map_err(DecodeFailure::during("restoring a prefix"))?;
+                }
+                Counters::bump(&self.counters.prefix_restores, 1);
+                (len, 0)
+            }
+            Source::Decode => {
+                let tokens = self.model.vocab().tokenize(prefix.as_bytes(), true, false);
+                if !fits(tokens.len()) {
+                    return Err(too_long(tokens.len()));
+                }
+                self.ctx
+                    .clear_kv_cache_seq(Some(seq as u32), None, None)
+                    .map_err(DecodeFailure::during("clearing a sequence"))?;
+                self.decode_prefix(&tokens, seq)?;
+                Counters::bump(&self.counters.prefix_decodes, 1);
+                self.save_prefix(prefix, tokens.len(), seq);
+                (tokens.len(), tokens.len())
+            }
+        };
+        if let Books::Split(held) = &mut self.books {
+            held.set(seq, Arc::clone(prefix), len);
+        }
+        Ok((
+            entries_for(seq, suffix, len),
+            len + suffix.len(),
+            fresh + suffix.len(),
+            len - fresh,
+            None,
+        ))
+    }
+
+    /// Saves the cells of `prefix` (`len` tokens), just decoded alone into `seq`, in a slot of
+    /// the split layout's store. A failed save costs only a later decode.
+    fn save_prefix(&mut self, prefix: &Arc<str>, len: usize, seq: i32) {
+        let Books::Split(held) = &mut self.books else {
+            return;
+        };
+        let Some(slot) = held.store(Arc::clone(prefix), len) else {
+            return;
+        };
+        let state = match self.ctx.state_seq_get(seq, LlamaStateSeqFlags::empty()) {
+            Ok(state) => Some(state),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot save a prefix's cells; it will be decoded again");
+                None
+            }
+        };
+        if let Some(saved) = self.saved.get_mut(slot) {
+            *saved = state;
+        }
+    }
+
     /// Evict least recently used prefixes (never `keep`) until `need` more cells fit beside the
     /// resident prefixes and, for a new prefix, a sequence slot is free.
     fn make_room(
@@ -1004,7 +1180,11 @@ impl Worker<'_> {
         keep: Option<i32>,
         pinned: &[i32],
     ) -> Result<(), EngineError> {
-        while let Some(evicted) = self.prefixes.evict_for(need, keep, pinned, self.n_ctx)? {
+        let n_ctx = self.n_ctx;
+        while let Some(evicted) = match self.books.slots() {
+            Some(p) => p.evict_for(need, keep, pinned, n_ctx)?,
+            None => None,
+        } {
             let seq = u32::try_from(evicted).map_err(DecodeFailure::during("evicting a prefix"))?;
             self.ctx
                 .clear_kv_cache_seq(Some(seq), None, None)
@@ -1079,7 +1259,7 @@ impl Worker<'_> {
                 self.batch
                     .add(e.token, to_pos(e.pos)?, &seqs, e.logits)
                     .map_err(DecodeFailure::during("adding a token"))?;
-                if e.logits && e.seq != scratch {
+                if e.logits && e.seq < self.work_seqs() {
                     indices.push((e.seq, i as i32));
                 }
             }
