@@ -16,7 +16,7 @@ use std::path::Path;
 
 use shelftalk::catalog::{Minor, Product};
 use shelftalk::copy::bench::{self, BenchOptions};
-use shelftalk::copy::engine::{KvCache, KvLayout};
+use shelftalk::copy::engine::{FlashAttention, KvCache, KvLayout};
 use shelftalk::copy::{
     BrandList, CopyService, Currency, EngineConfig, GuardrailConfig, Manifest, PromptPack,
 };
@@ -117,6 +117,11 @@ fn service_for(
         pad_outputs: env_or("SHELFTALK_BENCH_PAD_OUTPUTS", defaults.pad_outputs),
         n_ctx: env_or("SHELFTALK_BENCH_N_CTX", defaults.n_ctx),
         n_ubatch: env_or("SHELFTALK_BENCH_N_UBATCH", defaults.n_ubatch),
+        flash_attention: match std::env::var("SHELFTALK_BENCH_FLASH_ATTENTION").as_deref() {
+            Ok("on") => FlashAttention::On,
+            Ok("off") => FlashAttention::Off,
+            _ => defaults.flash_attention,
+        },
         kv_layout: match std::env::var("SHELFTALK_BENCH_KV_LAYOUT").as_deref() {
             Ok("unified") => KvLayout::Unified,
             Ok("split") => KvLayout::Split,
@@ -149,7 +154,7 @@ fn service_for(
 /// (1: no padding), default the engine's; `SHELFTALK_BENCH_N_CTX`, the engine's `n_ctx`;
 /// `SHELFTALK_BENCH_N_UBATCH`, the engine's `n_ubatch`; `SHELFTALK_BENCH_KV_CACHE`, the engine's
 /// `kv_cache` (`f16` or `q8_0`); `SHELFTALK_BENCH_KV_LAYOUT`, the engine's `kv_layout` (`split` or
-/// `unified`);
+/// `unified`); `SHELFTALK_BENCH_FLASH_ATTENTION`, the engine's `flash_attention` (`on`, `off`);
 /// `SHELFTALK_BUDGET_MS`, the engine's budget
 /// per blurb, default the engine's: raise it on a loaded machine to measure the guardrails
 /// rather than the CPU).

@@ -754,7 +754,9 @@ pub fn sends_elsewhere(text: &str, product: &Product) -> Option<String> {
         if own.contains(&r) {
             continue;
         }
-        let named = if r.is_ascii() {
+        let named = if COMMON_WORD_NAMES.contains(&retailer) {
+            named_mid_sentence(text, retailer)
+        } else if r.is_ascii() {
             // Word by word; the last may carry `'s` or a domain (`amazon's`, `amazon.in`).
             let parts: Vec<&str> = r.split(' ').collect();
             words.windows(parts.len()).any(|window| {
@@ -783,6 +785,32 @@ pub fn sends_elsewhere(text: &str, product: &Product) -> Option<String> {
                 })
         })
         .map(|w| w.to_string())
+}
+
+/// Retailers whose names are common words too: counted only with their capitals, after another
+/// word of the sentence ("available at Target", not "Target the cold" or "your target").
+const COMMON_WORD_NAMES: [&str; 2] = ["Target", "Best Buy"];
+
+/// Whether `name` is in `text` as written, not inside a longer word, and not first in its
+/// sentence (the text before it, spaces dropped, is not empty and does not end a sentence).
+fn named_mid_sentence(text: &str, name: &str) -> bool {
+    text.match_indices(name).any(|(at, _)| {
+        let before = text[..at].trim_end();
+        let glued_before = text[..at]
+            .chars()
+            .next_back()
+            .is_some_and(char::is_alphanumeric);
+        let glued_after = text[at + name.len()..]
+            .chars()
+            .next()
+            .is_some_and(char::is_alphanumeric);
+        !glued_before
+            && !glued_after
+            && before
+                .chars()
+                .next_back()
+                .is_some_and(|c| !matches!(c, '.' | '!' | '?' | ':' | '"' | '“'))
+    })
 }
 
 /// Words before `budget` that make it the shopper's (`low budget`, `your budget`).
@@ -1283,12 +1311,17 @@ mod tests {
                 "www.deals.example",
             ),
             ("睡袋，比淘宝还便宜。", "淘宝"),
+            ("A sleeping bag for $109.49, available at Target.", "Target"),
+            ("A sleeping bag, as low as at Target's.", "Target"),
         ] {
             assert_eq!(sends_elsewhere(text, &p).as_deref(), Some(what), "{text}");
         }
         for text in [
             "$109.49 (was $136.99): an amazonite-grey sleeping bag, e.g. for camping.",
             "The best buys of the season: a sleeping bag for $109.49.",
+            "The best buy of the season: a sleeping bag for $109.49.",
+            "Hit your target pace in a sleeping bag for $109.49.",
+            "Target the cold: a sleeping bag for $109.49. Targets met.",
             "",
         ] {
             assert_eq!(sends_elsewhere(text, &p), None, "{text}");

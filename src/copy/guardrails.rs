@@ -163,10 +163,11 @@ pub const ZH_ABSOLUTE_CLAIMS: [&str; 38] = [
 ];
 
 /// The retailers of [`GuardrailConfig::other_retailers`] by default: the large marketplaces and
-/// chains of the kiosk's markets (China, India, the English-speaking ones). Not "Target": a
-/// common word before it is a chain.
-pub const OTHER_RETAILERS: [&str; 32] = [
+/// chains of the kiosk's markets (China, India, the English-speaking ones). Those of
+/// [`NAME_ONLY_RETAILERS`] count only where copy writes them as a name.
+pub const OTHER_RETAILERS: [&str; 33] = [
     "Amazon",
+    "Target",
     "Walmart",
     "Costco",
     "eBay",
@@ -1284,11 +1285,33 @@ fn foreign_brand(
         .cloned()
 }
 
-/// Byte index of `needle` in `text` as a whole word (no alphanumeric neighbour).
+/// Retailers whose names are also common words ("hit your target", "the best buy of the week"):
+/// copy names them only by writing the name as the retailer does, capitals and all, and not as a
+/// sentence's first words ("Available at Target", "as at Best Buy"; not "Target the cold").
+pub const NAME_ONLY_RETAILERS: [&str; 2] = ["Target", "Best Buy"];
+
+/// Whether `text` writes `name` as a name: as whole words with its capitals, after other words
+/// of the same sentence.
+fn writes_as_a_name(text: &str, name: &str) -> bool {
+    let mut from = 0;
+    while let Some(i) = find_word_from(text, name, true, from) {
+        let before = text[..i].trim_end();
+        if !before.is_empty() && !before.ends_with(['.', '!', '?', ':', '"', '“', '\n']) {
+            return true;
+        }
+        from = i + 1;
+    }
+    false
+}
+
 /// Whether `text` says the barred `phrase` ([`GuardrailConfig::barred_phrases`]): as a whole word,
 /// in any case (Chinese as written), except the pronoun `I`, which is found only as written and
-/// not as the first letter of `i.e.` (a lower-case `i` is no pronoun, and "i.e." is no testimonial).
+/// not as the first letter of `i.e.` (a lower-case `i` is no pronoun, and "i.e." is no testimonial),
+/// and a retailer of [`NAME_ONLY_RETAILERS`], found only written as a name.
 pub(crate) fn says_phrase(text: &str, phrase: &str) -> bool {
+    if NAME_ONLY_RETAILERS.contains(&phrase) {
+        return writes_as_a_name(text, phrase);
+    }
     if phrase != "I" {
         return find_word(text, phrase, false).is_some();
     }
@@ -1303,6 +1326,7 @@ pub(crate) fn says_phrase(text: &str, phrase: &str) -> bool {
     false
 }
 
+/// Byte index of `needle` in `text` as a whole word (no alphanumeric neighbour).
 pub(crate) fn find_word(text: &str, needle: &str, case_sensitive: bool) -> Option<usize> {
     find_word_from(text, needle, case_sensitive, 0)
 }
@@ -1951,6 +1975,36 @@ mod tests {
             &bag
         )
         .is_pass());
+        // A retailer whose name is a common word counts only written as a name: seen on seed
+        // 211's en bench, "…, available at Target".
+        for (copy, retailer) in [
+            (
+                "Bramblewood Ivy sleeping bag Charcoal, $109.49, available at Target.",
+                Some("Target"),
+            ),
+            (
+                "Bramblewood Ivy sleeping bag Charcoal for $109.49, cheaper than Best Buy.",
+                Some("Best Buy"),
+            ),
+            (
+                "Hit your target: a Bramblewood Ivy sleeping bag Charcoal for $109.49.",
+                None,
+            ),
+            (
+                "Target the cold with a Bramblewood Ivy sleeping bag Charcoal, $109.49.",
+                None,
+            ),
+            (
+                "The best buy of the week: Bramblewood Ivy sleeping bag Charcoal, $109.49.",
+                None,
+            ),
+        ] {
+            let verdict = judge(copy, &bag);
+            match retailer {
+                Some(r) => assert_eq!(verdict, Verdict::Fail(Reason::OtherRetailer(r.into()))),
+                None => assert!(verdict.is_pass(), "{copy}: {verdict:?}"),
+            }
+        }
         let kindle = priced("Amazon Kindle Paperwhite", 13999, None, &usd());
         assert!(judge(
             "The Amazon Kindle Paperwhite reads like paper, just $139.99.",

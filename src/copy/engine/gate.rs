@@ -83,7 +83,8 @@ pub(super) struct Rules<'a> {
 /// `rules.allowed` (or on its way to one); with `rules.money`, every money amount must be true in
 /// the role its words give and no discount the product cannot claim may be written; and no
 /// phrase of `rules.barred` may be completed. Phrases are found as the guardrails find them
-/// ([`guardrails::says_phrase`]: whole words, any case but the pronoun `I`'s; Chinese as written).
+/// ([`guardrails::says_phrase`]: whole words, any case but the pronoun `I`'s and a name-only
+/// retailer's; Chinese as written).
 pub(super) fn judge(text: &str, next: Next<'_>, rules: &Rules<'_>) -> Candidate {
     let next = match next {
         Next::Piece(piece) => piece,

@@ -115,6 +115,10 @@ pub struct EngineConfig {
     /// `max_tokens` (the longest built-in prefix is 445 tokens, zh-CN; a suffix at most about
     /// 84). A multiple of 256 (llama.cpp rounds each sequence's cache up to one).
     pub seq_ctx: u32,
+    /// llama.cpp's flash attention: `auto` (the default) is on, except with the `split` layout
+    /// and an `f16` cache, where attention as matrix products decodes a suffix faster. `q8_0`
+    /// needs it on.
+    pub flash_attention: FlashAttention,
     /// Element type of the KV cache. `f16` (the default) is the faster on a 2-core x86 CPU: time
     /// to first token 112 → 96 ms and a decode step 17.4 → 15.6 ms against `q8_0` in one
     /// sitting (README § Measured figures), for 18 KB a token of the default model instead of 9
@@ -185,6 +189,7 @@ impl Default for EngineConfig {
             n_ctx: 2304,
             kv_layout: KvLayout::Unified,
             seq_ctx: 768,
+            flash_attention: FlashAttention::Auto,
             kv_cache: KvCache::F16,
             mmap: false,
             n_batch: 512,
@@ -219,6 +224,9 @@ impl EngineConfig {
         }
         if self.seq_ctx < 256 || self.seq_ctx % 256 != 0 {
             return bad("seq_ctx must be a multiple of 256");
+        }
+        if self.kv_cache == KvCache::Q8_0 && self.flash_attention == FlashAttention::Off {
+            return bad("kv_cache = \"q8_0\" needs flash_attention on");
         }
         if self.n_batch == 0 || self.n_ubatch == 0 || self.n_ubatch > self.n_batch {
             return bad("need 0 < n_ubatch <= n_batch");
@@ -273,6 +281,28 @@ pub enum KvLayout {
     /// One cache of `n_ctx` cells: prefixes in sequences of their own, shared into the working
     /// sequences cell for cell.
     Unified,
+}
+
+/// llama.cpp's flash attention ([`EngineConfig::flash_attention`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FlashAttention {
+    Auto,
+    On,
+    Off,
+}
+
+impl EngineConfig {
+    /// Whether the context is created with flash attention ([`EngineConfig::flash_attention`]).
+    pub fn uses_flash_attention(&self) -> bool {
+        match self.flash_attention {
+            FlashAttention::On => true,
+            FlashAttention::Off => false,
+            FlashAttention::Auto => {
+                self.kv_cache == KvCache::Q8_0 || self.kv_layout == KvLayout::Unified
+            }
+        }
+    }
 }
 
 /// Element type of the KV cache ([`EngineConfig::kv_cache`]).
@@ -945,6 +975,24 @@ mod tests {
         let c: EngineConfig = toml::from_str("kv_layout = \"unified\"\nseq_ctx = 1024").unwrap();
         assert_eq!((c.kv_layout, c.seq_ctx), (KvLayout::Unified, 1024));
         assert_eq!(EngineConfig::default().kv_layout, KvLayout::Unified);
+        // Flash attention: on by default, off by default only for a split f16 cache.
+        let with = |kv_layout, kv_cache, flash_attention| EngineConfig {
+            kv_layout,
+            kv_cache,
+            flash_attention,
+            ..EngineConfig::default()
+        };
+        use FlashAttention::{Auto, Off, On};
+        assert!(EngineConfig::default().uses_flash_attention());
+        assert!(!with(KvLayout::Split, KvCache::F16, Auto).uses_flash_attention());
+        assert!(with(KvLayout::Split, KvCache::Q8_0, Auto).uses_flash_attention());
+        assert!(with(KvLayout::Split, KvCache::F16, On).uses_flash_attention());
+        assert!(!with(KvLayout::Unified, KvCache::F16, Off).uses_flash_attention());
+        assert!(with(KvLayout::Unified, KvCache::Q8_0, Off)
+            .validate()
+            .is_err());
+        let c: EngineConfig = toml::from_str("flash_attention = \"off\"").unwrap();
+        assert_eq!(c.flash_attention, Off);
         for seq_ctx in [0, 255, 700] {
             let bad = EngineConfig {
                 seq_ctx,

@@ -143,15 +143,16 @@ pub(super) fn worker_main(
         .with_n_threads_batch(config.threads_batch)
         .with_kv_unified(!split)
         .with_swa_full(true);
+    let params = params.with_flash_attention_policy(if config.uses_flash_attention() {
+        FLASH_ATTENTION_ON
+    } else {
+        FLASH_ATTENTION_OFF
+    });
     let params = match config.kv_cache {
-        // A cache per sequence holds only the request's own cells, which matrix products read
-        // faster than flash attention's row-at-a-time kernel (`KvLayout`).
-        KvCache::F16 if split => params.with_flash_attention_policy(FLASH_ATTENTION_OFF),
         KvCache::F16 => params,
         KvCache::Q8_0 => params
             .with_type_k(KvCacheType::Q8_0)
-            .with_type_v(KvCacheType::Q8_0)
-            .with_flash_attention_policy(FLASH_ATTENTION_ON),
+            .with_type_v(KvCacheType::Q8_0),
     };
     let ctx = match model.new_context(backend, params) {
         Ok(c) => c,
