@@ -37,8 +37,9 @@
 //!   ([`Reason::WrongPercent`]; none at all without a list price, [`Reason::FakeDiscount`]).
 //! - Phone numbers include mainland mobiles (`1[3-9]` and nine more digits, no separators needed);
 //!   `.cn` domains are URLs.
-//! - The absolute-claim rule set (最佳, 最高级, 国家级, 第一, 顶级, 极品, 绝对, 100%…,
-//!   [`ZH_ABSOLUTE_CLAIMS`]) is on by default ([`Reason::AbsoluteClaim`]).
+//! - The absolute-claim rule set (最佳, 最高级, 国家级, 第一, 顶级, 极品, 绝对, 100%…, and the
+//!   purity and safety claims 纯天然, 零添加, 无副作用…, [`ZH_ABSOLUTE_CLAIMS`]) is on by default
+//!   ([`Reason::AbsoluteClaim`]); the product's own facts may make any of them.
 //!
 //! Finished copy is not left open in any locale: no trailing comma, colon, dash or `，`, no aside
 //! opened and never closed beyond what the facts leave open ([`Reason::Unfinished`]).
@@ -120,8 +121,11 @@ pub struct GuardrailConfig {
     pub prompt_echo: PromptEcho,
 }
 
-/// The absolute claims of [`GuardrailConfig::absolute_claim_terms`] by default.
-pub const ZH_ABSOLUTE_CLAIMS: [&str; 38] = [
+/// The absolute claims of [`GuardrailConfig::absolute_claim_terms`] by default: the superlatives
+/// of China's Advertising Law (art. 9), and claims of purity and safety a shelf talker cannot
+/// back unless the product's own facts make them (纯天然 "all natural", 零添加 "zero additives",
+/// 无副作用 "no side effects": the model wrote 纯天然 for products whose facts never said it).
+pub const ZH_ABSOLUTE_CLAIMS: [&str; 43] = [
     "最佳",
     "最好",
     "最高级",
@@ -160,6 +164,11 @@ pub const ZH_ABSOLUTE_CLAIMS: [&str; 38] = [
     "遥遥领先",
     "领导品牌",
     "100%",
+    "纯天然",
+    "零添加",
+    "无添加",
+    "无副作用",
+    "零风险",
 ];
 
 /// The retailers of [`GuardrailConfig::other_retailers`] by default: the large marketplaces and
@@ -2772,6 +2781,23 @@ mod tests {
         let charger = zh_facts("小米 万能充电器", "小米", "充电器", 9900, None, "");
         assert_eq!(
             zh_judge("小米万能充电器，出门只带一个，只要99元。", &charger),
+            Verdict::Pass
+        );
+        // Purity and safety claims only where the facts make them.
+        assert_eq!(
+            zh_judge("李宁超轻跑步鞋，纯天然材质，只要459元。", &shoe).code(),
+            "absolute_claim"
+        );
+        let honey = zh_facts(
+            "蜂语 槐花蜜",
+            "蜂语",
+            "蜂蜜",
+            5900,
+            None,
+            "纯天然槐花蜜，零添加",
+        );
+        assert_eq!(
+            zh_judge("蜂语槐花蜜，纯天然，零添加，只要59元。", &honey),
             Verdict::Pass
         );
         // English kiosks: off unless switched on.
