@@ -54,6 +54,16 @@ ARM_PROFILE ?= release
 arm-check: model
 	env -u GGML_AVX512 -u GGML_AVX512_VNNI ARM_PROFILE=$(ARM_PROFILE) scripts/arm-check.sh $(ARM_TARGETS)
 
+# The copy engine's figures (issue 13, README § Measured figures) in both locales on the Rust
+# optimisation a kiosk runs (profile `measure`): BENCH_PAIRS random pairs per locale drawn with
+# BENCH_SEED; about 10 minutes. Nothing else should run on the machine meanwhile.
+.PHONY: bench-copy
+BENCH_PAIRS ?= 200
+BENCH_SEED ?= 1
+bench-copy: model
+	SHELFTALK_REQUIRE_MODEL=1 SHELFTALK_BENCH_PAIRS=$(BENCH_PAIRS) SHELFTALK_BENCH_SEED=$(BENCH_SEED) \
+		cargo test --profile measure --test copy_bench -- --ignored --nocapture bench_copy_zh_and_en
+
 # HQ at fleet scale on SQLite and PostgreSQL in one run (`shelftalk bench hq`, README § Measured
 # figures): release build without the copy engine (HQ does not use it); PostgreSQL is a throwaway
 # cluster of Debian's `postgresql` (installed by `make deps`). BENCH_HQ_ARGS adds flags.

@@ -1,4 +1,5 @@
-//! `copy::bench::run` on the real model: `cargo test --release --test copy_bench -- --ignored --nocapture`.
+//! `copy::bench::run` on the real model: `make bench-copy` (both locales, profile `measure`), or
+//! `cargo test --profile measure --test copy_bench -- --ignored --nocapture`.
 //! Ignored by default (it takes minutes); the numbers are reported, not asserted, except that
 //! every pair is served. `SHELFTALK_BENCH_PAIRS` sets the number of pairs (default 100).
 //! It needs the real model and the real catalog sample (`SHELFTALK_REAL_DATA`, default

@@ -1122,6 +1122,17 @@ impl BenchReport {
     }
 }
 
+/// How many times a step of `width` sequences takes a step of one in the bare decode loop
+/// (`None` unless both were measured). For three it is about the least a session's three picks
+/// written together can take over one fresh blurb, however they are scheduled: every step decodes
+/// one token of each, the longest of the three ends the session, and the three suffixes, decoded
+/// together, cost about as many times one suffix.
+pub fn step_ratio(widths: &[WidthFigure], width: u32) -> Option<f64> {
+    let step = |n: u32| widths.iter().find(|w| w.width == n).map(|w| w.step_ms);
+    let (one, many) = (step(1)?, step(width)?);
+    (one > 0.0).then(|| many / one)
+}
+
 impl fmt::Display for BenchReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let rss = self
@@ -1202,7 +1213,7 @@ impl fmt::Display for BenchReport {
         )?;
         writeln!(
             f,
-            "session of 3     p50 {:.0} ms together, {:.0} ms with a 4th in flight, {:.0} ms one after another ({} sessions; together {:.2}x one fresh blurb)",
+            "session of 3     p50 {:.0} ms together, {:.0} ms with a 4th in flight, {:.0} ms one after another ({} sessions; together {:.2}x one fresh blurb{})",
             self.session_grouped_ms_p50,
             self.session_with_fourth_ms_p50,
             self.session_sequential_ms_p50,
@@ -1211,7 +1222,10 @@ impl fmt::Display for BenchReport {
                 self.session_grouped_ms_p50 / self.blurb_ms_p50
             } else {
                 0.0
-            }
+            },
+            step_ratio(&self.decode_widths, 3).map_or(String::new(), |r| format!(
+                "; the bare loop steps 3 sequences in {r:.2}x one's time"
+            ))
         )?;
         writeln!(
             f,
@@ -1269,6 +1283,22 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn a_step_ratio_needs_both_widths() {
+        let width = |width, step_ms| WidthFigure {
+            width,
+            steps: 24,
+            step_ms,
+            tokens_per_sec: f64::from(width) * 1000.0 / step_ms,
+        };
+        let widths = [width(1, 13.3), width(2, 22.2), width(3, 27.8)];
+        let three = step_ratio(&widths, 3).unwrap();
+        assert!((three - 27.8 / 13.3).abs() < 1e-9, "{three}");
+        assert_eq!(step_ratio(&widths, 4), None);
+        assert_eq!(step_ratio(&widths[1..], 3), None, "no step of one");
+        assert_eq!(step_ratio(&[width(1, 0.0), width(3, 27.8)], 3), None);
+    }
 
     fn product(price: i64, list: Option<i64>) -> Product {
         Product {

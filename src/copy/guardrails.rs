@@ -48,11 +48,11 @@
 //! ([`FIRST_PERSON`], [`Reason::Testimonial`]).
 //!
 //! Copy never repeats its prompt: no run of the prompt pack's instructions and no price band of
-//! the shopper line (`mid budget`, `low-budget`; in Chinese any `预算`: what the kiosk made of
-//! the shopper), unless the
-//! product's facts have it ([`PromptEcho`], [`Reason::PromptLeak`]; the copy service sets it
-//! from its pack with [`GuardrailConfig::for_pack`]). The price bands are barred while the model
-//! writes too (a few phrases); the instructions' runs, hundreds of them, only in finished copy.
+//! the shopper line (`mid budget`, `low-budget`, `your budget`; in Chinese any `预算`: what the
+//! kiosk made of the shopper), unless the product's facts have it ([`PromptEcho`],
+//! [`Reason::PromptLeak`]; the copy service sets it from its pack with
+//! [`GuardrailConfig::for_pack`]). The price bands are barred while the model writes too (a few
+//! dozen phrases); the instructions' runs, hundreds of them, only in finished copy.
 //!
 //! Every locale: copy on a shelf talker sells what this store sells at this store's price, so it
 //! names no other retailer (Amazon, Walmart, Flipkart, 淘宝, 京东…, [`OTHER_RETAILERS`],
@@ -556,12 +556,21 @@ const ECHO_WORDS: usize = 5;
 /// Characters of one run of the instructions copy may not repeat, in Chinese.
 const ECHO_CHARS: usize = 5;
 
+/// Words that make `budget` after them the shopper's in English copy, besides the shopper line's
+/// own bands: the model says the band in its own words (seed 227 served "the best headphones for
+/// your budget" and "board game, not a big budget").
+const EN_BUDGET_OF: [&str; 11] = [
+    "your", "any", "every", "medium", "tight", "small", "big", "large", "limited", "modest",
+    "generous",
+];
+
 /// What copy must never repeat of its prompt (the guardrails' `prompt_leak`): a run of
 /// [`ECHO_WORDS`] words (English) or [`ECHO_CHARS`] characters (Chinese) of one clause of the
 /// pack's instructions — the model once served `禾匠咖啡豆石板灰，一到两个短句` ("…one or two short
 /// sentences"), a style's instruction as copy — and the shopper line's price band (`mid budget`,
-/// `low-budget`; in Chinese the word `预算` the bands share), which would tell the shopper what
-/// the kiosk made of them (`…价格便宜；预算适中。` was served too).
+/// `low-budget`, or in other words [`EN_BUDGET_OF`]: `your budget`; in Chinese the word `预算`
+/// the bands share), which would tell the shopper what the kiosk made of them
+/// (`…价格便宜；预算适中。` was served too).
 ///
 /// Invariants: built from the pack alone (the instructions of every style, the bands of the
 /// shopper line in the pack's locale); a run or band the product's own facts contain is a fact,
@@ -600,6 +609,7 @@ impl PromptEcho {
             Locale::En => [PriceBand::Low, PriceBand::Mid, PriceBand::High]
                 .into_iter()
                 .map(|band| band_phrase(band, pack.locale))
+                .chain(EN_BUDGET_OF.iter().map(|word| format!("{word} budget")))
                 .flat_map(|phrase| [phrase.replace(' ', "-"), phrase])
                 .collect(),
         };
@@ -1810,9 +1820,31 @@ mod tests {
             judge_en("Low-budget linen? The Northloom Alder throw, $12.99."),
             Verdict::Fail(Reason::PromptLeak("low-budget".into()))
         );
+        // The band in the model's own words (seed 227), not the budget the product is for.
+        for (copy, band) in [
+            (
+                "The best throw for your budget: Northloom Alder throw, $12.99.",
+                "your budget",
+            ),
+            (
+                "A linen throw, not a big budget. Northloom, $12.99.",
+                "big budget",
+            ),
+            (
+                "Tight-budget linen: the Northloom Alder throw, $12.99.",
+                "tight-budget",
+            ),
+        ] {
+            assert_eq!(
+                judge_en(copy),
+                Verdict::Fail(Reason::PromptLeak(band.into())),
+                "{copy}"
+            );
+        }
+        assert!(judge_en("A budget-friendly linen throw from Northloom, $12.99.").is_pass());
         // The bands are barred while the model writes too; the instructions' runs are not.
         let barred = en.barred_phrases(&facts);
-        assert!(["low budget", "mid budget", "high budget"]
+        assert!(["low budget", "mid budget", "high budget", "your budget"]
             .iter()
             .all(|b| barred.contains(&b.to_string())));
         assert!(!barred.iter().any(|p| p.contains("store copy")));
