@@ -261,3 +261,45 @@ fn zh_demo_sets_up_and_its_loyalty_codes_get_personal_picks() {
     let refused = demo::configure(&data_dir, &demo(), Locale::En).unwrap_err();
     assert!(refused.to_string().contains("zh-CN"), "{refused}");
 }
+
+/// The loyalty codes the demo prints get a personal session on the day they are printed: none is
+/// in that day's holdout (which sees the store's popular picks), and none is skipped that is not.
+#[test]
+fn the_demo_prints_codes_outside_the_days_holdout() {
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().join("data");
+    let (mut config, setup) = demo::configure(&data_dir, &demo(), Locale::En).unwrap();
+    assert!(setup.loyalty_codes.len() <= 3);
+    let candidates = demo::top_loyalty_codes(&demo().join("events.csv"), 24).unwrap();
+    let vault = Vault::open(&config).unwrap();
+    let keys = vault.keys();
+    let in_holdout = |config: &shelftalk::config::Config, code: &str| {
+        let shopper = vault
+            .find(&LoyaltyNumber::parse(code).unwrap())
+            .unwrap()
+            .unwrap_or_else(|| panic!("{code} is no shopper"));
+        let tag = keys.pepper.attribution_tag(&shopper.record.id);
+        shelftalk::daemon::kiosk::arm_of(config, &keys.pepper, &tag.0, NOW).holdout
+    };
+
+    config.experiment.holdout_share = 0.5;
+    let shown = demo::personal_today(&config, &candidates, NOW).unwrap();
+    assert_eq!(shown.len(), 3, "{shown:?}");
+    let last = candidates
+        .iter()
+        .position(|c| Some(c) == shown.last())
+        .unwrap();
+    for code in &candidates[..=last] {
+        assert_eq!(shown.contains(code), !in_holdout(&config, code), "{code}");
+    }
+
+    config.experiment.holdout_share = 0.0;
+    assert_eq!(
+        demo::personal_today(&config, &candidates, NOW).unwrap(),
+        candidates[..3]
+    );
+    config.experiment.holdout_share = 1.0;
+    assert!(demo::personal_today(&config, &candidates, NOW)
+        .unwrap()
+        .is_empty());
+}

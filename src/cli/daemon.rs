@@ -59,6 +59,17 @@ pub fn demo(data_dir: Option<&Path>, demo_dir: &Path, locale: Locale) -> Result<
     for code in &setup.loyalty_codes {
         text.push_str(&format!("\n  {code}"));
     }
+    let holdout = config.experiment.holdout_share;
+    if setup.loyalty_codes.is_empty() {
+        text.push_str("\n  (none today: every shopper of the demo log is in today's holdout)");
+    } else if holdout > 0.0 {
+        text.push_str(&format!(
+            "\n(Each store day about {:.0} % of shoppers are in the holdout and see the store's \
+             popular picks, so HQ can measure what personalisation adds; these codes are not, \
+             today.)",
+            holdout * 100.0
+        ));
+    }
     text.push_str(&format!(
         "\nOr type a product code such as FW-RUN-0001. Keys: ←/→ or a tap choose, + / - vote, ? \
          why, o opt out, d done.\n\

@@ -27,6 +27,8 @@ pub const DEMO_PIN: &str = "246810";
 const OLD_DEMO_PIN: &str = "2468";
 /// Loyalty codes printed for newcomers.
 const CODES_SHOWN: usize = 3;
+/// Codes of the demo log with the most history that [`configure`] chooses the printed ones from.
+const CODE_CANDIDATES: usize = 24;
 
 /// What `prepare` did.
 #[derive(Debug, Clone)]
@@ -35,7 +37,9 @@ pub struct DemoSetup {
     pub created: bool,
     /// The demo's config file (pass it as `--config` to the console's `set-pin`).
     pub config_file: PathBuf,
-    /// Loyalty codes with the most history in the demo log.
+    /// Loyalty codes with the most history in the demo log, most first: [`CODE_CANDIDATES`]
+    /// from [`prepare`]; from [`configure`] the first [`CODES_SHOWN`] of them whose session is
+    /// personal today ([`personal_today`]).
     pub loyalty_codes: Vec<String>,
 }
 
@@ -80,7 +84,7 @@ pub fn locale_settings(locale: Locale) -> &'static str {
 
 /// `shelftalk demo [--locale L]`: sets up `data_dir` from `locale`'s demo data under `demo_dir`
 /// unless already done ([`prepare`]) and returns the demo's validated config with what was set
-/// up.
+/// up, its loyalty codes those that get a personal session today.
 pub fn configure(
     data_dir: &Path,
     demo_dir: &Path,
@@ -90,11 +94,45 @@ pub fn configure(
     base.data_dir = data_dir.to_path_buf();
     base.locale = locale;
     base.validate()?;
-    let setup = prepare(&base, &source_dir(demo_dir, locale))?;
+    let mut setup = prepare(&base, &source_dir(demo_dir, locale))?;
     let mut config = Config::load(Some(&setup.config_file), std::env::vars())?;
     config.data_dir = data_dir.to_path_buf();
     config.validate()?;
+    setup.loyalty_codes = personal_today(&config, &setup.loyalty_codes, super::now_unix())?;
     Ok((config, setup))
+}
+
+/// The first [`CODES_SHOWN`] of `codes` whose session at the kiosk is personal on the store day
+/// of `now`: an enrolled shopper who allows personalisation and analytics (the experiment arm
+/// of a shopper without analytics is drawn per session) and is not in that day's holdout, who
+/// sees the store's popular picks ([`super::kiosk::arm_of`]). A demo that promises a personal
+/// session keeps its word.
+pub fn personal_today(
+    config: &Config,
+    codes: &[String],
+    now: i64,
+) -> Result<Vec<String>, DaemonError> {
+    let vault = Vault::open(config)?;
+    let keys = vault.keys();
+    let personal = |code: &String| {
+        let Ok(number) = crate::vocab::LoyaltyNumber::parse(code) else {
+            return false;
+        };
+        let Ok(Some(shopper)) = vault.find(&number) else {
+            return false;
+        };
+        let consent = shopper.record.consent;
+        let tag = keys.pepper.attribution_tag(&shopper.record.id);
+        consent.personalise
+            && consent.analytics
+            && !super::kiosk::arm_of(config, &keys.pepper, &tag.0, now).holdout
+    };
+    Ok(codes
+        .iter()
+        .filter(|code| personal(code))
+        .take(CODES_SHOWN)
+        .cloned()
+        .collect())
 }
 
 /// Sets up `config.data_dir` from `demo_dir` (`catalog.csv`, `events.csv`: the data of
@@ -103,7 +141,7 @@ pub fn prepare(config: &Config, demo_dir: &Path) -> Result<DemoSetup, DaemonErro
     let data_dir = &config.data_dir;
     let file = config_file(data_dir);
     let events_csv = demo_dir.join("events.csv");
-    let loyalty_codes = top_loyalty_codes(&events_csv, CODES_SHOWN)?;
+    let loyalty_codes = top_loyalty_codes(&events_csv, CODE_CANDIDATES)?;
     if file.exists() {
         let set_up_for = Config::load(Some(&file), Vec::<(String, String)>::new())?.locale;
         if set_up_for != config.locale {

@@ -40,8 +40,9 @@ use super::mapping::{
     scanned_view,
 };
 use super::{now_unix, Daemon, DaemonError};
+use crate::config::Config;
 use crate::copy::service::CopyOrder;
-use crate::crypto::AttributionTag;
+use crate::crypto::{AttributionTag, Pepper};
 use crate::event::{Event, EventKind};
 use crate::experiment::{self, Assignment};
 use crate::feedback::{self, spool, SessionToken};
@@ -546,8 +547,8 @@ impl Effects {
     }
 }
 
-/// The session's experiment arm: a keyed draw of the person `k` counts (the known shopper's
-/// attribution tag, else the session) on the store day, under the kiosk's pepper.
+/// The session's experiment arm: [`arm_of`] the person it counts (the known shopper's
+/// attribution tag, else the session).
 fn assign(
     daemon: &Daemon,
     vault: &profile::Vault,
@@ -555,16 +556,16 @@ fn assign(
     token: &SessionToken,
     now: i64,
 ) -> Assignment {
-    let config = daemon.config();
+    let unit = tag.map_or_else(|| token.digest(), |t| t.0);
+    arm_of(&daemon.config(), &vault.keys().pepper, &unit, now)
+}
+
+/// The experiment arm of the person `unit` on the store day of `now`: a keyed draw under the
+/// kiosk's pepper, so a shopper's sessions of one store day stay in one arm.
+pub fn arm_of(config: &Config, pepper: &Pepper, unit: &[u8; 16], now: i64) -> Assignment {
     let experiment = &config.experiment;
     let day = feedback::cells::Day::of_in(now, &config.store_zone());
-    let unit = tag.map_or_else(|| token.digest(), |t| t.0);
-    experiment.assign(experiment::draw(
-        &vault.keys().pepper,
-        &experiment.name,
-        day.0,
-        &unit,
-    ))
+    experiment.assign(experiment::draw(pepper, &experiment.name, day.0, unit))
 }
 
 /// In-session behaviour goes into the shopper's sealed profile when they allow personalisation,
