@@ -370,6 +370,42 @@ fn dropping_the_stream_cancels_and_the_next_request_runs() {
     assert!(engine.stats().cancelled > cancelled_before);
 }
 
+/// A stop mid-generation (as the daemon's shutdown does before the process exits) returns once
+/// the worker has freed its context: the request in flight ends with an error, not its copy,
+/// and the engine takes no more requests. An engine of its own: the shared one must keep serving.
+#[test]
+fn a_stop_mid_generation_frees_the_worker_and_ends_its_requests() {
+    let Some(model) = common::model() else { return };
+    let service = build_service(model);
+    let engine = service.engine().unwrap();
+    let product = &catalog()[7];
+    let prompt = service.prompt_for(product, aud(&segments_for(product)[0]), Style::Concise);
+    let request = |seed| GenerationRequest {
+        max_tokens: Some(60),
+        ..GenerationRequest::new(prompt.prefix.clone(), prompt.suffix.clone(), seed)
+    };
+    let mut stream = engine.generate(request(1)).unwrap();
+    assert!(matches!(stream.next(), Some(StreamEvent::Token(_))));
+    let asked = std::time::Instant::now();
+    assert!(engine.stop(std::time::Duration::from_secs(10)), "stopped");
+    eprintln!("stopped {:?} after asking", asked.elapsed());
+    let rest: Vec<StreamEvent> = stream.collect();
+    assert!(
+        matches!(rest.last(), Some(StreamEvent::Error(_)))
+            && !rest.iter().any(|e| matches!(e, StreamEvent::Done(_))),
+        "the request in flight must end with an error, not its copy: {rest:?}"
+    );
+    let after = engine.generate(request(2));
+    assert!(
+        after.map_or(true, |s| s.finish(|_| {}).is_err()),
+        "a request after the stop was served"
+    );
+    assert!(
+        engine.stop(std::time::Duration::from_secs(1)),
+        "a second stop"
+    );
+}
+
 /// Four requests in flight at once (four styles, four products, the number gate on): each runs in
 /// its own sequence of the shared batches and ends with its own guarded copy; a fifth waits for a
 /// free sequence and joins; one dropped mid-way is cancelled without disturbing the others.

@@ -70,6 +70,9 @@ pub const CONTENT_CAPACITY: usize = 200;
 pub const LATENCY_SAMPLES: usize = 1_000;
 /// No session on screen.
 const NO_SESSION: u64 = u64::MAX;
+/// The least [`Copier::stop`] waits for an engine to stop, even when the running job took all
+/// of its wait: one step of decoding, with room to spare.
+const ENGINE_STOP_LEAST: Duration = Duration::from_secs(2);
 /// How often an idle worker looks for warm-up work.
 const IDLE_POLL: Duration = Duration::from_millis(500);
 /// A finished warm-up plan runs again after this long.
@@ -452,20 +455,35 @@ impl Copier {
         lock(&self.shared.content).iter().cloned().collect()
     }
 
-    /// Stops taking jobs and waits up to `wait` for the running one to finish (a generation is
-    /// bounded by the engine's budget), so the engine is not torn down mid-token.
+    /// Stops taking jobs, waits up to `wait` for the running one to finish (a generation is
+    /// bounded by the engine's budget), then stops the engines of the serving and the pending
+    /// model ([`EngineHandle::stop`]) in what is left of `wait`, so no llama.cpp thread is
+    /// decoding when the process exits.
+    ///
+    /// [`EngineHandle::stop`]: crate::copy::EngineHandle::stop
     pub fn stop(&self, wait: Duration) {
         self.set_session(None);
         lock(&self.jobs).take();
-        let Some(worker) = lock(&self.worker).take() else {
-            return;
-        };
         let deadline = Instant::now() + wait;
-        while !worker.is_finished() && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(20));
+        if let Some(worker) = lock(&self.worker).take() {
+            while !worker.is_finished() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            if worker.is_finished() {
+                let _ = worker.join();
+            }
         }
-        if worker.is_finished() {
-            let _ = worker.join();
+        let pending = lock(&self.shared.pending).clone();
+        for model in self.shared.desk.model().into_iter().chain(pending) {
+            if let Some(engine) = model.service.engine() {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if !engine.stop(left.max(ENGINE_STOP_LEAST)) {
+                    tracing::warn!(
+                        model = %model.name,
+                        "the language model's worker did not stop in time"
+                    );
+                }
+            }
         }
     }
 }

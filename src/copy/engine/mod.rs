@@ -22,6 +22,9 @@
 //!   the next step. Every request ends with exactly one `Done` or `Error` event, unless the
 //!   caller dropped its stream: the worker notices at the next token it tries to send, stops,
 //!   frees its working sequence and takes the next request.
+//! - [`EngineHandle::stop`] ends every request in flight or waiting with
+//!   [`EngineError::WorkerGone`] and is acknowledged only after the worker freed the context and
+//!   the model: after it no llama.cpp code runs (the daemon stops the engine before it exits).
 //! - KV cache layout ([`KvLayout`]). Sequences `0..parallel` are the working sequences, one per
 //!   request in flight. The last sequence is the scratch sequence of padding rows
 //!   ([`EngineConfig::pad_outputs`]), empty outside a decode.
@@ -82,7 +85,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
@@ -718,9 +721,13 @@ enum Work {
         context: u32,
         reply: Sender<Result<Vec<WidthFigure>, EngineError>>,
     },
+    /// Cancel every request, free the context and the model, then say so
+    /// ([`EngineHandle::stop`]).
+    Stop(Sender<()>),
 }
 
-/// A cloneable handle to the engine worker. The worker stops when the last handle is dropped.
+/// A cloneable handle to the engine worker. The worker stops when the last handle is dropped or
+/// at [`EngineHandle::stop`].
 #[derive(Clone)]
 pub struct EngineHandle {
     jobs: Sender<Work>,
@@ -817,6 +824,25 @@ impl EngineHandle {
             prefix_decodes: get(&c.prefix_decodes),
             shared_tokens: get(&c.shared_tokens),
             prefix_restores: get(&c.prefix_restores),
+        }
+    }
+
+    /// Stops the worker: requests in flight and waiting end with [`EngineError::WorkerGone`], and
+    /// the context and model are freed on the worker's thread. Waits up to `wait` for that (a step
+    /// of decoding at most, well under a second) and says whether it happened. Call it before the
+    /// process exits: a llama.cpp thread still decoding while the C++ runtime tears down at exit
+    /// can crash the process (the likely cause of a SIGSEGV once seen on SIGTERM mid-generation).
+    /// Requests after it fail.
+    pub fn stop(&self, wait: Duration) -> bool {
+        let (tx, rx) = mpsc::channel();
+        if self.jobs.send(Work::Stop(tx)).is_err() {
+            return true;
+        }
+        match rx.recv_timeout(wait) {
+            Ok(()) => true,
+            // The worker dropped the acknowledgement: it is gone already.
+            Err(mpsc::RecvTimeoutError::Disconnected) => true,
+            Err(mpsc::RecvTimeoutError::Timeout) => false,
         }
     }
 

@@ -191,7 +191,14 @@ pub(super) fn worker_main(
     if ready.send(Ok(worker.n_ctx)).is_err() {
         return;
     }
-    worker.serve(&jobs);
+    let stopped = worker.serve(&jobs);
+    // The context, then the model, are freed before the stop is acknowledged: after it no
+    // llama.cpp code runs on this thread.
+    drop(worker);
+    drop(model);
+    if let Some(ack) = stopped {
+        let _ = ack.send(());
+    }
 }
 
 /// Every token whose text has a character for which `chars` holds.
@@ -483,23 +490,43 @@ impl Worker<'_> {
     /// Runs jobs until every handle is gone: up to `parallel` requests at once, each in its own
     /// working sequence, one token of every live request per `decode`. A request waiting in the
     /// channel joins at the next step.
-    fn serve(&mut self, jobs: &Receiver<Work>) {
+    /// Serves until every handle is dropped (`None`) or a stop arrives: then the requests in
+    /// flight and waiting ones end with [`EngineError::WorkerGone`], and the stop's
+    /// acknowledgement is returned, to be sent once the context is freed.
+    fn serve(&mut self, jobs: &Receiver<Work>) -> Option<Sender<()>> {
         let mut live: Vec<Live> = Vec::new();
         let mut queue: VecDeque<Job> = VecDeque::new();
         let mut probes: Vec<Work> = Vec::new();
+        let mut stop = None;
         loop {
             if live.is_empty() && queue.is_empty() && probes.is_empty() {
                 match jobs.recv() {
                     Ok(Work::Generate(job)) => queue.push_back(*job),
+                    Ok(Work::Stop(ack)) => stop = Some(ack),
                     Ok(probe) => probes.push(probe),
-                    Err(_) => return,
+                    Err(_) => return None,
                 }
             }
             while let Ok(work) = jobs.try_recv() {
                 match work {
                     Work::Generate(job) => queue.push_back(*job),
+                    Work::Stop(ack) => stop = Some(ack),
                     probe => probes.push(probe),
                 }
+            }
+            if stop.is_some() {
+                for l in std::mem::take(&mut live) {
+                    self.finish(l, Err(EngineError::WorkerGone));
+                }
+                for mut job in queue.drain(..) {
+                    (job.sink)(StreamEvent::Error(EngineError::WorkerGone));
+                }
+                for probe in probes.drain(..) {
+                    if let Work::Widths { reply, .. } = probe {
+                        let _ = reply.send(Err(EngineError::WorkerGone));
+                    }
+                }
+                return stop;
             }
             // The bare decode loop runs between requests: waiting ones start after it.
             if live.is_empty() {
