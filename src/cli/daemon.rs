@@ -61,7 +61,10 @@ pub fn demo(data_dir: Option<&Path>, demo_dir: &Path, locale: Locale) -> Result<
     }
     let holdout = config.experiment.holdout_share;
     if setup.loyalty_codes.is_empty() {
-        text.push_str("\n  (none today: every shopper of the demo log is in today's holdout)");
+        text.push_str(
+            "\n  (none today: no shopper of the demo log gets a personal session; the day's \
+             holdout or their consent)",
+        );
     } else if holdout > 0.0 {
         text.push_str(&format!(
             "\n(Each store day about {:.0} % of shoppers are in the holdout and see the store's \

@@ -123,7 +123,7 @@ pub fn personal_today(
         };
         let consent = shopper.record.consent;
         let tag = keys.pepper.attribution_tag(&shopper.record.id);
-        consent.personalise
+        super::mapping::personalised(Some(consent), false)
             && consent.analytics
             && !super::kiosk::arm_of(config, &keys.pepper, &tag.0, now).holdout
     };
