@@ -663,7 +663,7 @@ enum Said {
 }
 
 /// Role words, by role. Kept apart from the guardrails' lists on purpose.
-const SAID: [(&str, Said); 28] = [
+const SAID: [(&str, Said); 30] = [
     ("now", Said::Pays),
     ("just", Said::Pays),
     ("only", Said::Pays),
@@ -686,6 +686,9 @@ const SAID: [(&str, Said); 28] = [
     ("before", Said::Was),
     // "less than ₹2550", "lower than ₹2550": the amount is what the price is compared with.
     ("than", Said::Was),
+    // "for under ₹450" (the list price; the Flipkart sample, seed 239), as zh-CN's 不到.
+    ("under", Said::Was),
+    ("below", Said::Was),
     ("save", Said::Saves),
     ("saves", Said::Saves),
     ("saving", Said::Saves),
@@ -725,6 +728,9 @@ const SAID_ZH: [(&str, Said); 26] = [
     ("便宜", Said::Saves),
     ("优惠", Said::Saves),
 ];
+
+/// Words that make the "from" after them the price the shopper pays (Flipkart sample, seed 241).
+const FROM_AFTER_PAYS: [&str; 4] = ["now", "starting", "starts", "priced"];
 
 /// Words that make the "price" after them a comparison price.
 const PRICE_BEFORE_WAS: [&str; 6] = ["original", "regular", "list", "usual", "old", "retail"];
@@ -1046,6 +1052,10 @@ fn nearest_role(text: &str, start: usize, end: usize) -> Option<Said> {
         // "the original price of ₹1800" names the list price, not what the shopper pays.
         if lower == "price" && PRICE_BEFORE_WAS.contains(&qualified.as_str()) {
             role = Said::Was;
+        }
+        // "now from ₹323", "starting from ₹323": where the price starts, what the shopper pays.
+        if lower == "from" && FROM_AFTER_PAYS.contains(&qualified.as_str()) {
+            role = Said::Pays;
         }
         consider(ws, we, role);
     }
@@ -1403,7 +1413,7 @@ mod tests {
     fn false_prices_are_found_independently() {
         let rupee = Currency::default();
         let usd = usd();
-        let cases: [(&str, Product, &Currency); 7] = [
+        let cases: [(&str, Product, &Currency); 9] = [
             (
                 "Northpine Kite Running Shoe Sand, now $152.99 instead of $152.99",
                 product(15299, None),
@@ -1435,11 +1445,21 @@ mod tests {
                 product(180000, None),
                 &rupee,
             ),
+            (
+                "LED bulb for under ₹259",
+                product(25900, Some(45000)),
+                &rupee,
+            ),
+            (
+                "Sunblock, down from ₹323",
+                product(32300, Some(33000)),
+                &rupee,
+            ),
         ];
         for (text, p, cur) in cases {
             assert!(false_price(text, &p, cur).is_some(), "{text}");
         }
-        let fine: [(&str, Product, &Currency); 8] = [
+        let fine: [(&str, Product, &Currency); 10] = [
             (
                 "Tenda A6, 22% off. The price is lower than the original price of ₹1800.",
                 product(139900, Some(180000)),
@@ -1472,6 +1492,16 @@ mod tests {
                 &rupee,
             ),
             ("No price at all", product(59900, None), &rupee),
+            (
+                "LED bulb for under ₹450",
+                product(25900, Some(45000)),
+                &rupee,
+            ),
+            (
+                "Sunblock for just ₹323, now from ₹323.",
+                product(32300, Some(33000)),
+                &rupee,
+            ),
         ];
         for (text, p, cur) in fine {
             assert_eq!(false_price(text, &p, cur), None, "{text}");

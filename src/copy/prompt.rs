@@ -176,7 +176,8 @@ impl Audience<'_> {
 pub struct ProductFacts {
     pub name: String,
     pub brand: Option<String>,
-    /// The most specific category level that is not just the product name.
+    /// The most specific category level that is not just the product name (which the record
+    /// leaves out when the name says it).
     pub category: String,
     pub price: Minor,
     pub list_price: Option<Minor>,
@@ -210,7 +211,7 @@ impl ProductFacts {
         let levels: Vec<String> = product
             .category
             .iter()
-            .filter(|c| !c.trim_end().ends_with("...") && !product.name.contains(c.trim()))
+            .filter(|c| !c.trim_end().ends_with("...") && !is_the_name(c, &product.name))
             .map(|c| sanitize(&folded(c), CATEGORY_CHARS))
             .filter(|c| !c.is_empty())
             .collect();
@@ -221,14 +222,27 @@ impl ProductFacts {
             let d = folded(&product.description);
             let d = d.trim_start();
             let d = d.strip_prefix("Key Features of").unwrap_or(d);
-            let d = sanitize(d, DETAILS_CHARS);
+            let d = sanitize(
+                without_leading_name(d, &folded(&product.name)),
+                DETAILS_CHARS,
+            );
             // A marketplace's boilerplate ("Flipkart.com: Buy … online") says where else to
             // buy, not what the product is: prompted with it, the model sends the shopper
             // there, and in the facts it would make the address a fact the guardrails let pass.
             if names_a_website(&d) {
                 String::new()
             } else {
-                without_prices(&d, currency)
+                let d = without_prices(&d, currency);
+                // What is left of `Buy <name> for Rs. 899` says nothing.
+                let says_something = d.split_whitespace().any(|w| {
+                    let w = w.trim_matches(|c: char| c.is_ascii_punctuation());
+                    !w.is_empty() && !JOINERS.contains(&w.to_ascii_lowercase().as_str())
+                });
+                if says_something {
+                    d
+                } else {
+                    String::new()
+                }
             }
         };
         Self {
@@ -275,6 +289,59 @@ impl ProductFacts {
         text.push_str(&self.price_line());
         text
     }
+}
+
+/// Whether a category level is the product's own name (a marketplace's last level often is:
+/// `Vitamins Solid Baby Girl's Basic Shorts`), ignoring case and runs of whitespace. A level the
+/// name merely contains (`跑步鞋` in `山岚 远山跑步鞋 象牙白`) is a category, and the product's
+/// most specific one: the record leaves it out as said by the name, rather than show the more
+/// general level above it, which the name already implies.
+fn is_the_name(level: &str, name: &str) -> bool {
+    let words = |s: &str| {
+        s.split_whitespace()
+            .map(str::to_lowercase)
+            .collect::<Vec<_>>()
+    };
+    words(level) == words(name)
+}
+
+/// Details without what only restates the name: a marketplace's description often opens with
+/// the product's name, or with `Buy <name> for Rs. …` (half the shared Flipkart sample), which
+/// would fill the prompt's few words of details with ten tokens of the name. At most two such
+/// openings go (`<name> - Buy <name> …`), with the separators after them; details that do not
+/// open with the whole name (ignoring ASCII case and runs of whitespace) are kept as they are.
+fn without_leading_name<'a>(details: &'a str, name: &str) -> &'a str {
+    let mut rest = details;
+    for _ in 0..2 {
+        let opening = rest.trim_start();
+        let bought = opening
+            .get(..4)
+            .filter(|w| w.eq_ignore_ascii_case("buy "))
+            .map_or(opening, |_| &opening[4..]);
+        match after_words(bought, name).or_else(|| after_words(opening, name)) {
+            Some(after) => rest = after.trim_start_matches([',', '-', ':', '.', ' ', '，', '：']),
+            None => break,
+        }
+    }
+    rest
+}
+
+/// `text` after its opening words when they are `words`' words in order (ASCII case and runs of
+/// whitespace aside) and end at a word's end; `None` otherwise, or for no words.
+fn after_words<'a>(text: &'a str, words: &str) -> Option<&'a str> {
+    let mut rest = text;
+    let mut matched = false;
+    for word in words.split_whitespace() {
+        rest = rest.trim_start();
+        let head = rest.get(..word.len())?;
+        if !head.eq_ignore_ascii_case(word) {
+            return None;
+        }
+        rest = &rest[word.len()..];
+        matched = true;
+    }
+    let ends_a_word = !rest.chars().next().is_some_and(char::is_alphanumeric);
+    (matched && ends_a_word).then_some(rest)
 }
 
 /// A product name without a trailing audience list (`"Analog Watch - For Men, Boys"` →
@@ -1105,6 +1172,98 @@ mod tests {
             facts.details.contains("Machine washable"),
             "the facts keep it all"
         );
+
+        // A name that says the product's own category says every level above it: no
+        // `Category: 鞋履` beside `跑步鞋` (five tokens before the first word of copy).
+        let zh = ProductFacts::localised(
+            &Product {
+                name: "山岚 远山跑步鞋 象牙白".into(),
+                category: vec!["鞋履".into(), "跑步鞋".into()],
+                ..product("轻量跑步鞋，防滑橡胶大底。")
+            },
+            &Currency::cny(),
+            Locale::ZhCn,
+        );
+        assert_eq!(zh.category, "跑步鞋");
+        let record = render_record(&zh, &[], PriceBand::Mid, false);
+        assert!(!record.contains("Category:"), "{record}");
+        // A marketplace's last level that is the product's own name is no category: the level
+        // above it is.
+        let listed = ProductFacts::new(
+            &Product {
+                name: "Vitamins Solid Baby Girl's  Basic Shorts".into(),
+                category: vec![
+                    "Baby Care".into(),
+                    "Vitamins Shorts".into(),
+                    "vitamins solid baby girl's basic shorts".into(),
+                ],
+                ..product("Cotton shorts.")
+            },
+            &Currency::default(),
+        );
+        assert_eq!(listed.category, "Vitamins Shorts");
+        let record = render_record(&listed, &[], PriceBand::Mid, false);
+        assert!(record.contains("Category: Vitamins Shorts\n"), "{record}");
+    }
+
+    #[test]
+    fn details_do_not_restate_the_name() {
+        let name = "Elegance Polyester  Eyelet Door Curtain";
+        assert_eq!(
+            without_leading_name(
+                "elegance polyester Eyelet Door Curtain Floral, 213 cm",
+                name
+            ),
+            "Floral, 213 cm"
+        );
+        assert_eq!(
+            without_leading_name(
+                "Buy Elegance Polyester Eyelet Door Curtain for Rs.899 online.",
+                name
+            ),
+            "for Rs.899 online."
+        );
+        assert_eq!(
+            without_leading_name(
+                "Elegance Polyester Eyelet Door Curtain - Buy Elegance Polyester Eyelet Door \
+                 Curtain only at",
+                name
+            ),
+            "only at"
+        );
+        // Not the whole name, or not at a word's end: kept.
+        let kept = "Elegance Polyester curtain in teal";
+        assert_eq!(without_leading_name(kept, name), kept);
+        let kept = "Elegance Polyester Eyelet Door Curtains, a pair";
+        assert_eq!(without_leading_name(kept, name), kept);
+        assert_eq!(without_leading_name("Soft cotton.", ""), "Soft cotton.");
+        assert_eq!(
+            without_leading_name("山岚跑步鞋，轻量", "山岚跑步鞋"),
+            "轻量"
+        );
+
+        // Through the facts: the details line says what the name does not.
+        let facts = ProductFacts::new(
+            &Product {
+                name: name.into(),
+                ..product("Key Features of Elegance Polyester Eyelet Door Curtain Floral Curtain, 213 cm in Height")
+            },
+            &Currency::default(),
+        );
+        assert!(
+            facts.details.starts_with("Floral Curtain"),
+            "{}",
+            facts.details
+        );
+        let facts = ProductFacts::new(
+            &Product {
+                name: "Diviniti Radha Krishna".into(),
+                ..product("Buy Diviniti Radha Krishna for Rs.13400 online. MDF, size 4.")
+            },
+            &Currency::default(),
+        );
+        let record = render_record(&facts, &[], PriceBand::Mid, false);
+        assert!(!record.contains("Details:"), "{record}");
     }
 
     #[test]
