@@ -610,7 +610,17 @@ impl PromptEcho {
                 .into_iter()
                 .map(|band| band_phrase(band, pack.locale))
                 .chain(EN_BUDGET_OF.iter().map(|word| format!("{word} budget")))
-                .flat_map(|phrase| [phrase.replace(' ', "-"), phrase])
+                // and with the hyphen spaced: the Flipkart sample (seed 251) served
+                // `Shoppers: likes home decor; mid- budget.`
+                .flat_map(|phrase| {
+                    [
+                        phrase.replace(' ', "-"),
+                        phrase.replace(' ', "- "),
+                        phrase.replace(' ', " -"),
+                        phrase.replace(' ', " - "),
+                        phrase,
+                    ]
+                })
                 .collect(),
         };
         Self { runs, bands }
@@ -1251,6 +1261,23 @@ fn price_claim_failure(copy: &str, facts: &ProductFacts) -> Option<Reason> {
 /// on the demo's screen for a product without a list price). A shopper reads a price claim with
 /// no number; no role check can judge it, so it is refused as a price in no role.
 fn dangling_price_sign(copy: &str, symbol: &str, marks: &[&str]) -> Option<Reason> {
+    unpriced_sign(copy, symbol, marks).map(|at| {
+        let from = copy[..at]
+            .char_indices()
+            .rev()
+            .nth(11)
+            .map_or(0, |(i, _)| i);
+        Reason::WrongPriceRole(format!(
+            "a price sign without an amount: {}",
+            copy[from..].trim()
+        ))
+    })
+}
+
+/// Where `copy` first writes the currency `symbol` outside an amount (`marks`: the store's
+/// markers, symbol first), if it does: the guardrails refuse such copy, and the generation gate
+/// lets a sign stand only while its digits may still follow.
+pub(crate) fn unpriced_sign(copy: &str, symbol: &str, marks: &[&str]) -> Option<usize> {
     if symbol.is_empty() {
         return None;
     }
@@ -1259,18 +1286,8 @@ fn dangling_price_sign(copy: &str, symbol: &str, marks: &[&str]) -> Option<Reaso
         .map(|n| n.start_with_marker()..n.end_with_marker())
         .collect();
     copy.match_indices(symbol)
-        .find(|(at, _)| !priced.iter().any(|r| r.contains(at)))
-        .map(|(at, _)| {
-            let from = copy[..at]
-                .char_indices()
-                .rev()
-                .nth(11)
-                .map_or(0, |(i, _)| i);
-            Reason::WrongPriceRole(format!(
-                "a price sign without an amount: {}",
-                copy[from..].trim()
-            ))
-        })
+        .map(|(at, _)| at)
+        .find(|at| !priced.iter().any(|r| r.contains(at)))
 }
 
 fn foreign_brand(
@@ -1833,6 +1850,14 @@ mod tests {
             (
                 "Tight-budget linen: the Northloom Alder throw, $12.99.",
                 "tight-budget",
+            ),
+            (
+                "Shoppers: likes home decor; mid- budget. Northloom Alder throw, $12.99.",
+                "mid- budget",
+            ),
+            (
+                "A low - budget linen throw: Northloom Alder, $12.99.",
+                "low - budget",
             ),
         ] {
             assert_eq!(

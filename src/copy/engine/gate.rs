@@ -8,19 +8,21 @@
 //!   listed one, and every money amount can still be true in the role its words give it
 //!   ([`MoneyRoles::admits`]: after `now ₹` only the price, after `was ₹` only the list price;
 //!   a bare number that is the price, list price or saving is judged so once finished), and
-//!   the token writes no other currency's sign and completes no phrase the guardrails refuse
+//!   the token writes no other currency's sign, leaves no sign of the store's without an
+//!   amount that can still follow, and completes no phrase the guardrails refuse
 //!   (banned phrases, absolute claims, the record's field labels: nor may the copy open with
 //!   a label's word, the model starting the next record);
 //!   otherwise it is masked and the sampling chain re-applied.
 //! - **may end** ([`may_end`]): the end of text or a newline only once the copy has the
 //!   guardrails' minimum length, names the product (their on-topic rule) and does not end on a
 //!   connective (their unfinished rule).
-//! - **wait** ([`held_from`]): text from the token where a number in progress begins is held
-//!   back until the number is finished, so nothing unlisted is ever streamed.
-//! - **rewind / stop** ([`NumberGate::dead_end`]): when no token can continue a number, the copy
-//!   goes back to the token where the number began (at most [`MAX_REWINDS`] times per request)
-//!   and continues in words ([`NumberGate::words_only`]) until a letter is written; otherwise
-//!   the copy ends there.
+//! - **wait** ([`held_from`]): text from the token where an amount in progress begins (its
+//!   currency sign, or its first digit) is held back until the amount is finished, so nothing
+//!   unlisted, and no sign without its amount, is ever streamed.
+//! - **rewind / stop** ([`NumberGate::dead_end`]): when no token can continue an amount, the copy
+//!   goes back to the token where the amount began, sign and all (at most [`MAX_REWINDS`] times
+//!   per request), and continues in words ([`NumberGate::words_only`]) until a letter is
+//!   written; otherwise the copy ends there.
 //!
 //! Invariants:
 //! - The copy is folded as the guardrails fold it ([`crate::numbers::fold`]: full-width digits
@@ -42,7 +44,7 @@ use unicode_segmentation::UnicodeSegmentation;
 
 use crate::copy::guardrails;
 use crate::copy::prompt::FIELD_LABELS;
-use crate::numbers::{fold, foreign_symbol, normalise_number, scan, MoneyRoles};
+use crate::numbers::{fold, foreign_symbol, normalise_number, scan, MoneyRoles, CURRENCY_SYMBOLS};
 
 /// Dead ends (see [`number_in_progress`]) taken back per request; after that the copy ends there.
 pub(super) const MAX_REWINDS: u32 = 2;
@@ -86,6 +88,7 @@ pub(super) struct Rules<'a> {
 /// ([`guardrails::says_phrase`]: whole words, any case but the pronoun `I`'s and a name-only
 /// retailer's; Chinese as written).
 pub(super) fn judge(text: &str, next: Next<'_>, rules: &Rules<'_>) -> Candidate {
+    let ends = matches!(next, Next::EndOfText);
     let next = match next {
         Next::Piece(piece) => piece,
         Next::EndOfText => " ",
@@ -98,6 +101,7 @@ pub(super) fn judge(text: &str, next: Next<'_>, rules: &Rules<'_>) -> Candidate 
             m.admits(&copy)
                 && !says(&m.forbidden_claims)
                 && foreign_symbol(&copy, |s| m.is_own_mark(s)).is_none()
+                && !sign_left_without_amount(&copy, m, ends)
         })
         && !says(rules.barred)
     {
@@ -105,6 +109,19 @@ pub(super) fn judge(text: &str, next: Next<'_>, rules: &Rules<'_>) -> Candidate 
     } else {
         Candidate::Mask
     }
+}
+
+/// Whether `copy` has the store's currency sign (`money.marks`' first) with no amount after it
+/// that can no longer get one (`Only ₹ ⅈ340`, `💰 ₹` at the end: the guardrails' `a price sign
+/// without an amount`, seen on the Flipkart sample). A sign at the very end or before one space
+/// may still be followed by its digits, unless the copy `ends` there.
+fn sign_left_without_amount(copy: &str, money: &MoneyRoles, ends: bool) -> bool {
+    let Some(symbol) = money.marks.first() else {
+        return false;
+    };
+    let marks: Vec<&str> = money.marks.iter().map(String::as_str).collect();
+    guardrails::unpriced_sign(copy, symbol, &marks)
+        .is_some_and(|at| ends || !matches!(&copy[at + symbol.len()..], "" | " "))
 }
 
 /// Whether `copy` writes a field label of the prompt's record (`Shopper:`, which the guardrails
@@ -192,15 +209,29 @@ impl NumberGate {
     }
 }
 
-/// Where a number still open at the end of `text` starts (its first digit): the text ends in a
-/// run of digits, `,` and `.` that holds a digit. Such a number is not shown until it is finished
-/// and is taken back when it cannot end as a listed one.
+/// Where an amount still open at the end of `text` starts: its currency sign when it has one
+/// before it, else its first digit (the text ends in a run of digits, `,` and `.` that holds a
+/// digit), or a currency sign ([`CURRENCY_SYMBOLS`]) the text ends on, alone or before one
+/// space, whose digits are still to come. Such an amount is not shown until it is finished and
+/// is taken back, sign and all, when it cannot end as a listed one: a rewind that left `now ₹`
+/// would leave a sign without an amount, which the copy may not keep.
 pub(super) fn number_in_progress(text: &str) -> Option<usize> {
     let folded = fold(text);
     scan(&folded.text)
         .last()
         .filter(|n| n.open && !n.hanzi)
-        .map(|n| folded.original(n.span.start))
+        .map(|n| n.start_with_marker())
+        .or_else(|| trailing_sign(&folded.text))
+        .map(|at| folded.original(at))
+}
+
+/// Where `text` ends on a currency sign, alone or before one space.
+fn trailing_sign(text: &str) -> Option<usize> {
+    let head = text.strip_suffix(' ').unwrap_or(text);
+    head.char_indices()
+        .next_back()
+        .filter(|(_, c)| CURRENCY_SYMBOLS.contains(*c))
+        .map(|(at, _)| at)
 }
 
 /// Whether every finished number in `text` is in `allowed` and a number still being written at
@@ -327,10 +358,17 @@ mod tests {
             number_in_progress("Only ₹680, 21"),
             Some("Only ₹680, ".len())
         );
-        assert_eq!(number_in_progress("was ₹1,0"), Some("was ₹".len()));
+        // With its sign: taken back, the amount leaves no sign without one.
+        assert_eq!(number_in_progress("was ₹1,0"), Some("was ".len()));
         assert_eq!(number_in_progress("a real 9."), Some("a real ".len()));
-        assert_eq!(number_in_progress("now ₹680."), Some("now ₹".len()));
+        assert_eq!(number_in_progress("now ₹680."), Some("now ".len()));
+        assert_eq!(number_in_progress("现价¥45"), Some("现价".len()));
         assert_eq!(number_in_progress("now ₹680 off"), None);
+        // A sign whose digits are still to come.
+        assert_eq!(number_in_progress("Only ₹"), Some("Only ".len()));
+        assert_eq!(number_in_progress("Only ₹ "), Some("Only ".len()));
+        assert_eq!(number_in_progress("Only ₹ a"), None);
+        assert_eq!(number_in_progress("Only ₹680 ₹"), Some("Only ₹680 ".len()));
         assert_eq!(number_in_progress("the end..."), None);
         assert_eq!(number_in_progress(""), None);
         assert_eq!(
@@ -492,6 +530,41 @@ mod tests {
         assert_eq!(
             judge("Now only ₹", Next::Piece("25"), &rules(&allowed, None)),
             Candidate::Allow
+        );
+    }
+
+    #[test]
+    fn a_price_sign_is_followed_by_its_amount() {
+        let allowed = list(&["1367", "2550", "1183"]);
+        let money = MoneyRoles {
+            marks: vec!["₹".into(), "INR".into(), "Rs".into()],
+            price: "1367".into(),
+            comparison: Some("2550".into()),
+            saving: Some("1183".into()),
+            ..MoneyRoles::default()
+        };
+        let rules = rules(&allowed, Some(&money));
+        let judge_with = |text: &str, piece: &str| judge(text, Next::Piece(piece), &rules);
+        // Seen on the Flipkart sample: `Only ₹ ⅈ340,`, `Fitness tracker, 💰 ₹` (then the end).
+        assert_eq!(judge_with("Only ₹ ", "ⅈ"), Candidate::Mask);
+        assert_eq!(judge_with("Only", " ₹"), Candidate::Allow);
+        assert_eq!(judge_with("Only ₹", " "), Candidate::Allow);
+        assert_eq!(judge_with("Only ₹ ", "13"), Candidate::Allow);
+        assert_eq!(judge_with("Only ₹", "13"), Candidate::Allow);
+        assert_eq!(judge_with("Only ₹", ","), Candidate::Mask);
+        assert_eq!(judge_with("Only ₹", "\n"), Candidate::Mask);
+        assert_eq!(
+            judge("Fitness tracker, ₹", Next::EndOfText, &rules),
+            Candidate::Mask
+        );
+        assert_eq!(
+            judge("Fitness tracker, ₹1367", Next::EndOfText, &rules),
+            Candidate::Allow
+        );
+        // The guardrails' own reading of the sign, shared.
+        assert_eq!(
+            guardrails::unpriced_sign("Only ₹1367, was ₹", "₹", &["₹"]),
+            Some("Only ₹1367, was ".len())
         );
     }
 
@@ -699,10 +772,12 @@ mod tests {
 
     #[test]
     fn streaming_waits_at_the_step_where_a_number_begins() {
-        // Steps: "Now" at 0, " ₹" at 3, "1" at 7, "8" at 8 ("₹" is three bytes).
+        // Steps: "Now" at 0, " ₹" at 3, "1" at 7, "8" at 8 ("₹" is three bytes). The amount's
+        // sign is held with it.
         let text = "Now ₹18";
         let starts = [0, 3, 7, 8];
-        assert_eq!(held_from(text, starts.iter().copied()), 7);
+        assert_eq!(held_from(text, starts.iter().copied()), 3);
+        assert_eq!(held_from("Now ₹", [0, 3].iter().copied()), 3);
         // A piece holding both words and digits is held as a whole.
         assert_eq!(held_from("Now ₹18", [0, 3].iter().copied()), 3);
         assert_eq!(
@@ -724,7 +799,13 @@ mod tests {
         let starts = [0, 3, 7, 8];
         assert_eq!(
             gate.dead_end("Now ₹18", starts.iter().copied()),
-            DeadEnd::Rewind { step: 2 }
+            DeadEnd::Rewind { step: 1 },
+            "the amount's sign goes with it"
+        );
+        assert_eq!(
+            gate.dead_end("Now ₹", [0, 3].iter().copied()),
+            DeadEnd::Rewind { step: 1 },
+            "a sign no digit can follow"
         );
         assert_eq!(
             gate.dead_end("Now it", starts.iter().copied()),
@@ -830,7 +911,7 @@ mod tests {
     #[test]
     fn a_full_width_number_in_progress_maps_back_to_the_raw_text() {
         let text = "现在只要￥４５";
-        assert_eq!(number_in_progress(text), Some("现在只要￥".len()));
+        assert_eq!(number_in_progress(text), Some("现在只要".len()));
         assert_eq!(
             number_in_progress("现在只要¥四百"),
             None,
@@ -872,8 +953,14 @@ mod tests {
             prop_assert!(held <= text.len());
             if let Some(start) = number_in_progress(&text) {
                 prop_assert!(text.is_char_boundary(start));
-                // A digit as folded (`²`, `４` are digits).
-                prop_assert!(fold(&text[start..]).text.starts_with(|c: char| c.is_ascii_digit()));
+                // An amount: a digit as folded (`²`, `４` are digits) after its marker, or a sign
+                // the text ends on.
+                let amount = fold(&text[start..]).text;
+                prop_assert!(
+                    amount.contains(|c: char| c.is_ascii_digit())
+                        || trailing_sign(&amount) == Some(0),
+                    "{amount:?}"
+                );
             }
             let mut gate = NumberGate::default();
             for _ in 0..rewinds {

@@ -62,6 +62,7 @@ use llama_cpp_2::token::LlamaToken;
 use llama_cpp_2::{LlamaStateSeqFlags, LogOptions, SeqState};
 
 use crate::copy::guardrails;
+use crate::numbers::CURRENCY_SYMBOLS;
 
 use super::gate::{self, take_utf8, Candidate, DeadEnd, Next, NumberGate};
 use super::prefix::{HeldPrefixes, PrefixSlots, Source};
@@ -165,7 +166,9 @@ pub(super) fn worker_main(
         suppressed: tokens_with(&model, |c| {
             config.suppressed_chars.contains(c) || guardrails::is_screen_drawing(c)
         }),
-        digits: tokens_with(&model, |c| "0123456789０１２３４５６７８９".contains(c)),
+        amounts: tokens_with(&model, |c| {
+            "0123456789０１２３４５６７８９".contains(c) || CURRENCY_SYMBOLS.contains(c)
+        }),
         top_k: usize::try_from(config.top_k).unwrap_or(1),
         shortlist: Vec::new(),
         candidates: LlamaTokenDataArray::new(Vec::new(), false),
@@ -218,12 +221,14 @@ fn tokens_with(model: &LlamaModel, chars: impl Fn(char) -> bool) -> TokenSet {
 }
 
 /// What every request samples with besides its own chain: the tokens never written, the
-/// digit tokens, and the reused buffers of the shortlist ([`shortlist::top_k`]) the chain runs on.
+/// tokens of amounts, and the reused buffers of the shortlist ([`shortlist::top_k`]) the chain runs on.
 struct Sampling {
     /// Tokens with suppressed characters: never sampled.
     suppressed: TokenSet,
-    /// Tokens whose text has a digit (ASCII or full-width).
-    digits: TokenSet,
+    /// Tokens whose text has a digit (ASCII or full-width) or a currency sign: what an amount is
+    /// written with. After a rewind the copy goes on in words, so neither may come: a sign alone
+    /// would be a sign without an amount (`Only ₹`, the Flipkart sample, seed 251).
+    amounts: TokenSet,
     top_k: usize,
     shortlist: Vec<(i32, f32)>,
     candidates: LlamaTokenDataArray,
@@ -231,19 +236,19 @@ struct Sampling {
 
 impl Sampling {
     /// A token drawn by `sampler`'s chain from the top-k of `logits` without the suppressed
-    /// tokens, `rejected` and (with `no_digits`) the digit tokens; `None` when none is left. The
+    /// tokens, `rejected` and (with `no_amounts`) the tokens of amounts; `None` when none is left. The
     /// token is not accepted into the chain's state: the caller does that for the one it keeps.
     fn pick(
         &mut self,
         logits: &[f32],
         sampler: &mut LlamaSampler,
         rejected: &[LlamaToken],
-        no_digits: bool,
+        no_amounts: bool,
     ) -> Option<LlamaToken> {
-        let (suppressed, digits) = (&self.suppressed, &self.digits);
+        let (suppressed, amounts) = (&self.suppressed, &self.amounts);
         let excluded = |id: i32| {
             suppressed.contains(id)
-                || (no_digits && digits.contains(id))
+                || (no_amounts && amounts.contains(id))
                 || rejected.iter().any(|t| t.0 == id)
         };
         shortlist::top_k(logits, self.top_k, excluded, &mut self.shortlist);
@@ -971,7 +976,7 @@ impl Worker<'_> {
     /// Sample a token whose text keeps every number in `text` + token among `allowed` (or a
     /// prefix of one, for the number being written). A rejected token is left out and the
     /// shortlist drawn again; the last try, and every try with `words_only`, leaves out every
-    /// token with a digit so the copy goes on in words. `None` when nothing acceptable turns up.
+    /// token with a digit or a currency sign so the copy goes on in words. `None` when nothing acceptable turns up.
     /// Only the token returned is accepted into the chain's state (the repetition penalty's
     /// history).
     fn sample_numbers(
@@ -1006,8 +1011,8 @@ impl Worker<'_> {
         let logits = self.ctx.get_logits_ith(idx);
         let mut rejected = Vec::new();
         for attempt in 0..=MAX_REJECTIONS {
-            let no_digits = words_only || attempt == MAX_REJECTIONS;
-            let token = self.sampling.pick(logits, sampler, &rejected, no_digits)?;
+            let no_amounts = words_only || attempt == MAX_REJECTIONS;
+            let token = self.sampling.pick(logits, sampler, &rejected, no_amounts)?;
             if acceptable(token) {
                 sampler.accept(token);
                 return Some(token);
