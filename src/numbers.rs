@@ -95,6 +95,15 @@ pub fn is_cjk(c: char) -> bool {
     )
 }
 
+/// Private-use code points (U+E000–U+F8FF and the two supplementary planes): no font a kiosk
+/// has draws them, so a shopper sees empty boxes. The model writes them as byte tokens (the
+/// Flipkart sample, seed 251: five after `Only`); catalog text loses them
+/// ([`crate::copy::prompt::sanitize`]), the guardrails reject copy with one and the engine never
+/// samples a token whose text has one.
+pub fn is_private_use(c: char) -> bool {
+    matches!(c, '\u{E000}'..='\u{F8FF}' | '\u{F0000}'..='\u{FFFFD}' | '\u{100000}'..='\u{10FFFD}')
+}
+
 /// A letter or digit of a script that separates words with spaces (Latin, Cyrillic, digits):
 /// where a whole-word match needs a boundary.
 pub fn is_word_char(c: char) -> bool {

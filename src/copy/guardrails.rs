@@ -73,9 +73,10 @@ use crate::copy::prompt::{
 };
 use crate::locale::Locale;
 use crate::numbers::{
-    chains, cjk_role_before, fold, foreign_symbol, is_cjk, normalise_number, price_role, scan,
-    scan_with, word_after, words_before, zhe_discount, zhe_figures, ChainRule, MoneyRoles, Number,
-    PriceRole, CJK_CURRENCY_WORDS, CURRENCY_SYMBOLS, CURRENCY_WORDS, SAVING_AFTER,
+    chains, cjk_role_before, fold, foreign_symbol, is_cjk, is_private_use, normalise_number,
+    price_role, scan, scan_with, word_after, words_before, zhe_discount, zhe_figures, ChainRule,
+    MoneyRoles, Number, PriceRole, CJK_CURRENCY_WORDS, CURRENCY_SYMBOLS, CURRENCY_WORDS,
+    SAVING_AFTER,
 };
 use crate::vocab::PriceBand;
 
@@ -932,7 +933,7 @@ pub fn is_screen_drawing(c: char) -> bool {
 fn charset_ok(copy: &str, config: &GuardrailConfig) -> bool {
     if copy
         .chars()
-        .any(|c| c.is_control() || c == '\u{fffd}' || is_screen_drawing(c))
+        .any(|c| c.is_control() || c == '\u{fffd}' || is_screen_drawing(c) || is_private_use(c))
     {
         return false;
     }
@@ -2873,6 +2874,18 @@ mod tests {
         }
         assert!(is_screen_drawing('\u{2500}') && is_screen_drawing('\u{259F}'));
         assert!(!is_screen_drawing('\u{24FF}') && !is_screen_drawing('\u{25A0}'));
+    }
+
+    /// Glyphs no kiosk font has: seen as `Only` and five of them, `for ₹225.00…` (Flipkart).
+    #[test]
+    fn private_use_characters_are_refused() {
+        let clean = "Aurelia laptop sleeve, now ₹349, was ₹749: a padded home for your laptop.";
+        for c in ['\u{E6B8}', '\u{F8FF}', '\u{F0000}', '\u{10FFFD}'] {
+            let copy = clean.replacen(" a ", &format!(" {c}a "), 1);
+            assert_eq!(reason(&copy), "charset", "{copy:?}");
+        }
+        assert!(is_private_use('\u{E000}') && !is_private_use('\u{D7FF}'));
+        assert!(!is_private_use('\u{F900}') && !is_private_use('豆'));
     }
 
     #[test]

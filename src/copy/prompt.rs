@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::catalog::{Minor, Product};
 use crate::locale::Locale;
-use crate::numbers::{fold, is_cjk, names_currency, zhe_figures};
+use crate::numbers::{fold, is_cjk, is_private_use, names_currency, zhe_figures};
 use crate::vocab::{PriceBand, SegmentKey, Style};
 
 /// Field labels of the completion format. Stripped from catalog text; their appearance in model
@@ -353,14 +353,18 @@ fn without_audience(name: &str) -> &str {
     }
 }
 
-/// Make catalog (or segment) text safe to put into a prompt: no control characters or line
-/// breaks, no prompt markers, field labels or markup brackets, whitespace collapsed, at most
-/// `max_chars` characters (cut at a word boundary when possible).
+/// Make catalog (or segment) text safe to put into a prompt: no control characters, private-use
+/// glyphs ([`is_private_use`]: no font draws them) or line breaks, no prompt markers, field
+/// labels or markup brackets, whitespace collapsed, at most `max_chars` characters (cut at a word
+/// boundary when possible).
 pub fn sanitize(text: &str, max_chars: usize) -> String {
     let mut s: String = text
         .chars()
         .map(|c| {
-            if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}' | '\u{fffd}') {
+            if c.is_control()
+                || is_private_use(c)
+                || matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}' | '\u{fffd}')
+            {
                 ' '
             } else {
                 c
@@ -939,6 +943,11 @@ mod tests {
             web_address_words("访问xiaomi.com购买, or Flipkart.com. A .com alone."),
             ["xiaomi.com", "Flipkart.com"]
         );
+    }
+
+    #[test]
+    fn sanitize_drops_glyphs_no_font_draws() {
+        assert_eq!(sanitize("Logo\u{E6B8} Mug", 40), "Logo Mug");
     }
 
     #[test]

@@ -62,7 +62,7 @@ use llama_cpp_2::token::LlamaToken;
 use llama_cpp_2::{LlamaStateSeqFlags, LogOptions, SeqState};
 
 use crate::copy::guardrails;
-use crate::numbers::CURRENCY_SYMBOLS;
+use crate::numbers::{is_private_use, CURRENCY_SYMBOLS};
 
 use super::gate::{self, take_utf8, Candidate, DeadEnd, Next, NumberGate};
 use super::prefix::{HeldPrefixes, PrefixSlots, Source};
@@ -164,7 +164,9 @@ pub(super) fn worker_main(
     };
     let sampling = Sampling {
         suppressed: tokens_with(&model, |c| {
-            config.suppressed_chars.contains(c) || guardrails::is_screen_drawing(c)
+            config.suppressed_chars.contains(c)
+                || guardrails::is_screen_drawing(c)
+                || is_private_use(c)
         }),
         amounts: tokens_with(&model, |c| {
             "0123456789０１２３４５６７８９".contains(c) || CURRENCY_SYMBOLS.contains(c)
