@@ -171,6 +171,21 @@ fn segments_for(product: &Product) -> [(SegmentKey, bool); 3] {
     ]
 }
 
+/// Requests for the catalog's product `index`, its first segment, the concise style and at most
+/// `max_tokens` tokens, by seed.
+fn concise_requests(
+    service: &CopyService,
+    index: usize,
+    max_tokens: u32,
+) -> impl Fn(u32) -> GenerationRequest {
+    let product = &catalog()[index];
+    let prompt = service.prompt_for(product, aud(&segments_for(product)[0]), Style::Concise);
+    move |seed| GenerationRequest {
+        max_tokens: Some(max_tokens),
+        ..GenerationRequest::new(prompt.prefix.clone(), prompt.suffix.clone(), seed)
+    }
+}
+
 fn aud((segment, brand_fan): &(SegmentKey, bool)) -> Audience<'_> {
     Audience {
         segment,
@@ -346,12 +361,7 @@ fn planted_loyalty_number_never_reaches_a_prompt() {
 fn dropping_the_stream_cancels_and_the_next_request_runs() {
     let Some(service) = service() else { return };
     let engine = service.engine().unwrap();
-    let product = &catalog()[5];
-    let prompt = service.prompt_for(product, aud(&segments_for(product)[0]), Style::Concise);
-    let request = |seed| GenerationRequest {
-        max_tokens: Some(40),
-        ..GenerationRequest::new(prompt.prefix.clone(), prompt.suffix.clone(), seed)
-    };
+    let request = concise_requests(service, 5, 40);
     let cancelled_before = engine.stats().cancelled;
     let mut stream = engine.generate(request(1)).unwrap();
     let mut tokens = 0;
@@ -378,12 +388,7 @@ fn a_stop_mid_generation_frees_the_worker_and_ends_its_requests() {
     let Some(model) = common::model() else { return };
     let service = build_service(model);
     let engine = service.engine().unwrap();
-    let product = &catalog()[7];
-    let prompt = service.prompt_for(product, aud(&segments_for(product)[0]), Style::Concise);
-    let request = |seed| GenerationRequest {
-        max_tokens: Some(60),
-        ..GenerationRequest::new(prompt.prefix.clone(), prompt.suffix.clone(), seed)
-    };
+    let request = concise_requests(&service, 7, 60);
     let mut stream = engine.generate(request(1)).unwrap();
     assert!(matches!(stream.next(), Some(StreamEvent::Token(_))));
     let asked = std::time::Instant::now();

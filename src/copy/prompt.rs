@@ -234,10 +234,7 @@ impl ProductFacts {
             } else {
                 let d = without_prices(&d, currency);
                 // What is left of `Buy <name> for Rs. 899` says nothing.
-                let says_something = d.split_whitespace().any(|w| {
-                    let w = w.trim_matches(|c: char| c.is_ascii_punctuation());
-                    !w.is_empty() && !JOINERS.contains(&w.to_ascii_lowercase().as_str())
-                });
+                let says_something = d.split_whitespace().any(|w| !is_joiner(w));
                 if says_something {
                     d
                 } else {
@@ -746,6 +743,15 @@ pub(crate) const JOINERS: [&str; 10] = [
     "for", "with", "and", "of", "in", "to", "the", "a", "by", "or",
 ];
 
+/// Whether `word` (with the punctuation after it) says nothing alone: one of [`JOINERS`], or only
+/// punctuation.
+fn is_joiner(word: &str) -> bool {
+    let bare = word
+        .trim_end_matches(['.', ',', '!', '?', ';', ':'])
+        .to_ascii_lowercase();
+    bare.is_empty() || JOINERS.contains(&bare.as_str())
+}
+
 /// Most words of English details the prompt shows (and characters of Chinese details, counted
 /// by whole clauses): the suffix is decoded before the first word of copy, and every token of it
 /// is waited for (about 2 ms each on a 2-core kiosk). The first sentence alone averaged 18 tokens
@@ -772,13 +778,7 @@ fn first_sentence(details: &str) -> String {
     }
     let capped = sentence.split(' ').count() > DETAIL_WORDS;
     let mut words: Vec<&str> = sentence.split(' ').take(DETAIL_WORDS).collect();
-    let ends_badly = |w: &str| {
-        let bare = w
-            .trim_end_matches(['.', ',', '!', '?', ';', ':'])
-            .to_ascii_lowercase();
-        JOINERS.contains(&bare.as_str()) || bare.is_empty()
-    };
-    while words.len() > 1 && words.last().is_some_and(|w| ends_badly(w)) {
+    while words.len() > 1 && words.last().is_some_and(|w| is_joiner(w)) {
         words.pop();
     }
     let mut out = words.join(" ").trim().to_string();

@@ -507,16 +507,21 @@ mod tests {
         );
     }
 
-    #[test]
-    fn a_money_amount_must_be_true_in_its_role_while_it_is_written() {
-        let allowed = list(&["1367", "2550", "1183", "46"]);
-        let money = MoneyRoles {
-            marks: vec!["₹".into()],
+    /// A rupee product at ₹1367, was ₹2550 (a saving of ₹1183).
+    fn rupee_money() -> MoneyRoles {
+        MoneyRoles {
+            marks: vec!["₹".into(), "INR".into(), "Rs".into()],
             price: "1367".into(),
             comparison: Some("2550".into()),
             saving: Some("1183".into()),
             ..MoneyRoles::default()
-        };
+        }
+    }
+
+    #[test]
+    fn a_money_amount_must_be_true_in_its_role_while_it_is_written() {
+        let allowed = list(&["1367", "2550", "1183", "46"]);
+        let money = rupee_money();
         let judge_with = |text: &str, piece: &str| {
             judge(text, Next::Piece(piece), &rules(&allowed, Some(&money)))
         };
@@ -536,13 +541,7 @@ mod tests {
     #[test]
     fn a_price_sign_is_followed_by_its_amount() {
         let allowed = list(&["1367", "2550", "1183"]);
-        let money = MoneyRoles {
-            marks: vec!["₹".into(), "INR".into(), "Rs".into()],
-            price: "1367".into(),
-            comparison: Some("2550".into()),
-            saving: Some("1183".into()),
-            ..MoneyRoles::default()
-        };
+        let money = rupee_money();
         let rules = rules(&allowed, Some(&money));
         let judge_with = |text: &str, piece: &str| judge(text, Next::Piece(piece), &rules);
         // Seen on the Flipkart sample: `Only ₹ ⅈ340,`, `Fitness tracker, 💰 ₹` (then the end).
