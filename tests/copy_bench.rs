@@ -1,7 +1,8 @@
 //! `copy::bench::run` on the real model: `make bench-copy` (both locales, profile `measure`), or
 //! `cargo test --profile measure --test copy_bench -- --ignored --nocapture`.
 //! Ignored by default (it takes minutes); the numbers are reported, not asserted, except that
-//! every pair is served. `SHELFTALK_BENCH_PAIRS` sets the number of pairs (default 100).
+//! every pair is served. `SHELFTALK_BENCH_PAIRS` sets the number of pairs (default 100);
+//! `SHELFTALK_MODEL` names a candidate model file (checked against its own size and sha256).
 //! It needs the real model and the real catalog sample (`SHELFTALK_REAL_DATA`, default
 //! `../shared/data`); when either is missing it prints "SKIPPED: ..." and passes, unless
 //! `SHELFTALK_REQUIRE_MODEL=1` / `SHELFTALK_REQUIRE_REAL_DATA=1`.
@@ -19,7 +20,7 @@ use shelftalk::catalog::{Minor, Product};
 use shelftalk::copy::bench::{self, BenchOptions};
 use shelftalk::copy::engine::{FlashAttention, KvCache, KvLayout};
 use shelftalk::copy::{
-    BrandList, CopyService, Currency, EngineConfig, GuardrailConfig, Manifest, PromptPack,
+    BrandList, CopyService, Currency, EngineConfig, GuardrailConfig, PromptPack,
 };
 
 mod common;
@@ -82,7 +83,7 @@ fn bench_copy() {
     };
     let service = CopyService::start(
         &model,
-        &Manifest::builtin().unwrap(),
+        &common::manifest_for(&model),
         config,
         &PromptPack::builtin().unwrap(),
         &Currency::default(),
@@ -137,7 +138,7 @@ fn service_for(
     };
     CopyService::start(
         model,
-        &Manifest::builtin().unwrap(),
+        &common::manifest_for(model),
         engine,
         &PromptPack::builtin_for(locale).unwrap(),
         currency,

@@ -27,9 +27,7 @@ use std::path::PathBuf;
 
 use shelftalk::copy::bench::bench_segments;
 use shelftalk::copy::engine::GenerationRequest;
-use shelftalk::copy::{
-    Audience, Currency, EngineConfig, EngineHandle, Manifest, PromptBuilder, PromptPack,
-};
+use shelftalk::copy::{Audience, Currency, EngineConfig, EngineHandle, PromptBuilder, PromptPack};
 use shelftalk::ingest::{read_catalog_file, Rules};
 use shelftalk::locale::Locale;
 use shelftalk::vocab::Style;
@@ -38,16 +36,6 @@ mod common;
 
 /// Steps per width of the bare loop, per round.
 const STEPS: u32 = 24;
-
-/// Lower-case hex sha256 of a file.
-fn sha256(path: &PathBuf) -> String {
-    let bytes = std::fs::read(path).unwrap();
-    ring::digest::digest(&ring::digest::SHA256, &bytes)
-        .as_ref()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
 
 fn median(mut xs: Vec<f64>) -> f64 {
     xs.sort_by(f64::total_cmp);
@@ -103,11 +91,7 @@ fn suffix_and_step_by_model_file() {
     let mut figures: Vec<Figures> = files.iter().map(|_| Figures::default()).collect();
     for _ in 0..rounds {
         for (file, figures) in files.iter().zip(&mut figures) {
-            let manifest = Manifest {
-                size: std::fs::metadata(file).unwrap().len(),
-                sha256: sha256(file),
-                ..Manifest::builtin().unwrap()
-            };
+            let manifest = common::manifest_for(file);
             let engine = EngineHandle::start(file, &manifest, EngineConfig::default()).unwrap();
             let request = |prompt: &shelftalk::copy::prompt::Prompt| GenerationRequest {
                 max_tokens: Some(1),

@@ -157,18 +157,26 @@ pub enum Show {
 }
 
 /// Byte offsets just after each clause end of `text` (not its very end): `.!?;:,` before
-/// whitespace (so `5.99` is one number) and Chinese `，。！？；：、`.
+/// whitespace (so `5.99` is one number) and Chinese `，。！？；：、`; and just before a
+/// parenthesis that opens after whitespace or a full-width one (`…now 78.99 (was`, `，290（原价`):
+/// an aside ends the clause before it, so an aside the model left unfinished is dropped whole.
 fn clause_ends(text: &str) -> Vec<usize> {
     let mut ends = Vec::new();
+    let mut prev: Option<char> = None;
     let mut chars = text.char_indices().peekable();
     while let Some((i, c)) = chars.next() {
         let end = i + c.len_utf8();
         let next_is_space = chars.peek().is_some_and(|(_, n)| n.is_whitespace());
         let ends_clause = is_cjk_clause_end(c)
             || (matches!(c, '.' | '!' | '?' | ';' | ':' | ',') && next_is_space);
+        let opens_aside = c == '（' || (c == '(' && prev.is_some_and(char::is_whitespace));
+        if opens_aside && !text[..i].trim().is_empty() && ends.last() != Some(&i) {
+            ends.push(i);
+        }
         if ends_clause && !text[end..].trim().is_empty() {
             ends.push(end);
         }
+        prev = Some(c);
     }
     ends
 }
@@ -454,6 +462,33 @@ mod tests {
         assert_eq!(gate.end_at_whole_clause(), None);
         // A decimal point ends no clause.
         assert!(clause_ends("now ₹12.99 only").is_empty());
+    }
+
+    /// Seen in `bench copy` (en demo, seed 263, OU-SLE-0002 and FW-RUN-0006): "Kestrelle Fable
+    /// sleeping bag now at 78.99 (was" for a product with no was-price. The aside is dropped
+    /// whole, the clause before it is true.
+    #[test]
+    fn an_unfinished_aside_is_dropped_whole() {
+        let (f, b, c) = (facts(), brands(), GuardrailConfig::default());
+        let mut gate = ScreenGate::new(&f, &b, &c);
+        gate.text
+            .push_str("Kestrel Trail Runner, light on any trail, now ₹1299 (was");
+        assert_eq!(
+            guardrails::check(gate.text(), &f, &b, &c),
+            Verdict::Fail(Reason::Unfinished("(".into()))
+        );
+        let end = gate.end_at_whole_clause().unwrap();
+        assert_eq!(end.served, "Kestrel Trail Runner, light on any trail, now ₹1299");
+        // Chinese: a full-width parenthesis opens an aside without a space before it.
+        let (f, b, c) = li_ning();
+        let mut gate = ScreenGate::new(&f, &b, &c);
+        gate.text.push_str("李宁超轻跑步鞋，轻盈透气，现在只要459元（原价");
+        let end = gate.end_at_whole_clause().unwrap();
+        assert_eq!(end.served, "李宁超轻跑步鞋，轻盈透气，现在只要459元");
+        // A parenthesis inside a word opens no aside; one at the very start ends no clause.
+        assert!(clause_ends("T-shirt(s) for all").is_empty());
+        assert!(clause_ends("(new) Kestrel").is_empty());
+        assert_eq!(clause_ends("now ₹1299 (was"), vec!["now ₹1299 ".len()]);
     }
 
     proptest! {

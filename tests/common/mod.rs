@@ -64,6 +64,28 @@ pub fn model() -> Option<PathBuf> {
     None
 }
 
+/// The manifest to load `model` with: the shipped one when `model` is the file it names, else the
+/// shipped one with `model`'s own size and sha256 (a candidate file named by `SHELFTALK_MODEL`:
+/// another quantisation or trim, which a bench judges against the shipped file).
+#[allow(dead_code, clippy::unwrap_used)] // Not every binary that includes this module runs the model.
+pub fn manifest_for(model: &std::path::Path) -> shelftalk::copy::Manifest {
+    let shipped = shelftalk::copy::Manifest::builtin().unwrap();
+    if model.file_name() == Some(std::ffi::OsStr::new(&shipped.file)) {
+        return shipped;
+    }
+    let bytes = std::fs::read(model).unwrap();
+    let sha256 = ring::digest::digest(&ring::digest::SHA256, &bytes)
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    shelftalk::copy::Manifest {
+        size: bytes.len() as u64,
+        sha256,
+        ..shipped
+    }
+}
+
 /// The shared real data directory: `SHELFTALK_REAL_DATA`, or `../shared/data` from the
 /// repository root.
 #[allow(dead_code)] // Not every binary that includes this module reads the real data.
