@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Derive the kiosk's model file from the published GGUF: trim the vocabulary to the scripts the
-kiosk reads and writes, and requantise the feed-forward's Q5_0 weights to IQ4_NL, which llama.cpp
-repacks for its 8x8 (AVX2) and 4x4 (ARM dot-product) kernels.
+kiosk reads and writes, store the token embeddings (the tied output layer) in five bits, and
+requantise the feed-forward's Q5_0 weights to IQ4_NL, which llama.cpp repacks for its 8x8 (AVX2)
+and 4x4 (ARM dot-product) kernels.
 
     models/derive.py PUBLISHED.gguf OUT.gguf
 
@@ -25,7 +26,7 @@ Invariants:
 - Text made only of kept characters tokenizes exactly as before (SentencePiece merges only pieces
   of the text's own characters, and every such piece is kept), so prompts and product facts in
   `en` and `zh-CN` reach the model as they did; the trim alone leaves every kept token's logit
-  bit-for-bit as it was (the requantisation below changes the weights, not the vocabulary).
+  bit-for-bit as it was (the requantisations below change the weights, not the vocabulary).
   Sampling sees the candidates less those of other scripts.
 - Deterministic: the same input and `gguf`/`numpy` package versions give the same bytes, whose
   size and sha256 `models/manifest.toml` pins (`models/fetch.sh` checks them).
@@ -47,10 +48,22 @@ largest weight sets a first scale, fifteen scales around it are tried and the be
 squared error kept, weight of an element = its square; the weights are then mapped to the nearest
 level).
 
+The token embeddings become Q5_0. Gemma ties its output layer to them, so that one 8-bit
+matrix (the kept vocabulary x 640) was read for every token decoded, and at two to four
+sequences decoded together it took more time than all the blocks (a bare decode step of three
+sequences 25 ms against 17 ms with the matrix in five bits, one sequence's step unchanged: one
+row is read at memory speed either way). Five bits, not four: the matrix as IQ4_NL was as fast
+and cost the guardrails' first try 1 to 1.5 points in both locales on 200 pairs; Q5_0 kept it
+(README, Measured figures). The input side reads single rows of the same matrix, so a prompt's
+tokens are embedded from the five-bit values too. Quantised by gguf's own Q5_0 (llama.cpp's
+reference method: the block's largest weight maps to -16), from the dequantised 8-bit values.
+
 Invariants of the weights:
 - Only the Q5_0 tensors named in REQUANTISED change, and only to IQ4_NL of the same shape; a
   tensor whose IQ4_NL differs from its Q5_0 values by more than 15 % relative RMS stops the
   script.
+- The token embeddings change only from Q8_0 to Q5_0, row for kept row; a result further than
+  MAX_EMBEDDINGS_ERROR (relative RMS) from the 8-bit values stops the script.
 - Deterministic: numpy float32 arithmetic in a fixed order; the scale is rounded to f16 as
   llama.cpp rounds it (nearest even).
 """
@@ -71,6 +84,8 @@ IQ4_NL_TRIES = 7
 REQUANTISED = ("ffn_gate.weight", "ffn_up.weight")
 # A requantised tensor further than this from its Q5_0 values (relative RMS) is a bug, not noise.
 MAX_REQUANT_ERROR = 0.15
+# The token embeddings' 5-bit values further than this from their 8-bit ones: a bug, not noise.
+MAX_EMBEDDINGS_ERROR = 0.08
 
 # Inclusive code point ranges of the characters a kept token may contain.
 KEPT_RANGES = [
@@ -163,6 +178,20 @@ def requantised(name: str, data: np.ndarray) -> np.ndarray:
     return out
 
 
+def five_bit_embeddings(data: np.ndarray) -> np.ndarray:
+    """The Q8_0 token embeddings' bytes as Q5_0 bytes of the same shape; stops on a result too far
+    off."""
+    q8, q5 = gguf.GGMLQuantizationType.Q8_0, gguf.GGMLQuantizationType.Q5_0
+    values = gguf.quants.dequantize(data, q8)
+    out = gguf.quants.quantize(values, q5)
+    back = gguf.quants.dequantize(out, q5)
+    error = float(np.sqrt(np.mean((back - values) ** 2)) / max(np.sqrt(np.mean(values**2)), 1e-30))
+    if back.shape != values.shape or not error <= MAX_EMBEDDINGS_ERROR:
+        raise SystemExit(f"derive: token_embd.weight as Q5_0 is {error:.1%} off its Q8_0 values")
+    print(f"derive: token_embd.weight as Q5_0, {error:.1%} relative RMS off its Q8_0 values")
+    return out
+
+
 def field_array(field, cast):
     return [cast(field.parts[i]) for i in field.data]
 
@@ -215,7 +244,11 @@ def main() -> int:
     for tensor in reader.tensors:
         data, kind = tensor.data, tensor.tensor_type
         if tensor.name == "token_embd.weight":
+            if kind != gguf.GGMLQuantizationType.Q8_0:
+                print(f"derive: token_embd.weight is {kind.name}, not Q8_0", file=sys.stderr)
+                return 1
             data = data[rows]  # one row per token, in the kept order
+            data, kind = five_bit_embeddings(data), gguf.GGMLQuantizationType.Q5_0
             embeddings += 1
         if kind == gguf.GGMLQuantizationType.Q5_0 and tensor.name.endswith(REQUANTISED):
             data, kind = requantised(tensor.name, data), gguf.GGMLQuantizationType.IQ4_NL
@@ -229,7 +262,8 @@ def main() -> int:
     writer.write_kv_data_to_file()
     writer.write_tensors_to_file()
     writer.close()
-    print(f"derive: kept {len(keep)} of {len(tokens)} tokens; {requants} Q5_0 tensors as IQ4_NL")
+    print(f"derive: kept {len(keep)} of {len(tokens)} tokens, their embeddings as Q5_0;"
+          f" {requants} Q5_0 tensors as IQ4_NL")
     return 0
 
 

@@ -729,8 +729,12 @@ const SAID_ZH: [(&str, Said); 26] = [
     ("优惠", Said::Saves),
 ];
 
-/// Words that make the "from" after them the price the shopper pays (Flipkart sample, seed 241).
-const FROM_AFTER_PAYS: [&str; 4] = ["now", "starting", "starts", "priced"];
+/// Words of a price coming down that make the "from" after them the price before (`down from
+/// ₹330`). Any other "from" is where the price starts, what the shopper pays: `now from ₹323`
+/// (Flipkart sample, seed 241), `Sports Analog Watch from ₹695` (seed 271).
+const FROM_AFTER_WAS: [&str; 10] = [
+    "down", "reduced", "cut", "marked", "slashed", "dropped", "drops", "fallen", "fell", "lowered",
+];
 
 /// Words that make the "price" after them a comparison price.
 const PRICE_BEFORE_WAS: [&str; 6] = ["original", "regular", "list", "usual", "old", "retail"];
@@ -1014,6 +1018,10 @@ fn nearest_role(text: &str, start: usize, end: usize) -> Option<Said> {
         words.push((sentence_start + w, sentence_end));
     }
     let mut best: Option<(usize, u8, Said)> = None;
+    // A role word speaks of the number next to it: one with another number between it and the
+    // amount is that number's (`₹299 54% off`: the 54 % is off, ₹299 is paid).
+    let number_between =
+        |from: usize, to: usize| text[from..to].chars().any(|c| c.is_ascii_digit());
     let mut consider = |ws: usize, we: usize, role: Said| {
         let (distance, side) = if we <= start {
             (start - we, 0)
@@ -1022,6 +1030,9 @@ fn nearest_role(text: &str, start: usize, end: usize) -> Option<Said> {
         } else {
             return;
         };
+        if (side == 0 && number_between(we, start)) || (side == 1 && number_between(end, ws)) {
+            return;
+        }
         if best.is_none_or(|(d, s, _)| (distance, side) < (d, s)) {
             best = Some((distance, side, role));
         }
@@ -1053,8 +1064,9 @@ fn nearest_role(text: &str, start: usize, end: usize) -> Option<Said> {
         if lower == "price" && PRICE_BEFORE_WAS.contains(&qualified.as_str()) {
             role = Said::Was;
         }
-        // "now from ₹323", "starting from ₹323": where the price starts, what the shopper pays.
-        if lower == "from" && FROM_AFTER_PAYS.contains(&qualified.as_str()) {
+        // "down from ₹330" is the price before; "now from ₹323", "Watch from ₹695": where the
+        // price starts, what the shopper pays.
+        if lower == "from" && !FROM_AFTER_WAS.contains(&qualified.as_str()) {
             role = Said::Pays;
         }
         consider(ws, we, role);
@@ -1413,7 +1425,7 @@ mod tests {
     fn false_prices_are_found_independently() {
         let rupee = Currency::default();
         let usd = usd();
-        let cases: [(&str, Product, &Currency); 9] = [
+        let cases: [(&str, Product, &Currency); 11] = [
             (
                 "Northpine Kite Running Shoe Sand, now $152.99 instead of $152.99",
                 product(15299, None),
@@ -1455,11 +1467,15 @@ mod tests {
                 product(32300, Some(33000)),
                 &rupee,
             ),
+            // The role word next to the amount: a saving of ₹299 where ₹351 is saved.
+            ("Mug, ₹299 off", product(29900, Some(65000)), &rupee),
+            // A price come down from one that never was.
+            ("Watch, cut from ₹795 to ₹695", product(69500, None), &rupee),
         ];
         for (text, p, cur) in cases {
             assert!(false_price(text, &p, cur).is_some(), "{text}");
         }
-        let fine: [(&str, Product, &Currency); 10] = [
+        let fine: [(&str, Product, &Currency); 12] = [
             (
                 "Tenda A6, 22% off. The price is lower than the original price of ₹1800.",
                 product(139900, Some(180000)),
@@ -1500,6 +1516,18 @@ mod tests {
             (
                 "Sunblock for just ₹323, now from ₹323.",
                 product(32300, Some(33000)),
+                &rupee,
+            ),
+            // Flipkart sample, seed 271: a price that starts at ₹695.
+            (
+                "Sports Analog Watch from ₹695.",
+                product(69500, None),
+                &rupee,
+            ),
+            // Flipkart sample, seed 271: the 54 % is off, ₹299 is the price.
+            (
+                "₹299 54% off: a printland coffee mug that keeps your drinks cold.",
+                product(29900, Some(65000)),
                 &rupee,
             ),
         ];

@@ -219,7 +219,7 @@ mod tests {
     fn builtin_manifest_parses() {
         let m = Manifest::builtin().unwrap();
         assert_eq!(m.file, "gemma-3-270m-q4_k_m-en-zh.gguf");
-        assert_eq!(m.size, 190_919_072);
+        assert_eq!(m.size, 147_094_816);
         assert_eq!(m.prompt_format, PromptFormat::Completion);
         assert_eq!(m.source.parts.len(), 4);
         let published = m.source.published.unwrap();

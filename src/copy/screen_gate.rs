@@ -478,11 +478,15 @@ mod tests {
             Verdict::Fail(Reason::Unfinished("(".into()))
         );
         let end = gate.end_at_whole_clause().unwrap();
-        assert_eq!(end.served, "Kestrel Trail Runner, light on any trail, now ₹1299");
+        assert_eq!(
+            end.served,
+            "Kestrel Trail Runner, light on any trail, now ₹1299"
+        );
         // Chinese: a full-width parenthesis opens an aside without a space before it.
         let (f, b, c) = li_ning();
         let mut gate = ScreenGate::new(&f, &b, &c);
-        gate.text.push_str("李宁超轻跑步鞋，轻盈透气，现在只要459元（原价");
+        gate.text
+            .push_str("李宁超轻跑步鞋，轻盈透气，现在只要459元（原价");
         let end = gate.end_at_whole_clause().unwrap();
         assert_eq!(end.served, "李宁超轻跑步鞋，轻盈透气，现在只要459元");
         // A parenthesis inside a word opens no aside; one at the very start ends no clause.
