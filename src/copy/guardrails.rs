@@ -307,6 +307,11 @@ impl Default for GuardrailConfig {
                 "free gift",
                 "lowest price",
                 "lowest prices",
+                // Where a product was made is a claim only its facts can make (the demo served
+                // "Beautifully made in the USA" for a mug whose facts never said where).
+                "made in",
+                "imported",
+                "进口",
             ]
             .into_iter()
             .map(String::from)
@@ -2363,6 +2368,48 @@ mod tests {
 
     fn judge(copy: &str, facts: &ProductFacts) -> Verdict {
         check(copy, facts, &brands(), &GuardrailConfig::default())
+    }
+
+    /// Seen on the demo kiosk (en, LC24888766's third pick): "Beautifully made in the USA, a
+    /// copperlake mug…" for a mug whose facts never say where it was made.
+    #[test]
+    fn where_a_product_was_made_is_said_only_by_its_facts() {
+        let mug = priced("Copperlake Tide Mug Berry", 1199, Some(1399), &usd());
+        let seen = "Beautifully made in the USA, a copperlake mug with double-wall body: Copperlake Tide Mug Berry, $11.99.";
+        assert_eq!(
+            judge(seen, &mug),
+            Verdict::Fail(Reason::BannedPhrase("made in".into()))
+        );
+        let made_in = |description: &str| {
+            ProductFacts::new(
+                &Product {
+                    sku: "P".into(),
+                    name: "Copperlake Tide Mug Berry".into(),
+                    brand: Some("Copperlake".into()),
+                    category: vec!["Kitchen".into(), "Mugs".into()],
+                    price: Minor(1199),
+                    list_price: Some(Minor(1399)),
+                    description: description.into(),
+                    tags: vec![],
+                },
+                &usd(),
+            )
+        };
+        let own = made_in("Stoneware mug, made in Portugal");
+        assert!(
+            judge(
+                "A Copperlake Tide Mug Berry, made in Portugal, $11.99.",
+                &own
+            )
+            .is_pass(),
+            "the facts say it"
+        );
+        assert!(!GuardrailConfig::default()
+            .barred_phrases(&own)
+            .contains(&"made in".to_string()));
+        assert!(GuardrailConfig::default()
+            .barred_phrases(&mug)
+            .contains(&"made in".to_string()));
     }
 
     /// Copy the demo and the bench really served, verbatim, and what it must get.
