@@ -166,13 +166,20 @@ def iq4_nl(weights: np.ndarray) -> np.ndarray:
     return np.concatenate([scale.view(np.uint8).reshape(-1, 2), packed], axis=1)
 
 
+def relative_rms(back: np.ndarray, values: np.ndarray) -> float:
+    """The RMS of `back - values` relative to the RMS of `values` (shapes assumed equal)."""
+    if back.shape != values.shape:
+        return float("inf")
+    return float(np.sqrt(np.mean((back - values) ** 2)) / max(np.sqrt(np.mean(values**2)), 1e-30))
+
+
 def requantised(name: str, data: np.ndarray) -> np.ndarray:
     """A Q5_0 tensor's bytes as IQ4_NL bytes of the same shape; stops on a result too far off."""
     q5, iq4 = gguf.GGMLQuantizationType.Q5_0, gguf.GGMLQuantizationType.IQ4_NL
     values = gguf.quants.dequantize(data, q5)
     out = iq4_nl(values).reshape(values.shape[0], -1)
     back = gguf.quants.dequantize(out, iq4)
-    error = float(np.sqrt(np.mean((back - values) ** 2)) / max(np.sqrt(np.mean(values**2)), 1e-30))
+    error = relative_rms(back, values)
     if back.shape != values.shape or not error <= MAX_REQUANT_ERROR:
         raise SystemExit(f"derive: {name} requantised {error:.1%} off its Q5_0 values")
     return out
@@ -185,7 +192,7 @@ def five_bit_embeddings(data: np.ndarray) -> np.ndarray:
     values = gguf.quants.dequantize(data, q8)
     out = gguf.quants.quantize(values, q5)
     back = gguf.quants.dequantize(out, q5)
-    error = float(np.sqrt(np.mean((back - values) ** 2)) / max(np.sqrt(np.mean(values**2)), 1e-30))
+    error = relative_rms(back, values)
     if back.shape != values.shape or not error <= MAX_EMBEDDINGS_ERROR:
         raise SystemExit(f"derive: token_embd.weight as Q5_0 is {error:.1%} off its Q8_0 values")
     print(f"derive: token_embd.weight as Q5_0, {error:.1%} relative RMS off its Q8_0 values")

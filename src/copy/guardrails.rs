@@ -2353,6 +2353,17 @@ mod tests {
     }
 
     fn priced(name: &str, price: i64, list: Option<i64>, currency: &Currency) -> ProductFacts {
+        described(name, price, list, "Soft cotton, 100% breathable", currency)
+    }
+
+    /// [`priced`] with its own description.
+    fn described(
+        name: &str,
+        price: i64,
+        list: Option<i64>,
+        description: &str,
+        currency: &Currency,
+    ) -> ProductFacts {
         let product = Product {
             sku: "P".into(),
             name: name.into(),
@@ -2360,7 +2371,7 @@ mod tests {
             category: vec!["Footwear".into(), "Running Shoes".into()],
             price: Minor(price),
             list_price: list.map(Minor),
-            description: "Soft cotton, 100% breathable".into(),
+            description: description.into(),
             tags: vec![],
         };
         ProductFacts::new(&product, currency)
@@ -2380,22 +2391,13 @@ mod tests {
             judge(seen, &mug),
             Verdict::Fail(Reason::BannedPhrase("made in".into()))
         );
-        let made_in = |description: &str| {
-            ProductFacts::new(
-                &Product {
-                    sku: "P".into(),
-                    name: "Copperlake Tide Mug Berry".into(),
-                    brand: Some("Copperlake".into()),
-                    category: vec!["Kitchen".into(), "Mugs".into()],
-                    price: Minor(1199),
-                    list_price: Some(Minor(1399)),
-                    description: description.into(),
-                    tags: vec![],
-                },
-                &usd(),
-            )
-        };
-        let own = made_in("Stoneware mug, made in Portugal");
+        let own = described(
+            "Copperlake Tide Mug Berry",
+            1199,
+            Some(1399),
+            "Stoneware mug, made in Portugal",
+            &usd(),
+        );
         assert!(
             judge(
                 "A Copperlake Tide Mug Berry, made in Portugal, $11.99.",
