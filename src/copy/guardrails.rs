@@ -39,7 +39,9 @@
 //!   `.cn` domains are URLs.
 //! - The absolute-claim rule set (最佳, 最高级, 国家级, 第一, 顶级, 极品, 绝对, 100%…, and the
 //!   purity and safety claims 纯天然, 零添加, 无副作用…, [`ZH_ABSOLUTE_CLAIMS`]) is on by default
-//!   ([`Reason::AbsoluteClaim`]); the product's own facts may make any of them.
+//!   ([`Reason::AbsoluteClaim`]); the product's own facts may make any of them. The same
+//!   article's bans on national symbols and on naming state organs and their staff (国旗,
+//!   国务院, 主席, 毛泽东…) are among the default banned phrases ([`Reason::BannedPhrase`]).
 //!
 //! Finished copy is not left open in any locale: no trailing comma, colon, dash or `，`, no aside
 //! opened and never closed beyond what the facts leave open ([`Reason::Unfinished`]).
@@ -312,6 +314,29 @@ impl Default for GuardrailConfig {
                 "made in",
                 "imported",
                 "进口",
+                // China's Advertising Law, art. 9 (1)-(2): no national symbols, and no state
+                // organ or its staff named (the zh-CN demo catalog, seed 281, had
+                // `毛泽东主席主席的马克杯` in a mug's copy, refused only as a repetition).
+                "国旗",
+                "国徽",
+                "国歌",
+                "军旗",
+                "军徽",
+                "军歌",
+                "国家机关",
+                "国务院",
+                "领导人",
+                "主席",
+                "总书记",
+                "总理",
+                "共产党",
+                "解放军",
+                "毛泽东",
+                "周恩来",
+                "邓小平",
+                "江泽民",
+                "胡锦涛",
+                "习近平",
             ]
             .into_iter()
             .map(String::from)
@@ -2412,6 +2437,36 @@ mod tests {
         assert!(GuardrailConfig::default()
             .barred_phrases(&mug)
             .contains(&"made in".to_string()));
+    }
+
+    /// China's Advertising Law, art. 9: no state organ or its staff, no national symbol.
+    #[test]
+    fn zh_copy_names_no_state_leader_or_national_symbol() {
+        let (zh, mug) = (
+            zh_config(),
+            zh_facts("暖禾 微光马克杯", "暖禾", "马克杯", 6500, None, "陶瓷杯身"),
+        );
+        // Seen on the zh-CN demo catalog (seed 281), without its repetition.
+        for copy in [
+            "暖禾微光马克杯，炭黑的深色，毛泽东主席的马克杯，现价65元",
+            "暖禾微光马克杯，国旗红配色，现价65元",
+        ] {
+            assert!(
+                matches!(
+                    check(copy, &mug, &zh_brands(), &zh),
+                    Verdict::Fail(Reason::BannedPhrase(_))
+                ),
+                "{copy}"
+            );
+        }
+        let fine = "暖禾微光马克杯，炭黑的深色，现价65元";
+        assert!(check(fine, &mug, &zh_brands(), &zh).is_pass(), "{fine}");
+        for name in ["主席", "毛泽东", "国旗"] {
+            assert!(
+                zh.barred_phrases(&mug).contains(&name.to_string()),
+                "{name}"
+            );
+        }
     }
 
     /// Copy the demo and the bench really served, verbatim, and what it must get.

@@ -11,11 +11,13 @@
 //!   the token writes no other currency's sign, leaves no sign of the store's without an
 //!   amount that can still follow, and completes no phrase the guardrails refuse
 //!   (banned phrases, absolute claims, the record's field labels: nor may the copy open with
-//!   a label's word, the model starting the next record);
+//!   a label's word, the model starting the next record) and writes no second space in a row;
 //!   otherwise it is masked and the sampling chain re-applied.
 //! - **may end** ([`may_end`]): the end of text or a newline only once the copy has the
 //!   guardrails' minimum length, names the product (their on-topic rule) and does not end on a
 //!   connective (their unfinished rule).
+//! - **bytes** ([`bytes_may_follow`]): a token's bytes after a character begun in byte tokens
+//!   keep the copy valid UTF-8 and finish only characters the kiosk may write.
 //! - **wait** ([`held_from`]): text from the token where an amount in progress begins (its
 //!   currency sign, or its first digit) is held back until the amount is finished, so nothing
 //!   unlisted, and no sign without its amount, is ever streamed.
@@ -84,11 +86,16 @@ pub(super) struct Rules<'a> {
 /// Allow or mask a candidate token after the copy `text`: every number must be among
 /// `rules.allowed` (or on its way to one); with `rules.money`, every money amount must be true in
 /// the role its words give and no discount the product cannot claim may be written; and no
-/// phrase of `rules.barred` may be completed. Phrases are found as the guardrails find them
+/// phrase of `rules.barred` may be completed, nor two spaces written in a row
+/// ([`doubles_a_space`]). Phrases are found as the guardrails find them
 /// ([`guardrails::says_phrase`]: whole words, any case but the pronoun `I`'s and a name-only
 /// retailer's; Chinese as written).
 pub(super) fn judge(text: &str, next: Next<'_>, rules: &Rules<'_>) -> Candidate {
     let ends = matches!(next, Next::EndOfText);
+    let next_piece = match next {
+        Next::Piece(piece) => Some(piece),
+        Next::EndOfText => None,
+    };
     let next = match next {
         Next::Piece(piece) => piece,
         Next::EndOfText => " ",
@@ -104,11 +111,32 @@ pub(super) fn judge(text: &str, next: Next<'_>, rules: &Rules<'_>) -> Candidate 
                 && !sign_left_without_amount(&copy, m, ends)
         })
         && !says(rules.barred)
+        && !(matches!(next_piece, Some(piece) if doubles_a_space(text, piece)))
     {
         Candidate::Allow
     } else {
         Candidate::Mask
     }
+}
+
+/// Whether `piece` after `text` writes two spaces in a row (`$30.49,  essential water bottle`,
+/// from the demo: a token of two spaces). Whitespace before the copy's first visible character
+/// does not count (it is skipped), nor does a newline (it ends the copy).
+fn doubles_a_space(text: &str, piece: &str) -> bool {
+    let spaced = |c: char| c.is_whitespace() && c != '\n';
+    let (last, piece) = if text.trim().is_empty() {
+        (None, piece.trim_start())
+    } else {
+        (text.chars().next_back(), piece)
+    };
+    let mut before = last.is_some_and(spaced);
+    for c in piece.chars() {
+        if before && spaced(c) {
+            return true;
+        }
+        before = spaced(c);
+    }
+    false
 }
 
 /// Whether `copy` has the store's currency sign (`money.marks`' first) with no amount after it
@@ -261,6 +289,55 @@ fn folded_numbers_allowed(text: &str, allowed: &[String]) -> bool {
     })
 }
 
+/// Whether a token's bytes `piece` may follow `pending`, the bytes of a character the copy has
+/// begun and not finished (byte tokens spell a character the vocabulary has no token for):
+/// together they are valid UTF-8, perhaps ending inside a character that can still be finished
+/// as one `may_write` accepts, and every character they finish passes `may_write`. So a lead
+/// byte followed by a whole token (`…price of �\u{fe0e}`, a served copy's charset failure on the
+/// demo catalog, seed 5) and a private-use glyph spelled in bytes (the Flipkart sample, seed
+/// 251) are never sampled. A token that is whole text after nothing pending is judged by its
+/// characters only.
+pub(super) fn bytes_may_follow(
+    pending: &[u8],
+    piece: &[u8],
+    may_write: impl Fn(char) -> bool,
+) -> bool {
+    let joined: std::borrow::Cow<'_, [u8]> = if pending.is_empty() {
+        piece.into()
+    } else {
+        [pending, piece].concat().into()
+    };
+    let (finished, open) = match std::str::from_utf8(&joined) {
+        Ok(s) => (s, &[][..]),
+        Err(e) if e.error_len().is_none() => {
+            let (head, tail) = joined.split_at(e.valid_up_to());
+            match std::str::from_utf8(head) {
+                Ok(s) => (s, tail),
+                Err(_) => return false,
+            }
+        }
+        Err(_) => return false,
+    };
+    finished.chars().all(&may_write) && (open.is_empty() || may_finish(open, &may_write))
+}
+
+/// Whether the unfinished character `open` (a lead byte and perhaps continuation bytes) can be
+/// finished as a character `may_write` accepts: tried with the lowest and the highest
+/// continuation bytes (`EE …` is private use either way; `E0 80 …` is not UTF-8, `E0 BF BF` is).
+fn may_finish(open: &[u8], may_write: impl Fn(char) -> bool) -> bool {
+    let width = match open.first() {
+        Some(0xC2..=0xDF) => 2,
+        Some(0xE0..=0xEF) => 3,
+        Some(0xF0..=0xF4) => 4,
+        _ => return false,
+    };
+    [0x80u8, 0xBF].iter().any(|&fill| {
+        let mut bytes = open.to_vec();
+        bytes.resize(width.max(open.len()), fill);
+        std::str::from_utf8(&bytes).is_ok_and(|s| s.chars().all(&may_write))
+    })
+}
+
 /// Take the longest valid UTF-8 prefix of `pending`, leaving an incomplete trailing character
 /// for the next token. Invalid bytes become U+FFFD (which the guardrails reject).
 pub(super) fn take_utf8(pending: &mut Vec<u8>) -> String {
@@ -350,6 +427,69 @@ mod tests {
         pending.push("€".as_bytes()[2]);
         assert_eq!(take_utf8(&mut pending), "€");
         assert_eq!(take_utf8(&mut Vec::new()), "");
+    }
+
+    /// What the kiosk may write in these tests: no private-use glyph, no dollar sign.
+    fn writable(c: char) -> bool {
+        !crate::numbers::is_private_use(c) && c != '$'
+    }
+
+    #[test]
+    fn byte_tokens_keep_the_copy_valid_utf8() {
+        let star = "⭐".as_bytes();
+        // A character begun in bytes is finished by its own continuation bytes ...
+        assert!(bytes_may_follow(&[], &star[..1], writable));
+        assert!(bytes_may_follow(&star[..1], &star[1..2], writable));
+        assert!(bytes_may_follow(&star[..2], &star[2..], writable));
+        // ... never by a whole token (the served `…price of �\u{fe0e}`), nor by an ASCII word.
+        assert!(!bytes_may_follow(
+            &star[..2],
+            "\u{fe0e}".as_bytes(),
+            writable
+        ));
+        assert!(!bytes_may_follow(&star[..1], b" great", writable));
+        // A continuation byte with nothing begun, and a byte no UTF-8 has.
+        assert!(!bytes_may_follow(&[], &[0x80], writable));
+        assert!(!bytes_may_follow(&[], &[0xff], writable));
+        // Whole text after nothing pending: judged by its characters.
+        assert!(bytes_may_follow(&[], "Only ₹299".as_bytes(), writable));
+        assert!(!bytes_may_follow(&[], b"$5", writable));
+    }
+
+    #[test]
+    fn byte_tokens_spell_no_character_the_kiosk_may_not_write() {
+        let glyph = "\u{e000}".as_bytes();
+        // A private-use glyph spelled in bytes (the Flipkart sample, seed 251): its lead byte
+        // EE begins only private-use characters, so it is refused at once.
+        assert!(!bytes_may_follow(&[], &glyph[..1], writable));
+        assert!(!bytes_may_follow(&glyph[..2], &glyph[2..], writable));
+        // EF begins both (U+F000 private use, U+FE0E not): allowed until finished.
+        let selector = "\u{fe0e}".as_bytes();
+        assert!(bytes_may_follow(&[], &selector[..1], writable));
+        assert!(bytes_may_follow(&selector[..1], &selector[1..], writable));
+        assert!(!bytes_may_follow(
+            &"\u{f000}".as_bytes()[..2],
+            &[0x80],
+            writable
+        ));
+        // A Chinese character the vocabulary lacks is spelled in bytes as before.
+        let rare = "龘".as_bytes();
+        assert!(bytes_may_follow(&[], &rare[..1], writable));
+        assert!(bytes_may_follow(&rare[..1], &rare[1..], writable));
+    }
+
+    #[test]
+    fn two_spaces_in_a_row_are_never_written() {
+        let listed = list(&["30.49"]);
+        // The demo's `$30.49,  essential water bottle`: a token of two spaces.
+        assert!(!allows("A bottle for 30.49,", "  essential", &listed));
+        assert!(!allows("A bottle for 30.49, ", " essential", &listed));
+        assert!(!allows("A bottle ", "\u{2009}for", &listed));
+        assert!(allows("A bottle for 30.49,", " essential", &listed));
+        // Before the first visible character whitespace is skipped; a newline ends the copy.
+        assert!(allows("", "  A bottle", &listed));
+        assert!(allows("A bottle ", "\n", &listed));
+        assert!(judge("A bottle ", Next::EndOfText, &rules(&listed, None)) == Candidate::Allow);
     }
 
     #[test]
@@ -981,6 +1121,30 @@ mod tests {
             if let Some(start) = number_in_progress(&text) {
                 prop_assert!(text.is_char_boundary(start));
             }
+        }
+
+        /// Writable text split into byte pieces anywhere is accepted piece by piece, as the
+        /// worker feeds pending bytes: the byte check refuses nothing a font draws.
+        #[test]
+        fn writable_text_split_anywhere_passes_the_byte_check(text in any::<String>(), cuts in proptest::collection::vec(any::<prop::sample::Index>(), 0..6)) {
+            let text: String = text.chars().filter(|c| writable(*c)).collect();
+            let bytes = text.as_bytes();
+            let mut cuts: Vec<usize> = cuts.iter().map(|c| c.index(bytes.len() + 1)).collect();
+            cuts.sort_unstable();
+            let mut pending = Vec::new();
+            let mut from = 0;
+            for cut in cuts.into_iter().chain([bytes.len()]) {
+                let piece = &bytes[from..cut];
+                prop_assert!(bytes_may_follow(&pending, piece, writable), "{:?} after {:?}", piece, pending);
+                pending.extend_from_slice(piece);
+                let _ = take_utf8(&mut pending);
+                from = cut;
+            }
+        }
+
+        #[test]
+        fn any_bytes_never_panic_the_byte_check(pending in proptest::collection::vec(any::<u8>(), 0..5), piece in proptest::collection::vec(any::<u8>(), 0..8)) {
+            let _ = bytes_may_follow(&pending, &piece, writable);
         }
 
         #[test]

@@ -40,7 +40,9 @@
 //!   cells and the token before it is decoded again, in the next shared batch) and the end of
 //!   the copy.
 //! - Token pieces are reassembled into UTF-8 with [`gate::take_utf8`], so a character split
-//!   across tokens is never broken.
+//!   across tokens is never broken; a token is sampled only if its bytes keep the copy valid
+//!   UTF-8 and finish no character the copy may not have ([`gate::bytes_may_follow`]), so byte
+//!   tokens never write U+FFFD or a suppressed character.
 
 use std::collections::VecDeque;
 use std::num::NonZeroU32;
@@ -163,11 +165,7 @@ pub(super) fn worker_main(
         }
     };
     let sampling = Sampling {
-        suppressed: tokens_with(&model, |c| {
-            config.suppressed_chars.contains(c)
-                || guardrails::is_screen_drawing(c)
-                || is_private_use(c)
-        }),
+        suppressed: tokens_with(&model, |c| never_written(c, &config.suppressed_chars)),
         amounts: tokens_with(&model, |c| {
             "0123456789０１２３４５６７８９".contains(c) || CURRENCY_SYMBOLS.contains(c)
         }),
@@ -204,6 +202,12 @@ pub(super) fn worker_main(
     if let Some(ack) = stopped {
         let _ = ack.send(());
     }
+}
+
+/// A character no copy may have: one of the configured `suppressed` characters, one the screen
+/// draws with, or one no font draws.
+fn never_written(c: char, suppressed: &str) -> bool {
+    suppressed.contains(c) || guardrails::is_screen_drawing(c) || is_private_use(c)
 }
 
 /// Every token whose text has a character for which `chars` holds.
@@ -864,11 +868,11 @@ impl Worker<'_> {
         }
         let token = match &request.allowed_numbers {
             None => {
-                let logits = self.ctx.get_logits_ith(l.idx);
-                let Some(token) = self.sampling.pick(logits, &mut l.sampler, &[], false) else {
+                let Some(token) =
+                    self.sample_checked(&mut l.sampler, l.idx, (&l.text, &l.pending), None, false)
+                else {
                     return Ok(Advance::Finished(StopReason::EndOfText));
                 };
-                l.sampler.accept(token);
                 token
             }
             Some(allowed) => {
@@ -880,7 +884,8 @@ impl Worker<'_> {
                     min_length: request.min_length,
                 };
                 let words_only = l.gate.words_only();
-                match self.sample_numbers(&mut l.sampler, l.idx, &l.text, rules, words_only) {
+                let so_far = (l.text.as_str(), l.pending.as_slice());
+                match self.sample_checked(&mut l.sampler, l.idx, so_far, Some(rules), words_only) {
                     Some(token) => token,
                     None => {
                         // A dead end: the number being written can only end unlisted. Take it
@@ -975,40 +980,49 @@ impl Worker<'_> {
         Ok(Advance::Decode(entry))
     }
 
-    /// Sample a token whose text keeps every number in `text` + token among `allowed` (or a
-    /// prefix of one, for the number being written). A rejected token is left out and the
+    /// Sample a token whose bytes may follow the copy's unfinished character
+    /// ([`gate::bytes_may_follow`]) and, with `rules`, that the gate allows after `text`: every
+    /// number in `text` + token among `allowed` (or a prefix of one, for the number being
+    /// written), and the gate's other rules ([`gate::judge`]). A rejected token is left out and the
     /// shortlist drawn again; the last try, and every try with `words_only`, leaves out every
-    /// token with a digit or a currency sign so the copy goes on in words. `None` when nothing acceptable turns up.
-    /// Only the token returned is accepted into the chain's state (the repetition penalty's
-    /// history).
-    fn sample_numbers(
+    /// token with a digit or a currency sign so the copy goes on in words. `None` when nothing
+    /// acceptable turns up. Only the token returned is accepted into the chain's state (the
+    /// repetition penalty's history).
+    fn sample_checked(
         &mut self,
         sampler: &mut LlamaSampler,
         idx: i32,
-        text: &str,
-        rules: gate::Rules<'_>,
+        (text, pending): (&str, &[u8]),
+        rules: Option<gate::Rules<'_>>,
         words_only: bool,
     ) -> Option<LlamaToken> {
         const MAX_REJECTIONS: usize = 8;
         let vocab = self.model.vocab();
+        let suppressed = self.config.suppressed_chars.as_str();
         let mut piece = Vec::new();
         let mut acceptable = |token: LlamaToken| {
             piece.clear();
             vocab.token_to_piece_into(token, &mut piece, false, None);
+            if !gate::bytes_may_follow(pending, &piece, |c| !never_written(c, suppressed)) {
+                return false;
+            }
+            let Some(rules) = &rules else {
+                return true;
+            };
             // The end of text finishes a number still being written: it must be complete.
             if vocab.is_eog(token) {
-                return gate::may_end(text, &rules)
-                    && gate::judge(text, Next::EndOfText, &rules) == Candidate::Allow;
+                return gate::may_end(text, rules)
+                    && gate::judge(text, Next::EndOfText, rules) == Candidate::Allow;
             }
             let piece = String::from_utf8_lossy(&piece);
             if let Some((head, _)) = piece.split_once('\n') {
                 // A newline ends the copy (unless nothing visible was written yet).
                 let copy = format!("{text}{head}");
-                if !copy.trim().is_empty() && !gate::may_end(&copy, &rules) {
+                if !copy.trim().is_empty() && !gate::may_end(&copy, rules) {
                     return false;
                 }
             }
-            gate::judge(text, Next::Piece(&piece), &rules) == Candidate::Allow
+            gate::judge(text, Next::Piece(&piece), rules) == Candidate::Allow
         };
         let logits = self.ctx.get_logits_ith(idx);
         let mut rejected = Vec::new();
