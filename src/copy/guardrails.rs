@@ -75,10 +75,10 @@ use crate::copy::prompt::{
 };
 use crate::locale::Locale;
 use crate::numbers::{
-    chains, cjk_role_before, fold, foreign_symbol, is_cjk, is_private_use, normalise_number,
-    price_role, scan, scan_with, word_after, words_before, zhe_discount, zhe_figures, ChainRule,
-    MoneyRoles, Number, PriceRole, CJK_CURRENCY_WORDS, CURRENCY_SYMBOLS, CURRENCY_WORDS,
-    SAVING_AFTER,
+    chains, cjk_role_before, fold, foreign_symbol, has_mojibake, is_cjk, is_private_use,
+    normalise_number, price_role, scan, scan_with, word_after, words_before, zhe_discount,
+    zhe_figures, ChainRule, MoneyRoles, Number, PriceRole, CJK_CURRENCY_WORDS, CURRENCY_SYMBOLS,
+    CURRENCY_WORDS, SAVING_AFTER,
 };
 use crate::vocab::PriceBand;
 
@@ -708,6 +708,10 @@ pub fn check(
     brands: &BrandList,
     config: &GuardrailConfig,
 ) -> Verdict {
+    // Mojibake is judged as written: folding breaks some of it up (`…` is `...` folded).
+    if has_mojibake(copy, false) {
+        return Verdict::Fail(Reason::Charset);
+    }
     let folded = fold(copy.trim());
     match first_failure(folded.text.trim(), facts, brands, config) {
         Some(reason) => Verdict::Fail(reason),
@@ -1480,6 +1484,28 @@ fn script_runs(token: &str) -> Vec<(bool, &str)> {
         out.push((k, &token[start..]));
     }
     out
+}
+
+/// The words copy about `facts` may open with in lowercase: the brand's words that begin with a
+/// lowercase letter (`realme`), and the name's that have a capital after it (`iPhone`, `boAt`),
+/// but not the `for` of `Case for iPhone`. The engine's gate opens every other copy with a
+/// capital.
+pub fn lowercase_openers(facts: &ProductFacts) -> Vec<String> {
+    let words = |t: &str| {
+        t.split(|c: char| !c.is_alphanumeric())
+            .filter(|w| w.chars().next().is_some_and(char::is_lowercase))
+            .map(String::from)
+            .collect::<Vec<_>>()
+    };
+    let mut openers = words(facts.brand.as_deref().unwrap_or(""));
+    openers.extend(
+        words(&facts.name)
+            .into_iter()
+            .filter(|w| w.chars().any(char::is_uppercase)),
+    );
+    openers.sort_unstable();
+    openers.dedup();
+    openers
 }
 
 /// The content words of a product's facts ([`content_words`] of [`ProductFacts::corpus`]),
@@ -2437,6 +2463,48 @@ mod tests {
         assert!(GuardrailConfig::default()
             .barred_phrases(&mug)
             .contains(&"made in".to_string()));
+    }
+
+    /// Served by the demo (en, seed 281, at its last whole clause): UTF-8 read as Windows-1252,
+    /// the model's way round the refused `€`.
+    #[test]
+    fn mojibake_is_refused_as_charset() {
+        let beans = described(
+            "Pebblecrest Quartz Coffee Beans Charcoal",
+            1099,
+            None,
+            "Whole beans, medium roast",
+            &usd(),
+        );
+        let seen = "Beautifully sourced from the earth, made for a coffee lover: Pebblecrest Quartz Coffee Beans Charcoal, \u{2009}â‚¬\u{2009}10.99";
+        assert_eq!(judge(seen, &beans), Verdict::Fail(Reason::Charset));
+        let fine = "Pebblecrest Quartz Coffee Beans Charcoal, a smooth medium roast, only $10.99.";
+        assert!(
+            judge(fine, &beans).is_pass(),
+            "{fine}: {:?}",
+            judge(fine, &beans)
+        );
+    }
+
+    #[test]
+    fn lowercase_openers_are_the_brands_and_the_names_camel_case_words() {
+        let mut phone = described(
+            "Case for iPhone 15 with stand",
+            999,
+            None,
+            "Clear case",
+            &usd(),
+        );
+        phone.brand = Some("realme".into());
+        assert_eq!(lowercase_openers(&phone), ["iPhone", "realme"]);
+        let mug = described(
+            "Copperlake Tide Mug Berry",
+            1199,
+            None,
+            "made of stoneware",
+            &usd(),
+        );
+        assert!(lowercase_openers(&mug).is_empty());
     }
 
     /// China's Advertising Law, art. 9: no state organ or its staff, no national symbol.

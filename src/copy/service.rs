@@ -34,7 +34,8 @@ use crate::copy::engine::{
     StreamEvent, Timings,
 };
 use crate::copy::guardrails::{
-    allowed_numbers, check, money_roles, topic_words, BrandList, GuardrailConfig, Reason, Verdict,
+    allowed_numbers, check, lowercase_openers, money_roles, topic_words, BrandList,
+    GuardrailConfig, Reason, Verdict,
 };
 use crate::copy::manifest::Manifest;
 use crate::copy::prompt::{Audience, Currency, ProductFacts, Prompt, PromptBuilder, PromptPack};
@@ -500,6 +501,7 @@ impl CopyService {
                 barred_phrases: self.guardrails.barred_phrases(facts),
                 topic_words: topic_words(facts),
                 min_length: self.guardrails.min_length(),
+                lowercase_openers: lowercase_openers(facts),
                 deadline: request.deadline,
             })
             .and_then(|stream| {

@@ -509,6 +509,10 @@ pub struct GenerationRequest {
     /// this many characters and words (the guardrails' minimum length); `(0, 0)` lets it end
     /// anywhere.
     pub min_length: (usize, usize),
+    /// With `allowed_numbers`: the words the copy may open with in lowercase (the product's own
+    /// `iPhone`, `realme`: [`crate::copy::guardrails::lowercase_openers`]); any other opening
+    /// letter that has a case is a capital.
+    pub lowercase_openers: Vec<String>,
     /// The whole piece of copy is due by then (the screen's deadline, queueing included):
     /// generation stops there as at the budget ([`StopReason::Budget`]), and a request that
     /// starts after it decodes nothing.
@@ -531,6 +535,7 @@ impl GenerationRequest {
             barred_phrases: Vec::new(),
             topic_words: Vec::new(),
             min_length: (0, 0),
+            lowercase_openers: Vec::new(),
             deadline: None,
         }
     }

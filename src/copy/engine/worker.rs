@@ -882,6 +882,7 @@ impl Worker<'_> {
                     barred: &request.barred_phrases,
                     topic: &request.topic_words,
                     min_length: request.min_length,
+                    openers: &request.lowercase_openers,
                 };
                 let words_only = l.gate.words_only();
                 let so_far = (l.text.as_str(), l.pending.as_slice());
@@ -952,8 +953,8 @@ impl Worker<'_> {
         } else {
             piece
         };
-        let (piece, line_ended) = match piece.split_once('\n') {
-            Some((head, _)) => (head.to_string(), true),
+        let (piece, line_ended) = match gate::copy_ends_at(&l.text, &piece) {
+            Some(at) => (piece[..at].to_string(), true),
             None => (piece, false),
         };
         // After a rewind, words until a letter is written: not the same number again.
@@ -1015,9 +1016,9 @@ impl Worker<'_> {
                     && gate::judge(text, Next::EndOfText, rules) == Candidate::Allow;
             }
             let piece = String::from_utf8_lossy(&piece);
-            if let Some((head, _)) = piece.split_once('\n') {
-                // A newline ends the copy (unless nothing visible was written yet).
-                let copy = format!("{text}{head}");
+            if let Some(at) = gate::copy_ends_at(text, &piece) {
+                // The copy ends here (unless nothing visible was written yet).
+                let copy = format!("{text}{}", &piece[..at]);
                 if !copy.trim().is_empty() && !gate::may_end(&copy, rules) {
                     return false;
                 }
