@@ -56,9 +56,9 @@
 //! - A caller that waits with [`GenerationStream::until`] never waits past its deadline, even
 //!   while the worker is inside one long decode: it gets [`EngineError::OutOfTime`] and drops the
 //!   stream, which cancels the request.
-//! - Sampling: the top-k of the row without the tokens with `suppressed_chars` or a character the
-//!   screen draws with ([`crate::copy::guardrails::is_screen_drawing`]) or no font draws
-//!   ([`crate::numbers::is_private_use`]; never sampled),
+//! - Sampling: the top-k of the row without the tokens with `suppressed_chars` or a character
+//!   never shown ([`crate::copy::guardrails::never_shown`]: `�`, the screen's drawing characters,
+//!   private use; never sampled, not even spelled in byte tokens),
 //!   found in Rust (`shortlist`), then the request's chain: repetition penalty → temperature →
 //!   seeded dist. With `allowed_numbers` a token that would write a number outside the list is
 //!   left out and the shortlist drawn again, so the model cannot invent prices or sizes (the

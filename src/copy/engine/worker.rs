@@ -64,7 +64,7 @@ use llama_cpp_2::token::LlamaToken;
 use llama_cpp_2::{LlamaStateSeqFlags, LogOptions, SeqState};
 
 use crate::copy::guardrails;
-use crate::numbers::{is_private_use, CURRENCY_SYMBOLS};
+use crate::numbers::CURRENCY_SYMBOLS;
 
 use super::gate::{self, take_utf8, Candidate, DeadEnd, Next, NumberGate};
 use super::prefix::{HeldPrefixes, PrefixSlots, Source};
@@ -204,10 +204,12 @@ pub(super) fn worker_main(
     }
 }
 
-/// A character no copy may have: one of the configured `suppressed` characters, one the screen
-/// draws with, or one no font draws.
+/// A character no copy may have: one of the configured `suppressed` characters, one never
+/// shown ([`guardrails::never_shown`]: `�`, the screen's drawing characters, private use), or a
+/// control character but the newline that ends the copy (the guardrails refuse them all as
+/// `charset`: the demo wrote U+0080 in bytes, en, seed 283).
 fn never_written(c: char, suppressed: &str) -> bool {
-    suppressed.contains(c) || guardrails::is_screen_drawing(c) || is_private_use(c)
+    suppressed.contains(c) || guardrails::never_shown(c) || (c.is_control() && c != '\n')
 }
 
 /// Every token whose text has a character for which `chars` holds.
@@ -1398,4 +1400,19 @@ fn per_sec(n: u32, ms: f64) -> f64 {
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_copy_has_a_suppressed_unshown_or_control_character_but_the_newline() {
+        for c in ['$', '\u{fffd}', '▌', '\u{e000}', '\u{80}', '\t', '\r'] {
+            assert!(never_written(c, "$€"), "{c:?}");
+        }
+        for c in ['\n', '₹', 'a', '价', ' '] {
+            assert!(!never_written(c, "$€"), "{c:?}");
+        }
+    }
 }
