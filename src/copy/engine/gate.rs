@@ -1,4 +1,5 @@
-//! The number gate: which numbers generation may write, when finished text may be streamed and
+//! The number gate: which numbers (and, beside them, which other text the guardrails would
+//! refuse) generation may write, when finished text may be streamed, where the copy ends and
 //! when a number must be taken back. Pure, model-free code over text: the worker asks it about
 //! token pieces and applies its answers to the sampler and the KV cache.
 //!
@@ -17,7 +18,8 @@
 //!   otherwise it is masked and the sampling chain re-applied.
 //! - **may end** ([`may_end`]): the end of text or a newline only once the copy has the
 //!   guardrails' minimum length, names the product (their on-topic rule) and does not end on a
-//!   connective (their unfinished rule).
+//!   connective (their unfinished rule). A newline, or a space after `。！？`, ends the copy
+//!   ([`copy_ends_at`]).
 //! - **bytes** ([`bytes_may_follow`]): a token's bytes after a character begun in byte tokens
 //!   keep the copy valid UTF-8 and finish only characters the kiosk may write.
 //! - **wait** ([`held_from`]): text from the token where an amount in progress begins (its
