@@ -104,6 +104,30 @@ pub fn is_private_use(c: char) -> bool {
     matches!(c, '\u{E000}'..='\u{F8FF}' | '\u{F0000}'..='\u{FFFFD}' | '\u{100000}'..='\u{10FFFD}')
 }
 
+/// The characters a terminal screen draws itself with: box drawing (U+2500–U+257F: the cards'
+/// frames) and block elements (U+2580–U+259F: the streaming cursor `▌`). In copy one would read
+/// as part of the screen (a shopper, or the end-to-end harness, would take a `▌` for copy still
+/// being written), so copy never has one: the engine never samples a token with one and the
+/// guardrails reject copy with one.
+pub fn is_screen_drawing(c: char) -> bool {
+    matches!(c, '\u{2500}'..='\u{259F}')
+}
+
+/// A character copy never has, whatever the locale: the replacement character `�` (the
+/// vocabulary has tokens made of it: the demo wrote `…instead of ��`, en, seed 281), an
+/// invisible one (zero-width spaces and joiners, the word joiner, the byte-order mark, the soft
+/// hyphen: the Flipkart sample wrote `(Was \u{2060}: \u{2060})` where `�` had been refused,
+/// seed 293), one the screen draws with ([`is_screen_drawing`]) or one no font draws
+/// ([`is_private_use`]). The guardrails refuse copy with one (`charset`, as a
+/// control character) and the engine never writes one.
+pub fn never_shown(c: char) -> bool {
+    matches!(
+        c,
+        '\u{fffd}' | '\u{200b}'..='\u{200f}' | '\u{2060}'..='\u{2064}' | '\u{feff}' | '\u{ad}'
+    ) || is_screen_drawing(c)
+        || is_private_use(c)
+}
+
 /// The byte Windows-1252 writes `c` with (Latin-1's for the code points it leaves to C1
 /// controls), if it has one: how UTF-8 read as Windows-1252 turns each byte into a character.
 fn cp1252_byte(c: char) -> Option<u8> {

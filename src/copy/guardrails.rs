@@ -75,7 +75,7 @@ use crate::copy::prompt::{
 };
 use crate::locale::Locale;
 use crate::numbers::{
-    chains, cjk_role_before, fold, foreign_symbol, has_mojibake, is_cjk, is_private_use,
+    chains, cjk_role_before, fold, foreign_symbol, has_mojibake, is_cjk, never_shown,
     normalise_number, price_role, scan, scan_with, word_after, words_before, zhe_discount,
     zhe_figures, ChainRule, MoneyRoles, Number, PriceRole, CJK_CURRENCY_WORDS, CURRENCY_SYMBOLS,
     CURRENCY_WORDS, SAVING_AFTER,
@@ -955,30 +955,6 @@ fn in_locale_script(c: char, locale: Locale) -> bool {
     c.is_ascii_alphabetic() || (locale.unspaced() && is_cjk(c))
 }
 
-/// The characters a terminal screen draws itself with: box drawing (U+2500–U+257F: the cards'
-/// frames) and block elements (U+2580–U+259F: the streaming cursor `▌`). In copy one would read
-/// as part of the screen (a shopper, or the end-to-end harness, would take a `▌` for copy still
-/// being written), so copy never has one: the engine never samples a token with one and the
-/// guardrails reject copy with one.
-pub fn is_screen_drawing(c: char) -> bool {
-    matches!(c, '\u{2500}'..='\u{259F}')
-}
-
-/// A character copy never has, whatever the locale: the replacement character `�` (the
-/// vocabulary has tokens made of it: the demo wrote `…instead of ��`, en, seed 281), an
-/// invisible one (zero-width spaces and joiners, the word joiner, the byte-order mark, the soft
-/// hyphen: the Flipkart sample wrote `(Was \u{2060}: \u{2060})` where `�` had been refused,
-/// seed 293), one the screen draws with ([`is_screen_drawing`]) or one no font draws
-/// ([`crate::numbers::is_private_use`]). The guardrails refuse copy with one (`charset`, as a
-/// control character) and the engine never writes one.
-pub fn never_shown(c: char) -> bool {
-    matches!(
-        c,
-        '\u{fffd}' | '\u{200b}'..='\u{200f}' | '\u{2060}'..='\u{2064}' | '\u{feff}' | '\u{ad}'
-    ) || is_screen_drawing(c)
-        || is_private_use(c)
-}
-
 fn charset_ok(copy: &str, config: &GuardrailConfig) -> bool {
     if copy.chars().any(|c| c.is_control() || never_shown(c)) {
         return false;
@@ -1624,6 +1600,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
     use crate::copy::prompt::Currency;
+    use crate::numbers::{is_private_use, is_screen_drawing};
 
     fn facts() -> ProductFacts {
         let product = Product {

@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::catalog::{Minor, Product};
 use crate::locale::Locale;
-use crate::numbers::{fold, is_cjk, is_private_use, names_currency, zhe_figures};
+use crate::numbers::{fold, is_cjk, names_currency, never_shown, zhe_figures};
 use crate::vocab::{PriceBand, SegmentKey, Style};
 
 /// Field labels of the completion format. Stripped from catalog text; their appearance in model
@@ -350,18 +350,16 @@ fn without_audience(name: &str) -> &str {
     }
 }
 
-/// Make catalog (or segment) text safe to put into a prompt: no control characters, private-use
-/// glyphs ([`is_private_use`]: no font draws them) or line breaks, no prompt markers, field
+/// Make catalog (or segment) text safe to put into a prompt: no control characters, characters
+/// copy never has ([`never_shown`]: `�`, invisible ones, the screen's drawing characters,
+/// private-use glyphs no font draws) or line breaks, no prompt markers, field
 /// labels or markup brackets, whitespace collapsed, at most `max_chars` characters (cut at a word
 /// boundary when possible).
 pub fn sanitize(text: &str, max_chars: usize) -> String {
     let mut s: String = text
         .chars()
         .map(|c| {
-            if c.is_control()
-                || is_private_use(c)
-                || matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}' | '\u{fffd}')
-            {
+            if c.is_control() || never_shown(c) || matches!(c, '\u{2028}' | '\u{2029}') {
                 ' '
             } else {
                 c
@@ -948,6 +946,8 @@ mod tests {
     #[test]
     fn sanitize_drops_glyphs_no_font_draws() {
         assert_eq!(sanitize("Logo\u{E6B8} Mug", 40), "Logo Mug");
+        // Nor any other character copy never has: `�`, the word joiner, the screen's cursor.
+        assert_eq!(sanitize("Logo\u{fffd}\u{2060}▌ Mug", 40), "Logo Mug");
     }
 
     #[test]

@@ -101,16 +101,13 @@ pub(super) struct Rules<'a> {
 /// ([`guardrails::says_phrase`]: whole words, any case but the pronoun `I`'s and a name-only
 /// retailer's; Chinese as written).
 pub(super) fn judge(text: &str, next: Next<'_>, rules: &Rules<'_>) -> Candidate {
-    let ends = matches!(next, Next::EndOfText);
-    let next_piece = match next {
-        Next::Piece(piece) => Some(piece),
-        Next::EndOfText => None,
+    // The end of text is judged as a space after the copy: what it leaves unfinished.
+    let (piece, ends) = match next {
+        Next::Piece(piece) => (piece, false),
+        Next::EndOfText => (" ", true),
     };
-    let next = match next {
-        Next::Piece(piece) => piece,
-        Next::EndOfText => " ",
-    };
-    let copy = fold(&format!("{text}{next}")).text;
+    let written = format!("{text}{piece}");
+    let copy = fold(&written).text;
     let says = |phrases: &[String]| phrases.iter().any(|c| guardrails::says_phrase(&copy, c));
     if !starts_a_record(&copy)
         && folded_numbers_allowed(&copy, rules.allowed)
@@ -121,9 +118,10 @@ pub(super) fn judge(text: &str, next: Next<'_>, rules: &Rules<'_>) -> Candidate 
                 && !sign_left_without_amount(&copy, m, ends)
         })
         && !says(rules.barred)
-        && !next_piece.is_some_and(|piece| doubles_a_space(text, piece))
-        && !next_piece.is_some_and(|piece| opens_lowercase(text, piece, rules.openers))
-        && !next_piece.is_some_and(|piece| has_mojibake(&format!("{text}{piece}"), true))
+        && (ends
+            || !(doubles_a_space(text, piece)
+                || opens_lowercase(text, &written, rules.openers)
+                || has_mojibake(&written, true)))
     {
         Candidate::Allow
     } else {
@@ -146,11 +144,11 @@ pub(super) fn copy_ends_at(text: &str, piece: &str) -> Option<usize> {
     None
 }
 
-/// Whether `piece` after `text` opens the copy with a lowercase letter (`camping in the USA!…`,
+/// Whether `copy` (`text` and the candidate piece after it) opens with a lowercase letter (`camping in the USA!…`,
 /// `a price tag on the…`: the demo, en, seed 281, served at a whole clause) other than in a word
 /// of `openers` (the product's own `iPhone`, `realme`), or on its way to one (`i` of `iPhone`).
 /// Judged until the copy's first word is finished; a script without case never opens so.
-fn opens_lowercase(text: &str, piece: &str, openers: &[String]) -> bool {
+fn opens_lowercase(text: &str, copy: &str, openers: &[String]) -> bool {
     let first_word = |t: &str| -> (bool, usize) {
         let head = t.trim_start();
         let word = head
@@ -162,12 +160,11 @@ fn opens_lowercase(text: &str, piece: &str, openers: &[String]) -> bool {
     if first_word(text).0 {
         return false;
     }
-    let copy = format!("{text}{piece}");
     let head = copy.trim_start();
     if !head.chars().next().is_some_and(char::is_lowercase) {
         return false;
     }
-    let (finished, len) = first_word(&copy);
+    let (finished, len) = first_word(copy);
     let word = &head[..len];
     !openers
         .iter()

@@ -57,7 +57,7 @@
 //!   while the worker is inside one long decode: it gets [`EngineError::OutOfTime`] and drops the
 //!   stream, which cancels the request.
 //! - Sampling: the top-k of the row without the tokens with `suppressed_chars` or a character
-//!   never shown ([`crate::copy::guardrails::never_shown`]: `�`, the screen's drawing characters,
+//!   never shown ([`crate::numbers::never_shown`]: `�`, the screen's drawing characters,
 //!   private use; never sampled, not even spelled in byte tokens),
 //!   found in Rust (`shortlist`), then the request's chain: repetition penalty → temperature →
 //!   seeded dist. With `allowed_numbers` a token that would write a number outside the list is

@@ -63,8 +63,7 @@ use llama_cpp_2::token::data_array::LlamaTokenDataArray;
 use llama_cpp_2::token::LlamaToken;
 use llama_cpp_2::{LlamaStateSeqFlags, LogOptions, SeqState};
 
-use crate::copy::guardrails;
-use crate::numbers::CURRENCY_SYMBOLS;
+use crate::numbers::{never_shown, CURRENCY_SYMBOLS};
 
 use super::gate::{self, take_utf8, Candidate, DeadEnd, Next, NumberGate};
 use super::prefix::{HeldPrefixes, PrefixSlots, Source};
@@ -205,11 +204,11 @@ pub(super) fn worker_main(
 }
 
 /// A character no copy may have: one of the configured `suppressed` characters, one never
-/// shown ([`guardrails::never_shown`]: `�`, the screen's drawing characters, private use), or a
+/// shown ([`crate::numbers::never_shown`]: `�`, the screen's drawing characters, private use), or a
 /// control character but the newline that ends the copy (the guardrails refuse them all as
 /// `charset`: the demo wrote U+0080 in bytes, en, seed 283).
 fn never_written(c: char, suppressed: &str) -> bool {
-    suppressed.contains(c) || guardrails::never_shown(c) || (c.is_control() && c != '\n')
+    suppressed.contains(c) || never_shown(c) || (c.is_control() && c != '\n')
 }
 
 /// Every token whose text has a character for which `chars` holds.
