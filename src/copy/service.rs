@@ -34,7 +34,7 @@ use crate::copy::engine::{
     StreamEvent, Timings,
 };
 use crate::copy::guardrails::{
-    allowed_numbers, check, lowercase_openers, money_roles, topic_words, BrandList,
+    allowed_numbers, check, lowercase_openers, money_roles, repeatable, topic_words, BrandList,
     GuardrailConfig, Reason, Verdict,
 };
 use crate::copy::manifest::Manifest;
@@ -502,6 +502,7 @@ impl CopyService {
                 topic_words: topic_words(facts),
                 min_length: self.guardrails.min_length(),
                 lowercase_openers: lowercase_openers(facts),
+                repeatable: repeatable(facts),
                 deadline: request.deadline,
             })
             .and_then(|stream| {

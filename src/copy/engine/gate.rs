@@ -13,8 +13,9 @@
 //!   amount that can still follow, and completes no phrase the guardrails refuse
 //!   (banned phrases, absolute claims, the record's field labels: nor may the copy open with
 //!   a label's word, the model starting the next record), writes no second space in a row,
-//!   opens the copy with no lowercase letter (but for the product's own `iPhone`) and begins no
-//!   mojibake (`â‚` of `â‚¬`);
+//!   opens the copy with no lowercase letter (but for the product's own `iPhone`), says nothing
+//!   twice in a row the facts do not (`fresh, fresh`, `绿茶 绿茶`, `积木积木`, `* *`, `✨✨`) and
+//!   begins no mojibake (`â‚` of `â‚¬`);
 //!   otherwise it is masked and the sampling chain re-applied.
 //! - **may end** ([`may_end`]): the end of text or a newline only once the copy has the
 //!   guardrails' minimum length, names the product (their on-topic rule) and does not end on a
@@ -89,6 +90,9 @@ pub(super) struct Rules<'a> {
     pub min_length: (usize, usize),
     /// The words the copy may open with in lowercase ([`opens_lowercase`]).
     pub openers: &'a [String],
+    /// What the copy may say twice in a row: what the product's facts say so
+    /// ([`guardrails::said_twice`]); nothing else is written twice in a row.
+    pub repeatable: &'a [String],
 }
 
 /// Allow or mask a candidate token after the copy `text`: every number must be among
@@ -96,7 +100,7 @@ pub(super) struct Rules<'a> {
 /// the role its words give and no discount the product cannot claim may be written; and no
 /// phrase of `rules.barred` may be completed, nor two spaces written in a row
 /// ([`doubles_a_space`]), nor the copy opened with a lowercase letter ([`opens_lowercase`]), nor
-/// mojibake begun ([`has_mojibake`], as the guardrails' charset rule
+/// anything said twice in a row ([`says_twice`]), nor mojibake begun ([`has_mojibake`], as the guardrails' charset rule
 /// finds it, here also cut off by the end). Phrases are found as the guardrails find them
 /// ([`guardrails::says_phrase`]: whole words, any case but the pronoun `I`'s and a name-only
 /// retailer's; Chinese as written).
@@ -121,7 +125,8 @@ pub(super) fn judge(text: &str, next: Next<'_>, rules: &Rules<'_>) -> Candidate 
         && (ends
             || !(doubles_a_space(text, piece)
                 || opens_lowercase(text, &written, rules.openers)
-                || has_mojibake(&written, true)))
+                || has_mojibake(&written, true)
+                || says_twice(text, &written, rules.repeatable)))
     {
         Candidate::Allow
     } else {
@@ -189,6 +194,14 @@ fn doubles_a_space(text: &str, piece: &str) -> bool {
         before = spaced(c);
     }
     false
+}
+
+/// Whether `copy` (`text` and the candidate piece after it) says something twice in a row that
+/// `text` did not ([`guardrails::said_twice`], but what `repeatable` has): a word as soon as it
+/// is written again (`Watch, watch`), a Chinese bigram, a symbol (`* *`, `✨✨`). The gate's side
+/// of the guardrails' repetition rule; text already written is never held against a token.
+fn says_twice(text: &str, copy: &str, repeatable: &[String]) -> bool {
+    guardrails::said_twice(copy, repeatable).len() > guardrails::said_twice(text, repeatable).len()
 }
 
 /// Whether `copy` has the store's currency sign (`money.marks`' first) with no amount after it
@@ -427,6 +440,7 @@ mod tests {
             topic: &[],
             min_length: (0, 0),
             openers: &[],
+            repeatable: &[],
         }
     }
 
@@ -579,6 +593,48 @@ mod tests {
         // The cost: an ellipsis right after an accented letter waits for another token.
         assert!(!allows("Café", "…", &listed));
         assert!(allows("Café", "!", &listed));
+    }
+
+    /// The degenerate loops of the demo's first tries (seed 283) and the Flipkart sample's (seed
+    /// 293): each is masked at the token that says something a second time; what the product's
+    /// own facts say twice stays writable.
+    #[test]
+    fn nothing_is_written_twice_in_a_row_but_what_the_facts_say_so() {
+        let listed = list(&["429", "8.99"]);
+        let plain = rules(&listed, None);
+        for (pieces, masked) in [
+            (&["Fresh", ",", " fresh", " coffee"][..], 2),
+            (&["Watch", ",", " watch", " you"], 2),
+            (&["绿茶", " ", "绿", "茶"], 3),
+            (&["暖禾", " 暖禾", " 垫脚"], 1),
+            (&["积木", "积木", "套装"], 1),
+            (&["乐园", " 梦里", " 梦里"], 2),
+            (&["马尾辫", "，", "马尾辫"], 2),
+            (&["*", " *", " *"], 1),
+            (&["🌟", "✨", "✨"], 2),
+            (&["Watch", ", ⭐\u{fe0f}", "⭐\u{fe0f}"], 2),
+            (&["Great", "!", "!"], 2),
+            (&["(Was", " Â", " Â"], 2),
+        ] {
+            assert_eq!(first_masked(pieces, &plain), Some(masked), "{pieces:?}");
+        }
+        for pieces in [
+            &["Wait", "...", " it", "'s", " here"][..],
+            &["好", "物", "——", "积木", "套装"],
+            &["Watch", "es", " to", " watch"],
+            &["A", " fresh", " blend", ",", " fresh", "ly", " roasted"],
+        ] {
+            assert_eq!(first_masked(pieces, &plain), None, "{pieces:?}");
+        }
+        let repeatable = vec!["bora bora".to_string()];
+        let named = Rules {
+            repeatable: &repeatable,
+            ..plain
+        };
+        assert_eq!(first_masked(&["Bora", " Bora", " lamp"], &named), None);
+        assert_eq!(first_masked(&["Bora", " Bora", " lamp"], &plain), Some(1));
+        // Text already written is never held against the next token.
+        assert!(allows("Times Times", " Square", &listed));
     }
 
     #[test]

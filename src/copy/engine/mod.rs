@@ -513,6 +513,10 @@ pub struct GenerationRequest {
     /// `iPhone`, `realme`: [`crate::copy::guardrails::lowercase_openers`]); any other opening
     /// letter that has a case is a capital.
     pub lowercase_openers: Vec<String>,
+    /// With `allowed_numbers`: what the copy may say twice in a row (a word, a Chinese bigram, a
+    /// symbol: what the product's facts say so, [`crate::copy::guardrails::repeatable`]);
+    /// nothing else is written twice in a row ([`crate::copy::guardrails::said_twice`]).
+    pub repeatable: Vec<String>,
     /// The whole piece of copy is due by then (the screen's deadline, queueing included):
     /// generation stops there as at the budget ([`StopReason::Budget`]), and a request that
     /// starts after it decodes nothing.
@@ -536,6 +540,7 @@ impl GenerationRequest {
             topic_words: Vec::new(),
             min_length: (0, 0),
             lowercase_openers: Vec::new(),
+            repeatable: Vec::new(),
             deadline: None,
         }
     }
