@@ -1083,7 +1083,18 @@ pub fn cjk_role_before(text: &str, start: usize) -> Option<PriceRole> {
             }
         }
     }
-    best.map(|(_, _, role)| role)
+    best.map(|(end, len, role)| {
+        // A price word with 原 ("original") a character or two before it is the original price:
+        // `原装价格49元` (seen in `bench copy`, zh-CN, seed 317: served, caught by its independent
+        // check, for a product with no list price), `原版售价`.
+        let cue = &run[end - len..end];
+        let before: Vec<char> = run[..end - len].chars().rev().take(2).collect();
+        if role == PriceRole::Price && cue.ends_with(['价', '格']) && before.contains(&'原') {
+            PriceRole::Comparison
+        } else {
+            role
+        }
+    })
 }
 
 /// Chinese cues that make a bare number (no currency mark) right after them money for the
@@ -1690,6 +1701,14 @@ mod tests {
             "a clause mark ends the cue"
         );
         assert_eq!(role("原价：¥599"), PriceRole::Comparison);
+        assert_eq!(role("原装价格49元"), PriceRole::Comparison);
+        assert_eq!(role("原版售价49元"), PriceRole::Comparison);
+        assert_eq!(role("原来只要49元"), PriceRole::Price);
+        assert_eq!(
+            role("原装，价格49元"),
+            PriceRole::Price,
+            "a clause mark ends the cue's run"
+        );
         assert_eq!(role("原价为 599 元"), PriceRole::Comparison);
         assert_eq!(role("立省140元"), PriceRole::Saving);
         assert_eq!(role("优惠价¥459"), PriceRole::Price);

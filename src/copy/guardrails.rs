@@ -2915,6 +2915,29 @@ mod tests {
         check(copy, facts, &zh_brands(), &zh_config())
     }
 
+    /// Served on the zh-CN demo (seed 317) and caught only by the bench's independent check:
+    /// `原装价格` ("original-pack price") gave 49 the role of an original price the product
+    /// does not have.
+    #[test]
+    fn an_original_price_word_before_the_price_is_a_comparison() {
+        let beans = zh_facts(
+            "谷语 星河咖啡豆 石板灰",
+            "谷语",
+            "咖啡豆",
+            4900,
+            None,
+            "中度烘焙",
+        );
+        let seen = "谷语星河咖啡豆 石板灰，原装价格49元，现在￥49。";
+        assert_eq!(
+            zh_judge(seen, &beans).code(),
+            "fake_discount",
+            "{:?}",
+            zh_judge(seen, &beans)
+        );
+        assert!(zh_judge("谷语星河咖啡豆 石板灰，中度烘焙，价格49元。", &beans).is_pass());
+    }
+
     /// A Chinese phrase is found with spaces between its characters (`原 价`: the zh-CN demo,
     /// seed 283, for products without a list price); spaces beside other text still part words.
     #[test]

@@ -762,7 +762,7 @@ const DETAIL_CJK_CHARS: usize = 14;
 /// words, or for text written without spaces whole clauses up to [`DETAIL_CJK_CHARS`]
 /// characters (always the first); a cut phrase does not end on a connective or a comma. The
 /// facts keep the whole text for the checks.
-fn first_sentence(details: &str) -> String {
+fn first_sentence(details: &str, name: &str) -> String {
     let end = details
         .char_indices()
         .find(|&(i, c)| {
@@ -772,7 +772,7 @@ fn first_sentence(details: &str) -> String {
         .map_or(details.len(), |(i, c)| i + c.len_utf8());
     let sentence = &details[..end];
     if !sentence.contains(' ') && sentence.chars().any(is_cjk) {
-        return first_clauses(sentence, DETAIL_CJK_CHARS);
+        return first_clauses(sentence, name, DETAIL_CJK_CHARS);
     }
     let capped = sentence.split(' ').count() > DETAIL_WORDS;
     let mut words: Vec<&str> = sentence.split(' ').take(DETAIL_WORDS).collect();
@@ -787,21 +787,39 @@ fn first_sentence(details: &str) -> String {
     out
 }
 
-/// Whole clauses of `sentence` (split after `，`, `、` or `,`) while they fit in `max` characters;
-/// the first always, and no trailing clause mark.
-fn first_clauses(sentence: &str, max: usize) -> String {
-    let mut out = String::new();
+/// Whole clauses of `sentence` (split after `，`, `、` or `,`) while they fit in `max` characters
+/// (the first always), each without the noun the product's `name` says
+/// ([`without_the_names_noun`]: what it takes out is not made up with another clause), and no
+/// trailing clause mark.
+fn first_clauses(sentence: &str, name: &str, max: usize) -> String {
+    let (mut out, mut counted) = (String::new(), 0);
     for clause in sentence.split_inclusive(['，', '、', ',']) {
-        if !out.is_empty() && out.chars().count() + clause.chars().count() > max {
+        let length = clause.chars().count();
+        if counted > 0 && counted + length > max {
             break;
         }
-        out.push_str(clause);
+        counted += length;
+        let bare = clause.trim_end_matches(['，', '、', ',']);
+        let kept = without_the_names_noun(bare, name);
+        if !kept.is_empty() {
+            out.push_str(kept);
+            out.push_str(&clause[bare.len()..]);
+        }
     }
-    if out.len() < sentence.len() {
-        let kept = out.trim_end_matches(['，', '、', ',']).len();
-        out.truncate(kept);
-    }
-    out
+    out.trim_end_matches(['，', '、', ',']).to_string()
+}
+
+/// A Chinese clause without its last word when the product's name says it: the longest tail of
+/// two characters or more that the name has (`轻量跑步鞋` of `山岚 远山跑步鞋` is `轻量`), so the
+/// record does not say the product's noun twice (two or three tokens every suffix waits for);
+/// empty when the clause is only that word.
+fn without_the_names_noun<'a>(clause: &'a str, name: &str) -> &'a str {
+    let count = clause.chars().count();
+    clause
+        .char_indices()
+        .enumerate()
+        .find(|&(k, (at, _))| count - k >= 2 && name.contains(&clause[at..]))
+        .map_or(clause, |(_, (at, _))| &clause[..at])
 }
 
 /// The word every Chinese price band of the shopper line starts with ("budget").
@@ -818,23 +836,31 @@ pub(crate) fn band_phrase(band: PriceBand, locale: Locale) -> String {
 }
 
 /// The record for one product and shopper, ending with the `Copy:` label the model completes.
+/// A Chinese record has no space after a label's colon: before a Chinese character the space is
+/// a token of its own (`Shopper: 喜欢` is `Sho` `pper` `:` ` ` `喜欢`), two a record on the zh-CN
+/// demo's catalog, each waited for before the first word of copy.
 fn render_record(
     facts: &ProductFacts,
     interests: &[String],
     band: PriceBand,
     brand_fan: bool,
 ) -> String {
-    let mut out = format!("Product: {}\n", facts.name);
+    let sp = if facts.locale == Locale::ZhCn {
+        ""
+    } else {
+        " "
+    };
+    let mut out = format!("Product:{sp}{}\n", facts.name);
     if let Some(brand) = facts.brand.as_deref().filter(|b| !said_by(&facts.name, b)) {
-        out.push_str(&format!("Brand: {brand}\n"));
+        out.push_str(&format!("Brand:{sp}{brand}\n"));
     }
     if !facts.category.is_empty() && !said_by(&facts.name, &facts.category) {
-        out.push_str(&format!("Category: {}\n", facts.category));
+        out.push_str(&format!("Category:{sp}{}\n", facts.category));
     }
-    out.push_str(&format!("Price: {}\n", facts.price_line()));
-    let details = first_sentence(&facts.details);
+    out.push_str(&format!("Price:{sp}{}\n", facts.price_line()));
+    let details = first_sentence(&facts.details, &facts.name);
     if !details.is_empty() {
-        out.push_str(&format!("Details: {details}\n"));
+        out.push_str(&format!("Details:{sp}{details}\n"));
     }
     let interests: Vec<String> = interests
         .iter()
@@ -863,7 +889,7 @@ fn render_record(
             };
             let band = band_phrase(band, Locale::ZhCn);
             let fan = if fan { "；喜欢这个品牌" } else { "" };
-            out.push_str(&format!("Shopper: {likes}；{band}{fan}\nCopy:"));
+            out.push_str(&format!("Shopper:{likes}；{band}{fan}\nCopy:"));
         }
     }
     out
@@ -1094,7 +1120,7 @@ mod tests {
         assert!(
             prompt
                 .suffix
-                .ends_with("Price: ¥459（原价¥599，7.7折）\nDetails: 轻量中底，透气网面\nShopper: 喜欢运动户外；预算不高；喜欢这个品牌\nCopy:"),
+                .ends_with("Price:¥459（原价¥599，7.7折）\nDetails:轻量中底，透气网面\nShopper:喜欢运动户外；预算不高；喜欢这个品牌\nCopy:"),
             "{}",
             prompt.suffix
         );
@@ -1278,49 +1304,82 @@ mod tests {
     #[test]
     fn details_are_cut_at_the_first_sentence_never_on_a_connective() {
         assert_eq!(
-            first_sentence("Trail shoe with a knit upper. Light enough for race day."),
+            first_sentence(
+                "Trail shoe with a knit upper. Light enough for race day.",
+                ""
+            ),
             "Trail shoe with a knit upper."
         );
         assert_eq!(
-            first_sentence("Essential running shoe with reflective heel tabs and a"),
+            first_sentence("Essential running shoe with reflective heel tabs and a", ""),
             "Essential running shoe with reflective heel tabs"
         );
         assert_eq!(
-            first_sentence("轻量跑步鞋，防滑橡胶大底。轻快好穿，适合晨跑。"),
+            first_sentence("轻量跑步鞋，防滑橡胶大底。轻快好穿，适合晨跑。", ""),
             "轻量跑步鞋，防滑橡胶大底。"
         );
         assert_eq!(
-            first_sentence("轻量跑步鞋，防滑橡胶大底，缓震泡棉中底。轻快好穿。"),
+            first_sentence("轻量跑步鞋，防滑橡胶大底，缓震泡棉中底。轻快好穿。", ""),
             "轻量跑步鞋，防滑橡胶大底",
             "whole clauses up to fourteen characters"
         );
         assert_eq!(
-            first_sentence("超轻透气防泼水户外冲锋衣外套，可收纳。"),
+            first_sentence("超轻透气防泼水户外冲锋衣外套，可收纳。", ""),
             "超轻透气防泼水户外冲锋衣外套",
             "the first clause even when longer"
         );
         assert_eq!(
             first_sentence(
-                "Lightweight trail runner with a breathable knit upper, grippy lugs and a rock plate."
+                "Lightweight trail runner with a breathable knit upper, grippy lugs and a rock plate.",
+                "Kestrel Trail Runner"
             ),
             "Lightweight trail runner with a breathable knit upper",
             "at most eight words, never ending on a comma"
         );
         assert_eq!(
-            first_sentence("Warm socks knitted from soft merino wool for the coldest days"),
+            first_sentence(
+                "Warm socks knitted from soft merino wool for the coldest days",
+                ""
+            ),
             "Warm socks knitted from soft merino wool",
             "nor on a connective"
         );
         assert_eq!(
-            first_sentence("2.5 L bottle"),
+            first_sentence("2.5 L bottle", ""),
             "2.5 L bottle",
             "a decimal point is no end"
         );
         assert_eq!(
-            first_sentence("and"),
+            first_sentence("and", ""),
             "and",
             "never empty when there was text"
         );
-        assert_eq!(first_sentence(""), "");
+        assert_eq!(first_sentence("", ""), "");
+    }
+
+    /// The zh-CN demo's details open with the product's noun again (`轻量跑步鞋` for `山岚
+    /// 远山跑步鞋 象牙白`): the record keeps the adjective, two tokens fewer.
+    #[test]
+    fn chinese_details_do_not_say_the_names_noun_again() {
+        let name = "山岚 远山跑步鞋 象牙白";
+        assert_eq!(
+            first_sentence("轻量跑步鞋，防滑橡胶大底，缓震泡棉中底。轻快好穿。", name),
+            "轻量，防滑橡胶大底",
+            "the cap counts the clauses as written"
+        );
+        assert_eq!(
+            first_sentence("跑步鞋，防滑橡胶大底。", name),
+            "防滑橡胶大底。",
+            "a clause that is only the noun goes"
+        );
+        assert_eq!(
+            first_sentence("日常水杯，防漏杯盖，提环。", "木野 听雨水杯 莓红"),
+            "日常，防漏杯盖，提环。"
+        );
+        assert_eq!(
+            first_sentence("三个睡前故事，适合3到6岁", "枫叶 图画书三本装"),
+            "三个睡前故事，适合3到6岁",
+            "nothing the name says"
+        );
     }
 }
