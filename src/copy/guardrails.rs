@@ -18,6 +18,8 @@
 //! - Numbers are found by the crate's one scanner ([`crate::numbers`]), the same the engine's
 //!   number gate uses, on the same folded text (NFKC per character: `４５９` is `459`, `￥` is
 //!   `¥`).
+//! - Nothing is said twice in a row that the facts do not say so ([`said_twice`]: a word, a
+//!   Chinese bigram, a symbol); the engine's gate writes none by the same definition.
 //! - [`Reason::code`] strings are stable: they are counted, logged and reported to HQ.
 //!
 //! Chinese copy (`locale = "zh-CN"`, [`GuardrailConfig::locale`]):
@@ -26,11 +28,13 @@
 //! - On topic by shared character bigrams with the product's name, brand, category and details;
 //!   repetition by character n-grams (`超轻超轻`, a bigram more than `zh_max_bigram_repeats`
 //!   times, a four-character phrase twice).
-//! - Brands, banned phrases and absolute claims match without spaces inside CJK text; a Latin
+//! - Brands, banned phrases and absolute claims match without spaces inside CJK text, and a
+//!   Chinese phrase is found with spaces between its characters (`原 价` is `原价`); a Latin
 //!   part of a mixed name (`OPPO Enco Air3`, `小米 14 Pro`) still needs whole-word boundaries
 //!   against Latin letters and digits.
 //! - Prices as Chinese copy writes them: `¥`/`￥`, `元`, `RMB`, `人民币`, full-width digits, in their
-//!   role (现价/只要/仅售 the price, 原价/原来 the list price, 省/立减 the saving). Chinese numerals
+//!   role (现价/只要/仅售 the price, 原价/原来, and a price word just after 原 (`原装价格`), the
+//!   list price, 省/立减 the saving). Chinese numerals
 //!   are **parsed and checked** where they are an amount (`四百五十九元` must be the price like
 //!   `459元`); numerals that do not parse are refused as [`Reason::UnknownNumber`]. `8折`, `八折`,
 //!   `8.5折`, `85折` are discounts (20 %, 20 %, 15 %, 15 %) that must be the catalog's
@@ -1599,7 +1603,7 @@ const REPEATABLE_MARKS: [char; 4] = ['.', '…', '-', '—'];
 /// one (a word is judged while it is written: `Watch, watch` is masked before a `watches`
 /// could follow, which tokens seldom spell so). The 270M model's degenerate loops start so
 /// (`绿茶 绿茶 绿茶…`, `* * * *`, `✨✨✨`: most first-try failures on the demo's seed 283).
-pub(crate) fn said_twice(text: &str, repeatable: &[String]) -> Vec<String> {
+pub fn said_twice(text: &str, repeatable: &[String]) -> Vec<String> {
     let mut out = Vec::new();
     let words = words_of(text);
     for pair in words.windows(2) {
