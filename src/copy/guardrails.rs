@@ -19,7 +19,8 @@
 //!   number gate uses, on the same folded text (NFKC per character: `４５９` is `459`, `￥` is
 //!   `¥`).
 //! - Nothing is said twice in a row that the facts do not say so ([`said_twice`]: a word, a
-//!   Chinese bigram, a symbol); the engine's gate writes none by the same definition.
+//!   Chinese bigram, a symbol), nor a phrase again or a word too often ([`Repeats`]); the
+//!   engine's gate writes none by the same definition.
 //! - [`Reason::code`] strings are stable: they are counted, logged and reported to HQ.
 //!
 //! Chinese copy (`locale = "zh-CN"`, [`GuardrailConfig::locale`]):
@@ -835,14 +836,8 @@ fn first_failure(
     if let Some(mark) = open_ending(copy).or_else(|| unclosed_bracket(copy, &corpus)) {
         return Some(Reason::Unfinished(mark.to_string()));
     }
-    repetition(copy, &corpus, config)
-        .or_else(|| {
-            config
-                .locale
-                .unspaced()
-                .then(|| bigram_repetition(copy, &corpus, config))
-                .flatten()
-        })
+    Repeats::beside(&corpus, config)
+        .first_in(copy)
         .map(Reason::Repetition)
 }
 
@@ -1130,7 +1125,7 @@ fn number_failure(copy: &str, facts: &ProductFacts, corpus: &str) -> Option<Reas
 }
 
 /// Words or phrases that claim a discount without naming an amount.
-const DISCOUNT_CLAIMS: [&str; 23] = [
+const DISCOUNT_CLAIMS: [&str; 25] = [
     "discount",
     "discounted",
     "originally",
@@ -1143,6 +1138,9 @@ const DISCOUNT_CLAIMS: [&str; 23] = [
     "原价",
     "原钱",
     "原售价",
+    // The zh-CN demo's ways to an original price once 原价 was masked (seed 317).
+    "原定价",
+    "原值",
     "打折",
     "折扣",
     "特价",
@@ -1552,32 +1550,6 @@ pub fn on_topic(copy: &str, topic: &[String]) -> bool {
             .any(|w| topic.binary_search(w).is_ok())
 }
 
-/// Repetition in CJK text, by character n-grams within runs of CJK characters (a bigram said
-/// twice in a row, `超轻超轻`, is [`said_twice`]'s): a bigram more often than `zh_max_bigram_repeats` (and than the
-/// facts have it), or a four-character phrase more often than the facts have it (at most once
-/// otherwise).
-fn bigram_repetition(copy: &str, corpus: &str, config: &GuardrailConfig) -> Option<String> {
-    let grams = |text: &str, n: usize| -> Vec<String> {
-        cjk_runs(text)
-            .iter()
-            .flat_map(|run| run.windows(n).map(|w| w.iter().collect::<String>()))
-            .collect()
-    };
-    let count = |list: &[String], g: &str| list.iter().filter(|x| *x == g).count();
-    let (copy2, facts2) = (grams(copy, 2), grams(corpus, 2));
-    if let Some(g) = copy2.iter().find(|g| {
-        let n = count(&copy2, g);
-        n > config.zh_max_bigram_repeats && n > count(&facts2, g)
-    }) {
-        return Some(g.clone());
-    }
-    let (copy4, facts4) = (grams(copy, 4), grams(corpus, 4));
-    copy4
-        .iter()
-        .find(|g| count(&copy4, g) > count(&facts4, g).max(1))
-        .cloned()
-}
-
 /// The runs of Chinese characters in `text`, between anything that is not a letter or digit.
 fn cjk_runs(text: &str) -> Vec<Vec<char>> {
     text.split(|c: char| !c.is_alphanumeric())
@@ -1604,7 +1576,8 @@ const REPEATABLE_MARKS: [char; 4] = ['.', '…', '-', '—'];
 /// of Chinese characters (`积木积木`), or a symbol, with spaces and emoji presentation
 /// selectors between (`**` for `* * *`, `✨✨`, `⭐⭐` for `⭐️⭐️`; but [`REPEATABLE_MARKS`]).
 /// Each is left out when `repeatable` has it: what the product's own facts say twice in a row
-/// ([`repeatable`]). The guardrails refuse copy that has any; the engine's gate never writes
+/// (`bora bora`, `times times` of `Times Times_51`). The guardrails refuse copy that has any
+/// ([`Repeats`]); the engine's gate never writes
 /// one (a word is judged while it is written: `Watch, watch` is masked before a `watches`
 /// could follow, which tokens seldom spell so). The 270M model's degenerate loops start so
 /// (`绿茶 绿茶 绿茶…`, `* * * *`, `✨✨✨`: most first-try failures on the demo's seed 283).
@@ -1635,39 +1608,109 @@ pub fn said_twice(text: &str, repeatable: &[String]) -> Vec<String> {
     out
 }
 
-/// What the product's facts say twice in a row ([`said_twice`]: `bora bora`, `times times` of
-/// `Times Times_51`): copy about it may say it so too.
-pub fn repeatable(facts: &ProductFacts) -> Vec<String> {
-    said_twice(&facts.corpus(), &[])
+/// The repetition rule for copy about one product ([`Reason::Repetition`]): the product's words
+/// and the limits. The guardrails refuse copy in which [`Repeats::first_in`] finds anything; the
+/// engine's gate never writes the token that would make it find something (the 270M model's
+/// loops that are not in a row, `懒人 1265 懒人 1265 懒人…`, are cut where the phrase would
+/// come a second time). One definition for both; the facts' side is counted once, when the rule
+/// is built, as the gate asks it for every candidate token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Repeats {
+    /// What the facts say twice in a row ([`said_twice`]): copy may too.
+    doubled: Vec<String>,
+    /// The facts' words ([`words_of`]).
+    words: Vec<String>,
+    max_word_repeats: usize,
+    /// Chinese copy only (`None` in a spaced locale): the facts' bigrams and four-character
+    /// phrases, and how often a bigram may stand.
+    cjk: Option<CjkGrams>,
 }
 
-/// Repeated words or phrases: said twice in a row ([`said_twice`], but what the facts say so),
-/// or more often than the facts have them.
-fn repetition(copy: &str, corpus: &str, config: &GuardrailConfig) -> Option<String> {
-    if let Some(twice) = said_twice(copy, &said_twice(corpus, &[]))
-        .into_iter()
-        .next()
-    {
-        return Some(twice);
+/// The facts' side of the Chinese n-gram rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct CjkGrams {
+    bigrams: Vec<Vec<char>>,
+    fours: Vec<Vec<char>>,
+    max_bigram_repeats: usize,
+}
+
+impl Repeats {
+    /// The rule for copy about `facts` under `config`.
+    pub fn new(facts: &ProductFacts, config: &GuardrailConfig) -> Self {
+        Self::beside(&facts.corpus(), config)
     }
-    let words = words_of(copy);
-    let facts = words_of(corpus);
-    // A word may stand as often as the facts have it (a catalog name saying it four times) and
-    // `max_word_repeats` times otherwise.
-    let count = |in_words: &[String], w: &str| in_words.iter().filter(|x| *x == w).count();
-    if let Some(w) = words.iter().find(|w| {
-        w.chars().count() >= 4 && count(&words, w) > count(&facts, w).max(config.max_word_repeats)
-    }) {
-        return Some(w.clone());
+
+    /// The rule beside the facts' words `corpus` ([`ProductFacts::corpus`]).
+    pub(crate) fn beside(corpus: &str, config: &GuardrailConfig) -> Self {
+        Self {
+            doubled: said_twice(corpus, &[]),
+            words: words_of(corpus),
+            max_word_repeats: config.max_word_repeats,
+            cjk: config.locale.unspaced().then(|| CjkGrams {
+                bigrams: cjk_grams(corpus, 2),
+                fours: cjk_grams(corpus, 4),
+                max_bigram_repeats: config.zh_max_bigram_repeats,
+            }),
+        }
     }
-    // A phrase may stand as often as the facts have it (a catalog name listing a variant
-    // twice), and at most once otherwise.
-    let uses =
-        |in_words: &[String], t: &str| in_words.windows(3).filter(|w| w.join(" ") == t).count();
-    words
-        .windows(3)
-        .map(|t| t.join(" "))
-        .find(|t| uses(&words, t) > uses(&facts, t).max(1))
+
+    /// The first thing `copy` repeats, as the rule names it (`warm warm`, `懒人 1265 懒人`,
+    /// `微光咖啡`); `None` when it repeats nothing. Said twice in a row ([`said_twice`], but what
+    /// the facts say so); a word of four letters or more more often than `max_word_repeats` (and
+    /// than the facts have it); a phrase of three words more often than the facts have it (at
+    /// most once otherwise); in Chinese, within runs of Chinese characters, a bigram more often
+    /// than `zh_max_bigram_repeats` (and than the facts have it) or a four-character phrase more
+    /// often than the facts have it (at most once otherwise).
+    pub fn first_in(&self, copy: &str) -> Option<String> {
+        if let Some(twice) = said_twice(copy, &self.doubled).into_iter().next() {
+            return Some(twice);
+        }
+        let words = words_of(copy);
+        let count = |in_words: &[String], w: &str| in_words.iter().filter(|x| *x == w).count();
+        if let Some(w) = words.iter().find(|w| {
+            w.chars().count() >= 4
+                && count(&words, w) > count(&self.words, w).max(self.max_word_repeats)
+        }) {
+            return Some(w.clone());
+        }
+        let uses =
+            |in_words: &[String], t: &[String]| in_words.windows(3).filter(|w| *w == t).count();
+        if let Some(t) = words
+            .windows(3)
+            .find(|t| uses(&words, t) > uses(&self.words, t).max(1))
+        {
+            return Some(t.join(" "));
+        }
+        let cjk = self.cjk.as_ref()?;
+        let count = |list: &[Vec<char>], g: &[char]| list.iter().filter(|x| *x == g).count();
+        let bigrams = cjk_grams(copy, 2);
+        if let Some(g) = bigrams.iter().find(|g| {
+            let n = count(&bigrams, g);
+            n > cjk.max_bigram_repeats && n > count(&cjk.bigrams, g)
+        }) {
+            return Some(g.iter().collect());
+        }
+        let fours = cjk_grams(copy, 4);
+        fours
+            .iter()
+            .find(|g| count(&fours, g) > count(&cjk.fours, g).max(1))
+            .map(|g| g.iter().collect())
+    }
+}
+
+impl Default for Repeats {
+    /// The rule for copy with no facts to say anything again, in English's limits.
+    fn default() -> Self {
+        Self::beside("", &GuardrailConfig::default())
+    }
+}
+
+/// The `n`-character windows of `text`'s runs of Chinese characters ([`cjk_runs`]).
+fn cjk_grams(text: &str, n: usize) -> Vec<Vec<char>> {
+    cjk_runs(text)
+        .iter()
+        .flat_map(|run| run.windows(n).map(<[char]>::to_vec))
+        .collect()
 }
 
 #[cfg(test)]
@@ -2517,9 +2560,10 @@ mod tests {
             assert!(twice(fine).is_empty(), "{fine}: {:?}", twice(fine));
         }
         let bora = priced("Bora Bora Lamp", 2999, None, &usd());
-        assert_eq!(repeatable(&bora), ["bora bora"]);
+        let doubled = said_twice(&bora.corpus(), &[]);
+        assert_eq!(doubled, ["bora bora"]);
         assert_eq!(
-            said_twice("Bora Bora glow, $29.99", &repeatable(&bora)),
+            said_twice("Bora Bora glow, $29.99", &doubled),
             Vec::<String>::new()
         );
         assert!(judge("Bora Bora Lamp: a warm glow for $29.99.", &bora).is_pass());
@@ -2989,6 +3033,9 @@ mod tests {
                 "fake_discount",
             ),
             ("李宁超轻跑步鞋现在价459，原 价 459", "fake_discount"),
+            // Seen in `bench copy` seed 317 (ended at the price sign after them).
+            ("李宁超轻跑步鞋现价459，原值，透气网面", "fake_discount"),
+            ("李宁超轻跑步鞋现价459，原定价，透气网面", "fake_discount"),
             // Seen in `bench copy` seed 43 (served, caught by its independent check).
             ("李宁超轻跑步鞋现价￥459，原price￥459。", "charset"),
         ] {

@@ -13,6 +13,10 @@
 //!   capped length) and a description that reads like instructions to a model is dropped.
 //! - The few-shot examples go through the same facts → text path as real requests, so examples
 //!   and requests always have the same shape.
+//! - The record (the suffix) shows only what the name does not already say: no brand, category
+//!   or detail clause whose words are the name's, and no part codes (`JWNR2010`); every token of
+//!   it is decoded before the first word of copy. [`ProductFacts`] keep everything, for the
+//!   checks.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -735,6 +739,133 @@ fn said_by(name: &str, field: &str) -> bool {
     !field.is_empty() && (name.contains(&field) || singular.is_some_and(|f| name.contains(f)))
 }
 
+/// Whether `word` (punctuation around it and ASCII case aside) is one of `name`'s words, or the
+/// plural of one (`Watches`, `Routers` of `Watch`, `Router`).
+fn name_says_word(name: &str, word: &str) -> bool {
+    let bare = |w: &str| {
+        w.trim_matches(|c: char| !c.is_alphanumeric())
+            .to_lowercase()
+    };
+    let word = bare(word);
+    let singulars = [word.strip_suffix('s'), word.strip_suffix("es")];
+    name.split_whitespace().map(bare).any(|n| {
+        n == word
+            || singulars
+                .iter()
+                .flatten()
+                .any(|w| w.chars().count() >= 3 && *w == n)
+    })
+}
+
+/// A marketplace listing's words around a product's name that say nothing of it (`Buy …`,
+/// `Specifications of …`).
+const LISTING_WORDS: [&str; 4] = ["buy", "specifications", "features", "key"];
+
+/// Whether every word of `text` that says something (not a joiner or one of [`LISTING_WORDS`],
+/// not only punctuation) is one of `name`'s ([`name_says_word`]); false for text with no such
+/// word.
+fn only_the_names_words(text: &str, name: &str) -> bool {
+    let mut words = text
+        .split_whitespace()
+        .filter(|w| {
+            let boilerplate = LISTING_WORDS.iter().any(|l| w.eq_ignore_ascii_case(l));
+            !boilerplate && !is_joiner(w) && w.chars().any(char::is_alphanumeric)
+        })
+        .peekable();
+    words.peek().is_some() && words.all(|w| name_says_word(name, w))
+}
+
+/// The category as the record shows it beside the product's `name`: none when the name says it
+/// ([`said_by`]) or says each of its words (`Netgear Routers` beside `Netgear … Wireless
+/// Router`); otherwise without the leading words the name says (a marketplace prefixes the
+/// brand: `Maxima Wrist Watches` beside `Maxima … Analog Watch` is `Wrist Watches`).
+fn category_beside<'a>(name: &str, category: &'a str) -> Option<&'a str> {
+    if category.is_empty() || said_by(name, category) || only_the_names_words(category, name) {
+        return None;
+    }
+    let mut rest = category;
+    while let Some((first, after)) = rest.split_once(' ') {
+        if !name_says_word(name, first) {
+            break;
+        }
+        rest = after.trim_start();
+    }
+    // `Dresses & Skirts` beside a dress stays whole: `& Skirts` or `Skirts` would say otherwise.
+    let joined = rest
+        .split_whitespace()
+        .next()
+        .is_some_and(|w| is_joiner(w) || !w.chars().any(char::is_alphanumeric));
+    Some(if joined { category } else { rest })
+}
+
+/// Units a measure in a product's name ends with (`45W`, `10000mAh`), in lowercase.
+const UNITS: [&str; 36] = [
+    "w", "kw", "v", "mah", "ah", "wh", "gb", "tb", "mb", "mp", "l", "ml", "g", "kg", "mg", "cm",
+    "mm", "m", "km", "in", "inch", "ft", "p", "k", "hz", "khz", "mhz", "ghz", "x", "pcs", "pc",
+    "oz", "lb", "lbs", "cc", "db",
+];
+
+/// Whether a word is a part or model code (`JWNR2010`, `1100-N1639`, `MB003JA`, `dv5t-1000`):
+/// four digits or more with a letter or a separator, or three runs of letters and digits or more
+/// in six characters or more. A measure (`45W`, `2000mAh`, `1.5L`: digits then one of [`UNITS`])
+/// and a plain number (`2016`, `10000`) are not, nor a short model name (`N300`, `A52s`).
+fn is_part_code(word: &str) -> bool {
+    let word = word.trim_matches(|c: char| !c.is_ascii_alphanumeric());
+    let digits = word.chars().filter(char::is_ascii_digit).count();
+    if digits == 0
+        || !word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-/._".contains(c))
+    {
+        return false;
+    }
+    let number_end = word
+        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == ','))
+        .unwrap_or(word.len());
+    let unit = word[number_end..].to_ascii_lowercase();
+    if number_end > 0 && (unit.is_empty() || UNITS.contains(&unit.as_str())) {
+        return false;
+    }
+    let mut runs = 0;
+    let mut last = None;
+    for c in word.chars().filter(char::is_ascii_alphanumeric) {
+        let kind = c.is_ascii_digit();
+        if last != Some(kind) {
+            runs += 1;
+            last = Some(kind);
+        }
+    }
+    let separated = word.contains(['-', '/', '.', '_']);
+    let lettered = word.chars().any(|c| c.is_ascii_alphabetic());
+    (digits >= 4 && (lettered || separated)) || (runs >= 3 && word.len() >= 6)
+}
+
+/// `text` without its part codes ([`is_part_code`]): a shelf talker does not read them out, and
+/// the record spends a token on each character of one (`JWNR2010` is seven). Text that would be
+/// left with fewer than two words is kept whole.
+fn without_part_codes(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.split_whitespace().any(is_part_code) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut kept: Vec<String> = Vec::new();
+    for word in text.split_whitespace() {
+        if !is_part_code(word) {
+            kept.push(word.to_string());
+        } else if let Some(last) = kept.last_mut() {
+            // The punctuation after a code stays with the word before it (`Model 21131CPGI,
+            // water` is `Model, water`).
+            let code_end = word
+                .rfind(|c: char| c.is_ascii_alphanumeric())
+                .map_or(0, |i| i + 1);
+            last.push_str(&word[code_end..]);
+        }
+    }
+    if kept.len() < 2 {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    std::borrow::Cow::Owned(kept.join(" "))
+}
+
 /// Words a capped English phrase must not end on ("Watch - For", "… heel tabs and a"): the
 /// prompt's details and the templates' labels drop them.
 pub(crate) const JOINERS: [&str; 10] = [
@@ -760,8 +891,9 @@ const DETAIL_CJK_CHARS: usize = 14;
 
 /// The details the prompt shows: the first sentence (or clause list), at most [`DETAIL_WORDS`]
 /// words, or for text written without spaces whole clauses up to [`DETAIL_CJK_CHARS`]
-/// characters (always the first); a cut phrase does not end on a connective or a comma. The
-/// facts keep the whole text for the checks.
+/// characters (always the first); a cut phrase does not end on a connective or a comma, and an
+/// English clause with only the name's words ([`only_the_names_words`]) is left out. The facts
+/// keep the whole text for the checks.
 fn first_sentence(details: &str, name: &str) -> String {
     let end = details
         .char_indices()
@@ -774,6 +906,21 @@ fn first_sentence(details: &str, name: &str) -> String {
     if !sentence.contains(' ') && sentence.chars().any(is_cjk) {
         return first_clauses(sentence, name, DETAIL_CJK_CHARS);
     }
+    // A clause that only says the name's words again (`BLACK Jeggings,GREENWICH Baby Girl's
+    // Black Jeggings` of `GREENWICH Baby Girl's Black Jeggings`) tells the model nothing.
+    let restated = |clause: &str| only_the_names_words(clause, name);
+    let kept;
+    let sentence = if sentence.split(',').any(restated) {
+        kept = sentence
+            .split(',')
+            .filter(|c| !restated(c))
+            .map(str::trim)
+            .collect::<Vec<_>>()
+            .join(", ");
+        kept.as_str()
+    } else {
+        sentence
+    };
     let capped = sentence.split(' ').count() > DETAIL_WORDS;
     let mut words: Vec<&str> = sentence.split(' ').take(DETAIL_WORDS).collect();
     while words.len() > 1 && words.last().is_some_and(|w| is_joiner(w)) {
@@ -850,15 +997,15 @@ fn render_record(
     } else {
         " "
     };
-    let mut out = format!("Product:{sp}{}\n", facts.name);
+    let mut out = format!("Product:{sp}{}\n", without_part_codes(&facts.name));
     if let Some(brand) = facts.brand.as_deref().filter(|b| !said_by(&facts.name, b)) {
         out.push_str(&format!("Brand:{sp}{brand}\n"));
     }
-    if !facts.category.is_empty() && !said_by(&facts.name, &facts.category) {
-        out.push_str(&format!("Category:{sp}{}\n", facts.category));
+    if let Some(category) = category_beside(&facts.name, &facts.category) {
+        out.push_str(&format!("Category:{sp}{category}\n"));
     }
     out.push_str(&format!("Price:{sp}{}\n", facts.price_line()));
-    let details = first_sentence(&facts.details, &facts.name);
+    let details = first_sentence(&without_part_codes(&facts.details), &facts.name);
     if !details.is_empty() {
         out.push_str(&format!("Details:{sp}{details}\n"));
     }
@@ -1237,8 +1384,110 @@ mod tests {
             &Currency::default(),
         );
         assert_eq!(listed.category, "Vitamins Shorts");
+        // Whose every word the name says: the record leaves it out.
         let record = render_record(&listed, &[], PriceBand::Mid, false);
-        assert!(record.contains("Category: Vitamins Shorts\n"), "{record}");
+        assert!(!record.contains("Category:"), "{record}");
+    }
+
+    #[test]
+    fn part_codes_are_not_read_out() {
+        for code in [
+            "JWNR2010",
+            "21131CPGI",
+            "1100-N1639",
+            "MB003JA",
+            "dv5t-1000",
+            "MB003TA/A",
+        ] {
+            assert!(is_part_code(code), "{code}");
+        }
+        for word in [
+            "45W", "2000mAh", "1.5L", "128GB", "2016", "10000", "N300", "A52s", "No-22", "13",
+            "Router", "(Set",
+        ] {
+            assert!(!is_part_code(word), "{word}");
+        }
+        assert_eq!(
+            without_part_codes("Netgear JWNR2010 N300 Wireless Router"),
+            "Netgear N300 Wireless Router"
+        );
+        assert_eq!(
+            without_part_codes("Timewel 1100-N1639"),
+            "Timewel 1100-N1639",
+            "a name is never left one word"
+        );
+        let facts = ProductFacts::new(
+            &Product {
+                name: "Maxima 21131CPGI Mac Attivo Analog Watch".into(),
+                category: vec!["Maxima Wrist Watches".into()],
+                ..product("Model 21131CPGI, water resistant dial.")
+            },
+            &Currency::default(),
+        );
+        let record = render_record(&facts, &[], PriceBand::Mid, false);
+        assert!(
+            record.starts_with("Product: Maxima Mac Attivo Analog Watch\n"),
+            "{record}"
+        );
+        assert!(record.contains("Category: Wrist Watches\n"), "{record}");
+        assert!(
+            record.contains("Details: Model, water resistant dial.\n"),
+            "{record}"
+        );
+        assert_eq!(
+            facts.name, "Maxima 21131CPGI Mac Attivo Analog Watch",
+            "facts keep it"
+        );
+    }
+
+    #[test]
+    fn the_record_does_not_say_the_names_words_again() {
+        let name = "GREENWICH Baby Girl's Black Jeggings";
+        assert!(only_the_names_words("BLACK Jeggings", name));
+        assert!(only_the_names_words(
+            "Netgear Routers",
+            "Netgear JWNR2010 Router"
+        ));
+        assert!(only_the_names_words(
+            "Watches & Clocks",
+            "Analog Watch Clock"
+        ));
+        assert!(!only_the_names_words("Leggings & Jeggings", name));
+        assert!(!only_the_names_words("", name));
+        assert!(
+            !only_the_names_words("Ss", "Kite S"),
+            "no one-letter singulars"
+        );
+        assert_eq!(
+            category_beside("Netgear JWNR2010 N300 Wireless Router", "Netgear Routers"),
+            None
+        );
+        assert_eq!(
+            category_beside("Hako 45W Magsafe Laptop Charger", "Hako Laptop Adapters"),
+            Some("Adapters")
+        );
+        assert_eq!(
+            category_beside(name, "Leggings & Jeggings"),
+            Some("Leggings & Jeggings")
+        );
+        assert_eq!(
+            category_beside("Wow! Baby Girl's Gathered Yellow Dress", "Dresses & Skirts"),
+            Some("Dresses & Skirts")
+        );
+        assert!(only_the_names_words("BFT 6 W LED Bulb", "BFT 6 W LED Bulb"));
+        assert!(only_the_names_words(
+            "Specifications of FS Mini",
+            "FS Mini Klub Baby Boy's Sleepsuit"
+        ));
+        assert_eq!(category_beside(name, ""), None);
+        assert_eq!(
+            first_sentence("BLACK Jeggings,GREENWICH Baby Girl's Black Jeggings", name),
+            ""
+        );
+        assert_eq!(
+            first_sentence("Black Jeggings, stretch cotton, elastic waist.", name),
+            "stretch cotton, elastic waist."
+        );
     }
 
     #[test]

@@ -34,8 +34,8 @@ use crate::copy::engine::{
     StreamEvent, Timings,
 };
 use crate::copy::guardrails::{
-    allowed_numbers, check, lowercase_openers, money_roles, repeatable, topic_words, BrandList,
-    GuardrailConfig, Reason, Verdict,
+    allowed_numbers, check, lowercase_openers, money_roles, topic_words, BrandList,
+    GuardrailConfig, Reason, Repeats, Verdict,
 };
 use crate::copy::manifest::Manifest;
 use crate::copy::prompt::{Audience, Currency, ProductFacts, Prompt, PromptBuilder, PromptPack};
@@ -502,7 +502,7 @@ impl CopyService {
                 topic_words: topic_words(facts),
                 min_length: self.guardrails.min_length(),
                 lowercase_openers: lowercase_openers(facts),
-                repeatable: repeatable(facts),
+                repeats: Repeats::new(facts, &self.guardrails),
                 deadline: request.deadline,
             })
             .and_then(|stream| {

@@ -49,7 +49,7 @@
 
 use unicode_segmentation::UnicodeSegmentation;
 
-use crate::copy::guardrails;
+use crate::copy::guardrails::{self, Repeats};
 use crate::copy::prompt::FIELD_LABELS;
 use crate::numbers::{
     fold, foreign_symbol, has_mojibake, normalise_number, scan, MoneyRoles, CURRENCY_SYMBOLS,
@@ -90,9 +90,8 @@ pub(super) struct Rules<'a> {
     pub min_length: (usize, usize),
     /// The words the copy may open with in lowercase ([`opens_lowercase`]).
     pub openers: &'a [String],
-    /// What the copy may say twice in a row: what the product's facts say so
-    /// ([`guardrails::said_twice`]); nothing else is written twice in a row.
-    pub repeatable: &'a [String],
+    /// The repetition rule for the product's copy: no token that would break it is written.
+    pub repeats: &'a Repeats,
 }
 
 /// Allow or mask a candidate token after the copy `text`: every number must be among
@@ -100,7 +99,7 @@ pub(super) struct Rules<'a> {
 /// the role its words give and no discount the product cannot claim may be written; and no
 /// phrase of `rules.barred` may be completed, nor two spaces written in a row
 /// ([`doubles_a_space`]), nor the copy opened with a lowercase letter ([`opens_lowercase`]), nor
-/// anything said twice in a row ([`says_twice`]), nor mojibake begun ([`has_mojibake`], as the guardrails' charset rule
+/// anything repeated ([`repeats`]), nor mojibake begun ([`has_mojibake`], as the guardrails' charset rule
 /// finds it, here also cut off by the end). Phrases are found as the guardrails find them
 /// ([`guardrails::says_phrase`]: whole words, any case but the pronoun `I`'s and a name-only
 /// retailer's; Chinese as written).
@@ -126,7 +125,7 @@ pub(super) fn judge(text: &str, next: Next<'_>, rules: &Rules<'_>) -> Candidate 
             || !(doubles_a_space(text, piece)
                 || opens_lowercase(text, &written, rules.openers)
                 || has_mojibake(&written, true)
-                || says_twice(text, &written, rules.repeatable)))
+                || repeats(text, &written, rules.repeats)))
     {
         Candidate::Allow
     } else {
@@ -196,12 +195,13 @@ fn doubles_a_space(text: &str, piece: &str) -> bool {
     false
 }
 
-/// Whether `copy` (`text` and the candidate piece after it) says something twice in a row that
-/// `text` did not ([`guardrails::said_twice`], but what `repeatable` has): a word as soon as it
-/// is written again (`Watch, watch`), a Chinese bigram, a symbol (`* *`, `✨✨`). The gate's side
-/// of the guardrails' repetition rule; text already written is never held against a token.
-fn says_twice(text: &str, copy: &str, repeatable: &[String]) -> bool {
-    guardrails::said_twice(copy, repeatable).len() > guardrails::said_twice(text, repeatable).len()
+/// Whether `copy` (`text` and the candidate piece after it) repeats something where `text` did
+/// not, by the guardrails' rule ([`Repeats`]): a word as soon as it is written again right after
+/// itself (`Watch, watch`), a Chinese bigram or a symbol in a row (`积木积木`, `* *`, `✨✨`), a
+/// phrase said again (`懒人 1265 懒人`), a word said too often. The gate's side of the rule; text
+/// that already repeats something is never held against a token.
+fn repeats(text: &str, copy: &str, rule: &Repeats) -> bool {
+    rule.first_in(copy).is_some() && rule.first_in(text).is_none()
 }
 
 /// Whether `copy` has the store's currency sign (`money.marks`' first) with no amount after it
@@ -432,6 +432,8 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    static NO_FACTS: std::sync::LazyLock<Repeats> = std::sync::LazyLock::new(Repeats::default);
+
     fn rules<'a>(allowed: &'a [String], money: Option<&'a MoneyRoles>) -> Rules<'a> {
         Rules {
             allowed,
@@ -440,7 +442,7 @@ mod tests {
             topic: &[],
             min_length: (0, 0),
             openers: &[],
-            repeatable: &[],
+            repeats: &NO_FACTS,
         }
     }
 
@@ -626,15 +628,74 @@ mod tests {
         ] {
             assert_eq!(first_masked(pieces, &plain), None, "{pieces:?}");
         }
-        let repeatable = vec!["bora bora".to_string()];
+        let lamp = crate::catalog::Product {
+            sku: "L1".into(),
+            name: "Bora Bora Lamp".into(),
+            brand: None,
+            category: Vec::new(),
+            price: crate::catalog::Minor(2999),
+            list_price: None,
+            description: String::new(),
+            tags: Vec::new(),
+        };
+        let bora = Repeats::new(
+            &crate::copy::ProductFacts::new(&lamp, &crate::copy::Currency::default()),
+            &guardrails::GuardrailConfig::default(),
+        );
         let named = Rules {
-            repeatable: &repeatable,
+            repeats: &bora,
             ..plain
         };
         assert_eq!(first_masked(&["Bora", " Bora", " lamp"], &named), None);
         assert_eq!(first_masked(&["Bora", " Bora", " lamp"], &plain), Some(1));
         // Text already written is never held against the next token.
         assert!(allows("Times Times", " Square", &listed));
+    }
+
+    /// Loops that are not in a row: the guardrails' whole repetition rule is the gate's.
+    #[test]
+    fn a_phrase_is_not_said_again_nor_a_word_too_often() {
+        let listed = list(&["1265", "29.99"]);
+        let plain = rules(&listed, None);
+        // A phrase of three words, said a second time: masked as its last word comes.
+        assert_eq!(
+            first_masked(
+                &["A", " warm", " glow", ",", " a", " warm", " glow"],
+                &plain
+            ),
+            Some(6)
+        );
+        // A word of four letters or more, a fourth time.
+        assert_eq!(
+            first_masked(
+                &[
+                    "Light", " shoes", ",", " light", " laces", ",", " light", " soles", ",",
+                    " light"
+                ],
+                &plain
+            ),
+            Some(9)
+        );
+        // zh-CN, seed 307: `懒人 1265 懒人 1265…` (failed off topic, served only on a retry).
+        let zh = Repeats::beside(
+            "步云懒人靴 1265",
+            &guardrails::GuardrailConfig::default().for_locale(crate::locale::Locale::ZhCn),
+        );
+        let looping = Rules {
+            repeats: &zh,
+            ..plain
+        };
+        assert_eq!(
+            first_masked(
+                &["懒人", " ", "1265", " ", "懒人", " ", "1265", " ", "懒人"],
+                &looping
+            ),
+            Some(8)
+        );
+        assert_eq!(
+            first_masked(&["懒人靴", "，", "现价", "1265", "元"], &looping),
+            None
+        );
     }
 
     #[test]
@@ -1149,6 +1210,8 @@ mod tests {
         };
         assert_eq!(judge_with("超轻跑步鞋，原", "价"), Candidate::Mask);
         assert_eq!(judge_with("超轻跑步鞋，", "原价"), Candidate::Mask);
+        assert_eq!(judge_with("超轻跑步鞋，原 ", "价"), Candidate::Mask);
+        assert_eq!(judge_with("超轻跑步鞋，原", " 价"), Candidate::Mask);
         assert_eq!(judge_with("超轻跑步鞋，", "现价"), Candidate::Allow);
         assert_eq!(judge_with("超轻跑步鞋，现价", "459元"), Candidate::Allow);
         assert_eq!(judge_with("Light shoes now on", " sale"), Candidate::Mask);

@@ -90,6 +90,7 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
+use crate::copy::guardrails::Repeats;
 use crate::copy::manifest::{Manifest, ManifestError};
 
 /// Engine tuning. Defaults are defined here once; every field may be omitted in config files.
@@ -513,10 +514,10 @@ pub struct GenerationRequest {
     /// `iPhone`, `realme`: [`crate::copy::guardrails::lowercase_openers`]); any other opening
     /// letter that has a case is a capital.
     pub lowercase_openers: Vec<String>,
-    /// With `allowed_numbers`: what the copy may say twice in a row (a word, a Chinese bigram, a
-    /// symbol: what the product's facts say so, [`crate::copy::guardrails::repeatable`]);
-    /// nothing else is written twice in a row ([`crate::copy::guardrails::said_twice`]).
-    pub repeatable: Vec<String>,
+    /// With `allowed_numbers`: the repetition rule for the product's copy
+    /// ([`crate::copy::guardrails::Repeats`]); no token is written that would break it. The
+    /// default has no facts to say anything again.
+    pub repeats: Repeats,
     /// The whole piece of copy is due by then (the screen's deadline, queueing included):
     /// generation stops there as at the budget ([`StopReason::Budget`]), and a request that
     /// starts after it decodes nothing.
@@ -540,7 +541,7 @@ impl GenerationRequest {
             topic_words: Vec::new(),
             min_length: (0, 0),
             lowercase_openers: Vec::new(),
-            repeatable: Vec::new(),
+            repeats: Repeats::default(),
             deadline: None,
         }
     }

@@ -884,7 +884,7 @@ impl Worker<'_> {
                     topic: &request.topic_words,
                     min_length: request.min_length,
                     openers: &request.lowercase_openers,
-                    repeatable: &request.repeatable,
+                    repeats: &request.repeats,
                 };
                 let words_only = l.gate.words_only();
                 let so_far = (l.text.as_str(), l.pending.as_slice());
