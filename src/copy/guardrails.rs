@@ -2855,7 +2855,20 @@ mod tests {
             &Currency::default(),
         );
         let no_list = priced("Northpine Kite Running Shoe Sand", 15299, None, &usd());
-        let cases: [(&str, &ProductFacts, &str); 12] = [
+        let kadhai = priced(
+            "Sahara Q Shop Kadhai 1.5 L",
+            65000,
+            Some(82900),
+            &Currency::default(),
+        );
+        let cases: [(&str, &ProductFacts, &str); 13] = [
+            // Served on the Flipkart sample (seed 331), caught by `bench copy`'s independent
+            // check: ₹650 is the price, not a saving of its own after `22% off &`.
+            (
+                "22% off & ₹650: Sahara Q Shop Kadhai 1.5 L in steel.",
+                &kadhai,
+                "wrong_price_role",
+            ),
             (
                 "Zephyrin trail runner, was $8.49, now $11.99.",
                 &zephyrin,
