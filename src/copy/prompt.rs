@@ -18,6 +18,7 @@
 //!   it is decoded before the first word of copy. [`ProductFacts`] keep everything, for the
 //!   checks.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -799,16 +800,17 @@ fn category_beside<'a>(name: &str, category: &'a str) -> Option<&'a str> {
 }
 
 /// Units a measure in a product's name ends with (`45W`, `10000mAh`), in lowercase.
-const UNITS: [&str; 36] = [
+const UNITS: [&str; 35] = [
     "w", "kw", "v", "mah", "ah", "wh", "gb", "tb", "mb", "mp", "l", "ml", "g", "kg", "mg", "cm",
-    "mm", "m", "km", "in", "inch", "ft", "p", "k", "hz", "khz", "mhz", "ghz", "x", "pcs", "pc",
-    "oz", "lb", "lbs", "cc", "db",
+    "mm", "m", "km", "in", "inch", "ft", "p", "k", "hz", "khz", "mhz", "ghz", "pcs", "pc", "oz",
+    "lb", "lbs", "cc", "db",
 ];
 
 /// Whether a word is a part or model code (`JWNR2010`, `1100-N1639`, `MB003JA`, `dv5t-1000`):
 /// four digits or more with a letter or a separator, or three runs of letters and digits or more
-/// in six characters or more. A measure (`45W`, `2000mAh`, `1.5L`: digits then one of [`UNITS`])
-/// and a plain number (`2016`, `10000`) are not, nor a short model name (`N300`, `A52s`).
+/// with two digits in six characters or more (not the brand `Step4deal`). A measure (`45W`,
+/// `2000mAh`, `1.5L`: digits then one of [`UNITS`]; `40x40cm`, `72x78`) and a plain number
+/// (`2016`, `10000`) are not, nor a short model name (`N300`, `A52s`).
 fn is_part_code(word: &str) -> bool {
     let word = word.trim_matches(|c: char| !c.is_ascii_alphanumeric());
     let digits = word.chars().filter(char::is_ascii_digit).count();
@@ -819,11 +821,15 @@ fn is_part_code(word: &str) -> bool {
     {
         return false;
     }
-    let number_end = word
-        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == ','))
-        .unwrap_or(word.len());
-    let unit = word[number_end..].to_ascii_lowercase();
-    if number_end > 0 && (unit.is_empty() || UNITS.contains(&unit.as_str())) {
+    // A measure: a number and a unit, or numbers by numbers (`40x40cm`, `72x78`).
+    let is_measure = |w: &str| {
+        let number_end = w
+            .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == ','))
+            .unwrap_or(w.len());
+        let unit = w[number_end..].to_ascii_lowercase();
+        number_end > 0 && (unit.is_empty() || UNITS.contains(&unit.as_str()))
+    };
+    if word.split(['x', 'X']).all(is_measure) {
         return false;
     }
     let mut runs = 0;
@@ -837,15 +843,15 @@ fn is_part_code(word: &str) -> bool {
     }
     let separated = word.contains(['-', '/', '.', '_']);
     let lettered = word.chars().any(|c| c.is_ascii_alphabetic());
-    (digits >= 4 && (lettered || separated)) || (runs >= 3 && word.len() >= 6)
+    (digits >= 4 && (lettered || separated)) || (runs >= 3 && digits >= 2 && word.len() >= 6)
 }
 
 /// `text` without its part codes ([`is_part_code`]): a shelf talker does not read them out, and
 /// the record spends a token on each character of one (`JWNR2010` is seven). Text that would be
 /// left with fewer than two words is kept whole.
-fn without_part_codes(text: &str) -> std::borrow::Cow<'_, str> {
+fn without_part_codes(text: &str) -> Cow<'_, str> {
     if !text.split_whitespace().any(is_part_code) {
-        return std::borrow::Cow::Borrowed(text);
+        return Cow::Borrowed(text);
     }
     let mut kept: Vec<String> = Vec::new();
     for word in text.split_whitespace() {
@@ -861,9 +867,9 @@ fn without_part_codes(text: &str) -> std::borrow::Cow<'_, str> {
         }
     }
     if kept.len() < 2 {
-        return std::borrow::Cow::Borrowed(text);
+        return Cow::Borrowed(text);
     }
-    std::borrow::Cow::Owned(kept.join(" "))
+    Cow::Owned(kept.join(" "))
 }
 
 /// Words a capped English phrase must not end on ("Watch - For", "… heel tabs and a"): the
@@ -1402,8 +1408,21 @@ mod tests {
             assert!(is_part_code(code), "{code}");
         }
         for word in [
-            "45W", "2000mAh", "1.5L", "128GB", "2016", "10000", "N300", "A52s", "No-22", "13",
-            "Router", "(Set",
+            "45W",
+            "2000mAh",
+            "1.5L",
+            "128GB",
+            "2016",
+            "10000",
+            "N300",
+            "A52s",
+            "No-22",
+            "13",
+            "Router",
+            "(Set",
+            "40x40cm",
+            "72x78",
+            "Step4deal",
         ] {
             assert!(!is_part_code(word), "{word}");
         }
