@@ -800,10 +800,10 @@ fn category_beside<'a>(name: &str, category: &'a str) -> Option<&'a str> {
 }
 
 /// Units a measure in a product's name ends with (`45W`, `10000mAh`), in lowercase.
-const UNITS: [&str; 35] = [
+const UNITS: [&str; 36] = [
     "w", "kw", "v", "mah", "ah", "wh", "gb", "tb", "mb", "mp", "l", "ml", "g", "kg", "mg", "cm",
-    "mm", "m", "km", "in", "inch", "ft", "p", "k", "hz", "khz", "mhz", "ghz", "pcs", "pc", "oz",
-    "lb", "lbs", "cc", "db",
+    "mm", "m", "km", "in", "inch", "ft", "p", "k", "hz", "khz", "mhz", "ghz", "x", "pcs", "pc",
+    "oz", "lb", "lbs", "cc", "db",
 ];
 
 /// Whether a word is a part or model code (`JWNR2010`, `1100-N1639`, `MB003JA`, `dv5t-1000`):
@@ -829,7 +829,7 @@ fn is_part_code(word: &str) -> bool {
         let unit = w[number_end..].to_ascii_lowercase();
         number_end > 0 && (unit.is_empty() || UNITS.contains(&unit.as_str()))
     };
-    if word.split(['x', 'X']).all(is_measure) {
+    if is_measure(word) || word.split(['x', 'X']).all(is_measure) {
         return false;
     }
     let mut runs = 0;
@@ -1423,6 +1423,7 @@ mod tests {
             "40x40cm",
             "72x78",
             "Step4deal",
+            "1000x",
         ] {
             assert!(!is_part_code(word), "{word}");
         }
