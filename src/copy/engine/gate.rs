@@ -13,9 +13,10 @@
 //!   amount that can still follow, and completes no phrase the guardrails refuse
 //!   (banned phrases, absolute claims, the record's field labels: nor may the copy open with
 //!   a label's word, the model starting the next record), writes no second space in a row,
-//!   opens the copy with no lowercase letter (but for the product's own `iPhone`), says nothing
-//!   twice in a row the facts do not (`fresh, fresh`, `绿茶 绿茶`, `积木积木`, `* *`, `✨✨`) and
-//!   begins no mojibake (`â‚` of `â‚¬`);
+//!   opens the copy with no lowercase letter (but for the product's own `iPhone`), repeats
+//!   nothing the guardrails' repetition rule refuses ([`Repeats`]: twice in a row, `fresh,
+//!   fresh`, `绿茶 绿茶`, `积木积木`, `* *`, `✨✨`; a phrase again, `懒人 1265 懒人`; a word too
+//!   often) and begins no mojibake (`â‚` of `â‚¬`);
 //!   otherwise it is masked and the sampling chain re-applied.
 //! - **may end** ([`may_end`]): the end of text or a newline only once the copy has the
 //!   guardrails' minimum length, names the product (their on-topic rule) and does not end on a
