@@ -328,19 +328,19 @@ fn trailing_sign(text: &str) -> Option<usize> {
         .map(|(at, _)| at)
 }
 
-/// Whether every finished number in `text` is in `allowed` and a number still being written at
-/// the end can still become one. Numbers are those of [`scan`] (digit runs with `,` dropped and
-/// `.` separators), compared as the guardrails normalise them (`1299.00` is `1299`, but `259` is
-/// not `2590`). A number followed by `%` must be listed with its `%` (`"53%"`): a price's digits
-/// do not make a discount. A number in progress may end in `.` only as a listed number ending a
-/// sentence (`₹899.`) or on its way to a listed decimal (`9.` of `9.84`), so a full stop cannot
-/// hide an unfinished number.
+/// [`folded_numbers_allowed`] of `text` folded (the tests' way in).
 #[cfg(test)]
 pub(super) fn numbers_allowed(text: &str, allowed: &[String]) -> bool {
     folded_numbers_allowed(&fold(text).text, allowed)
 }
 
-/// [`numbers_allowed`] of text already folded.
+/// Whether every finished number in `text` (already folded) is in `allowed` and a number still
+/// being written at the end can still become one. Numbers are those of [`scan`] (digit runs with
+/// `,` dropped and `.` separators), compared as the guardrails normalise them (`1299.00` is
+/// `1299`, but `259` is not `2590`). A number followed by `%` must be listed with its `%`
+/// (`"53%"`): a price's digits do not make a discount. A number in progress may end in `.` only
+/// as a listed number ending a sentence (`₹899.`) or on its way to a listed decimal (`9.` of
+/// `9.84`), so a full stop cannot hide an unfinished number.
 fn folded_numbers_allowed(text: &str, allowed: &[String]) -> bool {
     scan(text).iter().all(|n| {
         if n.open && n.hanzi {

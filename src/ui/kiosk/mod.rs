@@ -1,4 +1,4 @@
-//! The shopper screen as a pure state machine: [`update`] turns an [`Input`] into a new [`State`]
+//! The shopper screen as a pure state machine: [`update()`] turns an [`Input`] into a new [`State`]
 //! and the [`Effect`]s the daemon must carry out. No I/O, no clock: time arrives as
 //! [`Input::Tick`], and key presses are timed by the last tick (tick at 4 Hz or more).
 //!
@@ -23,7 +23,7 @@
 //! - `session`: the session model (what a shopper's visit shows: picks, votes, the scanned
 //!   product, the view);
 //! - `messages`: what goes in and out ([`Input`], [`Effect`]) and the ids and values they carry;
-//! - `update`: [`State`], [`KioskConfig`] and [`update`], the transitions.
+//! - `update`: [`State`], [`KioskConfig`] and [`update()`], the transitions.
 //!
 //! Invariants:
 //! - No loyalty number is stored in [`State`]: while it is typed it sits in a [`Secret`] whose
