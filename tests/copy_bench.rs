@@ -2,6 +2,7 @@
 //! `cargo test --profile measure --test copy_bench -- --ignored --nocapture`.
 //! Ignored by default (it takes minutes); the numbers are reported, not asserted, except that
 //! every pair is served. `SHELFTALK_BENCH_PAIRS` sets the number of pairs (default 100);
+//! `SHELFTALK_BENCH_SHOW_COPY=1` lists every pair's served copy after the report;
 //! `SHELFTALK_MODEL` names a candidate model file (checked against its own size and sha256).
 //! It needs the real model and the real catalog sample (`SHELFTALK_REAL_DATA`, default
 //! `../shared/data`); when either is missing it prints "SKIPPED: ..." and passes, unless
@@ -94,6 +95,7 @@ fn bench_copy() {
     let options = BenchOptions {
         pairs: env_or("SHELFTALK_BENCH_PAIRS", 100),
         seed: env_or("SHELFTALK_BENCH_SEED", BenchOptions::default().seed),
+        show_copy: env_or("SHELFTALK_BENCH_SHOW_COPY", 0) == 1,
         ..BenchOptions::default()
     };
     let report = bench::run(&service, &sample, &options).unwrap();
@@ -169,6 +171,7 @@ fn bench_copy_zh_and_en() {
     let options = BenchOptions {
         pairs: env_or("SHELFTALK_BENCH_PAIRS", 100),
         seed: env_or("SHELFTALK_BENCH_SEED", 7),
+        show_copy: env_or("SHELFTALK_BENCH_SHOW_COPY", 0) == 1,
         ..BenchOptions::default()
     };
     let usd = Currency {

@@ -49,12 +49,13 @@ pub struct CopyBench {
     pub cache: copy::bench::CacheHitStats,
 }
 
-/// `pairs` product × segment pairs drawn with `seed` from `catalog` (any catalog format) or
-/// this kiosk's catalog; then one entry written and read back 500 times through the serving path.
+/// The engine benchmark of `options` (its pairs drawn with its seed) on `catalog` (any catalog
+/// format) or this kiosk's catalog; then one entry written and read back 500 times through the
+/// serving path.
 pub fn run(
     config: &Config,
     catalog: Option<&Path>,
-    (pairs, seed): (usize, u32),
+    options: &copy::bench::BenchOptions,
     now: i64,
 ) -> Result<CopyBench, CopyBenchError> {
     let scratch = Scratch::new("copy")?;
@@ -77,15 +78,7 @@ pub fn run(
         return Err(CopyBenchError::Model(copy::engine::EngineError::Loading));
     };
     let service = &model.service;
-    let engine = copy::bench::run(
-        service,
-        &list,
-        &copy::bench::BenchOptions {
-            pairs,
-            seed,
-            ..Default::default()
-        },
-    )?;
+    let engine = copy::bench::run(service, &list, options)?;
     let order = CopyOrder {
         product: first,
         segment: SegmentKey::all(),

@@ -600,6 +600,10 @@ pub enum BenchCmd {
         /// on; report figures on another).
         #[arg(long, default_value_t = 7)]
         seed: u32,
+        /// List every pair's served copy in the report (what the shopper would read), for
+        /// whoever tunes the prompt pack or the guardrails.
+        #[arg(long)]
+        show_copy: bool,
         #[command(flatten)]
         out: JsonFlag,
     },

@@ -53,10 +53,16 @@ pub fn run(config: &Config, cmd: BenchCmd) -> Result<()> {
             catalog,
             pairs,
             seed,
+            show_copy,
             out,
         } => {
-            let report =
-                shelftalk::bench::copy::run(config, catalog.as_deref(), (pairs, seed), now())?;
+            let options = shelftalk::copy::bench::BenchOptions {
+                pairs,
+                seed,
+                show_copy,
+                ..Default::default()
+            };
+            let report = shelftalk::bench::copy::run(config, catalog.as_deref(), &options, now())?;
             emit(out.json, &report)
         }
         BenchCmd::Recommend { iterations, out } => {

@@ -61,9 +61,12 @@ pub struct BenchOptions {
     pub pairs: usize,
     /// Requests for the time-to-first-token comparison.
     pub ttft_samples: usize,
-    /// Kiosk sessions of three picks timed grouped and one after another.
+    /// Kiosk sessions of three picks timed grouped and one after another (24: the p50 of 12
+    /// swung by 0.1-0.15x one fresh blurb between runs of the same pairs).
     pub sessions: usize,
     pub seed: u32,
+    /// Keep every pair's served copy in the report ([`BenchReport::served`]).
+    pub show_copy: bool,
 }
 
 impl Default for BenchOptions {
@@ -71,8 +74,9 @@ impl Default for BenchOptions {
         Self {
             pairs: 100,
             ttft_samples: 8,
-            sessions: 12,
+            sessions: 24,
             seed: 7,
+            show_copy: false,
         }
     }
 }
@@ -131,6 +135,14 @@ pub struct BenchReport {
     /// shopper's screen shows first; a number in progress is held back), p50 over every pair.
     #[serde(default)]
     pub first_words_ms_p50: f64,
+    /// Tokens the fresh blurbs' first attempts generated: p50, p90, and the share that stopped
+    /// at `max_tokens` (the rest ended on their own: a newline or the end of text).
+    #[serde(default)]
+    pub first_try_tokens_p50: f64,
+    #[serde(default)]
+    pub first_try_tokens_p90: f64,
+    #[serde(default)]
+    pub first_try_at_max_tokens: f64,
     pub pairs: usize,
     /// Fresh blurb (prompt + generation + guardrails + any retry), prefix cache warm.
     pub blurb_ms_p50: f64,
@@ -168,6 +180,11 @@ pub struct BenchReport {
     /// batch): time until the three picks are complete.
     #[serde(default)]
     pub session_with_fourth_ms_p50: f64,
+    /// The sessions written together: tokens the longest of the three picks generated (every
+    /// attempt of it), p50: what a session waits for, beside a fresh blurb's
+    /// [`Self::first_try_tokens_p50`].
+    #[serde(default)]
+    pub session_longest_tokens_p50: f64,
     /// Share of pairs whose first model attempt passed the guardrails (target ≥ 0.9).
     pub first_try_pass_rate: f64,
     /// Share served from the model after the retry.
@@ -203,6 +220,10 @@ pub struct BenchReport {
     #[serde(default)]
     pub prompt_echoes: Vec<String>,
     pub peak_rss_mb: Option<f64>,
+    /// With [`BenchOptions::show_copy`]: every pair's served copy, `sku [tokens of each attempt]
+    /// text`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub served: Vec<String>,
 }
 
 /// Steps timed per width of the bare decode loop.
@@ -384,6 +405,8 @@ pub fn run(
     warm_prefixes()?;
     let mut latencies = Vec::new();
     let (mut fresh_ttft, mut fresh_suffix, mut first_words) = (Vec::new(), Vec::new(), Vec::new());
+    let mut first_tokens = Vec::new();
+    let mut served = Vec::new();
     let (mut first_pass, mut from_model) = (0usize, 0usize);
     let (mut gen_tokens, mut gen_ms, mut decode_ms) = (0.0, 0.0, 0.0);
     let mut failures = BTreeMap::new();
@@ -417,10 +440,21 @@ pub fn run(
             },
         );
         latencies.push(outcome.elapsed_ms);
+        if options.show_copy {
+            let tokens = outcome.attempts.iter().filter_map(|a| a.timings);
+            let tokens: Vec<String> = tokens.map(|t| t.generated_tokens.to_string()).collect();
+            served.push(format!(
+                "{} [{} tokens] {:?}",
+                product.sku,
+                tokens.join("+"),
+                outcome.text
+            ));
+        }
         first_words.extend(shown);
         if let Some(t) = outcome.attempts.first().and_then(|a| a.timings) {
             fresh_ttft.push(t.queue_ms + t.ttft_ms);
             fresh_suffix.push(f64::from(t.prompt_tokens));
+            first_tokens.push(f64::from(t.generated_tokens));
         }
         if let Some(why) = false_price(&outcome.text, product, &currency) {
             false_count += 1;
@@ -479,6 +513,8 @@ pub fn run(
     warm_prefixes()?;
     let n = pairs.len().max(1) as f64;
     let info = engine.info();
+    let cap = f64::from(info.config.max_tokens);
+    let at_cap = first_tokens.iter().filter(|&&t| t >= cap).count() as f64;
     let parallel = info.config.parallel.max(1);
 
     // The same pairs with `parallel` blurbs in flight.
@@ -508,11 +544,13 @@ pub fn run(
     // Kiosk sessions: three picks (consecutive pairs, so three styles) written together and
     // one after another, alternating which goes first.
     let (mut grouped, mut sequential, mut with_fourth) = (Vec::new(), Vec::new(), Vec::new());
+    let mut longest = Vec::new();
     for s in 0..options.sessions {
         let picks: Vec<_> = (0..3).map(|j| pairs[(3 * s + j) % pairs.len()]).collect();
         let fourth = pairs[(3 * s + 3) % pairs.len()];
+        // A pick's tokens, every attempt of it.
         let write = |j: usize, (product, segment, style): (&Product, &SegmentKey, Style)| {
-            service.write_copy(
+            let outcome = service.write_copy(
                 &CopyRequest::new(
                     product,
                     audience(segment),
@@ -521,15 +559,24 @@ pub fn run(
                 ),
                 &mut |_| {},
             );
+            outcome
+                .attempts
+                .iter()
+                .filter_map(|a| a.timings)
+                .map(|t| t.generated_tokens)
+                .sum::<u32>()
         };
         let together = || {
             let t = Instant::now();
-            std::thread::scope(|scope| {
-                for (j, pick) in picks.iter().enumerate() {
-                    scope.spawn(move || write(j, *pick));
-                }
+            let most = std::thread::scope(|scope| {
+                let picks: Vec<_> = picks
+                    .iter()
+                    .enumerate()
+                    .map(|(j, pick)| scope.spawn(move || write(j, *pick)))
+                    .collect();
+                picks.into_iter().filter_map(|p| p.join().ok()).max()
             });
-            t.elapsed().as_secs_f64() * 1e3
+            (t.elapsed().as_secs_f64() * 1e3, most.unwrap_or(0))
         };
         let in_turn = || {
             let t = Instant::now();
@@ -555,14 +602,19 @@ pub fn run(
                 done
             })
         };
+        let mut together = || {
+            let (ms, most) = together();
+            longest.push(f64::from(most));
+            grouped.push(ms);
+        };
         if s % 2 == 0 {
-            grouped.push(together());
+            together();
             sequential.push(in_turn());
             with_fourth.push(together_with_fourth());
         } else {
             with_fourth.push(together_with_fourth());
             sequential.push(in_turn());
-            grouped.push(together());
+            together();
         }
     }
     Ok(BenchReport {
@@ -591,6 +643,9 @@ pub fn run(
         fresh_ttft_ms_p50: percentile(fresh_ttft, 0.5),
         fresh_suffix_tokens_p50: percentile(fresh_suffix, 0.5),
         first_words_ms_p50: percentile(first_words, 0.5),
+        first_try_tokens_p50: percentile(first_tokens.clone(), 0.5),
+        first_try_tokens_p90: percentile(first_tokens, 0.9),
+        first_try_at_max_tokens: at_cap / n,
         pairs: pairs.len(),
         blurb_ms_p50: percentile(latencies.clone(), 0.5),
         blurb_ms_p99: percentile(latencies, 0.99),
@@ -610,6 +665,7 @@ pub fn run(
         session_grouped_ms_p50: percentile(grouped, 0.5),
         session_sequential_ms_p50: percentile(sequential, 0.5),
         session_with_fourth_ms_p50: percentile(with_fourth, 0.5),
+        session_longest_tokens_p50: percentile(longest, 0.5),
         first_try_pass_rate: first_pass as f64 / n,
         model_served_rate: from_model as f64 / n,
         first_try_failures: failures,
@@ -623,6 +679,7 @@ pub fn run(
         prompt_echo_rate: echo_count as f64 / n,
         prompt_echoes: echoes,
         peak_rss_mb: peak_rss_mb(),
+        served,
     })
 }
 
@@ -1246,8 +1303,13 @@ impl fmt::Display for BenchReport {
         )?;
         writeln!(
             f,
-            "fresh blurb       p50 {:.0} ms   p99 {:.0} ms over {} pairs (target p50 < 2000)",
-            self.blurb_ms_p50, self.blurb_ms_p99, self.pairs
+            "fresh blurb       p50 {:.0} ms   p99 {:.0} ms over {} pairs (target p50 < 2000); first tries wrote p50 {:.0} tokens, p90 {:.0}, {:.1}% stopped at max_tokens",
+            self.blurb_ms_p50,
+            self.blurb_ms_p99,
+            self.pairs,
+            self.first_try_tokens_p50,
+            self.first_try_tokens_p90,
+            self.first_try_at_max_tokens * 100.0
         )?;
         writeln!(
             f,
@@ -1268,11 +1330,12 @@ impl fmt::Display for BenchReport {
         )?;
         writeln!(
             f,
-            "session of 3     p50 {:.0} ms together, {:.0} ms with a 4th in flight, {:.0} ms one after another ({} sessions; together {:.2}x one fresh blurb{})",
+            "session of 3     p50 {:.0} ms together, {:.0} ms with a 4th in flight, {:.0} ms one after another ({} sessions, the longest pick together p50 {:.0} tokens; together {:.2}x one fresh blurb{})",
             self.session_grouped_ms_p50,
             self.session_with_fourth_ms_p50,
             self.session_sequential_ms_p50,
             self.sessions,
+            self.session_longest_tokens_p50,
             if self.blurb_ms_p50 > 0.0 {
                 self.session_grouped_ms_p50 / self.blurb_ms_p50
             } else {
@@ -1329,7 +1392,11 @@ impl fmt::Display for BenchReport {
         for example in &self.prompt_echoes {
             writeln!(f, "  repeats prompt: {example}")?;
         }
-        write!(f, "peak RSS          {rss}")
+        write!(f, "peak RSS          {rss}")?;
+        for copy in &self.served {
+            write!(f, "\n  served: {copy}")?;
+        }
+        Ok(())
     }
 }
 

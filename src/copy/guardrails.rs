@@ -182,10 +182,19 @@ pub const ZH_ABSOLUTE_CLAIMS: [&str; 43] = [
 /// The retailers of [`GuardrailConfig::other_retailers`] by default: the large marketplaces and
 /// chains of the kiosk's markets (China, India, the English-speaking ones). Those of
 /// [`NAME_ONLY_RETAILERS`] count only where copy writes them as a name.
-pub const OTHER_RETAILERS: [&str; 33] = [
+pub const OTHER_RETAILERS: [&str; 39] = [
     "Amazon",
     "Target",
     "Walmart",
+    // Served by the demo (en, seed 359): `available on REI Co-op`, `at the low prices on Etsy`,
+    // `now on at Wal-Mart`.
+    "Wal-Mart",
+    "REI",
+    "Etsy",
+    // Seed 367: `from Home Depot`, `now only on Kickstarter`.
+    "Home Depot",
+    "Lowe's",
+    "Kickstarter",
     "Costco",
     "eBay",
     "Best Buy",
@@ -314,6 +323,11 @@ impl Default for GuardrailConfig {
                 "free gift",
                 "lowest price",
                 "lowest prices",
+                // Served by the demo (en, seed 367): `at the lowest available price`, `at the Best
+                // Price Shop`; a price claim against every other shop no store can make good.
+                "lowest available price",
+                "best price",
+                "cheapest",
                 // Where a product was made is a claim only its facts can make (the demo served
                 // "Beautifully made in the USA" for a mug whose facts never said where).
                 "made in",
@@ -365,7 +379,7 @@ impl GuardrailConfig {
     }
 
     /// These limits for copy written from `pack`: judged in its locale, never repeating its
-    /// instructions or its shopper line's price bands ([`PromptEcho`]).
+    /// instructions, its shopper line's price bands or a brief's words ([`PromptEcho`]).
     pub fn for_pack(self, pack: &PromptPack) -> Self {
         Self {
             locale: pack.locale,
@@ -380,7 +394,7 @@ impl GuardrailConfig {
     }
 
     /// The phrases copy about `facts` may not contain: the banned phrases, the other retailers,
-    /// the shopper line's price bands ([`PromptEcho`]), in English the first-person words and,
+    /// the shopper line's price bands and a brief's words ([`PromptEcho`]), in English the first-person words and,
     /// where the rule set is on, the absolute claims, less those the product's own facts contain
     /// ("Click Connect" in a name is a fact), and the number words whose number the facts do not
     /// have. The guardrails refuse copy with one (`banned_phrase`, `other_retailer`,
@@ -409,7 +423,7 @@ impl GuardrailConfig {
             .iter()
             .chain(&self.other_retailers)
             .chain(absolute)
-            .chain(&self.prompt_echo.bands)
+            .chain(&self.prompt_echo.phrases)
             .cloned()
             .chain(first_person.iter().map(|w| w.to_string()))
             .filter(|p| find_word(corpus, p, false).is_none())
@@ -606,18 +620,37 @@ const EN_BUDGET_OF: [&str; 11] = [
 /// sentences"), a style's instruction as copy — and the shopper line's price band (`mid budget`,
 /// `low-budget`, or in other words [`EN_BUDGET_OF`]: `your budget`; in Chinese the word `预算`
 /// the bands share), which would tell the shopper what the kiosk made of them
-/// (`…价格便宜；预算适中。` was served too).
+/// (`…价格便宜；预算适中。` was served too), and the words of a copywriting brief in any locale
+/// ([`BRIEF_PHRASES`]: `A little bit of fun, one or a few short sentences.` was served by the
+/// demo, en, seed 373, a run of four words the five-word rule missed).
 ///
 /// Invariants: built from the pack alone (the instructions of every style, the bands of the
-/// shopper line in the pack's locale); a run or band the product's own facts contain is a fact,
-/// not an echo.
+/// shopper line in the pack's locale) and [`BRIEF_PHRASES`]; a run or phrase the product's own
+/// facts contain is a fact, not an echo.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PromptEcho {
     /// Runs of the instructions, as [`echo_runs`] writes them, and the clause each is of.
     runs: std::collections::BTreeMap<String, String>,
-    /// The shopper line's band phrases.
-    bands: Vec<String>,
+    /// The shopper line's band phrases and the brief's words.
+    phrases: Vec<String>,
 }
+
+/// Words of a copywriting brief, which copy on a shelf never says, in either locale.
+pub const BRIEF_PHRASES: [&str; 13] = [
+    "shelf talker",
+    "shelf talkers",
+    "store copy",
+    "short sentence",
+    "short sentences",
+    "crisp sentence",
+    "shopper described",
+    "quote prices",
+    "文案",
+    "短句",
+    "一句话",
+    "货架文案",
+    "顾客写",
+];
 
 impl PromptEcho {
     /// The runs of every style's instructions in `pack`, and the band phrases of its shopper line.
@@ -640,7 +673,7 @@ impl PromptEcho {
         // In English as the shopper line writes them, and hyphenated as an adjective (`a
         // low-budget pick`); in Chinese the word they share, 预算, anywhere: with the band's
         // last character masked the model served `…低调；预算适`.
-        let bands = match pack.locale {
+        let bands: Vec<String> = match pack.locale {
             Locale::ZhCn => vec![ZH_BUDGET.to_string()],
             Locale::En => [PriceBand::Low, PriceBand::Mid, PriceBand::High]
                 .into_iter()
@@ -659,7 +692,11 @@ impl PromptEcho {
                 })
                 .collect(),
         };
-        Self { runs, bands }
+        let phrases = bands
+            .into_iter()
+            .chain(BRIEF_PHRASES.iter().map(|p| (*p).to_string()))
+            .collect();
+        Self { runs, phrases }
     }
 
     /// The instructions' clause or the band phrase `copy` repeats (a run of it) that `corpus`
@@ -667,7 +704,7 @@ impl PromptEcho {
     pub fn find(&self, copy: &str, corpus: &str) -> Option<String> {
         let fact = |phrase: &str| find_word(corpus, phrase, false).is_some();
         if let Some(band) = self
-            .bands
+            .phrases
             .iter()
             .find(|b| find_word(copy, b, false).is_some() && !fact(b))
         {
@@ -788,6 +825,16 @@ fn first_failure(
     if config.locale.unspaced() && stray_latin_word(copy, &corpus, facts).is_some() {
         return Some(Reason::Charset);
     }
+    // English copy: a Chinese character or an `Â` its facts do not have is noise or mojibake
+    // (`for just under 拢`: `£` read as GBK, seed 359; `for less than Âthat`, seed 373: no English
+    // word has either).
+    if !config.locale.unspaced()
+        && copy
+            .chars()
+            .any(|c| (is_cjk(c) || c == 'Â') && !corpus.contains(c))
+    {
+        return Some(Reason::Charset);
+    }
     // A phrase or claim that is part of the product's own facts ("Click Connect") is a fact.
     if let Some(p) = config
         .barred_beside(&corpus)
@@ -800,7 +847,7 @@ fn first_failure(
             Reason::OtherRetailer(p)
         } else if FIRST_PERSON.contains(&p.as_str()) {
             Reason::Testimonial(p)
-        } else if config.prompt_echo.bands.contains(&p) {
+        } else if config.prompt_echo.phrases.contains(&p) {
             Reason::PromptLeak(p)
         } else {
             Reason::AbsoluteClaim(p)
@@ -873,11 +920,14 @@ fn unclosed_bracket<'c>(copy: &'c str, corpus: &str) -> Option<&'c str> {
 }
 
 /// Words a finished English phrase does not end on: articles, conjunctions, possessives and
-/// the prepositions that always take an object ("with", "of", "from"). Not "on", "in", "to",
-/// "for", "by": "slip it on", "look forward to", "what you came for" and "stop by" are
-/// finished.
+/// the prepositions that always take an object ("with", "of", "from", "than", "under": `…Sleeping
+/// Bag Forest, for under`, served by the demo, en, seed 353), and "just" where the amount should
+/// follow (`…Shampoo Berry for just`, seed 367; "only" too, but after an amount: `₹349 only` is
+/// how Indian retail writes a price, [`unfinished_ending`]). Not "on", "in", "to", "for", "by":
+/// "slip it on", "look forward to", "what you came for" and "stop by" are finished.
 const UNFINISHED_ENDINGS: &[&str] = &[
-    "a", "an", "and", "as", "but", "from", "of", "or", "the", "with", "your", "our", "its", "their",
+    "a", "an", "and", "as", "but", "from", "just", "of", "or", "than", "the", "under", "with",
+    "your", "our", "its", "their",
 ];
 
 /// Words that wait for a noun when an article or possessive comes right before them: "…and a
@@ -929,8 +979,8 @@ const DETERMINERS: &[&str] = &["a", "an", "the", "your", "our", "its", "their", 
 const INTENSIFIERS: &[&str] = &["very", "truly", "really"];
 
 /// The last word of `copy` (its trailing punctuation aside) when the copy stopped mid-phrase:
-/// one of [`UNFINISHED_ENDINGS`] or [`INTENSIFIERS`], or a [`DANGLING_ADJECTIVES`] word right
-/// after one of [`DETERMINERS`].
+/// one of [`UNFINISHED_ENDINGS`] or [`INTENSIFIERS`], "only" after anything but an amount, or a
+/// [`DANGLING_ADJECTIVES`] word right after one of [`DETERMINERS`].
 pub(crate) fn unfinished_ending(copy: &str) -> Option<&str> {
     let bare = |w: &'_ str| -> String {
         w.trim_matches(|c: char| c.is_ascii_punctuation() || c == '…')
@@ -944,8 +994,11 @@ pub(crate) fn unfinished_ending(copy: &str) -> Option<&str> {
         return Some(last);
     }
     let before = words.next().map(bare).unwrap_or_default();
-    (DANGLING_ADJECTIVES.contains(&word.as_str()) && DETERMINERS.contains(&before.as_str()))
-        .then_some(last)
+    // `…is now on sale, only` (seed 367) waits for its amount; `₹349 only` has it.
+    let only = word == "only" && !before.ends_with(|c: char| c.is_ascii_digit());
+    (only
+        || (DANGLING_ADJECTIVES.contains(&word.as_str()) && DETERMINERS.contains(&before.as_str())))
+    .then_some(last)
 }
 
 /// Whether a letter is of the locale's scripts: Latin (ASCII) letters, and for `zh-CN` also
@@ -1124,8 +1177,9 @@ fn number_failure(copy: &str, facts: &ProductFacts, corpus: &str) -> Option<Reas
     None
 }
 
-/// Words or phrases that claim a discount without naming an amount.
-const DISCOUNT_CLAIMS: [&str; 25] = [
+/// Words or phrases that claim a discount, or a price lower than before or than elsewhere,
+/// without naming an amount.
+const DISCOUNT_CLAIMS: &[&str] = &[
     "discount",
     "discounted",
     "originally",
@@ -1134,7 +1188,29 @@ const DISCOUNT_CLAIMS: [&str; 25] = [
     "price cut",
     "on sale",
     "sale price",
-    "half price",
+    // Served by the demo (en, seed 353) for products without a list price: `now on clearance
+    // for only 48.99!`, `now at a lower price than the original`, `only a few dollars more than
+    // it was previously`; and `for less than half the price of a standard charger`.
+    "clearance",
+    "lower price",
+    "lower cost",
+    "original price",
+    "retail price",
+    "than the original",
+    "than the regular",
+    "down from",
+    "previously",
+    "than it was",
+    "than before",
+    "reduced",
+    "price reduction",
+    "used to cost",
+    "regular price",
+    "usual price",
+    "usually",
+    "list price",
+    "mrp",
+    "rrp",
     "原价",
     "原钱",
     "原售价",
@@ -1147,11 +1223,25 @@ const DISCOUNT_CLAIMS: [&str; 25] = [
     "降价",
     "直降",
     "立减",
-    "半价",
     "优惠价",
     "促销价",
     "清仓",
     "限时折",
+];
+
+/// Words that claim half off or more: false for a discount under 50 % (`now 25.99 at Half
+/// Price` for a charger at 25.99, was 29.99, and `for less than half the original cost`, served
+/// by the demo, en, seed 359), and for a product without a list price, as every discount claim.
+/// `half` itself, not only its phrases: the model found a new one on every seed (`half-off`,
+/// `under half the asking price`, `less than half a dollar`, `half that price tag`, seed 373);
+/// a product whose facts say it (`half-zip`) may.
+const HALF_CLAIMS: &[&str] = &[
+    "half",
+    "halving",
+    "halved",
+    "fraction of the cost",
+    "fraction of the price",
+    "半价",
 ];
 
 /// Chinese words right after a percentage that make it a discount (`20%优惠`).
@@ -1179,15 +1269,20 @@ pub fn money_roles(facts: &ProductFacts) -> MoneyRoles {
         stated,
         text_numbers: text_numbers.into_iter().map(|d| d.value).collect(),
         marks,
-        forbidden_claims: if facts.list_price.is_none() {
+        forbidden_claims: {
+            // Without a list price no discount at all; with one under half, not half.
+            let (discount, half) = match facts.discount_percent {
+                _ if facts.list_price.is_none() => (DISCOUNT_CLAIMS, HALF_CLAIMS),
+                Some(d) if d >= 50 => (&[][..], &[][..]),
+                _ => (&[][..], HALF_CLAIMS),
+            };
             let corpus = facts.corpus();
-            DISCOUNT_CLAIMS
+            discount
                 .iter()
+                .chain(half)
                 .filter(|c| find_word(&corpus, c, false).is_none())
                 .map(|c| (*c).to_string())
                 .collect()
-        } else {
-            Vec::new()
         },
     }
 }
@@ -1948,6 +2043,11 @@ mod tests {
         let judge_zh = |copy: &str| check(copy, &facts, &brands, &zh);
         assert_eq!(
             judge_zh("禾匠咖啡豆石板灰，一到两个短句"),
+            Verdict::Fail(Reason::PromptLeak("短句".into())),
+            "the brief's word, before the instructions' run"
+        );
+        assert_eq!(
+            judge_zh("禾匠咖啡豆石板灰，一到两个短的"),
             Verdict::Fail(Reason::PromptLeak("一到两个短句".into()))
         );
         assert_eq!(
@@ -1988,8 +2088,12 @@ mod tests {
             judge_en(
                 "Shelf talkers: one line of store copy for the Northloom Alder throw, $12.99."
             ),
+            Verdict::Fail(Reason::PromptLeak("shelf talkers".into()))
+        );
+        assert_eq!(
+            judge_en("Use only the facts given: the Northloom Alder throw, $12.99."),
             Verdict::Fail(Reason::PromptLeak(
-                "one line of store copy per product".into()
+                "Use only the facts given and quote prices exactly".into()
             ))
         );
         assert_eq!(
@@ -2031,12 +2135,26 @@ mod tests {
             );
         }
         assert!(judge_en("A budget-friendly linen throw from Northloom, $12.99.").is_pass());
-        // The bands are barred while the model writes too; the instructions' runs are not.
+        // The bands and the brief's words are barred while the model writes too; the
+        // instructions' runs are not.
         let barred = en.barred_phrases(&facts);
-        assert!(["low budget", "mid budget", "high budget", "your budget"]
-            .iter()
-            .all(|b| barred.contains(&b.to_string())));
-        assert!(!barred.iter().any(|p| p.contains("store copy")));
+        assert!([
+            "low budget",
+            "mid budget",
+            "high budget",
+            "your budget",
+            "store copy"
+        ]
+        .iter()
+        .all(|b| barred.contains(&b.to_string())));
+        assert!(!barred.iter().any(|p| p.contains("one line of store")));
+        // Served by the demo (en, seed 373): four words of a clause, but the brief's words.
+        assert_eq!(
+            judge_en(
+                "A little bit of fun, one or a few short sentences. Northloom Alder throw, $12.99."
+            ),
+            Verdict::Fail(Reason::PromptLeak("short sentences".into()))
+        );
         // Four words of a clause are words, not an echo.
         assert!(
             judge_en("It is all about quality and craft: the Northloom Alder throw, $12.99.")
@@ -2734,6 +2852,17 @@ mod tests {
         assert_eq!(unfinished_ending("The"), Some("The"));
         assert_eq!(unfinished_ending(""), None);
         assert_eq!(unfinished_ending("with love"), None);
+        assert_eq!(
+            unfinished_ending("135.99: Tessaro Drift Sleeping Bag Forest, for under"),
+            Some("under")
+        );
+        assert_eq!(unfinished_ending("lighter than"), Some("than"));
+        assert_eq!(
+            unfinished_ending("Sundrift Swift Shampoo Berry for just"),
+            Some("just")
+        );
+        assert_eq!(unfinished_ending("is now on sale, only"), Some("only"));
+        assert_eq!(unfinished_ending("Padded sleeve, ₹349 only"), None);
         // An adjective left waiting for its noun, or an intensifier, is unfinished too.
         assert_eq!(
             judge(
@@ -2758,6 +2887,151 @@ mod tests {
         ] {
             assert_eq!(unfinished_ending(finished), None, "{finished}");
         }
+    }
+
+    /// Served by the demo (en, seed 353) for products without a list price: claims of a price
+    /// lower than before, or than elsewhere, with no amount to check.
+    /// Served by the demo (en, seed 359).
+    #[test]
+    fn the_shops_the_demo_sent_shoppers_to_are_other_retailers() {
+        let usd = usd();
+        let bag = priced("Northpine Orbit Sleeping Bag", 8999, None, &usd);
+        for copy in [
+            "Northpine Orbit sleeping bag, available on REI Co-op",
+            "Northpine Orbit sleeping bag, $89.99 now at the low prices on Etsy",
+            "Northpine Orbit sleeping bag for the weekend, now on at Wal-Mart",
+            "A 89.99 pack of Northpine Orbit sleeping bag from Home Depot",
+        ] {
+            assert_eq!(judge(copy, &bag).code(), "other_retailer", "{copy}");
+        }
+    }
+
+    #[test]
+    fn a_lower_price_is_claimed_only_with_a_list_price() {
+        let usd = usd();
+        let no_list = priced("Tessaro Zenith Sleeping Bag Mint", 4899, None, &usd);
+        for copy in [
+            "The Tessaro Zenith Sleeping Bag Mint is now on clearance for only $48.99!",
+            "$48.99: Tessaro Zenith Sleeping Bag Mint, now at a lower price than the original",
+            "Tessaro sleeping bag, $48.99, only a few dollars more than it was previously",
+            "Tessaro Zenith sleeping bag, $48.99, less than half the price of a standard one",
+            "Tessaro Zenith Sleeping Bag Mint, $48.99 at Half Price",
+            "Tessaro Zenith sleeping bag, usually more, now $48.99",
+            // The same pairs after the claims above were refused.
+            "$48.99: Tessaro Zenith Sleeping Bag Mint, now at a lower cost than the original",
+            "The Tessaro Zenith Sleeping Bag Mint is now on 48.99, down from it",
+        ] {
+            assert_eq!(judge(copy, &no_list).code(), "fake_discount", "{copy}");
+        }
+        // The generic currency sign is no store's (the same pair's next way round).
+        assert_eq!(
+            judge(
+                "$135.99: Tessaro Zenith Sleeping Bag Mint, for under ¤",
+                &no_list
+            )
+            .code(),
+            "foreign_currency"
+        );
+        // A discount under half is no half price (a charger at 25.99, was 29.99, seed 359).
+        let charger = priced("Halvane Nova Charger Forest", 2599, Some(2999), &usd);
+        assert_eq!(
+            judge(
+                "The Halvane Nova Charger Forest, now $25.99 at Half Price",
+                &charger
+            )
+            .code(),
+            "fake_discount"
+        );
+        let halved = priced("Halvane Nova Charger Forest", 1499, Some(2999), &usd);
+        assert!(judge(
+            "The Halvane Nova Charger Forest, now $14.99, half price",
+            &halved
+        )
+        .is_pass());
+        // Slang for money is money: 30 is a fact of the game (its play time), not its price.
+        // Refused as another currency unless the store names its own so (its aliases).
+        let game = described(
+            "Marlowick Lark Board Game Charcoal",
+            5399,
+            None,
+            "Simple rules and a 30-minute play time",
+            &usd,
+        );
+        assert_eq!(
+            judge(
+                "Marlowick Lark Board Game: always a bargain, now only 30 bucks.",
+                &game
+            )
+            .code(),
+            "foreign_currency"
+        );
+        let bucks = Currency {
+            aliases: vec!["bucks".into()],
+            ..usd.clone()
+        };
+        let game = described(
+            "Marlowick Lark Board Game Charcoal",
+            5399,
+            None,
+            "Simple rules and a 30-minute play time",
+            &bucks,
+        );
+        assert_eq!(
+            judge(
+                "Marlowick Lark Board Game: always a bargain, now only 30 bucks.",
+                &game
+            )
+            .code(),
+            "wrong_price_role"
+        );
+        // Money emoji stand for a price without one (seed 367).
+        for copy in [
+            "Tessaro Zenith Sleeping Bag Mint for under 💰",
+            "Only $48.99, now only 💲 💰 for a Tessaro Zenith sleeping bag",
+        ] {
+            assert_eq!(judge(copy, &no_list).code(), "foreign_currency", "{copy}");
+        }
+        assert_eq!(
+            judge(
+                "Buy a Tessaro Zenith sleeping bag for less than Âthat",
+                &no_list
+            )
+            .code(),
+            "charset"
+        );
+        // `half` in any phrase (seed 373), but where the facts say it.
+        for copy in [
+            "$48.99, now at least half-off: Tessaro Zenith sleeping bag",
+            "Only $48.99, a Tessaro Zenith sleeping bag for under half the asking price",
+        ] {
+            assert_eq!(judge(copy, &no_list).code(), "fake_discount", "{copy}");
+        }
+        let zip = priced("Tessaro Half Zip Fleece", 4899, None, &usd);
+        assert!(judge("Tessaro Half Zip fleece, warm and light, $48.99", &zip).is_pass());
+        // A Chinese character in English copy is mojibake (`£` read as GBK) or noise.
+        assert_eq!(
+            judge(
+                "Tessaro Zenith Sleeping Bag Mint, $48.99, just under 拢",
+                &no_list
+            )
+            .code(),
+            "charset"
+        );
+        let listed = priced("Tessaro Zenith Sleeping Bag Mint", 4899, Some(6999), &usd);
+        assert!(judge(
+            "The Tessaro Zenith Sleeping Bag Mint is now on clearance for only $48.99!",
+            &listed
+        )
+        .is_pass());
+        // The product's own words are facts.
+        let reduced = described(
+            "Tessaro Zenith Snack Mix",
+            499,
+            None,
+            "Reduced sugar, roasted nuts",
+            &usd,
+        );
+        assert!(judge("Tessaro Zenith snack mix, reduced sugar, $4.99", &reduced).is_pass());
     }
 
     #[test]
@@ -3046,6 +3320,10 @@ mod tests {
                 "fake_discount",
             ),
             ("李宁超轻跑步鞋现在价459，原 价 459", "fake_discount"),
+            // Seen in `bench copy` seed 353 (served: the gate had refused 原价 and ran out of
+            // words).
+            ("李宁超轻跑步鞋 象牙白现价459，原", "unfinished"),
+            ("李宁超轻跑步鞋，透气网面，只", "unfinished"),
             // Seen in `bench copy` seed 317 (ended at the price sign after them).
             ("李宁超轻跑步鞋现价459，原值，透气网面", "fake_discount"),
             ("李宁超轻跑步鞋现价459，原定价，透气网面", "fake_discount"),
