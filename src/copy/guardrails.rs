@@ -951,6 +951,8 @@ const DANGLING_ADJECTIVES: &[&str] = &[
     "great",
     "handy",
     "lightweight",
+    // `…Building Set Forest, now at the lowest` (served, en, seed 379).
+    "lowest",
     "luxurious",
     "modern",
     "new",
@@ -993,9 +995,11 @@ pub(crate) fn unfinished_ending(copy: &str) -> Option<&str> {
     if UNFINISHED_ENDINGS.contains(&word.as_str()) || INTENSIFIERS.contains(&word.as_str()) {
         return Some(last);
     }
-    let before = words.next().map(bare).unwrap_or_default();
-    // `…is now on sale, only` (seed 367) waits for its amount; `₹349 only` has it.
-    let only = word == "only" && !before.ends_with(|c: char| c.is_ascii_digit());
+    let raw_before = words.next().unwrap_or_default();
+    let before = bare(raw_before);
+    // `…is now on sale, only` (seed 367) and `…now 24.49, only` (seed 379) wait for an amount;
+    // `₹349 only` has it.
+    let only = word == "only" && !raw_before.ends_with(|c: char| c.is_ascii_digit());
     (only
         || (DANGLING_ADJECTIVES.contains(&word.as_str()) && DETERMINERS.contains(&before.as_str())))
     .then_some(last)
@@ -1233,16 +1237,9 @@ const DISCOUNT_CLAIMS: &[&str] = &[
 /// Price` for a charger at 25.99, was 29.99, and `for less than half the original cost`, served
 /// by the demo, en, seed 359), and for a product without a list price, as every discount claim.
 /// `half` itself, not only its phrases: the model found a new one on every seed (`half-off`,
-/// `under half the asking price`, `less than half a dollar`, `half that price tag`, seed 373);
-/// a product whose facts say it (`half-zip`) may.
-const HALF_CLAIMS: &[&str] = &[
-    "half",
-    "halving",
-    "halved",
-    "fraction of the cost",
-    "fraction of the price",
-    "半价",
-];
+/// `under half the asking price`, `less than half a dollar`, `half that price tag`, seed 373;
+/// `a fraction of the retail price`, seed 379); a product whose facts say it (`half-zip`) may.
+const HALF_CLAIMS: &[&str] = &["half", "halving", "halved", "fraction of the", "半价"];
 
 /// Chinese words right after a percentage that make it a discount (`20%优惠`).
 const ZH_DISCOUNT_AFTER: [&str; 4] = ["优惠", "折扣", "的优惠", "的折扣"];
@@ -2863,6 +2860,14 @@ mod tests {
         );
         assert_eq!(unfinished_ending("is now on sale, only"), Some("only"));
         assert_eq!(unfinished_ending("Padded sleeve, ₹349 only"), None);
+        assert_eq!(
+            unfinished_ending("The trail phone case is now 24.49, only"),
+            Some("only")
+        );
+        assert_eq!(
+            unfinished_ending("37.99: Yarrowby Orbit Building Set Forest, now at the lowest"),
+            Some("lowest")
+        );
         // An adjective left waiting for its noun, or an intensifier, is unfinished too.
         assert_eq!(
             judge(
@@ -3003,6 +3008,7 @@ mod tests {
         for copy in [
             "$48.99, now at least half-off: Tessaro Zenith sleeping bag",
             "Only $48.99, a Tessaro Zenith sleeping bag for under half the asking price",
+            "Tessaro Zenith sleeping bag, now at a fraction of the retail price: $48.99",
         ] {
             assert_eq!(judge(copy, &no_list).code(), "fake_discount", "{copy}");
         }
