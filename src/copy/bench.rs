@@ -602,19 +602,20 @@ pub fn run(
                 done
             })
         };
-        let mut together = || {
+        // The grouped time and, beside it, the session's longest pick.
+        let mut time_together = || {
             let (ms, most) = together();
             longest.push(f64::from(most));
             grouped.push(ms);
         };
         if s % 2 == 0 {
-            together();
+            time_together();
             sequential.push(in_turn());
             with_fourth.push(together_with_fourth());
         } else {
             with_fourth.push(together_with_fourth());
             sequential.push(in_turn());
-            together();
+            time_together();
         }
     }
     Ok(BenchReport {
