@@ -80,6 +80,7 @@ fn bench_copy() {
         temperature: env_or("SHELFTALK_TEMPERATURE", defaults.temperature),
         top_k: env_or("SHELFTALK_TOP_K", defaults.top_k),
         repeat_penalty: env_or("SHELFTALK_REPEAT_PENALTY", defaults.repeat_penalty),
+        admit_per_step: env_or("SHELFTALK_BENCH_ADMIT_PER_STEP", defaults.admit_per_step),
         ..defaults
     };
     let service = CopyService::start(
@@ -118,6 +119,7 @@ fn service_for(
     let engine = EngineConfig {
         budget_ms: env_or("SHELFTALK_BUDGET_MS", defaults.budget_ms),
         parallel: env_or("SHELFTALK_BENCH_PARALLEL", defaults.parallel),
+        admit_per_step: env_or("SHELFTALK_BENCH_ADMIT_PER_STEP", defaults.admit_per_step),
         pad_outputs: env_or("SHELFTALK_BENCH_PAD_OUTPUTS", defaults.pad_outputs),
         n_ctx: env_or("SHELFTALK_BENCH_N_CTX", defaults.n_ctx),
         n_ubatch: env_or("SHELFTALK_BENCH_N_UBATCH", defaults.n_ubatch),

@@ -626,6 +626,70 @@ fn three_requests_decode_with_padding_and_the_bare_loop_leaves_the_engine_usable
     }
 }
 
+/// A session's picks submitted together are admitted one a step (`admit_per_step`, default 1):
+/// each starts once the one before has decoded its suffix, so the first writes while the others'
+/// suffixes are decoded; with 0 they start in the same step. The three are submitted while a
+/// fourth request is writing, as the kiosk's are while the engine is busy, so they wait in the
+/// queue together (otherwise the worker may wake on the first before the others are sent).
+#[test]
+fn a_group_is_admitted_one_request_a_step() {
+    let Some(model) = common::model() else { return };
+    let _one = common::one_model_at_a_time();
+    for per_step in [1, 0] {
+        let service = CopyService::start(
+            &model,
+            &Manifest::builtin().unwrap(),
+            EngineConfig {
+                budget_ms: 30_000,
+                admit_per_step: per_step,
+                ..EngineConfig::default()
+            },
+            &PromptPack::builtin().unwrap(),
+            &Currency::default(),
+            brands(),
+            GuardrailConfig::default(),
+        );
+        let engine = service.engine().unwrap();
+        let products: Vec<&Product> = catalog().iter().skip(4).step_by(13).take(4).collect();
+        let request = |i: usize, max_tokens: u32| {
+            let product = products[i];
+            let prompt = service.prompt_for(product, aud(&segments_for(product)[0]), Style::Value);
+            GenerationRequest {
+                max_tokens: Some(max_tokens),
+                prefix_cache: Some(true),
+                ..GenerationRequest::new(prompt.prefix.clone(), prompt.suffix.clone(), 700)
+            }
+        };
+        // The busy engine: its prefix decoded and its first token out before the group comes.
+        let mut busy = engine.generate(request(3, 40)).unwrap();
+        assert!(matches!(busy.next(), Some(StreamEvent::Token(_))));
+        let t0 = std::time::Instant::now();
+        let mut sent = Vec::new();
+        let mut streams = Vec::new();
+        for i in 0..3 {
+            let before = t0.elapsed().as_secs_f64() * 1e3;
+            streams.push(engine.generate(request(i, 8)).unwrap());
+            sent.push((before, t0.elapsed().as_secs_f64() * 1e3));
+        }
+        let timings: Vec<_> = streams
+            .into_iter()
+            .map(|s| s.finish(|_| {}).unwrap().timings)
+            .collect();
+        busy.finish(|_| {}).unwrap();
+        // When each started, at the earliest and at the latest (submitted between `sent`'s two).
+        let earliest = |i: usize| sent[i].0 + timings[i].queue_ms;
+        let suffix_done = |i: usize| sent[i].1 + timings[i].queue_ms + timings[i].prompt_ms;
+        let after_the_one_before = (1..3)
+            .filter(|&i| earliest(i) >= suffix_done(i - 1))
+            .count();
+        if per_step == 1 {
+            assert_eq!(after_the_one_before, 2, "one a step: {sent:?} {timings:?}");
+        } else {
+            assert!(after_the_one_before < 2, "together: {sent:?} {timings:?}");
+        }
+    }
+}
+
 #[test]
 fn fixed_seed_without_prefix_cache_is_reproducible() {
     let Some(service) = service() else { return };

@@ -185,6 +185,12 @@ pub struct BenchReport {
     /// [`Self::first_try_tokens_p50`].
     #[serde(default)]
     pub session_longest_tokens_p50: f64,
+    /// The sessions written together: when the first words of the first pick were streamed
+    /// (from the session's start, p50), and of the last of the three to begin.
+    #[serde(default)]
+    pub session_first_words_ms_p50: f64,
+    #[serde(default)]
+    pub session_all_begun_ms_p50: f64,
     /// Share of pairs whose first model attempt passed the guardrails (target ≥ 0.9).
     pub first_try_pass_rate: f64,
     /// Share served from the model after the retry.
@@ -544,12 +550,16 @@ pub fn run(
     // Kiosk sessions: three picks (consecutive pairs, so three styles) written together and
     // one after another, alternating which goes first.
     let (mut grouped, mut sequential, mut with_fourth) = (Vec::new(), Vec::new(), Vec::new());
-    let mut longest = Vec::new();
+    let (mut longest, mut first_begun, mut all_begun) = (Vec::new(), Vec::new(), Vec::new());
     for s in 0..options.sessions {
         let picks: Vec<_> = (0..3).map(|j| pairs[(3 * s + j) % pairs.len()]).collect();
         let fourth = pairs[(3 * s + 3) % pairs.len()];
-        // A pick's tokens, every attempt of it.
-        let write = |j: usize, (product, segment, style): (&Product, &SegmentKey, Style)| {
+        // A pick's tokens, every attempt of it, and when its first words were streamed (ms
+        // after `since`).
+        let write = |j: usize,
+                     (product, segment, style): (&Product, &SegmentKey, Style),
+                     since: Instant| {
+            let mut first = None;
             let outcome = service.write_copy(
                 &CopyRequest::new(
                     product,
@@ -557,42 +567,47 @@ pub fn run(
                     style,
                     options.seed.wrapping_add(5000 + (3 * s + j) as u32),
                 ),
-                &mut |_| {},
+                &mut |p| {
+                    if matches!(p, CopyProgress::Token(_)) && first.is_none() {
+                        first = Some(since.elapsed().as_secs_f64() * 1e3);
+                    }
+                },
             );
-            outcome
+            let tokens = outcome
                 .attempts
                 .iter()
                 .filter_map(|a| a.timings)
                 .map(|t| t.generated_tokens)
-                .sum::<u32>()
+                .sum::<u32>();
+            (tokens, first)
         };
         let together = || {
             let t = Instant::now();
-            let most = std::thread::scope(|scope| {
+            let written: Vec<(u32, Option<f64>)> = std::thread::scope(|scope| {
                 let picks: Vec<_> = picks
                     .iter()
                     .enumerate()
-                    .map(|(j, pick)| scope.spawn(move || write(j, *pick)))
+                    .map(|(j, pick)| scope.spawn(move || write(j, *pick, t)))
                     .collect();
-                picks.into_iter().filter_map(|p| p.join().ok()).max()
+                picks.into_iter().filter_map(|p| p.join().ok()).collect()
             });
-            (t.elapsed().as_secs_f64() * 1e3, most.unwrap_or(0))
+            (t.elapsed().as_secs_f64() * 1e3, written)
         };
         let in_turn = || {
             let t = Instant::now();
             for (j, pick) in picks.iter().enumerate() {
-                write(j, *pick);
+                write(j, *pick, t);
             }
             t.elapsed().as_secs_f64() * 1e3
         };
         let together_with_fourth = || {
             let t = Instant::now();
             std::thread::scope(|scope| {
-                let filler = scope.spawn(move || write(3, fourth));
+                let filler = scope.spawn(move || write(3, fourth, t));
                 let picks: Vec<_> = picks
                     .iter()
                     .enumerate()
-                    .map(|(j, pick)| scope.spawn(move || write(j, *pick)))
+                    .map(|(j, pick)| scope.spawn(move || write(j, *pick, t)))
                     .collect();
                 for p in picks {
                     let _ = p.join();
@@ -602,10 +617,19 @@ pub fn run(
                 done
             })
         };
-        // The grouped time and, beside it, the session's longest pick.
+        // The grouped time and, beside it, the session's longest pick and when the screen had
+        // the first words of its first pick and of all three.
         let mut time_together = || {
-            let (ms, most) = together();
+            let (ms, written) = together();
+            let most = written.iter().map(|w| w.0).max().unwrap_or(0);
             longest.push(f64::from(most));
+            let begun: Vec<f64> = written.iter().filter_map(|w| w.1).collect();
+            if let Some(first) = begun.iter().copied().reduce(f64::min) {
+                first_begun.push(first);
+            }
+            if begun.len() == written.len() {
+                all_begun.extend(begun.iter().copied().reduce(f64::max));
+            }
             grouped.push(ms);
         };
         if s % 2 == 0 {
@@ -667,6 +691,8 @@ pub fn run(
         session_sequential_ms_p50: percentile(sequential, 0.5),
         session_with_fourth_ms_p50: percentile(with_fourth, 0.5),
         session_longest_tokens_p50: percentile(longest, 0.5),
+        session_first_words_ms_p50: percentile(first_begun, 0.5),
+        session_all_begun_ms_p50: percentile(all_begun, 0.5),
         first_try_pass_rate: first_pass as f64 / n,
         model_served_rate: from_model as f64 / n,
         first_try_failures: failures,
@@ -1331,12 +1357,14 @@ impl fmt::Display for BenchReport {
         )?;
         writeln!(
             f,
-            "session of 3     p50 {:.0} ms together, {:.0} ms with a 4th in flight, {:.0} ms one after another ({} sessions, the longest pick together p50 {:.0} tokens; together {:.2}x one fresh blurb{})",
+            "session of 3     p50 {:.0} ms together, {:.0} ms with a 4th in flight, {:.0} ms one after another ({} sessions, the longest pick together p50 {:.0} tokens, first words of the first pick p50 {:.0} ms, of all three {:.0} ms; together {:.2}x one fresh blurb{})",
             self.session_grouped_ms_p50,
             self.session_with_fourth_ms_p50,
             self.session_sequential_ms_p50,
             self.sessions,
             self.session_longest_tokens_p50,
+            self.session_first_words_ms_p50,
+            self.session_all_begun_ms_p50,
             if self.blurb_ms_p50 > 0.0 {
                 self.session_grouped_ms_p50 / self.blurb_ms_p50
             } else {

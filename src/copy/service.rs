@@ -35,7 +35,7 @@ use crate::copy::engine::{
 };
 use crate::copy::guardrails::{
     allowed_numbers, check, lowercase_openers, money_roles, topic_words, BrandList,
-    GuardrailConfig, Reason, Repeats, Verdict,
+    GuardrailConfig, Reason, Repeats, StrayChars, Verdict,
 };
 use crate::copy::manifest::Manifest;
 use crate::copy::prompt::{Audience, Currency, ProductFacts, Prompt, PromptBuilder, PromptPack};
@@ -503,6 +503,7 @@ impl CopyService {
                 min_length: self.guardrails.min_length(),
                 lowercase_openers: lowercase_openers(facts),
                 repeats: Repeats::new(facts, &self.guardrails),
+                stray_chars: StrayChars::new(facts, &self.guardrails),
                 deadline: request.deadline,
             })
             .and_then(|stream| {

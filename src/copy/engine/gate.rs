@@ -50,7 +50,7 @@
 
 use unicode_segmentation::UnicodeSegmentation;
 
-use crate::copy::guardrails::{self, Repeats};
+use crate::copy::guardrails::{self, Repeats, StrayChars};
 use crate::copy::prompt::FIELD_LABELS;
 use crate::numbers::{
     fold, foreign_symbol, has_mojibake, normalise_number, scan, MoneyRoles, CURRENCY_SYMBOLS,
@@ -93,6 +93,9 @@ pub(super) struct Rules<'a> {
     pub openers: &'a [String],
     /// The repetition rule for the product's copy: no token that would break it is written.
     pub repeats: &'a Repeats,
+    /// Characters the copy may not have: the worker samples no token that writes one
+    /// ([`bytes_may_follow`]'s `may_write`).
+    pub stray: &'a StrayChars,
 }
 
 /// Allow or mask a candidate token after the copy `text`: every number must be among
@@ -434,6 +437,7 @@ mod tests {
     use proptest::prelude::*;
 
     static NO_FACTS: std::sync::LazyLock<Repeats> = std::sync::LazyLock::new(Repeats::default);
+    static NO_STRAYS: StrayChars = StrayChars::none();
 
     fn rules<'a>(allowed: &'a [String], money: Option<&'a MoneyRoles>) -> Rules<'a> {
         Rules {
@@ -444,6 +448,7 @@ mod tests {
             min_length: (0, 0),
             openers: &[],
             repeats: &NO_FACTS,
+            stray: &NO_STRAYS,
         }
     }
 
@@ -524,6 +529,45 @@ mod tests {
         // Whole text after nothing pending: judged by its characters.
         assert!(bytes_may_follow(&[], "Only ₹299".as_bytes(), writable));
         assert!(!bytes_may_follow(&[], b"$5", writable));
+    }
+
+    /// English copy's stray characters ([`StrayChars`]) as the worker asks: neither whole nor
+    /// spelled in bytes (`Â` is C3 82).
+    #[test]
+    fn english_copy_writes_no_stray_character() {
+        let facts = crate::copy::prompt::ProductFacts::localised(
+            &crate::catalog::Product {
+                sku: String::new(),
+                name: "Quillby Ember Sandal".into(),
+                brand: None,
+                category: vec!["Sandals".into()],
+                price: crate::catalog::Minor(2799),
+                list_price: None,
+                description: String::new(),
+                tags: Vec::new(),
+            },
+            &crate::copy::prompt::Currency::default(),
+            crate::locale::Locale::En,
+        );
+        let stray = StrayChars::new(&facts, &guardrails::GuardrailConfig::default());
+        let may_write = |c: char| writable(c) && !stray.refuses(c);
+        let a_circumflex = "Â".as_bytes();
+        assert!(!bytes_may_follow(&[], b" \xC3\x82", may_write));
+        assert!(!bytes_may_follow(&[], a_circumflex, may_write));
+        assert!(!bytes_may_follow(
+            &a_circumflex[..1],
+            &a_circumflex[1..],
+            may_write
+        ));
+        assert!(!bytes_may_follow(&[], " 拢".as_bytes(), may_write));
+        assert!(bytes_may_follow(&[], " under 27.99".as_bytes(), may_write));
+        // C3 begins `é` too: allowed until finished.
+        assert!(bytes_may_follow(&[], &a_circumflex[..1], may_write));
+        assert!(bytes_may_follow(
+            &a_circumflex[..1],
+            &"é".as_bytes()[1..],
+            may_write
+        ));
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The worker thread: owns the llama.cpp backend reference, the model, the context and the batch,
 //! and runs up to `parallel` requests at once (prompts, sampling, decoding, streaming): every
 //! step samples one token for each request in flight and decodes all of them in one
-//! `llama_decode`, and a waiting request joins at the next step.
+//! `llama_decode`, and waiting requests join at the next step, `admit_per_step` a step.
 //!
 //! Invariants:
 //! - Every llama.cpp object (model, context, batch, samplers) is created, used and dropped on
@@ -500,8 +500,8 @@ impl Worker<'_> {
     }
 
     /// Runs jobs until every handle is gone: up to `parallel` requests at once, each in its own
-    /// working sequence, one token of every live request per `decode`. A request waiting in the
-    /// channel joins at the next step.
+    /// working sequence, one token of every live request per `decode`. Requests waiting in the
+    /// channel join at the next step, `admit_per_step` a step (the rest at the steps after).
     /// Serves until every handle is dropped (`None`) or a stop arrives: then the requests in
     /// flight and waiting ones end with [`EngineError::WorkerGone`], and the stop's
     /// acknowledgement is returned, to be sent once the context is freed.
@@ -577,9 +577,14 @@ impl Worker<'_> {
                     }
                 }
             }
-            // Waiting requests take the free working sequences. A request without the prefix
-            // cache runs alone on an emptied cache (so a fixed seed gives the same copy).
+            // Waiting requests take the free working sequences, `admit_per_step` a step. A
+            // request without the prefix cache runs alone on an emptied cache (so a fixed seed
+            // gives the same copy).
+            let mut admitted = 0u32;
             while live.len() < self.config.parallel as usize && probes.is_empty() {
+                if self.config.admit_per_step > 0 && admitted >= self.config.admit_per_step {
+                    break;
+                }
                 let Some(job) = queue.front() else { break };
                 let alone = !job.request.prefix_cache.unwrap_or(self.config.prefix_cache);
                 if live.iter().any(|l| l.alone) || (alone && !live.is_empty()) {
@@ -604,6 +609,7 @@ impl Worker<'_> {
                                 e.shared |= 1 << l.seq;
                             }
                         }
+                        admitted += 1;
                         entries.append(&mut prompt);
                         live.push(*l);
                     }
@@ -885,6 +891,7 @@ impl Worker<'_> {
                     min_length: request.min_length,
                     openers: &request.lowercase_openers,
                     repeats: &request.repeats,
+                    stray: &request.stray_chars,
                 };
                 let words_only = l.gate.words_only();
                 let so_far = (l.text.as_str(), l.pending.as_slice());
@@ -1002,11 +1009,14 @@ impl Worker<'_> {
         const MAX_REJECTIONS: usize = 8;
         let vocab = self.model.vocab();
         let suppressed = self.config.suppressed_chars.as_str();
+        let stray = rules.as_ref().map(|r| r.stray);
+        let may_write =
+            |c: char| !never_written(c, suppressed) && !stray.is_some_and(|s| s.refuses(c));
         let mut piece = Vec::new();
         let mut acceptable = |token: LlamaToken| {
             piece.clear();
             vocab.token_to_piece_into(token, &mut piece, false, None);
-            if !gate::bytes_may_follow(pending, &piece, |c| !never_written(c, suppressed)) {
+            if !gate::bytes_may_follow(pending, &piece, may_write) {
                 return false;
             }
             let Some(rules) = &rules else {
