@@ -1258,9 +1258,10 @@ impl BenchReport {
 
 /// How many times a step of `width` sequences takes a step of one in the bare decode loop
 /// (`None` unless both were measured). For three it is about the least a session's three picks
-/// written together can take over one fresh blurb, however they are scheduled: every step decodes
-/// one token of each, the longest of the three ends the session, and the three suffixes, decoded
-/// together, cost about as many times one suffix.
+/// written together can take over one fresh blurb: every step decodes one token of each, the
+/// longest of the three ends the session, and the three suffixes cost about three times one
+/// (admitted one a step, `EngineConfig::admit_per_step`, the picks before the last are a token
+/// or two ahead when it starts, which the longest pick gains when it is one of them).
 pub fn step_ratio(widths: &[WidthFigure], width: u32) -> Option<f64> {
     let step = |n: u32| widths.iter().find(|w| w.width == n).map(|w| w.step_ms);
     let (one, many) = (step(1)?, step(width)?);

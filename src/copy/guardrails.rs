@@ -1209,6 +1209,14 @@ const DISCOUNT_CLAIMS: &[&str] = &[
     "list price",
     "mrp",
     "rrp",
+    // A price under something: with no list price there is no amount it can be under, and the
+    // gate masks every sign after it, so the model wrote its way round (`for just under Â?27.99`,
+    // `for just under US78`, `for under Ë šÆÅâ`: the demo, en, seed 391, four of its fourteen
+    // first-try failures), or stayed vague (`for less than a coffee`).
+    "for under",
+    "just under",
+    "for less than",
+    "for below",
     "原价",
     "原钱",
     "原售价",
@@ -2965,6 +2973,9 @@ mod tests {
             // The same pairs after the claims above were refused.
             "$48.99: Tessaro Zenith Sleeping Bag Mint, now at a lower cost than the original",
             "The Tessaro Zenith Sleeping Bag Mint is now on 48.99, down from it",
+            // A price under something (seed 391).
+            "Only $48.99: Tessaro Zenith sleeping bag for less than a night out",
+            "Tessaro Zenith sleeping bag, $48.99: warmth for under a dollar a night",
         ] {
             assert_eq!(judge(copy, &no_list).code(), "fake_discount", "{copy}");
         }
@@ -3036,12 +3047,17 @@ mod tests {
         ] {
             assert_eq!(judge(copy, &no_list).code(), "foreign_currency", "{copy}");
         }
+        // Served with a claim (seed 373), refused for it first; the `Â` alone is charset.
         assert_eq!(
             judge(
                 "Buy a Tessaro Zenith sleeping bag for less than Âthat",
                 &no_list
             )
             .code(),
+            "fake_discount"
+        );
+        assert_eq!(
+            judge("Buy a Tessaro Zenith sleeping bag, Âthat warm", &no_list).code(),
             "charset"
         );
         // `half` in any phrase (seed 373), but where the facts say it.
@@ -3058,6 +3074,15 @@ mod tests {
         assert_eq!(
             judge(
                 "Tessaro Zenith Sleeping Bag Mint, $48.99, just under 拢",
+                &no_list
+            )
+            .code(),
+            "fake_discount",
+            "a price under something first"
+        );
+        assert_eq!(
+            judge(
+                "Tessaro Zenith Sleeping Bag Mint, $48.99, warm 拢",
                 &no_list
             )
             .code(),
@@ -3277,7 +3302,7 @@ mod tests {
         }
         assert_eq!(
             judge(
-                "27.99, now on the cheap: Quillby Ember Sandal Ocean for just under Â?27.99",
+                "27.99, now on the cheap: Quillby Ember Sandal Ocean, Â light and soft",
                 &sandal
             )
             .code(),
