@@ -153,9 +153,11 @@ pub struct EngineConfig {
     /// default, a group (a session's three picks) is admitted one request a step: each next
     /// suffix is decoded in the same batch as the next token of those before it, so the first
     /// pick starts writing after its own suffix instead of after all three, and the group's
-    /// later steps carry requests already a few tokens ahead. The last of the group starts when it
-    /// would have (a suffix's tokens cost the same in either batch), and the first words reach
-    /// the screen sooner (README § Measured figures).
+    /// later steps carry requests already a token or two ahead; the last of the group starts when
+    /// it would have (a suffix's tokens cost the same in either batch). The schedule is the same
+    /// however the group's requests arrive: with 0 it depends on which are queued when the worker
+    /// wakes (the picks are sent from threads of their own). Measured: a session's time about
+    /// the same either way, through the kiosk and `bench copy` alike (README § Measured figures).
     pub admit_per_step: u32,
     /// Requests `copy warm` decodes together (a process of its own: the kiosk's screen asks for
     /// three picks at a time and its idle warm-up writes one blurb at a time). Its context grows by
