@@ -52,6 +52,37 @@ use unicode_normalization::UnicodeNormalization;
 /// not listed: text is folded ([`fold`]) to these before it is scanned.
 pub const CURRENCY_SYMBOLS: &str = "$¢£¤¥֏؋߾߿৲৳৻૱௹฿៛₠₡₢₣₤₥₦₧₨₩₪₫€₭₮₯₰₱₲₳₴₵₶₷₸₹₺₻₼₽₾₿⃀꠸﷼";
 
+/// What Chinese text may carry between the characters of one word and is read through when a
+/// word is looked for: spaces (ASCII, no-break, ideographic: `原 价￥` is `原价`, the zh-CN demo,
+/// seed 283) and the marks that join or split a word (`原/价￥359` served as an original price for
+/// a product without one, the zh-CN demo, seed 401). Clause marks (`，。、：`) are not: they end a
+/// word. Full-width forms fold to these ([`fold`]) and are listed too, for text not yet folded.
+pub fn cjk_word_gap(c: char) -> bool {
+    matches!(
+        c,
+        ' ' | '\u{a0}'
+            | '\u{3000}'
+            | '/'
+            | '／'
+            | '\\'
+            | '＼'
+            | '-'
+            | '－'
+            | '_'
+            | '＿'
+            | '|'
+            | '｜'
+            | '·'
+            | '・'
+            | '*'
+            | '＊'
+            | '~'
+            | '～'
+            | '+'
+            | '＋'
+    )
+}
+
 /// Whether `marker` (a symbol, code or alias as written in copy) is one of a currency's `marks`:
 /// any case, never an empty mark. The one reading of "names the store's currency" for the
 /// scanner, the guardrails and the generation gate.
@@ -1100,11 +1131,12 @@ pub fn cjk_role_before(text: &str, start: usize) -> Option<PriceRole> {
         matches!(c, ' ' | '\u{a0}' | ':')
             || (!c.is_alphanumeric() && !is_cjk(c) && !is_clause_mark(c) && !c.is_whitespace())
     });
-    // Spaces inside the run are read through (`原 价 89` is `原价89`, seen in `bench copy`).
+    // Gaps inside the run are read through (`原 价 89` is `原价89`, seen in `bench copy`;
+    // `原/价￥359`: [`cjk_word_gap`]).
     let mut run: Vec<char> = head
         .chars()
         .rev()
-        .filter(|c| !matches!(c, ' ' | '\u{a0}'))
+        .filter(|c| !cjk_word_gap(*c))
         .take_while(|c| is_cjk(*c))
         .take(ZH_ROLE_WINDOW)
         .collect();
@@ -1752,6 +1784,10 @@ mod tests {
         assert_eq!(role("现在只要¥459"), PriceRole::Price);
         assert_eq!(role("现价459元"), PriceRole::Price);
         assert_eq!(role("原价599元"), PriceRole::Comparison);
+        // A mark inside the cue is read through (`原/价￥359`, served on the zh-CN demo, seed
+        // 401); a clause mark is not.
+        assert_eq!(role("原/价¥359"), PriceRole::Comparison);
+        assert_eq!(role("原 - 价 359元"), PriceRole::Comparison);
         assert_eq!(
             role("省下¥~¥209"),
             PriceRole::Saving,

@@ -191,6 +191,11 @@ pub struct BenchReport {
     pub session_first_words_ms_p50: f64,
     #[serde(default)]
     pub session_all_begun_ms_p50: f64,
+    /// Each session written together over the mean time of its own three picks written one
+    /// after another at the same moment, p50 of the sessions: the target's ratio (three picks
+    /// against one blurb) on the same products, free of the drift between the parts of a run.
+    #[serde(default)]
+    pub session_to_own_picks_p50: f64,
     /// Share of pairs whose first model attempt passed the guardrails (target ≥ 0.9).
     pub first_try_pass_rate: f64,
     /// Share served from the model after the retry.
@@ -551,6 +556,7 @@ pub fn run(
     // one after another, alternating which goes first.
     let (mut grouped, mut sequential, mut with_fourth) = (Vec::new(), Vec::new(), Vec::new());
     let (mut longest, mut first_begun, mut all_begun) = (Vec::new(), Vec::new(), Vec::new());
+    let mut to_own_picks = Vec::new();
     for s in 0..options.sessions {
         let picks: Vec<_> = (0..3).map(|j| pairs[(3 * s + j) % pairs.len()]).collect();
         let fourth = pairs[(3 * s + 3) % pairs.len()];
@@ -641,6 +647,14 @@ pub fn run(
             sequential.push(in_turn());
             time_together();
         }
+        // The session against its own three picks written alone a moment before or after (the
+        // mean of the three): the same products at the same moment, free of the machine's drift
+        // between the parts of a run that the fresh blurbs' p50 is measured in.
+        if let (Some(&together), Some(&alone)) = (grouped.last(), sequential.last()) {
+            if alone > 0.0 {
+                to_own_picks.push(together / (alone / 3.0));
+            }
+        }
     }
     Ok(BenchReport {
         model: info.model.clone(),
@@ -693,6 +707,7 @@ pub fn run(
         session_longest_tokens_p50: percentile(longest, 0.5),
         session_first_words_ms_p50: percentile(first_begun, 0.5),
         session_all_begun_ms_p50: percentile(all_begun, 0.5),
+        session_to_own_picks_p50: percentile(to_own_picks, 0.5),
         first_try_pass_rate: first_pass as f64 / n,
         model_served_rate: from_model as f64 / n,
         first_try_failures: failures,
@@ -1358,7 +1373,7 @@ impl fmt::Display for BenchReport {
         )?;
         writeln!(
             f,
-            "session of 3     p50 {:.0} ms together, {:.0} ms with a 4th in flight, {:.0} ms one after another ({} sessions, the longest pick together p50 {:.0} tokens, first words of the first pick p50 {:.0} ms, of all three {:.0} ms; together {:.2}x one fresh blurb{})",
+            "session of 3     p50 {:.0} ms together, {:.0} ms with a 4th in flight, {:.0} ms one after another ({} sessions, the longest pick together p50 {:.0} tokens, first words of the first pick p50 {:.0} ms, of all three {:.0} ms; together {:.2}x one fresh blurb, {:.2}x one of its own picks written alone{})",
             self.session_grouped_ms_p50,
             self.session_with_fourth_ms_p50,
             self.session_sequential_ms_p50,
@@ -1371,6 +1386,7 @@ impl fmt::Display for BenchReport {
             } else {
                 0.0
             },
+            self.session_to_own_picks_p50,
             step_ratio(&self.decode_widths, 3).map_or(String::new(), |r| format!(
                 "; the bare loop steps 3 sequences in {r:.2}x one's time"
             ))

@@ -30,7 +30,8 @@
 //!   repetition by character n-grams (`超轻超轻`, a bigram more than `zh_max_bigram_repeats`
 //!   times, a four-character phrase twice).
 //! - Brands, banned phrases and absolute claims match without spaces inside CJK text, and a
-//!   Chinese phrase is found with spaces between its characters (`原 价` is `原价`); a Latin
+//!   Chinese phrase is found with spaces or marks between its characters (`原 价`, `原/价` are
+//!   `原价`: [`crate::numbers::cjk_word_gap`]); a Latin
 //!   part of a mixed name (`OPPO Enco Air3`, `小米 14 Pro`) still needs whole-word boundaries
 //!   against Latin letters and digits.
 //! - Prices as Chinese copy writes them: `¥`/`￥`, `元`, `RMB`, `人民币`, full-width digits, in their
@@ -80,7 +81,7 @@ use crate::copy::prompt::{
 };
 use crate::locale::Locale;
 use crate::numbers::{
-    chains, cjk_role_before, fold, foreign_symbol, has_mojibake, is_cjk, never_shown,
+    chains, cjk_role_before, cjk_word_gap, fold, foreign_symbol, has_mojibake, is_cjk, never_shown,
     normalise_number, price_role, scan, scan_with, word_after, words_before, zhe_discount,
     zhe_figures, ChainRule, MoneyRoles, Number, PriceRole, CJK_CURRENCY_WORDS, CURRENCY_SYMBOLS,
     CURRENCY_WORDS, SAVING_AFTER,
@@ -1480,21 +1481,19 @@ pub(crate) fn says_phrase(text: &str, phrase: &str) -> bool {
     false
 }
 
-/// Spaces Chinese text may carry between its characters: ASCII, no-break and ideographic.
-const CJK_GAPS: [char; 3] = [' ', '\u{a0}', '\u{3000}'];
-
-/// `text` without the spaces between two Chinese characters, which Chinese text does not have:
-/// the model's `原 价￥` is `原价` (the zh-CN demo, seed 283: 10 of its 200 first tries wrote a
-/// list price so for products without one, and ended at the clause before it). Borrowed as it is
-/// when it has no space at all; one pass otherwise.
+/// `text` without the gaps between two Chinese characters ([`cjk_word_gap`]: spaces and marks
+/// inside a word), which Chinese words do not have: the model's `原 价￥` is `原价` (the zh-CN
+/// demo, seed 283: 10 of its 200 first tries wrote a list price so for products without one, and
+/// ended at the clause before it), and so is `原/价` (seed 401, served). Borrowed as it is when it
+/// has no gap at all; one pass otherwise.
 fn cjk_spaces_read_through(text: &str) -> std::borrow::Cow<'_, str> {
-    if !text.contains(CJK_GAPS) {
+    if !text.contains(cjk_word_gap) {
         return text.into();
     }
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(c) = rest.chars().next() {
-        let after = rest.trim_start_matches(CJK_GAPS);
+        let after = rest.trim_start_matches(cjk_word_gap);
         if after.len() == rest.len() {
             out.push(c);
             rest = &rest[c.len_utf8()..];
@@ -3391,6 +3390,11 @@ mod tests {
             Verdict::Fail(Reason::FakeDiscount("原价".into()))
         );
         assert!(says_phrase("原\u{3000}价￥", "原价"));
+        assert!(says_phrase("原／价￥", "原价") && says_phrase("原*价", "原价"));
+        assert!(
+            !says_phrase("原，价格实惠", "原价"),
+            "a clause mark ends a word"
+        );
         assert!(!says_phrase("原 price 价", "原价"));
         assert!(!says_phrase("Brand new", "Brandnew"));
         assert!(zh_judge("李宁 超轻跑步鞋，透气网面，现价￥459。", &plain).is_pass());
@@ -3423,6 +3427,11 @@ mod tests {
                 "fake_discount",
             ),
             ("李宁超轻跑步鞋现在价459，原 价 459", "fake_discount"),
+            // Seen in `bench copy` seed 401 (served, caught by its independent check): a mark
+            // inside the word.
+            ("李宁超轻跑步鞋现价￥459，原/价￥459", "fake_discount"),
+            ("李宁超轻跑步鞋现价￥459，原-价￥459", "fake_discount"),
+            ("李宁超轻跑步鞋现价￥459，原·价459元", "fake_discount"),
             // Seen in `bench copy` seed 353 (served: the gate had refused 原价 and ran out of
             // words).
             ("李宁超轻跑步鞋 象牙白现价459，原", "unfinished"),
