@@ -1746,10 +1746,9 @@ impl StrayChars {
 
     /// The rule beside the facts' words `corpus` ([`ProductFacts::corpus`]).
     pub(crate) fn beside(corpus: &str, config: &GuardrailConfig) -> Self {
-        let kind = |c: &char| is_cjk(*c) || *c == 'Â';
         Self {
             english: (!config.locale.unspaced()).then(|| {
-                let mut own: Vec<char> = corpus.chars().filter(kind).collect();
+                let mut own: Vec<char> = corpus.chars().filter(|&c| Self::kind(c)).collect();
                 own.sort_unstable();
                 own.dedup();
                 own
@@ -1761,7 +1760,12 @@ impl StrayChars {
     pub fn refuses(&self, c: char) -> bool {
         self.english
             .as_ref()
-            .is_some_and(|own| (is_cjk(c) || c == 'Â') && own.binary_search(&c).is_err())
+            .is_some_and(|own| Self::kind(c) && own.binary_search(&c).is_err())
+    }
+
+    /// The characters the rule is about: Chinese ones and `Â`.
+    fn kind(c: char) -> bool {
+        is_cjk(c) || c == 'Â'
     }
 }
 

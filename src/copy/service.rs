@@ -488,6 +488,8 @@ impl CopyService {
     ) -> Option<Attempt> {
         // Tokens reach `on_progress` only through the screen gate: judged while they stream.
         let mut gate = ScreenGate::new(facts, &self.brands, &self.guardrails);
+        // The facts' words, read once for the rules the engine's gate asks of every token.
+        let corpus = facts.corpus();
         let generated = engine
             .generate(GenerationRequest {
                 prefix: prompt.prefix.clone(),
@@ -502,8 +504,8 @@ impl CopyService {
                 topic_words: topic_words(facts),
                 min_length: self.guardrails.min_length(),
                 lowercase_openers: lowercase_openers(facts),
-                repeats: Repeats::new(facts, &self.guardrails),
-                stray_chars: StrayChars::new(facts, &self.guardrails),
+                repeats: Repeats::beside(&corpus, &self.guardrails),
+                stray_chars: StrayChars::beside(&corpus, &self.guardrails),
                 deadline: request.deadline,
             })
             .and_then(|stream| {
