@@ -690,6 +690,81 @@ fn a_group_is_admitted_one_request_a_step() {
     }
 }
 
+/// A copy cut off by its token budget while it writes an amount (`₹7` of `₹7495`, served in CI
+/// on 2026-12-05) serves the text before the amount, never its first digits. One copy with an
+/// amount of several tokens is written whole, alone (a fixed seed writes the same tokens), then
+/// again with budgets that end it at each step around the amount.
+#[test]
+fn a_budget_spent_mid_amount_serves_the_text_before_it() {
+    let Some(service) = service() else { return };
+    let engine = service.engine().unwrap();
+    let allowed_in = |text: &str, allowed: &[String]| {
+        shelftalk::numbers::scan(text)
+            .iter()
+            .all(|n| allowed.contains(&n.listed()))
+    };
+    for product in catalog().iter().step_by(11).take(12) {
+        let facts = service.facts(product);
+        let allowed = shelftalk::copy::guardrails::allowed_numbers(&facts);
+        let prompt = service.prompt_for(product, aud(&segments_for(product)[0]), Style::Value);
+        let run = |max_tokens: u32| {
+            let mut events = Vec::new();
+            let g = engine
+                .generate(GenerationRequest {
+                    max_tokens: Some(max_tokens),
+                    prefix_cache: Some(false),
+                    allowed_numbers: Some(allowed.clone()),
+                    ..GenerationRequest::new(prompt.prefix.clone(), prompt.suffix.clone(), 5)
+                })
+                .unwrap()
+                .finish(|t| events.push(t.to_string()))
+                .unwrap();
+            (g, events)
+        };
+        let (whole, events) = run(40);
+        assert!(allowed_in(&whole.text, &allowed), "{:?}", whole.text);
+        // The first streamed piece with a digit: an amount held over several steps arrives
+        // whole in one piece; every piece before it took at least one step.
+        let Some(e) = events
+            .iter()
+            .position(|t| t.chars().any(|c| c.is_ascii_digit()))
+        else {
+            continue;
+        };
+        if events[e].chars().filter(char::is_ascii_digit).count() < 2 {
+            continue;
+        }
+        let before: String = events[..e].concat();
+        let mut cut_mid_amount = false;
+        for k in (e as u32 + 1)..=(e as u32 + 6).min(whole.timings.generated_tokens) {
+            let (g, _) = run(k);
+            println!("{k} tokens: {:?} ({:?})", g.text, g.stop);
+            assert!(
+                allowed_in(&g.text, &allowed),
+                "{:?} (cut at {k} tokens) writes a number not in the facts {allowed:?}",
+                g.text
+            );
+            assert!(
+                whole.text.starts_with(&g.text),
+                "{:?} / {:?}",
+                g.text,
+                whole.text
+            );
+            cut_mid_amount |= g.stop == StopReason::MaxTokens
+                && g.timings.generated_tokens == k
+                && g.text == before.trim()
+                && k as usize > e + 1;
+        }
+        assert!(
+            cut_mid_amount,
+            "no budget ended {:?} inside its amount {:?}",
+            whole.text, events[e]
+        );
+        return;
+    }
+    panic!("no copy wrote an amount of two digits or more");
+}
+
 #[test]
 fn fixed_seed_without_prefix_cache_is_reproducible() {
     let Some(service) = service() else { return };

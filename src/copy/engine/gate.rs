@@ -256,6 +256,25 @@ pub(super) fn held_from(text: &str, starts: impl DoubleEndedIterator<Item = usiz
         .unwrap_or(text.len())
 }
 
+/// How much of `text` is served when the copy ends there, whatever ended it (the token budget
+/// or the time budget spent, a dead end with no rewind left, the end of text): all of it when
+/// the gate would let it end ([`judge`] of the end of text: every amount finished and listed and
+/// true in its role) and it does not end on a currency sign, else up to the amount still held
+/// ([`held_from`]): an amount the end cut off (`₹7` of `₹7495`, served when the budget ran out
+/// mid-number) is never served. Never less than what no amount holds back.
+pub(super) fn served_to(
+    text: &str,
+    starts: impl DoubleEndedIterator<Item = usize>,
+    rules: &Rules<'_>,
+) -> usize {
+    let on_a_sign = trailing_sign(&fold(text).text).is_some();
+    if !on_a_sign && judge(text, Next::EndOfText, rules) == Candidate::Allow {
+        text.len()
+    } else {
+        held_from(text, starts)
+    }
+}
+
 /// What to do when no token can continue the copy (every candidate was masked).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum DeadEnd {
@@ -1201,6 +1220,49 @@ mod tests {
             2,
             "no step: nothing held"
         );
+    }
+
+    #[test]
+    fn an_amount_the_end_cut_off_is_not_served() {
+        // Served by the engine when its 40 tokens ran out mid-price (CI, 2026-12-05): `₹7` of
+        // `₹7495`. Steps: the words at 0, " ₹" at 47, "7" at 51.
+        let allowed = list(&["1500", "17%", "18", "7495", "8995"]);
+        let money = rupee_money();
+        let plain = rules(&allowed, None);
+        let text = "WQ18 Qibla, a watch with 18K gold: Alfajr wq18, ₹7";
+        let starts = [0, 47, 51];
+        assert_eq!(&text[47..], " ₹7");
+        assert_eq!(served_to(text, starts.iter().copied(), &plain), 47);
+        // A sign the end left without its amount goes too, in either form.
+        assert_eq!(
+            served_to("Alfajr wq18, ₹", [0, 12].iter().copied(), &plain),
+            12
+        );
+        assert_eq!(
+            served_to("Alfajr wq18, ₹ ", [0, 12].iter().copied(), &plain),
+            12
+        );
+        // A finished listed amount is served, ended by the budget or not.
+        let whole = "Alfajr wq18, ₹7495";
+        assert_eq!(
+            served_to(whole, [0, 12, 16].iter().copied(), &plain),
+            whole.len()
+        );
+        let whole = "Alfajr wq18, now ₹7495.";
+        assert_eq!(
+            served_to(whole, [0, 12, 20].iter().copied(), &plain),
+            whole.len()
+        );
+        // A listed amount in a role it is false in is not served either (₹2550 is the list
+        // price, not what it costs now).
+        let money_rules = rules(&allowed, Some(&money));
+        let false_price = "Alfajr wq18, now ₹2550";
+        assert_eq!(
+            served_to(false_price, [0, 12, 16, 20].iter().copied(), &money_rules),
+            16
+        );
+        // Text with no amount at its end is served whole whatever else the end would refuse.
+        assert_eq!(served_to("Alfajr", [0].iter().copied(), &plain), 6);
     }
 
     #[test]

@@ -35,7 +35,8 @@
 //!   refused a token (the caller is gone): then nothing more is sent. A failed decode of a
 //!   shared batch fails every request in it and resets the KV cache.
 //! - Text is streamed only up to [`gate::held_from`]: a number in progress is never shown
-//!   before it is finished. With `allowed_numbers` every sampled token passes [`gate::judge`];
+//!   before it is finished, and a copy that ends with one unfinished (the budget spent
+//!   mid-amount) is served up to it ([`gate::served_to`]). With `allowed_numbers` every sampled token passes [`gate::judge`];
 //!   at a dead end the gate decides between a rewind (the request's sequence drops the number's
 //!   cells and the token before it is decoded again, in the next shared batch) and the end of
 //!   the copy.
@@ -69,8 +70,8 @@ use super::gate::{self, take_utf8, Candidate, DeadEnd, Next, NumberGate};
 use super::prefix::{HeldPrefixes, PrefixSlots, Source};
 use super::shortlist::{self, TokenSet};
 use super::{
-    Counters, DecodeFailure, EngineConfig, EngineError, Generation, Job, KvCache, KvLayout,
-    StopReason, StreamEvent, Timings, WidthFigure, Work,
+    Counters, DecodeFailure, EngineConfig, EngineError, Generation, GenerationRequest, Job,
+    KvCache, KvLayout, StopReason, StreamEvent, Timings, WidthFigure, Work,
 };
 
 /// llama.cpp's `LLAMA_FLASH_ATTN_TYPE_ENABLED` (the crate does not re-export the constant).
@@ -374,6 +375,24 @@ struct Live {
     prefix_seq: Option<i32>,
     /// Runs alone on an emptied cache (no prefix cache): nothing joins it.
     alone: bool,
+}
+
+/// The number gate's rules for a request that lists its numbers (`allowed_numbers`); `None`
+/// for one that does not, which the gate leaves alone.
+fn gate_rules(request: &GenerationRequest) -> Option<gate::Rules<'_>> {
+    request
+        .allowed_numbers
+        .as_deref()
+        .map(|allowed| gate::Rules {
+            allowed,
+            money: request.money_roles.as_ref(),
+            barred: &request.barred_phrases,
+            topic: &request.topic_words,
+            min_length: request.min_length,
+            openers: &request.lowercase_openers,
+            repeats: &request.repeats,
+            stray: &request.stray_chars,
+        })
 }
 
 /// What one step of a live request does.
@@ -681,10 +700,14 @@ impl Worker<'_> {
                 held.forget(l.seq);
             }
         }
+        // An amount the end cut off (`₹7` of `₹7495`, the budget spent mid-number) is not served.
+        let served = gate_rules(&l.job.request).map_or(l.text.len(), |rules| {
+            gate::served_to(&l.text, l.steps.iter().map(|s| s.at), &rules)
+        });
         let Live {
             mut job,
             started,
-            text,
+            mut text,
             streamed,
             generated,
             ttft_ms,
@@ -696,6 +719,7 @@ impl Worker<'_> {
         } = l;
         match result {
             Ok(Some(stop)) => {
+                text.truncate(served.max(streamed));
                 if text.len() > streamed
                     && !(job.sink)(StreamEvent::Token(text[streamed..].to_string()))
                 {
@@ -882,16 +906,9 @@ impl Worker<'_> {
                 };
                 token
             }
-            Some(allowed) => {
-                let rules = gate::Rules {
-                    allowed,
-                    money: request.money_roles.as_ref(),
-                    barred: &request.barred_phrases,
-                    topic: &request.topic_words,
-                    min_length: request.min_length,
-                    openers: &request.lowercase_openers,
-                    repeats: &request.repeats,
-                    stray: &request.stray_chars,
+            Some(_) => {
+                let Some(rules) = gate_rules(request) else {
+                    return Ok(Advance::Finished(StopReason::EndOfText));
                 };
                 let words_only = l.gate.words_only();
                 let so_far = (l.text.as_str(), l.pending.as_slice());
