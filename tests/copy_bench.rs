@@ -81,6 +81,7 @@ fn bench_copy() {
         top_k: env_or("SHELFTALK_TOP_K", defaults.top_k),
         repeat_penalty: env_or("SHELFTALK_REPEAT_PENALTY", defaults.repeat_penalty),
         admit_per_step: env_or("SHELFTALK_BENCH_ADMIT_PER_STEP", defaults.admit_per_step),
+        draft_rows: env_or("SHELFTALK_BENCH_DRAFT_ROWS", defaults.draft_rows),
         ..defaults
     };
     let service = CopyService::start(
@@ -120,6 +121,7 @@ fn service_for(
         budget_ms: env_or("SHELFTALK_BUDGET_MS", defaults.budget_ms),
         parallel: env_or("SHELFTALK_BENCH_PARALLEL", defaults.parallel),
         admit_per_step: env_or("SHELFTALK_BENCH_ADMIT_PER_STEP", defaults.admit_per_step),
+        draft_rows: env_or("SHELFTALK_BENCH_DRAFT_ROWS", defaults.draft_rows),
         pad_outputs: env_or("SHELFTALK_BENCH_PAD_OUTPUTS", defaults.pad_outputs),
         n_ctx: env_or("SHELFTALK_BENCH_N_CTX", defaults.n_ctx),
         n_ubatch: env_or("SHELFTALK_BENCH_N_UBATCH", defaults.n_ubatch),

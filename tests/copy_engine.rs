@@ -158,6 +158,17 @@ fn service() -> Option<&'static CopyService> {
         .as_ref()
 }
 
+/// Held by a test while it writes alone on the shared engine (`prefix_cache: Some(false)`) or
+/// runs the bare decode loop (both empty the KV cache, every resident prefix with it) or while it needs a prefix to stay
+/// resident between two of its requests; the other tests' requests may run meanwhile.
+static ALONE_ON_SHARED: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn alone_on_shared() -> std::sync::MutexGuard<'static, ()> {
+    ALONE_ON_SHARED
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// Three audiences per product: its own department on a low budget, a brand fan in gifts on a
 /// high budget, and fashion on a mid budget.
 fn segments_for(product: &Product) -> [(SegmentKey, bool); 3] {
@@ -583,6 +594,8 @@ fn a_restored_prefix_writes_what_the_decoded_one_writes() {
 #[test]
 fn three_requests_decode_with_padding_and_the_bare_loop_leaves_the_engine_usable() {
     let Some(service) = service() else { return };
+    // The bare loop empties the KV cache.
+    let _alone = alone_on_shared();
     let engine = service.engine().unwrap();
     assert_eq!(engine.info().config.padded_outputs(3), 4);
     let widths = engine.decode_widths(&[1, 3, 4], 4, 64).unwrap();
@@ -690,6 +703,61 @@ fn a_group_is_admitted_one_request_a_step() {
     }
 }
 
+/// Drafts (`EngineConfig::draft_rows`, on by default: the record's continuation decoded beside
+/// a sampled token, kept where the model samples it) save steps and keep a fixed seed's copy
+/// reproducible: requests written alone (an emptied cache) twice write the same text, drafts were
+/// kept, and every number is listed. Not compared with a run without drafts: llama.cpp's x86
+/// kernels round one row of logits differently from two (a draft that is never kept, only
+/// changing the batch, changed 5 of these 8 copies), as a session's shared batch changes a copy.
+#[test]
+fn drafts_are_kept_and_a_fixed_seed_still_writes_one_copy() {
+    let Some(service) = service() else { return };
+    let _alone = alone_on_shared();
+    let engine = service.engine().unwrap();
+    let products: Vec<&Product> = catalog().iter().skip(2).step_by(17).take(8).collect();
+    let write = || {
+        let before = engine.stats();
+        let texts: Vec<(String, Vec<String>)> = products
+            .iter()
+            .enumerate()
+            .map(|(i, product)| {
+                let facts = service.facts(product);
+                let allowed = shelftalk::copy::guardrails::allowed_numbers(&facts);
+                let style = Style::ALL[i % Style::ALL.len()];
+                let prompt = service.prompt_for(product, aud(&segments_for(product)[1]), style);
+                let text = engine
+                    .generate(GenerationRequest {
+                        prefix_cache: Some(false),
+                        allowed_numbers: Some(allowed.clone()),
+                        ..GenerationRequest::new(prompt.prefix.clone(), prompt.suffix.clone(), 31)
+                    })
+                    .unwrap()
+                    .finish(|_| {})
+                    .unwrap()
+                    .text;
+                (text, allowed)
+            })
+            .collect();
+        let after = engine.stats();
+        (texts, after.accepted_drafts - before.accepted_drafts)
+    };
+    let (first, kept) = write();
+    let (second, _) = write();
+    println!("{first:#?}\nkept {kept} drafts");
+    // Other tests share the engine, but a request alone runs with nothing beside it.
+    assert!(kept > 0, "no draft kept");
+    assert_eq!(first, second, "a fixed seed wrote two copies");
+    for (text, allowed) in &first {
+        for n in shelftalk::numbers::scan(text) {
+            assert!(
+                allowed.contains(&n.listed()),
+                "{text:?}: {} unlisted",
+                n.listed()
+            );
+        }
+    }
+}
+
 /// A copy cut off by its token budget while it writes an amount (`₹7` of `₹7495`, served in CI
 /// on 2026-12-05) serves the text before the amount, never its first digits. One copy with an
 /// amount of several tokens is written whole, alone (a fixed seed writes the same tokens), then
@@ -697,6 +765,7 @@ fn a_group_is_admitted_one_request_a_step() {
 #[test]
 fn a_budget_spent_mid_amount_serves_the_text_before_it() {
     let Some(service) = service() else { return };
+    let _alone = alone_on_shared();
     let engine = service.engine().unwrap();
     let allowed_in = |text: &str, allowed: &[String]| {
         shelftalk::numbers::scan(text)
@@ -768,6 +837,7 @@ fn a_budget_spent_mid_amount_serves_the_text_before_it() {
 #[test]
 fn fixed_seed_without_prefix_cache_is_reproducible() {
     let Some(service) = service() else { return };
+    let _alone = alone_on_shared();
     let engine = service.engine().unwrap();
     let product = &catalog()[40];
     let prompt = service.prompt_for(product, aud(&segments_for(product)[2]), Style::Premium);

@@ -98,6 +98,12 @@ pub struct BenchReport {
     /// Tokens behind both generation rates.
     #[serde(default)]
     pub generated_tokens: u64,
+    /// Over the whole run: draft tokens decoded beside a sampled one
+    /// (`EngineConfig::draft_rows`), and of them those the model then sampled (steps saved).
+    #[serde(default)]
+    pub drafted_tokens: u64,
+    #[serde(default)]
+    pub accepted_drafts: u64,
     /// The bare decode loop (no sampling, no gate) by number of sequences decoded together,
     /// over a shared context of [`BenchReport::width_context`] tokens; width 1 is the limit
     /// generation is compared with.
@@ -358,6 +364,7 @@ pub fn run(
     }
     let segments = bench_segments(service.prompts().locale());
     let pairs = draw_pairs(products, &segments, options);
+    let stats_before = engine.stats();
     // Time to first token, without and with the prefix cache (prefix warm).
     let (mut uncached, mut cached) = (Vec::new(), Vec::new());
     for (i, (product, segment, style)) in pairs.iter().take(options.ttft_samples.max(1)).enumerate()
@@ -656,7 +663,10 @@ pub fn run(
             }
         }
     }
+    let stats_after = engine.stats();
     Ok(BenchReport {
+        drafted_tokens: stats_after.drafted_tokens - stats_before.drafted_tokens,
+        accepted_drafts: stats_after.accepted_drafts - stats_before.accepted_drafts,
         model: info.model.clone(),
         threads: info.config.threads,
         n_ctx: info.n_ctx,
@@ -1309,6 +1319,14 @@ impl fmt::Display for BenchReport {
             bare,
             ratio(self.generation_tokens_per_sec, self.decode_limit_tokens_per_sec),
             self.decode_limit_tokens_per_sec,
+        )?;
+        writeln!(
+            f,
+            "drafts            {} tokens drafted beside a sampled one, {} of them sampled ({:.0}%): {} steps saved over the run",
+            self.drafted_tokens,
+            self.accepted_drafts,
+            100.0 * ratio(self.accepted_drafts as f64, self.drafted_tokens as f64),
+            self.accepted_drafts,
         )?;
         if !self.decode_widths.is_empty() {
             let widths: Vec<String> = self

@@ -5,7 +5,8 @@
 //! caller's side of the channels); `worker` runs the worker thread (prompt decoding, sampling,
 //! streaming); `prefix` keeps the books of the resident prompt prefixes (LRU eviction); `gate`
 //! is the number gate, pure text logic deciding which numbers may be written, when text may be
-//! streamed and when a number is taken back; `kernels` knows which CPU kernels llama.cpp was
+//! streamed and when a number is taken back; `draft` proposes the tokens of a request's record
+//! that its copy is likely to write next (pure, over token ids); `kernels` knows which CPU kernels llama.cpp was
 //! compiled with and whether this CPU has them.
 //!
 //! Invariants:
@@ -47,6 +48,13 @@
 //!     shared between sequences: a request decodes its whole suffix.
 //! - Padding rows never reach a request: their logits are not sampled and their cells are
 //!   cleared right after the decode.
+//! - Drafts ([`EngineConfig::draft_rows`]): the rows of logits a step's own tokens leave spare
+//!   under `draft_rows` carry draft tokens (the continuation of a run of the request's record
+//!   its copy has begun) at the positions after a request's next token. Every token is still
+//!   sampled from the model's logits through the gate; a draft is kept only when it is the token
+//!   sampled (its cell and row are then already there), and the drafts from the first one not
+//!   sampled leave the KV cache before anything else is decoded. Drafts change the batch's
+//!   shape, so a copy may differ by rounding as it does in a shared batch, never by rule.
 //! - The bare decode loop ([`EngineHandle::decode_widths`]) runs only while no request is in
 //!   flight (requests wait for it), and leaves the KV cache empty.
 //! - Without the prefix cache the whole KV cache is cleared and the whole prompt decoded from
@@ -72,6 +80,8 @@
 //!   are all defined here; the submodules are private.
 
 // Without the `llama` feature the gate and the prefix books have no user but their tests.
+#[cfg_attr(not(feature = "llama"), allow(dead_code))]
+mod draft;
 #[cfg_attr(not(feature = "llama"), allow(dead_code))]
 mod gate;
 #[cfg_attr(not(feature = "llama"), allow(dead_code))]
@@ -171,6 +181,13 @@ pub struct EngineConfig {
     /// decode loop by width). 0 or 1: no padding. Default: 4 with the AVX2 kernels, 1 with the
     /// AVX-512 ones, where three rows are cheaper than four ([`kernels::default_pad_outputs`]).
     pub pad_outputs: u32,
+    /// Rows of logits a decode may have in all, those its requests' own next tokens leave
+    /// spare going to draft tokens: the continuation of a run of the request's record its copy
+    /// has begun (a name, a price), decoded beside the token just sampled and kept where the
+    /// model samples the same token (`draft`: the copy is the one written without drafts, in
+    /// fewer steps). One request alone drafts up to three tokens; a session's three picks share
+    /// one spare row. 0 or 1: no drafts.
+    pub draft_rows: u32,
     /// Tokens generated at most per request.
     pub max_tokens: u32,
     /// Wall-clock budget per request, from the moment the worker starts it.
@@ -215,6 +232,7 @@ impl Default for EngineConfig {
             warm_parallel: 8,
             admit_per_step: 1,
             pad_outputs: kernels::default_pad_outputs(),
+            draft_rows: 4,
             max_tokens: 48,
             budget_ms: 4000,
             step_delay_ms: 0,
@@ -259,6 +277,9 @@ impl EngineConfig {
         }
         if self.pad_outputs > 16 {
             return bad("pad_outputs must be between 0 and 16");
+        }
+        if self.draft_rows > 16 {
+            return bad("draft_rows must be between 0 and 16");
         }
         if self.max_tokens == 0 || self.top_k < 1 || self.temperature < 0.0 {
             return bad("need max_tokens >= 1, top_k >= 1, temperature >= 0");
@@ -684,6 +705,12 @@ pub struct EngineStats {
     /// (split layout, [`KvLayout`]).
     #[serde(default)]
     pub prefix_restores: u64,
+    /// Draft tokens decoded beside a sampled one (`EngineConfig::draft_rows`), and of them
+    /// those the model then sampled itself (steps saved).
+    #[serde(default)]
+    pub drafted_tokens: u64,
+    #[serde(default)]
+    pub accepted_drafts: u64,
 }
 
 #[derive(Debug, Default)]
@@ -696,6 +723,8 @@ struct Counters {
     prefix_decodes: AtomicU64,
     shared_tokens: AtomicU64,
     prefix_restores: AtomicU64,
+    drafted_tokens: AtomicU64,
+    accepted_drafts: AtomicU64,
 }
 
 impl Counters {
@@ -853,6 +882,8 @@ impl EngineHandle {
             prefix_decodes: get(&c.prefix_decodes),
             shared_tokens: get(&c.shared_tokens),
             prefix_restores: get(&c.prefix_restores),
+            drafted_tokens: get(&c.drafted_tokens),
+            accepted_drafts: get(&c.accepted_drafts),
         }
     }
 

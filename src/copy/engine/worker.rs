@@ -28,9 +28,15 @@
 //!   sequence, so a sequence that restores them holds exactly the prefix. Saved cells are
 //!   copies in memory: emptying the KV cache leaves them valid. The bare decode loop copies
 //!   sequences only whole (llama.cpp's rule across caches).
-//! - After every decode each request in flight has exactly one row of logits (its last token's);
-//!   every request's step samples from it before anything else is decoded, and the tokens whose
-//!   logits are wanted are all in the last `decode` of a step (chunks are cut from the end).
+//! - After every decode each request in flight has exactly one row of logits for its next
+//!   token (its last sampled token's), and one more for each of its drafts, in position order
+//!   ([`Live::drafted`]); every request's step samples from them before anything else is
+//!   decoded, and the tokens whose logits are wanted are all in the last `decode` of a step
+//!   (chunks are cut from the end).
+//! - A draft is kept only when the token sampled from the row before it is the draft itself;
+//!   at the first that is not, the drafts' cells from it on are cleared from the request's
+//!   sequence before the sampled token is decoded in their place. A rewind clears them with
+//!   the number's cells.
 //! - Each request ends in exactly one `Done` or `Error` sent to its sink, unless the sink
 //!   refused a token (the caller is gone): then nothing more is sent. A failed decode of a
 //!   shared batch fails every request in it and resets the KV cache.
@@ -66,6 +72,7 @@ use llama_cpp_2::{LlamaStateSeqFlags, LogOptions, SeqState};
 
 use crate::numbers::{never_shown, CURRENCY_SYMBOLS};
 
+use super::draft;
 use super::gate::{self, take_utf8, Candidate, DeadEnd, Next, NumberGate};
 use super::prefix::{HeldPrefixes, PrefixSlots, Source};
 use super::shortlist::{self, TokenSet};
@@ -375,6 +382,20 @@ struct Live {
     prefix_seq: Option<i32>,
     /// Runs alone on an emptied cache (no prefix cache): nothing joins it.
     alone: bool,
+    /// Draft tokens in the KV cache after the last sampled token, each with its position and
+    /// row of logits (set by the decode that held them): kept one by one while the model samples
+    /// them, the rest taken out of the cache at the first it does not.
+    drafted: Vec<Drafted>,
+    /// Draft tokens for the next decode ([`draft::lookup`]), as many as rows are spare.
+    proposed: Vec<LlamaToken>,
+}
+
+/// A draft token decoded after a request's last sampled one.
+#[derive(Debug, Clone, Copy)]
+struct Drafted {
+    token: LlamaToken,
+    pos: usize,
+    row: i32,
 }
 
 /// The number gate's rules for a request that lists its numbers (`allowed_numbers`); `None`
@@ -649,18 +670,30 @@ impl Worker<'_> {
             if entries.is_empty() {
                 continue;
             }
+            self.add_drafts(&mut live, &mut entries);
             let decoding = Instant::now();
             match self.decode_entries(&entries) {
                 Ok(indices) => {
                     let decode_ms = ms(decoding.elapsed());
+                    let mut seen: Vec<i32> = Vec::with_capacity(live.len());
                     for (seq, idx) in indices {
-                        if let Some(l) = live.iter_mut().find(|l| l.seq == seq) {
-                            l.idx = idx;
-                            if l.prompt_ms.is_none() {
-                                l.prompt_ms = Some(ms(l.started.elapsed()));
-                            } else {
-                                l.decode_ms += decode_ms;
+                        let Some(l) = live.iter_mut().find(|l| l.seq == seq) else {
+                            continue;
+                        };
+                        if seen.contains(&seq) {
+                            // A sequence's rows are in order: its next token's, then its
+                            // drafts'.
+                            if let Some(d) = l.drafted.iter_mut().find(|d| d.row < 0) {
+                                d.row = idx;
                             }
+                            continue;
+                        }
+                        seen.push(seq);
+                        l.idx = idx;
+                        if l.prompt_ms.is_none() {
+                            l.prompt_ms = Some(ms(l.started.elapsed()));
+                        } else {
+                            l.decode_ms += decode_ms;
                         }
                     }
                     self.starve();
@@ -679,6 +712,43 @@ impl Worker<'_> {
                     self.reset();
                 }
             }
+        }
+    }
+
+    /// Gives the rows of logits the step's entries leave spare under `draft_rows` to the live
+    /// requests' proposed drafts, in the order the requests run: each draft token an entry
+    /// after its request's next token, at the positions after it, with logits.
+    fn add_drafts(&mut self, live: &mut [Live], entries: &mut Vec<Entry>) {
+        let rows = entries.iter().filter(|e| e.logits).count();
+        let mut spare = (self.config.draft_rows as usize).saturating_sub(rows);
+        for l in live.iter_mut() {
+            let proposed = std::mem::take(&mut l.proposed);
+            // Only after a token of its own in this decode (not its prompt's).
+            if spare == 0 || proposed.is_empty() || l.prompt_ms.is_none() {
+                continue;
+            }
+            let Some(next) = entries.iter().position(|e| e.seq == l.seq && e.logits) else {
+                continue;
+            };
+            let after = entries[next].pos;
+            let take = proposed.len().min(spare);
+            for (i, &token) in proposed[..take].iter().enumerate() {
+                let pos = after + 1 + i;
+                entries.push(Entry {
+                    seq: l.seq,
+                    token,
+                    pos,
+                    logits: true,
+                    shared: 0,
+                });
+                l.drafted.push(Drafted {
+                    token,
+                    pos,
+                    row: -1,
+                });
+            }
+            spare -= take;
+            Counters::bump(&self.counters.drafted_tokens, take as u64);
         }
     }
 
@@ -860,6 +930,8 @@ impl Worker<'_> {
                 reserve: suffix.len() + max_tokens as usize,
                 alone,
                 prefix_seq,
+                drafted: Vec::new(),
+                proposed: Vec::new(),
                 job,
                 seq,
                 started,
@@ -886,8 +958,47 @@ impl Worker<'_> {
     }
 
     /// One step of a live request from its fresh logits: sample (through the number gate),
-    /// stream what may be shown, and say what to decode next or why it ended.
+    /// stream what may be shown, and say what to decode next or why it ended. A sampled token
+    /// that is the draft decoded after the last one is kept as it is (its cell and row are
+    /// there) and the next is sampled from its row, until one is not: the drafts from it on leave
+    /// the cache. A token to decode proposes the drafts that may follow it.
     fn advance(&mut self, l: &mut Live) -> Result<Advance, EngineError> {
+        loop {
+            let next = self.advance_token(l);
+            let Ok(Advance::Decode(entry)) = &next else {
+                // Ended (its sequence is cleared) or failed.
+                l.drafted.clear();
+                return next;
+            };
+            if let Some(first) = l.drafted.first().copied() {
+                if first.token == entry.token && first.pos == entry.pos && first.row >= 0 {
+                    l.drafted.remove(0);
+                    l.idx = first.row;
+                    Counters::bump(&self.counters.accepted_drafts, 1);
+                    continue;
+                }
+                l.drafted.clear();
+                if !self.drop_tail(l.seq, first.pos, "taking back drafts")? {
+                    return Ok(Advance::Finished(StopReason::EndOfText));
+                }
+            }
+            l.proposed.clear();
+            if self.config.draft_rows > 1 {
+                let written: Vec<i32> = l.steps.iter().map(|s| s.token.0).collect();
+                let source: Vec<i32> = l.suffix.iter().map(|t| t.0).collect();
+                let room = (l.max_tokens - l.generated) as usize;
+                let most = room.min(self.config.draft_rows as usize - 1);
+                l.proposed = draft::lookup(&source, &written, most)
+                    .into_iter()
+                    .map(LlamaToken)
+                    .collect();
+            }
+            return next;
+        }
+    }
+
+    /// [`Self::advance`] for one token.
+    fn advance_token(&mut self, l: &mut Live) -> Result<Advance, EngineError> {
         let vocab = self.model.vocab();
         let request = &l.job.request;
         if l.generated >= l.max_tokens {
@@ -928,21 +1039,12 @@ impl Worker<'_> {
                             .map_or(l.suffix.last().copied(), |b| Some(l.steps[b].token))
                             .ok_or(EngineError::EmptyPrompt)?;
                         let from = step.pos.checked_sub(1).ok_or(EngineError::EmptyPrompt)?;
-                        let from_u32 = u32::try_from(from).map_err(|source| {
-                            DecodeFailure::during("rewinding")(DecodeFailure::Position {
-                                pos: from,
-                                source,
-                            })
-                        })?;
-                        let removed = self
-                            .ctx
-                            .clear_kv_cache_seq(Some(l.seq as u32), Some(from_u32), None)
-                            .map_err(DecodeFailure::during("rewinding a working sequence"))?;
-                        if !removed {
+                        if !self.drop_tail(l.seq, from, "rewinding a working sequence")? {
                             // The model's cache cannot drop a tail (recurrent models).
                             return Ok(Advance::Finished(StopReason::EndOfText));
                         }
                         l.pos = step.pos;
+                        l.drafted.clear();
                         l.steps.truncate(at);
                         l.text.truncate(step.at.max(l.streamed));
                         l.pending.clear();
@@ -1005,6 +1107,22 @@ impl Worker<'_> {
         };
         l.pos += 1;
         Ok(Advance::Decode(entry))
+    }
+
+    /// Clears working sequence `seq`'s cells from position `from` on (a rewound number, drafts
+    /// not kept). `false` when the model's cache cannot drop a tail (recurrent models).
+    fn drop_tail(
+        &mut self,
+        seq: i32,
+        from: usize,
+        during: &'static str,
+    ) -> Result<bool, EngineError> {
+        let pos = u32::try_from(from).map_err(|source| {
+            DecodeFailure::during(during)(DecodeFailure::Position { pos: from, source })
+        })?;
+        self.ctx
+            .clear_kv_cache_seq(Some(seq as u32), Some(pos), None)
+            .map_err(DecodeFailure::during(during))
     }
 
     /// Sample a token whose bytes may follow the copy's unfinished character
