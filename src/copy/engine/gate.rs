@@ -1410,6 +1410,10 @@ mod tests {
                 prop_assert!(text.is_char_boundary(start));
             }
             prop_assert!(held_from(&text, starts.iter().copied()) <= text.len());
+            let money = cny_money();
+            let allowed = cny_allowed();
+            let served = served_to(&text, starts.iter().copied(), &rules(&allowed, Some(&money)));
+            prop_assert!(served <= text.len());
         }
 
         #[test]
@@ -1426,6 +1430,8 @@ mod tests {
             let _ = judge(&text, Next::EndOfText, &rules(&allowed, None));
             let held = held_from(&text, starts.iter().copied());
             prop_assert!(held <= text.len());
+            let served = served_to(&text, starts.iter().copied(), &rules(&allowed, None));
+            prop_assert!(served == text.len() || served == held);
             if let Some(start) = number_in_progress(&text) {
                 prop_assert!(text.is_char_boundary(start));
                 // An amount: a digit as folded (`²`, `４` are digits) after its marker, or a sign
