@@ -160,8 +160,8 @@ fn service() -> Option<&'static CopyService> {
         .as_ref()
 }
 
-/// Held by a test while it writes alone on the shared engine (`prefix_cache: Some(false)`) or
-/// runs the bare decode loop (both empty the KV cache, every resident prefix with it) or while it needs a prefix to stay
+/// Held by a test while it writes alone on the shared engine (`prefix_cache: Some(false)`: the KV
+/// cache is emptied, every resident prefix with it) or while it needs a prefix to stay
 /// resident between two of its requests; the other tests' requests may run meanwhile.
 static ALONE_ON_SHARED: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
@@ -594,12 +594,13 @@ fn a_restored_prefix_writes_what_the_decoded_one_writes() {
 /// in a row: the padding's scratch sequence must be empty again after every decode, or the
 /// second round's padding (from position 0 again) is refused by llama.cpp. The bare decode loop
 /// reports every width asked for, refuses one the context has no sequences for, and leaves an
-/// engine that still writes copy.
+/// engine that still writes copy. An engine of its own without drafts, which would take the
+/// fourth row in most steps.
 #[test]
 fn three_requests_decode_with_padding_and_the_bare_loop_leaves_the_engine_usable() {
-    let Some(service) = service() else { return };
-    // The bare loop empties the KV cache.
-    let _alone = alone_on_shared();
+    let Some(model) = common::model() else { return };
+    let _one = common::one_model_at_a_time();
+    let service = build_service_with(model, EngineConfig::default().kv_layout, 0);
     let engine = service.engine().unwrap();
     assert_eq!(engine.info().config.padded_outputs(3), 4);
     let widths = engine.decode_widths(&[1, 3, 4], 4, 64).unwrap();
