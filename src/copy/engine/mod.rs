@@ -193,7 +193,8 @@ pub struct EngineConfig {
     /// Wall-clock budget per request, from the moment the worker starts it.
     pub budget_ms: u64,
     /// Test and drill knob, 0 in production: the worker sleeps this long after decoding the
-    /// prompt and after decoding each generated token, so an engine starved of CPU (another
+    /// prompt and after each decode of generated tokens (one a request, or a few with drafts),
+    /// so an engine starved of CPU (another
     /// build on the same cores) can be reproduced for real (`tests/copy_stall.rs`). Budgets and
     /// deadlines still apply.
     pub step_delay_ms: u64,
