@@ -7,7 +7,8 @@
 //! drafts, token for token, in fewer steps.
 //!
 //! Invariants:
-//! - Pure, over token ids: no llama.cpp type, no I/O; total over any input.
+//! - Pure, over tokens of any type that compares: no llama.cpp type, no I/O; total over any
+//!   input.
 //! - [`lookup`] returns at most `max` tokens, all taken in order from `source` right after a
 //!   run of at least [`MIN_MATCH`] tokens equal to the end of `written`: the longest such run
 //!   (up to [`MAX_MATCH`]), its last occurrence among equals. Nothing when no run matches.
@@ -22,7 +23,7 @@ pub(super) const MAX_MATCH: usize = 3;
 
 /// The continuation in `source` of the longest run (at least [`MIN_MATCH`], at most
 /// [`MAX_MATCH`] tokens) that ends `written`, at most `max` tokens; empty when none matches.
-pub(super) fn lookup(source: &[i32], written: &[i32], max: usize) -> Vec<i32> {
+pub(super) fn lookup<T: PartialEq + Copy>(source: &[T], written: &[T], max: usize) -> Vec<T> {
     if max == 0 {
         return Vec::new();
     }

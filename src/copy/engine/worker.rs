@@ -386,8 +386,6 @@ struct Live {
     /// row of logits (set by the decode that held them): kept one by one while the model samples
     /// them, the rest taken out of the cache at the first it does not.
     drafted: Vec<Drafted>,
-    /// Draft tokens for the next decode ([`draft::lookup`]), as many as rows are spare.
-    proposed: Vec<LlamaToken>,
 }
 
 /// A draft token decoded after a request's last sampled one.
@@ -395,7 +393,8 @@ struct Live {
 struct Drafted {
     token: LlamaToken,
     pos: usize,
-    row: i32,
+    /// Its row of logits, once the decode that held it returned.
+    row: Option<i32>,
 }
 
 /// The number gate's rules for a request that lists its numbers (`allowed_numbers`); `None`
@@ -683,8 +682,8 @@ impl Worker<'_> {
                         if seen.contains(&seq) {
                             // A sequence's rows are in order: its next token's, then its
                             // drafts'.
-                            if let Some(d) = l.drafted.iter_mut().find(|d| d.row < 0) {
-                                d.row = idx;
+                            if let Some(d) = l.drafted.iter_mut().find(|d| d.row.is_none()) {
+                                d.row = Some(idx);
                             }
                             continue;
                         }
@@ -716,23 +715,33 @@ impl Worker<'_> {
     }
 
     /// Gives the rows of logits the step's entries leave spare under `draft_rows` to the live
-    /// requests' proposed drafts, in the order the requests run: each draft token an entry
-    /// after its request's next token, at the positions after it, with logits.
+    /// requests' drafts ([`draft::lookup`] of the suffix after the last tokens written, no more
+    /// than the request may still write), in the order the requests run:
+    /// each draft token an entry after its request's next token, at the positions after it,
+    /// with logits. Nothing is looked up while no row is spare.
     fn add_drafts(&mut self, live: &mut [Live], entries: &mut Vec<Entry>) {
         let rows = entries.iter().filter(|e| e.logits).count();
         let mut spare = (self.config.draft_rows as usize).saturating_sub(rows);
         for l in live.iter_mut() {
-            let proposed = std::mem::take(&mut l.proposed);
+            if spare == 0 {
+                break;
+            }
             // Only after a token of its own in this decode (not its prompt's).
-            if spare == 0 || proposed.is_empty() || l.prompt_ms.is_none() {
+            if l.prompt_ms.is_none() {
                 continue;
             }
             let Some(next) = entries.iter().position(|e| e.seq == l.seq && e.logits) else {
                 continue;
             };
             let after = entries[next].pos;
-            let take = proposed.len().min(spare);
-            for (i, &token) in proposed[..take].iter().enumerate() {
+            let tail: Vec<LlamaToken> = l.steps[l.steps.len().saturating_sub(draft::MAX_MATCH)..]
+                .iter()
+                .map(|s| s.token)
+                .collect();
+            let room = (l.max_tokens - l.generated) as usize;
+            let proposed = draft::lookup(&l.suffix, &tail, room.min(spare));
+            let take = proposed.len();
+            for (i, &token) in proposed.iter().enumerate() {
                 let pos = after + 1 + i;
                 entries.push(Entry {
                     seq: l.seq,
@@ -744,7 +753,7 @@ impl Worker<'_> {
                 l.drafted.push(Drafted {
                     token,
                     pos,
-                    row: -1,
+                    row: None,
                 });
             }
             spare -= take;
@@ -931,7 +940,6 @@ impl Worker<'_> {
                 alone,
                 prefix_seq,
                 drafted: Vec::new(),
-                proposed: Vec::new(),
                 job,
                 seq,
                 started,
@@ -961,7 +969,7 @@ impl Worker<'_> {
     /// stream what may be shown, and say what to decode next or why it ended. A sampled token
     /// that is the draft decoded after the last one is kept as it is (its cell and row are
     /// there) and the next is sampled from its row, until one is not: the drafts from it on leave
-    /// the cache. A token to decode proposes the drafts that may follow it.
+    /// the cache.
     fn advance(&mut self, l: &mut Live) -> Result<Advance, EngineError> {
         loop {
             let next = self.advance_token(l);
@@ -971,9 +979,12 @@ impl Worker<'_> {
                 return next;
             };
             if let Some(first) = l.drafted.first().copied() {
-                if first.token == entry.token && first.pos == entry.pos && first.row >= 0 {
+                if let Some(row) = first
+                    .row
+                    .filter(|_| first.token == entry.token && first.pos == entry.pos)
+                {
                     l.drafted.remove(0);
-                    l.idx = first.row;
+                    l.idx = row;
                     Counters::bump(&self.counters.accepted_drafts, 1);
                     continue;
                 }
@@ -981,17 +992,6 @@ impl Worker<'_> {
                 if !self.drop_tail(l.seq, first.pos, "taking back drafts")? {
                     return Ok(Advance::Finished(StopReason::EndOfText));
                 }
-            }
-            l.proposed.clear();
-            if self.config.draft_rows > 1 {
-                let written: Vec<i32> = l.steps.iter().map(|s| s.token.0).collect();
-                let source: Vec<i32> = l.suffix.iter().map(|t| t.0).collect();
-                let room = (l.max_tokens - l.generated) as usize;
-                let most = room.min(self.config.draft_rows as usize - 1);
-                l.proposed = draft::lookup(&source, &written, most)
-                    .into_iter()
-                    .map(LlamaToken)
-                    .collect();
             }
             return next;
         }
