@@ -316,9 +316,16 @@ impl Card {
     }
 }
 
-/// Collapses runs of whitespace into one space (wrapped text compares with its source).
+/// Collapses runs of whitespace into one space and drops zero-width characters (wrapped text
+/// compares with its source).
 pub fn squash(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
+    // A terminal's capture has no zero-width characters: a variation selector after an emoji
+    // (`🛍\u{fe0f}` in the content log, `🛍` on screen) or a joiner.
+    let visible: String = text
+        .chars()
+        .filter(|c| !matches!(c, '\u{fe00}'..='\u{fe0f}' | '\u{200b}'..='\u{200d}' | '\u{2060}'))
+        .collect();
+    visible.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// The product cards on a screen, top to bottom.
