@@ -806,13 +806,18 @@ pub fn normalise_number(raw: &str) -> String {
 }
 
 fn is_mark_word(word: &str, own_marks: &[&str]) -> bool {
-    CURRENCY_WORDS.iter().any(|w| {
-        if w.len() <= 3 {
-            *w == word
-        } else {
-            w.eq_ignore_ascii_case(word)
-        }
-    }) || names_currency(own_marks.iter().copied(), word)
+    CURRENCY_WORDS.iter().any(|w| same_currency_word(w, word))
+        || names_currency(own_marks.iter().copied(), word)
+}
+
+/// Whether `word` is the currency word `w` as [`CURRENCY_WORDS`] match: a code (three letters or
+/// fewer) as written, a name in any case.
+pub fn same_currency_word(w: &str, word: &str) -> bool {
+    if w.len() <= 3 {
+        w == word
+    } else {
+        w.eq_ignore_ascii_case(word)
+    }
 }
 
 fn is_mark_symbol(sym: &str, own_marks: &[&str]) -> bool {
@@ -1333,9 +1338,31 @@ pub struct MoneyRoles {
     /// text does not use them: `原价`, `on sale`): the guardrails refuse them (`fake_discount`)
     /// and the generation gate masks the token that would complete one.
     pub forbidden_claims: Vec<String>,
+    /// Currency words the product's own name or brand has as a word (a brand `AED`): before a
+    /// number of the product's own text they quote the product and mark no amount (`AED 14
+    /// 蓝牙耳机` names the product, its `14` is the name's). Matched as [`CURRENCY_WORDS`] are:
+    /// codes as written, names in any case.
+    pub quoted: Vec<String>,
 }
 
 impl MoneyRoles {
+    /// The numbers of `text` as these facts read them: [`scan_with`] with the store's markers,
+    /// and a number of the product's own text whose marker is one of the product's own words
+    /// ([`Self::quoted`]) bare: the product's name quoted, not an amount.
+    pub fn scan(&self, text: &str) -> Vec<Number> {
+        let marks: Vec<&str> = self.marks.iter().map(String::as_str).collect();
+        let mut numbers = scan_with(text, &marks);
+        for n in &mut numbers {
+            let marker = n.currency.clone().and_then(|c| text.get(c));
+            let word = marker.map(|m| m.trim_end_matches('.'));
+            let quoted = word.is_some_and(|w| self.quoted.iter().any(|q| same_currency_word(q, w)));
+            if quoted && self.text_numbers.contains(&n.value) {
+                n.currency = None;
+            }
+        }
+        numbers
+    }
+
     /// The value an amount in `role` must have; `None` when the product has none (no list price:
     /// no comparison and no saving may be claimed).
     pub fn expected(&self, role: PriceRole) -> Option<&str> {
@@ -1381,8 +1408,7 @@ impl MoneyRoles {
     /// once `off` is written; the guardrails judge the finished copy with the words after it too
     /// ([`price_role`]).
     pub fn admits(&self, text: &str) -> bool {
-        let marks: Vec<&str> = self.marks.iter().map(String::as_str).collect();
-        scan_with(text, &marks).iter().all(|n| {
+        self.scan(text).iter().all(|n| {
             // Judged while written: an amount after its marker (`now ₹13…`); once finished also
             // one with its marker after it (`459元`), whose role the words before it give.
             let marked_before = n.currency.as_ref().is_some_and(|c| c.end <= n.span.start);
@@ -1475,6 +1501,7 @@ mod tests {
             stated: vec!["500".into()],
             text_numbers: vec!["500".into()],
             forbidden_claims: Vec::new(),
+            quoted: Vec::new(),
         }
     }
 
@@ -1660,7 +1687,42 @@ mod tests {
             stated: Vec::new(),
             text_numbers: Vec::new(),
             forbidden_claims: Vec::new(),
+            quoted: Vec::new(),
         }
+    }
+
+    /// A brand that is a currency code, before a number of the name (found by the zh template
+    /// property test: brand `AED`, name `14 蓝牙耳机`, `AED 14 蓝牙耳机，现价¥0.01` read as a price
+    /// of AED 14): the name quoted, not an amount. Any other number after it is still one.
+    #[test]
+    fn a_currency_word_the_product_is_named_by_marks_no_number_of_its_name() {
+        let aed = MoneyRoles {
+            price: "0.01".into(),
+            comparison: None,
+            saving: None,
+            text_numbers: vec!["14".into()],
+            quoted: vec!["AED".into()],
+            ..cny_roles()
+        };
+        let copy = "AED 14 蓝牙耳机，现价¥0.01";
+        assert!(aed
+            .scan(copy)
+            .iter()
+            .all(|n| n.value != "14" || n.currency.is_none()));
+        assert!(aed.admits(copy));
+        let unquoted = MoneyRoles {
+            quoted: Vec::new(),
+            ..aed.clone()
+        };
+        assert!(
+            !unquoted.admits(copy),
+            "without the brand's word it is an amount"
+        );
+        assert!(!aed.admits("AED 15 蓝牙耳机"), "not a number of the name");
+        assert!(
+            !aed.admits("现价¥14"),
+            "the store's own sign is never quoted"
+        );
     }
 
     #[test]

@@ -82,9 +82,9 @@ use crate::copy::prompt::{
 use crate::locale::Locale;
 use crate::numbers::{
     chains, cjk_role_before, cjk_word_gap, fold, foreign_symbol, has_mojibake, is_cjk, never_shown,
-    normalise_number, price_role, scan, scan_with, word_after, words_before, zhe_discount,
-    zhe_figures, ChainRule, MoneyRoles, Number, PriceRole, CJK_CURRENCY_WORDS, CURRENCY_SYMBOLS,
-    CURRENCY_WORDS, SAVING_AFTER,
+    normalise_number, price_role, same_currency_word, scan, scan_with, word_after, words_before,
+    zhe_discount, zhe_figures, ChainRule, MoneyRoles, Number, PriceRole, CJK_CURRENCY_WORDS,
+    CURRENCY_SYMBOLS, CURRENCY_WORDS, SAVING_AFTER,
 };
 use crate::vocab::PriceBand;
 
@@ -1095,24 +1095,45 @@ fn chinese_mobile(digits: &str) -> bool {
     b.len() == 11 && b[0] == b'1' && (b'3'..=b'9').contains(&b[1])
 }
 
+/// The currency words ([`CURRENCY_WORDS`]) the product's own name or brand has as a word (a brand
+/// `SEK`, a "Euro Plug Adapter"), other than the store's: copy that writes them quotes the
+/// product. Codes are matched as written (upper case, `Rs`); currency names in any case.
+fn own_currency_words(facts: &ProductFacts) -> Vec<&'static str> {
+    let own = format!("{} {}", facts.name, facts.brand.as_deref().unwrap_or(""));
+    CURRENCY_WORDS
+        .into_iter()
+        .filter(|w| !facts.currency.is_named_by(w) && find_word(&own, w, w.len() <= 3).is_some())
+        .collect()
+}
+
 /// Another currency's sign, code or name in `copy`. A Latin code or name that the product's own
 /// name or brand has as a word is the product speaking (a brand `SEK`, a "Euro Plug Adapter"), not
-/// a price: copy may quote it. Signs and Chinese currency words (written without word breaks:
+/// a price: copy may quote it, but not write an amount after it other than a number of the
+/// product's own text ([`MoneyRoles::scan`]). Signs and Chinese currency words (written without word breaks:
 /// `元` is in `元气`) are never taken as the product's.
 fn foreign_currency(copy: &str, facts: &ProductFacts) -> Option<String> {
     let allowed = |m: &str| facts.currency.is_named_by(m);
     if let Some(sym) = foreign_symbol(copy, allowed) {
         return Some(sym.to_string());
     }
-    let own = format!("{} {}", facts.name, facts.brand.as_deref().unwrap_or(""));
-    if let Some(w) = CURRENCY_WORDS.iter().find(|w| {
-        // Codes are matched as written (upper case, `Rs`); currency names in any case.
-        let case_sensitive = w.len() <= 3;
-        !allowed(w)
-            && find_word(&own, w, case_sensitive).is_none()
-            && find_word(copy, w, case_sensitive).is_some()
-    }) {
+    let own = own_currency_words(facts);
+    if let Some(w) = CURRENCY_WORDS
+        .iter()
+        .find(|w| !allowed(w) && !own.contains(w) && find_word(copy, w, w.len() <= 3).is_some())
+    {
         return Some((*w).to_string());
+    }
+    // The product's own word marking an amount its text does not have (`现价AED 0.01` for a
+    // brand AED) is a price in that currency after all.
+    if !own.is_empty() {
+        let marked = money_roles(facts).scan(copy).into_iter().find_map(|n| {
+            let c = n.currency?;
+            let word = copy.get(c)?.trim_end_matches('.');
+            own.iter().find(|w| same_currency_word(w, word))
+        });
+        if let Some(w) = marked {
+            return Some((*w).to_string());
+        }
     }
     // Chinese currency words, longest first; each found one is blanked, so the `元` of `美元`
     // is not read again.
@@ -1269,6 +1290,10 @@ pub fn money_roles(facts: &ProductFacts) -> MoneyRoles {
         stated,
         text_numbers: text_numbers.into_iter().map(|d| d.value).collect(),
         marks,
+        quoted: own_currency_words(facts)
+            .into_iter()
+            .map(str::to_string)
+            .collect(),
         forbidden_claims: {
             // Without a list price no discount at all; with one under half, not half.
             let (discount, half) = match facts.discount_percent {
@@ -1307,7 +1332,7 @@ fn price_claim_failure(copy: &str, facts: &ProductFacts) -> Option<Reason> {
     let roles = money_roles(facts);
     let marks: Vec<&str> = roles.marks.iter().map(String::as_str).collect();
     let discount = facts.discount_percent.map(|d| d.to_string());
-    for n in scan_with(copy, &marks) {
+    for n in roles.scan(copy) {
         let written = copy
             .get(n.start_with_marker()..n.end_with_marker())
             .unwrap_or("")
@@ -1918,6 +1943,36 @@ mod tests {
             code(&copy, &facts()),
             "foreign_currency",
             "not this product's word"
+        );
+    }
+
+    /// A brand that is a currency code before a number of the name (the zh template property
+    /// test: brand `AED`, name `14 蓝牙耳机`) quotes the product: no price of AED 14. Another
+    /// amount after it, or the number as a price in the store's currency, is still judged.
+    #[test]
+    fn a_brand_that_is_a_currency_code_before_the_names_number_is_no_price() {
+        let mut f = facts();
+        f.name = "14 蓝牙耳机".into();
+        f.brand = Some("AED".into());
+        f.list_price = None;
+        f.discount_percent = None;
+        let cur = f.currency.symbol.clone();
+        let price = f.price.display();
+        let brands = BrandList::new(["AED"]);
+        let config = GuardrailConfig::default().for_locale(crate::locale::Locale::ZhCn);
+        let code = |copy: &str| check(copy, &f, &brands, &config).code();
+        assert_eq!(
+            code(&format!("AED 14 蓝牙耳机，现价{cur}{price}。")),
+            "pass"
+        );
+        assert_eq!(
+            code(&format!("AED 14 蓝牙耳机，现价{cur}14。")),
+            "wrong_price_role"
+        );
+        assert_eq!(
+            code(&format!("AED 14 蓝牙耳机，现价AED {price}。")),
+            "foreign_currency",
+            "the brand's word as a currency"
         );
     }
 
