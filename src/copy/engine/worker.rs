@@ -197,7 +197,9 @@ pub(super) fn worker_main(
         saved: (0..config.prefix_slots).map(|_| None).collect(),
         config,
         counters,
+        costs: draft::StepCosts::default(),
     };
+    worker.costs = worker.time_rows();
     if ready.send(Ok(worker.n_ctx)).is_err() {
         return;
     }
@@ -295,6 +297,8 @@ struct Worker<'m> {
     /// The split layout's saved prefixes, by the slot [`HeldPrefixes::store`] gave each.
     saved: Vec<Option<SeqState>>,
     counters: Arc<Counters>,
+    /// A step's time by its rows on this machine, measured at start ([`draft::StepCosts`]).
+    costs: draft::StepCosts,
 }
 
 /// The prefix books of the cache's layout ([`KvLayout`]).
@@ -485,14 +489,8 @@ impl Worker<'_> {
             max_tokens: steps,
             n_ctx,
         };
-        let text = "Fresh linen for the summer, soft and light, now in the store. ";
-        let pool = self.model.vocab().tokenize(text.as_bytes(), false, false);
-        if pool.is_empty() {
-            return Err(EngineError::EmptyPrompt);
-        }
-        let tokens: Vec<LlamaToken> = (0..context.max(1) as usize)
-            .map(|i| pool[i % pool.len()])
-            .collect();
+        let tokens = filler_tokens(self.model, context.max(1) as usize)?;
+        let pool = &tokens;
         let mut figures = Vec::new();
         for &width in widths {
             if width == 0 || width > max_width {
@@ -535,6 +533,78 @@ impl Worker<'_> {
                 tokens_per_sec: per_sec(width, step_ms),
             });
         }
+        Ok(figures)
+    }
+
+    /// Times steps of 1, 2, … `draft_rows` rows of one sequence (a sampled token and its drafts,
+    /// every row with logits) over a short context, the median of [`CALIBRATION_STEPS`] rounds
+    /// of every count after one not counted; the cache is emptied after. Nothing measured (no drafts) with
+    /// drafts off or when a decode fails, which is logged.
+    fn time_rows(&mut self) -> draft::StepCosts {
+        let max_rows = self.config.draft_rows as usize;
+        if max_rows < 2 {
+            return draft::StepCosts::default();
+        }
+        let started = Instant::now();
+        let timed = self.time_rows_of(max_rows);
+        self.reset();
+        match timed {
+            Ok(times) => {
+                let costs = draft::StepCosts::new(times);
+                tracing::info!(
+                    step_ms = ?costs.step_ms(),
+                    drafts_by_rows = ?costs.plan(),
+                    took_ms = ms(started.elapsed()),
+                    "timed a step by its rows: drafts go where they raise tokens per ms"
+                );
+                costs
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot time steps by their rows; no drafts");
+                draft::StepCosts::default()
+            }
+        }
+    }
+
+    fn time_rows_of(&mut self, max_rows: usize) -> Result<Vec<f64>, EngineError> {
+        let context = filler_tokens(self.model, CALIBRATION_CONTEXT)?;
+        if context.len() + max_rows > self.seq_cells() as usize {
+            return Err(EngineError::Config(
+                "the context is too small to time a step's rows",
+            ));
+        }
+        self.decode_prefix(&context, 0)?;
+        // Round after round of every row count, so that a busy moment of the machine falls on
+        // all of them alike; the first round is not counted.
+        let mut times = vec![Vec::with_capacity(CALIBRATION_STEPS); max_rows];
+        for round in 0..=CALIBRATION_STEPS {
+            for rows in 1..=max_rows {
+                self.batch.clear();
+                for row in 0..rows {
+                    let token = context[(round + row) % context.len()];
+                    self.batch
+                        .add(token, to_pos(context.len() + row)?, &[0], true)
+                        .map_err(DecodeFailure::during("adding a token"))?;
+                }
+                let started = Instant::now();
+                self.ctx
+                    .decode(&mut self.batch)
+                    .map_err(DecodeFailure::during("decoding a batch"))?;
+                if round > 0 {
+                    times[rows - 1].push(ms(started.elapsed()));
+                }
+                self.ctx
+                    .clear_kv_cache_seq(Some(0), Some(to_pos(context.len())? as u32), None)
+                    .map_err(DecodeFailure::during("clearing a timed step"))?;
+            }
+        }
+        let figures = times
+            .into_iter()
+            .map(|mut t| {
+                t.sort_by(f64::total_cmp);
+                t.get(t.len() / 2).copied().unwrap_or(0.0)
+            })
+            .collect();
         Ok(figures)
     }
 
@@ -716,16 +786,20 @@ impl Worker<'_> {
 
     /// Gives the rows of logits the step's entries leave spare under `draft_rows` to the live
     /// requests' drafts ([`draft::lookup`] of the suffix after the last tokens written, no more
-    /// than the request may still write), in the order the requests run:
-    /// each draft token an entry after its request's next token, at the positions after it,
-    /// with logits. Nothing is looked up while no row is spare.
+    /// than the request may still write): in a step that decodes a prompt, all that fit (a row
+    /// beside a prompt's dozens costs little); in a step of sampled tokens only, those
+    /// [`draft::StepCosts::worth`] finds raise the step's expected tokens per millisecond, the
+    /// likeliest kept first. Each draft token is an entry after its request's next token, at the
+    /// positions after it.
     fn add_drafts(&mut self, live: &mut [Live], entries: &mut Vec<Entry>) {
         let rows = entries.iter().filter(|e| e.logits).count();
-        let mut spare = (self.config.draft_rows as usize).saturating_sub(rows);
-        for l in live.iter_mut() {
-            if spare == 0 {
-                break;
-            }
+        let spare = (self.config.draft_rows as usize).saturating_sub(rows);
+        if spare == 0 {
+            return;
+        }
+        // Every request's offer: (its index in `live`, where its next token sits, its drafts).
+        let mut offers: Vec<(usize, usize, Vec<LlamaToken>)> = Vec::new();
+        for (i, l) in live.iter().enumerate() {
             // Only after a token of its own in this decode (not its prompt's).
             if l.prompt_ms.is_none() {
                 continue;
@@ -733,16 +807,38 @@ impl Worker<'_> {
             let Some(next) = entries.iter().position(|e| e.seq == l.seq && e.logits) else {
                 continue;
             };
-            let after = entries[next].pos;
             let tail: Vec<LlamaToken> = l.steps[l.steps.len().saturating_sub(draft::MAX_MATCH)..]
                 .iter()
                 .map(|s| s.token)
                 .collect();
             let room = (l.max_tokens - l.generated) as usize;
             let proposed = draft::lookup(&l.suffix, &tail, room.min(spare));
-            let take = proposed.len();
-            for (i, &token) in proposed.iter().enumerate() {
-                let pos = after + 1 + i;
+            if !proposed.is_empty() {
+                offers.push((i, entries[next].pos, proposed));
+            }
+        }
+        // The offered drafts by expected gain, best first (a request's own in order: each later
+        // one's gain is smaller), and how many of them the step takes.
+        let mut ranked: Vec<(f64, usize)> = offers
+            .iter()
+            .enumerate()
+            .flat_map(|(o, (_, _, d))| (0..d.len()).map(move |nth| (nth, o)))
+            .map(|(nth, o)| (draft::gain(nth), o))
+            .collect();
+        ranked.sort_by(|a, b| b.0.total_cmp(&a.0));
+        ranked.truncate(spare);
+        let prompt_step = entries.len() > rows;
+        let take = if prompt_step {
+            ranked.len()
+        } else {
+            let gains: Vec<f64> = ranked.iter().map(|r| r.0).collect();
+            self.costs.worth(rows, &gains)
+        };
+        for (o, (i, after, proposed)) in offers.into_iter().enumerate() {
+            let count = ranked[..take].iter().filter(|r| r.1 == o).count();
+            let l = &mut live[i];
+            for (nth, &token) in proposed.iter().take(count).enumerate() {
+                let pos = after + 1 + nth;
                 entries.push(Entry {
                     seq: l.seq,
                     token,
@@ -756,8 +852,7 @@ impl Worker<'_> {
                     row: None,
                 });
             }
-            spare -= take;
-            Counters::bump(&self.counters.drafted_tokens, take as u64);
+            Counters::bump(&self.counters.drafted_tokens, count as u64);
         }
     }
 
@@ -1522,6 +1617,23 @@ fn share_for(prefix: &str, suffix: &[LlamaToken], live: &[Live]) -> Option<Share
 /// How many first tokens `a` and `b` have in common.
 fn common_start(a: &[LlamaToken], b: &[LlamaToken]) -> usize {
     a.iter().zip(b).take_while(|(x, y)| x == y).count()
+}
+
+/// Steps timed for each row count when the engine starts ([`Worker::time_rows`]).
+const CALIBRATION_STEPS: usize = 12;
+
+/// The context those steps attend to: about a suffix's length (the prefix's cells are not
+/// timed: what matters is how the rows compare).
+const CALIBRATION_CONTEXT: usize = 64;
+
+/// `len` tokens of plain shop text, repeated: a context for timing decodes.
+fn filler_tokens(model: &LlamaModel, len: usize) -> Result<Vec<LlamaToken>, EngineError> {
+    let text = "Fresh linen for the summer, soft and light, now in the store. ";
+    let pool = model.vocab().tokenize(text.as_bytes(), false, false);
+    if pool.is_empty() {
+        return Err(EngineError::EmptyPrompt);
+    }
+    Ok((0..len).map(|i| pool[i % pool.len()]).collect())
 }
 
 fn to_pos(pos: usize) -> Result<i32, EngineError> {
