@@ -104,6 +104,10 @@ pub struct BenchReport {
     pub drafted_tokens: u64,
     #[serde(default)]
     pub accepted_drafts: u64,
+    /// Step times by rows the engine measured at start, and the drafts it takes by them
+    /// (`EngineInfo::draft_timing`).
+    #[serde(default)]
+    pub draft_timing: crate::copy::engine::DraftTiming,
     /// The bare decode loop (no sampling, no gate) by number of sequences decoded together,
     /// over a shared context of [`BenchReport::width_context`] tokens; width 1 is the limit
     /// generation is compared with.
@@ -671,6 +675,7 @@ pub fn run(
         threads: info.config.threads,
         n_ctx: info.n_ctx,
         kernels: info.kernels.clone(),
+        draft_timing: info.draft_timing.clone(),
         prompt_tokens_per_sec: rate(prompt_tokens, prompt_ms),
         generation_tokens_per_sec: rate(gen_tokens, gen_ms),
         decode_limit_tokens_per_sec: rate(gen_tokens, decode_ms),
@@ -1328,6 +1333,15 @@ impl fmt::Display for BenchReport {
             100.0 * ratio(self.accepted_drafts as f64, self.drafted_tokens as f64),
             self.accepted_drafts,
         )?;
+        if !self.draft_timing.step_ms.is_empty() {
+            let list = |v: Vec<String>| v.join(" / ");
+            writeln!(
+                f,
+                "draft plan        a step of 1, 2, ... rows took {} ms when the engine started: a step of that many sampled tokens takes {} drafts",
+                list(self.draft_timing.step_ms.iter().map(|m| format!("{m:.1}")).collect()),
+                list(self.draft_timing.drafts_by_rows.iter().map(|d| d.to_string()).collect()),
+            )?;
+        }
         if !self.decode_widths.is_empty() {
             let widths: Vec<String> = self
                 .decode_widths

@@ -49,8 +49,11 @@
 //! - Padding rows never reach a request: their logits are not sampled and their cells are
 //!   cleared right after the decode.
 //! - Drafts ([`EngineConfig::draft_rows`]): the rows of logits a step's own tokens leave spare
-//!   under `draft_rows` carry draft tokens (the continuation of a run of the request's record
-//!   its copy has begun) at the positions after a request's next token. Every token is still
+//!   under `draft_rows` may carry draft tokens (the continuation of a run of the request's
+//!   record its copy has begun) at the positions after a request's next token; a step of
+//!   sampled tokens takes only the drafts that raise its expected tokens per millisecond, by
+//!   the step times of 1 to `draft_rows` rows the worker measures when it starts (fixed from
+//!   then on: the drafts a step takes depend on its tokens alone). Every token is still
 //!   sampled from the model's logits through the gate; a draft is kept only when it is the token
 //!   sampled (its cell and row are then already there), and the drafts from the first one not
 //!   sampled leave the KV cache before anything else is decoded. Drafts change the batch's
@@ -185,8 +188,9 @@ pub struct EngineConfig {
     /// spare going to draft tokens: the continuation of a run of the request's record its copy
     /// has begun (a name, a price), decoded beside the token just sampled and kept where the
     /// model samples the same token (`draft`: the copy is the one written without drafts, in
-    /// fewer steps). One request alone drafts up to three tokens; a session's three picks share
-    /// one spare row. 0 or 1: no drafts.
+    /// fewer steps). A step of sampled tokens takes the drafts that raise its expected tokens
+    /// per millisecond on this CPU (timed at start; on a 2-core EPYC: a request alone two, two
+    /// requests one, a session's three picks none). 0 or 1: no drafts (and no timing).
     pub draft_rows: u32,
     /// Tokens generated at most per request.
     pub max_tokens: u32,
@@ -745,6 +749,17 @@ pub struct EngineInfo {
     pub config: EngineConfig,
     /// The CPU kernels llama.cpp was compiled with, e.g. `AVX2 + AVX-512 + VNNI`.
     pub kernels: String,
+    /// Steps timed when the engine started, for drafts ([`EngineConfig::draft_rows`]).
+    #[serde(default)]
+    pub draft_timing: DraftTiming,
+}
+
+/// What a step of 1, 2, … rows took when the engine started, and so how many drafts a step of
+/// that many sampled tokens takes when one request offers them (empty with drafts off).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct DraftTiming {
+    pub step_ms: Vec<f64>,
+    pub drafts_by_rows: Vec<usize>,
 }
 
 type Sink = Box<dyn FnMut(StreamEvent) -> bool + Send>;
@@ -835,7 +850,7 @@ impl EngineHandle {
         }
         let backend = worker::backend()?;
         let (jobs, job_rx) = mpsc::channel::<Work>();
-        let (ready_tx, ready_rx) = mpsc::channel::<Result<u32, EngineError>>();
+        let (ready_tx, ready_rx) = mpsc::channel::<Result<(u32, DraftTiming), EngineError>>();
         let counters = Arc::new(Counters::default());
         let worker_counters = Arc::clone(&counters);
         let path = model_path.to_path_buf();
@@ -853,7 +868,7 @@ impl EngineHandle {
                 )
             })
             .map_err(EngineError::Spawn)?;
-        let n_ctx = ready_rx.recv().map_err(|_| EngineError::WorkerGone)??;
+        let (n_ctx, draft_timing) = ready_rx.recv().map_err(|_| EngineError::WorkerGone)??;
         Ok(Self {
             jobs,
             counters,
@@ -863,6 +878,7 @@ impl EngineHandle {
                 n_ctx,
                 config,
                 kernels: kernels::description(),
+                draft_timing,
             }),
         })
     }

@@ -129,7 +129,7 @@ pub(super) fn worker_main(
     path: &Path,
     config: EngineConfig,
     jobs: Receiver<Work>,
-    ready: Sender<Result<u32, EngineError>>,
+    ready: Sender<Result<(u32, super::DraftTiming), EngineError>>,
     counters: Arc<Counters>,
 ) {
     let model_params = LlamaModelParams::default().with_use_mmap(config.mmap);
@@ -200,7 +200,11 @@ pub(super) fn worker_main(
         costs: draft::StepCosts::default(),
     };
     worker.costs = worker.time_rows();
-    if ready.send(Ok(worker.n_ctx)).is_err() {
+    let timing = super::DraftTiming {
+        step_ms: worker.costs.step_ms().to_vec(),
+        drafts_by_rows: worker.costs.plan(),
+    };
+    if ready.send(Ok((worker.n_ctx, timing))).is_err() {
         return;
     }
     let stopped = worker.serve(&jobs);
