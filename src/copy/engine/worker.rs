@@ -1623,12 +1623,14 @@ fn common_start(a: &[LlamaToken], b: &[LlamaToken]) -> usize {
     a.iter().zip(b).take_while(|(x, y)| x == y).count()
 }
 
-/// Steps timed for each row count when the engine starts ([`Worker::time_rows`]).
-const CALIBRATION_STEPS: usize = 12;
+/// Steps timed for each row count when the engine starts ([`Worker::time_rows`]): with one
+/// round not counted, 36 decodes of 1 to 4 rows, about half a second here (and under qemu's
+/// emulation, 40-60 times slower, well under a minute of the ARM check).
+const CALIBRATION_STEPS: usize = 8;
 
-/// The context those steps attend to: about a suffix's length (the prefix's cells are not
-/// timed: what matters is how the rows compare).
-const CALIBRATION_CONTEXT: usize = 64;
+/// The context those steps attend to (what matters is how the rows compare, not the context's
+/// share of a step).
+const CALIBRATION_CONTEXT: usize = 32;
 
 /// `len` tokens of plain shop text, repeated: a context for timing decodes.
 fn filler_tokens(model: &LlamaModel, len: usize) -> Result<Vec<LlamaToken>, EngineError> {
