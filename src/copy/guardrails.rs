@@ -56,8 +56,8 @@
 //! ([`FIRST_PERSON`], [`Reason::Testimonial`]).
 //!
 //! Copy never repeats its prompt: no run of the prompt pack's instructions and no price band of
-//! the shopper line (`mid budget`, `low-budget`, `your budget`; in Chinese any `预算`: what the
-//! kiosk made of the shopper), unless the product's facts have it ([`PromptEcho`],
+//! the shopper line (`mid budget`, `low-budget`, `your budget`, `high price`; in Chinese any
+//! `预算`: what the kiosk made of the shopper), unless the product's facts have it ([`PromptEcho`],
 //! [`Reason::PromptLeak`]; the copy service sets it from its pack with
 //! [`GuardrailConfig::for_pack`]). The price bands are barred while the model writes too (a few
 //! dozen phrases); the instructions' runs, hundreds of them, only in finished copy.
@@ -615,6 +615,11 @@ const EN_BUDGET_OF: [&str; 11] = [
     "generous",
 ];
 
+/// Bands that make `price` after them the shopper line's band in other words: the demo kiosk
+/// served `Plush sock pack, soft for outdoor; high price` (2026-12-05) for a shopper line
+/// `likes outdoor; high budget`. Not `low`: `at a low price` is the store's own claim.
+const EN_BAND_PRICE: [&str; 2] = ["mid", "high"];
+
 /// What copy must never repeat of its prompt (the guardrails' `prompt_leak`): a run of
 /// [`ECHO_WORDS`] words (English) or [`ECHO_CHARS`] characters (Chinese) of one clause of the
 /// pack's instructions — the model once served `禾匠咖啡豆石板灰，一到两个短句` ("…one or two short
@@ -680,6 +685,7 @@ impl PromptEcho {
                 .into_iter()
                 .map(|band| band_phrase(band, pack.locale))
                 .chain(EN_BUDGET_OF.iter().map(|word| format!("{word} budget")))
+                .chain(EN_BAND_PRICE.iter().map(|band| format!("{band} price")))
                 // and with the hyphen spaced: the Flipkart sample (seed 251) served
                 // `Shoppers: likes home decor; mid- budget.`
                 .flat_map(|phrase| {
@@ -2202,6 +2208,15 @@ mod tests {
         assert_eq!(
             judge_en("Stonewashed linen on a mid budget: the Northloom Alder throw, $12.99."),
             Verdict::Fail(Reason::PromptLeak("mid budget".into()))
+        );
+        // The demo kiosk, 2026-12-05, a shopper line `likes outdoor; high budget`.
+        assert_eq!(
+            judge_en("Plush sock pack, soft for outdoor; high price"),
+            Verdict::Fail(Reason::PromptLeak("high price".into()))
+        );
+        assert_eq!(
+            judge_en("Stonewashed linen at a low price: the Northloom Alder throw, $12.99."),
+            Verdict::Pass
         );
         // Seen before the rule: "Low-budget coffee? A new one to look forward to!"
         assert_eq!(
