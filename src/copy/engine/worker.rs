@@ -798,7 +798,10 @@ impl Worker<'_> {
     fn add_drafts(&mut self, live: &mut [Live], entries: &mut Vec<Entry>) {
         let rows = entries.iter().filter(|e| e.logits).count();
         let spare = (self.config.draft_rows as usize).saturating_sub(rows);
-        if spare == 0 {
+        let prompt_step = entries.len() > rows;
+        // No lookups in a step that would take no draft even if every spare row were offered
+        // the likeliest kept (a session's three picks on a CPU where a fourth row is dear).
+        if spare == 0 || !prompt_step && self.costs.worth(rows, &vec![draft::gain(0); spare]) == 0 {
             return;
         }
         // Every request's offer: (its index in `live`, where its next token sits, its drafts).
@@ -831,7 +834,6 @@ impl Worker<'_> {
             .collect();
         ranked.sort_by(|a, b| b.0.total_cmp(&a.0));
         ranked.truncate(spare);
-        let prompt_step = entries.len() > rows;
         let take = if prompt_step {
             ranked.len()
         } else {
