@@ -51,8 +51,8 @@
 //! - Drafts ([`EngineConfig::draft_rows`]): the rows of logits a step's own tokens leave spare
 //!   under `draft_rows` may carry draft tokens (the continuation of a run of the request's
 //!   record its copy has begun) at the positions after a request's next token; a step of
-//!   sampled tokens takes only the drafts that raise its expected tokens per millisecond, by
-//!   the step times of 1 to `draft_rows` rows the worker measures when it starts (fixed from
+//!   sampled tokens takes only the drafts that raise its expected tokens per millisecond by
+//!   more than the timing's noise (5 %), by the step times of 1 to `draft_rows` rows the worker measures when it starts (fixed from
 //!   then on: the drafts a step takes depend on its tokens alone). Every token is still
 //!   sampled from the model's logits through the gate; a draft is kept only when it is the token
 //!   sampled (its cell and row are then already there), and the drafts from the first one not
