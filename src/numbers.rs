@@ -606,7 +606,8 @@ fn hanzi_unit(c: char) -> Option<u64> {
     HANZI_UNITS.iter().find(|(d, _)| *d == c).map(|(_, v)| *v)
 }
 
-fn is_hanzi_numeral(c: char) -> bool {
+/// A Chinese numeral character (`一`, `百`, `万`, `点`…).
+pub fn is_hanzi_numeral(c: char) -> bool {
     hanzi_digit(c).is_some() || hanzi_unit(c).is_some() || c == '万' || c == '点'
 }
 
@@ -1316,6 +1317,17 @@ pub fn price_role(text: &str, start: usize, end: usize) -> PriceRole {
     }
 }
 
+/// What the words after an amount only the saving can be say of it ([`MoneyRoles::admits`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SavingWord {
+    /// A saving word (`off`): the amount is the saving.
+    Says,
+    /// A word still being written that may become one (`of`), or none yet.
+    Pending,
+    /// Another word, or punctuation: the amount reads as the price.
+    Not,
+}
+
 /// What each money role may say about one product: the price facts as the guardrails read them
 /// and the generation gate enforces them.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -1348,7 +1360,8 @@ pub struct MoneyRoles {
 impl MoneyRoles {
     /// The numbers of `text` as these facts read them: [`scan_with`] with the store's markers,
     /// and a number of the product's own text whose marker is one of the product's own words
-    /// ([`Self::quoted`]) bare: the product's name quoted, not an amount.
+    /// ([`Self::quoted`]) and has no role word before it ([`role_before`]) bare: the product's
+    /// name quoted, not an amount (`AED 14 蓝牙耳机`; but `现价AED 14` is a price).
     pub fn scan(&self, text: &str) -> Vec<Number> {
         let marks: Vec<&str> = self.marks.iter().map(String::as_str).collect();
         let mut numbers = scan_with(text, &marks);
@@ -1356,7 +1369,10 @@ impl MoneyRoles {
             let marker = n.currency.clone().and_then(|c| text.get(c));
             let word = marker.map(|m| m.trim_end_matches('.'));
             let quoted = word.is_some_and(|w| self.quoted.iter().any(|q| same_currency_word(q, w)));
-            if quoted && self.text_numbers.contains(&n.value) {
+            if quoted
+                && self.text_numbers.contains(&n.value)
+                && role_before(text, n.start_with_marker()).is_none()
+            {
                 n.currency = None;
             }
         }
@@ -1406,8 +1422,12 @@ impl MoneyRoles {
     /// (Chinese numerals and bare numbers are judged once finished). An amount in the price role (or with no role
     /// words) may be the price or the saving, because `now ₹190 off` is read as a saving only
     /// once `off` is written; the guardrails judge the finished copy with the words after it too
-    /// ([`price_role`]).
-    pub fn admits(&self, text: &str) -> bool {
+    /// ([`price_role`]). So such an amount that only the saving can be (`for ₹1100`, `a 50`,
+    /// the saving not the price) is judged again by the word after it, as the guardrails read
+    /// it ([`Self::saving_word`]): one that cannot become a saving word (`50mm`, `20-day`,
+    /// `₹1100.`) is refused; until that word is written the amount is still to be decided
+    /// ([`Self::saving_pending`]). `ended`: the text ends here (its last word is finished).
+    pub fn admits(&self, text: &str, ended: bool) -> bool {
         self.scan(text).iter().all(|n| {
             // Judged while written: an amount after its marker (`now ₹13…`); once finished also
             // one with its marker after it (`459元`), whose role the words before it give.
@@ -1433,6 +1453,9 @@ impl MoneyRoles {
                     self.expected(role).into_iter().collect()
                 }
                 Some(PriceRole::Price) | None => {
+                    if !n.open && self.only_a_saving(text, n) {
+                        return self.saving_word(text, n, ended) != SavingWord::Not;
+                    }
                     [Some(self.price.as_str()), self.saving.as_deref()]
                         .into_iter()
                         .flatten()
@@ -1447,6 +1470,59 @@ impl MoneyRoles {
                 }
             })
         })
+    }
+
+    /// Whether finished amount `n` of `text`, judged as money with no role words before it but
+    /// the price's (or none), can be true only as the saving: its value is the saving and not
+    /// the price.
+    fn only_a_saving(&self, text: &str, n: &Number) -> bool {
+        self.saving.as_ref() == Some(&n.value)
+            && self.price != n.value
+            && matches!(
+                role_before(text, n.start_with_marker()),
+                Some(PriceRole::Price) | None
+            )
+    }
+
+    /// What the words after amount `n` of `text` say of it so far, read as [`price_role`] reads
+    /// them ([`word_after`]: spaces and dashes skipped, then a run of letters): a saving word
+    /// ([`SAVING_AFTER`]) makes it a saving; any other finished word (or none, before other
+    /// punctuation) leaves it the price; a word still being written at the end of the text is
+    /// pending while it can still become a saving word. `ended`: the text's last word is
+    /// finished.
+    fn saving_word(&self, text: &str, n: &Number, ended: bool) -> SavingWord {
+        let tail = text.get(n.end_with_marker()..).unwrap_or("");
+        let at =
+            tail.trim_start_matches(|c: char| c.is_whitespace() || matches!(c, '-' | '–' | '—'));
+        let run: String = at.chars().take_while(|c| c.is_alphabetic()).collect();
+        let finished = ended || run.len() < at.len();
+        let word = run.to_lowercase();
+        if SAVING_AFTER.contains(&word.as_str()) {
+            SavingWord::Says
+        } else if !finished && SAVING_AFTER.iter().any(|w| w.starts_with(word.as_str())) {
+            SavingWord::Pending
+        } else {
+            SavingWord::Not
+        }
+    }
+
+    /// Where the amount that ends `text` starts (its marker included) while it waits for the
+    /// word after it: finished, one only the saving can be ([`Self::admits`]), and followed so
+    /// far by nothing but spaces, dashes and the start of a saving word (`₹1100 `, `50 o`). The
+    /// generation gate holds it back like a number still being written and takes it back when
+    /// no saving word can follow.
+    pub fn saving_pending(&self, text: &str) -> Option<usize> {
+        let n = self.scan(text).pop()?;
+        let judged = n.currency.is_some() || self.is_money(&n);
+        (judged
+            && !n.open
+            && !n.percent
+            && !n.zhe
+            && !n.hanzi
+            && !self.stated.contains(&n.value)
+            && self.only_a_saving(text, &n)
+            && self.saving_word(text, &n, false) == SavingWord::Pending)
+            .then(|| n.start_with_marker())
     }
 }
 
@@ -1509,61 +1585,155 @@ mod tests {
     fn role_words_before_an_amount_decide_what_it_may_be() {
         let roles = rupee_roles();
         // Finished amounts: each role its own value.
-        assert!(roles.admits("Now only ₹1367, was ₹2550. Save ₹1183 today."));
+        assert!(roles.admits("Now only ₹1367, was ₹2550. Save ₹1183 today.", false));
         assert!(
-            !roles.admits("Now only ₹2550 "),
+            !roles.admits("Now only ₹2550 ", false),
             "the list price as the price"
         );
-        assert!(!roles.admits("Was ₹1367 "), "the price as the comparison");
-        assert!(!roles.admits("Save ₹2550 "), "the list price as the saving");
         assert!(
-            roles.admits("Get ₹1183 off"),
+            !roles.admits("Was ₹1367 ", false),
+            "the price as the comparison"
+        );
+        assert!(
+            !roles.admits("Save ₹2550 ", false),
+            "the list price as the saving"
+        );
+        assert!(
+            roles.admits("Get ₹1183 off", false),
             "no role word: price or saving"
         );
         // Joined to a discount, an amount is a saving of its own (the Flipkart sample, seed 331:
         // `22% off & ₹650` for a product at ₹650 saving ₹179).
-        assert!(!roles.admits("46% off & ₹1367 "), "the price as a saving");
-        assert!(!roles.admits("46% off and ₹1367 "));
-        assert!(roles.admits("46% off & ₹1183 "));
-        assert!(roles.admits("Soap & ₹1367 "), "no discount before the `&`");
-        assert!(!roles.admits("46% off&₹1367 "));
         assert!(
-            roles.admits("Comes with a ₹500 voucher"),
+            !roles.admits("46% off & ₹1367 ", false),
+            "the price as a saving"
+        );
+        assert!(!roles.admits("46% off and ₹1367 ", false));
+        assert!(roles.admits("46% off & ₹1183 ", false));
+        assert!(
+            roles.admits("Soap & ₹1367 ", false),
+            "no discount before the `&`"
+        );
+        assert!(!roles.admits("46% off&₹1367 ", false));
+        assert!(
+            roles.admits("Comes with a ₹500 voucher", false),
             "a stated amount is a fact"
         );
         // Bare numbers: money when they equal an amount the product's own text does not have,
         // judged once finished (the guardrails read `under 2550` as a comparison all the same).
         assert!(
-            !roles.admits("Pack of 2550 "),
+            !roles.admits("Pack of 2550 ", false),
             "the list price, bare, where the price belongs"
         );
-        assert!(roles.admits("Pack of 2550"), "still being written");
-        assert!(roles.admits("was 2550, now 1367."));
-        assert!(!roles.admits("now 2550 "), "the list price as the price");
-        assert!(!roles.admits("under 1367 "), "the price as the comparison");
-        assert!(roles.admits("Pack of 25 "), "no money amount");
+        assert!(roles.admits("Pack of 2550", false), "still being written");
+        assert!(roles.admits("was 2550, now 1367.", false));
+        assert!(
+            !roles.admits("now 2550 ", false),
+            "the list price as the price"
+        );
+        assert!(
+            !roles.admits("under 1367 ", false),
+            "the price as the comparison"
+        );
+        assert!(roles.admits("Pack of 25 ", false), "no money amount");
         let pack = MoneyRoles {
             text_numbers: vec!["2550".into()],
             ..rupee_roles()
         };
         assert!(
-            pack.admits("Pack of 2550 "),
+            pack.admits("Pack of 2550 ", false),
             "a number of the product's own text is a fact"
         );
         // Amounts being written: the role's value must still be reachable.
-        assert!(roles.admits("Now only ₹13"));
-        assert!(roles.admits("Now only ₹1,3"));
-        assert!(!roles.admits("Now only ₹25"));
-        assert!(roles.admits("instead of ₹25"));
-        assert!(!roles.admits("instead of ₹13"));
+        assert!(roles.admits("Now only ₹13", false));
+        assert!(roles.admits("Now only ₹1,3", false));
+        assert!(!roles.admits("Now only ₹25", false));
+        assert!(roles.admits("instead of ₹25", false));
+        assert!(!roles.admits("instead of ₹13", false));
         // No list price: no comparison or saving may be claimed at all.
         let plain = MoneyRoles {
             comparison: None,
             saving: None,
             ..rupee_roles()
         };
-        assert!(!plain.admits("was ₹2"));
-        assert!(plain.admits("now ₹1367."));
+        assert!(!plain.admits("was ₹2", false));
+        assert!(plain.admits("now ₹1367.", false));
+    }
+
+    #[test]
+    fn an_amount_only_the_saving_can_be_waits_for_the_word_that_says_so() {
+        // The Flipkart sample (bench seed 443): the saving's figure written bare before a unit
+        // or a count (`50mm in diameter`, `a 10-pack`, `20-day challenge`), or marked where
+        // nothing says it is saved (`… sticker for ₹1100.`): the guardrails read each as the
+        // price (`wrong_price_role`), so the gate refuses the word that settles it.
+        let roles = rupee_roles();
+        for refused in [
+            "Watch with uralite, 1183mm ",
+            "Watch with uralite, 1183 mm ",
+            "A 1183-pack ",
+            "A 1183-day challenge",
+            "Adhesive sticker for ₹1183. ",
+            "Adhesive sticker for ₹1183, and",
+            "Now ₹1183 only",
+        ] {
+            assert!(!roles.admits(refused, false), "{refused}");
+        }
+        // Until that word is written, the amount waits for it; a saving word settles it.
+        for waiting in [
+            "Get ₹1183",
+            "Get ₹1183 ",
+            "Get 1183 -",
+            "Get ₹1183 o",
+            "Now ₹1183 les",
+        ] {
+            assert!(roles.admits(waiting, false), "{waiting}");
+            assert_eq!(
+                roles.saving_pending(waiting).is_some(),
+                !waiting.ends_with('3'),
+                "{waiting}: a run of digits at the end is still a number being written"
+            );
+        }
+        for saved in [
+            "Get ₹1183 off",
+            "Get 1183 off ",
+            "₹1183 less, today",
+            "Get ₹1183-off deal",
+        ] {
+            assert!(roles.admits(saved, false), "{saved}");
+            assert_eq!(roles.saving_pending(saved), None, "{saved}");
+        }
+        // At the end of the copy the last word is finished: `off` settles it, nothing else.
+        assert!(roles.admits("Get ₹1183 off", true));
+        assert!(!roles.admits("Get ₹1183 o", true));
+        assert!(!roles.admits("Get ₹1183 ", true));
+        // Where it starts, marker included, for the gate to hold back and take back.
+        assert_eq!(roles.saving_pending("Get ₹1183 "), Some("Get ".len()));
+        assert_eq!(roles.saving_pending("Get 1183 o"), Some("Get ".len()));
+        // Not waiting: a saving word before it, the price's figure, a number of the product's
+        // own text, a comparison.
+        for settled in [
+            "Save ₹1183 ",
+            "Save 1183 ",
+            "Only ₹1367 ",
+            "Comes with a ₹500 ",
+            "was ₹2550 ",
+        ] {
+            assert_eq!(roles.saving_pending(settled), None, "{settled}");
+        }
+        // The saving's figure that is also the price is the price.
+        let even = MoneyRoles {
+            saving: Some("1367".into()),
+            ..rupee_roles()
+        };
+        assert!(even.admits("A 1367-day offer", false));
+        assert_eq!(even.saving_pending("Only ₹1367 "), None);
+        // A product's own number is a fact, however it is followed.
+        let pack = MoneyRoles {
+            text_numbers: vec!["1183".into()],
+            ..rupee_roles()
+        };
+        assert!(pack.admits("A 1183mm dial ", false));
+        assert_eq!(pack.saving_pending("A 1183 "), None);
     }
 
     #[test]
@@ -1709,18 +1879,21 @@ mod tests {
             .scan(copy)
             .iter()
             .all(|n| n.value != "14" || n.currency.is_none()));
-        assert!(aed.admits(copy));
+        assert!(aed.admits(copy, false));
         let unquoted = MoneyRoles {
             quoted: Vec::new(),
             ..aed.clone()
         };
         assert!(
-            !unquoted.admits(copy),
+            !unquoted.admits(copy, false),
             "without the brand's word it is an amount"
         );
-        assert!(!aed.admits("AED 15 蓝牙耳机"), "not a number of the name");
         assert!(
-            !aed.admits("现价¥14"),
+            !aed.admits("AED 15 蓝牙耳机", false),
+            "not a number of the name"
+        );
+        assert!(
+            !aed.admits("现价¥14", false),
             "the store's own sign is never quoted"
         );
     }
@@ -1896,30 +2069,36 @@ mod tests {
     #[test]
     fn money_roles_judge_chinese_amounts() {
         let roles = cny_roles();
-        assert!(roles.admits("现在只要459元，原价599元，立省140元"));
+        assert!(roles.admits("现在只要459元，原价599元，立省140元", false));
         assert!(
-            !roles.admits("现在只要599元"),
+            !roles.admits("现在只要599元", false),
             "the list price as the price"
         );
-        assert!(!roles.admits("原价459元"), "the price as the comparison");
-        assert!(roles.admits("现在只要45"), "no marker yet");
-        assert!(roles.admits("现在只要¥45"));
-        assert!(!roles.admits("现在只要¥59"));
-        assert!(roles.admits("现在只要四百五十九元"));
-        assert!(!roles.admits("现在只要五百九十九元"));
         assert!(
-            roles.admits("现在只要¥五百"),
+            !roles.admits("原价459元", false),
+            "the price as the comparison"
+        );
+        assert!(roles.admits("现在只要45", false), "no marker yet");
+        assert!(roles.admits("现在只要¥45", false));
+        assert!(!roles.admits("现在只要¥59", false));
+        assert!(roles.admits("现在只要四百五十九元", false));
+        assert!(!roles.admits("现在只要五百九十九元", false));
+        assert!(
+            roles.admits("现在只要¥五百", false),
             "numerals are judged once finished"
         );
-        assert!(roles.admits("全场八折"), "a discount is no money amount");
         assert!(
-            !roles.admits("仅需599 "),
+            roles.admits("全场八折", false),
+            "a discount is no money amount"
+        );
+        assert!(
+            !roles.admits("仅需599 ", false),
             "a bare number after a price word"
         );
-        assert!(!roles.admits("仅需59"));
-        assert!(roles.admits("仅需45"));
-        assert!(roles.admits("原价599，"));
-        assert!(roles.admits("续航12小时"), "no price word");
+        assert!(!roles.admits("仅需59", false));
+        assert!(roles.admits("仅需45", false));
+        assert!(roles.admits("原价599，", false));
+        assert!(roles.admits("续航12小时", false), "no price word");
     }
 
     #[test]
@@ -1949,7 +2128,7 @@ mod tests {
                 prop_assert!(folded.original(n.span.start) <= text.len());
                 prop_assert!(text.is_char_boundary(folded.original(n.span.start)));
             }
-            let _ = cny_roles().admits(&folded.text);
+            let _ = cny_roles().admits(&folded.text, false);
         }
 
         #[test]

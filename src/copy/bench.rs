@@ -1016,7 +1016,8 @@ pub fn repeats_the_prompt(text: &str, product: &Product) -> Option<String> {
 /// Whether served copy states a false price for `product`, and why: an independent check for
 /// the bench. Every amount in the store currency (symbol, code or alias before the digits, or
 /// code or alias after) takes the role of the nearest role word in its sentence (a word before
-/// wins a tie; none: what the shopper pays) and is compared with the catalog in minor units:
+/// wins a tie, but `off` right after the amount makes it the saving: `now ₹100 off`; none: what
+/// the shopper pays) and is compared with the catalog in minor units:
 /// what the shopper pays is the price, a comparison is the list price (above the price), a
 /// saving is list − price. An amount written as a percentage (`₹70%`) is false.
 pub fn false_price(text: &str, product: &Product, currency: &Currency) -> Option<String> {
@@ -1210,6 +1211,11 @@ fn nearest_role(text: &str, start: usize, end: usize) -> Option<Said> {
         // price starts, what the shopper pays.
         if lower == "from" && !FROM_AFTER_WAS.contains(&qualified.as_str()) {
             role = Said::Pays;
+        }
+        // `now ₹100 off`: the amount `off` follows is the one taken off, whatever word comes
+        // before it (a shopper reads a discount; by distance alone the tie went to `now`).
+        if lower == "off" && ws >= end && text[end..ws].trim().is_empty() {
+            return Some(Said::Saves);
         }
         consider(ws, we, role);
     }
@@ -1603,7 +1609,7 @@ mod tests {
     fn false_prices_are_found_independently() {
         let rupee = Currency::default();
         let usd = usd();
-        let cases: [(&str, Product, &Currency); 11] = [
+        let cases: [(&str, Product, &Currency); 12] = [
             (
                 "Northpine Kite Running Shoe Sand, now $152.99 instead of $152.99",
                 product(15299, None),
@@ -1649,11 +1655,17 @@ mod tests {
             ("Mug, ₹299 off", product(29900, Some(65000)), &rupee),
             // A price come down from one that never was.
             ("Watch, cut from ₹795 to ₹695", product(69500, None), &rupee),
+            // `off` right after it: the saving, and ₹850 is the price, not the saving.
+            (
+                "Only ₹100, now ₹850 off",
+                product(85000, Some(95000)),
+                &rupee,
+            ),
         ];
         for (text, p, cur) in cases {
             assert!(false_price(text, &p, cur).is_some(), "{text}");
         }
-        let fine: [(&str, Product, &Currency); 12] = [
+        let fine: [(&str, Product, &Currency); 13] = [
             (
                 "Tenda A6, 22% off. The price is lower than the original price of ₹1800.",
                 product(139900, Some(180000)),
@@ -1706,6 +1718,12 @@ mod tests {
             (
                 "₹299 54% off: a printland coffee mug that keeps your drinks cold.",
                 product(29900, Some(65000)),
+                &rupee,
+            ),
+            // Flipkart sample, seed 443: ₹100 is taken off now (a watch at ₹850 saving ₹100).
+            (
+                "Only 850, now ₹100 off on the Hourglass HG 6 Analog watch.",
+                product(85000, Some(95000)),
                 &rupee,
             ),
         ];

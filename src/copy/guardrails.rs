@@ -1105,10 +1105,20 @@ fn chinese_mobile(digits: &str) -> bool {
 /// `SEK`, a "Euro Plug Adapter"), other than the store's: copy that writes them quotes the
 /// product. Codes are matched as written (upper case, `Rs`); currency names in any case.
 fn own_currency_words(facts: &ProductFacts) -> Vec<&'static str> {
+    named_currency_words(facts)
+        .into_iter()
+        .filter(|w| !facts.currency.is_named_by(w))
+        .collect()
+}
+
+/// The Latin currency codes and names ([`CURRENCY_WORDS`]) the product's own name or brand has
+/// as a word, the store's own among them (a brand `CNY` in a CNY store): before a number of the
+/// product's own text they quote the product ([`MoneyRoles::quoted`]).
+fn named_currency_words(facts: &ProductFacts) -> Vec<&'static str> {
     let own = format!("{} {}", facts.name, facts.brand.as_deref().unwrap_or(""));
     CURRENCY_WORDS
         .into_iter()
-        .filter(|w| !facts.currency.is_named_by(w) && find_word(&own, w, w.len() <= 3).is_some())
+        .filter(|w| find_word(&own, w, w.len() <= 3).is_some())
         .collect()
 }
 
@@ -1296,7 +1306,7 @@ pub fn money_roles(facts: &ProductFacts) -> MoneyRoles {
         stated,
         text_numbers: text_numbers.into_iter().map(|d| d.value).collect(),
         marks,
-        quoted: own_currency_words(facts)
+        quoted: named_currency_words(facts)
             .into_iter()
             .map(str::to_string)
             .collect(),
@@ -1979,6 +1989,38 @@ mod tests {
             code(&format!("AED 14 蓝牙耳机，现价AED {price}。")),
             "foreign_currency",
             "the brand's word as a currency"
+        );
+        assert_eq!(
+            code("AED 14 蓝牙耳机，现价AED 14。"),
+            "foreign_currency",
+            "after a price word the brand's word marks an amount, its name's number or not"
+        );
+    }
+
+    /// The zh template property test (PROPTEST_CASES=20000): a brand that is the store's own
+    /// currency code before a number of the name (`CNY 14 超轻，现价¥0.01`) was read as a price
+    /// of CNY 14, so the template failed the guardrails.
+    #[test]
+    fn a_brand_that_is_the_stores_own_code_before_the_names_number_is_no_price() {
+        let mut f = facts();
+        let own = f.currency.code.clone();
+        f.name = "14 超轻".into();
+        f.brand = Some(own.clone());
+        f.list_price = None;
+        f.discount_percent = None;
+        let cur = f.currency.symbol.clone();
+        let price = f.price.display();
+        let brands = BrandList::new([own.as_str()]);
+        let config = GuardrailConfig::default().for_locale(crate::locale::Locale::ZhCn);
+        let code = |copy: &str| check(copy, &f, &brands, &config).code();
+        assert_eq!(
+            code(&format!("{own} 14 超轻，现价{cur}{price}，值得一看。")),
+            "pass"
+        );
+        assert_eq!(
+            code(&format!("{own} 14 超轻，现价{own} 14，值得一看。")),
+            "wrong_price_role",
+            "after a price word the store's code marks an amount"
         );
     }
 

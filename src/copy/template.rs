@@ -19,7 +19,9 @@
 use crate::copy::guardrails::content_words;
 use crate::copy::prompt::{sanitize, ProductFacts, JOINERS};
 use crate::locale::Locale;
-use crate::numbers::{is_word_char, zhe_figures};
+use crate::numbers::{
+    is_hanzi_numeral, is_word_char, same_currency_word, zhe_figures, CURRENCY_WORDS,
+};
 use crate::vocab::Style;
 
 const LABEL_CHARS: usize = 60;
@@ -87,8 +89,21 @@ fn render_zh(facts: &ProductFacts, style: Style) -> String {
 /// Brand and name, capped at `max_chars`, each word once.
 fn label(facts: &ProductFacts, max_chars: usize) -> String {
     let name = facts.name.trim();
+    // A brand that ends in a currency word (`CNY`) before a name that opens with a numeral reads
+    // as an amount (`CNY 一百 超轻`: CNY 100, a price the guardrails refuse; found by the zh
+    // property test): the label is the name alone.
+    let reads_as_amount = |brand: &str| {
+        brand
+            .split_whitespace()
+            .next_back()
+            .is_some_and(|last| CURRENCY_WORDS.iter().any(|w| same_currency_word(w, last)))
+            && name.starts_with(|c: char| c.is_numeric() || is_hanzi_numeral(c))
+    };
     let full = match &facts.brand {
-        Some(brand) if !name.to_lowercase().starts_with(&brand.to_lowercase()) => {
+        Some(brand)
+            if !name.to_lowercase().starts_with(&brand.to_lowercase())
+                && !reads_as_amount(brand) =>
+        {
             format!("{brand} {name}")
         }
         _ => name.to_string(),
@@ -227,6 +242,31 @@ mod tests {
 
     fn zh_config() -> GuardrailConfig {
         GuardrailConfig::default().for_locale(Locale::ZhCn)
+    }
+
+    /// Shrunk by the zh property test at 20,000 cases: a brand that is the store's own code
+    /// before a name that opens with a numeral (`CNY 14 超轻`, `CNY 一百 超轻`) read as a price
+    /// of CNY 14 (CNY 100), and every template failed the guardrails.
+    #[test]
+    fn a_currency_word_brand_before_a_numeral_name_leaves_the_label() {
+        let brands = BrandList::new(["CNY"]);
+        for name in ["14 超轻", "一百 超轻"] {
+            let p = product(name, Some("CNY"), 1, None);
+            let f = ProductFacts::localised(&p, &Currency::cny(), Locale::ZhCn);
+            for style in Style::ALL {
+                let copy = render(&f, style);
+                assert!(copy.starts_with(name), "{copy}");
+                assert_eq!(
+                    check(&copy, &f, &brands, &zh_config()),
+                    Verdict::Pass,
+                    "{copy}"
+                );
+            }
+        }
+        // A brand that is no currency word keeps its place.
+        let p = product("14 超轻", Some("青米"), 1, None);
+        let f = ProductFacts::localised(&p, &Currency::cny(), Locale::ZhCn);
+        assert!(render(&f, Style::Concise).starts_with("青米 14 超轻"));
     }
 
     #[test]

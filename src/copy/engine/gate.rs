@@ -119,7 +119,7 @@ pub(super) fn judge(text: &str, next: Next<'_>, rules: &Rules<'_>) -> Candidate 
     if !starts_a_record(&copy)
         && folded_numbers_allowed(&copy, rules.allowed)
         && rules.money.is_none_or(|m| {
-            m.admits(&copy)
+            m.admits(&copy, ends || piece.contains('\n'))
                 && !says(&m.forbidden_claims)
                 && foreign_symbol(&copy, |s| m.is_own_mark(s)).is_none()
                 && !sign_left_without_amount(&copy, m, ends)
@@ -250,8 +250,12 @@ pub(super) fn may_end(text: &str, rules: &Rules<'_>) -> bool {
 /// Where streaming must wait: the start of the step (`starts`: where each generated token's text
 /// begins in `text`, ascending) in which a number still in progress at the end of `text` begins;
 /// `text.len()` when no number is in progress or no step holds its start.
-pub(super) fn held_from(text: &str, starts: impl DoubleEndedIterator<Item = usize>) -> usize {
-    number_in_progress(text)
+pub(super) fn held_from(
+    text: &str,
+    starts: impl DoubleEndedIterator<Item = usize>,
+    money: Option<&MoneyRoles>,
+) -> usize {
+    amount_in_progress(text, money)
         .and_then(|start| starts.rev().find(|at| *at <= start))
         .unwrap_or(text.len())
 }
@@ -271,7 +275,7 @@ pub(super) fn served_to(
     if !on_a_sign && judge(text, Next::EndOfText, rules) == Candidate::Allow {
         text.len()
     } else {
-        held_from(text, starts)
+        held_from(text, starts, rules.money)
     }
 }
 
@@ -303,12 +307,13 @@ impl NumberGate {
         &self,
         text: &str,
         starts: impl DoubleEndedIterator<Item = usize> + ExactSizeIterator,
+        money: Option<&MoneyRoles>,
     ) -> DeadEnd {
         if self.rewinds >= MAX_REWINDS {
             return DeadEnd::Stop;
         }
         let mut starts = starts;
-        number_in_progress(text)
+        amount_in_progress(text, money)
             .and_then(|start| starts.rposition(|at| at <= start))
             .map_or(DeadEnd::Stop, |step| DeadEnd::Rewind { step })
     }
@@ -339,6 +344,19 @@ pub(super) fn number_in_progress(text: &str) -> Option<usize> {
         .map(|n| n.start_with_marker())
         .or_else(|| trailing_sign(&folded.text))
         .map(|at| folded.original(at))
+}
+
+/// [`number_in_progress`], or else, with the product's money roles, where an amount that ends
+/// `text` starts while it waits for the word that makes it a saving
+/// ([`MoneyRoles::saving_pending`]: `for ₹1100 `, which the guardrails read as the price unless
+/// `off` follows). Held back and taken back alike.
+fn amount_in_progress(text: &str, money: Option<&MoneyRoles>) -> Option<usize> {
+    number_in_progress(text).or_else(|| {
+        let folded = fold(text);
+        money
+            .and_then(|m| m.saving_pending(&folded.text))
+            .map(|at| folded.original(at))
+    })
 }
 
 /// Where `text` ends on a currency sign, alone or before one space.
@@ -1206,17 +1224,17 @@ mod tests {
         // sign is held with it.
         let text = "Now ₹18";
         let starts = [0, 3, 7, 8];
-        assert_eq!(held_from(text, starts.iter().copied()), 3);
-        assert_eq!(held_from("Now ₹", [0, 3].iter().copied()), 3);
+        assert_eq!(held_from(text, starts.iter().copied(), None), 3);
+        assert_eq!(held_from("Now ₹", [0, 3].iter().copied(), None), 3);
         // A piece holding both words and digits is held as a whole.
-        assert_eq!(held_from("Now ₹18", [0, 3].iter().copied()), 3);
+        assert_eq!(held_from("Now ₹18", [0, 3].iter().copied(), None), 3);
         assert_eq!(
-            held_from("Now ₹18 off", starts.iter().copied()),
+            held_from("Now ₹18 off", starts.iter().copied(), None),
             "Now ₹18 off".len()
         );
-        assert_eq!(held_from("", std::iter::empty()), 0);
+        assert_eq!(held_from("", std::iter::empty(), None), 0);
         assert_eq!(
-            held_from("12", std::iter::empty()),
+            held_from("12", std::iter::empty(), None),
             2,
             "no step: nothing held"
         );
@@ -1266,22 +1284,78 @@ mod tests {
     }
 
     #[test]
+    fn the_savings_figure_waits_for_its_saving_word_and_is_taken_back_without_it() {
+        // The Flipkart sample (bench seed 443): `Watch with uralite, 50mm (in white)` for a
+        // watch whose saving is 50, refused by the guardrails as a price of 50. Here with the
+        // rupee product's saving, ₹1183. Steps: the words at 0, " 1183" at 24, " " at 29.
+        let allowed = list(&["1367", "2550", "1183"]);
+        let money = rupee_money();
+        let rules = rules(&allowed, Some(&money));
+        let text = "Watch with uralite, dial";
+        assert_eq!(judge(text, Next::Piece(" 1183"), &rules), Candidate::Allow);
+        let text = "Watch with uralite, dial 1183";
+        // The word after it settles it: a unit or a count makes it the price, `off` a saving.
+        for refused in ["mm", "-day", ", and", ". ", " in", "\n"] {
+            assert_eq!(
+                judge(text, Next::Piece(refused), &rules),
+                Candidate::Mask,
+                "{refused:?}"
+            );
+        }
+        assert_eq!(judge(text, Next::EndOfText, &rules), Candidate::Mask);
+        for waits in [" ", " o", "-", " less"] {
+            assert_eq!(
+                judge(text, Next::Piece(waits), &rules),
+                Candidate::Allow,
+                "{waits:?}"
+            );
+        }
+        // While it waits it is held back with the step it began in, and a dead end (every
+        // candidate after `1183 ` masked) takes it back, as a number still being written is.
+        let waiting = "Watch with uralite, dial 1183 ";
+        let starts = [0, 24, 29];
+        assert_eq!(held_from(waiting, starts.iter().copied(), Some(&money)), 24);
+        assert_eq!(
+            held_from(waiting, starts.iter().copied(), None),
+            waiting.len(),
+            "without the money roles nothing says it is money"
+        );
+        assert_eq!(
+            NumberGate::default().dead_end(waiting, starts.iter().copied(), Some(&money)),
+            DeadEnd::Rewind { step: 1 }
+        );
+        // The end cuts it off: not served.
+        assert_eq!(served_to(waiting, starts.iter().copied(), &rules), 24);
+        // Settled by `off`, it is streamed and served.
+        let saved = "Watch with uralite, dial 1183 off";
+        let starts = [0, 24, 29];
+        assert_eq!(
+            held_from(saved, starts.iter().copied(), Some(&money)),
+            saved.len()
+        );
+        assert_eq!(
+            served_to(saved, starts.iter().copied(), &rules),
+            saved.len()
+        );
+    }
+
+    #[test]
     fn a_dead_end_rewinds_to_the_number_then_stops_when_spent() {
         let mut gate = NumberGate::default();
         assert!(!gate.words_only());
         let starts = [0, 3, 7, 8];
         assert_eq!(
-            gate.dead_end("Now ₹18", starts.iter().copied()),
+            gate.dead_end("Now ₹18", starts.iter().copied(), None),
             DeadEnd::Rewind { step: 1 },
             "the amount's sign goes with it"
         );
         assert_eq!(
-            gate.dead_end("Now ₹", [0, 3].iter().copied()),
+            gate.dead_end("Now ₹", [0, 3].iter().copied(), None),
             DeadEnd::Rewind { step: 1 },
             "a sign no digit can follow"
         );
         assert_eq!(
-            gate.dead_end("Now it", starts.iter().copied()),
+            gate.dead_end("Now it", starts.iter().copied(), None),
             DeadEnd::Stop,
             "no number to take back"
         );
@@ -1293,7 +1367,7 @@ mod tests {
         assert!(!gate.words_only(), "a letter lifts it");
         gate.rewound();
         assert_eq!(
-            gate.dead_end("Now ₹18", starts.iter().copied()),
+            gate.dead_end("Now ₹18", starts.iter().copied(), None),
             DeadEnd::Stop,
             "at most MAX_REWINDS per request"
         );
@@ -1409,8 +1483,13 @@ mod tests {
             if let Some(start) = number_in_progress(&text) {
                 prop_assert!(text.is_char_boundary(start));
             }
-            prop_assert!(held_from(&text, starts.iter().copied()) <= text.len());
+            prop_assert!(held_from(&text, starts.iter().copied(), None) <= text.len());
             let money = cny_money();
+            if let Some(start) = amount_in_progress(&text, Some(&money)) {
+                prop_assert!(text.is_char_boundary(start));
+            }
+            prop_assert!(held_from(&text, starts.iter().copied(), Some(&money)) <= text.len());
+            let _ = NumberGate::default().dead_end(&text, starts.iter().copied(), Some(&money));
             let allowed = cny_allowed();
             let served = served_to(&text, starts.iter().copied(), &rules(&allowed, Some(&money)));
             prop_assert!(served <= text.len());
@@ -1428,10 +1507,20 @@ mod tests {
             starts.sort_unstable();
             let _ = judge(&text, Next::Piece(&piece), &rules(&allowed, None));
             let _ = judge(&text, Next::EndOfText, &rules(&allowed, None));
-            let held = held_from(&text, starts.iter().copied());
+            let held = held_from(&text, starts.iter().copied(), None);
             prop_assert!(held <= text.len());
             let served = served_to(&text, starts.iter().copied(), &rules(&allowed, None));
             prop_assert!(served == text.len() || served == held);
+            // With money roles the amount waiting for its saving word is held too.
+            let money = rupee_money();
+            let _ = judge(&text, Next::Piece(&piece), &rules(&allowed, Some(&money)));
+            let held = held_from(&text, starts.iter().copied(), Some(&money));
+            prop_assert!(held <= text.len());
+            let served = served_to(&text, starts.iter().copied(), &rules(&allowed, Some(&money)));
+            prop_assert!(served == text.len() || served == held);
+            if let Some(start) = amount_in_progress(&text, Some(&money)) {
+                prop_assert!(text.is_char_boundary(start));
+            }
             if let Some(start) = number_in_progress(&text) {
                 prop_assert!(text.is_char_boundary(start));
                 // An amount: a digit as folded (`²`, `４` are digits) after its marker, or a sign
@@ -1448,7 +1537,7 @@ mod tests {
                 gate.rewound();
             }
             gate.wrote(&piece);
-            match gate.dead_end(&text, starts.iter().copied()) {
+            match gate.dead_end(&text, starts.iter().copied(), None) {
                 DeadEnd::Rewind { step } => prop_assert!(step < starts.len()),
                 DeadEnd::Stop => {}
             }

@@ -1130,7 +1130,8 @@ impl Worker<'_> {
                         // A dead end: the number being written can only end unlisted. Take it
                         // back and write words where it began.
                         let DeadEnd::Rewind { step: at } =
-                            l.gate.dead_end(&l.text, l.steps.iter().map(|s| s.at))
+                            l.gate
+                                .dead_end(&l.text, l.steps.iter().map(|s| s.at), rules.money)
                         else {
                             return Ok(Advance::Finished(StopReason::EndOfText));
                         };
@@ -1189,7 +1190,11 @@ impl Worker<'_> {
         // After a rewind, words until a letter is written: not the same number again.
         l.gate.wrote(&piece);
         l.text.push_str(&piece);
-        let hold = gate::held_from(&l.text, l.steps.iter().map(|s| s.at));
+        let hold = gate::held_from(
+            &l.text,
+            l.steps.iter().map(|s| s.at),
+            l.job.request.money_roles.as_ref(),
+        );
         if hold > l.streamed {
             if !(l.job.sink)(StreamEvent::Token(l.text[l.streamed..hold].to_string())) {
                 return Ok(Advance::Cancelled);
