@@ -1016,23 +1016,56 @@ fn charset_ok(copy: &str, config: &GuardrailConfig) -> bool {
     if copy.chars().any(|c| c.is_control() || never_shown(c)) {
         return false;
     }
-    // Digits are judged by the number checks; here only the rest must be mostly letters.
-    // Chinese copy is dense with punctuation (`，。：`, a price's `¥` and `.`): there only what
-    // is neither punctuation nor a currency sign counts against the letters.
-    let unspaced = config.locale.unspaced();
-    let visible = copy
-        .chars()
-        .filter(|c| !c.is_whitespace() && !c.is_ascii_digit())
-        .filter(|c| !(unspaced && (is_punctuation(*c) || CURRENCY_SYMBOLS.contains(*c))))
-        .count();
     let letters: Vec<char> = copy.chars().filter(|c| c.is_alphabetic()).collect();
     let latin = letters
         .iter()
         .filter(|c| in_locale_script(**c, config.locale))
         .count();
     !letters.is_empty()
-        && letters.len() as f32 >= config.min_letter_ratio * visible as f32
+        && LetterShare::new(config).holds(copy)
         && latin as f32 >= config.min_latin_ratio * letters.len() as f32
+}
+
+/// The charset rule's share of letters: at least [`GuardrailConfig::min_letter_ratio`] of the
+/// copy's visible characters are letters. Digits are judged by the number checks and do not
+/// count; Chinese copy is dense with punctuation (`，。：`, a price's `¥` and `.`), so there only
+/// what is neither punctuation nor a currency sign counts against the letters. One definition
+/// for the guardrails and the engine's gate, which writes no symbol that takes copy long enough
+/// to end under it (a run of emoji after the copy: `…₹2115. 💤🛌😴💤🛌`).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct LetterShare {
+    /// The least share; 0 (the default) holds for any copy.
+    min: f32,
+    unspaced: bool,
+}
+
+impl LetterShare {
+    /// The rule of `config`.
+    pub fn new(config: &GuardrailConfig) -> Self {
+        Self {
+            min: config.min_letter_ratio,
+            unspaced: config.locale.unspaced(),
+        }
+    }
+
+    /// Whether `c` counts among the visible characters the share is of.
+    fn counts(&self, c: char) -> bool {
+        !c.is_whitespace()
+            && !c.is_ascii_digit()
+            && !(self.unspaced && (is_punctuation(c) || CURRENCY_SYMBOLS.contains(c)))
+    }
+
+    /// Whether `copy` has the share of letters.
+    pub fn holds(&self, copy: &str) -> bool {
+        let visible = copy.chars().filter(|c| self.counts(*c)).count();
+        let letters = copy.chars().filter(|c| c.is_alphabetic()).count();
+        letters as f32 >= self.min * visible as f32
+    }
+
+    /// Whether `piece` lowers the share: it has a counted character that is no letter.
+    pub fn lowered_by(&self, piece: &str) -> bool {
+        piece.chars().any(|c| self.counts(c) && !c.is_alphabetic())
+    }
 }
 
 /// Chinese copy: the first Latin word (two letters or more) that is neither in the product's

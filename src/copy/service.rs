@@ -35,7 +35,7 @@ use crate::copy::engine::{
 };
 use crate::copy::guardrails::{
     allowed_numbers, check, lowercase_openers, money_roles, topic_words, BrandList,
-    GuardrailConfig, Reason, Repeats, StrayChars, Verdict,
+    GuardrailConfig, LetterShare, Reason, Repeats, StrayChars, Verdict,
 };
 use crate::copy::manifest::Manifest;
 use crate::copy::prompt::{Audience, Currency, ProductFacts, Prompt, PromptBuilder, PromptPack};
@@ -506,6 +506,7 @@ impl CopyService {
                 lowercase_openers: lowercase_openers(facts),
                 repeats: Repeats::beside(&corpus, &self.guardrails),
                 stray_chars: StrayChars::beside(&corpus, &self.guardrails),
+                letter_share: LetterShare::new(&self.guardrails),
                 deadline: request.deadline,
             })
             .and_then(|stream| {

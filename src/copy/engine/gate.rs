@@ -16,7 +16,9 @@
 //!   opens the copy with no lowercase letter (but for the product's own `iPhone`), repeats
 //!   nothing the guardrails' repetition rule refuses ([`Repeats`]: twice in a row, `fresh,
 //!   fresh`, `绿茶 绿茶`, `积木积木`, `* *`, `✨✨`; a phrase again, `懒人 1265 懒人`; a word too
-//!   often) and begins no mojibake (`â‚` of `â‚¬`);
+//!   often), begins no mojibake (`â‚` of `â‚¬`) and, once the copy is long enough to end,
+//!   takes it under no share of letters the guardrails' charset rule needs ([`thins_letters`]:
+//!   a run of emoji after the copy);
 //!   otherwise it is masked and the sampling chain re-applied.
 //! - **may end** ([`may_end`]): the end of text or a newline only once the copy has the
 //!   guardrails' minimum length, names the product (their on-topic rule) and does not end on a
@@ -50,7 +52,7 @@
 
 use unicode_segmentation::UnicodeSegmentation;
 
-use crate::copy::guardrails::{self, Repeats, StrayChars};
+use crate::copy::guardrails::{self, LetterShare, Repeats, StrayChars};
 use crate::copy::prompt::FIELD_LABELS;
 use crate::numbers::{
     fold, foreign_symbol, has_mojibake, normalise_number, scan, MoneyRoles, CURRENCY_SYMBOLS,
@@ -96,6 +98,9 @@ pub(super) struct Rules<'a> {
     /// Characters the copy may not have: the worker samples no token that writes one
     /// ([`bytes_may_follow`]'s `may_write`).
     pub stray: &'a StrayChars,
+    /// The guardrails' share of letters: once the copy is long enough to end, no symbol takes
+    /// it under the share ([`thins_letters`]).
+    pub letters: LetterShare,
 }
 
 /// Allow or mask a candidate token after the copy `text`: every number must be among
@@ -129,7 +134,8 @@ pub(super) fn judge(text: &str, next: Next<'_>, rules: &Rules<'_>) -> Candidate 
             || !(doubles_a_space(text, piece)
                 || opens_lowercase(text, &written, rules.openers)
                 || has_mojibake(&written, true)
-                || repeats(text, &written, rules.repeats)))
+                || repeats(text, &written, rules.repeats)
+                || thins_letters(text, &written, piece, rules)))
     {
         Candidate::Allow
     } else {
@@ -239,12 +245,27 @@ fn starts_a_record(copy: &str) -> bool {
 /// `unfinished` rule for English) or with a clause or bracket open (`…20% off,`, `…(was $136.99`:
 /// `guardrails::open_ending`), so generation does not stop short of what the guardrails pass.
 pub(super) fn may_end(text: &str, rules: &Rules<'_>) -> bool {
-    let (min_chars, min_words) = rules.min_length;
-    text.trim().graphemes(true).count() >= min_chars
-        && text.split_whitespace().count() >= min_words
+    long_enough(text, rules.min_length)
         && guardrails::on_topic(&fold(text).text, rules.topic)
         && guardrails::unfinished_ending(text).is_none()
         && guardrails::open_ending(text).is_none()
+}
+
+/// Whether `text` has `min_length`'s characters (grapheme clusters) and words, counted as the
+/// guardrails count them.
+fn long_enough(text: &str, (min_chars, min_words): (usize, usize)) -> bool {
+    text.trim().graphemes(true).count() >= min_chars && text.split_whitespace().count() >= min_words
+}
+
+/// Whether `piece`, after `text` (making `written`), takes copy long enough to end under the
+/// guardrails' share of letters ([`LetterShare`], their charset rule): a symbol or an emoji
+/// once the copy could end there (`…now only ₹2115. 💤🛌😴💤🛌💤`, the Flipkart sample, seed 443).
+/// Before that length, letters are still to come; a piece with no counted non-letter never
+/// lowers the share.
+fn thins_letters(text: &str, written: &str, piece: &str, rules: &Rules<'_>) -> bool {
+    rules.letters.lowered_by(piece)
+        && long_enough(text, rules.min_length)
+        && !rules.letters.holds(written)
 }
 
 /// Where streaming must wait: the start of the step (`starts`: where each generated token's text
@@ -486,7 +507,50 @@ mod tests {
             openers: &[],
             repeats: &NO_FACTS,
             stray: &NO_STRAYS,
+            letters: LetterShare::default(),
         }
+    }
+
+    /// Served on the Flipkart sample (bench seed 443) and refused by the guardrails' charset
+    /// rule: a run of emoji after the copy. Once the copy may end, the gate writes no symbol
+    /// that takes it under the share of letters; before that, and letters, always.
+    #[test]
+    fn no_symbol_takes_copy_that_may_end_under_the_share_of_letters() {
+        let config = guardrails::GuardrailConfig::default();
+        let share = Rules {
+            letters: LetterShare::new(&config),
+            min_length: config.min_length(),
+            ..rules(&[], None)
+        };
+        // The served text less its price (no number is listed here).
+        let mut text = String::from("Bed to bed, sleep well.");
+        // Emoji all different (the repetition rule refuses one again).
+        let emoji = [
+            "💤", "🛌", "😴", "🌙", "⭐", "🛏", "🧸", "🌛", "💫", "🌟", "🎁", "🛒",
+        ];
+        let mut written = 0;
+        while written < emoji.len()
+            && judge(&text, Next::Piece(emoji[written]), &share) == Candidate::Allow
+        {
+            text.push_str(emoji[written]);
+            written += 1;
+        }
+        assert!(written > 0 && written < emoji.len(), "{written}: {text}");
+        assert!(LetterShare::new(&config).holds(&text), "{text}");
+        assert!(!LetterShare::new(&config).holds(&format!("{text}{}", emoji[written])));
+        assert_eq!(
+            judge(&text, Next::Piece(" Sleep"), &share),
+            Candidate::Allow
+        );
+        assert_eq!(judge(&text, Next::Piece("\n"), &share), Candidate::Allow);
+        // Too short to end: the symbol may open it, letters are still to come.
+        assert_eq!(judge("", Next::Piece("✨"), &share), Candidate::Allow);
+        assert_eq!(judge("✨", Next::Piece("🛍"), &share), Candidate::Allow);
+        // Without the rule (the default), anything.
+        assert_eq!(
+            judge(&text, Next::Piece(emoji[written]), &rules(&[], None)),
+            Candidate::Allow
+        );
     }
 
     fn at_least(min_length: (usize, usize)) -> Rules<'static> {

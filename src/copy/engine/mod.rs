@@ -104,7 +104,7 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use crate::copy::guardrails::{Repeats, StrayChars};
+use crate::copy::guardrails::{LetterShare, Repeats, StrayChars};
 use crate::copy::manifest::{Manifest, ManifestError};
 
 /// Engine tuning. Defaults are defined here once; every field may be omitted in config files.
@@ -560,6 +560,10 @@ pub struct GenerationRequest {
     /// ([`crate::copy::guardrails::StrayChars`]); no token that writes one, whole or in bytes, is
     /// sampled. The default refuses none.
     pub stray_chars: StrayChars,
+    /// With `allowed_numbers`: the guardrails' share of letters
+    /// ([`crate::copy::guardrails::LetterShare`]); once the copy is long enough to end, no token
+    /// that would take it under the share is sampled. The default holds for any copy.
+    pub letter_share: LetterShare,
     /// The whole piece of copy is due by then (the screen's deadline, queueing included):
     /// generation stops there as at the budget ([`StopReason::Budget`]), and a request that
     /// starts after it decodes nothing.
@@ -585,6 +589,7 @@ impl GenerationRequest {
             lowercase_openers: Vec::new(),
             repeats: Repeats::default(),
             stray_chars: StrayChars::default(),
+            letter_share: LetterShare::default(),
             deadline: None,
         }
     }

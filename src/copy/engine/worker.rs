@@ -420,6 +420,7 @@ fn gate_rules(request: &GenerationRequest) -> Option<gate::Rules<'_>> {
             openers: &request.lowercase_openers,
             repeats: &request.repeats,
             stray: &request.stray_chars,
+            letters: request.letter_share,
         })
 }
 
