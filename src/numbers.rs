@@ -1429,33 +1429,18 @@ impl MoneyRoles {
     /// ([`Self::saving_pending`]). `ended`: the text ends here (its last word is finished).
     pub fn admits(&self, text: &str, ended: bool) -> bool {
         self.scan(text).iter().all(|n| {
-            // Judged while written: an amount after its marker (`now ₹13…`); once finished also
-            // one with its marker after it (`459元`), whose role the words before it give.
-            let marked_before = n.currency.as_ref().is_some_and(|c| c.end <= n.span.start);
-            let marked_after = n.currency.as_ref().is_some_and(|c| c.start >= n.span.end);
-            // A bare number right after a Chinese price word (`仅需549`) is money too.
-            let cued = n.currency.is_none()
-                && !n.hanzi
-                && cjk_money_cue_before(text, n.span.start).is_some();
-            // A finished bare number equal to a money amount is read as one, as the guardrails
-            // read it (`for under 40.99`).
-            let bare_money = n.currency.is_none() && !n.hanzi && !n.open && self.is_money(n);
-            let judged = marked_before || (marked_after && !n.open) || cued || bare_money;
-            if n.percent || n.zhe || !judged || self.stated.contains(&n.value) {
+            if !self.judges(text, n) {
                 return true;
             }
-            if n.hanzi && n.open {
-                // `¥四百` may still become `¥四百五十九`: judged once finished.
-                return true;
+            let role = role_before(text, n.start_with_marker());
+            if self.only_a_saving(n, role) {
+                return self.saving_word(text, n, ended) != SavingWord::Not;
             }
-            let may_be: Vec<&str> = match role_before(text, n.start_with_marker()) {
+            let may_be: Vec<&str> = match role {
                 Some(role @ (PriceRole::Comparison | PriceRole::Saving)) => {
                     self.expected(role).into_iter().collect()
                 }
                 Some(PriceRole::Price) | None => {
-                    if !n.open && self.only_a_saving(text, n) {
-                        return self.saving_word(text, n, ended) != SavingWord::Not;
-                    }
                     [Some(self.price.as_str()), self.saving.as_deref()]
                         .into_iter()
                         .flatten()
@@ -1472,16 +1457,31 @@ impl MoneyRoles {
         })
     }
 
-    /// Whether finished amount `n` of `text`, judged as money with no role words before it but
-    /// the price's (or none), can be true only as the saving: its value is the saving and not
-    /// the price.
-    fn only_a_saving(&self, text: &str, n: &Number) -> bool {
-        self.saving.as_ref() == Some(&n.value)
+    /// Whether [`Self::admits`] judges number `n` of `text` in a money role now: an amount after
+    /// its marker while written (`now ₹13…`); once finished also one with its marker after it
+    /// (`459元`), whose role the words before it give; a bare number right after a Chinese price
+    /// word (`仅需549`); a finished bare number equal to a money amount, as the guardrails read
+    /// it (`for under 40.99`). Never a percentage, a `折`, an amount the product's own text
+    /// states, or Chinese numerals still being written (`¥四百` may become `¥四百五十九`).
+    fn judges(&self, text: &str, n: &Number) -> bool {
+        let marked_before = n.currency.as_ref().is_some_and(|c| c.end <= n.span.start);
+        let marked_after = n.currency.as_ref().is_some_and(|c| c.start >= n.span.end);
+        let cued =
+            n.currency.is_none() && !n.hanzi && cjk_money_cue_before(text, n.span.start).is_some();
+        let bare_money = n.currency.is_none() && !n.hanzi && !n.open && self.is_money(n);
+        (marked_before || (marked_after && !n.open) || cued || bare_money)
+            && !(n.percent || n.zhe || self.stated.contains(&n.value))
+            && !(n.hanzi && n.open)
+    }
+
+    /// Whether judged amount `n`, with `role` from the words before it, can be true only as the
+    /// saving though nothing before it says so: finished, its value the saving and not the
+    /// price, no role words but the price's (or none).
+    fn only_a_saving(&self, n: &Number, role: Option<PriceRole>) -> bool {
+        !n.open
+            && self.saving.as_ref() == Some(&n.value)
             && self.price != n.value
-            && matches!(
-                role_before(text, n.start_with_marker()),
-                Some(PriceRole::Price) | None
-            )
+            && matches!(role, Some(PriceRole::Price) | None)
     }
 
     /// What the words after amount `n` of `text` say of it so far, read as [`price_role`] reads
@@ -1507,20 +1507,15 @@ impl MoneyRoles {
     }
 
     /// Where the amount that ends `text` starts (its marker included) while it waits for the
-    /// word after it: finished, one only the saving can be ([`Self::admits`]), and followed so
-    /// far by nothing but spaces, dashes and the start of a saving word (`₹1100 `, `50 o`). The
-    /// generation gate holds it back like a number still being written and takes it back when
-    /// no saving word can follow.
+    /// word after it: judged as [`Self::admits`] judges it, one only the saving can be, and
+    /// followed so far by nothing but spaces, dashes and the start of a saving word (`₹1100 `,
+    /// `50 o`), in digits (a rewind takes back digits only). The generation gate holds it back
+    /// like a number still being written and takes it back when no saving word can follow.
     pub fn saving_pending(&self, text: &str) -> Option<usize> {
         let n = self.scan(text).pop()?;
-        let judged = n.currency.is_some() || self.is_money(&n);
-        (judged
-            && !n.open
-            && !n.percent
-            && !n.zhe
-            && !n.hanzi
-            && !self.stated.contains(&n.value)
-            && self.only_a_saving(text, &n)
+        (!n.hanzi
+            && self.judges(text, &n)
+            && self.only_a_saving(&n, role_before(text, n.start_with_marker()))
             && self.saving_word(text, &n, false) == SavingWord::Pending)
             .then(|| n.start_with_marker())
     }

@@ -58,7 +58,7 @@ use crate::numbers::{
     fold, foreign_symbol, has_mojibake, normalise_number, scan, MoneyRoles, CURRENCY_SYMBOLS,
 };
 
-/// Dead ends (see [`number_in_progress`]) taken back per request; after that the copy ends there.
+/// Dead ends (see [`amount_in_progress`]) taken back per request; after that the copy ends there.
 pub(super) const MAX_REWINDS: u32 = 2;
 
 /// What a candidate token would add to the copy.
@@ -354,30 +354,27 @@ impl NumberGate {
 /// Where an amount still open at the end of `text` starts: its currency sign when it has one
 /// before it, else its first digit (the text ends in a run of digits, `,` and `.` that holds a
 /// digit), or a currency sign ([`CURRENCY_SYMBOLS`]) the text ends on, alone or before one
-/// space, whose digits are still to come. Such an amount is not shown until it is finished and
-/// is taken back, sign and all, when it cannot end as a listed one: a rewind that left `now ₹`
-/// would leave a sign without an amount, which the copy may not keep.
-pub(super) fn number_in_progress(text: &str) -> Option<usize> {
+/// space, whose digits are still to come; or else, with the product's money roles, an amount
+/// that waits for the word that makes it a saving ([`MoneyRoles::saving_pending`]: `for ₹1100 `,
+/// which the guardrails read as the price unless `off` follows). Such an amount is not shown
+/// until it is finished and is taken back, sign and all, when it cannot end as a listed one (or
+/// as a saving): a rewind that left `now ₹` would leave a sign without an amount, which the copy
+/// may not keep. The text is folded once for all of them.
+fn amount_in_progress(text: &str, money: Option<&MoneyRoles>) -> Option<usize> {
     let folded = fold(text);
     scan(&folded.text)
         .last()
         .filter(|n| n.open && !n.hanzi)
         .map(|n| n.start_with_marker())
         .or_else(|| trailing_sign(&folded.text))
+        .or_else(|| money.and_then(|m| m.saving_pending(&folded.text)))
         .map(|at| folded.original(at))
 }
 
-/// [`number_in_progress`], or else, with the product's money roles, where an amount that ends
-/// `text` starts while it waits for the word that makes it a saving
-/// ([`MoneyRoles::saving_pending`]: `for ₹1100 `, which the guardrails read as the price unless
-/// `off` follows). Held back and taken back alike.
-fn amount_in_progress(text: &str, money: Option<&MoneyRoles>) -> Option<usize> {
-    number_in_progress(text).or_else(|| {
-        let folded = fold(text);
-        money
-            .and_then(|m| m.saving_pending(&folded.text))
-            .map(|at| folded.original(at))
-    })
+/// [`amount_in_progress`] without money roles: a number or sign still being written.
+#[cfg(test)]
+pub(super) fn number_in_progress(text: &str) -> Option<usize> {
+    amount_in_progress(text, None)
 }
 
 /// Where `text` ends on a currency sign, alone or before one space.
