@@ -5,7 +5,10 @@
 //! Text is first **folded** ([`fold`]): each character NFKC-normalised on its own, so full-width
 //! digits, letters and signs read as ASCII (`４５９` → `459`, `￥` → `¥`, `％` → `%`). The
 //! full-width comma `，` is kept: Chinese copy puts no space after it, and as `,` it would join
-//! `¥459，12` into one number. The traditional forms of the characters prices are claimed with
+//! `¥459，12` into one number; but between a digit and a group of exactly three digits it reads
+//! as the thousands separator a shopper may take it for (`¥405，405` is ¥405,405, a served text
+//! the bench's independent check called a false price, zh-CN seed 491; `¥1，299` is ¥1,299).
+//! The traditional forms of the characters prices are claimed with
 //! read as simplified (`原價` → `原价`). The guardrails and the gate fold before they scan; spans
 //! are spans of the folded text ([`Folded::original`] maps them back).
 //!
@@ -168,6 +171,56 @@ pub fn never_shown(c: char) -> bool {
         || is_private_use(c)
 }
 
+/// A mark that modifies the character before it and is nothing alone: a variation selector
+/// (`\u{fe0f}`, an emoji's colour presentation), a combining mark (accents, the keycap's
+/// enclosing square) or a skin-tone modifier. Zero-width joiners are [`never_shown`].
+pub fn is_modifying_mark(c: char) -> bool {
+    matches!(
+        c,
+        '\u{300}'..='\u{36f}'
+            | '\u{1ab0}'..='\u{1aff}'
+            | '\u{1dc0}'..='\u{1dff}'
+            | '\u{20d0}'..='\u{20ff}'
+            | '\u{fe00}'..='\u{fe0f}'
+            | '\u{fe20}'..='\u{fe2f}'
+            | '\u{1f3fb}'..='\u{1f3ff}'
+            | '\u{e0100}'..='\u{e01ef}'
+    )
+}
+
+/// Where `text` has its first modifying mark ([`is_modifying_mark`]) with nothing to modify: at
+/// its start or after whitespace (`₹354, \u{fe0f} \u{fe0f} \u{fe0f}…`, the Flipkart sample,
+/// bench seed 479). A terminal draws such a mark as an empty cell or a box on the space. The
+/// guardrails refuse copy with one (`charset`) and the engine's gate never writes one.
+pub fn orphan_mark(text: &str) -> Option<usize> {
+    let mut before: Option<char> = None;
+    for (at, c) in text.char_indices() {
+        if orphaned(before, c) {
+            return Some(at);
+        }
+        before = Some(c);
+    }
+    None
+}
+
+/// `text` without its modifying marks that have nothing to modify ([`orphan_mark`]); a mark
+/// after one dropped has nothing either. Catalog text goes through it
+/// ([`crate::copy::prompt::sanitize`]), so copy that repeats the facts has none.
+pub fn without_orphan_marks(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if !orphaned(out.chars().next_back(), c) {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Whether `c` after `before` (`None`: the start) is a mark with nothing to modify.
+fn orphaned(before: Option<char>, c: char) -> bool {
+    is_modifying_mark(c) && before.is_none_or(char::is_whitespace)
+}
+
 /// The byte Windows-1252 writes `c` with (Latin-1's for the code points it leaves to C1
 /// controls), if it has one: how UTF-8 read as Windows-1252 turns each byte into a character.
 fn cp1252_byte(c: char) -> Option<u8> {
@@ -324,7 +377,7 @@ fn simplified(c: char) -> Option<char> {
 /// Fold `text` for scanning and checking (see the module docs).
 pub fn fold(text: &str) -> Folded {
     let unchanged = |c: char| c.is_ascii() || c == '\u{ff0c}';
-    if text.chars().all(unchanged) {
+    if text.is_ascii() {
         return Folded {
             text: text.to_string(),
             starts: Vec::new(),
@@ -335,7 +388,9 @@ pub fn fold(text: &str) -> Folded {
     let mut starts = Vec::with_capacity(text.len());
     for (i, c) in text.char_indices() {
         starts.push((out.len(), i));
-        if unchanged(c) {
+        if c == '\u{ff0c}' && full_width_comma_groups(&text[..i], &text[i + c.len_utf8()..]) {
+            out.push(',');
+        } else if unchanged(c) {
             out.push(c);
         } else if let Some(simplified) = simplified(c) {
             out.push(simplified);
@@ -348,6 +403,16 @@ pub fn fold(text: &str) -> Folded {
         starts,
         original_len: text.len(),
     }
+}
+
+/// Whether a full-width comma between `before` and `after` separates thousands: a digit before
+/// it, exactly three digits after it (ASCII or full-width).
+fn full_width_comma_groups(before: &str, after: &str) -> bool {
+    let digit = |c: char| c.is_ascii_digit() || ('０'..='９').contains(&c);
+    let mut next = after.chars();
+    before.chars().next_back().is_some_and(digit)
+        && next.by_ref().take(3).filter(|c| digit(*c)).count() == 3
+        && !next.next().is_some_and(digit)
 }
 
 /// Currency codes and names recognised as words. Codes (three letters or fewer, and `Rs`) are
@@ -1527,6 +1592,34 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_mark_with_nothing_to_modify_is_found() {
+        // Served by the Flipkart sample (bench seed 479), refused by the charset rule's share.
+        let served = "₹354, \u{fe0f} \u{fe0f} \u{fe0f} \u{fe0f}";
+        assert_eq!(orphan_mark(served), Some("₹354, ".len()));
+        assert_eq!(orphan_mark("\u{fe0f}Deal"), Some(0));
+        assert_eq!(orphan_mark("Deal\n\u{301}"), Some("Deal\n".len()));
+        assert_eq!(orphan_mark("Deal \u{1f3fd}"), Some("Deal ".len()));
+        assert_eq!(without_orphan_marks(served), "₹354,    ");
+        assert_eq!(
+            without_orphan_marks("\u{fe0f}\u{301}Café \u{301}\u{301}x"),
+            "Café x"
+        );
+        // Marks on a character: emoji presentation, a keycap, an accent, a skin tone, and a
+        // second mark on the first's character.
+        for text in [
+            "Love it \u{2764}\u{fe0f}",
+            "Top 1\u{fe0f}\u{20e3} pick",
+            "Cafe\u{301} latte",
+            "Hi \u{1f44b}\u{1f3fd}",
+            "",
+            "现价¥65 ✨",
+        ] {
+            assert_eq!(orphan_mark(text), None, "{text:?}");
+            assert_eq!(without_orphan_marks(text), text);
+        }
+    }
+
+    #[test]
     fn mojibake_is_found_and_real_text_is_not() {
         // Served by the demo (en, seed 281) when `€` itself was refused.
         assert!(has_mojibake("Charcoal, \u{2009}â‚¬\u{2009}10.99", false));
@@ -1901,6 +1994,22 @@ mod tests {
         let i = f.text.find("459").unwrap();
         assert_eq!(f.original(i), "现价￥".len());
         assert_eq!(f.original(f.text.len()), "现价￥４５９，１２小时续航".len());
+        // Between a digit and exactly three digits it is the thousands separator a shopper may
+        // read (zh-CN demo, seed 491: `现价￥405，405` served, ¥405,405 to the bench's check).
+        let f = fold("海蓝现价￥405，405");
+        assert_eq!(f.text, "海蓝现价¥405,405");
+        assert_eq!(values(&f.text), ["405405"]);
+        assert_eq!(f.original(f.text.len()), "海蓝现价￥405，405".len());
+        assert_eq!(values(&fold("现价￥1，２９９元").text), ["1299"]);
+        for (text, kept) in [
+            ("现价¥405，40", ["405", "40"]),
+            ("现价¥405，4050", ["405", "4050"]),
+            ("原价¥405，省下¥100", ["405", "100"]),
+        ] {
+            let f = fold(text);
+            assert!(f.text.contains('，'), "{text}");
+            assert_eq!(values(&f.text), kept, "{text}");
+        }
         let ascii = fold("now ₹349");
         assert_eq!(ascii.text, "now ₹349");
         assert_eq!(ascii.original(4), 4);

@@ -104,6 +104,14 @@ pub struct BenchReport {
     pub drafted_tokens: u64,
     #[serde(default)]
     pub accepted_drafts: u64,
+    /// Over the whole run: tokens the gate took from a row's wider shortlist when every draw of
+    /// the chain was refused, and the dead ends met after that (rewinds, copies ended there).
+    #[serde(default)]
+    pub fallback_picks: u64,
+    #[serde(default)]
+    pub rewinds: u64,
+    #[serde(default)]
+    pub dead_end_stops: u64,
     /// Step times by rows the engine measured at start, and the drafts it takes by them
     /// (`EngineInfo::draft_timing`).
     #[serde(default)]
@@ -671,6 +679,9 @@ pub fn run(
     Ok(BenchReport {
         drafted_tokens: stats_after.drafted_tokens - stats_before.drafted_tokens,
         accepted_drafts: stats_after.accepted_drafts - stats_before.accepted_drafts,
+        fallback_picks: stats_after.fallback_picks - stats_before.fallback_picks,
+        rewinds: stats_after.rewinds - stats_before.rewinds,
+        dead_end_stops: stats_after.dead_end_stops - stats_before.dead_end_stops,
         model: info.model.clone(),
         threads: info.config.threads,
         n_ctx: info.n_ctx,
@@ -1338,6 +1349,11 @@ impl fmt::Display for BenchReport {
             self.accepted_drafts,
             100.0 * ratio(self.accepted_drafts as f64, self.drafted_tokens as f64),
             self.accepted_drafts,
+        )?;
+        writeln!(
+            f,
+            "dead ends         {} tokens taken past the chain's draws (every draw refused by the gate); then {} rewinds, {} copies ended at a dead end",
+            self.fallback_picks, self.rewinds, self.dead_end_stops,
         )?;
         if !self.draft_timing.step_ms.is_empty() {
             let list = |v: Vec<String>| v.join(" / ");

@@ -82,9 +82,9 @@ use crate::copy::prompt::{
 use crate::locale::Locale;
 use crate::numbers::{
     chains, cjk_role_before, cjk_word_gap, fold, foreign_symbol, has_mojibake, is_cjk, never_shown,
-    normalise_number, price_role, same_currency_word, scan, scan_with, word_after, words_before,
-    zhe_discount, zhe_figures, ChainRule, MoneyRoles, Number, PriceRole, CJK_CURRENCY_WORDS,
-    CURRENCY_SYMBOLS, CURRENCY_WORDS, SAVING_AFTER,
+    normalise_number, orphan_mark, price_role, same_currency_word, scan, scan_with, word_after,
+    words_before, zhe_discount, zhe_figures, ChainRule, MoneyRoles, Number, PriceRole,
+    CJK_CURRENCY_WORDS, CURRENCY_SYMBOLS, CURRENCY_WORDS, SAVING_AFTER,
 };
 use crate::vocab::PriceBand;
 
@@ -478,8 +478,8 @@ impl BrandList {
 #[serde(tag = "code", content = "detail", rename_all = "snake_case")]
 pub enum Reason {
     Empty,
-    /// Control characters, replacement characters, too few letters or too few Latin letters;
-    /// in Chinese copy, a Latin word that is neither in the product's facts nor a name of the
+    /// Control characters, replacement characters, a mark with nothing to modify
+    /// ([`crate::numbers::orphan_mark`]), too few letters or too few Latin letters; in Chinese copy, a Latin word that is neither in the product's facts nor a name of the
     /// currency.
     Charset,
     /// A field label or chat marker of the prompt format leaked into the copy.
@@ -1013,7 +1013,7 @@ fn in_locale_script(c: char, locale: Locale) -> bool {
 }
 
 fn charset_ok(copy: &str, config: &GuardrailConfig) -> bool {
-    if copy.chars().any(|c| c.is_control() || never_shown(c)) {
+    if copy.chars().any(|c| c.is_control() || never_shown(c)) || orphan_mark(copy).is_some() {
         return false;
     }
     let letters: Vec<char> = copy.chars().filter(|c| c.is_alphabetic()).collect();
@@ -3792,6 +3792,45 @@ mod tests {
         // Served at a whole clause's cut by the demo (en, seed 281): the dropped text had it.
         let seen = "Only one of these for less: Velmora Orbit Boot Forest, now at only 192.99 instead of ��";
         assert_eq!(verdict(seen), Verdict::Fail(Reason::Charset));
+    }
+
+    /// Served on the Flipkart sample (bench seed 479) and refused there by the share of letters;
+    /// a lone variation selector in otherwise good copy is refused on its own account.
+    #[test]
+    fn a_mark_with_nothing_to_modify_is_refused() {
+        let clean = "Aurelia laptop sleeve, now ₹349, was ₹749: a padded home for your laptop.";
+        assert_eq!(verdict(clean), Verdict::Pass);
+        let orphan = clean.replace(": a", ": \u{fe0f} a");
+        assert_eq!(verdict(&orphan), Verdict::Fail(Reason::Charset));
+        let on_a_heart = clean.replace(": a", ": \u{2764}\u{fe0f} a");
+        assert_eq!(verdict(&on_a_heart), Verdict::Pass);
+    }
+
+    /// Served by the zh-CN demo (seed 491) at a whole clause and called a false price by the
+    /// bench's independent check: `现价￥405，405` reads as ¥405,405.
+    #[test]
+    fn the_price_again_after_a_full_width_comma_is_one_number() {
+        let product = Product {
+            sku: "FW-RUN-0002".into(),
+            name: "步云疾风跑步鞋 海蓝".into(),
+            brand: Some("步云".into()),
+            category: vec!["跑步鞋".into()],
+            price: Minor(40500),
+            list_price: None,
+            description: "轻量跑鞋".into(),
+            tags: vec![],
+        };
+        let facts = ProductFacts::localised(&product, &Currency::cny(), Locale::ZhCn);
+        let config = GuardrailConfig::default().for_locale(Locale::ZhCn);
+        let check = |copy: &str| super::check(copy, &facts, &brands(), &config);
+        assert_eq!(
+            check("步云疾风跑步鞋，海蓝现价￥405，轻量好穿"),
+            Verdict::Pass
+        );
+        assert!(matches!(
+            check("步云疾风跑步鞋，海蓝现价￥405，405"),
+            Verdict::Fail(Reason::UnknownNumber(_) | Reason::WrongPriceRole(_))
+        ));
     }
 
     /// The screen's own drawing characters: a `▌` in finished copy reads as copy still being

@@ -27,7 +27,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::catalog::{Minor, Product};
 use crate::locale::Locale;
-use crate::numbers::{fold, is_cjk, names_currency, never_shown, zhe_figures};
+use crate::numbers::{
+    fold, is_cjk, names_currency, never_shown, without_orphan_marks, zhe_figures,
+};
 use crate::vocab::{PriceBand, SegmentKey, Style};
 
 /// Field labels of the completion format. Stripped from catalog text; their appearance in model
@@ -357,7 +359,8 @@ fn without_audience(name: &str) -> &str {
 
 /// Make catalog (or segment) text safe to put into a prompt: no control characters, characters
 /// copy never has ([`never_shown`]: `�`, invisible ones, the screen's drawing characters,
-/// private-use glyphs no font draws) or line breaks, no prompt markers, field
+/// private-use glyphs no font draws) or line breaks, no mark with nothing to modify
+/// ([`crate::numbers::orphan_mark`]: the guardrails refuse copy with one), no prompt markers, field
 /// labels or markup brackets, whitespace collapsed, at most `max_chars` characters (cut at a word
 /// boundary when possible).
 pub fn sanitize(text: &str, max_chars: usize) -> String {
@@ -385,7 +388,10 @@ pub fn sanitize(text: &str, max_chars: usize) -> String {
             }
         })
         .collect();
-    let collapsed = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    let collapsed = without_orphan_marks(&s)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
     cap_chars(&collapsed, max_chars)
 }
 
@@ -1127,6 +1133,10 @@ mod tests {
         assert_eq!(sanitize("Logo\u{E6B8} Mug", 40), "Logo Mug");
         // Nor any other character copy never has: `�`, the word joiner, the screen's cursor.
         assert_eq!(sanitize("Logo\u{fffd}\u{2060}▌ Mug", 40), "Logo Mug");
+        assert_eq!(
+            sanitize("\u{fe0f}Logo \u{fe0f} Mug \u{2764}\u{fe0f}", 40),
+            "Logo Mug \u{2764}\u{fe0f}"
+        );
     }
 
     #[test]

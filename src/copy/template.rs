@@ -221,7 +221,10 @@ mod tests {
         assert!(render(&f, Style::Concise).contains("25% off"));
     }
 
-    const WORDS: [&str; 16] = [
+    const WORDS: [&str; 18] = [
+        // A mark with nothing to modify when it stands alone, and one on its letter.
+        "\u{fe0f}",
+        "Cafe\u{301}",
         "Cotton",
         "Analog",
         "Watch",

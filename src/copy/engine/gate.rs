@@ -12,13 +12,15 @@
 //!   the token writes no other currency's sign, leaves no sign of the store's without an
 //!   amount that can still follow, and completes no phrase the guardrails refuse
 //!   (banned phrases, absolute claims, the record's field labels: nor may the copy open with
-//!   a label's word, the model starting the next record), writes no second space in a row,
+//!   a label's word or its plural as a label, the model starting the next record), writes no
+//!   second space in a row,
 //!   opens the copy with no lowercase letter (but for the product's own `iPhone`), repeats
 //!   nothing the guardrails' repetition rule refuses ([`Repeats`]: twice in a row, `fresh,
 //!   fresh`, `绿茶 绿茶`, `积木积木`, `* *`, `✨✨`; a phrase again, `懒人 1265 懒人`; a word too
-//!   often), begins no mojibake (`â‚` of `â‚¬`) and, once the copy is long enough to end,
-//!   takes it under no share of letters the guardrails' charset rule needs ([`thins_letters`]:
-//!   a run of emoji after the copy);
+//!   often), begins no mojibake (`â‚` of `â‚¬`) nor a mark with nothing to modify
+//!   ([`orphan_mark`]: a lone `\u{fe0f}`) and, once the copy is long enough to end or before
+//!   its first letter has a third symbol, takes it under no share of letters the guardrails'
+//!   charset rule needs ([`thins_letters`]: a run of emoji after the copy, `🎁 🌟 🎁` before it);
 //!   otherwise it is masked and the sampling chain re-applied.
 //! - **may end** ([`may_end`]): the end of text or a newline only once the copy has the
 //!   guardrails' minimum length, names the product (their on-topic rule) and does not end on a
@@ -55,7 +57,8 @@ use unicode_segmentation::UnicodeSegmentation;
 use crate::copy::guardrails::{self, LetterShare, Repeats, StrayChars};
 use crate::copy::prompt::FIELD_LABELS;
 use crate::numbers::{
-    fold, foreign_symbol, has_mojibake, normalise_number, scan, MoneyRoles, CURRENCY_SYMBOLS,
+    fold, foreign_symbol, has_mojibake, normalise_number, orphan_mark, scan, MoneyRoles,
+    CURRENCY_SYMBOLS,
 };
 
 /// Dead ends (see [`amount_in_progress`]) taken back per request; after that the copy ends there.
@@ -134,6 +137,7 @@ pub(super) fn judge(text: &str, next: Next<'_>, rules: &Rules<'_>) -> Candidate 
             || !(doubles_a_space(text, piece)
                 || opens_lowercase(text, &written, rules.openers)
                 || has_mojibake(&written, true)
+                || (orphan_mark(&written).is_some() && orphan_mark(text).is_none())
                 || repeats(text, &written, rules.repeats)
                 || thins_letters(text, &written, piece, rules)))
     {
@@ -228,14 +232,21 @@ fn sign_left_without_amount(copy: &str, money: &MoneyRoles, ends: bool) -> bool 
 }
 
 /// Whether `copy` writes a field label of the prompt's record (`Shopper:`, which the guardrails
-/// refuse as a prompt leak) or opens with a label's word (`Shopper`, `Brand`): the model
+/// refuse as a prompt leak), opens with a label's word (`Shopper`, `Brand`) or with its plural
+/// as a label (`Shoppers: want to stay fit; low price. The bed sheets…`, the Flipkart sample,
+/// seed 479, refused off topic; `Shoppers love it` may open copy): the model
 /// starting the next record instead of the copy, which a masked colon alone would leave
 /// derailed (`Shopper likes tea…`). Labels are matched as the record writes them, in their case.
 fn starts_a_record(copy: &str) -> bool {
     let head = copy.trim_start();
-    FIELD_LABELS
-        .iter()
-        .any(|label| copy.contains(label) || label.strip_suffix(':') == Some(head.trim_end()))
+    FIELD_LABELS.iter().any(|label| {
+        let word = label.strip_suffix(':').unwrap_or(label);
+        copy.contains(label)
+            || word == head.trim_end()
+            || head
+                .strip_prefix(word)
+                .is_some_and(|rest| rest.starts_with("s:"))
+    })
 }
 
 /// Whether the copy may end after `text` (end of text, or a newline after it): only once it has
@@ -257,15 +268,39 @@ fn long_enough(text: &str, (min_chars, min_words): (usize, usize)) -> bool {
     text.trim().graphemes(true).count() >= min_chars && text.split_whitespace().count() >= min_words
 }
 
-/// Whether `piece`, after `text` (making `written`), takes copy long enough to end under the
-/// guardrails' share of letters ([`LetterShare`], their charset rule): a symbol or an emoji
-/// once the copy could end there (`…now only ₹2115. 💤🛌😴💤🛌💤`, the Flipkart sample, seed 443).
-/// Before that length, letters are still to come; a piece with no counted non-letter never
-/// lowers the share.
+/// Symbols (see [`is_symbol`]) copy may open with before its first letter.
+const OPENING_SYMBOLS: usize = 2;
+
+/// Whether `piece`, after `text` (making `written`), takes the copy under the guardrails' share
+/// of letters ([`LetterShare`], their charset rule) where letters may no longer come: a symbol
+/// or an emoji once the copy could end there (`…now only ₹2115. 💤🛌😴💤🛌💤`, the Flipkart
+/// sample, seed 443), or a third symbol before the copy's first letter (`🎁 🌟 🎁 🌟 🎁…`, seed
+/// 479: the model's openings that never reach a word). Otherwise letters are still to come; a
+/// piece with no counted non-letter never lowers the share, and with no share to keep (the
+/// default rule) nothing thins it.
 fn thins_letters(text: &str, written: &str, piece: &str, rules: &Rules<'_>) -> bool {
     rules.letters.lowered_by(piece)
-        && long_enough(text, rules.min_length)
         && !rules.letters.holds(written)
+        && (long_enough(text, rules.min_length) || opening_symbols(written) > OPENING_SYMBOLS)
+}
+
+/// How many symbols ([`is_symbol`], counted by grapheme: `❤️` is one) `text` has before its first
+/// letter.
+fn opening_symbols(text: &str) -> usize {
+    text.graphemes(true)
+        .take_while(|g| !g.chars().any(char::is_alphabetic))
+        .filter(|g| g.chars().next().is_some_and(is_symbol))
+        .count()
+}
+
+/// A visible character that is neither a letter nor a digit, punctuation (ASCII, general, CJK
+/// and full-width: `-`, `—`, `…`, `，`) nor a currency sign: an emoji, `★`, `※`.
+fn is_symbol(c: char) -> bool {
+    !(c.is_alphanumeric()
+        || c.is_whitespace()
+        || c.is_ascii_punctuation()
+        || CURRENCY_SYMBOLS.contains(c)
+        || matches!(c, '\u{2010}'..='\u{205e}' | '\u{3000}'..='\u{303f}' | '\u{ff01}'..='\u{ff65}'))
 }
 
 /// Where streaming must wait: the start of the step (`starts`: where each generated token's text
@@ -514,10 +549,11 @@ mod tests {
     #[test]
     fn no_symbol_takes_copy_that_may_end_under_the_share_of_letters() {
         let config = guardrails::GuardrailConfig::default();
+        let allowed = list(&["49.99", "354"]);
         let share = Rules {
             letters: LetterShare::new(&config),
             min_length: config.min_length(),
-            ..rules(&[], None)
+            ..rules(&allowed, None)
         };
         // The served text less its price (no number is listed here).
         let mut text = String::from("Bed to bed, sleep well.");
@@ -540,14 +576,71 @@ mod tests {
             Candidate::Allow
         );
         assert_eq!(judge(&text, Next::Piece("\n"), &share), Candidate::Allow);
-        // Too short to end: the symbol may open it, letters are still to come.
+        // Too short to end: two symbols may open it, letters are still to come; not a third
+        // (the Flipkart sample, seed 479: `🎁 🌟 🎁 🌟 🎁 🌟 🎁…`, never a word).
         assert_eq!(judge("", Next::Piece("✨"), &share), Candidate::Allow);
         assert_eq!(judge("✨", Next::Piece("🛍"), &share), Candidate::Allow);
+        assert_eq!(judge("🎁 🌟", Next::Piece(" 🎁"), &share), Candidate::Mask);
+        assert_eq!(
+            judge("🎁 🌟", Next::Piece(" Gift"), &share),
+            Candidate::Allow
+        );
+        assert_eq!(
+            judge("❤️ ✨", Next::Piece(" Love"), &share),
+            Candidate::Allow
+        );
+        assert_eq!(judge("❤️", Next::Piece(" ✨"), &share), Candidate::Allow);
+        // Punctuation, digits and the price's sign are no symbols: `$49.99 (was…` opens copy.
+        assert_eq!(judge("$49.99", Next::Piece(" ("), &share), Candidate::Allow);
+        assert_eq!(
+            judge("— ₹354 —", Next::Piece(" …"), &share),
+            Candidate::Allow
+        );
+        // After the first letter, until the copy may end, symbols wait for the share's check.
+        assert_eq!(
+            judge("🎁 Gift 🌟", Next::Piece(" 🎁"), &share),
+            Candidate::Allow
+        );
         // Without the rule (the default), anything.
         assert_eq!(
             judge(&text, Next::Piece(emoji[written]), &rules(&[], None)),
             Candidate::Allow
         );
+    }
+
+    /// Served on the Flipkart sample (bench seed 479), refused by the charset rule: a variation
+    /// selector after a space, over and over. No mark with nothing to modify is written; one on
+    /// its character is.
+    #[test]
+    fn no_mark_is_written_with_nothing_to_modify() {
+        let rules = rules(&[], None);
+        let allows =
+            |text: &str, piece: &str| judge(text, Next::Piece(piece), &rules) == Candidate::Allow;
+        assert!(allows("Only now, ", "so"));
+        assert!(!allows("Only now, ", "\u{fe0f}"));
+        assert!(!allows("Only now,", " \u{fe0f}"));
+        assert!(!allows("", "\u{fe0f}"));
+        assert!(allows("Love it \u{2764}", "\u{fe0f}"));
+        assert!(allows("Love it", " \u{2764}\u{fe0f}"));
+        // Copy that has one already is not held against the next token.
+        assert!(allows("\u{fe0f} Only", " today"));
+    }
+
+    /// Served by the zh-CN demo (seed 491) at a whole clause: `现价￥405，405`, which the bench's
+    /// independent check read as ¥405,405. A full-width comma before a group of three digits is
+    /// the thousands separator a shopper may take it for ([`fold`]): the price again after it is
+    /// masked at its last digit.
+    #[test]
+    fn a_full_width_comma_before_three_digits_joins_them() {
+        let allowed = list(&["405"]);
+        let rules = rules(&allowed, None);
+        let allows =
+            |text: &str, piece: &str| judge(text, Next::Piece(piece), &rules) == Candidate::Allow;
+        let text = "步云疾风跑步鞋，海蓝现价￥405，40";
+        assert!(allows("步云疾风跑步鞋，海蓝现价￥405，", "原价"));
+        assert!(allows("步云疾风跑步鞋，海蓝现价￥405，4", "0"));
+        assert!(!allows(text, "5"));
+        assert!(!allows(text, "5。"));
     }
 
     fn at_least(min_length: (usize, usize)) -> Rules<'static> {
@@ -1134,7 +1227,12 @@ mod tests {
         assert!(!allows("Great tea", "\nPrice:"));
         // The words themselves are copy anywhere else, and a longer word may open it.
         assert!(allows("", " Shoppers"));
+        assert!(allows(" Shoppers", " love"));
         assert!(allows("", " Pricey"));
+        // But not the plural as a label (the Flipkart sample, seed 479: `Shoppers: want to stay
+        // fit; low price. The bed sheets…`, off topic).
+        assert!(!allows(" Shoppers", ":"));
+        assert!(!allows("", "Products:"));
         assert!(allows("A fair", " price"));
         assert!(allows("Our best", " Brand"));
         assert!(allows("price:", " just"), "the labels in their case only");

@@ -721,6 +721,14 @@ pub struct EngineStats {
     pub drafted_tokens: u64,
     #[serde(default)]
     pub accepted_drafts: u64,
+    /// Tokens taken from the row's wider shortlist when every token the chain drew was refused
+    /// by the gate; dead ends met after that, taken back by a rewind or ending the copy.
+    #[serde(default)]
+    pub fallback_picks: u64,
+    #[serde(default)]
+    pub rewinds: u64,
+    #[serde(default)]
+    pub dead_end_stops: u64,
 }
 
 #[derive(Debug, Default)]
@@ -735,6 +743,9 @@ struct Counters {
     prefix_restores: AtomicU64,
     drafted_tokens: AtomicU64,
     accepted_drafts: AtomicU64,
+    fallback_picks: AtomicU64,
+    rewinds: AtomicU64,
+    dead_end_stops: AtomicU64,
 }
 
 impl Counters {
@@ -906,6 +917,9 @@ impl EngineHandle {
             prefix_restores: get(&c.prefix_restores),
             drafted_tokens: get(&c.drafted_tokens),
             accepted_drafts: get(&c.accepted_drafts),
+            fallback_picks: get(&c.fallback_picks),
+            rewinds: get(&c.rewinds),
+            dead_end_stops: get(&c.dead_end_stops),
         }
     }
 

@@ -43,7 +43,8 @@
 //! - Text is streamed only up to [`gate::held_from`]: a number in progress is never shown
 //!   before it is finished, and a copy that ends with one unfinished (the budget spent
 //!   mid-amount) is served up to it ([`gate::served_to`]). With `allowed_numbers` every sampled token passes [`gate::judge`];
-//!   at a dead end the gate decides between a rewind (the request's sequence drops the number's
+//!   a dead end is met only when neither the chain's draws nor the likeliest tokens of the row
+//!   past them pass; there the gate decides between a rewind (the request's sequence drops the number's
 //!   cells and the token before it is decoded again, in the next shared batch) and the end of
 //!   the copy.
 //! - Token pieces are reassembled into UTF-8 with [`gate::take_utf8`], so a character split
@@ -80,6 +81,10 @@ use super::{
     Counters, DecodeFailure, EngineConfig, EngineError, Generation, GenerationRequest, Job,
     KvCache, KvLayout, StopReason, StreamEvent, Timings, WidthFigure, Work,
 };
+
+/// How many of a row's likeliest tokens are looked through, in logit order, when every token the
+/// chain drew was refused ([`Worker::sample_checked`]) before the copy meets a dead end.
+const FALLBACK_SHORTLIST: usize = 64;
 
 /// llama.cpp's `LLAMA_FLASH_ATTN_TYPE_ENABLED` (the crate does not re-export the constant).
 const FLASH_ATTENTION_ON: i32 = 1;
@@ -266,13 +271,7 @@ impl Sampling {
         rejected: &[LlamaToken],
         no_amounts: bool,
     ) -> Option<LlamaToken> {
-        let (suppressed, amounts) = (&self.suppressed, &self.amounts);
-        let excluded = |id: i32| {
-            suppressed.contains(id)
-                || (no_amounts && amounts.contains(id))
-                || rejected.iter().any(|t| t.0 == id)
-        };
-        shortlist::top_k(logits, self.top_k, excluded, &mut self.shortlist);
+        self.rank(logits, self.top_k, rejected, no_amounts);
         if self.shortlist.is_empty() {
             return None;
         }
@@ -287,6 +286,19 @@ impl Sampling {
         candidates.sorted = true;
         candidates.apply_sampler(sampler);
         candidates.selected_token()
+    }
+
+    /// Fills the shortlist with the `k` highest logits of `logits` whose tokens may be written:
+    /// not suppressed, not `rejected` and (with `no_amounts`) not of amounts; highest first, no
+    /// chain applied.
+    fn rank(&mut self, logits: &[f32], k: usize, rejected: &[LlamaToken], no_amounts: bool) {
+        let (suppressed, amounts) = (&self.suppressed, &self.amounts);
+        let excluded = |id: i32| {
+            suppressed.contains(id)
+                || (no_amounts && amounts.contains(id))
+                || rejected.iter().any(|t| t.0 == id)
+        };
+        shortlist::top_k(logits, k, excluded, &mut self.shortlist);
     }
 }
 
@@ -1134,6 +1146,7 @@ impl Worker<'_> {
                             l.gate
                                 .dead_end(&l.text, l.steps.iter().map(|s| s.at), rules.money)
                         else {
+                            Counters::bump(&self.counters.dead_end_stops, 1);
                             return Ok(Advance::Finished(StopReason::EndOfText));
                         };
                         let step = l.steps[at];
@@ -1152,6 +1165,7 @@ impl Worker<'_> {
                         l.text.truncate(step.at.max(l.streamed));
                         l.pending.clear();
                         l.gate.rewound();
+                        Counters::bump(&self.counters.rewinds, 1);
                         return Ok(Advance::Decode(Entry {
                             seq: l.seq,
                             token: before,
@@ -1237,8 +1251,10 @@ impl Worker<'_> {
     /// number in `text` + token among `allowed` (or a prefix of one, for the number being
     /// written), and the gate's other rules ([`gate::judge`]). A rejected token is left out and the
     /// shortlist drawn again; the last try, and every try with `words_only`, leaves out every
-    /// token with a digit or a currency sign so the copy goes on in words. `None` when nothing
-    /// acceptable turns up. Only the token returned is accepted into the chain's state (the
+    /// token with a digit or a currency sign so the copy goes on in words. When every draw was
+    /// rejected, the token of highest logit among the [`FALLBACK_SHORTLIST`] best that the gate
+    /// allows (no chain: a fixed seed still writes one copy). `None` when nothing acceptable
+    /// turns up even there: a dead end. Only the token returned is accepted into the chain's state (the
     /// repetition penalty's history).
     fn sample_checked(
         &mut self,
@@ -1283,14 +1299,30 @@ impl Worker<'_> {
         let mut rejected = Vec::new();
         for attempt in 0..=MAX_REJECTIONS {
             let no_amounts = words_only || attempt == MAX_REJECTIONS;
-            let token = self.sampling.pick(logits, sampler, &rejected, no_amounts)?;
+            let Some(token) = self.sampling.pick(logits, sampler, &rejected, no_amounts) else {
+                break;
+            };
             if acceptable(token) {
                 sampler.accept(token);
                 return Some(token);
             }
             rejected.push(token);
         }
-        None
+        // Every draw was refused (the chain keeps only the likeliest few: `…costs only ₹` with
+        // the price's first digit below its cut, or `…for just under` with only amounts and
+        // ends drawn). Before the copy meets a dead end, the likeliest token of a wider
+        // shortlist that may follow.
+        self.sampling
+            .rank(logits, FALLBACK_SHORTLIST, &rejected, words_only);
+        let token = self
+            .sampling
+            .shortlist
+            .iter()
+            .map(|&(id, _)| LlamaToken(id))
+            .find(|token| acceptable(*token))?;
+        sampler.accept(token);
+        Counters::bump(&self.counters.fallback_picks, 1);
+        Some(token)
     }
 
     /// The whole prompt from an emptied KV cache into working sequence `seq` (the request runs
