@@ -1494,6 +1494,14 @@ impl MoneyRoles {
     /// ([`Self::saving_pending`]). `ended`: the text ends here (its last word is finished).
     pub fn admits(&self, text: &str, ended: bool) -> bool {
         self.scan(text).iter().all(|n| {
+            if n.hanzi && n.open && n.currency.as_ref().is_some_and(|c| c.end <= n.span.start) {
+                // Chinese numerals still being written are judged once finished, but none is
+                // true in a role the product has no amount for (`原￥零…` without a list price:
+                // the zh-CN demo, seed 499, served `…，原版价格￥ 零`).
+                let role = role_before(text, n.start_with_marker());
+                return !matches!(role, Some(r @ (PriceRole::Comparison | PriceRole::Saving))
+                    if self.expected(r).is_none());
+            }
             if !self.judges(text, n) {
                 return true;
             }

@@ -1023,6 +1023,7 @@ fn charset_ok(copy: &str, config: &GuardrailConfig) -> bool {
         .count();
     !letters.is_empty()
         && LetterShare::new(config).holds(copy)
+        && !LetterShare::new(config).runs_long(copy)
         && latin as f32 >= config.min_latin_ratio * letters.len() as f32
 }
 
@@ -1032,11 +1033,58 @@ fn charset_ok(copy: &str, config: &GuardrailConfig) -> bool {
 /// what is neither punctuation nor a currency sign counts against the letters. One definition
 /// for the guardrails and the engine's gate, which writes no symbol that takes copy long enough
 /// to end under it (a run of emoji after the copy: `…₹2115. 💤🛌😴💤🛌`).
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
+///
+/// With it, runs of symbols: no more than [`MAX_SYMBOL_RUN`] symbols ([`is_symbol`], counted by
+/// grapheme: `🛍️` is one) in a row, whitespace between them aside. The model's emoji runs after
+/// the copy keep the share while they last (`…now only ₹1350. 🛒🛍️🛒🛍️🛒🛍️🛒🛍️🛒SHOP NOW!…`,
+/// the Flipkart sample, seed 491) and read as noise on the screen.
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct LetterShare {
     /// The least share; 0 (the default) holds for any copy.
     min: f32,
     unspaced: bool,
+    /// The most symbols in a row; `usize::MAX` (the default) for any copy.
+    max_run: usize,
+}
+
+impl Default for LetterShare {
+    /// The rule that holds for any copy.
+    fn default() -> Self {
+        Self {
+            min: 0.0,
+            unspaced: false,
+            max_run: usize::MAX,
+        }
+    }
+}
+
+/// The most symbols ([`is_symbol`]) copy may have in a row, whitespace between them aside
+/// ([`LetterShare`]).
+pub const MAX_SYMBOL_RUN: usize = 3;
+
+/// A visible character that is neither a letter nor a digit, punctuation (ASCII, general, CJK
+/// and full-width: `-`, `—`, `…`, `，`) nor a currency sign: an emoji, `★`, `※`.
+pub fn is_symbol(c: char) -> bool {
+    !(c.is_alphanumeric()
+        || c.is_whitespace()
+        || c.is_ascii_punctuation()
+        || CURRENCY_SYMBOLS.contains(c)
+        || matches!(c, '\u{2010}'..='\u{205e}' | '\u{3000}'..='\u{303f}' | '\u{ff01}'..='\u{ff65}'))
+}
+
+/// The longest run of symbols in `text`: graphemes that open with a symbol ([`is_symbol`]), with
+/// only whitespace between them.
+pub fn longest_symbol_run(text: &str) -> usize {
+    let (mut run, mut longest) = (0, 0);
+    for g in text.graphemes(true) {
+        if g.chars().next().is_some_and(is_symbol) {
+            run += 1;
+            longest = longest.max(run);
+        } else if !g.chars().all(char::is_whitespace) {
+            run = 0;
+        }
+    }
+    longest
 }
 
 impl LetterShare {
@@ -1045,7 +1093,13 @@ impl LetterShare {
         Self {
             min: config.min_letter_ratio,
             unspaced: config.locale.unspaced(),
+            max_run: MAX_SYMBOL_RUN,
         }
+    }
+
+    /// Whether `copy` has more symbols in a row than the rule lets it ([`longest_symbol_run`]).
+    pub fn runs_long(&self, copy: &str) -> bool {
+        longest_symbol_run(copy) > self.max_run
     }
 
     /// Whether `c` counts among the visible characters the share is of.
@@ -3804,6 +3858,30 @@ mod tests {
         assert_eq!(verdict(&orphan), Verdict::Fail(Reason::Charset));
         let on_a_heart = clean.replace(": a", ": \u{2764}\u{fe0f} a");
         assert_eq!(verdict(&on_a_heart), Verdict::Pass);
+    }
+
+    /// The Flipkart sample (seed 491) wrote `…now only ₹1350. 🛒🛍️🛒🛍️🛒🛍️🛒🛍️🛒SHOP NOW!…`,
+    /// keeping the share of letters while the run lasted: three symbols in a row are the most.
+    #[test]
+    fn a_run_of_more_than_three_symbols_is_refused() {
+        let clean = "Aurelia laptop sleeve, now ₹349, was ₹749: a padded home for your laptop.";
+        for (run, passes) in [
+            (" 🛒🛍️🛒", true),
+            (" 🛒 🛍️ ⭐", true),
+            (" 🛒🛍️🛒🛍️", false),
+            (" 🛒 🛍️ ⭐ ✨", false),
+            (" ★★★★", false),
+        ] {
+            let copy = format!("{clean}{run}");
+            let expected = if passes {
+                Verdict::Pass
+            } else {
+                Verdict::Fail(Reason::Charset)
+            };
+            assert_eq!(verdict(&copy), expected, "{copy}");
+        }
+        assert_eq!(longest_symbol_run("🛒🛍️ x 🛒 ⭐"), 2);
+        assert_eq!(longest_symbol_run("— ₹354 … 。"), 0);
     }
 
     /// Served by the zh-CN demo (seed 491) at a whole clause and called a false price by the

@@ -17,10 +17,12 @@
 //!   opens the copy with no lowercase letter (but for the product's own `iPhone`), repeats
 //!   nothing the guardrails' repetition rule refuses ([`Repeats`]: twice in a row, `fresh,
 //!   fresh`, `绿茶 绿茶`, `积木积木`, `* *`, `✨✨`; a phrase again, `懒人 1265 懒人`; a word too
-//!   often), begins no mojibake (`â‚` of `â‚¬`) nor a mark with nothing to modify
+//!   often), begins no web address (`www.`, `http:`: [`begins_a_web_address`]), no mojibake
+//!   (`â‚` of `â‚¬`) nor a mark with nothing to modify
 //!   ([`orphan_mark`]: a lone `\u{fe0f}`) and, once the copy is long enough to end or before
 //!   its first letter has a third symbol, takes it under no share of letters the guardrails'
-//!   charset rule needs ([`thins_letters`]: a run of emoji after the copy, `🎁 🌟 🎁` before it);
+//!   charset rule needs ([`thins_letters`]: a run of emoji after the copy, `🎁 🌟 🎁` before it),
+//!   nor makes a run of symbols longer than it lets ([`LetterShare::runs_long`]: `🛒🛍️🛒🛍️`);
 //!   otherwise it is masked and the sampling chain re-applied.
 //! - **may end** ([`may_end`]): the end of text or a newline only once the copy has the
 //!   guardrails' minimum length, names the product (their on-topic rule) and does not end on a
@@ -47,7 +49,8 @@
 //!   catalog's discount, see [`crate::copy::guardrails::allowed_numbers`]). Money amounts
 //!   marked after them (`599元`) are judged in their role once the mark is written.
 //! - Chinese numerals are judged once finished (the token after them): a wrong `元` amount or
-//!   `折` in numerals is masked at its mark; rewinds take back digit numbers only.
+//!   `折` in numerals is masked at its mark; rewinds take back digit numbers and numerals after
+//!   their sign (`￥ 零`, which no word may follow: the zh-CN demo, seed 499), no other numerals.
 //! - Every function here is total: any string, any byte sequence and any list are valid input;
 //!   nothing panics, and byte offsets returned are `char` boundaries of the text given.
 //! - No llama.cpp type appears here; token steps are known only by where their text starts.
@@ -55,7 +58,7 @@
 use unicode_segmentation::UnicodeSegmentation;
 
 use crate::copy::guardrails::{self, LetterShare, Repeats, StrayChars};
-use crate::copy::prompt::FIELD_LABELS;
+use crate::copy::prompt::{has_web_marker, FIELD_LABELS};
 use crate::numbers::{
     fold, foreign_symbol, has_mojibake, normalise_number, orphan_mark, scan, MoneyRoles,
     CURRENCY_SYMBOLS,
@@ -138,8 +141,10 @@ pub(super) fn judge(text: &str, next: Next<'_>, rules: &Rules<'_>) -> Candidate 
                 || opens_lowercase(text, &written, rules.openers)
                 || has_mojibake(&written, true)
                 || (orphan_mark(&written).is_some() && orphan_mark(text).is_none())
+                || (begins_a_web_address(&written) && !begins_a_web_address(text))
                 || repeats(text, &written, rules.repeats)
-                || thins_letters(text, &written, piece, rules)))
+                || thins_letters(text, &written, piece, rules)
+                || (rules.letters.runs_long(&written) && !rules.letters.runs_long(text))))
     {
         Candidate::Allow
     } else {
@@ -187,6 +192,22 @@ fn opens_lowercase(text: &str, copy: &str, openers: &[String]) -> bool {
     !openers
         .iter()
         .any(|o| o == word || (!finished && o.starts_with(word)))
+}
+
+/// Whether `copy` has a web address's scheme or `www.` ([`has_web_marker`], which the
+/// guardrails refuse as `url` and the product's facts never have) or ends in a word that can
+/// only begin one (`www`, `htt…`): `Buy it here: www.rythmx.` (the Flipkart sample, seed 479),
+/// `Buy from: http:www.samsung.com/…` (seed 499), `Buy now at: www.mysquire.co.in` (seed 491).
+fn begins_a_web_address(copy: &str) -> bool {
+    let last = copy
+        .rsplit(|c: char| !c.is_ascii_alphabetic())
+        .next()
+        .unwrap_or_default();
+    has_web_marker(copy)
+        || ["www", "htt"].iter().any(|m| {
+            last.get(..3)
+                .is_some_and(|head| head.eq_ignore_ascii_case(m))
+        })
 }
 
 /// Whether `piece` after `text` writes two spaces in a row (`$30.49,  essential water bottle`,
@@ -268,7 +289,7 @@ fn long_enough(text: &str, (min_chars, min_words): (usize, usize)) -> bool {
     text.trim().graphemes(true).count() >= min_chars && text.split_whitespace().count() >= min_words
 }
 
-/// Symbols (see [`is_symbol`]) copy may open with before its first letter.
+/// Symbols (see [`guardrails::is_symbol`]) copy may open with before its first letter.
 const OPENING_SYMBOLS: usize = 2;
 
 /// Whether `piece`, after `text` (making `written`), takes the copy under the guardrails' share
@@ -284,23 +305,13 @@ fn thins_letters(text: &str, written: &str, piece: &str, rules: &Rules<'_>) -> b
         && (long_enough(text, rules.min_length) || opening_symbols(written) > OPENING_SYMBOLS)
 }
 
-/// How many symbols ([`is_symbol`], counted by grapheme: `❤️` is one) `text` has before its first
+/// How many symbols ([`guardrails::is_symbol`], counted by grapheme: `❤️` is one) `text` has before its first
 /// letter.
 fn opening_symbols(text: &str) -> usize {
     text.graphemes(true)
         .take_while(|g| !g.chars().any(char::is_alphabetic))
-        .filter(|g| g.chars().next().is_some_and(is_symbol))
+        .filter(|g| g.chars().next().is_some_and(guardrails::is_symbol))
         .count()
-}
-
-/// A visible character that is neither a letter nor a digit, punctuation (ASCII, general, CJK
-/// and full-width: `-`, `—`, `…`, `，`) nor a currency sign: an emoji, `★`, `※`.
-fn is_symbol(c: char) -> bool {
-    !(c.is_alphanumeric()
-        || c.is_whitespace()
-        || c.is_ascii_punctuation()
-        || CURRENCY_SYMBOLS.contains(c)
-        || matches!(c, '\u{2010}'..='\u{205e}' | '\u{3000}'..='\u{303f}' | '\u{ff01}'..='\u{ff65}'))
 }
 
 /// Where streaming must wait: the start of the step (`starts`: where each generated token's text
@@ -388,7 +399,7 @@ impl NumberGate {
 
 /// Where an amount still open at the end of `text` starts: its currency sign when it has one
 /// before it, else its first digit (the text ends in a run of digits, `,` and `.` that holds a
-/// digit), or a currency sign ([`CURRENCY_SYMBOLS`]) the text ends on, alone or before one
+/// digit; or in Chinese numerals after their sign, `￥四百`), or a currency sign ([`CURRENCY_SYMBOLS`]) the text ends on, alone or before one
 /// space, whose digits are still to come; or else, with the product's money roles, an amount
 /// that waits for the word that makes it a saving ([`MoneyRoles::saving_pending`]: `for ₹1100 `,
 /// which the guardrails read as the price unless `off` follows). Such an amount is not shown
@@ -399,7 +410,9 @@ fn amount_in_progress(text: &str, money: Option<&MoneyRoles>) -> Option<usize> {
     let folded = fold(text);
     scan(&folded.text)
         .last()
-        .filter(|n| n.open && !n.hanzi)
+        .filter(|n| {
+            n.open && (!n.hanzi || n.currency.as_ref().is_some_and(|c| c.end <= n.span.start))
+        })
         .map(|n| n.start_with_marker())
         .or_else(|| trailing_sign(&folded.text))
         .or_else(|| money.and_then(|m| m.saving_pending(&folded.text)))
@@ -557,9 +570,10 @@ mod tests {
         };
         // The served text less its price (no number is listed here).
         let mut text = String::from("Bed to bed, sleep well.");
-        // Emoji all different (the repetition rule refuses one again).
+        // Emoji all different (the repetition rule refuses one again), each after a dash (three
+        // in a row are the most a run may have).
         let emoji = [
-            "💤", "🛌", "😴", "🌙", "⭐", "🛏", "🧸", "🌛", "💫", "🌟", "🎁", "🛒",
+            "-💤", "-🛌", "-😴", "-🌙", "-⭐", "-🛏", "-🧸", "-🌛", "-💫", "-🌟", "-🎁", "-🛒",
         ];
         let mut written = 0;
         while written < emoji.len()
@@ -594,6 +608,18 @@ mod tests {
         assert_eq!(judge("$49.99", Next::Piece(" ("), &share), Candidate::Allow);
         assert_eq!(
             judge("— ₹354 —", Next::Piece(" …"), &share),
+            Candidate::Allow
+        );
+        // A run of symbols stops at three, spaces between them aside (the Flipkart sample, seed
+        // 491: `…now only ₹1350. 🛒🛍️🛒🛍️🛒🛍️🛒🛍️🛒SHOP NOW!…`).
+        let deal = "The best bag in Bali, now only ₹354.";
+        assert_eq!(judge(deal, Next::Piece(" 🛒🛍️"), &share), Candidate::Allow);
+        let run = format!("{deal} 🛒🛍️ 🛒");
+        assert_eq!(judge(&run, Next::Piece("🛍️"), &share), Candidate::Mask);
+        assert_eq!(judge(&run, Next::Piece(" 🛍️"), &share), Candidate::Mask);
+        assert_eq!(judge(&run, Next::Piece(" Shop"), &share), Candidate::Allow);
+        assert_eq!(
+            judge(&format!("{run} Shop"), Next::Piece(" 🛍️"), &share),
             Candidate::Allow
         );
         // After the first letter, until the copy may end, symbols wait for the share's check.
@@ -641,6 +667,28 @@ mod tests {
         assert!(allows("步云疾风跑步鞋，海蓝现价￥405，4", "0"));
         assert!(!allows(text, "5"));
         assert!(!allows(text, "5。"));
+    }
+
+    /// Written by the Flipkart sample and refused as `url` (seeds 479, 491, 499): no scheme or
+    /// `www.` is begun; words that only share letters with one are written.
+    #[test]
+    fn no_web_address_is_begun() {
+        let rules = rules(&[], None);
+        let allows =
+            |text: &str, piece: &str| judge(text, Next::Piece(piece), &rules) == Candidate::Allow;
+        assert!(!allows("Buy it here: ", "www"));
+        assert!(!allows("Buy it here: ww", "w"));
+        assert!(!allows("Buy from: ", "http"));
+        assert!(!allows("Buy from: H", "ttps"));
+        assert!(!allows("Buy now at ", "WWW"));
+        for (text, piece) in [
+            ("Buy it here", ","),
+            ("Shop the ", "hottest"),
+            ("A ", "whistle"),
+            ("Wow", ", what a deal"),
+        ] {
+            assert!(allows(text, piece), "{text}{piece}");
+        }
     }
 
     fn at_least(min_length: (usize, usize)) -> Rules<'static> {
@@ -1561,6 +1609,48 @@ mod tests {
         );
     }
 
+    /// Served by the zh-CN demo (seed 499) once a dead end looked past the chain's draws:
+    /// `…，原版价格￥ 零` for a product without a list price. Numerals after a sign in a role the
+    /// product has no amount for are refused as digits are; numerals after a sign that can still
+    /// be the price are an amount in progress, held back and taken back with their sign.
+    #[test]
+    fn numerals_after_a_sign_are_an_amount_in_progress() {
+        let money = MoneyRoles {
+            comparison: None,
+            saving: None,
+            price: "165".into(),
+            ..cny_money()
+        };
+        let allowed = list(&["165"]);
+        let rules = rules(&allowed, Some(&money));
+        let allows =
+            |text: &str, piece: &str| judge(text, Next::Piece(piece), &rules) == Candidate::Allow;
+        let was = "童趣岛 流云桌游现在￥165，原￥";
+        assert!(!allows(was, " 零"));
+        assert!(!allows(was, "一"));
+        assert!(!allows(was, " 1"));
+        assert!(allows("童趣岛 流云桌游现在￥", "一百"));
+        let text = "童趣岛 流云桌游现在￥ 零";
+        assert_eq!(
+            held_from(
+                text,
+                [0, "童趣岛 流云桌游现在".len()].into_iter(),
+                Some(&money)
+            ),
+            "童趣岛 流云桌游现在".len()
+        );
+        assert_eq!(
+            NumberGate::default().dead_end(
+                text,
+                [0, "童趣岛 流云桌游现在".len()].into_iter(),
+                Some(&money)
+            ),
+            DeadEnd::Rewind { step: 1 }
+        );
+        // Numerals with no sign before them are no amount in progress (`一款`, `三星`).
+        assert_eq!(number_in_progress("一款三"), None);
+    }
+
     fn cny_money() -> MoneyRoles {
         MoneyRoles {
             marks: vec!["¥".into(), "CNY".into(), "元".into(), "人民币".into()],
@@ -1622,8 +1712,8 @@ mod tests {
         assert_eq!(number_in_progress(text), Some("现在只要".len()));
         assert_eq!(
             number_in_progress("现在只要¥四百"),
-            None,
-            "numerals are not rewound"
+            Some("现在只要".len()),
+            "numerals after their sign are rewound with it"
         );
         assert!(may_end("李宁超轻跑步鞋只要459元", &at_least((8, 0))));
         assert!(!may_end("跑鞋459元", &at_least((8, 0))));
