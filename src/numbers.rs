@@ -160,13 +160,21 @@ pub fn is_screen_drawing(c: char) -> bool {
 /// vocabulary has tokens made of it: the demo wrote `…instead of ��`, en, seed 281), an
 /// invisible one (zero-width spaces and joiners, the word joiner, the byte-order mark, the soft
 /// hyphen: the Flipkart sample wrote `(Was \u{2060}: \u{2060})` where `�` had been refused,
-/// seed 293), one the screen draws with ([`is_screen_drawing`]) or one no font draws
-/// ([`is_private_use`]). The guardrails refuse copy with one (`charset`, as a
-/// control character) and the engine never writes one.
+/// seed 293), a bidirectional embedding, override or isolate (U+202A–U+202E, U+2066–U+2069:
+/// `₹999, 40,149 (was \u{202e}:`, the Flipkart sample, seed 503; text after an override is
+/// drawn reversed, so the screen could show other digits than the ones checked), one the
+/// screen draws with ([`is_screen_drawing`]) or one no font draws ([`is_private_use`]). The
+/// guardrails refuse copy with one (`charset`, as a control character), catalog text loses
+/// them and the engine never writes one.
 pub fn never_shown(c: char) -> bool {
     matches!(
         c,
-        '\u{fffd}' | '\u{200b}'..='\u{200f}' | '\u{2060}'..='\u{2064}' | '\u{feff}' | '\u{ad}'
+        '\u{fffd}'
+            | '\u{200b}'..='\u{200f}'
+            | '\u{202a}'..='\u{202e}'
+            | '\u{2060}'..='\u{2069}'
+            | '\u{feff}'
+            | '\u{ad}'
     ) || is_screen_drawing(c)
         || is_private_use(c)
 }

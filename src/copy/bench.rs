@@ -104,10 +104,8 @@ pub struct BenchReport {
     pub drafted_tokens: u64,
     #[serde(default)]
     pub accepted_drafts: u64,
-    /// Over the whole run: tokens the gate took from a row's wider shortlist when every draw of
-    /// the chain was refused, and the dead ends met after that (rewinds, copies ended there).
-    #[serde(default)]
-    pub fallback_picks: u64,
+    /// Over the whole run: the gate's dead ends (every token drawn for a step refused), taken
+    /// back by a rewind or ending the copy there.
     #[serde(default)]
     pub rewinds: u64,
     #[serde(default)]
@@ -679,7 +677,6 @@ pub fn run(
     Ok(BenchReport {
         drafted_tokens: stats_after.drafted_tokens - stats_before.drafted_tokens,
         accepted_drafts: stats_after.accepted_drafts - stats_before.accepted_drafts,
-        fallback_picks: stats_after.fallback_picks - stats_before.fallback_picks,
         rewinds: stats_after.rewinds - stats_before.rewinds,
         dead_end_stops: stats_after.dead_end_stops - stats_before.dead_end_stops,
         model: info.model.clone(),
@@ -1352,8 +1349,8 @@ impl fmt::Display for BenchReport {
         )?;
         writeln!(
             f,
-            "dead ends         {} tokens taken past the chain's draws (every draw refused by the gate); then {} rewinds, {} copies ended at a dead end",
-            self.fallback_picks, self.rewinds, self.dead_end_stops,
+            "dead ends         {} taken back by a rewind, {} ended the copy (every token drawn for a step refused by the gate)",
+            self.rewinds, self.dead_end_stops,
         )?;
         if !self.draft_timing.step_ms.is_empty() {
             let list = |v: Vec<String>| v.join(" / ");

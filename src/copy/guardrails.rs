@@ -3837,6 +3837,10 @@ mod tests {
             '\u{2060}',
             '\u{200b}',
             '\u{feff}',
+            '\u{202e}',
+            '\u{202a}',
+            '\u{2066}',
+            '\u{2069}',
         ] {
             assert!(never_shown(c), "{c:?}");
         }
@@ -3846,6 +3850,11 @@ mod tests {
         // Served at a whole clause's cut by the demo (en, seed 281): the dropped text had it.
         let seen = "Only one of these for less: Velmora Orbit Boot Forest, now at only 192.99 instead of ��";
         assert_eq!(verdict(seen), Verdict::Fail(Reason::Charset));
+        // A right-to-left override before the price draws `₹349` as `943₹`.
+        let clean = "Aurelia laptop sleeve, now ₹349, was ₹749: a padded home for your laptop.";
+        assert_eq!(verdict(clean), Verdict::Pass);
+        let reversed = clean.replace("now ₹349", "now \u{202e}₹349\u{202c}");
+        assert_eq!(verdict(&reversed), Verdict::Fail(Reason::Charset));
     }
 
     /// Served on the Flipkart sample (bench seed 479) and refused there by the share of letters;

@@ -721,10 +721,8 @@ pub struct EngineStats {
     pub drafted_tokens: u64,
     #[serde(default)]
     pub accepted_drafts: u64,
-    /// Tokens taken from the row's wider shortlist when every token the chain drew was refused
-    /// by the gate; dead ends met after that, taken back by a rewind or ending the copy.
-    #[serde(default)]
-    pub fallback_picks: u64,
+    /// Dead ends the gate met (every token drawn for a step refused): taken back by a rewind,
+    /// or ending the copy there.
     #[serde(default)]
     pub rewinds: u64,
     #[serde(default)]
@@ -743,7 +741,6 @@ struct Counters {
     prefix_restores: AtomicU64,
     drafted_tokens: AtomicU64,
     accepted_drafts: AtomicU64,
-    fallback_picks: AtomicU64,
     rewinds: AtomicU64,
     dead_end_stops: AtomicU64,
 }
@@ -917,7 +914,6 @@ impl EngineHandle {
             prefix_restores: get(&c.prefix_restores),
             drafted_tokens: get(&c.drafted_tokens),
             accepted_drafts: get(&c.accepted_drafts),
-            fallback_picks: get(&c.fallback_picks),
             rewinds: get(&c.rewinds),
             dead_end_stops: get(&c.dead_end_stops),
         }

@@ -43,8 +43,7 @@
 //! - Text is streamed only up to [`gate::held_from`]: a number in progress is never shown
 //!   before it is finished, and a copy that ends with one unfinished (the budget spent
 //!   mid-amount) is served up to it ([`gate::served_to`]). With `allowed_numbers` every sampled token passes [`gate::judge`];
-//!   a dead end is met only when neither the chain's draws nor the likeliest tokens of the row
-//!   past them pass; there the gate decides between a rewind (the request's sequence drops the number's
+//!   at a dead end the gate decides between a rewind (the request's sequence drops the number's
 //!   cells and the token before it is decoded again, in the next shared batch) and the end of
 //!   the copy.
 //! - Token pieces are reassembled into UTF-8 with [`gate::take_utf8`], so a character split
@@ -81,10 +80,6 @@ use super::{
     Counters, DecodeFailure, EngineConfig, EngineError, Generation, GenerationRequest, Job,
     KvCache, KvLayout, StopReason, StreamEvent, Timings, WidthFigure, Work,
 };
-
-/// How many of a row's likeliest tokens are looked through, in logit order, when every token the
-/// chain drew was refused ([`Worker::sample_checked`]) before the copy meets a dead end.
-const FALLBACK_SHORTLIST: usize = 64;
 
 /// llama.cpp's `LLAMA_FLASH_ATTN_TYPE_ENABLED` (the crate does not re-export the constant).
 const FLASH_ATTENTION_ON: i32 = 1;
@@ -1251,10 +1246,8 @@ impl Worker<'_> {
     /// number in `text` + token among `allowed` (or a prefix of one, for the number being
     /// written), and the gate's other rules ([`gate::judge`]). A rejected token is left out and the
     /// shortlist drawn again; the last try, and every try with `words_only`, leaves out every
-    /// token with a digit or a currency sign so the copy goes on in words. When every draw was
-    /// rejected, the token of highest logit among the [`FALLBACK_SHORTLIST`] best that the gate
-    /// allows (no chain: a fixed seed still writes one copy). `None` when nothing acceptable
-    /// turns up even there: a dead end. Only the token returned is accepted into the chain's state (the
+    /// token with a digit or a currency sign so the copy goes on in words. `None` when nothing
+    /// acceptable turns up: a dead end. Only the token returned is accepted into the chain's state (the
     /// repetition penalty's history).
     fn sample_checked(
         &mut self,
@@ -1299,30 +1292,14 @@ impl Worker<'_> {
         let mut rejected = Vec::new();
         for attempt in 0..=MAX_REJECTIONS {
             let no_amounts = words_only || attempt == MAX_REJECTIONS;
-            let Some(token) = self.sampling.pick(logits, sampler, &rejected, no_amounts) else {
-                break;
-            };
+            let token = self.sampling.pick(logits, sampler, &rejected, no_amounts)?;
             if acceptable(token) {
                 sampler.accept(token);
                 return Some(token);
             }
             rejected.push(token);
         }
-        // Every draw was refused (the chain keeps only the likeliest few: `…costs only ₹` with
-        // the price's first digit below its cut, or `…for just under` with only amounts and
-        // ends drawn). Before the copy meets a dead end, the likeliest token of a wider
-        // shortlist that may follow.
-        self.sampling
-            .rank(logits, FALLBACK_SHORTLIST, &rejected, words_only);
-        let token = self
-            .sampling
-            .shortlist
-            .iter()
-            .map(|&(id, _)| LlamaToken(id))
-            .find(|token| acceptable(*token))?;
-        sampler.accept(token);
-        Counters::bump(&self.counters.fallback_picks, 1);
-        Some(token)
+        None
     }
 
     /// The whole prompt from an emptied KV cache into working sequence `seq` (the request runs
