@@ -479,7 +479,8 @@ impl BrandList {
 pub enum Reason {
     Empty,
     /// Control characters, replacement characters, a mark with nothing to modify
-    /// ([`crate::numbers::orphan_mark`]), too few letters or too few Latin letters; in Chinese copy, a Latin word that is neither in the product's facts nor a name of the
+    /// ([`crate::numbers::orphan_mark`]), too few letters ([`LetterShare`]: their share, and no
+    /// more than [`MAX_SYMBOL_RUN`] symbols in a row) or too few Latin letters; in Chinese copy, a Latin word that is neither in the product's facts nor a name of the
     /// currency.
     Charset,
     /// A field label or chat marker of the prompt format leaked into the copy.
