@@ -1018,13 +1018,14 @@ fn charset_ok(copy: &str, config: &GuardrailConfig) -> bool {
         return false;
     }
     let letters: Vec<char> = copy.chars().filter(|c| c.is_alphabetic()).collect();
+    let share = LetterShare::new(config);
     let latin = letters
         .iter()
         .filter(|c| in_locale_script(**c, config.locale))
         .count();
     !letters.is_empty()
-        && LetterShare::new(config).holds(copy)
-        && !LetterShare::new(config).runs_long(copy)
+        && share.holds(copy)
+        && !share.runs_long(copy)
         && latin as f32 >= config.min_latin_ratio * letters.len() as f32
 }
 
@@ -3898,19 +3899,15 @@ mod tests {
     /// bench's independent check: `现价￥405，405` reads as ¥405,405.
     #[test]
     fn the_price_again_after_a_full_width_comma_is_one_number() {
-        let product = Product {
-            sku: "FW-RUN-0002".into(),
-            name: "步云疾风跑步鞋 海蓝".into(),
-            brand: Some("步云".into()),
-            category: vec!["跑步鞋".into()],
-            price: Minor(40500),
-            list_price: None,
-            description: "轻量跑鞋".into(),
-            tags: vec![],
-        };
-        let facts = ProductFacts::localised(&product, &Currency::cny(), Locale::ZhCn);
-        let config = GuardrailConfig::default().for_locale(Locale::ZhCn);
-        let check = |copy: &str| super::check(copy, &facts, &brands(), &config);
+        let facts = zh_facts(
+            "步云疾风跑步鞋 海蓝",
+            "步云",
+            "跑步鞋",
+            40500,
+            None,
+            "轻量跑鞋",
+        );
+        let check = |copy: &str| zh_judge(copy, &facts);
         assert_eq!(
             check("步云疾风跑步鞋，海蓝现价￥405，轻量好穿"),
             Verdict::Pass

@@ -60,8 +60,8 @@ use unicode_segmentation::UnicodeSegmentation;
 use crate::copy::guardrails::{self, LetterShare, Repeats, StrayChars};
 use crate::copy::prompt::{has_web_marker, FIELD_LABELS};
 use crate::numbers::{
-    fold, foreign_symbol, has_mojibake, normalise_number, orphan_mark, scan, MoneyRoles,
-    CURRENCY_SYMBOLS,
+    fold, foreign_symbol, has_mojibake, is_modifying_mark, normalise_number, orphan_mark, scan,
+    MoneyRoles, CURRENCY_SYMBOLS,
 };
 
 /// Dead ends (see [`amount_in_progress`]) taken back per request; after that the copy ends there.
@@ -140,11 +140,15 @@ pub(super) fn judge(text: &str, next: Next<'_>, rules: &Rules<'_>) -> Candidate 
             || !(doubles_a_space(text, piece)
                 || opens_lowercase(text, &written, rules.openers)
                 || has_mojibake(&written, true)
-                || (orphan_mark(&written).is_some() && orphan_mark(text).is_none())
+                || (piece.contains(is_modifying_mark)
+                    && orphan_mark(&written).is_some()
+                    && orphan_mark(text).is_none())
                 || (begins_a_web_address(&written) && !begins_a_web_address(text))
                 || repeats(text, &written, rules.repeats)
                 || thins_letters(text, &written, piece, rules)
-                || (rules.letters.runs_long(&written) && !rules.letters.runs_long(text))))
+                || (piece.contains(guardrails::is_symbol)
+                    && rules.letters.runs_long(&written)
+                    && !rules.letters.runs_long(text))))
     {
         Candidate::Allow
     } else {
