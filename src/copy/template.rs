@@ -89,15 +89,15 @@ fn render_zh(facts: &ProductFacts, style: Style) -> String {
 /// Brand and name, capped at `max_chars`, each word once.
 fn label(facts: &ProductFacts, max_chars: usize) -> String {
     let name = facts.name.trim();
-    // A brand that ends in a currency word (`CNY`) before a name that opens with a numeral reads
-    // as an amount (`CNY 一百 超轻`: CNY 100, a price the guardrails refuse; found by the zh
-    // property test): the label is the name alone.
+    // A brand that ends in a currency word (`CNY`, or the store's own code in any case, `Inr`)
+    // before a name that opens with a numeral reads as an amount (`CNY 一百 超轻`: CNY 100,
+    // `Aaa Inr 213`: INR 213, prices the guardrails refuse; found by the property tests): the
+    // label is the name alone.
     let reads_as_amount = |brand: &str| {
-        brand
-            .split_whitespace()
-            .next_back()
-            .is_some_and(|last| CURRENCY_WORDS.iter().any(|w| same_currency_word(w, last)))
-            && name.starts_with(|c: char| c.is_numeric() || is_hanzi_numeral(c))
+        brand.split_whitespace().next_back().is_some_and(|last| {
+            CURRENCY_WORDS.iter().any(|w| same_currency_word(w, last))
+                || facts.currency.is_named_by(last)
+        }) && name.starts_with(|c: char| c.is_numeric() || is_hanzi_numeral(c))
     };
     let full = match &facts.brand {
         Some(brand)
@@ -266,6 +266,22 @@ mod tests {
                 );
             }
         }
+        // The store's own code in another case is one too (the en property test: `Aaa Inr 213,
+        // now just ₹0.01` read as a price of INR 213).
+        let p = product("213 Pack", Some("Aaa Inr"), 1, None);
+        let f = ProductFacts::new(&p, &Currency::default());
+        let copy = render(&f, Style::Value);
+        assert!(!copy.contains("Inr"), "{copy}");
+        assert_eq!(
+            check(
+                &copy,
+                &f,
+                &BrandList::new(["Aaa Inr"]),
+                &GuardrailConfig::default()
+            ),
+            Verdict::Pass,
+            "{copy}"
+        );
         // A brand that is no currency word keeps its place.
         let p = product("14 超轻", Some("青米"), 1, None);
         let f = ProductFacts::localised(&p, &Currency::cny(), Locale::ZhCn);
