@@ -886,6 +886,9 @@ const FROM_AFTER_WAS: [&str; 10] = [
     "down", "reduced", "cut", "marked", "slashed", "dropped", "drops", "fallen", "fell", "lowered",
 ];
 
+/// Role words that are prepositions: each speaks of the amount after it ([`nearest_role`]).
+const PREPOSITIONS: [&str; 6] = ["for", "at", "from", "under", "below", "than"];
+
 /// Words that make the "price" after them a comparison price.
 const PRICE_BEFORE_WAS: [&str; 6] = ["original", "regular", "list", "usual", "old", "retail"];
 
@@ -1224,6 +1227,12 @@ fn nearest_role(text: &str, start: usize, end: usize) -> Option<Said> {
         // before it (a shopper reads a discount; by distance alone the tie went to `now`).
         if lower == "off" && ws >= end && text[end..ws].trim().is_empty() {
             return Some(Said::Saves);
+        }
+        // A preposition speaks of the amount after it, never of one before it: in `(was also
+        // ₹3999 for 58% off)` the `for` introduces the discount (the Flipkart sample, seed 521;
+        // by distance alone it made the list price a price paid).
+        if ws >= end && PREPOSITIONS.contains(&lower.as_str()) {
+            continue;
         }
         consider(ws, we, role);
     }
@@ -1622,7 +1631,7 @@ mod tests {
     fn false_prices_are_found_independently() {
         let rupee = Currency::default();
         let usd = usd();
-        let cases: [(&str, Product, &Currency); 12] = [
+        let cases: [(&str, Product, &Currency); 13] = [
             (
                 "Northpine Kite Running Shoe Sand, now $152.99 instead of $152.99",
                 product(15299, None),
@@ -1668,6 +1677,13 @@ mod tests {
             ("Mug, ₹299 off", product(29900, Some(65000)), &rupee),
             // A price come down from one that never was.
             ("Watch, cut from ₹795 to ₹695", product(69500, None), &rupee),
+            // A preposition after the amount does not make it the price: ₹1699 is said as the
+            // list price here, and the list price is ₹3999.
+            (
+                "Battery (was ₹1699 for 58% off)",
+                product(169900, Some(399900)),
+                &rupee,
+            ),
             // `off` right after it: the saving, and ₹850 is the price, not the saving.
             (
                 "Only ₹100, now ₹850 off",
@@ -1678,7 +1694,7 @@ mod tests {
         for (text, p, cur) in cases {
             assert!(false_price(text, &p, cur).is_some(), "{text}");
         }
-        let fine: [(&str, Product, &Currency); 13] = [
+        let fine: [(&str, Product, &Currency); 14] = [
             (
                 "Tenda A6, 22% off. The price is lower than the original price of ₹1800.",
                 product(139900, Some(180000)),
@@ -1737,6 +1753,12 @@ mod tests {
             (
                 "Only 850, now ₹100 off on the Hourglass HG 6 Analog watch.",
                 product(85000, Some(95000)),
+                &rupee,
+            ),
+            // Flipkart sample, seed 521: `for` introduces the discount, ₹3999 is the list price.
+            (
+                "Battery, ₹1699. (was also ₹3999 for 58% off)",
+                product(169900, Some(399900)),
                 &rupee,
             ),
         ];
