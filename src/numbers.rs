@@ -44,6 +44,7 @@
 //! - The same text always gives the same numbers and roles, whoever asks: what the gate lets the
 //!   model write is judged by the guardrails on exactly the same terms.
 
+use std::borrow::Cow;
 use std::ops::Range;
 
 use unicode_normalization::UnicodeNormalization;
@@ -264,6 +265,55 @@ fn cp1252_byte(c: char) -> Option<u8> {
         _ => return None,
     };
     Some(byte)
+}
+
+/// The most symbols copy may have in a row (`copy::guardrails::is_symbol`: emoji, `★`), and the
+/// most times one mark may stand in a row ([`longest_mark_repeat`]), whitespace between them
+/// aside: the guardrails' charset rule (`copy::guardrails::LetterShare`).
+pub const MAX_SYMBOL_RUN: usize = 3;
+
+/// The most times one mark (a character that is no letter, digit or whitespace) stands in a row
+/// in `text`, whitespace between them aside: `…₹695, -------------------  a Times Sports watch`
+/// (the Flipkart sample), `!!!!`, `. . . .`. An ellipsis is three (`...`); Chinese writes its
+/// own as two marks (`……`, `——`).
+pub fn longest_mark_repeat(text: &str) -> usize {
+    let (mut last, mut run, mut longest) = (None, 0, 0);
+    for c in text.chars().filter(|c| !c.is_whitespace()) {
+        if c.is_alphanumeric() {
+            last = None;
+            continue;
+        }
+        run = if last == Some(c) { run + 1 } else { 1 };
+        last = Some(c);
+        longest = longest.max(run);
+    }
+    longest
+}
+
+/// `text` with every run of one mark cut to [`MAX_SYMBOL_RUN`] ([`longest_mark_repeat`]: `Wow!!!!`
+/// → `Wow!!!`; the whitespace between a run's marks stays): catalog text as a prompt and a
+/// template quote it, so copy that quotes the facts keeps to the charset rule.
+pub fn with_mark_runs_cut(text: &str) -> Cow<'_, str> {
+    if longest_mark_repeat(text) <= MAX_SYMBOL_RUN {
+        return Cow::Borrowed(text);
+    }
+    let (mut last, mut run) = (None, 0);
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if !c.is_whitespace() {
+            if c.is_alphanumeric() {
+                last = None;
+            } else {
+                run = if last == Some(c) { run + 1 } else { 1 };
+                last = Some(c);
+                if run > MAX_SYMBOL_RUN {
+                    continue;
+                }
+            }
+        }
+        out.push(c);
+    }
+    Cow::Owned(out)
 }
 
 /// Whether `text` has UTF-8 read as Windows-1252 (mojibake): the character of a lead byte
@@ -1633,6 +1683,18 @@ mod tests {
             assert_eq!(orphan_mark(text), None, "{text:?}");
             assert_eq!(without_orphan_marks(text), text);
         }
+    }
+
+    /// Catalog text keeps a mark three times in a row at most, as the charset rule wants copy
+    /// (the whitespace between a run's marks stays; the prompt collapses it).
+    #[test]
+    fn a_run_of_one_mark_is_cut_to_three() {
+        assert_eq!(
+            with_mark_runs_cut("Wow!!!!! Mug -- - - - x"),
+            "Wow!!! Mug -- -   x"
+        );
+        assert_eq!(longest_mark_repeat(&with_mark_runs_cut("a ....... b")), 3);
+        assert!(matches!(with_mark_runs_cut("a... b"), Cow::Borrowed(_)));
     }
 
     #[test]

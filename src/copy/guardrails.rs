@@ -86,6 +86,7 @@ use crate::numbers::{
     words_before, zhe_discount, zhe_figures, ChainRule, MoneyRoles, Number, PriceRole,
     CJK_CURRENCY_WORDS, CURRENCY_SYMBOLS, CURRENCY_WORDS, SAVING_AFTER,
 };
+pub use crate::numbers::{longest_mark_repeat, MAX_SYMBOL_RUN};
 use crate::vocab::PriceBand;
 
 /// Tunable limits and phrase list. Defaults are defined here once.
@@ -398,13 +399,15 @@ impl GuardrailConfig {
     /// the shopper line's price bands and a brief's words ([`PromptEcho`]), in English the first-person words and,
     /// where the rule set is on, the absolute claims, less those the product's own facts contain
     /// ("Click Connect" in a name is a fact), and the number words whose number the facts do not
-    /// have. The guardrails refuse copy with one (`banned_phrase`, `other_retailer`,
-    /// `prompt_leak`, `testimonial`, `absolute_claim`, `unknown_number`); the engine's number
-    /// gate masks the token that would complete one.
+    /// have, and the names of other currencies ([`foreign_currency_names`]). The guardrails
+    /// refuse copy with one (`banned_phrase`, `other_retailer`, `prompt_leak`, `testimonial`,
+    /// `absolute_claim`, `unknown_number`, `foreign_currency`); the engine's number gate masks
+    /// the token that would complete one.
     pub fn barred_phrases(&self, facts: &ProductFacts) -> Vec<String> {
         let corpus = facts.corpus();
         let mut barred = self.barred_beside(&corpus);
         barred.extend(unlisted_number_words(facts, &corpus));
+        barred.extend(foreign_currency_names(facts));
         barred
     }
 
@@ -834,7 +837,7 @@ fn first_failure(
         return Some(Reason::Charset);
     }
     let stray = StrayChars::beside(&corpus, config);
-    if copy.chars().any(|c| stray.refuses(c)) {
+    if copy.chars().any(|c| stray.refuses(c)) || stray.stray_word(copy, false).is_some() {
         return Some(Reason::Charset);
     }
     // A phrase or claim that is part of the product's own facts ("Click Connect") is a fact.
@@ -1039,13 +1042,15 @@ fn charset_ok(copy: &str, config: &GuardrailConfig) -> bool {
 /// With it, runs of symbols: no more than [`MAX_SYMBOL_RUN`] symbols ([`is_symbol`], counted by
 /// grapheme: `🛍️` is one) in a row, whitespace between them aside. The model's emoji runs after
 /// the copy keep the share while they last (`…now only ₹1350. 🛒🛍️🛒🛍️🛒🛍️🛒🛍️🛒SHOP NOW!…`,
-/// the Flipkart sample, seed 491) and read as noise on the screen.
+/// the Flipkart sample, seed 491) and read as noise on the screen. Nor one mark more than that
+/// many times in a row ([`longest_mark_repeat`]: a run of dashes, `!!!!`).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct LetterShare {
     /// The least share; 0 (the default) holds for any copy.
     min: f32,
     unspaced: bool,
-    /// The most symbols in a row; `usize::MAX` (the default) for any copy.
+    /// The most symbols in a row, and the most times one mark in a row; `usize::MAX` (the
+    /// default) for any copy.
     max_run: usize,
 }
 
@@ -1059,10 +1064,6 @@ impl Default for LetterShare {
         }
     }
 }
-
-/// The most symbols ([`is_symbol`]) copy may have in a row, whitespace between them aside
-/// ([`LetterShare`]).
-pub const MAX_SYMBOL_RUN: usize = 3;
 
 /// A visible character that is neither a letter nor a digit, punctuation (ASCII, general, CJK
 /// and full-width: `-`, `—`, `…`, `，`) nor a currency sign: an emoji, `★`, `※`.
@@ -1099,9 +1100,10 @@ impl LetterShare {
         }
     }
 
-    /// Whether `copy` has more symbols in a row than the rule lets it ([`longest_symbol_run`]).
+    /// Whether `copy` has more symbols in a row than the rule lets it ([`longest_symbol_run`]),
+    /// or one mark more times in a row ([`longest_mark_repeat`]).
     pub fn runs_long(&self, copy: &str) -> bool {
-        longest_symbol_run(copy) > self.max_run
+        longest_symbol_run(copy) > self.max_run || longest_mark_repeat(copy) > self.max_run
     }
 
     /// Whether `c` counts among the visible characters the share is of.
@@ -1208,6 +1210,22 @@ fn named_currency_words(facts: &ProductFacts) -> Vec<&'static str> {
     CURRENCY_WORDS
         .into_iter()
         .filter(|w| find_word(&own, w, w.len() <= 3).is_some())
+        .collect()
+}
+
+/// The currency names ([`CURRENCY_WORDS`] longer than a code, and [`CJK_CURRENCY_WORDS`]) that
+/// neither name the store's currency nor are the product's own words: what [`foreign_currency`]
+/// refuses, as the engine's gate bars them (`Only a few bucks for` in a dollar store whose
+/// currency words are `dollar` and `dollars`: the demo, seed 523, three times in 200 pairs).
+/// Codes are left to the guardrails: barred phrases match in any case, codes only as written.
+fn foreign_currency_names(facts: &ProductFacts) -> Vec<String> {
+    let own = own_currency_words(facts);
+    CURRENCY_WORDS
+        .iter()
+        .filter(|w| w.len() > 3 && !own.contains(w))
+        .chain(CJK_CURRENCY_WORDS.iter())
+        .filter(|w| !facts.currency.is_named_by(w))
+        .map(|w| w.to_string())
         .collect()
 }
 
@@ -1856,17 +1874,62 @@ pub struct Repeats {
 /// for the guardrails' charset rule and the engine's gate, which never writes such a character,
 /// whole or spelled in bytes. Chinese copy has none (its Latin words are judged whole,
 /// [`stray_latin_word`]).
+///
+/// Nor, in English copy, a word with letters but no ASCII letter or digit (and no Chinese
+/// character, judged above) that the facts do not have ([`Self::stray_word`]): `for under Ëâ?œ`,
+/// the model's way round the dollar sign the gate refused (the demo, seed 523, twice); a word
+/// like `café` keeps its ASCII letters and stays.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StrayChars {
     /// English copy: the facts' own characters of the kind, sorted (they may be written).
     /// `None`: nothing is stray (Chinese copy, or no facts to judge by).
     english: Option<Vec<char>>,
+    /// English copy: the facts' own words without an ASCII letter ([`lacks_ascii`]: `Ω`),
+    /// lower-cased and sorted.
+    own_words: Vec<String>,
+}
+
+/// Whether `word` has a letter but no ASCII letter or digit and no Chinese character: in English
+/// copy, a word no English reader reads ([`StrayChars::stray_word`]).
+fn lacks_ascii(word: &str) -> bool {
+    word.chars().any(char::is_alphabetic)
+        && !word.chars().any(|c| c.is_ascii_alphanumeric() || is_cjk(c))
+}
+
+/// The words of `text`: runs of letters and digits, with their byte offsets.
+fn alphanumeric_runs(text: &str) -> impl Iterator<Item = (usize, &str)> {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(move |w| (w.as_ptr() as usize - text.as_ptr() as usize, w))
 }
 
 impl StrayChars {
     /// No character is stray.
     pub const fn none() -> Self {
-        Self { english: None }
+        Self {
+            english: None,
+            own_words: Vec::new(),
+        }
+    }
+
+    /// English copy's first word without an ASCII letter ([`lacks_ascii`]) that the facts do not
+    /// have. With `open_end` the word the end of `text` cuts may still become one of the facts'
+    /// (`Ωμ` of `Ωμέγα`): it counts only when none begins so.
+    pub fn stray_word<'t>(&self, text: &'t str, open_end: bool) -> Option<&'t str> {
+        self.english.as_ref()?;
+        alphanumeric_runs(text).find_map(|(at, word)| {
+            if !lacks_ascii(word) {
+                return None;
+            }
+            let lower = word.to_lowercase();
+            let cut = open_end && at + word.len() == text.len();
+            let own = if cut {
+                self.own_words.iter().any(|w| w.starts_with(&lower))
+            } else {
+                self.own_words.binary_search(&lower).is_ok()
+            };
+            (!own).then_some(word)
+        })
     }
 
     /// The rule for copy about `facts` under `config`.
@@ -1876,13 +1939,21 @@ impl StrayChars {
 
     /// The rule beside the facts' words `corpus` ([`ProductFacts::corpus`]).
     pub(crate) fn beside(corpus: &str, config: &GuardrailConfig) -> Self {
+        if config.locale.unspaced() {
+            return Self::none();
+        }
+        let mut own: Vec<char> = corpus.chars().filter(|&c| Self::kind(c)).collect();
+        own.sort_unstable();
+        own.dedup();
+        let mut own_words: Vec<String> = alphanumeric_runs(corpus)
+            .filter(|(_, w)| lacks_ascii(w))
+            .map(|(_, w)| w.to_lowercase())
+            .collect();
+        own_words.sort_unstable();
+        own_words.dedup();
         Self {
-            english: (!config.locale.unspaced()).then(|| {
-                let mut own: Vec<char> = corpus.chars().filter(|&c| Self::kind(c)).collect();
-                own.sort_unstable();
-                own.dedup();
-                own
-            }),
+            english: Some(own),
+            own_words,
         }
     }
 
@@ -2086,6 +2157,39 @@ mod tests {
         );
     }
 
+    /// Served first by the demo (en, seed 523), three times in 200 pairs: `Only a few bucks
+    /// for`. Other currencies' names are barred while the model writes, as the guardrails refuse
+    /// them; the store's own names and the product's own words are not.
+    #[test]
+    fn other_currencies_names_are_barred() {
+        let en = GuardrailConfig::default();
+        let barred = en.barred_phrases(&facts());
+        for name in ["bucks", "buck", "dollars", "euro", "quid", "美元"] {
+            assert!(barred.contains(&name.to_string()), "{name}");
+            assert_eq!(
+                verdict(&format!(
+                    "Aurelia laptop sleeve for a few {name}, now ₹349."
+                ))
+                .code(),
+                "foreign_currency"
+            );
+        }
+        for own in ["rupee", "rupees", "Rs", "INR", "USD"] {
+            assert!(!barred.contains(&own.to_string()), "{own}");
+        }
+        let mut euro_plug = facts();
+        euro_plug.name = "Euro Plug Adapter".into();
+        assert!(!en.barred_phrases(&euro_plug).contains(&"euro".to_string()));
+        let zh = GuardrailConfig::default().for_locale(crate::locale::Locale::ZhCn);
+        let mut yuan = facts();
+        yuan.currency = Currency::cny();
+        let zh_barred = zh.barred_phrases(&yuan);
+        assert!(
+            zh_barred.contains(&"美元".to_string()) && zh_barred.contains(&"rupees".to_string())
+        );
+        assert!(!zh_barred.contains(&"人民币".to_string()));
+    }
+
     /// The zh template property test (PROPTEST_CASES=20000): a brand that is the store's own
     /// currency code before a number of the name (`CNY 14 超轻，现价¥0.01`) was read as a price
     /// of CNY 14, so the template failed the guardrails.
@@ -2158,6 +2262,7 @@ mod tests {
                             | Reason::OtherRetailer(_)
                             | Reason::Testimonial(_)
                             | Reason::UnknownNumber(_)
+                            | Reason::ForeignCurrency(_)
                     )
                 ),
                 "{copy}"
@@ -2192,6 +2297,7 @@ mod tests {
                         Reason::BannedPhrase(_)
                             | Reason::OtherRetailer(_)
                             | Reason::AbsoluteClaim(_)
+                            | Reason::ForeignCurrency(_)
                     )
                 ),
                 "{copy}"
@@ -3521,6 +3627,40 @@ mod tests {
         assert!(!StrayChars::none().refuses('Â'));
     }
 
+    /// Served first by the demo (en, seed 523), twice: `The best sleep bags for under Ëâ?œ`, the
+    /// model's way round the dollar sign. A word with no ASCII letter the facts lack is refused
+    /// (charset); `café` keeps its ASCII letters, the facts' own `Ω` is a fact.
+    #[test]
+    fn english_words_without_an_ascii_letter_are_stray() {
+        let usd = usd();
+        let en = GuardrailConfig::default();
+        let bag = priced("Kestrelle Sable Sleeping Bag", 6699, None, &usd);
+        let stray = StrayChars::new(&bag, &en);
+        assert_eq!(
+            stray.stray_word("The best sleep bags for under Ëâ?œ", false),
+            Some("Ëâ")
+        );
+        assert_eq!(
+            judge("The Kestrelle Sable sleeping bag, now Ëâ?œ 66.99", &bag).code(),
+            "charset"
+        );
+        for fine in [
+            "A café-warm Kestrelle Sable bag, 66.99",
+            "Kestrelle Sable, 66.99 — 10°",
+        ] {
+            assert_eq!(stray.stray_word(fine, false), None, "{fine}");
+        }
+        // The word the end cuts may still become one of the facts'.
+        let resistor = priced("Voltra 100 Ω Resistor Ωμέγα", 99, None, &usd);
+        let own = StrayChars::new(&resistor, &en);
+        assert_eq!(own.stray_word("Voltra 100 Ω", false), None);
+        assert_eq!(own.stray_word("Voltra Ωμ", true), None);
+        assert_eq!(own.stray_word("Voltra Ωμ", false), Some("Ωμ"));
+        assert_eq!(stray.stray_word("Kestrelle Ω", true), Some("Ω"));
+        let zh = StrayChars::new(&zh_shoe(), &zh_config());
+        assert_eq!(zh.stray_word("Ëâ", false), None);
+    }
+
     fn zh_brands() -> BrandList {
         BrandList::new(["李宁", "安踏", "OPPO", "小米", "华为", "Enco"])
     }
@@ -3893,6 +4033,33 @@ mod tests {
         }
         assert_eq!(longest_symbol_run("🛒🛍️ x 🛒 ⭐"), 2);
         assert_eq!(longest_symbol_run("— ₹354 … 。"), 0);
+    }
+
+    /// The Flipkart sample: `₹695, ------------------- a Times Sports watch`. A mark may stand
+    /// three times in a row (an ellipsis), Chinese's own ellipsis and dash are two marks.
+    #[test]
+    fn one_mark_many_times_in_a_row_is_refused_as_charset() {
+        let clean = "Aurelia laptop sleeve, now ₹349, was ₹749: a padded home for your laptop";
+        for (run, passes) in [
+            ("...", true),
+            (" - yours - today.", true),
+            (" --- today.", true),
+            ("....", false),
+            (" ------------------- today.", false),
+            (" - - - - today.", false),
+            (" ~~~~ today.", false),
+        ] {
+            let copy = format!("{clean}{run}");
+            let expected = if passes {
+                Verdict::Pass
+            } else {
+                Verdict::Fail(Reason::Charset)
+            };
+            assert_eq!(verdict(&copy), expected, "{copy}");
+        }
+        assert_eq!(longest_mark_repeat("现价￥405……原价——好"), 2);
+        assert_eq!(longest_mark_repeat("a-b-c-d"), 1);
+        assert_eq!(longest_mark_repeat("₹1,000,000"), 1);
     }
 
     /// Served by the zh-CN demo (seed 491) at a whole clause and called a false price by the

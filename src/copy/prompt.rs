@@ -28,7 +28,8 @@ use serde::{Deserialize, Serialize};
 use crate::catalog::{Minor, Product};
 use crate::locale::Locale;
 use crate::numbers::{
-    fold, is_cjk, names_currency, never_shown, without_orphan_marks, zhe_figures,
+    fold, is_cjk, names_currency, never_shown, with_mark_runs_cut, without_orphan_marks,
+    zhe_figures,
 };
 use crate::vocab::{PriceBand, SegmentKey, Style};
 
@@ -360,7 +361,8 @@ fn without_audience(name: &str) -> &str {
 /// Make catalog (or segment) text safe to put into a prompt: no control characters, characters
 /// copy never has ([`never_shown`]: `�`, invisible ones, the screen's drawing characters,
 /// private-use glyphs no font draws) or line breaks, no mark with nothing to modify
-/// ([`crate::numbers::orphan_mark`]: the guardrails refuse copy with one), no prompt markers, field
+/// ([`crate::numbers::orphan_mark`]: the guardrails refuse copy with one), no mark more than
+/// three times in a row ([`with_mark_runs_cut`]: nor that), no prompt markers, field
 /// labels or markup brackets, whitespace collapsed, at most `max_chars` characters (cut at a word
 /// boundary when possible).
 pub fn sanitize(text: &str, max_chars: usize) -> String {
@@ -388,7 +390,7 @@ pub fn sanitize(text: &str, max_chars: usize) -> String {
             }
         })
         .collect();
-    let collapsed = without_orphan_marks(&s)
+    let collapsed = with_mark_runs_cut(&without_orphan_marks(&s))
         .split_whitespace()
         .collect::<Vec<_>>()
         .join(" ");
