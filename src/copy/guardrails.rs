@@ -399,15 +399,13 @@ impl GuardrailConfig {
     /// the shopper line's price bands and a brief's words ([`PromptEcho`]), in English the first-person words and,
     /// where the rule set is on, the absolute claims, less those the product's own facts contain
     /// ("Click Connect" in a name is a fact), and the number words whose number the facts do not
-    /// have, and the names of other currencies ([`foreign_currency_names`]). The guardrails
-    /// refuse copy with one (`banned_phrase`, `other_retailer`, `prompt_leak`, `testimonial`,
-    /// `absolute_claim`, `unknown_number`, `foreign_currency`); the engine's number gate masks
-    /// the token that would complete one.
+    /// have. The guardrails refuse copy with one (`banned_phrase`, `other_retailer`,
+    /// `prompt_leak`, `testimonial`, `absolute_claim`, `unknown_number`); the engine's number
+    /// gate masks the token that would complete one.
     pub fn barred_phrases(&self, facts: &ProductFacts) -> Vec<String> {
         let corpus = facts.corpus();
         let mut barred = self.barred_beside(&corpus);
         barred.extend(unlisted_number_words(facts, &corpus));
-        barred.extend(foreign_currency_names(facts));
         barred
     }
 
@@ -985,15 +983,19 @@ const DETERMINERS: &[&str] = &["a", "an", "the", "your", "our", "its", "their", 
 /// Intensifiers that never end a phrase: "…made to feel very".
 const INTENSIFIERS: &[&str] = &["very", "truly", "really"];
 
-/// The last word of `copy` (its trailing punctuation aside) when the copy stopped mid-phrase:
-/// one of [`UNFINISHED_ENDINGS`] or [`INTENSIFIERS`], "only" after anything but an amount, or a
-/// [`DANGLING_ADJECTIVES`] word right after one of [`DETERMINERS`].
+/// The last word of `copy` (its trailing punctuation, and marks or emoji after it, aside: `for
+/// under ’.`, `for under ⭐️`, `for just under ...`, the demo, seed 523) when the copy stopped
+/// mid-phrase: one of [`UNFINISHED_ENDINGS`] or [`INTENSIFIERS`], "only" after anything but an
+/// amount, or a [`DANGLING_ADJECTIVES`] word right after one of [`DETERMINERS`].
 pub(crate) fn unfinished_ending(copy: &str) -> Option<&str> {
     let bare = |w: &'_ str| -> String {
         w.trim_matches(|c: char| c.is_ascii_punctuation() || c == '…')
             .to_ascii_lowercase()
     };
-    let mut words = copy.split_whitespace().rev();
+    let mut words = copy
+        .split_whitespace()
+        .rev()
+        .skip_while(|w| !w.chars().any(char::is_alphanumeric));
     let last_word = words.next()?;
     let last = last_word.trim_end_matches(|c: char| c.is_ascii_punctuation() || c == '…');
     let word = bare(last);
@@ -1029,6 +1031,7 @@ fn charset_ok(copy: &str, config: &GuardrailConfig) -> bool {
     !letters.is_empty()
         && share.holds(copy)
         && !share.runs_long(copy)
+        && longest_mark_repeat(copy) <= MAX_SYMBOL_RUN
         && latin as f32 >= config.min_latin_ratio * letters.len() as f32
 }
 
@@ -1042,15 +1045,13 @@ fn charset_ok(copy: &str, config: &GuardrailConfig) -> bool {
 /// With it, runs of symbols: no more than [`MAX_SYMBOL_RUN`] symbols ([`is_symbol`], counted by
 /// grapheme: `🛍️` is one) in a row, whitespace between them aside. The model's emoji runs after
 /// the copy keep the share while they last (`…now only ₹1350. 🛒🛍️🛒🛍️🛒🛍️🛒🛍️🛒SHOP NOW!…`,
-/// the Flipkart sample, seed 491) and read as noise on the screen. Nor one mark more than that
-/// many times in a row ([`longest_mark_repeat`]: a run of dashes, `!!!!`).
+/// the Flipkart sample, seed 491) and read as noise on the screen.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct LetterShare {
     /// The least share; 0 (the default) holds for any copy.
     min: f32,
     unspaced: bool,
-    /// The most symbols in a row, and the most times one mark in a row; `usize::MAX` (the
-    /// default) for any copy.
+    /// The most symbols in a row; `usize::MAX` (the default) for any copy.
     max_run: usize,
 }
 
@@ -1100,10 +1101,9 @@ impl LetterShare {
         }
     }
 
-    /// Whether `copy` has more symbols in a row than the rule lets it ([`longest_symbol_run`]),
-    /// or one mark more times in a row ([`longest_mark_repeat`]).
+    /// Whether `copy` has more symbols in a row than the rule lets it ([`longest_symbol_run`]).
     pub fn runs_long(&self, copy: &str) -> bool {
-        longest_symbol_run(copy) > self.max_run || longest_mark_repeat(copy) > self.max_run
+        longest_symbol_run(copy) > self.max_run
     }
 
     /// Whether `c` counts among the visible characters the share is of.
@@ -1213,22 +1213,6 @@ fn named_currency_words(facts: &ProductFacts) -> Vec<&'static str> {
         .collect()
 }
 
-/// The currency names ([`CURRENCY_WORDS`] longer than a code, and [`CJK_CURRENCY_WORDS`]) that
-/// neither name the store's currency nor are the product's own words: what [`foreign_currency`]
-/// refuses, as the engine's gate bars them (`Only a few bucks for` in a dollar store whose
-/// currency words are `dollar` and `dollars`: the demo, seed 523, three times in 200 pairs).
-/// Codes are left to the guardrails: barred phrases match in any case, codes only as written.
-fn foreign_currency_names(facts: &ProductFacts) -> Vec<String> {
-    let own = own_currency_words(facts);
-    CURRENCY_WORDS
-        .iter()
-        .filter(|w| w.len() > 3 && !own.contains(w))
-        .chain(CJK_CURRENCY_WORDS.iter())
-        .filter(|w| !facts.currency.is_named_by(w))
-        .map(|w| w.to_string())
-        .collect()
-}
-
 /// Another currency's sign, code or name in `copy`. A Latin code or name that the product's own
 /// name or brand has as a word is the product speaking (a brand `SEK`, a "Euro Plug Adapter"), not
 /// a price: copy may quote it, but not write an amount after it other than a number of the
@@ -1317,7 +1301,23 @@ fn number_failure(copy: &str, facts: &ProductFacts, corpus: &str) -> Option<Reas
             return Some(Reason::UnknownNumber(n.value));
         }
     }
-    None
+    lone_percent_sign(copy, corpus).map(|sign| Reason::WrongPercent(sign.to_string()))
+}
+
+/// A percent sign with no number before it (`Only 15.49, ‰ off: …`, served by the demo, seed
+/// 541, for a bottle 14 % off), which claims a discount it does not state; or a per-mille sign
+/// the facts do not have, which no price tag uses.
+fn lone_percent_sign(copy: &str, corpus: &str) -> Option<char> {
+    copy.char_indices().find_map(|(at, c)| {
+        let lone = match c {
+            '‰' | '‱' => !corpus.contains(c),
+            '%' | '％' => !copy[..at]
+                .trim_end()
+                .ends_with(|d: char| d.is_ascii_digit() || ('０'..='９').contains(&d)),
+            _ => false,
+        };
+        lone.then_some(c)
+    })
 }
 
 /// Words or phrases that claim a discount, or a price lower than before or than elsewhere,
@@ -1876,9 +1876,10 @@ pub struct Repeats {
 /// [`stray_latin_word`]).
 ///
 /// Nor, in English copy, a word with letters but no ASCII letter or digit (and no Chinese
-/// character, judged above) that the facts do not have ([`Self::stray_word`]): `for under Ëâ?œ`,
-/// the model's way round the dollar sign the gate refused (the demo, seed 523, twice); a word
-/// like `café` keeps its ASCII letters and stays.
+/// character, judged above) that the facts do not have ([`Self::stray_word`]): `for under Ëâ?œ`
+/// (the demo, seed 523, twice); a word like `café` keeps its ASCII letters and stays. The
+/// guardrails refuse such a word; the gate lets the model write it: masked, the model went on
+/// `for under ’.` and `for under ⭐️`, which pass, where a second try wrote good copy.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StrayChars {
     /// English copy: the facts' own characters of the kind, sorted (they may be written).
@@ -2157,39 +2158,6 @@ mod tests {
         );
     }
 
-    /// Served first by the demo (en, seed 523), three times in 200 pairs: `Only a few bucks
-    /// for`. Other currencies' names are barred while the model writes, as the guardrails refuse
-    /// them; the store's own names and the product's own words are not.
-    #[test]
-    fn other_currencies_names_are_barred() {
-        let en = GuardrailConfig::default();
-        let barred = en.barred_phrases(&facts());
-        for name in ["bucks", "buck", "dollars", "euro", "quid", "美元"] {
-            assert!(barred.contains(&name.to_string()), "{name}");
-            assert_eq!(
-                verdict(&format!(
-                    "Aurelia laptop sleeve for a few {name}, now ₹349."
-                ))
-                .code(),
-                "foreign_currency"
-            );
-        }
-        for own in ["rupee", "rupees", "Rs", "INR", "USD"] {
-            assert!(!barred.contains(&own.to_string()), "{own}");
-        }
-        let mut euro_plug = facts();
-        euro_plug.name = "Euro Plug Adapter".into();
-        assert!(!en.barred_phrases(&euro_plug).contains(&"euro".to_string()));
-        let zh = GuardrailConfig::default().for_locale(crate::locale::Locale::ZhCn);
-        let mut yuan = facts();
-        yuan.currency = Currency::cny();
-        let zh_barred = zh.barred_phrases(&yuan);
-        assert!(
-            zh_barred.contains(&"美元".to_string()) && zh_barred.contains(&"rupees".to_string())
-        );
-        assert!(!zh_barred.contains(&"人民币".to_string()));
-    }
-
     /// The zh template property test (PROPTEST_CASES=20000): a brand that is the store's own
     /// currency code before a number of the name (`CNY 14 超轻，现价¥0.01`) was read as a price
     /// of CNY 14, so the template failed the guardrails.
@@ -2262,7 +2230,6 @@ mod tests {
                             | Reason::OtherRetailer(_)
                             | Reason::Testimonial(_)
                             | Reason::UnknownNumber(_)
-                            | Reason::ForeignCurrency(_)
                     )
                 ),
                 "{copy}"
@@ -2297,12 +2264,70 @@ mod tests {
                         Reason::BannedPhrase(_)
                             | Reason::OtherRetailer(_)
                             | Reason::AbsoluteClaim(_)
-                            | Reason::ForeignCurrency(_)
                     )
                 ),
                 "{copy}"
             );
         }
+    }
+
+    /// Served by the demo (en, seed 541) on a second try: `Only 15.49, ‰ off: Northpine Ridge
+    /// water bottle Ocean for just 15.49.` A percent sign states a number or is refused.
+    #[test]
+    fn a_percent_sign_without_its_number_is_refused() {
+        let bottle = priced(
+            "Northpine Ridge Water Bottle Ocean",
+            1549,
+            Some(1799),
+            &usd(),
+        );
+        for copy in [
+            "Only 15.49, ‰ off: Northpine Ridge water bottle Ocean for just 15.49.",
+            "Only 15.49, % off: Northpine Ridge water bottle Ocean for just 15.49.",
+        ] {
+            assert_eq!(judge(copy, &bottle).code(), "wrong_percent", "{copy}");
+        }
+        let per_mille = "Only 15.49, 14‰ off: Northpine Ridge water bottle Ocean for just 15.49.";
+        assert!(!judge(per_mille, &bottle).is_pass());
+        for copy in [
+            "Only 15.49, 14% off: Northpine Ridge water bottle Ocean.",
+            "Only 15.49, 14 % off: Northpine Ridge water bottle Ocean.",
+        ] {
+            assert!(judge(copy, &bottle).is_pass(), "{copy}");
+        }
+    }
+
+    /// Served by the demo (en, seed 523) with the gate masking stray words: a comparison cue
+    /// left hanging before a mark or an emoji is as unfinished as one at the end.
+    #[test]
+    fn a_cue_before_marks_or_emoji_at_the_end_is_unfinished() {
+        let bag = priced("Kestrelle Sable Sleeping Bag", 6699, Some(8999), &usd());
+        for (copy, word) in [
+            (
+                "The best Kestrelle Sable sleeping bags for under ’.",
+                "under",
+            ),
+            (
+                "A Kestrelle Sable sleeping bag for under ⭐\u{fe0f}",
+                "under",
+            ),
+            (
+                "Only 66.99, 26% off: Kestrelle Sable sleeping bag for just under ...",
+                "under",
+            ),
+            ("Kestrelle Sable sleeping bag, 66.99, only 😢 😭", "only"),
+        ] {
+            assert_eq!(
+                judge(copy, &bag),
+                Verdict::Fail(Reason::Unfinished(word.into())),
+                "{copy}"
+            );
+        }
+        assert!(judge(
+            "Kestrelle Sable sleeping bag, warm all night for 66.99. ❄️",
+            &bag
+        )
+        .is_pass());
     }
 
     /// Seen on the demo kiosk (en, the first pick for LC24888766, generation cut by `max_tokens`).
