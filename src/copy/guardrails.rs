@@ -330,6 +330,13 @@ impl Default for GuardrailConfig {
                 "lowest available price",
                 "best price",
                 "cheapest",
+                // Disgust at the product: the demo served `Only 11.99, now icky! on the road…`
+                // (seed 541) and the Flipkart sample `Spinz combo set, ick!` (seed 547).
+                "ick",
+                "icky",
+                "yuck",
+                "yucky",
+                "eww",
                 // Where a product was made is a claim only its facts can make (the demo served
                 // "Beautifully made in the USA" for a mug whose facts never said where).
                 "made in",
@@ -856,6 +863,11 @@ fn first_failure(
             Reason::AbsoluteClaim(p)
         });
     }
+    if !config.locale.unspaced() && find_word(&corpus, "lowest", false).is_none() {
+        if let Some(claim) = lowest_price_claim(copy) {
+            return Some(Reason::BannedPhrase(claim));
+        }
+    }
     if !on_topic(copy, &topic_words_of(&corpus)) {
         return Some(Reason::OffTopic);
     }
@@ -889,6 +901,29 @@ fn first_failure(
     Repeats::beside(&corpus, config)
         .first_in(copy)
         .map(Reason::Repetition)
+}
+
+/// English copy's claim of the lowest price anywhere, in any words: `lowest` and, at most two
+/// words on, `price`, `prices` or `cost` (`the lowest possible price`, served by the demo on
+/// seed 523; `the lowest online price of all time`, seed 547), which no store can make good.
+/// The banned phrases name the commonest (`lowest price`); this finds the rest, lower-cased.
+fn lowest_price_claim(copy: &str) -> Option<String> {
+    let words: Vec<String> = copy
+        .split(|c: char| !c.is_alphanumeric() && c != '-')
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect();
+    words.iter().enumerate().find_map(|(i, w)| {
+        (w == "lowest")
+            .then(|| {
+                words[i + 1..]
+                    .iter()
+                    .take(3)
+                    .position(|n| matches!(n.as_str(), "price" | "prices" | "cost"))
+                    .map(|k| words[i..=i + 1 + k].join(" "))
+            })
+            .flatten()
+    })
 }
 
 /// Marks no finished copy ends on: a clause, list or aside still open (`,` `;` `:` `(` `-` `–`
@@ -2268,6 +2303,39 @@ mod tests {
                 ),
                 "{copy}"
             );
+        }
+    }
+
+    /// Served by the demo: `…now at the lowest possible price.` (seed 523), `…now at the lowest
+    /// online price of all time.` (seed 547).
+    #[test]
+    fn the_lowest_price_in_any_words_is_a_banned_phrase() {
+        let set = priced("Marlowick Kite Building Set Clay", 1999, Some(2299), &usd());
+        for (copy, claim) in [
+            (
+                "13% off: a Marlowick Kite Building Set Clay for 19.99, now at the lowest online price of all time.",
+                "lowest online price",
+            ),
+            (
+                "Marlowick Kite Building Set Clay, 19.99: now at the lowest possible price.",
+                "lowest possible price",
+            ),
+            (
+                "Marlowick Kite Building Set Clay at the lowest cost, 19.99.",
+                "lowest cost",
+            ),
+        ] {
+            assert_eq!(
+                judge(copy, &set),
+                Verdict::Fail(Reason::BannedPhrase(claim.into())),
+                "{copy}"
+            );
+        }
+        for fine in [
+            "Marlowick Kite Building Set Clay for 19.99: even the lowest shelf looks good with it.",
+            "Marlowick Kite Building Set Clay, the lowest-maintenance build, 19.99.",
+        ] {
+            assert!(judge(fine, &set).is_pass(), "{fine}");
         }
     }
 
