@@ -81,10 +81,11 @@ use crate::copy::prompt::{
 };
 use crate::locale::Locale;
 use crate::numbers::{
-    chains, cjk_role_before, cjk_word_gap, fold, foreign_symbol, has_mojibake, is_cjk, never_shown,
-    normalise_number, orphan_mark, price_role, same_currency_word, scan, scan_with, word_after,
-    words_before, zhe_discount, zhe_figures, ChainRule, MoneyRoles, Number, PriceRole,
-    CJK_CURRENCY_WORDS, CURRENCY_SYMBOLS, CURRENCY_WORDS, SAVING_AFTER,
+    chains, cjk_role_before, cjk_word_gap, fold, foreign_symbol, has_mojibake, is_cjk,
+    is_hanzi_numeral, never_shown, normalise_number, orphan_mark, parse_hanzi, price_role,
+    same_currency_word, scan, scan_with, word_after, words_before, zhe_discount, zhe_figures,
+    ChainRule, MoneyRoles, Number, PriceRole, CJK_CURRENCY_WORDS, CURRENCY_SYMBOLS, CURRENCY_WORDS,
+    SAVING_AFTER,
 };
 pub use crate::numbers::{longest_mark_repeat, MAX_SYMBOL_RUN};
 use crate::vocab::PriceBand;
@@ -488,8 +489,11 @@ pub enum Reason {
     Empty,
     /// Control characters, replacement characters, a mark with nothing to modify
     /// ([`crate::numbers::orphan_mark`]), too few letters ([`LetterShare`]: their share, and no
-    /// more than [`MAX_SYMBOL_RUN`] symbols in a row) or too few Latin letters; in Chinese copy, a Latin word that is neither in the product's facts nor a name of the
-    /// currency.
+    /// more than [`MAX_SYMBOL_RUN`] symbols in a row), one mark more than [`MAX_SYMBOL_RUN`]
+    /// times in a row ([`longest_mark_repeat`]) or too few Latin letters; in English copy, a
+    /// Chinese character, an `Â` or a word without an ASCII letter that the facts lack
+    /// ([`StrayChars`]); in Chinese copy, a Latin word that is neither in the product's facts nor
+    /// a name of the currency.
     Charset,
     /// A field label or chat marker of the prompt format leaked into the copy.
     PromptLeak(String),
@@ -499,6 +503,9 @@ pub enum Reason {
     /// A run of eight or more digits that is not in the product facts.
     LoyaltyLikeNumber,
     ForeignCurrency(String),
+    /// A percentage that is neither the catalog's discount nor one the facts state, a `折`
+    /// figure that is not the discount, or a percent sign without its number (a per-mille sign).
+    /// Detail: what was written.
     WrongPercent(String),
     UnknownNumber(String),
     /// A comparison price or discount claim ("was", "instead of", "save", "% off", "on sale")
@@ -506,7 +513,8 @@ pub enum Reason {
     FakeDiscount(String),
     /// An amount in the wrong role: what the shopper pays is not the selling price, a comparison
     /// is not the list price, a saving is not list price − price, a discount is not the
-    /// catalog's, or a percentage is written as money. Detail: the role and the amount.
+    /// catalog's, a percentage is written as money, or a yuan store's spoken amount (`五百块`) is
+    /// none of the product's. Detail: the role and the amount.
     WrongPriceRole(String),
     ForeignBrand(String),
     BannedPhrase(String),
@@ -835,6 +843,9 @@ fn first_failure(
     if let Some(r) = price_claim_failure(copy, facts) {
         return Some(r);
     }
+    if let Some(said) = colloquial_yuan(copy, facts) {
+        return Some(Reason::WrongPriceRole(said));
+    }
     if let Some(b) = foreign_brand(copy, facts, &corpus, brands) {
         return Some(Reason::ForeignBrand(b));
     }
@@ -901,6 +912,47 @@ fn first_failure(
     Repeats::beside(&corpus, config)
         .first_in(copy)
         .map(Reason::Repetition)
+}
+
+/// In a yuan store, an amount said the spoken way, `块` or `块钱` after it with no noun after
+/// `块` (`五百块`, `99块钱`), that is not the price, the list price or the saving: a shopper
+/// reads it as money. The zh-CN demo served `积木套装，厚度适中；五百块` (seed 523) for a set at
+/// ¥155 whose facts say `五百多块积木` (500-odd bricks): with the noun left out the count reads
+/// as a price. `块` before a noun is a measure word (`三块肥皂`) and stays.
+fn colloquial_yuan(copy: &str, facts: &ProductFacts) -> Option<String> {
+    if !facts.currency.is_named_by("元") {
+        return None;
+    }
+    let amounts: Vec<String> = [Some(facts.price), facts.list_price]
+        .into_iter()
+        .flatten()
+        .chain(facts.list_price.map(|l| Minor(l.0 - facts.price.0)))
+        .map(|m| normalise_number(&m.display()))
+        .collect();
+    copy.match_indices('块').find_map(|(at, _)| {
+        let after = &copy[at + '块'.len_utf8()..];
+        let noun_after = !after.starts_with('钱')
+            && after
+                .chars()
+                .next()
+                .is_some_and(|c| is_cjk(c) && c.is_alphabetic());
+        if noun_after {
+            return None;
+        }
+        let before = copy[..at].trim_end();
+        let numeral = before
+            .char_indices()
+            .rev()
+            .take_while(|(_, c)| is_hanzi_numeral(*c) || c.is_ascii_digit() || *c == '.')
+            .last()
+            .map(|(i, _)| &before[i..])?;
+        let value = if numeral.chars().any(|c| c.is_ascii_digit()) {
+            normalise_number(numeral)
+        } else {
+            normalise_number(&parse_hanzi(numeral)?)
+        };
+        (!amounts.contains(&value)).then(|| format!("{numeral}块"))
+    })
 }
 
 /// English copy's claim of the lowest price anywhere, in any words: `lowest` and, at most two
@@ -2304,6 +2356,39 @@ mod tests {
                 "{copy}"
             );
         }
+    }
+
+    /// Served by the zh-CN demo (seed 523) for a building set at ¥155 whose facts say
+    /// `五百多块积木`: `五百块` at a clause's end reads as ¥500.
+    #[test]
+    fn a_spoken_yuan_amount_is_the_price_or_refused() {
+        let set = zh_facts(
+            "晨曦积木套装 薄荷绿",
+            "童趣岛",
+            "积木",
+            15500,
+            None,
+            "舒适积木套装，五百多块积木，分步说明书。",
+        );
+        let config = zh_config();
+        let code = |copy: &str| check(copy, &set, &zh_brands(), &config).code();
+        assert_eq!(
+            code("童趣岛 晨曦积木套装，厚度适中；五百块"),
+            "wrong_price_role"
+        );
+        // Digits the facts do not have fail first as an unknown number.
+        assert_ne!(code("童趣岛 晨曦积木套装，只要500块钱，好玩。"), "pass");
+        assert_eq!(code("童趣岛 晨曦积木套装，现价155块，好玩。"), "pass");
+        assert_eq!(code("童趣岛 晨曦积木套装，一百五十五块钱，好玩。"), "pass");
+        assert_eq!(
+            code("童趣岛 晨曦积木套装，五百多块积木，现价¥155。"),
+            "pass"
+        );
+        assert_eq!(code("童趣岛 晨曦积木套装，五百块积木，现价¥155。"), "pass");
+        // Not a yuan store: `块` is no money word there.
+        let mut rupees = set.clone();
+        rupees.currency = Currency::default();
+        assert_eq!(colloquial_yuan("积木套装；五百块", &rupees), None);
     }
 
     /// Served by the demo: `…now at the lowest possible price.` (seed 523), `…now at the lowest
