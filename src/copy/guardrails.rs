@@ -874,6 +874,9 @@ fn first_failure(
             Reason::AbsoluteClaim(p)
         });
     }
+    if let Some(flag) = flag_in(copy).filter(|f| !corpus.contains(f)) {
+        return Some(Reason::BannedPhrase(flag.to_string()));
+    }
     if !config.locale.unspaced() && find_word(&corpus, "lowest", false).is_none() {
         if let Some(claim) = lowest_price_claim(copy) {
             return Some(Reason::BannedPhrase(claim));
@@ -952,6 +955,18 @@ fn colloquial_yuan(copy: &str, facts: &ProductFacts) -> Option<String> {
             normalise_number(&parse_hanzi(numeral)?)
         };
         (!amounts.contains(&value)).then(|| format!("{numeral}块"))
+    })
+}
+
+/// The first flag in `copy` (two regional indicator symbols, U+1F1E6–U+1F1FF): it says where
+/// the product comes from, a claim only its facts can make, like the banned `made in`. The
+/// Flipkart sample served `Sonata watch, ₹750. 1st time: the Sonata watch, 🇮🇳` and the demo
+/// `Velmora Vale Running Shoe Sand, 🇺🇸` (seed 547).
+fn flag_in(copy: &str) -> Option<&str> {
+    let regional = |c: char| ('\u{1f1e6}'..='\u{1f1ff}').contains(&c);
+    copy.char_indices().find_map(|(at, c)| {
+        let next = copy[at + c.len_utf8()..].chars().next()?;
+        (regional(c) && regional(next)).then(|| &copy[at..at + c.len_utf8() + next.len_utf8()])
     })
 }
 
@@ -1072,21 +1087,31 @@ const INTENSIFIERS: &[&str] = &["very", "truly", "really"];
 
 /// The last word of `copy` (its trailing punctuation, and marks or emoji after it, aside: `for
 /// under ’.`, `for under ⭐️`, `for just under ...`, the demo, seed 523) when the copy stopped
-/// mid-phrase: one of [`UNFINISHED_ENDINGS`] or [`INTENSIFIERS`], "only" after anything but an
-/// amount, or a [`DANGLING_ADJECTIVES`] word right after one of [`DETERMINERS`].
+/// mid-phrase: one of [`UNFINISHED_ENDINGS`] or [`INTENSIFIERS`], "for" before such marks,
+/// "only" after anything but an amount, or a [`DANGLING_ADJECTIVES`] word right after one of
+/// [`DETERMINERS`].
 pub(crate) fn unfinished_ending(copy: &str) -> Option<&str> {
     let bare = |w: &'_ str| -> String {
         w.trim_matches(|c: char| c.is_ascii_punctuation() || c == '…')
             .to_ascii_lowercase()
     };
-    let mut words = copy
-        .split_whitespace()
-        .rev()
-        .skip_while(|w| !w.chars().any(char::is_alphanumeric));
+    let mut words = copy.split_whitespace().rev().peekable();
+    let mut after_marks = false;
+    while words
+        .next_if(|w| !w.chars().any(char::is_alphanumeric))
+        .is_some()
+    {
+        after_marks = true;
+    }
     let last_word = words.next()?;
     let last = last_word.trim_end_matches(|c: char| c.is_ascii_punctuation() || c == '…');
     let word = bare(last);
-    if UNFINISHED_ENDINGS.contains(&word.as_str()) || INTENSIFIERS.contains(&word.as_str()) {
+    // `the boot you came for` ends; `board game for 🎀` (the demo, seed 547) reached for an
+    // amount and wrote a symbol instead.
+    if UNFINISHED_ENDINGS.contains(&word.as_str())
+        || INTENSIFIERS.contains(&word.as_str())
+        || (after_marks && word == "for")
+    {
         return Some(last);
     }
     let raw_before = words.next().unwrap_or_default();
@@ -2356,6 +2381,26 @@ mod tests {
                 "{copy}"
             );
         }
+    }
+
+    /// Served on seed 547: `Velmora Vale Running Shoe Sand, 🇺🇸` (the demo), `…the Sonata watch,
+    /// 🇮🇳` (the Flipkart sample); and `…board game for 🎀`, a `for` left hanging.
+    #[test]
+    fn a_flag_is_an_origin_claim_and_for_does_not_end_copy() {
+        let shoe = priced("Velmora Vale Running Shoe Sand", 8999, None, &usd());
+        assert_eq!(
+            judge("Velmora Vale Running Shoe Sand, 🇺🇸", &shoe),
+            Verdict::Fail(Reason::BannedPhrase("🇺🇸".into()))
+        );
+        assert_eq!(
+            judge("Velmora Vale Running Shoe Sand for 89.99 🇮🇳 today.", &shoe).code(),
+            "banned_phrase"
+        );
+        assert_eq!(
+            judge("Velmora Vale Running Shoe Sand, ready to run for 🎀", &shoe),
+            Verdict::Fail(Reason::Unfinished("for".into()))
+        );
+        assert!(judge("Velmora Vale Running Shoe Sand, 89.99 🏃", &shoe).is_pass());
     }
 
     /// Served by the zh-CN demo (seed 523) for a building set at ¥155 whose facts say
