@@ -4234,26 +4234,32 @@ mod tests {
         assert_eq!(verdict(&on_a_heart), Verdict::Pass);
     }
 
-    /// The Flipkart sample (seed 491) wrote `…now only ₹1350. 🛒🛍️🛒🛍️🛒🛍️🛒🛍️🛒SHOP NOW!…`,
-    /// keeping the share of letters while the run lasted: three symbols in a row are the most.
-    #[test]
-    fn a_run_of_more_than_three_symbols_is_refused() {
-        let clean = "Aurelia laptop sleeve, now ₹349, was ₹749: a padded home for your laptop.";
-        for (run, passes) in [
-            (" 🛒🛍️🛒", true),
-            (" 🛒 🛍️ ⭐", true),
-            (" 🛒🛍️🛒🛍️", false),
-            (" 🛒 🛍️ ⭐ ✨", false),
-            (" ★★★★", false),
-        ] {
-            let copy = format!("{clean}{run}");
-            let expected = if passes {
+    /// Each `(tail, passes)`: `clean` with `tail` after it passes, or fails as `charset`.
+    fn assert_charset_tails(clean: &str, tails: &[(&str, bool)]) {
+        for (tail, passes) in tails {
+            let copy = format!("{clean}{tail}");
+            let expected = if *passes {
                 Verdict::Pass
             } else {
                 Verdict::Fail(Reason::Charset)
             };
             assert_eq!(verdict(&copy), expected, "{copy}");
         }
+    }
+
+    /// The Flipkart sample (seed 491) wrote `…now only ₹1350. 🛒🛍️🛒🛍️🛒🛍️🛒🛍️🛒SHOP NOW!…`,
+    /// keeping the share of letters while the run lasted: three symbols in a row are the most.
+    #[test]
+    fn a_run_of_more_than_three_symbols_is_refused() {
+        let clean = "Aurelia laptop sleeve, now ₹349, was ₹749: a padded home for your laptop.";
+        let tails = [
+            (" 🛒🛍️🛒", true),
+            (" 🛒 🛍️ ⭐", true),
+            (" 🛒🛍️🛒🛍️", false),
+            (" 🛒 🛍️ ⭐ ✨", false),
+            (" ★★★★", false),
+        ];
+        assert_charset_tails(clean, &tails);
         assert_eq!(longest_symbol_run("🛒🛍️ x 🛒 ⭐"), 2);
         assert_eq!(longest_symbol_run("— ₹354 … 。"), 0);
     }
@@ -4263,7 +4269,7 @@ mod tests {
     #[test]
     fn one_mark_many_times_in_a_row_is_refused_as_charset() {
         let clean = "Aurelia laptop sleeve, now ₹349, was ₹749: a padded home for your laptop";
-        for (run, passes) in [
+        let tails = [
             ("...", true),
             (" - yours - today.", true),
             (" --- today.", true),
@@ -4271,15 +4277,8 @@ mod tests {
             (" ------------------- today.", false),
             (" - - - - today.", false),
             (" ~~~~ today.", false),
-        ] {
-            let copy = format!("{clean}{run}");
-            let expected = if passes {
-                Verdict::Pass
-            } else {
-                Verdict::Fail(Reason::Charset)
-            };
-            assert_eq!(verdict(&copy), expected, "{copy}");
-        }
+        ];
+        assert_charset_tails(clean, &tails);
         assert_eq!(longest_mark_repeat("现价￥405……原价——好"), 2);
         assert_eq!(longest_mark_repeat("a-b-c-d"), 1);
         assert_eq!(longest_mark_repeat("₹1,000,000"), 1);
