@@ -185,7 +185,7 @@ pub const ZH_ABSOLUTE_CLAIMS: [&str; 43] = [
 /// The retailers of [`GuardrailConfig::other_retailers`] by default: the large marketplaces and
 /// chains of the kiosk's markets (China, India, the English-speaking ones). Those of
 /// [`NAME_ONLY_RETAILERS`] count only where copy writes them as a name.
-pub const OTHER_RETAILERS: [&str; 39] = [
+pub const OTHER_RETAILERS: [&str; 41] = [
     "Amazon",
     "Target",
     "Walmart",
@@ -220,6 +220,9 @@ pub const OTHER_RETAILERS: [&str; 39] = [
     "Pinduoduo",
     "Temu",
     "Shein",
+    // Served by the demo (en, seed 557): `now on Lazada for just a few dollars less`.
+    "Lazada",
+    "Shopee",
     "淘宝",
     "天猫",
     "京东",
@@ -874,6 +877,9 @@ fn first_failure(
             Reason::AbsoluteClaim(p)
         });
     }
+    if let Some(cue) = price_word_before_a_symbol(copy) {
+        return Some(Reason::Unfinished(cue.to_string()));
+    }
     if let Some(flag) = flag_in(copy).filter(|f| !corpus.contains(f)) {
         return Some(Reason::BannedPhrase(flag.to_string()));
     }
@@ -958,6 +964,22 @@ fn colloquial_yuan(copy: &str, facts: &ProductFacts) -> Option<String> {
     })
 }
 
+/// A word that quotes a price (`just`, `only`, `was`) with a symbol or emoji where the amount
+/// should be: `just ⭐️ for the price of…`, `for only ⋯ 😢`, `(was 😜)`, `only ¦ the store` (the
+/// demo, seed 557). The copy says a price is there and shows none.
+fn price_word_before_a_symbol(copy: &str) -> Option<&str> {
+    let words: Vec<&str> = copy.split_whitespace().collect();
+    words.windows(2).find_map(|pair| {
+        let cue = pair[0].trim_start_matches(|c: char| c.is_ascii_punctuation());
+        let symbol = pair[1].chars().next().is_some_and(is_symbol);
+        (symbol
+            && ["just", "only", "was"]
+                .iter()
+                .any(|w| cue.eq_ignore_ascii_case(w)))
+        .then_some(cue)
+    })
+}
+
 /// The first flag in `copy` (two regional indicator symbols, U+1F1E6–U+1F1FF): it says where
 /// the product comes from, a claim only its facts can make, like the banned `made in`. The
 /// Flipkart sample served `Sonata watch, ₹750. 1st time: the Sonata watch, 🇮🇳` and the demo
@@ -1031,8 +1053,25 @@ fn unclosed_bracket<'c>(copy: &'c str, corpus: &str) -> Option<&'c str> {
 /// how Indian retail writes a price, [`unfinished_ending`]). Not "on", "in", "to", "for", "by":
 /// "slip it on", "look forward to", "what you came for" and "stop by" are finished.
 const UNFINISHED_ENDINGS: &[&str] = &[
-    "a", "an", "and", "as", "but", "from", "just", "of", "or", "than", "the", "under", "with",
-    "your", "our", "its", "their",
+    "a", "an", "and", "as", "at", "but", "from", "just", "of", "or", "than", "the", "under",
+    "with", "your", "our", "its", "their",
+];
+
+/// Verbs after which `for` may end copy (`the boot you came for`); after any other word a final
+/// `for` waits for what it is for (`…now goes for`, `…keeps your drinks cold for`: the demo, seed
+/// 557).
+const FOR_ENDS_AFTER: &[&str] = &[
+    "came",
+    "come",
+    "looking",
+    "look",
+    "waiting",
+    "wait",
+    "searching",
+    "asked",
+    "ask",
+    "hoped",
+    "wished",
 ];
 
 /// Words that wait for a noun when an article or possessive comes right before them: "…and a
@@ -1087,8 +1126,8 @@ const INTENSIFIERS: &[&str] = &["very", "truly", "really"];
 
 /// The last word of `copy` (its trailing punctuation, and marks or emoji after it, aside: `for
 /// under ’.`, `for under ⭐️`, `for just under ...`, the demo, seed 523) when the copy stopped
-/// mid-phrase: one of [`UNFINISHED_ENDINGS`] or [`INTENSIFIERS`], "for" before such marks,
-/// "only" after anything but an amount, or a [`DANGLING_ADJECTIVES`] word right after one of
+/// mid-phrase: one of [`UNFINISHED_ENDINGS`] or [`INTENSIFIERS`], "for" but after one of
+/// [`FOR_ENDS_AFTER`] (and never before such marks), "only" after anything but an amount, or a [`DANGLING_ADJECTIVES`] word right after one of
 /// [`DETERMINERS`].
 pub(crate) fn unfinished_ending(copy: &str) -> Option<&str> {
     let bare = |w: &'_ str| -> String {
@@ -1106,16 +1145,16 @@ pub(crate) fn unfinished_ending(copy: &str) -> Option<&str> {
     let last_word = words.next()?;
     let last = last_word.trim_end_matches(|c: char| c.is_ascii_punctuation() || c == '…');
     let word = bare(last);
-    // `the boot you came for` ends; `board game for 🎀` (the demo, seed 547) reached for an
-    // amount and wrote a symbol instead.
-    if UNFINISHED_ENDINGS.contains(&word.as_str())
-        || INTENSIFIERS.contains(&word.as_str())
-        || (after_marks && word == "for")
-    {
+    if UNFINISHED_ENDINGS.contains(&word.as_str()) || INTENSIFIERS.contains(&word.as_str()) {
         return Some(last);
     }
     let raw_before = words.next().unwrap_or_default();
     let before = bare(raw_before);
+    // `the boot you came for` ends; `board game for 🎀` (the demo, seed 547) reached for an
+    // amount and wrote a symbol instead.
+    if word == "for" && (after_marks || !FOR_ENDS_AFTER.contains(&before.as_str())) {
+        return Some(last);
+    }
     // `…is now on sale, only` (seed 367) and `…now 24.49, only` (seed 379) wait for an amount;
     // `₹349 only` has it.
     let only = word == "only" && !raw_before.ends_with(|c: char| c.is_ascii_digit());
@@ -1666,7 +1705,49 @@ pub(crate) fn unpriced_sign(copy: &str, symbol: &str, marks: &[&str]) -> Option<
         .find(|at| !priced.iter().any(|r| r.contains(at)))
 }
 
+/// Brands every shopper knows that no catalog of the kiosk's need list, matched as written
+/// (`iPhone`; `apple` is a fruit): copy that names one its facts lack compares the product with
+/// another maker's, or passes it off as one (the demo, seed 557: `Apple watch, now 120.99 (was
+/// 😜) for the price of an iPhone!` for a jacket; `…for the price of an iPhone or iPad!` for
+/// succulents). Refused as [`Reason::ForeignBrand`], as the catalog's other brands are.
+const WELL_KNOWN_BRANDS: &[&str] = &[
+    "Apple",
+    "iPhone",
+    "iPad",
+    "MacBook",
+    "AirPods",
+    "Samsung",
+    "Xiaomi",
+    "Huawei",
+    "OnePlus",
+    "Sony",
+    "Google",
+    "Microsoft",
+    "Nike",
+    "Adidas",
+    "Rolex",
+    "Gucci",
+    "Starbucks",
+    "Tesla",
+];
+
 fn foreign_brand(
+    copy: &str,
+    facts: &ProductFacts,
+    corpus: &str,
+    brands: &BrandList,
+) -> Option<String> {
+    catalog_brand(copy, facts, corpus, brands).or_else(|| {
+        WELL_KNOWN_BRANDS
+            .iter()
+            .filter(|b| find_word(corpus, b, false).is_none())
+            .find(|b| find_word(copy, b, true).is_some())
+            .map(|b| b.to_string())
+    })
+}
+
+/// Another brand of the catalog's in `copy`, as a proper noun, that the facts do not have.
+fn catalog_brand(
     copy: &str,
     facts: &ProductFacts,
     corpus: &str,
@@ -2381,6 +2462,53 @@ mod tests {
                 "{copy}"
             );
         }
+    }
+
+    /// Served by the demo on seed 557, every one: a copy that ends on `at` or a `for` with nothing
+    /// after it, a symbol where a price should be, another maker's brand, another marketplace.
+    #[test]
+    fn what_seed_557_served_is_refused() {
+        let jacket = priced("Quillby Haven Jacket Slate", 12099, Some(15099), &usd());
+        for (copy, code) in [
+            (
+                "The Quillby Haven jacket is now only on sale at",
+                "unfinished",
+            ),
+            ("The Quillby Haven jacket now goes for", "unfinished"),
+            ("The Quillby Haven jacket keeps you warm for", "unfinished"),
+            (
+                "Quillby Haven jacket, just ⭐\u{fe0f} for a warm winter.",
+                "unfinished",
+            ),
+            (
+                "Quillby Haven jacket, now 120.99 (was 😜), warm.",
+                "unfinished",
+            ),
+            ("The Quillby Haven jacket for only ⋯ 😢", "unfinished"),
+            (
+                "Quillby Haven jacket, 120.99: for the price of an iPhone!",
+                "foreign_brand",
+            ),
+            (
+                "Apple jacket: the Quillby Haven, now 120.99.",
+                "foreign_brand",
+            ),
+            (
+                "Quillby Haven jacket, 120.99, now on Lazada.",
+                "other_retailer",
+            ),
+        ] {
+            assert_eq!(judge(copy, &jacket).code(), code, "{copy}");
+        }
+        for fine in [
+            "The Quillby Haven jacket you came for, 120.99.",
+            "Quillby Haven jacket, only 120.99. Shop now 🛒",
+            "Quillby Haven jacket, warm as apple pie, 120.99.",
+        ] {
+            assert!(judge(fine, &jacket).is_pass(), "{fine}");
+        }
+        let strap = priced("Maxima Strap for Apple Watch", 49900, None, &usd());
+        assert!(judge("Maxima strap for your Apple Watch, 499.", &strap).is_pass());
     }
 
     /// Served on seed 547: `Velmora Vale Running Shoe Sand, 🇺🇸` (the demo), `…the Sonata watch,
