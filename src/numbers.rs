@@ -277,17 +277,7 @@ pub const MAX_SYMBOL_RUN: usize = 3;
 /// (the Flipkart sample), `!!!!`, `. . . .`. An ellipsis is three (`...`); Chinese writes its
 /// own as two marks (`……`, `——`).
 pub fn longest_mark_repeat(text: &str) -> usize {
-    let (mut last, mut run, mut longest) = (None, 0, 0);
-    for c in text.chars().filter(|c| !c.is_whitespace()) {
-        if c.is_alphanumeric() {
-            last = None;
-            continue;
-        }
-        run = if last == Some(c) { run + 1 } else { 1 };
-        last = Some(c);
-        longest = longest.max(run);
-    }
-    longest
+    mark_run_places(text).map(|(_, at)| at).max().unwrap_or(0)
 }
 
 /// `text` with every run of one mark cut to [`MAX_SYMBOL_RUN`] ([`longest_mark_repeat`]: `Wow!!!!`
@@ -297,23 +287,30 @@ pub fn with_mark_runs_cut(text: &str) -> Cow<'_, str> {
     if longest_mark_repeat(text) <= MAX_SYMBOL_RUN {
         return Cow::Borrowed(text);
     }
+    Cow::Owned(
+        mark_run_places(text)
+            .filter(|(_, at)| *at <= MAX_SYMBOL_RUN)
+            .map(|(c, _)| c)
+            .collect(),
+    )
+}
+
+/// Each character of `text` with its place in a run of one mark (whitespace between a run's
+/// marks aside): 1 for a run's first mark, 0 for a letter, digit or whitespace.
+fn mark_run_places(text: &str) -> impl Iterator<Item = (char, usize)> + '_ {
     let (mut last, mut run) = (None, 0);
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if !c.is_whitespace() {
-            if c.is_alphanumeric() {
-                last = None;
-            } else {
-                run = if last == Some(c) { run + 1 } else { 1 };
-                last = Some(c);
-                if run > MAX_SYMBOL_RUN {
-                    continue;
-                }
-            }
+    text.chars().map(move |c| {
+        if c.is_whitespace() {
+            return (c, 0);
         }
-        out.push(c);
-    }
-    Cow::Owned(out)
+        if c.is_alphanumeric() {
+            last = None;
+            return (c, 0);
+        }
+        run = if last == Some(c) { run + 1 } else { 1 };
+        last = Some(c);
+        (c, run)
+    })
 }
 
 /// Whether `text` has UTF-8 read as Windows-1252 (mojibake): the character of a lead byte

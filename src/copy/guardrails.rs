@@ -992,26 +992,22 @@ fn flag_in(copy: &str) -> Option<&str> {
     })
 }
 
-/// English copy's claim of the lowest price anywhere, in any words: `lowest` and, at most two
-/// words on, `price`, `prices` or `cost` (`the lowest possible price`, served by the demo on
-/// seed 523; `the lowest online price of all time`, seed 547), which no store can make good.
-/// The banned phrases name the commonest (`lowest price`); this finds the rest, lower-cased.
+/// English copy's claim of the lowest price anywhere, in any words: `lowest` and, within the
+/// three words after it ([`words_of`]), `price`, `prices` or `cost` (`the lowest possible price`,
+/// served by the demo on seed 523; `the lowest online price of all time`, seed 547), which no
+/// store can make good. The banned phrases name the commonest (`lowest price`); this finds the
+/// rest, lower-cased.
 fn lowest_price_claim(copy: &str) -> Option<String> {
-    let words: Vec<String> = copy
-        .split(|c: char| !c.is_alphanumeric() && c != '-')
-        .filter(|w| !w.is_empty())
-        .map(str::to_lowercase)
-        .collect();
+    let words = words_of(copy);
     words.iter().enumerate().find_map(|(i, w)| {
-        (w == "lowest")
-            .then(|| {
-                words[i + 1..]
-                    .iter()
-                    .take(3)
-                    .position(|n| matches!(n.as_str(), "price" | "prices" | "cost"))
-                    .map(|k| words[i..=i + 1 + k].join(" "))
-            })
-            .flatten()
+        if w != "lowest" {
+            return None;
+        }
+        words[i + 1..]
+            .iter()
+            .take(3)
+            .position(|n| matches!(n.as_str(), "price" | "prices" | "cost"))
+            .map(|k| words[i..=i + 1 + k].join(" "))
     })
 }
 
