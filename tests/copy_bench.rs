@@ -119,6 +119,7 @@ fn service_for(
     let defaults = EngineConfig::default();
     let engine = EngineConfig {
         budget_ms: env_or("SHELFTALK_BUDGET_MS", defaults.budget_ms),
+        temperature: env_or("SHELFTALK_TEMPERATURE", defaults.temperature),
         parallel: env_or("SHELFTALK_BENCH_PARALLEL", defaults.parallel),
         admit_per_step: env_or("SHELFTALK_BENCH_ADMIT_PER_STEP", defaults.admit_per_step),
         draft_rows: env_or("SHELFTALK_BENCH_DRAFT_ROWS", defaults.draft_rows),
@@ -163,7 +164,8 @@ fn service_for(
 /// `SHELFTALK_BENCH_N_UBATCH`, the engine's `n_ubatch`; `SHELFTALK_BENCH_KV_CACHE`, the engine's
 /// `kv_cache` (`f16` or `q8_0`); `SHELFTALK_BENCH_KV_LAYOUT`, the engine's `kv_layout` (`split` or
 /// `unified`); `SHELFTALK_BENCH_FLASH_ATTENTION`, the engine's `flash_attention` (`on`, `off`);
-/// `SHELFTALK_BUDGET_MS`, the engine's budget
+/// `SHELFTALK_TEMPERATURE`, the engine's first-try temperature; `SHELFTALK_BUDGET_MS`, the engine's
+/// budget
 /// per blurb, default the engine's: raise it on a loaded machine to measure the guardrails
 /// rather than the CPU).
 #[test]

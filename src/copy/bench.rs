@@ -26,6 +26,9 @@
 //! - Copy that repeats its prompt is judged by [`repeats_the_prompt`], also written apart from
 //!   the guardrails (the shopper's budget named, the words of a copywriting brief). It counts
 //!   served copy. Target: 0.
+//! - Copy that shows junk is judged by [`shows_junk`], also written apart from the guardrails
+//!   (symbols and letters by their Unicode blocks, its own list of words that cannot end
+//!   copy). It counts served copy. Target: 0.
 //! - The pairs' segments are shopper archetypes in the service's locale ([`bench_segments`]).
 
 use std::collections::BTreeMap;
@@ -246,6 +249,13 @@ pub struct BenchReport {
     /// The first [`FAILURE_EXAMPLES`] of them: `sku [what] text`.
     #[serde(default)]
     pub prompt_echoes: Vec<String>,
+    /// Share of pairs whose served copy shows junk ([`shows_junk`]: a symbol or a foreign
+    /// letter its facts lack, a last word that waits for more; target 0).
+    #[serde(default)]
+    pub junk_rate: f64,
+    /// The first [`FAILURE_EXAMPLES`] of them: `sku [what] text`.
+    #[serde(default)]
+    pub junk: Vec<String>,
     pub peak_rss_mb: Option<f64>,
     /// With [`BenchOptions::show_copy`]: every pair's served copy, `sku [tokens of each attempt]
     /// text`.
@@ -441,12 +451,8 @@ pub fn run(
     let mut failed = Vec::new();
     let mut cuts = BTreeMap::new();
     let mut cut_examples = Vec::new();
-    let mut false_prices = Vec::new();
-    let mut false_count = 0usize;
-    let mut elsewhere = Vec::new();
-    let mut elsewhere_count = 0usize;
-    let mut echoes = Vec::new();
-    let mut echo_count = 0usize;
+    let (mut false_prices, mut elsewhere) = (Tally::default(), Tally::default());
+    let (mut echoes, mut junk) = (Tally::default(), Tally::default());
     let currency = service.prompts().currency().clone();
     let started = Instant::now();
     for (i, (product, segment, style)) in pairs.iter().enumerate() {
@@ -484,24 +490,11 @@ pub fn run(
             fresh_suffix.push(f64::from(t.prompt_tokens));
             first_tokens.push(f64::from(t.generated_tokens));
         }
-        if let Some(why) = false_price(&outcome.text, product, &currency) {
-            false_count += 1;
-            if false_prices.len() < FAILURE_EXAMPLES {
-                false_prices.push(format!("{} [{why}] {:?}", product.sku, outcome.text));
-            }
-        }
-        if let Some(what) = sends_elsewhere(&outcome.text, product) {
-            elsewhere_count += 1;
-            if elsewhere.len() < FAILURE_EXAMPLES {
-                elsewhere.push(format!("{} [{what}] {:?}", product.sku, outcome.text));
-            }
-        }
-        if let Some(what) = repeats_the_prompt(&outcome.text, product) {
-            echo_count += 1;
-            if echoes.len() < FAILURE_EXAMPLES {
-                echoes.push(format!("{} [{what}] {:?}", product.sku, outcome.text));
-            }
-        }
+        let text = &outcome.text;
+        false_prices.count(product, text, false_price(text, product, &currency));
+        elsewhere.count(product, text, sends_elsewhere(text, product));
+        echoes.count(product, text, repeats_the_prompt(text, product));
+        junk.count(product, text, shows_junk(text, product));
         from_model += usize::from(outcome.source == CopySource::Model);
         if let Some(first) = outcome.attempts.first() {
             let code = first.verdict.as_ref().map_or("engine_error", Verdict::code);
@@ -737,15 +730,40 @@ pub fn run(
         first_try_failed: failed,
         first_try_cuts: cuts,
         first_try_cut: cut_examples,
-        false_price_rate: false_count as f64 / n,
-        false_prices,
-        elsewhere_rate: elsewhere_count as f64 / n,
-        elsewhere,
-        prompt_echo_rate: echo_count as f64 / n,
-        prompt_echoes: echoes,
+        false_price_rate: false_prices.share(n),
+        false_prices: false_prices.examples,
+        elsewhere_rate: elsewhere.share(n),
+        elsewhere: elsewhere.examples,
+        prompt_echo_rate: echoes.share(n),
+        prompt_echoes: echoes.examples,
+        junk_rate: junk.share(n),
+        junk: junk.examples,
         peak_rss_mb: peak_rss_mb(),
         served,
     })
+}
+
+/// Served copy one independent check found something in: how many, and the first
+/// [`FAILURE_EXAMPLES`] as `sku [what] text`.
+#[derive(Default)]
+struct Tally {
+    found: usize,
+    examples: Vec<String>,
+}
+
+impl Tally {
+    fn count(&mut self, product: &Product, text: &str, found: Option<String>) {
+        let Some(what) = found else { return };
+        self.found += 1;
+        if self.examples.len() < FAILURE_EXAMPLES {
+            self.examples
+                .push(format!("{} [{what}] {text:?}", product.sku));
+        }
+    }
+
+    fn share(&self, n: f64) -> f64 {
+        self.found as f64 / n
+    }
 }
 
 /// The bench's requests: `options.pairs` of (product, segment, style), the products in
@@ -1022,6 +1040,78 @@ pub fn repeats_the_prompt(text: &str, product: &Product) -> Option<String> {
         .iter()
         .find(|w| lower.contains(*w) && !own.contains(*w))
         .map(|w| w.to_string())
+}
+
+/// Unicode blocks of symbols and pictographs ([`shows_junk`]): the broken bar, ©, ®, ™,
+/// arrows, technical symbols, geometric shapes, miscellaneous symbols and dingbats, the
+/// supplemental arrows and symbols (`⭐`), private use, and the emoji planes.
+const JUNK_SYMBOLS: [(char, char); 10] = [
+    ('\u{a6}', '\u{a6}'),
+    ('\u{a9}', '\u{a9}'),
+    ('\u{ae}', '\u{ae}'),
+    ('\u{2122}', '\u{2122}'),
+    ('\u{2190}', '\u{21ff}'),
+    ('\u{2300}', '\u{23ff}'),
+    ('\u{25a0}', '\u{27bf}'),
+    ('\u{2b00}', '\u{2bff}'),
+    ('\u{e000}', '\u{f8ff}'),
+    ('\u{1f000}', '\u{1faff}'),
+];
+
+/// English words that leave copy waiting for more when they end it (lower case; `only` not
+/// after an amount, `to` only after `up`: `₹349 only` and `the one to look forward to` end;
+/// `for` always, though `the boot you came for` ends: the screen errs towards counting).
+const WAITING_WORDS: [&str; 14] = [
+    "for", "under", "just", "than", "at", "of", "the", "a", "an", "and", "or", "with", "from",
+    "over",
+];
+
+/// Whether served copy shows junk for `product`, and what: an independent check for the bench.
+/// A character of a symbol block ([`JUNK_SYMBOLS`]: `🎁`, `¦`, `★`) that the product's name,
+/// brand, category and description do not have; in copy with no Chinese character, a letter
+/// past Latin-1 (`Ħ`, `ā`, `Ω`; `é` is English enough) they do not have; and in such copy a last
+/// word that waits for more ([`WAITING_WORDS`], `only` not after an amount, `up to`), read past
+/// trailing punctuation and symbols.
+pub fn shows_junk(text: &str, product: &Product) -> Option<String> {
+    let own: String = [
+        product.name.as_str(),
+        product.brand.as_deref().unwrap_or(""),
+        &product.category.join(" "),
+        product.description.as_str(),
+    ]
+    .join(" ");
+    let chinese = text.chars().any(crate::numbers::is_cjk);
+    if let Some(c) = text.chars().find(|&c| {
+        let symbol = JUNK_SYMBOLS.iter().any(|(lo, hi)| (*lo..=*hi).contains(&c));
+        let foreign = !chinese && c.is_alphabetic() && c > '\u{ff}' && !crate::numbers::is_cjk(c);
+        (symbol || foreign) && !own.contains(c)
+    }) {
+        return Some(format!("{c} ({:04X})", u32::from(c)));
+    }
+    if chinese {
+        return None;
+    }
+    // (as written, bare and lower-cased), words with a letter or digit only.
+    let words: Vec<(&str, String)> = text
+        .split_whitespace()
+        .map(|w| {
+            (
+                w,
+                w.trim_matches(|c: char| !c.is_alphanumeric())
+                    .to_lowercase(),
+            )
+        })
+        .filter(|(_, bare)| !bare.is_empty())
+        .collect();
+    let (last, before, raw_before) = match words.as_slice() {
+        [.., (raw, before), (_, last)] => (last.as_str(), before.as_str(), *raw),
+        [(_, last)] => (last.as_str(), "", ""),
+        [] => return None,
+    };
+    let waits = WAITING_WORDS.contains(&last)
+        || (last == "only" && !raw_before.ends_with(|c: char| c.is_ascii_digit()))
+        || (last == "to" && before == "up");
+    waits.then(|| format!("ends on {last:?}"))
 }
 
 /// Whether served copy states a false price for `product`, and why: an independent check for
@@ -1498,6 +1588,14 @@ impl fmt::Display for BenchReport {
         for example in &self.prompt_echoes {
             writeln!(f, "  repeats prompt: {example}")?;
         }
+        writeln!(
+            f,
+            "junk              {:.1}% of served copy (a symbol or foreign letter the facts lack, a last word that waits for more; target 0%, independent check)",
+            self.junk_rate * 100.0
+        )?;
+        for example in &self.junk {
+            writeln!(f, "  junk: {example}")?;
+        }
         write!(f, "peak RSS          {rss}")?;
         for copy in &self.served {
             write!(f, "\n  served: {copy}")?;
@@ -1511,6 +1609,47 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
     use proptest::prelude::*;
+
+    /// What the demo served on seeds 563 and 569 that the guardrails let through, and copy
+    /// that is fine.
+    #[test]
+    fn junk_is_a_symbol_or_letter_the_facts_lack_or_a_waiting_last_word() {
+        let charger = product(4749, None);
+        for (text, what) in [
+            ("The charger has a 🎁 of just over 🎁", "🎁 (1F381)"),
+            ("Boot Charcoal, ¦", "¦ (00A6)"),
+            (
+                "Shampoo for the money! Now on sale at Ħaġaradatta",
+                "Ħ (0126)",
+            ),
+            ("They keep it cold for ☕\u{fe0f} hours!", "☕ (2615)"),
+            ("…selling face cream for over", "ends on \"over\""),
+            ("…a coffee bean pod that lasts for up to", "ends on \"to\""),
+            (
+                "The trail phone case is now 24.49, only",
+                "ends on \"only\"",
+            ),
+            (
+                "Only 11.99, not a lot for the money: Haven Mug at only",
+                "ends on \"only\"",
+            ),
+            ("A charcoal boot for under ⭐\u{fe0f}", "⭐ (2B50)"),
+        ] {
+            assert_eq!(shows_junk(text, &charger).as_deref(), Some(what), "{text}");
+        }
+        for fine in [
+            "Padded sleeve, ₹349 only",
+            "Only 24.99, Halvane Orbit phone case for less.",
+            "Café-style coffee at home, 47.49.",
+            "步云疾风跑步鞋，海蓝现价￥405。",
+        ] {
+            assert_eq!(shows_junk(fine, &charger), None, "{fine}");
+        }
+        let mut flask = product(1599, None);
+        flask.description = "Keeps 4°C for 24 hours ★ rated".into();
+        assert_eq!(shows_junk("4°C for 24 hours ★, 15.99.", &flask), None);
+        assert!(shows_junk("步云疾风跑步鞋🎁，现价￥405。", &flask).is_some());
+    }
 
     #[test]
     fn a_step_ratio_needs_both_widths() {

@@ -82,10 +82,10 @@ use crate::copy::prompt::{
 use crate::locale::Locale;
 use crate::numbers::{
     chains, cjk_role_before, cjk_word_gap, fold, foreign_symbol, has_mojibake, is_cjk,
-    is_hanzi_numeral, never_shown, normalise_number, orphan_mark, parse_hanzi, price_role,
-    same_currency_word, scan, scan_with, word_after, words_before, zhe_discount, zhe_figures,
-    ChainRule, MoneyRoles, Number, PriceRole, CJK_CURRENCY_WORDS, CURRENCY_SYMBOLS, CURRENCY_WORDS,
-    SAVING_AFTER,
+    is_hanzi_numeral, is_modifying_mark, never_shown, normalise_number, orphan_mark, parse_hanzi,
+    price_role, same_currency_word, scan, scan_with, word_after, words_before, zhe_discount,
+    zhe_figures, ChainRule, MoneyRoles, Number, PriceRole, CJK_CURRENCY_WORDS, CURRENCY_SYMBOLS,
+    CURRENCY_WORDS, SAVING_AFTER,
 };
 pub use crate::numbers::{longest_mark_repeat, MAX_SYMBOL_RUN};
 use crate::vocab::PriceBand;
@@ -883,6 +883,9 @@ fn first_failure(
     if let Some(flag) = flag_in(copy).filter(|f| !corpus.contains(f)) {
         return Some(Reason::BannedPhrase(flag.to_string()));
     }
+    if stray_symbol(copy, &corpus).is_some() {
+        return Some(Reason::Charset);
+    }
     if !config.locale.unspaced() && find_word(&corpus, "lowest", false).is_none() {
         if let Some(claim) = lowest_price_claim(copy) {
             return Some(Reason::BannedPhrase(claim));
@@ -911,7 +914,7 @@ fn first_failure(
         if chars > config.max_chars || words > config.max_words {
             return Some(Reason::TooLong);
         }
-        if let Some(word) = unfinished_ending(copy) {
+        if let Some(word) = unfinished_ending(copy).or_else(|| unfinished_clause(copy)) {
             return Some(Reason::Unfinished(word.to_string()));
         }
     }
@@ -992,6 +995,20 @@ fn flag_in(copy: &str) -> Option<&str> {
     })
 }
 
+/// The first symbol or emoji ([`is_symbol`]: `💯`, `🎁`, `❄`, `¦`, `★`) in `copy` that the
+/// product's facts (`corpus`) do not have. No few-shot example of either pack has one, nor any
+/// product of the demo catalogs or the shared sample but its own (`°`, `±`); the model writes one
+/// where it cannot write what it reached for (`…has a 🎁 of just over 🎁`, `…just over 💥price`,
+/// `They keep it cold for ☕️ hours!`: the demo, seeds 563 and 569) or as decoration that says
+/// nothing about the product (`🪴 Forest coffee maker!`, seed 569). A mark that only modifies
+/// the symbol before it (`\u{fe0f}`, a skin tone) is judged with its symbol. The guardrails
+/// refuse such copy and the second try writes plain text; the gate lets the model write the
+/// symbol (masked, the model goes on from the same wrong turn into copy that passes).
+fn stray_symbol(copy: &str, corpus: &str) -> Option<char> {
+    copy.chars()
+        .find(|&c| is_symbol(c) && !is_modifying_mark(c) && !corpus.contains(c))
+}
+
 /// English copy's claim of the lowest price anywhere, in any words: `lowest` and, within the
 /// three words after it ([`words_of`]), `price`, `prices` or `cost` (`the lowest possible price`,
 /// served by the demo on seed 523; `the lowest online price of all time`, seed 547), which no
@@ -1070,6 +1087,11 @@ const FOR_ENDS_AFTER: &[&str] = &[
     "wished",
 ];
 
+/// Words after which a final `over` waits for the amount it is over (`for over`, `just over`).
+const OVER_WAITS_AFTER: &[&str] = &[
+    "for", "just", "of", "at", "only", "slightly", "little", "well", "from", "costs",
+];
+
 /// Words that wait for a noun when an article or possessive comes right before them: "…and a
 /// warm", "your new". Adjectives of product copy that are not also nouns ("a classic", "an
 /// essential", "a light", "your favourite" are finished).
@@ -1120,6 +1142,23 @@ const DETERMINERS: &[&str] = &["a", "an", "the", "your", "our", "its", "their", 
 /// Intensifiers that never end a phrase: "…made to feel very".
 const INTENSIFIERS: &[&str] = &["very", "truly", "really"];
 
+/// The last word of a clause inside `copy` (before a `,;:.!?` and a space) that leaves it
+/// waiting as [`unfinished_ending`] finds it at the copy's end: `…now at a price of just over, so
+/// cheap you don't even need to buy it anymore` (the demo, seed 571, where the gate would not let
+/// the copy end on `just over` and the model went on). But an adjective before a comma waits for
+/// nothing: `a soft, warm throw`.
+fn unfinished_clause(copy: &str) -> Option<&str> {
+    copy.char_indices()
+        .filter(|&(at, c)| {
+            matches!(c, ',' | ';' | ':' | '.' | '!' | '?')
+                && copy[at + 1..].starts_with(char::is_whitespace)
+        })
+        .find_map(|(at, _)| {
+            unfinished_ending(&copy[..at])
+                .filter(|w| !DANGLING_ADJECTIVES.contains(&w.to_ascii_lowercase().as_str()))
+        })
+}
+
 /// The last word of `copy` (its trailing punctuation, and marks or emoji after it, aside: `for
 /// under ’.`, `for under ⭐️`, `for just under ...`, the demo, seed 523) when the copy stopped
 /// mid-phrase: one of [`UNFINISHED_ENDINGS`] or [`INTENSIFIERS`], "for" but after one of
@@ -1149,6 +1188,13 @@ pub(crate) fn unfinished_ending(copy: &str) -> Option<&str> {
     // `the boot you came for` ends; `board game for 🎀` (the demo, seed 547) reached for an
     // amount and wrote a symbol instead.
     if word == "for" && (after_marks || !FOR_ENDS_AFTER.contains(&before.as_str())) {
+        return Some(last);
+    }
+    // `…selling face cream for over` and `…lasts for up to` (the demo, seed 569) wait for an
+    // amount; `the wait is over` has it.
+    if (word == "over" && OVER_WAITS_AFTER.contains(&before.as_str()))
+        || (word == "to" && before == "up")
+    {
         return Some(last);
     }
     // `…is now on sale, only` (seed 367) and `…now 24.49, only` (seed 379) wait for an amount;
@@ -2498,7 +2544,7 @@ mod tests {
         }
         for fine in [
             "The Quillby Haven jacket you came for, 120.99.",
-            "Quillby Haven jacket, only 120.99. Shop now 🛒",
+            "Quillby Haven jacket, only 120.99. Shop now!",
             "Quillby Haven jacket, warm as apple pie, 120.99.",
         ] {
             assert!(judge(fine, &jacket).is_pass(), "{fine}");
@@ -2520,11 +2566,90 @@ mod tests {
             judge("Velmora Vale Running Shoe Sand for 89.99 🇮🇳 today.", &shoe).code(),
             "banned_phrase"
         );
+        let hanging = "Velmora Vale Running Shoe Sand, ready to run for 🎀";
+        assert_eq!(unfinished_ending(hanging), Some("for"));
+        assert_eq!(judge(hanging, &shoe).code(), "charset");
+        // Any other emoji the facts lack is refused as a stray symbol ([`stray_symbol`]).
         assert_eq!(
-            judge("Velmora Vale Running Shoe Sand, ready to run for 🎀", &shoe),
-            Verdict::Fail(Reason::Unfinished("for".into()))
+            judge("Velmora Vale Running Shoe Sand, 89.99 🏃", &shoe).code(),
+            "charset"
         );
-        assert!(judge("Velmora Vale Running Shoe Sand, 89.99 🏃", &shoe).is_pass());
+    }
+
+    /// Served by the demo (en, seed 569, and 563's `for ☕️ hours`): a symbol or emoji the facts
+    /// lack, where the model could not write what it reached for or as decoration; the facts'
+    /// own symbols (`°`) may be written, and the Chinese copy is judged alike.
+    #[test]
+    fn a_symbol_the_facts_lack_is_refused() {
+        let charger = priced("Ambergrove Harbor Charger", 4749, None, &usd());
+        for seen in [
+            "The Ambergrove Harbor Charger has a 🎁 of just over 🎁",
+            "🪴 Ambergrove Harbor charger!",
+            "\u{2744}\u{fe0f}Winter is coming! The Ambergrove Harbor Charger, only 47.49",
+            "Ambergrove Harbor Charger, keeps your phone going for ☕ hours.",
+            "Ambergrove Harbor Charger, 47.49 ¦ a compact charger",
+            "Ambergrove Harbor Charger, 47.49 ★ a compact charger",
+        ] {
+            assert_eq!(judge(seen, &charger).code(), "charset", "{seen}");
+            assert!(stray_symbol(seen, &charger.corpus()).is_some(), "{seen}");
+        }
+        for fine in [
+            "Ambergrove Harbor Charger, 47.49 – a compact charger.",
+            "Ambergrove Harbor Charger: 47.49, a charger “for every day”.",
+        ] {
+            assert!(judge(fine, &charger).is_pass(), "{fine}");
+        }
+        let flask = priced("Thermo Flask, keeps 4°C for 24 hours", 1599, None, &usd());
+        assert!(judge("Thermo flask: 4°C for 24 hours, just 15.99.", &flask).is_pass());
+        let shoe = zh_shoe();
+        let good = "李宁赤兔6跑步鞋，轻量透气，现价￥459。";
+        assert!(
+            zh_judge(good, &shoe).is_pass(),
+            "{:?}",
+            zh_judge(good, &shoe)
+        );
+        let gift = "李宁赤兔6跑步鞋🎁，轻量透气，现价￥459。";
+        assert_eq!(zh_judge(gift, &shoe).code(), "charset");
+    }
+
+    /// Served by the demo (en, seed 569): an `over` or `up to` waiting for its amount.
+    #[test]
+    fn over_and_up_to_wait_for_an_amount() {
+        for (copy, word) in [
+            (
+                "The Orvelle Ridge, from the company that has been selling face cream for over",
+                "over",
+            ),
+            ("…is a coffee bean pod that lasts for up to", "to"),
+            ("Only 6.99, just over", "over"),
+        ] {
+            assert_eq!(unfinished_ending(copy), Some(word), "{copy}");
+        }
+        for finished in [
+            "The wait is over",
+            "hand it over",
+            "something to look forward to",
+        ] {
+            assert_eq!(unfinished_ending(finished), None, "{finished}");
+        }
+        // Inside the copy too, before a clause's mark (the demo, seed 571, served it).
+        let tea = priced("Glenharrow Orbit Tea Bags", 749, None, &usd());
+        let seen = "7.49! The Glenharrow Orbit tea bag is now at a price of just over, so cheap you don't even need to buy it anymore";
+        assert_eq!(
+            judge(seen, &tea),
+            Verdict::Fail(Reason::Unfinished("over".into()))
+        );
+        for fine in [
+            "Glenharrow Orbit tea bags: a soft, mellow black tea, now 7.49.",
+            "Tea lovers, put the kettle on! Glenharrow Orbit tea bags, just 7.49.",
+            "Glenharrow Orbit tea bags for 7.49: the game is over, the kettle is on.",
+        ] {
+            assert!(
+                judge(fine, &tea).is_pass(),
+                "{fine}: {:?}",
+                judge(fine, &tea)
+            );
+        }
     }
 
     /// Served by the zh-CN demo (seed 523) for a building set at ¥155 whose facts say
@@ -2630,14 +2755,9 @@ mod tests {
                 "under",
             ),
             (
-                "A Kestrelle Sable sleeping bag for under ⭐\u{fe0f}",
-                "under",
-            ),
-            (
                 "Only 66.99, 26% off: Kestrelle Sable sleeping bag for just under ...",
                 "under",
             ),
-            ("Kestrelle Sable sleeping bag, 66.99, only 😢 😭", "only"),
         ] {
             assert_eq!(
                 judge(copy, &bag),
@@ -2645,11 +2765,31 @@ mod tests {
                 "{copy}"
             );
         }
-        assert!(judge(
-            "Kestrelle Sable sleeping bag, warm all night for 66.99. ❄️",
-            &bag
-        )
-        .is_pass());
+        // Before an emoji the facts lack, the cue is unfinished too; the copy is refused for
+        // the price word before a symbol, or for the emoji ([`stray_symbol`]).
+        for (copy, word, code) in [
+            (
+                "A Kestrelle Sable sleeping bag for under ⭐\u{fe0f}",
+                "under",
+                "charset",
+            ),
+            (
+                "Kestrelle Sable sleeping bag, 66.99, only 😢 😭",
+                "only",
+                "unfinished",
+            ),
+        ] {
+            assert_eq!(unfinished_ending(copy), Some(word), "{copy}");
+            assert_eq!(judge(copy, &bag).code(), code, "{copy}");
+        }
+        assert_eq!(
+            judge(
+                "Kestrelle Sable sleeping bag, warm all night for 66.99. ❄️",
+                &bag
+            )
+            .code(),
+            "charset"
+        );
     }
 
     /// Seen on the demo kiosk (en, the first pick for LC24888766, generation cut by `max_tokens`).
@@ -3387,8 +3527,10 @@ mod tests {
             Vec::<String>::new()
         );
         assert!(judge("Bora Bora Lamp: a warm glow for $29.99.", &bora).is_pass());
+        // A symbol twice in a row, even one the facts have.
+        let sparkly = priced("Bora Bora Lamp ✨", 2999, None, &usd());
         assert_eq!(
-            judge("Bora Bora Lamp: a warm glow ✨✨ for $29.99.", &bora),
+            judge("Bora Bora Lamp: a warm glow ✨✨ for $29.99.", &sparkly),
             Verdict::Fail(Reason::Repetition("✨✨".into()))
         );
         assert_eq!(
@@ -4354,11 +4496,12 @@ mod tests {
         assert_eq!(verdict(clean), Verdict::Pass);
         let orphan = clean.replace(": a", ": \u{fe0f} a");
         assert_eq!(verdict(&orphan), Verdict::Fail(Reason::Charset));
-        let on_a_heart = clean.replace(": a", ": \u{2764}\u{fe0f} a");
-        assert_eq!(verdict(&on_a_heart), Verdict::Pass);
+        assert_charset_tails(clean.trim_end_matches('.'), &[(" \u{2764}\u{fe0f}", true)]);
     }
 
-    /// Each `(tail, passes)`: `clean` with `tail` after it passes, or fails as `charset`.
+    /// Each `(tail, passes)`: `clean` with `tail` after it passes, or fails as `charset`, judged
+    /// beside facts that have each of the tail's symbols, apart ([`stray_symbol`] aside: what is
+    /// judged is how the tail writes them).
     fn assert_charset_tails(clean: &str, tails: &[(&str, bool)]) {
         for (tail, passes) in tails {
             let copy = format!("{clean}{tail}");
@@ -4367,7 +4510,15 @@ mod tests {
             } else {
                 Verdict::Fail(Reason::Charset)
             };
-            assert_eq!(verdict(&copy), expected, "{copy}");
+            let mut own = facts();
+            for symbol in tail
+                .chars()
+                .filter(|&c| is_symbol(c) && !is_modifying_mark(c))
+            {
+                own.details.push_str(&format!(" {symbol}"));
+            }
+            let got = check(&copy, &own, &brands(), &GuardrailConfig::default());
+            assert_eq!(got, expected, "{copy}");
         }
     }
 
