@@ -1155,7 +1155,8 @@ pub fn false_price(text: &str, product: &Product, currency: &Currency) -> Option
     None
 }
 
-/// Amounts in the store currency: (start, end, value in minor units, written as a percentage).
+/// Amounts in the store currency: (start, end, value in minor units, written as a percentage);
+/// the span has the amount's mark, before or after its digits.
 fn currency_amounts(text: &str, currency: &Currency) -> Vec<(usize, usize, Option<Minor>, bool)> {
     let mut marks: Vec<&str> = vec![currency.symbol.as_str(), currency.code.as_str()];
     marks.extend(currency.aliases.iter().map(String::as_str));
@@ -1210,8 +1211,16 @@ fn currency_amounts(text: &str, currency: &Currency) -> Vec<(usize, usize, Optio
             Some(m) => text[..start].rfind(m).unwrap_or(start),
             None => start,
         };
+        // The span takes a mark after the digits in (`130 rupees`), so the word after the
+        // amount is the one after its mark.
+        let span_end = mark_after.map_or(i, |m| text.len() - after.len() + m.len());
         if mark_before.is_some() || mark_after.is_some() {
-            out.push((span_start, i, parse_minor(digits), after.starts_with('%')));
+            out.push((
+                span_start,
+                span_end,
+                parse_minor(digits),
+                after.starts_with('%'),
+            ));
         }
     }
     out
@@ -1313,9 +1322,11 @@ fn nearest_role(text: &str, start: usize, end: usize) -> Option<Said> {
         if lower == "from" && !FROM_AFTER_WAS.contains(&qualified.as_str()) {
             role = Said::Pays;
         }
-        // `now ₹100 off`: the amount `off` follows is the one taken off, whatever word comes
-        // before it (a shopper reads a discount; by distance alone the tie went to `now`).
-        if lower == "off" && ws >= end && text[end..ws].trim().is_empty() {
+        // `now ₹100 off`, `now 130 rupees less than…`: the amount `off` or `less` follows is the
+        // one taken off, whatever word comes before it (a shopper reads a discount; by distance
+        // alone the tie went to `now`: the Flipkart sample, seed 577, for `less`).
+        if matches!(lower.as_str(), "off" | "less") && ws >= end && text[end..ws].trim().is_empty()
+        {
             return Some(Said::Saves);
         }
         // A preposition speaks of the amount after it, never of one before it: in `(was also
@@ -1833,7 +1844,7 @@ mod tests {
         for (text, p, cur) in cases {
             assert!(false_price(text, &p, cur).is_some(), "{text}");
         }
-        let fine: [(&str, Product, &Currency); 14] = [
+        let fine: [(&str, Product, &Currency); 15] = [
             (
                 "Tenda A6, 22% off. The price is lower than the original price of ₹1800.",
                 product(139900, Some(180000)),
@@ -1900,7 +1911,15 @@ mod tests {
                 product(169900, Some(399900)),
                 &rupee,
             ),
+            // Flipkart sample, seed 577: 130 rupees is the saving (₹399 − ₹269).
+            (
+                "Clean! The Vacuum Cleaner now 130 rupees less than the original price of ₹399",
+                product(26900, Some(39900)),
+                &rupee,
+            ),
         ];
+        let less = "The Vacuum Cleaner now 100 rupees less than the original price of ₹399";
+        assert!(false_price(less, &product(26900, Some(39900)), &rupee).is_some());
         for (text, p, cur) in fine {
             assert_eq!(false_price(text, &p, cur), None, "{text}");
         }

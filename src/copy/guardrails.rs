@@ -1142,15 +1142,16 @@ const DETERMINERS: &[&str] = &["a", "an", "the", "your", "our", "its", "their", 
 /// Intensifiers that never end a phrase: "…made to feel very".
 const INTENSIFIERS: &[&str] = &["very", "truly", "really"];
 
-/// The last word of a clause inside `copy` (before a `,;:.!?` and a space) that leaves it
+/// The last word of a clause inside `copy` (before a `,;.!?` and a space) that leaves it
 /// waiting as [`unfinished_ending`] finds it at the copy's end: `…now at a price of just over, so
 /// cheap you don't even need to buy it anymore` (the demo, seed 571, where the gate would not let
 /// the copy end on `just over` and the model went on). But an adjective before a comma waits for
-/// nothing: `a soft, warm throw`.
+/// nothing (`a soft, warm throw`), and a colon goes on with what it introduces (`Best for: deep
+/// conditioning`, the Flipkart sample, seed 577).
 fn unfinished_clause(copy: &str) -> Option<&str> {
     copy.char_indices()
         .filter(|&(at, c)| {
-            matches!(c, ',' | ';' | ':' | '.' | '!' | '?')
+            matches!(c, ',' | ';' | '.' | '!' | '?')
                 && copy[at + 1..].starts_with(char::is_whitespace)
         })
         .find_map(|(at, _)| {
@@ -2643,6 +2644,7 @@ mod tests {
             "Glenharrow Orbit tea bags: a soft, mellow black tea, now 7.49.",
             "Tea lovers, put the kettle on! Glenharrow Orbit tea bags, just 7.49.",
             "Glenharrow Orbit tea bags for 7.49: the game is over, the kettle is on.",
+            "Best for: a mellow morning. Glenharrow Orbit tea bags, 7.49.",
         ] {
             assert!(
                 judge(fine, &tea).is_pass(),
