@@ -883,6 +883,11 @@ fn first_failure(
     if let Some(flag) = flag_in(copy).filter(|f| !corpus.contains(f)) {
         return Some(Reason::BannedPhrase(flag.to_string()));
     }
+    if !config.locale.unspaced() {
+        if let Some(origin) = origin_named(copy, &corpus) {
+            return Some(Reason::BannedPhrase(origin));
+        }
+    }
     if stray_symbol(copy, &corpus).is_some() {
         return Some(Reason::Charset);
     }
@@ -1007,6 +1012,88 @@ fn flag_in(copy: &str) -> Option<&str> {
 fn stray_symbol(copy: &str, corpus: &str) -> Option<char> {
     copy.chars()
         .find(|&c| is_symbol(c) && !is_modifying_mark(c) && !corpus.contains(c))
+}
+
+/// Countries, peoples and regions English copy names a product's origin or maker by, lower case.
+/// Not the words that are also common nouns or pronouns (`turkey`, `china` for porcelain, `us`),
+/// nor those copy uses for a kind or a shopper more than an origin (`French press`, `Indian
+/// homes`, `Thai curry`).
+const ORIGINS: &[&str] = &[
+    "america",
+    "american",
+    "usa",
+    "britain",
+    "british",
+    "england",
+    "uk",
+    "chinese",
+    "japan",
+    "japanese",
+    "korea",
+    "korean",
+    "india",
+    "italy",
+    "italian",
+    "france",
+    "germany",
+    "german",
+    "switzerland",
+    "swiss",
+    "sweden",
+    "swedish",
+    "denmark",
+    "danish",
+    "dutch",
+    "holland",
+    "spain",
+    "spanish",
+    "mexico",
+    "mexican",
+    "canada",
+    "canadian",
+    "australia",
+    "australian",
+    "brazil",
+    "brazilian",
+    "turkish",
+    "thailand",
+    "vietnam",
+    "vietnamese",
+    "europe",
+    "european",
+    "scandinavian",
+    "nordic",
+    "ireland",
+    "irish",
+    "scotland",
+    "scottish",
+    "belgian",
+    "austrian",
+    "portugal",
+    "portuguese",
+    "greece",
+    "greek",
+    "russia",
+    "russian",
+    "norway",
+    "norwegian",
+];
+
+/// The first country, people or region of [`ORIGINS`] that English copy names and the product's
+/// facts (`corpus`) do not: where a product or its maker comes from is a claim only the facts
+/// can make, as the banned `made in` and a flag are. `make run` showed `A few years ago, the
+/// British designer Bramblewood had a huge hit in China…` for a sleeping bag whose facts say
+/// neither. `China` itself is judged as a country only with its capital (`bone china` is
+/// porcelain).
+fn origin_named(copy: &str, corpus: &str) -> Option<String> {
+    let own = words_of(corpus);
+    let named = words_of(copy)
+        .into_iter()
+        .find(|w| ORIGINS.contains(&w.as_str()) && !own.contains(w));
+    named.or_else(|| {
+        (find_word(copy, "China", true).is_some() && !own.iter().any(|w| w == "china"))
+            .then(|| "china".to_string())
+    })
 }
 
 /// English copy's claim of the lowest price anywhere, in any words: `lowest` and, within the
@@ -2611,6 +2698,43 @@ mod tests {
         );
         let gift = "李宁赤兔6跑步鞋🎁，轻量透气，现价￥459。";
         assert_eq!(zh_judge(gift, &shoe).code(), "charset");
+    }
+
+    /// Shown by `make run` for LC24888766: a story of the brand's origin its facts do not tell.
+    #[test]
+    fn an_origin_the_facts_lack_is_refused() {
+        let bag = priced("Bramblewood Ivy Sleeping Bag Charcoal", 10949, None, &usd());
+        let seen = "A few years ago, the British designer Bramblewood had a huge hit in China. Now we know that it's not just for home use but can be used as an office or camping wear too!";
+        assert_eq!(
+            judge(seen, &bag),
+            Verdict::Fail(Reason::BannedPhrase("british".into()))
+        );
+        assert_eq!(
+            judge(
+                "Bramblewood Ivy sleeping bag, a hit in China, 109.49.",
+                &bag
+            ),
+            Verdict::Fail(Reason::BannedPhrase("china".into()))
+        );
+        assert!(judge(
+            "Bramblewood Ivy sleeping bag, warm all night, 109.49.",
+            &bag
+        )
+        .is_pass());
+        // The facts' own origin may be said; porcelain is no country.
+        let mug = priced(
+            "Copperlake Bone China Mug, Italian design",
+            1199,
+            None,
+            &usd(),
+        );
+        assert!(judge("Copperlake bone china mug, Italian design, 11.99.", &mug).is_pass());
+        let cup = priced("Copperlake Tea Cup", 1199, None, &usd());
+        assert!(judge("Copperlake tea cup in fine bone china, 11.99.", &cup).is_pass());
+        assert_eq!(
+            judge("Copperlake tea cup from Japan, 11.99.", &cup).code(),
+            "banned_phrase"
+        );
     }
 
     /// Served by the demo (en, seed 569): an `over` or `up to` waiting for its amount.
