@@ -1091,7 +1091,7 @@ pub fn shows_junk(text: &str, product: &Product) -> Option<String> {
     if chinese {
         return None;
     }
-    // (as written, bare and lower-cased), words with a letter or digit only.
+    // The copy's words (as written, bare and lower-cased), those with a letter or digit only.
     let words: Vec<(&str, String)> = text
         .split_whitespace()
         .map(|w| {

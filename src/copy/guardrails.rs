@@ -1086,14 +1086,14 @@ const ORIGINS: &[&str] = &[
 /// neither. `China` itself is judged as a country only with its capital (`bone china` is
 /// porcelain).
 fn origin_named(copy: &str, corpus: &str) -> Option<String> {
-    let own = words_of(corpus);
-    let named = words_of(copy)
+    // The facts are searched only for a word the copy names (this runs on every judged prefix).
+    let lacks = |w: &str| find_word(corpus, w, false).is_none();
+    words_of(copy)
         .into_iter()
-        .find(|w| ORIGINS.contains(&w.as_str()) && !own.contains(w));
-    named.or_else(|| {
-        (find_word(copy, "China", true).is_some() && !own.iter().any(|w| w == "china"))
-            .then(|| "china".to_string())
-    })
+        .find(|w| ORIGINS.contains(&w.as_str()) && lacks(w))
+        .or_else(|| {
+            (find_word(copy, "China", true).is_some() && lacks("china")).then(|| "china".into())
+        })
 }
 
 /// English copy's claim of the lowest price anywhere, in any words: `lowest` and, within the
