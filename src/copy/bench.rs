@@ -113,6 +113,10 @@ pub struct BenchReport {
     pub rewinds: u64,
     #[serde(default)]
     pub dead_end_stops: u64,
+    /// Over the whole run: lone spaces taken back because what the model reached for after
+    /// one was refused (`EngineStats::space_rewinds`).
+    #[serde(default)]
+    pub space_rewinds: u64,
     /// Step times by rows the engine measured at start, and the drafts it takes by them
     /// (`EngineInfo::draft_timing`).
     #[serde(default)]
@@ -672,6 +676,7 @@ pub fn run(
         accepted_drafts: stats_after.accepted_drafts - stats_before.accepted_drafts,
         rewinds: stats_after.rewinds - stats_before.rewinds,
         dead_end_stops: stats_after.dead_end_stops - stats_before.dead_end_stops,
+        space_rewinds: stats_after.space_rewinds - stats_before.space_rewinds,
         model: info.model.clone(),
         threads: info.config.threads,
         n_ctx: info.n_ctx,
@@ -1461,6 +1466,11 @@ impl fmt::Display for BenchReport {
             f,
             "dead ends         {} taken back by a rewind, {} ended the copy (every token drawn for a step refused by the gate)",
             self.rewinds, self.dead_end_stops,
+        )?;
+        writeln!(
+            f,
+            "lone spaces       {} taken back (the gate refused what the model reached for after a space token alone)",
+            self.space_rewinds,
         )?;
         if !self.draft_timing.step_ms.is_empty() {
             let list = |v: Vec<String>| v.join(" / ");

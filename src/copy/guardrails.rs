@@ -185,7 +185,7 @@ pub const ZH_ABSOLUTE_CLAIMS: [&str; 43] = [
 /// The retailers of [`GuardrailConfig::other_retailers`] by default: the large marketplaces and
 /// chains of the kiosk's markets (China, India, the English-speaking ones). Those of
 /// [`NAME_ONLY_RETAILERS`] count only where copy writes them as a name.
-pub const OTHER_RETAILERS: [&str; 41] = [
+pub const OTHER_RETAILERS: [&str; 43] = [
     "Amazon",
     "Target",
     "Walmart",
@@ -197,6 +197,10 @@ pub const OTHER_RETAILERS: [&str; 41] = [
     // Seed 367: `from Home Depot`, `now only on Kickstarter`.
     "Home Depot",
     "Lowe's",
+    // Seed 587: `…from the original retail sale of just over a year ago (at Kohl's)`, and with
+    // `Kohl's` barred, `(at Kohl' s)`: the name alone, as a name (`kohl` is an eyeliner).
+    "Kohl",
+    "Macy",
     "Kickstarter",
     "Costco",
     "eBay",
@@ -849,6 +853,11 @@ fn first_failure(
     if let Some(said) = colloquial_yuan(copy, facts) {
         return Some(Reason::WrongPriceRole(said));
     }
+    if !config.locale.unspaced() {
+        if let Some(said) = amount_in_words(copy, &corpus) {
+            return Some(Reason::WrongPriceRole(said));
+        }
+    }
     if let Some(b) = foreign_brand(copy, facts, &corpus, brands) {
         return Some(Reason::ForeignBrand(b));
     }
@@ -888,7 +897,7 @@ fn first_failure(
             return Some(Reason::BannedPhrase(origin));
         }
     }
-    if stray_symbol(copy, &corpus).is_some() {
+    if stray_symbol(copy, &stray).is_some() {
         return Some(Reason::Charset);
     }
     if !config.locale.unspaced() && find_word(&corpus, "lowest", false).is_none() {
@@ -1001,17 +1010,16 @@ fn flag_in(copy: &str) -> Option<&str> {
 }
 
 /// The first symbol or emoji ([`is_symbol`]: `💯`, `🎁`, `❄`, `¦`, `★`) in `copy` that the
-/// product's facts (`corpus`) do not have. No few-shot example of either pack has one, nor any
-/// product of the demo catalogs or the shared sample but its own (`°`, `±`); the model writes one
-/// where it cannot write what it reached for (`…has a 🎁 of just over 🎁`, `…just over 💥price`,
-/// `They keep it cold for ☕️ hours!`: the demo, seeds 563 and 569) or as decoration that says
-/// nothing about the product (`🪴 Forest coffee maker!`, seed 569). A mark that only modifies
-/// the symbol before it (`\u{fe0f}`, a skin tone) is judged with its symbol. The guardrails
-/// refuse such copy and the second try writes plain text; the gate lets the model write the
-/// symbol (masked, the model goes on from the same wrong turn into copy that passes).
-fn stray_symbol(copy: &str, corpus: &str) -> Option<char> {
-    copy.chars()
-        .find(|&c| is_symbol(c) && !is_modifying_mark(c) && !corpus.contains(c))
+/// product's facts do not have ([`StrayChars::refuses_symbol`]). No few-shot example of either
+/// pack has one, nor any product of the demo catalogs or the shared sample but its own (`°`,
+/// `±`); the model writes one where it cannot write what it reached for (`…has a 🎁 of just over
+/// 🎁`, `…just over 💥price`, `They keep it cold for ☕️ hours!`: the demo, seeds 563 and 569) or
+/// as decoration that says nothing about the product (`🪴 Forest coffee maker!`, seed 569). A
+/// mark that only modifies the symbol before it (`\u{fe0f}`, a skin tone) is judged with its
+/// symbol. The gate never writes one either: where the model reached for one after a lone space
+/// token, the engine takes the space back and the copy goes on in words.
+fn stray_symbol(copy: &str, stray: &StrayChars) -> Option<char> {
+    copy.chars().find(|&c| stray.refuses_symbol(c))
 }
 
 /// Countries, peoples and regions English copy names a product's origin or maker by, lower case.
@@ -1084,7 +1092,8 @@ const ORIGINS: &[&str] = &[
 /// can make, as the banned `made in` and a flag are. `make run` showed `A few years ago, the
 /// British designer Bramblewood had a huge hit in China…` for a sleeping bag whose facts say
 /// neither. `China` itself is judged as a country only with its capital (`bone china` is
-/// porcelain).
+/// porcelain); `U.S.` and `U.K.` as written (`…Building Set Sky, from the U.S.`, the demo, seed
+/// 587).
 fn origin_named(copy: &str, corpus: &str) -> Option<String> {
     // The facts are searched only for a word the copy names (this runs on every judged prefix).
     let lacks = |w: &str| find_word(corpus, w, false).is_none();
@@ -1094,6 +1103,70 @@ fn origin_named(copy: &str, corpus: &str) -> Option<String> {
         .or_else(|| {
             (find_word(copy, "China", true).is_some() && lacks("china")).then(|| "china".into())
         })
+        .or_else(|| {
+            ["U.S.", "U.K."]
+                .into_iter()
+                .find(|a| copy.contains(a) && !corpus.contains(a))
+                .map(str::to_lowercase)
+        })
+}
+
+/// Money words English copy may say only right after an amount's digits ([`amount_in_words`]).
+const MONEY_WORDS: &[&str] = &[
+    "dollar", "dollars", "buck", "bucks", "cent", "cents", "penny", "pennies", "rupee", "rupees",
+    "quid", "grand",
+];
+
+/// Parts of a whole English copy may not name a price by ([`amount_in_words`]); half and a
+/// fraction are claims of half off or more ([`HALF_CLAIMS`]).
+const PRICE_PARTS: &[&str] = &["third", "thirds", "quarter", "quarters", "fifth", "tenth"];
+
+/// Words that make a part of a whole (`a fifth of…`) a part of the price.
+const PRICE_NOUNS: &[&str] = &[
+    "price", "prices", "retail", "cost", "msrp", "mrp", "pay", "paid",
+];
+
+/// English copy's amount in words, which no figure of the product backs: a money word
+/// ([`MONEY_WORDS`]) with no digits right before it (`…for under a dollar`, `…at the cost of just
+/// over a grand` for a $109 sleeping bag, `…just over a dollar less than the rest of the market`:
+/// the demo, seed 587), or a part of a whole ([`PRICE_PARTS`]) with a price word within the
+/// four words after it (`…for just over a fifth of the original retail`, `…just under a third of
+/// what you pay`: a price or a discount the catalog never set). `every penny` (`worth every penny`) says no amount; `grand` is money only where
+/// nothing follows it in its clause (`a grand.`, not `a grand view`); words of the facts
+/// (`corpus`) are facts. The phrase, lower-cased.
+fn amount_in_words(copy: &str, corpus: &str) -> Option<String> {
+    let words: Vec<(usize, &str)> = alphanumeric_runs(copy).collect();
+    let own = |w: &str| find_word(corpus, w, false).is_some();
+    words.iter().enumerate().find_map(|(i, &(at, word))| {
+        let lower = word.to_lowercase();
+        let before = i.checked_sub(1).map(|b| words[b].1.to_lowercase());
+        let said = |from: usize, to: usize| {
+            copy.get(words[from].0..words[to].0 + words[to].1.len())
+                .map(str::to_lowercase)
+        };
+        if MONEY_WORDS.contains(&lower.as_str()) && !own(&lower) {
+            let after_digits = before
+                .as_deref()
+                .is_some_and(|b| b.chars().all(|c| c.is_ascii_digit()));
+            let idiom = before.as_deref() == Some("every");
+            let clause_goes_on = copy[at + word.len()..]
+                .trim_start()
+                .starts_with(char::is_alphabetic);
+            let grand_as_money = lower != "grand"
+                || (!clause_goes_on && (after_digits || before.as_deref() == Some("a")));
+            if grand_as_money && !idiom && (lower == "grand" || !after_digits) {
+                return said(i.saturating_sub(1), i);
+            }
+        }
+        if PRICE_PARTS.contains(&lower.as_str()) && !own(&lower) {
+            let noun = words[i + 1..]
+                .iter()
+                .take(4)
+                .position(|(_, n)| PRICE_NOUNS.contains(&n.to_lowercase().as_str()))?;
+            return said(i, i + 1 + noun);
+        }
+        None
+    })
 }
 
 /// English copy's claim of the lowest price anywhere, in any words: `lowest` and, within the
@@ -1666,8 +1739,9 @@ const DISCOUNT_CLAIMS: &[&str] = &[
 /// by the demo, en, seed 359), and for a product without a list price, as every discount claim.
 /// `half` itself, not only its phrases: the model found a new one on every seed (`half-off`,
 /// `under half the asking price`, `less than half a dollar`, `half that price tag`, seed 373;
-/// `a fraction of the retail price`, seed 379); a product whose facts say it (`half-zip`) may.
-const HALF_CLAIMS: &[&str] = &["half", "halving", "halved", "fraction of the", "半价"];
+/// `a fraction of the retail price`, seed 379; `at a fraction of its original price`, the
+/// Flipkart sample, seed 587); a product whose facts say it (`half-zip`) may.
+const HALF_CLAIMS: &[&str] = &["half", "halving", "halved", "fraction of", "半价"];
 
 /// Chinese words right after a percentage that make it a discount (`20%优惠`).
 const ZH_DISCOUNT_AFTER: [&str; 4] = ["优惠", "折扣", "的优惠", "的折扣"];
@@ -1911,7 +1985,7 @@ fn catalog_brand(
 /// Retailers whose names are also common words ("hit your target", "the best buy of the week"):
 /// copy names them only by writing the name as the retailer does, capitals and all, and not as a
 /// sentence's first words ("Available at Target", "as at Best Buy"; not "Target the cold").
-pub const NAME_ONLY_RETAILERS: [&str; 2] = ["Target", "Best Buy"];
+pub const NAME_ONLY_RETAILERS: [&str; 4] = ["Target", "Best Buy", "Kohl", "Macy"];
 
 /// Whether `text` writes `name` as a name: as whole words with its capitals, after other words
 /// of the same sentence.
@@ -2203,6 +2277,9 @@ pub struct Repeats {
 /// (the demo, seed 523, twice); a word like `café` keeps its ASCII letters and stays. The
 /// guardrails refuse such a word; the gate lets the model write it: masked, the model went on
 /// `for under ’.` and `for under ⭐️`, which pass, where a second try wrote good copy.
+///
+/// Nor, in copy of any locale, a symbol or emoji the facts lack ([`Self::refuses_symbol`],
+/// the guardrails' [`stray_symbol`]), which the gate never writes either.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StrayChars {
     /// English copy: the facts' own characters of the kind, sorted (they may be written).
@@ -2211,6 +2288,9 @@ pub struct StrayChars {
     /// English copy: the facts' own words without an ASCII letter ([`lacks_ascii`]: `Ω`),
     /// lower-cased and sorted.
     own_words: Vec<String>,
+    /// Copy in any locale: the facts' own symbols ([`is_symbol`]: `°`), sorted; every other
+    /// symbol is stray ([`Self::refuses_symbol`]). `None`: no symbol is.
+    symbols: Option<Vec<char>>,
 }
 
 /// Whether `word` has a letter but no ASCII letter or digit and no Chinese character: in English
@@ -2233,6 +2313,7 @@ impl StrayChars {
         Self {
             english: None,
             own_words: Vec::new(),
+            symbols: None,
         }
     }
 
@@ -2263,12 +2344,20 @@ impl StrayChars {
 
     /// The rule beside the facts' words `corpus` ([`ProductFacts::corpus`]).
     pub(crate) fn beside(corpus: &str, config: &GuardrailConfig) -> Self {
+        let own_chars = |kind: fn(char) -> bool| {
+            let mut own: Vec<char> = corpus.chars().filter(|&c| kind(c)).collect();
+            own.sort_unstable();
+            own.dedup();
+            own
+        };
+        let symbols = Some(own_chars(is_symbol));
         if config.locale.unspaced() {
-            return Self::none();
+            return Self {
+                symbols,
+                ..Self::none()
+            };
         }
-        let mut own: Vec<char> = corpus.chars().filter(|&c| Self::kind(c)).collect();
-        own.sort_unstable();
-        own.dedup();
+        let own = own_chars(Self::kind);
         let mut own_words: Vec<String> = alphanumeric_runs(corpus)
             .filter(|(_, w)| lacks_ascii(w))
             .map(|(_, w)| w.to_lowercase())
@@ -2278,14 +2367,29 @@ impl StrayChars {
         Self {
             english: Some(own),
             own_words,
+            symbols,
         }
     }
 
-    /// Whether copy may not have `c`.
+    /// Whether copy may not have `c` as a stray character: in English copy, a Chinese character
+    /// or an `Â` the facts lack.
     pub fn refuses(&self, c: char) -> bool {
         self.english
             .as_ref()
             .is_some_and(|own| Self::kind(c) && own.binary_search(&c).is_err())
+    }
+
+    /// Whether every symbol is stray: the facts have none (and the rule is not [`Self::none`]).
+    pub fn refuses_all_symbols(&self) -> bool {
+        self.symbols.as_ref().is_some_and(Vec::is_empty)
+    }
+
+    /// Whether copy may not have `c` as a stray symbol ([`stray_symbol`]): a symbol the facts
+    /// lack, but a mark that only modifies the symbol before it ([`is_modifying_mark`]).
+    pub fn refuses_symbol(&self, c: char) -> bool {
+        self.symbols.as_ref().is_some_and(|own| {
+            is_symbol(c) && !is_modifying_mark(c) && own.binary_search(&c).is_err()
+        })
     }
 
     /// The characters the rule is about: Chinese ones and `Â`.
@@ -2679,7 +2783,8 @@ mod tests {
             "Ambergrove Harbor Charger, 47.49 ★ a compact charger",
         ] {
             assert_eq!(judge(seen, &charger).code(), "charset", "{seen}");
-            assert!(stray_symbol(seen, &charger.corpus()).is_some(), "{seen}");
+            let stray = StrayChars::new(&charger, &GuardrailConfig::default());
+            assert!(stray_symbol(seen, &stray).is_some(), "{seen}");
         }
         for fine in [
             "Ambergrove Harbor Charger, 47.49 – a compact charger.",
@@ -2689,7 +2794,18 @@ mod tests {
         }
         let flask = priced("Thermo Flask, keeps 4°C for 24 hours", 1599, None, &usd());
         assert!(judge("Thermo flask: 4°C for 24 hours, just 15.99.", &flask).is_pass());
+        // The rule the gate asks: the facts' own symbol may be written, any other not; with
+        // none of their own every symbol is stray (the worker draws none).
+        let en = GuardrailConfig::default();
+        let own = StrayChars::new(&flask, &en);
+        assert!(!own.refuses_symbol('°') && own.refuses_symbol('★') && !own.refuses_all_symbols());
+        assert!(!own.refuses_symbol('\u{fe0f}') && !own.refuses_symbol('a'));
+        assert!(StrayChars::new(&charger, &en).refuses_all_symbols());
+        assert!(
+            !StrayChars::none().refuses_symbol('★') && !StrayChars::none().refuses_all_symbols()
+        );
         let shoe = zh_shoe();
+        assert!(StrayChars::new(&shoe, &zh_config()).refuses_symbol('🎁'));
         let good = "李宁赤兔6跑步鞋，轻量透气，现价￥459。";
         assert!(
             zh_judge(good, &shoe).is_pass(),
@@ -2698,6 +2814,80 @@ mod tests {
         );
         let gift = "李宁赤兔6跑步鞋🎁，轻量透气，现价￥459。";
         assert_eq!(zh_judge(gift, &shoe).code(), "charset");
+    }
+
+    /// Served by the demo (en, seed 587): a price or a discount said in words, which no figure of
+    /// the product backs; money words after an amount's digits, `every penny` and the facts' own
+    /// words stay.
+    #[test]
+    fn an_amount_in_words_is_refused() {
+        let bag = priced(
+            "Kestrelle Sable Sleeping Bag Mint",
+            10949,
+            Some(13699),
+            &usd(),
+        );
+        for (seen, said) in [
+            (
+                "Kestrelle Sable Sleeping Bag Mint, a great hiking option, now only at the cost of just over a grand.",
+                "a grand",
+            ),
+            ("Kestrelle Sable sleeping bag, for under a dollar", "a dollar"),
+            ("Kestrelle Sable sleeping bag, only a few dollars more", "few dollars"),
+            (
+                "Kestrelle Sable Sleeping Bag Mint for just over a fifth of the original retail.",
+                "fifth of the original retail",
+            ),
+            (
+                "Kestrelle Sable sleeping bag, just under a third of what you pay elsewhere.",
+                "third of what you pay",
+            ),
+        ] {
+            assert_eq!(
+                judge(seen, &bag),
+                Verdict::Fail(Reason::WrongPriceRole(said.into())),
+                "{seen}"
+            );
+        }
+        for fine in [
+            "Kestrelle Sable sleeping bag, worth every penny.",
+            "Kestrelle Sable sleeping bag with a grand view of the stars, 109.49",
+            "Kestrelle Sable sleeping bag, 109.49 dollars",
+            "Kestrelle Sable sleeping bag: a quarter of the weight of a tent, 109.49",
+            "Kestrelle Sable sleeping bag, 109.49 for a third season of camping.",
+        ] {
+            assert!(
+                judge(fine, &bag).is_pass(),
+                "{fine}: {:?}",
+                judge(fine, &bag)
+            );
+        }
+        let coin = priced("Penny Lane Third Quarter Tote", 1299, None, &usd());
+        assert!(judge(
+            "Penny Lane Third Quarter Tote, 12.99: a quarter of the price",
+            &coin
+        )
+        .is_pass());
+        // A fraction of the price is a claim of half off or more.
+        assert_eq!(
+            judge(
+                "Kestrelle Sable sleeping bag at a fraction of its original price.",
+                &bag
+            ),
+            Verdict::Fail(Reason::FakeDiscount("fraction of".into()))
+        );
+        // Another retailer by name (`…(at Kohl's)`, the same run, and `Kohl' s` with it barred),
+        // and an origin the facts lack (`from the U.S.`).
+        for elsewhere in ["(at Kohl's)", "(at Kohl' s)", "at Macy's"] {
+            let seen = format!("Kestrelle Sable sleeping bag, 109.49 {elsewhere}");
+            assert_eq!(judge(&seen, &bag).code(), "other_retailer", "{seen}");
+        }
+        let kohl = priced("Glimmer Kohl Eyeliner", 499, None, &usd());
+        assert!(judge("Glimmer kohl eyeliner, a soft black line, 4.99", &kohl).is_pass());
+        assert_eq!(
+            judge("Kestrelle Sable sleeping bag, 109.49, from the U.S.", &bag),
+            Verdict::Fail(Reason::BannedPhrase("u.s.".into()))
+        );
     }
 
     /// Shown by `make run` for LC24888766: a story of the brand's origin its facts do not tell.

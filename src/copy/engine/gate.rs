@@ -31,12 +31,17 @@
 //! - **bytes** ([`bytes_may_follow`]): a token's bytes after a character begun in byte tokens
 //!   keep the copy valid UTF-8 and finish only characters the kiosk may write.
 //! - **wait** ([`held_from`]): text from the token where an amount in progress begins (its
-//!   currency sign, or its first digit) is held back until the amount is finished, so nothing
-//!   unlisted, and no sign without its amount, is ever streamed.
+//!   currency sign, or its first digit, or a lone space token before it) is held back until the
+//!   amount is finished, so nothing unlisted, and no sign without its amount, is ever streamed;
+//!   a lone space token the copy ends on waits for what follows it.
 //! - **rewind / stop** ([`NumberGate::dead_end`]): when no token can continue an amount, the copy
-//!   goes back to the token where the amount began, sign and all (at most [`MAX_REWINDS`] times
-//!   per request), and continues in words ([`NumberGate::words_only`]) until a letter is
-//!   written; otherwise the copy ends there.
+//!   goes back to the token where the amount began, sign and all, with a lone space token before
+//!   it (at most [`MAX_REWINDS`] times per request), and continues in words
+//!   ([`NumberGate::words_only`]) until a letter is written; otherwise the copy ends there.
+//! - **take back a lone space** ([`NumberGate::space_rewind`]): when what the model draws after
+//!   a space token alone is refused or glues a word to it ([`glues_a_word`]), the space goes
+//!   back (at most [`MAX_SPACE_REWINDS`] times per request) and the copy continues in words,
+//!   each with its own space, never a fragment (`Only $30.49, ight off`).
 //!
 //! Invariants:
 //! - The copy is folded as the guardrails fold it ([`crate::numbers::fold`]: full-width digits
@@ -66,6 +71,10 @@ use crate::numbers::{
 
 /// Dead ends (see [`amount_in_progress`]) taken back per request; after that the copy ends there.
 pub(super) const MAX_REWINDS: u32 = 2;
+
+/// Lone spaces taken back per request ([`NumberGate::space_rewind`]); after that the copy goes on
+/// after the space with what the gate allows.
+pub(super) const MAX_SPACE_REWINDS: u32 = 3;
 
 /// What a candidate token would add to the copy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -319,16 +328,53 @@ fn opening_symbols(text: &str) -> usize {
 }
 
 /// Where streaming must wait: the start of the step (`starts`: where each generated token's text
-/// begins in `text`, ascending) in which a number still in progress at the end of `text` begins;
-/// `text.len()` when no number is in progress or no step holds its start.
-pub(super) fn held_from(
-    text: &str,
-    starts: impl DoubleEndedIterator<Item = usize>,
-    money: Option<&MoneyRoles>,
-) -> usize {
-    amount_in_progress(text, money)
-        .and_then(|start| starts.rev().find(|at| *at <= start))
-        .unwrap_or(text.len())
+/// begins in `text`, ascending) in which a number still in progress at the end of `text` begins,
+/// or of the lone space before it ([`amount_step`]), or of a lone space `text` ends on
+/// ([`trailing_lone_space`]); `text.len()` when there is none.
+pub(super) fn held_from(text: &str, starts: &[usize], money: Option<&MoneyRoles>) -> usize {
+    amount_step(text, starts, money)
+        .or_else(|| trailing_lone_space(text, starts))
+        .map_or(text.len(), |step| starts[step])
+}
+
+/// The step from which an amount still in progress at the end of `text` ([`amount_in_progress`])
+/// is held and taken back: the one where it begins, or the lone space before it
+/// ([`wrote_a_lone_space`]).
+fn amount_step(text: &str, starts: &[usize], money: Option<&MoneyRoles>) -> Option<usize> {
+    let start = amount_in_progress(text, money)?;
+    let step = starts.iter().rposition(|&at| at <= start)?;
+    Some(match step.checked_sub(1) {
+        Some(space) if wrote_a_lone_space(text, starts[space], starts[step]) => space,
+        _ => step,
+    })
+}
+
+/// The last step, when it wrote a lone space ([`wrote_a_lone_space`]).
+fn trailing_lone_space(text: &str, starts: &[usize]) -> Option<usize> {
+    let last = starts.len().checked_sub(1)?;
+    wrote_a_lone_space(text, starts[last], text.len()).then_some(last)
+}
+
+/// Whether the step whose text is `text[at..end]` wrote only a space, after visible text: the
+/// model's token for a space before a word it has no token for with its space (a digit, most
+/// emoji, `ight`). Such a space is shown only with what follows it ([`held_from`]), and taken
+/// back with a number after it or when what the model reached for after it is refused
+/// ([`NumberGate::space_rewind`]): a word token written after it would double it, so the copy
+/// could only go on in a word glued to nothing (`Only $30.49, ight off`, `for irst aid`).
+fn wrote_a_lone_space(text: &str, at: usize, end: usize) -> bool {
+    text.get(at..end) == Some(" ")
+        && text
+            .get(..at)
+            .and_then(|head| head.chars().next_back())
+            .is_some_and(|c| !c.is_whitespace())
+}
+
+/// Whether `piece`, a token's text after a lone space ([`wrote_a_lone_space`]), glues a word to
+/// it: it opens with an ASCII letter. The model's vocabulary has a token for a space and each
+/// ASCII letter together, so text never spells a word so; the model draws one only where what
+/// it reached for after the space was left out (a digit, an emoji: `for ight some time now`).
+pub(super) fn glues_a_word(piece: &str) -> bool {
+    piece.starts_with(|c: char| c.is_ascii_alphabetic())
 }
 
 /// How much of `text` is served when the copy ends there, whatever ended it (the token budget
@@ -337,11 +383,7 @@ pub(super) fn held_from(
 /// true in its role) and it does not end on a currency sign, else up to the amount still held
 /// ([`held_from`]): an amount the end cut off (`₹7` of `₹7495`, served when the budget ran out
 /// mid-number) is never served. Never less than what no amount holds back.
-pub(super) fn served_to(
-    text: &str,
-    starts: impl DoubleEndedIterator<Item = usize>,
-    rules: &Rules<'_>,
-) -> usize {
+pub(super) fn served_to(text: &str, starts: &[usize], rules: &Rules<'_>) -> usize {
     let on_a_sign = trailing_sign(&fold(text).text).is_some();
     if !on_a_sign && judge(text, Next::EndOfText, rules) == Candidate::Allow {
         text.len()
@@ -364,34 +406,49 @@ pub(super) enum DeadEnd {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub(super) struct NumberGate {
     rewinds: u32,
+    space_rewinds: u32,
     words_only: bool,
 }
 
 impl NumberGate {
-    /// Whether no token with a digit may be sampled (after a rewind, until a letter is written).
+    /// Whether the copy must go on in words: no token with a digit or a currency sign, nor a
+    /// bare space, may be sampled (after a rewind, until a letter is written).
     pub(super) fn words_only(&self) -> bool {
         self.words_only
     }
 
-    /// Rewind or stop at a dead end after `text`, whose steps start at `starts` (ascending).
+    /// Rewind or stop at a dead end after `text`, whose steps start at `starts` (ascending): the
+    /// rewind takes back the amount from its first step and a lone space before it
+    /// ([`wrote_a_lone_space`]).
     pub(super) fn dead_end(
         &self,
         text: &str,
-        starts: impl DoubleEndedIterator<Item = usize> + ExactSizeIterator,
+        starts: &[usize],
         money: Option<&MoneyRoles>,
     ) -> DeadEnd {
         if self.rewinds >= MAX_REWINDS {
             return DeadEnd::Stop;
         }
-        let mut starts = starts;
-        amount_in_progress(text, money)
-            .and_then(|start| starts.rposition(|at| at <= start))
-            .map_or(DeadEnd::Stop, |step| DeadEnd::Rewind { step })
+        amount_step(text, starts, money).map_or(DeadEnd::Stop, |step| DeadEnd::Rewind { step })
     }
 
-    /// Record a rewind that was carried out: digits are barred until a letter is written.
+    /// Record a rewind that was carried out: the copy goes on in words until a letter is written.
     pub(super) fn rewound(&mut self) {
         self.rewinds += 1;
+        self.words_only = true;
+    }
+
+    /// The last step of `text` (steps start at `starts`, ascending) to take back when the gate
+    /// refused what the model reached for after it: a lone space ([`wrote_a_lone_space`]), at
+    /// most [`MAX_SPACE_REWINDS`] times per request. After it, in words ([`Self::rewound_space`]),
+    /// the model writes the word with its own space where it would have written the space alone.
+    pub(super) fn space_rewind(&self, text: &str, starts: &[usize]) -> Option<usize> {
+        trailing_lone_space(text, starts).filter(|_| self.space_rewinds < MAX_SPACE_REWINDS)
+    }
+
+    /// Record a lone space taken back: the copy goes on in words until a letter is written.
+    pub(super) fn rewound_space(&mut self) {
+        self.space_rewinds += 1;
         self.words_only = true;
     }
 
@@ -1435,20 +1492,13 @@ mod tests {
         // sign is held with it.
         let text = "Now ₹18";
         let starts = [0, 3, 7, 8];
-        assert_eq!(held_from(text, starts.iter().copied(), None), 3);
-        assert_eq!(held_from("Now ₹", [0, 3].iter().copied(), None), 3);
+        assert_eq!(held_from(text, &starts, None), 3);
+        assert_eq!(held_from("Now ₹", &[0, 3], None), 3);
         // A piece holding both words and digits is held as a whole.
-        assert_eq!(held_from("Now ₹18", [0, 3].iter().copied(), None), 3);
-        assert_eq!(
-            held_from("Now ₹18 off", starts.iter().copied(), None),
-            "Now ₹18 off".len()
-        );
-        assert_eq!(held_from("", std::iter::empty(), None), 0);
-        assert_eq!(
-            held_from("12", std::iter::empty(), None),
-            2,
-            "no step: nothing held"
-        );
+        assert_eq!(held_from("Now ₹18", &[0, 3], None), 3);
+        assert_eq!(held_from("Now ₹18 off", &starts, None), "Now ₹18 off".len());
+        assert_eq!(held_from("", &[], None), 0);
+        assert_eq!(held_from("12", &[], None), 2, "no step: nothing held");
     }
 
     #[test]
@@ -1461,37 +1511,22 @@ mod tests {
         let text = "WQ18 Qibla, a watch with 18K gold: Alfajr wq18, ₹7";
         let starts = [0, 47, 51];
         assert_eq!(&text[47..], " ₹7");
-        assert_eq!(served_to(text, starts.iter().copied(), &plain), 47);
+        assert_eq!(served_to(text, &starts, &plain), 47);
         // A sign the end left without its amount goes too, in either form.
-        assert_eq!(
-            served_to("Alfajr wq18, ₹", [0, 12].iter().copied(), &plain),
-            12
-        );
-        assert_eq!(
-            served_to("Alfajr wq18, ₹ ", [0, 12].iter().copied(), &plain),
-            12
-        );
+        assert_eq!(served_to("Alfajr wq18, ₹", &[0, 12], &plain), 12);
+        assert_eq!(served_to("Alfajr wq18, ₹ ", &[0, 12], &plain), 12);
         // A finished listed amount is served, ended by the budget or not.
         let whole = "Alfajr wq18, ₹7495";
-        assert_eq!(
-            served_to(whole, [0, 12, 16].iter().copied(), &plain),
-            whole.len()
-        );
+        assert_eq!(served_to(whole, &[0, 12, 16], &plain), whole.len());
         let whole = "Alfajr wq18, now ₹7495.";
-        assert_eq!(
-            served_to(whole, [0, 12, 20].iter().copied(), &plain),
-            whole.len()
-        );
+        assert_eq!(served_to(whole, &[0, 12, 20], &plain), whole.len());
         // A listed amount in a role it is false in is not served either (₹2550 is the list
         // price, not what it costs now).
         let money_rules = rules(&allowed, Some(&money));
         let false_price = "Alfajr wq18, now ₹2550";
-        assert_eq!(
-            served_to(false_price, [0, 12, 16, 20].iter().copied(), &money_rules),
-            16
-        );
+        assert_eq!(served_to(false_price, &[0, 12, 16, 20], &money_rules), 16);
         // Text with no amount at its end is served whole whatever else the end would refuse.
-        assert_eq!(served_to("Alfajr", [0].iter().copied(), &plain), 6);
+        assert_eq!(served_to("Alfajr", &[0], &plain), 6);
     }
 
     #[test]
@@ -1525,29 +1560,23 @@ mod tests {
         // candidate after `1183 ` masked) takes it back, as a number still being written is.
         let waiting = "Watch with uralite, dial 1183 ";
         let starts = [0, 24, 29];
-        assert_eq!(held_from(waiting, starts.iter().copied(), Some(&money)), 24);
+        assert_eq!(held_from(waiting, &starts, Some(&money)), 24);
         assert_eq!(
-            held_from(waiting, starts.iter().copied(), None),
-            waiting.len(),
-            "without the money roles nothing says it is money"
+            held_from(waiting, &starts, None),
+            waiting.len() - 1,
+            "without the money roles nothing says it is money: only the lone space waits"
         );
         assert_eq!(
-            NumberGate::default().dead_end(waiting, starts.iter().copied(), Some(&money)),
+            NumberGate::default().dead_end(waiting, &starts, Some(&money)),
             DeadEnd::Rewind { step: 1 }
         );
         // The end cuts it off: not served.
-        assert_eq!(served_to(waiting, starts.iter().copied(), &rules), 24);
+        assert_eq!(served_to(waiting, &starts, &rules), 24);
         // Settled by `off`, it is streamed and served.
         let saved = "Watch with uralite, dial 1183 off";
         let starts = [0, 24, 29];
-        assert_eq!(
-            held_from(saved, starts.iter().copied(), Some(&money)),
-            saved.len()
-        );
-        assert_eq!(
-            served_to(saved, starts.iter().copied(), &rules),
-            saved.len()
-        );
+        assert_eq!(held_from(saved, &starts, Some(&money)), saved.len());
+        assert_eq!(served_to(saved, &starts, &rules), saved.len());
     }
 
     #[test]
@@ -1556,17 +1585,17 @@ mod tests {
         assert!(!gate.words_only());
         let starts = [0, 3, 7, 8];
         assert_eq!(
-            gate.dead_end("Now ₹18", starts.iter().copied(), None),
+            gate.dead_end("Now ₹18", &starts, None),
             DeadEnd::Rewind { step: 1 },
             "the amount's sign goes with it"
         );
         assert_eq!(
-            gate.dead_end("Now ₹", [0, 3].iter().copied(), None),
+            gate.dead_end("Now ₹", &[0, 3], None),
             DeadEnd::Rewind { step: 1 },
             "a sign no digit can follow"
         );
         assert_eq!(
-            gate.dead_end("Now it", starts.iter().copied(), None),
+            gate.dead_end("Now it", &starts, None),
             DeadEnd::Stop,
             "no number to take back"
         );
@@ -1578,10 +1607,55 @@ mod tests {
         assert!(!gate.words_only(), "a letter lifts it");
         gate.rewound();
         assert_eq!(
-            gate.dead_end("Now ₹18", starts.iter().copied(), None),
+            gate.dead_end("Now ₹18", &starts, None),
             DeadEnd::Stop,
             "at most MAX_REWINDS per request"
         );
+    }
+
+    /// A lone space token before what the gate refuses (`Only $30.49, ight off`, `make run` on
+    /// the demo: the model wrote a space alone to write `20% off` after it) is held from the
+    /// screen, taken back with the amount at a dead end, and taken back when the model's pick
+    /// after it is refused, at most [`MAX_SPACE_REWINDS`] times; then the copy goes on in words.
+    #[test]
+    fn a_lone_space_before_a_refused_pick_is_taken_back() {
+        let text = "Only $30.49, ";
+        let starts = [0, 4, 6, 8, 9, 10, 11, 12];
+        assert!(wrote_a_lone_space(text, 12, 13));
+        assert_eq!(held_from(text, &starts, None), 12);
+        let shown = "Only $30.49, now";
+        assert_eq!(held_from(shown, &starts, None), shown.len());
+        let mut gate = NumberGate::default();
+        for _ in 0..MAX_SPACE_REWINDS {
+            assert_eq!(gate.space_rewind(text, &starts), Some(7));
+            gate.rewound_space();
+            assert!(gate.words_only());
+            gate.wrote(" a");
+            assert!(!gate.words_only());
+        }
+        assert_eq!(gate.space_rewind(text, &starts), None, "spent");
+        // A space that is part of a word's token, a second space and the copy's first are not lone.
+        let fresh = NumberGate::default();
+        assert_eq!(fresh.space_rewind("Only $30.49, now", &[0, 4, 12]), None);
+        assert_eq!(fresh.space_rewind("Only  ", &[0, 4, 5]), None);
+        assert_eq!(fresh.space_rewind(" ", &[0]), None);
+        assert!(!wrote_a_lone_space("Only x", 4, 6));
+        // After a lone space a token that opens with an ASCII letter glues a word to it.
+        for glued in ["ight", "irst aid", "Free"] {
+            assert!(glues_a_word(glued), "{glued}");
+        }
+        for fine in ["2", "₹", "(", "\"", "跑鞋", "é", ""] {
+            assert!(!glues_a_word(fine), "{fine}");
+        }
+        // At a dead end the space before the amount goes with it: `Only ` then `3`, `0`, `.`.
+        let cut = "Sleeping bag, only 30.";
+        let starts = [0, 8, 12, 13, 18, 19, 20, 21];
+        assert!(wrote_a_lone_space(cut, 18, 19));
+        assert_eq!(
+            NumberGate::default().dead_end(cut, &starts, None),
+            DeadEnd::Rewind { step: 4 }
+        );
+        assert_eq!(held_from(cut, &starts, None), 18);
     }
 
     /// A product without a list price: the token that would complete a discount claim is masked
@@ -1636,19 +1710,11 @@ mod tests {
         assert!(allows("童趣岛 流云桌游现在￥", "一百"));
         let text = "童趣岛 流云桌游现在￥ 零";
         assert_eq!(
-            held_from(
-                text,
-                [0, "童趣岛 流云桌游现在".len()].into_iter(),
-                Some(&money)
-            ),
+            held_from(text, &[0, "童趣岛 流云桌游现在".len()], Some(&money)),
             "童趣岛 流云桌游现在".len()
         );
         assert_eq!(
-            NumberGate::default().dead_end(
-                text,
-                [0, "童趣岛 流云桌游现在".len()].into_iter(),
-                Some(&money)
-            ),
+            NumberGate::default().dead_end(text, &[0, "童趣岛 流云桌游现在".len()], Some(&money)),
             DeadEnd::Rewind { step: 1 }
         );
         // Numerals with no sign before them are no amount in progress (`一款`, `三星`).
@@ -1736,15 +1802,15 @@ mod tests {
             if let Some(start) = number_in_progress(&text) {
                 prop_assert!(text.is_char_boundary(start));
             }
-            prop_assert!(held_from(&text, starts.iter().copied(), None) <= text.len());
+            prop_assert!(held_from(&text, &starts, None) <= text.len());
             let money = cny_money();
             if let Some(start) = amount_in_progress(&text, Some(&money)) {
                 prop_assert!(text.is_char_boundary(start));
             }
-            prop_assert!(held_from(&text, starts.iter().copied(), Some(&money)) <= text.len());
-            let _ = NumberGate::default().dead_end(&text, starts.iter().copied(), Some(&money));
+            prop_assert!(held_from(&text, &starts, Some(&money)) <= text.len());
+            let _ = NumberGate::default().dead_end(&text, &starts, Some(&money));
             let allowed = cny_allowed();
-            let served = served_to(&text, starts.iter().copied(), &rules(&allowed, Some(&money)));
+            let served = served_to(&text, &starts, &rules(&allowed, Some(&money)));
             prop_assert!(served <= text.len());
         }
 
@@ -1760,16 +1826,16 @@ mod tests {
             starts.sort_unstable();
             let _ = judge(&text, Next::Piece(&piece), &rules(&allowed, None));
             let _ = judge(&text, Next::EndOfText, &rules(&allowed, None));
-            let held = held_from(&text, starts.iter().copied(), None);
+            let held = held_from(&text, &starts, None);
             prop_assert!(held <= text.len());
-            let served = served_to(&text, starts.iter().copied(), &rules(&allowed, None));
+            let served = served_to(&text, &starts, &rules(&allowed, None));
             prop_assert!(served == text.len() || served == held);
             // With money roles the amount waiting for its saving word is held too.
             let money = rupee_money();
             let _ = judge(&text, Next::Piece(&piece), &rules(&allowed, Some(&money)));
-            let held = held_from(&text, starts.iter().copied(), Some(&money));
+            let held = held_from(&text, &starts, Some(&money));
             prop_assert!(held <= text.len());
-            let served = served_to(&text, starts.iter().copied(), &rules(&allowed, Some(&money)));
+            let served = served_to(&text, &starts, &rules(&allowed, Some(&money)));
             prop_assert!(served == text.len() || served == held);
             if let Some(start) = amount_in_progress(&text, Some(&money)) {
                 prop_assert!(text.is_char_boundary(start));
@@ -1790,7 +1856,7 @@ mod tests {
                 gate.rewound();
             }
             gate.wrote(&piece);
-            match gate.dead_end(&text, starts.iter().copied(), None) {
+            match gate.dead_end(&text, &starts, None) {
                 DeadEnd::Rewind { step } => prop_assert!(step < starts.len()),
                 DeadEnd::Stop => {}
             }

@@ -727,6 +727,9 @@ pub struct EngineStats {
     pub rewinds: u64,
     #[serde(default)]
     pub dead_end_stops: u64,
+    /// Lone spaces taken back because what the model reached for after one was refused.
+    #[serde(default)]
+    pub space_rewinds: u64,
 }
 
 #[derive(Debug, Default)]
@@ -743,6 +746,7 @@ struct Counters {
     accepted_drafts: AtomicU64,
     rewinds: AtomicU64,
     dead_end_stops: AtomicU64,
+    space_rewinds: AtomicU64,
 }
 
 impl Counters {
@@ -916,6 +920,7 @@ impl EngineHandle {
             accepted_drafts: get(&c.accepted_drafts),
             rewinds: get(&c.rewinds),
             dead_end_stops: get(&c.dead_end_stops),
+            space_rewinds: get(&c.space_rewinds),
         }
     }
 

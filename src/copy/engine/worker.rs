@@ -45,7 +45,8 @@
 //!   mid-amount) is served up to it ([`gate::served_to`]). With `allowed_numbers` every sampled token passes [`gate::judge`];
 //!   at a dead end the gate decides between a rewind (the request's sequence drops the number's
 //!   cells and the token before it is decoded again, in the next shared batch) and the end of
-//!   the copy.
+//!   the copy; after a lone space token, whether to take the space back the same way
+//!   ([`gate::NumberGate::space_rewind`]). Text taken back was never streamed.
 //! - Token pieces are reassembled into UTF-8 with [`gate::take_utf8`], so a character split
 //!   across tokens is never broken; a token is sampled only if its bytes keep the copy valid
 //!   UTF-8 and finish no character the copy may not have ([`gate::bytes_may_follow`]), so byte
@@ -70,7 +71,8 @@ use llama_cpp_2::token::data_array::LlamaTokenDataArray;
 use llama_cpp_2::token::LlamaToken;
 use llama_cpp_2::{LlamaStateSeqFlags, LogOptions, SeqState};
 
-use crate::numbers::{never_shown, CURRENCY_SYMBOLS};
+use crate::copy::guardrails::{is_symbol, StrayChars};
+use crate::numbers::{is_modifying_mark, never_shown, CURRENCY_SYMBOLS};
 
 use super::draft;
 use super::gate::{self, take_utf8, Candidate, DeadEnd, Next, NumberGate};
@@ -173,9 +175,12 @@ pub(super) fn worker_main(
     };
     let sampling = Sampling {
         suppressed: tokens_with(&model, |c| never_written(c, &config.suppressed_chars)),
-        amounts: tokens_with(&model, |c| {
-            "0123456789０１２３４５６７８９".contains(c) || CURRENCY_SYMBOLS.contains(c)
+        not_words: tokens_where(&model, |piece| {
+            piece.contains(|c| {
+                "0123456789０１２３４５６７８９".contains(c) || CURRENCY_SYMBOLS.contains(c)
+            }) || (!piece.is_empty() && piece.chars().all(|c| c.is_whitespace() && c != '\n'))
         }),
+        symbols: tokens_with(&model, |c| is_symbol(c) && !is_modifying_mark(c)),
         top_k: usize::try_from(config.top_k).unwrap_or(1),
         shortlist: Vec::new(),
         candidates: LlamaTokenDataArray::new(Vec::new(), false),
@@ -227,15 +232,20 @@ fn never_written(c: char, suppressed: &str) -> bool {
 
 /// Every token whose text has a character for which `chars` holds.
 fn tokens_with(model: &LlamaModel, chars: impl Fn(char) -> bool) -> TokenSet {
+    tokens_where(model, |piece| piece.contains(&chars))
+}
+
+/// Every token whose text `piece` holds for.
+fn tokens_where(model: &LlamaModel, piece: impl Fn(&str) -> bool) -> TokenSet {
     let vocab = model.vocab();
-    let mut piece = Vec::new();
+    let mut bytes = Vec::new();
     TokenSet::of(
         vocab
             .tokens()
             .filter(|token| {
-                piece.clear();
-                vocab.token_to_piece_into(*token, &mut piece, false, None);
-                String::from_utf8_lossy(&piece).contains(&chars)
+                bytes.clear();
+                vocab.token_to_piece_into(*token, &mut bytes, false, None);
+                piece(&String::from_utf8_lossy(&bytes))
             })
             .map(|token| token.0),
     )
@@ -246,10 +256,17 @@ fn tokens_with(model: &LlamaModel, chars: impl Fn(char) -> bool) -> TokenSet {
 struct Sampling {
     /// Tokens with suppressed characters: never sampled.
     suppressed: TokenSet,
-    /// Tokens whose text has a digit (ASCII or full-width) or a currency sign: what an amount is
-    /// written with. After a rewind the copy goes on in words, so neither may come: a sign alone
-    /// would be a sign without an amount (`Only ₹`, the Flipkart sample, seed 251).
-    amounts: TokenSet,
+    /// Tokens that begin no word: those whose text has a digit (ASCII or full-width) or a
+    /// currency sign (what an amount is written with), and those of spaces alone (but a newline).
+    /// After a rewind the copy goes on in words, so none may come: a sign alone would be a sign
+    /// without an amount (`Only ₹`, the Flipkart sample, seed 251), and after a space alone a
+    /// word token would double it, so the copy could go on only in a word glued to nothing
+    /// (`ight off`).
+    not_words: TokenSet,
+    /// Tokens whose text has a symbol or emoji ([`is_symbol`], but a modifying mark): for copy
+    /// whose facts have none, every one is stray ([`StrayChars::refuses_symbol`]), so none is
+    /// drawn.
+    symbols: TokenSet,
     top_k: usize,
     shortlist: Vec<(i32, f32)>,
     candidates: LlamaTokenDataArray,
@@ -257,16 +274,16 @@ struct Sampling {
 
 impl Sampling {
     /// A token drawn by `sampler`'s chain from the top-k of `logits` without the suppressed
-    /// tokens, `rejected` and (with `no_amounts`) the tokens of amounts; `None` when none is left. The
+    /// tokens, `rejected` and the tokens `left_out` names; `None` when none is left. The
     /// token is not accepted into the chain's state: the caller does that for the one it keeps.
     fn pick(
         &mut self,
         logits: &[f32],
         sampler: &mut LlamaSampler,
         rejected: &[LlamaToken],
-        no_amounts: bool,
+        left_out: LeftOut,
     ) -> Option<LlamaToken> {
-        self.rank(logits, self.top_k, rejected, no_amounts);
+        self.rank(logits, self.top_k, rejected, left_out);
         if self.shortlist.is_empty() {
             return None;
         }
@@ -284,17 +301,26 @@ impl Sampling {
     }
 
     /// Fills the shortlist with the `k` highest logits of `logits` whose tokens may be written:
-    /// not suppressed, not `rejected` and (with `no_amounts`) not of amounts; highest first, no
-    /// chain applied.
-    fn rank(&mut self, logits: &[f32], k: usize, rejected: &[LlamaToken], no_amounts: bool) {
-        let (suppressed, amounts) = (&self.suppressed, &self.amounts);
+    /// not suppressed, not `rejected` and none `left_out` names; highest first, no chain applied.
+    fn rank(&mut self, logits: &[f32], k: usize, rejected: &[LlamaToken], left_out: LeftOut) {
+        let (suppressed, not_words, symbols) = (&self.suppressed, &self.not_words, &self.symbols);
         let excluded = |id: i32| {
             suppressed.contains(id)
-                || (no_amounts && amounts.contains(id))
+                || (left_out.not_words && not_words.contains(id))
+                || (left_out.symbols && symbols.contains(id))
                 || rejected.iter().any(|t| t.0 == id)
         };
         shortlist::top_k(logits, k, excluded, &mut self.shortlist);
     }
+}
+
+/// The tokens a draw leaves out besides the suppressed ones and those already refused.
+#[derive(Debug, Clone, Copy, Default)]
+struct LeftOut {
+    /// Those that begin no word ([`Sampling::not_words`]).
+    not_words: bool,
+    /// Those with a symbol ([`Sampling::symbols`]).
+    symbols: bool,
 }
 
 struct Worker<'m> {
@@ -410,6 +436,17 @@ struct Drafted {
     pos: usize,
     /// Its row of logits, once the decode that held it returned.
     row: Option<i32>,
+}
+
+/// What [`Worker::sample_checked`] drew.
+enum Sampled {
+    /// A token every rule allows.
+    Token(LlamaToken),
+    /// After a lone space, the first draw was refused or glues a word to the space: what the
+    /// model reached for after the space may not be written.
+    Refused,
+    /// No acceptable token turned up.
+    DeadEnd,
 }
 
 /// The number gate's rules for a request that lists its numbers (`allowed_numbers`); `None`
@@ -890,7 +927,8 @@ impl Worker<'_> {
         }
         // An amount the end cut off (`₹7` of `₹7495`, the budget spent mid-number) is not served.
         let served = gate_rules(&l.job.request).map_or(l.text.len(), |rules| {
-            gate::served_to(&l.text, l.steps.iter().map(|s| s.at), &rules)
+            let starts: Vec<usize> = l.steps.iter().map(|s| s.at).collect();
+            gate::served_to(&l.text, &starts, &rules)
         });
         let Live {
             mut job,
@@ -1119,8 +1157,9 @@ impl Worker<'_> {
         }
         let token = match &request.allowed_numbers {
             None => {
-                let Some(token) =
-                    self.sample_checked(&mut l.sampler, l.idx, (&l.text, &l.pending), None, false)
+                let so_far = (l.text.as_str(), l.pending.as_slice());
+                let Sampled::Token(token) =
+                    self.sample_checked(&mut l.sampler, l.idx, so_far, None, (false, false))
                 else {
                     return Ok(Advance::Finished(StopReason::EndOfText));
                 };
@@ -1130,44 +1169,46 @@ impl Worker<'_> {
                 let Some(rules) = gate_rules(request) else {
                     return Ok(Advance::Finished(StopReason::EndOfText));
                 };
-                let words_only = l.gate.words_only();
+                let starts: Vec<usize> = l.steps.iter().map(|s| s.at).collect();
+                let space = l.gate.space_rewind(&l.text, &starts);
                 let so_far = (l.text.as_str(), l.pending.as_slice());
-                match self.sample_checked(&mut l.sampler, l.idx, so_far, Some(rules), words_only) {
-                    Some(token) => token,
-                    None => {
+                let words_only = l.gate.words_only();
+                match self.sample_checked(
+                    &mut l.sampler,
+                    l.idx,
+                    so_far,
+                    Some(rules),
+                    (words_only, space.is_some()),
+                ) {
+                    Sampled::Token(token) => token,
+                    Sampled::Refused => {
+                        // What the model reached for after a lone space is refused: take the
+                        // space back; the word comes with its own.
+                        let Some(step) = space else {
+                            return Ok(Advance::Finished(StopReason::EndOfText));
+                        };
+                        let rewound = self.rewind(l, step)?;
+                        if matches!(rewound, Advance::Decode(_)) {
+                            l.gate.rewound_space();
+                            Counters::bump(&self.counters.space_rewinds, 1);
+                        }
+                        return Ok(rewound);
+                    }
+                    Sampled::DeadEnd => {
                         // A dead end: the number being written can only end unlisted. Take it
                         // back and write words where it began.
-                        let DeadEnd::Rewind { step: at } =
-                            l.gate
-                                .dead_end(&l.text, l.steps.iter().map(|s| s.at), rules.money)
+                        let DeadEnd::Rewind { step } =
+                            l.gate.dead_end(&l.text, &starts, rules.money)
                         else {
                             Counters::bump(&self.counters.dead_end_stops, 1);
                             return Ok(Advance::Finished(StopReason::EndOfText));
                         };
-                        let step = l.steps[at];
-                        let before = at
-                            .checked_sub(1)
-                            .map_or(l.suffix.last().copied(), |b| Some(l.steps[b].token))
-                            .ok_or(EngineError::EmptyPrompt)?;
-                        let from = step.pos.checked_sub(1).ok_or(EngineError::EmptyPrompt)?;
-                        if !self.drop_tail(l.seq, from, "rewinding a working sequence")? {
-                            // The model's cache cannot drop a tail (recurrent models).
-                            return Ok(Advance::Finished(StopReason::EndOfText));
+                        let rewound = self.rewind(l, step)?;
+                        if matches!(rewound, Advance::Decode(_)) {
+                            l.gate.rewound();
+                            Counters::bump(&self.counters.rewinds, 1);
                         }
-                        l.pos = step.pos;
-                        l.drafted.clear();
-                        l.steps.truncate(at);
-                        l.text.truncate(step.at.max(l.streamed));
-                        l.pending.clear();
-                        l.gate.rewound();
-                        Counters::bump(&self.counters.rewinds, 1);
-                        return Ok(Advance::Decode(Entry {
-                            seq: l.seq,
-                            token: before,
-                            pos: from,
-                            logits: true,
-                            shared: 0,
-                        }));
+                        return Ok(rewound);
                     }
                 }
             }
@@ -1200,11 +1241,8 @@ impl Worker<'_> {
         // After a rewind, words until a letter is written: not the same number again.
         l.gate.wrote(&piece);
         l.text.push_str(&piece);
-        let hold = gate::held_from(
-            &l.text,
-            l.steps.iter().map(|s| s.at),
-            l.job.request.money_roles.as_ref(),
-        );
+        let starts: Vec<usize> = l.steps.iter().map(|s| s.at).collect();
+        let hold = gate::held_from(&l.text, &starts, l.job.request.money_roles.as_ref());
         if hold > l.streamed {
             if !(l.job.sink)(StreamEvent::Token(l.text[l.streamed..hold].to_string())) {
                 return Ok(Advance::Cancelled);
@@ -1223,6 +1261,35 @@ impl Worker<'_> {
         };
         l.pos += 1;
         Ok(Advance::Decode(entry))
+    }
+
+    /// Takes `l`'s copy back to before its generated step `at` (a number at a dead end, a lone
+    /// space): the step's cells and all after it leave the sequence, its text leaves the copy
+    /// (but what was streamed), and the token before it is decoded again for the logits that
+    /// choose again. The copy ends there when the model's cache cannot drop a tail.
+    fn rewind(&mut self, l: &mut Live, at: usize) -> Result<Advance, EngineError> {
+        let step = l.steps[at];
+        let before = at
+            .checked_sub(1)
+            .map_or(l.suffix.last().copied(), |b| Some(l.steps[b].token))
+            .ok_or(EngineError::EmptyPrompt)?;
+        let from = step.pos.checked_sub(1).ok_or(EngineError::EmptyPrompt)?;
+        if !self.drop_tail(l.seq, from, "rewinding a working sequence")? {
+            // The model's cache cannot drop a tail (recurrent models).
+            return Ok(Advance::Finished(StopReason::EndOfText));
+        }
+        l.pos = step.pos;
+        l.drafted.clear();
+        l.steps.truncate(at);
+        l.text.truncate(step.at.max(l.streamed));
+        l.pending.clear();
+        Ok(Advance::Decode(Entry {
+            seq: l.seq,
+            token: before,
+            pos: from,
+            logits: true,
+            shared: 0,
+        }))
     }
 
     /// Clears working sequence `seq`'s cells from position `from` on (a rewound number, drafts
@@ -1244,10 +1311,14 @@ impl Worker<'_> {
     /// Sample a token whose bytes may follow the copy's unfinished character
     /// ([`gate::bytes_may_follow`]) and, with `rules`, that the gate allows after `text`: every
     /// number in `text` + token among `allowed` (or a prefix of one, for the number being
-    /// written), and the gate's other rules ([`gate::judge`]). A rejected token is left out and the
-    /// shortlist drawn again; the last try, and every try with `words_only`, leaves out every
-    /// token with a digit or a currency sign so the copy goes on in words. `None` when nothing
-    /// acceptable turns up: a dead end. Only the token returned is accepted into the chain's state (the
+    /// written), and the gate's other rules ([`gate::judge`]); no character the rules' stray
+    /// characters refuse, nor a stray symbol. A rejected token is left out and the shortlist
+    /// drawn again; the last try, and every try with `words_only`, leaves out every token that
+    /// begins no word (a digit, a currency sign, a space alone) so the copy goes on in words.
+    /// Symbols are left out of every draw for copy whose facts have none.
+    /// [`Sampled::DeadEnd`] when nothing acceptable turns up; with `after_lone_space`,
+    /// [`Sampled::Refused`] as soon as the first draw is refused or glues a word to the space
+    /// ([`gate::glues_a_word`]). Only the token returned is accepted into the chain's state (the
     /// repetition penalty's history).
     fn sample_checked(
         &mut self,
@@ -1255,14 +1326,16 @@ impl Worker<'_> {
         idx: i32,
         (text, pending): (&str, &[u8]),
         rules: Option<gate::Rules<'_>>,
-        words_only: bool,
-    ) -> Option<LlamaToken> {
+        (words_only, after_lone_space): (bool, bool),
+    ) -> Sampled {
         const MAX_REJECTIONS: usize = 8;
         let vocab = self.model.vocab();
         let suppressed = self.config.suppressed_chars.as_str();
         let stray = rules.as_ref().map(|r| r.stray);
-        let may_write =
-            |c: char| !never_written(c, suppressed) && !stray.is_some_and(|s| s.refuses(c));
+        let may_write = |c: char| {
+            !never_written(c, suppressed)
+                && !stray.is_some_and(|s| s.refuses(c) || s.refuses_symbol(c))
+        };
         let mut piece = Vec::new();
         let mut acceptable = |token: LlamaToken| {
             piece.clear();
@@ -1288,18 +1361,34 @@ impl Worker<'_> {
             }
             gate::judge(text, Next::Piece(&piece), rules) == Candidate::Allow
         };
+        let mut glued = Vec::new();
+        let mut glues_a_word = |token: LlamaToken| {
+            glued.clear();
+            vocab.token_to_piece_into(token, &mut glued, false, None);
+            gate::glues_a_word(&String::from_utf8_lossy(&glued))
+        };
+        let symbols = stray.is_some_and(StrayChars::refuses_all_symbols);
         let logits = self.ctx.get_logits_ith(idx);
         let mut rejected = Vec::new();
         for attempt in 0..=MAX_REJECTIONS {
-            let no_amounts = words_only || attempt == MAX_REJECTIONS;
-            let token = self.sampling.pick(logits, sampler, &rejected, no_amounts)?;
-            if acceptable(token) {
+            let left_out = LeftOut {
+                not_words: words_only || attempt == MAX_REJECTIONS,
+                symbols,
+            };
+            let Some(token) = self.sampling.pick(logits, sampler, &rejected, left_out) else {
+                return Sampled::DeadEnd;
+            };
+            let allowed = acceptable(token);
+            if after_lone_space && (!allowed || glues_a_word(token)) {
+                return Sampled::Refused;
+            }
+            if allowed {
                 sampler.accept(token);
-                return Some(token);
+                return Sampled::Token(token);
             }
             rejected.push(token);
         }
-        None
+        Sampled::DeadEnd
     }
 
     /// The whole prompt from an emptied KV cache into working sequence `seq` (the request runs
