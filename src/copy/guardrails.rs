@@ -928,7 +928,10 @@ fn first_failure(
         if chars > config.max_chars || words > config.max_words {
             return Some(Reason::TooLong);
         }
-        if let Some(word) = unfinished_ending(copy).or_else(|| unfinished_clause(copy)) {
+        if let Some(word) = unfinished_ending(copy)
+            .or_else(|| unfinished_clause(copy))
+            .or_else(|| price_cue_aside(copy))
+        {
             return Some(Reason::Unfinished(word.to_string()));
         }
     }
@@ -1203,6 +1206,21 @@ pub(crate) fn open_ending(copy: &str) -> Option<&str> {
     OPEN_MARKS
         .contains(&last)
         .then(|| &text[text.len() - last.len_utf8()..])
+}
+
+/// Price words that wait for their amount when a bracket holds nothing else.
+const PRICE_CUES: &[&str] = &["was", "now", "only", "just", "save", "mrp", "from", "off"];
+
+/// A price cue alone in brackets (`…now at only: (was)`, a second try served by the demo, en,
+/// seed 593, where the list price should have followed): the word, as written.
+fn price_cue_aside(copy: &str) -> Option<&str> {
+    copy.match_indices('(').find_map(|(at, _)| {
+        let inside = &copy[at + 1..];
+        let word = inside[..inside.find(')')?].trim();
+        PRICE_CUES
+            .contains(&word.to_ascii_lowercase().as_str())
+            .then_some(word)
+    })
 }
 
 /// A bracket `copy` opens more often than it closes, beyond what the product's facts `corpus`
@@ -2272,9 +2290,10 @@ pub struct Repeats {
 /// whole or spelled in bytes. Chinese copy has none (its Latin words are judged whole,
 /// [`stray_latin_word`]).
 ///
-/// Nor, in English copy, a word with letters but no ASCII letter or digit (and no Chinese
-/// character, judged above) that the facts do not have ([`Self::stray_word`]): `for under Ëâ?œ`
-/// (the demo, seed 523, twice); a word like `café` keeps its ASCII letters and stays. The
+/// Nor, in English copy, a word with letters but no ASCII letter or digit, or with a letter past
+/// Latin-1 (and no Chinese character, judged above) that the facts do not have
+/// ([`Self::stray_word`]): `for under Ëâ?œ` (the demo, seed 523, twice), `Ľaváť` (seed 593); a
+/// word like `café` keeps its ASCII letters and Latin-1 and stays. The
 /// guardrails refuse such a word; the gate lets the model write it: masked, the model went on
 /// `for under ’.` and `for under ⭐️`, which pass, where a second try wrote good copy.
 ///
@@ -2285,7 +2304,8 @@ pub struct StrayChars {
     /// English copy: the facts' own characters of the kind, sorted (they may be written).
     /// `None`: nothing is stray (Chinese copy, or no facts to judge by).
     english: Option<Vec<char>>,
-    /// English copy: the facts' own words without an ASCII letter ([`lacks_ascii`]: `Ω`),
+    /// English copy: the facts' own words without an ASCII letter or with a letter past Latin-1
+    /// ([`lacks_ascii`]: `Ω`, `Škoda`),
     /// lower-cased and sorted.
     own_words: Vec<String>,
     /// Copy in any locale: the facts' own symbols ([`is_symbol`]: `°`), sorted; every other
@@ -2293,11 +2313,15 @@ pub struct StrayChars {
     symbols: Option<Vec<char>>,
 }
 
-/// Whether `word` has a letter but no ASCII letter or digit and no Chinese character: in English
-/// copy, a word no English reader reads ([`StrayChars::stray_word`]).
+/// Whether `word` has a letter, no Chinese character, and either no ASCII letter or digit or a
+/// letter past Latin-1 (`Ľaváť, zvyknuté na vyrazí!`, served by the demo, en, seed 593; `é` of
+/// `café` is Latin-1): in English copy, a word no English reader reads
+/// ([`StrayChars::stray_word`]).
 fn lacks_ascii(word: &str) -> bool {
     word.chars().any(char::is_alphabetic)
-        && !word.chars().any(|c| c.is_ascii_alphanumeric() || is_cjk(c))
+        && !word.chars().any(is_cjk)
+        && (!word.chars().any(|c| c.is_ascii_alphanumeric())
+            || word.chars().any(|c| c.is_alphabetic() && c > '\u{ff}'))
 }
 
 /// The words of `text`: runs of letters and digits, with their byte offsets.
@@ -2317,7 +2341,8 @@ impl StrayChars {
         }
     }
 
-    /// English copy's first word without an ASCII letter ([`lacks_ascii`]) that the facts do not
+    /// English copy's first word without an ASCII letter or with a letter past Latin-1
+    /// ([`lacks_ascii`]) that the facts do not
     /// have. With `open_end` the word the end of `text` cuts may still become one of the facts'
     /// (`Ωμ` of `Ωμέγα`): it counts only when none begins so.
     pub fn stray_word<'t>(&self, text: &'t str, open_end: bool) -> Option<&'t str> {
@@ -2882,6 +2907,16 @@ mod tests {
             let seen = format!("Kestrelle Sable sleeping bag, 109.49 {elsewhere}");
             assert_eq!(judge(&seen, &bag).code(), "other_retailer", "{seen}");
         }
+        // A price cue alone in brackets waits for its amount.
+        assert_eq!(
+            judge(
+                "Quartz, this is the best! The Copperlake mug with a double-wall body now at only: (was)",
+                &priced("Copperlake Quartz Mug Ivory", 1899, Some(2599), &usd())
+            ),
+            Verdict::Fail(Reason::Unfinished("was".into()))
+        );
+        assert_eq!(price_cue_aside("Mug (was 25.99), now 18.99"), None);
+        assert_eq!(price_cue_aside("Mug (pack of 2) ("), None);
         let kohl = priced("Glimmer Kohl Eyeliner", 499, None, &usd());
         assert!(judge("Glimmer kohl eyeliner, a soft black line, 4.99", &kohl).is_pass());
         assert_eq!(
@@ -4464,6 +4499,12 @@ mod tests {
         assert_eq!(stray.stray_word("Kestrelle Ω", true), Some("Ω"));
         let zh = StrayChars::new(&zh_shoe(), &zh_config());
         assert_eq!(zh.stray_word("Ëâ", false), None);
+        // A letter past Latin-1 in a word with ASCII letters (the demo, en, seed 593).
+        let seen = "Ľaváť, zvyknuté na vyrazí! Kestrelle Sable bag now at 66.99";
+        assert_eq!(stray.stray_word(seen, false), Some("Ľaváť"));
+        assert_eq!(judge(seen, &bag).code(), "charset");
+        let car = priced("Škoda Octavia Seat Cover", 2499, None, &usd);
+        assert!(judge("Škoda Octavia seat cover, 24.99", &car).is_pass());
     }
 
     fn zh_brands() -> BrandList {
