@@ -1181,32 +1181,35 @@ impl Worker<'_> {
                     (words_only, space.is_some()),
                 ) {
                     Sampled::Token(token) => token,
-                    Sampled::Refused => {
-                        // What the model reached for after a lone space is refused: take the
-                        // space back; the word comes with its own.
-                        let Some(step) = space else {
-                            return Ok(Advance::Finished(StopReason::EndOfText));
-                        };
-                        let rewound = self.rewind(l, step)?;
-                        if matches!(rewound, Advance::Decode(_)) {
-                            l.gate.rewound_space();
-                            Counters::bump(&self.counters.space_rewinds, 1);
-                        }
-                        return Ok(rewound);
-                    }
-                    Sampled::DeadEnd => {
-                        // A dead end: the number being written can only end unlisted. Take it
-                        // back and write words where it began.
-                        let DeadEnd::Rewind { step } =
+                    taken_back => {
+                        // After a lone space, what the model reached for is refused: take the
+                        // space back, the word comes with its own. At a dead end the number
+                        // being written can only end unlisted: take it back and write words
+                        // where it began.
+                        let space_back = matches!(taken_back, Sampled::Refused);
+                        let step = if space_back {
+                            space
+                        } else if let DeadEnd::Rewind { step } =
                             l.gate.dead_end(&l.text, &starts, rules.money)
-                        else {
+                        {
+                            Some(step)
+                        } else {
                             Counters::bump(&self.counters.dead_end_stops, 1);
+                            None
+                        };
+                        let Some(step) = step else {
                             return Ok(Advance::Finished(StopReason::EndOfText));
                         };
                         let rewound = self.rewind(l, step)?;
                         if matches!(rewound, Advance::Decode(_)) {
-                            l.gate.rewound();
-                            Counters::bump(&self.counters.rewinds, 1);
+                            let counter = if space_back {
+                                l.gate.rewound_space();
+                                &self.counters.space_rewinds
+                            } else {
+                                l.gate.rewound();
+                                &self.counters.rewinds
+                            };
+                            Counters::bump(counter, 1);
                         }
                         return Ok(rewound);
                     }
