@@ -117,6 +117,10 @@ pub struct BenchReport {
     /// one was refused (`EngineStats::space_rewinds`).
     #[serde(default)]
     pub space_rewinds: u64,
+    /// Over the whole run: amounts in words taken back, the model having reached for the money
+    /// word (`EngineStats::words_rewinds`).
+    #[serde(default)]
+    pub words_rewinds: u64,
     /// Step times by rows the engine measured at start, and the drafts it takes by them
     /// (`EngineInfo::draft_timing`).
     #[serde(default)]
@@ -677,6 +681,7 @@ pub fn run(
         rewinds: stats_after.rewinds - stats_before.rewinds,
         dead_end_stops: stats_after.dead_end_stops - stats_before.dead_end_stops,
         space_rewinds: stats_after.space_rewinds - stats_before.space_rewinds,
+        words_rewinds: stats_after.words_rewinds - stats_before.words_rewinds,
         model: info.model.clone(),
         threads: info.config.threads,
         n_ctx: info.n_ctx,
@@ -1471,6 +1476,11 @@ impl fmt::Display for BenchReport {
             f,
             "lone spaces       {} taken back (the gate refused what the model reached for after a space token alone)",
             self.space_rewinds,
+        )?;
+        writeln!(
+            f,
+            "amounts in words  {} taken back (the model reached for a money word no figure backs: `only a few` before `dollars`)",
+            self.words_rewinds,
         )?;
         if !self.draft_timing.step_ms.is_empty() {
             let list = |v: Vec<String>| v.join(" / ");

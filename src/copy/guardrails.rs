@@ -853,10 +853,8 @@ fn first_failure(
     if let Some(said) = colloquial_yuan(copy, facts) {
         return Some(Reason::WrongPriceRole(said));
     }
-    if !config.locale.unspaced() {
-        if let Some(said) = amount_in_words(copy, &corpus) {
-            return Some(Reason::WrongPriceRole(said));
-        }
+    if let Some(said) = AmountWords::beside(&corpus, config).first_in(copy) {
+        return Some(Reason::WrongPriceRole(said));
     }
     if let Some(b) = foreign_brand(copy, facts, &corpus, brands) {
         return Some(Reason::ForeignBrand(b));
@@ -1114,62 +1112,272 @@ fn origin_named(copy: &str, corpus: &str) -> Option<String> {
         })
 }
 
-/// Money words English copy may say only right after an amount's digits ([`amount_in_words`]).
+/// Money words English copy may say only right after an amount's digits ([`AmountWords`]).
 const MONEY_WORDS: &[&str] = &[
     "dollar", "dollars", "buck", "bucks", "cent", "cents", "penny", "pennies", "rupee", "rupees",
     "quid", "grand",
 ];
 
-/// Parts of a whole English copy may not name a price by ([`amount_in_words`]); half and a
+/// Parts of a whole English copy may not name a price by ([`AmountWords`]); half and a
 /// fraction are claims of half off or more ([`HALF_CLAIMS`]).
 const PRICE_PARTS: &[&str] = &["third", "thirds", "quarter", "quarters", "fifth", "tenth"];
 
-/// Words that make a part of a whole (`a fifth of…`) a part of the price.
+/// Words that make a part of a whole (`a fifth of…`) a part of the price (`…just over a third of
+/// the original`: the demo, seed 599).
 const PRICE_NOUNS: &[&str] = &[
-    "price", "prices", "retail", "cost", "msrp", "mrp", "pay", "paid",
+    "price", "prices", "retail", "cost", "msrp", "mrp", "pay", "paid", "original",
 ];
 
-/// English copy's amount in words, which no figure of the product backs: a money word
-/// ([`MONEY_WORDS`]) with no digits right before it (`…for under a dollar`, `…at the cost of just
-/// over a grand` for a $109 sleeping bag, `…just over a dollar less than the rest of the market`:
-/// the demo, seed 587), or a part of a whole ([`PRICE_PARTS`]) with a price word within the
-/// four words after it (`…for just over a fifth of the original retail`, `…just under a third of
-/// what you pay`: a price or a discount the catalog never set). `every penny` (`worth every penny`) says no amount; `grand` is money only where
-/// nothing follows it in its clause (`a grand.`, not `a grand view`); words of the facts
-/// (`corpus`) are facts. The phrase, lower-cased.
-fn amount_in_words(copy: &str, corpus: &str) -> Option<String> {
-    let words: Vec<(usize, &str)> = alphanumeric_runs(copy).collect();
-    let own = |w: &str| find_word(corpus, w, false).is_some();
-    words.iter().enumerate().find_map(|(i, &(at, word))| {
-        let lower = word.to_lowercase();
-        let before = i.checked_sub(1).map(|b| words[b].1.to_lowercase());
-        let said = |from: usize, to: usize| {
-            copy.get(words[from].0..words[to].0 + words[to].1.len())
-                .map(str::to_lowercase)
-        };
-        if MONEY_WORDS.contains(&lower.as_str()) && !own(&lower) {
-            let after_digits = before
-                .as_deref()
-                .is_some_and(|b| b.chars().all(|c| c.is_ascii_digit()));
-            let idiom = before.as_deref() == Some("every");
-            let clause_goes_on = copy[at + word.len()..]
-                .trim_start()
-                .starts_with(char::is_alphabetic);
-            let grand_as_money = lower != "grand"
-                || (!clause_goes_on && (after_digits || before.as_deref() == Some("a")));
-            if grand_as_money && !idiom && (lower == "grand" || !after_digits) {
-                return said(i.saturating_sub(1), i);
+/// Words after or before a part of a whole ([`PRICE_PARTS`]) in which a price word
+/// ([`PRICE_NOUNS`]) makes it a part of the price, within its clause (`…a third of its original
+/// selling price`, `…the original price of just over two-and-a-quarter`: the demo, seed 599).
+const PRICE_PART_REACH: usize = 8;
+
+/// Words that count what `grand` follows as money (`two grand`, `a few grand`), besides digits.
+const GRAND_COUNTS: &[&str] = &[
+    "a", "few", "couple", "several", "one", "two", "three", "four", "five", "six", "seven",
+    "eight", "nine", "ten",
+];
+
+/// The rule on English copy's amounts in words, which no figure of the product backs
+/// ([`Reason::WrongPriceRole`]): a money word ([`MONEY_WORDS`]) with no digits right before it
+/// (`…for under a dollar`, `…at the cost of just over a grand` for a $109 sleeping bag, `…just
+/// over a dollar less than the rest of the market`: the demo, seed 587), or a part of a whole
+/// ([`PRICE_PARTS`]) with a price word after it in its clause, within [`PRICE_PART_REACH`] words
+/// (`…for just over a fifth of the original retail`, `…just under a third of what you pay`, `…a
+/// third of its original selling price`: a price or a discount the catalog never set). `every
+/// penny` (`worth every penny`) says no amount; `grand` is money after a count
+/// ([`GRAND_COUNTS`], digits: `a grand`, `just over two grand`, seed 599) where nothing follows
+/// it in its clause (`a grand.`, not `a grand view`); the facts' own words are facts. Chinese
+/// copy's amounts are its numerals, judged as numbers.
+///
+/// One definition for the guardrails, which refuse copy in which [`Self::first_in`] finds one,
+/// and the engine's gate, which never writes the token that would make it find one (`a few
+/// dollars less`, the commonest first-try failure of the English demo on seed 593, is then
+/// never written: the model goes on with another word where it reached for `dollars`). The
+/// default finds none.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AmountWords {
+    /// Whether the copy's locale says amounts in words the rule reads (spaced locales).
+    on: bool,
+    /// The money words and parts of a whole the facts themselves say, lower-cased.
+    own: Vec<String>,
+}
+
+impl AmountWords {
+    /// The rule for copy about `facts` under `config`.
+    pub fn new(facts: &ProductFacts, config: &GuardrailConfig) -> Self {
+        Self::beside(&facts.corpus(), config)
+    }
+
+    /// The rule beside the facts' words `corpus` ([`ProductFacts::corpus`]).
+    pub(crate) fn beside(corpus: &str, config: &GuardrailConfig) -> Self {
+        let on = !config.locale.unspaced();
+        let own = MONEY_WORDS
+            .iter()
+            .chain(PRICE_PARTS)
+            .filter(|w| on && find_word(corpus, w, false).is_some())
+            .map(|w| (*w).to_string())
+            .collect();
+        Self { on, own }
+    }
+
+    /// The first amount in words `copy` says, lower-cased (`a dollar`, `few dollars`, `fifth of
+    /// the original retail`); `None` when it says none. A word at the very end of `copy` is read
+    /// as finished (`a grand` is money until a word follows it).
+    pub fn first_in(&self, copy: &str) -> Option<String> {
+        self.first_with_start(copy).map(|(_, said)| said)
+    }
+
+    /// Whether the rule reads amounts in words at all (a spaced locale's copy).
+    pub fn applies(&self) -> bool {
+        self.on
+    }
+
+    /// [`Self::first_in`] with the byte offset in `copy` where the amount's phrase begins (the
+    /// word before a money word, a part of a whole).
+    pub fn first_with_start(&self, copy: &str) -> Option<(usize, String)> {
+        if !self.on {
+            return None;
+        }
+        let words: Vec<(usize, &str)> = alphanumeric_runs(copy).collect();
+        let own = |w: &str| self.own.iter().any(|o| o == w);
+        words.iter().enumerate().find_map(|(i, &(at, word))| {
+            let lower = word.to_lowercase();
+            let before = i.checked_sub(1).map(|b| words[b].1.to_lowercase());
+            let said = |from: usize, to: usize| {
+                copy.get(words[from].0..words[to].0 + words[to].1.len())
+                    .map(|s| (words[from].0, s.to_lowercase()))
+            };
+            if MONEY_WORDS.contains(&lower.as_str()) && !own(&lower) {
+                let after_digits = before
+                    .as_deref()
+                    .is_some_and(|b| b.chars().all(|c| c.is_ascii_digit()));
+                let idiom = before.as_deref() == Some("every");
+                let clause_goes_on = copy[at + word.len()..]
+                    .trim_start()
+                    .starts_with(char::is_alphabetic);
+                let grand_as_money = lower != "grand"
+                    || (!clause_goes_on
+                        && (after_digits
+                            || before.as_deref().is_some_and(|b| GRAND_COUNTS.contains(&b))));
+                if grand_as_money && !idiom && (lower == "grand" || !after_digits) {
+                    return said(i.saturating_sub(1), i);
+                }
             }
-        }
-        if PRICE_PARTS.contains(&lower.as_str()) && !own(&lower) {
-            let noun = words[i + 1..]
-                .iter()
-                .take(4)
-                .position(|(_, n)| PRICE_NOUNS.contains(&n.to_lowercase().as_str()))?;
-            return said(i, i + 1 + noun);
-        }
-        None
-    })
+            if let Some(from) = price_in_number_words(&words, i) {
+                return said(from, i);
+            }
+            if MULTIPLES.contains(&lower.as_str()) && !own(&lower) {
+                let noun = words[i + 1..]
+                    .iter()
+                    .take(2)
+                    .position(|(_, n)| PRICE_NOUNS.contains(&n.to_lowercase().as_str()));
+                if let Some(k) = noun {
+                    return said(i, i + 1 + k);
+                }
+            }
+            if PRICE_PARTS.contains(&lower.as_str()) && !own(&lower) {
+                return part_of_a_price(copy, &words, i).and_then(|(from, to)| said(from, to));
+            }
+            None
+        })
+    }
+}
+
+/// Multiples that make a price with a price word right after them (`…only about double the price
+/// of previous years`: the demo, seed 599).
+const MULTIPLES: &[&str] = &["double", "twice", "triple", "thrice", "quadruple"];
+
+/// Where the phrase begins when the number word ([`NUMBER_WORDS`]) at `i` of `words` (the
+/// alphanumeric runs of the copy) is a price: a price word ([`PRICE_NOUNS`]), or one and `of`, comes right before it and
+/// the words that lead into it (`…from the original price of just over two-and-a-bit`: the
+/// demo, seed 599, for a two-person tent whose facts say `two`). A count elsewhere (`a tent for
+/// two`) is a fact or an unlisted number, judged as numbers are.
+fn price_in_number_words(words: &[(usize, &str)], i: usize) -> Option<usize> {
+    let word = words[i].1.to_lowercase();
+    if !NUMBER_WORDS.iter().any(|(w, _)| *w == word) {
+        return None;
+    }
+    let leads = words[..i]
+        .iter()
+        .rev()
+        .take_while(|(_, w)| is_amount_lead(w))
+        .count();
+    let price_noun = |k: usize| PRICE_NOUNS.contains(&words[k].1.to_lowercase().as_str());
+    let before = i.checked_sub(leads + 1)?;
+    if price_noun(before) {
+        return Some(before);
+    }
+    let noun = before.checked_sub(1)?;
+    (words[before].1.eq_ignore_ascii_case("of") && price_noun(noun)).then_some(noun)
+}
+
+/// Marks that end a clause, for the reach of a part of a whole ([`part_of_a_price`]).
+const CLAUSE_MARKS: [char; 7] = [',', ';', '.', '!', '?', '(', ':'];
+
+/// Words after which a part of a whole, through the words that lead into it ([`AMOUNT_LEADS`]),
+/// is what something costs or saves (`…now retails for just over a third`, `…at only a quarter`).
+const PART_CUES: &[&str] = &[
+    "for", "at", "only", "from", "now", "retails", "costs", "cost", "priced", "pay", "save",
+    "saves", "saving",
+];
+
+/// Words that lead into an amount (`only a few dollars`, `just over a grand`, `less than a
+/// dollar`, `just over two-thirds`): the engine's gate holds a run of them from the screen and
+/// takes it back with the money word after it; before a part of a whole they reach back to the
+/// word that makes it a price ([`PART_CUES`]).
+pub(crate) const AMOUNT_LEADS: &[&str] = &[
+    "a",
+    "an",
+    "few",
+    "couple",
+    "several",
+    "some",
+    "just",
+    "under",
+    "over",
+    "around",
+    "about",
+    "nearly",
+    "almost",
+    "less",
+    "more",
+    "than",
+    "extra",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "twenty",
+    "fifty",
+    "hundred",
+    "hundreds",
+    "thousand",
+    "thousands",
+];
+
+/// Whether `word` is one of [`AMOUNT_LEADS`], in any case.
+pub(crate) fn is_amount_lead(word: &str) -> bool {
+    AMOUNT_LEADS
+        .iter()
+        .any(|lead| lead.eq_ignore_ascii_case(word))
+}
+
+/// The words (first and last index into `words`, the alphanumeric runs of `copy`) that make the
+/// part of a whole at `i` ([`PRICE_PARTS`]) a part of the price, if any. Only a fraction counts:
+/// the part followed by `of`, `off` or the end of its clause (not `a third season`). It is one
+/// when its clause has a price word ([`PRICE_NOUNS`]) within [`PRICE_PART_REACH`] words after it
+/// (`a fifth of the original retail`) or before it (`the original price of just over
+/// two-thirds`, the demo, seed 599), or when a price cue ([`PART_CUES`]) comes right before the
+/// words that lead into it (`now retails for just over a third of the usual budget`, seed 599).
+fn part_of_a_price(copy: &str, words: &[(usize, &str)], i: usize) -> Option<(usize, usize)> {
+    let (at, word) = words[i];
+    let end = at + word.len();
+    let rest = copy[end..].trim_start();
+    let next = words.get(i + 1).map(|(_, w)| w.to_lowercase());
+    let fraction = rest.is_empty()
+        || rest.starts_with(CLAUSE_MARKS)
+        || rest.starts_with(')')
+        || matches!(next.as_deref(), Some("of" | "off"));
+    if !fraction {
+        return None;
+    }
+    let price_noun = |w: &str| PRICE_NOUNS.contains(&w.to_lowercase().as_str());
+    let clause_end = copy[at..].find(CLAUSE_MARKS).map_or(copy.len(), |e| at + e);
+    if let Some(k) = words[i + 1..]
+        .iter()
+        .take(PRICE_PART_REACH)
+        .take_while(|(w_at, _)| *w_at < clause_end)
+        .position(|(_, n)| price_noun(n))
+    {
+        return Some((i, i + 1 + k));
+    }
+    let clause_start = copy[..at].rfind(CLAUSE_MARKS).unwrap_or(0);
+    if let Some(k) = words[..i]
+        .iter()
+        .rev()
+        .take(PRICE_PART_REACH)
+        .take_while(|(w_at, _)| *w_at >= clause_start)
+        .position(|(_, n)| price_noun(n))
+    {
+        return Some((i - 1 - k, i));
+    }
+    let leads = words[..i]
+        .iter()
+        .rev()
+        .take_while(|(_, w)| is_amount_lead(w))
+        .count();
+    let cue = i.checked_sub(leads + 1)?;
+    PART_CUES
+        .contains(&words[cue].1.to_lowercase().as_str())
+        .then_some((cue, i))
 }
 
 /// English copy's claim of the lowest price anywhere, in any words: `lowest` and, within the
@@ -1265,7 +1473,9 @@ const FOR_ENDS_AFTER: &[&str] = &[
     "wished",
 ];
 
-/// Words after which a final `over` waits for the amount it is over (`for over`, `just over`).
+/// Words after which a final `over` waits for the amount it is over (`for over`, `just over`),
+/// and `about`, `around`, `nearly`, `almost` for the amount they come near (`…now for just over a
+/// month, only about`: the demo, seed 599, once the words that led into `dollars` went back).
 const OVER_WAITS_AFTER: &[&str] = &[
     "for", "just", "of", "at", "only", "slightly", "little", "well", "from", "costs",
 ];
@@ -1364,6 +1574,11 @@ pub(crate) fn unfinished_ending(copy: &str) -> Option<&str> {
     }
     let raw_before = words.next().unwrap_or_default();
     let before = bare(raw_before);
+    // `…now from only a few` (the demo, seed 599, where the gate kept `dollars` from following)
+    // waits for what there are a few of; `quite a few` has it.
+    if word == "few" && before == "a" && words.next().map(bare).as_deref() != Some("quite") {
+        return Some(last);
+    }
     // `the boot you came for` ends; `board game for 🎀` (the demo, seed 547) reached for an
     // amount and wrote a symbol instead.
     if word == "for" && (after_marks || !FOR_ENDS_AFTER.contains(&before.as_str())) {
@@ -1371,7 +1586,10 @@ pub(crate) fn unfinished_ending(copy: &str) -> Option<&str> {
     }
     // `…selling face cream for over` and `…lasts for up to` (the demo, seed 569) wait for an
     // amount; `the wait is over` has it.
-    if (word == "over" && OVER_WAITS_AFTER.contains(&before.as_str()))
+    if (matches!(
+        word.as_str(),
+        "over" | "about" | "around" | "nearly" | "almost"
+    ) && OVER_WAITS_AFTER.contains(&before.as_str()))
         || (word == "to" && before == "up")
     {
         return Some(last);
@@ -2861,7 +3079,36 @@ mod tests {
             ("Kestrelle Sable sleeping bag, only a few dollars more", "few dollars"),
             (
                 "Kestrelle Sable Sleeping Bag Mint for just over a fifth of the original retail.",
-                "fifth of the original retail",
+                "fifth of the original",
+            ),
+            // Written where the gate kept `dollars` from following (the demo, seed 599).
+            (
+                "Kestrelle Sable sleeping bag now retails for just over a third of the original.",
+                "third of the original",
+            ),
+            (
+                "Kestrelle Sable sleeping bag now for just over a third of its original selling price.",
+                "third of its original",
+            ),
+            (
+                "Kestrelle Sable sleeping bag now retails for just over a third of the usual budget.",
+                "for just over a third",
+            ),
+            (
+                "Kestrelle Sable sleeping bag now for just over a third of its current selling point.",
+                "for just over a third",
+            ),
+            (
+                "Kestrelle Sable sleeping bag, now at a discount from the original price of just over a third!",
+                "price of just over a third",
+            ),
+            (
+                "Kestrelle Sable sleeping bag now for just over a month, only about double the price of previous years.",
+                "double the price",
+            ),
+            (
+                "Kestrelle Sable sleeping bag, now at a discount from just over a few grand (was more)",
+                "few grand",
             ),
             (
                 "Kestrelle Sable sleeping bag, just under a third of what you pay elsewhere.",
@@ -2880,6 +3127,7 @@ mod tests {
             "Kestrelle Sable sleeping bag, 109.49 dollars",
             "Kestrelle Sable sleeping bag: a quarter of the weight of a tent, 109.49",
             "Kestrelle Sable sleeping bag, 109.49 for a third season of camping.",
+            "Kestrelle Sable sleeping bag, 109.49, double the warmth of a blanket.",
         ] {
             assert!(
                 judge(fine, &bag).is_pass(),
@@ -2887,6 +3135,35 @@ mod tests {
                 judge(fine, &bag)
             );
         }
+        // A number word of the facts (a two-person tent) in a price's place (seed 599).
+        let tent = priced(
+            "Bramblewood Juniper Two-Person Tent",
+            23599,
+            Some(29999),
+            &usd(),
+        );
+        assert_eq!(
+            judge(
+                "Bramblewood Juniper Tent, now only 235.99, from the original price of just over two-and-a-bit",
+                &tent
+            ),
+            Verdict::Fail(Reason::WrongPriceRole("price of just over two".into()))
+        );
+        assert!(judge("Bramblewood Juniper Tent for two, now only 235.99", &tent).is_pass());
+        // `a few` waits for what there are a few of (seed 599, served once `dollars` was
+        // kept from following); `quite a few` has it.
+        assert_eq!(
+            judge(
+                "Kestrelle Sable sleeping bag at 109.49, now from only a few",
+                &bag
+            ),
+            Verdict::Fail(Reason::Unfinished("few".into()))
+        );
+        assert!(judge(
+            "Kestrelle Sable sleeping bag at 109.49, loved by quite a few",
+            &bag
+        )
+        .is_pass());
         let coin = priced("Penny Lane Third Quarter Tote", 1299, None, &usd());
         assert!(judge(
             "Penny Lane Third Quarter Tote, 12.99: a quarter of the price",

@@ -34,7 +34,7 @@ use crate::copy::engine::{
     StreamEvent, Timings,
 };
 use crate::copy::guardrails::{
-    allowed_numbers, check, lowercase_openers, money_roles, topic_words, BrandList,
+    allowed_numbers, check, lowercase_openers, money_roles, topic_words, AmountWords, BrandList,
     GuardrailConfig, LetterShare, Reason, Repeats, StrayChars, Verdict,
 };
 use crate::copy::manifest::Manifest;
@@ -507,6 +507,7 @@ impl CopyService {
                 repeats: Repeats::beside(&corpus, &self.guardrails),
                 stray_chars: StrayChars::beside(&corpus, &self.guardrails),
                 letter_share: LetterShare::new(&self.guardrails),
+                amount_words: AmountWords::beside(&corpus, &self.guardrails),
                 deadline: request.deadline,
             })
             .and_then(|stream| {

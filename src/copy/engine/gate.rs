@@ -33,11 +33,23 @@
 //! - **wait** ([`held_from`]): text from the token where an amount in progress begins (its
 //!   currency sign, or its first digit, or a lone space token before it) is held back until the
 //!   amount is finished, so nothing unlisted, and no sign without its amount, is ever streamed;
-//!   a lone space token the copy ends on waits for what follows it.
+//!   a lone space token the copy ends on waits for what follows it, and so do words that lead
+//!   into an amount in words.
 //! - **rewind / stop** ([`NumberGate::dead_end`]): when no token can continue an amount, the copy
 //!   goes back to the token where the amount began, sign and all, with a lone space token before
 //!   it (at most [`MAX_REWINDS`] times per request), and continues in words
-//!   ([`NumberGate::words_only`]) until a letter is written; otherwise the copy ends there.
+//!   ([`NumberGate::words_only`]) until a letter is written; when no amount is in progress but
+//!   the copy ends on words that lead into one (`…retails for just over a`), those go back and
+//!   none of them may come next; otherwise the copy ends there.
+//! - **take back an amount in words** ([`NumberGate::words_rewind`]): English copy writes no
+//!   amount in words no figure backs (`a few dollars`, `a third of the price`:
+//!   [`AmountWords`], one rule with the guardrails). The words that lead into one
+//!   ([`guardrails::AMOUNT_LEADS`]: `a few`, `just over a`) are held from the screen while
+//!   they end the copy; when the model reaches for the money word after them, they go back with
+//!   it (at most [`MAX_WORDS_REWINDS`] times per request) and none of them may open the next
+//!   word ([`Rules::leads_barred`]): the model writes the amount in figures, which the gate
+//!   judges in its role (`…now at only 95.99.`), or no amount. Where nothing can go back, the
+//!   money word is masked like any refused token.
 //! - **take back a lone space** ([`NumberGate::space_rewind`]): when what the model draws after
 //!   a space token alone is refused or glues a word to it ([`glues_a_word`]), the space goes
 //!   back (at most [`MAX_SPACE_REWINDS`] times per request) and the copy continues in words,
@@ -62,7 +74,7 @@
 
 use unicode_segmentation::UnicodeSegmentation;
 
-use crate::copy::guardrails::{self, LetterShare, Repeats, StrayChars};
+use crate::copy::guardrails::{self, AmountWords, LetterShare, Repeats, StrayChars};
 use crate::copy::prompt::{has_web_marker, FIELD_LABELS};
 use crate::numbers::{
     fold, foreign_symbol, has_mojibake, is_modifying_mark, normalise_number, orphan_mark, scan,
@@ -75,6 +87,10 @@ pub(super) const MAX_REWINDS: u32 = 2;
 /// Lone spaces taken back per request ([`NumberGate::space_rewind`]); after that the copy goes on
 /// after the space with what the gate allows.
 pub(super) const MAX_SPACE_REWINDS: u32 = 3;
+
+/// Amounts in words taken back per request ([`NumberGate::words_rewind`]); after that the word
+/// that would make one is masked like any refused token.
+pub(super) const MAX_WORDS_REWINDS: u32 = 2;
 
 /// What a candidate token would add to the copy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,6 +132,11 @@ pub(super) struct Rules<'a> {
     /// The guardrails' share of letters: once the copy is long enough to end, no symbol takes
     /// it under the share ([`thins_letters`]).
     pub letters: LetterShare,
+    /// The guardrails' rule on amounts in words: no token completes one (`a few dollars`).
+    pub amounts: &'a AmountWords,
+    /// No word of [`guardrails::AMOUNT_LEADS`] may be written next: the copy was just taken back from one
+    /// to before the amount in words it led into ([`NumberGate::leads_barred`]).
+    pub leads_barred: bool,
 }
 
 /// Allow or mask a candidate token after the copy `text`: every number must be among
@@ -154,6 +175,8 @@ pub(super) fn judge(text: &str, next: Next<'_>, rules: &Rules<'_>) -> Candidate 
                     && orphan_mark(text).is_none())
                 || (begins_a_web_address(&written) && !begins_a_web_address(text))
                 || repeats(text, &written, rules.repeats)
+                || says_an_amount_in_words(text, &copy, rules.amounts)
+                || (rules.leads_barred && opens_a_lead(text, piece))
                 || thins_letters(text, &written, piece, rules)
                 || (piece.contains(guardrails::is_symbol)
                     && rules.letters.runs_long(&written)
@@ -252,6 +275,70 @@ fn repeats(text: &str, copy: &str, rule: &Repeats) -> bool {
     rule.first_in(copy).is_some() && rule.first_in(text).is_none()
 }
 
+/// Whether `piece` after `text` completes an amount in words ([`AmountWords`]) `text` did not
+/// say: the worker takes the phrase back ([`NumberGate::words_rewind`]) rather than drawing
+/// again after it.
+pub(super) fn completes_an_amount_in_words(text: &str, piece: &str, rules: &Rules<'_>) -> bool {
+    rules.amounts.applies()
+        && says_an_amount_in_words(text, &fold(&format!("{text}{piece}")).text, rules.amounts)
+}
+
+/// Whether `copy` (`text` and the candidate piece after it, folded) says an amount in words
+/// ([`AmountWords`]: `a few dollars`, `a third of the price`) where `text` did not: the gate's
+/// side of the guardrails' rule. A word the piece ends on counts as finished (`cent` is not
+/// waited on to become `century`: the model has a token for that word whole).
+fn says_an_amount_in_words(text: &str, copy: &str, rule: &AmountWords) -> bool {
+    rule.first_in(copy).is_some() && rule.first_in(&fold(text).text).is_none()
+}
+
+/// Whether `piece`, after `text`, writes a word of [`guardrails::AMOUNT_LEADS`] whole as its first word (` a`,
+/// ` few`; not the `a` of ` affordable`, nor a piece that goes on with a word `text` ends in).
+fn opens_a_lead(text: &str, piece: &str) -> bool {
+    if text.ends_with(char::is_alphanumeric) && piece.starts_with(char::is_alphanumeric) {
+        return false;
+    }
+    let head = piece.trim_start();
+    let word = head
+        .split(|c: char| !c.is_alphabetic())
+        .next()
+        .unwrap_or("");
+    !word.is_empty() && guardrails::is_amount_lead(word)
+}
+
+/// Where a run of [`guardrails::AMOUNT_LEADS`] words that ends at byte `end` of `text` begins (words
+/// separated by spaces only: a comma ends the run); `end` when the word before it is none.
+fn leads_from(text: &str, end: usize) -> usize {
+    let mut start = end;
+    loop {
+        let head = text[..start].trim_end_matches(' ');
+        let word_at = head
+            .char_indices()
+            .rev()
+            .take_while(|(_, c)| c.is_alphabetic())
+            .last()
+            .map_or(head.len(), |(at, _)| at);
+        let word = &head[word_at..];
+        if word.is_empty() || !guardrails::is_amount_lead(word) {
+            return start;
+        }
+        start = word_at;
+    }
+}
+
+/// With the amount-in-words rule on, the step from which a run of [`guardrails::AMOUNT_LEADS`] the copy
+/// ends on is held ([`leads_from`]): `…now from only a few` shows `…now from only` until the
+/// next word, which may be the money word the run is taken back with.
+fn trailing_leads(text: &str, starts: &[usize], amounts: &AmountWords) -> Option<usize> {
+    if !amounts.applies() || text.ends_with(' ') {
+        return None;
+    }
+    let start = leads_from(text, text.len());
+    if start == text.len() {
+        return None;
+    }
+    starts.iter().rposition(|&at| at <= start)
+}
+
 /// Whether `copy` has the store's currency sign (`money.marks`' first) with no amount after it
 /// that can no longer get one (`Only ₹ ⅈ340`, `💰 ₹` at the end: the guardrails' `a price sign
 /// without an amount`, seen on the Flipkart sample). A sign at the very end or before one space
@@ -330,10 +417,17 @@ fn opening_symbols(text: &str) -> usize {
 /// Where streaming must wait: the start of the step (`starts`: where each generated token's text
 /// begins in `text`, ascending) in which a number still in progress at the end of `text` begins,
 /// or of the lone space before it ([`amount_step`]), or of a lone space `text` ends on
-/// ([`trailing_lone_space`]); `text.len()` when there is none.
-pub(super) fn held_from(text: &str, starts: &[usize], money: Option<&MoneyRoles>) -> usize {
+/// ([`trailing_lone_space`]), or of a run of words that may lead into an amount in words
+/// ([`trailing_leads`]); `text.len()` when there is none.
+pub(super) fn held_from(
+    text: &str,
+    starts: &[usize],
+    money: Option<&MoneyRoles>,
+    amounts: &AmountWords,
+) -> usize {
     amount_step(text, starts, money)
         .or_else(|| trailing_lone_space(text, starts))
+        .or_else(|| trailing_leads(text, starts, amounts))
         .map_or(text.len(), |step| starts[step])
 }
 
@@ -388,16 +482,17 @@ pub(super) fn served_to(text: &str, starts: &[usize], rules: &Rules<'_>) -> usiz
     if !on_a_sign && judge(text, Next::EndOfText, rules) == Candidate::Allow {
         text.len()
     } else {
-        held_from(text, starts, rules.money)
+        held_from(text, starts, rules.money, rules.amounts)
     }
 }
 
 /// What to do when no token can continue the copy (every candidate was masked).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum DeadEnd {
-    /// Take back the steps from this index on (the step where the number in progress begins)
-    /// and continue in words from there.
-    Rewind { step: usize },
+    /// Take back the steps from this index on (the step where the number in progress begins,
+    /// or with `leads` the run of words that lead into an amount the copy ends on) and continue
+    /// in words from there (with `leads`, in anything but those words).
+    Rewind { step: usize, leads: bool },
     /// End the copy here: no number to take back, or the rewinds are spent.
     Stop,
 }
@@ -408,6 +503,8 @@ pub(super) struct NumberGate {
     rewinds: u32,
     space_rewinds: u32,
     words_only: bool,
+    words_rewinds: u32,
+    leads_barred: bool,
 }
 
 impl NumberGate {
@@ -419,23 +516,35 @@ impl NumberGate {
 
     /// Rewind or stop at a dead end after `text`, whose steps start at `starts` (ascending): the
     /// rewind takes back the amount from its first step and a lone space before it
-    /// ([`wrote_a_lone_space`]).
+    /// ([`wrote_a_lone_space`]), or else the run of words leading into an amount the copy ends
+    /// on ([`trailing_leads`]: `…now retails for just over a`, where every word the model drew
+    /// next made an amount in words).
     pub(super) fn dead_end(
         &self,
         text: &str,
         starts: &[usize],
         money: Option<&MoneyRoles>,
+        amounts: &AmountWords,
     ) -> DeadEnd {
         if self.rewinds >= MAX_REWINDS {
             return DeadEnd::Stop;
         }
-        amount_step(text, starts, money).map_or(DeadEnd::Stop, |step| DeadEnd::Rewind { step })
+        if let Some(step) = amount_step(text, starts, money) {
+            return DeadEnd::Rewind { step, leads: false };
+        }
+        trailing_leads(text, starts, amounts)
+            .map_or(DeadEnd::Stop, |step| DeadEnd::Rewind { step, leads: true })
     }
 
-    /// Record a rewind that was carried out: the copy goes on in words until a letter is written.
-    pub(super) fn rewound(&mut self) {
+    /// Record a rewind that was carried out: the copy goes on in words until a letter is
+    /// written; after words that led into an amount (`leads`), in any but those words.
+    pub(super) fn rewound(&mut self, leads: bool) {
         self.rewinds += 1;
-        self.words_only = true;
+        if leads {
+            self.leads_barred = true;
+        } else {
+            self.words_only = true;
+        }
     }
 
     /// The last step of `text` (steps start at `starts`, ascending) to take back when the gate
@@ -452,9 +561,62 @@ impl NumberGate {
         self.words_only = true;
     }
 
-    /// Record a piece written to the copy: a letter lifts the bar on digits.
+    /// Whether the copy was taken back to before an amount in words and no word of
+    /// [`guardrails::AMOUNT_LEADS`] may come next ([`Rules::leads_barred`]).
+    pub(super) fn leads_barred(&self) -> bool {
+        self.leads_barred
+    }
+
+    /// Whether an amount in words may still be taken back (at most [`MAX_WORDS_REWINDS`] per
+    /// request).
+    pub(super) fn may_take_back_words(&self) -> bool {
+        self.words_rewinds < MAX_WORDS_REWINDS
+    }
+
+    /// The step of `text` (steps start at `starts`, ascending) to take back when `piece` after
+    /// it would complete an amount in words ([`AmountWords`]): the one where the amount's phrase
+    /// begins, with the run of [`guardrails::AMOUNT_LEADS`] before it (`only| a few dollars`, `now|
+    /// just over a third of the price`), or else where the run of them `text` ends on begins
+    /// (`retails for| just over a third`). `None` when the phrase begins in `piece` itself or
+    /// both begin in text already streamed (`streamed`: nothing shown is taken back), or the
+    /// rewinds are spent.
+    pub(super) fn words_rewind(
+        &self,
+        (text, piece): (&str, &str),
+        starts: &[usize],
+        streamed: usize,
+        amounts: &AmountWords,
+    ) -> Option<usize> {
+        if !self.may_take_back_words() {
+            return None;
+        }
+        let written = fold(&format!("{text}{piece}"));
+        let (at, _) = amounts.first_with_start(&written.text)?;
+        let at = written.original(at);
+        if at >= text.len() {
+            return None;
+        }
+        // The phrase with the words that led into it, or else the run of them the copy ends on
+        // (held from the screen): `retails for| just over a third`.
+        [leads_from(text, at), leads_from(text, text.len())]
+            .into_iter()
+            .filter(|&start| start < text.len())
+            .filter_map(|start| starts.iter().rposition(|&s| s <= start))
+            .find(|&step| starts[step] >= streamed)
+    }
+
+    /// Record an amount in words taken back: no word of [`guardrails::AMOUNT_LEADS`] may open the next word.
+    pub(super) fn rewound_words(&mut self) {
+        self.words_rewinds += 1;
+        self.leads_barred = true;
+    }
+
+    /// Record a piece written to the copy: a letter lifts the bar on digits and on the words that
+    /// lead into an amount.
     pub(super) fn wrote(&mut self, piece: &str) {
-        self.words_only &= !piece.chars().any(char::is_alphabetic);
+        let letter = piece.chars().any(char::is_alphabetic);
+        self.words_only &= !letter;
+        self.leads_barred &= !letter;
     }
 }
 
@@ -602,6 +764,8 @@ mod tests {
 
     static NO_FACTS: std::sync::LazyLock<Repeats> = std::sync::LazyLock::new(Repeats::default);
     static NO_STRAYS: StrayChars = StrayChars::none();
+    static NO_AMOUNTS: std::sync::LazyLock<AmountWords> =
+        std::sync::LazyLock::new(AmountWords::default);
 
     fn rules<'a>(allowed: &'a [String], money: Option<&'a MoneyRoles>) -> Rules<'a> {
         Rules {
@@ -614,6 +778,8 @@ mod tests {
             repeats: &NO_FACTS,
             stray: &NO_STRAYS,
             letters: LetterShare::default(),
+            amounts: &NO_AMOUNTS,
+            leads_barred: false,
         }
     }
 
@@ -1272,6 +1438,150 @@ mod tests {
         );
     }
 
+    /// The English demo's commonest first-try failure on seed 593 (`…only a few dollars less`,
+    /// four of seven amounts in words): the gate never writes the word that makes an amount in
+    /// words; money words after an amount's digits, `worth every penny` and the facts' own words
+    /// stay, and Chinese copy has no such rule.
+    #[test]
+    fn an_amount_in_words_is_never_completed() {
+        let config = guardrails::GuardrailConfig::default();
+        let listed = list(&["109.49"]);
+        let amounts = AmountWords::beside("Kestrelle Sable Sleeping Bag", &config);
+        let priced = Rules {
+            amounts: &amounts,
+            ..rules(&listed, None)
+        };
+        let allows =
+            |text: &str, piece: &str| judge(text, Next::Piece(piece), &priced) == Candidate::Allow;
+        assert!(!allows("Sable sleeping bag, only a few", " dollars"));
+        assert!(!allows("Sable sleeping bag, only a few", " Bucks!"));
+        assert!(!allows("Sable sleeping bag for just over a", " grand"));
+        assert!(!allows("Sable sleeping bag, a third of the", " price"));
+        assert!(allows("Sable sleeping bag, only a few", " more"));
+        assert!(allows("Sable sleeping bag, 109.49", " dollars"));
+        assert!(allows("Sable sleeping bag, worth every", " penny"));
+        assert!(allows("Sable sleeping bag, a third of the", " weight"));
+        // What the text already says is not held against the next token.
+        assert!(allows("Sable sleeping bag, a dollar", " less"));
+        let own = AmountWords::beside("Penny Lane Tote", &config);
+        let named = Rules {
+            amounts: &own,
+            ..rules(&listed, None)
+        };
+        assert_eq!(
+            judge("The", Next::Piece(" penny"), &named),
+            Candidate::Allow,
+            "the facts' own word"
+        );
+        let zh = AmountWords::beside(
+            "李宁赤兔6跑步鞋",
+            &guardrails::GuardrailConfig::default().for_locale(crate::locale::Locale::ZhCn),
+        );
+        assert_eq!(zh.first_in("a few dollars"), None);
+    }
+
+    /// The English demo on seed 599 reached for `dollars` after `…now from only a few`: masked,
+    /// it served `…now from only a few` and `…a few extra pounds`. The words that led into the
+    /// amount are held from the screen, go back with it, and none of them may come next.
+    #[test]
+    fn an_amount_in_words_goes_back_to_the_words_that_led_into_it() {
+        let config = guardrails::GuardrailConfig::default();
+        let amounts = AmountWords::beside("Rivetta Haven Puzzle Slate", &config);
+        // Steps: "A Rivetta Haven Puzzle" 0, ", now" 22, " from" 27, " only" 32, " a" 37,
+        // " few" 39.
+        let text = "A Rivetta Haven Puzzle, now from only a few";
+        let starts = [0, 22, 27, 32, 37, 39];
+        assert_eq!(held_from(text, &starts, None, &amounts), 37);
+        assert_eq!(
+            held_from(text, &starts, None, &NO_AMOUNTS),
+            text.len(),
+            "no rule, nothing held"
+        );
+        let gate = NumberGate::default();
+        assert_eq!(
+            gate.words_rewind((text, " dollars"), &starts, 37, &amounts),
+            Some(4)
+        );
+        assert_eq!(
+            gate.words_rewind((text, " dollars"), &starts, 38, &amounts),
+            None,
+            "nothing shown is taken back"
+        );
+        assert_eq!(
+            gate.words_rewind((text, " puzzles"), &starts, 37, &amounts),
+            None
+        );
+        let parts = "A Rivetta Haven Puzzle, now just over a third of the";
+        let starts = [0, 22, 27, 32, 37, 39, 45, 48];
+        assert_eq!(
+            gate.words_rewind((parts, " price"), &starts, 0, &amounts),
+            Some(2),
+            "back to `just over a`"
+        );
+        let cued = "A Rivetta Haven Puzzle, now retails for just over a";
+        // Steps: ... " retails" 27, " for" 35, " just" 39, " over" 44, " a" 49.
+        let starts = [0, 22, 27, 35, 39, 44, 49];
+        assert_eq!(
+            gate.words_rewind((cued, " third"), &starts, 39, &amounts),
+            Some(4),
+            "`for` was shown: back to the run held after it"
+        );
+        let mut gate = gate;
+        gate.rewound_words();
+        assert!(gate.leads_barred());
+        let barred = Rules {
+            amounts: &amounts,
+            leads_barred: true,
+            ..rules(&[], None)
+        };
+        let allows =
+            |text: &str, piece: &str| judge(text, Next::Piece(piece), &barred) == Candidate::Allow;
+        assert!(!allows("Puzzle, now from only", " a"));
+        assert!(!allows("Puzzle, now from only", " Just"));
+        assert!(allows("Puzzle, now from only", " affordable"));
+        assert!(allows("Puzzle, now from only", " $"));
+        gate.wrote(" $");
+        assert!(gate.leads_barred(), "no letter yet");
+        gate.wrote(" affordable");
+        assert!(!gate.leads_barred());
+        gate.rewound_words();
+        assert!(!gate.may_take_back_words(), "at most {MAX_WORDS_REWINDS}");
+        assert!(completes_an_amount_in_words(
+            "Puzzle, a few",
+            " bucks",
+            &Rules {
+                amounts: &amounts,
+                ..rules(&[], None)
+            }
+        ));
+    }
+
+    /// Seed 599: `…now retails for just over a`, where every word the model drew next made an
+    /// amount in words, ended the copy there. A dead end with no number in progress takes the
+    /// leading words back, and the copy goes on in anything but them (digits allowed).
+    #[test]
+    fn a_dead_end_after_words_that_lead_into_an_amount_takes_them_back() {
+        let config = guardrails::GuardrailConfig::default();
+        let amounts = AmountWords::beside("Mossgate Orbit Mug", &config);
+        let text = "A Rivetta Haven Puzzle, now retails for just over a";
+        let starts = [0, 22, 27, 35, 39, 44, 49];
+        let mut gate = NumberGate::default();
+        assert_eq!(
+            gate.dead_end(text, &starts, None, &amounts),
+            DeadEnd::Rewind {
+                step: 4,
+                leads: true
+            }
+        );
+        assert_eq!(
+            gate.dead_end(text, &starts, None, &NO_AMOUNTS),
+            DeadEnd::Stop,
+            "without the rule there is nothing to take back"
+        );
+        gate.rewound(true);
+        assert!(gate.leads_barred() && !gate.words_only());
+    }
+
     #[test]
     fn a_barred_phrase_is_never_completed() {
         let barred = list(&["lowest price", "最低价"]);
@@ -1492,13 +1802,20 @@ mod tests {
         // sign is held with it.
         let text = "Now ₹18";
         let starts = [0, 3, 7, 8];
-        assert_eq!(held_from(text, &starts, None), 3);
-        assert_eq!(held_from("Now ₹", &[0, 3], None), 3);
+        assert_eq!(held_from(text, &starts, None, &NO_AMOUNTS), 3);
+        assert_eq!(held_from("Now ₹", &[0, 3], None, &NO_AMOUNTS), 3);
         // A piece holding both words and digits is held as a whole.
-        assert_eq!(held_from("Now ₹18", &[0, 3], None), 3);
-        assert_eq!(held_from("Now ₹18 off", &starts, None), "Now ₹18 off".len());
-        assert_eq!(held_from("", &[], None), 0);
-        assert_eq!(held_from("12", &[], None), 2, "no step: nothing held");
+        assert_eq!(held_from("Now ₹18", &[0, 3], None, &NO_AMOUNTS), 3);
+        assert_eq!(
+            held_from("Now ₹18 off", &starts, None, &NO_AMOUNTS),
+            "Now ₹18 off".len()
+        );
+        assert_eq!(held_from("", &[], None, &NO_AMOUNTS), 0);
+        assert_eq!(
+            held_from("12", &[], None, &NO_AMOUNTS),
+            2,
+            "no step: nothing held"
+        );
     }
 
     #[test]
@@ -1560,22 +1877,28 @@ mod tests {
         // candidate after `1183 ` masked) takes it back, as a number still being written is.
         let waiting = "Watch with uralite, dial 1183 ";
         let starts = [0, 24, 29];
-        assert_eq!(held_from(waiting, &starts, Some(&money)), 24);
+        assert_eq!(held_from(waiting, &starts, Some(&money), &NO_AMOUNTS), 24);
         assert_eq!(
-            held_from(waiting, &starts, None),
+            held_from(waiting, &starts, None, &NO_AMOUNTS),
             waiting.len() - 1,
             "without the money roles nothing says it is money: only the lone space waits"
         );
         assert_eq!(
-            NumberGate::default().dead_end(waiting, &starts, Some(&money)),
-            DeadEnd::Rewind { step: 1 }
+            NumberGate::default().dead_end(waiting, &starts, Some(&money), &NO_AMOUNTS),
+            DeadEnd::Rewind {
+                step: 1,
+                leads: false
+            }
         );
         // The end cuts it off: not served.
         assert_eq!(served_to(waiting, &starts, &rules), 24);
         // Settled by `off`, it is streamed and served.
         let saved = "Watch with uralite, dial 1183 off";
         let starts = [0, 24, 29];
-        assert_eq!(held_from(saved, &starts, Some(&money)), saved.len());
+        assert_eq!(
+            held_from(saved, &starts, Some(&money), &NO_AMOUNTS),
+            saved.len()
+        );
         assert_eq!(served_to(saved, &starts, &rules), saved.len());
     }
 
@@ -1585,29 +1908,35 @@ mod tests {
         assert!(!gate.words_only());
         let starts = [0, 3, 7, 8];
         assert_eq!(
-            gate.dead_end("Now ₹18", &starts, None),
-            DeadEnd::Rewind { step: 1 },
+            gate.dead_end("Now ₹18", &starts, None, &NO_AMOUNTS),
+            DeadEnd::Rewind {
+                step: 1,
+                leads: false
+            },
             "the amount's sign goes with it"
         );
         assert_eq!(
-            gate.dead_end("Now ₹", &[0, 3], None),
-            DeadEnd::Rewind { step: 1 },
+            gate.dead_end("Now ₹", &[0, 3], None, &NO_AMOUNTS),
+            DeadEnd::Rewind {
+                step: 1,
+                leads: false
+            },
             "a sign no digit can follow"
         );
         assert_eq!(
-            gate.dead_end("Now it", &starts, None),
+            gate.dead_end("Now it", &starts, None, &NO_AMOUNTS),
             DeadEnd::Stop,
             "no number to take back"
         );
-        gate.rewound();
+        gate.rewound(false);
         assert!(gate.words_only());
         gate.wrote(" 12 ");
         assert!(gate.words_only(), "digits and spaces keep the bar");
         gate.wrote("just");
         assert!(!gate.words_only(), "a letter lifts it");
-        gate.rewound();
+        gate.rewound(false);
         assert_eq!(
-            gate.dead_end("Now ₹18", &starts, None),
+            gate.dead_end("Now ₹18", &starts, None, &NO_AMOUNTS),
             DeadEnd::Stop,
             "at most MAX_REWINDS per request"
         );
@@ -1622,9 +1951,9 @@ mod tests {
         let text = "Only $30.49, ";
         let starts = [0, 4, 6, 8, 9, 10, 11, 12];
         assert!(wrote_a_lone_space(text, 12, 13));
-        assert_eq!(held_from(text, &starts, None), 12);
+        assert_eq!(held_from(text, &starts, None, &NO_AMOUNTS), 12);
         let shown = "Only $30.49, now";
-        assert_eq!(held_from(shown, &starts, None), shown.len());
+        assert_eq!(held_from(shown, &starts, None, &NO_AMOUNTS), shown.len());
         let mut gate = NumberGate::default();
         for _ in 0..MAX_SPACE_REWINDS {
             assert_eq!(gate.space_rewind(text, &starts), Some(7));
@@ -1652,10 +1981,13 @@ mod tests {
         let starts = [0, 8, 12, 13, 18, 19, 20, 21];
         assert!(wrote_a_lone_space(cut, 18, 19));
         assert_eq!(
-            NumberGate::default().dead_end(cut, &starts, None),
-            DeadEnd::Rewind { step: 4 }
+            NumberGate::default().dead_end(cut, &starts, None, &NO_AMOUNTS),
+            DeadEnd::Rewind {
+                step: 4,
+                leads: false
+            }
         );
-        assert_eq!(held_from(cut, &starts, None), 18);
+        assert_eq!(held_from(cut, &starts, None, &NO_AMOUNTS), 18);
     }
 
     /// A product without a list price: the token that would complete a discount claim is masked
@@ -1710,12 +2042,25 @@ mod tests {
         assert!(allows("童趣岛 流云桌游现在￥", "一百"));
         let text = "童趣岛 流云桌游现在￥ 零";
         assert_eq!(
-            held_from(text, &[0, "童趣岛 流云桌游现在".len()], Some(&money)),
+            held_from(
+                text,
+                &[0, "童趣岛 流云桌游现在".len()],
+                Some(&money),
+                &NO_AMOUNTS
+            ),
             "童趣岛 流云桌游现在".len()
         );
         assert_eq!(
-            NumberGate::default().dead_end(text, &[0, "童趣岛 流云桌游现在".len()], Some(&money)),
-            DeadEnd::Rewind { step: 1 }
+            NumberGate::default().dead_end(
+                text,
+                &[0, "童趣岛 流云桌游现在".len()],
+                Some(&money),
+                &NO_AMOUNTS
+            ),
+            DeadEnd::Rewind {
+                step: 1,
+                leads: false
+            }
         );
         // Numerals with no sign before them are no amount in progress (`一款`, `三星`).
         assert_eq!(number_in_progress("一款三"), None);
@@ -1802,13 +2147,13 @@ mod tests {
             if let Some(start) = number_in_progress(&text) {
                 prop_assert!(text.is_char_boundary(start));
             }
-            prop_assert!(held_from(&text, &starts, None) <= text.len());
+            prop_assert!(held_from(&text, &starts, None, &NO_AMOUNTS) <= text.len());
             let money = cny_money();
             if let Some(start) = amount_in_progress(&text, Some(&money)) {
                 prop_assert!(text.is_char_boundary(start));
             }
-            prop_assert!(held_from(&text, &starts, Some(&money)) <= text.len());
-            let _ = NumberGate::default().dead_end(&text, &starts, Some(&money));
+            prop_assert!(held_from(&text, &starts, Some(&money), &NO_AMOUNTS) <= text.len());
+            let _ = NumberGate::default().dead_end(&text, &starts, Some(&money), &NO_AMOUNTS);
             let allowed = cny_allowed();
             let served = served_to(&text, &starts, &rules(&allowed, Some(&money)));
             prop_assert!(served <= text.len());
@@ -1826,14 +2171,14 @@ mod tests {
             starts.sort_unstable();
             let _ = judge(&text, Next::Piece(&piece), &rules(&allowed, None));
             let _ = judge(&text, Next::EndOfText, &rules(&allowed, None));
-            let held = held_from(&text, &starts, None);
+            let held = held_from(&text, &starts, None, &NO_AMOUNTS);
             prop_assert!(held <= text.len());
             let served = served_to(&text, &starts, &rules(&allowed, None));
             prop_assert!(served == text.len() || served == held);
             // With money roles the amount waiting for its saving word is held too.
             let money = rupee_money();
             let _ = judge(&text, Next::Piece(&piece), &rules(&allowed, Some(&money)));
-            let held = held_from(&text, &starts, Some(&money));
+            let held = held_from(&text, &starts, Some(&money), &NO_AMOUNTS);
             prop_assert!(held <= text.len());
             let served = served_to(&text, &starts, &rules(&allowed, Some(&money)));
             prop_assert!(served == text.len() || served == held);
@@ -1853,11 +2198,11 @@ mod tests {
             }
             let mut gate = NumberGate::default();
             for _ in 0..rewinds {
-                gate.rewound();
+                gate.rewound(false);
             }
             gate.wrote(&piece);
-            match gate.dead_end(&text, &starts, None) {
-                DeadEnd::Rewind { step } => prop_assert!(step < starts.len()),
+            match gate.dead_end(&text, &starts, None, &NO_AMOUNTS) {
+                DeadEnd::Rewind { step, .. } => prop_assert!(step < starts.len()),
                 DeadEnd::Stop => {}
             }
         }

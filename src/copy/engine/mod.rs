@@ -104,7 +104,7 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use crate::copy::guardrails::{LetterShare, Repeats, StrayChars};
+use crate::copy::guardrails::{AmountWords, LetterShare, Repeats, StrayChars};
 use crate::copy::manifest::{Manifest, ManifestError};
 
 /// Engine tuning. Defaults are defined here once; every field may be omitted in config files.
@@ -564,6 +564,10 @@ pub struct GenerationRequest {
     /// ([`crate::copy::guardrails::LetterShare`]); once the copy is long enough to end, no token
     /// that would take it under the share is sampled. The default holds for any copy.
     pub letter_share: LetterShare,
+    /// With `allowed_numbers`: the guardrails' rule on amounts in words
+    /// ([`crate::copy::guardrails::AmountWords`]); no token that would complete one (`a few
+    /// dollars`) is sampled. The default finds none.
+    pub amount_words: AmountWords,
     /// The whole piece of copy is due by then (the screen's deadline, queueing included):
     /// generation stops there as at the budget ([`StopReason::Budget`]), and a request that
     /// starts after it decodes nothing.
@@ -590,6 +594,7 @@ impl GenerationRequest {
             repeats: Repeats::default(),
             stray_chars: StrayChars::default(),
             letter_share: LetterShare::default(),
+            amount_words: AmountWords::default(),
             deadline: None,
         }
     }
@@ -730,6 +735,10 @@ pub struct EngineStats {
     /// Lone spaces taken back because what the model reached for after one was refused.
     #[serde(default)]
     pub space_rewinds: u64,
+    /// Amounts in words taken back (`…only a few` before ` dollars`: the gate's
+    /// `NumberGate::words_rewind`).
+    #[serde(default)]
+    pub words_rewinds: u64,
 }
 
 #[derive(Debug, Default)]
@@ -747,6 +756,7 @@ struct Counters {
     rewinds: AtomicU64,
     dead_end_stops: AtomicU64,
     space_rewinds: AtomicU64,
+    words_rewinds: AtomicU64,
 }
 
 impl Counters {
@@ -921,6 +931,7 @@ impl EngineHandle {
             rewinds: get(&c.rewinds),
             dead_end_stops: get(&c.dead_end_stops),
             space_rewinds: get(&c.space_rewinds),
+            words_rewinds: get(&c.words_rewinds),
         }
     }
 

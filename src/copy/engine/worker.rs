@@ -445,6 +445,9 @@ enum Sampled {
     /// After a lone space, the first draw was refused or glues a word to the space: what the
     /// model reached for after the space may not be written.
     Refused,
+    /// The first draw would complete an amount in words (`a few` + ` dollars`): the phrase it
+    /// ends goes back ([`gate::NumberGate::words_rewind`]).
+    AmountInWords(LlamaToken),
     /// No acceptable token turned up.
     DeadEnd,
 }
@@ -465,6 +468,8 @@ fn gate_rules(request: &GenerationRequest) -> Option<gate::Rules<'_>> {
             repeats: &request.repeats,
             stray: &request.stray_chars,
             letters: request.letter_share,
+            amounts: &request.amount_words,
+            leads_barred: false,
         })
 }
 
@@ -1159,7 +1164,7 @@ impl Worker<'_> {
             None => {
                 let so_far = (l.text.as_str(), l.pending.as_slice());
                 let Sampled::Token(token) =
-                    self.sample_checked(&mut l.sampler, l.idx, so_far, None, (false, false))
+                    self.sample_checked(&mut l.sampler, l.idx, so_far, None, (false, false, false))
                 else {
                     return Ok(Advance::Finished(StopReason::EndOfText));
                 };
@@ -1169,17 +1174,49 @@ impl Worker<'_> {
                 let Some(rules) = gate_rules(request) else {
                     return Ok(Advance::Finished(StopReason::EndOfText));
                 };
+                let rules = gate::Rules {
+                    leads_barred: l.gate.leads_barred(),
+                    ..rules
+                };
                 let starts: Vec<usize> = l.steps.iter().map(|s| s.at).collect();
                 let space = l.gate.space_rewind(&l.text, &starts);
                 let so_far = (l.text.as_str(), l.pending.as_slice());
                 let words_only = l.gate.words_only();
-                match self.sample_checked(
+                let mut drawn = self.sample_checked(
                     &mut l.sampler,
                     l.idx,
                     so_far,
                     Some(rules),
-                    (words_only, space.is_some()),
-                ) {
+                    (words_only, space.is_some(), l.gate.may_take_back_words()),
+                );
+                if let Sampled::AmountInWords(token) = drawn {
+                    // The model reached for the word that makes an amount in words: take the
+                    // phrase back to before the words that led into it, and write something
+                    // else there (the amount in figures, judged in its role, or no amount).
+                    let mut bytes = Vec::new();
+                    vocab.token_to_piece_into(token, &mut bytes, false, None);
+                    let piece = String::from_utf8_lossy(&bytes);
+                    let step =
+                        l.gate
+                            .words_rewind((&l.text, &piece), &starts, l.streamed, rules.amounts);
+                    if let Some(step) = step {
+                        let rewound = self.rewind(l, step)?;
+                        if matches!(rewound, Advance::Decode(_)) {
+                            l.gate.rewound_words();
+                            Counters::bump(&self.counters.words_rewinds, 1);
+                        }
+                        return Ok(rewound);
+                    }
+                    // Nothing to take back: the word is refused like any other.
+                    drawn = self.sample_checked(
+                        &mut l.sampler,
+                        l.idx,
+                        so_far,
+                        Some(rules),
+                        (words_only, space.is_some(), false),
+                    );
+                }
+                match drawn {
                     Sampled::Token(token) => token,
                     taken_back => {
                         // After a lone space, what the model reached for is refused: take the
@@ -1187,11 +1224,14 @@ impl Worker<'_> {
                         // being written can only end unlisted: take it back and write words
                         // where it began.
                         let space_back = matches!(taken_back, Sampled::Refused);
+                        let mut leads = false;
                         let step = if space_back {
                             space
-                        } else if let DeadEnd::Rewind { step } =
-                            l.gate.dead_end(&l.text, &starts, rules.money)
+                        } else if let DeadEnd::Rewind { step, leads: led } =
+                            l.gate
+                                .dead_end(&l.text, &starts, rules.money, rules.amounts)
                         {
+                            leads = led;
                             Some(step)
                         } else {
                             Counters::bump(&self.counters.dead_end_stops, 1);
@@ -1206,7 +1246,7 @@ impl Worker<'_> {
                                 l.gate.rewound_space();
                                 &self.counters.space_rewinds
                             } else {
-                                l.gate.rewound();
+                                l.gate.rewound(leads);
                                 &self.counters.rewinds
                             };
                             Counters::bump(counter, 1);
@@ -1245,7 +1285,13 @@ impl Worker<'_> {
         l.gate.wrote(&piece);
         l.text.push_str(&piece);
         let starts: Vec<usize> = l.steps.iter().map(|s| s.at).collect();
-        let hold = gate::held_from(&l.text, &starts, l.job.request.money_roles.as_ref());
+        let request = &l.job.request;
+        let hold = gate::held_from(
+            &l.text,
+            &starts,
+            request.money_roles.as_ref(),
+            &request.amount_words,
+        );
         if hold > l.streamed {
             if !(l.job.sink)(StreamEvent::Token(l.text[l.streamed..hold].to_string())) {
                 return Ok(Advance::Cancelled);
@@ -1329,7 +1375,7 @@ impl Worker<'_> {
         idx: i32,
         (text, pending): (&str, &[u8]),
         rules: Option<gate::Rules<'_>>,
-        (words_only, after_lone_space): (bool, bool),
+        (words_only, after_lone_space, take_back_words): (bool, bool, bool),
     ) -> Sampled {
         const MAX_REJECTIONS: usize = 8;
         let vocab = self.model.vocab();
@@ -1370,6 +1416,14 @@ impl Worker<'_> {
             vocab.token_to_piece_into(token, &mut glued, false, None);
             gate::glues_a_word(&String::from_utf8_lossy(&glued))
         };
+        let mut said = Vec::new();
+        let mut completes_amount_words = |token: LlamaToken| {
+            said.clear();
+            vocab.token_to_piece_into(token, &mut said, false, None);
+            rules.as_ref().is_some_and(|r| {
+                gate::completes_an_amount_in_words(text, &String::from_utf8_lossy(&said), r)
+            })
+        };
         let symbols = stray.is_some_and(StrayChars::refuses_all_symbols);
         let logits = self.ctx.get_logits_ith(idx);
         let mut rejected = Vec::new();
@@ -1384,6 +1438,9 @@ impl Worker<'_> {
             let allowed = acceptable(token);
             if after_lone_space && (!allowed || glues_a_word(token)) {
                 return Sampled::Refused;
+            }
+            if attempt == 0 && take_back_words && !allowed && completes_amount_words(token) {
+                return Sampled::AmountInWords(token);
             }
             if allowed {
                 sampler.accept(token);
