@@ -14,7 +14,9 @@
 //!   which is above the price; a saving ("save ₹190", "₹190 off") is list − price; a discount
 //!   ("29% off", "save 29%") is the catalog's. A product without a list price makes no comparison
 //!   or discount claim at all ([`Reason::FakeDiscount`]); any other misuse is
-//!   [`Reason::WrongPriceRole`].
+//!   [`Reason::WrongPriceRole`]. English copy says no amount in words no figure backs (`a few
+//!   dollars less`, `a third of the original`, `the price of just over two`: [`AmountWords`],
+//!   the engine's gate keeps to the same rule while the model writes).
 //! - Numbers are found by the crate's one scanner ([`crate::numbers`]), the same the engine's
 //!   number gate uses, on the same folded text (NFKC per character: `４５９` is `459`, `￥` is
 //!   `¥`).
@@ -4882,6 +4884,11 @@ mod tests {
             ("李宁超轻跑步鞋，透气网面，现在", "unfinished"),
             ("李宁超轻跑步鞋，现在￥459，原钱￥459", "fake_discount"),
             ("李宁超轻跑步鞋，原售价459元，透气网面", "fake_discount"),
+            // Seen in `bench copy` seed 601 (served, caught by its independent check).
+            (
+                "李宁超轻跑步鞋现价459，原装价格为一双459元。",
+                "fake_discount",
+            ),
             // Seen in `bench copy` seed 41: 原 alone, and 原 价 with a space.
             ("李宁超轻跑步鞋现价￥459，原￥459", "fake_discount"),
             ("李宁超轻跑步鞋现价￥459，原 价￥459", "fake_discount"),
