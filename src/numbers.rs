@@ -830,7 +830,13 @@ fn hanzi_numbers(text: &str, own_marks: &[&str]) -> Vec<Number> {
         let currency = currency_before(text, start, own_marks)
             .filter(|_| !word)
             .or(after);
-        if !(zhe || percent || measure || currency.is_some()) {
+        // Numerals with a unit of ten or more right after a price word are an amount with no
+        // mark: `现价29，原装价格为一斤五千五百零五` (the zh-CN demo, seed 601, once the gate kept
+        // `29元` from the original price), as `仅需549` is one in digits.
+        let priced = !word
+            && run.contains(['十', '百', '千', '万'])
+            && cjk_role_before(text, start).is_some();
+        if !(zhe || percent || measure || priced || currency.is_some()) {
             continue;
         }
         let value = parse_hanzi(run).unwrap_or_else(|| run.to_string());

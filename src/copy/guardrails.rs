@@ -1227,6 +1227,11 @@ impl AmountWords {
                     return said(i.saturating_sub(1), i);
                 }
             }
+            if matches!(lower.as_str(), "pound" | "pounds") && !own(&lower) {
+                if let Some(from) = cued_amount(&words, i) {
+                    return said(from, i);
+                }
+            }
             if let Some(from) = price_in_number_words(&words, i) {
                 return said(from, i);
             }
@@ -1273,6 +1278,21 @@ fn price_in_number_words(words: &[(usize, &str)], i: usize) -> Option<usize> {
     }
     let noun = before.checked_sub(1)?;
     (words[before].1.eq_ignore_ascii_case("of") && price_noun(noun)).then_some(noun)
+}
+
+/// Where the phrase begins when the words that lead into the word at `i` of `words`
+/// ([`AMOUNT_LEADS`]) come right after a price cue ([`PART_CUES`]): `…for just a few extra
+/// pounds` (the demo, seed 601) is money, `weighs just a few pounds` a weight.
+fn cued_amount(words: &[(usize, &str)], i: usize) -> Option<usize> {
+    let leads = words[..i]
+        .iter()
+        .rev()
+        .take_while(|(_, w)| is_amount_lead(w))
+        .count();
+    let cue = i.checked_sub(leads + 1)?;
+    PART_CUES
+        .contains(&words[cue].1.to_lowercase().as_str())
+        .then_some(cue)
 }
 
 /// Marks that end a clause, for the reach of a part of a whole ([`part_of_a_price`]).
@@ -1371,15 +1391,7 @@ fn part_of_a_price(copy: &str, words: &[(usize, &str)], i: usize) -> Option<(usi
     {
         return Some((i - 1 - k, i));
     }
-    let leads = words[..i]
-        .iter()
-        .rev()
-        .take_while(|(_, w)| is_amount_lead(w))
-        .count();
-    let cue = i.checked_sub(leads + 1)?;
-    PART_CUES
-        .contains(&words[cue].1.to_lowercase().as_str())
-        .then_some((cue, i))
+    cued_amount(words, i).map(|cue| (cue, i))
 }
 
 /// English copy's claim of the lowest price anywhere, in any words: `lowest` and, within the
@@ -1579,6 +1591,10 @@ pub(crate) fn unfinished_ending(copy: &str) -> Option<&str> {
     // `…now from only a few` (the demo, seed 599, where the gate kept `dollars` from following)
     // waits for what there are a few of; `quite a few` has it.
     if word == "few" && before == "a" && words.next().map(bare).as_deref() != Some("quite") {
+        return Some(last);
+    }
+    // `…for just a few more` (seed 601) waits for what there are more of.
+    if matches!(word.as_str(), "more" | "less") && before == "few" {
         return Some(last);
     }
     // `the boot you came for` ends; `board game for 🎀` (the demo, seed 547) reached for an
@@ -2044,6 +2060,12 @@ fn detail_text(facts: &ProductFacts) -> String {
 /// discount is the catalog's; a product without a list price makes no comparison or discount
 /// claim at all. Amounts the product's own text states with a currency (a "₹500 voucher" in
 /// its name) and bare numbers of its text are facts, not price claims.
+/// Words right before a percentage that put it where a price goes (`costs only 21%`, `for just
+/// 17% of`).
+const PERCENT_AS_PRICE_AFTER: &[&str] = &[
+    "costs", "cost", "only", "just", "for", "at", "priced", "pay", "now",
+];
+
 fn price_claim_failure(copy: &str, facts: &ProductFacts) -> Option<Reason> {
     let roles = money_roles(facts);
     let marks: Vec<&str> = roles.marks.iter().map(String::as_str).collect();
@@ -2080,6 +2102,16 @@ fn price_claim_failure(copy: &str, facts: &ProductFacts) -> Option<Reason> {
                     copy.get(after_percent..)
                         .is_some_and(|rest| rest.trim_start().starts_with(w))
                 });
+            // `…now costs only 21%.` (the demo, seed 601): a percentage where the price goes is
+            // no price and no discount; `now 100% cotton` goes on to what it is a share of.
+            let price_cue_before = words_before(copy, n.span.start, 1)
+                .first()
+                .is_some_and(|w| PERCENT_AS_PRICE_AFTER.contains(&w.as_str()));
+            if !claims_discount && price_cue_before && matches!(after.as_str(), "" | "of") {
+                return Some(Reason::WrongPriceRole(format!(
+                    "percentage as a price {written}%"
+                )));
+            }
             if claims_discount {
                 match &discount {
                     None => return Some(Reason::FakeDiscount(format!("{written}% {after}"))),
@@ -3166,6 +3198,35 @@ mod tests {
             &bag
         )
         .is_pass());
+        // Seed 601, once the money word went back: pounds after a price cue are money, a
+        // percentage where the price goes is no price, `a few more` waits for more of something.
+        assert_eq!(
+            judge(
+                "Kestrelle Sable sleeping bag, for just a few extra pounds",
+                &bag
+            ),
+            Verdict::Fail(Reason::WrongPriceRole("for just a few extra pounds".into()))
+        );
+        assert!(judge(
+            "Kestrelle Sable sleeping bag, 109.49: weighs just a few pounds",
+            &bag
+        )
+        .is_pass());
+        assert_eq!(
+            judge(
+                "Kestrelle Sable sleeping bag, 20% off! Now costs only 20%.",
+                &bag
+            ),
+            Verdict::Fail(Reason::WrongPriceRole("percentage as a price 20%".into()))
+        );
+        assert!(judge("Kestrelle Sable sleeping bag, now 109.49, 20% off.", &bag).is_pass());
+        assert_eq!(
+            judge(
+                "Kestrelle Sable sleeping bag at 109.49, for just a few more",
+                &bag
+            ),
+            Verdict::Fail(Reason::Unfinished("more".into()))
+        );
         let coin = priced("Penny Lane Third Quarter Tote", 1299, None, &usd());
         assert!(judge(
             "Penny Lane Third Quarter Tote, 12.99: a quarter of the price",
@@ -4884,10 +4945,15 @@ mod tests {
             ("李宁超轻跑步鞋，透气网面，现在", "unfinished"),
             ("李宁超轻跑步鞋，现在￥459，原钱￥459", "fake_discount"),
             ("李宁超轻跑步鞋，原售价459元，透气网面", "fake_discount"),
-            // Seen in `bench copy` seed 601 (served, caught by its independent check).
+            // Seen in `bench copy` seed 601 (served, caught by its independent check), and what
+            // the gate let the model write once it kept the original price's `459元` out.
             (
                 "李宁超轻跑步鞋现价459，原装价格为一双459元。",
                 "fake_discount",
+            ),
+            (
+                "李宁超轻跑步鞋现价459，原装价格为一双五千五百零五",
+                "unknown_number",
             ),
             // Seen in `bench copy` seed 41: 原 alone, and 原 价 with a space.
             ("李宁超轻跑步鞋现价￥459，原￥459", "fake_discount"),
