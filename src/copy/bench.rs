@@ -18,7 +18,8 @@
 //! - The false price rate is judged by [`false_price`], written apart from the guardrails (its
 //!   own amount finder and role words, English and Chinese, the catalog's raw prices), so a
 //!   blind spot of the guardrails is not repeated here. It counts served copy (after the
-//!   guardrails), model or template. Target: 0. It reads amounts in digits (full-width too);
+//!   guardrails), model or template. Target: 0. It reads amounts in digits (full-width too) and
+//!   English money words with no number before them (`a few dollars less`: its own list);
 //!   Chinese numerals are left to the guardrails.
 //! - Copy that sends the shopper elsewhere is judged by [`sends_elsewhere`], also written apart
 //!   from the guardrails (another retailer's name from [`OTHER_RETAILERS`] as a word, a web
@@ -1137,6 +1138,9 @@ pub fn false_price(text: &str, product: &Product, currency: &Currency) -> Option
     let text: String = text.nfkc().collect();
     let text = text.as_str();
     let list = product.list_price.filter(|l| *l > product.price);
+    if let Some(said) = money_in_words(text, product) {
+        return Some(format!("an amount in words {said:?}"));
+    }
     for (start, end, amount, percent) in currency_amounts(text, currency) {
         let written = &text[start..end];
         if percent {
@@ -1163,6 +1167,38 @@ pub fn false_price(text: &str, product: &Product, currency: &Currency) -> Option
         }
     }
     None
+}
+
+/// Money words the bench reads as an amount where no digits come right before them (its own list,
+/// apart from the guardrails': `pound` and `grand` are left out, being weights and adjectives).
+const MONEY_WORDS: [&str; 8] = [
+    "dollar", "dollars", "buck", "bucks", "cents", "rupee", "rupees", "quid",
+];
+
+/// A money word ([`MONEY_WORDS`]) with no number right before it (`…for just a few dollars
+/// less`, `…for under a dollar`): an amount no figure of the catalog backs. `every` before it is
+/// an idiom (`worth every cent`), a word of the product's name or description a fact. The
+/// word before and the money word.
+fn money_in_words(text: &str, product: &Product) -> Option<String> {
+    let own = format!("{} {}", product.name, product.description).to_lowercase();
+    let words: Vec<&str> = text
+        .split(|c: char| !(c.is_alphanumeric() || c == '.' || c == ','))
+        .map(|w| w.trim_matches(|c| c == '.' || c == ','))
+        .filter(|w| !w.is_empty())
+        .collect();
+    words.iter().enumerate().find_map(|(i, word)| {
+        let lower = word.to_lowercase();
+        if !MONEY_WORDS.contains(&lower.as_str()) || own.split_whitespace().any(|w| w == lower) {
+            return None;
+        }
+        let before = i.checked_sub(1).map(|b| words[b].to_lowercase());
+        let counted = before.as_deref().is_some_and(|b| {
+            b == "every"
+                || b.chars()
+                    .all(|c| c.is_ascii_digit() || c == '.' || c == ',')
+        });
+        (!counted).then(|| format!("{} {word}", before.unwrap_or_default()))
+    })
 }
 
 /// Amounts in the store currency: (start, end, value in minor units, written as a percentage);
@@ -1801,7 +1837,7 @@ mod tests {
     fn false_prices_are_found_independently() {
         let rupee = Currency::default();
         let usd = usd();
-        let cases: [(&str, Product, &Currency); 13] = [
+        let cases: [(&str, Product, &Currency); 15] = [
             (
                 "Northpine Kite Running Shoe Sand, now $152.99 instead of $152.99",
                 product(15299, None),
@@ -1859,6 +1895,17 @@ mod tests {
                 "Only ₹100, now ₹850 off",
                 product(85000, Some(95000)),
                 &rupee,
+            ),
+            // Amounts in words (the demo, seed 601, before the gate kept them out).
+            (
+                "Zephyrin Trail Runner, now on sale for only a few dollars less",
+                product(2599, None),
+                &usd,
+            ),
+            (
+                "Only 1.99, Zephyrin for just a few bucks less",
+                product(199, None),
+                &usd,
             ),
         ];
         for (text, p, cur) in cases {
@@ -1942,6 +1989,16 @@ mod tests {
         assert!(false_price(less, &product(26900, Some(39900)), &rupee).is_some());
         for (text, p, cur) in fine {
             assert_eq!(false_price(text, &p, cur), None, "{text}");
+        }
+        for fine in [
+            "Zephyrin Trail Runner, 25.99 dollars, worth every cent",
+            "Zephyrin Trail Runner: worth every cent, 25.99",
+        ] {
+            assert_eq!(
+                false_price(fine, &product(2599, None), &usd),
+                None,
+                "{fine}"
+            );
         }
     }
 
