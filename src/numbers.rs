@@ -833,7 +833,9 @@ fn hanzi_numbers(text: &str, own_marks: &[&str]) -> Vec<Number> {
         // Numerals with a unit of ten or more right after a price word are an amount with no
         // mark: `现价29，原装价格为一斤五千五百零五` (the zh-CN demo, seed 601, once the gate kept
         // `29元` from the original price), as `仅需549` is one in digits.
-        let priced = !word
+        // `钱` (money) after them is the amount's word (`…一斤五千五百零五钱`, the same copy
+        // once the numerals were read); `十分` (very) after `价格` is no amount.
+        let priced = (!word || text[end..].starts_with('钱'))
             && run.contains(['十', '百', '千', '万'])
             && cjk_role_before(text, start).is_some();
         if !(zhe || percent || measure || priced || currency.is_some()) {

@@ -1593,8 +1593,9 @@ pub(crate) fn unfinished_ending(copy: &str) -> Option<&str> {
     if word == "few" && before == "a" && words.next().map(bare).as_deref() != Some("quite") {
         return Some(last);
     }
-    // `…for just a few more` (seed 601) waits for what there are more of.
-    if matches!(word.as_str(), "more" | "less") && before == "few" {
+    // `…for just a few more`, `…for just a few extra` (seed 601) wait for what there are more
+    // of.
+    if matches!(word.as_str(), "more" | "less" | "extra") && before == "few" {
         return Some(last);
     }
     // `the boot you came for` ends; `board game for 🎀` (the demo, seed 547) reached for an
@@ -2060,8 +2061,8 @@ fn detail_text(facts: &ProductFacts) -> String {
 /// discount is the catalog's; a product without a list price makes no comparison or discount
 /// claim at all. Amounts the product's own text states with a currency (a "₹500 voucher" in
 /// its name) and bare numbers of its text are facts, not price claims.
-/// Words right before a percentage that put it where a price goes (`costs only 21%`, `for just
-/// 17% of`).
+/// Words right before a percentage that put it where a price goes when nothing follows it in its
+/// clause (`costs only 21%.`).
 const PERCENT_AS_PRICE_AFTER: &[&str] = &[
     "costs", "cost", "only", "just", "for", "at", "priced", "pay", "now",
 ];
@@ -2103,11 +2104,12 @@ fn price_claim_failure(copy: &str, facts: &ProductFacts) -> Option<Reason> {
                         .is_some_and(|rest| rest.trim_start().starts_with(w))
                 });
             // `…now costs only 21%.` (the demo, seed 601): a percentage where the price goes is
-            // no price and no discount; `now 100% cotton` goes on to what it is a share of.
+            // no price and no discount; `now 100% cotton` and `for 21% of the time` go on to
+            // what they are a share of.
             let price_cue_before = words_before(copy, n.span.start, 1)
                 .first()
                 .is_some_and(|w| PERCENT_AS_PRICE_AFTER.contains(&w.as_str()));
-            if !claims_discount && price_cue_before && matches!(after.as_str(), "" | "of") {
+            if !claims_discount && price_cue_before && after.is_empty() {
                 return Some(Reason::WrongPriceRole(format!(
                     "percentage as a price {written}%"
                 )));
@@ -3220,6 +3222,18 @@ mod tests {
             Verdict::Fail(Reason::WrongPriceRole("percentage as a price 20%".into()))
         );
         assert!(judge("Kestrelle Sable sleeping bag, now 109.49, 20% off.", &bag).is_pass());
+        assert!(judge(
+            "Kestrelle Sable sleeping bag, 109.49: warm for 20% of the night more",
+            &bag
+        )
+        .is_pass());
+        assert_eq!(
+            judge(
+                "Kestrelle Sable sleeping bag at 109.49, for just a few extra",
+                &bag
+            ),
+            Verdict::Fail(Reason::Unfinished("extra".into()))
+        );
         assert_eq!(
             judge(
                 "Kestrelle Sable sleeping bag at 109.49, for just a few more",
@@ -4955,6 +4969,12 @@ mod tests {
                 "李宁超轻跑步鞋现价459，原装价格为一双五千五百零五",
                 "unknown_number",
             ),
+            (
+                "李宁超轻跑步鞋现价459，原装价格为一双五千五百零五钱。",
+                "unknown_number",
+            ),
+            // `十分` (very) after a price word is no amount.
+            ("李宁超轻跑步鞋现价459，价格十分实惠。", "pass"),
             // Seen in `bench copy` seed 41: 原 alone, and 原 价 with a space.
             ("李宁超轻跑步鞋现价￥459，原￥459", "fake_discount"),
             ("李宁超轻跑步鞋现价￥459，原 价￥459", "fake_discount"),
