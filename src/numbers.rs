@@ -33,8 +33,9 @@
 //!   space; the redactor also `+`), as phone, card and loyalty numbers are written.
 //! - **roles** ([`price_role`], [`MoneyRoles`]): what a money amount claims to be, read from
 //!   the words around it (`now`/`only`/`只要`/`现价` the price, `was`/`MRP`/`down from`/`原价` a
-//!   comparison, `save`/`… off`/`省`/`立减` a saving), and whether it is true in that role for
-//!   one product.
+//!   comparison, `save`/`… off`/`省`/`立减` a saving, `over`/`above`/`more than` an amount the
+//!   price exceeds, which no figure of the catalog's is), and whether it is true in that role
+//!   for one product.
 //!
 //! Invariants:
 //! - Pure and total: any string is valid input; nothing panics; every span is a `char` boundary
@@ -1112,6 +1113,11 @@ pub enum PriceRole {
     Comparison,
     /// An amount saved: "save ₹190", "₹190 off".
     Saving,
+    /// An amount the price is said to be above: "just over ₹599", "above ₹599", "more than
+    /// ₹599". No figure of the catalog's is one (the price is not above itself, nor above its
+    /// list price): the demo (en, seed 599) served `…a running shoe … for just over 85.99` for a
+    /// shoe at 85.99, read as the price after `for`.
+    Exceeded,
 }
 
 impl PriceRole {
@@ -1120,12 +1126,13 @@ impl PriceRole {
             Self::Price => "price",
             Self::Comparison => "comparison",
             Self::Saving => "saving",
+            Self::Exceeded => "exceeded",
         }
     }
 }
 
 /// Two-word phrases (nearest word last) that give the amount after them a role.
-const ROLE_PHRASES: [(&str, &str, PriceRole); 16] = [
+const ROLE_PHRASES: [(&str, &str, PriceRole); 18] = [
     // "22% off & ₹650": an amount joined to a discount reads as a saving of its own (Indian
     // retail's `off & ₹100 cashback`); served on the Flipkart sample (seed 331) with the price
     // there, caught by `bench copy`'s independent check.
@@ -1133,6 +1140,8 @@ const ROLE_PHRASES: [(&str, &str, PriceRole); 16] = [
     // "for less than ₹2550": a bound, true only of an amount above the price (the list price).
     ("less", "than", PriceRole::Comparison),
     ("cheaper", "than", PriceRole::Comparison),
+    ("more", "than", PriceRole::Exceeded),
+    ("higher", "than", PriceRole::Exceeded),
     ("lower", "than", PriceRole::Comparison),
     ("instead", "of", PriceRole::Comparison),
     ("down", "from", PriceRole::Comparison),
@@ -1149,9 +1158,11 @@ const ROLE_PHRASES: [(&str, &str, PriceRole); 16] = [
 ];
 
 /// Single words that give the amount after them a role.
-const ROLE_WORDS: [(&str, PriceRole); 27] = [
+const ROLE_WORDS: [(&str, PriceRole); 29] = [
     ("under", PriceRole::Comparison),
     ("below", PriceRole::Comparison),
+    ("over", PriceRole::Exceeded),
+    ("above", PriceRole::Exceeded),
     ("was", PriceRole::Comparison),
     ("were", PriceRole::Comparison),
     ("originally", PriceRole::Comparison),
@@ -1516,6 +1527,7 @@ impl MoneyRoles {
             PriceRole::Price => Some(self.price.as_str()),
             PriceRole::Comparison => self.comparison.as_deref(),
             PriceRole::Saving => self.saving.as_deref(),
+            PriceRole::Exceeded => None,
         }
     }
 
@@ -1564,7 +1576,7 @@ impl MoneyRoles {
                 // true in a role the product has no amount for (`原￥零…` without a list price:
                 // the zh-CN demo, seed 499, served `…，原版价格￥ 零`).
                 let role = role_before(text, n.start_with_marker());
-                return !matches!(role, Some(r @ (PriceRole::Comparison | PriceRole::Saving))
+                return !matches!(role, Some(r @ (PriceRole::Comparison | PriceRole::Saving | PriceRole::Exceeded))
                     if self.expected(r).is_none());
             }
             if !self.judges(text, n) {
@@ -1575,9 +1587,9 @@ impl MoneyRoles {
                 return self.saving_word(text, n, ended) != SavingWord::Not;
             }
             let may_be: Vec<&str> = match role {
-                Some(role @ (PriceRole::Comparison | PriceRole::Saving)) => {
-                    self.expected(role).into_iter().collect()
-                }
+                Some(
+                    role @ (PriceRole::Comparison | PriceRole::Saving | PriceRole::Exceeded),
+                ) => self.expected(role).into_iter().collect(),
                 Some(PriceRole::Price) | None => {
                     [Some(self.price.as_str()), self.saving.as_deref()]
                         .into_iter()
@@ -1808,6 +1820,12 @@ mod tests {
             !roles.admits("under 1367 ", false),
             "the price as the comparison"
         );
+        // No catalog figure is one the price is above (the demo, seed 599: `…for just over
+        // 85.99` for a shoe at 85.99).
+        assert!(!roles.admits("for just over 1367 ", false));
+        assert!(!roles.admits("for just over ₹1", false), "while written");
+        assert!(!roles.admits("more than ₹2550", false));
+        assert!(roles.admits("loved all over India, now ₹1367", false));
         assert!(roles.admits("Pack of 25 ", false), "no money amount");
         let pack = MoneyRoles {
             text_numbers: vec!["2550".into()],
@@ -1920,6 +1938,9 @@ mod tests {
         assert_eq!(role("MRP ₹10"), PriceRole::Comparison);
         assert_eq!(role("for less than ₹10"), PriceRole::Comparison);
         assert_eq!(role("yours for under ₹10"), PriceRole::Comparison);
+        assert_eq!(role("for just over ₹10"), PriceRole::Exceeded);
+        assert_eq!(role("for more than ₹10"), PriceRole::Exceeded);
+        assert_eq!(role("all over the world for ₹10"), PriceRole::Price);
         assert_eq!(role("₹10 off"), PriceRole::Saving);
         assert_eq!(role("₹10 before"), PriceRole::Comparison);
         assert_eq!(role("a trail shoe ₹10"), PriceRole::Price);

@@ -839,10 +839,12 @@ enum Said {
     Pays,
     Was,
     Saves,
+    /// An amount the price is said to be above (`just over ₹599`): none of the catalog's.
+    Exceeds,
 }
 
 /// Role words, by role. Kept apart from the guardrails' lists on purpose.
-const SAID: [(&str, Said); 30] = [
+const SAID: [(&str, Said); 32] = [
     ("now", Said::Pays),
     ("just", Said::Pays),
     ("only", Said::Pays),
@@ -868,6 +870,8 @@ const SAID: [(&str, Said); 30] = [
     // "for under ₹450" (the list price; the Flipkart sample, seed 239), as zh-CN's 不到.
     ("under", Said::Was),
     ("below", Said::Was),
+    ("over", Said::Exceeds),
+    ("above", Said::Exceeds),
     ("save", Said::Saves),
     ("saves", Said::Saves),
     ("saving", Said::Saves),
@@ -916,7 +920,9 @@ const FROM_AFTER_WAS: [&str; 10] = [
 ];
 
 /// Role words that are prepositions: each speaks of the amount after it ([`nearest_role`]).
-const PREPOSITIONS: [&str; 6] = ["for", "at", "from", "under", "below", "than"];
+const PREPOSITIONS: [&str; 8] = [
+    "for", "at", "from", "under", "below", "than", "over", "above",
+];
 
 /// Words that make the "price" after them a comparison price.
 const PRICE_BEFORE_WAS: [&str; 6] = ["original", "regular", "list", "usual", "old", "retail"];
@@ -1127,15 +1133,17 @@ pub fn shows_junk(text: &str, product: &Product) -> Option<String> {
 
 /// Whether served copy states a false price for `product`, and why: an independent check for
 /// the bench. Every amount in the store currency (symbol, code or alias before the digits, or
-/// code or alias after) takes the role of the nearest role word in its sentence (a word before
+/// code or alias after, or none with two decimals: `Only 85.99`; Chinese numerals read as
+/// digits) takes the role of the nearest role word in its sentence (a word before
 /// wins a tie, but `off` right after the amount makes it the saving: `now ₹100 off`; none: what
 /// the shopper pays) and is compared with the catalog in minor units:
 /// what the shopper pays is the price, a comparison is the list price (above the price), a
 /// saving is list − price. An amount written as a percentage (`₹70%`) is false.
 pub fn false_price(text: &str, product: &Product, currency: &Currency) -> Option<String> {
     use unicode_normalization::UnicodeNormalization;
-    // Full-width digits and signs as ASCII (standard NFKC of the whole text).
-    let text: String = text.nfkc().collect();
+    // Full-width digits and signs as ASCII (standard NFKC of the whole text), Chinese numerals
+    // as digits.
+    let text = numerals_as_digits(&text.nfkc().collect::<String>());
     let text = text.as_str();
     let list = product.list_price.filter(|l| *l > product.price);
     if let Some(said) = money_in_words(text, product) {
@@ -1154,6 +1162,12 @@ pub fn false_price(text: &str, product: &Product, currency: &Currency) -> Option
             Said::Pays => Some(product.price),
             Said::Was => list,
             Said::Saves => list.map(|l| Minor(l.0 - product.price.0)),
+            // True of an amount under the price only (the gate writes none: no catalog figure
+            // is one).
+            Said::Exceeds if amount.0 < product.price.0 => continue,
+            Said::Exceeds => {
+                return Some(format!("{role:?} {written}: the price is not above it"));
+            }
         };
         match truth {
             Some(t) if t == amount => {}
@@ -1201,8 +1215,38 @@ fn money_in_words(text: &str, product: &Product) -> Option<String> {
     })
 }
 
+/// `text` with every run of Chinese numerals written in ASCII digits (`五千五百零五钱` →
+/// `5505钱`, `十二点五元` → `12.5元`, `二九九` → `299`), so an amount in numerals is read as one in
+/// digits (the zh-CN demo, seed 601, served `原装价格为一斤五千五百零五钱`). The numerals are read by
+/// [`crate::numbers::parse_hanzi`] (reading them is no judgement; what they claim is judged
+/// here, apart from the guardrails); a run that is no number (`五五百`) stays as written, and a
+/// number with no mark after it is no amount ([`currency_amounts`]): `一起` read as `1起` changes
+/// nothing.
+fn numerals_as_digits(text: &str) -> String {
+    use crate::numbers::{is_hanzi_numeral, parse_hanzi};
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(c) = rest.chars().next() {
+        if !is_hanzi_numeral(c) || c == '点' {
+            out.push(c);
+            rest = &rest[c.len_utf8()..];
+            continue;
+        }
+        let end = rest.find(|c| !is_hanzi_numeral(c)).unwrap_or(rest.len());
+        let (run, after) = rest.split_at(end);
+        out.push_str(parse_hanzi(run).as_deref().unwrap_or(run));
+        rest = after;
+    }
+    out
+}
+
+/// Colloquial marks of a yuan amount (`五百块`, `29块钱`, `五千五百零五钱`), read after the digits
+/// in a CNY store where no Chinese character follows them (`一块蛋糕` is a piece of cake).
+const SPOKEN_YUAN: [&str; 3] = ["块钱", "块", "钱"];
+
 /// Amounts in the store currency: (start, end, value in minor units, written as a percentage);
-/// the span has the amount's mark, before or after its digits.
+/// the span has the amount's mark, before or after its digits. A number with two decimals and
+/// no mark is an amount too.
 fn currency_amounts(text: &str, currency: &Currency) -> Vec<(usize, usize, Option<Minor>, bool)> {
     let mut marks: Vec<&str> = vec![currency.symbol.as_str(), currency.code.as_str()];
     marks.extend(currency.aliases.iter().map(String::as_str));
@@ -1246,13 +1290,28 @@ fn currency_amounts(text: &str, currency: &Currency) -> Vec<(usize, usize, Optio
                     .next_back()
                     .is_some_and(|c| c.is_alphanumeric() && latin(m))
         });
-        let mark_after = marks.iter().find(|m| {
-            m.chars().all(char::is_alphabetic)
-                && after.len() >= m.len()
-                && after.is_char_boundary(m.len())
-                && after[..m.len()].eq_ignore_ascii_case(m)
-                && !(latin(m) && after[m.len()..].starts_with(char::is_alphanumeric))
-        });
+        let spoken: &[&str] = if currency.code == "CNY" {
+            &SPOKEN_YUAN
+        } else {
+            &[]
+        };
+        let mark_after = marks
+            .iter()
+            .copied()
+            .find(|m| {
+                m.chars().all(char::is_alphabetic)
+                    && after.len() >= m.len()
+                    && after.is_char_boundary(m.len())
+                    && after[..m.len()].eq_ignore_ascii_case(m)
+                    && !(latin(m) && after[m.len()..].starts_with(char::is_alphanumeric))
+            })
+            .or_else(|| {
+                spoken.iter().copied().find(|m| {
+                    after
+                        .strip_prefix(m)
+                        .is_some_and(|rest| !rest.starts_with(crate::numbers::is_cjk))
+                })
+            });
         let span_start = match mark_before {
             Some(m) => text[..start].rfind(m).unwrap_or(start),
             None => start,
@@ -1260,7 +1319,12 @@ fn currency_amounts(text: &str, currency: &Currency) -> Vec<(usize, usize, Optio
         // The span takes a mark after the digits in (`130 rupees`), so the word after the
         // amount is the one after its mark.
         let span_end = mark_after.map_or(i, |m| text.len() - after.len() + m.len());
-        if mark_before.is_some() || mark_after.is_some() {
+        // A bare amount with cents (`Only 85.99`, as the demo's English copy writes prices) is
+        // money too.
+        let cents = digits
+            .rsplit_once('.')
+            .is_some_and(|(_, c)| c.len() == 2 && !after.starts_with('%'));
+        if mark_before.is_some() || mark_after.is_some() || cents {
             out.push((
                 span_start,
                 span_end,
@@ -1837,7 +1901,7 @@ mod tests {
     fn false_prices_are_found_independently() {
         let rupee = Currency::default();
         let usd = usd();
-        let cases: [(&str, Product, &Currency); 15] = [
+        let cases: [(&str, Product, &Currency); 16] = [
             (
                 "Northpine Kite Running Shoe Sand, now $152.99 instead of $152.99",
                 product(15299, None),
@@ -1895,6 +1959,12 @@ mod tests {
                 "Only ₹100, now ₹850 off",
                 product(85000, Some(95000)),
                 &rupee,
+            ),
+            // The price said to be above itself (the demo, seed 599, served).
+            (
+                "Only 85.99, a Zephyrin running shoe for just over 85.99",
+                product(8599, None),
+                &usd,
             ),
             // Amounts in words (the demo, seed 601, before the gate kept them out).
             (
@@ -2014,6 +2084,12 @@ mod tests {
             "跑鞋现价人民币599",
             "跑鞋现价￥459，原￥459",
             "跑鞋现价￥459，原 价￥459",
+            // In numerals (the zh-CN demo, seed 601: served for a snack at ¥29).
+            "跑鞋原装价格为一斤五千五百零五钱",
+            "跑鞋现在只要五百九十九元",
+            "跑鞋只要三百块",
+            "跑鞋现价四百五十九元，原价四百五十九元",
+            "跑鞋只要四五九点五元",
         ] {
             assert!(false_price(text, &shoe(), &cny).is_some(), "{text}");
         }
@@ -2023,8 +2099,23 @@ mod tests {
             "跑鞋优惠价¥459，7.7折",
             "跑鞋，¥459",
             "跑鞋现价￥459，原￥599",
+            "跑鞋现在只要四百五十九元，原价五百九十九元，立省一百四十元。",
+            "跑鞋只要四五九块钱！",
+            "跑鞋万能百搭，一块布料做成，两双更划算，十分实惠，¥459",
         ] {
             assert_eq!(false_price(text, &shoe(), &cny), None, "{text}");
+        }
+        for (numerals, digits) in [
+            ("五千五百零五钱", "5505钱"),
+            ("十二点五元", "12.5元"),
+            ("十五", "15"),
+            ("三万五千", "35000"),
+            ("一万零五十", "10050"),
+            ("二九九元", "299元"),
+            ("五五百", "五五百"),
+            ("五点", "五点"),
+        ] {
+            assert_eq!(numerals_as_digits(numerals), digits, "{numerals}");
         }
         let segments = bench_segments(Locale::ZhCn);
         assert_eq!(segments.len(), 4);

@@ -245,6 +245,50 @@ pub const OTHER_RETAILERS: [&str; 43] = [
 /// model writes; a word the product's own facts have is a fact (a book titled "Me Before You").
 pub const FIRST_PERSON: [&str; 5] = ["I", "me", "my", "mine", "myself"];
 
+/// English phrases that set the product's price beside another thing's: a price the facts do
+/// not have, so a claim no role check can judge and no store can make good. Served by the demo
+/// (en, seed 599): `…for just under the price of other brands`, `…just over the price of other
+/// runners in this category`, `…just under the price of most other phone cases`, `…only at the
+/// price of the original`; refused as brands only (seed 601): `Only 3.49, now for less than the
+/// price of an iPhone X` for a conditioner, `…a little under the price of an iPhone X`; before:
+/// `…the same price as a full set of snacks`, `…less than half the price of a standard
+/// charger`. With those barred, the model set the price just under or over something else
+/// (seed 599 again: `…for just under the cost of your average kitchenware store`, `…for just over
+/// the average price of these shoes`, `…for under the table`): `just under the`, `for under the`
+/// and their `over` are barred too. Refused as [`Reason::WrongPriceRole`] and barred while the
+/// model writes; a phrase the product's own facts have is a fact (`two for the price of one`).
+pub const PRICE_COMPARISONS: [&str; 29] = [
+    "price of a",
+    "price of an",
+    "price of another",
+    "price of other",
+    "price of others",
+    "price of most",
+    "price of any",
+    "price of similar",
+    "price of one",
+    "price of two",
+    "price of the original",
+    "cost of a",
+    "cost of an",
+    "cost of other",
+    "same price as",
+    "price as a",
+    "price as an",
+    "under the price",
+    "over the price",
+    "below the price",
+    "above the price",
+    "than the price",
+    "just under the",
+    "just over the",
+    "for under the",
+    "for over the",
+    "cheaper than",
+    "less expensive than",
+    "costs less than",
+];
+
 /// English number words and their values: copy may write one only where the product's facts
 /// have that number, in words or in digits (the demo kiosk once said a double-wall mug "keeps my
 /// coffee hot for two days"). Not "one" (a pronoun: "this one"); the plurals have no value and
@@ -415,14 +459,17 @@ impl GuardrailConfig {
     /// The phrases copy about `facts` may not contain: the banned phrases, the other retailers,
     /// the shopper line's price bands and a brief's words ([`PromptEcho`]), in English the first-person words and,
     /// where the rule set is on, the absolute claims, less those the product's own facts contain
-    /// ("Click Connect" in a name is a fact), and the number words whose number the facts do not
-    /// have. The guardrails refuse copy with one (`banned_phrase`, `other_retailer`,
-    /// `prompt_leak`, `testimonial`, `absolute_claim`, `unknown_number`); the engine's number
-    /// gate masks the token that would complete one.
+    /// ("Click Connect" in a name is a fact), the number words whose number the facts do not
+    /// have, the price comparisons in English ([`PRICE_COMPARISONS`]), and the well-known brands
+    /// the facts lack ([`WELL_KNOWN_BRANDS`]). The guardrails refuse copy with one
+    /// (`banned_phrase`, `other_retailer`, `prompt_leak`, `testimonial`, `absolute_claim`,
+    /// `unknown_number`, `wrong_price_role`, `foreign_brand`); the engine's number gate masks the
+    /// token that would complete one.
     pub fn barred_phrases(&self, facts: &ProductFacts) -> Vec<String> {
         let corpus = facts.corpus();
         let mut barred = self.barred_beside(&corpus);
         barred.extend(unlisted_number_words(facts, &corpus));
+        barred.extend(unknown_brands(&corpus).map(String::from));
         barred
     }
 
@@ -433,10 +480,10 @@ impl GuardrailConfig {
         } else {
             &[]
         };
-        let first_person: &[&str] = if self.locale.unspaced() {
-            &[]
+        let (first_person, comparisons): (&[&str], &[&str]) = if self.locale.unspaced() {
+            (&[], &[])
         } else {
-            &FIRST_PERSON
+            (&FIRST_PERSON, &PRICE_COMPARISONS)
         };
         self.banned_phrases
             .iter()
@@ -444,7 +491,12 @@ impl GuardrailConfig {
             .chain(absolute)
             .chain(&self.prompt_echo.phrases)
             .cloned()
-            .chain(first_person.iter().map(|w| w.to_string()))
+            .chain(
+                first_person
+                    .iter()
+                    .chain(comparisons)
+                    .map(|w| w.to_string()),
+            )
             .filter(|p| find_word(corpus, p, false).is_none())
             .collect()
     }
@@ -880,6 +932,8 @@ fn first_failure(
             Reason::OtherRetailer(p)
         } else if FIRST_PERSON.contains(&p.as_str()) {
             Reason::Testimonial(p)
+        } else if PRICE_COMPARISONS.contains(&p.as_str()) {
+            Reason::WrongPriceRole(format!("a price set beside another thing's: {p}"))
         } else if config.prompt_echo.phrases.contains(&p) {
             Reason::PromptLeak(p)
         } else {
@@ -1364,14 +1418,19 @@ fn part_of_a_price(copy: &str, words: &[(usize, &str)], i: usize) -> Option<(usi
     let end = at + word.len();
     let rest = copy[end..].trim_start();
     let next = words.get(i + 1).map(|(_, w)| w.to_lowercase());
+    let price_noun = |w: &str| PRICE_NOUNS.contains(&w.to_lowercase().as_str());
+    // `a third the price` (the demo, seed 599: `…down to just over a third the price of this
+    // phone case`).
+    let of_the_price =
+        next.as_deref() == Some("the") && words.get(i + 2).is_some_and(|(_, w)| price_noun(w));
     let fraction = rest.is_empty()
         || rest.starts_with(CLAUSE_MARKS)
         || rest.starts_with(')')
-        || matches!(next.as_deref(), Some("of" | "off"));
+        || matches!(next.as_deref(), Some("of" | "off"))
+        || of_the_price;
     if !fraction {
         return None;
     }
-    let price_noun = |w: &str| PRICE_NOUNS.contains(&w.to_lowercase().as_str());
     let clause_end = copy[at..].find(CLAUSE_MARKS).map_or(copy.len(), |e| at + e);
     if let Some(k) = words[i + 1..]
         .iter()
@@ -1996,7 +2055,9 @@ const DISCOUNT_CLAIMS: &[&str] = &[
 /// `under half the asking price`, `less than half a dollar`, `half that price tag`, seed 373;
 /// `a fraction of the retail price`, seed 379; `at a fraction of its original price`, the
 /// Flipkart sample, seed 587); a product whose facts say it (`half-zip`) may.
-const HALF_CLAIMS: &[&str] = &["half", "halving", "halved", "fraction of", "半价"];
+/// `fraction` alone, not `fraction of`: with `of` barred the model stopped at `…now at a
+/// fraction` (the demo, seed 599, served twice).
+const HALF_CLAIMS: &[&str] = &["half", "halving", "halved", "fraction", "半价"];
 
 /// Chinese words right after a percentage that make it a discount (`20%优惠`).
 const ZH_DISCOUNT_AFTER: [&str; 4] = ["优惠", "折扣", "的优惠", "的折扣"];
@@ -2130,6 +2191,12 @@ fn price_claim_failure(copy: &str, facts: &ProductFacts) -> Option<Reason> {
         }
         let role = price_role(copy, n.start_with_marker(), n.end_with_marker());
         match roles.expected(role) {
+            None if role == PriceRole::Exceeded => {
+                return Some(Reason::WrongPriceRole(format!(
+                    "{} {written}",
+                    role.as_str()
+                )));
+            }
             None => {
                 return Some(Reason::FakeDiscount(format!("{} {written}", role.as_str())));
             }
@@ -2214,12 +2281,20 @@ fn foreign_brand(
     brands: &BrandList,
 ) -> Option<String> {
     catalog_brand(copy, facts, corpus, brands).or_else(|| {
-        WELL_KNOWN_BRANDS
-            .iter()
-            .filter(|b| find_word(corpus, b, false).is_none())
+        unknown_brands(corpus)
             .find(|b| find_word(copy, b, true).is_some())
             .map(|b| b.to_string())
     })
+}
+
+/// The [`WELL_KNOWN_BRANDS`] the facts' words `corpus` do not have, in any case: copy may not
+/// name them ([`foreign_brand`]), and the engine's gate masks the token that would complete one
+/// ([`GuardrailConfig::barred_phrases`]; [`says_phrase`] finds them as written).
+fn unknown_brands(corpus: &str) -> impl Iterator<Item = &'static str> + '_ {
+    WELL_KNOWN_BRANDS
+        .iter()
+        .copied()
+        .filter(|b| find_word(corpus, b, false).is_none())
 }
 
 /// Another brand of the catalog's in `copy`, as a proper noun, that the facts do not have.
@@ -2276,10 +2351,14 @@ fn writes_as_a_name(text: &str, name: &str) -> bool {
 /// Whether `text` says the barred `phrase` ([`GuardrailConfig::barred_phrases`]): as a whole word,
 /// in any case (Chinese as written), except the pronoun `I`, which is found only as written and
 /// not as the first letter of `i.e.` (a lower-case `i` is no pronoun, and "i.e." is no testimonial),
-/// and a retailer of [`NAME_ONLY_RETAILERS`], found only written as a name.
+/// a retailer of [`NAME_ONLY_RETAILERS`], found only written as a name, and a brand of
+/// [`WELL_KNOWN_BRANDS`], found only as written (`Apple`, not the fruit).
 pub(crate) fn says_phrase(text: &str, phrase: &str) -> bool {
     if NAME_ONLY_RETAILERS.contains(&phrase) {
         return writes_as_a_name(text, phrase);
+    }
+    if WELL_KNOWN_BRANDS.contains(&phrase) {
+        return find_word(text, phrase, true).is_some();
     }
     if phrase.chars().any(is_cjk) {
         return find_word(&cjk_spaces_read_through(text), phrase, false).is_some();
@@ -2936,6 +3015,8 @@ mod tests {
                             | Reason::OtherRetailer(_)
                             | Reason::Testimonial(_)
                             | Reason::UnknownNumber(_)
+                            | Reason::WrongPriceRole(_)
+                            | Reason::ForeignBrand(_)
                     )
                 ),
                 "{copy}"
@@ -2975,6 +3056,80 @@ mod tests {
                 "{copy}"
             );
         }
+    }
+
+    /// A price set beside another thing's is a price the facts do not have: refused in any case,
+    /// barred while the model writes, a fact where the product's own words have it. Seen in the
+    /// demo's first tries (en, seed 601) and served before (`the same price as…`).
+    #[test]
+    fn a_price_set_beside_another_things_is_refused() {
+        let usd = usd();
+        let conditioner = priced("Zephyrin Willow Conditioner", 349, Some(499), &usd);
+        for copy in [
+            "Only 3.49, now for less than the price of an espresso",
+            "The Zephyrin Willow conditioner now sells for a little under the price of a smartphone",
+            "Zephyrin Willow conditioner, now only 3.49: the Price of a coffee!",
+            "Zephyrin Willow conditioner for 3.49, the same price as a full set of snacks",
+            "Zephyrin Willow conditioner, 3.49 and cheaper than the rest.",
+            // The demo, seed 599, served.
+            "Only 3.49, now 30% off: a Zephyrin conditioner for just under the price of other brands.",
+            "3.49: Zephyrin Willow conditioner, now for just over the price of other conditioners",
+            "Zephyrin Willow conditioner, 30% off, just under the price of most other conditioners",
+            "The Zephyrin Willow conditioner for 3.49, only at the price of the original",
+            "Zephyrin Willow conditioner, 30% off, for just under the cost of your average store.",
+            "3.49: Zephyrin Willow conditioner for under the table",
+            "Zephyrin Willow conditioner: 3.49, the cost of a bus ticket",
+            // What the model wrote once the phrases above were barred (seed 599, served).
+            "Only 3.49, down to just over a third the price of this conditioner",
+            "Only 3.49, a Zephyrin Willow conditioner for just over 3.49",
+        ] {
+            assert_eq!(judge(copy, &conditioner).code(), "wrong_price_role", "{copy}");
+        }
+        for copy in [
+            "Zephyrin Willow conditioner, only 3.49: a price you will love.",
+            "Zephyrin Willow conditioner at 3.49, the price of care for every wash.",
+        ] {
+            assert_eq!(judge(copy, &conditioner), Verdict::Pass, "{copy}");
+        }
+        let en = GuardrailConfig::default();
+        let barred = en.barred_phrases(&conditioner);
+        assert!(PRICE_COMPARISONS
+            .iter()
+            .all(|p| barred.iter().any(|b| b == p)));
+        let mut deal = conditioner.clone();
+        deal.details = "two for the price of one".into();
+        assert!(
+            !en.barred_phrases(&deal).iter().any(|b| b == "price of one"),
+            "the facts' own offer"
+        );
+        let zh = GuardrailConfig::default().for_locale(Locale::ZhCn);
+        let charger = zh_facts("万能充电器", "星轨", "充电器", 9900, None, "快充");
+        assert!(!zh
+            .barred_phrases(&charger)
+            .iter()
+            .any(|b| PRICE_COMPARISONS.contains(&b.as_str())));
+    }
+
+    /// The well-known brands the facts lack are barred as written: `Apple` the maker, not the
+    /// fruit; the product's own brand is a fact.
+    #[test]
+    fn a_well_known_brand_is_barred_as_written() {
+        let usd = usd();
+        let tee = priced("Nova T-shirt", 1099, None, &usd);
+        let barred = GuardrailConfig::default().barred_phrases(&tee);
+        for brand in ["Apple", "iPhone", "Samsung"] {
+            assert!(barred.iter().any(|b| b == brand), "{brand}");
+        }
+        assert!(says_phrase("Love it, like an Apple Watch", "Apple"));
+        assert!(says_phrase("Apple", "Apple"), "a brand the copy ends on");
+        assert!(!says_phrase("Crisp as an apple", "Apple"), "the fruit");
+        assert!(!says_phrase("Apples for everyone", "Apple"), "whole words");
+        let mut case = priced("Rivetta iPhone 15 case", 1999, None, &usd);
+        case.brand = Some("Rivetta".into());
+        assert!(!GuardrailConfig::default()
+            .barred_phrases(&case)
+            .iter()
+            .any(|b| b == "iPhone"));
     }
 
     /// Served by the demo on seed 557, every one: a copy that ends on `at` or a `for` with nothing
@@ -3253,7 +3408,7 @@ mod tests {
                 "Kestrelle Sable sleeping bag at a fraction of its original price.",
                 &bag
             ),
-            Verdict::Fail(Reason::FakeDiscount("fraction of".into()))
+            Verdict::Fail(Reason::FakeDiscount("fraction".into()))
         );
         // Another retailer by name (`…(at Kohl's)`, the same run, and `Kohl' s` with it barred),
         // and an origin the facts lack (`from the U.S.`).

@@ -1606,6 +1606,29 @@ mod tests {
         );
     }
 
+    /// What the guardrails bar beside the banned phrases: a price set beside another thing's and
+    /// a well-known brand the facts lack (as written: the fruit stays). Seen in the demo's first
+    /// tries (en, seed 601): `…for less than the price of an iPhone X`, `Apple Watch`.
+    #[test]
+    fn no_price_comparison_or_well_known_brand_is_completed() {
+        let barred = list(&["price of an", "price of a", "Apple", "iPhone"]);
+        let rules = Rules {
+            barred: &barred,
+            ..rules(&[], None)
+        };
+        let allows =
+            |text: &str, piece: &str| judge(text, Next::Piece(piece), &rules) == Candidate::Allow;
+        assert!(!allows("Now for less than the price of", " an"));
+        assert!(allows("Now for less than the price of", " any"));
+        assert!(!allows("", "Apple"));
+        assert!(!allows("Fits every new", " iPhone"));
+        assert!(allows("Crisp as an", " apple"), "the fruit");
+        assert!(
+            allows("Fits every new", " iPhones"),
+            "whole words, as the guardrails read them"
+        );
+    }
+
     #[test]
     fn the_copy_may_not_end_on_a_connective() {
         let rules = at_least((0, 0));
