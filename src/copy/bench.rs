@@ -1149,7 +1149,8 @@ pub fn false_price(text: &str, product: &Product, currency: &Currency) -> Option
     if let Some(said) = money_in_words(text, product) {
         return Some(format!("an amount in words {said:?}"));
     }
-    for (start, end, amount, percent) in currency_amounts(text, currency) {
+    let own = format!("{} {}", product.name, product.description);
+    for (start, end, amount, percent) in currency_amounts(text, currency, &own) {
         let written = &text[start..end];
         if percent {
             return Some(format!("percentage as money {written}%"));
@@ -1240,14 +1241,24 @@ fn numerals_as_digits(text: &str) -> String {
     out
 }
 
+/// Units after a bare number with two decimals that make it a measure, not an amount.
+const MEASURES: [&str; 12] = [
+    "m", "cm", "mm", "km", "kg", "g", "l", "ml", "in", "inch", "inches", "ft",
+];
+
 /// Colloquial marks of a yuan amount (`五百块`, `29块钱`, `五千五百零五钱`), read after the digits
 /// in a CNY store where no Chinese character follows them (`一块蛋糕` is a piece of cake).
 const SPOKEN_YUAN: [&str; 3] = ["块钱", "块", "钱"];
 
 /// Amounts in the store currency: (start, end, value in minor units, written as a percentage);
 /// the span has the amount's mark, before or after its digits. A number with two decimals and
-/// no mark is an amount too.
-fn currency_amounts(text: &str, currency: &Currency) -> Vec<(usize, usize, Option<Minor>, bool)> {
+/// no mark is an amount too, unless a unit follows it ([`MEASURES`]) or `own` (the product's
+/// name and description) has it.
+fn currency_amounts(
+    text: &str,
+    currency: &Currency,
+    own: &str,
+) -> Vec<(usize, usize, Option<Minor>, bool)> {
     let mut marks: Vec<&str> = vec![currency.symbol.as_str(), currency.code.as_str()];
     marks.extend(currency.aliases.iter().map(String::as_str));
     marks.retain(|m| !m.is_empty());
@@ -1320,10 +1331,18 @@ fn currency_amounts(text: &str, currency: &Currency) -> Vec<(usize, usize, Optio
         // amount is the one after its mark.
         let span_end = mark_after.map_or(i, |m| text.len() - after.len() + m.len());
         // A bare amount with cents (`Only 85.99`, as the demo's English copy writes prices) is
-        // money too.
+        // money too, but not a measure (`1.47m`, `8.89 cm`: the Flipkart sample, seed 607) nor
+        // a number of the product's own words.
+        let measure = text[i..].starts_with(char::is_alphabetic)
+            || after
+                .split(|c: char| !c.is_alphabetic())
+                .next()
+                .is_some_and(|w| MEASURES.contains(&w.to_lowercase().as_str()));
         let cents = digits
             .rsplit_once('.')
-            .is_some_and(|(_, c)| c.len() == 2 && !after.starts_with('%'));
+            .is_some_and(|(_, c)| c.len() == 2 && !after.starts_with('%'))
+            && !measure
+            && !own.contains(digits);
         if mark_before.is_some() || mark_after.is_some() || cents {
             out.push((
                 span_start,
@@ -2055,6 +2074,16 @@ mod tests {
                 &rupee,
             ),
         ];
+        // Measures and the product's own numbers are no amounts (the Flipkart sample, seed 607).
+        let mut pool = product(249900, None);
+        pool.name = "Bestway 1.47m x 1.47m x 1.22m Play Pool".into();
+        for text in [
+            "Pool party, now 1.47m x 1.47m x 1.22m",
+            "Showpiece - 8.89 cm, ₹2499",
+            "Bestway 1.47 x 1.47 pool, ₹2499.",
+        ] {
+            assert_eq!(false_price(text, &pool, &rupee), None, "{text}");
+        }
         let less = "The Vacuum Cleaner now 100 rupees less than the original price of ₹399";
         assert!(false_price(less, &product(26900, Some(39900)), &rupee).is_some());
         for (text, p, cur) in fine {

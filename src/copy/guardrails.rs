@@ -257,8 +257,10 @@ pub const FIRST_PERSON: [&str; 5] = ["I", "me", "my", "mine", "myself"];
 /// the average price of these shoes`, `…for under the table`): `just under the`, `for under the`
 /// and their `over` are barred too. Refused as [`Reason::WrongPriceRole`] and barred while the
 /// model writes; a phrase the product's own facts have is a fact (`two for the price of one`).
-pub const PRICE_COMPARISONS: [&str; 29] = [
+pub const PRICE_COMPARISONS: [&str; 30] = [
     "price of a",
+    // `…for only the price of your home` (seed 607).
+    "price of your",
     "price of an",
     "price of another",
     "price of other",
@@ -1292,7 +1294,7 @@ impl AmountWords {
             if MULTIPLES.contains(&lower.as_str()) && !own(&lower) {
                 let noun = words[i + 1..]
                     .iter()
-                    .take(2)
+                    .take(MULTIPLE_REACH)
                     .position(|(_, n)| PRICE_NOUNS.contains(&n.to_lowercase().as_str()));
                 if let Some(k) = noun {
                     return said(i, i + 1 + k);
@@ -1306,9 +1308,14 @@ impl AmountWords {
     }
 }
 
-/// Multiples that make a price with a price word right after them (`…only about double the price
-/// of previous years`: the demo, seed 599).
+/// Multiples that make a price with a price word within [`MULTIPLE_REACH`] words after them
+/// (`…only about double the price of previous years`, `…double the usual retail prices`: the
+/// demo, seed 599).
 const MULTIPLES: &[&str] = &["double", "twice", "triple", "thrice", "quadruple"];
+
+/// How many words after a multiple ([`MULTIPLES`]) or after the `the` that follows a part of a
+/// whole (`a third the average price`) a price word makes it a price.
+const MULTIPLE_REACH: usize = 4;
 
 /// Where the phrase begins when the number word ([`NUMBER_WORDS`]) at `i` of `words` (the
 /// alphanumeric runs of the copy) is a price: a price word ([`PRICE_NOUNS`]), or one and `of`, comes right before it and
@@ -1335,18 +1342,22 @@ fn price_in_number_words(words: &[(usize, &str)], i: usize) -> Option<usize> {
 }
 
 /// Where the phrase begins when the words that lead into the word at `i` of `words`
-/// ([`AMOUNT_LEADS`]) come right after a price cue ([`PART_CUES`]): `…for just a few extra
-/// pounds` (the demo, seed 601) is money, `weighs just a few pounds` a weight.
+/// ([`AMOUNT_LEADS`]) come right after a price cue ([`PART_CUES`]) or a price word and `of`: `…for
+/// just a few extra pounds` (the demo, seed 601) and `…at a bargain price of just over a pound`
+/// (seed 607) are money, `weighs just a few pounds` a weight.
 fn cued_amount(words: &[(usize, &str)], i: usize) -> Option<usize> {
     let leads = words[..i]
         .iter()
         .rev()
         .take_while(|(_, w)| is_amount_lead(w))
         .count();
+    let word = |k: usize| words[k].1.to_lowercase();
     let cue = i.checked_sub(leads + 1)?;
-    PART_CUES
-        .contains(&words[cue].1.to_lowercase().as_str())
-        .then_some(cue)
+    if PART_CUES.contains(&word(cue).as_str()) {
+        return Some(cue);
+    }
+    let noun = cue.checked_sub(1)?;
+    (word(cue) == "of" && PRICE_NOUNS.contains(&word(noun).as_str())).then_some(noun)
 }
 
 /// Marks that end a clause, for the reach of a part of a whole ([`part_of_a_price`]).
@@ -1420,9 +1431,14 @@ fn part_of_a_price(copy: &str, words: &[(usize, &str)], i: usize) -> Option<(usi
     let next = words.get(i + 1).map(|(_, w)| w.to_lowercase());
     let price_noun = |w: &str| PRICE_NOUNS.contains(&w.to_lowercase().as_str());
     // `a third the price` (the demo, seed 599: `…down to just over a third the price of this
-    // phone case`).
-    let of_the_price =
-        next.as_deref() == Some("the") && words.get(i + 2).is_some_and(|(_, w)| price_noun(w));
+    // phone case`, then `…a third the average price of this phone case`).
+    let of_the_price = next.as_deref() == Some("the")
+        && words.get(i + 2..).is_some_and(|after| {
+            after
+                .iter()
+                .take(MULTIPLE_REACH - 1)
+                .any(|(_, w)| price_noun(w))
+        });
     let fraction = rest.is_empty()
         || rest.starts_with(CLAUSE_MARKS)
         || rest.starts_with(')')
@@ -3081,6 +3097,11 @@ mod tests {
             "Zephyrin Willow conditioner: 3.49, the cost of a bus ticket",
             // What the model wrote once the phrases above were barred (seed 599, served).
             "Only 3.49, down to just over a third the price of this conditioner",
+            "Only 3.49, down to just over a third the average price of this conditioner",
+            "Zephyrin Willow conditioner now for 3.49, only about double the usual retail prices.",
+            // Seed 607, served by this round's rules.
+            "Zephyrin Willow conditioner, at a bargain price of just over a pound",
+            "3.49: a Zephyrin Willow conditioner, for only the price of your home",
             "Only 3.49, a Zephyrin Willow conditioner for just over 3.49",
         ] {
             assert_eq!(judge(copy, &conditioner).code(), "wrong_price_role", "{copy}");
