@@ -14,9 +14,12 @@
 //!   which is above the price; a saving ("save ₹190", "₹190 off") is list − price; a discount
 //!   ("29% off", "save 29%") is the catalog's. A product without a list price makes no comparison
 //!   or discount claim at all ([`Reason::FakeDiscount`]); any other misuse is
-//!   [`Reason::WrongPriceRole`]. English copy says no amount in words no figure backs (`a few
-//!   dollars less`, `a third of the original`, `the price of just over two`: [`AmountWords`],
-//!   the engine's gate keeps to the same rule while the model writes).
+//!   [`Reason::WrongPriceRole`]; so is an amount the price is said to be above (`just over`,
+//!   `more than`: no catalog figure is one). English copy says no amount in words no figure
+//!   backs (`a few dollars less`, `a third of the original`, `the price of just over two`:
+//!   [`AmountWords`], the engine's gate keeps to the same rule while the model writes) and sets
+//!   its price beside no other thing's (`for less than the price of a smartphone`:
+//!   [`PRICE_COMPARISONS`], barred while the model writes too).
 //! - Numbers are found by the crate's one scanner ([`crate::numbers`]), the same the engine's
 //!   number gate uses, on the same folded text (NFKC per character: `４５９` is `459`, `￥` is
 //!   `¥`).
