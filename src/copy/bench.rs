@@ -1146,10 +1146,11 @@ pub fn false_price(text: &str, product: &Product, currency: &Currency) -> Option
     let text = numerals_as_digits(&text.nfkc().collect::<String>());
     let text = text.as_str();
     let list = product.list_price.filter(|l| *l > product.price);
-    if let Some(said) = money_in_words(text, product) {
+    // The product's own words: their numbers and money words are facts.
+    let own = format!("{} {}", product.name, product.description);
+    if let Some(said) = money_in_words(text, &own) {
         return Some(format!("an amount in words {said:?}"));
     }
-    let own = format!("{} {}", product.name, product.description);
     for (start, end, amount, percent) in currency_amounts(text, currency, &own) {
         let written = &text[start..end];
         if percent {
@@ -1192,10 +1193,10 @@ const MONEY_WORDS: [&str; 8] = [
 
 /// A money word ([`MONEY_WORDS`]) with no number right before it (`…for just a few dollars
 /// less`, `…for under a dollar`): an amount no figure of the catalog backs. `every` before it is
-/// an idiom (`worth every cent`), a word of the product's name or description a fact. The
-/// word before and the money word.
-fn money_in_words(text: &str, product: &Product) -> Option<String> {
-    let own = format!("{} {}", product.name, product.description).to_lowercase();
+/// an idiom (`worth every cent`), a word of `own` (the product's name and description) a fact.
+/// The word before and the money word.
+fn money_in_words(text: &str, own: &str) -> Option<String> {
+    let own = own.to_lowercase();
     let words: Vec<&str> = text
         .split(|c: char| !(c.is_alphanumeric() || c == '.' || c == ','))
         .map(|w| w.trim_matches(|c| c == '.' || c == ','))
