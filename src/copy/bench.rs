@@ -1075,6 +1075,11 @@ const JUNK_SYMBOLS: [(char, char); 10] = [
     ('\u{1f000}', '\u{1faff}'),
 ];
 
+/// ASCII characters of code and markup ([`shows_junk`]): an escape's backslash written out
+/// (`…now at only \\uFE35.99`, served by the demo, en, seed 607), the backtick, underscore,
+/// braces, caret, bar, asterisk and angle brackets.
+const JUNK_MARKUP: &str = "\\`_{}^|*<>";
+
 /// English words that leave copy waiting for more when they end it (lower case; `only` not
 /// after an amount, `to` only after `up`: `₹349 only` and `the one to look forward to` end;
 /// `for` always, though `the boot you came for` ends: the screen errs towards counting).
@@ -1084,7 +1089,8 @@ const WAITING_WORDS: [&str; 14] = [
 ];
 
 /// Whether served copy shows junk for `product`, and what: an independent check for the bench.
-/// A character of a symbol block ([`JUNK_SYMBOLS`]: `🎁`, `¦`, `★`) that the product's name,
+/// A character of a symbol block ([`JUNK_SYMBOLS`]: `🎁`, `¦`, `★`) or of markup
+/// ([`JUNK_MARKUP`]: `\\`) that the product's name,
 /// brand, category and description do not have; in copy with no Chinese character, a letter
 /// past Latin-1 (`Ħ`, `ā`, `Ω`; `é` is English enough) they do not have; and in such copy a last
 /// word that waits for more ([`WAITING_WORDS`], `only` not after an amount, `up to`), read past
@@ -1099,7 +1105,8 @@ pub fn shows_junk(text: &str, product: &Product) -> Option<String> {
     .join(" ");
     let chinese = text.chars().any(crate::numbers::is_cjk);
     if let Some(c) = text.chars().find(|&c| {
-        let symbol = JUNK_SYMBOLS.iter().any(|(lo, hi)| (*lo..=*hi).contains(&c));
+        let symbol =
+            JUNK_SYMBOLS.iter().any(|(lo, hi)| (*lo..=*hi).contains(&c)) || JUNK_MARKUP.contains(c);
         let foreign = !chinese && c.is_alphabetic() && c > '\u{ff}' && !crate::numbers::is_cjk(c);
         (symbol || foreign) && !own.contains(c)
     }) {
@@ -1242,6 +1249,12 @@ fn numerals_as_digits(text: &str) -> String {
     out
 }
 
+/// Chinese words after which a bare number is an amount ([`currency_amounts`]): a price word
+/// (`价`, which ends `现价`, `原价`, `售价`…) or the words that say what the shopper pays.
+const ZH_PRICE_WORDS: [&str; 10] = [
+    "价", "价格", "价钱", "只要", "只需", "仅需", "仅售", "仅", "现在", "才",
+];
+
 /// Units after a bare number with two decimals that make it a measure, not an amount.
 const MEASURES: [&str; 12] = [
     "m", "cm", "mm", "km", "kg", "g", "l", "ml", "in", "inch", "inches", "ft",
@@ -1344,7 +1357,16 @@ fn currency_amounts(
             .is_some_and(|(_, c)| c.len() == 2 && !after.starts_with('%'))
             && !measure
             && !own.contains(digits);
-        if mark_before.is_some() || mark_after.is_some() || cents {
+        // In Chinese copy a bare number right after a price word is an amount too (`价格79`,
+        // `现在只要659`, `原价2949`; `只要五三`, its numerals read as digits), but not one that a
+        // Chinese letter, `%` or `折` follows (`才3天`: a count).
+        let cued = ZH_PRICE_WORDS
+            .iter()
+            .any(|w| before.trim_end_matches([':', '为', '是']).ends_with(w))
+            && !text[i..].starts_with(|c: char| {
+                c == '%' || (crate::numbers::is_cjk(c) && c.is_alphabetic())
+            });
+        if mark_before.is_some() || mark_after.is_some() || cents || cued {
             out.push((
                 span_start,
                 span_end,
@@ -1785,6 +1807,11 @@ mod tests {
                 "ends on \"only\"",
             ),
             ("A charcoal boot for under ⭐\u{fe0f}", "⭐ (2B50)"),
+            (
+                "Beach day playlist sorted: the king of the sandals, now at only \\uFE35.99",
+                "\\ (005C)",
+            ),
+            ("Charger, **only 47.49**", "* (002A)"),
         ] {
             assert_eq!(shows_junk(text, &charger).as_deref(), Some(what), "{text}");
         }
@@ -1799,6 +1826,9 @@ mod tests {
         let mut flask = product(1599, None);
         flask.description = "Keeps 4°C for 24 hours ★ rated".into();
         assert_eq!(shows_junk("4°C for 24 hours ★, 15.99.", &flask), None);
+        let mut watch = product(599, None);
+        watch.name = "Times_51 Party-Wedding Analog Watch".into();
+        assert_eq!(shows_junk("The Times_51 watch, 5.99.", &watch), None);
         assert!(shows_junk("步云疾风跑步鞋🎁，现价￥405。", &flask).is_some());
     }
 
@@ -2120,6 +2150,12 @@ mod tests {
             "跑鞋只要三百块",
             "跑鞋现价四百五十九元，原价四百五十九元",
             "跑鞋只要四五九点五元",
+            // A bare number after a price word (the zh-CN demo, seed 607, served `…只要五三`
+            // for a sandal at ¥359).
+            "跑鞋只要五三",
+            "跑鞋，价格599。",
+            "跑鞋现在只要649",
+            "跑鞋原价459，现价459",
         ] {
             assert!(false_price(text, &shoe(), &cny).is_some(), "{text}");
         }
@@ -2132,6 +2168,9 @@ mod tests {
             "跑鞋现在只要四百五十九元，原价五百九十九元，立省一百四十元。",
             "跑鞋只要四五九块钱！",
             "跑鞋万能百搭，一块布料做成，两双更划算，十分实惠，¥459",
+            "跑鞋，价格459。",
+            "跑鞋现价459，原价599，立省140元",
+            "跑鞋现在30小时发货，才3天到，仅需14%的运费，¥459",
         ] {
             assert_eq!(false_price(text, &shoe(), &cny), None, "{text}");
         }

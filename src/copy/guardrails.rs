@@ -19,7 +19,8 @@
 //!   backs (`a few dollars less`, `a third of the original`, `the price of just over two`:
 //!   [`AmountWords`], the engine's gate keeps to the same rule while the model writes) and sets
 //!   its price beside no other thing's (`for less than the price of a smartphone`:
-//!   [`PRICE_COMPARISONS`], barred while the model writes too).
+//!   [`PRICE_COMPARISONS`], barred while the model writes too). No copy claims a stock level,
+//!   which the kiosk does not know (`only a few left`, `sold out`, `库存有限`: [`STOCK_CLAIMS`]).
 //! - Numbers are found by the crate's one scanner ([`crate::numbers`]), the same the engine's
 //!   number gate uses, on the same folded text (NFKC per character: `４５９` is `459`, `￥` is
 //!   `¥`).
@@ -294,6 +295,45 @@ pub const PRICE_COMPARISONS: [&str; 30] = [
     "costs less than",
 ];
 
+/// Claims about the stock the product is in: the kiosk knows no stock level, so each is a claim
+/// no store can stand behind, and a false scarcity is an unfair practice in itself (the EU's
+/// Unfair Commercial Practices Directive, Annex I, 7; China's Advertising Law, art. 28). Served
+/// by the demo (en, seeds 599 and 607): `…now on sale for 29.99, only a few left in stock`,
+/// `…(was about to be sold out)`, `…from the chain store (not in stock)`; the Flipkart sample:
+/// `Sonata watch, ₹750. (sold out)`, `The Timewel Analog Watch now is in stock`. English and
+/// Chinese, barred in copy of either locale while the model writes, refused as
+/// [`Reason::BannedPhrase`]; a phrase the product's own facts have is a fact (`限量版` in a
+/// name).
+pub const STOCK_CLAIMS: [&str; 27] = [
+    "in stock",
+    "out of stock",
+    "back in stock",
+    "limited stock",
+    "low stock",
+    "sold out",
+    "sell out",
+    "sells out",
+    "selling out",
+    "selling fast",
+    "few left",
+    "while stocks last",
+    "while stock lasts",
+    "while supplies last",
+    "limited quantities",
+    "limited quantity",
+    "almost gone",
+    "售罄",
+    "卖完",
+    "卖光",
+    "抢光",
+    "断货",
+    "缺货",
+    "库存",
+    "仅剩",
+    "现货",
+    "限量",
+];
+
 /// English number words and their values: copy may write one only where the product's facts
 /// have that number, in words or in digits (the demo kiosk once said a double-wall mug "keeps my
 /// coffee hot for two days"). Not "one" (a pronoun: "this one"); the plurals have no value and
@@ -465,7 +505,8 @@ impl GuardrailConfig {
     /// the shopper line's price bands and a brief's words ([`PromptEcho`]), in English the first-person words and,
     /// where the rule set is on, the absolute claims, less those the product's own facts contain
     /// ("Click Connect" in a name is a fact), the number words whose number the facts do not
-    /// have, the price comparisons in English ([`PRICE_COMPARISONS`]), and the well-known brands
+    /// have, the price comparisons in English ([`PRICE_COMPARISONS`]), the claims about stock
+    /// ([`STOCK_CLAIMS`]), and the well-known brands
     /// the facts lack ([`WELL_KNOWN_BRANDS`]). The guardrails refuse copy with one
     /// (`banned_phrase`, `other_retailer`, `prompt_leak`, `testimonial`, `absolute_claim`,
     /// `unknown_number`, `wrong_price_role`, `foreign_brand`); the engine's number gate masks the
@@ -500,6 +541,7 @@ impl GuardrailConfig {
                 first_person
                     .iter()
                     .chain(comparisons)
+                    .chain(&STOCK_CLAIMS)
                     .map(|w| w.to_string()),
             )
             .filter(|p| find_word(corpus, p, false).is_none())
@@ -931,19 +973,21 @@ fn first_failure(
         .into_iter()
         .find(|p| says_phrase(copy, p))
     {
-        return Some(if config.banned_phrases.contains(&p) {
-            Reason::BannedPhrase(p)
-        } else if config.other_retailers.contains(&p) {
-            Reason::OtherRetailer(p)
-        } else if FIRST_PERSON.contains(&p.as_str()) {
-            Reason::Testimonial(p)
-        } else if PRICE_COMPARISONS.contains(&p.as_str()) {
-            Reason::WrongPriceRole(format!("a price set beside another thing's: {p}"))
-        } else if config.prompt_echo.phrases.contains(&p) {
-            Reason::PromptLeak(p)
-        } else {
-            Reason::AbsoluteClaim(p)
-        });
+        return Some(
+            if config.banned_phrases.contains(&p) || STOCK_CLAIMS.contains(&p.as_str()) {
+                Reason::BannedPhrase(p)
+            } else if config.other_retailers.contains(&p) {
+                Reason::OtherRetailer(p)
+            } else if FIRST_PERSON.contains(&p.as_str()) {
+                Reason::Testimonial(p)
+            } else if PRICE_COMPARISONS.contains(&p.as_str()) {
+                Reason::WrongPriceRole(format!("a price set beside another thing's: {p}"))
+            } else if config.prompt_echo.phrases.contains(&p) {
+                Reason::PromptLeak(p)
+            } else {
+                Reason::AbsoluteClaim(p)
+            },
+        );
     }
     if let Some(cue) = price_word_before_a_symbol(copy) {
         return Some(Reason::Unfinished(cue.to_string()));
@@ -1761,6 +1805,28 @@ pub fn is_symbol(c: char) -> bool {
         || c.is_ascii_punctuation()
         || CURRENCY_SYMBOLS.contains(c)
         || matches!(c, '\u{2010}'..='\u{205e}' | '\u{3000}'..='\u{303f}' | '\u{ff01}'..='\u{ff65}'))
+}
+
+/// ASCII characters of code and markup, never of a shelf talker: the backslash of an escape
+/// written out (`…now at only \\uFE35.99`, `…now on sale for only \\u`: the demo, en, seeds 599
+/// and 607, served and passed as punctuation), the backtick, underscore, braces, caret, bar and
+/// asterisk (markdown's emphasis, a footnote's mark that no footnote follows), and their
+/// full-width forms (`＊`, `｜`), which the guardrails read folded. Copy may have one only where
+/// its facts do (`Times_51`): [`only_from_facts`]. Not the tilde: Chinese copy's `～` is a tone
+/// of voice. `<` and `>` the engine never samples at all (`EngineConfig::suppressed_chars`).
+pub const MARKUP: &str = "\\`_{}^|*";
+
+/// A character copy may show only where its facts have it ([`StrayChars::refuses_symbol`]): a
+/// symbol or emoji ([`is_symbol`]) or markup ([`MARKUP`], full-width too), but not a mark that
+/// only modifies the symbol before it ([`is_modifying_mark`]: `\u{fe0f}` is judged with its
+/// emoji).
+pub fn only_from_facts(c: char) -> bool {
+    // The full-width forms of ASCII (U+FF01–U+FF5E) are their ASCII character folded.
+    let ascii = match c {
+        '\u{ff01}'..='\u{ff5e}' => char::from_u32(u32::from(c) - 0xfee0).unwrap_or(c),
+        _ => c,
+    };
+    (is_symbol(c) || MARKUP.contains(ascii)) && !is_modifying_mark(c)
 }
 
 /// The longest run of symbols in `text`: graphemes that open with a symbol ([`is_symbol`]), with
@@ -2649,8 +2715,9 @@ pub struct Repeats {
 /// guardrails refuse such a word; the gate lets the model write it: masked, the model went on
 /// `for under ’.` and `for under ⭐️`, which pass, where a second try wrote good copy.
 ///
-/// Nor, in copy of any locale, a symbol or emoji the facts lack ([`Self::refuses_symbol`],
-/// the guardrails' [`stray_symbol`]), which the gate never writes either.
+/// Nor, in copy of any locale, a symbol, emoji or markup character the facts lack
+/// ([`only_from_facts`], [`Self::refuses_symbol`], the guardrails' [`stray_symbol`]), which the
+/// gate never writes either.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StrayChars {
     /// English copy: the facts' own characters of the kind, sorted (they may be written).
@@ -2660,8 +2727,8 @@ pub struct StrayChars {
     /// ([`lacks_ascii`]: `Ω`, `Škoda`),
     /// lower-cased and sorted.
     own_words: Vec<String>,
-    /// Copy in any locale: the facts' own symbols ([`is_symbol`]: `°`), sorted; every other
-    /// symbol is stray ([`Self::refuses_symbol`]). `None`: no symbol is.
+    /// Copy in any locale: the facts' own symbols and markup ([`only_from_facts`]: `°`, `_`),
+    /// sorted; every other is stray ([`Self::refuses_symbol`]). `None`: none is.
     symbols: Option<Vec<char>>,
 }
 
@@ -2727,7 +2794,7 @@ impl StrayChars {
             own.dedup();
             own
         };
-        let symbols = Some(own_chars(is_symbol));
+        let symbols = Some(own_chars(only_from_facts));
         if config.locale.unspaced() {
             return Self {
                 symbols,
@@ -2761,12 +2828,12 @@ impl StrayChars {
         self.symbols.as_ref().is_some_and(Vec::is_empty)
     }
 
-    /// Whether copy may not have `c` as a stray symbol ([`stray_symbol`]): a symbol the facts
-    /// lack, but a mark that only modifies the symbol before it ([`is_modifying_mark`]).
+    /// Whether copy may not have `c` as a stray symbol ([`stray_symbol`]): a symbol or markup
+    /// character the facts lack ([`only_from_facts`]).
     pub fn refuses_symbol(&self, c: char) -> bool {
-        self.symbols.as_ref().is_some_and(|own| {
-            is_symbol(c) && !is_modifying_mark(c) && own.binary_search(&c).is_err()
-        })
+        self.symbols
+            .as_ref()
+            .is_some_and(|own| only_from_facts(c) && own.binary_search(&c).is_err())
     }
 
     /// The characters the rule is about: Chinese ones and `Â`.
@@ -3224,6 +3291,117 @@ mod tests {
             judge("Velmora Vale Running Shoe Sand, 89.99 🏃", &shoe).code(),
             "charset"
         );
+    }
+
+    /// Served by the demo (en, seeds 599 and 607) and the Flipkart sample (seed 607): a stock
+    /// level the kiosk does not know, claimed; the facts' own words are facts.
+    #[test]
+    fn a_claim_about_stock_is_refused() {
+        let sandal = priced("Kitecourt Nova Sandal Ivory", 2999, None, &usd());
+        for (seen, phrase) in [
+            (
+                "Kitecourt sandals! Now 29.99, only a few left in stock",
+                "in stock",
+            ),
+            ("Kitecourt Nova Sandal Ivory, 29.99 (sold out)", "sold out"),
+            (
+                "Kitecourt Nova Sandal Ivory, only 29.99 while stocks last.",
+                "while stocks last",
+            ),
+            (
+                "Kitecourt Nova Sandal Ivory: 29.99, selling fast!",
+                "selling fast",
+            ),
+            (
+                "Kitecourt Nova Sandal Ivory, 29.99. Only a FEW LEFT!",
+                "few left",
+            ),
+        ] {
+            assert_eq!(
+                judge(seen, &sandal),
+                Verdict::Fail(Reason::BannedPhrase(phrase.into())),
+                "{seen}"
+            );
+        }
+        let barred = GuardrailConfig::default().barred_phrases(&sandal);
+        assert!(barred.iter().any(|p| p == "sold out"));
+        assert!(judge(
+            "Kitecourt Nova Sandal Ivory, a stock of summer style for 29.99.",
+            &sandal
+        )
+        .is_pass());
+        let shoe = zh_shoe();
+        assert_eq!(
+            zh_judge("李宁赤兔6跑步鞋，轻量透气，现价￥459，库存有限。", &shoe),
+            Verdict::Fail(Reason::BannedPhrase("库存".into()))
+        );
+        // A limited edition by name is the product's own fact.
+        let edition = zh_facts(
+            "李宁 赤兔6 限量版",
+            "李宁",
+            "跑步鞋",
+            45900,
+            None,
+            "轻量中底",
+        );
+        assert!(!GuardrailConfig::default()
+            .for_locale(Locale::ZhCn)
+            .barred_phrases(&edition)
+            .iter()
+            .any(|p| p == "限量"));
+        let got = zh_judge("李宁赤兔6限量版跑步鞋，轻量中底，现价￥459。", &edition);
+        assert!(got.is_pass(), "{got:?}");
+    }
+
+    /// Served by the demo (en, seeds 599 and 607): an escape written out, its backslash passed as
+    /// punctuation. Markup the facts lack is stray like a symbol; the facts' own is theirs.
+    #[test]
+    fn markup_the_facts_lack_is_refused() {
+        let sandal = priced("Kitecourt Nova Sandal Ivory", 3599, None, &usd());
+        for seen in [
+            "Beach day playlist sorted: the king of the sandals, now at only \\uFE35.99",
+            "Kitecourt Nova Sandal Ivory, now only 35.99 \\u",
+            "Kitecourt Nova Sandal Ivory, **only 35.99**",
+            "Kitecourt Nova Sandal Ivory | only 35.99",
+            "Kitecourt Nova Sandal Ivory, only 35.99*",
+            "Kitecourt Nova Sandal Ivory, only ＊35.99",
+            "Kitecourt_Nova sandal, only 35.99",
+            "Kitecourt Nova Sandal Ivory, only {price} 35.99",
+            "Kitecourt Nova Sandal Ivory, only `35.99`",
+            "Kitecourt Nova Sandal Ivory, only 35.99 ^^",
+        ] {
+            assert_eq!(judge(seen, &sandal).code(), "charset", "{seen}");
+        }
+        let stray = StrayChars::new(&sandal, &GuardrailConfig::default());
+        for c in MARKUP.chars() {
+            assert!(only_from_facts(c) && stray.refuses_symbol(c), "{c}");
+        }
+        assert!(stray.refuses_all_symbols());
+        for fine in [
+            '-', '.', ',', ':', '!', '?', '%', '(', '\'', '"', '/', '&', '#', '@',
+        ] {
+            assert!(!only_from_facts(fine), "{fine}");
+        }
+        // The facts' own markup may be written: a watch named with an underscore (the Flipkart
+        // sample's `Times_51`). A bar of the catalog's (`Lord Ganesha | Ganesh | Ganpati`) is
+        // not the facts': catalog text loses it ([`crate::copy::prompt::sanitize`]).
+        let watch = priced("Times_51 Party-Wedding Analog Watch", 599, None, &usd());
+        assert!(judge("The Times_51 watch, only 5.99.", &watch).is_pass());
+        let own = StrayChars::new(&watch, &GuardrailConfig::default());
+        assert!(!own.refuses_symbol('_') && own.refuses_symbol('|') && !own.refuses_all_symbols());
+        let idol = priced("Lord Ganesha | Ganpati Showpiece", 499, None, &usd());
+        let copy = "Lord Ganesha | Ganpati showpiece, only 4.99.";
+        assert_eq!(judge(copy, &idol).code(), "charset");
+        assert!(judge(&copy.replace(" |", ","), &idol).is_pass());
+        // Chinese copy alike, and a full-width bar is a bar; the tilde is a tone of voice.
+        let shoe = zh_shoe();
+        assert_eq!(
+            zh_judge("李宁赤兔6跑步鞋｜轻量透气，现价￥459。", &shoe).code(),
+            "charset"
+        );
+        let got = zh_judge("李宁赤兔6跑步鞋，轻量透气～现价￥459。", &shoe);
+        assert!(got.is_pass(), "{got:?}");
+        assert!(only_from_facts('｜') && !only_from_facts('～') && !only_from_facts('，'));
     }
 
     /// Served by the demo (en, seed 569, and 563's `for ☕️ hours`): a symbol or emoji the facts
@@ -5079,6 +5257,34 @@ mod tests {
 
     fn zh_judge(copy: &str, facts: &ProductFacts) -> Verdict {
         check(copy, facts, &zh_brands(), &zh_config())
+    }
+
+    /// Served on the zh-CN demo (seed 607), read as no number before: Chinese digits one by one
+    /// after a price word are an amount, judged in its role.
+    #[test]
+    fn chinese_digits_spelled_after_a_price_word_are_an_amount() {
+        let sandal = zh_facts(
+            "步云 朗月凉鞋 炭黑",
+            "步云",
+            "凉鞋",
+            35900,
+            Some(53900),
+            "户外凉鞋",
+        );
+        let got = zh_judge("步云 朗月凉鞋 炭黑，户外凉鞋，只要五三", &sandal);
+        assert!(!got.is_pass(), "{got:?}");
+        let got = zh_judge("步云 朗月凉鞋 炭黑，户外凉鞋，只要三五九。", &sandal);
+        assert!(got.is_pass(), "{got:?}");
+        let coat = zh_facts(
+            "暖禾 远山外套 陶土色",
+            "暖禾",
+            "外套",
+            38900,
+            None,
+            "基础外套",
+        );
+        let got = zh_judge("暖禾 远山外套 陶土色现在价389，原版价三八红", &coat);
+        assert!(!got.is_pass(), "{got:?}");
     }
 
     /// Served on the zh-CN demo (seed 317) and caught only by the bench's independent check:

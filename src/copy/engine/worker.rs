@@ -71,8 +71,8 @@ use llama_cpp_2::token::data_array::LlamaTokenDataArray;
 use llama_cpp_2::token::LlamaToken;
 use llama_cpp_2::{LlamaStateSeqFlags, LogOptions, SeqState};
 
-use crate::copy::guardrails::{is_symbol, StrayChars};
-use crate::numbers::{is_modifying_mark, never_shown, CURRENCY_SYMBOLS};
+use crate::copy::guardrails::{only_from_facts, StrayChars};
+use crate::numbers::{never_shown, CURRENCY_SYMBOLS};
 
 use super::draft;
 use super::gate::{self, take_utf8, Candidate, DeadEnd, Next, NumberGate};
@@ -180,7 +180,7 @@ pub(super) fn worker_main(
                 "0123456789０１２３４５６７８９".contains(c) || CURRENCY_SYMBOLS.contains(c)
             }) || (!piece.is_empty() && piece.chars().all(|c| c.is_whitespace() && c != '\n'))
         }),
-        symbols: tokens_with(&model, |c| is_symbol(c) && !is_modifying_mark(c)),
+        symbols: tokens_with(&model, only_from_facts),
         top_k: usize::try_from(config.top_k).unwrap_or(1),
         shortlist: Vec::new(),
         candidates: LlamaTokenDataArray::new(Vec::new(), false),
@@ -263,8 +263,8 @@ struct Sampling {
     /// word token would double it, so the copy could go on only in a word glued to nothing
     /// (`ight off`).
     not_words: TokenSet,
-    /// Tokens whose text has a symbol or emoji ([`is_symbol`], but a modifying mark): for copy
-    /// whose facts have none, every one is stray ([`StrayChars::refuses_symbol`]), so none is
+    /// Tokens whose text has a symbol, emoji or markup character ([`only_from_facts`]): for
+    /// copy whose facts have none, every one is stray ([`StrayChars::refuses_symbol`]), so none is
     /// drawn.
     symbols: TokenSet,
     top_k: usize,
