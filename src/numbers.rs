@@ -836,10 +836,12 @@ fn hanzi_numbers(text: &str, own_marks: &[&str]) -> Vec<Number> {
         // `29元` from the original price), as `仅需549` is one in digits.
         // `钱` (money) after them is the amount's word (`…一斤五千五百零五钱`, the same copy
         // once the numerals were read); `十分` (very) after `价格` is no amount.
-        let priced = ((!word || text[end..].starts_with('钱'))
-            && run.contains(['十', '百', '千', '万'])
-            && cjk_role_before(text, start).is_some())
-            || spelled_after_a_price_word(text, start, run);
+        // A numeral with `钱` (money) after it, after a role word, is one too, unit or none
+        // (`现在仅需五钱`, the zh-CN demo, seed 613, for a coat at ¥619).
+        let priced = (cjk_role_before(text, start).is_some()
+            && ((!word && run.contains(['十', '百', '千', '万']))
+                || text[end..].starts_with('钱')))
+            || after_a_price_word(text, start, run);
         if !(zhe || percent || measure || priced || currency.is_some()) {
             continue;
         }
@@ -858,15 +860,15 @@ fn hanzi_numbers(text: &str, own_marks: &[&str]) -> Vec<Number> {
     out
 }
 
-/// Whether `run`, at byte `start` of `text`, is two or more Chinese digits read one by one right
-/// after a price word (spaces, `:` and `为` between): an amount whatever follows it, since no
-/// word there opens with two digits. The zh-CN demo (seed 607) served `…凉鞋 碳黑，只要五三` for
-/// a sandal at ¥359 and `…外套 陶土色现在价389，原版价三八红` for a coat with no list price,
-/// neither read as a number. One digit alone stays a word's (`只要一杯`, `价格一流`).
-fn spelled_after_a_price_word(text: &str, start: usize, run: &str) -> bool {
+/// Whether `run`, at byte `start` of `text`, is two or more Chinese numerals right after a price
+/// word (spaces, `:` and `为` between): an amount whatever follows it, since no word there opens
+/// with two numerals, and one that does not parse keeps its text and is refused. The zh-CN demo
+/// served `…凉鞋 碳黑，只要五三` (seed 607) for a sandal at ¥359, `…原版价三八红` (seed 607) and
+/// `…原版价三五六九八十日。` (seed 613) for products with no list price, none read as a number.
+/// One numeral alone stays a word's (`只要一杯`, `价格十分实惠`).
+fn after_a_price_word(text: &str, start: usize, run: &str) -> bool {
     let head = text[..start].trim_end_matches([' ', '\u{a0}', ':', '：', '为', '是']);
     run.chars().nth(1).is_some()
-        && run.chars().all(|c| hanzi_digit(c).is_some())
         && (head.ends_with(['价', '钱'])
             || ZH_MONEY_CUES.iter().any(|cue| head.ends_with(cue))
             || ZH_ROLE_CUES.iter().any(|(cue, _)| head.ends_with(cue)))
@@ -2209,13 +2211,19 @@ mod tests {
         assert!(n[0].open && n[0].hanzi);
         let n = scan("只要四四百元");
         assert_eq!(n[0].value, "四四百", "unparsed numerals keep their text");
-        // Digits read one by one right after a price word are an amount, whatever follows
-        // (served by the zh-CN demo, seed 607); one digit alone, or after no price word, is not.
+        // Numerals right after a price word are an amount, whatever follows, and so are numerals
+        // before `钱` (served by the zh-CN demo, seeds 607 and 613); one numeral alone, or after
+        // no price word, is not.
         for (text, value) in [
             ("步云 朗月凉鞋 炭黑，只要五三", "53"),
             ("暖禾 远山外套 陶土色现在价389，原版价三八红", "38"),
             ("价格：三五九。", "359"),
             ("原价为五三九", "539"),
+            (
+                "远足客 疾风凉鞋 现在价259，原版价三五六九八十日。",
+                "三五六九八十",
+            ),
+            ("云岫 晨曦外套 海蓝，现在仅需五钱。", "5"),
         ] {
             let n: Vec<_> = scan(text).into_iter().filter(|n| n.hanzi).collect();
             assert_eq!(n.len(), 1, "{text}");

@@ -1158,6 +1158,9 @@ pub fn false_price(text: &str, product: &Product, currency: &Currency) -> Option
     if let Some(said) = money_in_words(text, &own) {
         return Some(format!("an amount in words {said:?}"));
     }
+    if let Some(run) = unread_numerals(text) {
+        return Some(format!("unreadable amount {run}"));
+    }
     for (start, end, amount, percent) in currency_amounts(text, currency, &own) {
         let written = &text[start..end];
         if percent {
@@ -1254,6 +1257,22 @@ fn numerals_as_digits(text: &str) -> String {
 const ZH_PRICE_WORDS: [&str; 10] = [
     "价", "价格", "价钱", "只要", "只需", "仅需", "仅售", "仅", "现在", "才",
 ];
+
+/// Chinese numerals right after a price word ([`ZH_PRICE_WORDS`]; `:`, `为`, `是` between) that
+/// [`numerals_as_digits`] could not read: an amount no figure can back (`…原版价三五六九八十日`,
+/// the zh-CN demo, seed 613). Two numerals or more, a trailing `点` aside (`只要一点点` is "just
+/// a little").
+fn unread_numerals(text: &str) -> Option<&str> {
+    use crate::numbers::is_hanzi_numeral;
+    ZH_PRICE_WORDS.iter().find_map(|word| {
+        text.match_indices(word).find_map(|(i, _)| {
+            let rest = text[i + word.len()..].trim_start_matches([' ', ':', '为', '是']);
+            let end = rest.find(|c| !is_hanzi_numeral(c)).unwrap_or(rest.len());
+            let run = rest[..end].trim_end_matches('点');
+            run.chars().nth(1).is_some().then_some(run)
+        })
+    })
+}
 
 /// Units after a bare number with two decimals that make it a measure, not an amount.
 const MEASURES: [&str; 12] = [
@@ -1480,6 +1499,11 @@ fn nearest_role(text: &str, start: usize, end: usize) -> Option<Said> {
         if matches!(lower.as_str(), "off" | "less") && ws >= end && text[end..ws].trim().is_empty()
         {
             return Some(Said::Saves);
+        }
+        // `for less` is cheaper, said of the amount before it, no saving of its own (`Swift
+        // tent, 243.99 for less`: the demo, en, seed 613, read as a saving by distance).
+        if lower == "less" && qualified == "for" {
+            continue;
         }
         // A preposition speaks of the amount after it, never of one before it: in `(was also
         // ₹3999 for 58% off)` the `for` introduces the discount (the Flipkart sample, seed 521;
@@ -2031,7 +2055,9 @@ mod tests {
         for (text, p, cur) in cases {
             assert!(false_price(text, &p, cur).is_some(), "{text}");
         }
-        let fine: [(&str, Product, &Currency); 15] = [
+        let fine: [(&str, Product, &Currency); 16] = [
+            // The demo, en, seed 613: `for less` is no saving.
+            ("Swift tent, 243.99 for less", product(24399, None), &usd),
             (
                 "Tenda A6, 22% off. The price is lower than the original price of ₹1800.",
                 product(139900, Some(180000)),
@@ -2156,6 +2182,8 @@ mod tests {
             "跑鞋，价格599。",
             "跑鞋现在只要649",
             "跑鞋原价459，现价459",
+            "跑鞋现在价459，原版价三五六九八十日。",
+            "跑鞋现在仅需五钱。",
         ] {
             assert!(false_price(text, &shoe(), &cny).is_some(), "{text}");
         }
@@ -2171,6 +2199,7 @@ mod tests {
             "跑鞋，价格459。",
             "跑鞋现价459，原价599，立省140元",
             "跑鞋现在30小时发货，才3天到，仅需14%的运费，¥459",
+            "跑鞋只要一点点心思，价格十分实惠，¥459",
         ] {
             assert_eq!(false_price(text, &shoe(), &cny), None, "{text}");
         }

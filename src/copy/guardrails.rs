@@ -5259,10 +5259,10 @@ mod tests {
         check(copy, facts, &zh_brands(), &zh_config())
     }
 
-    /// Served on the zh-CN demo (seed 607), read as no number before: Chinese digits one by one
-    /// after a price word are an amount, judged in its role.
+    /// Served on the zh-CN demo (seeds 607 and 613), read as no number before: Chinese numerals
+    /// after a price word, or before `钱`, are an amount, judged in its role.
     #[test]
-    fn chinese_digits_spelled_after_a_price_word_are_an_amount() {
+    fn chinese_numerals_after_a_price_word_are_an_amount() {
         let sandal = zh_facts(
             "步云 朗月凉鞋 炭黑",
             "步云",
@@ -5285,6 +5285,15 @@ mod tests {
         );
         let got = zh_judge("暖禾 远山外套 陶土色现在价389，原版价三八红", &coat);
         assert!(!got.is_pass(), "{got:?}");
+        let got = zh_judge(
+            "暖禾 远山外套 陶土色现在价389，原版价三五六九八十日。",
+            &coat,
+        );
+        assert!(!got.is_pass(), "{got:?}");
+        let got = zh_judge("暖禾 远山外套 陶土色，基础外套，现在仅需五钱。", &coat);
+        assert!(!got.is_pass(), "{got:?}");
+        let got = zh_judge("暖禾 远山外套 陶土色，基础外套，价格十分实惠。", &coat);
+        assert!(got.is_pass(), "{got:?}");
     }
 
     /// Served on the zh-CN demo (seed 317) and caught only by the bench's independent check:
