@@ -26,9 +26,11 @@
 //!   `点` inside) is a number only in a money, discount or measure context — a currency marker
 //!   before or after it (`四百五十九元`, `¥四百`), `折` after it (`八折`), `百分之` before it, or a
 //!   unit of time, quantity or size after it (`两天`, `三年`, `十倍`, `五公斤`: [`MEASURE_UNITS`];
-//!   not after a lone `一`, the article of `一年四季`) — so words such as `一款`, `三星` or `万能`
-//!   are never numbers. Numerals that do not parse keep their
-//!   text as value, which no fact ever equals: they are refused, never guessed.
+//!   not after a lone `一`, the article of `一年四季`), `钱` after it with a price word before,
+//!   or two numerals or more right after a price word (`只要五三`, `原价为五三九`: an amount
+//!   whatever follows) — so words such as `一款`, `三星` or `万能` are never numbers. Numerals
+//!   that do not parse keep their text as value, which no fact ever equals: they are refused,
+//!   never guessed.
 //! - **chains** ([`chains`]): digit runs joined by short runs of separators (`-`, `.`, `(`, `)`,
 //!   space; the redactor also `+`), as phone, card and loyalty numbers are written.
 //! - **roles** ([`price_role`], [`MoneyRoles`]): what a money amount claims to be, read from
