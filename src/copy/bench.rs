@@ -987,7 +987,7 @@ pub fn sends_elsewhere(text: &str, product: &Product) -> Option<String> {
 
 /// Retailers whose names are common words too: counted only with their capitals, after another
 /// word of the sentence ("available at Target", not "Target the cold" or "your target").
-const COMMON_WORD_NAMES: [&str; 2] = ["Target", "Best Buy"];
+const COMMON_WORD_NAMES: [&str; 3] = ["Target", "Best Buy", "Home Goods"];
 
 /// Whether `name` is in `text` as written, not inside a longer word, and not first in its
 /// sentence (the text before it, spaces dropped, is not empty and does not end a sentence).
@@ -1915,6 +1915,11 @@ mod tests {
             ("睡袋，比淘宝还便宜。", "淘宝"),
             ("A sleeping bag for $109.49, available at Target.", "Target"),
             ("A sleeping bag, as low as at Target's.", "Target"),
+            // The demo, en, seed 613, served.
+            ("A sleeping bag, available at Nordstrom Rack.", "Nordstrom"),
+            ("A sleeping bag, now on sale at Sephora.", "Sephora"),
+            ("A sleeping bag, only available at Bestbuy", "Bestbuy"),
+            ("A sleeping bag, the same price at Home Goods", "Home Goods"),
         ] {
             assert_eq!(sends_elsewhere(text, &p).as_deref(), Some(what), "{text}");
         }
@@ -1924,6 +1929,7 @@ mod tests {
             "The best buy of the season: a sleeping bag for $109.49.",
             "Hit your target pace in a sleeping bag for $109.49.",
             "Target the cold: a sleeping bag for $109.49. Targets met.",
+            "A sleeping bag for home goods lovers, $109.49.",
             "",
         ] {
             assert_eq!(sends_elsewhere(text, &p), None, "{text}");

@@ -191,7 +191,7 @@ pub const ZH_ABSOLUTE_CLAIMS: [&str; 43] = [
 /// The retailers of [`GuardrailConfig::other_retailers`] by default: the large marketplaces and
 /// chains of the kiosk's markets (China, India, the English-speaking ones). Those of
 /// [`NAME_ONLY_RETAILERS`] count only where copy writes them as a name.
-pub const OTHER_RETAILERS: [&str; 43] = [
+pub const OTHER_RETAILERS: [&str; 53] = [
     "Amazon",
     "Target",
     "Walmart",
@@ -233,6 +233,19 @@ pub const OTHER_RETAILERS: [&str; 43] = [
     // Served by the demo (en, seed 557): `now on Lazada for just a few dollars less`.
     "Lazada",
     "Shopee",
+    // Seed 613 (en, all served, the bench's check blind to them too): `…available at Sephora`,
+    // `…now on sale at Sephora`, `…available at Nordstrom Rack`, `…only available at Bestbuy`,
+    // `…about the same price at Home Goods`.
+    "Sephora",
+    "Ulta",
+    "Nordstrom",
+    "Bestbuy",
+    "HomeGoods",
+    "Home Goods",
+    "TJ Maxx",
+    "Walgreens",
+    "Wayfair",
+    "Kroger",
     "淘宝",
     "天猫",
     "京东",
@@ -2417,7 +2430,7 @@ fn catalog_brand(
 /// Retailers whose names are also common words ("hit your target", "the best buy of the week"):
 /// copy names them only by writing the name as the retailer does, capitals and all, and not as a
 /// sentence's first words ("Available at Target", "as at Best Buy"; not "Target the cold").
-pub const NAME_ONLY_RETAILERS: [&str; 4] = ["Target", "Best Buy", "Kohl", "Macy"];
+pub const NAME_ONLY_RETAILERS: [&str; 5] = ["Target", "Best Buy", "Kohl", "Macy", "Home Goods"];
 
 /// Whether `text` writes `name` as a name: as whole words with its capitals, after other words
 /// of the same sentence.
@@ -3618,6 +3631,20 @@ mod tests {
             let seen = format!("Kestrelle Sable sleeping bag, 109.49 {elsewhere}");
             assert_eq!(judge(&seen, &bag).code(), "other_retailer", "{seen}");
         }
+        // Seed 613, served: beauty and department stores, and a chain's name as one word.
+        for elsewhere in [
+            "available at Sephora.",
+            "now on sale at Sephora.",
+            "available at Nordstrom Rack.",
+            "only available at Bestbuy",
+            "about the same price at Home Goods",
+        ] {
+            let seen = format!("Kestrelle Sable sleeping bag, 109.49, {elsewhere}");
+            assert_eq!(judge(&seen, &bag).code(), "other_retailer", "{seen}");
+        }
+        // `home goods` in words is no shop.
+        let seen = "Kestrelle Sable sleeping bag, 109.49, for home goods lovers.";
+        assert_ne!(judge(seen, &bag).code(), "other_retailer", "{seen}");
         // A price cue alone in brackets waits for its amount.
         assert_eq!(
             judge(
