@@ -932,7 +932,9 @@ const PRICE_BEFORE_WAS: [&str; 6] = ["original", "regular", "list", "usual", "ol
 /// retailer is found anywhere in the text). The words of a retailer of [`OTHER_RETAILERS`] in
 /// a row (`amazon`, `amazon's`, `amazon.in`; not `amazonite`) that the product's name and brand
 /// do not have, a word with `www.` or `://`, or a word with a letter before its last `.` and a
-/// common top-level domain after it (`flipkart.com`, `jd.com`; not `109.49`) counts.
+/// common top-level domain after it (`flipkart.com`, `jd.com`; not `109.49`) counts, and so does
+/// a shop the product's own text lacks named after a phrase that says where it is sold
+/// ([`shop_named`]: `available at Jetstar`).
 pub fn sends_elsewhere(text: &str, product: &Product) -> Option<String> {
     let lower = text.to_lowercase();
     let own = format!(
@@ -983,6 +985,73 @@ pub fn sends_elsewhere(text: &str, product: &Product) -> Option<String> {
                 })
         })
         .map(|w| w.to_string())
+        .or_else(|| shop_named(text, product))
+}
+
+/// Phrases that say where a product is sold: a capitalised word right after one is a shop.
+const WHERE_SOLD: [&str; 16] = [
+    "available at",
+    "available on",
+    "available from",
+    "only at",
+    "only on",
+    "now at",
+    "now on",
+    "exclusively at",
+    "sold at",
+    "sold on",
+    "sale at",
+    "find it at",
+    "shop at",
+    "buy it at",
+    "get it at",
+    "here at",
+];
+
+/// A shop the product's name, brand, category and description lack, named right after a phrase
+/// of [`WHERE_SOLD`] (`available at Jetstar`); a word in capitals only (`MRP`, `INR`) or a day
+/// is none.
+fn shop_named(text: &str, product: &Product) -> Option<String> {
+    const DAYS: [&str; 7] = [
+        "Monday",
+        "Tuesday",
+        "Wednesday",
+        "Thursday",
+        "Friday",
+        "Saturday",
+        "Sunday",
+    ];
+    let facts = format!(
+        "{} {} {} {}",
+        product.name,
+        product.brand.as_deref().unwrap_or(""),
+        product.category.join(" "),
+        product.description
+    )
+    .to_lowercase();
+    let lower = text.to_lowercase();
+    WHERE_SOLD.iter().find_map(|phrase| {
+        lower.match_indices(phrase).find_map(|(at, _)| {
+            let starts_word = lower[..at]
+                .chars()
+                .next_back()
+                .is_none_or(|c| !c.is_alphanumeric());
+            let next: String = text
+                .get(at + phrase.len()..)?
+                .strip_prefix(' ')?
+                .chars()
+                .take_while(|c| c.is_alphanumeric())
+                .collect();
+            let named = starts_word
+                && next.starts_with(|c: char| c.is_uppercase())
+                && !next.chars().all(|c| c.is_uppercase())
+                && !DAYS.contains(&next.as_str())
+                && !facts
+                    .split(|c: char| !c.is_alphanumeric())
+                    .any(|w| w == next.to_lowercase());
+            named.then_some(next)
+        })
+    })
 }
 
 /// Retailers whose names are common words too: counted only with their capitals, after another
@@ -1920,6 +1989,13 @@ mod tests {
             ("A sleeping bag, now on sale at Sephora.", "Sephora"),
             ("A sleeping bag, only available at Bestbuy", "Bestbuy"),
             ("A sleeping bag, the same price at Home Goods", "Home Goods"),
+            // A shop no list has, after a phrase that says where it is sold (seed 613).
+            ("A sleeping bag, available at Sephara.", "Sephara"),
+            ("A sleeping bag, only available at Best Prices", "Best"),
+            (
+                "A sleeping bag, now at Shopaholics for only $109.49",
+                "Shopaholics",
+            ),
         ] {
             assert_eq!(sends_elsewhere(text, &p).as_deref(), Some(what), "{text}");
         }
@@ -1930,6 +2006,8 @@ mod tests {
             "Hit your target pace in a sleeping bag for $109.49.",
             "Target the cold: a sleeping bag for $109.49. Targets met.",
             "A sleeping bag for home goods lovers, $109.49.",
+            "A sleeping bag, now at only $109.49, now at Zephyrin's own price.",
+            "A sleeping bag, now at MRP $109.49, on sale on Friday.",
             "",
         ] {
             assert_eq!(sends_elsewhere(text, &p), None, "{text}");

@@ -35,7 +35,7 @@ use crate::copy::engine::{
 };
 use crate::copy::guardrails::{
     allowed_numbers, check, lowercase_openers, money_roles, topic_words, AmountWords, BrandList,
-    GuardrailConfig, LetterShare, Reason, Repeats, StrayChars, Verdict,
+    GuardrailConfig, LetterShare, Reason, Repeats, ShopNames, StrayChars, Verdict,
 };
 use crate::copy::manifest::Manifest;
 use crate::copy::prompt::{Audience, Currency, ProductFacts, Prompt, PromptBuilder, PromptPack};
@@ -508,6 +508,7 @@ impl CopyService {
                 stray_chars: StrayChars::beside(&corpus, &self.guardrails),
                 letter_share: LetterShare::new(&self.guardrails),
                 amount_words: AmountWords::beside(&corpus, &self.guardrails),
+                shop_names: ShopNames::beside(&corpus, &self.guardrails),
                 deadline: request.deadline,
             })
             .and_then(|stream| {

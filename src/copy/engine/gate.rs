@@ -12,8 +12,9 @@
 //!   the token writes no other currency's sign, leaves no sign of the store's without an
 //!   amount that can still follow, and completes no phrase the guardrails refuse
 //!   (banned phrases, absolute claims, the record's field labels: nor may the copy open with
-//!   a label's word or its plural as a label, the model starting the next record), writes no
-//!   second space in a row,
+//!   a label's word or its plural as a label, the model starting the next record), names no
+//!   shop the facts lack where the copy says where the product is sold (`…available at
+//!   Sephara`: [`ShopNames`]), writes no second space in a row,
 //!   opens the copy with no lowercase letter (but for the product's own `iPhone`), repeats
 //!   nothing the guardrails' repetition rule refuses ([`Repeats`]: twice in a row, `fresh,
 //!   fresh`, `绿茶 绿茶`, `积木积木`, `* *`, `✨✨`; a phrase again, `懒人 1265 懒人`; a word too
@@ -74,7 +75,7 @@
 
 use unicode_segmentation::UnicodeSegmentation;
 
-use crate::copy::guardrails::{self, AmountWords, LetterShare, Repeats, StrayChars};
+use crate::copy::guardrails::{self, AmountWords, LetterShare, Repeats, ShopNames, StrayChars};
 use crate::copy::prompt::{has_web_marker, FIELD_LABELS};
 use crate::numbers::{
     fold, foreign_symbol, has_mojibake, is_modifying_mark, normalise_number, orphan_mark, scan,
@@ -134,6 +135,9 @@ pub(super) struct Rules<'a> {
     pub letters: LetterShare,
     /// The guardrails' rule on amounts in words: no token completes one (`a few dollars`).
     pub amounts: &'a AmountWords,
+    /// The guardrails' rule on shops: no token writes a shop the facts lack after `available
+    /// at` ([`ShopNames`]).
+    pub shops: &'a ShopNames,
     /// No word of [`guardrails::AMOUNT_LEADS`] may be written next: the copy was just taken back from one
     /// to before the amount in words it led into ([`NumberGate::leads_barred`]).
     pub leads_barred: bool,
@@ -166,6 +170,7 @@ pub(super) fn judge(text: &str, next: Next<'_>, rules: &Rules<'_>) -> Candidate 
                 && !sign_left_without_amount(&copy, m, ends)
         })
         && !says(rules.barred)
+        && !names_a_shop(text, &copy, rules.shops, ends)
         && (ends
             || !(doubles_a_space(text, piece)
                 || opens_lowercase(text, &written, rules.openers)
@@ -273,6 +278,13 @@ fn doubles_a_space(text: &str, piece: &str) -> bool {
 /// that already repeats something is never held against a token.
 fn repeats(text: &str, copy: &str, rule: &Repeats) -> bool {
     rule.first_in(copy).is_some() && rule.first_in(text).is_none()
+}
+
+/// Whether `copy` (`text` and the candidate piece after it, folded) names a shop the facts lack
+/// ([`ShopNames`]: `…available at Sephara`) where `text` did not; the word the copy ends on is
+/// still being written unless the end of text (`ends`) finishes it.
+fn names_a_shop(text: &str, copy: &str, rule: &ShopNames, ends: bool) -> bool {
+    rule.first_in(copy, !ends).is_some() && rule.first_in(&fold(text).text, true).is_none()
 }
 
 /// Whether `piece` after `text` completes an amount in words ([`AmountWords`]) `text` did not
@@ -766,6 +778,7 @@ mod tests {
     static NO_STRAYS: StrayChars = StrayChars::none();
     static NO_AMOUNTS: std::sync::LazyLock<AmountWords> =
         std::sync::LazyLock::new(AmountWords::default);
+    static NO_SHOPS: std::sync::LazyLock<ShopNames> = std::sync::LazyLock::new(ShopNames::default);
 
     fn rules<'a>(allowed: &'a [String], money: Option<&'a MoneyRoles>) -> Rules<'a> {
         Rules {
@@ -779,6 +792,7 @@ mod tests {
             stray: &NO_STRAYS,
             letters: LetterShare::default(),
             amounts: &NO_AMOUNTS,
+            shops: &NO_SHOPS,
             leads_barred: false,
         }
     }
@@ -1457,6 +1471,10 @@ mod tests {
         assert!(!allows("Sable sleeping bag, only a few", " Bucks!"));
         assert!(!allows("Sable sleeping bag for just over a", " grand"));
         assert!(!allows("Sable sleeping bag, a third of the", " price"));
+        // A measured part of a whole, whatever follows (the demo, seed 617: `…is just over a
+        // quarter of its asking`, the price word barred).
+        assert!(!allows("Sable sleeping bag is just over a", " quarter"));
+        assert!(allows("Sable sleeping bag is a", " quarter"));
         assert!(allows("Sable sleeping bag, only a few", " more"));
         assert!(allows("Sable sleeping bag, 109.49", " dollars"));
         assert!(allows("Sable sleeping bag, worth every", " penny"));
@@ -1478,6 +1496,63 @@ mod tests {
             &guardrails::GuardrailConfig::default().for_locale(crate::locale::Locale::ZhCn),
         );
         assert_eq!(zh.first_in("a few dollars"), None);
+    }
+
+    /// The demo (en, seed 613) served `…available at Sephara` and `…only available at Best
+    /// Prices`, and `make run` `…now at Shopaholics for only $30.49`: after a shop's cue the gate
+    /// writes no capitalised word the facts lack, but lets one on its way to the facts' own
+    /// (`Moss` of `Mossgate`), a day, lowercase words and the price.
+    #[test]
+    fn no_shop_the_facts_lack_is_written_after_available_at() {
+        let config = guardrails::GuardrailConfig::default();
+        let listed = list(&["30.49"]);
+        let shops = ShopNames::beside("Mossgate Orbit Water Bottle Mossgate", &config);
+        let named = Rules {
+            shops: &shops,
+            ..rules(&listed, None)
+        };
+        let allows =
+            |text: &str, piece: &str| judge(text, Next::Piece(piece), &named) == Candidate::Allow;
+        assert!(!allows("Orbit water bottle, now at", " Shop"));
+        assert!(!allows("Orbit water bottle, available at", " Sephara"));
+        assert!(!allows("Orbit water bottle, only available at", " Best"));
+        assert!(!allows("Orbit water bottle, available at Mo", "zart"));
+        assert!(allows("Orbit water bottle, available at", " Moss"));
+        assert!(allows("Orbit water bottle, available at Moss", "gate"));
+        assert!(allows("Orbit water bottle, now at", " only"));
+        assert!(allows("Orbit water bottle, now at", " 30.49"));
+        assert!(allows("Orbit water bottle, on sale on", " Monday"));
+        assert!(
+            allows("Orbit water bottle for hikes at", " Yosemite"),
+            "no cue"
+        );
+        assert_eq!(
+            judge(
+                "Orbit water bottle, available at Moss",
+                Next::EndOfText,
+                &named
+            ),
+            Candidate::Mask,
+            "a word the end finishes is judged whole"
+        );
+        assert_eq!(
+            judge(
+                "Orbit water bottle, now at Moss",
+                Next::Piece(" for"),
+                &named
+            ),
+            Candidate::Mask
+        );
+        // What the text already says is not held against the next token; no rule, no mask.
+        assert!(allows("Orbit water bottle, available at Jetstar", " for"));
+        assert_eq!(
+            judge(
+                "Orbit water bottle, now at",
+                Next::Piece(" Shop"),
+                &rules(&listed, None)
+            ),
+            Candidate::Allow
+        );
     }
 
     /// The English demo on seed 599 reached for `dollars` after `…now from only a few`: masked,
