@@ -1363,7 +1363,9 @@ const ZH_MONEY_CUES: [&str; 21] = [
 /// The Chinese money cue (or `现在`, "now") that `text` ends on, or that the clause it ends with
 /// only begins (`…现价69，原`: the 原 of a 原价 the generation gate refused, served in `bench
 /// copy`, zh-CN demo, seed 353), whatever is not a letter or digit aside: copy that stops where
-/// its amount should follow (`…，省下`).
+/// its amount should follow (`…，省下`). A price word with `原` one to three characters before it
+/// is the list price's cue too (`原代价`, `原装价钱`, `原在价为`, `原厂价`: [`ends_on_a_list_price_word`]),
+/// reported as `原价`.
 pub fn cjk_money_cue_at_end(text: &str) -> Option<&'static str> {
     let head = text.trim_end_matches(|c: char| !c.is_alphanumeric());
     let clause = head.rsplit(is_clause_mark).next().unwrap_or(head).trim();
@@ -1372,6 +1374,26 @@ pub fn cjk_money_cue_at_end(text: &str) -> Option<&'static str> {
         .chain(&["现在"])
         .find(|cue| head.ends_with(**cue) || (!clause.is_empty() && cue.starts_with(clause)))
         .copied()
+        .or_else(|| ends_on_a_list_price_word(clause).then_some("原价"))
+}
+
+/// Whether `clause` ends on a list price's word with no amount after it: `价` (with `格` or `钱`,
+/// and `为` or `是`, after it) and `原` one to three characters before it. The zh-CN demo served
+/// `…现价359，原代价`, `…现价155，原在价为`, `…现价259，原装价钱。` and `…原厂价` (seed 617): the
+/// gate had refused every amount after them (no list price, or not this one), and the copy ended
+/// on a comparison a shopper reads as a discount with its figure left out.
+fn ends_on_a_list_price_word(clause: &str) -> bool {
+    let mut chars: Vec<char> = clause.chars().collect();
+    if chars.last().is_some_and(|c| matches!(c, '为' | '是')) {
+        chars.pop();
+    }
+    if chars.last().is_some_and(|c| matches!(c, '格' | '钱')) {
+        chars.pop();
+    }
+    if chars.pop() != Some('价') {
+        return false;
+    }
+    chars.iter().rev().take(3).any(|&c| c == '原')
 }
 
 /// The role of a bare number written right after a Chinese money cue ([`ZH_MONEY_CUES`], spaces
@@ -2367,6 +2389,23 @@ mod tests {
         // A word that ends on a cue's first character is no cue begun.
         assert_eq!(cjk_money_cue_at_end("帐篷，适合大草原"), None);
         assert_eq!(cjk_money_cue_at_end("跑鞋，现价69。"), None);
+        // A list price's word with `原` a character or more before it (the zh-CN demo, seed 617,
+        // served).
+        for ends in [
+            "山岚 远山跑步鞋现价359，原代价",
+            "禾匠 秋水咖啡豆 石板灰现价155，原在价为",
+            "远足客 疾风凉鞋 海蓝现价259，原装价钱。",
+            "步云朗月跑步鞋，原厂价",
+        ] {
+            assert_eq!(cjk_money_cue_at_end(ends), Some("原价"), "{ends}");
+        }
+        for fine in [
+            "跑鞋现价259，原装价钱299。",
+            "跑鞋现价259，原价更高。",
+            "跑鞋，原色，定价",
+        ] {
+            assert_eq!(cjk_money_cue_at_end(fine), None, "{fine}");
+        }
         assert_eq!(cjk_money_cue_at_end(""), None);
     }
 

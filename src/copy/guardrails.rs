@@ -2691,7 +2691,8 @@ impl ShopNames {
 /// in any case (Chinese as written), except the pronoun `I`, which is found only as written and
 /// not as the first letter of `i.e.` (a lower-case `i` is no pronoun, and "i.e." is no testimonial),
 /// a retailer of [`NAME_ONLY_RETAILERS`], found only written as a name, and a brand of
-/// [`WELL_KNOWN_BRANDS`], found only as written (`Apple`, not the fruit).
+/// [`WELL_KNOWN_BRANDS`], found only as written (`Apple`, not the fruit). A phrase of words is
+/// found hyphenated too (`limited-time`, `sold-out`).
 pub(crate) fn says_phrase(text: &str, phrase: &str) -> bool {
     if NAME_ONLY_RETAILERS.contains(&phrase) {
         return writes_as_a_name(text, phrase);
@@ -2703,7 +2704,11 @@ pub(crate) fn says_phrase(text: &str, phrase: &str) -> bool {
         return find_word(&cjk_spaces_read_through(text), phrase, false).is_some();
     }
     if phrase != "I" {
-        return find_word(text, phrase, false).is_some();
+        // `limited-time offer` says `limited time` (the Flipkart sample, seed 617, served).
+        return find_word(text, phrase, false).is_some()
+            || (phrase.contains(' ')
+                && text.contains('-')
+                && find_word(text, &phrase.replace(' ', "-"), false).is_some());
     }
     let mut from = 0;
     while let Some(i) = find_word_from(text, "I", true, from) {
@@ -3573,6 +3578,14 @@ mod tests {
             (
                 "Kitecourt Nova Sandal Ivory now has a limited run of this colour, 29.99.",
                 "limited run",
+            ),
+            (
+                "Kitecourt Nova Sandal Ivory, 29.99: sold-out soon!",
+                "sold out",
+            ),
+            (
+                "Kitecourt Nova Sandal Ivory now has a limited-time offer of 29.99.",
+                "limited time",
             ),
         ] {
             assert_eq!(
