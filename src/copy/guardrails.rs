@@ -59,7 +59,8 @@
 //! opened and never closed beyond what the facts leave open ([`Reason::Unfinished`]).
 //!
 //! English copy speaks in the store's voice, never as a customer: no first-person singular
-//! ([`FIRST_PERSON`], [`Reason::Testimonial`]).
+//! ([`FIRST_PERSON`], [`Reason::Testimonial`]); nor does it deny what the facts say (`no
+//! leak-proof lid`: [`denied_fact`], [`Reason::DeniesFact`]).
 //!
 //! Copy never repeats its prompt: no run of the prompt pack's instructions and no price band of
 //! the shopper line (`mid budget`, `low-budget`, `your budget`, `high price`; in Chinese any
@@ -446,8 +447,21 @@ impl Default for GuardrailConfig {
                 "risk-free",
                 "act now",
                 "limited time",
+                // Seed 617 (en), once `on-sale` was read as `on sale`: `…now only on-line for a
+                // limited period of time at this price point`.
+                "limited period",
                 "click",
                 "free gift",
+                // Offers the store does not run unless its config says so: the Flipkart sample
+                // served `Fits in a 25% off coupon: Graco LiteRider…` (seed 617).
+                "coupon",
+                "coupons",
+                "promo code",
+                "voucher code",
+                "cashback",
+                "cash back",
+                "free shipping",
+                "free delivery",
                 "lowest price",
                 "lowest prices",
                 // Served by the demo (en, seed 367): `at the lowest available price`, `at the Best
@@ -660,6 +674,9 @@ pub enum Reason {
     Testimonial(String),
     /// An absolute claim China's advertising law forbids (最佳, 国家级, 第一…). Detail: the term.
     AbsoluteClaim(String),
+    /// English copy denies what the product's facts say (`…; no leak-proof lid` for a bottle
+    /// "with a leak-proof lid": [`denied_fact`]). Detail: the denial.
+    DeniesFact(String),
     /// Shares no word with the product's name, brand, category or details.
     OffTopic,
     TooShort,
@@ -691,6 +708,7 @@ impl Reason {
             Self::OtherRetailer(_) => "other_retailer",
             Self::Testimonial(_) => "testimonial",
             Self::AbsoluteClaim(_) => "absolute_claim",
+            Self::DeniesFact(_) => "denies_fact",
             Self::OffTopic => "off_topic",
             Self::TooShort => "too_short",
             Self::TooLong => "too_long",
@@ -713,6 +731,7 @@ impl Reason {
             | Self::OtherRetailer(d)
             | Self::Testimonial(d)
             | Self::AbsoluteClaim(d)
+            | Self::DeniesFact(d)
             | Self::Repetition(d)
             | Self::Unfinished(d) => Some(d),
             _ => None,
@@ -1028,6 +1047,9 @@ fn first_failure(
         if let Some(origin) = origin_named(copy, &corpus) {
             return Some(Reason::BannedPhrase(origin));
         }
+        if let Some(denial) = denied_fact(copy, &corpus) {
+            return Some(Reason::DeniesFact(denial));
+        }
     }
     if stray_symbol(copy, &stray).is_some() {
         return Some(Reason::Charset);
@@ -1073,6 +1095,52 @@ fn first_failure(
     Repeats::beside(&corpus, config)
         .first_in(copy)
         .map(Reason::Repetition)
+}
+
+/// Words that deny what follows them (`no leak-proof lid`, `without a carry loop`).
+const NEGATORS: &[&str] = &["no", "not", "without", "never", "lacks", "lacking"];
+
+/// Words skipped between a negator and what it denies (`without a carry loop`).
+const DENIAL_FILLERS: &[&str] = &["a", "an", "the", "any"];
+
+/// The first denial in English `copy` of what the facts' words `corpus` say: a negator
+/// ([`NEGATORS`]) and the two or three words after it in its clause (articles aside) that the
+/// facts have in a row, without a negator of their own before them. `make run` showed the demo's
+/// first shopper `Essential water bottle, $30.49; no leak-proof lid` for a bottle whose facts say
+/// `…with a leak-proof lid`: a false feature claim, on the shelf beside the product. `no added
+/// sugar` where the facts say `no added sugar` is a fact.
+fn denied_fact(copy: &str, corpus: &str) -> Option<String> {
+    let words = |text: &str| -> Vec<String> {
+        alphanumeric_runs(text)
+            .map(|(_, w)| w.to_lowercase())
+            .collect()
+    };
+    let facts = words(corpus);
+    let negates = |w: &str| NEGATORS.contains(&w);
+    copy.split(CLAUSE_MARKS).find_map(|clause| {
+        let said = words(clause);
+        said.iter().enumerate().find_map(|(i, w)| {
+            if !negates(w) {
+                return None;
+            }
+            let from = i
+                + 1
+                + said[i + 1..]
+                    .iter()
+                    .take_while(|w| DENIAL_FILLERS.contains(&w.as_str()))
+                    .count();
+            (2..=3).rev().find_map(|k| {
+                let denied = said.get(from..from + k)?;
+                if !denied.iter().any(|w| w.chars().count() >= 4) {
+                    return None;
+                }
+                let stated = facts.windows(k).enumerate().any(|(j, run)| {
+                    run == denied && !j.checked_sub(1).is_some_and(|b| negates(&facts[b]))
+                });
+                stated.then(|| format!("{w} {}", denied.join(" ")))
+            })
+        })
+    })
 }
 
 /// In a yuan store, an amount said the spoken way, `块` or `块钱` after it with no noun after
@@ -1827,6 +1895,11 @@ pub(crate) fn unfinished_ending(copy: &str) -> Option<&str> {
     if is_currency_code(&word) && !raw_before.ends_with(|c: char| c.is_ascii_digit()) {
         return Some(last);
     }
+    // `…(it can be used as an extra bed), but it` (the demo, seed 617): a clause opened on its
+    // subject and cut there.
+    if SUBJECTS.contains(&word.as_str()) && CONJUNCTIONS.contains(&before.as_str()) {
+        return Some(last);
+    }
     // `…is now on sale, only` (seed 367) and `…now 24.49, only` (seed 379) wait for an amount;
     // `₹349 only` has it.
     let only = word == "only" && !raw_before.ends_with(|c: char| c.is_ascii_digit());
@@ -1834,6 +1907,14 @@ pub(crate) fn unfinished_ending(copy: &str) -> Option<&str> {
         || (DANGLING_ADJECTIVES.contains(&word.as_str()) && DETERMINERS.contains(&before.as_str())))
     .then_some(last)
 }
+
+/// Subject pronouns a clause opens with ([`unfinished_ending`]: `…, but it`).
+const SUBJECTS: &[&str] = &["it", "they", "we", "he", "she"];
+
+/// Conjunctions after which a subject alone leaves its clause open (`…, but it`).
+const CONJUNCTIONS: &[&str] = &[
+    "but", "and", "so", "because", "if", "when", "while", "as", "or", "since", "until",
+];
 
 /// Whether a letter is of the locale's scripts: Latin (ASCII) letters, and for `zh-CN` also
 /// Han and kana.
@@ -3552,6 +3633,84 @@ mod tests {
         );
     }
 
+    /// `make run` showed the demo's first shopper `Essential water bottle, $30.49; no leak-proof
+    /// lid` for a bottle whose facts say `…with a leak-proof lid`. A denial of what the facts say
+    /// is refused; the facts' own denials, and a denial of something else, are not.
+    #[test]
+    fn copy_that_denies_a_fact_is_refused() {
+        let bottle = ProductFacts::new(
+            &Product {
+                sku: "OU-WAT-0001".into(),
+                name: "Northpine Summit Water Bottle Slate".into(),
+                brand: Some("Northpine".into()),
+                category: vec!["Outdoor".into(), "Water Bottles".into()],
+                price: Minor(3049),
+                list_price: None,
+                description: "Water bottle with no added plastic taste and a leak-proof lid."
+                    .into(),
+                tags: vec![],
+            },
+            &usd(),
+        );
+        for (copy, denial) in [
+            (
+                "Essential water bottle, $30.49; no leak-proof lid",
+                "no leak proof",
+            ),
+            (
+                "Northpine water bottle without any leak-proof lid, $30.49.",
+                "without leak proof",
+            ),
+        ] {
+            assert_eq!(
+                judge(copy, &bottle),
+                Verdict::Fail(Reason::DeniesFact(denial.into())),
+                "{copy}"
+            );
+        }
+        for fine in [
+            "Northpine water bottle with a leak-proof lid, $30.49.",
+            "Northpine water bottle, $30.49: no added plastic taste.",
+            "Northpine water bottle, $30.49: no more spills in the car.",
+        ] {
+            assert!(
+                judge(fine, &bottle).is_pass(),
+                "{fine}: {:?}",
+                judge(fine, &bottle)
+            );
+        }
+        assert_eq!(Reason::DeniesFact("no lid".into()).code(), "denies_fact");
+    }
+
+    /// Served on the Flipkart sample (seed 617): `Fits in a 25% off coupon: Graco LiteRider…`.
+    /// An offer the store does not run is a banned phrase, unless the facts have it.
+    #[test]
+    fn an_offer_the_store_does_not_run_is_refused() {
+        let sandal = priced("Kitecourt Nova Sandal Ivory", 2999, None, &usd());
+        for (seen, phrase) in [
+            (
+                "Fits in a 29.99 coupon: Kitecourt Nova Sandal Ivory.",
+                "coupon",
+            ),
+            (
+                "Kitecourt Nova Sandal Ivory, 29.99 with free shipping.",
+                "free shipping",
+            ),
+            (
+                "Kitecourt Nova Sandal Ivory, 29.99 and cash-back!",
+                "cash back",
+            ),
+        ] {
+            assert_eq!(
+                judge(seen, &sandal),
+                Verdict::Fail(Reason::BannedPhrase(phrase.into())),
+                "{seen}"
+            );
+        }
+        let voucher = priced("Kitecourt Sandal with Coupon Book", 2999, None, &usd());
+        assert!(judge("Kitecourt Sandal with Coupon Book, 29.99.", &voucher).is_pass());
+    }
+
     /// Served by the demo (en, seeds 599 and 607) and the Flipkart sample (seed 607): a stock
     /// level the kiosk does not know, claimed; the facts' own words are facts.
     #[test]
@@ -5141,6 +5300,12 @@ mod tests {
         );
         assert_eq!(unfinished_ending("is now on sale, only"), Some("only"));
         assert_eq!(unfinished_ending("Padded sleeve, ₹349 only"), None);
+        assert_eq!(
+            unfinished_ending("…at this price point (it can be used as an extra bed), but it"),
+            Some("it")
+        );
+        assert_eq!(unfinished_ending("Pack it, and love it"), None);
+        assert_eq!(unfinished_ending("A gift for her and you"), None);
         // The Flipkart sample, seed 617, served: a currency's code where the amount goes.
         assert_eq!(
             unfinished_ending("Only ₹398, 50% off: a Arabian Nights Evolve Combo set for Rs."),
