@@ -1137,7 +1137,11 @@ fn denied_fact(copy: &str, corpus: &str) -> Option<String> {
                 let stated = facts.windows(k).enumerate().any(|(j, run)| {
                     run == denied && !j.checked_sub(1).is_some_and(|b| negates(&facts[b]))
                 });
-                stated.then(|| format!("{w} {}", denied.join(" ")))
+                // The facts' own denial (`Never Give Up` in a mug's name) is a fact.
+                let facts_deny = facts
+                    .windows(k + 1)
+                    .any(|run| run[0] == *w && run[1..] == *denied);
+                (stated && !facts_deny).then(|| format!("{w} {}", denied.join(" ")))
             })
         })
     })
@@ -3679,6 +3683,15 @@ mod tests {
                 judge(fine, &bottle)
             );
         }
+        // The Flipkart sample (seed 617): a mug named `Never Give Up`, whose name also says
+        // `give up` on its own elsewhere in its facts.
+        let mug = priced(
+            "Prithish Never Give Up Mug - Give Up Nothing",
+            17500,
+            None,
+            &usd(),
+        );
+        assert!(judge("Never give up, always: Prithish mug, $175.", &mug).is_pass());
         assert_eq!(Reason::DeniesFact("no lid".into()).code(), "denies_fact");
     }
 
