@@ -699,6 +699,33 @@ pub const MEASURE_UNITS: [&str; 24] = [
     "层",
 ];
 
+/// Units of measure written after a number in spaced copy, lower case: the number they follow
+/// is a size, a capacity or a rating, never money.
+const LATIN_UNITS: [&str; 26] = [
+    "ml", "l", "ltr", "litre", "litres", "liter", "liters", "cm", "mm", "m", "km", "kg", "g", "gm",
+    "mg", "oz", "lb", "lbs", "inch", "inches", "ft", "gb", "tb", "mah", "w", "v",
+];
+
+/// The unit of measure right after byte `end` of `text` (one space at most between): a word of
+/// [`LATIN_UNITS`] whole, in any case (`175ml`, `175 ML`; not `175 mugs`), or one of
+/// [`MEASURE_UNITS`] (`175毫升`).
+pub fn unit_after(text: &str, end: usize) -> Option<&str> {
+    let rest = text.get(end..)?;
+    let trimmed = rest.strip_prefix(' ').unwrap_or(rest);
+    let run_len = trimmed
+        .char_indices()
+        .find(|&(_, c)| !c.is_ascii_alphabetic())
+        .map_or(trimmed.len(), |(i, _)| i);
+    let run = &trimmed[..run_len];
+    if LATIN_UNITS.iter().any(|u| u.eq_ignore_ascii_case(run)) {
+        return Some(run);
+    }
+    MEASURE_UNITS
+        .iter()
+        .find(|u| trimmed.starts_with(**u))
+        .map(|u| &trimmed[..u.len()])
+}
+
 /// Whether a unit of [`MEASURE_UNITS`] follows (after at most two bytes of spaces).
 fn measure_follows(rest: &str) -> bool {
     let trimmed = rest.trim_start_matches([' ', '\u{a0}']);
@@ -1377,6 +1404,29 @@ pub fn cjk_money_cue_at_end(text: &str) -> Option<&'static str> {
         .or_else(|| ends_on_a_list_price_word(clause).then_some("原价"))
 }
 
+/// The first list price's word of `text`: `价` with `原` one to three Chinese characters before
+/// it in the same clause, as [`ends_on_a_list_price_word`] reads one (`原版价`, `原在价`, `原代价`,
+/// `原厂装价`; `原价` itself), as written from `原` to `价`. Without a list price, such a word is a discount claim whatever follows it: once
+/// the gate kept every amount from it, the zh-CN demo wrote `…现在价139，原版价为单价。`, `…原在价钱
+/// 上便宜。`, `…原版价三位数。` (seed 619).
+pub fn list_price_word(text: &str) -> Option<&str> {
+    text.char_indices()
+        .filter(|&(_, c)| c == '价')
+        .find_map(|(at, _)| {
+            let mut from = None;
+            for (i, c) in text[..at].char_indices().rev().take(3) {
+                if !is_cjk(c) || is_clause_mark(c) {
+                    break;
+                }
+                if c == '原' {
+                    from = Some(i);
+                    break;
+                }
+            }
+            from.map(|i| &text[i..at + '价'.len_utf8()])
+        })
+}
+
 /// Whether `clause` ends on a list price's word with no amount after it: `价` (with `格` or `钱`,
 /// and `为` or `是`, after it) and `原` one to three characters before it. The zh-CN demo served
 /// `…现价359，原代价`, `…现价155，原在价为`, `…现价259，原装价钱。` and `…原厂价` (seed 617): the
@@ -1397,14 +1447,22 @@ fn ends_on_a_list_price_word(clause: &str) -> bool {
 }
 
 /// The role of a bare number written right after a Chinese money cue ([`ZH_MONEY_CUES`], spaces
-/// and `:` between): `仅需549` is a price, `原价599` a comparison. `None` otherwise.
+/// and `:` between) or a list price's word ([`ends_on_a_list_price_word`]): `仅需549` is a price,
+/// `原价599` and `原版价20` comparisons. `None` otherwise. The zh-CN demo served `…现在价139，
+/// 原版价20.` (seed 619) for a face cream with no list price: `20` is a number of its facts, and
+/// no cue made it money.
 pub fn cjk_money_cue_before(text: &str, start: usize) -> Option<PriceRole> {
     let head = text.get(..start)?.trim_end_matches([' ', '\u{a0}', ':']);
-    ZH_MONEY_CUES
-        .iter()
-        .any(|cue| head.ends_with(cue))
+    let clause = head.rsplit(is_clause_mark).next().unwrap_or(head).trim();
+    (ZH_MONEY_CUES.iter().any(|cue| head.ends_with(cue)) || ends_on_a_list_price_word(clause))
         .then(|| cjk_role_before(text, start))
         .flatten()
+}
+
+/// Whether `n` of `text` is a bare number (no marker, in digits) right after a Chinese money cue
+/// ([`cjk_money_cue_before`]).
+fn cued_bare(text: &str, n: &Number) -> bool {
+    n.currency.is_none() && !n.hanzi && cjk_money_cue_before(text, n.span.start).is_some()
 }
 
 /// Words right after an amount that make it a saving (`₹190 off`) or a discount (`29% off`).
@@ -1648,6 +1706,13 @@ impl MoneyRoles {
         })
     }
 
+    /// Whether `n`, a number of `text`, is a money amount: [`Self::is_money`], or a bare number
+    /// right after a Chinese money cue ([`cjk_money_cue_before`]: `仅需549`, `原版价20`), which a
+    /// shopper reads as money whatever else the product's text says of it.
+    pub fn is_money_in(&self, text: &str, n: &Number) -> bool {
+        self.is_money(n) || cued_bare(text, n)
+    }
+
     /// Whether [`Self::admits`] judges number `n` of `text` in a money role now: an amount after
     /// its marker while written (`now ₹13…`); once finished also one with its marker after it
     /// (`459元`), whose role the words before it give; a bare number right after a Chinese price
@@ -1657,8 +1722,7 @@ impl MoneyRoles {
     fn judges(&self, text: &str, n: &Number) -> bool {
         let marked_before = n.currency.as_ref().is_some_and(|c| c.end <= n.span.start);
         let marked_after = n.currency.as_ref().is_some_and(|c| c.start >= n.span.end);
-        let cued =
-            n.currency.is_none() && !n.hanzi && cjk_money_cue_before(text, n.span.start).is_some();
+        let cued = cued_bare(text, n);
         let bare_money = n.currency.is_none() && !n.hanzi && !n.open && self.is_money(n);
         (marked_before || (marked_after && !n.open) || cued || bare_money)
             && !(n.percent || n.zhe || self.stated.contains(&n.value))
@@ -2372,6 +2436,40 @@ mod tests {
         assert!(roles.admits("仅需45", false));
         assert!(roles.admits("原价599，", false));
         assert!(roles.admits("续航12小时", false), "no price word");
+    }
+
+    #[test]
+    fn a_unit_right_after_a_number_is_found_whole() {
+        for (text, end, unit) in [
+            ("mug, 330 ml in 175ml.", 18, Some("ml")),
+            ("mug, 175 ML", 8, Some("ML")),
+            ("杯子，175毫升", 12, Some("毫升")),
+            ("mug, 175 mugs", 8, None),
+            ("mug, ₹175 in store", 10, None),
+            ("mug, 175", 8, None),
+        ] {
+            assert_eq!(unit_after(text, end), unit, "{text}");
+        }
+    }
+
+    #[test]
+    fn a_list_prices_word_is_found_with_up_to_three_characters_between() {
+        for (text, word) in [
+            ("现在价139，原版价为单价。", "原版价"),
+            ("现价129，原在价钱上便宜。", "原在价"),
+            ("现价275，原价更高", "原价"),
+            ("现价275，原厂装价", "原厂装价"),
+        ] {
+            assert_eq!(list_price_word(text), Some(word), "{text}");
+        }
+        for text in [
+            "原装，价格实惠",
+            "原产地山东，价格129",
+            "现价129",
+            "原厂装备价",
+        ] {
+            assert_eq!(list_price_word(text), None, "{text}");
+        }
     }
 
     #[test]

@@ -15,7 +15,8 @@
 //!   ("29% off", "save 29%") is the catalog's. A product without a list price makes no comparison
 //!   or discount claim at all ([`Reason::FakeDiscount`]); any other misuse is
 //!   [`Reason::WrongPriceRole`]; so is an amount the price is said to be above (`just over`,
-//!   `more than`: no catalog figure is one). English copy says no amount in words no figure
+//!   `more than`: no catalog figure is one), and so is the price written as a measure (`175ml`
+//!   for a mug at ₹175: [`crate::numbers::unit_after`]). English copy says no amount in words no figure
 //!   backs (`a few dollars less`, `a third of the original`, `the price of just over two`:
 //!   [`AmountWords`], the engine's gate keeps to the same rule while the model writes) and sets
 //!   its price beside no other thing's (`for less than the price of a smartphone`:
@@ -34,7 +35,7 @@
 //!   words; Han letters count as the locale's script (no `min_latin_ratio` rejection).
 //! - On topic by shared character bigrams with the product's name, brand, category and details;
 //!   repetition by character n-grams (`超轻超轻`, a bigram more than `zh_max_bigram_repeats`
-//!   times, a four-character phrase twice).
+//!   times, a four-character phrase twice, a list's item or clause twice).
 //! - Brands, banned phrases and absolute claims match without spaces inside CJK text, and a
 //!   Chinese phrase is found with spaces or marks between its characters (`原 价`, `原/价` are
 //!   `原价`: [`crate::numbers::cjk_word_gap`]); a Latin
@@ -42,7 +43,9 @@
 //!   against Latin letters and digits.
 //! - Prices as Chinese copy writes them: `¥`/`￥`, `元`, `RMB`, `人民币`, full-width digits, in their
 //!   role (现价/只要/仅售 the price, 原价/原来, and a price word just after 原 (`原装价格`), the
-//!   list price, 省/立减 the saving). Chinese numerals
+//!   list price, 省/立减 the saving); a bare number right after such a word is money even where
+//!   the facts have it (`原版价20`), and without a list price the word itself is a discount claim
+//!   (`原在价钱上便宜`: [`crate::numbers::list_price_word`]). Chinese numerals
 //!   are **parsed and checked** where they are an amount (`四百五十九元` must be the price like
 //!   `459元`); numerals that do not parse are refused as [`Reason::UnknownNumber`]. `8折`, `八折`,
 //!   `8.5折`, `85折` are discounts (20 %, 20 %, 15 %, 15 %) that must be the catalog's
@@ -56,7 +59,9 @@
 //!   国务院, 主席, 毛泽东…) are among the default banned phrases ([`Reason::BannedPhrase`]).
 //!
 //! Finished copy is not left open in any locale: no trailing comma, colon, dash or `，`, no aside
-//! opened and never closed beyond what the facts leave open ([`Reason::Unfinished`]).
+//! opened and never closed beyond what the facts leave open ([`Reason::Unfinished`]); copy the
+//! engine stopped at `max_tokens` ends a sentence or is unfinished
+//! ([`unfinished_at_the_token_limit`], applied by the copy service, which knows why it stopped).
 //!
 //! English copy speaks in the store's voice, never as a customer: no first-person singular
 //! ([`FIRST_PERSON`], [`Reason::Testimonial`]); nor does it deny what the facts say (`no
@@ -74,7 +79,8 @@
 //! [`Reason::OtherRetailer`]), as it names no URL; a retailer the product's own facts name is a
 //! fact. The retailers are barred phrases, so the engine's number gate keeps the model from
 //! completing one. English copy names no shop at all the facts lack where it says where the
-//! product is sold (`…available at Sephara`: [`ShopNames`], one rule with the gate).
+//! product is sold (`…available at Sephara`), nor a place it comes from (`…, from the
+//! Himalayas`): [`PlaceNames`], one rule with the gate.
 
 use std::collections::HashSet;
 
@@ -90,10 +96,10 @@ use crate::copy::prompt::{
 use crate::locale::Locale;
 use crate::numbers::{
     chains, cjk_role_before, cjk_word_gap, fold, foreign_symbol, has_mojibake, is_cjk,
-    is_hanzi_numeral, is_modifying_mark, never_shown, normalise_number, orphan_mark, parse_hanzi,
-    price_role, same_currency_word, scan, scan_with, word_after, words_before, zhe_discount,
-    zhe_figures, ChainRule, MoneyRoles, Number, PriceRole, CJK_CURRENCY_WORDS, CURRENCY_SYMBOLS,
-    CURRENCY_WORDS, SAVING_AFTER,
+    is_hanzi_numeral, is_modifying_mark, list_price_word, never_shown, normalise_number,
+    orphan_mark, parse_hanzi, price_role, same_currency_word, scan, scan_with, unit_after,
+    word_after, words_before, zhe_discount, zhe_figures, ChainRule, MoneyRoles, Number, PriceRole,
+    CJK_CURRENCY_WORDS, CURRENCY_SYMBOLS, CURRENCY_WORDS, SAVING_AFTER,
 };
 pub use crate::numbers::{longest_mark_repeat, MAX_SYMBOL_RUN};
 use crate::vocab::PriceBand;
@@ -439,7 +445,6 @@ impl Default for GuardrailConfig {
             banned_phrases: [
                 "guarantee",
                 "guaranteed",
-                "best in the world",
                 "best of the best",
                 "miracle",
                 "cure",
@@ -452,6 +457,27 @@ impl Default for GuardrailConfig {
                 "limited period",
                 "click",
                 "free gift",
+                // A price of nothing: the demo served `It's not expensive, you don't have to pay
+                // for it! 11.99` (en, seed 619) for a mug at 11.99.
+                "for free",
+                "free of charge",
+                "at no cost",
+                "pay nothing",
+                "no need to pay",
+                "don't have to pay",
+                "don’t have to pay",
+                "do not have to pay",
+                "won't have to pay",
+                "won’t have to pay",
+                // Superlatives over every product there is, which no store can make good (the
+                // demo, en, seed 619: `The only affordable puzzle in the world`, `the best
+                // conditioner you can buy`).
+                "in the world",
+                "on the planet",
+                "you can buy",
+                "you can find",
+                "money can buy",
+                "in the market",
                 // Offers the store does not run unless its config says so: the Flipkart sample
                 // served `Fits in a 25% off coupon: Graco LiteRider…` (seed 617).
                 "coupon",
@@ -1034,9 +1060,6 @@ fn first_failure(
             },
         );
     }
-    if let Some(shop) = ShopNames::beside(&corpus, config).first_in(copy, false) {
-        return Some(Reason::OtherRetailer(shop.to_string()));
-    }
     if let Some(cue) = price_word_before_a_symbol(copy) {
         return Some(Reason::Unfinished(cue.to_string()));
     }
@@ -1050,6 +1073,13 @@ fn first_failure(
         if let Some(denial) = denied_fact(copy, &corpus) {
             return Some(Reason::DeniesFact(denial));
         }
+    }
+    // After the countries, so an origin is named as the list names it (`u.s.`).
+    if let Some((claim, place)) = PlaceNames::beside(&corpus, config).first_in(copy, false) {
+        return Some(match claim {
+            PlaceClaim::Shop => Reason::OtherRetailer(place.to_string()),
+            PlaceClaim::Origin => Reason::BannedPhrase(place.to_string()),
+        });
     }
     if stray_symbol(copy, &stray).is_some() {
         return Some(Reason::Charset);
@@ -1134,13 +1164,21 @@ fn denied_fact(copy: &str, corpus: &str) -> Option<String> {
                 if !denied.iter().any(|w| w.chars().count() >= 4) {
                     return None;
                 }
-                let stated = facts.windows(k).enumerate().any(|(j, run)| {
-                    run == denied && !j.checked_sub(1).is_some_and(|b| negates(&facts[b]))
-                });
-                // The facts' own denial (`Never Give Up` in a mug's name) is a fact.
-                let facts_deny = facts
-                    .windows(k + 1)
-                    .any(|run| run[0] == *w && run[1..] == *denied);
+                // The facts' own denial (`Never Give Up` in a mug's name, `Never Ever Give Up`
+                // in another's: the Flipkart sample, seed 619) is a fact: a negator in the two
+                // words before the facts' run.
+                let denied_there =
+                    |j: usize| facts[j.saturating_sub(2)..j].iter().any(|b| negates(b));
+                let (mut stated, mut facts_deny) = (false, false);
+                for (j, run) in facts.windows(k).enumerate() {
+                    if run == denied {
+                        if denied_there(j) {
+                            facts_deny = true;
+                        } else {
+                            stated = true;
+                        }
+                    }
+                }
                 (stated && !facts_deny).then(|| format!("{w} {}", denied.join(" ")))
             })
         })
@@ -1696,6 +1734,29 @@ pub(crate) fn open_ending(copy: &str) -> Option<&str> {
         .then(|| &text[text.len() - last.len_utf8()..])
 }
 
+/// Marks a finished sentence ends on.
+const SENTENCE_ENDS: &[char] = &['.', '!', '?', '…', '。', '！', '？'];
+
+/// Copy generation stopped at `max_tokens`, judged once more: the model had not ended its line,
+/// so the copy is finished only where it ends a sentence ([`SENTENCE_ENDS`]); otherwise
+/// [`Reason::Unfinished`], with its last word (its last character in Chinese), and the service
+/// serves it ended at its last whole clause or not at all. The zh-CN demo served `木野 疾风咖啡机
+/// 炭黑，保温壶，木野 疾风，木野 咖啡机 炭黑，木材，木桶，保温壶，木材，木桶，保温瓶，木` (seed
+/// 619): 48 tokens cut in a word, which no rule read as unfinished since no Chinese word waits
+/// for the next as `with` does.
+pub fn unfinished_at_the_token_limit(copy: &str) -> Option<Reason> {
+    let text = copy.trim_end();
+    if text.ends_with(SENTENCE_ENDS) {
+        return None;
+    }
+    let word = text.split_whitespace().next_back().unwrap_or_default();
+    let last = match word.char_indices().next_back() {
+        Some((at, c)) if is_cjk(c) => &word[at..],
+        _ => word,
+    };
+    Some(Reason::Unfinished(last.to_string()))
+}
+
 /// Price words that wait for their amount when a bracket holds nothing else.
 const PRICE_CUES: &[&str] = &["was", "now", "only", "just", "save", "mrp", "from", "off"];
 
@@ -1732,8 +1793,38 @@ fn unclosed_bracket<'c>(copy: &'c str, corpus: &str) -> Option<&'c str> {
 /// how Indian retail writes a price, [`unfinished_ending`]). Not "on", "in", "to", "for", "by":
 /// "slip it on", "look forward to", "what you came for" and "stop by" are finished.
 const UNFINISHED_ENDINGS: &[&str] = &[
-    "a", "an", "and", "as", "at", "but", "from", "just", "of", "or", "than", "the", "under",
-    "with", "your", "our", "its", "their",
+    "a",
+    "an",
+    "and",
+    "as",
+    "at",
+    "but",
+    "from",
+    "just",
+    "of",
+    "or",
+    "than",
+    "the",
+    "under",
+    "with",
+    "your",
+    "our",
+    "its",
+    "their",
+    // A subject and its verb with nothing after them: `…that you can wear to work. It’s` (the
+    // Flipkart sample, seed 619, served).
+    "it's",
+    "it’s",
+    "that's",
+    "that’s",
+    "there's",
+    "there’s",
+    "they're",
+    "they’re",
+    "you're",
+    "you’re",
+    "we're",
+    "we’re",
 ];
 
 /// Verbs after which `for` may end copy (`the boot you came for`); after any other word a final
@@ -1757,7 +1848,7 @@ const FOR_ENDS_AFTER: &[&str] = &[
 /// and `about`, `around`, `nearly`, `almost` for the amount they come near (`…now for just over a
 /// month, only about`: the demo, seed 599, once the words that led into `dollars` went back).
 const OVER_WAITS_AFTER: &[&str] = &[
-    "for", "just", "of", "at", "only", "slightly", "little", "well", "from", "costs",
+    "for", "just", "of", "at", "only", "slightly", "little", "well", "from", "costs", "to",
 ];
 
 /// Words that wait for a noun when an article or possessive comes right before them: "…and a
@@ -1869,9 +1960,34 @@ pub(crate) fn unfinished_ending(copy: &str) -> Option<&str> {
     }
     let raw_before = words.next().unwrap_or_default();
     let before = bare(raw_before);
+    let third = words.next().map(bare).unwrap_or_default();
     // `…now from only a few` (the demo, seed 599, where the gate kept `dollars` from following)
     // waits for what there are a few of; `quite a few` has it.
-    if word == "few" && before == "a" && words.next().map(bare).as_deref() != Some("quite") {
+    if word == "few" && before == "a" && third != "quite" {
+        return Some(last);
+    }
+    // `…at this moment, only available on` (the demo, seed 619, served) waits for where; `from
+    // now on` and `slip it on` are finished.
+    if matches!(word.as_str(), "on" | "via")
+        && PLACE_WAITS_AFTER.contains(&before.as_str())
+        && !(before == "now" && third == "from")
+    {
+        return Some(last);
+    }
+    // `…it's not just stylish but also` (the Flipkart sample, seed 619, served).
+    if word == "also" && before == "but" {
+        return Some(last);
+    }
+    // `…snack mix with roasted nuts and no` (seed 619, served) waits for what it has none of.
+    if word == "no"
+        && (CONJUNCTIONS.contains(&before.as_str()) || before == "with")
+        && third != "yes"
+    {
+        return Some(last);
+    }
+    // `The Rivetta Atlas charger with overheat protection is now` (seed 619, served) waits for
+    // what it is now; `available now` is finished.
+    if word == "now" && COPULAS.contains(&before.as_str()) {
         return Some(last);
     }
     // `…for just a few more`, `…for just a few extra` (seed 601) wait for what there are more
@@ -1911,6 +2027,33 @@ pub(crate) fn unfinished_ending(copy: &str) -> Option<&str> {
         || (DANGLING_ADJECTIVES.contains(&word.as_str()) && DETERMINERS.contains(&before.as_str())))
     .then_some(last)
 }
+
+/// Words after which a final `on` or `via` waits for the place it names (`only available on`):
+/// the cues of [`SHOP_CUES`] that are no verb's object (`slip it on` is finished).
+const PLACE_WAITS_AFTER: &[&str] = &[
+    "available",
+    "only",
+    "now",
+    "exclusively",
+    "exclusive",
+    "sold",
+    "sale",
+    "stocked",
+    "carried",
+    "found",
+];
+
+/// Forms of `to be` after which a final `now` waits for what the subject now is (`…is now`).
+const COPULAS: &[&str] = &[
+    "is",
+    "are",
+    "was",
+    "were",
+    "it's",
+    "it’s",
+    "they're",
+    "they’re",
+];
 
 /// Subject pronouns a clause opens with ([`unfinished_ending`]: `…, but it`).
 const SUBJECTS: &[&str] = &["it", "they", "we", "he", "she"];
@@ -2292,6 +2435,19 @@ const DISCOUNT_CLAIMS: &[&str] = &[
     "just under",
     "for less than",
     "for below",
+    // Served by the demo (en, seed 619) for products without a list price: `…at a lower than
+    // usual`, `…for just one more than the usual (but still affordable) price`, `…save more than
+    // a month's worth on clothes`.
+    "than usual",
+    "than normal",
+    // With those barred (seed 619 again): `…for just 11.99 instead of the usual store price of
+    // over a few months ago`, `…for just one more than the retail`.
+    "the usual",
+    "than the retail",
+    "than retail",
+    "save more",
+    "save big",
+    "big savings",
     "原价",
     "原钱",
     "原售价",
@@ -2308,6 +2464,9 @@ const DISCOUNT_CLAIMS: &[&str] = &[
     "促销价",
     "清仓",
     "限时折",
+    // `木野 晨曦水杯 135，折价。` (the zh-CN demo, seed 619, served) for a cup with no list price.
+    "折价",
+    "折后",
 ];
 
 /// Words that claim half off or more: false for a discount under 50 % (`now 25.99 at Half
@@ -2454,8 +2613,17 @@ fn price_claim_failure(copy: &str, facts: &ProductFacts) -> Option<Reason> {
             }
             continue;
         }
-        if !roles.is_money(&n) {
+        if !roles.is_money_in(copy, &n) {
             continue;
+        }
+        // `…ceramic mug, 330 ml in 175ml.` for a mug at ₹175 (the Flipkart sample, seed 619,
+        // served): the price written as a measure, a false one.
+        if n.currency.is_none() {
+            if let Some(unit) = unit_after(copy, n.span.end) {
+                return Some(Reason::WrongPriceRole(format!(
+                    "a price as a measure {written}{unit}"
+                )));
+            }
         }
         let role = price_role(copy, n.start_with_marker(), n.end_with_marker());
         match roles.expected(role) {
@@ -2479,6 +2647,11 @@ fn price_claim_failure(copy: &str, facts: &ProductFacts) -> Option<Reason> {
     }
     if let Some(claim) = roles.forbidden_claims.iter().find(|c| says_phrase(copy, c)) {
         return Some(Reason::FakeDiscount(claim.clone()));
+    }
+    if facts.list_price.is_none() {
+        if let Some(word) = list_price_word(copy).filter(|w| !facts.corpus().contains(w)) {
+            return Some(Reason::FakeDiscount(word.to_string()));
+        }
     }
     dangling_price_sign(copy, &facts.currency.symbol, &marks)
 }
@@ -2617,7 +2790,7 @@ fn writes_as_a_name(text: &str, name: &str) -> bool {
 }
 
 /// Words after which `at`, `on`, `from` or `via` says where the product is sold: `available at`,
-/// `now at`, `only on`, `find it at`, `sold on`, `here at` ([`ShopNames`]).
+/// `now at`, `only on`, `find it at`, `sold on`, `here at` ([`PlaceNames`]).
 const SHOP_CUES: &[&str] = &[
     "available",
     "only",
@@ -2645,6 +2818,40 @@ const SHOP_CUES: &[&str] = &[
 
 /// The prepositions that lead from a cue of [`SHOP_CUES`] to the place it names.
 const SHOP_PREPOSITIONS: &[&str] = &["at", "on", "from", "via"];
+
+/// Words after which `in` or `from` says where the product comes from or who made it: `crafted
+/// in`, `sourced from`, `straight from` ([`PlaceNames`]). `made in` and `imported` are barred
+/// phrases of their own.
+const ORIGIN_CUES: &[&str] = &[
+    "made",
+    "crafted",
+    "handcrafted",
+    "handmade",
+    "designed",
+    "sourced",
+    "grown",
+    "harvested",
+    "roasted",
+    "brewed",
+    "built",
+    "born",
+    "produced",
+    "manufactured",
+    "shipped",
+    "comes",
+    "come",
+    "hails",
+    "straight",
+    "direct",
+    "directly",
+];
+
+/// The prepositions that lead from a cue of [`ORIGIN_CUES`] to the place it names.
+const ORIGIN_PREPOSITIONS: &[&str] = &["in", "from"];
+
+/// Articles that may stand between a place's preposition and its name (`available at the
+/// Mall`, `from the Himalayas`).
+const PLACE_ARTICLES: &[&str] = &["the", "a", "an"];
 
 /// Capitalised words after a cue that name a time, not a shop (`available on Monday`, `now at
 /// Christmas`), and the price words copy capitalises (`now at MRP ₹499`).
@@ -2674,28 +2881,45 @@ const NOT_SHOPS: &[&str] = &[
     "mrp",
 ];
 
-/// The rule on the shop copy says the product is sold at ([`Reason::OtherRetailer`]): after a cue
-/// of [`SHOP_CUES`] and a preposition of [`SHOP_PREPOSITIONS`] (`available at`, `now at`, `only
-/// on`), a capitalised word is the name of a shop, and copy may write only one the product's
-/// facts have (a brand's own shop), a currency's name or a time ([`NOT_SHOPS`]). The kiosk's
-/// store is never named by the facts, so copy says where a product is by `here`, never by a name:
-/// the model wrote shops no list has (`…available at Sephara`, `…only available at Best Prices`,
-/// `…available at Jetstar`: the demo, en, seed 613; `…now at Shopaholics for only $30.49`, served
-/// by `make run`), which sends the shopper to a shop this store is not, or to none at all.
+/// What a name after a place's cue claims ([`PlaceNames::first_in`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlaceClaim {
+    /// Where the product is sold (`available at Sephara`): [`Reason::OtherRetailer`].
+    Shop,
+    /// Where the product, or who made it, comes from (`crafted in the Alps`, `…Sleeping Bag
+    /// Charcoal, from the Himalayas`): [`Reason::BannedPhrase`], as a country the facts lack.
+    Origin,
+}
+
+/// The rule on the places copy names ([`PlaceClaim`]): after a cue and a preposition, a
+/// capitalised word is a place's name, and copy may write only one the product's facts have (a
+/// brand's own shop, the maker's own town), a currency's name or a time ([`NOT_SHOPS`]).
+/// - A shop: a cue of [`SHOP_CUES`] and one of [`SHOP_PREPOSITIONS`] (`available at`, `now at`,
+///   `only on`). The kiosk's store is never named by the facts, so copy says where a product is
+///   by `here`, never by a name: the model wrote shops no list has (`…available at Sephara`,
+///   `…only available at Best Prices`, `…available at Jetstar`: the demo, en, seed 613; `…now at
+///   Shopaholics for only $30.49`, served by `make run`), which sends the shopper to a shop this
+///   store is not, or to none at all.
+/// - An origin: a cue of [`ORIGIN_CUES`] and one of [`ORIGIN_PREPOSITIONS`] (`crafted in`,
+///   `sourced from`), or `from` opening a clause (`…Sleeping Bag Charcoal, from the Himalayas`:
+///   the demo, en, seed 617; `…Charger Charcoal, from B&W`, seed 619, both served). Where a
+///   product or its maker comes from is a claim only the facts can make ([`ORIGINS`] reads the
+///   countries copy names anywhere).
 ///
-/// One definition for the guardrails, which refuse copy in which [`Self::first_in`] finds one,
-/// and the engine's gate, which never writes the token that would make it find one (the model
-/// goes on in lowercase: `…now at only $30.49`). Spaced locales only: Chinese copy's shops are
-/// its retailers by name ([`OTHER_RETAILERS`]). The default finds none.
+/// An article may stand before the name (`at the Mall`). One definition for the guardrails,
+/// which refuse copy in which [`Self::first_in`] finds one, and the engine's gate, which never
+/// writes the token that would make it find one (the model goes on in lowercase: `…now at only
+/// $30.49`). Spaced locales only: Chinese copy's shops are its retailers by name
+/// ([`OTHER_RETAILERS`]). The default finds none.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ShopNames {
+pub struct PlaceNames {
     /// Whether the copy's locale writes names with capitals the rule reads (spaced locales).
     on: bool,
     /// The facts' words, lower-cased, sorted and without duplicates.
     own: Vec<String>,
 }
 
-impl ShopNames {
+impl PlaceNames {
     /// The rule for copy about `facts` under `config`.
     pub fn new(facts: &ProductFacts, config: &GuardrailConfig) -> Self {
         Self::beside(&facts.corpus(), config)
@@ -2716,30 +2940,57 @@ impl ShopNames {
         Self { on, own }
     }
 
-    /// The first shop `copy` names that the facts do not: the capitalised words in a row from
-    /// the one after the cue (`Best Prices` of `…only available at Best Prices.`). With
-    /// `open_end` the word the end of `copy` cuts may still become one of the facts' (`Moss` of
-    /// `Mossgate`): it counts only when none begins so.
-    pub fn first_in<'c>(&self, copy: &'c str, open_end: bool) -> Option<&'c str> {
+    /// The first place `copy` names that the facts do not, and what naming it claims: the
+    /// capitalised words in a row from the one after the cue and its preposition (`Best
+    /// Prices` of `…only available at Best Prices.`). With `open_end` the word the end of
+    /// `copy` cuts may still become one of the facts' (`Moss` of `Mossgate`): it counts only
+    /// when none begins so.
+    pub fn first_in<'c>(&self, copy: &'c str, open_end: bool) -> Option<(PlaceClaim, &'c str)> {
         if !self.on {
             return None;
         }
         let words: Vec<(usize, &str)> = alphanumeric_runs(copy).collect();
-        let spaced = |from: usize, to: usize| {
-            copy.get(from..to)
-                .is_some_and(|gap| !gap.is_empty() && gap.chars().all(char::is_whitespace))
+        let gap = |(at, word): (usize, &str), to: usize| copy.get(at + word.len()..to);
+        let spaced = |before: (usize, &str), to: usize| {
+            gap(before, to).is_some_and(|g| !g.is_empty() && g.chars().all(char::is_whitespace))
         };
         let is_in = |list: &[&str], word: &str| list.iter().any(|w| w.eq_ignore_ascii_case(word));
-        (2..words.len()).find_map(|i| {
-            let ((cue_at, cue), (prep_at, prep), (at, word)) =
-                (words[i - 2], words[i - 1], words[i]);
-            let cued = is_in(SHOP_CUES, cue)
-                && is_in(SHOP_PREPOSITIONS, prep)
-                && spaced(cue_at + cue.len(), prep_at)
-                && spaced(prep_at + prep.len(), at);
-            if !cued || !word.starts_with(char::is_uppercase) {
+        (1..words.len()).find_map(|i| {
+            let (at, word) = words[i];
+            if !word.starts_with(char::is_uppercase) {
                 return None;
             }
+            // The preposition, an article perhaps between it and the name.
+            let mut p = i - 1;
+            if p > 0
+                && PLACE_ARTICLES.contains(&words[p].1)
+                && spaced(words[p], at)
+                && spaced(words[p - 1], words[p].0)
+            {
+                p -= 1;
+            }
+            let (prep_at, prep) = words[p];
+            let first_of_article = if p + 1 < i { words[p + 1].0 } else { at };
+            if !spaced(words[p], first_of_article) {
+                return None;
+            }
+            let cue = p.checked_sub(1).map(|c| words[c]);
+            let cued_by =
+                |cues: &[&str]| cue.is_some_and(|c| is_in(cues, c.1) && spaced(c, prep_at));
+            // `from` opening the copy or a clause (`…Charcoal, from the Himalayas`).
+            let opens_clause = match cue {
+                None => copy[..prep_at].trim().is_empty(),
+                Some(c) => gap(c, prep_at).is_some_and(|g| g.contains([',', ';', ':', '(', '—'])),
+            };
+            let claim = if is_in(SHOP_PREPOSITIONS, prep) && cued_by(SHOP_CUES) {
+                PlaceClaim::Shop
+            } else if is_in(ORIGIN_PREPOSITIONS, prep)
+                && (cued_by(ORIGIN_CUES) || (prep.eq_ignore_ascii_case("from") && opens_clause))
+            {
+                PlaceClaim::Origin
+            } else {
+                return None;
+            };
             let lower = word.to_lowercase();
             let cut = open_end && at + word.len() == copy.len();
             let known = if cut {
@@ -2767,14 +3018,15 @@ impl ShopNames {
                 })
                 .last()
                 .map_or(at + word.len(), |((next_at, next), _)| next_at + next.len());
-            copy.get(at..end)
+            copy.get(at..end).map(|name| (claim, name))
         })
     }
 }
 
 /// Whether `text` says the barred `phrase` ([`GuardrailConfig::barred_phrases`]): as a whole word,
-/// in any case (Chinese as written), except the pronoun `I`, which is found only as written and
-/// not as the first letter of `i.e.` (a lower-case `i` is no pronoun, and "i.e." is no testimonial),
+/// in any case (Chinese as written), except the pronoun `I`, which is found as written but not
+/// as the first letter of `I.e.` ("i.e." is no testimonial), and lower-case only right before a
+/// space and a word (`…when i bought it`, not `(i)` or `i-Phone`),
 /// a retailer of [`NAME_ONLY_RETAILERS`], found only written as a name, and a brand of
 /// [`WELL_KNOWN_BRANDS`], found only as written (`Apple`, not the fruit). A phrase of words is
 /// found hyphenated too (`limited-time`, `sold-out`).
@@ -2799,6 +3051,16 @@ pub(crate) fn says_phrase(text: &str, phrase: &str) -> bool {
     while let Some(i) = find_word_from(text, "I", true, from) {
         let mut after = text[i + 1..].chars();
         if !(after.next() == Some('.') && after.next().is_some_and(char::is_alphabetic)) {
+            return true;
+        }
+        from = i + 1;
+    }
+    // `(The price is the same as it was when i bought it)` (the Flipkart sample, seed 619,
+    // served).
+    let mut from = 0;
+    while let Some(i) = find_word_from(text, "i", true, from) {
+        let mut after = text[i + 1..].chars();
+        if after.next() == Some(' ') && after.next().is_some_and(char::is_alphabetic) {
             return true;
         }
         from = i + 1;
@@ -2975,6 +3237,18 @@ fn cjk_runs(text: &str) -> Vec<Vec<char>> {
         .filter(|(cjk, _)| *cjk)
         .map(|(_, run)| run.chars().collect())
         .collect()
+}
+
+/// The runs of two or more Chinese characters of `text` ([`cjk_runs`]) that something after
+/// them closes: the last run, when `text` ends in it, may still grow (`木` of `木材`, as the gate
+/// asks while the copy is written).
+fn closed_cjk_runs(text: &str) -> Vec<Vec<char>> {
+    let mut runs = cjk_runs(text);
+    if text.chars().next_back().is_some_and(is_cjk) {
+        runs.pop();
+    }
+    runs.retain(|r| r.len() >= 2);
+    runs
 }
 
 fn words_of(text: &str) -> Vec<String> {
@@ -3191,6 +3465,8 @@ impl StrayChars {
 struct CjkGrams {
     bigrams: Vec<Vec<char>>,
     fours: Vec<Vec<char>>,
+    /// The facts' runs of two or more Chinese characters ([`cjk_runs`]).
+    runs: Vec<Vec<char>>,
     max_bigram_repeats: usize,
 }
 
@@ -3209,6 +3485,10 @@ impl Repeats {
             cjk: config.locale.unspaced().then(|| CjkGrams {
                 bigrams: cjk_grams(corpus, 2),
                 fours: cjk_grams(corpus, 4),
+                runs: cjk_runs(corpus)
+                    .into_iter()
+                    .filter(|r| r.len() >= 2)
+                    .collect(),
                 max_bigram_repeats: config.zh_max_bigram_repeats,
             }),
         }
@@ -3219,8 +3499,9 @@ impl Repeats {
     /// the facts say so); a word of four letters or more more often than `max_word_repeats` (and
     /// than the facts have it); a phrase of three words more often than the facts have it (at
     /// most once otherwise); in Chinese, within runs of Chinese characters, a bigram more often
-    /// than `zh_max_bigram_repeats` (and than the facts have it) or a four-character phrase more
-    /// often than the facts have it (at most once otherwise).
+    /// than `zh_max_bigram_repeats` (and than the facts have it), a four-character phrase or a
+    /// closed run of two or more ([`closed_cjk_runs`]: a clause, a list's item) more often than
+    /// the facts have it (at most once otherwise).
     pub fn first_in(&self, copy: &str) -> Option<String> {
         if let Some(twice) = said_twice(copy, &self.doubled).into_iter().next() {
             return Some(twice);
@@ -3251,10 +3532,18 @@ impl Repeats {
             return Some(g.iter().collect());
         }
         let fours = cjk_grams(copy, 4);
-        fours
+        if let Some(g) = fours
             .iter()
             .find(|g| count(&fours, g) > count(&cjk.fours, g).max(1))
-            .map(|g| g.iter().collect())
+        {
+            return Some(g.iter().collect());
+        }
+        // `…炭黑，木材，木桶，保温壶，木材，木桶，保温瓶，木` (the zh-CN demo, seed 619: 48 tokens,
+        // served): a list said again, item by item, each too short for a four-character phrase.
+        let runs = closed_cjk_runs(copy);
+        runs.iter()
+            .find(|r| count(&runs, r) > count(&cjk.runs, r).max(1))
+            .map(|r| r.iter().collect())
     }
 }
 
@@ -3692,6 +3981,35 @@ mod tests {
             &usd(),
         );
         assert!(judge("Never give up, always: Prithish mug, $175.", &mug).is_pass());
+        // Seed 619: `Never Ever Give Up`, said without its `Ever`; its second try wrote the
+        // price as a measure.
+        let inr = Currency::default();
+        let mug_inr = described(
+            "Prithish Never Ever Give Up Ceramic Mug",
+            17500,
+            Some(49900),
+            "Prithish Never Ever Give Up Ceramic Mug (330 ml)",
+            &inr,
+        );
+        assert_eq!(
+            judge(
+                "Never give up: Prithish never ever give up ceramic mug, 330 ml in 175ml.",
+                &mug_inr
+            ),
+            Verdict::Fail(Reason::WrongPriceRole("a price as a measure 175ml".into()))
+        );
+        assert!(judge(
+            "Never give up: Prithish ceramic mug, 330 ml, now 175.",
+            &mug_inr
+        )
+        .is_pass());
+        let mug = priced(
+            "Prithish Never Ever Give Up Ceramic Mug",
+            17500,
+            None,
+            &usd(),
+        );
+        assert!(judge("Never give up: Prithish ceramic mug, $175.", &mug).is_pass());
         assert_eq!(Reason::DeniesFact("no lid".into()).code(), "denies_fact");
     }
 
@@ -3722,6 +4040,76 @@ mod tests {
         }
         let voucher = priced("Kitecourt Sandal with Coupon Book", 2999, None, &usd());
         assert!(judge("Kitecourt Sandal with Coupon Book, 29.99.", &voucher).is_pass());
+    }
+
+    /// Served by the demo (en, seed 619): a price of nothing, a superlative over every product
+    /// there is, a saving in words for a product without a list price. With a list price the
+    /// saving is the catalog's; the facts' own phrase is a fact.
+    #[test]
+    fn free_superlative_and_unpriced_saving_claims_are_refused() {
+        let mug = priced("Ferrowind Haven Mug Slate", 1199, None, &usd());
+        for (seen, code) in [
+            (
+                "It's not expensive, you don't have to pay for it! 11.99: Ferrowind Haven Mug Slate",
+                "banned_phrase",
+            ),
+            (
+                "Ferrowind Haven Mug Slate, yours for free with any order",
+                "banned_phrase",
+            ),
+            (
+                "The only affordable mug in the world: Ferrowind Haven Mug Slate, now at 11.99",
+                "banned_phrase",
+            ),
+            (
+                "This is the best mug you can buy: Ferrowind Haven Mug Slate",
+                "banned_phrase",
+            ),
+            (
+                "Only 11.99 for the Ferrowind Haven Mug Slate, save more than a month's worth",
+                "fake_discount",
+            ),
+            (
+                "11.99, now on the cheap: Ferrowind Haven Mug Slate at a lower than usual",
+                "fake_discount",
+            ),
+            (
+                "Ferrowind Haven Mug Slate for just one more than the usual (but still affordable) price",
+                "fake_discount",
+            ),
+            (
+                "Shoppers, save: Ferrowind Haven Mug Slate for just 11.99 instead of the usual store price",
+                "fake_discount",
+            ),
+            (
+                "Only 11.99, now only on Ferrowind Haven Mug Slate for just one more than the retail",
+                "fake_discount",
+            ),
+            (
+                "This is the best mug you can find: Ferrowind Haven Mug Slate",
+                "banned_phrase",
+            ),
+        ] {
+            assert_eq!(judge(seen, &mug).code(), code, "{seen}");
+        }
+        let on_sale = priced("Ferrowind Haven Mug Slate", 1199, Some(1599), &usd());
+        assert!(judge(
+            "Ferrowind Haven Mug Slate, 11.99, lower than usual: save more today",
+            &on_sale
+        )
+        .is_pass());
+        let free = described(
+            "Ferrowind Haven Mug Slate",
+            1199,
+            None,
+            "Dishwasher safe and free of charge engraving on request",
+            &usd(),
+        );
+        assert!(judge(
+            "Ferrowind Haven Mug Slate, 11.99, with free of charge engraving",
+            &free
+        )
+        .is_pass());
     }
 
     /// Served by the demo (en, seeds 599 and 607) and the Flipkart sample (seed 607): a stock
@@ -4245,7 +4633,7 @@ mod tests {
                 "lowest cost",
             ),
             (
-                "Marlowick Kite Building Set Clay now costs only 19.99, only the lowest priced set in the market today",
+                "Marlowick Kite Building Set Clay now costs only 19.99, only the lowest priced set today",
                 "lowest priced",
             ),
         ] {
@@ -4592,6 +4980,11 @@ mod tests {
             ("I'm sold on the Copperlake Tide mug at $11.99.", "I"),
             ("The Copperlake Tide mug made me smile, $11.99.", "me"),
             ("Copperlake Tide mug: $11.99, just what I needed.", "I"),
+            // The Flipkart sample, seed 619, served: the pronoun in lower case.
+            (
+                "Copperlake Tide mug, $11.99 (the same as it was when i bought it)",
+                "I",
+            ),
         ] {
             assert_eq!(
                 judge(copy, &mug),
@@ -4792,7 +5185,58 @@ mod tests {
                 None => assert!(verdict.is_pass(), "{copy}: {verdict:?}"),
             }
         }
-        let zh_rule = ShopNames::beside(
+        // A place the product comes from, after an origin's cue or a clause's `from` (served by
+        // the demo: seed 617, `…, from the Himalayas`; seed 619, `…, from B&W`), is a claim
+        // the facts must make; a shop's name after an article is a shop.
+        for (copy, place) in [
+            (
+                "Premium sleeping bag: Bramblewood Ivy Sleeping Bag Charcoal, from the Himalayas.",
+                Some(Reason::BannedPhrase("Himalayas".into())),
+            ),
+            (
+                "$109.49, a bargain: Bramblewood Ivy Sleeping Bag Charcoal, from B&W",
+                Some(Reason::BannedPhrase("B".into())),
+            ),
+            (
+                "From the Alps: Bramblewood Ivy sleeping bag Charcoal for $109.49.",
+                Some(Reason::BannedPhrase("Alps".into())),
+            ),
+            (
+                "Bramblewood Ivy sleeping bag Charcoal, handcrafted in Tuscany, $109.49.",
+                Some(Reason::BannedPhrase("Tuscany".into())),
+            ),
+            (
+                "Bramblewood Ivy sleeping bag Charcoal, $109.49, available at the Mall.",
+                Some(Reason::OtherRetailer("Mall".into())),
+            ),
+            (
+                "Bramblewood Ivy sleeping bag Charcoal, from Bramblewood, $109.49.",
+                None,
+            ),
+            (
+                "Bramblewood Ivy sleeping bag Charcoal, from the Bramblewood range, $109.49.",
+                None,
+            ),
+            (
+                "Bramblewood Ivy sleeping bag Charcoal, $109.49 from Monday.",
+                None,
+            ),
+            (
+                "Bramblewood Ivy sleeping bag Charcoal, warm from the first night, $109.49.",
+                None,
+            ),
+            (
+                "Bramblewood Ivy sleeping bag Charcoal for trips from Denver, $109.49.",
+                None,
+            ),
+        ] {
+            let verdict = judge(copy, &bag);
+            match place {
+                Some(r) => assert_eq!(verdict, Verdict::Fail(r), "{copy}"),
+                None => assert!(verdict.is_pass(), "{copy}: {verdict:?}"),
+            }
+        }
+        let zh_rule = PlaceNames::beside(
             "李宁 超轻跑步鞋",
             &GuardrailConfig::default().for_locale(Locale::ZhCn),
         );
@@ -5318,6 +5762,43 @@ mod tests {
             Some("it")
         );
         assert_eq!(unfinished_ending("Pack it, and love it"), None);
+        // Served by the demo (en, seed 619).
+        for (copy, word) in [
+            (
+                "Lumenoak Juniper Mint, at this moment, only available on",
+                "on",
+            ),
+            (
+                "Only 5.99, 25% off: a Fennimore Breeze snack mix with roasted nuts and no",
+                "no",
+            ),
+            (
+                "The Rivetta Atlas charger with overheat protection is now",
+                "now",
+            ),
+            ("Rivetta Atlas charger, sold via", "via"),
+            (
+                "Only 81.99 for the price of the boot, save up to over",
+                "over",
+            ),
+            // The Flipkart sample, seed 619.
+            (
+                "Flippd has an affordable watch that you can wear to work. It’s",
+                "It’s",
+            ),
+            ("The Edimax router, not just stylish but also", "also"),
+        ] {
+            assert_eq!(unfinished_ending(copy), Some(word), "{copy}");
+        }
+        for finished in [
+            "Rivetta Atlas charger: your trips, from now on",
+            "Quillby Kite Boot Charcoal: lace it up and slip it on",
+            "Rivetta Atlas charger, available now",
+            "Rivetta Atlas charger: yes or no",
+            "Rivetta Atlas charger, the one to count on",
+        ] {
+            assert_eq!(unfinished_ending(finished), None, "{finished}");
+        }
         assert_eq!(unfinished_ending("A gift for her and you"), None);
         // The Flipkart sample, seed 617, served: a currency's code where the amount goes.
         assert_eq!(
@@ -5854,6 +6335,130 @@ mod tests {
         ] {
             assert!(zh_judge(copy, &shoe).is_pass(), "{copy}");
         }
+    }
+
+    /// Served on the zh-CN demo (seed 619): 48 tokens cut in a word at `max_tokens`, and a
+    /// discount's word for a cup with no list price.
+    #[test]
+    fn copy_the_token_limit_cut_ends_a_sentence_or_is_unfinished() {
+        let cut = "木野 疾风咖啡机 炭黑，保温壶，木野 疾风，木野 咖啡机 炭黑，木材，木桶，保温壶，木材，木桶，保温瓶，木";
+        assert_eq!(
+            unfinished_at_the_token_limit(cut),
+            Some(Reason::Unfinished("木".into()))
+        );
+        assert_eq!(
+            unfinished_at_the_token_limit(
+                "Only 11.49, now for just one more than the usual and you"
+            ),
+            Some(Reason::Unfinished("you".into()))
+        );
+        for ended in [
+            "木野 疾风咖啡机 炭黑，保温壶。",
+            "A warm boot for the trail! ",
+            "Warm…",
+        ] {
+            assert_eq!(unfinished_at_the_token_limit(ended), None, "{ended}");
+        }
+        // Ended at its last whole clause, it still says a list twice.
+        let maker = zh_facts(
+            "木野 疾风咖啡机 炭黑",
+            "木野",
+            "咖啡机",
+            72900,
+            None,
+            "舒适咖啡机，保温壶，定时预约。清洗简单。",
+        );
+        assert_eq!(
+            zh_judge(
+                "木野 疾风咖啡机 炭黑，保温壶，木野 疾风，木野 咖啡机 炭黑，木材，木桶，保温壶，木材，木桶，保温瓶",
+                &maker
+            )
+            .code(),
+            "repetition"
+        );
+        assert!(zh_judge("木野 疾风咖啡机 炭黑，保温壶，定时预约，729元。", &maker).is_pass());
+        let rule = Repeats::beside("木野 疾风咖啡机", &zh_config());
+        assert_eq!(
+            rule.first_in("木野咖啡机，木材，木桶，木"),
+            None,
+            "a run still open"
+        );
+        assert_eq!(rule.first_in("木野咖啡机，木材，木桶，木材"), None);
+        assert_eq!(
+            rule.first_in("木野咖啡机，木材，木桶，木材。"),
+            Some("木材".into())
+        );
+        let cup = zh_facts(
+            "木野 晨曦水杯 天蓝",
+            "木野",
+            "水杯",
+            13500,
+            None,
+            "简约水杯，宽口设计",
+        );
+        assert_eq!(
+            zh_judge("木野 晨曦水杯 135，折价。", &cup).code(),
+            "fake_discount"
+        );
+    }
+
+    /// Served on the zh-CN demo (seed 619): `…现在价139，原版价20.` for a face cream with no list
+    /// price, whose facts have a `20`. A bare number right after a price word is money whatever
+    /// else the facts say of it, judged in the role the word gives it; where the word gives none
+    /// the number is a fact.
+    #[test]
+    fn a_number_of_the_facts_after_a_price_word_is_money() {
+        let cream = zh_facts(
+            "花间集 朗月面霜",
+            "花间集",
+            "面霜",
+            13900,
+            None,
+            "每日保湿，20克便携装",
+        );
+        for copy in [
+            "花间集 朗月面霜现在价139，原版价20.",
+            "花间集 朗月面霜现在价139，原在价为20。",
+            "花间集 朗月面霜，仅需20",
+        ] {
+            assert!(
+                matches!(
+                    zh_judge(copy, &cream),
+                    Verdict::Fail(Reason::FakeDiscount(_) | Reason::WrongPriceRole(_))
+                ),
+                "{copy}: {:?}",
+                zh_judge(copy, &cream)
+            );
+        }
+        for copy in [
+            "花间集 朗月面霜现价139，20克便携装。",
+            "花间集 朗月面霜，每日保湿，现价139。",
+        ] {
+            assert!(
+                zh_judge(copy, &cream).is_pass(),
+                "{copy}: {:?}",
+                zh_judge(copy, &cream)
+            );
+        }
+        let listed = zh_facts(
+            "花间集 朗月面霜",
+            "花间集",
+            "面霜",
+            13900,
+            Some(16900),
+            "每日保湿，20克便携装",
+        );
+        assert!(zh_judge("花间集 朗月面霜现价139，原版价169。", &listed).is_pass());
+        // With every amount kept from it, the model wrote round the list price's word (seed
+        // 619): without a list price the word is a discount claim whatever follows it.
+        for copy in [
+            "花间集 朗月面霜现在价139，原版价为单价。",
+            "花间集 朗月面霜现价139，原在价钱上便宜。",
+            "花间集 朗月面霜现在价139，原版价三位数。",
+        ] {
+            assert_eq!(zh_judge(copy, &cream).code(), "fake_discount", "{copy}");
+        }
+        assert!(zh_judge("花间集 朗月面霜，原色，价格139。", &cream).is_pass());
     }
 
     /// Served on the zh-CN demo (seeds 607 and 613), read as no number before: Chinese numerals

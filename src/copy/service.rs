@@ -9,6 +9,8 @@
 //!   it reads: it is counted as `attempt.budget`, no second attempt follows, and the template is
 //!   served at once ([`Fallback::Budget`]). With a deadline, `write_copy` returns by it even
 //!   when the engine has not produced a token (it stops waiting and cancels the request).
+//! - Copy the engine stopped at `max_tokens` is finished only where it ends a sentence
+//!   ([`unfinished_at_the_token_limit`]), else it fails as unfinished.
 //! - Copy that fails as a whole but whose last whole clause passes on its own (and keeps half
 //!   the text) is served ended there ([`ScreenGate::end_at_whole_clause`]); the attempt records
 //!   the reason and the dropped tail ([`Cut`]) and counts as `attempt.pass` and
@@ -34,8 +36,9 @@ use crate::copy::engine::{
     StreamEvent, Timings,
 };
 use crate::copy::guardrails::{
-    allowed_numbers, check, lowercase_openers, money_roles, topic_words, AmountWords, BrandList,
-    GuardrailConfig, LetterShare, Reason, Repeats, ShopNames, StrayChars, Verdict,
+    allowed_numbers, check, lowercase_openers, money_roles, topic_words,
+    unfinished_at_the_token_limit, AmountWords, BrandList, GuardrailConfig, LetterShare,
+    PlaceNames, Reason, Repeats, StrayChars, Verdict,
 };
 use crate::copy::manifest::Manifest;
 use crate::copy::prompt::{Audience, Currency, ProductFacts, Prompt, PromptBuilder, PromptPack};
@@ -508,7 +511,7 @@ impl CopyService {
                 stray_chars: StrayChars::beside(&corpus, &self.guardrails),
                 letter_share: LetterShare::new(&self.guardrails),
                 amount_words: AmountWords::beside(&corpus, &self.guardrails),
-                shop_names: ShopNames::beside(&corpus, &self.guardrails),
+                place_names: PlaceNames::beside(&corpus, &self.guardrails),
                 deadline: request.deadline,
             })
             .and_then(|stream| {
@@ -540,7 +543,12 @@ impl CopyService {
             }
             Err(EngineError::OutOfTime) => budget(gate.text().to_string(), None),
             Ok(Streamed::Done(g)) => {
-                let verdict = check(&g.text, facts, &self.brands, &self.guardrails);
+                let verdict = match check(&g.text, facts, &self.brands, &self.guardrails) {
+                    Verdict::Pass if g.stop == StopReason::MaxTokens => {
+                        unfinished_at_the_token_limit(&g.text).map_or(Verdict::Pass, Verdict::Fail)
+                    }
+                    judged => judged,
+                };
                 if let Verdict::Fail(reason) = verdict {
                     return Some(self.end_at_whole_clause(
                         gate,

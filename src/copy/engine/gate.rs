@@ -14,7 +14,7 @@
 //!   (banned phrases, absolute claims, the record's field labels: nor may the copy open with
 //!   a label's word or its plural as a label, the model starting the next record), names no
 //!   shop the facts lack where the copy says where the product is sold (`…available at
-//!   Sephara`: [`ShopNames`]), writes no second space in a row,
+//!   Sephara`), nor a place it comes from (`…, from the Himalayas`: [`PlaceNames`]), writes no second space in a row,
 //!   opens the copy with no lowercase letter (but for the product's own `iPhone`), repeats
 //!   nothing the guardrails' repetition rule refuses ([`Repeats`]: twice in a row, `fresh,
 //!   fresh`, `绿茶 绿茶`, `积木积木`, `* *`, `✨✨`; a phrase again, `懒人 1265 懒人`; a word too
@@ -75,7 +75,7 @@
 
 use unicode_segmentation::UnicodeSegmentation;
 
-use crate::copy::guardrails::{self, AmountWords, LetterShare, Repeats, ShopNames, StrayChars};
+use crate::copy::guardrails::{self, AmountWords, LetterShare, PlaceNames, Repeats, StrayChars};
 use crate::copy::prompt::{has_web_marker, FIELD_LABELS};
 use crate::numbers::{
     fold, foreign_symbol, has_mojibake, is_modifying_mark, normalise_number, orphan_mark, scan,
@@ -135,9 +135,9 @@ pub(super) struct Rules<'a> {
     pub letters: LetterShare,
     /// The guardrails' rule on amounts in words: no token completes one (`a few dollars`).
     pub amounts: &'a AmountWords,
-    /// The guardrails' rule on shops: no token writes a shop the facts lack after `available
-    /// at` ([`ShopNames`]).
-    pub shops: &'a ShopNames,
+    /// The guardrails' rule on places: no token writes a shop the facts lack after `available
+    /// at`, nor an origin after `crafted in` ([`PlaceNames`]).
+    pub places: &'a PlaceNames,
     /// No word of [`guardrails::AMOUNT_LEADS`] may be written next: the copy was just taken back from one
     /// to before the amount in words it led into ([`NumberGate::leads_barred`]).
     pub leads_barred: bool,
@@ -170,7 +170,7 @@ pub(super) fn judge(text: &str, next: Next<'_>, rules: &Rules<'_>) -> Candidate 
                 && !sign_left_without_amount(&copy, m, ends)
         })
         && !says(rules.barred)
-        && !names_a_shop(text, &copy, rules.shops, ends)
+        && !names_a_place(text, &copy, rules.places, ends)
         && (ends
             || !(doubles_a_space(text, piece)
                 || opens_lowercase(text, &written, rules.openers)
@@ -280,10 +280,10 @@ fn repeats(text: &str, copy: &str, rule: &Repeats) -> bool {
     rule.first_in(copy).is_some() && rule.first_in(text).is_none()
 }
 
-/// Whether `copy` (`text` and the candidate piece after it, folded) names a shop the facts lack
-/// ([`ShopNames`]: `…available at Sephara`) where `text` did not; the word the copy ends on is
+/// Whether `copy` (`text` and the candidate piece after it, folded) names a place the facts lack
+/// ([`PlaceNames`]: `…available at Sephara`, `…, from the Himalayas`) where `text` did not; the word the copy ends on is
 /// still being written unless the end of text (`ends`) finishes it.
-fn names_a_shop(text: &str, copy: &str, rule: &ShopNames, ends: bool) -> bool {
+fn names_a_place(text: &str, copy: &str, rule: &PlaceNames, ends: bool) -> bool {
     rule.first_in(copy, !ends).is_some() && rule.first_in(&fold(text).text, true).is_none()
 }
 
@@ -778,7 +778,8 @@ mod tests {
     static NO_STRAYS: StrayChars = StrayChars::none();
     static NO_AMOUNTS: std::sync::LazyLock<AmountWords> =
         std::sync::LazyLock::new(AmountWords::default);
-    static NO_SHOPS: std::sync::LazyLock<ShopNames> = std::sync::LazyLock::new(ShopNames::default);
+    static NO_PLACES: std::sync::LazyLock<PlaceNames> =
+        std::sync::LazyLock::new(PlaceNames::default);
 
     fn rules<'a>(allowed: &'a [String], money: Option<&'a MoneyRoles>) -> Rules<'a> {
         Rules {
@@ -792,7 +793,7 @@ mod tests {
             stray: &NO_STRAYS,
             letters: LetterShare::default(),
             amounts: &NO_AMOUNTS,
-            shops: &NO_SHOPS,
+            places: &NO_PLACES,
             leads_barred: false,
         }
     }
@@ -1215,7 +1216,8 @@ mod tests {
                 &["懒人", " ", "1265", " ", "懒人", " ", "1265", " ", "懒人"],
                 &looping
             ),
-            Some(8)
+            Some(5),
+            "the second `懒人` is closed, a run the facts do not have twice"
         );
         assert_eq!(
             first_masked(&["懒人靴", "，", "现价", "1265", "元"], &looping),
@@ -1503,12 +1505,12 @@ mod tests {
     /// writes no capitalised word the facts lack, but lets one on its way to the facts' own
     /// (`Moss` of `Mossgate`), a day, lowercase words and the price.
     #[test]
-    fn no_shop_the_facts_lack_is_written_after_available_at() {
+    fn no_place_the_facts_lack_is_written_after_available_at_or_from() {
         let config = guardrails::GuardrailConfig::default();
         let listed = list(&["30.49"]);
-        let shops = ShopNames::beside("Mossgate Orbit Water Bottle Mossgate", &config);
+        let shops = PlaceNames::beside("Mossgate Orbit Water Bottle Mossgate", &config);
         let named = Rules {
-            shops: &shops,
+            places: &shops,
             ..rules(&listed, None)
         };
         let allows =
@@ -1522,6 +1524,12 @@ mod tests {
         assert!(allows("Orbit water bottle, now at", " only"));
         assert!(allows("Orbit water bottle, now at", " 30.49"));
         assert!(allows("Orbit water bottle, on sale on", " Monday"));
+        // An origin the facts lack, after a clause's `from` or an origin's cue (seed 617).
+        assert!(!allows("Orbit water bottle, from the", " Himalayas"));
+        assert!(!allows("Orbit water bottle, crafted in", " Tuscany"));
+        assert!(!allows("Orbit water bottle, available at the", " Mall"));
+        assert!(allows("Orbit water bottle, from the", " Moss"));
+        assert!(allows("Orbit water bottle, from the", " first"));
         assert!(
             allows("Orbit water bottle for hikes at", " Yosemite"),
             "no cue"

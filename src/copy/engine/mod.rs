@@ -104,7 +104,7 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use crate::copy::guardrails::{AmountWords, LetterShare, Repeats, ShopNames, StrayChars};
+use crate::copy::guardrails::{AmountWords, LetterShare, PlaceNames, Repeats, StrayChars};
 use crate::copy::manifest::{Manifest, ManifestError};
 
 /// Engine tuning. Defaults are defined here once; every field may be omitted in config files.
@@ -568,10 +568,10 @@ pub struct GenerationRequest {
     /// ([`crate::copy::guardrails::AmountWords`]); no token that would complete one (`a few
     /// dollars`) is sampled. The default finds none.
     pub amount_words: AmountWords,
-    /// With `allowed_numbers`: the guardrails' rule on shops
-    /// ([`crate::copy::guardrails::ShopNames`]); no token that would name one the facts lack
-    /// (`…available at Sephara`) is sampled. The default finds none.
-    pub shop_names: ShopNames,
+    /// With `allowed_numbers`: the guardrails' rule on places
+    /// ([`crate::copy::guardrails::PlaceNames`]); no token that would name one the facts lack
+    /// (`…available at Sephara`, `…, from the Himalayas`) is sampled. The default finds none.
+    pub place_names: PlaceNames,
     /// The whole piece of copy is due by then (the screen's deadline, queueing included):
     /// generation stops there as at the budget ([`StopReason::Budget`]), and a request that
     /// starts after it decodes nothing.
@@ -599,7 +599,7 @@ impl GenerationRequest {
             stray_chars: StrayChars::default(),
             letter_share: LetterShare::default(),
             amount_words: AmountWords::default(),
-            shop_names: ShopNames::default(),
+            place_names: PlaceNames::default(),
             deadline: None,
         }
     }

@@ -469,7 +469,7 @@ fn gate_rules(request: &GenerationRequest) -> Option<gate::Rules<'_>> {
             stray: &request.stray_chars,
             letters: request.letter_share,
             amounts: &request.amount_words,
-            shops: &request.shop_names,
+            places: &request.place_names,
             leads_barred: false,
         })
 }
