@@ -701,9 +701,67 @@ pub const MEASURE_UNITS: [&str; 24] = [
 
 /// Units of measure written after a number in spaced copy, lower case: the number they follow
 /// is a size, a capacity or a rating, never money.
-const LATIN_UNITS: [&str; 26] = [
-    "ml", "l", "ltr", "litre", "litres", "liter", "liters", "cm", "mm", "m", "km", "kg", "g", "gm",
-    "mg", "oz", "lb", "lbs", "inch", "inches", "ft", "gb", "tb", "mah", "w", "v",
+const LATIN_UNITS: &[&str] = &[
+    "ml",
+    "l",
+    "ltr",
+    "litre",
+    "litres",
+    "liter",
+    "liters",
+    "cm",
+    "mm",
+    "m",
+    "km",
+    "kg",
+    "g",
+    "gm",
+    "mg",
+    "oz",
+    "lb",
+    "lbs",
+    "inch",
+    "inches",
+    "ft",
+    "gb",
+    "tb",
+    "mah",
+    "w",
+    "v",
+    "ounce",
+    "ounces",
+    "gram",
+    "grams",
+    "kilo",
+    "kilos",
+    "kilogram",
+    "kilograms",
+    "metre",
+    "metres",
+    "meter",
+    "meters",
+    "centimetre",
+    "centimetres",
+    "centimeter",
+    "centimeters",
+    "watt",
+    "watts",
+    "volt",
+    "volts",
+    "gallon",
+    "gallons",
+    "pint",
+    "pints",
+    "ghz",
+    "mbps",
+    "hour",
+    "hours",
+    "day",
+    "days",
+    "minute",
+    "minutes",
+    "year",
+    "years",
 ];
 
 /// The unit of measure right after byte `end` of `text` (one space at most between): a word of
@@ -1394,11 +1452,14 @@ const ZH_MONEY_CUES: [&str; 21] = [
 /// is the list price's cue too (`原代价`, `原装价钱`, `原在价为`, `原厂价`: [`ends_on_a_list_price_word`]),
 /// reported as `原价`.
 pub fn cjk_money_cue_at_end(text: &str) -> Option<&'static str> {
-    let head = text.trim_end_matches(|c: char| !c.is_alphanumeric());
+    // Gaps inside a word read through: `…现价589，原/本` (the zh-CN demo, seed 631, served) ends
+    // on `原本`, "originally", with no amount after it.
+    let joined: String = text.chars().filter(|c| !cjk_word_gap(*c)).collect();
+    let head = joined.trim_end_matches(|c: char| !c.is_alphanumeric());
     let clause = head.rsplit(is_clause_mark).next().unwrap_or(head).trim();
     ZH_MONEY_CUES
         .iter()
-        .chain(&["现在"])
+        .chain(&["现在", "原本", "原先"])
         .find(|cue| head.ends_with(**cue) || (!clause.is_empty() && cue.starts_with(clause)))
         .copied()
         .or_else(|| ends_on_a_list_price_word(clause).then_some("原价"))
@@ -2447,6 +2508,8 @@ mod tests {
             ("mug, 175 mugs", 8, None),
             ("mug, ₹175 in store", 10, None),
             ("mug, 175", 8, None),
+            // The demo, seed 631, served: `This 10.49 ounce puzzle…`.
+            ("This 10.49 ounce puzzle", 10, Some("ounce")),
         ] {
             assert_eq!(unit_after(text, end), unit, "{text}");
         }
@@ -2497,6 +2560,15 @@ mod tests {
         ] {
             assert_eq!(cjk_money_cue_at_end(ends), Some("原价"), "{ends}");
         }
+        // Seed 631, served: a gap inside the word.
+        assert_eq!(
+            cjk_money_cue_at_end("山岚 松涛睡袋现价589，原/本"),
+            Some("原本")
+        );
+        assert_eq!(
+            cjk_money_cue_at_end("山岚 松涛睡袋现价589，原 本。"),
+            Some("原本")
+        );
         for fine in [
             "跑鞋现价259，原装价钱299。",
             "跑鞋现价259，原价更高。",

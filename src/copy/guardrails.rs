@@ -326,7 +326,7 @@ pub const PRICE_COMPARISONS: [&str; 30] = [
 /// [`Reason::BannedPhrase`]; a phrase the product's own facts have is a fact (`限量版` in a
 /// name). `limited run`: the Flipkart sample, seed 617, served (`…now has a limited run of this
 /// colour.`).
-pub const STOCK_CLAIMS: [&str; 32] = [
+pub const STOCK_CLAIMS: [&str; 33] = [
     "in stock",
     "out of stock",
     "back in stock",
@@ -349,6 +349,8 @@ pub const STOCK_CLAIMS: [&str; 32] = [
     "limited run",
     "limited supply",
     "limited edition",
+    // `Only a few of these, but great for winter.` (the demo, seed 631, served).
+    "only a few of",
     "售罄",
     "卖完",
     "卖光",
@@ -478,6 +480,24 @@ impl Default for GuardrailConfig {
                 "you can find",
                 "money can buy",
                 "in the market",
+                // Other shops, unnamed: `…now costs only 1.99, available at select retailers`
+                // (the demo, seed 631, served), `…is now ₹35 only at e-commerce` (the Flipkart
+                // sample, seed 631, served); the kiosk has no website.
+                "retailer",
+                "retailers",
+                "e-commerce",
+                "ecommerce",
+                "website",
+                "online store",
+                "online stores",
+                "online shop",
+                // Seed 631 (the Flipkart sample): `This is the best laptop you've ever had`,
+                // `10 cm, the best of all time!`.
+                "of all time",
+                "you've ever",
+                "you’ve ever",
+                "you'll ever",
+                "you’ll ever",
                 // Offers the store does not run unless its config says so: the Flipkart sample
                 // served `Fits in a 25% off coupon: Graco LiteRider…` (seed 617).
                 "coupon",
@@ -806,15 +826,22 @@ const ECHO_CHARS: usize = 5;
 /// Words that make `budget` after them the shopper's in English copy, besides the shopper line's
 /// own bands: the model says the band in its own words (seed 227 served "the best headphones for
 /// your budget" and "board game, not a big budget").
-const EN_BUDGET_OF: [&str; 11] = [
+const EN_BUDGET_OF: [&str; 15] = [
     "your", "any", "every", "medium", "tight", "small", "big", "large", "limited", "modest",
     "generous",
+    // Where the shopper's money stands (the Flipkart sample, seed 619: `…(in the store) on a
+    // budget!`; the demo, seed 617: `…still under budget`); not `a budget-friendly`.
+    "on a", "under", "over", "within",
 ];
 
 /// Bands that make `price` after them the shopper line's band in other words: the demo kiosk
 /// served `Plush sock pack, soft for outdoor; high price` (2026-12-05) for a shopper line
 /// `likes outdoor; high budget`. Not `low`: `at a low price` is the store's own claim.
 const EN_BAND_PRICE: [&str; 2] = ["mid", "high"];
+
+/// The middle band as a range: `…from under-budget to mid-range` (the demo, seed 619, served),
+/// `priced under mid-range` (seed 617).
+const EN_BAND_RANGE: &str = "mid range";
 
 /// What copy must never repeat of its prompt (the guardrails' `prompt_leak`): a run of
 /// [`ECHO_WORDS`] words (English) or [`ECHO_CHARS`] characters (Chinese) of one clause of the
@@ -882,6 +909,7 @@ impl PromptEcho {
                 .map(|band| band_phrase(band, pack.locale))
                 .chain(EN_BUDGET_OF.iter().map(|word| format!("{word} budget")))
                 .chain(EN_BAND_PRICE.iter().map(|band| format!("{band} price")))
+                .chain([EN_BAND_RANGE.to_string()])
                 // and with the hyphen spaced: the Flipkart sample (seed 251) served
                 // `Shoppers: likes home decor; mid- budget.`
                 .flat_map(|phrase| {
@@ -1364,7 +1392,10 @@ const MONEY_WORDS: &[&str] = &[
 
 /// Parts of a whole English copy may not name a price by ([`AmountWords`]); half and a
 /// fraction are claims of half off or more ([`HALF_CLAIMS`]).
-const PRICE_PARTS: &[&str] = &["third", "thirds", "quarter", "quarters", "fifth", "tenth"];
+const PRICE_PARTS: &[&str] = &[
+    "third", "thirds", "quarter", "quarters", "fourth", "fourths", "fifth", "sixth", "eighth",
+    "tenth",
+];
 
 /// Words that make a part of a whole (`a fifth of…`) a part of the price (`…just over a third of
 /// the original`: the demo, seed 599).
@@ -1386,7 +1417,7 @@ const PRICE_PART_REACH: usize = 8;
 /// Words that count what `grand` follows as money (`two grand`, `a few grand`), besides digits.
 const GRAND_COUNTS: &[&str] = &[
     "a", "few", "couple", "several", "one", "two", "three", "four", "five", "six", "seven",
-    "eight", "nine", "ten",
+    "eight", "nine", "ten", "extra", "more",
 ];
 
 /// The rule on English copy's amounts in words, which no figure of the product backs
@@ -1704,6 +1735,15 @@ fn measured_from(words: &[(usize, &str)], i: usize) -> Option<usize> {
 /// store can make good. The banned phrases name the commonest (`lowest price`); this finds the
 /// rest, lower-cased.
 fn lowest_price_claim(copy: &str) -> Option<String> {
+    // `…now 68.99 at the lowest; less than a month to be gone` (the demo, seed 631, served):
+    // the claim with its noun left out.
+    let lower = copy.to_lowercase();
+    if lower.match_indices("at the lowest").any(|(at, m)| {
+        let rest = lower[at + m.len()..].trim_start();
+        !rest.starts_with(char::is_alphanumeric)
+    }) {
+        return Some("at the lowest".into());
+    }
     let words = words_of(copy);
     words.iter().enumerate().find_map(|(i, w)| {
         if w != "lowest" {
@@ -1978,6 +2018,15 @@ pub(crate) fn unfinished_ending(copy: &str) -> Option<&str> {
     if word == "also" && before == "but" {
         return Some(last);
     }
+    // `…set to go on sale for just under one`, `…from only under one` (the demo, seed 631,
+    // served): an amount in words whose money word the gate kept back.
+    let small_count = matches!(
+        word.as_str(),
+        "one" | "two" | "three" | "four" | "five" | "six" | "seven" | "eight" | "nine" | "ten"
+    );
+    if small_count && matches!(before.as_str(), "under" | "over") {
+        return Some(last);
+    }
     // `…snack mix with roasted nuts and no` (seed 619, served) waits for what it has none of.
     if word == "no"
         && (CONJUNCTIONS.contains(&before.as_str()) || before == "with")
@@ -2041,6 +2090,9 @@ const PLACE_WAITS_AFTER: &[&str] = &[
     "stocked",
     "carried",
     "found",
+    // `…from the seller's listing on` (the demo, seed 631, served).
+    "listing",
+    "listed",
 ];
 
 /// Forms of `to be` after which a final `now` waits for what the subject now is (`…is now`).
@@ -2478,7 +2530,7 @@ const DISCOUNT_CLAIMS: &[&str] = &[
 /// Flipkart sample, seed 587); a product whose facts say it (`half-zip`) may.
 /// `fraction` alone, not `fraction of`: with `of` barred the model stopped at `…now at a
 /// fraction` (the demo, seed 599, served twice).
-const HALF_CLAIMS: &[&str] = &["half", "halving", "halved", "fraction", "半价"];
+const HALF_CLAIMS: &[&str] = &["half", "halve", "halving", "halved", "fraction", "半价"];
 
 /// Chinese words right after a percentage that make it a discount (`20%优惠`).
 const ZH_DISCOUNT_AFTER: [&str; 4] = ["优惠", "折扣", "的优惠", "的折扣"];
@@ -2960,6 +3012,19 @@ impl PlaceNames {
             if !word.starts_with(char::is_uppercase) {
                 return None;
             }
+            // A currency's code before a capitalised word is no name of its own: the name is
+            // what follows (`…now on sale at Rs Best Deal Store for ₹1990`: the Flipkart sample,
+            // seed 631, served).
+            let (at, word) = match words.get(i + 1) {
+                Some(&next)
+                    if is_in(&CURRENCY_WORDS, word)
+                        && next.1.starts_with(char::is_uppercase)
+                        && spaced(words[i], next.0) =>
+                {
+                    next
+                }
+                _ => (at, word),
+            };
             // The preposition, an article perhaps between it and the name.
             let mut p = i - 1;
             if p > 0
@@ -2970,8 +3035,8 @@ impl PlaceNames {
                 p -= 1;
             }
             let (prep_at, prep) = words[p];
-            let first_of_article = if p + 1 < i { words[p + 1].0 } else { at };
-            if !spaced(words[p], first_of_article) {
+            // The word after the preposition: the article, or the name (its currency's code).
+            if !spaced(words[p], words[p + 1].0) {
                 return None;
             }
             let cue = p.checked_sub(1).map(|c| words[c]);
@@ -2982,7 +3047,11 @@ impl PlaceNames {
                 None => copy[..prep_at].trim().is_empty(),
                 Some(c) => gap(c, prep_at).is_some_and(|g| g.contains([',', ';', ':', '(', '—'])),
             };
-            let claim = if is_in(SHOP_PREPOSITIONS, prep) && cued_by(SHOP_CUES) {
+            // A price before `at` (`…now only 5.99 at the Mountain Gate store`: the demo, seed
+            // 631, served) says where it is paid.
+            let after_a_price = cue
+                .is_some_and(|c| c.1.chars().all(|ch| ch.is_ascii_digit()) && spaced(c, prep_at));
+            let claim = if is_in(SHOP_PREPOSITIONS, prep) && (cued_by(SHOP_CUES) || after_a_price) {
                 PlaceClaim::Shop
             } else if is_in(ORIGIN_PREPOSITIONS, prep)
                 && (cued_by(ORIGIN_CUES) || (prep.eq_ignore_ascii_case("from") && opens_clause))
@@ -3312,11 +3381,17 @@ pub struct Repeats {
     doubled: Vec<String>,
     /// The facts' words ([`words_of`]).
     words: Vec<String>,
+    /// The values of the facts' numbers ([`scan`]).
+    numbers: Vec<String>,
     max_word_repeats: usize,
     /// Chinese copy only (`None` in a spaced locale): the facts' bigrams and four-character
     /// phrases, and how often a bigram may stand.
     cjk: Option<CjkGrams>,
 }
+
+/// How often copy may say one number ([`Repeats`]): a price and its echo (`143.99! The
+/// Bramblewood Vale running shoe … at only 143.99`), not a third time.
+const MAX_NUMBER_REPEATS: usize = 2;
 
 /// English copy's stray characters: a Chinese character or an `Â` its facts do not have is noise
 /// or mojibake (`for just under 拢`: `£` read as GBK, seed 359; `for less than Âthat`, seed 373;
@@ -3481,6 +3556,7 @@ impl Repeats {
         Self {
             doubled: said_twice(corpus, &[]),
             words: words_of(corpus),
+            numbers: scan(corpus).into_iter().map(|n| n.value).collect(),
             max_word_repeats: config.max_word_repeats,
             cjk: config.locale.unspaced().then(|| CjkGrams {
                 bigrams: cjk_grams(corpus, 2),
@@ -3508,6 +3584,19 @@ impl Repeats {
         }
         let words = words_of(copy);
         let count = |in_words: &[String], w: &str| in_words.iter().filter(|x| *x == w).count();
+        // An amount said a third time: `朗月拼图 189元，189元的189元，189元的单品。` (the zh-CN
+        // demo, seed 631, served).
+        let numbers: Vec<String> = scan(copy)
+            .into_iter()
+            .filter(|n| !n.open)
+            .map(|n| n.value)
+            .collect();
+        if let Some(n) = numbers
+            .iter()
+            .find(|n| count(&numbers, n) > count(&self.numbers, n).max(MAX_NUMBER_REPEATS))
+        {
+            return Some(n.clone());
+        }
         if let Some(w) = words.iter().find(|w| {
             w.chars().count() >= 4
                 && count(&words, w) > count(&self.words, w).max(self.max_word_repeats)
@@ -4112,6 +4201,84 @@ mod tests {
         .is_pass());
     }
 
+    /// Served by the demo (en, seed 631), each once the rules of seed 619 were in: an amount
+    /// in words, a shop unnamed or named after a price, the lowest price with its noun left
+    /// out, a stock level, half for a discount under half, the price as a measure, an amount
+    /// in words cut before its money word.
+    #[test]
+    fn what_the_demo_served_on_seed_631_is_refused() {
+        let usd = usd();
+        let beans = priced(
+            "Glenharrow Sable Coffee Beans Charcoal",
+            1149,
+            Some(1599),
+            &usd,
+        );
+        let plain = priced("Mossgate Zenith Mug Sky", 599, None, &usd);
+        let case = priced("Halvane Deluxe Phone Case", 2349, Some(2999), &usd);
+        let puzzle = priced("Marlowick Umber Puzzle", 1049, None, &usd);
+        for (copy, facts, code) in [
+            (
+                "Shoppers, save: Glenharrow Sable Coffee Beans Charcoal at a bargain price of just over one-fourth the original.",
+                &beans,
+                "wrong_price_role",
+            ),
+            (
+                "Only 11.49, 28% off: a Glenharrow Sable coffee bean bag for under a few extra grand",
+                &beans,
+                "wrong_price_role",
+            ),
+            (
+                "Mossgate Zenith Mug Sky, now only 5.99 at the Mountain Gate store",
+                &plain,
+                "other_retailer",
+            ),
+            (
+                "The Mossgate Zenith Mug Sky now costs only 5.99, available at select retailers",
+                &plain,
+                "banned_phrase",
+            ),
+            (
+                "Mossgate Zenith Mug Sky, now 5.99 at the lowest; a mug for every day",
+                &plain,
+                "banned_phrase",
+            ),
+            (
+                "Only a few of these, but great for winter: Mossgate Zenith Mug Sky, 5.99",
+                &plain,
+                "banned_phrase",
+            ),
+            (
+                "Halve the price, 23.49: a Halvane Deluxe phone case",
+                &case,
+                "fake_discount",
+            ),
+            (
+                "The best of the low-cost puzzles. This 10.49 ounce puzzle has a storage box.",
+                &puzzle,
+                "wrong_price_role",
+            ),
+            (
+                "Coffee, now at a great price! Glenharrow Sable beans set to go on sale for just under one",
+                &beans,
+                "unfinished",
+            ),
+        ] {
+            assert_eq!(judge(copy, facts).code(), code, "{copy}: {:?}", judge(copy, facts));
+        }
+        for fine in [
+            "Mossgate Zenith Mug Sky, 5.99 at the lowest setting of your dishwasher",
+            "Mossgate Zenith Mug Sky, 5.99: room for more than one",
+            "Mossgate Zenith Mug Sky, now 5.99 at Mossgate",
+        ] {
+            assert!(
+                judge(fine, &plain).is_pass(),
+                "{fine}: {:?}",
+                judge(fine, &plain)
+            );
+        }
+    }
+
     /// Served by the demo (en, seeds 599 and 607) and the Flipkart sample (seed 607): a stock
     /// level the kiosk does not know, claimed; the facts' own words are facts.
     #[test]
@@ -4621,7 +4788,7 @@ mod tests {
         let set = priced("Marlowick Kite Building Set Clay", 1999, Some(2299), &usd());
         for (copy, claim) in [
             (
-                "13% off: a Marlowick Kite Building Set Clay for 19.99, now at the lowest online price of all time.",
+                "13% off: a Marlowick Kite Building Set Clay for 19.99, now at the lowest online price this year.",
                 "lowest online price",
             ),
             (
@@ -4901,6 +5068,19 @@ mod tests {
             (
                 "A low - budget linen throw: Northloom Alder, $12.99.",
                 "low - budget",
+            ),
+            // Seeds 617 and 619.
+            (
+                "A bargain for the price of new: Northloom Alder throw, from under-budget to mid-range",
+                "under-budget",
+            ),
+            (
+                "Northloom Alder throw, $12.99: priced mid-range",
+                "mid-range",
+            ),
+            (
+                "Buy now at an affordable price, on a budget! Northloom Alder throw, $12.99.",
+                "on a budget",
             ),
         ] {
             assert_eq!(
@@ -5208,6 +5388,11 @@ mod tests {
             (
                 "Bramblewood Ivy sleeping bag Charcoal, $109.49, available at the Mall.",
                 Some(Reason::OtherRetailer("Mall".into())),
+            ),
+            // The Flipkart sample, seed 631, served.
+            (
+                "Bramblewood Ivy sleeping bag, now on sale at USD Best Deal Store for $109.49",
+                Some(Reason::OtherRetailer("Best Deal Store".into())),
             ),
             (
                 "Bramblewood Ivy sleeping bag Charcoal, from Bramblewood, $109.49.",
@@ -6377,6 +6562,13 @@ mod tests {
             "repetition"
         );
         assert!(zh_judge("木野 疾风咖啡机 炭黑，保温壶，定时预约，729元。", &maker).is_pass());
+        // An amount a third time (seed 631, served); twice is a price and its echo.
+        let puzzle = zh_facts("朗月拼图", "朗月", "拼图", 18900, None, "附参考海报");
+        assert_eq!(
+            zh_judge("朗月拼图 189元，189元的189元，189元的单品。", &puzzle),
+            Verdict::Fail(Reason::Repetition("189".into()))
+        );
+        assert!(zh_judge("189元！朗月拼图，附参考海报，只要189元。", &puzzle).is_pass());
         let rule = Repeats::beside("木野 疾风咖啡机", &zh_config());
         assert_eq!(
             rule.first_in("木野咖啡机，木材，木桶，木"),
