@@ -1411,7 +1411,13 @@ pub fn cjk_role_before(text: &str, start: usize) -> Option<PriceRole> {
         // check, for a product with no list price), `原版售价`.
         let cue = &run[end - len..end];
         let before: Vec<char> = run[..end - len].chars().rev().take(2).collect();
-        if role == PriceRole::Price && cue.ends_with(['价', '格']) && before.contains(&'原') {
+        // `原件仅为149` (the zh-CN demo, seed 619, served for a T-shirt with no list price and
+        // called a false price by `bench copy`'s independent check): `原` and one character
+        // before any price word; not `原来`, `原本`, `原先` ("it turns out") nor `原价`, `原装`.
+        let original_thing = matches!(before.as_slice(), [x, '原'] if !matches!(x, '来' | '本' | '先' | '价' | '装'));
+        if role == PriceRole::Price
+            && ((cue.ends_with(['价', '格']) && before.contains(&'原')) || original_thing)
+        {
             PriceRole::Comparison
         } else {
             role
@@ -2441,6 +2447,10 @@ mod tests {
         assert_eq!(role("原装价格49元"), PriceRole::Comparison);
         assert_eq!(role("原版售价49元"), PriceRole::Comparison);
         assert_eq!(role("原来只要49元"), PriceRole::Price);
+        // `原` and one character before any price word (the zh-CN demo, seed 619, served).
+        assert_eq!(role("原件仅为149元"), PriceRole::Comparison);
+        assert_eq!(role("原装只要49元"), PriceRole::Price);
+        assert_eq!(role("原本只要49元"), PriceRole::Price);
         assert_eq!(
             role("原装，价格49元"),
             PriceRole::Price,

@@ -1738,9 +1738,12 @@ fn lowest_price_claim(copy: &str) -> Option<String> {
     // `…now 68.99 at the lowest; less than a month to be gone` (the demo, seed 631, served):
     // the claim with its noun left out.
     let lower = copy.to_lowercase();
+    // Only with a mark after it: at the end of the text a word may still follow (the screen
+    // gate judges the copy as it streams, `…at the lowest` before ` setting`), and a copy that
+    // ends there is unfinished ([`unfinished_ending`]).
     if lower.match_indices("at the lowest").any(|(at, m)| {
         let rest = lower[at + m.len()..].trim_start();
-        !rest.starts_with(char::is_alphanumeric)
+        rest.starts_with(|c: char| !c.is_alphanumeric())
     }) {
         return Some("at the lowest".into());
     }
@@ -2025,6 +2028,11 @@ pub(crate) fn unfinished_ending(copy: &str) -> Option<&str> {
         "one" | "two" | "three" | "four" | "five" | "six" | "seven" | "eight" | "nine" | "ten"
     );
     if small_count && matches!(before.as_str(), "under" | "over") {
+        return Some(last);
+    }
+    // `…now 68.99 at the lowest` waits for what is lowest (with a mark after it, a claim of the
+    // lowest price: [`lowest_price_claim`]).
+    if word == "lowest" && before == "the" {
         return Some(last);
     }
     // `…snack mix with roasted nuts and no` (seed 619, served) waits for what it has none of.
@@ -2519,6 +2527,10 @@ const DISCOUNT_CLAIMS: &[&str] = &[
     // `木野 晨曦水杯 135，折价。` (the zh-CN demo, seed 619, served) for a cup with no list price.
     "折价",
     "折后",
+    // `拾光朗月咖啡机 海蓝现价919，原装，省下钱。` (seed 641, served) for a coffee maker with no
+    // list price.
+    "省钱",
+    "省下钱",
 ];
 
 /// Words that claim half off or more: false for a discount under 50 % (`now 25.99 at Half
@@ -4266,6 +4278,11 @@ mod tests {
         ] {
             assert_eq!(judge(copy, facts).code(), code, "{copy}: {:?}", judge(copy, facts));
         }
+        assert_eq!(
+            judge("Mossgate Zenith Mug Sky, now 5.99 at the lowest", &plain),
+            Verdict::Fail(Reason::Unfinished("lowest".into())),
+            "the screen gate waits for the end"
+        );
         for fine in [
             "Mossgate Zenith Mug Sky, 5.99 at the lowest setting of your dishwasher",
             "Mossgate Zenith Mug Sky, 5.99: room for more than one",
@@ -6592,6 +6609,10 @@ mod tests {
             zh_judge("木野 晨曦水杯 135，折价。", &cup).code(),
             "fake_discount"
         );
+        assert_eq!(
+            zh_judge("木野 晨曦水杯现价135，原装，省下钱。", &cup).code(),
+            "fake_discount"
+        );
     }
 
     /// Served on the zh-CN demo (seed 619): `…现在价139，原版价20.` for a face cream with no list
@@ -6647,6 +6668,7 @@ mod tests {
             "花间集 朗月面霜现在价139，原版价为单价。",
             "花间集 朗月面霜现价139，原在价钱上便宜。",
             "花间集 朗月面霜现在价139，原版价三位数。",
+            "花间集 朗月面霜现价139，原件仅为139",
         ] {
             assert_eq!(zh_judge(copy, &cream).code(), "fake_discount", "{copy}");
         }
