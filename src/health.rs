@@ -502,6 +502,7 @@ mod tests {
             error: error.map(str::to_string),
             out_of_time: false,
             cut: None,
+            stop: None,
         };
         let said = attempts_said(&[
             attempt(

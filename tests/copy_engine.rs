@@ -23,7 +23,7 @@ use std::sync::OnceLock;
 
 use shelftalk::catalog::{Minor, Product};
 use shelftalk::copy::engine::{EngineError, GenerationRequest, KvLayout, StopReason, StreamEvent};
-use shelftalk::copy::guardrails::check;
+use shelftalk::copy::guardrails::{check, unfinished_at_the_token_limit};
 use shelftalk::copy::service::{CopyRequest, CopySource};
 use shelftalk::copy::{
     template, Audience, BrandList, CopyService, Currency, EngineConfig, GuardrailConfig, Manifest,
@@ -204,6 +204,62 @@ fn aud((segment, brand_fan): &(SegmentKey, bool)) -> Audience<'_> {
         segment,
         brand_fan: *brand_fan,
     }
+}
+
+/// Copy the engine stops at `max_tokens` is served only where it ends a sentence, or ended at
+/// its last whole clause, or not at all (the zh-CN demo once served 48 tokens cut in a word,
+/// `…，保温瓶，木`). With a limit of 10 tokens, about half the demo's copy, most attempts reach it.
+#[test]
+fn copy_the_token_limit_cut_is_served_only_where_it_ends() {
+    let Some(model) = common::model() else { return };
+    const LIMIT: u32 = 10;
+    let service = CopyService::start(
+        &model,
+        &Manifest::builtin().unwrap(),
+        EngineConfig {
+            budget_ms: 30_000,
+            max_tokens: LIMIT,
+            ..EngineConfig::default()
+        },
+        &PromptPack::builtin().unwrap(),
+        &Currency::default(),
+        brands(),
+        GuardrailConfig::default(),
+    );
+    assert!(service.engine_error().is_none());
+    let mut at_the_limit = 0;
+    for (i, product) in demo_catalog().iter().step_by(41).take(8).enumerate() {
+        let segment = segments_for(product)[i % 3].clone();
+        let outcome = service.write_copy(
+            &CopyRequest::new(product, aud(&segment), Style::ALL[i % 4], 4100 + i as u32),
+            &mut |_| {},
+        );
+        println!("{} | {:?} | {}", product.name, outcome.source, outcome.text);
+        for a in outcome
+            .attempts
+            .iter()
+            .filter(|a| a.stop == Some(StopReason::MaxTokens))
+        {
+            at_the_limit += 1;
+            let served_whole = a.verdict.as_ref().is_some_and(|v| v.is_pass()) && a.cut.is_none();
+            println!(
+                "    at the limit: {:?} {:?} cut {:?}",
+                a.text, a.verdict, a.cut
+            );
+            if served_whole {
+                assert_eq!(
+                    unfinished_at_the_token_limit(&a.text),
+                    None,
+                    "served whole though the limit cut it: {a:?}"
+                );
+            }
+        }
+        assert!(outcome.verdict.is_pass(), "{outcome:?}");
+    }
+    assert!(
+        at_the_limit >= 4,
+        "only {at_the_limit} attempts reached the limit: the test judges nothing"
+    );
 }
 
 #[test]

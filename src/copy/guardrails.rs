@@ -1789,7 +1789,9 @@ const SENTENCE_ENDS: &[char] = &['.', '!', '?', '…', '。', '！', '？'];
 /// for the next as `with` does.
 pub fn unfinished_at_the_token_limit(copy: &str) -> Option<Reason> {
     let text = copy.trim_end();
-    if text.ends_with(SENTENCE_ENDS) {
+    // A sentence may end inside the marks that close it (`…a great gift.)`, `…真好。”`).
+    let closed = text.trim_end_matches([')', '"', '”', '’', '\'', '）', '」', '』', '】']);
+    if closed.ends_with(SENTENCE_ENDS) {
         return None;
     }
     let word = text.split_whitespace().next_back().unwrap_or_default();
@@ -6558,6 +6560,8 @@ mod tests {
             "木野 疾风咖啡机 炭黑，保温壶。",
             "A warm boot for the trail! ",
             "Warm…",
+            "Warm boots (a great gift.)",
+            "木野咖啡机：“真好。”",
         ] {
             assert_eq!(unfinished_at_the_token_limit(ended), None, "{ended}");
         }

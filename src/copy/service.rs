@@ -121,6 +121,10 @@ pub struct Attempt {
     /// The whole generated text failed, and `text` is it ended at its last whole clause.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cut: Option<Cut>,
+    /// Why the engine stopped generating, when it finished (`max_tokens`: the copy was cut at
+    /// the token limit, and is served only where it ends a sentence).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop: Option<StopReason>,
 }
 
 /// Why and where an attempt's copy was ended at its last whole clause.
@@ -522,7 +526,7 @@ impl CopyService {
                     on_progress,
                 )
             });
-        let budget = |text: String, timings: Option<Timings>| {
+        let budget = |text: String, timings: Option<Timings>, stop: Option<StopReason>| {
             self.count("attempt.budget");
             Attempt {
                 seed,
@@ -534,14 +538,15 @@ impl CopyService {
                 ),
                 out_of_time: true,
                 cut: None,
+                stop,
             }
         };
         let attempt = match generated {
             Ok(Streamed::Withdrawn) => return None,
             Ok(Streamed::Done(g)) if g.stop == StopReason::Budget => {
-                budget(g.text, Some(g.timings))
+                budget(g.text, Some(g.timings), Some(g.stop))
             }
-            Err(EngineError::OutOfTime) => budget(gate.text().to_string(), None),
+            Err(EngineError::OutOfTime) => budget(gate.text().to_string(), None, None),
             Ok(Streamed::Done(g)) => {
                 let verdict = match check(&g.text, facts, &self.brands, &self.guardrails) {
                     Verdict::Pass if g.stop == StopReason::MaxTokens => {
@@ -550,13 +555,12 @@ impl CopyService {
                     judged => judged,
                 };
                 if let Verdict::Fail(reason) = verdict {
-                    return Some(self.end_at_whole_clause(
-                        gate,
-                        reason,
-                        seed,
-                        Some(g.timings),
-                        on_progress,
-                    ));
+                    let ended =
+                        self.end_at_whole_clause(gate, reason, seed, Some(g.timings), on_progress);
+                    return Some(Attempt {
+                        stop: Some(g.stop),
+                        ..ended
+                    });
                 }
                 let rest = gate.finish(&verdict);
                 if !rest.is_empty() {
@@ -571,6 +575,7 @@ impl CopyService {
                     error: None,
                     out_of_time: false,
                     cut: None,
+                    stop: Some(g.stop),
                 }
             }
             Ok(Streamed::Stopped(reason)) => {
@@ -587,6 +592,7 @@ impl CopyService {
                     error: Some(e.to_string()),
                     out_of_time: false,
                     cut: None,
+                    stop: None,
                 }
             }
         };
@@ -615,6 +621,7 @@ impl CopyService {
                 error: None,
                 out_of_time: false,
                 cut: None,
+                stop: None,
             };
         };
         match &end.show {
@@ -638,6 +645,7 @@ impl CopyService {
                 reason,
                 dropped: whole[end.served.len()..].trim().to_string(),
             }),
+            stop: None,
         }
     }
 }
