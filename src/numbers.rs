@@ -1456,7 +1456,8 @@ const ZH_MONEY_CUES: [&str; 21] = [
 /// copy`, zh-CN demo, seed 353), whatever is not a letter or digit aside: copy that stops where
 /// its amount should follow (`…，省下`). A price word with `原` one to three characters before it
 /// is the list price's cue too (`原代价`, `原装价钱`, `原在价为`, `原厂价`: [`ends_on_a_list_price_word`]),
-/// reported as `原价`.
+/// reported as `原价`. `原定` ("originally set") waits for its amount as `原本` does (`…童趣岛
+/// 流云桌游 165元，原定`, the zh-CN demo, seed 653, served).
 pub fn cjk_money_cue_at_end(text: &str) -> Option<&'static str> {
     // Gaps inside a word read through: `…现价589，原/本` (the zh-CN demo, seed 631, served) ends
     // on `原本`, "originally", with no amount after it.
@@ -1465,7 +1466,7 @@ pub fn cjk_money_cue_at_end(text: &str) -> Option<&'static str> {
     let clause = head.rsplit(is_clause_mark).next().unwrap_or(head).trim();
     ZH_MONEY_CUES
         .iter()
-        .chain(&["现在", "原本", "原先"])
+        .chain(&["现在", "原本", "原先", "原定"])
         .find(|cue| head.ends_with(**cue) || (!clause.is_empty() && cue.starts_with(clause)))
         .copied()
         .or_else(|| ends_on_a_list_price_word(clause).then_some("原价"))
@@ -1585,13 +1586,15 @@ pub fn word_after(text: &str, at: usize) -> String {
 
 /// The role the words right before byte `start` give an amount, if any (`was` → comparison,
 /// `save` → saving, `now` → price). What the generation gate can know before the amount is
-/// written.
+/// written. A phrase whose nearer word is the window's last is read whole (`less than the high
+/// of 30.99` is a comparison: the demo, en, seed 653, served it for a T-shirt at 30.99 with no
+/// list price).
 pub fn role_before(text: &str, start: usize) -> Option<PriceRole> {
     if let Some(role) = cjk_role_before(text, start) {
         return Some(role);
     }
-    let before = words_before(text, start, ROLE_WINDOW);
-    for (j, word) in before.iter().enumerate() {
+    let before = words_before(text, start, ROLE_WINDOW + 1);
+    for (j, word) in before.iter().enumerate().take(ROLE_WINDOW) {
         if let Some(role) = before.get(j + 1).and_then(|first| {
             ROLE_PHRASES
                 .iter()
@@ -2117,6 +2120,11 @@ mod tests {
         assert_eq!(role("₹10 before"), PriceRole::Comparison);
         assert_eq!(role("a trail shoe ₹10"), PriceRole::Price);
         assert_eq!(role_before("Save, ₹10", 6), None, "a comma ends the clause");
+        // A phrase at the window's edge (the demo, en, seed 653, served for a T-shirt at 30.99
+        // with no list price), and a phrase past it is not read.
+        assert_eq!(role("now less than the high of ₹10"), PriceRole::Comparison);
+        assert_eq!(role("for more than the high of ₹10"), PriceRole::Exceeded);
+        assert_eq!(role("less than a few of the ₹10"), PriceRole::Price);
     }
 
     #[test]

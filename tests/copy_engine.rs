@@ -23,7 +23,7 @@ use std::sync::OnceLock;
 
 use shelftalk::catalog::{Minor, Product};
 use shelftalk::copy::engine::{EngineError, GenerationRequest, KvLayout, StopReason, StreamEvent};
-use shelftalk::copy::guardrails::{check, unfinished_at_the_token_limit};
+use shelftalk::copy::guardrails::{check, unfinished_where_cut};
 use shelftalk::copy::service::{CopyRequest, CopySource};
 use shelftalk::copy::{
     template, Audience, BrandList, CopyService, Currency, EngineConfig, GuardrailConfig, Manifest,
@@ -248,7 +248,7 @@ fn copy_the_token_limit_cut_is_served_only_where_it_ends() {
             );
             if served_whole {
                 assert_eq!(
-                    unfinished_at_the_token_limit(&a.text),
+                    unfinished_where_cut(&a.text),
                     None,
                     "served whole though the limit cut it: {a:?}"
                 );

@@ -60,8 +60,9 @@
 //!
 //! Finished copy is not left open in any locale: no trailing comma, colon, dash or `，`, no aside
 //! opened and never closed beyond what the facts leave open ([`Reason::Unfinished`]); copy the
-//! engine stopped at `max_tokens` ends a sentence or is unfinished
-//! ([`unfinished_at_the_token_limit`], applied by the copy service, which knows why it stopped).
+//! engine cut short (at `max_tokens` or the generation gate's dead end) ends a sentence or is
+//! unfinished ([`unfinished_where_cut`], applied by the copy service, which knows why it
+//! stopped).
 //!
 //! English copy speaks in the store's voice, never as a customer: no first-person singular
 //! ([`FIRST_PERSON`], [`Reason::Testimonial`]); nor does it deny what the facts say (`no
@@ -150,7 +151,7 @@ pub struct GuardrailConfig {
 /// of China's Advertising Law (art. 9), and claims of purity and safety a shelf talker cannot
 /// back unless the product's own facts make them (纯天然 "all natural", 零添加 "zero additives",
 /// 无副作用 "no side effects": the model wrote 纯天然 for products whose facts never said it).
-pub const ZH_ABSOLUTE_CLAIMS: [&str; 43] = [
+pub const ZH_ABSOLUTE_CLAIMS: [&str; 44] = [
     "最佳",
     "最好",
     "最高级",
@@ -194,6 +195,8 @@ pub const ZH_ABSOLUTE_CLAIMS: [&str; 43] = [
     "无添加",
     "无副作用",
     "零风险",
+    // `…洗发水 海蓝，纯净水无毒` ("non-toxic"), the zh-CN demo, seed 653, served.
+    "无毒",
 ];
 
 /// The retailers of [`GuardrailConfig::other_retailers`] by default: the large marketplaces and
@@ -326,7 +329,7 @@ pub const PRICE_COMPARISONS: [&str; 30] = [
 /// [`Reason::BannedPhrase`]; a phrase the product's own facts have is a fact (`限量版` in a
 /// name). `limited run`: the Flipkart sample, seed 617, served (`…now has a limited run of this
 /// colour.`).
-pub const STOCK_CLAIMS: [&str; 33] = [
+pub const STOCK_CLAIMS: [&str; 38] = [
     "in stock",
     "out of stock",
     "back in stock",
@@ -351,6 +354,13 @@ pub const STOCK_CLAIMS: [&str; 33] = [
     "limited edition",
     // `Only a few of these, but great for winter.` (the demo, seed 631, served).
     "only a few of",
+    // The demo, en, seed 653, served: `…the kestrelle ivy, no longer available`, `Fable boot,
+    // 183.99 (was on stock), from Quillby`; seed 641: `(was not available)`.
+    "no longer available",
+    "not available",
+    "unavailable",
+    "on stock",
+    "discontinued",
     "售罄",
     "卖完",
     "卖光",
@@ -498,6 +508,51 @@ impl Default for GuardrailConfig {
                 "you’ve ever",
                 "you'll ever",
                 "you’ll ever",
+                "best in town",
+                // Praise nobody gave (the Flipkart sample, seed 653, served): `Shoppers have been
+                // raving about this product…`, `Shoppers love this product: …`, `Best selling
+                // coffee mugs, …`.
+                "raving about",
+                "shoppers love",
+                "customers love",
+                "people love",
+                "best selling",
+                "best-selling",
+                "bestselling",
+                // Seed 653 (the demo, en, served): shops unnamed or misspelt (`…only available at
+                // select retail stores`, `…available at select stores`, `…was only available on
+                // e-bay`, `…now only on-line at Shop.`), a review nobody wrote (`…(was on sale at
+                // the time of this review)`, `…under review.`) and copy that runs the product
+                // down (`Low price, low quality: …`, `…is compact, but it's not cheap.`, `This
+                // is a 19.49 puzzle, not the original`).
+                "select stores",
+                "select retail",
+                "select shops",
+                "select outlets",
+                "select locations",
+                "participating stores",
+                "e-bay",
+                "on-line",
+                "this review",
+                "time of writing",
+                "under review",
+                "low quality",
+                "poor quality",
+                "cheap quality",
+                "not cheap",
+                "not the best",
+                "not the original",
+                "knock-off",
+                "knockoff",
+                // The same in Chinese (the zh-CN demo, seed 653, served): `…莓红，价位不菲。`
+                // ("the price is no trifle"), `…价格不低`, `…价格昂贵。`; and a mug's copy that
+                // called it a toilet's (`…马桶杯`, `马桶底有碳黑`).
+                "不菲",
+                "价格不低",
+                "价位不低",
+                "昂贵",
+                "不便宜",
+                "马桶",
                 // Offers the store does not run unless its config says so: the Flipkart sample
                 // served `Fits in a 25% off coupon: Graco LiteRider…` (seed 617).
                 "coupon",
@@ -1115,6 +1170,21 @@ fn first_failure(
     if !config.locale.unspaced() && find_word(&corpus, "lowest", false).is_none() {
         if let Some(claim) = lowest_price_claim(copy) {
             return Some(Reason::BannedPhrase(claim));
+        }
+    }
+    if !config.locale.unspaced() {
+        if let Some(claim) = time_claim(copy, &corpus) {
+            return Some(claim);
+        }
+        if find_word(&corpus, "ever", false).is_none() {
+            if let Some(claim) = ever_superlative(copy) {
+                return Some(claim);
+            }
+        }
+        if find_word(&corpus, "best", false).is_none() {
+            if let Some(claim) = at_the_best(copy) {
+                return Some(claim);
+            }
         }
     }
     if !on_topic(copy, &topic_words_of(&corpus)) {
@@ -1741,10 +1811,7 @@ fn lowest_price_claim(copy: &str) -> Option<String> {
     // Only with a mark after it: at the end of the text a word may still follow (the screen
     // gate judges the copy as it streams, `…at the lowest` before ` setting`), and a copy that
     // ends there is unfinished ([`unfinished_ending`]).
-    if lower.match_indices("at the lowest").any(|(at, m)| {
-        let rest = lower[at + m.len()..].trim_start();
-        rest.starts_with(|c: char| !c.is_alphanumeric())
-    }) {
+    if before_a_mark(&lower, "at the lowest") {
         return Some("at the lowest".into());
     }
     let words = words_of(copy);
@@ -1758,6 +1825,177 @@ fn lowest_price_claim(copy: &str) -> Option<String> {
             .position(|n| matches!(n.as_str(), "price" | "prices" | "priced" | "cost"))
             .map(|k| words[i..=i + 1 + k].join(" "))
     })
+}
+
+/// Units of time (singular, lower case) a claim of how long the product lasts, or keeps
+/// something so, is made in.
+const TIME_UNITS: &[&str] = &[
+    "second", "minute", "hour", "day", "night", "week", "month", "year",
+];
+
+/// Words that count a unit of time after `up to` (`up to an hour`, `up to a few weeks`); digits
+/// count too.
+const TIME_COUNTS: &[&str] = &[
+    "a", "an", "one", "few", "couple", "several", "two", "three", "four", "five", "six", "seven",
+    "eight", "nine", "ten", "twelve", "twenty", "thirty", "hundred",
+];
+
+/// Words after a possessive unit of time that set the price beside a wage or a rent (`less
+/// than a week's rent`).
+const TIME_PRICES: &[&str] = &[
+    "rent",
+    "pay",
+    "wage",
+    "wages",
+    "salary",
+    "budget",
+    "groceries",
+];
+
+/// Words after a counted unit of time that make it how long the product lasts (`10-day
+/// battery life`, `one-year warranty`).
+const TIME_LASTS: &[&str] = &[
+    "battery",
+    "life",
+    "warranty",
+    "guarantee",
+    "runtime",
+    "charge",
+];
+
+/// Pairs of words before a counted unit of time that bound a span (`up to an hour`, `less than
+/// one hour`), and single words that do (`within a day`).
+const SPAN_PAIRS: &[(&str, &str)] = &[
+    ("up", "to"),
+    ("less", "than"),
+    ("more", "than"),
+    ("at", "least"),
+];
+const SPAN_WORDS: &[&str] = &["within", "under", "over"];
+
+/// The unit of [`TIME_UNITS`] `word` (a word of [`words_of`]) writes, plural or possessive
+/// (`hours`, `week's`, `weeks'`), if any.
+fn time_unit(word: &str) -> Option<&'static str> {
+    let bare = word.trim_end_matches("'s").trim_end_matches('\'');
+    let bare = bare.strip_suffix('s').unwrap_or(bare);
+    TIME_UNITS.iter().copied().find(|u| *u == bare)
+}
+
+/// English copy's claim of a span of time its facts do not make (no word of theirs is that
+/// unit): how long the product lasts or keeps something so (`up to an hour`, `for up to a
+/// week`, `less than one hour of charging`, `within a day`, `10-day battery life`), what it
+/// costs per unit of time (`per night`), its age (`a month old`), or its price set beside a
+/// week's rent. The Flipkart sample (seed 653) served `…6 cell battery with less than one hour
+/// of charging` and `Watch on the go, 10-day battery life.` for an analog watch. Served by the demo (en, seed 653): `The brasswren Zenith sock pack
+/// keeps your water icy for up to an hour`, `…a fast charger that lasts for up to an hour`, `…this
+/// one will stay cold for up to a year. … at just over R-money per night!`, `…now just over a
+/// month old`, `…now less than a week's rent`; seed 619: `keeps your coffee cold for up to a
+/// week`. Digits pass the number gate only where the facts have them, but `an hour` has none.
+/// The claim as written, lower-cased, is [`Reason::BannedPhrase`] (a price beside a rent,
+/// [`Reason::WrongPriceRole`]); a unit that ends the text may still become another word
+/// (`a week` before `end`): [`Reason::Unfinished`], as the screen gate waits for the end.
+fn time_claim(copy: &str, corpus: &str) -> Option<Reason> {
+    let known: Vec<&str> = words_of(corpus)
+        .iter()
+        .filter_map(|w| time_unit(w))
+        .collect();
+    let words = words_of(&copy.replace('’', "'"));
+    let at_end = copy.ends_with(|c: char| c.is_alphanumeric() || c == '\'');
+    let counted = |w: &str| TIME_COUNTS.contains(&w) || w.chars().all(|c| c.is_ascii_digit());
+    words.iter().enumerate().find_map(|(i, w)| {
+        time_unit(w).filter(|u| !known.contains(u))?;
+        let before = |k: usize| i.checked_sub(k).map(|j| words[j].as_str());
+        let after = words.get(i + 1).map(String::as_str);
+        // `up to an hour`, `up to a few weeks`: the count and any `a` before it.
+        let lead = match (before(1), before(2)) {
+            (Some(c), Some("a")) if counted(c) => 2,
+            (Some(c), _) if counted(c) => 1,
+            _ => 0,
+        };
+        let pair = lead > 0
+            && SPAN_PAIRS
+                .iter()
+                .any(|(a, b)| before(lead + 2) == Some(a) && before(lead + 1) == Some(b));
+        let single = lead > 0 && before(lead + 1).is_some_and(|b| SPAN_WORDS.contains(&b));
+        let per = before(1) == Some("per");
+        let old = lead > 0 && after == Some("old");
+        let lasts = lead > 0 && after.is_some_and(|a| TIME_LASTS.contains(&a));
+        let wage = w.ends_with('\'') || w.ends_with("'s");
+        let wage = wage && after.is_some_and(|a| TIME_PRICES.contains(&a));
+        if !(pair || single || per || old || lasts || wage) {
+            return None;
+        }
+        if at_end && i + 1 == words.len() {
+            return Some(Reason::Unfinished(w.clone()));
+        }
+        let from = i - if pair {
+            lead + 2
+        } else if single {
+            lead + 1
+        } else if per {
+            1
+        } else {
+            lead
+        };
+        let to = if old || wage || lasts { i + 1 } else { i };
+        let claim = words[from..=to].join(" ");
+        Some(if wage {
+            Reason::WrongPriceRole(format!("a price set beside another thing's: {claim}"))
+        } else {
+            Reason::BannedPhrase(claim)
+        })
+    })
+}
+
+/// Superlatives `ever` makes a claim over every product there is (`the best water bottle
+/// ever`, the demo, en, seed 653, served).
+const EVER_SUPERLATIVES: &[&str] = &["best", "greatest", "finest", "coolest", "cutest", "most"];
+
+/// English copy's superlative over every product there is, with `ever` after it in the same
+/// clause, within five words (`the best water bottle ever`), as written, lower-cased. At the end of the text `ever` may still become a longer word
+/// (`everyday`): [`Reason::Unfinished`], as the screen gate waits for the end.
+fn ever_superlative(copy: &str) -> Option<Reason> {
+    let at_end = copy.ends_with(|c: char| c.is_alphanumeric());
+    let clauses: Vec<&str> = copy.split(['.', ',', ';', ':', '!', '?']).collect();
+    let last = clauses.len() - 1;
+    clauses.iter().enumerate().find_map(|(c, clause)| {
+        let words = words_of(clause);
+        let i = words
+            .iter()
+            .position(|w| EVER_SUPERLATIVES.contains(&w.as_str()))?;
+        let k = words[i + 1..]
+            .iter()
+            .take(5)
+            .position(|w| w == "ever")
+            .map(|k| i + 1 + k)?;
+        if at_end && c == last && k + 1 == words.len() {
+            return Some(Reason::Unfinished("ever".into()));
+        }
+        Some(Reason::BannedPhrase(words[i..=k].join(" ")))
+    })
+}
+
+/// Whether `phrase` is in `lower` (lower-cased copy) with a mark right after it (spaces aside):
+/// only then is it whole, as a word may still follow it at the end of the text.
+fn before_a_mark(lower: &str, phrase: &str) -> bool {
+    lower.match_indices(phrase).any(|(at, m)| {
+        let rest = lower[at + m.len()..].trim_start();
+        rest.starts_with(|c: char| !c.is_alphanumeric())
+    })
+}
+
+/// English copy's `at the best` with its noun left out, before a mark (`…a printland ceramic
+/// mug at the best.`, the Flipkart sample, seed 653, served): the best price's claim
+/// ([`Reason::BannedPhrase`]); at the end of the text, where `price` may still follow,
+/// [`Reason::Unfinished`].
+fn at_the_best(copy: &str) -> Option<Reason> {
+    let lower = copy.to_lowercase();
+    if before_a_mark(&lower, "at the best") {
+        return Some(Reason::BannedPhrase("at the best".into()));
+    }
+    lower
+        .ends_with("at the best")
+        .then(|| Reason::Unfinished("best".into()))
 }
 
 /// Marks no finished copy ends on: a clause, list or aside still open (`,` `;` `:` `(` `-` `–`
@@ -1780,14 +2018,18 @@ pub(crate) fn open_ending(copy: &str) -> Option<&str> {
 /// Marks a finished sentence ends on.
 const SENTENCE_ENDS: &[char] = &['.', '!', '?', '…', '。', '！', '？'];
 
-/// Copy generation stopped at `max_tokens`, judged once more: the model had not ended its line,
-/// so the copy is finished only where it ends a sentence ([`SENTENCE_ENDS`]); otherwise
+/// Copy whose generation was cut short (at `max_tokens`, or at the generation gate's dead end:
+/// every token drawn for a step refused, nothing left to take back), judged once more: the model
+/// had not ended its line, so the copy is finished only where it ends a sentence
+/// ([`SENTENCE_ENDS`]); otherwise
 /// [`Reason::Unfinished`], with its last word (its last character in Chinese), and the service
 /// serves it ended at its last whole clause or not at all. The zh-CN demo served `木野 疾风咖啡机
 /// 炭黑，保温壶，木野 疾风，木野 咖啡机 炭黑，木材，木桶，保温壶，木材，木桶，保温瓶，木` (seed
 /// 619): 48 tokens cut in a word, which no rule read as unfinished since no Chinese word waits
-/// for the next as `with` does.
-pub fn unfinished_at_the_token_limit(copy: &str) -> Option<Reason> {
+/// for the next as `with` does. At a dead end the demo served `Mint, 25.49: a compact t-shirt
+/// with organic cotton and a relaxed` and `Northpine Fable Running Shoe Ivory, now at a lower`
+/// (en, seed 653), the model's next word refused.
+pub fn unfinished_where_cut(copy: &str) -> Option<Reason> {
     let text = copy.trim_end();
     // A sentence may end inside the marks that close it (`…a great gift.)`, `…真好。”`).
     let closed = text.trim_end_matches([')', '"', '”', '’', '\'', '）', '」', '』', '】']);
@@ -4215,6 +4457,175 @@ mod tests {
         .is_pass());
     }
 
+    /// Served by the demo (en, seed 653), each past every rule before: a span of time the
+    /// facts never give, a superlative over every product with `ever`, a shop unnamed or
+    /// misspelt, a review nobody wrote, copy that runs the product down, a stock level, and a
+    /// comparison past the role window's edge.
+    #[test]
+    fn what_the_demo_served_on_seed_653_is_refused() {
+        let usd = usd();
+        let socks = priced("Brasswren Zenith Sock Pack", 899, None, &usd);
+        let bag = priced("Bramblewood Umber Sleeping Bag Mint", 8449, None, &usd);
+        let tee = priced("Tovari Ridge T-shirt Berry", 3099, None, &usd);
+        let bottle = priced("Northpine Swift Water Bottle", 1649, None, &usd);
+        let boot = priced("Quillby Fable Boot", 18399, None, &usd);
+        for (copy, facts, code) in [
+            (
+                "Gym buddy alert! The Brasswren Zenith sock pack keeps your water icy for up to an hour, only at this price.",
+                &socks,
+                "banned_phrase",
+            ),
+            (
+                "Winter sleep, no noise; this one will stay cold for up to a year. Bramblewood Umber Sleeping Bag Mint.",
+                &bag,
+                "banned_phrase",
+            ),
+            (
+                "Now only 84.49 per night: the Bramblewood Umber Sleeping Bag Mint!",
+                &bag,
+                "banned_phrase",
+            ),
+            (
+                "Bramblewood Umber Sleeping Bag Mint, now just over a month old at 84.49.",
+                &bag,
+                "banned_phrase",
+            ),
+            (
+                "Only 84.49, now less than a week’s rent: Bramblewood Umber Sleeping Bag Mint.",
+                &bag,
+                "wrong_price_role",
+            ),
+            (
+                "The Northpine Swift Water Bottle, the best water bottle ever!",
+                &bottle,
+                "banned_phrase",
+            ),
+            (
+                "30.99, now less than the high of 30.99: Tovari Ridge T-shirt Berry with organic cotton.",
+                &tee,
+                "fake_discount",
+            ),
+            (
+                "Gym buddy alert! The Northpine Swift Water Bottle is now 16.49; only available at select retail stores",
+                &bottle,
+                "banned_phrase",
+            ),
+            (
+                "Northpine Swift Water Bottle, at the time of writing, was only available on e-bay.",
+                &bottle,
+                "banned_phrase",
+            ),
+            (
+                "The best of the tech, this one! Northpine Swift Water Bottle now only on-line at Shop.",
+                &bottle,
+                "banned_phrase",
+            ),
+            (
+                "Quillby Fable Boot, 183.99 (a classic at the time of this review)",
+                &boot,
+                "banned_phrase",
+            ),
+            (
+                "Low price, low quality: Quillby Fable Boot for just 183.99.",
+                &boot,
+                "banned_phrase",
+            ),
+            (
+                "The Quillby Fable Boot is compact, but it's not cheap.",
+                &boot,
+                "banned_phrase",
+            ),
+            (
+                "Fable boot, 183.99 (was on stock), from Quillby",
+                &boot,
+                "banned_phrase",
+            ),
+            (
+                "Quillby Fable Boot, beautiful for winter: the quillby fable, no longer available",
+                &boot,
+                "banned_phrase",
+            ),
+        ] {
+            assert_eq!(judge(copy, facts).code(), code, "{copy}: {:?}", judge(copy, facts));
+        }
+        // The Flipkart sample, seed 653, served (its prices here in dollars: the rules read
+        // words).
+        let battery = priced(
+            "Lapguard HP Pavilion 6 Cell Battery",
+            1699,
+            Some(3999),
+            &usd,
+        );
+        let watch = priced("Sonata Analog Watch 10", 949, None, &usd);
+        let mug = priced("Printland Ceramic Mug", 299, Some(649), &usd);
+        for (copy, facts, code) in [
+            (
+                "16.99, 58% off: a Lapguard HP Pavilion 6 cell battery with less than one hour of charging.",
+                &battery,
+                "banned_phrase",
+            ),
+            (
+                "Watch on the go, 10-day battery life: Sonata Analog Watch 10.",
+                &watch,
+                "banned_phrase",
+            ),
+            ("2.99, 54% off: a printland ceramic mug at the best.", &mug, "banned_phrase"),
+            ("Shoppers love this product: Sonata Analog Watch.", &watch, "banned_phrase"),
+            (
+                "Shoppers have been raving about this Sonata Analog Watch for its design.",
+                &watch,
+                "banned_phrase",
+            ),
+            ("Best selling coffee mugs, perfect for gifts: Printland Ceramic mug, 2.99.", &mug, "banned_phrase"),
+        ] {
+            assert_eq!(judge(copy, facts).code(), code, "{copy}: {:?}", judge(copy, facts));
+        }
+        assert_eq!(
+            judge("2.99, 54% off: a printland ceramic mug at the best", &mug),
+            Verdict::Fail(Reason::Unfinished("best".into()))
+        );
+        // A unit or `ever` that ends the text may still become another word: the screen gate
+        // waits for the end.
+        assert_eq!(
+            judge(
+                "Brasswren Zenith Sock Pack keeps feet dry for up to a week",
+                &socks
+            ),
+            Verdict::Fail(Reason::Unfinished("week".into()))
+        );
+        assert_eq!(
+            judge(
+                "Northpine Swift Water Bottle, the best bottle ever",
+                &bottle
+            ),
+            Verdict::Fail(Reason::Unfinished("ever".into()))
+        );
+        let charger = described(
+            "Halvane Nova Charger",
+            2999,
+            None,
+            "Fast charging, a 30-hour battery and overheat protection.",
+            &usd,
+        );
+        for fine in [
+            "Halvane Nova Charger, 29.99: fast charging that lasts up to 30 hours.",
+            "Halvane Nova Charger, 29.99: ever ready, the best of fast charging.",
+            "Brasswren Zenith Sock Pack, 8.99, for a day on the trail and a weekend away.",
+            "Brasswren Zenith Sock Pack, 8.99, up to a weekend of comfort.",
+        ] {
+            let facts = if fine.starts_with("Halvane") {
+                &charger
+            } else {
+                &socks
+            };
+            assert!(
+                judge(fine, facts).is_pass(),
+                "{fine}: {:?}",
+                judge(fine, facts)
+            );
+        }
+    }
+
     /// Served by the demo (en, seed 631), each once the rules of seed 619 were in: an amount
     /// in words, a shop unnamed or named after a price, the lowest price with its noun left
     /// out, a stock level, half for a discount under half, the price as a measure, an amount
@@ -6541,19 +6952,79 @@ mod tests {
         }
     }
 
+    /// Served on the zh-CN demo (seed 653): copy that runs the product down, a toilet for a
+    /// mug, a claim of safety, and `原定` left without its amount.
+    #[test]
+    fn what_the_zh_demo_served_on_seed_653_is_refused() {
+        let jacket = zh_facts(
+            "暖禾 疾风外套 莓红",
+            "暖禾",
+            "外套",
+            45900,
+            None,
+            "轻量防泼水面料",
+        );
+        let mug = zh_facts(
+            "暖禾 炭黑马克杯",
+            "暖禾",
+            "马克杯",
+            4900,
+            None,
+            "陶瓷，防溢杯盖",
+        );
+        let shampoo = zh_facts(
+            "青柚 晴川洗发水 海蓝",
+            "青柚",
+            "洗发水",
+            5900,
+            None,
+            "温和配方",
+        );
+        let game = zh_facts(
+            "童趣岛 流云桌游",
+            "童趣岛",
+            "桌游",
+            16500,
+            Some(20900),
+            "二到六人",
+        );
+        for (copy, facts, code) in [
+            ("暖禾 疾风外套 莓红，价位不菲。", &jacket, "banned_phrase"),
+            (
+                "暖禾 疾风外套 莓红，价格不低；户外",
+                &jacket,
+                "banned_phrase",
+            ),
+            ("暖禾 疾风外套 莓红，价格昂贵。", &jacket, "banned_phrase"),
+            ("暖禾 炭黑马克杯，马桶底有碳黑", &mug, "banned_phrase"),
+            (
+                "青柚 晴川洗发水 海蓝，纯净水无毒，59元。",
+                &shampoo,
+                "absolute_claim",
+            ),
+            ("童趣岛 流云桌游 165元，原定", &game, "unfinished"),
+        ] {
+            assert_eq!(
+                zh_judge(copy, facts).code(),
+                code,
+                "{copy}: {:?}",
+                zh_judge(copy, facts)
+            );
+        }
+        assert!(zh_judge("童趣岛 流云桌游 165元，原定价209元。", &game).is_pass());
+    }
+
     /// Served on the zh-CN demo (seed 619): 48 tokens cut in a word at `max_tokens`, and a
     /// discount's word for a cup with no list price.
     #[test]
     fn copy_the_token_limit_cut_ends_a_sentence_or_is_unfinished() {
         let cut = "木野 疾风咖啡机 炭黑，保温壶，木野 疾风，木野 咖啡机 炭黑，木材，木桶，保温壶，木材，木桶，保温瓶，木";
         assert_eq!(
-            unfinished_at_the_token_limit(cut),
+            unfinished_where_cut(cut),
             Some(Reason::Unfinished("木".into()))
         );
         assert_eq!(
-            unfinished_at_the_token_limit(
-                "Only 11.49, now for just one more than the usual and you"
-            ),
+            unfinished_where_cut("Only 11.49, now for just one more than the usual and you"),
             Some(Reason::Unfinished("you".into()))
         );
         for ended in [
@@ -6563,7 +7034,7 @@ mod tests {
             "Warm boots (a great gift.)",
             "木野咖啡机：“真好。”",
         ] {
-            assert_eq!(unfinished_at_the_token_limit(ended), None, "{ended}");
+            assert_eq!(unfinished_where_cut(ended), None, "{ended}");
         }
         // Ended at its last whole clause, it still says a list twice.
         let maker = zh_facts(

@@ -9,8 +9,9 @@
 //!   it reads: it is counted as `attempt.budget`, no second attempt follows, and the template is
 //!   served at once ([`Fallback::Budget`]). With a deadline, `write_copy` returns by it even
 //!   when the engine has not produced a token (it stops waiting and cancels the request).
-//! - Copy the engine stopped at `max_tokens` is finished only where it ends a sentence
-//!   ([`unfinished_at_the_token_limit`]), else it fails as unfinished.
+//! - Copy the engine cut short (at `max_tokens`, or at the generation gate's dead end,
+//!   [`StopReason::cut_short`]) is finished only where it ends a sentence
+//!   ([`unfinished_where_cut`]), else it fails as unfinished.
 //! - Copy that fails as a whole but whose last whole clause passes on its own (and keeps half
 //!   the text) is served ended there ([`ScreenGate::end_at_whole_clause`]); the attempt records
 //!   the reason and the dropped tail ([`Cut`]) and counts as `attempt.pass` and
@@ -36,9 +37,9 @@ use crate::copy::engine::{
     StreamEvent, Timings,
 };
 use crate::copy::guardrails::{
-    allowed_numbers, check, lowercase_openers, money_roles, topic_words,
-    unfinished_at_the_token_limit, AmountWords, BrandList, GuardrailConfig, LetterShare,
-    PlaceNames, Reason, Repeats, StrayChars, Verdict,
+    allowed_numbers, check, lowercase_openers, money_roles, topic_words, unfinished_where_cut,
+    AmountWords, BrandList, GuardrailConfig, LetterShare, PlaceNames, Reason, Repeats, StrayChars,
+    Verdict,
 };
 use crate::copy::manifest::Manifest;
 use crate::copy::prompt::{Audience, Currency, ProductFacts, Prompt, PromptBuilder, PromptPack};
@@ -549,8 +550,8 @@ impl CopyService {
             Err(EngineError::OutOfTime) => budget(gate.text().to_string(), None, None),
             Ok(Streamed::Done(g)) => {
                 let verdict = match check(&g.text, facts, &self.brands, &self.guardrails) {
-                    Verdict::Pass if g.stop == StopReason::MaxTokens => {
-                        unfinished_at_the_token_limit(&g.text).map_or(Verdict::Pass, Verdict::Fail)
+                    Verdict::Pass if g.stop.cut_short() => {
+                        unfinished_where_cut(&g.text).map_or(Verdict::Pass, Verdict::Fail)
                     }
                     judged => judged,
                 };

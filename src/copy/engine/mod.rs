@@ -609,10 +609,26 @@ impl GenerationRequest {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum StopReason {
+    /// The model ended its line.
     EndOfLine,
+    /// The model wrote its end-of-text token.
     EndOfText,
+    /// The request's `max_tokens` were written.
     MaxTokens,
+    /// The time budget or the request's deadline ran out.
     Budget,
+    /// The generation gate refused every token drawn for a step and had nothing left to take
+    /// back: the copy stops where the gate left it, not where the model would have ended it
+    /// (`…with organic cotton and a relaxed`, the demo, seed 653).
+    DeadEnd,
+}
+
+impl StopReason {
+    /// Whether the copy stopped before the model ended it: the token limit or the gate's dead
+    /// end (the budget ends a request as out of time instead).
+    pub fn cut_short(self) -> bool {
+        matches!(self, Self::MaxTokens | Self::DeadEnd)
+    }
 }
 
 /// Timings of one request, in milliseconds where a unit is not named.

@@ -1167,7 +1167,7 @@ impl Worker<'_> {
                 let Sampled::Token(token) =
                     self.sample_checked(&mut l.sampler, l.idx, so_far, None, (false, false, false))
                 else {
-                    return Ok(Advance::Finished(StopReason::EndOfText));
+                    return Ok(Advance::Finished(StopReason::DeadEnd));
                 };
                 token
             }
@@ -1239,7 +1239,7 @@ impl Worker<'_> {
                             None
                         };
                         let Some(step) = step else {
-                            return Ok(Advance::Finished(StopReason::EndOfText));
+                            return Ok(Advance::Finished(StopReason::DeadEnd));
                         };
                         let rewound = self.rewind(l, step)?;
                         if matches!(rewound, Advance::Decode(_)) {
