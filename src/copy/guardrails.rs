@@ -66,7 +66,9 @@
 //!
 //! English copy speaks in the store's voice, never as a customer: no first-person singular
 //! ([`FIRST_PERSON`], [`Reason::Testimonial`]); nor does it deny what the facts say (`no
-//! leak-proof lid`: [`denied_fact`], [`Reason::DeniesFact`]).
+//! leak-proof lid`: [`denied_fact`], [`Reason::DeniesFact`]), nor make in words a claim only
+//! the facts can back (a span of time, `up to an hour`; `the best … ever`; the lowest price:
+//! [`WordClaims`], one rule with the engine's gate).
 //!
 //! Copy never repeats its prompt: no run of the prompt pack's instructions and no price band of
 //! the shopper line (`mid budget`, `low-budget`, `your budget`, `high price`; in Chinese any
@@ -329,7 +331,7 @@ pub const PRICE_COMPARISONS: [&str; 30] = [
 /// [`Reason::BannedPhrase`]; a phrase the product's own facts have is a fact (`限量版` in a
 /// name). `limited run`: the Flipkart sample, seed 617, served (`…now has a limited run of this
 /// colour.`).
-pub const STOCK_CLAIMS: [&str; 38] = [
+pub const STOCK_CLAIMS: [&str; 39] = [
     "in stock",
     "out of stock",
     "back in stock",
@@ -358,6 +360,8 @@ pub const STOCK_CLAIMS: [&str; 38] = [
     // 183.99 (was on stock), from Quillby`; seed 641: `(was not available)`.
     "no longer available",
     "not available",
+    // `…(was not yet available), 33% off` (the demo, seed 659, once `not available` was barred).
+    "not yet available",
     "unavailable",
     "on stock",
     "discontinued",
@@ -486,6 +490,8 @@ impl Default for GuardrailConfig {
                 // conditioner you can buy`).
                 "in the world",
                 "on the planet",
+                "on earth",
+                "best in class",
                 "you can buy",
                 "you can find",
                 "money can buy",
@@ -498,9 +504,6 @@ impl Default for GuardrailConfig {
                 "e-commerce",
                 "ecommerce",
                 "website",
-                "online store",
-                "online stores",
-                "online shop",
                 // Seed 631 (the Flipkart sample): `This is the best laptop you've ever had`,
                 // `10 cm, the best of all time!`.
                 "of all time",
@@ -513,6 +516,14 @@ impl Default for GuardrailConfig {
                 // raving about this product…`, `Shoppers love this product: …`, `Best selling
                 // coffee mugs, …`.
                 "raving about",
+                // And on the next seed (659), once these were barred: `Shoppers' favorite: …`,
+                // `Shoppers are happy with this product: …`.
+                "shoppers' favorite",
+                "shoppers' favourite",
+                "shoppers’ favorite",
+                "shoppers’ favourite",
+                "shoppers are happy",
+                "customers are happy",
                 "shoppers love",
                 "customers love",
                 "people love",
@@ -530,6 +541,19 @@ impl Default for GuardrailConfig {
                 "select shops",
                 "select outlets",
                 "select locations",
+                // Once those were barred (seed 653): `…only available at select boutiques`,
+                // `…available at select online and retail stores`, `…only available on online`,
+                // `…(was on sale at the time of this post), available for pre-order now`, `…no
+                // longer in production`.
+                "select boutiques",
+                "select online",
+                "select dealers",
+                "online",
+                "this post",
+                "time of this",
+                "pre-order",
+                "preorder",
+                "in production",
                 "participating stores",
                 "e-bay",
                 "on-line",
@@ -540,6 +564,7 @@ impl Default for GuardrailConfig {
                 "poor quality",
                 "cheap quality",
                 "not cheap",
+                "not as cheap",
                 "not the best",
                 "not the original",
                 "knock-off",
@@ -552,6 +577,10 @@ impl Default for GuardrailConfig {
                 "价位不低",
                 "昂贵",
                 "不便宜",
+                // Seed 659, once `不菲` was barred: `…象牙白，价位不透明。` ("the price is not
+                // transparent").
+                "价位不透明",
+                "价格不透明",
                 "马桶",
                 // Offers the store does not run unless its config says so: the Flipkart sample
                 // served `Fits in a 25% off coupon: Graco LiteRider…` (seed 617).
@@ -1167,25 +1196,8 @@ fn first_failure(
     if stray_symbol(copy, &stray).is_some() {
         return Some(Reason::Charset);
     }
-    if !config.locale.unspaced() && find_word(&corpus, "lowest", false).is_none() {
-        if let Some(claim) = lowest_price_claim(copy) {
-            return Some(Reason::BannedPhrase(claim));
-        }
-    }
-    if !config.locale.unspaced() {
-        if let Some(claim) = time_claim(copy, &corpus) {
-            return Some(claim);
-        }
-        if find_word(&corpus, "ever", false).is_none() {
-            if let Some(claim) = ever_superlative(copy) {
-                return Some(claim);
-            }
-        }
-        if find_word(&corpus, "best", false).is_none() {
-            if let Some(claim) = at_the_best(copy) {
-                return Some(claim);
-            }
-        }
+    if let Some(claim) = WordClaims::beside(&corpus, config).first_in(copy) {
+        return Some(claim);
     }
     if !on_topic(copy, &topic_words_of(&corpus)) {
         return Some(Reason::OffTopic);
@@ -1819,12 +1831,86 @@ fn lowest_price_claim(copy: &str) -> Option<String> {
         if w != "lowest" {
             return None;
         }
+        // `…now at the lowest possible rate`, `…the lowest possible 93.99` (seed 653, once
+        // `price` was barred after it): the claim whatever the noun.
+        if words.get(i + 1).is_some_and(|n| n == "possible") {
+            return Some(words[i..=i + 1].join(" "));
+        }
         words[i + 1..]
             .iter()
             .take(3)
-            .position(|n| matches!(n.as_str(), "price" | "prices" | "priced" | "cost"))
+            .position(|n| LOWEST_NOUNS.contains(&n.as_str()))
             .map(|k| words[i..=i + 1 + k].join(" "))
     })
+}
+
+/// Nouns that make `lowest` within three words before them a claim of the lowest price (`the
+/// lowest rate`, `the lowest deal`).
+const LOWEST_NOUNS: &[&str] = &[
+    "price", "prices", "priced", "cost", "rate", "rates", "deal", "deals", "offer", "bid", "mark",
+    "tag", "discount",
+];
+
+/// Claims made in words, with no figure for the number gate to judge, that only the product's
+/// facts can back (English copy): the lowest price in any words ([`lowest_price_claim`]), a span
+/// of time in a unit the facts never use ([`time_claim`]), a superlative over every product with
+/// `ever` ([`ever_superlative`]) and `at the best` with its noun left out ([`at_the_best`]), each
+/// unless the facts have its key word (`lowest`, a unit, `ever`, `best`). One definition for the
+/// guardrails, which refuse copy in which [`Self::first_in`] finds one, and the engine's gate,
+/// which never writes the token that would make it find one where the text before did not (the
+/// model writes something else there: a first try kept, where a refusal after the whole copy
+/// costs a second). The default finds none.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WordClaims {
+    on: bool,
+    /// The units of time ([`TIME_UNITS`]) the facts use.
+    units: Vec<&'static str>,
+    /// Whether the facts have `lowest`, `ever`, `best`.
+    lowest: bool,
+    ever: bool,
+    best: bool,
+}
+
+impl WordClaims {
+    /// The rule for copy about `facts` under `config`.
+    pub fn new(facts: &ProductFacts, config: &GuardrailConfig) -> Self {
+        Self::beside(&facts.corpus(), config)
+    }
+
+    /// The rule beside the facts' words `corpus` ([`ProductFacts::corpus`]).
+    pub(crate) fn beside(corpus: &str, config: &GuardrailConfig) -> Self {
+        let mut units: Vec<&'static str> = words_of(corpus)
+            .iter()
+            .filter_map(|w| time_unit(w))
+            .collect();
+        units.sort_unstable();
+        units.dedup();
+        let has = |word: &str| find_word(corpus, word, false).is_some();
+        Self {
+            on: !config.locale.unspaced(),
+            units,
+            lowest: has("lowest"),
+            ever: has("ever"),
+            best: has("best"),
+        }
+    }
+
+    /// The first claim `copy` makes that the facts do not back, as the guardrails refuse it; a
+    /// claim the end of `copy` may still turn into other words is [`Reason::Unfinished`] (a
+    /// unit that may become `weekend`, `at the best` before `price`).
+    pub fn first_in(&self, copy: &str) -> Option<Reason> {
+        if !self.on {
+            return None;
+        }
+        if !self.lowest {
+            if let Some(claim) = lowest_price_claim(copy) {
+                return Some(Reason::BannedPhrase(claim));
+            }
+        }
+        time_claim(copy, &self.units)
+            .or_else(|| (!self.ever).then(|| ever_superlative(copy)).flatten())
+            .or_else(|| (!self.best).then(|| at_the_best(copy)).flatten())
+    }
 }
 
 /// Units of time (singular, lower case) a claim of how long the product lasts, or keeps
@@ -1839,6 +1925,10 @@ const TIME_COUNTS: &[&str] = &[
     "a", "an", "one", "few", "couple", "several", "two", "three", "four", "five", "six", "seven",
     "eight", "nine", "ten", "twelve", "twenty", "thirty", "hundred",
 ];
+
+/// Words that may stand between a count and its unit of time (`up to an extra hour`, `up to an
+/// entire day`, `up to a full night`: the demo, seed 653, once `up to an hour` was barred).
+const TIME_FILLERS: &[&str] = &["extra", "entire", "full", "whole", "additional", "single"];
 
 /// Words after a possessive unit of time that set the price beside a wage or a rent (`less
 /// than a week's rent`).
@@ -1894,11 +1984,7 @@ fn time_unit(word: &str) -> Option<&'static str> {
 /// The claim as written, lower-cased, is [`Reason::BannedPhrase`] (a price beside a rent,
 /// [`Reason::WrongPriceRole`]); a unit that ends the text may still become another word
 /// (`a week` before `end`): [`Reason::Unfinished`], as the screen gate waits for the end.
-fn time_claim(copy: &str, corpus: &str) -> Option<Reason> {
-    let known: Vec<&str> = words_of(corpus)
-        .iter()
-        .filter_map(|w| time_unit(w))
-        .collect();
+fn time_claim(copy: &str, known: &[&str]) -> Option<Reason> {
     let words = words_of(&copy.replace('’', "'"));
     let at_end = copy.ends_with(|c: char| c.is_alphanumeric() || c == '\'');
     let counted = |w: &str| TIME_COUNTS.contains(&w) || w.chars().all(|c| c.is_ascii_digit());
@@ -1906,10 +1992,12 @@ fn time_claim(copy: &str, corpus: &str) -> Option<Reason> {
         time_unit(w).filter(|u| !known.contains(u))?;
         let before = |k: usize| i.checked_sub(k).map(|j| words[j].as_str());
         let after = words.get(i + 1).map(String::as_str);
-        // `up to an hour`, `up to a few weeks`: the count and any `a` before it.
-        let lead = match (before(1), before(2)) {
-            (Some(c), Some("a")) if counted(c) => 2,
-            (Some(c), _) if counted(c) => 1,
+        // `up to an hour`, `up to a few weeks`: the count and any `a` before it; one word of
+        // [`TIME_FILLERS`] may stand between (`up to an extra hour`, `up to a full night`).
+        let filler = usize::from(before(1).is_some_and(|f| TIME_FILLERS.contains(&f)));
+        let lead = match (before(filler + 1), before(filler + 2)) {
+            (Some(c), Some("a")) if counted(c) => filler + 2,
+            (Some(c), _) if counted(c) => filler + 1,
             _ => 0,
         };
         let pair = lead > 0
@@ -2144,8 +2232,11 @@ const OVER_WAITS_AFTER: &[&str] = &[
 const DANGLING_ADJECTIVES: &[&str] = &[
     "affordable",
     "beautiful",
+    "better",
     "breathable",
     "bright",
+    // `…now at a lower`, `…with organic cotton and a relaxed` (the demo, seed 653, served).
+    "cheaper",
     "comfortable",
     "compact",
     "cosy",
@@ -2155,11 +2246,16 @@ const DANGLING_ADJECTIVES: &[&str] = &[
     "durable",
     "elegant",
     "fresh",
+    // `…a shampoo with plant-based cleansers and an gentle`, `…colour-coded poles and a full`
+    // (the demo, seed 659, served).
+    "full",
+    "gentle",
     "gorgeous",
     "great",
     "handy",
     "lightweight",
     // `…Building Set Forest, now at the lowest` (served, en, seed 379).
+    "lower",
     "lowest",
     "luxurious",
     "modern",
@@ -2316,6 +2412,12 @@ pub(crate) fn unfinished_ending(copy: &str) -> Option<&str> {
     if is_currency_code(&word) && !raw_before.ends_with(|c: char| c.is_ascii_digit()) {
         return Some(last);
     }
+    // `…the original price of about US` (the demo, seed 653), `…for under a few extra US` (659),
+    // both served: the country of a dollar sign, where its amount goes (`…made for us` is the
+    // pronoun, in lowercase; a place the product is sold or made in is refused anyway).
+    if last == "US" {
+        return Some(last);
+    }
     // `…(it can be used as an extra bed), but it` (the demo, seed 617): a clause opened on its
     // subject and cut there.
     if SUBJECTS.contains(&word.as_str()) && CONJUNCTIONS.contains(&before.as_str()) {
@@ -2325,8 +2427,27 @@ pub(crate) fn unfinished_ending(copy: &str) -> Option<&str> {
     // `₹349 only` has it.
     let only = word == "only" && !raw_before.ends_with(|c: char| c.is_ascii_digit());
     (only
-        || (DANGLING_ADJECTIVES.contains(&word.as_str()) && DETERMINERS.contains(&before.as_str())))
+        || ((DANGLING_ADJECTIVES.contains(&word.as_str()) || reads_as_adjective(&word))
+            && DETERMINERS.contains(&before.as_str())))
     .then_some(last)
+}
+
+/// Whether `word` (lower case, as [`unfinished_ending`] reads it) has an adjective's shape that
+/// no noun of product copy has, so that after an article it waits for its noun: a participle
+/// (`…with organic cotton and a relaxed`, `a padded`), `-able`/`-ible` (`…with an adjustable`),
+/// `-less` (`a stainless`), or a compound that counts (`…with a 30-hour`, `…with a two-person`).
+/// The demo served each (en, seeds 653 and 659), where the model ended the copy on it.
+fn reads_as_adjective(word: &str) -> bool {
+    let n = word.chars().count();
+    let counted = word.split_once('-').is_some_and(|(head, tail)| {
+        !tail.is_empty()
+            && (head.chars().all(|c| c.is_ascii_digit())
+                || NUMBER_WORDS.iter().any(|(w, _)| *w == head))
+    });
+    counted
+        || (n >= 6 && word.ends_with("ed") && !word.ends_with("eed"))
+        || (n >= 8 && (word.ends_with("able") || word.ends_with("ible")) && word != "vegetable")
+        || (n >= 6 && word.ends_with("less"))
 }
 
 /// Words after which a final `on` or `via` waits for the place it names (`only available on`):
@@ -2374,7 +2495,10 @@ fn in_locale_script(c: char, locale: Locale) -> bool {
 }
 
 fn charset_ok(copy: &str, config: &GuardrailConfig) -> bool {
-    if copy.chars().any(|c| c.is_control() || never_shown(c)) || orphan_mark(copy).is_some() {
+    if copy.chars().any(|c| c.is_control() || never_shown(c))
+        || orphan_mark(copy).is_some()
+        || mark_inside_a_word(copy)
+    {
         return false;
     }
     let letters: Vec<char> = copy.chars().filter(|c| c.is_alphabetic()).collect();
@@ -2388,6 +2512,16 @@ fn charset_ok(copy: &str, config: &GuardrailConfig) -> bool {
         && !share.runs_long(copy)
         && longest_mark_repeat(copy) <= MAX_SYMBOL_RUN
         && latin as f32 >= config.min_latin_ratio * letters.len() as f32
+}
+
+/// Whether `copy` has a `?` or `!` with a Latin letter right on both sides (`…the original
+/// price of about US?J?`, the demo, en, seed 653, served: noise where an amount was refused),
+/// which no sentence writes.
+fn mark_inside_a_word(copy: &str) -> bool {
+    let chars: Vec<char> = copy.chars().collect();
+    chars.windows(3).any(|w| {
+        matches!(w[1], '?' | '!') && w[0].is_ascii_alphabetic() && w[2].is_ascii_alphabetic()
+    })
 }
 
 /// The charset rule's share of letters: at least [`GuardrailConfig::min_letter_ratio`] of the
@@ -4580,6 +4714,124 @@ mod tests {
         ] {
             assert_eq!(judge(copy, facts).code(), code, "{copy}: {:?}", judge(copy, facts));
         }
+        // What the model wrote on the same pairs once the gate barred the claims above (each
+        // served).
+        let tent = priced("Kestrelle Drift Tent Sky", 18899, None, &usd);
+        for (copy, facts, code) in [
+            (
+                "Gym buddy alert! The Brasswren Zenith sock pack keeps your water icy for up to an extra hour.",
+                &socks,
+                "banned_phrase",
+            ),
+            (
+                "Winter sleep, no noise; this one will stay cold for up to a full night. Bramblewood Umber Sleeping Bag Mint.",
+                &bag,
+                "banned_phrase",
+            ),
+            (
+                "The Northpine Swift Water Bottle, the best water bottle on earth! Now only 16.49",
+                &bottle,
+                "banned_phrase",
+            ),
+            (
+                "Northpine Swift Water Bottle, now at the lowest possible rate",
+                &bottle,
+                "banned_phrase",
+            ),
+            (
+                "Gym buddy alert! The Northpine Swift Water Bottle is now 16.49; only available at select boutiques",
+                &bottle,
+                "banned_phrase",
+            ),
+            (
+                "Northpine Swift Water Bottle, at the time of this writing, only available on online.",
+                &bottle,
+                "banned_phrase",
+            ),
+            (
+                "Kestrelle Drift Tent Sky, 188.99 (a classic at the time of this post), available for pre-order now",
+                &tent,
+                "banned_phrase",
+            ),
+            (
+                "Kestrelle Drift Tent Sky, beautiful for camping: the kestrelle drift, no longer in production.",
+                &tent,
+                "banned_phrase",
+            ),
+            (
+                "Kestrelle Drift Tent Sky now costs the original price of about US?J?",
+                &tent,
+                "charset",
+            ),
+        ] {
+            assert_eq!(judge(copy, facts).code(), code, "{copy}: {:?}", judge(copy, facts));
+        }
+        // Endings the model chose, not the gate (each served, en, seed 653).
+        let shoe = priced("Northpine Fable Running Shoe Ivory", 11049, None, &usd);
+        let tee = priced("Nimbrel Nova T-Shirt Mint", 2549, None, &usd);
+        let boot = priced("Northpine Drift Boot Slate", 16849, Some(22499), &usd);
+        for (copy, facts, last) in [
+            ("Northpine Fable Running Shoe Ivory, now at a lower", &shoe, "lower"),
+            (
+                "Mint, 25.49: a compact Nimbrel Nova t-shirt with organic cotton and a relaxed",
+                &tee,
+                "relaxed",
+            ),
+            (
+                "Winter boots, 25% off! The Northpine Drift Boot Slate now costs the original price of about US",
+                &boot,
+                "US",
+            ),
+        ] {
+            assert_eq!(judge(copy, facts), Verdict::Fail(Reason::Unfinished(last.into())), "{copy}");
+        }
+        assert!(judge("Northpine Drift Boot Slate, 168.49, made for us", &boot).is_pass());
+        // Seed 659, each served: an article and an adjective's shape at the end.
+        let sandal = described(
+            "Kitecourt Glide Sandal",
+            4999,
+            None,
+            "A 30-hour sole for a two-person hike.",
+            &usd,
+        );
+        for (copy, last) in [
+            (
+                "49.99: a Kitecourt Glide sandal with an adjustable",
+                "adjustable",
+            ),
+            ("Kitecourt Glide Sandal, 49.99, with a 30-hour", "30-hour"),
+            (
+                "Kitecourt Glide Sandal for two, with a two-person",
+                "two-person",
+            ),
+            (
+                "Kitecourt Glide Sandal with colour-coded straps and a full",
+                "full",
+            ),
+            ("Kitecourt Glide Sandal, 49.99, with a padded", "padded"),
+            (
+                "A nice looking Kitecourt Glide Sandal, a few extra US",
+                "US",
+            ),
+        ] {
+            assert_eq!(
+                judge(copy, &sandal),
+                Verdict::Fail(Reason::Unfinished(last.into())),
+                "{copy}"
+            );
+        }
+        for fine in [
+            "Kitecourt Glide Sandal, 49.99: a keeper",
+            "Kitecourt Glide Sandal, 49.99, a must-have",
+            "Kitecourt Glide Sandal for the beach: a steal at 49.99 and a bed",
+            "Kitecourt Glide Sandal, 49.99, the one with the speed",
+        ] {
+            assert!(
+                judge(fine, &sandal).is_pass(),
+                "{fine}: {:?}",
+                judge(fine, &sandal)
+            );
+        }
         assert_eq!(
             judge("2.99, 54% off: a printland ceramic mug at the best", &mug),
             Verdict::Fail(Reason::Unfinished("best".into()))
@@ -5218,12 +5470,20 @@ mod tests {
         let set = priced("Marlowick Kite Building Set Clay", 1999, Some(2299), &usd());
         for (copy, claim) in [
             (
-                "13% off: a Marlowick Kite Building Set Clay for 19.99, now at the lowest online price this year.",
-                "lowest online price",
+                "13% off: a Marlowick Kite Building Set Clay for 19.99, now at the lowest in-store price this year.",
+                "lowest in store price",
             ),
             (
                 "Marlowick Kite Building Set Clay, 19.99: now at the lowest possible price.",
-                "lowest possible price",
+                "lowest possible",
+            ),
+            (
+                "Marlowick Kite Building Set Clay, now at the lowest possible rate: 19.99.",
+                "lowest possible",
+            ),
+            (
+                "Marlowick Kite Building Set Clay, now at the lowest rate: 19.99.",
+                "lowest rate",
             ),
             (
                 "Marlowick Kite Building Set Clay at the lowest cost, 19.99.",

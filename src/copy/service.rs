@@ -39,7 +39,7 @@ use crate::copy::engine::{
 use crate::copy::guardrails::{
     allowed_numbers, check, lowercase_openers, money_roles, topic_words, unfinished_where_cut,
     AmountWords, BrandList, GuardrailConfig, LetterShare, PlaceNames, Reason, Repeats, StrayChars,
-    Verdict,
+    Verdict, WordClaims,
 };
 use crate::copy::manifest::Manifest;
 use crate::copy::prompt::{Audience, Currency, ProductFacts, Prompt, PromptBuilder, PromptPack};
@@ -517,6 +517,7 @@ impl CopyService {
                 letter_share: LetterShare::new(&self.guardrails),
                 amount_words: AmountWords::beside(&corpus, &self.guardrails),
                 place_names: PlaceNames::beside(&corpus, &self.guardrails),
+                word_claims: WordClaims::beside(&corpus, &self.guardrails),
                 deadline: request.deadline,
             })
             .and_then(|stream| {

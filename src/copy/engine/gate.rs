@@ -14,7 +14,9 @@
 //!   (banned phrases, absolute claims, the record's field labels: nor may the copy open with
 //!   a label's word or its plural as a label, the model starting the next record), names no
 //!   shop the facts lack where the copy says where the product is sold (`…available at
-//!   Sephara`), nor a place it comes from (`…, from the Himalayas`: [`PlaceNames`]), writes no second space in a row,
+//!   Sephara`), nor a place it comes from (`…, from the Himalayas`: [`PlaceNames`]), makes no
+//!   claim in words the facts do not back (`…for up to an hour`, `the best … ever`, `the lowest
+//!   possible price`: [`WordClaims`]), writes no second space in a row,
 //!   opens the copy with no lowercase letter (but for the product's own `iPhone`), repeats
 //!   nothing the guardrails' repetition rule refuses ([`Repeats`]: twice in a row, `fresh,
 //!   fresh`, `绿茶 绿茶`, `积木积木`, `* *`, `✨✨`; a phrase again, `懒人 1265 懒人`; a word too
@@ -75,7 +77,9 @@
 
 use unicode_segmentation::UnicodeSegmentation;
 
-use crate::copy::guardrails::{self, AmountWords, LetterShare, PlaceNames, Repeats, StrayChars};
+use crate::copy::guardrails::{
+    self, AmountWords, LetterShare, PlaceNames, Repeats, StrayChars, WordClaims,
+};
 use crate::copy::prompt::{has_web_marker, FIELD_LABELS};
 use crate::numbers::{
     fold, foreign_symbol, has_mojibake, is_modifying_mark, normalise_number, orphan_mark, scan,
@@ -138,6 +142,9 @@ pub(super) struct Rules<'a> {
     /// The guardrails' rule on places: no token writes a shop the facts lack after `available
     /// at`, nor an origin after `crafted in` ([`PlaceNames`]).
     pub places: &'a PlaceNames,
+    /// The guardrails' rule on claims in words: no token makes one the facts do not back
+    /// ([`WordClaims`]: `up to an hour`, `the best … ever`).
+    pub claims: &'a WordClaims,
     /// No word of [`guardrails::AMOUNT_LEADS`] may be written next: the copy was just taken back from one
     /// to before the amount in words it led into ([`NumberGate::leads_barred`]).
     pub leads_barred: bool,
@@ -171,6 +178,7 @@ pub(super) fn judge(text: &str, next: Next<'_>, rules: &Rules<'_>) -> Candidate 
         })
         && !says(rules.barred)
         && !names_a_place(text, &copy, rules.places, ends)
+        && !makes_a_claim(text, &copy, rules.claims)
         && (ends
             || !(doubles_a_space(text, piece)
                 || opens_lowercase(text, &written, rules.openers)
@@ -285,6 +293,14 @@ fn repeats(text: &str, copy: &str, rule: &Repeats) -> bool {
 /// still being written unless the end of text (`ends`) finishes it.
 fn names_a_place(text: &str, copy: &str, rule: &PlaceNames, ends: bool) -> bool {
     rule.first_in(copy, !ends).is_some() && rule.first_in(&fold(text).text, true).is_none()
+}
+
+/// Whether `copy` (`text` and the candidate piece after it, folded) makes a claim in words the
+/// facts do not back ([`WordClaims`]: `…keeps your water icy for up to an hour`, `the best water
+/// bottle ever`) where `text` did not. A claim the end of `copy` may still turn into other words
+/// counts as made (` week` after `up to a` is masked, though ` weekend` was possible).
+fn makes_a_claim(text: &str, copy: &str, rule: &WordClaims) -> bool {
+    rule.first_in(copy).is_some() && rule.first_in(&fold(text).text).is_none()
 }
 
 /// Whether `piece` after `text` completes an amount in words ([`AmountWords`]) `text` did not
@@ -780,6 +796,8 @@ mod tests {
         std::sync::LazyLock::new(AmountWords::default);
     static NO_PLACES: std::sync::LazyLock<PlaceNames> =
         std::sync::LazyLock::new(PlaceNames::default);
+    static NO_CLAIMS: std::sync::LazyLock<WordClaims> =
+        std::sync::LazyLock::new(WordClaims::default);
 
     fn rules<'a>(allowed: &'a [String], money: Option<&'a MoneyRoles>) -> Rules<'a> {
         Rules {
@@ -794,8 +812,53 @@ mod tests {
             letters: LetterShare::default(),
             amounts: &NO_AMOUNTS,
             places: &NO_PLACES,
+            claims: &NO_CLAIMS,
             leads_barred: false,
         }
+    }
+
+    /// The demo (en, seed 653) served `…keeps your water icy for up to an hour` for socks and
+    /// `the best water bottle ever`, refused by the guardrails after the whole copy was written:
+    /// the gate writes no token that makes such a claim, but one the facts back, and the words
+    /// round it.
+    #[test]
+    fn no_claim_in_words_the_facts_lack_is_written() {
+        let config = guardrails::GuardrailConfig::default();
+        let listed = list(&["8.99", "30"]);
+        let socks = WordClaims::beside("Brasswren Zenith Sock Pack. Soft cotton.", &config);
+        let charger = WordClaims::beside("Halvane Nova Charger. A 30-hour battery.", &config);
+        let allows = |claims: &WordClaims, text: &str, piece: &str| {
+            let rules = Rules {
+                claims,
+                ..rules(&listed, None)
+            };
+            judge(text, Next::Piece(piece), &rules) == Candidate::Allow
+        };
+        assert!(!allows(
+            &socks,
+            "Socks that keep feet dry for up to an",
+            " hour"
+        ));
+        assert!(!allows(
+            &socks,
+            "Socks that keep feet dry for up to a",
+            " week"
+        ));
+        assert!(!allows(&socks, "Socks, 8.99 per", " night"));
+        assert!(!allows(&socks, "The best socks", " ever"));
+        assert!(!allows(&socks, "Socks at the lowest", " possible"));
+        assert!(!allows(&socks, "Socks at the lowest", " rate"));
+        assert!(!allows(&socks, "Socks, 8.99, at the", " best"));
+        assert!(allows(&socks, "Socks for up to a", " marathon"));
+        assert!(allows(&socks, "The best socks for", " every"));
+        assert!(allows(&charger, "A charger that lasts up to 30", " hours"));
+        // A claim the text before made is not held against the next token.
+        assert!(allows(&socks, "The best socks ever", "!"));
+        let zh = WordClaims::beside(
+            "李宁赤兔6跑步鞋",
+            &config.for_locale(crate::locale::Locale::ZhCn),
+        );
+        assert!(allows(&zh, "The best socks", " ever"));
     }
 
     /// Served on the Flipkart sample (bench seed 443) and refused by the guardrails' charset

@@ -104,7 +104,9 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use crate::copy::guardrails::{AmountWords, LetterShare, PlaceNames, Repeats, StrayChars};
+use crate::copy::guardrails::{
+    AmountWords, LetterShare, PlaceNames, Repeats, StrayChars, WordClaims,
+};
 use crate::copy::manifest::{Manifest, ManifestError};
 
 /// Engine tuning. Defaults are defined here once; every field may be omitted in config files.
@@ -572,6 +574,9 @@ pub struct GenerationRequest {
     /// ([`crate::copy::guardrails::PlaceNames`]); no token that would name one the facts lack
     /// (`…available at Sephara`, `…, from the Himalayas`) is sampled. The default finds none.
     pub place_names: PlaceNames,
+    /// Claims in words the facts do not back ([`crate::copy::guardrails::WordClaims`]: `up to
+    /// an hour`, `the best … ever`): no token that would make one is written.
+    pub word_claims: WordClaims,
     /// The whole piece of copy is due by then (the screen's deadline, queueing included):
     /// generation stops there as at the budget ([`StopReason::Budget`]), and a request that
     /// starts after it decodes nothing.
@@ -600,6 +605,7 @@ impl GenerationRequest {
             letter_share: LetterShare::default(),
             amount_words: AmountWords::default(),
             place_names: PlaceNames::default(),
+            word_claims: WordClaims::default(),
             deadline: None,
         }
     }

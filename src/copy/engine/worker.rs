@@ -470,6 +470,7 @@ fn gate_rules(request: &GenerationRequest) -> Option<gate::Rules<'_>> {
             letters: request.letter_share,
             amounts: &request.amount_words,
             places: &request.place_names,
+            claims: &request.word_claims,
             leads_barred: false,
         })
 }
