@@ -524,6 +524,11 @@ impl Default for GuardrailConfig {
                 "shoppers’ favourite",
                 "shoppers are happy",
                 "customers are happy",
+                // Seed 661, once those were barred: `Shoppers' Choice: …`, `Shoppers also like
+                // this: …`.
+                "shoppers' choice",
+                "shoppers’ choice",
+                "shoppers also",
                 "shoppers love",
                 "customers love",
                 "people love",
@@ -558,6 +563,10 @@ impl Default for GuardrailConfig {
                 "e-bay",
                 "on-line",
                 "this review",
+                "time of review",
+                // The Flipkart sample, seed 661: `1-star review: the arnavs multi1 bottle opener
+                // set is a great buy…`.
+                "star review",
                 "time of writing",
                 "under review",
                 "low quality",
@@ -1811,7 +1820,7 @@ fn measured_from(words: &[(usize, &str)], i: usize) -> Option<usize> {
 }
 
 /// English copy's claim of the lowest price anywhere, in any words: `lowest` and, within the
-/// three words after it ([`words_of`]), `price`, `prices`, `priced` or `cost` (`the lowest
+/// four words after it ([`words_of`]), a noun of [`LOWEST_NOUNS`] (`the lowest
 /// possible price`, served by the demo on seed 523; `the lowest online price of all time`, seed
 /// 547; `…only the lowest priced running shoe in the market today`, seed 617), which no
 /// store can make good. The banned phrases name the commonest (`lowest price`); this finds the
@@ -1832,23 +1841,44 @@ fn lowest_price_claim(copy: &str) -> Option<String> {
             return None;
         }
         // `…now at the lowest possible rate`, `…the lowest possible 93.99` (seed 653, once
-        // `price` was barred after it): the claim whatever the noun.
-        if words.get(i + 1).is_some_and(|n| n == "possible") {
+        // `price` was barred after it): the claim whatever the noun; and `at the lowest` before
+        // a word that names no thing (`…priced at the lowest in our store`, `…at the lowest
+        // available on the market`, seed 661, once `at the best` was barred).
+        let at_the = i >= 2 && words[i - 2] == "at" && words[i - 1] == "the";
+        if words
+            .get(i + 1)
+            .is_some_and(|n| n == "possible" || (at_the && LOWEST_LEADS_ON.contains(&n.as_str())))
+        {
             return Some(words[i..=i + 1].join(" "));
         }
         words[i + 1..]
             .iter()
-            .take(3)
+            .take(4)
             .position(|n| LOWEST_NOUNS.contains(&n.as_str()))
             .map(|k| words[i..=i + 1 + k].join(" "))
     })
 }
 
-/// Nouns that make `lowest` within three words before them a claim of the lowest price (`the
-/// lowest rate`, `the lowest deal`).
+/// Words after `at the lowest` that name no thing it is the lowest of: the claim of the lowest
+/// price (`at the lowest in our store`; `at the lowest setting` names one).
+const LOWEST_LEADS_ON: &[&str] = &[
+    "in",
+    "of",
+    "on",
+    "available",
+    "anywhere",
+    "around",
+    "ever",
+    "yet",
+    "for",
+    "at",
+];
+
+/// Nouns that make `lowest` within four words before them a claim of the lowest price (`the
+/// lowest rate`, `the lowest deal`, `the lowest budget`, `the lowest of high-end prices`).
 const LOWEST_NOUNS: &[&str] = &[
     "price", "prices", "priced", "cost", "rate", "rates", "deal", "deals", "offer", "bid", "mark",
-    "tag", "discount",
+    "budget", "tag", "discount",
 ];
 
 /// Claims made in words, with no figure for the number gate to judge, that only the product's
@@ -1928,7 +1958,15 @@ const TIME_COUNTS: &[&str] = &[
 
 /// Words that may stand between a count and its unit of time (`up to an extra hour`, `up to an
 /// entire day`, `up to a full night`: the demo, seed 653, once `up to an hour` was barred).
-const TIME_FILLERS: &[&str] = &["extra", "entire", "full", "whole", "additional", "single"];
+const TIME_FILLERS: &[&str] = &[
+    "extra",
+    "entire",
+    "full",
+    "whole",
+    "additional",
+    "single",
+    "half",
+];
 
 /// Words after a possessive unit of time that set the price beside a wage or a rent (`less
 /// than a week's rent`).
@@ -1993,8 +2031,11 @@ fn time_claim(copy: &str, known: &[&str]) -> Option<Reason> {
         let before = |k: usize| i.checked_sub(k).map(|j| words[j].as_str());
         let after = words.get(i + 1).map(String::as_str);
         // `up to an hour`, `up to a few weeks`: the count and any `a` before it; one word of
-        // [`TIME_FILLERS`] may stand between (`up to an extra hour`, `up to a full night`).
-        let filler = usize::from(before(1).is_some_and(|f| TIME_FILLERS.contains(&f)));
+        // [`TIME_FILLERS`], or two, may stand between (`up to an extra hour`, `up to a full
+        // night`, `up to an extra half hour`).
+        let filler = (1..=2)
+            .take_while(|&k| before(k).is_some_and(|f| TIME_FILLERS.contains(&f)))
+            .count();
         let lead = match (before(filler + 1), before(filler + 2)) {
             (Some(c), Some("a")) if counted(c) => filler + 2,
             (Some(c), _) if counted(c) => filler + 1,
@@ -4729,6 +4770,11 @@ mod tests {
                 "banned_phrase",
             ),
             (
+                "Bramblewood Umber Sleeping Bag Mint keeps your water cold for up to an extra full hour.",
+                &bag,
+                "banned_phrase",
+            ),
+            (
                 "The Northpine Swift Water Bottle, the best water bottle on earth! Now only 16.49",
                 &bottle,
                 "banned_phrase",
@@ -5471,7 +5517,7 @@ mod tests {
         for (copy, claim) in [
             (
                 "13% off: a Marlowick Kite Building Set Clay for 19.99, now at the lowest in-store price this year.",
-                "lowest in store price",
+                "lowest in",
             ),
             (
                 "Marlowick Kite Building Set Clay, 19.99: now at the lowest possible price.",
@@ -5488,6 +5534,19 @@ mod tests {
             (
                 "Marlowick Kite Building Set Clay at the lowest cost, 19.99.",
                 "lowest cost",
+            ),
+            // Seed 661, served once `at the best` and `lowest … price` were barred.
+            (
+                "Marlowick Kite Building Set Clay, 19.99, priced at the lowest in our store",
+                "lowest in",
+            ),
+            (
+                "Marlowick Kite Building Set Clay, available at the lowest of high-end prices.",
+                "lowest of",
+            ),
+            (
+                "Marlowick Kite Building Set Clay, now at the lowest budget.",
+                "lowest budget",
             ),
             (
                 "Marlowick Kite Building Set Clay now costs only 19.99, only the lowest priced set today",
