@@ -1427,8 +1427,12 @@ pub fn cjk_role_before(text: &str, start: usize) -> Option<PriceRole> {
 
 /// Chinese cues that make a bare number (no currency mark) right after them money for the
 /// generation gate (`仅需549`): price words that say nothing else.
-const ZH_MONEY_CUES: [&str; 21] = [
+const ZH_MONEY_CUES: [&str; 23] = [
     "现价",
+    // `云岫星河帐篷现在价10,折…` (the zh-CN demo, seed 661, served for a tent at ¥699 whose
+    // facts say 十分钟): a stated number after a price word is the price all the same.
+    "现在价",
+    "价格",
     "只要",
     "只需",
     "仅需",
@@ -1533,6 +1537,10 @@ fn cued_bare(text: &str, n: &Number) -> bool {
     n.currency.is_none() && !n.hanzi && cjk_money_cue_before(text, n.span.start).is_some()
 }
 
+/// Chinese words right after an amount or a percentage that make it a saving or a discount
+/// (`14%的优惠`, `189元的优惠`), but not before `价` (`的优惠价` is a price).
+pub const ZH_DISCOUNT_AFTER: [&str; 4] = ["优惠", "折扣", "的优惠", "的折扣"];
+
 /// Words right after an amount that make it a saving (`₹190 off`) or a discount (`29% off`).
 pub const SAVING_AFTER: [&str; 6] = ["off", "less", "discount", "saving", "savings", "cheaper"];
 
@@ -1615,7 +1623,14 @@ pub fn role_before(text: &str, start: usize) -> Option<PriceRole> {
 /// "before"/"earlier" follows, else the price.
 pub fn price_role(text: &str, start: usize, end: usize) -> PriceRole {
     let after = word_after(text, end);
-    if SAVING_AFTER.contains(&after.as_str()) {
+    // `朗月拼图 189元，189元的优惠。` (the zh-CN demo, seed 661, served for a puzzle at ¥189 with
+    // no list price): `的优惠` after an amount makes it the saving; `的优惠价` is the price.
+    let zh_saving = ZH_DISCOUNT_AFTER.iter().any(|w| {
+        after
+            .strip_prefix(w)
+            .is_some_and(|rest| !rest.starts_with('价'))
+    });
+    if SAVING_AFTER.contains(&after.as_str()) || zh_saving {
         return PriceRole::Saving;
     }
     if let Some(role) = role_before(text, start) {

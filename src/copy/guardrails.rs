@@ -102,7 +102,7 @@ use crate::numbers::{
     is_hanzi_numeral, is_modifying_mark, list_price_word, never_shown, normalise_number,
     orphan_mark, parse_hanzi, price_role, same_currency_word, scan, scan_with, unit_after,
     word_after, words_before, zhe_discount, zhe_figures, ChainRule, MoneyRoles, Number, PriceRole,
-    CJK_CURRENCY_WORDS, CURRENCY_SYMBOLS, CURRENCY_WORDS, SAVING_AFTER,
+    CJK_CURRENCY_WORDS, CURRENCY_SYMBOLS, CURRENCY_WORDS, SAVING_AFTER, ZH_DISCOUNT_AFTER,
 };
 pub use crate::numbers::{longest_mark_repeat, MAX_SYMBOL_RUN};
 use crate::vocab::PriceBand;
@@ -2962,9 +2962,6 @@ const DISCOUNT_CLAIMS: &[&str] = &[
 /// `fraction` alone, not `fraction of`: with `of` barred the model stopped at `…now at a
 /// fraction` (the demo, seed 599, served twice).
 const HALF_CLAIMS: &[&str] = &["half", "halve", "halving", "halved", "fraction", "半价"];
-
-/// Chinese words right after a percentage that make it a discount (`20%优惠`).
-const ZH_DISCOUNT_AFTER: [&str; 4] = ["优惠", "折扣", "的优惠", "的折扣"];
 
 /// The product's price facts by role, normalised: what the guardrails check money amounts
 /// against and what the engine's number gate enforces while the copy is written.
@@ -7331,6 +7328,37 @@ mod tests {
             );
         }
         assert!(zh_judge("童趣岛 流云桌游 165元，原定价209元。", &game).is_pass());
+    }
+
+    /// Served on the zh-CN demo (seed 661, before and after the rules of 653): an amount
+    /// followed by `的优惠` is the saving (none without a list price), and a bare number after
+    /// `现在价` is the price even where the facts state it (`十分钟`).
+    #[test]
+    fn what_the_zh_demo_served_on_seed_661_is_refused() {
+        let puzzle = zh_facts(
+            "童趣岛 朗月拼图 天蓝",
+            "童趣岛",
+            "拼图",
+            18900,
+            None,
+            "日常拼图，结实收纳盒。",
+        );
+        let tent = zh_facts(
+            "云岫 星河帐篷 象牙白",
+            "云岫",
+            "帐篷",
+            69900,
+            None,
+            "日常帐篷，全覆盖外帐。十分钟就能搭好。",
+        );
+        assert!(!zh_judge("朗月拼图 189元，189元的优惠。", &puzzle).is_pass());
+        assert!(zh_judge("朗月拼图 189元，结实收纳盒。", &puzzle).is_pass());
+        assert!(
+            !zh_judge("云岫星河帐篷现在价10,折，省下不少钱。", &tent).is_pass(),
+            "{:?}",
+            zh_judge("云岫星河帐篷现在价10,折，省下不少钱。", &tent)
+        );
+        assert!(zh_judge("云岫星河帐篷现在价699，十分钟就能搭好。", &tent).is_pass());
     }
 
     /// Served on the zh-CN demo (seed 619): 48 tokens cut in a word at `max_tokens`, and a
