@@ -2329,7 +2329,8 @@ const INTENSIFIERS: &[&str] = &["very", "truly", "really"];
 /// waiting as [`unfinished_ending`] finds it at the copy's end: `…now at a price of just over, so
 /// cheap you don't even need to buy it anymore` (the demo, seed 571, where the gate would not let
 /// the copy end on `just over` and the model went on). But an adjective before a comma waits for
-/// nothing (`a soft, warm throw`), and a colon goes on with what it introduces (`Best for: deep
+/// nothing (`a soft, warm throw`; `A rechargeable, high-quality set`, the Flipkart sample, seed
+/// 673, refused before), and a colon goes on with what it introduces (`Best for: deep
 /// conditioning`, the Flipkart sample, seed 577).
 fn unfinished_clause(copy: &str) -> Option<&str> {
     copy.char_indices()
@@ -2343,7 +2344,9 @@ fn unfinished_clause(copy: &str) -> Option<&str> {
                 .trim_start()
                 .starts_with(|c: char| c.is_ascii_digit());
             let finished = |w: &&str| {
-                DANGLING_ADJECTIVES.contains(&w.to_ascii_lowercase().as_str())
+                let word = w.to_ascii_lowercase();
+                DANGLING_ADJECTIVES.contains(&word.as_str())
+                    || reads_as_adjective(&word)
                     || (amount_after && is_currency_code(w))
             };
             unfinished_ending(&copy[..at]).filter(|w| !finished(w))
@@ -4864,6 +4867,10 @@ mod tests {
             );
         }
         for fine in [
+            // A list of adjectives: the noun comes after the last (the Flipkart sample, seed
+            // 673, refused as unfinished before).
+            "A padded, adjustable Kitecourt Glide Sandal, 49.99.",
+            "Kitecourt Glide Sandal: a 30-hour, two-person sole, 49.99.",
             "Kitecourt Glide Sandal, 49.99: a keeper",
             "Kitecourt Glide Sandal, 49.99, a must-have",
             "Kitecourt Glide Sandal for the beach: a steal at 49.99 and a bed",
@@ -4875,6 +4882,13 @@ mod tests {
                 judge(fine, &sandal)
             );
         }
+        let charger = priced("Wild Stone Charge", 35000, None, &Currency::default());
+        let served = "A rechargeable, high-quality set of chargers for electronics: Wild Stone Charge, ₹350.";
+        assert!(
+            judge(served, &charger).is_pass(),
+            "{:?}",
+            judge(served, &charger)
+        );
         assert_eq!(
             judge("2.99, 54% off: a printland ceramic mug at the best", &mug),
             Verdict::Fail(Reason::Unfinished("best".into()))
