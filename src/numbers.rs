@@ -948,13 +948,14 @@ fn hanzi_numbers(text: &str, own_marks: &[&str]) -> Vec<Number> {
 }
 
 /// Whether `run`, at byte `start` of `text`, is two or more Chinese numerals right after a price
-/// word (spaces, `:` and `为` between): an amount whatever follows it, since no word there opens
-/// with two numerals, and one that does not parse keeps its text and is refused. The zh-CN demo
-/// served `…凉鞋 碳黑，只要五三` (seed 607) for a sandal at ¥359, `…原版价三八红` (seed 607) and
-/// `…原版价三五六九八十日。` (seed 613) for products with no list price, none read as a number.
-/// One numeral alone stays a word's (`只要一杯`, `价格十分实惠`).
+/// word (spaces, `:`, `为`, `是` and `在` between): an amount whatever follows it, since no word
+/// there opens with two numerals, and one that does not parse keeps its text and is refused. The
+/// zh-CN demo served `…凉鞋 碳黑，只要五三` (seed 607) for a sandal at ¥359, `…原版价三八红`
+/// (seed 607) and `…原版价三五六九八十日。` (seed 613) for products with no list price, and
+/// `…帐篷 石板灰，价格在五百五十八五十八万的` (seed 683) for a tent at ¥655, none read as a
+/// number. One numeral alone stays a word's (`只要一杯`, `价格十分实惠`).
 fn after_a_price_word(text: &str, start: usize, run: &str) -> bool {
-    let head = text[..start].trim_end_matches([' ', '\u{a0}', ':', '：', '为', '是']);
+    let head = text[..start].trim_end_matches([' ', '\u{a0}', ':', '：', '为', '是', '在']);
     run.chars().nth(1).is_some()
         && (head.ends_with(['价', '钱'])
             || ZH_MONEY_CUES.iter().any(|cue| head.ends_with(cue))

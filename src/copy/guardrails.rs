@@ -287,7 +287,7 @@ pub const FIRST_PERSON: [&str; 5] = ["I", "me", "my", "mine", "myself"];
 /// the average price of these shoes`, `…for under the table`): `just under the`, `for under the`
 /// and their `over` are barred too. Refused as [`Reason::WrongPriceRole`] and barred while the
 /// model writes; a phrase the product's own facts have is a fact (`two for the price of one`).
-pub const PRICE_COMPARISONS: [&str; 30] = [
+pub const PRICE_COMPARISONS: [&str; 34] = [
     "price of a",
     // `…for only the price of your home` (seed 607).
     "price of your",
@@ -304,6 +304,12 @@ pub const PRICE_COMPARISONS: [&str; 30] = [
     "cost of a",
     "cost of an",
     "cost of other",
+    // `Only 10.99, 21% off: a Lumenoak Fable tea slate for less than the cost of your home` (the
+    // demo, en, seed 683, served).
+    "cost of your",
+    "cost of any",
+    "cost of most",
+    "than the cost",
     "same price as",
     "price as a",
     "price as an",
@@ -496,6 +502,11 @@ impl Default for GuardrailConfig {
                 "you can find",
                 "money can buy",
                 "in the market",
+                // Seed 683 (the demo, en, served): `…this is the best conditioner on the market!`,
+                // `…from the best brand: Talbrook Haven.`
+                "on the market",
+                "best brand",
+                "best brands",
                 // Other shops, unnamed: `…now costs only 1.99, available at select retailers`
                 // (the demo, seed 631, served), `…is now ₹35 only at e-commerce` (the Flipkart
                 // sample, seed 631, served); the kiosk has no website.
@@ -553,6 +564,23 @@ impl Default for GuardrailConfig {
                 "select boutiques",
                 "select online",
                 "select dealers",
+                // Seed 683 (the demo, en, served), with the families above barred: `…available at
+                // select drugstores`, `…available at select price tags`. Whatever follows, a
+                // shop chosen and not named is no fact.
+                "at select",
+                "in select",
+                "at selected",
+                "in selected",
+                // The kiosk has no web page either: `…only a few more days left for their sale
+                // on our store page` (seed 683, served). And an award nobody gave: `Board game of
+                // the month! …`.
+                "store page",
+                "product page",
+                "web page",
+                "webpage",
+                "of the month",
+                "of the year",
+                "pick of the week",
                 "online",
                 "this post",
                 "time of this",
@@ -577,6 +605,75 @@ impl Default for GuardrailConfig {
                 "not the best",
                 "not the original",
                 "knock-off",
+                // `The best of the worst: Ferrowind Haven Mug Slate, now at a price of just 11.99!`
+                // (the demo, en, seed 683, served).
+                "worst",
+                // Green claims only the facts can make (EU Directive 2024/825, in force since
+                // 27 September 2026, bars generic environmental claims a trader cannot prove):
+                // the zh-CN demo served `…咖啡机 海蓝，简约的保温壶，价格便宜；可回收` ("recyclable")
+                // for a coffee maker and `…水杯远足客，水蓝泡澡；日常、省水。` ("saves water") for a
+                // bottle (seed 683). A tea whose facts say `biodegradable pyramid bags` may say so.
+                "eco friendly",
+                "environmentally friendly",
+                "environment friendly",
+                "earth friendly",
+                "planet friendly",
+                "climate neutral",
+                "carbon neutral",
+                "zero waste",
+                "plastic free",
+                "biodegradable",
+                "compostable",
+                "recyclable",
+                "sustainable",
+                "环保",
+                "可回收",
+                "可降解",
+                "低碳",
+                "零碳",
+                "碳中和",
+                "无污染",
+                "省水",
+                "节能",
+                // A price the copy says is unknown, for a product whose price the screen shows:
+                // `…睡袋 莓红，舒适的睡眠，防风领口；价格不详。` (the zh-CN demo, seed 683, served).
+                "价格不详",
+                "价格未知",
+                "价格待定",
+                // The Flipkart sample, seed 683, served: a review nobody wrote (`…is the best
+                // value for money in our review of wireless routers`), what other shoppers do
+                // (`Shoppers prefer this product to buy: …`, `Shoppers are buying more and more
+                // mugs…`, `Shoppers want to buy: pizza cutters.`), superlatives over every
+                // product (`…the best-priced casual blazer in our range`, `…only the most
+                // affordable watch for your wrist`, `The Velvet Sofa Cover, the only one in this
+                // category.`), copy that runs the product down (`Watch, not the latest; under
+                // ₹5495`, `Pizza cutter, perfect for home; high cost`) and a shop's policy the
+                // kiosk cannot know (`(at present, it is not possible to get a refund)`).
+                "our review",
+                "our reviews",
+                "shoppers prefer",
+                "customers prefer",
+                "people prefer",
+                "shoppers are buying",
+                "shoppers want",
+                "best priced",
+                "most affordable",
+                "only one in",
+                "not the latest",
+                "high cost",
+                "costly",
+                "refund",
+                "refunds",
+                "refundable",
+                "money back",
+                "no returns",
+                "return policy",
+                "warranty",
+                "退款",
+                "退货",
+                "包退",
+                "保修",
+                "质保",
                 "knockoff",
                 // The same in Chinese (the zh-CN demo, seed 653, served): `…莓红，价位不菲。`
                 // ("the price is no trifle"), `…价格不低`, `…价格昂贵。`; and a mug's copy that
@@ -597,6 +694,25 @@ impl Default for GuardrailConfig {
                 "coupons",
                 "promo code",
                 "voucher code",
+                // Seed 683 (the demo, en, served): `…Pan Sand, 28.99 (was 36.99, discount code
+                // available)`: an offer the shopper would ask the till for.
+                "discount code",
+                "discount codes",
+                "promo codes",
+                "promotional code",
+                "promotional codes",
+                "voucher codes",
+                // A deadline the store never set (the same seed, served): `…now on the market
+                // for only a few more weeks!`, `…only a few more days left for their sale`. A
+                // false time limit is an unfair practice as a false scarcity is (EU Directive
+                // 2005/29/EC, Annex I, 7).
+                "few more days",
+                "few more weeks",
+                "days left",
+                "weeks left",
+                "last chance",
+                "ends soon",
+                "ending soon",
                 "cashback",
                 "cash back",
                 "free shipping",
@@ -723,7 +839,7 @@ impl GuardrailConfig {
                     .chain(&STOCK_CLAIMS)
                     .map(|w| w.to_string()),
             )
-            .filter(|p| find_word(corpus, p, false).is_none())
+            .filter(|p| !facts_say(corpus, p))
             .collect()
     }
 
@@ -1946,7 +2062,7 @@ impl WordClaims {
 /// Units of time (singular, lower case) a claim of how long the product lasts, or keeps
 /// something so, is made in.
 const TIME_UNITS: &[&str] = &[
-    "second", "minute", "hour", "day", "night", "week", "month", "year",
+    "second", "minute", "hour", "day", "night", "week", "month", "year", "decade", "century",
 ];
 
 /// Words that count a unit of time after `up to` (`up to an hour`, `up to a few weeks`); digits
@@ -3530,6 +3646,16 @@ impl PlaceNames {
 /// a retailer of [`NAME_ONLY_RETAILERS`], found only written as a name, and a brand of
 /// [`WELL_KNOWN_BRANDS`], found only as written (`Apple`, not the fruit). A phrase of words is
 /// found hyphenated too (`limited-time`, `sold-out`).
+/// Whether the facts' words `corpus` have `phrase`, spaced or hyphenated as [`says_phrase`]
+/// reads copy (`eco-friendly` in a product's details says `eco friendly`): a barred phrase the
+/// facts have is a fact, however either writes it.
+fn facts_say(corpus: &str, phrase: &str) -> bool {
+    find_word(corpus, phrase, false).is_some()
+        || (phrase.contains(' ')
+            && corpus.contains('-')
+            && find_word(corpus, &phrase.replace(' ', "-"), false).is_some())
+}
+
 pub(crate) fn says_phrase(text: &str, phrase: &str) -> bool {
     if NAME_ONLY_RETAILERS.contains(&phrase) {
         return writes_as_a_name(text, phrase);
@@ -4560,6 +4686,92 @@ mod tests {
         }
         let voucher = priced("Kitecourt Sandal with Coupon Book", 2999, None, &usd());
         assert!(judge("Kitecourt Sandal with Coupon Book, 29.99.", &voucher).is_pass());
+    }
+
+    /// Served by the demo (en, seed 683), each as written: an offer the till does not know, a
+    /// deadline nobody set, a shop chosen and not named, a superlative over every product or
+    /// brand, copy that runs the product down, a price set beside another thing's. With the
+    /// claim taken out the copy passes, and a name that has the words keeps them.
+    #[test]
+    fn seed_683s_served_claims_are_refused() {
+        let pan = priced("Mossgate Ridge Pan Sand", 2899, Some(3699), &usd());
+        let conditioner = priced("Talbrook Echo Conditioner Slate", 1199, None, &usd());
+        let mug = priced("Ferrowind Haven Mug Slate", 1199, None, &usd());
+        let tea = priced("Lumenoak Fable Tea Slate", 1099, Some(1399), &usd());
+        for (seen, facts, phrase) in [
+            (
+                "Fresh, simple and delicious: Mossgate Ridge Pan Sand, 28.99 (was 36.99, discount code available), from the kitchen to the dining table",
+                &pan,
+                "discount code",
+            ),
+            (
+                "Mossgate Ridge Pan Sand, now here for only a few more weeks! 28.99",
+                &pan,
+                "few more weeks",
+            ),
+            (
+                "Mossgate Ridge Pan Sand, now at 28.99, only a few more days left for their sale",
+                &pan,
+                "few more days",
+            ),
+            (
+                "Mossgate Ridge Pan Sand, 28.99, available at select drugstores.",
+                &pan,
+                "at select",
+            ),
+            (
+                "Mossgate Ridge Pan Sand, 28.99, on our store page",
+                &pan,
+                "store page",
+            ),
+            (
+                "Pan of the month! Mossgate Ridge Pan Sand, 28.99",
+                &pan,
+                "of the month",
+            ),
+            (
+                "Hair care tip: this is the best conditioner on the market! Talbrook Echo, 11.99",
+                &conditioner,
+                "on the market",
+            ),
+            (
+                "Fresh conditioner, from the best brand: Talbrook Echo, 11.99.",
+                &conditioner,
+                "best brand",
+            ),
+            (
+                "The best of the worst: Ferrowind Haven Mug Slate, now at a price of just 11.99!",
+                &mug,
+                "worst",
+            ),
+        ] {
+            assert_eq!(
+                judge(seen, facts),
+                Verdict::Fail(Reason::BannedPhrase(phrase.into())),
+                "{seen}"
+            );
+        }
+        assert_eq!(
+            judge(
+                "Only 10.99, 21% off: a Lumenoak Fable tea slate for less than the cost of your home",
+                &tea
+            )
+            .code(),
+            "wrong_price_role"
+        );
+        for fine in [
+            "Fresh, simple and delicious: Mossgate Ridge Pan Sand, 28.99 (was 36.99), from the kitchen to the dining table",
+            "Only 10.99, 21% off: a Lumenoak Fable tea slate for your home",
+        ] {
+            let facts = if fine.contains("Lumenoak") { &tea } else { &pan };
+            assert!(judge(fine, facts).is_pass(), "{fine}");
+        }
+        let named = priced("Worst Case Scenario Party Game", 2499, None, &usd());
+        assert!(judge(
+            "Worst Case Scenario Party Game, 24.99 for game night.",
+            &named
+        )
+        .is_pass());
     }
 
     /// Served by the demo (en, seed 619): a price of nothing, a superlative over every product
@@ -7250,6 +7462,150 @@ mod tests {
 
     fn zh_judge(copy: &str, facts: &ProductFacts) -> Verdict {
         check(copy, facts, &zh_brands(), &zh_config())
+    }
+
+    /// Served on the Flipkart sample (seed 683): a review nobody wrote, what other shoppers do,
+    /// superlatives over every product, copy that runs the product down, a refund policy, and
+    /// how long the product has been sold. A warranty the facts state may be told.
+    #[test]
+    fn seed_683s_flipkart_claims_are_refused() {
+        let inr = Currency {
+            code: "INR".into(),
+            symbol: "₹".into(),
+            aliases: vec!["Rs".into(), "Rs.".into(), "INR".into()],
+        };
+        let router = priced("Edimax AR-7182WNA", 150000, None, &inr);
+        let blazer = priced(
+            "Oxolloxo Solid Single Breasted Casual Women's Blazer",
+            169900,
+            None,
+            &inr,
+        );
+        let battery = priced("Lenovo 6 Cell Laptop Battery", 179000, Some(349900), &inr);
+        for (seen, facts, phrase) in [
+            (
+                "Only ₹1500, now ₹1500. The Edimax AR-7182WNA is the best value for money in our review of wireless routers",
+                &router,
+                "our review",
+            ),
+            (
+                "Shoppers prefer this product to buy: Edimax AR-7182WNA, ₹1500.",
+                &router,
+                "shoppers prefer",
+            ),
+            (
+                "This is the best-priced casual blazer in our range: Oxolloxo Solid Single Breasted Casual Women's Blazer, ₹1699.",
+                &blazer,
+                "best priced",
+            ),
+            (
+                "The Oxolloxo blazer, the only one in this category.",
+                &blazer,
+                "only one in",
+            ),
+            (
+                "Oxolloxo blazer, not the latest; ₹1699",
+                &blazer,
+                "not the latest",
+            ),
+            (
+                "(at present, it is not possible to get a refund) (now ₹1699. The Oxolloxo blazer)",
+                &blazer,
+                "refund",
+            ),
+            (
+                "The 6-cell Lenovo laptop battery has been on sale for over a decade, now only ₹1790.",
+                &battery,
+                "over a decade",
+            ),
+        ] {
+            assert_eq!(
+                judge(seen, facts),
+                Verdict::Fail(Reason::BannedPhrase(phrase.into())),
+                "{seen}"
+            );
+        }
+        let covered = described(
+            "Lenovo 6 Cell Laptop Battery",
+            179000,
+            None,
+            "6 cell battery with 1 year warranty",
+            &inr,
+        );
+        assert!(judge(
+            "Lenovo 6 Cell Laptop Battery with a warranty, ₹1790.",
+            &covered
+        )
+        .is_pass());
+        assert!(judge("Lenovo 6 Cell Laptop Battery, now only ₹1790.", &battery).is_pass());
+    }
+
+    /// Served on the zh-CN demo (seed 683): numerals after `价格在` that make no price, a price
+    /// said to be unknown, green claims the facts never made. A claim the facts make stays, in
+    /// English with its hyphen or without.
+    #[test]
+    fn seed_683s_chinese_claims_are_refused() {
+        let tent = zh_facts(
+            "木野 微光帐篷 石板灰",
+            "木野",
+            "帐篷",
+            65500,
+            Some(98900),
+            "日常帐篷，门厅可放装备",
+        );
+        let got = zh_judge("木野 微光帐篷 石板灰，价格在五百五十八五十八万的", &tent);
+        assert!(!got.is_pass(), "{got:?}");
+        assert!(zh_judge("木野 微光帐篷 石板灰，价格在655元。", &tent).is_pass());
+        let bag = zh_facts(
+            "山岚 松涛睡袋 莓红",
+            "山岚",
+            "睡袋",
+            58900,
+            None,
+            "舒适睡袋，防风领口",
+        );
+        assert_eq!(
+            zh_judge("山岚 松涛睡袋 莓红，舒适的睡眠，防风领口；价格不详。", &bag),
+            Verdict::Fail(Reason::BannedPhrase("价格不详".into()))
+        );
+        let coffee = zh_facts(
+            "拾光 朗月咖啡机 海蓝",
+            "拾光",
+            "咖啡机",
+            91900,
+            None,
+            "简约咖啡机，保温壶",
+        );
+        assert_eq!(
+            zh_judge(
+                "拾光 朗月咖啡机 海蓝，简约的保温壶，价格便宜；可回收",
+                &coffee
+            ),
+            Verdict::Fail(Reason::BannedPhrase("可回收".into()))
+        );
+        let cup = zh_facts("松涛水杯 水蓝", "松涛", "水杯", 9900, None, "可回收杯身");
+        assert!(zh_judge("松涛水杯 水蓝，可回收杯身，99元。", &cup).is_pass());
+        let mug = priced("Ferrowind Haven Mug Slate", 1199, None, &usd());
+        assert_eq!(
+            judge(
+                "An eco-friendly pick: Ferrowind Haven Mug Slate, 11.99",
+                &mug
+            ),
+            Verdict::Fail(Reason::BannedPhrase("eco friendly".into()))
+        );
+        let green = described(
+            "Sundrift Swift Tea Mint",
+            499,
+            None,
+            "Eco-friendly tea with biodegradable pyramid bags.",
+            &usd(),
+        );
+        for fine in [
+            "Sundrift Swift Tea Mint: eco friendly, biodegradable bags, 4.99",
+            "Sundrift Swift Tea Mint, eco-friendly and 4.99",
+        ] {
+            assert!(judge(fine, &green).is_pass(), "{fine}");
+        }
     }
 
     /// Served on the zh-CN demo (seed 613): `889元，仅需14%的小钱` says the shopper pays 14 %,
