@@ -640,6 +640,14 @@ impl Default for GuardrailConfig {
                 "价格不详",
                 "价格未知",
                 "价格待定",
+                // The model's next words on the same pairs once those were barred: `…价格便宜；
+                // 可循环。`, `…防风领口；价格不准确` ("the price is inaccurate"), and in English
+                // `…the best money can get for your pocket`.
+                "可循环",
+                "循环利用",
+                "不准确",
+                "价格不准",
+                "money can get",
                 // The Flipkart sample, seed 683, served: a review nobody wrote (`…is the best
                 // value for money in our review of wireless routers`), what other shoppers do
                 // (`Shoppers prefer this product to buy: …`, `Shoppers are buying more and more
@@ -3011,6 +3019,9 @@ const DISCOUNT_CLAIMS: &[&str] = &[
     "original price",
     "retail price",
     "than the original",
+    // `The Sundrift Meadow conditioner, a 3.49 bottle of the original` (the demo, en, seed 683,
+    // served for a conditioner at 3.49 with no list price): the price beside an original one.
+    "of the original",
     "than the regular",
     "down from",
     "previously",
@@ -4766,6 +4777,15 @@ mod tests {
             let facts = if fine.contains("Lumenoak") { &tea } else { &pan };
             assert!(judge(fine, facts).is_pass(), "{fine}");
         }
+        let sundrift = priced("Sundrift Meadow Conditioner", 349, None, &usd());
+        assert_eq!(
+            judge(
+                "The Sundrift Meadow conditioner, a 3.49 bottle of the original",
+                &sundrift
+            )
+            .code(),
+            "fake_discount"
+        );
         let named = priced("Worst Case Scenario Party Game", 2499, None, &usd());
         assert!(judge(
             "Worst Case Scenario Party Game, 24.99 for game night.",
@@ -7583,6 +7603,19 @@ mod tests {
             ),
             Verdict::Fail(Reason::BannedPhrase("可回收".into()))
         );
+        for (seen, phrase) in [
+            (
+                "拾光 朗月咖啡机 海蓝，简约的保温壶，价格便宜；可循环。",
+                "可循环",
+            ),
+            ("拾光 朗月咖啡机 海蓝，简约的保温壶；价格不准确", "不准确"),
+        ] {
+            assert_eq!(
+                zh_judge(seen, &coffee),
+                Verdict::Fail(Reason::BannedPhrase(phrase.into())),
+                "{seen}"
+            );
+        }
         let cup = zh_facts("松涛水杯 水蓝", "松涛", "水杯", 9900, None, "可回收杯身");
         assert!(zh_judge("松涛水杯 水蓝，可回收杯身，99元。", &cup).is_pass());
         let mug = priced("Ferrowind Haven Mug Slate", 1199, None, &usd());
