@@ -737,12 +737,16 @@ fn a_group_is_admitted_one_request_a_step() {
         // The busy engine: its prefix decoded and its first token out before the group comes.
         let mut busy = engine.generate(request(3, 40)).unwrap();
         assert!(matches!(busy.next(), Some(StreamEvent::Token(_))));
+        // The requests are built before the clock starts: building one on this thread while the
+        // busy request's decode keeps both cores took up to 4.5 s once, and a window that wide
+        // around each submission left the bounds below unable to tell the order.
+        let group: Vec<GenerationRequest> = (0..3).map(|i| request(i, 8)).collect();
         let t0 = std::time::Instant::now();
         let mut sent = Vec::new();
         let mut streams = Vec::new();
-        for i in 0..3 {
+        for r in group {
             let before = t0.elapsed().as_secs_f64() * 1e3;
-            streams.push(engine.generate(request(i, 8)).unwrap());
+            streams.push(engine.generate(r).unwrap());
             sent.push((before, t0.elapsed().as_secs_f64() * 1e3));
         }
         let timings: Vec<_> = streams

@@ -2090,6 +2090,7 @@ const TIME_FILLERS: &[&str] = &[
     "additional",
     "single",
     "half",
+    "more",
 ];
 
 /// Words after a possessive unit of time that set the price beside a wage or a rent (`less
@@ -2124,6 +2125,11 @@ const SPAN_PAIRS: &[(&str, &str)] = &[
     ("at", "least"),
 ];
 const SPAN_WORDS: &[&str] = &["within", "under", "over"];
+
+/// Counts too vague to be a use (`for a day at the beach` is one) that make `for` bound a span:
+/// `…only available at the store for just a few weeks` (the demo, en, seed 683, served once `few
+/// more weeks` was barred), a deadline nobody set. `just` or `only` may stand after `for`.
+const VAGUE_COUNTS: &[&str] = &["few", "several", "couple"];
 
 /// The unit of [`TIME_UNITS`] `word` (a word of [`words_of`]) writes, plural or possessive
 /// (`hours`, `week's`, `weeks'`), if any.
@@ -2170,12 +2176,16 @@ fn time_claim(copy: &str, known: &[&str]) -> Option<Reason> {
                 .iter()
                 .any(|(a, b)| before(lead + 2) == Some(a) && before(lead + 1) == Some(b));
         let single = lead > 0 && before(lead + 1).is_some_and(|b| SPAN_WORDS.contains(&b));
+        let hedge = usize::from(before(lead + 1).is_some_and(|b| b == "just" || b == "only"));
+        let vague = lead > 0
+            && before(filler + 1).is_some_and(|c| VAGUE_COUNTS.contains(&c))
+            && before(lead + hedge + 1) == Some("for");
         let per = before(1) == Some("per");
         let old = lead > 0 && after == Some("old");
         let lasts = lead > 0 && after.is_some_and(|a| TIME_LASTS.contains(&a));
         let wage = w.ends_with('\'') || w.ends_with("'s");
         let wage = wage && after.is_some_and(|a| TIME_PRICES.contains(&a));
-        if !(pair || single || per || old || lasts || wage) {
+        if !(pair || single || vague || per || old || lasts || wage) {
             return None;
         }
         if at_end && i + 1 == words.len() {
@@ -2185,6 +2195,8 @@ fn time_claim(copy: &str, known: &[&str]) -> Option<Reason> {
             lead + 2
         } else if single {
             lead + 1
+        } else if vague {
+            lead + hedge + 1
         } else if per {
             1
         } else {
@@ -4786,6 +4798,33 @@ mod tests {
             .code(),
             "fake_discount"
         );
+        let snack = priced("Pebblecrest Cove Snack Mix Charcoal", 649, None, &usd());
+        for (seen, claim) in [
+            (
+                "6.49, buy now! The Pebblecrest Cove Snack Mix Charcoal is only available at the store for just a few weeks.",
+                "for just a few weeks",
+            ),
+            (
+                "Pebblecrest Cove Snack Mix Charcoal, 6.49 for a couple more weeks.",
+                "for a couple more weeks",
+            ),
+            (
+                "Pebblecrest Cove Snack Mix Charcoal, 6.49, here for several weeks.",
+                "for several weeks",
+            ),
+        ] {
+            assert_eq!(
+                judge(seen, &snack),
+                Verdict::Fail(Reason::BannedPhrase(claim.into())),
+                "{seen}"
+            );
+        }
+        for fine in [
+            "Pebblecrest Cove Snack Mix Charcoal, 6.49: perfect for a day at the beach.",
+            "Pebblecrest Cove Snack Mix Charcoal for a few friends, 6.49.",
+        ] {
+            assert!(judge(fine, &snack).is_pass(), "{fine}");
+        }
         let named = priced("Worst Case Scenario Party Game", 2499, None, &usd());
         assert!(judge(
             "Worst Case Scenario Party Game, 24.99 for game night.",
