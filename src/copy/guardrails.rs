@@ -847,7 +847,7 @@ impl GuardrailConfig {
                     .chain(&STOCK_CLAIMS)
                     .map(|w| w.to_string()),
             )
-            .filter(|p| !facts_say(corpus, p))
+            .filter(|p| !says_words(corpus, p))
             .collect()
     }
 
@@ -3669,14 +3669,15 @@ impl PlaceNames {
 /// a retailer of [`NAME_ONLY_RETAILERS`], found only written as a name, and a brand of
 /// [`WELL_KNOWN_BRANDS`], found only as written (`Apple`, not the fruit). A phrase of words is
 /// found hyphenated too (`limited-time`, `sold-out`).
-/// Whether the facts' words `corpus` have `phrase`, spaced or hyphenated as [`says_phrase`]
-/// reads copy (`eco-friendly` in a product's details says `eco friendly`): a barred phrase the
-/// facts have is a fact, however either writes it.
-fn facts_say(corpus: &str, phrase: &str) -> bool {
-    find_word(corpus, phrase, false).is_some()
+/// Whether `text` has the words of `phrase` (any case), spaced or hyphenated: `limited-time
+/// offer` says `limited time` (the Flipkart sample, seed 617, served). Copy is read so
+/// ([`says_phrase`]) and so are the facts' words, so that a barred phrase the facts have is a
+/// fact however either writes it (`eco-friendly` in a tea's details allows `eco friendly`).
+fn says_words(text: &str, phrase: &str) -> bool {
+    find_word(text, phrase, false).is_some()
         || (phrase.contains(' ')
-            && corpus.contains('-')
-            && find_word(corpus, &phrase.replace(' ', "-"), false).is_some())
+            && text.contains('-')
+            && find_word(text, &phrase.replace(' ', "-"), false).is_some())
 }
 
 pub(crate) fn says_phrase(text: &str, phrase: &str) -> bool {
@@ -3690,11 +3691,7 @@ pub(crate) fn says_phrase(text: &str, phrase: &str) -> bool {
         return find_word(&cjk_spaces_read_through(text), phrase, false).is_some();
     }
     if phrase != "I" {
-        // `limited-time offer` says `limited time` (the Flipkart sample, seed 617, served).
-        return find_word(text, phrase, false).is_some()
-            || (phrase.contains(' ')
-                && text.contains('-')
-                && find_word(text, &phrase.replace(' ', "-"), false).is_some());
+        return says_words(text, phrase);
     }
     let mut from = 0;
     while let Some(i) = find_word_from(text, "I", true, from) {
