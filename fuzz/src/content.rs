@@ -18,22 +18,10 @@ use std::path::{Path, PathBuf};
 use shelftalk::catalog::{Minor, Product};
 use shelftalk::content::signed::{self, Kind};
 use shelftalk::copy::manifest::ManifestError;
+use shelftalk::copy::prompt::PROMPT_MARKERS;
 use shelftalk::copy::{Audience, Currency, Manifest, ProductFacts, PromptBuilder, PromptPack};
 use shelftalk::crypto::release::{ReleaseKey, ReleasePublicKey};
 use shelftalk::vocab::{PriceBand, SegmentKey, Style};
-
-/// Chat-template and markdown markers no prompt may contain (`copy::prompt::PROMPT_MARKERS`).
-pub const PROMPT_MARKERS: [&str; 9] = [
-    "<start_of_turn>",
-    "<end_of_turn>",
-    "<bos>",
-    "<eos>",
-    "<|",
-    "|>",
-    "###",
-    "```",
-    "[INST]",
-];
 
 fn count(haystack: &str, needle: &str) -> usize {
     haystack.matches(needle).count()

@@ -287,7 +287,7 @@ pub const FIRST_PERSON: [&str; 5] = ["I", "me", "my", "mine", "myself"];
 /// the average price of these shoes`, `…for under the table`): `just under the`, `for under the`
 /// and their `over` are barred too. Refused as [`Reason::WrongPriceRole`] and barred while the
 /// model writes; a phrase the product's own facts have is a fact (`two for the price of one`).
-pub const PRICE_COMPARISONS: [&str; 34] = [
+pub const PRICE_COMPARISONS: [&str; 35] = [
     "price of a",
     // `…for only the price of your home` (seed 607).
     "price of your",
@@ -325,6 +325,8 @@ pub const PRICE_COMPARISONS: [&str; 34] = [
     "cheaper than",
     "less expensive than",
     "costs less than",
+    // `A tent for the price of diamonds!` (the demo, en, seed 701, served).
+    "for the price of",
 ];
 
 /// Claims about the stock the product is in: the kiosk knows no stock level, so each is a claim
@@ -337,7 +339,7 @@ pub const PRICE_COMPARISONS: [&str; 34] = [
 /// [`Reason::BannedPhrase`]; a phrase the product's own facts have is a fact (`限量版` in a
 /// name). `limited run`: the Flipkart sample, seed 617, served (`…now has a limited run of this
 /// colour.`).
-pub const STOCK_CLAIMS: [&str; 39] = [
+pub const STOCK_CLAIMS: [&str; 41] = [
     "in stock",
     "out of stock",
     "back in stock",
@@ -349,6 +351,10 @@ pub const STOCK_CLAIMS: [&str; 39] = [
     "selling out",
     "selling fast",
     "few left",
+    // `…Northpine Sable Sandals now at 30.99, only a few more left to go on sale` (the demo, en,
+    // seed 701, served).
+    "more left",
+    "left to go",
     "while stocks last",
     "while stock lasts",
     "while supplies last",
@@ -527,6 +533,9 @@ impl Default for GuardrailConfig {
                 // raving about this product…`, `Shoppers love this product: …`, `Best selling
                 // coffee mugs, …`.
                 "raving about",
+                // `Shoppers have been raving for this watch: …` (the Flipkart sample, seed 701,
+                // served).
+                "raving",
                 // And on the next seed (659), once these were barred: `Shoppers' favorite: …`,
                 // `Shoppers are happy with this product: …`.
                 "shoppers' favorite",
@@ -539,6 +548,10 @@ impl Default for GuardrailConfig {
                 // this: …`.
                 "shoppers' choice",
                 "shoppers’ choice",
+                // Seed 701 (the demo, en), on the rules made on it: `Shoppers' Picks: the best
+                // hiking and running products on sale at this price point.`
+                "shoppers' picks",
+                "shoppers’ picks",
                 "shoppers also",
                 "shoppers love",
                 "customers love",
@@ -598,6 +611,14 @@ impl Default for GuardrailConfig {
                 "time of writing",
                 "under review",
                 "low quality",
+                // The demo, en, seed 709 (held out; added after its figures): `…a great deal on
+                // low end quality!`, `…now at the lowest pricing on the web.`, `The best-tasting,
+                // all natural cotton t-shirt`.
+                "low end quality",
+                "low-end quality",
+                "on the web",
+                "all natural",
+                "all-natural",
                 "poor quality",
                 "cheap quality",
                 "not cheap",
@@ -626,6 +647,15 @@ impl Default for GuardrailConfig {
                 "compostable",
                 "recyclable",
                 "sustainable",
+                // `LED bulbs, go green! Soy Impulse 299 LEDs now in store` (the Flipkart sample,
+                // seed 691, served).
+                "go green",
+                "going green",
+                "greener",
+                // `The Halvane Nova, the perfect energy-saving gadget!` (the demo, en, seed 701,
+                // served) for a charger whose facts say nothing of it.
+                "energy saving",
+                "energy efficient",
                 "环保",
                 "可回收",
                 "可降解",
@@ -670,6 +700,28 @@ impl Default for GuardrailConfig {
                 "not the latest",
                 "high cost",
                 "costly",
+                // The demo, en, seed 701, served: `The most expensive water bottle, now at
+                // 34.49`, `…not a high quality headphone: Ambergrove Summit Ocean, 235.49`,
+                // `…still looks fresh in the eyes of many, even if it is not the new one yet.`,
+                // copy that calls new stock used (`It has been used for years…`, `…in good
+                // condition with no stains or tears`), reviews nobody wrote (`Shoppers'
+                // Comments: …`) and a superlative over every product (`This is the best tea you
+                // can get.`).
+                "most expensive",
+                "not a high quality",
+                "not a high-quality",
+                "not high quality",
+                "not high-quality",
+                "not the new",
+                "been used",
+                "good condition",
+                "no stains",
+                "pre-owned",
+                "second hand",
+                "shoppers' comments",
+                "shoppers’ comments",
+                "customer reviews",
+                "you can get",
                 "refund",
                 "refunds",
                 "refundable",
@@ -2001,8 +2053,8 @@ const LOWEST_LEADS_ON: &[&str] = &[
 /// Nouns that make `lowest` within four words before them a claim of the lowest price (`the
 /// lowest rate`, `the lowest deal`, `the lowest budget`, `the lowest of high-end prices`).
 const LOWEST_NOUNS: &[&str] = &[
-    "price", "prices", "priced", "cost", "rate", "rates", "deal", "deals", "offer", "bid", "mark",
-    "budget", "tag", "discount",
+    "price", "prices", "priced", "pricing", "cost", "rate", "rates", "deal", "deals", "offer",
+    "bid", "mark", "budget", "tag", "discount",
 ];
 
 /// Claims made in words, with no figure for the number gate to judge, that only the product's
@@ -2468,7 +2520,7 @@ const INTENSIFIERS: &[&str] = &["very", "truly", "really"];
 /// nothing (`a soft, warm throw`; `A rechargeable, high-quality set`, the Flipkart sample, seed
 /// 673, refused before), and a colon goes on with what it introduces (`Best for: deep
 /// conditioning`, the Flipkart sample, seed 577).
-fn unfinished_clause(copy: &str) -> Option<&str> {
+pub(crate) fn unfinished_clause(copy: &str) -> Option<&str> {
     copy.char_indices()
         .filter(|&(at, c)| {
             matches!(c, ',' | ';' | '.' | '!' | '?')
@@ -2491,7 +2543,7 @@ fn unfinished_clause(copy: &str) -> Option<&str> {
 
 /// Whether `word` is a currency's code, written before its amount (`Rs`, `INR`, `USD`: the
 /// capitalised [`CURRENCY_WORDS`]), in any case.
-fn is_currency_code(word: &str) -> bool {
+pub(crate) fn is_currency_code(word: &str) -> bool {
     CURRENCY_WORDS
         .iter()
         .any(|c| c.starts_with(char::is_uppercase) && c.eq_ignore_ascii_case(word))
@@ -2584,6 +2636,15 @@ pub(crate) fn unfinished_ending(copy: &str) -> Option<&str> {
         "over" | "about" | "around" | "nearly" | "almost"
     ) && OVER_WAITS_AFTER.contains(&before.as_str()))
         || (word == "to" && before == "up")
+    {
+        return Some(last);
+    }
+    // `…building set with moving parts and over` (the demo, en, seed 709, served twice, found by
+    // the bench's junk check): over what? `for ages 12 and over` and `over and over` are said.
+    if word == "over"
+        && matches!(before.as_str(), "and" | "or")
+        && third != "over"
+        && !third.starts_with(|c: char| c.is_ascii_digit())
     {
         return Some(last);
     }
@@ -3175,6 +3236,7 @@ const PERCENT_AS_PRICE_AFTER: &[&str] = &[
 /// after a Chinese one unless it says a discount (`仅需14%的小钱`).
 fn price_claim_failure(copy: &str, facts: &ProductFacts) -> Option<Reason> {
     let roles = money_roles(facts);
+    let corpus = facts.corpus();
     let marks: Vec<&str> = roles.marks.iter().map(String::as_str).collect();
     let discount = facts.discount_percent.map(|d| d.to_string());
     for n in roles.scan(copy) {
@@ -3246,6 +3308,11 @@ fn price_claim_failure(copy: &str, facts: &ProductFacts) -> Option<Reason> {
                     "a price as a measure {written}{unit}"
                 )));
             }
+            if let Some(noun) = counted_noun(copy, n.span.end, &corpus) {
+                return Some(Reason::WrongPriceRole(format!(
+                    "a price as a count {written} {noun}"
+                )));
+            }
         }
         let role = price_role(copy, n.start_with_marker(), n.end_with_marker());
         match roles.expected(role) {
@@ -3276,6 +3343,32 @@ fn price_claim_failure(copy: &str, facts: &ProductFacts) -> Option<Reason> {
         }
     }
     dangling_price_sign(copy, &facts.currency.symbol, &marks)
+}
+
+/// The product's own things counted by a bare amount right after it: a word in the plural
+/// (`…s`, `…es`) whose singular the facts' words `corpus` have, so the copy reads as so many of
+/// them. `LED bulbs, go green! Soy Impulse 299 LEDs now in store` for an LED bulb at ₹299 (the
+/// Flipkart sample, seed 691, served) says 299 LEDs. A word that makes the amount a saving
+/// ([`SAVING_AFTER`]) is its role, not a count; an amount with its currency sign before a noun
+/// (`₹299 LEDs`) is a price label, not a count, and is not looked at here.
+fn counted_noun<'c>(copy: &'c str, end: usize, corpus: &str) -> Option<&'c str> {
+    let rest = copy.get(end..)?;
+    let rest = rest.strip_prefix(' ').unwrap_or(rest);
+    let len = rest
+        .char_indices()
+        .find(|&(_, c)| !c.is_ascii_alphabetic())
+        .map_or(rest.len(), |(i, _)| i);
+    let word = &rest[..len];
+    let lower = word.to_ascii_lowercase();
+    if lower.len() < 4 || lower.ends_with("ss") || SAVING_AFTER.contains(&lower.as_str()) {
+        return None;
+    }
+    let facts_words = words_of(corpus);
+    let counts_a_fact = [lower.strip_suffix('s'), lower.strip_suffix("es")]
+        .into_iter()
+        .flatten()
+        .any(|singular| facts_words.iter().any(|w| w == singular));
+    counts_a_fact.then_some(word)
 }
 
 /// A currency sign with no amount: copy cut off in the middle of a price (`$352.99 (was $`, seen
@@ -3335,6 +3428,28 @@ const WELL_KNOWN_BRANDS: &[&str] = &[
     "Gucci",
     "Starbucks",
     "Tesla",
+    // `London and New York set: the Playboy combo box from Disney, now only ₹388.` for a
+    // deodorant set (the Flipkart sample, seed 701, served).
+    "Disney",
+    "Marvel",
+    "Lego",
+    "Barbie",
+    "Nintendo",
+    "PlayStation",
+    "Xbox",
+    "Netflix",
+    "Coca-Cola",
+    "Pepsi",
+    "Nestle",
+    "Reebok",
+    "Puma",
+    "Zara",
+    "Canon",
+    "Nikon",
+    "Philips",
+    "Panasonic",
+    "Bose",
+    "Dyson",
 ];
 
 fn foreign_brand(
@@ -3345,9 +3460,22 @@ fn foreign_brand(
 ) -> Option<String> {
     catalog_brand(copy, facts, corpus, brands).or_else(|| {
         unknown_brands(corpus)
-            .find(|b| find_word(copy, b, true).is_some())
+            .find(|b| names_brand(copy, b))
             .map(|b| b.to_string())
     })
+}
+
+/// The [`WELL_KNOWN_BRANDS`] that are also everyday words: named only with their capital.
+const WORD_BRANDS: &[&str] = &["Apple", "Puma", "Canon"];
+
+/// Whether `text` names well-known `brand`: as whole words in any case (`Airpods for the price
+/// of water bottles!` for a bottle opener set, the Flipkart sample, seed 691, served), but a
+/// brand that is also a word ([`WORD_BRANDS`]) only with its capital (`Apple`, not the fruit).
+fn names_brand(text: &str, brand: &str) -> bool {
+    if WORD_BRANDS.contains(&brand) {
+        return find_word(text, brand, true).is_some();
+    }
+    find_word(text, brand, false).is_some()
 }
 
 /// The [`WELL_KNOWN_BRANDS`] the facts' words `corpus` do not have, in any case: copy may not
@@ -3662,13 +3790,6 @@ impl PlaceNames {
     }
 }
 
-/// Whether `text` says the barred `phrase` ([`GuardrailConfig::barred_phrases`]): as a whole word,
-/// in any case (Chinese as written), except the pronoun `I`, which is found as written but not
-/// as the first letter of `I.e.` ("i.e." is no testimonial), and lower-case only right before a
-/// space and a word (`…when i bought it`, not `(i)` or `i-Phone`),
-/// a retailer of [`NAME_ONLY_RETAILERS`], found only written as a name, and a brand of
-/// [`WELL_KNOWN_BRANDS`], found only as written (`Apple`, not the fruit). A phrase of words is
-/// found hyphenated too (`limited-time`, `sold-out`).
 /// Whether `text` has the words of `phrase` (any case), spaced or hyphenated: `limited-time
 /// offer` says `limited time` (the Flipkart sample, seed 617, served). Copy is read so
 /// ([`says_phrase`]) and so are the facts' words, so that a barred phrase the facts have is a
@@ -3680,12 +3801,19 @@ fn says_words(text: &str, phrase: &str) -> bool {
             && find_word(text, &phrase.replace(' ', "-"), false).is_some())
 }
 
+/// Whether `text` says the barred `phrase` ([`GuardrailConfig::barred_phrases`]): as a whole word,
+/// in any case (Chinese as written), except the pronoun `I`, which is found as written but not
+/// as the first letter of `I.e.` ("i.e." is no testimonial), and lower-case only right before a
+/// space or an apostrophe and a word (`…when i bought it`, `i’m`, not `(i)` or `i-Phone`),
+/// a retailer of [`NAME_ONLY_RETAILERS`], found only written as a name, and a brand of
+/// [`WELL_KNOWN_BRANDS`], found as [`names_brand`] finds it (`Airpods`; `Apple`, not the fruit).
+/// A phrase of words is found hyphenated too (`limited-time`, `sold-out`).
 pub(crate) fn says_phrase(text: &str, phrase: &str) -> bool {
     if NAME_ONLY_RETAILERS.contains(&phrase) {
         return writes_as_a_name(text, phrase);
     }
     if WELL_KNOWN_BRANDS.contains(&phrase) {
-        return find_word(text, phrase, true).is_some();
+        return names_brand(text, phrase);
     }
     if phrase.chars().any(is_cjk) {
         return find_word(&cjk_spaces_read_through(text), phrase, false).is_some();
@@ -3702,11 +3830,14 @@ pub(crate) fn says_phrase(text: &str, phrase: &str) -> bool {
         from = i + 1;
     }
     // `(The price is the same as it was when i bought it)` (the Flipkart sample, seed 619,
+    // served), `Coffee addiction, you know what i’m talking about!` (the demo, en, seed 701,
     // served).
     let mut from = 0;
     while let Some(i) = find_word_from(text, "i", true, from) {
         let mut after = text[i + 1..].chars();
-        if after.next() == Some(' ') && after.next().is_some_and(char::is_alphabetic) {
+        if matches!(after.next(), Some(' ' | '\'' | '’'))
+            && after.next().is_some_and(char::is_alphabetic)
+        {
             return true;
         }
         from = i + 1;
@@ -7594,6 +7725,239 @@ mod tests {
         )
         .is_pass());
         assert!(judge("Lenovo 6 Cell Laptop Battery, now only ₹1790.", &battery).is_pass());
+    }
+
+    /// Served on the demo (en, seed 701, never run before), each refused now: a superlative or
+    /// a run-down the facts do not make, new stock called used, reviews and a stock level
+    /// nobody gave, a price set beside diamonds, a green claim, and a customer's voice in
+    /// lower case.
+    #[test]
+    fn seed_701s_served_claims_are_refused() {
+        let usd = usd();
+        let bottle = priced("Northpine Summit Water Bottle Slate", 3449, None, &usd);
+        let set = priced("Marlowick Kite Building Set", 4099, None, &usd);
+        let sandals = priced("Northpine Sable Sandals", 3099, Some(3999), &usd);
+        let tent = priced("Northpine Quartz Tent", 38349, None, &usd);
+        let charger = priced("Halvane Nova Charger Forest", 2599, None, &usd);
+        let tea = priced("Pebblecrest Willow Tea Ocean", 1499, None, &usd);
+        let coffee = priced("Lumenoak Ridge Coffee Maker", 7299, Some(8799), &usd);
+        for (seen, facts, reason) in [
+            (
+                "The most expensive water bottle, now at 34.49",
+                &bottle,
+                Reason::BannedPhrase("most expensive".into()),
+            ),
+            (
+                "Shoppers' Comments: The Marlowick Kite Building set is a great addition to any home.",
+                &set,
+                Reason::BannedPhrase("shoppers' comments".into()),
+            ),
+            (
+                "The Marlowick Kite Building set has been used for years, 40.99.",
+                &set,
+                Reason::BannedPhrase("been used".into()),
+            ),
+            (
+                "Marlowick Kite Building set, 40.99, in good condition",
+                &set,
+                Reason::BannedPhrase("good condition".into()),
+            ),
+            (
+                "Marlowick Kite Building set, not a high-quality toy: 40.99",
+                &set,
+                Reason::BannedPhrase("not a high-quality".into()),
+            ),
+            (
+                "The beach sandal for the fall season! Northpine Sable Sandals now at 30.99, only a few more left to go on sale",
+                &sandals,
+                Reason::BannedPhrase("more left".into()),
+            ),
+            (
+                "A tent for the price of diamonds! The Northpine Quartz is now at only 383.49",
+                &tent,
+                Reason::WrongPriceRole("a price set beside another thing's: for the price of".into()),
+            ),
+            (
+                "Shoppers' Picks: the best hiking and running products at this price point. The Halvane Nova charger",
+                &charger,
+                Reason::BannedPhrase("shoppers' picks".into()),
+            ),
+            (
+                "The Halvane Nova, the perfect energy-saving gadget!",
+                &charger,
+                Reason::BannedPhrase("energy saving".into()),
+            ),
+            (
+                "Cheap, but effective! Pebblecrest Willow Tea is the best tea you can get.",
+                &tea,
+                Reason::BannedPhrase("you can get".into()),
+            ),
+            (
+                "Coffee addiction, you know what i’m talking about! The Lumenoak Ridge is now 17% off.",
+                &coffee,
+                Reason::Testimonial("I".into()),
+            ),
+        ] {
+            assert_eq!(judge(seen, facts), Verdict::Fail(reason), "{seen}");
+        }
+        let used = described(
+            "Marlowick Kite Building Set",
+            4099,
+            None,
+            "Pre-owned set in good condition",
+            &usd,
+        );
+        assert!(judge("Marlowick Kite Building Set, pre-owned, 40.99", &used).is_pass());
+        // And on the Flipkart sample, the same seed: praise nobody gave, another maker's name.
+        let inr = Currency {
+            code: "INR".into(),
+            symbol: "₹".into(),
+            aliases: vec!["Rs".into(), "Rs.".into(), "INR".into()],
+        };
+        let watch = priced("Maxima Mac Attivo Analog Watch", 69500, None, &inr);
+        let combo = priced("Playboy London And New York Combo Set", 38800, None, &inr);
+        assert_eq!(
+            judge(
+                "Shoppers have been raving for this watch: Maxima Mac Attivo Analog Watch, ₹695.",
+                &watch
+            ),
+            Verdict::Fail(Reason::BannedPhrase("raving".into()))
+        );
+        assert_eq!(
+            judge(
+                "London and New York set: the Playboy combo box from Disney, now only ₹388.",
+                &combo
+            ),
+            Verdict::Fail(Reason::ForeignBrand("Disney".into()))
+        );
+        assert!(judge(
+            "A puma-fast pick: the Playboy London And New York combo set, ₹388.",
+            &combo
+        )
+        .is_pass());
+    }
+
+    /// Served on the demo (en, seed 709, held out; rules made after its figures): copy that ends
+    /// on `and over`, over nothing (twice, found by the bench's junk check), the lowest price on
+    /// the web, a natural claim and copy that runs the product down. An age's `12 and over` and
+    /// `over and over` are said.
+    #[test]
+    fn seed_709s_served_copy_is_refused() {
+        let puzzle = priced("Yarrowby Ridge Puzzle", 1049, None, &usd());
+        let tee = priced("Brasswren Haven T-Shirt Sky", 3299, None, &usd());
+        for (seen, facts, reason) in [
+            (
+                "Yarrowby Ridge Puzzle, now at the lowest pricing on the web.",
+                &puzzle,
+                Reason::BannedPhrase("on the web".into()),
+            ),
+            (
+                "Yarrowby Ridge Puzzle, now at the lowest pricing.",
+                &puzzle,
+                Reason::BannedPhrase("lowest pricing".into()),
+            ),
+            (
+                "Yarrowby Ridge Puzzle, 10.49, the best on the web.",
+                &puzzle,
+                Reason::BannedPhrase("on the web".into()),
+            ),
+            (
+                "32.99! The all natural cotton t-shirt: Brasswren Haven",
+                &tee,
+                Reason::BannedPhrase("all natural".into()),
+            ),
+            (
+                "The Brasswren t-shirt is a great deal on low end quality! 32.99",
+                &tee,
+                Reason::BannedPhrase("low end quality".into()),
+            ),
+        ] {
+            assert_eq!(judge(seen, facts), Verdict::Fail(reason), "{seen}");
+        }
+        let set = described(
+            "Rivetta Sable Building Set",
+            4049,
+            Some(5149),
+            "Moving parts, for ages 12 and over",
+            &usd(),
+        );
+        assert_eq!(
+            judge(
+                "Rivetta Sable, 21% off: building set with moving parts and over",
+                &set
+            ),
+            Verdict::Fail(Reason::Unfinished("over".into()))
+        );
+        for fine in [
+            "Rivetta Sable Building Set, 40.49, for builders aged 12 and over",
+            "Rivetta Sable Building Set, 40.49: build it over and over",
+        ] {
+            assert!(
+                judge(fine, &set).is_pass(),
+                "{fine}: {:?}",
+                judge(fine, &set)
+            );
+        }
+    }
+
+    /// Served on the Flipkart sample (seed 691, held out): the price read as a count of the
+    /// product's own things (`299 LEDs` for an LED bulb at ₹299), a green claim, and another
+    /// maker's product in its own spelling (`Airpods`) for a bottle opener set.
+    #[test]
+    fn seed_691s_flipkart_claims_are_refused() {
+        let inr = Currency {
+            code: "INR".into(),
+            symbol: "₹".into(),
+            aliases: vec!["Rs".into(), "Rs.".into(), "INR".into()],
+        };
+        let bulb = priced("Soy Impulse LED Bulb", 29900, Some(69900), &inr);
+        let opener = priced("arnavs Multi1 Bottle Opener Set", 25000, Some(50000), &inr);
+        assert_eq!(
+            judge("LED bulbs! Soy Impulse 299 LEDs now in store", &bulb),
+            Verdict::Fail(Reason::WrongPriceRole("a price as a count 299 LEDs".into()))
+        );
+        assert_eq!(
+            judge("Bright for 299 bulbs: Soy Impulse LED Bulb", &bulb),
+            Verdict::Fail(Reason::WrongPriceRole(
+                "a price as a count 299 bulbs".into()
+            ))
+        );
+        assert_eq!(
+            judge("LED bulbs, go green! Soy Impulse LED Bulb, now ₹299", &bulb),
+            Verdict::Fail(Reason::BannedPhrase("go green".into()))
+        );
+        for seen in [
+            "Airpods Pro for the price of water bottles! The multi1 bottle opener set now costs ₹250.",
+            "Like airpods: the multi1 bottle opener set, ₹250.",
+        ] {
+            assert_eq!(
+                judge(seen, &opener),
+                Verdict::Fail(Reason::ForeignBrand("AirPods".into())),
+                "{seen}"
+            );
+        }
+        for fine in [
+            "Soy Impulse LED Bulb, now 299 (was 699)",
+            "Soy Impulse LED Bulb: 299 only, was ₹699",
+            "₹299 LED bulbs: Soy Impulse",
+            "Soy Impulse LED Bulb for 299, 400 less than before",
+        ] {
+            assert!(
+                judge(fine, &bulb).is_pass(),
+                "{fine}: {:?}",
+                judge(fine, &bulb)
+            );
+        }
+        let counted = described(
+            "Soy Impulse LED Bulb",
+            2900,
+            None,
+            "A strip of 29 LEDs in a frosted dome",
+            &inr,
+        );
+        assert!(judge("Soy Impulse LED Bulb with 29 LEDs, now ₹29", &counted).is_pass());
+        assert!(says_phrase("A SAMSUNG look for less", "Samsung"));
+        assert!(!says_phrase("crisp as an apple", "Apple"), "the fruit");
     }
 
     /// Served on the zh-CN demo (seed 683): numerals after `价格在` that make no price, a price

@@ -45,8 +45,9 @@ pub(crate) const FIELD_LABELS: [&str; 7] = [
     "Copy:",
 ];
 
-/// Chat-template and markdown markers that must never come from catalog text.
-pub(crate) const PROMPT_MARKERS: [&str; 9] = [
+/// Chat-template and markdown markers that must never come from catalog text (nor stand in any
+/// prompt: the `prompt_pack` fuzz target's invariant).
+pub const PROMPT_MARKERS: [&str; 9] = [
     "<start_of_turn>",
     "<end_of_turn>",
     "<bos>",

@@ -16,7 +16,9 @@
 //!   shop the facts lack where the copy says where the product is sold (`…available at
 //!   Sephara`), nor a place it comes from (`…, from the Himalayas`: [`PlaceNames`]), makes no
 //!   claim in words the facts do not back (`…for up to an hour`, `the best … ever`, `the lowest
-//!   possible price`: [`WordClaims`]), writes no second space in a row,
+//!   possible price`: [`WordClaims`]), closes no clause on a word that waits for more
+//!   (`…now at just under.`: [`closes_a_clause_waiting`], the guardrails' unfinished rule inside
+//!   the copy), writes no second space in a row,
 //!   opens the copy with no lowercase letter (but for the product's own `iPhone`), repeats
 //!   nothing the guardrails' repetition rule refuses ([`Repeats`]: twice in a row, `fresh,
 //!   fresh`, `绿茶 绿茶`, `积木积木`, `* *`, `✨✨`; a phrase again, `懒人 1265 懒人`; a word too
@@ -190,6 +192,7 @@ pub(super) fn judge(text: &str, next: Next<'_>, rules: &Rules<'_>) -> Candidate 
                 || repeats(text, &written, rules.repeats)
                 || says_an_amount_in_words(text, &copy, rules.amounts)
                 || (rules.leads_barred && opens_a_lead(text, piece))
+                || closes_a_clause_waiting(text, &written)
                 || thins_letters(text, &written, piece, rules)
                 || (piece.contains(guardrails::is_symbol)
                     && rules.letters.runs_long(&written)
@@ -199,6 +202,29 @@ pub(super) fn judge(text: &str, next: Next<'_>, rules: &Rules<'_>) -> Candidate 
     } else {
         Candidate::Mask
     }
+}
+
+/// Whether the candidate after `text` (giving `written`) leaves a clause waiting as the
+/// guardrails' unfinished rule reads one inside the copy ([`guardrails::unfinished_clause`]): it
+/// closes a clause (`,;.!?`) on a word that waits for more (`…now at just under. The price drops…`,
+/// `…for just under... over...`, the demo, en, seed 701, three of its twelve first-try failures),
+/// or writes the space after such a mark. Masked at the mark, the copy ends on the words that
+/// led into an amount, which a dead end takes back ([`trailing_leads`]). A currency's code before
+/// its full stop (`Rs.`) waits for its amount, which may still follow it.
+fn closes_a_clause_waiting(text: &str, written: &str) -> bool {
+    let closes = written.ends_with([',', ';', '.', '!', '?']);
+    let before_mark = written.trim_end_matches([',', ';', '.', '!', '?']);
+    let last_word = before_mark
+        .rsplit(char::is_whitespace)
+        .next()
+        .unwrap_or_default();
+    if closes && guardrails::is_currency_code(last_word) {
+        return false;
+    }
+    // The candidate is judged as if a space followed it; the text before, as written (a clause
+    // it left waiting was let through before: this token is not the one to refuse).
+    guardrails::unfinished_clause(&format!("{written} ")).is_some()
+        && guardrails::unfinished_clause(text).is_none()
 }
 
 /// Where the copy ends within `piece`, written after `text`: at a newline, or at whitespace
@@ -859,6 +885,33 @@ mod tests {
             &config.for_locale(crate::locale::Locale::ZhCn),
         );
         assert!(allows(&zh, "The best socks", " ever"));
+    }
+
+    /// The demo (en, seed 701) wrote `…now at just under. The price drops…` and `…for just
+    /// under... over...`, refused as unfinished: the gate closes no clause on a word that waits
+    /// for more, nor writes the space after one, as the guardrails read a clause; a currency's
+    /// code may take its full stop before its amount.
+    #[test]
+    fn no_clause_is_closed_on_a_word_that_waits_for_more() {
+        let listed = list(&["40.99", "399"]);
+        let allows = |text: &str, piece: &str| {
+            judge(text, Next::Piece(piece), &rules(&listed, None)) == Candidate::Allow
+        };
+        assert!(!allows("Lightweight jacket, now at just under", "."));
+        assert!(!allows("Lightweight jacket, now at just under", ","));
+        assert!(!allows("Conditioner, now on sale for just", " under."));
+        assert!(!allows("Conditioner, now on sale for just under", "..."));
+        assert!(!allows("A bottle for only Rs.", " The"));
+        assert!(allows("A bottle for only Rs", "."));
+        assert!(allows("A bottle for only Rs.", " 399"));
+        assert!(allows("A soft", ","));
+        assert!(allows("A jacket to wear all day long", "."));
+        assert!(allows("Lightweight jacket, now 40.99", "."));
+        // A clause left waiting before is not held against the next token.
+        assert!(allows(
+            "Lightweight jacket, now at just under. The",
+            " price"
+        ));
     }
 
     /// Served on the Flipkart sample (bench seed 443) and refused by the guardrails' charset
