@@ -768,13 +768,7 @@ const LATIN_UNITS: &[&str] = &[
 /// [`LATIN_UNITS`] whole, in any case (`175ml`, `175 ML`; not `175 mugs`), or one of
 /// [`MEASURE_UNITS`] (`175毫升`).
 pub fn unit_after(text: &str, end: usize) -> Option<&str> {
-    let rest = text.get(end..)?;
-    let trimmed = rest.strip_prefix(' ').unwrap_or(rest);
-    let run_len = trimmed
-        .char_indices()
-        .find(|&(_, c)| !c.is_ascii_alphabetic())
-        .map_or(trimmed.len(), |(i, _)| i);
-    let run = &trimmed[..run_len];
+    let (trimmed, run) = latin_word_after(text, end)?;
     if LATIN_UNITS.iter().any(|u| u.eq_ignore_ascii_case(run)) {
         return Some(run);
     }
@@ -782,6 +776,18 @@ pub fn unit_after(text: &str, end: usize) -> Option<&str> {
         .iter()
         .find(|u| trimmed.starts_with(**u))
         .map(|u| &trimmed[..u.len()])
+}
+
+/// The text right after byte `end` of `text` past one space at most, and the run of ASCII
+/// letters it starts with, as written (`LEDs` of `299 LEDs now`; empty before a digit or mark).
+pub fn latin_word_after(text: &str, end: usize) -> Option<(&str, &str)> {
+    let rest = text.get(end..)?;
+    let trimmed = rest.strip_prefix(' ').unwrap_or(rest);
+    let run_len = trimmed
+        .char_indices()
+        .find(|&(_, c)| !c.is_ascii_alphabetic())
+        .map_or(trimmed.len(), |(i, _)| i);
+    Some((trimmed, &trimmed[..run_len]))
 }
 
 /// Whether a unit of [`MEASURE_UNITS`] follows (after at most two bytes of spaces).

@@ -3352,13 +3352,7 @@ fn price_claim_failure(copy: &str, facts: &ProductFacts) -> Option<Reason> {
 /// ([`SAVING_AFTER`]) is its role, not a count; an amount with its currency sign before a noun
 /// (`₹299 LEDs`) is a price label, not a count, and is not looked at here.
 fn counted_noun<'c>(copy: &'c str, end: usize, corpus: &str) -> Option<&'c str> {
-    let rest = copy.get(end..)?;
-    let rest = rest.strip_prefix(' ').unwrap_or(rest);
-    let len = rest
-        .char_indices()
-        .find(|&(_, c)| !c.is_ascii_alphabetic())
-        .map_or(rest.len(), |(i, _)| i);
-    let word = &rest[..len];
+    let (_, word) = crate::numbers::latin_word_after(copy, end)?;
     let lower = word.to_ascii_lowercase();
     if lower.len() < 4 || lower.ends_with("ss") || SAVING_AFTER.contains(&lower.as_str()) {
         return None;
