@@ -6,6 +6,7 @@
 # Environment:
 #   FUZZ_SECS=300        seconds of fuzzing per target (CI: 20, see README § Fuzzing)
 #   FUZZ_TIMEOUT_MS=5000 an execution slower than this is a hang
+#   FUZZ_JOBS=$(nproc)   targets fuzzed at a time (each AFL instance takes one core)
 #   FUZZ_OUT=fuzz/out    AFL's output (corpus, crashes, hangs, fuzzer_stats) per target
 #   SHELFTALK_REAL_DATA  the shared real data (default ../shared/data): when present, a few
 #                        records of each real file join the committed seeds of the targets
@@ -35,6 +36,8 @@ secs=${FUZZ_SECS:-300}
 timeout_ms=${FUZZ_TIMEOUT_MS:-5000}
 out=${FUZZ_OUT:-$root/fuzz/out}
 real=${SHELFTALK_REAL_DATA:-$(cd .. && pwd)/shared/data}
+jobs_max=${FUZZ_JOBS:-$(nproc)}
+[[ "$jobs_max" =~ ^[1-9][0-9]*$ ]] || { echo "fuzz.sh: FUZZ_JOBS must be a positive number, not '$jobs_max'" >&2; exit 2; }
 
 if ! cargo afl --version >/dev/null 2>&1; then
     echo "fuzz.sh: installing cargo-afl (builds AFL++; a few minutes, once)"
@@ -94,8 +97,11 @@ summary="$out/summary.md"
     echo "| target | seconds | executions | execs/s | corpus | crashes | hangs |"
     echo "|---|---|---|---|---|---|---|"
 } > "$summary"
-failed=0
-for t in "${targets[@]}"; do
+# One target: replay its regressions, fuzz it, write its console lines to $out/$t.console, its
+# table row to $out/$t.row, and return 1 on a crash, a hang or a failing regression. Targets run
+# FUZZ_JOBS at a time (default: the number of cores), each AFL instance on one core.
+fuzz_target() {
+    local t=$1 failed=0
     echo "== $t: replaying regressions"
     if [ -d "fuzz/regressions/$t" ]; then
         for f in "fuzz/regressions/$t"/*; do
@@ -106,13 +112,13 @@ for t in "${targets[@]}"; do
             fi
         done
     fi
-    in="$out/$t.in"
+    local in="$out/$t.in"
     rm -rf "${out:?}/$t" "$in"
     mkdir -p "$in"
     cp "fuzz/seeds/$t"/* "$in/"
     [ -d "fuzz/regressions/$t" ] && cp "fuzz/regressions/$t"/* "$in/" 2>/dev/null || true
     real_seeds "$t" "$in"
-    dict=()
+    local dict=()
     [ -f "fuzz/dict/$t.dict" ] && dict=(-x "fuzz/dict/$t.dict")
     echo "== $t: fuzzing ${secs}s from $(ls "$in" | wc -l) seeds"
     AFL_NO_UI=1 AFL_SKIP_CPUFREQ=1 AFL_NO_AFFINITY=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 \
@@ -120,10 +126,10 @@ for t in "${targets[@]}"; do
         cargo afl fuzz -i "$in" -o "$out/$t" -V "$secs" -t "$timeout_ms" "${dict[@]}" \
         "$bin/$t" > "$out/$t.log" 2>&1 || {
             echo "   afl-fuzz failed (see $out/$t.log):"; tail -n 15 "$out/$t.log" | sed 's/^/   /'
-            failed=1
-            continue
+            return 1
         }
-    stats="$out/$t/default/fuzzer_stats"
+    local stats="$out/$t/default/fuzzer_stats"
+    local execs rate crashes hangs corpus run
     execs=$(stat_of "$stats" execs_done)
     rate=$(stat_of "$stats" execs_per_sec)
     crashes=$(stat_of "$stats" saved_crashes)
@@ -132,13 +138,32 @@ for t in "${targets[@]}"; do
     run=$(stat_of "$stats" run_time)
     printf '   %s: %s executions in %ss (%s/s), corpus %s, crashes %s, hangs %s\n' \
         "$t" "$execs" "$run" "$rate" "$corpus" "$crashes" "$hangs"
-    echo "| \`$t\` | $run | $execs | $rate | $corpus | $crashes | $hangs |" >> "$summary"
+    echo "| \`$t\` | $run | $execs | $rate | $corpus | $crashes | $hangs |" > "$out/$t.row"
     if [ "${crashes:-0}" != 0 ] || [ "${hangs:-0}" != 0 ]; then
         failed=1
         for f in "$out/$t/default/crashes"/id:* "$out/$t/default/hangs"/id:*; do
             [ -f "$f" ] && echo "   found: $f (reproduce: $bin/$t < FILE)"
         done
     fi
+    return $failed
+}
+
+echo "fuzz.sh: ${#targets[@]} targets, $jobs_max at a time, ${secs}s each"
+for t in "${targets[@]}"; do
+    while [ "$(jobs -rp | wc -l)" -ge "$jobs_max" ]; do
+        wait -n || true
+    done
+    rm -f "$out/$t.row" "$out/$t.console" "$out/$t.status"
+    { status=0; fuzz_target "$t" || status=1; echo "$status" > "$out/$t.status"; } \
+        > "$out/$t.console" 2>&1 &
+done
+wait
+# In the order the targets were named; a target without its status line failed to finish.
+failed=0
+for t in "${targets[@]}"; do
+    cat "$out/$t.console"
+    [ -f "$out/$t.row" ] && cat "$out/$t.row" >> "$summary"
+    [ "$(cat "$out/$t.status" 2>/dev/null)" = 0 ] || failed=1
 done
 echo
 cat "$summary"
