@@ -8,6 +8,7 @@
 #   FUZZ_TIMEOUT_MS=5000 an execution slower than this is a hang
 #   FUZZ_JOBS=$(nproc)   targets fuzzed at a time (each AFL instance takes one core)
 #   FUZZ_OUT=fuzz/out    AFL's output (corpus, crashes, hangs, fuzzer_stats) per target
+#   AFL_OPT_LEVEL=3      cargo-afl's optimisation of the targets (CI's smoke run builds at 1)
 #   SHELFTALK_REAL_DATA  the shared real data (default ../shared/data): when present, a few
 #                        records of each real file join the committed seeds of the targets
 #                        that read that format; without it the committed seeds alone are used
