@@ -591,7 +591,7 @@ pub fn scan_with(text: &str, own_marks: &[&str]) -> Vec<Number> {
             run_end = last_digit;
         }
         let run = &text[start..run_end];
-        let run_digits: String = run.chars().filter(|c| *c != ',').collect();
+        let mut run_digits: String = run.chars().filter(|c| *c != ',').collect();
         let written: String = text[start..last_digit]
             .chars()
             .filter(|c| *c != ',')
@@ -619,6 +619,15 @@ pub fn scan_with(text: &str, own_marks: &[&str]) -> Vec<Number> {
         }
         let percent = end == last_digit && percent_follows(&text[run_end..])
             || text[..start].ends_with("百分之");
+        // Chinese numerals written right against the digits join them, as written.
+        let glued_start = numerals_glued_before(text, start);
+        if glued_start < start {
+            let numerals = &text[glued_start..start];
+            value = format!("{numerals}{written}");
+            run_digits = format!("{numerals}{run_digits}");
+            currency = currency_before(text, glued_start, own_marks);
+        }
+        let start = glued_start;
         // Digits glued to a letter (`Air3 元气`, `X9`) are a model number: only a marker before
         // them makes them money (`Rs349`).
         let glued = text[..start]
@@ -647,6 +656,18 @@ pub fn scan_with(text: &str, own_marks: &[&str]) -> Vec<Number> {
         out.sort_by_key(|n| n.span.start);
     }
     out
+}
+
+/// Where the Chinese numerals written right before byte `start` of `text` begin (`start` when
+/// there are none): digits and `十百千`, not `万` or `点`. No reading of such a mix is sure: the
+/// zh-CN demo (seed 719) served `现在只要一99。` for coffee beans at ¥99, which a shopper may read
+/// as 199 or as "just 99". So the numerals join the digits' number, whose value is the mix as
+/// written (`一99`): it is no figure, matches none of the product's, and an amount in a role is
+/// refused ([`MoneyRoles::admits`], the guardrails).
+fn numerals_glued_before(text: &str, start: usize) -> usize {
+    text[..start]
+        .trim_end_matches(|c: char| hanzi_digit(c).is_some() || hanzi_unit(c).is_some())
+        .len()
 }
 
 /// `1.2` shifted `places` to the left of the point (`1.2`, 4 → `12000`).
@@ -903,8 +924,12 @@ fn hanzi_numbers(text: &str, own_marks: &[&str]) -> Vec<Number> {
         // A trailing `点` is no decimal point (`八点` is eight o'clock).
         let run = text[start..end].trim_end_matches('点');
         let end = start + run.len();
-        // The `万` of `1.2万` belongs to the digits.
-        if text[..start].ends_with(|d: char| d.is_ascii_digit()) {
+        // The `万` of `1.2万` belongs to the digits, and so do numerals right before them
+        // (`一99`, [`numerals_glued_before`]).
+        if text[..start].ends_with(|d: char| d.is_ascii_digit())
+            || (text[end..].starts_with(|d: char| d.is_ascii_digit())
+                && numerals_glued_before(text, end) < end)
+        {
             continue;
         }
         let zhe = zhe_follows(&text[end..]);
@@ -2257,6 +2282,43 @@ mod tests {
         }
     }
 
+    /// Served on the zh-CN demo (seed 719) for coffee beans at ¥99: `现在只要一99。`, read as 99
+    /// though a shopper may read 199. Numerals right against digits are one number, as written.
+    #[test]
+    fn numerals_right_before_digits_are_one_number_as_written() {
+        let text = "青石咖啡豆 石板灰，现在只要一99。";
+        let n = scan(text);
+        assert_eq!(n.len(), 1, "{n:?}");
+        assert_eq!(n[0].value, "一99");
+        assert_eq!(n[0].as_written(text), "一99");
+        assert!(!n[0].hanzi);
+        for (text, value) in [
+            ("只要五三99元", "五三99"),
+            ("价格十2", "十2"),
+            ("¥一99", "一99"),
+        ] {
+            let n = scan(text);
+            assert_eq!(n.len(), 1, "{text}: {n:?}");
+            assert_eq!(n[0].value, value, "{text}");
+        }
+        assert!(scan("¥一99")[0].currency.is_some());
+        // `万` after digits is their ten thousands; numerals after digits are no part of them.
+        assert_eq!(scan("1.2万元")[0].value, "12000");
+        assert_eq!(scan("原价99一件")[0].value, "99");
+        // In no role is the mix true, finished or still being written.
+        let roles = MoneyRoles {
+            price: "99".into(),
+            comparison: None,
+            saving: None,
+            ..cny_roles()
+        };
+        assert!(roles.admits("现在只要99。", true));
+        for copy in ["现在只要一99。", "现在只要一9", "现价一99元", "现价¥一99"]
+        {
+            assert!(!roles.admits(copy, copy.ends_with('。')), "{copy}");
+        }
+    }
+
     /// A brand that is a currency code, before a number of the name (found by the zh template
     /// property test: brand `AED`, name `14 蓝牙耳机`, `AED 14 蓝牙耳机，现价¥0.01` read as a price
     /// of AED 14): the name quoted, not an amount. Any other number after it is still one.
@@ -2639,7 +2701,9 @@ mod tests {
                 prop_assert!(text.is_char_boundary(n.span.end));
                 prop_assert!(n.span.start >= last);
                 last = n.span.end;
-                prop_assert!(n.hanzi || text[n.span.clone()].starts_with(|c: char| c.is_ascii_digit()));
+                let digits = text[n.span.clone()]
+                    .trim_start_matches(|c: char| hanzi_digit(c).is_some() || hanzi_unit(c).is_some());
+                prop_assert!(n.hanzi || digits.starts_with(|c: char| c.is_ascii_digit()));
                 if let Some(c) = n.currency {
                     prop_assert!(text.get(c).is_some());
                 }

@@ -8331,6 +8331,18 @@ mod tests {
         assert!(got.is_pass(), "{got:?}");
     }
 
+    /// Served on the zh-CN demo (seed 719) and caught only by the bench's independent check,
+    /// which read `一99` as 199: numerals right before the digits make no figure a shopper can be
+    /// sure of, and an amount in the price's role that is not the price is refused.
+    #[test]
+    fn numerals_against_the_digits_of_the_price_are_refused() {
+        let beans = zh_facts("青石咖啡豆 石板灰", "青石", "咖啡豆", 9900, None, "咖啡豆");
+        let got = zh_judge("青石咖啡豆 石板灰，现在只要一99。", &beans);
+        assert!(!got.is_pass(), "{got:?}");
+        let got = zh_judge("青石咖啡豆 石板灰，现在只要99。", &beans);
+        assert!(got.is_pass(), "{got:?}");
+    }
+
     /// Served on the zh-CN demo (seed 317) and caught only by the bench's independent check:
     /// `原装价格` ("original-pack price") gave 49 the role of an original price the product
     /// does not have.
