@@ -665,9 +665,12 @@ pub fn scan_with(text: &str, own_marks: &[&str]) -> Vec<Number> {
 /// written (`一99`): it is no figure, matches none of the product's, and an amount in a role is
 /// refused ([`MoneyRoles::admits`], the guardrails).
 fn numerals_glued_before(text: &str, start: usize) -> usize {
-    text[..start]
-        .trim_end_matches(|c: char| hanzi_digit(c).is_some() || hanzi_unit(c).is_some())
-        .len()
+    text[..start].trim_end_matches(is_place_numeral).len()
+}
+
+/// A Chinese digit or a unit below ten thousand (`一`, `两`, `十`, `百`, `千`).
+fn is_place_numeral(c: char) -> bool {
+    hanzi_digit(c).is_some() || hanzi_unit(c).is_some()
 }
 
 /// `1.2` shifted `places` to the left of the point (`1.2`, 4 → `12000`).
@@ -843,7 +846,7 @@ fn hanzi_unit(c: char) -> Option<u64> {
 
 /// A Chinese numeral character (`一`, `百`, `万`, `点`…).
 pub fn is_hanzi_numeral(c: char) -> bool {
-    hanzi_digit(c).is_some() || hanzi_unit(c).is_some() || c == '万' || c == '点'
+    is_place_numeral(c) || c == '万' || c == '点'
 }
 
 /// The value of Chinese numerals, normalised as [`normalise_number`] does: `四百五十九` → `459`,
@@ -2701,8 +2704,7 @@ mod tests {
                 prop_assert!(text.is_char_boundary(n.span.end));
                 prop_assert!(n.span.start >= last);
                 last = n.span.end;
-                let digits = text[n.span.clone()]
-                    .trim_start_matches(|c: char| hanzi_digit(c).is_some() || hanzi_unit(c).is_some());
+                let digits = text[n.span.clone()].trim_start_matches(is_place_numeral);
                 prop_assert!(n.hanzi || digits.starts_with(|c: char| c.is_ascii_digit()));
                 if let Some(c) = n.currency {
                     prop_assert!(text.get(c).is_some());
